@@ -1,0 +1,156 @@
+/* The site configuration: parsed from a libconfig file into an immutable, typed object,
+ * then validated as a whole. Loading has no side effects beyond reading the files named. */
+#ifndef NETD_CONF_H
+#define NETD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "netd/key.h"
+
+#define CONF_DEFAULT_FILE          NETD_SYSCONFDIR "/netd/netd.conf"
+#define CONF_DEFAULT_SOCKET        "/run/netd/netd.sock"
+#define CONF_DEFAULT_SOCKET_MODE   0660
+#define CONF_DEFAULT_LISTEN_PORT   51820
+#define CONF_DEFAULT_GOSSIP_PORT   7946
+#define CONF_DEFAULT_TABLE         51820
+#define CONF_DEFAULT_PROTOCOL      200
+#define CONF_DEFAULT_USERSPACE_CMD "wireguard-go"
+#define CONF_DEFAULT_VXLAN_PORT    4789
+#define CONF_MAX_OVERLAY           2 /* at most one IPv4 and one IPv6 */
+#define CONF_VNI_MAX               16777215u
+#define CONF_TABLE_MAIN            254
+
+/* An address or prefix. For a plain address len is the full length (32 or 128). */
+struct conf_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint8_t len;
+};
+
+/* An address with a port, e.g. a gossip bind address or a seed. */
+struct conf_endpoint {
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+enum conf_backend {
+	CONF_BACKEND_AUTO,
+	CONF_BACKEND_KERNEL,
+	CONF_BACKEND_USERSPACE,
+};
+
+struct conf_segment {
+	char *name;
+	uint32_t vni;
+	char *bridge; /* bridge interface name */
+	char **ports; /* local interfaces enslaved to the bridge; may be empty */
+	size_t nports;
+	uint16_t vxlan_port; /* UDP destination port of the VXLAN device */
+	int line;
+};
+
+/* A remote site this site accepts, and what it may advertise. */
+struct conf_trust {
+	char *name;
+	uint8_t public_key[KEY_LEN];
+	struct conf_prefix *prefixes; /* prefixes the site may advertise (subnets allowed) */
+	size_t nprefixes;
+	uint32_t *vnis; /* segments the site may join */
+	size_t nvnis;
+	int line;
+};
+
+struct conf {
+	char *file; /* the path it was loaded from */
+
+	char *site_name;
+	int log_level; /* enum log_level */
+
+	struct {
+		char *interface;
+		uint16_t listen_port;
+		char *private_key_file;
+		uint8_t private_key[KEY_LEN];
+		uint8_t public_key[KEY_LEN]; /* derived from private_key */
+		enum conf_backend backend;
+		char *userspace_command;
+		uint32_t fwmark; /* 0 = none */
+		uint32_t mtu;    /* 0 = computed from the underlay */
+	} wg;
+
+	struct conf_prefix overlay[CONF_MAX_OVERLAY]; /* the site's VTEP address(es), len = full */
+	size_t noverlay;
+
+	struct {
+		struct conf_endpoint bind;
+		bool has_advertise;
+		struct conf_prefix advertise; /* underlay address other sites reach us at */
+		struct conf_endpoint *seeds;
+		size_t nseeds;
+	} gossip;
+
+	struct conf_prefix *prefixes; /* prefixes this site advertises */
+	size_t nprefixes;
+
+	struct {
+		uint32_t table;   /* 254 = main */
+		uint8_t protocol; /* route protocol number that marks netd's routes */
+	} routing;
+
+	struct conf_segment *segments;
+	size_t nsegments;
+
+	struct conf_trust *trust;
+	size_t ntrust;
+
+	struct {
+		char *socket;
+		mode_t mode;
+		char *group; /* NULL: only root may use mutating commands */
+	} control;
+};
+
+/* Every problem found, each formatted "FILE:LINE: message" (or "FILE: message" when no
+ * line applies), in file order. */
+struct conf_errors {
+	char **msgs;
+	size_t n;
+};
+
+void conf_errors_free(struct conf_errors *errs);
+
+/* Parse and validate the file at path. On success returns a config the caller frees with
+ * conf_free(). On failure returns NULL and appends every error found to errs. */
+struct conf *conf_load(const char *path, struct conf_errors *errs);
+
+/* As conf_load, from a string already in memory; name stands for the file in messages.
+ * Files the text refers to (the private key file) are still read. */
+struct conf *conf_load_string(const char *text, const char *name, struct conf_errors *errs);
+
+void conf_free(struct conf *conf);
+
+/* Print the normalised config (every option, defaults made explicit, canonical address
+ * forms) in the config file's own syntax: it parses again to an equal config. */
+int conf_print(const struct conf *conf, FILE *out);
+
+/* The normalised config as JSON for the status socket; private keys never appear. */
+json_t *conf_to_json(const struct conf *conf);
+
+/* True when a and b describe the same configuration (used by reload to skip no-ops and
+ * by the round-trip tests). */
+bool conf_equal(const struct conf *a, const struct conf *b);
+
+const char *conf_backend_name(enum conf_backend backend);
+
+/* Canonical text of an address/prefix/endpoint, e.g. "10.1.0.0/16", "[fd00::1]:7946". */
+int conf_prefix_format(const struct conf_prefix *p, bool with_len, char *buf, size_t len);
+int conf_endpoint_format(const struct conf_endpoint *ep, char *buf, size_t len);
+
+#endif

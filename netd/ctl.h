@@ -1,0 +1,85 @@
+/* The status socket: a Unix stream server on the daemon's event loop speaking one JSON
+ * request per line and one JSON reply per line (or a stream of event lines).
+ *
+ * Request:  {"command": "status"}            optional "args": {...}
+ * Reply:    {"version": 1, "ok": true,  "result": ...}
+ *           {"version": 1, "ok": false, "error": "message"}
+ * Event:    {"version": 1, "ok": true,  "event": {...}}   (after an "events" request)
+ */
+#ifndef NETD_CTL_H
+#define NETD_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#define CTL_PROTOCOL_VERSION 1
+#define CTL_MAX_REQUEST      (64 * 1024) /* bytes in one request line, newline included */
+#define CTL_MAX_CLIENTS      256
+#define CTL_MAX_OUTPUT       (4 * 1024 * 1024) /* queued reply bytes before a client is dropped */
+
+/* A request as parsed from one line. */
+struct ctl_request {
+	char *command;
+	json_t *args; /* an object (possibly empty); owned by the request */
+};
+
+/* Parse one request line (without its newline). Returns 0 and fills req, which the caller
+ * releases with ctl_request_clear(); or -1 with a message for the error reply in err. */
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *err,
+                      size_t errlen);
+void ctl_request_clear(struct ctl_request *req);
+
+/* Who is asking, from SO_PEERCRED. */
+struct ctl_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* A command handler returns a result (owned by the caller) or NULL with *err set to a
+ * malloc'ed message. */
+typedef json_t *(*ctl_handler_fn)(void *ctx, const struct ctl_request *req, char **err);
+
+struct ctl_command {
+	const char *name;
+	bool mutating; /* allowed only to root and the configured group */
+	ctl_handler_fn handler;
+};
+
+struct ctl_config {
+	const char *path;
+	mode_t mode;
+	const char *group; /* NULL: mutating commands are root's only */
+};
+
+struct ctl_server;
+
+/* Create the socket (its directory too), bind, chmod/chown and start accepting.
+ * commands is a table ending in a {NULL} entry; it and ctx must outlive the server.
+ * "events" is built in: it subscribes the client to ctl_server_publish(). */
+struct ctl_server *ctl_server_new(struct ev_loop *loop, const struct ctl_config *config,
+                                  const struct ctl_command *commands, void *ctx);
+
+/* Close every client, stop watching, unlink the socket and free. NULL is a no-op. */
+void ctl_server_free(struct ctl_server *server);
+
+/* Send an event object to every subscribed client (a reference is taken, not stolen). */
+void ctl_server_publish(struct ctl_server *server, json_t *event);
+
+/* Counters for status and metrics. */
+struct ctl_stats {
+	size_t clients;              /* connected now */
+	size_t subscribers;          /* connected now with "events" */
+	unsigned long long accepted; /* connections accepted */
+	unsigned long long rejected; /* connections refused at the client limit */
+	unsigned long long requests; /* requests answered, errors included */
+	unsigned long long errors;   /* error replies */
+	unsigned long long dropped;  /* clients closed for oversize lines or output overflow */
+};
+void ctl_server_stats(const struct ctl_server *server, struct ctl_stats *stats);
+
+#endif

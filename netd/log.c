@@ -1,0 +1,133 @@
+/* Logging: one formatter feeding stderr and/or syslog, filtered by level. */
+#include "netd/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static enum log_level current_level = LOG_LEVEL_INFO;
+static bool use_stderr = true;
+static bool use_syslog;
+
+static const char *const level_names[] = {
+        [LOG_LEVEL_ERROR] = "error",
+        [LOG_LEVEL_WARNING] = "warning",
+        [LOG_LEVEL_INFO] = "info",
+        [LOG_LEVEL_DEBUG] = "debug",
+};
+
+static const int syslog_priorities[] = {
+        [LOG_LEVEL_ERROR] = LOG_ERR,
+        [LOG_LEVEL_WARNING] = LOG_WARNING,
+        [LOG_LEVEL_INFO] = LOG_INFO,
+        [LOG_LEVEL_DEBUG] = LOG_DEBUG,
+};
+
+void
+log_init(const char *ident, enum log_level level, bool to_stderr, bool to_syslog)
+{
+	current_level = level;
+	use_stderr = to_stderr;
+	use_syslog = to_syslog;
+	if (use_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	current_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return current_level;
+}
+
+void
+log_close(void)
+{
+	if (use_syslog)
+		closelog();
+	use_syslog = false;
+}
+
+int
+log_level_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	if ((size_t)level >= sizeof(level_names) / sizeof(level_names[0]))
+		return "unknown";
+	return level_names[level];
+}
+
+static void
+log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n;
+
+	if (level > current_level)
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (errnum != 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(errnum));
+	if (use_stderr)
+		fprintf(stderr, "%s: %s\n", level_names[level], msg);
+	if (use_syslog)
+		syslog(syslog_priorities[level], "%s", msg);
+}
+
+#define LOG_FN(name, level, with_errno)                                                            \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_emit(level, with_errno ? saved : 0, fmt, ap);                                  \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
+	}
+
+LOG_FN(log_err, LOG_LEVEL_ERROR, 1)
+LOG_FN(log_errx, LOG_LEVEL_ERROR, 0)
+LOG_FN(log_warn, LOG_LEVEL_WARNING, 1)
+LOG_FN(log_warnx, LOG_LEVEL_WARNING, 0)
+LOG_FN(log_info, LOG_LEVEL_INFO, 0)
+LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERROR, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
