@@ -2,6 +2,8 @@
 #
 #   make                 build/netd and build/netdctl
 #   make check           every test (unit, config golden files, daemon, fuzz smoke)
+#   make check-all       scripts/deps, then `make check` and `make asan` (what CI runs)
+#   make demo            scripts/deps, build, then the demo (scripts/demo)
 #   make asan            the same build and `make check` under ASan + UBSan (build/san/)
 #   make fuzz            longer libFuzzer runs of every harness
 #   make install         honours PREFIX and DESTDIR
@@ -93,10 +95,23 @@ fuzzers: $(FUZZ_BINS)
 
 # FUZZ_SECONDS is per harness: a smoke run in `make check`, a longer one in `make fuzz`.
 check: all tests fuzzers
-	BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tests/run
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tests/run
 
 asan:
 	$(MAKE) SANITIZE=1 check
+
+# The README's test command: dependencies, then every test in the normal and the
+# sanitizer build.
+check-all:
+	scripts/deps
+	$(MAKE) check
+	$(MAKE) asan
+
+# The README's main command: dependencies, build, then the demo.
+demo:
+	scripts/deps
+	$(MAKE) all
+	BUILD=$(BUILD) scripts/demo
 
 fuzz: fuzzers
 	BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/run fuzz/
@@ -122,5 +137,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan fuzz bench format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz bench format install clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

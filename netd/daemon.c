@@ -1,0 +1,389 @@
+/* The daemon's state and event loop: signals, reload, and the status socket's commands. */
+#include "netd/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ev.h>
+#include <jansson.h>
+#include <systemd/sd-daemon.h>
+
+#include "netd/conf.h"
+#include "netd/ctl.h"
+#include "netd/log.h"
+#include "netd/metrics.h"
+
+struct daemon {
+	struct ev_loop *loop;
+	const struct daemon_options *options;
+	struct conf *conf;
+	struct ctl_server *ctl;
+	ev_signal sig_term;
+	ev_signal sig_int;
+	ev_signal sig_hup;
+	ev_tstamp started_mono; /* monotonic: uptime must not jump with the wall clock */
+	time_t started_wall;
+	unsigned long long reloads_ok;
+	unsigned long long reloads_failed;
+	time_t last_reload; /* 0: never */
+	char *last_reload_error;
+};
+
+static void
+daemon_apply_log_level(const struct daemon *d)
+{
+	log_set_level(d->options->verbose ? LOG_LEVEL_DEBUG : (enum log_level)d->conf->log_level);
+}
+
+static json_t *
+daemon_time_json(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static char *
+daemon_join_errors(const struct conf_errors *errs)
+{
+	size_t len = 1;
+	char *out, *p;
+
+	for (size_t i = 0; i < errs->n; i++)
+		len += strlen(errs->msgs[i]) + 1;
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	p = out;
+	for (size_t i = 0; i < errs->n; i++) {
+		size_t n = strlen(errs->msgs[i]);
+
+		memcpy(p, errs->msgs[i], n);
+		p += n;
+		if (i + 1 < errs->n)
+			*p++ = '\n';
+	}
+	*p = '\0';
+	return out;
+}
+
+/* systemd's reload protocol wants the monotonic time of the reload's start. */
+static void
+daemon_notify_reloading(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	           (unsigned long long)ts.tv_sec * 1000000ULL +
+	                   (unsigned long long)ts.tv_nsec / 1000ULL);
+}
+
+/* Re-read the config. A config that fails validation changes nothing: the running one
+ * stays in force and the errors go to the log, the event stream and *err. */
+static int
+daemon_reload(struct daemon *d, bool *changed, char **err)
+{
+	struct conf_errors errs = {0};
+	struct conf *next;
+	json_t *event, *errors;
+
+	daemon_notify_reloading();
+	log_info("reloading configuration from %s", d->options->conf_path);
+	next = conf_load(d->options->conf_path, &errs);
+	d->last_reload = time(NULL);
+	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", d->options->conf_path,
+	                  "time", daemon_time_json(d->last_reload));
+	if (next == NULL) {
+		d->reloads_failed++;
+		errors = json_array();
+		for (size_t i = 0; i < errs.n; i++) {
+			log_warnx("reload rejected: %s", errs.msgs[i]);
+			json_array_append_new(errors, json_string(errs.msgs[i]));
+		}
+		free(d->last_reload_error);
+		d->last_reload_error = daemon_join_errors(&errs);
+		json_object_set_new(event, "ok", json_false());
+		json_object_set_new(event, "errors", errors);
+		ctl_server_publish(d->ctl, event);
+		json_decref(event);
+		if (err != NULL) {
+			if (asprintf(err, "configuration rejected, %s stays in force:\n%s",
+			             d->options->conf_path,
+			             d->last_reload_error ? d->last_reload_error : "") < 0)
+				*err = NULL;
+		}
+		conf_errors_free(&errs);
+		sd_notify(0, "READY=1");
+		return -1;
+	}
+
+	*changed = !conf_equal(d->conf, next);
+	if (strcmp(next->control.socket, d->conf->control.socket) != 0 ||
+	    next->control.mode != d->conf->control.mode ||
+	    (next->control.group == NULL) != (d->conf->control.group == NULL) ||
+	    (next->control.group && strcmp(next->control.group, d->conf->control.group) != 0))
+		log_warnx("control socket settings changed in %s: they take effect at the next "
+		          "start",
+		          d->options->conf_path);
+	conf_free(d->conf);
+	d->conf = next;
+	d->reloads_ok++;
+	free(d->last_reload_error);
+	d->last_reload_error = NULL;
+	daemon_apply_log_level(d);
+	log_info("configuration reloaded (%s)", *changed ? "changed" : "unchanged");
+	json_object_set_new(event, "ok", json_true());
+	json_object_set_new(event, "changed", json_boolean(*changed));
+	ctl_server_publish(d->ctl, event);
+	json_decref(event);
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static json_t *
+cmd_status(void *ctx, const struct ctl_request *req, char **err)
+{
+	struct daemon *d = ctx;
+	struct ctl_stats st;
+
+	(void)req;
+	(void)err;
+	ctl_server_stats(d->ctl, &st);
+	return json_pack(
+	        "{s:s, s:s, s:I, s:o, s:s, s:s, s:{s:s, s:n}, s:{s:i, s:I, s:I, s:I, s:i, s:I},"
+	        " s:{s:I, s:I, s:o, s:o}}",
+	        "site", d->conf->site_name, "version", NETD_VERSION, "uptime_seconds",
+	        (json_int_t)(ev_now(d->loop) - d->started_mono), "started_at",
+	        daemon_time_json(d->started_wall), "config_file", d->options->conf_path,
+	        "interface", d->conf->wg.interface, "backend", "configured",
+	        conf_backend_name(d->conf->wg.backend), "active", "counts", "peers", 0,
+	        "trusted_sites", (json_int_t)d->conf->ntrust, "segments",
+	        (json_int_t)d->conf->nsegments, "prefixes", (json_int_t)d->conf->nprefixes,
+	        "routes", 0, "control_clients", (json_int_t)st.clients, "reloads", "ok",
+	        (json_int_t)d->reloads_ok, "failed", (json_int_t)d->reloads_failed, "last",
+	        daemon_time_json(d->last_reload), "last_error",
+	        d->last_reload_error ? json_string(d->last_reload_error) : json_null());
+}
+
+static json_t *
+cmd_config(void *ctx, const struct ctl_request *req, char **err)
+{
+	struct daemon *d = ctx;
+
+	(void)req;
+	(void)err;
+	return conf_to_json(d->conf);
+}
+
+static json_t *
+cmd_reload(void *ctx, const struct ctl_request *req, char **err)
+{
+	struct daemon *d = ctx;
+	bool changed = false;
+
+	(void)req;
+	if (daemon_reload(d, &changed, err) < 0)
+		return NULL;
+	return json_pack("{s:b, s:b}", "reloaded", 1, "changed", changed);
+}
+
+/* Until the mesh exists there are no peers, segment members or routes to report; the
+ * shape of the replies is already the final one. */
+static json_t *
+cmd_peers(void *ctx, const struct ctl_request *req, char **err)
+{
+	(void)ctx;
+	(void)req;
+	(void)err;
+	return json_pack("{s:[]}", "peers");
+}
+
+static json_t *
+cmd_segments(void *ctx, const struct ctl_request *req, char **err)
+{
+	(void)ctx;
+	(void)req;
+	(void)err;
+	return json_pack("{s:[]}", "segments");
+}
+
+static json_t *
+cmd_routes(void *ctx, const struct ctl_request *req, char **err)
+{
+	(void)ctx;
+	(void)req;
+	(void)err;
+	return json_pack("{s:[]}", "routes");
+}
+
+static char *
+daemon_metrics_text(const struct daemon *d)
+{
+	struct metrics m;
+	struct ctl_stats st;
+	const char *const build_labels[] = {"version", NETD_VERSION, "site", d->conf->site_name,
+	                                    NULL};
+	const char *const ok_labels[] = {"result", "ok", NULL};
+	const char *const failed_labels[] = {"result", "failed", NULL};
+
+	ctl_server_stats(d->ctl, &st);
+	metrics_init(&m);
+	metrics_family(&m, "netd_build_info", "gauge", "Version of netd and the site it serves.");
+	metrics_sample(&m, "netd_build_info", build_labels, 1);
+	metrics_family(&m, "netd_start_time_seconds", "gauge",
+	               "Start time of the daemon since the Unix epoch.");
+	metrics_sample(&m, "netd_start_time_seconds", NULL, (double)d->started_wall);
+	metrics_family(&m, "netd_config_reloads_total", "counter",
+	               "Configuration reloads by result.");
+	metrics_sample(&m, "netd_config_reloads_total", ok_labels, (double)d->reloads_ok);
+	metrics_sample(&m, "netd_config_reloads_total", failed_labels, (double)d->reloads_failed);
+	metrics_family(&m, "netd_config_last_reload_successful", "gauge",
+	               "Whether the last configuration reload succeeded (1 before any reload).");
+	metrics_sample(&m, "netd_config_last_reload_successful", NULL,
+	               d->last_reload_error == NULL ? 1 : 0);
+	metrics_family(&m, "netd_trusted_sites", "gauge",
+	               "Remote sites admitted by the trust configuration.");
+	metrics_sample(&m, "netd_trusted_sites", NULL, (double)d->conf->ntrust);
+	metrics_family(&m, "netd_segments_configured", "gauge", "VXLAN segments this site joins.");
+	metrics_sample(&m, "netd_segments_configured", NULL, (double)d->conf->nsegments);
+	metrics_family(&m, "netd_prefixes_advertised", "gauge", "Prefixes this site advertises.");
+	metrics_sample(&m, "netd_prefixes_advertised", NULL, (double)d->conf->nprefixes);
+	metrics_family(&m, "netd_control_clients", "gauge",
+	               "Clients connected to the status socket.");
+	metrics_sample(&m, "netd_control_clients", NULL, (double)st.clients);
+	metrics_family(&m, "netd_control_subscribers", "gauge",
+	               "Status socket clients subscribed to events.");
+	metrics_sample(&m, "netd_control_subscribers", NULL, (double)st.subscribers);
+	metrics_family(&m, "netd_control_connections_total", "counter",
+	               "Connections accepted on the status socket.");
+	metrics_sample(&m, "netd_control_connections_total", NULL, (double)st.accepted);
+	metrics_family(&m, "netd_control_rejected_total", "counter",
+	               "Connections refused because the client limit was reached.");
+	metrics_sample(&m, "netd_control_rejected_total", NULL, (double)st.rejected);
+	metrics_family(&m, "netd_control_requests_total", "counter",
+	               "Requests answered on the status socket, errors included.");
+	metrics_sample(&m, "netd_control_requests_total", NULL, (double)st.requests);
+	metrics_family(&m, "netd_control_errors_total", "counter",
+	               "Error replies sent on the status socket.");
+	metrics_sample(&m, "netd_control_errors_total", NULL, (double)st.errors);
+	metrics_family(&m, "netd_control_dropped_total", "counter",
+	               "Clients disconnected for oversize requests or unread output.");
+	metrics_sample(&m, "netd_control_dropped_total", NULL, (double)st.dropped);
+	return metrics_finish(&m);
+}
+
+static json_t *
+cmd_metrics(void *ctx, const struct ctl_request *req, char **err)
+{
+	struct daemon *d = ctx;
+	char *text;
+	json_t *result;
+
+	(void)req;
+	text = daemon_metrics_text(d);
+	if (text == NULL) {
+		*err = strdup("out of memory building metrics");
+		return NULL;
+	}
+	result = json_pack("{s:s}", "text", text);
+	free(text);
+	return result;
+}
+
+static const struct ctl_command daemon_commands[] = {
+        {"status", false, cmd_status},     {"config", false, cmd_config},
+        {"metrics", false, cmd_metrics},   {"peers", false, cmd_peers},
+        {"segments", false, cmd_segments}, {"routes", false, cmd_routes},
+        {"reload", true, cmd_reload},      {NULL, false, NULL},
+};
+
+static void
+daemon_on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("received %s, stopping", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+daemon_on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	bool changed;
+
+	(void)loop;
+	(void)revents;
+	daemon_reload(d, &changed, NULL);
+}
+
+int
+daemon_run(const struct daemon_options *options)
+{
+	struct daemon d = {.options = options};
+	struct conf_errors errs = {0};
+	struct ctl_config ctl_config;
+	int status = 1;
+
+	d.conf = conf_load(options->conf_path, &errs);
+	if (d.conf == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_errx("%s", errs.msgs[i]);
+		conf_errors_free(&errs);
+		return 1;
+	}
+	daemon_apply_log_level(&d);
+
+	/* A client that goes away mid-reply must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (d.loop == NULL) {
+		log_errx("cannot initialise the event loop");
+		goto out;
+	}
+	ctl_config = (struct ctl_config){
+	        .path = d.conf->control.socket,
+	        .mode = d.conf->control.mode,
+	        .group = d.conf->control.group,
+	};
+	d.ctl = ctl_server_new(d.loop, &ctl_config, daemon_commands, &d);
+	if (d.ctl == NULL)
+		goto out;
+
+	ev_signal_init(&d.sig_term, daemon_on_stop, SIGTERM);
+	ev_signal_init(&d.sig_int, daemon_on_stop, SIGINT);
+	ev_signal_init(&d.sig_hup, daemon_on_hup, SIGHUP);
+	d.sig_hup.data = &d;
+	ev_signal_start(d.loop, &d.sig_term);
+	ev_signal_start(d.loop, &d.sig_int);
+	ev_signal_start(d.loop, &d.sig_hup);
+
+	d.started_mono = ev_now(d.loop);
+	d.started_wall = time(NULL);
+	log_info("netd %s serving site %s, status socket %s", NETD_VERSION, d.conf->site_name,
+	         d.conf->control.socket);
+	sd_notifyf(0, "READY=1\nSTATUS=serving site %s", d.conf->site_name);
+
+	ev_run(d.loop, 0);
+
+	sd_notify(0, "STOPPING=1");
+	status = 0;
+	ev_signal_stop(d.loop, &d.sig_term);
+	ev_signal_stop(d.loop, &d.sig_int);
+	ev_signal_stop(d.loop, &d.sig_hup);
+out:
+	ctl_server_free(d.ctl);
+	if (d.loop != NULL)
+		ev_loop_destroy(d.loop);
+	conf_free(d.conf);
+	free(d.last_reload_error);
+	return status;
+}
