@@ -49,11 +49,13 @@ NETD_SRCS  := $(filter-out $(MAINS),$(wildcard netd/*.c))
 KH_SRCS    := $(wildcard kernel-helpers/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+TOOL_SRCS  := $(wildcard tests/kernel/*.c)
 
 NETD_OBJS  := $(NETD_SRCS:%.c=$(BUILD)/obj/%.o)
 KH_OBJS    := $(KH_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+TOOL_BINS  := $(TOOL_SRCS:tests/kernel/%.c=$(BUILD)/%)
 
 all: $(BUILD)/netd $(BUILD)/netdctl
 
@@ -81,6 +83,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS) -lcmocka
 
+# Small programs that drive kernel-helpers directly, for the namespace and VM tests.
+$(BUILD)/%: $(BUILD)/obj/tests/kernel/%.o $(LIBS_ALL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS)
+
 # Fuzz harnesses need clang's libFuzzer; they are compiled from source with the
 # library sources so that every line is instrumented.
 FUZZ_CC     ?= clang
@@ -90,7 +96,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(NETD_SRCS) $(KH_SRCS) $(wildcard netd/*.h kern
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(NETD_SRCS) $(KH_SRCS) $(PKG_LIBS)
 
-tests: $(UNIT_BINS)
+tests: $(UNIT_BINS) $(TOOL_BINS)
 fuzzers: $(FUZZ_BINS)
 
 # FUZZ_SECONDS is per harness: a smoke run in `make check`, a longer one in `make fuzz`.
