@@ -40,6 +40,12 @@ struct ctl_peer {
 	gid_t gid;
 };
 
+/* The rule for mutating commands: root, or a member of the configured group through the
+ * peer's primary group or one of its supplementary groups (the kernel's SO_PEERGROUPS, the
+ * same set the socket's file permissions were checked against). group NULL: root only. */
+bool ctl_peer_may_mutate(const struct ctl_peer *peer, const gid_t *groups, size_t ngroups,
+                         const gid_t *group);
+
 /* A command handler returns a result (owned by the caller) or NULL with *err set to a
  * malloc'ed message. */
 typedef json_t *(*ctl_handler_fn)(void *ctx, const struct ctl_request *req, char **err);
