@@ -1,0 +1,528 @@
+/* netdctl's human output: generic tables (column widths from their content) and flattened
+ * key/value lists over the status socket's JSON, defensive about every shape. */
+#include "netd/ctlfmt.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ctlfmt_kind {
+	CTLFMT_TEXT,
+	CTLFMT_BYTES,
+};
+
+struct ctlfmt_column {
+	const char *header;
+	const char *key;
+	enum ctlfmt_kind kind;
+};
+
+struct ctlfmt_table {
+	const char *command;
+	const char *list; /* the result's member holding the rows */
+	const char *empty;
+	const struct ctlfmt_column *columns;
+	size_t ncolumns;
+};
+
+static const struct ctlfmt_column peer_columns[] = {
+        {"NAME", "name", CTLFMT_TEXT},         {"STATE", "state", CTLFMT_TEXT},
+        {"ENDPOINT", "endpoint", CTLFMT_TEXT}, {"HANDSHAKE", "last_handshake", CTLFMT_TEXT},
+        {"RX", "rx_bytes", CTLFMT_BYTES},      {"TX", "tx_bytes", CTLFMT_BYTES},
+        {"PREFIXES", "prefixes", CTLFMT_TEXT},
+};
+
+static const struct ctlfmt_column segment_columns[] = {
+        {"NAME", "name", CTLFMT_TEXT},
+        {"VNI", "vni", CTLFMT_TEXT},
+        {"BRIDGE", "bridge", CTLFMT_TEXT},
+        {"MEMBERS", "members", CTLFMT_TEXT},
+};
+
+static const struct ctlfmt_column route_columns[] = {
+        {"PREFIX", "prefix", CTLFMT_TEXT},
+        {"VIA", "via", CTLFMT_TEXT},
+        {"INSTALLED", "installed", CTLFMT_TEXT},
+        {"REASON", "reason", CTLFMT_TEXT},
+};
+
+#define CTLFMT_TABLE(cmd, list, empty, cols)                                                       \
+	{                                                                                          \
+		cmd, list, empty, cols, sizeof(cols) / sizeof(cols[0])                             \
+	}
+
+static const struct ctlfmt_table ctlfmt_tables[] = {
+        CTLFMT_TABLE("peers", "peers", "no peers", peer_columns),
+        CTLFMT_TABLE("segments", "segments", "no segments", segment_columns),
+        CTLFMT_TABLE("routes", "routes", "no routes", route_columns),
+};
+
+void
+ctlfmt_bytes(char *buf, size_t len, long long bytes)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v;
+	size_t i = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%lld B", bytes);
+		return;
+	}
+	v = (double)bytes / 1024.0;
+	while (v >= 1024.0 && i + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		i++;
+	}
+	snprintf(buf, len, "%.2f %s", v, units[i]);
+}
+
+/* Text from the daemon goes to a terminal: control characters (C0, DEL and UTF-8 encoded
+ * C1) could move the cursor or retitle the window, so they print as '?'. */
+static void
+put_sanitized(FILE *m, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			fputc('?', m);
+		} else if (ch == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+		           (unsigned char)s[i + 1] <= 0x9f) {
+			fputc('?', m);
+			i++;
+		} else {
+			fputc(ch, m);
+		}
+	}
+}
+
+static void
+put_compact(FILE *m, const json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (text != NULL)
+		put_sanitized(m, text, strlen(text));
+	free(text);
+}
+
+/* A value as a table cell or list entry; arrays are joined with sep. */
+static void
+put_value(FILE *m, const json_t *v, enum ctlfmt_kind kind, const char *sep)
+{
+	char bytes[32];
+	size_t i;
+	json_t *item;
+
+	if (v == NULL) {
+		fputc('-', m);
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		if (json_string_length(v) == 0)
+			fputc('-', m);
+		else
+			put_sanitized(m, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		if (kind == CTLFMT_BYTES) {
+			ctlfmt_bytes(bytes, sizeof(bytes), (long long)json_integer_value(v));
+			fputs(bytes, m);
+		} else {
+			fprintf(m, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		}
+		break;
+	case JSON_REAL:
+		fprintf(m, "%g", json_real_value(v));
+		break;
+	case JSON_TRUE:
+		fputs("yes", m);
+		break;
+	case JSON_FALSE:
+		fputs("no", m);
+		break;
+	case JSON_NULL:
+		fputc('-', m);
+		break;
+	case JSON_ARRAY:
+		if (json_array_size(v) == 0) {
+			fputc('-', m);
+			break;
+		}
+		json_array_foreach(v, i, item)
+		{
+			if (i > 0)
+				fputs(sep, m);
+			if (json_is_array(item) || json_is_object(item))
+				put_compact(m, item);
+			else
+				put_value(m, item, kind, sep);
+		}
+		break;
+	case JSON_OBJECT:
+		if (json_object_size(v) == 0)
+			fputc('-', m);
+		else
+			put_compact(m, v);
+		break;
+	}
+}
+
+static char *
+value_text(const json_t *v, enum ctlfmt_kind kind, const char *sep)
+{
+	char *text = NULL;
+	size_t size;
+	FILE *m = open_memstream(&text, &size);
+
+	if (m == NULL)
+		return NULL;
+	put_value(m, v, kind, sep);
+	if (fclose(m) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static char *
+sanitized_text(const char *s)
+{
+	char *text = NULL;
+	size_t size;
+	FILE *m = open_memstream(&text, &size);
+
+	if (m == NULL)
+		return NULL;
+	put_sanitized(m, s, strlen(s));
+	if (fclose(m) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Columns line up on characters, not bytes: UTF-8 continuation bytes take no room. */
+static size_t
+display_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+static void
+put_padded(FILE *out, const char *s, size_t width)
+{
+	fputs(s, out);
+	for (size_t w = display_width(s); w < width; w++)
+		fputc(' ', out);
+}
+
+static int
+print_json(FILE *out, const json_t *v)
+{
+	json_t *null = NULL;
+	int rc;
+
+	if (v == NULL)
+		v = null = json_null();
+	rc = json_dumpf(v, out, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	json_decref(null);
+	if (rc < 0)
+		return -1;
+	fputc('\n', out);
+	return 0;
+}
+
+static int
+print_table(FILE *out, const struct ctlfmt_table *t, const json_t *rows)
+{
+	size_t nrows = json_array_size(rows), n = nrows * t->ncolumns;
+	size_t *widths;
+	char **cells;
+	int rc = -1;
+
+	if (nrows == 0) {
+		fprintf(out, "%s\n", t->empty);
+		return 0;
+	}
+	cells = calloc(n, sizeof(*cells));
+	widths = calloc(t->ncolumns, sizeof(*widths));
+	if (cells == NULL || widths == NULL)
+		goto out;
+	for (size_t c = 0; c < t->ncolumns; c++)
+		widths[c] = strlen(t->columns[c].header);
+	for (size_t r = 0; r < nrows; r++) {
+		const json_t *row = json_array_get(rows, r);
+
+		for (size_t c = 0; c < t->ncolumns; c++) {
+			char **cell = &cells[r * t->ncolumns + c];
+			size_t w;
+
+			*cell = value_text(json_object_get(row, t->columns[c].key),
+			                   t->columns[c].kind, ",");
+			if (*cell == NULL)
+				goto out;
+			w = display_width(*cell);
+			if (w > widths[c])
+				widths[c] = w;
+		}
+	}
+	for (size_t c = 0; c < t->ncolumns; c++) {
+		if (c + 1 < t->ncolumns) {
+			put_padded(out, t->columns[c].header, widths[c]);
+			fputs("  ", out);
+		} else {
+			fputs(t->columns[c].header, out);
+		}
+	}
+	fputc('\n', out);
+	for (size_t r = 0; r < nrows; r++) {
+		for (size_t c = 0; c < t->ncolumns; c++) {
+			const char *cell = cells[r * t->ncolumns + c];
+
+			if (c + 1 < t->ncolumns) {
+				put_padded(out, cell, widths[c]);
+				fputs("  ", out);
+			} else {
+				fputs(cell, out);
+			}
+		}
+		fputc('\n', out);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; cells != NULL && i < n; i++)
+		free(cells[i]);
+	free(cells);
+	free(widths);
+	return rc;
+}
+
+struct ctlfmt_pairs {
+	char **keys;
+	char **values;
+	size_t n;
+	size_t cap;
+};
+
+static int
+pairs_add(struct ctlfmt_pairs *p, char *key, char *value)
+{
+	char **keys, **values;
+	size_t cap;
+
+	if (key == NULL || value == NULL)
+		goto fail;
+	if (p->n == p->cap) {
+		cap = p->cap != 0 ? p->cap * 2 : 16;
+		keys = realloc(p->keys, cap * sizeof(*keys));
+		if (keys == NULL)
+			goto fail;
+		p->keys = keys;
+		values = realloc(p->values, cap * sizeof(*values));
+		if (values == NULL)
+			goto fail;
+		p->values = values;
+		p->cap = cap;
+	}
+	p->keys[p->n] = key;
+	p->values[p->n] = value;
+	p->n++;
+	return 0;
+fail:
+	free(key);
+	free(value);
+	return -1;
+}
+
+static void
+pairs_free(struct ctlfmt_pairs *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->keys[i]);
+		free(p->values[i]);
+	}
+	free(p->keys);
+	free(p->values);
+}
+
+/* Nested objects become dotted keys: {"counts":{"peers":0}} is "counts.peers: 0". */
+static int
+flatten(struct ctlfmt_pairs *p, const char *prefix, const json_t *obj, int depth)
+{
+	const char *key;
+	json_t *v;
+	char *full;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (prefix != NULL) {
+			if (asprintf(&full, "%s.%s", prefix, key) < 0)
+				return -1;
+		} else {
+			full = strdup(key);
+			if (full == NULL)
+				return -1;
+		}
+		/* Depth is bounded by the JSON decoder already; the cap keeps keys short. */
+		if (json_is_object(v) && json_object_size(v) > 0 && depth < 8) {
+			int rc = flatten(p, full, v, depth + 1);
+
+			free(full);
+			if (rc < 0)
+				return -1;
+		} else if (pairs_add(p, full, value_text(v, CTLFMT_TEXT, ", ")) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+print_flat(FILE *out, const json_t *obj)
+{
+	struct ctlfmt_pairs p = {0};
+	size_t width = 0;
+	char *key;
+	int rc = -1;
+
+	if (flatten(&p, NULL, obj, 0) < 0)
+		goto out;
+	for (size_t i = 0; i < p.n; i++) {
+		key = sanitized_text(p.keys[i]);
+		if (key == NULL)
+			goto out;
+		free(p.keys[i]);
+		p.keys[i] = key;
+		if (display_width(key) + 1 > width)
+			width = display_width(key) + 1;
+	}
+	for (size_t i = 0; i < p.n; i++) {
+		fputs(p.keys[i], out);
+		fputc(':', out);
+		for (size_t w = display_width(p.keys[i]) + 1; w < width; w++)
+			fputc(' ', out);
+		fprintf(out, " %s\n", p.values[i]);
+	}
+	rc = 0;
+out:
+	pairs_free(&p);
+	return rc;
+}
+
+static int
+print_metrics(FILE *out, const json_t *result)
+{
+	const json_t *text = json_object_get(result, "text");
+	size_t len;
+
+	if (!json_is_string(text))
+		return print_json(out, result);
+	len = json_string_length(text);
+	fwrite(json_string_value(text), 1, len, out);
+	if (len > 0 && json_string_value(text)[len - 1] != '\n')
+		fputc('\n', out);
+	return 0;
+}
+
+static int
+print_reload(FILE *out, const json_t *result)
+{
+	const json_t *changed = json_object_get(result, "changed");
+
+	if (!json_is_true(json_object_get(result, "reloaded")))
+		return print_json(out, result);
+	if (json_is_false(changed))
+		fputs("reloaded, configuration unchanged\n", out);
+	else
+		fputs("reloaded\n", out);
+	return 0;
+}
+
+int
+ctlfmt_print(FILE *out, const char *command, const json_t *result)
+{
+	int rc = -1;
+
+	for (size_t i = 0; i < sizeof(ctlfmt_tables) / sizeof(ctlfmt_tables[0]); i++) {
+		const struct ctlfmt_table *t = &ctlfmt_tables[i];
+		const json_t *rows = json_object_get(result, t->list);
+
+		if (strcmp(command, t->command) != 0)
+			continue;
+		rc = json_is_array(rows) ? print_table(out, t, rows) : print_json(out, result);
+		goto out;
+	}
+	if (strcmp(command, "status") == 0 && json_is_object(result))
+		rc = print_flat(out, result);
+	else if (strcmp(command, "metrics") == 0)
+		rc = print_metrics(out, result);
+	else if (strcmp(command, "reload") == 0)
+		rc = print_reload(out, result);
+	else
+		rc = print_json(out, result);
+out:
+	if (ferror(out))
+		rc = -1;
+	return rc;
+}
+
+/* Event values read as logfmt: bare words where that is unambiguous, JSON otherwise. */
+static void
+put_event_value(FILE *out, const json_t *v)
+{
+	const char *s;
+	size_t len;
+
+	if (!json_is_string(v)) {
+		put_compact(out, v);
+		return;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len == 0 || strcspn(s, " \t\"=\\") != len || memchr(s, '\0', len) != NULL) {
+		put_compact(out, v);
+		return;
+	}
+	put_sanitized(out, s, len);
+}
+
+int
+ctlfmt_print_event(FILE *out, const json_t *event, const char *fallback_time)
+{
+	const json_t *when = json_object_get(event, "time");
+	const json_t *type = json_object_get(event, "type");
+	const char *key;
+	json_t *v;
+
+	if (json_is_string(when))
+		put_sanitized(out, json_string_value(when), json_string_length(when));
+	else
+		fputs(fallback_time != NULL ? fallback_time : "-", out);
+	fputc(' ', out);
+	if (json_is_string(type) && json_string_length(type) > 0)
+		put_sanitized(out, json_string_value(type), json_string_length(type));
+	else
+		fputc('-', out);
+	if (!json_is_object(event)) {
+		fputc(' ', out);
+		put_compact(out, event);
+	}
+	json_object_foreach((json_t *)event, key, v)
+	{
+		if (strcmp(key, "time") == 0 || strcmp(key, "type") == 0)
+			continue;
+		fputc(' ', out);
+		put_sanitized(out, key, strlen(key));
+		fputc('=', out);
+		put_event_value(out, v);
+	}
+	fputc('\n', out);
+	return ferror(out) ? -1 : 0;
+}
