@@ -14,6 +14,7 @@
 #include "netd/key.h"
 
 #define CONF_DEFAULT_FILE          NETD_SYSCONFDIR "/netd/netd.conf"
+#define CONF_DEFAULT_INTERFACE     "wg-netd"
 #define CONF_DEFAULT_SOCKET        "/run/netd/netd.sock"
 #define CONF_DEFAULT_SOCKET_MODE   0660
 #define CONF_DEFAULT_LISTEN_PORT   51820

@@ -1,0 +1,2325 @@
+/* The configuration file: libconfig text parsed into a typed struct conf, then checked as a
+ * whole; every problem is reported as FILE:LINE: message. Also prints it back normalised. */
+#include "netd/conf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+#include <sodium.h>
+
+#include "netd/log.h"
+
+#define CONF_MAX_SIZE    (16 * 1024 * 1024) /* bytes of config text */
+#define NAME_MAX_LEN     32
+#define IFNAME_MAX_LEN   15 /* IFNAMSIZ less the NUL */
+#define KEY_FILE_MAX     256
+#define DEFAULT_BIND     "0.0.0.0"
+#define DEFAULT_LOGLEVEL LOG_LEVEL_INFO
+#define BRIDGE_PREFIX    "br-"
+#define PATH_LEN         160
+
+/* libconfig 1.5 keeps integers in an int (silently wrapping larger ones) and gives array
+ * elements the line of the token after them. A small lexer of our own recovers the exact
+ * value and line of every integer and string literal; the n-th literal in the text is the
+ * n-th such setting in document order, and is attached to it as its hook. */
+struct lit {
+	int line;
+	bool overflow;    /* does not fit in a long long */
+	long long value;  /* integers only */
+	const char *text; /* the literal as written, for messages */
+	int len;
+};
+
+struct lexed {
+	struct lit *ints, *strs;
+	size_t nints, nstrs, intcap, strcap;
+	int include_line; /* > 0 when the text uses @include */
+};
+
+struct lerr {
+	int line;
+	size_t seq;
+	char *msg;
+};
+
+/* Where a field of the struct conf being built came from. */
+struct loc {
+	const void *field;
+	int line;
+};
+
+struct loader {
+	const char *name;
+	struct lerr *errs;
+	size_t nerrs, errcap;
+	struct loc *locs;
+	size_t nlocs, loccap;
+	struct lexed lex;
+	bool oom;
+};
+
+static const char *const root_known[] = {"site",    "wireguard", "overlay", "gossip",  "prefixes",
+                                         "routing", "segments",  "trust",   "control", NULL};
+static const char *const site_known[] = {"name", "log_level", NULL};
+static const char *const wg_known[] = {
+        "interface", "listen_port", "private_key_file", "backend", "userspace_command", "fwmark",
+        "mtu",       NULL};
+static const char *const gossip_known[] = {"bind", "advertise", "seeds", NULL};
+static const char *const routing_known[] = {"table", "protocol", NULL};
+static const char *const segment_known[] = {"name", "vni", "bridge", "ports", "vxlan_port", NULL};
+static const char *const trust_known[] = {"name", "public_key", "prefixes", "vnis", NULL};
+static const char *const control_known[] = {"socket", "mode", "group", NULL};
+
+/* ---- memory and error collection ---- */
+
+static void *
+grow(struct loader *ld, void *arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	p = reallocarray(arr, ncap, size);
+	if (p == NULL) {
+		ld->oom = true;
+		return NULL;
+	}
+	*cap = ncap;
+	return p;
+}
+
+static char *
+ld_strdup(struct loader *ld, const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		ld->oom = true;
+	return d;
+}
+
+static void *
+ld_calloc(struct loader *ld, size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (p == NULL)
+		ld->oom = true;
+	return p;
+}
+
+__attribute__((format(printf, 3, 4))) static void
+lerr(struct loader *ld, int line, const char *fmt, ...)
+{
+	struct lerr *errs;
+	va_list ap;
+	char *msg;
+	int r;
+
+	errs = grow(ld, ld->errs, &ld->errcap, ld->nerrs + 1, sizeof(*errs));
+	if (errs == NULL)
+		return;
+	ld->errs = errs;
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		ld->oom = true;
+		return;
+	}
+	errs[ld->nerrs].line = line;
+	errs[ld->nerrs].seq = ld->nerrs;
+	errs[ld->nerrs].msg = msg;
+	ld->nerrs++;
+}
+
+static void
+loc_add(struct loader *ld, const void *field, int line)
+{
+	struct loc *locs = grow(ld, ld->locs, &ld->loccap, ld->nlocs + 1, sizeof(*locs));
+
+	if (locs == NULL)
+		return;
+	ld->locs = locs;
+	locs[ld->nlocs].field = field;
+	locs[ld->nlocs].line = line;
+	ld->nlocs++;
+}
+
+static int
+loc_line(const struct loader *ld, const void *field, int fallback)
+{
+	for (size_t i = ld->nlocs; i > 0; i--)
+		if (ld->locs[i - 1].field == field)
+			return ld->locs[i - 1].line;
+	return fallback;
+}
+
+static int
+lerr_cmp(const void *a, const void *b)
+{
+	const struct lerr *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hands the collected messages over to errs, in line order. */
+static void
+flush_errors(struct loader *ld, struct conf_errors *errs)
+{
+	char **msgs = NULL;
+
+	if (ld->oom)
+		lerr(ld, 0, "out of memory");
+	qsort(ld->errs, ld->nerrs, sizeof(*ld->errs), lerr_cmp);
+	if (errs != NULL && ld->nerrs > 0) {
+		msgs = reallocarray(errs->msgs, errs->n + ld->nerrs, sizeof(*msgs));
+		if (msgs != NULL)
+			errs->msgs = msgs;
+	}
+	for (size_t i = 0; i < ld->nerrs; i++) {
+		const struct lerr *e = &ld->errs[i];
+		char *msg;
+		int r = -1;
+
+		if (msgs != NULL && e->line > 0)
+			r = asprintf(&msg, "%s:%d: %s", ld->name, e->line, e->msg);
+		else if (msgs != NULL)
+			r = asprintf(&msg, "%s: %s", ld->name, e->msg);
+		if (r >= 0)
+			msgs[errs->n++] = msg;
+		free(e->msg);
+	}
+	ld->nerrs = 0;
+}
+
+void
+conf_errors_free(struct conf_errors *errs)
+{
+	if (errs == NULL)
+		return;
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+/* ---- the literal lexer ---- */
+
+static size_t
+span_digits(const char *p, int (*is)(int))
+{
+	size_t n = 0;
+
+	while (p[n] != '\0' && is((unsigned char)p[n]))
+		n++;
+	return n;
+}
+
+static size_t
+span_exponent(const char *p)
+{
+	size_t n = 1, d;
+
+	if (*p != 'e' && *p != 'E')
+		return 0;
+	if (p[n] == '+' || p[n] == '-')
+		n++;
+	d = span_digits(p + n, isdigit);
+	return d ? n + d : 0;
+}
+
+/* Length of the longest number token at p as libconfig's scanner sees it, and whether it is
+ * an integer (decimal or hex, with or without the L suffix) rather than a float. */
+static size_t
+lex_number(const char *p, bool *is_int)
+{
+	size_t sign = (*p == '+' || *p == '-') ? 1 : 0;
+	size_t digits = span_digits(p + sign, isdigit);
+	size_t best = 0, n;
+
+	*is_int = false;
+	if (digits > 0) {
+		n = sign + digits;
+		if (p[n] == 'L')
+			n += p[n + 1] == 'L' ? 2 : 1;
+		best = n;
+		*is_int = true;
+	}
+	if (!sign && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		size_t h = span_digits(p + 2, isxdigit);
+
+		if (h > 0) {
+			n = 2 + h;
+			if (p[n] == 'L')
+				n += p[n + 1] == 'L' ? 2 : 1;
+			if (n > best) {
+				best = n;
+				*is_int = true;
+			}
+		}
+	}
+	n = sign + digits;
+	if (p[n] == '.') {
+		n++;
+		n += span_digits(p + n, isdigit);
+		n += span_exponent(p + n);
+	} else if (digits > 0 && span_exponent(p + n) > 0) {
+		n += span_exponent(p + n);
+	} else {
+		n = 0;
+	}
+	if (n > best) {
+		best = n;
+		*is_int = false;
+	}
+	return best;
+}
+
+static struct lit *
+lex_push(struct loader *ld, struct lit **arr, size_t *n, size_t *cap)
+{
+	struct lit *a = grow(ld, *arr, cap, *n + 1, sizeof(**arr));
+
+	if (a == NULL)
+		return NULL;
+	*arr = a;
+	memset(&a[*n], 0, sizeof(a[*n]));
+	return &a[(*n)++];
+}
+
+static void
+lex_integer(struct lit *l, const char *p, size_t len)
+{
+	char buf[64];
+	char *end;
+
+	l->text = p;
+	l->len = (int)len;
+	if (len >= sizeof(buf)) {
+		l->overflow = true;
+		return;
+	}
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
+		unsigned long long u = strtoull(buf, &end, 16);
+
+		l->overflow = errno == ERANGE || u > LLONG_MAX;
+		l->value = (long long)u;
+	} else {
+		l->value = strtoll(buf, &end, 10);
+		l->overflow = errno == ERANGE;
+	}
+}
+
+/* Records the line of every string and integer literal, in order. Adjacent strings are one
+ * value, as in libconfig. */
+static void
+lex(struct loader *ld, const char *p)
+{
+	struct lexed *lx = &ld->lex;
+	bool after_string = false;
+	int line = 1;
+
+	while (*p != '\0' && !ld->oom) {
+		unsigned char c = (unsigned char)*p;
+		bool is_int;
+		size_t n;
+
+		if (c == '\n') {
+			line++;
+			p++;
+			continue;
+		}
+		if (isspace(c)) {
+			p++;
+			continue;
+		}
+		if (c == '#' || (c == '/' && p[1] == '/')) {
+			while (*p != '\0' && *p != '\n')
+				p++;
+			continue;
+		}
+		if (c == '/' && p[1] == '*') {
+			for (p += 2; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++)
+				if (*p == '\n')
+					line++;
+			if (*p != '\0')
+				p += 2;
+			continue;
+		}
+		if (c == '"') {
+			int start = line;
+
+			for (p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				if (*p == '\n')
+					line++;
+			}
+			if (*p != '\0')
+				p++;
+			if (!after_string) {
+				struct lit *l = lex_push(ld, &lx->strs, &lx->nstrs, &lx->strcap);
+
+				if (l != NULL)
+					l->line = start;
+			}
+			after_string = true;
+			continue;
+		}
+		if (c == '@') {
+			if (strncmp(p, "@include", 8) == 0 && lx->include_line == 0)
+				lx->include_line = line;
+			p++;
+		} else if (isalpha(c) || c == '*') {
+			while (isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '*')
+				p++;
+		} else if ((n = lex_number(p, &is_int)) > 0) {
+			if (is_int) {
+				struct lit *l = lex_push(ld, &lx->ints, &lx->nints, &lx->intcap);
+
+				if (l != NULL) {
+					l->line = line;
+					lex_integer(l, p, n);
+				}
+			}
+			p += n;
+		} else {
+			p++;
+		}
+		after_string = false;
+	}
+}
+
+/* Attaches the literals to the settings; false when the two do not line up. */
+static bool
+attach_literals(struct loader *ld, config_setting_t *s, size_t *ni, size_t *ns)
+{
+	int type = config_setting_type(s);
+
+	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
+		if (*ni >= ld->lex.nints)
+			return false;
+		config_setting_set_hook(s, &ld->lex.ints[(*ni)++]);
+	} else if (type == CONFIG_TYPE_STRING) {
+		if (*ns >= ld->lex.nstrs)
+			return false;
+		config_setting_set_hook(s, &ld->lex.strs[(*ns)++]);
+	} else if (config_setting_is_aggregate(s)) {
+		for (int i = 0; i < config_setting_length(s); i++)
+			if (!attach_literals(ld, config_setting_get_elem(s, i), ni, ns))
+				return false;
+	}
+	return true;
+}
+
+static int
+sline(const config_setting_t *s)
+{
+	const struct lit *l = config_setting_get_hook(s);
+
+	return l != NULL ? l->line : (int)config_setting_source_line(s);
+}
+
+/* ---- typed access to settings ---- */
+
+static const char *
+type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "nothing";
+	}
+}
+
+static void
+wrong_type(struct loader *ld, const config_setting_t *s, const char *path, const char *want)
+{
+	lerr(ld, sline(s), "%s: expected %s, got %s", path, want, type_name(s));
+}
+
+static bool
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		unsigned int c = *p, n, cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false; /* control characters have no business here */
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+static int
+want_string(struct loader *ld, const config_setting_t *s, const char *path, const char **out)
+{
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		wrong_type(ld, s, path, "a string");
+		return -1;
+	}
+	v = config_setting_get_string(s);
+	if (!utf8_valid(v)) {
+		lerr(ld, sline(s), "%s: contains control characters or is not UTF-8", path);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Reads an integer in min..max; otherwise reports "PATH: VALUE is not WHAT (min..max)". */
+static int
+want_range(struct loader *ld, const config_setting_t *s, const char *path, long long min,
+           long long max, const char *what, long long *out)
+{
+	const struct lit *l = config_setting_get_hook(s);
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		wrong_type(ld, s, path, "an integer");
+		return -1;
+	}
+	v = l != NULL ? l->value : config_setting_get_int64(s);
+	if (l != NULL && l->overflow) {
+		lerr(ld, sline(s), "%s: %.*s is not %s (%lld..%lld)", path, l->len, l->text, what,
+		     min, max);
+		return -1;
+	}
+	if (v < min || v > max) {
+		lerr(ld, sline(s), "%s: %lld is not %s (%lld..%lld)", path, v, what, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[33];
+
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Every member of a group must be one netd knows: a typo must not silently become a default. */
+static void
+check_known(struct loader *ld, const config_setting_t *group, const char *path,
+            const char *const *known)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		const config_setting_t *m = config_setting_get_elem(group, i);
+		const char *name = config_setting_name(m), *hint = NULL;
+		size_t k, best = 3;
+
+		for (k = 0; known[k] != NULL; k++) {
+			size_t d;
+
+			if (strcmp(name, known[k]) == 0)
+				break;
+			d = edit_distance(name, known[k]);
+			if (d < best) {
+				best = d;
+				hint = known[k];
+			}
+		}
+		if (known[k] != NULL)
+			continue;
+		lerr(ld, sline(m), "%s%s%s: unknown setting%s%s%s", path, *path ? "." : "", name,
+		     hint ? " (did you mean " : "", hint ? hint : "", hint ? "?)" : "");
+	}
+}
+
+/* The group called name in parent, or NULL when absent or not a group. */
+static const config_setting_t *
+want_group(struct loader *ld, const config_setting_t *parent, const char *name, bool required)
+{
+	const config_setting_t *s = config_setting_get_member(parent, name);
+
+	if (s == NULL) {
+		if (required)
+			lerr(ld, sline(parent), "%s: missing (required)", name);
+		return NULL;
+	}
+	if (!config_setting_is_group(s)) {
+		wrong_type(ld, s, name, "a group");
+		return NULL;
+	}
+	return s;
+}
+
+/* An array or list of scalars; returns its length, or -1 after reporting a wrong type. */
+static int
+want_list(struct loader *ld, const config_setting_t *s, const char *path)
+{
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		wrong_type(ld, s, path, "an array");
+		return -1;
+	}
+	return config_setting_length(s);
+}
+
+/* ---- names, addresses, endpoints ---- */
+
+static bool
+name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NAME_MAX_LEN || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+#define NAME_RULE "1..32 characters of a-z, 0-9 and '-', not starting with '-'"
+
+static bool
+ifname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > IFNAME_MAX_LEN || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isgraph((unsigned char)s[i]) || s[i] == '/' || s[i] == ':')
+			return false;
+	return true;
+}
+
+#define IFNAME_RULE "1..15 printable characters other than '/' and ':', not \".\" or \"..\""
+
+static int
+want_name(struct loader *ld, const config_setting_t *s, const char *path, char **out)
+{
+	const char *v;
+
+	if (want_string(ld, s, path, &v) < 0)
+		return -1;
+	if (!name_valid(v)) {
+		lerr(ld, sline(s), "%s: \"%s\" is not a valid name (" NAME_RULE ")", path, v);
+		return -1;
+	}
+	*out = ld_strdup(ld, v);
+	return *out ? 0 : -1;
+}
+
+static int
+want_ifname(struct loader *ld, const config_setting_t *s, const char *path, char **out)
+{
+	const char *v;
+
+	if (want_string(ld, s, path, &v) < 0)
+		return -1;
+	if (!ifname_valid(v)) {
+		lerr(ld, sline(s), "%s: \"%s\" is not an interface name (" IFNAME_RULE ")", path,
+		     v);
+		return -1;
+	}
+	*out = ld_strdup(ld, v);
+	return *out ? 0 : -1;
+}
+
+static int
+addr_parse(const char *s, size_t n, struct conf_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, buf, p->addr) == 1) {
+		p->family = AF_INET;
+		p->len = 32;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, p->addr) == 1) {
+		p->family = AF_INET6;
+		p->len = 128;
+		return 0;
+	}
+	return -1;
+}
+
+static bool
+prefix_host_bits(const struct conf_prefix *p, struct conf_prefix *masked)
+{
+	size_t bytes = p->family == AF_INET ? 4 : 16;
+	bool set = false;
+
+	*masked = *p;
+	for (size_t i = 0; i < bytes; i++) {
+		unsigned int keep = p->len >= (i + 1) * 8 ? 8 : p->len > i * 8 ? p->len - i * 8 : 0;
+		uint8_t mask = (uint8_t)(0xff00u >> keep);
+
+		if (p->addr[i] & ~mask)
+			set = true;
+		masked->addr[i] &= mask;
+	}
+	return set;
+}
+
+static bool
+addr_unusable(const struct conf_prefix *p)
+{
+	static const uint8_t zero[16];
+
+	if (p->family == AF_INET)
+		return memcmp(p->addr, zero, 4) == 0 || p->addr[0] >= 224 || p->addr[0] == 127;
+	return memcmp(p->addr, zero, 16) == 0 || p->addr[0] == 0xff ||
+	       (memcmp(p->addr, zero, 15) == 0 && p->addr[15] == 1);
+}
+
+/* A host address with no /len, usable as a unicast source. */
+static int
+want_host(struct loader *ld, const config_setting_t *s, const char *path, struct conf_prefix *out)
+{
+	struct conf_prefix p;
+	const char *v;
+
+	if (want_string(ld, s, path, &v) < 0)
+		return -1;
+	if (strchr(v, '/') != NULL) {
+		lerr(ld, sline(s), "%s: %s: write a host address, without /len", path, v);
+		return -1;
+	}
+	if (addr_parse(v, strlen(v), &p) < 0) {
+		lerr(ld, sline(s), "%s: \"%s\" is not an IPv4 or IPv6 address", path, v);
+		return -1;
+	}
+	if (addr_unusable(&p)) {
+		lerr(ld, sline(s), "%s: %s is not a unicast address", path, v);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+static int
+want_prefix(struct loader *ld, const config_setting_t *s, const char *path, struct conf_prefix *out)
+{
+	struct conf_prefix p, masked;
+	const char *v, *slash;
+	char canon[INET6_ADDRSTRLEN + 4];
+	unsigned long len = 0;
+	size_t i;
+
+	if (want_string(ld, s, path, &v) < 0)
+		return -1;
+	slash = strchr(v, '/');
+	if (slash == NULL) {
+		lerr(ld, sline(s), "%s: %s: missing /len (a prefix is ADDRESS/LENGTH)", path, v);
+		return -1;
+	}
+	if (addr_parse(v, (size_t)(slash - v), &p) < 0) {
+		lerr(ld, sline(s), "%s: \"%s\" is not an IPv4 or IPv6 prefix", path, v);
+		return -1;
+	}
+	for (i = 1; isdigit((unsigned char)slash[i]) && i <= 3; i++)
+		len = len * 10 + (unsigned long)(slash[i] - '0');
+	if (i == 1 || slash[i] != '\0' || len > p.len) {
+		lerr(ld, sline(s), "%s: %s: prefix length is not 0..%u", path, v, p.len);
+		return -1;
+	}
+	p.len = (uint8_t)len;
+	if (prefix_host_bits(&p, &masked)) {
+		conf_prefix_format(&masked, true, canon, sizeof(canon));
+		lerr(ld, sline(s), "%s: %s has host bits set (the prefix is %s)", path, v, canon);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+/* "ADDR", "ADDR:PORT", "[ADDR6]" or "[ADDR6]:PORT"; a bare IPv6 address is refused because
+ * "fd00::1:7946" would be read as an address where a port was meant. */
+static int
+want_endpoint(struct loader *ld, const config_setting_t *s, const char *path,
+              struct conf_endpoint *out)
+{
+	const char *v, *host, *port = NULL;
+	struct conf_prefix a;
+	size_t hostlen;
+	unsigned long pn = CONF_DEFAULT_GOSSIP_PORT;
+
+	if (want_string(ld, s, path, &v) < 0)
+		return -1;
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		host = v + 1;
+		hostlen = close ? (size_t)(close - host) : 0;
+		if (close == NULL || (close[1] != '\0' && close[1] != ':') ||
+		    addr_parse(host, hostlen, &a) < 0 || a.family != AF_INET6)
+			goto bad;
+		if (close[1] == ':')
+			port = close + 2;
+	} else {
+		const char *colon = strchr(v, ':');
+
+		host = v;
+		hostlen = colon ? (size_t)(colon - v) : strlen(v);
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			lerr(ld, sline(s), "%s: \"%s\": write an IPv6 endpoint as [ADDRESS]:PORT",
+			     path, v);
+			return -1;
+		}
+		if (addr_parse(host, hostlen, &a) < 0 || a.family != AF_INET)
+			goto bad;
+		if (colon != NULL)
+			port = colon + 1;
+	}
+	if (port != NULL) {
+		char *end;
+
+		errno = 0;
+		pn = isdigit((unsigned char)*port) ? strtoul(port, &end, 10) : 0;
+		if (!isdigit((unsigned char)*port) || *end != '\0' || errno != 0 || pn < 1 ||
+		    pn > 65535) {
+			lerr(ld, sline(s), "%s: \"%s\": %s is not a port (1..65535)", path, v,
+			     port);
+			return -1;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	out->family = a.family;
+	memcpy(out->addr, a.addr, sizeof(out->addr));
+	out->port = (uint16_t)pn;
+	return 0;
+bad:
+	lerr(ld, sline(s), "%s: \"%s\" is not ADDRESS[:PORT] (IPv6 as [ADDRESS]:PORT)", path, v);
+	return -1;
+}
+
+/* ---- the sections ---- */
+
+static void
+parse_site(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *site = want_group(ld, root, "site", true), *s;
+	const char *v;
+
+	if (site == NULL)
+		return;
+	check_known(ld, site, "site", site_known);
+	s = config_setting_get_member(site, "name");
+	if (s == NULL)
+		lerr(ld, sline(site), "site.name: missing (required)");
+	else if (want_name(ld, s, "site.name", &conf->site_name) == 0)
+		loc_add(ld, &conf->site_name, sline(s));
+	s = config_setting_get_member(site, "log_level");
+	if (s != NULL && want_string(ld, s, "site.log_level", &v) == 0) {
+		int level = log_level_from_name(v);
+
+		if (level < 0)
+			lerr(ld, sline(s),
+			     "site.log_level: \"%s\" is not a log level (error, warning, info, "
+			     "debug)",
+			     v);
+		else
+			conf->log_level = level;
+	}
+}
+
+static void
+replace_string(struct loader *ld, char **field, const char *v)
+{
+	char *d = ld_strdup(ld, v);
+
+	if (d == NULL)
+		return;
+	free(*field);
+	*field = d;
+}
+
+static void
+parse_wireguard(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *wg = want_group(ld, root, "wireguard", true), *s;
+	const char *v;
+	long long n;
+
+	if (wg == NULL)
+		return;
+	check_known(ld, wg, "wireguard", wg_known);
+	if ((s = config_setting_get_member(wg, "interface")) != NULL) {
+		char *name;
+
+		if (want_ifname(ld, s, "wireguard.interface", &name) == 0) {
+			free(conf->wg.interface);
+			conf->wg.interface = name;
+			loc_add(ld, &conf->wg.interface, sline(s));
+		}
+	} else {
+		loc_add(ld, &conf->wg.interface, sline(wg));
+	}
+	if ((s = config_setting_get_member(wg, "listen_port")) != NULL &&
+	    want_range(ld, s, "wireguard.listen_port", 1, 65535, "a port", &n) == 0)
+		conf->wg.listen_port = (uint16_t)n;
+	if ((s = config_setting_get_member(wg, "private_key_file")) == NULL) {
+		lerr(ld, sline(wg), "wireguard.private_key_file: missing (required)");
+	} else if (want_string(ld, s, "wireguard.private_key_file", &v) == 0) {
+		if (v[0] != '/') {
+			lerr(ld, sline(s),
+			     "wireguard.private_key_file: \"%s\" is not an absolute path", v);
+		} else {
+			conf->wg.private_key_file = ld_strdup(ld, v);
+			loc_add(ld, &conf->wg.private_key_file, sline(s));
+		}
+	}
+	if ((s = config_setting_get_member(wg, "backend")) != NULL &&
+	    want_string(ld, s, "wireguard.backend", &v) == 0) {
+		if (strcmp(v, "auto") == 0)
+			conf->wg.backend = CONF_BACKEND_AUTO;
+		else if (strcmp(v, "kernel") == 0)
+			conf->wg.backend = CONF_BACKEND_KERNEL;
+		else if (strcmp(v, "userspace") == 0)
+			conf->wg.backend = CONF_BACKEND_USERSPACE;
+		else
+			lerr(ld, sline(s),
+			     "wireguard.backend: \"%s\" is not a backend (auto, kernel, userspace)",
+			     v);
+	}
+	if ((s = config_setting_get_member(wg, "userspace_command")) != NULL &&
+	    want_string(ld, s, "wireguard.userspace_command", &v) == 0) {
+		if (v[0] == '\0')
+			lerr(ld, sline(s), "wireguard.userspace_command: is empty");
+		else
+			replace_string(ld, &conf->wg.userspace_command, v);
+	}
+	if ((s = config_setting_get_member(wg, "fwmark")) != NULL &&
+	    want_range(ld, s, "wireguard.fwmark", 0, UINT32_MAX, "a firewall mark", &n) == 0)
+		conf->wg.fwmark = (uint32_t)n;
+	if ((s = config_setting_get_member(wg, "mtu")) != NULL &&
+	    want_range(ld, s, "wireguard.mtu", 0, 65535, "an MTU", &n) == 0) {
+		/* IPv6 cannot run over a link smaller than 1280 bytes. */
+		if (n != 0 && n < 1280)
+			lerr(ld, sline(s),
+			     "wireguard.mtu: %lld is not 0 (automatic) or 1280..65535", n);
+		else
+			conf->wg.mtu = (uint32_t)n;
+	}
+}
+
+static void
+parse_overlay(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *s = config_setting_get_member(root, "overlay");
+	char path[PATH_LEN];
+	int n;
+
+	if (s == NULL || (n = want_list(ld, s, "overlay")) < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		struct conf_prefix p;
+		size_t j;
+
+		snprintf(path, sizeof(path), "overlay[%d]", i);
+		if (want_host(ld, e, path, &p) < 0)
+			continue;
+		for (j = 0; j < conf->noverlay && conf->overlay[j].family != p.family; j++)
+			;
+		if (j < conf->noverlay) {
+			lerr(ld, sline(e),
+			     "%s: a second %s address (at most one IPv4 and one IPv6; first on "
+			     "line "
+			     "%d)",
+			     path, p.family == AF_INET ? "IPv4" : "IPv6",
+			     loc_line(ld, &conf->overlay[j], 0));
+			continue;
+		}
+		conf->overlay[conf->noverlay] = p;
+		loc_add(ld, &conf->overlay[conf->noverlay], sline(e));
+		conf->noverlay++;
+	}
+}
+
+/* Fills *arr with the valid prefixes of an array setting, recording each one's line. */
+static void
+parse_prefix_list(struct loader *ld, const config_setting_t *s, const char *path,
+                  struct conf_prefix **arr, size_t *count)
+{
+	char epath[PATH_LEN];
+	int n = want_list(ld, s, path);
+
+	if (n <= 0)
+		return;
+	*arr = ld_calloc(ld, (size_t)n, sizeof(**arr));
+	if (*arr == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+
+		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
+		if (want_prefix(ld, e, epath, &(*arr)[*count]) == 0) {
+			loc_add(ld, &(*arr)[*count], sline(e));
+			(*count)++;
+		}
+	}
+}
+
+static void
+parse_gossip(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *g = want_group(ld, root, "gossip", false), *s;
+	char path[PATH_LEN];
+	int n;
+
+	if (g == NULL)
+		return;
+	check_known(ld, g, "gossip", gossip_known);
+	if ((s = config_setting_get_member(g, "bind")) != NULL)
+		want_endpoint(ld, s, "gossip.bind", &conf->gossip.bind);
+	if ((s = config_setting_get_member(g, "advertise")) != NULL &&
+	    want_host(ld, s, "gossip.advertise", &conf->gossip.advertise) == 0)
+		conf->gossip.has_advertise = true;
+	if ((s = config_setting_get_member(g, "seeds")) == NULL ||
+	    (n = want_list(ld, s, "gossip.seeds")) <= 0)
+		return;
+	conf->gossip.seeds = ld_calloc(ld, (size_t)n, sizeof(*conf->gossip.seeds));
+	if (conf->gossip.seeds == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		struct conf_endpoint *ep = &conf->gossip.seeds[conf->gossip.nseeds];
+
+		snprintf(path, sizeof(path), "gossip.seeds[%d]", i);
+		if (want_endpoint(ld, e, path, ep) == 0) {
+			loc_add(ld, ep, sline(e));
+			conf->gossip.nseeds++;
+		}
+	}
+}
+
+/* A table number, or "main"; 253 and 255 are the kernel's default and local tables. */
+static void
+parse_table(struct loader *ld, const config_setting_t *s, struct conf *conf)
+{
+	const char *v;
+	long long n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (want_string(ld, s, "routing.table", &v) < 0)
+			return;
+		if (strcmp(v, "main") == 0)
+			conf->routing.table = CONF_TABLE_MAIN;
+		else
+			lerr(ld, sline(s),
+			     "routing.table: \"%s\" is not a table (a number or \"main\")", v);
+		return;
+	}
+	if (want_range(ld, s, "routing.table", 1, UINT32_MAX, "a routing table", &n) < 0)
+		return;
+	if (n == 253 || n == 255)
+		lerr(ld, sline(s), "routing.table: %lld is the kernel's %s table", n,
+		     n == 253 ? "default" : "local");
+	else
+		conf->routing.table = (uint32_t)n;
+}
+
+static void
+parse_routing(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *r = want_group(ld, root, "routing", false), *s;
+	long long n;
+
+	if (r == NULL)
+		return;
+	check_known(ld, r, "routing", routing_known);
+	if ((s = config_setting_get_member(r, "table")) != NULL)
+		parse_table(ld, s, conf);
+	/* 0..4 are unspec, redirect, kernel, boot and static: routes netd must never own. */
+	if ((s = config_setting_get_member(r, "protocol")) != NULL &&
+	    want_range(ld, s, "routing.protocol", 5, 255, "a route protocol netd may use", &n) == 0)
+		conf->routing.protocol = (uint8_t)n;
+}
+
+static void
+parse_segment(struct loader *ld, const config_setting_t *g, int idx, struct conf_segment *seg)
+{
+	const config_setting_t *s;
+	char path[PATH_LEN];
+	long long n;
+	int np;
+
+	seg->line = sline(g);
+	seg->vxlan_port = CONF_DEFAULT_VXLAN_PORT;
+	snprintf(path, sizeof(path), "segments[%d]", idx);
+	check_known(ld, g, path, segment_known);
+	snprintf(path, sizeof(path), "segments[%d].name", idx);
+	if ((s = config_setting_get_member(g, "name")) == NULL)
+		lerr(ld, seg->line, "%s: missing (required)", path);
+	else
+		want_name(ld, s, path, &seg->name);
+	snprintf(path, sizeof(path), "segments[%d].vni", idx);
+	if ((s = config_setting_get_member(g, "vni")) == NULL)
+		lerr(ld, seg->line, "%s: missing (required)", path);
+	else if (want_range(ld, s, path, 1, CONF_VNI_MAX, "a VNI", &n) == 0)
+		seg->vni = (uint32_t)n;
+	snprintf(path, sizeof(path), "segments[%d].bridge", idx);
+	if ((s = config_setting_get_member(g, "bridge")) != NULL) {
+		if (want_ifname(ld, s, path, &seg->bridge) == 0)
+			loc_add(ld, &seg->bridge, sline(s));
+	} else if (seg->name != NULL) {
+		/* "br-" and as much of the name as fits in an interface name. */
+		if (asprintf(&seg->bridge, "%s%.*s", BRIDGE_PREFIX,
+		             (int)(IFNAME_MAX_LEN - strlen(BRIDGE_PREFIX)), seg->name) < 0) {
+			seg->bridge = NULL;
+			ld->oom = true;
+		}
+	}
+	snprintf(path, sizeof(path), "segments[%d].vxlan_port", idx);
+	if ((s = config_setting_get_member(g, "vxlan_port")) != NULL &&
+	    want_range(ld, s, path, 1, 65535, "a port", &n) == 0)
+		seg->vxlan_port = (uint16_t)n;
+	snprintf(path, sizeof(path), "segments[%d].ports", idx);
+	if ((s = config_setting_get_member(g, "ports")) == NULL ||
+	    (np = want_list(ld, s, path)) <= 0)
+		return;
+	seg->ports = ld_calloc(ld, (size_t)np, sizeof(*seg->ports));
+	if (seg->ports == NULL)
+		return;
+	for (int i = 0; i < np; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+
+		snprintf(path, sizeof(path), "segments[%d].ports[%d]", idx, i);
+		if (want_ifname(ld, e, path, &seg->ports[seg->nports]) == 0) {
+			loc_add(ld, &seg->ports[seg->nports], sline(e));
+			seg->nports++;
+		}
+	}
+}
+
+static void
+parse_trust(struct loader *ld, const config_setting_t *g, int idx, struct conf_trust *t)
+{
+	const config_setting_t *s;
+	char path[PATH_LEN];
+	const char *v;
+	int n;
+
+	t->line = sline(g);
+	snprintf(path, sizeof(path), "trust[%d]", idx);
+	check_known(ld, g, path, trust_known);
+	snprintf(path, sizeof(path), "trust[%d].name", idx);
+	if ((s = config_setting_get_member(g, "name")) == NULL)
+		lerr(ld, t->line, "%s: missing (required)", path);
+	else
+		want_name(ld, s, path, &t->name);
+	snprintf(path, sizeof(path), "trust[%d].public_key", idx);
+	if ((s = config_setting_get_member(g, "public_key")) == NULL) {
+		lerr(ld, t->line, "%s: missing (required)", path);
+	} else if (want_string(ld, s, path, &v) == 0) {
+		if (key_from_base64(t->public_key, v, strlen(v)) < 0)
+			lerr(ld, sline(s),
+			     "%s: \"%s\" is not a WireGuard key (44 base64 characters, 32 bytes)",
+			     path, v);
+		else
+			loc_add(ld, t->public_key, sline(s));
+	}
+	snprintf(path, sizeof(path), "trust[%d].prefixes", idx);
+	if ((s = config_setting_get_member(g, "prefixes")) != NULL)
+		parse_prefix_list(ld, s, path, &t->prefixes, &t->nprefixes);
+	snprintf(path, sizeof(path), "trust[%d].vnis", idx);
+	if ((s = config_setting_get_member(g, "vnis")) == NULL || (n = want_list(ld, s, path)) <= 0)
+		return;
+	t->vnis = ld_calloc(ld, (size_t)n, sizeof(*t->vnis));
+	if (t->vnis == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		long long vni;
+
+		snprintf(path, sizeof(path), "trust[%d].vnis[%d]", idx, i);
+		if (want_range(ld, e, path, 1, CONF_VNI_MAX, "a VNI", &vni) == 0) {
+			t->vnis[t->nvnis] = (uint32_t)vni;
+			loc_add(ld, &t->vnis[t->nvnis], sline(e));
+			t->nvnis++;
+		}
+	}
+}
+
+/* segments and trust are lists of groups; an empty array is accepted too. */
+static int
+want_group_list(struct loader *ld, const config_setting_t *root, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(root, name);
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_is_list(s) ||
+	    (config_setting_is_array(s) && config_setting_length(s) == 0))
+		return config_setting_length(s);
+	wrong_type(ld, s, name, "a list of groups");
+	return 0;
+}
+
+static void
+parse_segments(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *s = config_setting_get_member(root, "segments");
+	int n = want_group_list(ld, root, "segments");
+	char path[PATH_LEN];
+
+	if (n == 0 || (conf->segments = ld_calloc(ld, (size_t)n, sizeof(*conf->segments))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned int)i);
+
+		snprintf(path, sizeof(path), "segments[%d]", i);
+		if (!config_setting_is_group(g)) {
+			wrong_type(ld, g, path, "a group");
+			continue;
+		}
+		parse_segment(ld, g, i, &conf->segments[conf->nsegments++]);
+	}
+}
+
+static void
+parse_trusts(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *s = config_setting_get_member(root, "trust");
+	int n = want_group_list(ld, root, "trust");
+	char path[PATH_LEN];
+
+	if (n == 0 || (conf->trust = ld_calloc(ld, (size_t)n, sizeof(*conf->trust))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned int)i);
+
+		snprintf(path, sizeof(path), "trust[%d]", i);
+		if (!config_setting_is_group(g)) {
+			wrong_type(ld, g, path, "a group");
+			continue;
+		}
+		parse_trust(ld, g, i, &conf->trust[conf->ntrust++]);
+	}
+}
+
+static void
+parse_control(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *c = want_group(ld, root, "control", false), *s;
+	const char *v;
+
+	if (c == NULL)
+		return;
+	check_known(ld, c, "control", control_known);
+	if ((s = config_setting_get_member(c, "socket")) != NULL &&
+	    want_string(ld, s, "control.socket", &v) == 0) {
+		if (v[0] != '/')
+			lerr(ld, sline(s), "control.socket: \"%s\" is not an absolute path", v);
+		else if (strlen(v) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+			lerr(ld, sline(s), "control.socket: path longer than %zu bytes",
+			     sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+		else
+			replace_string(ld, &conf->control.socket, v);
+	}
+	/* libconfig has no octal integers, and 660 in decimal would be a surprise. */
+	if ((s = config_setting_get_member(c, "mode")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			lerr(ld, sline(s),
+			     "control.mode: expected a string of octal digits such as "
+			     "\"0660\", got %s",
+			     type_name(s));
+		} else if (want_string(ld, s, "control.mode", &v) == 0) {
+			size_t len = strlen(v);
+			unsigned long mode;
+
+			mode = len > 0 && len <= 4 && strspn(v, "01234567") == len
+			               ? strtoul(v, NULL, 8)
+			               : ULONG_MAX;
+			if (mode > 0777)
+				lerr(ld, sline(s),
+				     "control.mode: \"%s\" is not a permission mode (octal "
+				     "0..0777)",
+				     v);
+			else
+				conf->control.mode = (mode_t)mode;
+		}
+	}
+	if ((s = config_setting_get_member(c, "group")) != NULL &&
+	    want_string(ld, s, "control.group", &v) == 0) {
+		if (v[0] == '\0' || strpbrk(v, " \t:") != NULL || strlen(v) > 32)
+			lerr(ld, sline(s), "control.group: \"%s\" is not a group name", v);
+		else
+			replace_string(ld, &conf->control.group, v);
+	}
+}
+
+static void
+conf_defaults(struct loader *ld, struct conf *conf)
+{
+	conf->log_level = DEFAULT_LOGLEVEL;
+	conf->wg.interface = ld_strdup(ld, CONF_DEFAULT_INTERFACE);
+	conf->wg.listen_port = CONF_DEFAULT_LISTEN_PORT;
+	conf->wg.backend = CONF_BACKEND_AUTO;
+	conf->wg.userspace_command = ld_strdup(ld, CONF_DEFAULT_USERSPACE_CMD);
+	conf->gossip.bind.family = AF_INET;
+	inet_pton(AF_INET, DEFAULT_BIND, conf->gossip.bind.addr);
+	conf->gossip.bind.port = CONF_DEFAULT_GOSSIP_PORT;
+	conf->routing.table = CONF_DEFAULT_TABLE;
+	conf->routing.protocol = CONF_DEFAULT_PROTOCOL;
+	conf->control.socket = ld_strdup(ld, CONF_DEFAULT_SOCKET);
+	conf->control.mode = CONF_DEFAULT_SOCKET_MODE;
+}
+
+/* ---- checks across settings ---- */
+
+static void
+load_private_key(struct loader *ld, struct conf *conf)
+{
+	const char *path = conf->wg.private_key_file;
+	int line = loc_line(ld, &conf->wg.private_key_file, 0);
+	char buf[KEY_FILE_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO named by mistake must not hang the check. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		lerr(ld, line, "wireguard.private_key_file: cannot open %s: %s", path,
+		     strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		lerr(ld, line, "wireguard.private_key_file: %s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & 077)
+		lerr(ld, line,
+		     "wireguard.private_key_file: %s is accessible to group or others (mode %04o; "
+		     "chmod 600 it)",
+		     path, (unsigned int)(st.st_mode & 07777));
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0) {
+		lerr(ld, line, "wireguard.private_key_file: cannot read %s: %s", path,
+		     strerror(errno));
+	} else if ((size_t)n == sizeof(buf) ||
+	           key_from_base64(conf->wg.private_key, buf, (size_t)n) < 0) {
+		lerr(ld, line,
+		     "wireguard.private_key_file: %s does not hold a WireGuard private key (44 "
+		     "base64 characters)",
+		     path);
+	} else if (sodium_is_zero(conf->wg.private_key, KEY_LEN)) {
+		lerr(ld, line, "wireguard.private_key_file: %s holds an all-zero key", path);
+	} else {
+		key_public_from_private(conf->wg.public_key, conf->wg.private_key);
+	}
+	sodium_memzero(buf, sizeof(buf));
+out:
+	close(fd);
+}
+
+/* One entry in a duplicate search: a key and how to describe where it came from. */
+struct dup {
+	const void *key;
+	size_t keylen; /* 0: key is a string */
+	int line;
+	size_t seq;
+	char what[PATH_LEN]; /* the setting, e.g. "segments[1].vni" */
+	char role[PATH_LEN]; /* what the first holder is, e.g. "segment tenant-a's VNI" */
+};
+
+static int
+dup_keycmp(const struct dup *x, const struct dup *y)
+{
+	if (x->keylen == 0)
+		return strcmp(x->key, y->key);
+	return memcmp(x->key, y->key, x->keylen);
+}
+
+static int
+dup_cmp(const void *a, const void *b)
+{
+	const struct dup *x = a, *y = b;
+	int c = dup_keycmp(x, y);
+
+	if (c != 0)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Reports every entry whose key an earlier entry already has, as
+ * "WHAT: VALUE is already ROLE (line N)", where VALUE is printed by show. */
+static void
+report_dups(struct loader *ld, struct dup *d, size_t n,
+            void (*show)(const struct dup *, char *, size_t))
+{
+	char value[128];
+
+	qsort(d, n, sizeof(*d), dup_cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (dup_keycmp(&d[first], &d[i]) != 0) {
+			first = i;
+			continue;
+		}
+		show(&d[i], value, sizeof(value));
+		lerr(ld, d[i].line, "%s: %s is already %s (line %d)", d[i].what, value,
+		     d[first].role, d[first].line);
+	}
+}
+
+static void
+show_string(const struct dup *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", (const char *)d->key);
+}
+
+static void
+show_u32(const struct dup *d, char *buf, size_t len)
+{
+	uint32_t v;
+
+	memcpy(&v, d->key, sizeof(v));
+	snprintf(buf, len, "%u", v);
+}
+
+static void
+show_key(const struct dup *d, char *buf, size_t len)
+{
+	char b64[KEY_BASE64_SIZE];
+
+	key_to_base64(b64, d->key);
+	snprintf(buf, len, "%s", b64);
+}
+
+static void
+show_endpoint(const struct dup *d, char *buf, size_t len)
+{
+	conf_endpoint_format(d->key, buf, len);
+}
+
+static struct dup *
+dup_add(struct dup *d, size_t *n, const void *key, size_t keylen, int line)
+{
+	struct dup *e = &d[*n];
+
+	e->key = key;
+	e->keylen = keylen;
+	e->line = line;
+	e->seq = (*n)++;
+	return e;
+}
+
+static void
+check_segments(struct loader *ld, const struct conf *conf)
+{
+	size_t nifs = 1, n = 0, nv = 0;
+	struct dup *names, *vnis, *ifs;
+
+	for (size_t i = 0; i < conf->nsegments; i++)
+		nifs += 1 + conf->segments[i].nports;
+	names = ld_calloc(ld, conf->nsegments, sizeof(*names));
+	vnis = ld_calloc(ld, conf->nsegments, sizeof(*vnis));
+	ifs = ld_calloc(ld, nifs, sizeof(*ifs));
+	if (names == NULL || vnis == NULL || ifs == NULL)
+		goto out;
+	nifs = 0;
+	if (conf->wg.interface != NULL) {
+		struct dup *e = dup_add(ifs, &nifs, conf->wg.interface, 0,
+		                        loc_line(ld, &conf->wg.interface, 0));
+
+		snprintf(e->what, sizeof(e->what), "wireguard.interface");
+		snprintf(e->role, sizeof(e->role), "the WireGuard interface");
+	}
+	for (size_t i = 0; i < conf->nsegments; i++) {
+		const struct conf_segment *seg = &conf->segments[i];
+		const char *sname = seg->name ? seg->name : "?";
+		struct dup *e;
+
+		if (seg->name != NULL) {
+			e = dup_add(names, &n, seg->name, 0, seg->line);
+			snprintf(e->what, sizeof(e->what), "segments[%zu].name", i);
+			snprintf(e->role, sizeof(e->role), "a segment's name");
+		}
+		if (seg->vni != 0) {
+			e = dup_add(vnis, &nv, &seg->vni, sizeof(seg->vni), seg->line);
+			snprintf(e->what, sizeof(e->what), "segments[%zu].vni", i);
+			snprintf(e->role, sizeof(e->role), "the VNI of segment %s", sname);
+		}
+		if (seg->bridge != NULL) {
+			int line = loc_line(ld, &seg->bridge, 0);
+
+			e = dup_add(ifs, &nifs, seg->bridge, 0, line ? line : seg->line);
+			snprintf(e->what, sizeof(e->what), "segments[%zu].bridge%s", i,
+			         line ? "" : " (derived from the name; set bridge)");
+			snprintf(e->role, sizeof(e->role), "the bridge of segment %s", sname);
+		}
+		for (size_t j = 0; j < seg->nports; j++) {
+			e = dup_add(ifs, &nifs, seg->ports[j], 0,
+			            loc_line(ld, &seg->ports[j], seg->line));
+			snprintf(e->what, sizeof(e->what), "segments[%zu].ports[%zu]", i, j);
+			snprintf(e->role, sizeof(e->role), "a port of segment %s", sname);
+		}
+	}
+	report_dups(ld, names, n, show_string);
+	report_dups(ld, vnis, nv, show_u32);
+	report_dups(ld, ifs, nifs, show_string);
+	/* A VXLAN device needs a local address to send from. */
+	if (conf->nsegments > 0 && conf->noverlay == 0)
+		lerr(ld, conf->segments[0].line,
+		     "segments: a segment needs this site's overlay address (overlay = [ ... ])");
+out:
+	free(names);
+	free(vnis);
+	free(ifs);
+}
+
+static void
+check_trust(struct loader *ld, const struct conf *conf)
+{
+	size_t n = 0, nk = 0;
+	struct dup *names, *keys;
+
+	names = ld_calloc(ld, conf->ntrust + 1, sizeof(*names));
+	keys = ld_calloc(ld, conf->ntrust + 1, sizeof(*keys));
+	if (names == NULL || keys == NULL)
+		goto out;
+	if (conf->site_name != NULL) {
+		struct dup *e =
+		        dup_add(names, &n, conf->site_name, 0, loc_line(ld, &conf->site_name, 0));
+
+		snprintf(e->role, sizeof(e->role), "this site's own name");
+	}
+	if (!sodium_is_zero(conf->wg.public_key, KEY_LEN)) {
+		struct dup *e = dup_add(keys, &nk, conf->wg.public_key, KEY_LEN,
+		                        loc_line(ld, &conf->wg.private_key_file, 0));
+
+		snprintf(e->role, sizeof(e->role), "this site's own public key");
+	}
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		const struct conf_trust *t = &conf->trust[i];
+		int kline = loc_line(ld, t->public_key, 0);
+		struct dup *e;
+
+		if (t->name != NULL) {
+			e = dup_add(names, &n, t->name, 0, t->line);
+			snprintf(e->what, sizeof(e->what), "trust[%zu].name", i);
+			snprintf(e->role, sizeof(e->role), "a trusted site's name");
+		}
+		if (kline > 0) {
+			e = dup_add(keys, &nk, t->public_key, KEY_LEN, kline);
+			snprintf(e->what, sizeof(e->what), "trust[%zu].public_key", i);
+			snprintf(e->role, sizeof(e->role), "the key of trusted site %s",
+			         t->name ? t->name : "?");
+		}
+		for (size_t j = 1; j < t->nvnis; j++)
+			for (size_t k = 0; k < j; k++)
+				if (t->vnis[j] == t->vnis[k]) {
+					lerr(ld, loc_line(ld, &t->vnis[j], t->line),
+					     "trust[%zu].vnis[%zu]: %u is listed twice", i, j,
+					     t->vnis[j]);
+					break;
+				}
+	}
+	report_dups(ld, names, n, show_string);
+	report_dups(ld, keys, nk, show_key);
+out:
+	free(names);
+	free(keys);
+}
+
+static void
+check_seeds(struct loader *ld, const struct conf *conf)
+{
+	struct dup *seeds = ld_calloc(ld, conf->gossip.nseeds, sizeof(*seeds));
+	size_t n = 0;
+
+	if (seeds == NULL)
+		return;
+	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
+		const struct conf_endpoint *ep = &conf->gossip.seeds[i];
+		struct dup *e = dup_add(seeds, &n, ep, sizeof(*ep), loc_line(ld, ep, 0));
+
+		snprintf(e->what, sizeof(e->what), "gossip.seeds[%zu]", i);
+		snprintf(e->role, sizeof(e->role), "a seed");
+	}
+	report_dups(ld, seeds, n, show_endpoint);
+	free(seeds);
+}
+
+/* A prefix somebody may advertise: this site (trust < 0) or trusted site number trust. */
+struct owned {
+	const struct conf_prefix *p;
+	long trust;
+	size_t idx;
+	int line;
+	size_t seq;
+};
+
+static int
+prefix_cmp(const struct conf_prefix *a, const struct conf_prefix *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (c != 0)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int
+owned_cmp(const void *a, const void *b)
+{
+	const struct owned *x = a, *y = b;
+	int c = prefix_cmp(x->p, y->p);
+
+	return c != 0 ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static bool
+prefix_contains(const struct conf_prefix *outer, const struct conf_prefix *inner)
+{
+	struct conf_prefix masked, cut;
+
+	if (outer->family != inner->family || outer->len > inner->len)
+		return false;
+	cut = *inner;
+	cut.len = outer->len;
+	prefix_host_bits(&cut, &masked);
+	return memcmp(masked.addr, outer->addr, sizeof(masked.addr)) == 0;
+}
+
+static void
+owned_path(const struct owned *o, char *buf, size_t len)
+{
+	if (o->trust < 0)
+		snprintf(buf, len, "prefixes[%zu]", o->idx);
+	else
+		snprintf(buf, len, "trust[%ld].prefixes[%zu]", o->trust, o->idx);
+}
+
+static void
+owned_owner(const struct conf *conf, const struct owned *o, char *buf, size_t len)
+{
+	if (o->trust < 0)
+		snprintf(buf, len, "this site's prefixes");
+	else
+		snprintf(buf, len, "trust %s",
+		         conf->trust[o->trust].name ? conf->trust[o->trust].name : "?");
+}
+
+static void
+report_overlap(struct loader *ld, const struct conf *conf, const struct owned *a,
+               const struct owned *b)
+{
+	const struct owned *later = a, *earlier = b;
+	char path[PATH_LEN], owner[PATH_LEN], pl[INET6_ADDRSTRLEN + 4], pe[INET6_ADDRSTRLEN + 4];
+
+	if (a->line < b->line || (a->line == b->line && a->seq < b->seq)) {
+		later = b;
+		earlier = a;
+	}
+	owned_path(later, path, sizeof(path));
+	owned_owner(conf, earlier, owner, sizeof(owner));
+	conf_prefix_format(later->p, true, pl, sizeof(pl));
+	conf_prefix_format(earlier->p, true, pe, sizeof(pe));
+	lerr(ld, later->line, "%s: %s overlaps %s (%s, line %d)", path, pl, pe, owner,
+	     earlier->line);
+}
+
+/* Every advertised or allowed prefix must be unique to one owner, or routes would be
+ * ambiguous. Sorted by address, the prefixes containing the current one form a stack. */
+static void
+check_prefixes(struct loader *ld, const struct conf *conf)
+{
+	struct owned *all, **stack = NULL;
+	size_t n = conf->nprefixes, depth = 0;
+
+	for (size_t i = 0; i < conf->ntrust; i++)
+		n += conf->trust[i].nprefixes;
+	all = ld_calloc(ld, n, sizeof(*all));
+	stack = ld_calloc(ld, n, sizeof(*stack));
+	if (all == NULL || stack == NULL)
+		goto out;
+	n = 0;
+	for (size_t i = 0; i < conf->nprefixes; i++) {
+		all[n] = (struct owned){&conf->prefixes[i], -1, i,
+		                        loc_line(ld, &conf->prefixes[i], 0), n};
+		n++;
+	}
+	for (size_t t = 0; t < conf->ntrust; t++) {
+		for (size_t i = 0; i < conf->trust[t].nprefixes; i++) {
+			const struct conf_prefix *p = &conf->trust[t].prefixes[i];
+
+			all[n] = (struct owned){p, (long)t, i, loc_line(ld, p, conf->trust[t].line),
+			                        n};
+			n++;
+		}
+	}
+	qsort(all, n, sizeof(*all), owned_cmp);
+	for (size_t i = 0; i < n; i++) {
+		while (depth > 0 && !prefix_contains(stack[depth - 1]->p, all[i].p))
+			depth--;
+		for (size_t k = 0; k < depth; k++)
+			report_overlap(ld, conf, stack[k], &all[i]);
+		stack[depth++] = &all[i];
+	}
+	/* The VTEP address must be routed to this site, not into another site's prefix. */
+	for (size_t v = 0; v < conf->noverlay; v++)
+		for (size_t t = 0; t < conf->ntrust; t++)
+			for (size_t i = 0; i < conf->trust[t].nprefixes; i++) {
+				const struct conf_prefix *p = &conf->trust[t].prefixes[i];
+				char a[INET6_ADDRSTRLEN + 4], b[INET6_ADDRSTRLEN + 4];
+
+				if (!prefix_contains(p, &conf->overlay[v]))
+					continue;
+				conf_prefix_format(&conf->overlay[v], false, a, sizeof(a));
+				conf_prefix_format(p, true, b, sizeof(b));
+				lerr(ld, loc_line(ld, &conf->overlay[v], 0),
+				     "overlay[%zu]: %s lies in %s, which trust %s may advertise "
+				     "(line %d)",
+				     v, a, b, conf->trust[t].name ? conf->trust[t].name : "?",
+				     loc_line(ld, p, conf->trust[t].line));
+			}
+out:
+	free(all);
+	free(stack);
+}
+
+static void
+validate(struct loader *ld, struct conf *conf)
+{
+	if (conf->wg.private_key_file != NULL)
+		load_private_key(ld, conf);
+	check_segments(ld, conf);
+	check_trust(ld, conf);
+	check_seeds(ld, conf);
+	check_prefixes(ld, conf);
+}
+
+/* ---- loading ---- */
+
+static void
+loader_clear(struct loader *ld)
+{
+	for (size_t i = 0; i < ld->nerrs; i++)
+		free(ld->errs[i].msg);
+	free(ld->errs);
+	free(ld->locs);
+	free(ld->lex.ints);
+	free(ld->lex.strs);
+}
+
+static struct conf *
+load_text(const char *text, const char *name, struct conf_errors *errs)
+{
+	struct loader ld = {.name = name};
+	struct conf *conf = NULL;
+	config_setting_t *root;
+	size_t ni = 0, ns = 0;
+	config_t cfg;
+
+	config_init(&cfg);
+	if (key_init() < 0) {
+		lerr(&ld, 0, "cannot initialise libsodium");
+		goto out;
+	}
+	lex(&ld, text);
+	if (ld.lex.include_line > 0) {
+		lerr(&ld, ld.lex.include_line, "@include is not supported: netd reads one file");
+		goto out;
+	}
+	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+		lerr(&ld, config_error_line(&cfg), "syntax error: %s", config_error_text(&cfg));
+		goto out;
+	}
+	root = config_root_setting(&cfg);
+	if (!attach_literals(&ld, root, &ni, &ns) || ni != ld.lex.nints || ns != ld.lex.nstrs) {
+		lerr(&ld, 0, "internal error: the literals of the text do not match its settings");
+		goto out;
+	}
+	conf = ld_calloc(&ld, 1, sizeof(*conf));
+	if (conf == NULL)
+		goto out;
+	conf_defaults(&ld, conf);
+	conf->file = ld_strdup(&ld, name);
+	check_known(&ld, root, "", root_known);
+	parse_site(&ld, root, conf);
+	parse_wireguard(&ld, root, conf);
+	parse_overlay(&ld, root, conf);
+	parse_gossip(&ld, root, conf);
+	if (config_setting_get_member(root, "prefixes") != NULL)
+		parse_prefix_list(&ld, config_setting_get_member(root, "prefixes"), "prefixes",
+		                  &conf->prefixes, &conf->nprefixes);
+	parse_routing(&ld, root, conf);
+	parse_segments(&ld, root, conf);
+	parse_trusts(&ld, root, conf);
+	parse_control(&ld, root, conf);
+	if (!ld.oom)
+		validate(&ld, conf);
+out:
+	config_destroy(&cfg);
+	if (ld.nerrs > 0 || ld.oom) {
+		conf_free(conf);
+		conf = NULL;
+		flush_errors(&ld, errs);
+	}
+	loader_clear(&ld);
+	return conf;
+}
+
+struct conf *
+conf_load_string(const char *text, const char *name, struct conf_errors *errs)
+{
+	return load_text(text, name, errs);
+}
+
+struct conf *
+conf_load(const char *path, struct conf_errors *errs)
+{
+	struct loader ld = {.name = path};
+	struct conf *conf = NULL;
+	char *text = NULL;
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		lerr(&ld, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		lerr(&ld, 0, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > CONF_MAX_SIZE) {
+		lerr(&ld, 0, "larger than %d bytes", CONF_MAX_SIZE);
+		goto out;
+	}
+	text = ld_calloc(&ld, (size_t)st.st_size + 1, 1);
+	if (text == NULL)
+		goto out;
+	/* The size may change under us; never read past what was allocated. */
+	while (len < (size_t)st.st_size &&
+	       (n = read(fd, text + len, (size_t)st.st_size - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			lerr(&ld, 0, "cannot read: %s", strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	if (strlen(text) != len) {
+		int line = 1;
+
+		for (const char *p = text; *p != '\0'; p++)
+			line += *p == '\n';
+		lerr(&ld, line, "contains a NUL byte");
+		goto out;
+	}
+	conf = load_text(text, path, errs);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	flush_errors(&ld, errs);
+	loader_clear(&ld);
+	return conf;
+}
+
+void
+conf_free(struct conf *conf)
+{
+	if (conf == NULL)
+		return;
+	free(conf->file);
+	free(conf->site_name);
+	free(conf->wg.interface);
+	free(conf->wg.private_key_file);
+	free(conf->wg.userspace_command);
+	sodium_memzero(conf->wg.private_key, sizeof(conf->wg.private_key));
+	free(conf->gossip.seeds);
+	free(conf->prefixes);
+	for (size_t i = 0; i < conf->nsegments; i++) {
+		free(conf->segments[i].name);
+		free(conf->segments[i].bridge);
+		for (size_t j = 0; j < conf->segments[i].nports; j++)
+			free(conf->segments[i].ports[j]);
+		free(conf->segments[i].ports);
+	}
+	free(conf->segments);
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		free(conf->trust[i].name);
+		free(conf->trust[i].prefixes);
+		free(conf->trust[i].vnis);
+	}
+	free(conf->trust);
+	free(conf->control.socket);
+	free(conf->control.group);
+	free(conf);
+}
+
+/* ---- formatting ---- */
+
+const char *
+conf_backend_name(enum conf_backend backend)
+{
+	switch (backend) {
+	case CONF_BACKEND_AUTO:
+		return "auto";
+	case CONF_BACKEND_KERNEL:
+		return "kernel";
+	case CONF_BACKEND_USERSPACE:
+		return "userspace";
+	}
+	return "?";
+}
+
+int
+conf_prefix_format(const struct conf_prefix *p, bool with_len, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	int n;
+
+	if (inet_ntop(p->family, p->addr, addr, sizeof(addr)) == NULL)
+		return -1;
+	n = with_len ? snprintf(buf, len, "%s/%u", addr, p->len) : snprintf(buf, len, "%s", addr);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+conf_endpoint_format(const struct conf_endpoint *ep, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	int n;
+
+	if (inet_ntop(ep->family, ep->addr, addr, sizeof(addr)) == NULL)
+		return -1;
+	if (ep->family == AF_INET6)
+		n = snprintf(buf, len, "[%s]:%u", addr, ep->port);
+	else
+		n = snprintf(buf, len, "%s:%u", addr, ep->port);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* A string in libconfig syntax; validated strings hold no control characters, but quotes
+ * and backslashes (in paths) need escaping. */
+static void
+print_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void
+print_setting(FILE *out, int indent, const char *name, const char *value)
+{
+	for (int i = 0; i < indent; i++)
+		fputc('\t', out);
+	fprintf(out, "%s = ", name);
+	print_string(out, value);
+	fputs(";\n", out);
+}
+
+static void
+print_prefixes(FILE *out, const struct conf_prefix *p, size_t n, bool with_len)
+{
+	char buf[INET6_ADDRSTRLEN + 4];
+
+	fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		conf_prefix_format(&p[i], with_len, buf, sizeof(buf));
+		fprintf(out, "%s\"%s\"", i ? ", " : " ", buf);
+	}
+	fputs(n ? " ];\n" : "];\n", out);
+}
+
+int
+conf_print(const struct conf *conf, FILE *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8], b64[KEY_BASE64_SIZE];
+
+	fputs("site = {\n", out);
+	print_setting(out, 1, "name", conf->site_name);
+	print_setting(out, 1, "log_level", log_level_name(conf->log_level));
+	fputs("};\n\nwireguard = {\n", out);
+	print_setting(out, 1, "interface", conf->wg.interface);
+	fprintf(out, "\tlisten_port = %u;\n", conf->wg.listen_port);
+	print_setting(out, 1, "private_key_file", conf->wg.private_key_file);
+	key_to_base64(b64, conf->wg.public_key);
+	fprintf(out, "\t# public key: %s\n", b64);
+	print_setting(out, 1, "backend", conf_backend_name(conf->wg.backend));
+	print_setting(out, 1, "userspace_command", conf->wg.userspace_command);
+	fprintf(out, "\tfwmark = %u;\n", conf->wg.fwmark);
+	fprintf(out, "\tmtu = %u;\n", conf->wg.mtu);
+	fputs("};\n\noverlay = ", out);
+	print_prefixes(out, conf->overlay, conf->noverlay, false);
+	fputs("\ngossip = {\n", out);
+	conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf));
+	print_setting(out, 1, "bind", buf);
+	if (conf->gossip.has_advertise) {
+		conf_prefix_format(&conf->gossip.advertise, false, buf, sizeof(buf));
+		print_setting(out, 1, "advertise", buf);
+	} else {
+		fputs("\t# advertise: not set\n", out);
+	}
+	fputs("\tseeds = [", out);
+	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
+		conf_endpoint_format(&conf->gossip.seeds[i], buf, sizeof(buf));
+		fprintf(out, "%s\"%s\"", i ? ", " : " ", buf);
+	}
+	fputs(conf->gossip.nseeds ? " ];\n" : "];\n", out);
+	fputs("};\n\nprefixes = ", out);
+	print_prefixes(out, conf->prefixes, conf->nprefixes, true);
+	fprintf(out, "\nrouting = {\n\ttable = %u;\n\tprotocol = %u;\n};\n", conf->routing.table,
+	        conf->routing.protocol);
+	fputs("\nsegments = (", out);
+	for (size_t i = 0; i < conf->nsegments; i++) {
+		const struct conf_segment *seg = &conf->segments[i];
+
+		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
+		print_setting(out, 2, "name", seg->name);
+		fprintf(out, "\t\tvni = %u;\n", seg->vni);
+		print_setting(out, 2, "bridge", seg->bridge);
+		fputs("\t\tports = [", out);
+		for (size_t j = 0; j < seg->nports; j++) {
+			fputs(j ? ", " : " ", out);
+			print_string(out, seg->ports[j]);
+		}
+		fputs(seg->nports ? " ];\n" : "];\n", out);
+		fprintf(out, "\t\tvxlan_port = %u;\n\t}", seg->vxlan_port);
+	}
+	fputs(conf->nsegments ? "\n);\n" : ");\n", out);
+	fputs("\ntrust = (", out);
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		const struct conf_trust *t = &conf->trust[i];
+
+		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
+		print_setting(out, 2, "name", t->name);
+		key_to_base64(b64, t->public_key);
+		print_setting(out, 2, "public_key", b64);
+		fputs("\t\tprefixes = ", out);
+		print_prefixes(out, t->prefixes, t->nprefixes, true);
+		fputs("\t\tvnis = [", out);
+		for (size_t j = 0; j < t->nvnis; j++)
+			fprintf(out, "%s%u", j ? ", " : " ", t->vnis[j]);
+		fputs(t->nvnis ? " ];\n\t}" : "];\n\t}", out);
+	}
+	fputs(conf->ntrust ? "\n);\n" : ");\n", out);
+	fputs("\ncontrol = {\n", out);
+	print_setting(out, 1, "socket", conf->control.socket);
+	fprintf(out, "\tmode = \"%04o\";\n", (unsigned int)conf->control.mode);
+	if (conf->control.group != NULL)
+		print_setting(out, 1, "group", conf->control.group);
+	else
+		fputs("\t# group: not set (only root may use mutating commands)\n", out);
+	fputs("};\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* ---- JSON ---- */
+
+static int
+jset(json_t *obj, const char *key, json_t *value)
+{
+	return value == NULL ? -1 : json_object_set_new(obj, key, value);
+}
+
+static json_t *
+json_prefixes(const struct conf_prefix *p, size_t n, bool with_len)
+{
+	json_t *arr = json_array();
+	char buf[INET6_ADDRSTRLEN + 4];
+
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		if (conf_prefix_format(&p[i], with_len, buf, sizeof(buf)) < 0 ||
+		    json_array_append_new(arr, json_string(buf)) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static json_t *
+json_segment(const struct conf_segment *seg)
+{
+	json_t *o = json_object(), *ports = json_array();
+	int r = o && ports ? 0 : -1;
+
+	for (size_t j = 0; r == 0 && j < seg->nports; j++)
+		r = json_array_append_new(ports, json_string(seg->ports[j]));
+	if (r == 0)
+		r = jset(o, "ports", ports);
+	else
+		json_decref(ports);
+	r |= jset(o, "name", json_string(seg->name));
+	r |= jset(o, "vni", json_integer(seg->vni));
+	r |= jset(o, "bridge", json_string(seg->bridge));
+	r |= jset(o, "vxlan_port", json_integer(seg->vxlan_port));
+	if (r != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_trust(const struct conf_trust *t)
+{
+	json_t *o = json_object(), *vnis = json_array();
+	char b64[KEY_BASE64_SIZE];
+	int r = o && vnis ? 0 : -1;
+
+	for (size_t j = 0; r == 0 && j < t->nvnis; j++)
+		r = json_array_append_new(vnis, json_integer(t->vnis[j]));
+	if (r == 0)
+		r = jset(o, "vnis", vnis);
+	else
+		json_decref(vnis);
+	key_to_base64(b64, t->public_key);
+	r |= jset(o, "name", json_string(t->name));
+	r |= jset(o, "public_key", json_string(b64));
+	r |= jset(o, "prefixes", json_prefixes(t->prefixes, t->nprefixes, true));
+	if (r != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+conf_to_json(const struct conf *conf)
+{
+	json_t *root = json_object(), *site = json_object(), *wg = json_object(),
+	       *gossip = json_object(), *seeds = json_array(), *routing = json_object(),
+	       *segments = json_array(), *trust = json_array(), *control = json_object();
+	char buf[INET6_ADDRSTRLEN + 8], b64[KEY_BASE64_SIZE];
+	int r = 0;
+
+	r |= jset(root, "site", site);
+	r |= jset(root, "wireguard", wg);
+	r |= jset(root, "gossip", gossip);
+	r |= jset(root, "routing", routing);
+	r |= jset(root, "segments", segments);
+	r |= jset(root, "trust", trust);
+	r |= jset(root, "control", control);
+	r |= jset(gossip, "seeds", seeds);
+	if (r != 0 || root == NULL)
+		goto fail;
+	r |= jset(root, "file", json_string(conf->file));
+	r |= jset(site, "name", json_string(conf->site_name));
+	r |= jset(site, "log_level", json_string(log_level_name(conf->log_level)));
+	r |= jset(wg, "interface", json_string(conf->wg.interface));
+	r |= jset(wg, "listen_port", json_integer(conf->wg.listen_port));
+	r |= jset(wg, "private_key_file", json_string(conf->wg.private_key_file));
+	key_to_base64(b64, conf->wg.public_key);
+	r |= jset(wg, "public_key", json_string(b64));
+	r |= jset(wg, "backend", json_string(conf_backend_name(conf->wg.backend)));
+	r |= jset(wg, "userspace_command", json_string(conf->wg.userspace_command));
+	r |= jset(wg, "fwmark", json_integer(conf->wg.fwmark));
+	r |= jset(wg, "mtu", json_integer(conf->wg.mtu));
+	r |= jset(root, "overlay", json_prefixes(conf->overlay, conf->noverlay, false));
+	conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf));
+	r |= jset(gossip, "bind", json_string(buf));
+	if (conf->gossip.has_advertise) {
+		conf_prefix_format(&conf->gossip.advertise, false, buf, sizeof(buf));
+		r |= jset(gossip, "advertise", json_string(buf));
+	} else {
+		r |= jset(gossip, "advertise", json_null());
+	}
+	for (size_t i = 0; r == 0 && i < conf->gossip.nseeds; i++) {
+		conf_endpoint_format(&conf->gossip.seeds[i], buf, sizeof(buf));
+		r |= json_array_append_new(seeds, json_string(buf));
+	}
+	r |= jset(root, "prefixes", json_prefixes(conf->prefixes, conf->nprefixes, true));
+	r |= jset(routing, "table", json_integer(conf->routing.table));
+	r |= jset(routing, "protocol", json_integer(conf->routing.protocol));
+	for (size_t i = 0; r == 0 && i < conf->nsegments; i++)
+		r |= json_array_append_new(segments, json_segment(&conf->segments[i]));
+	for (size_t i = 0; r == 0 && i < conf->ntrust; i++)
+		r |= json_array_append_new(trust, json_trust(&conf->trust[i]));
+	r |= jset(control, "socket", json_string(conf->control.socket));
+	snprintf(buf, sizeof(buf), "%04o", (unsigned int)conf->control.mode);
+	r |= jset(control, "mode", json_string(buf));
+	r |= jset(control, "group",
+	          conf->control.group ? json_string(conf->control.group) : json_null());
+	if (r != 0)
+		goto fail;
+	return root;
+fail:
+	json_decref(root);
+	return NULL;
+}
+
+/* ---- equality ---- */
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+prefixes_eq(const struct conf_prefix *a, const struct conf_prefix *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefix_cmp(&a[i], &b[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+endpoint_eq(const struct conf_endpoint *a, const struct conf_endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static bool
+segment_eq(const struct conf_segment *a, const struct conf_segment *b)
+{
+	if (!str_eq(a->name, b->name) || a->vni != b->vni || !str_eq(a->bridge, b->bridge) ||
+	    a->vxlan_port != b->vxlan_port || a->nports != b->nports)
+		return false;
+	for (size_t i = 0; i < a->nports; i++)
+		if (!str_eq(a->ports[i], b->ports[i]))
+			return false;
+	return true;
+}
+
+static bool
+trust_eq(const struct conf_trust *a, const struct conf_trust *b)
+{
+	return str_eq(a->name, b->name) && memcmp(a->public_key, b->public_key, KEY_LEN) == 0 &&
+	       a->nprefixes == b->nprefixes &&
+	       prefixes_eq(a->prefixes, b->prefixes, a->nprefixes) && a->nvnis == b->nvnis &&
+	       (a->nvnis == 0 || memcmp(a->vnis, b->vnis, a->nvnis * sizeof(*a->vnis)) == 0);
+}
+
+/* The file name and source lines are where a config came from, not what it says. */
+bool
+conf_equal(const struct conf *a, const struct conf *b)
+{
+	if (!str_eq(a->site_name, b->site_name) || a->log_level != b->log_level ||
+	    !str_eq(a->wg.interface, b->wg.interface) || a->wg.listen_port != b->wg.listen_port ||
+	    !str_eq(a->wg.private_key_file, b->wg.private_key_file) ||
+	    sodium_memcmp(a->wg.private_key, b->wg.private_key, KEY_LEN) != 0 ||
+	    a->wg.backend != b->wg.backend ||
+	    !str_eq(a->wg.userspace_command, b->wg.userspace_command) ||
+	    a->wg.fwmark != b->wg.fwmark || a->wg.mtu != b->wg.mtu)
+		return false;
+	if (a->noverlay != b->noverlay || !prefixes_eq(a->overlay, b->overlay, a->noverlay))
+		return false;
+	if (!endpoint_eq(&a->gossip.bind, &b->gossip.bind) ||
+	    a->gossip.has_advertise != b->gossip.has_advertise ||
+	    (a->gossip.has_advertise &&
+	     prefix_cmp(&a->gossip.advertise, &b->gossip.advertise) != 0) ||
+	    a->gossip.nseeds != b->gossip.nseeds)
+		return false;
+	for (size_t i = 0; i < a->gossip.nseeds; i++)
+		if (!endpoint_eq(&a->gossip.seeds[i], &b->gossip.seeds[i]))
+			return false;
+	if (a->nprefixes != b->nprefixes || !prefixes_eq(a->prefixes, b->prefixes, a->nprefixes) ||
+	    a->routing.table != b->routing.table || a->routing.protocol != b->routing.protocol)
+		return false;
+	if (a->nsegments != b->nsegments || a->ntrust != b->ntrust)
+		return false;
+	for (size_t i = 0; i < a->nsegments; i++)
+		if (!segment_eq(&a->segments[i], &b->segments[i]))
+			return false;
+	for (size_t i = 0; i < a->ntrust; i++)
+		if (!trust_eq(&a->trust[i], &b->trust[i]))
+			return false;
+	return str_eq(a->control.socket, b->control.socket) && a->control.mode == b->control.mode &&
+	       str_eq(a->control.group, b->control.group);
+}
