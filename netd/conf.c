@@ -52,10 +52,12 @@ struct lerr {
 	char *msg;
 };
 
-/* Where a field of the struct conf being built came from. */
+/* Where a field of the struct conf being built came from: its line, and for an element of
+ * a list its position there (invalid elements are left out of the struct's arrays). */
 struct loc {
 	const void *field;
 	int line;
+	int idx;
 };
 
 struct loader {
@@ -148,7 +150,7 @@ lerr(struct loader *ld, int line, const char *fmt, ...)
 }
 
 static void
-loc_add(struct loader *ld, const void *field, int line)
+loc_add(struct loader *ld, const void *field, int line, int idx)
 {
 	struct loc *locs = grow(ld, ld->locs, &ld->loccap, ld->nlocs + 1, sizeof(*locs));
 
@@ -157,16 +159,34 @@ loc_add(struct loader *ld, const void *field, int line)
 	ld->locs = locs;
 	locs[ld->nlocs].field = field;
 	locs[ld->nlocs].line = line;
+	locs[ld->nlocs].idx = idx;
 	ld->nlocs++;
+}
+
+static const struct loc *
+loc_find(const struct loader *ld, const void *field)
+{
+	for (size_t i = ld->nlocs; i > 0; i--)
+		if (ld->locs[i - 1].field == field)
+			return &ld->locs[i - 1];
+	return NULL;
 }
 
 static int
 loc_line(const struct loader *ld, const void *field, int fallback)
 {
-	for (size_t i = ld->nlocs; i > 0; i--)
-		if (ld->locs[i - 1].field == field)
-			return ld->locs[i - 1].line;
-	return fallback;
+	const struct loc *l = loc_find(ld, field);
+
+	return l != NULL ? l->line : fallback;
+}
+
+/* The position of a list element in the file's list, for messages. */
+static int
+loc_idx(const struct loader *ld, const void *field)
+{
+	const struct loc *l = loc_find(ld, field);
+
+	return l != NULL ? l->idx : -1;
 }
 
 static int
@@ -187,8 +207,10 @@ flush_errors(struct loader *ld, struct conf_errors *errs)
 
 	if (ld->oom)
 		lerr(ld, 0, "out of memory");
+	if (ld->nerrs == 0)
+		return;
 	qsort(ld->errs, ld->nerrs, sizeof(*ld->errs), lerr_cmp);
-	if (errs != NULL && ld->nerrs > 0) {
+	if (errs != NULL) {
 		msgs = reallocarray(errs->msgs, errs->n + ld->nerrs, sizeof(*msgs));
 		if (msgs != NULL)
 			errs->msgs = msgs;
@@ -888,7 +910,7 @@ parse_site(struct loader *ld, const config_setting_t *root, struct conf *conf)
 	if (s == NULL)
 		lerr(ld, sline(site), "site.name: missing (required)");
 	else if (want_name(ld, s, "site.name", &conf->site_name) == 0)
-		loc_add(ld, &conf->site_name, sline(s));
+		loc_add(ld, &conf->site_name, sline(s), -1);
 	s = config_setting_get_member(site, "log_level");
 	if (s != NULL && want_string(ld, s, "site.log_level", &v) == 0) {
 		int level = log_level_from_name(v);
@@ -930,10 +952,10 @@ parse_wireguard(struct loader *ld, const config_setting_t *root, struct conf *co
 		if (want_ifname(ld, s, "wireguard.interface", &name) == 0) {
 			free(conf->wg.interface);
 			conf->wg.interface = name;
-			loc_add(ld, &conf->wg.interface, sline(s));
+			loc_add(ld, &conf->wg.interface, sline(s), -1);
 		}
 	} else {
-		loc_add(ld, &conf->wg.interface, sline(wg));
+		loc_add(ld, &conf->wg.interface, sline(wg), -1);
 	}
 	if ((s = config_setting_get_member(wg, "listen_port")) != NULL &&
 	    want_range(ld, s, "wireguard.listen_port", 1, 65535, "a port", &n) == 0)
@@ -946,7 +968,7 @@ parse_wireguard(struct loader *ld, const config_setting_t *root, struct conf *co
 			     "wireguard.private_key_file: \"%s\" is not an absolute path", v);
 		} else {
 			conf->wg.private_key_file = ld_strdup(ld, v);
-			loc_add(ld, &conf->wg.private_key_file, sline(s));
+			loc_add(ld, &conf->wg.private_key_file, sline(s), -1);
 		}
 	}
 	if ((s = config_setting_get_member(wg, "backend")) != NULL &&
@@ -1012,7 +1034,7 @@ parse_overlay(struct loader *ld, const config_setting_t *root, struct conf *conf
 			continue;
 		}
 		conf->overlay[conf->noverlay] = p;
-		loc_add(ld, &conf->overlay[conf->noverlay], sline(e));
+		loc_add(ld, &conf->overlay[conf->noverlay], sline(e), i);
 		conf->noverlay++;
 	}
 }
@@ -1035,7 +1057,7 @@ parse_prefix_list(struct loader *ld, const config_setting_t *s, const char *path
 
 		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
 		if (want_prefix(ld, e, epath, &(*arr)[*count]) == 0) {
-			loc_add(ld, &(*arr)[*count], sline(e));
+			loc_add(ld, &(*arr)[*count], sline(e), i);
 			(*count)++;
 		}
 	}
@@ -1068,7 +1090,7 @@ parse_gossip(struct loader *ld, const config_setting_t *root, struct conf *conf)
 
 		snprintf(path, sizeof(path), "gossip.seeds[%d]", i);
 		if (want_endpoint(ld, e, path, ep) == 0) {
-			loc_add(ld, ep, sline(e));
+			loc_add(ld, ep, sline(e), i);
 			conf->gossip.nseeds++;
 		}
 	}
@@ -1142,7 +1164,7 @@ parse_segment(struct loader *ld, const config_setting_t *g, int idx, struct conf
 	snprintf(path, sizeof(path), "segments[%d].bridge", idx);
 	if ((s = config_setting_get_member(g, "bridge")) != NULL) {
 		if (want_ifname(ld, s, path, &seg->bridge) == 0)
-			loc_add(ld, &seg->bridge, sline(s));
+			loc_add(ld, &seg->bridge, sline(s), -1);
 	} else if (seg->name != NULL) {
 		/* "br-" and as much of the name as fits in an interface name. */
 		if (asprintf(&seg->bridge, "%s%.*s", BRIDGE_PREFIX,
@@ -1167,7 +1189,7 @@ parse_segment(struct loader *ld, const config_setting_t *g, int idx, struct conf
 
 		snprintf(path, sizeof(path), "segments[%d].ports[%d]", idx, i);
 		if (want_ifname(ld, e, path, &seg->ports[seg->nports]) == 0) {
-			loc_add(ld, &seg->ports[seg->nports], sline(e));
+			loc_add(ld, &seg->ports[seg->nports], sline(e), i);
 			seg->nports++;
 		}
 	}
@@ -1198,7 +1220,7 @@ parse_trust(struct loader *ld, const config_setting_t *g, int idx, struct conf_t
 			     "%s: \"%s\" is not a WireGuard key (44 base64 characters, 32 bytes)",
 			     path, v);
 		else
-			loc_add(ld, t->public_key, sline(s));
+			loc_add(ld, t->public_key, sline(s), -1);
 	}
 	snprintf(path, sizeof(path), "trust[%d].prefixes", idx);
 	if ((s = config_setting_get_member(g, "prefixes")) != NULL)
@@ -1216,7 +1238,7 @@ parse_trust(struct loader *ld, const config_setting_t *g, int idx, struct conf_t
 		snprintf(path, sizeof(path), "trust[%d].vnis[%d]", idx, i);
 		if (want_range(ld, e, path, 1, CONF_VNI_MAX, "a VNI", &vni) == 0) {
 			t->vnis[t->nvnis] = (uint32_t)vni;
-			loc_add(ld, &t->vnis[t->nvnis], sline(e));
+			loc_add(ld, &t->vnis[t->nvnis], sline(e), i);
 			t->nvnis++;
 		}
 	}
@@ -1254,6 +1276,7 @@ parse_segments(struct loader *ld, const config_setting_t *root, struct conf *con
 			wrong_type(ld, g, path, "a group");
 			continue;
 		}
+		loc_add(ld, &conf->segments[conf->nsegments], sline(g), i);
 		parse_segment(ld, g, i, &conf->segments[conf->nsegments++]);
 	}
 }
@@ -1275,6 +1298,7 @@ parse_trusts(struct loader *ld, const config_setting_t *root, struct conf *conf)
 			wrong_type(ld, g, path, "a group");
 			continue;
 		}
+		loc_add(ld, &conf->trust[conf->ntrust], sline(g), i);
 		parse_trust(ld, g, i, &conf->trust[conf->ntrust++]);
 	}
 }
@@ -1512,30 +1536,32 @@ check_segments(struct loader *ld, const struct conf *conf)
 	for (size_t i = 0; i < conf->nsegments; i++) {
 		const struct conf_segment *seg = &conf->segments[i];
 		const char *sname = seg->name ? seg->name : "?";
+		int si = loc_idx(ld, seg);
 		struct dup *e;
 
 		if (seg->name != NULL) {
 			e = dup_add(names, &n, seg->name, 0, seg->line);
-			snprintf(e->what, sizeof(e->what), "segments[%zu].name", i);
+			snprintf(e->what, sizeof(e->what), "segments[%d].name", si);
 			snprintf(e->role, sizeof(e->role), "a segment's name");
 		}
 		if (seg->vni != 0) {
 			e = dup_add(vnis, &nv, &seg->vni, sizeof(seg->vni), seg->line);
-			snprintf(e->what, sizeof(e->what), "segments[%zu].vni", i);
+			snprintf(e->what, sizeof(e->what), "segments[%d].vni", si);
 			snprintf(e->role, sizeof(e->role), "the VNI of segment %s", sname);
 		}
 		if (seg->bridge != NULL) {
 			int line = loc_line(ld, &seg->bridge, 0);
 
 			e = dup_add(ifs, &nifs, seg->bridge, 0, line ? line : seg->line);
-			snprintf(e->what, sizeof(e->what), "segments[%zu].bridge%s", i,
+			snprintf(e->what, sizeof(e->what), "segments[%d].bridge%s", si,
 			         line ? "" : " (derived from the name; set bridge)");
 			snprintf(e->role, sizeof(e->role), "the bridge of segment %s", sname);
 		}
 		for (size_t j = 0; j < seg->nports; j++) {
 			e = dup_add(ifs, &nifs, seg->ports[j], 0,
 			            loc_line(ld, &seg->ports[j], seg->line));
-			snprintf(e->what, sizeof(e->what), "segments[%zu].ports[%zu]", i, j);
+			snprintf(e->what, sizeof(e->what), "segments[%d].ports[%d]", si,
+			         loc_idx(ld, &seg->ports[j]));
 			snprintf(e->role, sizeof(e->role), "a port of segment %s", sname);
 		}
 	}
@@ -1576,17 +1602,17 @@ check_trust(struct loader *ld, const struct conf *conf)
 	}
 	for (size_t i = 0; i < conf->ntrust; i++) {
 		const struct conf_trust *t = &conf->trust[i];
-		int kline = loc_line(ld, t->public_key, 0);
+		int kline = loc_line(ld, t->public_key, 0), ti = loc_idx(ld, t);
 		struct dup *e;
 
 		if (t->name != NULL) {
 			e = dup_add(names, &n, t->name, 0, t->line);
-			snprintf(e->what, sizeof(e->what), "trust[%zu].name", i);
+			snprintf(e->what, sizeof(e->what), "trust[%d].name", ti);
 			snprintf(e->role, sizeof(e->role), "a trusted site's name");
 		}
 		if (kline > 0) {
 			e = dup_add(keys, &nk, t->public_key, KEY_LEN, kline);
-			snprintf(e->what, sizeof(e->what), "trust[%zu].public_key", i);
+			snprintf(e->what, sizeof(e->what), "trust[%d].public_key", ti);
 			snprintf(e->role, sizeof(e->role), "the key of trusted site %s",
 			         t->name ? t->name : "?");
 		}
@@ -1594,8 +1620,8 @@ check_trust(struct loader *ld, const struct conf *conf)
 			for (size_t k = 0; k < j; k++)
 				if (t->vnis[j] == t->vnis[k]) {
 					lerr(ld, loc_line(ld, &t->vnis[j], t->line),
-					     "trust[%zu].vnis[%zu]: %u is listed twice", i, j,
-					     t->vnis[j]);
+					     "trust[%d].vnis[%d]: %u is listed twice", ti,
+					     loc_idx(ld, &t->vnis[j]), t->vnis[j]);
 					break;
 				}
 	}
@@ -1618,7 +1644,7 @@ check_seeds(struct loader *ld, const struct conf *conf)
 		const struct conf_endpoint *ep = &conf->gossip.seeds[i];
 		struct dup *e = dup_add(seeds, &n, ep, sizeof(*ep), loc_line(ld, ep, 0));
 
-		snprintf(e->what, sizeof(e->what), "gossip.seeds[%zu]", i);
+		snprintf(e->what, sizeof(e->what), "gossip.seeds[%d]", loc_idx(ld, ep));
 		snprintf(e->role, sizeof(e->role), "a seed");
 	}
 	report_dups(ld, seeds, n, show_endpoint);
@@ -1629,7 +1655,7 @@ check_seeds(struct loader *ld, const struct conf *conf)
 struct owned {
 	const struct conf_prefix *p;
 	long trust;
-	size_t idx;
+	int tpos, pos; /* positions in the file's lists */
 	int line;
 	size_t seq;
 };
@@ -1673,9 +1699,9 @@ static void
 owned_path(const struct owned *o, char *buf, size_t len)
 {
 	if (o->trust < 0)
-		snprintf(buf, len, "prefixes[%zu]", o->idx);
+		snprintf(buf, len, "prefixes[%d]", o->pos);
 	else
-		snprintf(buf, len, "trust[%ld].prefixes[%zu]", o->trust, o->idx);
+		snprintf(buf, len, "trust[%d].prefixes[%d]", o->tpos, o->pos);
 }
 
 static void
@@ -1723,15 +1749,20 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 		goto out;
 	n = 0;
 	for (size_t i = 0; i < conf->nprefixes; i++) {
-		all[n] = (struct owned){&conf->prefixes[i], -1, i,
-		                        loc_line(ld, &conf->prefixes[i], 0), n};
+		const struct conf_prefix *p = &conf->prefixes[i];
+
+		all[n] = (struct owned){p, -1, -1, loc_idx(ld, p), loc_line(ld, p, 0), n};
 		n++;
 	}
 	for (size_t t = 0; t < conf->ntrust; t++) {
 		for (size_t i = 0; i < conf->trust[t].nprefixes; i++) {
 			const struct conf_prefix *p = &conf->trust[t].prefixes[i];
 
-			all[n] = (struct owned){p, (long)t, i, loc_line(ld, p, conf->trust[t].line),
+			all[n] = (struct owned){p,
+			                        (long)t,
+			                        loc_idx(ld, &conf->trust[t]),
+			                        loc_idx(ld, p),
+			                        loc_line(ld, p, conf->trust[t].line),
 			                        n};
 			n++;
 		}
@@ -1756,10 +1787,12 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 				conf_prefix_format(&conf->overlay[v], false, a, sizeof(a));
 				conf_prefix_format(p, true, b, sizeof(b));
 				lerr(ld, loc_line(ld, &conf->overlay[v], 0),
-				     "overlay[%zu]: %s lies in %s, which trust %s may advertise "
+				     "overlay[%d]: %s lies in %s, which trust %s may advertise "
 				     "(line %d)",
-				     v, a, b, conf->trust[t].name ? conf->trust[t].name : "?",
+				     loc_idx(ld, &conf->overlay[v]), a, b,
+				     conf->trust[t].name ? conf->trust[t].name : "?",
 				     loc_line(ld, p, conf->trust[t].line));
+				break; /* once per trusted site is enough */
 			}
 out:
 	free(all);
@@ -1810,7 +1843,13 @@ load_text(const char *text, const char *name, struct conf_errors *errs)
 		goto out;
 	}
 	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
-		lerr(&ld, config_error_line(&cfg), "syntax error: %s", config_error_text(&cfg));
+		const char *why = config_error_text(&cfg);
+
+		/* libconfig's most common text is "syntax error" itself. */
+		if (why == NULL || strcmp(why, "syntax error") == 0)
+			lerr(&ld, config_error_line(&cfg), "syntax error");
+		else
+			lerr(&ld, config_error_line(&cfg), "syntax error: %s", why);
 		goto out;
 	}
 	root = config_root_setting(&cfg);
@@ -2134,17 +2173,14 @@ static json_t *
 json_segment(const struct conf_segment *seg)
 {
 	json_t *o = json_object(), *ports = json_array();
-	int r = o && ports ? 0 : -1;
+	int r = 0;
 
-	for (size_t j = 0; r == 0 && j < seg->nports; j++)
-		r = json_array_append_new(ports, json_string(seg->ports[j]));
-	if (r == 0)
-		r = jset(o, "ports", ports);
-	else
-		json_decref(ports);
+	for (size_t j = 0; j < seg->nports; j++)
+		r |= json_array_append_new(ports, json_string(seg->ports[j]));
 	r |= jset(o, "name", json_string(seg->name));
 	r |= jset(o, "vni", json_integer(seg->vni));
 	r |= jset(o, "bridge", json_string(seg->bridge));
+	r |= jset(o, "ports", ports);
 	r |= jset(o, "vxlan_port", json_integer(seg->vxlan_port));
 	if (r != 0) {
 		json_decref(o);
@@ -2158,18 +2194,15 @@ json_trust(const struct conf_trust *t)
 {
 	json_t *o = json_object(), *vnis = json_array();
 	char b64[KEY_BASE64_SIZE];
-	int r = o && vnis ? 0 : -1;
+	int r = 0;
 
-	for (size_t j = 0; r == 0 && j < t->nvnis; j++)
-		r = json_array_append_new(vnis, json_integer(t->vnis[j]));
-	if (r == 0)
-		r = jset(o, "vnis", vnis);
-	else
-		json_decref(vnis);
+	for (size_t j = 0; j < t->nvnis; j++)
+		r |= json_array_append_new(vnis, json_integer(t->vnis[j]));
 	key_to_base64(b64, t->public_key);
 	r |= jset(o, "name", json_string(t->name));
 	r |= jset(o, "public_key", json_string(b64));
 	r |= jset(o, "prefixes", json_prefixes(t->prefixes, t->nprefixes, true));
+	r |= jset(o, "vnis", vnis);
 	if (r != 0) {
 		json_decref(o);
 		return NULL;
@@ -2177,6 +2210,9 @@ json_trust(const struct conf_trust *t)
 	return o;
 }
 
+/* Each part is filled before it is attached, so that the keys keep the file's order; a
+ * failed allocation anywhere makes the whole result NULL (jansson frees what a failed set
+ * was given). */
 json_t *
 conf_to_json(const struct conf *conf)
 {
@@ -2186,59 +2222,58 @@ conf_to_json(const struct conf *conf)
 	char buf[INET6_ADDRSTRLEN + 8], b64[KEY_BASE64_SIZE];
 	int r = 0;
 
-	r |= jset(root, "site", site);
-	r |= jset(root, "wireguard", wg);
-	r |= jset(root, "gossip", gossip);
-	r |= jset(root, "routing", routing);
-	r |= jset(root, "segments", segments);
-	r |= jset(root, "trust", trust);
-	r |= jset(root, "control", control);
-	r |= jset(gossip, "seeds", seeds);
-	if (r != 0 || root == NULL)
-		goto fail;
-	r |= jset(root, "file", json_string(conf->file));
 	r |= jset(site, "name", json_string(conf->site_name));
 	r |= jset(site, "log_level", json_string(log_level_name(conf->log_level)));
+
+	key_to_base64(b64, conf->wg.public_key);
 	r |= jset(wg, "interface", json_string(conf->wg.interface));
 	r |= jset(wg, "listen_port", json_integer(conf->wg.listen_port));
 	r |= jset(wg, "private_key_file", json_string(conf->wg.private_key_file));
-	key_to_base64(b64, conf->wg.public_key);
 	r |= jset(wg, "public_key", json_string(b64));
 	r |= jset(wg, "backend", json_string(conf_backend_name(conf->wg.backend)));
 	r |= jset(wg, "userspace_command", json_string(conf->wg.userspace_command));
 	r |= jset(wg, "fwmark", json_integer(conf->wg.fwmark));
 	r |= jset(wg, "mtu", json_integer(conf->wg.mtu));
-	r |= jset(root, "overlay", json_prefixes(conf->overlay, conf->noverlay, false));
+
 	conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf));
 	r |= jset(gossip, "bind", json_string(buf));
-	if (conf->gossip.has_advertise) {
+	if (conf->gossip.has_advertise)
 		conf_prefix_format(&conf->gossip.advertise, false, buf, sizeof(buf));
-		r |= jset(gossip, "advertise", json_string(buf));
-	} else {
-		r |= jset(gossip, "advertise", json_null());
-	}
-	for (size_t i = 0; r == 0 && i < conf->gossip.nseeds; i++) {
+	r |= jset(gossip, "advertise", conf->gossip.has_advertise ? json_string(buf) : json_null());
+	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
 		conf_endpoint_format(&conf->gossip.seeds[i], buf, sizeof(buf));
 		r |= json_array_append_new(seeds, json_string(buf));
 	}
-	r |= jset(root, "prefixes", json_prefixes(conf->prefixes, conf->nprefixes, true));
+	r |= jset(gossip, "seeds", seeds);
+
 	r |= jset(routing, "table", json_integer(conf->routing.table));
 	r |= jset(routing, "protocol", json_integer(conf->routing.protocol));
-	for (size_t i = 0; r == 0 && i < conf->nsegments; i++)
+	for (size_t i = 0; i < conf->nsegments; i++)
 		r |= json_array_append_new(segments, json_segment(&conf->segments[i]));
-	for (size_t i = 0; r == 0 && i < conf->ntrust; i++)
+	for (size_t i = 0; i < conf->ntrust; i++)
 		r |= json_array_append_new(trust, json_trust(&conf->trust[i]));
-	r |= jset(control, "socket", json_string(conf->control.socket));
+
 	snprintf(buf, sizeof(buf), "%04o", (unsigned int)conf->control.mode);
+	r |= jset(control, "socket", json_string(conf->control.socket));
 	r |= jset(control, "mode", json_string(buf));
 	r |= jset(control, "group",
 	          conf->control.group ? json_string(conf->control.group) : json_null());
-	if (r != 0)
-		goto fail;
+
+	r |= jset(root, "file", json_string(conf->file));
+	r |= jset(root, "site", site);
+	r |= jset(root, "wireguard", wg);
+	r |= jset(root, "overlay", json_prefixes(conf->overlay, conf->noverlay, false));
+	r |= jset(root, "gossip", gossip);
+	r |= jset(root, "prefixes", json_prefixes(conf->prefixes, conf->nprefixes, true));
+	r |= jset(root, "routing", routing);
+	r |= jset(root, "segments", segments);
+	r |= jset(root, "trust", trust);
+	r |= jset(root, "control", control);
+	if (r != 0) {
+		json_decref(root);
+		return NULL;
+	}
 	return root;
-fail:
-	json_decref(root);
-	return NULL;
 }
 
 /* ---- equality ---- */
