@@ -1,0 +1,149 @@
+/* WireGuard devices as plain data, and the three calls that read, change and list them,
+ * whichever implementation serves the interface: kernel WireGuard (generic netlink) or a
+ * userspace one such as wireguard-go (the cross-platform UAPI socket). */
+#ifndef KH_WG_H
+#define KH_WG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#define WG_KEY_SIZE 32
+
+/* Where wireguard-go and its kin put their UAPI sockets: one directory shared by every
+ * network namespace, so an interface name must be unique across namespaces. */
+#define WG_USERSPACE_SOCKET_DIR "/var/run/wireguard"
+#define WG_USERSPACE_DEFAULT    "wireguard-go"
+
+enum wg_backend {
+	WG_BACKEND_AUTO,      /* kernel when available, else userspace */
+	WG_BACKEND_KERNEL,    /* a "wireguard" link driven over generic netlink */
+	WG_BACKEND_USERSPACE, /* a process answering on WG_USERSPACE_SOCKET_DIR/NAME.sock */
+};
+
+/* Presence flags of struct wg_device: which fields mean something. In a device returned by
+ * wg_get_device they say what the implementation reported; in one passed to wg_set_device
+ * they say what to change (everything else is left as it is). */
+enum wg_device_flags {
+	WG_DEVICE_HAS_PRIVATE_KEY = 1u << 0,
+	WG_DEVICE_HAS_PUBLIC_KEY = 1u << 1, /* reported only; derived from the private key */
+	WG_DEVICE_HAS_LISTEN_PORT = 1u << 2,
+	WG_DEVICE_HAS_FWMARK = 1u << 3,
+	WG_DEVICE_REPLACE_PEERS = 1u << 4, /* set: peers not listed are removed */
+};
+
+enum wg_peer_flags {
+	WG_PEER_REMOVE_ME = 1u << 0,
+	WG_PEER_REPLACE_ALLOWEDIPS = 1u << 1, /* set: allowed-ips not listed are removed */
+	WG_PEER_HAS_PRESHARED_KEY = 1u << 2,
+	WG_PEER_HAS_KEEPALIVE = 1u << 3,
+	WG_PEER_HAS_ENDPOINT = 1u << 4,
+	WG_PEER_UPDATE_ONLY = 1u << 5, /* set: change the peer only if it exists already */
+};
+
+struct wg_allowedip {
+	uint16_t family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr ip4;
+		struct in6_addr ip6;
+	} addr;
+	uint8_t cidr;
+};
+
+union wg_endpoint {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+struct wg_peer {
+	uint32_t flags; /* enum wg_peer_flags */
+	uint8_t public_key[WG_KEY_SIZE];
+	uint8_t preshared_key[WG_KEY_SIZE];
+	union wg_endpoint endpoint;
+	struct timespec last_handshake; /* reported only; zero: never */
+	uint64_t rx_bytes, tx_bytes;    /* reported only */
+	uint16_t persistent_keepalive;  /* seconds, 0 = off */
+	struct wg_allowedip *allowedips;
+	size_t nallowedips;
+	size_t allowedips_cap; /* managed by wg_peer_add_allowedip */
+};
+
+struct wg_device {
+	char name[IFNAMSIZ];
+	uint32_t ifindex; /* reported only (kernel backend) */
+	uint32_t flags;   /* enum wg_device_flags */
+	uint8_t private_key[WG_KEY_SIZE];
+	uint8_t public_key[WG_KEY_SIZE];
+	uint16_t listen_port;
+	uint32_t fwmark;
+	struct wg_peer *peers;
+	size_t npeers;
+	size_t peers_cap; /* managed by wg_device_add_peer */
+};
+
+/* A new empty device named name (at most IFNAMSIZ - 1 bytes), freed with wg_free_device.
+ * Returns NULL with errno set on failure. */
+struct wg_device *wg_device_new(const char *name);
+
+/* Append a zeroed peer / allowed-ip. The returned peer pointer is valid until the next
+ * wg_device_add_peer on the same device. Return NULL (ENOMEM) or -errno on failure. */
+struct wg_peer *wg_device_add_peer(struct wg_device *dev);
+int wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_t cidr);
+
+/* Frees a device from wg_get_device or wg_device_new, its peers and allowed-ips. NULL is a
+ * no-op. */
+void wg_free_device(struct wg_device *dev);
+
+/* Every call below returns 0 or -errno; on failure wg_last_error() says what went wrong in
+ * words (the kernel's extended-ack text when it gave one). Each call is bounded in time. */
+
+/* Create the interface. AUTO uses the kernel when wg_kernel_available(), else starts
+ * WG_USERSPACE_DEFAULT through wg_userspace_start. -EEXIST if a WireGuard device of that
+ * name exists already in either form. */
+int wg_add_device(const char *name, enum wg_backend backend);
+
+/* Delete the interface. For a userspace one the tun link is deleted, which makes the
+ * process exit and remove its socket; the call waits (bounded) until the socket is gone. */
+int wg_del_device(const char *name);
+
+/* Read the whole device. On success *dev is the caller's, freed with wg_free_device. */
+int wg_get_device(const char *name, struct wg_device **dev);
+
+/* Apply the sparse delta dev describes (see the flags). Large deltas are split across as
+ * many messages as the kernel needs; a one-peer change sends one peer. */
+int wg_set_device(const struct wg_device *dev);
+
+/* Names of the WireGuard devices in this network namespace, both kinds. On success *names
+ * is a NULL-terminated array the caller frees with wg_free_names. */
+int wg_list_devices(char ***names);
+void wg_free_names(char **names);
+
+/* Which implementation serves name. -ENODEV when neither does. */
+int wg_device_backend(const char *name, enum wg_backend *backend);
+
+/* True when `ip link add NAME type wireguard` would work: the kernel knows the "wireguard"
+ * generic netlink family. Asking for it loads the module where one is installed, needs no
+ * privilege and creates nothing, unlike creating a probe link. */
+bool wg_kernel_available(void);
+
+/* Make sure a userspace implementation serves name: if WG_USERSPACE_SOCKET_DIR/name.sock
+ * answers and the tun link exists in this namespace, adopt it (*adopted = true); otherwise
+ * run `command name` (command NULL: WG_USERSPACE_DEFAULT, looked up in PATH) and wait,
+ * bounded, until its socket answers (*adopted = false). adopted may be NULL.
+ *
+ * The process outlives the caller: it runs in a session of its own, is not the caller's
+ * child, has stdin/stdout/stderr on /dev/null and inherits no other descriptor. What it
+ * cannot escape is the caller's cgroup: under systemd the unit needs KillMode=process (or
+ * mixed) for the data plane to survive a stop of the daemon. */
+int wg_userspace_start(const char *name, const char *command, bool *adopted);
+
+/* A description of the last failure of a wg_ call in this thread ("" if none); valid until
+ * the next wg_ call. */
+const char *wg_last_error(void);
+
+#endif

@@ -1,0 +1,654 @@
+/* Kernel WireGuard over generic netlink: the "wireguard" family resolved at run time,
+ * SET_DEVICE deltas split into as many size-checked messages as they need, GET_DEVICE dumps
+ * validated attribute by attribute, retried when interrupted and merged across messages. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/wireguard.h>
+
+#include "kernel-helpers/wg_internal.h"
+
+/* A dump that keeps being interrupted is given up after this many attempts. */
+#define DUMP_TRIES 16
+
+/* --- building SET_DEVICE --- */
+
+static struct nlmsghdr *
+msg_start(void *buf, size_t bufsize, uint16_t family, const char *name)
+{
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *genl;
+
+	if (bufsize < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*genl)))
+		return NULL;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = family;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = WG_CMD_SET_DEVICE;
+	genl->version = WG_GENL_VERSION;
+	if (!mnl_attr_put_strz_check(nlh, bufsize, WGDEVICE_A_IFNAME, name))
+		return NULL;
+	return nlh;
+}
+
+static bool
+put_device(struct nlmsghdr *nlh, size_t bufsize, const struct wg_device *dev)
+{
+	if ((dev->flags & WG_DEVICE_HAS_PRIVATE_KEY) &&
+	    !mnl_attr_put_check(nlh, bufsize, WGDEVICE_A_PRIVATE_KEY, WG_KEY_SIZE,
+	                        dev->private_key))
+		return false;
+	if ((dev->flags & WG_DEVICE_HAS_LISTEN_PORT) &&
+	    !mnl_attr_put_u16_check(nlh, bufsize, WGDEVICE_A_LISTEN_PORT, dev->listen_port))
+		return false;
+	if ((dev->flags & WG_DEVICE_HAS_FWMARK) &&
+	    !mnl_attr_put_u32_check(nlh, bufsize, WGDEVICE_A_FWMARK, dev->fwmark))
+		return false;
+	if ((dev->flags & WG_DEVICE_REPLACE_PEERS) &&
+	    !mnl_attr_put_u32_check(nlh, bufsize, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS))
+		return false;
+	return true;
+}
+
+/* The peer's own attributes; a continuation (the rest of its allowed-ips in a later
+ * message) carries only the key and the flags that must hold for every part. */
+static bool
+put_peer_head(struct nlmsghdr *nlh, size_t bufsize, const struct wg_peer *peer, bool continuation)
+{
+	uint32_t flags = 0;
+
+	if (!mnl_attr_put_check(nlh, bufsize, WGPEER_A_PUBLIC_KEY, WG_KEY_SIZE, peer->public_key))
+		return false;
+	if (peer->flags & WG_PEER_REMOVE_ME)
+		flags |= WGPEER_F_REMOVE_ME;
+	if (peer->flags & WG_PEER_UPDATE_ONLY)
+		flags |= WGPEER_F_UPDATE_ONLY;
+	if (!continuation && (peer->flags & WG_PEER_REPLACE_ALLOWEDIPS))
+		flags |= WGPEER_F_REPLACE_ALLOWEDIPS;
+	if (flags && !mnl_attr_put_u32_check(nlh, bufsize, WGPEER_A_FLAGS, flags))
+		return false;
+	if (continuation || (peer->flags & WG_PEER_REMOVE_ME))
+		return true;
+	if ((peer->flags & WG_PEER_HAS_PRESHARED_KEY) &&
+	    !mnl_attr_put_check(nlh, bufsize, WGPEER_A_PRESHARED_KEY, WG_KEY_SIZE,
+	                        peer->preshared_key))
+		return false;
+	if (peer->flags & WG_PEER_HAS_ENDPOINT) {
+		size_t len = peer->endpoint.sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+		                                                     : sizeof(struct sockaddr_in);
+
+		if (!mnl_attr_put_check(nlh, bufsize, WGPEER_A_ENDPOINT, len, &peer->endpoint))
+			return false;
+	}
+	if ((peer->flags & WG_PEER_HAS_KEEPALIVE) &&
+	    !mnl_attr_put_u16_check(nlh, bufsize, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
+	                            peer->persistent_keepalive))
+		return false;
+	return true;
+}
+
+static bool
+put_allowedip(struct nlmsghdr *nlh, size_t bufsize, const struct wg_allowedip *aip)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, bufsize, 0);
+
+	if (!nest)
+		return false;
+	if (!mnl_attr_put_u16_check(nlh, bufsize, WGALLOWEDIP_A_FAMILY, aip->family) ||
+	    !mnl_attr_put_check(nlh, bufsize, WGALLOWEDIP_A_IPADDR,
+	                        aip->family == AF_INET6 ? 16 : 4, &aip->addr) ||
+	    !mnl_attr_put_u8_check(nlh, bufsize, WGALLOWEDIP_A_CIDR_MASK, aip->cidr)) {
+		mnl_attr_nest_cancel(nlh, nest);
+		return false;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+static int
+check_delta(const struct wg_device *dev)
+{
+	for (size_t i = 0; i < dev->npeers; i++) {
+		const struct wg_peer *peer = &dev->peers[i];
+
+		if ((peer->flags & WG_PEER_HAS_ENDPOINT) &&
+		    peer->endpoint.sa.sa_family != AF_INET &&
+		    peer->endpoint.sa.sa_family != AF_INET6) {
+			wg_set_error("%s: peer %zu: endpoint of unknown family", dev->name, i);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < peer->nallowedips; j++) {
+			const struct wg_allowedip *aip = &peer->allowedips[j];
+
+			if ((aip->family != AF_INET || aip->cidr > 32) &&
+			    (aip->family != AF_INET6 || aip->cidr > 128)) {
+				wg_set_error("%s: peer %zu: allowed-ip %zu is not a valid prefix",
+				             dev->name, i, j);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+wg_genl_build_set(const struct wg_device *dev, uint16_t family, void *buf, size_t bufsize,
+                  wg_genl_sink sink, void *ctx)
+{
+	size_t pi = 0, ai = 0; /* where the next message goes on */
+	bool started = false;  /* the peer at pi has had its head sent */
+	bool first = true;
+	int ret;
+
+	ret = check_delta(dev);
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		struct nlmsghdr *nlh = msg_start(buf, bufsize, family, dev->name);
+		struct nlattr *peers;
+		bool progress = false, full = false;
+
+		if (!nlh)
+			goto too_small;
+		if (first) {
+			if (!put_device(nlh, bufsize, dev))
+				goto too_small;
+			progress = true;
+		}
+		if (pi < dev->npeers) {
+			peers = mnl_attr_nest_start_check(nlh, bufsize, WGDEVICE_A_PEERS);
+			if (!peers)
+				full = true;
+			for (; !full && pi < dev->npeers; pi++, ai = 0, started = false) {
+				const struct wg_peer *peer = &dev->peers[pi];
+				size_t naips =
+				        peer->flags & WG_PEER_REMOVE_ME ? 0 : peer->nallowedips;
+				struct nlattr *pnest, *anest;
+
+				pnest = mnl_attr_nest_start_check(nlh, bufsize, 0);
+				if (!pnest) {
+					full = true;
+					break;
+				}
+				if (!put_peer_head(nlh, bufsize, peer, started)) {
+					mnl_attr_nest_cancel(nlh, pnest);
+					full = true;
+					break;
+				}
+				progress |= !started;
+				started = true;
+				if (ai < naips) {
+					anest = mnl_attr_nest_start_check(nlh, bufsize,
+					                                  WGPEER_A_ALLOWEDIPS);
+					for (; anest && ai < naips; ai++) {
+						if (!put_allowedip(nlh, bufsize,
+						                   &peer->allowedips[ai]))
+							break;
+						progress = true;
+					}
+					if (anest)
+						mnl_attr_nest_end(nlh, anest);
+					if (ai < naips) {
+						mnl_attr_nest_end(nlh, pnest);
+						full = true;
+						break;
+					}
+				}
+				mnl_attr_nest_end(nlh, pnest);
+			}
+			if (peers)
+				mnl_attr_nest_end(nlh, peers);
+		}
+		if (!progress)
+			goto too_small;
+		ret = sink(nlh, ctx);
+		if (ret < 0)
+			return ret;
+		first = false;
+		if (!full)
+			return 0;
+	}
+too_small:
+	wg_set_error("%s: a single peer attribute does not fit in %zu bytes", dev->name, bufsize);
+	return -EMSGSIZE;
+}
+
+/* --- parsing GET_DEVICE --- */
+
+static const struct wg_attr_policy device_policy[WGDEVICE_A_MAX + 1] = {
+        [WGDEVICE_A_IFINDEX] = {WG_ATTR_U32, 0},
+        [WGDEVICE_A_IFNAME] = {WG_ATTR_STRING, IFNAMSIZ},
+        [WGDEVICE_A_PRIVATE_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
+        [WGDEVICE_A_PUBLIC_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
+        [WGDEVICE_A_FLAGS] = {WG_ATTR_U32, 0},
+        [WGDEVICE_A_LISTEN_PORT] = {WG_ATTR_U16, 0},
+        [WGDEVICE_A_FWMARK] = {WG_ATTR_U32, 0},
+        [WGDEVICE_A_PEERS] = {WG_ATTR_NESTED, 0},
+};
+
+static const struct wg_attr_policy peer_policy[WGPEER_A_MAX + 1] = {
+        [WGPEER_A_PUBLIC_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
+        [WGPEER_A_PRESHARED_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
+        [WGPEER_A_FLAGS] = {WG_ATTR_U32, 0},
+        [WGPEER_A_ENDPOINT] = {WG_ATTR_SOCKADDR, 0},
+        [WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = {WG_ATTR_U16, 0},
+        [WGPEER_A_LAST_HANDSHAKE_TIME] = {WG_ATTR_BINARY, 2 * sizeof(int64_t)},
+        [WGPEER_A_RX_BYTES] = {WG_ATTR_U64, 0},
+        [WGPEER_A_TX_BYTES] = {WG_ATTR_U64, 0},
+        [WGPEER_A_ALLOWEDIPS] = {WG_ATTR_NESTED, 0},
+        [WGPEER_A_PROTOCOL_VERSION] = {WG_ATTR_U32, 0},
+};
+
+static const struct wg_attr_policy allowedip_policy[WGALLOWEDIP_A_MAX + 1] = {
+        [WGALLOWEDIP_A_FAMILY] = {WG_ATTR_U16, 0},
+        [WGALLOWEDIP_A_IPADDR] = {WG_ATTR_ADDR, 0},
+        [WGALLOWEDIP_A_CIDR_MASK] = {WG_ATTR_U8, 0},
+};
+
+static const uint8_t zero_key[WG_KEY_SIZE];
+
+/* Call fn on every attribute nested in nest (arrays: the type is only an index). */
+static int
+for_each_nested(const struct nlattr *nest, int (*fn)(const struct nlattr *, void *), void *data,
+                const char *what)
+{
+	const char *p = mnl_attr_get_payload(nest);
+	size_t len = mnl_attr_get_payload_len(nest);
+	int ret;
+
+	while (len > 0) {
+		const struct nlattr *attr = (const struct nlattr *)p;
+		size_t step;
+
+		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len) {
+			wg_set_error("%s: malformed attribute", what);
+			return -EBADMSG;
+		}
+		step = MNL_ALIGN(attr->nla_len);
+		if (step > len)
+			step = len;
+		p += step;
+		len -= step;
+		ret = fn(attr, data);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int
+parse_allowedip(const struct nlattr *attr, void *data)
+{
+	struct wg_peer *peer = data;
+	const struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
+	uint16_t family;
+	uint8_t cidr;
+	size_t len;
+	int ret;
+
+	ret = wg_nl_parse_attrs(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr),
+	                        allowedip_policy, WGALLOWEDIP_A_MAX, tb, "allowed-ip");
+	if (ret < 0)
+		return ret;
+	if (!tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] ||
+	    !tb[WGALLOWEDIP_A_CIDR_MASK]) {
+		wg_set_error("allowed-ip: family, address or mask missing");
+		return -EBADMSG;
+	}
+	family = mnl_attr_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
+	cidr = mnl_attr_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
+	len = mnl_attr_get_payload_len(tb[WGALLOWEDIP_A_IPADDR]);
+	if (!(family == AF_INET && len == 4 && cidr <= 32) &&
+	    !(family == AF_INET6 && len == 16 && cidr <= 128)) {
+		wg_set_error("allowed-ip: family %u, %zu-byte address and /%u do not agree", family,
+		             len, cidr);
+		return -EBADMSG;
+	}
+	ret = wg_peer_add_allowedip(peer, family, mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]),
+	                            cidr);
+	if (ret < 0)
+		wg_set_error("allowed-ip: %s", strerror(-ret));
+	return ret;
+}
+
+struct parse_ctx {
+	struct wg_device *dev;
+	size_t peers_in_msg;
+};
+
+static int
+parse_peer(const struct nlattr *attr, void *data)
+{
+	struct parse_ctx *ctx = data;
+	struct wg_device *dev = ctx->dev;
+	const struct nlattr *tb[WGPEER_A_MAX + 1];
+	const uint8_t *key;
+	struct wg_peer *peer;
+	int ret;
+
+	ret = wg_nl_parse_attrs(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr),
+	                        peer_policy, WGPEER_A_MAX, tb, "peer");
+	if (ret < 0)
+		return ret;
+	if (!tb[WGPEER_A_PUBLIC_KEY]) {
+		wg_set_error("peer: no public key");
+		return -EBADMSG;
+	}
+	key = mnl_attr_get_payload(tb[WGPEER_A_PUBLIC_KEY]);
+	/* The kernel continues a peer whose allowed-ips overflowed one dump message at the
+	 * start of the next one. */
+	if (ctx->peers_in_msg++ == 0 && dev->npeers > 0 &&
+	    !memcmp(dev->peers[dev->npeers - 1].public_key, key, WG_KEY_SIZE)) {
+		peer = &dev->peers[dev->npeers - 1];
+	} else {
+		peer = wg_device_add_peer(dev);
+		if (!peer) {
+			wg_set_error("peer: out of memory");
+			return -ENOMEM;
+		}
+		memcpy(peer->public_key, key, WG_KEY_SIZE);
+	}
+	if (tb[WGPEER_A_PRESHARED_KEY]) {
+		memcpy(peer->preshared_key, mnl_attr_get_payload(tb[WGPEER_A_PRESHARED_KEY]),
+		       WG_KEY_SIZE);
+		/* The kernel reports a zero key for "none". */
+		if (memcmp(peer->preshared_key, zero_key, WG_KEY_SIZE))
+			peer->flags |= WG_PEER_HAS_PRESHARED_KEY;
+		else
+			peer->flags &= ~(uint32_t)WG_PEER_HAS_PRESHARED_KEY;
+	}
+	if (tb[WGPEER_A_FLAGS]) {
+		uint32_t flags = mnl_attr_get_u32(tb[WGPEER_A_FLAGS]);
+
+		if (flags & WGPEER_F_REMOVE_ME)
+			peer->flags |= WG_PEER_REMOVE_ME;
+		if (flags & WGPEER_F_REPLACE_ALLOWEDIPS)
+			peer->flags |= WG_PEER_REPLACE_ALLOWEDIPS;
+		if (flags & WGPEER_F_UPDATE_ONLY)
+			peer->flags |= WG_PEER_UPDATE_ONLY;
+	}
+	if (tb[WGPEER_A_ENDPOINT]) {
+		memset(&peer->endpoint, 0, sizeof(peer->endpoint));
+		memcpy(&peer->endpoint, mnl_attr_get_payload(tb[WGPEER_A_ENDPOINT]),
+		       mnl_attr_get_payload_len(tb[WGPEER_A_ENDPOINT]));
+		peer->flags |= WG_PEER_HAS_ENDPOINT;
+	}
+	if (tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]) {
+		peer->persistent_keepalive =
+		        mnl_attr_get_u16(tb[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
+		peer->flags |= WG_PEER_HAS_KEEPALIVE;
+	}
+	if (tb[WGPEER_A_LAST_HANDSHAKE_TIME]) {
+		int64_t ts[2];
+
+		memcpy(ts, mnl_attr_get_payload(tb[WGPEER_A_LAST_HANDSHAKE_TIME]), sizeof(ts));
+		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) {
+			wg_set_error("peer: last handshake time out of range");
+			return -EBADMSG;
+		}
+		peer->last_handshake.tv_sec = (time_t)ts[0];
+		peer->last_handshake.tv_nsec = (long)ts[1];
+	}
+	if (tb[WGPEER_A_RX_BYTES])
+		peer->rx_bytes = mnl_attr_get_u64(tb[WGPEER_A_RX_BYTES]);
+	if (tb[WGPEER_A_TX_BYTES])
+		peer->tx_bytes = mnl_attr_get_u64(tb[WGPEER_A_TX_BYTES]);
+	if (tb[WGPEER_A_ALLOWEDIPS])
+		return for_each_nested(tb[WGPEER_A_ALLOWEDIPS], parse_allowedip, peer,
+		                       "allowed-ips");
+	return 0;
+}
+
+int
+wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device *dev)
+{
+	const struct nlattr *tb[WGDEVICE_A_MAX + 1];
+	const struct genlmsghdr *genl;
+	struct parse_ctx ctx = {.dev = dev};
+	size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*genl));
+	int ret;
+
+	if (nlh->nlmsg_type != family || nlh->nlmsg_len < hdr) {
+		wg_set_error("%s: not a WireGuard message", dev->name);
+		return -EBADMSG;
+	}
+	genl = mnl_nlmsg_get_payload(nlh);
+	if (genl->cmd != WG_CMD_GET_DEVICE && genl->cmd != WG_CMD_SET_DEVICE) {
+		wg_set_error("%s: unexpected WireGuard command %u", dev->name, genl->cmd);
+		return -EBADMSG;
+	}
+	ret = wg_nl_parse_attrs((const char *)nlh + hdr, nlh->nlmsg_len - hdr, device_policy,
+	                        WGDEVICE_A_MAX, tb, "device");
+	if (ret < 0)
+		return ret;
+	if (tb[WGDEVICE_A_IFNAME]) {
+		const char *name = mnl_attr_get_str(tb[WGDEVICE_A_IFNAME]);
+
+		if (dev->name[0] && strcmp(dev->name, name) != 0) {
+			wg_set_error("%s: reply is about another interface", dev->name);
+			return -EBADMSG;
+		}
+		snprintf(dev->name, sizeof(dev->name), "%s", name);
+	}
+	if (tb[WGDEVICE_A_IFINDEX])
+		dev->ifindex = mnl_attr_get_u32(tb[WGDEVICE_A_IFINDEX]);
+	if (tb[WGDEVICE_A_PRIVATE_KEY]) {
+		memcpy(dev->private_key, mnl_attr_get_payload(tb[WGDEVICE_A_PRIVATE_KEY]),
+		       WG_KEY_SIZE);
+		dev->flags |= WG_DEVICE_HAS_PRIVATE_KEY;
+	}
+	if (tb[WGDEVICE_A_PUBLIC_KEY]) {
+		memcpy(dev->public_key, mnl_attr_get_payload(tb[WGDEVICE_A_PUBLIC_KEY]),
+		       WG_KEY_SIZE);
+		dev->flags |= WG_DEVICE_HAS_PUBLIC_KEY;
+	}
+	if (tb[WGDEVICE_A_LISTEN_PORT]) {
+		dev->listen_port = mnl_attr_get_u16(tb[WGDEVICE_A_LISTEN_PORT]);
+		dev->flags |= WG_DEVICE_HAS_LISTEN_PORT;
+	}
+	if (tb[WGDEVICE_A_FWMARK]) {
+		dev->fwmark = mnl_attr_get_u32(tb[WGDEVICE_A_FWMARK]);
+		dev->flags |= WG_DEVICE_HAS_FWMARK;
+	}
+	if (tb[WGDEVICE_A_FLAGS] &&
+	    (mnl_attr_get_u32(tb[WGDEVICE_A_FLAGS]) & WGDEVICE_F_REPLACE_PEERS))
+		dev->flags |= WG_DEVICE_REPLACE_PEERS;
+	if (tb[WGDEVICE_A_PEERS]) {
+		ret = for_each_nested(tb[WGDEVICE_A_PEERS], parse_peer, &ctx, "peers");
+		if (ret < 0) {
+			wg_set_error("%s: %s", dev->name, wg_last_error());
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* --- talking to the kernel --- */
+
+static const struct wg_attr_policy ctrl_policy[CTRL_ATTR_MAX + 1] = {
+        [CTRL_ATTR_FAMILY_ID] = {WG_ATTR_U16, 0},
+        [CTRL_ATTR_FAMILY_NAME] = {WG_ATTR_STRING, GENL_NAMSIZ},
+        [CTRL_ATTR_VERSION] = {WG_ATTR_U32, 0},
+};
+
+static int
+family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr));
+	uint16_t *family = data;
+	int ret;
+
+	if (nlh->nlmsg_type != GENL_ID_CTRL || nlh->nlmsg_len < hdr) {
+		wg_set_error("genetlink: unexpected reply");
+		return -EBADMSG;
+	}
+	ret = wg_nl_parse_attrs((const char *)nlh + hdr, nlh->nlmsg_len - hdr, ctrl_policy,
+	                        CTRL_ATTR_MAX, tb, "genetlink family");
+	if (ret < 0)
+		return ret;
+	if (!tb[CTRL_ATTR_FAMILY_ID] || !tb[CTRL_ATTR_FAMILY_NAME] ||
+	    strcmp(mnl_attr_get_str(tb[CTRL_ATTR_FAMILY_NAME]), WG_GENL_NAME) != 0) {
+		wg_set_error("genetlink: reply without the %s family", WG_GENL_NAME);
+		return -EBADMSG;
+	}
+	*family = mnl_attr_get_u16(tb[CTRL_ATTR_FAMILY_ID]);
+	return 0;
+}
+
+static int
+resolve_family(struct wg_nl *nl, uint16_t *family)
+{
+	char buf[256];
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *genl;
+	uint16_t id = 0;
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = GENL_ID_CTRL;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = CTRL_CMD_GETFAMILY;
+	genl->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
+	ret = wg_nl_talk(nl, nlh, family_cb, &id);
+	if (ret == -ENOENT) {
+		wg_set_error("the kernel has no WireGuard (no \"%s\" generic netlink family)",
+		             WG_GENL_NAME);
+		return ret;
+	}
+	if (ret == 0 && id == 0) {
+		wg_set_error("genetlink: no answer for the %s family", WG_GENL_NAME);
+		ret = -EBADMSG;
+	}
+	if (ret == 0)
+		*family = id;
+	return ret;
+}
+
+static int
+open_genl(struct wg_nl *nl, uint16_t *family)
+{
+	int ret;
+
+	ret = wg_nl_open(nl, NETLINK_GENERIC);
+	if (ret < 0)
+		return ret;
+	ret = resolve_family(nl, family);
+	if (ret < 0)
+		wg_nl_close(nl);
+	return ret;
+}
+
+int
+wg_genl_family(uint16_t *family)
+{
+	struct wg_nl nl;
+	uint16_t id;
+	int ret;
+
+	ret = open_genl(&nl, &id);
+	if (ret < 0)
+		return ret;
+	wg_nl_close(&nl);
+	*family = id;
+	return 0;
+}
+
+struct dump_ctx {
+	uint16_t family;
+	struct wg_device *dev;
+};
+
+static int
+dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *ctx = data;
+
+	return wg_genl_parse_msg(nlh, ctx->family, ctx->dev);
+}
+
+int
+wg_genl_get_device(const char *name, struct wg_device **out)
+{
+	char buf[256];
+	struct dump_ctx ctx = {0};
+	struct wg_nl nl;
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *genl;
+	int ret, tries = 0;
+
+	do {
+		ctx.dev = wg_device_new(name);
+		if (!ctx.dev) {
+			ret = -errno;
+			break;
+		}
+		ret = open_genl(&nl, &ctx.family);
+		if (ret < 0)
+			break;
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = ctx.family;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+		genl->cmd = WG_CMD_GET_DEVICE;
+		genl->version = WG_GENL_VERSION;
+		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
+		ret = wg_nl_talk(&nl, nlh, dump_cb, &ctx);
+		/* Closing drops the rest of an interrupted dump with the socket. */
+		wg_nl_close(&nl);
+		if (ret == 0)
+			break;
+		wg_free_device(ctx.dev);
+		ctx.dev = NULL;
+	} while (ret == -EINTR && ++tries < DUMP_TRIES);
+
+	if (ret < 0) {
+		wg_free_device(ctx.dev);
+		wg_set_error("%s: %s", name, wg_last_error());
+		return ret;
+	}
+	*out = ctx.dev;
+	return 0;
+}
+
+struct send_ctx {
+	struct wg_nl *nl;
+};
+
+static int
+send_cb(struct nlmsghdr *nlh, void *data)
+{
+	struct send_ctx *ctx = data;
+
+	return wg_nl_talk(ctx->nl, nlh, NULL, NULL);
+}
+
+int
+wg_genl_set_device(const struct wg_device *dev)
+{
+	struct wg_nl nl;
+	struct send_ctx ctx = {.nl = &nl};
+	uint16_t family;
+	char *buf;
+	int ret;
+
+	buf = malloc(WG_GENL_MSG_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	ret = open_genl(&nl, &family);
+	if (ret < 0)
+		goto out;
+	ret = wg_genl_build_set(dev, family, buf, WG_GENL_MSG_SIZE, send_cb, &ctx);
+	wg_nl_close(&nl);
+out:
+	free(buf);
+	if (ret < 0)
+		wg_set_error("%s: %s", dev->name, wg_last_error());
+	return ret;
+}

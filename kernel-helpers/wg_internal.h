@@ -1,0 +1,144 @@
+/* The seams between the WireGuard files of kernel-helpers: netlink plumbing, the two backends
+ * and their pure builders and parsers (exposed so that unit tests and fuzzers reach them). */
+#ifndef KH_WG_INTERNAL_H
+#define KH_WG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+
+#include "kernel-helpers/wg.h"
+
+/* --- errors (wg.c) --- */
+
+/* Record the text wg_last_error() returns; the message names the object it is about. */
+void wg_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void wg_clear_error(void);
+/* 0 when name can be an interface name and a socket file name, else -EINVAL (error set). */
+int wg_check_name(const char *name);
+
+/* --- netlink plumbing (wg_netlink.c) --- */
+
+/* Big enough for the largest message the kernel builds for a dump (it sizes them by the
+ * reader's buffer, up to 32 KiB), so nothing is ever truncated. */
+#define WG_NL_RECV_SIZE  32768
+#define WG_NL_TIMEOUT_MS 5000
+
+struct wg_nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+	char *buf; /* WG_NL_RECV_SIZE bytes */
+};
+
+/* Called for each data message of a reply; returns 0 or -errno (stops the exchange). */
+typedef int (*wg_nl_cb)(const struct nlmsghdr *nlh, void *data);
+
+int wg_nl_open(struct wg_nl *nl, int bus);
+void wg_nl_close(struct wg_nl *nl);
+
+/* Send nlh (its sequence number is set here) and hand every data message of the reply to cb
+ * until the kernel acknowledges or ends the dump. -EINTR: a dump was interrupted by a
+ * concurrent change and must be redone from the start on a fresh socket. */
+int wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, wg_nl_cb cb, void *data);
+
+#define WG_NL_MORE 1 /* wg_nl_run: the reply goes on in the next datagram */
+#define WG_NL_DONE 0
+
+/* Run one received datagram: length-check every message, skip those of other requests,
+ * report errors with the kernel's extended-ack text. Returns WG_NL_MORE, WG_NL_DONE or
+ * -errno. */
+int wg_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, wg_nl_cb cb, void *data);
+
+/* An attribute validation policy: what each attribute type must look like before it is
+ * read. Types the table does not know (or beyond it) are ignored, as newer kernels add
+ * attributes. */
+enum wg_attr_kind {
+	WG_ATTR_UNKNOWN = 0,
+	WG_ATTR_U8,
+	WG_ATTR_U16,
+	WG_ATTR_U32,
+	WG_ATTR_U64,
+	WG_ATTR_BINARY,   /* exactly len bytes */
+	WG_ATTR_ADDR,     /* 4 or 16 bytes */
+	WG_ATTR_SOCKADDR, /* a sockaddr_in or sockaddr_in6, by its family */
+	WG_ATTR_STRING,   /* NUL-terminated within at most len bytes */
+	WG_ATTR_NESTED,
+};
+
+struct wg_attr_policy {
+	uint8_t kind; /* enum wg_attr_kind */
+	uint16_t len;
+};
+
+/* Validate the attributes in [start, start + len) against policy[0..max] and fill
+ * tb[0..max] (NULL for absent ones). A malformed stream, a duplicate or an attribute of the
+ * wrong shape is -EBADMSG with the error set; what names the stream in that message. */
+int wg_nl_parse_attrs(const void *start, size_t len, const struct wg_attr_policy *policy,
+                      unsigned int max, const struct nlattr **tb, const char *what);
+
+/* rtnetlink, for the links themselves */
+/* The link's IFLA_INFO_KIND ("" when it has none); -ENODEV when there is no such link. */
+int wg_link_kind(const char *name, char *kind, size_t kindlen);
+int wg_link_add_wireguard(const char *name);
+int wg_link_del(const char *name);
+/* Add the name of every link of this kind to the list (see wg_names_add). */
+int wg_link_list(const char *kind, char ***names, size_t *count);
+
+/* A growing NULL-terminated name array as wg_list_devices returns it. */
+int wg_names_add(char ***names, size_t *count, const char *name);
+
+/* --- kernel backend (wg_genl.c) --- */
+
+/* SET_DEVICE messages are at most this big, as wireguard-tools sends them. */
+#define WG_GENL_MSG_SIZE 4096
+
+/* Receives each SET_DEVICE message built; returns 0 or -errno (which stops the build). */
+typedef int (*wg_genl_sink)(struct nlmsghdr *nlh, void *ctx);
+
+/* Build the sparse delta dev as SET_DEVICE messages for the generic netlink family id, each
+ * at most bufsize bytes, in buf, handing each to sink in order. A peer whose allowed-ips do
+ * not fit continues in the next message without its replace flag. */
+int wg_genl_build_set(const struct wg_device *dev, uint16_t family, void *buf, size_t bufsize,
+                      wg_genl_sink sink, void *ctx);
+
+/* Parse one GET_DEVICE (or SET_DEVICE) message of family into dev, validating every
+ * attribute. A message whose first peer is the last peer already in dev continues that
+ * peer (the kernel splits a peer's allowed-ips across dump messages). */
+int wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device *dev);
+
+/* Resolve the "wireguard" family id; -ENOENT when the kernel has no WireGuard. */
+int wg_genl_family(uint16_t *family);
+int wg_genl_get_device(const char *name, struct wg_device **dev);
+int wg_genl_set_device(const struct wg_device *dev);
+
+/* --- userspace backend (wg_uapi.c, wg_uapi_parse.c) --- */
+
+#define WG_UAPI_MAX_LINE   512                 /* longest line accepted, newline included */
+#define WG_UAPI_MAX_REPLY  (64u * 1024 * 1024) /* ~100 000 peers with a few allowed-ips */
+#define WG_UAPI_TIMEOUT_MS 5000                /* one whole exchange */
+
+/* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the
+ * caller's; -EBADMSG / -EPROTO for any violation; -N when the implementation answered
+ * errno=N. */
+int wg_uapi_parse_get(const char *buf, size_t len, const char *name, struct wg_device **dev);
+/* Parse a complete reply to "set=1": exactly "errno=N\n\n". Returns 0, -N or -EBADMSG. */
+int wg_uapi_parse_set(const char *buf, size_t len, const char *name);
+/* The request text for the sparse delta dev, "set=1\n" ... "\n". *text is the caller's. */
+int wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len);
+
+/* "/var/run/wireguard/NAME.sock" into path (at least sizeof(sockaddr_un.sun_path)). */
+int wg_uapi_socket_path(const char *name, char *path, size_t pathlen);
+/* True when the socket exists and the process behind it answers a get. */
+bool wg_uapi_answers(const char *name);
+int wg_uapi_get_device(const char *name, struct wg_device **dev);
+int wg_uapi_set_device(const struct wg_device *dev);
+
+/* --- userspace process (wg_userspace.c) --- */
+
+/* Delete the tun link of a userspace device and wait (bounded) until its socket is gone. */
+int wg_userspace_del(const char *name);
+
+#endif

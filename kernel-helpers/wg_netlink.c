@@ -1,0 +1,454 @@
+/* Netlink plumbing of the WireGuard helpers: sockets with bounded waits and extended acks,
+ * strict message and attribute validation, and the few rtnetlink link calls they need. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "kernel-helpers/wg_internal.h"
+
+int
+wg_nl_open(struct wg_nl *nl, int bus)
+{
+	struct timeval tv = {.tv_sec = WG_NL_TIMEOUT_MS / 1000,
+	                     .tv_usec = (WG_NL_TIMEOUT_MS % 1000) * 1000};
+	int one = 1, ret;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->buf = malloc(WG_NL_RECV_SIZE);
+	if (!nl->buf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
+	if (!nl->sock || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		wg_set_error("netlink socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* Older kernels lack these; errors then come without text, which is still correct. */
+	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		ret = -errno;
+		wg_set_error("netlink socket timeout: %s", strerror(errno));
+		goto fail;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (uint32_t)time(NULL);
+	return 0;
+fail:
+	wg_nl_close(nl);
+	return ret;
+}
+
+void
+wg_nl_close(struct wg_nl *nl)
+{
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	free(nl->buf);
+	memset(nl, 0, sizeof(*nl));
+}
+
+/* The kernel's error code and, when it attached one, its extended-ack message. */
+static int
+nl_error(const struct nlmsghdr *nlh, int error, size_t tlv_off)
+{
+	const char *msg = NULL;
+	size_t len = nlh->nlmsg_len;
+
+	if (error == 0)
+		return 0;
+	if (error > 0 || error < -4095)
+		error = -EPROTO;
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && tlv_off <= len) {
+		const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+		static const struct wg_attr_policy policy[NLMSGERR_ATTR_MAX + 1] = {
+		        [NLMSGERR_ATTR_MSG] = {WG_ATTR_STRING, 1024},
+		};
+
+		if (wg_nl_parse_attrs((const char *)nlh + tlv_off, len - tlv_off, policy,
+		                      NLMSGERR_ATTR_MAX, tb, "extended ack") == 0 &&
+		    tb[NLMSGERR_ATTR_MSG])
+			msg = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
+	}
+	if (msg && *msg)
+		wg_set_error("kernel: %s (%s)", msg, strerror(-error));
+	else
+		wg_set_error("kernel: %s", strerror(-error));
+	return error;
+}
+
+static int
+nl_error_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *err;
+	size_t off;
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*err)) {
+		wg_set_error("netlink: truncated error message");
+		return -EBADMSG;
+	}
+	err = mnl_nlmsg_get_payload(nlh);
+	/* Without NETLINK_CAP_ACK the request is echoed whole before the TLVs. */
+	off = NLMSG_HDRLEN + sizeof(*err);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && err->msg.nlmsg_len > sizeof(err->msg))
+		off += NLMSG_ALIGN(err->msg.nlmsg_len) - sizeof(err->msg);
+	return nl_error(nlh, err->error, off);
+}
+
+static int
+nl_done_msg(const struct nlmsghdr *nlh)
+{
+	int error;
+
+	/* A dump that failed half way says so in the DONE message's payload. */
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+		return WG_NL_DONE;
+	memcpy(&error, mnl_nlmsg_get_payload(nlh), sizeof(error));
+	error = nl_error(nlh, error, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(int)));
+	return error < 0 ? error : WG_NL_DONE;
+}
+
+int
+wg_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, wg_nl_cb cb, void *data)
+{
+	const char *p = buf;
+	int ret;
+
+	while (len > 0) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+		size_t msglen;
+
+		if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len) {
+			wg_set_error("netlink: malformed message header");
+			return -EBADMSG;
+		}
+		msglen = NLMSG_ALIGN(nlh->nlmsg_len);
+		if (msglen > len)
+			msglen = len;
+		p += msglen;
+		len -= msglen;
+
+		/* Left over from an earlier request on this socket: not ours to read. */
+		if ((portid && nlh->nlmsg_pid && nlh->nlmsg_pid != portid) ||
+		    (seq && nlh->nlmsg_seq != seq))
+			continue;
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
+			wg_set_error("netlink: dump interrupted by a concurrent change");
+			return -EINTR;
+		}
+		switch (nlh->nlmsg_type) {
+		case NLMSG_NOOP:
+			continue;
+		case NLMSG_ERROR:
+			ret = nl_error_msg(nlh);
+			return ret < 0 ? ret : WG_NL_DONE;
+		case NLMSG_DONE:
+			return nl_done_msg(nlh);
+		case NLMSG_OVERRUN:
+			wg_set_error("netlink: overrun");
+			return -EOVERFLOW;
+		default:
+			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+				continue;
+			if (cb) {
+				ret = cb(nlh, data);
+				if (ret < 0)
+					return ret;
+			}
+		}
+	}
+	return WG_NL_MORE;
+}
+
+int
+wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, wg_nl_cb cb, void *data)
+{
+	ssize_t n;
+	int ret;
+
+	nlh->nlmsg_seq = ++nl->seq;
+	nlh->nlmsg_pid = 0;
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		wg_set_error("netlink send: %s", strerror(errno));
+		return ret;
+	}
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sock, nl->buf, WG_NL_RECV_SIZE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* mnl reports data from anyone but the kernel as ENOENT: drop it. */
+			if (errno == ENOENT)
+				continue;
+			ret = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			wg_set_error("netlink receive: %s", strerror(-ret));
+			return ret;
+		}
+		ret = wg_nl_run(nl->buf, (size_t)n, nl->seq, nl->portid, cb, data);
+		if (ret != WG_NL_MORE)
+			return ret;
+	}
+}
+
+static bool
+attr_shape_ok(const struct nlattr *attr, const struct wg_attr_policy *pol)
+{
+	size_t len = mnl_attr_get_payload_len(attr);
+	const char *payload = mnl_attr_get_payload(attr);
+
+	switch (pol->kind) {
+	case WG_ATTR_U8:
+		return len == sizeof(uint8_t);
+	case WG_ATTR_U16:
+		return len == sizeof(uint16_t);
+	case WG_ATTR_U32:
+		return len == sizeof(uint32_t);
+	case WG_ATTR_U64:
+		return len == sizeof(uint64_t);
+	case WG_ATTR_BINARY:
+		return len == pol->len;
+	case WG_ATTR_ADDR:
+		return len == 4 || len == 16;
+	case WG_ATTR_SOCKADDR: {
+		sa_family_t family;
+
+		if (len < sizeof(family))
+			return false;
+		memcpy(&family, payload, sizeof(family));
+		return (family == AF_INET && len == sizeof(struct sockaddr_in)) ||
+		       (family == AF_INET6 && len == sizeof(struct sockaddr_in6));
+	}
+	case WG_ATTR_STRING:
+		return len > 0 && len <= pol->len && memchr(payload, '\0', len) != NULL;
+	case WG_ATTR_NESTED:
+		return true; /* its content is validated by whoever descends into it */
+	}
+	return true;
+}
+
+int
+wg_nl_parse_attrs(const void *start, size_t len, const struct wg_attr_policy *policy,
+                  unsigned int max, const struct nlattr **tb, const char *what)
+{
+	const char *p = start;
+
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	while (len > 0) {
+		const struct nlattr *attr = (const struct nlattr *)p;
+		size_t step;
+		uint16_t type;
+
+		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len) {
+			wg_set_error("%s: malformed attribute", what);
+			return -EBADMSG;
+		}
+		step = MNL_ALIGN(attr->nla_len);
+		if (step > len)
+			step = len;
+		p += step;
+		len -= step;
+
+		type = mnl_attr_get_type(attr);
+		if (type > max || policy[type].kind == WG_ATTR_UNKNOWN)
+			continue;
+		if (tb[type]) {
+			wg_set_error("%s: attribute %u repeated", what, type);
+			return -EBADMSG;
+		}
+		if (!attr_shape_ok(attr, &policy[type])) {
+			wg_set_error("%s: attribute %u has a bad length or content", what, type);
+			return -EBADMSG;
+		}
+		tb[type] = attr;
+	}
+	return 0;
+}
+
+/* --- rtnetlink --- */
+
+static int
+link_request(uint16_t type, uint16_t flags, const char *name, const char *kind, wg_nl_cb cb,
+             void *data)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct wg_nl nl;
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	if (name)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (kind) {
+		struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+		mnl_attr_nest_end(nlh, linkinfo);
+	}
+	ret = wg_nl_open(&nl, NETLINK_ROUTE);
+	if (ret < 0)
+		return ret;
+	ret = wg_nl_talk(&nl, nlh, cb, data);
+	wg_nl_close(&nl);
+	return ret;
+}
+
+static const struct wg_attr_policy link_policy[IFLA_MAX + 1] = {
+        [IFLA_IFNAME] = {WG_ATTR_STRING, IFNAMSIZ},
+        [IFLA_LINKINFO] = {WG_ATTR_NESTED, 0},
+};
+
+static const struct wg_attr_policy linkinfo_policy[IFLA_INFO_MAX + 1] = {
+        [IFLA_INFO_KIND] = {WG_ATTR_STRING, 64},
+};
+
+/* Name and kind of one RTM_NEWLINK message; kind is "" for links without one. */
+static int
+link_parse(const struct nlmsghdr *nlh, const char **name, const char **kind)
+{
+	const struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
+	int ret;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct ifinfomsg))) {
+		wg_set_error("rtnetlink: unexpected message");
+		return -EBADMSG;
+	}
+	ret = wg_nl_parse_attrs(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct ifinfomsg)),
+	                        nlh->nlmsg_len - NLMSG_HDRLEN -
+	                                NLMSG_ALIGN(sizeof(struct ifinfomsg)),
+	                        link_policy, IFLA_MAX, tb, "link");
+	if (ret < 0)
+		return ret;
+	if (!tb[IFLA_IFNAME]) {
+		wg_set_error("rtnetlink: link without a name");
+		return -EBADMSG;
+	}
+	*name = mnl_attr_get_str(tb[IFLA_IFNAME]);
+	*kind = "";
+	if (tb[IFLA_LINKINFO]) {
+		ret = wg_nl_parse_attrs(mnl_attr_get_payload(tb[IFLA_LINKINFO]),
+		                        mnl_attr_get_payload_len(tb[IFLA_LINKINFO]),
+		                        linkinfo_policy, IFLA_INFO_MAX, info, "link info");
+		if (ret < 0)
+			return ret;
+		if (info[IFLA_INFO_KIND])
+			*kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+	}
+	return 0;
+}
+
+struct kind_query {
+	char *kind;
+	size_t kindlen;
+	bool found;
+};
+
+static int
+kind_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct kind_query *q = data;
+	const char *name, *kind;
+	int ret;
+
+	ret = link_parse(nlh, &name, &kind);
+	if (ret < 0)
+		return ret;
+	snprintf(q->kind, q->kindlen, "%s", kind);
+	q->found = true;
+	return 0;
+}
+
+int
+wg_link_kind(const char *name, char *kind, size_t kindlen)
+{
+	struct kind_query q = {.kind = kind, .kindlen = kindlen};
+	int ret;
+
+	ret = link_request(RTM_GETLINK, NLM_F_ACK, name, NULL, kind_cb, &q);
+	if (ret == -ENODEV) {
+		wg_set_error("%s: no such interface", name);
+		return ret;
+	}
+	if (ret == 0 && !q.found) {
+		wg_set_error("%s: the kernel answered without the link", name);
+		ret = -EBADMSG;
+	}
+	return ret;
+}
+
+int
+wg_link_add_wireguard(const char *name)
+{
+	int ret;
+
+	ret = link_request(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, name, "wireguard",
+	                   NULL, NULL);
+	if (ret < 0)
+		wg_set_error("%s: cannot create the WireGuard link: %s", name, wg_last_error());
+	return ret;
+}
+
+int
+wg_link_del(const char *name)
+{
+	int ret;
+
+	ret = link_request(RTM_DELLINK, NLM_F_ACK, name, NULL, NULL, NULL);
+	if (ret < 0)
+		wg_set_error("%s: cannot delete the link: %s", name, wg_last_error());
+	return ret;
+}
+
+struct list_query {
+	const char *kind;
+	char ***names;
+	size_t *count;
+};
+
+static int
+list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct list_query *q = data;
+	const char *name, *kind;
+	int ret;
+
+	ret = link_parse(nlh, &name, &kind);
+	if (ret < 0)
+		return ret;
+	if (strcmp(kind, q->kind) != 0)
+		return 0;
+	return wg_names_add(q->names, q->count, name);
+}
+
+int
+wg_link_list(const char *kind, char ***names, size_t *count)
+{
+	struct list_query q = {.kind = kind, .names = names, .count = count};
+	int ret, tries = 0;
+	size_t start = *count;
+
+	/* A link added or removed during the dump invalidates it; take a fresh one. */
+	do {
+		while (*count > start) {
+			free((*names)[--*count]);
+			(*names)[*count] = NULL;
+		}
+		ret = link_request(RTM_GETLINK, NLM_F_DUMP, NULL, NULL, list_cb, &q);
+	} while (ret == -EINTR && ++tries < 16);
+	return ret;
+}

@@ -1,0 +1,594 @@
+/* The text of the cross-platform WireGuard userspace API (wireguard-go's UAPI socket), with
+ * no I/O: a strict, bounded parser for the replies and the builder of "set" requests. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "kernel-helpers/wg_internal.h"
+
+/* Errors of a reply larger than this make no sense to report. */
+#define MAX_ERRNO 4095
+
+struct reply {
+	const char *name;
+	size_t lineno;
+	const char *key, *value; /* the current line, NUL-terminated copies */
+	size_t keylen;
+};
+
+static int
+bad(const struct reply *r, int err, const char *what)
+{
+	wg_set_error("%s: userspace reply line %zu: %s", r->name, r->lineno, what);
+	return err;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+parse_key(const struct reply *r, uint8_t key[WG_KEY_SIZE])
+{
+	const char *v = r->value;
+
+	if (strlen(v) != 2 * WG_KEY_SIZE)
+		return bad(r, -EBADMSG, "a key is not 64 hex digits");
+	for (size_t i = 0; i < WG_KEY_SIZE; i++) {
+		int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return bad(r, -EBADMSG, "a key is not 64 hex digits");
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Plain decimal: digits only, no sign, no spaces, at most max. */
+static int
+parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (n > (max - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+parse_value_num(const struct reply *r, uint64_t max, uint64_t *out)
+{
+	if (parse_num(r->value, max, out) < 0)
+		return bad(r, -EBADMSG, "a number is malformed or out of range");
+	return 0;
+}
+
+/* "a.b.c.d:port" or "[v6addr]:port", the latter with an optional "%zone". */
+static int
+parse_endpoint(const struct reply *r, union wg_endpoint *ep)
+{
+	char host[INET6_ADDRSTRLEN + IFNAMSIZ + 1];
+	const char *v = r->value, *port;
+	uint64_t portnum;
+	size_t hostlen;
+
+	memset(ep, 0, sizeof(*ep));
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		if (!close || close[1] != ':')
+			return bad(r, -EBADMSG, "endpoint is not [address]:port");
+		hostlen = (size_t)(close - v - 1);
+		port = close + 2;
+		v++;
+	} else {
+		port = strrchr(v, ':');
+		if (!port)
+			return bad(r, -EBADMSG, "endpoint has no port");
+		hostlen = (size_t)(port - v);
+		port++;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(host))
+		return bad(r, -EBADMSG, "endpoint address has a bad length");
+	memcpy(host, v, hostlen);
+	host[hostlen] = '\0';
+	if (parse_num(port, 65535, &portnum) < 0)
+		return bad(r, -EBADMSG, "endpoint port is not 0-65535");
+
+	if (r->value[0] == '[') {
+		char *zone = strchr(host, '%');
+
+		if (zone) {
+			uint64_t scope;
+
+			*zone++ = '\0';
+			if (parse_num(zone, UINT32_MAX, &scope) == 0)
+				ep->sin6.sin6_scope_id = (uint32_t)scope;
+			else if (!(ep->sin6.sin6_scope_id = if_nametoindex(zone)))
+				return bad(r, -EBADMSG, "endpoint zone is unknown");
+		}
+		if (inet_pton(AF_INET6, host, &ep->sin6.sin6_addr) != 1)
+			return bad(r, -EBADMSG, "endpoint is not an IPv6 address");
+		ep->sin6.sin6_family = AF_INET6;
+		ep->sin6.sin6_port = htons((uint16_t)portnum);
+	} else {
+		if (inet_pton(AF_INET, host, &ep->sin.sin_addr) != 1)
+			return bad(r, -EBADMSG, "endpoint is not an IPv4 address");
+		ep->sin.sin_family = AF_INET;
+		ep->sin.sin_port = htons((uint16_t)portnum);
+	}
+	return 0;
+}
+
+static int
+parse_allowedip(const struct reply *r, struct wg_peer *peer)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(r->value, '/');
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+	uint64_t cidr;
+	size_t len;
+	int family;
+
+	if (!slash)
+		return bad(r, -EBADMSG, "allowed_ip has no /prefix-length");
+	len = (size_t)(slash - r->value);
+	if (len == 0 || len >= sizeof(addr))
+		return bad(r, -EBADMSG, "allowed_ip address has a bad length");
+	memcpy(addr, r->value, len);
+	addr[len] = '\0';
+	family = memchr(addr, ':', len) ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, &a) != 1)
+		return bad(r, -EBADMSG, "allowed_ip address is malformed");
+	if (parse_num(slash + 1, family == AF_INET ? 32 : 128, &cidr) < 0)
+		return bad(r, -EBADMSG, "allowed_ip prefix length is out of range");
+	if (wg_peer_add_allowedip(peer, family, &a, (uint8_t)cidr) < 0)
+		return bad(r, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Keys of a peer section that may appear once; allowed_ip repeats. */
+enum peer_seen {
+	SEEN_PSK = 1 << 0,
+	SEEN_ENDPOINT = 1 << 1,
+	SEEN_KEEPALIVE = 1 << 2,
+	SEEN_HS_SEC = 1 << 3,
+	SEEN_HS_NSEC = 1 << 4,
+	SEEN_RX = 1 << 5,
+	SEEN_TX = 1 << 6,
+	SEEN_PROTO = 1 << 7,
+};
+
+static bool
+key_is(const struct reply *r, const char *key)
+{
+	return !strcmp(r->key, key);
+}
+
+static int
+once(const struct reply *r, unsigned int *seen, unsigned int bit)
+{
+	if (*seen & bit)
+		return bad(r, -EBADMSG, "key repeated");
+	*seen |= bit;
+	return 0;
+}
+
+static int
+parse_peer_line(const struct reply *r, struct wg_peer *peer, unsigned int *seen)
+{
+	uint64_t n;
+	int ret;
+
+	if (key_is(r, "allowed_ip"))
+		return parse_allowedip(r, peer);
+	if (key_is(r, "preshared_key")) {
+		static const uint8_t zero[WG_KEY_SIZE];
+
+		if ((ret = once(r, seen, SEEN_PSK)) < 0 ||
+		    (ret = parse_key(r, peer->preshared_key)))
+			return ret;
+		if (memcmp(peer->preshared_key, zero, WG_KEY_SIZE))
+			peer->flags |= WG_PEER_HAS_PRESHARED_KEY;
+		return 0;
+	}
+	if (key_is(r, "endpoint")) {
+		if ((ret = once(r, seen, SEEN_ENDPOINT)) < 0 ||
+		    (ret = parse_endpoint(r, &peer->endpoint)) < 0)
+			return ret;
+		peer->flags |= WG_PEER_HAS_ENDPOINT;
+		return 0;
+	}
+	if (key_is(r, "persistent_keepalive_interval")) {
+		if ((ret = once(r, seen, SEEN_KEEPALIVE)) < 0 ||
+		    (ret = parse_value_num(r, UINT16_MAX, &n)) < 0)
+			return ret;
+		peer->persistent_keepalive = (uint16_t)n;
+		peer->flags |= WG_PEER_HAS_KEEPALIVE;
+		return 0;
+	}
+	if (key_is(r, "last_handshake_time_sec")) {
+		if ((ret = once(r, seen, SEEN_HS_SEC)) < 0 ||
+		    (ret = parse_value_num(r, INT64_MAX, &n)) < 0)
+			return ret;
+		peer->last_handshake.tv_sec = (time_t)n;
+		return 0;
+	}
+	if (key_is(r, "last_handshake_time_nsec")) {
+		if ((ret = once(r, seen, SEEN_HS_NSEC)) < 0 ||
+		    (ret = parse_value_num(r, 999999999, &n)) < 0)
+			return ret;
+		peer->last_handshake.tv_nsec = (long)n;
+		return 0;
+	}
+	if (key_is(r, "rx_bytes")) {
+		if ((ret = once(r, seen, SEEN_RX)) < 0 ||
+		    (ret = parse_value_num(r, UINT64_MAX, &peer->rx_bytes)) < 0)
+			return ret;
+		return 0;
+	}
+	if (key_is(r, "tx_bytes")) {
+		if ((ret = once(r, seen, SEEN_TX)) < 0 ||
+		    (ret = parse_value_num(r, UINT64_MAX, &peer->tx_bytes)) < 0)
+			return ret;
+		return 0;
+	}
+	if (key_is(r, "protocol_version")) {
+		if ((ret = once(r, seen, SEEN_PROTO)) < 0 ||
+		    (ret = parse_value_num(r, UINT32_MAX, &n)) < 0)
+			return ret;
+		if (n != 1)
+			return bad(r, -EPROTO, "unsupported protocol_version");
+		return 0;
+	}
+	/* wg(8), the reference client, skips keys it does not know: that is how newer
+	 * implementations add fields. */
+	return 0;
+}
+
+static int
+parse_device_line(const struct reply *r, struct wg_device *dev)
+{
+	uint64_t n;
+	int ret;
+
+	if (key_is(r, "private_key")) {
+		if (dev->flags & WG_DEVICE_HAS_PRIVATE_KEY)
+			return bad(r, -EBADMSG, "key repeated");
+		if ((ret = parse_key(r, dev->private_key)) < 0)
+			return ret;
+		dev->flags |= WG_DEVICE_HAS_PRIVATE_KEY;
+		if (sodium_init() >= 0 &&
+		    crypto_scalarmult_curve25519_base(dev->public_key, dev->private_key) == 0)
+			dev->flags |= WG_DEVICE_HAS_PUBLIC_KEY;
+		return 0;
+	}
+	if (key_is(r, "listen_port")) {
+		if (dev->flags & WG_DEVICE_HAS_LISTEN_PORT)
+			return bad(r, -EBADMSG, "key repeated");
+		if ((ret = parse_value_num(r, UINT16_MAX, &n)) < 0)
+			return ret;
+		dev->listen_port = (uint16_t)n;
+		dev->flags |= WG_DEVICE_HAS_LISTEN_PORT;
+		return 0;
+	}
+	if (key_is(r, "fwmark")) {
+		if (dev->flags & WG_DEVICE_HAS_FWMARK)
+			return bad(r, -EBADMSG, "key repeated");
+		if ((ret = parse_value_num(r, UINT32_MAX, &n)) < 0)
+			return ret;
+		dev->fwmark = (uint32_t)n;
+		dev->flags |= WG_DEVICE_HAS_FWMARK;
+		return 0;
+	}
+	return 0; /* unknown device keys: see parse_peer_line */
+}
+
+static bool
+key_ok(const char *key, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
+		      key[i] == '_'))
+			return false;
+	return true;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, WG_KEY_SIZE);
+}
+
+/* A peer listed twice would make any diff against the device meaningless. */
+static int
+check_unique_peers(const struct wg_device *dev)
+{
+	const uint8_t **keys;
+	int ret = 0;
+
+	if (dev->npeers < 2)
+		return 0;
+	keys = malloc(dev->npeers * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < dev->npeers; i++)
+		keys[i] = dev->peers[i].public_key;
+	qsort(keys, dev->npeers, sizeof(*keys), cmp_key);
+	for (size_t i = 1; i < dev->npeers; i++)
+		if (!memcmp(keys[i - 1], keys[i], WG_KEY_SIZE)) {
+			wg_set_error("%s: userspace reply lists a peer twice", dev->name);
+			ret = -EBADMSG;
+			break;
+		}
+	free(keys);
+	return ret;
+}
+
+/* Calls fn for every "key=value" line of a complete reply, then checks the errno line that
+ * must end it. Returns 0, -N for errno=N, or the first error. */
+static int
+each_line(const char *buf, size_t len, const char *name,
+          int (*fn)(const struct reply *r, void *data), void *data)
+{
+	struct reply r = {.name = name};
+	char line[WG_UAPI_MAX_LINE + 1];
+	size_t pos = 0;
+	long err = -1; /* the errno line's value once seen */
+	int ret;
+
+	if (len > WG_UAPI_MAX_REPLY) {
+		wg_set_error("%s: userspace reply larger than %u bytes", name, WG_UAPI_MAX_REPLY);
+		return -EPROTO;
+	}
+	for (;;) {
+		size_t avail = len - pos, linelen;
+		const char *nl, *eq;
+		uint64_t n;
+
+		r.lineno++;
+		if (avail == 0)
+			return bad(&r, -EPROTO, "reply ends without an empty line");
+		nl = memchr(buf + pos, '\n', avail < WG_UAPI_MAX_LINE ? avail : WG_UAPI_MAX_LINE);
+		if (!nl) {
+			if (avail >= WG_UAPI_MAX_LINE)
+				return bad(&r, -EBADMSG, "line too long");
+			return bad(&r, -EPROTO, "reply truncated in a line");
+		}
+		linelen = (size_t)(nl - (buf + pos));
+		memcpy(line, buf + pos, linelen);
+		line[linelen] = '\0';
+		pos += linelen + 1;
+
+		if (linelen == 0) {
+			if (pos != len)
+				return bad(&r, -EPROTO, "data after the end of the reply");
+			if (err < 0)
+				return bad(&r, -EPROTO, "reply has no errno line");
+			break;
+		}
+		if (err >= 0)
+			return bad(&r, -EPROTO, "data after the errno line");
+		if (memchr(line, '\0', linelen))
+			return bad(&r, -EBADMSG, "NUL byte in a line");
+		eq = memchr(line, '=', linelen);
+		if (!eq)
+			return bad(&r, -EBADMSG, "line without '='");
+		r.keylen = (size_t)(eq - line);
+		if (!key_ok(line, r.keylen))
+			return bad(&r, -EBADMSG, "malformed key");
+		line[r.keylen] = '\0';
+		r.key = line;
+		r.value = line + r.keylen + 1;
+		if (key_is(&r, "errno")) {
+			if (parse_num(r.value, MAX_ERRNO, &n) < 0)
+				return bad(&r, -EBADMSG, "errno is not 0-4095");
+			err = (long)n;
+			continue;
+		}
+		if (fn) {
+			ret = fn(&r, data);
+			if (ret < 0)
+				return ret;
+		} else {
+			return bad(&r, -EPROTO, "unexpected key");
+		}
+	}
+	if (err > 0) {
+		wg_set_error("%s: userspace implementation answered errno=%ld (%s)", name, err,
+		             strerror((int)err));
+		return -(int)err;
+	}
+	return 0;
+}
+
+struct get_ctx {
+	struct wg_device *dev;
+	struct wg_peer *peer;
+	unsigned int seen;
+};
+
+static int
+get_line(const struct reply *r, void *data)
+{
+	struct get_ctx *ctx = data;
+
+	if (key_is(r, "public_key")) {
+		ctx->peer = wg_device_add_peer(ctx->dev);
+		if (!ctx->peer)
+			return bad(r, -ENOMEM, "out of memory");
+		ctx->seen = 0;
+		return parse_key(r, ctx->peer->public_key);
+	}
+	if (ctx->peer) {
+		if (key_is(r, "private_key") || key_is(r, "listen_port") || key_is(r, "fwmark"))
+			return bad(r, -EPROTO, "interface key inside a peer section");
+		return parse_peer_line(r, ctx->peer, &ctx->seen);
+	}
+	return parse_device_line(r, ctx->dev);
+}
+
+int
+wg_uapi_parse_get(const char *buf, size_t len, const char *name, struct wg_device **out)
+{
+	struct get_ctx ctx = {0};
+	int ret;
+
+	ctx.dev = wg_device_new(name);
+	if (!ctx.dev)
+		return -errno;
+	ret = each_line(buf, len, name, get_line, &ctx);
+	if (ret == 0)
+		ret = check_unique_peers(ctx.dev);
+	if (ret < 0) {
+		wg_free_device(ctx.dev);
+		return ret;
+	}
+	*out = ctx.dev;
+	return 0;
+}
+
+int
+wg_uapi_parse_set(const char *buf, size_t len, const char *name)
+{
+	return each_line(buf, len, name, NULL, NULL);
+}
+
+static void
+put_hex(FILE *f, const char *key, const uint8_t bytes[WG_KEY_SIZE])
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * WG_KEY_SIZE + 1];
+
+	for (size_t i = 0; i < WG_KEY_SIZE; i++) {
+		hex[2 * i] = digits[bytes[i] >> 4];
+		hex[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	hex[2 * WG_KEY_SIZE] = '\0';
+	fprintf(f, "%s=%s\n", key, hex);
+	explicit_bzero(hex, sizeof(hex));
+}
+
+static int
+put_endpoint(FILE *f, const union wg_endpoint *ep)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (ep->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &ep->sin.sin_addr, addr, sizeof(addr));
+		fprintf(f, "endpoint=%s:%u\n", addr, ntohs(ep->sin.sin_port));
+	} else if (ep->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &ep->sin6.sin6_addr, addr, sizeof(addr));
+		if (ep->sin6.sin6_scope_id)
+			fprintf(f, "endpoint=[%s%%%" PRIu32 "]:%u\n", addr, ep->sin6.sin6_scope_id,
+			        ntohs(ep->sin6.sin6_port));
+		else
+			fprintf(f, "endpoint=[%s]:%u\n", addr, ntohs(ep->sin6.sin6_port));
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+put_peer(FILE *f, const struct wg_peer *peer)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	put_hex(f, "public_key", peer->public_key);
+	if (peer->flags & WG_PEER_REMOVE_ME) {
+		fprintf(f, "remove=true\n");
+		return 0;
+	}
+	/* Must come first: it decides whether the lines below may create the peer. */
+	if (peer->flags & WG_PEER_UPDATE_ONLY)
+		fprintf(f, "update_only=true\n");
+	if (peer->flags & WG_PEER_HAS_PRESHARED_KEY)
+		put_hex(f, "preshared_key", peer->preshared_key);
+	if ((peer->flags & WG_PEER_HAS_ENDPOINT) && put_endpoint(f, &peer->endpoint) < 0)
+		return -EINVAL;
+	if (peer->flags & WG_PEER_HAS_KEEPALIVE)
+		fprintf(f, "persistent_keepalive_interval=%u\n", peer->persistent_keepalive);
+	if (peer->flags & WG_PEER_REPLACE_ALLOWEDIPS)
+		fprintf(f, "replace_allowed_ips=true\n");
+	for (size_t i = 0; i < peer->nallowedips; i++) {
+		const struct wg_allowedip *aip = &peer->allowedips[i];
+
+		if ((aip->family != AF_INET || aip->cidr > 32) &&
+		    (aip->family != AF_INET6 || aip->cidr > 128))
+			return -EINVAL;
+		inet_ntop(aip->family, &aip->addr, addr, sizeof(addr));
+		fprintf(f, "allowed_ip=%s/%u\n", addr, aip->cidr);
+	}
+	return 0;
+}
+
+int
+wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = open_memstream(&buf, &size);
+	if (!f)
+		return -errno;
+	fprintf(f, "set=1\n");
+	if (dev->flags & WG_DEVICE_HAS_PRIVATE_KEY)
+		put_hex(f, "private_key", dev->private_key);
+	if (dev->flags & WG_DEVICE_HAS_LISTEN_PORT)
+		fprintf(f, "listen_port=%u\n", dev->listen_port);
+	if (dev->flags & WG_DEVICE_HAS_FWMARK)
+		fprintf(f, "fwmark=%" PRIu32 "\n", dev->fwmark);
+	if (dev->flags & WG_DEVICE_REPLACE_PEERS)
+		fprintf(f, "replace_peers=true\n");
+	for (size_t i = 0; i < dev->npeers && ret == 0; i++) {
+		ret = put_peer(f, &dev->peers[i]);
+		if (ret < 0)
+			wg_set_error("%s: peer %zu: endpoint or allowed-ip of unknown family",
+			             dev->name, i);
+	}
+	fprintf(f, "\n");
+	if (ferror(f) && ret == 0) {
+		ret = -ENOMEM;
+		wg_set_error("%s: out of memory", dev->name);
+	}
+	if (fclose(f) != 0 && ret == 0)
+		ret = -ENOMEM;
+	if (ret < 0) {
+		if (buf)
+			explicit_bzero(buf, size);
+		free(buf);
+		return ret;
+	}
+	*text = buf;
+	*len = size;
+	return 0;
+}
