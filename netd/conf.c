@@ -1512,6 +1512,22 @@ dup_add(struct dup *d, size_t *n, const void *key, size_t keylen, int line)
 	return e;
 }
 
+/* A bridge derived from a name that an earlier segment has too: the name's clash is the
+ * one worth reporting. */
+static bool
+derived_twice(const struct loader *ld, const struct conf *conf, size_t i)
+{
+	const struct conf_segment *seg = &conf->segments[i];
+
+	if (loc_line(ld, &seg->bridge, 0) != 0)
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (conf->segments[j].name != NULL &&
+		    strcmp(conf->segments[j].name, seg->name) == 0)
+			return true;
+	return false;
+}
+
 static void
 check_segments(struct loader *ld, const struct conf *conf)
 {
@@ -1549,7 +1565,7 @@ check_segments(struct loader *ld, const struct conf *conf)
 			snprintf(e->what, sizeof(e->what), "segments[%d].vni", si);
 			snprintf(e->role, sizeof(e->role), "the VNI of segment %s", sname);
 		}
-		if (seg->bridge != NULL) {
+		if (seg->bridge != NULL && !derived_twice(ld, conf, i)) {
 			int line = loc_line(ld, &seg->bridge, 0);
 
 			e = dup_add(ifs, &nifs, seg->bridge, 0, line ? line : seg->line);

@@ -1,0 +1,878 @@
+/* The configuration module: every kind of mistake with its exact message, good configs and
+ * their defaults, equality, JSON, and the print -> parse round trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "netd/conf.h"
+#include "netd/log.h"
+
+/* RFC 7748's test keys: alice is this site, bob a trusted one. */
+#define ALICE_PRIV "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
+#define ALICE_PUB  "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+#define BOB_PUB    "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
+#define CAROL_PUB  "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+
+/* Two lines every config starts with, so that the lines of the rest start at 3. */
+#define HEAD                                                                                       \
+	"site = { name = \"alpha\"; };\n"                                                          \
+	"wireguard = { private_key_file = \"@KEY@\"; };\n"
+
+static char dir[64];
+static char keyfile[128], keyfile644[128], garbage[128];
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	/* Explicitly, whatever the umask. */
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/netd-test-conf.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(keyfile, sizeof(keyfile), "%s/private.key", dir);
+	snprintf(keyfile644, sizeof(keyfile644), "%s/open.key", dir);
+	snprintf(garbage, sizeof(garbage), "%s/garbage.key", dir);
+	write_file(keyfile, ALICE_PRIV "\n", 0600);
+	write_file(keyfile644, ALICE_PRIV "\n", 0644);
+	write_file(garbage, "not a key\n", 0600);
+	return key_init();
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	unlink(keyfile);
+	unlink(keyfile644);
+	unlink(garbage);
+	return rmdir(dir);
+}
+
+/* Replaces @KEY@, @KEY644@, @GARBAGE@ and @DIR@ with the files made by the setup. */
+static char *
+subst(const char *text)
+{
+	static const struct {
+		const char *tag;
+		const char *value;
+	} tags[] = {{"@KEY@", keyfile},
+	            {"@KEY644@", keyfile644},
+	            {"@GARBAGE@", garbage},
+	            {"@DIR@", dir}};
+	size_t cap = strlen(text) * 4 + 256, len = 0;
+	char *out = malloc(cap);
+
+	assert_non_null(out);
+	while (*text != '\0') {
+		size_t i;
+
+		for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+			if (strncmp(text, tags[i].tag, strlen(tags[i].tag)) == 0)
+				break;
+		if (i < sizeof(tags) / sizeof(tags[0])) {
+			len += (size_t)snprintf(out + len, cap - len, "%s", tags[i].value);
+			text += strlen(tags[i].tag);
+		} else {
+			out[len++] = *text++;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+static struct conf *
+load(const char *text, struct conf_errors *errs)
+{
+	char *real = subst(text);
+	struct conf *conf = conf_load_string(real, "t.conf", errs);
+
+	free(real);
+	return conf;
+}
+
+static struct conf *
+load_ok(const char *text)
+{
+	struct conf_errors errs = {0};
+	struct conf *conf = load(text, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("unexpected: %s\n", errs.msgs[i]);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(conf);
+	conf_errors_free(&errs);
+	return conf;
+}
+
+struct bad {
+	const char *text;
+	const char *want; /* the one message expected, after the same substitutions */
+};
+
+static const struct bad bad_configs[] = {
+        /* syntax and structure */
+        {HEAD "overlay = [ \"10.99.0.1\" \n", "t.conf:4: syntax error"},
+        {HEAD "a = 1;\na = 2;\n", "t.conf:4: syntax error: duplicate setting name"},
+        {HEAD "@include \"/etc/passwd\"\n",
+         "t.conf:3: @include is not supported: netd reads one file"},
+        {HEAD "prefixs = [];\n", "t.conf:3: prefixs: unknown setting (did you mean prefixes?)"},
+        {HEAD "colour = \"blue\";\n", "t.conf:3: colour: unknown setting"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tlisten_prot = 51821; };\n",
+         "t.conf:3: wireguard.listen_prot: unknown setting (did you mean listen_port?)"},
+        {"wireguard = { private_key_file = \"@KEY@\"; };\n", "t.conf: site: missing (required)"},
+        {"site = 5;\nwireguard = { private_key_file = \"@KEY@\"; };\n",
+         "t.conf:1: site: expected a group, got an integer"},
+        {"site = { log_level = \"info\"; };\nwireguard = { private_key_file = \"@KEY@\"; };\n",
+         "t.conf:1: site.name: missing (required)"},
+        {"site = { name = \"Alpha\"; };\nwireguard = { private_key_file = \"@KEY@\"; };\n",
+         "t.conf:1: site.name: \"Alpha\" is not a valid name (1..32 characters of a-z, 0-9 and "
+         "'-', "
+         "not starting with '-')"},
+        {"site = { name = \"abcdefghijabcdefghijabcdefghijabc\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\"; };\n",
+         "t.conf:1: site.name: \"abcdefghijabcdefghijabcdefghijabc\" is not a valid name (1..32 "
+         "characters of a-z, 0-9 and '-', not starting with '-')"},
+        {"site = { name = \"alpha\"; log_level = \"verbose\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\"; };\n",
+         "t.conf:1: site.log_level: \"verbose\" is not a log level (error, warning, info, debug)"},
+        /* wireguard */
+        {"site = { name = \"alpha\"; };\n", "t.conf: wireguard: missing (required)"},
+        {"site = { name = \"alpha\"; };\nwireguard = { listen_port = 51820; };\n",
+         "t.conf:2: wireguard.private_key_file: missing (required)"},
+        {"site = { name = \"alpha\"; };\nwireguard = { private_key_file = \"private.key\"; };\n",
+         "t.conf:2: wireguard.private_key_file: \"private.key\" is not an absolute path"},
+        {"site = { name = \"alpha\"; };\nwireguard = { private_key_file = \"@DIR@/none\"; };\n",
+         "t.conf:2: wireguard.private_key_file: cannot open @DIR@/none: No such file or directory"},
+        {"site = { name = \"alpha\"; };\nwireguard = { private_key_file = \"@KEY644@\"; };\n",
+         "t.conf:2: wireguard.private_key_file: @KEY644@ is accessible to group or others (mode "
+         "0644; chmod 600 it)"},
+        {"site = { name = \"alpha\"; };\nwireguard = { private_key_file = \"@GARBAGE@\"; };\n",
+         "t.conf:2: wireguard.private_key_file: @GARBAGE@ does not hold a WireGuard private key "
+         "(44 "
+         "base64 characters)"},
+        {"site = { name = \"alpha\"; };\nwireguard = { private_key_file = \"@DIR@\"; };\n",
+         "t.conf:2: wireguard.private_key_file: @DIR@ is not a regular file"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tlisten_port = 70000; };\n",
+         "t.conf:3: wireguard.listen_port: 70000 is not a port (1..65535)"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tlisten_port = \"51820\"; };\n",
+         "t.conf:3: wireguard.listen_port: expected an integer, got a string"},
+        /* libconfig alone would wrap this to 51820 */
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tlisten_port = 4294969116; };\n",
+         "t.conf:3: wireguard.listen_port: 4294969116 is not a port (1..65535)"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tlisten_port = 99999999999999999999; };\n",
+         "t.conf:3: wireguard.listen_port: 99999999999999999999 is not a port (1..65535)"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tinterface = \"wg/0\"; };\n",
+         "t.conf:3: wireguard.interface: \"wg/0\" is not an interface name (1..15 printable "
+         "characters other than '/' and ':', not \".\" or \"..\")"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tinterface = \"wg-netd-overlay0\"; };\n",
+         "t.conf:3: wireguard.interface: \"wg-netd-overlay0\" is not an interface name (1..15 "
+         "printable characters other than '/' and ':', not \".\" or \"..\")"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tbackend = \"bpf\"; };\n",
+         "t.conf:3: wireguard.backend: \"bpf\" is not a backend (auto, kernel, userspace)"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tmtu = 1000; };\n",
+         "t.conf:3: wireguard.mtu: 1000 is not 0 (automatic) or 1280..65535"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tfwmark = 4294967296; };\n",
+         "t.conf:3: wireguard.fwmark: 4294967296 is not a firewall mark (0..4294967295)"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tuserspace_command = \"\"; };\n",
+         "t.conf:3: wireguard.userspace_command: is empty"},
+        /* overlay */
+        {HEAD "overlay = [ \"10.99.0.1/24\" ];\n",
+         "t.conf:3: overlay[0]: 10.99.0.1/24: write a host address, without /len"},
+        {HEAD "overlay = [ \"10.99.0.1\",\n\t\"10.99.0.2\" ];\n",
+         "t.conf:4: overlay[1]: a second IPv4 address (at most one IPv4 and one IPv6; first on "
+         "line "
+         "3)"},
+        {HEAD "overlay = [ \"10.99.0.256\" ];\n",
+         "t.conf:3: overlay[0]: \"10.99.0.256\" is not an IPv4 or IPv6 address"},
+        {HEAD "overlay = [ \"ff02::1\" ];\n",
+         "t.conf:3: overlay[0]: ff02::1 is not a unicast address"},
+        {HEAD "overlay = \"10.99.0.1\";\n", "t.conf:3: overlay: expected an array, got a string"},
+        /* gossip */
+        {HEAD "gossip = { bind = \"fd00::1:7946\"; };\n",
+         "t.conf:3: gossip.bind: \"fd00::1:7946\": write an IPv6 endpoint as [ADDRESS]:PORT"},
+        {HEAD "gossip = { bind = \"[fd00::1]:0\"; };\n",
+         "t.conf:3: gossip.bind: \"[fd00::1]:0\": 0 is not a port (1..65535)"},
+        {HEAD "gossip = { bind = \"host.example:7946\"; };\n",
+         "t.conf:3: gossip.bind: \"host.example:7946\" is not ADDRESS[:PORT] (IPv6 as "
+         "[ADDRESS]:PORT)"},
+        {HEAD "gossip = { advertise = \"0.0.0.0\"; };\n",
+         "t.conf:3: gossip.advertise: 0.0.0.0 is not a unicast address"},
+        {HEAD "gossip = { seeds = [\n\t\"198.51.100.2\",\n\t\"198.51.100.2:7946\" ]; };\n",
+         "t.conf:5: gossip.seeds[1]: 198.51.100.2:7946 is already a seed (line 4)"},
+        {HEAD "gossip = { sedes = []; };\n",
+         "t.conf:3: gossip.sedes: unknown setting (did you mean seeds?)"},
+        /* prefixes */
+        {HEAD "prefixes = [ \"10.1.0.1/16\" ];\n",
+         "t.conf:3: prefixes[0]: 10.1.0.1/16 has host bits set (the prefix is 10.1.0.0/16)"},
+        {HEAD "prefixes = [ \"2001:db8:1::1/48\" ];\n",
+         "t.conf:3: prefixes[0]: 2001:db8:1::1/48 has host bits set (the prefix is "
+         "2001:db8:1::/48)"},
+        {HEAD "prefixes = [ \"10.1.0.0\" ];\n",
+         "t.conf:3: prefixes[0]: 10.1.0.0: missing /len (a prefix is ADDRESS/LENGTH)"},
+        {HEAD "prefixes = [ \"10.1.0.0/33\" ];\n",
+         "t.conf:3: prefixes[0]: 10.1.0.0/33: prefix length is not 0..32"},
+        {HEAD "prefixes = [ \"10.1.0.0/-1\" ];\n",
+         "t.conf:3: prefixes[0]: 10.1.0.0/-1: prefix length is not 0..32"},
+        {HEAD "prefixes = [\n\t\"10.1.0.0/16\",\n\t\"10.1.128.0/17\"\n];\n",
+         "t.conf:5: prefixes[1]: 10.1.128.0/17 overlaps 10.1.0.0/16 (this site's prefixes, line "
+         "4)"},
+        {HEAD "prefixes = [ \"10.1.0.0/16\" ];\n"
+              "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
+              "\tprefixes = [ \"10.0.0.0/8\" ]; } );\n",
+         "t.conf:5: trust[0].prefixes[0]: 10.0.0.0/8 overlaps 10.1.0.0/16 (this site's prefixes, "
+         "line "
+         "3)"},
+        {HEAD "overlay = [ \"10.2.0.1\" ];\n"
+              "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
+              "\tprefixes = [ \"10.2.0.0/16\" ]; } );\n",
+         "t.conf:3: overlay[0]: 10.2.0.1 lies in 10.2.0.0/16, which trust beta may advertise (line "
+         "5)"},
+        /* routing */
+        {HEAD "routing = { table = 255; };\n",
+         "t.conf:3: routing.table: 255 is the kernel's local table"},
+        {HEAD "routing = { table = 0; };\n",
+         "t.conf:3: routing.table: 0 is not a routing table (1..4294967295)"},
+        {HEAD "routing = { table = \"local\"; };\n",
+         "t.conf:3: routing.table: \"local\" is not a table (a number or \"main\")"},
+        {HEAD "routing = { protocol = 4; };\n",
+         "t.conf:3: routing.protocol: 4 is not a route protocol netd may use (5..255)"},
+        /* segments */
+        {HEAD "overlay = [ \"10.99.0.1\" ];\nsegments = ( { name = \"a\"; vni = 0; } );\n",
+         "t.conf:4: segments[0].vni: 0 is not a VNI (1..16777215)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\nsegments = ( { name = \"a\"; vni = 16777216; } );\n",
+         "t.conf:4: segments[0].vni: 16777216 is not a VNI (1..16777215)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\nsegments = ( { vni = 100; } );\n",
+         "t.conf:4: segments[0].name: missing (required)"},
+        {HEAD
+         "overlay = [ \"10.99.0.1\" ];\nsegments = ( { name = \"a\"; vni = 1; nmae = \"b\"; } );\n",
+         "t.conf:4: segments[0].nmae: unknown setting (did you mean name?)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\n"
+              "segments = ( { name = \"a\"; vni = 1; },\n"
+              "\t{ name = \"a\"; vni = 2; } );\n",
+         "t.conf:5: segments[1].name: a is already a segment's name (line 4)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\n"
+              "segments = ( { name = \"a\"; vni = 7; },\n"
+              "\t{ name = \"b\"; vni = 7; } );\n",
+         "t.conf:5: segments[1].vni: 7 is already the VNI of segment a (line 4)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\n"
+              "segments = ( { name = \"tenant-alpha-one\"; vni = 1; },\n"
+              "\t{ name = \"tenant-alpha-two\"; vni = 2; } );\n",
+         "t.conf:5: segments[1].bridge (derived from the name; set bridge): br-tenant-alpha is "
+         "already the bridge of segment tenant-alpha-one (line 4)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\n"
+              "segments = ( { name = \"a\"; vni = 1; bridge = \"wg-netd\"; } );\n",
+         "t.conf:4: segments[0].bridge: wg-netd is already the WireGuard interface (line 2)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\n"
+              "segments = ( { name = \"a\"; vni = 1; ports = [ \"eth1\" ]; },\n"
+              "\t{ name = \"b\"; vni = 2; ports = [ \"eth2\", \"eth1\" ]; } );\n",
+         "t.conf:5: segments[1].ports[1]: eth1 is already a port of segment a (line 4)"},
+        {HEAD "segments = ( { name = \"a\"; vni = 1; } );\n",
+         "t.conf:3: segments: a segment needs this site's overlay address (overlay = [ ... ])"},
+        {HEAD "segments = { name = \"a\"; vni = 1; };\n",
+         "t.conf:3: segments: expected a list of groups, got a group"},
+        /* trust */
+        {HEAD "trust = ( { name = \"alpha\"; public_key = \"" BOB_PUB "\"; } );\n",
+         "t.conf:3: trust[0].name: alpha is already this site's own name (line 1)"},
+        {HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; },\n"
+              "\t{ name = \"beta\"; public_key = \"" CAROL_PUB "\"; } );\n",
+         "t.conf:4: trust[1].name: beta is already a trusted site's name (line 3)"},
+        {HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; },\n"
+              "\t{ name = \"gamma\"; public_key = \"" BOB_PUB "\"; } );\n",
+         "t.conf:4: trust[1].public_key: " BOB_PUB " is already the key of trusted site beta (line "
+         "3)"},
+        {HEAD "trust = ( { name = \"beta\"; public_key = \"" ALICE_PUB "\"; } );\n",
+         "t.conf:3: trust[0].public_key: " ALICE_PUB " is already this site's own public key (line "
+         "2)"},
+        {HEAD "trust = ( { name = \"beta\"; public_key = "
+              "\"3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08\"; "
+              "} );\n",
+         "t.conf:3: trust[0].public_key: \"3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08\" is not a "
+         "WireGuard key (44 base64 characters, 32 bytes)"},
+        {HEAD "trust = ( { name = \"beta\"; } );\n",
+         "t.conf:3: trust[0].public_key: missing (required)"},
+        {HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB
+              "\"; vnis = [ 100, 16777216 ]; } "
+              ");\n",
+         "t.conf:3: trust[0].vnis[1]: 16777216 is not a VNI (1..16777215)"},
+        {HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB
+              "\"; vnis = [ 100, 100 ]; } );\n",
+         "t.conf:3: trust[0].vnis[1]: 100 is listed twice"},
+        {HEAD "trust = ( \"beta\" );\n", "t.conf:3: trust[0]: expected a group, got a string"},
+        /* control */
+        {HEAD "control = { mode = \"1777\"; };\n",
+         "t.conf:3: control.mode: \"1777\" is not a permission mode (octal 0..0777)"},
+        {HEAD "control = { mode = \"0689\"; };\n",
+         "t.conf:3: control.mode: \"0689\" is not a permission mode (octal 0..0777)"},
+        {HEAD "control = { mode = 660; };\n", "t.conf:3: control.mode: expected a string of octal "
+                                              "digits such as \"0660\", got an integer"},
+        {HEAD "control = { socket = \"netd.sock\"; };\n",
+         "t.conf:3: control.socket: \"netd.sock\" is not an absolute path"},
+        {HEAD "control = { group = \"\"; };\n",
+         "t.conf:3: control.group: \"\" is not a group name"},
+        {HEAD "control = { socket = \"/run/\\x01\"; };\n",
+         "t.conf:3: control.socket: contains control characters or is not UTF-8"},
+};
+
+static void
+test_bad_configs(void **state)
+{
+	size_t failures = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]); i++) {
+		const struct bad *b = &bad_configs[i];
+		struct conf_errors errs = {0};
+		struct conf *conf = load(b->text, &errs);
+		char *want = subst(b->want);
+
+		if (conf != NULL || errs.n != 1 || strcmp(errs.msgs[0], want) != 0) {
+			failures++;
+			print_error("case %zu: want\n  %s\ngot %zu error(s)%s\n", i, want, errs.n,
+			            conf ? " and a config" : "");
+			for (size_t j = 0; j < errs.n; j++)
+				print_error("  %s\n", errs.msgs[j]);
+		}
+		free(want);
+		conf_free(conf);
+		conf_errors_free(&errs);
+	}
+	assert_true(sizeof(bad_configs) / sizeof(bad_configs[0]) >= 35);
+	assert_int_equal(failures, 0);
+}
+
+/* Errors are all collected, whatever kind, and come out in line order. */
+static void
+test_many_errors(void **state)
+{
+	static const char *const want[] = {
+	        "t.conf: site: missing (required)",
+	        "t.conf:1: wireguard.listen_port: 0 is not a port (1..65535)",
+	        "t.conf:2: wireguard.bakend: unknown setting (did you mean backend?)",
+	        "t.conf:3: prefixes[1]: 10.1.2.0/24 overlaps 10.1.0.0/16 (this site's prefixes, "
+	        "line 3)",
+	        "t.conf:4: routing.table: 255 is the kernel's local table",
+	        "t.conf:6: segments[0].vni: 0 is not a VNI (1..16777215)",
+	        "t.conf:7: trust[0].public_key: \"short\" is not a WireGuard key (44 base64 "
+	        "characters, "
+	        "32 bytes)",
+	};
+	struct conf_errors errs = {0};
+	struct conf *conf;
+
+	(void)state;
+	/* The errors are not written in line order on purpose. */
+	conf = load("wireguard = { private_key_file = \"@KEY@\"; listen_port = 0;\n"
+	            "\tbakend = \"kernel\"; };\n"
+	            "prefixes = [ \"10.1.0.0/16\", \"10.1.2.0/24\" ];\n"
+	            "routing = { table = 255; };\n"
+	            "overlay = [ \"10.99.0.1\" ];\n"
+	            "segments = ( { name = \"a\"; vni = 0; } );\n"
+	            "trust = ( { name = \"b\"; public_key = \"short\"; } );\n",
+	            &errs);
+	assert_null(conf);
+	for (size_t i = 0; i < errs.n; i++)
+		print_message("%s\n", errs.msgs[i]);
+	assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < errs.n; i++)
+		assert_string_equal(errs.msgs[i], want[i]);
+	conf_errors_free(&errs);
+}
+
+/* conf_errors appends: a second failed load adds to what is there. */
+static void
+test_errors_append(void **state)
+{
+	struct conf_errors errs = {0};
+
+	(void)state;
+	assert_null(load("site = 1;\nwireguard = 2;\n", &errs));
+	assert_int_equal(errs.n, 2);
+	assert_null(load("x", &errs));
+	assert_int_equal(errs.n, 3);
+	assert_string_equal(errs.msgs[2], "t.conf:1: syntax error");
+	conf_errors_free(&errs);
+	assert_int_equal(errs.n, 0);
+	assert_null(errs.msgs);
+	/* And NULL is accepted when the caller only wants a yes or no. */
+	assert_null(load("x", NULL));
+}
+
+static void
+test_defaults(void **state)
+{
+	struct conf *conf = load_ok(HEAD);
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(conf->site_name, "alpha");
+	assert_int_equal(conf->log_level, LOG_LEVEL_INFO);
+	assert_string_equal(conf->wg.interface, CONF_DEFAULT_INTERFACE);
+	assert_int_equal(conf->wg.listen_port, CONF_DEFAULT_LISTEN_PORT);
+	assert_string_equal(conf->wg.private_key_file, keyfile);
+	assert_int_equal(conf->wg.backend, CONF_BACKEND_AUTO);
+	assert_string_equal(conf->wg.userspace_command, CONF_DEFAULT_USERSPACE_CMD);
+	assert_int_equal(conf->wg.fwmark, 0);
+	assert_int_equal(conf->wg.mtu, 0);
+	assert_int_equal(conf->noverlay, 0);
+	assert_int_equal(conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "0.0.0.0:7946");
+	assert_false(conf->gossip.has_advertise);
+	assert_int_equal(conf->gossip.nseeds, 0);
+	assert_int_equal(conf->nprefixes, 0);
+	assert_int_equal(conf->routing.table, CONF_DEFAULT_TABLE);
+	assert_int_equal(conf->routing.protocol, CONF_DEFAULT_PROTOCOL);
+	assert_int_equal(conf->nsegments, 0);
+	assert_int_equal(conf->ntrust, 0);
+	assert_string_equal(conf->control.socket, CONF_DEFAULT_SOCKET);
+	assert_int_equal(conf->control.mode, CONF_DEFAULT_SOCKET_MODE);
+	assert_null(conf->control.group);
+	conf_free(conf);
+}
+
+static const char full_config[] =
+        "# A site with everything set.\n"
+        "site = { name = \"alpha\"; log_level = \"debug\"; };\n"
+        "wireguard = {\n"
+        "\tinterface = \"wg0\";\n"
+        "\tlisten_port = 51821;\n"
+        "\tprivate_key_file = \"@KEY@\";\n"
+        "\tbackend = \"userspace\";\n"
+        "\tuserspace_command = \"/usr/bin/wireguard-go\";\n"
+        "\tfwmark = 0xFFFFFFFF;\n"
+        "\tmtu = 1420;\n"
+        "};\n"
+        "overlay = [ \"fd99:0:0:0::1\", \"10.99.0.1\" ];\n"
+        "gossip = {\n"
+        "\tbind = \"[::]:7947\";\n"
+        "\tadvertise = \"2001:DB8::1\";\n"
+        "\tseeds = [ \"198.51.100.2\", \"[2001:db8:0::2]:7000\" ];\n"
+        "};\n"
+        "prefixes = [ \"10.1.0.0/16\", \"2001:db8:1:0::/48\", \"192.0.2.128/25\" ];\n"
+        "routing = { table = \"main\"; protocol = 5; };\n"
+        "segments = (\n"
+        "\t{ name = \"tenant-a\"; vni = 100; ports = [ \"eth1\", \"eth2\" ]; },\n"
+        "\t{ name = \"tenant-b\"; vni = 16777215; bridge = \"br0\"; vxlan_port = 8472; }\n"
+        ");\n"
+        "trust = (\n"
+        "\t{ name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
+        "\t  prefixes = [ \"2001:db8:2::/48\" ]; vnis = [ 100, 16777215 ]; },\n"
+        "\t{ name = \"gamma\"; public_key = \"" CAROL_PUB "\"; }\n"
+        ");\n"
+        "control = { socket = \"/run/netd/ctl.sock\"; mode = \"0600\"; group = \"adm\"; };\n";
+
+static void
+test_full(void **state)
+{
+	struct conf *conf = load_ok(full_config);
+	char buf[64], b64[KEY_BASE64_SIZE];
+
+	(void)state;
+	assert_int_equal(conf->log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(conf->wg.interface, "wg0");
+	assert_int_equal(conf->wg.listen_port, 51821);
+	assert_int_equal(conf->wg.backend, CONF_BACKEND_USERSPACE);
+	assert_string_equal(conf->wg.userspace_command, "/usr/bin/wireguard-go");
+	assert_int_equal(conf->wg.fwmark, 0xFFFFFFFFu);
+	assert_int_equal(conf->wg.mtu, 1420);
+	key_to_base64(b64, conf->wg.private_key);
+	assert_string_equal(b64, ALICE_PRIV);
+	key_to_base64(b64, conf->wg.public_key);
+	assert_string_equal(b64, ALICE_PUB);
+
+	assert_int_equal(conf->noverlay, 2);
+	assert_int_equal(conf_prefix_format(&conf->overlay[0], false, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "fd99::1");
+	assert_int_equal(conf->overlay[0].len, 128);
+	assert_int_equal(conf_prefix_format(&conf->overlay[1], false, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "10.99.0.1");
+
+	assert_int_equal(conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "[::]:7947");
+	assert_true(conf->gossip.has_advertise);
+	assert_int_equal(conf_prefix_format(&conf->gossip.advertise, false, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2001:db8::1");
+	assert_int_equal(conf->gossip.nseeds, 2);
+	assert_int_equal(conf_endpoint_format(&conf->gossip.seeds[0], buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "198.51.100.2:7946");
+	assert_int_equal(conf_endpoint_format(&conf->gossip.seeds[1], buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "[2001:db8::2]:7000");
+
+	assert_int_equal(conf->nprefixes, 3);
+	assert_int_equal(conf_prefix_format(&conf->prefixes[1], true, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2001:db8:1::/48");
+	assert_int_equal(conf->prefixes[2].len, 25);
+	assert_int_equal(conf->routing.table, CONF_TABLE_MAIN);
+	assert_int_equal(conf->routing.protocol, 5);
+
+	assert_int_equal(conf->nsegments, 2);
+	assert_string_equal(conf->segments[0].name, "tenant-a");
+	assert_int_equal(conf->segments[0].vni, 100);
+	assert_string_equal(conf->segments[0].bridge, "br-tenant-a");
+	assert_int_equal(conf->segments[0].nports, 2);
+	assert_string_equal(conf->segments[0].ports[1], "eth2");
+	assert_int_equal(conf->segments[0].vxlan_port, CONF_DEFAULT_VXLAN_PORT);
+	assert_int_equal(conf->segments[0].line, 21);
+	assert_string_equal(conf->segments[1].bridge, "br0");
+	assert_int_equal(conf->segments[1].vni, CONF_VNI_MAX);
+	assert_int_equal(conf->segments[1].nports, 0);
+	assert_int_equal(conf->segments[1].vxlan_port, 8472);
+
+	assert_int_equal(conf->ntrust, 2);
+	assert_string_equal(conf->trust[0].name, "beta");
+	key_to_base64(b64, conf->trust[0].public_key);
+	assert_string_equal(b64, BOB_PUB);
+	assert_int_equal(conf->trust[0].nprefixes, 1);
+	assert_int_equal(conf->trust[0].nvnis, 2);
+	assert_int_equal(conf->trust[0].vnis[1], CONF_VNI_MAX);
+	assert_int_equal(conf->trust[0].line, 25);
+	assert_int_equal(conf->trust[1].nprefixes, 0);
+	assert_int_equal(conf->trust[1].nvnis, 0);
+
+	assert_string_equal(conf->control.socket, "/run/netd/ctl.sock");
+	assert_int_equal(conf->control.mode, 0600);
+	assert_string_equal(conf->control.group, "adm");
+	assert_string_equal(conf->file, "t.conf");
+	conf_free(conf);
+}
+
+/* Quirks of the syntax that must still give the intended values. */
+static void
+test_syntax_forms(void **state)
+{
+	struct conf *conf;
+
+	(void)state;
+	conf = load_ok("site : { name = \"al\" \"pha\"; }; // adjacent strings are joined\n"
+	               "/* 99999999999 in a comment is not a number */\n"
+	               "wireguard = { private_key_file = \"@KEY@\"; listen_port = 51820L;\n"
+	               "\tfwmark = 0x10; mtu = 1280; };\n"
+	               "# \"a string in a comment\"\n"
+	               "routing = { table = 4294967295; protocol = 255; };\n"
+	               "segments = []; trust = [];\n");
+	assert_string_equal(conf->site_name, "alpha");
+	assert_int_equal(conf->wg.listen_port, 51820);
+	assert_int_equal(conf->wg.fwmark, 16);
+	assert_int_equal(conf->wg.mtu, 1280);
+	assert_int_equal(conf->routing.table, 4294967295u);
+	assert_int_equal(conf->routing.protocol, 255);
+	conf_free(conf);
+}
+
+/* Lines of list elements are exact even when the list spans lines. */
+static void
+test_element_lines(void **state)
+{
+	struct conf_errors errs = {0};
+
+	(void)state;
+	assert_null(load(HEAD "prefixes = [\n"
+	                      "\t\"10.1.0.0/16\",\n"
+	                      "\t\"10.2.0.1/16\"\n"
+	                      "];\n"
+	                      "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
+	                      "\tvnis = [\n\t\t1,\n\t\t0\n\t]; } );\n",
+	                 &errs));
+	assert_int_equal(errs.n, 2);
+	assert_string_equal(errs.msgs[0],
+	                    "t.conf:5: prefixes[1]: 10.2.0.1/16 has host bits set (the "
+	                    "prefix is 10.2.0.0/16)");
+	assert_string_equal(errs.msgs[1],
+	                    "t.conf:10: trust[0].vnis[1]: 0 is not a VNI (1..16777215)");
+	conf_errors_free(&errs);
+}
+
+static struct conf *
+reparse(const struct conf *conf, char **text)
+{
+	struct conf_errors errs = {0};
+	struct conf *again;
+	size_t len;
+	FILE *out = open_memstream(text, &len);
+
+	assert_non_null(out);
+	assert_int_equal(conf_print(conf, out), 0);
+	assert_int_equal(fclose(out), 0);
+	again = conf_load_string(*text, "printed.conf", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("%s\n", errs.msgs[i]);
+	assert_non_null(again);
+	conf_errors_free(&errs);
+	return again;
+}
+
+static void
+round_trip(const char *text)
+{
+	struct conf *conf = load_ok(text), *again, *third;
+	char *first, *second;
+
+	again = reparse(conf, &first);
+	assert_true(conf_equal(conf, again));
+	third = reparse(again, &second);
+	assert_true(conf_equal(again, third));
+	assert_string_equal(first, second);
+	free(first);
+	free(second);
+	conf_free(conf);
+	conf_free(again);
+	conf_free(third);
+}
+
+static void
+test_round_trip(void **state)
+{
+	(void)state;
+	round_trip(HEAD);
+	round_trip(full_config);
+	/* Paths may hold characters that must be escaped to print. */
+	round_trip(HEAD "control = { socket = \"/run/a \\\"quoted\\\" \\\\ dir/s\"; };\n");
+}
+
+static void
+test_print_canonical(void **state)
+{
+	struct conf *conf = load_ok(full_config);
+	char *text;
+	size_t len;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_int_equal(conf_print(conf, out), 0);
+	fclose(out);
+	assert_non_null(strstr(text, "overlay = [ \"fd99::1\", \"10.99.0.1\" ];\n"));
+	assert_non_null(strstr(text, "\tadvertise = \"2001:db8::1\";\n"));
+	assert_non_null(
+	        strstr(text, "\tseeds = [ \"198.51.100.2:7946\", \"[2001:db8::2]:7000\" ];\n"));
+	assert_non_null(strstr(text, "\ttable = 254;\n"));
+	assert_non_null(strstr(text, "\tfwmark = 4294967295;\n"));
+	assert_non_null(strstr(text, "\t\tbridge = \"br-tenant-a\";\n"));
+	assert_non_null(strstr(text, "\tmode = \"0600\";\n"));
+	assert_non_null(strstr(text, "# public key: " ALICE_PUB "\n"));
+	/* The private key is in its file, never in the printed config. */
+	assert_null(strstr(text, ALICE_PRIV));
+	free(text);
+	conf_free(conf);
+}
+
+static void
+test_equal(void **state)
+{
+	struct conf *a = load_ok(full_config), *b = load_ok(full_config), *c;
+
+	(void)state;
+	assert_true(conf_equal(a, b));
+	assert_true(conf_equal(b, a));
+	/* Written differently, meaning the same. */
+	c = load_ok(HEAD "routing = { table = 254; };\n");
+	conf_free(b);
+	b = load_ok("site={name=\"alpha\";log_level=\"info\";};\n"
+	            "wireguard={private_key_file=\"@KEY@\";listen_port=51820;};\n"
+	            "routing = { table = \"main\"; }; gossip = { bind = \"0.0.0.0\"; };\n");
+	assert_true(conf_equal(b, c));
+	conf_free(b);
+	conf_free(c);
+
+	/* Each of these differs from HEAD in one thing. */
+	static const char *const different[] = {
+	        "site = { name = \"alphb\"; };\nwireguard = { private_key_file = \"@KEY@\"; };\n",
+	        HEAD "overlay = [ \"10.99.0.1\" ];\n",
+	        HEAD "gossip = { bind = \"0.0.0.0:7947\"; };\n",
+	        HEAD "gossip = { advertise = \"198.51.100.1\"; };\n",
+	        HEAD "gossip = { seeds = [ \"198.51.100.1\" ]; };\n",
+	        HEAD "prefixes = [ \"10.1.0.0/16\" ];\n",
+	        HEAD "routing = { protocol = 201; };\n",
+	        HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; } );\n",
+	        HEAD "control = { group = \"adm\"; };\n",
+	        HEAD "control = { mode = \"0600\"; };\n",
+	};
+	c = load_ok(HEAD);
+	for (size_t i = 0; i < sizeof(different) / sizeof(different[0]); i++) {
+		b = load_ok(different[i]);
+		if (conf_equal(b, c))
+			fail_msg("case %zu compares equal to the defaults", i);
+		conf_free(b);
+	}
+	conf_free(c);
+	conf_free(a);
+}
+
+static void
+test_json(void **state)
+{
+	struct conf *conf = load_ok(full_config);
+	json_t *j = conf_to_json(conf), *seg, *t;
+	char *text;
+
+	(void)state;
+	assert_non_null(j);
+	text = json_dumps(j, JSON_COMPACT);
+	assert_non_null(text);
+	assert_null(strstr(text, ALICE_PRIV));
+	assert_null(strstr(text, "private_key\""));
+	free(text);
+	assert_string_equal(json_string_value(json_object_get(j, "file")), "t.conf");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "site"), "name")),
+	                    "alpha");
+	assert_string_equal(
+	        json_string_value(json_object_get(json_object_get(j, "wireguard"), "public_key")),
+	        ALICE_PUB);
+	assert_int_equal(
+	        json_integer_value(json_object_get(json_object_get(j, "wireguard"), "fwmark")),
+	        4294967295LL);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "overlay"), 0)),
+	                    "fd99::1");
+	assert_true(json_is_string(json_object_get(json_object_get(j, "gossip"), "advertise")));
+	seg = json_array_get(json_object_get(j, "segments"), 0);
+	assert_string_equal(json_string_value(json_object_get(seg, "bridge")), "br-tenant-a");
+	assert_int_equal(json_array_size(json_object_get(seg, "ports")), 2);
+	t = json_array_get(json_object_get(j, "trust"), 0);
+	assert_string_equal(json_string_value(json_object_get(t, "public_key")), BOB_PUB);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(t, "vnis"), 1)),
+	                 CONF_VNI_MAX);
+	assert_string_equal(
+	        json_string_value(json_object_get(json_object_get(j, "control"), "mode")), "0600");
+	json_decref(j);
+	conf_free(conf);
+
+	/* Unset optional settings are null. */
+	conf = load_ok(HEAD);
+	j = conf_to_json(conf);
+	assert_true(json_is_null(json_object_get(json_object_get(j, "gossip"), "advertise")));
+	assert_true(json_is_null(json_object_get(json_object_get(j, "control"), "group")));
+	json_decref(j);
+	conf_free(conf);
+}
+
+static void
+test_load_file(void **state)
+{
+	struct conf_errors errs = {0};
+	char path[160], want[256], *text = subst(HEAD);
+	struct conf *conf;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/netd.conf", dir);
+	write_file(path, text, 0644);
+	free(text);
+	conf = conf_load(path, &errs);
+	assert_non_null(conf);
+	assert_string_equal(conf->file, path);
+	conf_free(conf);
+
+	/* A NUL byte would hide the rest of the file from the parser. */
+	write_file(path, "site = { name = \"alpha\"; };\n\n#", 0644);
+	{
+		FILE *f = fopen(path, "a");
+
+		assert_non_null(f);
+		fputc('\0', f);
+		fclose(f);
+	}
+	assert_null(conf_load(path, &errs));
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want), "%s:3: contains a NUL byte", path);
+	assert_string_equal(errs.msgs[0], want);
+	conf_errors_free(&errs);
+	unlink(path);
+
+	assert_null(conf_load(path, &errs));
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
+	assert_string_equal(errs.msgs[0], want);
+	conf_errors_free(&errs);
+
+	assert_null(conf_load(dir, &errs));
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want), "%s: not a regular file", dir);
+	assert_string_equal(errs.msgs[0], want);
+	conf_errors_free(&errs);
+}
+
+static void
+test_formats(void **state)
+{
+	struct conf_prefix p = {.family = AF_INET6, .len = 64};
+	struct conf_endpoint ep = {.family = AF_INET, .port = 7946};
+	char buf[64], tiny[8];
+
+	(void)state;
+	inet_pton(AF_INET6, "2001:db8:0:0:1::", p.addr);
+	assert_int_equal(conf_prefix_format(&p, true, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2001:db8:0:0:1::/64");
+	assert_int_equal(conf_prefix_format(&p, false, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2001:db8:0:0:1::");
+	assert_int_equal(conf_prefix_format(&p, true, tiny, sizeof(tiny)), -1);
+	inet_pton(AF_INET, "192.0.2.1", ep.addr);
+	assert_int_equal(conf_endpoint_format(&ep, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "192.0.2.1:7946");
+	assert_int_equal(conf_endpoint_format(&ep, tiny, sizeof(tiny)), -1);
+	assert_string_equal(conf_backend_name(CONF_BACKEND_AUTO), "auto");
+	assert_string_equal(conf_backend_name(CONF_BACKEND_KERNEL), "kernel");
+	assert_string_equal(conf_backend_name(CONF_BACKEND_USERSPACE), "userspace");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_bad_configs),
+	        cmocka_unit_test(test_many_errors),
+	        cmocka_unit_test(test_errors_append),
+	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_full),
+	        cmocka_unit_test(test_syntax_forms),
+	        cmocka_unit_test(test_element_lines),
+	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_print_canonical),
+	        cmocka_unit_test(test_equal),
+	        cmocka_unit_test(test_json),
+	        cmocka_unit_test(test_load_file),
+	        cmocka_unit_test(test_formats),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
