@@ -1,0 +1,131 @@
+/* The plain data kernel-helpers exchanges with the rest of netd: addresses, prefixes, links,
+ * routes, policy rules, FDB entries and neighbours. No netlink or libnl type appears here. */
+#ifndef KH_H
+#define KH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#define KH_MAC_LEN       6
+#define KH_KIND_SIZE     16
+#define KH_ADDR_STRLEN   INET6_ADDRSTRLEN
+#define KH_PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
+#define KH_MAC_STRLEN    18
+
+/* An IPv4 or IPv6 address; family AF_UNSPEC means "none" (no gateway, no local address). */
+struct kh_addr {
+	uint8_t family;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		uint8_t bytes[16];
+	} u;
+};
+
+/* An address and a prefix length. Routes and rules want the host bits zero; see
+ * kh_prefix_is_canonical. */
+struct kh_prefix {
+	struct kh_addr addr;
+	uint8_t len;
+};
+
+/* What a VXLAN device carries besides the common link attributes. */
+struct kh_vxlan {
+	uint32_t vni;
+	struct kh_addr local; /* source address of the encapsulation; AF_UNSPEC: none */
+	uint16_t port;        /* UDP destination port, host order; 0: the kernel's default */
+	bool learning;        /* netd's devices never learn: FDB entries are programmed */
+	uint32_t underlay;    /* ifindex of the underlying device, 0: none */
+};
+
+struct kh_link {
+	char name[IFNAMSIZ];
+	uint32_t ifindex;
+	char kind[KH_KIND_SIZE]; /* "vxlan", "bridge", "veth", ...; "" for a plain device */
+	uint32_t mtu;
+	uint32_t flags;  /* IFF_* as the kernel reports them (IFF_UP, IFF_RUNNING, ...) */
+	uint32_t master; /* ifindex of the bridge this link is a port of, 0: none */
+	uint8_t mac[KH_MAC_LEN];
+	bool has_vxlan; /* vxlan below is meaningful */
+	struct kh_vxlan vxlan;
+};
+
+/* An address assigned to an interface. */
+struct kh_ifaddr {
+	uint32_t ifindex;
+	struct kh_prefix prefix;
+};
+
+/* A unicast route through an output interface and/or a gateway. dst.addr.family is the
+ * route's family. */
+struct kh_route {
+	struct kh_prefix dst;
+	uint32_t table;
+	uint8_t protocol; /* the owner: netd uses its own number, the kernel 2, `ip` 3/4 */
+	uint8_t scope;    /* reported; installs derive it: link without a gateway, else global */
+	uint8_t type;     /* reported (RTN_*); installs are always unicast */
+	uint32_t oif;     /* 0: none (or a multipath route, of which only the first hop is shown) */
+	struct kh_addr gateway;
+	uint32_t metric;
+	uint32_t mtu; /* path MTU (RTAX_MTU); 0: none */
+};
+
+/* A policy rule sending matching traffic to a table. */
+struct kh_rule {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint32_t priority;
+	uint32_t table;
+	struct kh_prefix src; /* len 0: any source */
+	struct kh_prefix dst; /* len 0: any destination */
+	uint32_t fwmark;
+	uint32_t fwmask;  /* 0: the mark is not matched */
+	uint8_t protocol; /* who added the rule (FRA_PROTOCOL), like a route's protocol */
+};
+
+/* A bridge forwarding entry on a VXLAN device: frames for mac go to the remote VTEP dst. The
+ * all-zero MAC is the default destination, one entry per remote VTEP, over which broadcast
+ * and unknown unicast are replicated. */
+struct kh_fdb {
+	uint32_t ifindex;
+	uint8_t mac[KH_MAC_LEN];
+	struct kh_addr dst; /* AF_UNSPEC in entries that name no VTEP (the bridge's own) */
+	uint32_t master;    /* reported: the bridge, for entries the bridge holds */
+	uint16_t state;     /* reported: NUD_* */
+	uint8_t flags; /* reported: NTF_* (self: the device's own table; master: the bridge's) */
+};
+
+/* An IP neighbour (ARP or ND) entry. */
+struct kh_neigh {
+	uint32_t ifindex;
+	struct kh_addr ip;
+	uint8_t mac[KH_MAC_LEN];
+	uint16_t state; /* NUD_*; installs are permanent */
+};
+
+/* Text forms. Parsers return 0 or -EINVAL and write *out only on success. A prefix without
+ * "/len" is a host prefix (/32 or /128). */
+int kh_addr_parse(const char *text, struct kh_addr *out);
+int kh_prefix_parse(const char *text, struct kh_prefix *out);
+int kh_mac_parse(const char *text, uint8_t mac[KH_MAC_LEN]);
+/* Formatters return buf; an AF_UNSPEC address prints as "none". */
+const char *kh_addr_format(const struct kh_addr *addr, char buf[KH_ADDR_STRLEN]);
+const char *kh_prefix_format(const struct kh_prefix *prefix, char buf[KH_PREFIX_STRLEN]);
+const char *kh_mac_format(const uint8_t mac[KH_MAC_LEN], char buf[KH_MAC_STRLEN]);
+
+/* Bytes of an address of this family: 4, 16, or 0 for anything else. */
+size_t kh_addr_len(int family);
+bool kh_addr_equal(const struct kh_addr *a, const struct kh_addr *b);
+bool kh_prefix_equal(const struct kh_prefix *a, const struct kh_prefix *b);
+/* True when every address of inner lies in outer (same family, outer no longer). */
+bool kh_prefix_contains(const struct kh_prefix *outer, const struct kh_prefix *inner);
+/* True when the family is IPv4 or IPv6, the length fits and no host bit is set. */
+bool kh_prefix_is_canonical(const struct kh_prefix *prefix);
+
+/* A description of the last failure of a kh_ call in this thread ("" if none), with the
+ * kernel's extended-ack text when it gave one; valid until the next kh_ call. */
+const char *kh_last_error(void);
+
+#endif
