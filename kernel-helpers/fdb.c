@@ -1,0 +1,283 @@
+/* Bridge FDB entries on VXLAN devices (which MAC lives behind which remote VTEP, and the
+ * all-zero entries that replicate flooded frames to every VTEP) and permanent IP neighbours. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/neighbour.h>
+#include <netlink/route/neighbour.h>
+
+#include "kernel-helpers/nl.h"
+#include "kernel-helpers/rtmsg.h"
+#include "kernel-helpers/rtnl.h"
+
+static int
+op_flags(enum kh_neigh_op op)
+{
+	return op == KH_NEIGH_APPEND ? NLM_F_CREATE | NLM_F_APPEND : NLM_F_CREATE | NLM_F_REPLACE;
+}
+
+/* Builds the message for a neighbour object already filled in; consumes nothing. */
+static int
+build(struct rtnl_neigh *n, enum kh_neigh_op op, struct nl_msg **out)
+{
+	int err;
+
+	if (op == KH_NEIGH_DELETE)
+		err = rtnl_neigh_build_delete_request(n, 0, out);
+	else
+		err = rtnl_neigh_build_add_request(n, op_flags(op), out);
+	return kh_nl_errno(err);
+}
+
+int
+kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct nl_msg **out)
+{
+	struct rtnl_neigh *n = rtnl_neigh_alloc();
+	struct nl_addr *mac = NULL, *dst = NULL;
+	int err = -ENOMEM;
+
+	if (!n)
+		goto out;
+	err = -EINVAL;
+	if (!entry->ifindex || entry->dst.family == AF_UNSPEC)
+		goto out;
+	err = kh_nl_mac_new(entry->mac, &mac);
+	if (err < 0)
+		goto out;
+	err = kh_nl_addr_new(&entry->dst, kh_addr_len(entry->dst.family) * 8, &dst);
+	if (err < 0)
+		goto out;
+	rtnl_neigh_set_family(n, AF_BRIDGE);
+	rtnl_neigh_set_ifindex(n, (int)entry->ifindex);
+	rtnl_neigh_set_lladdr(n, mac);
+	err = kh_nl_errno(rtnl_neigh_set_dst(n, dst));
+	if (err < 0)
+		goto out;
+	/* The device's own table (self), never learned, never aged. */
+	rtnl_neigh_set_flags(n, NTF_SELF);
+	rtnl_neigh_set_state(n, NUD_PERMANENT);
+	err = build(n, op, out);
+out:
+	nl_addr_put(dst);
+	nl_addr_put(mac);
+	rtnl_neigh_put(n);
+	return err;
+}
+
+int
+kh_msg_neigh(const struct kh_neigh *neigh, enum kh_neigh_op op, struct nl_msg **out)
+{
+	struct rtnl_neigh *n = rtnl_neigh_alloc();
+	struct nl_addr *mac = NULL, *ip = NULL;
+	int err = -ENOMEM;
+
+	if (!n)
+		goto out;
+	err = -EINVAL;
+	if (!neigh->ifindex || op == KH_NEIGH_APPEND)
+		goto out;
+	err = kh_nl_addr_new(&neigh->ip, kh_addr_len(neigh->ip.family) * 8, &ip);
+	if (err < 0)
+		goto out;
+	rtnl_neigh_set_family(n, neigh->ip.family);
+	rtnl_neigh_set_ifindex(n, (int)neigh->ifindex);
+	err = kh_nl_errno(rtnl_neigh_set_dst(n, ip));
+	if (err < 0)
+		goto out;
+	if (op != KH_NEIGH_DELETE) {
+		err = kh_nl_mac_new(neigh->mac, &mac);
+		if (err < 0)
+			goto out;
+		rtnl_neigh_set_lladdr(n, mac);
+		rtnl_neigh_set_state(n, NUD_PERMANENT);
+	}
+	err = build(n, op, out);
+out:
+	nl_addr_put(ip);
+	nl_addr_put(mac);
+	rtnl_neigh_put(n);
+	return err;
+}
+
+int
+kh_fdb_from_nl(struct nl_object *obj, struct kh_fdb *out)
+{
+	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
+	struct kh_fdb e;
+
+	if (strcmp(nl_object_get_type(obj), "route/neigh") != 0 ||
+	    rtnl_neigh_get_family(n) != AF_BRIDGE)
+		return -EINVAL;
+	memset(&e, 0, sizeof(e));
+	e.ifindex = (uint32_t)rtnl_neigh_get_ifindex(n);
+	kh_nl_mac_get(rtnl_neigh_get_lladdr(n), e.mac);
+	kh_nl_addr_get(rtnl_neigh_get_dst(n), &e.dst);
+	e.master = rtnl_neigh_get_master(n) > 0 ? (uint32_t)rtnl_neigh_get_master(n) : 0;
+	e.state = (uint16_t)rtnl_neigh_get_state(n);
+	e.flags = (uint8_t)rtnl_neigh_get_flags(n);
+	*out = e;
+	return 0;
+}
+
+int
+kh_neigh_from_nl(struct nl_object *obj, struct kh_neigh *out)
+{
+	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
+	struct kh_neigh e;
+	int family;
+
+	if (strcmp(nl_object_get_type(obj), "route/neigh") != 0)
+		return -EINVAL;
+	family = rtnl_neigh_get_family(n);
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	memset(&e, 0, sizeof(e));
+	e.ifindex = (uint32_t)rtnl_neigh_get_ifindex(n);
+	kh_nl_addr_get(rtnl_neigh_get_dst(n), &e.ip);
+	kh_nl_mac_get(rtnl_neigh_get_lladdr(n), e.mac);
+	e.state = (uint16_t)rtnl_neigh_get_state(n);
+	*out = e;
+	return 0;
+}
+
+static int
+convert_fdb(struct nl_object *obj, void *item, const void *filter)
+{
+	const uint32_t *ifindex = filter;
+	struct kh_fdb *e = item;
+
+	return kh_fdb_from_nl(obj, e) == 0 && e->ifindex == *ifindex;
+}
+
+struct neigh_filter {
+	uint32_t ifindex;
+	int family;
+};
+
+static int
+convert_neigh(struct nl_object *obj, void *item, const void *filter)
+{
+	const struct neigh_filter *f = filter;
+	struct kh_neigh *e = item;
+
+	if (kh_neigh_from_nl(obj, e) < 0 || e->ip.family == AF_UNSPEC)
+		return 0;
+	if (f->ifindex && e->ifindex != f->ifindex)
+		return 0;
+	return f->family == AF_UNSPEC || e->ip.family == f->family;
+}
+
+static int
+fdb_change(const struct kh_fdb *entry, enum kh_neigh_op op)
+{
+	static const char *const what[] = {"append", "replace", "delete"};
+	char mac[KH_MAC_STRLEN], dst[KH_ADDR_STRLEN];
+	struct nl_msg *msg = NULL;
+	int err;
+
+	kh_mac_format(entry->mac, mac);
+	kh_addr_format(&entry->dst, dst);
+	err = kh_msg_fdb(entry, op, &msg);
+	if (err < 0)
+		return kh_fail(err, "%s FDB entry %s dst %s on link %u: %s", what[op], mac, dst,
+		               entry->ifindex,
+		               err == -EINVAL ? "no link or no VTEP address" : strerror(-err));
+	err = kh_nl_request(msg, "%s FDB entry %s dst %s on link %u", what[op], mac, dst,
+	                    entry->ifindex);
+	nlmsg_free(msg);
+	return err;
+}
+
+int
+kh_fdb_append(const struct kh_fdb *entry)
+{
+	return fdb_change(entry, KH_NEIGH_APPEND);
+}
+
+int
+kh_fdb_replace(const struct kh_fdb *entry)
+{
+	return fdb_change(entry, KH_NEIGH_REPLACE);
+}
+
+int
+kh_fdb_del(const struct kh_fdb *entry)
+{
+	return fdb_change(entry, KH_NEIGH_DELETE);
+}
+
+/* Dumps the neighbour table of one family; the kernel's FDB is its AF_BRIDGE part. */
+static int
+dump_neigh(int family, const struct kh_nl_dump *d, void **items, size_t *n, const char *what)
+{
+	struct ndmsg ndm = {.ndm_family = (uint8_t)family};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
+	int err;
+
+	if (!msg || nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return kh_fail(-ENOMEM, "%s: out of memory", what);
+	}
+	err = kh_nl_dump(msg, d, items, n, "%s", what);
+	nlmsg_free(msg);
+	return err;
+}
+
+int
+kh_fdb_list(uint32_t ifindex, struct kh_fdb **entries, size_t *n)
+{
+	struct kh_nl_dump d = {
+	        .convert = convert_fdb,
+	        .filter = &ifindex,
+	        .item_size = sizeof(struct kh_fdb),
+	};
+	char what[48];
+
+	snprintf(what, sizeof(what), "list FDB of link %u", ifindex);
+	return dump_neigh(AF_BRIDGE, &d, (void **)entries, n, what);
+}
+
+static int
+neigh_change(const struct kh_neigh *neigh, enum kh_neigh_op op)
+{
+	char ip[KH_ADDR_STRLEN];
+	const char *what = op == KH_NEIGH_DELETE ? "delete" : "replace";
+	struct nl_msg *msg = NULL;
+	int err;
+
+	kh_addr_format(&neigh->ip, ip);
+	err = kh_msg_neigh(neigh, op, &msg);
+	if (err < 0)
+		return kh_fail(err, "%s neighbour %s on link %u: %s", what, ip, neigh->ifindex,
+		               err == -EINVAL ? "no link or no IP address" : strerror(-err));
+	err = kh_nl_request(msg, "%s neighbour %s on link %u", what, ip, neigh->ifindex);
+	nlmsg_free(msg);
+	return err;
+}
+
+int
+kh_neigh_replace(const struct kh_neigh *neigh)
+{
+	return neigh_change(neigh, KH_NEIGH_REPLACE);
+}
+
+int
+kh_neigh_del(const struct kh_neigh *neigh)
+{
+	return neigh_change(neigh, KH_NEIGH_DELETE);
+}
+
+int
+kh_neigh_list(uint32_t ifindex, int family, struct kh_neigh **neighs, size_t *n)
+{
+	struct neigh_filter f = {ifindex, family};
+	struct kh_nl_dump d = {
+	        .convert = convert_neigh,
+	        .filter = &f,
+	        .item_size = sizeof(struct kh_neigh),
+	};
+
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+		return kh_fail(-EAFNOSUPPORT, "list neighbours: address family %d", family);
+	return dump_neigh(family, &d, (void **)neighs, n, "list neighbours");
+}
