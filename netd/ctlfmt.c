@@ -474,23 +474,25 @@ out:
 }
 
 /* Event values read as logfmt: bare words where that is unambiguous, JSON otherwise. */
+static bool
+is_bare_word(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= ' ' || ch == '"' || ch == '=' || ch == '\\' || ch == 0x7f)
+			return false;
+	}
+	return len > 0;
+}
+
 static void
 put_event_value(FILE *out, const json_t *v)
 {
-	const char *s;
-	size_t len;
-
-	if (!json_is_string(v)) {
+	if (json_is_string(v) && is_bare_word(json_string_value(v), json_string_length(v)))
+		put_sanitized(out, json_string_value(v), json_string_length(v));
+	else
 		put_compact(out, v);
-		return;
-	}
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (len == 0 || strcspn(s, " \t\"=\\") != len || memchr(s, '\0', len) != NULL) {
-		put_compact(out, v);
-		return;
-	}
-	put_sanitized(out, s, len);
 }
 
 int
@@ -498,6 +500,7 @@ ctlfmt_print_event(FILE *out, const json_t *event, const char *fallback_time)
 {
 	const json_t *when = json_object_get(event, "time");
 	const json_t *type = json_object_get(event, "type");
+	bool show_type = json_is_string(type) && json_string_length(type) > 0;
 	const char *key;
 	json_t *v;
 
@@ -506,7 +509,7 @@ ctlfmt_print_event(FILE *out, const json_t *event, const char *fallback_time)
 	else
 		fputs(fallback_time != NULL ? fallback_time : "-", out);
 	fputc(' ', out);
-	if (json_is_string(type) && json_string_length(type) > 0)
+	if (show_type)
 		put_sanitized(out, json_string_value(type), json_string_length(type));
 	else
 		fputc('-', out);
@@ -516,7 +519,9 @@ ctlfmt_print_event(FILE *out, const json_t *event, const char *fallback_time)
 	}
 	json_object_foreach((json_t *)event, key, v)
 	{
-		if (strcmp(key, "time") == 0 || strcmp(key, "type") == 0)
+		/* A time or type shown up front is not repeated; a malformed one is. */
+		if ((strcmp(key, "time") == 0 && (json_is_string(when) || json_is_null(when))) ||
+		    (strcmp(key, "type") == 0 && show_type))
 			continue;
 		fputc(' ', out);
 		put_sanitized(out, key, strlen(key));
