@@ -43,7 +43,8 @@ struct lit {
 struct lexed {
 	struct lit *ints, *strs;
 	size_t nints, nstrs, intcap, strcap;
-	int include_line; /* > 0 when the text uses @include */
+	int include_line;      /* > 0 when the text uses @include */
+	int unterminated_line; /* > 0 when a string has no closing quote */
 };
 
 struct lerr {
@@ -400,6 +401,8 @@ lex(struct loader *ld, const char *p)
 			}
 			if (*p != '\0')
 				p++;
+			else if (lx->unterminated_line == 0)
+				lx->unterminated_line = start;
 			if (!after_string) {
 				struct lit *l = lex_push(ld, &lx->strs, &lx->nstrs, &lx->strcap);
 
@@ -1856,6 +1859,12 @@ load_text(const char *text, const char *name, struct conf_errors *errs)
 	lex(&ld, text);
 	if (ld.lex.include_line > 0) {
 		lerr(&ld, ld.lex.include_line, "@include is not supported: netd reads one file");
+		goto out;
+	}
+	/* libconfig 1.5 takes a string left open where a setting may start as the end of the
+	 * file, silently dropping the rest. */
+	if (ld.lex.unterminated_line > 0) {
+		lerr(&ld, ld.lex.unterminated_line, "syntax error: string without a closing quote");
 		goto out;
 	}
 	if (config_read_string(&cfg, text) != CONFIG_TRUE) {

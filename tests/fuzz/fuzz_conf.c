@@ -97,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* a refused config must say why */
 	}
 	for (size_t i = 0; i < errs.n; i++)
-		if (strstr(errs.msgs[i], "internal error") != NULL) {
+		if (strncmp(errs.msgs[i], "fuzz.conf: internal error", 25) == 0) {
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 			abort();
 		}

@@ -137,6 +137,8 @@ static const struct bad bad_configs[] = {
         {HEAD "a = 1;\na = 2;\n", "t.conf:4: syntax error: duplicate setting name"},
         {HEAD "@include \"/etc/passwd\"\n",
          "t.conf:3: @include is not supported: netd reads one file"},
+        {HEAD "prefixes = [ \"10.1.0.0/16\" ];\n\"\nrouting = { table = 0; };\n",
+         "t.conf:4: syntax error: string without a closing quote"},
         {HEAD "prefixs = [];\n", "t.conf:3: prefixs: unknown setting (did you mean prefixes?)"},
         {HEAD "colour = \"blue\";\n", "t.conf:3: colour: unknown setting"},
         {"site = { name = \"alpha\"; };\n"
