@@ -47,12 +47,13 @@ kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct nl_msg **out)
 	err = kh_nl_addr_new(&entry->dst, kh_addr_len(entry->dst.family) * 8, &dst);
 	if (err < 0)
 		goto out;
-	rtnl_neigh_set_family(n, AF_BRIDGE);
 	rtnl_neigh_set_ifindex(n, (int)entry->ifindex);
 	rtnl_neigh_set_lladdr(n, mac);
 	err = kh_nl_errno(rtnl_neigh_set_dst(n, dst));
 	if (err < 0)
 		goto out;
+	/* After the VTEP: libnl refuses a destination of another family than the entry's. */
+	rtnl_neigh_set_family(n, AF_BRIDGE);
 	/* The device's own table (self), never learned, never aged. */
 	rtnl_neigh_set_flags(n, NTF_SELF);
 	rtnl_neigh_set_state(n, NUD_PERMANENT);
