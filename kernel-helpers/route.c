@@ -11,6 +11,25 @@
 #include "kernel-helpers/rtmsg.h"
 #include "kernel-helpers/rtnl.h"
 
+/* Why the kernel would be asked something meaningless, or NULL. */
+static const char *
+route_problem(const struct kh_route *route, bool del)
+{
+	int family = route->dst.addr.family;
+
+	if (family != AF_INET && family != AF_INET6)
+		return "not an IPv4 or IPv6 prefix";
+	if (!kh_prefix_is_canonical(&route->dst))
+		return "host bits set in the prefix";
+	if (route->table == 0)
+		return "no table";
+	if (route->gateway.family != AF_UNSPEC && route->gateway.family != family)
+		return "gateway of another address family";
+	if (!del && !route->oif && route->gateway.family == AF_UNSPEC)
+		return "neither an output interface nor a gateway";
+	return NULL;
+}
+
 int
 kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 {
@@ -23,8 +42,7 @@ kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 	if (!r)
 		goto out;
 	err = -EINVAL;
-	if (!kh_prefix_is_canonical(&route->dst) || route->table == 0 ||
-	    (route->gateway.family != AF_UNSPEC && route->gateway.family != family))
+	if (route_problem(route, del))
 		goto out;
 	err = kh_nl_addr_new(&route->dst.addr, route->dst.len, &dst);
 	if (err < 0)
@@ -59,9 +77,6 @@ kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 		}
 		rtnl_route_add_nexthop(r, nh);
 		nh = NULL; /* the route owns it now */
-	} else if (!del) {
-		err = -EINVAL; /* a unicast route needs somewhere to go */
-		goto out;
 	}
 	/* On install libnl derives the scope as `ip` does (link without a gateway). */
 	if (del)
@@ -186,13 +201,15 @@ route_change(const struct kh_route *route, bool del)
 	struct nl_msg *msg = NULL;
 	int err;
 
+	const char *problem = route_problem(route, del);
+
 	kh_prefix_format(&route->dst, p);
+	if (problem)
+		return kh_fail(-EINVAL, "%s route %s table %u: %s", what, p, route->table, problem);
 	err = kh_msg_route(route, del, &msg);
 	if (err < 0)
 		return kh_fail(err, "%s route %s table %u: %s", what, p, route->table,
-		               err == -EINVAL ? "invalid route (prefix with host bits, table 0, "
-		                                "no output interface or gateway, mixed families)"
-		                              : strerror(-err));
+		               strerror(-err));
 	err = kh_nl_request(msg, "%s route %s table %u proto %u metric %u", what, p, route->table,
 	                    route->protocol, route->metric);
 	nlmsg_free(msg);

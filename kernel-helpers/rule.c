@@ -9,10 +9,9 @@
 #include "kernel-helpers/rtmsg.h"
 #include "kernel-helpers/rtnl.h"
 
-/* A selector prefix is "any" when its length is 0; otherwise it must be of the rule's
- * family and canonical. */
+/* A selector prefix is "any" when its length is 0. */
 static int
-set_selector(struct rtnl_rule *r, const struct kh_prefix *p, int family,
+set_selector(struct rtnl_rule *r, const struct kh_prefix *p,
              int (*set)(struct rtnl_rule *, struct nl_addr *))
 {
 	struct nl_addr *a = NULL;
@@ -20,14 +19,29 @@ set_selector(struct rtnl_rule *r, const struct kh_prefix *p, int family,
 
 	if (p->len == 0)
 		return 0;
-	if (p->addr.family != family || !kh_prefix_is_canonical(p))
-		return -EINVAL;
 	err = kh_nl_addr_new(&p->addr, p->len, &a);
 	if (err < 0)
 		return err;
 	err = kh_nl_errno(set(r, a));
 	nl_addr_put(a);
 	return err;
+}
+
+/* Why the kernel would be asked something meaningless, or NULL. */
+static const char *
+rule_problem(const struct kh_rule *rule)
+{
+	if (rule->family != AF_INET && rule->family != AF_INET6)
+		return "not an IPv4 or IPv6 rule";
+	if (rule->table == 0)
+		return "no table";
+	if (rule->src.len &&
+	    (rule->src.addr.family != rule->family || !kh_prefix_is_canonical(&rule->src)))
+		return "source prefix of another family or with host bits set";
+	if (rule->dst.len &&
+	    (rule->dst.addr.family != rule->family || !kh_prefix_is_canonical(&rule->dst)))
+		return "destination prefix of another family or with host bits set";
+	return NULL;
 }
 
 int
@@ -39,16 +53,16 @@ kh_msg_rule(const struct kh_rule *rule, bool del, struct nl_msg **out)
 	if (!r)
 		goto out;
 	err = -EINVAL;
-	if ((rule->family != AF_INET && rule->family != AF_INET6) || rule->table == 0)
+	if (rule_problem(rule))
 		goto out;
 	rtnl_rule_set_family(r, rule->family);
 	rtnl_rule_set_prio(r, rule->priority);
 	rtnl_rule_set_table(r, rule->table);
 	rtnl_rule_set_action(r, FR_ACT_TO_TBL);
-	err = set_selector(r, &rule->src, rule->family, rtnl_rule_set_src);
+	err = set_selector(r, &rule->src, rtnl_rule_set_src);
 	if (err < 0)
 		goto out;
-	err = set_selector(r, &rule->dst, rule->family, rtnl_rule_set_dst);
+	err = set_selector(r, &rule->dst, rtnl_rule_set_dst);
 	if (err < 0)
 		goto out;
 	if (rule->fwmask) {
@@ -133,13 +147,15 @@ rule_change(const struct kh_rule *rule, bool del)
 	struct nl_msg *msg = NULL;
 	int err;
 
+	const char *problem = rule_problem(rule);
+
+	if (problem)
+		return kh_fail(-EINVAL, "%s rule priority %u table %u: %s", what, rule->priority,
+		               rule->table, problem);
 	err = kh_msg_rule(rule, del, &msg);
 	if (err < 0)
 		return kh_fail(err, "%s rule priority %u table %u: %s", what, rule->priority,
-		               rule->table,
-		               err == -EINVAL ? "invalid rule (family, table 0, or a selector "
-		                                "of another family or with host bits)"
-		                              : strerror(-err));
+		               rule->table, strerror(-err));
 	err = kh_nl_request(msg, "%s rule priority %u table %u", what, rule->priority, rule->table);
 	nlmsg_free(msg);
 	return err;
