@@ -111,9 +111,6 @@ kh_rule_from_nl(struct nl_object *obj, struct kh_rule *out)
 	get_selector(rtnl_rule_get_dst(r), &k.dst);
 	k.fwmark = rtnl_rule_get_mark(r);
 	k.fwmask = rtnl_rule_get_mask(r);
-	/* libnl reports "no mark" as all ones. */
-	if (k.fwmark == 0xffffffff && k.fwmask == 0xffffffff)
-		k.fwmark = k.fwmask = 0;
 	if (rtnl_rule_get_protocol(r, &proto) == 0)
 		k.protocol = proto;
 	*out = k;
