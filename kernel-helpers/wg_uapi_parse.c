@@ -407,8 +407,12 @@ each_line(const char *buf, size_t len, const char *name,
 		r.key = line;
 		r.value = line + r.keylen + 1;
 		if (key_is(&r, "errno")) {
-			if (parse_num(r.value, MAX_ERRNO, &n) < 0)
-				return bad(&r, -EBADMSG, "errno is not 0-4095");
+			/* wireguard-go writes the negated errno ("errno=-22"), the protocol's
+			 * description a plain one: either means the same error. */
+			const char *digits = r.value[0] == '-' ? r.value + 1 : r.value;
+
+			if (parse_num(digits, MAX_ERRNO, &n) < 0)
+				return bad(&r, -EBADMSG, "errno is not a number within +-4095");
 			err = (long)n;
 			continue;
 		}

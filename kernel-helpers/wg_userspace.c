@@ -177,14 +177,17 @@ wait_started(const char *name, const char *command, pid_t pid, int outfd)
 			if (r == pid) {
 				reaped = true;
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+					const char *said;
+
 					drain(outfd, output, &outlen);
-					wg_set_error("%s: %s %s: %s %d: %s", name, command, name,
+					said = last_line(output, outlen);
+					wg_set_error("%s: %s %s: %s %d%s%s", name, command, name,
 					             WIFEXITED(status) ? "exited with status"
 					                               : "killed by signal",
 					             WIFEXITED(status) ? WEXITSTATUS(status)
 					                               : WTERMSIG(status),
-					             last_line(output, outlen));
-					return -ECHILD;
+					             *said ? ": " : "", said);
+					return -EIO;
 				}
 			} else if (r < 0) {
 				/* Reaped by someone else's SIGCHLD handler: only the socket
@@ -200,12 +203,15 @@ wait_started(const char *name, const char *command, pid_t pid, int outfd)
 			break;
 		sleep_ms(POLL_MS);
 	}
-	if (!reaped) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	/* The protocol's commands detach by themselves; one that serves but stays in the
+	 * foreground is left running rather than failed. */
 	if (answered)
 		return 0;
+	/* Everything it started is in its process group (it made a session of its own):
+	 * a start that never answered leaves nothing behind. */
+	kill(-pid, SIGKILL);
+	if (!reaped)
+		waitpid(pid, &status, 0);
 	ret = -ETIMEDOUT;
 	wg_set_error("%s: %s %s: no answer on %s/%s.sock within %d ms%s%s", name, command, name,
 	             WG_USERSPACE_SOCKET_DIR, name, START_TIMEOUT_MS, outlen ? ": " : "",
