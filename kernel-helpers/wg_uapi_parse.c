@@ -438,6 +438,18 @@ struct get_ctx {
 	unsigned int seen;
 };
 
+static const char *const peer_keys[] = {
+        "preshared_key",
+        "endpoint",
+        "persistent_keepalive_interval",
+        "allowed_ip",
+        "rx_bytes",
+        "tx_bytes",
+        "last_handshake_time_sec",
+        "protocol_version",
+        "last_handshake_time_nsec",
+};
+
 static int
 get_line(const struct reply *r, void *data)
 {
@@ -455,6 +467,9 @@ get_line(const struct reply *r, void *data)
 			return bad(r, -EPROTO, "interface key inside a peer section");
 		return parse_peer_line(r, ctx->peer, &ctx->seen);
 	}
+	for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++)
+		if (key_is(r, peer_keys[i]))
+			return bad(r, -EPROTO, "peer key before any public_key");
 	return parse_device_line(r, ctx->dev);
 }
 

@@ -1,0 +1,609 @@
+/* The userspace WireGuard API text: replies as wireguard-go writes them parse into the
+ * device they describe; truncated, oversize and malformed ones are refused with an error;
+ * set requests for sparse deltas are exactly the text the protocol expects. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel-helpers/wg.h"
+#include "kernel-helpers/wg_internal.h"
+
+/* RFC 7748 section 6.1: Alice's private and public key. */
+#define PRIV_HEX "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
+#define PUB_HEX  "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+#define PEER1    "0101010101010101010101010101010101010101010101010101010101010101"
+#define PEER2    "0202020202020202020202020202020202020202020202020202020202020202"
+#define PSK      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+#define ZERO_KEY "0000000000000000000000000000000000000000000000000000000000000000"
+
+static void
+hex_to_key(const char *hex, uint8_t key[WG_KEY_SIZE])
+{
+	for (size_t i = 0; i < WG_KEY_SIZE; i++) {
+		unsigned int byte;
+
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &byte), 1);
+		key[i] = (uint8_t)byte;
+	}
+}
+
+static struct wg_device *
+parse_ok(const char *text)
+{
+	struct wg_device *dev = NULL;
+	int ret = wg_uapi_parse_get(text, strlen(text), "wg-test", &dev);
+
+	if (ret != 0)
+		fail_msg("parse failed (%d): %s", ret, wg_last_error());
+	assert_non_null(dev);
+	return dev;
+}
+
+static void
+assert_prefix(const struct wg_allowedip *aip, const char *addr, uint8_t cidr)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	assert_non_null(inet_ntop(aip->family, &aip->addr, text, sizeof(text)));
+	assert_string_equal(text, addr);
+	assert_int_equal(aip->cidr, cidr);
+}
+
+/* The shape wireguard-go gives a get: interface keys, then a section per peer. */
+static void
+test_parse_two_peers(void **state)
+{
+	static const char reply[] = "private_key=" PRIV_HEX "\n"
+	                            "listen_port=51820\n"
+	                            "fwmark=4660\n"
+	                            "public_key=" PEER1 "\n"
+	                            "preshared_key=" PSK "\n"
+	                            "protocol_version=1\n"
+	                            "endpoint=192.0.2.7:51821\n"
+	                            "last_handshake_time_sec=1700000000\n"
+	                            "last_handshake_time_nsec=123456789\n"
+	                            "tx_bytes=18446744073709551615\n"
+	                            "rx_bytes=42\n"
+	                            "persistent_keepalive_interval=25\n"
+	                            "allowed_ip=10.1.0.0/16\n"
+	                            "allowed_ip=fd00:1::/64\n"
+	                            "public_key=" PEER2 "\n"
+	                            "preshared_key=" ZERO_KEY "\n"
+	                            "protocol_version=1\n"
+	                            "endpoint=[2001:db8::1]:443\n"
+	                            "last_handshake_time_sec=0\n"
+	                            "last_handshake_time_nsec=0\n"
+	                            "tx_bytes=0\n"
+	                            "rx_bytes=0\n"
+	                            "persistent_keepalive_interval=0\n"
+	                            "errno=0\n"
+	                            "\n";
+	uint8_t key[WG_KEY_SIZE];
+	struct wg_device *dev = parse_ok(reply);
+	const struct wg_peer *p;
+	char addr[INET6_ADDRSTRLEN];
+
+	(void)state;
+	assert_string_equal(dev->name, "wg-test");
+	assert_int_equal(dev->flags, WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_PUBLIC_KEY |
+	                                     WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_HAS_FWMARK);
+	hex_to_key(PRIV_HEX, key);
+	assert_memory_equal(dev->private_key, key, WG_KEY_SIZE);
+	hex_to_key(PUB_HEX, key);
+	assert_memory_equal(dev->public_key, key, WG_KEY_SIZE);
+	assert_int_equal(dev->listen_port, 51820);
+	assert_int_equal(dev->fwmark, 4660);
+	assert_int_equal(dev->npeers, 2);
+
+	p = &dev->peers[0];
+	hex_to_key(PEER1, key);
+	assert_memory_equal(p->public_key, key, WG_KEY_SIZE);
+	hex_to_key(PSK, key);
+	assert_memory_equal(p->preshared_key, key, WG_KEY_SIZE);
+	assert_int_equal(p->flags,
+	                 WG_PEER_HAS_PRESHARED_KEY | WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE);
+	assert_int_equal(p->endpoint.sa.sa_family, AF_INET);
+	assert_string_equal(inet_ntop(AF_INET, &p->endpoint.sin.sin_addr, addr, sizeof(addr)),
+	                    "192.0.2.7");
+	assert_int_equal(ntohs(p->endpoint.sin.sin_port), 51821);
+	assert_int_equal(p->last_handshake.tv_sec, 1700000000);
+	assert_int_equal(p->last_handshake.tv_nsec, 123456789);
+	assert_true(p->tx_bytes == UINT64_MAX);
+	assert_int_equal(p->rx_bytes, 42);
+	assert_int_equal(p->persistent_keepalive, 25);
+	assert_int_equal(p->nallowedips, 2);
+	assert_prefix(&p->allowedips[0], "10.1.0.0", 16);
+	assert_prefix(&p->allowedips[1], "fd00:1::", 64);
+
+	p = &dev->peers[1];
+	/* A zero preshared key is wireguard-go's "none". */
+	assert_int_equal(p->flags, WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE);
+	assert_int_equal(p->endpoint.sa.sa_family, AF_INET6);
+	assert_string_equal(inet_ntop(AF_INET6, &p->endpoint.sin6.sin6_addr, addr, sizeof(addr)),
+	                    "2001:db8::1");
+	assert_int_equal(ntohs(p->endpoint.sin6.sin6_port), 443);
+	assert_int_equal(p->nallowedips, 0);
+	wg_free_device(dev);
+}
+
+static void
+test_parse_empty_device(void **state)
+{
+	struct wg_device *dev = parse_ok("errno=0\n\n");
+
+	(void)state;
+	assert_int_equal(dev->flags, 0);
+	assert_int_equal(dev->npeers, 0);
+	wg_free_device(dev);
+}
+
+static void
+test_parse_many_allowedips(void **state)
+{
+	size_t n = 5000, cap = 100 + n * 32, len = 0;
+	char *text = malloc(cap);
+	struct wg_device *dev;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "public_key=" PEER1 "\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "allowed_ip=10.%zu.%zu.0/24\n",
+		                        i / 256, i % 256);
+	len += (size_t)snprintf(text + len, cap - len, "errno=0\n\n");
+	dev = parse_ok(text);
+	assert_int_equal(dev->npeers, 1);
+	assert_int_equal(dev->peers[0].nallowedips, n);
+	assert_prefix(&dev->peers[0].allowedips[n - 1], "10.19.135.0", 24);
+	wg_free_device(dev);
+	free(text);
+}
+
+/* The reference client skips keys it does not know; so do we, in either section. */
+static void
+test_parse_unknown_keys(void **state)
+{
+	struct wg_device *dev = parse_ok("listen_port=1\n"
+	                                 "future_device_key=whatever it says\n"
+	                                 "public_key=" PEER1 "\n"
+	                                 "future_peer_key=7\n"
+	                                 "errno=0\n\n");
+
+	(void)state;
+	assert_int_equal(dev->listen_port, 1);
+	assert_int_equal(dev->npeers, 1);
+	wg_free_device(dev);
+}
+
+static void
+test_parse_zone(void **state)
+{
+	struct wg_device *dev = parse_ok("public_key=" PEER1 "\n"
+	                                 "endpoint=[fe80::1%3]:51820\n"
+	                                 "errno=0\n\n");
+
+	(void)state;
+	assert_int_equal(dev->peers[0].endpoint.sa.sa_family, AF_INET6);
+	assert_int_equal(dev->peers[0].endpoint.sin6.sin6_scope_id, 3);
+	wg_free_device(dev);
+}
+
+/* errno=N ends every reply; wireguard-go writes it negated. */
+static void
+test_parse_errno(void **state)
+{
+	struct wg_device *dev = NULL;
+
+	(void)state;
+	assert_int_equal(wg_uapi_parse_get("errno=-22\n\n", 11, "wg-test", &dev), -EINVAL);
+	assert_null(dev);
+	assert_non_null(strstr(wg_last_error(), "errno=22"));
+	assert_int_equal(wg_uapi_parse_get("listen_port=1\nerrno=98\n\n", 24, "wg-test", &dev),
+	                 -EADDRINUSE);
+	assert_null(dev);
+	assert_int_equal(wg_uapi_parse_set("errno=0\n\n", 9, "wg-test"), 0);
+	assert_int_equal(wg_uapi_parse_set("errno=-98\n\n", 11, "wg-test"), -EADDRINUSE);
+	assert_int_equal(wg_uapi_parse_set("errno=0\n", 8, "wg-test"), -EPROTO);
+	assert_int_equal(wg_uapi_parse_set("", 0, "wg-test"), -EPROTO);
+	assert_int_equal(wg_uapi_parse_set("listen_port=1\nerrno=0\n\n", 23, "wg-test"), -EPROTO);
+	assert_int_equal(wg_uapi_parse_set("errno=0\n\nerrno=0\n\n", 18, "wg-test"), -EPROTO);
+}
+
+struct bad_case {
+	const char *text;
+	int err;
+};
+
+#define P1 "public_key=" PEER1 "\n"
+#define OK "errno=0\n\n"
+
+static const struct bad_case bad_cases[] = {
+        /* framing */
+        {"", -EPROTO},
+        {"listen_port=1\n", -EPROTO},
+        {"listen_port=1\nerrno=0\n", -EPROTO},
+        {"listen_port=1\n\n", -EPROTO},
+        {"listen_port=1\nerr", -EPROTO},
+        {OK "x", -EPROTO},
+        {OK "\n", -EPROTO},
+        {"errno=0\nlisten_port=1\n\n", -EPROTO},
+        {"errno=0\nerrno=0\n\n", -EPROTO},
+        {"noequals\n" OK, -EBADMSG},
+        {"=1\n" OK, -EBADMSG},
+        {"Listen_Port=1\n" OK, -EBADMSG},
+        {"listen port=1\n" OK, -EBADMSG},
+        {"errno=\n\n", -EBADMSG},
+        {"errno=abc\n\n", -EBADMSG},
+        {"errno=4096\n\n", -EBADMSG},
+        {"errno=--1\n\n", -EBADMSG},
+        /* keys */
+        {"private_key=" PRIV_HEX "0\n" OK, -EBADMSG},
+        {"private_key=77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2\n" OK,
+         -EBADMSG},
+        {"private_key=g7076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a\n" OK,
+         -EBADMSG},
+        {"private_key=\n" OK, -EBADMSG},
+        {"public_key=" PEER1 "\npublic_key=" PEER1 "\n" OK, -EBADMSG},
+        {P1 "preshared_key=xyz\n" OK, -EBADMSG},
+        /* numbers */
+        {"listen_port=65536\n" OK, -EBADMSG},
+        {"listen_port=-1\n" OK, -EBADMSG},
+        {"listen_port=+1\n" OK, -EBADMSG},
+        {"listen_port= 1\n" OK, -EBADMSG},
+        {"listen_port=1 \n" OK, -EBADMSG},
+        {"listen_port=\n" OK, -EBADMSG},
+        {"listen_port=0x10\n" OK, -EBADMSG},
+        {"fwmark=4294967296\n" OK, -EBADMSG},
+        {P1 "rx_bytes=18446744073709551616\n" OK, -EBADMSG},
+        {P1 "tx_bytes=99999999999999999999999\n" OK, -EBADMSG},
+        {P1 "last_handshake_time_nsec=1000000000\n" OK, -EBADMSG},
+        {P1 "last_handshake_time_sec=9223372036854775808\n" OK, -EBADMSG},
+        {P1 "persistent_keepalive_interval=65536\n" OK, -EBADMSG},
+        {P1 "protocol_version=2\n" OK, -EPROTO},
+        /* repeats and order */
+        {"listen_port=1\nlisten_port=2\n" OK, -EBADMSG},
+        {P1 "endpoint=192.0.2.1:1\nendpoint=192.0.2.1:2\n" OK, -EBADMSG},
+        {P1 "rx_bytes=1\nrx_bytes=1\n" OK, -EBADMSG},
+        {P1 "listen_port=1\n" OK, -EPROTO},
+        {P1 "private_key=" PRIV_HEX "\n" OK, -EPROTO},
+        {"endpoint=192.0.2.1:1\n" OK, -EPROTO},
+        {"allowed_ip=10.0.0.0/8\n" OK, -EPROTO},
+        /* endpoints */
+        {P1 "endpoint=192.0.2.1\n" OK, -EBADMSG},
+        {P1 "endpoint=192.0.2.1:\n" OK, -EBADMSG},
+        {P1 "endpoint=192.0.2.1:65536\n" OK, -EBADMSG},
+        {P1 "endpoint=:80\n" OK, -EBADMSG},
+        {P1 "endpoint=192.0.2:80\n" OK, -EBADMSG},
+        {P1 "endpoint=host.example:80\n" OK, -EBADMSG},
+        {P1 "endpoint=::1:80\n" OK, -EBADMSG},
+        {P1 "endpoint=[::1]\n" OK, -EBADMSG},
+        {P1 "endpoint=[::1]:\n" OK, -EBADMSG},
+        {P1 "endpoint=[::1:80\n" OK, -EBADMSG},
+        {P1 "endpoint=[]:80\n" OK, -EBADMSG},
+        {P1 "endpoint=[192.0.2.1]:80\n" OK, -EBADMSG},
+        {P1 "endpoint=[fe80::1%]:80\n" OK, -EBADMSG},
+        {P1 "endpoint=[fe80::1%no-such-if0]:80\n" OK, -EBADMSG},
+        {P1 "endpoint=\n" OK, -EBADMSG},
+        /* allowed-ips */
+        {P1 "allowed_ip=10.0.0.0\n" OK, -EBADMSG},
+        {P1 "allowed_ip=10.0.0.0/\n" OK, -EBADMSG},
+        {P1 "allowed_ip=10.0.0.0/33\n" OK, -EBADMSG},
+        {P1 "allowed_ip=fd00::/129\n" OK, -EBADMSG},
+        {P1 "allowed_ip=10.0.0.0/x\n" OK, -EBADMSG},
+        {P1 "allowed_ip=10.0.0/8\n" OK, -EBADMSG},
+        {P1 "allowed_ip=/8\n" OK, -EBADMSG},
+        {P1 "allowed_ip=10.0.0.0/8/8\n" OK, -EBADMSG},
+        {P1 "allowed_ip=fd00::/-1\n" OK, -EBADMSG},
+};
+
+static void
+test_parse_bad(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct wg_device *dev = NULL;
+		int ret = wg_uapi_parse_get(c->text, strlen(c->text), "wg-test", &dev);
+
+		if (ret != c->err)
+			fail_msg("case %zu \"%s\": got %d, want %d (%s)", i, c->text, ret, c->err,
+			         wg_last_error());
+		assert_null(dev);
+		/* Every refusal says why, naming the interface. */
+		assert_non_null(strstr(wg_last_error(), "wg-test"));
+	}
+}
+
+static void
+test_parse_nul_and_giant_lines(void **state)
+{
+	static const char nul[] = "listen_port=1\0"
+	                          "2\nerrno=0\n\n";
+	char giant[WG_UAPI_MAX_LINE + 32];
+	struct wg_device *dev = NULL;
+
+	(void)state;
+	assert_int_equal(wg_uapi_parse_get(nul, sizeof(nul) - 1, "wg-test", &dev), -EBADMSG);
+	/* A line exactly at the limit is fine, one byte more is not. */
+	memset(giant, 'a', sizeof(giant));
+	memcpy(giant, "x=", 2);
+	giant[WG_UAPI_MAX_LINE - 1] = '\n';
+	memcpy(giant + WG_UAPI_MAX_LINE, "errno=0\n\n", 9);
+	assert_int_equal(wg_uapi_parse_get(giant, WG_UAPI_MAX_LINE + 9, "wg-test", &dev), 0);
+	wg_free_device(dev);
+	dev = NULL;
+	memset(giant, 'a', sizeof(giant));
+	memcpy(giant, "x=", 2);
+	giant[WG_UAPI_MAX_LINE] = '\n';
+	memcpy(giant + WG_UAPI_MAX_LINE + 1, "errno=0\n\n", 9);
+	assert_int_equal(wg_uapi_parse_get(giant, WG_UAPI_MAX_LINE + 10, "wg-test", &dev),
+	                 -EBADMSG);
+	assert_null(dev);
+	/* Without any newline at all the limit still applies. */
+	assert_int_equal(wg_uapi_parse_get(giant, WG_UAPI_MAX_LINE, "wg-test", &dev), -EBADMSG);
+}
+
+static void
+test_parse_oversize(void **state)
+{
+	size_t len = (size_t)WG_UAPI_MAX_REPLY + 1;
+	char *big = calloc(1, len);
+	struct wg_device *dev = NULL;
+
+	(void)state;
+	assert_non_null(big);
+	assert_int_equal(wg_uapi_parse_get(big, len, "wg-test", &dev), -EPROTO);
+	assert_null(dev);
+	free(big);
+}
+
+/* Every prefix of a good reply is refused: a reply cut short never passes as complete. */
+static void
+test_parse_truncated(void **state)
+{
+	static const char reply[] = "private_key=" PRIV_HEX "\nlisten_port=51820\n" P1
+	                            "endpoint=[2001:db8::1]:443\nallowed_ip=10.0.0.0/8\n" OK;
+	struct wg_device *dev = NULL;
+
+	(void)state;
+	for (size_t len = 0; len < sizeof(reply) - 1; len++) {
+		int ret = wg_uapi_parse_get(reply, len, "wg-test", &dev);
+
+		if (ret >= 0)
+			fail_msg("prefix of %zu bytes accepted", len);
+		assert_null(dev);
+	}
+	assert_int_equal(wg_uapi_parse_get(reply, sizeof(reply) - 1, "wg-test", &dev), 0);
+	wg_free_device(dev);
+}
+
+static void
+assert_set_text(const struct wg_device *dev, const char *want)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	assert_int_equal(wg_uapi_build_set(dev, &text, &len), 0);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(text, want);
+	free(text);
+}
+
+static struct wg_peer *
+add_peer(struct wg_device *dev, const char *hex)
+{
+	struct wg_peer *peer = wg_device_add_peer(dev);
+
+	assert_non_null(peer);
+	hex_to_key(hex, peer->public_key);
+	return peer;
+}
+
+static void
+add_aip(struct wg_peer *peer, int family, const char *addr, uint8_t cidr)
+{
+	uint8_t bytes[16];
+
+	assert_int_equal(inet_pton(family, addr, bytes), 1);
+	assert_int_equal(wg_peer_add_allowedip(peer, family, bytes, cidr), 0);
+}
+
+/* A sparse delta sends only what its flags name: one peer's endpoint, nothing else. */
+static void
+test_build_one_peer(void **state)
+{
+	struct wg_device *dev = wg_device_new("wg-test");
+	struct wg_peer *peer;
+
+	(void)state;
+	assert_set_text(dev, "set=1\n\n");
+	peer = add_peer(dev, PEER1);
+	peer->endpoint.sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &peer->endpoint.sin.sin_addr);
+	peer->endpoint.sin.sin_port = htons(51820);
+	peer->persistent_keepalive = 25;
+	peer->rx_bytes = 99; /* reported-only fields are never sent */
+	peer->flags = WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE;
+	assert_set_text(dev, "set=1\n"
+	                     "public_key=" PEER1 "\n"
+	                     "endpoint=192.0.2.1:51820\n"
+	                     "persistent_keepalive_interval=25\n"
+	                     "\n");
+	wg_free_device(dev);
+}
+
+static void
+test_build_remove(void **state)
+{
+	struct wg_device *dev = wg_device_new("wg-test");
+	struct wg_peer *peer = add_peer(dev, PEER2);
+
+	(void)state;
+	peer->flags = WG_PEER_REMOVE_ME | WG_PEER_HAS_KEEPALIVE;
+	add_aip(peer, AF_INET, "10.0.0.0", 8);
+	assert_set_text(dev, "set=1\n"
+	                     "public_key=" PEER2 "\n"
+	                     "remove=true\n"
+	                     "\n");
+	wg_free_device(dev);
+}
+
+static void
+test_build_replace_allowedips(void **state)
+{
+	struct wg_device *dev = wg_device_new("wg-test");
+	struct wg_peer *peer = add_peer(dev, PEER1);
+
+	(void)state;
+	peer->flags = WG_PEER_REPLACE_ALLOWEDIPS;
+	add_aip(peer, AF_INET, "10.0.0.0", 8);
+	add_aip(peer, AF_INET6, "fd00::", 64);
+	add_aip(peer, AF_INET, "192.0.2.1", 32);
+	assert_set_text(dev, "set=1\n"
+	                     "public_key=" PEER1 "\n"
+	                     "replace_allowed_ips=true\n"
+	                     "allowed_ip=10.0.0.0/8\n"
+	                     "allowed_ip=fd00::/64\n"
+	                     "allowed_ip=192.0.2.1/32\n"
+	                     "\n");
+	wg_free_device(dev);
+}
+
+static void
+test_build_full(void **state)
+{
+	struct wg_device *dev = wg_device_new("wg-test");
+	struct wg_peer *peer;
+
+	(void)state;
+	hex_to_key(PRIV_HEX, dev->private_key);
+	dev->listen_port = 51820;
+	dev->fwmark = 4660;
+	dev->flags = WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_HAS_FWMARK |
+	             WG_DEVICE_REPLACE_PEERS;
+	peer = add_peer(dev, PEER1);
+	hex_to_key(PSK, peer->preshared_key);
+	peer->endpoint.sin6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::7", &peer->endpoint.sin6.sin6_addr);
+	peer->endpoint.sin6.sin6_port = htons(443);
+	peer->flags = WG_PEER_UPDATE_ONLY | WG_PEER_HAS_PRESHARED_KEY | WG_PEER_HAS_ENDPOINT |
+	              WG_PEER_HAS_KEEPALIVE;
+	add_aip(peer, AF_INET6, "fd00:1::", 48);
+	peer = add_peer(dev, PEER2);
+	peer->endpoint.sin6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "fe80::1", &peer->endpoint.sin6.sin6_addr);
+	peer->endpoint.sin6.sin6_port = htons(1);
+	peer->endpoint.sin6.sin6_scope_id = 4;
+	peer->flags = WG_PEER_HAS_ENDPOINT;
+	assert_set_text(dev, "set=1\n"
+	                     "private_key=" PRIV_HEX "\n"
+	                     "listen_port=51820\n"
+	                     "fwmark=4660\n"
+	                     "replace_peers=true\n"
+	                     "public_key=" PEER1 "\n"
+	                     "update_only=true\n"
+	                     "preshared_key=" PSK "\n"
+	                     "endpoint=[2001:db8::7]:443\n"
+	                     "persistent_keepalive_interval=0\n"
+	                     "allowed_ip=fd00:1::/48\n"
+	                     "public_key=" PEER2 "\n"
+	                     "endpoint=[fe80::1%4]:1\n"
+	                     "\n");
+	wg_free_device(dev);
+}
+
+static void
+test_build_invalid(void **state)
+{
+	struct wg_device *dev = wg_device_new("wg-test");
+	struct wg_peer *peer = add_peer(dev, PEER1);
+	char *text = NULL;
+	size_t len = 0;
+
+	(void)state;
+	peer->flags = WG_PEER_HAS_ENDPOINT; /* with no family */
+	assert_int_equal(wg_uapi_build_set(dev, &text, &len), -EINVAL);
+	assert_null(text);
+	peer->flags = 0;
+	peer = add_peer(dev, PEER2);
+	add_aip(peer, AF_INET, "10.0.0.0", 8);
+	peer->allowedips[0].cidr = 33;
+	assert_int_equal(wg_uapi_build_set(dev, &text, &len), -EINVAL);
+	assert_null(text);
+	/* And the model refuses such prefixes up front. */
+	assert_int_equal(wg_peer_add_allowedip(peer, AF_INET6, "0123456789abcdef", 129), -EINVAL);
+	assert_int_equal(wg_peer_add_allowedip(peer, AF_UNIX, "0123", 0), -EINVAL);
+	wg_free_device(dev);
+}
+
+/* What the builder writes, the parser reads back (as far as a get reports the same keys). */
+static void
+test_build_parse_roundtrip(void **state)
+{
+	struct wg_device *dev = wg_device_new("wg-test"), *back;
+	struct wg_peer *peer;
+	char *text, *reply;
+	size_t len;
+
+	(void)state;
+	hex_to_key(PRIV_HEX, dev->private_key);
+	dev->listen_port = 1;
+	dev->flags = WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT;
+	peer = add_peer(dev, PEER1);
+	peer->endpoint.sin.sin_family = AF_INET;
+	peer->endpoint.sin.sin_port = htons(9);
+	peer->flags = WG_PEER_HAS_ENDPOINT;
+	add_aip(peer, AF_INET, "0.0.0.0", 0);
+	add_aip(peer, AF_INET6, "::", 0);
+	assert_int_equal(wg_uapi_build_set(dev, &text, &len), 0);
+	/* A get reply is the same lines without "set=1" and with errno before the end. */
+	assert_true(len > 7 && !memcmp(text, "set=1\n", 6));
+	assert_non_null(reply = malloc(len + 16));
+	memcpy(reply, text + 6, len - 7);
+	memcpy(reply + len - 7, "errno=0\n\n", 10);
+	back = parse_ok(reply);
+	assert_int_equal(back->listen_port, 1);
+	assert_memory_equal(back->private_key, dev->private_key, WG_KEY_SIZE);
+	assert_int_equal(back->npeers, 1);
+	assert_memory_equal(&back->peers[0].endpoint, &peer->endpoint, sizeof(peer->endpoint));
+	assert_int_equal(back->peers[0].nallowedips, 2);
+	assert_prefix(&back->peers[0].allowedips[1], "::", 0);
+	wg_free_device(back);
+	wg_free_device(dev);
+	free(text);
+	free(reply);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_parse_two_peers),
+	        cmocka_unit_test(test_parse_empty_device),
+	        cmocka_unit_test(test_parse_many_allowedips),
+	        cmocka_unit_test(test_parse_unknown_keys),
+	        cmocka_unit_test(test_parse_zone),
+	        cmocka_unit_test(test_parse_errno),
+	        cmocka_unit_test(test_parse_bad),
+	        cmocka_unit_test(test_parse_nul_and_giant_lines),
+	        cmocka_unit_test(test_parse_oversize),
+	        cmocka_unit_test(test_parse_truncated),
+	        cmocka_unit_test(test_build_one_peer),
+	        cmocka_unit_test(test_build_remove),
+	        cmocka_unit_test(test_build_replace_allowedips),
+	        cmocka_unit_test(test_build_full),
+	        cmocka_unit_test(test_build_invalid),
+	        cmocka_unit_test(test_build_parse_roundtrip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
