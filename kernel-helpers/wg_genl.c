@@ -155,9 +155,11 @@ wg_genl_build_set(const struct wg_device *dev, uint16_t family, void *buf, size_
 		if (!nlh)
 			goto too_small;
 		if (first) {
+			uint32_t len = nlh->nlmsg_len;
+
 			if (!put_device(nlh, bufsize, dev))
 				goto too_small;
-			progress = true;
+			progress = nlh->nlmsg_len > len || dev->npeers == 0;
 		}
 		if (pi < dev->npeers) {
 			peers = mnl_attr_nest_start_check(nlh, bufsize, WGDEVICE_A_PEERS);
