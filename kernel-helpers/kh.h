@@ -66,8 +66,8 @@ struct kh_route {
 	uint32_t table;
 	uint8_t protocol; /* the owner: netd uses its own number, the kernel 2, `ip` 3/4 */
 	uint8_t scope;    /* reported; installs derive it: link without a gateway, else global */
-	uint8_t type;     /* reported (RTN_*); installs are always unicast */
-	uint32_t oif;     /* 0: none (or a multipath route, of which only the first hop is shown) */
+	uint8_t type;     /* RTN_*: installs are always unicast; a delete matches it if set */
+	uint32_t oif;     /* 0: none; a multipath route shows its first hop here and below */
 	struct kh_addr gateway;
 	uint32_t metric;
 	uint32_t mtu; /* path MTU (RTAX_MTU); 0: none */

@@ -227,7 +227,9 @@ get_link(uint32_t ifindex, const char *name, struct kh_link *out)
 		return err;
 	if (n != 1) {
 		free(links);
-		return kh_fail(-ENODEV, "read link %s: no such device", name ? name : "");
+		if (name)
+			return kh_fail(-ENODEV, "read link %s: no such device", name);
+		return kh_fail(-ENODEV, "read link %u: no such device", ifindex);
 	}
 	*out = links[0];
 	free(links);

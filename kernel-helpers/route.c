@@ -121,14 +121,11 @@ kh_route_from_nl(struct nl_object *obj, struct kh_route *out)
 	k.metric = rtnl_route_get_priority(r);
 	if (rtnl_route_get_metric(r, RTAX_MTU, &mtu) == 0)
 		k.mtu = mtu;
-	if (rtnl_route_get_nnexthops(r) == 1) {
+	/* One hop, or the first of several: what a kh_route can show. */
+	if (rtnl_route_get_nnexthops(r) >= 1) {
 		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, 0);
 
 		k.oif = (uint32_t)rtnl_route_nh_get_ifindex(nh);
-		kh_nl_addr_get(rtnl_route_nh_get_gateway(nh), &k.gateway);
-	} else if (rtnl_route_get_nnexthops(r) > 1) {
-		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, 0);
-
 		kh_nl_addr_get(rtnl_route_nh_get_gateway(nh), &k.gateway);
 	}
 	*out = k;
