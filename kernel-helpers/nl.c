@@ -284,6 +284,31 @@ parse_data(struct nlmsghdr *h, struct reply *r)
 	/* Without NLM_F_MULTI the one reply to a get is all there is, but the ack follows. */
 }
 
+static void
+handle(const struct conn *c, struct nlmsghdr *h, struct reply *r)
+{
+	/* A late answer to some earlier request on a reused port is not ours. */
+	if (h->nlmsg_seq != c->seq || h->nlmsg_pid != c->port)
+		return;
+	switch (h->nlmsg_type) {
+	case NLMSG_ERROR:
+		parse_error(h, r);
+		break;
+	case NLMSG_DONE:
+		parse_done(h, r);
+		break;
+	case NLMSG_NOOP:
+		break;
+	case NLMSG_OVERRUN:
+		r->err = -ENOBUFS;
+		snprintf(r->local, sizeof(r->local), "the kernel lost part of the reply");
+		break;
+	default:
+		parse_data(h, r);
+		break;
+	}
+}
+
 /* Sends req and processes the replies until the kernel's ack, error or done message. */
 static int
 exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
@@ -304,9 +329,8 @@ exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
 		goto out;
 	}
 	while (!r->done && !r->err) {
-		size_t len = 0;
-		struct nlmsghdr *h;
-		int left;
+		size_t len = 0, step;
+		uint8_t *p;
 
 		err = conn_recv(&c, &len);
 		if (err < 0) {
@@ -315,30 +339,20 @@ exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
 			                           : strerror(-err));
 			goto out;
 		}
-		left = (int)len;
-		for (h = (struct nlmsghdr *)c.buf; NLMSG_OK(h, left) && !r->done && !r->err;
-		     h = NLMSG_NEXT(h, left)) {
-			/* A late answer to some earlier request on a reused port is not ours. */
-			if (h->nlmsg_seq != c.seq || h->nlmsg_pid != c.port)
-				continue;
-			switch (h->nlmsg_type) {
-			case NLMSG_ERROR:
-				parse_error(h, r);
-				break;
-			case NLMSG_DONE:
-				parse_done(h, r);
-				break;
-			case NLMSG_NOOP:
-				break;
-			case NLMSG_OVERRUN:
-				r->err = -ENOBUFS;
+		for (p = c.buf; len >= NLMSG_HDRLEN && !r->done && !r->err;
+		     p += step, len -= step) {
+			struct nlmsghdr *h = (struct nlmsghdr *)p;
+
+			if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > len) {
+				r->err = -EBADMSG;
 				snprintf(r->local, sizeof(r->local),
-				         "the kernel lost part of the reply");
-				break;
-			default:
-				parse_data(h, r);
+				         "malformed reply from the kernel");
 				break;
 			}
+			handle(&c, h, r);
+			step = NLMSG_ALIGN(h->nlmsg_len);
+			if (step >= len)
+				break;
 		}
 	}
 	err = r->err;
