@@ -82,6 +82,7 @@ print_key(const uint8_t key[WG_KEY_SIZE])
 	fputs(b64, stdout);
 }
 
+/* Decimal, or hexadecimal with 0x as wg(8) accepts for fwmarks. */
 static int
 parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -89,7 +90,7 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
 	unsigned long long n;
 
 	errno = 0;
-	n = strtoull(s, &end, 10);
+	n = strtoull(s, &end, strncmp(s, "0x", 2) ? 10 : 16);
 	if (errno || end == s || *end || s[0] == '-' || n > max)
 		return -1;
 	*out = n;

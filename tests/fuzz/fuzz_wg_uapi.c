@@ -1,0 +1,68 @@
+/* libFuzzer harness: the userspace WireGuard reply parser, fed any bytes as the reply to a
+ * get and to a set. A reply that parses must survive the trip through the set-request
+ * builder and back. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel-helpers/wg.h"
+#include "kernel-helpers/wg_internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_same(const struct wg_device *a, const struct wg_device *b)
+{
+	if (a->npeers != b->npeers || a->listen_port != b->listen_port || a->fwmark != b->fwmark ||
+	    memcmp(a->private_key, b->private_key, WG_KEY_SIZE) != 0)
+		abort();
+	for (size_t i = 0; i < a->npeers; i++) {
+		const struct wg_peer *p = &a->peers[i], *q = &b->peers[i];
+
+		if (memcmp(p->public_key, q->public_key, WG_KEY_SIZE) != 0 ||
+		    p->nallowedips != q->nallowedips ||
+		    p->persistent_keepalive != q->persistent_keepalive ||
+		    (p->flags & WG_PEER_HAS_ENDPOINT) != (q->flags & WG_PEER_HAS_ENDPOINT))
+			abort();
+		for (size_t j = 0; j < p->nallowedips; j++)
+			if (p->allowedips[j].family != q->allowedips[j].family ||
+			    p->allowedips[j].cidr != q->allowedips[j].cidr)
+				abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct wg_device *dev = NULL, *back = NULL;
+	char *text = NULL, *reply = NULL;
+	size_t len;
+	int ret;
+
+	ret = wg_uapi_parse_set((const char *)data, size, "fuzz0");
+	if (ret > 0 || ret < -4095)
+		abort();
+	ret = wg_uapi_parse_get((const char *)data, size, "fuzz0", &dev);
+	if (ret < 0) {
+		if (dev || ret < -4095)
+			abort();
+		return 0;
+	}
+	/* "set=1\n" + lines + "\n" becomes lines + "errno=0\n\n". */
+	if (wg_uapi_build_set(dev, &text, &len) < 0 || len < 7)
+		abort();
+	reply = malloc(len + 16);
+	if (!reply)
+		abort();
+	memcpy(reply, text + 6, len - 7);
+	memcpy(reply + len - 7, "errno=0\n\n", 9);
+	if (wg_uapi_parse_get(reply, len + 2, "fuzz0", &back) < 0)
+		abort();
+	check_same(dev, back);
+	wg_free_device(back);
+	wg_free_device(dev);
+	free(text);
+	free(reply);
+	return 0;
+}
