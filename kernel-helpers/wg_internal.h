@@ -116,9 +116,13 @@ int wg_genl_set_device(const struct wg_device *dev);
 
 /* --- userspace backend (wg_uapi.c, wg_uapi_parse.c) --- */
 
-#define WG_UAPI_MAX_LINE   512                 /* longest line accepted, newline included */
-#define WG_UAPI_MAX_REPLY  (64u * 1024 * 1024) /* ~100 000 peers with a few allowed-ips */
-#define WG_UAPI_TIMEOUT_MS 5000                /* one whole exchange */
+#define WG_UAPI_MAX_LINE  512                 /* longest line accepted, newline included */
+#define WG_UAPI_MAX_REPLY (64u * 1024 * 1024) /* ~100 000 peers with a few allowed-ips */
+/* An exchange fails after WG_UAPI_IDLE_MS without a byte moving either way, and after
+ * WG_UAPI_TOTAL_MS in any case: a hung process costs seconds, a large change may take its
+ * time (wireguard-go applies 20,000 new peers in 2-4 s on a small machine). */
+#define WG_UAPI_IDLE_MS  5000
+#define WG_UAPI_TOTAL_MS 60000
 
 /* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the
  * caller's; -EBADMSG / -EPROTO for any violation; -N when the implementation answered

@@ -60,9 +60,9 @@ uapi_connect(const char *name, int timeout_ms, int *out)
 /* Write the request while reading the reply, so that an early error reply (the process
  * stops reading at the first bad line) is not missed; stop at the reply's empty line. */
 static int
-exchange(int fd, const char *req, size_t reqlen, int timeout_ms, char **reply, size_t *replylen)
+exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t start = now_ms(), idle_deadline = start + WG_UAPI_IDLE_MS;
 	size_t sent = 0, len = 0, cap = 0;
 	char *buf = NULL;
 	bool complete = false, can_send = true;
@@ -70,8 +70,11 @@ exchange(int fd, const char *req, size_t reqlen, int timeout_ms, char **reply, s
 
 	while (!complete) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
+		int64_t now = now_ms(), left = idle_deadline - now;
 		ssize_t n;
+
+		if (start + WG_UAPI_TOTAL_MS - now < left)
+			left = start + WG_UAPI_TOTAL_MS - now;
 
 		if (can_send && sent < reqlen)
 			pfd.events |= POLLOUT;
@@ -90,9 +93,10 @@ exchange(int fd, const char *req, size_t reqlen, int timeout_ms, char **reply, s
 			continue;
 		if (pfd.revents & POLLOUT) {
 			n = send(fd, req + sent, reqlen - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n > 0)
+			if (n > 0) {
 				sent += (size_t)n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
+				idle_deadline = now_ms() + WG_UAPI_IDLE_MS;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR)
 				can_send = false; /* the reply may still be there to read */
 		}
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -130,6 +134,7 @@ exchange(int fd, const char *req, size_t reqlen, int timeout_ms, char **reply, s
 				if (buf[i] == '\n' && buf[i + 1] == '\n')
 					complete = true;
 			len += (size_t)n;
+			idle_deadline = now_ms() + WG_UAPI_IDLE_MS;
 		}
 	}
 	*reply = buf;
@@ -142,22 +147,22 @@ fail:
 
 /* One request, one reply; errors are described with the device's name. */
 static int
-request(const char *name, const char *req, size_t reqlen, int timeout_ms, char **reply,
-        size_t *replylen)
+request(const char *name, const char *req, size_t reqlen, char **reply, size_t *replylen)
 {
 	int fd = -1, ret;
 
-	ret = uapi_connect(name, timeout_ms, &fd);
+	ret = uapi_connect(name, WG_UAPI_IDLE_MS, &fd);
 	if (ret < 0) {
 		wg_set_error("%s: cannot connect to %s/%s.sock: %s", name, WG_USERSPACE_SOCKET_DIR,
 		             name, strerror(-ret));
 		return ret;
 	}
-	ret = exchange(fd, req, reqlen, timeout_ms, reply, replylen);
+	ret = exchange(fd, req, reqlen, reply, replylen);
 	close(fd);
 	if (ret == -ETIMEDOUT)
-		wg_set_error("%s: userspace implementation gave no complete answer within %d ms",
-		             name, timeout_ms);
+		wg_set_error("%s: userspace implementation stalled (nothing for %d ms, or no "
+		             "answer within %d ms)",
+		             name, WG_UAPI_IDLE_MS, WG_UAPI_TOTAL_MS);
 	else if (ret == -ECONNRESET)
 		wg_set_error("%s: userspace implementation closed the connection mid-reply", name);
 	else if (ret == -EPROTO)
@@ -177,7 +182,7 @@ wg_uapi_answers(const char *name)
 	size_t len;
 	int ret;
 
-	ret = request(name, get_request, sizeof(get_request) - 1, WG_UAPI_TIMEOUT_MS, &reply, &len);
+	ret = request(name, get_request, sizeof(get_request) - 1, &reply, &len);
 	if (ret < 0)
 		return false;
 	ret = wg_uapi_parse_get(reply, len, name, &dev);
@@ -196,7 +201,7 @@ wg_uapi_get_device(const char *name, struct wg_device **dev)
 	size_t len;
 	int ret;
 
-	ret = request(name, get_request, sizeof(get_request) - 1, WG_UAPI_TIMEOUT_MS, &reply, &len);
+	ret = request(name, get_request, sizeof(get_request) - 1, &reply, &len);
 	if (ret < 0)
 		return ret;
 	ret = wg_uapi_parse_get(reply, len, name, &d);
@@ -218,7 +223,7 @@ wg_uapi_set_device(const struct wg_device *dev)
 	ret = wg_uapi_build_set(dev, &text, &len);
 	if (ret < 0)
 		return ret;
-	ret = request(dev->name, text, len, WG_UAPI_TIMEOUT_MS, &reply, &replylen);
+	ret = request(dev->name, text, len, &reply, &replylen);
 	explicit_bzero(text, len);
 	free(text);
 	if (ret < 0)
