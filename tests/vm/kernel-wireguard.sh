@@ -110,11 +110,11 @@ peer=$(awk -v k="$pub_b" 'NR > 1 && $1 == k' "$out/wg-a.dump")
 read -r _ _ endpoint _ handshake rx tx _ <<<"$peer"
 [ "$endpoint" = 198.51.100.2:51820 ] || fail "peer endpoint is $endpoint"
 [ "$handshake" -gt 0 ] || fail "no handshake with peer b"
-[ "$rx" -gt 0 ] && [ "$tx" -gt 0 ] || fail "peer b moved no bytes (rx $rx tx $tx)"
+{ [ "$rx" -gt 0 ] && [ "$tx" -gt 0 ]; } || fail "peer b moved no bytes (rx $rx tx $tx)"
 ok "wg show: handshake done, rx $rx tx $tx bytes"
 
 ping_ok "$HA" 10.42.0.2
-ping_ok "$HA" -M do -s 1342 10.42.0.2
+ping_ok "$HA" -M "do" -s 1342 10.42.0.2
 ok "ping across the bridged vxlan segment, full-size frames included"
 
 # The far tenant's MAC was learned on the VXLAN port, behind the far site's overlay address.
