@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Userspace WireGuard (wireguard-go) driven by netd's own helpers, in two network namespaces
-# joined by a veth pair. khtool (the library) starts wireguard-go on each side and sets keys,
-# ports, peers and allowed-ips; ping crosses the tunnel; `wg show dump` must print exactly
-# what was configured, and the library must read back the same; starting again adopts the
-# running process; one-peer deltas change only that peer; deleting the device ends the
-# process. `wg genkey`, `ip addr/route` and `wg show` only make keys, addresses and checks.
+# usage: wg-tunnel.sh userspace|kernel   (run by tests/kernel/wg-userspace.test on the host and
+# by tests/vm/wg-kernel.test inside the VM; needs SRCDIR and BUILD)
+#
+# WireGuard driven by netd's own helpers in two network namespaces joined by a veth pair.
+# khtool (the library) creates the device on each side (userspace: starts wireguard-go;
+# kernel: a "wireguard" link) and sets keys, ports, peers and allowed-ips; ping crosses the
+# tunnel; `wg show dump` must print exactly what was configured and the library must read
+# back the same; creating again adopts (userspace) or is refused (kernel) without disturbing
+# anything; one-peer deltas change only that peer; 20,000 peers and a peer with 5,000
+# allowed-ips go in and come back; deleting the device removes it. `wg genkey`, `ip addr/route`
+# and `wg show` only make keys and addresses, and check.
 set -euo pipefail
 
 : "${SRCDIR:?run through tests/run}" "${BUILD:?run through tests/run}"
+BACKEND=${1:?usage: wg-tunnel.sh userspace|kernel}
 TOOL=$BUILD/khtool
 A=ndt-wg-a-$$
 B=ndt-wg-b-$$
@@ -22,6 +28,7 @@ wg_pids() { pgrep -f "wireguard-go $1\$" || true; }
 
 cleanup() {
 	local rc=$? w
+	# A process with sockets in a namespace keeps it alive: end wireguard-go explicitly.
 	for w in "$WA" "$WB" "$WC"; do
 		# shellcheck disable=SC2046
 		kill -TERM $(wg_pids "$w") 2>/dev/null || true
@@ -48,14 +55,21 @@ skip() {
 	exit 77
 }
 
-[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces and tun devices"
-for c in ip ping wg wireguard-go pgrep; do
+case $BACKEND in userspace | kernel) ;; *) fail "unknown backend $BACKEND" ;; esac
+[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
+for c in ip ping wg pgrep; do
 	command -v "$c" >/dev/null || skip "needs $c"
 done
-[ -c /dev/net/tun ] || skip "no /dev/net/tun for wireguard-go"
 [ -x "$TOOL" ] || fail "$TOOL is not built (make tests)"
+if [ "$BACKEND" = userspace ]; then
+	command -v wireguard-go >/dev/null || skip "needs wireguard-go"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun for wireguard-go"
+else
+	"$TOOL" wg-kernel || skip "this kernel has no WireGuard"
+fi
 ip netns add "$A" || skip "cannot create network namespaces"
 ip netns add "$B"
+echo "backend $BACKEND, kernel $(uname -r)"
 
 in_a() { ip netns exec "$A" "$@"; }
 in_b() { ip netns exec "$B" "$@"; }
@@ -67,13 +81,36 @@ expect_eq() {
 	exit 1
 }
 
-# wait_gone IFACE: until no wireguard-go serves IFACE (5 s at most).
-wait_gone() {
+# expect_fail WHAT PATTERN COMMAND...: COMMAND must fail with a message matching PATTERN.
+expect_fail() {
+	local what=$1 pattern=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		fail "$what: succeeded"
+	fi
+	# shellcheck disable=SC2254
+	case $out in $pattern) ;; *) fail "$what: unexpected message: $out" ;; esac
+}
+
+# create NS-RUNNER NAME: a new device through the library, by this test's backend.
+create() {
+	if [ "$BACKEND" = userspace ]; then
+		expect_eq "first start of $2" started "$("$1" "$TOOL" wg-start "$2")"
+	else
+		"$1" "$TOOL" wg-add "$2" kernel || fail "creating $2"
+	fi
+}
+
+# wait_deleted NS-RUNNER NAME: until the device and (userspace) its process are gone.
+wait_deleted() {
 	for _ in $(seq 50); do
-		[ -z "$(wg_pids "$1")" ] && return 0
+		if ! "$1" ip link show "$2" >/dev/null 2>&1 && [ -z "$(wg_pids "$2")" ]; then
+			[ ! -e "$SOCKDIR/$2.sock" ] || fail "socket of $2 left behind"
+			return 0
+		fi
 		sleep 0.1
 	done
-	fail "wireguard-go for $1 still running"
+	fail "$2 still exists (or its wireguard-go still runs)"
 }
 
 # The static columns of `wg show dump` (keys, endpoint, allowed-ips, keepalive), one peer
@@ -100,21 +137,23 @@ PA=$(wg pubkey <"$TMP/a.key") PB=$(wg pubkey <"$TMP/b.key")
 PX=$(wg genkey | wg pubkey) # a third peer that never answers
 PY=$(wg genkey | wg pubkey)
 
-# --- start: each side's library starts its own wireguard-go ---
-expect_eq "first start on A" started "$(in_a "$TOOL" wg-start "$WA")"
-expect_eq "first start on B" started "$(in_b "$TOOL" wg-start "$WB")"
-expect_eq "backend of A's device" userspace "$(in_a "$TOOL" wg-backend "$WA")"
-[ -S "$SOCKDIR/$WA.sock" ] || fail "no socket $SOCKDIR/$WA.sock"
-# Both sockets share one directory; each namespace lists only its own device.
+# --- create: each side's library makes its own device ---
+create in_a "$WA"
+create in_b "$WB"
+expect_eq "backend of A's device" "$BACKEND" "$(in_a "$TOOL" wg-backend "$WA")"
+# Userspace sockets share one directory; each namespace lists only its own device.
 expect_eq "devices listed in A" "$WA" "$(in_a "$TOOL" wg-list)"
 expect_eq "devices listed in B" "$WB" "$(in_b "$TOOL" wg-list)"
-pid_a=$(wg_pids "$WA")
-[ "$(echo "$pid_a" | wc -w)" -eq 1 ] || fail "expected one wireguard-go for $WA, got '$pid_a'"
-# It outlives its starter: not our child, in a session of its own, stdin on /dev/null.
-expect_eq "parent of wireguard-go" 1 "$(ps -o ppid= -p "$pid_a" | tr -d ' ')"
-[ "$(ps -o sid= -p "$pid_a" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] ||
-	fail "wireguard-go shares the test's session"
-expect_eq "stdin of wireguard-go" /dev/null "$(readlink "/proc/$pid_a/fd/0")"
+if [ "$BACKEND" = userspace ]; then
+	[ -S "$SOCKDIR/$WA.sock" ] || fail "no socket $SOCKDIR/$WA.sock"
+	pid_a=$(wg_pids "$WA")
+	[ "$(echo "$pid_a" | wc -w)" -eq 1 ] || fail "expected one wireguard-go for $WA: '$pid_a'"
+	# It outlives its starter: not our child, in a session of its own, stdin on /dev/null.
+	expect_eq "parent of wireguard-go" 1 "$(ps -o ppid= -p "$pid_a" | tr -d ' ')"
+	[ "$(ps -o sid= -p "$pid_a" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] ||
+		fail "wireguard-go shares the test's session"
+	expect_eq "stdin of wireguard-go" /dev/null "$(readlink "/proc/$pid_a/fd/0")"
+fi
 
 # Both links up before any peer exists: a handshake sent to a device that is still down is
 # only retried after WireGuard's 5 s rekey timeout.
@@ -129,8 +168,7 @@ in_b ip link set "$WB" up
 in_b ip route add 10.77.1.0/24 dev "$WB"
 in_b ip route add fd77:1::/64 dev "$WB"
 
-# --- configure through the library ---
-# B first: A's persistent keepalive starts a handshake at once.
+# --- configure through the library; B first: A's persistent keepalive starts a handshake ---
 in_b "$TOOL" wg-set "$WB" private-key "$TMP/b.key" listen-port 51821 \
 	peer "$PA" preshared-key "$TMP/psk" endpoint 192.0.2.1:51820 \
 	allowed-ips 10.77.1.0/24,fd77:1::/64 || fail "configuring B"
@@ -144,9 +182,9 @@ in_a "$TOOL" wg-set "$WA" private-key "$TMP/a.key" listen-port 51820 fwmark 0x12
 in_a ping -c 1 -W 5 10.77.2.1 >/dev/null || fail "no IPv4 ping through the tunnel"
 in_a ping -c 3 -i 0.2 -W 2 10.77.2.1 >/dev/null || fail "no IPv4 ping through the tunnel"
 in_a ping -6 -c 3 -i 0.2 -W 2 fd77:2::1 >/dev/null || fail "no IPv6 ping through the tunnel"
-echo "ok ping across userspace WireGuard"
+echo "ok ping across $BACKEND WireGuard"
 
-# --- what wg(8) reads from wireguard-go is exactly what was configured ---
+# --- what wg(8) reads is exactly what was configured ---
 want_a=$(printf '%s\t%s\t51820\t0x1234\n%s\t%s\t192.0.2.2:51821\t10.77.2.0/24,fd77:2::/64\t25\n%s\t(none)\t[2001:db8::9]:9999\t10.77.10.0/24,10.77.9.0/24,fd77:9::/48\toff\n' \
 	"$KA" "$PA" "$PB" "$PSK" "$PX" | { IFS= read -r first; echo "$first"; sort; })
 want_b=$(printf '%s\t%s\t51821\toff\n%s\t%s\t192.0.2.1:51820\t10.77.1.0/24,fd77:1::/64\toff\n' \
@@ -159,17 +197,23 @@ in_a "$TOOL" wg-dump "$WA" | awk -F'\t' -v pb="$PB" '$1 == pb { exit !($5 > 0 &&
 	fail "no handshake or traffic counted for B's peer on A"
 echo "ok wg show dump and the library agree with the configuration"
 
-# --- a second start adopts the running process ---
-expect_eq "second start on A" adopted "$(in_a "$TOOL" wg-start "$WA")"
-expect_eq "wireguard-go for $WA after adoption" "$pid_a" "$(wg_pids "$WA")"
-expect_eq "configuration after adoption" "$want_a" "$(in_a wg show "$WA" dump | static_dump)"
-# B's socket is in the shared directory, but B's device is not A's to adopt.
-if out=$(in_a "$TOOL" wg-start "$WB" 2>&1); then
-	fail "A adopted B's device: $out"
+# --- creating again disturbs nothing ---
+if [ "$BACKEND" = userspace ]; then
+	expect_eq "second start on A" adopted "$(in_a "$TOOL" wg-start "$WA")"
+	expect_eq "wireguard-go for $WA after adoption" "$pid_a" "$(wg_pids "$WA")"
+	# B's socket is in the shared directory, but B's device is not A's to adopt.
+	expect_fail "A adopting B's device" "*another network namespace*" in_a "$TOOL" wg-start "$WB"
+	expect_eq "wireguard-go processes for $WB" 1 "$(wg_pids "$WB" | wc -l)"
+else
+	expect_fail "adding A's device again" "*exists already*" in_a "$TOOL" wg-add "$WA" kernel
+	# A userspace start must not shadow the kernel device of the same name.
+	expect_fail "userspace start over a kernel device" "*exists*" in_a "$TOOL" wg-start "$WA"
+	[ -z "$(wg_pids "$WA")" ] || fail "a wireguard-go was started for kernel device $WA"
 fi
-case $out in *"another network namespace"*) ;; *) fail "unexpected refusal: $out" ;; esac
-expect_eq "wireguard-go processes for $WB" 1 "$(wg_pids "$WB" | wc -l)"
-echo "ok restart adopts, one wireguard-go per device"
+expect_eq "backend after creating again" "$BACKEND" "$(in_a "$TOOL" wg-backend "$WA")"
+expect_eq "configuration after creating again" "$want_a" "$(in_a wg show "$WA" dump | static_dump)"
+in_a ping -c 1 -W 2 10.77.2.1 >/dev/null || fail "no ping after creating again"
+echo "ok creating again keeps the running device"
 
 # --- sparse deltas ---
 in_a "$TOOL" wg-set "$WA" peer "$PX" remove
@@ -185,40 +229,42 @@ in_a "$TOOL" wg-set "$WA" replace-peers peer "$PB" allowed-ips 10.77.2.0/24
 expect_eq "replace-peers keeps only B" "$PB" "$(in_a wg show "$WA" peers)"
 echo "ok one-peer deltas"
 
+# --- scale: many peers and one peer with many allowed-ips, split and merged as needed ---
+create in_a "$WC"
+in_a "$TOOL" wg-bulk "$WC" 20000 1 || fail "20,000 peers"
+expect_eq "peers wg(8) counts" 20000 "$(in_a wg show "$WC" peers | wc -l)"
+in_a "$TOOL" wg-bulk "$WC" 1 5000 || fail "a peer with 5,000 allowed-ips"
+expect_eq "allowed-ips wg(8) counts" 5001 "$(in_a wg show "$WC" allowed-ips | wc -w)"
+echo "ok 20,000 peers, and a peer with 5,000 allowed-ips"
+
 # --- errors come back in words: a listen port another device in A holds ---
-expect_eq "start of a second device in A" started "$(in_a "$TOOL" wg-start "$WC")"
+# (kernel WireGuard binds its port only while the link is up)
+in_a ip link set "$WC" up
 in_a "$TOOL" wg-set "$WC" listen-port 40999
-if out=$(in_a "$TOOL" wg-set "$WA" listen-port 40999 2>&1); then
-	fail "a listen port taken by another device was accepted"
-fi
-case $out in *"$WA"*"errno=98"*) ;; *) fail "unexpected message for a taken port: $out" ;; esac
-in_a "$TOOL" wg-del "$WC"
-wait_gone "$WC"
-echo "ok errors carry the implementation's errno and the device name"
-
-# --- delete: the tun goes, and wireguard-go with it ---
-in_a "$TOOL" wg-del "$WA"
-wait_gone "$WA"
-[ ! -e "$SOCKDIR/$WA.sock" ] || fail "socket of $WA left behind"
-in_a ip link show "$WA" >/dev/null 2>&1 && fail "link $WA left behind"
-if out=$(in_a "$TOOL" wg-backend "$WA" 2>&1); then
-	fail "deleted device still has a backend"
-fi
-expect_eq "devices listed in A after delete" "" "$(in_a "$TOOL" wg-list)"
-echo "ok delete stops wireguard-go"
-
-# --- add picks the backend: userspace when the kernel has no WireGuard ---
-if in_a "$TOOL" wg-kernel; then
-	want=kernel
+if [ "$BACKEND" = userspace ]; then
+	pattern="*$WA*errno=98*"
 else
-	want=userspace
+	pattern="*$WA*Address already in use*"
 fi
-in_a "$TOOL" wg-add "$WA"
-expect_eq "backend chosen by add" "$want" "$(in_a "$TOOL" wg-backend "$WA")"
-if out=$(in_a "$TOOL" wg-add "$WA" 2>&1); then
-	fail "adding an existing device succeeded"
-fi
-case $out in *"exists already"*) ;; *) fail "unexpected message for a second add: $out" ;; esac
+expect_fail "a listen port taken by another device" "$pattern" \
+	in_a "$TOOL" wg-set "$WA" listen-port 40999
+in_a "$TOOL" wg-del "$WC"
+wait_deleted in_a "$WC"
+echo "ok errors name the device and say why"
+
+# --- delete ---
 in_a "$TOOL" wg-del "$WA"
-wait_gone "$WA"
-echo "ok add chooses the $want backend"
+wait_deleted in_a "$WA"
+expect_fail "backend of a deleted device" "*no such WireGuard interface*" \
+	in_a "$TOOL" wg-backend "$WA"
+expect_eq "devices listed in A after delete" "" "$(in_a "$TOOL" wg-list)"
+echo "ok delete removes the device"
+
+# --- add without a backend picks the kernel where it has WireGuard ---
+in_a "$TOOL" wg-add "$WA"
+expect_eq "backend chosen by add" "$BACKEND" "$(in_a "$TOOL" wg-backend "$WA")"
+expect_fail "adding an existing device" "*exists already*" in_a "$TOOL" wg-add "$WA"
+in_a "$TOOL" wg-del "$WA"
+wait_deleted in_a "$WA"
+echo "ok add chooses the $BACKEND backend"
+echo "all checks passed"
