@@ -24,6 +24,9 @@ msg_start(void *buf, size_t bufsize, uint16_t family, const char *name)
 
 	if (bufsize < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*genl)))
 		return NULL;
+	/* libmnl leaves attribute padding as it finds it: nothing of the previous message (a
+	 * private key) is to go out again in it. */
+	memset(buf, 0, bufsize);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = family;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -505,7 +508,7 @@ family_cb(const struct nlmsghdr *nlh, void *data)
 static int
 resolve_family(struct wg_nl *nl, uint16_t *family)
 {
-	char buf[256];
+	char buf[256] = {0}; /* libmnl leaves attribute padding unset */
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *genl;
 	uint16_t id = 0;
@@ -578,7 +581,7 @@ dump_cb(const struct nlmsghdr *nlh, void *data)
 int
 wg_genl_get_device(const char *name, struct wg_device **out)
 {
-	char buf[256];
+	char buf[256] = {0}; /* libmnl leaves attribute padding unset */
 	struct dump_ctx ctx = {0};
 	struct wg_nl nl;
 	struct nlmsghdr *nlh;

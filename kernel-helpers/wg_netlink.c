@@ -280,7 +280,7 @@ static int
 link_request(uint16_t type, uint16_t flags, const char *name, const char *kind, wg_nl_cb cb,
              void *data)
 {
-	char buf[512];
+	char buf[512] = {0}; /* libmnl leaves attribute padding unset */
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	struct wg_nl nl;
