@@ -90,8 +90,9 @@ struct wg_device {
  * Returns NULL with errno set on failure. */
 struct wg_device *wg_device_new(const char *name);
 
-/* Append a zeroed peer / allowed-ip. The returned peer pointer is valid until the next
- * wg_device_add_peer on the same device. Return NULL (ENOMEM) or -errno on failure. */
+/* Append a zeroed peer (NULL with errno ENOMEM on failure); the pointer is valid until the
+ * next wg_device_add_peer on the same device. Append an allowed-ip: 0, or -EINVAL for a
+ * family other than AF_INET/AF_INET6 or a prefix length beyond it, or -ENOMEM. */
 struct wg_peer *wg_device_add_peer(struct wg_device *dev);
 int wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_t cidr);
 

@@ -319,7 +319,7 @@ seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-/* Peers get random keys and consecutive /32s (or /128s past IPv4's room) from 10.0.0.0/8. */
+/* Peers get random keys and consecutive /32s from 10.0.0.0/8. */
 static int
 cmd_bulk(const char *name, const char *npeers_text, const char *naips_text)
 {
@@ -342,6 +342,9 @@ cmd_bulk(const char *name, const char *npeers_text, const char *naips_text)
 		if (!peer)
 			goto out;
 		randombytes_buf(peer->public_key, WG_KEY_SIZE);
+		/* Sent with the first part of a split peer only, or the later parts would
+		 * wipe the earlier ones: the count read back shows it. */
+		peer->flags = WG_PEER_REPLACE_ALLOWEDIPS;
 		for (uint64_t j = 0; j < naips; j++, next++) {
 			uint32_t a = htonl(0x0a000000u | (next & 0xffffffu));
 
