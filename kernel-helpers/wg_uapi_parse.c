@@ -489,6 +489,11 @@ wg_uapi_parse_get(const char *buf, size_t len, const char *name, struct wg_devic
 		wg_free_device(ctx.dev);
 		return ret;
 	}
+	/* A get leaves out settings at their default (wireguard-go omits a zero fwmark); the
+	 * kernel reports them all. Either way the device says what it has. */
+	ctx.dev->flags |= WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_HAS_FWMARK;
+	for (size_t i = 0; i < ctx.dev->npeers; i++)
+		ctx.dev->peers[i].flags |= WG_PEER_HAS_KEEPALIVE;
 	*out = ctx.dev;
 	return 0;
 }

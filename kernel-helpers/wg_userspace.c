@@ -13,8 +13,6 @@
 
 #include "kernel-helpers/wg_internal.h"
 
-extern char **environ;
-
 #define START_TIMEOUT_MS 10000
 #define DEL_TIMEOUT_MS   5000
 #define POLL_MS          20

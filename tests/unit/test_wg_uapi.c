@@ -141,7 +141,10 @@ test_parse_empty_device(void **state)
 	struct wg_device *dev = parse_ok("errno=0\n\n");
 
 	(void)state;
-	assert_int_equal(dev->flags, 0);
+	/* Settings left out are at their defaults, as the kernel would report them. */
+	assert_int_equal(dev->flags, WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_HAS_FWMARK);
+	assert_int_equal(dev->listen_port, 0);
+	assert_int_equal(dev->fwmark, 0);
 	assert_int_equal(dev->npeers, 0);
 	wg_free_device(dev);
 }
