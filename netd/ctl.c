@@ -200,7 +200,8 @@ client_free(struct ctl_client *c)
 	free(c);
 }
 
-/* Appends data and a newline to the output queue; -1 if that would pass CTL_MAX_OUTPUT. */
+/* Appends data and a newline to the output queue: 0, -ENOBUFS if that would pass
+ * CTL_MAX_OUTPUT, or -ENOMEM. */
 static int
 client_queue_line(struct ctl_client *c, const char *data, size_t len)
 {
@@ -210,7 +211,7 @@ client_queue_line(struct ctl_client *c, const char *data, size_t len)
 	char *p;
 
 	if (len >= CTL_MAX_OUTPUT || need > CTL_MAX_OUTPUT - pending)
-		return -1;
+		return -ENOBUFS;
 	if (c->outcap - c->outlen < need && c->outoff > 0 && c->outoff >= pending) {
 		memmove(c->out, c->out + c->outoff, pending);
 		c->outoff = 0;
@@ -231,7 +232,7 @@ client_queue_line(struct ctl_client *c, const char *data, size_t len)
 		if (cap != c->outcap) {
 			p = realloc(c->out, cap);
 			if (p == NULL)
-				return -1;
+				return -ENOMEM;
 			c->out = p;
 			c->outcap = cap;
 		}
@@ -348,6 +349,7 @@ client_reply(struct ctl_client *c, json_t *result, const char *error)
 	struct ctl_server *s = c->server;
 	char *text;
 	size_t len;
+	int rc;
 
 	s->stats.requests++;
 	text = reply_encode(result, error, &len);
@@ -364,10 +366,14 @@ client_reply(struct ctl_client *c, json_t *result, const char *error)
 		client_free(c);
 		return;
 	}
-	if (client_queue_line(c, text, len) < 0) {
+	rc = client_queue_line(c, text, len);
+	if (rc == -ENOBUFS) {
 		s->stats.dropped++;
 		log_warnx("ctl: dropping client pid %d uid %u: it leaves its replies unread",
 		          (int)c->peer.pid, (unsigned)c->peer.uid);
+		client_free(c);
+	} else if (rc < 0) {
+		log_warnx("ctl: out of memory replying to client pid %d", (int)c->peer.pid);
 		client_free(c);
 	}
 	free(text);
@@ -921,6 +927,7 @@ ctl_server_publish(struct ctl_server *s, json_t *event)
 	json_t *msg;
 	char *text;
 	size_t len;
+	int rc;
 
 	if (s == NULL || event == NULL || s->stats.subscribers == 0)
 		return;
@@ -942,11 +949,16 @@ ctl_server_publish(struct ctl_server *s, json_t *event)
 		next = c->next;
 		if (!c->subscribed || c->closing)
 			continue;
-		if (client_queue_line(c, text, len) < 0) {
+		rc = client_queue_line(c, text, len);
+		if (rc == -ENOBUFS) {
 			s->stats.dropped++;
 			log_warnx("ctl: dropping event subscriber pid %d uid %u: it leaves its "
 			          "events unread",
 			          (int)c->peer.pid, (unsigned)c->peer.uid);
+			client_free(c);
+		} else if (rc < 0) {
+			log_warnx("ctl: out of memory sending an event to client pid %d",
+			          (int)c->peer.pid);
 			client_free(c);
 		} else if (!c->busy && client_flush(c) < 0) {
 			client_free(c);
