@@ -50,12 +50,19 @@ KH_SRCS    := $(wildcard kernel-helpers/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 TOOL_SRCS  := $(wildcard tests/kernel/*.c)
+FAKE_SRCS  := $(wildcard kernel-helpers/fake/*.c)
+FAKE_UNIT_SRCS := $(wildcard tests/unit/fake/test_*.c)
+SIM_SRCS   := $(wildcard tests/sim/*.c)
 
 NETD_OBJS  := $(NETD_SRCS:%.c=$(BUILD)/obj/%.o)
 KH_OBJS    := $(KH_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOL_BINS  := $(TOOL_SRCS:tests/kernel/%.c=$(BUILD)/%)
+FAKE_OBJS  := $(FAKE_SRCS:%.c=$(BUILD)/obj/%.o)
+FAKE_UNIT_BINS := $(FAKE_UNIT_SRCS:tests/unit/fake/%.c=$(BUILD)/tests/fake/%)
+SIM_OBJS   := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
+SIM_BIN    := $(if $(SIM_SRCS),$(BUILD)/netd-sim)
 
 all: $(BUILD)/netd $(BUILD)/netdctl
 
@@ -73,6 +80,15 @@ $(BUILD)/libkh.a: $(KH_OBJS)
 
 LIBS_ALL := $(BUILD)/libnetd.a $(BUILD)/libkh.a
 
+# The fake kernel: the kernel-helpers interface in memory. Tests of the layers above link
+# it ahead of libkh.a, so its definitions win and only kernel-helpers' pure data helpers
+# come from the real library.
+$(BUILD)/libkhfake.a: $(FAKE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+LIBS_FAKE := $(BUILD)/libnetd.a $(BUILD)/libkhfake.a $(BUILD)/libkh.a
+
 $(BUILD)/netd: $(BUILD)/obj/netd/main.o $(LIBS_ALL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS)
 
@@ -82,6 +98,14 @@ $(BUILD)/netdctl: $(BUILD)/obj/netd/netdctl.o $(LIBS_ALL)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/fake/%: $(BUILD)/obj/tests/unit/fake/%.o $(LIBS_FAKE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_FAKE) $(PKG_LIBS) -lcmocka
+
+# The gossip simulator: the real core, codec and crypto, many sites in one process.
+$(BUILD)/netd-sim: $(SIM_OBJS) $(LIBS_ALL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJS) $(LIBS_ALL) $(PKG_LIBS) -lm
 
 # Small programs that drive kernel-helpers directly, for the namespace and VM tests.
 $(BUILD)/%: $(BUILD)/obj/tests/kernel/%.o $(LIBS_ALL)
@@ -96,7 +120,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(NETD_SRCS) $(KH_SRCS) $(wildcard netd/*.h kern
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(NETD_SRCS) $(KH_SRCS) $(PKG_LIBS)
 
-tests: $(UNIT_BINS) $(TOOL_BINS)
+tests: $(UNIT_BINS) $(FAKE_UNIT_BINS) $(TOOL_BINS) $(SIM_BIN)
 fuzzers: $(FUZZ_BINS)
 
 # FUZZ_SECONDS is per harness: a smoke run in `make check`, a longer one in `make fuzz`.
@@ -122,8 +146,15 @@ demo:
 fuzz: fuzzers
 	BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/run fuzz/
 
-bench:
-	@echo "no benchmarks yet"
+# Benchmarks write their results under $(BUILD)/bench/ and print a table; BENCHMARKS.md
+# records the numbers with the commands that produced them.
+bench: bench-kernel bench-gossip
+
+bench-kernel: all tests
+	BUILD=$(BUILD) scripts/bench-kernel
+
+bench-gossip: tests
+	BUILD=$(BUILD) scripts/bench-gossip
 
 format:
 	clang-format -i $(wildcard netd/*.[ch] kernel-helpers/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/kernel/*.[ch])
@@ -143,5 +174,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan check-all demo fuzz bench format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip format install clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
