@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <systemd/sd-daemon.h>
 
+#include "kernel-helpers/wg.h"
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/log.h"
@@ -29,7 +30,8 @@ struct daemon {
 	time_t started_wall;
 	unsigned long long reloads_ok;
 	unsigned long long reloads_failed;
-	time_t last_reload; /* 0: never */
+	time_t last_reload;  /* 0: never */
+	const char *backend; /* the WireGuard implementation in use or to be used */
 	char *last_reload_error;
 };
 
@@ -37,6 +39,26 @@ static void
 daemon_apply_log_level(const struct daemon *d)
 {
 	log_set_level(d->options->verbose ? LOG_LEVEL_DEBUG : (enum log_level)d->conf->log_level);
+}
+
+/* An interface that exists is served by whatever serves it (netd adopts it); otherwise
+ * "auto" means the kernel when it has WireGuard, else a userspace implementation. */
+static const char *
+daemon_resolve_backend(const struct conf *conf)
+{
+	enum wg_backend existing;
+
+	if (wg_device_backend(conf->wg.interface, &existing) == 0)
+		return existing == WG_BACKEND_KERNEL ? "kernel" : "userspace";
+	switch (conf->wg.backend) {
+	case CONF_BACKEND_KERNEL:
+		return "kernel";
+	case CONF_BACKEND_USERSPACE:
+		return "userspace";
+	case CONF_BACKEND_AUTO:
+		break;
+	}
+	return wg_kernel_available() ? "kernel" : "userspace";
 }
 
 static json_t *
@@ -136,6 +158,7 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 		          d->options->conf_path);
 	conf_free(d->conf);
 	d->conf = next;
+	d->backend = daemon_resolve_backend(d->conf);
 	d->reloads_ok++;
 	free(d->last_reload_error);
 	d->last_reload_error = NULL;
@@ -159,13 +182,13 @@ cmd_status(void *ctx, const struct ctl_request *req, char **err)
 	(void)err;
 	ctl_server_stats(d->ctl, &st);
 	return json_pack(
-	        "{s:s, s:s, s:I, s:o, s:s, s:s, s:{s:s, s:n}, s:{s:i, s:I, s:I, s:I, s:i, s:I},"
+	        "{s:s, s:s, s:I, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:i, s:I, s:I, s:I, s:i, s:I},"
 	        " s:{s:I, s:I, s:o, s:o}}",
 	        "site", d->conf->site_name, "version", NETD_VERSION, "uptime_seconds",
 	        (json_int_t)(ev_now(d->loop) - d->started_mono), "started_at",
 	        daemon_time_json(d->started_wall), "config_file", d->options->conf_path,
 	        "interface", d->conf->wg.interface, "backend", "configured",
-	        conf_backend_name(d->conf->wg.backend), "active", "counts", "peers", 0,
+	        conf_backend_name(d->conf->wg.backend), "active", d->backend, "counts", "peers", 0,
 	        "trusted_sites", (json_int_t)d->conf->ntrust, "segments",
 	        (json_int_t)d->conf->nsegments, "prefixes", (json_int_t)d->conf->nprefixes,
 	        "routes", 0, "control_clients", (json_int_t)st.clients, "reloads", "ok",
@@ -341,6 +364,9 @@ daemon_run(const struct daemon_options *options)
 		return 1;
 	}
 	daemon_apply_log_level(&d);
+	d.backend = daemon_resolve_backend(d.conf);
+	log_info("WireGuard interface %s: %s backend (configured %s)", d.conf->wg.interface,
+	         d.backend, conf_backend_name(d.conf->wg.backend));
 
 	/* A client that goes away mid-reply must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
