@@ -259,48 +259,49 @@ daemon_metrics_text(const struct daemon *d)
 	const char *const failed_labels[] = {"result", "failed", NULL};
 
 	ctl_server_stats(d->ctl, &st);
+	const struct {
+		const char *name, *type, *help;
+		double value;
+	} single[] = {
+	        {"netd_start_time_seconds", "gauge",
+	         "Start time of the daemon since the Unix epoch.", (double)d->started_wall},
+	        {"netd_config_last_reload_successful", "gauge",
+	         "Whether the last configuration reload succeeded (1 before any reload).",
+	         d->last_reload_error == NULL ? 1 : 0},
+	        {"netd_trusted_sites", "gauge", "Remote sites admitted by the trust configuration.",
+	         (double)d->conf->ntrust},
+	        {"netd_segments_configured", "gauge", "VXLAN segments this site joins.",
+	         (double)d->conf->nsegments},
+	        {"netd_prefixes_advertised", "gauge", "Prefixes this site advertises.",
+	         (double)d->conf->nprefixes},
+	        {"netd_control_clients", "gauge", "Clients connected to the status socket.",
+	         (double)st.clients},
+	        {"netd_control_subscribers", "gauge", "Status socket clients subscribed to events.",
+	         (double)st.subscribers},
+	        {"netd_control_connections_total", "counter",
+	         "Connections accepted on the status socket.", (double)st.accepted},
+	        {"netd_control_rejected_total", "counter",
+	         "Connections refused because the client limit was reached.", (double)st.rejected},
+	        {"netd_control_requests_total", "counter",
+	         "Requests answered on the status socket, errors included.", (double)st.requests},
+	        {"netd_control_errors_total", "counter", "Error replies sent on the status socket.",
+	         (double)st.errors},
+	        {"netd_control_dropped_total", "counter",
+	         "Clients disconnected for oversize requests or unread output.",
+	         (double)st.dropped},
+	};
+
 	metrics_init(&m);
 	metrics_family(&m, "netd_build_info", "gauge", "Version of netd and the site it serves.");
 	metrics_sample(&m, "netd_build_info", build_labels, 1);
-	metrics_family(&m, "netd_start_time_seconds", "gauge",
-	               "Start time of the daemon since the Unix epoch.");
-	metrics_sample(&m, "netd_start_time_seconds", NULL, (double)d->started_wall);
 	metrics_family(&m, "netd_config_reloads_total", "counter",
 	               "Configuration reloads by result.");
 	metrics_sample(&m, "netd_config_reloads_total", ok_labels, (double)d->reloads_ok);
 	metrics_sample(&m, "netd_config_reloads_total", failed_labels, (double)d->reloads_failed);
-	metrics_family(&m, "netd_config_last_reload_successful", "gauge",
-	               "Whether the last configuration reload succeeded (1 before any reload).");
-	metrics_sample(&m, "netd_config_last_reload_successful", NULL,
-	               d->last_reload_error == NULL ? 1 : 0);
-	metrics_family(&m, "netd_trusted_sites", "gauge",
-	               "Remote sites admitted by the trust configuration.");
-	metrics_sample(&m, "netd_trusted_sites", NULL, (double)d->conf->ntrust);
-	metrics_family(&m, "netd_segments_configured", "gauge", "VXLAN segments this site joins.");
-	metrics_sample(&m, "netd_segments_configured", NULL, (double)d->conf->nsegments);
-	metrics_family(&m, "netd_prefixes_advertised", "gauge", "Prefixes this site advertises.");
-	metrics_sample(&m, "netd_prefixes_advertised", NULL, (double)d->conf->nprefixes);
-	metrics_family(&m, "netd_control_clients", "gauge",
-	               "Clients connected to the status socket.");
-	metrics_sample(&m, "netd_control_clients", NULL, (double)st.clients);
-	metrics_family(&m, "netd_control_subscribers", "gauge",
-	               "Status socket clients subscribed to events.");
-	metrics_sample(&m, "netd_control_subscribers", NULL, (double)st.subscribers);
-	metrics_family(&m, "netd_control_connections_total", "counter",
-	               "Connections accepted on the status socket.");
-	metrics_sample(&m, "netd_control_connections_total", NULL, (double)st.accepted);
-	metrics_family(&m, "netd_control_rejected_total", "counter",
-	               "Connections refused because the client limit was reached.");
-	metrics_sample(&m, "netd_control_rejected_total", NULL, (double)st.rejected);
-	metrics_family(&m, "netd_control_requests_total", "counter",
-	               "Requests answered on the status socket, errors included.");
-	metrics_sample(&m, "netd_control_requests_total", NULL, (double)st.requests);
-	metrics_family(&m, "netd_control_errors_total", "counter",
-	               "Error replies sent on the status socket.");
-	metrics_sample(&m, "netd_control_errors_total", NULL, (double)st.errors);
-	metrics_family(&m, "netd_control_dropped_total", "counter",
-	               "Clients disconnected for oversize requests or unread output.");
-	metrics_sample(&m, "netd_control_dropped_total", NULL, (double)st.dropped);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+		metrics_family(&m, single[i].name, single[i].type, single[i].help);
+		metrics_sample(&m, single[i].name, NULL, single[i].value);
+	}
 	return metrics_finish(&m);
 }
 
