@@ -111,14 +111,26 @@ $(BUILD)/netd-sim: $(SIM_OBJS) $(LIBS_ALL)
 $(BUILD)/%: $(BUILD)/obj/tests/kernel/%.o $(LIBS_ALL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS)
 
-# Fuzz harnesses need clang's libFuzzer; they are compiled from source with the
-# library sources so that every line is instrumented.
+# Fuzz harnesses need clang's libFuzzer. The library sources are compiled once with
+# coverage instrumentation (fuzzer-no-link) into libfuzz.a; each harness links against it.
 FUZZ_CC     ?= clang
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS) \
-               -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(NETD_SRCS) $(KH_SRCS) $(wildcard netd/*.h kernel-helpers/*.h)
+FUZZ_SANS   := address,undefined
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
+               -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" -I. $(PKG_CFLAGS) -g -O1 \
+               -fno-sanitize-recover=all
+FUZZ_OBJS   := $(NETD_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(KH_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(NETD_SRCS) $(KH_SRCS) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SANS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/libfuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libfuzz.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SANS) -o $@ $< $(BUILD)/fuzz/libfuzz.a \
+		$(PKG_LIBS)
 
 tests: $(UNIT_BINS) $(FAKE_UNIT_BINS) $(TOOL_BINS) $(SIM_BIN)
 fuzzers: $(FUZZ_BINS)
@@ -175,4 +187,4 @@ clean:
 	rm -rf build
 
 .PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip format install clean
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
