@@ -114,6 +114,7 @@ static_dump() {
 
 # frag_creates NS-RUNNER: IPv4 fragments the namespace has made (/proc/net/snmp, Ip: lines).
 frag_creates() {
+	# shellcheck disable=SC2016
 	"$1" awk '$1 == "Ip:" && !h { for (i = 2; i <= NF; i++) if ($i == "FragCreates") c = i; h = 1; next }
 		$1 == "Ip:" { print $c }' /proc/net/snmp
 }
@@ -178,14 +179,15 @@ echo "ok ping between the sites through table $TABLE"
 # --- MTUs: a full-size frame with DF set crosses the segment, unfragmented on the way ---
 expect_match "MTU of $WA" " mtu $WMTU " "$(in_a ip link show "$WA")"
 frags_a=$(frag_creates in_a)
-in_a ping -c 3 -i 0.2 -W 2 -M do -s $((VMTU - 28)) 10.100.0.2 >"$TMP/ping.out" ||
+in_a ping -c 3 -i 0.2 -W 2 -M "do" -s $((VMTU - 28)) 10.100.0.2 >"$TMP/ping.out" ||
 	{ cat "$TMP/ping.out" >&2; fail "no full-size ping ($VMTU bytes, DF) across the segment"; }
-in_b ping -c 1 -W 2 -M do -s $((VMTU - 28)) 10.100.0.1 >/dev/null ||
+in_b ping -c 1 -W 2 -M "do" -s $((VMTU - 28)) 10.100.0.1 >/dev/null ||
 	fail "no full-size ping across the segment from B"
 expect_eq "IPv4 fragments made on A" "$frags_a" "$(frag_creates in_a)"
-if in_a ping -c 1 -W 2 -M do -s $((VMTU - 27)) 10.100.0.2 >"$TMP/big.out" 2>&1; then
+if in_a ping -c 1 -W 2 -M "do" -s $((VMTU - 27)) 10.100.0.2 >"$TMP/big.out" 2>&1; then
 	fail "a frame one byte over the segment's MTU went through"
 fi
+grep -q "mtu=$VMTU" "$TMP/big.out" || fail "one byte over the MTU: $(cat "$TMP/big.out")"
 echo "ok full-size ping ($VMTU bytes, DF) over the segment, WireGuard MTU $WMTU"
 
 # --- what wg, ip and bridge print is exactly what was asked ---
