@@ -1,0 +1,455 @@
+/* Gossip datagram sealing: ChaCha20-Poly1305 (IETF) under direction-specific keys derived
+ * from X25519 between the two sites, the whole clear header as associated data, and
+ * XEdDSA-style signatures so descriptors relayed by third parties stay attributable. */
+#include "netd/seal.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char kdf_context[] = "netd seal v1";
+static const char nonce_context[] = "netd xeddsa nonce v1";
+
+struct peer {
+	uint32_t id;
+	bool used;
+	uint8_t pub[32];
+	uint8_t tx[32]; /* this site -> peer */
+	uint8_t rx[32]; /* peer -> this site */
+	struct seal_replay replay;
+};
+
+struct seal {
+	char name[WIRE_NAME_MAX + 1];
+	uint8_t priv[32];
+	uint8_t pub[32];
+	uint8_t sign_scalar[32]; /* a, with a·B == sign_pub */
+	uint8_t sign_pub[32];
+	uint32_t epoch;
+	uint32_t seq;
+	seal_dh_fn dh;
+	void *dh_arg;
+	/* Open addressing by peer id; never evicts, because a replay window must outlive any
+	 * cache policy. Bounded by the number of trusted sites. */
+	struct peer *peers;
+	size_t npeers;
+	size_t cap;
+};
+
+static int
+default_dh(void *arg, uint8_t shared[32], const uint8_t priv[32], const uint8_t pub[32])
+{
+	(void)arg;
+	return crypto_scalarmult(shared, priv, pub) == 0 ? 0 : -1;
+}
+
+/* The Edwards scalar and point for a Montgomery private key: A = a·B with A's sign bit
+ * clear, negating the scalar when needed, so the public Ed25519 key is a function of the
+ * X25519 public key alone (XEdDSA's convention). */
+static int
+derive_signing(struct seal *s)
+{
+	uint8_t wide[64] = {0}, a0[32], point[32];
+	int rc = -1;
+
+	memcpy(wide, s->priv, 32);
+	wide[0] &= 248;
+	wide[31] = (wide[31] & 127) | 64;
+	crypto_core_ed25519_scalar_reduce(a0, wide);
+	if (crypto_scalarmult_ed25519_base_noclamp(point, a0) != 0)
+		goto out;
+	if (point[31] & 0x80) {
+		crypto_core_ed25519_scalar_negate(s->sign_scalar, a0);
+		point[31] &= 0x7f;
+	} else {
+		memcpy(s->sign_scalar, a0, 32);
+	}
+	memcpy(s->sign_pub, point, 32);
+	rc = 0;
+out:
+	sodium_memzero(wide, sizeof(wide));
+	sodium_memzero(a0, sizeof(a0));
+	return rc;
+}
+
+struct seal *
+seal_new(const char *name, const uint8_t priv[32], uint32_t epoch)
+{
+	struct seal *s;
+
+	if (!wire_name_valid(name) || sodium_init() < 0)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	strcpy(s->name, name);
+	memcpy(s->priv, priv, 32);
+	s->epoch = epoch;
+	s->dh = default_dh;
+	if (crypto_scalarmult_base(s->pub, s->priv) != 0 || derive_signing(s) != 0) {
+		seal_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+seal_free(struct seal *s)
+{
+	if (s == NULL)
+		return;
+	if (s->peers != NULL) {
+		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
+		free(s->peers);
+	}
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}
+
+void
+seal_set_dh(struct seal *s, seal_dh_fn fn, void *arg)
+{
+	s->dh = fn != NULL ? fn : default_dh;
+	s->dh_arg = arg;
+}
+
+const uint8_t *
+seal_public_key(const struct seal *s)
+{
+	return s->pub;
+}
+
+const uint8_t *
+seal_sign_key(const struct seal *s)
+{
+	return s->sign_pub;
+}
+
+uint64_t
+seal_next_counter(const struct seal *s)
+{
+	if (s->seq == UINT32_MAX)
+		return ((uint64_t)s->epoch + 1) << 32 | 1;
+	return (uint64_t)s->epoch << 32 | (s->seq + 1);
+}
+
+void
+seal_forget_peers(struct seal *s)
+{
+	if (s->peers != NULL)
+		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
+	s->npeers = 0;
+}
+
+/* ---- peer table ---- */
+
+static size_t
+slot_of(uint32_t id, size_t cap)
+{
+	return (size_t)(id * 2654435761u) & (cap - 1);
+}
+
+static struct peer *
+peer_find(struct seal *s, uint32_t id)
+{
+	if (s->cap == 0)
+		return NULL;
+	for (size_t i = slot_of(id, s->cap);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->peers[i].used)
+			return NULL;
+		if (s->peers[i].id == id)
+			return &s->peers[i];
+	}
+}
+
+static int
+grow(struct seal *s)
+{
+	size_t ncap = s->cap == 0 ? 16 : s->cap * 2;
+	struct peer *np = calloc(ncap, sizeof(*np));
+
+	if (np == NULL)
+		return -1;
+	for (size_t i = 0; i < s->cap; i++) {
+		size_t j;
+
+		if (!s->peers[i].used)
+			continue;
+		for (j = slot_of(s->peers[i].id, ncap); np[j].used; j = (j + 1) & (ncap - 1))
+			;
+		np[j] = s->peers[i];
+	}
+	if (s->peers != NULL) {
+		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
+		free(s->peers);
+	}
+	s->peers = np;
+	s->cap = ncap;
+	return 0;
+}
+
+static int
+derive_keys(struct seal *s, const uint8_t peer_pub[32], uint8_t tx[32], uint8_t rx[32])
+{
+	uint8_t shared[32];
+	crypto_generichash_state st;
+	int rc = -1;
+
+	if (s->dh(s->dh_arg, shared, s->priv, peer_pub) != 0 || sodium_is_zero(shared, 32))
+		goto out;
+	/* Both public keys in a fixed order per direction: the two directions get
+	 * different keys, so a datagram cannot be reflected back to its sender. */
+	crypto_generichash_init(&st, shared, 32, 32);
+	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
+	crypto_generichash_update(&st, s->pub, 32);
+	crypto_generichash_update(&st, peer_pub, 32);
+	crypto_generichash_final(&st, tx, 32);
+	crypto_generichash_init(&st, shared, 32, 32);
+	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
+	crypto_generichash_update(&st, peer_pub, 32);
+	crypto_generichash_update(&st, s->pub, 32);
+	crypto_generichash_final(&st, rx, 32);
+	rc = 0;
+out:
+	sodium_memzero(shared, sizeof(shared));
+	sodium_memzero(&st, sizeof(st));
+	return rc;
+}
+
+/* The peer's entry, created on first use; keys are re-derived when the caller's public
+ * key for the id changed (a trust reload), which also resets its window. */
+static int
+peer_get(struct seal *s, uint32_t id, const uint8_t pub[32], struct peer **out)
+{
+	struct peer *p = peer_find(s, id);
+	struct peer fresh;
+
+	if (p != NULL && memcmp(p->pub, pub, 32) == 0) {
+		*out = p;
+		return 0;
+	}
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.id = id;
+	fresh.used = true;
+	memcpy(fresh.pub, pub, 32);
+	if (derive_keys(s, pub, fresh.tx, fresh.rx) != 0)
+		return SEAL_ERR_KEY;
+	if (p == NULL) {
+		if ((s->npeers + 1) * 4 > s->cap * 3 && grow(s) != 0)
+			return SEAL_ERR_NOMEM;
+		for (size_t i = slot_of(id, s->cap);; i = (i + 1) & (s->cap - 1)) {
+			if (!s->peers[i].used) {
+				p = &s->peers[i];
+				break;
+			}
+		}
+		s->npeers++;
+	}
+	*p = fresh;
+	sodium_memzero(&fresh, sizeof(fresh));
+	*out = p;
+	return 0;
+}
+
+/* ---- datagrams ---- */
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+make_nonce(uint8_t nonce[12], uint64_t counter)
+{
+	memset(nonce, 0, 4);
+	put_u64(nonce + 4, counter);
+}
+
+/* Header: kind, name length, name, counter. Returns the header length or -1. */
+static int
+parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_t *counter)
+{
+	size_t n, hl;
+	char tmp[WIRE_NAME_MAX + 1];
+
+	if (len < 2 || d[0] != SEAL_KIND || len > WIRE_DATAGRAM_MAX)
+		return -1;
+	n = d[1];
+	if (n == 0 || n > WIRE_NAME_MAX)
+		return -1;
+	hl = 2 + n + 8;
+	if (len < hl + SEAL_TAG_LEN)
+		return -1;
+	memcpy(tmp, d + 2, n);
+	tmp[n] = '\0';
+	if (memchr(tmp, '\0', n) != NULL || !wire_name_valid(tmp))
+		return -1;
+	if (name != NULL)
+		memcpy(name, tmp, sizeof(tmp));
+	if (counter != NULL)
+		*counter = get_u64(d + 2 + n);
+	return (int)hl;
+}
+
+int
+seal_sender(const uint8_t *dgram, size_t len, char name[WIRE_NAME_MAX + 1])
+{
+	return parse_header(dgram, len, name, NULL) < 0 ? SEAL_ERR_MALFORMED : 0;
+}
+
+int
+seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *payload,
+          size_t len, uint8_t *out, size_t cap, size_t *outlen)
+{
+	size_t n = strlen(s->name), hl = 2 + n + 8;
+	uint8_t nonce[12];
+	unsigned long long clen;
+	uint64_t counter;
+	struct peer *p;
+	int rc;
+
+	if (len > SEAL_PAYLOAD_MAX || cap < hl + len + SEAL_TAG_LEN)
+		return SEAL_ERR_MALFORMED;
+	rc = peer_get(s, peer_id, peer_pub, &p);
+	if (rc != 0)
+		return rc;
+	counter = seal_next_counter(s);
+	if (s->seq == UINT32_MAX) {
+		s->epoch++;
+		s->seq = 0;
+	}
+	s->seq++;
+	out[0] = SEAL_KIND;
+	out[1] = (uint8_t)n;
+	memcpy(out + 2, s->name, n);
+	put_u64(out + 2 + n, counter);
+	make_nonce(nonce, counter);
+	crypto_aead_chacha20poly1305_ietf_encrypt(out + hl, &clen, payload, len, out, hl, NULL,
+	                                          nonce, p->tx);
+	*outlen = hl + (size_t)clen;
+	return 0;
+}
+
+int
+seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *dgram,
+            size_t len, uint8_t *out, size_t cap, size_t *outlen)
+{
+	uint8_t nonce[12];
+	unsigned long long plen;
+	uint64_t counter;
+	struct peer *p;
+	int hl, rc;
+
+	hl = parse_header(dgram, len, NULL, &counter);
+	if (hl < 0 || cap < len - (size_t)hl - SEAL_TAG_LEN)
+		return SEAL_ERR_MALFORMED;
+	if (counter == 0)
+		return SEAL_ERR_REPLAYED;
+	rc = peer_get(s, peer_id, peer_pub, &p);
+	if (rc != 0)
+		return rc;
+	/* Authenticate before looking at the window: a forgery is counted as one, and
+	 * forged counters never move the window. */
+	make_nonce(nonce, counter);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &plen, NULL, dgram + hl,
+	                                              len - (size_t)hl, dgram, (size_t)hl, nonce,
+	                                              p->rx) != 0)
+		return SEAL_ERR_FORGED;
+	if (!seal_replay_check(&p->replay, counter))
+		return SEAL_ERR_REPLAYED;
+	seal_replay_update(&p->replay, counter);
+	*outlen = (size_t)plen;
+	return 0;
+}
+
+/* ---- replay window ---- */
+
+bool
+seal_replay_check(const struct seal_replay *r, uint64_t counter)
+{
+	if (counter == 0)
+		return false;
+	if (counter > r->top)
+		return true;
+	if (r->top - counter >= SEAL_REPLAY_WINDOW)
+		return false;
+	return !(r->bitmap & (UINT64_C(1) << (r->top - counter)));
+}
+
+void
+seal_replay_update(struct seal_replay *r, uint64_t counter)
+{
+	if (counter > r->top) {
+		uint64_t shift = counter - r->top;
+
+		r->bitmap = shift >= 64 ? 0 : r->bitmap << shift;
+		r->bitmap |= 1;
+		r->top = counter;
+	} else if (r->top - counter < SEAL_REPLAY_WINDOW) {
+		r->bitmap |= UINT64_C(1) << (r->top - counter);
+	}
+}
+
+/* ---- signatures ---- */
+
+int
+seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE_SIG_LEN])
+{
+	uint8_t h[64], r[32], k[32], ka[32];
+	crypto_hash_sha512_state st;
+	int rc = -1;
+
+	/* Deterministic nonce from the secret scalar and the message, as Ed25519 does. */
+	crypto_hash_sha512_init(&st);
+	crypto_hash_sha512_update(&st, (const uint8_t *)nonce_context, sizeof(nonce_context));
+	crypto_hash_sha512_update(&st, s->sign_scalar, 32);
+	crypto_hash_sha512_update(&st, msg, len);
+	crypto_hash_sha512_final(&st, h);
+	crypto_core_ed25519_scalar_reduce(r, h);
+	if (crypto_scalarmult_ed25519_base_noclamp(sig, r) != 0)
+		goto out;
+	crypto_hash_sha512_init(&st);
+	crypto_hash_sha512_update(&st, sig, 32);
+	crypto_hash_sha512_update(&st, s->sign_pub, 32);
+	crypto_hash_sha512_update(&st, msg, len);
+	crypto_hash_sha512_final(&st, h);
+	crypto_core_ed25519_scalar_reduce(k, h);
+	crypto_core_ed25519_scalar_mul(ka, k, s->sign_scalar);
+	crypto_core_ed25519_scalar_add(sig + 32, ka, r);
+	rc = 0;
+out:
+	sodium_memzero(h, sizeof(h));
+	sodium_memzero(r, sizeof(r));
+	sodium_memzero(ka, sizeof(ka));
+	return rc;
+}
+
+bool
+seal_verify(const uint8_t x25519_pub[32], const uint8_t sign_key[32], const uint8_t *msg,
+            size_t len, const uint8_t sig[WIRE_SIG_LEN])
+{
+	uint8_t u[32];
+
+	/* The Edwards key is only trusted if it is the one the X25519 key maps to: sign bit
+	 * clear and the birational map back gives the trusted Montgomery u. */
+	if (sign_key[31] & 0x80)
+		return false;
+	if (crypto_sign_ed25519_pk_to_curve25519(u, sign_key) != 0 ||
+	    sodium_memcmp(u, x25519_pub, 32) != 0)
+		return false;
+	return crypto_sign_ed25519_verify_detached(sig, msg, len, sign_key) == 0;
+}

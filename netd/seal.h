@@ -1,0 +1,79 @@
+/* Datagram protection for gossip: pairwise keys from the sites' X25519 keys, an AEAD over
+ * each datagram, a per-sender counter with a sliding replay window, and descriptor
+ * signatures made with the Edwards form of the same X25519 key. */
+#ifndef NETD_SEAL_H
+#define NETD_SEAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netd/wire.h"
+
+#define SEAL_KIND          0x11 /* first byte of a sealed datagram */
+#define SEAL_TAG_LEN       16
+#define SEAL_OVERHEAD_MAX  (1 + 1 + WIRE_NAME_MAX + 8 + SEAL_TAG_LEN)
+#define SEAL_PAYLOAD_MAX   (WIRE_DATAGRAM_MAX - SEAL_OVERHEAD_MAX)
+#define SEAL_REPLAY_WINDOW 64 /* counters this far behind the highest seen still count */
+
+enum seal_error {
+	SEAL_ERR_MALFORMED = -1, /* header not parseable, too short or too long */
+	SEAL_ERR_FORGED = -2,    /* authentication failed: wrong key, tampered, truncated */
+	SEAL_ERR_REPLAYED = -3,  /* counter already seen or behind the window */
+	SEAL_ERR_NOMEM = -4,
+	SEAL_ERR_KEY = -5, /* the peer's public key gives no usable shared secret */
+};
+
+/* X25519 of priv and pub into shared; 0 or -1. Replaceable so that a simulator holding
+ * thousands of sites can compute each pair's secret once. */
+typedef int (*seal_dh_fn)(void *arg, uint8_t shared[32], const uint8_t priv[32],
+                          const uint8_t pub[32]);
+
+struct seal;
+
+/* A site's sealing state. epoch must be higher than any epoch this site used before
+ * (the daemon persists it): counters are epoch << 32 | sequence, so a restarted site is
+ * not taken for a replayer and its old datagrams stay stale. Free with seal_free(). */
+struct seal *seal_new(const char *name, const uint8_t priv[32], uint32_t epoch);
+void seal_free(struct seal *s);
+void seal_set_dh(struct seal *s, seal_dh_fn fn, void *arg);
+
+const uint8_t *seal_public_key(const struct seal *s);
+/* The Ed25519 key that verifies this site's signatures (sign bit clear). */
+const uint8_t *seal_sign_key(const struct seal *s);
+/* The counter the next datagram will carry. */
+uint64_t seal_next_counter(const struct seal *s);
+
+/* The sender name from a sealed datagram's clear header; 0 or SEAL_ERR_MALFORMED. */
+int seal_sender(const uint8_t *dgram, size_t len, char name[WIRE_NAME_MAX + 1]);
+
+/* Seals payload for the peer identified by peer_id (a stable small number chosen by the
+ * caller, e.g. its trust table index) with public key peer_pub. out needs len +
+ * SEAL_OVERHEAD_MAX bytes. Returns 0 or a negative enum seal_error. */
+int seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *payload,
+              size_t len, uint8_t *out, size_t cap, size_t *outlen);
+
+/* Opens a datagram from the peer that seal_sender named. On success the payload is in out
+ * and the replay window has moved; on any failure the window is unchanged and out holds
+ * nothing usable. */
+int seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *dgram,
+                size_t len, uint8_t *out, size_t cap, size_t *outlen);
+
+/* Forgets every peer's keys and replay window, as a restart does (tests). */
+void seal_forget_peers(struct seal *s);
+
+int seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE_SIG_LEN]);
+/* True when sign_key is the Edwards form of x25519_pub and sig is its signature on msg. */
+bool seal_verify(const uint8_t x25519_pub[32], const uint8_t sign_key[32], const uint8_t *msg,
+                 size_t len, const uint8_t sig[WIRE_SIG_LEN]);
+
+/* Replay window on its own, for tests and for callers that keep their own state. */
+struct seal_replay {
+	uint64_t top;    /* highest counter accepted, 0 before the first */
+	uint64_t bitmap; /* bit i: counter top - i was accepted */
+};
+
+bool seal_replay_check(const struct seal_replay *r, uint64_t counter);
+void seal_replay_update(struct seal_replay *r, uint64_t counter);
+
+#endif

@@ -1,0 +1,683 @@
+/* The gossip wire codec: big-endian fields, every length and count checked against its
+ * bound before use, canonical encodings only (what decodes re-encodes to the same bytes). */
+#include "netd/wire.h"
+
+#include <string.h>
+
+static const char desc_context[] = "netd desc v1";
+static const char left_context[] = "netd left v1";
+
+/* ---- writer ---- */
+
+struct out {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	bool full;
+};
+
+static void
+out_bytes(struct out *o, const void *p, size_t n)
+{
+	if (o->full || n > o->cap - o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void
+out_u8(struct out *o, uint8_t v)
+{
+	out_bytes(o, &v, 1);
+}
+
+static void
+out_u16(struct out *o, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+
+	out_bytes(o, b, 2);
+}
+
+static void
+out_u24(struct out *o, uint32_t v)
+{
+	uint8_t b[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+
+	out_bytes(o, b, 3);
+}
+
+static void
+out_u32(struct out *o, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+
+	out_bytes(o, b, 4);
+}
+
+static void
+out_u64(struct out *o, uint64_t v)
+{
+	out_u32(o, (uint32_t)(v >> 32));
+	out_u32(o, (uint32_t)v);
+}
+
+/* Encoders refuse what the decoder would refuse, so nothing invalid leaves a site. */
+static void
+out_name(struct out *o, const char *name)
+{
+	size_t n = strnlen(name, WIRE_NAME_MAX + 1);
+
+	if (!wire_name_valid(name)) {
+		o->full = true;
+		return;
+	}
+	out_u8(o, (uint8_t)n);
+	out_bytes(o, name, n);
+}
+
+static size_t
+addr_len(uint8_t family)
+{
+	return family == WIRE_AF_INET ? 4 : family == WIRE_AF_INET6 ? 16 : 0;
+}
+
+static void
+out_endpoint(struct out *o, const struct wire_endpoint *e)
+{
+	size_t n = addr_len(e->family);
+
+	if (n == 0 || e->port == 0) {
+		o->full = true;
+		return;
+	}
+	out_u8(o, e->family);
+	out_bytes(o, e->addr, n);
+	out_u16(o, e->port);
+}
+
+static bool
+prefix_canonical(const struct wire_prefix *p)
+{
+	size_t n = addr_len(p->family);
+
+	if (n == 0 || p->len > n * 8)
+		return false;
+	for (size_t bit = p->len; bit < 128; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+static void
+out_prefix(struct out *o, const struct wire_prefix *p)
+{
+	if (!prefix_canonical(p)) {
+		o->full = true;
+		return;
+	}
+	out_u8(o, p->family);
+	out_u8(o, p->len);
+	out_bytes(o, p->addr, (p->len + 7u) / 8u);
+}
+
+static void
+out_desc_body(struct out *o, const struct wire_desc *d)
+{
+	if (d->nendpoints > WIRE_MAX_ENDPOINTS || d->noverlay > WIRE_MAX_OVERLAY ||
+	    d->nprefixes > WIRE_MAX_PREFIXES || d->nvnis > WIRE_MAX_VNIS) {
+		o->full = true;
+		return;
+	}
+	out_name(o, d->name);
+	out_u32(o, d->incarnation);
+	out_bytes(o, d->wg_key, WIRE_KEY_LEN);
+	out_bytes(o, d->sign_key, WIRE_KEY_LEN);
+	out_endpoint(o, &d->gossip);
+	out_u8(o, d->nendpoints);
+	for (size_t i = 0; i < d->nendpoints; i++)
+		out_endpoint(o, &d->endpoints[i]);
+	out_u8(o, d->noverlay);
+	for (size_t i = 0; i < d->noverlay; i++) {
+		if (d->overlay[i].len != addr_len(d->overlay[i].family) * 8)
+			o->full = true;
+		out_prefix(o, &d->overlay[i]);
+	}
+	out_u8(o, d->nprefixes);
+	for (size_t i = 0; i < d->nprefixes; i++)
+		out_prefix(o, &d->prefixes[i]);
+	out_u8(o, d->nvnis);
+	for (size_t i = 0; i < d->nvnis; i++) {
+		if (d->vnis[i] == 0 || d->vnis[i] > WIRE_VNI_MAX)
+			o->full = true;
+		out_u24(o, d->vnis[i]);
+	}
+}
+
+static bool
+pow2(unsigned v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+static void
+out_msg(struct out *o, const struct wire_msg *m)
+{
+	out_u8(o, m->type);
+	switch (m->type) {
+	case WIRE_PING:
+		out_u32(o, m->seq);
+		out_name(o, m->target);
+		break;
+	case WIRE_PING_REQ:
+		out_u32(o, m->seq);
+		out_name(o, m->target);
+		out_endpoint(o, &m->addr);
+		if (m->flags & ~WIRE_PING_REQ_NACK)
+			o->full = true;
+		out_u8(o, m->flags);
+		break;
+	case WIRE_ACK:
+	case WIRE_NACK:
+		out_u32(o, m->seq);
+		break;
+	case WIRE_ALIVE:
+		out_desc_body(o, &m->desc);
+		out_bytes(o, m->desc.sig, WIRE_SIG_LEN);
+		break;
+	case WIRE_SUSPECT:
+	case WIRE_DEAD:
+		out_name(o, m->target);
+		out_u32(o, m->incarnation);
+		out_name(o, m->from);
+		break;
+	case WIRE_LEFT:
+		out_name(o, m->target);
+		out_u32(o, m->incarnation);
+		out_bytes(o, m->sig, WIRE_SIG_LEN);
+		break;
+	case WIRE_DIGEST:
+		if (!pow2(m->nbuckets) || m->nbuckets > WIRE_MAX_BUCKETS || m->count == 0 ||
+		    m->count > WIRE_MAX_HASHES || (unsigned)m->bucket + m->count > m->nbuckets) {
+			o->full = true;
+			break;
+		}
+		out_u16(o, m->nbuckets);
+		out_u16(o, m->bucket);
+		out_u8(o, m->count);
+		for (size_t i = 0; i < m->count; i++)
+			out_u64(o, m->hashes[i]);
+		break;
+	case WIRE_ENTRIES:
+		if (!pow2(m->nbuckets) || m->nbuckets > WIRE_MAX_BUCKETS ||
+		    m->bucket >= m->nbuckets || m->count > WIRE_MAX_ENTRIES ||
+		    (m->flags & ~WIRE_ENTRIES_REPLY)) {
+			o->full = true;
+			break;
+		}
+		out_u8(o, m->flags);
+		out_u16(o, m->nbuckets);
+		out_u16(o, m->bucket);
+		out_u8(o, m->count);
+		for (size_t i = 0; i < m->count; i++) {
+			const struct wire_entry *e = &m->entries[i];
+
+			if (e->state < WIRE_STATE_ALIVE || e->state > WIRE_STATE_LEFT)
+				o->full = true;
+			out_name(o, e->name);
+			out_u32(o, e->incarnation);
+			out_u8(o, e->state);
+		}
+		break;
+	case WIRE_DESC_REQ:
+		if (m->count == 0 || m->count > WIRE_MAX_NAMES) {
+			o->full = true;
+			break;
+		}
+		out_u8(o, m->count);
+		for (size_t i = 0; i < m->count; i++)
+			out_name(o, m->names[i]);
+		break;
+	default:
+		o->full = true;
+	}
+}
+
+int
+wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap)
+{
+	if (cap < 1)
+		return -1;
+	w->buf = buf;
+	w->cap = cap;
+	buf[0] = WIRE_VERSION;
+	w->len = 1;
+	return 0;
+}
+
+int
+wire_put_msg(struct wire_writer *w, const struct wire_msg *m)
+{
+	struct out o = {w->buf + w->len, w->cap - w->len, 0, false};
+
+	out_msg(&o, m);
+	if (o.full)
+		return -1;
+	w->len += o.len;
+	return 0;
+}
+
+int
+wire_put_raw(struct wire_writer *w, const uint8_t *bytes, size_t len)
+{
+	if (len > w->cap - w->len)
+		return -1;
+	memcpy(w->buf + w->len, bytes, len);
+	w->len += len;
+	return 0;
+}
+
+int
+wire_encode_msg(const struct wire_msg *m, uint8_t *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0, false};
+
+	out_msg(&o, m);
+	return o.full ? -1 : (int)o.len;
+}
+
+int
+wire_desc_signed_bytes(const struct wire_desc *d, uint8_t *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0, false};
+
+	out_bytes(&o, desc_context, sizeof(desc_context));
+	out_desc_body(&o, d);
+	return o.full ? -1 : (int)o.len;
+}
+
+int
+wire_left_signed_bytes(const char *name, uint32_t incarnation, uint8_t *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0, false};
+
+	out_bytes(&o, left_context, sizeof(left_context));
+	out_name(&o, name);
+	out_u32(&o, incarnation);
+	return o.full ? -1 : (int)o.len;
+}
+
+/* ---- reader ---- */
+
+struct in {
+	const uint8_t *p;
+	size_t len;
+	size_t off;
+	bool bad;
+};
+
+static const uint8_t *
+in_bytes(struct in *in, size_t n)
+{
+	const uint8_t *p;
+
+	if (in->bad || n > in->len - in->off) {
+		in->bad = true;
+		return NULL;
+	}
+	p = in->p + in->off;
+	in->off += n;
+	return p;
+}
+
+static void
+in_copy(struct in *in, void *dst, size_t n)
+{
+	const uint8_t *p = in_bytes(in, n);
+
+	if (p != NULL)
+		memcpy(dst, p, n);
+}
+
+static uint8_t
+in_u8(struct in *in)
+{
+	const uint8_t *p = in_bytes(in, 1);
+
+	return p != NULL ? p[0] : 0;
+}
+
+static uint16_t
+in_u16(struct in *in)
+{
+	const uint8_t *p = in_bytes(in, 2);
+
+	return p != NULL ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+}
+
+static uint32_t
+in_u24(struct in *in)
+{
+	const uint8_t *p = in_bytes(in, 3);
+
+	return p != NULL ? (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2] : 0;
+}
+
+static uint32_t
+in_u32(struct in *in)
+{
+	const uint8_t *p = in_bytes(in, 4);
+
+	return p != NULL ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+	                 : 0;
+}
+
+static uint64_t
+in_u64(struct in *in)
+{
+	uint64_t hi = in_u32(in);
+
+	return hi << 32 | in_u32(in);
+}
+
+static void
+in_name(struct in *in, char out[WIRE_NAME_MAX + 1])
+{
+	uint8_t n = in_u8(in);
+	const uint8_t *p;
+
+	if (n == 0 || n > WIRE_NAME_MAX) {
+		in->bad = true;
+		return;
+	}
+	p = in_bytes(in, n);
+	if (p == NULL)
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	if (memchr(out, '\0', n) != NULL || !wire_name_valid(out))
+		in->bad = true;
+}
+
+static void
+in_endpoint(struct in *in, struct wire_endpoint *e)
+{
+	size_t n;
+
+	memset(e, 0, sizeof(*e));
+	e->family = in_u8(in);
+	n = addr_len(e->family);
+	if (n == 0) {
+		in->bad = true;
+		return;
+	}
+	in_copy(in, e->addr, n);
+	e->port = in_u16(in);
+	if (e->port == 0)
+		in->bad = true;
+}
+
+static void
+in_prefix(struct in *in, struct wire_prefix *p)
+{
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->family = in_u8(in);
+	p->len = in_u8(in);
+	n = addr_len(p->family);
+	if (n == 0 || p->len > n * 8) {
+		in->bad = true;
+		return;
+	}
+	in_copy(in, p->addr, (p->len + 7u) / 8u);
+	if (!in->bad && !prefix_canonical(p))
+		in->bad = true;
+}
+
+static void
+in_desc(struct in *in, struct wire_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	in_name(in, d->name);
+	d->incarnation = in_u32(in);
+	in_copy(in, d->wg_key, WIRE_KEY_LEN);
+	in_copy(in, d->sign_key, WIRE_KEY_LEN);
+	in_endpoint(in, &d->gossip);
+	d->nendpoints = in_u8(in);
+	if (d->nendpoints > WIRE_MAX_ENDPOINTS)
+		in->bad = true;
+	for (size_t i = 0; !in->bad && i < d->nendpoints; i++)
+		in_endpoint(in, &d->endpoints[i]);
+	d->noverlay = in_u8(in);
+	if (d->noverlay > WIRE_MAX_OVERLAY)
+		in->bad = true;
+	for (size_t i = 0; !in->bad && i < d->noverlay; i++) {
+		in_prefix(in, &d->overlay[i]);
+		if (d->overlay[i].len != addr_len(d->overlay[i].family) * 8)
+			in->bad = true;
+	}
+	d->nprefixes = in_u8(in);
+	if (d->nprefixes > WIRE_MAX_PREFIXES)
+		in->bad = true;
+	for (size_t i = 0; !in->bad && i < d->nprefixes; i++)
+		in_prefix(in, &d->prefixes[i]);
+	d->nvnis = in_u8(in);
+	if (d->nvnis > WIRE_MAX_VNIS)
+		in->bad = true;
+	for (size_t i = 0; !in->bad && i < d->nvnis; i++) {
+		d->vnis[i] = in_u24(in);
+		if (d->vnis[i] == 0)
+			in->bad = true;
+	}
+	in_copy(in, d->sig, WIRE_SIG_LEN);
+}
+
+static void
+in_msg(struct in *in, struct wire_msg *m)
+{
+	m->type = in_u8(in);
+	m->flags = 0;
+	switch (m->type) {
+	case WIRE_PING:
+		m->seq = in_u32(in);
+		in_name(in, m->target);
+		break;
+	case WIRE_PING_REQ:
+		m->seq = in_u32(in);
+		in_name(in, m->target);
+		in_endpoint(in, &m->addr);
+		m->flags = in_u8(in);
+		if (m->flags & ~WIRE_PING_REQ_NACK)
+			in->bad = true;
+		break;
+	case WIRE_ACK:
+	case WIRE_NACK:
+		m->seq = in_u32(in);
+		break;
+	case WIRE_ALIVE:
+		in_desc(in, &m->desc);
+		break;
+	case WIRE_SUSPECT:
+	case WIRE_DEAD:
+		in_name(in, m->target);
+		m->incarnation = in_u32(in);
+		in_name(in, m->from);
+		break;
+	case WIRE_LEFT:
+		in_name(in, m->target);
+		m->incarnation = in_u32(in);
+		in_copy(in, m->sig, WIRE_SIG_LEN);
+		break;
+	case WIRE_DIGEST:
+		m->nbuckets = in_u16(in);
+		m->bucket = in_u16(in);
+		m->count = in_u8(in);
+		if (!pow2(m->nbuckets) || m->nbuckets > WIRE_MAX_BUCKETS || m->count == 0 ||
+		    m->count > WIRE_MAX_HASHES || (unsigned)m->bucket + m->count > m->nbuckets) {
+			in->bad = true;
+			break;
+		}
+		for (size_t i = 0; i < m->count; i++)
+			m->hashes[i] = in_u64(in);
+		break;
+	case WIRE_ENTRIES:
+		m->flags = in_u8(in);
+		m->nbuckets = in_u16(in);
+		m->bucket = in_u16(in);
+		m->count = in_u8(in);
+		if ((m->flags & ~WIRE_ENTRIES_REPLY) || !pow2(m->nbuckets) ||
+		    m->nbuckets > WIRE_MAX_BUCKETS || m->bucket >= m->nbuckets ||
+		    m->count > WIRE_MAX_ENTRIES) {
+			in->bad = true;
+			break;
+		}
+		for (size_t i = 0; !in->bad && i < m->count; i++) {
+			struct wire_entry *e = &m->entries[i];
+
+			in_name(in, e->name);
+			e->incarnation = in_u32(in);
+			e->state = in_u8(in);
+			if (e->state < WIRE_STATE_ALIVE || e->state > WIRE_STATE_LEFT)
+				in->bad = true;
+		}
+		break;
+	case WIRE_DESC_REQ:
+		m->count = in_u8(in);
+		if (m->count == 0 || m->count > WIRE_MAX_NAMES) {
+			in->bad = true;
+			break;
+		}
+		for (size_t i = 0; !in->bad && i < m->count; i++)
+			in_name(in, m->names[i]);
+		break;
+	default:
+		in->bad = true;
+	}
+}
+
+int
+wire_reader_init(struct wire_reader *r, const uint8_t *buf, size_t len)
+{
+	if (len < 2 || buf[0] != WIRE_VERSION)
+		return -1;
+	r->buf = buf;
+	r->len = len;
+	r->off = 1;
+	return 0;
+}
+
+int
+wire_next(struct wire_reader *r, struct wire_msg *m)
+{
+	struct in in = {r->buf, r->len, r->off, false};
+
+	if (r->off >= r->len)
+		return 0;
+	in_msg(&in, m);
+	if (in.bad) {
+		r->off = r->len; /* a malformed message ends the walk */
+		return -1;
+	}
+	r->off = in.off;
+	return 1;
+}
+
+/* ---- helpers ---- */
+
+bool
+wire_name_valid(const char *s)
+{
+	size_t n = strnlen(s, WIRE_NAME_MAX + 1);
+
+	if (n == 0 || n > WIRE_NAME_MAX || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+bool
+wire_endpoint_equal(const struct wire_endpoint *a, const struct wire_endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       memcmp(a->addr, b->addr, addr_len(a->family)) == 0;
+}
+
+static bool
+prefix_equal(const struct wire_prefix *a, const struct wire_prefix *b)
+{
+	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+bool
+wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b)
+{
+	if (strcmp(a->name, b->name) != 0 || memcmp(a->wg_key, b->wg_key, WIRE_KEY_LEN) != 0 ||
+	    memcmp(a->sign_key, b->sign_key, WIRE_KEY_LEN) != 0 ||
+	    !wire_endpoint_equal(&a->gossip, &b->gossip) || a->nendpoints != b->nendpoints ||
+	    a->noverlay != b->noverlay || a->nprefixes != b->nprefixes || a->nvnis != b->nvnis)
+		return false;
+	for (size_t i = 0; i < a->nendpoints && i < WIRE_MAX_ENDPOINTS; i++)
+		if (!wire_endpoint_equal(&a->endpoints[i], &b->endpoints[i]))
+			return false;
+	for (size_t i = 0; i < a->noverlay && i < WIRE_MAX_OVERLAY; i++)
+		if (!prefix_equal(&a->overlay[i], &b->overlay[i]))
+			return false;
+	for (size_t i = 0; i < a->nprefixes && i < WIRE_MAX_PREFIXES; i++)
+		if (!prefix_equal(&a->prefixes[i], &b->prefixes[i]))
+			return false;
+	for (size_t i = 0; i < a->nvnis && i < WIRE_MAX_VNIS; i++)
+		if (a->vnis[i] != b->vnis[i])
+			return false;
+	return true;
+}
+
+bool
+wire_desc_equal(const struct wire_desc *a, const struct wire_desc *b)
+{
+	return wire_desc_same_content(a, b) && a->incarnation == b->incarnation &&
+	       memcmp(a->sig, b->sig, WIRE_SIG_LEN) == 0;
+}
+
+bool
+wire_prefix_within(const struct wire_prefix *inner, const struct wire_prefix *outer)
+{
+	if (inner->family != outer->family || inner->len < outer->len)
+		return false;
+	for (unsigned bit = 0; bit < outer->len; bit++) {
+		uint8_t mask = (uint8_t)(0x80 >> (bit % 8));
+
+		if ((inner->addr[bit / 8] & mask) != (outer->addr[bit / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+int
+wire_hello_encode(const char *name, uint8_t *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0, false};
+
+	out_u8(&o, WIRE_HELLO_KIND);
+	out_name(&o, name);
+	return o.full ? -1 : (int)o.len;
+}
+
+int
+wire_hello_decode(const uint8_t *buf, size_t len, char name[WIRE_NAME_MAX + 1])
+{
+	struct in in = {buf, len, 0, false};
+	char tmp[WIRE_NAME_MAX + 1];
+
+	if (in_u8(&in) != WIRE_HELLO_KIND)
+		return -1;
+	in_name(&in, tmp);
+	if (in.bad || in.off != len)
+		return -1;
+	memcpy(name, tmp, sizeof(tmp));
+	return 0;
+}

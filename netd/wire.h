@@ -1,0 +1,157 @@
+/* The gossip wire format: site descriptors and protocol messages in a versioned binary
+ * encoding with an explicit bound on every field. Pure functions on byte buffers. */
+#ifndef NETD_WIRE_H
+#define NETD_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_VERSION       1
+#define WIRE_DATAGRAM_MAX  1200 /* every datagram, sealed, fits this */
+#define WIRE_NAME_MAX      32   /* site names: 1..32 of a-z, 0-9, '-', not starting with '-' */
+#define WIRE_KEY_LEN       32
+#define WIRE_SIG_LEN       64
+#define WIRE_MAX_ENDPOINTS 4
+#define WIRE_MAX_OVERLAY   2
+#define WIRE_MAX_PREFIXES  16
+#define WIRE_MAX_VNIS      32
+#define WIRE_VNI_MAX       16777215u
+#define WIRE_MAX_HASHES    128  /* digest bucket sums in one message */
+#define WIRE_MAX_BUCKETS   1024 /* digest granularity (power of two) */
+#define WIRE_MAX_ENTRIES   100  /* (site, incarnation, state) entries in one message */
+#define WIRE_MAX_NAMES     64   /* names in one descriptor request */
+
+#define WIRE_AF_INET  4
+#define WIRE_AF_INET6 6
+
+struct wire_endpoint {
+	uint8_t family; /* WIRE_AF_INET or WIRE_AF_INET6 */
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+/* Host bits past len are always zero: decoding refuses anything else, so every accepted
+ * encoding is canonical and signatures over re-encoded descriptors verify. */
+struct wire_prefix {
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t len;
+};
+
+/* What a site tells the federation about itself. Only the site itself issues new versions
+ * (a higher incarnation), signed with the Edwards form of its X25519 key. */
+struct wire_desc {
+	char name[WIRE_NAME_MAX + 1];
+	uint32_t incarnation;
+	uint8_t wg_key[WIRE_KEY_LEN];   /* X25519: WireGuard and gossip identity */
+	uint8_t sign_key[WIRE_KEY_LEN]; /* Ed25519 form of wg_key, sign bit clear */
+	struct wire_endpoint gossip;    /* where this site receives gossip */
+	struct wire_endpoint endpoints[WIRE_MAX_ENDPOINTS]; /* WireGuard underlay endpoints */
+	uint8_t nendpoints;
+	struct wire_prefix overlay[WIRE_MAX_OVERLAY]; /* VTEP addresses (full length) */
+	uint8_t noverlay;
+	struct wire_prefix prefixes[WIRE_MAX_PREFIXES];
+	uint8_t nprefixes;
+	uint32_t vnis[WIRE_MAX_VNIS];
+	uint8_t nvnis;
+	uint8_t sig[WIRE_SIG_LEN];
+};
+
+enum wire_type {
+	WIRE_PING = 1,
+	WIRE_PING_REQ = 2,
+	WIRE_ACK = 3,
+	WIRE_NACK = 4,
+	WIRE_ALIVE = 5,
+	WIRE_SUSPECT = 6,
+	WIRE_DEAD = 7,
+	WIRE_LEFT = 8,
+	WIRE_DIGEST = 9,
+	WIRE_ENTRIES = 10,
+	WIRE_DESC_REQ = 11,
+};
+
+enum wire_state {
+	WIRE_STATE_ALIVE = 1,
+	WIRE_STATE_SUSPECT = 2,
+	WIRE_STATE_DEAD = 3,
+	WIRE_STATE_LEFT = 4,
+};
+
+#define WIRE_PING_REQ_NACK 0x01 /* the prober wants a nack if the target stays silent */
+#define WIRE_ENTRIES_REPLY 0x01 /* answer with your own entries of this bucket */
+
+struct wire_entry {
+	char name[WIRE_NAME_MAX + 1];
+	uint32_t incarnation;
+	uint8_t state; /* enum wire_state */
+};
+
+/* One protocol message. Which members mean something depends on type. */
+struct wire_msg {
+	uint8_t type; /* enum wire_type */
+	uint8_t flags;
+	uint32_t seq;                   /* PING, PING_REQ, ACK, NACK */
+	uint32_t incarnation;           /* SUSPECT, DEAD, LEFT */
+	char target[WIRE_NAME_MAX + 1]; /* PING, PING_REQ, SUSPECT, DEAD, LEFT */
+	char from[WIRE_NAME_MAX + 1];   /* SUSPECT, DEAD: the accuser */
+	struct wire_endpoint addr;      /* PING_REQ: where the target is */
+	uint8_t sig[WIRE_SIG_LEN];      /* LEFT */
+	struct wire_desc desc;          /* ALIVE */
+	uint16_t nbuckets;              /* DIGEST, ENTRIES */
+	uint16_t bucket;                /* DIGEST: first bucket; ENTRIES: the bucket */
+	uint8_t count;                  /* DIGEST, ENTRIES, DESC_REQ */
+	uint64_t hashes[WIRE_MAX_HASHES];
+	struct wire_entry entries[WIRE_MAX_ENTRIES];
+	char names[WIRE_MAX_NAMES][WIRE_NAME_MAX + 1];
+};
+
+/* Appends to a caller's buffer; a put that does not fit writes nothing and returns -1. */
+struct wire_writer {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+};
+
+/* Starts a payload: the version byte. */
+int wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap);
+int wire_put_msg(struct wire_writer *w, const struct wire_msg *m);
+/* Bytes produced by wire_encode_msg earlier (piggybacked broadcasts). */
+int wire_put_raw(struct wire_writer *w, const uint8_t *bytes, size_t len);
+/* One message alone, without the version byte; returns its length or -1. */
+int wire_encode_msg(const struct wire_msg *m, uint8_t *buf, size_t cap);
+
+/* Walks a payload message by message. */
+struct wire_reader {
+	const uint8_t *buf;
+	size_t len;
+	size_t off;
+};
+
+/* Checks the version byte. Returns 0, or -1 for an empty payload or unknown version. */
+int wire_reader_init(struct wire_reader *r, const uint8_t *buf, size_t len);
+/* Returns 1 with the next message in m, 0 at the clean end, -1 on anything malformed
+ * (m is then unspecified). A payload holding no message at all is malformed. */
+int wire_next(struct wire_reader *r, struct wire_msg *m);
+
+/* The bytes a descriptor's signature covers (everything but the signature, behind a
+ * context string). Returns the length or -1. */
+int wire_desc_signed_bytes(const struct wire_desc *d, uint8_t *buf, size_t cap);
+/* The bytes a LEFT message's signature covers. */
+int wire_left_signed_bytes(const char *name, uint32_t incarnation, uint8_t *buf, size_t cap);
+
+bool wire_name_valid(const char *name);
+bool wire_desc_equal(const struct wire_desc *a, const struct wire_desc *b);
+/* Same content apart from incarnation and signature. */
+bool wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b);
+bool wire_prefix_within(const struct wire_prefix *inner, const struct wire_prefix *outer);
+bool wire_endpoint_equal(const struct wire_endpoint *a, const struct wire_endpoint *b);
+
+/* Unauthenticated join greeting, sent to a seed whose identity is not known yet: the kind
+ * byte then the sender's name. */
+#define WIRE_HELLO_KIND 0x12
+int wire_hello_encode(const char *name, uint8_t *buf, size_t cap);
+int wire_hello_decode(const uint8_t *buf, size_t len, char name[WIRE_NAME_MAX + 1]);
+
+#endif
