@@ -1,0 +1,609 @@
+/* The fake kernel's routes (per table, keyed by family, prefix and metric, as the FIB keys
+ * them) and policy rules, with the kernel's answers to what rtnl.h asks about them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <linux/rtnetlink.h>
+
+#include "kernel-helpers/fake/fake_internal.h"
+#include "kernel-helpers/nl.h"
+#include "kernel-helpers/rtnl.h"
+
+#define IP6_DEFAULT_METRIC 1024
+#define IFNAME_TEXT_SIZE   (IFNAMSIZ + 12)
+
+/* A table the kernel has created for a family: it stays when its last route goes. */
+struct table_id {
+	uint8_t family;
+	uint32_t table;
+};
+
+static struct {
+	struct kh_route *routes;
+	size_t nroutes, caproutes;
+	struct table_id *tables;
+	size_t ntables, captables;
+	struct kh_rule *rules; /* by family, then priority, as the kernel lists them */
+	size_t nrules, caprules;
+} R;
+
+static int
+append(void **items, size_t *n, size_t *cap, size_t size, const void *item)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *p = realloc(*items, ncap * size);
+
+		if (!p)
+			return -ENOMEM;
+		*items = p;
+		*cap = ncap;
+	}
+	memcpy((char *)*items + *n * size, item, size);
+	(*n)++;
+	return 0;
+}
+
+static int
+injected(size_t slot, int err)
+{
+	return fake_op_end(slot, kh_fail(err, "%s: %s (injected failure)", fake_op_text(slot),
+	                                 strerror(-err)));
+}
+
+static int
+fail(size_t slot, int err, const char *what, const char *why)
+{
+	return fake_op_end(slot, kh_fail(err, "%s: %s (kernel: %s)", what, strerror(-err), why));
+}
+
+static const char *
+family_word(int family)
+{
+	return family == AF_INET ? " inet" : family == AF_INET6 ? " inet6" : "";
+}
+
+void
+fake_routes_free(void)
+{
+	free(R.routes);
+	free(R.tables);
+	free(R.rules);
+	memset(&R, 0, sizeof(R));
+}
+
+static bool
+table_exists(int family, uint32_t table)
+{
+	for (size_t i = 0; i < R.ntables; i++)
+		if (R.tables[i].family == family && R.tables[i].table == table)
+			return true;
+	return false;
+}
+
+static void
+announce_route(enum kh_event_type type, const struct kh_route *r)
+{
+	struct kh_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.u.route = *r;
+	fake_announce(&ev);
+}
+
+void
+fake_routes_link_down(uint32_t ifindex)
+{
+	for (size_t i = 0; i < R.nroutes;) {
+		struct kh_route r = R.routes[i];
+
+		if (r.oif != ifindex) {
+			i++;
+			continue;
+		}
+		memmove(&R.routes[i], &R.routes[i + 1], (R.nroutes - i - 1) * sizeof(r));
+		R.nroutes--;
+		/* IPv4 flushes a dead link's routes without a word. */
+		if (r.dst.addr.family == AF_INET6)
+			announce_route(KH_EV_ROUTE_DEL, &r);
+	}
+}
+
+/* Why the kernel would be asked something meaningless, or NULL (the real library refuses
+ * these without asking). */
+static const char *
+route_problem(const struct kh_route *route, bool del)
+{
+	int family = route->dst.addr.family;
+
+	if (family != AF_INET && family != AF_INET6)
+		return "not an IPv4 or IPv6 prefix";
+	if (!kh_prefix_is_canonical(&route->dst))
+		return "host bits set in the prefix";
+	if (route->table == 0)
+		return "no table";
+	if (route->gateway.family != AF_UNSPEC && route->gateway.family != family)
+		return "gateway of another address family";
+	if (!del && !route->oif && route->gateway.family == AF_UNSPEC)
+		return "neither an output interface nor a gateway";
+	return NULL;
+}
+
+static void
+route_text(struct fake_text *t, const char *verb, const struct kh_route *r)
+{
+	char p[KH_PREFIX_STRLEN], gw[KH_ADDR_STRLEN], n[IFNAME_TEXT_SIZE];
+
+	fake_text_add(t, "route %s %s", verb, kh_prefix_format(&r->dst, p));
+	if (r->gateway.family != AF_UNSPEC)
+		fake_text_add(t, " via %s", kh_addr_format(&r->gateway, gw));
+	if (r->oif)
+		fake_text_add(t, " dev %s", fake_ifname(r->oif, n));
+	fake_text_add(t, " table %u proto %u", r->table, r->protocol);
+	if (r->metric)
+		fake_text_add(t, " metric %u", r->metric);
+	if (r->mtu)
+		fake_text_add(t, " mtu %u", r->mtu);
+}
+
+static uint32_t
+effective_metric(const struct kh_route *r)
+{
+	return r->dst.addr.family == AF_INET6 && r->metric == 0 ? IP6_DEFAULT_METRIC : r->metric;
+}
+
+int
+kh_route_replace(const struct kh_route *route)
+{
+	char what[128], p[KH_PREFIX_STRLEN];
+	const char *problem = route_problem(route, false);
+	int family = route->dst.addr.family;
+	struct fake_text t = {0};
+	struct kh_route r;
+	struct fake_link *l;
+	size_t slot, i;
+	int err;
+
+	route_text(&t, "replace", route);
+	err = fake_op_begin(FAKE_OP_ROUTE_REPLACE, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	kh_prefix_format(&route->dst, p);
+	if (problem)
+		return fake_op_end(slot, kh_fail(-EINVAL, "install route %s table %u: %s", p,
+		                                 route->table, problem));
+	snprintf(what, sizeof(what), "install route %s table %u proto %u metric %u", p,
+	         route->table, route->protocol, route->metric);
+	r = *route;
+	if (r.oif) {
+		l = fake_link_by_index(r.oif);
+		if (!l)
+			return fail(slot, -ENODEV, what, "no such output device");
+		if (!(l->l.flags & IFF_UP))
+			return fail(slot, -ENETDOWN, what, "Device for nexthop is not up");
+	}
+	if (r.gateway.family != AF_UNSPEC) {
+		/* Only gateways on a connected prefix are modelled. */
+		uint32_t via = fake_addr_link(&r.gateway, r.oif);
+
+		if (!via)
+			return fail(slot, family == AF_INET ? -ENETUNREACH : -EHOSTUNREACH, what,
+			            "Nexthop has invalid gateway");
+		r.oif = via;
+	}
+	r.metric = effective_metric(route);
+	r.type = RTN_UNICAST;
+	r.scope = family == AF_INET && r.gateway.family == AF_UNSPEC ? RT_SCOPE_LINK
+	                                                             : RT_SCOPE_UNIVERSE;
+	for (i = 0; i < R.nroutes; i++) {
+		const struct kh_route *o = &R.routes[i];
+
+		if (o->table == r.table && o->metric == r.metric && kh_prefix_equal(&o->dst, &r.dst))
+			break;
+	}
+	if (i < R.nroutes) {
+		R.routes[i] = r;
+	} else {
+		struct table_id id = {(uint8_t)family, r.table};
+
+		if (!table_exists(family, r.table) &&
+		    append((void **)&R.tables, &R.ntables, &R.captables, sizeof(id), &id) < 0)
+			return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", what));
+		if (append((void **)&R.routes, &R.nroutes, &R.caproutes, sizeof(r), &r) < 0)
+			return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", what));
+	}
+	announce_route(KH_EV_ROUTE_NEW, &r);
+	return fake_op_end(slot, 0);
+}
+
+/* Whether o is what a delete request q names: what q leaves unset (metric, protocol, next
+ * hop, type, MTU) matches anything. */
+static bool
+route_matches(const struct kh_route *o, const struct kh_route *q)
+{
+	return o->table == q->table && kh_prefix_equal(&o->dst, &q->dst) &&
+	       (!q->metric || o->metric == q->metric) &&
+	       (!q->protocol || o->protocol == q->protocol) && (!q->oif || o->oif == q->oif) &&
+	       (q->gateway.family == AF_UNSPEC || kh_addr_equal(&o->gateway, &q->gateway)) &&
+	       (!q->type || o->type == q->type) && (!q->mtu || o->mtu == q->mtu);
+}
+
+int
+kh_route_del(const struct kh_route *route)
+{
+	char what[128], p[KH_PREFIX_STRLEN];
+	const char *problem = route_problem(route, true);
+	struct fake_text t = {0};
+	struct kh_route gone;
+	size_t slot, i, best = SIZE_MAX;
+	int err;
+
+	route_text(&t, "del", route);
+	err = fake_op_begin(FAKE_OP_ROUTE_DEL, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	kh_prefix_format(&route->dst, p);
+	if (problem)
+		return fake_op_end(slot, kh_fail(-EINVAL, "delete route %s table %u: %s", p,
+		                                 route->table, problem));
+	snprintf(what, sizeof(what), "delete route %s table %u proto %u metric %u", p,
+	         route->table, route->protocol, route->metric);
+	if (!table_exists(route->dst.addr.family, route->table))
+		return fail(slot, -ENOENT, what, "FIB table does not exist");
+	/* The kernel keeps a prefix's routes by metric and takes the first that matches. */
+	for (i = 0; i < R.nroutes; i++)
+		if (route_matches(&R.routes[i], route) &&
+		    (best == SIZE_MAX || R.routes[i].metric < R.routes[best].metric))
+			best = i;
+	if (best == SIZE_MAX)
+		return fail(slot, -ESRCH, what, "no such route");
+	gone = R.routes[best];
+	memmove(&R.routes[best], &R.routes[best + 1], (R.nroutes - best - 1) * sizeof(gone));
+	R.nroutes--;
+	announce_route(KH_EV_ROUTE_DEL, &gone);
+	return fake_op_end(slot, 0);
+}
+
+/* The routes of family, table and protocol (as kh_route_list filters them), unlogged. */
+static int
+select_routes(int family, uint32_t table, int protocol, struct kh_route **out, size_t *n)
+{
+	struct kh_route *sel = NULL;
+	size_t k = 0;
+
+	if (R.nroutes) {
+		sel = malloc(R.nroutes * sizeof(*sel));
+		if (!sel)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < R.nroutes; i++) {
+		const struct kh_route *r = &R.routes[i];
+
+		if ((family != AF_UNSPEC && r->dst.addr.family != family) ||
+		    (table && r->table != table) || (protocol >= 0 && r->protocol != protocol))
+			continue;
+		sel[k++] = *r;
+	}
+	if (!k) {
+		free(sel);
+		sel = NULL;
+	}
+	*out = sel;
+	*n = k;
+	return 0;
+}
+
+static int
+check_list(int family, int protocol)
+{
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+		return kh_fail(-EAFNOSUPPORT, "list routes: address family %d", family);
+	if (protocol > 255)
+		return kh_fail(-EINVAL, "list routes: protocol %d", protocol);
+	return 0;
+}
+
+int
+kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes, size_t *n)
+{
+	struct fake_text t = {0};
+	size_t slot;
+	int err;
+
+	fake_text_add(&t, "route list%s", family_word(family));
+	if (table)
+		fake_text_add(&t, " table %u", table);
+	if (protocol >= 0)
+		fake_text_add(&t, " proto %d", protocol);
+	err = fake_op_begin(FAKE_OP_ROUTE_LIST, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	err = check_list(family, protocol);
+	if (err < 0)
+		return fake_op_end(slot, err);
+	err = select_routes(family, table, protocol, routes, n);
+	if (err < 0)
+		err = kh_fail(err, "list routes of table %u: out of memory", table);
+	return fake_op_end(slot, err);
+}
+
+int
+kh_route_flush(int family, uint32_t table, uint8_t protocol, size_t *deleted)
+{
+	struct fake_text t = {0};
+	struct kh_route *routes = NULL;
+	size_t slot, n = 0, gone = 0;
+	int err;
+
+	fake_text_add(&t, "route flush%s table %u proto %u", family_word(family), table, protocol);
+	err = fake_op_begin(FAKE_OP_ROUTE_FLUSH, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	if (table == 0)
+		return fake_op_end(slot, kh_fail(-EINVAL,
+		                                 "flush routes of protocol %u: no table given",
+		                                 protocol));
+	err = check_list(family, protocol);
+	if (err < 0)
+		return fake_op_end(slot, err);
+	err = select_routes(family, table, protocol, &routes, &n);
+	if (err < 0)
+		return fake_op_end(slot, kh_fail(err, "flush routes of table %u: out of memory",
+		                                 table));
+	/* Route by route, as the real one deletes them, so each shows in the log. */
+	for (size_t i = 0; i < n; i++) {
+		routes[i].oif = 0;
+		routes[i].gateway.family = AF_UNSPEC;
+		routes[i].mtu = 0;
+		err = kh_route_del(&routes[i]);
+		if (err == -ESRCH)
+			err = 0;
+		if (err < 0)
+			break;
+		gone++;
+	}
+	free(routes);
+	if (err == 0 && deleted)
+		*deleted = gone;
+	return fake_op_end(slot, err);
+}
+
+enum kh_overlap
+kh_route_overlap(const struct kh_route *mine, const struct kh_route *other)
+{
+	if (mine->dst.addr.family != other->dst.addr.family || mine->table != other->table ||
+	    mine->protocol == other->protocol)
+		return KH_OVERLAP_NONE;
+	if (kh_prefix_equal(&mine->dst, &other->dst))
+		return KH_OVERLAP_SAME;
+	if (kh_prefix_contains(&mine->dst, &other->dst))
+		return KH_OVERLAP_MORE_SPECIFIC;
+	/* A default route covers everything and is harmed by nothing. */
+	if (other->dst.len > 0 && kh_prefix_contains(&other->dst, &mine->dst))
+		return KH_OVERLAP_LESS_SPECIFIC;
+	return KH_OVERLAP_NONE;
+}
+
+int
+kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_t *n)
+{
+	char p[KH_PREFIX_STRLEN];
+	struct fake_text t = {0};
+	struct kh_route *all = NULL;
+	size_t slot, nall = 0, k = 0;
+	int err;
+
+	fake_text_add(&t, "route collisions %s table %u proto %u", kh_prefix_format(&mine->dst, p),
+	              mine->table, mine->protocol);
+	err = fake_op_begin(FAKE_OP_ROUTE_COLLISIONS, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	err = check_list(mine->dst.addr.family, 0);
+	if (err < 0)
+		return fake_op_end(slot, err);
+	err = select_routes(mine->dst.addr.family, mine->table, KH_ROUTE_ANY_PROTOCOL, &all, &nall);
+	if (err < 0)
+		return fake_op_end(slot, kh_fail(err, "list routes of table %u: out of memory",
+		                                 mine->table));
+	for (size_t i = 0; i < nall; i++)
+		if (kh_route_overlap(mine, &all[i]) != KH_OVERLAP_NONE)
+			all[k++] = all[i];
+	if (k == 0) {
+		free(all);
+		all = NULL;
+	}
+	*routes = all;
+	*n = k;
+	return fake_op_end(slot, 0);
+}
+
+/* --- rules --- */
+
+static int
+insert_rule(const struct kh_rule *rule)
+{
+	size_t i;
+
+	if (append((void **)&R.rules, &R.nrules, &R.caprules, sizeof(*rule), rule) < 0)
+		return -ENOMEM;
+	/* After every rule of a lower family, or of its family and no higher priority. */
+	for (i = R.nrules - 1; i > 0; i--) {
+		const struct kh_rule *o = &R.rules[i - 1];
+
+		if (o->family < rule->family ||
+		    (o->family == rule->family && o->priority <= rule->priority))
+			break;
+	}
+	memmove(&R.rules[i + 1], &R.rules[i], (R.nrules - 1 - i) * sizeof(*rule));
+	R.rules[i] = *rule;
+	return 0;
+}
+
+void
+fake_rules_init(void)
+{
+	static const struct {
+		uint8_t family;
+		uint32_t priority, table;
+	} defaults[] = {
+	        {AF_INET, 0, RT_TABLE_LOCAL},      {AF_INET, 32766, RT_TABLE_MAIN},
+	        {AF_INET, 32767, RT_TABLE_DEFAULT}, {AF_INET6, 0, RT_TABLE_LOCAL},
+	        {AF_INET6, 32766, RT_TABLE_MAIN},
+	};
+
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		struct kh_rule r;
+
+		memset(&r, 0, sizeof(r));
+		r.family = defaults[i].family;
+		r.priority = defaults[i].priority;
+		r.table = defaults[i].table;
+		r.protocol = RTPROT_KERNEL;
+		if (insert_rule(&r) < 0)
+			return;
+	}
+}
+
+static const char *
+rule_problem(const struct kh_rule *rule)
+{
+	if (rule->family != AF_INET && rule->family != AF_INET6)
+		return "not an IPv4 or IPv6 rule";
+	if (rule->table == 0)
+		return "no table";
+	if (rule->src.len &&
+	    (rule->src.addr.family != rule->family || !kh_prefix_is_canonical(&rule->src)))
+		return "source prefix of another family or with host bits set";
+	if (rule->dst.len &&
+	    (rule->dst.addr.family != rule->family || !kh_prefix_is_canonical(&rule->dst)))
+		return "destination prefix of another family or with host bits set";
+	return NULL;
+}
+
+static bool
+selector_equal(const struct kh_prefix *a, const struct kh_prefix *b)
+{
+	return a->len == b->len && (a->len == 0 || kh_prefix_equal(a, b));
+}
+
+/* The rule as the kernel keeps it: a mark only with a mask, selectors of length 0 empty. */
+static struct kh_rule
+normalised(const struct kh_rule *rule)
+{
+	struct kh_rule r = *rule;
+
+	if (!r.fwmask)
+		r.fwmark = 0;
+	if (!r.src.len)
+		memset(&r.src, 0, sizeof(r.src));
+	if (!r.dst.len)
+		memset(&r.dst, 0, sizeof(r.dst));
+	return r;
+}
+
+static int
+rule_change(const struct kh_rule *rule, bool del)
+{
+	char what[80], s[KH_PREFIX_STRLEN], d[KH_PREFIX_STRLEN];
+	const char *problem = rule_problem(rule);
+	struct kh_rule r = normalised(rule);
+	struct fake_text t = {0};
+	size_t slot, i;
+	int err;
+
+	fake_text_add(&t, "rule %s%s pref %u", del ? "del" : "add", family_word(rule->family),
+	              rule->priority);
+	if (rule->src.len)
+		fake_text_add(&t, " from %s", kh_prefix_format(&rule->src, s));
+	if (rule->dst.len)
+		fake_text_add(&t, " to %s", kh_prefix_format(&rule->dst, d));
+	if (rule->fwmask)
+		fake_text_add(&t, " fwmark %#x/%#x", rule->fwmark, rule->fwmask);
+	fake_text_add(&t, " lookup %u", rule->table);
+	if (rule->protocol)
+		fake_text_add(&t, " proto %u", rule->protocol);
+	err = fake_op_begin(del ? FAKE_OP_RULE_DEL : FAKE_OP_RULE_ADD, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	snprintf(what, sizeof(what), "%s rule priority %u table %u", del ? "delete" : "add",
+	         rule->priority, rule->table);
+	if (problem)
+		return fake_op_end(slot, kh_fail(-EINVAL, "%s: %s", what, problem));
+	for (i = 0; i < R.nrules; i++) {
+		const struct kh_rule *o = &R.rules[i];
+		bool same = o->family == r.family && o->priority == r.priority &&
+		            selector_equal(&o->src, &r.src) && selector_equal(&o->dst, &r.dst);
+
+		/* An add collides regardless of the owner; a delete names what it gives. */
+		if (!del && same && o->table == r.table && o->fwmark == r.fwmark &&
+		    o->fwmask == r.fwmask)
+			return fail(slot, -EEXIST, what, "the rule exists");
+		if (del && same && (!r.table || o->table == r.table) &&
+		    (!r.fwmask || (o->fwmark == r.fwmark && o->fwmask == r.fwmask)) &&
+		    (!r.protocol || o->protocol == r.protocol))
+			break;
+	}
+	if (!del) {
+		if (insert_rule(&r) < 0)
+			return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", what));
+		return fake_op_end(slot, 0);
+	}
+	if (i == R.nrules)
+		return fail(slot, -ENOENT, what, "no such rule");
+	memmove(&R.rules[i], &R.rules[i + 1], (R.nrules - i - 1) * sizeof(r));
+	R.nrules--;
+	return fake_op_end(slot, 0);
+}
+
+int
+kh_rule_add(const struct kh_rule *rule)
+{
+	return rule_change(rule, false);
+}
+
+int
+kh_rule_del(const struct kh_rule *rule)
+{
+	return rule_change(rule, true);
+}
+
+int
+kh_rule_list(int family, uint32_t table, struct kh_rule **rules, size_t *n)
+{
+	struct fake_text t = {0};
+	struct kh_rule *out = NULL;
+	size_t slot, k = 0;
+	int err;
+
+	fake_text_add(&t, "rule list%s", family_word(family));
+	if (table)
+		fake_text_add(&t, " table %u", table);
+	err = fake_op_begin(FAKE_OP_RULE_LIST, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+		return fake_op_end(slot,
+		                   kh_fail(-EAFNOSUPPORT, "list rules: address family %d", family));
+	if (R.nrules) {
+		out = malloc(R.nrules * sizeof(*out));
+		if (!out)
+			return fake_op_end(slot, kh_fail(-ENOMEM, "list rules: out of memory"));
+	}
+	for (size_t i = 0; i < R.nrules; i++) {
+		if ((family != AF_UNSPEC && R.rules[i].family != family) ||
+		    (table && R.rules[i].table != table))
+			continue;
+		out[k++] = R.rules[i];
+	}
+	if (!k) {
+		free(out);
+		out = NULL;
+	}
+	*rules = out;
+	*n = k;
+	return fake_op_end(slot, 0);
+}
