@@ -87,8 +87,10 @@ fake_ensure_ready(void)
 	if (F.ready)
 		return;
 	F.ready = true;
+	F.actor = FAKE_SETUP;
 	fake_links_init();
 	fake_rules_init();
+	F.actor = FAKE_NETD;
 }
 
 void
@@ -504,7 +506,9 @@ fake_reset(void)
 	free_ops();
 	memset(F.fail, 0, sizeof(F.fail));
 	fake_monitors_reset();
-	F.actor = FAKE_NETD;
+	/* A fresh namespace is there without a word. */
+	F.actor = FAKE_SETUP;
 	fake_links_init();
 	fake_rules_init();
+	F.actor = FAKE_NETD;
 }

@@ -705,8 +705,8 @@ kh_link_set_mtu(uint32_t ifindex, uint32_t mtu)
 		return fail(slot, -ENODEV, what, "no such device");
 	if (l->l.has_vxlan && l->l.vxlan.underlay &&
 	    (under = fake_link_by_index(l->l.vxlan.underlay)))
-		max = under->l.mtu - (l->l.vxlan.local.family == AF_INET6 ? VXLAN6_HEADROOM
-		                                                          : VXLAN_HEADROOM);
+		max = under->l.mtu -
+		      (l->l.vxlan.local.family == AF_INET6 ? VXLAN6_HEADROOM : VXLAN_HEADROOM);
 	if (mtu < MIN_MTU)
 		return fail(slot, -EINVAL, what, "mtu less than device minimum");
 	if (mtu > max)
@@ -749,7 +749,8 @@ static int
 ifaddr_find(const struct kh_ifaddr *a)
 {
 	for (size_t i = 0; i < L.naddrs; i++)
-		if (L.addrs[i].ifindex == a->ifindex && kh_prefix_equal(&L.addrs[i].prefix, &a->prefix))
+		if (L.addrs[i].ifindex == a->ifindex &&
+		    kh_prefix_equal(&L.addrs[i].prefix, &a->prefix))
 			return (int)i;
 	return -1;
 }
@@ -884,7 +885,9 @@ fdb_change(const struct kh_fdb *entry, enum fake_op_kind kind)
 {
 	static const char *const verbs[] = {"append", "replace", "delete"};
 	char what[112], mac[KH_MAC_STRLEN], dst[KH_ADDR_STRLEN], n[IFNAME_TEXT_SIZE];
-	const char *verb = verbs[kind == FAKE_OP_FDB_APPEND ? 0 : kind == FAKE_OP_FDB_REPLACE ? 1 : 2];
+	const char *verb = verbs[kind == FAKE_OP_FDB_APPEND    ? 0
+	                         : kind == FAKE_OP_FDB_REPLACE ? 1
+	                                                       : 2];
 	struct fake_text t = {0};
 	struct fake_link *l;
 	struct kh_fdb e;
@@ -927,7 +930,8 @@ fdb_change(const struct kh_fdb *entry, enum fake_op_kind kind)
 		break;
 	case FAKE_OP_FDB_REPLACE:
 		if (mac_is_zero_or_multicast(e.mac))
-			return fail(slot, -EOPNOTSUPP, what, "Cannot replace non-unicast fdb entries");
+			return fail(slot, -EOPNOTSUPP, what,
+			            "Cannot replace non-unicast fdb entries");
 		if (count) {
 			L.fdb[i].dst = e.dst;
 			announce_fdb(KH_EV_FDB_NEW, &L.fdb[i]);
@@ -986,8 +990,9 @@ kh_fdb_list(uint32_t ifindex, struct kh_fdb **entries, size_t *n)
 	if (L.nfdb) {
 		out = malloc(L.nfdb * sizeof(*out));
 		if (!out)
-			return fake_op_end(slot, kh_fail(-ENOMEM, "list FDB of link %u: out of memory",
-			                                 ifindex));
+			return fake_op_end(
+			        slot,
+			        kh_fail(-ENOMEM, "list FDB of link %u: out of memory", ifindex));
 	}
 	for (size_t i = 0; i < L.nfdb; i++)
 		if (L.fdb[i].ifindex == ifindex)
@@ -1087,12 +1092,13 @@ kh_neigh_list(uint32_t ifindex, int family, struct kh_neigh **neighs, size_t *n)
 	if (err < 0)
 		return injected(slot, err);
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
-		return fake_op_end(slot, kh_fail(-EAFNOSUPPORT, "list neighbours: address family %d",
-		                                 family));
+		return fake_op_end(
+		        slot, kh_fail(-EAFNOSUPPORT, "list neighbours: address family %d", family));
 	if (L.nneighs) {
 		out = malloc(L.nneighs * sizeof(*out));
 		if (!out)
-			return fake_op_end(slot, kh_fail(-ENOMEM, "list neighbours: out of memory"));
+			return fake_op_end(slot,
+			                   kh_fail(-ENOMEM, "list neighbours: out of memory"));
 	}
 	for (size_t i = 0; i < L.nneighs; i++) {
 		if ((ifindex && L.neighs[i].ifindex != ifindex) ||

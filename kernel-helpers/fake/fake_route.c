@@ -202,7 +202,8 @@ kh_route_replace(const struct kh_route *route)
 	for (i = 0; i < R.nroutes; i++) {
 		const struct kh_route *o = &R.routes[i];
 
-		if (o->table == r.table && o->metric == r.metric && kh_prefix_equal(&o->dst, &r.dst))
+		if (o->table == r.table && o->metric == r.metric &&
+		    kh_prefix_equal(&o->dst, &r.dst))
 			break;
 	}
 	if (i < R.nroutes) {
@@ -250,8 +251,8 @@ kh_route_del(const struct kh_route *route)
 	if (problem)
 		return fake_op_end(slot, kh_fail(-EINVAL, "delete route %s table %u: %s", p,
 		                                 route->table, problem));
-	snprintf(what, sizeof(what), "delete route %s table %u proto %u metric %u", p,
-	         route->table, route->protocol, route->metric);
+	snprintf(what, sizeof(what), "delete route %s table %u proto %u metric %u", p, route->table,
+	         route->protocol, route->metric);
 	if (!table_exists(route->dst.addr.family, route->table))
 		return fail(slot, -ENOENT, what, "FIB table does not exist");
 	/* The kernel keeps a prefix's routes by metric and takes the first that matches. */
@@ -344,16 +345,16 @@ kh_route_flush(int family, uint32_t table, uint8_t protocol, size_t *deleted)
 	if (err < 0)
 		return injected(slot, err);
 	if (table == 0)
-		return fake_op_end(slot, kh_fail(-EINVAL,
-		                                 "flush routes of protocol %u: no table given",
-		                                 protocol));
+		return fake_op_end(
+		        slot,
+		        kh_fail(-EINVAL, "flush routes of protocol %u: no table given", protocol));
 	err = check_list(family, protocol);
 	if (err < 0)
 		return fake_op_end(slot, err);
 	err = select_routes(family, table, protocol, &routes, &n);
 	if (err < 0)
-		return fake_op_end(slot, kh_fail(err, "flush routes of table %u: out of memory",
-		                                 table));
+		return fake_op_end(slot,
+		                   kh_fail(err, "flush routes of table %u: out of memory", table));
 	/* Route by route, as the real one deletes them, so each shows in the log. */
 	for (size_t i = 0; i < n; i++) {
 		routes[i].oif = 0;
@@ -407,8 +408,8 @@ kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_
 		return fake_op_end(slot, err);
 	err = select_routes(mine->dst.addr.family, mine->table, KH_ROUTE_ANY_PROTOCOL, &all, &nall);
 	if (err < 0)
-		return fake_op_end(slot, kh_fail(err, "list routes of table %u: out of memory",
-		                                 mine->table));
+		return fake_op_end(
+		        slot, kh_fail(err, "list routes of table %u: out of memory", mine->table));
 	for (size_t i = 0; i < nall; i++)
 		if (kh_route_overlap(mine, &all[i]) != KH_OVERLAP_NONE)
 			all[k++] = all[i];
@@ -450,7 +451,7 @@ fake_rules_init(void)
 		uint8_t family;
 		uint32_t priority, table;
 	} defaults[] = {
-	        {AF_INET, 0, RT_TABLE_LOCAL},      {AF_INET, 32766, RT_TABLE_MAIN},
+	        {AF_INET, 0, RT_TABLE_LOCAL},       {AF_INET, 32766, RT_TABLE_MAIN},
 	        {AF_INET, 32767, RT_TABLE_DEFAULT}, {AF_INET6, 0, RT_TABLE_LOCAL},
 	        {AF_INET6, 32766, RT_TABLE_MAIN},
 	};

@@ -569,7 +569,8 @@ wg_kernel_available(void)
 		return false;
 	}
 	if (W.no_kernel)
-		wg_set_error("the kernel has no WireGuard (no \"wireguard\" generic netlink family)");
+		wg_set_error(
+		        "the kernel has no WireGuard (no \"wireguard\" generic netlink family)");
 	fake_op_end(slot, W.no_kernel ? -ENOENT : 0);
 	return !W.no_kernel;
 }
@@ -875,8 +876,7 @@ wg_set_device(const struct wg_device *dev)
 
 int
 fake_wg_set_peer_stats(const char *device, const uint8_t public_key[WG_KEY_SIZE],
-                       const struct timespec *last_handshake, uint64_t rx_bytes,
-                       uint64_t tx_bytes)
+                       const struct timespec *last_handshake, uint64_t rx_bytes, uint64_t tx_bytes)
 {
 	struct fake_link *l = fake_link_by_name(device);
 	struct fake_peer *p;
