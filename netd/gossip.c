@@ -1,0 +1,2168 @@
+/* The SWIM + Lifeguard membership state machine: probing, suspicion, dissemination by
+ * piggybacking and gossip rounds, anti-entropy by bucketed digests, seed re-joins. No
+ * I/O: time, datagrams and randomness come from the caller. */
+#include "netd/gossip.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONFIRMERS 8
+#define MAX_FORWARDS   64
+#define SELF_ID        UINT32_MAX
+#define JOIN_TOKENS    20 /* answers to hellos and unknown senders: burst ... */
+#define JOIN_RATE      10 /* ... and per second */
+
+/* ---- trust table ---- */
+
+struct trust_entry {
+	char name[WIRE_NAME_MAX + 1];
+	uint8_t key[WIRE_KEY_LEN];
+	uint64_t hash;
+	struct wire_prefix *prefixes;
+	size_t nprefixes;
+	uint32_t *vnis;
+	size_t nvnis;
+};
+
+struct gossip_trust {
+	struct trust_entry *e;
+	size_t n, cap;
+	int32_t *slots; /* open addressing over name hashes, -1 = empty */
+	size_t nslots;
+};
+
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s != '\0'; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+struct gossip_trust *
+gossip_trust_new(void)
+{
+	return calloc(1, sizeof(struct gossip_trust));
+}
+
+void
+gossip_trust_free(struct gossip_trust *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->e[i].prefixes);
+		free(t->e[i].vnis);
+	}
+	free(t->e);
+	free(t->slots);
+	free(t);
+}
+
+static int
+trust_rehash(struct gossip_trust *t, size_t nslots)
+{
+	int32_t *s = malloc(nslots * sizeof(*s));
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < nslots; i++)
+		s[i] = -1;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = t->e[i].hash & (nslots - 1);
+
+		while (s[j] >= 0)
+			j = (j + 1) & (nslots - 1);
+		s[j] = (int32_t)i;
+	}
+	free(t->slots);
+	t->slots = s;
+	t->nslots = nslots;
+	return 0;
+}
+
+int
+gossip_trust_find(const struct gossip_trust *t, const char *name)
+{
+	uint64_t h;
+
+	if (t->nslots == 0)
+		return -1;
+	h = name_hash(name);
+	for (size_t j = h & (t->nslots - 1); t->slots[j] >= 0; j = (j + 1) & (t->nslots - 1)) {
+		const struct trust_entry *e = &t->e[t->slots[j]];
+
+		if (e->hash == h && strcmp(e->name, name) == 0)
+			return t->slots[j];
+	}
+	return -1;
+}
+
+int
+gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIRE_KEY_LEN],
+                 const struct wire_prefix *prefixes, size_t nprefixes, const uint32_t *vnis,
+                 size_t nvnis)
+{
+	struct trust_entry e;
+
+	if (!wire_name_valid(name) || gossip_trust_find(t, name) >= 0 || t->n >= INT32_MAX / 2)
+		return -1;
+	memset(&e, 0, sizeof(e));
+	strcpy(e.name, name);
+	memcpy(e.key, key, WIRE_KEY_LEN);
+	e.hash = name_hash(name);
+	if (nprefixes > 0) {
+		e.prefixes = malloc(nprefixes * sizeof(*e.prefixes));
+		if (e.prefixes == NULL)
+			goto fail;
+		memcpy(e.prefixes, prefixes, nprefixes * sizeof(*e.prefixes));
+		e.nprefixes = nprefixes;
+	}
+	if (nvnis > 0) {
+		e.vnis = malloc(nvnis * sizeof(*e.vnis));
+		if (e.vnis == NULL)
+			goto fail;
+		memcpy(e.vnis, vnis, nvnis * sizeof(*e.vnis));
+		e.nvnis = nvnis;
+	}
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 16;
+		struct trust_entry *ne = realloc(t->e, ncap * sizeof(*ne));
+
+		if (ne == NULL)
+			goto fail;
+		t->e = ne;
+		t->cap = ncap;
+	}
+	t->e[t->n++] = e;
+	if ((t->n * 2 > t->nslots && trust_rehash(t, t->nslots ? t->nslots * 2 : 32) != 0) ||
+	    trust_rehash(t, t->nslots) != 0) {
+		t->n--;
+		goto fail;
+	}
+	return 0;
+fail:
+	free(e.prefixes);
+	free(e.vnis);
+	return -1;
+}
+
+size_t
+gossip_trust_count(const struct gossip_trust *t)
+{
+	return t->n;
+}
+
+int
+gossip_trust_permits(const struct gossip_trust *t, const struct wire_desc *d)
+{
+	int idx = gossip_trust_find(t, d->name);
+	const struct trust_entry *e;
+
+	if (idx < 0)
+		return -1;
+	e = &t->e[idx];
+	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0)
+		return -1;
+	for (size_t i = 0; i < d->nprefixes; i++) {
+		bool ok = false;
+
+		for (size_t j = 0; j < e->nprefixes && !ok; j++)
+			ok = wire_prefix_within(&d->prefixes[i], &e->prefixes[j]);
+		if (!ok)
+			return -1;
+	}
+	for (size_t i = 0; i < d->nvnis; i++) {
+		bool ok = false;
+
+		for (size_t j = 0; j < e->nvnis && !ok; j++)
+			ok = d->vnis[i] == e->vnis[j];
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- descriptors ---- */
+
+struct gossip_desc *
+gossip_desc_new(const struct wire_desc *d)
+{
+	struct gossip_desc *gd = malloc(sizeof(*gd));
+
+	if (gd == NULL)
+		return NULL;
+	gd->refs = 1;
+	gd->verified = false;
+	gd->d = *d;
+	return gd;
+}
+
+struct gossip_desc *
+gossip_desc_ref(struct gossip_desc *gd)
+{
+	gd->refs++;
+	return gd;
+}
+
+void
+gossip_desc_unref(struct gossip_desc *gd)
+{
+	if (gd != NULL && --gd->refs == 0)
+		free(gd);
+}
+
+int
+gossip_desc_verify(struct gossip_desc *gd)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len;
+
+	if (gd->verified)
+		return 0;
+	len = wire_desc_signed_bytes(&gd->d, buf, sizeof(buf));
+	if (len < 0 || !seal_verify(gd->d.wg_key, gd->d.sign_key, buf, (size_t)len, gd->d.sig))
+		return -1;
+	gd->verified = true;
+	return 0;
+}
+
+/* ---- profiles ---- */
+
+void
+gossip_profile_lan(struct gossip_profile *p)
+{
+	*p = (struct gossip_profile){
+	        .probe_interval_ms = 1000,
+	        .probe_timeout_ms = 500,
+	        .indirect_checks = 3,
+	        .suspicion_mult = 3,
+	        .suspicion_max_mult = 6,
+	        .retransmit_mult = 4,
+	        .gossip_interval_ms = 200,
+	        .gossip_fanout = 4,
+	        .sync_interval_ms = 15000,
+	        .reconnect_interval_ms = 10000,
+	        .join_backoff_min_ms = 1000,
+	        .join_backoff_max_ms = 30000,
+	        .awareness_max = 8,
+	        .lifeguard = true,
+	};
+}
+
+void
+gossip_profile_wan(struct gossip_profile *p)
+{
+	*p = (struct gossip_profile){
+	        .probe_interval_ms = 2000,
+	        .probe_timeout_ms = 1000,
+	        .indirect_checks = 3,
+	        .suspicion_mult = 4,
+	        .suspicion_max_mult = 6,
+	        .retransmit_mult = 4,
+	        .gossip_interval_ms = 400,
+	        .gossip_fanout = 4,
+	        .sync_interval_ms = 30000,
+	        .reconnect_interval_ms = 15000,
+	        .join_backoff_min_ms = 1000,
+	        .join_backoff_max_ms = 30000,
+	        .awareness_max = 8,
+	        .lifeguard = true,
+	};
+}
+
+int
+gossip_profile_check(const struct gossip_profile *p, char *err, size_t errlen)
+{
+	const char *bad = NULL;
+
+	if (p->probe_interval_ms < 10 || p->probe_interval_ms > 600000)
+		bad = "probe interval must be 10..600000 ms";
+	else if (p->probe_timeout_ms < 1 || p->probe_timeout_ms >= p->probe_interval_ms)
+		bad = "probe timeout must be 1 ms .. less than the probe interval";
+	else if (p->indirect_checks > 16)
+		bad = "indirect checks must be 0..16";
+	else if (p->suspicion_mult < 1 || p->suspicion_mult > 100)
+		bad = "suspicion multiplier must be 1..100";
+	else if (p->suspicion_max_mult < 1 || p->suspicion_max_mult > 100)
+		bad = "suspicion max multiplier must be 1..100";
+	else if (p->retransmit_mult < 1 || p->retransmit_mult > 100)
+		bad = "retransmit multiplier must be 1..100";
+	else if (p->gossip_interval_ms < 10 || p->gossip_interval_ms > 600000)
+		bad = "gossip interval must be 10..600000 ms";
+	else if (p->gossip_fanout < 1 || p->gossip_fanout > 16)
+		bad = "gossip fanout must be 1..16";
+	else if (p->sync_interval_ms < 100 || p->sync_interval_ms > 3600000)
+		bad = "sync interval must be 100..3600000 ms";
+	else if (p->reconnect_interval_ms < 100 || p->reconnect_interval_ms > 3600000)
+		bad = "reconnect interval must be 100..3600000 ms";
+	else if (p->join_backoff_min_ms < 10 || p->join_backoff_min_ms > p->join_backoff_max_ms ||
+	         p->join_backoff_max_ms > 3600000)
+		bad = "join backoff must be 10 ms <= min <= max <= 3600000 ms";
+	else if (p->awareness_max < 1 || p->awareness_max > 32)
+		bad = "awareness max must be 1..32";
+	if (bad == NULL)
+		return 0;
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", bad);
+	return -1;
+}
+
+const char *
+gossip_state_name(enum gossip_state s)
+{
+	switch (s) {
+	case GOSSIP_NONE:
+		return "none";
+	case GOSSIP_ALIVE:
+		return "alive";
+	case GOSSIP_SUSPECT:
+		return "suspect";
+	case GOSSIP_DEAD:
+		return "dead";
+	case GOSSIP_LEFT:
+		return "left";
+	}
+	return "?";
+}
+
+const char *
+gossip_event_name(enum gossip_event_type t)
+{
+	static const char *const names[] = {"join", "alive", "suspect", "dead", "left", "update"};
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+/* ---- the instance ---- */
+
+struct suspicion {
+	gossip_time start;
+	gossip_time deadline;
+	uint32_t accuser;
+	uint32_t k; /* confirmations that bring the timeout down to the minimum */
+	uint32_t n;
+	uint32_t confirmers[MAX_CONFIRMERS];
+	bool extended;
+};
+
+struct member {
+	struct gossip_desc *desc;
+	struct suspicion *susp;
+	gossip_time changed_at;
+	uint32_t incarnation;
+	uint8_t state;
+	bool in_probe_list;
+};
+
+struct bcast {
+	uint32_t about; /* trust index or SELF_ID */
+	uint32_t transmits;
+	uint16_t len;
+	uint8_t *bytes;
+};
+
+struct forward {
+	bool used;
+	bool want_nack;
+	bool acked;
+	uint32_t origin; /* trust index of the prober */
+	struct wire_endpoint origin_addr;
+	uint32_t origin_seq;
+	uint32_t seq; /* our ping to the target */
+	gossip_time nack_at;
+};
+
+struct probe {
+	bool active;
+	bool acked;
+	bool indirect_sent;
+	bool extended;
+	uint32_t target;
+	uint32_t seq;
+	uint32_t expected_nacks;
+	uint32_t nacks;
+	gossip_time timeout_at;
+	gossip_time end_at;
+};
+
+struct seed {
+	struct wire_endpoint ep;
+	gossip_time next;
+	gossip_time backoff;
+};
+
+struct gossip {
+	char name[WIRE_NAME_MAX + 1];
+	int self_index; /* own trust index, -1 when the table does not list this site */
+	struct gossip_profile prof;
+	const struct gossip_trust *trust;
+	struct gossip_callbacks cb;
+	struct seal *seal;
+	uint64_t rng[4];
+
+	struct gossip_desc *self;
+	uint32_t self_inc;  /* == self->d.incarnation, or one above after a leave */
+	uint8_t self_state; /* ALIVE, or LEFT after gossip_leave */
+
+	struct member *members; /* by trust index */
+	size_t nmembers;        /* trust count */
+	size_t nlive;           /* alive or suspect, self excluded */
+	uint64_t bucket_sum[WIRE_MAX_BUCKETS];
+
+	uint32_t *order; /* probe order: shuffled round robin over live members */
+	size_t norder, order_cap, order_pos;
+
+	uint32_t *suspects;
+	size_t nsuspects, suspects_cap;
+
+	struct bcast *bq;
+	size_t nbq, bq_cap;
+
+	struct forward fw[MAX_FORWARDS];
+	struct probe probe;
+	uint32_t seq;
+	unsigned awareness;
+
+	struct seed *seeds;
+	size_t nseeds;
+
+	gossip_time next_probe, next_gossip, next_sync, next_reconnect;
+	gossip_time tokens_at;
+	uint32_t tokens;
+	bool started;
+
+	struct gossip_counters ctr;
+	uint8_t scratch[WIRE_DATAGRAM_MAX];
+	struct wire_msg msg; /* what is being decoded: large, kept off the stack */
+	struct wire_msg out; /* what is being built */
+};
+
+/* ---- randomness (xoshiro256**, seeded by splitmix64) ---- */
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t
+rng_next(struct gossip *g)
+{
+	uint64_t *s = g->rng, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return r;
+}
+
+static uint32_t
+rng_below(struct gossip *g, uint32_t n)
+{
+	return n == 0 ? 0 : (uint32_t)(((rng_next(g) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* A duration scaled by a random factor in [1 - spread, 1 + spread), so sites that start
+ * together drift apart instead of synchronising their rounds. */
+static gossip_time
+jitter(struct gossip *g, gossip_time d, double spread)
+{
+	double f = 1.0 - spread + 2.0 * spread * (double)(rng_next(g) >> 11) / 9007199254740992.0;
+
+	return (gossip_time)((double)d * f);
+}
+
+/* ---- helpers ---- */
+
+/* Natural logarithm for x >= 1, without libm (the core links into everything): halve into
+ * [1, 2), then the atanh series, which converges fast there. */
+static double
+ln(double x)
+{
+	double e = 0, y, y2, term, sum = 0;
+
+	while (x >= 2.0) {
+		x /= 2.0;
+		e += 1.0;
+	}
+	y = (x - 1.0) / (x + 1.0);
+	y2 = y * y;
+	term = y;
+	for (int k = 1; k < 40; k += 2) {
+		sum += term / k;
+		term *= y2;
+	}
+	return e * 0.69314718055994530942 + 2.0 * sum;
+}
+
+static unsigned
+ceil_log10(size_t n)
+{
+	unsigned d = 0;
+
+	for (size_t p = 1; p < n; p *= 10)
+		d++;
+	return d;
+}
+
+static const struct trust_entry *
+tentry(const struct gossip *g, uint32_t idx)
+{
+	return &g->trust->e[idx];
+}
+
+static const char *
+mname(const struct gossip *g, uint32_t idx)
+{
+	return idx == SELF_ID ? g->name : tentry(g, idx)->name;
+}
+
+static size_t
+cluster_size(const struct gossip *g)
+{
+	return g->nlive + 1;
+}
+
+static uint64_t
+entry_hash(uint64_t nh, uint32_t inc, uint8_t state)
+{
+	return mix64(nh ^ mix64(((uint64_t)inc << 8) | state));
+}
+
+static uint64_t
+self_hash(const struct gossip *g)
+{
+	return name_hash(g->name);
+}
+
+static void
+emit(struct gossip *g, gossip_time now, enum gossip_event_type type, uint32_t idx, bool local)
+{
+	const struct member *m = &g->members[idx];
+	struct gossip_event ev = {
+	        .type = type,
+	        .at = now,
+	        .name = tentry(g, idx)->name,
+	        .index = (int)idx,
+	        .incarnation = m->incarnation,
+	        .desc = m->desc != NULL ? &m->desc->d : NULL,
+	        .local = local,
+	};
+
+	if (g->cb.event != NULL)
+		g->cb.event(g->cb.arg, &ev);
+}
+
+static int
+list_add(uint32_t **arr, size_t *n, size_t *cap, uint32_t v)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		uint32_t *na = realloc(*arr, ncap * sizeof(*na));
+
+		if (na == NULL)
+			return -1;
+		*arr = na;
+		*cap = ncap;
+	}
+	(*arr)[(*n)++] = v;
+	return 0;
+}
+
+static bool
+live(uint8_t state)
+{
+	return state == GOSSIP_ALIVE || state == GOSSIP_SUSPECT;
+}
+
+/* Every change of a member's (incarnation, state) goes through here, so the digest sums,
+ * the live count and the probe order stay in step. */
+static void
+set_state(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint8_t state)
+{
+	struct member *m = &g->members[idx];
+	uint64_t nh = tentry(g, idx)->hash;
+	size_t b = nh & (WIRE_MAX_BUCKETS - 1);
+
+	if (m->state != GOSSIP_NONE)
+		g->bucket_sum[b] -= entry_hash(nh, m->incarnation, m->state);
+	g->bucket_sum[b] += entry_hash(nh, inc, state);
+	if (live(m->state) && !live(state))
+		g->nlive--;
+	else if (!live(m->state) && live(state))
+		g->nlive++;
+	if (m->state != state)
+		m->changed_at = now;
+	m->incarnation = inc;
+	m->state = state;
+	if (live(state) && !m->in_probe_list &&
+	    list_add(&g->order, &g->norder, &g->order_cap, idx) == 0) {
+		/* A random place in the rest of this round, as SWIM's join rule. */
+		size_t lo = g->order_pos < g->norder ? g->order_pos : g->norder - 1;
+		size_t pos = lo + rng_below(g, (uint32_t)(g->norder - lo));
+
+		g->order[g->norder - 1] = g->order[pos];
+		g->order[pos] = idx;
+		m->in_probe_list = true;
+	}
+}
+
+static void
+self_entry_update(struct gossip *g, uint32_t inc, uint8_t state)
+{
+	uint64_t nh = self_hash(g);
+	size_t b = nh & (WIRE_MAX_BUCKETS - 1);
+
+	g->bucket_sum[b] -= entry_hash(nh, g->self_inc, g->self_state);
+	g->bucket_sum[b] += entry_hash(nh, inc, state);
+	g->self_inc = inc;
+	g->self_state = state;
+}
+
+/* ---- broadcasts ---- */
+
+static size_t
+retransmit_limit(const struct gossip *g)
+{
+	return g->prof.retransmit_mult * (size_t)ceil_log10(cluster_size(g) + 1);
+}
+
+static void
+bq_remove(struct gossip *g, size_t i)
+{
+	free(g->bq[i].bytes);
+	g->bq[i] = g->bq[--g->nbq];
+}
+
+/* Queues msg for piggybacking; a newer message about the same site replaces an older. */
+static void
+broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len = wire_encode_msg(msg, buf, sizeof(buf));
+	struct bcast b;
+
+	if (len < 0)
+		return;
+	for (size_t i = 0; i < g->nbq; i++) {
+		if (g->bq[i].about == about) {
+			bq_remove(g, i);
+			break;
+		}
+	}
+	if (g->nbq == g->bq_cap) {
+		size_t ncap = g->bq_cap ? g->bq_cap * 2 : 16;
+		struct bcast *nb = realloc(g->bq, ncap * sizeof(*nb));
+
+		if (nb == NULL)
+			return;
+		g->bq = nb;
+		g->bq_cap = ncap;
+	}
+	b.bytes = malloc((size_t)len);
+	if (b.bytes == NULL)
+		return;
+	memcpy(b.bytes, buf, (size_t)len);
+	b.len = (uint16_t)len;
+	b.about = about;
+	b.transmits = 0;
+	g->bq[g->nbq++] = b;
+}
+
+static int
+bcast_cmp(const void *a, const void *b)
+{
+	const struct bcast *x = a, *y = b;
+
+	return x->transmits < y->transmits ? -1 : x->transmits > y->transmits;
+}
+
+/* Fills the rest of w with the least-sent pending updates. Returns how many went in. */
+static size_t
+piggyback(struct gossip *g, struct wire_writer *w)
+{
+	size_t limit = retransmit_limit(g), added = 0;
+
+	if (g->nbq == 0)
+		return 0;
+	qsort(g->bq, g->nbq, sizeof(*g->bq), bcast_cmp);
+	for (size_t i = 0; i < g->nbq && w->cap - w->len > 2; i++) {
+		if (wire_put_raw(w, g->bq[i].bytes, g->bq[i].len) != 0)
+			continue;
+		g->bq[i].transmits++;
+		added++;
+	}
+	for (size_t i = g->nbq; i-- > 0;)
+		if (g->bq[i].transmits >= limit)
+			bq_remove(g, i);
+	return added;
+}
+
+/* ---- sending ---- */
+
+struct pkt {
+	uint32_t to;
+	struct wire_endpoint addr;
+	struct wire_writer w;
+	uint8_t buf[SEAL_PAYLOAD_MAX];
+};
+
+static void
+pkt_init(struct pkt *p, uint32_t to, const struct wire_endpoint *addr)
+{
+	p->to = to;
+	p->addr = *addr;
+	wire_begin(&p->w, p->buf, sizeof(p->buf));
+}
+
+static void
+pkt_flush(struct gossip *g, struct pkt *p)
+{
+	size_t len;
+
+	if (p->w.len <= 1)
+		return;
+	if (seal_wrap(g->seal, p->to, tentry(g, p->to)->key, p->buf, p->w.len, g->scratch,
+	              sizeof(g->scratch), &len) == 0) {
+		g->ctr.tx_datagrams++;
+		g->ctr.tx_bytes += len;
+		if (g->cb.send != NULL)
+			g->cb.send(g->cb.arg, &p->addr, g->scratch, len);
+	}
+	wire_begin(&p->w, p->buf, sizeof(p->buf));
+}
+
+/* Adds a message, sending what is already there first when it does not fit. */
+static void
+pkt_put(struct gossip *g, struct pkt *p, const struct wire_msg *m)
+{
+	if (wire_put_msg(&p->w, m) == 0)
+		return;
+	pkt_flush(g, p);
+	wire_put_msg(&p->w, m);
+}
+
+static void
+pkt_send(struct gossip *g, struct pkt *p, bool with_updates)
+{
+	if (with_updates)
+		piggyback(g, &p->w);
+	pkt_flush(g, p);
+}
+
+static const struct wire_endpoint *
+member_addr(const struct gossip *g, uint32_t idx)
+{
+	return &g->members[idx].desc->d.gossip;
+}
+
+static void
+msg_clear(struct wire_msg *m, uint8_t type)
+{
+	m->type = type;
+	m->flags = 0;
+	m->seq = 0;
+	m->incarnation = 0;
+	m->count = 0;
+}
+
+static void
+put_self_alive(struct gossip *g, struct pkt *p)
+{
+	struct wire_msg *m = &g->out;
+
+	msg_clear(m, WIRE_ALIVE);
+	m->desc = g->self->d;
+	pkt_put(g, p, m);
+}
+
+/* ---- self ---- */
+
+static int
+sign_self(struct gossip *g, struct wire_desc *d)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len = wire_desc_signed_bytes(d, buf, sizeof(buf));
+
+	if (len < 0)
+		return -1;
+	return seal_sign(g->seal, buf, (size_t)len, d->sig);
+}
+
+static int
+self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
+{
+	struct wire_desc d = *src;
+	struct gossip_desc *gd;
+
+	strcpy(d.name, g->name);
+	memcpy(d.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN);
+	memcpy(d.sign_key, seal_sign_key(g->seal), WIRE_KEY_LEN);
+	d.incarnation = inc;
+	if (sign_self(g, &d) != 0)
+		return -1;
+	gd = gossip_desc_new(&d);
+	if (gd == NULL)
+		return -1;
+	gd->verified = true;
+	if (g->self != NULL) {
+		self_entry_update(g, inc, g->self_state);
+		gossip_desc_unref(g->self);
+	}
+	g->self = gd;
+	g->self_inc = inc;
+	if (g->self_state == GOSSIP_ALIVE) {
+		struct wire_msg *m = &g->out;
+
+		msg_clear(m, WIRE_ALIVE);
+		m->desc = d;
+		broadcast(g, SELF_ID, m);
+	}
+	return 0;
+}
+
+/* Only this site raises its own incarnation: to refute, above what was claimed. */
+static void
+refute(struct gossip *g, uint32_t claimed)
+{
+	uint32_t inc = claimed + 1;
+
+	if (g->self_state != GOSSIP_ALIVE)
+		return;
+	if (inc <= g->self_inc)
+		inc = g->self_inc + 1;
+	g->ctr.refutations++;
+	if (g->prof.lifeguard && g->awareness + 1 < g->prof.awareness_max)
+		g->awareness++;
+	self_publish(g, &g->self->d, inc);
+}
+
+/* ---- suspicion ---- */
+
+static gossip_time
+suspicion_min(const struct gossip *g)
+{
+	double n = (double)cluster_size(g), scale = n > 10 ? ln(n) / ln(10.0) : 1.0;
+
+	return (gossip_time)(g->prof.suspicion_mult * scale * g->prof.probe_interval_ms) *
+	       GOSSIP_MSEC;
+}
+
+/* Lifeguard: start at the maximum and shrink towards the minimum with the logarithm of
+ * independent confirmations; plain SWIM uses the minimum throughout. */
+static gossip_time
+suspicion_timeout(const struct gossip *g, const struct suspicion *s)
+{
+	gossip_time lo = suspicion_min(g), hi = lo * g->prof.suspicion_max_mult;
+	double frac;
+
+	if (!g->prof.lifeguard || s->k == 0 || hi <= lo)
+		return lo;
+	frac = ln((double)s->n + 1.0) / ln((double)s->k + 1.0);
+	if (frac >= 1.0)
+		return lo;
+	return hi - (gossip_time)((double)(hi - lo) * frac);
+}
+
+static void
+suspicion_clear(struct gossip *g, uint32_t idx)
+{
+	struct member *m = &g->members[idx];
+
+	if (m->susp == NULL)
+		return;
+	free(m->susp);
+	m->susp = NULL;
+	for (size_t i = 0; i < g->nsuspects; i++) {
+		if (g->suspects[i] == idx) {
+			g->suspects[i] = g->suspects[--g->nsuspects];
+			break;
+		}
+	}
+}
+
+static void
+suspicion_start(struct gossip *g, gossip_time now, uint32_t idx, uint32_t accuser)
+{
+	struct member *m = &g->members[idx];
+	struct suspicion *s;
+	size_t n = cluster_size(g);
+	uint32_t k = g->prof.suspicion_mult > 2 ? g->prof.suspicion_mult - 2 : 0;
+
+	suspicion_clear(g, idx);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return;
+	if (list_add(&g->suspects, &g->nsuspects, &g->suspects_cap, idx) != 0) {
+		free(s);
+		return;
+	}
+	/* Fewer members than confirmations asked for: do not wait for the impossible. */
+	if (n < 3)
+		k = 0;
+	else if (k > n - 2)
+		k = (uint32_t)(n - 2);
+	if (k > MAX_CONFIRMERS)
+		k = MAX_CONFIRMERS;
+	s->start = now;
+	s->accuser = accuser;
+	s->k = k;
+	s->deadline = now + suspicion_timeout(g, s);
+	m->susp = s;
+}
+
+/* Returns true when accuser is a new, independent confirmation. */
+static bool
+suspicion_confirm(struct gossip *g, uint32_t idx, uint32_t accuser)
+{
+	struct suspicion *s = g->members[idx].susp;
+
+	if (s == NULL || !g->prof.lifeguard || s->n >= s->k || accuser == s->accuser)
+		return false;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->confirmers[i] == accuser)
+			return false;
+	s->confirmers[s->n++] = accuser;
+	s->deadline = s->start + suspicion_timeout(g, s);
+	return true;
+}
+
+/* ---- state transitions (the SWIM conflict rules) ---- */
+
+static void
+bcast_suspect(struct gossip *g, uint32_t idx, uint32_t inc, const char *from)
+{
+	struct wire_msg *m = &g->out;
+
+	msg_clear(m, WIRE_SUSPECT);
+	strcpy(m->target, tentry(g, idx)->name);
+	strcpy(m->from, from);
+	m->incarnation = inc;
+	broadcast(g, idx, m);
+}
+
+/* accuser: trust index, or SELF_ID when this site's probe failed. */
+static void
+on_suspect(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint32_t accuser)
+{
+	struct member *m = &g->members[idx];
+	bool local = accuser == SELF_ID;
+
+	if (!live(m->state) || inc < m->incarnation)
+		return;
+	if (m->state == GOSSIP_SUSPECT && inc == m->incarnation) {
+		if (suspicion_confirm(g, idx, accuser))
+			bcast_suspect(g, idx, inc, mname(g, accuser));
+		return;
+	}
+	set_state(g, now, idx, inc, GOSSIP_SUSPECT);
+	suspicion_start(g, now, idx, accuser);
+	if (local)
+		g->ctr.suspicions++;
+	bcast_suspect(g, idx, inc, mname(g, accuser));
+	emit(g, now, GOSSIP_EV_SUSPECT, idx, local);
+}
+
+static void
+on_dead(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint32_t accuser)
+{
+	struct member *m = &g->members[idx];
+	struct wire_msg *msg = &g->out;
+
+	if (m->state == GOSSIP_NONE || inc < m->incarnation ||
+	    ((m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT) && inc <= m->incarnation))
+		return;
+	suspicion_clear(g, idx);
+	set_state(g, now, idx, inc, GOSSIP_DEAD);
+	msg_clear(msg, WIRE_DEAD);
+	strcpy(msg->target, tentry(g, idx)->name);
+	strcpy(msg->from, mname(g, accuser));
+	msg->incarnation = inc;
+	broadcast(g, idx, msg);
+	emit(g, now, GOSSIP_EV_DEAD, idx, accuser == SELF_ID);
+}
+
+static void
+on_left(struct gossip *g, gossip_time now, uint32_t idx, const struct wire_msg *lm)
+{
+	struct member *m = &g->members[idx];
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len;
+
+	if (m->desc == NULL || lm->incarnation < m->incarnation)
+		return;
+	if (m->state == GOSSIP_LEFT && lm->incarnation <= m->incarnation)
+		return;
+	if (m->state == GOSSIP_DEAD && lm->incarnation <= m->incarnation)
+		return;
+	len = wire_left_signed_bytes(lm->target, lm->incarnation, buf, sizeof(buf));
+	if (len < 0 ||
+	    !seal_verify(tentry(g, idx)->key, m->desc->d.sign_key, buf, (size_t)len, lm->sig)) {
+		g->ctr.drop_refused++;
+		return;
+	}
+	suspicion_clear(g, idx);
+	set_state(g, now, idx, lm->incarnation, GOSSIP_LEFT);
+	broadcast(g, idx, lm);
+	emit(g, now, GOSSIP_EV_LEFT, idx, false);
+}
+
+/* SELF_ID for this site's own name, a trust index, or -1 for a name not trusted. */
+static int64_t
+lookup(const struct gossip *g, const char *name)
+{
+	int idx;
+
+	if (strcmp(name, g->name) == 0)
+		return SELF_ID;
+	idx = gossip_trust_find(g->trust, name);
+	return idx == g->self_index ? -1 : idx;
+}
+
+static void
+on_alive(struct gossip *g, gossip_time now, const struct wire_desc *d, struct gossip_desc *shared)
+{
+	struct gossip_desc *gd;
+	struct member *m;
+	int64_t id = lookup(g, d->name);
+	uint8_t old;
+	bool changed;
+
+	if (id == SELF_ID) {
+		/* A version of this site newer than ours (from an earlier run): move above
+		 * it, but only for one this site really signed. */
+		if (d->incarnation >= g->self_inc &&
+		    memcmp(d->wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) == 0) {
+			gd = gossip_desc_new(d);
+			if (gd != NULL && gossip_desc_verify(gd) == 0 &&
+			    !wire_desc_equal(d, &g->self->d))
+				refute(g, d->incarnation);
+			gossip_desc_unref(gd);
+		}
+		return;
+	}
+	if (id < 0) {
+		g->ctr.drop_refused++;
+		return;
+	}
+	m = &g->members[id];
+	if (m->state != GOSSIP_NONE && d->incarnation <= m->incarnation)
+		return; /* stale or already known: no signature check spent on it */
+	if (gossip_trust_permits(g->trust, d) != 0) {
+		g->ctr.drop_refused++;
+		return;
+	}
+	gd = shared != NULL ? gossip_desc_ref(shared) : gossip_desc_new(d);
+	if (gd == NULL)
+		return;
+	if (gossip_desc_verify(gd) != 0) {
+		gossip_desc_unref(gd);
+		g->ctr.drop_refused++;
+		return;
+	}
+	old = m->state;
+	changed = m->desc != NULL && !wire_desc_same_content(&m->desc->d, &gd->d);
+	suspicion_clear(g, (uint32_t)id);
+	gossip_desc_unref(m->desc);
+	m->desc = gd;
+	set_state(g, now, (uint32_t)id, gd->d.incarnation, GOSSIP_ALIVE);
+	msg_clear(&g->out, WIRE_ALIVE);
+	g->out.desc = gd->d;
+	broadcast(g, (uint32_t)id, &g->out);
+	if (old == GOSSIP_SUSPECT)
+		emit(g, now, GOSSIP_EV_ALIVE, (uint32_t)id, false);
+	else if (!live(old))
+		emit(g, now, GOSSIP_EV_JOIN, (uint32_t)id, false);
+	if (changed)
+		emit(g, now, GOSSIP_EV_UPDATE, (uint32_t)id, false);
+}
+
+/* ---- choosing members ---- */
+
+/* Up to want distinct live members other than exclude, at random. */
+static size_t
+pick_live(struct gossip *g, uint32_t exclude, uint32_t *out, size_t want)
+{
+	size_t n = 0;
+
+	for (size_t tries = 0; n < want && g->norder > 0 && tries < 4 * want + 8; tries++) {
+		uint32_t idx = g->order[rng_below(g, (uint32_t)g->norder)];
+		bool dup = false;
+
+		if (idx == exclude || !live(g->members[idx].state))
+			continue;
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = out[i] == idx;
+		if (!dup)
+			out[n++] = idx;
+	}
+	return n;
+}
+
+static void
+reshuffle(struct gossip *g)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->norder; i++) {
+		uint32_t idx = g->order[i];
+
+		if (live(g->members[idx].state))
+			g->order[n++] = idx;
+		else
+			g->members[idx].in_probe_list = false;
+	}
+	g->norder = n;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = rng_below(g, (uint32_t)i);
+		uint32_t t = g->order[i - 1];
+
+		g->order[i - 1] = g->order[j];
+		g->order[j] = t;
+	}
+	g->order_pos = 0;
+}
+
+/* ---- probing ---- */
+
+static gossip_time
+scaled(const struct gossip *g, uint32_t ms)
+{
+	return (gossip_time)ms * GOSSIP_MSEC * (g->awareness + 1);
+}
+
+static void
+awareness_add(struct gossip *g, int delta)
+{
+	int v = (int)g->awareness + delta;
+
+	if (!g->prof.lifeguard)
+		return;
+	if (v < 0)
+		v = 0;
+	if (v > (int)g->prof.awareness_max - 1)
+		v = (int)g->prof.awareness_max - 1;
+	g->awareness = (unsigned)v;
+}
+
+static void
+probe_start(struct gossip *g, gossip_time now)
+{
+	struct pkt p;
+	struct wire_msg *m = &g->out;
+	uint32_t target = 0;
+	bool found = false;
+
+	g->next_probe = now + scaled(g, g->prof.probe_interval_ms);
+	for (size_t tries = 0; tries <= g->norder && !found; tries++) {
+		if (g->order_pos >= g->norder)
+			reshuffle(g);
+		if (g->norder == 0)
+			break;
+		target = g->order[g->order_pos++];
+		found = live(g->members[target].state);
+	}
+	if (!found)
+		return;
+	g->probe = (struct probe){
+	        .active = true,
+	        .target = target,
+	        .seq = ++g->seq,
+	        .timeout_at = now + scaled(g, g->prof.probe_timeout_ms),
+	        .end_at = g->next_probe,
+	};
+	g->ctr.probes++;
+	pkt_init(&p, target, member_addr(g, target));
+	msg_clear(m, WIRE_PING);
+	m->seq = g->probe.seq;
+	strcpy(m->target, tentry(g, target)->name);
+	pkt_put(g, &p, m);
+	/* Lifeguard's buddy system: a suspect hears of it first from whoever probes it. */
+	if (g->prof.lifeguard && g->members[target].state == GOSSIP_SUSPECT) {
+		msg_clear(m, WIRE_SUSPECT);
+		strcpy(m->target, tentry(g, target)->name);
+		strcpy(m->from, g->name);
+		m->incarnation = g->members[target].incarnation;
+		pkt_put(g, &p, m);
+	}
+	pkt_send(g, &p, true);
+}
+
+static void
+probe_indirect(struct gossip *g)
+{
+	uint32_t helpers[16];
+	size_t n = pick_live(g, g->probe.target, helpers, g->prof.indirect_checks);
+	struct wire_msg *m = &g->out;
+
+	g->probe.indirect_sent = true;
+	for (size_t i = 0; i < n; i++) {
+		struct pkt p;
+
+		pkt_init(&p, helpers[i], member_addr(g, helpers[i]));
+		msg_clear(m, WIRE_PING_REQ);
+		m->seq = g->probe.seq;
+		strcpy(m->target, tentry(g, g->probe.target)->name);
+		m->addr = *member_addr(g, g->probe.target);
+		m->flags = g->prof.lifeguard ? WIRE_PING_REQ_NACK : 0;
+		pkt_put(g, &p, m);
+		pkt_send(g, &p, true);
+		g->ctr.indirect_probes++;
+	}
+	g->probe.expected_nacks = g->prof.lifeguard ? (uint32_t)n : 0;
+}
+
+static void
+probe_end(struct gossip *g, gossip_time now)
+{
+	uint32_t target = g->probe.target;
+
+	g->probe.active = false;
+	g->ctr.probe_failures++;
+	/* Lifeguard: missing nacks mean the fault may be ours; all nacks back mean the
+	 * helpers are fine and the target is not. */
+	if (g->probe.expected_nacks > 0) {
+		if (g->probe.nacks < g->probe.expected_nacks)
+			awareness_add(g, (int)(g->probe.expected_nacks - g->probe.nacks));
+	} else {
+		awareness_add(g, 1);
+	}
+	on_suspect(g, now, target, g->members[target].incarnation, SELF_ID);
+}
+
+/* Lifeguard: a deadline met this late means this site was not running (a stall). Acks may
+ * be waiting unread, so look at them before accusing anyone, once per deadline. */
+static bool
+stalled(struct gossip *g, gossip_time now, gossip_time deadline, bool *extended)
+{
+	if (!g->prof.lifeguard || *extended ||
+	    now - deadline <= (gossip_time)g->prof.probe_timeout_ms * GOSSIP_MSEC / 2)
+		return false;
+	*extended = true;
+	awareness_add(g, 1);
+	return true;
+}
+
+static void
+probe_tick(struct gossip *g, gossip_time now)
+{
+	struct probe *pr = &g->probe;
+
+	if (pr->active && !live(g->members[pr->target].state))
+		pr->active = false;
+	if (pr->active && !pr->indirect_sent && now >= pr->timeout_at) {
+		if (stalled(g, now, pr->timeout_at, &pr->extended)) {
+			gossip_time gap = pr->end_at - pr->timeout_at;
+
+			pr->timeout_at = now + scaled(g, g->prof.probe_timeout_ms);
+			pr->end_at = pr->timeout_at + gap;
+			if (g->next_probe < pr->end_at)
+				g->next_probe = pr->end_at;
+			return;
+		}
+		probe_indirect(g);
+	}
+	if (pr->active && pr->indirect_sent && now >= pr->end_at) {
+		if (stalled(g, now, pr->end_at, &pr->extended)) {
+			pr->end_at = now + scaled(g, g->prof.probe_timeout_ms);
+			if (g->next_probe < pr->end_at)
+				g->next_probe = pr->end_at;
+			return;
+		}
+		probe_end(g, now);
+	}
+	if (!pr->active && now >= g->next_probe && g->self_state == GOSSIP_ALIVE)
+		probe_start(g, now);
+}
+
+static void
+on_ack(struct gossip *g, uint32_t seq)
+{
+	if (g->probe.active && seq == g->probe.seq) {
+		g->probe.active = false;
+		awareness_add(g, -1);
+		return;
+	}
+	for (size_t i = 0; i < MAX_FORWARDS; i++) {
+		struct forward *f = &g->fw[i];
+
+		if (f->used && !f->acked && f->seq == seq) {
+			struct pkt p;
+
+			f->acked = true;
+			f->used = false;
+			pkt_init(&p, f->origin, &f->origin_addr);
+			msg_clear(&g->out, WIRE_ACK);
+			g->out.seq = f->origin_seq;
+			pkt_put(g, &p, &g->out);
+			pkt_send(g, &p, true);
+			return;
+		}
+	}
+}
+
+static void
+on_ping(struct gossip *g, uint32_t from, const struct wire_endpoint *addr, const struct wire_msg *m)
+{
+	struct pkt p;
+
+	if (strcmp(m->target, g->name) != 0)
+		return; /* meant for whoever had this address before */
+	pkt_init(&p, from, addr);
+	msg_clear(&g->out, WIRE_ACK);
+	g->out.seq = m->seq;
+	pkt_put(g, &p, &g->out);
+	pkt_send(g, &p, true);
+}
+
+static void
+on_ping_req(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+            const struct wire_msg *m)
+{
+	int64_t target = lookup(g, m->target);
+	struct forward *f = &g->fw[0];
+	struct pkt p;
+
+	if (target < 0 || target == SELF_ID)
+		return;
+	/* The oldest slot goes when all are taken: a helper's memory is bounded. */
+	for (size_t i = 0; i < MAX_FORWARDS; i++) {
+		if (!g->fw[i].used) {
+			f = &g->fw[i];
+			break;
+		}
+		if (g->fw[i].nack_at < f->nack_at)
+			f = &g->fw[i];
+	}
+	*f = (struct forward){
+	        .used = true,
+	        .want_nack = (m->flags & WIRE_PING_REQ_NACK) != 0,
+	        .origin = from,
+	        .origin_addr = *addr,
+	        .origin_seq = m->seq,
+	        .seq = ++g->seq,
+	        .nack_at = now + (gossip_time)g->prof.probe_timeout_ms * GOSSIP_MSEC * 8 / 10,
+	};
+	pkt_init(&p, (uint32_t)target,
+	         g->members[target].desc != NULL ? member_addr(g, (uint32_t)target) : &m->addr);
+	msg_clear(&g->out, WIRE_PING);
+	g->out.seq = f->seq;
+	strcpy(g->out.target, m->target);
+	pkt_put(g, &p, &g->out);
+	pkt_send(g, &p, true);
+}
+
+static void
+forward_tick(struct gossip *g, gossip_time now)
+{
+	for (size_t i = 0; i < MAX_FORWARDS; i++) {
+		struct forward *f = &g->fw[i];
+		struct pkt p;
+
+		if (!f->used || now < f->nack_at)
+			continue;
+		f->used = false;
+		if (!f->want_nack)
+			continue;
+		pkt_init(&p, f->origin, &f->origin_addr);
+		msg_clear(&g->out, WIRE_NACK);
+		g->out.seq = f->origin_seq;
+		pkt_put(g, &p, &g->out);
+		pkt_send(g, &p, false);
+	}
+}
+
+/* ---- anti-entropy ---- */
+
+static unsigned
+digest_buckets(const struct gossip *g)
+{
+	unsigned b = 1;
+
+	while (b < WIRE_MAX_HASHES && (size_t)b * 16 < cluster_size(g))
+		b <<= 1;
+	return b;
+}
+
+static void
+coarse_sums(const struct gossip *g, unsigned nb, uint64_t *out)
+{
+	memset(out, 0, nb * sizeof(*out));
+	for (size_t f = 0; f < WIRE_MAX_BUCKETS; f++)
+		out[f & (nb - 1)] += g->bucket_sum[f];
+}
+
+static void
+send_digest(struct gossip *g, uint32_t to, const struct wire_endpoint *addr, bool join)
+{
+	struct wire_msg *m = &g->out;
+	unsigned nb = digest_buckets(g);
+	struct pkt p;
+
+	pkt_init(&p, to, addr);
+	if (join)
+		put_self_alive(g, &p);
+	msg_clear(m, WIRE_DIGEST);
+	m->nbuckets = (uint16_t)nb;
+	m->bucket = 0;
+	m->count = (uint8_t)nb;
+	coarse_sums(g, nb, m->hashes);
+	pkt_put(g, &p, m);
+	pkt_send(g, &p, true);
+}
+
+static void
+entry_add(struct gossip *g, struct pkt *p, unsigned nb, unsigned b, bool *first, bool reply,
+          const char *name, uint32_t inc, uint8_t state)
+{
+	struct wire_msg *m = &g->out;
+
+	if (m->count == WIRE_MAX_ENTRIES) {
+		pkt_put(g, p, m);
+		*first = false;
+		msg_clear(m, WIRE_ENTRIES);
+		m->nbuckets = (uint16_t)nb;
+		m->bucket = (uint16_t)b;
+	}
+	m->flags = reply && *first ? WIRE_ENTRIES_REPLY : 0;
+	strcpy(m->entries[m->count].name, name);
+	m->entries[m->count].incarnation = inc;
+	m->entries[m->count].state = state;
+	m->count++;
+}
+
+/* Our (site, incarnation, state) entries of every marked bucket of nb. */
+static void
+send_entries(struct gossip *g, uint32_t to, const struct wire_endpoint *addr, unsigned nb,
+             const bool *marked, bool reply)
+{
+	uint64_t self_b = self_hash(g) & (nb - 1);
+	struct wire_msg *m = &g->out;
+	struct pkt p;
+
+	pkt_init(&p, to, addr);
+	for (unsigned b = 0; b < nb; b++) {
+		bool first = true;
+
+		if (!marked[b])
+			continue;
+		msg_clear(m, WIRE_ENTRIES);
+		m->nbuckets = (uint16_t)nb;
+		m->bucket = (uint16_t)b;
+		m->flags = reply ? WIRE_ENTRIES_REPLY : 0;
+		if (self_b == b)
+			entry_add(g, &p, nb, b, &first, reply, g->name, g->self_inc, g->self_state);
+		for (size_t i = 0; i < g->nmembers; i++) {
+			const struct member *mm = &g->members[i];
+
+			if (mm->state == GOSSIP_NONE ||
+			    (tentry(g, (uint32_t)i)->hash & (nb - 1)) != b)
+				continue;
+			entry_add(g, &p, nb, b, &first, reply, tentry(g, (uint32_t)i)->name,
+			          mm->incarnation, mm->state);
+		}
+		pkt_put(g, &p, m);
+	}
+	pkt_send(g, &p, false);
+}
+
+static void
+on_digest(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
+          const struct wire_msg *m)
+{
+	uint64_t mine[WIRE_MAX_BUCKETS];
+	bool marked[WIRE_MAX_BUCKETS] = {false};
+	bool any = false;
+
+	coarse_sums(g, m->nbuckets, mine);
+	for (unsigned i = 0; i < m->count; i++) {
+		unsigned b = m->bucket + i;
+
+		if (mine[b] != m->hashes[i]) {
+			marked[b] = true;
+			any = true;
+		}
+	}
+	if (any)
+		send_entries(g, from, addr, m->nbuckets, marked, true);
+}
+
+static void
+desc_req_flush(struct gossip *g, struct pkt *p, struct wire_msg *req)
+{
+	if (req->count == 0)
+		return;
+	pkt_put(g, p, req);
+	req->count = 0;
+}
+
+static void
+on_entries(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+           const struct wire_msg *m)
+{
+	struct wire_msg *req = &g->out;
+	struct pkt p;
+
+	pkt_init(&p, from, addr);
+	msg_clear(req, WIRE_DESC_REQ);
+	for (size_t i = 0; i < m->count; i++) {
+		const struct wire_entry *e = &m->entries[i];
+		int64_t id = lookup(g, e->name);
+		struct member *mm;
+		bool want = false;
+
+		if (id == SELF_ID) {
+			if ((e->state != WIRE_STATE_ALIVE && e->incarnation >= g->self_inc) ||
+			    e->incarnation > g->self_inc)
+				refute(g, e->incarnation);
+			continue;
+		}
+		if (id < 0)
+			continue;
+		mm = &g->members[id];
+		if (mm->state == GOSSIP_NONE) {
+			want = e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT;
+		} else if (e->state == WIRE_STATE_ALIVE) {
+			want = e->incarnation > mm->incarnation;
+		} else if (live(mm->state) && e->incarnation >= mm->incarnation) {
+			/* Suspect, dead or left elsewhere: suspect here, so the site still
+			 * gets its chance to refute before anything is torn down. */
+			want = e->incarnation > mm->incarnation && e->state == WIRE_STATE_SUSPECT;
+			on_suspect(g, now, (uint32_t)id, e->incarnation, from);
+			msg_clear(req, WIRE_DESC_REQ); /* on_suspect built with the same buffer */
+		}
+		if (want) {
+			if (req->count == WIRE_MAX_NAMES)
+				desc_req_flush(g, &p, req);
+			req->type = WIRE_DESC_REQ;
+			strcpy(req->names[req->count++], e->name);
+		}
+	}
+	desc_req_flush(g, &p, req);
+	pkt_send(g, &p, false);
+	if (m->flags & WIRE_ENTRIES_REPLY) {
+		bool marked[WIRE_MAX_BUCKETS] = {false};
+
+		marked[m->bucket] = true;
+		send_entries(g, from, addr, m->nbuckets, marked, false);
+	}
+}
+
+static void
+on_desc_req(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
+            const struct wire_msg *m)
+{
+	struct pkt p;
+
+	pkt_init(&p, from, addr);
+	for (size_t i = 0; i < m->count; i++) {
+		int64_t id = lookup(g, m->names[i]);
+
+		if (id == SELF_ID) {
+			if (g->self_state == GOSSIP_ALIVE)
+				put_self_alive(g, &p);
+		} else if (id >= 0 && live(g->members[id].state)) {
+			/* Only live members: a dead one handed out as a descriptor would
+			 * come back to life at a site that never heard of it. */
+			msg_clear(&g->out, WIRE_ALIVE);
+			g->out.desc = g->members[id].desc->d;
+			pkt_put(g, &p, &g->out);
+		}
+	}
+	pkt_send(g, &p, false);
+}
+
+/* ---- joins, seeds, reconnects ---- */
+
+static bool
+take_token(struct gossip *g, gossip_time now)
+{
+	gossip_time per = GOSSIP_SEC / JOIN_RATE;
+
+	if (now - g->tokens_at >= per) {
+		gossip_time add = (now - g->tokens_at) / per;
+
+		g->tokens =
+		        (uint32_t)(g->tokens + add > JOIN_TOKENS ? JOIN_TOKENS : g->tokens + add);
+		g->tokens_at += add * per;
+	}
+	if (g->tokens == 0) {
+		g->ctr.drop_rate++;
+		return false;
+	}
+	g->tokens--;
+	return true;
+}
+
+static void
+on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, const uint8_t *buf,
+         size_t len)
+{
+	char name[WIRE_NAME_MAX + 1];
+	int64_t id;
+	struct pkt p;
+
+	if (wire_hello_decode(buf, len, name) != 0) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	id = lookup(g, name);
+	if (id == SELF_ID) {
+		g->ctr.drop_self++;
+		return;
+	}
+	if (id < 0) {
+		g->ctr.drop_unknown++;
+		return;
+	}
+	if (!take_token(g, now))
+		return;
+	/* A small sealed answer: it tells the joiner who we are without handing a spoofed
+	 * source more bytes than it sent by much. The joiner follows with its join. */
+	pkt_init(&p, (uint32_t)id, from);
+	msg_clear(&g->out, WIRE_PING);
+	g->out.seq = ++g->seq;
+	strcpy(g->out.target, name);
+	pkt_put(g, &p, &g->out);
+	pkt_send(g, &p, false);
+}
+
+static bool
+seed_alive(const struct gossip *g, const struct wire_endpoint *ep)
+{
+	if (wire_endpoint_equal(ep, &g->self->d.gossip))
+		return true;
+	for (size_t i = 0; i < g->nmembers; i++) {
+		const struct member *m = &g->members[i];
+
+		if (live(m->state) && wire_endpoint_equal(&m->desc->d.gossip, ep))
+			return true;
+	}
+	return false;
+}
+
+static void
+join_addr(struct gossip *g, const struct wire_endpoint *ep)
+{
+	uint8_t buf[WIRE_NAME_MAX + 2];
+	int len;
+
+	g->ctr.joins++;
+	for (size_t i = 0; i < g->nmembers; i++) {
+		const struct member *m = &g->members[i];
+
+		if (m->desc != NULL && wire_endpoint_equal(&m->desc->d.gossip, ep)) {
+			send_digest(g, (uint32_t)i, ep, true);
+			return;
+		}
+	}
+	len = wire_hello_encode(g->name, buf, sizeof(buf));
+	if (len > 0 && g->cb.send != NULL) {
+		g->ctr.tx_datagrams++;
+		g->ctr.tx_bytes += (uint64_t)len;
+		g->cb.send(g->cb.arg, ep, buf, (size_t)len);
+	}
+}
+
+static void
+seeds_tick(struct gossip *g, gossip_time now)
+{
+	gossip_time lo = (gossip_time)g->prof.join_backoff_min_ms * GOSSIP_MSEC,
+	            hi = (gossip_time)g->prof.join_backoff_max_ms * GOSSIP_MSEC;
+
+	for (size_t i = 0; i < g->nseeds; i++) {
+		struct seed *s = &g->seeds[i];
+
+		if (now < s->next)
+			continue;
+		if (seed_alive(g, &s->ep)) {
+			s->backoff = lo;
+			s->next = now + jitter(g, hi, 0.1);
+			continue;
+		}
+		join_addr(g, &s->ep);
+		s->next = now + jitter(g, s->backoff, 0.25);
+		s->backoff = s->backoff * 2 > hi ? hi : s->backoff * 2;
+	}
+}
+
+/* Members held dead are tried now and then: with seeds on one side only, this is what
+ * lets both halves of a healed partition find each other. */
+static void
+reconnect_tick(struct gossip *g)
+{
+	for (int tries = 0; tries < 16 && g->nmembers > 0; tries++) {
+		uint32_t idx = rng_below(g, (uint32_t)g->nmembers);
+		const struct member *m = &g->members[idx];
+
+		if (m->state == GOSSIP_DEAD && m->desc != NULL) {
+			g->ctr.joins++;
+			send_digest(g, idx, member_addr(g, idx), true);
+			return;
+		}
+	}
+}
+
+static void
+gossip_round(struct gossip *g)
+{
+	uint32_t to[16];
+	size_t n;
+
+	if (g->nbq == 0)
+		return;
+	n = pick_live(g, SELF_ID, to, g->prof.gossip_fanout);
+	for (size_t i = 0; i < n; i++) {
+		struct pkt p;
+
+		pkt_init(&p, to[i], member_addr(g, to[i]));
+		pkt_send(g, &p, true);
+	}
+}
+
+static void
+suspects_tick(struct gossip *g, gossip_time now)
+{
+	for (size_t i = g->nsuspects; i-- > 0;) {
+		uint32_t idx;
+		struct suspicion *s;
+
+		if (i >= g->nsuspects)
+			continue;
+		idx = g->suspects[i];
+		s = g->members[idx].susp;
+		if (now < s->deadline)
+			continue;
+		if (stalled(g, now, s->deadline, &s->extended)) {
+			s->deadline = now + scaled(g, g->prof.probe_timeout_ms);
+			continue;
+		}
+		on_dead(g, now, idx, g->members[idx].incarnation, SELF_ID);
+	}
+}
+
+/* ---- entry points ---- */
+
+void
+gossip_tick(struct gossip *g, gossip_time now)
+{
+	if (!g->started)
+		return;
+	forward_tick(g, now);
+	probe_tick(g, now);
+	suspects_tick(g, now);
+	if (now >= g->next_gossip) {
+		gossip_round(g);
+		g->next_gossip = now + (gossip_time)g->prof.gossip_interval_ms * GOSSIP_MSEC;
+	}
+	if (g->self_state != GOSSIP_ALIVE)
+		return;
+	if (now >= g->next_sync) {
+		uint32_t to;
+
+		if (pick_live(g, SELF_ID, &to, 1) == 1) {
+			g->ctr.syncs++;
+			send_digest(g, to, member_addr(g, to), false);
+		}
+		g->next_sync =
+		        now + jitter(g, (gossip_time)g->prof.sync_interval_ms * GOSSIP_MSEC, 0.2);
+	}
+	if (now >= g->next_reconnect) {
+		reconnect_tick(g);
+		g->next_reconnect =
+		        now +
+		        jitter(g, (gossip_time)g->prof.reconnect_interval_ms * GOSSIP_MSEC, 0.2);
+	}
+	seeds_tick(g, now);
+}
+
+gossip_time
+gossip_next_deadline(const struct gossip *g)
+{
+	gossip_time t = g->next_probe;
+
+#define EARLIER(x)                                                                                 \
+	do {                                                                                       \
+		if ((x) < t)                                                                       \
+			t = (x);                                                                   \
+	} while (0)
+	if (g->probe.active)
+		EARLIER(g->probe.indirect_sent ? g->probe.end_at : g->probe.timeout_at);
+	if (g->nbq > 0)
+		EARLIER(g->next_gossip);
+	if (g->self_state == GOSSIP_ALIVE) {
+		EARLIER(g->next_sync);
+		EARLIER(g->next_reconnect);
+		for (size_t i = 0; i < g->nseeds; i++)
+			EARLIER(g->seeds[i].next);
+	}
+	for (size_t i = 0; i < g->nsuspects; i++)
+		EARLIER(g->members[g->suspects[i]].susp->deadline);
+	for (size_t i = 0; i < MAX_FORWARDS; i++)
+		if (g->fw[i].used)
+			EARLIER(g->fw[i].nack_at);
+#undef EARLIER
+	return t;
+}
+
+static void
+dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+         const struct wire_msg *m)
+{
+	int64_t target, accuser;
+
+	switch (m->type) {
+	case WIRE_PING:
+		on_ping(g, from, addr, m);
+		break;
+	case WIRE_PING_REQ:
+		on_ping_req(g, now, from, addr, m);
+		break;
+	case WIRE_ACK:
+		on_ack(g, m->seq);
+		break;
+	case WIRE_NACK:
+		if (g->probe.active && m->seq == g->probe.seq)
+			g->probe.nacks++;
+		break;
+	case WIRE_ALIVE:
+		on_alive(g, now, &m->desc, NULL);
+		break;
+	case WIRE_SUSPECT:
+	case WIRE_DEAD:
+		target = lookup(g, m->target);
+		accuser = lookup(g, m->from);
+		if (target == SELF_ID) {
+			if (m->incarnation >= g->self_inc)
+				refute(g, m->incarnation);
+		} else if (target >= 0 && accuser >= 0) {
+			if (m->type == WIRE_SUSPECT)
+				on_suspect(g, now, (uint32_t)target, m->incarnation,
+				           (uint32_t)accuser);
+			else
+				on_dead(g, now, (uint32_t)target, m->incarnation,
+				        (uint32_t)accuser);
+		}
+		break;
+	case WIRE_LEFT:
+		target = lookup(g, m->target);
+		if (target == SELF_ID) {
+			/* Our own signed leave from an earlier run, replayed: outgrow it. */
+			if (m->incarnation >= g->self_inc)
+				refute(g, m->incarnation);
+		} else if (target >= 0) {
+			on_left(g, now, (uint32_t)target, m);
+		}
+		break;
+	case WIRE_DIGEST:
+		on_digest(g, from, addr, m);
+		break;
+	case WIRE_ENTRIES:
+		on_entries(g, now, from, addr, m);
+		break;
+	case WIRE_DESC_REQ:
+		on_desc_req(g, from, addr, m);
+		break;
+	}
+}
+
+void
+gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *from,
+               const uint8_t *buf, size_t len)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_reader r;
+	struct member *sm;
+	size_t plen;
+	int64_t id;
+	int rc;
+
+	g->ctr.rx_datagrams++;
+	g->ctr.rx_bytes += len;
+	if (!g->started)
+		return;
+	if (len > 0 && buf[0] == WIRE_HELLO_KIND) {
+		on_hello(g, now, from, buf, len);
+		return;
+	}
+	if (seal_sender(buf, len, name) != 0) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	id = lookup(g, name);
+	if (id == SELF_ID) {
+		g->ctr.drop_self++;
+		return;
+	}
+	if (id < 0) {
+		g->ctr.drop_unknown++;
+		return;
+	}
+	rc = seal_unwrap(g->seal, (uint32_t)id, tentry(g, (uint32_t)id)->key, buf, len, plain,
+	                 sizeof(plain), &plen);
+	if (rc == SEAL_ERR_REPLAYED)
+		g->ctr.drop_replayed++;
+	else if (rc == SEAL_ERR_FORGED || rc == SEAL_ERR_KEY)
+		g->ctr.drop_forged++;
+	else if (rc != 0)
+		g->ctr.drop_malformed++;
+	if (rc != 0)
+		return;
+	/* All or nothing: a payload that is malformed anywhere changes no state. */
+	if (wire_reader_init(&r, plain, plen) != 0) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	while ((rc = wire_next(&r, &g->msg)) == 1)
+		;
+	if (rc < 0) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	wire_reader_init(&r, plain, plen);
+	while (wire_next(&r, &g->msg) == 1)
+		dispatch(g, now, (uint32_t)id, from, &g->msg);
+
+	sm = &g->members[id];
+	if (sm->state == GOSSIP_NONE && take_token(g, now)) {
+		/* A trusted site we know nothing of talks to us: it is joining through us. */
+		send_digest(g, (uint32_t)id, from, true);
+	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) && take_token(g, now)) {
+		/* Tell the dead: only it can refute, and it cannot while it does not know. */
+		struct pkt p;
+
+		pkt_init(&p, (uint32_t)id, from);
+		msg_clear(&g->out, WIRE_DEAD);
+		strcpy(g->out.target, name);
+		strcpy(g->out.from, g->name);
+		g->out.incarnation = sm->incarnation;
+		pkt_put(g, &p, &g->out);
+		pkt_send(g, &p, false);
+	}
+}
+
+struct gossip *
+gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
+{
+	struct gossip *g = NULL;
+	const char *why = NULL;
+	uint64_t x;
+
+	if (cfg->name == NULL || !wire_name_valid(cfg->name))
+		why = "site name must be 1..32 characters of a-z, 0-9 and '-'";
+	else if (cfg->private_key == NULL || cfg->desc == NULL || cfg->trust == NULL)
+		why = "private key, descriptor and trust table are required";
+	else if (gossip_profile_check(&cfg->profile, err, errlen) != 0)
+		return NULL;
+	else if (cfg->nseeds > 0 && cfg->seeds == NULL)
+		why = "seed list missing";
+	if (why != NULL)
+		goto fail;
+	g = calloc(1, sizeof(*g));
+	if (g == NULL)
+		goto nomem;
+	strcpy(g->name, cfg->name);
+	g->prof = cfg->profile;
+	g->trust = cfg->trust;
+	g->cb = cfg->cb;
+	g->self_index = gossip_trust_find(cfg->trust, cfg->name);
+	g->seal = seal_new(cfg->name, cfg->private_key, cfg->epoch);
+	if (g->seal == NULL) {
+		why = "private key unusable";
+		goto fail;
+	}
+	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
+	x = cfg->rng_seed;
+	for (int i = 0; i < 4; i++) {
+		x += 0x9e3779b97f4a7c15ull;
+		g->rng[i] = mix64(x);
+	}
+	g->seq = (uint32_t)rng_next(g);
+	g->nmembers = gossip_trust_count(cfg->trust);
+	g->members = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->members));
+	if (g->members == NULL)
+		goto nomem;
+	if (cfg->nseeds > 0) {
+		g->seeds = calloc(cfg->nseeds, sizeof(*g->seeds));
+		if (g->seeds == NULL)
+			goto nomem;
+		for (size_t i = 0; i < cfg->nseeds; i++) {
+			g->seeds[i].ep = cfg->seeds[i];
+			g->seeds[i].backoff =
+			        (gossip_time)g->prof.join_backoff_min_ms * GOSSIP_MSEC;
+		}
+		g->nseeds = cfg->nseeds;
+	}
+	g->self_state = GOSSIP_ALIVE;
+	if (self_publish(g, cfg->desc, cfg->incarnation) != 0) {
+		why = "own descriptor cannot be encoded (a field out of bounds)";
+		goto fail;
+	}
+	g->bucket_sum[self_hash(g) & (WIRE_MAX_BUCKETS - 1)] +=
+	        entry_hash(self_hash(g), g->self_inc, g->self_state);
+	g->tokens = JOIN_TOKENS;
+	return g;
+nomem:
+	why = "out of memory";
+fail:
+	if (why != NULL && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", why);
+	gossip_free(g);
+	return NULL;
+}
+
+void
+gossip_free(struct gossip *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; g->members != NULL && i < g->nmembers; i++) {
+		gossip_desc_unref(g->members[i].desc);
+		free(g->members[i].susp);
+	}
+	for (size_t i = 0; i < g->nbq; i++)
+		free(g->bq[i].bytes);
+	free(g->bq);
+	free(g->members);
+	free(g->order);
+	free(g->suspects);
+	free(g->seeds);
+	gossip_desc_unref(g->self);
+	seal_free(g->seal);
+	free(g);
+}
+
+void
+gossip_start(struct gossip *g, gossip_time now)
+{
+	g->started = true;
+	g->next_probe = now + rng_below(g, g->prof.probe_interval_ms) * GOSSIP_MSEC;
+	g->next_gossip = now + rng_below(g, g->prof.gossip_interval_ms) * GOSSIP_MSEC;
+	g->next_sync = now + jitter(g, (gossip_time)g->prof.sync_interval_ms * GOSSIP_MSEC, 0.5);
+	g->next_reconnect =
+	        now + jitter(g, (gossip_time)g->prof.reconnect_interval_ms * GOSSIP_MSEC, 0.5);
+	g->tokens_at = now;
+	for (size_t i = 0; i < g->nseeds; i++)
+		g->seeds[i].next = now;
+}
+
+int
+gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *desc)
+{
+	(void)now;
+	if (g->self_state != GOSSIP_ALIVE)
+		return -1;
+	return self_publish(g, desc, g->self_inc + 1);
+}
+
+void
+gossip_leave(struct gossip *g, gossip_time now)
+{
+	struct wire_msg *m = &g->out;
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len;
+
+	(void)now;
+	if (g->self_state != GOSSIP_ALIVE)
+		return;
+	self_entry_update(g, g->self_inc + 1, GOSSIP_LEFT);
+	msg_clear(m, WIRE_LEFT);
+	strcpy(m->target, g->name);
+	m->incarnation = g->self_inc;
+	len = wire_left_signed_bytes(g->name, g->self_inc, buf, sizeof(buf));
+	if (len < 0 || seal_sign(g->seal, buf, (size_t)len, m->sig) != 0)
+		return;
+	broadcast(g, SELF_ID, m);
+	g->probe.active = false;
+	gossip_round(g);
+}
+
+int
+gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd)
+{
+	int64_t id = lookup(g, gd->d.name);
+	struct member *m;
+	uint8_t old;
+
+	if (!gd->verified || id < 0 || id == SELF_ID || gossip_trust_permits(g->trust, &gd->d) != 0)
+		return -1;
+	m = &g->members[id];
+	if (m->state != GOSSIP_NONE && gd->d.incarnation <= m->incarnation)
+		return 0;
+	/* Not news to anyone, so nothing is queued for dissemination. */
+	old = m->state;
+	suspicion_clear(g, (uint32_t)id);
+	gossip_desc_unref(m->desc);
+	m->desc = gossip_desc_ref(gd);
+	set_state(g, now, (uint32_t)id, gd->d.incarnation, GOSSIP_ALIVE);
+	if (!live(old))
+		emit(g, now, GOSSIP_EV_JOIN, (uint32_t)id, false);
+	return 0;
+}
+
+int
+gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out)
+{
+	const struct member *m;
+
+	if (index >= g->nmembers || g->members[index].state == GOSSIP_NONE)
+		return -1;
+	m = &g->members[index];
+	out->name = tentry(g, (uint32_t)index)->name;
+	out->state = m->state;
+	out->incarnation = m->incarnation;
+	out->desc = m->desc != NULL ? &m->desc->d : NULL;
+	out->changed_at = m->changed_at;
+	return 0;
+}
+
+size_t
+gossip_alive_count(const struct gossip *g)
+{
+	return cluster_size(g);
+}
+
+const struct gossip_counters *
+gossip_counters(const struct gossip *g)
+{
+	return &g->ctr;
+}
+
+const struct wire_desc *
+gossip_self(const struct gossip *g)
+{
+	return &g->self->d;
+}
+
+unsigned
+gossip_awareness(const struct gossip *g)
+{
+	return g->awareness;
+}
+
+size_t
+gossip_pending_broadcasts(const struct gossip *g)
+{
+	return g->nbq;
+}

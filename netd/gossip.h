@@ -1,0 +1,189 @@
+/* The gossip membership core: SWIM with Lifeguard's local health awareness, descriptor
+ * dissemination and anti-entropy, as a pure state machine. It opens no socket, reads no
+ * clock and draws randomness only from the seed it is given: the daemon and the
+ * simulator feed it time and datagrams and take datagrams and events out. */
+#ifndef NETD_GOSSIP_H
+#define NETD_GOSSIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netd/seal.h"
+#include "netd/wire.h"
+
+/* Microseconds on a monotonic clock of the caller's choosing. */
+typedef int64_t gossip_time;
+#define GOSSIP_MSEC ((gossip_time)1000)
+#define GOSSIP_SEC  ((gossip_time)1000000)
+
+/* Timing and behaviour. gossip_profile_lan/_wan give the documented defaults
+ * (PROTOCOL.md); any field may then be overridden and checked with gossip_profile_check. */
+struct gossip_profile {
+	uint32_t probe_interval_ms;  /* one probe per interval (scaled by local health) */
+	uint32_t probe_timeout_ms;   /* direct ack wait before indirect probes */
+	uint32_t indirect_checks;    /* k members asked to probe for us */
+	uint32_t suspicion_mult;     /* min suspicion = mult * log10(n) * probe interval */
+	uint32_t suspicion_max_mult; /* max suspicion = this * min (Lifeguard) */
+	uint32_t retransmit_mult;    /* each update is sent mult * ceil(log10(n+1)) times */
+	uint32_t gossip_interval_ms; /* a gossip round: pending updates to fanout members */
+	uint32_t gossip_fanout;
+	uint32_t sync_interval_ms;      /* anti-entropy with one random member */
+	uint32_t reconnect_interval_ms; /* try one member held dead (heals partitions) */
+	uint32_t join_backoff_min_ms;   /* seeds not in the alive view are retried ... */
+	uint32_t join_backoff_max_ms;   /* ... with exponential backoff up to this, forever */
+	uint32_t awareness_max;         /* Lifeguard: local health multiplier 1..max */
+	bool lifeguard;                 /* false: plain SWIM, for comparison */
+};
+
+void gossip_profile_lan(struct gossip_profile *p);
+void gossip_profile_wan(struct gossip_profile *p);
+/* 0, or -1 with a message naming the offending field. */
+int gossip_profile_check(const struct gossip_profile *p, char *err, size_t errlen);
+
+/* Which sites are admitted and what each may advertise. Immutable once handed to a
+ * gossip instance, which borrows it: it must outlive every instance using it (one table
+ * may serve many instances, as in the simulator). Free with gossip_trust_free(). */
+struct gossip_trust;
+
+struct gossip_trust *gossip_trust_new(void);
+void gossip_trust_free(struct gossip_trust *t);
+/* A site and its permissions: prefixes it may advertise (subnets of them too) and the
+ * VNIs it may join. Returns 0, or -1 for a bad or duplicate name or no memory. */
+int gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIRE_KEY_LEN],
+                     const struct wire_prefix *prefixes, size_t nprefixes, const uint32_t *vnis,
+                     size_t nvnis);
+size_t gossip_trust_count(const struct gossip_trust *t);
+/* The index of name, or -1. */
+int gossip_trust_find(const struct gossip_trust *t, const char *name);
+/* 0 when d is admitted as it is: trusted name, its key, only permitted prefixes/VNIs. */
+int gossip_trust_permits(const struct gossip_trust *t, const struct wire_desc *d);
+
+/* A descriptor shared by reference: one received copy serves the whole membership view,
+ * and a simulator can share one across thousands of views. */
+struct gossip_desc {
+	unsigned refs;
+	bool verified; /* signature checked against the wg_key */
+	struct wire_desc d;
+};
+
+/* A copy of d with one reference, verified = false. */
+struct gossip_desc *gossip_desc_new(const struct wire_desc *d);
+struct gossip_desc *gossip_desc_ref(struct gossip_desc *gd);
+void gossip_desc_unref(struct gossip_desc *gd);
+/* Checks the signature once; sets verified. 0 or -1. */
+int gossip_desc_verify(struct gossip_desc *gd);
+
+enum gossip_state {
+	GOSSIP_NONE = 0, /* not heard of */
+	GOSSIP_ALIVE = WIRE_STATE_ALIVE,
+	GOSSIP_SUSPECT = WIRE_STATE_SUSPECT,
+	GOSSIP_DEAD = WIRE_STATE_DEAD,
+	GOSSIP_LEFT = WIRE_STATE_LEFT,
+};
+
+const char *gossip_state_name(enum gossip_state s);
+
+enum gossip_event_type {
+	GOSSIP_EV_JOIN,    /* a site appeared, or came back after dead/left */
+	GOSSIP_EV_ALIVE,   /* a suspect site refuted */
+	GOSSIP_EV_SUSPECT, /* see .local: raised by this site's own probe */
+	GOSSIP_EV_DEAD,
+	GOSSIP_EV_LEFT,
+	GOSSIP_EV_UPDATE, /* descriptor content changed */
+};
+
+const char *gossip_event_name(enum gossip_event_type t);
+
+struct gossip_event {
+	enum gossip_event_type type;
+	gossip_time at;
+	const char *name;
+	int index; /* trust index */
+	uint32_t incarnation;
+	const struct wire_desc *desc; /* may be NULL for a site known only by name */
+	bool local;                   /* SUSPECT: this site's probe raised it */
+};
+
+struct gossip_callbacks {
+	/* A datagram to send; buf is only valid during the call. */
+	void (*send)(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len);
+	void (*event)(void *arg, const struct gossip_event *ev);
+	void *arg;
+};
+
+struct gossip_config {
+	const char *name;
+	const uint8_t *private_key; /* X25519, WIRE_KEY_LEN bytes: the WireGuard key */
+	uint32_t epoch;             /* strictly higher on every start (seal.h) */
+	uint32_t incarnation;       /* starting incarnation */
+	/* The site's own descriptor: name, keys, incarnation and signature are filled in. */
+	const struct wire_desc *desc;
+	struct gossip_profile profile;
+	const struct gossip_trust *trust; /* borrowed */
+	const struct wire_endpoint *seeds;
+	size_t nseeds;
+	uint64_t rng_seed;
+	struct gossip_callbacks cb;
+	seal_dh_fn dh; /* NULL: X25519 from libsodium */
+	void *dh_arg;
+};
+
+/* Why datagrams were dropped, and what the protocol did: for metrics. */
+struct gossip_counters {
+	uint64_t rx_datagrams, rx_bytes, tx_datagrams, tx_bytes;
+	uint64_t drop_malformed; /* bad header or payload */
+	uint64_t drop_unknown;   /* sender not in the trust table */
+	uint64_t drop_forged;    /* authentication failed */
+	uint64_t drop_replayed;  /* counter seen or too old */
+	uint64_t drop_self;      /* claims to come from this site */
+	uint64_t drop_refused;   /* descriptor not permitted, bad signature or key */
+	uint64_t drop_rate;      /* hellos and join answers over the rate limit */
+	uint64_t probes, probe_failures, indirect_probes;
+	uint64_t suspicions;  /* raised by this site */
+	uint64_t refutations; /* this site refuted a suspicion of itself */
+	uint64_t syncs;       /* anti-entropy exchanges started */
+	uint64_t joins;       /* join attempts to seeds or dead members */
+};
+
+struct gossip;
+
+/* Validates cfg, signs the initial descriptor. Returns NULL with a message in err on
+ * failure. Free with gossip_free(). */
+struct gossip *gossip_new(const struct gossip_config *cfg, char *err, size_t errlen);
+void gossip_free(struct gossip *g);
+
+/* Starts: the first probe, gossip and sync times, and the seed joins. */
+void gossip_start(struct gossip *g, gossip_time now);
+void gossip_tick(struct gossip *g, gossip_time now);
+void gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *from,
+                    const uint8_t *buf, size_t len);
+/* When gossip_tick next has something to do. */
+gossip_time gossip_next_deadline(const struct gossip *g);
+
+/* A new version of this site's descriptor (keys and name are kept). */
+int gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *desc);
+/* Announces a graceful leave; keep ticking a little so it spreads. */
+void gossip_leave(struct gossip *g, gossip_time now);
+
+/* Inserts a member this site already verified (a state cache, a simulator's converged
+ * start): gd must be verified and permitted. Takes a reference. 0 or -1. */
+int gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd);
+
+struct gossip_member_info {
+	const char *name;
+	enum gossip_state state;
+	uint32_t incarnation;
+	const struct wire_desc *desc; /* NULL when only the name is known */
+	gossip_time changed_at;
+};
+
+/* Members by trust index (0 .. gossip_trust_count-1); -1 for an index not known. */
+int gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out);
+size_t gossip_alive_count(const struct gossip *g); /* alive or suspect, self included */
+const struct gossip_counters *gossip_counters(const struct gossip *g);
+const struct wire_desc *gossip_self(const struct gossip *g);
+unsigned gossip_awareness(const struct gossip *g); /* Lifeguard score, 0 = healthy */
+size_t gossip_pending_broadcasts(const struct gossip *g);
+
+#endif
