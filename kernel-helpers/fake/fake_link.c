@@ -500,11 +500,14 @@ kh_link_add_vxlan(const char *name, const struct kh_vxlan *vxlan, uint32_t mtu, 
 	if (vni_in_use(vxlan, port))
 		return fail(slot, -EEXIST, what,
 		            "A VXLAN device with the specified VNI already exists");
-	max = (under ? under->l.mtu : MAX_MTU) - headroom;
-	if (mtu && (mtu < MIN_MTU || mtu > max))
+	if (mtu && (mtu < MIN_MTU || mtu > MAX_MTU))
 		return fail(slot, -EINVAL, what, "MTU out of the device's range");
+	/* Over an underlay, more than it can carry is quietly cut to what fits. */
+	max = under ? under->l.mtu - headroom : MAX_MTU;
 	if (!mtu)
-		mtu = under ? under->l.mtu - headroom : 1500;
+		mtu = under ? max : 1500;
+	else if (mtu > max)
+		mtu = max;
 	err = fake_link_create(name, "vxlan", mtu, ETHER_FLAGS, &l);
 	if (err < 0)
 		return fail(slot, err, what, "cannot create the link");
@@ -577,7 +580,7 @@ static int
 get_link(struct fake_link *l, const char *what, struct kh_link *out, size_t slot)
 {
 	if (!l)
-		return fake_op_end(slot, kh_fail(-ENODEV, "%s: no such device", what));
+		return fail(slot, -ENODEV, what, "no such device");
 	*out = l->l;
 	return fake_op_end(slot, 0);
 }

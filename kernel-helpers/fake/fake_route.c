@@ -15,17 +15,9 @@
 #define IP6_DEFAULT_METRIC 1024
 #define IFNAME_TEXT_SIZE   (IFNAMSIZ + 12)
 
-/* A table the kernel has created for a family: it stays when its last route goes. */
-struct table_id {
-	uint8_t family;
-	uint32_t table;
-};
-
 static struct {
 	struct kh_route *routes;
 	size_t nroutes, caproutes;
-	struct table_id *tables;
-	size_t ntables, captables;
 	struct kh_rule *rules; /* by family, then priority, as the kernel lists them */
 	size_t nrules, caprules;
 } R;
@@ -70,18 +62,8 @@ void
 fake_routes_free(void)
 {
 	free(R.routes);
-	free(R.tables);
 	free(R.rules);
 	memset(&R, 0, sizeof(R));
-}
-
-static bool
-table_exists(int family, uint32_t table)
-{
-	for (size_t i = 0; i < R.ntables; i++)
-		if (R.tables[i].family == family && R.tables[i].table == table)
-			return true;
-	return false;
 }
 
 static void
@@ -209,11 +191,6 @@ kh_route_replace(const struct kh_route *route)
 	if (i < R.nroutes) {
 		R.routes[i] = r;
 	} else {
-		struct table_id id = {(uint8_t)family, r.table};
-
-		if (!table_exists(family, r.table) &&
-		    append((void **)&R.tables, &R.ntables, &R.captables, sizeof(id), &id) < 0)
-			return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", what));
 		if (append((void **)&R.routes, &R.nroutes, &R.caproutes, sizeof(r), &r) < 0)
 			return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", what));
 	}
@@ -253,8 +230,6 @@ kh_route_del(const struct kh_route *route)
 		                                 route->table, problem));
 	snprintf(what, sizeof(what), "delete route %s table %u proto %u metric %u", p, route->table,
 	         route->protocol, route->metric);
-	if (!table_exists(route->dst.addr.family, route->table))
-		return fail(slot, -ENOENT, what, "FIB table does not exist");
 	/* The kernel keeps a prefix's routes by metric and takes the first that matches. */
 	for (i = 0; i < R.nroutes; i++)
 		if (route_matches(&R.routes[i], route) &&
@@ -539,9 +514,10 @@ rule_change(const struct kh_rule *rule, bool del)
 		bool same = o->family == r.family && o->priority == r.priority &&
 		            selector_equal(&o->src, &r.src) && selector_equal(&o->dst, &r.dst);
 
-		/* An add collides regardless of the owner; a delete names what it gives. */
+		/* An add collides with the same rule of the same owner; a delete names what it
+		 * gives. */
 		if (!del && same && o->table == r.table && o->fwmark == r.fwmark &&
-		    o->fwmask == r.fwmask)
+		    o->fwmask == r.fwmask && o->protocol == r.protocol)
 			return fail(slot, -EEXIST, what, "the rule exists");
 		if (del && same && (!r.table || o->table == r.table) &&
 		    (!r.fwmask || (o->fwmark == r.fwmark && o->fwmask == r.fwmask)) &&

@@ -70,7 +70,11 @@ static const struct scenario scenarios[] = {
                  {"link-show vx0", OK,
                   "name=vx0 ifindex=4 kind=vxlan mtu=1350 up=0 master=none vni=7 "
                   "local=192.0.2.1 port=4789 learning=0 underlay=e0\n"},
-                 {"vxlan-add vx1 8 192.0.2.1 4789 dev e0 mtu 1400", -EINVAL, NULL},
+                 {"vxlan-add vx1 8 192.0.2.1 4789 dev e0 mtu 1400", OK, NULL},
+                 {"link-show vx1", OK,
+                  "name=vx1 ifindex=5 kind=vxlan mtu=1350 up=0 master=none vni=8 "
+                  "local=192.0.2.1 port=4789 learning=0 underlay=e0\n"},
+                 {"vxlan-add vx2 9 192.0.2.1 4789 mtu 65536", -EINVAL, NULL},
                  {"mtu vx0 1351", -EINVAL, NULL},
                  {"link-del e0", OK, NULL},
                  {"link-show vx0", -ENODEV, NULL},
@@ -78,8 +82,9 @@ static const struct scenario scenarios[] = {
         {"routes",
          {
                  {"veth e0", OK, NULL},
+                 {"route-del 51820 200 10.2.0.0/16", -ESRCH, NULL},
                  {"route-replace 51820 200 10.2.0.0/16 dev e0", -ENETDOWN, NULL},
-                 {"route-del 51820 200 10.2.0.0/16", -ENOENT, NULL},
+                 {"route-del 51820 200 10.2.0.0/16", -ESRCH, NULL},
                  {"up e0", OK, NULL},
                  {"route-replace 51820 200 10.2.0.0/16 dev e0", OK, NULL},
                  {"route-replace 51820 200 10.2.0.0/16 dev e0", OK, NULL},
@@ -120,14 +125,17 @@ static const struct scenario scenarios[] = {
          {
                  {"rule-add 100 51820", OK, NULL},
                  {"rule-add 100 51820", -EEXIST, NULL},
-                 {"rule-add 100 51820 proto 200", -EEXIST, NULL},
+                 {"rule-add 100 51820 proto 200", OK, NULL},
                  {"rule-add 101 51820 fwmark 0x1/0xff proto 200", OK, NULL},
                  {"rule-add 102 51820 from 10.0.0.1/8", -EINVAL, NULL},
                  {"rule-show 51820", OK,
                   "100: family 4 from all to all table 51820 proto 0\n"
+                  "100: family 4 from all to all table 51820 proto 200\n"
                   "101: family 4 from all to all table 51820 proto 200 fwmark 0x1/0xff\n"},
                  {"rule-del 103 51820", -ENOENT, NULL},
                  {"rule-del 101 51820 fwmark 0x1/0xff", OK, NULL},
+                 {"rule-del 100 51820 proto 200", OK, NULL},
+                 {"rule-show 51820", OK, "100: family 4 from all to all table 51820 proto 0\n"},
                  {"rule-del 100 51820", OK, NULL},
                  {"rule-show 51820", OK, ""},
          }},
@@ -406,8 +414,9 @@ run_cmd(int argc, char **argv, struct out *o)
 		snprintf(peer, sizeof(peer), "%s-p", argv[0]);
 		/* Made by whoever set the namespace up, not by the code under test. */
 		fake_act_as(FAKE_SETUP);
-		assert_int_equal(fake_link_add(argv[0], "veth", 0, NULL), 0);
+		/* The peer first, as the kernel numbers them. */
 		assert_int_equal(fake_link_add(peer, "veth", 0, NULL), 0);
+		assert_int_equal(fake_link_add(argv[0], "veth", 0, NULL), 0);
 		fake_act_as(FAKE_NETD);
 		return 0;
 	}
@@ -519,6 +528,21 @@ sort_lines(const char *text, char *out, size_t outlen)
 		len += (size_t)snprintf(out + len, outlen - len, "%s\n", lines[i]);
 }
 
+/* Splits cmd into argv (at most 16 words, in line) and runs it on the fake. */
+static int
+run_line(const char *cmd, struct out *o)
+{
+	char line[256], *argv[16], *save = NULL;
+	int argc = 0;
+
+	snprintf(line, sizeof(line), "%s", cmd);
+	for (char *w = strtok_r(line, " ", &save); w && argc < 16; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	o->len = 0;
+	o->buf[0] = '\0';
+	return run_cmd(argc, argv, o);
+}
+
 static void
 test_scenarios(void **state)
 {
@@ -526,16 +550,10 @@ test_scenarios(void **state)
 	for (size_t s = 0; s < NSCENARIOS; s++) {
 		fake_reset();
 		for (const struct step *st = scenarios[s].steps; st->cmd; st++) {
-			char line[256], *argv[16], *save = NULL, want[4096], got[4096];
-			struct out o = {.len = 0};
-			int argc = 0, err;
+			char want[4096], got[4096];
+			struct out o;
+			int err = run_line(st->cmd, &o);
 
-			snprintf(line, sizeof(line), "%s", st->cmd);
-			for (char *w = strtok_r(line, " ", &save); w && argc < 16;
-			     w = strtok_r(NULL, " ", &save))
-				argv[argc++] = w;
-			o.buf[0] = '\0';
-			err = run_cmd(argc, argv, &o);
 			if (err != st->err)
 				fail_msg("%s: \"%s\" returned %d (%s), expected %d",
 				         scenarios[s].name, st->cmd, err, kh_last_error(), st->err);
@@ -554,15 +572,34 @@ test_scenarios(void **state)
 }
 
 /* The table for the namespace test: one "scenario NAME" line, then per step a tab-separated
- * line "step", the expected error text ("ok" or strerror's), the command; "out" lines after
- * a show give its expected output, "end" closes the scenario. */
-static void
+ * line "step", what rtnltool must say ("ok", or the fake's error text without its own
+ * explanation: the operation and strerror's words, which the real library prints too), and
+ * the command; "out" and "line" lines after a show give its expected output, "end" closes
+ * the scenario. */
+static int
 print_scenarios(void)
 {
 	for (size_t s = 0; s < NSCENARIOS; s++) {
+		fake_reset();
 		printf("scenario %s\n", scenarios[s].name);
 		for (const struct step *st = scenarios[s].steps; st->cmd; st++) {
-			printf("step\t%s\t%s\n", st->err ? strerror(-st->err) : "ok", st->cmd);
+			struct out o;
+			int err = run_line(st->cmd, &o);
+
+			if (err != st->err) {
+				fprintf(stderr, "%s: \"%s\" returned %d on the fake\n",
+				        scenarios[s].name, st->cmd, err);
+				return 1;
+			}
+			if (err == 0) {
+				printf("step\tok\t%s\n", st->cmd);
+			} else {
+				const char *msg = kh_last_error();
+				const char *own = strstr(msg, " (kernel: ");
+
+				printf("step\t%.*s\t%s\n",
+				       own ? (int)(own - msg) : (int)strlen(msg), msg, st->cmd);
+			}
 			if (!st->out)
 				continue;
 			printf("out\n");
@@ -576,6 +613,8 @@ print_scenarios(void)
 		}
 		printf("end\n");
 	}
+	fake_reset();
+	return 0;
 }
 
 /* --- helpers for the tests below --- */
@@ -1474,8 +1513,7 @@ main(int argc, char **argv)
 	};
 
 	if (argc == 2 && strcmp(argv[1], "--scenarios") == 0) {
-		print_scenarios();
-		return 0;
+		return print_scenarios();
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
