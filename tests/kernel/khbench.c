@@ -1,0 +1,335 @@
+/* khbench: the kernel side of netd's benchmark. Programs many WireGuard peers and their routes
+ * through the kernel helpers and times the calls, and writes the very same peers and routes
+ * as input for wg(8) and ip(8), so that scripts/bench-kernel compares the two on equal work.
+ *
+ * Peer I (from 0) has a fixed public key derived from I, endpoint 198.51.100.(I % 250 + 1)
+ * port 20000 + I / 250 and allowed-ip 10.128.0.0/10 + I as a /32, routed through the device
+ * in table 51820 with protocol 200. Its changed form: endpoint 203.0.113.1 port 30000 + I % 30000
+ * and allowed-ip 10.160.0.0 + I.
+ *
+ *   khbench create NAME        a kernel WireGuard device, up
+ *   khbench apply NAME N       N peers in one wg_set_device, then the N routes; prints seconds
+ *   khbench change NAME I      peer I changed in place and the route to its new allowed-ip
+ *   khbench files NAME N DIR   DIR/wg.conf for `wg setconf`, DIR/routes.batch for `ip -batch`
+ *   khbench peer I             key, changed endpoint and allowed-ip of peer I, for `wg set`
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "kernel-helpers/kh.h"
+#include "kernel-helpers/rtnl.h"
+#include "kernel-helpers/wg.h"
+
+#define TABLE       51820
+#define PROTO       200
+#define LISTEN_PORT 51820
+#define MAX_PEERS   (1u << 22) /* the size of 10.128.0.0/10 */
+
+struct peer_data {
+	uint8_t key[WG_KEY_SIZE];
+	struct sockaddr_in endpoint;
+	struct in_addr allowed;
+};
+
+static int
+usage(void)
+{
+	fputs("usage: khbench create NAME | apply NAME N | change NAME I | files NAME N DIR | "
+	      "peer I\n",
+	      stderr);
+	return 2;
+}
+
+static int
+wg_failed(const char *what, int err)
+{
+	fprintf(stderr, "khbench: %s: %s\n", what,
+	        wg_last_error()[0] ? wg_last_error() : strerror(-err));
+	return 1;
+}
+
+static int
+kh_failed(const char *what, int err)
+{
+	fprintf(stderr, "khbench: %s: %s\n", what,
+	        kh_last_error()[0] ? kh_last_error() : strerror(-err));
+	return 1;
+}
+
+static int
+count_arg(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A key that only depends on what it is for: both sides of the comparison derive the same. */
+static void
+derive_key(const char *what, uint32_t i, uint8_t key[WG_KEY_SIZE])
+{
+	uint8_t in[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+
+	crypto_generichash(key, WG_KEY_SIZE, in, sizeof(in), (const uint8_t *)what, strlen(what));
+}
+
+static void
+peer_data(uint32_t i, bool changed, struct peer_data *p)
+{
+	memset(p, 0, sizeof(*p));
+	derive_key("netd bench peer", i, p->key);
+	p->endpoint.sin_family = AF_INET;
+	if (changed) {
+		p->endpoint.sin_addr.s_addr = htonl(0xcb007101u); /* 203.0.113.1 */
+		p->endpoint.sin_port = htons((uint16_t)(30000 + i % 30000));
+		p->allowed.s_addr = htonl(0x0aa00000u + i); /* 10.160.0.0 + i */
+	} else {
+		p->endpoint.sin_addr.s_addr = htonl(0xc6336401u + i % 250); /* 198.51.100.x */
+		p->endpoint.sin_port = htons((uint16_t)(20000 + i / 250));
+		p->allowed.s_addr = htonl(0x0a800000u + i); /* 10.128.0.0 + i */
+	}
+}
+
+static void
+key_text(const uint8_t key[WG_KEY_SIZE],
+         char out[sodium_base64_ENCODED_LEN(WG_KEY_SIZE, sodium_base64_VARIANT_ORIGINAL)])
+{
+	sodium_bin2base64(out,
+	                  sodium_base64_ENCODED_LEN(WG_KEY_SIZE, sodium_base64_VARIANT_ORIGINAL),
+	                  key, WG_KEY_SIZE, sodium_base64_VARIANT_ORIGINAL);
+}
+
+static struct wg_peer *
+add_peer(struct wg_device *dev, const struct peer_data *p)
+{
+	struct wg_peer *peer = wg_device_add_peer(dev);
+
+	if (!peer)
+		return NULL;
+	memcpy(peer->public_key, p->key, WG_KEY_SIZE);
+	peer->flags = WG_PEER_HAS_ENDPOINT | WG_PEER_REPLACE_ALLOWEDIPS;
+	peer->endpoint.sin = p->endpoint;
+	if (wg_peer_add_allowedip(peer, AF_INET, &p->allowed, 32) < 0)
+		return NULL;
+	return peer;
+}
+
+static struct kh_route
+route_to(uint32_t oif, const struct in_addr *dst)
+{
+	struct kh_route r = {.table = TABLE, .protocol = PROTO, .oif = oif};
+
+	r.dst.addr.family = AF_INET;
+	r.dst.addr.u.v4 = *dst;
+	r.dst.len = 32;
+	return r;
+}
+
+static int
+cmd_create(const char *name)
+{
+	struct kh_link link;
+	int err = wg_add_device(name, WG_BACKEND_KERNEL);
+
+	if (err < 0)
+		return wg_failed(name, err);
+	err = kh_link_get(name, &link);
+	if (err == 0)
+		err = kh_link_set_up(link.ifindex, true);
+	return err < 0 ? kh_failed(name, err) : 0;
+}
+
+static int
+cmd_apply(const char *name, uint32_t n)
+{
+	struct wg_device *dev = wg_device_new(name);
+	struct kh_link link;
+	struct peer_data p;
+	double t0, t1, t2, t3;
+	int ret = 1, err;
+
+	t0 = now();
+	if (!dev)
+		goto out;
+	derive_key("netd bench device", 0, dev->private_key);
+	dev->listen_port = LISTEN_PORT;
+	dev->flags =
+	        WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
+	for (uint32_t i = 0; i < n; i++) {
+		peer_data(i, false, &p);
+		if (!add_peer(dev, &p)) {
+			fprintf(stderr, "khbench: out of memory\n");
+			goto out;
+		}
+	}
+	err = kh_link_get(name, &link);
+	if (err < 0) {
+		kh_failed(name, err);
+		goto out;
+	}
+	t1 = now();
+	err = wg_set_device(dev);
+	if (err < 0) {
+		wg_failed(name, err);
+		goto out;
+	}
+	t2 = now();
+	for (uint32_t i = 0; i < n; i++) {
+		struct kh_route r;
+
+		peer_data(i, false, &p);
+		r = route_to(link.ifindex, &p.allowed);
+		err = kh_route_replace(&r);
+		if (err < 0) {
+			kh_failed(name, err);
+			goto out;
+		}
+	}
+	t3 = now();
+	printf("build_s %.6f\nwg_set_s %.6f\nroutes_s %.6f\n", t1 - t0, t2 - t1, t3 - t2);
+	ret = 0;
+out:
+	wg_free_device(dev);
+	return ret;
+}
+
+static int
+cmd_change(const char *name, uint32_t i)
+{
+	struct wg_device *dev = wg_device_new(name);
+	struct kh_link link;
+	struct kh_route r;
+	struct peer_data p;
+	double t0, t1, t2;
+	int ret = 1, err;
+
+	peer_data(i, true, &p);
+	if (!dev || !add_peer(dev, &p)) {
+		fprintf(stderr, "khbench: out of memory\n");
+		goto out;
+	}
+	/* The ifindex is what netd keeps from its link events; reading it is not the change. */
+	err = kh_link_get(name, &link);
+	if (err < 0) {
+		kh_failed(name, err);
+		goto out;
+	}
+	r = route_to(link.ifindex, &p.allowed);
+	t0 = now();
+	err = wg_set_device(dev);
+	if (err < 0) {
+		wg_failed(name, err);
+		goto out;
+	}
+	t1 = now();
+	err = kh_route_replace(&r);
+	if (err < 0) {
+		kh_failed(name, err);
+		goto out;
+	}
+	t2 = now();
+	printf("wg_set_s %.6f\nroute_s %.6f\n", t1 - t0, t2 - t1);
+	ret = 0;
+out:
+	wg_free_device(dev);
+	return ret;
+}
+
+static int
+cmd_files(const char *name, uint32_t n, const char *dir)
+{
+	char path[4096],
+	        key[sodium_base64_ENCODED_LEN(WG_KEY_SIZE, sodium_base64_VARIANT_ORIGINAL)];
+	char addr[INET_ADDRSTRLEN];
+	struct peer_data p;
+	uint8_t priv[WG_KEY_SIZE];
+	FILE *conf = NULL, *batch = NULL;
+	int ret = 1;
+
+	snprintf(path, sizeof(path), "%s/wg.conf", dir);
+	conf = fopen(path, "w");
+	snprintf(path, sizeof(path), "%s/routes.batch", dir);
+	batch = fopen(path, "w");
+	if (!conf || !batch) {
+		fprintf(stderr, "khbench: cannot write into %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	derive_key("netd bench device", 0, priv);
+	key_text(priv, key);
+	fprintf(conf, "[Interface]\nPrivateKey = %s\nListenPort = %u\n", key, LISTEN_PORT);
+	for (uint32_t i = 0; i < n; i++) {
+		peer_data(i, false, &p);
+		key_text(p.key, key);
+		inet_ntop(AF_INET, &p.endpoint.sin_addr, addr, sizeof(addr));
+		fprintf(conf, "\n[Peer]\nPublicKey = %s\nEndpoint = %s:%u\n", key, addr,
+		        ntohs(p.endpoint.sin_port));
+		inet_ntop(AF_INET, &p.allowed, addr, sizeof(addr));
+		fprintf(conf, "AllowedIPs = %s/32\n", addr);
+		fprintf(batch, "route replace %s/32 dev %s table %u proto %u\n", addr, name, TABLE,
+		        PROTO);
+	}
+	ret = 0;
+out:
+	if (conf && fclose(conf) != 0)
+		ret = 1;
+	if (batch && fclose(batch) != 0)
+		ret = 1;
+	return ret;
+}
+
+static int
+cmd_peer(uint32_t i)
+{
+	char key[sodium_base64_ENCODED_LEN(WG_KEY_SIZE, sodium_base64_VARIANT_ORIGINAL)];
+	char addr[INET_ADDRSTRLEN], allowed[INET_ADDRSTRLEN];
+	struct peer_data p;
+
+	peer_data(i, true, &p);
+	key_text(p.key, key);
+	inet_ntop(AF_INET, &p.endpoint.sin_addr, addr, sizeof(addr));
+	inet_ntop(AF_INET, &p.allowed, allowed, sizeof(allowed));
+	printf("%s %s:%u %s/32\n", key, addr, ntohs(p.endpoint.sin_port), allowed);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	unsigned long n;
+
+	if (sodium_init() < 0)
+		return 1;
+	if (!strcmp(cmd, "create") && argc == 3)
+		return cmd_create(argv[2]);
+	if (!strcmp(cmd, "apply") && argc == 4 && count_arg(argv[3], MAX_PEERS, &n) == 0)
+		return cmd_apply(argv[2], (uint32_t)n);
+	if (!strcmp(cmd, "change") && argc == 4 && count_arg(argv[3], MAX_PEERS - 1, &n) == 0)
+		return cmd_change(argv[2], (uint32_t)n);
+	if (!strcmp(cmd, "files") && argc == 5 && count_arg(argv[3], MAX_PEERS, &n) == 0)
+		return cmd_files(argv[2], (uint32_t)n, argv[4]);
+	if (!strcmp(cmd, "peer") && argc == 3 && count_arg(argv[2], MAX_PEERS - 1, &n) == 0)
+		return cmd_peer((uint32_t)n);
+	return usage();
+}
