@@ -1,0 +1,1014 @@
+/* netd-sim: many gossip sites in one process on virtual time, running the real core,
+ * codec and crypto over a simulated lossy network; reproducible from its seed. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "netd/gossip.h"
+
+enum scenario { SC_STEADY, SC_SPREAD, SC_CRASH, SC_ACCURACY, SC_STALL, SC_PARTITION };
+
+static const char *const scenario_names[] = {"steady",   "spread", "crash",
+                                             "accuracy", "stall",  "partition"};
+
+struct opts {
+	size_t sites;
+	uint64_t seed;
+	enum scenario sc;
+	double loss;
+	double latency_ms, jitter_ms;
+	double duration_s; /* measured part; scenario picks a default when 0 */
+	double warmup_s;
+	bool lifeguard;
+	bool wan;
+	bool json;
+	size_t events; /* updates / crashes per run */
+	double stall_fraction, stall_s, stall_gap_s;
+	double partition_s;
+	size_t nseeds;
+};
+
+/* ---- randomness of the network (separate from the sites' own) ---- */
+
+static uint64_t net_rng;
+
+static uint64_t
+rnd(void)
+{
+	uint64_t z = (net_rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double
+rnd01(void)
+{
+	return (double)(rnd() >> 11) / 9007199254740992.0;
+}
+
+/* ---- events ---- */
+
+enum ev_kind { EV_TICK, EV_DELIVER, EV_STALL_BEGIN, EV_STALL_END };
+
+struct event {
+	gossip_time at;
+	uint64_t order; /* FIFO among equal times: determinism */
+	uint32_t site;
+	uint8_t kind;
+	uint16_t len;
+	uint8_t *data;
+	struct wire_endpoint from;
+};
+
+static struct event *heap;
+static size_t nheap, heap_cap;
+static uint64_t ev_order;
+
+static bool
+ev_less(const struct event *a, const struct event *b)
+{
+	return a->at < b->at || (a->at == b->at && a->order < b->order);
+}
+
+static void
+push(struct event e)
+{
+	size_t i;
+
+	if (nheap == heap_cap) {
+		heap_cap = heap_cap ? heap_cap * 2 : 4096;
+		heap = realloc(heap, heap_cap * sizeof(*heap));
+		if (heap == NULL) {
+			fprintf(stderr, "netd-sim: out of memory\n");
+			exit(1);
+		}
+	}
+	e.order = ev_order++;
+	i = nheap++;
+	while (i > 0 && ev_less(&e, &heap[(i - 1) / 2])) {
+		heap[i] = heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	heap[i] = e;
+}
+
+static struct event
+pop(void)
+{
+	struct event top = heap[0], last = heap[--nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= nheap)
+			break;
+		if (c + 1 < nheap && ev_less(&heap[c + 1], &heap[c]))
+			c++;
+		if (!ev_less(&heap[c], &last))
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	if (nheap > 0)
+		heap[i] = last;
+	return top;
+}
+
+/* ---- sites ---- */
+
+struct site {
+	struct gossip *g;
+	uint8_t priv[32];
+	uint8_t pub[32];
+	struct wire_desc desc;
+	gossip_time scheduled; /* time of the live tick event, INT64_MAX if none */
+	bool down;
+	gossip_time stalled_until;
+	struct event *held; /* datagrams that arrived while stalled */
+	size_t nheld, held_cap;
+	int side; /* partition side */
+	uint64_t tx_bytes_mark;
+	/* per-run measurement */
+	gossip_time seen_update; /* when this site saw the tracked update */
+	gossip_time seen_dead;
+};
+
+static struct opts O;
+static struct site *S;
+static struct gossip_trust *trust;
+static gossip_time now;
+static bool partitioned;
+static uint64_t delivered, dropped;
+
+/* What the current scenario watches. */
+static int track_site = -1;
+static uint32_t track_inc;
+static gossip_time first_suspect;
+static uint64_t false_dead, false_suspect, stalled_suspect, all_suspect;
+
+static void
+site_addr(size_t i, struct wire_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = WIRE_AF_INET;
+	/* 198.18.0.0/15, the benchmarking range: these addresses exist only in here. */
+	ep->addr[0] = 198;
+	ep->addr[1] = (uint8_t)(18 + (i >> 16));
+	ep->addr[2] = (uint8_t)(i >> 8);
+	ep->addr[3] = (uint8_t)i;
+	ep->port = 7946;
+}
+
+static long
+addr_site(const struct wire_endpoint *ep)
+{
+	long i;
+
+	if (ep->family != WIRE_AF_INET || ep->addr[0] != 198 || ep->addr[1] < 18 ||
+	    ep->addr[1] > 19)
+		return -1;
+	i = (long)(ep->addr[1] - 18) << 16 | (long)ep->addr[2] << 8 | ep->addr[3];
+	return (size_t)i < O.sites ? i : -1;
+}
+
+static bool
+is_stalled(size_t i)
+{
+	return S[i].stalled_until > now;
+}
+
+/* Stalled now or so recently that a probe sent during the stall may still be ending. */
+static bool
+was_stalled(size_t i)
+{
+	return S[i].stalled_until > 0 && now - S[i].stalled_until < 2 * GOSSIP_SEC;
+}
+
+static void
+schedule(size_t i)
+{
+	gossip_time t;
+
+	if (S[i].down || S[i].g == NULL)
+		return;
+	t = gossip_next_deadline(S[i].g);
+	if (t < now)
+		t = now;
+	if (t < S[i].scheduled) {
+		S[i].scheduled = t;
+		push((struct event){.at = t, .site = (uint32_t)i, .kind = EV_TICK});
+	}
+}
+
+static void
+cb_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+{
+	size_t from = (size_t)(uintptr_t)arg;
+	long dst = addr_site(to);
+	struct event e;
+
+	if (dst < 0 || (partitioned && S[from].side != S[dst].side) || rnd01() < O.loss) {
+		dropped++;
+		return;
+	}
+	e = (struct event){
+	        .at = now + (gossip_time)((O.latency_ms + O.jitter_ms * rnd01()) * 1000.0),
+	        .site = (uint32_t)dst,
+	        .kind = EV_DELIVER,
+	        .len = (uint16_t)len,
+	};
+	site_addr(from, &e.from);
+	e.data = malloc(len);
+	if (e.data == NULL) {
+		fprintf(stderr, "netd-sim: out of memory\n");
+		exit(1);
+	}
+	memcpy(e.data, buf, len);
+	push(e);
+}
+
+static void
+cb_event(void *arg, const struct gossip_event *ev)
+{
+	size_t at = (size_t)(uintptr_t)arg, who = (size_t)ev->index;
+
+	switch (ev->type) {
+	case GOSSIP_EV_UPDATE:
+		if ((int)who == track_site && ev->incarnation >= track_inc &&
+		    S[at].seen_update == INT64_MAX)
+			S[at].seen_update = now;
+		break;
+	case GOSSIP_EV_SUSPECT:
+		if (!ev->local)
+			break;
+		all_suspect++;
+		if ((int)who == track_site && first_suspect == INT64_MAX)
+			first_suspect = now;
+		if (S[who].down)
+			break;
+		if (is_stalled(who) || was_stalled(who))
+			stalled_suspect++;
+		else
+			false_suspect++;
+		break;
+	case GOSSIP_EV_DEAD:
+		if ((int)who == track_site && S[at].seen_dead == INT64_MAX)
+			S[at].seen_dead = now;
+		if (!S[who].down)
+			false_dead++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The pairwise secret is the same from both ends: compute each pair once per process. */
+struct dh_entry {
+	uint8_t a[32], b[32], shared[32];
+	bool used;
+};
+static struct dh_entry *dh_tab;
+static size_t dh_cap, dh_n;
+
+static size_t
+dh_slot(const uint8_t *a, const uint8_t *b, size_t cap)
+{
+	uint64_t h;
+
+	memcpy(&h, a, 8);
+	h ^= (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 | b[3];
+	h *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 20) & (cap - 1);
+}
+
+static struct dh_entry *
+dh_find(const uint8_t *a, const uint8_t *b)
+{
+	for (size_t i = dh_slot(a, b, dh_cap);; i = (i + 1) & (dh_cap - 1)) {
+		if (!dh_tab[i].used ||
+		    (memcmp(dh_tab[i].a, a, 32) == 0 && memcmp(dh_tab[i].b, b, 32) == 0))
+			return &dh_tab[i];
+	}
+}
+
+static int
+sim_dh(void *arg, uint8_t shared[32], const uint8_t priv[32], const uint8_t pub[32])
+{
+	const uint8_t *mine = arg, *lo = memcmp(mine, pub, 32) < 0 ? mine : pub,
+	              *hi = lo == mine ? pub : mine;
+	struct dh_entry *e;
+
+	if ((dh_n + 1) * 2 > dh_cap) {
+		struct dh_entry *old = dh_tab;
+		size_t ocap = dh_cap;
+
+		dh_cap = dh_cap ? dh_cap * 2 : 1 << 16;
+		dh_tab = calloc(dh_cap, sizeof(*dh_tab));
+		if (dh_tab == NULL)
+			return -1;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].used)
+				*dh_find(old[i].a, old[i].b) = old[i];
+		free(old);
+	}
+	e = dh_find(lo, hi);
+	if (!e->used) {
+		if (crypto_scalarmult(e->shared, priv, pub) != 0)
+			return -1;
+		memcpy(e->a, lo, 32);
+		memcpy(e->b, hi, 32);
+		e->used = true;
+		dh_n++;
+	}
+	memcpy(shared, e->shared, 32);
+	return 0;
+}
+
+static void
+make_desc(size_t i, struct wire_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "site-%zu", i);
+	site_addr(i, &d->gossip);
+	d->nendpoints = 1;
+	d->endpoints[0] = d->gossip;
+	d->endpoints[0].port = 51820;
+	d->noverlay = 1;
+	d->overlay[0].family = WIRE_AF_INET;
+	d->overlay[0].addr[0] = 10;
+	d->overlay[0].addr[1] = 255;
+	d->overlay[0].addr[2] = (uint8_t)(i >> 8);
+	d->overlay[0].addr[3] = (uint8_t)i;
+	d->overlay[0].len = 32;
+	d->nprefixes = 1;
+	d->prefixes[0].family = WIRE_AF_INET6;
+	d->prefixes[0].addr[0] = 0xfd;
+	d->prefixes[0].addr[4] = (uint8_t)(i >> 8);
+	d->prefixes[0].addr[5] = (uint8_t)i;
+	d->prefixes[0].len = 48;
+	d->nvnis = 1;
+	d->vnis[0] = 100;
+}
+
+static void
+profile(struct gossip_profile *p)
+{
+	if (O.wan)
+		gossip_profile_wan(p);
+	else
+		gossip_profile_lan(p);
+	p->lifeguard = O.lifeguard;
+}
+
+static void
+site_boot(size_t i, uint32_t epoch, uint32_t inc)
+{
+	struct gossip_config cfg = {0};
+	struct wire_endpoint seeds[8];
+	size_t ns = 0;
+	char err[200];
+
+	for (size_t k = 0; k < O.nseeds && ns < 8; k++) {
+		/* Seeds spread over the range, so a 50/50 split leaves some on each side. */
+		size_t s = k * (O.sites / (O.nseeds ? O.nseeds : 1));
+
+		if (s != i)
+			site_addr(s, &seeds[ns++]);
+	}
+	cfg.name = S[i].desc.name;
+	cfg.private_key = S[i].priv;
+	cfg.epoch = epoch;
+	cfg.incarnation = inc;
+	cfg.desc = &S[i].desc;
+	profile(&cfg.profile);
+	cfg.trust = trust;
+	cfg.seeds = seeds;
+	cfg.nseeds = ns;
+	cfg.rng_seed = O.seed * 1000003u + i;
+	cfg.cb.send = cb_send;
+	cfg.cb.event = cb_event;
+	cfg.cb.arg = (void *)(uintptr_t)i;
+	cfg.dh = sim_dh;
+	cfg.dh_arg = S[i].pub;
+	S[i].g = gossip_new(&cfg, err, sizeof(err));
+	if (S[i].g == NULL) {
+		fprintf(stderr, "netd-sim: site %zu: %s\n", i, err);
+		exit(1);
+	}
+	S[i].scheduled = INT64_MAX;
+	S[i].down = false;
+	gossip_start(S[i].g, now);
+	schedule(i);
+}
+
+/* Every site starts knowing every other (a converged federation), as the steady state
+ * the measurements are about; joins are exercised by the partition scenario. */
+static void
+setup(void)
+{
+	struct gossip_desc **descs;
+	uint8_t seedkey[32];
+
+	S = calloc(O.sites, sizeof(*S));
+	descs = calloc(O.sites, sizeof(*descs));
+	trust = gossip_trust_new();
+	if (S == NULL || descs == NULL || trust == NULL) {
+		fprintf(stderr, "netd-sim: out of memory\n");
+		exit(1);
+	}
+	memset(seedkey, 0, sizeof(seedkey));
+	memcpy(seedkey, &O.seed, sizeof(O.seed));
+	for (size_t i = 0; i < O.sites; i++) {
+		uint64_t n = i;
+		struct wire_prefix allowed = {WIRE_AF_INET6, {0xfd}, 8};
+		uint32_t vni = 100;
+
+		crypto_generichash(S[i].priv, 32, (const uint8_t *)&n, sizeof(n), seedkey, 32);
+		crypto_scalarmult_base(S[i].pub, S[i].priv);
+		make_desc(i, &S[i].desc);
+		if (gossip_trust_add(trust, S[i].desc.name, S[i].pub, &allowed, 1, &vni, 1) != 0) {
+			fprintf(stderr, "netd-sim: trust table\n");
+			exit(1);
+		}
+		S[i].seen_update = S[i].seen_dead = INT64_MAX;
+	}
+	for (size_t i = 0; i < O.sites; i++) {
+		site_boot(i, 1, 1);
+		descs[i] = gossip_desc_new(gossip_self(S[i].g));
+		if (descs[i] == NULL || gossip_desc_verify(descs[i]) != 0) {
+			fprintf(stderr, "netd-sim: descriptor of site %zu\n", i);
+			exit(1);
+		}
+	}
+	for (size_t i = 0; i < O.sites; i++)
+		for (size_t j = 0; j < O.sites; j++)
+			if (i != j)
+				gossip_add_member(S[i].g, now, descs[j]);
+	for (size_t i = 0; i < O.sites; i++)
+		gossip_desc_unref(descs[i]);
+	free(descs);
+}
+
+static void
+deliver(size_t i, struct event *e)
+{
+	gossip_receive(S[i].g, now, &e->from, e->data, e->len);
+	delivered++;
+}
+
+static void
+run_until(gossip_time end)
+{
+	while (nheap > 0 && heap[0].at <= end) {
+		struct event e = pop();
+		size_t i = e.site;
+
+		now = e.at;
+		switch (e.kind) {
+		case EV_TICK:
+			if (e.at != S[i].scheduled || S[i].down)
+				break;
+			S[i].scheduled = INT64_MAX;
+			if (is_stalled(i))
+				break; /* picked up at the end of the stall */
+			gossip_tick(S[i].g, now);
+			schedule(i);
+			break;
+		case EV_DELIVER:
+			if (S[i].down) {
+				free(e.data);
+				break;
+			}
+			if (is_stalled(i)) {
+				if (S[i].nheld == S[i].held_cap) {
+					S[i].held_cap = S[i].held_cap ? S[i].held_cap * 2 : 16;
+					S[i].held = realloc(S[i].held, S[i].held_cap * sizeof(e));
+					if (S[i].held == NULL)
+						exit(1);
+				}
+				S[i].held[S[i].nheld++] = e;
+				break;
+			}
+			deliver(i, &e);
+			free(e.data);
+			schedule(i);
+			break;
+		case EV_STALL_BEGIN:
+			if (S[i].down || is_stalled(i))
+				break;
+			S[i].stalled_until = now + (gossip_time)(O.stall_s * GOSSIP_SEC);
+			push((struct event){.at = S[i].stalled_until,
+			                    .site = (uint32_t)i,
+			                    .kind = EV_STALL_END});
+			break;
+		case EV_STALL_END:
+			if (S[i].down)
+				break;
+			/* A paused process wakes up to overdue timers and a full socket. */
+			gossip_tick(S[i].g, now);
+			for (size_t k = 0; k < S[i].nheld; k++) {
+				deliver(i, &S[i].held[k]);
+				free(S[i].held[k].data);
+			}
+			S[i].nheld = 0;
+			S[i].scheduled = INT64_MAX;
+			schedule(i);
+			break;
+		}
+	}
+	now = end;
+}
+
+static void
+crash(size_t i)
+{
+	S[i].down = true;
+	for (size_t k = 0; k < S[i].nheld; k++)
+		free(S[i].held[k].data);
+	S[i].nheld = 0;
+}
+
+static void
+teardown(void)
+{
+	while (nheap > 0) {
+		struct event e = pop();
+
+		free(e.data);
+	}
+	for (size_t i = 0; i < O.sites; i++) {
+		gossip_free(S[i].g);
+		for (size_t k = 0; k < S[i].nheld; k++)
+			free(S[i].held[k].data);
+		free(S[i].held);
+	}
+	free(S);
+	gossip_trust_free(trust);
+	free(dh_tab);
+	free(heap);
+}
+
+/* ---- statistics ---- */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(double *v, size_t n, double p)
+{
+	size_t k;
+
+	if (n == 0)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_double);
+	k = (size_t)ceil(p / 100.0 * (double)n);
+	return v[k == 0 ? 0 : k - 1];
+}
+
+static double
+mean(const double *v, size_t n)
+{
+	double s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return n ? s / (double)n : NAN;
+}
+
+static void
+out_num(const char *key, double v)
+{
+	if (isnan(v))
+		printf(",\"%s\":null", key);
+	else
+		printf(",\"%s\":%.6g", key, v);
+}
+
+static double
+wall_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+out_begin(double wall0)
+{
+	double wall = wall_clock() - wall0;
+
+	printf("{\"scenario\":\"%s\",\"sites\":%zu,\"seed\":%llu,\"loss\":%g,\"lifeguard\":%s,"
+	       "\"profile\":\"%s\"",
+	       scenario_names[O.sc], O.sites, (unsigned long long)O.seed, O.loss,
+	       O.lifeguard ? "true" : "false", O.wan ? "wan" : "lan");
+	out_num("wall_s", wall);
+	out_num("cpu_s", (double)clock() / CLOCKS_PER_SEC);
+	out_num("datagrams", (double)delivered);
+}
+
+static double
+round_s(void)
+{
+	struct gossip_profile p;
+
+	profile(&p);
+	return p.gossip_interval_ms / 1000.0;
+}
+
+static double
+sync_s(void)
+{
+	struct gossip_profile p;
+
+	profile(&p);
+	return p.sync_interval_ms / 1000.0;
+}
+
+static size_t
+converged_sites(void)
+{
+	size_t live = 0, ok = 0;
+
+	for (size_t i = 0; i < O.sites; i++)
+		live += !S[i].down;
+	for (size_t i = 0; i < O.sites; i++)
+		if (!S[i].down && gossip_alive_count(S[i].g) == live)
+			ok++;
+	return ok;
+}
+
+/* ---- scenarios ---- */
+
+static uint64_t
+total_tx(void)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < O.sites; i++)
+		t += gossip_counters(S[i].g)->tx_bytes;
+	return t;
+}
+
+static void
+sc_steady(double wall0)
+{
+	uint64_t tx0;
+	double dur = O.duration_s ? O.duration_s : 60, max_rate = 0;
+
+	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
+	tx0 = total_tx();
+	for (size_t i = 0; i < O.sites; i++)
+		S[i].tx_bytes_mark = gossip_counters(S[i].g)->tx_bytes;
+	run_until(now + (gossip_time)(dur * GOSSIP_SEC));
+	for (size_t i = 0; i < O.sites; i++) {
+		double r = (double)(gossip_counters(S[i].g)->tx_bytes - S[i].tx_bytes_mark) / dur;
+
+		if (r > max_rate)
+			max_rate = r;
+	}
+	out_begin(wall0);
+	out_num("duration_s", dur);
+	out_num("bytes_per_site_s", (double)(total_tx() - tx0) / dur / (double)O.sites);
+	out_num("max_bytes_per_site_s", max_rate);
+	out_num("false_suspicions", (double)false_suspect);
+	out_num("false_dead", (double)false_dead);
+	printf("}\n");
+}
+
+static void
+sc_spread(double wall0)
+{
+	size_t n = O.events ? O.events : 5, nall = 0, stragglers = 0;
+	double *full = calloc(n, sizeof(double)), *p99 = calloc(n, sizeof(double));
+	double *lat = calloc(O.sites, sizeof(double));
+
+	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
+	for (size_t e = 0; e < n; e++) {
+		size_t who = (size_t)(rnd() % O.sites), k = 0;
+		struct wire_desc d = S[who].desc;
+		gossip_time t0 = now;
+
+		for (size_t i = 0; i < O.sites; i++)
+			S[i].seen_update = INT64_MAX;
+		track_site = (int)who;
+		d.vnis[0] = 100;
+		d.nvnis = 1;
+		d.endpoints[0].port = (uint16_t)(51820 + e + 1); /* a changed descriptor */
+		gossip_update(S[who].g, now, &d);
+		track_inc = gossip_self(S[who].g)->incarnation;
+		S[who].seen_update = now;
+		schedule(who);
+		/* Two anti-entropy intervals: whoever has not heard by then is a straggler. */
+		run_until(t0 + (gossip_time)(2 * sync_s() * GOSSIP_SEC));
+		for (size_t i = 0; i < O.sites; i++) {
+			if (S[i].seen_update == INT64_MAX) {
+				stragglers++;
+				continue;
+			}
+			lat[k++] = (double)(S[i].seen_update - t0) / GOSSIP_SEC / round_s();
+		}
+		full[nall] = k == O.sites ? pct(lat, k, 100) : INFINITY;
+		p99[nall++] = pct(lat, k, 99);
+	}
+	out_begin(wall0);
+	out_num("updates", (double)n);
+	out_num("round_s", round_s());
+	out_num("rounds_all_median", pct(full, nall, 50));
+	out_num("rounds_all_p99", pct(full, nall, 99));
+	out_num("rounds_all_max", pct(full, nall, 100));
+	out_num("rounds_99pct_sites_median", pct(p99, nall, 50));
+	out_num("stragglers_after_2_sync", (double)stragglers);
+	out_num("bytes_per_site_s",
+	        (double)total_tx() / ((double)now / GOSSIP_SEC) / (double)O.sites);
+	printf("}\n");
+	free(full);
+	free(p99);
+	free(lat);
+}
+
+static void
+sc_crash(double wall0)
+{
+	size_t n = O.events ? O.events : 3, nd = 0, ns = 0;
+	double *all_dead = calloc(n, sizeof(double)), *first = calloc(n, sizeof(double));
+	double dur = O.duration_s ? O.duration_s : 60;
+
+	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
+	for (size_t e = 0; e < n; e++) {
+		size_t who;
+		gossip_time t0 = now, last = 0;
+		bool all = true;
+
+		do
+			who = (size_t)(rnd() % O.sites);
+		while (S[who].down);
+		for (size_t i = 0; i < O.sites; i++)
+			S[i].seen_dead = INT64_MAX;
+		track_site = (int)who;
+		first_suspect = INT64_MAX;
+		crash(who);
+		run_until(t0 + (gossip_time)(dur * GOSSIP_SEC));
+		if (first_suspect != INT64_MAX)
+			first[ns++] = (double)(first_suspect - t0) / GOSSIP_SEC;
+		for (size_t i = 0; i < O.sites; i++) {
+			if (S[i].down)
+				continue;
+			if (S[i].seen_dead == INT64_MAX)
+				all = false;
+			else if (S[i].seen_dead > last)
+				last = S[i].seen_dead;
+		}
+		all_dead[nd++] = all ? (double)(last - t0) / GOSSIP_SEC : INFINITY;
+	}
+	out_begin(wall0);
+	out_num("crashes", (double)n);
+	out_num("first_suspicion_mean_s", mean(first, ns));
+	out_num("dead_everywhere_median_s", pct(all_dead, nd, 50));
+	out_num("dead_everywhere_p99_s", pct(all_dead, nd, 99));
+	out_num("dead_everywhere_max_s", pct(all_dead, nd, 100));
+	out_num("false_dead", (double)false_dead);
+	printf("}\n");
+	free(all_dead);
+	free(first);
+}
+
+static void
+sc_accuracy(double wall0, bool stall)
+{
+	double dur = O.duration_s ? O.duration_s : 600;
+	struct gossip_profile p;
+	gossip_time end;
+
+	profile(&p);
+	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
+	false_suspect = stalled_suspect = false_dead = all_suspect = 0;
+	end = now + (gossip_time)(dur * GOSSIP_SEC);
+	if (stall) {
+		size_t nstall = (size_t)ceil(O.stall_fraction * (double)O.sites);
+
+		/* Stalls are laid out in advance, so both modes see the same ones. */
+		for (size_t k = 0; k < nstall; k++) {
+			size_t i = k * (O.sites / nstall);
+			gossip_time t = now;
+
+			for (;;) {
+				t += (gossip_time)(-log(1.0 - rnd01()) * O.stall_gap_s *
+				                   GOSSIP_SEC);
+				if (t >= end)
+					break;
+				push((struct event){
+				        .at = t, .site = (uint32_t)i, .kind = EV_STALL_BEGIN});
+			}
+		}
+	}
+	run_until(end);
+	out_begin(wall0);
+	out_num("duration_s", dur);
+	out_num("site_probe_periods", dur * 1000.0 / p.probe_interval_ms * (double)O.sites);
+	out_num("false_suspicions", (double)false_suspect);
+	out_num("suspicions_of_stalled", (double)stalled_suspect);
+	out_num("false_dead", (double)false_dead);
+	printf("}\n");
+}
+
+static void
+sc_partition(double wall0)
+{
+	double split = O.partition_s ? O.partition_s : 600,
+	       limit = O.duration_s ? O.duration_s : 300;
+	gossip_time heal, t;
+	double agree = INFINITY;
+	size_t split_ok;
+
+	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
+	for (size_t i = 0; i < O.sites; i++)
+		S[i].side = i % 2;
+	partitioned = true;
+	run_until(now + (gossip_time)(split * GOSSIP_SEC));
+	split_ok = 0;
+	for (size_t i = 0; i < O.sites; i++)
+		split_ok += gossip_alive_count(S[i].g) == (O.sites + 1 - i % 2) / 2;
+	partitioned = false;
+	heal = now;
+	for (t = heal; t < heal + (gossip_time)(limit * GOSSIP_SEC);) {
+		t += GOSSIP_SEC / 2;
+		run_until(t);
+		if (converged_sites() == O.sites) {
+			agree = (double)(now - heal) / GOSSIP_SEC;
+			break;
+		}
+	}
+	out_begin(wall0);
+	out_num("split_s", split);
+	out_num("sites_seeing_only_their_side", (double)split_ok);
+	out_num("agree_after_heal_s", agree);
+	out_num("converged_sites", (double)converged_sites());
+	printf("}\n");
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: netd-sim [--sites N] [--seed S] [--scenario "
+	        "steady|spread|crash|accuracy|stall|partition]\n"
+	        "                [--loss P] [--latency MS] [--jitter MS] [--duration S] [--warmup "
+	        "S]\n"
+	        "                [--events N] [--no-lifeguard] [--wan] [--seeds K]\n"
+	        "                [--stall-fraction F] [--stall S] [--stall-gap S] [--partition S]\n"
+	        "Prints one JSON line of results.\n");
+}
+
+static double
+num(const char *s, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v < 0) {
+		fprintf(stderr, "netd-sim: %s: not a non-negative number: %s\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	        {"sites", 1, 0, 'n'},          {"seed", 1, 0, 's'},    {"scenario", 1, 0, 'c'},
+	        {"loss", 1, 0, 'l'},           {"latency", 1, 0, 'L'}, {"jitter", 1, 0, 'J'},
+	        {"duration", 1, 0, 'd'},       {"warmup", 1, 0, 'w'},  {"events", 1, 0, 'e'},
+	        {"no-lifeguard", 0, 0, 'G'},   {"wan", 0, 0, 'W'},     {"seeds", 1, 0, 'S'},
+	        {"stall-fraction", 1, 0, 'f'}, {"stall", 1, 0, 'p'},   {"stall-gap", 1, 0, 'g'},
+	        {"partition", 1, 0, 'P'},      {"help", 0, 0, 'h'},    {0, 0, 0, 0},
+	};
+	double wall0;
+	int c;
+
+	O = (struct opts){.sites = 100,
+	                  .seed = 1,
+	                  .sc = SC_STEADY,
+	                  .latency_ms = 5,
+	                  .jitter_ms = 10,
+	                  .warmup_s = 10,
+	                  .lifeguard = true,
+	                  .stall_fraction = 0.1,
+	                  .stall_s = 2,
+	                  .stall_gap_s = 20,
+	                  .nseeds = 3};
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			O.sites = (size_t)num(optarg, "--sites");
+			break;
+		case 's':
+			O.seed = (uint64_t)num(optarg, "--seed");
+			break;
+		case 'c':
+			for (c = 0; c < (int)(sizeof(scenario_names) / sizeof(*scenario_names));
+			     c++)
+				if (strcmp(optarg, scenario_names[c]) == 0)
+					break;
+			if (c == (int)(sizeof(scenario_names) / sizeof(*scenario_names))) {
+				fprintf(stderr, "netd-sim: unknown scenario %s\n", optarg);
+				return 2;
+			}
+			O.sc = (enum scenario)c;
+			break;
+		case 'l':
+			O.loss = num(optarg, "--loss");
+			break;
+		case 'L':
+			O.latency_ms = num(optarg, "--latency");
+			break;
+		case 'J':
+			O.jitter_ms = num(optarg, "--jitter");
+			break;
+		case 'd':
+			O.duration_s = num(optarg, "--duration");
+			break;
+		case 'w':
+			O.warmup_s = num(optarg, "--warmup");
+			break;
+		case 'e':
+			O.events = (size_t)num(optarg, "--events");
+			break;
+		case 'G':
+			O.lifeguard = false;
+			break;
+		case 'W':
+			O.wan = true;
+			break;
+		case 'S':
+			O.nseeds = (size_t)num(optarg, "--seeds");
+			break;
+		case 'f':
+			O.stall_fraction = num(optarg, "--stall-fraction");
+			break;
+		case 'p':
+			O.stall_s = num(optarg, "--stall");
+			break;
+		case 'g':
+			O.stall_gap_s = num(optarg, "--stall-gap");
+			break;
+		case 'P':
+			O.partition_s = num(optarg, "--partition");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || O.sites < 2 || O.sites > 100000 || O.loss >= 1 ||
+	    O.stall_fraction > 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	net_rng = O.seed * 0x2545f4914f6cdd1dull;
+	wall0 = wall_clock();
+	setup();
+	switch (O.sc) {
+	case SC_STEADY:
+		sc_steady(wall0);
+		break;
+	case SC_SPREAD:
+		sc_spread(wall0);
+		break;
+	case SC_CRASH:
+		sc_crash(wall0);
+		break;
+	case SC_ACCURACY:
+		sc_accuracy(wall0, false);
+		break;
+	case SC_STALL:
+		sc_accuracy(wall0, true);
+		break;
+	case SC_PARTITION:
+		sc_partition(wall0);
+		break;
+	}
+	teardown();
+	return 0;
+}
