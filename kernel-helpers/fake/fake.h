@@ -29,10 +29,13 @@
  * a link coming up gets an IPv6 link-local address, bridge ports show their MAC as a
  * "master" FDB entry, a WireGuard device without a listen port gets one when it comes up.
  *
- * Not modelled: the kernel's own routes (connected prefixes, the local table), carrier,
- * multipath routes, learning. Everything lives in one process-wide instance, not thread-safe.
- * The fake cannot provide kh_monitor_process (the netlink event parser shares monitor.o
- * with the socket code): a program that calls it cannot link the fake. */
+ * Not modelled: the kernel's own routes (connected prefixes, the local table) and
+ * neighbours, carrier, multipath routes, learning, gateways reached through another route
+ * rather than a connected prefix. Deliberately stricter than the kernel: an FDB entry for
+ * anything but a VXLAN device is refused (-EOPNOTSUPP), where the kernel would quietly put
+ * the MAC on the device's address list and forget the VTEP. Everything lives in one process-wide
+ *instance, not thread-safe. The fake cannot provide kh_monitor_process (the netlink event parser
+ *shares monitor.o with the socket code): a program that calls it cannot link the fake. */
 #ifndef KH_FAKE_H
 #define KH_FAKE_H
 
