@@ -1145,7 +1145,25 @@ test_wg_device(void **state)
 	assert_int_equal(got->peers[0].flags,
 	                 WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_PRESHARED_KEY | WG_PEER_HAS_KEEPALIVE);
 	assert_int_equal(ntohs(got->peers[0].endpoint.sin.sin_port), 51820);
+	assert_int_equal(got->peers[0].last_handshake.tv_sec, 0);
 	wg_free_device(got);
+
+	/* What only traffic changes, made up by the test. */
+	{
+		struct timespec hs = {.tv_sec = 1700000000};
+		uint8_t k[WG_KEY_SIZE];
+
+		key_of(1, k);
+		assert_int_equal(fake_wg_set_peer_stats("wg0", k, &hs, 100, 200), 0);
+		assert_int_equal(fake_wg_set_peer_stats("lo", k, &hs, 1, 1), -ENODEV);
+		key_of(42, k);
+		assert_int_equal(fake_wg_set_peer_stats("wg0", k, &hs, 1, 1), -ENOENT);
+		assert_int_equal(wg_get_device("wg0", &got), 0);
+		assert_int_equal(got->peers[0].last_handshake.tv_sec, 1700000000);
+		assert_int_equal(got->peers[0].rx_bytes, 100);
+		assert_int_equal(got->peers[0].tx_bytes, 200);
+		wg_free_device(got);
+	}
 
 	/* A key whose public half is a peer's removes that peer. */
 	d = wg_device_new("wg0");
