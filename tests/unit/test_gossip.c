@@ -1,0 +1,809 @@
+/* The gossip core: the SWIM conflict rules as a table, refutation, Lifeguard's timeouts,
+ * anti-entropy and joins, and the refusal of forged, replayed, malformed and untrusted
+ * datagrams without any change of state. Sites other than the one under test are
+ * puppets: a seal and a key, sending exactly the datagrams a case needs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netd/gossip.h"
+
+enum { A, B, X, C, NSITES }; /* A: under test; B: a peer; X: the member; C: untrusted */
+
+struct puppet {
+	const char *name;
+	uint8_t priv[32], pub[32];
+	struct seal *seal;
+	struct wire_desc desc;
+	struct wire_endpoint addr;
+};
+
+struct sent {
+	struct wire_endpoint to;
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	size_t len;
+};
+
+struct world {
+	struct puppet p[NSITES];
+	struct gossip_trust *trust;
+	struct gossip *g;
+	struct gossip_event events[64];
+	size_t nevents;
+	struct sent out[256];
+	size_t nout;
+	gossip_time now;
+	uint32_t epoch;
+};
+
+static void
+cb_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+{
+	struct world *w = arg;
+
+	if (w->nout < sizeof(w->out) / sizeof(w->out[0])) {
+		w->out[w->nout].to = *to;
+		memcpy(w->out[w->nout].buf, buf, len);
+		w->out[w->nout].len = len;
+		w->nout++;
+	}
+}
+
+static void
+cb_event(void *arg, const struct gossip_event *ev)
+{
+	struct world *w = arg;
+
+	if (w->nevents < sizeof(w->events) / sizeof(w->events[0]))
+		w->events[w->nevents++] = *ev;
+}
+
+static void
+make_desc(struct puppet *p, uint8_t n)
+{
+	memset(&p->desc, 0, sizeof(p->desc));
+	strcpy(p->desc.name, p->name);
+	p->addr.family = WIRE_AF_INET;
+	p->addr.addr[0] = 192;
+	p->addr.addr[2] = 2;
+	p->addr.addr[3] = n;
+	p->addr.port = 7946;
+	p->desc.gossip = p->addr;
+	p->desc.nprefixes = 1;
+	p->desc.prefixes[0].family = WIRE_AF_INET;
+	p->desc.prefixes[0].addr[0] = 10;
+	p->desc.prefixes[0].addr[1] = n;
+	p->desc.prefixes[0].len = 16;
+	p->desc.nvnis = 1;
+	p->desc.vnis[0] = 100;
+}
+
+/* Signs p's descriptor at incarnation inc, as the site itself would. */
+static void
+sign_desc(struct puppet *p, uint32_t inc, struct wire_desc *d)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len;
+
+	*d = p->desc;
+	d->incarnation = inc;
+	memcpy(d->wg_key, seal_public_key(p->seal), 32);
+	memcpy(d->sign_key, seal_sign_key(p->seal), 32);
+	len = wire_desc_signed_bytes(d, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal(seal_sign(p->seal, buf, (size_t)len, d->sig), 0);
+}
+
+static struct world *
+world_new(bool lifeguard)
+{
+	static const char *const names[NSITES] = {"a", "b", "x", "c"};
+	struct world *w = calloc(1, sizeof(*w));
+	struct gossip_config cfg = {0};
+	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
+	uint32_t vni = 100;
+	char err[128];
+
+	assert_non_null(w);
+	w->trust = gossip_trust_new();
+	for (int i = 0; i < NSITES; i++) {
+		struct puppet *p = &w->p[i];
+
+		p->name = names[i];
+		memset(p->priv, 0x10 + i, 32);
+		p->seal = seal_new(p->name, p->priv, 100);
+		assert_non_null(p->seal);
+		memcpy(p->pub, seal_public_key(p->seal), 32);
+		make_desc(p, (uint8_t)(i + 1));
+		if (i != C)
+			assert_int_equal(
+			        gossip_trust_add(w->trust, p->name, p->pub, &allowed, 1, &vni, 1),
+			        0);
+	}
+	cfg.name = "a";
+	cfg.private_key = w->p[A].priv;
+	cfg.epoch = 1;
+	cfg.incarnation = 1;
+	cfg.desc = &w->p[A].desc;
+	gossip_profile_lan(&cfg.profile);
+	cfg.profile.lifeguard = lifeguard;
+	cfg.trust = w->trust;
+	cfg.rng_seed = 42;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
+	w->g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(w->g);
+	w->now = 1000 * GOSSIP_SEC;
+	gossip_start(w->g, w->now);
+	w->nout = 0;
+	return w;
+}
+
+static void
+world_free(struct world *w)
+{
+	gossip_free(w->g);
+	for (int i = 0; i < NSITES; i++)
+		seal_free(w->p[i].seal);
+	gossip_trust_free(w->trust);
+	free(w);
+}
+
+/* Seals one payload from puppet `from` to A and hands it over. */
+static void
+deliver(struct world *w, int from, const struct wire_msg *const *msgs, size_t n)
+{
+	uint8_t payload[SEAL_PAYLOAD_MAX], dgram[WIRE_DATAGRAM_MAX];
+	struct wire_writer wr;
+	size_t len;
+
+	wire_begin(&wr, payload, sizeof(payload));
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(wire_put_msg(&wr, msgs[i]), 0);
+	assert_int_equal(seal_wrap(w->p[from].seal, 0, w->p[A].pub, payload, wr.len, dgram,
+	                           sizeof(dgram), &len),
+	                 0);
+	gossip_receive(w->g, w->now, &w->p[from].addr, dgram, len);
+}
+
+static void
+send1(struct world *w, int from, const struct wire_msg *m)
+{
+	const struct wire_msg *list[1] = {m};
+
+	deliver(w, from, list, 1);
+}
+
+static struct wire_msg *
+msg_new(void)
+{
+	struct wire_msg *m = calloc(1, sizeof(*m));
+
+	assert_non_null(m);
+	return m;
+}
+
+static void
+send_alive(struct world *w, int from, int about, uint32_t inc)
+{
+	struct wire_msg *m = msg_new();
+
+	m->type = WIRE_ALIVE;
+	sign_desc(&w->p[about], inc, &m->desc);
+	send1(w, from, m);
+	free(m);
+}
+
+static void
+send_accuse(struct world *w, uint8_t type, int about, uint32_t inc, int accuser)
+{
+	struct wire_msg *m = msg_new();
+
+	m->type = type;
+	strcpy(m->target, w->p[about].name);
+	strcpy(m->from, w->p[accuser].name);
+	m->incarnation = inc;
+	send1(w, B, m);
+	free(m);
+}
+
+static void
+send_left(struct world *w, int about, uint32_t inc)
+{
+	struct wire_msg *m = msg_new();
+	uint8_t buf[128];
+	int len = wire_left_signed_bytes(w->p[about].name, inc, buf, sizeof(buf));
+
+	m->type = WIRE_LEFT;
+	strcpy(m->target, w->p[about].name);
+	m->incarnation = inc;
+	assert_int_equal(seal_sign(w->p[about].seal, buf, (size_t)len, m->sig), 0);
+	send1(w, B, m);
+	free(m);
+}
+
+static void
+state_of(struct world *w, int site, enum gossip_state *st, uint32_t *inc)
+{
+	struct gossip_member_info info;
+	int idx = gossip_trust_find(w->trust, w->p[site].name);
+
+	if (gossip_member(w->g, (size_t)idx, &info) != 0) {
+		*st = GOSSIP_NONE;
+		*inc = 0;
+		return;
+	}
+	*st = info.state;
+	*inc = info.incarnation;
+}
+
+/* Brings X to state st at incarnation 5, the starting point of every transition. */
+static void
+prepare(struct world *w, enum gossip_state st)
+{
+	send_alive(w, B, X, 5);
+	if (st == GOSSIP_SUSPECT)
+		send_accuse(w, WIRE_SUSPECT, X, 5, B);
+	else if (st == GOSSIP_DEAD)
+		send_accuse(w, WIRE_DEAD, X, 5, B);
+	else if (st == GOSSIP_LEFT)
+		send_left(w, X, 5);
+	w->nevents = 0;
+}
+
+static void
+test_transitions(void **state)
+{
+	static const struct {
+		enum gossip_state from;
+		uint8_t msg; /* WIRE_ALIVE, _SUSPECT, _DEAD, _LEFT */
+		uint32_t inc;
+		enum gossip_state to;
+		uint32_t to_inc;
+		int event; /* -1: none */
+	} cases[] = {
+	        /* Alive: suspect and dead win at the same or a higher incarnation. */
+	        {GOSSIP_ALIVE, WIRE_SUSPECT, 4, GOSSIP_ALIVE, 5, -1},
+	        {GOSSIP_ALIVE, WIRE_SUSPECT, 5, GOSSIP_SUSPECT, 5, GOSSIP_EV_SUSPECT},
+	        {GOSSIP_ALIVE, WIRE_SUSPECT, 6, GOSSIP_SUSPECT, 6, GOSSIP_EV_SUSPECT},
+	        {GOSSIP_ALIVE, WIRE_DEAD, 4, GOSSIP_ALIVE, 5, -1},
+	        {GOSSIP_ALIVE, WIRE_DEAD, 5, GOSSIP_DEAD, 5, GOSSIP_EV_DEAD},
+	        {GOSSIP_ALIVE, WIRE_DEAD, 6, GOSSIP_DEAD, 6, GOSSIP_EV_DEAD},
+	        {GOSSIP_ALIVE, WIRE_ALIVE, 4, GOSSIP_ALIVE, 5, -1},
+	        {GOSSIP_ALIVE, WIRE_ALIVE, 5, GOSSIP_ALIVE, 5, -1},
+	        {GOSSIP_ALIVE, WIRE_ALIVE, 6, GOSSIP_ALIVE, 6, -1},
+	        {GOSSIP_ALIVE, WIRE_LEFT, 4, GOSSIP_ALIVE, 5, -1},
+	        {GOSSIP_ALIVE, WIRE_LEFT, 5, GOSSIP_LEFT, 5, GOSSIP_EV_LEFT},
+	        /* Suspect: alive wins only with a higher incarnation. */
+	        {GOSSIP_SUSPECT, WIRE_ALIVE, 5, GOSSIP_SUSPECT, 5, -1},
+	        {GOSSIP_SUSPECT, WIRE_ALIVE, 6, GOSSIP_ALIVE, 6, GOSSIP_EV_ALIVE},
+	        {GOSSIP_SUSPECT, WIRE_SUSPECT, 5, GOSSIP_SUSPECT, 5, -1},
+	        {GOSSIP_SUSPECT, WIRE_SUSPECT, 6, GOSSIP_SUSPECT, 6, GOSSIP_EV_SUSPECT},
+	        {GOSSIP_SUSPECT, WIRE_DEAD, 4, GOSSIP_SUSPECT, 5, -1},
+	        {GOSSIP_SUSPECT, WIRE_DEAD, 5, GOSSIP_DEAD, 5, GOSSIP_EV_DEAD},
+	        {GOSSIP_SUSPECT, WIRE_LEFT, 5, GOSSIP_LEFT, 5, GOSSIP_EV_LEFT},
+	        /* Dead: only the site's own higher incarnation brings it back. */
+	        {GOSSIP_DEAD, WIRE_ALIVE, 5, GOSSIP_DEAD, 5, -1},
+	        {GOSSIP_DEAD, WIRE_ALIVE, 6, GOSSIP_ALIVE, 6, GOSSIP_EV_JOIN},
+	        {GOSSIP_DEAD, WIRE_SUSPECT, 6, GOSSIP_DEAD, 5, -1},
+	        {GOSSIP_DEAD, WIRE_DEAD, 5, GOSSIP_DEAD, 5, -1},
+	        {GOSSIP_DEAD, WIRE_LEFT, 5, GOSSIP_DEAD, 5, -1},
+	        {GOSSIP_DEAD, WIRE_LEFT, 6, GOSSIP_LEFT, 6, GOSSIP_EV_LEFT},
+	        /* Left: likewise. */
+	        {GOSSIP_LEFT, WIRE_ALIVE, 5, GOSSIP_LEFT, 5, -1},
+	        {GOSSIP_LEFT, WIRE_ALIVE, 6, GOSSIP_ALIVE, 6, GOSSIP_EV_JOIN},
+	        {GOSSIP_LEFT, WIRE_SUSPECT, 6, GOSSIP_LEFT, 5, -1},
+	        {GOSSIP_LEFT, WIRE_DEAD, 5, GOSSIP_LEFT, 5, -1},
+	        {GOSSIP_LEFT, WIRE_DEAD, 6, GOSSIP_DEAD, 6, GOSSIP_EV_DEAD},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world *w = world_new(true);
+		enum gossip_state st;
+		uint32_t inc;
+
+		prepare(w, cases[i].from);
+		state_of(w, X, &st, &inc);
+		assert_int_equal(st, cases[i].from);
+		if (cases[i].msg == WIRE_ALIVE)
+			send_alive(w, B, X, cases[i].inc);
+		else if (cases[i].msg == WIRE_LEFT)
+			send_left(w, X, cases[i].inc);
+		else
+			send_accuse(w, cases[i].msg, X, cases[i].inc, B);
+		state_of(w, X, &st, &inc);
+		if (st != cases[i].to || inc != cases[i].to_inc)
+			fail_msg("case %zu: %s@5 + msg %u@%u: got %s@%u, want %s@%u", i,
+			         gossip_state_name(cases[i].from), cases[i].msg, cases[i].inc,
+			         gossip_state_name(st), inc, gossip_state_name(cases[i].to),
+			         cases[i].to_inc);
+		if (cases[i].event < 0)
+			assert_int_equal(w->nevents, 0);
+		else
+			assert_true(w->nevents >= 1 &&
+			            w->events[0].type == (unsigned)cases[i].event);
+		world_free(w);
+	}
+}
+
+static void
+test_join_and_update_events(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+
+	(void)state;
+	send_alive(w, B, X, 5);
+	assert_int_equal(w->nevents, 1);
+	assert_int_equal(w->events[0].type, GOSSIP_EV_JOIN);
+	assert_string_equal(w->events[0].name, "x");
+	/* A new version with different content: an update. */
+	w->p[X].desc.vnis[0] = 100;
+	w->p[X].desc.prefixes[0].len = 24;
+	w->nevents = 0;
+	send_alive(w, B, X, 6);
+	assert_int_equal(w->nevents, 1);
+	assert_int_equal(w->events[0].type, GOSSIP_EV_UPDATE);
+	assert_int_equal(w->events[0].desc->prefixes[0].len, 24);
+	free(m);
+	world_free(w);
+}
+
+/* Only a site raises its own incarnation: accused, it refutes above the accusation. */
+static void
+test_refute(void **state)
+{
+	struct world *w = world_new(true);
+
+	(void)state;
+	assert_int_equal(gossip_self(w->g)->incarnation, 1);
+	send_accuse(w, WIRE_SUSPECT, A, 0, B); /* older than us: nothing to do */
+	assert_int_equal(gossip_self(w->g)->incarnation, 1);
+	send_accuse(w, WIRE_SUSPECT, A, 1, B);
+	assert_int_equal(gossip_self(w->g)->incarnation, 2);
+	assert_int_equal(gossip_counters(w->g)->refutations, 1);
+	assert_int_equal(gossip_awareness(w->g), 1); /* Lifeguard: being suspected counts */
+	send_accuse(w, WIRE_DEAD, A, 7, B);
+	assert_int_equal(gossip_self(w->g)->incarnation, 8);
+	assert_true(gossip_pending_broadcasts(w->g) >= 1);
+	world_free(w);
+}
+
+/* A probe with no answer: indirect probes, then suspicion raised locally; Lifeguard adds
+ * the missing nacks to the local health score. */
+static void
+probe_until_suspect(struct world *w)
+{
+	for (int i = 0; i < 100 && gossip_counters(w->g)->suspicions == 0; i++) {
+		w->now = gossip_next_deadline(w->g);
+		gossip_tick(w->g, w->now);
+	}
+}
+
+static void
+test_probe_failure(void **state)
+{
+	struct world *w = world_new(true);
+	enum gossip_state st;
+	uint32_t inc;
+
+	(void)state;
+	send_alive(w, B, X, 5);
+	probe_until_suspect(w);
+	assert_int_equal(gossip_counters(w->g)->suspicions, 1);
+	assert_true(gossip_counters(w->g)->probes >= 1);
+	state_of(w, X, &st, &inc);
+	/* b was probed and asked nothing of; or x was probed with b as the helper. */
+	assert_true(st == GOSSIP_SUSPECT || st == GOSSIP_ALIVE);
+	assert_true(gossip_awareness(w->g) >= 1);
+	world_free(w);
+}
+
+/* Lifeguard's suspicion: starts at max, one independent confirmation takes it down;
+ * without Lifeguard it is the minimum from the start. Ticks at the given offsets (ms)
+ * after the accusation; returns X's state after the last. */
+static enum gossip_state
+suspect_after(bool lifeguard, bool confirm, const int *ms, size_t n)
+{
+	struct world *w = world_new(lifeguard);
+	gossip_time t0;
+	enum gossip_state st;
+	uint32_t inc;
+
+	send_alive(w, B, X, 5);
+	send_alive(w, X, B, 5);
+	t0 = w->now;
+	send_accuse(w, WIRE_SUSPECT, X, 5, B);
+	if (confirm)
+		send_accuse(w, WIRE_SUSPECT, X, 5, A); /* a second, independent accuser */
+	for (size_t i = 0; i < n; i++) {
+		w->now = t0 + ms[i] * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+	}
+	state_of(w, X, &st, &inc);
+	world_free(w);
+	return st;
+}
+
+static void
+test_suspicion_timeouts(void **state)
+{
+	/* 3 members (n <= 10): min = 3 * 1 s; max = 6 * min = 18 s; k = 1. */
+	static const int before_min[] = {2900}, after_min[] = {3100};
+	static const int before_max[] = {3100, 17900}, after_max[] = {3100, 17900, 18100};
+
+	(void)state;
+	assert_int_equal(suspect_after(false, false, before_min, 1), GOSSIP_SUSPECT);
+	assert_int_equal(suspect_after(false, false, after_min, 1), GOSSIP_DEAD);
+	assert_int_equal(suspect_after(true, false, after_min, 1), GOSSIP_SUSPECT);
+	assert_int_equal(suspect_after(true, false, before_max, 2), GOSSIP_SUSPECT);
+	assert_int_equal(suspect_after(true, false, after_max, 3), GOSSIP_DEAD);
+	assert_int_equal(suspect_after(true, true, before_min, 1), GOSSIP_SUSPECT);
+	assert_int_equal(suspect_after(true, true, after_min, 1), GOSSIP_DEAD);
+}
+
+/* Forged, replayed, truncated, bit-flipped, from outside the trust table, claiming to be
+ * us, or carrying a descriptor that claims too much: each refused, counted, and nothing
+ * about the membership changes. */
+static void
+test_refusals(void **state)
+{
+	struct world *w = world_new(true);
+	uint8_t payload[SEAL_PAYLOAD_MAX], dgram[WIRE_DATAGRAM_MAX], copy[WIRE_DATAGRAM_MAX];
+	struct wire_msg *m = msg_new();
+	struct wire_writer wr;
+	const struct gossip_counters *c = gossip_counters(w->g);
+	enum gossip_state st;
+	uint32_t inc;
+	size_t len;
+
+	(void)state;
+	send_alive(w, B, X, 5);
+	w->nevents = 0;
+	/* A valid datagram that would make X suspect. */
+	m->type = WIRE_SUSPECT;
+	strcpy(m->target, "x");
+	strcpy(m->from, "b");
+	m->incarnation = 5;
+	wire_begin(&wr, payload, sizeof(payload));
+	assert_int_equal(wire_put_msg(&wr, m), 0);
+	assert_int_equal(seal_wrap(w->p[B].seal, 0, w->p[A].pub, payload, wr.len, dgram,
+	                           sizeof(dgram), &len),
+	                 0);
+
+	/* Bit flips in the body and the tag. */
+	for (size_t i = 4; i < len; i += 7) {
+		memcpy(copy, dgram, len);
+		copy[i] ^= 0x04;
+		gossip_receive(w->g, w->now, &w->p[B].addr, copy, len);
+	}
+	assert_true(c->drop_forged > 0);
+	/* Truncations. */
+	for (size_t cut = 0; cut < len; cut += 5)
+		gossip_receive(w->g, w->now, &w->p[B].addr, dgram, cut);
+	assert_true(c->drop_malformed > 0);
+	/* From a site outside the trust table. */
+	uint8_t other[WIRE_DATAGRAM_MAX];
+	size_t olen;
+	assert_int_equal(seal_wrap(w->p[C].seal, 0, w->p[A].pub, payload, wr.len, other,
+	                           sizeof(other), &olen),
+	                 0);
+	gossip_receive(w->g, w->now, &w->p[C].addr, other, olen);
+	assert_int_equal(c->drop_unknown, 1);
+	/* C signs with its own key but claims to be B. */
+	other[2] = 'b';
+	gossip_receive(w->g, w->now, &w->p[C].addr, other, olen);
+	/* Claims to be us. */
+	assert_int_equal(seal_wrap(w->p[A].seal, 0, w->p[A].pub, payload, wr.len, other,
+	                           sizeof(other), &olen),
+	                 0);
+	gossip_receive(w->g, w->now, &w->p[A].addr, other, olen);
+	assert_int_equal(c->drop_self, 1);
+	/* A hello from an unknown name. */
+	olen = (size_t)wire_hello_encode("c", other, sizeof(other));
+	gossip_receive(w->g, w->now, &w->p[C].addr, other, olen);
+	assert_int_equal(c->drop_unknown, 2);
+
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_ALIVE);
+	assert_int_equal(w->nevents, 0);
+
+	/* The genuine datagram works once, then is a replay. */
+	gossip_receive(w->g, w->now, &w->p[B].addr, dgram, len);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_SUSPECT);
+	gossip_receive(w->g, w->now, &w->p[B].addr, dgram, len);
+	assert_int_equal(c->drop_replayed, 1);
+
+	/* A payload malformed at its end changes nothing, even for the valid part before. */
+	m->incarnation = 9;
+	wire_begin(&wr, payload, sizeof(payload));
+	assert_int_equal(wire_put_msg(&wr, m), 0);
+	payload[wr.len++] = 0xee;
+	assert_int_equal(seal_wrap(w->p[B].seal, 0, w->p[A].pub, payload, wr.len, dgram,
+	                           sizeof(dgram), &len),
+	                 0);
+	uint64_t before = c->drop_malformed;
+	gossip_receive(w->g, w->now, &w->p[B].addr, dgram, len);
+	assert_int_equal(c->drop_malformed, before + 1);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(inc, 5);
+
+	/* Descriptors: more than permitted, bad signature, a key not the trusted one. */
+	m->type = WIRE_ALIVE;
+	sign_desc(&w->p[X], 7, &m->desc);
+	m->desc.prefixes[0].addr[0] = 11; /* outside 10.0.0.0/8 */
+	sign_desc(&w->p[X], 7, &m->desc);
+	m->desc.prefixes[0].addr[0] = 11;
+	{
+		uint8_t sb[WIRE_DATAGRAM_MAX];
+		int sl = wire_desc_signed_bytes(&m->desc, sb, sizeof(sb));
+		seal_sign(w->p[X].seal, sb, (size_t)sl, m->desc.sig);
+	}
+	send1(w, B, m);
+	assert_int_equal(c->drop_refused, 1);
+	sign_desc(&w->p[X], 7, &m->desc);
+	m->desc.sig[10] ^= 1;
+	send1(w, B, m);
+	assert_int_equal(c->drop_refused, 2);
+	m->type = WIRE_ALIVE;
+	sign_desc(&w->p[B], 7, &m->desc); /* b's key and signature, x's name */
+	strcpy(m->desc.name, "x");
+	send1(w, B, m);
+	assert_int_equal(c->drop_refused, 3);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_SUSPECT);
+	assert_int_equal(inc, 5);
+	free(m);
+	world_free(w);
+}
+
+/* A ping is answered with an ack carrying the same sequence number, to the sender. */
+static void
+test_ping_ack(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_reader r;
+	size_t plen;
+	bool acked = false;
+
+	(void)state;
+	send_alive(w, B, B, 3);
+	w->nout = 0;
+	m->type = WIRE_PING;
+	m->seq = 77;
+	strcpy(m->target, "a");
+	send1(w, B, m);
+	assert_true(w->nout >= 1);
+	assert_true(wire_endpoint_equal(&w->out[0].to, &w->p[B].addr));
+	assert_int_equal(seal_sender(w->out[0].buf, w->out[0].len, name), 0);
+	assert_string_equal(name, "a");
+	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
+	                             plain, sizeof(plain), &plen),
+	                 0);
+	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
+	while (wire_next(&r, m) == 1)
+		acked |= m->type == WIRE_ACK && m->seq == 77;
+	assert_true(acked);
+	/* A ping for someone else is not answered. */
+	w->nout = 0;
+	m->type = WIRE_PING;
+	strcpy(m->target, "x");
+	send1(w, B, m);
+	assert_int_equal(w->nout, 0);
+	free(m);
+	world_free(w);
+}
+
+/* Anti-entropy: a digest from a peer with a different view gets entries back; entries
+ * naming a newer incarnation get a descriptor request. */
+static void
+test_anti_entropy(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	size_t plen;
+	bool entries = false, req = false;
+
+	(void)state;
+	send_alive(w, B, B, 3);
+	send_alive(w, B, X, 5);
+	w->nout = 0;
+	m->type = WIRE_DIGEST;
+	m->nbuckets = 1;
+	m->count = 1;
+	m->hashes[0] = 12345;
+	send1(w, B, m);
+	assert_true(w->nout >= 1);
+	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
+	                             plain, sizeof(plain), &plen),
+	                 0);
+	struct wire_reader r;
+	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
+	while (wire_next(&r, m) == 1)
+		if (m->type == WIRE_ENTRIES)
+			entries = m->count == 3 && (m->flags & WIRE_ENTRIES_REPLY);
+	assert_true(entries);
+
+	/* B says x is at 9: A asks for the descriptor. */
+	w->nout = 0;
+	memset(m, 0, sizeof(*m));
+	m->type = WIRE_ENTRIES;
+	m->nbuckets = 1;
+	m->count = 1;
+	strcpy(m->entries[0].name, "x");
+	m->entries[0].incarnation = 9;
+	m->entries[0].state = WIRE_STATE_ALIVE;
+	send1(w, B, m);
+	assert_true(w->nout >= 1);
+	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
+	                             plain, sizeof(plain), &plen),
+	                 0);
+	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
+	while (wire_next(&r, m) == 1)
+		if (m->type == WIRE_DESC_REQ)
+			req = m->count == 1 && strcmp(m->names[0], "x") == 0;
+	assert_true(req);
+	free(m);
+	world_free(w);
+}
+
+/* A seed that is not in the view gets a hello, and again later with a longer wait. */
+static void
+test_seed_backoff(void **state)
+{
+	struct world *w = world_new(true);
+	struct gossip_config cfg = {0};
+	struct gossip *g;
+	gossip_time t = w->now, first = -1, second = -1, third = -1;
+	char err[128];
+
+	(void)state;
+	cfg.name = "a";
+	cfg.private_key = w->p[A].priv;
+	cfg.epoch = 2;
+	cfg.incarnation = 1;
+	cfg.desc = &w->p[A].desc;
+	gossip_profile_lan(&cfg.profile);
+	cfg.trust = w->trust;
+	cfg.seeds = &w->p[B].addr;
+	cfg.nseeds = 1;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
+	g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(g);
+	w->nout = 0;
+	gossip_start(g, t);
+	while (third < 0 && t < w->now + 60 * GOSSIP_SEC) {
+		size_t before = w->nout;
+
+		t = gossip_next_deadline(g);
+		gossip_tick(g, t);
+		for (size_t i = before; i < w->nout; i++) {
+			if (w->out[i].buf[0] != WIRE_HELLO_KIND)
+				continue;
+			if (first < 0)
+				first = t;
+			else if (second < 0)
+				second = t;
+			else if (third < 0)
+				third = t;
+		}
+		if (w->nout > 200)
+			w->nout = 0;
+	}
+	assert_true(first >= 0 && second > first && third > second);
+	assert_true(third - second > second - first);
+	gossip_free(g);
+	world_free(w);
+}
+
+static void
+test_leave(void **state)
+{
+	struct world *w = world_new(true);
+
+	(void)state;
+	send_alive(w, B, B, 3);
+	w->nout = 0;
+	gossip_leave(w->g, w->now);
+	assert_true(w->nout >= 1); /* sent at once to a gossip target */
+	assert_int_equal(gossip_update(w->g, w->now, &w->p[A].desc), -1);
+	world_free(w);
+}
+
+static void
+test_profile_check(void **state)
+{
+	struct gossip_profile p;
+	char err[128];
+
+	(void)state;
+	gossip_profile_lan(&p);
+	assert_int_equal(gossip_profile_check(&p, err, sizeof(err)), 0);
+	gossip_profile_wan(&p);
+	assert_int_equal(gossip_profile_check(&p, err, sizeof(err)), 0);
+	p.probe_timeout_ms = p.probe_interval_ms;
+	assert_int_equal(gossip_profile_check(&p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "probe timeout"));
+	gossip_profile_lan(&p);
+	p.gossip_fanout = 0;
+	assert_int_equal(gossip_profile_check(&p, err, sizeof(err)), -1);
+	gossip_profile_lan(&p);
+	p.join_backoff_min_ms = p.join_backoff_max_ms + 1;
+	assert_int_equal(gossip_profile_check(&p, err, sizeof(err)), -1);
+}
+
+static void
+test_trust_table(void **state)
+{
+	struct gossip_trust *t = gossip_trust_new();
+	uint8_t key[32] = {1};
+	struct wire_prefix p = {WIRE_AF_INET, {10, 1}, 16};
+	struct wire_desc d;
+	uint32_t vni = 5;
+	char name[16];
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		assert_int_equal(gossip_trust_add(t, name, key, &p, 1, &vni, 1), 0);
+	}
+	assert_int_equal(gossip_trust_add(t, "s7", key, NULL, 0, NULL, 0), -1);
+	assert_int_equal(gossip_trust_add(t, "Bad", key, NULL, 0, NULL, 0), -1);
+	assert_int_equal(gossip_trust_count(t), 200);
+	assert_int_equal(gossip_trust_find(t, "s199"), 199);
+	assert_int_equal(gossip_trust_find(t, "s200"), -1);
+	memset(&d, 0, sizeof(d));
+	strcpy(d.name, "s3");
+	memcpy(d.wg_key, key, 32);
+	d.nprefixes = 1;
+	d.prefixes[0] = (struct wire_prefix){WIRE_AF_INET, {10, 1, 2}, 24};
+	d.nvnis = 1;
+	d.vnis[0] = 5;
+	assert_int_equal(gossip_trust_permits(t, &d), 0);
+	d.vnis[0] = 6;
+	assert_int_equal(gossip_trust_permits(t, &d), -1);
+	d.vnis[0] = 5;
+	d.prefixes[0].len = 15;
+	d.prefixes[0].addr[2] = 0;
+	assert_int_equal(gossip_trust_permits(t, &d), -1);
+	d.prefixes[0].len = 24;
+	d.wg_key[0] = 2;
+	assert_int_equal(gossip_trust_permits(t, &d), -1);
+	gossip_trust_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_transitions),
+	        cmocka_unit_test(test_join_and_update_events),
+	        cmocka_unit_test(test_refute),
+	        cmocka_unit_test(test_probe_failure),
+	        cmocka_unit_test(test_suspicion_timeouts),
+	        cmocka_unit_test(test_refusals),
+	        cmocka_unit_test(test_ping_ack),
+	        cmocka_unit_test(test_anti_entropy),
+	        cmocka_unit_test(test_seed_backoff),
+	        cmocka_unit_test(test_leave),
+	        cmocka_unit_test(test_profile_check),
+	        cmocka_unit_test(test_trust_table),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
