@@ -1085,6 +1085,105 @@ test_wg_deltas(void **state)
 	fake_reset();
 }
 
+/* A peer of the table in khtool's wg-set syntax. */
+static void
+print_peer_args(uint8_t seed, uint32_t flags, const char *aips)
+{
+	uint8_t key[WG_KEY_SIZE];
+	char b64[sodium_base64_ENCODED_LEN(WG_KEY_SIZE, sodium_base64_VARIANT_ORIGINAL)];
+
+	key_of(seed, key);
+	sodium_bin2base64(b64, sizeof(b64), key, WG_KEY_SIZE, sodium_base64_VARIANT_ORIGINAL);
+	printf(" peer %s", b64);
+	if (flags & WG_PEER_REMOVE_ME)
+		printf(" remove");
+	if (flags & WG_PEER_UPDATE_ONLY)
+		printf(" update-only");
+	if (flags & WG_PEER_REPLACE_ALLOWEDIPS)
+		printf(" replace-allowed-ips");
+	if (aips && *aips)
+		printf(" allowed-ips %s", aips);
+}
+
+static int
+cmp_aip_text(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* The WireGuard table for the namespace test, run through khtool on a userspace device:
+ * "wgcase NAME", "set ARGS" lines (khtool wg-set's arguments after the name), "peer KEY
+ * AIPS" lines of the state the fake reached (allowed-ips sorted, "(none)" when empty: the
+ * userspace implementation keeps no order of its own), "end". */
+static int
+print_wg_scenarios(void)
+{
+	for (size_t c = 0; c < sizeof(wg_cases) / sizeof(wg_cases[0]); c++) {
+		const struct wg_case *wc = &wg_cases[c];
+		char copy[256], *save = NULL;
+		struct wg_device *d;
+
+		printf("wgcase %s\n", wc->name);
+		if (*wc->before) {
+			printf("set");
+			snprintf(copy, sizeof(copy), "%s", wc->before);
+			for (char *w = strtok_r(copy, " ", &save); w;
+			     w = strtok_r(NULL, " ", &save)) {
+				char *eq = strchr(w, '=');
+
+				*eq = '\0';
+				print_peer_args((uint8_t)atoi(w), 0, eq + 1);
+			}
+			printf("\n");
+		}
+		printf("set%s", wc->dev_flags & WG_DEVICE_REPLACE_PEERS ? " replace-peers" : "");
+		for (int i = 0; i < 3 && wc->delta[i].seed; i++)
+			print_peer_args(wc->delta[i].seed, wc->delta[i].flags, wc->delta[i].aips);
+		printf("\n");
+
+		fake_reset();
+		if (wg_add_device("wg0", WG_BACKEND_USERSPACE) < 0)
+			return 1;
+		apply_before(wc->before);
+		d = wg_device_new("wg0");
+		if (!d)
+			return 1;
+		d->flags = wc->dev_flags;
+		for (int i = 0; i < 3 && wc->delta[i].seed; i++)
+			add_peer(d, wc->delta[i].seed, wc->delta[i].flags, wc->delta[i].aips);
+		if (wg_set_device(d) < 0)
+			return 1;
+		wg_free_device(d);
+		if (wg_get_device("wg0", &d) < 0)
+			return 1;
+		for (size_t i = 0; i < d->npeers; i++) {
+			char b64[sodium_base64_ENCODED_LEN(WG_KEY_SIZE,
+			                                   sodium_base64_VARIANT_ORIGINAL)];
+			char aips[16][KH_PREFIX_STRLEN];
+			size_t n = d->peers[i].nallowedips < 16 ? d->peers[i].nallowedips : 16;
+
+			sodium_bin2base64(b64, sizeof(b64), d->peers[i].public_key, WG_KEY_SIZE,
+			                  sodium_base64_VARIANT_ORIGINAL);
+			for (size_t j = 0; j < n; j++) {
+				const struct wg_allowedip *a = &d->peers[i].allowedips[j];
+				char t[INET6_ADDRSTRLEN];
+
+				inet_ntop(a->family, &a->addr, t, sizeof(t));
+				snprintf(aips[j], sizeof(aips[j]), "%s/%u", t, a->cidr);
+			}
+			qsort(aips, n, sizeof(aips[0]), cmp_aip_text);
+			printf("peer %s ", b64);
+			for (size_t j = 0; j < n; j++)
+				printf("%s%s", j ? "," : "", aips[j]);
+			printf("%s\n", n ? "" : "(none)");
+		}
+		wg_free_device(d);
+		printf("end\n");
+	}
+	fake_reset();
+	return 0;
+}
+
 static void
 test_wg_device(void **state)
 {
@@ -1538,8 +1637,9 @@ main(int argc, char **argv)
 	        cmocka_unit_test(test_injected),
 	};
 
-	if (argc == 2 && strcmp(argv[1], "--scenarios") == 0) {
+	if (argc == 2 && strcmp(argv[1], "--scenarios") == 0)
 		return print_scenarios();
-	}
+	if (argc == 2 && strcmp(argv[1], "--wg-scenarios") == 0)
+		return print_wg_scenarios();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
