@@ -7,7 +7,8 @@
  * network namespace's worth of state the way the kernel holds it -- links with their
  * ifindexes, addresses, routes per table, policy rules, FDB entries, neighbours and WireGuard
  * devices -- answers with the errno values the kernel gives for the same requests (checked
- * against a real kernel by tests/kernel/fake-fidelity.test), and records what it was asked:
+ * against a real kernel by tests/kernel/fake-fidelity.test, and its WireGuard deltas against
+ * wireguard-go by fake-fidelity-wg.test), and records what it was asked:
  *
  *	fake_reset();                              // a fresh namespace: lo and the default rules
  *	fake_act_as(FAKE_SETUP);                   // state "already in the kernel" at start
