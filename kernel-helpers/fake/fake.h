@@ -34,9 +34,13 @@
  * neighbours, carrier, multipath routes, learning, gateways reached through another route
  * rather than a connected prefix. Deliberately stricter than the kernel: an FDB entry for
  * anything but a VXLAN device is refused (-EOPNOTSUPP), where the kernel would quietly put
- * the MAC on the device's address list and forget the VTEP. Everything lives in one process-wide
- *instance, not thread-safe. The fake cannot provide kh_monitor_process (the netlink event parser
- *shares monitor.o with the socket code): a program that calls it cannot link the fake. */
+ * the MAC on the device's address list and forget the VTEP. Everything lives in one
+ * process-wide instance, not thread-safe.
+ *
+ * The fake does not provide kh_monitor_process (the event parser shares monitor.o with the
+ * socket code) nor the internal builders and parsers of nl.h, rtmsg.h and wg_internal.h: a
+ * program that calls one pulls the real object in, and the link fails on duplicate
+ * definitions -- loudly, never as a silent mix of real and fake. */
 #ifndef KH_FAKE_H
 #define KH_FAKE_H
 
