@@ -67,9 +67,10 @@ enum fake_actor {
 };
 void fake_act_as(enum fake_actor actor);
 
-/* A link of any kind ("veth", "dummy", "" for a plain device...), created down like the
- * kernel's; mtu 0 is 1500. For the links netd never creates itself, such as the underlay.
- * Acts as the current actor but is never logged. 0, -EEXIST or -EINVAL. */
+/* An Ethernet-like link of any kind ("veth", "dummy", "" for a plain device...), created down
+ * like the kernel's; mtu 0 is 1500. For the links netd never creates itself, such as the
+ * underlay; WireGuard devices come from wg_add_device. Acts as the current actor but is never
+ * logged. 0, -EEXIST or -EINVAL. */
 int fake_link_add(const char *name, const char *kind, uint32_t mtu, uint32_t *ifindex);
 
 /* Whether kernel WireGuard exists (default true). Without it WG_BACKEND_AUTO falls back to

@@ -429,14 +429,17 @@ fail(size_t slot, int err, const char *what, const char *why)
 int
 fake_link_add(const char *name, const char *kind, uint32_t mtu, uint32_t *ifindex)
 {
-	uint32_t flags = strcmp(kind, "wireguard") == 0 ? IFF_POINTOPOINT | IFF_NOARP : ETHER_FLAGS;
 	struct fake_link *l;
 	int err;
 
 	err = check_name("create link", name);
 	if (err < 0)
 		return err;
-	err = fake_link_create(name, kind, mtu ? mtu : 1500, flags, &l);
+	/* Those carry a WireGuard device, which only wg_add_device makes whole. */
+	if (!strcmp(kind, "wireguard") || !strcmp(kind, "tun"))
+		return kh_fail(-EINVAL, "create link %s: make %s devices with wg_add_device", name,
+		               kind);
+	err = fake_link_create(name, kind, mtu ? mtu : 1500, ETHER_FLAGS, &l);
 	if (err < 0)
 		return kh_fail(err, "create link %s: %s", name, strerror(-err));
 	fake_announce_link(KH_EV_LINK_NEW, &l->l);

@@ -699,6 +699,8 @@ test_fresh_namespace(void **state)
 	assert_int_equal(n, 2);
 	free(rules);
 	assert_int_equal(kh_link_del(1), -EOPNOTSUPP);
+	assert_int_equal(fake_link_add("wg9", "wireguard", 0, NULL), -EINVAL);
+	assert_int_equal(fake_link_add("lo", "veth", 0, NULL), -EEXIST);
 	fake_reset();
 }
 
