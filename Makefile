@@ -169,7 +169,8 @@ bench-gossip: tests
 	BUILD=$(BUILD) scripts/bench-gossip
 
 format:
-	clang-format -i $(wildcard netd/*.[ch] kernel-helpers/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/kernel/*.[ch])
+	clang-format -i $(wildcard netd/*.[ch] kernel-helpers/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/kernel/*.[ch] \
+		kernel-helpers/fake/*.[ch] tests/unit/fake/*.[ch] tests/sim/*.[ch])
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/netd \
