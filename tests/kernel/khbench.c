@@ -1,5 +1,5 @@
 /* khbench: the kernel side of netd's benchmark. Programs many WireGuard peers and their routes
- * through the kernel helpers and times the calls, and writes the very same peers and routes
+ * through kernel-helpers and times the calls, and writes the very same peers and routes
  * as input for wg(8) and ip(8), so that scripts/bench-kernel compares the two on equal work.
  *
  * Peer I (from 0) has a fixed public key derived from I, endpoint 198.51.100.(I % 250 + 1)
@@ -46,19 +46,25 @@ usage(void)
 	return 2;
 }
 
+/* kernel-helpers' own text names the operation and the object; what is for when there is
+ * none. */
 static int
 wg_failed(const char *what, int err)
 {
-	fprintf(stderr, "khbench: %s: %s\n", what,
-	        wg_last_error()[0] ? wg_last_error() : strerror(-err));
+	if (wg_last_error()[0])
+		fprintf(stderr, "khbench: %s\n", wg_last_error());
+	else
+		fprintf(stderr, "khbench: %s: %s\n", what, strerror(-err));
 	return 1;
 }
 
 static int
 kh_failed(const char *what, int err)
 {
-	fprintf(stderr, "khbench: %s: %s\n", what,
-	        kh_last_error()[0] ? kh_last_error() : strerror(-err));
+	if (kh_last_error()[0])
+		fprintf(stderr, "khbench: %s\n", kh_last_error());
+	else
+		fprintf(stderr, "khbench: %s: %s\n", what, strerror(-err));
 	return 1;
 }
 

@@ -1,4 +1,4 @@
-/* khstack: builds one site's side of netd's data plane through the kernel helpers alone --
+/* khstack: builds one site's side of netd's data plane through kernel-helpers alone --
  * WireGuard, a VXLAN segment bridged over it, netd's routes and rule -- so that the stack tests
  * configure everything with netd's own code and check the result with wg, ip and bridge.
  *
@@ -48,19 +48,25 @@ usage(void)
 	return 2;
 }
 
+/* kernel-helpers' own text names the operation and the object; what is for when there is
+ * none. */
 static int
 kh_failed(const char *what, int err)
 {
-	fprintf(stderr, "khstack: %s: %s\n", what,
-	        kh_last_error()[0] ? kh_last_error() : strerror(-err));
+	if (kh_last_error()[0])
+		fprintf(stderr, "khstack: %s\n", kh_last_error());
+	else
+		fprintf(stderr, "khstack: %s: %s\n", what, strerror(-err));
 	return 1;
 }
 
 static int
 wg_failed(const char *what, int err)
 {
-	fprintf(stderr, "khstack: %s: %s\n", what,
-	        wg_last_error()[0] ? wg_last_error() : strerror(-err));
+	if (wg_last_error()[0])
+		fprintf(stderr, "khstack: %s\n", wg_last_error());
+	else
+		fprintf(stderr, "khstack: %s: %s\n", what, strerror(-err));
 	return 1;
 }
 
@@ -430,22 +436,22 @@ collisions(const struct kh_route *route, bool *blocked)
 {
 	char mine[KH_PREFIX_STRLEN], theirs[KH_PREFIX_STRLEN];
 	struct kh_route *found;
+	bool same = false;
 	size_t n;
 	int err = kh_route_collisions(route, &found, &n);
 
 	if (err < 0)
 		return kh_failed("collision check", err);
-	*blocked = false;
 	kh_prefix_format(&route->dst, mine);
 	for (size_t i = 0; i < n; i++) {
 		enum kh_overlap o = kh_route_overlap(route, &found[i]);
 
 		printf("collision %s: %s %s table %u proto %u\n", mine, overlap_name(o),
 		       kh_prefix_format(&found[i].dst, theirs), found[i].table, found[i].protocol);
-		if (o == KH_OVERLAP_SAME)
-			*blocked = true;
+		same |= o == KH_OVERLAP_SAME;
 	}
 	free(found);
+	*blocked = same;
 	return 0;
 }
 
@@ -479,7 +485,7 @@ cmd_routes(int argc, char **argv)
 	rule.table = (uint32_t)table;
 	rule.protocol = (uint8_t)proto;
 	for (i = 9; i < argc; i++) {
-		bool blocked;
+		bool blocked = false;
 
 		if (kh_prefix_parse(argv[i], &route.dst) < 0 || !kh_prefix_is_canonical(&route.dst))
 			return bad("not a prefix", argv[i]);

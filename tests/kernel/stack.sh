@@ -2,7 +2,7 @@
 # usage: stack.sh userspace|kernel   (run by tests/kernel/stack.test on the host and by
 # tests/vm/stack.test inside the VM; needs SRCDIR and BUILD)
 #
-# netd's whole data plane between two sites, built by netd's kernel helpers alone (khstack):
+# netd's whole data plane between two sites, built by kernel-helpers alone (khstack):
 # two gateway namespaces joined by an underlay veth, each with a host namespace on its site
 # LAN behind it. On each gateway: WireGuard (userspace wireguard-go started by the library, or
 # the kernel's), a VXLAN segment (VNI 100) carried inside the tunnel and bridged, the all-zero
@@ -119,7 +119,7 @@ frag_creates() {
 		$1 == "Ip:" { print $c }' /proc/net/snmp
 }
 
-# --- namespaces and veths (the helpers make no veths); everything else through khstack ---
+# --- namespaces and veths (kernel-helpers makes no veths); everything else through khstack ---
 ip link add ul netns "$A" type veth peer name ul netns "$B"
 ip link add lan netns "$A" type veth peer name lan netns "$HA"
 ip link add lan netns "$B" type veth peer name lan netns "$HB"
