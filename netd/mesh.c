@@ -1,0 +1,780 @@
+/* The mesh's desired state: which remote sites are admitted, what each may route, who keeps
+ * a prefix two sites claim, the segments and their members, the MTUs. Pure computation. */
+#include "netd/mesh.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <sodium.h>
+
+/* One prefix a site claims: an overlay address or an advertised prefix. */
+struct claim {
+	struct kh_prefix prefix;
+	size_t site;      /* index into the admitted sites */
+	const char *name; /* of that site */
+	bool overlay;
+	bool lost; /* dropped: it holds an endpoint, or another site keeps it */
+};
+
+struct admitted {
+	const struct mesh_site *site;
+	uint32_t *vnis; /* accepted, sorted */
+	size_t nvnis;
+};
+
+struct build {
+	const struct conf *conf;
+	const struct mesh_params *params;
+	struct mesh_desired *d;
+	size_t capreports;
+	struct admitted *admitted;
+	size_t nadmitted;
+	struct claim *claims;
+	size_t nclaims, capclaims;
+	bool oom;
+};
+
+static const char *const report_names[] = {
+        [MESH_REPORT_UNTRUSTED] = "untrusted",
+        [MESH_REPORT_INVALID] = "invalid",
+        [MESH_REPORT_PREFIX_DENIED] = "prefix-denied",
+        [MESH_REPORT_OVERLAY_DENIED] = "overlay-denied",
+        [MESH_REPORT_VNI_DENIED] = "vni-denied",
+        [MESH_REPORT_CONFLICT] = "conflict",
+        [MESH_REPORT_LOOP] = "loop",
+        [MESH_REPORT_SEGMENT] = "segment",
+        [MESH_REPORT_MTU] = "mtu",
+};
+
+const char *
+mesh_report_kind_name(enum mesh_report_kind kind)
+{
+	if ((unsigned)kind < sizeof(report_names) / sizeof(report_names[0]) && report_names[kind])
+		return report_names[kind];
+	return "unknown";
+}
+
+const char *
+mesh_state_name(enum mesh_state state)
+{
+	switch (state) {
+	case MESH_ALIVE:
+		return "alive";
+	case MESH_SUSPECT:
+		return "suspect";
+	case MESH_DEAD:
+		return "dead";
+	case MESH_LEFT:
+		return "left";
+	}
+	return "unknown";
+}
+
+void
+mesh_params_init(struct mesh_params *params)
+{
+	memset(params, 0, sizeof(*params));
+	params->underlay_mtu = MESH_DEFAULT_UNDERLAY_MTU;
+	params->dead_hold = MESH_DEFAULT_DEAD_HOLD;
+	params->rule_priority = MESH_DEFAULT_RULE_PRIORITY;
+	params->route_metric = MESH_DEFAULT_ROUTE_METRIC;
+}
+
+int
+mesh_addr_cmp(const struct kh_addr *a, const struct kh_addr *b)
+{
+	int fa = a->family == AF_INET ? 0 : a->family == AF_INET6 ? 1 : 2;
+	int fb = b->family == AF_INET ? 0 : b->family == AF_INET6 ? 1 : 2;
+	size_t len = kh_addr_len(a->family);
+
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	return len ? memcmp(a->u.bytes, b->u.bytes, len) : 0;
+}
+
+int
+mesh_prefix_cmp(const struct kh_prefix *a, const struct kh_prefix *b)
+{
+	int c = mesh_addr_cmp(&a->addr, &b->addr);
+
+	if (c)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int
+prefix_qcmp(const void *a, const void *b)
+{
+	return mesh_prefix_cmp(a, b);
+}
+
+static int
+u32_qcmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct kh_prefix
+from_conf(const struct conf_prefix *p)
+{
+	struct kh_prefix k;
+
+	memset(&k, 0, sizeof(k));
+	k.addr.family = (uint8_t)p->family;
+	memcpy(k.addr.u.bytes, p->addr, kh_addr_len(p->family));
+	k.len = p->len;
+	return k;
+}
+
+static struct kh_prefix
+host_prefix(const struct kh_addr *a)
+{
+	struct kh_prefix p = {.addr = *a, .len = (uint8_t)(kh_addr_len(a->family) * 8)};
+
+	return p;
+}
+
+static void *
+grow(void *items, size_t n, size_t *cap, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return items;
+	ncap = *cap ? *cap * 2 : 8;
+	if (ncap > SIZE_MAX / size)
+		return NULL;
+	p = realloc(items, ncap * size);
+	if (p)
+		*cap = ncap;
+	return p;
+}
+
+static void report(struct build *b, enum mesh_report_kind kind, const char *site, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+static void
+report(struct build *b, enum mesh_report_kind kind, const char *site, const char *fmt, ...)
+{
+	struct mesh_desired *d = b->d;
+	struct mesh_report *r, *reports;
+	va_list ap;
+
+	reports = grow(d->reports, d->nreports, &b->capreports, sizeof(*r));
+	if (!reports) {
+		b->oom = true;
+		return;
+	}
+	d->reports = reports;
+	r = &d->reports[d->nreports++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	snprintf(r->site, sizeof(r->site), "%s", site ? site : "");
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+}
+
+static void
+add_claim(struct build *b, const struct kh_prefix *p, size_t site, bool overlay)
+{
+	struct claim *claims = grow(b->claims, b->nclaims, &b->capclaims, sizeof(*claims));
+
+	if (!claims) {
+		b->oom = true;
+		return;
+	}
+	b->claims = claims;
+	b->claims[b->nclaims++] = (struct claim){.prefix = *p,
+	                                         .site = site,
+	                                         .name = b->admitted[site].site->name,
+	                                         .overlay = overlay};
+}
+
+static const struct conf_trust *
+trust_of(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->ntrust; i++)
+		if (strcmp(conf->trust[i].name, name) == 0)
+			return &conf->trust[i];
+	return NULL;
+}
+
+static bool
+trust_allows_prefix(const struct conf_trust *t, const struct kh_prefix *p)
+{
+	for (size_t i = 0; i < t->nprefixes; i++) {
+		struct kh_prefix allowed = from_conf(&t->prefixes[i]);
+
+		if (kh_prefix_contains(&allowed, p))
+			return true;
+	}
+	return false;
+}
+
+static bool
+trust_allows_vni(const struct conf_trust *t, uint32_t vni)
+{
+	for (size_t i = 0; i < t->nvnis; i++)
+		if (t->vnis[i] == vni)
+			return true;
+	return false;
+}
+
+static bool
+is_host_address(const struct kh_prefix *p)
+{
+	return kh_addr_len(p->addr.family) && p->len == kh_addr_len(p->addr.family) * 8;
+}
+
+/* Why a remote overlay address may not be used, or NULL: it would take traffic meant for
+ * this site or for what another trusted site may advertise. */
+static const char *
+overlay_problem(const struct conf *conf, const struct conf_trust *self, const struct kh_prefix *p,
+                char *why, size_t len)
+{
+	char text[KH_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < conf->noverlay; i++) {
+		struct kh_prefix own = from_conf(&conf->overlay[i]);
+
+		if (kh_prefix_equal(&own, p)) {
+			snprintf(why, len, "is this site's own");
+			return why;
+		}
+	}
+	for (size_t i = 0; i < conf->nprefixes; i++) {
+		struct kh_prefix own = from_conf(&conf->prefixes[i]);
+
+		if (kh_prefix_contains(&own, p)) {
+			snprintf(why, len, "lies in this site's prefix %s",
+			         kh_prefix_format(&own, text));
+			return why;
+		}
+	}
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		const struct conf_trust *t = &conf->trust[i];
+
+		if (t != self && trust_allows_prefix(t, p)) {
+			snprintf(why, len, "lies in what site %s may advertise", t->name);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* Checks one site of the view against the trust entries and collects its claims. */
+static void
+admit(struct build *b, const struct mesh_site *s, int64_t now)
+{
+	const struct conf *conf = b->conf;
+	const struct conf_trust *t = trust_of(conf, s->name);
+	char text[KH_PREFIX_STRLEN], why[96];
+	struct admitted *a;
+	size_t index;
+
+	if (!t) {
+		report(b, MESH_REPORT_UNTRUSTED, s->name, "site %.32s: no trust entry", s->name);
+		return;
+	}
+	if (sodium_memcmp(t->public_key, s->public_key, KEY_LEN) != 0) {
+		report(b, MESH_REPORT_UNTRUSTED, s->name,
+		       "site %s: its public key is not the one its trust entry names", s->name);
+		return;
+	}
+	if (s->state == MESH_LEFT)
+		return;
+	/* Suspect is not gone; dead keeps everything for the hold, then it is withdrawn. */
+	if (s->state == MESH_DEAD && now - s->died_at >= b->params->dead_hold)
+		return;
+
+	index = b->nadmitted;
+	a = &b->admitted[b->nadmitted++];
+	a->site = s;
+	for (size_t i = 0; i < s->noverlay && i < MESH_MAX_OVERLAY; i++) {
+		const struct kh_prefix *p = &s->overlay[i];
+
+		if (!is_host_address(p)) {
+			report(b, MESH_REPORT_INVALID, s->name,
+			       "site %s: overlay address %s is not a host address", s->name,
+			       kh_prefix_format(p, text));
+			continue;
+		}
+		if (overlay_problem(conf, t, p, why, sizeof(why))) {
+			report(b, MESH_REPORT_OVERLAY_DENIED, s->name,
+			       "site %s: overlay address %s %s", s->name,
+			       kh_addr_format(&p->addr, text), why);
+			continue;
+		}
+		add_claim(b, p, index, true);
+	}
+	for (size_t i = 0; i < s->nprefixes; i++) {
+		const struct kh_prefix *p = &s->prefixes[i];
+
+		kh_prefix_format(p, text);
+		if (!kh_prefix_is_canonical(p)) {
+			report(b, MESH_REPORT_INVALID, s->name,
+			       "site %s: prefix %s is not a prefix (host bits set)", s->name, text);
+			continue;
+		}
+		if (!trust_allows_prefix(t, p)) {
+			report(b, MESH_REPORT_PREFIX_DENIED, s->name,
+			       "site %s: prefix %s is outside what its trust entry allows", s->name,
+			       text);
+			continue;
+		}
+		add_claim(b, p, index, false);
+	}
+	if (s->nvnis) {
+		a->vnis = malloc(s->nvnis * sizeof(*a->vnis));
+		if (!a->vnis) {
+			b->oom = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < s->nvnis; i++) {
+		if (!trust_allows_vni(t, s->vnis[i])) {
+			report(b, MESH_REPORT_VNI_DENIED, s->name,
+			       "site %s: VNI %u is not among the segments its trust entry allows",
+			       s->name, s->vnis[i]);
+			continue;
+		}
+		a->vnis[a->nvnis++] = s->vnis[i];
+	}
+	qsort(a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp);
+}
+
+static int
+claim_qcmp(const void *x, const void *y)
+{
+	const struct claim *a = x, *b = y;
+	int c = mesh_prefix_cmp(&a->prefix, &b->prefix);
+
+	if (c)
+		return c;
+	c = strcmp(a->name, b->name);
+	if (c)
+		return c;
+	return (int)b->overlay - (int)a->overlay;
+}
+
+/* A route to a prefix that holds a tunnel's endpoint would send the tunnel into itself. */
+static void
+drop_loops(struct build *b)
+{
+	char text[KH_PREFIX_STRLEN], ep[KH_ADDR_STRLEN];
+
+	for (size_t i = 0; i < b->nclaims; i++) {
+		struct claim *c = &b->claims[i];
+
+		for (size_t j = 0; j < b->nadmitted && !c->lost; j++) {
+			const struct mesh_site *s = b->admitted[j].site;
+			struct kh_prefix host;
+
+			if (!kh_addr_len(s->endpoint.family))
+				continue;
+			host = host_prefix(&s->endpoint);
+			if (!kh_prefix_contains(&c->prefix, &host))
+				continue;
+			c->lost = true;
+			report(b, MESH_REPORT_LOOP, c->name,
+			       "site %s: %s holds the tunnel endpoint %s of site %s: routed into "
+			       "the tunnel it would loop",
+			       c->name, kh_prefix_format(&c->prefix, text),
+			       kh_addr_format(&s->endpoint, ep), s->name);
+		}
+	}
+}
+
+/* WireGuard routes a prefix to one peer only. Of the sites claiming the same prefix the one
+ * with the lowest name keeps it: the only order every site sees the same, whatever it heard
+ * first (an "oldest claim" rule would depend on when each site learnt of each claim). */
+static void
+resolve_conflicts(struct build *b)
+{
+	char text[KH_PREFIX_STRLEN];
+
+	qsort(b->claims, b->nclaims, sizeof(*b->claims), claim_qcmp);
+	for (size_t i = 0; i < b->nclaims;) {
+		size_t j, winner = SIZE_MAX;
+
+		for (j = i;
+		     j < b->nclaims && kh_prefix_equal(&b->claims[j].prefix, &b->claims[i].prefix);
+		     j++) {
+			struct claim *c = &b->claims[j];
+
+			if (c->lost)
+				continue;
+			if (winner == SIZE_MAX) {
+				winner = j;
+				continue;
+			}
+			c->lost = true;
+			/* The same site twice (an address it also advertises) is no conflict. */
+			if (c->site == b->claims[winner].site)
+				continue;
+			report(b, MESH_REPORT_CONFLICT, c->name,
+			       "site %s: %s is claimed by site %s too, which keeps it (lowest "
+			       "site name)",
+			       c->name, kh_prefix_format(&c->prefix, text), b->claims[winner].name);
+		}
+		i = j;
+	}
+}
+
+static int
+build_peers(struct build *b)
+{
+	struct mesh_desired *d = b->d;
+	bool nat = b->params->behind_nat;
+
+	if (!b->nadmitted)
+		return 0;
+	d->peers = calloc(b->nadmitted, sizeof(*d->peers));
+	if (!d->peers)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nadmitted; i++) {
+		const struct mesh_site *s = b->admitted[i].site;
+		struct mesh_peer *p = &d->peers[d->npeers++];
+		size_t n = 0;
+
+		snprintf(p->site, sizeof(p->site), "%s", s->name);
+		memcpy(p->public_key, s->public_key, KEY_LEN);
+		if (kh_addr_len(s->endpoint.family) && s->endpoint_port) {
+			p->endpoint = s->endpoint;
+			p->endpoint_port = s->endpoint_port;
+		}
+		p->endpoint_roams = s->behind_nat;
+		p->keepalive = s->behind_nat || nat ? MESH_KEEPALIVE : 0;
+		p->state = s->state;
+		for (size_t j = 0; j < b->nclaims; j++)
+			n += b->claims[j].site == i && !b->claims[j].lost;
+		if (!n)
+			continue;
+		p->allowed = malloc(n * sizeof(*p->allowed));
+		if (!p->allowed)
+			return -ENOMEM;
+		for (size_t j = 0; j < b->nclaims; j++)
+			if (b->claims[j].site == i && !b->claims[j].lost)
+				p->allowed[p->nallowed++] = b->claims[j].prefix;
+		qsort(p->allowed, p->nallowed, sizeof(*p->allowed), prefix_qcmp);
+	}
+	return 0;
+}
+
+static int
+route_qcmp(const void *a, const void *b)
+{
+	return mesh_prefix_cmp(&((const struct mesh_route *)a)->dst,
+	                       &((const struct mesh_route *)b)->dst);
+}
+
+static int
+build_routes(struct build *b)
+{
+	struct mesh_desired *d = b->d;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->npeers; i++)
+		n += d->peers[i].nallowed;
+	if (!n)
+		return 0;
+	d->routes = malloc(n * sizeof(*d->routes));
+	if (!d->routes)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->npeers; i++)
+		for (size_t j = 0; j < d->peers[i].nallowed; j++)
+			d->routes[d->nroutes++] =
+			        (struct mesh_route){.dst = d->peers[i].allowed[j], .peer = i};
+	qsort(d->routes, d->nroutes, sizeof(*d->routes), route_qcmp);
+	return 0;
+}
+
+/* A rule for each family the config can route: its overlay, its prefixes and those trusted
+ * sites may advertise. With the table main the kernel's own rule does it. */
+static void
+build_rules(struct build *b)
+{
+	const struct conf *conf = b->conf;
+	struct mesh_desired *d = b->d;
+	bool fam[2] = {false, false};
+
+	if (conf->routing.table == CONF_TABLE_MAIN)
+		return;
+	for (size_t i = 0; i < conf->noverlay; i++)
+		fam[conf->overlay[i].family == AF_INET6] = true;
+	for (size_t i = 0; i < conf->nprefixes; i++)
+		fam[conf->prefixes[i].family == AF_INET6] = true;
+	for (size_t i = 0; i < conf->ntrust; i++)
+		for (size_t j = 0; j < conf->trust[i].nprefixes; j++)
+			fam[conf->trust[i].prefixes[j].family == AF_INET6] = true;
+	for (int f = 0; f < 2; f++) {
+		struct kh_rule *r;
+
+		if (!fam[f])
+			continue;
+		r = &d->rules[d->nrules++];
+		memset(r, 0, sizeof(*r));
+		r->family = f ? AF_INET6 : AF_INET;
+		r->priority = b->params->rule_priority;
+		r->table = conf->routing.table;
+		r->protocol = conf->routing.protocol;
+	}
+}
+
+static bool
+has_vni(const struct admitted *a, uint32_t vni)
+{
+	return bsearch(&vni, a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp) != NULL;
+}
+
+/* The overlay address of family a peer kept after conflicts, or NULL. */
+static const struct kh_prefix *
+peer_overlay(const struct build *b, size_t peer, int family)
+{
+	for (size_t i = 0; i < b->nclaims; i++) {
+		const struct claim *c = &b->claims[i];
+
+		if (c->site == peer && c->overlay && !c->lost && c->prefix.addr.family == family)
+			return &c->prefix;
+	}
+	return NULL;
+}
+
+static int
+vtep_qcmp(const void *a, const void *b)
+{
+	return mesh_addr_cmp(&((const struct mesh_vtep *)a)->addr,
+	                     &((const struct mesh_vtep *)b)->addr);
+}
+
+static int
+segment_qcmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct mesh_segment *)a)->vni,
+	         y = ((const struct mesh_segment *)b)->vni;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+build_segments(struct build *b)
+{
+	const struct conf *conf = b->conf;
+	struct mesh_desired *d = b->d;
+	struct kh_addr local = {.family = AF_UNSPEC};
+
+	if (!conf->nsegments)
+		return 0;
+	/* One VTEP address for every segment; IPv4's encapsulation is the smaller. */
+	for (size_t i = 0; i < conf->noverlay; i++) {
+		struct kh_prefix p = from_conf(&conf->overlay[i]);
+
+		if (local.family == AF_UNSPEC || p.addr.family == AF_INET)
+			local = p.addr;
+	}
+	d->segments = calloc(conf->nsegments, sizeof(*d->segments));
+	if (!d->segments)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->nsegments; i++) {
+		const struct conf_segment *cs = &conf->segments[i];
+		struct mesh_segment *s = &d->segments[d->nsegments++];
+		uint32_t overhead =
+		        local.family == AF_INET6 ? MESH_VXLAN6_OVERHEAD : MESH_VXLAN_OVERHEAD;
+
+		snprintf(s->name, sizeof(s->name), "%s", cs->name);
+		s->vni = cs->vni;
+		snprintf(s->vxlan, sizeof(s->vxlan), "vxlan%u", cs->vni);
+		snprintf(s->bridge, sizeof(s->bridge), "%s", cs->bridge);
+		s->local = local;
+		s->port = cs->vxlan_port;
+		s->mtu = d->wg.mtu > overhead + 68 ? d->wg.mtu - overhead : 0;
+		if (d->wg.mtu && !s->mtu)
+			report(b, MESH_REPORT_MTU, NULL,
+			       "segment %s: WireGuard MTU %u leaves no room for VXLAN", s->name,
+			       d->wg.mtu);
+		if (cs->nports) {
+			s->ports = calloc(cs->nports, sizeof(*s->ports));
+			if (!s->ports)
+				return -ENOMEM;
+			for (size_t j = 0; j < cs->nports; j++)
+				snprintf(s->ports[j], sizeof(s->ports[j]), "%s", cs->ports[j]);
+			s->nports = cs->nports;
+		}
+		for (size_t j = 0; j < b->nadmitted; j++) {
+			if (!has_vni(&b->admitted[j], cs->vni))
+				continue;
+			if (!kh_addr_len(local.family))
+				break;
+			if (!peer_overlay(b, j, local.family)) {
+				report(b, MESH_REPORT_SEGMENT, d->peers[j].site,
+				       "segment %s: site %s joined VNI %u but has no usable %s "
+				       "overlay address",
+				       s->name, d->peers[j].site, cs->vni,
+				       local.family == AF_INET ? "IPv4" : "IPv6");
+				continue;
+			}
+			if (!s->vteps) {
+				s->vteps = calloc(b->nadmitted, sizeof(*s->vteps));
+				if (!s->vteps)
+					return -ENOMEM;
+			}
+			s->vteps[s->nvteps].addr = peer_overlay(b, j, local.family)->addr;
+			snprintf(s->vteps[s->nvteps].site, sizeof(s->vteps[s->nvteps].site), "%s",
+			         d->peers[j].site);
+			s->nvteps++;
+		}
+		qsort(s->vteps, s->nvteps, sizeof(*s->vteps), vtep_qcmp);
+	}
+	qsort(d->segments, d->nsegments, sizeof(*d->segments), segment_qcmp);
+	return 0;
+}
+
+static int
+build_wg(struct build *b)
+{
+	const struct conf *conf = b->conf;
+	struct mesh_desired *d = b->d;
+	uint32_t underlay = b->params->underlay_mtu;
+
+	snprintf(d->wg.name, sizeof(d->wg.name), "%s", conf->wg.interface);
+	d->wg.backend = conf->wg.backend;
+	if (conf->wg.userspace_command) {
+		d->wg.userspace_command = strdup(conf->wg.userspace_command);
+		if (!d->wg.userspace_command)
+			return -ENOMEM;
+	}
+	memcpy(d->wg.private_key, conf->wg.private_key, KEY_LEN);
+	memcpy(d->wg.public_key, conf->wg.public_key, KEY_LEN);
+	d->wg.listen_port = conf->wg.listen_port;
+	d->wg.fwmark = conf->wg.fwmark;
+	for (size_t i = 0; i < conf->noverlay && i < MESH_MAX_OVERLAY; i++)
+		d->wg.addrs[d->wg.naddrs++] = from_conf(&conf->overlay[i]);
+	qsort(d->wg.addrs, d->wg.naddrs, sizeof(d->wg.addrs[0]), prefix_qcmp);
+	if (conf->wg.mtu) {
+		d->wg.mtu = conf->wg.mtu;
+	} else if (underlay > MESH_WG_OVERHEAD) {
+		d->wg.mtu = underlay - MESH_WG_OVERHEAD;
+		if (d->wg.mtu < MESH_MIN_WG_MTU)
+			report(b, MESH_REPORT_MTU, NULL,
+			       "WireGuard MTU %u (underlay %u - %u) is below %u, which IPv6 needs",
+			       d->wg.mtu, underlay, MESH_WG_OVERHEAD, MESH_MIN_WG_MTU);
+	} else {
+		report(b, MESH_REPORT_MTU, NULL,
+		       "underlay MTU %u leaves no room for WireGuard: its MTU is left as it is",
+		       underlay);
+	}
+	return 0;
+}
+
+static int
+site_ptr_qcmp(const void *a, const void *b)
+{
+	const struct mesh_site *x = *(const struct mesh_site *const *)a;
+	const struct mesh_site *y = *(const struct mesh_site *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+static int
+admit_all(struct build *b, const struct mesh_site *sites, size_t nsites, int64_t now)
+{
+	const struct mesh_site **order = NULL;
+	size_t n = 0;
+
+	if (!nsites)
+		return 0;
+	order = malloc(nsites * sizeof(*order));
+	b->admitted = calloc(nsites, sizeof(*b->admitted));
+	if (!order || !b->admitted) {
+		free(order);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nsites; i++) {
+		if (!sites[i].name || !sites[i].name[0]) {
+			report(b, MESH_REPORT_INVALID, NULL, "a site of the view has no name");
+			continue;
+		}
+		if (strcmp(sites[i].name, b->conf->site_name) == 0)
+			continue;
+		order[n++] = &sites[i];
+	}
+	qsort(order, n, sizeof(*order), site_ptr_qcmp);
+	for (size_t i = 0; i < n && !b->oom;) {
+		size_t j = i + 1;
+
+		while (j < n && strcmp(order[j]->name, order[i]->name) == 0)
+			j++;
+		/* Two entries of one name: no way to tell which is the site, so neither is. */
+		if (j - i > 1)
+			report(b, MESH_REPORT_INVALID, order[i]->name,
+			       "site %.32s: %zu entries of that name in the view; none is used",
+			       order[i]->name, j - i);
+		else
+			admit(b, order[i], now);
+		i = j;
+	}
+	free(order);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int
+mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t nsites,
+             const struct mesh_params *params, int64_t now, struct mesh_desired **out)
+{
+	struct build b = {.conf = conf, .params = params};
+	int err = -ENOMEM;
+
+	b.d = calloc(1, sizeof(*b.d));
+	if (!b.d)
+		return -ENOMEM;
+	b.d->table = conf->routing.table;
+	b.d->protocol = conf->routing.protocol;
+	b.d->metric = params->route_metric;
+	if (build_wg(&b) < 0 || admit_all(&b, sites, nsites, now) < 0)
+		goto fail;
+	drop_loops(&b);
+	resolve_conflicts(&b);
+	if (b.oom || build_peers(&b) < 0 || build_routes(&b) < 0)
+		goto fail;
+	build_rules(&b);
+	if (build_segments(&b) < 0 || b.oom)
+		goto fail;
+	*out = b.d;
+	b.d = NULL;
+	err = 0;
+fail:
+	for (size_t i = 0; i < b.nadmitted; i++)
+		free(b.admitted[i].vnis);
+	free(b.admitted);
+	free(b.claims);
+	mesh_desired_free(b.d);
+	return err;
+}
+
+void
+mesh_desired_free(struct mesh_desired *d)
+{
+	if (!d)
+		return;
+	free(d->wg.userspace_command);
+	for (size_t i = 0; i < d->npeers; i++)
+		free(d->peers[i].allowed);
+	free(d->peers);
+	free(d->routes);
+	for (size_t i = 0; i < d->nsegments; i++) {
+		free(d->segments[i].ports);
+		free(d->segments[i].vteps);
+	}
+	free(d->segments);
+	free(d->reports);
+	sodium_memzero(d, sizeof(*d));
+	free(d);
+}

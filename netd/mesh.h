@@ -1,0 +1,172 @@
+/* The mesh: everything netd wants the kernel to hold -- the WireGuard device and its peers,
+ * routes, policy rules, VXLAN segments -- computed from the config and the membership view.
+ * Pure: no I/O and no clock; the same inputs give the same output, in a sorted order. */
+#ifndef NETD_MESH_H
+#define NETD_MESH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "kernel-helpers/kh.h"
+#include "netd/conf.h"
+
+#define MESH_NAME_SIZE       33 /* site and segment names: 1..32 characters */
+#define MESH_MAX_OVERLAY     CONF_MAX_OVERLAY
+#define MESH_KEEPALIVE       25   /* seconds: keeps a NAT mapping open */
+#define MESH_WG_OVERHEAD     80   /* outer IPv6 (40) + UDP (8) + WireGuard (32): the worst case */
+#define MESH_VXLAN_OVERHEAD  50   /* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+#define MESH_VXLAN6_OVERHEAD 70   /* the same over an IPv6 VTEP address */
+#define MESH_MIN_WG_MTU      1280 /* what IPv6 inside the tunnel needs */
+#define MESH_USEC            ((int64_t)1000000) /* times are in microseconds */
+
+/* Defaults of struct mesh_params (mesh_params_init). */
+#define MESH_DEFAULT_UNDERLAY_MTU  1500
+#define MESH_DEFAULT_DEAD_HOLD     (30 * MESH_USEC)
+#define MESH_DEFAULT_RULE_PRIORITY 32000 /* just before main (32766): operators' rules first */
+#define MESH_DEFAULT_ROUTE_METRIC  10
+
+/* A site's membership as the gossip view has it. */
+enum mesh_state {
+	MESH_ALIVE,
+	MESH_SUSPECT, /* not gone: keeps its peer, routes and segments */
+	MESH_DEAD,    /* keeps them for the dead hold after died_at, then withdrawn */
+	MESH_LEFT,    /* said goodbye: withdrawn at once */
+};
+
+/* One remote site of the view. Everything is borrowed for the duration of mesh_compute. */
+struct mesh_site {
+	const char *name;
+	uint8_t public_key[KEY_LEN];
+	struct kh_addr endpoint; /* its WireGuard underlay address; AF_UNSPEC: not known */
+	uint16_t endpoint_port;
+	struct kh_prefix overlay[MESH_MAX_OVERLAY]; /* VTEP addresses, full length */
+	size_t noverlay;
+	const struct kh_prefix *prefixes; /* what it advertises */
+	size_t nprefixes;
+	const uint32_t *vnis; /* segments it joined */
+	size_t nvnis;
+	enum mesh_state state;
+	int64_t died_at; /* MESH_DEAD: when it was declared dead (monotonic, microseconds) */
+	bool behind_nat;
+};
+
+/* What the view does not say and the daemon knows. */
+struct mesh_params {
+	uint32_t underlay_mtu; /* MTU of the path the tunnels take */
+	int64_t dead_hold;     /* microseconds a dead site keeps its peer and routes */
+	bool behind_nat;       /* this site is behind NAT */
+	uint32_t rule_priority;
+	uint32_t route_metric;
+};
+
+void mesh_params_init(struct mesh_params *params);
+
+enum mesh_report_kind {
+	MESH_REPORT_UNTRUSTED,      /* not admitted: no trust entry, or another key */
+	MESH_REPORT_INVALID,        /* a malformed address or prefix, a duplicate site */
+	MESH_REPORT_PREFIX_DENIED,  /* a prefix outside what its trust entry allows */
+	MESH_REPORT_OVERLAY_DENIED, /* an overlay address in someone else's space */
+	MESH_REPORT_VNI_DENIED,     /* a segment its trust entry does not allow */
+	MESH_REPORT_CONFLICT,       /* another site claims the same prefix and keeps it */
+	MESH_REPORT_LOOP,           /* a prefix holding a tunnel endpoint */
+	MESH_REPORT_SEGMENT,        /* a member a segment cannot reach */
+	MESH_REPORT_MTU,            /* an MTU too small for what it must carry */
+};
+
+/* Something the desired state leaves out, and why: for the status socket. */
+struct mesh_report {
+	enum mesh_report_kind kind;
+	char site[MESH_NAME_SIZE]; /* the site it is about; "" for this site */
+	char text[192];            /* the whole sentence, naming the object */
+};
+
+const char *mesh_report_kind_name(enum mesh_report_kind kind);
+
+struct mesh_peer {
+	char site[MESH_NAME_SIZE];
+	uint8_t public_key[KEY_LEN];
+	struct kh_addr endpoint; /* AF_UNSPEC: none, the site reaches us */
+	uint16_t endpoint_port;
+	/* The site is behind NAT: its advertised endpoint is only where to start, and the one
+	 * WireGuard learns from its packets is not to be overwritten. */
+	bool endpoint_roams;
+	uint16_t keepalive; /* seconds, 0: off */
+	enum mesh_state state;
+	struct kh_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
+	size_t nallowed;
+};
+
+/* A route to a remote prefix through the WireGuard device. */
+struct mesh_route {
+	struct kh_prefix dst;
+	size_t peer; /* index into peers */
+};
+
+/* The all-zero FDB entry towards one remote VTEP of a segment. */
+struct mesh_vtep {
+	struct kh_addr addr;
+	char site[MESH_NAME_SIZE];
+};
+
+struct mesh_segment {
+	char name[MESH_NAME_SIZE];
+	uint32_t vni;
+	char vxlan[IFNAMSIZ]; /* "vxlan" and the VNI */
+	char bridge[IFNAMSIZ];
+	struct kh_addr local; /* this site's overlay address: IPv4 if it has one */
+	uint16_t port;
+	uint32_t mtu;            /* of the VXLAN device, and of the bridge when created */
+	char (*ports)[IFNAMSIZ]; /* local interfaces enslaved to the bridge, as configured */
+	size_t nports;
+	struct mesh_vtep *vteps; /* sorted by address */
+	size_t nvteps;
+};
+
+/* The whole desired state. Owned by the caller of mesh_compute; mesh_desired_free. */
+struct mesh_desired {
+	struct {
+		char name[IFNAMSIZ];
+		enum conf_backend backend;
+		char *userspace_command;
+		uint8_t private_key[KEY_LEN];
+		uint8_t public_key[KEY_LEN];
+		uint16_t listen_port;
+		uint32_t fwmark;
+		uint32_t mtu;
+		struct kh_prefix addrs[MESH_MAX_OVERLAY]; /* this site's overlay, full length */
+		size_t naddrs;
+	} wg;
+	struct mesh_peer *peers; /* sorted by site name */
+	size_t npeers;
+	uint32_t table;
+	uint8_t protocol;
+	uint32_t metric;
+	struct mesh_route *routes; /* sorted by prefix */
+	size_t nroutes;
+	/* "lookup table" for each family the config routes, unless the table is main. */
+	struct kh_rule rules[2];
+	size_t nrules;
+	struct mesh_segment *segments; /* sorted by VNI */
+	size_t nsegments;
+	struct mesh_report *reports; /* sites by name, then loops, conflicts, segments */
+	size_t nreports;
+};
+
+/* Computes the desired state of conf with the remote sites of the view at time now
+ * (monotonic, microseconds). The view may hold this site too (ignored by name). Returns 0 and
+ * *out, or -ENOMEM. */
+int mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t nsites,
+                 const struct mesh_params *params, int64_t now, struct mesh_desired **out);
+
+/* NULL is a no-op; the private key is wiped. */
+void mesh_desired_free(struct mesh_desired *desired);
+
+/* Total order of prefixes: IPv4 first, then by address, then by length. */
+int mesh_prefix_cmp(const struct kh_prefix *a, const struct kh_prefix *b);
+int mesh_addr_cmp(const struct kh_addr *a, const struct kh_addr *b);
+
+const char *mesh_state_name(enum mesh_state state);
+
+#endif
