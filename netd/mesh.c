@@ -401,7 +401,6 @@ resolve_conflicts(struct build *b)
 {
 	char text[KH_PREFIX_STRLEN];
 
-	qsort(b->claims, b->nclaims, sizeof(*b->claims), claim_qcmp);
 	for (size_t i = 0; i < b->nclaims;) {
 		size_t j, winner = SIZE_MAX;
 
@@ -740,6 +739,8 @@ mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t nsit
 	b.d->metric = params->route_metric;
 	if (build_wg(&b) < 0 || admit_all(&b, sites, nsites, now) < 0)
 		goto fail;
+	/* By prefix, then site name: conflicts sit next to each other, reports come sorted. */
+	qsort(b.claims, b.nclaims, sizeof(*b.claims), claim_qcmp);
 	drop_loops(&b);
 	resolve_conflicts(&b);
 	if (b.oom || build_peers(&b) < 0 || build_routes(&b) < 0)

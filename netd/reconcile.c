@@ -1,0 +1,1540 @@
+/* The reconciler: diffs the mesh's desired state against what the kernel holds of netd's and
+ * applies the difference through kernel-helpers, counting and reporting every change. */
+#include "netd/reconcile.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "kernel-helpers/rtnl.h"
+#include "kernel-helpers/wg.h"
+
+static const uint8_t zero_mac[KH_MAC_LEN];
+static const uint8_t zero_key[WG_KEY_SIZE];
+
+/* What a segment's devices were when the last run ended. */
+struct owned_segment {
+	char vxlan[IFNAMSIZ];
+	char bridge[IFNAMSIZ];
+	uint32_t vxlan_index, bridge_index; /* 0: not there */
+	uint32_t mtu;
+	char (*ports)[IFNAMSIZ];
+	size_t nports;
+	struct kh_addr *vteps;
+	size_t nvteps;
+};
+
+struct owned_route {
+	struct kh_route route;
+	bool blocked; /* another owner's route collides: not installed */
+};
+
+/* What netd owned when the last run ended: the objects outside desired's names that a later
+ * desired state may drop, and what events are compared with. */
+struct scope {
+	bool valid;
+	char wg[IFNAMSIZ];
+	uint32_t wg_index;
+	uint32_t wg_mtu;
+	uint32_t table;
+	uint8_t protocol;
+	struct kh_prefix addrs[MESH_MAX_OVERLAY];
+	size_t naddrs;
+	struct owned_route *routes;
+	size_t nroutes;
+	struct owned_segment *segs;
+	size_t nsegs;
+};
+
+struct reconcile {
+	struct scope scope;
+	bool dirty;
+	int64_t retry_at;
+	int64_t backoff;
+	struct reconcile_report *reports;
+	size_t nreports, capreports;
+	struct reconcile_stats stats;
+};
+
+/* One segment during a run. */
+struct seg_run {
+	uint32_t vxlan, bridge; /* ifindexes; 0: not there */
+	bool usable;            /* both devices are there and netd's */
+	struct kh_fdb *fdb;     /* the VXLAN device's entries, when read */
+	size_t nfdb;
+	bool fdb_read;
+};
+
+struct want_route {
+	struct kh_route route;
+	bool blocked;
+};
+
+struct run {
+	struct reconcile *r;
+	const struct mesh_desired *d;
+	struct kh_link *links;
+	size_t nlinks;
+	bool links_read;
+	struct kh_route *routes; /* the table's routes, every owner's */
+	size_t nroutes;
+	bool routes_read;
+	struct kh_rule *rules;
+	size_t nrules;
+	bool rules_read;
+	struct wg_device *dev; /* as read, or empty when just created */
+	struct kh_link wg_link;
+	bool wg_ready; /* the device is there, netd's, and read */
+	struct want_route *want;
+	size_t nwant;
+	struct seg_run *segs;
+	uint64_t applied, failed;
+	bool oom;
+};
+
+static const char *const op_names[RECONCILE_OP_COUNT] = {
+        [RECONCILE_OP_WG_CREATE] = "wg-create",     [RECONCILE_OP_WG_DELETE] = "wg-delete",
+        [RECONCILE_OP_WG_CONFIG] = "wg-config",     [RECONCILE_OP_PEER_ADD] = "peer-add",
+        [RECONCILE_OP_PEER_UPDATE] = "peer-update", [RECONCILE_OP_PEER_REMOVE] = "peer-remove",
+        [RECONCILE_OP_LINK_CREATE] = "link-create", [RECONCILE_OP_LINK_DELETE] = "link-delete",
+        [RECONCILE_OP_LINK_MTU] = "link-mtu",       [RECONCILE_OP_LINK_UP] = "link-up",
+        [RECONCILE_OP_LINK_MASTER] = "link-master", [RECONCILE_OP_ADDR_ADD] = "addr-add",
+        [RECONCILE_OP_ADDR_DEL] = "addr-del",       [RECONCILE_OP_ROUTE_ADD] = "route-add",
+        [RECONCILE_OP_ROUTE_DEL] = "route-del",     [RECONCILE_OP_RULE_ADD] = "rule-add",
+        [RECONCILE_OP_RULE_DEL] = "rule-del",       [RECONCILE_OP_FDB_ADD] = "fdb-add",
+        [RECONCILE_OP_FDB_DEL] = "fdb-del",
+};
+
+const char *
+reconcile_op_name(enum reconcile_op op)
+{
+	return (unsigned)op < RECONCILE_OP_COUNT ? op_names[op] : "unknown";
+}
+
+/* --- bookkeeping --- */
+
+static void
+scope_clear(struct scope *s)
+{
+	for (size_t i = 0; i < s->nsegs; i++) {
+		free(s->segs[i].ports);
+		free(s->segs[i].vteps);
+	}
+	free(s->segs);
+	free(s->routes);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+reconcile_new(struct reconcile **out)
+{
+	struct reconcile *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->dirty = true;
+	*out = r;
+	return 0;
+}
+
+void
+reconcile_free(struct reconcile *r)
+{
+	if (!r)
+		return;
+	scope_clear(&r->scope);
+	free(r->reports);
+	free(r);
+}
+
+bool
+reconcile_dirty(const struct reconcile *r)
+{
+	return r->dirty;
+}
+
+int64_t
+reconcile_retry_at(const struct reconcile *r)
+{
+	return r->retry_at;
+}
+
+const struct reconcile_report *
+reconcile_reports(const struct reconcile *r, size_t *n)
+{
+	*n = r->nreports;
+	return r->reports;
+}
+
+void
+reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *stats)
+{
+	*stats = r->stats;
+}
+
+static void add_report(struct run *run, int err, const char *object, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void
+add_report(struct run *run, int err, const char *object, const char *fmt, ...)
+{
+	struct reconcile *r = run->r;
+	struct reconcile_report *rep;
+	va_list ap;
+
+	if (r->nreports == r->capreports) {
+		size_t cap = r->capreports ? r->capreports * 2 : 8;
+		struct reconcile_report *p = realloc(r->reports, cap * sizeof(*p));
+
+		if (!p) {
+			run->oom = true;
+			return;
+		}
+		r->reports = p;
+		r->capreports = cap;
+	}
+	rep = &r->reports[r->nreports++];
+	memset(rep, 0, sizeof(*rep));
+	rep->err = err;
+	snprintf(rep->object, sizeof(rep->object), "%s", object);
+	va_start(ap, fmt);
+	vsnprintf(rep->text, sizeof(rep->text), fmt, ap);
+	va_end(ap);
+}
+
+/* Counts the outcome of count changes of kind op; a failure is reported with the helpers'
+ * own explanation. Returns err. */
+static int
+done(struct run *run, enum reconcile_op op, size_t count, int err, const char *why,
+     const char *object)
+{
+	if (err < 0) {
+		run->r->stats.failed[op] += count;
+		run->failed += count;
+		add_report(run, err, object, "%s failed: %s", reconcile_op_name(op),
+		           why && why[0] ? why : strerror(-err));
+		return err;
+	}
+	run->r->stats.applied[op] += count;
+	run->applied += count;
+	return 0;
+}
+
+static int
+kh_done(struct run *run, enum reconcile_op op, int err, const char *object)
+{
+	return done(run, op, 1, err, err < 0 ? kh_last_error() : NULL, object);
+}
+
+/* A read that failed: reported, and whatever depends on it waits for the retry. */
+static void
+read_failed(struct run *run, const char *object, int err, const char *why)
+{
+	run->failed++;
+	add_report(run, err, object, "read failed: %s", why && why[0] ? why : strerror(-err));
+}
+
+/* --- the kernel's view --- */
+
+static const struct kh_link *
+find_link(const struct run *run, const char *name)
+{
+	for (size_t i = 0; i < run->nlinks; i++)
+		if (strcmp(run->links[i].name, name) == 0)
+			return &run->links[i];
+	return NULL;
+}
+
+static int
+read_links(struct run *run)
+{
+	int err;
+
+	free(run->links);
+	run->links = NULL;
+	run->nlinks = 0;
+	err = kh_link_list(&run->links, &run->nlinks);
+	if (err < 0) {
+		read_failed(run, "links", err, kh_last_error());
+		return err;
+	}
+	run->links_read = true;
+	return 0;
+}
+
+static bool
+is_link_local(const struct kh_prefix *p)
+{
+	return p->addr.family == AF_INET6 && p->addr.u.bytes[0] == 0xfe &&
+	       (p->addr.u.bytes[1] & 0xc0) == 0x80;
+}
+
+static bool
+is_our_fdb(const struct kh_fdb *e)
+{
+	return !e->master && kh_addr_len(e->dst.family) &&
+	       memcmp(e->mac, zero_mac, KH_MAC_LEN) == 0;
+}
+
+static bool
+route_same_key(const struct kh_route *a, const struct kh_route *b)
+{
+	return a->metric == b->metric && kh_prefix_equal(&a->dst, &b->dst);
+}
+
+/* An installed route of netd's that is exactly the wanted one. */
+static bool
+route_matches(const struct kh_route *have, const struct kh_route *want)
+{
+	return route_same_key(have, want) && have->oif == want->oif &&
+	       have->gateway.family == AF_UNSPEC && have->mtu == want->mtu;
+}
+
+static void
+route_object(const struct kh_route *route, char *buf, size_t len)
+{
+	char p[KH_PREFIX_STRLEN];
+
+	snprintf(buf, len, "route %s table %u", kh_prefix_format(&route->dst, p), route->table);
+}
+
+/* --- what netd owned and desired no longer names --- */
+
+static bool
+desired_has_vxlan(const struct mesh_desired *d, const char *name)
+{
+	for (size_t i = 0; i < d->nsegments; i++)
+		if (strcmp(d->segments[i].vxlan, name) == 0)
+			return true;
+	return false;
+}
+
+static const struct mesh_segment *
+desired_bridge(const struct mesh_desired *d, const char *name)
+{
+	for (size_t i = 0; i < d->nsegments; i++)
+		if (strcmp(d->segments[i].bridge, name) == 0)
+			return &d->segments[i];
+	return NULL;
+}
+
+static bool
+segment_has_port(const struct mesh_segment *s, const char *name)
+{
+	for (size_t i = 0; i < s->nports; i++)
+		if (strcmp(s->ports[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void
+delete_link_of_kind(struct run *run, const char *name, const char *kind, bool *changed)
+{
+	const struct kh_link *l = find_link(run, name);
+	char object[IFNAMSIZ + 8];
+
+	if (!l || strcmp(l->kind, kind) != 0)
+		return;
+	snprintf(object, sizeof(object), "link %s", name);
+	kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(l->ifindex), object);
+	*changed = true;
+}
+
+/* Rules of table and protocol that are not wanted (all of them when want is NULL). */
+static void
+delete_rules(struct run *run, const struct kh_rule *rules, size_t nrules, uint8_t protocol,
+             const struct mesh_desired *want)
+{
+	for (size_t i = 0; i < nrules; i++) {
+		const struct kh_rule *k = &rules[i];
+		char object[64];
+		bool wanted = false;
+		int err;
+
+		if (k->protocol != protocol)
+			continue;
+		for (size_t j = 0; want && j < want->nrules && !wanted; j++) {
+			const struct kh_rule *w = &want->rules[j];
+
+			wanted = k->family == w->family && k->priority == w->priority &&
+			         k->table == w->table && !k->src.len && !k->dst.len && !k->fwmask;
+		}
+		if (wanted)
+			continue;
+		snprintf(object, sizeof(object), "rule %s priority %u table %u",
+		         k->family == AF_INET6 ? "inet6" : "inet", k->priority, k->table);
+		err = kh_rule_del(k);
+		if (err != -ENOENT)
+			kh_done(run, RECONCILE_OP_RULE_DEL, err, object);
+	}
+}
+
+static void
+flush_routes(struct run *run, uint32_t table, uint8_t protocol)
+{
+	char object[48];
+	size_t n = 0;
+	int err;
+
+	snprintf(object, sizeof(object), "routes table %u proto %u", table, protocol);
+	err = kh_route_flush(AF_UNSPEC, table, protocol, &n);
+	if (err < 0)
+		kh_done(run, RECONCILE_OP_ROUTE_DEL, err, object);
+	else
+		done(run, RECONCILE_OP_ROUTE_DEL, n, 0, NULL, object);
+}
+
+static void
+flush_rules(struct run *run, uint32_t table, uint8_t protocol, const struct mesh_desired *want)
+{
+	struct kh_rule *rules = NULL;
+	char object[32];
+	size_t n = 0;
+	int err;
+
+	err = kh_rule_list(AF_UNSPEC, table, &rules, &n);
+	if (err < 0) {
+		snprintf(object, sizeof(object), "rules table %u", table);
+		read_failed(run, object, err, kh_last_error());
+		return;
+	}
+	delete_rules(run, rules, n, protocol, want);
+	free(rules);
+}
+
+/* Removes what the last run owned and desired no longer names. */
+static int
+drop_stale(struct run *run)
+{
+	const struct scope *old = &run->r->scope;
+	const struct mesh_desired *d = run->d;
+	bool changed = false;
+
+	if (!old->valid)
+		return 0;
+	if (old->table != d->table || old->protocol != d->protocol) {
+		flush_routes(run, old->table, old->protocol);
+		flush_rules(run, old->table, old->protocol, NULL);
+	}
+	for (size_t i = 0; i < old->nsegs; i++) {
+		const struct owned_segment *s = &old->segs[i];
+		const struct mesh_segment *keep = desired_bridge(d, s->bridge);
+
+		if (!desired_has_vxlan(d, s->vxlan))
+			delete_link_of_kind(run, s->vxlan, "vxlan", &changed);
+		if (!keep) {
+			delete_link_of_kind(run, s->bridge, "bridge", &changed);
+			continue;
+		}
+		for (size_t j = 0; j < s->nports; j++) {
+			const struct kh_link *port = find_link(run, s->ports[j]);
+			const struct kh_link *br = find_link(run, s->bridge);
+			char object[IFNAMSIZ + 8];
+
+			if (segment_has_port(keep, s->ports[j]) || !port || !br ||
+			    port->master != br->ifindex)
+				continue;
+			snprintf(object, sizeof(object), "link %s", port->name);
+			kh_done(run, RECONCILE_OP_LINK_MASTER, kh_link_set_master(port->ifindex, 0),
+			        object);
+			changed = true;
+		}
+	}
+	if (old->wg[0] && strcmp(old->wg, d->wg.name) != 0 && find_link(run, old->wg)) {
+		char object[IFNAMSIZ + 16];
+
+		snprintf(object, sizeof(object), "wireguard %s", old->wg);
+		done(run, RECONCILE_OP_WG_DELETE, 1, wg_del_device(old->wg), wg_last_error(),
+		     object);
+		changed = true;
+	}
+	return changed ? read_links(run) : 0;
+}
+
+/* --- reading netd's objects --- */
+
+static void
+read_wg(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+	const struct kh_link *l = find_link(run, d->wg.name);
+	char object[IFNAMSIZ + 16];
+	int err;
+
+	if (!l)
+		return;
+	snprintf(object, sizeof(object), "wireguard %s", d->wg.name);
+	run->wg_link = *l;
+	err = wg_get_device(d->wg.name, &run->dev);
+	if (err == -ENODEV) {
+		add_report(run, 0, object,
+		           "a link of that name exists and is not WireGuard: left "
+		           "alone");
+		return;
+	}
+	if (err < 0) {
+		read_failed(run, object, err, wg_last_error());
+		return;
+	}
+	run->wg_ready = true;
+}
+
+static void
+read_routes(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+	char object[32];
+	int err;
+
+	err = kh_route_list(AF_UNSPEC, d->table, KH_ROUTE_ANY_PROTOCOL, &run->routes,
+	                    &run->nroutes);
+	if (err < 0) {
+		snprintf(object, sizeof(object), "routes table %u", d->table);
+		read_failed(run, object, err, kh_last_error());
+		return;
+	}
+	run->routes_read = true;
+	err = kh_rule_list(AF_UNSPEC, d->table, &run->rules, &run->nrules);
+	if (err < 0) {
+		snprintf(object, sizeof(object), "rules table %u", d->table);
+		read_failed(run, object, err, kh_last_error());
+		return;
+	}
+	run->rules_read = true;
+}
+
+static bool
+vxlan_shape_ok(const struct kh_link *l, const struct mesh_segment *s)
+{
+	return l->has_vxlan && l->vxlan.vni == s->vni &&
+	       kh_addr_equal(&l->vxlan.local, &s->local) && l->vxlan.port == s->port &&
+	       !l->vxlan.learning && !l->vxlan.underlay;
+}
+
+static void
+read_fdb(struct run *run, size_t i)
+{
+	struct seg_run *sr = &run->segs[i];
+	char object[IFNAMSIZ + 8];
+	int err;
+
+	snprintf(object, sizeof(object), "fdb %s", run->d->segments[i].vxlan);
+	err = kh_fdb_list(sr->vxlan, &sr->fdb, &sr->nfdb);
+	if (err < 0) {
+		read_failed(run, object, err, kh_last_error());
+		return;
+	}
+	sr->fdb_read = true;
+}
+
+/* The wanted routes with the collision rule applied to the table as read. */
+static int
+plan_routes(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+
+	if (!d->nroutes)
+		return 0;
+	run->want = calloc(d->nroutes, sizeof(*run->want));
+	if (!run->want)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nroutes; i++) {
+		struct want_route *w = &run->want[run->nwant++];
+
+		w->route.dst = d->routes[i].dst;
+		w->route.table = d->table;
+		w->route.protocol = d->protocol;
+		w->route.metric = d->metric;
+		w->route.oif = run->wg_link.ifindex;
+		for (size_t j = 0; j < run->nroutes; j++) {
+			const struct kh_route *o = &run->routes[j];
+			enum kh_overlap ov = kh_route_overlap(&w->route, o);
+			char object[48], theirs[KH_PREFIX_STRLEN];
+
+			if (ov == KH_OVERLAP_NONE)
+				continue;
+			w->blocked = true;
+			route_object(&w->route, object, sizeof(object));
+			add_report(run, 0, object,
+			           "not installed: another owner's route %s (protocol %u) %s; "
+			           "site %s's traffic there is not taken",
+			           kh_prefix_format(&o->dst, theirs), o->protocol,
+			           ov == KH_OVERLAP_SAME            ? "has the same prefix"
+			           : ov == KH_OVERLAP_MORE_SPECIFIC ? "lies inside it"
+			                                            : "covers it",
+			           d->peers[d->routes[i].peer].site);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* --- removals: before the devices change --- */
+
+static const struct want_route *
+wanted_route(const struct run *run, const struct kh_route *have)
+{
+	for (size_t i = 0; i < run->nwant; i++)
+		if (route_same_key(&run->want[i].route, have))
+			return &run->want[i];
+	return NULL;
+}
+
+static void
+remove_routes(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+
+	if (!run->routes_read)
+		return;
+	for (size_t i = 0; i < run->nroutes; i++) {
+		const struct kh_route *have = &run->routes[i];
+		const struct want_route *w;
+		char object[48];
+		int err;
+
+		if (have->protocol != d->protocol)
+			continue;
+		w = wanted_route(run, have);
+		if (w && !w->blocked)
+			continue;
+		route_object(have, object, sizeof(object));
+		err = kh_route_del(have);
+		if (err != -ESRCH)
+			kh_done(run, RECONCILE_OP_ROUTE_DEL, err, object);
+	}
+	if (run->rules_read)
+		delete_rules(run, run->rules, run->nrules, d->protocol, d);
+}
+
+static bool
+segment_has_vtep(const struct mesh_segment *s, const struct kh_addr *a)
+{
+	for (size_t i = 0; i < s->nvteps; i++)
+		if (kh_addr_equal(&s->vteps[i].addr, a))
+			return true;
+	return false;
+}
+
+static void
+fdb_object(const char *dev, const struct kh_addr *dst, char *buf, size_t len)
+{
+	char a[KH_ADDR_STRLEN];
+
+	snprintf(buf, len, "fdb 00:00:00:00:00:00 dev %s dst %s", dev, kh_addr_format(dst, a));
+}
+
+static void
+remove_fdb(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+
+	for (size_t i = 0; i < d->nsegments; i++) {
+		const struct seg_run *sr = &run->segs[i];
+
+		if (!sr->fdb_read)
+			continue;
+		for (size_t j = 0; j < sr->nfdb; j++) {
+			const struct kh_fdb *e = &sr->fdb[j];
+			char object[96];
+			int err;
+
+			if (!is_our_fdb(e) || segment_has_vtep(&d->segments[i], &e->dst))
+				continue;
+			fdb_object(d->segments[i].vxlan, &e->dst, object, sizeof(object));
+			err = kh_fdb_del(e);
+			if (err != -ENOENT)
+				kh_done(run, RECONCILE_OP_FDB_DEL, err, object);
+		}
+	}
+}
+
+/* --- the WireGuard device --- */
+
+static int
+create_wg(struct run *run, const char *object)
+{
+	const struct mesh_desired *d = run->d;
+	const char *cmd = d->wg.userspace_command;
+	bool userspace = d->wg.backend == CONF_BACKEND_USERSPACE;
+	int err;
+
+	/* The library's own "auto" would start its default program, not the configured one. */
+	if (d->wg.backend == CONF_BACKEND_AUTO)
+		userspace = !wg_kernel_available();
+	if (userspace)
+		err = wg_userspace_start(d->wg.name, cmd, NULL);
+	else
+		err = wg_add_device(d->wg.name, WG_BACKEND_KERNEL);
+	if (done(run, RECONCILE_OP_WG_CREATE, 1, err, wg_last_error(), object) < 0)
+		return err;
+	err = kh_link_get(d->wg.name, &run->wg_link);
+	if (err < 0) {
+		read_failed(run, object, err, kh_last_error());
+		return err;
+	}
+	/* A new device holds nothing yet: no need to read it. */
+	run->dev = wg_device_new(d->wg.name);
+	if (!run->dev) {
+		run->oom = true;
+		return -ENOMEM;
+	}
+	run->wg_ready = true;
+	return 0;
+}
+
+static void
+configure_wg(struct run *run, const char *object)
+{
+	const struct mesh_desired *d = run->d;
+	const struct wg_device *have = run->dev;
+	struct wg_device *set;
+
+	set = wg_device_new(d->wg.name);
+	if (!set) {
+		run->oom = true;
+		return;
+	}
+	if (!(have->flags & WG_DEVICE_HAS_PUBLIC_KEY) ||
+	    memcmp(have->public_key, d->wg.public_key, WG_KEY_SIZE) != 0) {
+		set->flags |= WG_DEVICE_HAS_PRIVATE_KEY;
+		memcpy(set->private_key, d->wg.private_key, WG_KEY_SIZE);
+	}
+	if (have->listen_port != d->wg.listen_port) {
+		set->flags |= WG_DEVICE_HAS_LISTEN_PORT;
+		set->listen_port = d->wg.listen_port;
+	}
+	if (have->fwmark != d->wg.fwmark) {
+		set->flags |= WG_DEVICE_HAS_FWMARK;
+		set->fwmark = d->wg.fwmark;
+	}
+	if (set->flags)
+		done(run, RECONCILE_OP_WG_CONFIG, 1, wg_set_device(set), wg_last_error(), object);
+	wg_free_device(set);
+}
+
+static void
+configure_addrs(struct run *run, const char *object)
+{
+	const struct mesh_desired *d = run->d;
+	uint32_t ifindex = run->wg_link.ifindex;
+	struct kh_ifaddr *addrs = NULL;
+	size_t n = 0;
+	int err;
+
+	err = kh_ifaddr_list(ifindex, AF_UNSPEC, &addrs, &n);
+	if (err < 0) {
+		read_failed(run, object, err, kh_last_error());
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool wanted = false;
+		char p[KH_PREFIX_STRLEN], obj[KH_PREFIX_STRLEN + IFNAMSIZ + 16];
+
+		/* The kernel's own; never netd's. */
+		if (is_link_local(&addrs[i].prefix))
+			continue;
+		for (size_t j = 0; j < d->wg.naddrs && !wanted; j++)
+			wanted = kh_prefix_equal(&addrs[i].prefix, &d->wg.addrs[j]);
+		if (wanted)
+			continue;
+		snprintf(obj, sizeof(obj), "address %s dev %s",
+		         kh_prefix_format(&addrs[i].prefix, p), d->wg.name);
+		err = kh_ifaddr_del(&addrs[i]);
+		if (err != -EADDRNOTAVAIL)
+			kh_done(run, RECONCILE_OP_ADDR_DEL, err, obj);
+	}
+	for (size_t j = 0; j < d->wg.naddrs; j++) {
+		struct kh_ifaddr a = {.ifindex = ifindex, .prefix = d->wg.addrs[j]};
+		char p[KH_PREFIX_STRLEN], obj[KH_PREFIX_STRLEN + IFNAMSIZ + 16];
+		bool have = false;
+
+		for (size_t i = 0; i < n && !have; i++)
+			have = kh_prefix_equal(&addrs[i].prefix, &a.prefix);
+		if (have)
+			continue;
+		snprintf(obj, sizeof(obj), "address %s dev %s", kh_prefix_format(&a.prefix, p),
+		         d->wg.name);
+		kh_done(run, RECONCILE_OP_ADDR_ADD, kh_ifaddr_add(&a), obj);
+	}
+	free(addrs);
+}
+
+/* Sets the MTU (unless 0) and brings the link up if asked; l follows what succeeded. */
+static void
+link_mtu_up(struct run *run, struct kh_link *l, uint32_t mtu, bool up, const char *object)
+{
+	if (mtu && l->mtu != mtu &&
+	    kh_done(run, RECONCILE_OP_LINK_MTU, kh_link_set_mtu(l->ifindex, mtu), object) == 0)
+		l->mtu = mtu;
+	if (up && !(l->flags & IFF_UP) &&
+	    kh_done(run, RECONCILE_OP_LINK_UP, kh_link_set_up(l->ifindex, true), object) == 0)
+		l->flags |= IFF_UP;
+}
+
+static void
+ensure_wg(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+	char object[IFNAMSIZ + 16];
+
+	snprintf(object, sizeof(object), "wireguard %s", d->wg.name);
+	if (!find_link(run, d->wg.name) && create_wg(run, object) < 0)
+		return;
+	if (!run->wg_ready)
+		return;
+	/* Key and port before the device is up: it binds the port it is given. */
+	configure_wg(run, object);
+	link_mtu_up(run, &run->wg_link, d->wg.mtu, false, object);
+	configure_addrs(run, object);
+	link_mtu_up(run, &run->wg_link, 0, true, object);
+}
+
+/* --- peers: one sparse delta --- */
+
+static void
+to_endpoint(const struct kh_addr *a, uint16_t port, union wg_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (a->family == AF_INET) {
+		ep->sin.sin_family = AF_INET;
+		ep->sin.sin_addr = a->u.v4;
+		ep->sin.sin_port = htons(port);
+	} else if (a->family == AF_INET6) {
+		ep->sin6.sin6_family = AF_INET6;
+		ep->sin6.sin6_addr = a->u.v6;
+		ep->sin6.sin6_port = htons(port);
+	}
+}
+
+static bool
+endpoint_equal(const union wg_endpoint *a, const union wg_endpoint *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_port == b->sin.sin_port &&
+		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->sin6.sin6_port == b->sin6.sin6_port &&
+		       memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16) == 0;
+	return true;
+}
+
+static struct kh_prefix
+aip_prefix(const struct wg_allowedip *aip)
+{
+	struct kh_prefix p;
+
+	memset(&p, 0, sizeof(p));
+	p.addr.family = (uint8_t)aip->family;
+	memcpy(p.addr.u.bytes, &aip->addr, kh_addr_len(aip->family));
+	p.len = aip->cidr;
+	return p;
+}
+
+static int
+prefix_qcmp(const void *a, const void *b)
+{
+	return mesh_prefix_cmp(a, b);
+}
+
+/* Whether the peer's allowed-ips are exactly the wanted ones (sorted); -ENOMEM. */
+static int
+allowed_equal(const struct wg_peer *have, const struct mesh_peer *want)
+{
+	struct kh_prefix *sorted;
+	int equal = 1;
+
+	if (have->nallowedips != want->nallowed)
+		return 0;
+	if (!want->nallowed)
+		return 1;
+	sorted = malloc(have->nallowedips * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < have->nallowedips; i++)
+		sorted[i] = aip_prefix(&have->allowedips[i]);
+	qsort(sorted, have->nallowedips, sizeof(*sorted), prefix_qcmp);
+	for (size_t i = 0; i < want->nallowed && equal; i++)
+		equal = kh_prefix_equal(&sorted[i], &want->allowed[i]);
+	free(sorted);
+	return equal;
+}
+
+static const struct wg_peer *
+find_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_SIZE])
+{
+	for (size_t i = 0; i < dev->npeers; i++)
+		if (memcmp(dev->peers[i].public_key, key, WG_KEY_SIZE) == 0)
+			return &dev->peers[i];
+	return NULL;
+}
+
+static bool
+desired_has_key(const struct mesh_desired *d, const uint8_t key[WG_KEY_SIZE])
+{
+	for (size_t i = 0; i < d->npeers; i++)
+		if (memcmp(d->peers[i].public_key, key, WG_KEY_SIZE) == 0)
+			return true;
+	return false;
+}
+
+/* The flags of the change peer want needs on have (0: none); -ENOMEM. */
+static int
+peer_change(const struct wg_peer *have, const struct mesh_peer *want)
+{
+	union wg_endpoint ep;
+	uint32_t flags = 0;
+	int eq;
+
+	to_endpoint(&want->endpoint, want->endpoint_port, &ep);
+	if (ep.sa.sa_family != AF_UNSPEC) {
+		bool has = have->flags & WG_PEER_HAS_ENDPOINT;
+
+		/* A roaming site's endpoint is WireGuard's to learn once it has one. */
+		if (!has || (!want->endpoint_roams && !endpoint_equal(&have->endpoint, &ep)))
+			flags |= WG_PEER_HAS_ENDPOINT;
+	}
+	if (have->persistent_keepalive != want->keepalive)
+		flags |= WG_PEER_HAS_KEEPALIVE;
+	if ((have->flags & WG_PEER_HAS_PRESHARED_KEY) &&
+	    memcmp(have->preshared_key, zero_key, WG_KEY_SIZE) != 0)
+		flags |= WG_PEER_HAS_PRESHARED_KEY;
+	eq = allowed_equal(have, want);
+	if (eq < 0)
+		return eq;
+	if (!eq)
+		flags |= WG_PEER_REPLACE_ALLOWEDIPS;
+	return (int)flags;
+}
+
+static int
+delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags)
+{
+	struct wg_peer *p = wg_device_add_peer(set);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, want->public_key, WG_KEY_SIZE);
+	p->flags = flags;
+	if (flags & WG_PEER_HAS_ENDPOINT)
+		to_endpoint(&want->endpoint, want->endpoint_port, &p->endpoint);
+	p->persistent_keepalive = want->keepalive;
+	if (!(flags & WG_PEER_REPLACE_ALLOWEDIPS))
+		return 0;
+	for (size_t i = 0; i < want->nallowed; i++) {
+		const struct kh_prefix *a = &want->allowed[i];
+		int err = wg_peer_add_allowedip(p, a->addr.family, a->addr.u.bytes, a->len);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static void
+configure_peers(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+	const struct wg_device *have = run->dev;
+	size_t count[RECONCILE_OP_COUNT] = {0};
+	static const enum reconcile_op ops[] = {RECONCILE_OP_PEER_ADD, RECONCILE_OP_PEER_UPDATE,
+	                                        RECONCILE_OP_PEER_REMOVE};
+	char object[IFNAMSIZ + 16];
+	struct wg_device *set;
+	bool reported = false;
+	int err = 0;
+
+	set = wg_device_new(d->wg.name);
+	if (!set) {
+		run->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < d->npeers && err == 0; i++) {
+		const struct mesh_peer *want = &d->peers[i];
+		const struct wg_peer *p = find_peer(have, want->public_key);
+		int flags;
+
+		if (!p) {
+			flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
+			if (kh_addr_len(want->endpoint.family))
+				flags |= WG_PEER_HAS_ENDPOINT;
+			count[RECONCILE_OP_PEER_ADD]++;
+		} else {
+			flags = peer_change(p, want);
+			if (flags <= 0) {
+				err = flags;
+				continue;
+			}
+			count[RECONCILE_OP_PEER_UPDATE]++;
+		}
+		err = delta_peer(set, want, (uint32_t)flags);
+	}
+	for (size_t i = 0; i < have->npeers && err == 0; i++) {
+		struct wg_peer *p;
+
+		if (desired_has_key(d, have->peers[i].public_key))
+			continue;
+		p = wg_device_add_peer(set);
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(p->public_key, have->peers[i].public_key, WG_KEY_SIZE);
+		p->flags = WG_PEER_REMOVE_ME;
+		count[RECONCILE_OP_PEER_REMOVE]++;
+	}
+	if (err < 0) {
+		run->oom = true;
+		goto out;
+	}
+	if (!set->npeers)
+		goto out;
+	snprintf(object, sizeof(object), "peers of %s", d->wg.name);
+	err = wg_set_device(set);
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		if (!count[ops[k]])
+			continue;
+		if (err < 0 && reported) {
+			/* One failure, reported once: every peer of the delta failed with it. */
+			run->r->stats.failed[ops[k]] += count[ops[k]];
+			run->failed += count[ops[k]];
+			continue;
+		}
+		done(run, ops[k], count[ops[k]], err, wg_last_error(), object);
+		reported = true;
+	}
+out:
+	wg_free_device(set);
+}
+
+/* --- segments --- */
+
+static void
+ensure_segment(struct run *run, size_t i)
+{
+	const struct mesh_segment *s = &run->d->segments[i];
+	struct seg_run *sr = &run->segs[i];
+	const struct kh_link *vx = find_link(run, s->vxlan);
+	const struct kh_link *br = find_link(run, s->bridge);
+	char vobj[IFNAMSIZ + 8], bobj[IFNAMSIZ + 8];
+	struct kh_link vcur, bcur;
+	int err;
+
+	memset(&vcur, 0, sizeof(vcur));
+	memset(&bcur, 0, sizeof(bcur));
+	snprintf(vobj, sizeof(vobj), "link %s", s->vxlan);
+	snprintf(bobj, sizeof(bobj), "link %s", s->bridge);
+	if (vx && strcmp(vx->kind, "vxlan") != 0) {
+		add_report(run, 0, vobj,
+		           "segment %s: a %s link of that name is in the way: left "
+		           "alone",
+		           s->name, vx->kind[0] ? vx->kind : "plain");
+		return;
+	}
+	if (br && strcmp(br->kind, "bridge") != 0) {
+		add_report(run, 0, bobj,
+		           "segment %s: a %s link of that name is in the way: left "
+		           "alone",
+		           s->name, br->kind[0] ? br->kind : "plain");
+		return;
+	}
+	/* VNI, local address, port and learning are fixed at creation. */
+	if (vx && !vxlan_shape_ok(vx, s)) {
+		err = kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(vx->ifindex), vobj);
+		if (err < 0)
+			return;
+		vx = NULL;
+	}
+	if (vx) {
+		vcur = *vx;
+	} else {
+		struct kh_vxlan want = {.vni = s->vni, .local = s->local, .port = s->port};
+
+		err = kh_link_add_vxlan(s->vxlan, &want, s->mtu, &vcur.ifindex);
+		if (kh_done(run, RECONCILE_OP_LINK_CREATE, err, vobj) < 0)
+			return;
+		vcur.mtu = s->mtu;
+		/* A device just made holds no entries. */
+		free(sr->fdb);
+		sr->fdb = NULL;
+		sr->nfdb = 0;
+		sr->fdb_read = true;
+	}
+	if (br) {
+		bcur = *br;
+	} else {
+		err = kh_link_add_bridge(s->bridge, s->mtu, &bcur.ifindex);
+		if (kh_done(run, RECONCILE_OP_LINK_CREATE, err, bobj) < 0)
+			return;
+	}
+	sr->vxlan = vcur.ifindex;
+	sr->bridge = bcur.ifindex;
+	sr->usable = true;
+	link_mtu_up(run, &vcur, s->mtu, false, vobj);
+	if (vcur.master != bcur.ifindex)
+		kh_done(run, RECONCILE_OP_LINK_MASTER,
+		        kh_link_set_master(vcur.ifindex, bcur.ifindex), vobj);
+	for (size_t j = 0; j < s->nports; j++) {
+		const struct kh_link *port = find_link(run, s->ports[j]);
+		char pobj[IFNAMSIZ + 8];
+
+		snprintf(pobj, sizeof(pobj), "link %s", s->ports[j]);
+		if (!port) {
+			add_report(run, 0, pobj, "segment %s: port %s does not exist (yet)",
+			           s->name, s->ports[j]);
+			continue;
+		}
+		if (port->master != bcur.ifindex)
+			kh_done(run, RECONCILE_OP_LINK_MASTER,
+			        kh_link_set_master(port->ifindex, bcur.ifindex), pobj);
+	}
+	link_mtu_up(run, &vcur, 0, true, vobj);
+	link_mtu_up(run, &bcur, 0, true, bobj);
+}
+
+/* --- additions: once the devices are there --- */
+
+static void
+add_routes(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+
+	if (!run->routes_read || !run->wg_link.ifindex || !(run->wg_link.flags & IFF_UP))
+		return;
+	for (size_t i = 0; i < run->nwant; i++) {
+		struct want_route *w = &run->want[i];
+		bool present = false;
+		char object[48];
+
+		if (w->blocked)
+			continue;
+		w->route.oif = run->wg_link.ifindex;
+		for (size_t j = 0; j < run->nroutes && !present; j++)
+			present = run->routes[j].protocol == d->protocol &&
+			          route_matches(&run->routes[j], &w->route);
+		if (present)
+			continue;
+		route_object(&w->route, object, sizeof(object));
+		kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), object);
+	}
+	if (!run->rules_read)
+		return;
+	for (size_t i = 0; i < d->nrules; i++) {
+		const struct kh_rule *w = &d->rules[i];
+		bool present = false;
+		char object[64];
+		int err;
+
+		for (size_t j = 0; j < run->nrules && !present; j++) {
+			const struct kh_rule *k = &run->rules[j];
+
+			present = k->protocol == w->protocol && k->family == w->family &&
+			          k->priority == w->priority && k->table == w->table &&
+			          !k->src.len && !k->dst.len && !k->fwmask;
+		}
+		if (present)
+			continue;
+		snprintf(object, sizeof(object), "rule %s priority %u table %u",
+		         w->family == AF_INET6 ? "inet6" : "inet", w->priority, w->table);
+		err = kh_rule_add(w);
+		if (err != -EEXIST)
+			kh_done(run, RECONCILE_OP_RULE_ADD, err, object);
+	}
+}
+
+static void
+add_fdb(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+
+	for (size_t i = 0; i < d->nsegments; i++) {
+		const struct mesh_segment *s = &d->segments[i];
+		const struct seg_run *sr = &run->segs[i];
+
+		if (!sr->usable || !sr->fdb_read)
+			continue;
+		for (size_t j = 0; j < s->nvteps; j++) {
+			struct kh_fdb e = {.ifindex = sr->vxlan, .dst = s->vteps[j].addr};
+			bool present = false;
+			char object[96];
+
+			for (size_t k = 0; k < sr->nfdb && !present; k++)
+				present = is_our_fdb(&sr->fdb[k]) &&
+				          kh_addr_equal(&sr->fdb[k].dst, &e.dst);
+			if (present)
+				continue;
+			fdb_object(s->vxlan, &e.dst, object, sizeof(object));
+			kh_done(run, RECONCILE_OP_FDB_ADD, kh_fdb_append(&e), object);
+		}
+	}
+}
+
+/* --- the scope the next run and the events compare with --- */
+
+static int
+save_scope(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+	struct scope s;
+
+	memset(&s, 0, sizeof(s));
+	s.valid = true;
+	snprintf(s.wg, sizeof(s.wg), "%s", d->wg.name);
+	s.wg_index = run->wg_link.ifindex;
+	s.wg_mtu = d->wg.mtu;
+	s.table = d->table;
+	s.protocol = d->protocol;
+	memcpy(s.addrs, d->wg.addrs, sizeof(s.addrs));
+	s.naddrs = d->wg.naddrs;
+	if (run->nwant) {
+		s.routes = calloc(run->nwant, sizeof(*s.routes));
+		if (!s.routes)
+			goto oom;
+		for (size_t i = 0; i < run->nwant; i++) {
+			s.routes[i].route = run->want[i].route;
+			s.routes[i].route.oif = run->wg_link.ifindex;
+			s.routes[i].blocked = run->want[i].blocked;
+		}
+		s.nroutes = run->nwant;
+	}
+	if (d->nsegments) {
+		s.segs = calloc(d->nsegments, sizeof(*s.segs));
+		if (!s.segs)
+			goto oom;
+	}
+	for (size_t i = 0; i < d->nsegments; i++) {
+		const struct mesh_segment *m = &d->segments[i];
+		struct owned_segment *o = &s.segs[s.nsegs++];
+
+		memcpy(o->vxlan, m->vxlan, IFNAMSIZ);
+		memcpy(o->bridge, m->bridge, IFNAMSIZ);
+		o->vxlan_index = run->segs[i].vxlan;
+		o->bridge_index = run->segs[i].bridge;
+		o->mtu = m->mtu;
+		if (m->nports) {
+			o->ports = malloc(m->nports * sizeof(*o->ports));
+			if (!o->ports)
+				goto oom;
+			memcpy(o->ports, m->ports, m->nports * sizeof(*o->ports));
+			o->nports = m->nports;
+		}
+		if (m->nvteps) {
+			o->vteps = malloc(m->nvteps * sizeof(*o->vteps));
+			if (!o->vteps)
+				goto oom;
+			for (size_t j = 0; j < m->nvteps; j++)
+				o->vteps[j] = m->vteps[j].addr;
+			o->nvteps = m->nvteps;
+		}
+	}
+	scope_clear(&run->r->scope);
+	run->r->scope = s;
+	return 0;
+oom:
+	scope_clear(&s);
+	return -ENOMEM;
+}
+
+static void
+run_free(struct run *run)
+{
+	free(run->links);
+	free(run->routes);
+	free(run->rules);
+	wg_free_device(run->dev);
+	free(run->want);
+	if (run->segs)
+		for (size_t i = 0; i < run->d->nsegments; i++)
+			free(run->segs[i].fdb);
+	free(run->segs);
+}
+
+static void
+begin(struct reconcile *r, struct run *run, const struct mesh_desired *d)
+{
+	memset(run, 0, sizeof(*run));
+	run->r = r;
+	run->d = d;
+	r->nreports = 0;
+}
+
+static int
+finish(struct run *run, int64_t now, bool schedule)
+{
+	struct reconcile *r = run->r;
+
+	r->stats.last_applied = run->applied;
+	r->stats.last_failed = run->failed;
+	if (run->oom)
+		return -ENOMEM;
+	if (!run->failed) {
+		r->backoff = 0;
+		r->retry_at = 0;
+		return 0;
+	}
+	r->stats.failed_runs++;
+	if (schedule) {
+		r->backoff = r->backoff ? r->backoff * 2 : RECONCILE_RETRY_MIN;
+		if (r->backoff > RECONCILE_RETRY_MAX)
+			r->backoff = RECONCILE_RETRY_MAX;
+		r->retry_at = now + r->backoff;
+	}
+	return -EAGAIN;
+}
+
+int
+reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
+{
+	struct run run;
+	int err;
+
+	begin(r, &run, d);
+	r->stats.runs++;
+	r->dirty = false;
+	if (read_links(&run) < 0 || drop_stale(&run) < 0)
+		goto out;
+	if (d->nsegments) {
+		run.segs = calloc(d->nsegments, sizeof(*run.segs));
+		if (!run.segs) {
+			run.oom = true;
+			goto out;
+		}
+	}
+	read_wg(&run);
+	read_routes(&run);
+	for (size_t i = 0; i < d->nsegments; i++) {
+		const struct kh_link *vx = find_link(&run, d->segments[i].vxlan);
+
+		if (vx && vxlan_shape_ok(vx, &d->segments[i])) {
+			run.segs[i].vxlan = vx->ifindex;
+			read_fdb(&run, i);
+		}
+	}
+	if (plan_routes(&run) < 0) {
+		run.oom = true;
+		goto out;
+	}
+	/* Away first what is not wanted, so nothing is left routed at a peer or device about
+	 * to go; then the devices; then what goes through them. */
+	remove_routes(&run);
+	remove_fdb(&run);
+	ensure_wg(&run);
+	if (run.wg_ready)
+		configure_peers(&run);
+	for (size_t i = 0; i < d->nsegments; i++)
+		ensure_segment(&run, i);
+	add_routes(&run);
+	add_fdb(&run);
+	if (save_scope(&run) < 0)
+		run.oom = true;
+out:
+	err = finish(&run, now, true);
+	run_free(&run);
+	return err;
+}
+
+int
+reconcile_teardown(struct reconcile *r, const struct mesh_desired *d)
+{
+	const struct scope *old = &r->scope;
+	struct run run;
+	bool changed = false;
+	int err;
+
+	begin(r, &run, d);
+	flush_routes(&run, d->table, d->protocol);
+	flush_rules(&run, d->table, d->protocol, NULL);
+	if (old->valid && (old->table != d->table || old->protocol != d->protocol)) {
+		flush_routes(&run, old->table, old->protocol);
+		flush_rules(&run, old->table, old->protocol, NULL);
+	}
+	if (read_links(&run) < 0)
+		goto out;
+	/* The VXLAN devices go with their FDB entries; a bridge releases its ports. */
+	for (size_t i = 0; i < d->nsegments; i++) {
+		delete_link_of_kind(&run, d->segments[i].vxlan, "vxlan", &changed);
+		delete_link_of_kind(&run, d->segments[i].bridge, "bridge", &changed);
+	}
+	for (size_t i = 0; old->valid && i < old->nsegs; i++) {
+		if (!desired_has_vxlan(d, old->segs[i].vxlan))
+			delete_link_of_kind(&run, old->segs[i].vxlan, "vxlan", &changed);
+		if (!desired_bridge(d, old->segs[i].bridge))
+			delete_link_of_kind(&run, old->segs[i].bridge, "bridge", &changed);
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *name = k ? old->wg : d->wg.name;
+		char object[IFNAMSIZ + 16];
+
+		if (!name[0] || (k && (!old->valid || !strcmp(old->wg, d->wg.name))))
+			continue;
+		if (!find_link(&run, name))
+			continue;
+		snprintf(object, sizeof(object), "wireguard %s", name);
+		err = wg_del_device(name);
+		/* -ENODEV: a link of that name that is not WireGuard, and so not netd's. */
+		if (err != -ENODEV)
+			done(&run, RECONCILE_OP_WG_DELETE, 1, err, wg_last_error(), object);
+	}
+	if (!run.failed) {
+		scope_clear(&r->scope);
+		r->dirty = false;
+	}
+out:
+	err = finish(&run, 0, false);
+	run_free(&run);
+	return err;
+}
+
+/* --- events --- */
+
+static const struct owned_segment *
+scope_segment_of(const struct scope *s, uint32_t ifindex, const char *name, int *role)
+{
+	for (size_t i = 0; i < s->nsegs; i++) {
+		const struct owned_segment *o = &s->segs[i];
+
+		if ((o->vxlan_index && o->vxlan_index == ifindex) || !strcmp(o->vxlan, name)) {
+			*role = 0;
+			return o;
+		}
+		if ((o->bridge_index && o->bridge_index == ifindex) || !strcmp(o->bridge, name)) {
+			*role = 1;
+			return o;
+		}
+		for (size_t j = 0; j < o->nports; j++) {
+			if (!strcmp(o->ports[j], name)) {
+				*role = 2;
+				return o;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Whether a link's new state is what the last run left. */
+static bool
+link_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_link *l)
+{
+	const struct owned_segment *o;
+	bool up = l->flags & IFF_UP;
+	int role = 0;
+
+	if ((s->wg_index && l->ifindex == s->wg_index) || !strcmp(l->name, s->wg)) {
+		return type == KH_EV_LINK_DEL || l->ifindex != s->wg_index ||
+		       strcmp(l->name, s->wg) != 0 || !up || (s->wg_mtu && l->mtu != s->wg_mtu);
+	}
+	o = scope_segment_of(s, l->ifindex, l->name, &role);
+	if (!o)
+		return false;
+	switch (role) {
+	case 0:
+		return type == KH_EV_LINK_DEL || l->ifindex != o->vxlan_index ||
+		       strcmp(l->name, o->vxlan) != 0 || !up || l->master != o->bridge_index ||
+		       (o->mtu && l->mtu != o->mtu);
+	case 1:
+		return type == KH_EV_LINK_DEL || l->ifindex != o->bridge_index ||
+		       strcmp(l->name, o->bridge) != 0 || !up;
+	default:
+		/* A port: only whether it is in the bridge is netd's. */
+		return type != KH_EV_LINK_DEL && l->master != o->bridge_index;
+	}
+}
+
+static bool
+addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_ifaddr *a)
+{
+	bool wanted = false;
+
+	if (!s->wg_index || a->ifindex != s->wg_index || is_link_local(&a->prefix))
+		return false;
+	for (size_t i = 0; i < s->naddrs && !wanted; i++)
+		wanted = kh_prefix_equal(&s->addrs[i], &a->prefix);
+	return type == KH_EV_ADDR_NEW ? !wanted : wanted;
+}
+
+static bool
+route_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_route *rt)
+{
+	if (rt->table != s->table)
+		return false;
+	if (rt->protocol != s->protocol) {
+		/* Another owner's route: it matters when it may block or free one of netd's. */
+		for (size_t i = 0; i < s->nroutes; i++)
+			if (kh_route_overlap(&s->routes[i].route, rt) != KH_OVERLAP_NONE)
+				return true;
+		return false;
+	}
+	for (size_t i = 0; i < s->nroutes; i++) {
+		const struct owned_route *o = &s->routes[i];
+
+		if (!route_same_key(&o->route, rt))
+			continue;
+		if (o->blocked)
+			return type == KH_EV_ROUTE_NEW;
+		return type == KH_EV_ROUTE_DEL || !route_matches(rt, &o->route);
+	}
+	return type == KH_EV_ROUTE_NEW;
+}
+
+static bool
+fdb_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_fdb *e)
+{
+	if (!is_our_fdb(e))
+		return false;
+	for (size_t i = 0; i < s->nsegs; i++) {
+		const struct owned_segment *o = &s->segs[i];
+		bool wanted = false;
+
+		if (!o->vxlan_index || o->vxlan_index != e->ifindex)
+			continue;
+		for (size_t j = 0; j < o->nvteps && !wanted; j++)
+			wanted = kh_addr_equal(&o->vteps[j], &e->dst);
+		return type == KH_EV_FDB_NEW ? !wanted : wanted;
+	}
+	return false;
+}
+
+void
+reconcile_note_event(struct reconcile *r, const struct kh_event *ev)
+{
+	const struct scope *s = &r->scope;
+	bool relevant = false;
+
+	r->stats.events++;
+	switch (ev->type) {
+	case KH_EV_RESYNC:
+		r->stats.resyncs++;
+		relevant = true;
+		break;
+	case KH_EV_LINK_NEW:
+	case KH_EV_LINK_CHANGE:
+	case KH_EV_LINK_DEL:
+		relevant = !s->valid || link_event_relevant(s, ev->type, &ev->u.link);
+		break;
+	case KH_EV_ADDR_NEW:
+	case KH_EV_ADDR_DEL:
+		relevant = !s->valid || addr_event_relevant(s, ev->type, &ev->u.addr);
+		break;
+	case KH_EV_ROUTE_NEW:
+	case KH_EV_ROUTE_DEL:
+		relevant = !s->valid || route_event_relevant(s, ev->type, &ev->u.route);
+		break;
+	case KH_EV_FDB_NEW:
+	case KH_EV_FDB_DEL:
+		relevant = !s->valid || fdb_event_relevant(s, ev->type, &ev->u.fdb);
+		break;
+	case KH_EV_NEIGH_NEW:
+	case KH_EV_NEIGH_DEL:
+		break;
+	}
+	if (relevant) {
+		r->stats.relevant++;
+		r->dirty = true;
+	}
+}

@@ -1,0 +1,106 @@
+/* The reconciler: reads what the kernel holds of netd's (its WireGuard device, the routes of
+ * its table and protocol, its rules, its segments' devices and FDB entries), compares it with
+ * the mesh's desired state and applies only the difference, through kernel-helpers. The same
+ * run serves start-up, change, repair and the adoption of a data plane left by an earlier
+ * netd. */
+#ifndef NETD_RECONCILE_H
+#define NETD_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel-helpers/monitor.h"
+#include "netd/mesh.h"
+
+/* Failed operations are retried by the next run, which the caller schedules at
+ * reconcile_retry_at: the delay doubles from the minimum to the maximum while runs fail. */
+#define RECONCILE_RETRY_MIN (1 * MESH_USEC)
+#define RECONCILE_RETRY_MAX (60 * MESH_USEC)
+
+/* The kinds of changes, counted one per object (a WireGuard delta of three peers is three). */
+enum reconcile_op {
+	RECONCILE_OP_WG_CREATE,
+	RECONCILE_OP_WG_DELETE,
+	RECONCILE_OP_WG_CONFIG, /* private key, listen port or fwmark */
+	RECONCILE_OP_PEER_ADD,
+	RECONCILE_OP_PEER_UPDATE,
+	RECONCILE_OP_PEER_REMOVE,
+	RECONCILE_OP_LINK_CREATE, /* VXLAN devices and bridges */
+	RECONCILE_OP_LINK_DELETE,
+	RECONCILE_OP_LINK_MTU,
+	RECONCILE_OP_LINK_UP,
+	RECONCILE_OP_LINK_MASTER, /* enslaved to a bridge or released */
+	RECONCILE_OP_ADDR_ADD,
+	RECONCILE_OP_ADDR_DEL,
+	RECONCILE_OP_ROUTE_ADD, /* added or replaced */
+	RECONCILE_OP_ROUTE_DEL,
+	RECONCILE_OP_RULE_ADD,
+	RECONCILE_OP_RULE_DEL,
+	RECONCILE_OP_FDB_ADD,
+	RECONCILE_OP_FDB_DEL,
+	RECONCILE_OP_COUNT
+};
+
+/* "route-add", "peer-remove", ...: for metric labels. */
+const char *reconcile_op_name(enum reconcile_op op);
+
+struct reconcile_stats {
+	uint64_t runs;        /* reconcile_run calls */
+	uint64_t failed_runs; /* runs that left something to retry */
+	uint64_t applied[RECONCILE_OP_COUNT];
+	uint64_t failed[RECONCILE_OP_COUNT];
+	uint64_t last_applied; /* changes the last run (or teardown) made */
+	uint64_t last_failed;
+	uint64_t events;   /* noted */
+	uint64_t relevant; /* that made the reconciler dirty */
+	uint64_t resyncs;
+};
+
+/* Something the last run did not do: on purpose (err 0: another owner's route, a missing
+ * port, a foreign link in the way) or because it failed (-errno; retried). */
+struct reconcile_report {
+	char object[96]; /* "route 10.2.0.0/16", "peer beta", "link vxlan100", ... */
+	char text[256];  /* why, with the kernel's own words when it gave them */
+	int err;
+};
+
+struct reconcile;
+
+/* Returns 0 and *out, or -ENOMEM. Freed with reconcile_free. */
+int reconcile_new(struct reconcile **out);
+void reconcile_free(struct reconcile *r);
+
+/* Makes the kernel hold desired: reads netd's objects, then removes what is not wanted,
+ * creates and corrects devices, and adds what is missing, in an order that never routes
+ * through a device that is not there. A route that collides with another owner's (by
+ * kh_route_overlap) is not installed, and removed if netd had installed it. Objects netd
+ * owned in earlier runs and desired no longer names (a segment or interface gone from the
+ * config, another table) are removed too. now is monotonic time in microseconds. Returns 0
+ * when everything was applied, -EAGAIN when something failed (see the reports; retry at
+ * reconcile_retry_at), -ENOMEM. Clears the dirty flag. */
+int reconcile_run(struct reconcile *r, const struct mesh_desired *desired, int64_t now);
+
+/* Removes everything netd owns -- what desired names and what earlier runs owned -- and
+ * nothing else. Returns 0, or -EAGAIN when something could not be removed (reported). */
+int reconcile_teardown(struct reconcile *r, const struct mesh_desired *desired);
+
+/* Takes one netlink event: marks the reconciler dirty when it moves the kernel away from
+ * what the last run left (a route, address or FDB entry of netd's gone or changed, a link of
+ * netd's down, changed or deleted, another owner's route near one of netd's), or when events
+ * were lost (KH_EV_RESYNC). Echoes of the run's own finished changes leave it clean. */
+void reconcile_note_event(struct reconcile *r, const struct kh_event *ev);
+
+/* True before the first run and after a relevant event: the caller should run (debounced). */
+bool reconcile_dirty(const struct reconcile *r);
+
+/* When the failed operations of the last run should be tried again (monotonic
+ * microseconds), or 0 when nothing failed. */
+int64_t reconcile_retry_at(const struct reconcile *r);
+
+/* The reports of the last run or teardown; valid until the next call of either. */
+const struct reconcile_report *reconcile_reports(const struct reconcile *r, size_t *n);
+
+void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *stats);
+
+#endif

@@ -1,0 +1,781 @@
+/* The mesh's rules, checked on the whole desired state printed as text: admission by trust,
+ * trimming to what trust allows, prefix conflicts, suspect and dead sites, NAT keepalive,
+ * MTUs, segments and their FDB entries, and an output that does not depend on the view's
+ * order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "kernel-helpers/kh.h"
+#include "netd/conf.h"
+#include "netd/key.h"
+#include "netd/mesh.h"
+
+#define S MESH_USEC
+
+static char dir[64], keyfile[128];
+
+/* Public keys of the trusted sites: key n is 32 bytes of n. Key 9 is trusted by nobody. */
+static void
+pubkey(int n, uint8_t key[KEY_LEN])
+{
+	memset(key, n, KEY_LEN);
+}
+
+static const char *
+pubkey_text(int n)
+{
+	static char text[4][KEY_BASE64_SIZE];
+	static int next;
+	uint8_t key[KEY_LEN];
+	char *t = text[next++ % 4];
+
+	pubkey(n, key);
+	key_to_base64(t, key);
+	return t;
+}
+
+static int
+group_setup(void **state)
+{
+	uint8_t priv[KEY_LEN];
+	char text[KEY_BASE64_SIZE + 1];
+	int fd;
+
+	(void)state;
+	if (key_init() < 0)
+		return -1;
+	strcpy(dir, "/tmp/netd-test-mesh.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(keyfile, sizeof(keyfile), "%s/private.key", dir);
+	key_generate_private(priv);
+	key_to_base64(text, priv);
+	strcat(text, "\n");
+	fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	unlink(keyfile);
+	return rmdir(dir);
+}
+
+/* The site alpha with two segments and three trusted sites; extra is appended inside the
+ * top level (e.g. a routing group or an MTU). */
+static struct conf *
+load_conf(const char *wg_extra, const char *overlay, const char *extra)
+{
+	char text[4096];
+	struct conf_errors errs = {0};
+	struct conf *conf;
+
+	snprintf(text, sizeof(text),
+	         "site = { name = \"alpha\"; };\n"
+	         "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; %s };\n"
+	         "overlay = [ %s ];\n"
+	         "prefixes = [ \"10.1.0.0/16\" ];\n"
+	         "segments = (\n"
+	         "  { name = \"tenant-a\"; vni = 100; ports = [ \"eth1\" ]; },\n"
+	         "  { name = \"storage\"; vni = 200; }\n"
+	         ");\n"
+	         "trust = (\n"
+	         "  { name = \"beta\"; public_key = \"%s\";\n"
+	         "    prefixes = [ \"10.2.0.0/16\", \"2001:db8:2::/48\" ]; vnis = [ 100 ]; },\n"
+	         "  { name = \"gamma\"; public_key = \"%s\";\n"
+	         "    prefixes = [ \"10.3.0.0/16\" ]; vnis = [ 100, 200 ]; },\n"
+	         "  { name = \"delta\"; public_key = \"%s\";\n"
+	         "    prefixes = [ \"10.4.0.0/16\", \"198.51.100.0/24\" ]; }\n"
+	         ");\n"
+	         "%s",
+	         keyfile, wg_extra, overlay, pubkey_text(1), pubkey_text(2), pubkey_text(3), extra);
+	conf = conf_load_string(text, "mesh.conf", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("%s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
+	assert_non_null(conf);
+	return conf;
+}
+
+static struct conf *
+default_conf(void)
+{
+	return load_conf("", "\"10.99.0.1\", \"fd99::1\"", "");
+}
+
+/* --- views written as text --- */
+
+struct spec {
+	const char *name;
+	int key;
+	const char *endpoint; /* "ADDR PORT" */
+	const char *overlay;  /* comma-separated */
+	const char *prefixes;
+	const char *vnis;
+	enum mesh_state state;
+	int64_t died_at;
+	bool nat;
+};
+
+/* A live site with no NAT. */
+#define SITE(name, key, endpoint, overlay, prefixes, vnis)                                         \
+	{                                                                                          \
+		name, key, endpoint, overlay, prefixes, vnis, MESH_ALIVE, 0, false                 \
+	}
+
+struct view {
+	struct mesh_site *sites;
+	size_t n;
+	struct kh_prefix *prefixes[16];
+	uint32_t *vnis[16];
+};
+
+static size_t
+split(const char *list, char items[][64], size_t max)
+{
+	size_t n = 0;
+	const char *p = list;
+
+	while (p && *p && n < max) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		assert_true(len < 64);
+		memcpy(items[n], p, len);
+		items[n++][len] = '\0';
+		p = comma ? comma + 1 : NULL;
+	}
+	return n;
+}
+
+static void
+view_make(struct view *v, const struct spec *specs, size_t n)
+{
+	memset(v, 0, sizeof(*v));
+	assert_true(n <= 16);
+	v->sites = calloc(n ? n : 1, sizeof(*v->sites));
+	assert_non_null(v->sites);
+	v->n = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct spec *sp = &specs[i];
+		struct mesh_site *s = &v->sites[i];
+		char items[8][64], addr[64];
+		unsigned port;
+		size_t k;
+
+		s->name = sp->name;
+		pubkey(sp->key, s->public_key);
+		if (sp->endpoint) {
+			assert_int_equal(sscanf(sp->endpoint, "%63s %u", addr, &port), 2);
+			assert_int_equal(kh_addr_parse(addr, &s->endpoint), 0);
+			s->endpoint_port = (uint16_t)port;
+		}
+		k = split(sp->overlay, items, MESH_MAX_OVERLAY);
+		for (size_t j = 0; j < k; j++)
+			assert_int_equal(kh_prefix_parse(items[j], &s->overlay[j]), 0);
+		s->noverlay = k;
+		k = split(sp->prefixes, items, 8);
+		v->prefixes[i] = calloc(8, sizeof(struct kh_prefix));
+		assert_non_null(v->prefixes[i]);
+		for (size_t j = 0; j < k; j++)
+			assert_int_equal(kh_prefix_parse(items[j], &v->prefixes[i][j]), 0);
+		s->prefixes = v->prefixes[i];
+		s->nprefixes = k;
+		k = split(sp->vnis, items, 8);
+		v->vnis[i] = calloc(8, sizeof(uint32_t));
+		assert_non_null(v->vnis[i]);
+		for (size_t j = 0; j < k; j++)
+			v->vnis[i][j] = (uint32_t)strtoul(items[j], NULL, 10);
+		s->vnis = v->vnis[i];
+		s->nvnis = k;
+		s->state = sp->state;
+		s->died_at = sp->died_at;
+		s->behind_nat = sp->nat;
+	}
+}
+
+static void
+view_free(struct view *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		free(v->prefixes[i]);
+		free(v->vnis[i]);
+	}
+	free(v->sites);
+}
+
+/* --- the desired state as text --- */
+
+struct text {
+	char buf[8192];
+	size_t len;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(t->buf) - t->len);
+	t->len += (size_t)n;
+}
+
+static void
+describe_peers(struct text *t, const struct mesh_desired *d)
+{
+	char a[KH_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < d->npeers; i++) {
+		const struct mesh_peer *p = &d->peers[i];
+
+		add(t, "peer %s %s", p->site, mesh_state_name(p->state));
+		if (p->endpoint.family)
+			add(t, " endpoint %s:%u%s", kh_addr_format(&p->endpoint, a),
+			    p->endpoint_port, p->endpoint_roams ? " roams" : "");
+		if (p->keepalive)
+			add(t, " keepalive %u", p->keepalive);
+		for (size_t j = 0; j < p->nallowed; j++)
+			add(t, "%s%s", j ? "," : " allowed ", kh_prefix_format(&p->allowed[j], a));
+		add(t, "\n");
+	}
+}
+
+static void
+describe_segments(struct text *t, const struct mesh_desired *d)
+{
+	char a[KH_ADDR_STRLEN];
+
+	for (size_t i = 0; i < d->nsegments; i++) {
+		const struct mesh_segment *s = &d->segments[i];
+
+		add(t, "segment %s vni %u %s %s local %s port %u mtu %u", s->name, s->vni, s->vxlan,
+		    s->bridge, kh_addr_format(&s->local, a), s->port, s->mtu);
+		for (size_t j = 0; j < s->nports; j++)
+			add(t, "%s%s", j ? "," : " ports ", s->ports[j]);
+		for (size_t j = 0; j < s->nvteps; j++)
+			add(t, "%s%s(%s)", j ? "," : " vteps ",
+			    kh_addr_format(&s->vteps[j].addr, a), s->vteps[j].site);
+		add(t, "\n");
+	}
+}
+
+/* What a test looks at: peers, routes, rules, segments, reports, or all of it. */
+enum part { PEERS = 1, ROUTES = 2, RULES = 4, SEGMENTS = 8, REPORTS = 16, WG = 32, ALL = 63 };
+
+static void
+describe(struct text *t, const struct mesh_desired *d, unsigned parts)
+{
+	char a[KH_PREFIX_STRLEN];
+
+	memset(t, 0, sizeof(*t));
+	if (parts & WG) {
+		add(t, "wg %s port %u fwmark %u mtu %u", d->wg.name, d->wg.listen_port,
+		    d->wg.fwmark, d->wg.mtu);
+		for (size_t i = 0; i < d->wg.naddrs; i++)
+			add(t, "%s%s", i ? "," : " addrs ", kh_prefix_format(&d->wg.addrs[i], a));
+		add(t, "\n");
+	}
+	if (parts & PEERS)
+		describe_peers(t, d);
+	if (parts & ROUTES)
+		for (size_t i = 0; i < d->nroutes; i++)
+			add(t, "route %s table %u proto %u metric %u via %s\n",
+			    kh_prefix_format(&d->routes[i].dst, a), d->table, d->protocol,
+			    d->metric, d->peers[d->routes[i].peer].site);
+	if (parts & RULES)
+		for (size_t i = 0; i < d->nrules; i++)
+			add(t, "rule %s priority %u table %u proto %u\n",
+			    d->rules[i].family == AF_INET6 ? "inet6" : "inet", d->rules[i].priority,
+			    d->rules[i].table, d->rules[i].protocol);
+	if (parts & SEGMENTS)
+		describe_segments(t, d);
+	if (parts & REPORTS)
+		for (size_t i = 0; i < d->nreports; i++)
+			add(t, "report %s [%s] %s\n", mesh_report_kind_name(d->reports[i].kind),
+			    d->reports[i].site, d->reports[i].text);
+}
+
+static struct mesh_desired *
+compute(const struct conf *conf, const struct spec *specs, size_t n,
+        const struct mesh_params *params, int64_t now)
+{
+	struct mesh_params defaults;
+	struct mesh_desired *d = NULL;
+	struct view v;
+
+	mesh_params_init(&defaults);
+	view_make(&v, specs, n);
+	assert_int_equal(mesh_compute(conf, v.sites, v.n, params ? params : &defaults, now, &d), 0);
+	view_free(&v);
+	return d;
+}
+
+static void
+expect(const struct conf *conf, const struct spec *specs, size_t n,
+       const struct mesh_params *params, int64_t now, unsigned parts, const char *want)
+{
+	struct mesh_desired *d = compute(conf, specs, n, params, now);
+	struct text t;
+
+	describe(&t, d, parts);
+	assert_string_equal(t.buf, want);
+	mesh_desired_free(d);
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* --- the rules --- */
+
+static void
+test_nothing_but_this_site(void **state)
+{
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, NULL, 0, NULL, 0, ALL,
+	       "wg wg0 port 51820 fwmark 0 mtu 1420 addrs 10.99.0.1/32,fd99::1/128\n"
+	       "rule inet priority 32000 table 51820 proto 200\n"
+	       "rule inet6 priority 32000 table 51820 proto 200\n"
+	       "segment tenant-a vni 100 vxlan100 br-tenant-a local 10.99.0.1 port 4789 mtu "
+	       "1370 ports eth1\n"
+	       "segment storage vni 200 vxlan200 br-storage local 10.99.0.1 port 4789 mtu "
+	       "1370\n");
+	conf_free(conf);
+}
+
+static void
+test_admission(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("alpha", 7, "192.0.2.1 51820", "10.99.0.1", "10.1.0.0/16", "100"), /* itself */
+	        SITE("gamma", 9, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", ""), /* wrong key */
+	        SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", ""),
+	        SITE("epsilon", 4, "192.0.2.5 51820", "10.99.0.5", "", ""), /* no trust entry */
+	};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, view, N(view), NULL, 0, PEERS | ROUTES | REPORTS,
+	       "peer beta alive endpoint 192.0.2.2:51820 allowed 10.2.0.0/16,10.99.0.2/32\n"
+	       "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	       "route 10.99.0.2/32 table 51820 proto 200 metric 10 via beta\n"
+	       "report untrusted [epsilon] site epsilon: no trust entry\n"
+	       "report untrusted [gamma] site gamma: its public key is not the one its trust "
+	       "entry names\n");
+	conf_free(conf);
+}
+
+static void
+test_trust_trims(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2,fd99::2",
+	             "10.2.0.0/16,10.2.5.0/24,10.9.0.0/16,2001:db8:2:1::/64,10.2.0.1/16",
+	             "100,200,300"),
+	};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, view, N(view), NULL, 0, PEERS | SEGMENTS | REPORTS,
+	       "peer beta alive endpoint 192.0.2.2:51820 allowed "
+	       "10.2.0.0/16,10.2.5.0/24,10.99.0.2/32,2001:db8:2:1::/64,fd99::2/128\n"
+	       "segment tenant-a vni 100 vxlan100 br-tenant-a local 10.99.0.1 port 4789 mtu "
+	       "1370 ports eth1 vteps 10.99.0.2(beta)\n"
+	       "segment storage vni 200 vxlan200 br-storage local 10.99.0.1 port 4789 mtu 1370\n"
+	       "report prefix-denied [beta] site beta: prefix 10.9.0.0/16 is outside what its "
+	       "trust entry allows\n"
+	       "report invalid [beta] site beta: prefix 10.2.0.1/16 is not a prefix (host bits "
+	       "set)\n"
+	       "report vni-denied [beta] site beta: VNI 200 is not among the segments its trust "
+	       "entry allows\n"
+	       "report vni-denied [beta] site beta: VNI 300 is not among the segments its trust "
+	       "entry allows\n");
+	conf_free(conf);
+}
+
+static void
+test_overlay_denied(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("beta", 1, NULL, "10.1.0.5", "", ""),  /* in alpha's own prefix */
+	        SITE("delta", 3, NULL, "10.3.0.9", "", ""), /* in what gamma may advertise */
+	        SITE("gamma", 2, NULL, "10.99.0.1,fd99::3/64", "", ""),
+	};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, view, N(view), NULL, 0, PEERS | REPORTS,
+	       "peer beta alive\n"
+	       "peer delta alive\n"
+	       "peer gamma alive\n"
+	       "report overlay-denied [beta] site beta: overlay address 10.1.0.5 lies in this "
+	       "site's prefix 10.1.0.0/16\n"
+	       "report overlay-denied [delta] site delta: overlay address 10.3.0.9 lies in what "
+	       "site gamma may advertise\n"
+	       "report overlay-denied [gamma] site gamma: overlay address 10.99.0.1 is this "
+	       "site's own\n"
+	       "report invalid [gamma] site gamma: overlay address fd99::3/64 is not a host "
+	       "address\n");
+	conf_free(conf);
+}
+
+/* Two sites claim one address: the lowest name keeps it, whatever the order of the view. */
+static void
+test_conflict(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("gamma", 2, NULL, "10.99.0.5", "10.3.0.0/16", "100"),
+	        SITE("delta", 3, NULL, "10.99.0.7", "10.4.0.0/16", ""),
+	        SITE("beta", 1, NULL, "10.99.0.5", "10.2.0.0/16", "100"),
+	};
+	static const char want[] =
+	        "peer beta alive allowed 10.2.0.0/16,10.99.0.5/32\n"
+	        "peer delta alive allowed 10.4.0.0/16,10.99.0.7/32\n"
+	        "peer gamma alive allowed 10.3.0.0/16\n"
+	        "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	        "route 10.3.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
+	        "route 10.4.0.0/16 table 51820 proto 200 metric 10 via delta\n"
+	        "route 10.99.0.5/32 table 51820 proto 200 metric 10 via beta\n"
+	        "route 10.99.0.7/32 table 51820 proto 200 metric 10 via delta\n"
+	        "segment tenant-a vni 100 vxlan100 br-tenant-a local 10.99.0.1 port 4789 mtu "
+	        "1370 ports eth1 vteps 10.99.0.5(beta)\n"
+	        "segment storage vni 200 vxlan200 br-storage local 10.99.0.1 port 4789 mtu 1370\n"
+	        "report conflict [gamma] site gamma: 10.99.0.5/32 is claimed by site beta too, "
+	        "which keeps it (lowest site name)\n"
+	        "report segment [gamma] segment tenant-a: site gamma joined VNI 100 but has no "
+	        "usable IPv4 overlay address\n";
+	static const size_t orders[][3] = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {1, 0, 2}};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	for (size_t o = 0; o < N(orders); o++) {
+		struct spec shuffled[3];
+
+		for (size_t i = 0; i < 3; i++)
+			shuffled[i] = view[orders[o][i]];
+		expect(conf, shuffled, 3, NULL, 0, PEERS | ROUTES | SEGMENTS | REPORTS, want);
+	}
+	conf_free(conf);
+}
+
+/* Suspect is not gone; dead keeps everything for the hold; left goes at once. */
+static void
+test_membership_states(void **state)
+{
+	static const struct {
+		enum mesh_state state;
+		int64_t died_at, now;
+		bool kept;
+	} cases[] = {
+	        {MESH_ALIVE, 0, 1000 * S, true},
+	        {MESH_SUSPECT, 0, 1000 * S, true},
+	        {MESH_DEAD, 100 * S, 100 * S, true},
+	        {MESH_DEAD, 100 * S, 129 * S, true},
+	        {MESH_DEAD, 100 * S, 130 * S, false},
+	        {MESH_DEAD, 100 * S, 1000 * S, false},
+	        {MESH_LEFT, 0, 0, false},
+	};
+	struct conf *conf = default_conf();
+	struct mesh_params params;
+
+	(void)state;
+	mesh_params_init(&params);
+	params.dead_hold = 30 * S;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct spec view[] = {
+		        {"beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", "100",
+		         cases[i].state, cases[i].died_at, false},
+		        SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "", "100"),
+		};
+		struct mesh_desired *d = compute(conf, view, 2, &params, cases[i].now);
+		struct text t;
+		char want[2048];
+
+		describe(&t, d, PEERS | ROUTES | SEGMENTS);
+		if (cases[i].kept)
+			snprintf(want, sizeof(want),
+			         "peer beta %s endpoint 192.0.2.2:51820 allowed "
+			         "10.2.0.0/16,10.99.0.2/32\n",
+			         mesh_state_name(cases[i].state));
+		else
+			want[0] = '\0';
+		strcat(want, "peer gamma alive endpoint 192.0.2.3:51820 allowed 10.99.0.3/32\n");
+		if (cases[i].kept)
+			strcat(want,
+			       "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+			       "route 10.99.0.2/32 table 51820 proto 200 metric 10 via beta\n");
+		strcat(want, "route 10.99.0.3/32 table 51820 proto 200 metric 10 via gamma\n");
+		strcat(want, cases[i].kept ? "segment tenant-a vni 100 vxlan100 br-tenant-a local "
+		                             "10.99.0.1 port 4789 mtu 1370 ports eth1 vteps "
+		                             "10.99.0.2(beta),10.99.0.3(gamma)\n"
+		                           : "segment tenant-a vni 100 vxlan100 br-tenant-a local "
+		                             "10.99.0.1 port 4789 mtu 1370 ports eth1 vteps "
+		                             "10.99.0.3(gamma)\n");
+		strcat(want, "segment storage vni 200 vxlan200 br-storage local 10.99.0.1 port "
+		             "4789 mtu 1370\n");
+		if (strcmp(t.buf, want) != 0)
+			print_error("case %zu (%s)\n", i, mesh_state_name(cases[i].state));
+		assert_string_equal(t.buf, want);
+		mesh_desired_free(d);
+	}
+	conf_free(conf);
+}
+
+static void
+test_nat_keepalive(void **state)
+{
+	static const struct {
+		bool remote, local;
+		const char *want;
+	} cases[] = {
+	        {false, false, "peer beta alive endpoint 192.0.2.2:51820\n"},
+	        {true, false, "peer beta alive endpoint 192.0.2.2:51820 roams keepalive 25\n"},
+	        {false, true, "peer beta alive endpoint 192.0.2.2:51820 keepalive 25\n"},
+	        {true, true, "peer beta alive endpoint 192.0.2.2:51820 roams keepalive 25\n"},
+	};
+	struct conf *conf = default_conf();
+	struct mesh_params params;
+
+	(void)state;
+	mesh_params_init(&params);
+	for (size_t i = 0; i < N(cases); i++) {
+		struct spec view[] = {
+		        {"beta", 1, "192.0.2.2 51820", "", "", "", MESH_ALIVE, 0, cases[i].remote},
+		};
+
+		params.behind_nat = cases[i].local;
+		expect(conf, view, 1, &params, 0, PEERS, cases[i].want);
+	}
+	conf_free(conf);
+}
+
+static void
+test_mtu(void **state)
+{
+	static const struct {
+		const char *wg_extra, *overlay;
+		uint32_t underlay;
+		const char *want;
+	} cases[] = {
+	        {"", "\"10.99.0.1\"", 1500,
+	         "wg wg0 port 51820 fwmark 0 mtu 1420 addrs 10.99.0.1/32\nvxlan 1370\n"},
+	        {"", "\"10.99.0.1\"", 9000,
+	         "wg wg0 port 51820 fwmark 0 mtu 8920 addrs 10.99.0.1/32\nvxlan 8870\n"},
+	        {"mtu = 1400;", "\"10.99.0.1\"", 9000,
+	         "wg wg0 port 51820 fwmark 0 mtu 1400 addrs 10.99.0.1/32\nvxlan 1350\n"},
+	        /* An IPv6 VTEP's encapsulation takes 20 bytes more. */
+	        {"", "\"fd99::1\"", 1500,
+	         "wg wg0 port 51820 fwmark 0 mtu 1420 addrs fd99::1/128\nvxlan 1350\n"},
+	        {"", "\"10.99.0.1\"", 1300,
+	         "wg wg0 port 51820 fwmark 0 mtu 1220 addrs 10.99.0.1/32\nvxlan 1170\n"
+	         "report mtu [] WireGuard MTU 1220 (underlay 1300 - 80) is below 1280, which "
+	         "IPv6 needs\n"},
+	        {"", "\"10.99.0.1\"", 80,
+	         "wg wg0 port 51820 fwmark 0 mtu 0 addrs 10.99.0.1/32\nvxlan 0\n"
+	         "report mtu [] underlay MTU 80 leaves no room for WireGuard: its MTU is left "
+	         "as it is\n"},
+	};
+	struct mesh_params params;
+
+	(void)state;
+	mesh_params_init(&params);
+	for (size_t i = 0; i < N(cases); i++) {
+		struct conf *conf = load_conf(cases[i].wg_extra, cases[i].overlay, "");
+		struct mesh_desired *d;
+		struct text t, r;
+
+		params.underlay_mtu = cases[i].underlay;
+		d = compute(conf, NULL, 0, &params, 0);
+		describe(&t, d, WG);
+		add(&t, "vxlan %u\n", d->segments[0].mtu);
+		describe(&r, d, REPORTS);
+		add(&t, "%s", r.buf);
+		assert_string_equal(t.buf, cases[i].want);
+		mesh_desired_free(d);
+		conf_free(conf);
+	}
+}
+
+/* Each segment floods to the sites that joined its VNI, and to no other. */
+static void
+test_segments(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("delta", 3, NULL, "10.99.0.4", "", "100"), /* VNI 100 not allowed for delta */
+	        SITE("gamma", 2, NULL, "10.99.0.3", "", "100,200,4096"),
+	        SITE("beta", 1, NULL, "10.99.0.2", "", "100"),
+	};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, view, N(view), NULL, 0, SEGMENTS | REPORTS,
+	       "segment tenant-a vni 100 vxlan100 br-tenant-a local 10.99.0.1 port 4789 mtu 1370 "
+	       "ports eth1 vteps 10.99.0.2(beta),10.99.0.3(gamma)\n"
+	       "segment storage vni 200 vxlan200 br-storage local 10.99.0.1 port 4789 mtu 1370 "
+	       "vteps 10.99.0.3(gamma)\n"
+	       "report vni-denied [delta] site delta: VNI 100 is not among the segments its trust "
+	       "entry allows\n"
+	       "report vni-denied [gamma] site gamma: VNI 4096 is not among the segments its "
+	       "trust entry allows\n");
+	conf_free(conf);
+}
+
+/* A prefix that holds a tunnel endpoint would route the tunnel into itself. */
+static void
+test_loop(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("delta", 3, "198.51.100.7 51820", "10.99.0.4", "198.51.100.0/24,10.4.0.0/16",
+	             ""),
+	        SITE("beta", 1, "10.4.1.1 51820", "10.99.0.2", "", ""),
+	};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, view, N(view), NULL, 0, PEERS | REPORTS,
+	       "peer beta alive endpoint 10.4.1.1:51820 allowed 10.99.0.2/32\n"
+	       "peer delta alive endpoint 198.51.100.7:51820 allowed 10.99.0.4/32\n"
+	       "report loop [delta] site delta: 10.4.0.0/16 holds the tunnel endpoint 10.4.1.1 "
+	       "of site beta: routed into the tunnel it would loop\n"
+	       "report loop [delta] site delta: 198.51.100.0/24 holds the tunnel endpoint "
+	       "198.51.100.7 of site delta: routed into the tunnel it would loop\n");
+	conf_free(conf);
+}
+
+static void
+test_duplicate_and_nameless(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("beta", 1, NULL, "10.99.0.2", "", ""),
+	        SITE("gamma", 2, NULL, "10.99.0.3", "", ""),
+	        SITE("beta", 1, NULL, "10.99.0.9", "", ""),
+	        SITE("", 1, NULL, "", "", ""),
+	};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, view, N(view), NULL, 0, PEERS | REPORTS,
+	       "peer gamma alive allowed 10.99.0.3/32\n"
+	       "report invalid [] a site of the view has no name\n"
+	       "report invalid [beta] site beta: 2 entries of that name in the view; none is "
+	       "used\n");
+	conf_free(conf);
+}
+
+static void
+test_rules_and_routing(void **state)
+{
+	static const struct spec view[] = {SITE("beta", 1, NULL, "10.99.0.2", "10.2.0.0/16", "")};
+	struct conf *conf = load_conf("fwmark = 0x51820; listen_port = 51000;", "\"10.99.0.1\"",
+	                              "routing = { table = \"main\"; protocol = 201; };\n");
+	struct mesh_params params;
+
+	(void)state;
+	mesh_params_init(&params);
+	params.route_metric = 50;
+	/* The main table needs no rule. */
+	expect(conf, view, N(view), &params, 0, WG | ROUTES | RULES,
+	       "wg wg0 port 51000 fwmark 333856 mtu 1420 addrs 10.99.0.1/32\n"
+	       "route 10.2.0.0/16 table 254 proto 201 metric 50 via beta\n"
+	       "route 10.99.0.2/32 table 254 proto 201 metric 50 via beta\n");
+	conf_free(conf);
+	/* Another table: a rule per family the config routes (beta's IPv6 prefix counts). */
+	conf = load_conf("", "\"10.99.0.1\"", "routing = { table = 100; };\n");
+	params.rule_priority = 900;
+	expect(conf, view, N(view), &params, 0, RULES,
+	       "rule inet priority 900 table 100 proto 200\n"
+	       "rule inet6 priority 900 table 100 proto 200\n");
+	conf_free(conf);
+}
+
+/* The same view in any order gives the same state, down to the reports. */
+static void
+test_deterministic(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16,10.3.1.0/24",
+	             "200,100"),
+	        {"beta", 1, "192.0.2.2 51820", "10.99.0.2,fd99::2", "2001:db8:2::/48,10.2.0.0/16",
+	         "100", MESH_SUSPECT, 0, false},
+	        {"delta", 3, "192.0.2.4 51820", "10.99.0.3", "10.4.0.0/16,10.5.0.0/16", "",
+	         MESH_DEAD, 0, true},
+	        SITE("zeta", 5, NULL, "", "", ""),
+	};
+	struct conf *conf = default_conf();
+	struct text first;
+
+	(void)state;
+	for (unsigned perm = 0; perm < 24; perm++) {
+		struct spec shuffled[4];
+		bool used[4] = {false};
+		unsigned rest = perm;
+		struct mesh_desired *d;
+		struct text t;
+
+		/* The perm-th permutation in the factorial number system. */
+		for (size_t i = 0; i < 4; i++) {
+			size_t k = rest % (4 - i), j = 0;
+
+			rest /= (unsigned)(4 - i);
+			for (j = 0; used[j] || k-- > 0; j++)
+				;
+			used[j] = true;
+			shuffled[i] = view[j];
+		}
+		d = compute(conf, shuffled, 4, NULL, 10 * S);
+		describe(&t, d, ALL);
+		if (perm == 0)
+			first = t;
+		else
+			assert_string_equal(t.buf, first.buf);
+		mesh_desired_free(d);
+	}
+	conf_free(conf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_nothing_but_this_site),
+	        cmocka_unit_test(test_admission),
+	        cmocka_unit_test(test_trust_trims),
+	        cmocka_unit_test(test_overlay_denied),
+	        cmocka_unit_test(test_conflict),
+	        cmocka_unit_test(test_membership_states),
+	        cmocka_unit_test(test_nat_keepalive),
+	        cmocka_unit_test(test_mtu),
+	        cmocka_unit_test(test_segments),
+	        cmocka_unit_test(test_loop),
+	        cmocka_unit_test(test_duplicate_and_nameless),
+	        cmocka_unit_test(test_rules_and_routing),
+	        cmocka_unit_test(test_deterministic),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
