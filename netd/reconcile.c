@@ -91,6 +91,7 @@ struct run {
 	bool wg_ready; /* the device is there, netd's, and read */
 	struct want_route *want;
 	size_t nwant;
+	bool *pending; /* per desired peer: its change failed, so nothing is routed to it yet */
 	struct seg_run *segs;
 	uint64_t applied, failed;
 	bool oom;
@@ -483,6 +484,17 @@ read_wg(struct run *run)
 	run->wg_ready = true;
 }
 
+static int
+route_qcmp(const void *a, const void *b)
+{
+	const struct kh_route *x = a, *y = b;
+	int c = mesh_prefix_cmp(&x->dst, &y->dst);
+
+	if (c)
+		return c;
+	return x->metric < y->metric ? -1 : x->metric > y->metric;
+}
+
 static void
 read_routes(struct run *run)
 {
@@ -497,6 +509,8 @@ read_routes(struct run *run)
 		read_failed(run, object, err, kh_last_error());
 		return;
 	}
+	/* In the order of the desired state, whatever order the kernel lists them in. */
+	qsort(run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
 	run->routes_read = true;
 	err = kh_rule_list(AF_UNSPEC, d->table, &run->rules, &run->nrules);
 	if (err < 0) {
@@ -947,13 +961,15 @@ configure_peers(struct run *run)
 	                                        RECONCILE_OP_PEER_REMOVE};
 	char object[IFNAMSIZ + 16];
 	struct wg_device *set;
-	bool reported = false;
+	bool *changed = NULL, reported = false;
 	int err = 0;
 
 	set = wg_device_new(d->wg.name);
-	if (!set) {
-		run->oom = true;
-		return;
+	if (d->npeers)
+		changed = calloc(d->npeers, sizeof(*changed));
+	if (!set || (d->npeers && !changed)) {
+		err = -ENOMEM;
+		goto out;
 	}
 	for (size_t i = 0; i < d->npeers && err == 0; i++) {
 		const struct mesh_peer *want = &d->peers[i];
@@ -973,9 +989,11 @@ configure_peers(struct run *run)
 			}
 			count[RECONCILE_OP_PEER_UPDATE]++;
 		}
+		changed[i] = true;
 		err = delta_peer(set, want, (uint32_t)flags);
 	}
-	for (size_t i = 0; i < have->npeers && err == 0; i++) {
+	/* A peer goes only once the routes through it are known to be gone. */
+	for (size_t i = 0; i < have->npeers && err == 0 && run->routes_read; i++) {
 		struct wg_peer *p;
 
 		if (desired_has_key(d, have->peers[i].public_key))
@@ -989,11 +1007,7 @@ configure_peers(struct run *run)
 		p->flags = WG_PEER_REMOVE_ME;
 		count[RECONCILE_OP_PEER_REMOVE]++;
 	}
-	if (err < 0) {
-		run->oom = true;
-		goto out;
-	}
-	if (!set->npeers)
+	if (err < 0 || !set->npeers)
 		goto out;
 	snprintf(object, sizeof(object), "peers of %s", d->wg.name);
 	err = wg_set_device(set);
@@ -1009,7 +1023,15 @@ configure_peers(struct run *run)
 		done(run, ops[k], count[ops[k]], err, wg_last_error(), object);
 		reported = true;
 	}
+	if (err < 0) {
+		run->pending = changed;
+		changed = NULL;
+		err = 0;
+	}
 out:
+	if (err < 0)
+		run->oom = true;
+	free(changed);
 	wg_free_device(set);
 }
 
@@ -1112,7 +1134,7 @@ add_routes(struct run *run)
 		bool present = false;
 		char object[48];
 
-		if (w->blocked)
+		if (w->blocked || (run->pending && run->pending[d->routes[i].peer]))
 			continue;
 		w->route.oif = run->wg_link.ifindex;
 		for (size_t j = 0; j < run->nroutes && !present; j++)
@@ -1148,6 +1170,15 @@ add_routes(struct run *run)
 	}
 }
 
+static bool
+peer_pending(const struct run *run, const char *site)
+{
+	for (size_t i = 0; run->pending && i < run->d->npeers; i++)
+		if (!strcmp(run->d->peers[i].site, site))
+			return run->pending[i];
+	return false;
+}
+
 static void
 add_fdb(struct run *run)
 {
@@ -1168,6 +1199,8 @@ add_fdb(struct run *run)
 				present = is_our_fdb(&sr->fdb[k]) &&
 				          kh_addr_equal(&sr->fdb[k].dst, &e.dst);
 			if (present)
+				continue;
+			if (peer_pending(run, s->vteps[j].site))
 				continue;
 			fdb_object(s->vxlan, &e.dst, object, sizeof(object));
 			kh_done(run, RECONCILE_OP_FDB_ADD, kh_fdb_append(&e), object);
@@ -1249,6 +1282,7 @@ run_free(struct run *run)
 	free(run->rules);
 	wg_free_device(run->dev);
 	free(run->want);
+	free(run->pending);
 	if (run->segs)
 		for (size_t i = 0; i < run->d->nsegments; i++)
 			free(run->segs[i].fdb);

@@ -1,0 +1,1233 @@
+/* The reconciler against the fake kernel: the exact requests from an empty kernel, nothing at
+ * all when the kernel already matches (a second run, a restart adopting a data plane), only
+ * the difference when a site comes or goes, repair after someone else's deletions (events) and
+ * after lost events (resync), another owner's routes left alone, failures reported and
+ * retried with backoff, and a teardown that removes netd's objects and nothing else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "kernel-helpers/fake/fake.h"
+#include "kernel-helpers/kh.h"
+#include "kernel-helpers/monitor.h"
+#include "kernel-helpers/rtnl.h"
+#include "kernel-helpers/wg.h"
+#include "netd/conf.h"
+#include "netd/key.h"
+#include "netd/mesh.h"
+#include "netd/reconcile.h"
+
+#define S    MESH_USEC
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static char dir[64], keyfile[128];
+static char priv_text[KEY_BASE64_SIZE];
+static struct kh_monitor *mon;
+
+static void
+pubkey(int n, uint8_t key[KEY_LEN])
+{
+	memset(key, n, KEY_LEN);
+}
+
+static const char *
+pubkey_text(int n)
+{
+	static char text[4][KEY_BASE64_SIZE];
+	static int next;
+	uint8_t key[KEY_LEN];
+	char *t = text[next++ % 4];
+
+	pubkey(n, key);
+	key_to_base64(t, key);
+	return t;
+}
+
+static int
+group_setup(void **state)
+{
+	uint8_t priv[KEY_LEN];
+	char text[KEY_BASE64_SIZE + 1];
+	int fd;
+
+	(void)state;
+	if (key_init() < 0)
+		return -1;
+	strcpy(dir, "/tmp/netd-test-reconcile.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(keyfile, sizeof(keyfile), "%s/private.key", dir);
+	key_generate_private(priv);
+	key_to_base64(priv_text, priv);
+	snprintf(text, sizeof(text), "%s\n", priv_text);
+	fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return kh_monitor_open(0, &mon);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	kh_monitor_close(mon);
+	unlink(keyfile);
+	return rmdir(dir);
+}
+
+/* A fresh namespace with the site's LAN port eth1 (up), as it is before netd starts. */
+static int
+setup(void **state)
+{
+	(void)state;
+	fake_reset();
+	fake_act_as(FAKE_SETUP);
+	if (fake_link_add("eth1", "veth", 1500, NULL) < 0)
+		return -1;
+	fake_act_as(FAKE_NETD);
+	return 0;
+}
+
+/* The site alpha: IPv4 overlay, one segment on eth1, two trusted sites. */
+static struct conf *
+load_conf(const char *wg_extra, const char *extra)
+{
+	char text[4096];
+	struct conf_errors errs = {0};
+	struct conf *conf;
+
+	snprintf(text, sizeof(text),
+	         "site = { name = \"alpha\"; };\n"
+	         "wireguard = { private_key_file = \"%s\"; %s };\n"
+	         "overlay = [ \"10.99.0.1\" ];\n"
+	         "prefixes = [ \"10.1.0.0/16\" ];\n"
+	         "trust = (\n"
+	         "  { name = \"beta\"; public_key = \"%s\"; prefixes = [ \"10.2.0.0/16\" ];\n"
+	         "    vnis = [ 100 ]; },\n"
+	         "  { name = \"gamma\"; public_key = \"%s\"; prefixes = [ \"10.3.0.0/16\" ];\n"
+	         "    vnis = [ 100 ]; }\n"
+	         ");\n"
+	         "%s",
+	         keyfile, wg_extra, pubkey_text(1), pubkey_text(2), extra);
+	conf = conf_load_string(text, "reconcile.conf", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("%s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
+	assert_non_null(conf);
+	return conf;
+}
+
+#define WG0 "interface = \"wg0\";"
+
+static const char segments[] =
+        "segments = ( { name = \"tenant-a\"; vni = 100; ports = [ \"eth1\" ]; } );\n";
+
+static struct conf *
+default_conf(void)
+{
+	return load_conf(WG0, segments);
+}
+
+/* --- views --- */
+
+struct site_text {
+	const char *name;
+	int key;
+	const char *endpoint; /* "ADDR PORT" */
+	const char *overlay;
+	const char *prefix;
+	bool nat;
+};
+
+static const struct site_text beta = {"beta",        1,    "192.0.2.2 51820", "10.99.0.2",
+                                      "10.2.0.0/16", false};
+static const struct site_text gamma = {"gamma",       2,    "192.0.2.3 51820", "10.99.0.3",
+                                       "10.3.0.0/16", false};
+
+static struct mesh_desired *
+desired_of(const struct conf *conf, const struct site_text *const *view, size_t n)
+{
+	struct mesh_site sites[4];
+	struct kh_prefix prefixes[4];
+	static const uint32_t vni = 100;
+	struct mesh_params params;
+	struct mesh_desired *d = NULL;
+
+	assert_true(n <= N(sites));
+	memset(sites, 0, sizeof(sites));
+	for (size_t i = 0; i < n; i++) {
+		char addr[64];
+		unsigned port;
+
+		sites[i].name = view[i]->name;
+		pubkey(view[i]->key, sites[i].public_key);
+		assert_int_equal(sscanf(view[i]->endpoint, "%63s %u", addr, &port), 2);
+		assert_int_equal(kh_addr_parse(addr, &sites[i].endpoint), 0);
+		sites[i].endpoint_port = (uint16_t)port;
+		assert_int_equal(kh_prefix_parse(view[i]->overlay, &sites[i].overlay[0]), 0);
+		sites[i].noverlay = 1;
+		assert_int_equal(kh_prefix_parse(view[i]->prefix, &prefixes[i]), 0);
+		sites[i].prefixes = &prefixes[i];
+		sites[i].nprefixes = 1;
+		sites[i].vnis = &vni;
+		sites[i].nvnis = 1;
+		sites[i].behind_nat = view[i]->nat;
+	}
+	mesh_params_init(&params);
+	assert_int_equal(mesh_compute(conf, sites, n, &params, 0, &d), 0);
+	return d;
+}
+
+/* --- the log and the events --- */
+
+/* Replaces @PRIV@, @BETA@ and @GAMMA@ by the keys' base64. */
+static char *
+with_keys(const char *text)
+{
+	const struct {
+		const char *tag, *value;
+	} tags[] = {{"@PRIV@", priv_text}, {"@BETA@", pubkey_text(1)}, {"@GAMMA@", pubkey_text(2)}};
+	size_t cap = strlen(text) * 2 + 256, len = 0;
+	char *out = malloc(cap);
+
+	assert_non_null(out);
+	while (*text) {
+		size_t i;
+
+		for (i = 0; i < N(tags); i++)
+			if (!strncmp(text, tags[i].tag, strlen(tags[i].tag)))
+				break;
+		if (i < N(tags)) {
+			len += (size_t)snprintf(out + len, cap - len, "%s", tags[i].value);
+			text += strlen(tags[i].tag);
+		} else {
+			out[len++] = *text++;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* The changes netd asked for since the last fake_clear_ops, exactly; then forgets them. */
+static void
+expect_changes(const char *want)
+{
+	char *log = fake_log(true), *w = with_keys(want);
+
+	assert_non_null(log);
+	assert_string_equal(log, w);
+	free(log);
+	free(w);
+	fake_clear_ops();
+}
+
+static void
+on_event(const struct kh_event *ev, void *arg)
+{
+	reconcile_note_event(arg, ev);
+}
+
+/* Hands every waiting event to the reconciler, as the daemon's loop does. */
+static void
+drain(struct reconcile *r)
+{
+	while (kh_monitor_read(mon, on_event, r) > 0)
+		;
+}
+
+/* Forgets what is waiting on the monitor (changes made while nothing listened). */
+static void
+forget_events(void)
+{
+	struct reconcile *r;
+
+	assert_int_equal(reconcile_new(&r), 0);
+	drain(r);
+	reconcile_free(r);
+}
+
+static struct reconcile *
+started(const struct mesh_desired *d)
+{
+	struct reconcile *r;
+
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	forget_events();
+	fake_clear_ops();
+	return r;
+}
+
+static void
+expect_report(const struct reconcile *r, const char *object, int err, const char *text_part)
+{
+	size_t n;
+	const struct reconcile_report *reps = reconcile_reports(r, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(reps[i].object, object) && reps[i].err == err &&
+		    strstr(reps[i].text, text_part))
+			return;
+	for (size_t i = 0; i < n; i++)
+		print_error("report %s (%d): %s\n", reps[i].object, reps[i].err, reps[i].text);
+	fail_msg("no report on %s with \"%s\"", object, text_part);
+}
+
+static size_t
+report_count(const struct reconcile *r)
+{
+	size_t n;
+
+	reconcile_reports(r, &n);
+	return n;
+}
+
+/* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines; read unlogged. */
+static char *
+routes_text(uint32_t table, int protocol)
+{
+	struct kh_route *routes = NULL;
+	size_t n = 0, len = 0;
+	char *out = calloc(1, 1024);
+
+	assert_non_null(out);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_route_list(AF_UNSPEC, table, protocol, &routes, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		char p[KH_PREFIX_STRLEN];
+		struct kh_link l;
+
+		assert_int_equal(kh_link_get_index(routes[i].oif, &l), 0);
+		len += (size_t)snprintf(out + len, 1024 - len, "%s dev %s proto %u\n",
+		                        kh_prefix_format(&routes[i].dst, p), l.name,
+		                        routes[i].protocol);
+	}
+	free(routes);
+	fake_act_as(FAKE_NETD);
+	return out;
+}
+
+static void
+expect_routes(uint32_t table, int protocol, const char *want)
+{
+	char *have = routes_text(table, protocol);
+
+	assert_string_equal(have, want);
+	free(have);
+}
+
+static bool
+link_exists(const char *name, struct kh_link *out)
+{
+	struct kh_link l;
+	int err;
+
+	fake_act_as(FAKE_SETUP);
+	err = kh_link_get(name, &l);
+	fake_act_as(FAKE_NETD);
+	if (err == 0 && out)
+		*out = l;
+	return err == 0;
+}
+
+/* What a fresh start writes, in order: devices first, then what goes through them. */
+static const char start_log[] =
+        "wg add wg0 kernel\n"
+        "wg set wg0 private-key @PRIV@ listen-port 51820\n"
+        "addr add 10.99.0.1/32 dev wg0\n"
+        "link set wg0 up\n"
+        "wg set wg0 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 0 "
+        "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32\n"
+        "link add vxlan vxlan100 vni 100 local 10.99.0.1 port 4789 nolearning mtu 1370\n"
+        "link add bridge br-tenant-a mtu 1370\n"
+        "link set vxlan100 master br-tenant-a\n"
+        "link set eth1 master br-tenant-a\n"
+        "link set vxlan100 up\n"
+        "link set br-tenant-a up\n"
+        "route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+        "route replace 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
+        "rule add inet pref 32000 lookup 51820 proto 200\n"
+        "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n";
+
+/* --- tests --- */
+
+static void
+test_start_from_empty(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile_stats st;
+	struct reconcile *r;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	expect_changes(start_log);
+	assert_int_equal(report_count(r), 0);
+	assert_int_equal(reconcile_retry_at(r), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.last_applied, 15);
+	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], 1);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 2);
+	assert_int_equal(st.applied[RECONCILE_OP_LINK_CREATE], 2);
+	assert_int_equal(st.applied[RECONCILE_OP_LINK_MASTER], 2);
+	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], 1);
+	assert_int_equal(st.last_failed, 0);
+	expect_routes(51820, 200,
+	              "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* The second run, and the run the echoes of the first one's link changes ask for, change
+ * nothing; a run that changes nothing reads each kind of object once. */
+static void
+test_again_changes_nothing(void **state)
+{
+	const struct site_text *view[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile_stats st;
+	struct reconcile *r;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	drain(r);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_int_equal(fake_changes(), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.last_applied, 0);
+	/* Links, the WireGuard device, its addresses, the table's routes and rules, and the FDB
+	 * of the one segment. */
+	print_message("a run that changes nothing makes %zu calls\n", fake_count(FAKE_OP_ANY));
+	assert_int_equal(fake_count(FAKE_OP_ANY), 6);
+	assert_int_equal(fake_count(FAKE_OP_LINK_LIST), 1);
+	assert_int_equal(fake_count(FAKE_OP_WG_GET), 1);
+	assert_int_equal(fake_count(FAKE_OP_ADDR_LIST), 1);
+	assert_int_equal(fake_count(FAKE_OP_ROUTE_LIST), 1);
+	assert_int_equal(fake_count(FAKE_OP_RULE_LIST), 1);
+	assert_int_equal(fake_count(FAKE_OP_FDB_LIST), 1);
+	/* Nothing changed, nothing announced. */
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A restart on a kernel that holds everything already: adopted without a single change,
+ * whichever WireGuard implementation serves the interface. */
+static void
+test_adopt(void **state)
+{
+	static const struct {
+		bool kernel_then, kernel_now;
+	} cases[] = {{true, true}, {false, true}, {false, false}};
+	const struct site_text *view[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct reconcile *before, *r;
+		struct reconcile_stats st;
+
+		setup(NULL);
+		fake_wg_set_kernel(cases[i].kernel_then);
+		fake_act_as(FAKE_SETUP);
+		assert_int_equal(reconcile_new(&before), 0);
+		assert_int_equal(reconcile_run(before, d, 0), 0);
+		reconcile_free(before);
+		fake_act_as(FAKE_NETD);
+		fake_wg_set_kernel(cases[i].kernel_now);
+		fake_clear_ops();
+
+		assert_int_equal(reconcile_new(&r), 0);
+		assert_int_equal(reconcile_run(r, d, 0), 0);
+		expect_changes("");
+		reconcile_get_stats(r, &st);
+		assert_int_equal(st.last_applied, 0);
+		assert_int_equal(report_count(r), 0);
+		reconcile_free(r);
+	}
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A restart on a kernel that holds a little more and a little less than wanted: only the
+ * difference changes, and what goes leaves before what it went through. */
+static void
+test_adopt_difference(void **state)
+{
+	const struct site_text *then[] = {&beta, &gamma}, *now[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *old = desired_of(conf, then, N(then));
+	struct mesh_desired *d = desired_of(conf, now, N(now));
+	struct kh_route stale = {.table = 51820, .protocol = 200, .metric = 10};
+	struct kh_ifaddr extra = {0};
+	struct reconcile *r;
+	struct kh_link wg;
+
+	(void)state;
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, old, 0), 0);
+	reconcile_free(r);
+	assert_true(link_exists("wg0", &wg));
+	fake_act_as(FAKE_SETUP);
+	stale.oif = wg.ifindex;
+	assert_int_equal(kh_prefix_parse("10.7.0.0/16", &stale.dst), 0);
+	assert_int_equal(kh_route_replace(&stale), 0);
+	extra.ifindex = wg.ifindex;
+	assert_int_equal(kh_prefix_parse("10.98.0.1/24", &extra.prefix), 0);
+	assert_int_equal(kh_ifaddr_add(&extra), 0);
+	fake_act_as(FAKE_NETD);
+
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	expect_changes("route del 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del 10.7.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n"
+	               "addr del 10.98.0.1/24 dev wg0\n"
+	               "wg set wg0 peer @GAMMA@ remove\n");
+	reconcile_free(r);
+	mesh_desired_free(old);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A site comes: its peer, routes and FDB entry, nothing else; it goes: the same, removed. The
+ * echoes of those changes do not call for another run. */
+static void
+test_site_added_and_removed(void **state)
+{
+	const struct site_text *one[] = {&beta}, *two[] = {&beta, &gamma}, *other[] = {&gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d1 = desired_of(conf, one, N(one));
+	struct mesh_desired *d2 = desired_of(conf, two, N(two));
+	struct mesh_desired *d3 = desired_of(conf, other, N(other));
+	struct reconcile *r = started(d1);
+
+	(void)state;
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
+	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+
+	assert_int_equal(reconcile_run(r, d3, 2 * S), 0);
+	expect_changes("route del 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n"
+	               "wg set wg0 peer @BETA@ remove\n");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
+	              "10.3.0.0/16 dev wg0 proto 200\n10.99.0.3/32 dev wg0 proto 200\n");
+	reconcile_free(r);
+	mesh_desired_free(d1);
+	mesh_desired_free(d2);
+	mesh_desired_free(d3);
+	conf_free(conf);
+}
+
+/* Someone else deletes a route and an FDB entry of netd's: the events make the reconciler
+ * dirty and the next run puts back exactly those. Changes elsewhere leave it clean. */
+static void
+test_repair_after_deletion(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_route route = {.table = 51820, .protocol = 200, .metric = 10};
+	struct kh_route elsewhere = {.table = 254, .protocol = 4, .metric = 0};
+	struct kh_fdb fdb = {0};
+	struct kh_link vx, eth1;
+
+	(void)state;
+	assert_true(link_exists("vxlan100", &vx));
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	elsewhere.oif = eth1.ifindex;
+	assert_int_equal(kh_prefix_parse("10.60.0.0/16", &elsewhere.dst), 0);
+	assert_int_equal(kh_route_replace(&elsewhere), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_false(reconcile_dirty(r));
+
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_prefix_parse("10.2.0.0/16", &route.dst), 0);
+	assert_int_equal(kh_route_del(&route), 0);
+	fdb.ifindex = vx.ifindex;
+	assert_int_equal(kh_addr_parse("10.99.0.2", &fdb.dst), 0);
+	assert_int_equal(kh_fdb_del(&fdb), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_false(reconcile_dirty(r));
+	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n");
+	expect_routes(254, 4, "10.60.0.0/16 dev eth1 proto 4\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* Someone takes the WireGuard link down: its IPv4 routes vanish without a word, the link's
+ * event is enough to bring both back. An MTU changed behind netd's back is put right too. */
+static void
+test_repair_link(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_link wg, vx;
+
+	(void)state;
+	assert_true(link_exists("wg0", &wg));
+	assert_true(link_exists("vxlan100", &vx));
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	assert_int_equal(kh_link_set_mtu(vx.ifindex, 1300), 0);
+	fake_act_as(FAKE_NETD);
+	expect_routes(51820, 200, "");
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("link set wg0 up\n"
+	               "link set vxlan100 mtu 1370\n"
+	               "route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route replace 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* Another owner's route on the same prefix, inside, or around one of netd's: netd's is not
+ * installed (or withdrawn), the collision is reported, and the other route is left alone. */
+static void
+test_collisions(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct kh_route theirs = {.table = 51820, .protocol = 4, .metric = 10};
+	struct kh_route around = {.table = 51820, .protocol = 4, .metric = 5};
+	struct kh_route deflt = {.table = 51820, .protocol = 4, .metric = 5};
+	struct reconcile *r;
+	struct kh_link eth1;
+
+	(void)state;
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	theirs.oif = around.oif = deflt.oif = eth1.ifindex;
+	assert_int_equal(kh_prefix_parse("10.2.0.0/16", &theirs.dst), 0);
+	assert_int_equal(kh_route_replace(&theirs), 0);
+	/* A default route harms nobody. */
+	assert_int_equal(kh_prefix_parse("0.0.0.0/0", &deflt.dst), 0);
+	assert_int_equal(kh_route_replace(&deflt), 0);
+	fake_act_as(FAKE_NETD);
+
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	expect_report(r, "route 10.2.0.0/16 table 51820", 0, "has the same prefix");
+	assert_int_equal(report_count(r), 1);
+	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
+	              "10.2.0.0/16 dev eth1 proto 4\n0.0.0.0/0 dev eth1 proto 4\n"
+	              "10.99.0.2/32 dev wg0 proto 200\n");
+	forget_events();
+	fake_clear_ops();
+
+	/* The other owner gives it up: netd takes it. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_del(&theirs), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
+	assert_int_equal(report_count(r), 0);
+
+	/* Another owner covers it later: netd steps back from the covered route. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_prefix_parse("10.0.0.0/8", &around.dst), 0);
+	assert_int_equal(kh_route_replace(&around), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	expect_changes("route del 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n");
+	expect_report(r, "route 10.2.0.0/16 table 51820", 0, "covers it");
+	expect_report(r, "route 10.99.0.2/32 table 51820", 0, "covers it");
+	expect_routes(51820, 4, "0.0.0.0/0 dev eth1 proto 4\n10.0.0.0/8 dev eth1 proto 4\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A failed request is reported with the kernel's words, counted, and retried by the next run
+ * at a time the caller is given; the delay doubles while runs keep failing. */
+static void
+test_failures_retried(void **state)
+{
+	const struct site_text *view[] = {&beta}, *two[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(conf, two, N(two));
+	struct reconcile_stats st;
+	struct reconcile *r;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	fake_fail(FAKE_OP_ROUTE_REPLACE, 1, EIO);
+	assert_int_equal(reconcile_run(r, d, 100 * S), -EAGAIN);
+	expect_report(r, "route 10.2.0.0/16 table 51820", -EIO, "injected failure");
+	assert_int_equal(report_count(r), 1);
+	assert_int_equal(reconcile_retry_at(r), 101 * S);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.failed[RECONCILE_OP_ROUTE_ADD], 1);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 1);
+	forget_events();
+	fake_clear_ops();
+
+	assert_int_equal(reconcile_run(r, d, 101 * S), 0);
+	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
+	assert_int_equal(reconcile_retry_at(r), 0);
+	assert_int_equal(report_count(r), 0);
+
+	/* A delta of peers fails as a whole: each of its peers counts, one report says why. */
+	fake_fail(FAKE_OP_WG_SET, 3, EBUSY);
+	for (int64_t i = 0, delay = 1; i < 3; i++, delay *= 2) {
+		assert_int_equal(reconcile_run(r, d2, 200 * S), -EAGAIN);
+		assert_int_equal(reconcile_retry_at(r), 200 * S + delay * S);
+		expect_report(r, "peers of wg0", -EBUSY, "peer-add failed");
+	}
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.failed[RECONCILE_OP_PEER_ADD], 3);
+	forget_events();
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d2, 210 * S), 0);
+	assert_int_equal(reconcile_retry_at(r), 0);
+	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
+	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
+
+	/* A read that fails leaves what depends on it alone, for the retry. */
+	fake_fail(FAKE_OP_ROUTE_LIST, 1, ENOBUFS);
+	assert_int_equal(reconcile_run(r, d, 300 * S), -EAGAIN);
+	expect_report(r, "routes table 51820", -ENOBUFS, "read failed");
+	/* Its peer stays while its routes may still be there. */
+	expect_changes("fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
+	assert_int_equal(reconcile_run(r, d, 301 * S), 0);
+	expect_changes("route del 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "wg set wg0 peer @GAMMA@ remove\n");
+
+	/* Every kind of request failing at once: reported, never a crash, then all is done. */
+	setup(NULL);
+	reconcile_free(r);
+	assert_int_equal(reconcile_new(&r), 0);
+	fake_fail(FAKE_OP_ANY, 1000, EPERM);
+	assert_int_equal(reconcile_run(r, d, 400 * S), -EAGAIN);
+	assert_true(report_count(r) >= 1);
+	fake_fail(FAKE_OP_ANY, 0, 0);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 401 * S), 0);
+	expect_changes(start_log);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+}
+
+static int
+line_qcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of text in sorted order: the kernel's listing order is no part of its state. */
+static char *
+sorted_lines(char *text)
+{
+	char *lines[128], *save = NULL, *out;
+	size_t n = 0, len = 0, cap = strlen(text) + 1;
+
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		assert_true(n < N(lines));
+		lines[n++] = l;
+	}
+	qsort(lines, n, sizeof(lines[0]), line_qcmp);
+	out = calloc(1, cap);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s\n", lines[i]);
+	free(text);
+	return out;
+}
+
+static const char *
+name_of(const struct kh_link *links, size_t n, uint32_t ifindex)
+{
+	for (size_t i = 0; i < n; i++)
+		if (links[i].ifindex == ifindex)
+			return links[i].name;
+	return "none";
+}
+
+/* The kernel's state netd cares about as text, read without a trace in the log. */
+static char *
+snapshot(void)
+{
+	struct kh_link *links = NULL;
+	struct kh_fdb *fdb = NULL;
+	struct kh_rule *rules = NULL;
+	struct kh_ifaddr *addrs = NULL;
+	struct wg_device *dev = NULL;
+	size_t nlinks = 0, nfdb = 0, nrules = 0, naddrs = 0, len = 0, cap = 8192;
+	char *out = calloc(1, cap), *routes = routes_text(0, KH_ROUTE_ANY_PROTOCOL);
+	char a[KH_PREFIX_STRLEN];
+
+	assert_non_null(out);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_list(&links, &nlinks), 0);
+	for (size_t i = 0; i < nlinks; i++)
+		len += (size_t)snprintf(out + len, cap - len, "link %s mtu %u up %d master %s\n",
+		                        links[i].name, links[i].mtu, !!(links[i].flags & IFF_UP),
+		                        name_of(links, nlinks, links[i].master));
+	for (size_t i = 0; i < nlinks; i++) {
+		if (strcmp(links[i].kind, "vxlan") != 0)
+			continue;
+		assert_int_equal(kh_fdb_list(links[i].ifindex, &fdb, &nfdb), 0);
+		/* The bridge's own entries follow the ports, already shown by the links. */
+		for (size_t j = 0; j < nfdb; j++)
+			if (!fdb[j].master)
+				len += (size_t)snprintf(out + len, cap - len, "fdb %s %s\n",
+				                        links[i].name,
+				                        kh_addr_format(&fdb[j].dst, a));
+		free(fdb);
+	}
+	assert_int_equal(kh_rule_list(AF_UNSPEC, 0, &rules, &nrules), 0);
+	for (size_t i = 0; i < nrules; i++)
+		len += (size_t)snprintf(out + len, cap - len, "rule %u table %u proto %u\n",
+		                        rules[i].priority, rules[i].table, rules[i].protocol);
+	assert_int_equal(kh_ifaddr_list(0, AF_INET, &addrs, &naddrs), 0);
+	for (size_t i = 0; i < naddrs; i++)
+		len += (size_t)snprintf(out + len, cap - len, "addr %s dev %s\n",
+		                        kh_prefix_format(&addrs[i].prefix, a),
+		                        name_of(links, nlinks, addrs[i].ifindex));
+	if (wg_get_device("wg0", &dev) == 0) {
+		len += (size_t)snprintf(out + len, cap - len, "wg port %u key %d\n",
+		                        dev->listen_port,
+		                        !!(dev->flags & WG_DEVICE_HAS_PRIVATE_KEY));
+		for (size_t i = 0; i < dev->npeers; i++)
+			len += (size_t)snprintf(out + len, cap - len, "peer %u allowed %zu\n",
+			                        dev->peers[i].public_key[0],
+			                        dev->peers[i].nallowedips);
+		wg_free_device(dev);
+	}
+	fake_act_as(FAKE_NETD);
+	len += (size_t)snprintf(out + len, cap - len, "%s", routes);
+	assert_true(len < cap - 1);
+	free(links);
+	free(rules);
+	free(addrs);
+	free(routes);
+	return sorted_lines(out);
+}
+
+/* Whichever request fails, the run reports it and schedules a retry, and the retry ends in
+ * the state a run without failures makes. */
+static void
+test_every_failure_heals(void **state)
+{
+	const struct site_text *view[] = {&beta, &gamma};
+	struct conf *conf = load_conf(WG0 "backend = \"kernel\";", segments);
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r;
+	char *clean;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	reconcile_free(r);
+	clean = snapshot();
+	for (int kind = FAKE_OP_ANY + 1; kind < FAKE_OP_KIND_COUNT; kind++) {
+		char *now;
+		int rc;
+
+		setup(NULL);
+		assert_int_equal(reconcile_new(&r), 0);
+		fake_fail((enum fake_op_kind)kind, 1, EIO);
+		rc = reconcile_run(r, d, 10 * S);
+		if (fake_count((enum fake_op_kind)kind)) {
+			if (rc != -EAGAIN)
+				print_error("a failing %s went unnoticed\n",
+				            fake_op_name((enum fake_op_kind)kind));
+			assert_int_equal(rc, -EAGAIN);
+			assert_true(report_count(r) >= 1);
+			assert_int_equal(reconcile_retry_at(r), 11 * S);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+		fake_fail((enum fake_op_kind)kind, 0, 0);
+		assert_int_equal(reconcile_run(r, d, 11 * S), 0);
+		assert_int_equal(reconcile_retry_at(r), 0);
+		fake_clear_ops();
+		assert_int_equal(reconcile_run(r, d, 12 * S), 0);
+		assert_int_equal(fake_changes(), 0);
+		now = snapshot();
+		if (strcmp(now, clean) != 0)
+			print_error("after a failing %s\n", fake_op_name((enum fake_op_kind)kind));
+		assert_string_equal(now, clean);
+		free(now);
+		reconcile_free(r);
+	}
+	free(clean);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* Changes the monitor never heard of are found by the full read a resync calls for. */
+static void
+test_resync(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_route route = {.table = 51820, .protocol = 200, .metric = 10};
+	struct kh_fdb fdb = {0};
+	struct reconcile_stats st;
+	struct kh_link vx;
+
+	(void)state;
+	assert_true(link_exists("vxlan100", &vx));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_prefix_parse("10.99.0.2/32", &route.dst), 0);
+	assert_int_equal(kh_route_del(&route), 0);
+	fdb.ifindex = vx.ifindex;
+	assert_int_equal(kh_addr_parse("10.99.0.2", &fdb.dst), 0);
+	assert_int_equal(kh_fdb_del(&fdb), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_false(reconcile_dirty(r));
+
+	fake_monitor_overrun();
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 1);
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("route replace 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* Teardown removes netd's routes, rule, segment devices and WireGuard device -- and leaves
+ * every other owner's route, rule and link, and the port, as they were. */
+static void
+test_teardown(void **state)
+{
+	const struct site_text *view[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_route main_route = {.table = 254, .protocol = 4, .metric = 0};
+	struct kh_route table_route = {.table = 51820, .protocol = 4, .metric = 10};
+	struct kh_rule rule = {.family = AF_INET, .priority = 100, .table = 100, .protocol = 4};
+	struct kh_rule *rules = NULL;
+	struct kh_link eth1, dummy;
+	size_t nrules = 0;
+
+	(void)state;
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(fake_link_add("dummy0", "dummy", 0, NULL), 0);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	main_route.oif = table_route.oif = eth1.ifindex;
+	assert_int_equal(kh_prefix_parse("10.60.0.0/16", &main_route.dst), 0);
+	assert_int_equal(kh_route_replace(&main_route), 0);
+	assert_int_equal(kh_prefix_parse("10.50.0.0/16", &table_route.dst), 0);
+	assert_int_equal(kh_route_replace(&table_route), 0);
+	assert_int_equal(kh_rule_add(&rule), 0);
+	fake_act_as(FAKE_NETD);
+
+	assert_int_equal(reconcile_teardown(r, d), 0);
+	expect_changes("route flush table 51820 proto 200\n"
+	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
+	               "route del 10.3.0.0/16 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.3/32 table 51820 proto 200 metric 10\n"
+	               "rule del inet pref 32000 lookup 51820 proto 200\n"
+	               "link del vxlan100\n"
+	               "link del br-tenant-a\n"
+	               "wg del wg0\n");
+	assert_false(link_exists("wg0", NULL));
+	assert_false(link_exists("vxlan100", NULL));
+	assert_false(link_exists("br-tenant-a", NULL));
+	assert_true(link_exists("dummy0", &dummy));
+	assert_true(link_exists("eth1", &eth1));
+	assert_int_equal(eth1.master, 0);
+	expect_routes(254, KH_ROUTE_ANY_PROTOCOL, "10.60.0.0/16 dev eth1 proto 4\n");
+	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL, "10.50.0.0/16 dev eth1 proto 4\n");
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_rule_list(AF_INET, 0, &rules, &nrules), 0);
+	fake_act_as(FAKE_NETD);
+	/* local, the other owner's, main, default. */
+	assert_int_equal(nrules, 4);
+	assert_int_equal(rules[1].table, 100);
+	free(rules);
+
+	/* Nothing of netd's is left to remove. */
+	assert_int_equal(reconcile_teardown(r, d), 0);
+	expect_changes("route flush table 51820 proto 200\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A reloaded config: the segment's devices go with the segment, the routes and rule move to
+ * the new table, the WireGuard device to its new name. */
+static void
+test_config_change(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct conf *conf2 = load_conf("interface = \"wg1\";", "routing = { table = 100; };\n");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(conf2, view, N(view));
+	struct reconcile *r = started(d);
+
+	(void)state;
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes("route flush table 51820 proto 200\n"
+	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
+	               "rule del inet pref 32000 lookup 51820 proto 200\n"
+	               "link del vxlan100\n"
+	               "link del br-tenant-a\n"
+	               "wg del wg0\n"
+	               "wg add wg1 kernel\n"
+	               "wg set wg1 private-key @PRIV@ listen-port 51820\n"
+	               "addr add 10.99.0.1/32 dev wg1\n"
+	               "link set wg1 up\n"
+	               "wg set wg1 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 0 "
+	               "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32\n"
+	               "route replace 10.2.0.0/16 dev wg1 table 100 proto 200 metric 10\n"
+	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n"
+	               "rule add inet pref 32000 lookup 100 proto 200\n");
+	/* And teardown from there knows about nothing it no longer owns. */
+	assert_int_equal(reconcile_teardown(r, d2), 0);
+	expect_changes("route flush table 100 proto 200\n"
+	               "route del 10.2.0.0/16 table 100 proto 200 metric 10\n"
+	               "route del 10.99.0.2/32 table 100 proto 200 metric 10\n"
+	               "rule del inet pref 32000 lookup 100 proto 200\n"
+	               "wg del wg1\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+	conf_free(conf2);
+}
+
+/* A port that is not there yet is reported; its arrival is an event that brings it in. */
+static void
+test_port_arrives(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf =
+	        load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; ports = [ \"eth1\", "
+	                       "\"eth2\" ]; } );\n");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	expect_report(r, "link eth2", 0, "does not exist");
+	drain(r);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	fake_clear_ops();
+
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(fake_link_add("eth2", "veth", 0, NULL), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("link set eth2 master br-tenant-a\n");
+	assert_int_equal(report_count(r), 0);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A link of netd's name that is not netd's kind is reported and never touched. */
+static void
+test_foreign_links(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r;
+
+	(void)state;
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(fake_link_add("vxlan100", "dummy", 0, NULL), 0);
+	fake_act_as(FAKE_NETD);
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	expect_report(r, "link vxlan100", 0, "a dummy link of that name is in the way");
+	assert_int_equal(fake_count(FAKE_OP_LINK_ADD_VXLAN) + fake_count(FAKE_OP_LINK_DEL), 0);
+	fake_clear_ops();
+	assert_int_equal(reconcile_teardown(r, d), 0);
+	assert_true(link_exists("vxlan100", NULL));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* The configured implementation: the userspace one with the configured program, or "auto"
+ * without kernel WireGuard. */
+static void
+test_backends(void **state)
+{
+	static const struct {
+		const char *wg_extra;
+		bool kernel;
+		const char *want;
+	} cases[] = {
+	        {WG0 "backend = \"userspace\";", true, "wg userspace-start wg0\n"},
+	        {WG0 "backend = \"auto\";", false, "wg userspace-start wg0\n"},
+	        {WG0 "backend = \"auto\";", true, "wg add wg0 kernel\n"},
+	};
+	const struct site_text *view[] = {&beta};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct conf *conf = load_conf(cases[i].wg_extra, "");
+		struct mesh_desired *d = desired_of(conf, view, N(view));
+		struct reconcile *r;
+		char *log;
+
+		setup(NULL);
+		fake_wg_set_kernel(cases[i].kernel);
+		assert_int_equal(reconcile_new(&r), 0);
+		assert_int_equal(reconcile_run(r, d, 0), 0);
+		log = fake_log(true);
+		assert_non_null(log);
+		assert_non_null(strstr(log, cases[i].want));
+		free(log);
+		reconcile_free(r);
+		mesh_desired_free(d);
+		conf_free(conf);
+	}
+}
+
+/* The endpoint WireGuard learnt for a site behind NAT stays; another site's endpoint, and the
+ * device's key, port and keepalives, are put back when someone changes them. */
+static void
+test_wireguard_drift(void **state)
+{
+	struct site_text roaming = beta;
+	const struct site_text *view[] = {&roaming, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d;
+	struct wg_device *set;
+	struct wg_peer *p;
+	struct reconcile *r;
+
+	(void)state;
+	roaming.nat = true;
+	d = desired_of(conf, view, N(view));
+	r = started(d);
+	set = wg_device_new("wg0");
+	assert_non_null(set);
+	set->flags = WG_DEVICE_HAS_LISTEN_PORT;
+	set->listen_port = 4000;
+	for (int k = 1; k <= 2; k++) {
+		p = wg_device_add_peer(set);
+		assert_non_null(p);
+		pubkey(k, p->public_key);
+		p->flags = WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE;
+		p->endpoint.sin.sin_family = AF_INET;
+		p->endpoint.sin.sin_port = htons(40000);
+		inet_pton(AF_INET, "203.0.113.9", &p->endpoint.sin.sin_addr);
+		p->persistent_keepalive = 25;
+	}
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(wg_set_device(set), 0);
+	fake_act_as(FAKE_NETD);
+	wg_free_device(set);
+
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("wg set wg0 listen-port 51820\n"
+	               "wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup(test_start_from_empty, setup),
+	        cmocka_unit_test_setup(test_again_changes_nothing, setup),
+	        cmocka_unit_test_setup(test_adopt, setup),
+	        cmocka_unit_test_setup(test_adopt_difference, setup),
+	        cmocka_unit_test_setup(test_site_added_and_removed, setup),
+	        cmocka_unit_test_setup(test_repair_after_deletion, setup),
+	        cmocka_unit_test_setup(test_repair_link, setup),
+	        cmocka_unit_test_setup(test_collisions, setup),
+	        cmocka_unit_test_setup(test_failures_retried, setup),
+	        cmocka_unit_test_setup(test_every_failure_heals, setup),
+	        cmocka_unit_test_setup(test_resync, setup),
+	        cmocka_unit_test_setup(test_teardown, setup),
+	        cmocka_unit_test_setup(test_config_change, setup),
+	        cmocka_unit_test_setup(test_port_arrives, setup),
+	        cmocka_unit_test_setup(test_foreign_links, setup),
+	        cmocka_unit_test_setup(test_backends, setup),
+	        cmocka_unit_test_setup(test_wireguard_drift, setup),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
