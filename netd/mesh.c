@@ -106,6 +106,14 @@ mesh_prefix_cmp(const struct kh_prefix *a, const struct kh_prefix *b)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
+/* qsort, also for empty arrays (NULL with no items), which qsort itself may not be given. */
+static void
+sort(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(items, n, size, cmp);
+}
+
 static int
 prefix_qcmp(const void *a, const void *b)
 {
@@ -348,7 +356,7 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 		}
 		a->vnis[a->nvnis++] = s->vnis[i];
 	}
-	qsort(a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp);
+	sort(a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp);
 }
 
 static int
@@ -463,7 +471,7 @@ build_peers(struct build *b)
 		for (size_t j = 0; j < b->nclaims; j++)
 			if (b->claims[j].site == i && !b->claims[j].lost)
 				p->allowed[p->nallowed++] = b->claims[j].prefix;
-		qsort(p->allowed, p->nallowed, sizeof(*p->allowed), prefix_qcmp);
+		sort(p->allowed, p->nallowed, sizeof(*p->allowed), prefix_qcmp);
 	}
 	return 0;
 }
@@ -492,7 +500,7 @@ build_routes(struct build *b)
 		for (size_t j = 0; j < d->peers[i].nallowed; j++)
 			d->routes[d->nroutes++] =
 			        (struct mesh_route){.dst = d->peers[i].allowed[j], .peer = i};
-	qsort(d->routes, d->nroutes, sizeof(*d->routes), route_qcmp);
+	sort(d->routes, d->nroutes, sizeof(*d->routes), route_qcmp);
 	return 0;
 }
 
@@ -531,7 +539,7 @@ build_rules(struct build *b)
 static bool
 has_vni(const struct admitted *a, uint32_t vni)
 {
-	return bsearch(&vni, a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp) != NULL;
+	return a->nvnis && bsearch(&vni, a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp);
 }
 
 /* The overlay address of family a peer kept after conflicts, or NULL. */
@@ -630,9 +638,9 @@ build_segments(struct build *b)
 			         d->peers[j].site);
 			s->nvteps++;
 		}
-		qsort(s->vteps, s->nvteps, sizeof(*s->vteps), vtep_qcmp);
+		sort(s->vteps, s->nvteps, sizeof(*s->vteps), vtep_qcmp);
 	}
-	qsort(d->segments, d->nsegments, sizeof(*d->segments), segment_qcmp);
+	sort(d->segments, d->nsegments, sizeof(*d->segments), segment_qcmp);
 	return 0;
 }
 
@@ -656,7 +664,7 @@ build_wg(struct build *b)
 	d->wg.fwmark = conf->wg.fwmark;
 	for (size_t i = 0; i < conf->noverlay && i < MESH_MAX_OVERLAY; i++)
 		d->wg.addrs[d->wg.naddrs++] = from_conf(&conf->overlay[i]);
-	qsort(d->wg.addrs, d->wg.naddrs, sizeof(d->wg.addrs[0]), prefix_qcmp);
+	sort(d->wg.addrs, d->wg.naddrs, sizeof(d->wg.addrs[0]), prefix_qcmp);
 	if (conf->wg.mtu) {
 		d->wg.mtu = conf->wg.mtu;
 	} else if (underlay > MESH_WG_OVERHEAD) {
@@ -705,7 +713,7 @@ admit_all(struct build *b, const struct mesh_site *sites, size_t nsites, int64_t
 			continue;
 		order[n++] = &sites[i];
 	}
-	qsort(order, n, sizeof(*order), site_ptr_qcmp);
+	sort(order, n, sizeof(*order), site_ptr_qcmp);
 	for (size_t i = 0; i < n && !b->oom;) {
 		size_t j = i + 1;
 
@@ -740,7 +748,7 @@ mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t nsit
 	if (build_wg(&b) < 0 || admit_all(&b, sites, nsites, now) < 0)
 		goto fail;
 	/* By prefix, then site name: conflicts sit next to each other, reports come sorted. */
-	qsort(b.claims, b.nclaims, sizeof(*b.claims), claim_qcmp);
+	sort(b.claims, b.nclaims, sizeof(*b.claims), claim_qcmp);
 	drop_loops(&b);
 	resolve_conflicts(&b);
 	if (b.oom || build_peers(&b) < 0 || build_routes(&b) < 0)

@@ -510,7 +510,8 @@ read_routes(struct run *run)
 		return;
 	}
 	/* In the order of the desired state, whatever order the kernel lists them in. */
-	qsort(run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
+	if (run->nroutes > 1)
+		qsort(run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
 	run->routes_read = true;
 	err = kh_rule_list(AF_UNSPEC, d->table, &run->rules, &run->nrules);
 	if (err < 0) {
