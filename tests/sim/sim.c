@@ -588,6 +588,19 @@ mean(const double *v, size_t n)
 	return n ? s / (double)n : NAN;
 }
 
+/* Standard error of the mean: how far a mean from this many samples may be off. */
+static double
+sem(const double *v, size_t n)
+{
+	double m = mean(v, n), ss = 0;
+
+	if (n < 2)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		ss += (v[i] - m) * (v[i] - m);
+	return sqrt(ss / (double)(n - 1) / (double)n);
+}
+
 static void
 out_num(const char *key, double v)
 {
@@ -783,6 +796,8 @@ sc_crash(double wall0)
 	out_begin(wall0);
 	out_num("crashes", (double)n);
 	out_num("first_suspicion_mean_s", mean(first, ns));
+	out_num("first_suspicion_sem_s", sem(first, ns));
+	out_num("first_suspicion_p99_s", pct(first, ns, 99));
 	out_num("dead_everywhere_median_s", pct(all_dead, nd, 50));
 	out_num("dead_everywhere_p99_s", pct(all_dead, nd, 99));
 	out_num("dead_everywhere_max_s", pct(all_dead, nd, 100));
