@@ -24,10 +24,21 @@ struct admitted {
 	const struct mesh_site *site;
 	uint32_t *vnis; /* accepted, sorted */
 	size_t nvnis;
+	const struct kh_prefix *overlay[2]; /* IPv4, IPv6 kept after conflicts; NULL: none */
+	size_t nallowed;                    /* claims kept */
+};
+
+/* A prefix some trusted site may advertise. */
+struct trusted_prefix {
+	struct kh_prefix prefix;
+	const struct conf_trust *trust;
 };
 
 struct build {
 	const struct conf *conf;
+	const struct conf_trust **by_name; /* the trust entries by name */
+	struct trusted_prefix *trusted;    /* their prefixes by address */
+	size_t ntrusted;
 	const struct mesh_params *params;
 	struct mesh_desired *d;
 	size_t capreports;
@@ -206,12 +217,85 @@ add_claim(struct build *b, const struct kh_prefix *p, size_t site, bool overlay)
 	                                         .overlay = overlay};
 }
 
-static const struct conf_trust *
-trust_of(const struct conf *conf, const char *name)
+static int
+trust_name_qcmp(const void *a, const void *b)
 {
+	return strcmp((*(const struct conf_trust *const *)a)->name,
+	              (*(const struct conf_trust *const *)b)->name);
+}
+
+static int
+trust_key_qcmp(const void *key, const void *item)
+{
+	return strcmp(key, (*(const struct conf_trust *const *)item)->name);
+}
+
+static int
+trusted_qcmp(const void *a, const void *b)
+{
+	return mesh_prefix_cmp(&((const struct trusted_prefix *)a)->prefix,
+	                       &((const struct trusted_prefix *)b)->prefix);
+}
+
+/* Indexes of the trust entries, so that a large federation costs n log n, not n squared. */
+static int
+index_trust(struct build *b)
+{
+	const struct conf *conf = b->conf;
+	size_t n = 0;
+
+	if (!conf->ntrust)
+		return 0;
+	b->by_name = malloc(conf->ntrust * sizeof(*b->by_name));
+	if (!b->by_name)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		b->by_name[i] = &conf->trust[i];
+		n += conf->trust[i].nprefixes;
+	}
+	sort(b->by_name, conf->ntrust, sizeof(*b->by_name), trust_name_qcmp);
+	if (!n)
+		return 0;
+	b->trusted = malloc(n * sizeof(*b->trusted));
+	if (!b->trusted)
+		return -ENOMEM;
 	for (size_t i = 0; i < conf->ntrust; i++)
-		if (strcmp(conf->trust[i].name, name) == 0)
-			return &conf->trust[i];
+		for (size_t j = 0; j < conf->trust[i].nprefixes; j++)
+			b->trusted[b->ntrusted++] = (struct trusted_prefix){
+			        .prefix = from_conf(&conf->trust[i].prefixes[j]),
+			        .trust = &conf->trust[i]};
+	sort(b->trusted, b->ntrusted, sizeof(*b->trusted), trusted_qcmp);
+	return 0;
+}
+
+static const struct conf_trust *
+trust_of(const struct build *b, const char *name)
+{
+	const struct conf_trust *const *t;
+
+	if (!b->conf->ntrust)
+		return NULL;
+	t = bsearch(name, b->by_name, b->conf->ntrust, sizeof(*b->by_name), trust_key_qcmp);
+	return t ? *t : NULL;
+}
+
+/* The trusted prefix holding the address p, if any. Trusted prefixes do not overlap (the
+ * config refuses it), so the only candidate is the last one starting at or before p. */
+static const struct trusted_prefix *
+trusted_holding(const struct build *b, const struct kh_prefix *p)
+{
+	size_t lo = 0, hi = b->ntrusted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mesh_addr_cmp(&b->trusted[mid].prefix.addr, &p->addr) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && kh_prefix_contains(&b->trusted[lo - 1].prefix, p))
+		return &b->trusted[lo - 1];
 	return NULL;
 }
 
@@ -245,9 +329,11 @@ is_host_address(const struct kh_prefix *p)
 /* Why a remote overlay address may not be used, or NULL: it would take traffic meant for
  * this site or for what another trusted site may advertise. */
 static const char *
-overlay_problem(const struct conf *conf, const struct conf_trust *self, const struct kh_prefix *p,
+overlay_problem(const struct build *b, const struct conf_trust *self, const struct kh_prefix *p,
                 char *why, size_t len)
 {
+	const struct conf *conf = b->conf;
+	const struct trusted_prefix *t;
 	char text[KH_PREFIX_STRLEN];
 
 	for (size_t i = 0; i < conf->noverlay; i++) {
@@ -267,13 +353,10 @@ overlay_problem(const struct conf *conf, const struct conf_trust *self, const st
 			return why;
 		}
 	}
-	for (size_t i = 0; i < conf->ntrust; i++) {
-		const struct conf_trust *t = &conf->trust[i];
-
-		if (t != self && trust_allows_prefix(t, p)) {
-			snprintf(why, len, "lies in what site %s may advertise", t->name);
-			return why;
-		}
+	t = trusted_holding(b, p);
+	if (t && t->trust != self) {
+		snprintf(why, len, "lies in what site %s may advertise", t->trust->name);
+		return why;
 	}
 	return NULL;
 }
@@ -282,8 +365,7 @@ overlay_problem(const struct conf *conf, const struct conf_trust *self, const st
 static void
 admit(struct build *b, const struct mesh_site *s, int64_t now)
 {
-	const struct conf *conf = b->conf;
-	const struct conf_trust *t = trust_of(conf, s->name);
+	const struct conf_trust *t = trust_of(b, s->name);
 	char text[KH_PREFIX_STRLEN], why[96];
 	struct admitted *a;
 	size_t index;
@@ -315,7 +397,7 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 			       kh_prefix_format(p, text));
 			continue;
 		}
-		if (overlay_problem(conf, t, p, why, sizeof(why))) {
+		if (overlay_problem(b, t, p, why, sizeof(why))) {
 			report(b, MESH_REPORT_OVERLAY_DENIED, s->name,
 			       "site %s: overlay address %s %s", s->name,
 			       kh_addr_format(&p->addr, text), why);
@@ -373,32 +455,74 @@ claim_qcmp(const void *x, const void *y)
 	return (int)b->overlay - (int)a->overlay;
 }
 
+/* A tunnel endpoint, and whose it is. */
+struct endpoint {
+	struct kh_prefix host;
+	const char *name;
+};
+
+static int
+endpoint_qcmp(const void *a, const void *b)
+{
+	return mesh_prefix_cmp(&((const struct endpoint *)a)->host,
+	                       &((const struct endpoint *)b)->host);
+}
+
+/* The first endpoint at or after the start of p, in a sorted array: the one endpoint to look
+ * at, since p's addresses follow each other from its start. */
+static const struct endpoint *
+endpoint_from(const struct endpoint *eps, size_t n, const struct kh_prefix *p)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mesh_addr_cmp(&eps[mid].host.addr, &p->addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n ? &eps[lo] : NULL;
+}
+
 /* A route to a prefix that holds a tunnel's endpoint would send the tunnel into itself. */
-static void
+static int
 drop_loops(struct build *b)
 {
 	char text[KH_PREFIX_STRLEN], ep[KH_ADDR_STRLEN];
+	struct endpoint *eps;
+	size_t n = 0;
 
+	if (!b->nadmitted || !b->nclaims)
+		return 0;
+	eps = malloc(b->nadmitted * sizeof(*eps));
+	if (!eps)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nadmitted; i++) {
+		const struct mesh_site *s = b->admitted[i].site;
+
+		if (kh_addr_len(s->endpoint.family))
+			eps[n++] = (struct endpoint){.host = host_prefix(&s->endpoint),
+			                             .name = s->name};
+	}
+	sort(eps, n, sizeof(*eps), endpoint_qcmp);
 	for (size_t i = 0; i < b->nclaims; i++) {
 		struct claim *c = &b->claims[i];
+		const struct endpoint *e = endpoint_from(eps, n, &c->prefix);
 
-		for (size_t j = 0; j < b->nadmitted && !c->lost; j++) {
-			const struct mesh_site *s = b->admitted[j].site;
-			struct kh_prefix host;
-
-			if (!kh_addr_len(s->endpoint.family))
-				continue;
-			host = host_prefix(&s->endpoint);
-			if (!kh_prefix_contains(&c->prefix, &host))
-				continue;
-			c->lost = true;
-			report(b, MESH_REPORT_LOOP, c->name,
-			       "site %s: %s holds the tunnel endpoint %s of site %s: routed into "
-			       "the tunnel it would loop",
-			       c->name, kh_prefix_format(&c->prefix, text),
-			       kh_addr_format(&s->endpoint, ep), s->name);
-		}
+		if (!e || !kh_prefix_contains(&c->prefix, &e->host))
+			continue;
+		c->lost = true;
+		report(b, MESH_REPORT_LOOP, c->name,
+		       "site %s: %s holds the tunnel endpoint %s of site %s: routed into the "
+		       "tunnel "
+		       "it would loop",
+		       c->name, kh_prefix_format(&c->prefix, text),
+		       kh_addr_format(&e->host.addr, ep), e->name);
 	}
+	free(eps);
+	return 0;
 }
 
 /* WireGuard routes a prefix to one peer only. Of the sites claiming the same prefix the one
@@ -434,6 +558,16 @@ resolve_conflicts(struct build *b)
 		}
 		i = j;
 	}
+	for (size_t i = 0; i < b->nclaims; i++) {
+		const struct claim *c = &b->claims[i];
+		struct admitted *a = &b->admitted[c->site];
+
+		if (c->lost)
+			continue;
+		a->nallowed++;
+		if (c->overlay && !a->overlay[c->prefix.addr.family == AF_INET6])
+			a->overlay[c->prefix.addr.family == AF_INET6] = &c->prefix;
+	}
 }
 
 static int
@@ -450,7 +584,6 @@ build_peers(struct build *b)
 	for (size_t i = 0; i < b->nadmitted; i++) {
 		const struct mesh_site *s = b->admitted[i].site;
 		struct mesh_peer *p = &d->peers[d->npeers++];
-		size_t n = 0;
 
 		snprintf(p->site, sizeof(p->site), "%s", s->name);
 		memcpy(p->public_key, s->public_key, KEY_LEN);
@@ -461,17 +594,19 @@ build_peers(struct build *b)
 		p->endpoint_roams = s->behind_nat;
 		p->keepalive = s->behind_nat || nat ? MESH_KEEPALIVE : 0;
 		p->state = s->state;
-		for (size_t j = 0; j < b->nclaims; j++)
-			n += b->claims[j].site == i && !b->claims[j].lost;
-		if (!n)
+		if (!b->admitted[i].nallowed)
 			continue;
-		p->allowed = malloc(n * sizeof(*p->allowed));
+		p->allowed = malloc(b->admitted[i].nallowed * sizeof(*p->allowed));
 		if (!p->allowed)
 			return -ENOMEM;
-		for (size_t j = 0; j < b->nclaims; j++)
-			if (b->claims[j].site == i && !b->claims[j].lost)
-				p->allowed[p->nallowed++] = b->claims[j].prefix;
-		sort(p->allowed, p->nallowed, sizeof(*p->allowed), prefix_qcmp);
+	}
+	/* The claims are sorted by prefix: so is each peer's share of them. */
+	for (size_t j = 0; j < b->nclaims; j++) {
+		const struct claim *c = &b->claims[j];
+		struct mesh_peer *p = &d->peers[c->site];
+
+		if (!c->lost)
+			p->allowed[p->nallowed++] = c->prefix;
 	}
 	return 0;
 }
@@ -542,19 +677,6 @@ has_vni(const struct admitted *a, uint32_t vni)
 	return a->nvnis && bsearch(&vni, a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp);
 }
 
-/* The overlay address of family a peer kept after conflicts, or NULL. */
-static const struct kh_prefix *
-peer_overlay(const struct build *b, size_t peer, int family)
-{
-	for (size_t i = 0; i < b->nclaims; i++) {
-		const struct claim *c = &b->claims[i];
-
-		if (c->site == peer && c->overlay && !c->lost && c->prefix.addr.family == family)
-			return &c->prefix;
-	}
-	return NULL;
-}
-
 static int
 vtep_qcmp(const void *a, const void *b)
 {
@@ -616,11 +738,14 @@ build_segments(struct build *b)
 			s->nports = cs->nports;
 		}
 		for (size_t j = 0; j < b->nadmitted; j++) {
+			const struct kh_prefix *ov;
+
 			if (!has_vni(&b->admitted[j], cs->vni))
 				continue;
 			if (!kh_addr_len(local.family))
 				break;
-			if (!peer_overlay(b, j, local.family)) {
+			ov = b->admitted[j].overlay[local.family == AF_INET6];
+			if (!ov) {
 				report(b, MESH_REPORT_SEGMENT, d->peers[j].site,
 				       "segment %s: site %s joined VNI %u but has no usable %s "
 				       "overlay address",
@@ -633,7 +758,7 @@ build_segments(struct build *b)
 				if (!s->vteps)
 					return -ENOMEM;
 			}
-			s->vteps[s->nvteps].addr = peer_overlay(b, j, local.family)->addr;
+			s->vteps[s->nvteps].addr = ov->addr;
 			snprintf(s->vteps[s->nvteps].site, sizeof(s->vteps[s->nvteps].site), "%s",
 			         d->peers[j].site);
 			s->nvteps++;
@@ -745,11 +870,12 @@ mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t nsit
 	b.d->table = conf->routing.table;
 	b.d->protocol = conf->routing.protocol;
 	b.d->metric = params->route_metric;
-	if (build_wg(&b) < 0 || admit_all(&b, sites, nsites, now) < 0)
+	if (index_trust(&b) < 0 || build_wg(&b) < 0 || admit_all(&b, sites, nsites, now) < 0)
 		goto fail;
 	/* By prefix, then site name: conflicts sit next to each other, reports come sorted. */
 	sort(b.claims, b.nclaims, sizeof(*b.claims), claim_qcmp);
-	drop_loops(&b);
+	if (drop_loops(&b) < 0)
+		goto fail;
 	resolve_conflicts(&b);
 	if (b.oom || build_peers(&b) < 0 || build_routes(&b) < 0)
 		goto fail;
@@ -764,6 +890,8 @@ fail:
 		free(b.admitted[i].vnis);
 	free(b.admitted);
 	free(b.claims);
+	free(b.by_name);
+	free(b.trusted);
 	mesh_desired_free(b.d);
 	return err;
 }

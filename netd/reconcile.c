@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,8 @@ struct seg_run {
 	bool usable;            /* both devices are there and netd's */
 	struct kh_fdb *fdb;     /* the VXLAN device's entries, when read */
 	size_t nfdb;
+	struct kh_addr *vteps; /* the VTEPs of netd's entries among them, sorted */
+	size_t nvteps;
 	bool fdb_read;
 };
 
@@ -248,6 +251,32 @@ find_link(const struct run *run, const char *name)
 		if (strcmp(run->links[i].name, name) == 0)
 			return &run->links[i];
 	return NULL;
+}
+
+/* bsearch, also over an empty array. */
+static void *
+find(const void *key, const void *items, size_t n, size_t size,
+     int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, items, n, size, cmp) : NULL;
+}
+
+static int
+addr_qcmp(const void *a, const void *b)
+{
+	return mesh_addr_cmp(a, b);
+}
+
+/* Routes of one table by prefix and metric, the key the kernel keeps them by. */
+static int
+route_qcmp(const void *a, const void *b)
+{
+	const struct kh_route *x = a, *y = b;
+	int c = mesh_prefix_cmp(&x->dst, &y->dst);
+
+	if (c)
+		return c;
+	return x->metric < y->metric ? -1 : x->metric > y->metric;
 }
 
 static int
@@ -484,17 +513,6 @@ read_wg(struct run *run)
 	run->wg_ready = true;
 }
 
-static int
-route_qcmp(const void *a, const void *b)
-{
-	const struct kh_route *x = a, *y = b;
-	int c = mesh_prefix_cmp(&x->dst, &y->dst);
-
-	if (c)
-		return c;
-	return x->metric < y->metric ? -1 : x->metric > y->metric;
-}
-
 static void
 read_routes(struct run *run)
 {
@@ -543,6 +561,18 @@ read_fdb(struct run *run, size_t i)
 		read_failed(run, object, err, kh_last_error());
 		return;
 	}
+	if (sr->nfdb) {
+		sr->vteps = malloc(sr->nfdb * sizeof(*sr->vteps));
+		if (!sr->vteps) {
+			run->oom = true;
+			return;
+		}
+	}
+	for (size_t j = 0; j < sr->nfdb; j++)
+		if (is_our_fdb(&sr->fdb[j]))
+			sr->vteps[sr->nvteps++] = sr->fdb[j].dst;
+	if (sr->nvteps > 1)
+		qsort(sr->vteps, sr->nvteps, sizeof(*sr->vteps), addr_qcmp);
 	sr->fdb_read = true;
 }
 
@@ -551,12 +581,21 @@ static int
 plan_routes(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
+	const struct kh_route **others = NULL;
+	size_t nothers = 0;
 
 	if (!d->nroutes)
 		return 0;
 	run->want = calloc(d->nroutes, sizeof(*run->want));
-	if (!run->want)
+	if (run->nroutes)
+		others = malloc(run->nroutes * sizeof(*others));
+	if (!run->want || (run->nroutes && !others)) {
+		free(others);
 		return -ENOMEM;
+	}
+	for (size_t j = 0; j < run->nroutes; j++)
+		if (run->routes[j].protocol != d->protocol)
+			others[nothers++] = &run->routes[j];
 	for (size_t i = 0; i < d->nroutes; i++) {
 		struct want_route *w = &run->want[run->nwant++];
 
@@ -565,8 +604,8 @@ plan_routes(struct run *run)
 		w->route.protocol = d->protocol;
 		w->route.metric = d->metric;
 		w->route.oif = run->wg_link.ifindex;
-		for (size_t j = 0; j < run->nroutes; j++) {
-			const struct kh_route *o = &run->routes[j];
+		for (size_t j = 0; j < nothers && !w->blocked; j++) {
+			const struct kh_route *o = others[j];
 			enum kh_overlap ov = kh_route_overlap(&w->route, o);
 			char object[48], theirs[KH_PREFIX_STRLEN];
 
@@ -582,21 +621,25 @@ plan_routes(struct run *run)
 			           : ov == KH_OVERLAP_MORE_SPECIFIC ? "lies inside it"
 			                                            : "covers it",
 			           d->peers[d->routes[i].peer].site);
-			break;
 		}
 	}
+	free(others);
 	return 0;
 }
 
 /* --- removals: before the devices change --- */
 
+static int
+want_qcmp(const void *key, const void *item)
+{
+	return route_qcmp(key, &((const struct want_route *)item)->route);
+}
+
+/* The wanted route of have's prefix and metric (want is sorted: desired's routes are). */
 static const struct want_route *
 wanted_route(const struct run *run, const struct kh_route *have)
 {
-	for (size_t i = 0; i < run->nwant; i++)
-		if (route_same_key(&run->want[i].route, have))
-			return &run->want[i];
-	return NULL;
+	return find(have, run->want, run->nwant, sizeof(*run->want), want_qcmp);
 }
 
 static void
@@ -626,13 +669,16 @@ remove_routes(struct run *run)
 		delete_rules(run, run->rules, run->nrules, d->protocol, d);
 }
 
+static int
+vtep_qcmp(const void *key, const void *item)
+{
+	return mesh_addr_cmp(key, &((const struct mesh_vtep *)item)->addr);
+}
+
 static bool
 segment_has_vtep(const struct mesh_segment *s, const struct kh_addr *a)
 {
-	for (size_t i = 0; i < s->nvteps; i++)
-		if (kh_addr_equal(&s->vteps[i].addr, a))
-			return true;
-	return false;
+	return find(a, s->vteps, s->nvteps, sizeof(*s->vteps), vtep_qcmp) != NULL;
 }
 
 static void
@@ -881,22 +927,38 @@ allowed_equal(const struct wg_peer *have, const struct mesh_peer *want)
 	return equal;
 }
 
-static const struct wg_peer *
-find_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_SIZE])
+static int
+key_qcmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < dev->npeers; i++)
-		if (memcmp(dev->peers[i].public_key, key, WG_KEY_SIZE) == 0)
-			return &dev->peers[i];
-	return NULL;
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, WG_KEY_SIZE);
 }
 
-static bool
-desired_has_key(const struct mesh_desired *d, const uint8_t key[WG_KEY_SIZE])
+/* Public keys of n items of size bytes, each key at offset within its item, sorted; -ENOMEM. */
+static int
+sorted_keys(const void *items, size_t n, size_t size, size_t offset, const uint8_t ***out)
 {
-	for (size_t i = 0; i < d->npeers; i++)
-		if (memcmp(d->peers[i].public_key, key, WG_KEY_SIZE) == 0)
-			return true;
-	return false;
+	const uint8_t **keys = NULL;
+
+	if (n) {
+		keys = malloc(n * sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		keys[i] = (const uint8_t *)items + i * size + offset;
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), key_qcmp);
+	*out = keys;
+	return 0;
+}
+
+/* The item whose key is key, given its keys sorted by sorted_keys. */
+static const void *
+find_key(const uint8_t **keys, size_t n, size_t offset, const uint8_t key[WG_KEY_SIZE])
+{
+	const uint8_t *const *k = find(&key, keys, n, sizeof(*keys), key_qcmp);
+
+	return k ? *k - offset : NULL;
 }
 
 /* The flags of the change peer want needs on have (0: none); -ENOMEM. */
@@ -960,6 +1022,9 @@ configure_peers(struct run *run)
 	size_t count[RECONCILE_OP_COUNT] = {0};
 	static const enum reconcile_op ops[] = {RECONCILE_OP_PEER_ADD, RECONCILE_OP_PEER_UPDATE,
 	                                        RECONCILE_OP_PEER_REMOVE};
+	const size_t have_off = offsetof(struct wg_peer, public_key);
+	const size_t want_off = offsetof(struct mesh_peer, public_key);
+	const uint8_t **have_keys = NULL, **want_keys = NULL;
 	char object[IFNAMSIZ + 16];
 	struct wg_device *set;
 	bool *changed = NULL, reported = false;
@@ -968,13 +1033,17 @@ configure_peers(struct run *run)
 	set = wg_device_new(d->wg.name);
 	if (d->npeers)
 		changed = calloc(d->npeers, sizeof(*changed));
-	if (!set || (d->npeers && !changed)) {
+	if (!set || (d->npeers && !changed) ||
+	    sorted_keys(have->peers, have->npeers, sizeof(*have->peers), have_off, &have_keys) <
+	            0 ||
+	    sorted_keys(d->peers, d->npeers, sizeof(*d->peers), want_off, &want_keys) < 0) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < d->npeers && err == 0; i++) {
 		const struct mesh_peer *want = &d->peers[i];
-		const struct wg_peer *p = find_peer(have, want->public_key);
+		const struct wg_peer *p =
+		        find_key(have_keys, have->npeers, have_off, want->public_key);
 		int flags;
 
 		if (!p) {
@@ -997,7 +1066,7 @@ configure_peers(struct run *run)
 	for (size_t i = 0; i < have->npeers && err == 0 && run->routes_read; i++) {
 		struct wg_peer *p;
 
-		if (desired_has_key(d, have->peers[i].public_key))
+		if (find_key(want_keys, d->npeers, want_off, have->peers[i].public_key))
 			continue;
 		p = wg_device_add_peer(set);
 		if (!p) {
@@ -1032,6 +1101,8 @@ configure_peers(struct run *run)
 out:
 	if (err < 0)
 		run->oom = true;
+	free(have_keys);
+	free(want_keys);
 	free(changed);
 	wg_free_device(set);
 }
@@ -1084,9 +1155,7 @@ ensure_segment(struct run *run, size_t i)
 			return;
 		vcur.mtu = s->mtu;
 		/* A device just made holds no entries. */
-		free(sr->fdb);
-		sr->fdb = NULL;
-		sr->nfdb = 0;
+		sr->nvteps = 0;
 		sr->fdb_read = true;
 	}
 	if (br) {
@@ -1132,16 +1201,15 @@ add_routes(struct run *run)
 		return;
 	for (size_t i = 0; i < run->nwant; i++) {
 		struct want_route *w = &run->want[i];
-		bool present = false;
+		const struct kh_route *have;
 		char object[48];
 
 		if (w->blocked || (run->pending && run->pending[d->routes[i].peer]))
 			continue;
 		w->route.oif = run->wg_link.ifindex;
-		for (size_t j = 0; j < run->nroutes && !present; j++)
-			present = run->routes[j].protocol == d->protocol &&
-			          route_matches(&run->routes[j], &w->route);
-		if (present)
+		/* A table holds one route of a prefix and metric, whoever owns it. */
+		have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
+		if (have && have->protocol == d->protocol && route_matches(have, &w->route))
 			continue;
 		route_object(&w->route, object, sizeof(object));
 		kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), object);
@@ -1193,13 +1261,9 @@ add_fdb(struct run *run)
 			continue;
 		for (size_t j = 0; j < s->nvteps; j++) {
 			struct kh_fdb e = {.ifindex = sr->vxlan, .dst = s->vteps[j].addr};
-			bool present = false;
 			char object[96];
 
-			for (size_t k = 0; k < sr->nfdb && !present; k++)
-				present = is_our_fdb(&sr->fdb[k]) &&
-				          kh_addr_equal(&sr->fdb[k].dst, &e.dst);
-			if (present)
+			if (find(&e.dst, sr->vteps, sr->nvteps, sizeof(*sr->vteps), addr_qcmp))
 				continue;
 			if (peer_pending(run, s->vteps[j].site))
 				continue;
@@ -1285,8 +1349,10 @@ run_free(struct run *run)
 	free(run->want);
 	free(run->pending);
 	if (run->segs)
-		for (size_t i = 0; i < run->d->nsegments; i++)
+		for (size_t i = 0; i < run->d->nsegments; i++) {
 			free(run->segs[i].fdb);
+			free(run->segs[i].vteps);
+		}
 	free(run->segs);
 }
 
@@ -1493,9 +1559,17 @@ addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct
 	return type == KH_EV_ADDR_NEW ? !wanted : wanted;
 }
 
+static int
+owned_qcmp(const void *key, const void *item)
+{
+	return route_qcmp(key, &((const struct owned_route *)item)->route);
+}
+
 static bool
 route_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_route *rt)
 {
+	const struct owned_route *o;
+
 	if (rt->table != s->table)
 		return false;
 	if (rt->protocol != s->protocol) {
@@ -1505,16 +1579,12 @@ route_event_relevant(const struct scope *s, enum kh_event_type type, const struc
 				return true;
 		return false;
 	}
-	for (size_t i = 0; i < s->nroutes; i++) {
-		const struct owned_route *o = &s->routes[i];
-
-		if (!route_same_key(&o->route, rt))
-			continue;
-		if (o->blocked)
-			return type == KH_EV_ROUTE_NEW;
-		return type == KH_EV_ROUTE_DEL || !route_matches(rt, &o->route);
-	}
-	return type == KH_EV_ROUTE_NEW;
+	o = find(rt, s->routes, s->nroutes, sizeof(*s->routes), owned_qcmp);
+	if (!o)
+		return type == KH_EV_ROUTE_NEW;
+	if (o->blocked)
+		return type == KH_EV_ROUTE_NEW;
+	return type == KH_EV_ROUTE_DEL || !route_matches(rt, &o->route);
 }
 
 static bool
@@ -1524,12 +1594,11 @@ fdb_event_relevant(const struct scope *s, enum kh_event_type type, const struct 
 		return false;
 	for (size_t i = 0; i < s->nsegs; i++) {
 		const struct owned_segment *o = &s->segs[i];
-		bool wanted = false;
+		bool wanted;
 
 		if (!o->vxlan_index || o->vxlan_index != e->ifindex)
 			continue;
-		for (size_t j = 0; j < o->nvteps && !wanted; j++)
-			wanted = kh_addr_equal(&o->vteps[j], &e->dst);
+		wanted = find(&e->dst, o->vteps, o->nvteps, sizeof(*o->vteps), addr_qcmp) != NULL;
 		return type == KH_EV_FDB_NEW ? !wanted : wanted;
 	}
 	return false;

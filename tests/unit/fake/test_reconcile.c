@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -1208,6 +1209,124 @@ test_wireguard_drift(void **state)
 	conf_free(conf);
 }
 
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+#define SCALE_SITES 1000
+
+/* A federation of SCALE_SITES sites: the first run builds everything, a run that changes
+ * nothing still reads each kind of object once, one site going changes only its objects. */
+static void
+test_scale(void **state)
+{
+	size_t cap = 256 * SCALE_SITES + 4096, len = 0;
+	char *text = malloc(cap), name[SCALE_SITES][16];
+	struct mesh_site *sites = calloc(SCALE_SITES, sizeof(*sites));
+	struct kh_prefix *prefixes = calloc(SCALE_SITES, sizeof(*prefixes));
+	static const uint32_t vni = 100;
+	struct conf_errors errs = {0};
+	struct mesh_desired *d = NULL, *less = NULL;
+	struct mesh_params params;
+	struct reconcile_stats st;
+	struct timespec t0;
+	struct reconcile *r;
+	struct conf *conf;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(sites);
+	assert_non_null(prefixes);
+	len += (size_t)snprintf(text + len, cap - len,
+	                        "site = { name = \"alpha\"; };\n"
+	                        "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n"
+	                        "overlay = [ \"10.99.0.1\" ];\n%strust = (\n",
+	                        keyfile, segments);
+	for (size_t i = 0; i < SCALE_SITES; i++) {
+		char key[KEY_BASE64_SIZE];
+
+		snprintf(name[i], sizeof(name[i]), "site-%04zu", i);
+		sites[i].name = name[i];
+		memset(sites[i].public_key, 0x5a, KEY_LEN);
+		sites[i].public_key[0] = (uint8_t)(i >> 8);
+		sites[i].public_key[1] = (uint8_t)i;
+		key_to_base64(key, sites[i].public_key);
+		len += (size_t)snprintf(text + len, cap - len,
+		                        "%s{ name = \"%s\"; public_key = \"%s\"; prefixes = [ "
+		                        "\"10.%zu.%zu.0/24\" ]; vnis = [ 100 ]; }\n",
+		                        i ? "," : "", name[i], key, 16 + i / 256, i % 256);
+		assert_int_equal(kh_addr_parse("192.0.2.1", &sites[i].endpoint), 0);
+		sites[i].endpoint.u.bytes[2] = (uint8_t)(i >> 8);
+		sites[i].endpoint.u.bytes[3] = (uint8_t)i;
+		sites[i].endpoint.u.bytes[0] = 100;
+		sites[i].endpoint_port = 51820;
+		assert_int_equal(kh_prefix_parse("172.16.0.0/32", &sites[i].overlay[0]), 0);
+		sites[i].overlay[0].addr.u.bytes[2] = (uint8_t)(i >> 8);
+		sites[i].overlay[0].addr.u.bytes[3] = (uint8_t)i;
+		sites[i].noverlay = 1;
+		assert_int_equal(kh_prefix_parse("10.16.0.0/24", &prefixes[i]), 0);
+		prefixes[i].addr.u.bytes[1] = (uint8_t)(16 + i / 256);
+		prefixes[i].addr.u.bytes[2] = (uint8_t)(i % 256);
+		sites[i].prefixes = &prefixes[i];
+		sites[i].nprefixes = 1;
+		sites[i].vnis = &vni;
+		sites[i].nvnis = 1;
+	}
+	snprintf(text + len, cap - len, ");\n");
+	conf = conf_load_string(text, "scale.conf", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("%s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
+	assert_non_null(conf);
+	mesh_params_init(&params);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(mesh_compute(conf, sites, SCALE_SITES, &params, 0, &d), 0);
+	print_message("%d sites: mesh %.3f s\n", SCALE_SITES, seconds_since(&t0));
+	assert_int_equal(d->npeers, SCALE_SITES);
+	assert_int_equal(d->nroutes, 2 * SCALE_SITES);
+	assert_int_equal(d->nreports, 0);
+
+	assert_int_equal(reconcile_new(&r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	print_message("%d sites: first run %.3f s\n", SCALE_SITES, seconds_since(&t0));
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], SCALE_SITES);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 2 * SCALE_SITES);
+	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], SCALE_SITES);
+	assert_int_equal(fake_count(FAKE_OP_WG_SET), 2);
+
+	fake_clear_ops();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	print_message("%d sites: run with nothing to do %.3f s, %zu calls\n", SCALE_SITES,
+	              seconds_since(&t0), fake_count(FAKE_OP_ANY));
+	assert_int_equal(fake_changes(), 0);
+	assert_int_equal(fake_count(FAKE_OP_ANY), 6);
+
+	assert_int_equal(mesh_compute(conf, sites + 1, SCALE_SITES - 1, &params, 0, &less), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(reconcile_run(r, less, 2 * S), 0);
+	print_message("%d sites: one site gone %.3f s\n", SCALE_SITES, seconds_since(&t0));
+	expect_changes("route del 10.16.0.0/24 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del 172.16.0.0/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 172.16.0.0\n"
+	               "wg set wg0 peer AABaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo= remove\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(less);
+	conf_free(conf);
+	free(prefixes);
+	free(sites);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -1229,6 +1348,7 @@ main(void)
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
+	        cmocka_unit_test_setup(test_scale, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
