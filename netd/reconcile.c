@@ -51,8 +51,28 @@ struct scope {
 	size_t nsegs;
 };
 
+enum stale_kind {
+	STALE_ROUTES, /* netd's routes and rules in a table (or of a protocol) no longer its */
+	STALE_PORT,   /* a port no longer configured, still in a bridge that stays */
+	STALE_VXLAN,
+	STALE_BRIDGE,
+	STALE_WG,
+};
+
+/* Something netd owned that the desired state stopped naming: kept until it is gone, so a
+ * removal that fails is tried again whatever the desired state has become since. */
+struct stale {
+	enum stale_kind kind;
+	char name[IFNAMSIZ];   /* the link, WireGuard device or port */
+	char bridge[IFNAMSIZ]; /* STALE_PORT: the bridge it leaves */
+	uint32_t table;        /* STALE_ROUTES */
+	uint8_t protocol;
+};
+
 struct reconcile {
 	struct scope scope;
+	struct stale *stale;
+	size_t nstale, capstale;
 	bool dirty;
 	int64_t retry_at;
 	int64_t backoff;
@@ -82,7 +102,6 @@ struct run {
 	const struct mesh_desired *d;
 	struct kh_link *links;
 	size_t nlinks;
-	bool links_read;
 	struct kh_route *routes; /* the table's routes, every owner's */
 	size_t nroutes;
 	bool routes_read;
@@ -151,6 +170,7 @@ reconcile_free(struct reconcile *r)
 	if (!r)
 		return;
 	scope_clear(&r->scope);
+	free(r->stale);
 	free(r->reports);
 	free(r);
 }
@@ -292,7 +312,6 @@ read_links(struct run *run)
 		read_failed(run, "links", err, kh_last_error());
 		return err;
 	}
-	run->links_read = true;
 	return 0;
 }
 
@@ -332,7 +351,7 @@ route_object(const struct kh_route *route, char *buf, size_t len)
 	snprintf(buf, len, "route %s table %u", kh_prefix_format(&route->dst, p), route->table);
 }
 
-/* --- what netd owned and desired no longer names --- */
+/* --- removing netd's objects --- */
 
 static bool
 desired_has_vxlan(const struct mesh_desired *d, const char *name)
@@ -361,17 +380,36 @@ segment_has_port(const struct mesh_segment *s, const char *name)
 	return false;
 }
 
-static void
+/* Deletes the link name if it is there and of kind; 0 also when it is not (then it is not
+ * netd's to delete). */
+static int
 delete_link_of_kind(struct run *run, const char *name, const char *kind, bool *changed)
 {
 	const struct kh_link *l = find_link(run, name);
 	char object[IFNAMSIZ + 8];
 
 	if (!l || strcmp(l->kind, kind) != 0)
-		return;
+		return 0;
 	snprintf(object, sizeof(object), "link %s", name);
-	kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(l->ifindex), object);
 	*changed = true;
+	return kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(l->ifindex), object);
+}
+
+static int
+delete_wg(struct run *run, const char *name, bool *changed)
+{
+	char object[IFNAMSIZ + 16];
+	int err;
+
+	if (!find_link(run, name))
+		return 0;
+	snprintf(object, sizeof(object), "wireguard %s", name);
+	err = wg_del_device(name);
+	/* -ENODEV: a link of that name that is not WireGuard, and so not netd's. */
+	if (err == -ENODEV)
+		return 0;
+	*changed = true;
+	return done(run, RECONCILE_OP_WG_DELETE, 1, err, wg_last_error(), object);
 }
 
 /* Rules of table and protocol that are not wanted (all of them when want is NULL). */
@@ -403,7 +441,7 @@ delete_rules(struct run *run, const struct kh_rule *rules, size_t nrules, uint8_
 	}
 }
 
-static void
+static int
 flush_routes(struct run *run, uint32_t table, uint8_t protocol)
 {
 	char object[48];
@@ -413,16 +451,17 @@ flush_routes(struct run *run, uint32_t table, uint8_t protocol)
 	snprintf(object, sizeof(object), "routes table %u proto %u", table, protocol);
 	err = kh_route_flush(AF_UNSPEC, table, protocol, &n);
 	if (err < 0)
-		kh_done(run, RECONCILE_OP_ROUTE_DEL, err, object);
-	else
-		done(run, RECONCILE_OP_ROUTE_DEL, n, 0, NULL, object);
+		return kh_done(run, RECONCILE_OP_ROUTE_DEL, err, object);
+	return done(run, RECONCILE_OP_ROUTE_DEL, n, 0, NULL, object);
 }
 
-static void
+/* Deletes netd's rules of table, all of them, or those want does not list. */
+static int
 flush_rules(struct run *run, uint32_t table, uint8_t protocol, const struct mesh_desired *want)
 {
 	struct kh_rule *rules = NULL;
 	char object[32];
+	uint64_t failed = run->failed;
 	size_t n = 0;
 	int err;
 
@@ -430,57 +469,162 @@ flush_rules(struct run *run, uint32_t table, uint8_t protocol, const struct mesh
 	if (err < 0) {
 		snprintf(object, sizeof(object), "rules table %u", table);
 		read_failed(run, object, err, kh_last_error());
-		return;
+		return err;
 	}
 	delete_rules(run, rules, n, protocol, want);
 	free(rules);
+	return run->failed == failed ? 0 : -EAGAIN;
 }
 
-/* Removes what the last run owned and desired no longer names. */
-static int
-drop_stale(struct run *run)
+/* --- what netd owned and desired no longer names --- */
+
+static bool
+stale_equal(const struct stale *a, const struct stale *b)
+{
+	return a->kind == b->kind && !strcmp(a->name, b->name) && !strcmp(a->bridge, b->bridge) &&
+	       a->table == b->table && a->protocol == b->protocol;
+}
+
+static void
+add_stale(struct run *run, enum stale_kind kind, const char *name, const char *bridge,
+          uint32_t table, uint8_t protocol)
+{
+	struct reconcile *r = run->r;
+	struct stale st;
+
+	memset(&st, 0, sizeof(st));
+	st.kind = kind;
+	snprintf(st.name, sizeof(st.name), "%s", name ? name : "");
+	snprintf(st.bridge, sizeof(st.bridge), "%s", bridge ? bridge : "");
+	st.table = table;
+	st.protocol = protocol;
+	for (size_t i = 0; i < r->nstale; i++)
+		if (stale_equal(&r->stale[i], &st))
+			return;
+	if (r->nstale == r->capstale) {
+		size_t cap = r->capstale ? r->capstale * 2 : 8;
+		struct stale *p = realloc(r->stale, cap * sizeof(*p));
+
+		if (!p) {
+			run->oom = true;
+			return;
+		}
+		r->stale = p;
+		r->capstale = cap;
+	}
+	r->stale[r->nstale++] = st;
+}
+
+/* What the last run owned and desired does not name any more. */
+static void
+note_stale(struct run *run)
 {
 	const struct scope *old = &run->r->scope;
 	const struct mesh_desired *d = run->d;
-	bool changed = false;
 
 	if (!old->valid)
-		return 0;
-	if (old->table != d->table || old->protocol != d->protocol) {
-		flush_routes(run, old->table, old->protocol);
-		flush_rules(run, old->table, old->protocol, NULL);
-	}
+		return;
+	if (old->table != d->table || old->protocol != d->protocol)
+		add_stale(run, STALE_ROUTES, NULL, NULL, old->table, old->protocol);
 	for (size_t i = 0; i < old->nsegs; i++) {
-		const struct owned_segment *s = &old->segs[i];
-		const struct mesh_segment *keep = desired_bridge(d, s->bridge);
+		const struct owned_segment *o = &old->segs[i];
+		const struct mesh_segment *keep = desired_bridge(d, o->bridge);
 
-		if (!desired_has_vxlan(d, s->vxlan))
-			delete_link_of_kind(run, s->vxlan, "vxlan", &changed);
+		if (!desired_has_vxlan(d, o->vxlan))
+			add_stale(run, STALE_VXLAN, o->vxlan, NULL, 0, 0);
 		if (!keep) {
-			delete_link_of_kind(run, s->bridge, "bridge", &changed);
+			/* Deleting the bridge releases its ports. */
+			add_stale(run, STALE_BRIDGE, o->bridge, NULL, 0, 0);
 			continue;
 		}
-		for (size_t j = 0; j < s->nports; j++) {
-			const struct kh_link *port = find_link(run, s->ports[j]);
-			const struct kh_link *br = find_link(run, s->bridge);
-			char object[IFNAMSIZ + 8];
-
-			if (segment_has_port(keep, s->ports[j]) || !port || !br ||
-			    port->master != br->ifindex)
-				continue;
-			snprintf(object, sizeof(object), "link %s", port->name);
-			kh_done(run, RECONCILE_OP_LINK_MASTER, kh_link_set_master(port->ifindex, 0),
-			        object);
-			changed = true;
-		}
+		for (size_t j = 0; j < o->nports; j++)
+			if (!segment_has_port(keep, o->ports[j]))
+				add_stale(run, STALE_PORT, o->ports[j], o->bridge, 0, 0);
 	}
-	if (old->wg[0] && strcmp(old->wg, d->wg.name) != 0 && find_link(run, old->wg)) {
-		char object[IFNAMSIZ + 16];
+	if (old->wg[0] && strcmp(old->wg, d->wg.name) != 0)
+		add_stale(run, STALE_WG, old->wg, NULL, 0, 0);
+}
 
-		snprintf(object, sizeof(object), "wireguard %s", old->wg);
-		done(run, RECONCILE_OP_WG_DELETE, 1, wg_del_device(old->wg), wg_last_error(),
-		     object);
-		changed = true;
+/* Whether desired names the object again (a segment back in the config, say). */
+static bool
+stale_wanted(const struct mesh_desired *d, const struct stale *st)
+{
+	const struct mesh_segment *seg;
+
+	switch (st->kind) {
+	case STALE_ROUTES:
+		return st->table == d->table && st->protocol == d->protocol;
+	case STALE_PORT:
+		seg = desired_bridge(d, st->bridge);
+		return seg && segment_has_port(seg, st->name);
+	case STALE_VXLAN:
+		return desired_has_vxlan(d, st->name);
+	case STALE_BRIDGE:
+		return desired_bridge(d, st->name) != NULL;
+	case STALE_WG:
+		return !strcmp(d->wg.name, st->name);
+	}
+	return false;
+}
+
+static int
+remove_stale(struct run *run, const struct stale *st, bool *changed)
+{
+	const struct kh_link *port, *br;
+	char object[IFNAMSIZ + 8];
+	int err;
+
+	switch (st->kind) {
+	case STALE_ROUTES:
+		err = flush_routes(run, st->table, st->protocol);
+		if (flush_rules(run, st->table, st->protocol, NULL) < 0 && err == 0)
+			err = -EAGAIN;
+		return err;
+	case STALE_PORT:
+		port = find_link(run, st->name);
+		br = find_link(run, st->bridge);
+		if (!port || !br || port->master != br->ifindex)
+			return 0;
+		snprintf(object, sizeof(object), "link %s", st->name);
+		*changed = true;
+		return kh_done(run, RECONCILE_OP_LINK_MASTER, kh_link_set_master(port->ifindex, 0),
+		               object);
+	case STALE_VXLAN:
+		return delete_link_of_kind(run, st->name, "vxlan", changed);
+	case STALE_BRIDGE:
+		return delete_link_of_kind(run, st->name, "bridge", changed);
+	case STALE_WG:
+		return delete_wg(run, st->name, changed);
+	}
+	return 0;
+}
+
+/* Removes the stale objects, routes first and devices last; those that will not go stay on
+ * the list. With all set, also those desired names again (for teardown). */
+static int
+drop_stale(struct run *run, bool all)
+{
+	static const enum stale_kind order[] = {STALE_ROUTES, STALE_PORT, STALE_VXLAN, STALE_BRIDGE,
+	                                        STALE_WG};
+	struct reconcile *r = run->r;
+	bool changed = false;
+
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		for (size_t i = 0; i < r->nstale;) {
+			const struct stale *st = &r->stale[i];
+
+			if (st->kind != order[k]) {
+				i++;
+				continue;
+			}
+			if ((all || !stale_wanted(run->d, st)) &&
+			    remove_stale(run, st, &changed) < 0) {
+				i++;
+				continue;
+			}
+			/* Gone, or wanted again: forgotten. */
+			r->stale[i] = r->stale[--r->nstale];
+		}
 	}
 	return changed ? read_links(run) : 0;
 }
@@ -1398,7 +1542,10 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	begin(r, &run, d);
 	r->stats.runs++;
 	r->dirty = false;
-	if (read_links(&run) < 0 || drop_stale(&run) < 0)
+	if (read_links(&run) < 0)
+		goto out;
+	note_stale(&run);
+	if (drop_stale(&run, false) < 0)
 		goto out;
 	if (d->nsegments) {
 		run.segs = calloc(d->nsegments, sizeof(*run.segs));
@@ -1443,45 +1590,24 @@ out:
 int
 reconcile_teardown(struct reconcile *r, const struct mesh_desired *d)
 {
-	const struct scope *old = &r->scope;
 	struct run run;
 	bool changed = false;
 	int err;
 
 	begin(r, &run, d);
-	flush_routes(&run, d->table, d->protocol);
-	flush_rules(&run, d->table, d->protocol, NULL);
-	if (old->valid && (old->table != d->table || old->protocol != d->protocol)) {
-		flush_routes(&run, old->table, old->protocol);
-		flush_rules(&run, old->table, old->protocol, NULL);
-	}
 	if (read_links(&run) < 0)
 		goto out;
+	note_stale(&run);
+	if (drop_stale(&run, true) < 0)
+		goto out;
+	flush_routes(&run, d->table, d->protocol);
+	flush_rules(&run, d->table, d->protocol, NULL);
 	/* The VXLAN devices go with their FDB entries; a bridge releases its ports. */
 	for (size_t i = 0; i < d->nsegments; i++) {
 		delete_link_of_kind(&run, d->segments[i].vxlan, "vxlan", &changed);
 		delete_link_of_kind(&run, d->segments[i].bridge, "bridge", &changed);
 	}
-	for (size_t i = 0; old->valid && i < old->nsegs; i++) {
-		if (!desired_has_vxlan(d, old->segs[i].vxlan))
-			delete_link_of_kind(&run, old->segs[i].vxlan, "vxlan", &changed);
-		if (!desired_bridge(d, old->segs[i].bridge))
-			delete_link_of_kind(&run, old->segs[i].bridge, "bridge", &changed);
-	}
-	for (int k = 0; k < 2; k++) {
-		const char *name = k ? old->wg : d->wg.name;
-		char object[IFNAMSIZ + 16];
-
-		if (!name[0] || (k && (!old->valid || !strcmp(old->wg, d->wg.name))))
-			continue;
-		if (!find_link(&run, name))
-			continue;
-		snprintf(object, sizeof(object), "wireguard %s", name);
-		err = wg_del_device(name);
-		/* -ENODEV: a link of that name that is not WireGuard, and so not netd's. */
-		if (err != -ENODEV)
-			done(&run, RECONCILE_OP_WG_DELETE, 1, err, wg_last_error(), object);
-	}
+	delete_wg(&run, d->wg.name, &changed);
 	if (!run.failed) {
 		scope_clear(&r->scope);
 		r->dirty = false;

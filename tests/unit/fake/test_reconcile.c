@@ -1069,6 +1069,73 @@ test_config_change(void **state)
 	conf_free(conf2);
 }
 
+/* A removal of what the config dropped that fails is tried again by the next runs, until
+ * it works -- or until the config names the object again. */
+static void
+test_stale_retried(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct conf *bare = load_conf(WG0, "");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(bare, view, N(view));
+	struct reconcile *r = started(d);
+
+	(void)state;
+	fake_fail(FAKE_OP_LINK_DEL, 2, EBUSY);
+	assert_int_equal(reconcile_run(r, d2, S), -EAGAIN);
+	expect_report(r, "link vxlan100", -EBUSY, "link-delete failed");
+	expect_changes("link del vxlan100 -> EBUSY\n"
+	               "link del br-tenant-a -> EBUSY\n");
+	assert_int_equal(reconcile_run(r, d2, 2 * S), 0);
+	expect_changes("link del vxlan100\n"
+	               "link del br-tenant-a\n");
+	assert_int_equal(reconcile_run(r, d2, 3 * S), 0);
+	expect_changes("");
+
+	/* Back in the config before the retry: kept, and taken up again. */
+	reconcile_free(r);
+	r = started(d);
+	fake_fail(FAKE_OP_LINK_DEL, 2, EBUSY);
+	assert_int_equal(reconcile_run(r, d2, S), -EAGAIN);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	assert_int_equal(fake_count(FAKE_OP_LINK_DEL), 0);
+	assert_true(link_exists("vxlan100", NULL));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+	conf_free(bare);
+}
+
+/* A port the config no longer lists leaves the bridge, which stays. */
+static void
+test_port_dropped(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct conf *portless =
+	        load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; } );\n");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(portless, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_link eth1;
+
+	(void)state;
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes("link set eth1 nomaster\n");
+	assert_true(link_exists("eth1", &eth1));
+	assert_int_equal(eth1.master, 0);
+	assert_int_equal(reconcile_run(r, d2, 2 * S), 0);
+	expect_changes("");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+	conf_free(portless);
+}
+
 /* A port that is not there yet is reported; its arrival is an event that brings it in. */
 static void
 test_port_arrives(void **state)
@@ -1344,6 +1411,8 @@ main(void)
 	        cmocka_unit_test_setup(test_resync, setup),
 	        cmocka_unit_test_setup(test_teardown, setup),
 	        cmocka_unit_test_setup(test_config_change, setup),
+	        cmocka_unit_test_setup(test_stale_retried, setup),
+	        cmocka_unit_test_setup(test_port_dropped, setup),
 	        cmocka_unit_test_setup(test_port_arrives, setup),
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
