@@ -559,6 +559,21 @@ test_refusals(void **state)
 	strcpy(m->desc.name, "x");
 	send1(w, B, m);
 	assert_int_equal(c->drop_refused, 3);
+	/* x's own X25519 key, but signed with b's signing key: a signing key other than the
+	 * one already accepted for x gets the full check, not the shortcut. */
+	m->desc = w->p[X].desc;
+	m->desc.incarnation = 8;
+	memcpy(m->desc.wg_key, seal_public_key(w->p[X].seal), 32);
+	memcpy(m->desc.sign_key, seal_sign_key(w->p[B].seal), 32);
+	{
+		uint8_t sb[WIRE_DATAGRAM_MAX];
+		int sl = wire_desc_signed_bytes(&m->desc, sb, sizeof(sb));
+
+		assert_true(sl > 0);
+		assert_int_equal(seal_sign(w->p[B].seal, sb, (size_t)sl, m->desc.sig), 0);
+	}
+	send1(w, B, m);
+	assert_int_equal(c->drop_refused, 4);
 	state_of(w, X, &st, &inc);
 	assert_int_equal(st, GOSSIP_SUSPECT);
 	assert_int_equal(inc, 5);
