@@ -642,18 +642,17 @@ read_wg(struct run *run)
 	if (!l)
 		return;
 	snprintf(object, sizeof(object), "wireguard %s", d->wg.name);
-	run->wg_link = *l;
 	err = wg_get_device(d->wg.name, &run->dev);
 	if (err == -ENODEV) {
-		add_report(run, 0, object,
-		           "a link of that name exists and is not WireGuard: left "
-		           "alone");
+		add_report(run, 0, object, "a link of that name is not WireGuard: left alone");
 		return;
 	}
 	if (err < 0) {
 		read_failed(run, object, err, wg_last_error());
 		return;
 	}
+	/* Only a device netd can read is one to route through. */
+	run->wg_link = *l;
 	run->wg_ready = true;
 }
 
@@ -1269,17 +1268,13 @@ ensure_segment(struct run *run, size_t i)
 	snprintf(vobj, sizeof(vobj), "link %s", s->vxlan);
 	snprintf(bobj, sizeof(bobj), "link %s", s->bridge);
 	if (vx && strcmp(vx->kind, "vxlan") != 0) {
-		add_report(run, 0, vobj,
-		           "segment %s: a %s link of that name is in the way: left "
-		           "alone",
-		           s->name, vx->kind[0] ? vx->kind : "plain");
+		add_report(run, 0, vobj, "segment %s: a %s link has that name: left alone", s->name,
+		           vx->kind[0] ? vx->kind : "plain");
 		return;
 	}
 	if (br && strcmp(br->kind, "bridge") != 0) {
-		add_report(run, 0, bobj,
-		           "segment %s: a %s link of that name is in the way: left "
-		           "alone",
-		           s->name, br->kind[0] ? br->kind : "plain");
+		add_report(run, 0, bobj, "segment %s: a %s link has that name: left alone", s->name,
+		           br->kind[0] ? br->kind : "plain");
 		return;
 	}
 	/* VNI, local address, port and learning are fixed at creation. */
@@ -1620,23 +1615,32 @@ out:
 
 /* --- events --- */
 
+enum link_role {
+	ROLE_VXLAN,
+	ROLE_BRIDGE,
+	ROLE_PORT,
+};
+
+/* The segment a link belongs to by index or name, and what it is there. */
 static const struct owned_segment *
-scope_segment_of(const struct scope *s, uint32_t ifindex, const char *name, int *role)
+scope_segment_of(const struct scope *s, const struct kh_link *l, enum link_role *role)
 {
 	for (size_t i = 0; i < s->nsegs; i++) {
 		const struct owned_segment *o = &s->segs[i];
 
-		if ((o->vxlan_index && o->vxlan_index == ifindex) || !strcmp(o->vxlan, name)) {
-			*role = 0;
+		if ((o->vxlan_index && o->vxlan_index == l->ifindex) ||
+		    !strcmp(o->vxlan, l->name)) {
+			*role = ROLE_VXLAN;
 			return o;
 		}
-		if ((o->bridge_index && o->bridge_index == ifindex) || !strcmp(o->bridge, name)) {
-			*role = 1;
+		if ((o->bridge_index && o->bridge_index == l->ifindex) ||
+		    !strcmp(o->bridge, l->name)) {
+			*role = ROLE_BRIDGE;
 			return o;
 		}
 		for (size_t j = 0; j < o->nports; j++) {
-			if (!strcmp(o->ports[j], name)) {
-				*role = 2;
+			if (!strcmp(o->ports[j], l->name)) {
+				*role = ROLE_PORT;
 				return o;
 			}
 		}
@@ -1644,33 +1648,34 @@ scope_segment_of(const struct scope *s, uint32_t ifindex, const char *name, int 
 	return NULL;
 }
 
-/* Whether a link's new state is what the last run left. */
+/* Whether a link's new state differs from what the last run left. */
 static bool
 link_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_link *l)
 {
 	const struct owned_segment *o;
 	bool up = l->flags & IFF_UP;
-	int role = 0;
+	enum link_role role;
 
 	if ((s->wg_index && l->ifindex == s->wg_index) || !strcmp(l->name, s->wg)) {
 		return type == KH_EV_LINK_DEL || l->ifindex != s->wg_index ||
 		       strcmp(l->name, s->wg) != 0 || !up || (s->wg_mtu && l->mtu != s->wg_mtu);
 	}
-	o = scope_segment_of(s, l->ifindex, l->name, &role);
+	o = scope_segment_of(s, l, &role);
 	if (!o)
 		return false;
 	switch (role) {
-	case 0:
+	case ROLE_VXLAN:
 		return type == KH_EV_LINK_DEL || l->ifindex != o->vxlan_index ||
 		       strcmp(l->name, o->vxlan) != 0 || !up || l->master != o->bridge_index ||
 		       (o->mtu && l->mtu != o->mtu);
-	case 1:
+	case ROLE_BRIDGE:
 		return type == KH_EV_LINK_DEL || l->ifindex != o->bridge_index ||
 		       strcmp(l->name, o->bridge) != 0 || !up;
-	default:
-		/* A port: only whether it is in the bridge is netd's. */
+	case ROLE_PORT:
+		/* Only whether it is in the bridge is netd's. */
 		return type != KH_EV_LINK_DEL && l->master != o->bridge_index;
 	}
+	return true;
 }
 
 static bool

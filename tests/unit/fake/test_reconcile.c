@@ -635,6 +635,46 @@ test_repair_link(void **state)
 	conf_free(conf);
 }
 
+/* Addresses on netd's WireGuard device are netd's: one taken away comes back, one added by
+ * someone else goes; the kernel's IPv6 link-local addresses are left alone. */
+static void
+test_repair_addresses(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_ifaddr own = {0}, extra = {0}, ll = {0};
+	struct kh_link wg;
+
+	(void)state;
+	assert_true(link_exists("wg0", &wg));
+	own.ifindex = extra.ifindex = ll.ifindex = wg.ifindex;
+	assert_int_equal(kh_prefix_parse("10.99.0.1/32", &own.prefix), 0);
+	assert_int_equal(kh_prefix_parse("10.98.0.1/24", &extra.prefix), 0);
+	assert_int_equal(kh_prefix_parse("fe80::1/64", &ll.prefix), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_ifaddr_add(&ll), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_false(reconcile_dirty(r));
+
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_ifaddr_del(&own), 0);
+	assert_int_equal(kh_ifaddr_add(&extra), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("addr del 10.98.0.1/24 dev wg0\n"
+	               "addr add 10.99.0.1/32 dev wg0\n");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* Another owner's route on the same prefix, inside, or around one of netd's: netd's is not
  * installed (or withdrawn), the collision is reported, and the other route is left alone. */
 static void
@@ -1185,7 +1225,7 @@ test_foreign_links(void **state)
 	fake_act_as(FAKE_NETD);
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, "link vxlan100", 0, "a dummy link of that name is in the way");
+	expect_report(r, "link vxlan100", 0, "a dummy link has that name: left alone");
 	assert_int_equal(fake_count(FAKE_OP_LINK_ADD_VXLAN) + fake_count(FAKE_OP_LINK_DEL), 0);
 	fake_clear_ops();
 	assert_int_equal(reconcile_teardown(r, d), 0);
@@ -1405,6 +1445,7 @@ main(void)
 	        cmocka_unit_test_setup(test_site_added_and_removed, setup),
 	        cmocka_unit_test_setup(test_repair_after_deletion, setup),
 	        cmocka_unit_test_setup(test_repair_link, setup),
+	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
 	        cmocka_unit_test_setup(test_every_failure_heals, setup),
