@@ -50,6 +50,12 @@ struct reply {
 
 static uint32_t next_seq;
 
+/* One socket per kind (strict dump checking or not), kept open between requests: opening,
+ * binding and closing a netlink socket per request costs more than the request itself when
+ * thousands of routes are programmed. Sequence numbers keep each request's replies apart;
+ * a socket whose exchange failed on our side is closed, so nothing stale is ever read. */
+static struct conn conns[2] = {{.fd = -1}, {.fd = -1}};
+
 static int
 conn_open(struct conn *c, bool strict)
 {
@@ -313,16 +319,22 @@ handle(const struct conn *c, struct nlmsghdr *h, struct reply *r)
 static int
 exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
 {
-	struct conn c;
+	struct conn *c = &conns[strict];
 	int err;
 
-	err = conn_open(&c, strict);
-	if (err < 0) {
-		snprintf(r->local, sizeof(r->local), "cannot open a netlink socket: %s",
-		         strerror(-err));
-		return err;
+	if (c->fd < 0) {
+		err = conn_open(c, strict);
+		if (err < 0) {
+			snprintf(r->local, sizeof(r->local), "cannot open a netlink socket: %s",
+			         strerror(-err));
+			return err;
+		}
+	} else {
+		c->seq = ++next_seq;
+		if (c->seq == 0)
+			c->seq = next_seq = 1;
 	}
-	err = conn_send(&c, req, dump);
+	err = conn_send(c, req, dump);
 	if (err < 0) {
 		snprintf(r->local, sizeof(r->local), "cannot send to the kernel: %s",
 		         strerror(-err));
@@ -332,14 +344,14 @@ exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
 		size_t len = 0, step;
 		uint8_t *p;
 
-		err = conn_recv(&c, &len);
+		err = conn_recv(c, &len);
 		if (err < 0) {
 			snprintf(r->local, sizeof(r->local), "%s",
 			         err == -ETIMEDOUT ? "no answer from the kernel in time"
 			                           : strerror(-err));
 			goto out;
 		}
-		for (p = c.buf; len >= NLMSG_HDRLEN && !r->done && !r->err;
+		for (p = c->buf; len >= NLMSG_HDRLEN && !r->done && !r->err;
 		     p += step, len -= step) {
 			struct nlmsghdr *h = (struct nlmsghdr *)p;
 
@@ -349,7 +361,7 @@ exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
 				         "malformed reply from the kernel");
 				break;
 			}
-			handle(&c, h, r);
+			handle(c, h, r);
 			step = NLMSG_ALIGN(h->nlmsg_len);
 			if (step >= len)
 				break;
@@ -357,7 +369,9 @@ exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
 	}
 	err = r->err;
 out:
-	conn_close(&c);
+	/* A kernel's refusal leaves the socket in step; a failure of ours may not. */
+	if (err < 0 && r->local[0] != '\0')
+		conn_close(c);
 	return err;
 }
 
