@@ -42,73 +42,12 @@ struct fake_wg {
 	size_t npeers, cappeers;
 };
 
-static _Thread_local char last_error[512];
-
 static struct {
 	bool no_kernel; /* fake_wg_set_kernel(false) */
 	uint16_t next_port;
 } W;
 
 static const uint8_t zero_key[WG_KEY_SIZE];
-
-/* --- the model (what wg.c provides besides the calls) --- */
-
-void
-wg_set_error(const char *fmt, ...)
-{
-	char tmp[sizeof(last_error)];
-	va_list ap;
-
-	/* Formatted aside: callers may prefix the previous message to itself. */
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	memcpy(last_error, tmp, sizeof(last_error));
-}
-
-void
-wg_clear_error(void)
-{
-	last_error[0] = '\0';
-}
-
-const char *
-wg_last_error(void)
-{
-	return last_error;
-}
-
-int
-wg_check_name(const char *name)
-{
-	size_t len = name ? strnlen(name, IFNAMSIZ) : 0;
-
-	if (!name) {
-		wg_set_error("no interface name");
-		return -EINVAL;
-	}
-	if (len == 0 || len >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, "..") ||
-	    strpbrk(name, "/: \t\n\v\f\r")) {
-		wg_set_error("'%.*s': not a valid interface name", IFNAMSIZ, name);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-struct wg_device *
-wg_device_new(const char *name)
-{
-	struct wg_device *dev;
-
-	if (wg_check_name(name) < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	dev = calloc(1, sizeof(*dev));
-	if (dev)
-		snprintf(dev->name, sizeof(dev->name), "%s", name);
-	return dev;
-}
 
 /* Room for one more item in a growing array of size-byte items. */
 static int
@@ -128,82 +67,6 @@ reserve(void **items, size_t n, size_t *cap, size_t size)
 	*items = p;
 	*cap = ncap;
 	return 0;
-}
-
-struct wg_peer *
-wg_device_add_peer(struct wg_device *dev)
-{
-	struct wg_peer *peer;
-
-	if (reserve((void **)&dev->peers, dev->npeers, &dev->peers_cap, sizeof(*peer)) < 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	peer = &dev->peers[dev->npeers++];
-	memset(peer, 0, sizeof(*peer));
-	return peer;
-}
-
-int
-wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_t cidr)
-{
-	struct wg_allowedip *aip;
-
-	if ((family != AF_INET || cidr > 32) && (family != AF_INET6 || cidr > 128))
-		return -EINVAL;
-	if (reserve((void **)&peer->allowedips, peer->nallowedips, &peer->allowedips_cap,
-	            sizeof(*aip)) < 0)
-		return -ENOMEM;
-	aip = &peer->allowedips[peer->nallowedips++];
-	memset(aip, 0, sizeof(*aip));
-	aip->family = (uint16_t)family;
-	memcpy(&aip->addr, addr, family == AF_INET ? 4 : 16);
-	aip->cidr = cidr;
-	return 0;
-}
-
-void
-wg_free_device(struct wg_device *dev)
-{
-	if (!dev)
-		return;
-	for (size_t i = 0; i < dev->npeers; i++)
-		free(dev->peers[i].allowedips);
-	free(dev->peers);
-	explicit_bzero(dev, sizeof(*dev));
-	free(dev);
-}
-
-int
-wg_names_add(char ***names, size_t *count, const char *name)
-{
-	char **grown, *copy;
-
-	for (size_t i = 0; i < *count; i++)
-		if (!strcmp((*names)[i], name))
-			return 0;
-	copy = strdup(name);
-	if (!copy)
-		return -ENOMEM;
-	grown = realloc(*names, (*count + 2) * sizeof(*grown));
-	if (!grown) {
-		free(copy);
-		return -ENOMEM;
-	}
-	grown[(*count)++] = copy;
-	grown[*count] = NULL;
-	*names = grown;
-	return 0;
-}
-
-void
-wg_free_names(char **names)
-{
-	if (!names)
-		return;
-	for (char **n = names; *n; n++)
-		free(*n);
-	free(names);
 }
 
 /* --- state --- */

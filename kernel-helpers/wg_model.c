@@ -1,0 +1,170 @@
+/* The WireGuard device model (devices, peers, allowed-ips, name lists) and the error text of
+ * the last failed call: pure data, shared by the real backends and the fake kernel. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel-helpers/wg.h"
+#include "kernel-helpers/wg_internal.h"
+
+static _Thread_local char last_error[512];
+
+void
+wg_set_error(const char *fmt, ...)
+{
+	char tmp[sizeof(last_error)];
+	va_list ap;
+
+	/* Formatted aside first: callers prefix the previous message to itself. */
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	memcpy(last_error, tmp, sizeof(last_error));
+}
+
+void
+wg_clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
+const char *
+wg_last_error(void)
+{
+	return last_error;
+}
+
+int
+wg_check_name(const char *name)
+{
+	size_t len;
+
+	if (!name) {
+		wg_set_error("no interface name");
+		return -EINVAL;
+	}
+	len = strnlen(name, IFNAMSIZ);
+	/* The kernel's own rules, and the name becomes a file name under
+	 * WG_USERSPACE_SOCKET_DIR, hence no '/' and no "." or "..". */
+	if (len == 0 || len >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    strpbrk(name, "/: \t\n\v\f\r")) {
+		wg_set_error("'%.*s': not a valid interface name", IFNAMSIZ, name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct wg_device *
+wg_device_new(const char *name)
+{
+	struct wg_device *dev;
+
+	if (wg_check_name(name) < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return NULL;
+	memcpy(dev->name, name, strlen(name) + 1);
+	return dev;
+}
+
+struct wg_peer *
+wg_device_add_peer(struct wg_device *dev)
+{
+	struct wg_peer *peer;
+
+	if (dev->npeers == dev->peers_cap) {
+		size_t cap = dev->peers_cap ? dev->peers_cap * 2 : 8;
+		struct wg_peer *peers;
+
+		if (cap > SIZE_MAX / sizeof(*peers)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		peers = realloc(dev->peers, cap * sizeof(*peers));
+		if (!peers)
+			return NULL;
+		dev->peers = peers;
+		dev->peers_cap = cap;
+	}
+	peer = &dev->peers[dev->npeers++];
+	memset(peer, 0, sizeof(*peer));
+	return peer;
+}
+
+int
+wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_t cidr)
+{
+	struct wg_allowedip *aip;
+
+	if ((family != AF_INET || cidr > 32) && (family != AF_INET6 || cidr > 128))
+		return -EINVAL;
+	if (peer->nallowedips == peer->allowedips_cap) {
+		size_t cap = peer->allowedips_cap ? peer->allowedips_cap * 2 : 4;
+		struct wg_allowedip *aips;
+
+		if (cap > SIZE_MAX / sizeof(*aips))
+			return -ENOMEM;
+		aips = realloc(peer->allowedips, cap * sizeof(*aips));
+		if (!aips)
+			return -ENOMEM;
+		peer->allowedips = aips;
+		peer->allowedips_cap = cap;
+	}
+	aip = &peer->allowedips[peer->nallowedips++];
+	memset(aip, 0, sizeof(*aip));
+	aip->family = (uint16_t)family;
+	memcpy(&aip->addr, addr, family == AF_INET ? 4 : 16);
+	aip->cidr = cidr;
+	return 0;
+}
+
+void
+wg_free_device(struct wg_device *dev)
+{
+	if (!dev)
+		return;
+	for (size_t i = 0; i < dev->npeers; i++)
+		free(dev->peers[i].allowedips);
+	free(dev->peers);
+	/* The private key should not linger in freed memory. */
+	explicit_bzero(dev, sizeof(*dev));
+	free(dev);
+}
+
+int
+wg_names_add(char ***names, size_t *count, const char *name)
+{
+	char **grown, *copy;
+
+	for (size_t i = 0; i < *count; i++)
+		if (!strcmp((*names)[i], name))
+			return 0;
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	grown = realloc(*names, (*count + 2) * sizeof(*grown));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	grown[(*count)++] = copy;
+	grown[*count] = NULL;
+	*names = grown;
+	return 0;
+}
+
+void
+wg_free_names(char **names)
+{
+	if (!names)
+		return;
+	for (char **n = names; *n; n++)
+		free(*n);
+	free(names);
+}
