@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "kernel-helpers/kh.h"
+#include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/nl.h"
 
 static _Thread_local char last_error[512];
@@ -203,4 +204,20 @@ kh_prefix_is_canonical(const struct kh_prefix *prefix)
 		masked.addr.u.bytes[i] = prefix->addr.u.bytes[i] & mask;
 	}
 	return memcmp(masked.addr.u.bytes, prefix->addr.u.bytes, alen) == 0;
+}
+
+enum kh_overlap
+kh_route_overlap(const struct kh_route *mine, const struct kh_route *other)
+{
+	if (mine->dst.addr.family != other->dst.addr.family || mine->table != other->table ||
+	    mine->protocol == other->protocol)
+		return KH_OVERLAP_NONE;
+	if (kh_prefix_equal(&mine->dst, &other->dst))
+		return KH_OVERLAP_SAME;
+	if (kh_prefix_contains(&mine->dst, &other->dst))
+		return KH_OVERLAP_MORE_SPECIFIC;
+	/* A default route covers everything and is harmed by nothing. */
+	if (other->dst.len > 0 && kh_prefix_contains(&other->dst, &mine->dst))
+		return KH_OVERLAP_LESS_SPECIFIC;
+	return KH_OVERLAP_NONE;
 }

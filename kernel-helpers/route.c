@@ -259,21 +259,6 @@ kh_route_flush(int family, uint32_t table, uint8_t protocol, size_t *deleted)
 	return 0;
 }
 
-enum kh_overlap
-kh_route_overlap(const struct kh_route *mine, const struct kh_route *other)
-{
-	if (mine->dst.addr.family != other->dst.addr.family || mine->table != other->table ||
-	    mine->protocol == other->protocol)
-		return KH_OVERLAP_NONE;
-	if (kh_prefix_equal(&mine->dst, &other->dst))
-		return KH_OVERLAP_SAME;
-	if (kh_prefix_contains(&mine->dst, &other->dst))
-		return KH_OVERLAP_MORE_SPECIFIC;
-	if (other->dst.len > 0 && kh_prefix_contains(&other->dst, &mine->dst))
-		return KH_OVERLAP_LESS_SPECIFIC;
-	return KH_OVERLAP_NONE;
-}
-
 int
 kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_t *n)
 {
