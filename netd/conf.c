@@ -1531,18 +1531,29 @@ derived_twice(const struct loader *ld, const struct conf *conf, size_t i)
 	return false;
 }
 
+static bool
+vni_seen_before(const struct conf *conf, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (conf->segments[j].vni == conf->segments[i].vni)
+			return true;
+	return false;
+}
+
 static void
 check_segments(struct loader *ld, const struct conf *conf)
 {
 	size_t nifs = 1, n = 0, nv = 0;
 	struct dup *names, *vnis, *ifs;
+	char(*vxlans)[CONF_VXLAN_IFNAME_SIZE];
 
 	for (size_t i = 0; i < conf->nsegments; i++)
-		nifs += 1 + conf->segments[i].nports;
+		nifs += 2 + conf->segments[i].nports;
 	names = ld_calloc(ld, conf->nsegments, sizeof(*names));
 	vnis = ld_calloc(ld, conf->nsegments, sizeof(*vnis));
 	ifs = ld_calloc(ld, nifs, sizeof(*ifs));
-	if (names == NULL || vnis == NULL || ifs == NULL)
+	vxlans = ld_calloc(ld, conf->nsegments, sizeof(*vxlans));
+	if (names == NULL || vnis == NULL || ifs == NULL || vxlans == NULL)
 		goto out;
 	nifs = 0;
 	if (conf->wg.interface != NULL) {
@@ -1567,6 +1578,15 @@ check_segments(struct loader *ld, const struct conf *conf)
 			e = dup_add(vnis, &nv, &seg->vni, sizeof(seg->vni), seg->line);
 			snprintf(e->what, sizeof(e->what), "segments[%d].vni", si);
 			snprintf(e->role, sizeof(e->role), "the VNI of segment %s", sname);
+			/* A repeated VNI is reported as such, not again as its device's name. */
+			if (!vni_seen_before(conf, i)) {
+				snprintf(vxlans[i], sizeof(vxlans[i]), CONF_VXLAN_IFNAME_FMT,
+				         seg->vni);
+				e = dup_add(ifs, &nifs, vxlans[i], 0, seg->line);
+				snprintf(e->what, sizeof(e->what), "segments[%d].vni", si);
+				snprintf(e->role, sizeof(e->role), "the VXLAN device of segment %s",
+				         sname);
+			}
 		}
 		if (seg->bridge != NULL && !derived_twice(ld, conf, i)) {
 			int line = loc_line(ld, &seg->bridge, 0);
@@ -1595,6 +1615,7 @@ out:
 	free(names);
 	free(vnis);
 	free(ifs);
+	free(vxlans);
 }
 
 static void

@@ -26,6 +26,9 @@
 #define CONF_MAX_OVERLAY           2 /* at most one IPv4 and one IPv6 */
 #define CONF_VNI_MAX               16777215u
 #define CONF_TABLE_MAIN            254
+/* The VXLAN device of a segment is named for its VNI; no other interface may take the name. */
+#define CONF_VXLAN_IFNAME_FMT  "vxlan%u"
+#define CONF_VXLAN_IFNAME_SIZE 16
 
 /* An address or prefix. For a plain address len is the full length (32 or 128). */
 struct conf_prefix {

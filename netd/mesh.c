@@ -720,7 +720,7 @@ build_segments(struct build *b)
 
 		snprintf(s->name, sizeof(s->name), "%s", cs->name);
 		s->vni = cs->vni;
-		snprintf(s->vxlan, sizeof(s->vxlan), "vxlan%u", cs->vni);
+		snprintf(s->vxlan, sizeof(s->vxlan), CONF_VXLAN_IFNAME_FMT, cs->vni);
 		snprintf(s->bridge, sizeof(s->bridge), "%s", cs->bridge);
 		s->local = local;
 		s->port = cs->vxlan_port;

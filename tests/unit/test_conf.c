@@ -309,6 +309,11 @@ static const struct bad bad_configs[] = {
               "segments = ( { name = \"a\"; vni = 1; bridge = \"wg-netd\"; } );\n",
          "t.conf:4: segments[0].bridge: wg-netd is already the WireGuard interface (line 2)"},
         {HEAD "overlay = [ \"10.99.0.1\" ];\n"
+              "segments = ( { name = \"a\"; vni = 100; },\n"
+              "\t{ name = \"b\"; vni = 2; ports = [ \"vxlan100\" ]; } );\n",
+         "t.conf:5: segments[1].ports[0]: vxlan100 is already the VXLAN device of segment a "
+         "(line 4)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\n"
               "segments = ( { name = \"a\"; vni = 1; ports = [ \"eth1\" ]; },\n"
               "\t{ name = \"b\"; vni = 2; ports = [ \"eth2\", \"eth1\" ]; } );\n",
          "t.conf:5: segments[1].ports[1]: eth1 is already a port of segment a (line 4)"},
