@@ -1005,6 +1005,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Crashed sites stay down: crashing more than half would leave few or no observers. */
+	if (O.sc == SC_CRASH && O.events > O.sites / 2) {
+		fprintf(stderr, "netd-sim: --events: at most %zu crashes with %zu sites\n",
+		        O.sites / 2, O.sites);
+		return 2;
+	}
 	if (sodium_init() < 0)
 		return 1;
 	net_rng = O.seed * 0x2545f4914f6cdd1dull;
