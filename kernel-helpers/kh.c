@@ -221,3 +221,37 @@ kh_route_overlap(const struct kh_route *mine, const struct kh_route *other)
 		return KH_OVERLAP_LESS_SPECIFIC;
 	return KH_OVERLAP_NONE;
 }
+
+const char *
+kh_route_problem(const struct kh_route *route, bool del)
+{
+	int family = route->dst.addr.family;
+
+	if (family != AF_INET && family != AF_INET6)
+		return "not an IPv4 or IPv6 prefix";
+	if (!kh_prefix_is_canonical(&route->dst))
+		return "host bits set in the prefix";
+	if (route->table == 0)
+		return "no table";
+	if (route->gateway.family != AF_UNSPEC && route->gateway.family != family)
+		return "gateway of another address family";
+	if (!del && !route->oif && route->gateway.family == AF_UNSPEC)
+		return "neither an output interface nor a gateway";
+	return NULL;
+}
+
+const char *
+kh_rule_problem(const struct kh_rule *rule)
+{
+	if (rule->family != AF_INET && rule->family != AF_INET6)
+		return "not an IPv4 or IPv6 rule";
+	if (rule->table == 0)
+		return "no table";
+	if (rule->src.len &&
+	    (rule->src.addr.family != rule->family || !kh_prefix_is_canonical(&rule->src)))
+		return "source prefix of another family or with host bits set";
+	if (rule->dst.len &&
+	    (rule->dst.addr.family != rule->family || !kh_prefix_is_canonical(&rule->dst)))
+		return "destination prefix of another family or with host bits set";
+	return NULL;
+}

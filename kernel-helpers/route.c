@@ -11,25 +11,6 @@
 #include "kernel-helpers/rtmsg.h"
 #include "kernel-helpers/rtnl.h"
 
-/* Why the kernel would be asked something meaningless, or NULL. */
-static const char *
-route_problem(const struct kh_route *route, bool del)
-{
-	int family = route->dst.addr.family;
-
-	if (family != AF_INET && family != AF_INET6)
-		return "not an IPv4 or IPv6 prefix";
-	if (!kh_prefix_is_canonical(&route->dst))
-		return "host bits set in the prefix";
-	if (route->table == 0)
-		return "no table";
-	if (route->gateway.family != AF_UNSPEC && route->gateway.family != family)
-		return "gateway of another address family";
-	if (!del && !route->oif && route->gateway.family == AF_UNSPEC)
-		return "neither an output interface nor a gateway";
-	return NULL;
-}
-
 int
 kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 {
@@ -42,7 +23,7 @@ kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 	if (!r)
 		goto out;
 	err = -EINVAL;
-	if (route_problem(route, del))
+	if (kh_route_problem(route, del))
 		goto out;
 	err = kh_nl_addr_new(&route->dst.addr, route->dst.len, &dst);
 	if (err < 0)
@@ -198,7 +179,7 @@ route_change(const struct kh_route *route, bool del)
 	struct nl_msg *msg = NULL;
 	int err;
 
-	const char *problem = route_problem(route, del);
+	const char *problem = kh_route_problem(route, del);
 
 	kh_prefix_format(&route->dst, p);
 	if (problem)

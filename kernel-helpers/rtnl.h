@@ -69,6 +69,11 @@ enum kh_overlap {
  * every prefix lies in and which no installed route harms. The same owner's routes never
  * collide: they are netd's to replace. Pure. */
 enum kh_overlap kh_route_overlap(const struct kh_route *mine, const struct kh_route *other);
+
+/* Why a route (del: for deletion) or a rule is meaningless to ask the kernel for, or NULL.
+ * The calls below refuse such requests with this text before sending anything. */
+const char *kh_route_problem(const struct kh_route *route, bool del);
+const char *kh_rule_problem(const struct kh_rule *rule);
 /* The kernel's routes that collide with mine by that rule; nothing is changed. */
 int kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_t *n);
 

@@ -27,23 +27,6 @@ set_selector(struct rtnl_rule *r, const struct kh_prefix *p,
 	return err;
 }
 
-/* Why the kernel would be asked something meaningless, or NULL. */
-static const char *
-rule_problem(const struct kh_rule *rule)
-{
-	if (rule->family != AF_INET && rule->family != AF_INET6)
-		return "not an IPv4 or IPv6 rule";
-	if (rule->table == 0)
-		return "no table";
-	if (rule->src.len &&
-	    (rule->src.addr.family != rule->family || !kh_prefix_is_canonical(&rule->src)))
-		return "source prefix of another family or with host bits set";
-	if (rule->dst.len &&
-	    (rule->dst.addr.family != rule->family || !kh_prefix_is_canonical(&rule->dst)))
-		return "destination prefix of another family or with host bits set";
-	return NULL;
-}
-
 int
 kh_msg_rule(const struct kh_rule *rule, bool del, struct nl_msg **out)
 {
@@ -53,7 +36,7 @@ kh_msg_rule(const struct kh_rule *rule, bool del, struct nl_msg **out)
 	if (!r)
 		goto out;
 	err = -EINVAL;
-	if (rule_problem(rule))
+	if (kh_rule_problem(rule))
 		goto out;
 	rtnl_rule_set_family(r, rule->family);
 	rtnl_rule_set_prio(r, rule->priority);
@@ -144,7 +127,7 @@ rule_change(const struct kh_rule *rule, bool del)
 	struct nl_msg *msg = NULL;
 	int err;
 
-	const char *problem = rule_problem(rule);
+	const char *problem = kh_rule_problem(rule);
 
 	if (problem)
 		return kh_fail(-EINVAL, "%s rule priority %u table %u: %s", what, rule->priority,

@@ -95,26 +95,6 @@ fake_routes_link_down(uint32_t ifindex)
 	}
 }
 
-/* Why the kernel would be asked something meaningless, or NULL (the real library refuses
- * these without asking). */
-static const char *
-route_problem(const struct kh_route *route, bool del)
-{
-	int family = route->dst.addr.family;
-
-	if (family != AF_INET && family != AF_INET6)
-		return "not an IPv4 or IPv6 prefix";
-	if (!kh_prefix_is_canonical(&route->dst))
-		return "host bits set in the prefix";
-	if (route->table == 0)
-		return "no table";
-	if (route->gateway.family != AF_UNSPEC && route->gateway.family != family)
-		return "gateway of another address family";
-	if (!del && !route->oif && route->gateway.family == AF_UNSPEC)
-		return "neither an output interface nor a gateway";
-	return NULL;
-}
-
 static void
 route_text(struct fake_text *t, const char *verb, const struct kh_route *r)
 {
@@ -142,7 +122,7 @@ int
 kh_route_replace(const struct kh_route *route)
 {
 	char what[128], p[KH_PREFIX_STRLEN];
-	const char *problem = route_problem(route, false);
+	const char *problem = kh_route_problem(route, false);
 	int family = route->dst.addr.family;
 	struct fake_text t = {0};
 	struct kh_route r;
@@ -214,7 +194,7 @@ int
 kh_route_del(const struct kh_route *route)
 {
 	char what[128], p[KH_PREFIX_STRLEN];
-	const char *problem = route_problem(route, true);
+	const char *problem = kh_route_problem(route, true);
 	struct fake_text t = {0};
 	struct kh_route gone;
 	size_t slot, i, best = SIZE_MAX;
@@ -428,22 +408,6 @@ fake_rules_init(void)
 	}
 }
 
-static const char *
-rule_problem(const struct kh_rule *rule)
-{
-	if (rule->family != AF_INET && rule->family != AF_INET6)
-		return "not an IPv4 or IPv6 rule";
-	if (rule->table == 0)
-		return "no table";
-	if (rule->src.len &&
-	    (rule->src.addr.family != rule->family || !kh_prefix_is_canonical(&rule->src)))
-		return "source prefix of another family or with host bits set";
-	if (rule->dst.len &&
-	    (rule->dst.addr.family != rule->family || !kh_prefix_is_canonical(&rule->dst)))
-		return "destination prefix of another family or with host bits set";
-	return NULL;
-}
-
 static bool
 selector_equal(const struct kh_prefix *a, const struct kh_prefix *b)
 {
@@ -469,7 +433,7 @@ static int
 rule_change(const struct kh_rule *rule, bool del)
 {
 	char what[80], s[KH_PREFIX_STRLEN], d[KH_PREFIX_STRLEN];
-	const char *problem = rule_problem(rule);
+	const char *problem = kh_rule_problem(rule);
 	struct kh_rule r = normalised(rule);
 	struct fake_text t = {0};
 	size_t slot, i;
