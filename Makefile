@@ -16,6 +16,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 SBINDIR  ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
 MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= /lib/systemd/system
 DESTDIR  ?=
@@ -41,7 +42,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
             -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
-              -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" $(WARN) -I. $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+              -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" -DNETD_LOCALSTATEDIR=\"$(LOCALSTATEDIR)\" $(WARN) -I. $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
 MAINS      := netd/main.c netd/netdctl.c
@@ -116,7 +117,7 @@ $(BUILD)/%: $(BUILD)/obj/tests/kernel/%.o $(LIBS_ALL)
 FUZZ_CC     ?= clang
 FUZZ_SANS   := address,undefined
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
-               -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" -I. $(PKG_CFLAGS) -g -O1 \
+               -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" -DNETD_LOCALSTATEDIR=\"$(LOCALSTATEDIR)\" -I. $(PKG_CFLAGS) -g -O1 \
                -fno-sanitize-recover=all
 FUZZ_OBJS   := $(NETD_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(KH_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "netd/gossip.h"
 #include "netd/key.h"
 
 #define CONF_DEFAULT_FILE          NETD_SYSCONFDIR "/netd/netd.conf"
@@ -23,6 +24,8 @@
 #define CONF_DEFAULT_PROTOCOL      200
 #define CONF_DEFAULT_USERSPACE_CMD "wireguard-go"
 #define CONF_DEFAULT_VXLAN_PORT    4789
+#define CONF_DEFAULT_DEAD_HOLD     30 /* seconds */
+#define CONF_DEFAULT_STATE_FILE    NETD_LOCALSTATEDIR "/lib/netd/gossip.state"
 #define CONF_MAX_OVERLAY           2 /* at most one IPv4 and one IPv6 */
 #define CONF_VNI_MAX               16777215u
 #define CONF_TABLE_MAIN            254
@@ -42,6 +45,11 @@ struct conf_endpoint {
 	int family;
 	uint8_t addr[16];
 	uint16_t port;
+};
+
+enum conf_gossip_profile {
+	CONF_GOSSIP_LAN,
+	CONF_GOSSIP_WAN,
 };
 
 enum conf_backend {
@@ -87,6 +95,7 @@ struct conf {
 		char *userspace_command;
 		uint32_t fwmark; /* 0 = none */
 		uint32_t mtu;    /* 0 = computed from the underlay */
+		bool behind_nat; /* keep NAT mappings open towards every peer */
 	} wg;
 
 	struct conf_prefix overlay[CONF_MAX_OVERLAY]; /* the site's VTEP address(es), len = full */
@@ -98,6 +107,12 @@ struct conf {
 		struct conf_prefix advertise; /* underlay address other sites reach us at */
 		struct conf_endpoint *seeds;
 		size_t nseeds;
+		enum conf_gossip_profile profile;
+		/* The profile's timing with every override of the file applied; passes
+		 * gossip_profile_check. */
+		struct gossip_profile timing;
+		uint32_t dead_hold; /* seconds a dead site keeps its tunnel and routes, 0..86400 */
+		char *state_file;   /* absolute path: the restart epoch and incarnation */
 	} gossip;
 
 	struct conf_prefix *prefixes; /* prefixes this site advertises */
@@ -152,6 +167,7 @@ json_t *conf_to_json(const struct conf *conf);
 bool conf_equal(const struct conf *a, const struct conf *b);
 
 const char *conf_backend_name(enum conf_backend backend);
+const char *conf_gossip_profile_name(enum conf_gossip_profile profile);
 
 /* Canonical text of an address/prefix/endpoint, e.g. "10.1.0.0/16", "[fd00::1]:7946". */
 int conf_prefix_format(const struct conf_prefix *p, bool with_len, char *buf, size_t len);
