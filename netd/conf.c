@@ -74,10 +74,30 @@ struct loader {
 static const char *const root_known[] = {"site",    "wireguard", "overlay", "gossip",  "prefixes",
                                          "routing", "segments",  "trust",   "control", NULL};
 static const char *const site_known[] = {"name", "log_level", NULL};
-static const char *const wg_known[] = {
-        "interface", "listen_port", "private_key_file", "backend", "userspace_command", "fwmark",
-        "mtu",       NULL};
-static const char *const gossip_known[] = {"bind", "advertise", "seeds", NULL};
+static const char *const wg_known[] = {"interface", "listen_port",       "private_key_file",
+                                       "backend",   "userspace_command", "fwmark",
+                                       "mtu",       "behind_nat",        NULL};
+static const char *const gossip_known[] = {"bind",
+                                           "advertise",
+                                           "seeds",
+                                           "profile",
+                                           "probe_interval",
+                                           "probe_timeout",
+                                           "indirect_checks",
+                                           "suspicion_mult",
+                                           "suspicion_max_mult",
+                                           "retransmit_mult",
+                                           "gossip_interval",
+                                           "gossip_fanout",
+                                           "sync_interval",
+                                           "reconnect_interval",
+                                           "join_backoff_min",
+                                           "join_backoff_max",
+                                           "awareness_max",
+                                           "lifeguard",
+                                           "dead_hold",
+                                           "state_file",
+                                           NULL};
 static const char *const routing_known[] = {"table", "protocol", NULL};
 static const char *const segment_known[] = {"name", "vni", "bridge", "ports", "vxlan_port", NULL};
 static const char *const trust_known[] = {"name", "public_key", "prefixes", "vnis", NULL};
@@ -551,6 +571,17 @@ want_string(struct loader *ld, const config_setting_t *s, const char *path, cons
 	return 0;
 }
 
+static int
+want_bool(struct loader *ld, const config_setting_t *s, const char *path, bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		wrong_type(ld, s, path, "a boolean (true or false)");
+		return -1;
+	}
+	*out = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
 /* Reads an integer in min..max; otherwise reports "PATH: VALUE is not WHAT (min..max)". */
 static int
 want_range(struct loader *ld, const config_setting_t *s, const char *path, long long min,
@@ -1006,6 +1037,8 @@ parse_wireguard(struct loader *ld, const config_setting_t *root, struct conf *co
 		else
 			conf->wg.mtu = (uint32_t)n;
 	}
+	if ((s = config_setting_get_member(wg, "behind_nat")) != NULL)
+		want_bool(ld, s, "wireguard.behind_nat", &conf->wg.behind_nat);
 }
 
 static void
@@ -1067,22 +1100,12 @@ parse_prefix_list(struct loader *ld, const config_setting_t *s, const char *path
 }
 
 static void
-parse_gossip(struct loader *ld, const config_setting_t *root, struct conf *conf)
+parse_seeds(struct loader *ld, const config_setting_t *s, struct conf *conf)
 {
-	const config_setting_t *g = want_group(ld, root, "gossip", false), *s;
 	char path[PATH_LEN];
-	int n;
+	int n = want_list(ld, s, "gossip.seeds");
 
-	if (g == NULL)
-		return;
-	check_known(ld, g, "gossip", gossip_known);
-	if ((s = config_setting_get_member(g, "bind")) != NULL)
-		want_endpoint(ld, s, "gossip.bind", &conf->gossip.bind);
-	if ((s = config_setting_get_member(g, "advertise")) != NULL &&
-	    want_host(ld, s, "gossip.advertise", &conf->gossip.advertise) == 0)
-		conf->gossip.has_advertise = true;
-	if ((s = config_setting_get_member(g, "seeds")) == NULL ||
-	    (n = want_list(ld, s, "gossip.seeds")) <= 0)
+	if (n <= 0)
 		return;
 	conf->gossip.seeds = ld_calloc(ld, (size_t)n, sizeof(*conf->gossip.seeds));
 	if (conf->gossip.seeds == NULL)
@@ -1096,6 +1119,189 @@ parse_gossip(struct loader *ld, const config_setting_t *root, struct conf *conf)
 			loc_add(ld, ep, sline(e), i);
 			conf->gossip.nseeds++;
 		}
+	}
+}
+
+/* The integer settings of a gossip profile. Each range is the one gossip_profile_check
+ * allows the field alone; how fields relate (timeout below interval, backoff min below
+ * max) is left to gossip_profile_check itself. */
+static const struct timing_field {
+	const char *name;
+	size_t off; /* of a uint32_t in struct gossip_profile */
+	long long min, max;
+	const char *what;
+} timing_fields[] = {
+        {"probe_interval", offsetof(struct gossip_profile, probe_interval_ms), 10, 600000,
+         "a time in milliseconds"},
+        {"probe_timeout", offsetof(struct gossip_profile, probe_timeout_ms), 1, 599999,
+         "a time in milliseconds"},
+        {"indirect_checks", offsetof(struct gossip_profile, indirect_checks), 0, 16,
+         "a number of members"},
+        {"suspicion_mult", offsetof(struct gossip_profile, suspicion_mult), 1, 100, "a multiplier"},
+        {"suspicion_max_mult", offsetof(struct gossip_profile, suspicion_max_mult), 1, 100,
+         "a multiplier"},
+        {"retransmit_mult", offsetof(struct gossip_profile, retransmit_mult), 1, 100,
+         "a multiplier"},
+        {"gossip_interval", offsetof(struct gossip_profile, gossip_interval_ms), 10, 600000,
+         "a time in milliseconds"},
+        {"gossip_fanout", offsetof(struct gossip_profile, gossip_fanout), 1, 16,
+         "a number of members"},
+        {"sync_interval", offsetof(struct gossip_profile, sync_interval_ms), 100, 3600000,
+         "a time in milliseconds"},
+        {"reconnect_interval", offsetof(struct gossip_profile, reconnect_interval_ms), 100, 3600000,
+         "a time in milliseconds"},
+        {"join_backoff_min", offsetof(struct gossip_profile, join_backoff_min_ms), 10, 3600000,
+         "a time in milliseconds"},
+        {"join_backoff_max", offsetof(struct gossip_profile, join_backoff_max_ms), 10, 3600000,
+         "a time in milliseconds"},
+        {"awareness_max", offsetof(struct gossip_profile, awareness_max), 1, 32, "a multiplier"},
+};
+
+#define NTIMING (sizeof(timing_fields) / sizeof(timing_fields[0]))
+
+static uint32_t *
+timing_value(struct gossip_profile *p, size_t i)
+{
+	return (uint32_t *)((char *)p + timing_fields[i].off);
+}
+
+static uint32_t
+timing_get(const struct gossip_profile *p, size_t i)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)p + timing_fields[i].off, sizeof(v));
+	return v;
+}
+
+/* gossip_profile_check only says what is wrong, not which setting made it so. The culprit
+ * is the override whose return to the profile's value clears the complaint (best: makes
+ * the whole profile pass), the last written one among equals; it is reported and put back,
+ * and the check runs again so that every independent problem is found. lines[i] is the
+ * line of override i, 0 when the profile's value stands. */
+static void
+check_timing(struct loader *ld, int group_line, struct gossip_profile *p,
+             const struct gossip_profile *base, int lines[NTIMING])
+{
+	char err[128], again[128];
+
+	for (size_t round = 0; round <= NTIMING && gossip_profile_check(p, err, sizeof(err)) < 0;
+	     round++) {
+		size_t culprit = NTIMING;
+		int best = 0;
+
+		for (size_t i = 0; i < NTIMING; i++) {
+			struct gossip_profile q = *p;
+			int rank;
+
+			if (lines[i] == 0)
+				continue;
+			*timing_value(&q, i) = timing_get(base, i);
+			rank = gossip_profile_check(&q, again, sizeof(again)) == 0 ? 2
+			       : strcmp(again, err) != 0                           ? 1
+			                                                           : 0;
+			if (rank > best ||
+			    (rank == best && rank > 0 && lines[i] >= lines[culprit])) {
+				best = rank;
+				culprit = i;
+			}
+		}
+		if (culprit == NTIMING) {
+			lerr(ld, group_line, "gossip: %s", err);
+			return;
+		}
+		lerr(ld, lines[culprit], "gossip.%s: %s", timing_fields[culprit].name, err);
+		*timing_value(p, culprit) = timing_get(base, culprit);
+		lines[culprit] = 0;
+	}
+}
+
+/* The profile, then the overrides of its fields; checked only when every one was valid on
+ * its own, so that one mistake is not reported twice. */
+static void
+parse_timing(struct loader *ld, const config_setting_t *g, struct conf *conf)
+{
+	struct gossip_profile base, p;
+	const config_setting_t *s;
+	int lines[NTIMING] = {0};
+	char path[PATH_LEN];
+	bool valid = true;
+	const char *v;
+	long long n;
+
+	if ((s = config_setting_get_member(g, "profile")) != NULL) {
+		if (want_string(ld, s, "gossip.profile", &v) < 0) {
+			valid = false;
+		} else if (strcmp(v, "lan") == 0) {
+			conf->gossip.profile = CONF_GOSSIP_LAN;
+		} else if (strcmp(v, "wan") == 0) {
+			conf->gossip.profile = CONF_GOSSIP_WAN;
+		} else {
+			lerr(ld, sline(s), "gossip.profile: \"%s\" is not a profile (lan, wan)", v);
+			valid = false;
+		}
+	}
+	if (conf->gossip.profile == CONF_GOSSIP_WAN)
+		gossip_profile_wan(&base);
+	else
+		gossip_profile_lan(&base);
+	p = base;
+	for (size_t i = 0; i < NTIMING; i++) {
+		const struct timing_field *f = &timing_fields[i];
+
+		if ((s = config_setting_get_member(g, f->name)) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "gossip.%s", f->name);
+		if (want_range(ld, s, path, f->min, f->max, f->what, &n) < 0) {
+			valid = false;
+			continue;
+		}
+		*timing_value(&p, i) = (uint32_t)n;
+		lines[i] = sline(s);
+	}
+	if ((s = config_setting_get_member(g, "lifeguard")) != NULL &&
+	    want_bool(ld, s, "gossip.lifeguard", &p.lifeguard) < 0)
+		valid = false;
+	if (valid)
+		check_timing(ld, sline(g), &p, &base, lines);
+	conf->gossip.timing = p;
+}
+
+static void
+parse_gossip(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *g = want_group(ld, root, "gossip", false), *s;
+	const char *v;
+	long long n;
+
+	if (g == NULL)
+		return;
+	check_known(ld, g, "gossip", gossip_known);
+	if ((s = config_setting_get_member(g, "bind")) != NULL)
+		want_endpoint(ld, s, "gossip.bind", &conf->gossip.bind);
+	if ((s = config_setting_get_member(g, "advertise")) != NULL &&
+	    want_host(ld, s, "gossip.advertise", &conf->gossip.advertise) == 0)
+		conf->gossip.has_advertise = true;
+	if ((s = config_setting_get_member(g, "seeds")) != NULL)
+		parse_seeds(ld, s, conf);
+	parse_timing(ld, g, conf);
+	if ((s = config_setting_get_member(g, "dead_hold")) != NULL &&
+	    want_range(ld, s, "gossip.dead_hold", 0, 86400, "a time in seconds", &n) == 0)
+		conf->gossip.dead_hold = (uint32_t)n;
+	if ((s = config_setting_get_member(g, "state_file")) != NULL &&
+	    want_string(ld, s, "gossip.state_file", &v) == 0) {
+		size_t len = strlen(v);
+
+		if (v[0] != '/')
+			lerr(ld, sline(s), "gossip.state_file: \"%s\" is not an absolute path", v);
+		else if (v[len - 1] == '/')
+			lerr(ld, sline(s),
+			     "gossip.state_file: \"%s\" names a directory, not a file", v);
+		else if (len >= PATH_MAX)
+			lerr(ld, sline(s), "gossip.state_file: path longer than %d bytes",
+			     PATH_MAX - 1);
+		else
+			replace_string(ld, &conf->gossip.state_file, v);
 	}
 }
 
@@ -1368,6 +1574,10 @@ conf_defaults(struct loader *ld, struct conf *conf)
 	conf->gossip.bind.family = AF_INET;
 	inet_pton(AF_INET, DEFAULT_BIND, conf->gossip.bind.addr);
 	conf->gossip.bind.port = CONF_DEFAULT_GOSSIP_PORT;
+	conf->gossip.profile = CONF_GOSSIP_LAN;
+	gossip_profile_lan(&conf->gossip.timing);
+	conf->gossip.dead_hold = CONF_DEFAULT_DEAD_HOLD;
+	conf->gossip.state_file = ld_strdup(ld, CONF_DEFAULT_STATE_FILE);
 	conf->routing.table = CONF_DEFAULT_TABLE;
 	conf->routing.protocol = CONF_DEFAULT_PROTOCOL;
 	conf->control.socket = ld_strdup(ld, CONF_DEFAULT_SOCKET);
@@ -2008,6 +2218,7 @@ conf_free(struct conf *conf)
 	free(conf->wg.userspace_command);
 	sodium_memzero(conf->wg.private_key, sizeof(conf->wg.private_key));
 	free(conf->gossip.seeds);
+	free(conf->gossip.state_file);
 	free(conf->prefixes);
 	for (size_t i = 0; i < conf->nsegments; i++) {
 		free(conf->segments[i].name);
@@ -2040,6 +2251,18 @@ conf_backend_name(enum conf_backend backend)
 		return "kernel";
 	case CONF_BACKEND_USERSPACE:
 		return "userspace";
+	}
+	return "?";
+}
+
+const char *
+conf_gossip_profile_name(enum conf_gossip_profile profile)
+{
+	switch (profile) {
+	case CONF_GOSSIP_LAN:
+		return "lan";
+	case CONF_GOSSIP_WAN:
+		return "wan";
 	}
 	return "?";
 }
@@ -2126,6 +2349,7 @@ conf_print(const struct conf *conf, FILE *out)
 	print_setting(out, 1, "userspace_command", conf->wg.userspace_command);
 	fprintf(out, "\tfwmark = %u;\n", conf->wg.fwmark);
 	fprintf(out, "\tmtu = %u;\n", conf->wg.mtu);
+	fprintf(out, "\tbehind_nat = %s;\n", conf->wg.behind_nat ? "true" : "false");
 	fputs("};\n\noverlay = ", out);
 	print_prefixes(out, conf->overlay, conf->noverlay, false);
 	fputs("\ngossip = {\n", out);
@@ -2143,6 +2367,13 @@ conf_print(const struct conf *conf, FILE *out)
 		fprintf(out, "%s\"%s\"", i ? ", " : " ", buf);
 	}
 	fputs(conf->gossip.nseeds ? " ];\n" : "];\n", out);
+	print_setting(out, 1, "profile", conf_gossip_profile_name(conf->gossip.profile));
+	for (size_t i = 0; i < NTIMING; i++)
+		fprintf(out, "\t%s = %u;\n", timing_fields[i].name,
+		        timing_get(&conf->gossip.timing, i));
+	fprintf(out, "\tlifeguard = %s;\n", conf->gossip.timing.lifeguard ? "true" : "false");
+	fprintf(out, "\tdead_hold = %u;\n", conf->gossip.dead_hold);
+	print_setting(out, 1, "state_file", conf->gossip.state_file);
 	fputs("};\n\nprefixes = ", out);
 	print_prefixes(out, conf->prefixes, conf->nprefixes, true);
 	fprintf(out, "\nrouting = {\n\ttable = %u;\n\tprotocol = %u;\n};\n", conf->routing.table,
@@ -2256,6 +2487,23 @@ json_trust(const struct conf_trust *t)
 	return o;
 }
 
+/* Keyed by the names of the settings, in milliseconds where the setting is. */
+static json_t *
+json_timing(const struct gossip_profile *p)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	for (size_t i = 0; i < NTIMING; i++)
+		r |= jset(o, timing_fields[i].name, json_integer(timing_get(p, i)));
+	r |= jset(o, "lifeguard", json_boolean(p->lifeguard));
+	if (r != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* Each part is filled before it is attached, so that the keys keep the file's order; a
  * failed allocation anywhere makes the whole result NULL (jansson frees what a failed set
  * was given). */
@@ -2280,6 +2528,7 @@ conf_to_json(const struct conf *conf)
 	r |= jset(wg, "userspace_command", json_string(conf->wg.userspace_command));
 	r |= jset(wg, "fwmark", json_integer(conf->wg.fwmark));
 	r |= jset(wg, "mtu", json_integer(conf->wg.mtu));
+	r |= jset(wg, "behind_nat", json_boolean(conf->wg.behind_nat));
 
 	conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf));
 	r |= jset(gossip, "bind", json_string(buf));
@@ -2291,6 +2540,10 @@ conf_to_json(const struct conf *conf)
 		r |= json_array_append_new(seeds, json_string(buf));
 	}
 	r |= jset(gossip, "seeds", seeds);
+	r |= jset(gossip, "profile", json_string(conf_gossip_profile_name(conf->gossip.profile)));
+	r |= jset(gossip, "timing", json_timing(&conf->gossip.timing));
+	r |= jset(gossip, "dead_hold", json_integer(conf->gossip.dead_hold));
+	r |= jset(gossip, "state_file", json_string(conf->gossip.state_file));
 
 	r |= jset(routing, "table", json_integer(conf->routing.table));
 	r |= jset(routing, "protocol", json_integer(conf->routing.protocol));
@@ -2367,6 +2620,15 @@ trust_eq(const struct conf_trust *a, const struct conf_trust *b)
 	       (a->nvnis == 0 || memcmp(a->vnis, b->vnis, a->nvnis * sizeof(*a->vnis)) == 0);
 }
 
+static bool
+timing_eq(const struct gossip_profile *a, const struct gossip_profile *b)
+{
+	for (size_t i = 0; i < NTIMING; i++)
+		if (timing_get(a, i) != timing_get(b, i))
+			return false;
+	return a->lifeguard == b->lifeguard;
+}
+
 /* The file name and source lines are where a config came from, not what it says. */
 bool
 conf_equal(const struct conf *a, const struct conf *b)
@@ -2377,7 +2639,8 @@ conf_equal(const struct conf *a, const struct conf *b)
 	    sodium_memcmp(a->wg.private_key, b->wg.private_key, KEY_LEN) != 0 ||
 	    a->wg.backend != b->wg.backend ||
 	    !str_eq(a->wg.userspace_command, b->wg.userspace_command) ||
-	    a->wg.fwmark != b->wg.fwmark || a->wg.mtu != b->wg.mtu)
+	    a->wg.fwmark != b->wg.fwmark || a->wg.mtu != b->wg.mtu ||
+	    a->wg.behind_nat != b->wg.behind_nat)
 		return false;
 	if (a->noverlay != b->noverlay || !prefixes_eq(a->overlay, b->overlay, a->noverlay))
 		return false;
@@ -2390,6 +2653,11 @@ conf_equal(const struct conf *a, const struct conf *b)
 	for (size_t i = 0; i < a->gossip.nseeds; i++)
 		if (!endpoint_eq(&a->gossip.seeds[i], &b->gossip.seeds[i]))
 			return false;
+	if (a->gossip.profile != b->gossip.profile ||
+	    !timing_eq(&a->gossip.timing, &b->gossip.timing) ||
+	    a->gossip.dead_hold != b->gossip.dead_hold ||
+	    !str_eq(a->gossip.state_file, b->gossip.state_file))
+		return false;
 	if (a->nprefixes != b->nprefixes || !prefixes_eq(a->prefixes, b->prefixes, a->nprefixes) ||
 	    a->routing.table != b->routing.table || a->routing.protocol != b->routing.protocol)
 		return false;
