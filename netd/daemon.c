@@ -17,15 +17,19 @@
 #include "netd/ctl.h"
 #include "netd/log.h"
 #include "netd/metrics.h"
+#include "netd/site.h"
 
 struct daemon {
 	struct ev_loop *loop;
 	const struct daemon_options *options;
 	struct conf *conf;
 	struct ctl_server *ctl;
+	struct site *site;
 	ev_signal sig_term;
 	ev_signal sig_int;
 	ev_signal sig_hup;
+	ev_timer drain; /* after a leave is announced: time for it to spread */
+	bool stopping;
 	ev_tstamp started_mono; /* monotonic: uptime must not jump with the wall clock */
 	time_t started_wall;
 	unsigned long long reloads_ok;
@@ -149,6 +153,26 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	}
 
 	*changed = !conf_equal(d->conf, next);
+	if (*changed && site_reconfigure(d->site, next) < 0) {
+		d->reloads_failed++;
+		free(d->last_reload_error);
+		d->last_reload_error = strdup("the new gossip settings could not be applied");
+		json_object_set_new(event, "ok", json_false());
+		json_object_set_new(
+		        event, "errors",
+		        json_pack("[s]", "the new gossip settings could not be applied"));
+		ctl_server_publish(d->ctl, event);
+		json_decref(event);
+		conf_free(next);
+		if (err != NULL &&
+		    asprintf(err,
+		             "configuration not applied, %s stays in force: the "
+		             "new gossip settings could not be applied (see the log)",
+		             d->options->conf_path) < 0)
+			*err = NULL;
+		sd_notify(0, "READY=1");
+		return -1;
+	}
 	if (strcmp(next->control.socket, d->conf->control.socket) != 0 ||
 	    next->control.mode != d->conf->control.mode ||
 	    (next->control.group == NULL) != (d->conf->control.group == NULL) ||
@@ -177,24 +201,37 @@ cmd_status(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
 	struct ctl_stats st;
+	json_t *status, *site;
 
 	(void)req;
 	(void)err;
 	ctl_server_stats(d->ctl, &st);
-	return json_pack(
-	        "{s:s, s:s, s:I, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:i, s:I, s:I, s:I, s:i, s:I},"
-	        " s:{s:I, s:I, s:o, s:o}}",
-	        "site", d->conf->site_name, "version", NETD_VERSION, "uptime_seconds",
-	        (json_int_t)(ev_now(d->loop) - d->started_mono), "started_at",
-	        daemon_time_json(d->started_wall), "config_file", d->options->conf_path,
-	        "interface", d->conf->wg.interface, "backend", "configured",
-	        conf_backend_name(d->conf->wg.backend), "active", d->backend, "counts", "peers", 0,
-	        "trusted_sites", (json_int_t)d->conf->ntrust, "segments",
-	        (json_int_t)d->conf->nsegments, "prefixes", (json_int_t)d->conf->nprefixes,
-	        "routes", 0, "control_clients", (json_int_t)st.clients, "reloads", "ok",
-	        (json_int_t)d->reloads_ok, "failed", (json_int_t)d->reloads_failed, "last",
-	        daemon_time_json(d->last_reload), "last_error",
-	        d->last_reload_error ? json_string(d->last_reload_error) : json_null());
+	status = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:I, s:I, s:I, s:I},"
+	                   " s:{s:I, s:I, s:o, s:o}}",
+	                   "site", d->conf->site_name, "version", NETD_VERSION, "uptime_seconds",
+	                   (json_int_t)(ev_now(d->loop) - d->started_mono), "started_at",
+	                   daemon_time_json(d->started_wall), "config_file", d->options->conf_path,
+	                   "interface", d->conf->wg.interface, "backend", "configured",
+	                   conf_backend_name(d->conf->wg.backend), "active", d->backend, "counts",
+	                   "trusted_sites", (json_int_t)d->conf->ntrust, "segments",
+	                   (json_int_t)d->conf->nsegments, "prefixes",
+	                   (json_int_t)d->conf->nprefixes, "control_clients",
+	                   (json_int_t)st.clients, "reloads", "ok", (json_int_t)d->reloads_ok,
+	                   "failed", (json_int_t)d->reloads_failed, "last",
+	                   daemon_time_json(d->last_reload), "last_error",
+	                   d->last_reload_error ? json_string(d->last_reload_error) : json_null());
+	site = site_status_json(d->site);
+	if (status == NULL || site == NULL) {
+		json_decref(status);
+		json_decref(site);
+		return NULL;
+	}
+	/* The site's counts (peers, routes, active segments) join the config's. */
+	json_object_update(json_object_get(status, "counts"), json_object_get(site, "counts"));
+	json_object_del(site, "counts");
+	json_object_update(status, site);
+	json_decref(site);
+	return status;
 }
 
 static json_t *
@@ -219,33 +256,54 @@ cmd_reload(void *ctx, const struct ctl_request *req, char **err)
 	return json_pack("{s:b, s:b}", "reloaded", 1, "changed", changed);
 }
 
-/* Until the mesh exists there are no peers, segment members or routes to report; the
- * shape of the replies is already the final one. */
 static json_t *
 cmd_peers(void *ctx, const struct ctl_request *req, char **err)
 {
-	(void)ctx;
+	struct daemon *d = ctx;
+
 	(void)req;
 	(void)err;
-	return json_pack("{s:[]}", "peers");
+	return site_peers_json(d->site);
 }
 
 static json_t *
 cmd_segments(void *ctx, const struct ctl_request *req, char **err)
 {
-	(void)ctx;
+	struct daemon *d = ctx;
+
 	(void)req;
 	(void)err;
-	return json_pack("{s:[]}", "segments");
+	return site_segments_json(d->site);
 }
 
 static json_t *
 cmd_routes(void *ctx, const struct ctl_request *req, char **err)
 {
-	(void)ctx;
+	struct daemon *d = ctx;
+
 	(void)req;
 	(void)err;
-	return json_pack("{s:[]}", "routes");
+	return site_routes_json(d->site);
+}
+
+static void daemon_stop(struct daemon *d);
+
+/* Removes the data plane and stops: what an operator decommissioning the site wants.
+ * Stopping alone keeps the data plane, so that restarts are hitless. */
+static json_t *
+cmd_teardown(void *ctx, const struct ctl_request *req, char **err)
+{
+	struct daemon *d = ctx;
+
+	(void)req;
+	log_info("teardown requested on the status socket");
+	if (site_teardown(d->site) < 0) {
+		*err = strdup("teardown left something behind; see the log");
+		daemon_stop(d);
+		return NULL;
+	}
+	daemon_stop(d);
+	return json_pack("{s:b}", "teardown", 1);
 }
 
 static char *
@@ -302,6 +360,7 @@ daemon_metrics_text(const struct daemon *d)
 		metrics_family(&m, single[i].name, single[i].type, single[i].help);
 		metrics_sample(&m, single[i].name, NULL, single[i].value);
 	}
+	site_metrics(d->site, &m);
 	return metrics_finish(&m);
 }
 
@@ -324,18 +383,49 @@ cmd_metrics(void *ctx, const struct ctl_request *req, char **err)
 }
 
 static const struct ctl_command daemon_commands[] = {
-        {"status", false, cmd_status},     {"config", false, cmd_config},
-        {"metrics", false, cmd_metrics},   {"peers", false, cmd_peers},
-        {"segments", false, cmd_segments}, {"routes", false, cmd_routes},
-        {"reload", true, cmd_reload},      {NULL, false, NULL},
+        {"status", false, cmd_status},
+        {"config", false, cmd_config},
+        {"metrics", false, cmd_metrics},
+        {"peers", false, cmd_peers},
+        {"segments", false, cmd_segments},
+        {"routes", false, cmd_routes},
+        {"reload", true, cmd_reload},
+        {"teardown", true, cmd_teardown},
+        {NULL, false, NULL},
 };
+
+static void
+daemon_on_drained(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Leave gossip gracefully, give the announcement time to spread, then return from the
+ * loop. The data plane stays for the next start to adopt. */
+static void
+daemon_stop(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	sd_notify(0, "STOPPING=1");
+	ev_timer_init(&d->drain, daemon_on_drained, site_leave(d->site), 0);
+	ev_timer_start(d->loop, &d->drain);
+}
 
 static void
 daemon_on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct daemon *d = w->data;
+
 	(void)revents;
 	log_info("received %s, stopping", strsignal(w->signum));
-	ev_break(loop, EVBREAK_ALL);
+	if (d->stopping)
+		ev_break(loop, EVBREAK_ALL); /* a second signal does not wait */
+	else
+		daemon_stop(d);
 }
 
 static void
@@ -389,10 +479,14 @@ daemon_run(const struct daemon_options *options)
 	ev_signal_init(&d.sig_int, daemon_on_stop, SIGINT);
 	ev_signal_init(&d.sig_hup, daemon_on_hup, SIGHUP);
 	d.sig_hup.data = &d;
+	d.sig_term.data = &d;
+	d.sig_int.data = &d;
 	ev_signal_start(d.loop, &d.sig_term);
 	ev_signal_start(d.loop, &d.sig_int);
 	ev_signal_start(d.loop, &d.sig_hup);
 
+	if (site_new(d.loop, d.conf, d.ctl, &d.site) < 0)
+		goto out;
 	d.started_mono = ev_now(d.loop);
 	d.started_wall = time(NULL);
 	log_info("netd %s serving site %s, status socket %s", NETD_VERSION, d.conf->site_name,
@@ -401,12 +495,13 @@ daemon_run(const struct daemon_options *options)
 
 	ev_run(d.loop, 0);
 
-	sd_notify(0, "STOPPING=1");
 	status = 0;
+	ev_timer_stop(d.loop, &d.drain);
 	ev_signal_stop(d.loop, &d.sig_term);
 	ev_signal_stop(d.loop, &d.sig_int);
 	ev_signal_stop(d.loop, &d.sig_hup);
 out:
+	site_free(d.site);
 	ctl_server_free(d.ctl);
 	if (d.loop != NULL)
 		ev_loop_destroy(d.loop);

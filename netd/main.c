@@ -12,12 +12,15 @@
 #include "netd/conf.h"
 #include "netd/daemon.h"
 #include "netd/key.h"
+#include "netd/ctlclient.h"
 #include "netd/log.h"
+#include "netd/site.h"
 
 static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: netd [-nvS] [-f FILE]\n"
+	             "       netd [-v] [-f FILE] teardown\n"
 	             "       netd genkey\n"
 	             "       netd pubkey < PRIVATE-KEY\n"
 	             "       netd -V\n"
@@ -95,6 +98,38 @@ cmd_check(const char *path, bool print)
 	return status;
 }
 
+/* Removes what netd owns for this config (its WireGuard interface, its routes and rules,
+ * its segments' devices) while no netd runs: a running one would put it all back. */
+static int
+cmd_teardown(const char *path)
+{
+	struct conf_errors errs = {0};
+	struct ctlclient *client = NULL;
+	struct conf *conf;
+	int status = 1;
+
+	conf = conf_load(path, &errs);
+	if (conf == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_errx("%s", errs.msgs[i]);
+		conf_errors_free(&errs);
+		return 1;
+	}
+	if (ctlclient_connect(conf->control.socket, 1000, &client) == 0) {
+		ctlclient_free(client);
+		log_errx("netd is running (%s answers): use `netdctl teardown`",
+		         conf->control.socket);
+		goto out;
+	}
+	if (site_teardown_offline(conf) == 0) {
+		log_info("teardown: everything netd owned for site %s is removed", conf->site_name);
+		status = 0;
+	}
+out:
+	conf_free(conf);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -135,6 +170,12 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind + 1 == argc && strcmp(argv[optind], "teardown") == 0 && !check) {
+		log_init("netd", options.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, true, false);
+		ch = cmd_teardown(options.conf_path);
+		log_close();
+		return ch;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "netd: unexpected argument '%s'\n", argv[optind]);

@@ -379,10 +379,11 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 		       "site %s: its public key is not the one its trust entry names", s->name);
 		return;
 	}
-	if (s->state == MESH_LEFT)
-		return;
-	/* Suspect is not gone; dead keeps everything for the hold, then it is withdrawn. */
-	if (s->state == MESH_DEAD && now - s->died_at >= b->params->dead_hold)
+	/* Suspect is not gone; dead keeps everything for the hold, then it is withdrawn. A
+	 * site that left also keeps it for the hold: a graceful stop is how netd restarts, and
+	 * its data plane keeps carrying traffic meanwhile. */
+	if ((s->state == MESH_DEAD || s->state == MESH_LEFT) &&
+	    now - s->died_at >= b->params->dead_hold)
 		return;
 
 	index = b->nadmitted;

@@ -32,7 +32,7 @@ enum mesh_state {
 	MESH_ALIVE,
 	MESH_SUSPECT, /* not gone: keeps its peer, routes and segments */
 	MESH_DEAD,    /* keeps them for the dead hold after died_at, then withdrawn */
-	MESH_LEFT,    /* said goodbye: withdrawn at once */
+	MESH_LEFT,    /* said goodbye (a stop or restart): kept like dead for the hold */
 };
 
 /* One remote site of the view. Everything is borrowed for the duration of mesh_compute. */
@@ -48,7 +48,7 @@ struct mesh_site {
 	const uint32_t *vnis; /* segments it joined */
 	size_t nvnis;
 	enum mesh_state state;
-	int64_t died_at; /* MESH_DEAD: when it was declared dead (monotonic, microseconds) */
+	int64_t died_at; /* MESH_DEAD, MESH_LEFT: since when (monotonic, microseconds) */
 	bool behind_nat;
 };
 

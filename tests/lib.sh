@@ -1,10 +1,15 @@
 # Shared helpers for netd's shell tests. Source it; it sets a cleanup trap on EXIT.
-# Each test gets its own temp dir ($T) and stops every netd it started, also on failure.
+# Each test gets its own temp dir ($T) and network namespace ($NS: netd builds its
+# WireGuard interface and listens for gossip there, never in the machine's own namespace),
+# and stops every netd it started and everything netd left there, also on failure.
 set -euo pipefail
 
 : "${SRCDIR:?run through tests/run or make check}" "${NETD:?}" "${NETDCTL:?}"
 T=$(mktemp -d /tmp/netd-test.XXXXXX)
 NETD_PIDS=()
+NS=netd-t$$
+ip netns add "$NS"
+ip -n "$NS" link set lo up
 
 cleanup() {
 	local rc=$?
@@ -15,6 +20,15 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null || true
 	done
+	# Stopping netd keeps its data plane, a userspace WireGuard included.
+	for pid in $(ip netns pids "$NS" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for key in "$T"/*.key; do
+		[ -e "$key" ] || continue
+		rm -f "/var/run/wireguard/wg-$(basename "$key" .key).sock"
+	done
+	ip netns del "$NS" 2>/dev/null || true
 	rm -rf "$T"
 	exit $rc
 }
@@ -38,6 +52,7 @@ write_config() {
 		echo "site = { name = \"$site\"; log_level = \"debug\"; };"
 		echo "wireguard = { interface = \"wg-$site\"; private_key_file = \"$T/$site.key\"; };"
 		echo "control = { socket = \"$T/$site.sock\"; };"
+		echo "gossip = { bind = \"127.0.0.1:7946\"; state_file = \"$T/$site.state\"; };"
 		for line in "$@"; do echo "$line"; done
 	} >"$file"
 }
@@ -47,7 +62,7 @@ write_config() {
 start_netd() {
 	local conf=$1 sock=$2
 	shift 2
-	"$@" "$NETD" -f "$conf" >>"$T/netd.log" 2>&1 &
+	ip netns exec "$NS" "$@" "$NETD" -f "$conf" >>"$T/netd.log" 2>&1 &
 	NETD_PIDS+=($!)
 	LAST_PID=$!
 	for _ in $(seq 600); do

@@ -492,13 +492,10 @@ test_membership_states(void **state)
 		int64_t died_at, now;
 		bool kept;
 	} cases[] = {
-	        {MESH_ALIVE, 0, 1000 * S, true},
-	        {MESH_SUSPECT, 0, 1000 * S, true},
-	        {MESH_DEAD, 100 * S, 100 * S, true},
-	        {MESH_DEAD, 100 * S, 129 * S, true},
-	        {MESH_DEAD, 100 * S, 130 * S, false},
-	        {MESH_DEAD, 100 * S, 1000 * S, false},
-	        {MESH_LEFT, 0, 0, false},
+	        {MESH_ALIVE, 0, 1000 * S, true},      {MESH_SUSPECT, 0, 1000 * S, true},
+	        {MESH_DEAD, 100 * S, 100 * S, true},  {MESH_DEAD, 100 * S, 129 * S, true},
+	        {MESH_DEAD, 100 * S, 130 * S, false}, {MESH_DEAD, 100 * S, 1000 * S, false},
+	        {MESH_LEFT, 100 * S, 129 * S, true},  {MESH_LEFT, 100 * S, 130 * S, false},
 	};
 	struct conf *conf = default_conf();
 	struct mesh_params params;

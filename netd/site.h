@@ -1,0 +1,53 @@
+/* The running site: the gossip core on its UDP socket, the mesh computed from the config and
+ * the membership view, and the reconciler that keeps the kernel at that desired state, kept
+ * current by netlink events, timers and reloads. The daemon owns one; the status socket's
+ * peers, segments and routes replies come from it. */
+#ifndef NETD_SITE_H
+#define NETD_SITE_H
+
+#include <stdint.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "netd/conf.h"
+#include "netd/ctl.h"
+#include "netd/metrics.h"
+
+struct site;
+
+/* Loads the state file (and takes a higher epoch, saved before anything is sent), starts
+ * gossip on conf->gossip.bind, opens the netlink monitor and schedules the first reconcile.
+ * conf and ctl are borrowed: conf until site_reconfigure replaces it. Returns 0 and *out, or
+ * -1 after logging why. */
+int site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl,
+             struct site **out);
+
+/* Applies a reloaded config as a difference: the descriptor, the trust table, segments and
+ * prefixes; a new gossip socket only when the bind address changed. conf replaces the one
+ * borrowed so far. Returns 0, or -1 (logged) when the new gossip endpoint cannot be opened:
+ * the site keeps running on the old one. */
+int site_reconfigure(struct site *s, const struct conf *conf);
+
+/* Announces a graceful leave. The data plane stays. Returns how many seconds the loop
+ * should keep running for the announcement to spread. */
+double site_leave(struct site *s);
+
+/* Removes everything netd owns from the kernel (and nothing else) and leaves gossip.
+ * Returns 0, or -1 with the reports logged when something could not be removed. */
+int site_teardown(struct site *s);
+
+/* Saves the view to the state file and frees everything; the kernel is left as it is. */
+void site_free(struct site *s);
+
+/* The status socket's replies. */
+json_t *site_status_json(struct site *s);
+json_t *site_peers_json(struct site *s);
+json_t *site_segments_json(struct site *s);
+json_t *site_routes_json(struct site *s);
+void site_metrics(struct site *s, struct metrics *m);
+
+/* Without a running daemon: removes what the config's netd owns. 0 or -1 (logged). */
+int site_teardown_offline(const struct conf *conf);
+
+#endif

@@ -1,0 +1,259 @@
+/* The state file: a magic, the epoch, the incarnation and the members' descriptors, each as
+ * a gossip payload of one ALIVE message, so the wire codec's bounds checks guard it too. */
+#include "netd/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 1};
+#define STATE_HEADER (sizeof(state_magic) + 12)
+#define STATE_ENTRY  (2 + WIRE_DATAGRAM_MAX)
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+state_encode(const struct state *st, uint8_t **out, size_t *len)
+{
+	uint8_t *buf;
+	size_t off;
+
+	if (st->nmembers > STATE_MAX_MEMBERS)
+		return -E2BIG;
+	buf = malloc(STATE_HEADER + st->nmembers * STATE_ENTRY);
+	if (buf == NULL)
+		return -ENOMEM;
+	memcpy(buf, state_magic, sizeof(state_magic));
+	put32(buf + 8, st->epoch);
+	put32(buf + 12, st->incarnation);
+	put32(buf + 16, (uint32_t)st->nmembers);
+	off = STATE_HEADER;
+	for (size_t i = 0; i < st->nmembers; i++) {
+		struct wire_msg *m = calloc(1, sizeof(*m));
+		struct wire_writer w;
+		int rc = -E2BIG;
+
+		if (m == NULL) {
+			free(buf);
+			return -ENOMEM;
+		}
+		m->type = WIRE_ALIVE;
+		m->desc = st->members[i];
+		if (wire_begin(&w, buf + off + 2, WIRE_DATAGRAM_MAX) == 0 &&
+		    wire_put_msg(&w, m) == 0)
+			rc = 0;
+		free(m);
+		if (rc < 0) {
+			free(buf);
+			return rc;
+		}
+		buf[off] = (uint8_t)(w.len >> 8);
+		buf[off + 1] = (uint8_t)w.len;
+		off += 2 + w.len;
+	}
+	*out = buf;
+	*len = off;
+	return 0;
+}
+
+int
+state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t errlen)
+{
+	struct state s = {0};
+	struct wire_msg *m;
+	size_t off = STATE_HEADER;
+	uint32_t count;
+
+	if (len < STATE_HEADER || memcmp(buf, state_magic, sizeof(state_magic)) != 0)
+		return fail(err, errlen, "not a netd state file");
+	count = get32(buf + 16);
+	if (count > STATE_MAX_MEMBERS || count > (len - STATE_HEADER) / 3)
+		return fail(err, errlen, "member count %u does not fit the file", count);
+	m = malloc(sizeof(*m));
+	s.members = calloc(count ? count : 1, sizeof(*s.members));
+	if (m == NULL || s.members == NULL) {
+		free(m);
+		free(s.members);
+		return fail(err, errlen, "out of memory");
+	}
+	s.epoch = get32(buf + 8);
+	s.incarnation = get32(buf + 12);
+	for (uint32_t i = 0; i < count; i++) {
+		struct wire_reader r;
+		size_t n;
+
+		if (len - off < 2)
+			goto truncated;
+		n = (size_t)buf[off] << 8 | buf[off + 1];
+		off += 2;
+		if (n > len - off)
+			goto truncated;
+		if (wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
+		    m->type != WIRE_ALIVE || r.off != r.len) {
+			fail(err, errlen, "member %u is not one descriptor", i + 1);
+			goto bad;
+		}
+		s.members[s.nmembers++] = m->desc;
+		off += n;
+	}
+	if (off != len) {
+		fail(err, errlen, "%zu bytes of trailing garbage", len - off);
+		goto bad;
+	}
+	free(m);
+	*st = s;
+	return 0;
+truncated:
+	fail(err, errlen, "truncated");
+bad:
+	free(m);
+	state_clear(&s);
+	return -1;
+}
+
+void
+state_clear(struct state *st)
+{
+	free(st->members);
+	*st = (struct state){0};
+}
+
+int
+state_load(const char *path, struct state *st, char *err, size_t errlen)
+{
+	struct stat sb;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*st = (struct state){0};
+			return 1;
+		}
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > STATE_MAX_SIZE) {
+		fail(err, errlen, "%s: not a regular file of at most %u bytes", path,
+		     STATE_MAX_SIZE);
+		goto out;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (buf == NULL) {
+		fail(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fail(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "short read");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if (state_decode(buf, got, st, err, errlen) == 0) {
+		rc = 0;
+	} else {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", err);
+		fail(err, errlen, "%s: %s", path, why);
+	}
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+state_save(const char *path, const struct state *st, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len;
+	int fd = -1, rc;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return fail(err, errlen, "%s: path too long", path);
+	if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
+		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+	rc = state_encode(st, &buf, &len);
+	if (rc < 0)
+		return fail(err, errlen, "%s: %s", path, strerror(-rc));
+	rc = -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	free(buf);
+	return rc;
+}

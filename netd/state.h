@@ -1,0 +1,40 @@
+/* The gossip state a site keeps across restarts: its epoch (every start must use a higher
+ * one, or the others take its datagrams for replays), its incarnation, and the verified
+ * descriptors of the members it last saw alive, so that a restarted netd starts from the view
+ * it had and changes nothing in the kernel that was already right. */
+#ifndef NETD_STATE_H
+#define NETD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netd/wire.h"
+
+#define STATE_MAX_MEMBERS 65536
+#define STATE_MAX_SIZE    (64u << 20) /* a file larger than this is refused unread */
+
+struct state {
+	uint32_t epoch;
+	uint32_t incarnation;
+	struct wire_desc *members; /* as stored: signatures are checked by the reader's user */
+	size_t nmembers;
+};
+
+/* Encodes st into a new buffer (*out, *len; free() it). Returns 0 or -ENOMEM, -E2BIG. */
+int state_encode(const struct state *st, uint8_t **out, size_t *len);
+
+/* Decodes len bytes at buf, which may be anything. Returns 0 and *st (state_clear it), or
+ * -1 with the reason in err. */
+int state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t errlen);
+
+void state_clear(struct state *st);
+
+/* Reads path: 0 and *st; 1 when there is no file (a first start; *st is zeroed); -1 with the
+ * reason in err for an unreadable or corrupt file. */
+int state_load(const char *path, struct state *st, char *err, size_t errlen);
+
+/* Writes st to path atomically (a temporary file in the same directory, fsync, rename),
+ * creating the directory itself (not its parents) with mode 0700. 0 or -1 with err. */
+int state_save(const char *path, const struct state *st, char *err, size_t errlen);
+
+#endif
