@@ -1181,7 +1181,7 @@ timing_get(const struct gossip_profile *p, size_t i)
  * line of override i, 0 when the profile's value stands. */
 static void
 check_timing(struct loader *ld, int group_line, struct gossip_profile *p,
-             const struct gossip_profile *base, int lines[NTIMING])
+             const struct gossip_profile *base, const int lines[NTIMING])
 {
 	char err[128], again[128];
 
@@ -1197,11 +1197,13 @@ check_timing(struct loader *ld, int group_line, struct gossip_profile *p,
 			if (lines[i] == 0)
 				continue;
 			*timing_value(&q, i) = timing_get(base, i);
-			rank = gossip_profile_check(&q, again, sizeof(again)) == 0 ? 2
-			       : strcmp(again, err) != 0                           ? 1
-			                                                           : 0;
-			if (rank > best ||
-			    (rank == best && rank > 0 && lines[i] >= lines[culprit])) {
+			if (gossip_profile_check(&q, again, sizeof(again)) == 0)
+				rank = 2;
+			else if (strcmp(again, err) != 0)
+				rank = 1;
+			else
+				continue;
+			if (rank > best || (rank == best && lines[i] >= lines[culprit])) {
 				best = rank;
 				culprit = i;
 			}
@@ -1212,7 +1214,6 @@ check_timing(struct loader *ld, int group_line, struct gossip_profile *p,
 		}
 		lerr(ld, lines[culprit], "gossip.%s: %s", timing_fields[culprit].name, err);
 		*timing_value(p, culprit) = timing_get(base, culprit);
-		lines[culprit] = 0;
 	}
 }
 

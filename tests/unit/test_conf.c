@@ -126,6 +126,26 @@ load_ok(const char *text)
 	return conf;
 }
 
+/* Field by field: the struct has padding after lifeguard. */
+static void
+assert_timing_equal(const struct gossip_profile *a, const struct gossip_profile *b)
+{
+	assert_int_equal(a->probe_interval_ms, b->probe_interval_ms);
+	assert_int_equal(a->probe_timeout_ms, b->probe_timeout_ms);
+	assert_int_equal(a->indirect_checks, b->indirect_checks);
+	assert_int_equal(a->suspicion_mult, b->suspicion_mult);
+	assert_int_equal(a->suspicion_max_mult, b->suspicion_max_mult);
+	assert_int_equal(a->retransmit_mult, b->retransmit_mult);
+	assert_int_equal(a->gossip_interval_ms, b->gossip_interval_ms);
+	assert_int_equal(a->gossip_fanout, b->gossip_fanout);
+	assert_int_equal(a->sync_interval_ms, b->sync_interval_ms);
+	assert_int_equal(a->reconnect_interval_ms, b->reconnect_interval_ms);
+	assert_int_equal(a->join_backoff_min_ms, b->join_backoff_min_ms);
+	assert_int_equal(a->join_backoff_max_ms, b->join_backoff_max_ms);
+	assert_int_equal(a->awareness_max, b->awareness_max);
+	assert_int_equal(a->lifeguard, b->lifeguard);
+}
+
 struct bad {
 	const char *text;
 	const char *want; /* the one message expected, after the same substitutions */
@@ -221,6 +241,18 @@ static const struct bad bad_configs[] = {
          "wireguard = { private_key_file = \"@KEY@\";\n"
          "\tuserspace_command = \"\"; };\n",
          "t.conf:3: wireguard.userspace_command: is empty"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tbehind_nat = \"yes\"; };\n",
+         "t.conf:3: wireguard.behind_nat: expected a boolean (true or false), got a string"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tbehind_nat = 1; };\n",
+         "t.conf:3: wireguard.behind_nat: expected a boolean (true or false), got an integer"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tbehind_nta = true; };\n",
+         "t.conf:3: wireguard.behind_nta: unknown setting (did you mean behind_nat?)"},
         /* overlay */
         {HEAD "overlay = [ \"10.99.0.1/24\" ];\n",
          "t.conf:3: overlay[0]: 10.99.0.1/24: write a host address, without /len"},
@@ -247,6 +279,112 @@ static const struct bad bad_configs[] = {
          "t.conf:5: gossip.seeds[1]: 198.51.100.2:7946 is already a seed (line 4)"},
         {HEAD "gossip = { sedes = []; };\n",
          "t.conf:3: gossip.sedes: unknown setting (did you mean seeds?)"},
+        /* gossip timing: each setting's own range, both ends */
+        {HEAD "gossip = { profile = \"metro\"; };\n",
+         "t.conf:3: gossip.profile: \"metro\" is not a profile (lan, wan)"},
+        {HEAD "gossip = { profile = \"LAN\"; };\n",
+         "t.conf:3: gossip.profile: \"LAN\" is not a profile (lan, wan)"},
+        {HEAD "gossip = { profile = 1; };\n",
+         "t.conf:3: gossip.profile: expected a string, got an integer"},
+        {HEAD "gossip = { probe_interval = 9; };\n",
+         "t.conf:3: gossip.probe_interval: 9 is not a time in milliseconds (10..600000)"},
+        {HEAD "gossip = { probe_interval = 600001; };\n",
+         "t.conf:3: gossip.probe_interval: 600001 is not a time in milliseconds (10..600000)"},
+        {HEAD "gossip = { probe_timeout = 0; };\n",
+         "t.conf:3: gossip.probe_timeout: 0 is not a time in milliseconds (1..599999)"},
+        {HEAD "gossip = { probe_timeout = 600000; };\n",
+         "t.conf:3: gossip.probe_timeout: 600000 is not a time in milliseconds (1..599999)"},
+        {HEAD "gossip = { indirect_checks = -1; };\n",
+         "t.conf:3: gossip.indirect_checks: -1 is not a number of members (0..16)"},
+        {HEAD "gossip = { indirect_checks = 17; };\n",
+         "t.conf:3: gossip.indirect_checks: 17 is not a number of members (0..16)"},
+        {HEAD "gossip = { suspicion_mult = 0; };\n",
+         "t.conf:3: gossip.suspicion_mult: 0 is not a multiplier (1..100)"},
+        {HEAD "gossip = { suspicion_mult = 101; };\n",
+         "t.conf:3: gossip.suspicion_mult: 101 is not a multiplier (1..100)"},
+        {HEAD "gossip = { suspicion_max_mult = 0; };\n",
+         "t.conf:3: gossip.suspicion_max_mult: 0 is not a multiplier (1..100)"},
+        {HEAD "gossip = { suspicion_max_mult = 101; };\n",
+         "t.conf:3: gossip.suspicion_max_mult: 101 is not a multiplier (1..100)"},
+        {HEAD "gossip = { retransmit_mult = 0; };\n",
+         "t.conf:3: gossip.retransmit_mult: 0 is not a multiplier (1..100)"},
+        {HEAD "gossip = { retransmit_mult = 101; };\n",
+         "t.conf:3: gossip.retransmit_mult: 101 is not a multiplier (1..100)"},
+        {HEAD "gossip = { gossip_interval = 9; };\n",
+         "t.conf:3: gossip.gossip_interval: 9 is not a time in milliseconds (10..600000)"},
+        {HEAD "gossip = { gossip_interval = 600001; };\n",
+         "t.conf:3: gossip.gossip_interval: 600001 is not a time in milliseconds (10..600000)"},
+        {HEAD "gossip = { gossip_fanout = 0; };\n",
+         "t.conf:3: gossip.gossip_fanout: 0 is not a number of members (1..16)"},
+        {HEAD "gossip = { gossip_fanout = 17; };\n",
+         "t.conf:3: gossip.gossip_fanout: 17 is not a number of members (1..16)"},
+        {HEAD "gossip = { sync_interval = 99; };\n",
+         "t.conf:3: gossip.sync_interval: 99 is not a time in milliseconds (100..3600000)"},
+        {HEAD "gossip = { sync_interval = 3600001; };\n",
+         "t.conf:3: gossip.sync_interval: 3600001 is not a time in milliseconds (100..3600000)"},
+        {HEAD "gossip = { reconnect_interval = 99; };\n",
+         "t.conf:3: gossip.reconnect_interval: 99 is not a time in milliseconds (100..3600000)"},
+        {HEAD "gossip = { reconnect_interval = 3600001; };\n",
+         "t.conf:3: gossip.reconnect_interval: 3600001 is not a time in milliseconds "
+         "(100..3600000)"},
+        {HEAD "gossip = { join_backoff_min = 9; };\n",
+         "t.conf:3: gossip.join_backoff_min: 9 is not a time in milliseconds (10..3600000)"},
+        {HEAD "gossip = { join_backoff_max = 3600001; };\n",
+         "t.conf:3: gossip.join_backoff_max: 3600001 is not a time in milliseconds (10..3600000)"},
+        /* libconfig alone would wrap this to 1000 */
+        {HEAD "gossip = { join_backoff_max = 4294968296; };\n",
+         "t.conf:3: gossip.join_backoff_max: 4294968296 is not a time in milliseconds "
+         "(10..3600000)"},
+        {HEAD "gossip = { awareness_max = 0; };\n",
+         "t.conf:3: gossip.awareness_max: 0 is not a multiplier (1..32)"},
+        {HEAD "gossip = { awareness_max = 33; };\n",
+         "t.conf:3: gossip.awareness_max: 33 is not a multiplier (1..32)"},
+        {HEAD "gossip = { probe_interval = 1.5; };\n",
+         "t.conf:3: gossip.probe_interval: expected an integer, got a float"},
+        {HEAD "gossip = { lifeguard = \"yes\"; };\n",
+         "t.conf:3: gossip.lifeguard: expected a boolean (true or false), got a string"},
+        {HEAD "gossip = { lifeguard = 0; };\n",
+         "t.conf:3: gossip.lifeguard: expected a boolean (true or false), got an integer"},
+        {HEAD "gossip = { probe_intervall = 1000; };\n",
+         "t.conf:3: gossip.probe_intervall: unknown setting (did you mean probe_interval?)"},
+        {HEAD "gossip = { gossip_fanuot = 4; };\n",
+         "t.conf:3: gossip.gossip_fanuot: unknown setting (did you mean gossip_fanout?)"},
+        /* gossip timing: valid alone, refused by gossip_profile_check in the profile */
+        {HEAD "gossip = {\n\tprobe_timeout = 1000; };\n",
+         "t.conf:4: gossip.probe_timeout: probe timeout must be 1 ms .. less than the probe "
+         "interval"},
+        {HEAD "gossip = {\n\tprobe_interval = 500; };\n",
+         "t.conf:4: gossip.probe_interval: probe timeout must be 1 ms .. less than the probe "
+         "interval"},
+        /* The WAN profile's timeout (1000) is too long for this interval. */
+        {HEAD "gossip = { profile = \"wan\";\n\tprobe_interval = 1000; };\n",
+         "t.conf:4: gossip.probe_interval: probe timeout must be 1 ms .. less than the probe "
+         "interval"},
+        /* Returning the interval to the profile's 1000 would make the pair valid. */
+        {HEAD "gossip = {\n\tprobe_timeout = 450;\n\tprobe_interval = 400; };\n",
+         "t.conf:5: gossip.probe_interval: probe timeout must be 1 ms .. less than the probe "
+         "interval"},
+        {HEAD "gossip = {\n\tjoin_backoff_min = 40000; };\n",
+         "t.conf:4: gossip.join_backoff_min: join backoff must be 10 ms <= min <= max <= "
+         "3600000 ms"},
+        {HEAD "gossip = {\n\tjoin_backoff_max = 999; };\n",
+         "t.conf:4: gossip.join_backoff_max: join backoff must be 10 ms <= min <= max <= "
+         "3600000 ms"},
+        /* dead_hold, state_file */
+        {HEAD "gossip = { dead_hold = 86401; };\n",
+         "t.conf:3: gossip.dead_hold: 86401 is not a time in seconds (0..86400)"},
+        {HEAD "gossip = { dead_hold = -1; };\n",
+         "t.conf:3: gossip.dead_hold: -1 is not a time in seconds (0..86400)"},
+        {HEAD "gossip = { dead_hold = \"30s\"; };\n",
+         "t.conf:3: gossip.dead_hold: expected an integer, got a string"},
+        {HEAD "gossip = { state_file = \"gossip.state\"; };\n",
+         "t.conf:3: gossip.state_file: \"gossip.state\" is not an absolute path"},
+        {HEAD "gossip = { state_file = \"\"; };\n",
+         "t.conf:3: gossip.state_file: \"\" is not an absolute path"},
+        {HEAD "gossip = { state_file = \"/var/lib/netd/\"; };\n",
+         "t.conf:3: gossip.state_file: \"/var/lib/netd/\" names a directory, not a file"},
+        {HEAD "gossip = { state_file = \"/var/\x7f\"; };\n",
+         "t.conf:3: gossip.state_file: contains control characters or is not UTF-8"},
         /* prefixes */
         {HEAD "prefixes = [ \"10.1.0.1/16\" ];\n",
          "t.conf:3: prefixes[0]: 10.1.0.1/16 has host bits set (the prefix is 10.1.0.0/16)"},
@@ -464,11 +602,21 @@ test_defaults(void **state)
 	assert_string_equal(conf->wg.userspace_command, CONF_DEFAULT_USERSPACE_CMD);
 	assert_int_equal(conf->wg.fwmark, 0);
 	assert_int_equal(conf->wg.mtu, 0);
+	assert_false(conf->wg.behind_nat);
 	assert_int_equal(conf->noverlay, 0);
 	assert_int_equal(conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "0.0.0.0:7946");
 	assert_false(conf->gossip.has_advertise);
 	assert_int_equal(conf->gossip.nseeds, 0);
+	assert_int_equal(conf->gossip.profile, CONF_GOSSIP_LAN);
+	{
+		struct gossip_profile lan;
+
+		gossip_profile_lan(&lan);
+		assert_timing_equal(&conf->gossip.timing, &lan);
+	}
+	assert_int_equal(conf->gossip.dead_hold, CONF_DEFAULT_DEAD_HOLD);
+	assert_string_equal(conf->gossip.state_file, CONF_DEFAULT_STATE_FILE);
 	assert_int_equal(conf->nprefixes, 0);
 	assert_int_equal(conf->routing.table, CONF_DEFAULT_TABLE);
 	assert_int_equal(conf->routing.protocol, CONF_DEFAULT_PROTOCOL);
@@ -478,6 +626,179 @@ test_defaults(void **state)
 	assert_int_equal(conf->control.mode, CONF_DEFAULT_SOCKET_MODE);
 	assert_null(conf->control.group);
 	conf_free(conf);
+}
+
+/* Every value the profile's own check accepts at the ends of each range is taken as is. */
+static const struct {
+	const char *text; /* the gossip group's settings */
+	size_t off;       /* the field checked, in struct gossip_profile */
+	uint32_t want;
+} good_timing[] = {
+        {"probe_interval = 10; probe_timeout = 9;",
+         offsetof(struct gossip_profile, probe_interval_ms), 10},
+        {"probe_interval = 600000;", offsetof(struct gossip_profile, probe_interval_ms), 600000},
+        {"probe_timeout = 1;", offsetof(struct gossip_profile, probe_timeout_ms), 1},
+        {"probe_interval = 600000; probe_timeout = 599999;",
+         offsetof(struct gossip_profile, probe_timeout_ms), 599999},
+        {"probe_timeout = 0x3E7;", offsetof(struct gossip_profile, probe_timeout_ms), 999},
+        {"indirect_checks = 0;", offsetof(struct gossip_profile, indirect_checks), 0},
+        {"indirect_checks = 16;", offsetof(struct gossip_profile, indirect_checks), 16},
+        {"suspicion_mult = 1;", offsetof(struct gossip_profile, suspicion_mult), 1},
+        {"suspicion_mult = 100;", offsetof(struct gossip_profile, suspicion_mult), 100},
+        {"suspicion_max_mult = 1;", offsetof(struct gossip_profile, suspicion_max_mult), 1},
+        {"suspicion_max_mult = 100;", offsetof(struct gossip_profile, suspicion_max_mult), 100},
+        {"retransmit_mult = 1;", offsetof(struct gossip_profile, retransmit_mult), 1},
+        {"retransmit_mult = 100;", offsetof(struct gossip_profile, retransmit_mult), 100},
+        {"gossip_interval = 10;", offsetof(struct gossip_profile, gossip_interval_ms), 10},
+        {"gossip_interval = 600000;", offsetof(struct gossip_profile, gossip_interval_ms), 600000},
+        {"gossip_fanout = 1;", offsetof(struct gossip_profile, gossip_fanout), 1},
+        {"gossip_fanout = 16;", offsetof(struct gossip_profile, gossip_fanout), 16},
+        {"sync_interval = 100;", offsetof(struct gossip_profile, sync_interval_ms), 100},
+        {"sync_interval = 3600000;", offsetof(struct gossip_profile, sync_interval_ms), 3600000},
+        {"reconnect_interval = 100;", offsetof(struct gossip_profile, reconnect_interval_ms), 100},
+        {"reconnect_interval = 3600000;", offsetof(struct gossip_profile, reconnect_interval_ms),
+         3600000},
+        {"join_backoff_min = 10;", offsetof(struct gossip_profile, join_backoff_min_ms), 10},
+        {"join_backoff_min = 30000;", offsetof(struct gossip_profile, join_backoff_min_ms), 30000},
+        {"join_backoff_min = 3600000; join_backoff_max = 3600000;",
+         offsetof(struct gossip_profile, join_backoff_min_ms), 3600000},
+        {"join_backoff_min = 10; join_backoff_max = 10;",
+         offsetof(struct gossip_profile, join_backoff_max_ms), 10},
+        {"join_backoff_max = 3600000;", offsetof(struct gossip_profile, join_backoff_max_ms),
+         3600000},
+        {"awareness_max = 1;", offsetof(struct gossip_profile, awareness_max), 1},
+        {"awareness_max = 32;", offsetof(struct gossip_profile, awareness_max), 32},
+};
+
+static uint32_t
+timing_at(const struct gossip_profile *p, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)p + off, sizeof(v));
+	return v;
+}
+
+static void
+test_gossip_good(void **state)
+{
+	struct gossip_profile lan, wan;
+	struct conf *conf;
+	char text[512];
+
+	(void)state;
+	gossip_profile_lan(&lan);
+	gossip_profile_wan(&wan);
+	for (size_t i = 0; i < sizeof(good_timing) / sizeof(good_timing[0]); i++) {
+		snprintf(text, sizeof(text), HEAD "gossip = { %s };\n", good_timing[i].text);
+		conf = load_ok(text);
+		if (timing_at(&conf->gossip.timing, good_timing[i].off) != good_timing[i].want)
+			fail_msg("case %zu (%s): got %u", i, good_timing[i].text,
+			         timing_at(&conf->gossip.timing, good_timing[i].off));
+		assert_int_equal(gossip_profile_check(&conf->gossip.timing, NULL, 0), 0);
+		conf_free(conf);
+	}
+
+	/* Each profile's values, and only the overridden one changed. */
+	conf = load_ok(HEAD "gossip = { profile = \"wan\"; };\n");
+	assert_int_equal(conf->gossip.profile, CONF_GOSSIP_WAN);
+	assert_timing_equal(&conf->gossip.timing, &wan);
+	conf_free(conf);
+	conf = load_ok(HEAD "gossip = { profile = \"lan\"; };\n");
+	assert_int_equal(conf->gossip.profile, CONF_GOSSIP_LAN);
+	assert_timing_equal(&conf->gossip.timing, &lan);
+	conf_free(conf);
+	assert_int_not_equal(lan.probe_interval_ms, wan.probe_interval_ms);
+
+	/* An override is judged against the profile chosen: a timeout of 1500 ms fits the WAN
+	 * probe interval (2000) but not the LAN one (1000). */
+	conf = load_ok(HEAD "gossip = { profile = \"wan\"; probe_timeout = 1500; };\n");
+	wan.probe_timeout_ms = 1500;
+	assert_timing_equal(&conf->gossip.timing, &wan);
+	conf_free(conf);
+	{
+		struct conf_errors errs = {0};
+
+		assert_null(load(HEAD "gossip = { probe_timeout = 1500; };\n", &errs));
+		assert_int_equal(errs.n, 1);
+		assert_string_equal(errs.msgs[0], "t.conf:3: gossip.probe_timeout: probe timeout "
+		                                  "must be 1 ms .. less than the probe interval");
+		conf_errors_free(&errs);
+	}
+
+	/* Written after the profile or before it, the override wins. */
+	conf = load_ok(HEAD "gossip = { gossip_fanout = 7; lifeguard = false;\n"
+	                    "\tprofile = \"wan\"; };\n");
+	gossip_profile_wan(&wan);
+	wan.gossip_fanout = 7;
+	wan.lifeguard = false;
+	assert_timing_equal(&conf->gossip.timing, &wan);
+	conf_free(conf);
+
+	conf = load_ok(HEAD "gossip = { lifeguard = true; dead_hold = 0;\n"
+	                    "\tstate_file = \"/srv/netd/state\"; };\n");
+	assert_true(conf->gossip.timing.lifeguard);
+	assert_int_equal(conf->gossip.dead_hold, 0);
+	assert_string_equal(conf->gossip.state_file, "/srv/netd/state");
+	conf_free(conf);
+	conf = load_ok(HEAD "gossip = { dead_hold = 86400; };\n");
+	assert_int_equal(conf->gossip.dead_hold, 86400);
+	conf_free(conf);
+
+	conf = load_ok("site = { name = \"alpha\"; };\n"
+	               "wireguard = { private_key_file = \"@KEY@\"; behind_nat = true; };\n");
+	assert_true(conf->wg.behind_nat);
+	conf_free(conf);
+}
+
+/* Every problem with the profile is reported, each at the setting that causes it; a setting
+ * out of its own range is reported alone, not again as a broken profile. */
+static void
+test_gossip_errors(void **state)
+{
+	static const char *const want[] = {
+	        "t.conf:4: gossip.probe_timeout: probe timeout must be 1 ms .. less than the "
+	        "probe interval",
+	        "t.conf:6: gossip.join_backoff_min: join backoff must be 10 ms <= min <= max <= "
+	        "3600000 ms",
+	};
+	struct conf_errors errs = {0};
+
+	(void)state;
+	assert_null(load(HEAD "gossip = {\n"
+	                      "\tprobe_timeout = 1200;\n"
+	                      "\tjoin_backoff_max = 5000;\n"
+	                      "\tjoin_backoff_min = 6000;\n"
+	                      "};\n",
+	                 &errs));
+	for (size_t i = 0; i < errs.n; i++)
+		print_message("%s\n", errs.msgs[i]);
+	assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < errs.n; i++)
+		assert_string_equal(errs.msgs[i], want[i]);
+	conf_errors_free(&errs);
+
+	/* Putting the timeout back (500) would trade one complaint for another; putting the
+	 * backoff minimum back makes the profile valid, so that is the setting to blame. */
+	assert_null(load(HEAD "gossip = {\n"
+	                      "\tprobe_interval = 400;\n"
+	                      "\tjoin_backoff_min = 50000;\n"
+	                      "\tprobe_timeout = 300;\n"
+	                      "};\n",
+	                 &errs));
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.msgs[0], "t.conf:5: gossip.join_backoff_min: join backoff must be "
+	                                  "10 ms <= min <= max <= 3600000 ms");
+	conf_errors_free(&errs);
+
+	/* 0 is refused on its own; the LAN timeout (500) against an interval of 400 would be
+	 * a second complaint about what is really one mistake. */
+	assert_null(
+	        load(HEAD "gossip = {\n\tprobe_interval = 400;\n\tprobe_timeout = 0; };\n", &errs));
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.msgs[0], "t.conf:5: gossip.probe_timeout: 0 is not a time in "
+	                                  "milliseconds (1..599999)");
+	conf_errors_free(&errs);
 }
 
 static const char full_config[] =
@@ -677,6 +998,15 @@ test_round_trip(void **state)
 	round_trip(full_config);
 	/* Paths may hold characters that must be escaped to print. */
 	round_trip(HEAD "control = { socket = \"/run/a \\\"quoted\\\" \\\\ dir/s\"; };\n");
+	round_trip("site = { name = \"alpha\"; };\n"
+	           "wireguard = { private_key_file = \"@KEY@\"; behind_nat = true; };\n"
+	           "gossip = { profile = \"wan\"; probe_interval = 5000; probe_timeout = 4999;\n"
+	           "\tindirect_checks = 0; suspicion_mult = 100; suspicion_max_mult = 1;\n"
+	           "\tretransmit_mult = 2; gossip_interval = 10; gossip_fanout = 16;\n"
+	           "\tsync_interval = 100; reconnect_interval = 3600000; join_backoff_min = 10;\n"
+	           "\tjoin_backoff_max = 10; awareness_max = 1; lifeguard = false; dead_hold = 0;\n"
+	           "\tstate_file = \"/srv/netd \\\"state\\\"/g\"; };\n");
+	round_trip(HEAD "gossip = { profile = \"wan\"; };\n");
 }
 
 static void
@@ -699,6 +1029,11 @@ test_print_canonical(void **state)
 	assert_non_null(strstr(text, "\t\tbridge = \"br-tenant-a\";\n"));
 	assert_non_null(strstr(text, "\tmode = \"0600\";\n"));
 	assert_non_null(strstr(text, "# public key: " ALICE_PUB "\n"));
+	/* The profile's values are printed too, so that the output does not depend on them. */
+	assert_non_null(strstr(text, "\tprofile = \"lan\";\n\tprobe_interval = 1000;\n"
+	                             "\tprobe_timeout = 500;\n"));
+	assert_non_null(strstr(text, "\tlifeguard = true;\n\tdead_hold = 30;\n"));
+	assert_non_null(strstr(text, "\tbehind_nat = false;\n"));
 	/* The private key is in its file, never in the printed config. */
 	assert_null(strstr(text, ALICE_PRIV));
 	free(text);
@@ -722,6 +1057,23 @@ test_equal(void **state)
 	assert_true(conf_equal(b, c));
 	conf_free(b);
 	conf_free(c);
+	/* The defaults written out are the defaults. */
+	c = load_ok(HEAD);
+	b = load_ok(HEAD "gossip = { profile = \"lan\"; probe_interval = 1000; lifeguard = true;\n"
+	                 "\tdead_hold = 30; state_file = \"" CONF_DEFAULT_STATE_FILE "\"; };\n");
+	assert_true(conf_equal(b, c));
+	conf_free(b);
+	conf_free(c);
+	/* The same timing under another profile's name is another configuration: the profile
+	 * is reported as set. */
+	b = load_ok(HEAD "gossip = { profile = \"wan\"; };\n");
+	c = load_ok(HEAD "gossip = { probe_interval = 2000; probe_timeout = 1000;\n"
+	                 "\tsuspicion_mult = 4; gossip_interval = 400; sync_interval = 30000;\n"
+	                 "\treconnect_interval = 15000; };\n");
+	assert_timing_equal(&b->gossip.timing, &c->gossip.timing);
+	assert_false(conf_equal(b, c));
+	conf_free(b);
+	conf_free(c);
 
 	/* Each of these differs from HEAD in one thing. */
 	static const char *const different[] = {
@@ -735,6 +1087,25 @@ test_equal(void **state)
 	        HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; } );\n",
 	        HEAD "control = { group = \"adm\"; };\n",
 	        HEAD "control = { mode = \"0600\"; };\n",
+	        "site = { name = \"alpha\"; };\n"
+	        "wireguard = { private_key_file = \"@KEY@\"; behind_nat = true; };\n",
+	        HEAD "gossip = { profile = \"wan\"; };\n",
+	        HEAD "gossip = { probe_interval = 1001; };\n",
+	        HEAD "gossip = { probe_timeout = 501; };\n",
+	        HEAD "gossip = { indirect_checks = 4; };\n",
+	        HEAD "gossip = { suspicion_mult = 4; };\n",
+	        HEAD "gossip = { suspicion_max_mult = 7; };\n",
+	        HEAD "gossip = { retransmit_mult = 5; };\n",
+	        HEAD "gossip = { gossip_interval = 201; };\n",
+	        HEAD "gossip = { gossip_fanout = 5; };\n",
+	        HEAD "gossip = { sync_interval = 15001; };\n",
+	        HEAD "gossip = { reconnect_interval = 10001; };\n",
+	        HEAD "gossip = { join_backoff_min = 1001; };\n",
+	        HEAD "gossip = { join_backoff_max = 30001; };\n",
+	        HEAD "gossip = { awareness_max = 9; };\n",
+	        HEAD "gossip = { lifeguard = false; };\n",
+	        HEAD "gossip = { dead_hold = 31; };\n",
+	        HEAD "gossip = { state_file = \"/var/lib/netd/other.state\"; };\n",
 	};
 	c = load_ok(HEAD);
 	for (size_t i = 0; i < sizeof(different) / sizeof(different[0]); i++) {
@@ -782,6 +1153,46 @@ test_json(void **state)
 	                 CONF_VNI_MAX);
 	assert_string_equal(
 	        json_string_value(json_object_get(json_object_get(j, "control"), "mode")), "0600");
+	{
+		json_t *g = json_object_get(j, "gossip"), *tm = json_object_get(g, "timing");
+
+		assert_false(json_is_true(
+		        json_object_get(json_object_get(j, "wireguard"), "behind_nat")));
+		assert_true(json_is_false(
+		        json_object_get(json_object_get(j, "wireguard"), "behind_nat")));
+		assert_string_equal(json_string_value(json_object_get(g, "profile")), "lan");
+		assert_int_equal(json_integer_value(json_object_get(tm, "probe_interval")), 1000);
+		assert_int_equal(json_integer_value(json_object_get(tm, "join_backoff_max")),
+		                 30000);
+		assert_true(json_is_true(json_object_get(tm, "lifeguard")));
+		assert_int_equal(json_object_size(tm), 14);
+		assert_int_equal(json_integer_value(json_object_get(g, "dead_hold")),
+		                 CONF_DEFAULT_DEAD_HOLD);
+		assert_string_equal(json_string_value(json_object_get(g, "state_file")),
+		                    CONF_DEFAULT_STATE_FILE);
+	}
+	json_decref(j);
+	conf_free(conf);
+
+	conf = load_ok("site = { name = \"alpha\"; };\n"
+	               "wireguard = { private_key_file = \"@KEY@\"; behind_nat = true; };\n"
+	               "gossip = { profile = \"wan\"; awareness_max = 3; lifeguard = false;\n"
+	               "\tdead_hold = 600; state_file = \"/srv/g.state\"; };\n");
+	j = conf_to_json(conf);
+	assert_non_null(j);
+	{
+		json_t *g = json_object_get(j, "gossip"), *tm = json_object_get(g, "timing");
+
+		assert_true(json_is_true(
+		        json_object_get(json_object_get(j, "wireguard"), "behind_nat")));
+		assert_string_equal(json_string_value(json_object_get(g, "profile")), "wan");
+		assert_int_equal(json_integer_value(json_object_get(tm, "probe_interval")), 2000);
+		assert_int_equal(json_integer_value(json_object_get(tm, "awareness_max")), 3);
+		assert_true(json_is_false(json_object_get(tm, "lifeguard")));
+		assert_int_equal(json_integer_value(json_object_get(g, "dead_hold")), 600);
+		assert_string_equal(json_string_value(json_object_get(g, "state_file")),
+		                    "/srv/g.state");
+	}
 	json_decref(j);
 	conf_free(conf);
 
@@ -860,6 +1271,8 @@ test_formats(void **state)
 	assert_string_equal(conf_backend_name(CONF_BACKEND_AUTO), "auto");
 	assert_string_equal(conf_backend_name(CONF_BACKEND_KERNEL), "kernel");
 	assert_string_equal(conf_backend_name(CONF_BACKEND_USERSPACE), "userspace");
+	assert_string_equal(conf_gossip_profile_name(CONF_GOSSIP_LAN), "lan");
+	assert_string_equal(conf_gossip_profile_name(CONF_GOSSIP_WAN), "wan");
 }
 
 int
@@ -870,6 +1283,8 @@ main(void)
 	        cmocka_unit_test(test_many_errors),
 	        cmocka_unit_test(test_errors_append),
 	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_gossip_good),
+	        cmocka_unit_test(test_gossip_errors),
 	        cmocka_unit_test(test_full),
 	        cmocka_unit_test(test_syntax_forms),
 	        cmocka_unit_test(test_element_lines),
