@@ -180,8 +180,13 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 		log_warnx("control socket settings changed in %s: they take effect at the next "
 		          "start",
 		          d->options->conf_path);
-	conf_free(d->conf);
-	d->conf = next;
+	/* The site borrows the config: an unchanged one is kept, a changed one was handed over. */
+	if (*changed) {
+		conf_free(d->conf);
+		d->conf = next;
+	} else {
+		conf_free(next);
+	}
 	d->backend = daemon_resolve_backend(d->conf);
 	d->reloads_ok++;
 	free(d->last_reload_error);
