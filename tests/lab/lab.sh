@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# Shared by the lab tests (tests/lab/*.test, and tests/vm/lab.test inside the VM). Source it
+# with LAB_PREFIX set: it checks what the lab needs (SKIP otherwise), and removes the lab on
+# exit, showing the sites' logs first when the test failed.
+set -euo pipefail
+
+: "${SRCDIR:?run through tests/run}" "${NETD:?}" "${NETDCTL:?}" "${LAB_PREFIX:?}"
+export NETD NETDCTL LAB_PREFIX
+export LAB_DIR=/run/netd-lab-$LAB_PREFIX
+LAB=$SRCDIR/scripts/lab
+TABLE=51820
+PROTO=200
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+lab() { "$LAB" "$@"; }
+
+lab_cleanup() {
+	local rc=$? f
+	if [ $rc -ne 0 ] && [ -d "$LAB_DIR" ]; then
+		for f in "$LAB_DIR"/site*.log; do
+			[ -e "$f" ] || continue
+			echo "--- last lines of ${f##*/}" >&2
+			tail -n 25 "$f" >&2
+		done
+	fi
+	"$LAB" down >/dev/null 2>&1 || echo "lab down failed" >&2
+	exit $rc
+}
+
+[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
+for c in ip bridge ping wg jq pgrep setsid; do
+	command -v "$c" >/dev/null || skip "needs $c"
+done
+for b in "$NETD" "$NETDCTL"; do
+	[ -x "$b" ] || fail "$b is not built (make)"
+done
+
+# WireGuard: the kernel's, or wireguard-go where the kernel has none (what netd's "auto" does).
+probe=$LAB_PREFIX-probe
+ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces"
+if ip -n "$probe" link add wg0 type wireguard 2>/dev/null; then
+	LAB_WG=kernel
+else
+	LAB_WG=userspace
+fi
+ip netns del "$probe"
+if [ $LAB_WG = userspace ]; then
+	command -v wireguard-go >/dev/null || skip "no WireGuard in this kernel and no wireguard-go"
+	[ -c /dev/net/tun ] || skip "no WireGuard in this kernel and no /dev/net/tun for wireguard-go"
+fi
+echo "WireGuard: $LAB_WG, kernel $(uname -r)"
+
+trap lab_cleanup EXIT
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	[ "$2" = "$3" ] && return 0
+	printf 'FAIL: %s\n--- expected\n%s\n--- got\n%s\n' "$1" "$2" "$3" >&2
+	exit 1
+}
+
+# check_mesh: on every gateway, what wg, ip and bridge print is the full mesh of the lab's
+# sites: a WireGuard peer per other site (its key, underlay endpoint, overlay address and
+# prefix), routes to those through the tunnel in netd's table, and the all-zero FDB entry
+# towards each other site's VTEP on the segment.
+check_mesh() {
+	local n m wgif sites want got
+	sites=$(lab sites)
+	for n in $sites; do
+		wgif=wg-$LAB_PREFIX-$n
+		want=$(for m in $sites; do
+			[ "$m" -eq "$n" ] ||
+				printf '%s 198.51.100.%s:51820 10.255.0.%s/32,10.%s.0.0/16\n' "$(cat "$LAB_DIR/site$m.pub")" "$m" "$m" "$m"
+		done | sort)
+		# Peers: key, endpoint, allowed-ips sorted (handshakes and counters change by themselves).
+		got=$(lab exec "$n" gw wg show "$wgif" dump | awk -F'\t' 'NR > 1 {
+				n = split($4, a, ","); s = ""
+				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+				for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") a[i]
+				print $1 " " $3 " " s }' | sort)
+		expect_eq "site$n: wg show $wgif dump (peer, endpoint, allowed-ips)" "$want" "$got"
+
+		want=$(for m in $sites; do
+			[ "$m" -eq "$n" ] || printf '10.255.0.%s %s\n10.%s.0.0/16 %s\n' "$m" "$wgif" "$m" "$wgif"
+		done | sort)
+		got=$(lab exec "$n" gw ip -j route show table $TABLE proto $PROTO | jq -r '.[] | "\(.dst) \(.dev)"' | sort)
+		expect_eq "site$n: ip route show table $TABLE proto $PROTO (destination, device)" "$want" "$got"
+
+		want=$(for m in $sites; do
+			[ "$m" -eq "$n" ] || echo "00:00:00:00:00:00 dst 10.255.0.$m"
+		done | sort)
+		got=$(lab exec "$n" gw bridge fdb show dev vxlan100 | awk '$1 == "00:00:00:00:00:00" { print $1, $2, $3 }' | sort)
+		expect_eq "site$n: bridge fdb show dev vxlan100 (all-zero entries)" "$want" "$got"
+	done
+	echo "ok wg peers, routes in table $TABLE and the segment's FDB entries on every gateway"
+}
+
+# check_backend: every site's netd says which WireGuard it uses; with LAB_EXPECT_BACKEND set
+# it must be that one.
+check_backend() {
+	local n active
+	for n in $(lab sites); do
+		active=$(lab ctl "$n" -j status | jq -r .result.backend.active)
+		echo "site$n: WireGuard backend $active"
+		if [ -n "${LAB_EXPECT_BACKEND:-}" ]; then
+			expect_eq "site$n: WireGuard backend" "$LAB_EXPECT_BACKEND" "$active"
+		fi
+	done
+}
