@@ -1160,18 +1160,20 @@ site_segments_json(struct site *s)
 
 	for (size_t i = 0; s->desired != NULL && i < s->desired->nsegments; i++) {
 		const struct mesh_segment *seg = &s->desired->segments[i];
-		json_t *members = json_array();
+		json_t *members = json_array(), *vteps = json_array();
 		char buf[KH_PREFIX_STRLEN];
 
-		for (size_t k = 0; k < seg->nvteps; k++)
+		/* Parallel lists: the member sites and the VTEP address each is reached at. */
+		for (size_t k = 0; k < seg->nvteps; k++) {
+			json_array_append_new(members, json_string(seg->vteps[k].site));
 			json_array_append_new(
-			        members, json_pack("{s:s, s:s}", "site", seg->vteps[k].site, "vtep",
-			                           kh_addr_format(&seg->vteps[k].addr, buf)));
-		json_array_append_new(segs,
-		                      json_pack("{s:s, s:I, s:s, s:s, s:I, s:o}", "name", seg->name,
-		                                "vni", (json_int_t)seg->vni, "vxlan", seg->vxlan,
-		                                "bridge", seg->bridge, "mtu", (json_int_t)seg->mtu,
-		                                "members", members));
+			        vteps, json_string(kh_addr_format(&seg->vteps[k].addr, buf)));
+		}
+		json_array_append_new(segs, json_pack("{s:s, s:I, s:s, s:s, s:I, s:o, s:o}", "name",
+		                                      seg->name, "vni", (json_int_t)seg->vni,
+		                                      "vxlan", seg->vxlan, "bridge", seg->bridge,
+		                                      "mtu", (json_int_t)seg->mtu, "members",
+		                                      members, "vteps", vteps));
 	}
 	return json_pack("{s:o}", "segments", segs);
 }
