@@ -1,0 +1,185 @@
+/* The state file: round trips, every truncation and corruption refused with a reason, the
+ * epoch kept across saves, atomic replacement, a missing file told apart from a bad one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "netd/state.h"
+
+static void
+member(struct wire_desc *d, const char *name, uint8_t octet)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->incarnation = octet;
+	memset(d->wg_key, octet, sizeof(d->wg_key));
+	memset(d->sign_key, octet + 1, sizeof(d->sign_key));
+	d->gossip.family = WIRE_AF_INET;
+	memcpy(d->gossip.addr, (uint8_t[]){198, 51, 100, octet}, 4);
+	d->gossip.port = 7946;
+	d->nendpoints = 1;
+	d->endpoints[0] = d->gossip;
+	d->endpoints[0].port = 51820;
+	d->nprefixes = 1;
+	d->prefixes[0].family = WIRE_AF_INET;
+	memcpy(d->prefixes[0].addr, (uint8_t[]){10, octet, 0, 0}, 4);
+	d->prefixes[0].len = 16;
+	d->nvnis = 1;
+	d->vnis[0] = 100;
+	memset(d->sig, 0x5a, sizeof(d->sig));
+}
+
+static void
+sample(struct state *st, struct wire_desc *members, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "site%zu", i + 2);
+		member(&members[i], name, (uint8_t)(i + 2));
+	}
+	*st = (struct state){.epoch = 41, .incarnation = 9, .members = members, .nmembers = n};
+}
+
+static void
+test_round_trip(void **unused)
+{
+	struct wire_desc members[3];
+	struct state st, back;
+	uint8_t *buf;
+	size_t len;
+	char err[128];
+
+	(void)unused;
+	for (size_t n = 0; n <= 3; n++) {
+		sample(&st, members, n);
+		assert_int_equal(state_encode(&st, &buf, &len), 0);
+		assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), 0);
+		assert_int_equal(back.epoch, 41);
+		assert_int_equal(back.incarnation, 9);
+		assert_int_equal(back.nmembers, n);
+		for (size_t i = 0; i < n; i++)
+			assert_true(wire_desc_equal(&back.members[i], &members[i]));
+		state_clear(&back);
+		free(buf);
+	}
+}
+
+static void
+test_truncated_and_trailing(void **unused)
+{
+	struct wire_desc members[2];
+	struct state st, back;
+	uint8_t *buf, *copy;
+	size_t len;
+	char err[128];
+
+	(void)unused;
+	sample(&st, members, 2);
+	assert_int_equal(state_encode(&st, &buf, &len), 0);
+	/* Every proper prefix of the file is refused (copied, so ASan sees any overread). */
+	for (size_t cut = 0; cut < len; cut++) {
+		copy = malloc(cut ? cut : 1);
+		memcpy(copy, buf, cut);
+		err[0] = '\0';
+		assert_int_equal(state_decode(copy, cut, &back, err, sizeof(err)), -1);
+		assert_true(err[0] != '\0');
+		free(copy);
+	}
+	copy = malloc(len + 1);
+	memcpy(copy, buf, len);
+	copy[len] = 0;
+	assert_int_equal(state_decode(copy, len + 1, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "trailing"));
+	free(copy);
+	free(buf);
+}
+
+static void
+test_corrupt(void **unused)
+{
+	struct wire_desc members[1];
+	struct state st, back;
+	uint8_t *buf;
+	size_t len;
+	char err[128];
+
+	(void)unused;
+	sample(&st, members, 1);
+	assert_int_equal(state_encode(&st, &buf, &len), 0);
+	buf[0] ^= 1; /* magic */
+	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a netd state file"));
+	buf[0] ^= 1;
+	buf[19] = 0xff; /* member count beyond what the file holds */
+	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "member count"));
+	buf[19] = 1;
+	buf[22] = 99; /* the member's payload: an unknown wire version */
+	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "member 1"));
+	free(buf);
+}
+
+static void
+test_files(void **unused)
+{
+	char dir[] = "/tmp/netd-state.XXXXXX", path[256], err[256];
+	struct wire_desc members[2];
+	struct state st, back;
+	struct stat sb;
+	FILE *f;
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	/* The directory itself is created (a fresh StateDirectory-less install). */
+	snprintf(path, sizeof(path), "%s/sub/gossip.state", dir);
+	assert_int_equal(state_load(path, &back, err, sizeof(err)), 1);
+	assert_int_equal(back.epoch, 0);
+	sample(&st, members, 2);
+	assert_int_equal(state_save(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	st.epoch = 42;
+	assert_int_equal(state_save(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(state_load(path, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.epoch, 42);
+	assert_int_equal(back.nmembers, 2);
+	state_clear(&back);
+
+	f = fopen(path, "w");
+	fputs("garbage", f);
+	fclose(f);
+	assert_int_equal(state_load(path, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+
+	/* An unwritable place is an error with the path, not a crash. */
+	snprintf(path, sizeof(path), "%s/missing/sub/gossip.state", dir);
+	assert_int_equal(state_save(path, &st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "missing"));
+
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_truncated_and_trailing),
+	        cmocka_unit_test(test_corrupt),
+	        cmocka_unit_test(test_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
