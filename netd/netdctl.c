@@ -38,7 +38,8 @@ usage(FILE *f)
 	        "  -j         print the daemon's JSON reply lines as they are\n"
 	        "  -h         this help\n"
 	        "\n"
-	        "commands: status, peers, segments, routes, metrics, config, reload, events\n"
+	        "commands: status, peers, segments, routes, metrics, config, reload, teardown, "
+	        "events\n"
 	        "KEY=VALUE pairs are sent as the request's string arguments.\n",
 	        CONF_DEFAULT_SOCKET);
 }
