@@ -70,8 +70,16 @@ expect_eq() {
 	exit 1
 }
 
-# check_mesh: on every gateway, what wg, ip and bridge print is the full mesh of the lab's
-# sites: a WireGuard peer per other site (its key, underlay endpoint, overlay address and
+# sorted_ips: lines "KEY ENDPOINT IP,IP..." with the list of IPs sorted, the lines sorted.
+sorted_ips() {
+	awk '{ n = split($3, a, ","); s = ""
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") a[i]
+		print $1, $2, s }' | sort
+}
+
+# check_mesh: on every gateway, netd sees every other site alive with its tunnel, and what wg,
+# ip and bridge print is the full mesh of the lab's sites: a WireGuard peer per other site (its key, underlay endpoint, overlay address and
 # prefix), routes to those through the tunnel in netd's table, and the all-zero FDB entry
 # towards each other site's VTEP on the segment.
 check_mesh() {
@@ -79,16 +87,15 @@ check_mesh() {
 	sites=$(lab sites)
 	for n in $sites; do
 		wgif=wg-$LAB_PREFIX-$n
+		want=$(for m in $sites; do [ "$m" -eq "$n" ] || echo "site$m alive true"; done)
+		got=$(lab ctl "$n" -j peers | jq -r '.result.peers[] | "\(.name) \(.state) \(.tunnel)"' | sort)
+		expect_eq "site$n: netdctl peers (name, state, tunnel)" "$want" "$got"
 		want=$(for m in $sites; do
 			[ "$m" -eq "$n" ] ||
 				printf '%s 198.51.100.%s:51820 10.255.0.%s/32,10.%s.0.0/16\n' "$(cat "$LAB_DIR/site$m.pub")" "$m" "$m" "$m"
-		done | sort)
-		# Peers: key, endpoint, allowed-ips sorted (handshakes and counters change by themselves).
-		got=$(lab exec "$n" gw wg show "$wgif" dump | awk -F'\t' 'NR > 1 {
-				n = split($4, a, ","); s = ""
-				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-				for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") a[i]
-				print $1 " " $3 " " s }' | sort)
+		done | sorted_ips)
+		# Peers: key, endpoint, allowed-ips (handshakes and counters change by themselves).
+		got=$(lab exec "$n" gw wg show "$wgif" dump | awk -F'\t' 'NR > 1 { print $1 " " $3 " " $4 }' | sorted_ips)
 		expect_eq "site$n: wg show $wgif dump (peer, endpoint, allowed-ips)" "$want" "$got"
 
 		want=$(for m in $sites; do
@@ -103,7 +110,7 @@ check_mesh() {
 		got=$(lab exec "$n" gw bridge fdb show dev vxlan100 | awk '$1 == "00:00:00:00:00:00" { print $1, $2, $3 }' | sort)
 		expect_eq "site$n: bridge fdb show dev vxlan100 (all-zero entries)" "$want" "$got"
 	done
-	echo "ok wg peers, routes in table $TABLE and the segment's FDB entries on every gateway"
+	echo "ok netd's peers, wg peers, routes in table $TABLE and the segment's FDB entries on every gateway"
 }
 
 # check_backend: every site's netd says which WireGuard it uses; with LAB_EXPECT_BACKEND set
