@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# Fault injection and timing for the lab's fault tests: source it after tests/lab/lab.sh. Reads
+# a gateway's kernel state directly (ip, wg, bridge in its namespace) so that polling every
+# 50 ms measures netd and not the cost of starting scripts.
+
+POLL=0.05
+
+gw_ns() { echo "$LAB_PREFIX-gw$1"; }
+host_ns() { echo "$LAB_PREFIX-h$1"; }
+wg_if() { echo "wg-$LAB_PREFIX-$1"; }
+site_key() { cat "$LAB_DIR/site$1.pub"; }
+# ctl N ARGS...: netdctl on site N's status socket.
+ctl() {
+	local n=$1
+	shift
+	"$NETDCTL" -s "$LAB_DIR/site$n.sock" "$@"
+}
+
+# ms_since T0: whole milliseconds from T0 (a `now`) to now.
+ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+# secs MS: milliseconds as seconds with two decimals.
+secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
+
+# has_route N PREFIX: netd's route to PREFIX is in site N's table.
+has_route() {
+	[ -n "$(ip -n "$(gw_ns "$1")" route show table "$TABLE" proto "$PROTO" "$2" 2>/dev/null)" ]
+}
+# has_peer N M: site M's key is a WireGuard peer of site N.
+has_peer() {
+	ip netns exec "$(gw_ns "$1")" wg show "$(wg_if "$1")" peers 2>/dev/null | grep -qxF "$(site_key "$2")"
+}
+# has_fdb N M VNI: site N floods segment VNI to site M's VTEP (the all-zero FDB entry).
+has_fdb() {
+	bridge -n "$(gw_ns "$1")" fdb show dev "vxlan$3" 2>/dev/null |
+		grep -q "^00:00:00:00:00:00 dst 10\.255\.0\.$2 "
+}
+# holds_site N M: site N has everything towards site M: its peer, routes and FDB entry.
+holds_site() {
+	has_peer "$1" "$2" && has_route "$1" "10.$2.0.0/16" && has_route "$1" "10.255.0.$2/32" &&
+		has_fdb "$1" "$2" 100
+}
+# lacks_site N M: site N has nothing left towards site M.
+lacks_site() {
+	! has_peer "$1" "$2" && ! has_route "$1" "10.$2.0.0/16" && ! has_route "$1" "10.255.0.$2/32" &&
+		! has_fdb "$1" "$2" 100
+}
+
+# wait_sites T0 LIMIT_MS WHAT CHECK ARG SITE...: polls CHECK SITE ARG at every SITE until it
+# holds at all of them; prints, per site, the time from T0 to when it first held, and stores
+# it in WAITED[SITE] (ms). Fails naming the sites still waiting after LIMIT_MS.
+declare -A WAITED=()
+wait_sites() {
+	local t0=$1 limit=$2 what=$3 check=$4 arg=$5 n ms
+	shift 5
+	local pending=("$@") left
+	WAITED=()
+	while [ ${#pending[@]} -gt 0 ]; do
+		left=()
+		for n in "${pending[@]}"; do
+			if "$check" "$n" "$arg"; then
+				ms=$(ms_since "$t0")
+				WAITED[$n]=$ms
+				echo "site$n: $what after $(secs "$ms") s"
+			else
+				left+=("$n")
+			fi
+		done
+		pending=("${left[@]}")
+		[ ${#pending[@]} -eq 0 ] && break
+		if [ "$(ms_since "$t0")" -gt "$limit" ]; then
+			for n in "${pending[@]}"; do ctl "$n" peers >&2 || true; done
+			fail "$what: not at site ${pending[*]} within $(secs "$limit") s"
+		fi
+		sleep "$POLL"
+	done
+}
+
+# timing N FIELD: a gossip timing value (ms, or a count) of site N's running config.
+timing() { ctl "$1" -j config | jq -er ".result.gossip.timing.$2"; }
+dead_hold_ms() { echo $(($(ctl "$1" -j config | jq -er .result.gossip.dead_hold) * 1000)); }
+
+# detect_ms N SITES: the longest site N's gossip may take, with SITES members, to declare a
+# crashed one dead and tell the others, derived from its profile (PROTOCOL.md): the crashed
+# site may come last in one shuffled probe round and last again in the next (2 (n-1)
+# periods), its failed probe takes a period, the suspicion runs at most
+# suspicion_max_mult * suspicion_mult * probe_interval (n <= 10, so no log10 scaling), and
+# the verdict reaches everyone within retransmit_mult gossip rounds.
+detect_ms() {
+	local n=$1 sites=$2 pi smult smax gi rt
+	pi=$(timing "$n" probe_interval) smult=$(timing "$n" suspicion_mult)
+	smax=$(timing "$n" suspicion_max_mult) gi=$(timing "$n" gossip_interval)
+	rt=$(timing "$n" retransmit_mult)
+	[ "$sites" -le 10 ] || fail "detect_ms: the bound ignores the log10 scaling above 10 sites"
+	echo $((2 * (sites - 1) * pi + pi + smax * smult * pi + rt * gi))
+}
+
+# stop_wireguard N: end site N's WireGuard as a site going down would: its wireguard-go
+# (found by the interface it serves), or the kernel interface.
+stop_wireguard() {
+	local n=$1 pid
+	if [ "$LAB_WG" = userspace ]; then
+		pid=$(pgrep -f "wireguard-go $(wg_if "$n")\$") || fail "site$n: no wireguard-go serving $(wg_if "$n")"
+		kill -KILL "$pid"
+		while kill -0 "$pid" 2>/dev/null; do sleep "$POLL"; done
+	else
+		ip -n "$(gw_ns "$n")" link del "$(wg_if "$n")"
+	fi
+}
+
+# ping_ok N ADDR: one ping from site N's host to ADDR answers within a second.
+ping_ok() { ip netns exec "$(host_ns "$1")" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
+# rss_kb N: VmRSS of site N's netd in kB.
+rss_kb() {
+	local pid
+	pid=$(cat "$LAB_DIR/site$1.pid") || fail "site$1: no pid file"
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status"
+}
