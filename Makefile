@@ -161,13 +161,17 @@ fuzz: fuzzers
 
 # Benchmarks write their results under $(BUILD)/bench/ and print a table; BENCHMARKS.md
 # records the numbers with the commands that produced them.
-bench: bench-kernel bench-gossip
+bench: bench-kernel bench-gossip bench-mesh
 
 bench-kernel: all tests
 	BUILD=$(BUILD) scripts/bench-kernel
 
 bench-gossip: tests
 	BUILD=$(BUILD) scripts/bench-gossip
+
+# The mesh in the lab: convergence, crash-to-withdrawal, memory with 3 and 100 sites.
+bench-mesh: all
+	BUILD=$(BUILD) NETD=$(BUILD)/netd NETDCTL=$(BUILD)/netdctl scripts/bench-mesh
 
 # The accuracy run (10^7 site-probe periods at 5% loss) takes long enough to stand alone.
 bench-gossip-long: tests
@@ -192,5 +196,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-mesh format install clean
 -include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
