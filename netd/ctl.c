@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "netd/log.h"
@@ -975,4 +976,16 @@ ctl_server_stats(const struct ctl_server *s, struct ctl_stats *stats)
 		return;
 	}
 	*stats = s->stats;
+}
+
+json_t *
+ctl_time_json(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <ev.h>
 #include <jansson.h>
@@ -75,6 +76,9 @@ void ctl_server_free(struct ctl_server *server);
 
 /* Send an event object to every subscribed client (a reference is taken, not stolen). */
 void ctl_server_publish(struct ctl_server *server, json_t *event);
+
+/* A time in replies and events: "YYYY-MM-DDTHH:MM:SSZ" (UTC), or null for 0 (never). */
+json_t *ctl_time_json(time_t t);
 
 /* Counters for status and metrics. */
 struct ctl_stats {

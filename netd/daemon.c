@@ -65,18 +65,6 @@ daemon_resolve_backend(const struct conf *conf)
 	return wg_kernel_available() ? "kernel" : "userspace";
 }
 
-static json_t *
-daemon_time_json(time_t t)
-{
-	char buf[32];
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&t, &tm) == NULL)
-		return json_null();
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
 static char *
 daemon_join_errors(const struct conf_errors *errs)
 {
@@ -127,7 +115,7 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	next = conf_load(d->options->conf_path, &errs);
 	d->last_reload = time(NULL);
 	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", d->options->conf_path,
-	                  "time", daemon_time_json(d->last_reload));
+	                  "time", ctl_time_json(d->last_reload));
 	if (next == NULL) {
 		d->reloads_failed++;
 		errors = json_array();
@@ -215,7 +203,7 @@ cmd_status(void *ctx, const struct ctl_request *req, char **err)
 	                   " s:{s:I, s:I, s:o, s:o}}",
 	                   "site", d->conf->site_name, "version", NETD_VERSION, "uptime_seconds",
 	                   (json_int_t)(ev_now(d->loop) - d->started_mono), "started_at",
-	                   daemon_time_json(d->started_wall), "config_file", d->options->conf_path,
+	                   ctl_time_json(d->started_wall), "config_file", d->options->conf_path,
 	                   "interface", d->conf->wg.interface, "backend", "configured",
 	                   conf_backend_name(d->conf->wg.backend), "active", d->backend, "counts",
 	                   "trusted_sites", (json_int_t)d->conf->ntrust, "segments",
@@ -223,7 +211,7 @@ cmd_status(void *ctx, const struct ctl_request *req, char **err)
 	                   (json_int_t)d->conf->nprefixes, "control_clients",
 	                   (json_int_t)st.clients, "reloads", "ok", (json_int_t)d->reloads_ok,
 	                   "failed", (json_int_t)d->reloads_failed, "last",
-	                   daemon_time_json(d->last_reload), "last_error",
+	                   ctl_time_json(d->last_reload), "last_error",
 	                   d->last_reload_error ? json_string(d->last_reload_error) : json_null());
 	site = site_status_json(d->site);
 	if (status == NULL || site == NULL) {

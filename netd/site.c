@@ -79,18 +79,6 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
-static json_t *
-site_wall_json(time_t t)
-{
-	char buf[32];
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&t, &tm) == NULL)
-		return json_null();
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
 /* --- conversions between the config's, the wire's and the kernel helpers' addresses --- */
 
 static void
@@ -330,7 +318,7 @@ site_view(struct site *s, struct site_view *views, int64_t now)
 static json_t *
 site_event(const char *type)
 {
-	return json_pack("{s:s, s:o}", "type", type, "time", site_wall_json(time(NULL)));
+	return json_pack("{s:s, s:o}", "type", type, "time", ctl_time_json(time(NULL)));
 }
 
 static void
@@ -1138,7 +1126,7 @@ site_peers_json(struct site *s)
 		if (wp != NULL) {
 			json_object_set_new(p, "endpoint", sockaddr_json(&wp->endpoint));
 			json_object_set_new(p, "last_handshake",
-			                    site_wall_json(wp->last_handshake.tv_sec));
+			                    ctl_time_json(wp->last_handshake.tv_sec));
 			json_object_set_new(p, "rx_bytes", json_integer((json_int_t)wp->rx_bytes));
 			json_object_set_new(p, "tx_bytes", json_integer((json_int_t)wp->tx_bytes));
 		} else {
@@ -1267,6 +1255,37 @@ site_status_json(struct site *s)
 	        (json_int_t)(s->desired ? s->desired->nsegments : 0));
 }
 
+static double
+peer_rx(const struct wg_peer *p)
+{
+	return (double)p->rx_bytes;
+}
+
+static double
+peer_tx(const struct wg_peer *p)
+{
+	return (double)p->tx_bytes;
+}
+
+static double
+peer_handshake(const struct wg_peer *p)
+{
+	return (double)p->last_handshake.tv_sec;
+}
+
+/* Per-peer series, from the WireGuard device's own counters. */
+static const struct {
+	const char *name, *type, *help;
+	double (*value)(const struct wg_peer *p);
+} peer_families[] = {
+        {"netd_peer_received_bytes_total", "counter",
+         "Bytes received from each peer site through its tunnel.", peer_rx},
+        {"netd_peer_sent_bytes_total", "counter",
+         "Bytes sent to each peer site through its tunnel.", peer_tx},
+        {"netd_peer_last_handshake_seconds", "gauge",
+         "Time of the last WireGuard handshake with each peer site (0: none).", peer_handshake},
+};
+
 void
 site_metrics(struct site *s, struct metrics *m)
 {
@@ -1352,32 +1371,17 @@ site_metrics(struct site *s, struct metrics *m)
 	}
 	if (s->desired == NULL || wg_get_device(s->desired->wg.name, &dev) < 0)
 		return;
-	metrics_family(m, "netd_peer_received_bytes_total", "counter",
-	               "Bytes received from each peer site through its tunnel.");
-	for (size_t i = 0; i < s->desired->npeers; i++) {
-		const struct wg_peer *wp = device_peer(dev, s->desired->peers[i].public_key);
-		const char *labels[] = {"site", s->desired->peers[i].site, NULL};
+	for (size_t f = 0; f < sizeof(peer_families) / sizeof(peer_families[0]); f++) {
+		metrics_family(m, peer_families[f].name, peer_families[f].type,
+		               peer_families[f].help);
+		for (size_t i = 0; i < s->desired->npeers; i++) {
+			const struct wg_peer *wp =
+			        device_peer(dev, s->desired->peers[i].public_key);
+			const char *labels[] = {"site", s->desired->peers[i].site, NULL};
 
-		metrics_sample(m, "netd_peer_received_bytes_total", labels,
-		               wp ? (double)wp->rx_bytes : 0);
-	}
-	metrics_family(m, "netd_peer_sent_bytes_total", "counter",
-	               "Bytes sent to each peer site through its tunnel.");
-	for (size_t i = 0; i < s->desired->npeers; i++) {
-		const struct wg_peer *wp = device_peer(dev, s->desired->peers[i].public_key);
-		const char *labels[] = {"site", s->desired->peers[i].site, NULL};
-
-		metrics_sample(m, "netd_peer_sent_bytes_total", labels,
-		               wp ? (double)wp->tx_bytes : 0);
-	}
-	metrics_family(m, "netd_peer_last_handshake_seconds", "gauge",
-	               "Time of the last WireGuard handshake with each peer site (0: none).");
-	for (size_t i = 0; i < s->desired->npeers; i++) {
-		const struct wg_peer *wp = device_peer(dev, s->desired->peers[i].public_key);
-		const char *labels[] = {"site", s->desired->peers[i].site, NULL};
-
-		metrics_sample(m, "netd_peer_last_handshake_seconds", labels,
-		               wp ? (double)wp->last_handshake.tv_sec : 0);
+			metrics_sample(m, peer_families[f].name, labels,
+			               wp ? peer_families[f].value(wp) : 0);
+		}
 	}
 	wg_free_device(dev);
 }
