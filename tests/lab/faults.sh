@@ -116,3 +116,32 @@ rss_kb() {
 	pid=$(cat "$LAB_DIR/site$1.pid") || fail "site$1: no pid file"
 	awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status"
 }
+
+# events_start N FILE: records site N's event stream in FILE, each line prefixed with the time
+# it arrived (a `now`), since the events themselves carry whole seconds only. The reader ends
+# with netd; faults_cleanup ends it earlier when the test does.
+EVENT_PIDS=()
+events_start() {
+	"$NETDCTL" -s "$LAB_DIR/site$1.sock" -j events \
+		> >(while IFS= read -r line; do printf '%s %s\n' "$(now)" "$line"; done >"$2") &
+	EVENT_PIDS+=($!)
+}
+# event_ms T0 FILE SITE EVENT: ms from T0 to the first member EVENT about SITE in FILE after
+# T0, or nothing.
+event_ms() {
+	local t line
+	while read -r t line; do
+		awk -v a="$t" -v b="$1" 'BEGIN { exit !(a >= b) }' || continue
+		jq -e --arg s "$3" --arg e "$4" \
+			'.event.type == "member" and .event.site == $s and .event.event == $e' <<<"$line" >/dev/null || continue
+		awk -v a="$1" -v b="$t" 'BEGIN { printf "%d\n", (b - a) * 1000 }'
+		return 0
+	done <"$2"
+}
+faults_cleanup() {
+	local rc=$? pid
+	for pid in "${EVENT_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	(exit $rc)
+	lab_cleanup
+}
+trap faults_cleanup EXIT
