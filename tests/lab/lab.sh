@@ -21,6 +21,11 @@ skip() {
 }
 
 lab() { "$LAB" "$@"; }
+# Straight to the namespaces and sockets scripts/lab makes: in the emulated VM every process
+# started costs tens of milliseconds.
+in_gw() { ip netns exec "$LAB_PREFIX-gw$1" "${@:2}"; }
+in_host() { ip netns exec "$LAB_PREFIX-h$1" "${@:2}"; }
+ctl() { "$NETDCTL" -s "$LAB_DIR/site$1.sock" "${@:2}"; }
 
 lab_cleanup() {
 	local rc=$? f
@@ -88,26 +93,26 @@ check_mesh() {
 	for n in $sites; do
 		wgif=wg-$LAB_PREFIX-$n
 		want=$(for m in $sites; do [ "$m" -eq "$n" ] || echo "site$m alive true"; done)
-		got=$(lab ctl "$n" -j peers | jq -r '.result.peers[] | "\(.name) \(.state) \(.tunnel)"' | sort)
+		got=$(ctl "$n" -j peers | jq -r '.result.peers[] | "\(.name) \(.state) \(.tunnel)"' | sort)
 		expect_eq "site$n: netdctl peers (name, state, tunnel)" "$want" "$got"
 		want=$(for m in $sites; do
 			[ "$m" -eq "$n" ] ||
-				printf '%s 198.51.100.%s:51820 10.255.0.%s/32,10.%s.0.0/16\n' "$(cat "$LAB_DIR/site$m.pub")" "$m" "$m" "$m"
+				printf '%s 198.51.100.%s:51820 10.255.0.%s/32,10.%s.0.0/16\n' "$(<"$LAB_DIR/site$m.pub")" "$m" "$m" "$m"
 		done | sorted_ips)
 		# Peers: key, endpoint, allowed-ips (handshakes and counters change by themselves).
-		got=$(lab exec "$n" gw wg show "$wgif" dump | awk -F'\t' 'NR > 1 { print $1 " " $3 " " $4 }' | sorted_ips)
+		got=$(in_gw "$n" wg show "$wgif" dump | awk -F'\t' 'NR > 1 { print $1 " " $3 " " $4 }' | sorted_ips)
 		expect_eq "site$n: wg show $wgif dump (peer, endpoint, allowed-ips)" "$want" "$got"
 
 		want=$(for m in $sites; do
 			[ "$m" -eq "$n" ] || printf '10.255.0.%s %s\n10.%s.0.0/16 %s\n' "$m" "$wgif" "$m" "$wgif"
 		done | sort)
-		got=$(lab exec "$n" gw ip -j route show table $TABLE proto $PROTO | jq -r '.[] | "\(.dst) \(.dev)"' | sort)
+		got=$(in_gw "$n" ip -j route show table $TABLE proto $PROTO | jq -r '.[] | "\(.dst) \(.dev)"' | sort)
 		expect_eq "site$n: ip route show table $TABLE proto $PROTO (destination, device)" "$want" "$got"
 
 		want=$(for m in $sites; do
 			[ "$m" -eq "$n" ] || echo "00:00:00:00:00:00 dst 10.255.0.$m"
 		done | sort)
-		got=$(lab exec "$n" gw bridge fdb show dev vxlan100 | awk '$1 == "00:00:00:00:00:00" { print $1, $2, $3 }' | sort)
+		got=$(in_gw "$n" bridge fdb show dev vxlan100 | awk '$1 == "00:00:00:00:00:00" { print $1, $2, $3 }' | sort)
 		expect_eq "site$n: bridge fdb show dev vxlan100 (all-zero entries)" "$want" "$got"
 	done
 	echo "ok netd's peers, wg peers, routes in table $TABLE and the segment's FDB entries on every gateway"
@@ -118,7 +123,7 @@ check_mesh() {
 check_backend() {
 	local n active
 	for n in $(lab sites); do
-		active=$(lab ctl "$n" -j status | jq -r .result.backend.active)
+		active=$(ctl "$n" -j status | jq -r .result.backend.active)
 		echo "site$n: WireGuard backend $active"
 		if [ -n "${LAB_EXPECT_BACKEND:-}" ]; then
 			expect_eq "site$n: WireGuard backend" "$LAB_EXPECT_BACKEND" "$active"
