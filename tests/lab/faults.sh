@@ -6,15 +6,8 @@
 POLL=0.05
 
 gw_ns() { echo "$LAB_PREFIX-gw$1"; }
-host_ns() { echo "$LAB_PREFIX-h$1"; }
 wg_if() { echo "wg-$LAB_PREFIX-$1"; }
-site_key() { cat "$LAB_DIR/site$1.pub"; }
-# ctl N ARGS...: netdctl on site N's status socket.
-ctl() {
-	local n=$1
-	shift
-	"$NETDCTL" -s "$LAB_DIR/site$n.sock" "$@"
-}
+site_key() { echo "$(<"$LAB_DIR/site$1.pub")"; }
 
 # ms_since T0: whole milliseconds from T0 (a `now`) to now.
 ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
@@ -27,7 +20,7 @@ has_route() {
 }
 # has_peer N M: site M's key is a WireGuard peer of site N.
 has_peer() {
-	ip netns exec "$(gw_ns "$1")" wg show "$(wg_if "$1")" peers 2>/dev/null | grep -qxF "$(site_key "$2")"
+	in_gw "$1" wg show "$(wg_if "$1")" peers 2>/dev/null | grep -qxF "$(site_key "$2")"
 }
 # has_fdb N M VNI: site N floods segment VNI to site M's VTEP (the all-zero FDB entry).
 has_fdb() {
@@ -108,7 +101,7 @@ stop_wireguard() {
 }
 
 # ping_ok N ADDR: one ping from site N's host to ADDR answers within a second.
-ping_ok() { ip netns exec "$(host_ns "$1")" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
+ping_ok() { in_host "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
 
 # rss_kb N: VmRSS of site N's netd in kB.
 rss_kb() {
