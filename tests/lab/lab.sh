@@ -28,13 +28,28 @@ in_host() { ip netns exec "$LAB_PREFIX-h$1" "${@:2}"; }
 ctl() { "$NETDCTL" -s "$LAB_DIR/site$1.sock" "${@:2}"; }
 
 lab_cleanup() {
-	local rc=$? f
-	if [ $rc -ne 0 ] && [ -d "$LAB_DIR" ]; then
-		for f in "$LAB_DIR"/site*.log; do
-			[ -e "$f" ] || continue
-			echo "--- last lines of ${f##*/}" >&2
-			tail -n 25 "$f" >&2
+	local rc=$? f n reports stops=()
+	if [ -d "$LAB_DIR" ]; then
+		# Each netd stopped first: built with sanitizers, it reports leaks as it exits. (Only
+		# these are waited for: a test may leave other jobs running, such as a ping.)
+		for n in $("$LAB" sites); do
+			"$LAB" stop "$n" >/dev/null 2>&1 &
+			stops+=($!)
 		done
+		[ ${#stops[@]} -eq 0 ] || wait "${stops[@]}" || true
+		reports=$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LAB_DIR"/site*.log || true)
+		for f in $reports; do
+			echo "FAIL: a sanitizer report in ${f##*/}:" >&2
+			grep -m1 -A60 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >&2
+			rc=1
+		done
+		if [ $rc -ne 0 ] && [ -z "$reports" ]; then
+			for f in "$LAB_DIR"/site*.log; do
+				[ -e "$f" ] || continue
+				echo "--- last lines of ${f##*/}" >&2
+				tail -n 40 "$f" >&2
+			done
+		fi
 	fi
 	"$LAB" down >/dev/null 2>&1 || echo "lab down failed" >&2
 	exit $rc
