@@ -1104,6 +1104,7 @@ site_peers_json(struct site *s)
 		int idx = gossip_trust_find(s->trust, t->name);
 		struct gossip_member_info mi = {0};
 		uint32_t incarnation = 0;
+		const char *state;
 		json_t *prefixes = json_array(), *segments = json_array(), *p;
 		char buf[KH_PREFIX_STRLEN];
 
@@ -1119,10 +1120,11 @@ site_peers_json(struct site *s)
 			for (size_t k = 0; k < mi.desc->nvnis; k++)
 				json_array_append_new(segments, json_integer(mi.desc->vnis[k]));
 		}
-		p = json_pack("{s:s, s:s, s:I, s:b, s:o, s:o}", "name", t->name, "state",
-		              member_state(s, t->name, &incarnation), "incarnation",
-		              (json_int_t)incarnation, "tunnel", mp != NULL, "prefixes", prefixes,
-		              "segments", segments);
+		/* Before json_pack: the order its arguments are evaluated in is unspecified. */
+		state = member_state(s, t->name, &incarnation);
+		p = json_pack("{s:s, s:s, s:I, s:b, s:o, s:o}", "name", t->name, "state", state,
+		              "incarnation", (json_int_t)incarnation, "tunnel", mp != NULL,
+		              "prefixes", prefixes, "segments", segments);
 		if (wp != NULL) {
 			json_object_set_new(p, "endpoint", sockaddr_json(&wp->endpoint));
 			json_object_set_new(p, "last_handshake",
