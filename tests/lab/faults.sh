@@ -42,6 +42,7 @@ lacks_site() {
 # holds at all of them; prints, per site, the time from T0 to when it first held, and stores
 # it in WAITED[SITE] (ms). Fails naming the sites still waiting after LIMIT_MS.
 declare -A WAITED=()
+# shellcheck disable=SC2034 # WAITED is read by the tests
 wait_sites() {
 	local t0=$1 limit=$2 what=$3 check=$4 arg=$5 n ms
 	shift 5
@@ -131,9 +132,15 @@ event_ms() {
 		return 0
 	done <"$2"
 }
+# With a sanitizer build a netd that stopped (or is still running) may have reported an error
+# only in its log: that fails the test.
 faults_cleanup() {
 	local rc=$? pid
 	for pid in "${EVENT_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	if [ $rc -eq 0 ] && grep -l -E 'Sanitizer|runtime error:' "$LAB_DIR"/site*.log 2>/dev/null; then
+		echo "FAIL: sanitizer reports in the logs above" >&2
+		rc=1
+	fi
 	(exit $rc)
 	lab_cleanup
 }
