@@ -2078,6 +2078,15 @@ gossip_start(struct gossip *g, gossip_time now)
 	g->next_probe = now + rng_below(g, g->prof.probe_interval_ms) * GOSSIP_MSEC;
 	g->next_gossip = now + rng_below(g, g->prof.gossip_interval_ms) * GOSSIP_MSEC;
 	g->next_sync = now + jitter(g, (gossip_time)g->prof.sync_interval_ms * GOSSIP_MSEC, 0.5);
+	/* Members handed in before the start (a restart's remembered view, or a reload that
+	 * changed the trust table) may have moved on meanwhile, and what this site refused under
+	 * its old trust is news now: one exchange soon, not a whole sync interval later. */
+	for (size_t i = 0; i < g->nmembers; i++) {
+		if (live(g->members[i].state)) {
+			g->next_sync = now + rng_below(g, g->prof.gossip_interval_ms) * GOSSIP_MSEC;
+			break;
+		}
+	}
 	g->next_reconnect =
 	        now + jitter(g, (gossip_time)g->prof.reconnect_interval_ms * GOSSIP_MSEC, 0.5);
 	g->tokens_at = now;

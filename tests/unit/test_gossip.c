@@ -675,6 +675,50 @@ test_anti_entropy(void **state)
 	world_free(w);
 }
 
+/* A view handed in before the start (a restart's remembered members) is checked with one
+ * of them within a gossip interval; without one the first sync waits for the sync interval. */
+static void
+test_adopted_view_syncs_soon(void **state)
+{
+	struct world *w = world_new(true);
+	struct gossip_config cfg = {0};
+	struct gossip_profile lan;
+	struct gossip *g;
+	struct gossip_desc *gd;
+	struct wire_desc d;
+	char err[128];
+
+	(void)state;
+	gossip_profile_lan(&lan);
+	cfg.name = "a";
+	cfg.private_key = w->p[A].priv;
+	cfg.epoch = 2;
+	cfg.incarnation = 2;
+	cfg.desc = &w->p[A].desc;
+	cfg.profile = lan;
+	cfg.trust = w->trust;
+	cfg.rng_seed = 7;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
+	g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(g);
+	sign_desc(&w->p[B], 4, &d);
+	gd = gossip_desc_new(&d);
+	assert_int_equal(gossip_desc_verify(gd), 0);
+	assert_int_equal(gossip_add_member(g, w->now, gd), 0);
+	gossip_desc_unref(gd);
+	gossip_start(g, w->now);
+	assert_true(gossip_next_deadline(g) <= w->now + lan.gossip_interval_ms * GOSSIP_MSEC);
+	for (gossip_time t = w->now; t <= w->now + lan.gossip_interval_ms * GOSSIP_MSEC;
+	     t += 10 * GOSSIP_MSEC) {
+		gossip_tick(g, t);
+		gossip_tick(w->g, t);
+	}
+	assert_int_equal(gossip_counters(g)->syncs, 1);
+	assert_int_equal(gossip_counters(w->g)->syncs, 0);
+	gossip_free(g);
+	world_free(w);
+}
+
 /* A seed that is not in the view gets a hello, and again later with a longer wait. */
 static void
 test_seed_backoff(void **state)
@@ -814,6 +858,7 @@ main(void)
 	        cmocka_unit_test(test_anti_entropy),
 	        cmocka_unit_test(test_seed_backoff),
 	        cmocka_unit_test(test_leave),
+	        cmocka_unit_test(test_adopted_view_syncs_soon),
 	        cmocka_unit_test(test_profile_check),
 	        cmocka_unit_test(test_trust_table),
 	};
