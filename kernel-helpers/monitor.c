@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
@@ -51,6 +52,13 @@ static const struct kh_attr_policy vxlan_policy[IFLA_VXLAN_MAX + 1] = {
         [IFLA_VXLAN_ID] = {KH_ATTR_U32, 0, 0},          [IFLA_VXLAN_LOCAL] = {KH_ATTR_BINARY, 4, 4},
         [IFLA_VXLAN_LOCAL6] = {KH_ATTR_BINARY, 16, 16}, [IFLA_VXLAN_PORT] = {KH_ATTR_U16, 0, 0},
         [IFLA_VXLAN_LEARNING] = {KH_ATTR_U8, 0, 0},     [IFLA_VXLAN_LINK] = {KH_ATTR_U32, 0, 0},
+};
+
+static const struct kh_attr_policy rule_policy[FRA_MAX + 1] = {
+        [FRA_DST] = {KH_ATTR_BINARY, 4, 16},  [FRA_SRC] = {KH_ATTR_BINARY, 4, 16},
+        [FRA_PRIORITY] = {KH_ATTR_U32, 0, 0}, [FRA_TABLE] = {KH_ATTR_U32, 0, 0},
+        [FRA_FWMARK] = {KH_ATTR_U32, 0, 0},   [FRA_FWMASK] = {KH_ATTR_U32, 0, 0},
+        [FRA_PROTOCOL] = {KH_ATTR_U8, 0, 0},
 };
 
 static const struct kh_attr_policy addr_policy[IFA_MAX + 1] = {
@@ -320,6 +328,44 @@ parse_neigh(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	return DELIVER;
 }
 
+/* Policy rules: netd's own lookup rule can be deleted by hand like a route. */
+static enum verdict
+parse_rule(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
+{
+	const struct nlattr *tb[FRA_MAX + 1];
+	struct kh_rule *r = &ev->u.rule;
+	struct fib_rule_hdr frh;
+	const uint8_t *attrs;
+	size_t alen;
+
+	if (split(msg, len, &frh, sizeof(frh), &attrs, &alen) < 0 ||
+	    PARSE(attrs, alen, rule_policy, tb) < 0)
+		return MALFORMED;
+	if (frh.family != AF_INET && frh.family != AF_INET6)
+		return IGNORE;
+	if (frh.dst_len > kh_addr_len(frh.family) * 8 || frh.src_len > kh_addr_len(frh.family) * 8)
+		return MALFORMED;
+	ev->type = type == RTM_NEWRULE ? KH_EV_RULE_NEW : KH_EV_RULE_DEL;
+	r->family = frh.family;
+	r->table = tb[FRA_TABLE] ? kh_attr_u32(tb[FRA_TABLE]) : frh.table;
+	if (tb[FRA_PRIORITY])
+		r->priority = kh_attr_u32(tb[FRA_PRIORITY]);
+	r->dst.addr.family = r->src.addr.family = frh.family;
+	r->dst.len = frh.dst_len;
+	r->src.len = frh.src_len;
+	if (tb[FRA_DST] && !get_addr(tb[FRA_DST], frh.family, &r->dst.addr))
+		return MALFORMED;
+	if (tb[FRA_SRC] && !get_addr(tb[FRA_SRC], frh.family, &r->src.addr))
+		return MALFORMED;
+	if (tb[FRA_FWMARK])
+		r->fwmark = kh_attr_u32(tb[FRA_FWMARK]);
+	if (tb[FRA_FWMASK])
+		r->fwmask = kh_attr_u32(tb[FRA_FWMASK]);
+	if (tb[FRA_PROTOCOL])
+		r->protocol = kh_attr_u8(tb[FRA_PROTOCOL]);
+	return DELIVER;
+}
+
 static enum verdict
 parse_message(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 {
@@ -337,6 +383,9 @@ parse_message(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev
 	case RTM_NEWNEIGH:
 	case RTM_DELNEIGH:
 		return parse_neigh(msg, len, type, ev);
+	case RTM_NEWRULE:
+	case RTM_DELRULE:
+		return parse_rule(msg, len, type, ev);
 	default:
 		return IGNORE;
 	}
@@ -412,7 +461,8 @@ int
 kh_monitor_open(size_t rcvbuf, struct kh_monitor **out)
 {
 	static const int groups[] = {RTNLGRP_LINK,       RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-	                             RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,  RTNLGRP_NEIGH};
+	                             RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,  RTNLGRP_NEIGH,
+	                             RTNLGRP_IPV4_RULE,  RTNLGRP_IPV6_RULE};
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	struct kh_monitor *m;
 	int size, err;

@@ -23,6 +23,8 @@ enum kh_event_type {
 	KH_EV_NEIGH_DEL,
 	KH_EV_FDB_NEW,
 	KH_EV_FDB_DEL,
+	KH_EV_RULE_NEW,
+	KH_EV_RULE_DEL,
 };
 
 struct kh_event {
@@ -33,6 +35,7 @@ struct kh_event {
 		struct kh_route route; /* KH_EV_ROUTE_* */
 		struct kh_neigh neigh; /* KH_EV_NEIGH_* */
 		struct kh_fdb fdb;     /* KH_EV_FDB_* */
+		struct kh_rule rule;   /* KH_EV_RULE_* */
 	} u;
 };
 

@@ -1718,6 +1718,15 @@ route_event_relevant(const struct scope *s, enum kh_event_type type, const struc
 	return type == KH_EV_ROUTE_DEL || !route_matches(rt, &o->route);
 }
 
+/* netd's lookup rule removed: put back. Rules netd adds echo as new ones and change nothing;
+ * other owners' rules do not concern it. */
+static bool
+rule_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_rule *rule)
+{
+	return type == KH_EV_RULE_DEL && s->table != CONF_TABLE_MAIN && rule->table == s->table &&
+	       rule->protocol == s->protocol;
+}
+
 static bool
 fdb_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_fdb *e)
 {
@@ -1763,6 +1772,10 @@ reconcile_note_event(struct reconcile *r, const struct kh_event *ev)
 	case KH_EV_FDB_NEW:
 	case KH_EV_FDB_DEL:
 		relevant = !s->valid || fdb_event_relevant(s, ev->type, &ev->u.fdb);
+		break;
+	case KH_EV_RULE_NEW:
+	case KH_EV_RULE_DEL:
+		relevant = !s->valid || rule_event_relevant(s, ev->type, &ev->u.rule);
 		break;
 	case KH_EV_NEIGH_NEW:
 	case KH_EV_NEIGH_DEL:

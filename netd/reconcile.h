@@ -90,8 +90,9 @@ int reconcile_teardown(struct reconcile *r, const struct mesh_desired *desired);
  * netd's down, changed or deleted, a port's arrival, another owner's route near one of
  * netd's), or when events were lost (KH_EV_RESYNC). The echoes of a run's own route,
  * address, FDB and peer changes leave it clean; those of a link it made in several steps
- * show the steps and call for one more run, which changes nothing. Rules and WireGuard
- * peers have no events: the slow timer's runs find changes to them. */
+ * show the steps and call for one more run, which changes nothing. A deleted rule of
+ * netd's is relevant too. WireGuard peers have no events: the slow timer's runs find
+ * changes to them. */
 void reconcile_note_event(struct reconcile *r, const struct kh_event *ev);
 
 /* True before the first run and after a relevant event: the caller should run (debounced). */

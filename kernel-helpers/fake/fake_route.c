@@ -77,6 +77,17 @@ announce_route(enum kh_event_type type, const struct kh_route *r)
 	fake_announce(&ev);
 }
 
+static void
+announce_rule(enum kh_event_type type, const struct kh_rule *r)
+{
+	struct kh_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.u.rule = *r;
+	fake_announce(&ev);
+}
+
 void
 fake_routes_link_down(uint32_t ifindex)
 {
@@ -475,12 +486,15 @@ rule_change(const struct kh_rule *rule, bool del)
 	if (!del) {
 		if (insert_rule(&r) < 0)
 			return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", what));
+		announce_rule(KH_EV_RULE_NEW, &r);
 		return fake_op_end(slot, 0);
 	}
 	if (i == R.nrules)
 		return fail(slot, -ENOENT, what, "no such rule");
+	r = R.rules[i];
 	memmove(&R.rules[i], &R.rules[i + 1], (R.nrules - i - 1) * sizeof(r));
 	R.nrules--;
+	announce_rule(KH_EV_RULE_DEL, &r);
 	return fake_op_end(slot, 0);
 }
 

@@ -65,6 +65,12 @@ check(const struct kh_event *ev, void *arg)
 		if (ev->u.fdb.ifindex == 0 || !addr_ok(&ev->u.fdb.dst))
 			abort();
 		break;
+	case KH_EV_RULE_NEW:
+	case KH_EV_RULE_DEL:
+		if (!prefix_ok(&ev->u.rule.src) || !prefix_ok(&ev->u.rule.dst) ||
+		    ev->u.rule.src.addr.family != ev->u.rule.family)
+			abort();
+		break;
 	default:
 		abort();
 	}

@@ -497,6 +497,7 @@ print_event(const struct kh_event *ev, void *arg)
 	        [KH_EV_ROUTE_NEW] = "route new",     [KH_EV_ROUTE_DEL] = "route del",
 	        [KH_EV_NEIGH_NEW] = "neigh new",     [KH_EV_NEIGH_DEL] = "neigh del",
 	        [KH_EV_FDB_NEW] = "fdb new",         [KH_EV_FDB_DEL] = "fdb del",
+	        [KH_EV_RULE_NEW] = "rule new",       [KH_EV_RULE_DEL] = "rule del",
 	};
 	char p[KH_PREFIX_STRLEN], a[KH_ADDR_STRLEN], m[KH_MAC_STRLEN], d[IF_NAMESIZE];
 
@@ -531,6 +532,11 @@ print_event(const struct kh_event *ev, void *arg)
 	case KH_EV_FDB_DEL:
 		printf(" %s %s dst %s", ifname(ev->u.fdb.ifindex, d),
 		       kh_mac_format(ev->u.fdb.mac, m), kh_addr_format(&ev->u.fdb.dst, a));
+		break;
+	case KH_EV_RULE_NEW:
+	case KH_EV_RULE_DEL:
+		printf(" priority %u table %u proto %u", ev->u.rule.priority, ev->u.rule.table,
+		       ev->u.rule.protocol);
 		break;
 	}
 	printf("\n");

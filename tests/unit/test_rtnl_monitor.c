@@ -15,6 +15,7 @@
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 
 #include "kernel-helpers/kh.h"
@@ -307,6 +308,58 @@ test_route_events(void **state)
 	feed(&d, 0);
 	assert_int_equal(seen.n, 0);
 	assert_int_equal(stats.ignored, 1);
+}
+
+static void
+test_rule_events(void **state)
+{
+	struct fib_rule_hdr frh = {.family = AF_INET6,
+	                           .src_len = 48,
+	                           .table = RT_TABLE_COMPAT,
+	                           .action = FR_ACT_TO_TBL};
+	char p[KH_PREFIX_STRLEN];
+	struct dgram d;
+	uint8_t proto = 200;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	msg_begin(&d, RTM_DELRULE, &frh, sizeof(frh));
+	attr_u32(&d, FRA_TABLE, 51820);
+	attr_u32(&d, FRA_PRIORITY, 32000);
+	attr_ip(&d, FRA_SRC, "2001:db8:1::");
+	attr(&d, FRA_PROTOCOL, &proto, 1);
+	msg_end(&d);
+	frh.family = AF_INET;
+	frh.src_len = 0;
+	frh.table = RT_TABLE_MAIN;
+	msg_begin(&d, RTM_NEWRULE, &frh, sizeof(frh));
+	attr_u32(&d, FRA_PRIORITY, 32766);
+	msg_end(&d);
+	feed(&d, 0);
+	assert_int_equal(seen.n, 2);
+	const struct kh_rule *r = &seen.ev[0].u.rule;
+	assert_int_equal(seen.ev[0].type, KH_EV_RULE_DEL);
+	assert_int_equal(r->family, AF_INET6);
+	assert_int_equal(r->table, 51820); /* FRA_TABLE wins over the header's 8 bits */
+	assert_int_equal(r->priority, 32000);
+	assert_int_equal(r->protocol, 200);
+	assert_string_equal(kh_prefix_format(&r->src, p), "2001:db8:1::/48");
+	assert_int_equal(r->dst.len, 0);
+	assert_int_equal(seen.ev[1].type, KH_EV_RULE_NEW);
+	assert_int_equal(seen.ev[1].u.rule.table, RT_TABLE_MAIN);
+
+	/* A prefix longer than its family allows, an address of the wrong size: malformed. */
+	memset(&d, 0, sizeof(d));
+	frh.src_len = 33;
+	msg_begin(&d, RTM_NEWRULE, &frh, sizeof(frh));
+	msg_end(&d);
+	frh.src_len = 24;
+	msg_begin(&d, RTM_NEWRULE, &frh, sizeof(frh));
+	attr_ip(&d, FRA_SRC, "2001:db8::");
+	msg_end(&d);
+	feed(&d, 0);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(stats.malformed, 2);
 }
 
 static void
@@ -640,7 +693,7 @@ test_uninteresting_messages(void **state)
 	memset(&d, 0, sizeof(d));
 	msg_begin(&d, NLMSG_DONE, &gen, sizeof(gen));
 	msg_end(&d);
-	msg_begin(&d, RTM_NEWRULE, &rtm, sizeof(rtm));
+	msg_begin(&d, RTM_NEWQDISC, &rtm, sizeof(rtm));
 	msg_end(&d);
 	rtm.rtm_family = RTNL_FAMILY_IPMR;
 	msg_begin(&d, RTM_NEWROUTE, &rtm, sizeof(rtm));
@@ -659,6 +712,7 @@ main(void)
 	        cmocka_unit_test(test_link_events),
 	        cmocka_unit_test(test_bridge_port_messages_are_not_link_events),
 	        cmocka_unit_test(test_route_events),
+	        cmocka_unit_test(test_rule_events),
 	        cmocka_unit_test(test_addr_and_neigh_events),
 	        cmocka_unit_test(test_foreign_sender),
 	        cmocka_unit_test(test_overrun_and_truncation),

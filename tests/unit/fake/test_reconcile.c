@@ -604,6 +604,38 @@ test_repair_after_deletion(void **state)
 	conf_free(conf);
 }
 
+/* netd's lookup rule deleted by hand is an event that calls for a run, which puts it back;
+ * another owner's rule for another table, and the echo of netd's own add, change nothing. */
+static void
+test_repair_rule(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_rule other = {.family = AF_INET, .priority = 100, .table = 100, .protocol = 4};
+
+	(void)state;
+	assert_int_equal(d->nrules, 1);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_rule_add(&other), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_rule_del(&d->rules[0]), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("rule add inet pref 32000 lookup 51820 proto 200\n");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* Someone takes the WireGuard link down: its IPv4 routes vanish without a word, the link's
  * event is enough to bring both back. An MTU changed behind netd's back is put right too. */
 static void
@@ -1444,6 +1476,7 @@ main(void)
 	        cmocka_unit_test_setup(test_adopt_difference, setup),
 	        cmocka_unit_test_setup(test_site_added_and_removed, setup),
 	        cmocka_unit_test_setup(test_repair_after_deletion, setup),
+	        cmocka_unit_test_setup(test_repair_rule, setup),
 	        cmocka_unit_test_setup(test_repair_link, setup),
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
