@@ -462,6 +462,7 @@ struct gossip {
 	size_t nseeds;
 
 	gossip_time next_probe, next_gossip, next_sync, next_reconnect;
+	bool sync_wide; /* the next sync goes to gossip_fanout members, not one */
 	gossip_time tokens_at;
 	uint32_t tokens;
 	bool started;
@@ -1796,12 +1797,14 @@ gossip_tick(struct gossip *g, gossip_time now)
 	if (g->self_state != GOSSIP_ALIVE)
 		return;
 	if (now >= g->next_sync) {
-		uint32_t to;
+		uint32_t to[16];
+		size_t n = pick_live(g, SELF_ID, to, g->sync_wide ? g->prof.gossip_fanout : 1);
 
-		if (pick_live(g, SELF_ID, &to, 1) == 1) {
+		for (size_t i = 0; i < n; i++) {
 			g->ctr.syncs++;
-			send_digest(g, to, member_addr(g, to), false);
+			send_digest(g, to[i], member_addr(g, to[i]), false);
 		}
+		g->sync_wide = false;
 		g->next_sync =
 		        now + jitter(g, (gossip_time)g->prof.sync_interval_ms * GOSSIP_MSEC, 0.2);
 	}
@@ -2080,10 +2083,12 @@ gossip_start(struct gossip *g, gossip_time now)
 	g->next_sync = now + jitter(g, (gossip_time)g->prof.sync_interval_ms * GOSSIP_MSEC, 0.5);
 	/* Members handed in before the start (a restart's remembered view, or a reload that
 	 * changed the trust table) may have moved on meanwhile, and what this site refused under
-	 * its old trust is news now: one exchange soon, not a whole sync interval later. */
+	 * its old trust is news now: exchanges with a fanout of them soon, not with one a whole
+	 * sync interval later. */
 	for (size_t i = 0; i < g->nmembers; i++) {
 		if (live(g->members[i].state)) {
 			g->next_sync = now + rng_below(g, g->prof.gossip_interval_ms) * GOSSIP_MSEC;
+			g->sync_wide = true;
 			break;
 		}
 	}
