@@ -88,6 +88,14 @@ detect_ms() {
 	echo $((2 * (sites - 1) * pi + pi + smax * smult * pi + rt * gi))
 }
 
+# alive PID: the process exists and is not a zombie (a killed netd or wireguard-go runs in a
+# session of its own and waits for init to collect it).
+alive() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 # stop_wireguard N: end site N's WireGuard as a site going down would: its wireguard-go
 # (found by the interface it serves), or the kernel interface.
 stop_wireguard() {
@@ -95,7 +103,7 @@ stop_wireguard() {
 	if [ "$LAB_WG" = userspace ]; then
 		pid=$(pgrep -f "wireguard-go $(wg_if "$n")\$") || fail "site$n: no wireguard-go serving $(wg_if "$n")"
 		kill -KILL "$pid"
-		while kill -0 "$pid" 2>/dev/null; do sleep "$POLL"; done
+		while alive "$pid"; do sleep "$POLL"; done
 	else
 		ip -n "$(gw_ns "$n")" link del "$(wg_if "$n")"
 	fi
@@ -145,3 +153,42 @@ faults_cleanup() {
 	lab_cleanup
 }
 trap faults_cleanup EXIT
+
+# ping_start N ADDR: a ping every 50 ms from site N's host to ADDR, in the background, until
+# ping_check. ip netns exec becomes ping itself, so $! is ping's pid and SIGINT makes it
+# print its summary.
+ping_start() {
+	PING_LOG=$LAB_DIR/ping-$1-$2
+	ip netns exec "$LAB_PREFIX-h$1" ping -n -D -O -i 0.05 "$2" >"$PING_LOG" 2>&1 &
+	PING_PID=$!
+	sleep 1
+}
+
+# ping_check WHAT: stops the ping of ping_start; fails if a reply is missing (but for the
+# last, which may have been on its way when ping was interrupted) or fewer than 100 were sent.
+ping_check() {
+	local tx lost summary
+	kill -INT "$PING_PID"
+	wait "$PING_PID" || true
+	summary=$(grep 'packets transmitted' "$PING_LOG") || fail "ping printed no summary"
+	echo "ping every 50 ms across $1: $summary"
+	tx=$(awk '/packets transmitted/ { print $1 }' "$PING_LOG")
+	[ "$tx" -ge 100 ] || fail "only $tx pings sent"
+	lost=$(awk -v tx="$tx" '
+		match($0, /icmp_seq=[0-9]+ ttl=/) { seq = substr($0, RSTART + 9, RLENGTH - 14); got[seq] = 1 }
+		END { for (i = 1; i < tx; i++) if (!(i in got)) printf "%d ", i }' "$PING_LOG")
+	if [ -n "$lost" ]; then
+		grep -m 20 -E 'no answer|Unreachable|Required key' "$PING_LOG" >&2 || true
+		fail "pings lost across $1 (icmp_seq): $lost"
+	fi
+}
+
+# edit_config N SED...: applies the sed expressions to site N's config, checked by netd -n
+# before it replaces the file.
+edit_config() {
+	local conf=$LAB_DIR/site$1.conf
+	shift
+	sed "$@" "$conf" >"$conf.new"
+	"$NETD" -n -f "$conf.new" >/dev/null || fail "$conf.new does not pass netd -n"
+	mv "$conf.new" "$conf"
+}
