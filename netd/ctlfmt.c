@@ -29,7 +29,7 @@ static const struct ctlfmt_column peer_columns[] = {
         {"NAME", "name", CTLFMT_TEXT},         {"STATE", "state", CTLFMT_TEXT},
         {"ENDPOINT", "endpoint", CTLFMT_TEXT}, {"HANDSHAKE", "last_handshake", CTLFMT_TEXT},
         {"RX", "rx_bytes", CTLFMT_BYTES},      {"TX", "tx_bytes", CTLFMT_BYTES},
-        {"PREFIXES", "prefixes", CTLFMT_TEXT},
+        {"PREFIXES", "prefixes", CTLFMT_TEXT}, {"SEGMENTS", "segments", CTLFMT_TEXT},
 };
 
 static const struct ctlfmt_column segment_columns[] = {

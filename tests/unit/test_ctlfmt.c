@@ -113,16 +113,16 @@ test_peers(void **state)
 	              "7]}",
 	              "NAME             STATE    ENDPOINT         HANDSHAKE             RX        "
 	              "TX        "
-	              "PREFIXES\n"
+	              "PREFIXES                 SEGMENTS\n"
 	              "beta             alive    192.0.2.2:51820  2026-11-28T06:00:00Z  1.50 KiB  "
 	              "4.77 MiB  "
-	              "10.2.0.0/16,fd00:2::/48\n"
+	              "10.2.0.0/16,fd00:2::/48  lab\n"
 	              "gamma-long-name  suspect  -                -                     lots      "
 	              "0 B       "
-	              "-\n"
+	              "-                        -\n"
 	              "-                -        -                -                     -         "
 	              "-         "
-	              "-\n");
+	              "-                        -\n");
 	expect_output("peers", "{\"peers\":[]}", "no peers\n");
 	/* Shapes that are no table. */
 	expect_output("peers", "{}", "{}\n");
