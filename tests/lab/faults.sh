@@ -144,6 +144,8 @@ event_ms() {
 # only in its log: that fails the test.
 faults_cleanup() {
 	local rc=$? pid
+	# Whatever fails while cleaning up must not stop the cleanup (set -e is on).
+	set +e
 	for pid in "${EVENT_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	if [ $rc -eq 0 ] && grep -l -E 'Sanitizer|runtime error:' "$LAB_DIR"/site*.log 2>/dev/null; then
 		echo "FAIL: sanitizer reports in the logs above" >&2

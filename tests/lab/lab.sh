@@ -29,6 +29,8 @@ ctl() { "$NETDCTL" -s "$LAB_DIR/site$1.sock" "${@:2}"; }
 
 lab_cleanup() {
 	local rc=$? f n reports stops=()
+	# Whatever fails while cleaning up must not stop the cleanup (set -e is on).
+	set +e
 	if [ -d "$LAB_DIR" ]; then
 		# Each netd stopped first: built with sanitizers, it reports leaks as it exits. (Only
 		# these are waited for: a test may leave other jobs running, such as a ping.)
