@@ -1633,6 +1633,22 @@ take_token(struct gossip *g, gossip_time now)
 	return true;
 }
 
+/* The trust index of a datagram's claimed sender, or -1 after counting why it is dropped:
+ * it claims to be this site, or no trusted site has the name. */
+static int64_t
+lookup_sender(struct gossip *g, const char *name)
+{
+	int64_t id = lookup(g, name);
+
+	if (id == SELF_ID) {
+		g->ctr.drop_self++;
+		return -1;
+	}
+	if (id < 0)
+		g->ctr.drop_unknown++;
+	return id;
+}
+
 static void
 on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, const uint8_t *buf,
          size_t len)
@@ -1645,15 +1661,9 @@ on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, co
 		g->ctr.drop_malformed++;
 		return;
 	}
-	id = lookup(g, name);
-	if (id == SELF_ID) {
-		g->ctr.drop_self++;
+	id = lookup_sender(g, name);
+	if (id < 0)
 		return;
-	}
-	if (id < 0) {
-		g->ctr.drop_unknown++;
-		return;
-	}
 	if (!take_token(g, now))
 		return;
 	/* A small sealed answer: it tells the joiner who we are without handing a spoofed
@@ -1931,15 +1941,9 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		g->ctr.drop_malformed++;
 		return;
 	}
-	id = lookup(g, name);
-	if (id == SELF_ID) {
-		g->ctr.drop_self++;
+	id = lookup_sender(g, name);
+	if (id < 0)
 		return;
-	}
-	if (id < 0) {
-		g->ctr.drop_unknown++;
-		return;
-	}
 	rc = seal_unwrap(g->seal, (uint32_t)id, tentry(g, (uint32_t)id)->key, buf, len, plain,
 	                 sizeof(plain), &plen);
 	if (rc == SEAL_ERR_REPLAYED)

@@ -1210,6 +1210,19 @@ site_routes_json(struct site *s)
 	                 (json_int_t)s->conf->routing.protocol, "problems", problems);
 }
 
+/* Trusted sites by membership state, indexed by enum gossip_state. */
+static void
+member_counts(struct site *s, size_t counts[GOSSIP_LEFT + 1])
+{
+	memset(counts, 0, (GOSSIP_LEFT + 1) * sizeof(counts[0]));
+	for (size_t i = 0; i < gossip_trust_count(s->trust); i++) {
+		struct gossip_member_info mi;
+
+		if (gossip_member(s->gossip, i, &mi) == 0 && mi.state <= GOSSIP_LEFT)
+			counts[mi.state]++;
+	}
+}
+
 static uint64_t
 ops_total(const uint64_t ops[RECONCILE_OP_COUNT])
 {
@@ -1226,14 +1239,9 @@ site_status_json(struct site *s)
 	struct reconcile_stats rs;
 	const struct gossip_counters *gc = gossip_counters(s->gossip);
 	char bind[64];
-	size_t counts[5] = {0};
+	size_t counts[GOSSIP_LEFT + 1];
 
-	for (size_t i = 0; i < gossip_trust_count(s->trust); i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) == 0 && (size_t)mi.state < 5)
-			counts[mi.state]++;
-	}
+	member_counts(s, counts);
 	reconcile_get_stats(s->reconcile, &rs);
 	conf_endpoint_format(&s->conf->gossip.bind, bind, sizeof(bind));
 	return json_pack(
@@ -1294,7 +1302,7 @@ site_metrics(struct site *s, struct metrics *m)
 	const struct gossip_counters *gc = gossip_counters(s->gossip);
 	struct reconcile_stats rs;
 	struct wg_device *dev = NULL;
-	size_t counts[5] = {0};
+	size_t counts[GOSSIP_LEFT + 1];
 	const struct {
 		const char *reason;
 		uint64_t value;
@@ -1336,12 +1344,7 @@ site_metrics(struct site *s, struct metrics *m)
 	const char *state_names[] = {"alive", "suspect", "dead", "left"};
 	const enum gossip_state states[] = {GOSSIP_ALIVE, GOSSIP_SUSPECT, GOSSIP_DEAD, GOSSIP_LEFT};
 
-	for (size_t i = 0; i < gossip_trust_count(s->trust); i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) == 0 && (size_t)mi.state < 5)
-			counts[mi.state]++;
-	}
+	member_counts(s, counts);
 	metrics_family(m, "netd_members", "gauge", "Trusted sites by membership state.");
 	for (size_t i = 0; i < 4; i++) {
 		const char *labels[] = {"state", state_names[i], NULL};
