@@ -235,9 +235,52 @@ kh_route_problem(const struct kh_route *route, bool del)
 		return "no table";
 	if (route->gateway.family != AF_UNSPEC && route->gateway.family != family)
 		return "gateway of another address family";
-	if (!del && !route->oif && route->gateway.family == AF_UNSPEC)
+	if (del)
+		return NULL;
+	if (route->type && route->type != KH_ROUTE_UNICAST && !kh_route_type_rejects(route->type))
+		return "a route type netd does not install";
+	if (kh_route_type_rejects(route->type)) {
+		if (route->oif || route->gateway.family != AF_UNSPEC)
+			return "a reject route has no output interface or gateway";
+	} else if (!route->oif && route->gateway.family == AF_UNSPEC) {
 		return "neither an output interface nor a gateway";
+	}
 	return NULL;
+}
+
+static const char *const route_type_names[] = {
+        [KH_ROUTE_UNICAST] = "unicast",
+        [KH_ROUTE_BLACKHOLE] = "blackhole",
+        [KH_ROUTE_UNREACHABLE] = "unreachable",
+        [KH_ROUTE_PROHIBIT] = "prohibit",
+};
+
+bool
+kh_route_type_rejects(uint8_t type)
+{
+	return type == KH_ROUTE_BLACKHOLE || type == KH_ROUTE_UNREACHABLE ||
+	       type == KH_ROUTE_PROHIBIT;
+}
+
+const char *
+kh_route_type_name(uint8_t type, char buf[16])
+{
+	if (type < sizeof(route_type_names) / sizeof(route_type_names[0]) && route_type_names[type])
+		return route_type_names[type];
+	snprintf(buf, 16, "type %u", type);
+	return buf;
+}
+
+int
+kh_route_type_parse(const char *name, uint8_t *type)
+{
+	for (size_t i = 0; i < sizeof(route_type_names) / sizeof(route_type_names[0]); i++) {
+		if (route_type_names[i] && strcmp(route_type_names[i], name) == 0) {
+			*type = (uint8_t)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 const char *

@@ -59,15 +59,30 @@ struct kh_ifaddr {
 	struct kh_prefix prefix;
 };
 
-/* A unicast route through an output interface and/or a gateway. dst.addr.family is the
- * route's family. */
+/* Route types, the kernel's RTN_* numbers. A unicast route leads through a device or a
+ * gateway. A reject route has no next hop and so outlives every device: what it matches is
+ * refused with an ICMP error (unreachable, prohibit) or dropped without one (blackhole), and
+ * the lookup ends there: it does not fall through to a later rule's table. */
+enum kh_route_type {
+	KH_ROUTE_UNICAST = 1,
+	KH_ROUTE_BLACKHOLE = 6,
+	KH_ROUTE_UNREACHABLE = 7,
+	KH_ROUTE_PROHIBIT = 8,
+};
+
+/* A route through an output interface and/or a gateway, or a reject route. dst.addr.family
+ * is the route's family. */
 struct kh_route {
 	struct kh_prefix dst;
 	uint32_t table;
 	uint8_t protocol; /* the owner: netd uses its own number, the kernel 2, `ip` 3/4 */
-	uint8_t scope;    /* reported; installs derive it: link without a gateway, else global */
-	uint8_t type;     /* RTN_*: installs are always unicast; a delete matches it if set */
-	uint32_t oif;     /* 0: none; a multipath route shows its first hop here and below */
+	uint8_t scope;    /* reported; installs derive it: link for a unicast route without a
+	                   * gateway, else global */
+	uint8_t type;     /* enum kh_route_type; 0 installs unicast, and a delete given 0
+	                   * matches any type */
+	uint32_t oif;     /* 0: none (always for a reject route: IPv6 hangs those on the loopback
+	                   * device, which is not shown); a multipath route shows its first hop
+	                   * here and below */
 	struct kh_addr gateway;
 	uint32_t metric;
 	uint32_t mtu; /* path MTU (RTAX_MTU); 0: none */
@@ -123,6 +138,13 @@ bool kh_prefix_equal(const struct kh_prefix *a, const struct kh_prefix *b);
 bool kh_prefix_contains(const struct kh_prefix *outer, const struct kh_prefix *inner);
 /* True when the family is IPv4 or IPv6, the length fits and no host bit is set. */
 bool kh_prefix_is_canonical(const struct kh_prefix *prefix);
+
+/* True for blackhole, unreachable and prohibit. */
+bool kh_route_type_rejects(uint8_t type);
+/* "unicast", "unreachable", ...; "type N" in buf for other numbers. */
+const char *kh_route_type_name(uint8_t type, char buf[16]);
+/* The type of a name kh_route_type_name gives for the four types above, or -EINVAL. */
+int kh_route_type_parse(const char *name, uint8_t *type);
 
 /* A description of the last failure of a kh_ call in this thread ("" if none), with the
  * kernel's extended-ack text when it gave one; valid until the next kh_ call. */

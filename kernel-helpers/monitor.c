@@ -282,6 +282,12 @@ parse_route(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 		if (mx[RTAX_MTU])
 			r->mtu = kh_attr_u32(mx[RTAX_MTU]);
 	}
+	/* A reject route has no next hop; IPv6 names the loopback device as one. */
+	if (kh_route_type_rejects(r->type)) {
+		r->oif = 0;
+		memset(&r->gateway, 0, sizeof(r->gateway));
+		return DELIVER;
+	}
 	if (tb[RTA_MULTIPATH] && !tb[RTA_OIF])
 		return parse_multipath(tb[RTA_MULTIPATH], rtm.rtm_family, r);
 	return DELIVER;

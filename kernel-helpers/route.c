@@ -11,6 +11,12 @@
 #include "kernel-helpers/rtmsg.h"
 #include "kernel-helpers/rtnl.h"
 
+/* kh.h names the kernel's route types without including its headers. */
+_Static_assert((int)KH_ROUTE_UNICAST == RTN_UNICAST && (int)KH_ROUTE_BLACKHOLE == RTN_BLACKHOLE &&
+                       (int)KH_ROUTE_UNREACHABLE == RTN_UNREACHABLE &&
+                       (int)KH_ROUTE_PROHIBIT == RTN_PROHIBIT,
+               "enum kh_route_type is the kernel's RTN_* numbering");
+
 int
 kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 {
@@ -37,7 +43,12 @@ kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 	rtnl_route_set_table(r, route->table);
 	rtnl_route_set_protocol(r, route->protocol);
 	rtnl_route_set_priority(r, route->metric);
-	rtnl_route_set_type(r, del && route->type ? route->type : RTN_UNICAST);
+	/* RTN_UNSPEC in a delete matches a route of any type. */
+	rtnl_route_set_type(r, route->type ? route->type : del ? RTN_UNSPEC : RTN_UNICAST);
+	/* libnl would guess "link" for a route without a gateway; a reject route is global, as
+	 * `ip` installs it. */
+	if (!del && kh_route_type_rejects(route->type))
+		rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
 	if (route->mtu) {
 		err = kh_nl_errno(rtnl_route_set_metric(r, RTAX_MTU, route->mtu));
 		if (err < 0)
@@ -102,8 +113,9 @@ kh_route_from_nl(struct nl_object *obj, struct kh_route *out)
 	k.metric = rtnl_route_get_priority(r);
 	if (rtnl_route_get_metric(r, RTAX_MTU, &mtu) == 0)
 		k.mtu = mtu;
-	/* One hop, or the first of several: what a kh_route can show. */
-	if (rtnl_route_get_nnexthops(r) >= 1) {
+	/* One hop, or the first of several: what a kh_route can show. A reject route has none
+	 * (IPv6 shows the loopback device there). */
+	if (rtnl_route_get_nnexthops(r) >= 1 && !kh_route_type_rejects(k.type)) {
 		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, 0);
 
 		k.oif = (uint32_t)rtnl_route_nh_get_ifindex(nh);

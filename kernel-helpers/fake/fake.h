@@ -26,9 +26,10 @@
  * monitor's descriptor becomes readable and kh_monitor_read delivers the events through the
  * caller's callback, including the echoes of the code under test's own changes. The kernel's
  * quirks are kept where they matter to a reconciler: IPv4 routes vanish silently with their
- * link going down or away (IPv6 ones are announced), IPv6 addresses go with a link going down,
- * a link coming up gets an IPv6 link-local address, bridge ports show their MAC as a
- * "master" FDB entry, a WireGuard device without a listen port gets one when it comes up.
+ * link going down or away (IPv6 ones are announced) while reject routes stay, having none, IPv6
+ *addresses go with a link going down, a link coming up gets an IPv6 link-local address, bridge
+ *ports show their MAC as a "master" FDB entry, a WireGuard device without a listen port gets one
+ *when it comes up.
  *
  * Not modelled: the kernel's own routes (connected prefixes, the local table) and
  * neighbours, carrier, multipath routes, learning, gateways reached through another route

@@ -109,9 +109,13 @@ fake_routes_link_down(uint32_t ifindex)
 static void
 route_text(struct fake_text *t, const char *verb, const struct kh_route *r)
 {
-	char p[KH_PREFIX_STRLEN], gw[KH_ADDR_STRLEN], n[IFNAME_TEXT_SIZE];
+	char p[KH_PREFIX_STRLEN], gw[KH_ADDR_STRLEN], n[IFNAME_TEXT_SIZE], type[16];
 
-	fake_text_add(t, "route %s %s", verb, kh_prefix_format(&r->dst, p));
+	fake_text_add(t, "route %s", verb);
+	/* Unicast is what a route is unless said otherwise, as `ip` prints it. */
+	if (r->type && r->type != KH_ROUTE_UNICAST)
+		fake_text_add(t, " %s", kh_route_type_name(r->type, type));
+	fake_text_add(t, " %s", kh_prefix_format(&r->dst, p));
 	if (r->gateway.family != AF_UNSPEC)
 		fake_text_add(t, " via %s", kh_addr_format(&r->gateway, gw));
 	if (r->oif)
@@ -169,9 +173,11 @@ kh_route_replace(const struct kh_route *route)
 		r.oif = via;
 	}
 	r.metric = effective_metric(route);
-	r.type = RTN_UNICAST;
-	r.scope = family == AF_INET && r.gateway.family == AF_UNSPEC ? RT_SCOPE_LINK
-	                                                             : RT_SCOPE_UNIVERSE;
+	r.type = route->type ? route->type : RTN_UNICAST;
+	/* A reject route is global and hangs on no device, so no device's end takes it. */
+	r.scope = family == AF_INET && r.type == RTN_UNICAST && r.gateway.family == AF_UNSPEC
+	                  ? RT_SCOPE_LINK
+	                  : RT_SCOPE_UNIVERSE;
 	for (i = 0; i < R.nroutes; i++) {
 		const struct kh_route *o = &R.routes[i];
 

@@ -26,8 +26,8 @@ static const char usage_text[] =
         "  link-del NAME | link-show NAME | enslave PORT BRIDGE | release PORT\n"
         "  mtu NAME N | up NAME | down NAME\n"
         "  addr-add NAME PREFIX | addr-del NAME PREFIX | addr-show NAME\n"
-        "  route-replace TABLE PROTO PREFIX [dev NAME] [via GW] [metric N] [mtu N]\n"
-        "  route-del TABLE PROTO PREFIX [dev NAME] [via GW] [metric N]\n"
+        "  route-replace TABLE PROTO PREFIX [type T] [dev NAME] [via GW] [metric N] [mtu N]\n"
+        "  route-del TABLE PROTO PREFIX [type T] [dev NAME] [via GW] [metric N]\n"
         "  route-show TABLE PROTO|any | route-flush TABLE PROTO\n"
         "  route-collisions TABLE PROTO PREFIX [dev NAME] [via GW] [metric N]\n"
         "  rule-add|rule-del PRIO TABLE [from PREFIX] [to PREFIX] [fwmark MARK/MASK] [proto N]\n"
@@ -146,9 +146,11 @@ print_link(const struct kh_link *l)
 static void
 print_route(const struct kh_route *r)
 {
-	char p[KH_PREFIX_STRLEN], g[KH_ADDR_STRLEN], d[IF_NAMESIZE];
+	char p[KH_PREFIX_STRLEN], g[KH_ADDR_STRLEN], d[IF_NAMESIZE], t[16];
 
 	printf("%s", kh_prefix_format(&r->dst, p));
+	if (r->type != KH_ROUTE_UNICAST)
+		printf(" type %s", kh_route_type_name(r->type, t));
 	if (r->oif)
 		printf(" dev %s", ifname(r->oif, d));
 	if (r->gateway.family != AF_UNSPEC)
@@ -159,13 +161,15 @@ print_route(const struct kh_route *r)
 	printf("\n");
 }
 
-/* Route options after the prefix: dev, via, metric, mtu. */
+/* Route options after the prefix: type, dev, via, metric, mtu. */
 static void
 route_opts(struct kh_route *r, int argc, char **argv)
 {
 	for (int i = 0; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			usage();
+		if (strcmp(argv[i], "type") == 0 && kh_route_type_parse(argv[i + 1], &r->type) == 0)
+			continue;
 		if (strcmp(argv[i], "dev") == 0)
 			r->oif = ifindex_of(argv[i + 1]);
 		else if (strcmp(argv[i], "via") == 0)

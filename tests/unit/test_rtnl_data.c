@@ -302,6 +302,18 @@ test_invalid_requests_stay_local(void **state)
 	assert_int_equal(kh_route_replace(&r), -EINVAL);
 	assert_string_equal(kh_last_error(), "install route 10.1.2.0/24 table 51820: neither an "
 	                                     "output interface nor a gateway");
+	r.type = KH_ROUTE_UNREACHABLE;
+	r.oif = 1;
+	assert_int_equal(kh_route_replace(&r), -EINVAL);
+	assert_string_equal(kh_last_error(), "install route 10.1.2.0/24 table 51820: a reject "
+	                                     "route has no output interface or gateway");
+	r.oif = 0;
+	r.type = 2; /* RTN_LOCAL: the kernel's, never netd's */
+	assert_int_equal(kh_route_replace(&r), -EINVAL);
+	assert_string_equal(kh_last_error(),
+	                    "install route 10.1.2.0/24 table 51820: a route type netd does not "
+	                    "install");
+	r.type = 0;
 	assert_int_equal(kh_addr_parse("2001:db8::1", &r.gateway), 0);
 	assert_int_equal(kh_route_replace(&r), -EINVAL);
 	assert_string_equal(kh_last_error(),

@@ -299,7 +299,21 @@ test_route_events(void **state)
 	assert_int_equal(r->oif, 4);
 	assert_string_equal(kh_addr_format(&r->gateway, g), "fe80::1");
 
+	/* An IPv6 reject route names the loopback device; it has no next hop. */
+	rtm.rtm_type = RTN_UNREACHABLE;
+	memset(&d, 0, sizeof(d));
+	msg_begin(&d, RTM_NEWROUTE, &rtm, sizeof(rtm));
+	attr_ip(&d, RTA_DST, "2001:db8:200::");
+	attr_u32(&d, RTA_OIF, 1);
+	msg_end(&d);
+	feed(&d, 0);
+	assert_int_equal(seen.n, 1);
+	r = &seen.ev[0].u.route;
+	assert_int_equal(r->type, KH_ROUTE_UNREACHABLE);
+	assert_int_equal(r->oif, 0);
+
 	/* Cached clones are nobody's routes. */
+	rtm.rtm_type = RTN_UNICAST;
 	rtm.rtm_flags = RTM_F_CLONED;
 	memset(&d, 0, sizeof(d));
 	msg_begin(&d, RTM_NEWROUTE, &rtm, sizeof(rtm));

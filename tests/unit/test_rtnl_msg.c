@@ -195,7 +195,39 @@ test_route_requests(void **state)
 	assert_route_equal(&libnl, &want);
 	nlmsg_free(msg);
 
+	/* A reject route: no next hop, global as `ip` makes it, and read back as sent. */
+	memset(&want, 0, sizeof(want));
+	want.dst = P("10.200.0.0/16");
+	want.table = 51820;
+	want.protocol = 200;
+	want.type = KH_ROUTE_UNREACHABLE;
+	want.metric = 65535;
+	assert_int_equal(kh_msg_route(&want, false, &msg), 0);
+	assert_int_equal(((struct rtmsg *)nlmsg_data(nlmsg_hdr(msg)))->rtm_type, RTN_UNREACHABLE);
+	ev = own_parse(msg);
+	assert_route_equal(&ev.u.route, &want);
+	assert_int_equal(ev.u.route.type, RTN_UNREACHABLE);
+	assert_int_equal(ev.u.route.scope, RT_SCOPE_UNIVERSE);
+	libnl_parse(msg, route_conv, &libnl);
+	assert_route_equal(&libnl, &want);
+	assert_int_equal(libnl.type, RTN_UNREACHABLE);
+	nlmsg_free(msg);
+	/* A delete that names no type matches any. */
+	want.type = 0;
+	assert_int_equal(kh_msg_route(&want, true, &msg), 0);
+	assert_int_equal(((struct rtmsg *)nlmsg_data(nlmsg_hdr(msg)))->rtm_type, RTN_UNSPEC);
+	nlmsg_free(msg);
+	/* A reject route through a device is no reject route. */
+	want.type = KH_ROUTE_BLACKHOLE;
+	want.oif = 3;
+	msg = NULL;
+	assert_int_equal(kh_msg_route(&want, false, &msg), -EINVAL);
+	assert_null(msg);
+
 	/* Refused without a message. */
+	memset(&want, 0, sizeof(want));
+	want.table = 254;
+	want.oif = 3;
 	want.dst = P("2001:db8:200::1/48");
 	msg = NULL;
 	assert_int_equal(kh_msg_route(&want, false, &msg), -EINVAL);

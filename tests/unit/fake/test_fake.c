@@ -113,6 +113,40 @@ static const struct scenario scenarios[] = {
                  {"route-show 51820 any", OK, ""},
                  {"route-del 51820 200 10.2.0.0/16", -ESRCH, NULL},
          }},
+        {"reject routes",
+         {
+                 {"veth e0", OK, NULL},
+                 {"up e0", OK, NULL},
+                 {"route-replace 51820 200 10.2.0.0/16 dev e0 metric 10", OK, NULL},
+                 {"route-replace 51820 200 10.2.0.0/16 type unreachable metric 65535", OK, NULL},
+                 {"route-replace 51820 200 2001:db8:2::/48 dev e0 metric 10", OK, NULL},
+                 {"route-replace 51820 200 2001:db8:2::/48 type unreachable metric 65535", OK,
+                  NULL},
+                 {"route-replace 51820 200 10.3.0.0/16 type blackhole metric 65535", OK, NULL},
+                 {"route-replace 51820 200 10.4.0.0/16 type prohibit metric 65535", OK, NULL},
+                 {"route-replace 51820 200 10.5.0.0/16 type unreachable dev e0", -EINVAL, NULL},
+                 {"route-show 51820 200", OK,
+                  "10.2.0.0/16 dev e0 table 51820 proto 200 metric 10\n"
+                  "10.2.0.0/16 type unreachable table 51820 proto 200 metric 65535\n"
+                  "10.3.0.0/16 type blackhole table 51820 proto 200 metric 65535\n"
+                  "10.4.0.0/16 type prohibit table 51820 proto 200 metric 65535\n"
+                  "2001:db8:2::/48 dev e0 table 51820 proto 200 metric 10\n"
+                  "2001:db8:2::/48 type unreachable table 51820 proto 200 metric 65535\n"},
+                 /* The device's routes go with it; the reject routes stay. */
+                 {"link-del e0", OK, NULL},
+                 {"route-show 51820 200", OK,
+                  "10.2.0.0/16 type unreachable table 51820 proto 200 metric 65535\n"
+                  "10.3.0.0/16 type blackhole table 51820 proto 200 metric 65535\n"
+                  "10.4.0.0/16 type prohibit table 51820 proto 200 metric 65535\n"
+                  "2001:db8:2::/48 type unreachable table 51820 proto 200 metric 65535\n"},
+                 /* A delete of a given type misses a route of another; without one it
+                  * matches any. */
+                 {"route-del 51820 200 10.3.0.0/16 type unreachable metric 65535", -ESRCH, NULL},
+                 {"route-del 51820 200 10.3.0.0/16 metric 65535", OK, NULL},
+                 {"route-del 51820 200 2001:db8:2::/48 type unreachable metric 65535", OK, NULL},
+                 {"route-flush 51820 200", OK, "deleted=2\n"},
+                 {"route-show 51820 any", OK, ""},
+         }},
         {"gateways",
          {
                  {"veth e0", OK, NULL},
@@ -287,6 +321,8 @@ route_of(int argc, char **argv)
 	r.protocol = (uint8_t)num(argv[1]);
 	r.dst = prefix_of(argv[2]);
 	for (int i = 3; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "type") && kh_route_type_parse(argv[i + 1], &r.type) == 0)
+			continue;
 		if (!strcmp(argv[i], "dev"))
 			r.oif = ifindex_of(argv[i + 1]);
 		else if (!strcmp(argv[i], "via"))
@@ -326,7 +362,7 @@ rule_of(int argc, char **argv)
 static int
 run_show(const char *cmd, char **argv, struct out *o)
 {
-	char p[KH_PREFIX_STRLEN], a[KH_ADDR_STRLEN], m[KH_MAC_STRLEN], d[IFNAMSIZ];
+	char p[KH_PREFIX_STRLEN], a[KH_ADDR_STRLEN], m[KH_MAC_STRLEN], d[IFNAMSIZ], t[16];
 	size_t n = 0;
 	int err;
 
@@ -347,6 +383,8 @@ run_show(const char *cmd, char **argv, struct out *o)
 		                    &r, &n);
 		for (size_t i = 0; err == 0 && i < n; i++) {
 			emit(o, "%s", kh_prefix_format(&r[i].dst, p));
+			if (r[i].type != KH_ROUTE_UNICAST)
+				emit(o, " type %s", kh_route_type_name(r[i].type, t));
 			if (r[i].oif)
 				emit(o, " dev %s", ifname(r[i].oif, d));
 			if (r[i].gateway.family != AF_UNSPEC)
