@@ -93,6 +93,7 @@ mesh_params_init(struct mesh_params *params)
 	params->dead_hold = MESH_DEFAULT_DEAD_HOLD;
 	params->rule_priority = MESH_DEFAULT_RULE_PRIORITY;
 	params->route_metric = MESH_DEFAULT_ROUTE_METRIC;
+	params->failclosed_metric = MESH_DEFAULT_FAILCLOSED_METRIC;
 }
 
 int
@@ -807,6 +808,130 @@ build_wg(struct build *b)
 	return 0;
 }
 
+/* --- fail closed --- */
+
+/* The fail-closed prefixes as they are carved. */
+struct fence {
+	struct build *b;
+	struct endpoint *holes; /* tunnel endpoints and seeds, sorted */
+	size_t nholes;
+	struct kh_prefix *out;
+	size_t nout, cap;
+};
+
+static void
+fence_push(struct fence *f, const struct kh_prefix *p)
+{
+	struct kh_prefix *out = grow(f->out, f->nout, &f->cap, sizeof(*out));
+
+	if (!out) {
+		f->b->oom = true;
+		return;
+	}
+	f->out = out;
+	f->out[f->nout++] = *p;
+}
+
+/* Fences p but for the tunnel endpoints and seeds in it: netd's table comes before main, so
+ * an unreachable route over one would refuse the tunnels and gossip themselves (the config
+ * keeps grants off this site's own prefixes and overlay). p is halved until no piece holds
+ * a hole; a piece that is one goes. */
+static void
+fence_carve(struct fence *f, const struct kh_prefix *p)
+{
+	const struct endpoint *e = endpoint_from(f->holes, f->nholes, p);
+	struct kh_prefix lo, hi;
+
+	if (!e || !kh_prefix_contains(p, &e->host)) {
+		fence_push(f, p);
+		return;
+	}
+	if (kh_prefix_equal(p, &e->host))
+		return;
+	lo = *p;
+	lo.len++;
+	hi = lo;
+	hi.addr.u.bytes[p->len / 8] |= (uint8_t)(0x80u >> (p->len % 8));
+	fence_carve(f, &lo);
+	fence_carve(f, &hi);
+}
+
+static int
+fence_holes(struct fence *f, const struct mesh_site *sites, size_t nsites)
+{
+	const struct conf *conf = f->b->conf;
+
+	f->holes = calloc(nsites + conf->gossip.nseeds + 1, sizeof(*f->holes));
+	if (!f->holes)
+		return -ENOMEM;
+	for (size_t i = 0; i < nsites; i++)
+		if (kh_addr_len(sites[i].endpoint.family))
+			f->holes[f->nholes++] = (struct endpoint){
+			        .host = host_prefix(&sites[i].endpoint), .name = sites[i].name};
+	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
+		const struct conf_endpoint *seed = &conf->gossip.seeds[i];
+		struct kh_addr a = {.family = (uint8_t)seed->family};
+
+		if (!kh_addr_len(seed->family))
+			continue;
+		memcpy(a.u.bytes, seed->addr, kh_addr_len(seed->family));
+		f->holes[f->nholes++] = (struct endpoint){.host = host_prefix(&a), .name = "seed"};
+	}
+	sort(f->holes, f->nholes, sizeof(*f->holes), endpoint_qcmp);
+	return 0;
+}
+
+/* The fail-closed prefixes: every trust entry's grants, whether or not its site was ever
+ * seen, and the overlay addresses of the trusted sites of the view in any state, withdrawn
+ * ones included; less the holes fence_carve leaves. */
+static int
+build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
+{
+	const struct conf *conf = b->conf;
+	struct mesh_desired *d = b->d;
+	struct fence f = {.b = b};
+	char why[96];
+	int err = -ENOMEM;
+
+	d->failclosed_metric = b->params->failclosed_metric;
+	if (fence_holes(&f, sites, nsites) < 0)
+		goto out;
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		for (size_t j = 0; j < conf->trust[i].nprefixes; j++) {
+			struct kh_prefix p = from_conf(&conf->trust[i].prefixes[j]);
+
+			fence_carve(&f, &p);
+		}
+	}
+	for (size_t i = 0; i < nsites; i++) {
+		const struct mesh_site *s = &sites[i];
+		const struct conf_trust *t;
+
+		if (!s->name || !strcmp(s->name, conf->site_name))
+			continue;
+		t = trust_of(b, s->name);
+		if (!t || sodium_memcmp(t->public_key, s->public_key, KEY_LEN) != 0)
+			continue;
+		for (size_t k = 0; k < s->noverlay && k < MESH_MAX_OVERLAY; k++)
+			if (is_host_address(&s->overlay[k]) &&
+			    !overlay_problem(b, t, &s->overlay[k], why, sizeof(why)))
+				fence_carve(&f, &s->overlay[k]);
+	}
+	if (b->oom)
+		goto out;
+	sort(f.out, f.nout, sizeof(*f.out), prefix_qcmp);
+	for (size_t i = 0; i < f.nout; i++)
+		if (!d->nfailclosed || !kh_prefix_equal(&f.out[i], &f.out[d->nfailclosed - 1]))
+			f.out[d->nfailclosed++] = f.out[i];
+	d->failclosed = f.out;
+	f.out = NULL;
+	err = 0;
+out:
+	free(f.holes);
+	free(f.out);
+	return err;
+}
+
 static int
 site_ptr_qcmp(const void *a, const void *b)
 {
@@ -881,7 +1006,7 @@ mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t nsit
 	if (b.oom || build_peers(&b) < 0 || build_routes(&b) < 0)
 		goto fail;
 	build_rules(&b);
-	if (build_segments(&b) < 0 || b.oom)
+	if (build_segments(&b) < 0 || build_failclosed(&b, sites, nsites) < 0 || b.oom)
 		goto fail;
 	*out = b.d;
 	b.d = NULL;
@@ -907,6 +1032,7 @@ mesh_desired_free(struct mesh_desired *d)
 		free(d->peers[i].allowed);
 	free(d->peers);
 	free(d->routes);
+	free(d->failclosed);
 	for (size_t i = 0; i < d->nsegments; i++) {
 		free(d->segments[i].ports);
 		free(d->segments[i].vteps);

@@ -26,6 +26,8 @@
 #define MESH_DEFAULT_DEAD_HOLD     (30 * MESH_USEC)
 #define MESH_DEFAULT_RULE_PRIORITY 32000 /* just before main (32766): operators' rules first */
 #define MESH_DEFAULT_ROUTE_METRIC  10
+/* Worse than the tunnel routes, so that a fail-closed route only decides while they are gone. */
+#define MESH_DEFAULT_FAILCLOSED_METRIC 65535
 
 /* A site's membership as the gossip view has it. */
 enum mesh_state {
@@ -59,6 +61,7 @@ struct mesh_params {
 	bool behind_nat;       /* this site is behind NAT */
 	uint32_t rule_priority;
 	uint32_t route_metric;
+	uint32_t failclosed_metric;
 };
 
 void mesh_params_init(struct mesh_params *params);
@@ -145,6 +148,17 @@ struct mesh_desired {
 	uint32_t metric;
 	struct mesh_route *routes; /* sorted by prefix */
 	size_t nroutes;
+	/* Fail closed: an unreachable route at failclosed_metric in the table for each of these,
+	 * so that traffic to a trusted site is refused, never sent in clear along a later
+	 * table's route (main's default), whenever its tunnel route is missing: the site not
+	 * seen yet, withdrawn, its tunnel device gone, netd stopped. They are every prefix a
+	 * trust entry grants and every overlay address a trusted site uses (the config keeps
+	 * both off this site's own prefixes and overlay), less the tunnel endpoints of the view
+	 * and the gossip seeds in them (the tunnels and gossip themselves). Sorted, no
+	 * duplicates. */
+	struct kh_prefix *failclosed;
+	size_t nfailclosed;
+	uint32_t failclosed_metric;
 	/* "lookup table" for each family the config routes, unless the table is main. */
 	struct kh_rule rules[2];
 	size_t nrules;

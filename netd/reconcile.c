@@ -94,6 +94,7 @@ struct seg_run {
 
 struct want_route {
 	struct kh_route route;
+	size_t peer; /* index into desired's peers; SIZE_MAX: a fail-closed route */
 	bool blocked;
 };
 
@@ -339,7 +340,7 @@ route_same_key(const struct kh_route *a, const struct kh_route *b)
 static bool
 route_matches(const struct kh_route *have, const struct kh_route *want)
 {
-	return route_same_key(have, want) && have->oif == want->oif &&
+	return route_same_key(have, want) && have->type == want->type && have->oif == want->oif &&
 	       have->gateway.family == AF_UNSPEC && have->mtu == want->mtu;
 }
 
@@ -719,6 +720,13 @@ read_fdb(struct run *run, size_t i)
 	sr->fdb_read = true;
 }
 
+static int
+want_sort_qcmp(const void *a, const void *b)
+{
+	return route_qcmp(&((const struct want_route *)a)->route,
+	                  &((const struct want_route *)b)->route);
+}
+
 /* The wanted routes with the collision rule applied to the table as read. */
 static int
 plan_routes(struct run *run)
@@ -727,9 +735,9 @@ plan_routes(struct run *run)
 	const struct kh_route **others = NULL;
 	size_t nothers = 0;
 
-	if (!d->nroutes)
+	if (!d->nroutes && !d->nfailclosed)
 		return 0;
-	run->want = calloc(d->nroutes, sizeof(*run->want));
+	run->want = calloc(d->nroutes + d->nfailclosed, sizeof(*run->want));
 	if (run->nroutes)
 		others = malloc(run->nroutes * sizeof(*others));
 	if (!run->want || (run->nroutes && !others)) {
@@ -739,14 +747,42 @@ plan_routes(struct run *run)
 	for (size_t j = 0; j < run->nroutes; j++)
 		if (run->routes[j].protocol != d->protocol)
 			others[nothers++] = &run->routes[j];
+	for (size_t i = 0; i < d->nfailclosed; i++) {
+		struct want_route *w = &run->want[run->nwant++];
+
+		w->route.dst = d->failclosed[i];
+		w->route.table = d->table;
+		w->route.protocol = d->protocol;
+		w->route.type = KH_ROUTE_UNREACHABLE;
+		w->route.metric = d->failclosed_metric;
+		w->peer = SIZE_MAX;
+		/* Under or over another owner's route it harms nothing (the longest prefix wins);
+		 * only one of the same prefix and metric would be replaced. */
+		for (size_t j = 0; j < nothers && !w->blocked; j++) {
+			const struct kh_route *o = others[j];
+			char object[48];
+
+			if (!route_same_key(&w->route, o))
+				continue;
+			w->blocked = true;
+			route_object(&w->route, object, sizeof(object));
+			add_report(
+			        run, 0, object,
+			        "fail-closed route not installed: another owner's route (protocol "
+			        "%u) has the same prefix and metric; traffic there is not fenced",
+			        o->protocol);
+		}
+	}
 	for (size_t i = 0; i < d->nroutes; i++) {
 		struct want_route *w = &run->want[run->nwant++];
 
 		w->route.dst = d->routes[i].dst;
 		w->route.table = d->table;
 		w->route.protocol = d->protocol;
+		w->route.type = KH_ROUTE_UNICAST;
 		w->route.metric = d->metric;
 		w->route.oif = run->wg_link.ifindex;
+		w->peer = d->routes[i].peer;
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
 			const struct kh_route *o = others[j];
 			enum kh_overlap ov = kh_route_overlap(&w->route, o);
@@ -767,6 +803,9 @@ plan_routes(struct run *run)
 		}
 	}
 	free(others);
+	/* By prefix and metric, as the kernel's routes are read. */
+	if (run->nwant > 1)
+		qsort(run->want, run->nwant, sizeof(*run->want), want_sort_qcmp);
 	return 0;
 }
 
@@ -1331,28 +1370,49 @@ ensure_segment(struct run *run, size_t i)
 
 /* --- additions: once the devices are there --- */
 
+/* Installs w unless the table holds it already. */
+static void
+add_route(struct run *run, const struct want_route *w)
+{
+	const struct kh_route *have;
+	char object[48];
+
+	/* A table holds one route of a prefix and metric, whoever owns it. */
+	have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
+	if (have && have->protocol == run->d->protocol && route_matches(have, &w->route))
+		return;
+	route_object(&w->route, object, sizeof(object));
+	kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), object);
+}
+
 static void
 add_routes(struct run *run)
 {
-	const struct mesh_desired *d = run->d;
-
 	if (!run->routes_read || !run->wg_link.ifindex || !(run->wg_link.flags & IFF_UP))
 		return;
 	for (size_t i = 0; i < run->nwant; i++) {
 		struct want_route *w = &run->want[i];
-		const struct kh_route *have;
-		char object[48];
 
-		if (w->blocked || (run->pending && run->pending[d->routes[i].peer]))
+		if (w->blocked || w->peer == SIZE_MAX || (run->pending && run->pending[w->peer]))
 			continue;
 		w->route.oif = run->wg_link.ifindex;
-		/* A table holds one route of a prefix and metric, whoever owns it. */
-		have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
-		if (have && have->protocol == d->protocol && route_matches(have, &w->route))
-			continue;
-		route_object(&w->route, object, sizeof(object));
-		kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), object);
+		add_route(run, w);
 	}
+}
+
+/* The fail-closed routes and the rule that makes the table count, first of all: they need no
+ * device, and whatever the run removes or fails to build after them is then refused rather
+ * than sent in clear. */
+static void
+add_failclosed(struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+
+	if (!run->routes_read)
+		return;
+	for (size_t i = 0; i < run->nwant; i++)
+		if (!run->want[i].blocked && run->want[i].peer == SIZE_MAX)
+			add_route(run, &run->want[i]);
 	if (!run->rules_read)
 		return;
 	for (size_t i = 0; i < d->nrules; i++) {
@@ -1435,7 +1495,8 @@ save_scope(struct run *run)
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
 			s.routes[i].route = run->want[i].route;
-			s.routes[i].route.oif = run->wg_link.ifindex;
+			if (run->want[i].peer != SIZE_MAX)
+				s.routes[i].route.oif = run->wg_link.ifindex;
 			s.routes[i].blocked = run->want[i].blocked;
 		}
 		s.nroutes = run->nwant;
@@ -1563,8 +1624,9 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 		run.oom = true;
 		goto out;
 	}
-	/* Away first what is not wanted, so nothing is left routed at a peer or device about
-	 * to go; then the devices; then what goes through them. */
+	/* Fenced first; away what is not wanted, so nothing is left routed at a peer or device
+	 * about to go; then the devices; then what goes through them. */
+	add_failclosed(&run);
 	remove_routes(&run);
 	remove_fdb(&run);
 	ensure_wg(&run);

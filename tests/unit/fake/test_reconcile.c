@@ -302,9 +302,10 @@ report_count(const struct reconcile *r)
 	return n;
 }
 
-/* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines; read unlogged. */
+/* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines, or with reject
+ * set its reject routes as "PREFIX TYPE metric N" lines; read unlogged. */
 static char *
-routes_text(uint32_t table, int protocol)
+routes_of(uint32_t table, int protocol, bool reject)
 {
 	struct kh_route *routes = NULL;
 	size_t n = 0, len = 0;
@@ -314,9 +315,18 @@ routes_text(uint32_t table, int protocol)
 	fake_act_as(FAKE_SETUP);
 	assert_int_equal(kh_route_list(AF_UNSPEC, table, protocol, &routes, &n), 0);
 	for (size_t i = 0; i < n; i++) {
-		char p[KH_PREFIX_STRLEN];
+		char p[KH_PREFIX_STRLEN], t[16];
 		struct kh_link l;
 
+		if (kh_route_type_rejects(routes[i].type) != reject)
+			continue;
+		if (reject) {
+			len += (size_t)snprintf(out + len, 1024 - len, "%s %s metric %u\n",
+			                        kh_prefix_format(&routes[i].dst, p),
+			                        kh_route_type_name(routes[i].type, t),
+			                        routes[i].metric);
+			continue;
+		}
 		assert_int_equal(kh_link_get_index(routes[i].oif, &l), 0);
 		len += (size_t)snprintf(out + len, 1024 - len, "%s dev %s proto %u\n",
 		                        kh_prefix_format(&routes[i].dst, p), l.name,
@@ -327,10 +337,26 @@ routes_text(uint32_t table, int protocol)
 	return out;
 }
 
+static char *
+routes_text(uint32_t table, int protocol)
+{
+	return routes_of(table, protocol, false);
+}
+
 static void
 expect_routes(uint32_t table, int protocol, const char *want)
 {
 	char *have = routes_text(table, protocol);
+
+	assert_string_equal(have, want);
+	free(have);
+}
+
+/* netd's fail-closed routes in table. */
+static void
+expect_failclosed(uint32_t table, const char *want)
+{
+	char *have = routes_of(table, 200, true);
 
 	assert_string_equal(have, want);
 	free(have);
@@ -352,6 +378,10 @@ link_exists(const char *name, struct kh_link *out)
 
 /* What a fresh start writes, in order: devices first, then what goes through them. */
 static const char start_log[] =
+        "route replace unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+        "route replace unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+        "route replace unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+        "rule add inet pref 32000 lookup 51820 proto 200\n"
         "wg add wg0 kernel\n"
         "wg set wg0 private-key @PRIV@ listen-port 51820\n"
         "addr add 10.99.0.1/32 dev wg0\n"
@@ -366,7 +396,6 @@ static const char start_log[] =
         "link set br-tenant-a up\n"
         "route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
         "route replace 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
-        "rule add inet pref 32000 lookup 51820 proto 200\n"
         "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n";
 
 /* --- tests --- */
@@ -387,15 +416,19 @@ test_start_from_empty(void **state)
 	assert_int_equal(report_count(r), 0);
 	assert_int_equal(reconcile_retry_at(r), 0);
 	reconcile_get_stats(r, &st);
-	assert_int_equal(st.last_applied, 15);
+	assert_int_equal(st.last_applied, 18);
 	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], 1);
-	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 2);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 5);
 	assert_int_equal(st.applied[RECONCILE_OP_LINK_CREATE], 2);
 	assert_int_equal(st.applied[RECONCILE_OP_LINK_MASTER], 2);
 	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], 1);
 	assert_int_equal(st.last_failed, 0);
 	expect_routes(51820, 200,
 	              "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
+	/* Every grant, seen or not (gamma), and beta's overlay address. */
+	expect_failclosed(51820, "10.2.0.0/16 unreachable metric 65535\n"
+	                         "10.3.0.0/16 unreachable metric 65535\n"
+	                         "10.99.0.2/32 unreachable metric 65535\n");
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
@@ -512,6 +545,7 @@ test_adopt_difference(void **state)
 	expect_changes("route del 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.7.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n"
 	               "addr del 10.98.0.1/24 dev wg0\n"
 	               "wg set wg0 peer @GAMMA@ remove\n");
@@ -535,7 +569,9 @@ test_site_added_and_removed(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
+	/* Its grant was fenced before it came; its overlay address is from now on. */
+	expect_changes("route replace unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
+	               "wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
 	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
@@ -546,12 +582,17 @@ test_site_added_and_removed(void **state)
 	assert_int_equal(reconcile_run(r, d3, 2 * S), 0);
 	expect_changes("route del 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n"
 	               "wg set wg0 peer @BETA@ remove\n");
 	drain(r);
 	assert_false(reconcile_dirty(r));
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.3.0.0/16 dev wg0 proto 200\n10.99.0.3/32 dev wg0 proto 200\n");
+	/* beta's grant stays fenced: its trust entry is there. */
+	expect_failclosed(51820, "10.2.0.0/16 unreachable metric 65535\n"
+	                         "10.3.0.0/16 unreachable metric 65535\n"
+	                         "10.99.0.3/32 unreachable metric 65535\n");
 	reconcile_free(r);
 	mesh_desired_free(d1);
 	mesh_desired_free(d2);
@@ -792,12 +833,12 @@ test_failures_retried(void **state)
 	assert_int_equal(reconcile_retry_at(r), 101 * S);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.failed[RECONCILE_OP_ROUTE_ADD], 1);
-	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 1);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 4);
 	forget_events();
 	fake_clear_ops();
 
 	assert_int_equal(reconcile_run(r, d, 101 * S), 0);
-	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
+	expect_changes("route replace unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n");
 	assert_int_equal(reconcile_retry_at(r), 0);
 	assert_int_equal(report_count(r), 0);
 
@@ -814,6 +855,7 @@ test_failures_retried(void **state)
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, d2, 210 * S), 0);
 	assert_int_equal(reconcile_retry_at(r), 0);
+	/* The fence of its overlay address came with the first of the failing runs. */
 	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
 	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
@@ -829,6 +871,7 @@ test_failures_retried(void **state)
 	assert_int_equal(reconcile_run(r, d, 301 * S), 0);
 	expect_changes("route del 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	               "wg set wg0 peer @GAMMA@ remove\n");
 
 	/* Every kind of request failing at once: reported, never a crash, then all is done. */
@@ -1065,6 +1108,10 @@ test_teardown(void **state)
 
 	assert_int_equal(reconcile_teardown(r, d), 0);
 	expect_changes("route flush table 51820 proto 200\n"
+	               "route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
 	               "route del 10.3.0.0/16 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
@@ -1112,12 +1159,19 @@ test_config_change(void **state)
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
 	expect_changes("route flush table 51820 proto 200\n"
+	               "route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
 	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
 	               "rule del inet pref 32000 lookup 51820 proto 200\n"
 	               "link del vxlan100\n"
 	               "link del br-tenant-a\n"
 	               "wg del wg0\n"
+	               "route replace unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
+	               "route replace unreachable 10.3.0.0/16 table 100 proto 200 metric 65535\n"
+	               "route replace unreachable 10.99.0.2/32 table 100 proto 200 metric 65535\n"
+	               "rule add inet pref 32000 lookup 100 proto 200\n"
 	               "wg add wg1 kernel\n"
 	               "wg set wg1 private-key @PRIV@ listen-port 51820\n"
 	               "addr add 10.99.0.1/32 dev wg1\n"
@@ -1125,11 +1179,13 @@ test_config_change(void **state)
 	               "wg set wg1 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 0 "
 	               "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32\n"
 	               "route replace 10.2.0.0/16 dev wg1 table 100 proto 200 metric 10\n"
-	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n"
-	               "rule add inet pref 32000 lookup 100 proto 200\n");
+	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n");
 	/* And teardown from there knows about nothing it no longer owns. */
 	assert_int_equal(reconcile_teardown(r, d2), 0);
 	expect_changes("route flush table 100 proto 200\n"
+	               "route del unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
+	               "route del unreachable 10.3.0.0/16 table 100 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.2/32 table 100 proto 200 metric 65535\n"
 	               "route del 10.2.0.0/16 table 100 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 table 100 proto 200 metric 10\n"
 	               "rule del inet pref 32000 lookup 100 proto 200\n"
@@ -1429,6 +1485,7 @@ test_scale(void **state)
 	print_message("%d sites: mesh %.3f s\n", SCALE_SITES, seconds_since(&t0));
 	assert_int_equal(d->npeers, SCALE_SITES);
 	assert_int_equal(d->nroutes, 2 * SCALE_SITES);
+	assert_int_equal(d->nfailclosed, 2 * SCALE_SITES);
 	assert_int_equal(d->nreports, 0);
 
 	assert_int_equal(reconcile_new(&r), 0);
@@ -1437,7 +1494,7 @@ test_scale(void **state)
 	print_message("%d sites: first run %.3f s\n", SCALE_SITES, seconds_since(&t0));
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], SCALE_SITES);
-	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 2 * SCALE_SITES);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 4 * SCALE_SITES);
 	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], SCALE_SITES);
 	assert_int_equal(fake_count(FAKE_OP_WG_SET), 2);
 
@@ -1455,6 +1512,7 @@ test_scale(void **state)
 	print_message("%d sites: one site gone %.3f s\n", SCALE_SITES, seconds_since(&t0));
 	expect_changes("route del 10.16.0.0/24 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 172.16.0.0/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del unreachable 172.16.0.0/32 table 51820 proto 200 metric 65535\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 172.16.0.0\n"
 	               "wg set wg0 peer AABaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo= remove\n");
 	reconcile_free(r);
