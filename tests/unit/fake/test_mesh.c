@@ -285,7 +285,16 @@ describe_segments(struct text *t, const struct mesh_desired *d)
 }
 
 /* What a test looks at: peers, routes, rules, segments, reports, or all of it. */
-enum part { PEERS = 1, ROUTES = 2, RULES = 4, SEGMENTS = 8, REPORTS = 16, WG = 32, ALL = 63 };
+enum part {
+	PEERS = 1,
+	ROUTES = 2,
+	RULES = 4,
+	SEGMENTS = 8,
+	REPORTS = 16,
+	WG = 32,
+	FAILCLOSED = 64,
+	ALL = 127
+};
 
 static void
 describe(struct text *t, const struct mesh_desired *d, unsigned parts)
@@ -314,6 +323,11 @@ describe(struct text *t, const struct mesh_desired *d, unsigned parts)
 			    d->rules[i].table, d->rules[i].protocol);
 	if (parts & SEGMENTS)
 		describe_segments(t, d);
+	if (parts & FAILCLOSED)
+		for (size_t i = 0; i < d->nfailclosed; i++)
+			add(t, "unreachable %s table %u proto %u metric %u\n",
+			    kh_prefix_format(&d->failclosed[i], a), d->table, d->protocol,
+			    d->failclosed_metric);
 	if (parts & REPORTS)
 		for (size_t i = 0; i < d->nreports; i++)
 			add(t, "report %s [%s] %s\n", mesh_report_kind_name(d->reports[i].kind),
@@ -357,6 +371,7 @@ test_nothing_but_this_site(void **state)
 	struct conf *conf = default_conf();
 
 	(void)state;
+	/* No site seen yet: what they are granted is fenced all the same. */
 	expect(conf, NULL, 0, NULL, 0, ALL,
 	       "wg wg0 port 51820 fwmark 0 mtu 1420 addrs 10.99.0.1/32,fd99::1/128\n"
 	       "rule inet priority 32000 table 51820 proto 200\n"
@@ -364,7 +379,12 @@ test_nothing_but_this_site(void **state)
 	       "segment tenant-a vni 100 vxlan100 br-tenant-a local 10.99.0.1 port 4789 mtu "
 	       "1370 ports eth1\n"
 	       "segment storage vni 200 vxlan200 br-storage local 10.99.0.1 port 4789 mtu "
-	       "1370\n");
+	       "1370\n"
+	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.0/24 table 51820 proto 200 metric 65535\n"
+	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n");
 	conf_free(conf);
 }
 
@@ -664,6 +684,68 @@ test_loop(void **state)
 	conf_free(conf);
 }
 
+/* Fail closed: every grant, and the overlay addresses of the trusted sites of the view in any
+ * state -- withdrawn too -- but not those of an impostor, of an untrusted site or that are
+ * refused; tunnel endpoints and seeds inside a grant are left out (the tunnels and gossip
+ * would be refused too), the metric is worse than the tunnel routes'. */
+static void
+test_failclosed(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2,fd99::2", "10.2.0.0/16", ""),
+	        SITE("gamma", 9, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", ""), /* impostor */
+	        {"delta", 3, "198.51.100.7 51820", "10.99.0.4", "10.4.0.0/16", "", MESH_DEAD, 0,
+	         false},                                                    /* withdrawn */
+	        SITE("epsilon", 5, "192.0.2.5 51820", "10.99.0.5", "", ""), /* no trust entry */
+	        SITE("alpha", 7, "192.0.2.1 51820", "10.99.0.7", "10.1.0.0/16", ""), /* this site */
+	};
+	static const struct spec refused[] = {
+	        SITE("beta", 1, "192.0.2.2 51820", "10.1.0.9", "", ""), /* in this site's prefix */
+	};
+	struct conf *conf = load_conf("", "\"10.99.0.1\"",
+	                              "gossip = { seeds = [ \"198.51.100.6:7946\" ]; };\n");
+	struct mesh_params params;
+
+	(void)state;
+	mesh_params_init(&params);
+	params.dead_hold = 30 * S;
+	/* delta's endpoint 198.51.100.7 and the seed 198.51.100.6 are holes in its grant
+	 * 198.51.100.0/24: 198.51.100.6/31 is carved out, the rest in halves around it. */
+	expect(conf, view, N(view), &params, 100 * S, ROUTES | FAILCLOSED,
+	       "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	       "route 10.99.0.2/32 table 51820 proto 200 metric 10 via beta\n"
+	       "route fd99::2/128 table 51820 proto 200 metric 10 via beta\n"
+	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.99.0.4/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.0/30 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.4/31 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.8/29 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.16/28 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.32/27 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.64/26 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.128/25 table 51820 proto 200 metric 65535\n"
+	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd99::2/128 table 51820 proto 200 metric 65535\n");
+	/* An overlay address the mesh refuses is not fenced either: it is this site's. */
+	expect(conf, refused, N(refused), &params, 0, FAILCLOSED,
+	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.0/30 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.4/31 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.7/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.8/29 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.16/28 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.32/27 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.64/26 table 51820 proto 200 metric 65535\n"
+	       "unreachable 198.51.100.128/25 table 51820 proto 200 metric 65535\n"
+	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n");
+	conf_free(conf);
+}
+
 static void
 test_duplicate_and_nameless(void **state)
 {
@@ -769,6 +851,7 @@ main(void)
 	        cmocka_unit_test(test_mtu),
 	        cmocka_unit_test(test_segments),
 	        cmocka_unit_test(test_loop),
+	        cmocka_unit_test(test_failclosed),
 	        cmocka_unit_test(test_duplicate_and_nameless),
 	        cmocka_unit_test(test_rules_and_routing),
 	        cmocka_unit_test(test_deterministic),

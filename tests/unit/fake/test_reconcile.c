@@ -156,12 +156,13 @@ struct site_text {
 	const char *overlay;
 	const char *prefix;
 	bool nat;
+	enum mesh_state state; /* MESH_DEAD: past its hold, withdrawn */
 };
 
-static const struct site_text beta = {"beta",        1,    "192.0.2.2 51820", "10.99.0.2",
-                                      "10.2.0.0/16", false};
-static const struct site_text gamma = {"gamma",       2,    "192.0.2.3 51820", "10.99.0.3",
-                                       "10.3.0.0/16", false};
+static const struct site_text beta = {"beta",        1,     "192.0.2.2 51820", "10.99.0.2",
+                                      "10.2.0.0/16", false, MESH_ALIVE};
+static const struct site_text gamma = {"gamma",       2,     "192.0.2.3 51820", "10.99.0.3",
+                                       "10.3.0.0/16", false, MESH_ALIVE};
 
 static struct mesh_desired *
 desired_of(const struct conf *conf, const struct site_text *const *view, size_t n)
@@ -191,6 +192,9 @@ desired_of(const struct conf *conf, const struct site_text *const *view, size_t 
 		sites[i].vnis = &vni;
 		sites[i].nvnis = 1;
 		sites[i].behind_nat = view[i]->nat;
+		sites[i].state = view[i]->state;
+		if (view[i]->state == MESH_DEAD)
+			sites[i].died_at = -MESH_DEFAULT_DEAD_HOLD;
 	}
 	mesh_params_init(&params);
 	assert_int_equal(mesh_compute(conf, sites, n, &params, 0, &d), 0);
@@ -302,6 +306,13 @@ report_count(const struct reconcile *r)
 	return n;
 }
 
+static int
+route_prefix_qcmp(const void *a, const void *b)
+{
+	return mesh_prefix_cmp(&((const struct kh_route *)a)->dst,
+	                       &((const struct kh_route *)b)->dst);
+}
+
 /* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines, or with reject
  * set its reject routes as "PREFIX TYPE metric N" lines; read unlogged. */
 static char *
@@ -314,6 +325,9 @@ routes_of(uint32_t table, int protocol, bool reject)
 	assert_non_null(out);
 	fake_act_as(FAKE_SETUP);
 	assert_int_equal(kh_route_list(AF_UNSPEC, table, protocol, &routes, &n), 0);
+	/* The fake lists in the order of installation; fences by prefix. */
+	if (reject && n > 1)
+		qsort(routes, n, sizeof(*routes), route_prefix_qcmp);
 	for (size_t i = 0; i < n; i++) {
 		char p[KH_PREFIX_STRLEN], t[16];
 		struct kh_link l;
@@ -710,6 +724,91 @@ test_repair_link(void **state)
 
 /* Addresses on netd's WireGuard device are netd's: one taken away comes back, one added by
  * someone else goes; the kernel's IPv6 link-local addresses are left alone. */
+/* Fail closed. The WireGuard device deleted takes its routes but not the unreachable ones, so
+ * beta's traffic is refused, not sent through main, until the run its deletion asks for. A
+ * fail-closed route deleted by someone else is put back by the run the event asks for. A
+ * withdrawn site keeps its fences, and a restart adopts them; another owner's route of the
+ * same prefix and metric is left alone; teardown removes them. */
+static void
+test_failclosed(void **state)
+{
+	static const struct site_text dead_beta = {
+	        "beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", false, MESH_DEAD};
+	static const char all[] = "10.2.0.0/16 unreachable metric 65535\n"
+	                          "10.3.0.0/16 unreachable metric 65535\n"
+	                          "10.99.0.2/32 unreachable metric 65535\n";
+	const struct site_text *view[] = {&beta}, *withdrawn[] = {&dead_beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *dw = desired_of(conf, withdrawn, N(withdrawn));
+	struct reconcile *r = started(d);
+	struct kh_route fence = {.table = 51820, .protocol = 200, .metric = 65535};
+	struct kh_route theirs = {.table = 51820, .protocol = 4, .metric = 65535};
+	struct kh_link wg;
+
+	(void)state;
+	assert_int_equal(dw->npeers, 0);
+	assert_true(link_exists("wg0", &wg));
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_del(wg.ifindex), 0);
+	fake_act_as(FAKE_NETD);
+	expect_routes(51820, 200, "");
+	expect_failclosed(51820, all);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_routes(51820, 200,
+	              "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
+	expect_failclosed(51820, all);
+	forget_events();
+	fake_clear_ops();
+
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_prefix_parse("10.3.0.0/16", &fence.dst), 0);
+	assert_int_equal(kh_route_del(&fence), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	expect_changes(
+	        "route replace unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+
+	/* Withdrawn: its tunnel goes, its fences stay. */
+	assert_int_equal(reconcile_run(r, dw, 3 * S), 0);
+	expect_changes("route del 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
+	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n"
+	               "wg set wg0 peer @BETA@ remove\n");
+	expect_failclosed(51820, all);
+	drain(r);
+	reconcile_free(r);
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, dw, 4 * S), 0);
+	assert_int_equal(fake_changes(), 0);
+
+	/* Another owner's route in the place of one: not replaced, reported. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_del(&fence), 0);
+	theirs.type = KH_ROUTE_BLACKHOLE;
+	theirs.dst = fence.dst;
+	assert_int_equal(kh_route_replace(&theirs), 0);
+	fake_act_as(FAKE_NETD);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, dw, 5 * S), 0);
+	assert_int_equal(fake_changes(), 0);
+	expect_report(r, "route 10.3.0.0/16 table 51820", 0, "same prefix and metric");
+
+	assert_int_equal(reconcile_teardown(r, dw), 0);
+	expect_failclosed(51820, "");
+	expect_routes(51820, 4, "");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(dw);
+	conf_free(conf);
+}
+
 static void
 test_repair_addresses(void **state)
 {
@@ -838,7 +937,8 @@ test_failures_retried(void **state)
 	fake_clear_ops();
 
 	assert_int_equal(reconcile_run(r, d, 101 * S), 0);
-	expect_changes("route replace unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n");
+	expect_changes(
+	        "route replace unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n");
 	assert_int_equal(reconcile_retry_at(r), 0);
 	assert_int_equal(report_count(r), 0);
 
@@ -1536,6 +1636,7 @@ main(void)
 	        cmocka_unit_test_setup(test_repair_after_deletion, setup),
 	        cmocka_unit_test_setup(test_repair_rule, setup),
 	        cmocka_unit_test_setup(test_repair_link, setup),
+	        cmocka_unit_test_setup(test_failclosed, setup),
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
