@@ -71,10 +71,13 @@ struct reconcile;
 int reconcile_new(struct reconcile **out);
 void reconcile_free(struct reconcile *r);
 
-/* Makes the kernel hold desired: reads netd's objects, then removes what is not wanted,
- * creates and corrects devices, and adds what is missing, in an order that never routes
- * through a device that is not there. A route that collides with another owner's (by
- * kh_route_overlap) is not installed, and removed if netd had installed it. Objects netd
+/* Makes the kernel hold desired: reads netd's objects, installs the fail-closed routes and
+ * the rule first (they need no device, and whatever follows is then refused rather than sent
+ * in clear while it is missing), then removes what is not wanted, creates and corrects
+ * devices, and adds what is missing, in an order that never routes through a device that is
+ * not there. A tunnel route that collides with another owner's (by kh_route_overlap) is not
+ * installed, and removed if netd had installed it; a fail-closed route only when another
+ * owner's has its prefix and metric. Objects netd
  * owned in earlier runs and desired no longer names (a segment or interface gone from the
  * config, another table) are removed too. now is monotonic time in microseconds. Returns 0
  * when everything was applied, -EAGAIN when something failed (see the reports; retry at

@@ -14,9 +14,10 @@ ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'
 # secs MS: milliseconds as seconds with two decimals.
 secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
 
-# has_route N PREFIX: netd's route to PREFIX is in site N's table.
+# has_route N PREFIX: netd's route to PREFIX (through the tunnel, not its unreachable fence)
+# is in site N's table.
 has_route() {
-	[ -n "$(ip -n "$(gw_ns "$1")" route show table "$TABLE" proto "$PROTO" "$2" 2>/dev/null)" ]
+	[ -n "$(ip -n "$(gw_ns "$1")" route show table "$TABLE" proto "$PROTO" type unicast "$2" 2>/dev/null)" ]
 }
 # has_peer N M: site M's key is a WireGuard peer of site N.
 has_peer() {

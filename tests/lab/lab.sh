@@ -123,8 +123,8 @@ check_mesh() {
 		want=$(for m in $sites; do
 			[ "$m" -eq "$n" ] || printf '10.255.0.%s %s\n10.%s.0.0/16 %s\n' "$m" "$wgif" "$m" "$wgif"
 		done | sort)
-		got=$(in_gw "$n" ip -j route show table $TABLE proto $PROTO | jq -r '.[] | "\(.dst) \(.dev)"' | sort)
-		expect_eq "site$n: ip route show table $TABLE proto $PROTO (destination, device)" "$want" "$got"
+		got=$(in_gw "$n" ip -j route show table $TABLE proto $PROTO type unicast | jq -r '.[] | "\(.dst) \(.dev)"' | sort)
+		expect_eq "site$n: ip route show table $TABLE proto $PROTO type unicast (destination, device)" "$want" "$got"
 
 		want=$(for m in $sites; do
 			[ "$m" -eq "$n" ] || echo "00:00:00:00:00:00 dst 10.255.0.$m"
