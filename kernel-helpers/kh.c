@@ -188,6 +188,21 @@ kh_prefix_contains(const struct kh_prefix *outer, const struct kh_prefix *inner)
 	return bits_equal(outer->addr.u.bytes, inner->addr.u.bytes, outer->len);
 }
 
+struct kh_prefix
+kh_prefix_masked(const struct kh_prefix *prefix)
+{
+	size_t alen = kh_addr_len(prefix->addr.family);
+	struct kh_prefix masked = *prefix;
+
+	memset(masked.addr.u.bytes, 0, sizeof(masked.addr.u.bytes));
+	for (unsigned i = 0; i < alen; i++) {
+		unsigned bits = prefix->len > i * 8 ? prefix->len - i * 8 : 0;
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
+		masked.addr.u.bytes[i] = prefix->addr.u.bytes[i] & mask;
+	}
+	return masked;
+}
+
 bool
 kh_prefix_is_canonical(const struct kh_prefix *prefix)
 {
@@ -196,13 +211,7 @@ kh_prefix_is_canonical(const struct kh_prefix *prefix)
 
 	if (!alen || prefix->len > alen * 8)
 		return false;
-	masked = *prefix;
-	memset(masked.addr.u.bytes, 0, sizeof(masked.addr.u.bytes));
-	for (unsigned i = 0; i < alen; i++) {
-		unsigned bits = prefix->len > i * 8 ? prefix->len - i * 8 : 0;
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
-		masked.addr.u.bytes[i] = prefix->addr.u.bytes[i] & mask;
-	}
+	masked = kh_prefix_masked(prefix);
 	return memcmp(masked.addr.u.bytes, prefix->addr.u.bytes, alen) == 0;
 }
 

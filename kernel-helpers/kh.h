@@ -138,6 +138,8 @@ bool kh_prefix_equal(const struct kh_prefix *a, const struct kh_prefix *b);
 bool kh_prefix_contains(const struct kh_prefix *outer, const struct kh_prefix *inner);
 /* True when the family is IPv4 or IPv6, the length fits and no host bit is set. */
 bool kh_prefix_is_canonical(const struct kh_prefix *prefix);
+/* The prefix with its host bits cleared: the subnet of an interface address. */
+struct kh_prefix kh_prefix_masked(const struct kh_prefix *prefix);
 
 /* True for blackhole, unreachable and prohibit. */
 bool kh_route_type_rejects(uint8_t type);

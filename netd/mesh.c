@@ -810,64 +810,77 @@ build_wg(struct build *b)
 
 /* --- fail closed --- */
 
-/* The fail-closed prefixes as they are carved. */
-struct fence {
-	struct build *b;
-	struct endpoint *holes; /* tunnel endpoints and seeds, sorted */
-	size_t nholes;
-	struct kh_prefix *out;
-	size_t nout, cap;
-};
-
-static void
-fence_push(struct fence *f, const struct kh_prefix *p)
+size_t
+mesh_prefixes_disjoint(struct kh_prefix *prefixes, size_t n)
 {
-	struct kh_prefix *out = grow(f->out, f->nout, &f->cap, sizeof(*out));
+	size_t k = 0;
 
-	if (!out) {
-		f->b->oom = true;
-		return;
-	}
-	f->out = out;
-	f->out[f->nout++] = *p;
+	sort(prefixes, n, sizeof(*prefixes), prefix_qcmp);
+	/* Sorted by address, then length: one that holds others comes just before them. */
+	for (size_t i = 0; i < n; i++)
+		if (!k || !kh_prefix_contains(&prefixes[k - 1], &prefixes[i]))
+			prefixes[k++] = prefixes[i];
+	return k;
 }
 
-/* Fences p but for the tunnel endpoints and seeds in it: netd's table comes before main, so
- * an unreachable route over one would refuse the tunnels and gossip themselves (the config
- * keeps grants off this site's own prefixes and overlay). p is halved until no piece holds
- * a hole; a piece that is one goes. */
-static void
-fence_carve(struct fence *f, const struct kh_prefix *p)
+static bool
+carve_push(struct mesh_carved *out, const struct kh_prefix *p)
 {
-	const struct endpoint *e = endpoint_from(f->holes, f->nholes, p);
-	struct kh_prefix lo, hi;
+	struct kh_prefix *items = grow(out->items, out->n, &out->cap, sizeof(*items));
 
-	if (!e || !kh_prefix_contains(p, &e->host)) {
-		fence_push(f, p);
-		return;
-	}
-	if (kh_prefix_equal(p, &e->host))
-		return;
-	lo = *p;
-	lo.len++;
-	hi = lo;
-	hi.addr.u.bytes[p->len / 8] |= (uint8_t)(0x80u >> (p->len % 8));
-	fence_carve(f, &lo);
-	fence_carve(f, &hi);
+	if (!items)
+		return false;
+	out->items = items;
+	out->items[out->n++] = *p;
+	return true;
 }
 
+int
+mesh_prefix_carve(const struct kh_prefix *p, const struct kh_prefix *holes, size_t nholes,
+                  struct mesh_carved *out)
+{
+	size_t lo = 0, hi = nholes;
+	struct kh_prefix low, high;
+
+	/* The first hole starting at or after p; only it can lie in p (they are disjoint), and
+	 * only it or the one before can hold p. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mesh_addr_cmp(&holes[mid].addr, &p->addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if ((lo < nholes && kh_prefix_contains(&holes[lo], p)) ||
+	    (lo > 0 && kh_prefix_contains(&holes[lo - 1], p)))
+		return 0;
+	if (lo == nholes || !kh_prefix_contains(p, &holes[lo]))
+		return carve_push(out, p) ? 0 : -ENOMEM;
+	low = *p;
+	low.len++;
+	high = low;
+	high.addr.u.bytes[p->len / 8] |= (uint8_t)(0x80u >> (p->len % 8));
+	if (mesh_prefix_carve(&low, holes, nholes, out) < 0)
+		return -ENOMEM;
+	return mesh_prefix_carve(&high, holes, nholes, out);
+}
+
+/* The tunnel endpoints of the view and the gossip seeds, as host prefixes, disjoint: a fence
+ * over one would refuse the tunnels and gossip themselves. */
 static int
-fence_holes(struct fence *f, const struct mesh_site *sites, size_t nsites)
+fence_holes(const struct build *b, const struct mesh_site *sites, size_t nsites,
+            struct kh_prefix **holes, size_t *n)
 {
-	const struct conf *conf = f->b->conf;
+	const struct conf *conf = b->conf;
+	struct kh_prefix *h = calloc(nsites + conf->gossip.nseeds + 1, sizeof(*h));
+	size_t k = 0;
 
-	f->holes = calloc(nsites + conf->gossip.nseeds + 1, sizeof(*f->holes));
-	if (!f->holes)
+	if (!h)
 		return -ENOMEM;
 	for (size_t i = 0; i < nsites; i++)
 		if (kh_addr_len(sites[i].endpoint.family))
-			f->holes[f->nholes++] = (struct endpoint){
-			        .host = host_prefix(&sites[i].endpoint), .name = sites[i].name};
+			h[k++] = host_prefix(&sites[i].endpoint);
 	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
 		const struct conf_endpoint *seed = &conf->gossip.seeds[i];
 		struct kh_addr a = {.family = (uint8_t)seed->family};
@@ -875,35 +888,37 @@ fence_holes(struct fence *f, const struct mesh_site *sites, size_t nsites)
 		if (!kh_addr_len(seed->family))
 			continue;
 		memcpy(a.u.bytes, seed->addr, kh_addr_len(seed->family));
-		f->holes[f->nholes++] = (struct endpoint){.host = host_prefix(&a), .name = "seed"};
+		h[k++] = host_prefix(&a);
 	}
-	sort(f->holes, f->nholes, sizeof(*f->holes), endpoint_qcmp);
+	*holes = h;
+	*n = mesh_prefixes_disjoint(h, k);
 	return 0;
 }
 
 /* The fail-closed prefixes: every trust entry's grants, whether or not its site was ever
  * seen, and the overlay addresses of the trusted sites of the view in any state, withdrawn
- * ones included; less the holes fence_carve leaves. */
+ * ones included; less the tunnel endpoints and seeds in them. */
 static int
 build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 {
 	const struct conf *conf = b->conf;
 	struct mesh_desired *d = b->d;
-	struct fence f = {.b = b};
+	struct mesh_carved out = {0};
+	struct kh_prefix *holes = NULL;
+	size_t nholes = 0;
 	char why[96];
-	int err = -ENOMEM;
+	int err;
 
 	d->failclosed_metric = b->params->failclosed_metric;
-	if (fence_holes(&f, sites, nsites) < 0)
-		goto out;
-	for (size_t i = 0; i < conf->ntrust; i++) {
-		for (size_t j = 0; j < conf->trust[i].nprefixes; j++) {
+	err = fence_holes(b, sites, nsites, &holes, &nholes);
+	for (size_t i = 0; err == 0 && i < conf->ntrust; i++) {
+		for (size_t j = 0; err == 0 && j < conf->trust[i].nprefixes; j++) {
 			struct kh_prefix p = from_conf(&conf->trust[i].prefixes[j]);
 
-			fence_carve(&f, &p);
+			err = mesh_prefix_carve(&p, holes, nholes, &out);
 		}
 	}
-	for (size_t i = 0; i < nsites; i++) {
+	for (size_t i = 0; err == 0 && i < nsites; i++) {
 		const struct mesh_site *s = &sites[i];
 		const struct conf_trust *t;
 
@@ -912,24 +927,23 @@ build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 		t = trust_of(b, s->name);
 		if (!t || sodium_memcmp(t->public_key, s->public_key, KEY_LEN) != 0)
 			continue;
-		for (size_t k = 0; k < s->noverlay && k < MESH_MAX_OVERLAY; k++)
+		for (size_t k = 0; err == 0 && k < s->noverlay && k < MESH_MAX_OVERLAY; k++)
 			if (is_host_address(&s->overlay[k]) &&
 			    !overlay_problem(b, t, &s->overlay[k], why, sizeof(why)))
-				fence_carve(&f, &s->overlay[k]);
+				err = mesh_prefix_carve(&s->overlay[k], holes, nholes, &out);
 	}
-	if (b->oom)
-		goto out;
-	sort(f.out, f.nout, sizeof(*f.out), prefix_qcmp);
-	for (size_t i = 0; i < f.nout; i++)
-		if (!d->nfailclosed || !kh_prefix_equal(&f.out[i], &f.out[d->nfailclosed - 1]))
-			f.out[d->nfailclosed++] = f.out[i];
-	d->failclosed = f.out;
-	f.out = NULL;
-	err = 0;
-out:
-	free(f.holes);
-	free(f.out);
-	return err;
+	free(holes);
+	if (err < 0) {
+		free(out.items);
+		return err;
+	}
+	sort(out.items, out.n, sizeof(*out.items), prefix_qcmp);
+	for (size_t i = 0; i < out.n; i++)
+		if (!d->nfailclosed ||
+		    !kh_prefix_equal(&out.items[i], &out.items[d->nfailclosed - 1]))
+			out.items[d->nfailclosed++] = out.items[i];
+	d->failclosed = out.items;
+	return 0;
 }
 
 static int

@@ -177,6 +177,22 @@ int mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t 
 /* NULL is a no-op; the private key is wiped. */
 void mesh_desired_free(struct mesh_desired *desired);
 
+/* Prefixes carved by mesh_prefix_carve; the caller frees items. */
+struct mesh_carved {
+	struct kh_prefix *items;
+	size_t n, cap;
+};
+
+/* Sorts prefixes and drops those lying in another, so no two overlap; returns how many are
+ * left. */
+size_t mesh_prefixes_disjoint(struct kh_prefix *prefixes, size_t n);
+
+/* Appends to out the parts of p outside every hole, as few prefixes as halving p around the
+ * holes gives (none when a hole holds p). holes come from mesh_prefixes_disjoint. Returns 0
+ * or -ENOMEM. Pure. */
+int mesh_prefix_carve(const struct kh_prefix *p, const struct kh_prefix *holes, size_t nholes,
+                      struct mesh_carved *out);
+
 /* Total order of prefixes: IPv4 first, then by address, then by length. */
 int mesh_prefix_cmp(const struct kh_prefix *a, const struct kh_prefix *b);
 int mesh_addr_cmp(const struct kh_addr *a, const struct kh_addr *b);

@@ -47,6 +47,8 @@ struct scope {
 	size_t naddrs;
 	struct owned_route *routes;
 	size_t nroutes;
+	struct kh_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
+	size_t nfences;
 	struct owned_segment *segs;
 	size_t nsegs;
 };
@@ -109,6 +111,9 @@ struct run {
 	struct kh_rule *rules;
 	size_t nrules;
 	bool rules_read;
+	struct kh_ifaddr *addrs; /* every interface's */
+	size_t naddrs;
+	bool addrs_read;
 	struct wg_device *dev; /* as read, or empty when just created */
 	struct kh_link wg_link;
 	bool wg_ready; /* the device is there, netd's, and read */
@@ -150,6 +155,7 @@ scope_clear(struct scope *s)
 	}
 	free(s->segs);
 	free(s->routes);
+	free(s->fences);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -684,6 +690,20 @@ read_routes(struct run *run)
 	run->rules_read = true;
 }
 
+/* Every interface's addresses: the WireGuard device's, and the subnets the fail-closed routes
+ * leave to the local routes. */
+static void
+read_addrs(struct run *run)
+{
+	int err = kh_ifaddr_list(0, AF_UNSPEC, &run->addrs, &run->naddrs);
+
+	if (err < 0) {
+		read_failed(run, "addresses", err, kh_last_error());
+		return;
+	}
+	run->addrs_read = true;
+}
+
 static bool
 vxlan_shape_ok(const struct kh_link *l, const struct mesh_segment *s)
 {
@@ -727,30 +747,84 @@ want_sort_qcmp(const void *a, const void *b)
 	                  &((const struct want_route *)b)->route);
 }
 
-/* The wanted routes with the collision rule applied to the table as read. */
+static void
+report_local(struct run *run, const struct kh_prefix *fence, const struct kh_prefix *subnets,
+             size_t n)
+{
+	char object[48], p[KH_PREFIX_STRLEN];
+	struct kh_route r = {.dst = *fence, .table = run->d->table};
+
+	route_object(&r, object, sizeof(object));
+	for (size_t i = 0; i < n; i++)
+		if (kh_prefix_contains(fence, &subnets[i]) ||
+		    kh_prefix_contains(&subnets[i], fence))
+			add_report(run, 0, object,
+			           "fail-closed route leaves out %s, a subnet of this gateway's "
+			           "interfaces: traffic there is not fenced",
+			           kh_prefix_format(&subnets[i], p));
+}
+
+/* The fail-closed prefixes less the subnets of this gateway's interfaces: netd's table comes
+ * before main, and a fence over a connected subnet (an underlay inside a grant, say) would
+ * refuse the gateway's own traffic there. What is left out is reported. */
+static int
+carve_local(struct run *run, struct mesh_carved *out)
+{
+	const struct mesh_desired *d = run->d;
+	struct kh_prefix *subnets = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	if (run->naddrs) {
+		subnets = malloc(run->naddrs * sizeof(*subnets));
+		if (!subnets)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < run->naddrs; i++)
+		subnets[n++] = kh_prefix_masked(&run->addrs[i].prefix);
+	n = mesh_prefixes_disjoint(subnets, n);
+	for (size_t i = 0; i < d->nfailclosed && err == 0; i++) {
+		size_t before = out->n;
+
+		err = mesh_prefix_carve(&d->failclosed[i], subnets, n, out);
+		if (err == 0 && (out->n != before + 1 ||
+		                 !kh_prefix_equal(&out->items[before], &d->failclosed[i])))
+			report_local(run, &d->failclosed[i], subnets, n);
+	}
+	free(subnets);
+	return err;
+}
+
+/* The wanted routes with the collision rule applied to the table as read. Without the
+ * interfaces' addresses the fail-closed routes are not known: none is planned. */
 static int
 plan_routes(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
 	const struct kh_route **others = NULL;
+	struct mesh_carved fences = {0};
 	size_t nothers = 0;
+	int err = -ENOMEM;
 
-	if (!d->nroutes && !d->nfailclosed)
-		return 0;
-	run->want = calloc(d->nroutes + d->nfailclosed, sizeof(*run->want));
+	if (run->addrs_read && carve_local(run, &fences) < 0)
+		goto out;
+	err = 0;
+	if (!d->nroutes && !fences.n)
+		goto out;
+	err = -ENOMEM;
+	run->want = calloc(d->nroutes + fences.n, sizeof(*run->want));
 	if (run->nroutes)
 		others = malloc(run->nroutes * sizeof(*others));
-	if (!run->want || (run->nroutes && !others)) {
-		free(others);
-		return -ENOMEM;
-	}
+	if (!run->want || (run->nroutes && !others))
+		goto out;
+	err = 0;
 	for (size_t j = 0; j < run->nroutes; j++)
 		if (run->routes[j].protocol != d->protocol)
 			others[nothers++] = &run->routes[j];
-	for (size_t i = 0; i < d->nfailclosed; i++) {
+	for (size_t i = 0; i < fences.n; i++) {
 		struct want_route *w = &run->want[run->nwant++];
 
-		w->route.dst = d->failclosed[i];
+		w->route.dst = fences.items[i];
 		w->route.table = d->table;
 		w->route.protocol = d->protocol;
 		w->route.type = KH_ROUTE_UNREACHABLE;
@@ -802,11 +876,13 @@ plan_routes(struct run *run)
 			           d->peers[d->routes[i].peer].site);
 		}
 	}
-	free(others);
 	/* By prefix and metric, as the kernel's routes are read. */
 	if (run->nwant > 1)
 		qsort(run->want, run->nwant, sizeof(*run->want), want_sort_qcmp);
-	return 0;
+out:
+	free(others);
+	free(fences.items);
+	return err;
 }
 
 /* --- removals: before the devices change --- */
@@ -838,6 +914,9 @@ remove_routes(struct run *run)
 		int err;
 
 		if (have->protocol != d->protocol)
+			continue;
+		/* Not planned for want of the addresses: kept as they are. */
+		if (!run->addrs_read && kh_route_type_rejects(have->type))
 			continue;
 		w = wanted_route(run, have);
 		if (w && !w->blocked)
@@ -961,25 +1040,23 @@ configure_wg(struct run *run, const char *object)
 }
 
 static void
-configure_addrs(struct run *run, const char *object)
+configure_addrs(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
 	uint32_t ifindex = run->wg_link.ifindex;
-	struct kh_ifaddr *addrs = NULL;
-	size_t n = 0;
+	const struct kh_ifaddr *addrs = run->addrs;
+	size_t n = run->naddrs;
 	int err;
 
-	err = kh_ifaddr_list(ifindex, AF_UNSPEC, &addrs, &n);
-	if (err < 0) {
-		read_failed(run, object, err, kh_last_error());
+	/* Read before the device was made, if this run made it: it holds none yet. */
+	if (!run->addrs_read)
 		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		bool wanted = false;
 		char p[KH_PREFIX_STRLEN], obj[KH_PREFIX_STRLEN + IFNAMSIZ + 16];
 
-		/* The kernel's own; never netd's. */
-		if (is_link_local(&addrs[i].prefix))
+		/* Another device's, or the kernel's own: never netd's. */
+		if (addrs[i].ifindex != ifindex || is_link_local(&addrs[i].prefix))
 			continue;
 		for (size_t j = 0; j < d->wg.naddrs && !wanted; j++)
 			wanted = kh_prefix_equal(&addrs[i].prefix, &d->wg.addrs[j]);
@@ -997,14 +1074,14 @@ configure_addrs(struct run *run, const char *object)
 		bool have = false;
 
 		for (size_t i = 0; i < n && !have; i++)
-			have = kh_prefix_equal(&addrs[i].prefix, &a.prefix);
+			have = addrs[i].ifindex == ifindex &&
+			       kh_prefix_equal(&addrs[i].prefix, &a.prefix);
 		if (have)
 			continue;
 		snprintf(obj, sizeof(obj), "address %s dev %s", kh_prefix_format(&a.prefix, p),
 		         d->wg.name);
 		kh_done(run, RECONCILE_OP_ADDR_ADD, kh_ifaddr_add(&a), obj);
 	}
-	free(addrs);
 }
 
 /* Sets the MTU (unless 0) and brings the link up if asked; l follows what succeeded. */
@@ -1033,7 +1110,7 @@ ensure_wg(struct run *run)
 	/* Key and port before the device is up: it binds the port it is given. */
 	configure_wg(run, object);
 	link_mtu_up(run, &run->wg_link, d->wg.mtu, false, object);
-	configure_addrs(run, object);
+	configure_addrs(run);
 	link_mtu_up(run, &run->wg_link, 0, true, object);
 }
 
@@ -1501,6 +1578,13 @@ save_scope(struct run *run)
 		}
 		s.nroutes = run->nwant;
 	}
+	if (d->nfailclosed) {
+		s.fences = malloc(d->nfailclosed * sizeof(*s.fences));
+		if (!s.fences)
+			goto oom;
+		memcpy(s.fences, d->failclosed, d->nfailclosed * sizeof(*s.fences));
+		s.nfences = d->nfailclosed;
+	}
 	if (d->nsegments) {
 		s.segs = calloc(d->nsegments, sizeof(*s.segs));
 		if (!s.segs)
@@ -1545,6 +1629,7 @@ run_free(struct run *run)
 	free(run->links);
 	free(run->routes);
 	free(run->rules);
+	free(run->addrs);
 	wg_free_device(run->dev);
 	free(run->want);
 	free(run->pending);
@@ -1612,6 +1697,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	}
 	read_wg(&run);
 	read_routes(&run);
+	read_addrs(&run);
 	for (size_t i = 0; i < d->nsegments; i++) {
 		const struct kh_link *vx = find_link(&run, d->segments[i].vxlan);
 
@@ -1743,8 +1829,14 @@ link_event_relevant(const struct scope *s, enum kh_event_type type, const struct
 static bool
 addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_ifaddr *a)
 {
+	struct kh_prefix subnet = kh_prefix_masked(&a->prefix);
 	bool wanted = false;
 
+	/* Any device's subnet that a fence covers, or covered, is carved anew. */
+	for (size_t i = 0; i < s->nfences; i++)
+		if (kh_prefix_contains(&s->fences[i], &subnet) ||
+		    kh_prefix_contains(&subnet, &s->fences[i]))
+			return true;
 	if (!s->wg_index || a->ifindex != s->wg_index || is_link_local(&a->prefix))
 		return false;
 	for (size_t i = 0; i < s->naddrs && !wanted; i++)

@@ -809,6 +809,74 @@ test_failclosed(void **state)
 	conf_free(conf);
 }
 
+/* A grant over a subnet of this gateway's interfaces (an underlay inside it, say): the fence
+ * leaves that subnet to the local routes, says so, and follows the address as it goes and
+ * comes back. */
+static void
+test_failclosed_local(void **state)
+{
+	static const char carved[] = "10.2.0.0/16 unreachable metric 65535\n"
+	                             "10.3.0.0/22 unreachable metric 65535\n"
+	                             "10.3.4.0/23 unreachable metric 65535\n"
+	                             "10.3.6.0/24 unreachable metric 65535\n"
+	                             "10.3.8.0/21 unreachable metric 65535\n"
+	                             "10.3.16.0/20 unreachable metric 65535\n"
+	                             "10.3.32.0/19 unreachable metric 65535\n"
+	                             "10.3.64.0/18 unreachable metric 65535\n"
+	                             "10.3.128.0/17 unreachable metric 65535\n"
+	                             "10.99.0.2/32 unreachable metric 65535\n";
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct kh_ifaddr local = {0};
+	struct kh_link eth1;
+	struct reconcile *r;
+
+	(void)state;
+	assert_true(link_exists("eth1", &eth1));
+	local.ifindex = eth1.ifindex;
+	assert_int_equal(kh_prefix_parse("10.3.7.1/24", &local.prefix), 0);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_ifaddr_add(&local), 0);
+	fake_act_as(FAKE_NETD);
+	r = started(d);
+	expect_failclosed(51820, carved);
+	expect_report(r, "route 10.3.0.0/16 table 51820", 0, "leaves out 10.3.7.0/24");
+
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_ifaddr_del(&local), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_failclosed(51820, "10.2.0.0/16 unreachable metric 65535\n"
+	                         "10.3.0.0/16 unreachable metric 65535\n"
+	                         "10.99.0.2/32 unreachable metric 65535\n");
+	assert_int_equal(report_count(r), 0);
+	drain(r);
+	assert_false(reconcile_dirty(r));
+
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_ifaddr_add(&local), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	expect_failclosed(51820, carved);
+
+	/* Addresses of subnets no fence covers do not concern it. */
+	drain(r);
+	assert_int_equal(kh_prefix_parse("192.0.2.1/24", &local.prefix), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_ifaddr_add(&local), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 static void
 test_repair_addresses(void **state)
 {
@@ -1637,6 +1705,7 @@ main(void)
 	        cmocka_unit_test_setup(test_repair_rule, setup),
 	        cmocka_unit_test_setup(test_repair_link, setup),
 	        cmocka_unit_test_setup(test_failclosed, setup),
+	        cmocka_unit_test_setup(test_failclosed_local, setup),
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
