@@ -1712,6 +1712,21 @@ cookie_make(const struct gossip *g, gossip_time slot, const struct wire_endpoint
 	crypto_shorthash_siphashx24(out, in, n, g->cookie_key);
 }
 
+/* Secret (keyed by the private key) and new with every process (the daemon's seed is
+ * random): cookies of another run or another site do not pass. */
+static void
+cookie_key(struct gossip *g, const uint8_t priv[WIRE_KEY_LEN], uint64_t seed)
+{
+	static const char context[] = "netd cookie v1";
+	uint8_t in[sizeof(context) + 8];
+
+	memcpy(in, context, sizeof(context));
+	for (int i = 0; i < 8; i++)
+		in[sizeof(context) + i] = (uint8_t)(seed >> (8 * i));
+	crypto_generichash(g->cookie_key, sizeof(g->cookie_key), in, sizeof(in), priv,
+	                   WIRE_KEY_LEN);
+}
+
 /* Made in this slot or the one before. */
 static bool
 cookie_valid(const struct gossip *g, gossip_time now, const struct wire_endpoint *from,
@@ -2186,17 +2201,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
-	{
-		/* Secret (keyed by the private key) and new with every process (the daemon's
-		 * seed is random): cookies of another run or site do not pass. */
-		uint8_t in[sizeof("netd cookie v1") + 8];
-
-		memcpy(in, "netd cookie v1", sizeof("netd cookie v1"));
-		for (int i = 0; i < 8; i++)
-			in[sizeof("netd cookie v1") + i] = (uint8_t)(cfg->rng_seed >> (8 * i));
-		crypto_generichash(g->cookie_key, sizeof(g->cookie_key), in, sizeof(in),
-		                   cfg->private_key, WIRE_KEY_LEN);
-	}
+	cookie_key(g, cfg->private_key, cfg->rng_seed);
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {
 		x += 0x9e3779b97f4a7c15ull;
