@@ -492,6 +492,7 @@ struct gossip {
 	gossip_time next_probe, next_gossip, next_sync, next_reconnect;
 	bool sync_wide; /* the next sync goes to gossip_fanout members, not one */
 	uint8_t cookie_key[crypto_shorthash_siphashx24_KEYBYTES];
+	uint64_t hellos; /* sent: numbers the nonces */
 	struct bucket cookie_budget, hello_budget;
 	struct source sources[SOURCES];
 	size_t nsources;
@@ -1884,8 +1885,12 @@ join_seed(struct gossip *g, struct seed *s)
 			return;
 		}
 	}
+	/* Unpredictable, so that only the seed, which saw it, can send a cookie reply the
+	 * joiner takes; a keyed hash rather than the core's generator, which it would reveal. */
+	g->hellos++;
+	crypto_shorthash((uint8_t *)&h.nonce, (const uint8_t *)&g->hellos, sizeof(g->hellos),
+	                 g->cookie_key);
 	strcpy(h.name, g->name);
-	h.nonce = rng_next(g);
 	s->nonce = h.nonce;
 	s->awaiting = true;
 	send_clear(g, &s->ep, buf, wire_hello_encode(&h, buf, sizeof(buf)));
