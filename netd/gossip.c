@@ -25,6 +25,7 @@
 #define SOURCE_BURST  4
 #define SOURCES       64  /* source addresses tracked; the least recently seen is replaced */
 #define ANSWER_GAP_MS 200 /* join answers and tell-the-dead, per trusted sender */
+#define ANSWERED      64  /* senders answered lately, kept to enforce that gap */
 
 /* ---- trust table ---- */
 
@@ -397,7 +398,6 @@ struct member {
 	struct gossip_desc *desc;
 	struct suspicion *susp;
 	gossip_time changed_at;
-	gossip_time answer_after; /* no join answer or tell-the-dead before this */
 	uint32_t incarnation;
 	uint8_t state;
 	bool in_probe_list;
@@ -445,6 +445,12 @@ struct seed {
 struct bucket {
 	gossip_time at;
 	uint32_t tokens;
+};
+
+/* A join answer or tell-the-dead to a trusted sender, and when. */
+struct answer {
+	uint32_t who;
+	gossip_time at;
 };
 
 /* A source address of hellos with valid cookies: IPv4, or the /64 of IPv6. */
@@ -496,6 +502,8 @@ struct gossip {
 	struct bucket cookie_budget, hello_budget;
 	struct source sources[SOURCES];
 	size_t nsources;
+	struct answer answered[ANSWERED];
+	size_t nanswered;
 	bool started;
 
 	struct gossip_counters ctr;
@@ -1744,15 +1752,30 @@ cookie_valid(const struct gossip *g, gossip_time now, const struct wire_endpoint
 }
 
 /* Join answers and tell-the-dead answer authenticated datagrams, so an outsider cannot ask
- * for them: each trusted sender has a budget of its own, which only it can spend. */
+ * for them: each trusted sender has a budget of its own, which only it can spend. A sender
+ * forgotten among many others gets its next answer early, which costs no one else theirs. */
 static bool
-may_answer(struct gossip *g, gossip_time now, struct member *m)
+may_answer(struct gossip *g, gossip_time now, uint32_t who)
 {
-	if (now < m->answer_after) {
+	struct answer *a = NULL;
+
+	for (size_t i = 0; i < g->nanswered && a == NULL; i++)
+		if (g->answered[i].who == who)
+			a = &g->answered[i];
+	if (a != NULL && now - a->at < (gossip_time)ANSWER_GAP_MS * GOSSIP_MSEC) {
 		g->ctr.drop_rate++;
 		return false;
 	}
-	m->answer_after = now + (gossip_time)ANSWER_GAP_MS * GOSSIP_MSEC;
+	if (a == NULL && g->nanswered < ANSWERED) {
+		a = &g->answered[g->nanswered++];
+	} else if (a == NULL) {
+		a = &g->answered[0];
+		for (size_t i = 1; i < ANSWERED; i++)
+			if (g->answered[i].at < a->at)
+				a = &g->answered[i];
+	}
+	a->who = who;
+	a->at = now;
 	return true;
 }
 
@@ -2157,11 +2180,11 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		dispatch(g, now, (uint32_t)id, from, &g->msg);
 
 	sm = &g->members[id];
-	if (sm->state == GOSSIP_NONE && may_answer(g, now, sm)) {
+	if (sm->state == GOSSIP_NONE && may_answer(g, now, (uint32_t)id)) {
 		/* A trusted site we know nothing of talks to us: it is joining through us. */
 		send_digest(g, (uint32_t)id, from, true);
 	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
-	           may_answer(g, now, sm)) {
+	           may_answer(g, now, (uint32_t)id)) {
 		/* Tell the dead: only it can refute, and it cannot while it does not know. */
 		struct pkt p;
 
