@@ -3,6 +3,7 @@
  * I/O: time, datagrams and randomness come from the caller. */
 #include "netd/gossip.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,21 @@
 #define MAX_CONFIRMERS 8
 #define MAX_FORWARDS   64
 #define SELF_ID        UINT32_MAX
-#define JOIN_TOKENS    20 /* answers to hellos and unknown senders: burst ... */
-#define JOIN_RATE      10 /* ... and per second */
+/* What answering outsiders may cost (PROTOCOL.md, "Joins and re-merge"). A cookie reply
+ * costs a MAC and is shorter than the hello it answers: its cap is twice the flood a seed is
+ * specified to withstand (10,000 hellos/s), so such a flood cannot crowd out a joiner's
+ * hello. A sealed answer goes only to a source that proved its address with a cookie: a few
+ * per second per address, and a global cap that bounds the sealing work. */
+#define COOKIE_SLOT   (10 * GOSSIP_SEC) /* a cookie is good for 10..20 s */
+#define COOKIE_RATE   20000             /* cookie replies per second ... */
+#define COOKIE_BURST  2000              /* ... and in a burst */
+#define HELLO_RATE    100               /* sealed answers to hellos per second ... */
+#define HELLO_BURST   100
+#define SOURCE_RATE   2 /* ... and per source address (an IPv6 /64) */
+#define SOURCE_BURST  4
+#define SOURCES       64  /* source addresses tracked; the least recently seen is replaced */
+#define ANSWER_GAP_MS 200 /* join answers and tell-the-dead, per trusted sender */
+#define ANSWERED      64  /* senders answered lately, kept to enforce that gap */
 
 /* ---- trust table ---- */
 
@@ -424,6 +438,26 @@ struct seed {
 	struct wire_endpoint ep;
 	gossip_time next;
 	gossip_time backoff;
+	uint64_t nonce; /* of the last hello, while its cookie reply is awaited */
+	bool awaiting;
+};
+
+struct bucket {
+	gossip_time at;
+	uint32_t tokens;
+};
+
+/* A join answer or tell-the-dead to a trusted sender, and when. */
+struct answer {
+	uint32_t who;
+	gossip_time at;
+};
+
+/* A source address of hellos with valid cookies: IPv4, or the /64 of IPv6. */
+struct source {
+	uint8_t family;
+	uint8_t addr[8];
+	struct bucket b;
 };
 
 struct gossip {
@@ -463,8 +497,13 @@ struct gossip {
 
 	gossip_time next_probe, next_gossip, next_sync, next_reconnect;
 	bool sync_wide; /* the next sync goes to gossip_fanout members, not one */
-	gossip_time tokens_at;
-	uint32_t tokens;
+	uint8_t cookie_key[crypto_shorthash_siphashx24_KEYBYTES];
+	uint64_t hellos; /* sent: numbers the nonces */
+	struct bucket cookie_budget, hello_budget;
+	struct source sources[SOURCES];
+	size_t nsources;
+	struct answer answered[ANSWERED];
+	size_t nanswered;
 	bool started;
 
 	struct gossip_counters ctr;
@@ -1613,24 +1652,141 @@ on_desc_req(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 
 /* ---- joins, seeds, reconnects ---- */
 
+/* A token bucket holding up to burst tokens, refilled at rate per second. */
 static bool
-take_token(struct gossip *g, gossip_time now)
+bucket_take(struct bucket *b, gossip_time now, uint32_t rate, uint32_t burst)
 {
-	gossip_time per = GOSSIP_SEC / JOIN_RATE;
+	gossip_time per = GOSSIP_SEC / rate;
 
-	if (now - g->tokens_at >= per) {
-		gossip_time add = (now - g->tokens_at) / per;
+	if (now - b->at >= per) {
+		gossip_time add = (now - b->at) / per;
 
-		g->tokens =
-		        (uint32_t)(g->tokens + add > JOIN_TOKENS ? JOIN_TOKENS : g->tokens + add);
-		g->tokens_at += add * per;
+		b->tokens =
+		        add >= (gossip_time)(burst - b->tokens) ? burst : b->tokens + (uint32_t)add;
+		b->at += add * per;
 	}
-	if (g->tokens == 0) {
+	if (b->tokens == 0)
+		return false;
+	b->tokens--;
+	return true;
+}
+
+/* Sealed answers a hello with a valid cookie may cost its source address. */
+static bool
+source_take(struct gossip *g, gossip_time now, const struct wire_endpoint *from)
+{
+	struct source key = {.family = from->family}, *s = NULL;
+
+	memcpy(key.addr, from->addr, from->family == WIRE_AF_INET ? 4 : 8);
+	for (size_t i = 0; i < g->nsources && s == NULL; i++)
+		if (g->sources[i].family == key.family &&
+		    memcmp(g->sources[i].addr, key.addr, sizeof(key.addr)) == 0)
+			s = &g->sources[i];
+	if (s == NULL) {
+		/* A source forgotten gets a full bucket again: only the global cap holds one
+		 * that cycles through more addresses than the table keeps. */
+		if (g->nsources < SOURCES) {
+			s = &g->sources[g->nsources++];
+		} else {
+			s = &g->sources[0];
+			for (size_t i = 1; i < SOURCES; i++)
+				if (g->sources[i].b.at < s->b.at)
+					s = &g->sources[i];
+		}
+		*s = key;
+		s->b = (struct bucket){now, SOURCE_BURST};
+	}
+	return bucket_take(&s->b, now, SOURCE_RATE, SOURCE_BURST);
+}
+
+/* A cookie: a MAC, under a key of this process, over the time slot, the hello's source
+ * address and port and the name it claims. Only who receives at that address learns it. */
+static void
+cookie_make(const struct gossip *g, gossip_time slot, const struct wire_endpoint *from,
+            const char *name, uint8_t out[WIRE_COOKIE_LEN])
+{
+	uint8_t in[8 + 1 + 16 + 2 + 1 + WIRE_NAME_MAX];
+	size_t n = 0, alen = from->family == WIRE_AF_INET ? 4 : 16, nlen = strlen(name);
+
+	for (int i = 7; i >= 0; i--)
+		in[n++] = (uint8_t)((uint64_t)slot >> (8 * i));
+	in[n++] = from->family;
+	memcpy(in + n, from->addr, alen);
+	n += alen;
+	in[n++] = (uint8_t)(from->port >> 8);
+	in[n++] = (uint8_t)from->port;
+	in[n++] = (uint8_t)nlen;
+	memcpy(in + n, name, nlen);
+	n += nlen;
+	crypto_shorthash_siphashx24(out, in, n, g->cookie_key);
+}
+
+/* Secret (keyed by the private key) and new with every process (the daemon's seed is
+ * random): cookies of another run or another site do not pass. */
+static void
+cookie_key(struct gossip *g, const uint8_t priv[WIRE_KEY_LEN], uint64_t seed)
+{
+	static const char context[] = "netd cookie v1";
+	uint8_t in[sizeof(context) + 8];
+
+	memcpy(in, context, sizeof(context));
+	for (int i = 0; i < 8; i++)
+		in[sizeof(context) + i] = (uint8_t)(seed >> (8 * i));
+	crypto_generichash(g->cookie_key, sizeof(g->cookie_key), in, sizeof(in), priv,
+	                   WIRE_KEY_LEN);
+}
+
+/* Made in this slot or the one before. */
+static bool
+cookie_valid(const struct gossip *g, gossip_time now, const struct wire_endpoint *from,
+             const char *name, const uint8_t cookie[WIRE_COOKIE_LEN])
+{
+	uint8_t want[WIRE_COOKIE_LEN];
+
+	for (gossip_time slot = now / COOKIE_SLOT; slot >= now / COOKIE_SLOT - 1; slot--) {
+		cookie_make(g, slot, from, name, want);
+		if (sodium_memcmp(want, cookie, WIRE_COOKIE_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Join answers and tell-the-dead answer authenticated datagrams, so an outsider cannot ask
+ * for them: each trusted sender has a budget of its own, which only it can spend. A sender
+ * forgotten among many others gets its next answer early, which costs no one else theirs. */
+static bool
+may_answer(struct gossip *g, gossip_time now, uint32_t who)
+{
+	struct answer *a = NULL;
+
+	for (size_t i = 0; i < g->nanswered && a == NULL; i++)
+		if (g->answered[i].who == who)
+			a = &g->answered[i];
+	if (a != NULL && now - a->at < (gossip_time)ANSWER_GAP_MS * GOSSIP_MSEC) {
 		g->ctr.drop_rate++;
 		return false;
 	}
-	g->tokens--;
+	if (a == NULL && g->nanswered < ANSWERED) {
+		a = &g->answered[g->nanswered++];
+	} else if (a == NULL) {
+		a = &g->answered[0];
+		for (size_t i = 1; i < ANSWERED; i++)
+			if (g->answered[i].at < a->at)
+				a = &g->answered[i];
+	}
+	a->who = who;
+	a->at = now;
 	return true;
+}
+
+static void
+send_clear(struct gossip *g, const struct wire_endpoint *to, const uint8_t *buf, int len)
+{
+	if (len <= 0 || g->cb.send == NULL)
+		return;
+	g->ctr.tx_datagrams++;
+	g->ctr.tx_bytes += (uint64_t)len;
+	g->cb.send(g->cb.arg, to, buf, (size_t)len);
 }
 
 /* The trust index of a datagram's claimed sender, or -1 after counting why it is dropped:
@@ -1653,27 +1809,74 @@ static void
 on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, const uint8_t *buf,
          size_t len)
 {
-	char name[WIRE_NAME_MAX + 1];
+	uint8_t reply[WIRE_COOKIE_REPLY_LEN];
+	struct wire_hello h;
+	struct wire_cookie c;
 	int64_t id;
 	struct pkt p;
 
-	if (wire_hello_decode(buf, len, name) != 0) {
+	if (wire_hello_decode(buf, len, &h) != 0) {
 		g->ctr.drop_malformed++;
 		return;
 	}
-	id = lookup_sender(g, name);
+	id = lookup_sender(g, h.name);
 	if (id < 0)
 		return;
-	if (!take_token(g, now))
+	if (!h.has_cookie || !cookie_valid(g, now, from, h.name, h.cookie)) {
+		if (h.has_cookie)
+			g->ctr.drop_cookie++;
+		/* The source is not proven yet: a cookie, never a sealed answer. */
+		if (!bucket_take(&g->cookie_budget, now, COOKIE_RATE, COOKIE_BURST)) {
+			g->ctr.drop_rate++;
+			return;
+		}
+		c.nonce = h.nonce;
+		cookie_make(g, now / COOKIE_SLOT, from, h.name, c.cookie);
+		send_clear(g, from, reply, wire_cookie_encode(&c, reply, sizeof(reply)));
 		return;
-	/* A small sealed answer: it tells the joiner who we are without handing a spoofed
-	 * source more bytes than it sent by much. The joiner follows with its join. */
+	}
+	if (!source_take(g, now, from) ||
+	    !bucket_take(&g->hello_budget, now, HELLO_RATE, HELLO_BURST)) {
+		g->ctr.drop_rate++;
+		return;
+	}
+	/* A small sealed answer: it tells the joiner who we are. The joiner follows with its
+	 * join. */
 	pkt_init(&p, (uint32_t)id, from);
 	msg_clear(&g->out, WIRE_PING);
 	g->out.seq = ++g->seq;
-	strcpy(g->out.target, name);
+	strcpy(g->out.target, h.name);
 	pkt_put(g, &p, &g->out);
 	pkt_send(g, &p, false);
+}
+
+/* A seed's answer to our hello: repeat the hello with the cookie, once. */
+static void
+on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
+{
+	uint8_t out[WIRE_HELLO_LEN];
+	struct wire_cookie c;
+	struct wire_hello h = {0};
+	struct seed *s = NULL;
+
+	if (wire_cookie_decode(buf, len, &c) != 0) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	/* By nonce, not by address: a seed may answer from another of its addresses. */
+	for (size_t i = 0; i < g->nseeds && s == NULL; i++)
+		if (g->seeds[i].awaiting && g->seeds[i].nonce == c.nonce)
+			s = &g->seeds[i];
+	if (s == NULL) {
+		g->ctr.drop_cookie++;
+		return;
+	}
+	s->awaiting = false;
+	strcpy(h.name, g->name);
+	h.nonce = c.nonce;
+	h.has_cookie = true;
+	memcpy(h.cookie, c.cookie, WIRE_COOKIE_LEN);
+	send_clear(g, &s->ep, out, wire_hello_encode(&h, out, sizeof(out)));
 }
 
 static bool
@@ -1691,26 +1894,29 @@ seed_alive(const struct gossip *g, const struct wire_endpoint *ep)
 }
 
 static void
-join_addr(struct gossip *g, const struct wire_endpoint *ep)
+join_seed(struct gossip *g, struct seed *s)
 {
-	uint8_t buf[WIRE_NAME_MAX + 2];
-	int len;
+	uint8_t buf[WIRE_HELLO_LEN];
+	struct wire_hello h = {0};
 
 	g->ctr.joins++;
 	for (size_t i = 0; i < g->nmembers; i++) {
 		const struct member *m = &g->members[i];
 
-		if (m->desc != NULL && wire_endpoint_equal(&m->desc->d.gossip, ep)) {
-			send_digest(g, (uint32_t)i, ep, true);
+		if (m->desc != NULL && wire_endpoint_equal(&m->desc->d.gossip, &s->ep)) {
+			send_digest(g, (uint32_t)i, &s->ep, true);
 			return;
 		}
 	}
-	len = wire_hello_encode(g->name, buf, sizeof(buf));
-	if (len > 0 && g->cb.send != NULL) {
-		g->ctr.tx_datagrams++;
-		g->ctr.tx_bytes += (uint64_t)len;
-		g->cb.send(g->cb.arg, ep, buf, (size_t)len);
-	}
+	/* Unpredictable, so that only the seed, which saw it, can send a cookie reply the
+	 * joiner takes; a keyed hash rather than the core's generator, which it would reveal. */
+	g->hellos++;
+	crypto_shorthash((uint8_t *)&h.nonce, (const uint8_t *)&g->hellos, sizeof(g->hellos),
+	                 g->cookie_key);
+	strcpy(h.name, g->name);
+	s->nonce = h.nonce;
+	s->awaiting = true;
+	send_clear(g, &s->ep, buf, wire_hello_encode(&h, buf, sizeof(buf)));
 }
 
 static void
@@ -1729,7 +1935,7 @@ seeds_tick(struct gossip *g, gossip_time now)
 			s->next = now + jitter(g, hi, 0.1);
 			continue;
 		}
-		join_addr(g, &s->ep);
+		join_seed(g, s);
 		s->next = now + jitter(g, s->backoff, 0.25);
 		s->backoff = s->backoff * 2 > hi ? hi : s->backoff * 2;
 	}
@@ -1937,6 +2143,10 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		on_hello(g, now, from, buf, len);
 		return;
 	}
+	if (len > 0 && buf[0] == WIRE_COOKIE_KIND) {
+		on_cookie(g, buf, len);
+		return;
+	}
 	if (seal_sender(buf, len, name) != 0) {
 		g->ctr.drop_malformed++;
 		return;
@@ -1970,10 +2180,11 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		dispatch(g, now, (uint32_t)id, from, &g->msg);
 
 	sm = &g->members[id];
-	if (sm->state == GOSSIP_NONE && take_token(g, now)) {
+	if (sm->state == GOSSIP_NONE && may_answer(g, now, (uint32_t)id)) {
 		/* A trusted site we know nothing of talks to us: it is joining through us. */
 		send_digest(g, (uint32_t)id, from, true);
-	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) && take_token(g, now)) {
+	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
+	           may_answer(g, now, (uint32_t)id)) {
 		/* Tell the dead: only it can refute, and it cannot while it does not know. */
 		struct pkt p;
 
@@ -2018,6 +2229,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
+	cookie_key(g, cfg->private_key, cfg->rng_seed);
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {
 		x += 0x9e3779b97f4a7c15ull;
@@ -2046,7 +2258,6 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	}
 	g->bucket_sum[self_hash(g) & (WIRE_MAX_BUCKETS - 1)] +=
 	        entry_hash(self_hash(g), g->self_inc, g->self_state);
-	g->tokens = JOIN_TOKENS;
 	return g;
 nomem:
 	why = "out of memory";
@@ -2098,7 +2309,8 @@ gossip_start(struct gossip *g, gossip_time now)
 	}
 	g->next_reconnect =
 	        now + jitter(g, (gossip_time)g->prof.reconnect_interval_ms * GOSSIP_MSEC, 0.5);
-	g->tokens_at = now;
+	g->cookie_budget = (struct bucket){now, COOKIE_BURST};
+	g->hello_budget = (struct bucket){now, HELLO_BURST};
 	for (size_t i = 0; i < g->nseeds; i++)
 		g->seeds[i].next = now;
 }

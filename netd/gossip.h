@@ -138,7 +138,8 @@ struct gossip_counters {
 	uint64_t drop_replayed;  /* counter seen or too old */
 	uint64_t drop_self;      /* claims to come from this site */
 	uint64_t drop_refused;   /* descriptor not permitted, bad signature or key */
-	uint64_t drop_rate;      /* hellos and join answers over the rate limit */
+	uint64_t drop_rate;      /* answers to hellos and to trusted senders over budget */
+	uint64_t drop_cookie;    /* hello with a stale or forged cookie; unasked cookie reply */
 	uint64_t probes, probe_failures, indirect_probes;
 	uint64_t suspicions;  /* raised by this site */
 	uint64_t refutations; /* this site refuted a suspicion of itself */

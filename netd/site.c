@@ -1310,7 +1310,8 @@ site_metrics(struct site *s, struct metrics *m)
 	        {"malformed", gc->drop_malformed}, {"unknown", gc->drop_unknown},
 	        {"forged", gc->drop_forged},       {"replayed", gc->drop_replayed},
 	        {"self", gc->drop_self},           {"refused", gc->drop_refused},
-	        {"rate", gc->drop_rate},           {"oversize", s->rx_oversize},
+	        {"rate", gc->drop_rate},           {"cookie", gc->drop_cookie},
+	        {"oversize", s->rx_oversize},
 	};
 	const struct {
 		const char *name, *type, *help;

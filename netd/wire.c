@@ -658,26 +658,73 @@ wire_prefix_within(const struct wire_prefix *inner, const struct wire_prefix *ou
 }
 
 int
-wire_hello_encode(const char *name, uint8_t *buf, size_t cap)
+wire_hello_encode(const struct wire_hello *h, uint8_t *buf, size_t cap)
 {
 	struct out o = {buf, cap, 0, false};
 
 	out_u8(&o, WIRE_HELLO_KIND);
-	out_name(&o, name);
+	out_name(&o, h->name);
+	out_u64(&o, h->nonce);
+	out_u8(&o, h->has_cookie ? WIRE_COOKIE_LEN : 0);
+	if (h->has_cookie)
+		out_bytes(&o, h->cookie, WIRE_COOKIE_LEN);
+	/* The longest fields take 59 bytes: there is always padding. */
+	while (!o.full && o.len < WIRE_HELLO_LEN)
+		out_u8(&o, 0);
 	return o.full ? -1 : (int)o.len;
 }
 
 int
-wire_hello_decode(const uint8_t *buf, size_t len, char name[WIRE_NAME_MAX + 1])
+wire_hello_decode(const uint8_t *buf, size_t len, struct wire_hello *h)
 {
 	struct in in = {buf, len, 0, false};
-	char tmp[WIRE_NAME_MAX + 1];
+	struct wire_hello tmp = {0};
+	uint8_t clen;
 
-	if (in_u8(&in) != WIRE_HELLO_KIND)
+	if (len != WIRE_HELLO_LEN || in_u8(&in) != WIRE_HELLO_KIND)
 		return -1;
-	in_name(&in, tmp);
+	in_name(&in, tmp.name);
+	tmp.nonce = in_u64(&in);
+	clen = in_u8(&in);
+	if (clen == WIRE_COOKIE_LEN) {
+		tmp.has_cookie = true;
+		in_copy(&in, tmp.cookie, WIRE_COOKIE_LEN);
+	} else if (clen != 0) {
+		return -1;
+	}
+	/* The padding is zero, so every accepted hello is the one encoding of its fields. */
+	while (!in.bad && in.off < len)
+		if (in_u8(&in) != 0)
+			return -1;
+	if (in.bad)
+		return -1;
+	*h = tmp;
+	return 0;
+}
+
+int
+wire_cookie_encode(const struct wire_cookie *c, uint8_t *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0, false};
+
+	out_u8(&o, WIRE_COOKIE_KIND);
+	out_u64(&o, c->nonce);
+	out_bytes(&o, c->cookie, WIRE_COOKIE_LEN);
+	return o.full ? -1 : (int)o.len;
+}
+
+int
+wire_cookie_decode(const uint8_t *buf, size_t len, struct wire_cookie *c)
+{
+	struct in in = {buf, len, 0, false};
+	struct wire_cookie tmp;
+
+	if (len != WIRE_COOKIE_REPLY_LEN || in_u8(&in) != WIRE_COOKIE_KIND)
+		return -1;
+	tmp.nonce = in_u64(&in);
+	in_copy(&in, tmp.cookie, WIRE_COOKIE_LEN);
 	if (in.bad || in.off != len)
 		return -1;
-	memcpy(name, tmp, sizeof(tmp));
+	*c = tmp;
 	return 0;
 }

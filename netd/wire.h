@@ -148,10 +148,34 @@ bool wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b
 bool wire_prefix_within(const struct wire_prefix *inner, const struct wire_prefix *outer);
 bool wire_endpoint_equal(const struct wire_endpoint *a, const struct wire_endpoint *b);
 
-/* Unauthenticated join greeting, sent to a seed whose identity is not known yet: the kind
- * byte then the sender's name. */
-#define WIRE_HELLO_KIND 0x12
-int wire_hello_encode(const char *name, uint8_t *buf, size_t cap);
-int wire_hello_decode(const uint8_t *buf, size_t len, char name[WIRE_NAME_MAX + 1]);
+/* Unauthenticated join greeting, sent to a seed whose identity is not known yet. A seed
+ * answers a hello without a valid cookie with a cookie reply only; a hello that repeats the
+ * cookie proves its source address and may cost the seed a sealed answer. Every hello is
+ * padded to WIRE_HELLO_LEN, longer than a cookie reply, so answering a hello from a spoofed
+ * source sends the victim fewer bytes than the spoofer spent. */
+#define WIRE_HELLO_KIND       0x12
+#define WIRE_COOKIE_KIND      0x13
+#define WIRE_COOKIE_LEN       16
+#define WIRE_HELLO_LEN        64 /* kind, name, nonce, cookie, zero padding */
+#define WIRE_COOKIE_REPLY_LEN 25 /* kind, nonce, cookie */
+
+struct wire_hello {
+	char name[WIRE_NAME_MAX + 1];
+	uint64_t nonce; /* echoed by the cookie reply: the joiner takes only its own */
+	bool has_cookie;
+	uint8_t cookie[WIRE_COOKIE_LEN];
+};
+
+struct wire_cookie {
+	uint64_t nonce; /* the hello's */
+	uint8_t cookie[WIRE_COOKIE_LEN];
+};
+
+/* Encoders return the length (WIRE_HELLO_LEN, WIRE_COOKIE_REPLY_LEN) or -1; decoders 0, or
+ * -1 for anything but the exact length with zero padding. */
+int wire_hello_encode(const struct wire_hello *h, uint8_t *buf, size_t cap);
+int wire_hello_decode(const uint8_t *buf, size_t len, struct wire_hello *h);
+int wire_cookie_encode(const struct wire_cookie *c, uint8_t *buf, size_t cap);
+int wire_cookie_decode(const uint8_t *buf, size_t len, struct wire_cookie *c);
 
 #endif

@@ -1,6 +1,6 @@
 /* libFuzzer harness: gossip payloads as they come out of an opened datagram. Whatever
  * decodes must re-encode to exactly the input (encodings are canonical), and the hello
- * greeting likewise. */
+ * greeting and its cookie reply likewise. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +15,20 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[2 * WIRE_DATAGRAM_MAX + 64];
-	char name[WIRE_NAME_MAX + 1];
+	struct wire_hello hello;
+	struct wire_cookie cookie;
 	struct wire_reader r;
 	struct wire_writer w;
 	int rc, n = 0;
 
-	if (wire_hello_decode(data, size, name) == 0) {
-		int len = wire_hello_encode(name, out, sizeof(out));
+	if (wire_hello_decode(data, size, &hello) == 0) {
+		int len = wire_hello_encode(&hello, out, sizeof(out));
+
+		if (len < 0 || (size_t)len != size || memcmp(out, data, size) != 0)
+			abort();
+	}
+	if (wire_cookie_decode(data, size, &cookie) == 0) {
+		int len = wire_cookie_encode(&cookie, out, sizeof(out));
 
 		if (len < 0 || (size_t)len != size || memcmp(out, data, size) != 0)
 			abort();

@@ -508,7 +508,7 @@ test_refusals(void **state)
 	gossip_receive(w->g, w->now, &w->p[A].addr, other, olen);
 	assert_int_equal(c->drop_self, 1);
 	/* A hello from an unknown name. */
-	olen = (size_t)wire_hello_encode("c", other, sizeof(other));
+	olen = (size_t)wire_hello_encode(&(struct wire_hello){.name = "c"}, other, sizeof(other));
 	gossip_receive(w->g, w->now, &w->p[C].addr, other, olen);
 	assert_int_equal(c->drop_unknown, 2);
 

@@ -517,25 +517,72 @@ test_prefix_within(void **state)
 	assert_false(wire_prefix_within(&v6, &outer));
 }
 
+/* A hello is always WIRE_HELLO_LEN bytes with zero padding, with or without a cookie, for
+ * every name length; its cookie reply is exactly WIRE_COOKIE_REPLY_LEN, never longer. */
 static void
 test_hello(void **state)
 {
-	uint8_t buf[64];
+	struct wire_hello h = {.nonce = 0x0102030405060708ull}, back;
+	uint8_t buf[WIRE_HELLO_LEN + 1];
 	char name[WIRE_NAME_MAX + 1];
-	int len;
 
 	(void)state;
-	len = wire_hello_encode("site-a", buf, sizeof(buf));
-	assert_int_equal(len, 8);
-	assert_int_equal(wire_hello_decode(buf, (size_t)len, name), 0);
-	assert_string_equal(name, "site-a");
-	assert_int_equal(wire_hello_decode(buf, (size_t)len - 1, name), -1);
-	buf[len] = 0;
-	assert_int_equal(wire_hello_decode(buf, (size_t)len + 1, name), -1);
-	buf[0] = 0x11;
-	assert_int_equal(wire_hello_decode(buf, (size_t)len, name), -1);
-	assert_int_equal(wire_hello_encode("Bad", buf, sizeof(buf)), -1);
-	assert_int_equal(wire_hello_encode("site-a", buf, 4), -1);
+	for (int n = 1; n <= WIRE_NAME_MAX; n++) {
+		memset(name, 'a', (size_t)n);
+		name[n] = '\0';
+		strcpy(h.name, name);
+		for (int cookie = 0; cookie < 2; cookie++) {
+			h.has_cookie = cookie;
+			memset(h.cookie, cookie ? 0xc5 : 0, sizeof(h.cookie));
+			assert_int_equal(wire_hello_encode(&h, buf, sizeof(buf)), WIRE_HELLO_LEN);
+			assert_int_equal(wire_hello_decode(buf, WIRE_HELLO_LEN, &back), 0);
+			assert_string_equal(back.name, name);
+			assert_true(back.nonce == h.nonce);
+			assert_int_equal(back.has_cookie, cookie);
+			assert_memory_equal(back.cookie, h.cookie, sizeof(h.cookie));
+			/* One byte short, one more, a non-zero padding byte, another kind. */
+			assert_int_equal(wire_hello_decode(buf, WIRE_HELLO_LEN - 1, &back), -1);
+			buf[WIRE_HELLO_LEN] = 0;
+			assert_int_equal(wire_hello_decode(buf, WIRE_HELLO_LEN + 1, &back), -1);
+			buf[WIRE_HELLO_LEN - 1] = 1;
+			assert_int_equal(wire_hello_decode(buf, WIRE_HELLO_LEN, &back), -1);
+			buf[WIRE_HELLO_LEN - 1] = 0;
+			buf[0] = WIRE_COOKIE_KIND;
+			assert_int_equal(wire_hello_decode(buf, WIRE_HELLO_LEN, &back), -1);
+		}
+	}
+	/* A cookie length other than 0 or 16. */
+	strcpy(h.name, "site-a");
+	h.has_cookie = false;
+	assert_int_equal(wire_hello_encode(&h, buf, sizeof(buf)), WIRE_HELLO_LEN);
+	buf[1 + 1 + 6 + 8] = 15;
+	assert_int_equal(wire_hello_decode(buf, WIRE_HELLO_LEN, &back), -1);
+	strcpy(h.name, "Bad");
+	assert_int_equal(wire_hello_encode(&h, buf, sizeof(buf)), -1);
+	strcpy(h.name, "site-a");
+	assert_int_equal(wire_hello_encode(&h, buf, WIRE_HELLO_LEN - 1), -1);
+}
+
+static void
+test_cookie_reply(void **state)
+{
+	struct wire_cookie c = {.nonce = 42}, back;
+	uint8_t buf[WIRE_COOKIE_REPLY_LEN + 1];
+
+	(void)state;
+	assert_true(WIRE_COOKIE_REPLY_LEN < WIRE_HELLO_LEN);
+	memset(c.cookie, 0x5a, sizeof(c.cookie));
+	assert_int_equal(wire_cookie_encode(&c, buf, sizeof(buf)), WIRE_COOKIE_REPLY_LEN);
+	assert_int_equal(buf[0], WIRE_COOKIE_KIND);
+	assert_int_equal(wire_cookie_decode(buf, WIRE_COOKIE_REPLY_LEN, &back), 0);
+	assert_true(back.nonce == 42);
+	assert_memory_equal(back.cookie, c.cookie, sizeof(c.cookie));
+	assert_int_equal(wire_cookie_decode(buf, WIRE_COOKIE_REPLY_LEN - 1, &back), -1);
+	buf[WIRE_COOKIE_REPLY_LEN] = 0;
+	assert_int_equal(wire_cookie_decode(buf, WIRE_COOKIE_REPLY_LEN + 1, &back), -1);
+	buf[0] = WIRE_HELLO_KIND;
+	assert_int_equal(wire_cookie_decode(buf, WIRE_COOKIE_REPLY_LEN, &back), -1);
+	assert_int_equal(wire_cookie_encode(&c, buf, WIRE_COOKIE_REPLY_LEN - 1), -1);
 }
 
 static void
@@ -583,6 +630,7 @@ main(void)
 	        cmocka_unit_test(test_sizes),
 	        cmocka_unit_test(test_prefix_within),
 	        cmocka_unit_test(test_hello),
+	        cmocka_unit_test(test_cookie_reply),
 	        cmocka_unit_test(test_signed_bytes),
 	};
 
