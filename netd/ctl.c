@@ -16,25 +16,28 @@
 
 #include "netd/log.h"
 
-/* Above this much queued output a client's input is no longer read: a client pipelining
- * requests without reading the replies is slowed down to its own pace, and its queue stops
- * growing. Reading resumes once the queue has drained below the low-water mark. */
+/* Above this much queued output a client's requests are no longer handled nor read: a
+ * client pipelining requests is served at the pace it reads the replies, and its queue
+ * stops growing. Requests are handled again once the queue has drained below the low-water
+ * mark. So a queue holds at most CTL_HIGH_WATER, then CTL_MAX_OUTPUT of events (a
+ * subscriber further behind is dropped), then one reply: CTL_MAX_QUEUE in all. */
 #define CTL_HIGH_WATER (CTL_MAX_OUTPUT / 4)
 #define CTL_LOW_WATER  (CTL_HIGH_WATER / 4)
+#define CTL_MAX_QUEUE  (2 * (size_t)CTL_MAX_OUTPUT)
 
 #define CTL_INPUT_START  4096
 #define CTL_OUTPUT_START 4096
 /* Power-of-two growth from CTL_OUTPUT_START; twice the queue limit leaves room to append
  * without moving the unsent bytes more often than the bytes sent since. */
-#define CTL_OUTPUT_CAP_MAX (2 * (size_t)CTL_MAX_OUTPUT)
+#define CTL_OUTPUT_CAP_MAX (2 * CTL_MAX_QUEUE)
 #define CTL_OUTPUT_KEEP    (64 * 1024) /* a drained output buffer larger than this is freed */
 
-#define CTL_ACCEPT_BURST 64   /* connections taken per wake-up, so clients get their turn */
-#define CTL_ACCEPT_PAUSE 1.0  /* seconds without accepting after running out of descriptors */
-#define CTL_REJECT_LOG   60.0 /* seconds between log lines about refused connections */
+#define CTL_ACCEPT_BURST 64  /* connections taken per wake-up, so clients get their turn */
+#define CTL_ACCEPT_PAUSE 1.0 /* seconds without accepting after running out of descriptors */
 
-static const char ctl_reject_line[] =
-        "{\"version\":1,\"ok\":false,\"error\":\"too many clients\"}\n";
+/* Anyone who may open the socket can repeat what these log lines are about without end. */
+#define CTL_LOG_BURST    5
+#define CTL_LOG_INTERVAL 60.0
 
 struct ctl_client {
 	struct ctl_server *server;
@@ -43,7 +46,12 @@ struct ctl_client {
 	int fd;
 	ev_io rio;
 	ev_io wio;
+	ev_timer timer; /* the idle, request and stall deadlines */
 	struct ctl_peer peer;
+	bool privileged; /* root or the configured group: may mutate, has reserved slots */
+
+	ev_tstamp since;   /* connected, or began or finished its last request */
+	ev_tstamp drained; /* its output queue last shrank or began to fill */
 
 	char *in; /* bytes of the current line(s) not yet handled */
 	size_t inlen;
@@ -74,9 +82,17 @@ struct ctl_server {
 	int fd;
 	ev_io accept_io;
 	ev_timer accept_pause;
-	ev_tstamp last_reject_log;
+	double idle_timeout;
+	double stall_timeout;
 	struct ctl_client *clients;
+	size_t unprivileged; /* clients connected now without privilege */
 	struct ctl_stats stats;
+	struct log_limit log_refused; /* connections refused, clients evicted */
+	struct log_limit log_dropped; /* clients dropped for what they did or did not do */
+	struct log_limit log_idle;    /* clients timed out */
+	struct log_limit log_denied;  /* mutating commands refused */
+	struct log_limit log_granted; /* mutating commands run */
+	struct log_limit log_failed;  /* replies that could not be made */
 };
 
 int
@@ -173,6 +189,12 @@ json_string_lossy(const char *s)
 	return v;
 }
 
+static size_t
+client_pending(const struct ctl_client *c)
+{
+	return c->outlen - c->outoff;
+}
+
 static void
 client_free(struct ctl_client *c)
 {
@@ -184,7 +206,11 @@ client_free(struct ctl_client *c)
 	}
 	ev_io_stop(s->loop, &c->rio);
 	ev_io_stop(s->loop, &c->wio);
+	ev_timer_stop(s->loop, &c->timer);
 	close(c->fd);
+	s->stats.queued -= client_pending(c);
+	if (!c->privileged)
+		s->unprivileged--;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -201,17 +227,17 @@ client_free(struct ctl_client *c)
 	free(c);
 }
 
-/* Appends data and a newline to the output queue: 0, -ENOBUFS if that would pass
- * CTL_MAX_OUTPUT, or -ENOMEM. */
+/* Appends data and a newline to the output queue: 0, -ENOBUFS if the queue would hold more
+ * than limit bytes, or -ENOMEM. */
 static int
-client_queue_line(struct ctl_client *c, const char *data, size_t len)
+client_queue_line(struct ctl_client *c, const char *data, size_t len, size_t limit)
 {
-	size_t pending = c->outlen - c->outoff;
+	size_t pending = client_pending(c);
 	size_t need = len + 1;
 	size_t cap;
 	char *p;
 
-	if (len >= CTL_MAX_OUTPUT || need > CTL_MAX_OUTPUT - pending)
+	if (len >= limit || need > limit - pending)
 		return -ENOBUFS;
 	if (c->outcap - c->outlen < need && c->outoff > 0 && c->outoff >= pending) {
 		memmove(c->out, c->out + c->outoff, pending);
@@ -241,6 +267,10 @@ client_queue_line(struct ctl_client *c, const char *data, size_t len)
 	memcpy(c->out + c->outlen, data, len);
 	c->out[c->outlen + len] = '\n';
 	c->outlen += need;
+	c->server->stats.queued += need;
+	/* The stall clock runs from the moment something waits to be read. */
+	if (pending == 0)
+		c->drained = ev_now(c->server->loop);
 	return 0;
 }
 
@@ -248,17 +278,43 @@ static void
 client_update_reading(struct ctl_client *c)
 {
 	struct ctl_server *s = c->server;
-	size_t pending = c->outlen - c->outoff;
+	size_t pending = client_pending(c);
 
-	if (c->eof || c->closing) {
-		ev_io_stop(s->loop, &c->rio);
-	} else if (!c->paused && pending > CTL_HIGH_WATER) {
+	if (!c->paused && pending > CTL_HIGH_WATER)
 		c->paused = true;
-		ev_io_stop(s->loop, &c->rio);
-	} else if (c->paused && pending <= CTL_LOW_WATER) {
+	else if (c->paused && pending <= CTL_LOW_WATER)
 		c->paused = false;
+	if (c->paused || c->eof || c->closing)
+		ev_io_stop(s->loop, &c->rio);
+	else
 		ev_io_start(s->loop, &c->rio);
-	}
+}
+
+/* When the client is closed unless something happens first; 0: never. */
+static ev_tstamp
+client_deadline(const struct ctl_client *c)
+{
+	const struct ctl_server *s = c->server;
+
+	if (client_pending(c) > 0)
+		return c->drained + s->stall_timeout;
+	if (c->subscribed && c->inlen == 0)
+		return 0;
+	return c->since + s->idle_timeout;
+}
+
+static void
+client_arm(struct ctl_client *c)
+{
+	struct ctl_server *s = c->server;
+	ev_tstamp deadline = client_deadline(c);
+	ev_tstamp after = deadline - ev_now(s->loop);
+
+	ev_timer_stop(s->loop, &c->timer);
+	if (deadline == 0)
+		return;
+	ev_timer_set(&c->timer, after > 0 ? after : 0, 0);
+	ev_timer_start(s->loop, &c->timer);
 }
 
 /* Sends what the socket takes now; the write watcher does the rest. Returns -1 when the
@@ -283,6 +339,8 @@ client_flush(struct ctl_client *c)
 			return -1;
 		}
 		c->outoff += (size_t)n;
+		s->stats.queued -= (size_t)n;
+		c->drained = ev_now(s->loop);
 	}
 	if (c->outoff == c->outlen) {
 		c->outoff = 0;
@@ -297,6 +355,7 @@ client_flush(struct ctl_client *c)
 		ev_io_start(s->loop, &c->wio);
 	}
 	client_update_reading(c);
+	client_arm(c);
 	return 0;
 }
 
@@ -315,10 +374,10 @@ reply_new(bool ok)
 	return reply;
 }
 
-/* Encodes a reply: result, or error when result is NULL. NULL when it cannot be encoded
- * within the output limit. */
+/* Encodes a reply: result, or error (with its code, if any) when result is NULL. NULL when
+ * it cannot be encoded within the output limit. */
 static char *
-reply_encode(json_t *result, const char *error, size_t *len)
+reply_encode(json_t *result, const char *error, const char *code, size_t *len)
 {
 	json_t *reply = reply_new(result != NULL);
 	char *text = NULL;
@@ -328,7 +387,8 @@ reply_encode(json_t *result, const char *error, size_t *len)
 	if (result != NULL) {
 		if (json_object_set(reply, "result", result) < 0)
 			goto out;
-	} else if (json_object_set_new(reply, "error", json_string_lossy(error)) < 0) {
+	} else if (json_object_set_new(reply, "error", json_string_lossy(error)) < 0 ||
+	           (code != NULL && json_object_set_new(reply, "code", json_string(code)) < 0)) {
 		goto out;
 	}
 	text = json_dumps(reply, JSON_COMPACT);
@@ -343,48 +403,39 @@ out:
 	return text;
 }
 
-/* Queues a reply; a client whose queue is full is dropped. */
+/* Queues a reply. Requests are handled only while the queue is short (back-pressure), so a
+ * reply always fits: a client is never dropped for the replies it reads. */
 static void
-client_reply(struct ctl_client *c, json_t *result, const char *error)
+client_reply(struct ctl_client *c, json_t *result, const char *error, const char *code)
 {
 	struct ctl_server *s = c->server;
 	char *text;
 	size_t len;
-	int rc;
 
 	s->stats.requests++;
-	text = reply_encode(result, error, &len);
+	text = reply_encode(result, error, code, &len);
 	if (text == NULL && result != NULL) {
-		log_warnx("ctl: reply for client pid %d cannot be encoded within %d bytes",
-		          (int)c->peer.pid, CTL_MAX_OUTPUT);
+		if (log_limit_allow(&s->log_failed))
+			log_warnx("ctl: reply for client pid %d cannot be encoded within %d bytes",
+			          (int)c->peer.pid, CTL_MAX_OUTPUT);
 		error = "the reply cannot be encoded within the output limit";
-		text = reply_encode(NULL, error, &len);
+		text = reply_encode(NULL, error, NULL, &len);
 	}
 	if (error != NULL)
 		s->stats.errors++;
-	if (text == NULL) {
-		log_warnx("ctl: out of memory replying to client pid %d", (int)c->peer.pid);
-		client_free(c);
-		return;
-	}
-	rc = client_queue_line(c, text, len);
-	if (rc == -ENOBUFS) {
-		s->stats.dropped++;
-		log_warnx("ctl: dropping client pid %d uid %u: it leaves its replies unread",
-		          (int)c->peer.pid, (unsigned)c->peer.uid);
-		client_free(c);
-	} else if (rc < 0) {
-		log_warnx("ctl: out of memory replying to client pid %d", (int)c->peer.pid);
+	if (text == NULL || client_queue_line(c, text, len, CTL_MAX_QUEUE) < 0) {
+		if (log_limit_allow(&s->log_failed))
+			log_warnx("ctl: out of memory replying to client pid %d", (int)c->peer.pid);
 		client_free(c);
 	}
 	free(text);
 }
 
-static void client_reply_errorf(struct ctl_client *c, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+static void client_reply_errorf(struct ctl_client *c, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static void
-client_reply_errorf(struct ctl_client *c, const char *fmt, ...)
+client_reply_errorf(struct ctl_client *c, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -392,12 +443,12 @@ client_reply_errorf(struct ctl_client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	client_reply(c, NULL, msg);
+	client_reply(c, NULL, msg, code);
 }
 
 /* The peer's supplementary groups as the kernel recorded them at connect(). */
 static int
-client_groups(const struct ctl_client *c, gid_t **groups, size_t *ngroups)
+peer_groups(int fd, gid_t **groups, size_t *ngroups)
 {
 	socklen_t len = 64 * sizeof(gid_t);
 	gid_t *buf = NULL, *p;
@@ -407,7 +458,7 @@ client_groups(const struct ctl_client *c, gid_t **groups, size_t *ngroups)
 		if (p == NULL)
 			break;
 		buf = p;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, buf, &len) == 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, buf, &len) == 0) {
 			*groups = buf;
 			*ngroups = len / sizeof(gid_t);
 			return 0;
@@ -420,23 +471,23 @@ client_groups(const struct ctl_client *c, gid_t **groups, size_t *ngroups)
 	return -1;
 }
 
+/* Whether the peer on fd may mutate, which also gives it the reserved slots. */
 static bool
-client_may_mutate(const struct ctl_client *c)
+server_privileged(const struct ctl_server *s, int fd, const struct ctl_peer *peer)
 {
-	const struct ctl_server *s = c->server;
 	const gid_t *group = s->group != NULL ? &s->gid : NULL;
 	gid_t *groups = NULL;
 	size_t ngroups = 0;
 	bool ok;
 
-	if (ctl_peer_may_mutate(&c->peer, NULL, 0, group))
+	if (ctl_peer_may_mutate(peer, NULL, 0, group))
 		return true;
 	if (group == NULL)
 		return false;
-	if (client_groups(c, &groups, &ngroups) < 0)
-		log_debug("ctl: cannot read the groups of client pid %d: %s", (int)c->peer.pid,
+	if (peer_groups(fd, &groups, &ngroups) < 0)
+		log_debug("ctl: cannot read the groups of client pid %d: %s", (int)peer->pid,
 		          strerror(errno));
-	ok = ctl_peer_may_mutate(&c->peer, groups, ngroups, group);
+	ok = ctl_peer_may_mutate(peer, groups, ngroups, group);
 	free(groups);
 	return ok;
 }
@@ -460,9 +511,9 @@ client_subscribe(struct ctl_client *c)
 		c->server->stats.subscribers++;
 	}
 	if (result == NULL)
-		client_reply(c, NULL, "out of memory");
+		client_reply(c, NULL, "out of memory", NULL);
 	else
-		client_reply(c, result, NULL);
+		client_reply(c, result, NULL, NULL);
 	json_decref(result);
 }
 
@@ -477,12 +528,13 @@ client_line(struct ctl_client *c, const char *line, size_t len)
 	char *handler_err = NULL;
 	json_t *result;
 
+	c->since = ev_now(s->loop);
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len == 0)
 		return;
 	if (ctl_request_parse(line, len, &req, err, sizeof(err)) < 0) {
-		client_reply(c, NULL, err);
+		client_reply(c, NULL, err, NULL);
 		return;
 	}
 	if (strcmp(req.command, "events") == 0) {
@@ -491,25 +543,28 @@ client_line(struct ctl_client *c, const char *line, size_t len)
 	}
 	cmd = server_find_command(s, req.command);
 	if (cmd == NULL) {
-		client_reply_errorf(c, "unknown command \"%.64s\"", req.command);
+		client_reply_errorf(c, NULL, "unknown command \"%.64s\"", req.command);
 		goto out;
 	}
 	if (cmd->mutating) {
-		if (!client_may_mutate(c)) {
-			log_info("ctl: refused \"%s\" to pid %d uid %u", cmd->name,
-			         (int)c->peer.pid, (unsigned)c->peer.uid);
+		if (!c->privileged) {
+			if (log_limit_allow(&s->log_denied))
+				log_info("ctl: refused \"%s\" to pid %d uid %u", cmd->name,
+				         (int)c->peer.pid, (unsigned)c->peer.uid);
 			if (s->group != NULL)
-				client_reply_errorf(c,
+				client_reply_errorf(c, "denied",
 				                    "permission denied: \"%s\" needs root or "
 				                    "membership of group %s",
 				                    cmd->name, s->group);
 			else
-				client_reply_errorf(c, "permission denied: \"%s\" needs root",
+				client_reply_errorf(c, "denied",
+				                    "permission denied: \"%s\" needs root",
 				                    cmd->name);
 			goto out;
 		}
-		log_info("ctl: \"%s\" requested by pid %d uid %u", cmd->name, (int)c->peer.pid,
-		         (unsigned)c->peer.uid);
+		if (log_limit_allow(&s->log_granted))
+			log_info("ctl: \"%s\" requested by pid %d uid %u", cmd->name,
+			         (int)c->peer.pid, (unsigned)c->peer.uid);
 	}
 	result = cmd->handler(s->ctx, &req, &handler_err);
 	/* The handler may have published events that overflowed this very client. */
@@ -519,53 +574,81 @@ client_line(struct ctl_client *c, const char *line, size_t len)
 		goto out;
 	}
 	if (result != NULL)
-		client_reply(c, result, NULL);
+		client_reply(c, result, NULL, NULL);
 	else
-		client_reply(c, NULL, handler_err != NULL ? handler_err : "command failed");
+		client_reply(c, NULL, handler_err != NULL ? handler_err : "command failed", NULL);
 	json_decref(result);
 	free(handler_err);
 out:
 	ctl_request_clear(&req);
 }
 
-/* Handles every complete line in the input, then settles the client's fate. */
+/* The client has sent more than it may: it gets one error line and is closed. */
+static void
+client_drop_oversize(struct ctl_client *c)
+{
+	struct ctl_server *s = c->server;
+
+	s->stats.dropped++;
+	if (log_limit_allow(&s->log_dropped))
+		log_warnx("ctl: dropping client pid %d uid %u: request line longer than %d bytes",
+		          (int)c->peer.pid, (unsigned)c->peer.uid, CTL_MAX_REQUEST);
+	c->busy = true;
+	client_reply_errorf(c, NULL, "request line longer than %d bytes", CTL_MAX_REQUEST);
+	c->busy = false;
+	if (!c->closing)
+		(void)client_flush(c);
+	client_free(c);
+}
+
+/* Handles the complete lines in the input (and, after the client's end of stream, a last
+ * line without its newline) while its output queue is short, then settles its fate. The
+ * lines left while the queue is long are handled as it drains (client_write_cb). */
 static void
 client_process(struct ctl_client *c)
 {
-	struct ctl_server *s = c->server;
 	size_t start = 0, end;
-	bool oversize = false;
+	bool blocked = false;
 	char *nl;
 
 	c->busy = true;
-	while (!c->closing &&
-	       (nl = memchr(c->in + c->scanned, '\n', c->inlen - c->scanned)) != NULL) {
-		end = (size_t)(nl - c->in);
+	while (!c->closing) {
+		nl = memchr(c->in + c->scanned, '\n', c->inlen - c->scanned);
+		if (nl != NULL) {
+			end = (size_t)(nl - c->in);
+		} else {
+			c->scanned = c->inlen;
+			/* A last request without its newline, as `printf ... | nc -U` sends. */
+			if (!c->eof || c->inlen == start)
+				break;
+			end = c->inlen;
+		}
+		if (client_pending(c) > CTL_HIGH_WATER) {
+			if (client_flush(c) < 0) {
+				client_free(c);
+				break;
+			}
+			if (client_pending(c) > CTL_HIGH_WATER) {
+				blocked = true;
+				break;
+			}
+		}
 		client_line(c, c->in + start, end - start);
-		start = end + 1;
+		start = end < c->inlen ? end + 1 : end;
 		c->scanned = start;
 	}
-	if (!c->closing) {
-		memmove(c->in, c->in + start, c->inlen - start);
-		c->inlen -= start;
-		c->scanned = c->inlen;
-		if (c->inlen >= CTL_MAX_REQUEST) {
-			oversize = true;
-			s->stats.dropped++;
-			log_warnx("ctl: dropping client pid %d uid %u: request line longer than %d "
-			          "bytes",
-			          (int)c->peer.pid, (unsigned)c->peer.uid, CTL_MAX_REQUEST);
-			client_reply_errorf(c, "request line longer than %d bytes",
-			                    CTL_MAX_REQUEST);
-		} else if (c->eof && c->inlen > 0) {
-			/* A last request without its newline, as `printf ... | nc -U` sends. */
-			client_line(c, c->in, c->inlen);
-			c->inlen = 0;
-			c->scanned = 0;
-		}
-	}
 	c->busy = false;
-	if (c->closing || client_flush(c) < 0 || oversize || (c->eof && c->outoff == c->outlen))
+	if (c->closing) {
+		client_free(c);
+		return;
+	}
+	memmove(c->in, c->in + start, c->inlen - start);
+	c->inlen -= start;
+	c->scanned -= start;
+	/* Unless blocked, what is left holds no newline: a line too long to ever complete. */
+	if (!blocked && c->inlen >= CTL_MAX_REQUEST)
+		client_drop_oversize(c);
+	else if (client_flush(c) < 0 || (c->eof && c->inlen == 0 && client_pending(c) == 0))
 		client_free(c);
 }
 
@@ -577,15 +660,15 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t n;
 	char *p;
 
-	(void)loop;
 	(void)revents;
 	if (c->inlen == c->incap) {
 		/* client_process() leaves less than CTL_MAX_REQUEST bytes behind. */
 		cap = c->incap * 2 < CTL_MAX_REQUEST ? c->incap * 2 : CTL_MAX_REQUEST;
 		p = realloc(c->in, cap);
 		if (p == NULL) {
-			log_warnx("ctl: out of memory reading from client pid %d",
-			          (int)c->peer.pid);
+			if (log_limit_allow(&c->server->log_failed))
+				log_warnx("ctl: out of memory reading from client pid %d",
+				          (int)c->peer.pid);
 			client_free(c);
 			return;
 		}
@@ -602,10 +685,14 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		client_free(c);
 		return;
 	}
-	if (n == 0)
+	if (n == 0) {
 		c->eof = true;
-	else
+	} else {
+		/* A new request begins: it has the idle timeout to be completed. */
+		if (c->inlen == 0)
+			c->since = ev_now(loop);
 		c->inlen += (size_t)n;
+	}
 	client_process(c);
 }
 
@@ -616,61 +703,177 @@ client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (client_flush(c) < 0 || (c->eof && c->outoff == c->outlen))
+	if (client_flush(c) < 0 || (c->eof && c->inlen == 0 && client_pending(c) == 0))
 		client_free(c);
+	else if (!c->paused && c->inlen > 0)
+		client_process(c); /* requests held back while the queue was long */
 }
 
-static int
-client_new(struct ctl_server *s, int fd)
+/* A client whose deadline passed: it stopped reading its output, or it idles. */
+static void
+client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_client *c = w->data;
+	struct ctl_server *s = c->server;
+	ev_tstamp deadline = client_deadline(c);
+
+	(void)revents;
+	if (deadline == 0 || deadline > ev_now(loop)) {
+		client_arm(c);
+		return;
+	}
+	if (client_pending(c) > 0) {
+		s->stats.dropped++;
+		if (log_limit_allow(&s->log_dropped))
+			log_warnx("ctl: dropping client pid %d uid %u: it has read none of its %zu "
+			          "waiting bytes for %.0f s",
+			          (int)c->peer.pid, (unsigned)c->peer.uid, client_pending(c),
+			          s->stall_timeout);
+	} else {
+		s->stats.timed_out++;
+		if (log_limit_allow(&s->log_idle))
+			log_info("ctl: closing client pid %d uid %u: %s for %.0f s",
+			         (int)c->peer.pid, (unsigned)c->peer.uid,
+			         c->inlen > 0 ? "request unfinished" : "nothing sent",
+			         s->idle_timeout);
+	}
+	client_free(c);
+}
+
+static void
+client_new(struct ctl_server *s, int fd, const struct ctl_peer *peer, bool privileged)
 {
 	struct ctl_client *c;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_warn("ctl: %s: cannot tell who connected", s->path);
-		return -1;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->in = malloc(CTL_INPUT_START)) == NULL) {
-		log_warnx("ctl: %s: out of memory for a new client", s->path);
+		if (log_limit_allow(&s->log_failed))
+			log_warnx("ctl: %s: out of memory for a new client", s->path);
 		free(c);
-		return -1;
+		close(fd);
+		return;
 	}
 	c->server = s;
 	c->fd = fd;
 	c->incap = CTL_INPUT_START;
-	c->peer = (struct ctl_peer){.pid = cred.pid, .uid = cred.uid, .gid = cred.gid};
+	c->peer = *peer;
+	c->privileged = privileged;
+	c->since = ev_now(s->loop);
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+	ev_timer_init(&c->timer, client_timer_cb, s->idle_timeout, 0);
 	c->rio.data = c;
 	c->wio.data = c;
+	c->timer.data = c;
 	c->next = s->clients;
 	if (s->clients != NULL)
 		s->clients->prev = c;
 	s->clients = c;
 	s->stats.clients++;
 	s->stats.accepted++;
+	if (!privileged)
+		s->unprivileged++;
 	ev_io_start(s->loop, &c->rio);
-	log_debug("ctl: client pid %d uid %u connected", (int)cred.pid, (unsigned)cred.uid);
-	return 0;
+	ev_timer_start(s->loop, &c->timer);
+	log_debug("ctl: client pid %d uid %u connected%s", (int)peer->pid, (unsigned)peer->uid,
+	          privileged ? " (privileged)" : "");
 }
 
-/* Beyond the client limit a connection gets one line saying so; a fresh socket's buffer
- * always takes it, and nothing more is owed to it. */
+/* One line saying why, then the connection is closed; a socket that has sent nothing yet
+ * always has room for the line. */
 static void
-server_reject(struct ctl_server *s, int fd)
+send_goodbye(int fd, const char *error, const char *code)
 {
-	ev_tstamp now = ev_now(s->loop);
+	size_t len;
+	char *text = reply_encode(NULL, error, code, &len);
 
-	(void)send(fd, ctl_reject_line, sizeof(ctl_reject_line) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (text == NULL)
+		return;
+	text[len++] = '\n'; /* over the NUL: the length is known */
+	(void)send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(text);
+}
+
+static void
+server_reject(struct ctl_server *s, int fd, const struct ctl_peer *peer, bool privileged)
+{
+	char msg[128];
+
+	if (privileged)
+		snprintf(msg, sizeof(msg),
+		         "socket full: all %d slots are held by root and the control group",
+		         CTL_MAX_CLIENTS);
+	else
+		snprintf(msg, sizeof(msg),
+		         "socket full: no slot for an unprivileged client (%d of %d are kept for "
+		         "root and the control group)",
+		         CTL_PRIVILEGED_SLOTS, CTL_MAX_CLIENTS);
+	send_goodbye(fd, msg, "full");
 	close(fd);
 	s->stats.rejected++;
-	if (s->stats.rejected == 1 || now - s->last_reject_log >= CTL_REJECT_LOG) {
-		log_warnx("ctl: %s: refusing connections beyond %d clients (%llu so far)", s->path,
-		          CTL_MAX_CLIENTS, s->stats.rejected);
-		s->last_reject_log = now;
+	if (log_limit_allow(&s->log_refused))
+		log_warnx("ctl: %s: refused pid %d uid %u: %s (%llu refused so far)", s->path,
+		          (int)peer->pid, (unsigned)peer->uid, msg, s->stats.rejected);
+}
+
+/* Makes room for a privileged client: the unprivileged client idle the longest goes. */
+static bool
+server_evict(struct ctl_server *s)
+{
+	struct ctl_client *victim = NULL;
+	ev_tstamp idle_since = 0, t;
+
+	for (struct ctl_client *c = s->clients; c != NULL; c = c->next) {
+		if (c->privileged)
+			continue;
+		t = c->since > c->drained ? c->since : c->drained;
+		if (victim == NULL || t < idle_since) {
+			victim = c;
+			idle_since = t;
+		}
 	}
+	if (victim == NULL)
+		return false;
+	s->stats.evicted++;
+	if (log_limit_allow(&s->log_refused))
+		log_info(
+		        "ctl: closing client pid %d uid %u, idle for %.0f s, to make room for root "
+		        "or the control group",
+		        (int)victim->peer.pid, (unsigned)victim->peer.uid,
+		        ev_now(s->loop) - idle_since);
+	/* Between lines only: a line cut short would corrupt the stream. */
+	if (client_pending(victim) == 0)
+		send_goodbye(victim->fd, "closed to make room for root or the control group",
+		             "evicted");
+	client_free(victim);
+	return true;
+}
+
+static void
+server_admit(struct ctl_server *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct ctl_peer peer;
+	bool privileged, room;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		if (log_limit_allow(&s->log_failed))
+			log_warn("ctl: %s: cannot tell who connected", s->path);
+		close(fd);
+		return;
+	}
+	peer = (struct ctl_peer){.pid = cred.pid, .uid = cred.uid, .gid = cred.gid};
+	privileged = server_privileged(s, fd, &peer);
+	if (privileged)
+		room = s->stats.clients < CTL_MAX_CLIENTS || server_evict(s);
+	else
+		room = s->stats.clients < CTL_MAX_CLIENTS &&
+		       s->unprivileged < CTL_MAX_CLIENTS - CTL_PRIVILEGED_SLOTS;
+	if (room)
+		client_new(s, fd, &peer, privileged);
+	else
+		server_reject(s, fd, &peer, privileged);
 }
 
 static void
@@ -695,10 +898,7 @@ server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			ev_timer_start(loop, &s->accept_pause);
 			return;
 		}
-		if (s->stats.clients >= CTL_MAX_CLIENTS)
-			server_reject(s, fd);
-		else if (client_new(s, fd) < 0)
-			close(fd);
+		server_admit(s, fd);
 	}
 }
 
@@ -846,6 +1046,21 @@ ctl_server_new(struct ev_loop *loop, const struct ctl_config *config,
 	s->loop = loop;
 	s->commands = commands;
 	s->ctx = ctx;
+	s->idle_timeout = config->idle_timeout > 0 ? config->idle_timeout : CTL_IDLE_TIMEOUT;
+	s->stall_timeout = config->stall_timeout > 0 ? config->stall_timeout : CTL_STALL_TIMEOUT;
+	s->log_refused = (struct log_limit)LOG_LIMIT_INIT("ctl: refused or evicted clients",
+	                                                  LOG_LEVEL_WARNING, CTL_LOG_BURST,
+	                                                  CTL_LOG_INTERVAL);
+	s->log_dropped = (struct log_limit)LOG_LIMIT_INIT("ctl: dropped clients", LOG_LEVEL_WARNING,
+	                                                  CTL_LOG_BURST, CTL_LOG_INTERVAL);
+	s->log_idle = (struct log_limit)LOG_LIMIT_INIT("ctl: timed-out clients", LOG_LEVEL_INFO,
+	                                               CTL_LOG_BURST, CTL_LOG_INTERVAL);
+	s->log_denied = (struct log_limit)LOG_LIMIT_INIT("ctl: refused commands", LOG_LEVEL_INFO,
+	                                                 CTL_LOG_BURST, CTL_LOG_INTERVAL);
+	s->log_granted = (struct log_limit)LOG_LIMIT_INIT("ctl: mutating commands", LOG_LEVEL_INFO,
+	                                                  CTL_LOG_BURST, CTL_LOG_INTERVAL);
+	s->log_failed = (struct log_limit)LOG_LIMIT_INIT("ctl: failed replies", LOG_LEVEL_WARNING,
+	                                                 CTL_LOG_BURST, CTL_LOG_INTERVAL);
 	s->path = strdup(config->path);
 	if (s->path == NULL)
 		goto fail;
@@ -950,16 +1165,18 @@ ctl_server_publish(struct ctl_server *s, json_t *event)
 		next = c->next;
 		if (!c->subscribed || c->closing)
 			continue;
-		rc = client_queue_line(c, text, len);
+		rc = client_queue_line(c, text, len, CTL_MAX_OUTPUT);
 		if (rc == -ENOBUFS) {
 			s->stats.dropped++;
-			log_warnx("ctl: dropping event subscriber pid %d uid %u: it leaves its "
-			          "events unread",
-			          (int)c->peer.pid, (unsigned)c->peer.uid);
+			if (log_limit_allow(&s->log_dropped))
+				log_warnx("ctl: dropping event subscriber pid %d uid %u: more than "
+				          "%d bytes behind",
+				          (int)c->peer.pid, (unsigned)c->peer.uid, CTL_MAX_OUTPUT);
 			client_free(c);
 		} else if (rc < 0) {
-			log_warnx("ctl: out of memory sending an event to client pid %d",
-			          (int)c->peer.pid);
+			if (log_limit_allow(&s->log_failed))
+				log_warnx("ctl: out of memory sending an event to client pid %d",
+				          (int)c->peer.pid);
 			client_free(c);
 		} else if (!c->busy && client_flush(c) < 0) {
 			client_free(c);

@@ -3,8 +3,12 @@
  *
  * Request:  {"command": "status"}            optional "args": {...}
  * Reply:    {"version": 1, "ok": true,  "result": ...}
- *           {"version": 1, "ok": false, "error": "message"}
+ *           {"version": 1, "ok": false, "error": "message"}   optional "code" (below)
  * Event:    {"version": 1, "ok": true,  "event": {...}}   (after an "events" request)
+ *
+ * An error's "code" tells a program what happened where the text is for people: "full"
+ * (no slot for this client; the connection is closed), "evicted" (closed to make room for
+ * root), "denied" (the command needs root or the configured group).
  */
 #ifndef NETD_CTL_H
 #define NETD_CTL_H
@@ -19,8 +23,19 @@
 
 #define CTL_PROTOCOL_VERSION 1
 #define CTL_MAX_REQUEST      (64 * 1024) /* bytes in one request line, newline included */
+/* Clients connected at once; the last CTL_PRIVILEGED_SLOTS of them only for root and the
+ * configured group, who also take the slot of the longest-idle unprivileged client when
+ * every slot is in use. So no user who may merely open the socket can lock root out. */
 #define CTL_MAX_CLIENTS      256
-#define CTL_MAX_OUTPUT       (4 * 1024 * 1024) /* queued reply bytes before a client is dropped */
+#define CTL_PRIVILEGED_SLOTS 16
+/* The longest reply or event line, and how far an event subscriber may fall behind. */
+#define CTL_MAX_OUTPUT (4 * 1024 * 1024)
+/* Seconds a client may send nothing, or take to complete a request it has begun (an event
+ * subscriber that waits for events is not idle). */
+#define CTL_IDLE_TIMEOUT 10.0
+/* Seconds a client with replies or events waiting may take none of them before it is
+ * closed: only a client that stops reading is dropped, never one that reads slowly. */
+#define CTL_STALL_TIMEOUT 30.0
 
 /* A request as parsed from one line. */
 struct ctl_request {
@@ -60,7 +75,9 @@ struct ctl_command {
 struct ctl_config {
 	const char *path;
 	mode_t mode;
-	const char *group; /* NULL: mutating commands are root's only */
+	const char *group;    /* NULL: mutating commands are root's only */
+	double idle_timeout;  /* seconds; 0: CTL_IDLE_TIMEOUT */
+	double stall_timeout; /* seconds; 0: CTL_STALL_TIMEOUT */
 };
 
 struct ctl_server;
@@ -82,13 +99,17 @@ json_t *ctl_time_json(time_t t);
 
 /* Counters for status and metrics. */
 struct ctl_stats {
-	size_t clients;              /* connected now */
-	size_t subscribers;          /* connected now with "events" */
-	unsigned long long accepted; /* connections accepted */
-	unsigned long long rejected; /* connections refused at the client limit */
-	unsigned long long requests; /* requests answered, errors included */
-	unsigned long long errors;   /* error replies */
-	unsigned long long dropped;  /* clients closed for oversize lines or output overflow */
+	size_t clients;               /* connected now */
+	size_t subscribers;           /* connected now with "events" */
+	unsigned long long accepted;  /* connections accepted */
+	unsigned long long rejected;  /* connections refused at the client limit */
+	unsigned long long evicted;   /* idle unprivileged clients closed to make room for root */
+	unsigned long long timed_out; /* clients closed for idling or a request left unfinished */
+	unsigned long long requests;  /* requests answered, errors included */
+	unsigned long long errors;    /* error replies */
+	unsigned long long dropped;   /* clients closed for oversize lines, for not reading their
+	                               * output, or for falling too far behind the events */
+	size_t queued;                /* reply and event bytes waiting to be sent now */
 };
 void ctl_server_stats(const struct ctl_server *server, struct ctl_stats *stats);
 

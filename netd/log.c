@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 static enum log_level current_level = LOG_LEVEL_INFO;
 static bool use_stderr = true;
@@ -108,6 +109,43 @@ LOG_FN(log_warn, LOG_LEVEL_WARNING, 1)
 LOG_FN(log_warnx, LOG_LEVEL_WARNING, 0)
 LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
+
+static void log_at(enum log_level level, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void
+log_at(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(level, 0, fmt, ap);
+	va_end(ap);
+}
+
+bool
+log_limit_allow(struct log_limit *l)
+{
+	struct timespec ts;
+	double now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (l->used == 0 || now - l->start >= l->interval) {
+		if (l->suppressed > 0)
+			log_at(l->level, "%s: %llu more not logged (at most %u per %g s)", l->what,
+			       l->suppressed, l->burst, l->interval);
+		l->start = now;
+		l->used = 0;
+		l->suppressed = 0;
+	}
+	if (l->used < l->burst) {
+		l->used++;
+		return true;
+	}
+	l->suppressed++;
+	return false;
+}
 
 void
 fatal(const char *fmt, ...)

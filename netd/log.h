@@ -31,6 +31,28 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A budget for a message that outside events can repeat without end (refused clients,
+ * failed reloads): at most burst occurrences are logged per interval, the others are only
+ * counted, and the count is logged at level when the next occurrence after the interval
+ * is. An occurrence may be several lines; the caller logs them when allowed. */
+struct log_limit {
+	const char *what; /* names the message in the summary line */
+	enum log_level level;
+	unsigned burst;
+	double interval; /* seconds */
+	double start;    /* monotonic seconds; the current interval began here */
+	unsigned used;
+	unsigned long long suppressed;
+};
+
+#define LOG_LIMIT_INIT(what_, level_, burst_, interval_)                                           \
+	{                                                                                          \
+		.what = (what_), .level = (level_), .burst = (burst_), .interval = (interval_)     \
+	}
+
+/* Whether this occurrence may be logged; false counts it as suppressed. */
+bool log_limit_allow(struct log_limit *limit);
+
 /* Only for start-up failures and broken invariants. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

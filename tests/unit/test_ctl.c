@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -140,6 +141,18 @@ server_start(struct fixture *f, mode_t mode, const char *group)
 	struct ctl_config config = {.path = f->path, .mode = mode, .group = group};
 
 	return ctl_server_new(f->loop, &config, test_commands, f);
+}
+
+/* A server whose idle and stall timeouts are short enough for a test to wait out. */
+static void
+server_restart_timeouts(struct fixture *f, double idle, double stall)
+{
+	struct ctl_config config = {
+	        .path = f->path, .mode = 0660, .idle_timeout = idle, .stall_timeout = stall};
+
+	ctl_server_free(f->server);
+	f->server = ctl_server_new(f->loop, &config, test_commands, f);
+	assert_non_null(f->server);
 }
 
 static int
@@ -341,6 +354,22 @@ expect_error(struct fixture *f, struct tclient *c, const char *substring)
 	json_decref(reply);
 }
 
+/* An error line with a code, as a refused or evicted client gets before it is closed. */
+static void
+expect_refusal(struct fixture *f, struct tclient *c, const char *code, const char *substring)
+{
+	json_t *reply = tclient_reply(f, c);
+	const char *got = json_string_value(json_object_get(reply, "code"));
+
+	assert_true(json_is_false(json_object_get(reply, "ok")));
+	assert_non_null(got);
+	assert_string_equal(got, code);
+	if (strstr(json_string_value(json_object_get(reply, "error")), substring) == NULL)
+		fail_msg("error %s does not mention \"%s\"",
+		         json_string_value(json_object_get(reply, "error")), substring);
+	json_decref(reply);
+}
+
 static void
 expect_pong(struct fixture *f, struct tclient *c, json_int_t n)
 {
@@ -395,6 +424,31 @@ stats(const struct fixture *f)
 
 	ctl_server_stats(f->server, &st);
 	return st;
+}
+
+/* Seconds until the server closes c (reading and discarding what it sends), or -1 if it
+ * does not within limit seconds. */
+static double
+tclient_eof_after(struct fixture *f, struct tclient *c, double limit)
+{
+	ev_tstamp start = ev_time();
+
+	while (!c->eof && ev_time() - start < limit) {
+		c->start = 0;
+		c->len = 0;
+		if (!tclient_recv(c))
+			pump(f);
+	}
+	return c->eof ? ev_time() - start : -1;
+}
+
+static void
+pump_for(struct fixture *f, double seconds)
+{
+	ev_tstamp start = ev_time();
+
+	while (ev_time() - start < seconds)
+		pump(f);
 }
 
 static void
@@ -618,8 +672,9 @@ test_client_limit(void **state)
 		c[i] = tclient_connect(f);
 	pump_until_clients(f, CTL_MAX_CLIENTS);
 
+	/* Every client here is root's: there is nobody to make room by closing. */
 	extra = tclient_connect(f);
-	expect_line(f, extra, "{\"version\":1,\"ok\":false,\"error\":\"too many clients\"}");
+	expect_refusal(f, extra, "full", "socket full");
 	assert_true(tclient_wait_eof(f, extra));
 	assert_int_equal(stats(f).rejected, 1);
 	assert_int_equal(stats(f).clients, CTL_MAX_CLIENTS);
@@ -646,20 +701,34 @@ test_client_limit(void **state)
 
 /* Slow and silent clients. */
 
+/* Requests for 200 replies of 64 KiB, three times what may ever wait for a client. */
+static size_t
+big_requests(char *reqs, size_t size, int n)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(reqs + len, size - len,
+		                        "{\"command\":\"big\",\"args\":{\"kib\":64}}\n");
+	return len;
+}
+
 static void
-test_unread_replies_drop_the_client(void **state)
+test_non_reader_dropped_after_stall(void **state)
 {
 	struct fixture *f = *state;
-	struct tclient *hog = tclient_connect(f);
-	struct tclient *other = tclient_connect(f);
+	struct tclient *hog, *other;
+	size_t most = 0, len;
 	char *line;
-	size_t len = 0;
 	char reqs[200 * 40];
+	ev_tstamp start;
+	double after;
 
-	/* 200 replies of 64 KiB are three times what may wait for a client. */
-	for (int i = 0; i < 200; i++)
-		len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
-		                        "{\"command\":\"big\",\"args\":{\"kib\":64}}\n");
+	server_restart_timeouts(f, 5.0, 0.5);
+	hog = tclient_connect(f);
+	other = tclient_connect(f);
+	len = big_requests(reqs, sizeof(reqs), 200);
+	start = ev_time();
 	tclient_send(f, hog, reqs, len);
 	send_ping(f, other, 1);
 	line = tclient_line_within(f, other, 1000);
@@ -667,13 +736,115 @@ test_unread_replies_drop_the_client(void **state)
 	assert_string_equal(line, "{\"version\":1,\"ok\":true,\"result\":{\"pong\":true,\"n\":1}}");
 	free(line);
 
-	assert_true(tclient_wait_eof(f, hog));
+	/* Not reading is not yet a reason: the client is held back, its queue bounded... */
+	while (ev_time() - start < 0.3) {
+		pump(f);
+		if (stats(f).queued > most)
+			most = stats(f).queued;
+	}
+	assert_int_equal(stats(f).dropped, 0);
+	assert_int_equal(stats(f).clients, 2);
+	assert_true(most > 0);
+	assert_true(most <= 2 * CTL_MAX_OUTPUT);
+
+	/* ...until it has taken nothing for the stall timeout (it still does not read). */
+	while (stats(f).clients == 2 && ev_time() - start < 10.0)
+		pump(f);
+	after = ev_time() - start;
+	assert_true(after >= 0.5 && after < 10.0);
 	assert_int_equal(stats(f).dropped, 1);
 	assert_int_equal(stats(f).clients, 1);
+	assert_int_equal(stats(f).queued, 0);
 	send_ping(f, other, 2);
 	expect_pong(f, other, 2);
 	tclient_free(hog);
 	tclient_free(other);
+}
+
+static void
+test_pipelining_reader_gets_every_reply(void **state)
+{
+	enum { N = 400 };
+	struct fixture *f = *state;
+	struct tclient *c = tclient_connect(f);
+	static char reqs[N * 40];
+	size_t len = big_requests(reqs, sizeof(reqs), N);
+	json_t *reply;
+
+	/* 25 MiB of replies asked for at once, read as they come: nothing is dropped. */
+	tclient_send(f, c, reqs, len);
+	for (int i = 0; i < N; i++) {
+		reply = tclient_reply(f, c);
+		if (!json_is_true(json_object_get(reply, "ok")))
+			fail_msg("reply %d is an error", i);
+		assert_int_equal(json_string_length(
+		                         json_object_get(json_object_get(reply, "result"), "data")),
+		                 64 * 1024);
+		json_decref(reply);
+	}
+	assert_int_equal(stats(f).dropped, 0);
+	assert_int_equal(stats(f).requests, N);
+	send_ping(f, c, 1);
+	expect_pong(f, c, 1);
+	tclient_free(c);
+}
+
+static void
+test_idle_clients_time_out(void **state)
+{
+	struct fixture *f = *state;
+	struct tclient *silent, *half, *trickle, *active, *sub;
+	ev_tstamp start, next_trickle;
+	double after;
+	int n = 0;
+
+	server_restart_timeouts(f, 0.3, 5.0);
+	silent = tclient_connect(f);
+	half = tclient_connect(f);
+	trickle = tclient_connect(f);
+	active = tclient_connect(f);
+	sub = tclient_connect(f);
+	tclient_sends(f, sub, "{\"command\":\"events\"}\n");
+	json_decref(tclient_reply(f, sub));
+	/* Half a request, then nothing: a client blocked in the middle of its request. */
+	tclient_sends(f, half, "{\"command\":\"pi");
+	start = ev_time();
+	next_trickle = start;
+	/* For a second, one client asks something every 50 ms and another sends one byte of
+	 * a request that never ends every 50 ms. */
+	while (ev_time() - start < 1.0) {
+		if (ev_time() >= next_trickle) {
+			send_ping(f, active, ++n);
+			expect_pong(f, active, n);
+			if (!trickle->eof)
+				(void)send(trickle->fd, "{", 1, MSG_NOSIGNAL);
+			tclient_recv(trickle);
+			next_trickle += 0.05;
+		}
+		pump(f);
+	}
+	/* Those who sent nothing, or did not complete a request, were closed... */
+	after = tclient_eof_after(f, silent, 0.1);
+	assert_true(after >= 0);
+	after = tclient_eof_after(f, half, 0.1);
+	assert_true(after >= 0);
+	after = tclient_eof_after(f, trickle, 0.1);
+	assert_true(after >= 0);
+	assert_int_equal(stats(f).timed_out, 3);
+	/* ...those who keep asking or wait for events were not. */
+	assert_int_equal(stats(f).clients, 2);
+	send_ping(f, sub, 1);
+	expect_pong(f, sub, 1);
+	send_ping(f, active, 0);
+	expect_pong(f, active, 0);
+	/* After its last reply, an idle client is closed as well. */
+	assert_true(tclient_eof_after(f, active, 5.0) >= 0.2);
+	assert_int_equal(stats(f).timed_out, 4);
+	tclient_free(silent);
+	tclient_free(half);
+	tclient_free(trickle);
+	tclient_free(active);
+	tclient_free(sub);
 }
 
 static void
@@ -1028,6 +1199,249 @@ test_mutating_by_other_users(void **state)
 	assert_int_equal(f->set_calls, 2);
 }
 
+/* In a child as nobody: opens n connections and says so on ready, waits for the word on
+ * go, then counts the lines the server sent on them. Exits 0 when as many were refused
+ * ("full") and evicted as expected. */
+static void
+child_hold_slots(const char *path, int n, int ready, int go, int want_full, int want_evicted)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int *fds = calloc((size_t)n, sizeof(int));
+	int full = 0, evicted = 0;
+	char buf[512], byte = 0;
+	ssize_t got;
+
+	if (fds == NULL || setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		_exit(10);
+	strcpy(addr.sun_path, path);
+	for (int i = 0; i < n; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&addr, sizeof(addr)) < 0)
+			_exit(11);
+	}
+	if (write(ready, &byte, 1) != 1 || read(go, &byte, 1) != 1)
+		_exit(12);
+	for (int i = 0; i < n; i++) {
+		got = recv(fds[i], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		if (strstr(buf, "\"code\":\"full\"") != NULL)
+			full++;
+		else if (strstr(buf, "\"code\":\"evicted\"") != NULL)
+			evicted++;
+	}
+	if (full != want_full || evicted != want_evicted) {
+		fprintf(stderr, "child: %d refused, %d evicted\n", full, evicted);
+		_exit(13);
+	}
+	_exit(0);
+}
+
+static void
+test_root_served_when_full(void **state)
+{
+	enum { HOGS = 300, UNPRIVILEGED = CTL_MAX_CLIENTS - CTL_PRIVILEGED_SLOTS };
+	struct fixture *f = *state;
+	const gid_t adm_gid = 4;
+	struct group *grp = getgrgid(adm_gid);
+	struct tclient *root[CTL_PRIVILEGED_SLOTS + 1];
+	int ready[2], go[2];
+	char group[64], byte;
+	pid_t hogs, pid;
+
+	if (geteuid() != 0) {
+		printf("SKIP: switching to other users needs root\n");
+		skip();
+	}
+	if (grp == NULL) {
+		printf("SKIP: no group with gid %u to test membership with\n", (unsigned)adm_gid);
+		skip();
+	}
+	snprintf(group, sizeof(group), "%s", grp->gr_name);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	ctl_server_free(f->server);
+	f->server = server_start(f, 0666, group);
+	assert_non_null(f->server);
+
+	/* An unprivileged user opens more connections than there are slots, and idles. */
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	hogs = fork();
+	assert_true(hogs >= 0);
+	if (hogs == 0)
+		child_hold_slots(f->path, HOGS, ready[1], go[0], HOGS - UNPRIVILEGED, 1);
+	assert_int_equal(read(ready[0], &byte, 1), 1);
+	for (unsigned long i = 0; i < PUMP_MAX && stats(f).accepted + stats(f).rejected < HOGS; i++)
+		pump(f);
+	assert_int_equal(stats(f).accepted + stats(f).rejected, HOGS);
+
+	/* Root is served... */
+	root[0] = tclient_connect(f);
+	send_ping(f, root[0], 1);
+	expect_pong(f, root[0], 1);
+	/* ...and so is a member of the control group, who may change things. */
+	pid = fork();
+	if (pid == 0)
+		child_ask(f->path, 65534, adm_gid, NULL, 0, "set", true, NULL);
+	run_child(f, pid);
+	assert_int_equal(f->set_calls, 1);
+	pump_until_clients(f, UNPRIVILEGED + 1);
+	assert_int_equal(stats(f).rejected, HOGS - UNPRIVILEGED);
+
+	/* With every slot taken, root takes the place of the longest-idle unprivileged client. */
+	for (int i = 1; i < CTL_PRIVILEGED_SLOTS; i++)
+		root[i] = tclient_connect(f);
+	pump_until_clients(f, CTL_MAX_CLIENTS);
+	root[CTL_PRIVILEGED_SLOTS] = tclient_connect(f);
+	send_ping(f, root[CTL_PRIVILEGED_SLOTS], 2);
+	expect_pong(f, root[CTL_PRIVILEGED_SLOTS], 2);
+	assert_int_equal(stats(f).evicted, 1);
+	assert_int_equal(stats(f).clients, CTL_MAX_CLIENTS);
+
+	/* The unprivileged client was told why it was refused or closed. */
+	assert_int_equal(write(go[1], "g", 1), 1);
+	run_child(f, hogs);
+	for (int i = 0; i <= CTL_PRIVILEGED_SLOTS; i++)
+		tclient_free(root[i]);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
+/* Log lines. */
+
+struct capture {
+	FILE *file;
+	int saved;
+};
+
+/* From here to capture_end(), what is logged goes to a file. */
+static void
+capture_start(struct capture *cap)
+{
+	fflush(stderr);
+	cap->file = tmpfile();
+	assert_non_null(cap->file);
+	cap->saved = dup(STDERR_FILENO);
+	assert_true(cap->saved >= 0);
+	assert_true(dup2(fileno(cap->file), STDERR_FILENO) >= 0);
+}
+
+/* What was logged (malloc'ed) and its number of lines. */
+static char *
+capture_end(struct capture *cap, size_t *lines)
+{
+	long size;
+	char *text;
+
+	fflush(stderr);
+	assert_true(dup2(cap->saved, STDERR_FILENO) >= 0);
+	close(cap->saved);
+	size = ftell(cap->file);
+	assert_true(size >= 0);
+	text = calloc(1, (size_t)size + 1);
+	assert_non_null(text);
+	rewind(cap->file);
+	assert_int_equal(fread(text, 1, (size_t)size, cap->file), (size_t)size);
+	fclose(cap->file);
+	*lines = 0;
+	for (long i = 0; i < size; i++)
+		*lines += text[i] == '\n';
+	return text;
+}
+
+static void
+test_log_limit(void **state)
+{
+	struct log_limit limit = LOG_LIMIT_INIT("test: storm", LOG_LEVEL_WARNING, 3, 0.2);
+	struct timespec pause = {.tv_nsec = 250 * 1000 * 1000};
+	struct capture cap;
+	int allowed = 0;
+	size_t lines;
+	char *text;
+
+	(void)state;
+	capture_start(&cap);
+	for (int i = 0; i < 100; i++)
+		if (log_limit_allow(&limit)) {
+			allowed++;
+			log_warnx("storm %d", i);
+		}
+	nanosleep(&pause, NULL);
+	/* The next interval: the count of what was left out comes first. */
+	assert_true(log_limit_allow(&limit));
+	text = capture_end(&cap, &lines);
+	assert_int_equal(allowed, 3);
+	assert_int_equal(lines, 4);
+	assert_non_null(strstr(text, "storm 2\n"));
+	assert_non_null(strstr(text, "test: storm: 97 more not logged (at most 3 per 0.2 s)"));
+	free(text);
+}
+
+/* Whatever clients do, again and again, the log gets a few lines per minute about it. */
+static void
+test_log_bounded_under_storm(void **state)
+{
+	enum { REQUESTS = 2000, OVERSIZE = 50, EXTRA = 100 };
+	struct fixture *f = *state;
+	struct tclient *c, *many[CTL_MAX_CLIENTS + EXTRA];
+	static const char set[] = "{\"command\":\"set\"}\n";
+	char *reqs = malloc(REQUESTS * (sizeof(set) - 1));
+	char *junk = malloc(CTL_MAX_REQUEST);
+	struct capture cap;
+	size_t lines;
+	char *text;
+
+	assert_non_null(reqs);
+	assert_non_null(junk);
+	for (int i = 0; i < REQUESTS; i++)
+		memcpy(reqs + (size_t)i * (sizeof(set) - 1), set, sizeof(set) - 1);
+	memset(junk, 'x', CTL_MAX_REQUEST);
+	server_restart_timeouts(f, 0.2, 5.0);
+	log_set_level(LOG_LEVEL_INFO);
+	capture_start(&cap);
+
+	/* Mutating requests: each is logged when run (root), or when refused (anyone else). */
+	c = tclient_connect(f);
+	tclient_send(f, c, reqs, REQUESTS * (sizeof(set) - 1));
+	for (int i = 0; i < REQUESTS; i++)
+		json_decref(tclient_reply(f, c));
+	tclient_free(c);
+	/* Oversize requests: each client is dropped. */
+	for (int i = 0; i < OVERSIZE; i++) {
+		c = tclient_connect(f);
+		tclient_send(f, c, junk, CTL_MAX_REQUEST);
+		assert_true(tclient_wait_eof(f, c));
+		tclient_free(c);
+	}
+	/* Connections beyond the limit are refused, and the others time out. */
+	for (int i = 0; i < CTL_MAX_CLIENTS + EXTRA; i++)
+		many[i] = tclient_connect(f);
+	pump_for(f, 1.0);
+	/* Assertions wait until the log is back on stderr, where they report. */
+	for (unsigned long i = 0; i < PUMP_MAX && stats(f).clients > 0; i++)
+		pump(f);
+
+	text = capture_end(&cap, &lines);
+	log_set_level(LOG_LEVEL_WARNING);
+	/* Five lines per kind (mutating, dropped, refused, timed out). */
+	if (lines > 20)
+		fail_msg("%zu log lines for %d requests, %d drops and %llu refusals:\n%.2000s",
+		         lines, REQUESTS, OVERSIZE, stats(f).rejected, text);
+	free(text);
+	assert_int_equal(stats(f).clients, 0);
+	assert_int_equal(stats(f).requests, REQUESTS + OVERSIZE);
+	assert_int_equal(stats(f).dropped, OVERSIZE);
+	assert_true(stats(f).rejected >= EXTRA);
+	assert_true(stats(f).timed_out >= CTL_MAX_CLIENTS - CTL_PRIVILEGED_SLOTS);
+	for (int i = 0; i < CTL_MAX_CLIENTS + EXTRA; i++)
+		tclient_free(many[i]);
+	free(reqs);
+	free(junk);
+}
+
 /* The socket file. */
 
 static void
@@ -1278,8 +1692,11 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_request_size_limit, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_concurrent_clients, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_client_limit, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_unread_replies_drop_the_client, setup,
+	        cmocka_unit_test_setup_teardown(test_non_reader_dropped_after_stall, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_pipelining_reader_gets_every_reply, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_idle_clients_time_out, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unread_events_drop_the_subscriber, setup,
@@ -1288,6 +1705,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_reply_too_large, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mutating_as_root, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mutating_by_other_users, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_root_served_when_full, setup, teardown),
+	        cmocka_unit_test(test_log_limit),
+	        cmocka_unit_test_setup_teardown(test_log_bounded_under_storm, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_socket_in_use, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stale_socket_replaced, setup, teardown),
