@@ -37,7 +37,12 @@ struct daemon {
 	time_t last_reload;  /* 0: never */
 	const char *backend; /* the WireGuard implementation in use or to be used */
 	char *last_reload_error;
+	struct log_limit reload_log; /* whoever may reload can do it in a loop */
 };
+
+/* Reloads logged per minute, and error lines logged per rejected reload. */
+#define DAEMON_RELOAD_LOG_BURST  10
+#define DAEMON_RELOAD_LOG_ERRORS 20
 
 static void
 daemon_apply_log_level(const struct daemon *d)
@@ -109,9 +114,11 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	struct conf_errors errs = {0};
 	struct conf *next;
 	json_t *event, *errors;
+	bool loud = log_limit_allow(&d->reload_log);
 
 	daemon_notify_reloading();
-	log_info("reloading configuration from %s", d->options->conf_path);
+	if (loud)
+		log_info("reloading configuration from %s", d->options->conf_path);
 	next = conf_load(d->options->conf_path, &errs);
 	d->last_reload = time(NULL);
 	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", d->options->conf_path,
@@ -120,9 +127,13 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 		d->reloads_failed++;
 		errors = json_array();
 		for (size_t i = 0; i < errs.n; i++) {
-			log_warnx("reload rejected: %s", errs.msgs[i]);
+			if (loud && i < DAEMON_RELOAD_LOG_ERRORS)
+				log_warnx("reload rejected: %s", errs.msgs[i]);
 			json_array_append_new(errors, json_string(errs.msgs[i]));
 		}
+		if (loud && errs.n > DAEMON_RELOAD_LOG_ERRORS)
+			log_warnx("reload rejected: %zu more errors (netdctl status shows all)",
+			          errs.n - DAEMON_RELOAD_LOG_ERRORS);
 		free(d->last_reload_error);
 		d->last_reload_error = daemon_join_errors(&errs);
 		json_object_set_new(event, "ok", json_false());
@@ -161,10 +172,11 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 		sd_notify(0, "READY=1");
 		return -1;
 	}
-	if (strcmp(next->control.socket, d->conf->control.socket) != 0 ||
-	    next->control.mode != d->conf->control.mode ||
-	    (next->control.group == NULL) != (d->conf->control.group == NULL) ||
-	    (next->control.group && strcmp(next->control.group, d->conf->control.group) != 0))
+	if (loud &&
+	    (strcmp(next->control.socket, d->conf->control.socket) != 0 ||
+	     next->control.mode != d->conf->control.mode ||
+	     (next->control.group == NULL) != (d->conf->control.group == NULL) ||
+	     (next->control.group && strcmp(next->control.group, d->conf->control.group) != 0)))
 		log_warnx("control socket settings changed in %s: they take effect at the next "
 		          "start",
 		          d->options->conf_path);
@@ -180,7 +192,8 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	free(d->last_reload_error);
 	d->last_reload_error = NULL;
 	daemon_apply_log_level(d);
-	log_info("configuration reloaded (%s)", *changed ? "changed" : "unchanged");
+	if (loud)
+		log_info("configuration reloaded (%s)", *changed ? "changed" : "unchanged");
 	json_object_set_new(event, "ok", json_true());
 	json_object_set_new(event, "changed", json_boolean(*changed));
 	ctl_server_publish(d->ctl, event);
@@ -333,12 +346,21 @@ daemon_metrics_text(const struct daemon *d)
 	         "Connections accepted on the status socket.", (double)st.accepted},
 	        {"netd_control_rejected_total", "counter",
 	         "Connections refused because the client limit was reached.", (double)st.rejected},
+	        {"netd_control_evicted_total", "counter",
+	         "Idle unprivileged clients closed to make room for root or the control group.",
+	         (double)st.evicted},
+	        {"netd_control_timed_out_total", "counter",
+	         "Clients closed for sending nothing or not completing a request in time.",
+	         (double)st.timed_out},
+	        {"netd_control_queued_bytes", "gauge",
+	         "Reply and event bytes waiting for status socket clients to read them.",
+	         (double)st.queued},
 	        {"netd_control_requests_total", "counter",
 	         "Requests answered on the status socket, errors included.", (double)st.requests},
 	        {"netd_control_errors_total", "counter", "Error replies sent on the status socket.",
 	         (double)st.errors},
 	        {"netd_control_dropped_total", "counter",
-	         "Clients disconnected for oversize requests or unread output.",
+	         "Clients disconnected for oversize requests, unread output or lagging events.",
 	         (double)st.dropped},
 	};
 
@@ -435,7 +457,11 @@ daemon_on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 int
 daemon_run(const struct daemon_options *options)
 {
-	struct daemon d = {.options = options};
+	struct daemon d = {
+	        .options = options,
+	        .reload_log =
+	                LOG_LIMIT_INIT("reloads", LOG_LEVEL_INFO, DAEMON_RELOAD_LOG_BURST, 60.0),
+	};
 	struct conf_errors errs = {0};
 	struct ctl_config ctl_config;
 	int status = 1;

@@ -23,6 +23,8 @@ enum {
 	NETDCTL_EXIT_ERROR = 1,       /* the daemon answered with an error, or not properly */
 	NETDCTL_EXIT_USAGE = 2,       /* the command line is wrong */
 	NETDCTL_EXIT_UNREACHABLE = 3, /* no daemon to ask */
+	NETDCTL_EXIT_DENIED = 4,      /* not permitted: the socket, or the command */
+	NETDCTL_EXIT_FULL = 5,        /* the daemon has no slot for us now */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -113,14 +115,48 @@ reply_decode(const char *line, size_t len, const char *command)
 	return reply;
 }
 
+/* An error reply; its code, when it has one, says what kind of failure it is. */
 static int
 reply_error(const json_t *reply, const char *command)
 {
 	const json_t *error = json_object_get(reply, "error");
+	const char *code = json_string_value(json_object_get(reply, "code"));
+	const char *text =
+	        json_is_string(error) ? json_string_value(error) : "netd reported an error";
 
-	fprintf(stderr, "netdctl: %s: %s\n", command,
-	        json_is_string(error) ? json_string_value(error) : "netd reported an error");
+	if (code != NULL && (strcmp(code, "full") == 0 || strcmp(code, "evicted") == 0)) {
+		fprintf(stderr, "netdctl: %s: connection refused: %s\n", command, text);
+		return NETDCTL_EXIT_FULL;
+	}
+	fprintf(stderr, "netdctl: %s: %s\n", command, text);
+	if (code != NULL && strcmp(code, "denied") == 0)
+		return NETDCTL_EXIT_DENIED;
 	return NETDCTL_EXIT_ERROR;
+}
+
+/* Why connect() failed, in the words of the exit status it leads to. */
+static int
+connect_error(int rc, const char *path)
+{
+	switch (-rc) {
+	case EACCES:
+	case EPERM:
+		fprintf(stderr,
+		        "netdctl: cannot connect to %s: not permitted (%s); the socket's mode and "
+		        "group say who may\n",
+		        path, strerror(-rc));
+		return NETDCTL_EXIT_DENIED;
+	case ETIMEDOUT:
+		fprintf(stderr,
+		        "netdctl: cannot connect to %s: connection refused: socket full (netd "
+		        "took no new connection within %d s)\n",
+		        path, NETDCTL_TIMEOUT_MS / 1000);
+		return NETDCTL_EXIT_FULL;
+	default:
+		fprintf(stderr, "netdctl: cannot connect to %s: no daemon (%s); is netd running?\n",
+		        path, strerror(-rc));
+		return NETDCTL_EXIT_UNREACHABLE;
+	}
 }
 
 static int
@@ -281,14 +317,14 @@ main(int argc, char **argv)
 
 	rc = ctlclient_connect(path, NETDCTL_TIMEOUT_MS, &client);
 	if (rc < 0) {
-		fprintf(stderr, "netdctl: cannot connect to %s: %s — is netd running?\n", path,
-		        strerror(-rc));
 		json_decref(args);
-		return NETDCTL_EXIT_UNREACHABLE;
+		return connect_error(rc, path);
 	}
 	rc = ctlclient_send(client, command, json_object_size(args) > 0 ? args : NULL);
 	json_decref(args);
-	if (rc < 0) {
+	/* A daemon that refuses us says why in a line and closes, maybe before our request is
+	 * sent: that line is read like any reply. */
+	if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
 		fprintf(stderr, "netdctl: %s: cannot send the request to %s: %s\n", command, path,
 		        strerror(-rc));
 		ctlclient_free(client);
