@@ -65,6 +65,7 @@ struct ctl_client {
 
 	bool subscribed;
 	bool paused;  /* input not watched: back-pressure */
+	bool held;    /* complete requests wait in the input for the queue to drain */
 	bool eof;     /* the peer has finished sending */
 	bool busy;    /* inside client_process(): freeing is deferred to its end */
 	bool closing; /* freed as soon as it is not busy */
@@ -350,11 +351,14 @@ client_flush(struct ctl_client *c)
 			c->out = NULL;
 			c->outcap = 0;
 		}
-		ev_io_stop(s->loop, &c->wio);
-	} else {
-		ev_io_start(s->loop, &c->wio);
 	}
 	client_update_reading(c);
+	/* Held requests are taken up by client_write_cb(), even once nothing is left to send
+	 * (the queue may drain outside it, when an event is sent). */
+	if (c->outoff < c->outlen || (c->held && !c->paused))
+		ev_io_start(s->loop, &c->wio);
+	else
+		ev_io_stop(s->loop, &c->wio);
 	client_arm(c);
 	return 0;
 }
@@ -645,6 +649,7 @@ client_process(struct ctl_client *c)
 	memmove(c->in, c->in + start, c->inlen - start);
 	c->inlen -= start;
 	c->scanned -= start;
+	c->held = blocked;
 	/* Unless blocked, what is left holds no newline: a line too long to ever complete. */
 	if (!blocked && c->inlen >= CTL_MAX_REQUEST)
 		client_drop_oversize(c);
@@ -705,8 +710,8 @@ client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (client_flush(c) < 0 || (c->eof && c->inlen == 0 && client_pending(c) == 0))
 		client_free(c);
-	else if (!c->paused && c->inlen > 0)
-		client_process(c); /* requests held back while the queue was long */
+	else if (c->held && !c->paused)
+		client_process(c);
 }
 
 /* A client whose deadline passed: it stopped reading its output, or it idles. */
