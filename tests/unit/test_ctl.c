@@ -1135,31 +1135,40 @@ run_child(struct fixture *f, pid_t pid)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A server that children with other credentials can reach, with gid's group as the control
+ * group; skips the test where that cannot be had. */
 static void
-test_mutating_by_other_users(void **state)
+server_for_other_users(struct fixture *f, gid_t gid)
 {
-	struct fixture *f = *state;
-	const gid_t nogroup = 65534, adm_gid = 4;
-	const uid_t nobody = 65534;
-	struct group *grp = getgrgid(adm_gid);
+	struct group *grp = getgrgid(gid);
 	char group[64];
-	gid_t with[] = {adm_gid};
-	struct stat st;
 
 	if (geteuid() != 0) {
 		printf("SKIP: switching to other users needs root\n");
 		skip();
 	}
 	if (grp == NULL) {
-		printf("SKIP: no group with gid %u to test membership with\n", (unsigned)adm_gid);
+		printf("SKIP: no group with gid %u to test membership with\n", (unsigned)gid);
 		skip();
 	}
 	snprintf(group, sizeof(group), "%s", grp->gr_name);
-	/* The children must reach the socket: open directories, a socket anyone may use. */
+	/* Open directories, a socket anyone may use. */
 	assert_int_equal(chmod(f->dir, 0755), 0);
 	ctl_server_free(f->server);
 	f->server = server_start(f, 0666, group);
 	assert_non_null(f->server);
+}
+
+static void
+test_mutating_by_other_users(void **state)
+{
+	struct fixture *f = *state;
+	const gid_t nogroup = 65534, adm_gid = 4;
+	const uid_t nobody = 65534;
+	gid_t with[] = {adm_gid};
+	struct stat st;
+
+	server_for_other_users(f, adm_gid);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_gid, adm_gid);
 
@@ -1244,25 +1253,12 @@ test_root_served_when_full(void **state)
 	enum { HOGS = 300, UNPRIVILEGED = CTL_MAX_CLIENTS - CTL_PRIVILEGED_SLOTS };
 	struct fixture *f = *state;
 	const gid_t adm_gid = 4;
-	struct group *grp = getgrgid(adm_gid);
 	struct tclient *root[CTL_PRIVILEGED_SLOTS + 1];
 	int ready[2], go[2];
-	char group[64], byte;
+	char byte;
 	pid_t hogs, pid;
 
-	if (geteuid() != 0) {
-		printf("SKIP: switching to other users needs root\n");
-		skip();
-	}
-	if (grp == NULL) {
-		printf("SKIP: no group with gid %u to test membership with\n", (unsigned)adm_gid);
-		skip();
-	}
-	snprintf(group, sizeof(group), "%s", grp->gr_name);
-	assert_int_equal(chmod(f->dir, 0755), 0);
-	ctl_server_free(f->server);
-	f->server = server_start(f, 0666, group);
-	assert_non_null(f->server);
+	server_for_other_users(f, adm_gid);
 
 	/* An unprivileged user opens more connections than there are slots, and idles. */
 	assert_int_equal(pipe(ready), 0);
