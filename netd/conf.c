@@ -100,7 +100,8 @@ static const char *const gossip_known[] = {"bind",
                                            NULL};
 static const char *const routing_known[] = {"table", "protocol", NULL};
 static const char *const segment_known[] = {"name", "vni", "bridge", "ports", "vxlan_port", NULL};
-static const char *const trust_known[] = {"name", "public_key", "prefixes", "vnis", NULL};
+static const char *const trust_known[] = {"name",    "public_key", "prefixes",
+                                          "overlay", "vnis",       NULL};
 static const char *const control_known[] = {"socket", "mode", "group", NULL};
 
 /* ---- memory and error collection ---- */
@@ -871,6 +872,18 @@ want_prefix(struct loader *ld, const config_setting_t *s, const char *path, stru
 
 /* "ADDR", "ADDR:PORT", "[ADDR6]" or "[ADDR6]:PORT"; a bare IPv6 address is refused because
  * "fd00::1:7946" would be read as an address where a port was meant. */
+/* An overlay grant: a host address (the whole grant) or a prefix (a range of them). */
+static int
+want_overlay_grant(struct loader *ld, const config_setting_t *s, const char *path,
+                   struct conf_prefix *out)
+{
+	const char *v;
+
+	if (want_string(ld, s, path, &v) < 0)
+		return -1;
+	return strchr(v, '/') != NULL ? want_prefix(ld, s, path, out) : want_host(ld, s, path, out);
+}
+
 static int
 want_endpoint(struct loader *ld, const config_setting_t *s, const char *path,
               struct conf_endpoint *out)
@@ -1435,6 +1448,20 @@ parse_trust(struct loader *ld, const config_setting_t *g, int idx, struct conf_t
 	snprintf(path, sizeof(path), "trust[%d].prefixes", idx);
 	if ((s = config_setting_get_member(g, "prefixes")) != NULL)
 		parse_prefix_list(ld, s, path, &t->prefixes, &t->nprefixes);
+	snprintf(path, sizeof(path), "trust[%d].overlay", idx);
+	if ((s = config_setting_get_member(g, "overlay")) != NULL &&
+	    (n = want_list(ld, s, path)) > 0 &&
+	    (t->overlay = ld_calloc(ld, (size_t)n, sizeof(*t->overlay))) != NULL) {
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+
+			snprintf(path, sizeof(path), "trust[%d].overlay[%d]", idx, i);
+			if (want_overlay_grant(ld, e, path, &t->overlay[t->noverlay]) == 0) {
+				loc_add(ld, &t->overlay[t->noverlay], sline(e), i);
+				t->noverlay++;
+			}
+		}
+	}
 	snprintf(path, sizeof(path), "trust[%d].vnis", idx);
 	if ((s = config_setting_get_member(g, "vnis")) == NULL || (n = want_list(ld, s, path)) <= 0)
 		return;
@@ -1902,10 +1929,12 @@ check_seeds(struct loader *ld, const struct conf *conf)
 	free(seeds);
 }
 
-/* A prefix somebody may advertise: this site (trust < 0) or trusted site number trust. */
+/* A prefix somebody may advertise, or a trusted site's overlay grant: this site (trust < 0)
+ * or trusted site number trust. */
 struct owned {
 	const struct conf_prefix *p;
 	long trust;
+	bool overlay;
 	int tpos, pos; /* positions in the file's lists */
 	int line;
 	size_t seq;
@@ -1952,7 +1981,8 @@ owned_path(const struct owned *o, char *buf, size_t len)
 	if (o->trust < 0)
 		snprintf(buf, len, "prefixes[%d]", o->pos);
 	else
-		snprintf(buf, len, "trust[%d].prefixes[%d]", o->tpos, o->pos);
+		snprintf(buf, len, "trust[%d].%s[%d]", o->tpos, o->overlay ? "overlay" : "prefixes",
+		         o->pos);
 }
 
 static void
@@ -1961,8 +1991,9 @@ owned_owner(const struct conf *conf, const struct owned *o, char *buf, size_t le
 	if (o->trust < 0)
 		snprintf(buf, len, "this site's prefixes");
 	else
-		snprintf(buf, len, "trust %s",
-		         conf->trust[o->trust].name ? conf->trust[o->trust].name : "?");
+		snprintf(buf, len, "trust %s%s",
+		         conf->trust[o->trust].name ? conf->trust[o->trust].name : "?",
+		         o->overlay ? "'s overlay" : "");
 }
 
 static void
@@ -1984,8 +2015,10 @@ report_overlap(struct loader *ld, const struct conf *conf, const struct owned *a
 	     earlier->line);
 }
 
-/* Every advertised or allowed prefix must be unique to one owner, or routes would be
- * ambiguous. Sorted by address, the prefixes containing the current one form a stack. */
+/* Every advertised or allowed prefix and every overlay grant must be unique to one owner,
+ * or routes would be ambiguous and a site could take another's traffic. A site's overlay
+ * grant may lie in its own prefixes. Sorted by address, the prefixes containing the current
+ * one form a stack. */
 static void
 check_prefixes(struct loader *ld, const struct conf *conf)
 {
@@ -1993,7 +2026,7 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 	size_t n = conf->nprefixes, depth = 0;
 
 	for (size_t i = 0; i < conf->ntrust; i++)
-		n += conf->trust[i].nprefixes;
+		n += conf->trust[i].nprefixes + conf->trust[i].noverlay;
 	all = ld_calloc(ld, n, sizeof(*all));
 	stack = ld_calloc(ld, n, sizeof(*stack));
 	if (all == NULL || stack == NULL)
@@ -2002,18 +2035,23 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 	for (size_t i = 0; i < conf->nprefixes; i++) {
 		const struct conf_prefix *p = &conf->prefixes[i];
 
-		all[n] = (struct owned){p, -1, -1, loc_idx(ld, p), loc_line(ld, p, 0), n};
+		all[n] = (struct owned){p, -1, false, -1, loc_idx(ld, p), loc_line(ld, p, 0), n};
 		n++;
 	}
 	for (size_t t = 0; t < conf->ntrust; t++) {
-		for (size_t i = 0; i < conf->trust[t].nprefixes; i++) {
-			const struct conf_prefix *p = &conf->trust[t].prefixes[i];
+		const struct conf_trust *ct = &conf->trust[t];
+
+		for (size_t i = 0; i < ct->nprefixes + ct->noverlay; i++) {
+			bool overlay = i >= ct->nprefixes;
+			const struct conf_prefix *p =
+			        overlay ? &ct->overlay[i - ct->nprefixes] : &ct->prefixes[i];
 
 			all[n] = (struct owned){p,
 			                        (long)t,
-			                        loc_idx(ld, &conf->trust[t]),
+			                        overlay,
+			                        loc_idx(ld, ct),
 			                        loc_idx(ld, p),
-			                        loc_line(ld, p, conf->trust[t].line),
+			                        loc_line(ld, p, ct->line),
 			                        n};
 			n++;
 		}
@@ -2023,14 +2061,21 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 		while (depth > 0 && !prefix_contains(stack[depth - 1]->p, all[i].p))
 			depth--;
 		for (size_t k = 0; k < depth; k++)
-			report_overlap(ld, conf, stack[k], &all[i]);
+			if (stack[k]->trust != all[i].trust || stack[k]->overlay == all[i].overlay)
+				report_overlap(ld, conf, stack[k], &all[i]);
 		stack[depth++] = &all[i];
 	}
-	/* The VTEP address must be routed to this site, not into another site's prefix. */
+	/* The VTEP address must be routed to this site, not into another site's prefix or
+	 * overlay. */
 	for (size_t v = 0; v < conf->noverlay; v++)
-		for (size_t t = 0; t < conf->ntrust; t++)
-			for (size_t i = 0; i < conf->trust[t].nprefixes; i++) {
-				const struct conf_prefix *p = &conf->trust[t].prefixes[i];
+		for (size_t t = 0; t < conf->ntrust; t++) {
+			const struct conf_trust *ct = &conf->trust[t];
+
+			for (size_t i = 0; i < ct->nprefixes + ct->noverlay; i++) {
+				bool overlay = i >= ct->nprefixes;
+				const struct conf_prefix *p =
+				        overlay ? &ct->overlay[i - ct->nprefixes]
+				                : &ct->prefixes[i];
 				char a[INET6_ADDRSTRLEN + 4], b[INET6_ADDRSTRLEN + 4];
 
 				if (!prefix_contains(p, &conf->overlay[v]))
@@ -2038,13 +2083,14 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 				conf_prefix_format(&conf->overlay[v], false, a, sizeof(a));
 				conf_prefix_format(p, true, b, sizeof(b));
 				lerr(ld, loc_line(ld, &conf->overlay[v], 0),
-				     "overlay[%d]: %s lies in %s, which trust %s may advertise "
-				     "(line %d)",
+				     "overlay[%d]: %s lies in %s, which trust %s may %s (line %d)",
 				     loc_idx(ld, &conf->overlay[v]), a, b,
-				     conf->trust[t].name ? conf->trust[t].name : "?",
-				     loc_line(ld, p, conf->trust[t].line));
+				     ct->name ? ct->name : "?",
+				     overlay ? "use as its overlay" : "advertise",
+				     loc_line(ld, p, ct->line));
 				break; /* once per trusted site is enough */
 			}
+		}
 out:
 	free(all);
 	free(stack);
@@ -2232,6 +2278,7 @@ conf_free(struct conf *conf)
 	for (size_t i = 0; i < conf->ntrust; i++) {
 		free(conf->trust[i].name);
 		free(conf->trust[i].prefixes);
+		free(conf->trust[i].overlay);
 		free(conf->trust[i].vnis);
 	}
 	free(conf->trust);
@@ -2406,6 +2453,11 @@ conf_print(const struct conf *conf, FILE *out)
 		print_setting(out, 2, "public_key", b64);
 		fputs("\t\tprefixes = ", out);
 		print_prefixes(out, t->prefixes, t->nprefixes, true);
+		if (t->noverlay == 0)
+			fputs("\t\t# overlay: none pinned (its overlay must lie in its prefixes)\n",
+			      out);
+		fputs("\t\toverlay = ", out);
+		print_prefixes(out, t->overlay, t->noverlay, true);
 		fputs("\t\tvnis = [", out);
 		for (size_t j = 0; j < t->nvnis; j++)
 			fprintf(out, "%s%u", j ? ", " : " ", t->vnis[j]);
@@ -2480,6 +2532,7 @@ json_trust(const struct conf_trust *t)
 	r |= jset(o, "name", json_string(t->name));
 	r |= jset(o, "public_key", json_string(b64));
 	r |= jset(o, "prefixes", json_prefixes(t->prefixes, t->nprefixes, true));
+	r |= jset(o, "overlay", json_prefixes(t->overlay, t->noverlay, true));
 	r |= jset(o, "vnis", vnis);
 	if (r != 0) {
 		json_decref(o);
@@ -2617,7 +2670,8 @@ trust_eq(const struct conf_trust *a, const struct conf_trust *b)
 {
 	return str_eq(a->name, b->name) && memcmp(a->public_key, b->public_key, KEY_LEN) == 0 &&
 	       a->nprefixes == b->nprefixes &&
-	       prefixes_eq(a->prefixes, b->prefixes, a->nprefixes) && a->nvnis == b->nvnis &&
+	       prefixes_eq(a->prefixes, b->prefixes, a->nprefixes) && a->noverlay == b->noverlay &&
+	       prefixes_eq(a->overlay, b->overlay, a->noverlay) && a->nvnis == b->nvnis &&
 	       (a->nvnis == 0 || memcmp(a->vnis, b->vnis, a->nvnis * sizeof(*a->vnis)) == 0);
 }
 

@@ -74,6 +74,10 @@ struct conf_trust {
 	uint8_t public_key[KEY_LEN];
 	struct conf_prefix *prefixes; /* prefixes the site may advertise (subnets allowed) */
 	size_t nprefixes;
+	/* Where its overlay (VTEP) addresses must lie: addresses (full length) or ranges. None:
+	 * inside its prefixes. */
+	struct conf_prefix *overlay;
+	size_t noverlay;
 	uint32_t *vnis; /* segments the site may join */
 	size_t nvnis;
 	int line;

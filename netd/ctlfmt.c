@@ -13,7 +13,7 @@ enum ctlfmt_kind {
 
 struct ctlfmt_column {
 	const char *header;
-	const char *key;
+	const char *key; /* "a.b": member b of the row's object a */
 	enum ctlfmt_kind kind;
 };
 
@@ -26,10 +26,15 @@ struct ctlfmt_table {
 };
 
 static const struct ctlfmt_column peer_columns[] = {
-        {"NAME", "name", CTLFMT_TEXT},         {"STATE", "state", CTLFMT_TEXT},
-        {"ENDPOINT", "endpoint", CTLFMT_TEXT}, {"HANDSHAKE", "last_handshake", CTLFMT_TEXT},
-        {"RX", "rx_bytes", CTLFMT_BYTES},      {"TX", "tx_bytes", CTLFMT_BYTES},
-        {"PREFIXES", "prefixes", CTLFMT_TEXT}, {"SEGMENTS", "segments", CTLFMT_TEXT},
+        {"NAME", "name", CTLFMT_TEXT},
+        {"STATE", "state", CTLFMT_TEXT},
+        {"ENDPOINT", "endpoint", CTLFMT_TEXT},
+        {"HANDSHAKE", "last_handshake", CTLFMT_TEXT},
+        {"RX", "rx_bytes", CTLFMT_BYTES},
+        {"TX", "tx_bytes", CTLFMT_BYTES},
+        {"PREFIXES", "prefixes", CTLFMT_TEXT},
+        {"SEGMENTS", "segments", CTLFMT_TEXT},
+        {"REFUSED", "refused.text", CTLFMT_TEXT},
 };
 
 static const struct ctlfmt_column segment_columns[] = {
@@ -239,6 +244,19 @@ print_json(FILE *out, const json_t *v)
 	return 0;
 }
 
+/* A row's member by a dotted key; NULL when any step is missing or not an object. */
+static const json_t *
+row_get(const json_t *row, const char *key)
+{
+	const char *dot;
+
+	while (row != NULL && (dot = strchr(key, '.')) != NULL) {
+		row = json_object_getn(row, key, (size_t)(dot - key));
+		key = dot + 1;
+	}
+	return row != NULL ? json_object_get(row, key) : NULL;
+}
+
 static int
 print_table(FILE *out, const struct ctlfmt_table *t, const json_t *rows)
 {
@@ -264,8 +282,8 @@ print_table(FILE *out, const struct ctlfmt_table *t, const json_t *rows)
 			char **cell = &cells[r * t->ncolumns + c];
 			size_t w;
 
-			*cell = value_text(json_object_get(row, t->columns[c].key),
-			                   t->columns[c].kind, ",");
+			*cell = value_text(row_get(row, t->columns[c].key), t->columns[c].kind,
+			                   ",");
 			if (*cell == NULL)
 				goto out;
 			w = display_width(*cell);

@@ -3,6 +3,7 @@
  * I/O: time, datagrams and randomness come from the caller. */
 #include "netd/gossip.h"
 
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ struct trust_entry {
 	uint64_t hash;
 	struct wire_prefix *prefixes;
 	size_t nprefixes;
+	struct wire_prefix *overlay; /* NULL: the overlay must lie in prefixes */
+	size_t noverlay;
 	uint32_t *vnis;
 	size_t nvnis;
 };
@@ -82,6 +85,7 @@ gossip_trust_free(struct gossip_trust *t)
 		return;
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->e[i].prefixes);
+		free(t->e[i].overlay);
 		free(t->e[i].vnis);
 	}
 	free(t->e);
@@ -128,12 +132,28 @@ gossip_trust_find(const struct gossip_trust *t, const char *name)
 	return -1;
 }
 
+/* A copy of n items of size bytes, or NULL (also for none: *ok tells the two apart). */
+static void *
+copy_items(const void *items, size_t n, size_t size, bool *ok)
+{
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	p = malloc(n * size);
+	if (p == NULL)
+		*ok = false;
+	else
+		memcpy(p, items, n * size);
+	return p;
+}
+
 int
 gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIRE_KEY_LEN],
-                 const struct wire_prefix *prefixes, size_t nprefixes, const uint32_t *vnis,
-                 size_t nvnis)
+                 const struct gossip_grant *grant)
 {
 	struct trust_entry e;
+	bool ok = true;
 
 	if (!wire_name_valid(name) || gossip_trust_find(t, name) >= 0 || t->n >= INT32_MAX / 2)
 		return -1;
@@ -141,20 +161,14 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	strcpy(e.name, name);
 	memcpy(e.key, key, WIRE_KEY_LEN);
 	e.hash = name_hash(name);
-	if (nprefixes > 0) {
-		e.prefixes = malloc(nprefixes * sizeof(*e.prefixes));
-		if (e.prefixes == NULL)
-			goto fail;
-		memcpy(e.prefixes, prefixes, nprefixes * sizeof(*e.prefixes));
-		e.nprefixes = nprefixes;
-	}
-	if (nvnis > 0) {
-		e.vnis = malloc(nvnis * sizeof(*e.vnis));
-		if (e.vnis == NULL)
-			goto fail;
-		memcpy(e.vnis, vnis, nvnis * sizeof(*e.vnis));
-		e.nvnis = nvnis;
-	}
+	e.prefixes = copy_items(grant->prefixes, grant->nprefixes, sizeof(*e.prefixes), &ok);
+	e.nprefixes = grant->nprefixes;
+	e.overlay = copy_items(grant->overlay, grant->noverlay, sizeof(*e.overlay), &ok);
+	e.noverlay = grant->noverlay;
+	e.vnis = copy_items(grant->vnis, grant->nvnis, sizeof(*e.vnis), &ok);
+	e.nvnis = grant->nvnis;
+	if (!ok)
+		goto fail;
 	if (t->n == t->cap) {
 		size_t ncap = t->cap ? t->cap * 2 : 16;
 		struct trust_entry *ne = realloc(t->e, ncap * sizeof(*ne));
@@ -173,6 +187,7 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	return 0;
 fail:
 	free(e.prefixes);
+	free(e.overlay);
 	free(e.vnis);
 	return -1;
 }
@@ -183,34 +198,141 @@ gossip_trust_count(const struct gossip_trust *t)
 	return t->n;
 }
 
-int
-gossip_trust_permits(const struct gossip_trust *t, const struct wire_desc *d)
+static const char *const refusal_names[] = {
+        [GOSSIP_REFUSAL_NONE] = "none",       [GOSSIP_REFUSAL_UNTRUSTED] = "untrusted",
+        [GOSSIP_REFUSAL_KEY] = "key",         [GOSSIP_REFUSAL_PREFIX] = "prefix",
+        [GOSSIP_REFUSAL_OVERLAY] = "overlay", [GOSSIP_REFUSAL_VNI] = "vni",
+};
+
+const char *
+gossip_refusal_name(enum gossip_refusal r)
+{
+	return (unsigned)r < sizeof(refusal_names) / sizeof(refusal_names[0]) ? refusal_names[r]
+	                                                                      : "unknown";
+}
+
+static bool
+within_any(const struct wire_prefix *p, const struct wire_prefix *grants, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (wire_prefix_within(p, &grants[i]))
+			return true;
+	return false;
+}
+
+/* An overlay address is granted by the entry's overlay ranges; an entry without any grants
+ * only addresses inside its prefixes, which the config keeps apart from everyone else's. */
+static bool
+overlay_granted(const struct trust_entry *e, const struct wire_prefix *p)
+{
+	return e->noverlay > 0 ? within_any(p, e->overlay, e->noverlay)
+	                       : within_any(p, e->prefixes, e->nprefixes);
+}
+
+static bool
+vni_granted(const struct trust_entry *e, uint32_t vni)
+{
+	for (size_t i = 0; i < e->nvnis; i++)
+		if (e->vnis[i] == vni)
+			return true;
+	return false;
+}
+
+static void
+prefix_text(const struct wire_prefix *p, bool with_len, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(p->family == WIRE_AF_INET ? AF_INET : AF_INET6, p->addr, addr,
+	              sizeof(addr)) == NULL)
+		snprintf(addr, sizeof(addr), "?");
+	if (with_len)
+		snprintf(buf, len, "%s/%u", addr, p->len);
+	else
+		snprintf(buf, len, "%s", addr);
+}
+
+enum gossip_refusal
+gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char *why, size_t len)
 {
 	int idx = gossip_trust_find(t, d->name);
 	const struct trust_entry *e;
+	char text[INET6_ADDRSTRLEN + 4];
+	enum gossip_refusal r = GOSSIP_REFUSAL_NONE;
 
-	if (idx < 0)
-		return -1;
+	if (idx < 0) {
+		r = GOSSIP_REFUSAL_UNTRUSTED;
+		goto out;
+	}
 	e = &t->e[idx];
-	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0)
-		return -1;
-	for (size_t i = 0; i < d->nprefixes; i++) {
-		bool ok = false;
-
-		for (size_t j = 0; j < e->nprefixes && !ok; j++)
-			ok = wire_prefix_within(&d->prefixes[i], &e->prefixes[j]);
-		if (!ok)
-			return -1;
+	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0) {
+		r = GOSSIP_REFUSAL_KEY;
+		goto out;
 	}
-	for (size_t i = 0; i < d->nvnis; i++) {
-		bool ok = false;
-
-		for (size_t j = 0; j < e->nvnis && !ok; j++)
-			ok = d->vnis[i] == e->vnis[j];
-		if (!ok)
-			return -1;
+	for (size_t i = 0; i < d->nprefixes && r == GOSSIP_REFUSAL_NONE; i++)
+		if (!within_any(&d->prefixes[i], e->prefixes, e->nprefixes)) {
+			r = GOSSIP_REFUSAL_PREFIX;
+			prefix_text(&d->prefixes[i], true, text, sizeof(text));
+		}
+	for (size_t i = 0; i < d->noverlay && r == GOSSIP_REFUSAL_NONE; i++)
+		if (!overlay_granted(e, &d->overlay[i])) {
+			r = GOSSIP_REFUSAL_OVERLAY;
+			/* Full length: the decoder refuses anything else. */
+			prefix_text(&d->overlay[i], false, text, sizeof(text));
+		}
+	for (size_t i = 0; i < d->nvnis && r == GOSSIP_REFUSAL_NONE; i++)
+		if (!vni_granted(e, d->vnis[i])) {
+			r = GOSSIP_REFUSAL_VNI;
+			snprintf(text, sizeof(text), "%u", d->vnis[i]);
+		}
+out:
+	if (why == NULL || len == 0)
+		return r;
+	switch (r) {
+	case GOSSIP_REFUSAL_NONE:
+		why[0] = '\0';
+		break;
+	case GOSSIP_REFUSAL_UNTRUSTED:
+		snprintf(why, len, "site %s has no trust entry", d->name);
+		break;
+	case GOSSIP_REFUSAL_KEY:
+		snprintf(why, len, "its key is not the one its trust entry names");
+		break;
+	case GOSSIP_REFUSAL_PREFIX:
+		snprintf(why, len, "prefix %s is outside the prefixes its trust entry grants",
+		         text);
+		break;
+	case GOSSIP_REFUSAL_OVERLAY:
+		snprintf(why, len, "overlay address %s is outside %s", text,
+		         e->noverlay > 0
+		                 ? "the overlay its trust entry grants"
+		                 : "the prefixes its trust entry grants (no overlay pinned)");
+		break;
+	case GOSSIP_REFUSAL_VNI:
+		snprintf(why, len, "VNI %s is not among the segments its trust entry grants", text);
+		break;
 	}
-	return 0;
+	return r;
+}
+
+/* What of d its trust entry grants: d with the refused prefixes, overlay addresses and VNIs
+ * left out. d's key is the trusted one. */
+static void
+trust_trim(const struct gossip_trust *t, const struct wire_desc *d, struct wire_desc *out)
+{
+	const struct trust_entry *e = &t->e[gossip_trust_find(t, d->name)];
+
+	*out = *d;
+	out->nprefixes = out->noverlay = out->nvnis = 0;
+	for (size_t i = 0; i < d->nprefixes; i++)
+		if (within_any(&d->prefixes[i], e->prefixes, e->nprefixes))
+			out->prefixes[out->nprefixes++] = d->prefixes[i];
+	for (size_t i = 0; i < d->noverlay; i++)
+		if (overlay_granted(e, &d->overlay[i]))
+			out->overlay[out->noverlay++] = d->overlay[i];
+	for (size_t i = 0; i < d->nvnis; i++)
+		if (vni_granted(e, d->vnis[i]))
+			out->vnis[out->nvnis++] = d->vnis[i];
 }
 
 /* ---- descriptors ---- */
@@ -377,7 +499,8 @@ gossip_state_name(enum gossip_state s)
 const char *
 gossip_event_name(enum gossip_event_type t)
 {
-	static const char *const names[] = {"join", "alive", "suspect", "dead", "left", "update"};
+	static const char *const names[] = {"join", "alive",  "suspect", "dead",
+	                                    "left", "update", "refused"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -394,8 +517,17 @@ struct suspicion {
 	bool extended;
 };
 
+/* What a member's trust entry does not grant of its descriptor: kept apart, so that the
+ * common case costs a member one pointer. */
+struct refusal {
+	enum gossip_refusal reason;
+	char why[128];
+	struct wire_desc granted; /* the descriptor less what was refused */
+};
+
 struct member {
-	struct gossip_desc *desc;
+	struct gossip_desc *desc; /* the newest signed by its key, granted or not */
+	struct refusal *refused;  /* NULL: desc is granted whole */
 	struct suspicion *susp;
 	gossip_time changed_at;
 	uint32_t incarnation;
@@ -625,6 +757,8 @@ emit(struct gossip *g, gossip_time now, enum gossip_event_type type, uint32_t id
 	        .incarnation = m->incarnation,
 	        .desc = m->desc != NULL ? &m->desc->d : NULL,
 	        .local = local,
+	        .refusal = m->refused != NULL ? m->refused->reason : GOSSIP_REFUSAL_NONE,
+	        .why = m->refused != NULL ? m->refused->why : "",
 	};
 
 	if (g->cb.event != NULL)
@@ -1097,14 +1231,74 @@ lookup(const struct gossip *g, const char *name)
 	return idx == g->self_index ? -1 : idx;
 }
 
+/* The data plane's share of a member's descriptor. */
+static const struct wire_desc *
+member_granted(const struct member *m)
+{
+	if (m->desc == NULL)
+		return NULL;
+	return m->refused != NULL ? &m->refused->granted : &m->desc->d;
+}
+
+/* Makes gd, verified and carrying the trusted key, the member's descriptor at its
+ * incarnation: alive, whatever its trust grants of it. A descriptor signed by the site's
+ * key proves it alive at that incarnation, so refusing part of it must not leave the site
+ * suspect, dead or left; the data plane gets only the granted part, and the whole signed
+ * descriptor is passed on, as sites whose trust grants it need it. -1: no memory. */
+static int
+member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc *gd,
+            bool disseminate)
+{
+	struct member *m = &g->members[idx];
+	struct refusal *r = NULL;
+	char why[sizeof(r->why)];
+	enum gossip_refusal reason = gossip_trust_check(g->trust, &gd->d, why, sizeof(why));
+	const struct wire_desc *was = member_granted(m);
+	bool news, changed;
+	uint8_t old = m->state;
+
+	if (reason != GOSSIP_REFUSAL_NONE) {
+		r = malloc(sizeof(*r));
+		if (r == NULL)
+			return -1;
+		r->reason = reason;
+		snprintf(r->why, sizeof(r->why), "%s", why);
+		trust_trim(g->trust, &gd->d, &r->granted);
+		g->ctr.drop_refused++;
+	}
+	/* Reported once per refused content: a refutation or a restart with the same
+	 * descriptor is no news. */
+	news = r != NULL && (m->refused == NULL || m->desc == NULL ||
+	                     !wire_desc_same_content(&m->desc->d, &gd->d));
+	changed = was != NULL && !wire_desc_same_content(was, r != NULL ? &r->granted : &gd->d);
+	suspicion_clear(g, idx);
+	gossip_desc_unref(m->desc);
+	m->desc = gossip_desc_ref(gd);
+	free(m->refused);
+	m->refused = r;
+	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
+	if (disseminate) {
+		msg_clear(&g->out, WIRE_ALIVE);
+		g->out.desc = gd->d;
+		broadcast(g, idx, &g->out);
+	}
+	if (old == GOSSIP_SUSPECT)
+		emit(g, now, GOSSIP_EV_ALIVE, idx, false);
+	else if (!live(old))
+		emit(g, now, GOSSIP_EV_JOIN, idx, false);
+	if (changed)
+		emit(g, now, GOSSIP_EV_UPDATE, idx, false);
+	if (news)
+		emit(g, now, GOSSIP_EV_REFUSED, idx, false);
+	return 0;
+}
+
 static void
 on_alive(struct gossip *g, gossip_time now, const struct wire_desc *d, struct gossip_desc *shared)
 {
 	struct gossip_desc *gd;
 	struct member *m;
 	int64_t id = lookup(g, d->name);
-	uint8_t old;
-	bool changed;
 
 	if (id == SELF_ID) {
 		/* A version of this site newer than ours (from an earlier run): move above
@@ -1126,33 +1320,19 @@ on_alive(struct gossip *g, gossip_time now, const struct wire_desc *d, struct go
 	m = &g->members[id];
 	if (m->state != GOSSIP_NONE && d->incarnation <= m->incarnation)
 		return; /* stale or already known: no signature check spent on it */
-	if (gossip_trust_permits(g->trust, d) != 0) {
+	/* Only the trusted key's signature says anything about the site. */
+	if (memcmp(tentry(g, (uint32_t)id)->key, d->wg_key, WIRE_KEY_LEN) != 0) {
 		g->ctr.drop_refused++;
 		return;
 	}
 	gd = shared != NULL ? gossip_desc_ref(shared) : gossip_desc_new(d);
 	if (gd == NULL)
 		return;
-	if (desc_verify(gd, m->desc) != 0) {
-		gossip_desc_unref(gd);
+	if (desc_verify(gd, m->desc) != 0)
 		g->ctr.drop_refused++;
-		return;
-	}
-	old = m->state;
-	changed = m->desc != NULL && !wire_desc_same_content(&m->desc->d, &gd->d);
-	suspicion_clear(g, (uint32_t)id);
-	gossip_desc_unref(m->desc);
-	m->desc = gd;
-	set_state(g, now, (uint32_t)id, gd->d.incarnation, GOSSIP_ALIVE);
-	msg_clear(&g->out, WIRE_ALIVE);
-	g->out.desc = gd->d;
-	broadcast(g, (uint32_t)id, &g->out);
-	if (old == GOSSIP_SUSPECT)
-		emit(g, now, GOSSIP_EV_ALIVE, (uint32_t)id, false);
-	else if (!live(old))
-		emit(g, now, GOSSIP_EV_JOIN, (uint32_t)id, false);
-	if (changed)
-		emit(g, now, GOSSIP_EV_UPDATE, (uint32_t)id, false);
+	else
+		member_take(g, now, (uint32_t)id, gd, true);
+	gossip_desc_unref(gd);
 }
 
 /* ---- choosing members ---- */
@@ -2275,6 +2455,7 @@ gossip_free(struct gossip *g)
 		return;
 	for (size_t i = 0; g->members != NULL && i < g->nmembers; i++) {
 		gossip_desc_unref(g->members[i].desc);
+		free(g->members[i].refused);
 		free(g->members[i].susp);
 	}
 	for (size_t i = 0; i < g->nbq; i++)
@@ -2351,22 +2532,15 @@ gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd)
 {
 	int64_t id = lookup(g, gd->d.name);
 	struct member *m;
-	uint8_t old;
 
-	if (!gd->verified || id < 0 || id == SELF_ID || gossip_trust_permits(g->trust, &gd->d) != 0)
+	if (!gd->verified || id < 0 || id == SELF_ID ||
+	    memcmp(tentry(g, (uint32_t)id)->key, gd->d.wg_key, WIRE_KEY_LEN) != 0)
 		return -1;
 	m = &g->members[id];
 	if (m->state != GOSSIP_NONE && gd->d.incarnation <= m->incarnation)
 		return 0;
 	/* Not news to anyone, so nothing is queued for dissemination. */
-	old = m->state;
-	suspicion_clear(g, (uint32_t)id);
-	gossip_desc_unref(m->desc);
-	m->desc = gossip_desc_ref(gd);
-	set_state(g, now, (uint32_t)id, gd->d.incarnation, GOSSIP_ALIVE);
-	if (!live(old))
-		emit(g, now, GOSSIP_EV_JOIN, (uint32_t)id, false);
-	return 0;
+	return member_take(g, now, (uint32_t)id, gd, false);
 }
 
 int
@@ -2381,6 +2555,9 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->state = m->state;
 	out->incarnation = m->incarnation;
 	out->desc = m->desc != NULL ? &m->desc->d : NULL;
+	out->granted = member_granted(m);
+	out->refusal = m->refused != NULL ? m->refused->reason : GOSSIP_REFUSAL_NONE;
+	out->why = m->refused != NULL ? m->refused->why : "";
 	out->changed_at = m->changed_at;
 	return 0;
 }

@@ -48,16 +48,43 @@ struct gossip_trust;
 
 struct gossip_trust *gossip_trust_new(void);
 void gossip_trust_free(struct gossip_trust *t);
-/* A site and its permissions: prefixes it may advertise (subnets of them too) and the
- * VNIs it may join. Returns 0, or -1 for a bad or duplicate name or no memory. */
+/* What a trust entry grants a site: prefixes it may advertise (subnets of them too), the
+ * ranges its overlay (VTEP) addresses must lie in -- none: they must lie in its prefixes --
+ * and the VNIs it may join. */
+struct gossip_grant {
+	const struct wire_prefix *prefixes;
+	size_t nprefixes;
+	const struct wire_prefix *overlay;
+	size_t noverlay;
+	const uint32_t *vnis;
+	size_t nvnis;
+};
+
+/* Adds a site with its key and grant (copied). Returns 0, or -1 for a bad or duplicate
+ * name or no memory. */
 int gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIRE_KEY_LEN],
-                     const struct wire_prefix *prefixes, size_t nprefixes, const uint32_t *vnis,
-                     size_t nvnis);
+                     const struct gossip_grant *grant);
 size_t gossip_trust_count(const struct gossip_trust *t);
 /* The index of name, or -1. */
 int gossip_trust_find(const struct gossip_trust *t, const char *name);
-/* 0 when d is admitted as it is: trusted name, its key, only permitted prefixes/VNIs. */
-int gossip_trust_permits(const struct gossip_trust *t, const struct wire_desc *d);
+
+/* Why a descriptor is not admitted as it is. */
+enum gossip_refusal {
+	GOSSIP_REFUSAL_NONE,
+	GOSSIP_REFUSAL_UNTRUSTED, /* no trust entry has its name */
+	GOSSIP_REFUSAL_KEY,       /* not the key its trust entry names */
+	GOSSIP_REFUSAL_PREFIX,    /* a prefix outside the granted ones */
+	GOSSIP_REFUSAL_OVERLAY,   /* an overlay address outside the granted overlay */
+	GOSSIP_REFUSAL_VNI,       /* a VNI not granted */
+};
+
+const char *gossip_refusal_name(enum gossip_refusal r);
+
+/* GOSSIP_REFUSAL_NONE when d is admitted as it is: a trusted name, its key, only granted
+ * prefixes, overlay addresses and VNIs. Otherwise the first thing refused, and, when why is
+ * not NULL, a sentence naming it ("prefix 10.9.0.0/16 is outside ..."). */
+enum gossip_refusal gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d,
+                                       char *why, size_t len);
 
 /* A descriptor shared by reference: one received copy serves the whole membership view,
  * and a simulator can share one across thousands of views. */
@@ -90,7 +117,8 @@ enum gossip_event_type {
 	GOSSIP_EV_SUSPECT, /* see .local: raised by this site's own probe */
 	GOSSIP_EV_DEAD,
 	GOSSIP_EV_LEFT,
-	GOSSIP_EV_UPDATE, /* descriptor content changed */
+	GOSSIP_EV_UPDATE,  /* granted descriptor content changed */
+	GOSSIP_EV_REFUSED, /* a new descriptor content asks for more than the trust grants */
 };
 
 const char *gossip_event_name(enum gossip_event_type t);
@@ -103,6 +131,8 @@ struct gossip_event {
 	uint32_t incarnation;
 	const struct wire_desc *desc; /* may be NULL for a site known only by name */
 	bool local;                   /* SUSPECT: this site's probe raised it */
+	enum gossip_refusal refusal;  /* REFUSED: what, and why as a sentence */
+	const char *why;
 };
 
 struct gossip_callbacks {
@@ -137,7 +167,7 @@ struct gossip_counters {
 	uint64_t drop_forged;    /* authentication failed */
 	uint64_t drop_replayed;  /* counter seen or too old */
 	uint64_t drop_self;      /* claims to come from this site */
-	uint64_t drop_refused;   /* descriptor not permitted, bad signature or key */
+	uint64_t drop_refused;   /* descriptor not granted (per version), bad signature or key */
 	uint64_t drop_rate;      /* answers to hellos and to trusted senders over budget */
 	uint64_t drop_cookie;    /* hello with a stale or forged cookie; unasked cookie reply */
 	uint64_t probes, probe_failures, indirect_probes;
@@ -168,14 +198,22 @@ int gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *des
 void gossip_leave(struct gossip *g, gossip_time now);
 
 /* Inserts a member this site already verified (a state cache, a simulator's converged
- * start): gd must be verified and permitted. Takes a reference. 0 or -1. */
+ * start): gd must be verified and carry its trusted key; what its trust does not grant is
+ * refused as gossip_receive would. Takes a reference. 0 or -1. */
 int gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd);
 
+/* A member's descriptor is its newest one signed by its trusted key: that is what proves
+ * it alive and what is passed on, even when its trust entry does not grant all of it.
+ * granted is what of it the trust grants -- the data plane's share -- and refusal says
+ * what was left out. */
 struct gossip_member_info {
 	const char *name;
 	enum gossip_state state;
 	uint32_t incarnation;
-	const struct wire_desc *desc; /* NULL when only the name is known */
+	const struct wire_desc *desc;    /* NULL when only the name is known */
+	const struct wire_desc *granted; /* desc, or desc less what was refused */
+	enum gossip_refusal refusal;     /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
+	const char *why;                 /* the refusal as a sentence; "" when none */
 	gossip_time changed_at;
 };
 

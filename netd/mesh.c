@@ -28,7 +28,7 @@ struct admitted {
 	size_t nallowed;                    /* claims kept */
 };
 
-/* A prefix some trusted site may advertise. */
+/* A prefix some trusted site may advertise, or an overlay grant outside its prefixes. */
 struct trusted_prefix {
 	struct kh_prefix prefix;
 	const struct conf_trust *trust;
@@ -238,6 +238,31 @@ trusted_qcmp(const void *a, const void *b)
 	                       &((const struct trusted_prefix *)b)->prefix);
 }
 
+static bool
+trust_allows_prefix(const struct conf_trust *t, const struct kh_prefix *p)
+{
+	for (size_t i = 0; i < t->nprefixes; i++) {
+		struct kh_prefix allowed = from_conf(&t->prefixes[i]);
+
+		if (kh_prefix_contains(&allowed, p))
+			return true;
+	}
+	return false;
+}
+
+/* An overlay address lies in the entry's overlay grants; with none pinned, in its prefixes. */
+static bool
+trust_allows_overlay(const struct conf_trust *t, const struct kh_prefix *p)
+{
+	for (size_t i = 0; i < t->noverlay; i++) {
+		struct kh_prefix allowed = from_conf(&t->overlay[i]);
+
+		if (kh_prefix_contains(&allowed, p))
+			return true;
+	}
+	return t->noverlay == 0 && trust_allows_prefix(t, p);
+}
+
 /* Indexes of the trust entries, so that a large federation costs n log n, not n squared. */
 static int
 index_trust(struct build *b)
@@ -252,7 +277,7 @@ index_trust(struct build *b)
 		return -ENOMEM;
 	for (size_t i = 0; i < conf->ntrust; i++) {
 		b->by_name[i] = &conf->trust[i];
-		n += conf->trust[i].nprefixes;
+		n += conf->trust[i].nprefixes + conf->trust[i].noverlay;
 	}
 	sort(b->by_name, conf->ntrust, sizeof(*b->by_name), trust_name_qcmp);
 	if (!n)
@@ -260,11 +285,22 @@ index_trust(struct build *b)
 	b->trusted = malloc(n * sizeof(*b->trusted));
 	if (!b->trusted)
 		return -ENOMEM;
-	for (size_t i = 0; i < conf->ntrust; i++)
-		for (size_t j = 0; j < conf->trust[i].nprefixes; j++)
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		const struct conf_trust *t = &conf->trust[i];
+
+		for (size_t j = 0; j < t->nprefixes; j++)
 			b->trusted[b->ntrusted++] = (struct trusted_prefix){
-			        .prefix = from_conf(&conf->trust[i].prefixes[j]),
-			        .trust = &conf->trust[i]};
+			        .prefix = from_conf(&t->prefixes[j]), .trust = t};
+		/* One inside the entry's own prefixes is covered by them: the index stays
+		 * free of overlaps, as trusted_holding needs. */
+		for (size_t j = 0; j < t->noverlay; j++) {
+			struct kh_prefix p = from_conf(&t->overlay[j]);
+
+			if (!trust_allows_prefix(t, &p))
+				b->trusted[b->ntrusted++] =
+				        (struct trusted_prefix){.prefix = p, .trust = t};
+		}
+	}
 	sort(b->trusted, b->ntrusted, sizeof(*b->trusted), trusted_qcmp);
 	return 0;
 }
@@ -301,18 +337,6 @@ trusted_holding(const struct build *b, const struct kh_prefix *p)
 }
 
 static bool
-trust_allows_prefix(const struct conf_trust *t, const struct kh_prefix *p)
-{
-	for (size_t i = 0; i < t->nprefixes; i++) {
-		struct kh_prefix allowed = from_conf(&t->prefixes[i]);
-
-		if (kh_prefix_contains(&allowed, p))
-			return true;
-	}
-	return false;
-}
-
-static bool
 trust_allows_vni(const struct conf_trust *t, uint32_t vni)
 {
 	for (size_t i = 0; i < t->nvnis; i++)
@@ -327,8 +351,9 @@ is_host_address(const struct kh_prefix *p)
 	return kh_addr_len(p->addr.family) && p->len == kh_addr_len(p->addr.family) * 8;
 }
 
-/* Why a remote overlay address may not be used, or NULL: it would take traffic meant for
- * this site or for what another trusted site may advertise. */
+/* Why a remote overlay address may not be used, or NULL. It must lie in what its trust
+ * entry grants; and, whatever the config checks let through, it never takes traffic meant for
+ * this site or for what another trusted site may advertise or use as its overlay. */
 static const char *
 overlay_problem(const struct build *b, const struct conf_trust *self, const struct kh_prefix *p,
                 char *why, size_t len)
@@ -337,6 +362,13 @@ overlay_problem(const struct build *b, const struct conf_trust *self, const stru
 	const struct trusted_prefix *t;
 	char text[KH_PREFIX_STRLEN];
 
+	if (!trust_allows_overlay(self, p)) {
+		snprintf(why, len, "is outside %s",
+		         self->noverlay
+		                 ? "the overlay its trust entry grants"
+		                 : "the prefixes its trust entry grants (no overlay pinned)");
+		return why;
+	}
 	for (size_t i = 0; i < conf->noverlay; i++) {
 		struct kh_prefix own = from_conf(&conf->overlay[i]);
 
@@ -356,7 +388,8 @@ overlay_problem(const struct build *b, const struct conf_trust *self, const stru
 	}
 	t = trusted_holding(b, p);
 	if (t && t->trust != self) {
-		snprintf(why, len, "lies in what site %s may advertise", t->trust->name);
+		snprintf(why, len, "lies in what site %s may advertise or use as its overlay",
+		         t->trust->name);
 		return why;
 	}
 	return NULL;
@@ -527,9 +560,11 @@ drop_loops(struct build *b)
 	return 0;
 }
 
-/* WireGuard routes a prefix to one peer only. Of the sites claiming the same prefix the one
- * with the lowest name keeps it: the only order every site sees the same, whatever it heard
- * first (an "oldest claim" rule would depend on when each site learnt of each claim). */
+/* WireGuard routes a prefix to one peer only. Admission keeps every claim inside its site's
+ * grant and the config keeps grants apart, so two sites meet here only under grants that
+ * overlap despite that. Then the one with the lowest name keeps it: the only order every
+ * site sees the same, whatever it heard first (an "oldest claim" rule would depend on when
+ * each site learnt of each claim). */
 static void
 resolve_conflicts(struct build *b)
 {

@@ -161,15 +161,25 @@ site_build_trust(const struct conf *conf)
 		return NULL;
 	for (size_t i = 0; i < conf->ntrust; i++) {
 		const struct conf_trust *ct = &conf->trust[i];
-		struct wire_prefix *prefixes = calloc(ct->nprefixes + 1, sizeof(*prefixes));
+		struct wire_prefix *prefixes =
+		        calloc(ct->nprefixes + ct->noverlay + 1, sizeof(*prefixes));
+		struct gossip_grant grant = {
+		        .prefixes = prefixes,
+		        .nprefixes = ct->nprefixes,
+		        .overlay = prefixes + ct->nprefixes,
+		        .noverlay = ct->noverlay,
+		        .vnis = ct->vnis,
+		        .nvnis = ct->nvnis,
+		};
 		int rc;
 
 		if (prefixes == NULL)
 			goto fail;
 		for (size_t k = 0; k < ct->nprefixes; k++)
 			wire_from_conf_prefix(&ct->prefixes[k], &prefixes[k]);
-		rc = gossip_trust_add(t, ct->name, ct->public_key, prefixes, ct->nprefixes,
-		                      ct->vnis, ct->nvnis);
+		for (size_t k = 0; k < ct->noverlay; k++)
+			wire_from_conf_prefix(&ct->overlay[k], &prefixes[ct->nprefixes + k]);
+		rc = gossip_trust_add(t, ct->name, ct->public_key, &grant);
 		free(prefixes);
 		if (rc < 0)
 			goto fail;
@@ -229,7 +239,8 @@ site_schedule_save(struct site *s)
 }
 
 /* Members remembered from the state file or an earlier gossip instance, taken only if their
- * signature verifies and the trust table admits them as they are. */
+ * signature verifies under the key the trust table names; what their trust entry does not
+ * grant is refused as it is when received. */
 static void
 site_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, int64_t now)
 {
@@ -282,7 +293,7 @@ site_view(struct site *s, struct site_view *views, int64_t now)
 
 		if (gossip_member(s->gossip, i, &mi) < 0 || mi.desc == NULL)
 			continue;
-		d = mi.desc;
+		d = mi.granted;
 		memset(v, 0, sizeof(*v));
 		v->site.name = mi.name;
 		memcpy(v->site.public_key, d->wg_key, KEY_LEN);
@@ -517,10 +528,18 @@ site_gossip_event(void *arg, const struct gossip_event *gev)
 	json_object_set_new(ev, "incarnation", json_integer(gev->incarnation));
 	if (gev->type == GOSSIP_EV_SUSPECT)
 		json_object_set_new(ev, "local", json_boolean(gev->local));
+	if (gev->type == GOSSIP_EV_REFUSED) {
+		json_object_set_new(ev, "reason", json_string(gossip_refusal_name(gev->refusal)));
+		json_object_set_new(ev, "text", json_string(gev->why));
+	}
 	site_publish(s, ev);
 	if (gev->type == GOSSIP_EV_SUSPECT)
 		log_info("gossip: site %s is suspect (incarnation %u)", gev->name,
 		         gev->incarnation);
+	else if (gev->type == GOSSIP_EV_REFUSED)
+		log_warnx("gossip: site %s: descriptor of incarnation %u refused, only what its "
+		          "trust entry grants is used: %s",
+		          gev->name, gev->incarnation, gev->why);
 	else
 		log_info("gossip: site %s: %s (incarnation %u)", gev->name,
 		         gossip_event_name(gev->type), gev->incarnation);
@@ -1088,6 +1107,16 @@ sockaddr_json(const union wg_endpoint *ep)
 	return json_string(buf);
 }
 
+/* What of a member's newest descriptor its trust entry refused, or null. */
+static json_t *
+peer_refusal_json(const struct gossip_member_info *mi)
+{
+	if (mi->desc == NULL || mi->refusal == GOSSIP_REFUSAL_NONE)
+		return json_null();
+	return json_pack("{s:I, s:s, s:s}", "incarnation", (json_int_t)mi->desc->incarnation,
+	                 "reason", gossip_refusal_name(mi->refusal), "text", mi->why);
+}
+
 json_t *
 site_peers_json(struct site *s)
 {
@@ -1108,23 +1137,25 @@ site_peers_json(struct site *s)
 		json_t *prefixes = json_array(), *segments = json_array(), *p;
 		char buf[KH_PREFIX_STRLEN];
 
+		/* What the data plane uses: the granted part of what the site says. */
 		if (idx >= 0 && gossip_member(s->gossip, (size_t)idx, &mi) == 0 &&
 		    mi.desc != NULL) {
-			for (size_t k = 0; k < mi.desc->nprefixes; k++) {
+			for (size_t k = 0; k < mi.granted->nprefixes; k++) {
 				struct kh_prefix kp;
 
-				kh_from_wire_prefix(&mi.desc->prefixes[k], &kp);
+				kh_from_wire_prefix(&mi.granted->prefixes[k], &kp);
 				json_array_append_new(prefixes,
 				                      json_string(kh_prefix_format(&kp, buf)));
 			}
-			for (size_t k = 0; k < mi.desc->nvnis; k++)
-				json_array_append_new(segments, json_integer(mi.desc->vnis[k]));
+			for (size_t k = 0; k < mi.granted->nvnis; k++)
+				json_array_append_new(segments, json_integer(mi.granted->vnis[k]));
 		}
 		/* Before json_pack: the order its arguments are evaluated in is unspecified. */
 		state = member_state(s, t->name, &incarnation);
 		p = json_pack("{s:s, s:s, s:I, s:b, s:o, s:o}", "name", t->name, "state", state,
 		              "incarnation", (json_int_t)incarnation, "tunnel", mp != NULL,
 		              "prefixes", prefixes, "segments", segments);
+		json_object_set_new(p, "refused", peer_refusal_json(&mi));
 		if (wp != NULL) {
 			json_object_set_new(p, "endpoint", sockaddr_json(&wp->endpoint));
 			json_object_set_new(p, "last_handshake",
@@ -1362,6 +1393,19 @@ site_metrics(struct site *s, struct metrics *m)
 	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
 		metrics_family(m, single[i].name, single[i].type, single[i].help);
 		metrics_sample(m, single[i].name, NULL, (double)single[i].value);
+	}
+	metrics_family(m, "netd_peer_descriptor_refused", "gauge",
+	               "1 while a trusted site's newest descriptor asks for more than its trust "
+	               "entry grants (netdctl peers says what and why).");
+	for (size_t i = 0; i < s->conf->ntrust; i++) {
+		const char *name = s->conf->trust[i].name;
+		int idx = gossip_trust_find(s->trust, name);
+		struct gossip_member_info mi;
+		bool refused = idx >= 0 && gossip_member(s->gossip, (size_t)idx, &mi) == 0 &&
+		               mi.refusal != GOSSIP_REFUSAL_NONE;
+		const char *labels[] = {"site", name, NULL};
+
+		metrics_sample(m, "netd_peer_descriptor_refused", labels, refused ? 1 : 0);
 	}
 	reconcile_get_stats(s->reconcile, &rs);
 	metrics_family(m, "netd_reconcile_runs_total", "counter", "Reconciler runs.");

@@ -430,11 +430,13 @@ setup(void)
 		uint64_t n = i;
 		struct wire_prefix allowed = {WIRE_AF_INET6, {0xfd}, 8};
 		uint32_t vni = 100;
+		struct gossip_grant grant;
 
 		crypto_generichash(S[i].priv, 32, (const uint8_t *)&n, sizeof(n), seedkey, 32);
 		crypto_scalarmult_base(S[i].pub, S[i].priv);
 		make_desc(i, &S[i].desc);
-		if (gossip_trust_add(trust, S[i].desc.name, S[i].pub, &allowed, 1, &vni, 1) != 0) {
+		grant = (struct gossip_grant){&allowed, 1, S[i].desc.overlay, 1, &vni, 1};
+		if (gossip_trust_add(trust, S[i].desc.name, S[i].pub, &grant) != 0) {
 			fprintf(stderr, "netd-sim: trust table\n");
 			exit(1);
 		}

@@ -110,6 +110,7 @@ world_new(bool lifeguard)
 	struct gossip_config cfg = {0};
 	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
 	uint32_t vni = 100;
+	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 	char err[128];
 
 	assert_non_null(w);
@@ -124,9 +125,7 @@ world_new(bool lifeguard)
 		memcpy(p->pub, seal_public_key(p->seal), 32);
 		make_desc(p, (uint8_t)(i + 1));
 		if (i != C)
-			assert_int_equal(
-			        gossip_trust_add(w->trust, p->name, p->pub, &allowed, 1, &vni, 1),
-			        0);
+			assert_int_equal(gossip_trust_add(w->trust, p->name, p->pub, &grant), 0);
 	}
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
@@ -537,28 +536,16 @@ test_refusals(void **state)
 	state_of(w, X, &st, &inc);
 	assert_int_equal(inc, 5);
 
-	/* Descriptors: more than permitted, bad signature, a key not the trusted one. */
+	/* Descriptors: a bad signature, a key not the trusted one. */
 	m->type = WIRE_ALIVE;
-	sign_desc(&w->p[X], 7, &m->desc);
-	m->desc.prefixes[0].addr[0] = 11; /* outside 10.0.0.0/8 */
-	sign_desc(&w->p[X], 7, &m->desc);
-	m->desc.prefixes[0].addr[0] = 11;
-	{
-		uint8_t sb[WIRE_DATAGRAM_MAX];
-		int sl = wire_desc_signed_bytes(&m->desc, sb, sizeof(sb));
-		seal_sign(w->p[X].seal, sb, (size_t)sl, m->desc.sig);
-	}
-	send1(w, B, m);
-	assert_int_equal(c->drop_refused, 1);
 	sign_desc(&w->p[X], 7, &m->desc);
 	m->desc.sig[10] ^= 1;
 	send1(w, B, m);
-	assert_int_equal(c->drop_refused, 2);
-	m->type = WIRE_ALIVE;
+	assert_int_equal(c->drop_refused, 1);
 	sign_desc(&w->p[B], 7, &m->desc); /* b's key and signature, x's name */
 	strcpy(m->desc.name, "x");
 	send1(w, B, m);
-	assert_int_equal(c->drop_refused, 3);
+	assert_int_equal(c->drop_refused, 2);
 	/* x's own X25519 key, but signed with b's signing key: a signing key other than the
 	 * one already accepted for x gets the full check, not the shortcut. */
 	m->desc = w->p[X].desc;
@@ -573,10 +560,18 @@ test_refusals(void **state)
 		assert_int_equal(seal_sign(w->p[B].seal, sb, (size_t)sl, m->desc.sig), 0);
 	}
 	send1(w, B, m);
-	assert_int_equal(c->drop_refused, 4);
+	assert_int_equal(c->drop_refused, 3);
 	state_of(w, X, &st, &inc);
 	assert_int_equal(st, GOSSIP_SUSPECT);
 	assert_int_equal(inc, 5);
+	/* More than granted, signed by x: refused in part, and proof that x is alive. */
+	w->p[X].desc.prefixes[0].addr[0] = 11; /* outside 10.0.0.0/8 */
+	sign_desc(&w->p[X], 7, &m->desc);
+	send1(w, B, m);
+	assert_int_equal(c->drop_refused, 4);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_ALIVE);
+	assert_int_equal(inc, 7);
 	free(m);
 	world_free(w);
 }
@@ -813,38 +808,243 @@ test_trust_table(void **state)
 	struct gossip_trust *t = gossip_trust_new();
 	uint8_t key[32] = {1};
 	struct wire_prefix p = {WIRE_AF_INET, {10, 1}, 16};
-	struct wire_desc d;
 	uint32_t vni = 5;
+	struct gossip_grant grant = {&p, 1, NULL, 0, &vni, 1}, none = {0};
 	char name[16];
 
 	(void)state;
 	for (int i = 0; i < 200; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
-		assert_int_equal(gossip_trust_add(t, name, key, &p, 1, &vni, 1), 0);
+		assert_int_equal(gossip_trust_add(t, name, key, &grant), 0);
 	}
-	assert_int_equal(gossip_trust_add(t, "s7", key, NULL, 0, NULL, 0), -1);
-	assert_int_equal(gossip_trust_add(t, "Bad", key, NULL, 0, NULL, 0), -1);
+	assert_int_equal(gossip_trust_add(t, "s7", key, &none), -1);
+	assert_int_equal(gossip_trust_add(t, "Bad", key, &none), -1);
 	assert_int_equal(gossip_trust_count(t), 200);
 	assert_int_equal(gossip_trust_find(t, "s199"), 199);
 	assert_int_equal(gossip_trust_find(t, "s200"), -1);
-	memset(&d, 0, sizeof(d));
-	strcpy(d.name, "s3");
-	memcpy(d.wg_key, key, 32);
-	d.nprefixes = 1;
-	d.prefixes[0] = (struct wire_prefix){WIRE_AF_INET, {10, 1, 2}, 24};
-	d.nvnis = 1;
-	d.vnis[0] = 5;
-	assert_int_equal(gossip_trust_permits(t, &d), 0);
-	d.vnis[0] = 6;
-	assert_int_equal(gossip_trust_permits(t, &d), -1);
-	d.vnis[0] = 5;
-	d.prefixes[0].len = 15;
-	d.prefixes[0].addr[2] = 0;
-	assert_int_equal(gossip_trust_permits(t, &d), -1);
-	d.prefixes[0].len = 24;
-	d.wg_key[0] = 2;
-	assert_int_equal(gossip_trust_permits(t, &d), -1);
 	gossip_trust_free(t);
+}
+
+/* Admission names what it refuses and why. Site "b" has its VTEP pinned to 10.255.0.2,
+ * site "c" to the range 10.255.1.0/24, site "d" pins nothing: its overlay must lie in its
+ * prefixes. */
+static void
+test_trust_check(void **state)
+{
+	static const struct {
+		const char *name;
+		uint8_t key0;
+		struct wire_prefix prefix, overlay;
+		uint32_t vni;
+		enum gossip_refusal want;
+		const char *why;
+	} cases[] = {
+	        {"b", 2, {4, {10, 2, 1}, 24}, {4, {10, 255, 0, 2}, 32}, 5, GOSSIP_REFUSAL_NONE, ""},
+	        {"c", 3, {4, {10, 3}, 16}, {4, {10, 255, 1, 77}, 32}, 5, GOSSIP_REFUSAL_NONE, ""},
+	        {"d", 4, {4, {10, 4}, 16}, {4, {10, 4, 0, 1}, 32}, 5, GOSSIP_REFUSAL_NONE, ""},
+	        {"b",
+	         2,
+	         {4, {10, 2}, 16},
+	         {4, {8, 8, 8, 8}, 32},
+	         5,
+	         GOSSIP_REFUSAL_OVERLAY,
+	         "overlay address 8.8.8.8 is outside the overlay its trust entry grants"},
+	        {"b",
+	         2,
+	         {4, {10, 2}, 16},
+	         {4, {10, 255, 1, 3}, 32}, /* in c's range */
+	         5,
+	         GOSSIP_REFUSAL_OVERLAY,
+	         "overlay address 10.255.1.3 is outside the overlay its trust entry grants"},
+	        {"d",
+	         4,
+	         {4, {10, 4}, 16},
+	         {4, {10, 255, 0, 2}, 32}, /* b's VTEP */
+	         5,
+	         GOSSIP_REFUSAL_OVERLAY,
+	         "overlay address 10.255.0.2 is outside the prefixes its trust entry grants (no "
+	         "overlay pinned)"},
+	        {"b",
+	         2,
+	         {4, {10, 9}, 16},
+	         {4, {10, 255, 0, 2}, 32},
+	         5,
+	         GOSSIP_REFUSAL_PREFIX,
+	         "prefix 10.9.0.0/16 is outside the prefixes its trust entry grants"},
+	        {"b",
+	         2,
+	         {4, {10, 2}, 16},
+	         {4, {10, 255, 0, 2}, 32},
+	         6,
+	         GOSSIP_REFUSAL_VNI,
+	         "VNI 6 is not among the segments its trust entry grants"},
+	        {"b",
+	         9,
+	         {4, {10, 2}, 16},
+	         {4, {10, 255, 0, 2}, 32},
+	         5,
+	         GOSSIP_REFUSAL_KEY,
+	         "its key is not the one its trust entry names"},
+	        {"e",
+	         2,
+	         {4, {10, 2}, 16},
+	         {4, {10, 255, 0, 2}, 32},
+	         5,
+	         GOSSIP_REFUSAL_UNTRUSTED,
+	         "site e has no trust entry"},
+	};
+	struct gossip_trust *t = gossip_trust_new();
+	struct wire_prefix pb = {4, {10, 2}, 16}, ob = {4, {10, 255, 0, 2}, 32};
+	struct wire_prefix pc = {4, {10, 3}, 16}, oc = {4, {10, 255, 1}, 24};
+	struct wire_prefix pd = {4, {10, 4}, 16};
+	uint32_t vni = 5;
+	const struct {
+		const char *name;
+		struct gossip_grant grant;
+	} entries[] = {
+	        {"b", {&pb, 1, &ob, 1, &vni, 1}},
+	        {"c", {&pc, 1, &oc, 1, &vni, 1}},
+	        {"d", {&pd, 1, NULL, 0, &vni, 1}},
+	};
+	char why[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		uint8_t key[32] = {(uint8_t)(2 + i)};
+
+		assert_int_equal(gossip_trust_add(t, entries[i].name, key, &entries[i].grant), 0);
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wire_desc d;
+
+		memset(&d, 0, sizeof(d));
+		strcpy(d.name, cases[i].name);
+		d.wg_key[0] = cases[i].key0;
+		d.nprefixes = 1;
+		d.prefixes[0] = cases[i].prefix;
+		d.noverlay = 1;
+		d.overlay[0] = cases[i].overlay;
+		d.nvnis = 1;
+		d.vnis[0] = cases[i].vni;
+		assert_int_equal(gossip_trust_check(t, &d, why, sizeof(why)), cases[i].want);
+		assert_string_equal(why, cases[i].why);
+		assert_int_equal(gossip_trust_check(t, &d, NULL, 0), cases[i].want);
+	}
+	gossip_trust_free(t);
+}
+
+static size_t
+count_events(const struct world *w, enum gossip_event_type type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->nevents; i++)
+		n += w->events[i].type == type;
+	return n;
+}
+
+/* A descriptor signed by x that asks for more than x's trust grants: x stays alive at its
+ * incarnation and keeps its granted prefix, the refusal is reported once per content with
+ * its reason, the whole signed descriptor is passed on, and neither a refutation nor a
+ * restart (leave, then a new incarnation with the same content) loses x or repeats it. */
+static void
+test_refused_descriptor(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	struct gossip_member_info mi;
+	int idx = gossip_trust_find(w->trust, "x");
+	const struct gossip_event *ev;
+
+	(void)state;
+	send_alive(w, B, X, 2); /* 10.3.0.0/16: granted */
+	w->nevents = 0;
+	/* x now also advertises 11.0.0.0/16, outside 10.0.0.0/8. */
+	w->p[X].desc.nprefixes = 2;
+	w->p[X].desc.prefixes[1] = (struct wire_prefix){WIRE_AF_INET, {11}, 16};
+	m->type = WIRE_ALIVE;
+	sign_desc(&w->p[X], 3, &m->desc);
+	w->nout = 0;
+	send1(w, B, m);
+	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 1);
+	ev = &w->events[w->nevents - 1];
+	assert_int_equal(ev->type, GOSSIP_EV_REFUSED);
+	assert_string_equal(ev->name, "x");
+	assert_int_equal(ev->incarnation, 3);
+	assert_int_equal(ev->refusal, GOSSIP_REFUSAL_PREFIX);
+	assert_string_equal(ev->why,
+	                    "prefix 11.0.0.0/16 is outside the prefixes its trust entry grants");
+	assert_int_equal(count_events(w, GOSSIP_EV_UPDATE), 0); /* the granted part is as it was */
+	assert_int_equal(gossip_member(w->g, (size_t)idx, &mi), 0);
+	assert_int_equal(mi.state, GOSSIP_ALIVE);
+	assert_int_equal(mi.incarnation, 3);
+	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_PREFIX);
+	assert_int_equal(mi.desc->nprefixes, 2);
+	assert_int_equal(mi.granted->nprefixes, 1);
+	assert_int_equal(mi.granted->prefixes[0].addr[1], 3);
+	/* Passed on whole: sites whose trust grants it need the signed original. */
+	assert_true(gossip_pending_broadcasts(w->g) > 0);
+
+	/* The same version again, then a refutation of the same content: no news. */
+	send1(w, B, m);
+	sign_desc(&w->p[X], 4, &m->desc);
+	send1(w, B, m);
+	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 1);
+
+	/* x restarts: a leave, then its next incarnation with the same content. */
+	send_left(w, X, 5);
+	assert_int_equal(gossip_member(w->g, (size_t)idx, &mi), 0);
+	assert_int_equal(mi.state, GOSSIP_LEFT);
+	sign_desc(&w->p[X], 6, &m->desc);
+	send1(w, B, m);
+	assert_int_equal(gossip_member(w->g, (size_t)idx, &mi), 0);
+	assert_int_equal(mi.state, GOSSIP_ALIVE);
+	assert_int_equal(mi.incarnation, 6);
+	assert_int_equal(mi.granted->nprefixes, 1);
+	assert_int_equal(mi.granted->prefixes[0].addr[1], 3);
+	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 1);
+
+	/* A new content that is refused too is news again; one granted whole clears it. */
+	w->p[X].desc.prefixes[1].addr[0] = 12;
+	sign_desc(&w->p[X], 7, &m->desc);
+	send1(w, B, m);
+	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 2);
+	w->p[X].desc.nprefixes = 1;
+	sign_desc(&w->p[X], 8, &m->desc);
+	send1(w, B, m);
+	assert_int_equal(gossip_member(w->g, (size_t)idx, &mi), 0);
+	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_NONE);
+	assert_string_equal(mi.why, "");
+	assert_ptr_equal(mi.granted, mi.desc);
+	free(m);
+	world_free(w);
+}
+
+/* A remembered descriptor (state file, reload) is judged as a received one: refused in
+ * part, still alive. */
+static void
+test_add_member_refused(void **state)
+{
+	struct world *w = world_new(true);
+	struct gossip_member_info mi;
+	struct gossip_desc *gd;
+	struct wire_desc d;
+
+	(void)state;
+	w->p[X].desc.noverlay = 1;
+	w->p[X].desc.overlay[0] = (struct wire_prefix){WIRE_AF_INET, {8, 8, 8, 8}, 32};
+	sign_desc(&w->p[X], 4, &d);
+	gd = gossip_desc_new(&d);
+	assert_int_equal(gossip_desc_verify(gd), 0);
+	assert_int_equal(gossip_add_member(w->g, w->now, gd), 0);
+	gossip_desc_unref(gd);
+	assert_int_equal(gossip_member(w->g, (size_t)gossip_trust_find(w->trust, "x"), &mi), 0);
+	assert_int_equal(mi.state, GOSSIP_ALIVE);
+	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_OVERLAY);
+	assert_int_equal(mi.granted->noverlay, 0);
+	assert_int_equal(mi.granted->nprefixes, 1);
+	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 1);
+	world_free(w);
 }
 
 int
@@ -864,6 +1064,9 @@ main(void)
 	        cmocka_unit_test(test_adopted_view_syncs_soon),
 	        cmocka_unit_test(test_profile_check),
 	        cmocka_unit_test(test_trust_table),
+	        cmocka_unit_test(test_trust_check),
+	        cmocka_unit_test(test_refused_descriptor),
+	        cmocka_unit_test(test_add_member_refused),
 	};
 
 	if (sodium_init() < 0)
