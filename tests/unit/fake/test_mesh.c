@@ -80,8 +80,9 @@ group_teardown(void **state)
 	return rmdir(dir);
 }
 
-/* The site alpha with two segments and three trusted sites; extra is appended inside the
- * top level (e.g. a routing group or an MTU). */
+/* The site alpha with two segments and three trusted sites: beta and gamma with their
+ * overlay addresses pinned, delta without (its overlay must lie in its prefixes); extra is
+ * appended inside the top level (e.g. a routing group or an MTU). */
 static struct conf *
 load_conf(const char *wg_extra, const char *overlay, const char *extra)
 {
@@ -100,9 +101,11 @@ load_conf(const char *wg_extra, const char *overlay, const char *extra)
 	         ");\n"
 	         "trust = (\n"
 	         "  { name = \"beta\"; public_key = \"%s\";\n"
-	         "    prefixes = [ \"10.2.0.0/16\", \"2001:db8:2::/48\" ]; vnis = [ 100 ]; },\n"
+	         "    prefixes = [ \"10.2.0.0/16\", \"2001:db8:2::/48\" ];\n"
+	         "    overlay = [ \"10.99.0.2\", \"fd99::2\" ]; vnis = [ 100 ]; },\n"
 	         "  { name = \"gamma\"; public_key = \"%s\";\n"
-	         "    prefixes = [ \"10.3.0.0/16\" ]; vnis = [ 100, 200 ]; },\n"
+	         "    prefixes = [ \"10.3.0.0/16\" ]; overlay = [ \"10.99.0.3\", \"fd99::3\" ];\n"
+	         "    vnis = [ 100, 200 ]; },\n"
 	         "  { name = \"delta\"; public_key = \"%s\";\n"
 	         "    prefixes = [ \"10.4.0.0/16\", \"198.51.100.0/24\" ]; }\n"
 	         ");\n"
@@ -438,56 +441,60 @@ test_trust_trims(void **state)
 	conf_free(conf);
 }
 
+/* An overlay address outside what the trust entry grants is never routed: not 8.8.8.8, not
+ * another site's VTEP, not this site's own. */
 static void
 test_overlay_denied(void **state)
 {
 	static const struct spec view[] = {
-	        SITE("beta", 1, NULL, "10.1.0.5", "", ""),  /* in alpha's own prefix */
-	        SITE("delta", 3, NULL, "10.3.0.9", "", ""), /* in what gamma may advertise */
+	        SITE("beta", 1, NULL, "8.8.8.8", "10.2.0.0/16", ""),
+	        SITE("delta", 3, NULL, "10.99.0.3", "", ""), /* gamma's, and no pin */
 	        SITE("gamma", 2, NULL, "10.99.0.1,fd99::3/64", "", ""),
 	};
 	struct conf *conf = default_conf();
 
 	(void)state;
-	expect(conf, view, N(view), NULL, 0, PEERS | REPORTS,
-	       "peer beta alive\n"
+	expect(conf, view, N(view), NULL, 0, PEERS | ROUTES | REPORTS,
+	       "peer beta alive allowed 10.2.0.0/16\n"
 	       "peer delta alive\n"
 	       "peer gamma alive\n"
-	       "report overlay-denied [beta] site beta: overlay address 10.1.0.5 lies in this "
-	       "site's prefix 10.1.0.0/16\n"
-	       "report overlay-denied [delta] site delta: overlay address 10.3.0.9 lies in what "
-	       "site gamma may advertise\n"
-	       "report overlay-denied [gamma] site gamma: overlay address 10.99.0.1 is this "
-	       "site's own\n"
+	       "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	       "report overlay-denied [beta] site beta: overlay address 8.8.8.8 is outside the "
+	       "overlay its trust entry grants\n"
+	       "report overlay-denied [delta] site delta: overlay address 10.99.0.3 is outside "
+	       "the prefixes its trust entry grants (no overlay pinned)\n"
+	       "report overlay-denied [gamma] site gamma: overlay address 10.99.0.1 is outside "
+	       "the overlay its trust entry grants\n"
 	       "report invalid [gamma] site gamma: overlay address fd99::3/64 is not a host "
 	       "address\n");
 	conf_free(conf);
 }
 
-/* Two sites claim one address: the lowest name keeps it, whatever the order of the view. */
+/* The site with the lowest name claims another's VTEP address: the owner keeps its route
+ * and its FDB entries, whatever the order of the view. */
 static void
-test_conflict(void **state)
+test_vtep_hijack(void **state)
 {
 	static const struct spec view[] = {
-	        SITE("gamma", 2, NULL, "10.99.0.5", "10.3.0.0/16", "100"),
-	        SITE("delta", 3, NULL, "10.99.0.7", "10.4.0.0/16", ""),
-	        SITE("beta", 1, NULL, "10.99.0.5", "10.2.0.0/16", "100"),
+	        SITE("gamma", 2, NULL, "10.99.0.3", "10.3.0.0/16", "100"),
+	        SITE("delta", 3, NULL, "10.4.0.7", "10.4.0.0/16", ""),
+	        SITE("beta", 1, NULL, "10.99.0.3", "10.2.0.0/16", "100"),
 	};
 	static const char want[] =
-	        "peer beta alive allowed 10.2.0.0/16,10.99.0.5/32\n"
-	        "peer delta alive allowed 10.4.0.0/16,10.99.0.7/32\n"
-	        "peer gamma alive allowed 10.3.0.0/16\n"
+	        "peer beta alive allowed 10.2.0.0/16\n"
+	        "peer delta alive allowed 10.4.0.0/16,10.4.0.7/32\n"
+	        "peer gamma alive allowed 10.3.0.0/16,10.99.0.3/32\n"
 	        "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
 	        "route 10.3.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
 	        "route 10.4.0.0/16 table 51820 proto 200 metric 10 via delta\n"
-	        "route 10.99.0.5/32 table 51820 proto 200 metric 10 via beta\n"
-	        "route 10.99.0.7/32 table 51820 proto 200 metric 10 via delta\n"
+	        "route 10.4.0.7/32 table 51820 proto 200 metric 10 via delta\n"
+	        "route 10.99.0.3/32 table 51820 proto 200 metric 10 via gamma\n"
 	        "segment tenant-a vni 100 vxlan100 br-tenant-a local 10.99.0.1 port 4789 mtu "
-	        "1370 ports eth1 vteps 10.99.0.5(beta)\n"
+	        "1370 ports eth1 vteps 10.99.0.3(gamma)\n"
 	        "segment storage vni 200 vxlan200 br-storage local 10.99.0.1 port 4789 mtu 1370\n"
-	        "report conflict [gamma] site gamma: 10.99.0.5/32 is claimed by site beta too, "
-	        "which keeps it (lowest site name)\n"
-	        "report segment [gamma] segment tenant-a: site gamma joined VNI 100 but has no "
+	        "report overlay-denied [beta] site beta: overlay address 10.99.0.3 is outside the "
+	        "overlay its trust entry grants\n"
+	        "report segment [beta] segment tenant-a: site beta joined VNI 100 but has no "
 	        "usable IPv4 overlay address\n";
 	static const size_t orders[][3] = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {1, 0, 2}};
 	struct conf *conf = default_conf();
@@ -500,6 +507,30 @@ test_conflict(void **state)
 			shuffled[i] = view[orders[o][i]];
 		expect(conf, shuffled, 3, NULL, 0, PEERS | ROUTES | SEGMENTS | REPORTS, want);
 	}
+	conf_free(conf);
+}
+
+/* Defence in depth: should grants overlap after all (the config refuses it; here the
+ * config is changed behind its back), an address pinned to one site is still not routed
+ * to another whose prefixes hold it, and equal claims keep their deterministic winner. */
+static void
+test_overlapping_grants(void **state)
+{
+	static const struct spec view[] = {
+	        SITE("delta", 3, NULL, "10.99.0.3", "10.99.0.0/24", ""),
+	        SITE("gamma", 2, NULL, "10.99.0.3", "", ""),
+	};
+	struct conf *conf = default_conf();
+	struct conf_trust *delta = &conf->trust[2];
+
+	(void)state;
+	assert_string_equal(delta->name, "delta");
+	delta->prefixes[1] = (struct conf_prefix){AF_INET, {10, 99}, 24};
+	expect(conf, view, N(view), NULL, 0, PEERS | REPORTS,
+	       "peer delta alive allowed 10.99.0.0/24\n"
+	       "peer gamma alive allowed 10.99.0.3/32\n"
+	       "report overlay-denied [delta] site delta: overlay address 10.99.0.3 lies in what "
+	       "site gamma may advertise or use as its overlay\n");
 	conf_free(conf);
 }
 
@@ -643,7 +674,7 @@ static void
 test_segments(void **state)
 {
 	static const struct spec view[] = {
-	        SITE("delta", 3, NULL, "10.99.0.4", "", "100"), /* VNI 100 not allowed for delta */
+	        SITE("delta", 3, NULL, "10.4.0.4", "", "100"), /* VNI 100 not allowed for delta */
 	        SITE("gamma", 2, NULL, "10.99.0.3", "", "100,200,4096"),
 	        SITE("beta", 1, NULL, "10.99.0.2", "", "100"),
 	};
@@ -667,7 +698,7 @@ static void
 test_loop(void **state)
 {
 	static const struct spec view[] = {
-	        SITE("delta", 3, "198.51.100.7 51820", "10.99.0.4", "198.51.100.0/24,10.4.0.0/16",
+	        SITE("delta", 3, "198.51.100.7 51820", "10.4.0.4", "198.51.100.0/24,10.4.0.0/16",
 	             ""),
 	        SITE("beta", 1, "10.4.1.1 51820", "10.99.0.2", "", ""),
 	};
@@ -676,7 +707,7 @@ test_loop(void **state)
 	(void)state;
 	expect(conf, view, N(view), NULL, 0, PEERS | REPORTS,
 	       "peer beta alive endpoint 10.4.1.1:51820 allowed 10.99.0.2/32\n"
-	       "peer delta alive endpoint 198.51.100.7:51820 allowed 10.99.0.4/32\n"
+	       "peer delta alive endpoint 198.51.100.7:51820 allowed 10.4.0.4/32\n"
 	       "report loop [delta] site delta: 10.4.0.0/16 holds the tunnel endpoint 10.4.1.1 "
 	       "of site beta: routed into the tunnel it would loop\n"
 	       "report loop [delta] site delta: 198.51.100.0/24 holds the tunnel endpoint "
@@ -845,7 +876,8 @@ main(void)
 	        cmocka_unit_test(test_admission),
 	        cmocka_unit_test(test_trust_trims),
 	        cmocka_unit_test(test_overlay_denied),
-	        cmocka_unit_test(test_conflict),
+	        cmocka_unit_test(test_vtep_hijack),
+	        cmocka_unit_test(test_overlapping_grants),
 	        cmocka_unit_test(test_membership_states),
 	        cmocka_unit_test(test_nat_keepalive),
 	        cmocka_unit_test(test_mtu),
