@@ -122,9 +122,9 @@ load_conf(const char *wg_extra, const char *extra)
 	         "prefixes = [ \"10.1.0.0/16\" ];\n"
 	         "trust = (\n"
 	         "  { name = \"beta\"; public_key = \"%s\"; prefixes = [ \"10.2.0.0/16\" ];\n"
-	         "    vnis = [ 100 ]; },\n"
+	         "    overlay = [ \"10.99.0.2\" ]; vnis = [ 100 ]; },\n"
 	         "  { name = \"gamma\"; public_key = \"%s\"; prefixes = [ \"10.3.0.0/16\" ];\n"
-	         "    vnis = [ 100 ]; }\n"
+	         "    overlay = [ \"10.99.0.3\" ]; vnis = [ 100 ]; }\n"
 	         ");\n"
 	         "%s",
 	         keyfile, wg_extra, pubkey_text(1), pubkey_text(2), extra);
@@ -1621,8 +1621,10 @@ test_scale(void **state)
 		key_to_base64(key, sites[i].public_key);
 		len += (size_t)snprintf(text + len, cap - len,
 		                        "%s{ name = \"%s\"; public_key = \"%s\"; prefixes = [ "
-		                        "\"10.%zu.%zu.0/24\" ]; vnis = [ 100 ]; }\n",
-		                        i ? "," : "", name[i], key, 16 + i / 256, i % 256);
+		                        "\"10.%zu.%zu.0/24\" ]; overlay = [ \"172.16.%zu.%zu\" ]; "
+		                        "vnis = [ 100 ]; }\n",
+		                        i ? "," : "", name[i], key, 16 + i / 256, i % 256, i >> 8,
+		                        i & 0xff);
 		assert_int_equal(kh_addr_parse("192.0.2.1", &sites[i].endpoint), 0);
 		sites[i].endpoint.u.bytes[2] = (uint8_t)(i >> 8);
 		sites[i].endpoint.u.bytes[3] = (uint8_t)i;
