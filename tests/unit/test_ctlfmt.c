@@ -107,22 +107,25 @@ test_peers(void **state)
 	              "51820\","
 	              "\"last_handshake\":\"2026-11-28T06:00:00Z\",\"rx_bytes\":1536,"
 	              "\"tx_bytes\":5000000,\"prefixes\":[\"10.2.0.0/16\",\"fd00:2::/48\"],"
-	              "\"segments\":[\"lab\"]},"
+	              "\"segments\":[\"lab\"],\"refused\":null},"
 	              "{\"name\":\"gamma-long-name\",\"state\":\"suspect\",\"rx_bytes\":\"lots\","
-	              "\"tx_bytes\":0,\"prefixes\":[]},"
+	              "\"tx_bytes\":0,\"prefixes\":[],\"refused\":{\"incarnation\":9,\"reason\":"
+	              "\"prefix\",\"text\":\"prefix 10.9.0.0/16 is outside the prefixes its trust "
+	              "entry grants\"}},"
 	              "7]}",
 	              "NAME             STATE    ENDPOINT         HANDSHAKE             RX        "
 	              "TX        "
-	              "PREFIXES                 SEGMENTS\n"
+	              "PREFIXES                 SEGMENTS  REFUSED\n"
 	              "beta             alive    192.0.2.2:51820  2026-11-28T06:00:00Z  1.50 KiB  "
 	              "4.77 MiB  "
-	              "10.2.0.0/16,fd00:2::/48  lab\n"
+	              "10.2.0.0/16,fd00:2::/48  lab       -\n"
 	              "gamma-long-name  suspect  -                -                     lots      "
 	              "0 B       "
-	              "-                        -\n"
+	              "-                        -         prefix 10.9.0.0/16 is outside the "
+	              "prefixes its trust entry grants\n"
 	              "-                -        -                -                     -         "
 	              "-         "
-	              "-                        -\n");
+	              "-                        -         -\n");
 	expect_output("peers", "{\"peers\":[]}", "no peers\n");
 	/* Shapes that are no table. */
 	expect_output("peers", "{}", "{}\n");
