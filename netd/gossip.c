@@ -517,9 +517,10 @@ struct suspicion {
 	bool extended;
 };
 
-/* What a member's trust entry does not grant of its descriptor: kept apart, so that the
- * common case costs a member one pointer. */
+/* What a member's trust entry does not grant of its descriptor. Kept in a side table of the
+ * few members it concerns, so that a member stays small (the simulator holds 10^8). */
 struct refusal {
+	uint32_t idx; /* the member's trust index */
 	enum gossip_refusal reason;
 	char why[128];
 	struct wire_desc granted; /* the descriptor less what was refused */
@@ -527,12 +528,12 @@ struct refusal {
 
 struct member {
 	struct gossip_desc *desc; /* the newest signed by its key, granted or not */
-	struct refusal *refused;  /* NULL: desc is granted whole */
 	struct suspicion *susp;
 	gossip_time changed_at;
 	uint32_t incarnation;
 	uint8_t state;
 	bool in_probe_list;
+	bool refused; /* desc is not granted whole: see the gossip's refusals */
 };
 
 struct bcast {
@@ -615,6 +616,9 @@ struct gossip {
 
 	uint32_t *suspects;
 	size_t nsuspects, suspects_cap;
+
+	struct refusal **refusals; /* of the members with refused set, in no order */
+	size_t nrefusals, refusals_cap;
 
 	struct bcast *bq;
 	size_t nbq, bq_cap;
@@ -745,10 +749,35 @@ self_hash(const struct gossip *g)
 	return name_hash(g->name);
 }
 
+static struct refusal *
+refusal_of(const struct gossip *g, uint32_t idx)
+{
+	if (!g->members[idx].refused)
+		return NULL;
+	for (size_t i = 0; i < g->nrefusals; i++)
+		if (g->refusals[i]->idx == idx)
+			return g->refusals[i];
+	return NULL;
+}
+
+static void
+refusal_drop(struct gossip *g, uint32_t idx)
+{
+	for (size_t i = 0; g->members[idx].refused && i < g->nrefusals; i++) {
+		if (g->refusals[i]->idx != idx)
+			continue;
+		free(g->refusals[i]);
+		g->refusals[i] = g->refusals[--g->nrefusals];
+		break;
+	}
+	g->members[idx].refused = false;
+}
+
 static void
 emit(struct gossip *g, gossip_time now, enum gossip_event_type type, uint32_t idx, bool local)
 {
 	const struct member *m = &g->members[idx];
+	const struct refusal *r = refusal_of(g, idx);
 	struct gossip_event ev = {
 	        .type = type,
 	        .at = now,
@@ -757,8 +786,8 @@ emit(struct gossip *g, gossip_time now, enum gossip_event_type type, uint32_t id
 	        .incarnation = m->incarnation,
 	        .desc = m->desc != NULL ? &m->desc->d : NULL,
 	        .local = local,
-	        .refusal = m->refused != NULL ? m->refused->reason : GOSSIP_REFUSAL_NONE,
-	        .why = m->refused != NULL ? m->refused->why : "",
+	        .refusal = r != NULL ? r->reason : GOSSIP_REFUSAL_NONE,
+	        .why = r != NULL ? r->why : "",
 	};
 
 	if (g->cb.event != NULL)
@@ -1233,11 +1262,13 @@ lookup(const struct gossip *g, const char *name)
 
 /* The data plane's share of a member's descriptor. */
 static const struct wire_desc *
-member_granted(const struct member *m)
+member_granted(const struct gossip *g, uint32_t idx)
 {
-	if (m->desc == NULL)
+	const struct refusal *r = refusal_of(g, idx);
+
+	if (g->members[idx].desc == NULL)
 		return NULL;
-	return m->refused != NULL ? &m->refused->granted : &m->desc->d;
+	return r != NULL ? &r->granted : &g->members[idx].desc->d;
 }
 
 /* Makes gd, verified and carrying the trusted key, the member's descriptor at its
@@ -1253,14 +1284,24 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 	struct refusal *r = NULL;
 	char why[sizeof(r->why)];
 	enum gossip_refusal reason = gossip_trust_check(g->trust, &gd->d, why, sizeof(why));
-	const struct wire_desc *was = member_granted(m);
+	const struct wire_desc *was = member_granted(g, idx);
 	bool news, changed;
 	uint8_t old = m->state;
 
 	if (reason != GOSSIP_REFUSAL_NONE) {
+		if (g->nrefusals == g->refusals_cap) {
+			size_t ncap = g->refusals_cap ? g->refusals_cap * 2 : 4;
+			struct refusal **nr = realloc(g->refusals, ncap * sizeof(*nr));
+
+			if (nr == NULL)
+				return -1;
+			g->refusals = nr;
+			g->refusals_cap = ncap;
+		}
 		r = malloc(sizeof(*r));
 		if (r == NULL)
 			return -1;
+		r->idx = idx;
 		r->reason = reason;
 		snprintf(r->why, sizeof(r->why), "%s", why);
 		trust_trim(g->trust, &gd->d, &r->granted);
@@ -1268,14 +1309,17 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 	}
 	/* Reported once per refused content: a refutation or a restart with the same
 	 * descriptor is no news. */
-	news = r != NULL && (m->refused == NULL || m->desc == NULL ||
-	                     !wire_desc_same_content(&m->desc->d, &gd->d));
+	news = r != NULL &&
+	       (!m->refused || m->desc == NULL || !wire_desc_same_content(&m->desc->d, &gd->d));
 	changed = was != NULL && !wire_desc_same_content(was, r != NULL ? &r->granted : &gd->d);
 	suspicion_clear(g, idx);
 	gossip_desc_unref(m->desc);
 	m->desc = gossip_desc_ref(gd);
-	free(m->refused);
-	m->refused = r;
+	refusal_drop(g, idx);
+	if (r != NULL) {
+		g->refusals[g->nrefusals++] = r;
+		m->refused = true;
+	}
 	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
 	if (disseminate) {
 		msg_clear(&g->out, WIRE_ALIVE);
@@ -2455,9 +2499,11 @@ gossip_free(struct gossip *g)
 		return;
 	for (size_t i = 0; g->members != NULL && i < g->nmembers; i++) {
 		gossip_desc_unref(g->members[i].desc);
-		free(g->members[i].refused);
 		free(g->members[i].susp);
 	}
+	for (size_t i = 0; i < g->nrefusals; i++)
+		free(g->refusals[i]);
+	free(g->refusals);
 	for (size_t i = 0; i < g->nbq; i++)
 		free(g->bq[i].bytes);
 	free(g->bq);
@@ -2547,6 +2593,7 @@ int
 gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out)
 {
 	const struct member *m;
+	const struct refusal *r;
 
 	if (index >= g->nmembers || g->members[index].state == GOSSIP_NONE)
 		return -1;
@@ -2555,9 +2602,10 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->state = m->state;
 	out->incarnation = m->incarnation;
 	out->desc = m->desc != NULL ? &m->desc->d : NULL;
-	out->granted = member_granted(m);
-	out->refusal = m->refused != NULL ? m->refused->reason : GOSSIP_REFUSAL_NONE;
-	out->why = m->refused != NULL ? m->refused->why : "";
+	r = refusal_of(g, (uint32_t)index);
+	out->granted = member_granted(g, (uint32_t)index);
+	out->refusal = r != NULL ? r->reason : GOSSIP_REFUSAL_NONE;
+	out->why = r != NULL ? r->why : "";
 	out->changed_at = m->changed_at;
 	return 0;
 }
