@@ -1088,10 +1088,14 @@ parse_overlay(struct loader *ld, const config_setting_t *root, struct conf *conf
 	}
 }
 
-/* Fills *arr with the valid prefixes of an array setting, recording each one's line. */
+typedef int want_prefix_fn(struct loader *ld, const config_setting_t *s, const char *path,
+                           struct conf_prefix *out);
+
+/* Fills *arr with the elements of an array setting that want accepts, recording each one's
+ * line. */
 static void
 parse_prefix_list(struct loader *ld, const config_setting_t *s, const char *path,
-                  struct conf_prefix **arr, size_t *count)
+                  want_prefix_fn *want, struct conf_prefix **arr, size_t *count)
 {
 	char epath[PATH_LEN];
 	int n = want_list(ld, s, path);
@@ -1105,7 +1109,7 @@ parse_prefix_list(struct loader *ld, const config_setting_t *s, const char *path
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
 
 		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		if (want_prefix(ld, e, epath, &(*arr)[*count]) == 0) {
+		if (want(ld, e, epath, &(*arr)[*count]) == 0) {
 			loc_add(ld, &(*arr)[*count], sline(e), i);
 			(*count)++;
 		}
@@ -1447,21 +1451,10 @@ parse_trust(struct loader *ld, const config_setting_t *g, int idx, struct conf_t
 	}
 	snprintf(path, sizeof(path), "trust[%d].prefixes", idx);
 	if ((s = config_setting_get_member(g, "prefixes")) != NULL)
-		parse_prefix_list(ld, s, path, &t->prefixes, &t->nprefixes);
+		parse_prefix_list(ld, s, path, want_prefix, &t->prefixes, &t->nprefixes);
 	snprintf(path, sizeof(path), "trust[%d].overlay", idx);
-	if ((s = config_setting_get_member(g, "overlay")) != NULL &&
-	    (n = want_list(ld, s, path)) > 0 &&
-	    (t->overlay = ld_calloc(ld, (size_t)n, sizeof(*t->overlay))) != NULL) {
-		for (int i = 0; i < n; i++) {
-			const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
-
-			snprintf(path, sizeof(path), "trust[%d].overlay[%d]", idx, i);
-			if (want_overlay_grant(ld, e, path, &t->overlay[t->noverlay]) == 0) {
-				loc_add(ld, &t->overlay[t->noverlay], sline(e), i);
-				t->noverlay++;
-			}
-		}
-	}
+	if ((s = config_setting_get_member(g, "overlay")) != NULL)
+		parse_prefix_list(ld, s, path, want_overlay_grant, &t->overlay, &t->noverlay);
 	snprintf(path, sizeof(path), "trust[%d].vnis", idx);
 	if ((s = config_setting_get_member(g, "vnis")) == NULL || (n = want_list(ld, s, path)) <= 0)
 		return;
@@ -2172,7 +2165,7 @@ load_text(const char *text, const char *name, struct conf_errors *errs)
 	parse_gossip(&ld, root, conf);
 	if (config_setting_get_member(root, "prefixes") != NULL)
 		parse_prefix_list(&ld, config_setting_get_member(root, "prefixes"), "prefixes",
-		                  &conf->prefixes, &conf->nprefixes);
+		                  want_prefix, &conf->prefixes, &conf->nprefixes);
 	parse_routing(&ld, root, conf);
 	parse_segments(&ld, root, conf);
 	parse_trusts(&ld, root, conf);

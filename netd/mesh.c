@@ -239,10 +239,10 @@ trusted_qcmp(const void *a, const void *b)
 }
 
 static bool
-trust_allows_prefix(const struct conf_trust *t, const struct kh_prefix *p)
+any_contains(const struct conf_prefix *grants, size_t n, const struct kh_prefix *p)
 {
-	for (size_t i = 0; i < t->nprefixes; i++) {
-		struct kh_prefix allowed = from_conf(&t->prefixes[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct kh_prefix allowed = from_conf(&grants[i]);
 
 		if (kh_prefix_contains(&allowed, p))
 			return true;
@@ -250,17 +250,18 @@ trust_allows_prefix(const struct conf_trust *t, const struct kh_prefix *p)
 	return false;
 }
 
+static bool
+trust_allows_prefix(const struct conf_trust *t, const struct kh_prefix *p)
+{
+	return any_contains(t->prefixes, t->nprefixes, p);
+}
+
 /* An overlay address lies in the entry's overlay grants; with none pinned, in its prefixes. */
 static bool
 trust_allows_overlay(const struct conf_trust *t, const struct kh_prefix *p)
 {
-	for (size_t i = 0; i < t->noverlay; i++) {
-		struct kh_prefix allowed = from_conf(&t->overlay[i]);
-
-		if (kh_prefix_contains(&allowed, p))
-			return true;
-	}
-	return t->noverlay == 0 && trust_allows_prefix(t, p);
+	return t->noverlay > 0 ? any_contains(t->overlay, t->noverlay, p)
+	                       : trust_allows_prefix(t, p);
 }
 
 /* Indexes of the trust entries, so that a large federation costs n log n, not n squared. */
