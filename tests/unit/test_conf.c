@@ -827,7 +827,8 @@ static const char full_config[] =
         ");\n"
         "trust = (\n"
         "\t{ name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
-        "\t  prefixes = [ \"2001:db8:2::/48\" ]; vnis = [ 100, 16777215 ]; },\n"
+        "\t  prefixes = [ \"2001:db8:2::/48\" ]; overlay = [ \"FD99::2\", \"10.98.0.0/30\" ];\n"
+        "\t  vnis = [ 100, 16777215 ]; },\n"
         "\t{ name = \"gamma\"; public_key = \"" CAROL_PUB "\"; }\n"
         ");\n"
         "control = { socket = \"/run/netd/ctl.sock\"; mode = \"0600\"; group = \"adm\"; };\n";
@@ -894,6 +895,13 @@ test_full(void **state)
 	key_to_base64(b64, conf->trust[0].public_key);
 	assert_string_equal(b64, BOB_PUB);
 	assert_int_equal(conf->trust[0].nprefixes, 1);
+	/* An address is a grant of its full length, a prefix a range. */
+	assert_int_equal(conf->trust[0].noverlay, 2);
+	conf_prefix_format(&conf->trust[0].overlay[0], true, buf, sizeof(buf));
+	assert_string_equal(buf, "fd99::2/128");
+	conf_prefix_format(&conf->trust[0].overlay[1], true, buf, sizeof(buf));
+	assert_string_equal(buf, "10.98.0.0/30");
+	assert_int_equal(conf->trust[1].noverlay, 0);
 	assert_int_equal(conf->trust[0].nvnis, 2);
 	assert_int_equal(conf->trust[0].vnis[1], CONF_VNI_MAX);
 	assert_int_equal(conf->trust[0].line, 25);
@@ -1043,7 +1051,7 @@ test_print_canonical(void **state)
 static void
 test_equal(void **state)
 {
-	struct conf *a = load_ok(full_config), *b = load_ok(full_config), *c;
+	struct conf *a = load_ok(full_config), *b = load_ok(full_config), *c, *a2;
 
 	(void)state;
 	assert_true(conf_equal(a, b));
@@ -1108,6 +1116,13 @@ test_equal(void **state)
 	        HEAD "gossip = { state_file = \"/var/lib/netd/other.state\"; };\n",
 	};
 	c = load_ok(HEAD);
+	/* An overlay grant is part of a trust entry. */
+	a2 = load_ok(HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; } );\n");
+	b = load_ok(HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
+	                 "\toverlay = [ \"10.98.0.2\" ]; } );\n");
+	assert_false(conf_equal(a2, b));
+	conf_free(a2);
+	conf_free(b);
 	for (size_t i = 0; i < sizeof(different) / sizeof(different[0]); i++) {
 		b = load_ok(different[i]);
 		if (conf_equal(b, c))
@@ -1151,6 +1166,8 @@ test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(t, "public_key")), BOB_PUB);
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(t, "vnis"), 1)),
 	                 CONF_VNI_MAX);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(t, "overlay"), 1)),
+	                    "10.98.0.0/30");
 	assert_string_equal(
 	        json_string_value(json_object_get(json_object_get(j, "control"), "mode")), "0600");
 	{
