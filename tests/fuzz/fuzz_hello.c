@@ -36,12 +36,13 @@ setup(void)
 	struct wire_prefix any = {WIRE_AF_INET, {10}, 8};
 	uint8_t priv[32], key[32];
 	uint32_t vni = 1;
+	struct gossip_grant grant = {&any, 1, NULL, 0, &vni, 1};
 	char err[128];
 
 	memset(priv, 7, sizeof(priv));
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		memset(key, (int)(0x30 + i), sizeof(key));
-		if (trust == NULL || gossip_trust_add(trust, names[i], key, &any, 1, &vni, 1) != 0)
+		if (trust == NULL || gossip_trust_add(trust, names[i], key, &grant) != 0)
 			abort();
 	}
 	strcpy(desc.name, "a");

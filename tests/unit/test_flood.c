@@ -195,6 +195,7 @@ net_new(void)
 	struct net *n = calloc(1, sizeof(*n));
 	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
 	uint32_t vni = 100;
+	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 
 	assert_non_null(n);
 	n->trust = gossip_trust_new();
@@ -217,8 +218,7 @@ net_new(void)
 		        (struct wire_prefix){WIRE_AF_INET, {10, (uint8_t)(i + 1)}, 16};
 		s->desc.nvnis = 1;
 		s->desc.vnis[0] = vni;
-		assert_int_equal(gossip_trust_add(n->trust, s->name, s->pub, &allowed, 1, &vni, 1),
-		                 0);
+		assert_int_equal(gossip_trust_add(n->trust, s->name, s->pub, &grant), 0);
 	}
 	/* The names the flood claims: trusted ones, the joiner's among them. The first few
 	 * are puppets with keys of their own. */
@@ -238,8 +238,7 @@ net_new(void)
 			memcpy(key, seal_public_key(p->seal), sizeof(key));
 			endpoint(&p->addr, 192, 0, 2, (uint8_t)(100 + i), 7946);
 		}
-		assert_int_equal(gossip_trust_add(n->trust, n->names[i], key, &allowed, 1, &vni, 1),
-		                 0);
+		assert_int_equal(gossip_trust_add(n->trust, n->names[i], key, &grant), 0);
 	}
 	return n;
 }
