@@ -725,7 +725,7 @@ test_failclosed(void **state)
 	static const struct spec view[] = {
 	        SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2,fd99::2", "10.2.0.0/16", ""),
 	        SITE("gamma", 9, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", ""), /* impostor */
-	        {"delta", 3, "198.51.100.7 51820", "10.99.0.4", "10.4.0.0/16", "", MESH_DEAD, 0,
+	        {"delta", 3, "198.51.100.7 51820", "10.4.0.4", "10.4.0.0/16", "", MESH_DEAD, 0,
 	         false},                                                    /* withdrawn */
 	        SITE("epsilon", 5, "192.0.2.5 51820", "10.99.0.5", "", ""), /* no trust entry */
 	        SITE("alpha", 7, "192.0.2.1 51820", "10.99.0.7", "10.1.0.0/16", ""), /* this site */
@@ -749,8 +749,8 @@ test_failclosed(void **state)
 	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.4.0.4/32 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
-	       "unreachable 10.99.0.4/32 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.0/30 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.4/31 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.8/29 table 51820 proto 200 metric 65535\n"
