@@ -97,7 +97,8 @@ struct wg_peer *wg_device_add_peer(struct wg_device *dev);
 int wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_t cidr);
 
 /* Frees a device from wg_get_device or wg_device_new, its peers and allowed-ips. NULL is a
- * no-op. */
+ * no-op. A device lives in memory locked against swapping and left out of core dumps (it may
+ * hold the private key), and is wiped when freed. */
 void wg_free_device(struct wg_device *dev);
 
 /* Every call below returns 0 or -errno; on failure wg_last_error() says what went wrong in
@@ -142,6 +143,14 @@ bool wg_kernel_available(void);
  * cannot escape is the caller's cgroup: under systemd the unit needs KillMode=process (or
  * mixed) for the data plane to survive a stop of the daemon. */
 int wg_userspace_start(const char *name, const char *command, bool *adopted);
+
+/* How long a call waits on a userspace implementation that moves no byte either way before
+ * it fails with -ETIMEDOUT, in milliseconds (WG_WAIT_DEFAULT_MS until set; 0 or less
+ * restores it). It bounds inactivity, not the whole exchange: a healthy process streaming a
+ * large device keeps going. A daemon on an event loop sets a few milliseconds and tries
+ * again later; a command-line tool can afford the default. Process-wide. */
+#define WG_WAIT_DEFAULT_MS 5000
+void wg_set_wait_ms(int ms);
 
 /* A description of the last failure of a wg_ call in this thread ("" if none); valid until
  * the next wg_ call. */

@@ -118,11 +118,14 @@ int wg_genl_set_device(const struct wg_device *dev);
 
 #define WG_UAPI_MAX_LINE  512                 /* longest line accepted, newline included */
 #define WG_UAPI_MAX_REPLY (64u * 1024 * 1024) /* ~100 000 peers with a few allowed-ips */
-/* An exchange fails after WG_UAPI_IDLE_MS without a byte moving either way, and after
- * WG_UAPI_TOTAL_MS in any case: a hung process costs seconds, a large change may take its
- * time (wireguard-go applies 20,000 new peers in 2-4 s on a small machine). */
-#define WG_UAPI_IDLE_MS  5000
+/* An exchange fails after wg_wait_ms() without a byte moving either way (see
+ * wg_set_wait_ms), and after WG_UAPI_TOTAL_MS in any case: a hung process costs a caller on
+ * an event loop a few milliseconds, a healthy one streaming a large device keeps going
+ * (wireguard-go applies 20,000 new peers in 2-4 s on a small machine). */
 #define WG_UAPI_TOTAL_MS 60000
+
+/* The inactivity bound wg_set_wait_ms set (wg_model.c). */
+int wg_wait_ms(void);
 
 /* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the
  * caller's; -EBADMSG / -EPROTO for any violation; -N when the implementation answered
@@ -130,7 +133,10 @@ int wg_genl_set_device(const struct wg_device *dev);
 int wg_uapi_parse_get(const char *buf, size_t len, const char *name, struct wg_device **dev);
 /* Parse a complete reply to "set=1": exactly "errno=N\n\n". Returns 0, -N or -EBADMSG. */
 int wg_uapi_parse_set(const char *buf, size_t len, const char *name);
-/* The request text for the sparse delta dev, "set=1\n" ... "\n". *text is the caller's. */
+/* The request text for the sparse delta dev, "set=1\n" ... "\n" (NUL-terminated; *len
+ * excludes the NUL). *text is the caller's, in
+ * memory kept out of swap and core dumps (it may hold the private key), freed with
+ * sodium_free, which wipes it. */
 int wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len);
 
 /* "/var/run/wireguard/NAME.sock" into path (at least sizeof(sockaddr_un.sun_path)). */

@@ -7,10 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "kernel-helpers/wg.h"
 #include "kernel-helpers/wg_internal.h"
 
 static _Thread_local char last_error[512];
+static int wait_ms = WG_WAIT_DEFAULT_MS;
+
+void
+wg_set_wait_ms(int ms)
+{
+	wait_ms = ms > 0 ? ms : WG_WAIT_DEFAULT_MS;
+}
+
+int
+wg_wait_ms(void)
+{
+	return wait_ms;
+}
 
 void
 wg_set_error(const char *fmt, ...)
@@ -66,9 +81,16 @@ wg_device_new(const char *name)
 		errno = EINVAL;
 		return NULL;
 	}
-	dev = calloc(1, sizeof(*dev));
+	/* The device may hold the private key: in memory that is never swapped, left out of
+	 * core dumps and wiped when freed. */
+	if (sodium_init() < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	dev = sodium_malloc(sizeof(*dev));
 	if (!dev)
 		return NULL;
+	memset(dev, 0, sizeof(*dev));
 	memcpy(dev->name, name, strlen(name) + 1);
 	return dev;
 }
@@ -132,9 +154,7 @@ wg_free_device(struct wg_device *dev)
 	for (size_t i = 0; i < dev->npeers; i++)
 		free(dev->peers[i].allowedips);
 	free(dev->peers);
-	/* The private key should not linger in freed memory. */
-	explicit_bzero(dev, sizeof(*dev));
-	free(dev);
+	sodium_free(dev); /* wipes it */
 }
 
 int

@@ -1,5 +1,13 @@
 /* Userspace WireGuard over its UAPI socket (WG_USERSPACE_SOCKET_DIR/NAME.sock): one request
- * and its reply per connection, every exchange bounded in time and in size. */
+ * and its reply per connection, every exchange bounded in time and in size.
+ *
+ * The bound is on inactivity (wg_set_wait_ms), never a blocking wait: netd calls in from its
+ * event loop, where a stopped or wedged process must cost milliseconds, not the seconds that
+ * get its site suspected by the others. Connecting does not wait at all (a full backlog is
+ * a failure to retry later), and a reply that keeps streaming -- a get of thousands of peers
+ * -- keeps the exchange alive however long it is, up to WG_UAPI_TOTAL_MS. Doing the
+ * exchange asynchronously instead would split every caller around it; a failure here is
+ * already something each caller retries. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,6 +18,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <sodium.h>
 
 #include "kernel-helpers/wg_internal.h"
 
@@ -33,22 +43,20 @@ now_ms(void)
 }
 
 static int
-uapi_connect(const char *name, int timeout_ms, int *out)
+uapi_connect(const char *name, int *out)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	int fd = -1, ret;
 
 	ret = wg_uapi_socket_path(name, sun.sun_path, sizeof(sun.sun_path));
 	if (ret < 0)
 		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* A unix connect only blocks on a full backlog; the send timeout bounds that. */
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+	/* A unix connect completes at once or fails with EAGAIN when the backlog is full
+	 * (the process does not accept): that is a stall, not something to wait for. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		ret = errno == EAGAIN ? -ETIMEDOUT : -errno;
 		close(fd);
 		return ret;
@@ -57,12 +65,36 @@ uapi_connect(const char *name, int timeout_ms, int *out)
 	return 0;
 }
 
+/* The reply may hold the private key: it grows in memory kept out of swap and core dumps,
+ * and every buffer it leaves is wiped (sodium_free). */
+static int
+grow_secret(char **buf, size_t len, size_t *cap)
+{
+	size_t ncap = *cap ? *cap * 2 : 65536;
+	char *nbuf;
+
+	if (ncap > WG_UAPI_MAX_REPLY + 1)
+		ncap = WG_UAPI_MAX_REPLY + 1;
+	if (ncap <= len)
+		return -EPROTO;
+	nbuf = sodium_malloc(ncap);
+	if (!nbuf)
+		return -ENOMEM;
+	if (*buf) {
+		memcpy(nbuf, *buf, len);
+		sodium_free(*buf);
+	}
+	*buf = nbuf;
+	*cap = ncap;
+	return 0;
+}
+
 /* Write the request while reading the reply, so that an early error reply (the process
  * stops reading at the first bad line) is not missed; stop at the reply's empty line. */
 static int
 exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 {
-	int64_t start = now_ms(), idle_deadline = start + WG_UAPI_IDLE_MS;
+	int64_t start = now_ms(), idle = wg_wait_ms(), idle_deadline = start + idle;
 	size_t sent = 0, len = 0, cap = 0;
 	char *buf = NULL;
 	bool complete = false, can_send = true;
@@ -95,28 +127,15 @@ exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 			n = send(fd, req + sent, reqlen - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n > 0) {
 				sent += (size_t)n;
-				idle_deadline = now_ms() + WG_UAPI_IDLE_MS;
+				idle_deadline = now_ms() + idle;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR)
 				can_send = false; /* the reply may still be there to read */
 		}
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (cap - len < 4096) {
-				size_t ncap = cap ? cap * 2 : 65536;
-				char *nbuf;
-
-				if (ncap > WG_UAPI_MAX_REPLY + 1)
-					ncap = WG_UAPI_MAX_REPLY + 1;
-				if (ncap <= len) {
-					ret = -EPROTO;
+				ret = grow_secret(&buf, len, &cap);
+				if (ret < 0)
 					goto fail;
-				}
-				nbuf = realloc(buf, ncap);
-				if (!nbuf) {
-					ret = -ENOMEM;
-					goto fail;
-				}
-				buf = nbuf;
-				cap = ncap;
 			}
 			n = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
 			if (n < 0) {
@@ -134,14 +153,14 @@ exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 				if (buf[i] == '\n' && buf[i + 1] == '\n')
 					complete = true;
 			len += (size_t)n;
-			idle_deadline = now_ms() + WG_UAPI_IDLE_MS;
+			idle_deadline = now_ms() + idle;
 		}
 	}
 	*reply = buf;
 	*replylen = len;
 	return 0;
 fail:
-	free(buf);
+	sodium_free(buf);
 	return ret;
 }
 
@@ -151,7 +170,11 @@ request(const char *name, const char *req, size_t reqlen, char **reply, size_t *
 {
 	int fd = -1, ret;
 
-	ret = uapi_connect(name, WG_UAPI_IDLE_MS, &fd);
+	if (sodium_init() < 0) {
+		wg_set_error("%s: libsodium cannot start", name);
+		return -ENOMEM;
+	}
+	ret = uapi_connect(name, &fd);
 	if (ret < 0) {
 		wg_set_error("%s: cannot connect to %s/%s.sock: %s", name, WG_USERSPACE_SOCKET_DIR,
 		             name, strerror(-ret));
@@ -162,7 +185,7 @@ request(const char *name, const char *req, size_t reqlen, char **reply, size_t *
 	if (ret == -ETIMEDOUT)
 		wg_set_error("%s: userspace implementation stalled (nothing for %d ms, or no "
 		             "answer within %d ms)",
-		             name, WG_UAPI_IDLE_MS, WG_UAPI_TOTAL_MS);
+		             name, wg_wait_ms(), WG_UAPI_TOTAL_MS);
 	else if (ret == -ECONNRESET)
 		wg_set_error("%s: userspace implementation closed the connection mid-reply", name);
 	else if (ret == -EPROTO)
@@ -186,7 +209,7 @@ wg_uapi_answers(const char *name)
 	if (ret < 0)
 		return false;
 	ret = wg_uapi_parse_get(reply, len, name, &dev);
-	free(reply);
+	sodium_free(reply);
 	if (ret < 0)
 		return false;
 	wg_free_device(dev);
@@ -205,8 +228,7 @@ wg_uapi_get_device(const char *name, struct wg_device **dev)
 	if (ret < 0)
 		return ret;
 	ret = wg_uapi_parse_get(reply, len, name, &d);
-	explicit_bzero(reply, len); /* it holds the private key */
-	free(reply);
+	sodium_free(reply);
 	if (ret < 0)
 		return ret;
 	*dev = d;
@@ -224,11 +246,10 @@ wg_uapi_set_device(const struct wg_device *dev)
 	if (ret < 0)
 		return ret;
 	ret = request(dev->name, text, len, &reply, &replylen);
-	explicit_bzero(text, len);
-	free(text);
+	sodium_free(text);
 	if (ret < 0)
 		return ret;
 	ret = wg_uapi_parse_set(reply, replylen, dev->name);
-	free(reply);
+	sodium_free(reply);
 	return ret;
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -573,20 +574,39 @@ put_peer(FILE *f, const struct wg_peer *peer)
 	return 0;
 }
 
+/* "private_key=HEX\n" into out (KEY_LINE_LEN bytes). */
+#define KEY_LINE_LEN (sizeof("private_key=\n") - 1 + 2 * WG_KEY_SIZE)
+
+static void
+key_line(char out[KEY_LINE_LEN], const uint8_t key[WG_KEY_SIZE])
+{
+	static const char digits[] = "0123456789abcdef";
+	static const char prefix[] = "private_key=";
+
+	memcpy(out, prefix, sizeof(prefix) - 1);
+	for (size_t i = 0; i < WG_KEY_SIZE; i++) {
+		out[sizeof(prefix) - 1 + 2 * i] = digits[key[i] >> 4];
+		out[sizeof(prefix) - 1 + 2 * i + 1] = digits[key[i] & 15];
+	}
+	out[KEY_LINE_LEN - 1] = '\n';
+}
+
 int
 wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len)
 {
-	char *buf = NULL;
-	size_t size = 0;
+	static const char head[] = "set=1\n";
+	bool with_key = dev->flags & WG_DEVICE_HAS_PRIVATE_KEY;
+	char *buf = NULL, *out;
+	size_t size = 0, total;
 	FILE *f;
 	int ret = 0;
 
+	/* Everything but the private key goes through a growing stream, whose reallocations
+	 * would leave copies behind; the key is written once, straight into the locked
+	 * buffer that is sent. */
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return -errno;
-	fprintf(f, "set=1\n");
-	if (dev->flags & WG_DEVICE_HAS_PRIVATE_KEY)
-		put_hex(f, "private_key", dev->private_key);
 	if (dev->flags & WG_DEVICE_HAS_LISTEN_PORT)
 		fprintf(f, "listen_port=%u\n", dev->listen_port);
 	if (dev->flags & WG_DEVICE_HAS_FWMARK)
@@ -606,13 +626,25 @@ wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len)
 	}
 	if (fclose(f) != 0 && ret == 0)
 		ret = -ENOMEM;
-	if (ret < 0) {
-		if (buf)
-			explicit_bzero(buf, size);
-		free(buf);
-		return ret;
+	if (ret < 0)
+		goto out;
+	total = sizeof(head) - 1 + (with_key ? KEY_LINE_LEN : 0) + size;
+	out = sodium_init() < 0 ? NULL : sodium_malloc(total + 1);
+	if (!out) {
+		ret = -ENOMEM;
+		wg_set_error("%s: out of memory", dev->name);
+		goto out;
 	}
-	*text = buf;
-	*len = size;
-	return 0;
+	memcpy(out, head, sizeof(head) - 1);
+	if (with_key)
+		key_line(out + sizeof(head) - 1, dev->private_key);
+	memcpy(out + total - size, buf, size);
+	out[total] = '\0';
+	*text = out;
+	*len = total;
+out:
+	if (buf)
+		explicit_bzero(buf, size); /* preshared keys */
+	free(buf);
+	return ret;
 }

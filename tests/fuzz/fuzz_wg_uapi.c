@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "kernel-helpers/wg.h"
 #include "kernel-helpers/wg_internal.h"
 
@@ -62,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_same(dev, back);
 	wg_free_device(back);
 	wg_free_device(dev);
-	free(text);
+	sodium_free(text);
 	free(reply);
 	return 0;
 }

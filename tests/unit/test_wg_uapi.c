@@ -1,6 +1,9 @@
 /* The userspace WireGuard API text: replies as wireguard-go writes them parse into the
  * device they describe; truncated, oversize and malformed ones are refused with an error;
- * set requests for sparse deltas are exactly the text the protocol expects. */
+ * set requests for sparse deltas are exactly the text the protocol expects. Against a fake
+ * server on the real socket directory: a process that stalls costs a caller milliseconds,
+ * one that streams a large reply slowly is read to the end. The private key lives in locked
+ * memory left out of core dumps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +13,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <sodium.h>
 
 #include "kernel-helpers/wg.h"
 #include "kernel-helpers/wg_internal.h"
@@ -398,7 +412,7 @@ assert_set_text(const struct wg_device *dev, const char *want)
 	assert_int_equal(wg_uapi_build_set(dev, &text, &len), 0);
 	assert_int_equal(len, strlen(want));
 	assert_string_equal(text, want);
-	free(text);
+	sodium_free(text);
 }
 
 static struct wg_peer *
@@ -582,8 +596,322 @@ test_build_parse_roundtrip(void **state)
 	assert_prefix(&back->peers[0].allowedips[1], "::", 0);
 	wg_free_device(back);
 	wg_free_device(dev);
-	free(text);
+	sodium_free(text);
 	free(reply);
+}
+
+/* --- exchanges with a fake implementation on the UAPI socket --- */
+
+/* The event loop's bound in netd, and what "returns at once" means on a loaded machine. */
+#define WAIT_MS  5
+#define QUICK_MS 1000
+
+enum server_mode {
+	SERVER_SILENT,    /* accepts, reads nothing, never answers: a SIGSTOPped process */
+	SERVER_NO_ACCEPT, /* listens and never accepts, its backlog full */
+	SERVER_TRICKLE,   /* answers a get of many peers a little at a time */
+};
+
+struct server {
+	enum server_mode mode;
+	char name[IFNAMSIZ];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int fd;
+	int held[8];
+	size_t nheld;
+	int stop[2];
+	pthread_t thread;
+	size_t peers;
+	int gap_us;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* A get reply of s->peers peers, written a line group at a time with a pause between. */
+static void
+trickle(struct server *s, int fd)
+{
+	struct timespec gap = {.tv_nsec = s->gap_us * 1000L};
+	char req[16], line[256];
+
+	if (read(fd, req, sizeof(req)) <= 0)
+		return;
+	write_all(fd, "private_key=" PRIV_HEX "\nlisten_port=51820\n",
+	          strlen("private_key=" PRIV_HEX "\nlisten_port=51820\n"));
+	for (size_t i = 0; i < s->peers; i++) {
+		int n = snprintf(line, sizeof(line),
+		                 "public_key=%064zx\nendpoint=192.0.2.1:%zu\nrx_bytes=%zu\n"
+		                 "allowed_ip=10.%zu.%zu.0/24\n",
+		                 i + 1, 1000 + i, i, i / 256, i % 256);
+
+		write_all(fd, line, (size_t)n);
+		if (i % 10 == 9)
+			nanosleep(&gap, NULL);
+	}
+	write_all(fd, "errno=0\n\n", 9);
+}
+
+static void *
+serve(void *arg)
+{
+	struct server *s = arg;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = s->stop[0], .events = POLLIN},
+		                      {.fd = s->fd, .events = POLLIN}};
+		int fd;
+
+		if (poll(p, s->mode == SERVER_NO_ACCEPT ? 1 : 2, -1) < 0 || p[0].revents)
+			break;
+		fd = accept(s->fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		if (s->mode == SERVER_TRICKLE) {
+			trickle(s, fd);
+			close(fd);
+		} else if (s->nheld < sizeof(s->held) / sizeof(s->held[0])) {
+			s->held[s->nheld++] = fd; /* open, unanswered */
+		} else {
+			close(fd);
+		}
+	}
+	return NULL;
+}
+
+/* A server on WG_USERSPACE_SOCKET_DIR/NAME.sock; the directory is the real one, which the
+ * library does not let callers move. Skips (saying why) without the right to create it. */
+static void
+server_start(struct server *s, enum server_mode mode)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	snprintf(s->name, sizeof(s->name), "lcapt%d", (int)getpid());
+	assert_int_equal(wg_uapi_socket_path(s->name, s->path, sizeof(s->path)), 0);
+	if (mkdir(WG_USERSPACE_SOCKET_DIR, 0755) < 0 && errno != EEXIST) {
+		print_message("SKIP: cannot create %s: %s\n", WG_USERSPACE_SOCKET_DIR,
+		              strerror(errno));
+		skip();
+	}
+	unlink(s->path);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s->fd >= 0);
+	memcpy(sun.sun_path, s->path, strlen(s->path) + 1);
+	if (bind(s->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		print_message("SKIP: cannot bind %s: %s\n", s->path, strerror(errno));
+		close(s->fd);
+		skip();
+	}
+	assert_int_equal(listen(s->fd, mode == SERVER_NO_ACCEPT ? 0 : 16), 0);
+	if (mode == SERVER_NO_ACCEPT) {
+		/* Fill the backlog the way clients of a stopped process do. */
+		for (size_t i = 0; i < sizeof(s->held) / sizeof(s->held[0]); i++) {
+			int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+			assert_true(c >= 0);
+			if (connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+				close(c);
+				break;
+			}
+			s->held[s->nheld++] = c;
+		}
+	}
+	assert_int_equal(pipe2(s->stop, O_CLOEXEC), 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+}
+
+static void
+server_stop(struct server *s)
+{
+	write_all(s->stop[1], "x", 1);
+	pthread_join(s->thread, NULL);
+	for (size_t i = 0; i < s->nheld; i++)
+		close(s->held[i]);
+	close(s->stop[0]);
+	close(s->stop[1]);
+	close(s->fd);
+	unlink(s->path);
+	wg_set_wait_ms(0);
+}
+
+/* A stopped wireguard-go: netd's get fails within its bound instead of waiting seconds. */
+static void
+test_stalled_get_bounded(void **state)
+{
+	struct server s;
+	struct wg_device *dev = NULL;
+	int64_t t0, took;
+	int ret;
+
+	(void)state;
+	server_start(&s, SERVER_SILENT);
+	wg_set_wait_ms(WAIT_MS);
+	t0 = mono_ms();
+	ret = wg_uapi_get_device(s.name, &dev);
+	took = mono_ms() - t0;
+	server_stop(&s);
+	assert_int_equal(ret, -ETIMEDOUT);
+	assert_null(dev);
+	assert_non_null(strstr(wg_last_error(), "stalled"));
+	if (took >= QUICK_MS)
+		fail_msg("a get of a silent process took %lld ms", (long long)took);
+}
+
+static void
+test_stalled_set_bounded(void **state)
+{
+	struct server s;
+	struct wg_device *dev;
+	int64_t t0, took;
+	int ret;
+
+	(void)state;
+	server_start(&s, SERVER_SILENT);
+	wg_set_wait_ms(WAIT_MS);
+	assert_non_null(dev = wg_device_new(s.name));
+	dev->flags = WG_DEVICE_HAS_LISTEN_PORT;
+	dev->listen_port = 51820;
+	t0 = mono_ms();
+	ret = wg_uapi_set_device(dev);
+	took = mono_ms() - t0;
+	server_stop(&s);
+	wg_free_device(dev);
+	assert_int_equal(ret, -ETIMEDOUT);
+	if (took >= QUICK_MS)
+		fail_msg("a set on a silent process took %lld ms", (long long)took);
+}
+
+/* A process that does not even accept: the connect itself must not wait. */
+static void
+test_full_backlog_bounded(void **state)
+{
+	struct server s;
+	struct wg_device *dev = NULL;
+	int64_t t0, took;
+	int ret;
+
+	(void)state;
+	server_start(&s, SERVER_NO_ACCEPT);
+	wg_set_wait_ms(WAIT_MS);
+	t0 = mono_ms();
+	ret = wg_uapi_get_device(s.name, &dev);
+	took = mono_ms() - t0;
+	server_stop(&s);
+	assert_true(ret < 0);
+	assert_null(dev);
+	if (took >= QUICK_MS)
+		fail_msg("a get of a process that never accepts took %lld ms", (long long)took);
+}
+
+/* Healthy but slow: 1,000 peers in pauses that add up to many times the bound. The bound is
+ * on inactivity, so the whole device arrives. */
+static void
+test_slow_stream_completes(void **state)
+{
+	struct server s;
+	struct wg_device *dev = NULL;
+	int64_t t0, took;
+	int ret;
+
+	(void)state;
+	server_start(&s, SERVER_TRICKLE);
+	s.peers = 1000;
+	s.gap_us = 2000;
+	wg_set_wait_ms(100);
+	t0 = mono_ms();
+	ret = wg_uapi_get_device(s.name, &dev);
+	took = mono_ms() - t0;
+	server_stop(&s);
+	if (ret < 0)
+		fail_msg("get failed (%d): %s", ret, wg_last_error());
+	assert_int_equal(dev->npeers, 1000);
+	assert_int_equal(dev->peers[999].rx_bytes, 999);
+	assert_true(took > 100); /* longer than the bound: it was not a total-time limit */
+	wg_free_device(dev);
+}
+
+/* The VmFlags of the mapping holding addr in /proc/self/smaps, into flags. */
+static void
+vm_flags_of(const void *addr, char *flags, size_t len)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool inside = false;
+
+	assert_non_null(f);
+	flags[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+			continue;
+		}
+		if (inside && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(flags, len, "%.200s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(flags[0] != '\0');
+}
+
+static bool
+has_flag(const char *flags, const char *flag)
+{
+	char copy[256], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", flags);
+	for (char *t = strtok_r(copy, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+		if (!strcmp(t, flag))
+			return true;
+	return false;
+}
+
+/* A device may carry the private key: its page is locked ("lo") and left out of core dumps
+ * ("dd"), and the set request text that carries the key too. */
+static void
+test_key_memory_locked(void **state)
+{
+	struct wg_device *dev;
+	char flags[256], *text = NULL;
+	size_t len;
+
+	(void)state;
+	assert_non_null(dev = wg_device_new("wg-test"));
+	hex_to_key(PRIV_HEX, dev->private_key);
+	dev->flags = WG_DEVICE_HAS_PRIVATE_KEY;
+	vm_flags_of(dev->private_key, flags, sizeof(flags));
+	if (!has_flag(flags, "lo") || !has_flag(flags, "dd"))
+		fail_msg("the device's key page has VmFlags:%s", flags);
+	assert_int_equal(wg_uapi_build_set(dev, &text, &len), 0);
+	assert_non_null(strstr(text, PRIV_HEX));
+	vm_flags_of(strstr(text, PRIV_HEX), flags, sizeof(flags));
+	if (!has_flag(flags, "lo") || !has_flag(flags, "dd"))
+		fail_msg("the set request's key page has VmFlags:%s", flags);
+	sodium_free(text);
+	wg_free_device(dev);
 }
 
 int
@@ -606,6 +934,11 @@ main(void)
 	        cmocka_unit_test(test_build_full),
 	        cmocka_unit_test(test_build_invalid),
 	        cmocka_unit_test(test_build_parse_roundtrip),
+	        cmocka_unit_test(test_stalled_get_bounded),
+	        cmocka_unit_test(test_stalled_set_bounded),
+	        cmocka_unit_test(test_full_backlog_bounded),
+	        cmocka_unit_test(test_slow_stream_completes),
+	        cmocka_unit_test(test_key_memory_locked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
