@@ -17,7 +17,14 @@
 #include "netd/ctl.h"
 #include "netd/log.h"
 #include "netd/metrics.h"
+#include "netd/priv.h"
 #include "netd/site.h"
+
+/* How long a WireGuard call on the loop may wait on a userspace implementation that moves
+ * no byte (see wg_set_wait_ms). Gossip's probe timeouts are hundreds of milliseconds; a
+ * stopped wireguard-go must not come near them, and a read or change that fails is retried
+ * by the next reconcile or status refresh. */
+#define DAEMON_WG_WAIT_MS 5
 
 struct daemon {
 	struct ev_loop *loop;
@@ -504,6 +511,10 @@ daemon_run(const struct daemon_options *options)
 	ev_signal_start(d.loop, &d.sig_int);
 	ev_signal_start(d.loop, &d.sig_hup);
 
+	/* The status socket is set up (its group needed CAP_CHOWN); nothing is started yet. */
+	if (priv_drop(d.conf) < 0)
+		goto out;
+	wg_set_wait_ms(DAEMON_WG_WAIT_MS);
 	if (site_new(d.loop, d.conf, d.ctl, &d.site) < 0)
 		goto out;
 	d.started_mono = ev_now(d.loop);

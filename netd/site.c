@@ -29,6 +29,9 @@
 #define SITE_DEBOUNCE 0.1
 /* Changes nobody announces (WireGuard peers, rules) are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
+/* The status socket's WireGuard figures (endpoints, handshakes, bytes) are read this often,
+ * off the request path: a reply never waits on the kernel or a userspace implementation. */
+#define SITE_WG_REFRESH 5.0
 /* The view is saved this long after a membership change, so a crash loses little. */
 #define SITE_SAVE_DELAY 1.0
 #define SITE_RX_BURST   64
@@ -68,6 +71,10 @@ struct site {
 
 	ev_timer save_timer;
 	bool leaving;
+
+	struct wg_device *wg_dev; /* as last read for the replies; NULL: not read or unreadable */
+	ev_timer wg_timer;
+	uint64_t wg_read_failures;
 };
 
 static int64_t
@@ -782,6 +789,44 @@ site_set_params(struct site *s)
 	s->params.behind_nat = s->conf->wg.behind_nat;
 }
 
+/* Re-reads the device the replies show. The read is bounded like every WireGuard call on
+ * the loop (wg_set_wait_ms); one that fails shows no figures rather than old ones. */
+static void
+site_refresh_wg(struct site *s)
+{
+	struct wg_device *dev = NULL;
+	int rc;
+
+	if (s->desired == NULL)
+		return;
+	rc = wg_get_device(s->desired->wg.name, &dev);
+	wg_free_device(s->wg_dev);
+	s->wg_dev = rc == 0 ? dev : NULL;
+	if (rc < 0 && rc != -ENODEV) {
+		s->wg_read_failures++;
+		log_debug("wireguard %s: cannot read it for status: %s", s->desired->wg.name,
+		          wg_last_error());
+	}
+}
+
+static void
+site_on_wg_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	site_refresh_wg(w->data);
+}
+
+/* The device as last read, if it is still the one the desired state names. */
+static const struct wg_device *
+site_device(const struct site *s)
+{
+	if (s->desired == NULL || s->wg_dev == NULL ||
+	    strcmp(s->wg_dev->name, s->desired->wg.name) != 0)
+		return NULL;
+	return s->wg_dev;
+}
+
 int
 site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, struct site **out)
 {
@@ -801,7 +846,8 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	ev_timer_init(&s->gossip_timer, site_on_gossip_timer, 0, 0);
 	ev_timer_init(&s->work_timer, site_on_work, 0, 0);
 	ev_timer_init(&s->save_timer, site_on_save, 0, 0);
-	s->gossip_timer.data = s->work_timer.data = s->save_timer.data = s;
+	ev_timer_init(&s->wg_timer, site_on_wg_timer, 0, SITE_WG_REFRESH);
+	s->gossip_timer.data = s->work_timer.data = s->save_timer.data = s->wg_timer.data = s;
 
 	rc = state_load(conf->gossip.state_file, &st, err, sizeof(err));
 	if (rc < 0) {
@@ -848,6 +894,8 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	site_after_gossip(s);
 	/* The first run adopts whatever an earlier netd left, from the remembered view. */
 	site_apply(s);
+	site_refresh_wg(s);
+	ev_timer_again(loop, &s->wg_timer);
 	*out = s;
 	return 0;
 fail:
@@ -1015,6 +1063,8 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->gossip_timer);
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_timer_stop(s->loop, &s->save_timer);
+	ev_timer_stop(s->loop, &s->wg_timer);
+	wg_free_device(s->wg_dev);
 	if (s->fd >= 0) {
 		ev_io_stop(s->loop, &s->udp_watcher);
 		close(s->fd);
@@ -1121,11 +1171,8 @@ json_t *
 site_peers_json(struct site *s)
 {
 	json_t *peers = json_array();
-	struct wg_device *dev = NULL;
-
-	/* The kernel's counters; without the device the peers are listed all the same. */
-	if (s->desired != NULL && wg_get_device(s->desired->wg.name, &dev) < 0)
-		dev = NULL;
+	/* The counters as last read; without the device the peers are listed all the same. */
+	const struct wg_device *dev = site_device(s);
 	for (size_t i = 0; i < s->conf->ntrust; i++) {
 		const struct conf_trust *t = &s->conf->trust[i];
 		const struct mesh_peer *mp = desired_peer(s->desired, t->name);
@@ -1170,7 +1217,6 @@ site_peers_json(struct site *s)
 		}
 		json_array_append_new(peers, p);
 	}
-	wg_free_device(dev);
 	return json_pack("{s:o}", "peers", peers);
 }
 
@@ -1332,7 +1378,7 @@ site_metrics(struct site *s, struct metrics *m)
 {
 	const struct gossip_counters *gc = gossip_counters(s->gossip);
 	struct reconcile_stats rs;
-	struct wg_device *dev = NULL;
+	const struct wg_device *dev = site_device(s);
 	size_t counts[GOSSIP_LEFT + 1];
 	const struct {
 		const char *reason;
@@ -1372,6 +1418,9 @@ site_metrics(struct site *s, struct metrics *m)
 	         s->desired ? s->desired->npeers : 0},
 	        {"netd_routes", "gauge", "Routes to other sites' prefixes netd wants.",
 	         s->desired ? s->desired->nroutes : 0},
+	        {"netd_wireguard_read_failures_total", "counter",
+	         "Reads of the WireGuard device for status that failed or timed out.",
+	         s->wg_read_failures},
 	};
 	const char *state_names[] = {"alive", "suspect", "dead", "left"};
 	const enum gossip_state states[] = {GOSSIP_ALIVE, GOSSIP_SUSPECT, GOSSIP_DEAD, GOSSIP_LEFT};
@@ -1419,7 +1468,7 @@ site_metrics(struct site *s, struct metrics *m)
 		metrics_sample(m, "netd_reconcile_changes_total", ok, (double)rs.applied[i]);
 		metrics_sample(m, "netd_reconcile_changes_total", failed, (double)rs.failed[i]);
 	}
-	if (s->desired == NULL || wg_get_device(s->desired->wg.name, &dev) < 0)
+	if (dev == NULL)
 		return;
 	for (size_t f = 0; f < sizeof(peer_families) / sizeof(peer_families[0]); f++) {
 		metrics_family(m, peer_families[f].name, peer_families[f].type,
@@ -1433,5 +1482,4 @@ site_metrics(struct site *s, struct metrics *m)
 			               wp ? peer_families[f].value(wp) : 0);
 		}
 	}
-	wg_free_device(dev);
 }
