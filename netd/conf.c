@@ -2156,6 +2156,11 @@ load_text(const char *text, const char *name, struct conf_errors *errs)
 	conf = ld_calloc(&ld, 1, sizeof(*conf));
 	if (conf == NULL)
 		goto out;
+	conf->wg.private_key = key_secret_new();
+	if (conf->wg.private_key == NULL) {
+		ld.oom = true;
+		goto out;
+	}
 	conf_defaults(&ld, conf);
 	conf->file = ld_strdup(&ld, name);
 	check_known(&ld, root, "", root_known);
@@ -2256,7 +2261,7 @@ conf_free(struct conf *conf)
 	free(conf->wg.interface);
 	free(conf->wg.private_key_file);
 	free(conf->wg.userspace_command);
-	sodium_memzero(conf->wg.private_key, sizeof(conf->wg.private_key));
+	key_secret_free(conf->wg.private_key);
 	free(conf->gossip.seeds);
 	free(conf->gossip.state_file);
 	free(conf->prefixes);

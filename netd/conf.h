@@ -93,7 +93,7 @@ struct conf {
 		char *interface;
 		uint16_t listen_port;
 		char *private_key_file;
-		uint8_t private_key[KEY_LEN];
+		uint8_t *private_key;        /* KEY_LEN bytes, key_secret_new */
 		uint8_t public_key[KEY_LEN]; /* derived from private_key */
 		enum conf_backend backend;
 		char *userspace_command;

@@ -11,6 +11,26 @@ key_init(void)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+uint8_t *
+key_secret_new(void)
+{
+	uint8_t *key;
+
+	/* Guarded allocation needs libsodium started (idempotent). */
+	if (sodium_init() < 0)
+		return NULL;
+	key = sodium_malloc(KEY_LEN);
+	if (key != NULL)
+		sodium_memzero(key, KEY_LEN);
+	return key;
+}
+
+void
+key_secret_free(uint8_t *key)
+{
+	sodium_free(key); /* wipes it; NULL is a no-op */
+}
+
 void
 key_generate_private(uint8_t key[KEY_LEN])
 {

@@ -18,6 +18,12 @@ int key_init(void);
 void key_generate_private(uint8_t key[KEY_LEN]);
 void key_public_from_private(uint8_t pub[KEY_LEN], const uint8_t priv[KEY_LEN]);
 
+/* A home for a private key: KEY_LEN zeroed bytes in memory locked against swapping, left out
+ * of core dumps and wiped when freed with key_secret_free (libsodium's guarded allocation).
+ * NULL when out of memory. Every long-lived copy of the key lives in one. */
+uint8_t *key_secret_new(void);
+void key_secret_free(uint8_t *key);
+
 void key_to_base64(char out[KEY_BASE64_SIZE], const uint8_t key[KEY_LEN]);
 
 /* Accepts exactly 44 base64 characters ending in '=' that decode to 32 bytes, with

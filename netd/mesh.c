@@ -821,6 +821,9 @@ build_wg(struct build *b)
 		if (!d->wg.userspace_command)
 			return -ENOMEM;
 	}
+	d->wg.private_key = key_secret_new();
+	if (!d->wg.private_key)
+		return -ENOMEM;
 	memcpy(d->wg.private_key, conf->wg.private_key, KEY_LEN);
 	memcpy(d->wg.public_key, conf->wg.public_key, KEY_LEN);
 	d->wg.listen_port = conf->wg.listen_port;
@@ -1078,6 +1081,7 @@ mesh_desired_free(struct mesh_desired *d)
 	if (!d)
 		return;
 	free(d->wg.userspace_command);
+	key_secret_free(d->wg.private_key);
 	for (size_t i = 0; i < d->npeers; i++)
 		free(d->peers[i].allowed);
 	free(d->peers);

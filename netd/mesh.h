@@ -133,7 +133,7 @@ struct mesh_desired {
 		char name[IFNAMSIZ];
 		enum conf_backend backend;
 		char *userspace_command;
-		uint8_t private_key[KEY_LEN];
+		uint8_t *private_key; /* KEY_LEN bytes, key_secret_new */
 		uint8_t public_key[KEY_LEN];
 		uint16_t listen_port;
 		uint32_t fwmark;

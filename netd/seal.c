@@ -79,9 +79,12 @@ seal_new(const char *name, const uint8_t priv[32], uint32_t epoch)
 
 	if (!wire_name_valid(name) || sodium_init() < 0)
 		return NULL;
-	s = calloc(1, sizeof(*s));
+	/* It holds the private key and what is derived from it: in memory locked against
+	 * swapping, left out of core dumps and wiped when freed. */
+	s = sodium_malloc(sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	memset(s, 0, sizeof(*s));
 	strcpy(s->name, name);
 	memcpy(s->priv, priv, 32);
 	s->epoch = epoch;
@@ -102,8 +105,7 @@ seal_free(struct seal *s)
 		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
 		free(s->peers);
 	}
-	sodium_memzero(s, sizeof(*s));
-	free(s);
+	sodium_free(s); /* wipes it */
 }
 
 void

@@ -1,5 +1,7 @@
 /* WireGuard-format keys: base64 both ways, what is refused, clamping, and the public key
- * against RFC 7748's test vectors. */
+ * against RFC 7748's test vectors. Every long-lived copy of the private key -- its own home,
+ * the loaded config's, the desired state's, the gossip seal's -- sits in a page locked
+ * against swapping and left out of core dumps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,9 +9,17 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
+#include "netd/conf.h"
 #include "netd/key.h"
+#include "netd/mesh.h"
+#include "netd/seal.h"
+#include "tests/unit/vmflags.h"
 
 /* RFC 7748, section 6.1. */
 static const uint8_t alice_priv[KEY_LEN] = {0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d,
@@ -189,6 +199,66 @@ test_public_vectors(void **state)
 	assert_memory_equal(pub, bob_pub, KEY_LEN);
 }
 
+static void
+test_secret_memory(void **state)
+{
+	uint8_t *key = key_secret_new();
+
+	(void)state;
+	assert_non_null(key);
+	for (size_t i = 0; i < KEY_LEN; i++)
+		assert_int_equal(key[i], 0);
+	assert_locked_nodump(key, "key_secret_new");
+	key_secret_free(key);
+	key_secret_free(NULL);
+}
+
+/* A config loaded from a key file, and what is computed from it. */
+static void
+test_loaded_key_memory(void **state)
+{
+	char dir[] = "/tmp/netd-key-XXXXXX", path[64], text[256], b64[KEY_BASE64_SIZE];
+	struct conf_errors errs = {0};
+	struct mesh_params params;
+	struct mesh_desired *d = NULL;
+	struct seal *seal;
+	struct conf *conf;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/site.key", dir);
+	key_to_base64(b64, alice_priv);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "%s\n", b64);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	snprintf(text, sizeof(text),
+	         "site = { name = \"alpha\"; };\n"
+	         "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n",
+	         path);
+	conf = conf_load_string(text, "key.conf", &errs);
+	unlink(path);
+	rmdir(dir);
+	if (conf == NULL)
+		fail_msg("config rejected: %s", errs.n ? errs.msgs[0] : "?");
+	assert_memory_equal(conf->wg.private_key, alice_priv, KEY_LEN);
+	assert_locked_nodump(conf->wg.private_key, "the config's private key");
+
+	mesh_params_init(&params);
+	assert_int_equal(mesh_compute(conf, NULL, 0, &params, 0, &d), 0);
+	assert_memory_equal(d->wg.private_key, alice_priv, KEY_LEN);
+	assert_locked_nodump(d->wg.private_key, "the desired state's private key");
+	mesh_desired_free(d);
+
+	/* The seal keeps the key with what it derives from it, public key included. */
+	assert_non_null(seal = seal_new("alpha", conf->wg.private_key, 1));
+	assert_memory_equal(seal_public_key(seal), alice_pub, KEY_LEN);
+	assert_locked_nodump(seal_public_key(seal), "the seal's keys");
+	seal_free(seal);
+	conf_free(conf);
+}
+
 int
 main(void)
 {
@@ -197,6 +267,7 @@ main(void)
 	        cmocka_unit_test(test_whitespace),    cmocka_unit_test(test_rejected),
 	        cmocka_unit_test(test_non_canonical), cmocka_unit_test(test_clamping),
 	        cmocka_unit_test(test_random),        cmocka_unit_test(test_public_vectors),
+	        cmocka_unit_test(test_secret_memory), cmocka_unit_test(test_loaded_key_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -30,6 +30,7 @@
 
 #include "kernel-helpers/wg.h"
 #include "kernel-helpers/wg_internal.h"
+#include "tests/unit/vmflags.h"
 
 /* RFC 7748 section 6.1: Alice's private and public key. */
 #define PRIV_HEX "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
@@ -851,65 +852,23 @@ test_slow_stream_completes(void **state)
 	wg_free_device(dev);
 }
 
-/* The VmFlags of the mapping holding addr in /proc/self/smaps, into flags. */
-static void
-vm_flags_of(const void *addr, char *flags, size_t len)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[512];
-	bool inside = false;
-
-	assert_non_null(f);
-	flags[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
-			inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
-			continue;
-		}
-		if (inside && !strncmp(line, "VmFlags:", 8)) {
-			snprintf(flags, len, "%.200s", line + 8);
-			break;
-		}
-	}
-	fclose(f);
-	assert_true(flags[0] != '\0');
-}
-
-static bool
-has_flag(const char *flags, const char *flag)
-{
-	char copy[256], *save = NULL;
-
-	snprintf(copy, sizeof(copy), "%s", flags);
-	for (char *t = strtok_r(copy, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
-		if (!strcmp(t, flag))
-			return true;
-	return false;
-}
-
 /* A device may carry the private key: its page is locked ("lo") and left out of core dumps
  * ("dd"), and the set request text that carries the key too. */
 static void
 test_key_memory_locked(void **state)
 {
 	struct wg_device *dev;
-	char flags[256], *text = NULL;
+	char *text = NULL;
 	size_t len;
 
 	(void)state;
 	assert_non_null(dev = wg_device_new("wg-test"));
 	hex_to_key(PRIV_HEX, dev->private_key);
 	dev->flags = WG_DEVICE_HAS_PRIVATE_KEY;
-	vm_flags_of(dev->private_key, flags, sizeof(flags));
-	if (!has_flag(flags, "lo") || !has_flag(flags, "dd"))
-		fail_msg("the device's key page has VmFlags:%s", flags);
+	assert_locked_nodump(dev->private_key, "the device's private key");
 	assert_int_equal(wg_uapi_build_set(dev, &text, &len), 0);
 	assert_non_null(strstr(text, PRIV_HEX));
-	vm_flags_of(strstr(text, PRIV_HEX), flags, sizeof(flags));
-	if (!has_flag(flags, "lo") || !has_flag(flags, "dd"))
-		fail_msg("the set request's key page has VmFlags:%s", flags);
+	assert_locked_nodump(strstr(text, PRIV_HEX), "the set request's private key");
 	sodium_free(text);
 	wg_free_device(dev);
 }
