@@ -1,16 +1,23 @@
 /* Userspace WireGuard over its UAPI socket (WG_USERSPACE_SOCKET_DIR/NAME.sock): one request
  * and its reply per connection, every exchange bounded in time and in size.
  *
- * The bound is on inactivity (wg_set_wait_ms), never a blocking wait: netd calls in from its
- * event loop, where a stopped or wedged process must cost milliseconds, not the seconds that
- * get its site suspected by the others. Connecting does not wait at all (a full backlog is
- * a failure to retry later), and a reply that keeps streaming -- a get of thousands of peers
- * -- keeps the exchange alive however long it is, up to WG_UAPI_TOTAL_MS. Doing the
- * exchange asynchronously instead would split every caller around it; a failure here is
- * already something each caller retries. */
+ * The exchanges run on a worker thread, and a caller waits for one only as long as it makes
+ * progress: wg_wait_ms() without a byte moving (or, before the first byte, since the
+ * request) and the caller gets -ETIMEDOUT while the exchange goes on in the background.
+ * netd calls in from its event loop, where a stopped process must cost milliseconds, not the
+ * seconds that get its site suspected -- and where even a healthy wireguard-go is too slow
+ * to wait for: it writes nothing of a get until the whole reply is built (12-17 ms for 1,000
+ * peers) and answers a set only once it is applied (250 ms for 1,000 new peers). A get
+ * that succeeds in the background is handed to the next get of the device (if recent); a set
+ * finished in the background has changed the device, which the next read shows. One
+ * exchange per device at a time: while one is unanswered, another waits for it within the
+ * same bound, so a stopped process never collects a queue. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,9 +99,10 @@ grow_secret(char **buf, size_t len, size_t *cap)
 /* Write the request while reading the reply, so that an early error reply (the process
  * stops reading at the first bad line) is not missed; stop at the reply's empty line. */
 static int
-exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
+exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen,
+         _Atomic int64_t *progress)
 {
-	int64_t start = now_ms(), idle = wg_wait_ms(), idle_deadline = start + idle;
+	int64_t start = now_ms(), idle = WG_UAPI_IDLE_MS, idle_deadline = start + idle;
 	size_t sent = 0, len = 0, cap = 0;
 	char *buf = NULL;
 	bool complete = false, can_send = true;
@@ -128,6 +136,7 @@ exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 			if (n > 0) {
 				sent += (size_t)n;
 				idle_deadline = now_ms() + idle;
+				atomic_store(progress, idle_deadline - idle);
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR)
 				can_send = false; /* the reply may still be there to read */
 		}
@@ -154,6 +163,7 @@ exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 					complete = true;
 			len += (size_t)n;
 			idle_deadline = now_ms() + idle;
+			atomic_store(progress, idle_deadline - idle);
 		}
 	}
 	*reply = buf;
@@ -164,28 +174,230 @@ fail:
 	return ret;
 }
 
-/* One request, one reply; errors are described with the device's name. */
-static int
-request(const char *name, const char *req, size_t reqlen, char **reply, size_t *replylen)
-{
-	int fd = -1, ret;
+/* --- the worker --- */
 
-	if (sodium_init() < 0) {
-		wg_set_error("%s: libsodium cannot start", name);
+static const char get_request[] = "get=1\n\n";
+
+/* How long a get finished in the background stays the answer to the next get. */
+#define RESULT_TTL_MS 5000
+
+struct job {
+	struct job *next;
+	char name[IFNAMSIZ];
+	bool get;
+	char *req; /* a set's text, the job's (sodium_free); NULL for a get */
+	size_t reqlen;
+	_Atomic int64_t progress; /* when a byte last moved, or the job was queued */
+	bool started, done, abandoned;
+	int64_t done_at;
+	bool connected; /* for the error text */
+	int ret;
+	char *reply; /* sodium_free */
+	size_t replylen;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queued, finished; /* CLOCK_MONOTONIC, set up with the worker */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int worker_err;
+static struct job *jobs; /* at most one per device */
+
+static void
+job_free(struct job *j)
+{
+	sodium_free(j->req);
+	sodium_free(j->reply);
+	free(j);
+}
+
+static void
+job_unlink(struct job *j)
+{
+	for (struct job **p = &jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			return;
+		}
+}
+
+static struct job *
+job_of(const char *name)
+{
+	for (struct job *j = jobs; j; j = j->next)
+		if (!strcmp(j->name, name))
+			return j;
+	return NULL;
+}
+
+static void
+run(struct job *j)
+{
+	int fd = -1;
+
+	j->ret = uapi_connect(j->name, &fd);
+	if (j->ret < 0)
+		return;
+	j->connected = true;
+	j->ret = j->get ? exchange(fd, get_request, sizeof(get_request) - 1, &j->reply,
+	                           &j->replylen, &j->progress)
+	                : exchange(fd, j->req, j->reqlen, &j->reply, &j->replylen, &j->progress);
+	close(fd);
+}
+
+static void *
+worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		struct job *j = jobs;
+
+		while (j && j->started)
+			j = j->next;
+		if (!j) {
+			pthread_cond_wait(&queued, &lock);
+			continue;
+		}
+		j->started = true;
+		pthread_mutex_unlock(&lock);
+		run(j);
+		pthread_mutex_lock(&lock);
+		j->done = true;
+		j->done_at = now_ms();
+		/* A set nobody waits for any more has done its work on the device. */
+		if (j->abandoned && !j->get) {
+			job_unlink(j);
+			job_free(j);
+		}
+		pthread_cond_broadcast(&finished);
+	}
+	return NULL;
+}
+
+static void
+start_worker(void)
+{
+	pthread_condattr_t attr;
+	pthread_attr_t tattr;
+	sigset_t all, old;
+	pthread_t t;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&queued, &attr);
+	pthread_cond_init(&finished, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_attr_init(&tattr);
+	pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
+	/* Signals stay with the caller's threads (netd's loop handles them). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	worker_err = pthread_create(&t, &tattr, worker, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&tattr);
+}
+
+/* Waits, with the lock held, while j moves bytes at least every wg_wait_ms(). */
+static bool
+await(struct job *j)
+{
+	int64_t wait = wg_wait_ms();
+
+	while (!j->done) {
+		int64_t until = atomic_load(&j->progress) + wait;
+		struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
+
+		if (now_ms() >= until)
+			return false;
+		pthread_cond_timedwait(&finished, &lock, &ts);
+	}
+	return true;
+}
+
+/* Takes a finished job's result and frees it. */
+static int
+collect(struct job *j, char **reply, size_t *replylen, bool *connected)
+{
+	int ret = j->ret;
+
+	*connected = j->connected;
+	if (ret == 0) {
+		*reply = j->reply;
+		*replylen = j->replylen;
+		j->reply = NULL;
+	}
+	job_unlink(j);
+	job_free(j);
+	return ret;
+}
+
+/* One request and its reply, through the worker: a get (req NULL) or a set whose text req
+ * the call takes over. Errors are described with the device's name. */
+static int
+request(const char *name, char *req, size_t reqlen, char **reply, size_t *replylen)
+{
+	bool connected = false;
+	struct job *j;
+	int ret;
+
+	pthread_once(&once, start_worker);
+	if (worker_err) {
+		sodium_free(req);
+		wg_set_error("%s: cannot start the UAPI worker thread: %s", name,
+		             strerror(worker_err));
+		return -worker_err;
+	}
+	pthread_mutex_lock(&lock);
+	j = job_of(name);
+	if (j && !j->done && !await(j)) {
+		pthread_mutex_unlock(&lock);
+		sodium_free(req);
+		wg_set_error("%s: userspace implementation stalled (an earlier request has had "
+		             "no answer for %d ms)",
+		             name, wg_wait_ms());
+		return -ETIMEDOUT;
+	}
+	if (j && !req && j->ret == 0 && now_ms() - j->done_at <= RESULT_TTL_MS) {
+		ret = collect(j, reply, replylen, &connected);
+		goto out;
+	}
+	if (j) {
+		job_unlink(j);
+		job_free(j);
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		pthread_mutex_unlock(&lock);
+		sodium_free(req);
+		wg_set_error("%s: out of memory", name);
 		return -ENOMEM;
 	}
-	ret = uapi_connect(name, &fd);
-	if (ret < 0) {
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	j->get = !req;
+	j->req = req;
+	j->reqlen = reqlen;
+	atomic_store(&j->progress, now_ms());
+	j->next = jobs;
+	jobs = j;
+	pthread_cond_signal(&queued);
+	if (!await(j)) {
+		j->abandoned = true;
+		pthread_mutex_unlock(&lock);
+		wg_set_error("%s: userspace implementation stalled (nothing for %d ms; the "
+		             "request goes on in the background)",
+		             name, wg_wait_ms());
+		return -ETIMEDOUT;
+	}
+	ret = collect(j, reply, replylen, &connected);
+out:
+	pthread_mutex_unlock(&lock);
+	if (ret < 0 && !connected)
 		wg_set_error("%s: cannot connect to %s/%s.sock: %s", name, WG_USERSPACE_SOCKET_DIR,
 		             name, strerror(-ret));
-		return ret;
-	}
-	ret = exchange(fd, req, reqlen, reply, replylen);
-	close(fd);
-	if (ret == -ETIMEDOUT)
+	else if (ret == -ETIMEDOUT)
 		wg_set_error("%s: userspace implementation stalled (nothing for %d ms, or no "
 		             "answer within %d ms)",
-		             name, wg_wait_ms(), WG_UAPI_TOTAL_MS);
+		             name, WG_UAPI_IDLE_MS, WG_UAPI_TOTAL_MS);
 	else if (ret == -ECONNRESET)
 		wg_set_error("%s: userspace implementation closed the connection mid-reply", name);
 	else if (ret == -EPROTO)
@@ -195,8 +407,6 @@ request(const char *name, const char *req, size_t reqlen, char **reply, size_t *
 	return ret;
 }
 
-static const char get_request[] = "get=1\n\n";
-
 bool
 wg_uapi_answers(const char *name)
 {
@@ -205,7 +415,9 @@ wg_uapi_answers(const char *name)
 	size_t len;
 	int ret;
 
-	ret = request(name, get_request, sizeof(get_request) - 1, &reply, &len);
+	if (sodium_init() < 0)
+		return false;
+	ret = request(name, NULL, 0, &reply, &len);
 	if (ret < 0)
 		return false;
 	ret = wg_uapi_parse_get(reply, len, name, &dev);
@@ -224,7 +436,11 @@ wg_uapi_get_device(const char *name, struct wg_device **dev)
 	size_t len;
 	int ret;
 
-	ret = request(name, get_request, sizeof(get_request) - 1, &reply, &len);
+	if (sodium_init() < 0) {
+		wg_set_error("%s: libsodium cannot start", name);
+		return -ENOMEM;
+	}
+	ret = request(name, NULL, 0, &reply, &len);
 	if (ret < 0)
 		return ret;
 	ret = wg_uapi_parse_get(reply, len, name, &d);
@@ -246,7 +462,6 @@ wg_uapi_set_device(const struct wg_device *dev)
 	if (ret < 0)
 		return ret;
 	ret = request(dev->name, text, len, &reply, &replylen);
-	sodium_free(text);
 	if (ret < 0)
 		return ret;
 	ret = wg_uapi_parse_set(reply, replylen, dev->name);

@@ -20,10 +20,10 @@
 #include "netd/priv.h"
 #include "netd/site.h"
 
-/* How long a WireGuard call on the loop may wait on a userspace implementation that moves
- * no byte (see wg_set_wait_ms). Gossip's probe timeouts are hundreds of milliseconds; a
- * stopped wireguard-go must not come near them, and a read or change that fails is retried
- * by the next reconcile or status refresh. */
+/* How long a WireGuard call on the loop waits for a userspace implementation that moves no
+ * byte (see wg_set_wait_ms). Gossip's probe timeouts are hundreds of milliseconds; a stopped
+ * wireguard-go must not come near them. An exchange the loop stops waiting for finishes on
+ * kernel-helpers' worker thread, and the next reconcile run or status refresh sees it. */
 #define DAEMON_WG_WAIT_MS 5
 
 struct daemon {

@@ -611,6 +611,8 @@ enum server_mode {
 	SERVER_SILENT,    /* accepts, reads nothing, never answers: a SIGSTOPped process */
 	SERVER_NO_ACCEPT, /* listens and never accepts, its backlog full */
 	SERVER_TRICKLE,   /* answers a get of many peers a little at a time */
+	SERVER_LATE,      /* answers a get in full, but only after a pause: wireguard-go
+	                     building the reply of a large device */
 };
 
 struct server {
@@ -624,6 +626,7 @@ struct server {
 	pthread_t thread;
 	size_t peers;
 	int gap_us;
+	int accepted;
 };
 
 static int64_t
@@ -687,7 +690,16 @@ serve(void *arg)
 		fd = accept(s->fd, NULL, NULL);
 		if (fd < 0)
 			continue;
-		if (s->mode == SERVER_TRICKLE) {
+		s->accepted++;
+		if (s->mode == SERVER_LATE) {
+			struct timespec pause = {.tv_nsec = s->gap_us * 1000L};
+
+			nanosleep(&pause, NULL);
+			s->peers = 1;
+			s->gap_us = 0;
+			trickle(s, fd);
+			close(fd);
+		} else if (s->mode == SERVER_TRICKLE) {
 			trickle(s, fd);
 			close(fd);
 		} else if (s->nheld < sizeof(s->held) / sizeof(s->held[0])) {
@@ -704,11 +716,13 @@ serve(void *arg)
 static void
 server_start(struct server *s, enum server_mode mode)
 {
+	static int serial;
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 	memset(s, 0, sizeof(*s));
 	s->mode = mode;
-	snprintf(s->name, sizeof(s->name), "lcapt%d", (int)getpid());
+	/* A name per test: the library keeps a device's unanswered exchange across calls. */
+	snprintf(s->name, sizeof(s->name), "lc%dt%d", (int)getpid(), ++serial);
 	assert_int_equal(wg_uapi_socket_path(s->name, s->path, sizeof(s->path)), 0);
 	if (mkdir(WG_USERSPACE_SOCKET_DIR, 0755) < 0 && errno != EEXIST) {
 		print_message("SKIP: cannot create %s: %s\n", WG_USERSPACE_SOCKET_DIR,
@@ -852,6 +866,40 @@ test_slow_stream_completes(void **state)
 	wg_free_device(dev);
 }
 
+/* Healthy but slower than the bound before its first byte: the caller is not kept waiting,
+ * the exchange finishes in the background and the next get of the device is its answer,
+ * without asking the process again. */
+static void
+test_late_reply_in_background(void **state)
+{
+	struct timespec later = {.tv_nsec = 200 * 1000000L};
+	struct server s;
+	struct wg_device *dev = NULL;
+	int64_t t0, took;
+	int ret;
+
+	(void)state;
+	server_start(&s, SERVER_LATE);
+	s.gap_us = 50000;
+	wg_set_wait_ms(WAIT_MS);
+	t0 = mono_ms();
+	ret = wg_uapi_get_device(s.name, &dev);
+	took = mono_ms() - t0;
+	assert_int_equal(ret, -ETIMEDOUT);
+	assert_non_null(strstr(wg_last_error(), "background"));
+	if (took >= QUICK_MS)
+		fail_msg("a get of a process answering after 50 ms took %lld ms", (long long)took);
+	nanosleep(&later, NULL);
+	ret = wg_uapi_get_device(s.name, &dev);
+	server_stop(&s);
+	if (ret < 0)
+		fail_msg("the answer of the background get was lost (%d): %s", ret,
+		         wg_last_error());
+	assert_int_equal(dev->npeers, 1);
+	assert_int_equal(s.accepted, 1);
+	wg_free_device(dev);
+}
+
 /* A device may carry the private key: its page is locked ("lo") and left out of core dumps
  * ("dd"), and the set request text that carries the key too. */
 static void
@@ -897,6 +945,7 @@ main(void)
 	        cmocka_unit_test(test_stalled_set_bounded),
 	        cmocka_unit_test(test_full_backlog_bounded),
 	        cmocka_unit_test(test_slow_stream_completes),
+	        cmocka_unit_test(test_late_reply_in_background),
 	        cmocka_unit_test(test_key_memory_locked),
 	};
 
