@@ -391,7 +391,11 @@ request(const char *name, char *req, size_t reqlen, char **reply, size_t *replyl
 	ret = collect(j, reply, replylen, &connected);
 out:
 	pthread_mutex_unlock(&lock);
-	if (ret < 0 && !connected)
+	if (ret == -ETIMEDOUT && !connected)
+		wg_set_error("%s: userspace implementation stalled (it accepts no connection on "
+		             "%s/%s.sock)",
+		             name, WG_USERSPACE_SOCKET_DIR, name);
+	else if (ret < 0 && !connected)
 		wg_set_error("%s: cannot connect to %s/%s.sock: %s", name, WG_USERSPACE_SOCKET_DIR,
 		             name, strerror(-ret));
 	else if (ret == -ETIMEDOUT)

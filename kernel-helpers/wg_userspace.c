@@ -296,6 +296,7 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 		return ret;
 	if (adopted)
 		*adopted = false;
+	wg_clear_error(); /* what the polls for its socket said on the way */
 	return 0;
 }
 

@@ -669,7 +669,7 @@ trickle(struct server *s, int fd)
 		                 i + 1, 1000 + i, i, i / 256, i % 256);
 
 		write_all(fd, line, (size_t)n);
-		if (i % 10 == 9)
+		if (s->mode == SERVER_TRICKLE && i % 10 == 9)
 			nanosleep(&gap, NULL);
 	}
 	write_all(fd, "errno=0\n\n", 9);
@@ -695,8 +695,6 @@ serve(void *arg)
 			struct timespec pause = {.tv_nsec = s->gap_us * 1000L};
 
 			nanosleep(&pause, NULL);
-			s->peers = 1;
-			s->gap_us = 0;
 			trickle(s, fd);
 			close(fd);
 		} else if (s->mode == SERVER_TRICKLE) {
@@ -714,13 +712,15 @@ serve(void *arg)
 /* A server on WG_USERSPACE_SOCKET_DIR/NAME.sock; the directory is the real one, which the
  * library does not let callers move. Skips (saying why) without the right to create it. */
 static void
-server_start(struct server *s, enum server_mode mode)
+server_start(struct server *s, enum server_mode mode, size_t peers, int gap_us)
 {
 	static int serial;
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 	memset(s, 0, sizeof(*s));
 	s->mode = mode;
+	s->peers = peers;
+	s->gap_us = gap_us;
 	/* A name per test: the library keeps a device's unanswered exchange across calls. */
 	snprintf(s->name, sizeof(s->name), "lc%dt%d", (int)getpid(), ++serial);
 	assert_int_equal(wg_uapi_socket_path(s->name, s->path, sizeof(s->path)), 0);
@@ -770,73 +770,64 @@ server_stop(struct server *s)
 	wg_set_wait_ms(0);
 }
 
-/* A stopped wireguard-go: netd's get fails within its bound instead of waiting seconds. */
-static void
-test_stalled_get_bounded(void **state)
+/* A get of name, and how long the call took (ms). */
+static int
+timed_get(const char *name, struct wg_device **dev, int64_t *took)
 {
-	struct server s;
-	struct wg_device *dev = NULL;
-	int64_t t0, took;
-	int ret;
+	int64_t t0 = mono_ms();
+	int ret = wg_uapi_get_device(name, dev);
 
-	(void)state;
-	server_start(&s, SERVER_SILENT);
-	wg_set_wait_ms(WAIT_MS);
-	t0 = mono_ms();
-	ret = wg_uapi_get_device(s.name, &dev);
-	took = mono_ms() - t0;
-	server_stop(&s);
-	assert_int_equal(ret, -ETIMEDOUT);
-	assert_null(dev);
-	assert_non_null(strstr(wg_last_error(), "stalled"));
-	if (took >= QUICK_MS)
-		fail_msg("a get of a silent process took %lld ms", (long long)took);
+	*took = mono_ms() - t0;
+	return ret;
 }
 
+/* A stopped wireguard-go, asked for a get or a set, and one that does not even accept (the
+ * connect itself must not wait): each call fails within netd's bound instead of waiting
+ * seconds. */
 static void
-test_stalled_set_bounded(void **state)
+test_stalled_bounded(void **state)
 {
-	struct server s;
-	struct wg_device *dev;
-	int64_t t0, took;
-	int ret;
+	static const struct {
+		enum server_mode mode;
+		bool set;
+		const char *what;
+	} cases[] = {
+	        {SERVER_SILENT, false, "a get of a silent process"},
+	        {SERVER_SILENT, true, "a set on a silent process"},
+	        {SERVER_NO_ACCEPT, false, "a get of a process that never accepts"},
+	};
 
 	(void)state;
-	server_start(&s, SERVER_SILENT);
-	wg_set_wait_ms(WAIT_MS);
-	assert_non_null(dev = wg_device_new(s.name));
-	dev->flags = WG_DEVICE_HAS_LISTEN_PORT;
-	dev->listen_port = 51820;
-	t0 = mono_ms();
-	ret = wg_uapi_set_device(dev);
-	took = mono_ms() - t0;
-	server_stop(&s);
-	wg_free_device(dev);
-	assert_int_equal(ret, -ETIMEDOUT);
-	if (took >= QUICK_MS)
-		fail_msg("a set on a silent process took %lld ms", (long long)took);
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wg_device *dev = NULL;
+		struct server s;
+		int64_t took;
+		int ret;
 
-/* A process that does not even accept: the connect itself must not wait. */
-static void
-test_full_backlog_bounded(void **state)
-{
-	struct server s;
-	struct wg_device *dev = NULL;
-	int64_t t0, took;
-	int ret;
+		server_start(&s, cases[i].mode, 0, 0);
+		wg_set_wait_ms(WAIT_MS);
+		if (cases[i].set) {
+			int64_t t0 = mono_ms();
 
-	(void)state;
-	server_start(&s, SERVER_NO_ACCEPT);
-	wg_set_wait_ms(WAIT_MS);
-	t0 = mono_ms();
-	ret = wg_uapi_get_device(s.name, &dev);
-	took = mono_ms() - t0;
-	server_stop(&s);
-	assert_true(ret < 0);
-	assert_null(dev);
-	if (took >= QUICK_MS)
-		fail_msg("a get of a process that never accepts took %lld ms", (long long)took);
+			assert_non_null(dev = wg_device_new(s.name));
+			dev->flags = WG_DEVICE_HAS_LISTEN_PORT;
+			dev->listen_port = 51820;
+			ret = wg_uapi_set_device(dev);
+			took = mono_ms() - t0;
+			wg_free_device(dev);
+			dev = NULL;
+		} else {
+			ret = timed_get(s.name, &dev, &took);
+		}
+		server_stop(&s);
+		if (ret != -ETIMEDOUT)
+			fail_msg("%s: %d (%s), want -ETIMEDOUT", cases[i].what, ret,
+			         wg_last_error());
+		assert_non_null(strstr(wg_last_error(), "stalled"));
+		assert_null(dev);
+		if (took >= QUICK_MS)
+			fail_msg("%s took %lld ms", cases[i].what, (long long)took);
+	}
 }
 
 /* Healthy but slow: 1,000 peers in pauses that add up to many times the bound. The bound is
@@ -846,17 +837,13 @@ test_slow_stream_completes(void **state)
 {
 	struct server s;
 	struct wg_device *dev = NULL;
-	int64_t t0, took;
+	int64_t took;
 	int ret;
 
 	(void)state;
-	server_start(&s, SERVER_TRICKLE);
-	s.peers = 1000;
-	s.gap_us = 2000;
+	server_start(&s, SERVER_TRICKLE, 1000, 2000);
 	wg_set_wait_ms(100);
-	t0 = mono_ms();
-	ret = wg_uapi_get_device(s.name, &dev);
-	took = mono_ms() - t0;
+	ret = timed_get(s.name, &dev, &took);
 	server_stop(&s);
 	if (ret < 0)
 		fail_msg("get failed (%d): %s", ret, wg_last_error());
@@ -875,16 +862,13 @@ test_late_reply_in_background(void **state)
 	struct timespec later = {.tv_nsec = 200 * 1000000L};
 	struct server s;
 	struct wg_device *dev = NULL;
-	int64_t t0, took;
+	int64_t took;
 	int ret;
 
 	(void)state;
-	server_start(&s, SERVER_LATE);
-	s.gap_us = 50000;
+	server_start(&s, SERVER_LATE, 1, 50000);
 	wg_set_wait_ms(WAIT_MS);
-	t0 = mono_ms();
-	ret = wg_uapi_get_device(s.name, &dev);
-	took = mono_ms() - t0;
+	ret = timed_get(s.name, &dev, &took);
 	assert_int_equal(ret, -ETIMEDOUT);
 	assert_non_null(strstr(wg_last_error(), "background"));
 	if (took >= QUICK_MS)
@@ -941,9 +925,7 @@ main(void)
 	        cmocka_unit_test(test_build_full),
 	        cmocka_unit_test(test_build_invalid),
 	        cmocka_unit_test(test_build_parse_roundtrip),
-	        cmocka_unit_test(test_stalled_get_bounded),
-	        cmocka_unit_test(test_stalled_set_bounded),
-	        cmocka_unit_test(test_full_backlog_bounded),
+	        cmocka_unit_test(test_stalled_bounded),
 	        cmocka_unit_test(test_slow_stream_completes),
 	        cmocka_unit_test(test_late_reply_in_background),
 	        cmocka_unit_test(test_key_memory_locked),
