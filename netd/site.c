@@ -32,6 +32,7 @@
 /* The status socket's WireGuard figures (endpoints, handshakes, bytes) are read this often,
  * off the request path: a reply never waits on the kernel or a userspace implementation. */
 #define SITE_WG_REFRESH 5.0
+#define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
 #define SITE_SAVE_DELAY 1.0
 #define SITE_RX_BURST   64
@@ -74,6 +75,7 @@ struct site {
 
 	struct wg_device *wg_dev; /* as last read for the replies; NULL: not read or unreadable */
 	ev_timer wg_timer;
+	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
 	uint64_t wg_read_failures;
 };
 
@@ -790,23 +792,34 @@ site_set_params(struct site *s)
 }
 
 /* Re-reads the device the replies show. The read is bounded like every WireGuard call on
- * the loop (wg_set_wait_ms); one that fails shows no figures rather than old ones. */
+ * the loop (wg_set_wait_ms). One the loop stopped waiting for goes on in the background and
+ * is collected a moment later, the last figures shown meanwhile; any other failure shows
+ * none. */
 static void
 site_refresh_wg(struct site *s)
 {
 	struct wg_device *dev = NULL;
+	bool collect = false;
 	int rc;
 
 	if (s->desired == NULL)
 		return;
 	rc = wg_get_device(s->desired->wg.name, &dev);
-	wg_free_device(s->wg_dev);
-	s->wg_dev = rc == 0 ? dev : NULL;
+	if (rc != -ETIMEDOUT) {
+		wg_free_device(s->wg_dev);
+		s->wg_dev = rc == 0 ? dev : NULL;
+	}
 	if (rc < 0 && rc != -ENODEV) {
 		s->wg_read_failures++;
 		log_debug("wireguard %s: cannot read it for status: %s", s->desired->wg.name,
 		          wg_last_error());
+		/* Once, not in a loop: a stopped process is asked again at the usual pace. */
+		collect = rc == -ETIMEDOUT && !s->wg_collecting;
 	}
+	s->wg_collecting = collect;
+	ev_timer_stop(s->loop, &s->wg_timer);
+	ev_timer_set(&s->wg_timer, collect ? SITE_WG_COLLECT : SITE_WG_REFRESH, SITE_WG_REFRESH);
+	ev_timer_start(s->loop, &s->wg_timer);
 }
 
 static void
@@ -895,7 +908,6 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	/* The first run adopts whatever an earlier netd left, from the remembered view. */
 	site_apply(s);
 	site_refresh_wg(s);
-	ev_timer_again(loop, &s->wg_timer);
 	*out = s;
 	return 0;
 fail:
