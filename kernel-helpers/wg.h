@@ -144,12 +144,13 @@ bool wg_kernel_available(void);
  * mixed) for the data plane to survive a stop of the daemon. */
 int wg_userspace_start(const char *name, const char *command, bool *adopted);
 
-/* How long a call waits on a userspace implementation that moves no byte either way before
- * it fails with -ETIMEDOUT, in milliseconds (WG_WAIT_DEFAULT_MS until set; 0 or less
- * restores it). It bounds inactivity, not the whole exchange: a healthy process streaming a
- * large device keeps going. A daemon on an event loop sets a few milliseconds and tries
- * again later; a command-line tool can afford the default. Process-wide. */
-#define WG_WAIT_DEFAULT_MS 5000
+/* How long a call waits for its exchange with a userspace implementation, in milliseconds
+ * (WG_WAIT_DEFAULT_MS until set; 0 or less restores it). An exchange that takes longer goes
+ * on in the background and the call fails with -ETIMEDOUT: a get that succeeds there is the
+ * answer to the next get of the device, a set has changed the device when it is done. A
+ * daemon on an event loop sets a few milliseconds and tries again later; a command-line tool
+ * keeps the default, which waits for as long as the exchange may take. Process-wide. */
+#define WG_WAIT_DEFAULT_MS 60000
 void wg_set_wait_ms(int ms);
 
 /* A description of the last failure of a wg_ call in this thread ("" if none); valid until

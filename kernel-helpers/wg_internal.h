@@ -120,11 +120,11 @@ int wg_genl_set_device(const struct wg_device *dev);
 #define WG_UAPI_MAX_REPLY (64u * 1024 * 1024) /* ~100 000 peers with a few allowed-ips */
 /* The worker thread gives up on an exchange after WG_UAPI_IDLE_MS without a byte moving
  * either way, and after WG_UAPI_TOTAL_MS in any case (wireguard-go applies 20,000 new peers
- * in 2-4 s on a small machine); a caller waits only wg_wait_ms() of no progress for it. */
+ * in 2-4 s on a small machine); a caller waits at most wg_wait_ms() for it. */
 #define WG_UAPI_IDLE_MS  5000
 #define WG_UAPI_TOTAL_MS 60000
 
-/* The caller's inactivity bound wg_set_wait_ms set (wg_model.c). */
+/* How long a caller waits for an exchange, as wg_set_wait_ms set it (wg_model.c). */
 int wg_wait_ms(void);
 
 /* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the

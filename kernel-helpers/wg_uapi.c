@@ -1,23 +1,22 @@
 /* Userspace WireGuard over its UAPI socket (WG_USERSPACE_SOCKET_DIR/NAME.sock): one request
  * and its reply per connection, every exchange bounded in time and in size.
  *
- * The exchanges run on a worker thread, and a caller waits for one only as long as it makes
- * progress: wg_wait_ms() without a byte moving (or, before the first byte, since the
- * request) and the caller gets -ETIMEDOUT while the exchange goes on in the background.
- * netd calls in from its event loop, where a stopped process must cost milliseconds, not the
- * seconds that get its site suspected -- and where even a healthy wireguard-go is too slow
- * to wait for: it writes nothing of a get until the whole reply is built (12-17 ms for 1,000
- * peers) and answers a set only once it is applied (250 ms for 1,000 new peers). A get
- * that succeeds in the background is handed to the next get of the device (if recent); a set
- * finished in the background has changed the device, which the next read shows. One
- * exchange per device at a time: while one is unanswered, another waits for it within the
- * same bound, so a stopped process never collects a queue. */
+ * The exchanges run, and their replies are parsed, on a worker thread; a caller waits for
+ * one at most wg_wait_ms() and otherwise gets -ETIMEDOUT while the exchange goes on in the
+ * background. netd calls in from its event loop, where a stopped process must cost
+ * milliseconds, not the seconds that get its site suspected -- and where even a healthy
+ * wireguard-go is too slow to wait for: it writes nothing of a get until the whole reply is
+ * built (12-17 ms for 1,000 peers) and answers a set only once it is applied (250 ms for
+ * 1,000 new peers). A get that succeeds in the background is handed to the next get of the
+ * device (if recent); a set that does has changed the device, which the next read shows.
+ * One exchange per device at a time: while one is unanswered, another call waits for it
+ * within the same bound, so a stopped process never collects a queue. The worker itself
+ * gives up on a process after WG_UAPI_IDLE_MS without a byte moving. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +98,7 @@ grow_secret(char **buf, size_t len, size_t *cap)
 /* Write the request while reading the reply, so that an early error reply (the process
  * stops reading at the first bad line) is not missed; stop at the reply's empty line. */
 static int
-exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen,
-         _Atomic int64_t *progress)
+exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 {
 	int64_t start = now_ms(), idle = WG_UAPI_IDLE_MS, idle_deadline = start + idle;
 	size_t sent = 0, len = 0, cap = 0;
@@ -136,7 +134,6 @@ exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen,
 			if (n > 0) {
 				sent += (size_t)n;
 				idle_deadline = now_ms() + idle;
-				atomic_store(progress, idle_deadline - idle);
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR)
 				can_send = false; /* the reply may still be there to read */
 		}
@@ -163,7 +160,6 @@ exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen,
 					complete = true;
 			len += (size_t)n;
 			idle_deadline = now_ms() + idle;
-			atomic_store(progress, idle_deadline - idle);
 		}
 	}
 	*reply = buf;
@@ -187,13 +183,12 @@ struct job {
 	bool get;
 	char *req; /* a set's text, the job's (sodium_free); NULL for a get */
 	size_t reqlen;
-	_Atomic int64_t progress; /* when a byte last moved, or the job was queued */
-	bool started, done, abandoned;
+	bool started, done;
 	int64_t done_at;
 	bool connected; /* for the error text */
 	int ret;
-	char *reply; /* sodium_free */
-	size_t replylen;
+	struct wg_device *dev; /* a get's answer */
+	char error[256];       /* the parser's words when it refused the reply */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -206,7 +201,7 @@ static void
 job_free(struct job *j)
 {
 	sodium_free(j->req);
-	sodium_free(j->reply);
+	wg_free_device(j->dev);
 	free(j);
 }
 
@@ -229,19 +224,30 @@ job_of(const char *name)
 	return NULL;
 }
 
+/* The exchange, and the reply parsed here too: thousands of peers are milliseconds of work
+ * the caller's loop is spared. */
 static void
 run(struct job *j)
 {
+	char *reply = NULL;
+	size_t len = 0;
 	int fd = -1;
 
 	j->ret = uapi_connect(j->name, &fd);
 	if (j->ret < 0)
 		return;
 	j->connected = true;
-	j->ret = j->get ? exchange(fd, get_request, sizeof(get_request) - 1, &j->reply,
-	                           &j->replylen, &j->progress)
-	                : exchange(fd, j->req, j->reqlen, &j->reply, &j->replylen, &j->progress);
+	j->ret = j->get ? exchange(fd, get_request, sizeof(get_request) - 1, &reply, &len)
+	                : exchange(fd, j->req, j->reqlen, &reply, &len);
 	close(fd);
+	if (j->ret < 0)
+		return;
+	wg_clear_error();
+	j->ret = j->get ? wg_uapi_parse_get(reply, len, j->name, &j->dev)
+	                : wg_uapi_parse_set(reply, len, j->name);
+	if (j->ret < 0)
+		snprintf(j->error, sizeof(j->error), "%s", wg_last_error());
+	sodium_free(reply);
 }
 
 static void *
@@ -264,11 +270,10 @@ worker(void *arg)
 		pthread_mutex_lock(&lock);
 		j->done = true;
 		j->done_at = now_ms();
-		/* A set nobody waits for any more has done its work on the device. */
-		if (j->abandoned && !j->get) {
-			job_unlink(j);
-			job_free(j);
-		}
+		/* Its key has no business staying around. The job itself is the callers' to
+		 * free, the next request for the device: one may be waiting on it now. */
+		sodium_free(j->req);
+		j->req = NULL;
 		pthread_cond_broadcast(&finished);
 	}
 	return NULL;
@@ -297,45 +302,43 @@ start_worker(void)
 	pthread_attr_destroy(&tattr);
 }
 
-/* Waits, with the lock held, while j moves bytes at least every wg_wait_ms(). */
+/* Waits, with the lock held, at most wg_wait_ms() for j to finish. */
 static bool
 await(struct job *j)
 {
-	int64_t wait = wg_wait_ms();
+	int64_t until = now_ms() + wg_wait_ms();
+	struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
 
-	while (!j->done) {
-		int64_t until = atomic_load(&j->progress) + wait;
-		struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
-
-		if (now_ms() >= until)
-			return false;
-		pthread_cond_timedwait(&finished, &lock, &ts);
-	}
+	while (!j->done)
+		if (pthread_cond_timedwait(&finished, &lock, &ts) == ETIMEDOUT)
+			return j->done;
 	return true;
 }
 
-/* Takes a finished job's result and frees it. */
+/* Takes a finished job's result and frees it; the error text, if any, goes to error. */
 static int
-collect(struct job *j, char **reply, size_t *replylen, bool *connected)
+collect(struct job *j, struct wg_device **dev, bool *connected, char *error, size_t len)
 {
 	int ret = j->ret;
 
 	*connected = j->connected;
-	if (ret == 0) {
-		*reply = j->reply;
-		*replylen = j->replylen;
-		j->reply = NULL;
+	snprintf(error, len, "%s", j->error);
+	if (ret == 0 && j->get) {
+		*dev = j->dev;
+		j->dev = NULL;
 	}
 	job_unlink(j);
 	job_free(j);
 	return ret;
 }
 
-/* One request and its reply, through the worker: a get (req NULL) or a set whose text req
- * the call takes over. Errors are described with the device's name. */
+/* One request and its parsed reply, through the worker: a get (req NULL; *dev on success)
+ * or a set whose text req the call takes over. Errors are described with the device's
+ * name. */
 static int
-request(const char *name, char *req, size_t reqlen, char **reply, size_t *replylen)
+request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 {
+	char error[sizeof(((struct job *)0)->error)] = "";
 	bool connected = false;
 	struct job *j;
 	int ret;
@@ -352,13 +355,13 @@ request(const char *name, char *req, size_t reqlen, char **reply, size_t *replyl
 	if (j && !j->done && !await(j)) {
 		pthread_mutex_unlock(&lock);
 		sodium_free(req);
-		wg_set_error("%s: userspace implementation stalled (an earlier request has had "
-		             "no answer for %d ms)",
+		wg_set_error("%s: userspace implementation stalled (an earlier request is still "
+		             "unanswered after %d ms more)",
 		             name, wg_wait_ms());
 		return -ETIMEDOUT;
 	}
-	if (j && !req && j->ret == 0 && now_ms() - j->done_at <= RESULT_TTL_MS) {
-		ret = collect(j, reply, replylen, &connected);
+	if (j && !req && j->get && j->ret == 0 && now_ms() - j->done_at <= RESULT_TTL_MS) {
+		ret = collect(j, dev, &connected, error, sizeof(error));
 		goto out;
 	}
 	if (j) {
@@ -376,22 +379,22 @@ request(const char *name, char *req, size_t reqlen, char **reply, size_t *replyl
 	j->get = !req;
 	j->req = req;
 	j->reqlen = reqlen;
-	atomic_store(&j->progress, now_ms());
 	j->next = jobs;
 	jobs = j;
 	pthread_cond_signal(&queued);
 	if (!await(j)) {
-		j->abandoned = true;
 		pthread_mutex_unlock(&lock);
-		wg_set_error("%s: userspace implementation stalled (nothing for %d ms; the "
+		wg_set_error("%s: userspace implementation stalled (no answer within %d ms; the "
 		             "request goes on in the background)",
 		             name, wg_wait_ms());
 		return -ETIMEDOUT;
 	}
-	ret = collect(j, reply, replylen, &connected);
+	ret = collect(j, dev, &connected, error, sizeof(error));
 out:
 	pthread_mutex_unlock(&lock);
-	if (ret == -ETIMEDOUT && !connected)
+	if (error[0])
+		wg_set_error("%s", error);
+	else if (ret == -ETIMEDOUT && !connected)
 		wg_set_error("%s: userspace implementation stalled (it accepts no connection on "
 		             "%s/%s.sock)",
 		             name, WG_USERSPACE_SOCKET_DIR, name);
@@ -415,18 +418,8 @@ bool
 wg_uapi_answers(const char *name)
 {
 	struct wg_device *dev;
-	char *reply;
-	size_t len;
-	int ret;
 
-	if (sodium_init() < 0)
-		return false;
-	ret = request(name, NULL, 0, &reply, &len);
-	if (ret < 0)
-		return false;
-	ret = wg_uapi_parse_get(reply, len, name, &dev);
-	sodium_free(reply);
-	if (ret < 0)
+	if (sodium_init() < 0 || request(name, NULL, 0, &dev) < 0)
 		return false;
 	wg_free_device(dev);
 	return true;
@@ -435,40 +428,22 @@ wg_uapi_answers(const char *name)
 int
 wg_uapi_get_device(const char *name, struct wg_device **dev)
 {
-	struct wg_device *d;
-	char *reply;
-	size_t len;
-	int ret;
-
 	if (sodium_init() < 0) {
 		wg_set_error("%s: libsodium cannot start", name);
 		return -ENOMEM;
 	}
-	ret = request(name, NULL, 0, &reply, &len);
-	if (ret < 0)
-		return ret;
-	ret = wg_uapi_parse_get(reply, len, name, &d);
-	sodium_free(reply);
-	if (ret < 0)
-		return ret;
-	*dev = d;
-	return 0;
+	return request(name, NULL, 0, dev);
 }
 
 int
 wg_uapi_set_device(const struct wg_device *dev)
 {
-	char *text, *reply;
-	size_t len, replylen;
+	char *text;
+	size_t len;
 	int ret;
 
 	ret = wg_uapi_build_set(dev, &text, &len);
 	if (ret < 0)
 		return ret;
-	ret = request(dev->name, text, len, &reply, &replylen);
-	if (ret < 0)
-		return ret;
-	ret = wg_uapi_parse_set(reply, replylen, dev->name);
-	sodium_free(reply);
-	return ret;
+	return request(dev->name, text, len, NULL);
 }

@@ -20,13 +20,13 @@
 #include "netd/priv.h"
 #include "netd/site.h"
 
-/* How long a WireGuard call on the loop waits for a userspace implementation that moves no
- * byte (see wg_set_wait_ms). Gossip's probe timeouts are hundreds of milliseconds; a stopped
- * wireguard-go must not come near them. A healthy one answers a small get in under 1.5 ms
- * (p90 on a loaded 2-core machine) but in 1% of cases takes over 5 ms: 10 ms keeps such
- * hiccups from failing reconcile runs most of the time. An exchange the loop stops waiting
- * for finishes on kernel-helpers' worker thread, and the next reconcile run or status
- * refresh sees it. */
+/* How long a WireGuard call on the loop waits for its exchange with a userspace
+ * implementation (see wg_set_wait_ms). Gossip's probe timeouts are hundreds of milliseconds;
+ * a stopped wireguard-go must not come near them. A healthy one answers a small get in
+ * under 1.5 ms (p90 on a loaded 2-core machine) but in 1% of cases takes over 5 ms: 10 ms
+ * keeps such hiccups from failing reconcile runs most of the time. An exchange the loop
+ * stops waiting for finishes on kernel-helpers' worker thread, and the next reconcile run or
+ * status refresh sees it. */
 #define DAEMON_WG_WAIT_MS 10
 
 struct daemon {

@@ -12,6 +12,11 @@
  *   khbench change NAME I      peer I changed in place and the route to its new allowed-ip
  *   khbench files NAME N DIR   DIR/wg.conf for `wg setconf`, DIR/routes.batch for `ip -batch`
  *   khbench peer I             key, changed endpoint and allowed-ip of peer I, for `wg set`
+ *   khbench uapi NAME N MS     netd's event loop against a userspace WireGuard (started for
+ *                              NAME): N peers in one wg_set_device, then a get every 10 ms
+ *                              until all N show, every call bounded by MS ms of inactivity
+ *                              (wg_set_wait_ms); prints seconds until all show and the
+ *                              longest single call
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,7 +46,7 @@ static int
 usage(void)
 {
 	fputs("usage: khbench create NAME | apply NAME N | change NAME I | files NAME N DIR | "
-	      "peer I\n",
+	      "peer I | uapi NAME N MS\n",
 	      stderr);
 	return 2;
 }
@@ -220,6 +225,71 @@ out:
 	return ret;
 }
 
+/* What the loop waits for: every call returns within about MS ms of inactivity, and the
+ * peers a call gave up on arrive all the same (the exchange finishes in the background). */
+static int
+cmd_uapi(const char *name, uint32_t n, int wait_ms)
+{
+	struct wg_device *dev = wg_device_new(name), *got = NULL;
+	const struct timespec pause = {.tv_nsec = 10 * 1000000L};
+	struct peer_data p;
+	double t0, t, longest = 0;
+	size_t seen = 0;
+	int ret = 1, err;
+
+	if (!dev)
+		goto out;
+	err = wg_userspace_start(name, NULL, NULL);
+	if (err < 0) {
+		wg_failed(name, err);
+		goto out;
+	}
+	wg_set_wait_ms(wait_ms);
+	derive_key("netd bench device", 0, dev->private_key);
+	dev->listen_port = LISTEN_PORT;
+	dev->flags =
+	        WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
+	for (uint32_t i = 0; i < n; i++) {
+		peer_data(i, false, &p);
+		if (!add_peer(dev, &p)) {
+			fprintf(stderr, "khbench: out of memory\n");
+			goto out;
+		}
+	}
+	t0 = now();
+	err = wg_set_device(dev);
+	longest = now() - t0;
+	if (err < 0 && err != -ETIMEDOUT) {
+		wg_failed(name, err);
+		goto out;
+	}
+	while (seen < n) {
+		if (now() - t0 > 60) {
+			fprintf(stderr, "khbench: %s: %zu of %u peers after 60 s\n", name, seen, n);
+			goto out;
+		}
+		nanosleep(&pause, NULL);
+		t = now();
+		err = wg_get_device(name, &got);
+		t = now() - t;
+		longest = t > longest ? t : longest;
+		if (err == 0) {
+			seen = got->npeers;
+			wg_free_device(got);
+		} else if (err != -ETIMEDOUT) {
+			wg_failed(name, err);
+			goto out;
+		}
+	}
+	printf("visible_s %.6f\nlongest_call_s %.6f\n", now() - t0, longest);
+	ret = 0;
+out:
+	wg_free_device(dev);
+	wg_set_wait_ms(0);
+	wg_del_device(name); /* wireguard-go goes with its link */
+	return ret;
+}
+
 static int
 cmd_change(const char *name, uint32_t i)
 {
@@ -323,7 +393,7 @@ int
 main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
-	unsigned long n;
+	unsigned long n, ms;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -335,6 +405,9 @@ main(int argc, char **argv)
 		return cmd_change(argv[2], (uint32_t)n);
 	if (!strcmp(cmd, "files") && argc == 5 && count_arg(argv[3], MAX_PEERS, &n) == 0)
 		return cmd_files(argv[2], (uint32_t)n, argv[4]);
+	if (!strcmp(cmd, "uapi") && argc == 5 && count_arg(argv[3], MAX_PEERS, &n) == 0 &&
+	    count_arg(argv[4], 60000, &ms) == 0 && ms > 0)
+		return cmd_uapi(argv[2], (uint32_t)n, (int)ms);
 	if (!strcmp(cmd, "peer") && argc == 3 && count_arg(argv[2], MAX_PEERS - 1, &n) == 0)
 		return cmd_peer((uint32_t)n);
 	return usage();
