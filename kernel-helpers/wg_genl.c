@@ -9,6 +9,8 @@
 #include <linux/netlink.h>
 #include <linux/wireguard.h>
 
+#include <sodium.h>
+
 #include "kernel-helpers/wg_internal.h"
 
 /* A dump that keeps being interrupted is given up after this many attempts. */
@@ -643,7 +645,8 @@ wg_genl_set_device(const struct wg_device *dev)
 	char *buf;
 	int ret;
 
-	buf = malloc(WG_GENL_MSG_SIZE);
+	/* The messages may carry the private key: locked, left out of dumps, wiped. */
+	buf = sodium_init() < 0 ? NULL : sodium_malloc(WG_GENL_MSG_SIZE);
 	if (!buf)
 		return -ENOMEM;
 	ret = open_genl(&nl, &family);
@@ -652,7 +655,7 @@ wg_genl_set_device(const struct wg_device *dev)
 	ret = wg_genl_build_set(dev, family, buf, WG_GENL_MSG_SIZE, send_cb, &ctx);
 	wg_nl_close(&nl);
 out:
-	free(buf);
+	sodium_free(buf);
 	if (ret < 0)
 		wg_set_error("%s: %s", dev->name, wg_last_error());
 	return ret;

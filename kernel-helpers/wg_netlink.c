@@ -11,6 +11,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <sodium.h>
+
 #include "kernel-helpers/wg_internal.h"
 
 int
@@ -21,7 +23,8 @@ wg_nl_open(struct wg_nl *nl, int bus)
 	int one = 1, ret;
 
 	memset(nl, 0, sizeof(*nl));
-	nl->buf = malloc(WG_NL_RECV_SIZE);
+	/* A reply may carry the private key: kept out of swap and core dumps, wiped when freed. */
+	nl->buf = sodium_init() < 0 ? NULL : sodium_malloc(WG_NL_RECV_SIZE);
 	if (!nl->buf) {
 		ret = -ENOMEM;
 		goto fail;
@@ -54,7 +57,7 @@ wg_nl_close(struct wg_nl *nl)
 {
 	if (nl->sock)
 		mnl_socket_close(nl->sock);
-	free(nl->buf);
+	sodium_free(nl->buf);
 	memset(nl, 0, sizeof(*nl));
 }
 
