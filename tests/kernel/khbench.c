@@ -157,6 +157,32 @@ route_to(uint32_t oif, const struct in_addr *dst)
 	return r;
 }
 
+/* The device of the benchmark with peers 0..n-1, all replacing what is there; NULL when out
+ * of memory (said). */
+static struct wg_device *
+bench_device(const char *name, uint32_t n)
+{
+	struct wg_device *dev = wg_device_new(name);
+	struct peer_data p;
+
+	if (!dev)
+		goto oom;
+	derive_key("netd bench device", 0, dev->private_key);
+	dev->listen_port = LISTEN_PORT;
+	dev->flags =
+	        WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
+	for (uint32_t i = 0; i < n; i++) {
+		peer_data(i, false, &p);
+		if (!add_peer(dev, &p))
+			goto oom;
+	}
+	return dev;
+oom:
+	fprintf(stderr, "khbench: out of memory\n");
+	wg_free_device(dev);
+	return NULL;
+}
+
 static int
 cmd_create(const char *name)
 {
@@ -174,26 +200,14 @@ cmd_create(const char *name)
 static int
 cmd_apply(const char *name, uint32_t n)
 {
-	struct wg_device *dev = wg_device_new(name);
+	double t0 = now(), t1, t2, t3;
+	struct wg_device *dev = bench_device(name, n);
 	struct kh_link link;
 	struct peer_data p;
-	double t0, t1, t2, t3;
 	int ret = 1, err;
 
-	t0 = now();
 	if (!dev)
 		goto out;
-	derive_key("netd bench device", 0, dev->private_key);
-	dev->listen_port = LISTEN_PORT;
-	dev->flags =
-	        WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
-	for (uint32_t i = 0; i < n; i++) {
-		peer_data(i, false, &p);
-		if (!add_peer(dev, &p)) {
-			fprintf(stderr, "khbench: out of memory\n");
-			goto out;
-		}
-	}
 	err = kh_link_get(name, &link);
 	if (err < 0) {
 		kh_failed(name, err);
@@ -230,9 +244,8 @@ out:
 static int
 cmd_uapi(const char *name, uint32_t n, int wait_ms)
 {
-	struct wg_device *dev = wg_device_new(name), *got = NULL;
+	struct wg_device *dev = bench_device(name, n), *got = NULL;
 	const struct timespec pause = {.tv_nsec = 10 * 1000000L};
-	struct peer_data p;
 	double t0, t, longest = 0;
 	size_t seen = 0;
 	int ret = 1, err;
@@ -245,17 +258,6 @@ cmd_uapi(const char *name, uint32_t n, int wait_ms)
 		goto out;
 	}
 	wg_set_wait_ms(wait_ms);
-	derive_key("netd bench device", 0, dev->private_key);
-	dev->listen_port = LISTEN_PORT;
-	dev->flags =
-	        WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
-	for (uint32_t i = 0; i < n; i++) {
-		peer_data(i, false, &p);
-		if (!add_peer(dev, &p)) {
-			fprintf(stderr, "khbench: out of memory\n");
-			goto out;
-		}
-	}
 	t0 = now();
 	err = wg_set_device(dev);
 	longest = now() - t0;
