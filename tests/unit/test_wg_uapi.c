@@ -723,10 +723,16 @@ serve(void *arg)
 
 /* A server on WG_USERSPACE_SOCKET_DIR/NAME.sock; the directory is the real one, which the
  * library does not let callers move. Skips (saying why) without the right to create it. */
-static void
-server_start(struct server *s, enum server_mode mode, size_t peers, int gap_us)
+/* The one server of the running test: static, so that the teardown can stop it after a
+ * failed assertion left the test. */
+static struct server the_server;
+static bool serving;
+
+static struct server *
+server_start(enum server_mode mode, size_t peers, int gap_us)
 {
 	static int serial;
+	struct server *s = &the_server;
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 	memset(s, 0, sizeof(*s));
@@ -766,11 +772,16 @@ server_start(struct server *s, enum server_mode mode, size_t peers, int gap_us)
 	}
 	assert_int_equal(pipe2(s->stop, O_CLOEXEC), 0);
 	assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
+	serving = true;
+	return s;
 }
 
 static void
 server_stop(struct server *s)
 {
+	if (!serving)
+		return;
+	serving = false;
 	write_all(s->stop[1], "x", 1);
 	pthread_join(s->thread, NULL);
 	for (size_t i = 0; i < s->nheld; i++)
@@ -780,6 +791,14 @@ server_stop(struct server *s)
 	close(s->fd);
 	unlink(s->path);
 	wg_set_wait_ms(0);
+}
+
+static int
+stop_server(void **state)
+{
+	(void)state;
+	server_stop(&the_server);
+	return 0;
 }
 
 /* A get of name, and how long the call took (ms). */
@@ -812,16 +831,16 @@ test_stalled_bounded(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct wg_device *dev = NULL;
-		struct server s;
+		struct server *s;
 		int64_t took;
 		int ret;
 
-		server_start(&s, cases[i].mode, 0, 0);
+		s = server_start(cases[i].mode, 0, 0);
 		wg_set_wait_ms(WAIT_MS);
 		if (cases[i].set) {
 			int64_t t0 = mono_ms();
 
-			assert_non_null(dev = wg_device_new(s.name));
+			assert_non_null(dev = wg_device_new(s->name));
 			dev->flags = WG_DEVICE_HAS_LISTEN_PORT;
 			dev->listen_port = 51820;
 			ret = wg_uapi_set_device(dev);
@@ -829,9 +848,9 @@ test_stalled_bounded(void **state)
 			wg_free_device(dev);
 			dev = NULL;
 		} else {
-			ret = timed_get(s.name, &dev, &took);
+			ret = timed_get(s->name, &dev, &took);
 		}
-		server_stop(&s);
+		server_stop(s);
 		if (ret != -ETIMEDOUT)
 			fail_msg("%s: %d (%s), want -ETIMEDOUT", cases[i].what, ret,
 			         wg_last_error());
@@ -862,13 +881,13 @@ test_slow_reply_in_background(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct timespec pause = {.tv_nsec = 20 * 1000000L};
 		struct wg_device *dev = NULL;
-		struct server s;
+		struct server *s;
 		int64_t took, t0;
 		int ret;
 
-		server_start(&s, cases[i].mode, cases[i].peers, cases[i].gap_us);
+		s = server_start(cases[i].mode, cases[i].peers, cases[i].gap_us);
 		wg_set_wait_ms(WAIT_MS);
-		ret = timed_get(s.name, &dev, &took);
+		ret = timed_get(s->name, &dev, &took);
 		assert_int_equal(ret, -ETIMEDOUT);
 		assert_non_null(strstr(wg_last_error(), "background"));
 		if (took >= QUICK_MS)
@@ -877,15 +896,15 @@ test_slow_reply_in_background(void **state)
 		t0 = mono_ms();
 		do {
 			nanosleep(&pause, NULL);
-			ret = timed_get(s.name, &dev, &took);
+			ret = timed_get(s->name, &dev, &took);
 		} while (ret == -ETIMEDOUT && mono_ms() - t0 < 5000);
-		server_stop(&s);
+		server_stop(s);
 		if (ret < 0)
 			fail_msg("case %zu: the answer of the background get was lost (%d): %s", i,
 			         ret, wg_last_error());
 		assert_int_equal(dev->npeers, cases[i].peers);
 		assert_int_equal(dev->peers[cases[i].peers - 1].rx_bytes, cases[i].peers - 1);
-		assert_int_equal(s.accepted, 1);
+		assert_int_equal(s->accepted, 1);
 		wg_free_device(dev);
 	}
 }
@@ -898,32 +917,32 @@ test_slow_set_then_get(void **state)
 {
 	const struct timespec pause = {.tv_nsec = 20 * 1000000L};
 	struct wg_device *dev, *got = NULL;
-	struct server s;
+	struct server *s;
 	int64_t took, t0;
 	int ret;
 
 	(void)state;
-	server_start(&s, SERVER_LATE, 1, 50000);
+	s = server_start(SERVER_LATE, 1, 50000);
 	wg_set_wait_ms(WAIT_MS);
-	assert_non_null(dev = wg_device_new(s.name));
+	assert_non_null(dev = wg_device_new(s->name));
 	dev->flags = WG_DEVICE_HAS_LISTEN_PORT;
 	dev->listen_port = 51820;
 	assert_int_equal(wg_uapi_set_device(dev), -ETIMEDOUT);
 	wg_free_device(dev);
-	ret = timed_get(s.name, &got, &took);
+	ret = timed_get(s->name, &got, &took);
 	assert_int_equal(ret, -ETIMEDOUT);
 	assert_non_null(strstr(wg_last_error(), "earlier request"));
 	t0 = mono_ms();
 	do {
 		nanosleep(&pause, NULL);
-		ret = timed_get(s.name, &got, &took);
+		ret = timed_get(s->name, &got, &took);
 	} while (ret == -ETIMEDOUT && mono_ms() - t0 < 5000);
-	server_stop(&s);
+	server_stop(s);
 	if (ret < 0)
 		fail_msg("no get after the background set (%d): %s", ret, wg_last_error());
 	assert_non_null(got);
 	assert_int_equal(got->npeers, 1);
-	assert_int_equal(s.accepted, 2); /* the set, then a get of its own */
+	assert_int_equal(s->accepted, 2); /* the set, then a get of its own */
 	wg_free_device(got);
 }
 
@@ -968,9 +987,9 @@ main(void)
 	        cmocka_unit_test(test_build_full),
 	        cmocka_unit_test(test_build_invalid),
 	        cmocka_unit_test(test_build_parse_roundtrip),
-	        cmocka_unit_test(test_stalled_bounded),
-	        cmocka_unit_test(test_slow_reply_in_background),
-	        cmocka_unit_test(test_slow_set_then_get),
+	        cmocka_unit_test_teardown(test_stalled_bounded, stop_server),
+	        cmocka_unit_test_teardown(test_slow_reply_in_background, stop_server),
+	        cmocka_unit_test_teardown(test_slow_set_then_get, stop_server),
 	        cmocka_unit_test(test_key_memory_locked),
 	};
 
