@@ -134,9 +134,8 @@ int wg_uapi_parse_get(const char *buf, size_t len, const char *name, struct wg_d
 /* Parse a complete reply to "set=1": exactly "errno=N\n\n". Returns 0, -N or -EBADMSG. */
 int wg_uapi_parse_set(const char *buf, size_t len, const char *name);
 /* The request text for the sparse delta dev, "set=1\n" ... "\n" (NUL-terminated; *len
- * excludes the NUL). *text is the caller's, in
- * memory kept out of swap and core dumps (it may hold the private key), freed with
- * sodium_free, which wipes it. */
+ * excludes the NUL). *text is the caller's, in memory kept out of swap and core dumps (it may
+ * hold the private key), freed with sodium_free, which wipes it. */
 int wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len);
 
 /* "/var/run/wireguard/NAME.sock" into path (at least sizeof(sockaddr_un.sun_path)). */
