@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <string.h>
 #include <sys/prctl.h>
 
 #include <cap-ng.h>
@@ -30,8 +29,12 @@ check_bounding(bool bind)
 	for (unsigned int cap = 0;; cap++) {
 		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
 
-		if (r < 0)
-			return errno == EINVAL ? 0 : -1; /* past the last capability */
+		if (r < 0 && errno == EINVAL)
+			return 0; /* past the last capability */
+		if (r < 0) {
+			log_err("cannot read the capability bounding set");
+			return -1;
+		}
 		if (r == 1 && !kept(cap, bind)) {
 			const char *name = capng_capability_to_name(cap);
 
