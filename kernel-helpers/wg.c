@@ -41,6 +41,11 @@ backend_of(const char *name, enum wg_backend *backend)
 	ret = wg_check_name(name);
 	if (ret < 0)
 		return ret;
+	/* Until its process answers, an interface being started is neither one nor missing. */
+	if (wg_userspace_starting(name)) {
+		wg_set_error("%s: being started; not answering yet", name);
+		return -EINPROGRESS;
+	}
 	ret = wg_link_kind(name, kind, sizeof(kind));
 	if (ret < 0 && ret != -ENODEV)
 		return ret;

@@ -102,7 +102,9 @@ int wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, ui
 void wg_free_device(struct wg_device *dev);
 
 /* Every call below returns 0 or -errno; on failure wg_last_error() says what went wrong in
- * words (the kernel's extended-ack text when it gave one). Each call is bounded in time. */
+ * words (the kernel's extended-ack text when it gave one). Each call is bounded in time.
+ * -EINPROGRESS: the interface is being started (wg_userspace_start) and does not answer
+ * yet. */
 
 /* Create the interface. AUTO uses the kernel when wg_kernel_available(), else starts
  * WG_USERSPACE_DEFAULT through wg_userspace_start. -EEXIST if a WireGuard device of that
@@ -136,7 +138,10 @@ bool wg_kernel_available(void);
 /* Make sure a userspace implementation serves name: if WG_USERSPACE_SOCKET_DIR/name.sock
  * answers and the tun link exists in this namespace, adopt it (*adopted = true); otherwise
  * run `command name` (command NULL: WG_USERSPACE_DEFAULT, looked up in PATH) and wait,
- * bounded, until its socket answers (*adopted = false). adopted may be NULL.
+ * bounded, until its socket answers (*adopted = false). adopted may be NULL. The wait is at
+ * most wg_set_wait_ms's: a process not answering by then is waited for in the background
+ * and the call returns -EINPROGRESS; the next call for name returns the start's failure, or
+ * adopts the process.
  *
  * The process outlives the caller: it runs in a session of its own, is not the caller's
  * child, has stdin/stdout/stderr on /dev/null and inherits no other descriptor. What it

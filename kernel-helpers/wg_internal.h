@@ -149,5 +149,7 @@ int wg_uapi_set_device(const struct wg_device *dev);
 
 /* Delete the tun link of a userspace device and wait (bounded) until its socket is gone. */
 int wg_userspace_del(const char *name);
+/* True while a start of name is waiting, in the background, for the process to answer. */
+bool wg_userspace_starting(const char *name);
 
 #endif

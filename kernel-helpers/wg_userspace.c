@@ -1,7 +1,14 @@
 /* Userspace WireGuard processes: start one (wireguard-go by default) so that it outlives us,
- * or adopt the one already serving the interface; delete one through its tun link. */
+ * or adopt the one already serving the interface; delete one through its tun link.
+ *
+ * Waiting for a started process to answer (tens of milliseconds, seconds when it is slow)
+ * happens on a thread of its own; the caller waits at most wg_wait_ms() for it, and a start
+ * not done by then is -EINPROGRESS: netd's event loop goes on, and the interface's calls
+ * say -EINPROGRESS too until the start is over. The next start of the name takes its
+ * outcome: a failure is reported there, a success is adopted. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +224,158 @@ wait_started(const char *name, const char *command, pid_t pid, int outfd)
 	return ret;
 }
 
+/* --- starts that outlast the caller's wait --- */
+
+struct start {
+	struct start *next;
+	char name[IFNAMSIZ];
+	char *command;
+	pid_t pid;
+	int outfd;
+	bool done;
+	int ret;
+	char error[512];
+};
+
+static pthread_mutex_t starts_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t started; /* CLOCK_MONOTONIC */
+static pthread_once_t starts_once = PTHREAD_ONCE_INIT;
+static struct start *starts; /* at most one per name */
+
+static void
+starts_init(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&started, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static struct start *
+start_of(const char *name)
+{
+	for (struct start *st = starts; st; st = st->next)
+		if (!strcmp(st->name, name))
+			return st;
+	return NULL;
+}
+
+/* Takes st off the list: its result, with the error text set. */
+static int
+start_take(struct start *st)
+{
+	int ret = st->ret;
+
+	for (struct start **p = &starts; *p; p = &(*p)->next)
+		if (*p == st) {
+			*p = st->next;
+			break;
+		}
+	if (ret < 0)
+		wg_set_error("%s", st->error);
+	free(st->command);
+	free(st);
+	return ret;
+}
+
+/* With starts_lock held: waits at most wg_wait_ms() for st to be over. */
+static bool
+start_await(struct start *st)
+{
+	int64_t until = now_ms() + wg_wait_ms();
+	struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
+
+	while (!st->done)
+		if (pthread_cond_timedwait(&started, &starts_lock, &ts) == ETIMEDOUT)
+			return st->done;
+	return true;
+}
+
+static void *
+start_waiter(void *arg)
+{
+	struct start *st = arg;
+	int ret;
+
+	wg_clear_error();
+	ret = wait_started(st->name, st->command, st->pid, st->outfd);
+	close(st->outfd);
+	pthread_mutex_lock(&starts_lock);
+	st->ret = ret;
+	snprintf(st->error, sizeof(st->error), "%s", wg_last_error());
+	st->done = true;
+	pthread_cond_broadcast(&started);
+	pthread_mutex_unlock(&starts_lock);
+	return NULL;
+}
+
+bool
+wg_userspace_starting(const char *name)
+{
+	struct start *st;
+	bool starting;
+
+	pthread_once(&starts_once, starts_init);
+	pthread_mutex_lock(&starts_lock);
+	st = start_of(name);
+	starting = st && !st->done;
+	pthread_mutex_unlock(&starts_lock);
+	return starting;
+}
+
+/* Waits for the process started as pid to answer: on a thread, the caller waiting at most
+ * wg_wait_ms(); without a thread, here. outfd is taken over. */
+static int
+wait_in_background(const char *name, const char *command, pid_t pid, int outfd)
+{
+	struct start *st = calloc(1, sizeof(*st));
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int err;
+
+	if (!st || !(st->command = strdup(command))) {
+		free(st);
+		goto here;
+	}
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	st->pid = pid;
+	st->outfd = outfd;
+	pthread_once(&starts_once, starts_init);
+	pthread_mutex_lock(&starts_lock);
+	st->next = starts;
+	starts = st;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&t, &attr, start_waiter, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		starts = st->next;
+		pthread_mutex_unlock(&starts_lock);
+		free(st->command);
+		free(st);
+		goto here;
+	}
+	if (!start_await(st)) {
+		pthread_mutex_unlock(&starts_lock);
+		wg_set_error("%s: %s %s started; waiting for it to answer in the background", name,
+		             command, name);
+		return -EINPROGRESS;
+	}
+	err = start_take(st);
+	pthread_mutex_unlock(&starts_lock);
+	return err;
+here:
+	err = wait_started(name, command, pid, outfd);
+	close(outfd);
+	return err;
+}
+
 static int
 spawn(const char *name, const char *command)
 {
@@ -248,7 +407,8 @@ spawn(const char *name, const char *command)
 		exec_child(path, name, env, devnull, pipefd[1]);
 	close(pipefd[1]);
 	pipefd[1] = -1;
-	ret = wait_started(name, command, pid, pipefd[0]);
+	ret = wait_in_background(name, command, pid, pipefd[0]);
+	pipefd[0] = -1;
 out:
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
@@ -264,6 +424,7 @@ out:
 int
 wg_userspace_start(const char *name, const char *command, bool *adopted)
 {
+	struct start *st;
 	int ret;
 
 	wg_clear_error();
@@ -272,6 +433,19 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 		return ret;
 	if (!command || !*command)
 		command = WG_USERSPACE_DEFAULT;
+	/* The outcome of an earlier start: a failure is this call's, a success is adopted. */
+	pthread_once(&starts_once, starts_init);
+	pthread_mutex_lock(&starts_lock);
+	st = start_of(name);
+	if (st && !start_await(st)) {
+		pthread_mutex_unlock(&starts_lock);
+		wg_set_error("%s: still waiting for %s to answer", name, st->command);
+		return -EINPROGRESS;
+	}
+	ret = st ? start_take(st) : 0;
+	pthread_mutex_unlock(&starts_lock);
+	if (ret < 0)
+		return ret;
 	if (wg_uapi_answers(name)) {
 		/* The socket directory is shared by all network namespaces. */
 		if (!if_nametoindex(name)) {

@@ -123,6 +123,7 @@ struct run {
 	struct seg_run *segs;
 	uint64_t applied, failed;
 	bool oom;
+	bool starting; /* a userspace WireGuard is being started: look again soon */
 };
 
 static const char *const op_names[RECONCILE_OP_COUNT] = {
@@ -650,6 +651,10 @@ read_wg(struct run *run)
 		return;
 	snprintf(object, sizeof(object), "wireguard %s", d->wg.name);
 	err = wg_get_device(d->wg.name, &run->dev);
+	if (err == -EINPROGRESS) {
+		run->starting = true;
+		return;
+	}
 	if (err == -ENODEV) {
 		add_report(run, 0, object, "a link of that name is not WireGuard: left alone");
 		return;
@@ -992,6 +997,11 @@ create_wg(struct run *run, const char *object)
 		err = wg_userspace_start(d->wg.name, cmd, NULL);
 	else
 		err = wg_add_device(d->wg.name, WG_BACKEND_KERNEL);
+	/* Started, not answering yet: the next run, soon, finds it. */
+	if (err == -EINPROGRESS) {
+		run->starting = true;
+		return err;
+	}
 	if (done(run, RECONCILE_OP_WG_CREATE, 1, err, wg_last_error(), object) < 0)
 		return err;
 	err = kh_link_get(d->wg.name, &run->wg_link);
@@ -1661,7 +1671,7 @@ finish(struct run *run, int64_t now, bool schedule)
 		return -ENOMEM;
 	if (!run->failed) {
 		r->backoff = 0;
-		r->retry_at = 0;
+		r->retry_at = schedule && run->starting ? now + RECONCILE_RETRY_START : 0;
 		return 0;
 	}
 	r->stats.failed_runs++;
@@ -1669,7 +1679,7 @@ finish(struct run *run, int64_t now, bool schedule)
 		r->backoff = r->backoff ? r->backoff * 2 : RECONCILE_RETRY_MIN;
 		if (r->backoff > RECONCILE_RETRY_MAX)
 			r->backoff = RECONCILE_RETRY_MAX;
-		r->retry_at = now + r->backoff;
+		r->retry_at = now + (run->starting ? RECONCILE_RETRY_START : r->backoff);
 	}
 	return -EAGAIN;
 }

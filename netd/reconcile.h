@@ -17,6 +17,9 @@
  * reconcile_retry_at: the delay doubles from the minimum to the maximum while runs fail. */
 #define RECONCILE_RETRY_MIN (1 * MESH_USEC)
 #define RECONCILE_RETRY_MAX (60 * MESH_USEC)
+/* A userspace WireGuard being started (it takes tens of milliseconds to answer, waited for
+ * off the caller's loop) is looked at again this soon, without counting as a failure. */
+#define RECONCILE_RETRY_START (MESH_USEC / 20)
 
 /* The kinds of changes, counted one per object (a WireGuard delta of three peers is three). */
 enum reconcile_op {
@@ -101,8 +104,8 @@ void reconcile_note_event(struct reconcile *r, const struct kh_event *ev);
 /* True before the first run and after a relevant event: the caller should run (debounced). */
 bool reconcile_dirty(const struct reconcile *r);
 
-/* When the failed operations of the last run should be tried again (monotonic
- * microseconds), or 0 when nothing failed. */
+/* When the failed operations of the last run should be tried again, or a WireGuard device
+ * being started looked at again (monotonic microseconds); 0 when neither. */
 int64_t reconcile_retry_at(const struct reconcile *r);
 
 /* The reports of the last run or teardown; valid until the next call of either. */

@@ -946,6 +946,48 @@ test_slow_set_then_get(void **state)
 	wg_free_device(got);
 }
 
+/* A start whose process is slow to answer (here: one that fails after a pause) is waited for
+ * in the background: the call returns -EINPROGRESS at once, the interface says it is being
+ * started, and a later start of the name reports how it ended, in the process's words. */
+static void
+test_start_in_background(void **state)
+{
+	const struct timespec pause = {.tv_nsec = 20 * 1000000L};
+	char dir[] = "/tmp/netd-start-XXXXXX", script[64], name[IFNAMSIZ];
+	int64_t t0, took;
+	FILE *f;
+	int ret;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(script, sizeof(script), "%s/slow-wg", dir);
+	assert_non_null(f = fopen(script, "w"));
+	fprintf(f, "#!/bin/sh\nsleep 0.3\necho \"$1: no tun for you\" >&2\nexit 1\n");
+	fclose(f);
+	assert_int_equal(chmod(script, 0755), 0);
+	snprintf(name, sizeof(name), "lc%ds", (int)getpid());
+	wg_set_wait_ms(WAIT_MS);
+	t0 = mono_ms();
+	ret = wg_userspace_start(name, script, NULL);
+	took = mono_ms() - t0;
+	assert_int_equal(ret, -EINPROGRESS);
+	assert_true(wg_userspace_starting(name));
+	t0 = mono_ms();
+	do {
+		nanosleep(&pause, NULL);
+		ret = wg_userspace_start(name, script, NULL);
+	} while (ret == -EINPROGRESS && mono_ms() - t0 < 5000);
+	wg_set_wait_ms(0);
+	unlink(script);
+	rmdir(dir);
+	if (took >= QUICK_MS)
+		fail_msg("a start of a slow process took %lld ms", (long long)took);
+	assert_int_equal(ret, -EIO);
+	if (!strstr(wg_last_error(), "no tun for you"))
+		fail_msg("the start's failure lost its words: %s", wg_last_error());
+	assert_false(wg_userspace_starting(name));
+}
+
 /* A device may carry the private key: its page is locked ("lo") and left out of core dumps
  * ("dd"), and the set request text that carries the key too. */
 static void
@@ -990,6 +1032,7 @@ main(void)
 	        cmocka_unit_test_teardown(test_stalled_bounded, stop_server),
 	        cmocka_unit_test_teardown(test_slow_reply_in_background, stop_server),
 	        cmocka_unit_test_teardown(test_slow_set_then_get, stop_server),
+	        cmocka_unit_test(test_start_in_background),
 	        cmocka_unit_test(test_key_memory_locked),
 	};
 

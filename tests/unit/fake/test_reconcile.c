@@ -1528,6 +1528,38 @@ test_backends(void **state)
 	}
 }
 
+/* A userspace WireGuard that does not answer yet when the run ends is no failure: the run
+ * looks again RECONCILE_RETRY_START later, and then configures it. */
+static void
+test_start_in_progress(void **state)
+{
+	const struct site_text *view[] = {&beta};
+	struct conf *conf = load_conf(WG0 "backend = \"userspace\";", "");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile_stats st;
+	struct reconcile *r;
+	char *log;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	fake_fail(FAKE_OP_WG_USERSPACE_START, 1, EINPROGRESS);
+	assert_int_equal(reconcile_run(r, d, 100 * S), 0);
+	assert_int_equal(reconcile_retry_at(r), 100 * S + RECONCILE_RETRY_START);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.last_failed, 0);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 100 * S + RECONCILE_RETRY_START), 0);
+	assert_int_equal(reconcile_retry_at(r), 0);
+	log = fake_log(true);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "wg userspace-start wg0\n"));
+	assert_non_null(strstr(log, "wg set wg0 peer "));
+	free(log);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* The endpoint WireGuard learnt for a site behind NAT stays; another site's endpoint, and the
  * device's key, port and keepalives, are put back when someone changes them. */
 static void
@@ -1720,6 +1752,8 @@ main(void)
 	        cmocka_unit_test_setup(test_port_arrives, setup),
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
+
+	        cmocka_unit_test_setup(test_start_in_progress, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	};
