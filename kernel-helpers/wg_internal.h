@@ -3,6 +3,7 @@
 #ifndef KH_WG_INTERNAL_H
 #define KH_WG_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -126,6 +127,13 @@ int wg_genl_set_device(const struct wg_device *dev);
 
 /* How long a caller waits for an exchange, as wg_set_wait_ms set it (wg_model.c). */
 int wg_wait_ms(void);
+
+/* Work the caller does not wait out (wg_model.c): a condition variable on CLOCK_MONOTONIC;
+ * with mutex held, a wait of at most wg_wait_ms() on cond for *done (returns *done); a
+ * detached thread running fn(arg) with every signal blocked (0 or an errno). */
+void wg_cond_init(pthread_cond_t *cond);
+bool wg_cond_await(pthread_cond_t *cond, pthread_mutex_t *mutex, const bool *done);
+int wg_thread_start(void *(*fn)(void *), void *arg);
 
 /* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the
  * caller's; -EBADMSG / -EPROTO for any violation; -N when the implementation answered

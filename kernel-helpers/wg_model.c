@@ -1,11 +1,13 @@
 /* The WireGuard device model (devices, peers, allowed-ips, name lists) and the error text of
  * the last failed call: pure data, shared by the real backends and the fake kernel. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -25,6 +27,51 @@ int
 wg_wait_ms(void)
 {
 	return wait_ms;
+}
+
+void
+wg_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+bool
+wg_cond_await(pthread_cond_t *cond, pthread_mutex_t *mutex, const bool *done)
+{
+	struct timespec ts;
+	int64_t until;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	until = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + wg_wait_ms();
+	ts = (struct timespec){.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
+	while (!*done)
+		if (pthread_cond_timedwait(cond, mutex, &ts) == ETIMEDOUT)
+			return *done;
+	return true;
+}
+
+int
+wg_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Signals stay with the caller's threads (netd's loop handles them). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return err;
 }
 
 void

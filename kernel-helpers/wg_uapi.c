@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,37 +281,9 @@ worker(void *arg)
 static void
 start_worker(void)
 {
-	pthread_condattr_t attr;
-	pthread_attr_t tattr;
-	sigset_t all, old;
-	pthread_t t;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&queued, &attr);
-	pthread_cond_init(&finished, &attr);
-	pthread_condattr_destroy(&attr);
-	pthread_attr_init(&tattr);
-	pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
-	/* Signals stay with the caller's threads (netd's loop handles them). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	worker_err = pthread_create(&t, &tattr, worker, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&tattr);
-}
-
-/* Waits, with the lock held, at most wg_wait_ms() for j to finish. */
-static bool
-await(struct job *j)
-{
-	int64_t until = now_ms() + wg_wait_ms();
-	struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
-
-	while (!j->done)
-		if (pthread_cond_timedwait(&finished, &lock, &ts) == ETIMEDOUT)
-			return j->done;
-	return true;
+	wg_cond_init(&queued);
+	wg_cond_init(&finished);
+	worker_err = wg_thread_start(worker, NULL);
 }
 
 /* Takes a finished job's result and frees it; the error text, if any, goes to error. */
@@ -352,7 +323,7 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	}
 	pthread_mutex_lock(&lock);
 	j = job_of(name);
-	if (j && !j->done && !await(j)) {
+	if (j && !j->done && !wg_cond_await(&finished, &lock, &j->done)) {
 		pthread_mutex_unlock(&lock);
 		sodium_free(req);
 		wg_set_error("%s: userspace implementation stalled (an earlier request is still "
@@ -382,7 +353,7 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	j->next = jobs;
 	jobs = j;
 	pthread_cond_signal(&queued);
-	if (!await(j)) {
+	if (!wg_cond_await(&finished, &lock, &j->done)) {
 		pthread_mutex_unlock(&lock);
 		wg_set_error("%s: userspace implementation stalled (no answer within %d ms; the "
 		             "request goes on in the background)",

@@ -245,12 +245,7 @@ static struct start *starts; /* at most one per name */
 static void
 starts_init(void)
 {
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&started, &attr);
-	pthread_condattr_destroy(&attr);
+	wg_cond_init(&started);
 }
 
 static struct start *
@@ -278,19 +273,6 @@ start_take(struct start *st)
 	free(st->command);
 	free(st);
 	return ret;
-}
-
-/* With starts_lock held: waits at most wg_wait_ms() for st to be over. */
-static bool
-start_await(struct start *st)
-{
-	int64_t until = now_ms() + wg_wait_ms();
-	struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
-
-	while (!st->done)
-		if (pthread_cond_timedwait(&started, &starts_lock, &ts) == ETIMEDOUT)
-			return st->done;
-	return true;
 }
 
 static void *
@@ -331,9 +313,6 @@ static int
 wait_in_background(const char *name, const char *command, pid_t pid, int outfd)
 {
 	struct start *st = calloc(1, sizeof(*st));
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
 	int err;
 
 	if (!st || !(st->command = strdup(command))) {
@@ -347,13 +326,7 @@ wait_in_background(const char *name, const char *command, pid_t pid, int outfd)
 	pthread_mutex_lock(&starts_lock);
 	st->next = starts;
 	starts = st;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&t, &attr, start_waiter, st);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
+	err = wg_thread_start(start_waiter, st);
 	if (err) {
 		starts = st->next;
 		pthread_mutex_unlock(&starts_lock);
@@ -361,7 +334,7 @@ wait_in_background(const char *name, const char *command, pid_t pid, int outfd)
 		free(st);
 		goto here;
 	}
-	if (!start_await(st)) {
+	if (!wg_cond_await(&started, &starts_lock, &st->done)) {
 		pthread_mutex_unlock(&starts_lock);
 		wg_set_error("%s: %s %s started; waiting for it to answer in the background", name,
 		             command, name);
@@ -437,7 +410,7 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 	pthread_once(&starts_once, starts_init);
 	pthread_mutex_lock(&starts_lock);
 	st = start_of(name);
-	if (st && !start_await(st)) {
+	if (st && !wg_cond_await(&started, &starts_lock, &st->done)) {
 		pthread_mutex_unlock(&starts_lock);
 		wg_set_error("%s: still waiting for %s to answer", name, st->command);
 		return -EINPROGRESS;
