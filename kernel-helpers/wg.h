@@ -158,6 +158,10 @@ int wg_userspace_start(const char *name, const char *command, bool *adopted);
 #define WG_WAIT_DEFAULT_MS 60000
 void wg_set_wait_ms(int ms);
 
+/* At exit: ends the thread that runs userspace exchanges (waiting at most a second for one
+ * under way) and frees their results nobody collected. No wg_ call may follow. */
+void wg_shutdown(void);
+
 /* A description of the last failure of a wg_ call in this thread ("" if none); valid until
  * the next wg_ call. */
 const char *wg_last_error(void);

@@ -130,10 +130,11 @@ int wg_wait_ms(void);
 
 /* Work the caller does not wait out (wg_model.c): a condition variable on CLOCK_MONOTONIC;
  * with mutex held, a wait of at most wg_wait_ms() on cond for *done (returns *done); a
- * detached thread running fn(arg) with every signal blocked (0 or an errno). */
+ * thread running fn(arg) with every signal blocked (0 or an errno), detached unless joinable
+ * asks for its id. */
 void wg_cond_init(pthread_cond_t *cond);
 bool wg_cond_await(pthread_cond_t *cond, pthread_mutex_t *mutex, const bool *done);
-int wg_thread_start(void *(*fn)(void *), void *arg);
+int wg_thread_start(void *(*fn)(void *), void *arg, pthread_t *joinable);
 
 /* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the
  * caller's; -EBADMSG / -EPROTO for any violation; -N when the implementation answered

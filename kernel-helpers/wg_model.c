@@ -56,7 +56,7 @@ wg_cond_await(pthread_cond_t *cond, pthread_mutex_t *mutex, const bool *done)
 }
 
 int
-wg_thread_start(void *(*fn)(void *), void *arg)
+wg_thread_start(void *(*fn)(void *), void *arg, pthread_t *joinable)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
@@ -64,13 +64,16 @@ wg_thread_start(void *(*fn)(void *), void *arg)
 	int err;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (!joinable)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* Signals stay with the caller's threads (netd's loop handles them). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	if (!err && joinable)
+		*joinable = t;
 	return err;
 }
 

@@ -194,6 +194,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queued, finished; /* CLOCK_MONOTONIC, set up with the worker */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int worker_err;
+static pthread_t worker_thread;
+static bool worker_running, stopping;
 static struct job *jobs; /* at most one per device */
 
 static void
@@ -259,6 +261,8 @@ worker(void *arg)
 
 		while (j && j->started)
 			j = j->next;
+		if (!j && stopping)
+			break;
 		if (!j) {
 			pthread_cond_wait(&queued, &lock);
 			continue;
@@ -275,6 +279,7 @@ worker(void *arg)
 		j->req = NULL;
 		pthread_cond_broadcast(&finished);
 	}
+	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
@@ -283,7 +288,36 @@ start_worker(void)
 {
 	wg_cond_init(&queued);
 	wg_cond_init(&finished);
-	worker_err = wg_thread_start(worker, NULL);
+	worker_err = wg_thread_start(worker, NULL, &worker_thread);
+	worker_running = !worker_err;
+}
+
+void
+wg_shutdown(void)
+{
+	struct timespec deadline;
+
+	pthread_mutex_lock(&lock);
+	if (!worker_running) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	stopping = true;
+	pthread_cond_signal(&queued);
+	pthread_mutex_unlock(&lock);
+	/* An exchange under way may go on for a long time against a stalled process: the exit
+	 * does not wait it out, and the process's end takes the thread with it. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 1;
+	if (pthread_timedjoin_np(worker_thread, NULL, &deadline) != 0)
+		return;
+	worker_running = false;
+	while (jobs) {
+		struct job *j = jobs;
+
+		jobs = j->next;
+		job_free(j);
+	}
 }
 
 /* Takes a finished job's result and frees it; the error text, if any, goes to error. */

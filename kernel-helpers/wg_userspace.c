@@ -326,7 +326,7 @@ wait_in_background(const char *name, const char *command, pid_t pid, int outfd)
 	pthread_mutex_lock(&starts_lock);
 	st->next = starts;
 	starts = st;
-	err = wg_thread_start(start_waiter, st);
+	err = wg_thread_start(start_waiter, st, NULL);
 	if (err) {
 		starts = st->next;
 		pthread_mutex_unlock(&starts_lock);

@@ -536,6 +536,7 @@ daemon_run(const struct daemon_options *options)
 out:
 	site_free(d.site);
 	ctl_server_free(d.ctl);
+	wg_shutdown();
 	if (d.loop != NULL)
 		ev_loop_destroy(d.loop);
 	conf_free(d.conf);

@@ -78,6 +78,7 @@ struct reconcile {
 	bool dirty;
 	int64_t retry_at;
 	int64_t backoff;
+	bool wg_start_pending; /* a start went on in the background: counted once it answers */
 	struct reconcile_report *reports;
 	size_t nreports, capreports;
 	struct reconcile_stats stats;
@@ -655,6 +656,12 @@ read_wg(struct run *run)
 		run->starting = true;
 		return;
 	}
+	/* A start that answers now is a creation; one that failed is reported below. */
+	if (run->r->wg_start_pending) {
+		run->r->wg_start_pending = false;
+		if (err == 0)
+			done(run, RECONCILE_OP_WG_CREATE, 1, 0, NULL, object);
+	}
 	if (err == -ENODEV) {
 		add_report(run, 0, object, "a link of that name is not WireGuard: left alone");
 		return;
@@ -997,11 +1004,13 @@ create_wg(struct run *run, const char *object)
 		err = wg_userspace_start(d->wg.name, cmd, NULL);
 	else
 		err = wg_add_device(d->wg.name, WG_BACKEND_KERNEL);
-	/* Started, not answering yet: the next run, soon, finds it. */
+	/* Started, not answering yet: the next run, soon, finds it, and counts the creation. */
 	if (err == -EINPROGRESS) {
 		run->starting = true;
+		run->r->wg_start_pending = true;
 		return err;
 	}
+	run->r->wg_start_pending = false;
 	if (done(run, RECONCILE_OP_WG_CREATE, 1, err, wg_last_error(), object) < 0)
 		return err;
 	err = kh_link_get(d->wg.name, &run->wg_link);

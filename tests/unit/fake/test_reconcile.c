@@ -1547,9 +1547,13 @@ test_start_in_progress(void **state)
 	assert_int_equal(reconcile_retry_at(r), 100 * S + RECONCILE_RETRY_START);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_failed, 0);
+	assert_int_equal(st.applied[RECONCILE_OP_WG_CREATE], 0);
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, d, 100 * S + RECONCILE_RETRY_START), 0);
 	assert_int_equal(reconcile_retry_at(r), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.applied[RECONCILE_OP_WG_CREATE], 1);
+	assert_int_equal(st.failed[RECONCILE_OP_WG_CREATE], 0);
 	log = fake_log(true);
 	assert_non_null(log);
 	assert_non_null(strstr(log, "wg userspace-start wg0\n"));
