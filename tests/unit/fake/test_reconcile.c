@@ -395,6 +395,7 @@ static const char start_log[] =
         "route replace unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
         "route replace unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
         "route replace unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+        "route replace unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
         "rule add inet pref 32000 lookup 51820 proto 200\n"
         "wg add wg0 kernel\n"
         "wg set wg0 private-key @PRIV@ listen-port 51820\n"
@@ -430,19 +431,20 @@ test_start_from_empty(void **state)
 	assert_int_equal(report_count(r), 0);
 	assert_int_equal(reconcile_retry_at(r), 0);
 	reconcile_get_stats(r, &st);
-	assert_int_equal(st.last_applied, 18);
+	assert_int_equal(st.last_applied, 19);
 	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], 1);
-	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 5);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 6);
 	assert_int_equal(st.applied[RECONCILE_OP_LINK_CREATE], 2);
 	assert_int_equal(st.applied[RECONCILE_OP_LINK_MASTER], 2);
 	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], 1);
 	assert_int_equal(st.last_failed, 0);
 	expect_routes(51820, 200,
 	              "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
-	/* Every grant, seen or not (gamma), and beta's overlay address. */
+	/* Every grant, prefixes and overlay, of a site seen or not (gamma). */
 	expect_failclosed(51820, "10.2.0.0/16 unreachable metric 65535\n"
 	                         "10.3.0.0/16 unreachable metric 65535\n"
-	                         "10.99.0.2/32 unreachable metric 65535\n");
+	                         "10.99.0.2/32 unreachable metric 65535\n"
+	                         "10.99.0.3/32 unreachable metric 65535\n");
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
@@ -559,7 +561,6 @@ test_adopt_difference(void **state)
 	expect_changes("route del 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.7.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
-	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n"
 	               "addr del 10.98.0.1/24 dev wg0\n"
 	               "wg set wg0 peer @GAMMA@ remove\n");
@@ -583,9 +584,8 @@ test_site_added_and_removed(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	/* Its grant was fenced before it came; its overlay address is from now on. */
-	expect_changes("route replace unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
-	               "wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
+	/* Its grant, prefixes and overlay, was fenced before it came. */
+	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
 	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
@@ -596,16 +596,16 @@ test_site_added_and_removed(void **state)
 	assert_int_equal(reconcile_run(r, d3, 2 * S), 0);
 	expect_changes("route del 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
-	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n"
 	               "wg set wg0 peer @BETA@ remove\n");
 	drain(r);
 	assert_false(reconcile_dirty(r));
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.3.0.0/16 dev wg0 proto 200\n10.99.0.3/32 dev wg0 proto 200\n");
-	/* beta's grant stays fenced: its trust entry is there. */
+	/* beta's grant, its overlay too, stays fenced: its trust entry is there. */
 	expect_failclosed(51820, "10.2.0.0/16 unreachable metric 65535\n"
 	                         "10.3.0.0/16 unreachable metric 65535\n"
+	                         "10.99.0.2/32 unreachable metric 65535\n"
 	                         "10.99.0.3/32 unreachable metric 65535\n");
 	reconcile_free(r);
 	mesh_desired_free(d1);
@@ -736,7 +736,8 @@ test_failclosed(void **state)
 	        "beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", false, MESH_DEAD};
 	static const char all[] = "10.2.0.0/16 unreachable metric 65535\n"
 	                          "10.3.0.0/16 unreachable metric 65535\n"
-	                          "10.99.0.2/32 unreachable metric 65535\n";
+	                          "10.99.0.2/32 unreachable metric 65535\n"
+	                          "10.99.0.3/32 unreachable metric 65535\n";
 	const struct site_text *view[] = {&beta}, *withdrawn[] = {&dead_beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
@@ -824,7 +825,8 @@ test_failclosed_local(void **state)
 	                             "10.3.32.0/19 unreachable metric 65535\n"
 	                             "10.3.64.0/18 unreachable metric 65535\n"
 	                             "10.3.128.0/17 unreachable metric 65535\n"
-	                             "10.99.0.2/32 unreachable metric 65535\n";
+	                             "10.99.0.2/32 unreachable metric 65535\n"
+	                             "10.99.0.3/32 unreachable metric 65535\n";
 	const struct site_text *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
@@ -851,7 +853,8 @@ test_failclosed_local(void **state)
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	expect_failclosed(51820, "10.2.0.0/16 unreachable metric 65535\n"
 	                         "10.3.0.0/16 unreachable metric 65535\n"
-	                         "10.99.0.2/32 unreachable metric 65535\n");
+	                         "10.99.0.2/32 unreachable metric 65535\n"
+	                         "10.99.0.3/32 unreachable metric 65535\n");
 	assert_int_equal(report_count(r), 0);
 	drain(r);
 	assert_false(reconcile_dirty(r));
@@ -1000,7 +1003,7 @@ test_failures_retried(void **state)
 	assert_int_equal(reconcile_retry_at(r), 101 * S);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.failed[RECONCILE_OP_ROUTE_ADD], 1);
-	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 4);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 5);
 	forget_events();
 	fake_clear_ops();
 
@@ -1023,7 +1026,7 @@ test_failures_retried(void **state)
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, d2, 210 * S), 0);
 	assert_int_equal(reconcile_retry_at(r), 0);
-	/* The fence of its overlay address came with the first of the failing runs. */
+	/* Its grant was fenced from the start. */
 	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
 	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
@@ -1039,7 +1042,6 @@ test_failures_retried(void **state)
 	assert_int_equal(reconcile_run(r, d, 301 * S), 0);
 	expect_changes("route del 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
-	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	               "wg set wg0 peer @GAMMA@ remove\n");
 
 	/* Every kind of request failing at once: reported, never a crash, then all is done. */
@@ -1330,6 +1332,7 @@ test_config_change(void **state)
 	               "route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
 	               "rule del inet pref 32000 lookup 51820 proto 200\n"
@@ -1339,6 +1342,7 @@ test_config_change(void **state)
 	               "route replace unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
 	               "route replace unreachable 10.3.0.0/16 table 100 proto 200 metric 65535\n"
 	               "route replace unreachable 10.99.0.2/32 table 100 proto 200 metric 65535\n"
+	               "route replace unreachable 10.99.0.3/32 table 100 proto 200 metric 65535\n"
 	               "rule add inet pref 32000 lookup 100 proto 200\n"
 	               "wg add wg1 kernel\n"
 	               "wg set wg1 private-key @PRIV@ listen-port 51820\n"
@@ -1354,6 +1358,7 @@ test_config_change(void **state)
 	               "route del unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
 	               "route del unreachable 10.3.0.0/16 table 100 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.2/32 table 100 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.3/32 table 100 proto 200 metric 65535\n"
 	               "route del 10.2.0.0/16 table 100 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 table 100 proto 200 metric 10\n"
 	               "rule del inet pref 32000 lookup 100 proto 200\n"
@@ -1616,7 +1621,8 @@ seconds_since(const struct timespec *t0)
 #define SCALE_SITES 1000
 
 /* A federation of SCALE_SITES sites: the first run builds everything, a run that changes
- * nothing still reads each kind of object once, one site going changes only its objects. */
+ * nothing still reads each kind of object once, one site going changes only its tunnel's
+ * objects (its fences stay with its trust entry). */
 static void
 test_scale(void **state)
 {
@@ -1714,7 +1720,6 @@ test_scale(void **state)
 	print_message("%d sites: one site gone %.3f s\n", SCALE_SITES, seconds_since(&t0));
 	expect_changes("route del 10.16.0.0/24 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 172.16.0.0/32 dev wg0 table 51820 proto 200 metric 10\n"
-	               "route del unreachable 172.16.0.0/32 table 51820 proto 200 metric 65535\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 172.16.0.0\n"
 	               "wg set wg0 peer AABaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo= remove\n");
 	reconcile_free(r);
