@@ -289,6 +289,13 @@ read_failed(struct run *run, const char *object, int err, const char *why)
 	add_report(run, err, object, "read failed: %s", why && why[0] ? why : strerror(-err));
 }
 
+/* The index of the report the run made since it had before reports, or SIZE_MAX. */
+static size_t
+report_since(const struct run *run, size_t before)
+{
+	return run->r->nreports > before ? before : SIZE_MAX;
+}
+
 /* --- the kernel's view --- */
 
 static const struct kh_link *
@@ -788,6 +795,7 @@ report_local(struct run *run, const struct kh_prefix *fence, const struct kh_pre
 	route_object(&r, object, sizeof(object));
 	for (size_t i = 0; i < n; i++) {
 		bool inside = kh_prefix_contains(fence, &subnets[i]);
+		size_t before = run->r->nreports;
 
 		if (!inside && !kh_prefix_contains(&subnets[i], fence))
 			continue;
@@ -802,12 +810,12 @@ report_local(struct run *run, const struct kh_prefix *fence, const struct kh_pre
 			run->left = grown;
 			run->capleft = cap;
 		}
-		run->left[run->nleft++] = (struct left_out){.dst = inside ? subnets[i] : *fence,
-		                                            .report = run->r->nreports};
 		add_report(run, 0, object,
 		           "fail-closed route leaves out %s, a subnet of this gateway's "
 		           "interfaces: traffic there is not fenced",
 		           kh_prefix_format(&subnets[i], p));
+		run->left[run->nleft++] = (struct left_out){.dst = inside ? subnets[i] : *fence,
+		                                            .report = report_since(run, before)};
 	}
 }
 
@@ -883,17 +891,18 @@ plan_routes(struct run *run)
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
 			const struct kh_route *o = others[j];
 			char object[ROUTE_OBJECT_SIZE];
+			size_t before = run->r->nreports;
 
 			if (!route_same_key(&w->route, o))
 				continue;
 			w->blocked = true;
-			w->report = run->r->nreports;
 			route_object(&w->route, object, sizeof(object));
 			add_report(
 			        run, 0, object,
 			        "fail-closed route not installed: another owner's route (protocol "
 			        "%u) has the same prefix and metric; traffic there is not fenced",
 			        o->protocol);
+			w->report = report_since(run, before);
 		}
 	}
 	for (size_t i = 0; i < d->nroutes; i++) {
@@ -1548,8 +1557,7 @@ add_failclosed(struct run *run)
 		if (w->blocked || w->peer != SIZE_MAX)
 			continue;
 		add_route(run, w);
-		if (run->r->nreports > before)
-			w->report = before;
+		w->report = report_since(run, before);
 	}
 	if (!run->rules_read)
 		return;
