@@ -44,9 +44,12 @@ static const struct ctlfmt_column segment_columns[] = {
         {"MEMBERS", "members", CTLFMT_TEXT},
 };
 
+/* Tunnel routes (unicast, via a site) and fail-closed ones (unreachable, via none). */
 static const struct ctlfmt_column route_columns[] = {
         {"PREFIX", "prefix", CTLFMT_TEXT},
+        {"TYPE", "type", CTLFMT_TEXT},
         {"VIA", "via", CTLFMT_TEXT},
+        {"METRIC", "metric", CTLFMT_TEXT},
         {"INSTALLED", "installed", CTLFMT_TEXT},
         {"REASON", "reason", CTLFMT_TEXT},
 };

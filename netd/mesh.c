@@ -934,9 +934,10 @@ fence_holes(const struct build *b, const struct mesh_site *sites, size_t nsites,
 	return 0;
 }
 
-/* The fail-closed prefixes: every trust entry's grants, whether or not its site was ever
- * seen, and the overlay addresses of the trusted sites of the view in any state, withdrawn
- * ones included; less the tunnel endpoints and seeds in them. */
+/* The fail-closed prefixes: every trust entry's grants, prefixes and overlay, whether or not
+ * its site was ever seen or is still remembered, less the tunnel endpoints and seeds in them.
+ * An admitted overlay address lies in one of them (overlay_problem), so it is fenced before
+ * its site is seen and after it is forgotten. */
 static int
 build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 {
@@ -945,31 +946,25 @@ build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 	struct mesh_carved out = {0};
 	struct kh_prefix *holes = NULL;
 	size_t nholes = 0;
-	char why[96];
 	int err;
 
 	d->failclosed_metric = b->params->failclosed_metric;
 	err = fence_holes(b, sites, nsites, &holes, &nholes);
 	for (size_t i = 0; err == 0 && i < conf->ntrust; i++) {
-		for (size_t j = 0; err == 0 && j < conf->trust[i].nprefixes; j++) {
-			struct kh_prefix p = from_conf(&conf->trust[i].prefixes[j]);
+		const struct conf_trust *t = &conf->trust[i];
+
+		for (size_t j = 0; err == 0 && j < t->nprefixes; j++) {
+			struct kh_prefix p = from_conf(&t->prefixes[j]);
 
 			err = mesh_prefix_carve(&p, holes, nholes, &out);
 		}
-	}
-	for (size_t i = 0; err == 0 && i < nsites; i++) {
-		const struct mesh_site *s = &sites[i];
-		const struct conf_trust *t;
+		/* One inside the entry's prefixes is fenced with them. */
+		for (size_t j = 0; err == 0 && j < t->noverlay; j++) {
+			struct kh_prefix p = from_conf(&t->overlay[j]);
 
-		if (!s->name || !strcmp(s->name, conf->site_name))
-			continue;
-		t = trust_of(b, s->name);
-		if (!t || sodium_memcmp(t->public_key, s->public_key, KEY_LEN) != 0)
-			continue;
-		for (size_t k = 0; err == 0 && k < s->noverlay && k < MESH_MAX_OVERLAY; k++)
-			if (is_host_address(&s->overlay[k]) &&
-			    !overlay_problem(b, t, &s->overlay[k], why, sizeof(why)))
-				err = mesh_prefix_carve(&s->overlay[k], holes, nholes, &out);
+			if (!trust_allows_prefix(t, &p))
+				err = mesh_prefix_carve(&p, holes, nholes, &out);
+		}
 	}
 	free(holes);
 	if (err < 0) {

@@ -151,11 +151,10 @@ struct mesh_desired {
 	/* Fail closed: an unreachable route at failclosed_metric in the table for each of these,
 	 * so that traffic to a trusted site is refused, never sent in clear along a later
 	 * table's route (main's default), whenever its tunnel route is missing: the site not
-	 * seen yet, withdrawn, its tunnel device gone, netd stopped. They are every prefix a
-	 * trust entry grants and every overlay address a trusted site uses (the config keeps
-	 * both off this site's own prefixes and overlay), less the tunnel endpoints of the view
-	 * and the gossip seeds in them (the tunnels and gossip themselves). Sorted, no
-	 * duplicates. */
+	 * seen yet or forgotten, withdrawn, its tunnel device gone, netd stopped. They are every
+	 * prefix and overlay grant of every trust entry (the config keeps both off this site's
+	 * own prefixes and overlay), less the tunnel endpoints of the view and the gossip seeds
+	 * in them (the tunnels and gossip themselves). Sorted, no duplicates. */
 	struct kh_prefix *failclosed;
 	size_t nfailclosed;
 	uint32_t failclosed_metric;

@@ -81,6 +81,8 @@ struct reconcile {
 	bool wg_start_pending; /* a start went on in the background: counted once it answers */
 	struct reconcile_report *reports;
 	size_t nreports, capreports;
+	struct reconcile_fence *fences; /* of the last run; reasons point into reports */
+	size_t nfences, capfences;
 	struct reconcile_stats stats;
 };
 
@@ -99,6 +101,13 @@ struct want_route {
 	struct kh_route route;
 	size_t peer; /* index into desired's peers; SIZE_MAX: a fail-closed route */
 	bool blocked;
+	size_t report; /* a fail-closed route's: the report of why it is not in, or SIZE_MAX */
+};
+
+/* A part of a fail-closed route left out for a subnet of the gateway's interfaces. */
+struct left_out {
+	struct kh_prefix dst;
+	size_t report; /* the report saying so */
 };
 
 struct run {
@@ -120,6 +129,8 @@ struct run {
 	bool wg_ready; /* the device is there, netd's, and read */
 	struct want_route *want;
 	size_t nwant;
+	struct left_out *left;
+	size_t nleft, capleft;
 	bool *pending; /* per desired peer: its change failed, so nothing is routed to it yet */
 	struct seg_run *segs;
 	uint64_t applied, failed;
@@ -181,6 +192,7 @@ reconcile_free(struct reconcile *r)
 	scope_clear(&r->scope);
 	free(r->stale);
 	free(r->reports);
+	free(r->fences);
 	free(r);
 }
 
@@ -194,6 +206,13 @@ int64_t
 reconcile_retry_at(const struct reconcile *r)
 {
 	return r->retry_at;
+}
+
+const struct reconcile_fence *
+reconcile_fences(const struct reconcile *r, size_t *n)
+{
+	*n = r->nfences;
+	return r->fences;
 }
 
 const struct reconcile_report *
@@ -269,6 +288,13 @@ read_failed(struct run *run, const char *object, int err, const char *why)
 {
 	run->failed++;
 	add_report(run, err, object, "read failed: %s", why && why[0] ? why : strerror(-err));
+}
+
+/* The index of the report the run made since it had before reports, or SIZE_MAX. */
+static size_t
+report_since(const struct run *run, size_t before)
+{
+	return run->r->nreports > before ? before : SIZE_MAX;
 }
 
 /* --- the kernel's view --- */
@@ -352,12 +378,17 @@ route_matches(const struct kh_route *have, const struct kh_route *want)
 	       have->gateway.family == AF_UNSPEC && have->mtu == want->mtu;
 }
 
+/* "route PREFIX table N metric N": with the metric, as a fail-closed route and a tunnel route
+ * may have the same prefix. */
+#define ROUTE_OBJECT_SIZE 96
+
 static void
 route_object(const struct kh_route *route, char *buf, size_t len)
 {
 	char p[KH_PREFIX_STRLEN];
 
-	snprintf(buf, len, "route %s table %u", kh_prefix_format(&route->dst, p), route->table);
+	snprintf(buf, len, "route %s table %u metric %u", kh_prefix_format(&route->dst, p),
+	         route->table, route->metric);
 }
 
 /* --- removing netd's objects --- */
@@ -759,21 +790,40 @@ want_sort_qcmp(const void *a, const void *b)
 	                  &((const struct want_route *)b)->route);
 }
 
+/* Reports each part of fence left out for a subnet, and keeps it for reconcile_fences. */
 static void
 report_local(struct run *run, const struct kh_prefix *fence, const struct kh_prefix *subnets,
              size_t n)
 {
-	char object[48], p[KH_PREFIX_STRLEN];
-	struct kh_route r = {.dst = *fence, .table = run->d->table};
+	char object[ROUTE_OBJECT_SIZE], p[KH_PREFIX_STRLEN];
+	struct kh_route r = {
+	        .dst = *fence, .table = run->d->table, .metric = run->d->failclosed_metric};
 
 	route_object(&r, object, sizeof(object));
-	for (size_t i = 0; i < n; i++)
-		if (kh_prefix_contains(fence, &subnets[i]) ||
-		    kh_prefix_contains(&subnets[i], fence))
-			add_report(run, 0, object,
-			           "fail-closed route leaves out %s, a subnet of this gateway's "
-			           "interfaces: traffic there is not fenced",
-			           kh_prefix_format(&subnets[i], p));
+	for (size_t i = 0; i < n; i++) {
+		bool inside = kh_prefix_contains(fence, &subnets[i]);
+		size_t before = run->r->nreports;
+
+		if (!inside && !kh_prefix_contains(&subnets[i], fence))
+			continue;
+		if (run->nleft == run->capleft) {
+			size_t cap = run->capleft ? run->capleft * 2 : 8;
+			struct left_out *grown = realloc(run->left, cap * sizeof(*grown));
+
+			if (!grown) {
+				run->oom = true;
+				return;
+			}
+			run->left = grown;
+			run->capleft = cap;
+		}
+		add_report(run, 0, object,
+		           "fail-closed route leaves out %s, a subnet of this gateway's "
+		           "interfaces: traffic there is not fenced",
+		           kh_prefix_format(&subnets[i], p));
+		run->left[run->nleft++] = (struct left_out){.dst = inside ? subnets[i] : *fence,
+		                                            .report = report_since(run, before)};
+	}
 }
 
 /* The fail-closed prefixes less the subnets of this gateway's interfaces: netd's table comes
@@ -842,11 +892,13 @@ plan_routes(struct run *run)
 		w->route.type = KH_ROUTE_UNREACHABLE;
 		w->route.metric = d->failclosed_metric;
 		w->peer = SIZE_MAX;
+		w->report = SIZE_MAX;
 		/* Under or over another owner's route it harms nothing (the longest prefix wins);
 		 * only one of the same prefix and metric would be replaced. */
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
 			const struct kh_route *o = others[j];
-			char object[48];
+			char object[ROUTE_OBJECT_SIZE];
+			size_t before = run->r->nreports;
 
 			if (!route_same_key(&w->route, o))
 				continue;
@@ -857,6 +909,7 @@ plan_routes(struct run *run)
 			        "fail-closed route not installed: another owner's route (protocol "
 			        "%u) has the same prefix and metric; traffic there is not fenced",
 			        o->protocol);
+			w->report = report_since(run, before);
 		}
 	}
 	for (size_t i = 0; i < d->nroutes; i++) {
@@ -872,7 +925,7 @@ plan_routes(struct run *run)
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
 			const struct kh_route *o = others[j];
 			enum kh_overlap ov = kh_route_overlap(&w->route, o);
-			char object[48], theirs[KH_PREFIX_STRLEN];
+			char object[ROUTE_OBJECT_SIZE], theirs[KH_PREFIX_STRLEN];
 
 			if (ov == KH_OVERLAP_NONE)
 				continue;
@@ -922,7 +975,7 @@ remove_routes(struct run *run)
 	for (size_t i = 0; i < run->nroutes; i++) {
 		const struct kh_route *have = &run->routes[i];
 		const struct want_route *w;
-		char object[48];
+		char object[ROUTE_OBJECT_SIZE];
 		int err;
 
 		if (have->protocol != d->protocol)
@@ -1471,7 +1524,7 @@ static void
 add_route(struct run *run, const struct want_route *w)
 {
 	const struct kh_route *have;
-	char object[48];
+	char object[ROUTE_OBJECT_SIZE];
 
 	/* A table holds one route of a prefix and metric, whoever owns it. */
 	have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
@@ -1506,9 +1559,15 @@ add_failclosed(struct run *run)
 
 	if (!run->routes_read)
 		return;
-	for (size_t i = 0; i < run->nwant; i++)
-		if (!run->want[i].blocked && run->want[i].peer == SIZE_MAX)
-			add_route(run, &run->want[i]);
+	for (size_t i = 0; i < run->nwant; i++) {
+		struct want_route *w = &run->want[i];
+		size_t before = run->r->nreports;
+
+		if (w->blocked || w->peer != SIZE_MAX)
+			continue;
+		add_route(run, w);
+		w->report = report_since(run, before);
+	}
 	if (!run->rules_read)
 		return;
 	for (size_t i = 0; i < d->nrules; i++) {
@@ -1642,6 +1701,79 @@ oom:
 	return -ENOMEM;
 }
 
+static int
+fence_qcmp(const void *a, const void *b)
+{
+	return mesh_prefix_cmp(&((const struct reconcile_fence *)a)->dst,
+	                       &((const struct reconcile_fence *)b)->dst);
+}
+
+static bool
+fence_in_table(const struct run *run, const struct kh_prefix *dst)
+{
+	struct kh_route key = {.dst = *dst, .metric = run->d->failclosed_metric};
+	const struct kh_route *have =
+	        find(&key, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
+
+	return have && have->protocol == run->d->protocol && kh_route_type_rejects(have->type);
+}
+
+static const char *
+report_text(const struct run *run, size_t report)
+{
+	return report < run->r->nreports ? run->r->reports[report].text : NULL;
+}
+
+/* Keeps what the run did with the fences for reconcile_fences: the planned ones, each in the
+ * kernel unless blocked, failed or the table unread, and the parts left out. Unplanned (the
+ * addresses unread: the run kept the table's as they were), desired's as the table was read. */
+static void
+save_fences(struct run *run)
+{
+	static const char unread[] = "not known: the routes of the table could not be read";
+	static const char unplanned[] =
+	        "not installed: the addresses of this gateway's interfaces could not be read";
+	struct reconcile *r = run->r;
+	const struct mesh_desired *d = run->d;
+	size_t n = run->nleft + (run->addrs_read ? run->nwant : d->nfailclosed);
+
+	if (n > r->capfences) {
+		struct reconcile_fence *p = realloc(r->fences, n * sizeof(*p));
+
+		if (!p) {
+			run->oom = true;
+			return;
+		}
+		r->fences = p;
+		r->capfences = n;
+	}
+	for (size_t i = 0; run->addrs_read && i < run->nwant; i++) {
+		const struct want_route *w = &run->want[i];
+		struct reconcile_fence *f = &r->fences[r->nfences];
+
+		if (w->peer != SIZE_MAX)
+			continue;
+		f->dst = w->route.dst;
+		f->installed = run->routes_read && !w->blocked && w->report == SIZE_MAX;
+		f->reason = report_text(run, w->report);
+		if (!run->routes_read)
+			f->reason = unread;
+		r->nfences++;
+	}
+	for (size_t i = 0; !run->addrs_read && i < d->nfailclosed; i++) {
+		struct reconcile_fence *f = &r->fences[r->nfences++];
+
+		f->dst = d->failclosed[i];
+		f->installed = run->routes_read && fence_in_table(run, &f->dst);
+		f->reason = f->installed ? NULL : run->routes_read ? unplanned : unread;
+	}
+	for (size_t i = 0; i < run->nleft; i++)
+		r->fences[r->nfences++] = (struct reconcile_fence){
+		        .dst = run->left[i].dst, .reason = report_text(run, run->left[i].report)};
+	if (r->nfences > 1)
+		qsort(r->fences, r->nfences, sizeof(*r->fences), fence_qcmp);
+}
+
 static void
 run_free(struct run *run)
 {
@@ -1651,6 +1783,7 @@ run_free(struct run *run)
 	free(run->addrs);
 	wg_free_device(run->dev);
 	free(run->want);
+	free(run->left);
 	free(run->pending);
 	if (run->segs)
 		for (size_t i = 0; i < run->d->nsegments; i++) {
@@ -1667,6 +1800,7 @@ begin(struct reconcile *r, struct run *run, const struct mesh_desired *d)
 	run->r = r;
 	run->d = d;
 	r->nreports = 0;
+	r->nfences = 0;
 }
 
 static int
@@ -1744,6 +1878,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	if (save_scope(&run) < 0)
 		run.oom = true;
 out:
+	save_fences(&run);
 	err = finish(&run, now, true);
 	run_free(&run);
 	return err;

@@ -68,6 +68,13 @@ struct reconcile_report {
 	int err;
 };
 
+/* A fail-closed route as the last run left it. */
+struct reconcile_fence {
+	struct kh_prefix dst;
+	bool installed;     /* netd's unreachable route of dst is in the table */
+	const char *reason; /* why not, or NULL; lives as long as the fence */
+};
+
 struct reconcile;
 
 /* Returns 0 and *out, or -ENOMEM. Freed with reconcile_free. */
@@ -110,6 +117,12 @@ int64_t reconcile_retry_at(const struct reconcile *r);
 
 /* The reports of the last run or teardown; valid until the next call of either. */
 const struct reconcile_report *reconcile_reports(const struct reconcile *r, size_t *n);
+
+/* The fail-closed routes of the last run, by prefix: desired's less the subnets of this
+ * gateway's interfaces, each installed or not, and the parts left out for those subnets,
+ * never installed. Valid until the next run or teardown; none before the first run and
+ * after a teardown. */
+const struct reconcile_fence *reconcile_fences(const struct reconcile *r, size_t *n);
 
 void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *stats);
 

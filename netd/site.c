@@ -1261,39 +1261,66 @@ site_segments_json(struct site *s)
 static const char *
 route_problem(struct site *s, const struct mesh_route *r)
 {
+	const struct mesh_desired *d = s->desired;
 	char object[96], buf[KH_PREFIX_STRLEN];
-	size_t n, len;
+	size_t n;
 	const struct reconcile_report *rep = reconcile_reports(s->reconcile, &n);
 
-	len = (size_t)snprintf(object, sizeof(object), "route %s ", kh_prefix_format(&r->dst, buf));
+	snprintf(object, sizeof(object), "route %s table %u metric %u",
+	         kh_prefix_format(&r->dst, buf), d->table, d->metric);
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(rep[i].object, object, len) == 0)
+		if (strcmp(rep[i].object, object) == 0)
 			return rep[i].text;
 	return NULL;
 }
 
+static json_t *
+route_json(const char *prefix, const char *type, const char *via, const char *dev, uint32_t metric,
+           const char *why)
+{
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:b, s:s?}", "prefix", prefix, "type", type,
+	                 "via", via, "dev", dev, "metric", (json_int_t)metric, "installed",
+	                 why == NULL, "reason", why);
+}
+
+/* The tunnel routes and the fail-closed ones as the last run left them, merged by prefix
+ * (a tunnel route before the fence of the same prefix, as the metrics go). */
 json_t *
 site_routes_json(struct site *s)
 {
 	json_t *routes = json_array(), *problems = json_array();
 	const struct mesh_desired *d = s->desired;
+	size_t nfences = 0, i = 0, k = 0;
+	const struct reconcile_fence *fences = reconcile_fences(s->reconcile, &nfences);
+	char buf[KH_PREFIX_STRLEN];
 
-	for (size_t i = 0; d != NULL && i < d->nroutes; i++) {
-		const struct mesh_route *r = &d->routes[i];
-		const char *why = route_problem(s, r);
-		char buf[KH_PREFIX_STRLEN];
+	if (d == NULL)
+		nfences = 0;
+	while (d != NULL && (i < d->nroutes || k < nfences)) {
+		if (k == nfences ||
+		    (i < d->nroutes && mesh_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
+			const struct mesh_route *r = &d->routes[i++];
 
-		json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:b, s:o}", "prefix",
-		                                        kh_prefix_format(&r->dst, buf), "via",
-		                                        d->peers[r->peer].site, "dev", d->wg.name,
-		                                        "installed", why == NULL, "reason",
-		                                        why ? json_string(why) : json_null()));
+			json_array_append_new(routes,
+			                      route_json(kh_prefix_format(&r->dst, buf), "unicast",
+			                                 d->peers[r->peer].site, d->wg.name,
+			                                 d->metric, route_problem(s, r)));
+		} else {
+			const struct reconcile_fence *f = &fences[k++];
+			/* No reason for one not installed only when memory ran out for it. */
+			const char *why = f->reason ? f->reason : "not installed";
+
+			json_array_append_new(routes, route_json(kh_prefix_format(&f->dst, buf),
+			                                         "unreachable", NULL, NULL,
+			                                         d->failclosed_metric,
+			                                         f->installed ? NULL : why));
+		}
 	}
-	for (size_t i = 0; d != NULL && i < d->nreports; i++)
+	for (size_t j = 0; d != NULL && j < d->nreports; j++)
 		json_array_append_new(problems,
 		                      json_pack("{s:s, s:s, s:s}", "kind",
-		                                mesh_report_kind_name(d->reports[i].kind), "site",
-		                                d->reports[i].site, "text", d->reports[i].text));
+		                                mesh_report_kind_name(d->reports[j].kind), "site",
+		                                d->reports[j].site, "text", d->reports[j].text));
 	return json_pack("{s:o, s:I, s:I, s:o}", "routes", routes, "table",
 	                 (json_int_t)s->conf->routing.table, "protocol",
 	                 (json_int_t)s->conf->routing.protocol, "problems", problems);

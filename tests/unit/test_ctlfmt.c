@@ -149,18 +149,35 @@ test_columns_follow_content(void **state)
 	              "evil?[2J?  16777215  b       -\n");
 }
 
+/* Tunnel routes and fences, merged by prefix; a daemon older than the type and metric
+ * fields still prints. */
 static void
 test_routes(void **state)
 {
 	(void)state;
 	expect_output(
 	        "routes",
+	        "{\"routes\":["
+	        "{\"prefix\":\"10.2.0.0/16\",\"type\":\"unicast\",\"via\":\"beta\",\"dev\":\"wg0\","
+	        "\"metric\":10,\"installed\":true,\"reason\":null},"
+	        "{\"prefix\":\"10.2.0.0/16\",\"type\":\"unreachable\",\"via\":null,\"dev\":null,"
+	        "\"metric\":65535,\"installed\":true,\"reason\":null},"
+	        "{\"prefix\":\"10.3.0.0/"
+	        "16\",\"type\":\"unicast\",\"via\":\"gamma\",\"dev\":\"wg0\","
+	        "\"metric\":10,\"installed\":false,\"reason\":\"peer suspect\"},"
+	        "{\"prefix\":\"10.3.7.0/24\",\"type\":\"unreachable\",\"via\":null,\"dev\":null,"
+	        "\"metric\":65535,\"installed\":false,\"reason\":\"a subnet of this gateway\"}]}",
+	        "PREFIX       TYPE         VIA    METRIC  INSTALLED  REASON\n"
+	        "10.2.0.0/16  unicast      beta   10      yes        -\n"
+	        "10.2.0.0/16  unreachable  -      65535   yes        -\n"
+	        "10.3.0.0/16  unicast      gamma  10      no         peer suspect\n"
+	        "10.3.7.0/24  unreachable  -      65535   no         a subnet of this gateway\n");
+	expect_output(
+	        "routes",
 	        "{\"routes\":[{\"prefix\":\"10.2.0.0/16\",\"via\":\"beta\",\"installed\":true,"
-	        "\"reason\":\"\"},{\"prefix\":\"10.3.0.0/16\",\"via\":\"gamma\","
-	        "\"installed\":false,\"reason\":\"peer suspect\"}]}",
-	        "PREFIX       VIA    INSTALLED  REASON\n"
-	        "10.2.0.0/16  beta   yes        -\n"
-	        "10.3.0.0/16  gamma  no         peer suspect\n");
+	        "\"reason\":\"\"}]}",
+	        "PREFIX       TYPE  VIA   METRIC  INSTALLED  REASON\n"
+	        "10.2.0.0/16  -     beta  -       yes        -\n");
 	expect_output("routes", "{\"routes\":[]}", "no routes\n");
 	expect_output("segments", "{\"segments\":[]}", "no segments\n");
 }

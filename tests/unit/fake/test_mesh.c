@@ -80,6 +80,19 @@ group_teardown(void **state)
 	return rmdir(dir);
 }
 
+static struct conf *
+parse_conf(const char *text)
+{
+	struct conf_errors errs = {0};
+	struct conf *conf = conf_load_string(text, "mesh.conf", &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("%s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
+	assert_non_null(conf);
+	return conf;
+}
+
 /* The site alpha with two segments and three trusted sites: beta and gamma with their
  * overlay addresses pinned, delta without (its overlay must lie in its prefixes); extra is
  * appended inside the top level (e.g. a routing group or an MTU). */
@@ -87,8 +100,6 @@ static struct conf *
 load_conf(const char *wg_extra, const char *overlay, const char *extra)
 {
 	char text[4096];
-	struct conf_errors errs = {0};
-	struct conf *conf;
 
 	snprintf(text, sizeof(text),
 	         "site = { name = \"alpha\"; };\n"
@@ -111,12 +122,7 @@ load_conf(const char *wg_extra, const char *overlay, const char *extra)
 	         ");\n"
 	         "%s",
 	         keyfile, wg_extra, overlay, pubkey_text(1), pubkey_text(2), pubkey_text(3), extra);
-	conf = conf_load_string(text, "mesh.conf", &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		print_error("%s\n", errs.msgs[i]);
-	conf_errors_free(&errs);
-	assert_non_null(conf);
-	return conf;
+	return parse_conf(text);
 }
 
 static struct conf *
@@ -374,7 +380,8 @@ test_nothing_but_this_site(void **state)
 	struct conf *conf = default_conf();
 
 	(void)state;
-	/* No site seen yet: what they are granted is fenced all the same. */
+	/* No site seen yet: what they are granted, prefixes and pinned overlay, is fenced all
+	 * the same. */
 	expect(conf, NULL, 0, NULL, 0, ALL,
 	       "wg wg0 port 51820 fwmark 0 mtu 1420 addrs 10.99.0.1/32,fd99::1/128\n"
 	       "rule inet priority 32000 table 51820 proto 200\n"
@@ -386,8 +393,12 @@ test_nothing_but_this_site(void **state)
 	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.0/24 table 51820 proto 200 metric 65535\n"
-	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n");
+	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd99::2/128 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd99::3/128 table 51820 proto 200 metric 65535\n");
 	conf_free(conf);
 }
 
@@ -715,10 +726,12 @@ test_loop(void **state)
 	conf_free(conf);
 }
 
-/* Fail closed: every grant, and the overlay addresses of the trusted sites of the view in any
- * state -- withdrawn too -- but not those of an impostor, of an untrusted site or that are
- * refused; tunnel endpoints and seeds inside a grant are left out (the tunnels and gossip
- * would be refused too), the metric is worse than the tunnel routes'. */
+/* Fail closed: every grant of every trust entry, prefixes and pinned overlay, whatever the view
+ * says of its site -- alive, withdrawn, impersonated or absent -- and nothing else: not an
+ * overlay address outside every grant (an untrusted site's, this site's, one the mesh
+ * refuses). delta pins no overlay, so its overlay address lies in its prefixes and is fenced
+ * with them. Tunnel endpoints and seeds inside a grant are left out (the tunnels and gossip
+ * would be refused too); the metric is worse than the tunnel routes'. */
 static void
 test_failclosed(void **state)
 {
@@ -749,8 +762,8 @@ test_failclosed(void **state)
 	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
-	       "unreachable 10.4.0.4/32 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.0/30 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.4/31 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.8/29 table 51820 proto 200 metric 65535\n"
@@ -759,12 +772,16 @@ test_failclosed(void **state)
 	       "unreachable 198.51.100.64/26 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.128/25 table 51820 proto 200 metric 65535\n"
 	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n"
-	       "unreachable fd99::2/128 table 51820 proto 200 metric 65535\n");
-	/* An overlay address the mesh refuses is not fenced either: it is this site's. */
+	       "unreachable fd99::2/128 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd99::3/128 table 51820 proto 200 metric 65535\n");
+	/* An overlay address the mesh refuses is not fenced: it is this site's. beta's own
+	 * grant is, though beta does not use it now. */
 	expect(conf, refused, N(refused), &params, 0, FAILCLOSED,
 	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
 	       "unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.0/30 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.4/31 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.7/32 table 51820 proto 200 metric 65535\n"
@@ -773,7 +790,69 @@ test_failclosed(void **state)
 	       "unreachable 198.51.100.32/27 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.64/26 table 51820 proto 200 metric 65535\n"
 	       "unreachable 198.51.100.128/25 table 51820 proto 200 metric 65535\n"
-	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n");
+	       "unreachable 2001:db8:2::/48 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd99::2/128 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd99::3/128 table 51820 proto 200 metric 65535\n");
+	conf_free(conf);
+}
+
+/* A site the view does not hold -- never seen, or forgotten across a restart (the dead are not
+ * saved) -- has its pinned overlay fenced from its trust entry alone: a range grant whole, less
+ * the seeds and the other sites' tunnel endpoints inside it. The view changes only those
+ * holes, never what beta's trust entry fences. */
+static void
+test_failclosed_unseen(void **state)
+{
+	static const struct spec endpoint_inside[] = {
+	        SITE("gamma", 2, "10.98.2.1 51820", "10.3.0.3", "10.3.0.0/16", ""),
+	};
+	static const struct spec beta_back[] = {
+	        SITE("beta", 1, "192.0.2.2 51820", "10.98.2.3", "10.2.0.0/16", ""),
+	};
+	char text[2048];
+	struct conf *conf;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	         "site = { name = \"alpha\"; };\n"
+	         "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n"
+	         "overlay = [ \"10.99.0.1\" ];\n"
+	         "prefixes = [ \"10.1.0.0/16\" ];\n"
+	         "gossip = { seeds = [ \"10.98.2.5:7946\" ]; };\n"
+	         "trust = (\n"
+	         "  { name = \"beta\"; public_key = \"%s\"; prefixes = [ \"10.2.0.0/16\" ];\n"
+	         "    overlay = [ \"10.98.2.0/29\", \"fd98::2\" ]; },\n"
+	         "  { name = \"gamma\"; public_key = \"%s\"; prefixes = [ \"10.3.0.0/16\" ]; }\n"
+	         ");\n",
+	         keyfile, pubkey_text(1), pubkey_text(2));
+	conf = parse_conf(text);
+	/* The seed 10.98.2.5 is carved out of 10.98.2.0/29. */
+	expect(conf, NULL, 0, NULL, 0, FAILCLOSED,
+	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.0/30 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.4/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.6/31 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd98::2/128 table 51820 proto 200 metric 65535\n");
+	/* gamma's tunnel endpoint 10.98.2.1 too. */
+	expect(conf, endpoint_inside, N(endpoint_inside), NULL, 0, FAILCLOSED,
+	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.0/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.2/31 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.4/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.6/31 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd98::2/128 table 51820 proto 200 metric 65535\n");
+	/* beta in the view using 10.98.2.3 adds nothing: the grant holds it already. */
+	expect(conf, beta_back, N(beta_back), NULL, 0, ROUTES | FAILCLOSED,
+	       "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	       "route 10.98.2.3/32 table 51820 proto 200 metric 10 via beta\n"
+	       "unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.0/30 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.4/32 table 51820 proto 200 metric 65535\n"
+	       "unreachable 10.98.2.6/31 table 51820 proto 200 metric 65535\n"
+	       "unreachable fd98::2/128 table 51820 proto 200 metric 65535\n");
 	conf_free(conf);
 }
 
@@ -884,6 +963,7 @@ main(void)
 	        cmocka_unit_test(test_segments),
 	        cmocka_unit_test(test_loop),
 	        cmocka_unit_test(test_failclosed),
+	        cmocka_unit_test(test_failclosed_unseen),
 	        cmocka_unit_test(test_duplicate_and_nameless),
 	        cmocka_unit_test(test_rules_and_routing),
 	        cmocka_unit_test(test_deterministic),

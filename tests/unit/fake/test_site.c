@@ -1,6 +1,6 @@
 /* The running site against the fake kernel: the status socket's replies (status, peers,
- * metrics) are built from what the site holds and never read the WireGuard device on the
- * request path, where a stopped userspace implementation would hold the event loop. */
+ * routes, metrics) are built from what the site holds and never read the WireGuard device on
+ * the request path, where a stopped userspace implementation would hold the event loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +40,33 @@ free_port(void)
 	return ntohs(sin.sin_port);
 }
 
+/* The rows of a routes reply as "PREFIX TYPE VIA METRIC INSTALLED REASON" lines. */
+static void
+expect_routes(const json_t *reply, const char *want)
+{
+	const json_t *rows = json_object_get(reply, "routes"), *row;
+	char have[1024];
+	size_t i, len = 0;
+
+	have[0] = '\0';
+	assert_true(json_is_array(rows));
+	json_array_foreach(rows, i, row)
+	{
+		const char *via = json_string_value(json_object_get(row, "via"));
+		const char *why = json_string_value(json_object_get(row, "reason"));
+
+		len += (size_t)snprintf(
+		        have + len, sizeof(have) - len, "%s %s %s %" JSON_INTEGER_FORMAT " %s %s\n",
+		        json_string_value(json_object_get(row, "prefix")),
+		        json_string_value(json_object_get(row, "type")), via ? via : "-",
+		        json_integer_value(json_object_get(row, "metric")),
+		        json_is_true(json_object_get(row, "installed")) ? "yes" : "no",
+		        why ? why : "-");
+		assert_true(len < sizeof(have));
+	}
+	assert_string_equal(have, want);
+}
+
 static void
 test_replies_do_not_read_the_device(void **state)
 {
@@ -53,7 +80,7 @@ test_replies_do_not_read_the_device(void **state)
 	struct metrics m;
 	struct site *s = NULL;
 	struct conf *conf;
-	json_t *peers, *status;
+	json_t *peers, *status, *routes;
 	char *metrics;
 	FILE *f;
 
@@ -79,7 +106,7 @@ test_replies_do_not_read_the_device(void **state)
 	         "gossip = { bind = \"127.0.0.1:%u\"; state_file = \"%s\"; };\n"
 	         "prefixes = [ \"10.1.0.0/16\" ];\n"
 	         "trust = ( { name = \"beta\"; public_key = \"%s\";\n"
-	         "            prefixes = [ \"10.2.0.0/16\" ]; } );\n",
+	         "            prefixes = [ \"10.2.0.0/16\" ]; overlay = [ \"10.99.0.2\" ]; } );\n",
 	         key, sock, free_port(), st, beta);
 	conf = conf_load_string(text, "site.conf", &errs);
 	for (size_t i = 0; i < errs.n; i++)
@@ -93,6 +120,7 @@ test_replies_do_not_read_the_device(void **state)
 	fake_clear_ops();
 	peers = site_peers_json(s);
 	status = site_status_json(s);
+	routes = site_routes_json(s);
 	metrics_init(&m);
 	site_metrics(s, &m);
 	metrics = metrics_finish(&m);
@@ -100,12 +128,16 @@ test_replies_do_not_read_the_device(void **state)
 	assert_non_null(status);
 	assert_non_null(metrics);
 	assert_int_equal(json_array_size(json_object_get(peers, "peers")), 1);
+	/* beta was never seen: no tunnel route, but its grant, prefix and overlay, is fenced. */
+	expect_routes(routes, "10.2.0.0/16 unreachable - 65535 yes -\n"
+	                      "10.99.0.2/32 unreachable - 65535 yes -\n");
 	if (fake_count(FAKE_OP_WG_GET) != 0)
 		fail_msg("the replies read the WireGuard device %zu times",
 		         fake_count(FAKE_OP_WG_GET));
 
 	json_decref(peers);
 	json_decref(status);
+	json_decref(routes);
 	free(metrics);
 	site_free(s);
 	ctl_server_free(ctl);
