@@ -507,6 +507,9 @@ gossip_event_name(enum gossip_event_type t)
 
 /* ---- the instance ---- */
 
+/* Accusers are authenticated: the first one and each confirmer either signed its
+ * accusation or is the sender of the anti-entropy entry that carried it, so a site counts
+ * once however many names it claims or however often honest sites pass its word on. */
 struct suspicion {
 	gossip_time start;
 	gossip_time deadline;
@@ -515,6 +518,8 @@ struct suspicion {
 	uint32_t n;
 	uint32_t confirmers[MAX_CONFIRMERS];
 	bool extended;
+	bool own_signed; /* own_sig: this site's accusation at the member's incarnation */
+	uint8_t own_sig[WIRE_SIG_LEN];
 };
 
 /* What a member's trust entry does not grant of its descriptor. Kept in a side table of the
@@ -546,8 +551,8 @@ struct bcast {
 struct forward {
 	bool used;
 	bool want_nack;
-	bool acked;
 	uint32_t origin; /* trust index of the prober */
+	uint32_t target; /* trust index of the member pinged for it */
 	struct wire_endpoint origin_addr;
 	uint32_t origin_seq;
 	uint32_t seq; /* our ping to the target */
@@ -556,11 +561,13 @@ struct forward {
 
 struct probe {
 	bool active;
-	bool acked;
 	bool indirect_sent;
 	bool extended;
 	uint32_t target;
-	uint32_t seq;
+	uint32_t seq;         /* drawn at random: a target's acks cannot be collected in advance */
+	uint32_t helpers[16]; /* asked for indirect probes: only they may nack or relay */
+	uint32_t nhelpers;
+	uint32_t nacked; /* bit i: helpers[i] nacked */
 	uint32_t expected_nacks;
 	uint32_t nacks;
 	gossip_time timeout_at;
@@ -644,8 +651,9 @@ struct gossip {
 
 	struct gossip_counters ctr;
 	uint8_t scratch[WIRE_DATAGRAM_MAX];
-	struct wire_msg msg; /* what is being decoded: large, kept off the stack */
-	struct wire_msg out; /* what is being built */
+	struct wire_msg msg;   /* what is being decoded: large, kept off the stack */
+	struct wire_msg out;   /* what is being built */
+	struct wire_msg inner; /* a relayed ack's payload */
 };
 
 /* ---- randomness (xoshiro256**, seeded by splitmix64) ---- */
@@ -723,12 +731,6 @@ static const struct trust_entry *
 tentry(const struct gossip *g, uint32_t idx)
 {
 	return &g->trust->e[idx];
-}
-
-static const char *
-mname(const struct gossip *g, uint32_t idx)
-{
-	return idx == SELF_ID ? g->name : tentry(g, idx)->name;
 }
 
 static size_t
@@ -814,6 +816,17 @@ static bool
 live(uint8_t state)
 {
 	return state == GOSSIP_ALIVE || state == GOSSIP_SUSPECT;
+}
+
+/* The highest incarnation of a member that the member itself signed and this site holds
+ * (its descriptor, or its leave): the most anyone may accuse it at. */
+static uint32_t
+signed_inc(const struct gossip *g, uint32_t idx)
+{
+	const struct member *m = &g->members[idx];
+	uint32_t inc = m->desc != NULL ? m->desc->d.incarnation : 0;
+
+	return m->state == GOSSIP_LEFT && m->incarnation > inc ? m->incarnation : inc;
 }
 
 /* Every change of a member's (incarnation, state) goes through here, so the digest sums,
@@ -1062,20 +1075,20 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	return 0;
 }
 
-/* Only this site raises its own incarnation: to refute, above what was claimed. */
+/* Only this site raises its own incarnation: to refute, above what was claimed. claimed
+ * is never above what this site signed, so refutations climb one at a time and stop at the
+ * top instead of wrapping to 0 (which only a fresh key gets past). */
 static void
 refute(struct gossip *g, uint32_t claimed)
 {
-	uint32_t inc = claimed + 1;
+	uint32_t inc = claimed > g->self_inc ? claimed : g->self_inc;
 
-	if (g->self_state != GOSSIP_ALIVE)
+	if (g->self_state != GOSSIP_ALIVE || inc == UINT32_MAX)
 		return;
-	if (inc <= g->self_inc)
-		inc = g->self_inc + 1;
 	g->ctr.refutations++;
 	if (g->prof.lifeguard && g->awareness + 1 < g->prof.awareness_max)
 		g->awareness++;
-	self_publish(g, &g->self->d, inc);
+	self_publish(g, &g->self->d, inc + 1);
 }
 
 /* ---- suspicion ---- */
@@ -1152,17 +1165,27 @@ suspicion_start(struct gossip *g, gossip_time now, uint32_t idx, uint32_t accuse
 	m->susp = s;
 }
 
-/* Returns true when accuser is a new, independent confirmation. */
+/* True when accuser would be a new, independent confirmation of idx's suspicion. */
 static bool
-suspicion_confirm(struct gossip *g, uint32_t idx, uint32_t accuser)
+suspicion_counts(const struct gossip *g, uint32_t idx, uint32_t accuser)
 {
-	struct suspicion *s = g->members[idx].susp;
+	const struct suspicion *s = g->members[idx].susp;
 
 	if (s == NULL || !g->prof.lifeguard || s->n >= s->k || accuser == s->accuser)
 		return false;
 	for (uint32_t i = 0; i < s->n; i++)
 		if (s->confirmers[i] == accuser)
 			return false;
+	return true;
+}
+
+static bool
+suspicion_confirm(struct gossip *g, uint32_t idx, uint32_t accuser)
+{
+	struct suspicion *s = g->members[idx].susp;
+
+	if (!suspicion_counts(g, idx, accuser))
+		return false;
 	s->confirmers[s->n++] = accuser;
 	s->deadline = s->start + suspicion_timeout(g, s);
 	return true;
@@ -1170,57 +1193,79 @@ suspicion_confirm(struct gossip *g, uint32_t idx, uint32_t accuser)
 
 /* ---- state transitions (the SWIM conflict rules) ---- */
 
-static void
-bcast_suspect(struct gossip *g, uint32_t idx, uint32_t inc, const char *from)
-{
-	struct wire_msg *m = &g->out;
-
-	msg_clear(m, WIRE_SUSPECT);
-	strcpy(m->target, tentry(g, idx)->name);
-	strcpy(m->from, from);
-	m->incarnation = inc;
-	broadcast(g, idx, m);
-}
-
-/* accuser: trust index, or SELF_ID when this site's probe failed. */
-static void
-on_suspect(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint32_t accuser)
+/* This site's own signed accusation of idx at its current incarnation, built in g->out;
+ * NULL if it cannot be signed. The signature is kept with the suspicion: the same bytes
+ * serve a suspect, the buddy's warning and the dead at the end. */
+static const struct wire_msg *
+own_accusation(struct gossip *g, uint32_t idx, uint8_t type)
 {
 	struct member *m = &g->members[idx];
-	bool local = accuser == SELF_ID;
+	struct suspicion *s = m->susp;
+	struct wire_msg *out = &g->out;
+	uint8_t buf[128];
+	int len;
 
-	if (!live(m->state) || inc < m->incarnation)
-		return;
-	if (m->state == GOSSIP_SUSPECT && inc == m->incarnation) {
-		if (suspicion_confirm(g, idx, accuser))
-			bcast_suspect(g, idx, inc, mname(g, accuser));
-		return;
+	msg_clear(out, type);
+	strcpy(out->target, tentry(g, idx)->name);
+	strcpy(out->from, g->name);
+	out->incarnation = m->incarnation;
+	if (s != NULL && s->own_signed) {
+		memcpy(out->sig, s->own_sig, WIRE_SIG_LEN);
+		return out;
 	}
-	set_state(g, now, idx, inc, GOSSIP_SUSPECT);
-	suspicion_start(g, now, idx, accuser);
-	if (local)
-		g->ctr.suspicions++;
-	bcast_suspect(g, idx, inc, mname(g, accuser));
-	emit(g, now, GOSSIP_EV_SUSPECT, idx, local);
+	len = wire_accuse_signed_bytes(out->target, out->incarnation, g->name, buf, sizeof(buf));
+	if (len < 0 || seal_sign(g->seal, buf, (size_t)len, out->sig) != 0)
+		return NULL;
+	if (s != NULL) {
+		memcpy(s->own_sig, out->sig, WIRE_SIG_LEN);
+		s->own_signed = true;
+	}
+	return out;
 }
 
+/* An accusation of idx at its current incarnation. accuser: SELF_ID when this site's own
+ * probe failed, else the trust index of an authenticated accuser. signed_msg: its signed
+ * accusation to pass on, or NULL when there is none (an anti-entropy entry, whose sender
+ * the transport authenticated). Others' word never kills: it starts or confirms a
+ * suspicion, and only this site's own timeout makes the member dead here. */
 static void
-on_dead(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint32_t accuser)
+on_suspect(struct gossip *g, gossip_time now, uint32_t idx, uint32_t accuser,
+           const struct wire_msg *signed_msg)
 {
 	struct member *m = &g->members[idx];
-	struct wire_msg *msg = &g->out;
+	bool local = accuser == SELF_ID, started = false;
 
-	if (m->state == GOSSIP_NONE || inc < m->incarnation ||
-	    ((m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT) && inc <= m->incarnation))
+	if (!live(m->state))
 		return;
+	if (m->state == GOSSIP_SUSPECT) {
+		if (!suspicion_confirm(g, idx, accuser))
+			return;
+	} else {
+		set_state(g, now, idx, m->incarnation, GOSSIP_SUSPECT);
+		suspicion_start(g, now, idx, accuser);
+		started = true;
+		if (local)
+			g->ctr.suspicions++;
+	}
+	if (local)
+		signed_msg = own_accusation(g, idx, WIRE_SUSPECT);
+	if (signed_msg != NULL)
+		broadcast(g, idx, signed_msg);
+	if (started)
+		emit(g, now, GOSSIP_EV_SUSPECT, idx, local);
+}
+
+/* This site's suspicion of idx timed out. */
+static void
+declare_dead(struct gossip *g, gossip_time now, uint32_t idx)
+{
+	const struct wire_msg *msg = own_accusation(g, idx, WIRE_DEAD);
+
 	suspicion_clear(g, idx);
-	set_state(g, now, idx, inc, GOSSIP_DEAD);
-	msg_clear(msg, WIRE_DEAD);
-	strcpy(msg->target, tentry(g, idx)->name);
-	strcpy(msg->from, mname(g, accuser));
-	msg->incarnation = inc;
-	broadcast(g, idx, msg);
-	emit(g, now, GOSSIP_EV_DEAD, idx, accuser == SELF_ID);
+	set_state(g, now, idx, g->members[idx].incarnation, GOSSIP_DEAD);
+	if (msg != NULL)
+		broadcast(g, idx, msg);
+	emit(g, now, GOSSIP_EV_DEAD, idx, true);
 }
 
 static void
@@ -1469,7 +1514,7 @@ probe_start(struct gossip *g, gossip_time now)
 	g->probe = (struct probe){
 	        .active = true,
 	        .target = target,
-	        .seq = ++g->seq,
+	        .seq = (uint32_t)rng_next(g),
 	        .timeout_at = now + scaled(g, g->prof.probe_timeout_ms),
 	        .end_at = g->next_probe,
 	};
@@ -1481,11 +1526,10 @@ probe_start(struct gossip *g, gossip_time now)
 	pkt_put(g, &p, m);
 	/* Lifeguard's buddy system: a suspect hears of it first from whoever probes it. */
 	if (g->prof.lifeguard && g->members[target].state == GOSSIP_SUSPECT) {
-		msg_clear(m, WIRE_SUSPECT);
-		strcpy(m->target, tentry(g, target)->name);
-		strcpy(m->from, g->name);
-		m->incarnation = g->members[target].incarnation;
-		pkt_put(g, &p, m);
+		const struct wire_msg *acc = own_accusation(g, target, WIRE_SUSPECT);
+
+		if (acc != NULL)
+			pkt_put(g, &p, acc);
 	}
 	pkt_send(g, &p, true);
 }
@@ -1510,7 +1554,9 @@ probe_indirect(struct gossip *g)
 		pkt_put(g, &p, m);
 		pkt_send(g, &p, true);
 		g->ctr.indirect_probes++;
+		g->probe.helpers[i] = helpers[i];
 	}
+	g->probe.nhelpers = (uint32_t)n;
 	g->probe.expected_nacks = g->prof.lifeguard ? (uint32_t)n : 0;
 }
 
@@ -1529,7 +1575,7 @@ probe_end(struct gossip *g, gossip_time now)
 	} else {
 		awareness_add(g, 1);
 	}
-	on_suspect(g, now, target, g->members[target].incarnation, SELF_ID);
+	on_suspect(g, now, target, SELF_ID, NULL);
 }
 
 /* Lifeguard: a deadline met this late means this site was not running (a stall). Acks may
@@ -1577,29 +1623,39 @@ probe_tick(struct gossip *g, gossip_time now)
 		probe_start(g, now);
 }
 
+/* An ack counts only from the member probed, for the probe outstanding: anyone else
+ * saying "it answered me" proves nothing about it. */
 static void
-on_ack(struct gossip *g, uint32_t seq)
+on_ack(struct gossip *g, uint32_t from, uint32_t seq)
 {
-	if (g->probe.active && seq == g->probe.seq) {
+	if (g->probe.active && from == g->probe.target && seq == g->probe.seq) {
 		g->probe.active = false;
 		awareness_add(g, -1);
-		return;
 	}
-	for (size_t i = 0; i < MAX_FORWARDS; i++) {
-		struct forward *f = &g->fw[i];
+}
 
-		if (f->used && !f->acked && f->seq == seq) {
-			struct pkt p;
+/* The position of from among the helpers of the probe outstanding for seq, or -1. */
+static int
+probe_helper(const struct gossip *g, uint32_t from, uint32_t seq)
+{
+	if (!g->probe.active || !g->probe.indirect_sent || seq != g->probe.seq)
+		return -1;
+	for (uint32_t i = 0; i < g->probe.nhelpers; i++)
+		if (g->probe.helpers[i] == from)
+			return (int)i;
+	return -1;
+}
 
-			f->acked = true;
-			f->used = false;
-			pkt_init(&p, f->origin, &f->origin_addr);
-			msg_clear(&g->out, WIRE_ACK);
-			g->out.seq = f->origin_seq;
-			pkt_put(g, &p, &g->out);
-			pkt_send(g, &p, true);
-			return;
-		}
+/* A nack counts once per helper asked: one that was not asked cannot vouch for our
+ * health, nor can one helper for several. */
+static void
+on_nack(struct gossip *g, uint32_t from, uint32_t seq)
+{
+	int i = probe_helper(g, from, seq);
+
+	if (i >= 0 && !(g->probe.nacked & 1u << i)) {
+		g->probe.nacked |= 1u << i;
+		g->probe.nacks++;
 	}
 }
 
@@ -1615,6 +1671,94 @@ on_ping(struct gossip *g, uint32_t from, const struct wire_endpoint *addr, const
 	g->out.seq = m->seq;
 	pkt_put(g, &p, &g->out);
 	pkt_send(g, &p, true);
+}
+
+/* A helper pings us for a prober: the ack is sealed for the prober itself, so the helper
+ * can pass it on but cannot make one up for a target that does not answer. */
+static void
+on_ping_for(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
+            const struct wire_msg *m)
+{
+	uint8_t payload[16];
+	struct wire_writer w;
+	int64_t origin = lookup(g, m->from);
+	struct pkt p;
+	size_t len;
+
+	if (strcmp(m->target, g->name) != 0 || origin < 0 || origin == SELF_ID)
+		return;
+	wire_begin(&w, payload, sizeof(payload));
+	msg_clear(&g->out, WIRE_ACK);
+	g->out.seq = m->origin_seq;
+	if (wire_put_msg(&w, &g->out) != 0 ||
+	    seal_wrap(g->seal, (uint32_t)origin, tentry(g, (uint32_t)origin)->key, payload, w.len,
+	              g->scratch, sizeof(g->scratch), &len) != 0 ||
+	    len > WIRE_RELAY_MAX)
+		return;
+	msg_clear(&g->out, WIRE_ACK_FOR);
+	g->out.seq = m->seq;
+	g->out.relay_len = (uint16_t)len;
+	memcpy(g->out.relay, g->scratch, len);
+	pkt_init(&p, from, addr);
+	pkt_put(g, &p, &g->out);
+	pkt_send(g, &p, true);
+}
+
+/* True when relay is a datagram sealed by the probe's target for us, holding an ack of
+ * the probe: the target's own answer, whoever carried it. */
+static bool
+relayed_ack_valid(struct gossip *g, const struct wire_msg *m)
+{
+	uint32_t target = g->probe.target;
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_reader r;
+	size_t plen;
+	int rc;
+
+	if (seal_sender(m->relay, m->relay_len, name) != 0 ||
+	    strcmp(name, tentry(g, target)->name) != 0) {
+		g->ctr.drop_forged++;
+		return false;
+	}
+	rc = seal_unwrap(g->seal, target, tentry(g, target)->key, m->relay, m->relay_len, plain,
+	                 sizeof(plain), &plen);
+	if (rc == SEAL_ERR_REPLAYED) {
+		g->ctr.drop_replayed++;
+		return false;
+	}
+	if (rc != 0) {
+		g->ctr.drop_forged++;
+		return false;
+	}
+	return wire_reader_init(&r, plain, plen) == 0 && wire_next(&r, &g->inner) == 1 &&
+	       g->inner.type == WIRE_ACK && g->inner.seq == g->probe.seq &&
+	       wire_next(&r, &g->inner) == 0;
+}
+
+static void
+on_ack_for(struct gossip *g, uint32_t from, const struct wire_msg *m)
+{
+	/* As a helper: the target answered our ping for a prober; pass it on unopened. */
+	for (size_t i = 0; i < MAX_FORWARDS; i++) {
+		struct forward *f = &g->fw[i];
+		struct pkt p;
+
+		if (!f->used || f->seq != m->seq || f->target != from)
+			continue;
+		f->used = false;
+		pkt_init(&p, f->origin, &f->origin_addr);
+		g->out = *m;
+		g->out.seq = f->origin_seq;
+		pkt_put(g, &p, &g->out);
+		pkt_send(g, &p, true);
+		return;
+	}
+	/* As the prober: from a helper we asked, sealed by the target for us. */
+	if (probe_helper(g, from, m->seq) >= 0 && relayed_ack_valid(g, m)) {
+		g->probe.active = false;
+		awareness_add(g, -1);
+	}
 }
 
 static void
@@ -1640,6 +1784,7 @@ on_ping_req(struct gossip *g, gossip_time now, uint32_t from, const struct wire_
 	        .used = true,
 	        .want_nack = (m->flags & WIRE_PING_REQ_NACK) != 0,
 	        .origin = from,
+	        .target = (uint32_t)target,
 	        .origin_addr = *addr,
 	        .origin_seq = m->seq,
 	        .seq = ++g->seq,
@@ -1647,9 +1792,11 @@ on_ping_req(struct gossip *g, gossip_time now, uint32_t from, const struct wire_
 	};
 	pkt_init(&p, (uint32_t)target,
 	         g->members[target].desc != NULL ? member_addr(g, (uint32_t)target) : &m->addr);
-	msg_clear(&g->out, WIRE_PING);
+	msg_clear(&g->out, WIRE_PING_FOR);
 	g->out.seq = f->seq;
 	strcpy(g->out.target, m->target);
+	strcpy(g->out.from, tentry(g, from)->name);
+	g->out.origin_seq = m->seq;
 	pkt_put(g, &p, &g->out);
 	pkt_send(g, &p, true);
 }
@@ -1789,59 +1936,63 @@ on_digest(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 		send_entries(g, from, addr, m->nbuckets, marked, true);
 }
 
+/* Asks to for the descriptors named: for a member said to be at an incarnation above the
+ * one this site holds signed, only the member's own signature may move it there. */
 static void
-desc_req_flush(struct gossip *g, struct pkt *p, struct wire_msg *req)
+desc_ask(struct gossip *g, uint32_t to, const struct wire_endpoint *addr,
+         char (*names)[WIRE_NAME_MAX + 1], size_t n)
 {
-	if (req->count == 0)
+	struct wire_msg *req = &g->out;
+	struct pkt p;
+
+	if (n == 0)
 		return;
-	pkt_put(g, p, req);
-	req->count = 0;
+	pkt_init(&p, to, addr);
+	msg_clear(req, WIRE_DESC_REQ);
+	for (size_t i = 0; i < n; i++) {
+		strcpy(req->names[req->count++], names[i]);
+		if (req->count == WIRE_MAX_NAMES || i + 1 == n) {
+			pkt_put(g, &p, req);
+			req->count = 0;
+		}
+	}
+	pkt_send(g, &p, false);
 }
 
 static void
 on_entries(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
            const struct wire_msg *m)
 {
-	struct wire_msg *req = &g->out;
-	struct pkt p;
+	char want[WIRE_MAX_ENTRIES][WIRE_NAME_MAX + 1];
+	size_t nwant = 0;
 
-	pkt_init(&p, from, addr);
-	msg_clear(req, WIRE_DESC_REQ);
 	for (size_t i = 0; i < m->count; i++) {
 		const struct wire_entry *e = &m->entries[i];
 		int64_t id = lookup(g, e->name);
 		struct member *mm;
-		bool want = false;
+		bool ask = false;
 
 		if (id == SELF_ID) {
-			if ((e->state != WIRE_STATE_ALIVE && e->incarnation >= g->self_inc) ||
-			    e->incarnation > g->self_inc)
+			/* Above our own: an earlier run's version, if we really signed it. */
+			ask = e->incarnation > g->self_inc;
+			if (e->state != WIRE_STATE_ALIVE && e->incarnation == g->self_inc)
 				refute(g, e->incarnation);
-			continue;
+		} else if (id >= 0) {
+			mm = &g->members[id];
+			if (mm->state == GOSSIP_NONE)
+				ask = e->state == WIRE_STATE_ALIVE ||
+				      e->state == WIRE_STATE_SUSPECT;
+			else if (e->state == WIRE_STATE_ALIVE || e->incarnation > signed_inc(g, id))
+				ask = e->incarnation > mm->incarnation;
+			else if (live(mm->state) && e->incarnation == mm->incarnation)
+				/* Suspect, dead or left elsewhere: the sender accuses, and the
+				 * member still gets its chance to refute here. */
+				on_suspect(g, now, (uint32_t)id, from, NULL);
 		}
-		if (id < 0)
-			continue;
-		mm = &g->members[id];
-		if (mm->state == GOSSIP_NONE) {
-			want = e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT;
-		} else if (e->state == WIRE_STATE_ALIVE) {
-			want = e->incarnation > mm->incarnation;
-		} else if (live(mm->state) && e->incarnation >= mm->incarnation) {
-			/* Suspect, dead or left elsewhere: suspect here, so the site still
-			 * gets its chance to refute before anything is torn down. */
-			want = e->incarnation > mm->incarnation && e->state == WIRE_STATE_SUSPECT;
-			on_suspect(g, now, (uint32_t)id, e->incarnation, from);
-			msg_clear(req, WIRE_DESC_REQ); /* on_suspect built with the same buffer */
-		}
-		if (want) {
-			if (req->count == WIRE_MAX_NAMES)
-				desc_req_flush(g, &p, req);
-			req->type = WIRE_DESC_REQ;
-			strcpy(req->names[req->count++], e->name);
-		}
+		if (ask)
+			strcpy(want[nwant++], e->name);
 	}
-	desc_req_flush(g, &p, req);
-	pkt_send(g, &p, false);
+	desc_ask(g, from, addr, want, nwant);
 	if (m->flags & WIRE_ENTRIES_REPLY) {
 		bool marked[WIRE_MAX_BUCKETS] = {false};
 
@@ -1872,6 +2023,61 @@ on_desc_req(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 		}
 	}
 	pkt_send(g, &p, false);
+}
+
+/* True when msg carries accuser's own signature, checked against the signing key of the
+ * descriptor this site holds for it (bound to its trusted key when accepted). */
+static bool
+accusation_signed(const struct gossip *g, uint32_t accuser, const struct wire_msg *msg)
+{
+	const struct member *a = &g->members[accuser];
+	uint8_t buf[128];
+	int len;
+
+	if (a->desc == NULL)
+		return false;
+	len = wire_accuse_signed_bytes(msg->target, msg->incarnation, msg->from, buf, sizeof(buf));
+	return len > 0 && seal_verify_bound(a->desc->d.sign_key, buf, (size_t)len, msg->sig);
+}
+
+/* SUSPECT or DEAD from a member. Acted on only at the incarnation the accused signed last:
+ * a lower one is stale, a higher one is news of a version we lack (asked for, not
+ * believed). The signature is checked only when the accuser would count. */
+static void
+on_accusation(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+              const struct wire_msg *msg)
+{
+	char name[1][WIRE_NAME_MAX + 1];
+	int64_t target = lookup(g, msg->target), accuser = lookup(g, msg->from);
+	struct member *m;
+
+	if (target == SELF_ID) {
+		if (msg->incarnation == g->self_inc) {
+			refute(g, msg->incarnation);
+		} else if (msg->incarnation > g->self_inc) {
+			strcpy(name[0], g->name);
+			desc_ask(g, from, addr, name, 1);
+		}
+		return;
+	}
+	/* Our own accusation come back is no confirmation of itself. */
+	if (target < 0 || accuser < 0 || accuser == SELF_ID)
+		return;
+	m = &g->members[target];
+	if (!live(m->state) || msg->incarnation < m->incarnation)
+		return;
+	if (msg->incarnation > signed_inc(g, (uint32_t)target)) {
+		strcpy(name[0], msg->target);
+		desc_ask(g, from, addr, name, 1);
+		return;
+	}
+	if (m->state == GOSSIP_SUSPECT && !suspicion_counts(g, (uint32_t)target, (uint32_t)accuser))
+		return;
+	if (!accusation_signed(g, (uint32_t)accuser, msg)) {
+		g->ctr.drop_refused++;
+		return;
+	}
+	on_suspect(g, now, (uint32_t)target, (uint32_t)accuser, msg);
 }
 
 /* ---- joins, seeds, reconnects ---- */
@@ -2216,7 +2422,7 @@ suspects_tick(struct gossip *g, gossip_time now)
 			s->deadline = now + scaled(g, g->prof.probe_timeout_ms);
 			continue;
 		}
-		on_dead(g, now, idx, g->members[idx].incarnation, SELF_ID);
+		declare_dead(g, now, idx);
 	}
 }
 
@@ -2290,7 +2496,7 @@ static void
 dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
          const struct wire_msg *m)
 {
-	int64_t target, accuser;
+	int64_t target;
 
 	switch (m->type) {
 	case WIRE_PING:
@@ -2300,30 +2506,23 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_end
 		on_ping_req(g, now, from, addr, m);
 		break;
 	case WIRE_ACK:
-		on_ack(g, m->seq);
+		on_ack(g, from, m->seq);
 		break;
 	case WIRE_NACK:
-		if (g->probe.active && m->seq == g->probe.seq)
-			g->probe.nacks++;
+		on_nack(g, from, m->seq);
+		break;
+	case WIRE_PING_FOR:
+		on_ping_for(g, from, addr, m);
+		break;
+	case WIRE_ACK_FOR:
+		on_ack_for(g, from, m);
 		break;
 	case WIRE_ALIVE:
 		on_alive(g, now, &m->desc, NULL);
 		break;
 	case WIRE_SUSPECT:
 	case WIRE_DEAD:
-		target = lookup(g, m->target);
-		accuser = lookup(g, m->from);
-		if (target == SELF_ID) {
-			if (m->incarnation >= g->self_inc)
-				refute(g, m->incarnation);
-		} else if (target >= 0 && accuser >= 0) {
-			if (m->type == WIRE_SUSPECT)
-				on_suspect(g, now, (uint32_t)target, m->incarnation,
-				           (uint32_t)accuser);
-			else
-				on_dead(g, now, (uint32_t)target, m->incarnation,
-				        (uint32_t)accuser);
-		}
+		on_accusation(g, now, from, addr, m);
 		break;
 	case WIRE_LEFT:
 		target = lookup(g, m->target);
@@ -2410,15 +2609,14 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
 	           may_answer(g, now, (uint32_t)id)) {
 		/* Tell the dead: only it can refute, and it cannot while it does not know. */
+		const struct wire_msg *acc = own_accusation(g, (uint32_t)id, WIRE_DEAD);
 		struct pkt p;
 
-		pkt_init(&p, (uint32_t)id, from);
-		msg_clear(&g->out, WIRE_DEAD);
-		strcpy(g->out.target, name);
-		strcpy(g->out.from, g->name);
-		g->out.incarnation = sm->incarnation;
-		pkt_put(g, &p, &g->out);
-		pkt_send(g, &p, false);
+		if (acc != NULL) {
+			pkt_init(&p, (uint32_t)id, from);
+			pkt_put(g, &p, acc);
+			pkt_send(g, &p, false);
+		}
 	}
 }
 
@@ -2546,7 +2744,7 @@ int
 gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *desc)
 {
 	(void)now;
-	if (g->self_state != GOSSIP_ALIVE)
+	if (g->self_state != GOSSIP_ALIVE || g->self_inc == UINT32_MAX)
 		return -1;
 	return self_publish(g, desc, g->self_inc + 1);
 }
@@ -2561,7 +2759,9 @@ gossip_leave(struct gossip *g, gossip_time now)
 	(void)now;
 	if (g->self_state != GOSSIP_ALIVE)
 		return;
-	self_entry_update(g, g->self_inc + 1, GOSSIP_LEFT);
+	/* At the top incarnation the leave shares it with the last alive; left still wins. */
+	self_entry_update(g, g->self_inc == UINT32_MAX ? g->self_inc : g->self_inc + 1,
+	                  GOSSIP_LEFT);
 	msg_clear(m, WIRE_LEFT);
 	strcpy(m->target, g->name);
 	m->incarnation = g->self_inc;

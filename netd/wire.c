@@ -6,6 +6,7 @@
 
 static const char desc_context[] = "netd desc v1";
 static const char left_context[] = "netd left v1";
+static const char accuse_context[] = "netd accuse v1";
 
 /* ---- writer ---- */
 
@@ -192,6 +193,22 @@ out_msg(struct out *o, const struct wire_msg *m)
 		out_name(o, m->target);
 		out_u32(o, m->incarnation);
 		out_name(o, m->from);
+		out_bytes(o, m->sig, WIRE_SIG_LEN);
+		break;
+	case WIRE_PING_FOR:
+		out_u32(o, m->seq);
+		out_name(o, m->target);
+		out_name(o, m->from);
+		out_u32(o, m->origin_seq);
+		break;
+	case WIRE_ACK_FOR:
+		if (m->relay_len == 0 || m->relay_len > WIRE_RELAY_MAX) {
+			o->full = true;
+			break;
+		}
+		out_u32(o, m->seq);
+		out_u16(o, m->relay_len);
+		out_bytes(o, m->relay, m->relay_len);
 		break;
 	case WIRE_LEFT:
 		out_name(o, m->target);
@@ -306,6 +323,19 @@ wire_left_signed_bytes(const char *name, uint32_t incarnation, uint8_t *buf, siz
 	out_bytes(&o, left_context, sizeof(left_context));
 	out_name(&o, name);
 	out_u32(&o, incarnation);
+	return o.full ? -1 : (int)o.len;
+}
+
+int
+wire_accuse_signed_bytes(const char *target, uint32_t incarnation, const char *accuser,
+                         uint8_t *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0, false};
+
+	out_bytes(&o, accuse_context, sizeof(accuse_context));
+	out_name(&o, target);
+	out_u32(&o, incarnation);
+	out_name(&o, accuser);
 	return o.full ? -1 : (int)o.len;
 }
 
@@ -505,6 +535,22 @@ in_msg(struct in *in, struct wire_msg *m)
 		in_name(in, m->target);
 		m->incarnation = in_u32(in);
 		in_name(in, m->from);
+		in_copy(in, m->sig, WIRE_SIG_LEN);
+		break;
+	case WIRE_PING_FOR:
+		m->seq = in_u32(in);
+		in_name(in, m->target);
+		in_name(in, m->from);
+		m->origin_seq = in_u32(in);
+		break;
+	case WIRE_ACK_FOR:
+		m->seq = in_u32(in);
+		m->relay_len = in_u16(in);
+		if (m->relay_len == 0 || m->relay_len > WIRE_RELAY_MAX) {
+			in->bad = true;
+			break;
+		}
+		in_copy(in, m->relay, m->relay_len);
 		break;
 	case WIRE_LEFT:
 		in_name(in, m->target);

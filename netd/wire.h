@@ -21,6 +21,7 @@
 #define WIRE_MAX_BUCKETS   1024 /* digest granularity (power of two) */
 #define WIRE_MAX_ENTRIES   100  /* (site, incarnation, state) entries in one message */
 #define WIRE_MAX_NAMES     64   /* names in one descriptor request */
+#define WIRE_RELAY_MAX     160  /* a sealed ack carried by a helper (ACK_FOR) */
 
 #define WIRE_AF_INET  4
 #define WIRE_AF_INET6 6
@@ -70,6 +71,8 @@ enum wire_type {
 	WIRE_DIGEST = 9,
 	WIRE_ENTRIES = 10,
 	WIRE_DESC_REQ = 11,
+	WIRE_PING_FOR = 12, /* a helper's ping on behalf of a prober */
+	WIRE_ACK_FOR = 13,  /* the target's sealed ack for that prober, relayed */
 };
 
 enum wire_state {
@@ -92,16 +95,19 @@ struct wire_entry {
 struct wire_msg {
 	uint8_t type; /* enum wire_type */
 	uint8_t flags;
-	uint32_t seq;                   /* PING, PING_REQ, ACK, NACK */
+	uint32_t seq;                   /* PING, PING_REQ, ACK, NACK, PING_FOR, ACK_FOR */
 	uint32_t incarnation;           /* SUSPECT, DEAD, LEFT */
-	char target[WIRE_NAME_MAX + 1]; /* PING, PING_REQ, SUSPECT, DEAD, LEFT */
-	char from[WIRE_NAME_MAX + 1];   /* SUSPECT, DEAD: the accuser */
+	uint32_t origin_seq;            /* PING_FOR: the prober's sequence number */
+	char target[WIRE_NAME_MAX + 1]; /* PING, PING_REQ, SUSPECT, DEAD, LEFT, PING_FOR */
+	char from[WIRE_NAME_MAX + 1];   /* SUSPECT, DEAD: the accuser; PING_FOR: the prober */
 	struct wire_endpoint addr;      /* PING_REQ: where the target is */
-	uint8_t sig[WIRE_SIG_LEN];      /* LEFT */
-	struct wire_desc desc;          /* ALIVE */
-	uint16_t nbuckets;              /* DIGEST, ENTRIES */
-	uint16_t bucket;                /* DIGEST: first bucket; ENTRIES: the bucket */
-	uint8_t count;                  /* DIGEST, ENTRIES, DESC_REQ */
+	uint8_t sig[WIRE_SIG_LEN];      /* SUSPECT, DEAD: the accuser's; LEFT: the target's */
+	uint16_t relay_len;             /* ACK_FOR: a sealed datagram, opaque to the relay */
+	uint8_t relay[WIRE_RELAY_MAX];
+	struct wire_desc desc; /* ALIVE */
+	uint16_t nbuckets;     /* DIGEST, ENTRIES */
+	uint16_t bucket;       /* DIGEST: first bucket; ENTRIES: the bucket */
+	uint8_t count;         /* DIGEST, ENTRIES, DESC_REQ */
 	uint64_t hashes[WIRE_MAX_HASHES];
 	struct wire_entry entries[WIRE_MAX_ENTRIES];
 	char names[WIRE_MAX_NAMES][WIRE_NAME_MAX + 1];
@@ -140,6 +146,10 @@ int wire_next(struct wire_reader *r, struct wire_msg *m);
 int wire_desc_signed_bytes(const struct wire_desc *d, uint8_t *buf, size_t cap);
 /* The bytes a LEFT message's signature covers. */
 int wire_left_signed_bytes(const char *name, uint32_t incarnation, uint8_t *buf, size_t cap);
+/* The bytes an accusation's (SUSPECT or DEAD) signature covers: the same for both, so that
+ * one accuser is one accuser whichever it said. */
+int wire_accuse_signed_bytes(const char *target, uint32_t incarnation, const char *accuser,
+                             uint8_t *buf, size_t cap);
 
 bool wire_name_valid(const char *name);
 bool wire_desc_equal(const struct wire_desc *a, const struct wire_desc *b);
