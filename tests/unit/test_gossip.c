@@ -816,6 +816,370 @@ test_leave(void **state)
 	world_free(w);
 }
 
+/* Scans what A sent to puppet `to` (opening each datagram once, as `to` would) for a
+ * message of `type`; true with it in m. */
+static bool
+took(struct world *w, int to, uint8_t type, struct wire_msg *m)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct wire_reader r;
+	size_t plen;
+
+	for (size_t k = 0; k < w->nout; k++) {
+		if (!wire_endpoint_equal(&w->out[k].to, &w->p[to].addr) ||
+		    seal_unwrap(w->p[to].seal, 0, w->p[A].pub, w->out[k].buf, w->out[k].len, plain,
+		                sizeof(plain), &plen) != 0 ||
+		    wire_reader_init(&r, plain, plen) != 0)
+			continue;
+		while (wire_next(&r, m) == 1)
+			if (m->type == type)
+				return true;
+	}
+	return false;
+}
+
+/* Ticks A, deadline by deadline, until it sends `to` a message of `type`. */
+static bool
+tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
+{
+	for (int i = 0; i < 50; i++) {
+		w->nout = 0;
+		w->now = gossip_next_deadline(w->g);
+		gossip_tick(w->g, w->now);
+		if (took(w, to, type, m))
+			return true;
+	}
+	return false;
+}
+
+static void
+send_entry(struct world *w, int about, uint32_t inc, uint8_t st)
+{
+	struct wire_msg *m = msg_new();
+
+	m->type = WIRE_ENTRIES;
+	m->nbuckets = 1;
+	m->count = 1;
+	strcpy(m->entries[0].name, w->p[about].name);
+	m->entries[0].incarnation = inc;
+	m->entries[0].state = st;
+	send1(w, B, m);
+	free(m);
+}
+
+/* A trusted liar (b, with its real key) accuses at any incarnation, claims others'
+ * names, or says so in anti-entropy: only an accusation at the incarnation the accused
+ * signed counts, it never kills at once, and no one's incarnation is driven up. */
+static void
+test_lies_accusations(void **state)
+{
+	enum { ACCUSE, ENTRY };
+	static const struct {
+		const char *what;
+		int how;
+		uint8_t type; /* ACCUSE: WIRE_SUSPECT/_DEAD; ENTRY: WIRE_STATE_* */
+		int about, accuser, signer;
+		uint32_t inc;
+		enum gossip_state x;
+		uint32_t x_inc, self_inc;
+		bool asks; /* a descriptor request goes back to b */
+	} cases[] = {
+	        {"dead at the top", ACCUSE, WIRE_DEAD, X, B, B, UINT32_MAX, GOSSIP_ALIVE, 5, 1,
+	         true},
+	        {"suspect at the top", ACCUSE, WIRE_SUSPECT, X, B, B, UINT32_MAX, GOSSIP_ALIVE, 5,
+	         1, true},
+	        {"suspect above the signed", ACCUSE, WIRE_SUSPECT, X, B, B, 6, GOSSIP_ALIVE, 5, 1,
+	         true},
+	        {"dead at the signed", ACCUSE, WIRE_DEAD, X, B, B, 5, GOSSIP_SUSPECT, 5, 1, false},
+	        {"in d's name", ACCUSE, WIRE_SUSPECT, X, D, B, 5, GOSSIP_ALIVE, 5, 1, false},
+	        {"us dead at the top", ACCUSE, WIRE_DEAD, A, B, B, UINT32_MAX, GOSSIP_ALIVE, 5, 1,
+	         true},
+	        {"us dead at 1000", ACCUSE, WIRE_DEAD, A, B, B, 1000, GOSSIP_ALIVE, 5, 1, true},
+	        {"us suspect at ours", ACCUSE, WIRE_SUSPECT, A, B, B, 1, GOSSIP_ALIVE, 5, 2, false},
+	        {"entry: dead at the top", ENTRY, WIRE_STATE_DEAD, X, B, B, UINT32_MAX,
+	         GOSSIP_ALIVE, 5, 1, true},
+	        {"entry: left above", ENTRY, WIRE_STATE_LEFT, X, B, B, 6, GOSSIP_ALIVE, 5, 1, true},
+	        {"entry: dead at the signed", ENTRY, WIRE_STATE_DEAD, X, B, B, 5, GOSSIP_SUSPECT, 5,
+	         1, false},
+	        {"entry: us alive at the top", ENTRY, WIRE_STATE_ALIVE, A, B, B, UINT32_MAX,
+	         GOSSIP_ALIVE, 5, 1, true},
+	        {"entry: us suspect at the top", ENTRY, WIRE_STATE_SUSPECT, A, B, B, UINT32_MAX,
+	         GOSSIP_ALIVE, 5, 1, true},
+	};
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world *w = world_new(true);
+		struct wire_msg *m = msg_new();
+		enum gossip_state st;
+		uint32_t inc;
+		bool asked;
+
+		send_alive(w, B, B, 1);
+		send_alive(w, B, D, 1);
+		send_alive(w, B, X, 5);
+		w->nout = 0;
+		if (cases[i].how == ACCUSE)
+			accuse(w, B, cases[i].type, cases[i].about, cases[i].inc, cases[i].accuser,
+			       cases[i].signer);
+		else
+			send_entry(w, cases[i].about, cases[i].inc, cases[i].type);
+		asked = took(w, B, WIRE_DESC_REQ, m);
+		state_of(w, X, &st, &inc);
+		if (st != cases[i].x || inc != cases[i].x_inc ||
+		    gossip_self(w->g)->incarnation != cases[i].self_inc || asked != cases[i].asks) {
+			bad++;
+			print_error("%s: x %s@%u (want %s@%u), self at %u (want %u), desc-req %d\n",
+			            cases[i].what, gossip_state_name(st), inc,
+			            gossip_state_name(cases[i].x), cases[i].x_inc,
+			            gossip_self(w->g)->incarnation, cases[i].self_inc, asked);
+		}
+		free(m);
+		world_free(w);
+	}
+	assert_int_equal(bad, 0); /* every case, not just the first, says what it got */
+}
+
+/* Lifeguard counts accusers, not names or copies: a liar repeating itself under other
+ * names or through anti-entropy is one accuser, and the timeout stays at its maximum;
+ * an honest site passing on d's signed accusation is d's confirmation. */
+static void
+test_lies_confirmations(void **state)
+{
+	/* 4 members: min 3 s, max 18 s. */
+	for (int honest = 0; honest < 2; honest++) {
+		struct world *w = world_new(true);
+		enum gossip_state st;
+		uint32_t inc;
+		gossip_time t0;
+
+		(void)state;
+		send_alive(w, B, B, 1);
+		send_alive(w, B, D, 1);
+		send_alive(w, B, X, 5);
+		t0 = w->now;
+		send_accuse(w, WIRE_SUSPECT, X, 5, B);
+		if (honest) {
+			accuse(w, B, WIRE_SUSPECT, X, 5, D, D);
+		} else {
+			accuse(w, B, WIRE_SUSPECT, X, 5, D, B);
+			accuse(w, B, WIRE_DEAD, X, 5, D, B);
+			send_entry(w, X, 5, WIRE_STATE_DEAD);
+			accuse(w, B, WIRE_DEAD, X, 5, B, B);
+		}
+		for (int ms = 100; ms <= 3100; ms += 100) {
+			w->now = t0 + ms * GOSSIP_MSEC;
+			gossip_tick(w->g, w->now);
+		}
+		state_of(w, X, &st, &inc);
+		if (st != (honest ? GOSSIP_DEAD : GOSSIP_SUSPECT))
+			fail_msg("%s: x %s 3.1 s after the accusation",
+			         honest ? "relayed confirmation" : "one liar, many names",
+			         gossip_state_name(st));
+		world_free(w);
+	}
+}
+
+/* Sets up a probe of X by A that X does not answer: returns the probe's seq once A has
+ * asked B (the only other live member) to probe X for it. */
+static uint32_t
+probe_x_via_b(struct world *w, struct wire_msg *m)
+{
+	uint32_t seq;
+
+	send_alive(w, X, X, 5);
+	assert_true(tick_until_sent(w, X, WIRE_PING, m));
+	seq = m->seq;
+	send_alive(w, B, B, 1);
+	assert_true(tick_until_sent(w, B, WIRE_PING_REQ, m));
+	assert_int_equal(m->seq, seq);
+	return seq;
+}
+
+/* Ticks past the end of the probe (half a period after the ping-req), not to the end of
+ * the next; X's state then. */
+static enum gossip_state
+probe_outcome(struct world *w)
+{
+	enum gossip_state st;
+	uint32_t inc;
+
+	/* Local health stretches the probe. */
+	for (unsigned i = 0; i < 7 * (gossip_awareness(w->g) + 1); i++) {
+		w->now += 100 * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+	}
+	state_of(w, X, &st, &inc);
+	return st;
+}
+
+/* An ack sealed by `sealer` for A, acking seq. */
+static void
+sealed_ack(struct world *w, int sealer, uint32_t seq, struct wire_msg *relay)
+{
+	uint8_t payload[16];
+	struct wire_writer wr;
+	struct wire_msg ack = {.type = WIRE_ACK, .seq = seq};
+	size_t len;
+
+	wire_begin(&wr, payload, sizeof(payload));
+	assert_int_equal(wire_put_msg(&wr, &ack), 0);
+	assert_int_equal(seal_wrap(w->p[sealer].seal, 0, w->p[A].pub, payload, wr.len, relay->relay,
+	                           sizeof(relay->relay), &len),
+	                 0);
+	relay->relay_len = (uint16_t)len;
+}
+
+/* Acks count only from the member probed, relayed acks only when the target sealed them
+ * for us, nacks only from the helpers asked: x stays silent, so anything that keeps it
+ * from being suspected is a forgery that worked. */
+static void
+test_lies_acks(void **state)
+{
+	enum { DIRECT_BY_B, RELAY_BY_B, RELAY_REPLAYED, RELAY_GENUINE, NACK_BY_D };
+	static const struct {
+		const char *what;
+		int lie;
+		enum gossip_state x;
+		int awareness; /* after the probe; -1: not checked (other probes ran first) */
+	} cases[] = {
+	        {"b acks the probe of x", DIRECT_BY_B, GOSSIP_SUSPECT, 1},
+	        {"b relays an ack it sealed itself", RELAY_BY_B, GOSSIP_SUSPECT, 1},
+	        {"b relays x's ack of an earlier probe", RELAY_REPLAYED, GOSSIP_SUSPECT, -1},
+	        {"b relays x's genuine ack", RELAY_GENUINE, GOSSIP_ALIVE, 0},
+	        {"d, not asked, nacks", NACK_BY_D, GOSSIP_SUSPECT, 1},
+	};
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world *w = world_new(true);
+		struct wire_msg *m = msg_new(), *old = msg_new();
+		uint32_t seq = probe_x_via_b(w, m);
+		enum gossip_state st;
+
+		memset(m, 0, sizeof(*m));
+		m->seq = seq;
+		switch (cases[i].lie) {
+		case DIRECT_BY_B:
+			m->type = WIRE_ACK;
+			send1(w, B, m);
+			break;
+		case RELAY_BY_B:
+			m->type = WIRE_ACK_FOR;
+			sealed_ack(w, B, seq, m);
+			send1(w, B, m);
+			break;
+		case RELAY_REPLAYED:
+			/* x's genuine ack, used once already. */
+			old->type = WIRE_ACK_FOR;
+			old->seq = seq;
+			sealed_ack(w, X, seq, old);
+			send1(w, B, old);
+			probe_outcome(w);
+			w->nevents = 0;
+			seq = probe_x_via_b(w, m);
+			old->seq = seq;
+			send1(w, B, old);
+			break;
+		case RELAY_GENUINE:
+			m->type = WIRE_ACK_FOR;
+			sealed_ack(w, X, seq, m);
+			send1(w, B, m);
+			break;
+		case NACK_BY_D:
+			m->type = WIRE_NACK;
+			send1(w, D, m);
+			break;
+		}
+		st = probe_outcome(w);
+		if (st != cases[i].x || (cases[i].awareness >= 0 &&
+		                         gossip_awareness(w->g) != (unsigned)cases[i].awareness)) {
+			bad++;
+			print_error("%s: x %s (want %s), awareness %u (want %d)\n", cases[i].what,
+			            gossip_state_name(st), gossip_state_name(cases[i].x),
+			            gossip_awareness(w->g), cases[i].awareness);
+		}
+		free(old);
+		free(m);
+		world_free(w);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* As a helper, A pings x naming b as the prober, and passes on only x's own answer; as a
+ * target, it seals its answer for the prober, whom the helper cannot impersonate. */
+static void
+test_indirect_ack_path(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_reader r;
+	uint32_t fseq;
+	size_t plen;
+
+	(void)state;
+	send_alive(w, B, B, 1);
+	send_alive(w, B, X, 5);
+	send_alive(w, B, D, 1);
+	w->nout = 0;
+	m->type = WIRE_PING_REQ;
+	m->seq = 42;
+	strcpy(m->target, "x");
+	m->addr = w->p[X].addr;
+	m->flags = WIRE_PING_REQ_NACK;
+	send1(w, B, m);
+	assert_true(took(w, X, WIRE_PING_FOR, m));
+	assert_string_equal(m->from, "b");
+	assert_int_equal(m->origin_seq, 42);
+	fseq = m->seq;
+	/* d answers for x: not passed on. */
+	w->nout = 0;
+	memset(m, 0, sizeof(*m));
+	m->type = WIRE_ACK_FOR;
+	m->seq = fseq;
+	sealed_ack(w, D, 42, m);
+	send1(w, D, m);
+	assert_false(took(w, B, WIRE_ACK_FOR, m));
+	/* x answers: passed on unopened, with b's sequence number. */
+	memset(m, 0, sizeof(*m));
+	m->type = WIRE_ACK_FOR;
+	m->seq = fseq;
+	sealed_ack(w, X, 42, m);
+	send1(w, X, m);
+	assert_true(took(w, B, WIRE_ACK_FOR, m));
+	assert_int_equal(m->seq, 42);
+
+	/* As the target of b's ping for d: the answer is sealed for d. */
+	w->nout = 0;
+	memset(m, 0, sizeof(*m));
+	m->type = WIRE_PING_FOR;
+	m->seq = 9;
+	strcpy(m->target, "a");
+	strcpy(m->from, "d");
+	m->origin_seq = 77;
+	send1(w, B, m);
+	assert_true(took(w, B, WIRE_ACK_FOR, m));
+	assert_int_equal(m->seq, 9);
+	assert_int_equal(seal_sender(m->relay, m->relay_len, name), 0);
+	assert_string_equal(name, "a");
+	assert_int_not_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, m->relay, m->relay_len,
+	                                 plain, sizeof(plain), &plen),
+	                     0);
+	assert_int_equal(seal_unwrap(w->p[D].seal, 0, w->p[A].pub, m->relay, m->relay_len, plain,
+	                             sizeof(plain), &plen),
+	                 0);
+	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
+	assert_int_equal(wire_next(&r, m), 1);
+	assert_int_equal(m->type, WIRE_ACK);
+	assert_int_equal(m->seq, 77);
+	free(m);
+	world_free(w);
+}
+
 static void
 test_profile_check(void **state)
 {
@@ -1098,6 +1462,10 @@ main(void)
 	        cmocka_unit_test(test_seed_backoff),
 	        cmocka_unit_test(test_leave),
 	        cmocka_unit_test(test_adopted_view_syncs_soon),
+	        cmocka_unit_test(test_lies_accusations),
+	        cmocka_unit_test(test_lies_confirmations),
+	        cmocka_unit_test(test_lies_acks),
+	        cmocka_unit_test(test_indirect_ack_path),
 	        cmocka_unit_test(test_profile_check),
 	        cmocka_unit_test(test_trust_table),
 	        cmocka_unit_test(test_trust_check),
