@@ -82,6 +82,18 @@ sample_msg(struct wire_msg *m, uint8_t type)
 		strcpy(m->target, "x");
 		strcpy(m->from, "y-2");
 		m->incarnation = UINT32_MAX;
+		memset(m->sig, 0xcd, sizeof(m->sig));
+		break;
+	case WIRE_PING_FOR:
+		m->seq = 7;
+		strcpy(m->target, "x");
+		strcpy(m->from, "prober");
+		m->origin_seq = 0xfffffffe;
+		break;
+	case WIRE_ACK_FOR:
+		m->seq = 8;
+		m->relay_len = WIRE_RELAY_MAX;
+		memset(m->relay, 0x11, WIRE_RELAY_MAX);
 		break;
 	case WIRE_LEFT:
 		strcpy(m->target, "leaver");
@@ -152,9 +164,10 @@ assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	assert_int_equal(a->type, b->type);
 }
 
-static const uint8_t all_types[] = {WIRE_PING,   WIRE_PING_REQ, WIRE_ACK,     WIRE_NACK,
-                                    WIRE_ALIVE,  WIRE_SUSPECT,  WIRE_DEAD,    WIRE_LEFT,
-                                    WIRE_DIGEST, WIRE_ENTRIES,  WIRE_DESC_REQ};
+static const uint8_t all_types[] = {WIRE_PING,   WIRE_PING_REQ, WIRE_ACK,      WIRE_NACK,
+                                    WIRE_ALIVE,  WIRE_SUSPECT,  WIRE_DEAD,     WIRE_LEFT,
+                                    WIRE_DIGEST, WIRE_ENTRIES,  WIRE_DESC_REQ, WIRE_PING_FOR,
+                                    WIRE_ACK_FOR};
 
 static void
 test_round_trip_every_type(void **state)
@@ -221,7 +234,7 @@ test_version_and_empty(void **state)
 	assert_int_equal(wire_reader_init(&r, buf, 0), -1);
 	buf[1] = 0; /* unknown message type */
 	assert_int_equal(decode_one(buf, len, m), -1);
-	buf[1] = WIRE_DESC_REQ + 1;
+	buf[1] = WIRE_ACK_FOR + 1;
 	assert_int_equal(decode_one(buf, len, m), -1);
 	free(m);
 }
@@ -477,6 +490,27 @@ test_digest_entries_limits(void **state)
 	sample_msg(m, WIRE_PING_REQ);
 	m->flags = 0x02;
 	assert_int_equal(wire_encode_msg(m, buf, sizeof(buf)), -1);
+
+	/* A relayed ack: 1..WIRE_RELAY_MAX bytes, both ways. */
+	sample_msg(m, WIRE_ACK_FOR);
+	m->relay_len = 0;
+	assert_int_equal(wire_encode_msg(m, buf, sizeof(buf)), -1);
+	m->relay_len = WIRE_RELAY_MAX + 1;
+	assert_int_equal(wire_encode_msg(m, buf, sizeof(buf)), -1);
+	{
+		uint8_t bad[] = {WIRE_VERSION, WIRE_ACK_FOR, 0, 0, 0, 8, 0, 0};
+		uint8_t big[8 + WIRE_RELAY_MAX + 1] = {WIRE_VERSION,
+		                                       WIRE_ACK_FOR,
+		                                       0,
+		                                       0,
+		                                       0,
+		                                       8,
+		                                       (WIRE_RELAY_MAX + 1) >> 8,
+		                                       (WIRE_RELAY_MAX + 1) & 0xff};
+
+		assert_int_equal(decode_one(bad, sizeof(bad), m), -1);
+		assert_int_equal(decode_one(big, 8 + WIRE_RELAY_MAX + 1, m), -1);
+	}
 	free(m);
 }
 
@@ -612,6 +646,16 @@ test_signed_bytes(void **state)
 	lb = wire_left_signed_bytes("a", 2, bb, sizeof(bb));
 	assert_true(la > 0 && la == lb);
 	assert_memory_not_equal(ba, bb, (size_t)la);
+	/* An accusation binds target, incarnation and accuser, and is not a leave. */
+	la = wire_accuse_signed_bytes("a", 1, "b", ba, sizeof(ba));
+	assert_true(la > 0);
+	lb = wire_accuse_signed_bytes("a", 1, "c", bb, sizeof(bb));
+	assert_true(la == lb && memcmp(ba, bb, (size_t)la) != 0);
+	lb = wire_accuse_signed_bytes("a", 2, "b", bb, sizeof(bb));
+	assert_true(la == lb && memcmp(ba, bb, (size_t)la) != 0);
+	lb = wire_left_signed_bytes("a", 1, bb, sizeof(bb));
+	assert_true(lb > 0 && memcmp(ba, bb, (size_t)lb) != 0);
+	assert_int_equal(wire_accuse_signed_bytes("a", 1, "Bad", ba, sizeof(ba)), -1);
 }
 
 int
