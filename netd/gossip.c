@@ -1224,10 +1224,10 @@ own_accusation(struct gossip *g, uint32_t idx, uint8_t type)
 }
 
 /* An accusation of idx at its current incarnation. accuser: SELF_ID when this site's own
- * probe failed, else the trust index of an authenticated accuser. signed_msg: its signed
- * accusation to pass on, or NULL when there is none (an anti-entropy entry, whose sender
- * the transport authenticated). Others' word never kills: it starts or confirms a
- * suspicion, and only this site's own timeout makes the member dead here. */
+ * probe failed (signed_msg is then NULL: this site signs), else the trust index of the
+ * accuser whose signature signed_msg carries, passed on as it came so that every site
+ * hears the accused and the accused hears it too. Others' word never kills: it starts or
+ * confirms a suspicion, and only this site's own timeout makes the member dead here. */
 static void
 on_suspect(struct gossip *g, gossip_time now, uint32_t idx, uint32_t accuser,
            const struct wire_msg *signed_msg)
@@ -1471,6 +1471,22 @@ reshuffle(struct gossip *g)
 }
 
 /* ---- probing ---- */
+
+/* Hearsay about idx (an anti-entropy entry saying suspect, dead or left): this site looks
+ * for itself, by making idx the next probe of this round if it has not had one yet. The
+ * displaced member moves later in the same round, so nobody is skipped and no probe is
+ * added: a liar can reorder a round, not stretch it. */
+static void
+probe_soon(struct gossip *g, uint32_t idx)
+{
+	for (size_t i = g->order_pos; i < g->norder; i++) {
+		if (g->order[i] == idx) {
+			g->order[i] = g->order[g->order_pos];
+			g->order[g->order_pos] = idx;
+			return;
+		}
+	}
+}
 
 static gossip_time
 scaled(const struct gossip *g, uint32_t ms)
@@ -1960,7 +1976,7 @@ desc_ask(struct gossip *g, uint32_t to, const struct wire_endpoint *addr,
 }
 
 static void
-on_entries(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+on_entries(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
            const struct wire_msg *m)
 {
 	char want[WIRE_MAX_ENTRIES][WIRE_NAME_MAX + 1];
@@ -1984,10 +2000,11 @@ on_entries(struct gossip *g, gossip_time now, uint32_t from, const struct wire_e
 				      e->state == WIRE_STATE_SUSPECT;
 			else if (e->state == WIRE_STATE_ALIVE || e->incarnation > signed_inc(g, id))
 				ask = e->incarnation > mm->incarnation;
-			else if (live(mm->state) && e->incarnation == mm->incarnation)
-				/* Suspect, dead or left elsewhere: the sender accuses, and the
-				 * member still gets its chance to refute here. */
-				on_suspect(g, now, (uint32_t)id, from, NULL);
+			else if (mm->state == GOSSIP_ALIVE && e->incarnation == mm->incarnation)
+				/* Suspect, dead or left elsewhere: hearsay, which an honest
+				 * sender passes on as readily as a liar makes it up, and which
+				 * the accused would never hear of. It is checked first-hand. */
+				probe_soon(g, (uint32_t)id);
 		}
 		if (ask)
 			strcpy(want[nwant++], e->name);
@@ -2538,7 +2555,7 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_end
 		on_digest(g, from, addr, m);
 		break;
 	case WIRE_ENTRIES:
-		on_entries(g, now, from, addr, m);
+		on_entries(g, from, addr, m);
 		break;
 	case WIRE_DESC_REQ:
 		on_desc_req(g, from, addr, m);

@@ -11,10 +11,10 @@
 
 #include "netd/gossip.h"
 
-enum scenario { SC_STEADY, SC_SPREAD, SC_CRASH, SC_ACCURACY, SC_STALL, SC_PARTITION };
+enum scenario { SC_STEADY, SC_SPREAD, SC_CRASH, SC_ACCURACY, SC_STALL, SC_PARTITION, SC_LIAR };
 
-static const char *const scenario_names[] = {"steady",   "spread", "crash",
-                                             "accuracy", "stall",  "partition"};
+static const char *const scenario_names[] = {"steady", "spread",    "crash", "accuracy",
+                                             "stall",  "partition", "liar"};
 
 struct opts {
 	size_t sites;
@@ -31,6 +31,8 @@ struct opts {
 	double stall_fraction, stall_s, stall_gap_s;
 	double partition_s;
 	size_t nseeds;
+	size_t liars;    /* liar scenario: malicious trusted sites added to --sites */
+	double lie_rate; /* datagrams of lies per second per liar */
 };
 
 /* ---- randomness of the network (separate from the sites' own) ---- */
@@ -55,7 +57,7 @@ rnd01(void)
 
 /* ---- events ---- */
 
-enum ev_kind { EV_TICK, EV_DELIVER, EV_STALL_BEGIN, EV_STALL_END };
+enum ev_kind { EV_TICK, EV_DELIVER, EV_STALL_BEGIN, EV_STALL_END, EV_LIE };
 
 struct event {
 	gossip_time at;
@@ -139,6 +141,11 @@ struct site {
 	/* per-run measurement */
 	gossip_time seen_update; /* when this site saw the tracked update */
 	gossip_time seen_dead;
+	/* A liar runs no gossip instance: sim.c speaks for it with its real key. */
+	bool liar;
+	struct seal *seal;
+	uint32_t inc;           /* the liar's own incarnation */
+	struct wire_desc desc0; /* the descriptor every site started with: replayed when stale */
 };
 
 static struct opts O;
@@ -153,6 +160,8 @@ static int track_site = -1;
 static uint32_t track_inc;
 static gossip_time first_suspect;
 static uint64_t false_dead, false_suspect, stalled_suspect, all_suspect;
+/* Liar scenario: what honest sites did about honest live sites. */
+static uint64_t live_dead, live_left, live_suspect, lies;
 
 static void
 site_addr(size_t i, struct wire_endpoint *ep)
@@ -197,7 +206,7 @@ schedule(size_t i)
 {
 	gossip_time t;
 
-	if (S[i].down || S[i].g == NULL)
+	if (S[i].down || S[i].g == NULL || S[i].liar)
 		return;
 	t = gossip_next_deadline(S[i].g);
 	if (t < now)
@@ -240,6 +249,11 @@ cb_event(void *arg, const struct gossip_event *ev)
 {
 	size_t at = (size_t)(uintptr_t)arg, who = (size_t)ev->index;
 
+	if (!S[who].liar && !S[who].down) {
+		live_suspect += ev->type == GOSSIP_EV_SUSPECT;
+		live_dead += ev->type == GOSSIP_EV_DEAD;
+		live_left += ev->type == GOSSIP_EV_LEFT;
+	}
 	switch (ev->type) {
 	case GOSSIP_EV_UPDATE:
 		if ((int)who == track_site && ev->incarnation >= track_inc &&
@@ -262,7 +276,7 @@ cb_event(void *arg, const struct gossip_event *ev)
 	case GOSSIP_EV_DEAD:
 		if ((int)who == track_site && S[at].seen_dead == INT64_MAX)
 			S[at].seen_dead = now;
-		if (!S[who].down)
+		if (!S[who].down && !S[who].liar)
 			false_dead++;
 		break;
 	default:
@@ -441,9 +455,18 @@ setup(void)
 			exit(1);
 		}
 		S[i].seen_update = S[i].seen_dead = INT64_MAX;
+		S[i].liar = O.sc == SC_LIAR && i >= O.sites - O.liars;
 	}
 	for (size_t i = 0; i < O.sites; i++) {
 		site_boot(i, 1, 1);
+		S[i].desc0 = *gossip_self(S[i].g);
+		S[i].inc = 1;
+		if (S[i].liar && (S[i].seal = seal_new(S[i].desc.name, S[i].priv, 2)) == NULL) {
+			fprintf(stderr, "netd-sim: seal of liar %zu\n", i);
+			exit(1);
+		}
+		if (S[i].seal != NULL)
+			seal_set_dh(S[i].seal, sim_dh, S[i].pub);
 		descs[i] = gossip_desc_new(gossip_self(S[i].g));
 		if (descs[i] == NULL || gossip_desc_verify(descs[i]) != 0) {
 			fprintf(stderr, "netd-sim: descriptor of site %zu\n", i);
@@ -459,11 +482,250 @@ setup(void)
 	free(descs);
 }
 
+/* ---- liars: trusted sites that use their real keys to say anything ---- */
+
+static size_t
+honest_sites(void)
+{
+	return O.sites - O.liars;
+}
+
+static size_t
+random_honest(void)
+{
+	return (size_t)(rnd() % honest_sites());
+}
+
+/* A payload being written by liar li for site to. */
+struct lie {
+	size_t li, to;
+	struct wire_writer w;
+	uint8_t buf[SEAL_PAYLOAD_MAX];
+	struct wire_msg m;
+};
+
+static struct lie L;
+
+static void
+lie_begin(size_t li, size_t to)
+{
+	L.li = li;
+	L.to = to;
+	wire_begin(&L.w, L.buf, sizeof(L.buf));
+	memset(&L.m, 0, sizeof(L.m));
+}
+
+static void
+lie_put(void)
+{
+	wire_put_msg(&L.w, &L.m);
+	memset(&L.m, 0, sizeof(L.m));
+}
+
+static void
+lie_send(void)
+{
+	uint8_t dgram[WIRE_DATAGRAM_MAX];
+	struct wire_endpoint to;
+	size_t len;
+
+	if (L.w.len <= 1 || seal_wrap(S[L.li].seal, (uint32_t)L.to, S[L.to].pub, L.buf, L.w.len,
+	                              dgram, sizeof(dgram), &len) != 0)
+		return;
+	site_addr(L.to, &to);
+	lies++;
+	cb_send((void *)(uintptr_t)L.li, &to, dgram, len);
+}
+
+/* An accusation signed with the liar's own key, whatever name it claims. */
+static void
+lie_accuse(uint8_t type, size_t about, uint32_t inc, size_t accuser)
+{
+	uint8_t buf[128];
+	int len;
+
+	L.m.type = type;
+	strcpy(L.m.target, S[about].desc.name);
+	strcpy(L.m.from, S[accuser].desc.name);
+	L.m.incarnation = inc;
+	len = wire_accuse_signed_bytes(L.m.target, inc, L.m.from, buf, sizeof(buf));
+	if (len > 0)
+		seal_sign(S[L.li].seal, buf, (size_t)len, L.m.sig);
+	lie_put();
+}
+
+/* The liar's own descriptor, signed at a new incarnation; with another site's overlay
+ * address and WireGuard endpoint when victim is not the liar itself. */
+static void
+lie_self(size_t victim)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	struct wire_desc *d = &L.m.desc;
+	int len;
+
+	*d = S[L.li].desc0;
+	if (victim != L.li) {
+		d->overlay[0] = S[victim].desc.overlay[0];
+		d->endpoints[0] = S[victim].desc.endpoints[0];
+	}
+	d->incarnation = ++S[L.li].inc;
+	len = wire_desc_signed_bytes(d, buf, sizeof(buf));
+	if (len < 0 || seal_sign(S[L.li].seal, buf, (size_t)len, d->sig) != 0)
+		return;
+	L.m.type = WIRE_ALIVE;
+	lie_put();
+}
+
+static uint32_t
+inc_of(size_t i)
+{
+	return gossip_self(S[i].g)->incarnation;
+}
+
+/* One round of every lie, to one honest site, about random honest ones. */
+static void
+liar_round(size_t li)
+{
+	size_t to = random_honest(), v = random_honest(), v2 = random_honest();
+	uint32_t cur = inc_of(v);
+
+	lie_begin(li, to);
+	lie_accuse(WIRE_DEAD, v, UINT32_MAX, li);
+	lie_accuse(WIRE_SUSPECT, v, cur, li);
+	lie_accuse(WIRE_DEAD, v, cur, v2); /* in an honest site's name */
+	lie_accuse(WIRE_SUSPECT, v2, inc_of(v2) + 1, random_honest());
+	lie_accuse(WIRE_DEAD, to, UINT32_MAX, li); /* to the victim itself */
+	lie_accuse(WIRE_SUSPECT, to, inc_of(to), li);
+	L.m.type = WIRE_ENTRIES;
+	L.m.nbuckets = 1;
+	L.m.count = 5;
+	strcpy(L.m.entries[0].name, S[v].desc.name);
+	L.m.entries[0].incarnation = cur;
+	L.m.entries[0].state = WIRE_STATE_DEAD;
+	strcpy(L.m.entries[1].name, S[v2].desc.name);
+	L.m.entries[1].incarnation = UINT32_MAX;
+	L.m.entries[1].state = WIRE_STATE_SUSPECT;
+	strcpy(L.m.entries[2].name, S[v2].desc.name);
+	L.m.entries[2].incarnation = inc_of(v2);
+	L.m.entries[2].state = WIRE_STATE_LEFT;
+	strcpy(L.m.entries[3].name, S[to].desc.name);
+	L.m.entries[3].incarnation = UINT32_MAX;
+	L.m.entries[3].state = WIRE_STATE_ALIVE;
+	strcpy(L.m.entries[4].name, S[to].desc.name);
+	L.m.entries[4].incarnation = UINT32_MAX;
+	L.m.entries[4].state = WIRE_STATE_DEAD;
+	lie_put();
+	/* A stale descriptor of a site that has moved on, and acks nobody asked for. */
+	L.m.type = WIRE_ALIVE;
+	L.m.desc = S[v].desc0;
+	lie_put();
+	L.m.type = WIRE_ACK;
+	L.m.seq = (uint32_t)rnd();
+	lie_put();
+	L.m.type = WIRE_NACK;
+	L.m.seq = (uint32_t)rnd();
+	lie_put();
+	lie_self(v);
+	lie_send();
+	push((struct event){.at = now + (gossip_time)(GOSSIP_SEC / O.lie_rate),
+	                    .site = (uint32_t)li,
+	                    .kind = EV_LIE});
+}
+
+/* What a liar does with a datagram: stays alive (answers pings, refutes), and answers
+ * every ping-req with forged acks and nacks instead of probing. */
+static void
+liar_receive(size_t li, const struct event *e)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	static struct wire_msg m;
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_reader r;
+	size_t plen;
+	int from;
+
+	if (seal_sender(e->data, e->len, name) != 0 ||
+	    (from = gossip_trust_find(trust, name)) < 0 ||
+	    seal_unwrap(S[li].seal, (uint32_t)from, S[from].pub, e->data, e->len, plain,
+	                sizeof(plain), &plen) != 0 ||
+	    wire_reader_init(&r, plain, plen) != 0)
+		return;
+	lie_begin(li, (size_t)from);
+	while (wire_next(&r, &m) == 1) {
+		switch (m.type) {
+		case WIRE_PING:
+			L.m.type = WIRE_ACK;
+			L.m.seq = m.seq;
+			lie_put();
+			break;
+		case WIRE_PING_FOR: {
+			/* Answers honestly for itself, so it stays a helper others ask. */
+			uint8_t ack[16];
+			struct wire_writer w;
+			int origin = gossip_trust_find(trust, m.from);
+			size_t len;
+
+			L.m.type = WIRE_ACK;
+			L.m.seq = m.origin_seq;
+			wire_begin(&w, ack, sizeof(ack));
+			if (origin < 0 || wire_put_msg(&w, &L.m) != 0 ||
+			    seal_wrap(S[li].seal, (uint32_t)origin, S[origin].pub, ack, w.len,
+			              L.m.relay, sizeof(L.m.relay), &len) != 0)
+				break;
+			L.m.type = WIRE_ACK_FOR;
+			L.m.seq = m.seq;
+			L.m.relay_len = (uint16_t)len;
+			lie_put();
+			break;
+		}
+		case WIRE_PING_REQ: {
+			/* Asked to probe a target: never does, says it answered. */
+			uint8_t ack[16];
+			struct wire_writer w;
+			size_t len;
+
+			L.m.type = WIRE_ACK;
+			L.m.seq = m.seq;
+			lie_put();
+			L.m.type = WIRE_NACK;
+			L.m.seq = m.seq;
+			lie_put();
+			L.m.type = WIRE_ACK;
+			L.m.seq = m.seq;
+			wire_begin(&w, ack, sizeof(ack));
+			if (wire_put_msg(&w, &L.m) != 0 ||
+			    seal_wrap(S[li].seal, (uint32_t)from, S[from].pub, ack, w.len,
+			              L.m.relay, sizeof(L.m.relay), &len) != 0)
+				break;
+			L.m.type = WIRE_ACK_FOR;
+			L.m.seq = m.seq;
+			L.m.relay_len = (uint16_t)len;
+			lie_put();
+			break;
+		}
+		case WIRE_SUSPECT:
+		case WIRE_DEAD:
+			if (strcmp(m.target, S[li].desc.name) == 0 && m.incarnation >= S[li].inc) {
+				S[li].inc = m.incarnation;
+				lie_self(li);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	lie_send();
+}
+
 static void
 deliver(size_t i, struct event *e)
 {
-	gossip_receive(S[i].g, now, &e->from, e->data, e->len);
 	delivered++;
+	if (S[i].liar) {
+		liar_receive(i, e);
+		return;
+	}
+	gossip_receive(S[i].g, now, &e->from, e->data, e->len);
 }
 
 static void
@@ -511,6 +773,9 @@ run_until(gossip_time end)
 			                    .site = (uint32_t)i,
 			                    .kind = EV_STALL_END});
 			break;
+		case EV_LIE:
+			liar_round(i);
+			break;
 		case EV_STALL_END:
 			if (S[i].down)
 				break;
@@ -548,6 +813,7 @@ teardown(void)
 	}
 	for (size_t i = 0; i < O.sites; i++) {
 		gossip_free(S[i].g);
+		seal_free(S[i].seal);
 		for (size_t k = 0; k < S[i].nheld; k++)
 			free(S[i].held[k].data);
 		free(S[i].held);
@@ -883,16 +1149,81 @@ sc_partition(double wall0)
 	printf("}\n");
 }
 
+/* Crashes among honest sites while liars lie: what the liars got (live sites dead or left
+ * anywhere: routes withdrawn) and what they delayed (dead everywhere after a crash). */
+static void
+sc_liar(double wall0)
+{
+	size_t n = O.events ? O.events : 5, nd = 0, ns = 0;
+	double *all_dead = calloc(n, sizeof(double)), *first = calloc(n, sizeof(double));
+	double dur = O.duration_s ? O.duration_s : 40;
+	uint64_t refutations = 0, refused = 0;
+
+	for (size_t li = honest_sites(); li < O.sites; li++)
+		push((struct event){.at = now + (gossip_time)(rnd01() * GOSSIP_SEC / O.lie_rate),
+		                    .site = (uint32_t)li,
+		                    .kind = EV_LIE});
+	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
+	for (size_t e = 0; e < n; e++) {
+		size_t who;
+		gossip_time t0 = now, last = 0;
+		bool all = true;
+
+		do
+			who = random_honest();
+		while (S[who].down);
+		for (size_t i = 0; i < O.sites; i++)
+			S[i].seen_dead = INT64_MAX;
+		track_site = (int)who;
+		first_suspect = INT64_MAX;
+		crash(who);
+		run_until(t0 + (gossip_time)(dur * GOSSIP_SEC));
+		if (first_suspect != INT64_MAX)
+			first[ns++] = (double)(first_suspect - t0) / GOSSIP_SEC;
+		for (size_t i = 0; i < honest_sites(); i++) {
+			if (S[i].down)
+				continue;
+			if (S[i].seen_dead == INT64_MAX)
+				all = false;
+			else if (S[i].seen_dead > last)
+				last = S[i].seen_dead;
+		}
+		all_dead[nd++] = all ? (double)(last - t0) / GOSSIP_SEC : INFINITY;
+	}
+	for (size_t i = 0; i < honest_sites(); i++) {
+		refutations += gossip_counters(S[i].g)->refutations;
+		refused += gossip_counters(S[i].g)->drop_refused;
+	}
+	out_begin(wall0);
+	printf(",\"liars\":%zu", O.liars);
+	out_num("lie_rate", O.lie_rate);
+	out_num("lies", (double)lies);
+	out_num("crashes", (double)n);
+	out_num("first_suspicion_mean_s", mean(first, ns));
+	out_num("dead_everywhere_median_s", pct(all_dead, nd, 50));
+	out_num("dead_everywhere_p99_s", pct(all_dead, nd, 99));
+	out_num("dead_everywhere_max_s", pct(all_dead, nd, 100));
+	out_num("live_dead", (double)live_dead);
+	out_num("live_withdrawn", (double)(live_dead + live_left));
+	out_num("live_suspicions", (double)live_suspect);
+	out_num("refutations", (double)refutations);
+	out_num("refused", (double)refused);
+	printf("}\n");
+	free(all_dead);
+	free(first);
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: netd-sim [--sites N] [--seed S] [--scenario "
-	        "steady|spread|crash|accuracy|stall|partition]\n"
+	        "steady|spread|crash|accuracy|stall|partition|liar]\n"
 	        "                [--loss P] [--latency MS] [--jitter MS] [--duration S] [--warmup "
 	        "S]\n"
 	        "                [--events N] [--no-lifeguard] [--wan] [--seeds K]\n"
 	        "                [--stall-fraction F] [--stall S] [--stall-gap S] [--partition S]\n"
+	        "                [--liars L] [--lie-rate R]\n"
 	        "Prints one JSON line of results.\n");
 }
 
@@ -920,7 +1251,8 @@ main(int argc, char **argv)
 	        {"duration", 1, 0, 'd'},       {"warmup", 1, 0, 'w'},  {"events", 1, 0, 'e'},
 	        {"no-lifeguard", 0, 0, 'G'},   {"wan", 0, 0, 'W'},     {"seeds", 1, 0, 'S'},
 	        {"stall-fraction", 1, 0, 'f'}, {"stall", 1, 0, 'p'},   {"stall-gap", 1, 0, 'g'},
-	        {"partition", 1, 0, 'P'},      {"help", 0, 0, 'h'},    {0, 0, 0, 0},
+	        {"partition", 1, 0, 'P'},      {"help", 0, 0, 'h'},    {"liars", 1, 0, 'y'},
+	        {"lie-rate", 1, 0, 'r'},       {0, 0, 0, 0},
 	};
 	double wall0;
 	int c;
@@ -935,7 +1267,9 @@ main(int argc, char **argv)
 	                  .stall_fraction = 0.1,
 	                  .stall_s = 2,
 	                  .stall_gap_s = 20,
-	                  .nseeds = 3};
+	                  .nseeds = 3,
+	                  .liars = 1,
+	                  .lie_rate = 5};
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -994,6 +1328,12 @@ main(int argc, char **argv)
 		case 'P':
 			O.partition_s = num(optarg, "--partition");
 			break;
+		case 'y':
+			O.liars = (size_t)num(optarg, "--liars");
+			break;
+		case 'r':
+			O.lie_rate = num(optarg, "--lie-rate");
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1003,14 +1343,19 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || O.sites < 2 || O.sites > 100000 || O.loss >= 1 ||
-	    O.stall_fraction > 1) {
+	    O.stall_fraction > 1 || O.lie_rate <= 0 || O.liars > 1000) {
 		usage(stderr);
 		return 2;
 	}
+	/* The liars come on top of the honest sites; elsewhere there are none. */
+	if (O.sc == SC_LIAR)
+		O.sites += O.liars;
+	else
+		O.liars = 0;
 	/* Crashed sites stay down: crashing more than half would leave few or no observers. */
-	if (O.sc == SC_CRASH && O.events > O.sites / 2) {
+	if ((O.sc == SC_CRASH || O.sc == SC_LIAR) && O.events > (O.sites - O.liars) / 2) {
 		fprintf(stderr, "netd-sim: --events: at most %zu crashes with %zu sites\n",
-		        O.sites / 2, O.sites);
+		        (O.sites - O.liars) / 2, O.sites - O.liars);
 		return 2;
 	}
 	if (sodium_init() < 0)
@@ -1036,6 +1381,9 @@ main(int argc, char **argv)
 		break;
 	case SC_PARTITION:
 		sc_partition(wall0);
+		break;
+	case SC_LIAR:
+		sc_liar(wall0);
 		break;
 	}
 	teardown();

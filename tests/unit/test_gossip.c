@@ -899,7 +899,7 @@ test_lies_accusations(void **state)
 	        {"entry: dead at the top", ENTRY, WIRE_STATE_DEAD, X, B, B, UINT32_MAX,
 	         GOSSIP_ALIVE, 5, 1, true},
 	        {"entry: left above", ENTRY, WIRE_STATE_LEFT, X, B, B, 6, GOSSIP_ALIVE, 5, 1, true},
-	        {"entry: dead at the signed", ENTRY, WIRE_STATE_DEAD, X, B, B, 5, GOSSIP_SUSPECT, 5,
+	        {"entry: dead at the signed", ENTRY, WIRE_STATE_DEAD, X, B, B, 5, GOSSIP_ALIVE, 5,
 	         1, false},
 	        {"entry: us alive at the top", ENTRY, WIRE_STATE_ALIVE, A, B, B, UINT32_MAX,
 	         GOSSIP_ALIVE, 5, 1, true},
@@ -979,6 +979,37 @@ test_lies_confirmations(void **state)
 			         gossip_state_name(st));
 		world_free(w);
 	}
+}
+
+/* An entry saying x is dead at its signed incarnation is hearsay (an honest site passes on
+ * a liar's word as readily): no suspicion, and x is the next member probed, so this site
+ * finds out first-hand. */
+static void
+test_entry_hearsay_probes(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	enum gossip_state st;
+	uint32_t inc;
+	bool pinged = false;
+
+	(void)state;
+	send_alive(w, B, B, 1);
+	send_alive(w, B, D, 1);
+	send_alive(w, B, X, 5);
+	send_entry(w, X, 5, WIRE_STATE_DEAD);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_ALIVE);
+	for (int i = 0; i < 50 && !pinged; i++) {
+		w->nout = 0;
+		w->now = gossip_next_deadline(w->g);
+		gossip_tick(w->g, w->now);
+		pinged = took(w, X, WIRE_PING, m);
+		assert_false(took(w, B, WIRE_PING, m) || took(w, D, WIRE_PING, m));
+	}
+	assert_true(pinged);
+	free(m);
+	world_free(w);
 }
 
 /* Sets up a probe of X by A that X does not answer: returns the probe's seq once A has
@@ -1464,6 +1495,7 @@ main(void)
 	        cmocka_unit_test(test_adopted_view_syncs_soon),
 	        cmocka_unit_test(test_lies_accusations),
 	        cmocka_unit_test(test_lies_confirmations),
+	        cmocka_unit_test(test_entry_hearsay_probes),
 	        cmocka_unit_test(test_lies_acks),
 	        cmocka_unit_test(test_indirect_ack_path),
 	        cmocka_unit_test(test_profile_check),
