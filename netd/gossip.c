@@ -11,6 +11,7 @@
 
 #define MAX_CONFIRMERS 8
 #define MAX_FORWARDS   64
+#define MAX_URGENT     16 /* suspects waiting for this site's own probe */
 #define SELF_ID        UINT32_MAX
 /* What answering outsiders may cost (PROTOCOL.md, "Joins and re-merge"). A cookie reply
  * costs a MAC and is shorter than the hello it answers: its cap is twice the flood a seed is
@@ -520,6 +521,11 @@ struct suspicion {
 	bool extended;
 	bool own_signed; /* own_sig: this site's accusation at the member's incarnation */
 	uint8_t own_sig[WIRE_SIG_LEN];
+	/* This site's own evidence since the suspicion began: the member was heard from
+	 * (an authenticated datagram), or a probe of it by this site failed. */
+	bool heard;
+	bool probed;
+	uint8_t checks; /* deadlines put off waiting for a probe of our own */
 };
 
 /* What a member's trust entry does not grant of its descriptor. Kept in a side table of the
@@ -632,6 +638,9 @@ struct gossip {
 
 	struct forward fw[MAX_FORWARDS];
 	struct probe probe;
+	uint32_t urgent[MAX_URGENT]; /* suspects to probe before the round goes on */
+	size_t nurgent;
+	bool urgent_turn; /* urgent and round-robin probes alternate */
 	uint32_t seq;
 	unsigned awareness;
 
@@ -1193,6 +1202,49 @@ suspicion_confirm(struct gossip *g, uint32_t idx, uint32_t accuser)
 
 /* ---- state transitions (the SWIM conflict rules) ---- */
 
+/* A suspect this site will probe itself before its round-robin goes on: what others say
+ * is checked first-hand, and a live member answers (and hears it is suspected). At the
+ * front: its suspicion ran out and waits for this probe. When full, the oldest new
+ * suspicion makes room (it will come back at the front if it runs out unchecked). */
+static void
+urgent_add(struct gossip *g, uint32_t idx, bool front)
+{
+	size_t i;
+
+	for (i = 0; i < g->nurgent && g->urgent[i] != idx; i++)
+		;
+	if (i < g->nurgent) {
+		if (!front)
+			return;
+		memmove(g->urgent + 1, g->urgent, i * sizeof(*g->urgent));
+	} else if (front) {
+		if (g->nurgent < MAX_URGENT)
+			g->nurgent++;
+		memmove(g->urgent + 1, g->urgent, (g->nurgent - 1) * sizeof(*g->urgent));
+	} else {
+		if (g->nurgent == MAX_URGENT)
+			memmove(g->urgent, g->urgent + 1, --g->nurgent * sizeof(*g->urgent));
+		g->urgent[g->nurgent++] = idx;
+		return;
+	}
+	g->urgent[0] = idx;
+}
+
+static bool
+urgent_next(struct gossip *g, uint32_t *target)
+{
+	while (g->nurgent > 0) {
+		uint32_t idx = g->urgent[0];
+
+		memmove(g->urgent, g->urgent + 1, --g->nurgent * sizeof(*g->urgent));
+		if (g->members[idx].state == GOSSIP_SUSPECT) {
+			*target = idx;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* This site's own signed accusation of idx at its current incarnation, built in g->out;
  * NULL if it cannot be signed. The signature is kept with the suspicion: the same bytes
  * serve a suspect, the buddy's warning and the dead at the end. */
@@ -1237,6 +1289,8 @@ on_suspect(struct gossip *g, gossip_time now, uint32_t idx, uint32_t accuser,
 
 	if (!live(m->state))
 		return;
+	if (local && m->susp != NULL)
+		m->susp->probed = true;
 	if (m->state == GOSSIP_SUSPECT) {
 		if (!suspicion_confirm(g, idx, accuser))
 			return;
@@ -1244,8 +1298,13 @@ on_suspect(struct gossip *g, gossip_time now, uint32_t idx, uint32_t accuser,
 		set_state(g, now, idx, m->incarnation, GOSSIP_SUSPECT);
 		suspicion_start(g, now, idx, accuser);
 		started = true;
-		if (local)
+		if (local) {
 			g->ctr.suspicions++;
+			if (m->susp != NULL)
+				m->susp->probed = true;
+		} else {
+			urgent_add(g, idx, false);
+		}
 	}
 	if (local)
 		signed_msg = own_accusation(g, idx, WIRE_SUSPECT);
@@ -1517,6 +1576,10 @@ probe_start(struct gossip *g, gossip_time now)
 	bool found = false;
 
 	g->next_probe = now + scaled(g, g->prof.probe_interval_ms);
+	/* Every other probe at most goes to a suspect out of turn, so accusations, true or
+	 * not, slow the round by half at worst. */
+	found = g->urgent_turn && urgent_next(g, &target);
+	g->urgent_turn = !found;
 	for (size_t tries = 0; tries <= g->norder && !found; tries++) {
 		if (g->order_pos >= g->norder)
 			reshuffle(g);
@@ -1650,6 +1713,14 @@ on_ack(struct gossip *g, uint32_t from, uint32_t seq)
 	}
 }
 
+/* Anything authenticated from a suspect is first-hand news that it is up. */
+static void
+heard_from(struct gossip *g, uint32_t idx)
+{
+	if (g->members[idx].susp != NULL)
+		g->members[idx].susp->heard = true;
+}
+
 /* The position of from among the helpers of the probe outstanding for seq, or -1. */
 static int
 probe_helper(const struct gossip *g, uint32_t from, uint32_t seq)
@@ -1774,6 +1845,7 @@ on_ack_for(struct gossip *g, uint32_t from, const struct wire_msg *m)
 	if (probe_helper(g, from, m->seq) >= 0 && relayed_ack_valid(g, m)) {
 		g->probe.active = false;
 		awareness_add(g, -1);
+		heard_from(g, g->probe.target);
 	}
 }
 
@@ -2439,6 +2511,24 @@ suspects_tick(struct gossip *g, gossip_time now)
 			s->deadline = now + scaled(g, g->prof.probe_timeout_ms);
 			continue;
 		}
+		/* Others' word is not enough: a suspect this site heard from is up, and its
+		 * refutation is on the way; one it has not probed yet gets a probe first. */
+		if (s->heard) {
+			s->heard = s->probed = false;
+			s->checks = 0;
+			s->deadline = now + suspicion_min(g);
+			urgent_add(g, idx, false);
+			continue;
+		}
+		if (!s->probed && s->checks < 2) {
+			s->checks++;
+			/* Not scaled by local health: accusations (refuted) raise it, and what
+			 * they raise must not stretch how long a crash goes undeclared. */
+			s->deadline =
+			        now + 2 * (gossip_time)g->prof.probe_interval_ms * GOSSIP_MSEC;
+			urgent_add(g, idx, true);
+			continue;
+		}
 		declare_dead(g, now, idx);
 	}
 }
@@ -2620,6 +2710,7 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		dispatch(g, now, (uint32_t)id, from, &g->msg);
 
 	sm = &g->members[id];
+	heard_from(g, (uint32_t)id);
 	if (sm->state == GOSSIP_NONE && may_answer(g, now, (uint32_t)id)) {
 		/* A trusted site we know nothing of talks to us: it is joining through us. */
 		send_digest(g, (uint32_t)id, from, true);
@@ -2697,6 +2788,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	}
 	g->bucket_sum[self_hash(g) & (WIRE_MAX_BUCKETS - 1)] +=
 	        entry_hash(self_hash(g), g->self_inc, g->self_state);
+	g->urgent_turn = true;
 	return g;
 nomem:
 	why = "out of memory";
@@ -2824,6 +2916,7 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->refusal = r != NULL ? r->reason : GOSSIP_REFUSAL_NONE;
 	out->why = r != NULL ? r->why : "";
 	out->changed_at = m->changed_at;
+	out->suspect_until = m->susp != NULL ? m->susp->deadline : 0;
 	return 0;
 }
 

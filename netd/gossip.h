@@ -215,6 +215,7 @@ struct gossip_member_info {
 	enum gossip_refusal refusal;     /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
 	const char *why;                 /* the refusal as a sentence; "" when none */
 	gossip_time changed_at;
+	gossip_time suspect_until; /* SUSPECT: when this site's suspicion runs out, else 0 */
 };
 
 /* Members by trust index (0 .. gossip_trust_count-1); -1 for an index not known. */
