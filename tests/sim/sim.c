@@ -632,6 +632,29 @@ liar_round(size_t li)
 	                    .kind = EV_LIE});
 }
 
+/* An ACK_FOR carrying an ack of seq that the liar sealed for for_site. */
+static void
+lie_sealed_ack(size_t for_site, uint32_t seq, uint32_t relay_seq)
+{
+	uint8_t ack[16];
+	struct wire_writer w;
+	size_t len;
+
+	L.m.type = WIRE_ACK;
+	L.m.seq = seq;
+	wire_begin(&w, ack, sizeof(ack));
+	if (wire_put_msg(&w, &L.m) != 0 ||
+	    seal_wrap(S[L.li].seal, (uint32_t)for_site, S[for_site].pub, ack, w.len, L.m.relay,
+	              sizeof(L.m.relay), &len) != 0) {
+		memset(&L.m, 0, sizeof(L.m));
+		return;
+	}
+	L.m.type = WIRE_ACK_FOR;
+	L.m.seq = relay_seq;
+	L.m.relay_len = (uint16_t)len;
+	lie_put();
+}
+
 /* What a liar does with a datagram: stays alive (answers pings, refutes), and answers
  * every ping-req with forged acks and nacks instead of probing. */
 static void
@@ -660,49 +683,22 @@ liar_receive(size_t li, const struct event *e)
 			break;
 		case WIRE_PING_FOR: {
 			/* Answers honestly for itself, so it stays a helper others ask. */
-			uint8_t ack[16];
-			struct wire_writer w;
 			int origin = gossip_trust_find(trust, m.from);
-			size_t len;
 
-			L.m.type = WIRE_ACK;
-			L.m.seq = m.origin_seq;
-			wire_begin(&w, ack, sizeof(ack));
-			if (origin < 0 || wire_put_msg(&w, &L.m) != 0 ||
-			    seal_wrap(S[li].seal, (uint32_t)origin, S[origin].pub, ack, w.len,
-			              L.m.relay, sizeof(L.m.relay), &len) != 0)
-				break;
-			L.m.type = WIRE_ACK_FOR;
-			L.m.seq = m.seq;
-			L.m.relay_len = (uint16_t)len;
-			lie_put();
+			if (origin >= 0)
+				lie_sealed_ack((size_t)origin, m.origin_seq, m.seq);
 			break;
 		}
-		case WIRE_PING_REQ: {
+		case WIRE_PING_REQ:
 			/* Asked to probe a target: never does, says it answered. */
-			uint8_t ack[16];
-			struct wire_writer w;
-			size_t len;
-
 			L.m.type = WIRE_ACK;
 			L.m.seq = m.seq;
 			lie_put();
 			L.m.type = WIRE_NACK;
 			L.m.seq = m.seq;
 			lie_put();
-			L.m.type = WIRE_ACK;
-			L.m.seq = m.seq;
-			wire_begin(&w, ack, sizeof(ack));
-			if (wire_put_msg(&w, &L.m) != 0 ||
-			    seal_wrap(S[li].seal, (uint32_t)from, S[from].pub, ack, w.len,
-			              L.m.relay, sizeof(L.m.relay), &len) != 0)
-				break;
-			L.m.type = WIRE_ACK_FOR;
-			L.m.seq = m.seq;
-			L.m.relay_len = (uint16_t)len;
-			lie_put();
+			lie_sealed_ack((size_t)from, m.seq, m.seq);
 			break;
-		}
 		case WIRE_SUSPECT:
 		case WIRE_DEAD:
 			if (strcmp(m.target, S[li].desc.name) == 0 && m.incarnation >= S[li].inc) {
@@ -1027,6 +1023,38 @@ sc_spread(double wall0)
 	free(lat);
 }
 
+/* Crashes a random honest site and runs dur seconds. Adds when it was first suspected to
+ * first (when it was); dead: when the last live honest site declared it dead (INFINITY
+ * if one did not). */
+static void
+crash_one(double dur, double *first, size_t *nfirst, double *dead)
+{
+	gossip_time t0 = now, last = 0;
+	bool all = true;
+	size_t who;
+
+	do
+		who = random_honest();
+	while (S[who].down);
+	for (size_t i = 0; i < O.sites; i++)
+		S[i].seen_dead = INT64_MAX;
+	track_site = (int)who;
+	first_suspect = INT64_MAX;
+	crash(who);
+	run_until(t0 + (gossip_time)(dur * GOSSIP_SEC));
+	if (first_suspect != INT64_MAX)
+		first[(*nfirst)++] = (double)(first_suspect - t0) / GOSSIP_SEC;
+	for (size_t i = 0; i < honest_sites(); i++) {
+		if (S[i].down)
+			continue;
+		if (S[i].seen_dead == INT64_MAX)
+			all = false;
+		else if (S[i].seen_dead > last)
+			last = S[i].seen_dead;
+	}
+	*dead = all ? (double)(last - t0) / GOSSIP_SEC : INFINITY;
+}
+
 static void
 sc_crash(double wall0)
 {
@@ -1035,32 +1063,8 @@ sc_crash(double wall0)
 	double dur = O.duration_s ? O.duration_s : 60;
 
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
-	for (size_t e = 0; e < n; e++) {
-		size_t who;
-		gossip_time t0 = now, last = 0;
-		bool all = true;
-
-		do
-			who = (size_t)(rnd() % O.sites);
-		while (S[who].down);
-		for (size_t i = 0; i < O.sites; i++)
-			S[i].seen_dead = INT64_MAX;
-		track_site = (int)who;
-		first_suspect = INT64_MAX;
-		crash(who);
-		run_until(t0 + (gossip_time)(dur * GOSSIP_SEC));
-		if (first_suspect != INT64_MAX)
-			first[ns++] = (double)(first_suspect - t0) / GOSSIP_SEC;
-		for (size_t i = 0; i < O.sites; i++) {
-			if (S[i].down)
-				continue;
-			if (S[i].seen_dead == INT64_MAX)
-				all = false;
-			else if (S[i].seen_dead > last)
-				last = S[i].seen_dead;
-		}
-		all_dead[nd++] = all ? (double)(last - t0) / GOSSIP_SEC : INFINITY;
-	}
+	for (size_t e = 0; e < n; e++)
+		crash_one(dur, first, &ns, &all_dead[nd++]);
 	out_begin(wall0);
 	out_num("crashes", (double)n);
 	out_num("first_suspicion_mean_s", mean(first, ns));
@@ -1164,32 +1168,8 @@ sc_liar(double wall0)
 		                    .site = (uint32_t)li,
 		                    .kind = EV_LIE});
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
-	for (size_t e = 0; e < n; e++) {
-		size_t who;
-		gossip_time t0 = now, last = 0;
-		bool all = true;
-
-		do
-			who = random_honest();
-		while (S[who].down);
-		for (size_t i = 0; i < O.sites; i++)
-			S[i].seen_dead = INT64_MAX;
-		track_site = (int)who;
-		first_suspect = INT64_MAX;
-		crash(who);
-		run_until(t0 + (gossip_time)(dur * GOSSIP_SEC));
-		if (first_suspect != INT64_MAX)
-			first[ns++] = (double)(first_suspect - t0) / GOSSIP_SEC;
-		for (size_t i = 0; i < honest_sites(); i++) {
-			if (S[i].down)
-				continue;
-			if (S[i].seen_dead == INT64_MAX)
-				all = false;
-			else if (S[i].seen_dead > last)
-				last = S[i].seen_dead;
-		}
-		all_dead[nd++] = all ? (double)(last - t0) / GOSSIP_SEC : INFINITY;
-	}
+	for (size_t e = 0; e < n; e++)
+		crash_one(dur, first, &ns, &all_dead[nd++]);
 	for (size_t i = 0; i < honest_sites(); i++) {
 		refutations += gossip_counters(S[i].g)->refutations;
 		refused += gossip_counters(S[i].g)->drop_refused;
