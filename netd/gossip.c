@@ -1095,7 +1095,9 @@ refute(struct gossip *g, uint32_t claimed)
 	if (g->self_state != GOSSIP_ALIVE || inc == UINT32_MAX)
 		return;
 	g->ctr.refutations++;
-	if (g->prof.lifeguard && g->awareness + 1 < g->prof.awareness_max)
+	/* Being accused says little about our own health when anyone can accuse: it raises
+	 * the score from 0 only, so a liar can halve our probing at most. */
+	if (g->prof.lifeguard && g->awareness == 0 && g->prof.awareness_max > 1)
 		g->awareness++;
 	self_publish(g, &g->self->d, inc + 1);
 }
