@@ -2851,13 +2851,19 @@ gossip_start(struct gossip *g, gossip_time now)
 		g->seeds[i].next = now;
 }
 
+uint32_t
+gossip_next_incarnation(uint32_t inc)
+{
+	return inc == UINT32_MAX ? inc : inc + 1;
+}
+
 int
 gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *desc)
 {
 	(void)now;
 	if (g->self_state != GOSSIP_ALIVE || g->self_inc == UINT32_MAX)
 		return -1;
-	return self_publish(g, desc, g->self_inc + 1);
+	return self_publish(g, desc, gossip_next_incarnation(g->self_inc));
 }
 
 void
@@ -2871,8 +2877,7 @@ gossip_leave(struct gossip *g, gossip_time now)
 	if (g->self_state != GOSSIP_ALIVE)
 		return;
 	/* At the top incarnation the leave shares it with the last alive; left still wins. */
-	self_entry_update(g, g->self_inc == UINT32_MAX ? g->self_inc : g->self_inc + 1,
-	                  GOSSIP_LEFT);
+	self_entry_update(g, gossip_next_incarnation(g->self_inc), GOSSIP_LEFT);
 	msg_clear(m, WIRE_LEFT);
 	strcpy(m->target, g->name);
 	m->incarnation = g->self_inc;

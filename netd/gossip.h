@@ -192,6 +192,10 @@ void gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoin
 /* When gossip_tick next has something to do. */
 gossip_time gossip_next_deadline(const struct gossip *g);
 
+/* One above inc, or inc itself at the top: incarnations saturate instead of wrapping to 0,
+ * which every other site would take for the oldest version. */
+uint32_t gossip_next_incarnation(uint32_t inc);
+
 /* A new version of this site's descriptor (keys and name are kept). */
 int gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *desc);
 /* Announces a graceful leave; keep ticking a little so it spreads. */

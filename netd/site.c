@@ -875,7 +875,8 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 		log_errx("out of memory building the trust table");
 		goto fail;
 	}
-	s->gossip = site_start_gossip(s, st.incarnation + 1, st.members, st.nmembers);
+	s->gossip = site_start_gossip(s, gossip_next_incarnation(st.incarnation), st.members,
+	                              st.nmembers);
 	state_clear(&st);
 	if (s->gossip == NULL)
 		goto fail;
@@ -1009,7 +1010,9 @@ site_reconfigure(struct site *s, const struct conf *conf)
 			return -1;
 		}
 		s->trust = trust;
-		g = site_start_gossip(s, gossip_self(old_gossip)->incarnation + 1, members, n);
+		g = site_start_gossip(s,
+		                      gossip_next_incarnation(gossip_self(old_gossip)->incarnation),
+		                      members, n);
 		free(members);
 		if (g == NULL) {
 			s->trust = old_trust;

@@ -404,6 +404,40 @@ test_refute(void **state)
 	world_free(w);
 }
 
+/* At the top, incarnations stay there: a refutation or an update never wraps to 0, which
+ * every other site would take for the oldest version. */
+static void
+test_incarnation_saturates(void **state)
+{
+	struct world *w = world_new(true);
+	struct gossip_config cfg = {0};
+	char err[128];
+
+	(void)state;
+	assert_int_equal(gossip_next_incarnation(7), 8);
+	assert_int_equal(gossip_next_incarnation(UINT32_MAX), UINT32_MAX);
+	gossip_free(w->g);
+	cfg.name = "a";
+	cfg.private_key = w->p[A].priv;
+	cfg.epoch = 2;
+	cfg.incarnation = UINT32_MAX - 1;
+	cfg.desc = &w->p[A].desc;
+	gossip_profile_lan(&cfg.profile);
+	cfg.trust = w->trust;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
+	w->g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(w->g);
+	gossip_start(w->g, w->now);
+	send_alive(w, B, B, 1);
+	send_accuse(w, WIRE_SUSPECT, A, UINT32_MAX - 1, B);
+	assert_int_equal(gossip_self(w->g)->incarnation, UINT32_MAX);
+	send_accuse(w, WIRE_DEAD, A, UINT32_MAX, B);
+	assert_int_equal(gossip_self(w->g)->incarnation, UINT32_MAX);
+	assert_int_equal(gossip_update(w->g, w->now, &w->p[A].desc), -1);
+	assert_int_equal(gossip_self(w->g)->incarnation, UINT32_MAX);
+	world_free(w);
+}
+
 /* A probe with no answer: indirect probes, then suspicion raised locally; Lifeguard adds
  * the missing nacks to the local health score. */
 static void
@@ -1507,6 +1541,7 @@ main(void)
 	        cmocka_unit_test(test_transitions),
 	        cmocka_unit_test(test_join_and_update_events),
 	        cmocka_unit_test(test_refute),
+	        cmocka_unit_test(test_incarnation_saturates),
 	        cmocka_unit_test(test_probe_failure),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refusals),
