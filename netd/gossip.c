@@ -27,6 +27,10 @@
 #define SOURCES       64  /* source addresses tracked; the least recently seen is replaced */
 #define ANSWER_GAP_MS 200 /* join answers and tell-the-dead, per trusted sender */
 #define ANSWERED      64  /* senders answered lately, kept to enforce that gap */
+/* A challenge in a datagram of its own goes to a sender at most this often; datagrams that go
+ * to it anyway carry the challenge as well. */
+#define CHALLENGE_GAP (100 * GOSSIP_MSEC)
+#define CHALLENGE_LEN (1 + WIRE_NONCE_LEN) /* a CHALLENGE message */
 
 /* ---- trust table ---- */
 
@@ -567,6 +571,17 @@ struct probe {
 	gossip_time end_at;
 };
 
+/* The last datagram from a sender session this site has not confirmed, held until that
+ * session answers a challenge: one per sender, a newer one replaces it. */
+struct held {
+	struct seal_opened op;
+	struct wire_endpoint from;
+	gossip_time challenged_at; /* last challenge in a datagram of its own */
+	bool challenged;
+	size_t len; /* of the payload in buf; 0: none held */
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+};
+
 struct seed {
 	struct wire_endpoint ep;
 	gossip_time next;
@@ -608,6 +623,7 @@ struct gossip {
 
 	struct member *members; /* by trust index */
 	size_t nmembers;        /* trust count */
+	struct held **held;     /* by trust index, allocated while a sender is unconfirmed */
 	size_t nlive;           /* alive or suspect, self excluded */
 	uint64_t bucket_sum[WIRE_MAX_BUCKETS];
 
@@ -948,21 +964,32 @@ struct pkt {
 	uint8_t buf[SEAL_PAYLOAD_MAX];
 };
 
+/* Room for a challenge stays free in every payload until it is sealed. */
 static void
 pkt_init(struct pkt *p, uint32_t to, const struct wire_endpoint *addr)
 {
 	p->to = to;
 	p->addr = *addr;
-	wire_begin(&p->w, p->buf, sizeof(p->buf));
+	wire_begin(&p->w, p->buf, sizeof(p->buf) - CHALLENGE_LEN);
 }
 
 static void
-pkt_flush(struct gossip *g, struct pkt *p)
+pkt_put_nonce(struct pkt *p, uint8_t type, const uint8_t nonce[WIRE_NONCE_LEN])
+{
+	uint8_t m[CHALLENGE_LEN];
+
+	m[0] = type;
+	memcpy(m + 1, nonce, WIRE_NONCE_LEN);
+	p->w.cap = sizeof(p->buf);
+	wire_put_raw(&p->w, m, sizeof(m));
+}
+
+/* Seals and sends what p holds as it is. */
+static void
+pkt_emit(struct gossip *g, struct pkt *p)
 {
 	size_t len;
 
-	if (p->w.len <= 1)
-		return;
 	if (seal_wrap(g->seal, p->to, tentry(g, p->to)->key, p->buf, p->w.len, g->scratch,
 	              sizeof(g->scratch), &len) == 0) {
 		g->ctr.tx_datagrams++;
@@ -970,7 +997,22 @@ pkt_flush(struct gossip *g, struct pkt *p)
 		if (g->cb.send != NULL)
 			g->cb.send(g->cb.arg, &p->addr, g->scratch, len);
 	}
-	wire_begin(&p->w, p->buf, sizeof(p->buf));
+	wire_begin(&p->w, p->buf, sizeof(p->buf) - CHALLENGE_LEN);
+}
+
+static void
+pkt_flush(struct gossip *g, struct pkt *p)
+{
+	uint8_t nonce[WIRE_NONCE_LEN];
+
+	if (p->w.len <= 1)
+		return;
+	/* While a challenge to the peer is outstanding, everything sent to it asks again: the
+	 * answer then comes with the traffic to where the peer really is, whoever else sends
+	 * stale datagrams in its name. */
+	if (seal_challenge_pending(g->seal, p->to, nonce))
+		pkt_put_nonce(p, WIRE_CHALLENGE, nonce);
+	pkt_emit(g, p);
 }
 
 /* Adds a message, sending what is already there first when it does not fit. */
@@ -2036,6 +2078,7 @@ on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, co
 	uint8_t reply[WIRE_COOKIE_REPLY_LEN];
 	struct wire_hello h;
 	struct wire_cookie c;
+	uint8_t nonce[WIRE_NONCE_LEN];
 	int64_t id;
 	struct pkt p;
 
@@ -2071,6 +2114,9 @@ on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, co
 	g->out.seq = ++g->seq;
 	strcpy(g->out.target, h.name);
 	pkt_put(g, &p, &g->out);
+	/* The joiner's session is new here: the answer asks it to prove it is live, so the
+	 * joiner's reply confirms it and its join is taken at once. */
+	seal_challenge(g->seal, (uint32_t)id, tentry(g, (uint32_t)id)->key, nonce);
 	pkt_send(g, &p, false);
 }
 
@@ -2344,7 +2390,135 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_end
 	case WIRE_DESC_REQ:
 		on_desc_req(g, from, addr, m);
 		break;
+	case WIRE_CHALLENGE:
+	case WIRE_RESPONSE:
+		break; /* taken before any dispatch: fresh_walk */
 	}
+}
+
+/* ---- freshness ---- */
+
+static struct held *
+held_get(struct gossip *g, uint32_t id)
+{
+	if (g->held[id] == NULL)
+		g->held[id] = calloc(1, sizeof(*g->held[id]));
+	return g->held[id];
+}
+
+static void
+send_challenge(struct gossip *g, gossip_time now, uint32_t id, struct held *h)
+{
+	uint8_t nonce[WIRE_NONCE_LEN];
+	struct pkt p;
+
+	if (seal_challenge(g->seal, id, tentry(g, id)->key, nonce) != 0)
+		return;
+	pkt_init(&p, id, &h->from);
+	pkt_put_nonce(&p, WIRE_CHALLENGE, nonce);
+	pkt_emit(g, &p);
+	h->challenged = true;
+	h->challenged_at = now;
+	g->ctr.challenges++;
+}
+
+/* The answer to a challenge, from this session: sent whatever session asked, since a peer
+ * that restarted too cannot be confirmed before it confirms this site. A replayed challenge
+ * costs one sealed datagram no larger than itself. */
+static void
+send_response(struct gossip *g, uint32_t id, const struct wire_endpoint *to,
+              const uint8_t nonce[WIRE_NONCE_LEN])
+{
+	struct pkt p;
+
+	pkt_init(&p, id, to);
+	pkt_put_nonce(&p, WIRE_RESPONSE, nonce);
+	pkt_flush(g, &p);
+}
+
+/* What a valid payload says about freshness. */
+struct fresh_info {
+	bool confirmed; /* a response in it confirmed its session */
+	bool has_chal;  /* it asks for a response to chal (the last challenge in it) */
+	bool other;     /* it holds more than challenges and responses */
+	uint8_t chal[WIRE_NONCE_LEN];
+};
+
+static void
+fresh_walk(struct gossip *g, uint32_t id, const struct seal_opened *op, const uint8_t *plain,
+           size_t plen, struct fresh_info *fi)
+{
+	struct wire_reader r;
+
+	memset(fi, 0, sizeof(*fi));
+	wire_reader_init(&r, plain, plen);
+	while (wire_next(&r, &g->msg) == 1) {
+		if (g->msg.type == WIRE_RESPONSE) {
+			if (seal_confirm(g->seal, id, op, g->msg.nonce))
+				fi->confirmed = true;
+		} else if (g->msg.type == WIRE_CHALLENGE) {
+			memcpy(fi->chal, g->msg.nonce, WIRE_NONCE_LEN);
+			fi->has_chal = true;
+		} else {
+			fi->other = true;
+		}
+	}
+}
+
+/* An authentic datagram from a session not confirmed: it may be a recording, so it is held
+ * (when it says more than freshness), not acted on, and the sender is asked to prove the
+ * session is live. */
+static void
+hold(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+     const struct seal_opened *op, const uint8_t *plain, size_t plen, bool keep)
+{
+	struct held *h = held_get(g, id);
+
+	if (h == NULL)
+		return;
+	h->from = *from;
+	if (keep) {
+		if (h->len > 0)
+			g->ctr.drop_stale++;
+		h->op = *op;
+		h->len = plen;
+		memcpy(h->buf, plain, plen);
+	}
+	if (!h->challenged || now - h->challenged_at >= CHALLENGE_GAP)
+		send_challenge(g, now, id, h);
+}
+
+static void
+dispatch_payload(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+                 const uint8_t *plain, size_t plen)
+{
+	struct wire_reader r;
+
+	wire_reader_init(&r, plain, plen);
+	while (wire_next(&r, &g->msg) == 1)
+		dispatch(g, now, id, from, &g->msg);
+}
+
+/* The sender's session was just confirmed: what was held from it is taken now, in order.
+ * True when something was. */
+static bool
+release_held(struct gossip *g, gossip_time now, uint32_t id)
+{
+	struct held *h = g->held[id];
+	bool taken = false;
+
+	g->held[id] = NULL;
+	if (h == NULL)
+		return false;
+	if (h->len > 0) {
+		taken = seal_accept(g->seal, id, &h->op);
+		if (taken)
+			dispatch_payload(g, now, id, &h->from, h->buf, h->len);
+		else
+			g->ctr.drop_stale++;
+	}
+	free(h);
+	return taken;
 }
 
 void
@@ -2353,6 +2527,8 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 {
 	uint8_t plain[WIRE_DATAGRAM_MAX];
 	char name[WIRE_NAME_MAX + 1];
+	struct seal_opened op;
+	struct fresh_info fi;
 	struct wire_reader r;
 	struct member *sm;
 	size_t plen;
@@ -2379,7 +2555,7 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 	if (id < 0)
 		return;
 	rc = seal_unwrap(g->seal, (uint32_t)id, tentry(g, (uint32_t)id)->key, buf, len, plain,
-	                 sizeof(plain), &plen);
+	                 sizeof(plain), &plen, &op);
 	if (rc == SEAL_ERR_REPLAYED)
 		g->ctr.drop_replayed++;
 	else if (rc == SEAL_ERR_FORGED || rc == SEAL_ERR_KEY)
@@ -2399,9 +2575,33 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		g->ctr.drop_malformed++;
 		return;
 	}
-	wire_reader_init(&r, plain, plen);
-	while (wire_next(&r, &g->msg) == 1)
-		dispatch(g, now, (uint32_t)id, from, &g->msg);
+	fresh_walk(g, (uint32_t)id, &op, plain, plen, &fi);
+	if (fi.has_chal) {
+		/* Our own challenge rides along while the sender's session is unconfirmed: two
+		 * sites that both restarted are mutually confirmed after one and a half round
+		 * trips. */
+		if (!op.fresh && !fi.confirmed) {
+			uint8_t mine[WIRE_NONCE_LEN];
+			struct held *h = held_get(g, (uint32_t)id);
+
+			if (h != NULL && seal_challenge(g->seal, (uint32_t)id,
+			                                tentry(g, (uint32_t)id)->key, mine) == 0) {
+				h->challenged = true;
+				h->challenged_at = now;
+			}
+		}
+		send_response(g, (uint32_t)id, from, fi.chal);
+	}
+	if (!op.fresh && !fi.confirmed) {
+		hold(g, now, (uint32_t)id, from, &op, plain, plen, fi.other);
+		return;
+	}
+	if (fi.confirmed && release_held(g, now, (uint32_t)id))
+		fi.other = true;
+	dispatch_payload(g, now, (uint32_t)id, from, plain, plen);
+	/* A datagram that only proves freshness says nothing about the sender's membership. */
+	if (!fi.other)
+		return;
 
 	sm = &g->members[id];
 	if (sm->state == GOSSIP_NONE && may_answer(g, now, (uint32_t)id)) {
@@ -2447,9 +2647,9 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	g->trust = cfg->trust;
 	g->cb = cfg->cb;
 	g->self_index = gossip_trust_find(cfg->trust, cfg->name);
-	g->seal = seal_new(cfg->name, cfg->private_key, cfg->epoch);
+	g->seal = seal_new(cfg->name, cfg->private_key, cfg->session);
 	if (g->seal == NULL) {
-		why = "private key unusable";
+		why = cfg->session == 0 ? "session id must not be 0" : "private key unusable";
 		goto fail;
 	}
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
@@ -2462,7 +2662,8 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	g->seq = (uint32_t)rng_next(g);
 	g->nmembers = gossip_trust_count(cfg->trust);
 	g->members = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->members));
-	if (g->members == NULL)
+	g->held = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->held));
+	if (g->members == NULL || g->held == NULL)
 		goto nomem;
 	if (cfg->nseeds > 0) {
 		g->seeds = calloc(cfg->nseeds, sizeof(*g->seeds));
@@ -2504,6 +2705,9 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nrefusals; i++)
 		free(g->refusals[i]);
 	free(g->refusals);
+	for (size_t i = 0; g->held != NULL && i < g->nmembers; i++)
+		free(g->held[i]);
+	free(g->held);
 	for (size_t i = 0; i < g->nbq; i++)
 		free(g->bq[i].bytes);
 	free(g->bq);

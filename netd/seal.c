@@ -1,6 +1,8 @@
-/* Gossip datagram sealing: ChaCha20-Poly1305 (IETF) under direction-specific keys derived
- * from X25519 between the two sites, the whole clear header as associated data, and
- * XEdDSA-style signatures so descriptors relayed by third parties stay attributable. */
+/* Gossip datagram sealing: XChaCha20-Poly1305 under direction-specific keys derived from
+ * X25519 between the two sites, its nonce the sender's session and counter (so the key
+ * ChaCha20 runs under is derived from the direction key and the session), the whole clear
+ * header as associated data, and XEdDSA-style signatures so descriptors relayed by third
+ * parties stay attributable. */
 #include "netd/seal.h"
 
 #include <sodium.h>
@@ -13,10 +15,13 @@ static const char nonce_context[] = "netd xeddsa nonce v1";
 struct peer {
 	uint32_t id;
 	bool used;
+	bool challenged; /* chal is outstanding */
 	uint8_t pub[32];
-	uint8_t tx[32]; /* this site -> peer */
-	uint8_t rx[32]; /* peer -> this site */
+	uint8_t tx[32];   /* this site -> peer */
+	uint8_t rx[32];   /* peer -> this site */
+	uint64_t session; /* the peer's confirmed session, 0 before the first */
 	struct seal_replay replay;
+	uint8_t chal[WIRE_NONCE_LEN];
 };
 
 struct seal {
@@ -25,8 +30,9 @@ struct seal {
 	uint8_t pub[32];
 	uint8_t sign_scalar[32]; /* a, with a·B == sign_pub */
 	uint8_t sign_pub[32];
-	uint32_t epoch;
-	uint32_t seq;
+	uint64_t session;
+	uint64_t counter;    /* of the last datagram sealed */
+	uint64_t challenges; /* made in this session: a challenge nonce is (session, this) */
 	seal_dh_fn dh;
 	void *dh_arg;
 	/* Open addressing by peer id; never evicts, because a replay window must outlive any
@@ -73,11 +79,11 @@ out:
 }
 
 struct seal *
-seal_new(const char *name, const uint8_t priv[32], uint32_t epoch)
+seal_new(const char *name, const uint8_t priv[32], uint64_t session)
 {
 	struct seal *s;
 
-	if (!wire_name_valid(name) || sodium_init() < 0)
+	if (!wire_name_valid(name) || session == 0 || sodium_init() < 0)
 		return NULL;
 	/* It holds the private key and what is derived from it: in memory locked against
 	 * swapping, left out of core dumps and wiped when freed. */
@@ -87,7 +93,7 @@ seal_new(const char *name, const uint8_t priv[32], uint32_t epoch)
 	memset(s, 0, sizeof(*s));
 	strcpy(s->name, name);
 	memcpy(s->priv, priv, 32);
-	s->epoch = epoch;
+	s->session = session;
 	s->dh = default_dh;
 	if (crypto_scalarmult_base(s->pub, s->priv) != 0 || derive_signing(s) != 0) {
 		seal_free(s);
@@ -128,11 +134,15 @@ seal_sign_key(const struct seal *s)
 }
 
 uint64_t
+seal_session(const struct seal *s)
+{
+	return s->session;
+}
+
+uint64_t
 seal_next_counter(const struct seal *s)
 {
-	if (s->seq == UINT32_MAX)
-		return ((uint64_t)s->epoch + 1) << 32 | 1;
-	return (uint64_t)s->epoch << 32 | (s->seq + 1);
+	return s->counter + 1;
 }
 
 void
@@ -274,16 +284,23 @@ get_u64(const uint8_t *p)
 	return v;
 }
 
+/* XChaCha20's first 16 nonce bytes go into HChaCha20 with the key: the session there makes
+ * the key ChaCha20 runs under one of this session only, and the counter is the nonce under
+ * it. Sessions are random, so no (key, nonce) pair is used twice even when a restarted
+ * site's counter starts again at 1. */
 static void
-make_nonce(uint8_t nonce[12], uint64_t counter)
+make_nonce(uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], uint64_t session,
+           uint64_t counter)
 {
-	memset(nonce, 0, 4);
-	put_u64(nonce + 4, counter);
+	memset(nonce, 0, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	put_u64(nonce, session);
+	put_u64(nonce + 16, counter);
 }
 
-/* Header: kind, name length, name, counter. Returns the header length or -1. */
+/* Header: kind, name length, name, session, counter. Returns the header length or -1. */
 static int
-parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_t *counter)
+parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_t *session,
+             uint64_t *counter)
 {
 	size_t n, hl;
 	char tmp[WIRE_NAME_MAX + 1];
@@ -293,7 +310,7 @@ parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_
 	n = d[1];
 	if (n == 0 || n > WIRE_NAME_MAX)
 		return -1;
-	hl = 2 + n + 8;
+	hl = 2 + n + 16;
 	if (len < hl + SEAL_TAG_LEN)
 		return -1;
 	memcpy(tmp, d + 2, n);
@@ -302,80 +319,146 @@ parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_
 		return -1;
 	if (name != NULL)
 		memcpy(name, tmp, sizeof(tmp));
+	if (session != NULL)
+		*session = get_u64(d + 2 + n);
 	if (counter != NULL)
-		*counter = get_u64(d + 2 + n);
+		*counter = get_u64(d + 2 + n + 8);
 	return (int)hl;
 }
 
 int
 seal_sender(const uint8_t *dgram, size_t len, char name[WIRE_NAME_MAX + 1])
 {
-	return parse_header(dgram, len, name, NULL) < 0 ? SEAL_ERR_MALFORMED : 0;
+	return parse_header(dgram, len, name, NULL, NULL) < 0 ? SEAL_ERR_MALFORMED : 0;
 }
 
 int
 seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *payload,
           size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
-	size_t n = strlen(s->name), hl = 2 + n + 8;
-	uint8_t nonce[12];
+	size_t n = strlen(s->name), hl = 2 + n + 16;
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long clen;
-	uint64_t counter;
 	struct peer *p;
 	int rc;
 
 	if (len > SEAL_PAYLOAD_MAX || cap < hl + len + SEAL_TAG_LEN)
 		return SEAL_ERR_MALFORMED;
+	/* 2^64 - 1 datagrams take centuries; a counter that wrapped would reuse nonces. */
+	if (s->counter == UINT64_MAX)
+		return SEAL_ERR_EXHAUSTED;
 	rc = peer_get(s, peer_id, peer_pub, &p);
 	if (rc != 0)
 		return rc;
-	counter = seal_next_counter(s);
-	if (s->seq == UINT32_MAX) {
-		s->epoch++;
-		s->seq = 0;
-	}
-	s->seq++;
+	s->counter++;
 	out[0] = SEAL_KIND;
 	out[1] = (uint8_t)n;
 	memcpy(out + 2, s->name, n);
-	put_u64(out + 2 + n, counter);
-	make_nonce(nonce, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt(out + hl, &clen, payload, len, out, hl, NULL,
-	                                          nonce, p->tx);
+	put_u64(out + 2 + n, s->session);
+	put_u64(out + 2 + n + 8, s->counter);
+	make_nonce(nonce, s->session, s->counter);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + hl, &clen, payload, len, out, hl, NULL,
+	                                           nonce, p->tx);
 	*outlen = hl + (size_t)clen;
 	return 0;
 }
 
 int
 seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *dgram,
-            size_t len, uint8_t *out, size_t cap, size_t *outlen)
+            size_t len, uint8_t *out, size_t cap, size_t *outlen, struct seal_opened *op)
 {
-	uint8_t nonce[12];
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long plen;
-	uint64_t counter;
+	uint64_t session, counter;
 	struct peer *p;
 	int hl, rc;
 
-	hl = parse_header(dgram, len, NULL, &counter);
-	if (hl < 0 || cap < len - (size_t)hl - SEAL_TAG_LEN)
+	hl = parse_header(dgram, len, NULL, &session, &counter);
+	/* No sender uses session or counter 0. */
+	if (hl < 0 || cap < len - (size_t)hl - SEAL_TAG_LEN || session == 0 || counter == 0)
 		return SEAL_ERR_MALFORMED;
-	if (counter == 0)
-		return SEAL_ERR_REPLAYED;
 	rc = peer_get(s, peer_id, peer_pub, &p);
 	if (rc != 0)
 		return rc;
 	/* Authenticate before looking at the window: a forgery is counted as one, and
 	 * forged counters never move the window. */
-	make_nonce(nonce, counter);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &plen, NULL, dgram + hl,
-	                                              len - (size_t)hl, dgram, (size_t)hl, nonce,
-	                                              p->rx) != 0)
+	make_nonce(nonce, session, counter);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL, dgram + hl,
+	                                               len - (size_t)hl, dgram, (size_t)hl, nonce,
+	                                               p->rx) != 0)
 		return SEAL_ERR_FORGED;
-	if (!seal_replay_check(&p->replay, counter))
-		return SEAL_ERR_REPLAYED;
-	seal_replay_update(&p->replay, counter);
+	op->session = session;
+	op->counter = counter;
+	op->fresh = session == p->session;
+	if (op->fresh) {
+		if (!seal_replay_check(&p->replay, counter))
+			return SEAL_ERR_REPLAYED;
+		seal_replay_update(&p->replay, counter);
+	}
 	*outlen = (size_t)plen;
 	return 0;
+}
+
+/* ---- freshness ---- */
+
+int
+seal_challenge(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32],
+               uint8_t nonce[WIRE_NONCE_LEN])
+{
+	struct peer *p;
+	int rc = peer_get(s, peer_id, peer_pub, &p);
+
+	if (rc != 0)
+		return rc;
+	if (!p->challenged) {
+		/* Unique for ever: sessions are, and the number within one only grows. Nothing
+		 * secret about it; a response counts because it is sealed by the peer. */
+		put_u64(p->chal, s->session);
+		put_u64(p->chal + 8, ++s->challenges);
+		p->challenged = true;
+	}
+	memcpy(nonce, p->chal, WIRE_NONCE_LEN);
+	return 0;
+}
+
+bool
+seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONCE_LEN])
+{
+	struct peer *p = peer_find(s, peer_id);
+
+	if (p == NULL || !p->challenged)
+		return false;
+	memcpy(nonce, p->chal, WIRE_NONCE_LEN);
+	return true;
+}
+
+bool
+seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
+             const uint8_t nonce[WIRE_NONCE_LEN])
+{
+	struct peer *p = peer_find(s, peer_id);
+
+	if (p == NULL || !p->challenged || sodium_memcmp(p->chal, nonce, WIRE_NONCE_LEN) != 0)
+		return false;
+	p->challenged = false;
+	if (op->session != p->session) {
+		p->session = op->session;
+		p->replay = (struct seal_replay){0};
+	}
+	if (seal_replay_check(&p->replay, op->counter))
+		seal_replay_update(&p->replay, op->counter);
+	return true;
+}
+
+bool
+seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op)
+{
+	struct peer *p = peer_find(s, peer_id);
+
+	if (p == NULL || op->session != p->session || !seal_replay_check(&p->replay, op->counter))
+		return false;
+	seal_replay_update(&p->replay, op->counter);
+	return true;
 }
 
 /* ---- replay window ---- */

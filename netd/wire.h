@@ -21,6 +21,7 @@
 #define WIRE_MAX_BUCKETS   1024 /* digest granularity (power of two) */
 #define WIRE_MAX_ENTRIES   100  /* (site, incarnation, state) entries in one message */
 #define WIRE_MAX_NAMES     64   /* names in one descriptor request */
+#define WIRE_NONCE_LEN     16   /* a freshness challenge */
 
 #define WIRE_AF_INET  4
 #define WIRE_AF_INET6 6
@@ -70,6 +71,8 @@ enum wire_type {
 	WIRE_DIGEST = 9,
 	WIRE_ENTRIES = 10,
 	WIRE_DESC_REQ = 11,
+	WIRE_CHALLENGE = 14, /* prove your session is live: echo this nonce */
+	WIRE_RESPONSE = 15,  /* the echo */
 };
 
 enum wire_state {
@@ -98,6 +101,7 @@ struct wire_msg {
 	char from[WIRE_NAME_MAX + 1];   /* SUSPECT, DEAD: the accuser */
 	struct wire_endpoint addr;      /* PING_REQ: where the target is */
 	uint8_t sig[WIRE_SIG_LEN];      /* LEFT */
+	uint8_t nonce[WIRE_NONCE_LEN];  /* CHALLENGE, RESPONSE */
 	struct wire_desc desc;          /* ALIVE */
 	uint16_t nbuckets;              /* DIGEST, ENTRIES */
 	uint16_t bucket;                /* DIGEST: first bucket; ENTRIES: the bucket */

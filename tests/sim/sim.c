@@ -369,7 +369,7 @@ profile(struct gossip_profile *p)
 }
 
 static void
-site_boot(size_t i, uint32_t epoch, uint32_t inc)
+site_boot(size_t i, uint64_t session, uint32_t inc)
 {
 	struct gossip_config cfg = {0};
 	struct wire_endpoint seeds[8];
@@ -385,7 +385,7 @@ site_boot(size_t i, uint32_t epoch, uint32_t inc)
 	}
 	cfg.name = S[i].desc.name;
 	cfg.private_key = S[i].priv;
-	cfg.epoch = epoch;
+	cfg.session = session;
 	cfg.incarnation = inc;
 	cfg.desc = &S[i].desc;
 	profile(&cfg.profile);
@@ -443,7 +443,7 @@ setup(void)
 		S[i].seen_update = S[i].seen_dead = INT64_MAX;
 	}
 	for (size_t i = 0; i < O.sites; i++) {
-		site_boot(i, 1, 1);
+		site_boot(i, i + 1, 1);
 		descs[i] = gossip_desc_new(gossip_self(S[i].g));
 		if (descs[i] == NULL || gossip_desc_verify(descs[i]) != 0) {
 			fprintf(stderr, "netd-sim: descriptor of site %zu\n", i);

@@ -41,7 +41,7 @@ struct world {
 	struct sent out[256];
 	size_t nout;
 	gossip_time now;
-	uint32_t epoch;
+	struct seal_opened opened; /* of the last datagram a puppet opened */
 };
 
 static void
@@ -102,6 +102,54 @@ sign_desc(struct puppet *p, uint32_t inc, struct wire_desc *d)
 	assert_int_equal(seal_sign(p->seal, buf, (size_t)len, d->sig), 0);
 }
 
+/* Seals one payload from puppet `from` to A and hands it over. */
+static void
+deliver_payload(struct world *w, int from, const uint8_t *payload, size_t plen)
+{
+	uint8_t dgram[WIRE_DATAGRAM_MAX];
+	size_t len;
+
+	assert_int_equal(seal_wrap(w->p[from].seal, 0, w->p[A].pub, payload, plen, dgram,
+	                           sizeof(dgram), &len),
+	                 0);
+	gossip_receive(w->g, w->now, &w->p[from].addr, dgram, len);
+}
+
+/* Has A confirm puppet who's session, as a live peer gets it to: who asks A for a proof of
+ * A's own session, and answers the challenge A sends back with its response. */
+static void
+handshake(struct world *w, int who)
+{
+	uint8_t payload[1 + 1 + WIRE_NONCE_LEN], plain[WIRE_DATAGRAM_MAX];
+	struct wire_reader r;
+	struct wire_msg *m = calloc(1, sizeof(*m));
+	size_t n = w->nout, plen;
+	bool answered = false;
+
+	assert_non_null(m);
+	payload[0] = WIRE_VERSION;
+	payload[1] = WIRE_CHALLENGE;
+	memset(payload + 2, who, WIRE_NONCE_LEN);
+	deliver_payload(w, who, payload, sizeof(payload));
+	for (size_t i = n; i < w->nout && !answered; i++) {
+		if (seal_unwrap(w->p[who].seal, 0, w->p[A].pub, w->out[i].buf, w->out[i].len, plain,
+		                sizeof(plain), &plen, &w->opened) != 0)
+			continue;
+		assert_int_equal(wire_reader_init(&r, plain, plen), 0);
+		while (!answered && wire_next(&r, m) == 1) {
+			if (m->type != WIRE_CHALLENGE)
+				continue;
+			payload[1] = WIRE_RESPONSE;
+			memcpy(payload + 2, m->nonce, WIRE_NONCE_LEN);
+			deliver_payload(w, who, payload, sizeof(payload));
+			answered = true;
+		}
+	}
+	assert_true(answered);
+	free(m);
+	w->nout = n;
+}
+
 static struct world *
 world_new(bool lifeguard)
 {
@@ -129,7 +177,7 @@ world_new(bool lifeguard)
 	}
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
-	cfg.epoch = 1;
+	cfg.session = 1;
 	cfg.incarnation = 1;
 	cfg.desc = &w->p[A].desc;
 	gossip_profile_lan(&cfg.profile);
@@ -142,6 +190,8 @@ world_new(bool lifeguard)
 	w->now = 1000 * GOSSIP_SEC;
 	gossip_start(w->g, w->now);
 	w->nout = 0;
+	handshake(w, B);
+	handshake(w, X);
 	return w;
 }
 
@@ -155,21 +205,17 @@ world_free(struct world *w)
 	free(w);
 }
 
-/* Seals one payload from puppet `from` to A and hands it over. */
+/* Encodes msgs as one payload from puppet `from` to A and hands it over. */
 static void
 deliver(struct world *w, int from, const struct wire_msg *const *msgs, size_t n)
 {
-	uint8_t payload[SEAL_PAYLOAD_MAX], dgram[WIRE_DATAGRAM_MAX];
+	uint8_t payload[SEAL_PAYLOAD_MAX];
 	struct wire_writer wr;
-	size_t len;
 
 	wire_begin(&wr, payload, sizeof(payload));
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(wire_put_msg(&wr, msgs[i]), 0);
-	assert_int_equal(seal_wrap(w->p[from].seal, 0, w->p[A].pub, payload, wr.len, dgram,
-	                           sizeof(dgram), &len),
-	                 0);
-	gossip_receive(w->g, w->now, &w->p[from].addr, dgram, len);
+	deliver_payload(w, from, payload, wr.len);
 }
 
 static void
@@ -600,7 +646,7 @@ test_ping_ack(void **state)
 	assert_int_equal(seal_sender(w->out[0].buf, w->out[0].len, name), 0);
 	assert_string_equal(name, "a");
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
-	                             plain, sizeof(plain), &plen),
+	                             plain, sizeof(plain), &plen, &w->opened),
 	                 0);
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
 	while (wire_next(&r, m) == 1)
@@ -638,7 +684,7 @@ test_anti_entropy(void **state)
 	send1(w, B, m);
 	assert_true(w->nout >= 1);
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
-	                             plain, sizeof(plain), &plen),
+	                             plain, sizeof(plain), &plen, &w->opened),
 	                 0);
 	struct wire_reader r;
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
@@ -659,7 +705,7 @@ test_anti_entropy(void **state)
 	send1(w, B, m);
 	assert_true(w->nout >= 1);
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
-	                             plain, sizeof(plain), &plen),
+	                             plain, sizeof(plain), &plen, &w->opened),
 	                 0);
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
 	while (wire_next(&r, m) == 1)
@@ -688,7 +734,7 @@ test_adopted_view_syncs_soon(void **state)
 	gossip_profile_lan(&lan);
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
-	cfg.epoch = 2;
+	cfg.session = 2;
 	cfg.incarnation = 2;
 	cfg.desc = &w->p[A].desc;
 	cfg.profile = lan;
@@ -730,7 +776,7 @@ test_seed_backoff(void **state)
 	(void)state;
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
-	cfg.epoch = 2;
+	cfg.session = 2;
 	cfg.incarnation = 1;
 	cfg.desc = &w->p[A].desc;
 	gossip_profile_lan(&cfg.profile);
