@@ -2454,7 +2454,10 @@ fresh_walk(struct gossip *g, uint32_t id, const struct seal_opened *op, const ui
 	wire_reader_init(&r, plain, plen);
 	while (wire_next(&r, &g->msg) == 1) {
 		if (g->msg.type == WIRE_RESPONSE) {
-			if (seal_confirm(g->seal, id, op, g->msg.nonce))
+			const struct held *h = g->held[id];
+
+			if (seal_confirm(g->seal, id, op, g->msg.nonce,
+			                 h != NULL && h->len > 0 ? &h->op : NULL))
 				fi->confirmed = true;
 		} else if (g->msg.type == WIRE_CHALLENGE) {
 			memcpy(fi->chal, g->msg.nonce, WIRE_NONCE_LEN);

@@ -434,19 +434,25 @@ seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONC
 
 bool
 seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
-             const uint8_t nonce[WIRE_NONCE_LEN])
+             const uint8_t nonce[WIRE_NONCE_LEN], const struct seal_opened *held)
 {
 	struct peer *p = peer_find(s, peer_id);
+	uint64_t behind;
 
 	if (p == NULL || !p->challenged || sodium_memcmp(p->chal, nonce, WIRE_NONCE_LEN) != 0)
 		return false;
 	p->challenged = false;
-	if (op->session != p->session) {
-		p->session = op->session;
-		p->replay = (struct seal_replay){0};
+	if (op->session == p->session)
+		return true;
+	/* Everything the session sent before its response could have been recorded before
+	 * this site started: all of it counts as seen, but for the one datagram held. */
+	p->session = op->session;
+	p->replay = (struct seal_replay){.top = op->counter, .bitmap = UINT64_MAX};
+	if (held != NULL && held->session == op->session && held->counter < op->counter) {
+		behind = op->counter - held->counter;
+		if (behind < SEAL_REPLAY_WINDOW)
+			p->replay.bitmap &= ~(UINT64_C(1) << behind);
 	}
-	if (seal_replay_check(&p->replay, op->counter))
-		seal_replay_update(&p->replay, op->counter);
 	return true;
 }
 

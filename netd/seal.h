@@ -84,10 +84,11 @@ int seal_challenge(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32],
 /* The outstanding challenge to the peer without making one; false when there is none. */
 bool seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONCE_LEN]);
 /* A response echoing nonce came in the authentic datagram op. When it answers the
- * outstanding challenge, op's session becomes the peer's confirmed one, its window holding
- * op's counter, and the challenge is spent: true. Otherwise false and nothing changes. */
+ * outstanding challenge, the challenge is spent and op's session becomes the peer's confirmed
+ * one, every counter up to op's counting as seen but held's (a datagram held from that
+ * session before, or NULL): true. Otherwise false and nothing changes. */
 bool seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
-                  const uint8_t nonce[WIRE_NONCE_LEN]);
+                  const uint8_t nonce[WIRE_NONCE_LEN], const struct seal_opened *held);
 /* A datagram held from before its session was confirmed: true, and its counter is in the
  * window, when its session is the confirmed one and its counter is new. */
 bool seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op);

@@ -72,7 +72,7 @@ confirm(struct seal *b, uint32_t from_id, struct seal *from, const uint8_t *d, s
 	                             &olen, &op),
 	                 0);
 	assert_int_equal(seal_challenge(b, from_id, seal_public_key(from), nonce), 0);
-	assert_true(seal_confirm(b, from_id, &op, nonce));
+	assert_true(seal_confirm(b, from_id, &op, nonce, NULL));
 }
 
 static size_t
@@ -335,7 +335,7 @@ test_confirmation(void **state)
 	assert_true(seal_challenge_pending(b, ID_A, again));
 	memcpy(wrong, nonce, sizeof(wrong));
 	wrong[WIRE_NONCE_LEN - 1] ^= 1;
-	assert_false(seal_confirm(b, ID_A, &op_old, wrong));
+	assert_false(seal_confirm(b, ID_A, &op_old, wrong, NULL));
 	assert_false(seal_accept(b, ID_A, &op_old));
 	/* a restarts; its new session answers: confirmed, the window starts at its counter. */
 	a2 = start("a", p->priv_a);
@@ -346,10 +346,10 @@ test_confirmation(void **state)
 	assert_int_equal(
 	        seal_unwrap(b, ID_A, seal_public_key(p->a), d, len, out, sizeof(out), &olen, &op),
 	        0);
-	assert_true(seal_confirm(b, ID_A, &op, nonce));
+	assert_true(seal_confirm(b, ID_A, &op, nonce, &op_old));
 	assert_false(seal_challenge_pending(b, ID_A, again));
 	/* The challenge is spent, and the old session's datagram stays refused. */
-	assert_false(seal_confirm(b, ID_A, &op_old, nonce));
+	assert_false(seal_confirm(b, ID_A, &op_old, nonce, NULL));
 	assert_false(seal_accept(b, ID_A, &op_old));
 	assert_int_equal(seal_unwrap(b, ID_A, seal_public_key(p->a), old, oldlen, out, sizeof(out),
 	                             &olen, &op_old),
@@ -362,6 +362,45 @@ test_confirmation(void **state)
 	assert_int_equal(seal_challenge(b, ID_A, seal_public_key(p->a), again), 0);
 	assert_memory_not_equal(nonce, again, WIRE_NONCE_LEN);
 	seal_free(a2);
+	seal_free(b);
+}
+
+/* A receiver that restarted while the sender's session went on: the session's response
+ * confirms it, but what it sent before the response may be recorded from before the restart.
+ * All of that counts as seen, but for the one datagram held. */
+static void
+test_confirmation_after_receiver_restart(void **state)
+{
+	struct pair *p = *state;
+	uint8_t d[4][WIRE_DATAGRAM_MAX], out[WIRE_DATAGRAM_MAX], nonce[WIRE_NONCE_LEN];
+	struct seal *b = start("b", p->priv_b);
+	struct seal_opened op[4];
+	size_t len[4], olen;
+
+	assert_non_null(b);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(seal_wrap(p->a, ID_B, seal_public_key(b), (const uint8_t *)"x", 1,
+		                           d[i], sizeof(d[i]), &len[i]),
+		                 0);
+		assert_int_equal(seal_unwrap(b, ID_A, seal_public_key(p->a), d[i], len[i], out,
+		                             sizeof(out), &olen, &op[i]),
+		                 0);
+		assert_false(op[i].fresh);
+	}
+	assert_int_equal(seal_challenge(b, ID_A, seal_public_key(p->a), nonce), 0);
+	assert_true(seal_confirm(b, ID_A, &op[3], nonce, &op[2]));
+	for (int i = 0; i < 4; i++) {
+		struct seal_opened again;
+
+		if (i == 2)
+			continue;
+		assert_int_equal(seal_unwrap(b, ID_A, seal_public_key(p->a), d[i], len[i], out,
+		                             sizeof(out), &olen, &again),
+		                 SEAL_ERR_REPLAYED);
+	}
+	assert_false(seal_accept(b, ID_A, &op[1]));
+	assert_true(seal_accept(b, ID_A, &op[2]));
+	assert_false(seal_accept(b, ID_A, &op[2]));
 	seal_free(b);
 }
 
@@ -448,6 +487,7 @@ main(void)
 	        cmocka_unit_test(test_window_edges),
 	        cmocka_unit_test(test_restart_never_reuses_a_nonce),
 	        cmocka_unit_test(test_confirmation),
+	        cmocka_unit_test(test_confirmation_after_receiver_restart),
 	        cmocka_unit_test(test_counter_within_session),
 	        cmocka_unit_test(test_signatures),
 	        cmocka_unit_test(test_new_refuses_bad_name),
