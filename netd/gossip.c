@@ -30,7 +30,8 @@
 /* A challenge in a datagram of its own goes to a sender at most this often; datagrams that go
  * to it anyway carry the challenge as well. */
 #define CHALLENGE_GAP (100 * GOSSIP_MSEC)
-#define CHALLENGE_LEN (1 + WIRE_NONCE_LEN) /* a CHALLENGE message */
+#define CHALLENGE_LEN (1 + WIRE_NONCE_LEN) /* a CHALLENGE or RESPONSE message */
+#define FRESH_ROOM    (2 * CHALLENGE_LEN)  /* kept free in every payload for both */
 
 /* ---- trust table ---- */
 
@@ -624,7 +625,14 @@ struct gossip {
 	struct member *members; /* by trust index */
 	size_t nmembers;        /* trust count */
 	struct held **held;     /* by trust index, allocated while a sender is unconfirmed */
-	size_t nlive;           /* alive or suspect, self excluded */
+	/* The response owed for a challenge being received: it rides on the first datagram to
+	 * that peer while the datagram is taken, else goes alone at the end. */
+	struct {
+		bool owed;
+		uint32_t to;
+		uint8_t nonce[WIRE_NONCE_LEN];
+	} answer;
+	size_t nlive; /* alive or suspect, self excluded */
 	uint64_t bucket_sum[WIRE_MAX_BUCKETS];
 
 	uint32_t *order; /* probe order: shuffled round robin over live members */
@@ -964,13 +972,13 @@ struct pkt {
 	uint8_t buf[SEAL_PAYLOAD_MAX];
 };
 
-/* Room for a challenge stays free in every payload until it is sealed. */
+/* Room for a challenge and a response stays free in every payload until it is sealed. */
 static void
 pkt_init(struct pkt *p, uint32_t to, const struct wire_endpoint *addr)
 {
 	p->to = to;
 	p->addr = *addr;
-	wire_begin(&p->w, p->buf, sizeof(p->buf) - CHALLENGE_LEN);
+	wire_begin(&p->w, p->buf, sizeof(p->buf) - FRESH_ROOM);
 }
 
 static void
@@ -997,22 +1005,44 @@ pkt_emit(struct gossip *g, struct pkt *p)
 		if (g->cb.send != NULL)
 			g->cb.send(g->cb.arg, &p->addr, g->scratch, len);
 	}
-	wire_begin(&p->w, p->buf, sizeof(p->buf) - CHALLENGE_LEN);
+	wire_begin(&p->w, p->buf, sizeof(p->buf) - FRESH_ROOM);
+}
+
+/* While a challenge to the peer is outstanding, everything sent to it asks again: the
+ * answer then comes with the traffic to where the peer really is, whoever else sends stale
+ * datagrams in its name. A response owed to the peer goes with the first datagram. */
+static void
+pkt_put_fresh(struct gossip *g, struct pkt *p)
+{
+	uint8_t nonce[WIRE_NONCE_LEN];
+
+	if (seal_challenge_pending(g->seal, p->to, nonce))
+		pkt_put_nonce(p, WIRE_CHALLENGE, nonce);
+	if (g->answer.owed && g->answer.to == p->to) {
+		pkt_put_nonce(p, WIRE_RESPONSE, g->answer.nonce);
+		g->answer.owed = false;
+	}
 }
 
 static void
 pkt_flush(struct gossip *g, struct pkt *p)
 {
-	uint8_t nonce[WIRE_NONCE_LEN];
-
 	if (p->w.len <= 1)
 		return;
-	/* While a challenge to the peer is outstanding, everything sent to it asks again: the
-	 * answer then comes with the traffic to where the peer really is, whoever else sends
-	 * stale datagrams in its name. */
-	if (seal_challenge_pending(g->seal, p->to, nonce))
-		pkt_put_nonce(p, WIRE_CHALLENGE, nonce);
+	pkt_put_fresh(g, p);
 	pkt_emit(g, p);
+}
+
+/* A datagram of freshness messages alone, when there are any. */
+static void
+send_fresh(struct gossip *g, uint32_t to, const struct wire_endpoint *addr)
+{
+	struct pkt p;
+
+	pkt_init(&p, to, addr);
+	pkt_put_fresh(g, &p);
+	if (p.w.len > 1)
+		pkt_emit(g, &p);
 }
 
 /* Adds a message, sending what is already there first when it does not fit. */
@@ -2410,30 +2440,13 @@ static void
 send_challenge(struct gossip *g, gossip_time now, uint32_t id, struct held *h)
 {
 	uint8_t nonce[WIRE_NONCE_LEN];
-	struct pkt p;
 
 	if (seal_challenge(g->seal, id, tentry(g, id)->key, nonce) != 0)
 		return;
-	pkt_init(&p, id, &h->from);
-	pkt_put_nonce(&p, WIRE_CHALLENGE, nonce);
-	pkt_emit(g, &p);
+	send_fresh(g, id, &h->from);
 	h->challenged = true;
 	h->challenged_at = now;
 	g->ctr.challenges++;
-}
-
-/* The answer to a challenge, from this session: sent whatever session asked, since a peer
- * that restarted too cannot be confirmed before it confirms this site. A replayed challenge
- * costs one sealed datagram no larger than itself. */
-static void
-send_response(struct gossip *g, uint32_t id, const struct wire_endpoint *to,
-              const uint8_t nonce[WIRE_NONCE_LEN])
-{
-	struct pkt p;
-
-	pkt_init(&p, id, to);
-	pkt_put_nonce(&p, WIRE_RESPONSE, nonce);
-	pkt_flush(g, &p);
 }
 
 /* What a valid payload says about freshness. */
@@ -2524,6 +2537,56 @@ release_held(struct gossip *g, gossip_time now, uint32_t id)
 	return taken;
 }
 
+/* An authentic, well-formed payload from trusted site id. */
+static void
+take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+            const char *name, const struct seal_opened *op, const uint8_t *plain, size_t plen,
+            struct fresh_info *fi)
+{
+	struct member *sm;
+
+	if (!op->fresh && !fi->confirmed) {
+		/* Our own challenge rides along with the response: two sites that both
+		 * restarted are confirmed both ways after one and a half round trips. */
+		if (fi->has_chal) {
+			uint8_t mine[WIRE_NONCE_LEN];
+			struct held *h = held_get(g, id);
+
+			if (h != NULL &&
+			    seal_challenge(g->seal, id, tentry(g, id)->key, mine) == 0) {
+				h->challenged = true;
+				h->challenged_at = now;
+			}
+		}
+		hold(g, now, id, from, op, plain, plen, fi->other);
+		return;
+	}
+	if (fi->confirmed && release_held(g, now, id))
+		fi->other = true;
+	dispatch_payload(g, now, id, from, plain, plen);
+	/* A datagram that only proves freshness says nothing about the sender's membership. */
+	if (!fi->other)
+		return;
+
+	sm = &g->members[id];
+	if (sm->state == GOSSIP_NONE && may_answer(g, now, id)) {
+		/* A trusted site we know nothing of talks to us: it is joining through us. */
+		send_digest(g, (uint32_t)id, from, true);
+	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
+	           may_answer(g, now, id)) {
+		/* Tell the dead: only it can refute, and it cannot while it does not know. */
+		struct pkt p;
+
+		pkt_init(&p, (uint32_t)id, from);
+		msg_clear(&g->out, WIRE_DEAD);
+		strcpy(g->out.target, name);
+		strcpy(g->out.from, g->name);
+		g->out.incarnation = sm->incarnation;
+		pkt_put(g, &p, &g->out);
+		pkt_send(g, &p, false);
+	}
+}
+
 void
 gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *from,
                const uint8_t *buf, size_t len)
@@ -2533,7 +2596,6 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 	struct seal_opened op;
 	struct fresh_info fi;
 	struct wire_reader r;
-	struct member *sm;
 	size_t plen;
 	int64_t id;
 	int rc;
@@ -2580,49 +2642,17 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 	}
 	fresh_walk(g, (uint32_t)id, &op, plain, plen, &fi);
 	if (fi.has_chal) {
-		/* Our own challenge rides along while the sender's session is unconfirmed: two
-		 * sites that both restarted are mutually confirmed after one and a half round
-		 * trips. */
-		if (!op.fresh && !fi.confirmed) {
-			uint8_t mine[WIRE_NONCE_LEN];
-			struct held *h = held_get(g, (uint32_t)id);
-
-			if (h != NULL && seal_challenge(g->seal, (uint32_t)id,
-			                                tentry(g, (uint32_t)id)->key, mine) == 0) {
-				h->challenged = true;
-				h->challenged_at = now;
-			}
-		}
-		send_response(g, (uint32_t)id, from, fi.chal);
+		/* Answered from this session whatever session asked, since a peer that restarted
+		 * too cannot be confirmed before it confirms this site; a replayed challenge costs
+		 * one sealed datagram no larger than itself. */
+		g->answer.owed = true;
+		g->answer.to = (uint32_t)id;
+		memcpy(g->answer.nonce, fi.chal, WIRE_NONCE_LEN);
 	}
-	if (!op.fresh && !fi.confirmed) {
-		hold(g, now, (uint32_t)id, from, &op, plain, plen, fi.other);
-		return;
-	}
-	if (fi.confirmed && release_held(g, now, (uint32_t)id))
-		fi.other = true;
-	dispatch_payload(g, now, (uint32_t)id, from, plain, plen);
-	/* A datagram that only proves freshness says nothing about the sender's membership. */
-	if (!fi.other)
-		return;
-
-	sm = &g->members[id];
-	if (sm->state == GOSSIP_NONE && may_answer(g, now, (uint32_t)id)) {
-		/* A trusted site we know nothing of talks to us: it is joining through us. */
-		send_digest(g, (uint32_t)id, from, true);
-	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
-	           may_answer(g, now, (uint32_t)id)) {
-		/* Tell the dead: only it can refute, and it cannot while it does not know. */
-		struct pkt p;
-
-		pkt_init(&p, (uint32_t)id, from);
-		msg_clear(&g->out, WIRE_DEAD);
-		strcpy(g->out.target, name);
-		strcpy(g->out.from, g->name);
-		g->out.incarnation = sm->incarnation;
-		pkt_put(g, &p, &g->out);
-		pkt_send(g, &p, false);
-	}
+	take_sealed(g, now, (uint32_t)id, from, name, &op, plain, plen, &fi);
+	if (g->answer.owed)
+		send_fresh(g, (uint32_t)id, from);
+	g->answer.owed = false;
 }
 
 struct gossip *
