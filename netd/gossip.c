@@ -2571,13 +2571,13 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_en
 	sm = &g->members[id];
 	if (sm->state == GOSSIP_NONE && may_answer(g, now, id)) {
 		/* A trusted site we know nothing of talks to us: it is joining through us. */
-		send_digest(g, (uint32_t)id, from, true);
+		send_digest(g, id, from, true);
 	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
 	           may_answer(g, now, id)) {
 		/* Tell the dead: only it can refute, and it cannot while it does not know. */
 		struct pkt p;
 
-		pkt_init(&p, (uint32_t)id, from);
+		pkt_init(&p, id, from);
 		msg_clear(&g->out, WIRE_DEAD);
 		strcpy(g->out.target, name);
 		strcpy(g->out.from, g->name);

@@ -145,14 +145,6 @@ seal_next_counter(const struct seal *s)
 	return s->counter + 1;
 }
 
-void
-seal_forget_peers(struct seal *s)
-{
-	if (s->peers != NULL)
-		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
-	s->npeers = 0;
-}
-
 /* ---- peer table ---- */
 
 static size_t

@@ -93,9 +93,6 @@ bool seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op
  * window, when its session is the confirmed one and its counter is new. */
 bool seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op);
 
-/* Forgets every peer's keys, windows and challenges, as a restart does (tests). */
-void seal_forget_peers(struct seal *s);
-
 int seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE_SIG_LEN]);
 /* True when sign_key is the Edwards form of x25519_pub and sig is its signature on msg. */
 bool seal_verify(const uint8_t x25519_pub[32], const uint8_t sign_key[32], const uint8_t *msg,
