@@ -616,6 +616,8 @@ struct gossip {
 	const struct gossip_trust *trust;
 	struct gossip_callbacks cb;
 	struct seal *seal;
+	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
+	void *session_arg;
 	uint64_t rng[4];
 
 	struct gossip_desc *self;
@@ -2640,6 +2642,11 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		g->ctr.drop_malformed++;
 		return;
 	}
+	if (!op.fresh && g->session_known != NULL &&
+	    g->session_known(g->session_arg, (uint32_t)id, op.session)) {
+		seal_assume(g->seal, (uint32_t)id, &op);
+		op.fresh = true;
+	}
 	fresh_walk(g, (uint32_t)id, &op, plain, plen, &fi);
 	if (fi.has_chal) {
 		/* Answered from this session whatever session asked, since a peer that restarted
@@ -2687,6 +2694,8 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	}
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
 	cookie_key(g, cfg->private_key, cfg->rng_seed);
+	g->session_known = cfg->session_known;
+	g->session_arg = cfg->session_arg;
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {
 		x += 0x9e3779b97f4a7c15ull;

@@ -157,6 +157,11 @@ struct gossip_config {
 	struct gossip_callbacks cb;
 	seal_dh_fn dh; /* NULL: X25519 from libsodium */
 	void *dh_arg;
+	/* A simulator's converged start, where every site has long confirmed the others'
+	 * sessions: true when session is the one site `peer` (trust index) runs, which is then
+	 * confirmed without an exchange. NULL (the daemon): every new session is challenged. */
+	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
+	void *session_arg;
 };
 
 /* Why datagrams were dropped, and what the protocol did: for metrics. */

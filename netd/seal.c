@@ -448,6 +448,17 @@ seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
 	return true;
 }
 
+void
+seal_assume(struct seal *s, uint32_t peer_id, const struct seal_opened *op)
+{
+	struct peer *p = peer_find(s, peer_id);
+
+	if (p == NULL)
+		return;
+	p->session = op->session;
+	p->replay = (struct seal_replay){.top = op->counter, .bitmap = 1};
+}
+
 bool
 seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op)
 {

@@ -89,6 +89,10 @@ bool seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE
  * session before, or NULL): true. Otherwise false and nothing changes. */
 bool seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
                   const uint8_t nonce[WIRE_NONCE_LEN], const struct seal_opened *held);
+/* Confirms op's session for the peer without an exchange, op's counter in its window: for an
+ * embedder that knows the session runs (a simulator's converged start), never for anything
+ * a datagram or a file says. */
+void seal_assume(struct seal *s, uint32_t peer_id, const struct seal_opened *op);
 /* A datagram held from before its session was confirmed: true, and its counter is in the
  * window, when its session is the confirmed one and its counter is new. */
 bool seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op);

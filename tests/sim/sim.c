@@ -26,6 +26,7 @@ struct opts {
 	double warmup_s;
 	bool lifeguard;
 	bool wan;
+	bool cold; /* sessions unconfirmed at the start: every first contact is an exchange */
 	bool json;
 	size_t events; /* updates / crashes per run */
 	double stall_fraction, stall_s, stall_gap_s;
@@ -368,6 +369,15 @@ profile(struct gossip_profile *p)
 	p->lifeguard = O.lifeguard;
 }
 
+/* The converged start holds every site's first session as confirmed everywhere (sites index
+ * the trust table in order); a later session of a site is challenged as in a daemon. */
+static bool
+sim_session_known(void *arg, uint32_t peer, uint64_t session)
+{
+	(void)arg;
+	return session == (uint64_t)peer + 1;
+}
+
 static void
 site_boot(size_t i, uint64_t session, uint32_t inc)
 {
@@ -397,6 +407,8 @@ site_boot(size_t i, uint64_t session, uint32_t inc)
 	cfg.cb.event = cb_event;
 	cfg.cb.arg = (void *)(uintptr_t)i;
 	cfg.dh = sim_dh;
+	if (!O.cold)
+		cfg.session_known = sim_session_known;
 	cfg.dh_arg = S[i].pub;
 	S[i].g = gossip_new(&cfg, err, sizeof(err));
 	if (S[i].g == NULL) {
@@ -627,9 +639,10 @@ out_begin(double wall0)
 	double wall = wall_clock() - wall0;
 
 	printf("{\"scenario\":\"%s\",\"sites\":%zu,\"seed\":%llu,\"loss\":%g,\"lifeguard\":%s,"
-	       "\"profile\":\"%s\"",
+	       "\"profile\":\"%s\"%s",
 	       scenario_names[O.sc], O.sites, (unsigned long long)O.seed, O.loss,
-	       O.lifeguard ? "true" : "false", O.wan ? "wan" : "lan");
+	       O.lifeguard ? "true" : "false", O.wan ? "wan" : "lan",
+	       O.cold ? ",\"cold\":true" : "");
 	out_num("wall_s", wall);
 	out_num("cpu_s", (double)clock() / CLOCKS_PER_SEC);
 	out_num("datagrams", (double)delivered);
@@ -891,7 +904,7 @@ usage(FILE *f)
 	        "steady|spread|crash|accuracy|stall|partition]\n"
 	        "                [--loss P] [--latency MS] [--jitter MS] [--duration S] [--warmup "
 	        "S]\n"
-	        "                [--events N] [--no-lifeguard] [--wan] [--seeds K]\n"
+	        "                [--events N] [--no-lifeguard] [--wan] [--seeds K] [--cold]\n"
 	        "                [--stall-fraction F] [--stall S] [--stall-gap S] [--partition S]\n"
 	        "Prints one JSON line of results.\n");
 }
@@ -915,12 +928,25 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	        {"sites", 1, 0, 'n'},          {"seed", 1, 0, 's'},    {"scenario", 1, 0, 'c'},
-	        {"loss", 1, 0, 'l'},           {"latency", 1, 0, 'L'}, {"jitter", 1, 0, 'J'},
-	        {"duration", 1, 0, 'd'},       {"warmup", 1, 0, 'w'},  {"events", 1, 0, 'e'},
-	        {"no-lifeguard", 0, 0, 'G'},   {"wan", 0, 0, 'W'},     {"seeds", 1, 0, 'S'},
-	        {"stall-fraction", 1, 0, 'f'}, {"stall", 1, 0, 'p'},   {"stall-gap", 1, 0, 'g'},
-	        {"partition", 1, 0, 'P'},      {"help", 0, 0, 'h'},    {0, 0, 0, 0},
+	        {"sites", 1, 0, 'n'},
+	        {"seed", 1, 0, 's'},
+	        {"scenario", 1, 0, 'c'},
+	        {"loss", 1, 0, 'l'},
+	        {"latency", 1, 0, 'L'},
+	        {"jitter", 1, 0, 'J'},
+	        {"duration", 1, 0, 'd'},
+	        {"warmup", 1, 0, 'w'},
+	        {"events", 1, 0, 'e'},
+	        {"no-lifeguard", 0, 0, 'G'},
+	        {"wan", 0, 0, 'W'},
+	        {"seeds", 1, 0, 'S'},
+	        {"stall-fraction", 1, 0, 'f'},
+	        {"stall", 1, 0, 'p'},
+	        {"stall-gap", 1, 0, 'g'},
+	        {"partition", 1, 0, 'P'},
+	        {"help", 0, 0, 'h'},
+	        {"cold", 0, 0, 'C'},
+	        {0, 0, 0, 0},
 	};
 	double wall0;
 	int c;
@@ -978,6 +1004,9 @@ main(int argc, char **argv)
 			break;
 		case 'W':
 			O.wan = true;
+			break;
+		case 'C':
+			O.cold = true;
 			break;
 		case 'S':
 			O.nseeds = (size_t)num(optarg, "--seeds");
