@@ -2110,7 +2110,6 @@ on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, co
 	uint8_t reply[WIRE_COOKIE_REPLY_LEN];
 	struct wire_hello h;
 	struct wire_cookie c;
-	uint8_t nonce[WIRE_NONCE_LEN];
 	int64_t id;
 	struct pkt p;
 
@@ -2146,9 +2145,6 @@ on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, co
 	g->out.seq = ++g->seq;
 	strcpy(g->out.target, h.name);
 	pkt_put(g, &p, &g->out);
-	/* The joiner's session is new here: the answer asks it to prove it is live, so the
-	 * joiner's reply confirms it and its join is taken at once. */
-	seal_challenge(g->seal, (uint32_t)id, tentry(g, (uint32_t)id)->key, nonce);
 	pkt_send(g, &p, false);
 }
 
