@@ -89,6 +89,7 @@ init(void)
 {
 	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
 	uint32_t vni = 100;
+	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 
 	trust = gossip_trust_new();
 	if (trust == NULL)
@@ -99,8 +100,8 @@ init(void)
 		if (sites[i].seal == NULL)
 			abort();
 		make_desc(&sites[i], (uint8_t)(i + 1));
-		if (gossip_trust_add(trust, sites[i].name, seal_public_key(sites[i].seal), &allowed,
-		                     1, &vni, 1) != 0)
+		if (gossip_trust_add(trust, sites[i].name, seal_public_key(sites[i].seal),
+		                     &grant) != 0)
 			abort();
 	}
 }
