@@ -24,12 +24,19 @@ struct peer {
 	uint8_t chal[WIRE_NONCE_LEN];
 };
 
-struct seal {
-	char name[WIRE_NAME_MAX + 1];
+/* The key and what is derived from it: in memory locked against swapping, left out of core
+ * dumps and wiped when freed. Apart from the rest, whose heap pointers a leak checker must
+ * see (sodium_malloc's guarded pages are outside what it scans). */
+struct seal_secret {
 	uint8_t priv[32];
 	uint8_t pub[32];
 	uint8_t sign_scalar[32]; /* a, with a·B == sign_pub */
 	uint8_t sign_pub[32];
+};
+
+struct seal {
+	char name[WIRE_NAME_MAX + 1];
+	struct seal_secret *sec;
 	uint64_t session;
 	uint64_t counter;    /* of the last datagram sealed */
 	uint64_t challenges; /* made in this session: a challenge nonce is (session, this) */
@@ -58,19 +65,19 @@ derive_signing(struct seal *s)
 	uint8_t wide[64] = {0}, a0[32], point[32];
 	int rc = -1;
 
-	memcpy(wide, s->priv, 32);
+	memcpy(wide, s->sec->priv, 32);
 	wide[0] &= 248;
 	wide[31] = (wide[31] & 127) | 64;
 	crypto_core_ed25519_scalar_reduce(a0, wide);
 	if (crypto_scalarmult_ed25519_base_noclamp(point, a0) != 0)
 		goto out;
 	if (point[31] & 0x80) {
-		crypto_core_ed25519_scalar_negate(s->sign_scalar, a0);
+		crypto_core_ed25519_scalar_negate(s->sec->sign_scalar, a0);
 		point[31] &= 0x7f;
 	} else {
-		memcpy(s->sign_scalar, a0, 32);
+		memcpy(s->sec->sign_scalar, a0, 32);
 	}
-	memcpy(s->sign_pub, point, 32);
+	memcpy(s->sec->sign_pub, point, 32);
 	rc = 0;
 out:
 	sodium_memzero(wide, sizeof(wide));
@@ -85,17 +92,19 @@ seal_new(const char *name, const uint8_t priv[32], uint64_t session)
 
 	if (!wire_name_valid(name) || session == 0 || sodium_init() < 0)
 		return NULL;
-	/* It holds the private key and what is derived from it: in memory locked against
-	 * swapping, left out of core dumps and wiped when freed. */
-	s = sodium_malloc(sizeof(*s));
+	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	memset(s, 0, sizeof(*s));
+	s->sec = sodium_malloc(sizeof(*s->sec));
+	if (s->sec == NULL) {
+		free(s);
+		return NULL;
+	}
 	strcpy(s->name, name);
-	memcpy(s->priv, priv, 32);
+	memcpy(s->sec->priv, priv, 32);
 	s->session = session;
 	s->dh = default_dh;
-	if (crypto_scalarmult_base(s->pub, s->priv) != 0 || derive_signing(s) != 0) {
+	if (crypto_scalarmult_base(s->sec->pub, s->sec->priv) != 0 || derive_signing(s) != 0) {
 		seal_free(s);
 		return NULL;
 	}
@@ -111,7 +120,8 @@ seal_free(struct seal *s)
 		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
 		free(s->peers);
 	}
-	sodium_free(s); /* wipes it */
+	sodium_free(s->sec); /* wipes it */
+	free(s);
 }
 
 void
@@ -124,13 +134,13 @@ seal_set_dh(struct seal *s, seal_dh_fn fn, void *arg)
 const uint8_t *
 seal_public_key(const struct seal *s)
 {
-	return s->pub;
+	return s->sec->pub;
 }
 
 const uint8_t *
 seal_sign_key(const struct seal *s)
 {
-	return s->sign_pub;
+	return s->sec->sign_pub;
 }
 
 uint64_t
@@ -199,19 +209,19 @@ derive_keys(struct seal *s, const uint8_t peer_pub[32], uint8_t tx[32], uint8_t 
 	crypto_generichash_state st;
 	int rc = -1;
 
-	if (s->dh(s->dh_arg, shared, s->priv, peer_pub) != 0 || sodium_is_zero(shared, 32))
+	if (s->dh(s->dh_arg, shared, s->sec->priv, peer_pub) != 0 || sodium_is_zero(shared, 32))
 		goto out;
 	/* Both public keys in a fixed order per direction: the two directions get
 	 * different keys, so a datagram cannot be reflected back to its sender. */
 	crypto_generichash_init(&st, shared, 32, 32);
 	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
-	crypto_generichash_update(&st, s->pub, 32);
+	crypto_generichash_update(&st, s->sec->pub, 32);
 	crypto_generichash_update(&st, peer_pub, 32);
 	crypto_generichash_final(&st, tx, 32);
 	crypto_generichash_init(&st, shared, 32, 32);
 	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
 	crypto_generichash_update(&st, peer_pub, 32);
-	crypto_generichash_update(&st, s->pub, 32);
+	crypto_generichash_update(&st, s->sec->pub, 32);
 	crypto_generichash_final(&st, rx, 32);
 	rc = 0;
 out:
@@ -510,7 +520,7 @@ seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE
 	/* Deterministic nonce from the secret scalar and the message, as Ed25519 does. */
 	crypto_hash_sha512_init(&st);
 	crypto_hash_sha512_update(&st, (const uint8_t *)nonce_context, sizeof(nonce_context));
-	crypto_hash_sha512_update(&st, s->sign_scalar, 32);
+	crypto_hash_sha512_update(&st, s->sec->sign_scalar, 32);
 	crypto_hash_sha512_update(&st, msg, len);
 	crypto_hash_sha512_final(&st, h);
 	crypto_core_ed25519_scalar_reduce(r, h);
@@ -518,11 +528,11 @@ seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE
 		goto out;
 	crypto_hash_sha512_init(&st);
 	crypto_hash_sha512_update(&st, sig, 32);
-	crypto_hash_sha512_update(&st, s->sign_pub, 32);
+	crypto_hash_sha512_update(&st, s->sec->sign_pub, 32);
 	crypto_hash_sha512_update(&st, msg, len);
 	crypto_hash_sha512_final(&st, h);
 	crypto_core_ed25519_scalar_reduce(k, h);
-	crypto_core_ed25519_scalar_mul(ka, k, s->sign_scalar);
+	crypto_core_ed25519_scalar_mul(ka, k, s->sec->sign_scalar);
 	crypto_core_ed25519_scalar_add(sig + 32, ka, r);
 	rc = 0;
 out:
