@@ -1430,8 +1430,7 @@ site_metrics(struct site *s, struct metrics *m)
 	        {"forged", gc->drop_forged},       {"replayed", gc->drop_replayed},
 	        {"self", gc->drop_self},           {"refused", gc->drop_refused},
 	        {"rate", gc->drop_rate},           {"cookie", gc->drop_cookie},
-	        {"oversize", s->rx_oversize},
-	        {"stale", gc->drop_stale},
+	        {"oversize", s->rx_oversize},      {"stale", gc->drop_stale},
 	};
 	const struct {
 		const char *name, *type, *help;
