@@ -116,7 +116,7 @@ struct conf {
 		 * gossip_profile_check. */
 		struct gossip_profile timing;
 		uint32_t dead_hold; /* seconds a dead site keeps its tunnel and routes, 0..86400 */
-		char *state_file;   /* absolute path: the restart epoch and incarnation */
+		char *state_file;   /* absolute path: the incarnation and the view */
 	} gossip;
 
 	struct conf_prefix *prefixes; /* prefixes this site advertises */

@@ -28,6 +28,11 @@
 #define SOURCES       64  /* source addresses tracked; the least recently seen is replaced */
 #define ANSWER_GAP_MS 200 /* join answers and tell-the-dead, per trusted sender */
 #define ANSWERED      64  /* senders answered lately, kept to enforce that gap */
+/* A challenge in a datagram of its own goes to a sender at most this often; datagrams that go
+ * to it anyway carry the challenge as well. */
+#define CHALLENGE_GAP (100 * GOSSIP_MSEC)
+#define CHALLENGE_LEN (1 + WIRE_NONCE_LEN) /* a CHALLENGE or RESPONSE message */
+#define FRESH_ROOM    (2 * CHALLENGE_LEN)  /* kept free in every payload for both */
 
 /* ---- trust table ---- */
 
@@ -580,6 +585,17 @@ struct probe {
 	gossip_time end_at;
 };
 
+/* The last datagram from a sender session this site has not confirmed, held until that
+ * session answers a challenge: one per sender, a newer one replaces it. */
+struct held {
+	struct seal_opened op;
+	struct wire_endpoint from;
+	gossip_time challenged_at; /* last challenge in a datagram of its own */
+	bool challenged;
+	size_t len; /* of the payload in buf; 0: none held */
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+};
+
 struct seed {
 	struct wire_endpoint ep;
 	gossip_time next;
@@ -613,6 +629,8 @@ struct gossip {
 	const struct gossip_trust *trust;
 	struct gossip_callbacks cb;
 	struct seal *seal;
+	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
+	void *session_arg;
 	uint64_t rng[4];
 
 	struct gossip_desc *self;
@@ -621,7 +639,15 @@ struct gossip {
 
 	struct member *members; /* by trust index */
 	size_t nmembers;        /* trust count */
-	size_t nlive;           /* alive or suspect, self excluded */
+	struct held **held;     /* by trust index, allocated while a sender is unconfirmed */
+	/* The response owed for a challenge being received: it rides on the first datagram to
+	 * that peer while the datagram is taken, else goes alone at the end. */
+	struct {
+		bool owed;
+		uint32_t to;
+		uint8_t nonce[WIRE_NONCE_LEN];
+	} answer;
+	size_t nlive; /* alive or suspect, self excluded */
 	uint64_t bucket_sum[WIRE_MAX_BUCKETS];
 
 	uint32_t *order; /* probe order: shuffled round robin over live members */
@@ -970,21 +996,32 @@ struct pkt {
 	uint8_t buf[SEAL_PAYLOAD_MAX];
 };
 
+/* Room for a challenge and a response stays free in every payload until it is sealed. */
 static void
 pkt_init(struct pkt *p, uint32_t to, const struct wire_endpoint *addr)
 {
 	p->to = to;
 	p->addr = *addr;
-	wire_begin(&p->w, p->buf, sizeof(p->buf));
+	wire_begin(&p->w, p->buf, sizeof(p->buf) - FRESH_ROOM);
 }
 
 static void
-pkt_flush(struct gossip *g, struct pkt *p)
+pkt_put_nonce(struct pkt *p, uint8_t type, const uint8_t nonce[WIRE_NONCE_LEN])
+{
+	uint8_t m[CHALLENGE_LEN];
+
+	m[0] = type;
+	memcpy(m + 1, nonce, WIRE_NONCE_LEN);
+	p->w.cap = sizeof(p->buf);
+	wire_put_raw(&p->w, m, sizeof(m));
+}
+
+/* Seals and sends what p holds as it is. */
+static void
+pkt_emit(struct gossip *g, struct pkt *p)
 {
 	size_t len;
 
-	if (p->w.len <= 1)
-		return;
 	if (seal_wrap(g->seal, p->to, tentry(g, p->to)->key, p->buf, p->w.len, g->scratch,
 	              sizeof(g->scratch), &len) == 0) {
 		g->ctr.tx_datagrams++;
@@ -992,7 +1029,44 @@ pkt_flush(struct gossip *g, struct pkt *p)
 		if (g->cb.send != NULL)
 			g->cb.send(g->cb.arg, &p->addr, g->scratch, len);
 	}
-	wire_begin(&p->w, p->buf, sizeof(p->buf));
+	wire_begin(&p->w, p->buf, sizeof(p->buf) - FRESH_ROOM);
+}
+
+/* While a challenge to the peer is outstanding, everything sent to it asks again: the
+ * answer then comes with the traffic to where the peer really is, whoever else sends stale
+ * datagrams in its name. A response owed to the peer goes with the first datagram. */
+static void
+pkt_put_fresh(struct gossip *g, struct pkt *p)
+{
+	uint8_t nonce[WIRE_NONCE_LEN];
+
+	if (seal_challenge_pending(g->seal, p->to, nonce))
+		pkt_put_nonce(p, WIRE_CHALLENGE, nonce);
+	if (g->answer.owed && g->answer.to == p->to) {
+		pkt_put_nonce(p, WIRE_RESPONSE, g->answer.nonce);
+		g->answer.owed = false;
+	}
+}
+
+static void
+pkt_flush(struct gossip *g, struct pkt *p)
+{
+	if (p->w.len <= 1)
+		return;
+	pkt_put_fresh(g, p);
+	pkt_emit(g, p);
+}
+
+/* A datagram of freshness messages alone, when there are any. */
+static void
+send_fresh(struct gossip *g, uint32_t to, const struct wire_endpoint *addr)
+{
+	struct pkt p;
+
+	pkt_init(&p, to, addr);
+	pkt_put_fresh(g, &p);
+	if (p.w.len > 1)
+		pkt_emit(g, &p);
 }
 
 /* Adds a message, sending what is already there first when it does not fit. */
@@ -1793,6 +1867,22 @@ on_ping_for(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 	pkt_send(g, &p, true);
 }
 
+/* seal_unwrap from the peer, a session the embedder vouches for (gossip_config.session_known)
+ * taken as confirmed. */
+static int
+open_sealed(struct gossip *g, uint32_t id, const uint8_t *buf, size_t len, uint8_t *plain,
+            size_t cap, size_t *plen, struct seal_opened *op)
+{
+	int rc = seal_unwrap(g->seal, id, tentry(g, id)->key, buf, len, plain, cap, plen, op);
+
+	if (rc == 0 && !op->fresh && g->session_known != NULL &&
+	    g->session_known(g->session_arg, id, op->session)) {
+		seal_assume(g->seal, id, op);
+		op->fresh = true;
+	}
+	return rc;
+}
+
 /* True when relay is a datagram sealed by the probe's target for us, holding an ack of
  * the probe: the target's own answer, whoever carried it. */
 static bool
@@ -1801,6 +1891,7 @@ relayed_ack_valid(struct gossip *g, const struct wire_msg *m)
 	uint32_t target = g->probe.target;
 	uint8_t plain[WIRE_DATAGRAM_MAX];
 	char name[WIRE_NAME_MAX + 1];
+	struct seal_opened op;
 	struct wire_reader r;
 	size_t plen;
 	int rc;
@@ -1810,14 +1901,19 @@ relayed_ack_valid(struct gossip *g, const struct wire_msg *m)
 		g->ctr.drop_forged++;
 		return false;
 	}
-	rc = seal_unwrap(g->seal, target, tentry(g, target)->key, m->relay, m->relay_len, plain,
-	                 sizeof(plain), &plen);
+	rc = open_sealed(g, target, m->relay, m->relay_len, plain, sizeof(plain), &plen, &op);
 	if (rc == SEAL_ERR_REPLAYED) {
 		g->ctr.drop_replayed++;
 		return false;
 	}
 	if (rc != 0) {
 		g->ctr.drop_forged++;
+		return false;
+	}
+	/* Only the target's confirmed session speaks for it now: anything else may be a
+	 * recording of an earlier run, so it proves nothing about the target's life. */
+	if (!op.fresh) {
+		g->ctr.drop_stale++;
 		return false;
 	}
 	return wire_reader_init(&r, plain, plen) == 0 && wire_next(&r, &g->inner) == 1 &&
@@ -2652,6 +2748,169 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_end
 	case WIRE_DESC_REQ:
 		on_desc_req(g, from, addr, m);
 		break;
+	case WIRE_CHALLENGE:
+	case WIRE_RESPONSE:
+		break; /* taken before any dispatch: fresh_walk */
+	}
+}
+
+/* ---- freshness ---- */
+
+static struct held *
+held_get(struct gossip *g, uint32_t id)
+{
+	if (g->held[id] == NULL)
+		g->held[id] = calloc(1, sizeof(*g->held[id]));
+	return g->held[id];
+}
+
+static void
+send_challenge(struct gossip *g, gossip_time now, uint32_t id, struct held *h)
+{
+	uint8_t nonce[WIRE_NONCE_LEN];
+
+	if (seal_challenge(g->seal, id, tentry(g, id)->key, nonce) != 0)
+		return;
+	send_fresh(g, id, &h->from);
+	h->challenged = true;
+	h->challenged_at = now;
+	g->ctr.challenges++;
+}
+
+/* What a valid payload says about freshness. */
+struct fresh_info {
+	bool confirmed; /* a response in it confirmed its session */
+	bool has_chal;  /* it asks for a response to chal (the last challenge in it) */
+	bool other;     /* it holds more than challenges and responses */
+	uint8_t chal[WIRE_NONCE_LEN];
+};
+
+static void
+fresh_walk(struct gossip *g, uint32_t id, const struct seal_opened *op, const uint8_t *plain,
+           size_t plen, struct fresh_info *fi)
+{
+	struct wire_reader r;
+
+	memset(fi, 0, sizeof(*fi));
+	wire_reader_init(&r, plain, plen);
+	while (wire_next(&r, &g->msg) == 1) {
+		if (g->msg.type == WIRE_RESPONSE) {
+			const struct held *h = g->held[id];
+
+			if (seal_confirm(g->seal, id, op, g->msg.nonce,
+			                 h != NULL && h->len > 0 ? &h->op : NULL))
+				fi->confirmed = true;
+		} else if (g->msg.type == WIRE_CHALLENGE) {
+			memcpy(fi->chal, g->msg.nonce, WIRE_NONCE_LEN);
+			fi->has_chal = true;
+		} else {
+			fi->other = true;
+		}
+	}
+}
+
+/* An authentic datagram from a session not confirmed: it may be a recording, so it is held
+ * (when it says more than freshness), not acted on, and the sender is asked to prove the
+ * session is live. */
+static void
+hold(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+     const struct seal_opened *op, const uint8_t *plain, size_t plen, bool keep)
+{
+	struct held *h = held_get(g, id);
+
+	if (h == NULL)
+		return;
+	h->from = *from;
+	if (keep) {
+		if (h->len > 0)
+			g->ctr.drop_stale++;
+		h->op = *op;
+		h->len = plen;
+		memcpy(h->buf, plain, plen);
+	}
+	if (!h->challenged || now - h->challenged_at >= CHALLENGE_GAP)
+		send_challenge(g, now, id, h);
+}
+
+static void
+dispatch_payload(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+                 const uint8_t *plain, size_t plen)
+{
+	struct wire_reader r;
+
+	wire_reader_init(&r, plain, plen);
+	while (wire_next(&r, &g->msg) == 1)
+		dispatch(g, now, id, from, &g->msg);
+}
+
+/* The sender's session was just confirmed: what was held from it is taken now, in order.
+ * True when something was. */
+static bool
+release_held(struct gossip *g, gossip_time now, uint32_t id)
+{
+	struct held *h = g->held[id];
+	bool taken = false;
+
+	g->held[id] = NULL;
+	if (h == NULL)
+		return false;
+	if (h->len > 0) {
+		taken = seal_accept(g->seal, id, &h->op);
+		if (taken)
+			dispatch_payload(g, now, id, &h->from, h->buf, h->len);
+		else
+			g->ctr.drop_stale++;
+	}
+	free(h);
+	return taken;
+}
+
+/* An authentic, well-formed payload from trusted site id. */
+static void
+take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+            const struct seal_opened *op, const uint8_t *plain, size_t plen, struct fresh_info *fi)
+{
+	struct member *sm;
+
+	if (!op->fresh && !fi->confirmed) {
+		/* Our own challenge rides along with the response: two sites that both
+		 * restarted are confirmed both ways after one and a half round trips. */
+		if (fi->has_chal) {
+			uint8_t mine[WIRE_NONCE_LEN];
+			struct held *h = held_get(g, id);
+
+			if (h != NULL &&
+			    seal_challenge(g->seal, id, tentry(g, id)->key, mine) == 0) {
+				h->challenged = true;
+				h->challenged_at = now;
+			}
+		}
+		hold(g, now, id, from, op, plain, plen, fi->other);
+		return;
+	}
+	if (fi->confirmed && release_held(g, now, id))
+		fi->other = true;
+	dispatch_payload(g, now, id, from, plain, plen);
+	heard_from(g, id);
+	/* A datagram that only proves freshness says nothing about the sender's membership. */
+	if (!fi->other)
+		return;
+
+	sm = &g->members[id];
+	if (sm->state == GOSSIP_NONE && may_answer(g, now, id)) {
+		/* A trusted site we know nothing of talks to us: it is joining through us. */
+		send_digest(g, id, from, true);
+	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
+	           may_answer(g, now, id)) {
+		/* Tell the dead: only it can refute, and it cannot while it does not know. */
+		const struct wire_msg *acc = own_accusation(g, id, WIRE_DEAD);
+		struct pkt p;
+
+		if (acc != NULL) {
+			pkt_init(&p, id, from);
+			pkt_put(g, &p, acc);
+			pkt_send(g, &p, false);
+		}
 	}
 }
 
@@ -2661,8 +2920,9 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 {
 	uint8_t plain[WIRE_DATAGRAM_MAX];
 	char name[WIRE_NAME_MAX + 1];
+	struct seal_opened op;
+	struct fresh_info fi;
 	struct wire_reader r;
-	struct member *sm;
 	size_t plen;
 	int64_t id;
 	int rc;
@@ -2686,8 +2946,7 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 	id = lookup_sender(g, name);
 	if (id < 0)
 		return;
-	rc = seal_unwrap(g->seal, (uint32_t)id, tentry(g, (uint32_t)id)->key, buf, len, plain,
-	                 sizeof(plain), &plen);
+	rc = open_sealed(g, (uint32_t)id, buf, len, plain, sizeof(plain), &plen, &op);
 	if (rc == SEAL_ERR_REPLAYED)
 		g->ctr.drop_replayed++;
 	else if (rc == SEAL_ERR_FORGED || rc == SEAL_ERR_KEY)
@@ -2707,27 +2966,19 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		g->ctr.drop_malformed++;
 		return;
 	}
-	wire_reader_init(&r, plain, plen);
-	while (wire_next(&r, &g->msg) == 1)
-		dispatch(g, now, (uint32_t)id, from, &g->msg);
-
-	sm = &g->members[id];
-	heard_from(g, (uint32_t)id);
-	if (sm->state == GOSSIP_NONE && may_answer(g, now, (uint32_t)id)) {
-		/* A trusted site we know nothing of talks to us: it is joining through us. */
-		send_digest(g, (uint32_t)id, from, true);
-	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
-	           may_answer(g, now, (uint32_t)id)) {
-		/* Tell the dead: only it can refute, and it cannot while it does not know. */
-		const struct wire_msg *acc = own_accusation(g, (uint32_t)id, WIRE_DEAD);
-		struct pkt p;
-
-		if (acc != NULL) {
-			pkt_init(&p, (uint32_t)id, from);
-			pkt_put(g, &p, acc);
-			pkt_send(g, &p, false);
-		}
+	fresh_walk(g, (uint32_t)id, &op, plain, plen, &fi);
+	if (fi.has_chal) {
+		/* Answered from this session whatever session asked, since a peer that restarted
+		 * too cannot be confirmed before it confirms this site; a replayed challenge costs
+		 * one sealed datagram no larger than itself. */
+		g->answer.owed = true;
+		g->answer.to = (uint32_t)id;
+		memcpy(g->answer.nonce, fi.chal, WIRE_NONCE_LEN);
 	}
+	take_sealed(g, now, (uint32_t)id, from, &op, plain, plen, &fi);
+	if (g->answer.owed)
+		send_fresh(g, (uint32_t)id, from);
+	g->answer.owed = false;
 }
 
 struct gossip *
@@ -2755,13 +3006,15 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	g->trust = cfg->trust;
 	g->cb = cfg->cb;
 	g->self_index = gossip_trust_find(cfg->trust, cfg->name);
-	g->seal = seal_new(cfg->name, cfg->private_key, cfg->epoch);
+	g->seal = seal_new(cfg->name, cfg->private_key, cfg->session);
 	if (g->seal == NULL) {
-		why = "private key unusable";
+		why = cfg->session == 0 ? "session id must not be 0" : "private key unusable";
 		goto fail;
 	}
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
 	cookie_key(g, cfg->private_key, cfg->rng_seed);
+	g->session_known = cfg->session_known;
+	g->session_arg = cfg->session_arg;
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {
 		x += 0x9e3779b97f4a7c15ull;
@@ -2770,7 +3023,8 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	g->seq = (uint32_t)rng_next(g);
 	g->nmembers = gossip_trust_count(cfg->trust);
 	g->members = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->members));
-	if (g->members == NULL)
+	g->held = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->held));
+	if (g->members == NULL || g->held == NULL)
 		goto nomem;
 	if (cfg->nseeds > 0) {
 		g->seeds = calloc(cfg->nseeds, sizeof(*g->seeds));
@@ -2813,6 +3067,9 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nrefusals; i++)
 		free(g->refusals[i]);
 	free(g->refusals);
+	for (size_t i = 0; g->held != NULL && i < g->nmembers; i++)
+		free(g->held[i]);
+	free(g->held);
 	for (size_t i = 0; i < g->nbq; i++)
 		free(g->bq[i].bytes);
 	free(g->bq);

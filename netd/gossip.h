@@ -145,7 +145,7 @@ struct gossip_callbacks {
 struct gossip_config {
 	const char *name;
 	const uint8_t *private_key; /* X25519, WIRE_KEY_LEN bytes: the WireGuard key */
-	uint32_t epoch;             /* strictly higher on every start (seal.h) */
+	uint64_t session;           /* random and non-zero, new for every instance (seal.h) */
 	uint32_t incarnation;       /* starting incarnation */
 	/* The site's own descriptor: name, keys, incarnation and signature are filled in. */
 	const struct wire_desc *desc;
@@ -157,6 +157,11 @@ struct gossip_config {
 	struct gossip_callbacks cb;
 	seal_dh_fn dh; /* NULL: X25519 from libsodium */
 	void *dh_arg;
+	/* A simulator's converged start, where every site has long confirmed the others'
+	 * sessions: true when session is the one site `peer` (trust index) runs, which is then
+	 * confirmed without an exchange. NULL (the daemon): every new session is challenged. */
+	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
+	void *session_arg;
 };
 
 /* Why datagrams were dropped, and what the protocol did: for metrics. */
@@ -166,6 +171,7 @@ struct gossip_counters {
 	uint64_t drop_unknown;   /* sender not in the trust table */
 	uint64_t drop_forged;    /* authentication failed */
 	uint64_t drop_replayed;  /* counter seen or too old */
+	uint64_t drop_stale;     /* from a sender session never confirmed (a recording?) */
 	uint64_t drop_self;      /* claims to come from this site */
 	uint64_t drop_refused;   /* descriptor not granted (per version), bad signature or key */
 	uint64_t drop_rate;      /* answers to hellos and to trusted senders over budget */
@@ -175,6 +181,7 @@ struct gossip_counters {
 	uint64_t refutations; /* this site refuted a suspicion of itself */
 	uint64_t syncs;       /* anti-entropy exchanges started */
 	uint64_t joins;       /* join attempts to seeds or dead members */
+	uint64_t challenges;  /* freshness challenges sent in a datagram of their own */
 };
 
 struct gossip;

@@ -1,6 +1,8 @@
-/* Gossip datagram sealing: ChaCha20-Poly1305 (IETF) under direction-specific keys derived
- * from X25519 between the two sites, the whole clear header as associated data, and
- * XEdDSA-style signatures so descriptors relayed by third parties stay attributable. */
+/* Gossip datagram sealing: XChaCha20-Poly1305 under direction-specific keys derived from
+ * X25519 between the two sites, its nonce the sender's session and counter (so the key
+ * ChaCha20 runs under is derived from the direction key and the session), the whole clear
+ * header as associated data, and XEdDSA-style signatures so descriptors relayed by third
+ * parties stay attributable. */
 #include "netd/seal.h"
 
 #include <sodium.h>
@@ -13,20 +15,31 @@ static const char nonce_context[] = "netd xeddsa nonce v1";
 struct peer {
 	uint32_t id;
 	bool used;
+	bool challenged; /* chal is outstanding */
 	uint8_t pub[32];
-	uint8_t tx[32]; /* this site -> peer */
-	uint8_t rx[32]; /* peer -> this site */
+	uint8_t tx[32];   /* this site -> peer */
+	uint8_t rx[32];   /* peer -> this site */
+	uint64_t session; /* the peer's confirmed session, 0 before the first */
 	struct seal_replay replay;
+	uint8_t chal[WIRE_NONCE_LEN];
 };
 
-struct seal {
-	char name[WIRE_NAME_MAX + 1];
+/* The key and what is derived from it: in memory locked against swapping, left out of core
+ * dumps and wiped when freed. Apart from the rest, whose heap pointers a leak checker must
+ * see (sodium_malloc's guarded pages are outside what it scans). */
+struct seal_secret {
 	uint8_t priv[32];
 	uint8_t pub[32];
 	uint8_t sign_scalar[32]; /* a, with a·B == sign_pub */
 	uint8_t sign_pub[32];
-	uint32_t epoch;
-	uint32_t seq;
+};
+
+struct seal {
+	char name[WIRE_NAME_MAX + 1];
+	struct seal_secret *sec;
+	uint64_t session;
+	uint64_t counter;    /* of the last datagram sealed */
+	uint64_t challenges; /* made in this session: a challenge nonce is (session, this) */
 	seal_dh_fn dh;
 	void *dh_arg;
 	/* Open addressing by peer id; never evicts, because a replay window must outlive any
@@ -52,19 +65,19 @@ derive_signing(struct seal *s)
 	uint8_t wide[64] = {0}, a0[32], point[32];
 	int rc = -1;
 
-	memcpy(wide, s->priv, 32);
+	memcpy(wide, s->sec->priv, 32);
 	wide[0] &= 248;
 	wide[31] = (wide[31] & 127) | 64;
 	crypto_core_ed25519_scalar_reduce(a0, wide);
 	if (crypto_scalarmult_ed25519_base_noclamp(point, a0) != 0)
 		goto out;
 	if (point[31] & 0x80) {
-		crypto_core_ed25519_scalar_negate(s->sign_scalar, a0);
+		crypto_core_ed25519_scalar_negate(s->sec->sign_scalar, a0);
 		point[31] &= 0x7f;
 	} else {
-		memcpy(s->sign_scalar, a0, 32);
+		memcpy(s->sec->sign_scalar, a0, 32);
 	}
-	memcpy(s->sign_pub, point, 32);
+	memcpy(s->sec->sign_pub, point, 32);
 	rc = 0;
 out:
 	sodium_memzero(wide, sizeof(wide));
@@ -73,23 +86,25 @@ out:
 }
 
 struct seal *
-seal_new(const char *name, const uint8_t priv[32], uint32_t epoch)
+seal_new(const char *name, const uint8_t priv[32], uint64_t session)
 {
 	struct seal *s;
 
-	if (!wire_name_valid(name) || sodium_init() < 0)
+	if (!wire_name_valid(name) || session == 0 || sodium_init() < 0)
 		return NULL;
-	/* It holds the private key and what is derived from it: in memory locked against
-	 * swapping, left out of core dumps and wiped when freed. */
-	s = sodium_malloc(sizeof(*s));
+	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
-	memset(s, 0, sizeof(*s));
+	s->sec = sodium_malloc(sizeof(*s->sec));
+	if (s->sec == NULL) {
+		free(s);
+		return NULL;
+	}
 	strcpy(s->name, name);
-	memcpy(s->priv, priv, 32);
-	s->epoch = epoch;
+	memcpy(s->sec->priv, priv, 32);
+	s->session = session;
 	s->dh = default_dh;
-	if (crypto_scalarmult_base(s->pub, s->priv) != 0 || derive_signing(s) != 0) {
+	if (crypto_scalarmult_base(s->sec->pub, s->sec->priv) != 0 || derive_signing(s) != 0) {
 		seal_free(s);
 		return NULL;
 	}
@@ -105,7 +120,8 @@ seal_free(struct seal *s)
 		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
 		free(s->peers);
 	}
-	sodium_free(s); /* wipes it */
+	sodium_free(s->sec); /* wipes it */
+	free(s);
 }
 
 void
@@ -118,29 +134,25 @@ seal_set_dh(struct seal *s, seal_dh_fn fn, void *arg)
 const uint8_t *
 seal_public_key(const struct seal *s)
 {
-	return s->pub;
+	return s->sec->pub;
 }
 
 const uint8_t *
 seal_sign_key(const struct seal *s)
 {
-	return s->sign_pub;
+	return s->sec->sign_pub;
+}
+
+uint64_t
+seal_session(const struct seal *s)
+{
+	return s->session;
 }
 
 uint64_t
 seal_next_counter(const struct seal *s)
 {
-	if (s->seq == UINT32_MAX)
-		return ((uint64_t)s->epoch + 1) << 32 | 1;
-	return (uint64_t)s->epoch << 32 | (s->seq + 1);
-}
-
-void
-seal_forget_peers(struct seal *s)
-{
-	if (s->peers != NULL)
-		sodium_memzero(s->peers, s->cap * sizeof(*s->peers));
-	s->npeers = 0;
+	return s->counter + 1;
 }
 
 /* ---- peer table ---- */
@@ -197,19 +209,19 @@ derive_keys(struct seal *s, const uint8_t peer_pub[32], uint8_t tx[32], uint8_t 
 	crypto_generichash_state st;
 	int rc = -1;
 
-	if (s->dh(s->dh_arg, shared, s->priv, peer_pub) != 0 || sodium_is_zero(shared, 32))
+	if (s->dh(s->dh_arg, shared, s->sec->priv, peer_pub) != 0 || sodium_is_zero(shared, 32))
 		goto out;
 	/* Both public keys in a fixed order per direction: the two directions get
 	 * different keys, so a datagram cannot be reflected back to its sender. */
 	crypto_generichash_init(&st, shared, 32, 32);
 	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
-	crypto_generichash_update(&st, s->pub, 32);
+	crypto_generichash_update(&st, s->sec->pub, 32);
 	crypto_generichash_update(&st, peer_pub, 32);
 	crypto_generichash_final(&st, tx, 32);
 	crypto_generichash_init(&st, shared, 32, 32);
 	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
 	crypto_generichash_update(&st, peer_pub, 32);
-	crypto_generichash_update(&st, s->pub, 32);
+	crypto_generichash_update(&st, s->sec->pub, 32);
 	crypto_generichash_final(&st, rx, 32);
 	rc = 0;
 out:
@@ -274,16 +286,23 @@ get_u64(const uint8_t *p)
 	return v;
 }
 
+/* XChaCha20's first 16 nonce bytes go into HChaCha20 with the key: the session there makes
+ * the key ChaCha20 runs under one of this session only, and the counter is the nonce under
+ * it. Sessions are random, so no (key, nonce) pair is used twice even when a restarted
+ * site's counter starts again at 1. */
 static void
-make_nonce(uint8_t nonce[12], uint64_t counter)
+make_nonce(uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], uint64_t session,
+           uint64_t counter)
 {
-	memset(nonce, 0, 4);
-	put_u64(nonce + 4, counter);
+	memset(nonce, 0, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	put_u64(nonce, session);
+	put_u64(nonce + 16, counter);
 }
 
-/* Header: kind, name length, name, counter. Returns the header length or -1. */
+/* Header: kind, name length, name, session, counter. Returns the header length or -1. */
 static int
-parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_t *counter)
+parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_t *session,
+             uint64_t *counter)
 {
 	size_t n, hl;
 	char tmp[WIRE_NAME_MAX + 1];
@@ -293,7 +312,7 @@ parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_
 	n = d[1];
 	if (n == 0 || n > WIRE_NAME_MAX)
 		return -1;
-	hl = 2 + n + 8;
+	hl = 2 + n + 16;
 	if (len < hl + SEAL_TAG_LEN)
 		return -1;
 	memcpy(tmp, d + 2, n);
@@ -302,80 +321,163 @@ parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_
 		return -1;
 	if (name != NULL)
 		memcpy(name, tmp, sizeof(tmp));
+	if (session != NULL)
+		*session = get_u64(d + 2 + n);
 	if (counter != NULL)
-		*counter = get_u64(d + 2 + n);
+		*counter = get_u64(d + 2 + n + 8);
 	return (int)hl;
 }
 
 int
 seal_sender(const uint8_t *dgram, size_t len, char name[WIRE_NAME_MAX + 1])
 {
-	return parse_header(dgram, len, name, NULL) < 0 ? SEAL_ERR_MALFORMED : 0;
+	return parse_header(dgram, len, name, NULL, NULL) < 0 ? SEAL_ERR_MALFORMED : 0;
 }
 
 int
 seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *payload,
           size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
-	size_t n = strlen(s->name), hl = 2 + n + 8;
-	uint8_t nonce[12];
+	size_t n = strlen(s->name), hl = 2 + n + 16;
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long clen;
-	uint64_t counter;
 	struct peer *p;
 	int rc;
 
 	if (len > SEAL_PAYLOAD_MAX || cap < hl + len + SEAL_TAG_LEN)
 		return SEAL_ERR_MALFORMED;
+	/* 2^64 - 1 datagrams take centuries; a counter that wrapped would reuse nonces. */
+	if (s->counter == UINT64_MAX)
+		return SEAL_ERR_EXHAUSTED;
 	rc = peer_get(s, peer_id, peer_pub, &p);
 	if (rc != 0)
 		return rc;
-	counter = seal_next_counter(s);
-	if (s->seq == UINT32_MAX) {
-		s->epoch++;
-		s->seq = 0;
-	}
-	s->seq++;
+	s->counter++;
 	out[0] = SEAL_KIND;
 	out[1] = (uint8_t)n;
 	memcpy(out + 2, s->name, n);
-	put_u64(out + 2 + n, counter);
-	make_nonce(nonce, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt(out + hl, &clen, payload, len, out, hl, NULL,
-	                                          nonce, p->tx);
+	put_u64(out + 2 + n, s->session);
+	put_u64(out + 2 + n + 8, s->counter);
+	make_nonce(nonce, s->session, s->counter);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + hl, &clen, payload, len, out, hl, NULL,
+	                                           nonce, p->tx);
 	*outlen = hl + (size_t)clen;
 	return 0;
 }
 
 int
 seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *dgram,
-            size_t len, uint8_t *out, size_t cap, size_t *outlen)
+            size_t len, uint8_t *out, size_t cap, size_t *outlen, struct seal_opened *op)
 {
-	uint8_t nonce[12];
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long plen;
-	uint64_t counter;
+	uint64_t session, counter;
 	struct peer *p;
 	int hl, rc;
 
-	hl = parse_header(dgram, len, NULL, &counter);
-	if (hl < 0 || cap < len - (size_t)hl - SEAL_TAG_LEN)
+	hl = parse_header(dgram, len, NULL, &session, &counter);
+	/* No sender uses session or counter 0. */
+	if (hl < 0 || cap < len - (size_t)hl - SEAL_TAG_LEN || session == 0 || counter == 0)
 		return SEAL_ERR_MALFORMED;
-	if (counter == 0)
-		return SEAL_ERR_REPLAYED;
 	rc = peer_get(s, peer_id, peer_pub, &p);
 	if (rc != 0)
 		return rc;
 	/* Authenticate before looking at the window: a forgery is counted as one, and
 	 * forged counters never move the window. */
-	make_nonce(nonce, counter);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &plen, NULL, dgram + hl,
-	                                              len - (size_t)hl, dgram, (size_t)hl, nonce,
-	                                              p->rx) != 0)
+	make_nonce(nonce, session, counter);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL, dgram + hl,
+	                                               len - (size_t)hl, dgram, (size_t)hl, nonce,
+	                                               p->rx) != 0)
 		return SEAL_ERR_FORGED;
-	if (!seal_replay_check(&p->replay, counter))
-		return SEAL_ERR_REPLAYED;
-	seal_replay_update(&p->replay, counter);
+	op->session = session;
+	op->counter = counter;
+	op->fresh = session == p->session;
+	if (op->fresh) {
+		if (!seal_replay_check(&p->replay, counter))
+			return SEAL_ERR_REPLAYED;
+		seal_replay_update(&p->replay, counter);
+	}
 	*outlen = (size_t)plen;
 	return 0;
+}
+
+/* ---- freshness ---- */
+
+int
+seal_challenge(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32],
+               uint8_t nonce[WIRE_NONCE_LEN])
+{
+	struct peer *p;
+	int rc = peer_get(s, peer_id, peer_pub, &p);
+
+	if (rc != 0)
+		return rc;
+	if (!p->challenged) {
+		/* Unique for ever: sessions are, and the number within one only grows. Nothing
+		 * secret about it; a response counts because it is sealed by the peer. */
+		put_u64(p->chal, s->session);
+		put_u64(p->chal + 8, ++s->challenges);
+		p->challenged = true;
+	}
+	memcpy(nonce, p->chal, WIRE_NONCE_LEN);
+	return 0;
+}
+
+bool
+seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONCE_LEN])
+{
+	struct peer *p = peer_find(s, peer_id);
+
+	if (p == NULL || !p->challenged)
+		return false;
+	memcpy(nonce, p->chal, WIRE_NONCE_LEN);
+	return true;
+}
+
+bool
+seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
+             const uint8_t nonce[WIRE_NONCE_LEN], const struct seal_opened *held)
+{
+	struct peer *p = peer_find(s, peer_id);
+	uint64_t behind;
+
+	if (p == NULL || !p->challenged || sodium_memcmp(p->chal, nonce, WIRE_NONCE_LEN) != 0)
+		return false;
+	p->challenged = false;
+	if (op->session == p->session)
+		return true;
+	/* Everything the session sent before its response could have been recorded before
+	 * this site started: all of it counts as seen, but for the one datagram held. */
+	p->session = op->session;
+	p->replay = (struct seal_replay){.top = op->counter, .bitmap = UINT64_MAX};
+	if (held != NULL && held->session == op->session && held->counter < op->counter) {
+		behind = op->counter - held->counter;
+		if (behind < SEAL_REPLAY_WINDOW)
+			p->replay.bitmap &= ~(UINT64_C(1) << behind);
+	}
+	return true;
+}
+
+void
+seal_assume(struct seal *s, uint32_t peer_id, const struct seal_opened *op)
+{
+	struct peer *p = peer_find(s, peer_id);
+
+	if (p == NULL)
+		return;
+	p->session = op->session;
+	p->replay = (struct seal_replay){.top = op->counter, .bitmap = 1};
+}
+
+bool
+seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op)
+{
+	struct peer *p = peer_find(s, peer_id);
+
+	if (p == NULL || op->session != p->session || !seal_replay_check(&p->replay, op->counter))
+		return false;
+	seal_replay_update(&p->replay, op->counter);
+	return true;
 }
 
 /* ---- replay window ---- */
@@ -418,7 +520,7 @@ seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE
 	/* Deterministic nonce from the secret scalar and the message, as Ed25519 does. */
 	crypto_hash_sha512_init(&st);
 	crypto_hash_sha512_update(&st, (const uint8_t *)nonce_context, sizeof(nonce_context));
-	crypto_hash_sha512_update(&st, s->sign_scalar, 32);
+	crypto_hash_sha512_update(&st, s->sec->sign_scalar, 32);
 	crypto_hash_sha512_update(&st, msg, len);
 	crypto_hash_sha512_final(&st, h);
 	crypto_core_ed25519_scalar_reduce(r, h);
@@ -426,11 +528,11 @@ seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE
 		goto out;
 	crypto_hash_sha512_init(&st);
 	crypto_hash_sha512_update(&st, sig, 32);
-	crypto_hash_sha512_update(&st, s->sign_pub, 32);
+	crypto_hash_sha512_update(&st, s->sec->sign_pub, 32);
 	crypto_hash_sha512_update(&st, msg, len);
 	crypto_hash_sha512_final(&st, h);
 	crypto_core_ed25519_scalar_reduce(k, h);
-	crypto_core_ed25519_scalar_mul(ka, k, s->sign_scalar);
+	crypto_core_ed25519_scalar_mul(ka, k, s->sec->sign_scalar);
 	crypto_core_ed25519_scalar_add(sig + 32, ka, r);
 	rc = 0;
 out:

@@ -1,6 +1,7 @@
 /* Datagram protection for gossip: pairwise keys from the sites' X25519 keys, an AEAD over
- * each datagram, a per-sender counter with a sliding replay window, and descriptor
- * signatures made with the Edwards form of the same X25519 key. */
+ * each datagram under a key of the sender's session, a per-session counter with a sliding
+ * replay window, the freshness state that decides which of a sender's sessions is live,
+ * and descriptor signatures made with the Edwards form of the same X25519 key. */
 #ifndef NETD_SEAL_H
 #define NETD_SEAL_H
 
@@ -12,7 +13,7 @@
 
 #define SEAL_KIND          0x11 /* first byte of a sealed datagram */
 #define SEAL_TAG_LEN       16
-#define SEAL_OVERHEAD_MAX  (1 + 1 + WIRE_NAME_MAX + 8 + SEAL_TAG_LEN)
+#define SEAL_OVERHEAD_MAX  (1 + 1 + WIRE_NAME_MAX + 8 + 8 + SEAL_TAG_LEN)
 #define SEAL_PAYLOAD_MAX   (WIRE_DATAGRAM_MAX - SEAL_OVERHEAD_MAX)
 #define SEAL_REPLAY_WINDOW 64 /* counters this far behind the highest seen still count */
 
@@ -21,7 +22,8 @@ enum seal_error {
 	SEAL_ERR_FORGED = -2,    /* authentication failed: wrong key, tampered, truncated */
 	SEAL_ERR_REPLAYED = -3,  /* counter already seen or behind the window */
 	SEAL_ERR_NOMEM = -4,
-	SEAL_ERR_KEY = -5, /* the peer's public key gives no usable shared secret */
+	SEAL_ERR_KEY = -5,       /* the peer's public key gives no usable shared secret */
+	SEAL_ERR_EXHAUSTED = -6, /* the session sent 2^64 - 1 datagrams: a new one is needed */
 };
 
 /* X25519 of priv and pub into shared; 0 or -1. Replaceable so that a simulator holding
@@ -31,17 +33,19 @@ typedef int (*seal_dh_fn)(void *arg, uint8_t shared[32], const uint8_t priv[32],
 
 struct seal;
 
-/* A site's sealing state. epoch must be higher than any epoch this site used before
- * (the daemon persists it): counters are epoch << 32 | sequence, so a restarted site is
- * not taken for a replayer and its old datagrams stay stale. Free with seal_free(). */
-struct seal *seal_new(const char *name, const uint8_t priv[32], uint32_t epoch);
+/* A site's sealing state for one session. session is a non-zero number drawn at random for
+ * every start (the caller's CSPRNG): it is in every datagram's clear header and the AEAD key
+ * of a direction is derived from it, so two sessions never share a (key, nonce) pair, whatever
+ * became of earlier ones. Free with seal_free(). */
+struct seal *seal_new(const char *name, const uint8_t priv[32], uint64_t session);
 void seal_free(struct seal *s);
 void seal_set_dh(struct seal *s, seal_dh_fn fn, void *arg);
 
 const uint8_t *seal_public_key(const struct seal *s);
 /* The Ed25519 key that verifies this site's signatures (sign bit clear). */
 const uint8_t *seal_sign_key(const struct seal *s);
-/* The counter the next datagram will carry. */
+uint64_t seal_session(const struct seal *s);
+/* The counter the next datagram will carry: 1, 2, ... within the session. */
 uint64_t seal_next_counter(const struct seal *s);
 
 /* The sender name from a sealed datagram's clear header; 0 or SEAL_ERR_MALFORMED. */
@@ -53,14 +57,45 @@ int seal_sender(const uint8_t *dgram, size_t len, char name[WIRE_NAME_MAX + 1]);
 int seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *payload,
               size_t len, uint8_t *out, size_t cap, size_t *outlen);
 
-/* Opens a datagram from the peer that seal_sender named. On success the payload is in out
- * and the replay window has moved; on any failure the window is unchanged and out holds
+/* What seal_unwrap learnt from an authentic datagram. */
+struct seal_opened {
+	uint64_t session; /* the sender's session */
+	uint64_t counter;
+	/* From the session this site confirmed for the peer, and new in its window (which has
+	 * moved). false: from a session not confirmed (yet), nothing moved; the caller holds it
+	 * and challenges the peer (seal_challenge) until a session answers (seal_confirm). */
+	bool fresh;
+};
+
+/* Opens a datagram from the peer that seal_sender named. On success (0) the payload is in
+ * out and *op says whether it is fresh; on any failure the window is unchanged and out holds
  * nothing usable. */
 int seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *dgram,
-                size_t len, uint8_t *out, size_t cap, size_t *outlen);
+                size_t len, uint8_t *out, size_t cap, size_t *outlen, struct seal_opened *op);
 
-/* Forgets every peer's keys and replay window, as a restart does (tests). */
-void seal_forget_peers(struct seal *s);
+/* Freshness. A receiver cannot tell a recording of an earlier session from a live one, so a
+ * session is confirmed only when it echoes a nonce this site made in this session: a
+ * challenge. One challenge is outstanding per peer until a response to it arrives. */
+
+/* The outstanding challenge to the peer, made now when there is none. 0 or a negative enum
+ * seal_error. */
+int seal_challenge(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32],
+                   uint8_t nonce[WIRE_NONCE_LEN]);
+/* The outstanding challenge to the peer without making one; false when there is none. */
+bool seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONCE_LEN]);
+/* A response echoing nonce came in the authentic datagram op. When it answers the
+ * outstanding challenge, the challenge is spent and op's session becomes the peer's confirmed
+ * one, every counter up to op's counting as seen but held's (a datagram held from that
+ * session before, or NULL): true. Otherwise false and nothing changes. */
+bool seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
+                  const uint8_t nonce[WIRE_NONCE_LEN], const struct seal_opened *held);
+/* Confirms op's session for the peer without an exchange, op's counter in its window: for an
+ * embedder that knows the session runs (a simulator's converged start), never for anything
+ * a datagram or a file says. */
+void seal_assume(struct seal *s, uint32_t peer_id, const struct seal_opened *op);
+/* A datagram held from before its session was confirmed: true, and its counter is in the
+ * window, when its session is the confirmed one and its counter is new. */
+bool seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op);
 
 int seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE_SIG_LEN]);
 /* True when sign_key is the Edwards form of x25519_pub and sig is its signature on msg. */

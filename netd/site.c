@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,8 @@ struct site {
 
 	struct gossip_trust *trust;
 	struct gossip *gossip;
-	uint32_t epoch;
+	uint64_t session;
+	int state_lock; /* held for the life of the process */
 	uint32_t saved_incarnation;
 	int fd;
 	int fd_family;
@@ -201,11 +203,11 @@ fail:
 
 /* --- the state file --- */
 
-/* Saves the epoch, the incarnation and the verified descriptors of the live members. */
+/* Saves the incarnation and the verified descriptors of the live members. */
 static void
 site_save(struct site *s)
 {
-	struct state st = {.epoch = s->epoch};
+	struct state st = {0};
 	size_t n = gossip_trust_count(s->trust);
 	char err[256];
 
@@ -672,8 +674,8 @@ site_open_socket(const struct conf *conf, int *family)
 	return fd;
 }
 
-/* A gossip instance for s->conf with a fresh epoch (saved first), carrying over the
- * remembered members. */
+/* A gossip instance for s->conf in a new random session, carrying over the remembered
+ * members. */
 static struct gossip *
 site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *members,
                   size_t nmembers)
@@ -682,21 +684,13 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	struct wire_endpoint *seeds;
 	struct wire_desc desc;
 	struct gossip *g;
-	uint64_t rng;
+	uint64_t rng, session = 0;
 	char err[256];
-	struct state st = {.incarnation = incarnation};
 
-	if (s->epoch == UINT32_MAX) {
-		log_errx("gossip: the epoch in %s is exhausted; remove the file",
-		         s->conf->gossip.state_file);
-		return NULL;
-	}
-	st.epoch = s->epoch + 1;
-	if (state_save(s->conf->gossip.state_file, &st, err, sizeof(err)) < 0) {
-		log_errx("gossip: cannot keep the restart epoch: %s", err);
-		return NULL;
-	}
-	s->epoch = st.epoch;
+	/* Nothing stored decides it, so neither a lost state file nor a cloned machine nor a
+	 * clock set back makes two runs share a session, and with it a (key, nonce) pair. */
+	while (session == 0)
+		randombytes_buf(&session, sizeof(session));
 	seeds = calloc(s->conf->gossip.nseeds + 1, sizeof(*seeds));
 	if (seeds == NULL)
 		return NULL;
@@ -706,7 +700,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	randombytes_buf(&rng, sizeof(rng));
 	cfg.name = s->conf->site_name;
 	cfg.private_key = s->conf->wg.private_key;
-	cfg.epoch = s->epoch;
+	cfg.session = session;
 	cfg.incarnation = incarnation;
 	cfg.desc = &desc;
 	cfg.profile = s->conf->gossip.timing;
@@ -724,10 +718,12 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 		return NULL;
 	}
 	s->saved_incarnation = incarnation;
+	s->session = session;
 	site_adopt_members(g, members, nmembers, site_now());
 	gossip_start(g, site_now());
-	log_info("gossip: site %s, epoch %u, incarnation %u, %zu trusted sites, %zu seeds",
-	         s->conf->site_name, s->epoch, incarnation, gossip_trust_count(s->trust),
+	log_info("gossip: site %s, session %016" PRIx64 ", incarnation %u, %zu trusted sites, "
+	         "%zu seeds",
+	         s->conf->site_name, session, incarnation, gossip_trust_count(s->trust),
 	         s->conf->gossip.nseeds);
 	return g;
 }
@@ -856,20 +852,24 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	s->conf = conf;
 	s->ctl = ctl;
 	s->fd = -1;
+	s->state_lock = -1;
 	ev_timer_init(&s->gossip_timer, site_on_gossip_timer, 0, 0);
 	ev_timer_init(&s->work_timer, site_on_work, 0, 0);
 	ev_timer_init(&s->save_timer, site_on_save, 0, 0);
 	ev_timer_init(&s->wg_timer, site_on_wg_timer, 0, SITE_WG_REFRESH);
 	s->gossip_timer.data = s->work_timer.data = s->save_timer.data = s->wg_timer.data = s;
 
+	s->state_lock = state_lock(conf->gossip.state_file, err, sizeof(err));
+	if (s->state_lock < 0) {
+		log_errx("gossip: %s", err);
+		goto fail;
+	}
 	rc = state_load(conf->gossip.state_file, &st, err, sizeof(err));
 	if (rc < 0) {
-		/* A corrupt file costs the remembered view, not the start: the epoch falls back to
-		 * one no earlier start can have used. */
+		/* A corrupt file costs the remembered view, not the start. */
 		log_warnx("gossip: ignoring the state file: %s", err);
-		st = (struct state){.epoch = (uint32_t)time(NULL)};
+		st = (struct state){0};
 	}
-	s->epoch = st.epoch;
 	s->trust = site_build_trust(conf);
 	if (s->trust == NULL) {
 		log_errx("out of memory building the trust table");
@@ -1092,6 +1092,8 @@ site_free(struct site *s)
 	mesh_desired_free(s->desired);
 	gossip_free(s->gossip);
 	gossip_trust_free(s->trust);
+	if (s->state_lock >= 0)
+		close(s->state_lock);
 	free(s);
 }
 
@@ -1357,17 +1359,18 @@ site_status_json(struct site *s)
 {
 	struct reconcile_stats rs;
 	const struct gossip_counters *gc = gossip_counters(s->gossip);
-	char bind[64];
+	char bind[64], session[17];
 	size_t counts[GOSSIP_LEFT + 1];
 
 	member_counts(s, counts);
+	snprintf(session, sizeof(session), "%016" PRIx64, s->session);
 	reconcile_get_stats(s->reconcile, &rs);
 	conf_endpoint_format(&s->conf->gossip.bind, bind, sizeof(bind));
 	return json_pack(
-	        "{s:{s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I},"
+	        "{s:{s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I},"
 	        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}, s:{s:I, s:I, s:I}}",
 	        "gossip", "bind", bind, "profile",
-	        conf_gossip_profile_name(s->conf->gossip.profile), "epoch", (json_int_t)s->epoch,
+	        conf_gossip_profile_name(s->conf->gossip.profile), "session", session,
 	        "incarnation", (json_int_t)gossip_self(s->gossip)->incarnation, "awareness",
 	        (json_int_t)gossip_awareness(s->gossip), "members", "alive",
 	        (json_int_t)counts[GOSSIP_ALIVE], "suspect", (json_int_t)counts[GOSSIP_SUSPECT],
@@ -1430,7 +1433,7 @@ site_metrics(struct site *s, struct metrics *m)
 	        {"forged", gc->drop_forged},       {"replayed", gc->drop_replayed},
 	        {"self", gc->drop_self},           {"refused", gc->drop_refused},
 	        {"rate", gc->drop_rate},           {"cookie", gc->drop_cookie},
-	        {"oversize", s->rx_oversize},
+	        {"oversize", s->rx_oversize},      {"stale", gc->drop_stale},
 	};
 	const struct {
 		const char *name, *type, *help;
@@ -1450,8 +1453,9 @@ site_metrics(struct site *s, struct metrics *m)
 	         gc->suspicions},
 	        {"netd_gossip_refutations_total", "counter",
 	         "Suspicions of this site that it refuted.", gc->refutations},
-	        {"netd_gossip_epoch", "gauge", "The restart epoch of this site's gossip.",
-	         s->epoch},
+	        {"netd_gossip_challenges_total", "counter",
+	         "Freshness challenges sent to senders in sessions not confirmed yet.",
+	         gc->challenges},
 	        {"netd_gossip_incarnation", "gauge", "This site's incarnation.",
 	         gossip_self(s->gossip)->incarnation},
 	        {"netd_gossip_local_health", "gauge",

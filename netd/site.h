@@ -16,7 +16,7 @@
 
 struct site;
 
-/* Loads the state file (and takes a higher epoch, saved before anything is sent), starts
+/* Locks and loads the state file, starts
  * gossip on conf->gossip.bind, opens the netlink monitor and schedules the first reconcile.
  * conf and ctl are borrowed: conf until site_reconfigure replaces it. Returns 0 and *out, or
  * -1 after logging why. */

@@ -1,10 +1,12 @@
-/* The state file: a magic, the epoch, the incarnation and the members' descriptors, each as
- * a gossip payload of one ALIVE message, so the wire codec's bounds checks guard it too. */
+/* The state file: a magic, the incarnation and the members' descriptors, each as a gossip
+ * payload of one ALIVE message, so the wire codec's bounds checks guard it too. Its lock file
+ * keeps a second netd off it. */
 #include "netd/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sys/file.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,9 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 1};
-#define STATE_HEADER (sizeof(state_magic) + 12)
-#define STATE_ENTRY  (2 + WIRE_DATAGRAM_MAX)
+/* Version 1 also held a restart epoch (4 bytes after the magic), read and ignored so that an
+ * upgrade keeps the view. */
+static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 2};
+#define STATE_MAGIC_V1 1
+#define STATE_HEADER   (sizeof(state_magic) + 8)
+#define STATE_ENTRY    (2 + WIRE_DATAGRAM_MAX)
 
 static void
 put32(uint8_t *p, uint32_t v)
@@ -55,9 +60,8 @@ state_encode(const struct state *st, uint8_t **out, size_t *len)
 	if (buf == NULL)
 		return -ENOMEM;
 	memcpy(buf, state_magic, sizeof(state_magic));
-	put32(buf + 8, st->epoch);
-	put32(buf + 12, st->incarnation);
-	put32(buf + 16, (uint32_t)st->nmembers);
+	put32(buf + 8, st->incarnation);
+	put32(buf + 12, (uint32_t)st->nmembers);
 	off = STATE_HEADER;
 	for (size_t i = 0; i < st->nmembers; i++) {
 		struct wire_msg *m = calloc(1, sizeof(*m));
@@ -92,13 +96,19 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 {
 	struct state s = {0};
 	struct wire_msg *m;
-	size_t off = STATE_HEADER;
+	size_t off = STATE_HEADER, skip = 0;
 	uint32_t count;
 
-	if (len < STATE_HEADER || memcmp(buf, state_magic, sizeof(state_magic)) != 0)
+	if (len >= sizeof(state_magic) && memcmp(buf, state_magic, sizeof(state_magic) - 1) == 0 &&
+	    buf[sizeof(state_magic) - 1] == STATE_MAGIC_V1)
+		skip = 4;
+	else if (len >= sizeof(state_magic) && memcmp(buf, state_magic, sizeof(state_magic)) != 0)
 		return fail(err, errlen, "not a netd state file");
-	count = get32(buf + 16);
-	if (count > STATE_MAX_MEMBERS || count > (len - STATE_HEADER) / 3)
+	off += skip;
+	if (len < off)
+		return fail(err, errlen, "not a netd state file");
+	count = get32(buf + 12 + skip);
+	if (count > STATE_MAX_MEMBERS || count > (len - off) / 3)
 		return fail(err, errlen, "member count %u does not fit the file", count);
 	m = malloc(sizeof(*m));
 	s.members = calloc(count ? count : 1, sizeof(*s.members));
@@ -107,8 +117,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 		free(s.members);
 		return fail(err, errlen, "out of memory");
 	}
-	s.epoch = get32(buf + 8);
-	s.incarnation = get32(buf + 12);
+	s.incarnation = get32(buf + 8 + skip);
 	for (uint32_t i = 0; i < count; i++) {
 		struct wire_reader r;
 		size_t n;
@@ -216,6 +225,36 @@ write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* path's directory into dir, created (not its parents) with mode 0700 when missing; and
+ * path + suffix into aux. */
+static int
+prepare(const char *path, const char *suffix, char dir[PATH_MAX], char aux[PATH_MAX], char *err,
+        size_t errlen)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp) ||
+	    snprintf(aux, PATH_MAX, "%s%s", path, suffix) >= PATH_MAX)
+		return fail(err, errlen, "%s: path too long", path);
+	snprintf(dir, PATH_MAX, "%s", dirname(tmp));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* The rename is only durable once the directory is on disk too. */
+static int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 int
 state_save(const char *path, const struct state *st, char *err, size_t errlen)
 {
@@ -224,11 +263,8 @@ state_save(const char *path, const struct state *st, char *err, size_t errlen)
 	size_t len;
 	int fd = -1, rc;
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return fail(err, errlen, "%s: path too long", path);
-	if (mkdir(dirname(dir), 0700) < 0 && errno != EEXIST)
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+	if (prepare(path, ".tmp", dir, tmp, err, errlen) < 0)
+		return -1;
 	rc = state_encode(st, &buf, &len);
 	if (rc < 0)
 		return fail(err, errlen, "%s: %s", path, strerror(-rc));
@@ -248,6 +284,10 @@ state_save(const char *path, const struct state *st, char *err, size_t errlen)
 		fail(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (sync_dir(dir) < 0) {
+		fail(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -256,4 +296,36 @@ out:
 		unlink(tmp);
 	free(buf);
 	return rc;
+}
+
+int
+state_lock(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], lock[PATH_MAX], pid[24];
+	int fd, n;
+
+	if (prepare(path, ".lock", dir, lock, err, errlen) < 0)
+		return -1;
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return fail(err, errlen, "%s: %s", lock, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		n = (int)pread(fd, pid, sizeof(pid) - 1, 0);
+		close(fd);
+		if (e != EWOULDBLOCK)
+			return fail(err, errlen, "%s: %s", lock, strerror(e));
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		return fail(err, errlen, "%s is in use by another netd (%s%s, holding %s)", path,
+		            pid[0] != '\0' ? "pid " : "pid unknown", pid, lock);
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		fail(err, errlen, "%s: %s", lock, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

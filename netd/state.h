@@ -1,7 +1,7 @@
-/* The gossip state a site keeps across restarts: its epoch (every start must use a higher
- * one, or the others take its datagrams for replays), its incarnation, and the verified
- * descriptors of the members it last saw alive, so that a restarted netd starts from the view
- * it had and changes nothing in the kernel that was already right. */
+/* The gossip state a site keeps across restarts: its incarnation and the verified descriptors
+ * of the members it last saw alive, so that a restarted netd starts from the view it had and
+ * changes nothing in the kernel that was already right. Nothing in it protects a key or a
+ * nonce: losing the file costs the view, and that is all. */
 #ifndef NETD_STATE_H
 #define NETD_STATE_H
 
@@ -14,7 +14,6 @@
 #define STATE_MAX_SIZE    (64u << 20) /* a file larger than this is refused unread */
 
 struct state {
-	uint32_t epoch;
 	uint32_t incarnation;
 	struct wire_desc *members; /* as stored: signatures are checked by the reader's user */
 	size_t nmembers;
@@ -33,8 +32,15 @@ void state_clear(struct state *st);
  * reason in err for an unreadable or corrupt file. */
 int state_load(const char *path, struct state *st, char *err, size_t errlen);
 
-/* Writes st to path atomically (a temporary file in the same directory, fsync, rename),
- * creating the directory itself (not its parents) with mode 0700. 0 or -1 with err. */
+/* Writes st to path atomically (a temporary file in the same directory, fsync, rename, fsync
+ * of the directory), creating the directory itself (not its parents) with mode 0700. 0 or -1
+ * with err. */
 int state_save(const char *path, const struct state *st, char *err, size_t errlen);
+
+/* Locks path for this process: an exclusive flock on path.lock (created in path's directory),
+ * which also records the holder's pid. Two netd sharing one state file would each overwrite
+ * the other's view. Returns the descriptor to keep open for as long as the lock is held, or -1
+ * with err naming the file and, when it can be read, the holder's pid. */
+int state_lock(const char *path, char *err, size_t errlen);
 
 #endif

@@ -257,6 +257,10 @@ out_msg(struct out *o, const struct wire_msg *m)
 		for (size_t i = 0; i < m->count; i++)
 			out_name(o, m->names[i]);
 		break;
+	case WIRE_CHALLENGE:
+	case WIRE_RESPONSE:
+		out_bytes(o, m->nonce, WIRE_NONCE_LEN);
+		break;
 	default:
 		o->full = true;
 	}
@@ -598,6 +602,10 @@ in_msg(struct in *in, struct wire_msg *m)
 		}
 		for (size_t i = 0; !in->bad && i < m->count; i++)
 			in_name(in, m->names[i]);
+		break;
+	case WIRE_CHALLENGE:
+	case WIRE_RESPONSE:
+		in_copy(in, m->nonce, WIRE_NONCE_LEN);
 		break;
 	default:
 		in->bad = true;

@@ -22,6 +22,7 @@
 #define WIRE_MAX_ENTRIES   100  /* (site, incarnation, state) entries in one message */
 #define WIRE_MAX_NAMES     64   /* names in one descriptor request */
 #define WIRE_RELAY_MAX     160  /* a sealed ack carried by a helper (ACK_FOR) */
+#define WIRE_NONCE_LEN     16   /* a freshness challenge */
 
 #define WIRE_AF_INET  4
 #define WIRE_AF_INET6 6
@@ -71,8 +72,10 @@ enum wire_type {
 	WIRE_DIGEST = 9,
 	WIRE_ENTRIES = 10,
 	WIRE_DESC_REQ = 11,
-	WIRE_PING_FOR = 12, /* a helper's ping on behalf of a prober */
-	WIRE_ACK_FOR = 13,  /* the target's sealed ack for that prober, relayed */
+	WIRE_PING_FOR = 12,  /* a helper's ping on behalf of a prober */
+	WIRE_ACK_FOR = 13,   /* the target's sealed ack for that prober, relayed */
+	WIRE_CHALLENGE = 14, /* prove your session is live: echo this nonce */
+	WIRE_RESPONSE = 15,  /* the echo */
 };
 
 enum wire_state {
@@ -104,10 +107,11 @@ struct wire_msg {
 	uint8_t sig[WIRE_SIG_LEN];      /* SUSPECT, DEAD: the accuser's; LEFT: the target's */
 	uint16_t relay_len;             /* ACK_FOR: a sealed datagram, opaque to the relay */
 	uint8_t relay[WIRE_RELAY_MAX];
-	struct wire_desc desc; /* ALIVE */
-	uint16_t nbuckets;     /* DIGEST, ENTRIES */
-	uint16_t bucket;       /* DIGEST: first bucket; ENTRIES: the bucket */
-	uint8_t count;         /* DIGEST, ENTRIES, DESC_REQ */
+	uint8_t nonce[WIRE_NONCE_LEN]; /* CHALLENGE, RESPONSE */
+	struct wire_desc desc;         /* ALIVE */
+	uint16_t nbuckets;             /* DIGEST, ENTRIES */
+	uint16_t bucket;               /* DIGEST: first bucket; ENTRIES: the bucket */
+	uint8_t count;                 /* DIGEST, ENTRIES, DESC_REQ */
 	uint64_t hashes[WIRE_MAX_HASHES];
 	struct wire_entry entries[WIRE_MAX_ENTRIES];
 	char names[WIRE_MAX_NAMES][WIRE_NAME_MAX + 1];

@@ -53,7 +53,7 @@ setup(void)
 	desc.vnis[0] = vni;
 	cfg.name = "a";
 	cfg.private_key = priv;
-	cfg.epoch = 1;
+	cfg.session = 1;
 	cfg.incarnation = 1;
 	cfg.desc = &desc;
 	gossip_profile_lan(&cfg.profile);

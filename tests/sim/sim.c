@@ -26,6 +26,7 @@ struct opts {
 	double warmup_s;
 	bool lifeguard;
 	bool wan;
+	bool cold; /* sessions unconfirmed at the start: every first contact is an exchange */
 	bool json;
 	size_t events; /* updates / crashes per run */
 	double stall_fraction, stall_s, stall_gap_s;
@@ -382,8 +383,25 @@ profile(struct gossip_profile *p)
 	p->lifeguard = O.lifeguard;
 }
 
+/* The session a liar seals its lies under, apart from its gossip instance's. */
+static uint64_t
+liar_session(size_t i)
+{
+	return ((uint64_t)1 << 32) + i + 1;
+}
+
+/* The converged start holds every site's first session as confirmed everywhere (sites index
+ * the trust table in order); a later session of a site is challenged as in a daemon. */
+static bool
+sim_session_known(void *arg, uint32_t peer, uint64_t session)
+{
+	(void)arg;
+	/* A liar's lies go out under a session of their own, which it answers challenges for. */
+	return session == (uint64_t)peer + 1 || (S[peer].liar && session == liar_session(peer));
+}
+
 static void
-site_boot(size_t i, uint32_t epoch, uint32_t inc)
+site_boot(size_t i, uint64_t session, uint32_t inc)
 {
 	struct gossip_config cfg = {0};
 	struct wire_endpoint seeds[8];
@@ -399,7 +417,7 @@ site_boot(size_t i, uint32_t epoch, uint32_t inc)
 	}
 	cfg.name = S[i].desc.name;
 	cfg.private_key = S[i].priv;
-	cfg.epoch = epoch;
+	cfg.session = session;
 	cfg.incarnation = inc;
 	cfg.desc = &S[i].desc;
 	profile(&cfg.profile);
@@ -411,6 +429,8 @@ site_boot(size_t i, uint32_t epoch, uint32_t inc)
 	cfg.cb.event = cb_event;
 	cfg.cb.arg = (void *)(uintptr_t)i;
 	cfg.dh = sim_dh;
+	if (!O.cold)
+		cfg.session_known = sim_session_known;
 	cfg.dh_arg = S[i].pub;
 	S[i].g = gossip_new(&cfg, err, sizeof(err));
 	if (S[i].g == NULL) {
@@ -458,10 +478,11 @@ setup(void)
 		S[i].liar = O.sc == SC_LIAR && i >= O.sites - O.liars;
 	}
 	for (size_t i = 0; i < O.sites; i++) {
-		site_boot(i, 1, 1);
+		site_boot(i, i + 1, 1);
 		S[i].desc0 = *gossip_self(S[i].g);
 		S[i].inc = 1;
-		if (S[i].liar && (S[i].seal = seal_new(S[i].desc.name, S[i].priv, 2)) == NULL) {
+		if (S[i].liar &&
+		    (S[i].seal = seal_new(S[i].desc.name, S[i].priv, liar_session(i))) == NULL) {
 			fprintf(stderr, "netd-sim: seal of liar %zu\n", i);
 			exit(1);
 		}
@@ -663,6 +684,7 @@ liar_receive(size_t li, const struct event *e)
 	uint8_t plain[WIRE_DATAGRAM_MAX];
 	static struct wire_msg m;
 	char name[WIRE_NAME_MAX + 1];
+	struct seal_opened op;
 	struct wire_reader r;
 	size_t plen;
 	int from;
@@ -670,7 +692,7 @@ liar_receive(size_t li, const struct event *e)
 	if (seal_sender(e->data, e->len, name) != 0 ||
 	    (from = gossip_trust_find(trust, name)) < 0 ||
 	    seal_unwrap(S[li].seal, (uint32_t)from, S[from].pub, e->data, e->len, plain,
-	                sizeof(plain), &plen) != 0 ||
+	                sizeof(plain), &plen, &op) != 0 ||
 	    wire_reader_init(&r, plain, plen) != 0)
 		return;
 	lie_begin(li, (size_t)from);
@@ -889,9 +911,10 @@ out_begin(double wall0)
 	double wall = wall_clock() - wall0;
 
 	printf("{\"scenario\":\"%s\",\"sites\":%zu,\"seed\":%llu,\"loss\":%g,\"lifeguard\":%s,"
-	       "\"profile\":\"%s\"",
+	       "\"profile\":\"%s\"%s",
 	       scenario_names[O.sc], O.sites, (unsigned long long)O.seed, O.loss,
-	       O.lifeguard ? "true" : "false", O.wan ? "wan" : "lan");
+	       O.lifeguard ? "true" : "false", O.wan ? "wan" : "lan",
+	       O.cold ? ",\"cold\":true" : "");
 	out_num("wall_s", wall);
 	out_num("cpu_s", (double)clock() / CLOCKS_PER_SEC);
 	out_num("datagrams", (double)delivered);
@@ -1201,7 +1224,7 @@ usage(FILE *f)
 	        "steady|spread|crash|accuracy|stall|partition|liar]\n"
 	        "                [--loss P] [--latency MS] [--jitter MS] [--duration S] [--warmup "
 	        "S]\n"
-	        "                [--events N] [--no-lifeguard] [--wan] [--seeds K]\n"
+	        "                [--events N] [--no-lifeguard] [--wan] [--seeds K] [--cold]\n"
 	        "                [--stall-fraction F] [--stall S] [--stall-gap S] [--partition S]\n"
 	        "                [--liars L] [--lie-rate R]\n"
 	        "Prints one JSON line of results.\n");
@@ -1232,7 +1255,7 @@ main(int argc, char **argv)
 	        {"no-lifeguard", 0, 0, 'G'},   {"wan", 0, 0, 'W'},     {"seeds", 1, 0, 'S'},
 	        {"stall-fraction", 1, 0, 'f'}, {"stall", 1, 0, 'p'},   {"stall-gap", 1, 0, 'g'},
 	        {"partition", 1, 0, 'P'},      {"help", 0, 0, 'h'},    {"liars", 1, 0, 'y'},
-	        {"lie-rate", 1, 0, 'r'},       {0, 0, 0, 0},
+	        {"lie-rate", 1, 0, 'r'},       {"cold", 0, 0, 'C'},    {0, 0, 0, 0},
 	};
 	double wall0;
 	int c;
@@ -1292,6 +1315,9 @@ main(int argc, char **argv)
 			break;
 		case 'W':
 			O.wan = true;
+			break;
+		case 'C':
+			O.cold = true;
 			break;
 		case 'S':
 			O.nseeds = (size_t)num(optarg, "--seeds");

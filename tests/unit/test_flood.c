@@ -50,6 +50,8 @@ struct puppet {
 	struct wire_endpoint addr;
 	size_t dead_about_self; /* tell-the-dead it got */
 	size_t digests;         /* join answers it got */
+	bool challenged;        /* the seed asked it to prove its session: it answers next */
+	uint8_t nonce[WIRE_NONCE_LEN];
 };
 
 struct net {
@@ -134,14 +136,20 @@ puppet_receives(struct net *n, struct puppet *p, const uint8_t *buf, size_t len)
 {
 	static struct wire_msg m;
 	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct seal_opened op;
 	struct wire_reader r;
 	bool ack = false, dead = false, digest = false;
 	size_t plen;
 
 	assert_int_equal(
-	        seal_unwrap(p->seal, 0, n->s[SEED].pub, buf, len, plain, sizeof(plain), &plen), 0);
+	        seal_unwrap(p->seal, 0, n->s[SEED].pub, buf, len, plain, sizeof(plain), &plen, &op),
+	        0);
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
 	while (wire_next(&r, &m) == 1) {
+		if (m.type == WIRE_CHALLENGE) {
+			p->challenged = true;
+			memcpy(p->nonce, m.nonce, WIRE_NONCE_LEN);
+		}
 		ack |= m.type == WIRE_ACK;
 		dead |= m.type == WIRE_DEAD && strcmp(m.target, p->name) == 0;
 		digest |= m.type == WIRE_DIGEST;
@@ -253,7 +261,7 @@ net_start(struct net *n, int i)
 
 	cfg.name = s->name;
 	cfg.private_key = s->priv;
-	cfg.epoch = 1;
+	cfg.session = 1 + (uint64_t)i;
 	cfg.incarnation = 1;
 	cfg.desc = &s->desc;
 	gossip_profile_lan(&cfg.profile);
@@ -422,10 +430,12 @@ test_join_under_flood_from_one_source(void **state)
 	flood_then_join(true);
 }
 
-/* Sends the seed one sealed payload of msgs from puppet p. */
+/* Sends the seed one sealed payload of msgs from puppet p; p answers the challenges that
+ * come back, as a live site does. */
 static void
 puppet_says(struct net *n, struct puppet *p, const struct wire_msg *m)
 {
+	static struct wire_msg resp;
 	uint8_t payload[SEAL_PAYLOAD_MAX], dgram[WIRE_DATAGRAM_MAX];
 	struct wire_writer w;
 	size_t len;
@@ -436,6 +446,13 @@ puppet_says(struct net *n, struct puppet *p, const struct wire_msg *m)
 	        seal_wrap(p->seal, 0, n->s[SEED].pub, payload, w.len, dgram, sizeof(dgram), &len),
 	        0);
 	gossip_receive(n->s[SEED].g, n->now, &p->addr, dgram, len);
+	if (p->challenged) {
+		p->challenged = false;
+		memset(&resp, 0, sizeof(resp));
+		resp.type = WIRE_RESPONSE;
+		memcpy(resp.nonce, p->nonce, WIRE_NONCE_LEN);
+		puppet_says(n, p, &resp);
+	}
 }
 
 static void

@@ -42,7 +42,7 @@ struct world {
 	struct sent out[256];
 	size_t nout;
 	gossip_time now;
-	uint32_t epoch;
+	struct seal_opened opened; /* of the last datagram a puppet opened */
 };
 
 static void
@@ -103,16 +103,86 @@ sign_desc(struct puppet *p, uint32_t inc, struct wire_desc *d)
 	assert_int_equal(seal_sign(p->seal, buf, (size_t)len, d->sig), 0);
 }
 
+/* Seals one payload from puppet `from` to A and hands it over. */
+static void
+deliver_payload(struct world *w, int from, const uint8_t *payload, size_t plen)
+{
+	uint8_t dgram[WIRE_DATAGRAM_MAX];
+	size_t len;
+
+	assert_int_equal(seal_wrap(w->p[from].seal, 0, w->p[A].pub, payload, plen, dgram,
+	                           sizeof(dgram), &len),
+	                 0);
+	gossip_receive(w->g, w->now, &w->p[from].addr, dgram, len);
+}
+
+/* Has A confirm puppet who's session, as a live peer gets it to: who asks A for a proof of
+ * A's own session, and answers the challenge A sends back with its response. */
+static void
+handshake(struct world *w, int who)
+{
+	uint8_t payload[1 + 1 + WIRE_NONCE_LEN], plain[WIRE_DATAGRAM_MAX];
+	struct wire_reader r;
+	struct wire_msg *m = calloc(1, sizeof(*m));
+	size_t n = w->nout, plen;
+	bool answered = false;
+
+	assert_non_null(m);
+	payload[0] = WIRE_VERSION;
+	payload[1] = WIRE_CHALLENGE;
+	memset(payload + 2, who, WIRE_NONCE_LEN);
+	deliver_payload(w, who, payload, sizeof(payload));
+	for (size_t i = n; i < w->nout && !answered; i++) {
+		if (seal_unwrap(w->p[who].seal, 0, w->p[A].pub, w->out[i].buf, w->out[i].len, plain,
+		                sizeof(plain), &plen, &w->opened) != 0)
+			continue;
+		assert_int_equal(wire_reader_init(&r, plain, plen), 0);
+		while (!answered && wire_next(&r, m) == 1) {
+			if (m->type != WIRE_CHALLENGE)
+				continue;
+			payload[1] = WIRE_RESPONSE;
+			memcpy(payload + 2, m->nonce, WIRE_NONCE_LEN);
+			deliver_payload(w, who, payload, sizeof(payload));
+			answered = true;
+		}
+	}
+	assert_true(answered);
+	free(m);
+	w->nout = n;
+}
+
+/* (Re)starts A in session `session`: a restart forgets everything but what it is given. */
+static void
+start_a(struct world *w, uint64_t session, bool lifeguard)
+{
+	struct gossip_config cfg = {0};
+	char err[128];
+
+	gossip_free(w->g);
+	cfg.name = "a";
+	cfg.private_key = w->p[A].priv;
+	cfg.session = session;
+	cfg.incarnation = 1;
+	cfg.desc = &w->p[A].desc;
+	gossip_profile_lan(&cfg.profile);
+	cfg.profile.lifeguard = lifeguard;
+	cfg.trust = w->trust;
+	cfg.rng_seed = 42;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
+	w->g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(w->g);
+	gossip_start(w->g, w->now);
+	w->nout = 0;
+}
+
 static struct world *
 world_new(bool lifeguard)
 {
 	static const char *const names[NSITES] = {"a", "b", "x", "c", "d"};
 	struct world *w = calloc(1, sizeof(*w));
-	struct gossip_config cfg = {0};
 	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
 	uint32_t vni = 100;
 	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
-	char err[128];
 
 	assert_non_null(w);
 	w->trust = gossip_trust_new();
@@ -128,21 +198,11 @@ world_new(bool lifeguard)
 		if (i != C)
 			assert_int_equal(gossip_trust_add(w->trust, p->name, p->pub, &grant), 0);
 	}
-	cfg.name = "a";
-	cfg.private_key = w->p[A].priv;
-	cfg.epoch = 1;
-	cfg.incarnation = 1;
-	cfg.desc = &w->p[A].desc;
-	gossip_profile_lan(&cfg.profile);
-	cfg.profile.lifeguard = lifeguard;
-	cfg.trust = w->trust;
-	cfg.rng_seed = 42;
-	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
-	w->g = gossip_new(&cfg, err, sizeof(err));
-	assert_non_null(w->g);
 	w->now = 1000 * GOSSIP_SEC;
-	gossip_start(w->g, w->now);
-	w->nout = 0;
+	start_a(w, 1, lifeguard);
+	handshake(w, B);
+	handshake(w, X);
+	handshake(w, D);
 	return w;
 }
 
@@ -156,21 +216,17 @@ world_free(struct world *w)
 	free(w);
 }
 
-/* Seals one payload from puppet `from` to A and hands it over. */
+/* Encodes msgs as one payload from puppet `from` to A and hands it over. */
 static void
 deliver(struct world *w, int from, const struct wire_msg *const *msgs, size_t n)
 {
-	uint8_t payload[SEAL_PAYLOAD_MAX], dgram[WIRE_DATAGRAM_MAX];
+	uint8_t payload[SEAL_PAYLOAD_MAX];
 	struct wire_writer wr;
-	size_t len;
 
 	wire_begin(&wr, payload, sizeof(payload));
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(wire_put_msg(&wr, msgs[i]), 0);
-	assert_int_equal(seal_wrap(w->p[from].seal, 0, w->p[A].pub, payload, wr.len, dgram,
-	                           sizeof(dgram), &len),
-	                 0);
-	gossip_receive(w->g, w->now, &w->p[from].addr, dgram, len);
+	deliver_payload(w, from, payload, wr.len);
 }
 
 static void
@@ -419,7 +475,7 @@ test_incarnation_saturates(void **state)
 	gossip_free(w->g);
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
-	cfg.epoch = 2;
+	cfg.session = 2;
 	cfg.incarnation = UINT32_MAX - 1;
 	cfg.desc = &w->p[A].desc;
 	gossip_profile_lan(&cfg.profile);
@@ -428,6 +484,7 @@ test_incarnation_saturates(void **state)
 	w->g = gossip_new(&cfg, err, sizeof(err));
 	assert_non_null(w->g);
 	gossip_start(w->g, w->now);
+	handshake(w, B);
 	send_alive(w, B, B, 1);
 	send_accuse(w, WIRE_SUSPECT, A, UINT32_MAX - 1, B);
 	assert_int_equal(gossip_self(w->g)->incarnation, UINT32_MAX);
@@ -694,7 +751,7 @@ test_ping_ack(void **state)
 	assert_int_equal(seal_sender(w->out[0].buf, w->out[0].len, name), 0);
 	assert_string_equal(name, "a");
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
-	                             plain, sizeof(plain), &plen),
+	                             plain, sizeof(plain), &plen, &w->opened),
 	                 0);
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
 	while (wire_next(&r, m) == 1)
@@ -732,7 +789,7 @@ test_anti_entropy(void **state)
 	send1(w, B, m);
 	assert_true(w->nout >= 1);
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
-	                             plain, sizeof(plain), &plen),
+	                             plain, sizeof(plain), &plen, &w->opened),
 	                 0);
 	struct wire_reader r;
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
@@ -753,7 +810,7 @@ test_anti_entropy(void **state)
 	send1(w, B, m);
 	assert_true(w->nout >= 1);
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
-	                             plain, sizeof(plain), &plen),
+	                             plain, sizeof(plain), &plen, &w->opened),
 	                 0);
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
 	while (wire_next(&r, m) == 1)
@@ -782,7 +839,7 @@ test_adopted_view_syncs_soon(void **state)
 	gossip_profile_lan(&lan);
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
-	cfg.epoch = 2;
+	cfg.session = 2;
 	cfg.incarnation = 2;
 	cfg.desc = &w->p[A].desc;
 	cfg.profile = lan;
@@ -824,7 +881,7 @@ test_seed_backoff(void **state)
 	(void)state;
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
-	cfg.epoch = 2;
+	cfg.session = 2;
 	cfg.incarnation = 1;
 	cfg.desc = &w->p[A].desc;
 	gossip_profile_lan(&cfg.profile);
@@ -886,7 +943,7 @@ took(struct world *w, int to, uint8_t type, struct wire_msg *m)
 	for (size_t k = 0; k < w->nout; k++) {
 		if (!wire_endpoint_equal(&w->out[k].to, &w->p[to].addr) ||
 		    seal_unwrap(w->p[to].seal, 0, w->p[A].pub, w->out[k].buf, w->out[k].len, plain,
-		                sizeof(plain), &plen) != 0 ||
+		                sizeof(plain), &plen, &w->opened) != 0 ||
 		    wire_reader_init(&r, plain, plen) != 0)
 			continue;
 		while (wire_next(&r, m) == 1)
@@ -1254,10 +1311,10 @@ test_indirect_ack_path(void **state)
 	assert_int_equal(seal_sender(m->relay, m->relay_len, name), 0);
 	assert_string_equal(name, "a");
 	assert_int_not_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, m->relay, m->relay_len,
-	                                 plain, sizeof(plain), &plen),
+	                                 plain, sizeof(plain), &plen, &w->opened),
 	                     0);
 	assert_int_equal(seal_unwrap(w->p[D].seal, 0, w->p[A].pub, m->relay, m->relay_len, plain,
-	                             sizeof(plain), &plen),
+	                             sizeof(plain), &plen, &w->opened),
 	                 0);
 	assert_int_equal(wire_reader_init(&r, plain, plen), 0);
 	assert_int_equal(wire_next(&r, m), 1);
@@ -1507,6 +1564,144 @@ test_refused_descriptor(void **state)
 	world_free(w);
 }
 
+/* ---- freshness: restarts of either side ---- */
+
+/* How many messages of type A sent to puppet who (from out[first] on) carry; seq, when not
+ * 0, must match too. */
+static size_t
+count_to(struct world *w, int who, size_t first, uint8_t type, uint32_t seq)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct wire_msg *m = msg_new();
+	struct wire_reader r;
+	size_t n = 0, plen;
+
+	for (size_t i = first; i < w->nout; i++) {
+		if (seal_unwrap(w->p[who].seal, 0, w->p[A].pub, w->out[i].buf, w->out[i].len, plain,
+		                sizeof(plain), &plen, &w->opened) != 0 ||
+		    wire_reader_init(&r, plain, plen) != 0)
+			continue;
+		while (wire_next(&r, m) == 1)
+			n += m->type == type && (seq == 0 || m->seq == seq);
+	}
+	free(m);
+	return n;
+}
+
+/* Puppet who answers the challenges A sent it from out[first] on, as a live site does. */
+static size_t
+answer_challenges(struct world *w, int who, size_t first)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX], payload[1 + 1 + WIRE_NONCE_LEN];
+	struct wire_msg *m = msg_new();
+	struct wire_reader r;
+	size_t n = 0, plen, last = w->nout;
+
+	for (size_t i = first; i < last; i++) {
+		if (seal_unwrap(w->p[who].seal, 0, w->p[A].pub, w->out[i].buf, w->out[i].len, plain,
+		                sizeof(plain), &plen, &w->opened) != 0 ||
+		    wire_reader_init(&r, plain, plen) != 0)
+			continue;
+		while (wire_next(&r, m) == 1) {
+			if (m->type != WIRE_CHALLENGE)
+				continue;
+			payload[0] = WIRE_VERSION;
+			payload[1] = WIRE_RESPONSE;
+			memcpy(payload + 2, m->nonce, WIRE_NONCE_LEN);
+			deliver_payload(w, who, payload, sizeof(payload));
+			n++;
+		}
+	}
+	free(m);
+	return n;
+}
+
+/* B's pings with seqs 1..n, sealed, delivered to A and kept as an attacker on the path
+ * keeps them. */
+static size_t
+record_pings(struct world *w, struct sent *rec, size_t n)
+{
+	uint8_t payload[64];
+	struct wire_msg *m = msg_new();
+	struct wire_writer wr;
+
+	m->type = WIRE_PING;
+	strcpy(m->target, "a");
+	for (size_t i = 0; i < n; i++) {
+		m->seq = (uint32_t)(i + 1);
+		wire_begin(&wr, payload, sizeof(payload));
+		assert_int_equal(wire_put_msg(&wr, m), 0);
+		assert_int_equal(seal_wrap(w->p[B].seal, 0, w->p[A].pub, payload, wr.len,
+		                           rec[i].buf, sizeof(rec[i].buf), &rec[i].len),
+		                 0);
+		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
+	}
+	free(m);
+	return n;
+}
+
+/* A restarted receiver has no window for anyone: a recording of B from before the restart
+ * is authentic, but it acts on none of it (0 of 22 pings answered, no event); it only asks B
+ * to prove its session. When B, still in the recorded session, answers, the one datagram held
+ * (the last to arrive) is taken and nothing else recorded ever is. A recording of a session
+ * B no longer has is never taken: nobody can answer for it. */
+static void
+test_restarted_receiver_refuses_recordings(void **state)
+{
+	static struct sent rec[22];
+	struct world *w = world_new(true);
+	const size_t n = sizeof(rec) / sizeof(rec[0]);
+	struct wire_msg *m = msg_new();
+	uint64_t session = 0;
+	size_t first;
+
+	(void)state;
+	send_alive(w, B, B, 3);
+	record_pings(w, rec, n);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 0), n); /* all answered the first time */
+
+	start_a(w, 2, true);
+	w->nevents = 0;
+	for (size_t i = 0; i < n; i++)
+		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 0), 0);
+	assert_int_equal(w->nevents, 0);
+	assert_int_equal(gossip_counters(w->g)->drop_stale, n - 1); /* one held */
+	first = w->nout;
+	assert_int_equal(answer_challenges(w, B, 0), 1);
+	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 1);
+	assert_int_equal(count_to(w, B, first, WIRE_ACK, (uint32_t)n), 1);
+	first = w->nout;
+	for (size_t i = 0; i < n; i++)
+		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
+	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 0);
+	assert_int_equal(gossip_counters(w->g)->drop_replayed, n);
+
+	/* Both restart: B's old session cannot answer, so its recordings stay refused, while
+	 * the new B is taken after one exchange. */
+	start_a(w, 3, true);
+	while (session == 0)
+		randombytes_buf(&session, sizeof(session));
+	seal_free(w->p[B].seal);
+	w->p[B].seal = seal_new("b", w->p[B].priv, session);
+	assert_non_null(w->p[B].seal);
+	for (size_t i = 0; i < n; i++)
+		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
+	m->type = WIRE_PING;
+	m->seq = 1000;
+	strcpy(m->target, "a");
+	send1(w, B, m);
+	for (size_t i = 0; i < n; i++)
+		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
+	assert_int_equal(answer_challenges(w, B, 0), 1);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 0), 0);
+	send1(w, B, m);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 1000), 1);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 0), 1);
+	free(m);
+	world_free(w);
+}
+
 /* A remembered descriptor (state file, reload) is judged as a received one: refused in
  * part, still alive. */
 static void
@@ -1531,6 +1726,71 @@ test_add_member_refused(void **state)
 	assert_int_equal(mi.granted->noverlay, 0);
 	assert_int_equal(mi.granted->nprefixes, 1);
 	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 1);
+	world_free(w);
+}
+
+/* B starts again from nothing (its state file deleted): it counts from 1 again, in a new
+ * session. A, which still holds B's old session, takes B's first ping after one exchange
+ * instead of dropping it as a replay until A itself restarts. */
+static void
+test_sender_without_state_is_taken_at_once(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	uint64_t session = 0;
+	size_t answered;
+
+	(void)state;
+	send_alive(w, B, B, 3);
+	m->type = WIRE_PING;
+	m->seq = 1;
+	strcpy(m->target, "a");
+	for (int i = 0; i < 5; i++)
+		send1(w, B, m);
+	w->nout = 0;
+	/* As a start draws it. */
+	while (session == 0)
+		randombytes_buf(&session, sizeof(session));
+	seal_free(w->p[B].seal);
+	w->p[B].seal = seal_new("b", w->p[B].priv, session);
+	assert_non_null(w->p[B].seal);
+	m->seq = 77;
+	send1(w, B, m);
+	answered = answer_challenges(w, B, 0);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 77), 1);
+	assert_int_equal(answered, 1);
+	assert_int_equal(gossip_counters(w->g)->drop_replayed, 0);
+	free(m);
+	world_free(w);
+}
+
+/* Replays cost A at most one small challenge to the sender per 100 ms, however many come. */
+static void
+test_challenge_rate_limit(void **state)
+{
+	static struct sent rec[40];
+	struct world *w = world_new(true);
+	const size_t n = sizeof(rec) / sizeof(rec[0]);
+	const struct gossip_counters *c;
+
+	(void)state;
+	send_alive(w, B, B, 3);
+	record_pings(w, rec, n);
+	start_a(w, 2, true);
+	c = gossip_counters(w->g);
+	for (size_t i = 0; i < n / 2; i++)
+		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
+	assert_int_equal(c->challenges, 1);
+	assert_int_equal(w->nout, 1);
+	assert_true(w->out[0].len <= 1 + 1 + 1 + 16 + 1 + 1 + WIRE_NONCE_LEN + SEAL_TAG_LEN);
+	w->now += 99 * GOSSIP_MSEC;
+	gossip_receive(w->g, w->now, &w->p[B].addr, rec[n / 2].buf, rec[n / 2].len);
+	assert_int_equal(c->challenges, 1);
+	w->now += 1 * GOSSIP_MSEC;
+	for (size_t i = n / 2 + 1; i < n; i++)
+		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
+	assert_int_equal(c->challenges, 2);
+	assert_int_equal(w->nout, 2);
 	world_free(w);
 }
 
@@ -1560,6 +1820,9 @@ main(void)
 	        cmocka_unit_test(test_trust_check),
 	        cmocka_unit_test(test_refused_descriptor),
 	        cmocka_unit_test(test_add_member_refused),
+	        cmocka_unit_test(test_restarted_receiver_refuses_recordings),
+	        cmocka_unit_test(test_sender_without_state_is_taken_at_once),
+	        cmocka_unit_test(test_challenge_rate_limit),
 	};
 
 	if (sodium_init() < 0)

@@ -1,5 +1,6 @@
 /* Datagram sealing: round trip, tampering anywhere, wrong keys and names, the replay
- * window's edges, a restarted sender, and descriptor signatures tied to the X25519 key. */
+ * window's edges, sessions (no keystream shared by two runs, confirmation by challenge), and
+ * descriptor signatures tied to the X25519 key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,17 @@ struct pair {
 	struct seal *a, *b, *c;
 };
 
+/* A session as a start draws it: nothing stored, nothing shared with an earlier run. */
+static struct seal *
+start(const char *name, const uint8_t priv[32])
+{
+	uint64_t session = 0;
+
+	while (session == 0)
+		randombytes_buf(&session, sizeof(session));
+	return seal_new(name, priv, session);
+}
+
 static int
 setup(void **state)
 {
@@ -27,9 +39,9 @@ setup(void **state)
 	memset(p.priv_a, 1, 32);
 	memset(p.priv_b, 2, 32);
 	memset(p.priv_c, 3, 32);
-	p.a = seal_new("a", p.priv_a, 1);
-	p.b = seal_new("b", p.priv_b, 1);
-	p.c = seal_new("c", p.priv_c, 1);
+	p.a = start("a", p.priv_a);
+	p.b = start("b", p.priv_b);
+	p.c = start("c", p.priv_c);
 	*state = &p;
 	return p.a && p.b && p.c ? 0 : -1;
 }
@@ -47,6 +59,22 @@ teardown(void **state)
 
 enum { ID_A = 1, ID_B = 2, ID_C = 3 };
 
+/* b confirms the session of the datagram d from `from`, as a response to b's challenge in d
+ * would. */
+static void
+confirm(struct seal *b, uint32_t from_id, struct seal *from, const uint8_t *d, size_t len)
+{
+	uint8_t out[WIRE_DATAGRAM_MAX], nonce[WIRE_NONCE_LEN];
+	struct seal_opened op;
+	size_t olen;
+
+	assert_int_equal(seal_unwrap(b, from_id, seal_public_key(from), d, len, out, sizeof(out),
+	                             &olen, &op),
+	                 0);
+	assert_int_equal(seal_challenge(b, from_id, seal_public_key(from), nonce), 0);
+	assert_true(seal_confirm(b, from_id, &op, nonce, NULL));
+}
+
 static size_t
 wrap_ab(struct pair *p, const char *text, uint8_t *out)
 {
@@ -58,18 +86,34 @@ wrap_ab(struct pair *p, const char *text, uint8_t *out)
 	return len;
 }
 
+/* 0: accepted; 1: authentic, but from a session b has not confirmed; or an error. */
 static int
 unwrap_b(struct pair *p, const uint8_t *d, size_t len, char *text)
 {
 	uint8_t out[WIRE_DATAGRAM_MAX];
+	struct seal_opened op;
 	size_t olen = 0;
-	int rc = seal_unwrap(p->b, ID_A, seal_public_key(p->a), d, len, out, sizeof(out), &olen);
+	int rc = seal_unwrap(p->b, ID_A, seal_public_key(p->a), d, len, out, sizeof(out), &olen,
+	                     &op);
 
 	if (rc == 0 && text != NULL) {
 		memcpy(text, out, olen);
 		text[olen] = '\0';
 	}
-	return rc;
+	return rc == 0 && !op.fresh ? 1 : rc;
+}
+
+/* a's first datagram is authentic but not accepted at b until a's session answered b's
+ * challenge; then it is. */
+static void
+confirm_ab(struct pair *p)
+{
+	uint8_t d[WIRE_DATAGRAM_MAX];
+	size_t len = wrap_ab(p, "first", d);
+
+	assert_int_equal(unwrap_b(p, d, len, NULL), 1);
+	confirm(p->b, ID_A, p->a, d, len);
+	assert_int_equal(unwrap_b(p, d, len, NULL), SEAL_ERR_REPLAYED);
 }
 
 static void
@@ -78,9 +122,11 @@ test_round_trip(void **state)
 	struct pair *p = *state;
 	uint8_t d[WIRE_DATAGRAM_MAX];
 	char name[WIRE_NAME_MAX + 1], text[64];
-	size_t len = wrap_ab(p, "hello", d);
+	size_t len;
 
-	assert_int_equal(len, 1 + 1 + 1 + 8 + 5 + SEAL_TAG_LEN);
+	confirm_ab(p);
+	len = wrap_ab(p, "hello", d);
+	assert_int_equal(len, 1 + 1 + 1 + 8 + 8 + 5 + SEAL_TAG_LEN);
 	assert_int_equal(seal_sender(d, len, name), 0);
 	assert_string_equal(name, "a");
 	assert_int_equal(unwrap_b(p, d, len, text), 0);
@@ -133,13 +179,14 @@ test_wrong_key_and_name(void **state)
 {
 	struct pair *p = *state;
 	uint8_t d[WIRE_DATAGRAM_MAX], out[WIRE_DATAGRAM_MAX];
+	struct seal_opened op;
 	size_t len, olen;
 
 	/* Meant for b, opened by c with a's key: the pairwise key differs. */
 	len = wrap_ab(p, "for b", d);
-	assert_int_equal(
-	        seal_unwrap(p->c, ID_A, seal_public_key(p->a), d, len, out, sizeof(out), &olen),
-	        SEAL_ERR_FORGED);
+	assert_int_equal(seal_unwrap(p->c, ID_A, seal_public_key(p->a), d, len, out, sizeof(out),
+	                             &olen, &op),
+	                 SEAL_ERR_FORGED);
 	/* c claims to be a: the header names a, so b uses a's key and fails. */
 	assert_int_equal(seal_wrap(p->c, ID_B, seal_public_key(p->b), (const uint8_t *)"x", 1, d,
 	                           sizeof(d), &len),
@@ -148,9 +195,9 @@ test_wrong_key_and_name(void **state)
 	assert_int_equal(unwrap_b(p, d, len, NULL), SEAL_ERR_FORGED);
 	/* Reflected back to its sender: the directions have different keys. */
 	len = wrap_ab(p, "reflect", d);
-	assert_int_equal(
-	        seal_unwrap(p->a, ID_B, seal_public_key(p->b), d, len, out, sizeof(out), &olen),
-	        SEAL_ERR_FORGED);
+	assert_int_equal(seal_unwrap(p->a, ID_B, seal_public_key(p->b), d, len, out, sizeof(out),
+	                             &olen, &op),
+	                 SEAL_ERR_FORGED);
 	/* A low-order public key gives no shared secret. */
 	uint8_t zero[32] = {0};
 	assert_int_equal(seal_wrap(p->a, 99, zero, (const uint8_t *)"x", 1, d, sizeof(d), &len),
@@ -176,7 +223,7 @@ test_malformed_header(void **state)
 	d[2] = 'A';
 	assert_int_equal(seal_sender(d, len, name), SEAL_ERR_MALFORMED);
 	d[2] = 'a';
-	assert_int_equal(seal_sender(d, 1 + 1 + 1 + 8 + SEAL_TAG_LEN - 1, name),
+	assert_int_equal(seal_sender(d, 1 + 1 + 1 + 8 + 8 + SEAL_TAG_LEN - 1, name),
 	                 SEAL_ERR_MALFORMED);
 	assert_int_equal(seal_sender(d, WIRE_DATAGRAM_MAX + 1, name), SEAL_ERR_MALFORMED);
 	/* Too large a payload is refused on the way out. */
@@ -225,54 +272,155 @@ test_window_edges(void **state)
 	}
 }
 
-/* A restarted sender uses a higher epoch: the receiver accepts it at once, and the
- * datagrams of the earlier run stay refused. */
+/* A sender that starts again from nothing (its state file gone, or a clone of its machine)
+ * counts from 1 again, but under a key of its new session: the keystream of its first run is
+ * never used again, so XORing two ciphertexts does not give the XOR of their plaintexts. */
 static void
-test_restart(void **state)
+test_restart_never_reuses_a_nonce(void **state)
 {
 	struct pair *p = *state;
-	uint8_t old[WIRE_DATAGRAM_MAX], d[WIRE_DATAGRAM_MAX];
-	size_t oldlen = wrap_ab(p, "before", old), len;
-	struct seal *a2;
+	static const char t1[] = "membership of run one", t2[] = "membership of run two";
+	uint8_t d1[WIRE_DATAGRAM_MAX], d2[WIRE_DATAGRAM_MAX];
+	size_t l1, l2, hl, same = 0;
 
-	assert_int_equal(unwrap_b(p, old, oldlen, NULL), 0);
-	a2 = seal_new("a", p->priv_a, 2);
+	for (int run = 0; run < 16; run++) {
+		struct seal *r1 = start("a", p->priv_a), *r2 = start("a", p->priv_a);
+
+		assert_non_null(r1);
+		assert_non_null(r2);
+		assert_int_equal(seal_next_counter(r1), seal_next_counter(r2));
+		assert_int_equal(seal_wrap(r1, ID_B, seal_public_key(p->b), (const uint8_t *)t1,
+		                           sizeof(t1), d1, sizeof(d1), &l1),
+		                 0);
+		assert_int_equal(seal_wrap(r2, ID_B, seal_public_key(p->b), (const uint8_t *)t2,
+		                           sizeof(t2), d2, sizeof(d2), &l2),
+		                 0);
+		assert_int_equal(l1, l2);
+		hl = l1 - sizeof(t1) - SEAL_TAG_LEN;
+		for (size_t i = 0; i < sizeof(t1); i++)
+			same += (uint8_t)(d1[hl + i] ^ d2[hl + i]) == (uint8_t)(t1[i] ^ t2[i]);
+		seal_free(r1);
+		seal_free(r2);
+	}
+	/* A shared keystream makes every byte match; independent ones about 1 in 256. */
+	assert_true(same < 16 * sizeof(t1) / 8);
+}
+
+/* A session is confirmed only by a response to this site's own outstanding challenge: a
+ * recording of the sender's earlier session, or a response to some other nonce, confirms
+ * nothing; the new session is confirmed at once by the right response. */
+static void
+test_confirmation(void **state)
+{
+	struct pair *p = *state;
+	uint8_t old[WIRE_DATAGRAM_MAX], d[WIRE_DATAGRAM_MAX], out[WIRE_DATAGRAM_MAX],
+	        nonce[WIRE_NONCE_LEN], again[WIRE_NONCE_LEN], wrong[WIRE_NONCE_LEN];
+	struct seal *b = start("b", p->priv_b), *a2;
+	struct seal_opened op_old, op;
+	size_t oldlen, len, olen;
+
+	assert_non_null(b);
+	/* Recorded from a's current session, replayed at a b that restarted. */
+	assert_int_equal(seal_wrap(p->a, ID_B, seal_public_key(b), (const uint8_t *)"old", 3, old,
+	                           sizeof(old), &oldlen),
+	                 0);
+	assert_int_equal(seal_unwrap(b, ID_A, seal_public_key(p->a), old, oldlen, out, sizeof(out),
+	                             &olen, &op_old),
+	                 0);
+	assert_false(op_old.fresh);
+	assert_false(seal_challenge_pending(b, ID_A, nonce));
+	assert_int_equal(seal_challenge(b, ID_A, seal_public_key(p->a), nonce), 0);
+	/* One outstanding challenge: asking again gives the same nonce. */
+	assert_int_equal(seal_challenge(b, ID_A, seal_public_key(p->a), again), 0);
+	assert_memory_equal(nonce, again, WIRE_NONCE_LEN);
+	assert_true(seal_challenge_pending(b, ID_A, again));
+	memcpy(wrong, nonce, sizeof(wrong));
+	wrong[WIRE_NONCE_LEN - 1] ^= 1;
+	assert_false(seal_confirm(b, ID_A, &op_old, wrong, NULL));
+	assert_false(seal_accept(b, ID_A, &op_old));
+	/* a restarts; its new session answers: confirmed, the window starts at its counter. */
+	a2 = start("a", p->priv_a);
 	assert_non_null(a2);
-	assert_int_equal(seal_next_counter(a2), (uint64_t)2 << 32 | 1);
-	assert_int_equal(seal_wrap(a2, ID_B, seal_public_key(p->b), (const uint8_t *)"after", 5, d,
+	assert_int_equal(seal_wrap(a2, ID_B, seal_public_key(b), (const uint8_t *)"resp", 4, d,
 	                           sizeof(d), &len),
 	                 0);
-	assert_int_equal(unwrap_b(p, d, len, NULL), 0);
-	assert_int_equal(unwrap_b(p, old, oldlen, NULL), SEAL_ERR_REPLAYED);
-	/* A restart that reused the old epoch would be locked out until it passed the old
-	 * counter: the reason the epoch must grow. */
-	struct seal *a1 = seal_new("a", p->priv_a, 1);
-	assert_int_equal(seal_wrap(a1, ID_B, seal_public_key(p->b), (const uint8_t *)"x", 1, d,
-	                           sizeof(d), &len),
+	assert_int_equal(
+	        seal_unwrap(b, ID_A, seal_public_key(p->a), d, len, out, sizeof(out), &olen, &op),
+	        0);
+	assert_true(seal_confirm(b, ID_A, &op, nonce, &op_old));
+	assert_false(seal_challenge_pending(b, ID_A, again));
+	/* The challenge is spent, and the old session's datagram stays refused. */
+	assert_false(seal_confirm(b, ID_A, &op_old, nonce, NULL));
+	assert_false(seal_accept(b, ID_A, &op_old));
+	assert_int_equal(seal_unwrap(b, ID_A, seal_public_key(p->a), old, oldlen, out, sizeof(out),
+	                             &olen, &op_old),
 	                 0);
-	assert_int_equal(unwrap_b(p, d, len, NULL), SEAL_ERR_REPLAYED);
-	seal_free(a1);
+	assert_false(op_old.fresh);
+	assert_int_equal(
+	        seal_unwrap(b, ID_A, seal_public_key(p->a), d, len, out, sizeof(out), &olen, &op),
+	        SEAL_ERR_REPLAYED);
+	/* A new challenge is a new nonce. */
+	assert_int_equal(seal_challenge(b, ID_A, seal_public_key(p->a), again), 0);
+	assert_memory_not_equal(nonce, again, WIRE_NONCE_LEN);
 	seal_free(a2);
-	/* The receiver restarting forgets its windows (documented in PROTOCOL.md). */
-	seal_forget_peers(p->b);
-	assert_int_equal(unwrap_b(p, old, oldlen, NULL), 0);
+	seal_free(b);
+}
+
+/* A receiver that restarted while the sender's session went on: the session's response
+ * confirms it, but what it sent before the response may be recorded from before the restart.
+ * All of that counts as seen, but for the one datagram held. */
+static void
+test_confirmation_after_receiver_restart(void **state)
+{
+	struct pair *p = *state;
+	uint8_t d[4][WIRE_DATAGRAM_MAX], out[WIRE_DATAGRAM_MAX], nonce[WIRE_NONCE_LEN];
+	struct seal *b = start("b", p->priv_b);
+	struct seal_opened op[4];
+	size_t len[4], olen;
+
+	assert_non_null(b);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(seal_wrap(p->a, ID_B, seal_public_key(b), (const uint8_t *)"x", 1,
+		                           d[i], sizeof(d[i]), &len[i]),
+		                 0);
+		assert_int_equal(seal_unwrap(b, ID_A, seal_public_key(p->a), d[i], len[i], out,
+		                             sizeof(out), &olen, &op[i]),
+		                 0);
+		assert_false(op[i].fresh);
+	}
+	assert_int_equal(seal_challenge(b, ID_A, seal_public_key(p->a), nonce), 0);
+	assert_true(seal_confirm(b, ID_A, &op[3], nonce, &op[2]));
+	for (int i = 0; i < 4; i++) {
+		struct seal_opened again;
+
+		if (i == 2)
+			continue;
+		assert_int_equal(seal_unwrap(b, ID_A, seal_public_key(p->a), d[i], len[i], out,
+		                             sizeof(out), &olen, &again),
+		                 SEAL_ERR_REPLAYED);
+	}
+	assert_false(seal_accept(b, ID_A, &op[1]));
+	assert_true(seal_accept(b, ID_A, &op[2]));
+	assert_false(seal_accept(b, ID_A, &op[2]));
+	seal_free(b);
 }
 
 static void
-test_counter_wraps_into_next_epoch(void **state)
+test_counter_within_session(void **state)
 {
 	struct pair *p = *state;
 	struct seal *s = seal_new("a", p->priv_a, 5);
 	uint8_t d[WIRE_DATAGRAM_MAX];
 	size_t len;
 
-	(void)state;
 	assert_non_null(s);
-	assert_int_equal(seal_next_counter(s), (uint64_t)5 << 32 | 1);
+	assert_null(seal_new("a", p->priv_a, 0)); /* 0 is "no session" */
+	assert_int_equal(seal_session(s), 5);
+	assert_int_equal(seal_next_counter(s), 1);
 	assert_int_equal(seal_wrap(s, ID_B, seal_public_key(p->b), (const uint8_t *)"x", 1, d,
 	                           sizeof(d), &len),
 	                 0);
-	assert_int_equal(seal_next_counter(s), (uint64_t)5 << 32 | 2);
+	assert_int_equal(seal_next_counter(s), 2);
 	seal_free(s);
 }
 
@@ -310,7 +458,7 @@ test_signatures(void **state)
 		struct seal *s;
 
 		randombytes_buf(priv, sizeof(priv));
-		s = seal_new("k", priv, 1);
+		s = start("k", priv);
 		assert_non_null(s);
 		assert_int_equal(seal_sign(s, msg, sizeof(msg), sig), 0);
 		assert_true(
@@ -338,8 +486,10 @@ main(void)
 	        cmocka_unit_test(test_wrong_key_and_name),
 	        cmocka_unit_test(test_malformed_header),
 	        cmocka_unit_test(test_window_edges),
-	        cmocka_unit_test(test_restart),
-	        cmocka_unit_test(test_counter_wraps_into_next_epoch),
+	        cmocka_unit_test(test_restart_never_reuses_a_nonce),
+	        cmocka_unit_test(test_confirmation),
+	        cmocka_unit_test(test_confirmation_after_receiver_restart),
+	        cmocka_unit_test(test_counter_within_session),
 	        cmocka_unit_test(test_signatures),
 	        cmocka_unit_test(test_new_refuses_bad_name),
 	};

@@ -1,5 +1,6 @@
 /* The state file: round trips, every truncation and corruption refused with a reason, the
- * epoch kept across saves, atomic replacement, a missing file told apart from a bad one. */
+ * incarnation kept across saves, atomic replacement, a missing file told apart from a bad one,
+ * an earlier version's file still read, and one netd per file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "netd/state.h"
@@ -47,7 +49,7 @@ sample(struct state *st, struct wire_desc *members, size_t n)
 		snprintf(name, sizeof(name), "site%zu", i + 2);
 		member(&members[i], name, (uint8_t)(i + 2));
 	}
-	*st = (struct state){.epoch = 41, .incarnation = 9, .members = members, .nmembers = n};
+	*st = (struct state){.incarnation = 9, .members = members, .nmembers = n};
 }
 
 static void
@@ -64,7 +66,6 @@ test_round_trip(void **unused)
 		sample(&st, members, n);
 		assert_int_equal(state_encode(&st, &buf, &len), 0);
 		assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), 0);
-		assert_int_equal(back.epoch, 41);
 		assert_int_equal(back.incarnation, 9);
 		assert_int_equal(back.nmembers, n);
 		for (size_t i = 0; i < n; i++)
@@ -120,11 +121,11 @@ test_corrupt(void **unused)
 	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a netd state file"));
 	buf[0] ^= 1;
-	buf[19] = 0xff; /* member count beyond what the file holds */
+	buf[15] = 0xff; /* member count beyond what the file holds */
 	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "member count"));
-	buf[19] = 1;
-	buf[22] = 99; /* the member's payload: an unknown wire version */
+	buf[15] = 1;
+	buf[18] = 99; /* the member's payload: an unknown wire version */
 	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "member 1"));
 	free(buf);
@@ -144,15 +145,15 @@ test_files(void **unused)
 	/* The directory itself is created (a fresh StateDirectory-less install). */
 	snprintf(path, sizeof(path), "%s/sub/gossip.state", dir);
 	assert_int_equal(state_load(path, &back, err, sizeof(err)), 1);
-	assert_int_equal(back.epoch, 0);
+	assert_int_equal(back.incarnation, 0);
 	sample(&st, members, 2);
 	assert_int_equal(state_save(path, &st, err, sizeof(err)), 0);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	st.epoch = 42;
+	st.incarnation = 42;
 	assert_int_equal(state_save(path, &st, err, sizeof(err)), 0);
 	assert_int_equal(state_load(path, &back, err, sizeof(err)), 0);
-	assert_int_equal(back.epoch, 42);
+	assert_int_equal(back.incarnation, 42);
 	assert_int_equal(back.nmembers, 2);
 	state_clear(&back);
 
@@ -171,14 +172,81 @@ test_files(void **unused)
 	assert_int_equal(system(path), 0);
 }
 
+/* A file of the first version (with a restart epoch after the magic) keeps its view. */
+static void
+test_version_1(void **unused)
+{
+	struct wire_desc members[2];
+	struct state st, back;
+	uint8_t *buf, *v1;
+	size_t len;
+	char err[128];
+
+	(void)unused;
+	sample(&st, members, 2);
+	assert_int_equal(state_encode(&st, &buf, &len), 0);
+	v1 = malloc(len + 4);
+	assert_non_null(v1);
+	memcpy(v1, buf, 8);
+	v1[7] = 1;
+	memcpy(v1 + 8, (uint8_t[]){0, 0, 0, 77}, 4);
+	memcpy(v1 + 12, buf + 8, len - 8);
+	assert_int_equal(state_decode(v1, len + 4, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.incarnation, 9);
+	assert_int_equal(back.nmembers, 2);
+	assert_true(wire_desc_equal(&back.members[1], &members[1]));
+	state_clear(&back);
+	for (size_t cut = 0; cut < 20; cut++)
+		assert_int_equal(state_decode(v1, cut, &back, err, sizeof(err)), -1);
+	free(v1);
+	free(buf);
+}
+
+/* Two netd on one state file would overwrite each other's view: the second is refused,
+ * with the file and the holder's pid in the reason; the lock goes with its holder. */
+static void
+test_lock(void **unused)
+{
+	char dir[] = "/tmp/netd-state.XXXXXX", path[256], err[256], pid[32];
+	int fd, status;
+	pid_t child;
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sub/gossip.state", dir);
+	fd = state_lock(path, err, sizeof(err));
+	assert_true(fd >= 0);
+	/* Another process, as a second netd is. */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int e = state_lock(path, err, sizeof(err));
+
+		snprintf(pid, sizeof(pid), "pid %ld", (long)getppid());
+		_exit(e < 0 && strstr(err, path) != NULL && strstr(err, pid) != NULL ? 0 : 1);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* Within this process too: a second descriptor is a second holder. */
+	assert_int_equal(state_lock(path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "in use"));
+	close(fd);
+	fd = state_lock(path, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_round_trip),
-	        cmocka_unit_test(test_truncated_and_trailing),
-	        cmocka_unit_test(test_corrupt),
-	        cmocka_unit_test(test_files),
+	        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_truncated_and_trailing),
+	        cmocka_unit_test(test_corrupt),    cmocka_unit_test(test_files),
+	        cmocka_unit_test(test_version_1),  cmocka_unit_test(test_lock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
