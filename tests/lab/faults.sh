@@ -170,7 +170,10 @@ ping_start() {
 # ping_check WHAT: stops the ping of ping_start; fails if a reply is missing (but for the
 # last, which may have been on its way when ping was interrupted) or fewer than 100 were sent.
 ping_check() {
-	local tx lost summary
+	local tx lost summary i
+	# At least 100 pings span what was tried, however fast it went (each one prints a line,
+	# answered or not).
+	for ((i = 0; i < 200 && $(grep -c 'icmp_seq=' "$PING_LOG") < 101; i++)); do sleep 0.1; done
 	kill -INT "$PING_PID"
 	wait "$PING_PID" || true
 	summary=$(grep 'packets transmitted' "$PING_LOG") || fail "ping printed no summary"
