@@ -1321,9 +1321,15 @@ peer_change(const struct wg_peer *have, const struct mesh_peer *want)
 	return (int)flags;
 }
 
+/* Adds want's change to set. A new peer is also told to handshake at once: the other side
+ * may have dropped this side's first handshake because it did not know this site yet, and
+ * WireGuard would retry only 5 s later. Both implementations send a keepalive, and so start
+ * a handshake, when a peer's persistent keepalive goes from off to on; the peer is therefore
+ * written with keepalive 1 and then, in the same request, with its own. */
 static int
-delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags)
+delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags, bool added)
 {
+	bool kick = added && want->keepalive == 0;
 	struct wg_peer *p = wg_device_add_peer(set);
 
 	if (!p)
@@ -1332,16 +1338,22 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags)
 	p->flags = flags;
 	if (flags & WG_PEER_HAS_ENDPOINT)
 		to_endpoint(&want->endpoint, want->endpoint_port, &p->endpoint);
-	p->persistent_keepalive = want->keepalive;
-	if (!(flags & WG_PEER_REPLACE_ALLOWEDIPS))
-		return 0;
-	for (size_t i = 0; i < want->nallowed; i++) {
+	p->persistent_keepalive = kick ? 1 : want->keepalive;
+	for (size_t i = 0; (flags & WG_PEER_REPLACE_ALLOWEDIPS) && i < want->nallowed; i++) {
 		const struct kh_prefix *a = &want->allowed[i];
 		int err = wg_peer_add_allowedip(p, a->addr.family, a->addr.u.bytes, a->len);
 
 		if (err < 0)
 			return err;
 	}
+	if (!kick)
+		return 0;
+	p = wg_device_add_peer(set);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, want->public_key, WG_KEY_SIZE);
+	p->flags = WG_PEER_UPDATE_ONLY | WG_PEER_HAS_KEEPALIVE;
+	p->persistent_keepalive = want->keepalive;
 	return 0;
 }
 
@@ -1391,7 +1403,7 @@ configure_peers(struct run *run)
 			count[RECONCILE_OP_PEER_UPDATE]++;
 		}
 		changed[i] = true;
-		err = delta_peer(set, want, (uint32_t)flags);
+		err = delta_peer(set, want, (uint32_t)flags, !p);
 	}
 	/* A peer goes only once the routes through it are known to be gone. */
 	for (size_t i = 0; i < have->npeers && err == 0 && run->routes_read; i++) {

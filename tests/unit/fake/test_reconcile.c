@@ -423,8 +423,9 @@ static const char start_log[] =
         "wg set wg0 private-key @PRIV@ listen-port 51820\n"
         "addr add 10.99.0.1/32 dev wg0\n"
         "link set wg0 up\n"
-        "wg set wg0 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 0 "
-        "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32\n"
+        "wg set wg0 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 1 "
+        "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32 "
+        "peer @BETA@ update-only persistent-keepalive 0\n"
         "link add vxlan vxlan100 vni 100 local 10.99.0.1 port 4789 nolearning mtu 1370\n"
         "link add bridge br-tenant-a mtu 1370\n"
         "link set vxlan100 master br-tenant-a\n"
@@ -606,9 +607,11 @@ test_site_added_and_removed(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	/* Its grant, prefixes and overlay, was fenced before it came. */
-	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
-	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
+	/* Its grant, prefixes and overlay, was fenced before it came. Its peer is written with
+	 * keepalive 1 and then its own 0, which makes WireGuard handshake at once. */
+	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 "
+	               "peer @GAMMA@ update-only persistent-keepalive 0\n"
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
@@ -1079,8 +1082,9 @@ test_failures_retried(void **state)
 	assert_int_equal(reconcile_run(r, d2, 210 * S), 0);
 	assert_int_equal(reconcile_retry_at(r), 0);
 	/* Its grant was fenced from the start. */
-	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
-	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32\n"
+	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 "
+	               "peer @GAMMA@ update-only persistent-keepalive 0\n"
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
@@ -1424,8 +1428,9 @@ test_config_change(void **state)
 	               "wg set wg1 private-key @PRIV@ listen-port 51820\n"
 	               "addr add 10.99.0.1/32 dev wg1\n"
 	               "link set wg1 up\n"
-	               "wg set wg1 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 0 "
-	               "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32\n"
+	               "wg set wg1 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32 "
+	               "peer @BETA@ update-only persistent-keepalive 0\n"
 	               "route replace 10.2.0.0/16 dev wg1 table 100 proto 200 metric 10\n"
 	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n");
 	/* And teardown from there knows about nothing it no longer owns. */
