@@ -158,6 +158,14 @@ int wg_userspace_start(const char *name, const char *command, bool *adopted);
 #define WG_WAIT_DEFAULT_MS 60000
 void wg_set_wait_ms(int ms);
 
+/* A descriptor (an eventfd) that becomes readable when work a call left to the background
+ * has finished: an exchange that failed with -ETIMEDOUT, a start that returned -EINPROGRESS.
+ * An event loop watches it and calls again at once, rather than when its retry timer says
+ * (the answer of a get is then waiting); wg_background_clear() makes it unreadable again.
+ * -1 with errno set when no descriptor can be had: callers then rely on their timers. */
+int wg_background_fd(void);
+void wg_background_clear(void);
+
 /* At exit: ends the thread that runs userspace exchanges (waiting at most a second for one
  * under way) and frees their results nobody collected. No wg_ call may follow. */
 void wg_shutdown(void);

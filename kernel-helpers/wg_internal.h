@@ -135,6 +135,8 @@ int wg_wait_ms(void);
 void wg_cond_init(pthread_cond_t *cond);
 bool wg_cond_await(pthread_cond_t *cond, pthread_mutex_t *mutex, const bool *done);
 int wg_thread_start(void *(*fn)(void *), void *arg, pthread_t *joinable);
+/* Work whose caller stopped waiting has finished: wg_background_fd() becomes readable. */
+void wg_background_done(void);
 
 /* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the
  * caller's; -EBADMSG / -EPROTO for any violation; -N when the implementation answered

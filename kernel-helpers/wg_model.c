@@ -1,6 +1,7 @@
 /* The WireGuard device model (devices, peers, allowed-ips, name lists) and the error text of
  * the last failed call: pure data, shared by the real backends and the fake kernel. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <sodium.h>
 
@@ -53,6 +56,45 @@ wg_cond_await(pthread_cond_t *cond, pthread_mutex_t *mutex, const bool *done)
 		if (pthread_cond_timedwait(cond, mutex, &ts) == ETIMEDOUT)
 			return *done;
 	return true;
+}
+
+static pthread_once_t background_once = PTHREAD_ONCE_INIT;
+static int background_fd = -1, background_errno;
+
+static void
+background_open(void)
+{
+	background_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	background_errno = errno;
+}
+
+int
+wg_background_fd(void)
+{
+	pthread_once(&background_once, background_open);
+	if (background_fd < 0)
+		errno = background_errno;
+	return background_fd;
+}
+
+/* Neither call can fail in a way that matters: a read finds nothing (EAGAIN) when nothing
+ * had finished, a write finds a full counter only when it is readable anyway. */
+void
+wg_background_clear(void)
+{
+	uint64_t count;
+	ssize_t n = wg_background_fd() >= 0 ? read(background_fd, &count, sizeof(count)) : 0;
+
+	(void)n;
+}
+
+void
+wg_background_done(void)
+{
+	uint64_t one = 1;
+	ssize_t n = wg_background_fd() >= 0 ? write(background_fd, &one, sizeof(one)) : 0;
+
+	(void)n;
 }
 
 int

@@ -183,6 +183,7 @@ struct job {
 	char *req; /* a set's text, the job's (sodium_free); NULL for a get */
 	size_t reqlen;
 	bool started, done;
+	bool abandoned; /* its caller got -ETIMEDOUT: its end is signalled */
 	int64_t done_at;
 	bool connected; /* for the error text */
 	int ret;
@@ -273,6 +274,8 @@ worker(void *arg)
 		pthread_mutex_lock(&lock);
 		j->done = true;
 		j->done_at = now_ms();
+		if (j->abandoned)
+			wg_background_done();
 		/* Its key has no business staying around. The job itself is the callers' to
 		 * free, the next request for the device: one may be waiting on it now. */
 		sodium_free(j->req);
@@ -388,6 +391,7 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	jobs = j;
 	pthread_cond_signal(&queued);
 	if (!wg_cond_await(&finished, &lock, &j->done)) {
+		j->abandoned = true;
 		pthread_mutex_unlock(&lock);
 		wg_set_error("%s: userspace implementation stalled (no answer within %d ms; the "
 		             "request goes on in the background)",

@@ -233,6 +233,7 @@ struct start {
 	pid_t pid;
 	int outfd;
 	bool done;
+	bool abandoned; /* its caller got -EINPROGRESS: its end is signalled */
 	int ret;
 	char error[512];
 };
@@ -288,6 +289,8 @@ start_waiter(void *arg)
 	st->ret = ret;
 	snprintf(st->error, sizeof(st->error), "%s", wg_last_error());
 	st->done = true;
+	if (st->abandoned)
+		wg_background_done();
 	pthread_cond_broadcast(&started);
 	pthread_mutex_unlock(&starts_lock);
 	return NULL;
@@ -335,6 +338,7 @@ wait_in_background(const char *name, const char *command, pid_t pid, int outfd)
 		goto here;
 	}
 	if (!wg_cond_await(&started, &starts_lock, &st->done)) {
+		st->abandoned = true;
 		pthread_mutex_unlock(&starts_lock);
 		wg_set_error("%s: %s %s started; waiting for it to answer in the background", name,
 		             command, name);

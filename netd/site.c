@@ -79,6 +79,7 @@ struct site {
 	ev_timer wg_timer;
 	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
 	uint64_t wg_read_failures;
+	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
 };
 
 static int64_t
@@ -826,6 +827,25 @@ site_on_wg_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	site_refresh_wg(w->data);
 }
 
+/* A WireGuard call the loop stopped waiting for has finished. A retry that waits on it
+ * runs now rather than at its backoff, which after a long stall is many seconds away: a
+ * peer added then has its routes at once, not a backoff later. A status read collects. */
+static void
+site_on_wg_background(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct site *s = w->data;
+
+	(void)revents;
+	wg_background_clear();
+	if (reconcile_retry_at(s->reconcile) > 0) {
+		ev_timer_stop(loop, &s->work_timer);
+		ev_timer_set(&s->work_timer, 0, 0);
+		ev_timer_start(loop, &s->work_timer);
+	}
+	if (s->wg_collecting)
+		site_refresh_wg(s);
+}
+
 /* The device as last read, if it is still the one the desired state names. */
 static const struct wg_device *
 site_device(const struct site *s)
@@ -857,7 +877,9 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	ev_timer_init(&s->work_timer, site_on_work, 0, 0);
 	ev_timer_init(&s->save_timer, site_on_save, 0, 0);
 	ev_timer_init(&s->wg_timer, site_on_wg_timer, 0, SITE_WG_REFRESH);
+	ev_init(&s->wg_background, site_on_wg_background);
 	s->gossip_timer.data = s->work_timer.data = s->save_timer.data = s->wg_timer.data = s;
+	s->wg_background.data = s;
 
 	s->state_lock = state_lock(conf->gossip.state_file, err, sizeof(err));
 	if (s->state_lock < 0) {
@@ -899,6 +921,16 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	if (reconcile_new(&s->reconcile) < 0) {
 		log_errx("out of memory");
 		goto fail;
+	}
+	/* Without it, the retry and refresh timers still get there. */
+	rc = wg_background_fd();
+	if (rc >= 0) {
+		ev_io_set(&s->wg_background, rc, EV_READ);
+		ev_io_start(loop, &s->wg_background);
+	} else {
+		log_warnx("wireguard: no eventfd (%s): work finished in the background is picked "
+		          "up by the retry timers only",
+		          strerror(errno));
 	}
 	site_set_params(s);
 	if (!conf->gossip.has_advertise && conf_addr_is_wildcard(&conf->gossip.bind))
@@ -1079,6 +1111,7 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_timer_stop(s->loop, &s->save_timer);
 	ev_timer_stop(s->loop, &s->wg_timer);
+	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
 	if (s->fd >= 0) {
 		ev_io_stop(s->loop, &s->udp_watcher);

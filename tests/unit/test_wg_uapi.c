@@ -909,9 +909,22 @@ test_slow_reply_in_background(void **state)
 	}
 }
 
+/* Whether wg_background_fd() becomes readable within ms, and then clears. */
+static bool
+background_signalled(int ms)
+{
+	struct pollfd p = {.fd = wg_background_fd(), .events = POLLIN};
+	bool readable = poll(&p, 1, ms) == 1;
+
+	wg_background_clear();
+	p.revents = 0;
+	return readable && poll(&p, 1, 0) == 0;
+}
+
 /* A set slower than the bound goes on in the background; a get meanwhile waits for it
  * within the bound, and once it is done asks the process afresh (the set's effect is what
- * it must see), never taking the set's answer for a device. */
+ * it must see), never taking the set's answer for a device. The set's end is signalled on
+ * wg_background_fd(), so that a caller's loop need not poll for it. */
 static void
 test_slow_set_then_get(void **state)
 {
@@ -924,6 +937,8 @@ test_slow_set_then_get(void **state)
 	(void)state;
 	s = server_start(SERVER_LATE, 1, 50000);
 	wg_set_wait_ms(WAIT_MS);
+	assert_true(wg_background_fd() >= 0);
+	wg_background_clear();
 	assert_non_null(dev = wg_device_new(s->name));
 	dev->flags = WG_DEVICE_HAS_LISTEN_PORT;
 	dev->listen_port = 51820;
@@ -932,6 +947,7 @@ test_slow_set_then_get(void **state)
 	ret = timed_get(s->name, &got, &took);
 	assert_int_equal(ret, -ETIMEDOUT);
 	assert_non_null(strstr(wg_last_error(), "earlier request"));
+	assert_true(background_signalled(5000));
 	t0 = mono_ms();
 	do {
 		nanosleep(&pause, NULL);
@@ -948,7 +964,8 @@ test_slow_set_then_get(void **state)
 
 /* A start whose process is slow to answer (here: one that fails after a pause) is waited for
  * in the background: the call returns -EINPROGRESS at once, the interface says it is being
- * started, and a later start of the name reports how it ended, in the process's words. */
+ * started, its end is signalled on wg_background_fd(), and a later start of the name reports
+ * how it ended, in the process's words. */
 static void
 test_start_in_background(void **state)
 {
@@ -967,11 +984,13 @@ test_start_in_background(void **state)
 	assert_int_equal(chmod(script, 0755), 0);
 	snprintf(name, sizeof(name), "lc%ds", (int)getpid());
 	wg_set_wait_ms(WAIT_MS);
+	wg_background_clear();
 	t0 = mono_ms();
 	ret = wg_userspace_start(name, script, NULL);
 	took = mono_ms() - t0;
 	assert_int_equal(ret, -EINPROGRESS);
 	assert_true(wg_userspace_starting(name));
+	assert_true(background_signalled(5000));
 	t0 = mono_ms();
 	do {
 		nanosleep(&pause, NULL);
