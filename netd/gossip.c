@@ -752,16 +752,6 @@ ln(double x)
 	return e * 0.69314718055994530942 + 2.0 * sum;
 }
 
-static unsigned
-ceil_log10(size_t n)
-{
-	unsigned d = 0;
-
-	for (size_t p = 1; p < n; p *= 10)
-		d++;
-	return d;
-}
-
 static const struct trust_entry *
 tentry(const struct gossip *g, uint32_t idx)
 {
@@ -910,10 +900,19 @@ self_entry_update(struct gossip *g, uint32_t inc, uint8_t state)
 
 /* ---- broadcasts ---- */
 
+/* retransmit_mult × (log10(n+1) + 1), rounded up. SWIM's retransmit_mult × ⌈log10(n+1)⌉
+ * steps from 8 to 12 (mult 4) between 99 and 100 sites, so a view just below a power of ten
+ * was the likeliest to miss an update (a refutation: a false dead). This one grows by one at
+ * a time and is never below the stepped count. */
 static size_t
 retransmit_limit(const struct gossip *g)
 {
-	return g->prof.retransmit_mult * (size_t)ceil_log10(cluster_size(g) + 1);
+	double x = (double)g->prof.retransmit_mult *
+	           (ln((double)cluster_size(g) + 1.0) / ln(10.0) + 1.0);
+	size_t r = (size_t)x;
+
+	/* Up, but not for the rounding error of an exact power of ten. */
+	return (double)r + 1e-9 < x ? r + 1 : r;
 }
 
 static void
@@ -1677,7 +1676,6 @@ probe_start(struct gossip *g, gossip_time now)
 	pkt_init(&p, target, member_addr(g, target));
 	msg_clear(m, WIRE_PING);
 	m->seq = g->probe.seq;
-	strcpy(m->target, tentry(g, target)->name);
 	pkt_put(g, &p, m);
 	/* Lifeguard's buddy system: a suspect hears of it first from whoever probes it. */
 	if (g->prof.lifeguard && g->members[target].state == GOSSIP_SUSPECT) {
@@ -1827,8 +1825,8 @@ on_ping(struct gossip *g, uint32_t from, const struct wire_endpoint *addr, const
 {
 	struct pkt p;
 
-	if (strcmp(m->target, g->name) != 0)
-		return; /* meant for whoever had this address before */
+	/* No target to check: only this site can open a datagram sealed for it, so a ping
+	 * sent to whoever had this address before fails authentication here. */
 	pkt_init(&p, from, addr);
 	msg_clear(&g->out, WIRE_ACK);
 	g->out.seq = m->seq;
@@ -2462,7 +2460,6 @@ on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, co
 	pkt_init(&p, (uint32_t)id, from);
 	msg_clear(&g->out, WIRE_PING);
 	g->out.seq = ++g->seq;
-	strcpy(g->out.target, h.name);
 	pkt_put(g, &p, &g->out);
 	pkt_send(g, &p, false);
 }

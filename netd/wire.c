@@ -170,7 +170,6 @@ out_msg(struct out *o, const struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_PING:
 		out_u32(o, m->seq);
-		out_name(o, m->target);
 		break;
 	case WIRE_PING_REQ:
 		out_u32(o, m->seq);
@@ -517,7 +516,6 @@ in_msg(struct in *in, struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_PING:
 		m->seq = in_u32(in);
-		in_name(in, m->target);
 		break;
 	case WIRE_PING_REQ:
 		m->seq = in_u32(in);

@@ -101,7 +101,7 @@ struct wire_msg {
 	uint32_t seq;                   /* PING, PING_REQ, ACK, NACK, PING_FOR, ACK_FOR */
 	uint32_t incarnation;           /* SUSPECT, DEAD, LEFT */
 	uint32_t origin_seq;            /* PING_FOR: the prober's sequence number */
-	char target[WIRE_NAME_MAX + 1]; /* PING, PING_REQ, SUSPECT, DEAD, LEFT, PING_FOR */
+	char target[WIRE_NAME_MAX + 1]; /* PING_REQ, SUSPECT, DEAD, LEFT, PING_FOR */
 	char from[WIRE_NAME_MAX + 1];   /* SUSPECT, DEAD: the accuser; PING_FOR: the prober */
 	struct wire_endpoint addr;      /* PING_REQ: where the target is */
 	uint8_t sig[WIRE_SIG_LEN];      /* SUSPECT, DEAD: the accuser's; LEFT: the target's */

@@ -463,7 +463,6 @@ puppet_pings(struct net *n, struct puppet *p)
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_PING;
 	m.seq = 1;
-	strcpy(m.target, "seed");
 	puppet_says(n, p, &m);
 }
 
