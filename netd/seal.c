@@ -155,6 +155,18 @@ seal_next_counter(const struct seal *s)
 	return s->counter + 1;
 }
 
+void
+seal_rotate(struct seal *s)
+{
+	uint64_t session;
+
+	do
+		randombytes_buf(&session, sizeof(session));
+	while (session == 0 || session == s->session);
+	s->session = session;
+	s->counter = 0;
+}
+
 /* ---- peer table ---- */
 
 static size_t
@@ -286,6 +298,21 @@ get_u64(const uint8_t *p)
 	return v;
 }
 
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* XChaCha20's first 16 nonce bytes go into HChaCha20 with the key: the session there makes
  * the key ChaCha20 runs under one of this session only, and the counter is the nonce under
  * it. Sessions are random, so no (key, nonce) pair is used twice even when a restarted
@@ -312,7 +339,7 @@ parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_
 	n = d[1];
 	if (n == 0 || n > WIRE_NAME_MAX)
 		return -1;
-	hl = 2 + n + 16;
+	hl = 2 + n + 12;
 	if (len < hl + SEAL_TAG_LEN)
 		return -1;
 	memcpy(tmp, d + 2, n);
@@ -324,7 +351,7 @@ parse_header(const uint8_t *d, size_t len, char name[WIRE_NAME_MAX + 1], uint64_
 	if (session != NULL)
 		*session = get_u64(d + 2 + n);
 	if (counter != NULL)
-		*counter = get_u64(d + 2 + n + 8);
+		*counter = get_u32(d + 2 + n + 8);
 	return (int)hl;
 }
 
@@ -338,7 +365,7 @@ int
 seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *payload,
           size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
-	size_t n = strlen(s->name), hl = 2 + n + 16;
+	size_t n = strlen(s->name), hl = 2 + n + 12;
 	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long clen;
 	struct peer *p;
@@ -346,9 +373,9 @@ seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const ui
 
 	if (len > SEAL_PAYLOAD_MAX || cap < hl + len + SEAL_TAG_LEN)
 		return SEAL_ERR_MALFORMED;
-	/* 2^64 - 1 datagrams take centuries; a counter that wrapped would reuse nonces. */
-	if (s->counter == UINT64_MAX)
-		return SEAL_ERR_EXHAUSTED;
+	/* A counter that wrapped would reuse nonces. */
+	if (s->counter >= SEAL_COUNTER_MAX)
+		seal_rotate(s);
 	rc = peer_get(s, peer_id, peer_pub, &p);
 	if (rc != 0)
 		return rc;
@@ -357,7 +384,7 @@ seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const ui
 	out[1] = (uint8_t)n;
 	memcpy(out + 2, s->name, n);
 	put_u64(out + 2 + n, s->session);
-	put_u64(out + 2 + n + 8, s->counter);
+	put_u32(out + 2 + n + 8, (uint32_t)s->counter);
 	make_nonce(nonce, s->session, s->counter);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + hl, &clen, payload, len, out, hl, NULL,
 	                                           nonce, p->tx);

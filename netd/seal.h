@@ -13,17 +13,19 @@
 
 #define SEAL_KIND          0x11 /* first byte of a sealed datagram */
 #define SEAL_TAG_LEN       16
-#define SEAL_OVERHEAD_MAX  (1 + 1 + WIRE_NAME_MAX + 8 + 8 + SEAL_TAG_LEN)
+#define SEAL_OVERHEAD_MAX  (1 + 1 + WIRE_NAME_MAX + 8 + 4 + SEAL_TAG_LEN)
 #define SEAL_PAYLOAD_MAX   (WIRE_DATAGRAM_MAX - SEAL_OVERHEAD_MAX)
 #define SEAL_REPLAY_WINDOW 64 /* counters this far behind the highest seen still count */
+/* The counter is 4 bytes on the wire: a session seals this many datagrams (years of a
+ * gateway's gossip), then seal_wrap goes on in a new one (seal_rotate). */
+#define SEAL_COUNTER_MAX UINT32_MAX
 
 enum seal_error {
 	SEAL_ERR_MALFORMED = -1, /* header not parseable, too short or too long */
 	SEAL_ERR_FORGED = -2,    /* authentication failed: wrong key, tampered, truncated */
 	SEAL_ERR_REPLAYED = -3,  /* counter already seen or behind the window */
 	SEAL_ERR_NOMEM = -4,
-	SEAL_ERR_KEY = -5,       /* the peer's public key gives no usable shared secret */
-	SEAL_ERR_EXHAUSTED = -6, /* the session sent 2^64 - 1 datagrams: a new one is needed */
+	SEAL_ERR_KEY = -5, /* the peer's public key gives no usable shared secret */
 };
 
 /* X25519 of priv and pub into shared; 0 or -1. Replaceable so that a simulator holding
@@ -47,6 +49,10 @@ const uint8_t *seal_sign_key(const struct seal *s);
 uint64_t seal_session(const struct seal *s);
 /* The counter the next datagram will carry: 1, 2, ... within the session. */
 uint64_t seal_next_counter(const struct seal *s);
+/* Goes on in a new session, drawn from libsodium's CSPRNG, its counter starting again at 1:
+ * what seal_wrap does once a session has sealed SEAL_COUNTER_MAX datagrams. Peers take the
+ * new session after one exchange, as after a restart. */
+void seal_rotate(struct seal *s);
 
 /* The sender name from a sealed datagram's clear header; 0 or SEAL_ERR_MALFORMED. */
 int seal_sender(const uint8_t *dgram, size_t len, char name[WIRE_NAME_MAX + 1]);

@@ -126,7 +126,7 @@ test_round_trip(void **state)
 
 	confirm_ab(p);
 	len = wrap_ab(p, "hello", d);
-	assert_int_equal(len, 1 + 1 + 1 + 8 + 8 + 5 + SEAL_TAG_LEN);
+	assert_int_equal(len, 1 + 1 + 1 + 8 + 4 + 5 + SEAL_TAG_LEN);
 	assert_int_equal(seal_sender(d, len, name), 0);
 	assert_string_equal(name, "a");
 	assert_int_equal(unwrap_b(p, d, len, text), 0);
@@ -223,7 +223,7 @@ test_malformed_header(void **state)
 	d[2] = 'A';
 	assert_int_equal(seal_sender(d, len, name), SEAL_ERR_MALFORMED);
 	d[2] = 'a';
-	assert_int_equal(seal_sender(d, 1 + 1 + 1 + 8 + 8 + SEAL_TAG_LEN - 1, name),
+	assert_int_equal(seal_sender(d, 1 + 1 + 1 + 8 + 4 + SEAL_TAG_LEN - 1, name),
 	                 SEAL_ERR_MALFORMED);
 	assert_int_equal(seal_sender(d, WIRE_DATAGRAM_MAX + 1, name), SEAL_ERR_MALFORMED);
 	/* Too large a payload is refused on the way out. */
@@ -424,6 +424,46 @@ test_counter_within_session(void **state)
 	seal_free(s);
 }
 
+/* A session that has sealed all its 4-byte counters goes on in a new one: a peer that
+ * confirmed the old session sees an unconfirmed one, confirms it after one exchange, and
+ * the old session's datagrams stay where its window left them. */
+static void
+test_rotation(void **state)
+{
+	struct pair *p = *state;
+	uint8_t before[WIRE_DATAGRAM_MAX], after[WIRE_DATAGRAM_MAX], out[WIRE_DATAGRAM_MAX],
+	        nonce[WIRE_NONCE_LEN];
+	struct seal_opened op;
+	size_t blen, alen, olen;
+	uint64_t old;
+
+	assert_int_equal(seal_wrap(p->a, ID_B, seal_public_key(p->b), (const uint8_t *)"x", 1,
+	                           before, sizeof(before), &blen),
+	                 0);
+	assert_int_equal(seal_unwrap(p->b, ID_A, seal_public_key(p->a), before, blen, out,
+	                             sizeof(out), &olen, &op),
+	                 0);
+	assert_true(op.fresh);
+	old = seal_session(p->a);
+	seal_rotate(p->a);
+	assert_int_not_equal(seal_session(p->a), old);
+	assert_int_not_equal(seal_session(p->a), 0);
+	assert_int_equal(seal_next_counter(p->a), 1);
+	assert_int_equal(seal_wrap(p->a, ID_B, seal_public_key(p->b), (const uint8_t *)"y", 1,
+	                           after, sizeof(after), &alen),
+	                 0);
+	assert_int_equal(seal_unwrap(p->b, ID_A, seal_public_key(p->a), after, alen, out,
+	                             sizeof(out), &olen, &op),
+	                 0);
+	assert_false(op.fresh);
+	assert_int_equal(seal_challenge(p->b, ID_A, seal_public_key(p->a), nonce), 0);
+	assert_true(seal_confirm(p->b, ID_A, &op, nonce, NULL));
+	assert_int_equal(seal_unwrap(p->b, ID_A, seal_public_key(p->a), before, blen, out,
+	                             sizeof(out), &olen, &op),
+	                 0);
+	assert_false(op.fresh);
+}
+
 static void
 test_signatures(void **state)
 {
@@ -490,6 +530,7 @@ main(void)
 	        cmocka_unit_test(test_confirmation),
 	        cmocka_unit_test(test_confirmation_after_receiver_restart),
 	        cmocka_unit_test(test_counter_within_session),
+	        cmocka_unit_test(test_rotation),
 	        cmocka_unit_test(test_signatures),
 	        cmocka_unit_test(test_new_refuses_bad_name),
 	};
