@@ -27,6 +27,7 @@
 #define SOURCE_BURST  4
 #define SOURCES       64  /* source addresses tracked; the least recently seen is replaced */
 #define ANSWER_GAP_MS 200 /* join answers and tell-the-dead, per trusted sender */
+#define PULL_FANOUT   3   /* members asked for a suspect's descriptor before it is dead here */
 #define ANSWERED      64  /* senders answered lately, kept to enforce that gap */
 /* A challenge in a datagram of its own goes to a sender at most this often; datagrams that go
  * to it anyway carry the challenge as well. */
@@ -530,6 +531,7 @@ struct suspicion {
 	 * (an authenticated datagram), or a probe of it by this site failed. */
 	bool heard;
 	bool probed;
+	bool pulled;    /* its descriptor asked of PULL_FANOUT members before the deadline */
 	uint8_t checks; /* deadlines put off waiting for a probe of our own */
 };
 
@@ -2589,6 +2591,33 @@ gossip_round(struct gossip *g)
 	}
 }
 
+/* A suspicion about to run out: the suspect's refutation may have been lost on its way
+ * here while every other site has it. Its descriptor is asked of a few members a round trip
+ * before the deadline (any of them answers with the refuted version), so that a lost
+ * refutation costs a round trip, not a false death. When the pull is due. */
+static gossip_time
+pull_at(const struct gossip *g, const struct suspicion *s)
+{
+	return s->deadline - (gossip_time)g->prof.probe_timeout_ms * GOSSIP_MSEC;
+}
+
+static void
+pull_suspect(struct gossip *g, gossip_time now, uint32_t idx)
+{
+	struct suspicion *s = g->members[idx].susp;
+	char name[1][WIRE_NAME_MAX + 1];
+	uint32_t to[PULL_FANOUT];
+	size_t n = pick_live(g, idx, to, PULL_FANOUT);
+
+	s->pulled = true;
+	strcpy(name[0], tentry(g, idx)->name);
+	for (size_t i = 0; i < n; i++)
+		desc_ask(g, to[i], member_addr(g, to[i]), name, 1);
+	/* A deadline moved closer by a confirmation still leaves the answers a round trip. */
+	if (n > 0 && s->deadline < now + (gossip_time)g->prof.probe_timeout_ms * GOSSIP_MSEC)
+		s->deadline = now + (gossip_time)g->prof.probe_timeout_ms * GOSSIP_MSEC;
+}
+
 static void
 suspects_tick(struct gossip *g, gossip_time now)
 {
@@ -2600,6 +2629,8 @@ suspects_tick(struct gossip *g, gossip_time now)
 			continue;
 		idx = g->suspects[i];
 		s = g->members[idx].susp;
+		if (!s->pulled && now >= pull_at(g, s))
+			pull_suspect(g, now, idx);
 		if (now < s->deadline)
 			continue;
 		if (stalled(g, now, s->deadline, &s->extended)) {
@@ -2609,7 +2640,7 @@ suspects_tick(struct gossip *g, gossip_time now)
 		/* Others' word is not enough: a suspect this site heard from is up, and its
 		 * refutation is on the way; one it has not probed yet gets a probe first. */
 		if (s->heard) {
-			s->heard = s->probed = false;
+			s->heard = s->probed = s->pulled = false;
 			s->checks = 0;
 			s->deadline = now + suspicion_min(g);
 			urgent_add(g, idx, false);
@@ -2685,8 +2716,11 @@ gossip_next_deadline(const struct gossip *g)
 		for (size_t i = 0; i < g->nseeds; i++)
 			EARLIER(g->seeds[i].next);
 	}
-	for (size_t i = 0; i < g->nsuspects; i++)
-		EARLIER(g->members[g->suspects[i]].susp->deadline);
+	for (size_t i = 0; i < g->nsuspects; i++) {
+		const struct suspicion *s = g->members[g->suspects[i]].susp;
+
+		EARLIER(s->pulled ? s->deadline : pull_at(g, s));
+	}
 	for (size_t i = 0; i < MAX_FORWARDS; i++)
 		if (g->fw[i].used)
 			EARLIER(g->fw[i].nack_at);

@@ -960,6 +960,56 @@ tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
 	return false;
 }
 
+/* A refutation lost on its way to A: before A's suspicion of X runs out, A asks members for
+ * X's descriptor (a round trip before the deadline), and the refuted version one of them
+ * sends back keeps X alive here. Without the answer X would be dead (suspect_after). */
+static void
+test_refutation_pulled(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	struct gossip_member_info info;
+	enum gossip_state st;
+	int asked = -1;
+	uint32_t inc;
+
+	(void)state;
+	send_alive(w, B, X, 5);
+	send_alive(w, X, B, 5);
+	send_alive(w, B, D, 5);
+	send_accuse(w, WIRE_SUSPECT, X, 5, B);
+	send_accuse(w, WIRE_SUSPECT, X, 5, D);
+	assert_int_equal(gossip_member(w->g, (size_t)gossip_trust_find(w->trust, "x"), &info), 0);
+	for (int i = 0; i < 200 && asked < 0; i++) {
+		w->nout = 0;
+		w->now = gossip_next_deadline(w->g);
+		gossip_tick(w->g, w->now);
+		for (int to = B; to <= D && asked < 0; to++)
+			if (to != X && took(w, to, WIRE_DESC_REQ, m) && m->count == 1 &&
+			    strcmp(m->names[0], "x") == 0)
+				asked = to;
+	}
+	assert_true(asked >= 0);
+	assert_true(w->now < info.suspect_until);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_SUSPECT);
+	send_alive(w, asked, X, 6);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_ALIVE);
+	assert_int_equal(inc, 6);
+	/* Past the old deadline: alive (or suspected afresh by A's own probes, X being silent
+	 * here), never dead at the refuted incarnation. */
+	while (w->now < info.suspect_until + 1000 * GOSSIP_MSEC) {
+		w->now += 100 * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+	}
+	state_of(w, X, &st, &inc);
+	assert_int_not_equal(st, GOSSIP_DEAD);
+	assert_int_equal(inc, 6);
+	free(m);
+	world_free(w);
+}
+
 static void
 send_entry(struct world *w, int about, uint32_t inc, uint8_t st)
 {
@@ -1794,6 +1844,7 @@ main(void)
 	        cmocka_unit_test(test_incarnation_saturates),
 	        cmocka_unit_test(test_probe_failure),
 	        cmocka_unit_test(test_suspicion_timeouts),
+	        cmocka_unit_test(test_refutation_pulled),
 	        cmocka_unit_test(test_refusals),
 	        cmocka_unit_test(test_ping_ack),
 	        cmocka_unit_test(test_anti_entropy),
