@@ -9,38 +9,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "netd/gossip.h"
+#include "tests/sim/sim.h"
 
-enum scenario { SC_STEADY, SC_SPREAD, SC_CRASH, SC_ACCURACY, SC_STALL, SC_PARTITION, SC_LIAR };
-
-static const char *const scenario_names[] = {"steady", "spread",    "crash", "accuracy",
-                                             "stall",  "partition", "liar"};
-
-struct opts {
-	size_t sites;
-	uint64_t seed;
-	enum scenario sc;
-	double loss;
-	double latency_ms, jitter_ms;
-	double duration_s; /* measured part; scenario picks a default when 0 */
-	double warmup_s;
-	bool lifeguard;
-	bool wan;
-	bool cold; /* sessions unconfirmed at the start: every first contact is an exchange */
-	bool json;
-	size_t events; /* updates / crashes per run */
-	double stall_fraction, stall_s, stall_gap_s;
-	double partition_s;
-	size_t nseeds;
-	size_t liars;    /* liar scenario: malicious trusted sites added to --sites */
-	double lie_rate; /* datagrams of lies per second per liar */
-};
+static const char *const scenario_names[] = {"steady",    "spread", "crash", "accuracy", "stall",
+                                             "partition", "liar",   "join",  "restart",  "leave"};
 
 /* ---- randomness of the network (separate from the sites' own) ---- */
 
 static uint64_t net_rng;
 
-static uint64_t
+uint64_t
 rnd(void)
 {
 	uint64_t z = (net_rng += 0x9e3779b97f4a7c15ull);
@@ -50,25 +28,13 @@ rnd(void)
 	return z ^ (z >> 31);
 }
 
-static double
+double
 rnd01(void)
 {
 	return (double)(rnd() >> 11) / 9007199254740992.0;
 }
 
 /* ---- events ---- */
-
-enum ev_kind { EV_TICK, EV_DELIVER, EV_STALL_BEGIN, EV_STALL_END, EV_LIE };
-
-struct event {
-	gossip_time at;
-	uint64_t order; /* FIFO among equal times: determinism */
-	uint32_t site;
-	uint8_t kind;
-	uint16_t len;
-	uint8_t *data;
-	struct wire_endpoint from;
-};
 
 static struct event *heap;
 static size_t nheap, heap_cap;
@@ -80,7 +46,7 @@ ev_less(const struct event *a, const struct event *b)
 	return a->at < b->at || (a->at == b->at && a->order < b->order);
 }
 
-static void
+void
 push(struct event e)
 {
 	size_t i;
@@ -127,32 +93,10 @@ pop(void)
 
 /* ---- sites ---- */
 
-struct site {
-	struct gossip *g;
-	uint8_t priv[32];
-	uint8_t pub[32];
-	struct wire_desc desc;
-	gossip_time scheduled; /* time of the live tick event, INT64_MAX if none */
-	bool down;
-	gossip_time stalled_until;
-	struct event *held; /* datagrams that arrived while stalled */
-	size_t nheld, held_cap;
-	int side; /* partition side */
-	uint64_t tx_bytes_mark;
-	/* per-run measurement */
-	gossip_time seen_update; /* when this site saw the tracked update */
-	gossip_time seen_dead;
-	/* A liar runs no gossip instance: sim.c speaks for it with its real key. */
-	bool liar;
-	struct seal *seal;
-	uint32_t inc;           /* the liar's own incarnation */
-	struct wire_desc desc0; /* the descriptor every site started with: replayed when stale */
-};
-
-static struct opts O;
-static struct site *S;
+struct opts O;
+struct site *S;
+gossip_time now;
 static struct gossip_trust *trust;
-static gossip_time now;
 static bool partitioned;
 static uint64_t delivered, dropped;
 
@@ -160,11 +104,12 @@ static uint64_t delivered, dropped;
 static int track_site = -1;
 static uint32_t track_inc;
 static gossip_time first_suspect;
-static uint64_t false_dead, false_suspect, stalled_suspect, all_suspect;
+uint64_t false_dead, false_suspect, left_dead, impaired_suspect, impaired_dead;
+static uint64_t stalled_suspect, all_suspect;
 /* Liar scenario: what honest sites did about honest live sites. */
 static uint64_t live_dead, live_left, live_suspect, lies;
 
-static void
+void
 site_addr(size_t i, struct wire_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
@@ -202,16 +147,18 @@ was_stalled(size_t i)
 	return S[i].stalled_until > 0 && now - S[i].stalled_until < 2 * GOSSIP_SEC;
 }
 
-static void
+void
 schedule(size_t i)
 {
 	gossip_time t;
 
 	if (S[i].down || S[i].g == NULL || S[i].liar)
 		return;
-	t = gossip_next_deadline(S[i].g);
+	t = net_global_time(i, gossip_next_deadline(S[i].g));
 	if (t < now)
 		t = now;
+	if (t != INT64_MAX)
+		t += net_delay(i);
 	if (t < S[i].scheduled) {
 		S[i].scheduled = t;
 		push((struct event){.at = t, .site = (uint32_t)i, .kind = EV_TICK});
@@ -225,12 +172,13 @@ cb_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t le
 	long dst = addr_site(to);
 	struct event e;
 
-	if (dst < 0 || (partitioned && S[from].side != S[dst].side) || rnd01() < O.loss) {
+	if (dst < 0 || (partitioned && S[from].side != S[dst].side) || rnd01() < O.loss ||
+	    net_lost(from, (size_t)dst)) {
 		dropped++;
 		return;
 	}
 	e = (struct event){
-	        .at = now + (gossip_time)((O.latency_ms + O.jitter_ms * rnd01()) * 1000.0),
+	        .at = now + net_latency(from, (size_t)dst),
 	        .site = (uint32_t)dst,
 	        .kind = EV_DELIVER,
 	        .len = (uint16_t)len,
@@ -273,12 +221,16 @@ cb_event(void *arg, const struct gossip_event *ev)
 			stalled_suspect++;
 		else
 			false_suspect++;
+		impaired_suspect += net_impaired(who);
 		break;
 	case GOSSIP_EV_DEAD:
 		if ((int)who == track_site && S[at].seen_dead == INT64_MAX)
 			S[at].seen_dead = now;
-		if (!S[who].down && !S[who].liar)
+		left_dead += S[who].left;
+		if (!S[who].down && !S[who].liar) {
 			false_dead++;
+			impaired_dead += net_impaired(who);
+		}
 		break;
 	default:
 		break;
@@ -400,8 +352,8 @@ sim_session_known(void *arg, uint32_t peer, uint64_t session)
 	return session == (uint64_t)peer + 1 || (S[peer].liar && session == liar_session(peer));
 }
 
-static void
-site_boot(size_t i, uint64_t session, uint32_t inc)
+void
+site_new(size_t i, uint64_t session, uint32_t inc)
 {
 	struct gossip_config cfg = {0};
 	struct wire_endpoint seeds[8];
@@ -424,7 +376,7 @@ site_boot(size_t i, uint64_t session, uint32_t inc)
 	cfg.trust = trust;
 	cfg.seeds = seeds;
 	cfg.nseeds = ns;
-	cfg.rng_seed = O.seed * 1000003u + i;
+	cfg.rng_seed = O.seed * 1000003u + i + ((uint64_t)S[i].restarts << 40);
 	cfg.cb.send = cb_send;
 	cfg.cb.event = cb_event;
 	cfg.cb.arg = (void *)(uintptr_t)i;
@@ -437,24 +389,38 @@ site_boot(size_t i, uint64_t session, uint32_t inc)
 		fprintf(stderr, "netd-sim: site %zu: %s\n", i, err);
 		exit(1);
 	}
+}
+
+void
+site_start(size_t i)
+{
 	S[i].scheduled = INT64_MAX;
 	S[i].down = false;
-	gossip_start(S[i].g, now);
+	gossip_start(S[i].g, net_site_now(i));
 	schedule(i);
 }
 
-/* Every site starts knowing every other (a converged federation), as the steady state
- * the measurements are about; joins are exercised by the partition scenario. */
-static void
-setup(void)
+void *
+xcalloc(size_t n, size_t size)
 {
-	struct gossip_desc **descs;
+	void *p = calloc(n, size);
+
+	if (p == NULL) {
+		fprintf(stderr, "netd-sim: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* Every site's keys, descriptor and trust entry; no gossip instance yet. */
+static void
+setup_sites(void)
+{
 	uint8_t seedkey[32];
 
-	S = calloc(O.sites, sizeof(*S));
-	descs = calloc(O.sites, sizeof(*descs));
+	S = xcalloc(O.sites, sizeof(*S));
 	trust = gossip_trust_new();
-	if (S == NULL || descs == NULL || trust == NULL) {
+	if (trust == NULL) {
 		fprintf(stderr, "netd-sim: out of memory\n");
 		exit(1);
 	}
@@ -474,11 +440,22 @@ setup(void)
 			fprintf(stderr, "netd-sim: trust table\n");
 			exit(1);
 		}
-		S[i].seen_update = S[i].seen_dead = INT64_MAX;
+		S[i].seen_update = S[i].seen_dead = S[i].full_view = INT64_MAX;
 		S[i].liar = O.sc == SC_LIAR && i >= O.sites - O.liars;
+		S[i].down = true;
 	}
+}
+
+/* Every site starts knowing every other (a converged federation), as the steady state
+ * most measurements are about; the join scenario starts from nothing instead. */
+static void
+setup_converged(void)
+{
+	struct gossip_desc **descs = xcalloc(O.sites, sizeof(*descs));
+
 	for (size_t i = 0; i < O.sites; i++) {
-		site_boot(i, i + 1, 1);
+		site_new(i, i + 1, 1);
+		site_start(i);
 		S[i].desc0 = *gossip_self(S[i].g);
 		S[i].inc = 1;
 		if (S[i].liar &&
@@ -497,7 +474,7 @@ setup(void)
 	for (size_t i = 0; i < O.sites; i++)
 		for (size_t j = 0; j < O.sites; j++)
 			if (i != j)
-				gossip_add_member(S[i].g, now, descs[j]);
+				gossip_add_member(S[i].g, net_site_now(i), descs[j]);
 	for (size_t i = 0; i < O.sites; i++)
 		gossip_desc_unref(descs[i]);
 	free(descs);
@@ -743,10 +720,52 @@ deliver(size_t i, struct event *e)
 		liar_receive(i, e);
 		return;
 	}
-	gossip_receive(S[i].g, now, &e->from, e->data, e->len);
+	gossip_receive(S[i].g, net_site_now(i), &e->from, e->data, e->len);
 }
 
+/* A datagram read by site i now, or held until its stall ends. */
 static void
+process(size_t i, struct event *e)
+{
+	if (S[i].down) {
+		free(e->data);
+		return;
+	}
+	if (is_stalled(i)) {
+		if (S[i].nheld == S[i].held_cap) {
+			S[i].held_cap = S[i].held_cap ? S[i].held_cap * 2 : 16;
+			S[i].held = realloc(S[i].held, S[i].held_cap * sizeof(*e));
+			if (S[i].held == NULL)
+				exit(1);
+		}
+		S[i].held[S[i].nheld++] = *e;
+		return;
+	}
+	deliver(i, e);
+	free(e->data);
+	schedule(i);
+}
+
+/* A datagram arriving at site i: read now, or later by a slow site or behind a queue. */
+static void
+arrive(size_t i, struct event *e)
+{
+	gossip_time t;
+
+	if (S[i].down || (t = net_read_at(i)) < 0) {
+		free(e->data);
+		return;
+	}
+	if (t > now) {
+		e->at = t;
+		e->kind = EV_PROCESS;
+		push(*e);
+		return;
+	}
+	process(i, e);
+}
+
+void
 run_until(gossip_time end)
 {
 	while (nheap > 0 && heap[0].at <= end) {
@@ -761,27 +780,17 @@ run_until(gossip_time end)
 			S[i].scheduled = INT64_MAX;
 			if (is_stalled(i))
 				break; /* picked up at the end of the stall */
-			gossip_tick(S[i].g, now);
+			gossip_tick(S[i].g, net_site_now(i));
 			schedule(i);
 			break;
 		case EV_DELIVER:
-			if (S[i].down) {
-				free(e.data);
-				break;
-			}
-			if (is_stalled(i)) {
-				if (S[i].nheld == S[i].held_cap) {
-					S[i].held_cap = S[i].held_cap ? S[i].held_cap * 2 : 16;
-					S[i].held = realloc(S[i].held, S[i].held_cap * sizeof(e));
-					if (S[i].held == NULL)
-						exit(1);
-				}
-				S[i].held[S[i].nheld++] = e;
-				break;
-			}
-			deliver(i, &e);
-			free(e.data);
-			schedule(i);
+			arrive(i, &e);
+			break;
+		case EV_PROCESS:
+			process(i, &e);
+			break;
+		case EV_FLOOD:
+			net_flood(i);
 			break;
 		case EV_STALL_BEGIN:
 			if (S[i].down || is_stalled(i))
@@ -798,7 +807,7 @@ run_until(gossip_time end)
 			if (S[i].down)
 				break;
 			/* A paused process wakes up to overdue timers and a full socket. */
-			gossip_tick(S[i].g, now);
+			gossip_tick(S[i].g, net_site_now(i));
 			for (size_t k = 0; k < S[i].nheld; k++) {
 				deliver(i, &S[i].held[k]);
 				free(S[i].held[k].data);
@@ -812,7 +821,7 @@ run_until(gossip_time end)
 	now = end;
 }
 
-static void
+void
 crash(size_t i)
 {
 	S[i].down = true;
@@ -852,7 +861,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double
+double
 pct(double *v, size_t n, double p)
 {
 	size_t k;
@@ -887,7 +896,7 @@ sem(const double *v, size_t n)
 	return sqrt(ss / (double)(n - 1) / (double)n);
 }
 
-static void
+void
 out_num(const char *key, double v)
 {
 	if (isnan(v))
@@ -905,7 +914,7 @@ wall_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
+void
 out_begin(double wall0)
 {
 	double wall = wall_clock() - wall0;
@@ -918,6 +927,7 @@ out_begin(double wall0)
 	out_num("wall_s", wall);
 	out_num("cpu_s", (double)clock() / CLOCKS_PER_SEC);
 	out_num("datagrams", (double)delivered);
+	net_report();
 }
 
 static double
@@ -938,13 +948,21 @@ sync_s(void)
 	return p.sync_interval_ms / 1000.0;
 }
 
-static size_t
-converged_sites(void)
+size_t
+live_sites(void)
 {
-	size_t live = 0, ok = 0;
+	size_t live = 0;
 
 	for (size_t i = 0; i < O.sites; i++)
 		live += !S[i].down;
+	return live;
+}
+
+size_t
+converged_sites(void)
+{
+	size_t live = live_sites(), ok = 0;
+
 	for (size_t i = 0; i < O.sites; i++)
 		if (!S[i].down && gossip_alive_count(S[i].g) == live)
 			ok++;
@@ -1015,7 +1033,7 @@ sc_spread(double wall0)
 		d.vnis[0] = 100;
 		d.nvnis = 1;
 		d.endpoints[0].port = (uint16_t)(51820 + e + 1); /* a changed descriptor */
-		gossip_update(S[who].g, now, &d);
+		gossip_update(S[who].g, net_site_now(who), &d);
 		track_inc = gossip_self(S[who].g)->incarnation;
 		S[who].seen_update = now;
 		schedule(who);
@@ -1112,6 +1130,7 @@ sc_accuracy(double wall0, bool stall)
 	profile(&p);
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
 	false_suspect = stalled_suspect = false_dead = all_suspect = 0;
+	impaired_suspect = impaired_dead = 0;
 	end = now + (gossip_time)(dur * GOSSIP_SEC);
 	if (stall) {
 		size_t nstall = (size_t)ceil(O.stall_fraction * (double)O.sites);
@@ -1136,39 +1155,70 @@ sc_accuracy(double wall0, bool stall)
 	out_num("duration_s", dur);
 	out_num("site_probe_periods", dur * 1000.0 / p.probe_interval_ms * (double)O.sites);
 	out_num("false_suspicions", (double)false_suspect);
+	out_num("false_suspicions_per_site_period",
+	        (double)false_suspect / (dur * 1000.0 / p.probe_interval_ms * (double)O.sites));
 	out_num("suspicions_of_stalled", (double)stalled_suspect);
 	out_num("false_dead", (double)false_dead);
 	printf("}\n");
+}
+
+double
+run_until_true(bool (*done)(void), double step_s, double limit_s)
+{
+	gossip_time t0 = now, t = now;
+
+	while (t < t0 + (gossip_time)(limit_s * GOSSIP_SEC)) {
+		t += (gossip_time)(step_s * GOSSIP_SEC);
+		run_until(t);
+		if (done())
+			return (double)(now - t0) / GOSSIP_SEC;
+	}
+	return INFINITY;
+}
+
+static bool
+all_converged(void)
+{
+	return converged_sites() == O.sites;
+}
+
+/* --split F: the first F of the sites (by number) against the rest; otherwise --islands K
+ * groups, site i in group i mod K. */
+static void
+partition_groups(size_t *sizes, size_t ngroups)
+{
+	memset(sizes, 0, ngroups * sizeof(*sizes));
+	for (size_t i = 0; i < O.sites; i++) {
+		if (O.split > 0)
+			S[i].side = (double)i < O.split * (double)O.sites ? 0 : 1;
+		else
+			S[i].side = (int)(i % O.islands);
+		sizes[S[i].side]++;
+	}
 }
 
 static void
 sc_partition(double wall0)
 {
 	double split = O.partition_s ? O.partition_s : 600,
-	       limit = O.duration_s ? O.duration_s : 300;
-	gossip_time heal, t;
-	double agree = INFINITY;
-	size_t split_ok;
+	       limit = O.duration_s ? O.duration_s : 300, agree;
+	size_t ngroups = O.split > 0 ? 2 : O.islands, split_ok = 0, smallest = O.sites;
+	size_t *sizes = xcalloc(ngroups, sizeof(*sizes));
 
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
-	for (size_t i = 0; i < O.sites; i++)
-		S[i].side = i % 2;
+	partition_groups(sizes, ngroups);
 	partitioned = true;
 	run_until(now + (gossip_time)(split * GOSSIP_SEC));
-	split_ok = 0;
 	for (size_t i = 0; i < O.sites; i++)
-		split_ok += gossip_alive_count(S[i].g) == (O.sites + 1 - i % 2) / 2;
+		split_ok += gossip_alive_count(S[i].g) == sizes[S[i].side];
+	for (size_t k = 0; k < ngroups; k++)
+		smallest = sizes[k] < smallest ? sizes[k] : smallest;
+	free(sizes);
 	partitioned = false;
-	heal = now;
-	for (t = heal; t < heal + (gossip_time)(limit * GOSSIP_SEC);) {
-		t += GOSSIP_SEC / 2;
-		run_until(t);
-		if (converged_sites() == O.sites) {
-			agree = (double)(now - heal) / GOSSIP_SEC;
-			break;
-		}
-	}
+	agree = run_until_true(all_converged, 0.5, limit);
 	out_begin(wall0);
+	out_num("groups", (double)ngroups);
+	out_num("smallest_group", (double)smallest);
 	out_num("split_s", split);
 	out_num("sites_seeing_only_their_side", (double)split_ok);
 	out_num("agree_after_heal_s", agree);
@@ -1220,13 +1270,19 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: netd-sim [--sites N] [--seed S] [--scenario "
-	        "steady|spread|crash|accuracy|stall|partition|liar]\n"
-	        "                [--loss P] [--latency MS] [--jitter MS] [--duration S] [--warmup "
-	        "S]\n"
-	        "                [--events N] [--no-lifeguard] [--wan] [--seeds K] [--cold]\n"
-	        "                [--stall-fraction F] [--stall S] [--stall-gap S] [--partition S]\n"
-	        "                [--liars L] [--lie-rate R]\n"
+	        "usage: netd-sim [--sites N] [--seed S] [--scenario steady|spread|crash|accuracy|\n"
+	        "                 stall|partition|liar|join|restart|leave]\n"
+	        "  [--loss P] [--latency MS] [--jitter MS] [--duration S] [--warmup S]\n"
+	        "  [--events N] [--no-lifeguard] [--wan] [--seeds K] [--cold]\n"
+	        "  [--stall-fraction F] [--stall S] [--stall-gap S] [--liars L] [--lie-rate R]\n"
+	        "  [--partition S] [--split F] [--islands K]\n"
+	        "  [--start-spread S] [--down S] [--linger S]\n"
+	        "network and hosts:\n"
+	        "  [--site-loss SITE:P]... [--link-loss A:B:P]... [--block FROM:TO]...\n"
+	        "  [--block-pair A:B]... [--burst P_GOOD_BAD:P_BAD_GOOD:LOSS_GOOD:LOSS_BAD]\n"
+	        "  [--regions K] [--intra-latency MS] [--inter-latency MS]\n"
+	        "  [--slow-fraction F] [--slow-delay MS] [--skew-fraction F] [--skew R]\n"
+	        "  [--capacity DATAGRAMS_PER_S] [--queue N] [--flood-site SITE] [--flood-rate R]\n"
 	        "Prints one JSON line of results.\n");
 }
 
@@ -1245,130 +1301,174 @@ num(const char *s, const char *what)
 	return v;
 }
 
-int
-main(int argc, char **argv)
-{
-	static const struct option lo[] = {
-	        {"sites", 1, 0, 'n'},          {"seed", 1, 0, 's'},    {"scenario", 1, 0, 'c'},
-	        {"loss", 1, 0, 'l'},           {"latency", 1, 0, 'L'}, {"jitter", 1, 0, 'J'},
-	        {"duration", 1, 0, 'd'},       {"warmup", 1, 0, 'w'},  {"events", 1, 0, 'e'},
-	        {"no-lifeguard", 0, 0, 'G'},   {"wan", 0, 0, 'W'},     {"seeds", 1, 0, 'S'},
-	        {"stall-fraction", 1, 0, 'f'}, {"stall", 1, 0, 'p'},   {"stall-gap", 1, 0, 'g'},
-	        {"partition", 1, 0, 'P'},      {"help", 0, 0, 'h'},    {"liars", 1, 0, 'y'},
-	        {"lie-rate", 1, 0, 'r'},       {"cold", 0, 0, 'C'},    {0, 0, 0, 0},
-	};
-	double wall0;
-	int c;
+static const struct option long_options[] = {
+        {"sites", 1, 0, 'n'},
+        {"seed", 1, 0, 's'},
+        {"scenario", 1, 0, 'c'},
+        {"loss", 1, 0, 'l'},
+        {"latency", 1, 0, 'L'},
+        {"jitter", 1, 0, 'J'},
+        {"duration", 1, 0, 'd'},
+        {"warmup", 1, 0, 'w'},
+        {"events", 1, 0, 'e'},
+        {"no-lifeguard", 0, 0, 'G'},
+        {"wan", 0, 0, 'W'},
+        {"seeds", 1, 0, 'S'},
+        {"stall-fraction", 1, 0, 'f'},
+        {"stall", 1, 0, 'p'},
+        {"stall-gap", 1, 0, 'g'},
+        {"partition", 1, 0, 'P'},
+        {"split", 1, 0, 'x'},
+        {"islands", 1, 0, 'i'},
+        {"help", 0, 0, 'h'},
+        {"liars", 1, 0, 'y'},
+        {"lie-rate", 1, 0, 'r'},
+        {"cold", 0, 0, 'C'},
+        {"start-spread", 1, 0, 'a'},
+        {"down", 1, 0, 'D'},
+        {"linger", 1, 0, 'E'},
+        {"site-loss", 1, 0, OPT_SITE_LOSS},
+        {"link-loss", 1, 0, OPT_LINK_LOSS},
+        {"block", 1, 0, OPT_BLOCK},
+        {"block-pair", 1, 0, OPT_BLOCK_PAIR},
+        {"burst", 1, 0, OPT_BURST},
+        {"regions", 1, 0, OPT_REGIONS},
+        {"intra-latency", 1, 0, OPT_INTRA_LATENCY},
+        {"inter-latency", 1, 0, OPT_INTER_LATENCY},
+        {"slow-fraction", 1, 0, OPT_SLOW_FRACTION},
+        {"slow-delay", 1, 0, OPT_SLOW_DELAY},
+        {"skew-fraction", 1, 0, OPT_SKEW_FRACTION},
+        {"skew", 1, 0, OPT_SKEW},
+        {"capacity", 1, 0, OPT_CAPACITY},
+        {"queue", 1, 0, OPT_QUEUE},
+        {"flood-site", 1, 0, OPT_FLOOD_SITE},
+        {"flood-rate", 1, 0, OPT_FLOOD_RATE},
+        {0, 0, 0, 0},
+};
 
-	O = (struct opts){.sites = 100,
-	                  .seed = 1,
-	                  .sc = SC_STEADY,
-	                  .latency_ms = 5,
-	                  .jitter_ms = 10,
-	                  .warmup_s = 10,
-	                  .lifeguard = true,
-	                  .stall_fraction = 0.1,
-	                  .stall_s = 2,
-	                  .stall_gap_s = 20,
-	                  .nseeds = 3,
-	                  .liars = 1,
-	                  .lie_rate = 5};
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			O.sites = (size_t)num(optarg, "--sites");
-			break;
-		case 's':
-			O.seed = (uint64_t)num(optarg, "--seed");
-			break;
-		case 'c':
-			for (c = 0; c < (int)(sizeof(scenario_names) / sizeof(*scenario_names));
-			     c++)
-				if (strcmp(optarg, scenario_names[c]) == 0)
-					break;
-			if (c == (int)(sizeof(scenario_names) / sizeof(*scenario_names))) {
-				fprintf(stderr, "netd-sim: unknown scenario %s\n", optarg);
-				return 2;
-			}
-			O.sc = (enum scenario)c;
-			break;
-		case 'l':
-			O.loss = num(optarg, "--loss");
-			break;
-		case 'L':
-			O.latency_ms = num(optarg, "--latency");
-			break;
-		case 'J':
-			O.jitter_ms = num(optarg, "--jitter");
-			break;
-		case 'd':
-			O.duration_s = num(optarg, "--duration");
-			break;
-		case 'w':
-			O.warmup_s = num(optarg, "--warmup");
-			break;
-		case 'e':
-			O.events = (size_t)num(optarg, "--events");
-			break;
-		case 'G':
-			O.lifeguard = false;
-			break;
-		case 'W':
-			O.wan = true;
-			break;
-		case 'C':
-			O.cold = true;
-			break;
-		case 'S':
-			O.nseeds = (size_t)num(optarg, "--seeds");
-			break;
-		case 'f':
-			O.stall_fraction = num(optarg, "--stall-fraction");
-			break;
-		case 'p':
-			O.stall_s = num(optarg, "--stall");
-			break;
-		case 'g':
-			O.stall_gap_s = num(optarg, "--stall-gap");
-			break;
-		case 'P':
-			O.partition_s = num(optarg, "--partition");
-			break;
-		case 'y':
-			O.liars = (size_t)num(optarg, "--liars");
-			break;
-		case 'r':
-			O.lie_rate = num(optarg, "--lie-rate");
-			break;
-		case 'h':
-			usage(stdout);
+static int
+scenario_option(const char *name)
+{
+	for (size_t k = 0; k < sizeof(scenario_names) / sizeof(*scenario_names); k++)
+		if (strcmp(name, scenario_names[k]) == 0) {
+			O.sc = (enum scenario)k;
 			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
+	fprintf(stderr, "netd-sim: unknown scenario %s\n", name);
+	return -1;
+}
+
+/* 0, or -1 for an option that is not one or a bad value. */
+static int
+option(int c, const char *arg)
+{
+	switch (c) {
+	case 'n':
+		O.sites = (size_t)num(arg, "--sites");
+		break;
+	case 's':
+		O.seed = (uint64_t)num(arg, "--seed");
+		break;
+	case 'c':
+		return scenario_option(arg);
+	case 'l':
+		O.loss = num(arg, "--loss");
+		break;
+	case 'L':
+		O.latency_ms = num(arg, "--latency");
+		break;
+	case 'J':
+		O.jitter_ms = num(arg, "--jitter");
+		break;
+	case 'd':
+		O.duration_s = num(arg, "--duration");
+		break;
+	case 'w':
+		O.warmup_s = num(arg, "--warmup");
+		break;
+	case 'e':
+		O.events = (size_t)num(arg, "--events");
+		break;
+	case 'G':
+		O.lifeguard = false;
+		break;
+	case 'W':
+		O.wan = true;
+		break;
+	case 'C':
+		O.cold = true;
+		break;
+	case 'S':
+		O.nseeds = (size_t)num(arg, "--seeds");
+		break;
+	case 'f':
+		O.stall_fraction = num(arg, "--stall-fraction");
+		break;
+	case 'p':
+		O.stall_s = num(arg, "--stall");
+		break;
+	case 'g':
+		O.stall_gap_s = num(arg, "--stall-gap");
+		break;
+	case 'P':
+		O.partition_s = num(arg, "--partition");
+		break;
+	case 'x':
+		O.split = num(arg, "--split");
+		break;
+	case 'i':
+		O.islands = (size_t)num(arg, "--islands");
+		break;
+	case 'y':
+		O.liars = (size_t)num(arg, "--liars");
+		break;
+	case 'r':
+		O.lie_rate = num(arg, "--lie-rate");
+		break;
+	case 'a':
+		O.start_spread_s = num(arg, "--start-spread");
+		break;
+	case 'D':
+		O.down_s = num(arg, "--down");
+		break;
+	case 'E':
+		O.linger_s = num(arg, "--linger");
+		break;
+	default:
+		return net_option(c, arg);
 	}
-	if (optind != argc || O.sites < 2 || O.sites > 100000 || O.loss >= 1 ||
-	    O.stall_fraction > 1 || O.lie_rate <= 0 || O.liars > 1000) {
-		usage(stderr);
-		return 2;
-	}
+	return 0;
+}
+
+/* 0, or -1 with a message for options that do not go together. */
+static int
+check_options(void)
+{
+	if (O.sites < 2 || O.sites > 100000 || O.loss >= 1 || O.stall_fraction > 1 ||
+	    O.lie_rate <= 0 || O.liars > 1000 || O.split >= 1 || O.islands < 2 ||
+	    O.islands > O.sites)
+		return -1;
+	/* Daemons starting from nothing have confirmed no one's session. */
+	if (O.sc == SC_JOIN)
+		O.cold = true;
 	/* The liars come on top of the honest sites; elsewhere there are none. */
 	if (O.sc == SC_LIAR)
 		O.sites += O.liars;
 	else
 		O.liars = 0;
 	/* Crashed sites stay down: crashing more than half would leave few or no observers. */
-	if ((O.sc == SC_CRASH || O.sc == SC_LIAR) && O.events > (O.sites - O.liars) / 2) {
-		fprintf(stderr, "netd-sim: --events: at most %zu crashes with %zu sites\n",
+	if ((O.sc == SC_CRASH || O.sc == SC_LIAR || O.sc == SC_LEAVE) &&
+	    O.events > (O.sites - O.liars) / 2) {
+		fprintf(stderr, "netd-sim: --events: at most %zu with %zu sites\n",
 		        (O.sites - O.liars) / 2, O.sites - O.liars);
-		return 2;
+		return -1;
 	}
-	if (sodium_init() < 0)
-		return 1;
-	net_rng = O.seed * 0x2545f4914f6cdd1dull;
-	wall0 = wall_clock();
-	setup();
+	return 0;
+}
+
+static void
+run_scenario(double wall0)
+{
 	switch (O.sc) {
 	case SC_STEADY:
 		sc_steady(wall0);
@@ -1391,7 +1491,67 @@ main(int argc, char **argv)
 	case SC_LIAR:
 		sc_liar(wall0);
 		break;
+	case SC_JOIN:
+		sc_join(wall0);
+		break;
+	case SC_RESTART:
+		sc_restart(wall0);
+		break;
+	case SC_LEAVE:
+		sc_leave(wall0);
+		break;
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	double wall0;
+	int c;
+
+	O = (struct opts){.sites = 100,
+	                  .seed = 1,
+	                  .sc = SC_STEADY,
+	                  .latency_ms = 5,
+	                  .jitter_ms = 10,
+	                  .warmup_s = 10,
+	                  .lifeguard = true,
+	                  .stall_fraction = 0.1,
+	                  .stall_s = 2,
+	                  .stall_gap_s = 20,
+	                  .islands = 2,
+	                  .nseeds = 3,
+	                  .liars = 1,
+	                  .lie_rate = 5,
+	                  .start_spread_s = 1,
+	                  .down_s = 30,
+	                  .linger_s = 2};
+	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (option(c, optarg) != 0) {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || check_options() != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	net_rng = O.seed * 0x2545f4914f6cdd1dull;
+	wall0 = wall_clock();
+	if (net_setup() != 0)
+		return 2;
+	setup_sites();
+	if (O.sc != SC_JOIN)
+		setup_converged();
+	net_start_flood();
+	run_scenario(wall0);
 	teardown();
+	net_teardown();
 	return 0;
 }
