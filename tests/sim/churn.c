@@ -180,7 +180,7 @@ out_rejoins(const char *prefix, struct rejoin *r, size_t n)
 {
 	double *alive = xcalloc(n, sizeof(double)), *view = xcalloc(n, sizeof(double)),
 	       held_dead = 0;
-	char key[64];
+	char key[80];
 
 	for (size_t k = 0; k < n; k++) {
 		alive[k] = r[k].alive_s;
@@ -201,33 +201,37 @@ out_rejoins(const char *prefix, struct rejoin *r, size_t n)
 	free(view);
 }
 
-/* --events sites restart one after the other with their state, then --events without. */
+/* One after the other: --events sites restart with their state; --events others, never
+ * restarted, without it; then the first ones again, without it, so above incarnation 1. */
 void
 sc_restart(double wall0)
 {
-	size_t n = O.events ? O.events : 3;
+	size_t n = O.events ? O.events : 3, *order = xcalloc(O.sites, sizeof(*order));
 	double limit = O.duration_s ? O.duration_s : 120;
-	struct rejoin *with = xcalloc(n, sizeof(*with)), *without = xcalloc(n, sizeof(*without));
+	struct rejoin *r = xcalloc(3 * n, sizeof(*r));
 
+	for (size_t i = 0; i < O.sites; i++)
+		order[i] = i;
+	for (size_t i = O.sites - 1; i > 0; i--) {
+		size_t j = (size_t)(rnd() % (i + 1)), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
 	false_dead = 0;
-	for (size_t e = 0; e < 2 * n; e++) {
-		size_t who = (size_t)(rnd() % O.sites);
-
-		if (e < n)
-			restart_one(who, true, limit, &with[e]);
-		else
-			restart_one(who, false, limit, &without[e - n]);
-	}
+	for (size_t e = 0; e < 3 * n; e++)
+		restart_one(order[e % (2 * n)], e < n, limit, &r[e]);
 	out_begin(wall0);
-	out_num("restarts", (double)(2 * n));
+	out_num("restarts", (double)(3 * n));
 	out_num("down_s", O.down_s);
-	out_rejoins("with_state", with, n);
-	out_rejoins("without_state", without, n);
+	out_rejoins("with_state", r, n);
+	out_rejoins("without_state", r + n, n);
+	out_rejoins("without_state_after_restart", r + 2 * n, n);
 	out_num("false_dead", (double)false_dead);
 	printf("}\n");
-	free(with);
-	free(without);
+	free(order);
+	free(r);
 }
 
 /* ---- graceful leaves ---- */

@@ -155,6 +155,11 @@ schedule(size_t i)
 	if (S[i].down || S[i].g == NULL || S[i].liar)
 		return;
 	t = net_global_time(i, gossip_next_deadline(S[i].g));
+	/* After gossip_leave the next probe time stays in the past (no probe starts), so a
+	 * daemon's timer fires at once again and again until it exits; virtual time cannot
+	 * spin, so a leaving site ticks every millisecond instead. */
+	if (S[i].left && t <= now)
+		t = now + GOSSIP_MSEC;
 	if (t < now)
 		t = now;
 	if (t != INT64_MAX)
@@ -899,7 +904,8 @@ sem(const double *v, size_t n)
 void
 out_num(const char *key, double v)
 {
-	if (isnan(v))
+	/* JSON has no infinity: null is "never", as it is "no sample". */
+	if (!isfinite(v))
 		printf(",\"%s\":null", key);
 	else
 		printf(",\"%s\":%.6g", key, v);
@@ -1448,6 +1454,11 @@ check_options(void)
 	    O.lie_rate <= 0 || O.liars > 1000 || O.split >= 1 || O.islands < 2 ||
 	    O.islands > O.sites)
 		return -1;
+	if (O.sc == SC_RESTART && 2 * (O.events ? O.events : 3) > O.sites) {
+		fprintf(stderr, "netd-sim: --events: at most %zu restarts with %zu sites\n",
+		        O.sites / 2, O.sites);
+		return -1;
+	}
 	/* Daemons starting from nothing have confirmed no one's session. */
 	if (O.sc == SC_JOIN)
 		O.cold = true;
