@@ -104,12 +104,12 @@ static uint64_t delivered, dropped;
 static int track_site = -1;
 static uint32_t track_inc;
 static gossip_time first_suspect;
-uint64_t false_dead, false_suspect, left_dead, impaired_suspect, impaired_dead;
-static uint64_t stalled_suspect, all_suspect;
+uint64_t false_dead, left_dead, impaired_suspect, impaired_dead;
+static uint64_t false_suspect, stalled_suspect, all_suspect;
 /* Liar scenario: what honest sites did about honest live sites. */
 static uint64_t live_dead, live_left, live_suspect, lies;
 
-void
+static void
 site_addr(size_t i, struct wire_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
@@ -954,21 +954,13 @@ sync_s(void)
 	return p.sync_interval_ms / 1000.0;
 }
 
-size_t
-live_sites(void)
+static size_t
+converged_sites(void)
 {
-	size_t live = 0;
+	size_t live = 0, ok = 0;
 
 	for (size_t i = 0; i < O.sites; i++)
 		live += !S[i].down;
-	return live;
-}
-
-size_t
-converged_sites(void)
-{
-	size_t live = live_sites(), ok = 0;
-
 	for (size_t i = 0; i < O.sites; i++)
 		if (!S[i].down && gossip_alive_count(S[i].g) == live)
 			ok++;

@@ -32,8 +32,7 @@ struct opts {
 	double warmup_s;
 	bool lifeguard;
 	bool wan;
-	bool cold; /* sessions unconfirmed at the start: every first contact is an exchange */
-	bool json;
+	bool cold;     /* sessions unconfirmed at the start: every first contact is an exchange */
 	size_t events; /* updates / crashes / restarts / leaves per run */
 	double stall_fraction, stall_s, stall_gap_s;
 	double partition_s;
@@ -95,20 +94,18 @@ struct site {
 extern struct opts O;
 extern struct site *S;
 extern gossip_time now;
-extern uint64_t false_dead, false_suspect, left_dead, impaired_suspect, impaired_dead;
+/* Declared dead while running; dead after leaving; suspected and dead among impaired sites. */
+extern uint64_t false_dead, left_dead, impaired_suspect, impaired_dead;
 
 uint64_t rnd(void);
 double rnd01(void);
 void push(struct event e);
 void run_until(gossip_time end);
 void schedule(size_t i);
-void site_addr(size_t i, struct wire_endpoint *ep);
 /* A new gossip instance for site i, not started: remembered members may be added. */
 void site_new(size_t i, uint64_t session, uint32_t inc);
 void site_start(size_t i);
 void crash(size_t i);
-size_t converged_sites(void);
-size_t live_sites(void);
 void out_begin(double wall0);
 void out_num(const char *key, double v);
 double pct(double *v, size_t n, double p);
