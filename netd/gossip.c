@@ -2201,9 +2201,14 @@ on_desc_req(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 		if (id == SELF_ID) {
 			if (g->self_state == GOSSIP_ALIVE)
 				put_self_alive(g, &p);
-		} else if (id >= 0 && live(g->members[id].state)) {
+		} else if (id >= 0 && g->members[id].desc != NULL &&
+		           (live(g->members[id].state) || (uint32_t)id == from)) {
 			/* Only live members: a dead one handed out as a descriptor would
-			 * come back to life at a site that never heard of it. */
+			 * come back to life at a site that never heard of it. But a member
+			 * asking for its own gets it whatever its state: a site restarted
+			 * without its state file hears it is dead at an incarnation it cannot
+			 * remember signing, and only its own descriptor lets it move above
+			 * that one and refute. */
 			msg_clear(&g->out, WIRE_ALIVE);
 			g->out.desc = g->members[id].desc->d;
 			pkt_put(g, &p, &g->out);

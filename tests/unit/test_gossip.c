@@ -960,6 +960,48 @@ tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
 	return false;
 }
 
+/* A site that lost its state file comes back at incarnation 1 while A holds it dead at 3:
+ * told it is dead at 3, it asks A for its own descriptor, and A hands it over although X is
+ * dead (a third site asking for a dead member's gets nothing), so X can refute. */
+static void
+test_dead_site_gets_its_own_descriptor(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	enum gossip_state st;
+	uint32_t inc;
+
+	(void)state;
+	send_alive(w, B, X, 3);
+	send_alive(w, X, B, 5);
+	send_alive(w, B, D, 5);
+	send_accuse(w, WIRE_SUSPECT, X, 3, B);
+	send_accuse(w, WIRE_SUSPECT, X, 3, D);
+	for (int t = 0; t < 300; t++) {
+		w->now += 100 * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+	}
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_DEAD);
+	assert_int_equal(inc, 3);
+	m->type = WIRE_DESC_REQ;
+	m->count = 1;
+	strcpy(m->names[0], "x");
+	w->nout = 0;
+	send1(w, B, m);
+	assert_false(took(w, B, WIRE_ALIVE, m));
+	m->type = WIRE_DESC_REQ;
+	m->count = 1;
+	strcpy(m->names[0], "x");
+	w->nout = 0;
+	send1(w, X, m);
+	assert_true(took(w, X, WIRE_ALIVE, m));
+	assert_string_equal(m->desc.name, "x");
+	assert_int_equal(m->desc.incarnation, 3);
+	free(m);
+	world_free(w);
+}
+
 /* A refutation lost on its way to A: before A's suspicion of X runs out, A asks members for
  * X's descriptor (a round trip before the deadline), and the refuted version one of them
  * sends back keeps X alive here. Without the answer X would be dead (suspect_after). */
@@ -1845,6 +1887,7 @@ main(void)
 	        cmocka_unit_test(test_probe_failure),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refutation_pulled),
+	        cmocka_unit_test(test_dead_site_gets_its_own_descriptor),
 	        cmocka_unit_test(test_refusals),
 	        cmocka_unit_test(test_ping_ack),
 	        cmocka_unit_test(test_anti_entropy),
