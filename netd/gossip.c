@@ -2704,7 +2704,9 @@ gossip_tick(struct gossip *g, gossip_time now)
 gossip_time
 gossip_next_deadline(const struct gossip *g)
 {
-	gossip_time t = g->next_probe;
+	/* A site that left starts no probe: its next probe time stays where it was, in the
+	 * past, and a caller's timer would fire at once over and over until it exits. */
+	gossip_time t = g->self_state == GOSSIP_ALIVE ? g->next_probe : INT64_MAX;
 
 #define EARLIER(x)                                                                                 \
 	do {                                                                                       \

@@ -196,7 +196,8 @@ void gossip_start(struct gossip *g, gossip_time now);
 void gossip_tick(struct gossip *g, gossip_time now);
 void gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *from,
                     const uint8_t *buf, size_t len);
-/* When gossip_tick next has something to do. */
+/* When gossip_tick next has something to do; INT64_MAX when nothing is left (a site that
+ * left and has passed its leave on). */
 gossip_time gossip_next_deadline(const struct gossip *g);
 
 /* One above inc, or inc itself at the top: incarnations saturate instead of wrapping to 0,

@@ -155,11 +155,6 @@ schedule(size_t i)
 	if (S[i].down || S[i].g == NULL || S[i].liar)
 		return;
 	t = net_global_time(i, gossip_next_deadline(S[i].g));
-	/* After gossip_leave the next probe time stays in the past (no probe starts), so a
-	 * daemon's timer fires at once again and again until it exits; virtual time cannot
-	 * spin, so a leaving site ticks every millisecond instead. */
-	if (S[i].left && t <= now)
-		t = now + GOSSIP_MSEC;
 	if (t < now)
 		t = now;
 	if (t != INT64_MAX)

@@ -921,6 +921,16 @@ test_leave(void **state)
 	gossip_leave(w->g, w->now);
 	assert_true(w->nout >= 1); /* sent at once to a gossip target */
 	assert_int_equal(gossip_update(w->g, w->now, &w->p[A].desc), -1);
+	/* Past the last probe time: a site that left starts no probe, so its next deadline
+	 * is not that time (a caller's timer would spin on it), and it comes to an end. */
+	w->now += 10 * GOSSIP_SEC;
+	for (int i = 0; i < 100 && gossip_next_deadline(w->g) != INT64_MAX; i++) {
+		if (gossip_next_deadline(w->g) > w->now)
+			w->now = gossip_next_deadline(w->g);
+		gossip_tick(w->g, w->now);
+		assert_true(gossip_next_deadline(w->g) > w->now);
+	}
+	assert_int_equal(gossip_next_deadline(w->g), INT64_MAX);
 	world_free(w);
 }
 
