@@ -177,6 +177,11 @@ bench-mesh: all
 bench-gossip-long: tests
 	BUILD=$(BUILD) scripts/bench-gossip long
 
+# Accuracy over sizes 10 .. 1,000 (either side of each power of ten) and 5-20% loss, a seed
+# drawn per run; SWEEP_PERIODS site-probe periods per point.
+bench-gossip-sweep: tests
+	BUILD=$(BUILD) scripts/bench-gossip sweep
+
 format:
 	clang-format -i $(wildcard netd/*.[ch] kernel-helpers/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/kernel/*.[ch] \
 		kernel-helpers/fake/*.[ch] tests/unit/fake/*.[ch] tests/sim/*.[ch])
@@ -196,5 +201,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-mesh format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh format install clean
 -include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
