@@ -46,16 +46,11 @@ everyone_full_view(void)
 	return all;
 }
 
-/* Every site starts from nothing but its seeds, one after the other over --start-spread
- * seconds in a random order, with every session unconfirmed (as daemons start): how long
- * until every site holds every other alive. */
-void
-sc_join(double wall0)
+/* The site numbers in a random order of the network's generator (the caller frees it). */
+static size_t *
+shuffled_sites(void)
 {
-	double limit = O.duration_s ? O.duration_s : 300, all;
-	size_t *order = xcalloc(O.sites, sizeof(*order)), nfull = 0;
-	double *site_s = xcalloc(O.sites, sizeof(*site_s));
-	uint64_t joins = 0;
+	size_t *order = xcalloc(O.sites, sizeof(*order));
 
 	for (size_t i = 0; i < O.sites; i++)
 		order[i] = i;
@@ -65,6 +60,20 @@ sc_join(double wall0)
 		order[i] = order[j];
 		order[j] = t;
 	}
+	return order;
+}
+
+/* Every site starts from nothing but its seeds, one after the other over --start-spread
+ * seconds in a random order, with every session unconfirmed (as daemons start): how long
+ * until every site holds every other alive. */
+void
+sc_join(double wall0)
+{
+	double limit = O.duration_s ? O.duration_s : 300, all;
+	size_t *order = shuffled_sites(), nfull = 0;
+	double *site_s = xcalloc(O.sites, sizeof(*site_s));
+	uint64_t joins = 0;
+
 	for (size_t k = 0; k < O.sites; k++) {
 		run_until((gossip_time)(O.start_spread_s * (double)GOSSIP_SEC * (double)k /
 		                        (double)O.sites));
@@ -206,18 +215,10 @@ out_rejoins(const char *prefix, struct rejoin *r, size_t n)
 void
 sc_restart(double wall0)
 {
-	size_t n = O.events ? O.events : 3, *order = xcalloc(O.sites, sizeof(*order));
+	size_t n = O.events ? O.events : 3, *order = shuffled_sites();
 	double limit = O.duration_s ? O.duration_s : 120;
 	struct rejoin *r = xcalloc(3 * n, sizeof(*r));
 
-	for (size_t i = 0; i < O.sites; i++)
-		order[i] = i;
-	for (size_t i = O.sites - 1; i > 0; i--) {
-		size_t j = (size_t)(rnd() % (i + 1)), t = order[i];
-
-		order[i] = order[j];
-		order[j] = t;
-	}
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
 	false_dead = 0;
 	for (size_t e = 0; e < 3 * n; e++)
