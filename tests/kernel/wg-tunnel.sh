@@ -193,7 +193,7 @@ expect_eq "wg show $WA dump" "$want_a" "$(in_a wg show "$WA" dump | static_dump)
 expect_eq "wg show $WB dump" "$want_b" "$(in_b wg show "$WB" dump | static_dump)"
 # The library reads the device back as wg(8) does, counters and handshake included.
 expect_eq "library's view of A" "$want_a" "$(in_a "$TOOL" wg-dump "$WA" | static_dump)"
-in_a "$TOOL" wg-dump "$WA" | awk -F'\t' -v pb="$PB" '$1 == pb { exit !($5 > 0 && $6 > 0 && $7 > 0) }' ||
+in_a "$TOOL" wg-dump "$WA" | awk -F'\t' -v pb="$PB" '$1 == pb { f = $5 > 0 && $6 > 0 && $7 > 0 } END { exit !f }' ||
 	fail "no handshake or traffic counted for B's peer on A"
 echo "ok wg show dump and the library agree with the configuration"
 

@@ -19,19 +19,34 @@ secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
 has_route() {
 	[ -n "$(ip -n "$(gw_ns "$1")" route show table "$TABLE" proto "$PROTO" type unicast "$2" 2>/dev/null)" ]
 }
+# The checks below read a listing whole before they search it: under pipefail, grep -q reading
+# a pipe would end the listing early with SIGPIPE and the check would fail on a match.
 # has_peer N M: site M's key is a WireGuard peer of site N.
 has_peer() {
-	in_gw "$1" wg show "$(wg_if "$1")" peers 2>/dev/null | grep -qxF "$(site_key "$2")"
+	local peers
+	peers=$(in_gw "$1" wg show "$(wg_if "$1")" peers 2>/dev/null) || return 1
+	grep -qxF "$(site_key "$2")" <<<"$peers"
 }
 # has_fdb N M VNI: site N floods segment VNI to site M's VTEP (the all-zero FDB entry).
 has_fdb() {
-	bridge -n "$(gw_ns "$1")" fdb show dev "vxlan$3" 2>/dev/null |
-		grep -q "^00:00:00:00:00:00 dst 10\.255\.0\.$2 "
+	local fdb
+	fdb=$(bridge -n "$(gw_ns "$1")" fdb show dev "vxlan$3" 2>/dev/null) || return 1
+	grep -q "^00:00:00:00:00:00 dst 10\.255\.0\.$2 " <<<"$fdb"
 }
 # holds_site N M: site N has everything towards site M: its peer, routes and FDB entry.
 holds_site() {
 	has_peer "$1" "$2" && has_route "$1" "10.$2.0.0/16" && has_route "$1" "10.255.0.$2/32" &&
 		has_fdb "$1" "$2" 100
+}
+# missing_towards N M: what site N lacks towards site M, as words ("peer route fdb"), or
+# nothing when it holds all of it.
+missing_towards() {
+	local gone=()
+	has_peer "$1" "$2" || gone+=(peer)
+	has_route "$1" "10.$2.0.0/16" || gone+=("route 10.$2.0.0/16")
+	has_route "$1" "10.255.0.$2/32" || gone+=("route 10.255.0.$2/32")
+	has_fdb "$1" "$2" 100 || gone+=("FDB entry on VNI 100")
+	echo "${gone[*]}"
 }
 # lacks_site N M: site N has nothing left towards site M.
 lacks_site() {
