@@ -34,6 +34,11 @@
 #define CHALLENGE_GAP (100 * GOSSIP_MSEC)
 #define CHALLENGE_LEN (1 + WIRE_NONCE_LEN) /* a CHALLENGE or RESPONSE message */
 #define FRESH_ROOM    (2 * CHALLENGE_LEN)  /* kept free in every payload for both */
+/* What was sent lately, kept so that a peer that challenges this site (it could not take
+ * what this site sent, since it has not confirmed this site's session) gets it again, sealed
+ * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
+#define RESEND_RING   32
+#define RESEND_WINDOW (3 * GOSSIP_SEC)
 
 /* ---- trust table ---- */
 
@@ -587,15 +592,22 @@ struct probe {
 	gossip_time end_at;
 };
 
-/* The last datagram from a sender session this site has not confirmed, held until that
- * session answers a challenge: one per sender, a newer one replaces it. */
-struct held {
-	struct seal_opened op;
+/* A sender heard from in a session this site has not confirmed: where to send the challenge,
+ * and when one last went in a datagram of its own. */
+struct unconfirmed {
 	struct wire_endpoint from;
-	gossip_time challenged_at; /* last challenge in a datagram of its own */
+	gossip_time challenged_at;
 	bool challenged;
-	size_t len; /* of the payload in buf; 0: none held */
-	uint8_t buf[WIRE_DATAGRAM_MAX];
+};
+
+/* A payload this site sent lately (freshness messages left out), to send again once. */
+struct sent_copy {
+	uint32_t to;
+	struct wire_endpoint addr;
+	gossip_time at;
+	bool resent;
+	size_t len;
+	uint8_t *buf;
 };
 
 struct seed {
@@ -639,9 +651,12 @@ struct gossip {
 	uint32_t self_inc;  /* == self->d.incarnation, or one above after a leave */
 	uint8_t self_state; /* ALIVE, or LEFT after gossip_leave */
 
-	struct member *members; /* by trust index */
-	size_t nmembers;        /* trust count */
-	struct held **held;     /* by trust index, allocated while a sender is unconfirmed */
+	struct member *members;           /* by trust index */
+	size_t nmembers;                  /* trust count */
+	struct unconfirmed **unconfirmed; /* by trust index, allocated while one is */
+	struct sent_copy sent[RESEND_RING];
+	size_t sent_next;
+	gossip_time clock; /* the now of the call being served */
 	/* The response owed for a challenge being received: it rides on the first datagram to
 	 * that peer while the datagram is taken, else goes alone at the end. */
 	struct {
@@ -1049,13 +1064,60 @@ pkt_put_fresh(struct gossip *g, struct pkt *p)
 	}
 }
 
+/* Keeps a copy of the content of a payload being sent (resent: it is itself a copy sent
+ * again, which goes no third time). */
 static void
-pkt_flush(struct gossip *g, struct pkt *p)
+sent_keep(struct gossip *g, const struct pkt *p, bool resent)
+{
+	struct sent_copy *c = &g->sent[g->sent_next];
+	uint8_t *buf = c->len >= p->w.len ? c->buf : realloc(c->buf, p->w.len);
+
+	if (buf == NULL)
+		return;
+	g->sent_next = (g->sent_next + 1) % RESEND_RING;
+	memcpy(buf, p->buf, p->w.len);
+	*c = (struct sent_copy){p->to, p->addr, g->clock, resent, p->w.len, buf};
+}
+
+static void
+pkt_flush_copy(struct gossip *g, struct pkt *p, bool resent)
 {
 	if (p->w.len <= 1)
 		return;
+	sent_keep(g, p, resent);
 	pkt_put_fresh(g, p);
 	pkt_emit(g, p);
+}
+
+static void
+pkt_flush(struct gossip *g, struct pkt *p)
+{
+	pkt_flush_copy(g, p, false);
+}
+
+/* Peer id challenged this site: it has not taken what this site sent since its session
+ * began, and it takes nothing sealed before the response it is about to get. So what went
+ * to it lately goes again, sealed anew, each datagram once, to where it went, the response
+ * riding on the first. */
+static void
+resend_recent(struct gossip *g, uint32_t id)
+{
+	/* Oldest first. Each copy sent again takes the place of the oldest, so it never
+	 * overwrites one this loop has yet to reach. */
+	size_t oldest = g->sent_next;
+
+	for (size_t k = 0; k < RESEND_RING; k++) {
+		struct sent_copy *c = &g->sent[(oldest + k) % RESEND_RING];
+		struct pkt p;
+
+		if (c->buf == NULL || c->resent || c->to != id || g->clock - c->at > RESEND_WINDOW)
+			continue;
+		c->resent = true;
+		pkt_init(&p, id, &c->addr);
+		memcpy(p.buf, c->buf, c->len);
+		p.w.len = c->len;
+		pkt_flush_copy(g, &p, true);
+	}
 }
 
 /* A datagram of freshness messages alone, when there are any. */
@@ -2669,6 +2731,7 @@ suspects_tick(struct gossip *g, gossip_time now)
 void
 gossip_tick(struct gossip *g, gossip_time now)
 {
+	g->clock = now;
 	if (!g->started)
 		return;
 	forward_tick(g, now);
@@ -2794,16 +2857,16 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_end
 
 /* ---- freshness ---- */
 
-static struct held *
-held_get(struct gossip *g, uint32_t id)
+static struct unconfirmed *
+unconfirmed_get(struct gossip *g, uint32_t id)
 {
-	if (g->held[id] == NULL)
-		g->held[id] = calloc(1, sizeof(*g->held[id]));
-	return g->held[id];
+	if (g->unconfirmed[id] == NULL)
+		g->unconfirmed[id] = calloc(1, sizeof(*g->unconfirmed[id]));
+	return g->unconfirmed[id];
 }
 
 static void
-send_challenge(struct gossip *g, gossip_time now, uint32_t id, struct held *h)
+send_challenge(struct gossip *g, gossip_time now, uint32_t id, struct unconfirmed *h)
 {
 	uint8_t nonce[WIRE_NONCE_LEN];
 
@@ -2833,10 +2896,7 @@ fresh_walk(struct gossip *g, uint32_t id, const struct seal_opened *op, const ui
 	wire_reader_init(&r, plain, plen);
 	while (wire_next(&r, &g->msg) == 1) {
 		if (g->msg.type == WIRE_RESPONSE) {
-			const struct held *h = g->held[id];
-
-			if (seal_confirm(g->seal, id, op, g->msg.nonce,
-			                 h != NULL && h->len > 0 ? &h->op : NULL))
+			if (seal_confirm(g->seal, id, op, g->msg.nonce))
 				fi->confirmed = true;
 		} else if (g->msg.type == WIRE_CHALLENGE) {
 			memcpy(fi->chal, g->msg.nonce, WIRE_NONCE_LEN);
@@ -2847,25 +2907,21 @@ fresh_walk(struct gossip *g, uint32_t id, const struct seal_opened *op, const ui
 	}
 }
 
-/* An authentic datagram from a session not confirmed: it may be a recording, so it is held
- * (when it says more than freshness), not acted on, and the sender is asked to prove the
- * session is live. */
+/* An authentic datagram from a session not confirmed: it may be a recording, so it is not
+ * acted on, and the sender is asked to prove the session is live. A live sender sends what
+ * it sent lately again with its response (resend_recent): nothing sealed before the proof
+ * is ever taken. */
 static void
-hold(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
-     const struct seal_opened *op, const uint8_t *plain, size_t plen, bool keep)
+refuse_unconfirmed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+                   bool other)
 {
-	struct held *h = held_get(g, id);
+	struct unconfirmed *h = unconfirmed_get(g, id);
 
+	if (other)
+		g->ctr.drop_stale++;
 	if (h == NULL)
 		return;
 	h->from = *from;
-	if (keep) {
-		if (h->len > 0)
-			g->ctr.drop_stale++;
-		h->op = *op;
-		h->len = plen;
-		memcpy(h->buf, plain, plen);
-	}
 	if (!h->challenged || now - h->challenged_at >= CHALLENGE_GAP)
 		send_challenge(g, now, id, h);
 }
@@ -2881,28 +2937,6 @@ dispatch_payload(struct gossip *g, gossip_time now, uint32_t id, const struct wi
 		dispatch(g, now, id, from, &g->msg);
 }
 
-/* The sender's session was just confirmed: what was held from it is taken now, in order.
- * True when something was. */
-static bool
-release_held(struct gossip *g, gossip_time now, uint32_t id)
-{
-	struct held *h = g->held[id];
-	bool taken = false;
-
-	g->held[id] = NULL;
-	if (h == NULL)
-		return false;
-	if (h->len > 0) {
-		taken = seal_accept(g->seal, id, &h->op);
-		if (taken)
-			dispatch_payload(g, now, id, &h->from, h->buf, h->len);
-		else
-			g->ctr.drop_stale++;
-	}
-	free(h);
-	return taken;
-}
-
 /* An authentic, well-formed payload from trusted site id. */
 static void
 take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
@@ -2915,7 +2949,7 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_en
 		 * restarted are confirmed both ways after one and a half round trips. */
 		if (fi->has_chal) {
 			uint8_t mine[WIRE_NONCE_LEN];
-			struct held *h = held_get(g, id);
+			struct unconfirmed *h = unconfirmed_get(g, id);
 
 			if (h != NULL &&
 			    seal_challenge(g->seal, id, tentry(g, id)->key, mine) == 0) {
@@ -2923,11 +2957,13 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_en
 				h->challenged_at = now;
 			}
 		}
-		hold(g, now, id, from, op, plain, plen, fi->other);
+		refuse_unconfirmed(g, now, id, from, fi->other);
 		return;
 	}
-	if (fi->confirmed && release_held(g, now, id))
-		fi->other = true;
+	if (fi->confirmed) {
+		free(g->unconfirmed[id]);
+		g->unconfirmed[id] = NULL;
+	}
 	dispatch_payload(g, now, id, from, plain, plen);
 	heard_from(g, id);
 	/* A datagram that only proves freshness says nothing about the sender's membership. */
@@ -2965,6 +3001,7 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 	int64_t id;
 	int rc;
 
+	g->clock = now;
 	g->ctr.rx_datagrams++;
 	g->ctr.rx_bytes += len;
 	if (!g->started)
@@ -3014,6 +3051,8 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 		memcpy(g->answer.nonce, fi.chal, WIRE_NONCE_LEN);
 	}
 	take_sealed(g, now, (uint32_t)id, from, &op, plain, plen, &fi);
+	if (fi.has_chal)
+		resend_recent(g, (uint32_t)id);
 	if (g->answer.owed)
 		send_fresh(g, (uint32_t)id, from);
 	g->answer.owed = false;
@@ -3061,8 +3100,8 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	g->seq = (uint32_t)rng_next(g);
 	g->nmembers = gossip_trust_count(cfg->trust);
 	g->members = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->members));
-	g->held = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->held));
-	if (g->members == NULL || g->held == NULL)
+	g->unconfirmed = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->unconfirmed));
+	if (g->members == NULL || g->unconfirmed == NULL)
 		goto nomem;
 	if (cfg->nseeds > 0) {
 		g->seeds = calloc(cfg->nseeds, sizeof(*g->seeds));
@@ -3105,9 +3144,11 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nrefusals; i++)
 		free(g->refusals[i]);
 	free(g->refusals);
-	for (size_t i = 0; g->held != NULL && i < g->nmembers; i++)
-		free(g->held[i]);
-	free(g->held);
+	for (size_t i = 0; g->unconfirmed != NULL && i < g->nmembers; i++)
+		free(g->unconfirmed[i]);
+	free(g->unconfirmed);
+	for (size_t i = 0; i < RESEND_RING; i++)
+		free(g->sent[i].buf);
 	for (size_t i = 0; i < g->nbq; i++)
 		free(g->bq[i].bytes);
 	free(g->bq);
@@ -3123,6 +3164,7 @@ gossip_free(struct gossip *g)
 void
 gossip_start(struct gossip *g, gossip_time now)
 {
+	g->clock = now;
 	g->started = true;
 	g->next_probe = now + rng_below(g, g->prof.probe_interval_ms) * GOSSIP_MSEC;
 	g->next_gossip = now + rng_below(g, g->prof.gossip_interval_ms) * GOSSIP_MSEC;
@@ -3155,7 +3197,7 @@ gossip_next_incarnation(uint32_t inc)
 int
 gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *desc)
 {
-	(void)now;
+	g->clock = now;
 	if (g->self_state != GOSSIP_ALIVE || g->self_inc == UINT32_MAX)
 		return -1;
 	return self_publish(g, desc, gossip_next_incarnation(g->self_inc));
@@ -3168,7 +3210,7 @@ gossip_leave(struct gossip *g, gossip_time now)
 	uint8_t buf[WIRE_DATAGRAM_MAX];
 	int len;
 
-	(void)now;
+	g->clock = now;
 	if (g->self_state != GOSSIP_ALIVE)
 		return;
 	/* At the top incarnation the leave shares it with the last alive; left still wins. */

@@ -463,10 +463,9 @@ seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONC
 
 bool
 seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
-             const uint8_t nonce[WIRE_NONCE_LEN], const struct seal_opened *held)
+             const uint8_t nonce[WIRE_NONCE_LEN])
 {
 	struct peer *p = peer_find(s, peer_id);
-	uint64_t behind;
 
 	if (p == NULL || !p->challenged || sodium_memcmp(p->chal, nonce, WIRE_NONCE_LEN) != 0)
 		return false;
@@ -474,14 +473,9 @@ seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
 	if (op->session == p->session)
 		return true;
 	/* Everything the session sent before its response could have been recorded before
-	 * this site started: all of it counts as seen, but for the one datagram held. */
+	 * this site started: all of it counts as seen. */
 	p->session = op->session;
 	p->replay = (struct seal_replay){.top = op->counter, .bitmap = UINT64_MAX};
-	if (held != NULL && held->session == op->session && held->counter < op->counter) {
-		behind = op->counter - held->counter;
-		if (behind < SEAL_REPLAY_WINDOW)
-			p->replay.bitmap &= ~(UINT64_C(1) << behind);
-	}
 	return true;
 }
 
@@ -494,17 +488,6 @@ seal_assume(struct seal *s, uint32_t peer_id, const struct seal_opened *op)
 		return;
 	p->session = op->session;
 	p->replay = (struct seal_replay){.top = op->counter, .bitmap = 1};
-}
-
-bool
-seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op)
-{
-	struct peer *p = peer_find(s, peer_id);
-
-	if (p == NULL || op->session != p->session || !seal_replay_check(&p->replay, op->counter))
-		return false;
-	seal_replay_update(&p->replay, op->counter);
-	return true;
 }
 
 /* ---- replay window ---- */

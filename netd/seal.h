@@ -68,8 +68,9 @@ struct seal_opened {
 	uint64_t session; /* the sender's session */
 	uint64_t counter;
 	/* From the session this site confirmed for the peer, and new in its window (which has
-	 * moved). false: from a session not confirmed (yet), nothing moved; the caller holds it
-	 * and challenges the peer (seal_challenge) until a session answers (seal_confirm). */
+	 * moved). false: from a session not confirmed (yet), nothing moved; the caller does not
+	 * act on it and challenges the peer (seal_challenge) until a session answers
+	 * (seal_confirm). */
 	bool fresh;
 };
 
@@ -91,17 +92,13 @@ int seal_challenge(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32],
 bool seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONCE_LEN]);
 /* A response echoing nonce came in the authentic datagram op. When it answers the
  * outstanding challenge, the challenge is spent and op's session becomes the peer's confirmed
- * one, every counter up to op's counting as seen but held's (a datagram held from that
- * session before, or NULL): true. Otherwise false and nothing changes. */
+ * one, every counter up to op's counting as seen: true. Otherwise false and nothing changes. */
 bool seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
-                  const uint8_t nonce[WIRE_NONCE_LEN], const struct seal_opened *held);
+                  const uint8_t nonce[WIRE_NONCE_LEN]);
 /* Confirms op's session for the peer without an exchange, op's counter in its window: for an
  * embedder that knows the session runs (a simulator's converged start), never for anything
  * a datagram or a file says. */
 void seal_assume(struct seal *s, uint32_t peer_id, const struct seal_opened *op);
-/* A datagram held from before its session was confirmed: true, and its counter is in the
- * window, when its session is the confirmed one and its counter is new. */
-bool seal_accept(struct seal *s, uint32_t peer_id, const struct seal_opened *op);
 
 int seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[WIRE_SIG_LEN]);
 /* True when sign_key is the Edwards form of x25519_pub and sig is its signature on msg. */

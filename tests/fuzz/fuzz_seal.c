@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    seal_unwrap(b, 1, seal_public_key(a), dgram, dlen, out, sizeof(out), &olen,
 		                &op) != 0 ||
 		    seal_challenge(b, 1, seal_public_key(a), nonce) != 0 ||
-		    !seal_confirm(b, 1, &op, nonce, NULL))
+		    !seal_confirm(b, 1, &op, nonce))
 			abort();
 	}
 	if (seal_sender(data, size, name) == 0 && !wire_name_valid(name))

@@ -430,28 +430,39 @@ test_join_under_flood_from_one_source(void **state)
 	flood_then_join(true);
 }
 
-/* Sends the seed one sealed payload of msgs from puppet p; p answers the challenges that
- * come back, as a live site does. */
+/* Sends the seed one sealed payload of m (after the response to a challenge, when resp is
+ * not NULL) from puppet p. */
 static void
-puppet_says(struct net *n, struct puppet *p, const struct wire_msg *m)
+puppet_seals(struct net *n, struct puppet *p, const struct wire_msg *resp, const struct wire_msg *m)
 {
-	static struct wire_msg resp;
 	uint8_t payload[SEAL_PAYLOAD_MAX], dgram[WIRE_DATAGRAM_MAX];
 	struct wire_writer w;
 	size_t len;
 
 	wire_begin(&w, payload, sizeof(payload));
+	if (resp != NULL)
+		assert_int_equal(wire_put_msg(&w, resp), 0);
 	assert_int_equal(wire_put_msg(&w, m), 0);
 	assert_int_equal(
 	        seal_wrap(p->seal, 0, n->s[SEED].pub, payload, w.len, dgram, sizeof(dgram), &len),
 	        0);
 	gossip_receive(n->s[SEED].g, n->now, &p->addr, dgram, len);
+}
+
+/* Sends the seed m from puppet p; p answers a challenge that comes back as a live site does:
+ * the response, and what it sent again. */
+static void
+puppet_says(struct net *n, struct puppet *p, const struct wire_msg *m)
+{
+	static struct wire_msg resp;
+
+	puppet_seals(n, p, NULL, m);
 	if (p->challenged) {
 		p->challenged = false;
 		memset(&resp, 0, sizeof(resp));
 		resp.type = WIRE_RESPONSE;
 		memcpy(resp.nonce, p->nonce, WIRE_NONCE_LEN);
-		puppet_says(n, p, &resp);
+		puppet_seals(n, p, &resp, m);
 	}
 }
 

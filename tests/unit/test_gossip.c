@@ -1683,13 +1683,15 @@ count_to(struct world *w, int who, size_t first, uint8_t type, uint32_t seq)
 	return n;
 }
 
-/* Puppet who answers the challenges A sent it from out[first] on, as a live site does. */
+/* Puppet who answers the challenges A sent it from out[first] on; a live site sends what it
+ * sent lately again with its response (resend, or NULL for nothing). */
 static size_t
-answer_challenges(struct world *w, int who, size_t first)
+answer_challenges(struct world *w, int who, size_t first, const struct wire_msg *resend)
 {
-	uint8_t plain[WIRE_DATAGRAM_MAX], payload[1 + 1 + WIRE_NONCE_LEN];
+	uint8_t plain[WIRE_DATAGRAM_MAX], payload[WIRE_DATAGRAM_MAX];
 	struct wire_msg *m = msg_new();
 	struct wire_reader r;
+	struct wire_writer wr;
 	size_t n = 0, plen, last = w->nout;
 
 	for (size_t i = first; i < last; i++) {
@@ -1700,10 +1702,14 @@ answer_challenges(struct world *w, int who, size_t first)
 		while (wire_next(&r, m) == 1) {
 			if (m->type != WIRE_CHALLENGE)
 				continue;
-			payload[0] = WIRE_VERSION;
-			payload[1] = WIRE_RESPONSE;
-			memcpy(payload + 2, m->nonce, WIRE_NONCE_LEN);
-			deliver_payload(w, who, payload, sizeof(payload));
+			uint8_t response[1 + WIRE_NONCE_LEN] = {WIRE_RESPONSE};
+
+			memcpy(response + 1, m->nonce, WIRE_NONCE_LEN);
+			wire_begin(&wr, payload, sizeof(payload));
+			assert_int_equal(wire_put_raw(&wr, response, sizeof(response)), 0);
+			if (resend != NULL)
+				assert_int_equal(wire_put_msg(&wr, resend), 0);
+			deliver_payload(w, who, payload, wr.len);
 			n++;
 		}
 	}
@@ -1736,9 +1742,9 @@ record_pings(struct world *w, struct sent *rec, size_t n)
 
 /* A restarted receiver has no window for anyone: a recording of B from before the restart
  * is authentic, but it acts on none of it (0 of 22 pings answered, no event); it only asks B
- * to prove its session. When B, still in the recorded session, answers, the one datagram held
- * (the last to arrive) is taken and nothing else recorded ever is. A recording of a session
- * B no longer has is never taken: nobody can answer for it. */
+ * to prove its session. When B, still in the recorded session, answers, nothing recorded is
+ * taken, not even the last to arrive: only what B seals after the challenge is. A
+ * recording of a session B no longer has is never taken: nobody can answer for it. */
 static void
 test_restarted_receiver_refuses_recordings(void **state)
 {
@@ -1760,11 +1766,10 @@ test_restarted_receiver_refuses_recordings(void **state)
 		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
 	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 0), 0);
 	assert_int_equal(w->nevents, 0);
-	assert_int_equal(gossip_counters(w->g)->drop_stale, n - 1); /* one held */
+	assert_int_equal(gossip_counters(w->g)->drop_stale, n);
 	first = w->nout;
-	assert_int_equal(answer_challenges(w, B, 0), 1);
-	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 1);
-	assert_int_equal(count_to(w, B, first, WIRE_ACK, (uint32_t)n), 1);
+	assert_int_equal(answer_challenges(w, B, 0, NULL), 1);
+	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 0);
 	first = w->nout;
 	for (size_t i = 0; i < n; i++)
 		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
@@ -1786,7 +1791,7 @@ test_restarted_receiver_refuses_recordings(void **state)
 	send1(w, B, m);
 	for (size_t i = 0; i < n; i++)
 		gossip_receive(w->g, w->now, &w->p[B].addr, rec[i].buf, rec[i].len);
-	assert_int_equal(answer_challenges(w, B, 0), 1);
+	assert_int_equal(answer_challenges(w, B, 0, NULL), 1);
 	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 0), 0);
 	send1(w, B, m);
 	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 1000), 1);
@@ -1824,7 +1829,8 @@ test_add_member_refused(void **state)
 
 /* B starts again from nothing (its state file deleted): it counts from 1 again, in a new
  * session. A, which still holds B's old session, takes B's first ping after one exchange
- * instead of dropping it as a replay until A itself restarts. */
+ * (B sends it again with its response, as gossip does) instead of dropping it as a replay
+ * until A itself restarts. */
 static void
 test_sender_without_state_is_taken_at_once(void **state)
 {
@@ -1848,10 +1854,102 @@ test_sender_without_state_is_taken_at_once(void **state)
 	assert_non_null(w->p[B].seal);
 	m->seq = 77;
 	send1(w, B, m);
-	answered = answer_challenges(w, B, 0);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 77), 0);
+	answered = answer_challenges(w, B, 0, m);
 	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 77), 1);
 	assert_int_equal(answered, 1);
 	assert_int_equal(gossip_counters(w->g)->drop_replayed, 0);
+	free(m);
+	world_free(w);
+}
+
+/* B's new session challenges A from out[first] on: datagrams A sends B from then on that
+ * carry the response, and of those, how many also carry an ack for seq and went to B's
+ * address. */
+static size_t
+acks_with_response(struct world *w, size_t first, uint32_t seq, size_t *responses)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct wire_msg *m = msg_new();
+	struct wire_reader r;
+	size_t n = 0, plen;
+
+	*responses = 0;
+	for (size_t i = first; i < w->nout; i++) {
+		bool response = false, ack = false;
+
+		if (seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[i].buf, w->out[i].len, plain,
+		                sizeof(plain), &plen, &w->opened) != 0 ||
+		    wire_reader_init(&r, plain, plen) != 0)
+			continue;
+		while (wire_next(&r, m) == 1) {
+			response |= m->type == WIRE_RESPONSE;
+			ack |= m->type == WIRE_ACK && m->seq == seq;
+		}
+		*responses += response;
+		n += response && ack && wire_endpoint_equal(&w->out[i].to, &w->p[B].addr);
+	}
+	free(m);
+	return n;
+}
+
+/* B restarted: whatever A sent it lately was refused there, sealed before B could challenge.
+ * A's answer to B's challenge carries it again, sealed anew: once, to where it went (not to
+ * where the challenge claims to come from), and only what went in the last 3 s. */
+static void
+test_challenge_gets_recent_sends_again(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	struct wire_endpoint elsewhere;
+	uint8_t nonce[WIRE_NONCE_LEN],
+	        payload[1 + 1 + WIRE_NONCE_LEN] = {WIRE_VERSION, WIRE_CHALLENGE};
+	uint64_t session = 0;
+	size_t first, responses;
+
+	(void)state;
+	m->type = WIRE_PING;
+	m->seq = 5;
+	send1(w, B, m);
+	assert_int_equal(count_to(w, B, 0, WIRE_ACK, 5), 1);
+	while (session == 0)
+		randombytes_buf(&session, sizeof(session));
+	seal_free(w->p[B].seal);
+	w->p[B].seal = seal_new("b", w->p[B].priv, session);
+	assert_non_null(w->p[B].seal);
+	assert_int_equal(seal_challenge(w->p[B].seal, 0, w->p[A].pub, nonce), 0);
+	memcpy(payload + 2, nonce, WIRE_NONCE_LEN);
+	elsewhere = w->p[B].addr;
+	elsewhere.port++;
+
+	first = w->nout;
+	w->now += 2 * GOSSIP_SEC;
+	{
+		uint8_t dgram[WIRE_DATAGRAM_MAX];
+		size_t len;
+
+		assert_int_equal(seal_wrap(w->p[B].seal, 0, w->p[A].pub, payload, sizeof(payload),
+		                           dgram, sizeof(dgram), &len),
+		                 0);
+		gossip_receive(w->g, w->now, &elsewhere, dgram, len);
+	}
+	assert_int_equal(acks_with_response(w, first, 5, &responses), 1);
+	assert_int_equal(responses, 1);
+
+	/* Asked again: answered, but nothing goes a third time. */
+	first = w->nout;
+	deliver_payload(w, B, payload, sizeof(payload));
+	assert_int_equal(acks_with_response(w, first, 5, &responses), 0);
+	assert_int_equal(responses, 1);
+	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 0);
+
+	/* What went more than 3 s ago does not go again. */
+	m->seq = 6;
+	send1(w, B, m);
+	w->now += 3 * GOSSIP_SEC + GOSSIP_MSEC;
+	first = w->nout;
+	deliver_payload(w, B, payload, sizeof(payload));
+	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 0);
 	free(m);
 	world_free(w);
 }
@@ -1916,6 +2014,7 @@ main(void)
 	        cmocka_unit_test(test_add_member_refused),
 	        cmocka_unit_test(test_restarted_receiver_refuses_recordings),
 	        cmocka_unit_test(test_sender_without_state_is_taken_at_once),
+	        cmocka_unit_test(test_challenge_gets_recent_sends_again),
 	        cmocka_unit_test(test_challenge_rate_limit),
 	};
 
