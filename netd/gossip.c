@@ -559,6 +559,15 @@ struct member {
 	bool refused; /* desc is not granted whole: see the gossip's refusals */
 };
 
+/* A member's own signed leave, kept while it is held left: the proof a restarted member
+ * without its state file needs to move above the incarnation it left at (its descriptor
+ * is one below). */
+struct leave_proof {
+	uint32_t idx;
+	uint32_t incarnation;
+	uint8_t sig[WIRE_SIG_LEN];
+};
+
 struct bcast {
 	uint32_t about; /* trust index or SELF_ID */
 	uint32_t transmits;
@@ -675,6 +684,9 @@ struct gossip {
 
 	struct refusal **refusals; /* of the members with refused set, in no order */
 	size_t nrefusals, refusals_cap;
+
+	struct leave_proof *leaves; /* of the members held left, in no order */
+	size_t nleaves, leaves_cap;
 
 	struct bcast *bq;
 	size_t nbq, bq_cap;
@@ -873,6 +885,46 @@ signed_inc(const struct gossip *g, uint32_t idx)
 
 /* Every change of a member's (incarnation, state) goes through here, so the digest sums,
  * the live count and the probe order stay in step. */
+static struct leave_proof *
+leave_proof_of(const struct gossip *g, uint32_t idx)
+{
+	for (size_t i = 0; i < g->nleaves; i++)
+		if (g->leaves[i].idx == idx)
+			return &g->leaves[i];
+	return NULL;
+}
+
+static void
+leave_proof_keep(struct gossip *g, uint32_t idx, uint32_t inc, const uint8_t sig[WIRE_SIG_LEN])
+{
+	struct leave_proof *p = leave_proof_of(g, idx);
+
+	if (p == NULL) {
+		if (g->nleaves == g->leaves_cap) {
+			size_t cap = g->leaves_cap ? g->leaves_cap * 2 : 4;
+			struct leave_proof *na = realloc(g->leaves, cap * sizeof(*na));
+
+			if (na == NULL)
+				return;
+			g->leaves = na;
+			g->leaves_cap = cap;
+		}
+		p = &g->leaves[g->nleaves++];
+	}
+	p->idx = idx;
+	p->incarnation = inc;
+	memcpy(p->sig, sig, WIRE_SIG_LEN);
+}
+
+static void
+leave_proof_drop(struct gossip *g, uint32_t idx)
+{
+	struct leave_proof *p = leave_proof_of(g, idx);
+
+	if (p != NULL)
+		*p = g->leaves[--g->nleaves];
+}
+
 static void
 set_state(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint8_t state)
 {
@@ -887,6 +939,8 @@ set_state(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint8_t
 		g->nlive--;
 	else if (!live(m->state) && live(state))
 		g->nlive++;
+	if (m->state == GOSSIP_LEFT && state != GOSSIP_LEFT)
+		leave_proof_drop(g, idx);
 	if (m->state != state)
 		m->changed_at = now;
 	m->incarnation = inc;
@@ -1466,6 +1520,15 @@ declare_dead(struct gossip *g, gossip_time now, uint32_t idx)
 	emit(g, now, GOSSIP_EV_DEAD, idx, true);
 }
 
+static bool
+own_leave_signed(const struct gossip *g, const struct wire_msg *lm)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len = wire_left_signed_bytes(g->name, lm->incarnation, buf, sizeof(buf));
+
+	return len > 0 && seal_verify_bound(seal_sign_key(g->seal), buf, (size_t)len, lm->sig);
+}
+
 static void
 on_left(struct gossip *g, gossip_time now, uint32_t idx, const struct wire_msg *lm)
 {
@@ -1487,6 +1550,7 @@ on_left(struct gossip *g, gossip_time now, uint32_t idx, const struct wire_msg *
 	}
 	suspicion_clear(g, idx);
 	set_state(g, now, idx, lm->incarnation, GOSSIP_LEFT);
+	leave_proof_keep(g, idx, lm->incarnation, lm->sig);
 	broadcast(g, idx, lm);
 	emit(g, now, GOSSIP_EV_LEFT, idx, false);
 }
@@ -2271,9 +2335,19 @@ on_desc_req(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 			 * without its state file hears it is dead at an incarnation it cannot
 			 * remember signing, and only its own descriptor lets it move above
 			 * that one and refute. */
+			const struct leave_proof *lp = leave_proof_of(g, (uint32_t)id);
+
 			msg_clear(&g->out, WIRE_ALIVE);
 			g->out.desc = g->members[id].desc->d;
 			pkt_put(g, &p, &g->out);
+			/* Held left: the leave it signed, one above that descriptor. */
+			if (lp != NULL && (uint32_t)id == from) {
+				msg_clear(&g->out, WIRE_LEFT);
+				strcpy(g->out.target, m->names[i]);
+				g->out.incarnation = lp->incarnation;
+				memcpy(g->out.sig, lp->sig, WIRE_SIG_LEN);
+				pkt_put(g, &p, &g->out);
+			}
 		}
 	}
 	pkt_send(g, &p, false);
@@ -2833,8 +2907,9 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_end
 	case WIRE_LEFT:
 		target = lookup(g, m->target);
 		if (target == SELF_ID) {
-			/* Our own signed leave from an earlier run, replayed: outgrow it. */
-			if (m->incarnation >= g->self_inc)
+			/* Our own signed leave from an earlier run: outgrow it. Only one we
+			 * signed: anyone else's word would push our incarnation to the top. */
+			if (m->incarnation >= g->self_inc && own_leave_signed(g, m))
 				refute(g, m->incarnation);
 		} else if (target >= 0) {
 			on_left(g, now, (uint32_t)target, m);
@@ -3144,6 +3219,7 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nrefusals; i++)
 		free(g->refusals[i]);
 	free(g->refusals);
+	free(g->leaves);
 	for (size_t i = 0; g->unconfirmed != NULL && i < g->nmembers; i++)
 		free(g->unconfirmed[i]);
 	free(g->unconfirmed);

@@ -1012,6 +1012,74 @@ test_dead_site_gets_its_own_descriptor(void **state)
 	world_free(w);
 }
 
+/* A site that left (its leave signed at 4, its descriptor at 3) and came back without its
+ * state file at incarnation 1: its own descriptor alone cannot lift it above 4. Asking for
+ * it, it gets the leave it signed as well, and nobody else does. */
+static void
+test_left_site_gets_its_own_leave(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	enum gossip_state st;
+	uint32_t inc;
+
+	(void)state;
+	send_alive(w, B, X, 3);
+	send_left(w, X, 4);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_LEFT);
+	assert_int_equal(inc, 4);
+	m->type = WIRE_DESC_REQ;
+	m->count = 1;
+	strcpy(m->names[0], "x");
+	w->nout = 0;
+	send1(w, B, m);
+	assert_false(took(w, B, WIRE_LEFT, m));
+	m->type = WIRE_DESC_REQ;
+	m->count = 1;
+	strcpy(m->names[0], "x");
+	w->nout = 0;
+	send1(w, X, m);
+	assert_true(took(w, X, WIRE_LEFT, m));
+	assert_string_equal(m->target, "x");
+	assert_int_equal(m->incarnation, 4);
+	/* Back alive above it: the leave is not handed out any more. */
+	send_alive(w, X, X, 5);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_ALIVE);
+	m->type = WIRE_DESC_REQ;
+	m->count = 1;
+	strcpy(m->names[0], "x");
+	w->nout = 0;
+	send1(w, X, m);
+	assert_false(took(w, X, WIRE_LEFT, m));
+	free(m);
+	world_free(w);
+}
+
+/* A leave in this site's name moves it above that incarnation only when this site signed it:
+ * anyone else's would push its incarnation to the top for good. */
+static void
+test_own_leave_only_when_signed(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	uint8_t buf[128];
+	int len = wire_left_signed_bytes("a", 0xfffffffe, buf, sizeof(buf));
+
+	(void)state;
+	m->type = WIRE_LEFT;
+	strcpy(m->target, "a");
+	m->incarnation = 0xfffffffe;
+	assert_int_equal(seal_sign(w->p[B].seal, buf, (size_t)len, m->sig), 0);
+	send1(w, B, m);
+	assert_int_equal(gossip_self(w->g)->incarnation, 1);
+	send_left(w, A, 4);
+	assert_int_equal(gossip_self(w->g)->incarnation, 5);
+	free(m);
+	world_free(w);
+}
+
 /* A refutation lost on its way to A: before A's suspicion of X runs out, A asks members for
  * X's descriptor (a round trip before the deadline), and the refuted version one of them
  * sends back keeps X alive here. Without the answer X would be dead (suspect_after). */
@@ -2014,6 +2082,8 @@ main(void)
 	        cmocka_unit_test(test_add_member_refused),
 	        cmocka_unit_test(test_restarted_receiver_refuses_recordings),
 	        cmocka_unit_test(test_sender_without_state_is_taken_at_once),
+	        cmocka_unit_test(test_left_site_gets_its_own_leave),
+	        cmocka_unit_test(test_own_leave_only_when_signed),
 	        cmocka_unit_test(test_challenge_gets_recent_sends_again),
 	        cmocka_unit_test(test_challenge_rate_limit),
 	};
