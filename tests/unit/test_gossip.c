@@ -956,6 +956,18 @@ took(struct world *w, int to, uint8_t type, struct wire_msg *m)
 	return false;
 }
 
+/* who asks A for X's descriptor: whether A's answer holds a message of type (in m). */
+static bool
+asked_for_x(struct world *w, int who, uint8_t type, struct wire_msg *m)
+{
+	m->type = WIRE_DESC_REQ;
+	m->count = 1;
+	strcpy(m->names[0], "x");
+	w->nout = 0;
+	send1(w, who, m);
+	return took(w, who, type, m);
+}
+
 /* Ticks A, deadline by deadline, until it sends `to` a message of `type`. */
 static bool
 tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
@@ -994,18 +1006,8 @@ test_dead_site_gets_its_own_descriptor(void **state)
 	state_of(w, X, &st, &inc);
 	assert_int_equal(st, GOSSIP_DEAD);
 	assert_int_equal(inc, 3);
-	m->type = WIRE_DESC_REQ;
-	m->count = 1;
-	strcpy(m->names[0], "x");
-	w->nout = 0;
-	send1(w, B, m);
-	assert_false(took(w, B, WIRE_ALIVE, m));
-	m->type = WIRE_DESC_REQ;
-	m->count = 1;
-	strcpy(m->names[0], "x");
-	w->nout = 0;
-	send1(w, X, m);
-	assert_true(took(w, X, WIRE_ALIVE, m));
+	assert_false(asked_for_x(w, B, WIRE_ALIVE, m));
+	assert_true(asked_for_x(w, X, WIRE_ALIVE, m));
 	assert_string_equal(m->desc.name, "x");
 	assert_int_equal(m->desc.incarnation, 3);
 	free(m);
@@ -1029,30 +1031,15 @@ test_left_site_gets_its_own_leave(void **state)
 	state_of(w, X, &st, &inc);
 	assert_int_equal(st, GOSSIP_LEFT);
 	assert_int_equal(inc, 4);
-	m->type = WIRE_DESC_REQ;
-	m->count = 1;
-	strcpy(m->names[0], "x");
-	w->nout = 0;
-	send1(w, B, m);
-	assert_false(took(w, B, WIRE_LEFT, m));
-	m->type = WIRE_DESC_REQ;
-	m->count = 1;
-	strcpy(m->names[0], "x");
-	w->nout = 0;
-	send1(w, X, m);
-	assert_true(took(w, X, WIRE_LEFT, m));
+	assert_false(asked_for_x(w, B, WIRE_LEFT, m));
+	assert_true(asked_for_x(w, X, WIRE_LEFT, m));
 	assert_string_equal(m->target, "x");
 	assert_int_equal(m->incarnation, 4);
 	/* Back alive above it: the leave is not handed out any more. */
 	send_alive(w, X, X, 5);
 	state_of(w, X, &st, &inc);
 	assert_int_equal(st, GOSSIP_ALIVE);
-	m->type = WIRE_DESC_REQ;
-	m->count = 1;
-	strcpy(m->names[0], "x");
-	w->nout = 0;
-	send1(w, X, m);
-	assert_false(took(w, X, WIRE_LEFT, m));
+	assert_false(asked_for_x(w, X, WIRE_LEFT, m));
 	free(m);
 	world_free(w);
 }
