@@ -142,26 +142,34 @@ remembered(size_t i, struct wire_desc *out)
 
 struct rejoin {
 	double alive_s, view_s;
-	size_t held_dead; /* sites holding it dead when it came back */
+	size_t held_down; /* sites holding it dead or left when it came back */
 };
 
 /* Stops site who for --down seconds and starts it again: with its state (the members it
- * last held alive, and the next incarnation), or from nothing at incarnation 1. */
+ * last held alive, and the next incarnation), or from nothing at incarnation 1. It stops
+ * by crashing, or with --graceful by leaving (as netd does on SIGTERM) and exiting --linger
+ * seconds later. */
 static void
 restart_one(size_t who, bool keep_state, double limit, struct rejoin *r)
 {
 	struct wire_desc *mem = xcalloc(O.sites, sizeof(*mem));
 	size_t nmem = keep_state ? remembered(who, mem) : 0;
 	uint32_t inc = gossip_self(S[who].g)->incarnation;
-	gossip_time t0;
+	gossip_time t0, stop = now;
 
+	if (O.graceful) {
+		gossip_leave(S[who].g, net_site_now(who));
+		inc = gossip_self(S[who].g)->incarnation;
+		run_until(now + (gossip_time)(O.linger_s * GOSSIP_SEC));
+	}
 	crash(who);
 	gossip_free(S[who].g);
 	S[who].g = NULL;
-	run_until(now + (gossip_time)(O.down_s * GOSSIP_SEC));
-	r->held_dead = 0;
+	run_until(stop + (gossip_time)(O.down_s * GOSSIP_SEC));
+	r->held_down = 0;
 	for (size_t j = 0; j < O.sites; j++)
-		r->held_dead += !S[j].down && holds(j, who, GOSSIP_DEAD, NULL);
+		r->held_down += !S[j].down && (holds(j, who, GOSSIP_DEAD, NULL) ||
+		                               holds(j, who, GOSSIP_LEFT, NULL));
 	S[who].restarts++;
 	/* A new random session in a daemon: here one no other run of the site used. */
 	site_new(who, (uint64_t)S[who].restarts << 40 | (who + 1),
@@ -188,13 +196,13 @@ static void
 out_rejoins(const char *prefix, struct rejoin *r, size_t n)
 {
 	double *alive = xcalloc(n, sizeof(double)), *view = xcalloc(n, sizeof(double)),
-	       held_dead = 0;
+	       held_down = 0;
 	char key[80];
 
 	for (size_t k = 0; k < n; k++) {
 		alive[k] = r[k].alive_s;
 		view[k] = r[k].view_s;
-		held_dead += (double)r[k].held_dead;
+		held_down += (double)r[k].held_down;
 	}
 	snprintf(key, sizeof(key), "%s_alive_everywhere_median_s", prefix);
 	out_num(key, pct(alive, n, 50));
@@ -202,10 +210,10 @@ out_rejoins(const char *prefix, struct rejoin *r, size_t n)
 	out_num(key, pct(alive, n, 100));
 	snprintf(key, sizeof(key), "%s_full_view_max_s", prefix);
 	out_num(key, pct(view, n, 100));
-	/* Whether the others had declared it dead while it was down (the usual case after
-	 * --down 30) or still held it alive or suspect. */
-	snprintf(key, sizeof(key), "%s_held_dead_at_restart", prefix);
-	out_num(key, held_dead / (double)n / (double)(O.sites - 1));
+	/* Whether the others had declared it dead (or, --graceful, held it left) while it was
+	 * down, the usual case after --down 30, or still held it alive or suspect. */
+	snprintf(key, sizeof(key), "%s_held_down_at_restart", prefix);
+	out_num(key, held_down / (double)n / (double)(O.sites - 1));
 	free(alive);
 	free(view);
 }

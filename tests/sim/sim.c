@@ -1269,7 +1269,7 @@ usage(FILE *f)
 	        "  [--events N] [--no-lifeguard] [--wan] [--seeds K] [--cold]\n"
 	        "  [--stall-fraction F] [--stall S] [--stall-gap S] [--liars L] [--lie-rate R]\n"
 	        "  [--partition S] [--split F] [--islands K]\n"
-	        "  [--start-spread S] [--down S] [--linger S]\n"
+	        "  [--start-spread S] [--down S] [--graceful] [--linger S]\n"
 	        "network and hosts:\n"
 	        "  [--site-loss SITE:P]... [--link-loss A:B:P]... [--block FROM:TO]...\n"
 	        "  [--block-pair A:B]... [--burst P_GOOD_BAD:P_BAD_GOOD:LOSS_GOOD:LOSS_BAD]\n"
@@ -1320,6 +1320,7 @@ static const struct option long_options[] = {
         {"start-spread", 1, 0, 'a'},
         {"down", 1, 0, 'D'},
         {"linger", 1, 0, 'E'},
+        {"graceful", 0, 0, 'F'},
         {"site-loss", 1, 0, OPT_SITE_LOSS},
         {"link-loss", 1, 0, OPT_LINK_LOSS},
         {"block", 1, 0, OPT_BLOCK},
@@ -1426,6 +1427,9 @@ option(int c, const char *arg)
 		break;
 	case 'E':
 		O.linger_s = num(arg, "--linger");
+		break;
+	case 'F':
+		O.graceful = true;
 		break;
 	default:
 		return net_option(c, arg);

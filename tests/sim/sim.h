@@ -43,6 +43,7 @@ struct opts {
 	double lie_rate;       /* datagrams of lies per second per liar */
 	double start_spread_s; /* join: sites start one by one over this long */
 	double down_s;         /* restart: how long a restarted site is down */
+	bool graceful;         /* restart: it stops with a leave (lingering --linger s) */
 	double linger_s;       /* leave: how long a leaving site keeps running */
 };
 
