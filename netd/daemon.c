@@ -10,13 +10,13 @@
 
 #include <ev.h>
 #include <jansson.h>
-#include <systemd/sd-daemon.h>
 
 #include "kernel-helpers/wg.h"
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/log.h"
 #include "netd/metrics.h"
+#include "netd/notify.h"
 #include "netd/priv.h"
 #include "netd/site.h"
 
@@ -104,6 +104,16 @@ daemon_join_errors(const struct conf_errors *errs)
 	return out;
 }
 
+/* A service manager that asked to be told and cannot be is worth a line: it will
+ * time the start out, or never see the reload end. */
+static void
+notify_checked(int err)
+{
+	if (err < 0)
+		log_warnx("cannot notify the service manager at $NOTIFY_SOCKET: %s",
+		          strerror(-err));
+}
+
 /* systemd's reload protocol wants the monotonic time of the reload's start. */
 static void
 daemon_notify_reloading(void)
@@ -111,9 +121,9 @@ daemon_notify_reloading(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-	           (unsigned long long)ts.tv_sec * 1000000ULL +
-	                   (unsigned long long)ts.tv_nsec / 1000ULL);
+	notify_checked(notify_sendf("RELOADING=1\nMONOTONIC_USEC=%llu",
+	                            (unsigned long long)ts.tv_sec * 1000000ULL +
+	                                    (unsigned long long)ts.tv_nsec / 1000ULL));
 }
 
 /* Re-read the config. A config that fails validation changes nothing: the running one
@@ -157,7 +167,7 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 				*err = NULL;
 		}
 		conf_errors_free(&errs);
-		sd_notify(0, "READY=1");
+		notify_checked(notify_send("READY=1"));
 		return -1;
 	}
 
@@ -179,7 +189,7 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 		             "new gossip settings could not be applied (see the log)",
 		             d->options->conf_path) < 0)
 			*err = NULL;
-		sd_notify(0, "READY=1");
+		notify_checked(notify_send("READY=1"));
 		return -1;
 	}
 	if (loud &&
@@ -208,7 +218,7 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	json_object_set_new(event, "changed", json_boolean(*changed));
 	ctl_server_publish(d->ctl, event);
 	json_decref(event);
-	sd_notify(0, "READY=1");
+	notify_checked(notify_send("READY=1"));
 	return 0;
 }
 
@@ -435,7 +445,7 @@ daemon_stop(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	sd_notify(0, "STOPPING=1");
+	notify_checked(notify_send("STOPPING=1"));
 	ev_timer_init(&d->drain, daemon_on_drained, site_leave(d->site), 0);
 	ev_timer_start(d->loop, &d->drain);
 }
@@ -524,7 +534,7 @@ daemon_run(const struct daemon_options *options)
 	d.started_wall = time(NULL);
 	log_info("netd %s serving site %s, status socket %s", NETD_VERSION, d.conf->site_name,
 	         d.conf->control.socket);
-	sd_notifyf(0, "READY=1\nSTATUS=serving site %s", d.conf->site_name);
+	notify_checked(notify_sendf("READY=1\nSTATUS=serving site %s", d.conf->site_name));
 
 	ev_run(d.loop, 0);
 
