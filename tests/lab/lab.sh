@@ -27,10 +27,30 @@ in_gw() { ip netns exec "$LAB_PREFIX-gw$1" "${@:2}"; }
 in_host() { ip netns exec "$LAB_PREFIX-h$1" "${@:2}"; }
 ctl() { "$NETDCTL" -s "$LAB_DIR/site$1.sock" "${@:2}"; }
 
+# The tunnels as WireGuard holds them, a line per peer, for a failed test's last lines:
+# whether a handshake ever completed says whether the data plane or the control plane failed.
+wg_summary() {
+	local n k names=()
+	for k in "$LAB_DIR"/site*.pub; do
+		[ -e "$k" ] || continue
+		n=${k##*/site}
+		names+=("$(<"$k"),site${n%.pub}")
+	done
+	for n in $("$LAB" sites); do
+		ip netns exec "$LAB_PREFIX-gw$n" wg show "wg-$LAB_PREFIX-$n" dump 2>/dev/null |
+			awk -F'\t' -v me="site$n" -v now="$(date +%s)" -v map="${names[*]}" '
+				BEGIN { split(map, kv, " "); for (i in kv) { split(kv[i], p, ","); name[p[1]] = p[2] } }
+				NF == 8 { printf "%s -> %s: endpoint %s, handshake %s, rx %d B, tx %d B\n", me,
+					($1 in name) ? name[$1] : substr($1, 1, 8), $3,
+					$5 == 0 ? "never" : (now - $5) " s ago", $6, $7 }'
+	done
+}
+
 lab_cleanup() {
-	local rc=$? f n reports stops=()
+	local rc=$? f n reports stops=() tunnels=
 	# Whatever fails while cleaning up must not stop the cleanup (set -e is on).
 	set +e
+	[ $rc -eq 0 ] || [ ! -d "$LAB_DIR" ] || tunnels=$(wg_summary)
 	if [ -d "$LAB_DIR" ]; then
 		# Each netd stopped first: built with sanitizers, it reports leaks as it exits. (Only
 		# these are waited for: a test may leave other jobs running, such as a ping.)
@@ -53,6 +73,7 @@ lab_cleanup() {
 			done
 		fi
 	fi
+	[ -z "$tunnels" ] || printf -- '--- WireGuard at the failure\n%s\n' "$tunnels" >&2
 	"$LAB" down >/dev/null 2>&1 || echo "lab down failed" >&2
 	exit $rc
 }
