@@ -1149,12 +1149,13 @@ pkt_flush(struct gossip *g, struct pkt *p)
 	pkt_flush_copy(g, p, false);
 }
 
-/* Peer id challenged this site: it has not taken what this site sent since its session
- * began, and it takes nothing sealed before the response it is about to get. So what went
- * to it lately goes again, sealed anew, each datagram once, to where it went, the response
- * riding on the first. */
+/* Peer id challenged this site from addr: it has not taken what this site sent since its
+ * session began, and it takes nothing sealed before the response it is about to get. So
+ * what went to it there lately goes again, sealed anew, each datagram once, the response
+ * riding on the first. What went to other addresses in its name stays: a challenge
+ * redirects nothing, and the response goes where the challenge came from. */
 static void
-resend_recent(struct gossip *g, uint32_t id)
+resend_recent(struct gossip *g, uint32_t id, const struct wire_endpoint *addr)
 {
 	/* Oldest first. Each copy sent again takes the place of the oldest, so it never
 	 * overwrites one this loop has yet to reach. */
@@ -1164,7 +1165,8 @@ resend_recent(struct gossip *g, uint32_t id)
 		struct sent_copy *c = &g->sent[(oldest + k) % RESEND_RING];
 		struct pkt p;
 
-		if (c->buf == NULL || c->resent || c->to != id || g->clock - c->at > RESEND_WINDOW)
+		if (c->buf == NULL || c->resent || c->to != id ||
+		    g->clock - c->at > RESEND_WINDOW || !wire_endpoint_equal(&c->addr, addr))
 			continue;
 		c->resent = true;
 		pkt_init(&p, id, &c->addr);
@@ -3041,8 +3043,11 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_en
 	}
 	dispatch_payload(g, now, id, from, plain, plen);
 	heard_from(g, id);
-	/* A datagram that only proves freshness says nothing about the sender's membership. */
-	if (!fi->other)
+	/* A datagram that only proves freshness says nothing about the sender's membership,
+	 * unless it just proved the sender's session live: what that session said before was
+	 * not taken here, so a site we know nothing of (or hold dead) is answered now as if it
+	 * had said it again. */
+	if (!fi->other && !fi->confirmed)
 		return;
 
 	sm = &g->members[id];
@@ -3127,7 +3132,7 @@ gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *fr
 	}
 	take_sealed(g, now, (uint32_t)id, from, &op, plain, plen, &fi);
 	if (fi.has_chal)
-		resend_recent(g, (uint32_t)id);
+		resend_recent(g, (uint32_t)id, from);
 	if (g->answer.owed)
 		send_fresh(g, (uint32_t)id, from);
 	g->answer.owed = false;

@@ -1918,9 +1918,8 @@ test_sender_without_state_is_taken_at_once(void **state)
 	world_free(w);
 }
 
-/* B's new session challenges A from out[first] on: datagrams A sends B from then on that
- * carry the response, and of those, how many also carry an ack for seq and went to B's
- * address. */
+/* What A sent from out[first] on, as B's new session sees it: the acks for seq that went to
+ * B's address (the count returned) and the responses to B's challenge, wherever they went. */
 static size_t
 acks_with_response(struct world *w, size_t first, uint32_t seq, size_t *responses)
 {
@@ -1931,26 +1930,25 @@ acks_with_response(struct world *w, size_t first, uint32_t seq, size_t *response
 
 	*responses = 0;
 	for (size_t i = first; i < w->nout; i++) {
-		bool response = false, ack = false;
+		bool to_b = wire_endpoint_equal(&w->out[i].to, &w->p[B].addr);
 
 		if (seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[i].buf, w->out[i].len, plain,
 		                sizeof(plain), &plen, &w->opened) != 0 ||
 		    wire_reader_init(&r, plain, plen) != 0)
 			continue;
 		while (wire_next(&r, m) == 1) {
-			response |= m->type == WIRE_RESPONSE;
-			ack |= m->type == WIRE_ACK && m->seq == seq;
+			*responses += m->type == WIRE_RESPONSE;
+			n += to_b && m->type == WIRE_ACK && m->seq == seq;
 		}
-		*responses += response;
-		n += response && ack && wire_endpoint_equal(&w->out[i].to, &w->p[B].addr);
 	}
 	free(m);
 	return n;
 }
 
 /* B restarted: whatever A sent it lately was refused there, sealed before B could challenge.
- * A's answer to B's challenge carries it again, sealed anew: once, to where it went (not to
- * where the challenge claims to come from), and only what went in the last 3 s. */
+ * A's answer to B's challenge carries it again, sealed anew: once, only what went to where
+ * the challenge came from (a challenge from elsewhere gets its response there and nothing
+ * more), and only what went in the last 3 s. */
 static void
 test_challenge_gets_recent_sends_again(void **state)
 {
@@ -1988,6 +1986,14 @@ test_challenge_gets_recent_sends_again(void **state)
 		                 0);
 		gossip_receive(w->g, w->now, &elsewhere, dgram, len);
 	}
+	assert_int_equal(acks_with_response(w, first, 5, &responses), 0);
+	assert_int_equal(responses, 1); /* alone, to elsewhere */
+	assert_int_equal(w->nout, first + 1);
+	assert_true(wire_endpoint_equal(&w->out[first].to, &elsewhere));
+	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 0);
+
+	first = w->nout;
+	deliver_payload(w, B, payload, sizeof(payload));
 	assert_int_equal(acks_with_response(w, first, 5, &responses), 1);
 	assert_int_equal(responses, 1);
 
