@@ -883,8 +883,6 @@ signed_inc(const struct gossip *g, uint32_t idx)
 	return m->state == GOSSIP_LEFT && m->incarnation > inc ? m->incarnation : inc;
 }
 
-/* Every change of a member's (incarnation, state) goes through here, so the digest sums,
- * the live count and the probe order stay in step. */
 static struct leave_proof *
 leave_proof_of(const struct gossip *g, uint32_t idx)
 {
@@ -925,6 +923,8 @@ leave_proof_drop(struct gossip *g, uint32_t idx)
 		*p = g->leaves[--g->nleaves];
 }
 
+/* Every change of a member's (incarnation, state) goes through here, so the digest sums,
+ * the live count and the probe order stay in step. */
 static void
 set_state(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint8_t state)
 {
@@ -1124,7 +1124,7 @@ static void
 sent_keep(struct gossip *g, const struct pkt *p, bool resent)
 {
 	struct sent_copy *c = &g->sent[g->sent_next];
-	uint8_t *buf = c->len >= p->w.len ? c->buf : realloc(c->buf, p->w.len);
+	uint8_t *buf = realloc(c->buf, p->w.len);
 
 	if (buf == NULL)
 		return;
@@ -2342,8 +2342,9 @@ on_desc_req(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 			msg_clear(&g->out, WIRE_ALIVE);
 			g->out.desc = g->members[id].desc->d;
 			pkt_put(g, &p, &g->out);
-			/* Held left: the leave it signed, one above that descriptor. */
-			if (lp != NULL && (uint32_t)id == from) {
+			/* Held left (so the asker is the member itself): the leave it signed,
+			 * one above that descriptor. */
+			if (lp != NULL) {
 				msg_clear(&g->out, WIRE_LEFT);
 				strcpy(g->out.target, m->names[i]);
 				g->out.incarnation = lp->incarnation;
