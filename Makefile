@@ -46,7 +46,9 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
 MAINS      := netd/main.c netd/netdctl.c
-NETD_SRCS  := $(filter-out $(MAINS),$(wildcard netd/*.c))
+# The address vocabulary sits below both libraries: kernel-helpers and netd use it.
+ADDR_SRCS  := netd/addr.c
+NETD_SRCS  := $(filter-out $(MAINS) $(ADDR_SRCS),$(wildcard netd/*.c))
 KH_SRCS    := $(wildcard kernel-helpers/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -57,6 +59,7 @@ SIM_SRCS   := $(wildcard tests/sim/*.c)
 
 NETD_OBJS  := $(NETD_SRCS:%.c=$(BUILD)/obj/%.o)
 KH_OBJS    := $(KH_SRCS:%.c=$(BUILD)/obj/%.o)
+ADDR_OBJS  := $(ADDR_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOL_BINS  := $(TOOL_SRCS:tests/kernel/%.c=$(BUILD)/%)
@@ -79,7 +82,11 @@ $(BUILD)/libkh.a: $(KH_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-LIBS_ALL := $(BUILD)/libnetd.a $(BUILD)/libkh.a
+$(BUILD)/libaddr.a: $(ADDR_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+LIBS_ALL := $(BUILD)/libnetd.a $(BUILD)/libkh.a $(BUILD)/libaddr.a
 
 # The fake kernel: the kernel-helpers interface in memory. Tests of the layers above link
 # it ahead of libkh.a, so its definitions win and only kernel-helpers' pure data helpers
@@ -88,7 +95,7 @@ $(BUILD)/libkhfake.a: $(FAKE_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-LIBS_FAKE := $(BUILD)/libnetd.a $(BUILD)/libkhfake.a $(BUILD)/libkh.a
+LIBS_FAKE := $(BUILD)/libnetd.a $(BUILD)/libkhfake.a $(BUILD)/libkh.a $(BUILD)/libaddr.a
 
 $(BUILD)/netd: $(BUILD)/obj/netd/main.o $(LIBS_ALL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS)
@@ -119,7 +126,8 @@ FUZZ_SANS   := address,undefined
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
                -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" -DNETD_LOCALSTATEDIR=\"$(LOCALSTATEDIR)\" -I. $(PKG_CFLAGS) -g -O1 \
                -fno-sanitize-recover=all
-FUZZ_OBJS   := $(NETD_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(KH_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_OBJS   := $(NETD_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(KH_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) \
+               $(ADDR_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -44,7 +44,7 @@ kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct nl_msg **out)
 	err = kh_nl_mac_new(entry->mac, &mac);
 	if (err < 0)
 		goto out;
-	err = kh_nl_addr_new(&entry->dst, kh_addr_len(entry->dst.family) * 8, &dst);
+	err = kh_nl_addr_new(&entry->dst, addr_len(entry->dst.family) * 8, &dst);
 	if (err < 0)
 		goto out;
 	rtnl_neigh_set_ifindex(n, (int)entry->ifindex);
@@ -77,7 +77,7 @@ kh_msg_neigh(const struct kh_neigh *neigh, enum kh_neigh_op op, struct nl_msg **
 	err = -EINVAL;
 	if (!neigh->ifindex || op == KH_NEIGH_APPEND)
 		goto out;
-	err = kh_nl_addr_new(&neigh->ip, kh_addr_len(neigh->ip.family) * 8, &ip);
+	err = kh_nl_addr_new(&neigh->ip, addr_len(neigh->ip.family) * 8, &ip);
 	if (err < 0)
 		goto out;
 	rtnl_neigh_set_family(n, neigh->ip.family);
@@ -172,12 +172,12 @@ static int
 fdb_change(const struct kh_fdb *entry, enum kh_neigh_op op)
 {
 	static const char *const what[] = {"append", "replace", "delete"};
-	char mac[KH_MAC_STRLEN], dst[KH_ADDR_STRLEN];
+	char mac[KH_MAC_STRLEN], dst[ADDR_STRLEN];
 	struct nl_msg *msg = NULL;
 	int err;
 
 	kh_mac_format(entry->mac, mac);
-	kh_addr_format(&entry->dst, dst);
+	addr_format(&entry->dst, dst);
 	err = kh_msg_fdb(entry, op, &msg);
 	if (err < 0)
 		return kh_fail(err, "%s FDB entry %s dst %s on link %u: %s", what[op], mac, dst,
@@ -241,12 +241,12 @@ kh_fdb_list(uint32_t ifindex, struct kh_fdb **entries, size_t *n)
 static int
 neigh_change(const struct kh_neigh *neigh, enum kh_neigh_op op)
 {
-	char ip[KH_ADDR_STRLEN];
+	char ip[ADDR_STRLEN];
 	const char *what = op == KH_NEIGH_DELETE ? "delete" : "replace";
 	struct nl_msg *msg = NULL;
 	int err;
 
-	kh_addr_format(&neigh->ip, ip);
+	addr_format(&neigh->ip, ip);
 	err = kh_msg_neigh(neigh, op, &msg);
 	if (err < 0)
 		return kh_fail(err, "%s neighbour %s on link %u: %s", what, ip, neigh->ifindex,

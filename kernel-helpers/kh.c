@@ -1,4 +1,4 @@
-/* Text forms and comparisons of kernel-helpers' plain data, and the per-thread description of
+/* Text forms of MAC addresses and route types, the route and rule checks, and the per-thread description of
  * the last failure. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,68 +29,6 @@ kh_fail(int err, const char *fmt, ...)
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
 	return err < 0 ? err : -err;
-}
-
-size_t
-kh_addr_len(int family)
-{
-	switch (family) {
-	case AF_INET:
-		return 4;
-	case AF_INET6:
-		return 16;
-	default:
-		return 0;
-	}
-}
-
-int
-kh_addr_parse(const char *text, struct kh_addr *out)
-{
-	struct kh_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, text, &a.u.v4) == 1)
-		a.family = AF_INET;
-	else if (inet_pton(AF_INET6, text, &a.u.v6) == 1)
-		a.family = AF_INET6;
-	else
-		return -EINVAL;
-	*out = a;
-	return 0;
-}
-
-int
-kh_prefix_parse(const char *text, struct kh_prefix *out)
-{
-	char buf[KH_PREFIX_STRLEN];
-	struct kh_prefix p;
-	const char *slash = strchr(text, '/');
-	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-	unsigned long len;
-	char *end;
-
-	if (alen >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, text, alen);
-	buf[alen] = '\0';
-	memset(&p, 0, sizeof(p));
-	if (kh_addr_parse(buf, &p.addr) < 0)
-		return -EINVAL;
-	len = kh_addr_len(p.addr.family) * 8;
-	if (slash) {
-		/* strtoul would accept signs and spaces: only plain digits make a length. */
-		if (slash[1] < '0' || slash[1] > '9')
-			return -EINVAL;
-		errno = 0;
-		unsigned long v = strtoul(slash + 1, &end, 10);
-		if (errno || *end != '\0' || v > len)
-			return -EINVAL;
-		len = v;
-	}
-	p.len = (uint8_t)len;
-	*out = p;
-	return 0;
 }
 
 int
@@ -125,94 +63,11 @@ kh_mac_parse(const char *text, uint8_t mac[KH_MAC_LEN])
 }
 
 const char *
-kh_addr_format(const struct kh_addr *addr, char buf[KH_ADDR_STRLEN])
-{
-	if (!kh_addr_len(addr->family) ||
-	    !inet_ntop(addr->family, addr->u.bytes, buf, KH_ADDR_STRLEN))
-		snprintf(buf, KH_ADDR_STRLEN, "none");
-	return buf;
-}
-
-const char *
-kh_prefix_format(const struct kh_prefix *prefix, char buf[KH_PREFIX_STRLEN])
-{
-	char a[KH_ADDR_STRLEN];
-
-	snprintf(buf, KH_PREFIX_STRLEN, "%s/%u", kh_addr_format(&prefix->addr, a), prefix->len);
-	return buf;
-}
-
-const char *
 kh_mac_format(const uint8_t mac[KH_MAC_LEN], char buf[KH_MAC_STRLEN])
 {
 	snprintf(buf, KH_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 	         mac[3], mac[4], mac[5]);
 	return buf;
-}
-
-bool
-kh_addr_equal(const struct kh_addr *a, const struct kh_addr *b)
-{
-	return a->family == b->family &&
-	       memcmp(a->u.bytes, b->u.bytes, kh_addr_len(a->family)) == 0;
-}
-
-bool
-kh_prefix_equal(const struct kh_prefix *a, const struct kh_prefix *b)
-{
-	return a->len == b->len && kh_addr_equal(&a->addr, &b->addr);
-}
-
-/* Whether the first len bits of a and b agree. */
-static bool
-bits_equal(const uint8_t *a, const uint8_t *b, unsigned len)
-{
-	unsigned full = len / 8, rest = len % 8;
-
-	if (memcmp(a, b, full) != 0)
-		return false;
-	if (!rest)
-		return true;
-	uint8_t mask = (uint8_t)(0xff00u >> rest);
-	return ((a[full] ^ b[full]) & mask) == 0;
-}
-
-bool
-kh_prefix_contains(const struct kh_prefix *outer, const struct kh_prefix *inner)
-{
-	size_t alen = kh_addr_len(outer->addr.family);
-
-	if (!alen || outer->addr.family != inner->addr.family || outer->len > inner->len ||
-	    inner->len > alen * 8)
-		return false;
-	return bits_equal(outer->addr.u.bytes, inner->addr.u.bytes, outer->len);
-}
-
-struct kh_prefix
-kh_prefix_masked(const struct kh_prefix *prefix)
-{
-	size_t alen = kh_addr_len(prefix->addr.family);
-	struct kh_prefix masked = *prefix;
-
-	memset(masked.addr.u.bytes, 0, sizeof(masked.addr.u.bytes));
-	for (unsigned i = 0; i < alen; i++) {
-		unsigned bits = prefix->len > i * 8 ? prefix->len - i * 8 : 0;
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
-		masked.addr.u.bytes[i] = prefix->addr.u.bytes[i] & mask;
-	}
-	return masked;
-}
-
-bool
-kh_prefix_is_canonical(const struct kh_prefix *prefix)
-{
-	size_t alen = kh_addr_len(prefix->addr.family);
-	struct kh_prefix masked;
-
-	if (!alen || prefix->len > alen * 8)
-		return false;
-	masked = kh_prefix_masked(prefix);
-	return memcmp(masked.addr.u.bytes, prefix->addr.u.bytes, alen) == 0;
 }
 
 enum kh_overlap
@@ -221,12 +76,12 @@ kh_route_overlap(const struct kh_route *mine, const struct kh_route *other)
 	if (mine->dst.addr.family != other->dst.addr.family || mine->table != other->table ||
 	    mine->protocol == other->protocol)
 		return KH_OVERLAP_NONE;
-	if (kh_prefix_equal(&mine->dst, &other->dst))
+	if (addr_prefix_equal(&mine->dst, &other->dst))
 		return KH_OVERLAP_SAME;
-	if (kh_prefix_contains(&mine->dst, &other->dst))
+	if (addr_prefix_contains(&mine->dst, &other->dst))
 		return KH_OVERLAP_MORE_SPECIFIC;
 	/* A default route covers everything and is harmed by nothing. */
-	if (other->dst.len > 0 && kh_prefix_contains(&other->dst, &mine->dst))
+	if (other->dst.len > 0 && addr_prefix_contains(&other->dst, &mine->dst))
 		return KH_OVERLAP_LESS_SPECIFIC;
 	return KH_OVERLAP_NONE;
 }
@@ -238,7 +93,7 @@ kh_route_problem(const struct kh_route *route, bool del)
 
 	if (family != AF_INET && family != AF_INET6)
 		return "not an IPv4 or IPv6 prefix";
-	if (!kh_prefix_is_canonical(&route->dst))
+	if (!addr_prefix_is_canonical(&route->dst))
 		return "host bits set in the prefix";
 	if (route->table == 0)
 		return "no table";
@@ -300,10 +155,10 @@ kh_rule_problem(const struct kh_rule *rule)
 	if (rule->table == 0)
 		return "no table";
 	if (rule->src.len &&
-	    (rule->src.addr.family != rule->family || !kh_prefix_is_canonical(&rule->src)))
+	    (rule->src.addr.family != rule->family || !addr_prefix_is_canonical(&rule->src)))
 		return "source prefix of another family or with host bits set";
 	if (rule->dst.len &&
-	    (rule->dst.addr.family != rule->family || !kh_prefix_is_canonical(&rule->dst)))
+	    (rule->dst.addr.family != rule->family || !addr_prefix_is_canonical(&rule->dst)))
 		return "destination prefix of another family or with host bits set";
 	return NULL;
 }

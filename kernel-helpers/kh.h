@@ -9,33 +9,16 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include "netd/addr.h"
+
 #define KH_MAC_LEN       6
 #define KH_KIND_SIZE     16
-#define KH_ADDR_STRLEN   INET6_ADDRSTRLEN
-#define KH_PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
 #define KH_MAC_STRLEN    18
-
-/* An IPv4 or IPv6 address; family AF_UNSPEC means "none" (no gateway, no local address). */
-struct kh_addr {
-	uint8_t family;
-	union {
-		struct in_addr v4;
-		struct in6_addr v6;
-		uint8_t bytes[16];
-	} u;
-};
-
-/* An address and a prefix length. Routes and rules want the host bits zero; see
- * kh_prefix_is_canonical. */
-struct kh_prefix {
-	struct kh_addr addr;
-	uint8_t len;
-};
 
 /* What a VXLAN device carries besides the common link attributes. */
 struct kh_vxlan {
 	uint32_t vni;
-	struct kh_addr local; /* source address of the encapsulation; AF_UNSPEC: none */
+	struct addr local; /* source address of the encapsulation; AF_UNSPEC: none */
 	uint16_t port;        /* UDP destination port, host order; 0: the kernel's default */
 	bool learning;        /* netd's devices never learn: FDB entries are programmed */
 	uint32_t underlay;    /* ifindex of the underlying device, 0: none */
@@ -56,7 +39,7 @@ struct kh_link {
 /* An address assigned to an interface. */
 struct kh_ifaddr {
 	uint32_t ifindex;
-	struct kh_prefix prefix;
+	struct addr_prefix prefix;
 };
 
 /* Route types, the kernel's RTN_* numbers. A unicast route leads through a device or a
@@ -73,7 +56,7 @@ enum kh_route_type {
 /* A route through an output interface and/or a gateway, or a reject route. dst.addr.family
  * is the route's family. */
 struct kh_route {
-	struct kh_prefix dst;
+	struct addr_prefix dst;
 	uint32_t table;
 	uint8_t protocol; /* the owner: netd uses its own number, the kernel 2, `ip` 3/4 */
 	uint8_t scope;    /* reported; installs derive it: link for a unicast route without a
@@ -83,7 +66,7 @@ struct kh_route {
 	uint32_t oif;     /* 0: none (always for a reject route: IPv6 hangs those on the loopback
 	                   * device, which is not shown); a multipath route shows its first hop
 	                   * here and below */
-	struct kh_addr gateway;
+	struct addr gateway;
 	uint32_t metric;
 	uint32_t mtu; /* path MTU (RTAX_MTU); 0: none */
 };
@@ -93,8 +76,8 @@ struct kh_rule {
 	uint8_t family; /* AF_INET or AF_INET6 */
 	uint32_t priority;
 	uint32_t table;
-	struct kh_prefix src; /* len 0: any source */
-	struct kh_prefix dst; /* len 0: any destination */
+	struct addr_prefix src; /* len 0: any source */
+	struct addr_prefix dst; /* len 0: any destination */
 	uint32_t fwmark;
 	uint32_t fwmask;  /* 0: the mark is not matched */
 	uint8_t protocol; /* who added the rule (FRA_PROTOCOL), like a route's protocol */
@@ -106,7 +89,7 @@ struct kh_rule {
 struct kh_fdb {
 	uint32_t ifindex;
 	uint8_t mac[KH_MAC_LEN];
-	struct kh_addr dst; /* AF_UNSPEC in entries that name no VTEP (the bridge's own) */
+	struct addr dst; /* AF_UNSPEC in entries that name no VTEP (the bridge's own) */
 	uint32_t master;    /* reported: the bridge, for entries the bridge holds */
 	uint16_t state;     /* reported: NUD_* */
 	uint8_t flags; /* reported: NTF_* (self: the device's own table; master: the bridge's) */
@@ -115,31 +98,14 @@ struct kh_fdb {
 /* An IP neighbour (ARP or ND) entry. */
 struct kh_neigh {
 	uint32_t ifindex;
-	struct kh_addr ip;
+	struct addr ip;
 	uint8_t mac[KH_MAC_LEN];
 	uint16_t state; /* NUD_*; installs are permanent */
 };
 
-/* Text forms. Parsers return 0 or -EINVAL and write *out only on success. A prefix without
- * "/len" is a host prefix (/32 or /128). */
-int kh_addr_parse(const char *text, struct kh_addr *out);
-int kh_prefix_parse(const char *text, struct kh_prefix *out);
+/* MAC addresses in text: the parser returns 0 or -EINVAL and writes mac only on success. */
 int kh_mac_parse(const char *text, uint8_t mac[KH_MAC_LEN]);
-/* Formatters return buf; an AF_UNSPEC address prints as "none". */
-const char *kh_addr_format(const struct kh_addr *addr, char buf[KH_ADDR_STRLEN]);
-const char *kh_prefix_format(const struct kh_prefix *prefix, char buf[KH_PREFIX_STRLEN]);
 const char *kh_mac_format(const uint8_t mac[KH_MAC_LEN], char buf[KH_MAC_STRLEN]);
-
-/* Bytes of an address of this family: 4, 16, or 0 for anything else. */
-size_t kh_addr_len(int family);
-bool kh_addr_equal(const struct kh_addr *a, const struct kh_addr *b);
-bool kh_prefix_equal(const struct kh_prefix *a, const struct kh_prefix *b);
-/* True when every address of inner lies in outer (same family, outer no longer). */
-bool kh_prefix_contains(const struct kh_prefix *outer, const struct kh_prefix *inner);
-/* True when the family is IPv4 or IPv6, the length fits and no host bit is set. */
-bool kh_prefix_is_canonical(const struct kh_prefix *prefix);
-/* The prefix with its host bits cleared: the subnet of an interface address. */
-struct kh_prefix kh_prefix_masked(const struct kh_prefix *prefix);
 
 /* True for blackhole, unreachable and prohibit. */
 bool kh_route_type_rejects(uint8_t type);

@@ -41,7 +41,7 @@ kh_msg_vxlan_add(const char *name, const struct kh_vxlan *vxlan, uint32_t mtu, s
 	}
 	rtnl_link_vxlan_set_id(link, vxlan->vni);
 	if (vxlan->local.family != AF_UNSPEC) {
-		err = kh_nl_addr_new(&vxlan->local, kh_addr_len(vxlan->local.family) * 8, &local);
+		err = kh_nl_addr_new(&vxlan->local, addr_len(vxlan->local.family) * 8, &local);
 		if (err < 0)
 			goto out;
 		rtnl_link_vxlan_set_local(link, local);
@@ -409,12 +409,12 @@ convert_ifaddr(struct nl_object *obj, void *item, const void *filter)
 static int
 ifaddr_change(const struct kh_ifaddr *addr, bool del)
 {
-	char p[KH_PREFIX_STRLEN];
+	char p[ADDR_PREFIX_STRLEN];
 	const char *what = del ? "delete" : "add";
 	struct nl_msg *msg = NULL;
 	int err;
 
-	kh_prefix_format(&addr->prefix, p);
+	addr_prefix_format(&addr->prefix, p);
 	err = kh_msg_ifaddr(addr, del, &msg);
 	if (err < 0)
 		return kh_fail(err, "%s address %s on link %u: %s", what, p, addr->ifindex,

@@ -108,9 +108,9 @@ split(const uint8_t *msg, size_t len, void *hdr, size_t hdrlen, const uint8_t **
 
 /* Copies an address attribute that must be exactly as long as the family's addresses. */
 static bool
-get_addr(const struct nlattr *a, int family, struct kh_addr *out)
+get_addr(const struct nlattr *a, int family, struct addr *out)
 {
-	size_t len = kh_addr_len(family);
+	size_t len = addr_len(family);
 
 	if (!len || kh_attr_len(a) != len)
 		return false;
@@ -122,7 +122,7 @@ get_addr(const struct nlattr *a, int family, struct kh_addr *out)
 
 /* An address attribute whose family is told by its length (FDB VTEPs). */
 static bool
-get_addr_any(const struct nlattr *a, struct kh_addr *out)
+get_addr_any(const struct nlattr *a, struct addr *out)
 {
 	return get_addr(a, kh_attr_len(a) == 4 ? AF_INET : AF_INET6, out);
 }
@@ -212,7 +212,7 @@ parse_addr(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	 * point-to-point link, and the only one IPv6 sends. */
 	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
 	if (!a || !get_addr(a, ifa.ifa_family, &ev->u.addr.prefix.addr) ||
-	    ifa.ifa_prefixlen > kh_addr_len(ifa.ifa_family) * 8)
+	    ifa.ifa_prefixlen > addr_len(ifa.ifa_family) * 8)
 		return MALFORMED;
 	ev->type = type == RTM_NEWADDR ? KH_EV_ADDR_NEW : KH_EV_ADDR_DEL;
 	ev->u.addr.ifindex = ifa.ifa_index;
@@ -258,7 +258,7 @@ parse_route(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	/* Cached clones (IPv6 exceptions, PMTU entries) are not routes anyone installed. */
 	if (rtm.rtm_flags & RTM_F_CLONED)
 		return IGNORE;
-	if (rtm.rtm_dst_len > kh_addr_len(rtm.rtm_family) * 8)
+	if (rtm.rtm_dst_len > addr_len(rtm.rtm_family) * 8)
 		return MALFORMED;
 	ev->type = type == RTM_NEWROUTE ? KH_EV_ROUTE_NEW : KH_EV_ROUTE_DEL;
 	r->dst.addr.family = rtm.rtm_family;
@@ -349,7 +349,7 @@ parse_rule(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 		return MALFORMED;
 	if (frh.family != AF_INET && frh.family != AF_INET6)
 		return IGNORE;
-	if (frh.dst_len > kh_addr_len(frh.family) * 8 || frh.src_len > kh_addr_len(frh.family) * 8)
+	if (frh.dst_len > addr_len(frh.family) * 8 || frh.src_len > addr_len(frh.family) * 8)
 		return MALFORMED;
 	ev->type = type == RTM_NEWRULE ? KH_EV_RULE_NEW : KH_EV_RULE_DEL;
 	r->family = frh.family;

@@ -511,9 +511,9 @@ kh_nl_errno(int nle)
 }
 
 int
-kh_nl_addr_new(const struct kh_addr *addr, unsigned prefixlen, struct nl_addr **out)
+kh_nl_addr_new(const struct addr *addr, unsigned prefixlen, struct nl_addr **out)
 {
-	size_t len = kh_addr_len(addr->family);
+	size_t len = addr_len(addr->family);
 	struct nl_addr *na;
 
 	if (!len || prefixlen > len * 8)
@@ -527,7 +527,7 @@ kh_nl_addr_new(const struct kh_addr *addr, unsigned prefixlen, struct nl_addr **
 }
 
 void
-kh_nl_addr_get(struct nl_addr *na, struct kh_addr *out)
+kh_nl_addr_get(struct nl_addr *na, struct addr *out)
 {
 	unsigned len;
 

@@ -48,8 +48,8 @@ int kh_nl_dump(struct nl_msg *req, const struct kh_nl_dump *d, void **items, siz
 /* Plain addresses to and from libnl's. kh_nl_addr_get accepts the address families libnl
  * leaves unset or wrong (an FDB entry's VTEP comes as AF_BRIDGE) by looking at the length;
  * an empty address gives AF_UNSPEC. */
-int kh_nl_addr_new(const struct kh_addr *addr, unsigned prefixlen, struct nl_addr **out);
-void kh_nl_addr_get(struct nl_addr *na, struct kh_addr *out);
+int kh_nl_addr_new(const struct addr *addr, unsigned prefixlen, struct nl_addr **out);
+void kh_nl_addr_get(struct nl_addr *na, struct addr *out);
 int kh_nl_mac_new(const uint8_t mac[KH_MAC_LEN], struct nl_addr **out);
 void kh_nl_mac_get(struct nl_addr *na, uint8_t mac[KH_MAC_LEN]);
 

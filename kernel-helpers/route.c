@@ -62,7 +62,7 @@ kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 		if (route->oif)
 			rtnl_route_nh_set_ifindex(nh, (int)route->oif);
 		if (route->gateway.family != AF_UNSPEC) {
-			err = kh_nl_addr_new(&route->gateway, kh_addr_len(family) * 8, &gw);
+			err = kh_nl_addr_new(&route->gateway, addr_len(family) * 8, &gw);
 			if (err < 0)
 				goto out;
 			rtnl_route_nh_set_gateway(nh, gw);
@@ -186,14 +186,14 @@ kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes
 static int
 route_change(const struct kh_route *route, bool del)
 {
-	char p[KH_PREFIX_STRLEN];
+	char p[ADDR_PREFIX_STRLEN];
 	const char *what = del ? "delete" : "install";
 	struct nl_msg *msg = NULL;
 	int err;
 
 	const char *problem = kh_route_problem(route, del);
 
-	kh_prefix_format(&route->dst, p);
+	addr_prefix_format(&route->dst, p);
 	if (problem)
 		return kh_fail(-EINVAL, "%s route %s table %u: %s", what, p, route->table, problem);
 	err = kh_msg_route(route, del, &msg);

@@ -11,7 +11,7 @@
 
 /* A selector prefix is "any" when its length is 0. */
 static int
-set_selector(struct rtnl_rule *r, const struct kh_prefix *p,
+set_selector(struct rtnl_rule *r, const struct addr_prefix *p,
              int (*set)(struct rtnl_rule *, struct nl_addr *))
 {
 	struct nl_addr *a = NULL;
@@ -68,7 +68,7 @@ out:
 }
 
 static void
-get_selector(struct nl_addr *a, struct kh_prefix *p)
+get_selector(struct nl_addr *a, struct addr_prefix *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!a || nl_addr_get_prefixlen(a) == 0)

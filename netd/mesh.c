@@ -13,7 +13,7 @@
 
 /* One prefix a site claims: an overlay address or an advertised prefix. */
 struct claim {
-	struct kh_prefix prefix;
+	struct addr_prefix prefix;
 	size_t site;      /* index into the admitted sites */
 	const char *name; /* of that site */
 	bool overlay;
@@ -24,13 +24,13 @@ struct admitted {
 	const struct mesh_site *site;
 	uint32_t *vnis; /* accepted, sorted */
 	size_t nvnis;
-	const struct kh_prefix *overlay[2]; /* IPv4, IPv6 kept after conflicts; NULL: none */
+	const struct addr_prefix *overlay[2]; /* IPv4, IPv6 kept after conflicts; NULL: none */
 	size_t nallowed;                    /* claims kept */
 };
 
 /* A prefix some trusted site may advertise, or an overlay grant outside its prefixes. */
 struct trusted_prefix {
-	struct kh_prefix prefix;
+	struct addr_prefix prefix;
 	const struct conf_trust *trust;
 };
 
@@ -96,28 +96,6 @@ mesh_params_init(struct mesh_params *params)
 	params->failclosed_metric = MESH_DEFAULT_FAILCLOSED_METRIC;
 }
 
-int
-mesh_addr_cmp(const struct kh_addr *a, const struct kh_addr *b)
-{
-	int fa = a->family == AF_INET ? 0 : a->family == AF_INET6 ? 1 : 2;
-	int fb = b->family == AF_INET ? 0 : b->family == AF_INET6 ? 1 : 2;
-	size_t len = kh_addr_len(a->family);
-
-	if (fa != fb)
-		return fa < fb ? -1 : 1;
-	return len ? memcmp(a->u.bytes, b->u.bytes, len) : 0;
-}
-
-int
-mesh_prefix_cmp(const struct kh_prefix *a, const struct kh_prefix *b)
-{
-	int c = mesh_addr_cmp(&a->addr, &b->addr);
-
-	if (c)
-		return c;
-	return a->len < b->len ? -1 : a->len > b->len;
-}
-
 /* qsort, also for empty arrays (NULL with no items), which qsort itself may not be given. */
 static void
 sort(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -129,7 +107,7 @@ sort(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *))
 static int
 prefix_qcmp(const void *a, const void *b)
 {
-	return mesh_prefix_cmp(a, b);
+	return addr_prefix_cmp(a, b);
 }
 
 static int
@@ -140,22 +118,22 @@ u32_qcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct kh_prefix
+static struct addr_prefix
 from_conf(const struct conf_prefix *p)
 {
-	struct kh_prefix k;
+	struct addr_prefix k;
 
 	memset(&k, 0, sizeof(k));
 	k.addr.family = (uint8_t)p->family;
-	memcpy(k.addr.u.bytes, p->addr, kh_addr_len(p->family));
+	memcpy(k.addr.u.bytes, p->addr, addr_len(p->family));
 	k.len = p->len;
 	return k;
 }
 
-static struct kh_prefix
-host_prefix(const struct kh_addr *a)
+static struct addr_prefix
+host_prefix(const struct addr *a)
 {
-	struct kh_prefix p = {.addr = *a, .len = (uint8_t)(kh_addr_len(a->family) * 8)};
+	struct addr_prefix p = {.addr = *a, .len = (uint8_t)(addr_len(a->family) * 8)};
 
 	return p;
 }
@@ -203,7 +181,7 @@ report(struct build *b, enum mesh_report_kind kind, const char *site, const char
 }
 
 static void
-add_claim(struct build *b, const struct kh_prefix *p, size_t site, bool overlay)
+add_claim(struct build *b, const struct addr_prefix *p, size_t site, bool overlay)
 {
 	struct claim *claims = grow(b->claims, b->nclaims, &b->capclaims, sizeof(*claims));
 
@@ -234,31 +212,31 @@ trust_key_qcmp(const void *key, const void *item)
 static int
 trusted_qcmp(const void *a, const void *b)
 {
-	return mesh_prefix_cmp(&((const struct trusted_prefix *)a)->prefix,
+	return addr_prefix_cmp(&((const struct trusted_prefix *)a)->prefix,
 	                       &((const struct trusted_prefix *)b)->prefix);
 }
 
 static bool
-any_contains(const struct conf_prefix *grants, size_t n, const struct kh_prefix *p)
+any_contains(const struct conf_prefix *grants, size_t n, const struct addr_prefix *p)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct kh_prefix allowed = from_conf(&grants[i]);
+		struct addr_prefix allowed = from_conf(&grants[i]);
 
-		if (kh_prefix_contains(&allowed, p))
+		if (addr_prefix_contains(&allowed, p))
 			return true;
 	}
 	return false;
 }
 
 static bool
-trust_allows_prefix(const struct conf_trust *t, const struct kh_prefix *p)
+trust_allows_prefix(const struct conf_trust *t, const struct addr_prefix *p)
 {
 	return any_contains(t->prefixes, t->nprefixes, p);
 }
 
 /* An overlay address lies in the entry's overlay grants; with none pinned, in its prefixes. */
 static bool
-trust_allows_overlay(const struct conf_trust *t, const struct kh_prefix *p)
+trust_allows_overlay(const struct conf_trust *t, const struct addr_prefix *p)
 {
 	return t->noverlay > 0 ? any_contains(t->overlay, t->noverlay, p)
 	                       : trust_allows_prefix(t, p);
@@ -295,7 +273,7 @@ index_trust(struct build *b)
 		/* One inside the entry's own prefixes is covered by them: the index stays
 		 * free of overlaps, as trusted_holding needs. */
 		for (size_t j = 0; j < t->noverlay; j++) {
-			struct kh_prefix p = from_conf(&t->overlay[j]);
+			struct addr_prefix p = from_conf(&t->overlay[j]);
 
 			if (!trust_allows_prefix(t, &p))
 				b->trusted[b->ntrusted++] =
@@ -320,19 +298,19 @@ trust_of(const struct build *b, const char *name)
 /* The trusted prefix holding the address p, if any. Trusted prefixes do not overlap (the
  * config refuses it), so the only candidate is the last one starting at or before p. */
 static const struct trusted_prefix *
-trusted_holding(const struct build *b, const struct kh_prefix *p)
+trusted_holding(const struct build *b, const struct addr_prefix *p)
 {
 	size_t lo = 0, hi = b->ntrusted;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (mesh_addr_cmp(&b->trusted[mid].prefix.addr, &p->addr) <= 0)
+		if (addr_cmp(&b->trusted[mid].prefix.addr, &p->addr) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo && kh_prefix_contains(&b->trusted[lo - 1].prefix, p))
+	if (lo && addr_prefix_contains(&b->trusted[lo - 1].prefix, p))
 		return &b->trusted[lo - 1];
 	return NULL;
 }
@@ -347,21 +325,21 @@ trust_allows_vni(const struct conf_trust *t, uint32_t vni)
 }
 
 static bool
-is_host_address(const struct kh_prefix *p)
+is_host_address(const struct addr_prefix *p)
 {
-	return kh_addr_len(p->addr.family) && p->len == kh_addr_len(p->addr.family) * 8;
+	return addr_len(p->addr.family) && p->len == addr_len(p->addr.family) * 8;
 }
 
 /* Why a remote overlay address may not be used, or NULL. It must lie in what its trust
  * entry grants; and, whatever the config checks let through, it never takes traffic meant for
  * this site or for what another trusted site may advertise or use as its overlay. */
 static const char *
-overlay_problem(const struct build *b, const struct conf_trust *self, const struct kh_prefix *p,
+overlay_problem(const struct build *b, const struct conf_trust *self, const struct addr_prefix *p,
                 char *why, size_t len)
 {
 	const struct conf *conf = b->conf;
 	const struct trusted_prefix *t;
-	char text[KH_PREFIX_STRLEN];
+	char text[ADDR_PREFIX_STRLEN];
 
 	if (!trust_allows_overlay(self, p)) {
 		snprintf(why, len, "is outside %s",
@@ -371,19 +349,19 @@ overlay_problem(const struct build *b, const struct conf_trust *self, const stru
 		return why;
 	}
 	for (size_t i = 0; i < conf->noverlay; i++) {
-		struct kh_prefix own = from_conf(&conf->overlay[i]);
+		struct addr_prefix own = from_conf(&conf->overlay[i]);
 
-		if (kh_prefix_equal(&own, p)) {
+		if (addr_prefix_equal(&own, p)) {
 			snprintf(why, len, "is this site's own");
 			return why;
 		}
 	}
 	for (size_t i = 0; i < conf->nprefixes; i++) {
-		struct kh_prefix own = from_conf(&conf->prefixes[i]);
+		struct addr_prefix own = from_conf(&conf->prefixes[i]);
 
-		if (kh_prefix_contains(&own, p)) {
+		if (addr_prefix_contains(&own, p)) {
 			snprintf(why, len, "lies in this site's prefix %s",
-			         kh_prefix_format(&own, text));
+			         addr_prefix_format(&own, text));
 			return why;
 		}
 	}
@@ -401,7 +379,7 @@ static void
 admit(struct build *b, const struct mesh_site *s, int64_t now)
 {
 	const struct conf_trust *t = trust_of(b, s->name);
-	char text[KH_PREFIX_STRLEN], why[96];
+	char text[ADDR_PREFIX_STRLEN], why[96];
 	struct admitted *a;
 	size_t index;
 
@@ -425,27 +403,27 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 	a = &b->admitted[b->nadmitted++];
 	a->site = s;
 	for (size_t i = 0; i < s->noverlay && i < MESH_MAX_OVERLAY; i++) {
-		const struct kh_prefix *p = &s->overlay[i];
+		const struct addr_prefix *p = &s->overlay[i];
 
 		if (!is_host_address(p)) {
 			report(b, MESH_REPORT_INVALID, s->name,
 			       "site %s: overlay address %s is not a host address", s->name,
-			       kh_prefix_format(p, text));
+			       addr_prefix_format(p, text));
 			continue;
 		}
 		if (overlay_problem(b, t, p, why, sizeof(why))) {
 			report(b, MESH_REPORT_OVERLAY_DENIED, s->name,
 			       "site %s: overlay address %s %s", s->name,
-			       kh_addr_format(&p->addr, text), why);
+			       addr_format(&p->addr, text), why);
 			continue;
 		}
 		add_claim(b, p, index, true);
 	}
 	for (size_t i = 0; i < s->nprefixes; i++) {
-		const struct kh_prefix *p = &s->prefixes[i];
+		const struct addr_prefix *p = &s->prefixes[i];
 
-		kh_prefix_format(p, text);
-		if (!kh_prefix_is_canonical(p)) {
+		addr_prefix_format(p, text);
+		if (!addr_prefix_is_canonical(p)) {
 			report(b, MESH_REPORT_INVALID, s->name,
 			       "site %s: prefix %s is not a prefix (host bits set)", s->name, text);
 			continue;
@@ -481,7 +459,7 @@ static int
 claim_qcmp(const void *x, const void *y)
 {
 	const struct claim *a = x, *b = y;
-	int c = mesh_prefix_cmp(&a->prefix, &b->prefix);
+	int c = addr_prefix_cmp(&a->prefix, &b->prefix);
 
 	if (c)
 		return c;
@@ -493,28 +471,28 @@ claim_qcmp(const void *x, const void *y)
 
 /* A tunnel endpoint, and whose it is. */
 struct endpoint {
-	struct kh_prefix host;
+	struct addr_prefix host;
 	const char *name;
 };
 
 static int
 endpoint_qcmp(const void *a, const void *b)
 {
-	return mesh_prefix_cmp(&((const struct endpoint *)a)->host,
+	return addr_prefix_cmp(&((const struct endpoint *)a)->host,
 	                       &((const struct endpoint *)b)->host);
 }
 
 /* The first endpoint at or after the start of p, in a sorted array: the one endpoint to look
  * at, since p's addresses follow each other from its start. */
 static const struct endpoint *
-endpoint_from(const struct endpoint *eps, size_t n, const struct kh_prefix *p)
+endpoint_from(const struct endpoint *eps, size_t n, const struct addr_prefix *p)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (mesh_addr_cmp(&eps[mid].host.addr, &p->addr) < 0)
+		if (addr_cmp(&eps[mid].host.addr, &p->addr) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -526,7 +504,7 @@ endpoint_from(const struct endpoint *eps, size_t n, const struct kh_prefix *p)
 static int
 drop_loops(struct build *b)
 {
-	char text[KH_PREFIX_STRLEN], ep[KH_ADDR_STRLEN];
+	char text[ADDR_PREFIX_STRLEN], ep[ADDR_STRLEN];
 	struct endpoint *eps;
 	size_t n = 0;
 
@@ -538,7 +516,7 @@ drop_loops(struct build *b)
 	for (size_t i = 0; i < b->nadmitted; i++) {
 		const struct mesh_site *s = b->admitted[i].site;
 
-		if (kh_addr_len(s->endpoint.family))
+		if (addr_len(s->endpoint.family))
 			eps[n++] = (struct endpoint){.host = host_prefix(&s->endpoint),
 			                             .name = s->name};
 	}
@@ -547,15 +525,15 @@ drop_loops(struct build *b)
 		struct claim *c = &b->claims[i];
 		const struct endpoint *e = endpoint_from(eps, n, &c->prefix);
 
-		if (!e || !kh_prefix_contains(&c->prefix, &e->host))
+		if (!e || !addr_prefix_contains(&c->prefix, &e->host))
 			continue;
 		c->lost = true;
 		report(b, MESH_REPORT_LOOP, c->name,
 		       "site %s: %s holds the tunnel endpoint %s of site %s: routed into the "
 		       "tunnel "
 		       "it would loop",
-		       c->name, kh_prefix_format(&c->prefix, text),
-		       kh_addr_format(&e->host.addr, ep), e->name);
+		       c->name, addr_prefix_format(&c->prefix, text),
+		       addr_format(&e->host.addr, ep), e->name);
 	}
 	free(eps);
 	return 0;
@@ -569,13 +547,13 @@ drop_loops(struct build *b)
 static void
 resolve_conflicts(struct build *b)
 {
-	char text[KH_PREFIX_STRLEN];
+	char text[ADDR_PREFIX_STRLEN];
 
 	for (size_t i = 0; i < b->nclaims;) {
 		size_t j, winner = SIZE_MAX;
 
 		for (j = i;
-		     j < b->nclaims && kh_prefix_equal(&b->claims[j].prefix, &b->claims[i].prefix);
+		     j < b->nclaims && addr_prefix_equal(&b->claims[j].prefix, &b->claims[i].prefix);
 		     j++) {
 			struct claim *c = &b->claims[j];
 
@@ -592,7 +570,7 @@ resolve_conflicts(struct build *b)
 			report(b, MESH_REPORT_CONFLICT, c->name,
 			       "site %s: %s is claimed by site %s too, which keeps it (lowest "
 			       "site name)",
-			       c->name, kh_prefix_format(&c->prefix, text), b->claims[winner].name);
+			       c->name, addr_prefix_format(&c->prefix, text), b->claims[winner].name);
 		}
 		i = j;
 	}
@@ -625,7 +603,7 @@ build_peers(struct build *b)
 
 		snprintf(p->site, sizeof(p->site), "%s", s->name);
 		memcpy(p->public_key, s->public_key, KEY_LEN);
-		if (kh_addr_len(s->endpoint.family) && s->endpoint_port) {
+		if (addr_len(s->endpoint.family) && s->endpoint_port) {
 			p->endpoint = s->endpoint;
 			p->endpoint_port = s->endpoint_port;
 		}
@@ -652,7 +630,7 @@ build_peers(struct build *b)
 static int
 route_qcmp(const void *a, const void *b)
 {
-	return mesh_prefix_cmp(&((const struct mesh_route *)a)->dst,
+	return addr_prefix_cmp(&((const struct mesh_route *)a)->dst,
 	                       &((const struct mesh_route *)b)->dst);
 }
 
@@ -718,7 +696,7 @@ has_vni(const struct admitted *a, uint32_t vni)
 static int
 vtep_qcmp(const void *a, const void *b)
 {
-	return mesh_addr_cmp(&((const struct mesh_vtep *)a)->addr,
+	return addr_cmp(&((const struct mesh_vtep *)a)->addr,
 	                     &((const struct mesh_vtep *)b)->addr);
 }
 
@@ -736,13 +714,13 @@ build_segments(struct build *b)
 {
 	const struct conf *conf = b->conf;
 	struct mesh_desired *d = b->d;
-	struct kh_addr local = {.family = AF_UNSPEC};
+	struct addr local = {.family = AF_UNSPEC};
 
 	if (!conf->nsegments)
 		return 0;
 	/* One VTEP address for every segment; IPv4's encapsulation is the smaller. */
 	for (size_t i = 0; i < conf->noverlay; i++) {
-		struct kh_prefix p = from_conf(&conf->overlay[i]);
+		struct addr_prefix p = from_conf(&conf->overlay[i]);
 
 		if (local.family == AF_UNSPEC || p.addr.family == AF_INET)
 			local = p.addr;
@@ -776,11 +754,11 @@ build_segments(struct build *b)
 			s->nports = cs->nports;
 		}
 		for (size_t j = 0; j < b->nadmitted; j++) {
-			const struct kh_prefix *ov;
+			const struct addr_prefix *ov;
 
 			if (!has_vni(&b->admitted[j], cs->vni))
 				continue;
-			if (!kh_addr_len(local.family))
+			if (!addr_len(local.family))
 				break;
 			ov = b->admitted[j].overlay[local.family == AF_INET6];
 			if (!ov) {
@@ -850,22 +828,22 @@ build_wg(struct build *b)
 /* --- fail closed --- */
 
 size_t
-mesh_prefixes_disjoint(struct kh_prefix *prefixes, size_t n)
+mesh_prefixes_disjoint(struct addr_prefix *prefixes, size_t n)
 {
 	size_t k = 0;
 
 	sort(prefixes, n, sizeof(*prefixes), prefix_qcmp);
 	/* Sorted by address, then length: one that holds others comes just before them. */
 	for (size_t i = 0; i < n; i++)
-		if (!k || !kh_prefix_contains(&prefixes[k - 1], &prefixes[i]))
+		if (!k || !addr_prefix_contains(&prefixes[k - 1], &prefixes[i]))
 			prefixes[k++] = prefixes[i];
 	return k;
 }
 
 static bool
-carve_push(struct mesh_carved *out, const struct kh_prefix *p)
+carve_push(struct mesh_carved *out, const struct addr_prefix *p)
 {
-	struct kh_prefix *items = grow(out->items, out->n, &out->cap, sizeof(*items));
+	struct addr_prefix *items = grow(out->items, out->n, &out->cap, sizeof(*items));
 
 	if (!items)
 		return false;
@@ -875,26 +853,26 @@ carve_push(struct mesh_carved *out, const struct kh_prefix *p)
 }
 
 int
-mesh_prefix_carve(const struct kh_prefix *p, const struct kh_prefix *holes, size_t nholes,
+mesh_prefix_carve(const struct addr_prefix *p, const struct addr_prefix *holes, size_t nholes,
                   struct mesh_carved *out)
 {
 	size_t lo = 0, hi = nholes;
-	struct kh_prefix low, high;
+	struct addr_prefix low, high;
 
 	/* The first hole starting at or after p; only it can lie in p (they are disjoint), and
 	 * only it or the one before can hold p. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (mesh_addr_cmp(&holes[mid].addr, &p->addr) < 0)
+		if (addr_cmp(&holes[mid].addr, &p->addr) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if ((lo < nholes && kh_prefix_contains(&holes[lo], p)) ||
-	    (lo > 0 && kh_prefix_contains(&holes[lo - 1], p)))
+	if ((lo < nholes && addr_prefix_contains(&holes[lo], p)) ||
+	    (lo > 0 && addr_prefix_contains(&holes[lo - 1], p)))
 		return 0;
-	if (lo == nholes || !kh_prefix_contains(p, &holes[lo]))
+	if (lo == nholes || !addr_prefix_contains(p, &holes[lo]))
 		return carve_push(out, p) ? 0 : -ENOMEM;
 	low = *p;
 	low.len++;
@@ -909,24 +887,24 @@ mesh_prefix_carve(const struct kh_prefix *p, const struct kh_prefix *holes, size
  * over one would refuse the tunnels and gossip themselves. */
 static int
 fence_holes(const struct build *b, const struct mesh_site *sites, size_t nsites,
-            struct kh_prefix **holes, size_t *n)
+            struct addr_prefix **holes, size_t *n)
 {
 	const struct conf *conf = b->conf;
-	struct kh_prefix *h = calloc(nsites + conf->gossip.nseeds + 1, sizeof(*h));
+	struct addr_prefix *h = calloc(nsites + conf->gossip.nseeds + 1, sizeof(*h));
 	size_t k = 0;
 
 	if (!h)
 		return -ENOMEM;
 	for (size_t i = 0; i < nsites; i++)
-		if (kh_addr_len(sites[i].endpoint.family))
+		if (addr_len(sites[i].endpoint.family))
 			h[k++] = host_prefix(&sites[i].endpoint);
 	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
 		const struct conf_endpoint *seed = &conf->gossip.seeds[i];
-		struct kh_addr a = {.family = (uint8_t)seed->family};
+		struct addr a = {.family = (uint8_t)seed->family};
 
-		if (!kh_addr_len(seed->family))
+		if (!addr_len(seed->family))
 			continue;
-		memcpy(a.u.bytes, seed->addr, kh_addr_len(seed->family));
+		memcpy(a.u.bytes, seed->addr, addr_len(seed->family));
 		h[k++] = host_prefix(&a);
 	}
 	*holes = h;
@@ -944,7 +922,7 @@ build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 	const struct conf *conf = b->conf;
 	struct mesh_desired *d = b->d;
 	struct mesh_carved out = {0};
-	struct kh_prefix *holes = NULL;
+	struct addr_prefix *holes = NULL;
 	size_t nholes = 0;
 	int err;
 
@@ -954,13 +932,13 @@ build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 		const struct conf_trust *t = &conf->trust[i];
 
 		for (size_t j = 0; err == 0 && j < t->nprefixes; j++) {
-			struct kh_prefix p = from_conf(&t->prefixes[j]);
+			struct addr_prefix p = from_conf(&t->prefixes[j]);
 
 			err = mesh_prefix_carve(&p, holes, nholes, &out);
 		}
 		/* One inside the entry's prefixes is fenced with them. */
 		for (size_t j = 0; err == 0 && j < t->noverlay; j++) {
-			struct kh_prefix p = from_conf(&t->overlay[j]);
+			struct addr_prefix p = from_conf(&t->overlay[j]);
 
 			if (!trust_allows_prefix(t, &p))
 				err = mesh_prefix_carve(&p, holes, nholes, &out);
@@ -974,7 +952,7 @@ build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 	sort(out.items, out.n, sizeof(*out.items), prefix_qcmp);
 	for (size_t i = 0; i < out.n; i++)
 		if (!d->nfailclosed ||
-		    !kh_prefix_equal(&out.items[i], &out.items[d->nfailclosed - 1]))
+		    !addr_prefix_equal(&out.items[i], &out.items[d->nfailclosed - 1]))
 			out.items[d->nfailclosed++] = out.items[i];
 	d->failclosed = out.items;
 	return 0;

@@ -41,11 +41,11 @@ enum mesh_state {
 struct mesh_site {
 	const char *name;
 	uint8_t public_key[KEY_LEN];
-	struct kh_addr endpoint; /* its WireGuard underlay address; AF_UNSPEC: not known */
+	struct addr endpoint; /* its WireGuard underlay address; AF_UNSPEC: not known */
 	uint16_t endpoint_port;
-	struct kh_prefix overlay[MESH_MAX_OVERLAY]; /* VTEP addresses, full length */
+	struct addr_prefix overlay[MESH_MAX_OVERLAY]; /* VTEP addresses, full length */
 	size_t noverlay;
-	const struct kh_prefix *prefixes; /* what it advertises */
+	const struct addr_prefix *prefixes; /* what it advertises */
 	size_t nprefixes;
 	const uint32_t *vnis; /* segments it joined */
 	size_t nvnis;
@@ -90,26 +90,26 @@ const char *mesh_report_kind_name(enum mesh_report_kind kind);
 struct mesh_peer {
 	char site[MESH_NAME_SIZE];
 	uint8_t public_key[KEY_LEN];
-	struct kh_addr endpoint; /* AF_UNSPEC: none, the site reaches us */
+	struct addr endpoint; /* AF_UNSPEC: none, the site reaches us */
 	uint16_t endpoint_port;
 	/* The site is behind NAT: its advertised endpoint is only where to start, and the one
 	 * WireGuard learns from its packets is not to be overwritten. */
 	bool endpoint_roams;
 	uint16_t keepalive; /* seconds, 0: off */
 	enum mesh_state state;
-	struct kh_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
+	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
 	size_t nallowed;
 };
 
 /* A route to a remote prefix through the WireGuard device. */
 struct mesh_route {
-	struct kh_prefix dst;
+	struct addr_prefix dst;
 	size_t peer; /* index into peers */
 };
 
 /* The all-zero FDB entry towards one remote VTEP of a segment. */
 struct mesh_vtep {
-	struct kh_addr addr;
+	struct addr addr;
 	char site[MESH_NAME_SIZE];
 };
 
@@ -118,7 +118,7 @@ struct mesh_segment {
 	uint32_t vni;
 	char vxlan[IFNAMSIZ]; /* "vxlan" and the VNI */
 	char bridge[IFNAMSIZ];
-	struct kh_addr local; /* this site's overlay address: IPv4 if it has one */
+	struct addr local; /* this site's overlay address: IPv4 if it has one */
 	uint16_t port;
 	uint32_t mtu;            /* of the VXLAN device, and of the bridge when created */
 	char (*ports)[IFNAMSIZ]; /* local interfaces enslaved to the bridge, as configured */
@@ -138,7 +138,7 @@ struct mesh_desired {
 		uint16_t listen_port;
 		uint32_t fwmark;
 		uint32_t mtu;
-		struct kh_prefix addrs[MESH_MAX_OVERLAY]; /* this site's overlay, full length */
+		struct addr_prefix addrs[MESH_MAX_OVERLAY]; /* this site's overlay, full length */
 		size_t naddrs;
 	} wg;
 	struct mesh_peer *peers; /* sorted by site name */
@@ -155,7 +155,7 @@ struct mesh_desired {
 	 * prefix and overlay grant of every trust entry (the config keeps both off this site's
 	 * own prefixes and overlay), less the tunnel endpoints of the view and the gossip seeds
 	 * in them (the tunnels and gossip themselves). Sorted, no duplicates. */
-	struct kh_prefix *failclosed;
+	struct addr_prefix *failclosed;
 	size_t nfailclosed;
 	uint32_t failclosed_metric;
 	/* "lookup table" for each family the config routes, unless the table is main. */
@@ -178,23 +178,19 @@ void mesh_desired_free(struct mesh_desired *desired);
 
 /* Prefixes carved by mesh_prefix_carve; the caller frees items. */
 struct mesh_carved {
-	struct kh_prefix *items;
+	struct addr_prefix *items;
 	size_t n, cap;
 };
 
 /* Sorts prefixes and drops those lying in another, so no two overlap; returns how many are
  * left. */
-size_t mesh_prefixes_disjoint(struct kh_prefix *prefixes, size_t n);
+size_t mesh_prefixes_disjoint(struct addr_prefix *prefixes, size_t n);
 
 /* Appends to out the parts of p outside every hole, as few prefixes as halving p around the
  * holes gives (none when a hole holds p). holes come from mesh_prefixes_disjoint. Returns 0
  * or -ENOMEM. Pure. */
-int mesh_prefix_carve(const struct kh_prefix *p, const struct kh_prefix *holes, size_t nholes,
+int mesh_prefix_carve(const struct addr_prefix *p, const struct addr_prefix *holes, size_t nholes,
                       struct mesh_carved *out);
-
-/* Total order of prefixes: IPv4 first, then by address, then by length. */
-int mesh_prefix_cmp(const struct kh_prefix *a, const struct kh_prefix *b);
-int mesh_addr_cmp(const struct kh_addr *a, const struct kh_addr *b);
 
 const char *mesh_state_name(enum mesh_state state);
 

@@ -25,7 +25,7 @@ struct owned_segment {
 	uint32_t mtu;
 	char (*ports)[IFNAMSIZ];
 	size_t nports;
-	struct kh_addr *vteps;
+	struct addr *vteps;
 	size_t nvteps;
 };
 
@@ -43,11 +43,11 @@ struct scope {
 	uint32_t wg_mtu;
 	uint32_t table;
 	uint8_t protocol;
-	struct kh_prefix addrs[MESH_MAX_OVERLAY];
+	struct addr_prefix addrs[MESH_MAX_OVERLAY];
 	size_t naddrs;
 	struct owned_route *routes;
 	size_t nroutes;
-	struct kh_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
+	struct addr_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
 	size_t nfences;
 	struct owned_segment *segs;
 	size_t nsegs;
@@ -92,7 +92,7 @@ struct seg_run {
 	bool usable;            /* both devices are there and netd's */
 	struct kh_fdb *fdb;     /* the VXLAN device's entries, when read */
 	size_t nfdb;
-	struct kh_addr *vteps; /* the VTEPs of netd's entries among them, sorted */
+	struct addr *vteps; /* the VTEPs of netd's entries among them, sorted */
 	size_t nvteps;
 	bool fdb_read;
 };
@@ -106,7 +106,7 @@ struct want_route {
 
 /* A part of a fail-closed route left out for a subnet of the gateway's interfaces. */
 struct left_out {
-	struct kh_prefix dst;
+	struct addr_prefix dst;
 	size_t report; /* the report saying so */
 };
 
@@ -319,7 +319,7 @@ find(const void *key, const void *items, size_t n, size_t size,
 static int
 addr_qcmp(const void *a, const void *b)
 {
-	return mesh_addr_cmp(a, b);
+	return addr_cmp(a, b);
 }
 
 /* Routes of one table by prefix and metric, the key the kernel keeps them by. */
@@ -327,7 +327,7 @@ static int
 route_qcmp(const void *a, const void *b)
 {
 	const struct kh_route *x = a, *y = b;
-	int c = mesh_prefix_cmp(&x->dst, &y->dst);
+	int c = addr_prefix_cmp(&x->dst, &y->dst);
 
 	if (c)
 		return c;
@@ -351,7 +351,7 @@ read_links(struct run *run)
 }
 
 static bool
-is_link_local(const struct kh_prefix *p)
+is_link_local(const struct addr_prefix *p)
 {
 	return p->addr.family == AF_INET6 && p->addr.u.bytes[0] == 0xfe &&
 	       (p->addr.u.bytes[1] & 0xc0) == 0x80;
@@ -360,14 +360,14 @@ is_link_local(const struct kh_prefix *p)
 static bool
 is_our_fdb(const struct kh_fdb *e)
 {
-	return !e->master && kh_addr_len(e->dst.family) &&
+	return !e->master && addr_len(e->dst.family) &&
 	       memcmp(e->mac, zero_mac, KH_MAC_LEN) == 0;
 }
 
 static bool
 route_same_key(const struct kh_route *a, const struct kh_route *b)
 {
-	return a->metric == b->metric && kh_prefix_equal(&a->dst, &b->dst);
+	return a->metric == b->metric && addr_prefix_equal(&a->dst, &b->dst);
 }
 
 /* An installed route of netd's that is exactly the wanted one. */
@@ -385,9 +385,9 @@ route_matches(const struct kh_route *have, const struct kh_route *want)
 static void
 route_object(const struct kh_route *route, char *buf, size_t len)
 {
-	char p[KH_PREFIX_STRLEN];
+	char p[ADDR_PREFIX_STRLEN];
 
-	snprintf(buf, len, "route %s table %u metric %u", kh_prefix_format(&route->dst, p),
+	snprintf(buf, len, "route %s table %u metric %u", addr_prefix_format(&route->dst, p),
 	         route->table, route->metric);
 }
 
@@ -751,7 +751,7 @@ static bool
 vxlan_shape_ok(const struct kh_link *l, const struct mesh_segment *s)
 {
 	return l->has_vxlan && l->vxlan.vni == s->vni &&
-	       kh_addr_equal(&l->vxlan.local, &s->local) && l->vxlan.port == s->port &&
+	       addr_equal(&l->vxlan.local, &s->local) && l->vxlan.port == s->port &&
 	       !l->vxlan.learning && !l->vxlan.underlay;
 }
 
@@ -792,19 +792,19 @@ want_sort_qcmp(const void *a, const void *b)
 
 /* Reports each part of fence left out for a subnet, and keeps it for reconcile_fences. */
 static void
-report_local(struct run *run, const struct kh_prefix *fence, const struct kh_prefix *subnets,
+report_local(struct run *run, const struct addr_prefix *fence, const struct addr_prefix *subnets,
              size_t n)
 {
-	char object[ROUTE_OBJECT_SIZE], p[KH_PREFIX_STRLEN];
+	char object[ROUTE_OBJECT_SIZE], p[ADDR_PREFIX_STRLEN];
 	struct kh_route r = {
 	        .dst = *fence, .table = run->d->table, .metric = run->d->failclosed_metric};
 
 	route_object(&r, object, sizeof(object));
 	for (size_t i = 0; i < n; i++) {
-		bool inside = kh_prefix_contains(fence, &subnets[i]);
+		bool inside = addr_prefix_contains(fence, &subnets[i]);
 		size_t before = run->r->nreports;
 
-		if (!inside && !kh_prefix_contains(&subnets[i], fence))
+		if (!inside && !addr_prefix_contains(&subnets[i], fence))
 			continue;
 		if (run->nleft == run->capleft) {
 			size_t cap = run->capleft ? run->capleft * 2 : 8;
@@ -820,7 +820,7 @@ report_local(struct run *run, const struct kh_prefix *fence, const struct kh_pre
 		add_report(run, 0, object,
 		           "fail-closed route leaves out %s, a subnet of this gateway's "
 		           "interfaces: traffic there is not fenced",
-		           kh_prefix_format(&subnets[i], p));
+		           addr_prefix_format(&subnets[i], p));
 		run->left[run->nleft++] = (struct left_out){.dst = inside ? subnets[i] : *fence,
 		                                            .report = report_since(run, before)};
 	}
@@ -833,7 +833,7 @@ static int
 carve_local(struct run *run, struct mesh_carved *out)
 {
 	const struct mesh_desired *d = run->d;
-	struct kh_prefix *subnets = NULL;
+	struct addr_prefix *subnets = NULL;
 	size_t n = 0;
 	int err = 0;
 
@@ -843,14 +843,14 @@ carve_local(struct run *run, struct mesh_carved *out)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < run->naddrs; i++)
-		subnets[n++] = kh_prefix_masked(&run->addrs[i].prefix);
+		subnets[n++] = addr_prefix_masked(&run->addrs[i].prefix);
 	n = mesh_prefixes_disjoint(subnets, n);
 	for (size_t i = 0; i < d->nfailclosed && err == 0; i++) {
 		size_t before = out->n;
 
 		err = mesh_prefix_carve(&d->failclosed[i], subnets, n, out);
 		if (err == 0 && (out->n != before + 1 ||
-		                 !kh_prefix_equal(&out->items[before], &d->failclosed[i])))
+		                 !addr_prefix_equal(&out->items[before], &d->failclosed[i])))
 			report_local(run, &d->failclosed[i], subnets, n);
 	}
 	free(subnets);
@@ -925,7 +925,7 @@ plan_routes(struct run *run)
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
 			const struct kh_route *o = others[j];
 			enum kh_overlap ov = kh_route_overlap(&w->route, o);
-			char object[ROUTE_OBJECT_SIZE], theirs[KH_PREFIX_STRLEN];
+			char object[ROUTE_OBJECT_SIZE], theirs[ADDR_PREFIX_STRLEN];
 
 			if (ov == KH_OVERLAP_NONE)
 				continue;
@@ -934,7 +934,7 @@ plan_routes(struct run *run)
 			add_report(run, 0, object,
 			           "not installed: another owner's route %s (protocol %u) %s; "
 			           "site %s's traffic there is not taken",
-			           kh_prefix_format(&o->dst, theirs), o->protocol,
+			           addr_prefix_format(&o->dst, theirs), o->protocol,
 			           ov == KH_OVERLAP_SAME            ? "has the same prefix"
 			           : ov == KH_OVERLAP_MORE_SPECIFIC ? "lies inside it"
 			                                            : "covers it",
@@ -998,21 +998,21 @@ remove_routes(struct run *run)
 static int
 vtep_qcmp(const void *key, const void *item)
 {
-	return mesh_addr_cmp(key, &((const struct mesh_vtep *)item)->addr);
+	return addr_cmp(key, &((const struct mesh_vtep *)item)->addr);
 }
 
 static bool
-segment_has_vtep(const struct mesh_segment *s, const struct kh_addr *a)
+segment_has_vtep(const struct mesh_segment *s, const struct addr *a)
 {
 	return find(a, s->vteps, s->nvteps, sizeof(*s->vteps), vtep_qcmp) != NULL;
 }
 
 static void
-fdb_object(const char *dev, const struct kh_addr *dst, char *buf, size_t len)
+fdb_object(const char *dev, const struct addr *dst, char *buf, size_t len)
 {
-	char a[KH_ADDR_STRLEN];
+	char a[ADDR_STRLEN];
 
-	snprintf(buf, len, "fdb 00:00:00:00:00:00 dev %s dst %s", dev, kh_addr_format(dst, a));
+	snprintf(buf, len, "fdb 00:00:00:00:00:00 dev %s dst %s", dev, addr_format(dst, a));
 }
 
 static void
@@ -1125,32 +1125,32 @@ configure_addrs(struct run *run)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		bool wanted = false;
-		char p[KH_PREFIX_STRLEN], obj[KH_PREFIX_STRLEN + IFNAMSIZ + 16];
+		char p[ADDR_PREFIX_STRLEN], obj[ADDR_PREFIX_STRLEN + IFNAMSIZ + 16];
 
 		/* Another device's, or the kernel's own: never netd's. */
 		if (addrs[i].ifindex != ifindex || is_link_local(&addrs[i].prefix))
 			continue;
 		for (size_t j = 0; j < d->wg.naddrs && !wanted; j++)
-			wanted = kh_prefix_equal(&addrs[i].prefix, &d->wg.addrs[j]);
+			wanted = addr_prefix_equal(&addrs[i].prefix, &d->wg.addrs[j]);
 		if (wanted)
 			continue;
 		snprintf(obj, sizeof(obj), "address %s dev %s",
-		         kh_prefix_format(&addrs[i].prefix, p), d->wg.name);
+		         addr_prefix_format(&addrs[i].prefix, p), d->wg.name);
 		err = kh_ifaddr_del(&addrs[i]);
 		if (err != -EADDRNOTAVAIL)
 			kh_done(run, RECONCILE_OP_ADDR_DEL, err, obj);
 	}
 	for (size_t j = 0; j < d->wg.naddrs; j++) {
 		struct kh_ifaddr a = {.ifindex = ifindex, .prefix = d->wg.addrs[j]};
-		char p[KH_PREFIX_STRLEN], obj[KH_PREFIX_STRLEN + IFNAMSIZ + 16];
+		char p[ADDR_PREFIX_STRLEN], obj[ADDR_PREFIX_STRLEN + IFNAMSIZ + 16];
 		bool have = false;
 
 		for (size_t i = 0; i < n && !have; i++)
 			have = addrs[i].ifindex == ifindex &&
-			       kh_prefix_equal(&addrs[i].prefix, &a.prefix);
+			       addr_prefix_equal(&addrs[i].prefix, &a.prefix);
 		if (have)
 			continue;
-		snprintf(obj, sizeof(obj), "address %s dev %s", kh_prefix_format(&a.prefix, p),
+		snprintf(obj, sizeof(obj), "address %s dev %s", addr_prefix_format(&a.prefix, p),
 		         d->wg.name);
 		kh_done(run, RECONCILE_OP_ADDR_ADD, kh_ifaddr_add(&a), obj);
 	}
@@ -1189,7 +1189,7 @@ ensure_wg(struct run *run)
 /* --- peers: one sparse delta --- */
 
 static void
-to_endpoint(const struct kh_addr *a, uint16_t port, union wg_endpoint *ep)
+to_endpoint(const struct addr *a, uint16_t port, union wg_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
 	if (a->family == AF_INET) {
@@ -1217,14 +1217,14 @@ endpoint_equal(const union wg_endpoint *a, const union wg_endpoint *b)
 	return true;
 }
 
-static struct kh_prefix
+static struct addr_prefix
 aip_prefix(const struct wg_allowedip *aip)
 {
-	struct kh_prefix p;
+	struct addr_prefix p;
 
 	memset(&p, 0, sizeof(p));
 	p.addr.family = (uint8_t)aip->family;
-	memcpy(p.addr.u.bytes, &aip->addr, kh_addr_len(aip->family));
+	memcpy(p.addr.u.bytes, &aip->addr, addr_len(aip->family));
 	p.len = aip->cidr;
 	return p;
 }
@@ -1232,14 +1232,14 @@ aip_prefix(const struct wg_allowedip *aip)
 static int
 prefix_qcmp(const void *a, const void *b)
 {
-	return mesh_prefix_cmp(a, b);
+	return addr_prefix_cmp(a, b);
 }
 
 /* Whether the peer's allowed-ips are exactly the wanted ones (sorted); -ENOMEM. */
 static int
 allowed_equal(const struct wg_peer *have, const struct mesh_peer *want)
 {
-	struct kh_prefix *sorted;
+	struct addr_prefix *sorted;
 	int equal = 1;
 
 	if (have->nallowedips != want->nallowed)
@@ -1253,7 +1253,7 @@ allowed_equal(const struct wg_peer *have, const struct mesh_peer *want)
 		sorted[i] = aip_prefix(&have->allowedips[i]);
 	qsort(sorted, have->nallowedips, sizeof(*sorted), prefix_qcmp);
 	for (size_t i = 0; i < want->nallowed && equal; i++)
-		equal = kh_prefix_equal(&sorted[i], &want->allowed[i]);
+		equal = addr_prefix_equal(&sorted[i], &want->allowed[i]);
 	free(sorted);
 	return equal;
 }
@@ -1340,7 +1340,7 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags, 
 		to_endpoint(&want->endpoint, want->endpoint_port, &p->endpoint);
 	p->persistent_keepalive = kick ? 1 : want->keepalive;
 	for (size_t i = 0; (flags & WG_PEER_REPLACE_ALLOWEDIPS) && i < want->nallowed; i++) {
-		const struct kh_prefix *a = &want->allowed[i];
+		const struct addr_prefix *a = &want->allowed[i];
 		int err = wg_peer_add_allowedip(p, a->addr.family, a->addr.u.bytes, a->len);
 
 		if (err < 0)
@@ -1391,7 +1391,7 @@ configure_peers(struct run *run)
 
 		if (!p) {
 			flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
-			if (kh_addr_len(want->endpoint.family))
+			if (addr_len(want->endpoint.family))
 				flags |= WG_PEER_HAS_ENDPOINT;
 			count[RECONCILE_OP_PEER_ADD]++;
 		} else {
@@ -1716,12 +1716,12 @@ oom:
 static int
 fence_qcmp(const void *a, const void *b)
 {
-	return mesh_prefix_cmp(&((const struct reconcile_fence *)a)->dst,
+	return addr_prefix_cmp(&((const struct reconcile_fence *)a)->dst,
 	                       &((const struct reconcile_fence *)b)->dst);
 }
 
 static bool
-fence_in_table(const struct run *run, const struct kh_prefix *dst)
+fence_in_table(const struct run *run, const struct addr_prefix *dst)
 {
 	struct kh_route key = {.dst = *dst, .metric = run->d->failclosed_metric};
 	const struct kh_route *have =
@@ -1995,18 +1995,18 @@ link_event_relevant(const struct scope *s, enum kh_event_type type, const struct
 static bool
 addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_ifaddr *a)
 {
-	struct kh_prefix subnet = kh_prefix_masked(&a->prefix);
+	struct addr_prefix subnet = addr_prefix_masked(&a->prefix);
 	bool wanted = false;
 
 	/* Any device's subnet that a fence covers, or covered, is carved anew. */
 	for (size_t i = 0; i < s->nfences; i++)
-		if (kh_prefix_contains(&s->fences[i], &subnet) ||
-		    kh_prefix_contains(&subnet, &s->fences[i]))
+		if (addr_prefix_contains(&s->fences[i], &subnet) ||
+		    addr_prefix_contains(&subnet, &s->fences[i]))
 			return true;
 	if (!s->wg_index || a->ifindex != s->wg_index || is_link_local(&a->prefix))
 		return false;
 	for (size_t i = 0; i < s->naddrs && !wanted; i++)
-		wanted = kh_prefix_equal(&s->addrs[i], &a->prefix);
+		wanted = addr_prefix_equal(&s->addrs[i], &a->prefix);
 	return type == KH_EV_ADDR_NEW ? !wanted : wanted;
 }
 

@@ -70,7 +70,7 @@ struct reconcile_report {
 
 /* A fail-closed route as the last run left it. */
 struct reconcile_fence {
-	struct kh_prefix dst;
+	struct addr_prefix dst;
 	bool installed;     /* netd's unreachable route of dst is in the table */
 	const char *reason; /* why not, or NULL; lives as long as the fence */
 };

@@ -40,7 +40,7 @@
 
 struct site_view {
 	struct mesh_site site;
-	struct kh_prefix prefixes[WIRE_MAX_PREFIXES];
+	struct addr_prefix prefixes[WIRE_MAX_PREFIXES];
 	uint32_t vnis[WIRE_MAX_VNIS];
 };
 
@@ -112,7 +112,7 @@ wire_from_conf_endpoint(const struct conf_endpoint *c, struct wire_endpoint *w)
 }
 
 static void
-kh_from_wire_prefix(const struct wire_prefix *w, struct kh_prefix *k)
+kh_from_wire_prefix(const struct wire_prefix *w, struct addr_prefix *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->addr.family = w->family == WIRE_AF_INET ? AF_INET : AF_INET6;
@@ -353,10 +353,10 @@ site_publish(struct site *s, json_t *event)
 }
 
 static const struct mesh_route *
-find_route(const struct mesh_desired *d, const struct kh_prefix *dst)
+find_route(const struct mesh_desired *d, const struct addr_prefix *dst)
 {
 	for (size_t i = 0; d != NULL && i < d->nroutes; i++)
-		if (mesh_prefix_cmp(&d->routes[i].dst, dst) == 0)
+		if (addr_prefix_cmp(&d->routes[i].dst, dst) == 0)
 			return &d->routes[i];
 	return NULL;
 }
@@ -366,7 +366,7 @@ static void
 site_publish_route_changes(struct site *s, const struct mesh_desired *old,
                            const struct mesh_desired *next)
 {
-	char buf[KH_PREFIX_STRLEN];
+	char buf[ADDR_PREFIX_STRLEN];
 
 	for (size_t i = 0; i < next->nroutes; i++) {
 		const struct mesh_route *r = &next->routes[i];
@@ -378,7 +378,7 @@ site_publish_route_changes(struct site *s, const struct mesh_desired *old,
 			continue;
 		ev = site_event("route");
 		json_object_set_new(ev, "action", json_string(was ? "move" : "add"));
-		json_object_set_new(ev, "prefix", json_string(kh_prefix_format(&r->dst, buf)));
+		json_object_set_new(ev, "prefix", json_string(addr_prefix_format(&r->dst, buf)));
 		json_object_set_new(ev, "via", json_string(via));
 		site_publish(s, ev);
 	}
@@ -390,7 +390,7 @@ site_publish_route_changes(struct site *s, const struct mesh_desired *old,
 			continue;
 		ev = site_event("route");
 		json_object_set_new(ev, "action", json_string("withdraw"));
-		json_object_set_new(ev, "prefix", json_string(kh_prefix_format(&r->dst, buf)));
+		json_object_set_new(ev, "prefix", json_string(addr_prefix_format(&r->dst, buf)));
 		json_object_set_new(ev, "via", json_string(old->peers[r->peer].site));
 		site_publish(s, ev);
 	}
@@ -1232,17 +1232,17 @@ site_peers_json(struct site *s)
 		uint32_t incarnation = 0;
 		const char *state;
 		json_t *prefixes = json_array(), *segments = json_array(), *p;
-		char buf[KH_PREFIX_STRLEN];
+		char buf[ADDR_PREFIX_STRLEN];
 
 		/* What the data plane uses: the granted part of what the site says. */
 		if (idx >= 0 && gossip_member(s->gossip, (size_t)idx, &mi) == 0 &&
 		    mi.desc != NULL) {
 			for (size_t k = 0; k < mi.granted->nprefixes; k++) {
-				struct kh_prefix kp;
+				struct addr_prefix kp;
 
 				kh_from_wire_prefix(&mi.granted->prefixes[k], &kp);
 				json_array_append_new(prefixes,
-				                      json_string(kh_prefix_format(&kp, buf)));
+				                      json_string(addr_prefix_format(&kp, buf)));
 			}
 			for (size_t k = 0; k < mi.granted->nvnis; k++)
 				json_array_append_new(segments, json_integer(mi.granted->vnis[k]));
@@ -1278,13 +1278,13 @@ site_segments_json(struct site *s)
 	for (size_t i = 0; s->desired != NULL && i < s->desired->nsegments; i++) {
 		const struct mesh_segment *seg = &s->desired->segments[i];
 		json_t *members = json_array(), *vteps = json_array();
-		char buf[KH_PREFIX_STRLEN];
+		char buf[ADDR_PREFIX_STRLEN];
 
 		/* Parallel lists: the member sites and the VTEP address each is reached at. */
 		for (size_t k = 0; k < seg->nvteps; k++) {
 			json_array_append_new(members, json_string(seg->vteps[k].site));
 			json_array_append_new(
-			        vteps, json_string(kh_addr_format(&seg->vteps[k].addr, buf)));
+			        vteps, json_string(addr_format(&seg->vteps[k].addr, buf)));
 		}
 		json_array_append_new(segs, json_pack("{s:s, s:I, s:s, s:s, s:I, s:o, s:o}", "name",
 		                                      seg->name, "vni", (json_int_t)seg->vni,
@@ -1300,12 +1300,12 @@ static const char *
 route_problem(struct site *s, const struct mesh_route *r)
 {
 	const struct mesh_desired *d = s->desired;
-	char object[96], buf[KH_PREFIX_STRLEN];
+	char object[96], buf[ADDR_PREFIX_STRLEN];
 	size_t n;
 	const struct reconcile_report *rep = reconcile_reports(s->reconcile, &n);
 
 	snprintf(object, sizeof(object), "route %s table %u metric %u",
-	         kh_prefix_format(&r->dst, buf), d->table, d->metric);
+	         addr_prefix_format(&r->dst, buf), d->table, d->metric);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(rep[i].object, object) == 0)
 			return rep[i].text;
@@ -1330,17 +1330,17 @@ site_routes_json(struct site *s)
 	const struct mesh_desired *d = s->desired;
 	size_t nfences = 0, i = 0, k = 0;
 	const struct reconcile_fence *fences = reconcile_fences(s->reconcile, &nfences);
-	char buf[KH_PREFIX_STRLEN];
+	char buf[ADDR_PREFIX_STRLEN];
 
 	if (d == NULL)
 		nfences = 0;
 	while (d != NULL && (i < d->nroutes || k < nfences)) {
 		if (k == nfences ||
-		    (i < d->nroutes && mesh_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
+		    (i < d->nroutes && addr_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
 			const struct mesh_route *r = &d->routes[i++];
 
 			json_array_append_new(routes,
-			                      route_json(kh_prefix_format(&r->dst, buf), "unicast",
+			                      route_json(addr_prefix_format(&r->dst, buf), "unicast",
 			                                 d->peers[r->peer].site, d->wg.name,
 			                                 d->metric, route_problem(s, r)));
 		} else {
@@ -1348,7 +1348,7 @@ site_routes_json(struct site *s)
 			/* No reason for one not installed only when memory ran out for it. */
 			const char *why = f->reason ? f->reason : "not installed";
 
-			json_array_append_new(routes, route_json(kh_prefix_format(&f->dst, buf),
+			json_array_append_new(routes, route_json(addr_prefix_format(&f->dst, buf),
 			                                         "unreachable", NULL, NULL,
 			                                         d->failclosed_metric,
 			                                         f->installed ? NULL : why));

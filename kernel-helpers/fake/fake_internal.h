@@ -73,7 +73,7 @@ void fake_link_destroy(struct fake_link *link);
 void fake_link_set_flags_up(struct fake_link *link, bool up);
 
 /* The up link (oif only, if not 0) with an address whose prefix holds addr; 0: none. */
-uint32_t fake_addr_link(const struct kh_addr *addr, uint32_t oif);
+uint32_t fake_addr_link(const struct addr *addr, uint32_t oif);
 
 void fake_links_free(void);
 void fake_links_init(void);

@@ -394,9 +394,9 @@ fake_link_destroy(struct fake_link *l)
 }
 
 uint32_t
-fake_addr_link(const struct kh_addr *addr, uint32_t oif)
+fake_addr_link(const struct addr *addr, uint32_t oif)
 {
-	struct kh_prefix host = {.addr = *addr, .len = (uint8_t)(kh_addr_len(addr->family) * 8)};
+	struct addr_prefix host = {.addr = *addr, .len = (uint8_t)(addr_len(addr->family) * 8)};
 
 	for (size_t i = 0; i < L.naddrs; i++) {
 		const struct kh_ifaddr *a = &L.addrs[i];
@@ -404,7 +404,7 @@ fake_addr_link(const struct kh_addr *addr, uint32_t oif)
 
 		if ((oif && a->ifindex != oif) || !l || !(l->l.flags & IFF_UP))
 			continue;
-		if (kh_prefix_contains(&a->prefix, &host))
+		if (addr_prefix_contains(&a->prefix, &host))
 			return a->ifindex;
 	}
 	return 0;
@@ -465,7 +465,7 @@ vni_in_use(const struct kh_vxlan *vx, uint16_t port)
 int
 kh_link_add_vxlan(const char *name, const struct kh_vxlan *vxlan, uint32_t mtu, uint32_t *ifindex)
 {
-	char what[96], a[KH_ADDR_STRLEN], u[IFNAME_TEXT_SIZE];
+	char what[96], a[ADDR_STRLEN], u[IFNAME_TEXT_SIZE];
 	struct fake_text t = {0};
 	struct fake_link *l, *under = NULL;
 	uint16_t port = vxlan->port ? vxlan->port : VXLAN_PORT;
@@ -476,7 +476,7 @@ kh_link_add_vxlan(const char *name, const struct kh_vxlan *vxlan, uint32_t mtu, 
 
 	fake_text_add(&t, "link add vxlan %s vni %u", name ? name : "", vxlan->vni);
 	if (vxlan->local.family != AF_UNSPEC)
-		fake_text_add(&t, " local %s", kh_addr_format(&vxlan->local, a));
+		fake_text_add(&t, " local %s", addr_format(&vxlan->local, a));
 	fake_text_add(&t, " port %u %s", vxlan->port, vxlan->learning ? "learning" : "nolearning");
 	if (vxlan->underlay)
 		fake_text_add(&t, " dev %s", fake_ifname(vxlan->underlay, u));
@@ -490,7 +490,7 @@ kh_link_add_vxlan(const char *name, const struct kh_vxlan *vxlan, uint32_t mtu, 
 		return fake_op_end(slot, err);
 	snprintf(what, sizeof(what), "create VXLAN device %s", name);
 	if (vxlan->vni > VXLAN_VNI_MAX ||
-	    (vxlan->local.family != AF_UNSPEC && !kh_addr_len(vxlan->local.family)))
+	    (vxlan->local.family != AF_UNSPEC && !addr_len(vxlan->local.family)))
 		return fake_op_end(slot, kh_fail(-EINVAL, "create VXLAN device %s (VNI %u): %s",
 		                                 name, vxlan->vni, strerror(EINVAL)));
 	if (fake_link_by_name(name))
@@ -756,7 +756,7 @@ ifaddr_find(const struct kh_ifaddr *a)
 {
 	for (size_t i = 0; i < L.naddrs; i++)
 		if (L.addrs[i].ifindex == a->ifindex &&
-		    kh_prefix_equal(&L.addrs[i].prefix, &a->prefix))
+		    addr_prefix_equal(&L.addrs[i].prefix, &a->prefix))
 			return (int)i;
 	return -1;
 }
@@ -764,21 +764,21 @@ ifaddr_find(const struct kh_ifaddr *a)
 static int
 ifaddr_change(const struct kh_ifaddr *addr, bool del)
 {
-	char what[96], p[KH_PREFIX_STRLEN], n[IFNAME_TEXT_SIZE];
+	char what[96], p[ADDR_PREFIX_STRLEN], n[IFNAME_TEXT_SIZE];
 	const char *verb = del ? "delete" : "add";
 	struct fake_text t = {0};
 	size_t slot;
 	int err, i;
 
-	kh_prefix_format(&addr->prefix, p);
+	addr_prefix_format(&addr->prefix, p);
 	fake_text_add(&t, "addr %s %s dev %s", del ? "del" : "add", p,
 	              fake_ifname(addr->ifindex, n));
 	err = fake_op_begin(del ? FAKE_OP_ADDR_DEL : FAKE_OP_ADDR_ADD, &t, &slot);
 	if (err < 0)
 		return injected(slot, err);
 	snprintf(what, sizeof(what), "%s address %s on link %u", verb, p, addr->ifindex);
-	if (!kh_addr_len(addr->prefix.addr.family) ||
-	    addr->prefix.len > kh_addr_len(addr->prefix.addr.family) * 8)
+	if (!addr_len(addr->prefix.addr.family) ||
+	    addr->prefix.len > addr_len(addr->prefix.addr.family) * 8)
 		return fake_op_end(slot, kh_fail(-EINVAL, "%s: %s", what, strerror(EINVAL)));
 	if (!fake_link_by_index(addr->ifindex))
 		return fail(slot, -ENODEV, what, "no such device");
@@ -866,7 +866,7 @@ mac_is_zero_or_multicast(const uint8_t mac[KH_MAC_LEN])
 
 /* Self entries of the device for mac: the first, and how many (one per VTEP). */
 static size_t
-fdb_find(uint32_t ifindex, const uint8_t mac[KH_MAC_LEN], const struct kh_addr *dst, size_t *count)
+fdb_find(uint32_t ifindex, const uint8_t mac[KH_MAC_LEN], const struct addr *dst, size_t *count)
 {
 	size_t first = SIZE_MAX, k = 0;
 
@@ -875,7 +875,7 @@ fdb_find(uint32_t ifindex, const uint8_t mac[KH_MAC_LEN], const struct kh_addr *
 
 		if (e->ifindex != ifindex || e->master || memcmp(e->mac, mac, KH_MAC_LEN) != 0)
 			continue;
-		if (dst && !kh_addr_equal(&e->dst, dst))
+		if (dst && !addr_equal(&e->dst, dst))
 			continue;
 		if (first == SIZE_MAX)
 			first = i;
@@ -890,7 +890,7 @@ static int
 fdb_change(const struct kh_fdb *entry, enum fake_op_kind kind)
 {
 	static const char *const verbs[] = {"append", "replace", "delete"};
-	char what[112], mac[KH_MAC_STRLEN], dst[KH_ADDR_STRLEN], n[IFNAME_TEXT_SIZE];
+	char what[112], mac[KH_MAC_STRLEN], dst[ADDR_STRLEN], n[IFNAME_TEXT_SIZE];
 	const char *verb = verbs[kind == FAKE_OP_FDB_APPEND    ? 0
 	                         : kind == FAKE_OP_FDB_REPLACE ? 1
 	                                                       : 2];
@@ -901,7 +901,7 @@ fdb_change(const struct kh_fdb *entry, enum fake_op_kind kind)
 	int err, family;
 
 	kh_mac_format(entry->mac, mac);
-	kh_addr_format(&entry->dst, dst);
+	addr_format(&entry->dst, dst);
 	fake_text_add(&t, "%s %s dev %s dst %s", fake_op_name(kind), mac,
 	              fake_ifname(entry->ifindex, n), dst);
 	err = fake_op_begin(kind, &t, &slot);
@@ -909,7 +909,7 @@ fdb_change(const struct kh_fdb *entry, enum fake_op_kind kind)
 		return injected(slot, err);
 	snprintf(what, sizeof(what), "%s FDB entry %s dst %s on link %u", verb, mac, dst,
 	         entry->ifindex);
-	if (!entry->ifindex || !kh_addr_len(entry->dst.family))
+	if (!entry->ifindex || !addr_len(entry->dst.family))
 		return fake_op_end(slot, kh_fail(-EINVAL, "%s: no link or no VTEP address", what));
 	l = fake_link_by_index(entry->ifindex);
 	if (!l)
@@ -1018,7 +1018,7 @@ static int
 neigh_find(const struct kh_neigh *n)
 {
 	for (size_t i = 0; i < L.nneighs; i++)
-		if (L.neighs[i].ifindex == n->ifindex && kh_addr_equal(&L.neighs[i].ip, &n->ip))
+		if (L.neighs[i].ifindex == n->ifindex && addr_equal(&L.neighs[i].ip, &n->ip))
 			return (int)i;
 	return -1;
 }
@@ -1026,13 +1026,13 @@ neigh_find(const struct kh_neigh *n)
 static int
 neigh_change(const struct kh_neigh *neigh, bool del)
 {
-	char what[96], ip[KH_ADDR_STRLEN], mac[KH_MAC_STRLEN], n[IFNAME_TEXT_SIZE];
+	char what[96], ip[ADDR_STRLEN], mac[KH_MAC_STRLEN], n[IFNAME_TEXT_SIZE];
 	struct fake_text t = {0};
 	struct kh_neigh e;
 	size_t slot;
 	int err, i;
 
-	kh_addr_format(&neigh->ip, ip);
+	addr_format(&neigh->ip, ip);
 	if (del)
 		fake_text_add(&t, "neigh del %s dev %s", ip, fake_ifname(neigh->ifindex, n));
 	else
@@ -1043,7 +1043,7 @@ neigh_change(const struct kh_neigh *neigh, bool del)
 		return injected(slot, err);
 	snprintf(what, sizeof(what), "%s neighbour %s on link %u", del ? "delete" : "replace", ip,
 	         neigh->ifindex);
-	if (!neigh->ifindex || !kh_addr_len(neigh->ip.family))
+	if (!neigh->ifindex || !addr_len(neigh->ip.family))
 		return fake_op_end(slot, kh_fail(-EINVAL, "%s: no link or no IP address", what));
 	if (!fake_link_by_index(neigh->ifindex))
 		return fail(slot, -ENODEV, what, "no such device");

@@ -109,15 +109,15 @@ fake_routes_link_down(uint32_t ifindex)
 static void
 route_text(struct fake_text *t, const char *verb, const struct kh_route *r)
 {
-	char p[KH_PREFIX_STRLEN], gw[KH_ADDR_STRLEN], n[IFNAME_TEXT_SIZE], type[16];
+	char p[ADDR_PREFIX_STRLEN], gw[ADDR_STRLEN], n[IFNAME_TEXT_SIZE], type[16];
 
 	fake_text_add(t, "route %s", verb);
 	/* Unicast is what a route is unless said otherwise, as `ip` prints it. */
 	if (r->type && r->type != KH_ROUTE_UNICAST)
 		fake_text_add(t, " %s", kh_route_type_name(r->type, type));
-	fake_text_add(t, " %s", kh_prefix_format(&r->dst, p));
+	fake_text_add(t, " %s", addr_prefix_format(&r->dst, p));
 	if (r->gateway.family != AF_UNSPEC)
-		fake_text_add(t, " via %s", kh_addr_format(&r->gateway, gw));
+		fake_text_add(t, " via %s", addr_format(&r->gateway, gw));
 	if (r->oif)
 		fake_text_add(t, " dev %s", fake_ifname(r->oif, n));
 	fake_text_add(t, " table %u proto %u", r->table, r->protocol);
@@ -136,7 +136,7 @@ effective_metric(const struct kh_route *r)
 int
 kh_route_replace(const struct kh_route *route)
 {
-	char what[128], p[KH_PREFIX_STRLEN];
+	char what[128], p[ADDR_PREFIX_STRLEN];
 	const char *problem = kh_route_problem(route, false);
 	int family = route->dst.addr.family;
 	struct fake_text t = {0};
@@ -149,7 +149,7 @@ kh_route_replace(const struct kh_route *route)
 	err = fake_op_begin(FAKE_OP_ROUTE_REPLACE, &t, &slot);
 	if (err < 0)
 		return injected(slot, err);
-	kh_prefix_format(&route->dst, p);
+	addr_prefix_format(&route->dst, p);
 	if (problem)
 		return fake_op_end(slot, kh_fail(-EINVAL, "install route %s table %u: %s", p,
 		                                 route->table, problem));
@@ -182,7 +182,7 @@ kh_route_replace(const struct kh_route *route)
 		const struct kh_route *o = &R.routes[i];
 
 		if (o->table == r.table && o->metric == r.metric &&
-		    kh_prefix_equal(&o->dst, &r.dst))
+		    addr_prefix_equal(&o->dst, &r.dst))
 			break;
 	}
 	if (i < R.nroutes) {
@@ -200,17 +200,17 @@ kh_route_replace(const struct kh_route *route)
 static bool
 route_matches(const struct kh_route *o, const struct kh_route *q)
 {
-	return o->table == q->table && kh_prefix_equal(&o->dst, &q->dst) &&
+	return o->table == q->table && addr_prefix_equal(&o->dst, &q->dst) &&
 	       (!q->metric || o->metric == q->metric) &&
 	       (!q->protocol || o->protocol == q->protocol) && (!q->oif || o->oif == q->oif) &&
-	       (q->gateway.family == AF_UNSPEC || kh_addr_equal(&o->gateway, &q->gateway)) &&
+	       (q->gateway.family == AF_UNSPEC || addr_equal(&o->gateway, &q->gateway)) &&
 	       (!q->type || o->type == q->type) && (!q->mtu || o->mtu == q->mtu);
 }
 
 int
 kh_route_del(const struct kh_route *route)
 {
-	char what[128], p[KH_PREFIX_STRLEN];
+	char what[128], p[ADDR_PREFIX_STRLEN];
 	const char *problem = kh_route_problem(route, true);
 	struct fake_text t = {0};
 	struct kh_route gone;
@@ -221,7 +221,7 @@ kh_route_del(const struct kh_route *route)
 	err = fake_op_begin(FAKE_OP_ROUTE_DEL, &t, &slot);
 	if (err < 0)
 		return injected(slot, err);
-	kh_prefix_format(&route->dst, p);
+	addr_prefix_format(&route->dst, p);
 	if (problem)
 		return fake_op_end(slot, kh_fail(-EINVAL, "delete route %s table %u: %s", p,
 		                                 route->table, problem));
@@ -348,13 +348,13 @@ kh_route_flush(int family, uint32_t table, uint8_t protocol, size_t *deleted)
 int
 kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_t *n)
 {
-	char p[KH_PREFIX_STRLEN];
+	char p[ADDR_PREFIX_STRLEN];
 	struct fake_text t = {0};
 	struct kh_route *all = NULL;
 	size_t slot, nall = 0, k = 0;
 	int err;
 
-	fake_text_add(&t, "route collisions %s table %u proto %u", kh_prefix_format(&mine->dst, p),
+	fake_text_add(&t, "route collisions %s table %u proto %u", addr_prefix_format(&mine->dst, p),
 	              mine->table, mine->protocol);
 	err = fake_op_begin(FAKE_OP_ROUTE_COLLISIONS, &t, &slot);
 	if (err < 0)
@@ -426,9 +426,9 @@ fake_rules_init(void)
 }
 
 static bool
-selector_equal(const struct kh_prefix *a, const struct kh_prefix *b)
+selector_equal(const struct addr_prefix *a, const struct addr_prefix *b)
 {
-	return a->len == b->len && (a->len == 0 || kh_prefix_equal(a, b));
+	return a->len == b->len && (a->len == 0 || addr_prefix_equal(a, b));
 }
 
 /* The rule as the kernel keeps it: a mark only with a mask, selectors of length 0 empty. */
@@ -449,7 +449,7 @@ normalised(const struct kh_rule *rule)
 static int
 rule_change(const struct kh_rule *rule, bool del)
 {
-	char what[80], s[KH_PREFIX_STRLEN], d[KH_PREFIX_STRLEN];
+	char what[80], s[ADDR_PREFIX_STRLEN], d[ADDR_PREFIX_STRLEN];
 	const char *problem = kh_rule_problem(rule);
 	struct kh_rule r = normalised(rule);
 	struct fake_text t = {0};
@@ -459,9 +459,9 @@ rule_change(const struct kh_rule *rule, bool del)
 	fake_text_add(&t, "rule %s%s pref %u", del ? "del" : "add", family_word(rule->family),
 	              rule->priority);
 	if (rule->src.len)
-		fake_text_add(&t, " from %s", kh_prefix_format(&rule->src, s));
+		fake_text_add(&t, " from %s", addr_prefix_format(&rule->src, s));
 	if (rule->dst.len)
-		fake_text_add(&t, " to %s", kh_prefix_format(&rule->dst, d));
+		fake_text_add(&t, " to %s", addr_prefix_format(&rule->dst, d));
 	if (rule->fwmask)
 		fake_text_add(&t, " fwmark %#x/%#x", rule->fwmark, rule->fwmask);
 	fake_text_add(&t, " lookup %u", rule->table);

@@ -236,13 +236,13 @@ endpoint_text(const union wg_endpoint *ep, char buf[ENDPOINT_STRLEN])
 }
 
 static const char *
-aip_text(const struct wg_allowedip *aip, char buf[KH_PREFIX_STRLEN])
+aip_text(const struct wg_allowedip *aip, char buf[ADDR_PREFIX_STRLEN])
 {
 	char a[INET6_ADDRSTRLEN];
 
 	if (!inet_ntop(aip->family, &aip->addr, a, sizeof(a)))
 		snprintf(a, sizeof(a), "family-%u", aip->family);
-	snprintf(buf, KH_PREFIX_STRLEN, "%s/%u", a, aip->cidr);
+	snprintf(buf, ADDR_PREFIX_STRLEN, "%s/%u", a, aip->cidr);
 	return buf;
 }
 
@@ -541,7 +541,7 @@ oom:
 static void
 set_text(struct fake_text *t, const struct wg_device *dev)
 {
-	char k[KEY_B64_SIZE], ep[ENDPOINT_STRLEN], a[KH_PREFIX_STRLEN];
+	char k[KEY_B64_SIZE], ep[ENDPOINT_STRLEN], a[ADDR_PREFIX_STRLEN];
 
 	fake_text_add(t, "wg set %s", dev->name);
 	if (dev->flags & WG_DEVICE_HAS_PRIVATE_KEY)

@@ -12,14 +12,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool
-prefix_ok(const struct kh_prefix *p)
+prefix_ok(const struct addr_prefix *p)
 {
 	return (p->addr.family == AF_INET || p->addr.family == AF_INET6) &&
-	       p->len <= kh_addr_len(p->addr.family) * 8;
+	       p->len <= addr_len(p->addr.family) * 8;
 }
 
 static bool
-addr_ok(const struct kh_addr *a)
+addr_ok(const struct addr *a)
 {
 	return a->family == AF_UNSPEC || a->family == AF_INET || a->family == AF_INET6;
 }

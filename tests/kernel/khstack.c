@@ -151,10 +151,10 @@ key_read(const char *path, uint8_t key[WG_KEY_SIZE])
 static int
 endpoint_parse(const char *text, union wg_endpoint *ep)
 {
-	char host[KH_ADDR_STRLEN + 2];
+	char host[ADDR_STRLEN + 2];
 	const char *colon = strrchr(text, ':');
 	unsigned long port;
-	struct kh_addr a;
+	struct addr a;
 	size_t len;
 
 	if (!colon || number(colon + 1, 65535, &port) < 0)
@@ -166,9 +166,9 @@ endpoint_parse(const char *text, union wg_endpoint *ep)
 	host[len] = '\0';
 	if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
 		host[len - 1] = '\0';
-		if (kh_addr_parse(host + 1, &a) < 0 || a.family != AF_INET6)
+		if (addr_parse(host + 1, &a) < 0 || a.family != AF_INET6)
 			return -1;
-	} else if (kh_addr_parse(host, &a) < 0 || a.family != AF_INET) {
+	} else if (addr_parse(host, &a) < 0 || a.family != AF_INET) {
 		return -1;
 	}
 	memset(ep, 0, sizeof(*ep));
@@ -192,9 +192,9 @@ allowedips_parse(struct wg_peer *peer, const char *list)
 
 	for (item = copy ? strtok_r(copy, ",", &save) : NULL; item && ret == 0;
 	     item = strtok_r(NULL, ",", &save)) {
-		struct kh_prefix p;
+		struct addr_prefix p;
 
-		if (!strchr(item, '/') || kh_prefix_parse(item, &p) < 0 ||
+		if (!strchr(item, '/') || addr_prefix_parse(item, &p) < 0 ||
 		    wg_peer_add_allowedip(peer, p.addr.family, p.addr.u.bytes, p.len) < 0)
 			ret = -1;
 	}
@@ -216,7 +216,7 @@ address_add(uint32_t ifindex, const char *text)
 	struct kh_ifaddr a = {.ifindex = ifindex};
 	int err;
 
-	if (!strchr(text, '/') || kh_prefix_parse(text, &a.prefix) < 0)
+	if (!strchr(text, '/') || addr_prefix_parse(text, &a.prefix) < 0)
 		return bad("not an address with a prefix length", text);
 	err = kh_ifaddr_add(&a);
 	return err < 0 ? kh_failed(text, err) : 0;
@@ -373,9 +373,9 @@ cmd_segment(int argc, char **argv)
 	if (number((v = opt(argc, argv, "port")), 65535, &n) < 0)
 		return bad("not a port", v);
 	vx.port = (uint16_t)n;
-	if (kh_addr_parse((v = opt(argc, argv, "local")), &vx.local) < 0)
+	if (addr_parse((v = opt(argc, argv, "local")), &vx.local) < 0)
 		return bad("not an address", v);
-	if (kh_addr_parse((v = opt(argc, argv, "remote")), &fdb.dst) < 0)
+	if (addr_parse((v = opt(argc, argv, "remote")), &fdb.dst) < 0)
 		return bad("not an address", v);
 
 	/* The encapsulation is routed into the tunnel, not bound to it: the underlay stays
@@ -434,7 +434,7 @@ overlap_name(enum kh_overlap o)
 static int
 collisions(const struct kh_route *route, bool *blocked)
 {
-	char mine[KH_PREFIX_STRLEN], theirs[KH_PREFIX_STRLEN];
+	char mine[ADDR_PREFIX_STRLEN], theirs[ADDR_PREFIX_STRLEN];
 	struct kh_route *found;
 	bool same = false;
 	size_t n;
@@ -442,12 +442,12 @@ collisions(const struct kh_route *route, bool *blocked)
 
 	if (err < 0)
 		return kh_failed("collision check", err);
-	kh_prefix_format(&route->dst, mine);
+	addr_prefix_format(&route->dst, mine);
 	for (size_t i = 0; i < n; i++) {
 		enum kh_overlap o = kh_route_overlap(route, &found[i]);
 
 		printf("collision %s: %s %s table %u proto %u\n", mine, overlap_name(o),
-		       kh_prefix_format(&found[i].dst, theirs), found[i].table, found[i].protocol);
+		       addr_prefix_format(&found[i].dst, theirs), found[i].table, found[i].protocol);
 		same |= o == KH_OVERLAP_SAME;
 	}
 	free(found);
@@ -487,7 +487,7 @@ cmd_routes(int argc, char **argv)
 	for (i = 9; i < argc; i++) {
 		bool blocked = false;
 
-		if (kh_prefix_parse(argv[i], &route.dst) < 0 || !kh_prefix_is_canonical(&route.dst))
+		if (addr_prefix_parse(argv[i], &route.dst) < 0 || !addr_prefix_is_canonical(&route.dst))
 			return bad("not a prefix", argv[i]);
 		if (collisions(&route, &blocked) != 0)
 			return 1;
@@ -531,7 +531,7 @@ cmd_iface(int argc, char **argv)
 	if (gw) {
 		struct kh_route r = {.table = 254, .protocol = 4, .oif = link.ifindex};
 
-		if (kh_addr_parse(gw, &r.gateway) < 0)
+		if (addr_parse(gw, &r.gateway) < 0)
 			return bad("not an address", gw);
 		r.dst.addr.family = r.gateway.family;
 		err = kh_route_replace(&r);

@@ -101,22 +101,22 @@ ifname(uint32_t ifindex, char buf[IF_NAMESIZE])
 	return buf;
 }
 
-static struct kh_addr
+static struct addr
 addr_arg(const char *s)
 {
-	struct kh_addr a;
+	struct addr a;
 
-	if (kh_addr_parse(s, &a) < 0)
+	if (addr_parse(s, &a) < 0)
 		die("not an address", s);
 	return a;
 }
 
-static struct kh_prefix
+static struct addr_prefix
 prefix_arg(const char *s)
 {
-	struct kh_prefix p;
+	struct addr_prefix p;
 
-	if (kh_prefix_parse(s, &p) < 0)
+	if (addr_prefix_parse(s, &p) < 0)
 		die("not a prefix", s);
 	return p;
 }
@@ -131,14 +131,14 @@ mac_arg(const char *s, uint8_t mac[KH_MAC_LEN])
 static void
 print_link(const struct kh_link *l)
 {
-	char a[KH_ADDR_STRLEN], m[IF_NAMESIZE], u[IF_NAMESIZE];
+	char a[ADDR_STRLEN], m[IF_NAMESIZE], u[IF_NAMESIZE];
 
 	printf("name=%s ifindex=%u kind=%s mtu=%u up=%d master=%s", l->name, l->ifindex,
 	       l->kind[0] ? l->kind : "none", l->mtu, (l->flags & IFF_UP) != 0,
 	       l->master ? ifname(l->master, m) : "none");
 	if (l->has_vxlan)
 		printf(" vni=%u local=%s port=%u learning=%d underlay=%s", l->vxlan.vni,
-		       kh_addr_format(&l->vxlan.local, a), l->vxlan.port, l->vxlan.learning,
+		       addr_format(&l->vxlan.local, a), l->vxlan.port, l->vxlan.learning,
 		       l->vxlan.underlay ? ifname(l->vxlan.underlay, u) : "none");
 	printf("\n");
 }
@@ -146,15 +146,15 @@ print_link(const struct kh_link *l)
 static void
 print_route(const struct kh_route *r)
 {
-	char p[KH_PREFIX_STRLEN], g[KH_ADDR_STRLEN], d[IF_NAMESIZE], t[16];
+	char p[ADDR_PREFIX_STRLEN], g[ADDR_STRLEN], d[IF_NAMESIZE], t[16];
 
-	printf("%s", kh_prefix_format(&r->dst, p));
+	printf("%s", addr_prefix_format(&r->dst, p));
 	if (r->type != KH_ROUTE_UNICAST)
 		printf(" type %s", kh_route_type_name(r->type, t));
 	if (r->oif)
 		printf(" dev %s", ifname(r->oif, d));
 	if (r->gateway.family != AF_UNSPEC)
-		printf(" via %s", kh_addr_format(&r->gateway, g));
+		printf(" via %s", addr_format(&r->gateway, g));
 	printf(" table %u proto %u metric %u", r->table, r->protocol, r->metric);
 	if (r->mtu)
 		printf(" mtu %u", r->mtu);
@@ -310,7 +310,7 @@ cmd_addr(const char *cmd, int argc, char **argv)
 {
 	struct kh_ifaddr a;
 	struct kh_ifaddr *addrs;
-	char p[KH_PREFIX_STRLEN];
+	char p[ADDR_PREFIX_STRLEN];
 	size_t n;
 	int err;
 
@@ -321,7 +321,7 @@ cmd_addr(const char *cmd, int argc, char **argv)
 	if (strcmp(cmd, "addr-show") == 0) {
 		err = kh_ifaddr_list(a.ifindex, AF_UNSPEC, &addrs, &n);
 		for (size_t i = 0; err == 0 && i < n; i++)
-			printf("%s\n", kh_prefix_format(&addrs[i].prefix, p));
+			printf("%s\n", addr_prefix_format(&addrs[i].prefix, p));
 		if (err == 0)
 			free(addrs);
 		return err;
@@ -398,7 +398,7 @@ static int
 cmd_rule(const char *cmd, int argc, char **argv)
 {
 	struct kh_rule *rules, r;
-	char s[KH_PREFIX_STRLEN], d[KH_PREFIX_STRLEN];
+	char s[ADDR_PREFIX_STRLEN], d[ADDR_PREFIX_STRLEN];
 	size_t n;
 	int err;
 
@@ -409,8 +409,8 @@ cmd_rule(const char *cmd, int argc, char **argv)
 		for (size_t i = 0; err == 0 && i < n; i++) {
 			printf("%u: family %d from %s to %s table %u proto %u", rules[i].priority,
 			       rules[i].family == AF_INET6 ? 6 : 4,
-			       rules[i].src.len ? kh_prefix_format(&rules[i].src, s) : "all",
-			       rules[i].dst.len ? kh_prefix_format(&rules[i].dst, d) : "all",
+			       rules[i].src.len ? addr_prefix_format(&rules[i].src, s) : "all",
+			       rules[i].dst.len ? addr_prefix_format(&rules[i].dst, d) : "all",
 			       rules[i].table, rules[i].protocol);
 			if (rules[i].fwmask)
 				printf(" fwmark 0x%x/0x%x", rules[i].fwmark, rules[i].fwmask);
@@ -428,7 +428,7 @@ static int
 cmd_fdb(const char *cmd, int argc, char **argv)
 {
 	struct kh_fdb e, *entries;
-	char m[KH_MAC_STRLEN], a[KH_ADDR_STRLEN];
+	char m[KH_MAC_STRLEN], a[ADDR_STRLEN];
 	size_t n;
 	int err;
 
@@ -441,7 +441,7 @@ cmd_fdb(const char *cmd, int argc, char **argv)
 		for (size_t i = 0; err == 0 && i < n; i++) {
 			printf("%s", kh_mac_format(entries[i].mac, m));
 			if (entries[i].dst.family != AF_UNSPEC)
-				printf(" dst %s", kh_addr_format(&entries[i].dst, a));
+				printf(" dst %s", addr_format(&entries[i].dst, a));
 			printf("%s\n", entries[i].master ? " master" : " self");
 		}
 		if (err == 0)
@@ -463,7 +463,7 @@ static int
 cmd_neigh(const char *cmd, int argc, char **argv)
 {
 	struct kh_neigh e, *neighs;
-	char m[KH_MAC_STRLEN], a[KH_ADDR_STRLEN];
+	char m[KH_MAC_STRLEN], a[ADDR_STRLEN];
 	size_t n;
 	int err;
 
@@ -474,7 +474,7 @@ cmd_neigh(const char *cmd, int argc, char **argv)
 	if (strcmp(cmd, "neigh-show") == 0) {
 		err = kh_neigh_list(e.ifindex, AF_UNSPEC, &neighs, &n);
 		for (size_t i = 0; err == 0 && i < n; i++)
-			printf("%s lladdr %s state 0x%x\n", kh_addr_format(&neighs[i].ip, a),
+			printf("%s lladdr %s state 0x%x\n", addr_format(&neighs[i].ip, a),
 			       kh_mac_format(neighs[i].mac, m), neighs[i].state);
 		if (err == 0)
 			free(neighs);
@@ -503,7 +503,7 @@ print_event(const struct kh_event *ev, void *arg)
 	        [KH_EV_FDB_NEW] = "fdb new",         [KH_EV_FDB_DEL] = "fdb del",
 	        [KH_EV_RULE_NEW] = "rule new",       [KH_EV_RULE_DEL] = "rule del",
 	};
-	char p[KH_PREFIX_STRLEN], a[KH_ADDR_STRLEN], m[KH_MAC_STRLEN], d[IF_NAMESIZE];
+	char p[ADDR_PREFIX_STRLEN], a[ADDR_STRLEN], m[KH_MAC_STRLEN], d[IF_NAMESIZE];
 
 	(void)arg;
 	printf("%s", names[ev->type]);
@@ -519,7 +519,7 @@ print_event(const struct kh_event *ev, void *arg)
 	case KH_EV_ADDR_NEW:
 	case KH_EV_ADDR_DEL:
 		printf(" %s %s", ifname(ev->u.addr.ifindex, d),
-		       kh_prefix_format(&ev->u.addr.prefix, p));
+		       addr_prefix_format(&ev->u.addr.prefix, p));
 		break;
 	case KH_EV_ROUTE_NEW:
 	case KH_EV_ROUTE_DEL:
@@ -530,12 +530,12 @@ print_event(const struct kh_event *ev, void *arg)
 	case KH_EV_NEIGH_NEW:
 	case KH_EV_NEIGH_DEL:
 		printf(" %s %s %s", ifname(ev->u.neigh.ifindex, d),
-		       kh_addr_format(&ev->u.neigh.ip, a), kh_mac_format(ev->u.neigh.mac, m));
+		       addr_format(&ev->u.neigh.ip, a), kh_mac_format(ev->u.neigh.mac, m));
 		break;
 	case KH_EV_FDB_NEW:
 	case KH_EV_FDB_DEL:
 		printf(" %s %s dst %s", ifname(ev->u.fdb.ifindex, d),
-		       kh_mac_format(ev->u.fdb.mac, m), kh_addr_format(&ev->u.fdb.dst, a));
+		       kh_mac_format(ev->u.fdb.mac, m), addr_format(&ev->u.fdb.dst, a));
 		break;
 	case KH_EV_RULE_NEW:
 	case KH_EV_RULE_DEL:

@@ -16,11 +16,11 @@
 #include "kernel-helpers/nl.h"
 #include "kernel-helpers/rtnl.h"
 
-static struct kh_prefix
+static struct addr_prefix
 P(const char *text) {
-	struct kh_prefix p;
+	struct addr_prefix p;
 
-	assert_int_equal(kh_prefix_parse(text, &p), 0);
+	assert_int_equal(addr_prefix_parse(text, &p), 0);
 	return p;
 }
 
@@ -38,23 +38,23 @@ test_addr_text(void **state)
 	};
 	static const char *const bad[] = {"",        "192.0.2",      "192.0.2.256", "192.0.2.1 ",
 	                                  "1::2::3", "host.example", "192.0.2.1/24"};
-	char buf[KH_ADDR_STRLEN];
-	struct kh_addr a, untouched;
+	char buf[ADDR_STRLEN];
+	struct addr a, untouched;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(kh_addr_parse(good[i].in, &a), 0);
+		assert_int_equal(addr_parse(good[i].in, &a), 0);
 		assert_int_equal(a.family, good[i].family);
-		assert_string_equal(kh_addr_format(&a, buf), good[i].out);
+		assert_string_equal(addr_format(&a, buf), good[i].out);
 	}
 	memset(&untouched, 0xa5, sizeof(untouched));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		a = untouched;
-		assert_int_equal(kh_addr_parse(bad[i], &a), -EINVAL);
+		assert_int_equal(addr_parse(bad[i], &a), -EINVAL);
 		assert_memory_equal(&a, &untouched, sizeof(a));
 	}
 	memset(&a, 0, sizeof(a));
-	assert_string_equal(kh_addr_format(&a, buf), "none");
+	assert_string_equal(addr_format(&a, buf), "none");
 }
 
 static void
@@ -73,16 +73,16 @@ test_prefix_text(void **state)
 	static const char *const bad[] = {"10.0.0.0/33", "10.0.0.0/",   "10.0.0.0/+8",
 	                                  "10.0.0.0/ 8", "10.0.0.0/8x", "2001:db8::/129",
 	                                  "/8",          "10.0.0.0/-1", "10.0.0.0/08888888888888"};
-	char buf[KH_PREFIX_STRLEN];
-	struct kh_prefix p;
+	char buf[ADDR_PREFIX_STRLEN];
+	struct addr_prefix p;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(kh_prefix_parse(good[i].in, &p), 0);
-		assert_string_equal(kh_prefix_format(&p, buf), good[i].out);
+		assert_int_equal(addr_prefix_parse(good[i].in, &p), 0);
+		assert_string_equal(addr_prefix_format(&p, buf), good[i].out);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(kh_prefix_parse(bad[i], &p), -EINVAL);
+		assert_int_equal(addr_prefix_parse(bad[i], &p), -EINVAL);
 }
 
 static void
@@ -112,36 +112,36 @@ test_mac_text(void **state)
 static void
 test_prefix_relations(void **state)
 {
-	struct kh_prefix a = P("10.0.0.0/8"), b = P("10.20.0.0/16"), c = P("10.20.0.0/16");
-	struct kh_prefix v6 = P("2001:db8::/32"), v6b = P("2001:db8:8000::/33");
+	struct addr_prefix a = P("10.0.0.0/8"), b = P("10.20.0.0/16"), c = P("10.20.0.0/16");
+	struct addr_prefix v6 = P("2001:db8::/32"), v6b = P("2001:db8:8000::/33");
 
 	(void)state;
-	assert_true(kh_prefix_contains(&a, &b));
-	assert_false(kh_prefix_contains(&b, &a));
-	assert_true(kh_prefix_contains(&b, &c));
-	assert_true(kh_prefix_equal(&b, &c));
-	assert_false(kh_prefix_equal(&a, &b));
-	assert_false(kh_prefix_contains(&a, &v6));
-	assert_true(kh_prefix_contains(&v6, &v6b));
+	assert_true(addr_prefix_contains(&a, &b));
+	assert_false(addr_prefix_contains(&b, &a));
+	assert_true(addr_prefix_contains(&b, &c));
+	assert_true(addr_prefix_equal(&b, &c));
+	assert_false(addr_prefix_equal(&a, &b));
+	assert_false(addr_prefix_contains(&a, &v6));
+	assert_true(addr_prefix_contains(&v6, &v6b));
 	/* The bit right after the prefix decides: 10.128/9 is not in 10.0/9. */
-	struct kh_prefix lo = P("10.0.0.0/9"), hi = P("10.128.0.0/9");
-	assert_false(kh_prefix_contains(&lo, &hi));
-	assert_true(kh_prefix_contains(&a, &hi));
-	struct kh_prefix all = P("0.0.0.0/0");
-	assert_true(kh_prefix_contains(&all, &a));
+	struct addr_prefix lo = P("10.0.0.0/9"), hi = P("10.128.0.0/9");
+	assert_false(addr_prefix_contains(&lo, &hi));
+	assert_true(addr_prefix_contains(&a, &hi));
+	struct addr_prefix all = P("0.0.0.0/0");
+	assert_true(addr_prefix_contains(&all, &a));
 
-	assert_true(kh_prefix_is_canonical(&a));
-	struct kh_prefix host = P("10.1.2.3/24"), host7 = P("10.1.2.128/25"),
+	assert_true(addr_prefix_is_canonical(&a));
+	struct addr_prefix host = P("10.1.2.3/24"), host7 = P("10.1.2.128/25"),
 	                 odd = P("10.1.2.129/25");
-	assert_false(kh_prefix_is_canonical(&host));
-	assert_true(kh_prefix_is_canonical(&host7));
-	assert_false(kh_prefix_is_canonical(&odd));
-	struct kh_prefix v6host = P("2001:db8::1/64");
-	assert_false(kh_prefix_is_canonical(&v6host));
-	assert_true(kh_prefix_is_canonical(&v6));
-	struct kh_prefix none;
+	assert_false(addr_prefix_is_canonical(&host));
+	assert_true(addr_prefix_is_canonical(&host7));
+	assert_false(addr_prefix_is_canonical(&odd));
+	struct addr_prefix v6host = P("2001:db8::1/64");
+	assert_false(addr_prefix_is_canonical(&v6host));
+	assert_true(addr_prefix_is_canonical(&v6));
+	struct addr_prefix none;
 	memset(&none, 0, sizeof(none));
-	assert_false(kh_prefix_is_canonical(&none));
+	assert_false(addr_prefix_is_canonical(&none));
 }
 
 static struct kh_route
@@ -314,7 +314,7 @@ test_invalid_requests_stay_local(void **state)
 	                    "install route 10.1.2.0/24 table 51820: a route type netd does not "
 	                    "install");
 	r.type = 0;
-	assert_int_equal(kh_addr_parse("2001:db8::1", &r.gateway), 0);
+	assert_int_equal(addr_parse("2001:db8::1", &r.gateway), 0);
 	assert_int_equal(kh_route_replace(&r), -EINVAL);
 	assert_string_equal(kh_last_error(),
 	                    "install route 10.1.2.0/24 table 51820: gateway of another address "

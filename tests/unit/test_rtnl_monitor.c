@@ -202,7 +202,7 @@ route_msg(struct dgram *d, uint16_t type, int family, const char *dst, uint8_t d
 static void
 test_link_events(void **state)
 {
-	char a[KH_ADDR_STRLEN];
+	char a[ADDR_STRLEN];
 	struct dgram d;
 
 	(void)state;
@@ -225,7 +225,7 @@ test_link_events(void **state)
 	assert_string_equal(l->kind, "vxlan");
 	assert_true(l->has_vxlan);
 	assert_int_equal(l->vxlan.vni, 100);
-	assert_string_equal(kh_addr_format(&l->vxlan.local, a), "192.0.2.1");
+	assert_string_equal(addr_format(&l->vxlan.local, a), "192.0.2.1");
 	assert_int_equal(l->vxlan.port, 4789);
 	assert_false(l->vxlan.learning);
 	assert_int_equal(l->vxlan.underlay, 3);
@@ -252,7 +252,7 @@ test_bridge_port_messages_are_not_link_events(void **state)
 static void
 test_route_events(void **state)
 {
-	char p[KH_PREFIX_STRLEN], g[KH_ADDR_STRLEN];
+	char p[ADDR_PREFIX_STRLEN], g[ADDR_STRLEN];
 	struct dgram d;
 
 	(void)state;
@@ -263,7 +263,7 @@ test_route_events(void **state)
 	assert_int_equal(seen.n, 2);
 	const struct kh_route *r = &seen.ev[0].u.route;
 	assert_int_equal(seen.ev[0].type, KH_EV_ROUTE_NEW);
-	assert_string_equal(kh_prefix_format(&r->dst, p), "10.20.0.0/24");
+	assert_string_equal(addr_prefix_format(&r->dst, p), "10.20.0.0/24");
 	assert_int_equal(r->table, 51820); /* RTA_TABLE wins over the header's 8 bits */
 	assert_int_equal(r->protocol, 200);
 	assert_int_equal(r->scope, RT_SCOPE_LINK);
@@ -273,7 +273,7 @@ test_route_events(void **state)
 	assert_int_equal(r->mtu, 1400);
 	assert_int_equal(r->gateway.family, AF_UNSPEC);
 	assert_int_equal(seen.ev[1].type, KH_EV_ROUTE_DEL);
-	assert_string_equal(kh_prefix_format(&seen.ev[1].u.route.dst, p), "0.0.0.0/0");
+	assert_string_equal(addr_prefix_format(&seen.ev[1].u.route.dst, p), "0.0.0.0/0");
 
 	/* IPv6, multipath: the first hop is what a kh_route shows. */
 	struct rtmsg rtm = {.rtm_family = AF_INET6,
@@ -294,10 +294,10 @@ test_route_events(void **state)
 	feed(&d, 0);
 	assert_int_equal(seen.n, 1);
 	r = &seen.ev[0].u.route;
-	assert_string_equal(kh_prefix_format(&r->dst, p), "2001:db8:200::/48");
+	assert_string_equal(addr_prefix_format(&r->dst, p), "2001:db8:200::/48");
 	assert_int_equal(r->table, RT_TABLE_MAIN);
 	assert_int_equal(r->oif, 4);
-	assert_string_equal(kh_addr_format(&r->gateway, g), "fe80::1");
+	assert_string_equal(addr_format(&r->gateway, g), "fe80::1");
 
 	/* An IPv6 reject route names the loopback device; it has no next hop. */
 	rtm.rtm_type = RTN_UNREACHABLE;
@@ -331,7 +331,7 @@ test_rule_events(void **state)
 	                           .src_len = 48,
 	                           .table = RT_TABLE_COMPAT,
 	                           .action = FR_ACT_TO_TBL};
-	char p[KH_PREFIX_STRLEN];
+	char p[ADDR_PREFIX_STRLEN];
 	struct dgram d;
 	uint8_t proto = 200;
 
@@ -357,7 +357,7 @@ test_rule_events(void **state)
 	assert_int_equal(r->table, 51820); /* FRA_TABLE wins over the header's 8 bits */
 	assert_int_equal(r->priority, 32000);
 	assert_int_equal(r->protocol, 200);
-	assert_string_equal(kh_prefix_format(&r->src, p), "2001:db8:1::/48");
+	assert_string_equal(addr_prefix_format(&r->src, p), "2001:db8:1::/48");
 	assert_int_equal(r->dst.len, 0);
 	assert_int_equal(seen.ev[1].type, KH_EV_RULE_NEW);
 	assert_int_equal(seen.ev[1].u.rule.table, RT_TABLE_MAIN);
@@ -379,7 +379,7 @@ test_rule_events(void **state)
 static void
 test_addr_and_neigh_events(void **state)
 {
-	char p[KH_PREFIX_STRLEN], a[KH_ADDR_STRLEN], m[KH_MAC_STRLEN];
+	char p[ADDR_PREFIX_STRLEN], a[ADDR_STRLEN], m[KH_MAC_STRLEN];
 	struct ifaddrmsg ifa = {.ifa_family = AF_INET, .ifa_prefixlen = 24, .ifa_index = 6};
 	struct ndmsg ndm = {.ndm_family = AF_INET, .ndm_ifindex = 6, .ndm_state = NUD_PERMANENT};
 	static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x05};
@@ -412,18 +412,18 @@ test_addr_and_neigh_events(void **state)
 	assert_int_equal(seen.n, 4);
 	assert_int_equal(seen.ev[0].type, KH_EV_ADDR_NEW);
 	assert_int_equal(seen.ev[0].u.addr.ifindex, 6);
-	assert_string_equal(kh_prefix_format(&seen.ev[0].u.addr.prefix, p), "10.100.0.1/24");
+	assert_string_equal(addr_prefix_format(&seen.ev[0].u.addr.prefix, p), "10.100.0.1/24");
 	assert_int_equal(seen.ev[1].type, KH_EV_ADDR_DEL);
-	assert_string_equal(kh_prefix_format(&seen.ev[1].u.addr.prefix, p), "2001:db8:100::1/64");
+	assert_string_equal(addr_prefix_format(&seen.ev[1].u.addr.prefix, p), "2001:db8:100::1/64");
 	assert_int_equal(seen.ev[2].type, KH_EV_NEIGH_NEW);
-	assert_string_equal(kh_addr_format(&seen.ev[2].u.neigh.ip, a), "10.100.0.5");
+	assert_string_equal(addr_format(&seen.ev[2].u.neigh.ip, a), "10.100.0.5");
 	assert_string_equal(kh_mac_format(seen.ev[2].u.neigh.mac, m), "02:00:00:00:00:05");
 	assert_int_equal(seen.ev[2].u.neigh.state, NUD_PERMANENT);
 	assert_int_equal(seen.ev[3].type, KH_EV_FDB_DEL);
 	const struct kh_fdb *f = &seen.ev[3].u.fdb;
 	assert_int_equal(f->ifindex, 6);
 	assert_string_equal(kh_mac_format(f->mac, m), "00:00:00:00:00:00");
-	assert_string_equal(kh_addr_format(&f->dst, a), "2001:db8::2");
+	assert_string_equal(addr_format(&f->dst, a), "2001:db8::2");
 	assert_int_equal(f->master, 9);
 	assert_int_equal(f->flags, NTF_SELF);
 }
@@ -639,7 +639,7 @@ test_malformed_messages(void **state)
 	        bad_nested_kind,      bad_vxlan_local,       bad_link_index,    bad_fdb_without_mac,
 	        bad_neigh_without_ip, bad_addr_prefixlen,    bad_multipath_hop,
 	};
-	char p[KH_PREFIX_STRLEN];
+	char p[ADDR_PREFIX_STRLEN];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -652,7 +652,7 @@ test_malformed_messages(void **state)
 		if (stats.malformed != 1 || seen.n != 1)
 			fail_msg("bad message %zu: malformed %llu, events %d", i,
 			         (unsigned long long)stats.malformed, seen.n);
-		assert_string_equal(kh_prefix_format(&seen.ev[0].u.route.dst, p), "10.30.0.0/16");
+		assert_string_equal(addr_prefix_format(&seen.ev[0].u.route.dst, p), "10.30.0.0/16");
 	}
 }
 

@@ -21,19 +21,19 @@
 #include "kernel-helpers/monitor.h"
 #include "kernel-helpers/rtmsg.h"
 
-static struct kh_prefix
+static struct addr_prefix
 P(const char *text) {
-	struct kh_prefix p;
+	struct addr_prefix p;
 
-	assert_int_equal(kh_prefix_parse(text, &p), 0);
+	assert_int_equal(addr_prefix_parse(text, &p), 0);
 	return p;
 }
 
-static struct kh_addr
+static struct addr
 A(const char *text) {
-	struct kh_addr a;
+	struct addr a;
 
-	assert_int_equal(kh_addr_parse(text, &a), 0);
+	assert_int_equal(addr_parse(text, &a), 0);
 	return a;
 }
 
@@ -133,12 +133,12 @@ neigh_conv(struct nl_object *o, void *item)
 static void
 assert_route_equal(const struct kh_route *a, const struct kh_route *b)
 {
-	assert_true(kh_prefix_equal(&a->dst, &b->dst));
+	assert_true(addr_prefix_equal(&a->dst, &b->dst));
 	assert_int_equal(a->table, b->table);
 	assert_int_equal(a->protocol, b->protocol);
 	assert_int_equal(a->metric, b->metric);
 	assert_int_equal(a->oif, b->oif);
-	assert_true(kh_addr_equal(&a->gateway, &b->gateway));
+	assert_true(addr_equal(&a->gateway, &b->gateway));
 	assert_int_equal(a->mtu, b->mtu);
 }
 
@@ -241,7 +241,7 @@ test_link_requests(void **state)
 	struct kh_link libnl;
 	struct kh_event ev;
 	struct nl_msg *msg;
-	char a[KH_ADDR_STRLEN];
+	char a[ADDR_STRLEN];
 
 	(void)state;
 	vx.local = A("192.0.2.1");
@@ -259,7 +259,7 @@ test_link_requests(void **state)
 	assert_string_equal(l->kind, "vxlan");
 	assert_true(l->has_vxlan);
 	assert_int_equal(l->vxlan.vni, 100);
-	assert_string_equal(kh_addr_format(&l->vxlan.local, a), "192.0.2.1");
+	assert_string_equal(addr_format(&l->vxlan.local, a), "192.0.2.1");
 	assert_int_equal(l->vxlan.port, 4789);
 	assert_false(l->vxlan.learning); /* said explicitly: the kernel's default is to learn */
 	assert_int_equal(l->vxlan.underlay, 3);
@@ -270,7 +270,7 @@ test_link_requests(void **state)
 	assert_string_equal(libnl.kind, "vxlan");
 	assert_true(libnl.has_vxlan);
 	assert_int_equal(libnl.vxlan.vni, 100);
-	assert_true(kh_addr_equal(&libnl.vxlan.local, &vx.local));
+	assert_true(addr_equal(&libnl.vxlan.local, &vx.local));
 	assert_int_equal(libnl.vxlan.port, 4789);
 	assert_false(libnl.vxlan.learning);
 	assert_int_equal(libnl.vxlan.underlay, 3);
@@ -281,7 +281,7 @@ test_link_requests(void **state)
 	assert_int_equal(kh_msg_vxlan_add("vx6", &vx, 0, &msg), 0);
 	((struct ifinfomsg *)nlmsg_data(nlmsg_hdr(msg)))->ifi_index = 8;
 	ev = own_parse(msg);
-	assert_string_equal(kh_addr_format(&ev.u.link.vxlan.local, a), "2001:db8::1");
+	assert_string_equal(addr_format(&ev.u.link.vxlan.local, a), "2001:db8::1");
 	assert_int_equal(ev.u.link.mtu, 0);
 	assert_int_equal(ev.u.link.vxlan.underlay, 0);
 	nlmsg_free(msg);
@@ -313,10 +313,10 @@ test_ifaddr_requests(void **state)
 	ev = own_parse(msg);
 	assert_int_equal(ev.type, KH_EV_ADDR_NEW);
 	assert_int_equal(ev.u.addr.ifindex, 5);
-	assert_true(kh_prefix_equal(&ev.u.addr.prefix, &want.prefix));
+	assert_true(addr_prefix_equal(&ev.u.addr.prefix, &want.prefix));
 	libnl_parse(msg, ifaddr_conv, &libnl);
 	assert_int_equal(libnl.ifindex, 5);
-	assert_true(kh_prefix_equal(&libnl.prefix, &want.prefix));
+	assert_true(addr_prefix_equal(&libnl.prefix, &want.prefix));
 	nlmsg_free(msg);
 
 	want.prefix = P("2001:db8:100::1/64");
@@ -324,7 +324,7 @@ test_ifaddr_requests(void **state)
 	assert_int_equal(nlmsg_hdr(msg)->nlmsg_type, RTM_DELADDR);
 	ev = own_parse(msg);
 	assert_int_equal(ev.type, KH_EV_ADDR_DEL);
-	assert_true(kh_prefix_equal(&ev.u.addr.prefix, &want.prefix));
+	assert_true(addr_prefix_equal(&ev.u.addr.prefix, &want.prefix));
 	nlmsg_free(msg);
 }
 
@@ -348,12 +348,12 @@ test_fdb_requests(void **state)
 	assert_int_equal(ev.type, KH_EV_FDB_NEW);
 	assert_int_equal(ev.u.fdb.ifindex, 4);
 	assert_memory_equal(ev.u.fdb.mac, zero, KH_MAC_LEN);
-	assert_true(kh_addr_equal(&ev.u.fdb.dst, &want.dst));
+	assert_true(addr_equal(&ev.u.fdb.dst, &want.dst));
 	assert_int_equal(ev.u.fdb.state, NUD_PERMANENT);
 	assert_int_equal(ev.u.fdb.flags, NTF_SELF);
 	libnl_parse(msg, fdb_conv, &libnl);
 	assert_int_equal(libnl.ifindex, 4);
-	assert_true(kh_addr_equal(&libnl.dst, &want.dst));
+	assert_true(addr_equal(&libnl.dst, &want.dst));
 	assert_int_equal(libnl.state, NUD_PERMANENT);
 	assert_int_equal(libnl.flags, NTF_SELF);
 	nlmsg_free(msg);
@@ -366,10 +366,10 @@ test_fdb_requests(void **state)
 	                 NLM_F_CREATE | NLM_F_REPLACE);
 	ev = own_parse(msg);
 	assert_memory_equal(ev.u.fdb.mac, want.mac, KH_MAC_LEN);
-	assert_true(kh_addr_equal(&ev.u.fdb.dst, &want.dst));
+	assert_true(addr_equal(&ev.u.fdb.dst, &want.dst));
 	libnl_parse(msg, fdb_conv, &libnl);
 	assert_memory_equal(libnl.mac, want.mac, KH_MAC_LEN);
-	assert_true(kh_addr_equal(&libnl.dst, &want.dst));
+	assert_true(addr_equal(&libnl.dst, &want.dst));
 	nlmsg_free(msg);
 
 	assert_int_equal(kh_msg_fdb(&want, KH_NEIGH_DELETE, &msg), 0);
@@ -377,7 +377,7 @@ test_fdb_requests(void **state)
 	ev = own_parse(msg);
 	assert_int_equal(ev.type, KH_EV_FDB_DEL);
 	/* Deleting one VTEP's entry must name it, or the kernel drops all of them. */
-	assert_true(kh_addr_equal(&ev.u.fdb.dst, &want.dst));
+	assert_true(addr_equal(&ev.u.fdb.dst, &want.dst));
 	nlmsg_free(msg);
 
 	want.dst.family = AF_UNSPEC;
@@ -398,11 +398,11 @@ test_neigh_requests(void **state)
 	ev = own_parse(msg);
 	assert_int_equal(ev.type, KH_EV_NEIGH_NEW);
 	assert_int_equal(ev.u.neigh.ifindex, 6);
-	assert_true(kh_addr_equal(&ev.u.neigh.ip, &want.ip));
+	assert_true(addr_equal(&ev.u.neigh.ip, &want.ip));
 	assert_memory_equal(ev.u.neigh.mac, want.mac, KH_MAC_LEN);
 	assert_int_equal(ev.u.neigh.state, NUD_PERMANENT);
 	libnl_parse(msg, neigh_conv, &libnl);
-	assert_true(kh_addr_equal(&libnl.ip, &want.ip));
+	assert_true(addr_equal(&libnl.ip, &want.ip));
 	assert_memory_equal(libnl.mac, want.mac, KH_MAC_LEN);
 	nlmsg_free(msg);
 
@@ -410,7 +410,7 @@ test_neigh_requests(void **state)
 	assert_int_equal(kh_msg_neigh(&want, KH_NEIGH_DELETE, &msg), 0);
 	ev = own_parse(msg);
 	assert_int_equal(ev.type, KH_EV_NEIGH_DEL);
-	assert_true(kh_addr_equal(&ev.u.neigh.ip, &want.ip));
+	assert_true(addr_equal(&ev.u.neigh.ip, &want.ip));
 	nlmsg_free(msg);
 
 	assert_int_equal(kh_msg_neigh(&want, KH_NEIGH_APPEND, &msg), -EINVAL);
@@ -443,7 +443,7 @@ test_rule_requests(void **state)
 	assert_int_equal(got.priority, 1000);
 	assert_int_equal(got.table, 51820);
 	assert_int_equal(got.src.len, 0);
-	assert_true(kh_prefix_equal(&got.dst, &want.dst));
+	assert_true(addr_prefix_equal(&got.dst, &want.dst));
 	assert_int_equal(got.protocol, 200);
 	assert_int_equal(got.fwmask, 0);
 	nlmsg_free(msg);
@@ -459,7 +459,7 @@ test_rule_requests(void **state)
 	assert_int_equal(nlmsg_hdr(msg)->nlmsg_type, RTM_DELRULE);
 	libnl_parse(msg, rule_conv, &got);
 	assert_int_equal(got.family, AF_INET6);
-	assert_true(kh_prefix_equal(&got.src, &want.src));
+	assert_true(addr_prefix_equal(&got.src, &want.src));
 	assert_int_equal(got.fwmark, 0x10);
 	assert_int_equal(got.fwmask, 0xff);
 	nlmsg_free(msg);

@@ -272,21 +272,21 @@ ifname(uint32_t ifindex, char buf[IFNAMSIZ])
 	return buf;
 }
 
-static struct kh_addr
+static struct addr
 addr_of(const char *s)
 {
-	struct kh_addr a;
+	struct addr a;
 
-	assert_int_equal(kh_addr_parse(s, &a), 0);
+	assert_int_equal(addr_parse(s, &a), 0);
 	return a;
 }
 
-static struct kh_prefix
+static struct addr_prefix
 prefix_of(const char *s)
 {
-	struct kh_prefix p;
+	struct addr_prefix p;
 
-	assert_int_equal(kh_prefix_parse(s, &p), 0);
+	assert_int_equal(addr_prefix_parse(s, &p), 0);
 	return p;
 }
 
@@ -299,14 +299,14 @@ num(const char *s)
 static void
 print_link(struct out *o, const struct kh_link *l)
 {
-	char a[KH_ADDR_STRLEN], m[IFNAMSIZ], u[IFNAMSIZ];
+	char a[ADDR_STRLEN], m[IFNAMSIZ], u[IFNAMSIZ];
 
 	emit(o, "name=%s ifindex=%u kind=%s mtu=%u up=%d master=%s", l->name, l->ifindex,
 	     l->kind[0] ? l->kind : "none", l->mtu, (l->flags & IFF_UP) != 0,
 	     l->master ? ifname(l->master, m) : "none");
 	if (l->has_vxlan)
 		emit(o, " vni=%u local=%s port=%u learning=%d underlay=%s", l->vxlan.vni,
-		     kh_addr_format(&l->vxlan.local, a), l->vxlan.port, l->vxlan.learning,
+		     addr_format(&l->vxlan.local, a), l->vxlan.port, l->vxlan.learning,
 		     l->vxlan.underlay ? ifname(l->vxlan.underlay, u) : "none");
 	emit(o, "\n");
 }
@@ -362,7 +362,7 @@ rule_of(int argc, char **argv)
 static int
 run_show(const char *cmd, char **argv, struct out *o)
 {
-	char p[KH_PREFIX_STRLEN], a[KH_ADDR_STRLEN], m[KH_MAC_STRLEN], d[IFNAMSIZ], t[16];
+	char p[ADDR_PREFIX_STRLEN], a[ADDR_STRLEN], m[KH_MAC_STRLEN], d[IFNAMSIZ], t[16];
 	size_t n = 0;
 	int err;
 
@@ -382,13 +382,13 @@ run_show(const char *cmd, char **argv, struct out *o)
 		                                            : (int)num(argv[1]),
 		                    &r, &n);
 		for (size_t i = 0; err == 0 && i < n; i++) {
-			emit(o, "%s", kh_prefix_format(&r[i].dst, p));
+			emit(o, "%s", addr_prefix_format(&r[i].dst, p));
 			if (r[i].type != KH_ROUTE_UNICAST)
 				emit(o, " type %s", kh_route_type_name(r[i].type, t));
 			if (r[i].oif)
 				emit(o, " dev %s", ifname(r[i].oif, d));
 			if (r[i].gateway.family != AF_UNSPEC)
-				emit(o, " via %s", kh_addr_format(&r[i].gateway, a));
+				emit(o, " via %s", addr_format(&r[i].gateway, a));
 			emit(o, " table %u proto %u metric %u\n", r[i].table, r[i].protocol,
 			     r[i].metric);
 		}
@@ -402,7 +402,7 @@ run_show(const char *cmd, char **argv, struct out *o)
 		for (size_t i = 0; err == 0 && i < n; i++) {
 			emit(o, "%u: family %d from %s to all table %u proto %u", r[i].priority,
 			     r[i].family == AF_INET6 ? 6 : 4,
-			     r[i].src.len ? kh_prefix_format(&r[i].src, p) : "all", r[i].table,
+			     r[i].src.len ? addr_prefix_format(&r[i].src, p) : "all", r[i].table,
 			     r[i].protocol);
 			if (r[i].fwmask)
 				emit(o, " fwmark 0x%x/0x%x", r[i].fwmark, r[i].fwmask);
@@ -418,7 +418,7 @@ run_show(const char *cmd, char **argv, struct out *o)
 		for (size_t i = 0; err == 0 && i < n; i++) {
 			emit(o, "%s", kh_mac_format(e[i].mac, m));
 			if (e[i].dst.family != AF_UNSPEC)
-				emit(o, " dst %s", kh_addr_format(&e[i].dst, a));
+				emit(o, " dst %s", addr_format(&e[i].dst, a));
 			emit(o, "%s\n", e[i].master ? " master" : " self");
 		}
 		free(e);
@@ -429,7 +429,7 @@ run_show(const char *cmd, char **argv, struct out *o)
 
 		err = kh_ifaddr_list(ifindex_of(argv[0]), AF_UNSPEC, &x, &n);
 		for (size_t i = 0; err == 0 && i < n; i++)
-			emit(o, "%s\n", kh_prefix_format(&x[i].prefix, p));
+			emit(o, "%s\n", addr_prefix_format(&x[i].prefix, p));
 		free(x);
 		return err;
 	}
@@ -438,7 +438,7 @@ run_show(const char *cmd, char **argv, struct out *o)
 
 		err = kh_neigh_list(ifindex_of(argv[0]), AF_UNSPEC, &e, &n);
 		for (size_t i = 0; err == 0 && i < n; i++)
-			emit(o, "%s lladdr %s state 0x%x\n", kh_addr_format(&e[i].ip, a),
+			emit(o, "%s lladdr %s state 0x%x\n", addr_format(&e[i].ip, a),
 			     kh_mac_format(e[i].mac, m), e[i].state);
 		free(e);
 		return err;
@@ -974,7 +974,7 @@ add_peer(struct wg_device *d, uint8_t seed, uint32_t flags, const char *aips)
 		return p;
 	snprintf(copy, sizeof(copy), "%s", aips);
 	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		struct kh_prefix pr = prefix_of(w);
+		struct addr_prefix pr = prefix_of(w);
 
 		assert_int_equal(wg_peer_add_allowedip(p, pr.addr.family, pr.addr.u.bytes, pr.len),
 		                 0);
@@ -1199,7 +1199,7 @@ print_wg_scenarios(void)
 		for (size_t i = 0; i < d->npeers; i++) {
 			char b64[sodium_base64_ENCODED_LEN(WG_KEY_SIZE,
 			                                   sodium_base64_VARIANT_ORIGINAL)];
-			char aips[16][KH_PREFIX_STRLEN];
+			char aips[16][ADDR_PREFIX_STRLEN];
 			size_t n = d->peers[i].nallowedips < 16 ? d->peers[i].nallowedips : 16;
 
 			sodium_bin2base64(b64, sizeof(b64), d->peers[i].public_key, WG_KEY_SIZE,

@@ -154,7 +154,7 @@ struct spec {
 struct view {
 	struct mesh_site *sites;
 	size_t n;
-	struct kh_prefix *prefixes[16];
+	struct addr_prefix *prefixes[16];
 	uint32_t *vnis[16];
 };
 
@@ -195,18 +195,18 @@ view_make(struct view *v, const struct spec *specs, size_t n)
 		pubkey(sp->key, s->public_key);
 		if (sp->endpoint) {
 			assert_int_equal(sscanf(sp->endpoint, "%63s %u", addr, &port), 2);
-			assert_int_equal(kh_addr_parse(addr, &s->endpoint), 0);
+			assert_int_equal(addr_parse(addr, &s->endpoint), 0);
 			s->endpoint_port = (uint16_t)port;
 		}
 		k = split(sp->overlay, items, MESH_MAX_OVERLAY);
 		for (size_t j = 0; j < k; j++)
-			assert_int_equal(kh_prefix_parse(items[j], &s->overlay[j]), 0);
+			assert_int_equal(addr_prefix_parse(items[j], &s->overlay[j]), 0);
 		s->noverlay = k;
 		k = split(sp->prefixes, items, 8);
-		v->prefixes[i] = calloc(8, sizeof(struct kh_prefix));
+		v->prefixes[i] = calloc(8, sizeof(struct addr_prefix));
 		assert_non_null(v->prefixes[i]);
 		for (size_t j = 0; j < k; j++)
-			assert_int_equal(kh_prefix_parse(items[j], &v->prefixes[i][j]), 0);
+			assert_int_equal(addr_prefix_parse(items[j], &v->prefixes[i][j]), 0);
 		s->prefixes = v->prefixes[i];
 		s->nprefixes = k;
 		k = split(sp->vnis, items, 8);
@@ -257,19 +257,19 @@ add(struct text *t, const char *fmt, ...)
 static void
 describe_peers(struct text *t, const struct mesh_desired *d)
 {
-	char a[KH_PREFIX_STRLEN];
+	char a[ADDR_PREFIX_STRLEN];
 
 	for (size_t i = 0; i < d->npeers; i++) {
 		const struct mesh_peer *p = &d->peers[i];
 
 		add(t, "peer %s %s", p->site, mesh_state_name(p->state));
 		if (p->endpoint.family)
-			add(t, " endpoint %s:%u%s", kh_addr_format(&p->endpoint, a),
+			add(t, " endpoint %s:%u%s", addr_format(&p->endpoint, a),
 			    p->endpoint_port, p->endpoint_roams ? " roams" : "");
 		if (p->keepalive)
 			add(t, " keepalive %u", p->keepalive);
 		for (size_t j = 0; j < p->nallowed; j++)
-			add(t, "%s%s", j ? "," : " allowed ", kh_prefix_format(&p->allowed[j], a));
+			add(t, "%s%s", j ? "," : " allowed ", addr_prefix_format(&p->allowed[j], a));
 		add(t, "\n");
 	}
 }
@@ -277,18 +277,18 @@ describe_peers(struct text *t, const struct mesh_desired *d)
 static void
 describe_segments(struct text *t, const struct mesh_desired *d)
 {
-	char a[KH_ADDR_STRLEN];
+	char a[ADDR_STRLEN];
 
 	for (size_t i = 0; i < d->nsegments; i++) {
 		const struct mesh_segment *s = &d->segments[i];
 
 		add(t, "segment %s vni %u %s %s local %s port %u mtu %u", s->name, s->vni, s->vxlan,
-		    s->bridge, kh_addr_format(&s->local, a), s->port, s->mtu);
+		    s->bridge, addr_format(&s->local, a), s->port, s->mtu);
 		for (size_t j = 0; j < s->nports; j++)
 			add(t, "%s%s", j ? "," : " ports ", s->ports[j]);
 		for (size_t j = 0; j < s->nvteps; j++)
 			add(t, "%s%s(%s)", j ? "," : " vteps ",
-			    kh_addr_format(&s->vteps[j].addr, a), s->vteps[j].site);
+			    addr_format(&s->vteps[j].addr, a), s->vteps[j].site);
 		add(t, "\n");
 	}
 }
@@ -308,14 +308,14 @@ enum part {
 static void
 describe(struct text *t, const struct mesh_desired *d, unsigned parts)
 {
-	char a[KH_PREFIX_STRLEN];
+	char a[ADDR_PREFIX_STRLEN];
 
 	memset(t, 0, sizeof(*t));
 	if (parts & WG) {
 		add(t, "wg %s port %u fwmark %u mtu %u", d->wg.name, d->wg.listen_port,
 		    d->wg.fwmark, d->wg.mtu);
 		for (size_t i = 0; i < d->wg.naddrs; i++)
-			add(t, "%s%s", i ? "," : " addrs ", kh_prefix_format(&d->wg.addrs[i], a));
+			add(t, "%s%s", i ? "," : " addrs ", addr_prefix_format(&d->wg.addrs[i], a));
 		add(t, "\n");
 	}
 	if (parts & PEERS)
@@ -323,7 +323,7 @@ describe(struct text *t, const struct mesh_desired *d, unsigned parts)
 	if (parts & ROUTES)
 		for (size_t i = 0; i < d->nroutes; i++)
 			add(t, "route %s table %u proto %u metric %u via %s\n",
-			    kh_prefix_format(&d->routes[i].dst, a), d->table, d->protocol,
+			    addr_prefix_format(&d->routes[i].dst, a), d->table, d->protocol,
 			    d->metric, d->peers[d->routes[i].peer].site);
 	if (parts & RULES)
 		for (size_t i = 0; i < d->nrules; i++)
@@ -335,7 +335,7 @@ describe(struct text *t, const struct mesh_desired *d, unsigned parts)
 	if (parts & FAILCLOSED)
 		for (size_t i = 0; i < d->nfailclosed; i++)
 			add(t, "unreachable %s table %u proto %u metric %u\n",
-			    kh_prefix_format(&d->failclosed[i], a), d->table, d->protocol,
+			    addr_prefix_format(&d->failclosed[i], a), d->table, d->protocol,
 			    d->failclosed_metric);
 	if (parts & REPORTS)
 		for (size_t i = 0; i < d->nreports; i++)

@@ -168,7 +168,7 @@ static struct mesh_desired *
 desired_of(const struct conf *conf, const struct site_text *const *view, size_t n)
 {
 	struct mesh_site sites[4];
-	struct kh_prefix prefixes[4];
+	struct addr_prefix prefixes[4];
 	static const uint32_t vni = 100;
 	struct mesh_params params;
 	struct mesh_desired *d = NULL;
@@ -182,11 +182,11 @@ desired_of(const struct conf *conf, const struct site_text *const *view, size_t 
 		sites[i].name = view[i]->name;
 		pubkey(view[i]->key, sites[i].public_key);
 		assert_int_equal(sscanf(view[i]->endpoint, "%63s %u", addr, &port), 2);
-		assert_int_equal(kh_addr_parse(addr, &sites[i].endpoint), 0);
+		assert_int_equal(addr_parse(addr, &sites[i].endpoint), 0);
 		sites[i].endpoint_port = (uint16_t)port;
-		assert_int_equal(kh_prefix_parse(view[i]->overlay, &sites[i].overlay[0]), 0);
+		assert_int_equal(addr_prefix_parse(view[i]->overlay, &sites[i].overlay[0]), 0);
 		sites[i].noverlay = 1;
-		assert_int_equal(kh_prefix_parse(view[i]->prefix, &prefixes[i]), 0);
+		assert_int_equal(addr_prefix_parse(view[i]->prefix, &prefixes[i]), 0);
 		sites[i].prefixes = &prefixes[i];
 		sites[i].nprefixes = 1;
 		sites[i].vnis = &vni;
@@ -309,7 +309,7 @@ report_count(const struct reconcile *r)
 static int
 route_prefix_qcmp(const void *a, const void *b)
 {
-	return mesh_prefix_cmp(&((const struct kh_route *)a)->dst,
+	return addr_prefix_cmp(&((const struct kh_route *)a)->dst,
 	                       &((const struct kh_route *)b)->dst);
 }
 
@@ -329,21 +329,21 @@ routes_of(uint32_t table, int protocol, bool reject)
 	if (reject && n > 1)
 		qsort(routes, n, sizeof(*routes), route_prefix_qcmp);
 	for (size_t i = 0; i < n; i++) {
-		char p[KH_PREFIX_STRLEN], t[16];
+		char p[ADDR_PREFIX_STRLEN], t[16];
 		struct kh_link l;
 
 		if (kh_route_type_rejects(routes[i].type) != reject)
 			continue;
 		if (reject) {
 			len += (size_t)snprintf(out + len, 1024 - len, "%s %s metric %u\n",
-			                        kh_prefix_format(&routes[i].dst, p),
+			                        addr_prefix_format(&routes[i].dst, p),
 			                        kh_route_type_name(routes[i].type, t),
 			                        routes[i].metric);
 			continue;
 		}
 		assert_int_equal(kh_link_get_index(routes[i].oif, &l), 0);
 		len += (size_t)snprintf(out + len, 1024 - len, "%s dev %s proto %u\n",
-		                        kh_prefix_format(&routes[i].dst, p), l.name,
+		                        addr_prefix_format(&routes[i].dst, p), l.name,
 		                        routes[i].protocol);
 	}
 	free(routes);
@@ -386,11 +386,11 @@ expect_fences(const struct reconcile *r, const char *want)
 
 	have[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		char p[KH_PREFIX_STRLEN];
+		char p[ADDR_PREFIX_STRLEN];
 
 		assert_true(f[i].installed == (f[i].reason == NULL));
 		len += (size_t)snprintf(have + len, sizeof(have) - len, "%s %s%s%s\n",
-		                        kh_prefix_format(&f[i].dst, p),
+		                        addr_prefix_format(&f[i].dst, p),
 		                        f[i].installed ? "yes" : "no", f[i].reason ? ": " : "",
 		                        f[i].reason ? f[i].reason : "");
 		assert_true(len < sizeof(have));
@@ -572,10 +572,10 @@ test_adopt_difference(void **state)
 	assert_true(link_exists("wg0", &wg));
 	fake_act_as(FAKE_SETUP);
 	stale.oif = wg.ifindex;
-	assert_int_equal(kh_prefix_parse("10.7.0.0/16", &stale.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.7.0.0/16", &stale.dst), 0);
 	assert_int_equal(kh_route_replace(&stale), 0);
 	extra.ifindex = wg.ifindex;
-	assert_int_equal(kh_prefix_parse("10.98.0.1/24", &extra.prefix), 0);
+	assert_int_equal(addr_prefix_parse("10.98.0.1/24", &extra.prefix), 0);
 	assert_int_equal(kh_ifaddr_add(&extra), 0);
 	fake_act_as(FAKE_NETD);
 
@@ -659,17 +659,17 @@ test_repair_after_deletion(void **state)
 	fake_act_as(FAKE_OTHER);
 	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
 	elsewhere.oif = eth1.ifindex;
-	assert_int_equal(kh_prefix_parse("10.60.0.0/16", &elsewhere.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.60.0.0/16", &elsewhere.dst), 0);
 	assert_int_equal(kh_route_replace(&elsewhere), 0);
 	fake_act_as(FAKE_NETD);
 	drain(r);
 	assert_false(reconcile_dirty(r));
 
 	fake_act_as(FAKE_OTHER);
-	assert_int_equal(kh_prefix_parse("10.2.0.0/16", &route.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.2.0.0/16", &route.dst), 0);
 	assert_int_equal(kh_route_del(&route), 0);
 	fdb.ifindex = vx.ifindex;
-	assert_int_equal(kh_addr_parse("10.99.0.2", &fdb.dst), 0);
+	assert_int_equal(addr_parse("10.99.0.2", &fdb.dst), 0);
 	assert_int_equal(kh_fdb_del(&fdb), 0);
 	fake_act_as(FAKE_NETD);
 	drain(r);
@@ -790,7 +790,7 @@ test_failclosed(void **state)
 	fake_clear_ops();
 
 	fake_act_as(FAKE_OTHER);
-	assert_int_equal(kh_prefix_parse("10.3.0.0/16", &fence.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.3.0.0/16", &fence.dst), 0);
 	assert_int_equal(kh_route_del(&fence), 0);
 	fake_act_as(FAKE_NETD);
 	drain(r);
@@ -869,7 +869,7 @@ test_failclosed_local(void **state)
 	(void)state;
 	assert_true(link_exists("eth1", &eth1));
 	local.ifindex = eth1.ifindex;
-	assert_int_equal(kh_prefix_parse("10.3.7.1/24", &local.prefix), 0);
+	assert_int_equal(addr_prefix_parse("10.3.7.1/24", &local.prefix), 0);
 	fake_act_as(FAKE_SETUP);
 	assert_int_equal(kh_ifaddr_add(&local), 0);
 	fake_act_as(FAKE_NETD);
@@ -916,7 +916,7 @@ test_failclosed_local(void **state)
 
 	/* Addresses of subnets no fence covers do not concern it. */
 	drain(r);
-	assert_int_equal(kh_prefix_parse("192.0.2.1/24", &local.prefix), 0);
+	assert_int_equal(addr_prefix_parse("192.0.2.1/24", &local.prefix), 0);
 	fake_act_as(FAKE_OTHER);
 	assert_int_equal(kh_ifaddr_add(&local), 0);
 	fake_act_as(FAKE_NETD);
@@ -940,9 +940,9 @@ test_repair_addresses(void **state)
 	(void)state;
 	assert_true(link_exists("wg0", &wg));
 	own.ifindex = extra.ifindex = ll.ifindex = wg.ifindex;
-	assert_int_equal(kh_prefix_parse("10.99.0.1/32", &own.prefix), 0);
-	assert_int_equal(kh_prefix_parse("10.98.0.1/24", &extra.prefix), 0);
-	assert_int_equal(kh_prefix_parse("fe80::1/64", &ll.prefix), 0);
+	assert_int_equal(addr_prefix_parse("10.99.0.1/32", &own.prefix), 0);
+	assert_int_equal(addr_prefix_parse("10.98.0.1/24", &extra.prefix), 0);
+	assert_int_equal(addr_prefix_parse("fe80::1/64", &ll.prefix), 0);
 	fake_act_as(FAKE_OTHER);
 	assert_int_equal(kh_ifaddr_add(&ll), 0);
 	fake_act_as(FAKE_NETD);
@@ -984,10 +984,10 @@ test_collisions(void **state)
 	fake_act_as(FAKE_SETUP);
 	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
 	theirs.oif = around.oif = deflt.oif = eth1.ifindex;
-	assert_int_equal(kh_prefix_parse("10.2.0.0/16", &theirs.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.2.0.0/16", &theirs.dst), 0);
 	assert_int_equal(kh_route_replace(&theirs), 0);
 	/* A default route harms nobody. */
-	assert_int_equal(kh_prefix_parse("0.0.0.0/0", &deflt.dst), 0);
+	assert_int_equal(addr_prefix_parse("0.0.0.0/0", &deflt.dst), 0);
 	assert_int_equal(kh_route_replace(&deflt), 0);
 	fake_act_as(FAKE_NETD);
 
@@ -1013,7 +1013,7 @@ test_collisions(void **state)
 
 	/* Another owner covers it later: netd steps back from the covered route. */
 	fake_act_as(FAKE_OTHER);
-	assert_int_equal(kh_prefix_parse("10.0.0.0/8", &around.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.0.0.0/8", &around.dst), 0);
 	assert_int_equal(kh_route_replace(&around), 0);
 	fake_act_as(FAKE_NETD);
 	drain(r);
@@ -1108,7 +1108,7 @@ test_failures_retried(void **state)
 	/* Without the addresses the fences are kept as they are, and shown as the table has
 	 * them: one deleted meanwhile is missing. */
 	fake_act_as(FAKE_OTHER);
-	assert_int_equal(kh_prefix_parse("10.3.0.0/16", &fence.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.3.0.0/16", &fence.dst), 0);
 	assert_int_equal(kh_route_del(&fence), 0);
 	fake_act_as(FAKE_NETD);
 	fake_fail(FAKE_OP_ADDR_LIST, 1, ENOBUFS);
@@ -1187,7 +1187,7 @@ snapshot(void)
 	struct wg_device *dev = NULL;
 	size_t nlinks = 0, nfdb = 0, nrules = 0, naddrs = 0, len = 0, cap = 8192;
 	char *out = calloc(1, cap), *routes = routes_text(0, KH_ROUTE_ANY_PROTOCOL);
-	char a[KH_PREFIX_STRLEN];
+	char a[ADDR_PREFIX_STRLEN];
 
 	assert_non_null(out);
 	fake_act_as(FAKE_SETUP);
@@ -1205,7 +1205,7 @@ snapshot(void)
 			if (!fdb[j].master)
 				len += (size_t)snprintf(out + len, cap - len, "fdb %s %s\n",
 				                        links[i].name,
-				                        kh_addr_format(&fdb[j].dst, a));
+				                        addr_format(&fdb[j].dst, a));
 		free(fdb);
 	}
 	assert_int_equal(kh_rule_list(AF_UNSPEC, 0, &rules, &nrules), 0);
@@ -1215,7 +1215,7 @@ snapshot(void)
 	assert_int_equal(kh_ifaddr_list(0, AF_INET, &addrs, &naddrs), 0);
 	for (size_t i = 0; i < naddrs; i++)
 		len += (size_t)snprintf(out + len, cap - len, "addr %s dev %s\n",
-		                        kh_prefix_format(&addrs[i].prefix, a),
+		                        addr_prefix_format(&addrs[i].prefix, a),
 		                        name_of(links, nlinks, addrs[i].ifindex));
 	if (wg_get_device("wg0", &dev) == 0) {
 		len += (size_t)snprintf(out + len, cap - len, "wg port %u key %d\n",
@@ -1305,10 +1305,10 @@ test_resync(void **state)
 	(void)state;
 	assert_true(link_exists("vxlan100", &vx));
 	fake_act_as(FAKE_SETUP);
-	assert_int_equal(kh_prefix_parse("10.99.0.2/32", &route.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.99.0.2/32", &route.dst), 0);
 	assert_int_equal(kh_route_del(&route), 0);
 	fdb.ifindex = vx.ifindex;
-	assert_int_equal(kh_addr_parse("10.99.0.2", &fdb.dst), 0);
+	assert_int_equal(addr_parse("10.99.0.2", &fdb.dst), 0);
 	assert_int_equal(kh_fdb_del(&fdb), 0);
 	fake_act_as(FAKE_NETD);
 	drain(r);
@@ -1349,9 +1349,9 @@ test_teardown(void **state)
 	assert_int_equal(fake_link_add("dummy0", "dummy", 0, NULL), 0);
 	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
 	main_route.oif = table_route.oif = eth1.ifindex;
-	assert_int_equal(kh_prefix_parse("10.60.0.0/16", &main_route.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.60.0.0/16", &main_route.dst), 0);
 	assert_int_equal(kh_route_replace(&main_route), 0);
-	assert_int_equal(kh_prefix_parse("10.50.0.0/16", &table_route.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.50.0.0/16", &table_route.dst), 0);
 	assert_int_equal(kh_route_replace(&table_route), 0);
 	assert_int_equal(kh_rule_add(&rule), 0);
 	fake_act_as(FAKE_NETD);
@@ -1714,7 +1714,7 @@ test_scale(void **state)
 	size_t cap = 256 * SCALE_SITES + 4096, len = 0;
 	char *text = malloc(cap), name[SCALE_SITES][16];
 	struct mesh_site *sites = calloc(SCALE_SITES, sizeof(*sites));
-	struct kh_prefix *prefixes = calloc(SCALE_SITES, sizeof(*prefixes));
+	struct addr_prefix *prefixes = calloc(SCALE_SITES, sizeof(*prefixes));
 	static const uint32_t vni = 100;
 	struct conf_errors errs = {0};
 	struct mesh_desired *d = NULL, *less = NULL;
@@ -1748,16 +1748,16 @@ test_scale(void **state)
 		                        "vnis = [ 100 ]; }\n",
 		                        i ? "," : "", name[i], key, 16 + i / 256, i % 256, i >> 8,
 		                        i & 0xff);
-		assert_int_equal(kh_addr_parse("192.0.2.1", &sites[i].endpoint), 0);
+		assert_int_equal(addr_parse("192.0.2.1", &sites[i].endpoint), 0);
 		sites[i].endpoint.u.bytes[2] = (uint8_t)(i >> 8);
 		sites[i].endpoint.u.bytes[3] = (uint8_t)i;
 		sites[i].endpoint.u.bytes[0] = 100;
 		sites[i].endpoint_port = 51820;
-		assert_int_equal(kh_prefix_parse("172.16.0.0/32", &sites[i].overlay[0]), 0);
+		assert_int_equal(addr_prefix_parse("172.16.0.0/32", &sites[i].overlay[0]), 0);
 		sites[i].overlay[0].addr.u.bytes[2] = (uint8_t)(i >> 8);
 		sites[i].overlay[0].addr.u.bytes[3] = (uint8_t)i;
 		sites[i].noverlay = 1;
-		assert_int_equal(kh_prefix_parse("10.16.0.0/24", &prefixes[i]), 0);
+		assert_int_equal(addr_prefix_parse("10.16.0.0/24", &prefixes[i]), 0);
 		prefixes[i].addr.u.bytes[1] = (uint8_t)(16 + i / 256);
 		prefixes[i].addr.u.bytes[2] = (uint8_t)(i % 256);
 		sites[i].prefixes = &prefixes[i];
