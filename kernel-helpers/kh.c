@@ -1,5 +1,5 @@
-/* Text forms of MAC addresses and route types, the route and rule checks, and the per-thread description of
- * the last failure. */
+/* Text forms of MAC addresses and route types, the route and rule checks, and the per-thread
+ * description of the last failure. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>

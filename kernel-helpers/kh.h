@@ -11,17 +11,17 @@
 
 #include "netd/addr.h"
 
-#define KH_MAC_LEN       6
-#define KH_KIND_SIZE     16
-#define KH_MAC_STRLEN    18
+#define KH_MAC_LEN    6
+#define KH_KIND_SIZE  16
+#define KH_MAC_STRLEN 18
 
 /* What a VXLAN device carries besides the common link attributes. */
 struct kh_vxlan {
 	uint32_t vni;
 	struct addr local; /* source address of the encapsulation; AF_UNSPEC: none */
-	uint16_t port;        /* UDP destination port, host order; 0: the kernel's default */
-	bool learning;        /* netd's devices never learn: FDB entries are programmed */
-	uint32_t underlay;    /* ifindex of the underlying device, 0: none */
+	uint16_t port;     /* UDP destination port, host order; 0: the kernel's default */
+	bool learning;     /* netd's devices never learn: FDB entries are programmed */
+	uint32_t underlay; /* ifindex of the underlying device, 0: none */
 };
 
 struct kh_link {
@@ -90,9 +90,9 @@ struct kh_fdb {
 	uint32_t ifindex;
 	uint8_t mac[KH_MAC_LEN];
 	struct addr dst; /* AF_UNSPEC in entries that name no VTEP (the bridge's own) */
-	uint32_t master;    /* reported: the bridge, for entries the bridge holds */
-	uint16_t state;     /* reported: NUD_* */
-	uint8_t flags; /* reported: NTF_* (self: the device's own table; master: the bridge's) */
+	uint32_t master; /* reported: the bridge, for entries the bridge holds */
+	uint16_t state;  /* reported: NUD_* */
+	uint8_t flags;   /* reported: NTF_* (self: the device's own table; master: the bridge's) */
 };
 
 /* An IP neighbour (ARP or ND) entry. */

@@ -25,7 +25,7 @@ struct admitted {
 	uint32_t *vnis; /* accepted, sorted */
 	size_t nvnis;
 	const struct addr_prefix *overlay[2]; /* IPv4, IPv6 kept after conflicts; NULL: none */
-	size_t nallowed;                    /* claims kept */
+	size_t nallowed;                      /* claims kept */
 };
 
 /* A prefix some trusted site may advertise, or an overlay grant outside its prefixes. */
@@ -552,8 +552,8 @@ resolve_conflicts(struct build *b)
 	for (size_t i = 0; i < b->nclaims;) {
 		size_t j, winner = SIZE_MAX;
 
-		for (j = i;
-		     j < b->nclaims && addr_prefix_equal(&b->claims[j].prefix, &b->claims[i].prefix);
+		for (j = i; j < b->nclaims &&
+		            addr_prefix_equal(&b->claims[j].prefix, &b->claims[i].prefix);
 		     j++) {
 			struct claim *c = &b->claims[j];
 
@@ -570,7 +570,8 @@ resolve_conflicts(struct build *b)
 			report(b, MESH_REPORT_CONFLICT, c->name,
 			       "site %s: %s is claimed by site %s too, which keeps it (lowest "
 			       "site name)",
-			       c->name, addr_prefix_format(&c->prefix, text), b->claims[winner].name);
+			       c->name, addr_prefix_format(&c->prefix, text),
+			       b->claims[winner].name);
 		}
 		i = j;
 	}
@@ -696,8 +697,7 @@ has_vni(const struct admitted *a, uint32_t vni)
 static int
 vtep_qcmp(const void *a, const void *b)
 {
-	return addr_cmp(&((const struct mesh_vtep *)a)->addr,
-	                     &((const struct mesh_vtep *)b)->addr);
+	return addr_cmp(&((const struct mesh_vtep *)a)->addr, &((const struct mesh_vtep *)b)->addr);
 }
 
 static int

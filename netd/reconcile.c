@@ -360,8 +360,7 @@ is_link_local(const struct addr_prefix *p)
 static bool
 is_our_fdb(const struct kh_fdb *e)
 {
-	return !e->master && addr_len(e->dst.family) &&
-	       memcmp(e->mac, zero_mac, KH_MAC_LEN) == 0;
+	return !e->master && addr_len(e->dst.family) && memcmp(e->mac, zero_mac, KH_MAC_LEN) == 0;
 }
 
 static bool
@@ -750,9 +749,8 @@ read_addrs(struct run *run)
 static bool
 vxlan_shape_ok(const struct kh_link *l, const struct mesh_segment *s)
 {
-	return l->has_vxlan && l->vxlan.vni == s->vni &&
-	       addr_equal(&l->vxlan.local, &s->local) && l->vxlan.port == s->port &&
-	       !l->vxlan.learning && !l->vxlan.underlay;
+	return l->has_vxlan && l->vxlan.vni == s->vni && addr_equal(&l->vxlan.local, &s->local) &&
+	       l->vxlan.port == s->port && !l->vxlan.learning && !l->vxlan.underlay;
 }
 
 static void

@@ -1283,8 +1283,8 @@ site_segments_json(struct site *s)
 		/* Parallel lists: the member sites and the VTEP address each is reached at. */
 		for (size_t k = 0; k < seg->nvteps; k++) {
 			json_array_append_new(members, json_string(seg->vteps[k].site));
-			json_array_append_new(
-			        vteps, json_string(addr_format(&seg->vteps[k].addr, buf)));
+			json_array_append_new(vteps,
+			                      json_string(addr_format(&seg->vteps[k].addr, buf)));
 		}
 		json_array_append_new(segs, json_pack("{s:s, s:I, s:s, s:s, s:I, s:o, s:o}", "name",
 		                                      seg->name, "vni", (json_int_t)seg->vni,
@@ -1339,10 +1339,10 @@ site_routes_json(struct site *s)
 		    (i < d->nroutes && addr_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
 			const struct mesh_route *r = &d->routes[i++];
 
-			json_array_append_new(routes,
-			                      route_json(addr_prefix_format(&r->dst, buf), "unicast",
-			                                 d->peers[r->peer].site, d->wg.name,
-			                                 d->metric, route_problem(s, r)));
+			json_array_append_new(routes, route_json(addr_prefix_format(&r->dst, buf),
+			                                         "unicast", d->peers[r->peer].site,
+			                                         d->wg.name, d->metric,
+			                                         route_problem(s, r)));
 		} else {
 			const struct reconcile_fence *f = &fences[k++];
 			/* No reason for one not installed only when memory ran out for it. */

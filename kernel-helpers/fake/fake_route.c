@@ -354,8 +354,8 @@ kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_
 	size_t slot, nall = 0, k = 0;
 	int err;
 
-	fake_text_add(&t, "route collisions %s table %u proto %u", addr_prefix_format(&mine->dst, p),
-	              mine->table, mine->protocol);
+	fake_text_add(&t, "route collisions %s table %u proto %u",
+	              addr_prefix_format(&mine->dst, p), mine->table, mine->protocol);
 	err = fake_op_begin(FAKE_OP_ROUTE_COLLISIONS, &t, &slot);
 	if (err < 0)
 		return injected(slot, err);

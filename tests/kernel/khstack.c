@@ -447,7 +447,8 @@ collisions(const struct kh_route *route, bool *blocked)
 		enum kh_overlap o = kh_route_overlap(route, &found[i]);
 
 		printf("collision %s: %s %s table %u proto %u\n", mine, overlap_name(o),
-		       addr_prefix_format(&found[i].dst, theirs), found[i].table, found[i].protocol);
+		       addr_prefix_format(&found[i].dst, theirs), found[i].table,
+		       found[i].protocol);
 		same |= o == KH_OVERLAP_SAME;
 	}
 	free(found);
@@ -487,7 +488,8 @@ cmd_routes(int argc, char **argv)
 	for (i = 9; i < argc; i++) {
 		bool blocked = false;
 
-		if (addr_prefix_parse(argv[i], &route.dst) < 0 || !addr_prefix_is_canonical(&route.dst))
+		if (addr_prefix_parse(argv[i], &route.dst) < 0 ||
+		    !addr_prefix_is_canonical(&route.dst))
 			return bad("not a prefix", argv[i]);
 		if (collisions(&route, &blocked) != 0)
 			return 1;

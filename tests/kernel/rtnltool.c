@@ -529,8 +529,8 @@ print_event(const struct kh_event *ev, void *arg)
 		return;
 	case KH_EV_NEIGH_NEW:
 	case KH_EV_NEIGH_DEL:
-		printf(" %s %s %s", ifname(ev->u.neigh.ifindex, d),
-		       addr_format(&ev->u.neigh.ip, a), kh_mac_format(ev->u.neigh.mac, m));
+		printf(" %s %s %s", ifname(ev->u.neigh.ifindex, d), addr_format(&ev->u.neigh.ip, a),
+		       kh_mac_format(ev->u.neigh.mac, m));
 		break;
 	case KH_EV_FDB_NEW:
 	case KH_EV_FDB_DEL:

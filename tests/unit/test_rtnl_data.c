@@ -132,7 +132,7 @@ test_prefix_relations(void **state)
 
 	assert_true(addr_prefix_is_canonical(&a));
 	struct addr_prefix host = P("10.1.2.3/24"), host7 = P("10.1.2.128/25"),
-	                 odd = P("10.1.2.129/25");
+	                   odd = P("10.1.2.129/25");
 	assert_false(addr_prefix_is_canonical(&host));
 	assert_true(addr_prefix_is_canonical(&host7));
 	assert_false(addr_prefix_is_canonical(&odd));

@@ -264,12 +264,13 @@ describe_peers(struct text *t, const struct mesh_desired *d)
 
 		add(t, "peer %s %s", p->site, mesh_state_name(p->state));
 		if (p->endpoint.family)
-			add(t, " endpoint %s:%u%s", addr_format(&p->endpoint, a),
-			    p->endpoint_port, p->endpoint_roams ? " roams" : "");
+			add(t, " endpoint %s:%u%s", addr_format(&p->endpoint, a), p->endpoint_port,
+			    p->endpoint_roams ? " roams" : "");
 		if (p->keepalive)
 			add(t, " keepalive %u", p->keepalive);
 		for (size_t j = 0; j < p->nallowed; j++)
-			add(t, "%s%s", j ? "," : " allowed ", addr_prefix_format(&p->allowed[j], a));
+			add(t, "%s%s", j ? "," : " allowed ",
+			    addr_prefix_format(&p->allowed[j], a));
 		add(t, "\n");
 	}
 }
@@ -287,8 +288,8 @@ describe_segments(struct text *t, const struct mesh_desired *d)
 		for (size_t j = 0; j < s->nports; j++)
 			add(t, "%s%s", j ? "," : " ports ", s->ports[j]);
 		for (size_t j = 0; j < s->nvteps; j++)
-			add(t, "%s%s(%s)", j ? "," : " vteps ",
-			    addr_format(&s->vteps[j].addr, a), s->vteps[j].site);
+			add(t, "%s%s(%s)", j ? "," : " vteps ", addr_format(&s->vteps[j].addr, a),
+			    s->vteps[j].site);
 		add(t, "\n");
 	}
 }

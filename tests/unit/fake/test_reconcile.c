@@ -1204,8 +1204,7 @@ snapshot(void)
 		for (size_t j = 0; j < nfdb; j++)
 			if (!fdb[j].master)
 				len += (size_t)snprintf(out + len, cap - len, "fdb %s %s\n",
-				                        links[i].name,
-				                        addr_format(&fdb[j].dst, a));
+				                        links[i].name, addr_format(&fdb[j].dst, a));
 		free(fdb);
 	}
 	assert_int_equal(kh_rule_list(AF_UNSPEC, 0, &rules, &nrules), 0);
