@@ -23,12 +23,21 @@ kh_last_error(void)
 int
 kh_fail(int err, const char *fmt, ...)
 {
+	char text[sizeof(last_error)];
 	va_list ap;
 
+	/* Formatted aside first: a caller may put the previous text in front of itself. */
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, text, sizeof(last_error));
 	return err < 0 ? err : -err;
+}
+
+void
+kh_clear_error(void)
+{
+	last_error[0] = '\0';
 }
 
 int

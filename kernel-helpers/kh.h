@@ -114,8 +114,8 @@ const char *kh_route_type_name(uint8_t type, char buf[16]);
 /* The type of a name kh_route_type_name gives for the four types above, or -EINVAL. */
 int kh_route_type_parse(const char *name, uint8_t *type);
 
-/* A description of the last failure of a kh_ call in this thread ("" if none), with the
- * kernel's extended-ack text when it gave one; valid until the next kh_ call. */
+/* A description of the last failure of a kh_ or wg_ call in this thread ("" if none), with the
+ * kernel's extended-ack text when it gave one; valid until the next kh_ or wg_ call. */
 const char *kh_last_error(void);
 
 #endif

@@ -17,8 +17,10 @@
 /* How long any one receive waits for the kernel before the call gives up. */
 #define KH_NL_TIMEOUT_MS 5000
 
-/* Records a failure for kh_last_error(); returns -|err|. */
+/* Records the failure of a kh_ or wg_ call for kh_last_error() (the text may contain
+ * kh_last_error() itself); returns -|err|. The WireGuard calls start from a clear text. */
 int kh_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kh_clear_error(void);
 
 /* libnl's (negative) error code as -errno. */
 int kh_nl_errno(int nle);

@@ -16,7 +16,7 @@ wg_kernel_available(void)
 {
 	uint16_t family;
 
-	wg_clear_error();
+	kh_clear_error();
 	return wg_genl_family(&family) == 0;
 }
 
@@ -42,10 +42,8 @@ backend_of(const char *name, enum wg_backend *backend)
 	if (ret < 0)
 		return ret;
 	/* Until its process answers, an interface being started is neither one nor missing. */
-	if (wg_userspace_starting(name)) {
-		wg_set_error("%s: being started; not answering yet", name);
-		return -EINPROGRESS;
-	}
+	if (wg_userspace_starting(name))
+		return kh_fail(-EINPROGRESS, "%s: being started; not answering yet", name);
 	ret = wg_link_kind(name, kind, sizeof(kind));
 	if (ret < 0 && ret != -ENODEV)
 		return ret;
@@ -54,21 +52,18 @@ backend_of(const char *name, enum wg_backend *backend)
 		return 0;
 	}
 	if (socket_exists(name)) {
-		if (ret == -ENODEV) {
-			wg_set_error(
+		if (ret == -ENODEV)
+			return kh_fail(
+			        -ENODEV,
 			        "%s: %s/%s.sock exists but the interface is not in this network "
 			        "namespace",
 			        name, WG_USERSPACE_SOCKET_DIR, name);
-			return -ENODEV;
-		}
 		*backend = WG_BACKEND_USERSPACE;
 		return 0;
 	}
 	if (ret == 0)
-		wg_set_error("%s: not a WireGuard interface", name);
-	else
-		wg_set_error("%s: no such WireGuard interface", name);
-	return -ENODEV;
+		return kh_fail(-ENODEV, "%s: not a WireGuard interface", name);
+	return kh_fail(-ENODEV, "%s: no such WireGuard interface", name);
 }
 
 int
@@ -77,7 +72,7 @@ wg_device_backend(const char *name, enum wg_backend *backend)
 	enum wg_backend b;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = backend_of(name, &b);
 	if (ret == 0)
 		*backend = b;
@@ -90,15 +85,14 @@ wg_add_device(const char *name, enum wg_backend backend)
 	enum wg_backend existing;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = backend_of(name, &existing);
-	if (ret == 0) {
-		wg_set_error("%s: a WireGuard interface of that name exists already", name);
-		return -EEXIST;
-	}
+	if (ret == 0)
+		return kh_fail(-EEXIST, "%s: a WireGuard interface of that name exists already",
+		               name);
 	if (ret != -ENODEV)
 		return ret;
-	wg_clear_error();
+	kh_clear_error();
 	if (backend == WG_BACKEND_AUTO)
 		backend = wg_kernel_available() ? WG_BACKEND_KERNEL : WG_BACKEND_USERSPACE;
 	switch (backend) {
@@ -109,8 +103,7 @@ wg_add_device(const char *name, enum wg_backend backend)
 	case WG_BACKEND_AUTO:
 		break;
 	}
-	wg_set_error("%s: unknown backend %d", name, (int)backend);
-	return -EINVAL;
+	return kh_fail(-EINVAL, "%s: unknown backend %d", name, (int)backend);
 }
 
 int
@@ -119,7 +112,7 @@ wg_del_device(const char *name)
 	enum wg_backend backend;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = backend_of(name, &backend);
 	if (ret < 0)
 		return ret;
@@ -134,7 +127,7 @@ wg_get_device(const char *name, struct wg_device **dev)
 	enum wg_backend backend;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = backend_of(name, &backend);
 	if (ret < 0)
 		return ret;
@@ -149,7 +142,7 @@ wg_set_device(const struct wg_device *dev)
 	enum wg_backend backend;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = backend_of(dev->name, &backend);
 	if (ret < 0)
 		return ret;
@@ -196,13 +189,13 @@ wg_list_devices(char ***names)
 	size_t count = 0;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = wg_link_list("wireguard", &list, &count);
 	if (ret < 0)
 		goto fail;
 	ret = list_userspace(&list, &count);
 	if (ret < 0) {
-		wg_set_error("%s: %s", WG_USERSPACE_SOCKET_DIR, strerror(-ret));
+		kh_fail(ret, "%s: %s", WG_USERSPACE_SOCKET_DIR, strerror(-ret));
 		goto fail;
 	}
 	if (!list) {
@@ -212,7 +205,7 @@ wg_list_devices(char ***names)
 			goto fail;
 		}
 	}
-	wg_clear_error();
+	kh_clear_error();
 	*names = list;
 	return 0;
 fail:

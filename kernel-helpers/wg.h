@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "kernel-helpers/kh.h"
+
 #define WG_KEY_SIZE 32
 
 /* Where wireguard-go and its kin put their UAPI sockets: one directory shared by every
@@ -101,7 +103,7 @@ int wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, ui
  * hold the private key), and is wiped when freed. */
 void wg_free_device(struct wg_device *dev);
 
-/* Every call below returns 0 or -errno; on failure wg_last_error() says what went wrong in
+/* Every call below returns 0 or -errno; on failure kh_last_error() says what went wrong in
  * words (the kernel's extended-ack text when it gave one). Each call is bounded in time.
  * -EINPROGRESS: the interface is being started (wg_userspace_start) and does not answer
  * yet. */
@@ -169,9 +171,5 @@ void wg_background_clear(void);
 /* At exit: ends the thread that runs userspace exchanges (waiting at most a second for one
  * under way) and frees their results nobody collected. No wg_ call may follow. */
 void wg_shutdown(void);
-
-/* A description of the last failure of a wg_ call in this thread ("" if none); valid until
- * the next wg_ call. */
-const char *wg_last_error(void);
 
 #endif

@@ -123,17 +123,17 @@ check_delta(const struct wg_device *dev)
 		if ((peer->flags & WG_PEER_HAS_ENDPOINT) &&
 		    peer->endpoint.sa.sa_family != AF_INET &&
 		    peer->endpoint.sa.sa_family != AF_INET6) {
-			wg_set_error("%s: peer %zu: endpoint of unknown family", dev->name, i);
-			return -EINVAL;
+			return kh_fail(-EINVAL, "%s: peer %zu: endpoint of unknown family",
+			               dev->name, i);
 		}
 		for (size_t j = 0; j < peer->nallowedips; j++) {
 			const struct wg_allowedip *aip = &peer->allowedips[j];
 
 			if ((aip->family != AF_INET || aip->cidr > 32) &&
 			    (aip->family != AF_INET6 || aip->cidr > 128)) {
-				wg_set_error("%s: peer %zu: allowed-ip %zu is not a valid prefix",
-				             dev->name, i, j);
-				return -EINVAL;
+				return kh_fail(-EINVAL,
+				               "%s: peer %zu: allowed-ip %zu is not a valid prefix",
+				               dev->name, i, j);
 			}
 		}
 	}
@@ -220,8 +220,8 @@ wg_genl_build_set(const struct wg_device *dev, uint16_t family, void *buf, size_
 			return 0;
 	}
 too_small:
-	wg_set_error("%s: a single peer attribute does not fit in %zu bytes", dev->name, bufsize);
-	return -EMSGSIZE;
+	return kh_fail(-EMSGSIZE, "%s: a single peer attribute does not fit in %zu bytes",
+	               dev->name, bufsize);
 }
 
 /* --- parsing GET_DEVICE --- */
@@ -271,10 +271,8 @@ for_each_nested(const struct nlattr *nest, int (*fn)(const struct nlattr *, void
 		const struct nlattr *attr = (const struct nlattr *)p;
 		size_t step;
 
-		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len) {
-			wg_set_error("%s: malformed attribute", what);
-			return -EBADMSG;
-		}
+		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len)
+			return kh_fail(-EBADMSG, "%s: malformed attribute", what);
 		step = MNL_ALIGN(attr->nla_len);
 		if (step > len)
 			step = len;
@@ -303,23 +301,22 @@ parse_allowedip(const struct nlattr *attr, void *data)
 		return ret;
 	if (!tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] ||
 	    !tb[WGALLOWEDIP_A_CIDR_MASK]) {
-		wg_set_error("allowed-ip: family, address or mask missing");
-		return -EBADMSG;
+		return kh_fail(-EBADMSG, "allowed-ip: family, address or mask missing");
 	}
 	family = mnl_attr_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
 	cidr = mnl_attr_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
 	len = mnl_attr_get_payload_len(tb[WGALLOWEDIP_A_IPADDR]);
 	if (!(family == AF_INET && len == 4 && cidr <= 32) &&
 	    !(family == AF_INET6 && len == 16 && cidr <= 128)) {
-		wg_set_error("allowed-ip: family %u, %zu-byte address and /%u do not agree", family,
-		             len, cidr);
-		return -EBADMSG;
+		return kh_fail(-EBADMSG,
+		               "allowed-ip: family %u, %zu-byte address and /%u do not agree",
+		               family, len, cidr);
 	}
 	ret = wg_peer_add_allowedip(peer, family, mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]),
 	                            cidr);
 	if (ret < 0)
-		wg_set_error("allowed-ip: %s", strerror(-ret));
-	return ret;
+		return kh_fail(ret, "allowed-ip: %s", strerror(-ret));
+	return 0;
 }
 
 struct parse_ctx {
@@ -341,10 +338,8 @@ parse_peer(const struct nlattr *attr, void *data)
 	                        peer_policy, WGPEER_A_MAX, tb, "peer");
 	if (ret < 0)
 		return ret;
-	if (!tb[WGPEER_A_PUBLIC_KEY]) {
-		wg_set_error("peer: no public key");
-		return -EBADMSG;
-	}
+	if (!tb[WGPEER_A_PUBLIC_KEY])
+		return kh_fail(-EBADMSG, "peer: no public key");
 	key = mnl_attr_get_payload(tb[WGPEER_A_PUBLIC_KEY]);
 	/* The kernel continues a peer whose allowed-ips overflowed one dump message at the
 	 * start of the next one. */
@@ -353,10 +348,8 @@ parse_peer(const struct nlattr *attr, void *data)
 		peer = &dev->peers[dev->npeers - 1];
 	} else {
 		peer = wg_device_add_peer(dev);
-		if (!peer) {
-			wg_set_error("peer: out of memory");
-			return -ENOMEM;
-		}
+		if (!peer)
+			return kh_fail(-ENOMEM, "peer: out of memory");
 		memcpy(peer->public_key, key, WG_KEY_SIZE);
 	}
 	if (tb[WGPEER_A_PRESHARED_KEY]) {
@@ -393,10 +386,8 @@ parse_peer(const struct nlattr *attr, void *data)
 		int64_t ts[2];
 
 		memcpy(ts, mnl_attr_get_payload(tb[WGPEER_A_LAST_HANDSHAKE_TIME]), sizeof(ts));
-		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) {
-			wg_set_error("peer: last handshake time out of range");
-			return -EBADMSG;
-		}
+		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+			return kh_fail(-EBADMSG, "peer: last handshake time out of range");
 		peer->last_handshake.tv_sec = (time_t)ts[0];
 		peer->last_handshake.tv_nsec = (long)ts[1];
 	}
@@ -419,15 +410,12 @@ wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device 
 	size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*genl));
 	int ret;
 
-	if (nlh->nlmsg_type != family || nlh->nlmsg_len < hdr) {
-		wg_set_error("%s: not a WireGuard message", dev->name);
-		return -EBADMSG;
-	}
+	if (nlh->nlmsg_type != family || nlh->nlmsg_len < hdr)
+		return kh_fail(-EBADMSG, "%s: not a WireGuard message", dev->name);
 	genl = mnl_nlmsg_get_payload(nlh);
-	if (genl->cmd != WG_CMD_GET_DEVICE && genl->cmd != WG_CMD_SET_DEVICE) {
-		wg_set_error("%s: unexpected WireGuard command %u", dev->name, genl->cmd);
-		return -EBADMSG;
-	}
+	if (genl->cmd != WG_CMD_GET_DEVICE && genl->cmd != WG_CMD_SET_DEVICE)
+		return kh_fail(-EBADMSG, "%s: unexpected WireGuard command %u", dev->name,
+		               genl->cmd);
 	ret = wg_nl_parse_attrs((const char *)nlh + hdr, nlh->nlmsg_len - hdr, device_policy,
 	                        WGDEVICE_A_MAX, tb, "device");
 	if (ret < 0)
@@ -435,10 +423,8 @@ wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device 
 	if (tb[WGDEVICE_A_IFNAME]) {
 		const char *name = mnl_attr_get_str(tb[WGDEVICE_A_IFNAME]);
 
-		if (dev->name[0] && strcmp(dev->name, name) != 0) {
-			wg_set_error("%s: reply is about another interface", dev->name);
-			return -EBADMSG;
-		}
+		if (dev->name[0] && strcmp(dev->name, name) != 0)
+			return kh_fail(-EBADMSG, "%s: reply is about another interface", dev->name);
 		snprintf(dev->name, sizeof(dev->name), "%s", name);
 	}
 	if (tb[WGDEVICE_A_IFINDEX])
@@ -466,10 +452,8 @@ wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device 
 		dev->flags |= WG_DEVICE_REPLACE_PEERS;
 	if (tb[WGDEVICE_A_PEERS]) {
 		ret = for_each_nested(tb[WGDEVICE_A_PEERS], parse_peer, &ctx, "peers");
-		if (ret < 0) {
-			wg_set_error("%s: %s", dev->name, wg_last_error());
-			return ret;
-		}
+		if (ret < 0)
+			return kh_fail(ret, "%s: %s", dev->name, kh_last_error());
 	}
 	return 0;
 }
@@ -490,18 +474,15 @@ family_cb(const struct nlmsghdr *nlh, void *data)
 	uint16_t *family = data;
 	int ret;
 
-	if (nlh->nlmsg_type != GENL_ID_CTRL || nlh->nlmsg_len < hdr) {
-		wg_set_error("genetlink: unexpected reply");
-		return -EBADMSG;
-	}
+	if (nlh->nlmsg_type != GENL_ID_CTRL || nlh->nlmsg_len < hdr)
+		return kh_fail(-EBADMSG, "genetlink: unexpected reply");
 	ret = wg_nl_parse_attrs((const char *)nlh + hdr, nlh->nlmsg_len - hdr, ctrl_policy,
 	                        CTRL_ATTR_MAX, tb, "genetlink family");
 	if (ret < 0)
 		return ret;
 	if (!tb[CTRL_ATTR_FAMILY_ID] || !tb[CTRL_ATTR_FAMILY_NAME] ||
 	    strcmp(mnl_attr_get_str(tb[CTRL_ATTR_FAMILY_NAME]), WG_GENL_NAME) != 0) {
-		wg_set_error("genetlink: reply without the %s family", WG_GENL_NAME);
-		return -EBADMSG;
+		return kh_fail(-EBADMSG, "genetlink: reply without the %s family", WG_GENL_NAME);
 	}
 	*family = mnl_attr_get_u16(tb[CTRL_ATTR_FAMILY_ID]);
 	return 0;
@@ -524,14 +505,12 @@ resolve_family(struct wg_nl *nl, uint16_t *family)
 	genl->version = 1;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
 	ret = wg_nl_talk(nl, nlh, family_cb, &id);
-	if (ret == -ENOENT) {
-		wg_set_error("the kernel has no WireGuard (no \"%s\" generic netlink family)",
-		             WG_GENL_NAME);
-		return ret;
-	}
+	if (ret == -ENOENT)
+		return kh_fail(ret,
+		               "the kernel has no WireGuard (no \"%s\" generic netlink family)",
+		               WG_GENL_NAME);
 	if (ret == 0 && id == 0) {
-		wg_set_error("genetlink: no answer for the %s family", WG_GENL_NAME);
-		ret = -EBADMSG;
+		ret = kh_fail(-EBADMSG, "genetlink: no answer for the %s family", WG_GENL_NAME);
 	}
 	if (ret == 0)
 		*family = id;
@@ -617,8 +596,7 @@ wg_genl_get_device(const char *name, struct wg_device **out)
 
 	if (ret < 0) {
 		wg_free_device(ctx.dev);
-		wg_set_error("%s: %s", name, wg_last_error());
-		return ret;
+		return kh_fail(ret, "%s: %s", name, kh_last_error());
 	}
 	*out = ctx.dev;
 	return 0;
@@ -657,6 +635,6 @@ wg_genl_set_device(const struct wg_device *dev)
 out:
 	sodium_free(buf);
 	if (ret < 0)
-		wg_set_error("%s: %s", dev->name, wg_last_error());
-	return ret;
+		return kh_fail(ret, "%s: %s", dev->name, kh_last_error());
+	return 0;
 }

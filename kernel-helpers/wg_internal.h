@@ -10,14 +10,13 @@
 
 #include <libmnl/libmnl.h>
 
+#include "kernel-helpers/nl.h"
 #include "kernel-helpers/wg.h"
 
-/* --- errors (wg.c) --- */
+/* --- names (wg_model.c) --- */
 
-/* Record the text wg_last_error() returns; the message names the object it is about. */
-void wg_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void wg_clear_error(void);
-/* 0 when name can be an interface name and a socket file name, else -EINVAL (error set). */
+/* 0 when name can be an interface name and a socket file name, else -EINVAL (error set).
+ * Errors of every call are recorded with kh_fail (nl.h), naming the object they are about. */
 int wg_check_name(const char *name);
 
 /* --- netlink plumbing (wg_netlink.c) --- */

@@ -1,5 +1,5 @@
-/* The WireGuard device model (devices, peers, allowed-ips, name lists) and the error text of
- * the last failed call: pure data, shared by the real backends and the fake kernel. */
+/* The WireGuard device model (devices, peers, allowed-ips, name lists) and the waits for work
+ * left to the background: shared by the real backends and the fake kernel. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,7 +17,6 @@
 #include "kernel-helpers/wg.h"
 #include "kernel-helpers/wg_internal.h"
 
-static _Thread_local char last_error[512];
 static int wait_ms = WG_WAIT_DEFAULT_MS;
 
 void
@@ -119,48 +118,19 @@ wg_thread_start(void *(*fn)(void *), void *arg, pthread_t *joinable)
 	return err;
 }
 
-void
-wg_set_error(const char *fmt, ...)
-{
-	char tmp[sizeof(last_error)];
-	va_list ap;
-
-	/* Formatted aside first: callers prefix the previous message to itself. */
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	memcpy(last_error, tmp, sizeof(last_error));
-}
-
-void
-wg_clear_error(void)
-{
-	last_error[0] = '\0';
-}
-
-const char *
-wg_last_error(void)
-{
-	return last_error;
-}
-
 int
 wg_check_name(const char *name)
 {
 	size_t len;
 
-	if (!name) {
-		wg_set_error("no interface name");
-		return -EINVAL;
-	}
+	if (!name)
+		return kh_fail(-EINVAL, "no interface name");
 	len = strnlen(name, IFNAMSIZ);
 	/* The kernel's own rules, and the name becomes a file name under
 	 * WG_USERSPACE_SOCKET_DIR, hence no '/' and no "." or "..". */
 	if (len == 0 || len >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, "..") ||
-	    strpbrk(name, "/: \t\n\v\f\r")) {
-		wg_set_error("'%.*s': not a valid interface name", IFNAMSIZ, name);
-		return -EINVAL;
-	}
+	    strpbrk(name, "/: \t\n\v\f\r"))
+		return kh_fail(-EINVAL, "'%.*s': not a valid interface name", IFNAMSIZ, name);
 	return 0;
 }
 

@@ -32,7 +32,7 @@ wg_nl_open(struct wg_nl *nl, int bus)
 	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (!nl->sock || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
-		wg_set_error("netlink socket: %s", strerror(errno));
+		kh_fail(ret, "netlink socket: %s", strerror(-ret));
 		goto fail;
 	}
 	/* Older kernels lack these; errors then come without text, which is still correct. */
@@ -41,7 +41,7 @@ wg_nl_open(struct wg_nl *nl, int bus)
 	if (setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
 		ret = -errno;
-		wg_set_error("netlink socket timeout: %s", strerror(errno));
+		kh_fail(ret, "netlink socket timeout: %s", strerror(-ret));
 		goto fail;
 	}
 	nl->portid = mnl_socket_get_portid(nl->sock);
@@ -84,10 +84,8 @@ nl_error(const struct nlmsghdr *nlh, int error, size_t tlv_off)
 			msg = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
 	}
 	if (msg && *msg)
-		wg_set_error("kernel: %s (%s)", msg, strerror(-error));
-	else
-		wg_set_error("kernel: %s", strerror(-error));
-	return error;
+		return kh_fail(error, "kernel: %s (%s)", msg, strerror(-error));
+	return kh_fail(error, "kernel: %s", strerror(-error));
 }
 
 static int
@@ -96,10 +94,8 @@ nl_error_msg(const struct nlmsghdr *nlh)
 	const struct nlmsgerr *err;
 	size_t off;
 
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*err)) {
-		wg_set_error("netlink: truncated error message");
-		return -EBADMSG;
-	}
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*err))
+		return kh_fail(-EBADMSG, "netlink: truncated error message");
 	err = mnl_nlmsg_get_payload(nlh);
 	/* Without NETLINK_CAP_ACK the request is echoed whole before the TLVs. */
 	off = NLMSG_HDRLEN + sizeof(*err);
@@ -131,10 +127,8 @@ wg_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, wg_nl_cb c
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
 		size_t msglen;
 
-		if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len) {
-			wg_set_error("netlink: malformed message header");
-			return -EBADMSG;
-		}
+		if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+			return kh_fail(-EBADMSG, "netlink: malformed message header");
 		msglen = NLMSG_ALIGN(nlh->nlmsg_len);
 		if (msglen > len)
 			msglen = len;
@@ -145,10 +139,8 @@ wg_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, wg_nl_cb c
 		if ((portid && nlh->nlmsg_pid && nlh->nlmsg_pid != portid) ||
 		    (seq && nlh->nlmsg_seq != seq))
 			continue;
-		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
-			wg_set_error("netlink: dump interrupted by a concurrent change");
-			return -EINTR;
-		}
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+			return kh_fail(-EINTR, "netlink: dump interrupted by a concurrent change");
 		switch (nlh->nlmsg_type) {
 		case NLMSG_NOOP:
 			continue;
@@ -158,8 +150,7 @@ wg_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, wg_nl_cb c
 		case NLMSG_DONE:
 			return nl_done_msg(nlh);
 		case NLMSG_OVERRUN:
-			wg_set_error("netlink: overrun");
-			return -EOVERFLOW;
+			return kh_fail(-EOVERFLOW, "netlink: overrun");
 		default:
 			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
 				continue;
@@ -183,8 +174,7 @@ wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, wg_nl_cb cb, void *data)
 	nlh->nlmsg_pid = 0;
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
 		ret = -errno;
-		wg_set_error("netlink send: %s", strerror(errno));
-		return ret;
+		return kh_fail(ret, "netlink send: %s", strerror(errno));
 	}
 	for (;;) {
 		n = mnl_socket_recvfrom(nl->sock, nl->buf, WG_NL_RECV_SIZE);
@@ -195,8 +185,7 @@ wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, wg_nl_cb cb, void *data)
 			if (errno == ENOENT)
 				continue;
 			ret = errno == EAGAIN ? -ETIMEDOUT : -errno;
-			wg_set_error("netlink receive: %s", strerror(-ret));
-			return ret;
+			return kh_fail(ret, "netlink receive: %s", strerror(-ret));
 		}
 		ret = wg_nl_run(nl->buf, (size_t)n, nl->seq, nl->portid, cb, data);
 		if (ret != WG_NL_MORE)
@@ -252,10 +241,8 @@ wg_nl_parse_attrs(const void *start, size_t len, const struct wg_attr_policy *po
 		size_t step;
 		uint16_t type;
 
-		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len) {
-			wg_set_error("%s: malformed attribute", what);
-			return -EBADMSG;
-		}
+		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len)
+			return kh_fail(-EBADMSG, "%s: malformed attribute", what);
 		step = MNL_ALIGN(attr->nla_len);
 		if (step > len)
 			step = len;
@@ -265,14 +252,11 @@ wg_nl_parse_attrs(const void *start, size_t len, const struct wg_attr_policy *po
 		type = mnl_attr_get_type(attr);
 		if (type > max || policy[type].kind == WG_ATTR_UNKNOWN)
 			continue;
-		if (tb[type]) {
-			wg_set_error("%s: attribute %u repeated", what, type);
-			return -EBADMSG;
-		}
-		if (!attr_shape_ok(attr, &policy[type])) {
-			wg_set_error("%s: attribute %u has a bad length or content", what, type);
-			return -EBADMSG;
-		}
+		if (tb[type])
+			return kh_fail(-EBADMSG, "%s: attribute %u repeated", what, type);
+		if (!attr_shape_ok(attr, &policy[type]))
+			return kh_fail(-EBADMSG, "%s: attribute %u has a bad length or content",
+			               what, type);
 		tb[type] = attr;
 	}
 	return 0;
@@ -329,8 +313,7 @@ link_parse(const struct nlmsghdr *nlh, const char **name, const char **kind)
 
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct ifinfomsg))) {
-		wg_set_error("rtnetlink: unexpected message");
-		return -EBADMSG;
+		return kh_fail(-EBADMSG, "rtnetlink: unexpected message");
 	}
 	ret = wg_nl_parse_attrs(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct ifinfomsg)),
 	                        nlh->nlmsg_len - NLMSG_HDRLEN -
@@ -338,10 +321,8 @@ link_parse(const struct nlmsghdr *nlh, const char **name, const char **kind)
 	                        link_policy, IFLA_MAX, tb, "link");
 	if (ret < 0)
 		return ret;
-	if (!tb[IFLA_IFNAME]) {
-		wg_set_error("rtnetlink: link without a name");
-		return -EBADMSG;
-	}
+	if (!tb[IFLA_IFNAME])
+		return kh_fail(-EBADMSG, "rtnetlink: link without a name");
 	*name = mnl_attr_get_str(tb[IFLA_IFNAME]);
 	*kind = "";
 	if (tb[IFLA_LINKINFO]) {
@@ -384,12 +365,10 @@ wg_link_kind(const char *name, char *kind, size_t kindlen)
 	int ret;
 
 	ret = link_request(RTM_GETLINK, NLM_F_ACK, name, NULL, kind_cb, &q);
-	if (ret == -ENODEV) {
-		wg_set_error("%s: no such interface", name);
-		return ret;
-	}
+	if (ret == -ENODEV)
+		return kh_fail(ret, "%s: no such interface", name);
 	if (ret == 0 && !q.found) {
-		wg_set_error("%s: the kernel answered without the link", name);
+		kh_fail(-EBADMSG, "%s: the kernel answered without the link", name);
 		ret = -EBADMSG;
 	}
 	return ret;
@@ -403,8 +382,9 @@ wg_link_add_wireguard(const char *name)
 	ret = link_request(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, name, "wireguard",
 	                   NULL, NULL);
 	if (ret < 0)
-		wg_set_error("%s: cannot create the WireGuard link: %s", name, wg_last_error());
-	return ret;
+		return kh_fail(ret, "%s: cannot create the WireGuard link: %s", name,
+		               kh_last_error());
+	return 0;
 }
 
 int
@@ -414,8 +394,8 @@ wg_link_del(const char *name)
 
 	ret = link_request(RTM_DELLINK, NLM_F_ACK, name, NULL, NULL, NULL);
 	if (ret < 0)
-		wg_set_error("%s: cannot delete the link: %s", name, wg_last_error());
-	return ret;
+		return kh_fail(ret, "%s: cannot delete the link: %s", name, kh_last_error());
+	return 0;
 }
 
 struct list_query {

@@ -244,11 +244,11 @@ run(struct job *j)
 	close(fd);
 	if (j->ret < 0)
 		return;
-	wg_clear_error();
+	kh_clear_error();
 	j->ret = j->get ? wg_uapi_parse_get(reply, len, j->name, &j->dev)
 	                : wg_uapi_parse_set(reply, len, j->name);
 	if (j->ret < 0)
-		snprintf(j->error, sizeof(j->error), "%s", wg_last_error());
+		snprintf(j->error, sizeof(j->error), "%s", kh_last_error());
 	sodium_free(reply);
 }
 
@@ -354,19 +354,18 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	pthread_once(&once, start_worker);
 	if (worker_err) {
 		sodium_free(req);
-		wg_set_error("%s: cannot start the UAPI worker thread: %s", name,
-		             strerror(worker_err));
-		return -worker_err;
+		return kh_fail(-worker_err, "%s: cannot start the UAPI worker thread: %s", name,
+		               strerror(worker_err));
 	}
 	pthread_mutex_lock(&lock);
 	j = job_of(name);
 	if (j && !j->done && !wg_cond_await(&finished, &lock, &j->done)) {
 		pthread_mutex_unlock(&lock);
 		sodium_free(req);
-		wg_set_error("%s: userspace implementation stalled (an earlier request is still "
-		             "unanswered after %d ms more)",
-		             name, wg_wait_ms());
-		return -ETIMEDOUT;
+		return kh_fail(-ETIMEDOUT,
+		               "%s: userspace implementation stalled (an earlier request is still "
+		               "unanswered after %d ms more)",
+		               name, wg_wait_ms());
 	}
 	if (j && !req && j->get && j->ret == 0 && now_ms() - j->done_at <= RESULT_TTL_MS) {
 		ret = collect(j, dev, &connected, error, sizeof(error));
@@ -380,8 +379,7 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	if (!j) {
 		pthread_mutex_unlock(&lock);
 		sodium_free(req);
-		wg_set_error("%s: out of memory", name);
-		return -ENOMEM;
+		return kh_fail(-ENOMEM, "%s: out of memory", name);
 	}
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	j->get = !req;
@@ -393,33 +391,35 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	if (!wg_cond_await(&finished, &lock, &j->done)) {
 		j->abandoned = true;
 		pthread_mutex_unlock(&lock);
-		wg_set_error("%s: userspace implementation stalled (no answer within %d ms; the "
-		             "request goes on in the background)",
-		             name, wg_wait_ms());
-		return -ETIMEDOUT;
+		return kh_fail(-ETIMEDOUT,
+		               "%s: userspace implementation stalled (no answer within %d ms; the "
+		               "request goes on in the background)",
+		               name, wg_wait_ms());
 	}
 	ret = collect(j, dev, &connected, error, sizeof(error));
 out:
 	pthread_mutex_unlock(&lock);
 	if (error[0])
-		wg_set_error("%s", error);
+		kh_fail(ret, "%s", error);
 	else if (ret == -ETIMEDOUT && !connected)
-		wg_set_error("%s: userspace implementation stalled (it accepts no connection on "
-		             "%s/%s.sock)",
-		             name, WG_USERSPACE_SOCKET_DIR, name);
+		kh_fail(ret,
+		        "%s: userspace implementation stalled (it accepts no connection on "
+		        "%s/%s.sock)",
+		        name, WG_USERSPACE_SOCKET_DIR, name);
 	else if (ret < 0 && !connected)
-		wg_set_error("%s: cannot connect to %s/%s.sock: %s", name, WG_USERSPACE_SOCKET_DIR,
-		             name, strerror(-ret));
+		kh_fail(ret, "%s: cannot connect to %s/%s.sock: %s", name, WG_USERSPACE_SOCKET_DIR,
+		        name, strerror(-ret));
 	else if (ret == -ETIMEDOUT)
-		wg_set_error("%s: userspace implementation stalled (nothing for %d ms, or no "
-		             "answer within %d ms)",
-		             name, WG_UAPI_IDLE_MS, WG_UAPI_TOTAL_MS);
+		kh_fail(ret,
+		        "%s: userspace implementation stalled (nothing for %d ms, or no "
+		        "answer within %d ms)",
+		        name, WG_UAPI_IDLE_MS, WG_UAPI_TOTAL_MS);
 	else if (ret == -ECONNRESET)
-		wg_set_error("%s: userspace implementation closed the connection mid-reply", name);
+		kh_fail(ret, "%s: userspace implementation closed the connection mid-reply", name);
 	else if (ret == -EPROTO)
-		wg_set_error("%s: userspace reply larger than %u bytes", name, WG_UAPI_MAX_REPLY);
+		kh_fail(ret, "%s: userspace reply larger than %u bytes", name, WG_UAPI_MAX_REPLY);
 	else if (ret < 0)
-		wg_set_error("%s: userspace socket: %s", name, strerror(-ret));
+		kh_fail(ret, "%s: userspace socket: %s", name, strerror(-ret));
 	return ret;
 }
 
@@ -437,10 +437,8 @@ wg_uapi_answers(const char *name)
 int
 wg_uapi_get_device(const char *name, struct wg_device **dev)
 {
-	if (sodium_init() < 0) {
-		wg_set_error("%s: libsodium cannot start", name);
-		return -ENOMEM;
-	}
+	if (sodium_init() < 0)
+		return kh_fail(-ENOMEM, "%s: libsodium cannot start", name);
 	return request(name, NULL, 0, dev);
 }
 

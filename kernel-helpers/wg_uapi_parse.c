@@ -25,8 +25,7 @@ struct reply {
 static int
 bad(const struct reply *r, int err, const char *what)
 {
-	wg_set_error("%s: userspace reply line %zu: %s", r->name, r->lineno, what);
-	return err;
+	return kh_fail(err, "%s: userspace reply line %zu: %s", r->name, r->lineno, what);
 }
 
 static int
@@ -344,8 +343,8 @@ check_unique_peers(const struct wg_device *dev)
 	qsort(keys, dev->npeers, sizeof(*keys), cmp_key);
 	for (size_t i = 1; i < dev->npeers; i++)
 		if (!memcmp(keys[i - 1], keys[i], WG_KEY_SIZE)) {
-			wg_set_error("%s: userspace reply lists a peer twice", dev->name);
-			ret = -EBADMSG;
+			ret = kh_fail(-EBADMSG, "%s: userspace reply lists a peer twice",
+			              dev->name);
 			break;
 		}
 	free(keys);
@@ -364,10 +363,9 @@ each_line(const char *buf, size_t len, const char *name,
 	long err = -1; /* the errno line's value once seen */
 	int ret;
 
-	if (len > WG_UAPI_MAX_REPLY) {
-		wg_set_error("%s: userspace reply larger than %u bytes", name, WG_UAPI_MAX_REPLY);
-		return -EPROTO;
-	}
+	if (len > WG_UAPI_MAX_REPLY)
+		return kh_fail(-EPROTO, "%s: userspace reply larger than %u bytes", name,
+		               WG_UAPI_MAX_REPLY);
 	for (;;) {
 		size_t avail = len - pos, linelen;
 		const char *nl, *eq;
@@ -425,11 +423,9 @@ each_line(const char *buf, size_t len, const char *name,
 			return bad(&r, -EPROTO, "unexpected key");
 		}
 	}
-	if (err > 0) {
-		wg_set_error("%s: userspace implementation answered errno=%ld (%s)", name, err,
-		             strerror((int)err));
-		return -(int)err;
-	}
+	if (err > 0)
+		return kh_fail(-(int)err, "%s: userspace implementation answered errno=%ld (%s)",
+		               name, err, strerror((int)err));
 	return 0;
 }
 
@@ -616,13 +612,12 @@ wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len)
 	for (size_t i = 0; i < dev->npeers && ret == 0; i++) {
 		ret = put_peer(f, &dev->peers[i]);
 		if (ret < 0)
-			wg_set_error("%s: peer %zu: endpoint or allowed-ip of unknown family",
-			             dev->name, i);
+			kh_fail(ret, "%s: peer %zu: endpoint or allowed-ip of unknown family",
+			        dev->name, i);
 	}
 	fprintf(f, "\n");
 	if (ferror(f) && ret == 0) {
-		ret = -ENOMEM;
-		wg_set_error("%s: out of memory", dev->name);
+		ret = kh_fail(-ENOMEM, "%s: out of memory", dev->name);
 	}
 	if (fclose(f) != 0 && ret == 0)
 		ret = -ENOMEM;
@@ -631,8 +626,7 @@ wg_uapi_build_set(const struct wg_device *dev, char **text, size_t *len)
 	total = sizeof(head) - 1 + (with_key ? KEY_LINE_LEN : 0) + size;
 	out = sodium_init() < 0 ? NULL : sodium_malloc(total + 1);
 	if (!out) {
-		ret = -ENOMEM;
-		wg_set_error("%s: out of memory", dev->name);
+		ret = kh_fail(-ENOMEM, "%s: out of memory", dev->name);
 		goto out;
 	}
 	memcpy(out, head, sizeof(head) - 1);

@@ -186,13 +186,13 @@ wait_started(const char *name, const char *command, pid_t pid, int outfd)
 
 					drain(outfd, output, &outlen);
 					said = last_line(output, outlen);
-					wg_set_error("%s: %s %s: %s %d%s%s", name, command, name,
-					             WIFEXITED(status) ? "exited with status"
-					                               : "killed by signal",
-					             WIFEXITED(status) ? WEXITSTATUS(status)
-					                               : WTERMSIG(status),
-					             *said ? ": " : "", said);
-					return -EIO;
+					return kh_fail(-EIO, "%s: %s %s: %s %d%s%s", name, command,
+					               name,
+					               WIFEXITED(status) ? "exited with status"
+					                                 : "killed by signal",
+					               WIFEXITED(status) ? WEXITSTATUS(status)
+					                                 : WTERMSIG(status),
+					               *said ? ": " : "", said);
 				}
 			} else if (r < 0) {
 				/* Reaped by someone else's SIGCHLD handler: only the socket
@@ -218,10 +218,9 @@ wait_started(const char *name, const char *command, pid_t pid, int outfd)
 	if (!reaped)
 		waitpid(pid, &status, 0);
 	ret = -ETIMEDOUT;
-	wg_set_error("%s: %s %s: no answer on %s/%s.sock within %d ms%s%s", name, command, name,
-	             WG_USERSPACE_SOCKET_DIR, name, START_TIMEOUT_MS, outlen ? ": " : "",
-	             last_line(output, outlen));
-	return ret;
+	return kh_fail(ret, "%s: %s %s: no answer on %s/%s.sock within %d ms%s%s", name, command,
+	               name, WG_USERSPACE_SOCKET_DIR, name, START_TIMEOUT_MS, outlen ? ": " : "",
+	               last_line(output, outlen));
 }
 
 /* --- starts that outlast the caller's wait --- */
@@ -270,7 +269,7 @@ start_take(struct start *st)
 			break;
 		}
 	if (ret < 0)
-		wg_set_error("%s", st->error);
+		kh_fail(ret, "%s", st->error);
 	free(st->command);
 	free(st);
 	return ret;
@@ -282,12 +281,12 @@ start_waiter(void *arg)
 	struct start *st = arg;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = wait_started(st->name, st->command, st->pid, st->outfd);
 	close(st->outfd);
 	pthread_mutex_lock(&starts_lock);
 	st->ret = ret;
-	snprintf(st->error, sizeof(st->error), "%s", wg_last_error());
+	snprintf(st->error, sizeof(st->error), "%s", kh_last_error());
 	st->done = true;
 	if (st->abandoned)
 		wg_background_done();
@@ -340,9 +339,9 @@ wait_in_background(const char *name, const char *command, pid_t pid, int outfd)
 	if (!wg_cond_await(&started, &starts_lock, &st->done)) {
 		st->abandoned = true;
 		pthread_mutex_unlock(&starts_lock);
-		wg_set_error("%s: %s %s started; waiting for it to answer in the background", name,
-		             command, name);
-		return -EINPROGRESS;
+		return kh_fail(-EINPROGRESS,
+		               "%s: %s %s started; waiting for it to answer in the background",
+		               name, command, name);
 	}
 	err = start_take(st);
 	pthread_mutex_unlock(&starts_lock);
@@ -362,22 +361,21 @@ spawn(const char *name, const char *command)
 
 	path = resolve_command(command);
 	if (!path) {
-		ret = -ENOENT;
-		wg_set_error("%s: cannot run %s: not found or not executable", name, command);
+		ret = kh_fail(-ENOENT, "%s: cannot run %s: not found or not executable", name,
+		              command);
 		goto out;
 	}
 	env = filtered_env();
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (!env || devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0 ||
 	    fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0) {
-		ret = -errno;
-		wg_set_error("%s: cannot run %s: %s", name, command, strerror(errno));
+		ret = kh_fail(-errno, "%s: cannot run %s: %s", name, command, strerror(errno));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		ret = -errno;
-		wg_set_error("%s: cannot run %s: fork: %s", name, command, strerror(errno));
+		ret = kh_fail(-errno, "%s: cannot run %s: fork: %s", name, command,
+		              strerror(errno));
 		goto out;
 	}
 	if (pid == 0)
@@ -404,7 +402,7 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 	struct start *st;
 	int ret;
 
-	wg_clear_error();
+	kh_clear_error();
 	ret = wg_check_name(name);
 	if (ret < 0)
 		return ret;
@@ -416,8 +414,8 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 	st = start_of(name);
 	if (st && !wg_cond_await(&started, &starts_lock, &st->done)) {
 		pthread_mutex_unlock(&starts_lock);
-		wg_set_error("%s: still waiting for %s to answer", name, st->command);
-		return -EINPROGRESS;
+		return kh_fail(-EINPROGRESS, "%s: still waiting for %s to answer", name,
+		               st->command);
 	}
 	ret = st ? start_take(st) : 0;
 	pthread_mutex_unlock(&starts_lock);
@@ -425,29 +423,27 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 		return ret;
 	if (wg_uapi_answers(name)) {
 		/* The socket directory is shared by all network namespaces. */
-		if (!if_nametoindex(name)) {
-			wg_set_error("%s: %s/%s.sock is served for another network namespace", name,
-			             WG_USERSPACE_SOCKET_DIR, name);
-			return -EADDRINUSE;
-		}
+		if (!if_nametoindex(name))
+			return kh_fail(-EADDRINUSE,
+			               "%s: %s/%s.sock is served for another network namespace",
+			               name, WG_USERSPACE_SOCKET_DIR, name);
 		if (adopted)
 			*adopted = true;
-		wg_clear_error();
+		kh_clear_error();
 		return 0;
 	}
-	if (if_nametoindex(name)) {
-		wg_set_error("%s: an interface of that name exists and nothing answers on its "
-		             "socket",
-		             name);
-		return -EEXIST;
-	}
-	wg_clear_error();
+	if (if_nametoindex(name))
+		return kh_fail(-EEXIST,
+		               "%s: an interface of that name exists and nothing answers on its "
+		               "socket",
+		               name);
+	kh_clear_error();
 	ret = spawn(name, command);
 	if (ret < 0)
 		return ret;
 	if (adopted)
 		*adopted = false;
-	wg_clear_error(); /* what the polls for its socket said on the way */
+	kh_clear_error(); /* what the polls for its socket said on the way */
 	return 0;
 }
 
@@ -468,11 +464,10 @@ wg_userspace_del(const char *name)
 		return ret;
 	deadline = now_ms() + DEL_TIMEOUT_MS;
 	while (stat(path, &st) == 0) {
-		if (now_ms() >= deadline) {
-			wg_set_error("%s: link deleted but %s still exists after %d ms", name, path,
-			             DEL_TIMEOUT_MS);
-			return -ETIMEDOUT;
-		}
+		if (now_ms() >= deadline)
+			return kh_fail(-ETIMEDOUT,
+			               "%s: link deleted but %s still exists after %d ms", name,
+			               path, DEL_TIMEOUT_MS);
 		sleep_ms(POLL_MS);
 	}
 	return 0;

@@ -448,7 +448,7 @@ delete_wg(struct run *run, const char *name, bool *changed)
 	if (err == -ENODEV)
 		return 0;
 	*changed = true;
-	return done(run, RECONCILE_OP_WG_DELETE, 1, err, wg_last_error(), object);
+	return done(run, RECONCILE_OP_WG_DELETE, 1, err, kh_last_error(), object);
 }
 
 /* Rules of table and protocol that are not wanted (all of them when want is NULL). */
@@ -697,7 +697,7 @@ read_wg(struct run *run)
 		return;
 	}
 	if (err < 0) {
-		read_failed(run, object, err, wg_last_error());
+		read_failed(run, object, err, kh_last_error());
 		return;
 	}
 	/* Only a device netd can read is one to route through. */
@@ -1062,7 +1062,7 @@ create_wg(struct run *run, const char *object)
 		return err;
 	}
 	run->r->wg_start_pending = false;
-	if (done(run, RECONCILE_OP_WG_CREATE, 1, err, wg_last_error(), object) < 0)
+	if (done(run, RECONCILE_OP_WG_CREATE, 1, err, kh_last_error(), object) < 0)
 		return err;
 	err = kh_link_get(d->wg.name, &run->wg_link);
 	if (err < 0) {
@@ -1105,7 +1105,7 @@ configure_wg(struct run *run, const char *object)
 		set->fwmark = d->wg.fwmark;
 	}
 	if (set->flags)
-		done(run, RECONCILE_OP_WG_CONFIG, 1, wg_set_device(set), wg_last_error(), object);
+		done(run, RECONCILE_OP_WG_CONFIG, 1, wg_set_device(set), kh_last_error(), object);
 	wg_free_device(set);
 }
 
@@ -1431,7 +1431,7 @@ configure_peers(struct run *run)
 			run->failed += count[ops[k]];
 			continue;
 		}
-		done(run, ops[k], count[ops[k]], err, wg_last_error(), object);
+		done(run, ops[k], count[ops[k]], err, kh_last_error(), object);
 		reported = true;
 	}
 	if (err < 0) {

@@ -809,7 +809,7 @@ site_refresh_wg(struct site *s)
 	if (rc < 0 && rc != -ENODEV) {
 		s->wg_read_failures++;
 		log_debug("wireguard %s: cannot read it for status: %s", s->desired->wg.name,
-		          wg_last_error());
+		          kh_last_error());
 		/* Once, not in a loop: a stopped process is asked again at the usual pace. */
 		collect = rc == -ETIMEDOUT && !s->wg_collecting;
 	}

@@ -251,8 +251,8 @@ aip_text(const struct wg_allowedip *aip, char buf[ADDR_PREFIX_STRLEN])
 static int
 injected(size_t slot, int err)
 {
-	wg_set_error("%s: %s (injected failure)", fake_op_text(slot), strerror(-err));
-	return fake_op_end(slot, err);
+	return fake_op_end(slot, kh_fail(err, "%s: %s (injected failure)", fake_op_text(slot),
+	                                 strerror(-err)));
 }
 
 /* The WireGuard device behind name, as backend_of in wg.c finds it. */
@@ -265,14 +265,10 @@ lookup(const char *name, struct fake_link **out)
 	if (err < 0)
 		return err;
 	l = fake_link_by_name(name);
-	if (!l) {
-		wg_set_error("%s: no such WireGuard interface", name);
-		return -ENODEV;
-	}
-	if (!l->wg) {
-		wg_set_error("%s: not a WireGuard interface", name);
-		return -ENODEV;
-	}
+	if (!l)
+		return kh_fail(-ENODEV, "%s: no such WireGuard interface", name);
+	if (!l->wg)
+		return kh_fail(-ENODEV, "%s: not a WireGuard interface", name);
 	*out = l;
 	return 0;
 }
@@ -297,10 +293,9 @@ create(const char *name, bool userspace)
 			err = -ENOMEM;
 		}
 	}
-	if (err < 0) {
-		wg_set_error("%s: cannot create the WireGuard link: %s", name, strerror(-err));
-		return err;
-	}
+	if (err < 0)
+		return kh_fail(err, "%s: cannot create the WireGuard link: %s", name,
+		               strerror(-err));
 	l->userspace = userspace;
 	fake_announce_link(KH_EV_LINK_NEW, &l->l);
 	return 0;
@@ -315,7 +310,7 @@ wg_add_device(const char *name, enum wg_backend backend)
 	size_t slot;
 	int err;
 
-	wg_clear_error();
+	kh_clear_error();
 	fake_text_add(&t, "wg add %s %s", name ? name : "",
 	              (unsigned)backend < 3 ? words[backend] : "unknown");
 	err = fake_op_begin(FAKE_OP_WG_ADD, &t, &slot);
@@ -325,22 +320,23 @@ wg_add_device(const char *name, enum wg_backend backend)
 	if (err < 0)
 		return fake_op_end(slot, err);
 	l = fake_link_by_name(name);
-	if (l && l->wg) {
-		wg_set_error("%s: a WireGuard interface of that name exists already", name);
-		return fake_op_end(slot, -EEXIST);
-	}
+	if (l && l->wg)
+		return fake_op_end(slot,
+		                   kh_fail(-EEXIST,
+		                           "%s: a WireGuard interface of that name exists already",
+		                           name));
 	if (backend == WG_BACKEND_AUTO)
 		backend = W.no_kernel ? WG_BACKEND_USERSPACE : WG_BACKEND_KERNEL;
-	if (backend != WG_BACKEND_KERNEL && backend != WG_BACKEND_USERSPACE) {
-		wg_set_error("%s: unknown backend %d", name, (int)backend);
-		return fake_op_end(slot, -EINVAL);
-	}
-	if (backend == WG_BACKEND_KERNEL && W.no_kernel) {
-		wg_set_error("%s: cannot create the WireGuard link: kernel: Unknown device type "
-		             "(%s)",
-		             name, strerror(EOPNOTSUPP));
-		return fake_op_end(slot, -EOPNOTSUPP);
-	}
+	if (backend != WG_BACKEND_KERNEL && backend != WG_BACKEND_USERSPACE)
+		return fake_op_end(slot,
+		                   kh_fail(-EINVAL, "%s: unknown backend %d", name, (int)backend));
+	if (backend == WG_BACKEND_KERNEL && W.no_kernel)
+		return fake_op_end(
+		        slot,
+		        kh_fail(-EOPNOTSUPP,
+		                "%s: cannot create the WireGuard link: kernel: Unknown device type "
+		                "(%s)",
+		                name, strerror(EOPNOTSUPP)));
 	return fake_op_end(slot, create(name, backend == WG_BACKEND_USERSPACE));
 }
 
@@ -353,7 +349,7 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 	int err;
 
 	(void)command; /* nothing is run: the device simply appears */
-	wg_clear_error();
+	kh_clear_error();
 	fake_text_add(&t, "wg userspace-start %s", name ? name : "");
 	err = fake_op_begin(FAKE_OP_WG_USERSPACE_START, &t, &slot);
 	if (err < 0)
@@ -367,10 +363,11 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 			*adopted = true;
 		return fake_op_end(slot, 0);
 	}
-	if (l) {
-		wg_set_error("%s: the interface exists and is not a userspace WireGuard", name);
-		return fake_op_end(slot, -EEXIST);
-	}
+	if (l)
+		return fake_op_end(
+		        slot,
+		        kh_fail(-EEXIST,
+		                "%s: the interface exists and is not a userspace WireGuard", name));
 	err = create(name, true);
 	if (err == 0 && adopted)
 		*adopted = false;
@@ -385,7 +382,7 @@ wg_del_device(const char *name)
 	size_t slot;
 	int err;
 
-	wg_clear_error();
+	kh_clear_error();
 	fake_text_add(&t, "wg del %s", name ? name : "");
 	err = fake_op_begin(FAKE_OP_WG_DEL, &t, &slot);
 	if (err < 0)
@@ -405,7 +402,7 @@ wg_device_backend(const char *name, enum wg_backend *backend)
 	size_t slot;
 	int err;
 
-	wg_clear_error();
+	kh_clear_error();
 	fake_text_add(&t, "wg backend %s", name ? name : "");
 	err = fake_op_begin(FAKE_OP_WG_BACKEND, &t, &slot);
 	if (err < 0)
@@ -424,7 +421,7 @@ wg_kernel_available(void)
 	size_t slot;
 	int err;
 
-	wg_clear_error();
+	kh_clear_error();
 	fake_text_add(&t, "wg kernel-available");
 	err = fake_op_begin(FAKE_OP_WG_KERNEL_AVAILABLE, &t, &slot);
 	if (err < 0) {
@@ -432,7 +429,7 @@ wg_kernel_available(void)
 		return false;
 	}
 	if (W.no_kernel)
-		wg_set_error(
+		kh_fail(-ENOENT,
 		        "the kernel has no WireGuard (no \"wireguard\" generic netlink family)");
 	fake_op_end(slot, W.no_kernel ? -ENOENT : 0);
 	return !W.no_kernel;
@@ -446,7 +443,7 @@ wg_list_devices(char ***names)
 	size_t slot, count = 0;
 	int err = 0;
 
-	wg_clear_error();
+	kh_clear_error();
 	fake_text_add(&t, "wg list");
 	err = fake_op_begin(FAKE_OP_WG_LIST, &t, &slot);
 	if (err < 0)
@@ -467,8 +464,8 @@ wg_list_devices(char ***names)
 	}
 	if (err < 0) {
 		wg_free_names(list);
-		wg_set_error("list WireGuard devices: %s", strerror(-err));
-		return fake_op_end(slot, err);
+		return fake_op_end(slot,
+		                   kh_fail(err, "list WireGuard devices: %s", strerror(-err)));
 	}
 	*names = list;
 	return fake_op_end(slot, 0);
@@ -483,7 +480,7 @@ wg_get_device(const char *name, struct wg_device **out)
 	size_t slot;
 	int err;
 
-	wg_clear_error();
+	kh_clear_error();
 	fake_text_add(&t, "wg get %s", name ? name : "");
 	err = fake_op_begin(FAKE_OP_WG_GET, &t, &slot);
 	if (err < 0)
@@ -534,8 +531,7 @@ wg_get_device(const char *name, struct wg_device **out)
 	return fake_op_end(slot, 0);
 oom:
 	wg_free_device(dev);
-	wg_set_error("%s: out of memory", name);
-	return fake_op_end(slot, -ENOMEM);
+	return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", name));
 }
 
 static void
@@ -586,17 +582,17 @@ check_delta(const struct wg_device *dev)
 		if ((peer->flags & WG_PEER_HAS_ENDPOINT) &&
 		    peer->endpoint.sa.sa_family != AF_INET &&
 		    peer->endpoint.sa.sa_family != AF_INET6) {
-			wg_set_error("%s: peer %zu: endpoint of unknown family", dev->name, i);
-			return -EINVAL;
+			return kh_fail(-EINVAL, "%s: peer %zu: endpoint of unknown family",
+			               dev->name, i);
 		}
 		for (size_t j = 0; j < peer->nallowedips; j++) {
 			const struct wg_allowedip *aip = &peer->allowedips[j];
 
 			if ((aip->family != AF_INET || aip->cidr > 32) &&
 			    (aip->family != AF_INET6 || aip->cidr > 128)) {
-				wg_set_error("%s: peer %zu: allowed-ip %zu is not a valid prefix",
-				             dev->name, i, j);
-				return -EINVAL;
+				return kh_fail(-EINVAL,
+				               "%s: peer %zu: allowed-ip %zu is not a valid prefix",
+				               dev->name, i, j);
 			}
 		}
 	}
@@ -695,7 +691,7 @@ wg_set_device(const struct wg_device *dev)
 	size_t slot;
 	int err;
 
-	wg_clear_error();
+	kh_clear_error();
 	set_text(&t, dev);
 	err = fake_op_begin(FAKE_OP_WG_SET, &t, &slot);
 	if (err < 0)
@@ -706,21 +702,18 @@ wg_set_device(const struct wg_device *dev)
 	err = check_delta(dev);
 	if (err < 0)
 		return fake_op_end(slot, err);
-	if (sodium_init() < 0) {
-		wg_set_error("%s: libsodium cannot start", dev->name);
-		return fake_op_end(slot, -EIO);
-	}
+	if (sodium_init() < 0)
+		return fake_op_end(slot, kh_fail(-EIO, "%s: libsodium cannot start", dev->name));
 	wg = l->wg;
 	/* The kernel's order; a failure half way leaves what was done before it. */
 	if (dev->flags & WG_DEVICE_HAS_FWMARK)
 		wg->fwmark = dev->fwmark;
 	if (dev->flags & WG_DEVICE_HAS_LISTEN_PORT) {
 		err = set_port(l, dev->listen_port);
-		if (err < 0) {
-			wg_set_error("%s: kernel: listen port %u: %s", dev->name, dev->listen_port,
-			             strerror(-err));
-			return fake_op_end(slot, err);
-		}
+		if (err < 0)
+			return fake_op_end(slot,
+			                   kh_fail(err, "%s: kernel: listen port %u: %s", dev->name,
+			                           dev->listen_port, strerror(-err)));
 	}
 	if (dev->flags & WG_DEVICE_REPLACE_PEERS)
 		while (wg->npeers)
@@ -729,10 +722,9 @@ wg_set_device(const struct wg_device *dev)
 		set_private_key(wg, dev->private_key);
 	for (size_t i = 0; i < dev->npeers; i++) {
 		err = set_peer(wg, &dev->peers[i]);
-		if (err < 0) {
-			wg_set_error("%s: peer %zu: %s", dev->name, i, strerror(-err));
-			return fake_op_end(slot, err);
-		}
+		if (err < 0)
+			return fake_op_end(slot, kh_fail(err, "%s: peer %zu: %s", dev->name, i,
+			                                 strerror(-err)));
 	}
 	return fake_op_end(slot, 0);
 }

@@ -54,16 +54,6 @@ usage(void)
 /* kernel-helpers' own text names the operation and the object; what is for when there is
  * none. */
 static int
-wg_failed(const char *what, int err)
-{
-	if (wg_last_error()[0])
-		fprintf(stderr, "khbench: %s\n", wg_last_error());
-	else
-		fprintf(stderr, "khbench: %s: %s\n", what, strerror(-err));
-	return 1;
-}
-
-static int
 kh_failed(const char *what, int err)
 {
 	if (kh_last_error()[0])
@@ -190,7 +180,7 @@ cmd_create(const char *name)
 	int err = wg_add_device(name, WG_BACKEND_KERNEL);
 
 	if (err < 0)
-		return wg_failed(name, err);
+		return kh_failed(name, err);
 	err = kh_link_get(name, &link);
 	if (err == 0)
 		err = kh_link_set_up(link.ifindex, true);
@@ -216,7 +206,7 @@ cmd_apply(const char *name, uint32_t n)
 	t1 = now();
 	err = wg_set_device(dev);
 	if (err < 0) {
-		wg_failed(name, err);
+		kh_failed(name, err);
 		goto out;
 	}
 	t2 = now();
@@ -254,7 +244,7 @@ cmd_uapi(const char *name, uint32_t n, int wait_ms)
 		goto out;
 	err = wg_userspace_start(name, NULL, NULL);
 	if (err < 0) {
-		wg_failed(name, err);
+		kh_failed(name, err);
 		goto out;
 	}
 	wg_set_wait_ms(wait_ms);
@@ -262,7 +252,7 @@ cmd_uapi(const char *name, uint32_t n, int wait_ms)
 	err = wg_set_device(dev);
 	longest = now() - t0;
 	if (err < 0 && err != -ETIMEDOUT) {
-		wg_failed(name, err);
+		kh_failed(name, err);
 		goto out;
 	}
 	while (seen < n) {
@@ -279,7 +269,7 @@ cmd_uapi(const char *name, uint32_t n, int wait_ms)
 			seen = got->npeers;
 			wg_free_device(got);
 		} else if (err != -ETIMEDOUT) {
-			wg_failed(name, err);
+			kh_failed(name, err);
 			goto out;
 		}
 	}
@@ -317,7 +307,7 @@ cmd_change(const char *name, uint32_t i)
 	t0 = now();
 	err = wg_set_device(dev);
 	if (err < 0) {
-		wg_failed(name, err);
+		kh_failed(name, err);
 		goto out;
 	}
 	t1 = now();

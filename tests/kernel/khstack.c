@@ -61,16 +61,6 @@ kh_failed(const char *what, int err)
 }
 
 static int
-wg_failed(const char *what, int err)
-{
-	if (wg_last_error()[0])
-		fprintf(stderr, "khstack: %s\n", wg_last_error());
-	else
-		fprintf(stderr, "khstack: %s: %s\n", what, strerror(-err));
-	return 1;
-}
-
-static int
 bad(const char *what, const char *arg)
 {
 	fprintf(stderr, "khstack: %s: '%s'\n", what, arg);
@@ -245,7 +235,7 @@ wg_create(const char *name, enum wg_backend backend, const char **how)
 		err = wg_add_device(name, WG_BACKEND_KERNEL);
 		*how = "created";
 	}
-	return err < 0 ? wg_failed(name, err) : 0;
+	return err < 0 ? kh_failed(name, err) : 0;
 }
 
 static int
@@ -322,7 +312,7 @@ cmd_wireguard(int argc, char **argv)
 		goto out;
 	err = wg_set_device(dev);
 	if (err < 0) {
-		wg_failed(name, err);
+		kh_failed(name, err);
 		goto out;
 	}
 	if (link_index(name, &wgl) != 0)

@@ -23,12 +23,13 @@
 
 #include <sodium.h>
 
+#include "kernel-helpers/kh.h"
 #include "kernel-helpers/wg.h"
 
 static int
 fail(const char *what, int err)
 {
-	const char *detail = wg_last_error();
+	const char *detail = kh_last_error();
 
 	if (*detail)
 		fprintf(stderr, "khtool: %s\n", detail);

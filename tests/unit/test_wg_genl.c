@@ -121,7 +121,7 @@ parse_all(const struct sink *s, const char *name)
 		int ret = wg_genl_parse_msg(s->msgs[i], FAMILY, dev);
 
 		if (ret != 0)
-			fail_msg("message %zu: %d %s", i, ret, wg_last_error());
+			fail_msg("message %zu: %d %s", i, ret, kh_last_error());
 	}
 	return dev;
 }
@@ -659,7 +659,7 @@ test_parse_malformed(void **state)
 		ret = wg_genl_parse_msg(nlh, FAMILY, dev);
 		if (ret != -EBADMSG)
 			fail_msg("%s: got %d", malformed[i].what, ret);
-		assert_true(wg_last_error()[0] != '\0');
+		assert_true(kh_last_error()[0] != '\0');
 		wg_free_device(dev);
 	}
 }
@@ -718,7 +718,7 @@ test_run_errors(void **state)
 	/* The kernel's extended-ack text reaches the caller. */
 	len = put_error(mem, 5, -EINVAL, "Invalid attribute in peer");
 	assert_int_equal(wg_nl_run(mem, len, 5, 0, count_cb, &n), -EINVAL);
-	assert_non_null(strstr(wg_last_error(), "Invalid attribute in peer"));
+	assert_non_null(strstr(kh_last_error(), "Invalid attribute in peer"));
 	len = put_error(mem, 5, 0, NULL);
 	assert_int_equal(wg_nl_run(mem, len, 5, 0, count_cb, &n), WG_NL_DONE);
 	/* An uncapped error echoes the request before the TLVs. */
@@ -735,7 +735,7 @@ test_run_errors(void **state)
 		memset(echo, 'x', 8);
 		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, "no such peer");
 		assert_int_equal(wg_nl_run(mem, nlh->nlmsg_len, 0, 0, NULL, NULL), -ENOENT);
-		assert_non_null(strstr(wg_last_error(), "no such peer"));
+		assert_non_null(strstr(kh_last_error(), "no such peer"));
 	}
 	/* A reply to an earlier request is skipped; data messages reach the callback. */
 	off = put_error(mem, 4, -EPERM, NULL);

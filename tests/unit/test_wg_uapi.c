@@ -58,7 +58,7 @@ parse_ok(const char *text)
 	int ret = wg_uapi_parse_get(text, strlen(text), "wg-test", &dev);
 
 	if (ret != 0)
-		fail_msg("parse failed (%d): %s", ret, wg_last_error());
+		fail_msg("parse failed (%d): %s", ret, kh_last_error());
 	assert_non_null(dev);
 	return dev;
 }
@@ -224,7 +224,7 @@ test_parse_errno(void **state)
 	(void)state;
 	assert_int_equal(wg_uapi_parse_get("errno=-22\n\n", 11, "wg-test", &dev), -EINVAL);
 	assert_null(dev);
-	assert_non_null(strstr(wg_last_error(), "errno=22"));
+	assert_non_null(strstr(kh_last_error(), "errno=22"));
 	assert_int_equal(wg_uapi_parse_get("listen_port=1\nerrno=98\n\n", 24, "wg-test", &dev),
 	                 -EADDRINUSE);
 	assert_null(dev);
@@ -334,10 +334,10 @@ test_parse_bad(void **state)
 
 		if (ret != c->err)
 			fail_msg("case %zu \"%s\": got %d, want %d (%s)", i, c->text, ret, c->err,
-			         wg_last_error());
+			         kh_last_error());
 		assert_null(dev);
 		/* Every refusal says why, naming the interface. */
-		assert_non_null(strstr(wg_last_error(), "wg-test"));
+		assert_non_null(strstr(kh_last_error(), "wg-test"));
 	}
 }
 
@@ -853,8 +853,8 @@ test_stalled_bounded(void **state)
 		server_stop(s);
 		if (ret != -ETIMEDOUT)
 			fail_msg("%s: %d (%s), want -ETIMEDOUT", cases[i].what, ret,
-			         wg_last_error());
-		assert_non_null(strstr(wg_last_error(), "stalled"));
+			         kh_last_error());
+		assert_non_null(strstr(kh_last_error(), "stalled"));
 		assert_null(dev);
 		if (took >= QUICK_MS)
 			fail_msg("%s took %lld ms", cases[i].what, (long long)took);
@@ -889,7 +889,7 @@ test_slow_reply_in_background(void **state)
 		wg_set_wait_ms(WAIT_MS);
 		ret = timed_get(s->name, &dev, &took);
 		assert_int_equal(ret, -ETIMEDOUT);
-		assert_non_null(strstr(wg_last_error(), "background"));
+		assert_non_null(strstr(kh_last_error(), "background"));
 		if (took >= QUICK_MS)
 			fail_msg("case %zu: a get of a slow process took %lld ms", i,
 			         (long long)took);
@@ -901,7 +901,7 @@ test_slow_reply_in_background(void **state)
 		server_stop(s);
 		if (ret < 0)
 			fail_msg("case %zu: the answer of the background get was lost (%d): %s", i,
-			         ret, wg_last_error());
+			         ret, kh_last_error());
 		assert_int_equal(dev->npeers, cases[i].peers);
 		assert_int_equal(dev->peers[cases[i].peers - 1].rx_bytes, cases[i].peers - 1);
 		assert_int_equal(s->accepted, 1);
@@ -946,7 +946,7 @@ test_slow_set_then_get(void **state)
 	wg_free_device(dev);
 	ret = timed_get(s->name, &got, &took);
 	assert_int_equal(ret, -ETIMEDOUT);
-	assert_non_null(strstr(wg_last_error(), "earlier request"));
+	assert_non_null(strstr(kh_last_error(), "earlier request"));
 	assert_true(background_signalled(5000));
 	t0 = mono_ms();
 	do {
@@ -955,7 +955,7 @@ test_slow_set_then_get(void **state)
 	} while (ret == -ETIMEDOUT && mono_ms() - t0 < 5000);
 	server_stop(s);
 	if (ret < 0)
-		fail_msg("no get after the background set (%d): %s", ret, wg_last_error());
+		fail_msg("no get after the background set (%d): %s", ret, kh_last_error());
 	assert_non_null(got);
 	assert_int_equal(got->npeers, 1);
 	assert_int_equal(s->accepted, 2); /* the set, then a get of its own */
@@ -1002,8 +1002,8 @@ test_start_in_background(void **state)
 	if (took >= QUICK_MS)
 		fail_msg("a start of a slow process took %lld ms", (long long)took);
 	assert_int_equal(ret, -EIO);
-	if (!strstr(wg_last_error(), "no tun for you"))
-		fail_msg("the start's failure lost its words: %s", wg_last_error());
+	if (!strstr(kh_last_error(), "no tun for you"))
+		fail_msg("the start's failure lost its words: %s", kh_last_error());
 	assert_false(wg_userspace_starting(name));
 }
 
