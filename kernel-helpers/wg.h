@@ -47,15 +47,6 @@ enum wg_peer_flags {
 	WG_PEER_UPDATE_ONLY = 1u << 5, /* set: change the peer only if it exists already */
 };
 
-struct wg_allowedip {
-	uint16_t family; /* AF_INET or AF_INET6 */
-	union {
-		struct in_addr ip4;
-		struct in6_addr ip6;
-	} addr;
-	uint8_t cidr;
-};
-
 union wg_endpoint {
 	struct sockaddr sa;
 	struct sockaddr_in sin;
@@ -70,7 +61,7 @@ struct wg_peer {
 	struct timespec last_handshake; /* reported only; zero: never */
 	uint64_t rx_bytes, tx_bytes;    /* reported only */
 	uint16_t persistent_keepalive;  /* seconds, 0 = off */
-	struct wg_allowedip *allowedips;
+	struct addr_prefix *allowedips; /* IPv4 or IPv6; host bits may be set */
 	size_t nallowedips;
 	size_t allowedips_cap; /* managed by wg_peer_add_allowedip */
 };
@@ -96,7 +87,7 @@ struct wg_device *wg_device_new(const char *name);
  * next wg_device_add_peer on the same device. Append an allowed-ip: 0, or -EINVAL for a
  * family other than AF_INET/AF_INET6 or a prefix length beyond it, or -ENOMEM. */
 struct wg_peer *wg_device_add_peer(struct wg_device *dev);
-int wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_t cidr);
+int wg_peer_add_allowedip(struct wg_peer *peer, const struct addr_prefix *prefix);
 
 /* Frees a device from wg_get_device or wg_device_new, its peers and allowed-ips. NULL is a
  * no-op. A device lives in memory locked against swapping and left out of core dumps (it may

@@ -97,47 +97,21 @@ put_peer_head(struct nlmsghdr *nlh, size_t bufsize, const struct wg_peer *peer, 
 }
 
 static bool
-put_allowedip(struct nlmsghdr *nlh, size_t bufsize, const struct wg_allowedip *aip)
+put_allowedip(struct nlmsghdr *nlh, size_t bufsize, const struct addr_prefix *aip)
 {
 	struct nlattr *nest = mnl_attr_nest_start_check(nlh, bufsize, 0);
 
 	if (!nest)
 		return false;
-	if (!mnl_attr_put_u16_check(nlh, bufsize, WGALLOWEDIP_A_FAMILY, aip->family) ||
-	    !mnl_attr_put_check(nlh, bufsize, WGALLOWEDIP_A_IPADDR,
-	                        aip->family == AF_INET6 ? 16 : 4, &aip->addr) ||
-	    !mnl_attr_put_u8_check(nlh, bufsize, WGALLOWEDIP_A_CIDR_MASK, aip->cidr)) {
+	if (!mnl_attr_put_u16_check(nlh, bufsize, WGALLOWEDIP_A_FAMILY, aip->addr.family) ||
+	    !mnl_attr_put_check(nlh, bufsize, WGALLOWEDIP_A_IPADDR, addr_len(aip->addr.family),
+	                        aip->addr.u.bytes) ||
+	    !mnl_attr_put_u8_check(nlh, bufsize, WGALLOWEDIP_A_CIDR_MASK, aip->len)) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return false;
 	}
 	mnl_attr_nest_end(nlh, nest);
 	return true;
-}
-
-static int
-check_delta(const struct wg_device *dev)
-{
-	for (size_t i = 0; i < dev->npeers; i++) {
-		const struct wg_peer *peer = &dev->peers[i];
-
-		if ((peer->flags & WG_PEER_HAS_ENDPOINT) &&
-		    peer->endpoint.sa.sa_family != AF_INET &&
-		    peer->endpoint.sa.sa_family != AF_INET6) {
-			return kh_fail(-EINVAL, "%s: peer %zu: endpoint of unknown family",
-			               dev->name, i);
-		}
-		for (size_t j = 0; j < peer->nallowedips; j++) {
-			const struct wg_allowedip *aip = &peer->allowedips[j];
-
-			if ((aip->family != AF_INET || aip->cidr > 32) &&
-			    (aip->family != AF_INET6 || aip->cidr > 128)) {
-				return kh_fail(-EINVAL,
-				               "%s: peer %zu: allowed-ip %zu is not a valid prefix",
-				               dev->name, i, j);
-			}
-		}
-	}
-	return 0;
 }
 
 int
@@ -149,7 +123,7 @@ wg_genl_build_set(const struct wg_device *dev, uint16_t family, void *buf, size_
 	bool first = true;
 	int ret;
 
-	ret = check_delta(dev);
+	ret = wg_check_delta(dev);
 	if (ret < 0)
 		return ret;
 	for (;;) {
@@ -290,8 +264,8 @@ parse_allowedip(const struct nlattr *attr, void *data)
 {
 	struct wg_peer *peer = data;
 	const struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
+	struct addr_prefix aip;
 	uint16_t family;
-	uint8_t cidr;
 	size_t len;
 	int ret;
 
@@ -299,21 +273,19 @@ parse_allowedip(const struct nlattr *attr, void *data)
 	                        allowedip_policy, WGALLOWEDIP_A_MAX, tb, "allowed-ip");
 	if (ret < 0)
 		return ret;
-	if (!tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] ||
-	    !tb[WGALLOWEDIP_A_CIDR_MASK]) {
+	if (!tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] || !tb[WGALLOWEDIP_A_CIDR_MASK])
 		return kh_fail(-EBADMSG, "allowed-ip: family, address or mask missing");
-	}
 	family = mnl_attr_get_u16(tb[WGALLOWEDIP_A_FAMILY]);
-	cidr = mnl_attr_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
 	len = mnl_attr_get_payload_len(tb[WGALLOWEDIP_A_IPADDR]);
-	if (!(family == AF_INET && len == 4 && cidr <= 32) &&
-	    !(family == AF_INET6 && len == 16 && cidr <= 128)) {
+	memset(&aip, 0, sizeof(aip));
+	aip.addr.family = (uint8_t)family;
+	aip.len = mnl_attr_get_u8(tb[WGALLOWEDIP_A_CIDR_MASK]);
+	if (family > UINT8_MAX || len != addr_len(family) || !wg_allowedip_ok(&aip))
 		return kh_fail(-EBADMSG,
 		               "allowed-ip: family %u, %zu-byte address and /%u do not agree",
-		               family, len, cidr);
-	}
-	ret = wg_peer_add_allowedip(peer, family, mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]),
-	                            cidr);
+		               family, len, aip.len);
+	memcpy(aip.addr.u.bytes, mnl_attr_get_payload(tb[WGALLOWEDIP_A_IPADDR]), len);
+	ret = wg_peer_add_allowedip(peer, &aip);
 	if (ret < 0)
 		return kh_fail(ret, "allowed-ip: %s", strerror(-ret));
 	return 0;

@@ -18,6 +18,12 @@
 /* 0 when name can be an interface name and a socket file name, else -EINVAL (error set).
  * Errors of every call are recorded with kh_fail (nl.h), naming the object they are about. */
 int wg_check_name(const char *name);
+/* True for an IPv4 or IPv6 prefix whose length fits its family: what WireGuard accepts as an
+ * allowed-ip (host bits may be set; the implementation clears them). */
+bool wg_allowedip_ok(const struct addr_prefix *prefix);
+/* 0 when every endpoint and allowed-ip of the delta dev can be sent, else -EINVAL (error
+ * set): what both backends refuse before sending anything. */
+int wg_check_delta(const struct wg_device *dev);
 
 /* --- netlink plumbing (wg_netlink.c) --- */
 

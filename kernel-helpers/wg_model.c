@@ -181,16 +181,25 @@ wg_device_add_peer(struct wg_device *dev)
 	return peer;
 }
 
-int
-wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_t cidr)
+bool
+wg_allowedip_ok(const struct addr_prefix *prefix)
 {
-	struct wg_allowedip *aip;
+	size_t len = addr_len(prefix->addr.family);
 
-	if ((family != AF_INET || cidr > 32) && (family != AF_INET6 || cidr > 128))
+	return len && prefix->len <= len * 8;
+}
+
+int
+wg_peer_add_allowedip(struct wg_peer *peer, const struct addr_prefix *prefix)
+{
+	size_t len = addr_len(prefix->addr.family);
+	struct addr_prefix *aip;
+
+	if (!wg_allowedip_ok(prefix))
 		return -EINVAL;
 	if (peer->nallowedips == peer->allowedips_cap) {
 		size_t cap = peer->allowedips_cap ? peer->allowedips_cap * 2 : 4;
-		struct wg_allowedip *aips;
+		struct addr_prefix *aips;
 
 		if (cap > SIZE_MAX / sizeof(*aips))
 			return -ENOMEM;
@@ -200,11 +209,32 @@ wg_peer_add_allowedip(struct wg_peer *peer, int family, const void *addr, uint8_
 		peer->allowedips = aips;
 		peer->allowedips_cap = cap;
 	}
+	/* Only the address's own bytes: what lies beyond them is zero in every copy. */
 	aip = &peer->allowedips[peer->nallowedips++];
 	memset(aip, 0, sizeof(*aip));
-	aip->family = (uint16_t)family;
-	memcpy(&aip->addr, addr, family == AF_INET ? 4 : 16);
-	aip->cidr = cidr;
+	aip->addr.family = prefix->addr.family;
+	memcpy(aip->addr.u.bytes, prefix->addr.u.bytes, len);
+	aip->len = prefix->len;
+	return 0;
+}
+
+int
+wg_check_delta(const struct wg_device *dev)
+{
+	for (size_t i = 0; i < dev->npeers; i++) {
+		const struct wg_peer *peer = &dev->peers[i];
+
+		if ((peer->flags & WG_PEER_HAS_ENDPOINT) &&
+		    peer->endpoint.sa.sa_family != AF_INET &&
+		    peer->endpoint.sa.sa_family != AF_INET6)
+			return kh_fail(-EINVAL, "%s: peer %zu: endpoint of unknown family",
+			               dev->name, i);
+		for (size_t j = 0; j < peer->nallowedips; j++)
+			if (!wg_allowedip_ok(&peer->allowedips[j]))
+				return kh_fail(-EINVAL,
+				               "%s: peer %zu: allowed-ip %zu is not a valid prefix",
+				               dev->name, i, j);
+	}
 	return 0;
 }
 

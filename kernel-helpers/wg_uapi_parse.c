@@ -146,13 +146,9 @@ parse_allowedip(const struct reply *r, struct wg_peer *peer)
 {
 	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(r->value, '/');
-	union {
-		struct in_addr v4;
-		struct in6_addr v6;
-	} a;
+	struct addr_prefix aip;
 	uint64_t cidr;
 	size_t len;
-	int family;
 
 	if (!slash)
 		return bad(r, -EBADMSG, "allowed_ip has no /prefix-length");
@@ -161,12 +157,14 @@ parse_allowedip(const struct reply *r, struct wg_peer *peer)
 		return bad(r, -EBADMSG, "allowed_ip address has a bad length");
 	memcpy(addr, r->value, len);
 	addr[len] = '\0';
-	family = memchr(addr, ':', len) ? AF_INET6 : AF_INET;
-	if (inet_pton(family, addr, &a) != 1)
+	memset(&aip, 0, sizeof(aip));
+	aip.addr.family = memchr(addr, ':', len) ? AF_INET6 : AF_INET;
+	if (inet_pton(aip.addr.family, addr, aip.addr.u.bytes) != 1)
 		return bad(r, -EBADMSG, "allowed_ip address is malformed");
-	if (parse_num(slash + 1, family == AF_INET ? 32 : 128, &cidr) < 0)
+	if (parse_num(slash + 1, addr_len(aip.addr.family) * 8, &cidr) < 0)
 		return bad(r, -EBADMSG, "allowed_ip prefix length is out of range");
-	if (wg_peer_add_allowedip(peer, family, &a, (uint8_t)cidr) < 0)
+	aip.len = (uint8_t)cidr;
+	if (wg_peer_add_allowedip(peer, &aip) < 0)
 		return bad(r, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -540,7 +538,7 @@ put_endpoint(FILE *f, const union wg_endpoint *ep)
 static int
 put_peer(FILE *f, const struct wg_peer *peer)
 {
-	char addr[INET6_ADDRSTRLEN];
+	char prefix[ADDR_PREFIX_STRLEN];
 
 	put_hex(f, "public_key", peer->public_key);
 	if (peer->flags & WG_PEER_REMOVE_ME) {
@@ -559,13 +557,9 @@ put_peer(FILE *f, const struct wg_peer *peer)
 	if (peer->flags & WG_PEER_REPLACE_ALLOWEDIPS)
 		fprintf(f, "replace_allowed_ips=true\n");
 	for (size_t i = 0; i < peer->nallowedips; i++) {
-		const struct wg_allowedip *aip = &peer->allowedips[i];
-
-		if ((aip->family != AF_INET || aip->cidr > 32) &&
-		    (aip->family != AF_INET6 || aip->cidr > 128))
+		if (!wg_allowedip_ok(&peer->allowedips[i]))
 			return -EINVAL;
-		inet_ntop(aip->family, &aip->addr, addr, sizeof(addr));
-		fprintf(f, "allowed_ip=%s/%u\n", addr, aip->cidr);
+		fprintf(f, "allowed_ip=%s\n", addr_prefix_format(&peer->allowedips[i], prefix));
 	}
 	return 0;
 }

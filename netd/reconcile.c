@@ -1215,18 +1215,6 @@ endpoint_equal(const union wg_endpoint *a, const union wg_endpoint *b)
 	return true;
 }
 
-static struct addr_prefix
-aip_prefix(const struct wg_allowedip *aip)
-{
-	struct addr_prefix p;
-
-	memset(&p, 0, sizeof(p));
-	p.addr.family = (uint8_t)aip->family;
-	memcpy(p.addr.u.bytes, &aip->addr, addr_len(aip->family));
-	p.len = aip->cidr;
-	return p;
-}
-
 static int
 prefix_qcmp(const void *a, const void *b)
 {
@@ -1248,7 +1236,7 @@ allowed_equal(const struct wg_peer *have, const struct mesh_peer *want)
 	if (!sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < have->nallowedips; i++)
-		sorted[i] = aip_prefix(&have->allowedips[i]);
+		sorted[i] = have->allowedips[i];
 	qsort(sorted, have->nallowedips, sizeof(*sorted), prefix_qcmp);
 	for (size_t i = 0; i < want->nallowed && equal; i++)
 		equal = addr_prefix_equal(&sorted[i], &want->allowed[i]);
@@ -1338,8 +1326,7 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags, 
 		to_endpoint(&want->endpoint, want->endpoint_port, &p->endpoint);
 	p->persistent_keepalive = kick ? 1 : want->keepalive;
 	for (size_t i = 0; (flags & WG_PEER_REPLACE_ALLOWEDIPS) && i < want->nallowed; i++) {
-		const struct addr_prefix *a = &want->allowed[i];
-		int err = wg_peer_add_allowedip(p, a->addr.family, a->addr.u.bytes, a->len);
+		int err = wg_peer_add_allowedip(p, &want->allowed[i]);
 
 		if (err < 0)
 			return err;

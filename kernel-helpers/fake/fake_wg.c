@@ -28,7 +28,7 @@ struct fake_peer {
 	uint16_t keepalive;
 	struct timespec last_handshake;
 	uint64_t rx_bytes, tx_bytes;
-	struct wg_allowedip *aips; /* canonical (host bits clear), in the kernel's order */
+	struct addr_prefix *aips; /* canonical (host bits clear), in the kernel's order */
 	size_t naips, capaips;
 };
 
@@ -162,38 +162,12 @@ remove_peer(struct fake_wg *wg, size_t i)
 	wg->npeers--;
 }
 
-/* The allowed-ip with its host bits cleared, as the kernel's trie stores it. */
-static struct wg_allowedip
-canonical(const struct wg_allowedip *aip)
-{
-	struct wg_allowedip c;
-	uint8_t *b = (uint8_t *)&c.addr;
-	unsigned bytes = aip->family == AF_INET ? 4 : 16;
-
-	memset(&c, 0, sizeof(c));
-	c.family = aip->family;
-	c.cidr = aip->cidr;
-	memcpy(&c.addr, &aip->addr, bytes);
-	for (unsigned i = 0; i < bytes; i++) {
-		unsigned bits = aip->cidr > i * 8 ? aip->cidr - i * 8 : 0;
-
-		b[i] &= bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
-	}
-	return c;
-}
-
-static bool
-aip_equal(const struct wg_allowedip *a, const struct wg_allowedip *b)
-{
-	return a->family == b->family && a->cidr == b->cidr &&
-	       memcmp(&a->addr, &b->addr, a->family == AF_INET ? 4 : 16) == 0;
-}
-
-/* A prefix belongs to one peer: taking it moves it, to the end of the new owner's list. */
+/* A prefix belongs to one peer: taking it moves it, to the end of the new owner's list. The
+ * kernel's trie keeps it with its host bits cleared. */
 static int
-insert_aip(struct fake_wg *wg, struct fake_peer *peer, const struct wg_allowedip *aip)
+insert_aip(struct fake_wg *wg, struct fake_peer *peer, const struct addr_prefix *aip)
 {
-	struct wg_allowedip c = canonical(aip);
+	struct addr_prefix c = addr_prefix_masked(aip);
 
 	if (reserve((void **)&peer->aips, peer->naips, &peer->capaips, sizeof(c)) < 0)
 		return -ENOMEM;
@@ -201,7 +175,7 @@ insert_aip(struct fake_wg *wg, struct fake_peer *peer, const struct wg_allowedip
 		struct fake_peer *p = wg->peers[i];
 
 		for (size_t j = 0; j < p->naips; j++) {
-			if (aip_equal(&p->aips[j], &c)) {
+			if (addr_prefix_equal(&p->aips[j], &c)) {
 				memmove(&p->aips[j], &p->aips[j + 1],
 				        (p->naips - j - 1) * sizeof(c));
 				p->naips--;
@@ -236,13 +210,11 @@ endpoint_text(const union wg_endpoint *ep, char buf[ENDPOINT_STRLEN])
 }
 
 static const char *
-aip_text(const struct wg_allowedip *aip, char buf[ADDR_PREFIX_STRLEN])
+aip_text(const struct addr_prefix *aip, char buf[ADDR_PREFIX_STRLEN])
 {
-	char a[INET6_ADDRSTRLEN];
-
-	if (!inet_ntop(aip->family, &aip->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "family-%u", aip->family);
-	snprintf(buf, ADDR_PREFIX_STRLEN, "%s/%u", a, aip->cidr);
+	if (addr_len(aip->addr.family))
+		return addr_prefix_format(aip, buf);
+	snprintf(buf, ADDR_PREFIX_STRLEN, "family-%u/%u", aip->addr.family, aip->len);
 	return buf;
 }
 
@@ -523,8 +495,7 @@ wg_get_device(const char *name, struct wg_device **out)
 		p->rx_bytes = fp->rx_bytes;
 		p->tx_bytes = fp->tx_bytes;
 		for (size_t j = 0; j < fp->naips; j++)
-			if (wg_peer_add_allowedip(p, fp->aips[j].family, &fp->aips[j].addr,
-			                          fp->aips[j].cidr) < 0)
+			if (wg_peer_add_allowedip(p, &fp->aips[j]) < 0)
 				goto oom;
 	}
 	*out = dev;
@@ -570,33 +541,6 @@ set_text(struct fake_text *t, const struct wg_device *dev)
 			fake_text_add(t, "%s%s", j ? "," : " allowed-ips ",
 			              aip_text(&p->allowedips[j], a));
 	}
-}
-
-/* What the real library refuses before sending anything. */
-static int
-check_delta(const struct wg_device *dev)
-{
-	for (size_t i = 0; i < dev->npeers; i++) {
-		const struct wg_peer *peer = &dev->peers[i];
-
-		if ((peer->flags & WG_PEER_HAS_ENDPOINT) &&
-		    peer->endpoint.sa.sa_family != AF_INET &&
-		    peer->endpoint.sa.sa_family != AF_INET6) {
-			return kh_fail(-EINVAL, "%s: peer %zu: endpoint of unknown family",
-			               dev->name, i);
-		}
-		for (size_t j = 0; j < peer->nallowedips; j++) {
-			const struct wg_allowedip *aip = &peer->allowedips[j];
-
-			if ((aip->family != AF_INET || aip->cidr > 32) &&
-			    (aip->family != AF_INET6 || aip->cidr > 128)) {
-				return kh_fail(-EINVAL,
-				               "%s: peer %zu: allowed-ip %zu is not a valid prefix",
-				               dev->name, i, j);
-			}
-		}
-	}
-	return 0;
 }
 
 static int
@@ -699,7 +643,7 @@ wg_set_device(const struct wg_device *dev)
 	err = lookup(dev->name, &l);
 	if (err < 0)
 		return fake_op_end(slot, err);
-	err = check_delta(dev);
+	err = wg_check_delta(dev);
 	if (err < 0)
 		return fake_op_end(slot, err);
 	if (sodium_init() < 0)

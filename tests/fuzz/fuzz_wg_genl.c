@@ -60,7 +60,7 @@ check_same(const struct wg_device *a, const struct wg_device *b)
 		    p->nallowedips != q->nallowedips)
 			abort();
 		for (size_t j = 0; j < p->nallowedips; j++)
-			if (memcmp(&p->allowedips[j], &q->allowedips[j], sizeof(p->allowedips[j])))
+			if (!addr_prefix_equal(&p->allowedips[j], &q->allowedips[j]))
 				abort();
 	}
 }

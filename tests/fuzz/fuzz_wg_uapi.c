@@ -28,8 +28,8 @@ check_same(const struct wg_device *a, const struct wg_device *b)
 		    (p->flags & WG_PEER_HAS_ENDPOINT) != (q->flags & WG_PEER_HAS_ENDPOINT))
 			abort();
 		for (size_t j = 0; j < p->nallowedips; j++)
-			if (p->allowedips[j].family != q->allowedips[j].family ||
-			    p->allowedips[j].cidr != q->allowedips[j].cidr)
+			if (p->allowedips[j].addr.family != q->allowedips[j].addr.family ||
+			    p->allowedips[j].len != q->allowedips[j].len)
 				abort();
 	}
 }

@@ -125,13 +125,16 @@ static struct wg_peer *
 add_peer(struct wg_device *dev, const struct peer_data *p)
 {
 	struct wg_peer *peer = wg_device_add_peer(dev);
+	struct addr_prefix aip = {.len = 32};
 
 	if (!peer)
 		return NULL;
 	memcpy(peer->public_key, p->key, WG_KEY_SIZE);
 	peer->flags = WG_PEER_HAS_ENDPOINT | WG_PEER_REPLACE_ALLOWEDIPS;
 	peer->endpoint.sin = p->endpoint;
-	if (wg_peer_add_allowedip(peer, AF_INET, &p->allowed, 32) < 0)
+	aip.addr.family = AF_INET;
+	aip.addr.u.v4 = p->allowed;
+	if (wg_peer_add_allowedip(peer, &aip) < 0)
 		return NULL;
 	return peer;
 }

@@ -185,7 +185,7 @@ allowedips_parse(struct wg_peer *peer, const char *list)
 		struct addr_prefix p;
 
 		if (!strchr(item, '/') || addr_prefix_parse(item, &p) < 0 ||
-		    wg_peer_add_allowedip(peer, p.addr.family, p.addr.u.bytes, p.len) < 0)
+		    wg_peer_add_allowedip(peer, &p) < 0)
 			ret = -1;
 	}
 	free(copy);

@@ -139,19 +139,10 @@ parse_allowedips(struct wg_peer *peer, const char *list)
 		return -1;
 	for (item = strtok_r(copy, ",", &save); item && ret == 0;
 	     item = strtok_r(NULL, ",", &save)) {
-		char *slash = strchr(item, '/');
-		uint8_t addr[16];
-		uint64_t cidr;
-		int family = strchr(item, ':') ? AF_INET6 : AF_INET;
+		struct addr_prefix p;
 
-		if (!slash) {
-			ret = -1;
-			break;
-		}
-		*slash = '\0';
-		if (inet_pton(family, item, addr) != 1 ||
-		    parse_u64(slash + 1, family == AF_INET ? 32 : 128, &cidr) < 0 ||
-		    wg_peer_add_allowedip(peer, family, addr, (uint8_t)cidr) < 0)
+		if (!strchr(item, '/') || addr_prefix_parse(item, &p) < 0 ||
+		    wg_peer_add_allowedip(peer, &p) < 0)
 			ret = -1;
 	}
 	free(copy);
@@ -292,11 +283,9 @@ cmd_dump(const char *name)
 			fputs("(none)", stdout);
 		putchar('\t');
 		for (size_t j = 0; j < p->nallowedips; j++) {
-			char addr[INET6_ADDRSTRLEN];
+			char prefix[ADDR_PREFIX_STRLEN];
 
-			inet_ntop(p->allowedips[j].family, &p->allowedips[j].addr, addr,
-			          sizeof(addr));
-			printf("%s%s/%u", j ? "," : "", addr, p->allowedips[j].cidr);
+			printf("%s%s", j ? "," : "", addr_prefix_format(&p->allowedips[j], prefix));
 		}
 		if (!p->nallowedips)
 			fputs("(none)", stdout);
@@ -347,9 +336,10 @@ cmd_bulk(const char *name, const char *npeers_text, const char *naips_text)
 		 * wipe the earlier ones: the count read back shows it. */
 		peer->flags = WG_PEER_REPLACE_ALLOWEDIPS;
 		for (uint64_t j = 0; j < naips; j++, next++) {
-			uint32_t a = htonl(0x0a000000u | (next & 0xffffffu));
+			struct addr_prefix aip = {.addr.family = AF_INET, .len = 32};
 
-			if (wg_peer_add_allowedip(peer, AF_INET, &a, 32) < 0)
+			aip.addr.u.v4.s_addr = htonl(0x0a000000u | (next & 0xffffffu));
+			if (wg_peer_add_allowedip(peer, &aip) < 0)
 				goto out;
 		}
 	}

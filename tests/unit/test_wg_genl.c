@@ -70,9 +70,10 @@ make_key(uint8_t key[WG_KEY_SIZE], uint32_t seed, uint8_t tag)
 static void
 add_aip4(struct wg_peer *peer, uint32_t addr, uint8_t cidr)
 {
-	uint32_t be = htonl(addr);
+	struct addr_prefix aip = {.addr.family = AF_INET, .len = cidr};
 
-	assert_int_equal(wg_peer_add_allowedip(peer, AF_INET, &be, cidr), 0);
+	aip.addr.u.v4.s_addr = htonl(addr);
+	assert_int_equal(wg_peer_add_allowedip(peer, &aip), 0);
 }
 
 static void
@@ -102,12 +103,8 @@ assert_devices_equal(const struct wg_device *a, const struct wg_device *b)
 		if (p->flags & WG_PEER_REMOVE_ME)
 			continue; /* a removal sends no allowed-ips */
 		assert_int_equal(p->nallowedips, q->nallowedips);
-		for (size_t j = 0; j < p->nallowedips; j++) {
-			assert_int_equal(p->allowedips[j].family, q->allowedips[j].family);
-			assert_int_equal(p->allowedips[j].cidr, q->allowedips[j].cidr);
-			assert_memory_equal(&p->allowedips[j].addr, &q->allowedips[j].addr,
-			                    p->allowedips[j].family == AF_INET ? 4 : 16);
-		}
+		for (size_t j = 0; j < p->nallowedips; j++)
+			assert_true(addr_prefix_equal(&p->allowedips[j], &q->allowedips[j]));
 	}
 }
 
@@ -330,9 +327,9 @@ test_build_errors(void **state)
 	assert_int_equal(s.n, 2);
 	sink_free(&s);
 	/* Invalid prefixes and endpoints are refused before anything is sent. */
-	dev->peers[10].allowedips[0].cidr = 40;
+	dev->peers[10].allowedips[0].len = 40;
 	assert_int_equal(wg_genl_build_set(dev, FAMILY, buf, BUFSIZE, sink_cb, &s), -EINVAL);
-	dev->peers[10].allowedips[0].cidr = 32;
+	dev->peers[10].allowedips[0].len = 32;
 	dev->peers[11].flags = WG_PEER_HAS_ENDPOINT;
 	assert_int_equal(wg_genl_build_set(dev, FAMILY, buf, BUFSIZE, sink_cb, &s), -EINVAL);
 	assert_int_equal(s.n, 0);
@@ -410,7 +407,7 @@ test_parse_split_dump(void **state)
 	assert_int_equal(dev->peers[1].public_key[0], 0xb);
 	assert_int_equal(dev->peers[1].nallowedips, 5);
 	for (uint32_t i = 0; i < 5; i++)
-		assert_int_equal(ntohl(dev->peers[1].allowedips[i].addr.ip4.s_addr),
+		assert_int_equal(ntohl(dev->peers[1].allowedips[i].addr.u.v4.s_addr),
 		                 0x0a000000u + 2 + i);
 	assert_int_equal(dev->peers[2].nallowedips, 1);
 	wg_free_device(dev);

@@ -64,13 +64,12 @@ parse_ok(const char *text)
 }
 
 static void
-assert_prefix(const struct wg_allowedip *aip, const char *addr, uint8_t cidr)
+assert_prefix(const struct addr_prefix *aip, const char *addr, uint8_t cidr)
 {
-	char text[INET6_ADDRSTRLEN];
+	char text[ADDR_STRLEN];
 
-	assert_non_null(inet_ntop(aip->family, &aip->addr, text, sizeof(text)));
-	assert_string_equal(text, addr);
-	assert_int_equal(aip->cidr, cidr);
+	assert_string_equal(addr_format(&aip->addr, text), addr);
+	assert_int_equal(aip->len, cidr);
 }
 
 /* The shape wireguard-go gives a get: interface keys, then a section per peer. */
@@ -429,10 +428,10 @@ add_peer(struct wg_device *dev, const char *hex)
 static void
 add_aip(struct wg_peer *peer, int family, const char *addr, uint8_t cidr)
 {
-	uint8_t bytes[16];
+	struct addr_prefix aip = {.addr.family = (uint8_t)family, .len = cidr};
 
-	assert_int_equal(inet_pton(family, addr, bytes), 1);
-	assert_int_equal(wg_peer_add_allowedip(peer, family, bytes, cidr), 0);
+	assert_int_equal(inet_pton(family, addr, aip.addr.u.bytes), 1);
+	assert_int_equal(wg_peer_add_allowedip(peer, &aip), 0);
 }
 
 /* A sparse delta sends only what its flags name: one peer's endpoint, nothing else. */
@@ -554,12 +553,15 @@ test_build_invalid(void **state)
 	peer->flags = 0;
 	peer = add_peer(dev, PEER2);
 	add_aip(peer, AF_INET, "10.0.0.0", 8);
-	peer->allowedips[0].cidr = 33;
+	peer->allowedips[0].len = 33;
 	assert_int_equal(wg_uapi_build_set(dev, &text, &len), -EINVAL);
 	assert_null(text);
 	/* And the model refuses such prefixes up front. */
-	assert_int_equal(wg_peer_add_allowedip(peer, AF_INET6, "0123456789abcdef", 129), -EINVAL);
-	assert_int_equal(wg_peer_add_allowedip(peer, AF_UNIX, "0123", 0), -EINVAL);
+	struct addr_prefix bad = {.addr.family = AF_INET6, .len = 129};
+	assert_int_equal(wg_peer_add_allowedip(peer, &bad), -EINVAL);
+	bad.addr.family = AF_UNIX;
+	bad.len = 0;
+	assert_int_equal(wg_peer_add_allowedip(peer, &bad), -EINVAL);
 	wg_free_device(dev);
 }
 

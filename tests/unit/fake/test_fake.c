@@ -976,8 +976,7 @@ add_peer(struct wg_device *d, uint8_t seed, uint32_t flags, const char *aips)
 	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 		struct addr_prefix pr = prefix_of(w);
 
-		assert_int_equal(wg_peer_add_allowedip(p, pr.addr.family, pr.addr.u.bytes, pr.len),
-		                 0);
+		assert_int_equal(wg_peer_add_allowedip(p, &pr), 0);
 	}
 	return p;
 }
@@ -997,11 +996,10 @@ describe(const char *name, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, "%s%u:", i ? "; " : "",
 		                        (unsigned)((p->public_key[0]) / 7));
 		for (size_t j = 0; j < p->nallowedips; j++) {
-			char a[INET6_ADDRSTRLEN];
+			char a[ADDR_PREFIX_STRLEN];
 
-			inet_ntop(p->allowedips[j].family, &p->allowedips[j].addr, a, sizeof(a));
-			off += (size_t)snprintf(buf + off, len - off, "%s%s/%u", j ? "," : " ", a,
-			                        p->allowedips[j].cidr);
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", j ? "," : " ",
+			                        addr_prefix_format(&p->allowedips[j], a));
 		}
 	}
 	wg_free_device(d);
@@ -1204,13 +1202,8 @@ print_wg_scenarios(void)
 
 			sodium_bin2base64(b64, sizeof(b64), d->peers[i].public_key, WG_KEY_SIZE,
 			                  sodium_base64_VARIANT_ORIGINAL);
-			for (size_t j = 0; j < n; j++) {
-				const struct wg_allowedip *a = &d->peers[i].allowedips[j];
-				char t[INET6_ADDRSTRLEN];
-
-				inet_ntop(a->family, &a->addr, t, sizeof(t));
-				snprintf(aips[j], sizeof(aips[j]), "%s/%u", t, a->cidr);
-			}
+			for (size_t j = 0; j < n; j++)
+				addr_prefix_format(&d->peers[i].allowedips[j], aips[j]);
 			qsort(aips, n, sizeof(aips[0]), cmp_aip_text);
 			printf("peer %s ", b64);
 			for (size_t j = 0; j < n; j++)
