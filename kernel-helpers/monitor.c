@@ -48,27 +48,29 @@ static const struct kh_attr_policy linkinfo_policy[IFLA_INFO_MAX + 1] = {
         [IFLA_INFO_DATA] = {KH_ATTR_NESTED, 0, 0},
 };
 
+/* The port is read as the kernel reads it, from the first two bytes: libnl's requests carry
+ * it in four, the kernel's messages in two. */
 static const struct kh_attr_policy vxlan_policy[IFLA_VXLAN_MAX + 1] = {
         [IFLA_VXLAN_ID] = {KH_ATTR_U32, 0, 0},          [IFLA_VXLAN_LOCAL] = {KH_ATTR_BINARY, 4, 4},
-        [IFLA_VXLAN_LOCAL6] = {KH_ATTR_BINARY, 16, 16}, [IFLA_VXLAN_PORT] = {KH_ATTR_U16, 0, 0},
+        [IFLA_VXLAN_LOCAL6] = {KH_ATTR_BINARY, 16, 16}, [IFLA_VXLAN_PORT] = {KH_ATTR_BINARY, 2, 4},
         [IFLA_VXLAN_LEARNING] = {KH_ATTR_U8, 0, 0},     [IFLA_VXLAN_LINK] = {KH_ATTR_U32, 0, 0},
 };
 
 static const struct kh_attr_policy rule_policy[FRA_MAX + 1] = {
-        [FRA_DST] = {KH_ATTR_BINARY, 4, 16},  [FRA_SRC] = {KH_ATTR_BINARY, 4, 16},
+        [FRA_DST] = {KH_ATTR_ADDR, 0, 0},     [FRA_SRC] = {KH_ATTR_ADDR, 0, 0},
         [FRA_PRIORITY] = {KH_ATTR_U32, 0, 0}, [FRA_TABLE] = {KH_ATTR_U32, 0, 0},
         [FRA_FWMARK] = {KH_ATTR_U32, 0, 0},   [FRA_FWMASK] = {KH_ATTR_U32, 0, 0},
         [FRA_PROTOCOL] = {KH_ATTR_U8, 0, 0},
 };
 
 static const struct kh_attr_policy addr_policy[IFA_MAX + 1] = {
-        [IFA_ADDRESS] = {KH_ATTR_BINARY, 4, 16},
-        [IFA_LOCAL] = {KH_ATTR_BINARY, 4, 16},
+        [IFA_ADDRESS] = {KH_ATTR_ADDR, 0, 0},
+        [IFA_LOCAL] = {KH_ATTR_ADDR, 0, 0},
 };
 
 static const struct kh_attr_policy route_policy[RTA_MAX + 1] = {
-        [RTA_DST] = {KH_ATTR_BINARY, 4, 16},
-        [RTA_GATEWAY] = {KH_ATTR_BINARY, 4, 16},
+        [RTA_DST] = {KH_ATTR_ADDR, 0, 0},
+        [RTA_GATEWAY] = {KH_ATTR_ADDR, 0, 0},
         [RTA_OIF] = {KH_ATTR_U32, 0, 0},
         [RTA_PRIORITY] = {KH_ATTR_U32, 0, 0},
         [RTA_TABLE] = {KH_ATTR_U32, 0, 0},
@@ -81,16 +83,17 @@ static const struct kh_attr_policy metrics_policy[RTAX_MAX + 1] = {
 };
 
 static const struct kh_attr_policy nexthop_policy[RTA_MAX + 1] = {
-        [RTA_GATEWAY] = {KH_ATTR_BINARY, 4, 16},
+        [RTA_GATEWAY] = {KH_ATTR_ADDR, 0, 0},
 };
 
 static const struct kh_attr_policy neigh_policy[NDA_MAX + 1] = {
-        [NDA_DST] = {KH_ATTR_BINARY, 4, 16},
+        [NDA_DST] = {KH_ATTR_ADDR, 0, 0},
         [NDA_LLADDR] = {KH_ATTR_BINARY, 0, 32},
         [NDA_MASTER] = {KH_ATTR_U32, 0, 0},
 };
 
-#define PARSE(p, len, pol, tb) kh_attr_parse(p, len, pol, sizeof(pol) / sizeof(pol[0]), tb)
+#define PARSE(p, len, pol, tb, what)                                                               \
+	kh_attr_parse(p, len, pol, sizeof(pol) / sizeof(pol[0]), tb, what)
 
 /* The fixed header of a message and the attributes after it, or -1 if it is too short. */
 static int
@@ -132,7 +135,7 @@ parse_vxlan(const struct nlattr *data, struct kh_vxlan *vx)
 {
 	const struct nlattr *tb[IFLA_VXLAN_MAX + 1];
 
-	if (PARSE(kh_attr_data(data), kh_attr_len(data), vxlan_policy, tb) < 0)
+	if (PARSE(kh_attr_data(data), kh_attr_len(data), vxlan_policy, tb, "VXLAN data") < 0)
 		return MALFORMED;
 	if (tb[IFLA_VXLAN_ID])
 		vx->vni = kh_attr_u32(tb[IFLA_VXLAN_ID]);
@@ -159,7 +162,7 @@ parse_link(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	size_t alen;
 
 	if (split(msg, len, &ifi, sizeof(ifi), &attrs, &alen) < 0 ||
-	    PARSE(attrs, alen, link_policy, tb) < 0 || ifi.ifi_index <= 0)
+	    PARSE(attrs, alen, link_policy, tb, "link") < 0 || ifi.ifi_index <= 0)
 		return MALFORMED;
 	/* Bridge port state comes as AF_BRIDGE link messages, and a port leaving its bridge as
 	 * an AF_BRIDGE RTM_DELLINK: the link itself is still there. */
@@ -183,7 +186,7 @@ parse_link(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	if (!tb[IFLA_LINKINFO])
 		return DELIVER;
 	if (PARSE(kh_attr_data(tb[IFLA_LINKINFO]), kh_attr_len(tb[IFLA_LINKINFO]), linkinfo_policy,
-	          info) < 0)
+	          info, "link info") < 0)
 		return MALFORMED;
 	if (info[IFLA_INFO_KIND])
 		snprintf(l->kind, sizeof(l->kind), "%s",
@@ -204,7 +207,7 @@ parse_addr(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	size_t alen;
 
 	if (split(msg, len, &ifa, sizeof(ifa), &attrs, &alen) < 0 ||
-	    PARSE(attrs, alen, addr_policy, tb) < 0)
+	    PARSE(attrs, alen, addr_policy, tb, "address") < 0)
 		return MALFORMED;
 	if (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)
 		return IGNORE;
@@ -233,7 +236,7 @@ parse_multipath(const struct nlattr *mp, int family, struct kh_route *r)
 		return MALFORMED;
 	if (PARSE((const uint8_t *)kh_attr_data(mp) + RTNH_ALIGN(sizeof(nh)),
 	          nh.rtnh_len > RTNH_ALIGN(sizeof(nh)) ? nh.rtnh_len - RTNH_ALIGN(sizeof(nh)) : 0,
-	          nexthop_policy, tb) < 0)
+	          nexthop_policy, tb, "next hop") < 0)
 		return MALFORMED;
 	r->oif = (uint32_t)nh.rtnh_ifindex;
 	if (tb[RTA_GATEWAY] && !get_addr(tb[RTA_GATEWAY], family, &r->gateway))
@@ -251,7 +254,7 @@ parse_route(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	size_t alen;
 
 	if (split(msg, len, &rtm, sizeof(rtm), &attrs, &alen) < 0 ||
-	    PARSE(attrs, alen, route_policy, tb) < 0)
+	    PARSE(attrs, alen, route_policy, tb, "route") < 0)
 		return MALFORMED;
 	if (rtm.rtm_family != AF_INET && rtm.rtm_family != AF_INET6)
 		return IGNORE;
@@ -277,7 +280,7 @@ parse_route(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 		return MALFORMED;
 	if (tb[RTA_METRICS]) {
 		if (PARSE(kh_attr_data(tb[RTA_METRICS]), kh_attr_len(tb[RTA_METRICS]),
-		          metrics_policy, mx) < 0)
+		          metrics_policy, mx, "route metrics") < 0)
 			return MALFORMED;
 		if (mx[RTAX_MTU])
 			r->mtu = kh_attr_u32(mx[RTAX_MTU]);
@@ -303,7 +306,7 @@ parse_neigh(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	bool add = type == RTM_NEWNEIGH;
 
 	if (split(msg, len, &ndm, sizeof(ndm), &attrs, &alen) < 0 ||
-	    PARSE(attrs, alen, neigh_policy, tb) < 0 || ndm.ndm_ifindex <= 0)
+	    PARSE(attrs, alen, neigh_policy, tb, "neighbour") < 0 || ndm.ndm_ifindex <= 0)
 		return MALFORMED;
 	if (ndm.ndm_family == AF_BRIDGE) {
 		struct kh_fdb *e = &ev->u.fdb;
@@ -345,7 +348,7 @@ parse_rule(const uint8_t *msg, size_t len, uint16_t type, struct kh_event *ev)
 	size_t alen;
 
 	if (split(msg, len, &frh, sizeof(frh), &attrs, &alen) < 0 ||
-	    PARSE(attrs, alen, rule_policy, tb) < 0)
+	    PARSE(attrs, alen, rule_policy, tb, "rule") < 0)
 		return MALFORMED;
 	if (frh.family != AF_INET && frh.family != AF_INET6)
 		return IGNORE;

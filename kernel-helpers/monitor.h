@@ -86,7 +86,8 @@ struct kh_monitor_input {
 };
 
 /* Turns one receive into events for cb and counts it in stats. Pure: it reads only in and
- * touches no socket, so tests and the fuzzer feed it anything. */
+ * touches no socket, so tests and the fuzzer feed it anything; what was wrong with the last
+ * malformed message is left in kh_last_error(). */
 void kh_monitor_process(const struct kh_monitor_input *in, kh_event_cb cb, void *arg,
                         struct kh_monitor_stats *stats);
 

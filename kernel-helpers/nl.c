@@ -189,7 +189,7 @@ parse_extack(const struct nlmsghdr *h, size_t fixed, char *out, size_t outlen)
 	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS) || h->nlmsg_len < fixed)
 		return;
 	if (kh_attr_parse((const uint8_t *)h + fixed, h->nlmsg_len - fixed, extack_policy,
-	                  NLMSGERR_ATTR_MAX + 1, tb) < 0 ||
+	                  NLMSGERR_ATTR_MAX + 1, tb, "extended ack") < 0 ||
 	    !tb[NLMSGERR_ATTR_MSG])
 		return;
 	snprintf(out, outlen, "%s", (const char *)kh_attr_data(tb[NLMSGERR_ATTR_MSG]));
@@ -564,61 +564,103 @@ kh_nl_mac_get(struct nl_addr *na, uint8_t mac[KH_MAC_LEN])
 }
 
 int
-kh_attr_parse(const void *p, size_t len, const struct kh_attr_policy *policy, size_t npolicy,
-              const struct nlattr **tb)
+kh_attr_walk(const void *p, size_t len, const char *what,
+             int (*fn)(const struct nlattr *a, void *arg), void *arg)
 {
 	const uint8_t *cur = p;
 
-	memset(tb, 0, npolicy * sizeof(*tb));
-	while (len >= NLA_HDRLEN) {
-		const struct nlattr *a = (const struct nlattr *)cur;
+	while (len > 0) {
 		struct nlattr hdr;
-		size_t alen, plen, step;
-		uint16_t type;
+		size_t step;
+		int err;
 
+		if (len < NLA_HDRLEN)
+			return kh_fail(-EBADMSG, "%s: %zu bytes after the last attribute", what,
+			               len);
 		memcpy(&hdr, cur, sizeof(hdr));
-		alen = hdr.nla_len;
-		if (alen < NLA_HDRLEN || alen > len)
-			return -EBADMSG;
-		plen = alen - NLA_HDRLEN;
-		type = hdr.nla_type & NLA_TYPE_MASK;
-		if (type < npolicy) {
-			const struct kh_attr_policy *pol = &policy[type];
-			const char *s = (const char *)cur + NLA_HDRLEN;
-			bool ok = true;
-
-			switch (pol->kind) {
-			case KH_ATTR_U8:
-				ok = plen >= 1;
-				break;
-			case KH_ATTR_U16:
-				ok = plen >= 2;
-				break;
-			case KH_ATTR_U32:
-				ok = plen >= 4;
-				break;
-			case KH_ATTR_STRING:
-				ok = plen > 0 && memchr(s, '\0', plen) != NULL &&
-				     (!pol->max || strnlen(s, plen) < pol->max);
-				break;
-			case KH_ATTR_BINARY:
-				ok = plen >= pol->min && (!pol->max || plen <= pol->max);
-				break;
-			default:
-				break;
-			}
-			if (!ok)
-				return -EBADMSG;
-			if (pol->kind != KH_ATTR_IGNORE)
-				tb[type] = a;
-		}
-		step = NLA_ALIGN(alen);
+		if (hdr.nla_len < NLA_HDRLEN || hdr.nla_len > len)
+			return kh_fail(-EBADMSG, "%s: malformed attribute", what);
+		err = fn((const struct nlattr *)cur, arg);
+		if (err < 0)
+			return err;
+		/* The last attribute needs no padding after it. */
+		step = NLA_ALIGN(hdr.nla_len);
 		if (step >= len)
 			break;
 		cur += step;
 		len -= step;
 	}
 	return 0;
+}
+
+static bool
+attr_fits(const struct nlattr *a, const struct kh_attr_policy *pol)
+{
+	size_t len = kh_attr_len(a);
+	const char *s = kh_attr_data(a);
+	sa_family_t family;
+
+	switch (pol->kind) {
+	case KH_ATTR_U8:
+		return len == sizeof(uint8_t);
+	case KH_ATTR_U16:
+		return len == sizeof(uint16_t);
+	case KH_ATTR_U32:
+		return len == sizeof(uint32_t);
+	case KH_ATTR_U64:
+		return len == sizeof(uint64_t);
+	case KH_ATTR_STRING:
+		return len > 0 && memchr(s, '\0', len) != NULL &&
+		       (!pol->max || strnlen(s, len) < pol->max);
+	case KH_ATTR_BINARY:
+		return len >= pol->min && (!pol->max || len <= pol->max);
+	case KH_ATTR_ADDR:
+		return len == 4 || len == 16;
+	case KH_ATTR_SOCKADDR:
+		if (len < sizeof(family))
+			return false;
+		memcpy(&family, s, sizeof(family));
+		return (family == AF_INET && len == sizeof(struct sockaddr_in)) ||
+		       (family == AF_INET6 && len == sizeof(struct sockaddr_in6));
+	default:
+		return true; /* a nest is checked by whoever descends into it */
+	}
+}
+
+struct attr_table {
+	const struct kh_attr_policy *policy;
+	size_t npolicy;
+	const struct nlattr **tb;
+	const char *what;
+};
+
+static int
+attr_take(const struct nlattr *a, void *arg)
+{
+	struct attr_table *t = arg;
+	uint16_t type;
+
+	memcpy(&type, &a->nla_type, sizeof(type));
+	type &= NLA_TYPE_MASK;
+	if (type >= t->npolicy || t->policy[type].kind == KH_ATTR_IGNORE)
+		return 0;
+	if (t->tb[type])
+		return kh_fail(-EBADMSG, "%s: attribute %u repeated", t->what, type);
+	if (!attr_fits(a, &t->policy[type]))
+		return kh_fail(-EBADMSG, "%s: attribute %u has a bad length or content", t->what,
+		               type);
+	t->tb[type] = a;
+	return 0;
+}
+
+int
+kh_attr_parse(const void *p, size_t len, const struct kh_attr_policy *policy, size_t npolicy,
+              const struct nlattr **tb, const char *what)
+{
+	struct attr_table t = {policy, npolicy, tb, what};
+
+	memset(tb, 0, npolicy * sizeof(*tb));
+	return kh_attr_walk(p, len, what, attr_take, &t);
 }
 
 const void *

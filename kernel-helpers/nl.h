@@ -55,15 +55,20 @@ void kh_nl_addr_get(struct nl_addr *na, struct addr *out);
 int kh_nl_mac_new(const uint8_t mac[KH_MAC_LEN], struct nl_addr **out);
 void kh_nl_mac_get(struct nl_addr *na, uint8_t mac[KH_MAC_LEN]);
 
-/* Attribute validation: what a type must look like before anything reads it. */
+/* Attribute validation, for every netlink message kernel-helpers reads (rtnetlink dumps and
+ * notifications, generic netlink replies, extended acks): what a type must look like before
+ * anything reads it. */
 enum kh_attr_kind {
 	KH_ATTR_IGNORE = 0, /* not read: anything goes */
-	KH_ATTR_U8,
+	KH_ATTR_U8,         /* exactly as long as the type */
 	KH_ATTR_U16,
 	KH_ATTR_U32,
-	KH_ATTR_STRING, /* NUL-terminated within the payload, at most max bytes with the NUL */
-	KH_ATTR_BINARY, /* min..max bytes */
-	KH_ATTR_NESTED, /* a list of attributes (parsed again by the reader) */
+	KH_ATTR_U64,
+	KH_ATTR_STRING,   /* NUL-terminated within the payload, at most max bytes with the NUL */
+	KH_ATTR_BINARY,   /* min..max bytes */
+	KH_ATTR_ADDR,     /* an IPv4 or an IPv6 address: 4 or 16 bytes */
+	KH_ATTR_SOCKADDR, /* a sockaddr_in or a sockaddr_in6, as its family says */
+	KH_ATTR_NESTED,   /* a list of attributes (parsed again by the reader) */
 };
 
 struct kh_attr_policy {
@@ -72,11 +77,19 @@ struct kh_attr_policy {
 	uint16_t max; /* KH_ATTR_STRING, KH_ATTR_BINARY; 0: no limit */
 };
 
+/* Calls fn for every attribute in the len bytes at p (the members of an array, say), each
+ * checked to lie within them, until fn returns an error. Returns 0, fn's error, or -EBADMSG
+ * (error set, naming what) when an attribute overruns the buffer or bytes are left over that
+ * cannot be one. */
+int kh_attr_walk(const void *p, size_t len, const char *what,
+                 int (*fn)(const struct nlattr *a, void *arg), void *arg);
+
 /* Walks the attributes in the len bytes at p and fills tb[0 .. npolicy) (zeroed first) with
- * those the policy names; types beyond the policy are skipped. Returns 0, or -EBADMSG when
- * an attribute overruns the buffer or breaks its policy. */
+ * those the policy names; other types are skipped, as newer kernels add some. Returns 0, or
+ * -EBADMSG (error set, naming what) when the walk fails or an attribute breaks its policy or
+ * comes twice. */
 int kh_attr_parse(const void *p, size_t len, const struct kh_attr_policy *policy, size_t npolicy,
-                  const struct nlattr **tb);
+                  const struct nlattr **tb, const char *what);
 
 /* Payload accessors for attributes kh_attr_parse has checked. */
 const void *kh_attr_data(const struct nlattr *a);

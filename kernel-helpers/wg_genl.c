@@ -200,64 +200,37 @@ too_small:
 
 /* --- parsing GET_DEVICE --- */
 
-static const struct wg_attr_policy device_policy[WGDEVICE_A_MAX + 1] = {
-        [WGDEVICE_A_IFINDEX] = {WG_ATTR_U32, 0},
-        [WGDEVICE_A_IFNAME] = {WG_ATTR_STRING, IFNAMSIZ},
-        [WGDEVICE_A_PRIVATE_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
-        [WGDEVICE_A_PUBLIC_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
-        [WGDEVICE_A_FLAGS] = {WG_ATTR_U32, 0},
-        [WGDEVICE_A_LISTEN_PORT] = {WG_ATTR_U16, 0},
-        [WGDEVICE_A_FWMARK] = {WG_ATTR_U32, 0},
-        [WGDEVICE_A_PEERS] = {WG_ATTR_NESTED, 0},
+static const struct kh_attr_policy device_policy[WGDEVICE_A_MAX + 1] = {
+        [WGDEVICE_A_IFINDEX] = {KH_ATTR_U32},
+        [WGDEVICE_A_IFNAME] = {KH_ATTR_STRING, 0, IFNAMSIZ},
+        [WGDEVICE_A_PRIVATE_KEY] = {KH_ATTR_BINARY, WG_KEY_SIZE, WG_KEY_SIZE},
+        [WGDEVICE_A_PUBLIC_KEY] = {KH_ATTR_BINARY, WG_KEY_SIZE, WG_KEY_SIZE},
+        [WGDEVICE_A_FLAGS] = {KH_ATTR_U32},
+        [WGDEVICE_A_LISTEN_PORT] = {KH_ATTR_U16},
+        [WGDEVICE_A_FWMARK] = {KH_ATTR_U32},
+        [WGDEVICE_A_PEERS] = {KH_ATTR_NESTED},
 };
 
-static const struct wg_attr_policy peer_policy[WGPEER_A_MAX + 1] = {
-        [WGPEER_A_PUBLIC_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
-        [WGPEER_A_PRESHARED_KEY] = {WG_ATTR_BINARY, WG_KEY_SIZE},
-        [WGPEER_A_FLAGS] = {WG_ATTR_U32, 0},
-        [WGPEER_A_ENDPOINT] = {WG_ATTR_SOCKADDR, 0},
-        [WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = {WG_ATTR_U16, 0},
-        [WGPEER_A_LAST_HANDSHAKE_TIME] = {WG_ATTR_BINARY, 2 * sizeof(int64_t)},
-        [WGPEER_A_RX_BYTES] = {WG_ATTR_U64, 0},
-        [WGPEER_A_TX_BYTES] = {WG_ATTR_U64, 0},
-        [WGPEER_A_ALLOWEDIPS] = {WG_ATTR_NESTED, 0},
-        [WGPEER_A_PROTOCOL_VERSION] = {WG_ATTR_U32, 0},
+static const struct kh_attr_policy peer_policy[WGPEER_A_MAX + 1] = {
+        [WGPEER_A_PUBLIC_KEY] = {KH_ATTR_BINARY, WG_KEY_SIZE, WG_KEY_SIZE},
+        [WGPEER_A_PRESHARED_KEY] = {KH_ATTR_BINARY, WG_KEY_SIZE, WG_KEY_SIZE},
+        [WGPEER_A_FLAGS] = {KH_ATTR_U32},
+        [WGPEER_A_ENDPOINT] = {KH_ATTR_SOCKADDR},
+        [WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = {KH_ATTR_U16},
+        [WGPEER_A_LAST_HANDSHAKE_TIME] = {KH_ATTR_BINARY, 2 * sizeof(int64_t), 2 * sizeof(int64_t)},
+        [WGPEER_A_RX_BYTES] = {KH_ATTR_U64},
+        [WGPEER_A_TX_BYTES] = {KH_ATTR_U64},
+        [WGPEER_A_ALLOWEDIPS] = {KH_ATTR_NESTED},
+        [WGPEER_A_PROTOCOL_VERSION] = {KH_ATTR_U32},
 };
 
-static const struct wg_attr_policy allowedip_policy[WGALLOWEDIP_A_MAX + 1] = {
-        [WGALLOWEDIP_A_FAMILY] = {WG_ATTR_U16, 0},
-        [WGALLOWEDIP_A_IPADDR] = {WG_ATTR_ADDR, 0},
-        [WGALLOWEDIP_A_CIDR_MASK] = {WG_ATTR_U8, 0},
+static const struct kh_attr_policy allowedip_policy[WGALLOWEDIP_A_MAX + 1] = {
+        [WGALLOWEDIP_A_FAMILY] = {KH_ATTR_U16},
+        [WGALLOWEDIP_A_IPADDR] = {KH_ATTR_ADDR},
+        [WGALLOWEDIP_A_CIDR_MASK] = {KH_ATTR_U8},
 };
 
 static const uint8_t zero_key[WG_KEY_SIZE];
-
-/* Call fn on every attribute nested in nest (arrays: the type is only an index). */
-static int
-for_each_nested(const struct nlattr *nest, int (*fn)(const struct nlattr *, void *), void *data,
-                const char *what)
-{
-	const char *p = mnl_attr_get_payload(nest);
-	size_t len = mnl_attr_get_payload_len(nest);
-	int ret;
-
-	while (len > 0) {
-		const struct nlattr *attr = (const struct nlattr *)p;
-		size_t step;
-
-		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len)
-			return kh_fail(-EBADMSG, "%s: malformed attribute", what);
-		step = MNL_ALIGN(attr->nla_len);
-		if (step > len)
-			step = len;
-		p += step;
-		len -= step;
-		ret = fn(attr, data);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
 
 static int
 parse_allowedip(const struct nlattr *attr, void *data)
@@ -269,8 +242,8 @@ parse_allowedip(const struct nlattr *attr, void *data)
 	size_t len;
 	int ret;
 
-	ret = wg_nl_parse_attrs(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr),
-	                        allowedip_policy, WGALLOWEDIP_A_MAX, tb, "allowed-ip");
+	ret = kh_attr_parse(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr),
+	                    allowedip_policy, WGALLOWEDIP_A_MAX + 1, tb, "allowed-ip");
 	if (ret < 0)
 		return ret;
 	if (!tb[WGALLOWEDIP_A_FAMILY] || !tb[WGALLOWEDIP_A_IPADDR] || !tb[WGALLOWEDIP_A_CIDR_MASK])
@@ -306,8 +279,8 @@ parse_peer(const struct nlattr *attr, void *data)
 	struct wg_peer *peer;
 	int ret;
 
-	ret = wg_nl_parse_attrs(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr),
-	                        peer_policy, WGPEER_A_MAX, tb, "peer");
+	ret = kh_attr_parse(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr), peer_policy,
+	                    WGPEER_A_MAX + 1, tb, "peer");
 	if (ret < 0)
 		return ret;
 	if (!tb[WGPEER_A_PUBLIC_KEY])
@@ -368,8 +341,9 @@ parse_peer(const struct nlattr *attr, void *data)
 	if (tb[WGPEER_A_TX_BYTES])
 		peer->tx_bytes = mnl_attr_get_u64(tb[WGPEER_A_TX_BYTES]);
 	if (tb[WGPEER_A_ALLOWEDIPS])
-		return for_each_nested(tb[WGPEER_A_ALLOWEDIPS], parse_allowedip, peer,
-		                       "allowed-ips");
+		return kh_attr_walk(mnl_attr_get_payload(tb[WGPEER_A_ALLOWEDIPS]),
+		                    mnl_attr_get_payload_len(tb[WGPEER_A_ALLOWEDIPS]),
+		                    "allowed-ips", parse_allowedip, peer);
 	return 0;
 }
 
@@ -388,8 +362,8 @@ wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device 
 	if (genl->cmd != WG_CMD_GET_DEVICE && genl->cmd != WG_CMD_SET_DEVICE)
 		return kh_fail(-EBADMSG, "%s: unexpected WireGuard command %u", dev->name,
 		               genl->cmd);
-	ret = wg_nl_parse_attrs((const char *)nlh + hdr, nlh->nlmsg_len - hdr, device_policy,
-	                        WGDEVICE_A_MAX, tb, "device");
+	ret = kh_attr_parse((const char *)nlh + hdr, nlh->nlmsg_len - hdr, device_policy,
+	                    WGDEVICE_A_MAX + 1, tb, "device");
 	if (ret < 0)
 		return ret;
 	if (tb[WGDEVICE_A_IFNAME]) {
@@ -423,7 +397,9 @@ wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device 
 	    (mnl_attr_get_u32(tb[WGDEVICE_A_FLAGS]) & WGDEVICE_F_REPLACE_PEERS))
 		dev->flags |= WG_DEVICE_REPLACE_PEERS;
 	if (tb[WGDEVICE_A_PEERS]) {
-		ret = for_each_nested(tb[WGDEVICE_A_PEERS], parse_peer, &ctx, "peers");
+		ret = kh_attr_walk(mnl_attr_get_payload(tb[WGDEVICE_A_PEERS]),
+		                   mnl_attr_get_payload_len(tb[WGDEVICE_A_PEERS]), "peers",
+		                   parse_peer, &ctx);
 		if (ret < 0)
 			return kh_fail(ret, "%s: %s", dev->name, kh_last_error());
 	}
@@ -432,10 +408,10 @@ wg_genl_parse_msg(const struct nlmsghdr *nlh, uint16_t family, struct wg_device 
 
 /* --- talking to the kernel --- */
 
-static const struct wg_attr_policy ctrl_policy[CTRL_ATTR_MAX + 1] = {
-        [CTRL_ATTR_FAMILY_ID] = {WG_ATTR_U16, 0},
-        [CTRL_ATTR_FAMILY_NAME] = {WG_ATTR_STRING, GENL_NAMSIZ},
-        [CTRL_ATTR_VERSION] = {WG_ATTR_U32, 0},
+static const struct kh_attr_policy ctrl_policy[CTRL_ATTR_MAX + 1] = {
+        [CTRL_ATTR_FAMILY_ID] = {KH_ATTR_U16},
+        [CTRL_ATTR_FAMILY_NAME] = {KH_ATTR_STRING, 0, GENL_NAMSIZ},
+        [CTRL_ATTR_VERSION] = {KH_ATTR_U32},
 };
 
 static int
@@ -448,8 +424,8 @@ family_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != GENL_ID_CTRL || nlh->nlmsg_len < hdr)
 		return kh_fail(-EBADMSG, "genetlink: unexpected reply");
-	ret = wg_nl_parse_attrs((const char *)nlh + hdr, nlh->nlmsg_len - hdr, ctrl_policy,
-	                        CTRL_ATTR_MAX, tb, "genetlink family");
+	ret = kh_attr_parse((const char *)nlh + hdr, nlh->nlmsg_len - hdr, ctrl_policy,
+	                    CTRL_ATTR_MAX + 1, tb, "genetlink family");
 	if (ret < 0)
 		return ret;
 	if (!tb[CTRL_ATTR_FAMILY_ID] || !tb[CTRL_ATTR_FAMILY_NAME] ||

@@ -58,33 +58,6 @@ int wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, wg_nl_cb cb, void *data);
  * -errno. */
 int wg_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, wg_nl_cb cb, void *data);
 
-/* An attribute validation policy: what each attribute type must look like before it is
- * read. Types the table does not know (or beyond it) are ignored, as newer kernels add
- * attributes. */
-enum wg_attr_kind {
-	WG_ATTR_UNKNOWN = 0,
-	WG_ATTR_U8,
-	WG_ATTR_U16,
-	WG_ATTR_U32,
-	WG_ATTR_U64,
-	WG_ATTR_BINARY,   /* exactly len bytes */
-	WG_ATTR_ADDR,     /* 4 or 16 bytes */
-	WG_ATTR_SOCKADDR, /* a sockaddr_in or sockaddr_in6, by its family */
-	WG_ATTR_STRING,   /* NUL-terminated within at most len bytes */
-	WG_ATTR_NESTED,
-};
-
-struct wg_attr_policy {
-	uint8_t kind; /* enum wg_attr_kind */
-	uint16_t len;
-};
-
-/* Validate the attributes in [start, start + len) against policy[0..max] and fill
- * tb[0..max] (NULL for absent ones). A malformed stream, a duplicate or an attribute of the
- * wrong shape is -EBADMSG with the error set; what names the stream in that message. */
-int wg_nl_parse_attrs(const void *start, size_t len, const struct wg_attr_policy *policy,
-                      unsigned int max, const struct nlattr **tb, const char *what);
-
 /* rtnetlink, for the links themselves */
 /* The link's IFLA_INFO_KIND ("" when it has none); -ENODEV when there is no such link. */
 int wg_link_kind(const char *name, char *kind, size_t kindlen);

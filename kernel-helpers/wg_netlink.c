@@ -74,12 +74,12 @@ nl_error(const struct nlmsghdr *nlh, int error, size_t tlv_off)
 		error = -EPROTO;
 	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && tlv_off <= len) {
 		const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-		static const struct wg_attr_policy policy[NLMSGERR_ATTR_MAX + 1] = {
-		        [NLMSGERR_ATTR_MSG] = {WG_ATTR_STRING, 1024},
+		static const struct kh_attr_policy policy[NLMSGERR_ATTR_MAX + 1] = {
+		        [NLMSGERR_ATTR_MSG] = {KH_ATTR_STRING, 0, 1024},
 		};
 
-		if (wg_nl_parse_attrs((const char *)nlh + tlv_off, len - tlv_off, policy,
-		                      NLMSGERR_ATTR_MAX, tb, "extended ack") == 0 &&
+		if (kh_attr_parse((const char *)nlh + tlv_off, len - tlv_off, policy,
+		                  NLMSGERR_ATTR_MAX + 1, tb, "extended ack") == 0 &&
 		    tb[NLMSGERR_ATTR_MSG])
 			msg = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
 	}
@@ -193,75 +193,6 @@ wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, wg_nl_cb cb, void *data)
 	}
 }
 
-static bool
-attr_shape_ok(const struct nlattr *attr, const struct wg_attr_policy *pol)
-{
-	size_t len = mnl_attr_get_payload_len(attr);
-	const char *payload = mnl_attr_get_payload(attr);
-
-	switch (pol->kind) {
-	case WG_ATTR_U8:
-		return len == sizeof(uint8_t);
-	case WG_ATTR_U16:
-		return len == sizeof(uint16_t);
-	case WG_ATTR_U32:
-		return len == sizeof(uint32_t);
-	case WG_ATTR_U64:
-		return len == sizeof(uint64_t);
-	case WG_ATTR_BINARY:
-		return len == pol->len;
-	case WG_ATTR_ADDR:
-		return len == 4 || len == 16;
-	case WG_ATTR_SOCKADDR: {
-		sa_family_t family;
-
-		if (len < sizeof(family))
-			return false;
-		memcpy(&family, payload, sizeof(family));
-		return (family == AF_INET && len == sizeof(struct sockaddr_in)) ||
-		       (family == AF_INET6 && len == sizeof(struct sockaddr_in6));
-	}
-	case WG_ATTR_STRING:
-		return len > 0 && len <= pol->len && memchr(payload, '\0', len) != NULL;
-	case WG_ATTR_NESTED:
-		return true; /* its content is validated by whoever descends into it */
-	}
-	return true;
-}
-
-int
-wg_nl_parse_attrs(const void *start, size_t len, const struct wg_attr_policy *policy,
-                  unsigned int max, const struct nlattr **tb, const char *what)
-{
-	const char *p = start;
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	while (len > 0) {
-		const struct nlattr *attr = (const struct nlattr *)p;
-		size_t step;
-		uint16_t type;
-
-		if (len < sizeof(*attr) || attr->nla_len < sizeof(*attr) || attr->nla_len > len)
-			return kh_fail(-EBADMSG, "%s: malformed attribute", what);
-		step = MNL_ALIGN(attr->nla_len);
-		if (step > len)
-			step = len;
-		p += step;
-		len -= step;
-
-		type = mnl_attr_get_type(attr);
-		if (type > max || policy[type].kind == WG_ATTR_UNKNOWN)
-			continue;
-		if (tb[type])
-			return kh_fail(-EBADMSG, "%s: attribute %u repeated", what, type);
-		if (!attr_shape_ok(attr, &policy[type]))
-			return kh_fail(-EBADMSG, "%s: attribute %u has a bad length or content",
-			               what, type);
-		tb[type] = attr;
-	}
-	return 0;
-}
-
 /* --- rtnetlink --- */
 
 static int
@@ -295,13 +226,13 @@ link_request(uint16_t type, uint16_t flags, const char *name, const char *kind, 
 	return ret;
 }
 
-static const struct wg_attr_policy link_policy[IFLA_MAX + 1] = {
-        [IFLA_IFNAME] = {WG_ATTR_STRING, IFNAMSIZ},
-        [IFLA_LINKINFO] = {WG_ATTR_NESTED, 0},
+static const struct kh_attr_policy link_policy[IFLA_MAX + 1] = {
+        [IFLA_IFNAME] = {KH_ATTR_STRING, 0, IFNAMSIZ},
+        [IFLA_LINKINFO] = {KH_ATTR_NESTED},
 };
 
-static const struct wg_attr_policy linkinfo_policy[IFLA_INFO_MAX + 1] = {
-        [IFLA_INFO_KIND] = {WG_ATTR_STRING, 64},
+static const struct kh_attr_policy linkinfo_policy[IFLA_INFO_MAX + 1] = {
+        [IFLA_INFO_KIND] = {KH_ATTR_STRING, 0, 64},
 };
 
 /* Name and kind of one RTM_NEWLINK message; kind is "" for links without one. */
@@ -315,10 +246,9 @@ link_parse(const struct nlmsghdr *nlh, const char **name, const char **kind)
 	    nlh->nlmsg_len < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct ifinfomsg))) {
 		return kh_fail(-EBADMSG, "rtnetlink: unexpected message");
 	}
-	ret = wg_nl_parse_attrs(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct ifinfomsg)),
-	                        nlh->nlmsg_len - NLMSG_HDRLEN -
-	                                NLMSG_ALIGN(sizeof(struct ifinfomsg)),
-	                        link_policy, IFLA_MAX, tb, "link");
+	ret = kh_attr_parse(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct ifinfomsg)),
+	                    nlh->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(sizeof(struct ifinfomsg)),
+	                    link_policy, IFLA_MAX + 1, tb, "link");
 	if (ret < 0)
 		return ret;
 	if (!tb[IFLA_IFNAME])
@@ -326,9 +256,9 @@ link_parse(const struct nlmsghdr *nlh, const char **name, const char **kind)
 	*name = mnl_attr_get_str(tb[IFLA_IFNAME]);
 	*kind = "";
 	if (tb[IFLA_LINKINFO]) {
-		ret = wg_nl_parse_attrs(mnl_attr_get_payload(tb[IFLA_LINKINFO]),
-		                        mnl_attr_get_payload_len(tb[IFLA_LINKINFO]),
-		                        linkinfo_policy, IFLA_INFO_MAX, info, "link info");
+		ret = kh_attr_parse(mnl_attr_get_payload(tb[IFLA_LINKINFO]),
+		                    mnl_attr_get_payload_len(tb[IFLA_LINKINFO]), linkinfo_policy,
+		                    IFLA_INFO_MAX + 1, info, "link info");
 		if (ret < 0)
 			return ret;
 		if (info[IFLA_INFO_KIND])
