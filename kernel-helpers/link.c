@@ -59,7 +59,7 @@ out:
 }
 
 int
-kh_msg_bridge_add(const char *name, uint32_t mtu, struct nl_msg **out)
+kh_msg_link_add(const char *name, const char *kind, uint32_t mtu, struct nl_msg **out)
 {
 	struct rtnl_link *link = rtnl_link_alloc();
 	int err = -ENOMEM;
@@ -69,7 +69,7 @@ kh_msg_bridge_add(const char *name, uint32_t mtu, struct nl_msg **out)
 	rtnl_link_set_name(link, name);
 	if (mtu)
 		rtnl_link_set_mtu(link, mtu);
-	err = kh_nl_errno(rtnl_link_set_type(link, "bridge"));
+	err = kh_nl_errno(rtnl_link_set_type(link, kind));
 	if (err < 0)
 		goto out;
 	err = kh_nl_errno(rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, out));
@@ -178,7 +178,7 @@ kh_link_add_bridge(const char *name, uint32_t mtu, uint32_t *ifindex)
 	err = check_name("create bridge", name);
 	if (err < 0)
 		return err;
-	err = kh_msg_bridge_add(name, mtu, &msg);
+	err = kh_msg_link_add(name, "bridge", mtu, &msg);
 	if (err < 0)
 		return kh_fail(err, "create bridge %s: %s", name, strerror(-err));
 	err = add_link("bridge", name, msg, ifindex);

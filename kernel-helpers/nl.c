@@ -1,8 +1,10 @@
-/* Netlink plumbing for the rtnetlink helpers: libnl builds the requests and parses the objects,
- * this file owns the socket, the waiting and the error reporting, so that every call is
- * bounded in time and every kernel error comes back as -errno with its extended-ack text. */
+/* Netlink plumbing: the sockets, the exchange of a request for its whole answer (sequence
+ * checks, acks, extended-ack text, interrupted dumps run again, bounded waits) and attribute
+ * validation, for rtnetlink and WireGuard's generic netlink alike, so that every call is bounded
+ * in time and every kernel error comes back as -errno with the kernel's own words. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@
 #include <linux/rtnetlink.h>
 #include <netlink/errno.h>
 #include <netlink/msg.h>
+
+#include <sodium.h>
 
 #include "kernel-helpers/nl.h"
 
@@ -26,47 +30,39 @@
 #define NETLINK_GET_STRICT_CHK 12
 #endif
 
-/* Restarts of a dump the kernel marked as interrupted before giving up. */
-#define DUMP_TRIES 5
+/* What a receive buffer starts with; a datagram that needs more gets more. */
+#define RECV_SIZE 32768
 
 struct conn {
 	int fd;
 	uint32_t port;
-	uint32_t seq;
-	uint8_t *buf;
+	uint8_t *buf; /* an answer may carry a private key: locked, kept out of core dumps */
 	size_t cap;
 };
 
-/* What one exchange brought back. */
-struct reply {
-	const struct kh_nl_dump *dump; /* NULL: a plain request, only the ack matters */
-	uint8_t *items;
-	size_t n, cap;
-	bool done, interrupted;
-	int err;          /* kernel errno (negative) or a local failure */
-	char extack[256]; /* the kernel's explanation, if any */
-	char local[128];  /* what went wrong on this side, if the failure is ours */
-};
-
+/* The sockets, by bus: see nl.h for why they stay open. Strict checking makes the kernel
+ * filter route dumps itself; it is kept off the socket of other requests, whose checks
+ * older kernels know in a form of their own. */
+enum { CONN_ROUTE, CONN_ROUTE_STRICT, CONN_GENERIC, NCONNS };
+static struct conn conns[NCONNS] = {{.fd = -1}, {.fd = -1}, {.fd = -1}};
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t next_seq;
 
-/* One socket per kind (strict dump checking or not), kept open between requests: opening,
- * binding and closing a netlink socket per request costs more than the request itself when
- * thousands of routes are programmed. Sequence numbers keep each request's replies apart;
- * a socket whose exchange failed on our side is closed, so nothing stale is ever read. */
-static struct conn conns[2] = {{.fd = -1}, {.fd = -1}};
-
 static int
-conn_open(struct conn *c, bool strict)
+conn_open(struct conn *c, int bus, bool strict)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	socklen_t salen = sizeof(sa);
-	int one = 1;
+	int one = 1, err;
 
 	memset(c, 0, sizeof(*c));
-	c->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	c->buf = sodium_init() < 0 ? NULL : sodium_malloc(RECV_SIZE);
+	if (!c->buf)
+		return -ENOMEM;
+	c->cap = RECV_SIZE;
+	c->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, bus);
 	if (c->fd < 0)
-		return -errno;
+		goto fail;
 	/* Both are optional: an older kernel just gives terser errors and unfiltered dumps,
 	 * which the callers filter again anyway. */
 	(void)setsockopt(c->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
@@ -74,17 +70,18 @@ conn_open(struct conn *c, bool strict)
 	if (strict)
 		(void)setsockopt(c->fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(c->fd, (struct sockaddr *)&sa, &salen) < 0) {
-		int err = -errno;
-		close(c->fd);
-		c->fd = -1;
-		return err;
-	}
+	    getsockname(c->fd, (struct sockaddr *)&sa, &salen) < 0)
+		goto fail;
 	c->port = sa.nl_pid;
-	c->seq = ++next_seq;
-	if (c->seq == 0)
-		c->seq = next_seq = 1;
 	return 0;
+fail:
+	err = -errno;
+	if (c->fd >= 0)
+		close(c->fd);
+	sodium_free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	return err;
 }
 
 static void
@@ -92,19 +89,18 @@ conn_close(struct conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
-	free(c->buf);
+	sodium_free(c->buf); /* wipes it */
+	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->buf = NULL;
 }
 
 static int
-conn_send(struct conn *c, struct nl_msg *req, bool dump)
+conn_send(struct conn *c, struct nlmsghdr *h, uint32_t seq, bool dump)
 {
-	struct nlmsghdr *h = nlmsg_hdr(req);
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	ssize_t n;
 
-	h->nlmsg_seq = c->seq;
+	h->nlmsg_seq = seq;
 	h->nlmsg_pid = c->port;
 	h->nlmsg_flags |= NLM_F_REQUEST;
 	/* A dump ends with its done message; anything else is acknowledged. */
@@ -118,6 +114,23 @@ conn_send(struct conn *c, struct nl_msg *req, bool dump)
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)h->nlmsg_len ? 0 : -EMSGSIZE;
+}
+
+/* Makes room for a datagram of size bytes; what the buffer held is not kept. */
+static int
+conn_reserve(struct conn *c, size_t size)
+{
+	uint8_t *buf;
+
+	if (size <= c->cap)
+		return 0;
+	buf = sodium_malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	sodium_free(c->buf);
+	c->buf = buf;
+	c->cap = size;
+	return 0;
 }
 
 /* Receives one datagram from the kernel into c->buf, waiting at most KH_NL_TIMEOUT_MS. */
@@ -149,14 +162,9 @@ conn_recv(struct conn *c, size_t *len)
 				continue;
 			return -errno;
 		}
-		if ((size_t)n > c->cap) {
-			size_t cap = (size_t)n < 32768 ? 32768 : (size_t)n;
-			uint8_t *b = realloc(c->buf, cap);
-			if (!b)
-				return -ENOMEM;
-			c->buf = b;
-			c->cap = cap;
-		}
+		r = conn_reserve(c, (size_t)n);
+		if (r < 0)
+			return r;
 		iov.iov_base = c->buf;
 		iov.iov_len = c->cap;
 		mh.msg_namelen = sizeof(from);
@@ -176,66 +184,252 @@ conn_recv(struct conn *c, size_t *len)
 	}
 }
 
+/* --- the answer to one request --- */
+
+static int local_failure(struct kh_nl_status *st, int err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int
+local_failure(struct kh_nl_status *st, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	st->err = err;
+	st->local = true;
+	va_start(ap, fmt);
+	vsnprintf(st->text, sizeof(st->text), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 static const struct kh_attr_policy extack_policy[NLMSGERR_ATTR_MAX + 1] = {
         [NLMSGERR_ATTR_MSG] = {KH_ATTR_STRING, 0, 0},
 };
 
-/* The extended-ack attributes that follow an error or done message's fixed part. */
+/* The kernel's errno, and the extended-ack text in the attributes after the fixed part of
+ * an error or done message. */
 static void
-parse_extack(const struct nlmsghdr *h, size_t fixed, char *out, size_t outlen)
+kernel_failure(const struct nlmsghdr *h, size_t fixed, int err, struct kh_nl_status *st)
 {
 	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 
+	/* Anything but a small negative number is no errno. */
+	st->err = err < 0 && err > -4096 ? err : -EPROTO;
 	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS) || h->nlmsg_len < fixed)
 		return;
 	if (kh_attr_parse((const uint8_t *)h + fixed, h->nlmsg_len - fixed, extack_policy,
 	                  NLMSGERR_ATTR_MAX + 1, tb, "extended ack") < 0 ||
 	    !tb[NLMSGERR_ATTR_MSG])
 		return;
-	snprintf(out, outlen, "%s", (const char *)kh_attr_data(tb[NLMSGERR_ATTR_MSG]));
+	snprintf(st->text, sizeof(st->text), "%s",
+	         (const char *)kh_attr_data(tb[NLMSGERR_ATTR_MSG]));
 }
 
 static void
-parse_error(const struct nlmsghdr *h, struct reply *r)
+error_message(const struct nlmsghdr *h, struct kh_nl_status *st)
 {
-	const struct nlmsgerr *e = NLMSG_DATA(h);
-	size_t fixed = NLMSG_HDRLEN + sizeof(*e);
+	struct nlmsgerr e;
+	size_t fixed = NLMSG_HDRLEN + sizeof(e);
 
 	if (h->nlmsg_len < fixed) {
-		r->err = -EBADMSG;
-		snprintf(r->local, sizeof(r->local), "truncated error message from the kernel");
+		local_failure(st, -EBADMSG, "truncated error message from the kernel");
 		return;
 	}
-	r->done = true;
-	if (e->error == 0)
+	memcpy(&e, NLMSG_DATA(h), sizeof(e));
+	st->done = true;
+	if (e.error == 0)
 		return;
 	/* Without NLM_F_CAPPED the kernel echoes our whole request before the attributes. */
-	if (!(h->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len >= NLMSG_HDRLEN)
-		fixed += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
-	r->err = e->error < 0 ? e->error : -e->error;
-	parse_extack(h, fixed, r->extack, sizeof(r->extack));
+	if (!(h->nlmsg_flags & NLM_F_CAPPED) && e.msg.nlmsg_len >= NLMSG_HDRLEN)
+		fixed += NLMSG_ALIGN(e.msg.nlmsg_len - NLMSG_HDRLEN);
+	kernel_failure(h, fixed, e.error, st);
 }
 
 static void
-parse_done(const struct nlmsghdr *h, struct reply *r)
+done_message(const struct nlmsghdr *h, struct kh_nl_status *st)
 {
 	int32_t status = 0;
 
-	r->done = true;
+	st->done = true;
 	/* A dump that failed part-way says so in the done message. */
 	if (h->nlmsg_len >= NLMSG_HDRLEN + sizeof(status))
 		memcpy(&status, NLMSG_DATA(h), sizeof(status));
-	if (status < 0) {
-		r->err = status;
-		parse_extack(h, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(status)), r->extack,
-		             sizeof(r->extack));
-	}
+	if (status < 0)
+		kernel_failure(h, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(status)), status, st);
 }
+
+static void
+data_message(const struct nlmsghdr *h, kh_nl_cb cb, void *arg, struct kh_nl_status *st)
+{
+	int err;
+
+	if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+		st->interrupted = true;
+	/* What an interrupted dump still brings is read to its end, and thrown away. */
+	if (!cb || st->interrupted)
+		return;
+	kh_clear_error();
+	err = cb(h, arg);
+	if (err < 0)
+		local_failure(st, err, "%s", kh_last_error()[0] ? kh_last_error() : strerror(-err));
+}
+
+int
+kh_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t port, kh_nl_cb cb, void *arg,
+          struct kh_nl_status *st)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0 && !st->done && !st->err) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)p;
+		size_t step;
+
+		if (len < NLMSG_HDRLEN || h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > len)
+			return local_failure(st, -EBADMSG, "malformed reply from the kernel");
+		step = NLMSG_ALIGN(h->nlmsg_len) < len ? NLMSG_ALIGN(h->nlmsg_len) : len;
+		p += step;
+		len -= step;
+		/* A late answer to an earlier request on this socket is not ours. */
+		if ((seq && h->nlmsg_seq != seq) || (port && h->nlmsg_pid != port))
+			continue;
+		switch (h->nlmsg_type) {
+		case NLMSG_ERROR:
+			error_message(h, st);
+			break;
+		case NLMSG_DONE:
+			done_message(h, st);
+			break;
+		case NLMSG_OVERRUN:
+			local_failure(st, -ENOBUFS, "the kernel lost part of the reply");
+			break;
+		default:
+			if (h->nlmsg_type >= NLMSG_MIN_TYPE)
+				data_message(h, cb, arg, st);
+			break;
+		}
+	}
+	return st->err ? st->err : st->done ? 0 : KH_NL_MORE;
+}
+
+/* Sends the request and runs its answer, datagram by datagram, into st. */
+static void
+exchange(const struct kh_nl_call *call, bool dump, struct kh_nl_status *st)
+{
+	bool strict = dump && call->bus == NETLINK_ROUTE;
+	struct conn *c = &conns[call->bus == NETLINK_GENERIC ? CONN_GENERIC
+	                        : strict                     ? CONN_ROUTE_STRICT
+	                                                     : CONN_ROUTE];
+	size_t used = 0;
+	uint32_t seq;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	if (c->fd < 0) {
+		err = conn_open(c, call->bus, strict);
+		if (err < 0) {
+			local_failure(st, err, "cannot open a netlink socket: %s", strerror(-err));
+			return;
+		}
+	}
+	seq = ++next_seq ? next_seq : ++next_seq;
+	err = conn_send(c, call->req, seq, dump);
+	if (err < 0)
+		local_failure(st, err, "cannot send to the kernel: %s", strerror(-err));
+	while (!st->done && !st->err) {
+		size_t len = 0;
+
+		err = conn_recv(c, &len);
+		if (err < 0) {
+			local_failure(st, err, "%s",
+			              err == -ETIMEDOUT ? "no answer from the kernel in time"
+			                                : strerror(-err));
+			break;
+		}
+		used = len > used ? len : used;
+		kh_nl_run(c->buf, len, seq, c->port, call->cb, call->arg, st);
+	}
+	sodium_memzero(c->buf, used);
+	/* A kernel's refusal leaves the socket in step; a failure of ours may not. */
+	if (st->err && st->local)
+		conn_close(c);
+}
+
+int
+kh_nl_vtalk(const struct kh_nl_call *call, const char *fmt, va_list ap)
+{
+	bool dump = (call->req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	struct kh_nl_status st;
+	char what[256];
+	int tries = 0;
+
+	pthread_mutex_lock(&conns_lock);
+	for (;;) {
+		exchange(call, dump, &st);
+		if (st.err || !st.interrupted)
+			break;
+		if (++tries == KH_NL_DUMP_TRIES) {
+			local_failure(&st, -EAGAIN, "kept changing while it was listed");
+			break;
+		}
+		if (call->restart) {
+			int err = call->restart(call->arg);
+
+			if (err < 0) {
+				local_failure(&st, err, "%s", strerror(-err));
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&conns_lock);
+	if (!st.err)
+		return 0;
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if (st.local)
+		return kh_fail(st.err, "%s: %s", what, st.text);
+	if (st.text[0])
+		return kh_fail(st.err, "%s: %s (kernel: %s)", what, strerror(-st.err), st.text);
+	return kh_fail(st.err, "%s: %s", what, strerror(-st.err));
+}
+
+int
+kh_nl_talk(const struct kh_nl_call *call, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = kh_nl_vtalk(call, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* --- rtnetlink requests built with libnl --- */
+
+int
+kh_nl_request(struct nl_msg *req, const char *fmt, ...)
+{
+	struct kh_nl_call call = {.bus = NETLINK_ROUTE, .req = nlmsg_hdr(req)};
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = kh_nl_vtalk(&call, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The items of a dump so far. */
+struct collected {
+	const struct kh_nl_dump *dump;
+	uint8_t *items;
+	size_t n, cap;
+	int err;
+};
 
 static void
 collect(struct nl_object *obj, void *arg)
 {
-	struct reply *r = arg;
+	struct collected *r = arg;
 	const struct kh_nl_dump *d = r->dump;
 	int keep;
 
@@ -244,9 +438,9 @@ collect(struct nl_object *obj, void *arg)
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
 		uint8_t *items = realloc(r->items, cap * d->item_size);
+
 		if (!items) {
-			r->err = -ENOMEM;
-			snprintf(r->local, sizeof(r->local), "out of memory");
+			r->err = kh_fail(-ENOMEM, "out of memory");
 			return;
 		}
 		r->items = items;
@@ -254,193 +448,65 @@ collect(struct nl_object *obj, void *arg)
 	}
 	memset(r->items + r->n * d->item_size, 0, d->item_size);
 	keep = d->convert(obj, r->items + r->n * d->item_size, d->filter);
-	if (keep < 0) {
-		r->err = keep;
-		snprintf(r->local, sizeof(r->local), "cannot convert a %s object",
-		         nl_object_get_type(obj));
-	} else if (keep > 0) {
+	if (keep < 0)
+		r->err = kh_fail(keep, "cannot convert a %s object", nl_object_get_type(obj));
+	else if (keep > 0)
 		r->n++;
-	}
 }
 
-static void
-parse_data(struct nlmsghdr *h, struct reply *r)
+static int
+collect_message(const struct nlmsghdr *h, void *arg)
 {
-	struct nl_msg *msg;
+	struct collected *r = arg;
+	struct nl_msg *msg = nlmsg_convert((struct nlmsghdr *)h);
 	int err;
 
-	if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-		r->interrupted = true;
-	if (!r->dump)
-		return;
-	msg = nlmsg_convert(h);
-	if (!msg) {
-		r->err = -ENOMEM;
-		snprintf(r->local, sizeof(r->local), "out of memory");
-		return;
-	}
+	if (!msg)
+		return kh_fail(-ENOMEM, "out of memory");
 	nlmsg_set_proto(msg, NETLINK_ROUTE);
 	err = nl_msg_parse(msg, collect, r);
 	nlmsg_free(msg);
-	if (err < 0 && !r->err) {
-		r->err = kh_nl_errno(err);
-		snprintf(r->local, sizeof(r->local), "cannot parse message type %u: %s",
-		         h->nlmsg_type, nl_geterror(err));
-	}
-	/* Without NLM_F_MULTI the one reply to a get is all there is, but the ack follows. */
-}
-
-static void
-handle(const struct conn *c, struct nlmsghdr *h, struct reply *r)
-{
-	/* A late answer to some earlier request on a reused port is not ours. */
-	if (h->nlmsg_seq != c->seq || h->nlmsg_pid != c->port)
-		return;
-	switch (h->nlmsg_type) {
-	case NLMSG_ERROR:
-		parse_error(h, r);
-		break;
-	case NLMSG_DONE:
-		parse_done(h, r);
-		break;
-	case NLMSG_NOOP:
-		break;
-	case NLMSG_OVERRUN:
-		r->err = -ENOBUFS;
-		snprintf(r->local, sizeof(r->local), "the kernel lost part of the reply");
-		break;
-	default:
-		parse_data(h, r);
-		break;
-	}
-}
-
-/* Sends req and processes the replies until the kernel's ack, error or done message. */
-static int
-exchange(struct nl_msg *req, bool dump, bool strict, struct reply *r)
-{
-	struct conn *c = &conns[strict];
-	int err;
-
-	if (c->fd < 0) {
-		err = conn_open(c, strict);
-		if (err < 0) {
-			snprintf(r->local, sizeof(r->local), "cannot open a netlink socket: %s",
-			         strerror(-err));
-			return err;
-		}
-	} else {
-		c->seq = ++next_seq;
-		if (c->seq == 0)
-			c->seq = next_seq = 1;
-	}
-	err = conn_send(c, req, dump);
-	if (err < 0) {
-		snprintf(r->local, sizeof(r->local), "cannot send to the kernel: %s",
-		         strerror(-err));
-		goto out;
-	}
-	while (!r->done && !r->err) {
-		size_t len = 0, step;
-		uint8_t *p;
-
-		err = conn_recv(c, &len);
-		if (err < 0) {
-			snprintf(r->local, sizeof(r->local), "%s",
-			         err == -ETIMEDOUT ? "no answer from the kernel in time"
-			                           : strerror(-err));
-			goto out;
-		}
-		for (p = c->buf; len >= NLMSG_HDRLEN && !r->done && !r->err;
-		     p += step, len -= step) {
-			struct nlmsghdr *h = (struct nlmsghdr *)p;
-
-			if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > len) {
-				r->err = -EBADMSG;
-				snprintf(r->local, sizeof(r->local),
-				         "malformed reply from the kernel");
-				break;
-			}
-			handle(c, h, r);
-			step = NLMSG_ALIGN(h->nlmsg_len);
-			if (step >= len)
-				break;
-		}
-	}
-	err = r->err;
-out:
-	/* A kernel's refusal leaves the socket in step; a failure of ours may not. */
-	if (err < 0 && r->local[0] != '\0')
-		conn_close(c);
-	return err;
+	if (err < 0 && !r->err)
+		r->err = kh_fail(kh_nl_errno(err), "cannot parse message type %u: %s",
+		                 h->nlmsg_type, nl_geterror(err));
+	return r->err;
 }
 
 static int
-fail_reply(const struct reply *r, int err, const char *fmt, va_list ap)
+collect_restart(void *arg)
 {
-	char what[256];
+	struct collected *r = arg;
 
-	vsnprintf(what, sizeof(what), fmt, ap);
-	if (r->extack[0])
-		return kh_fail(err, "%s: %s (kernel: %s)", what, strerror(-err), r->extack);
-	if (r->local[0])
-		return kh_fail(err, "%s: %s", what, r->local);
-	return kh_fail(err, "%s: %s", what, strerror(-err));
-}
-
-int
-kh_nl_request(struct nl_msg *req, const char *fmt, ...)
-{
-	struct reply r;
-	va_list ap;
-	int err;
-
-	memset(&r, 0, sizeof(r));
-	err = exchange(req, false, false, &r);
-	if (err < 0) {
-		va_start(ap, fmt);
-		err = fail_reply(&r, err, fmt, ap);
-		va_end(ap);
-	}
-	return err;
+	r->n = 0;
+	return 0;
 }
 
 int
 kh_nl_dump(struct nl_msg *req, const struct kh_nl_dump *d, void **items, size_t *n, const char *fmt,
            ...)
 {
-	bool dump = (nlmsg_hdr(req)->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-	struct reply r;
+	struct collected r = {.dump = d};
+	struct kh_nl_call call = {
+	        .bus = NETLINK_ROUTE,
+	        .req = nlmsg_hdr(req),
+	        .cb = collect_message,
+	        .restart = collect_restart,
+	        .arg = &r,
+	};
 	va_list ap;
-	int err = 0;
+	int err;
 
-	for (int tries = 0; tries < DUMP_TRIES; tries++) {
-		memset(&r, 0, sizeof(r));
-		r.dump = d;
-		err = exchange(req, dump, dump, &r);
-		if (err < 0 && d->empty_err && err == d->empty_err) {
-			free(r.items);
-			*items = NULL;
-			*n = 0;
-			return 0;
-		}
-		if (err < 0 || !r.interrupted)
-			break;
+	va_start(ap, fmt);
+	err = kh_nl_vtalk(&call, fmt, ap);
+	va_end(ap);
+	if (err < 0 && !(d->empty_err && err == d->empty_err)) {
 		free(r.items);
-		r.items = NULL;
-		err = -EAGAIN;
-		snprintf(r.local, sizeof(r.local), "kept changing while it was listed");
-	}
-	if (err < 0) {
-		free(r.items);
-		va_start(ap, fmt);
-		err = fail_reply(&r, err, fmt, ap);
-		va_end(ap);
 		return err;
 	}
-	if (r.n == 0) {
+	if (err < 0 || r.n == 0) {
 		free(r.items);
 		r.items = NULL;
+		r.n = 0;
 	}
 	*items = r.items;
 	*n = r.n;

@@ -1,9 +1,21 @@
-/* Netlink plumbing shared by the rtnetlink helpers (links, routes, rules, FDB, monitor): one
- * short-lived socket per call, bounded waits, kernel errors as -errno with the kernel's own
- * words, table-validated attributes. Internal to kernel-helpers; netd never includes it. */
+/* Netlink plumbing of kernel-helpers, the one way it talks to the kernel over netlink: the
+ * rtnetlink calls (links, addresses, routes, rules, FDB, neighbours) and the WireGuard ones
+ * (generic netlink) exchange a request for its answer through kh_nl_talk, and every reply,
+ * dump and notification is validated against an attribute table before anything reads it.
+ *
+ * Sockets: one per bus (rtnetlink, rtnetlink with strict dump checking, generic netlink),
+ * opened by the first call that needs it and kept open for the rest of the process, because
+ * opening, binding and closing a netlink socket per request costs more than the request itself
+ * when thousands of routes are programmed. Calls take turns on them; sequence numbers keep one
+ * request's answer apart from the late answers to another, and a socket whose exchange failed
+ * on this side is closed, so nothing stale is ever read (the next call opens a new one). The
+ * sockets belong to the network namespace the process was in when they were opened.
+ *
+ * Internal to kernel-helpers; netd never includes it. */
 #ifndef KH_NL_H
 #define KH_NL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,18 +28,67 @@
 
 /* How long any one receive waits for the kernel before the call gives up. */
 #define KH_NL_TIMEOUT_MS 5000
+/* Runs of a dump the kernel marked as interrupted by a concurrent change before giving up. */
+#define KH_NL_DUMP_TRIES 16
 
 /* Records the failure of a kh_ or wg_ call for kh_last_error() (the text may contain
  * kh_last_error() itself); returns -|err|. The WireGuard calls start from a clear text. */
 int kh_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kh_clear_error(void);
 
+/* Receives each data message of an answer, its length checked against the datagram; returns
+ * 0, or -errno to end the exchange with that error (explained with kh_fail if it can). */
+typedef int (*kh_nl_cb)(const struct nlmsghdr *h, void *arg);
+
+/* One request and what to do with its answer. */
+struct kh_nl_call {
+	int bus;              /* NETLINK_ROUTE or NETLINK_GENERIC */
+	struct nlmsghdr *req; /* sequence number, port and request flags are set on sending */
+	kh_nl_cb cb;          /* the data messages; NULL: only the acknowledgement matters */
+	/* A dump is about to run again: forget what cb kept of the interrupted run. 0 or
+	 * -errno (which ends the call). */
+	int (*restart)(void *arg);
+	void *arg;
+};
+
+/* Sends call->req and waits, at most KH_NL_TIMEOUT_MS for each datagram, for the end of its
+ * answer: the kernel's acknowledgement (asked for, unless the request is a dump), its error,
+ * or the end of the dump. A dump the kernel marks as interrupted is run again, at most
+ * KH_NL_DUMP_TRIES times. Returns 0 or -errno; on failure kh_last_error() is the format (which
+ * names the operation, "add route 10.0.0.0/24 table 51820", expanded only on failure), a
+ * colon and the reason: the kernel's errno with its extended-ack text, or what went wrong on
+ * this side. */
+int kh_nl_talk(const struct kh_nl_call *call, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+int kh_nl_vtalk(const struct kh_nl_call *call, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+
+/* How far the answer to one request has come. */
+struct kh_nl_status {
+	int err;          /* 0, the kernel's -errno, or a failure on this side */
+	bool local;       /* err is this side's: a malformed answer, the callback's refusal */
+	bool done;        /* the answer is complete */
+	bool interrupted; /* a dump changed while it was read: run it again */
+	char text[256];   /* the kernel's extended-ack text, or what went wrong on this side */
+};
+
+#define KH_NL_MORE 1 /* kh_nl_run: the answer goes on in the next datagram */
+
+/* Runs one received datagram of the answer to request seq on port (0: any, for tests):
+ * checks the length of every message, skips those of other requests, hands data messages to
+ * cb (none once the dump is known to be interrupted) and records errors, acks and ends in st,
+ * which starts zeroed for a request. Returns KH_NL_MORE, 0 when the answer is complete, or
+ * st->err. Pure: tests and fuzzers feed it anything. */
+int kh_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t port, kh_nl_cb cb, void *arg,
+              struct kh_nl_status *st);
+
+/* --- rtnetlink requests built with libnl --- */
+
 /* libnl's (negative) error code as -errno. */
 int kh_nl_errno(int nle);
 
-/* Sends req and waits for the kernel's acknowledgement. The format names the operation in
- * the error text ("add route 10.0.0.0/24 table 51820"); it is expanded only on failure.
- * Returns 0 or -errno. req stays the caller's. */
+/* Sends req and waits for the kernel's acknowledgement, as kh_nl_talk. req stays the
+ * caller's. */
 int kh_nl_request(struct nl_msg *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* How a dump turns the objects libnl parses from the replies into plain items. */
@@ -42,8 +103,7 @@ struct kh_nl_dump {
 };
 
 /* Sends the request req (a dump, or a get answered by one message) and collects the items.
- * A dump that the kernel reports as interrupted by a concurrent change is restarted, a few
- * times at most. On success *items (free() it; NULL when *n is 0) and *n. */
+ * On success *items (free() it; NULL when *n is 0) and *n. */
 int kh_nl_dump(struct nl_msg *req, const struct kh_nl_dump *d, void **items, size_t *n,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -54,6 +114,8 @@ int kh_nl_addr_new(const struct addr *addr, unsigned prefixlen, struct nl_addr *
 void kh_nl_addr_get(struct nl_addr *na, struct addr *out);
 int kh_nl_mac_new(const uint8_t mac[KH_MAC_LEN], struct nl_addr **out);
 void kh_nl_mac_get(struct nl_addr *na, uint8_t mac[KH_MAC_LEN]);
+
+/* --- attributes --- */
 
 /* Attribute validation, for every netlink message kernel-helpers reads (rtnetlink dumps and
  * notifications, generic netlink replies, extended acks): what a type must look like before

@@ -20,7 +20,8 @@ enum kh_neigh_op {
 
 int kh_msg_vxlan_add(const char *name, const struct kh_vxlan *vxlan, uint32_t mtu,
                      struct nl_msg **out);
-int kh_msg_bridge_add(const char *name, uint32_t mtu, struct nl_msg **out);
+/* A link of a kind that needs no attributes of its own: "bridge", "wireguard". */
+int kh_msg_link_add(const char *name, const char *kind, uint32_t mtu, struct nl_msg **out);
 int kh_msg_ifaddr(const struct kh_ifaddr *addr, bool del, struct nl_msg **out);
 int kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out);
 int kh_msg_rule(const struct kh_rule *rule, bool del, struct nl_msg **out);

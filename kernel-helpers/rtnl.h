@@ -1,10 +1,11 @@
 /* Links, addresses, routes, policy rules, bridge FDB entries and neighbours in the kernel, as
  * the plain data of kernel-helpers/kh.h.
  *
- * Calls share a netlink socket kept open between them (one per process), wait at most a few
- * seconds for each answer and return 0 or -errno; on failure kh_last_error() names the operation,
- * the object and the reason (with the kernel's own explanation when it gave one). Lists are arrays
- * the caller frees with free(); out-parameters are written only on success. */
+ * Calls share kernel-helpers' netlink sockets, opened by the first call that needs one and kept
+ * open for the life of the process; they wait at most a few seconds for each answer and return
+ * 0 or -errno; on failure kh_last_error() names the operation, the object and the reason (with
+ * the kernel's own explanation when it gave one). Lists are arrays the caller frees with free();
+ * out-parameters are written only on success. */
 #ifndef KH_RTNL_H
 #define KH_RTNL_H
 

@@ -8,8 +8,73 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kernel-helpers/rtmsg.h"
+#include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
 #include "kernel-helpers/wg_internal.h"
+
+/* --- the links --- */
+
+/* The link's kind ("" when it has none); -ENODEV when there is no such link. */
+static int
+link_kind(const char *name, char *kind, size_t kindlen)
+{
+	struct kh_link link;
+	int ret = kh_link_get(name, &link);
+
+	if (ret == -ENODEV)
+		return kh_fail(ret, "%s: no such interface", name);
+	if (ret < 0)
+		return ret;
+	snprintf(kind, kindlen, "%s", link.kind);
+	return 0;
+}
+
+static int
+link_add_wireguard(const char *name)
+{
+	struct nl_msg *msg = NULL;
+	int ret;
+
+	ret = kh_msg_link_add(name, "wireguard", 0, &msg);
+	if (ret < 0)
+		return kh_fail(ret, "%s: cannot create the WireGuard link: %s", name,
+		               strerror(-ret));
+	ret = kh_nl_request(msg, "%s: cannot create the WireGuard link", name);
+	nlmsg_free(msg);
+	return ret;
+}
+
+int
+wg_link_del(const char *name)
+{
+	struct kh_link link;
+	int ret = kh_link_get(name, &link);
+
+	if (ret == 0)
+		ret = kh_link_del(link.ifindex);
+	if (ret < 0)
+		return kh_fail(ret, "%s: cannot delete the link: %s", name, kh_last_error());
+	return 0;
+}
+
+/* Adds the name of every link of that kind to the list (see wg_names_add). */
+static int
+link_list(const char *kind, char ***names, size_t *count)
+{
+	struct kh_link *links = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = kh_link_list(&links, &n);
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		if (!strcmp(links[i].kind, kind))
+			ret = wg_names_add(names, count, links[i].name);
+	free(links);
+	return ret;
+}
+
+/* --- the calls --- */
 
 bool
 wg_kernel_available(void)
@@ -44,7 +109,7 @@ backend_of(const char *name, enum wg_backend *backend)
 	/* Until its process answers, an interface being started is neither one nor missing. */
 	if (wg_userspace_starting(name))
 		return kh_fail(-EINPROGRESS, "%s: being started; not answering yet", name);
-	ret = wg_link_kind(name, kind, sizeof(kind));
+	ret = link_kind(name, kind, sizeof(kind));
 	if (ret < 0 && ret != -ENODEV)
 		return ret;
 	if (ret == 0 && !strcmp(kind, "wireguard")) {
@@ -97,7 +162,7 @@ wg_add_device(const char *name, enum wg_backend backend)
 		backend = wg_kernel_available() ? WG_BACKEND_KERNEL : WG_BACKEND_USERSPACE;
 	switch (backend) {
 	case WG_BACKEND_KERNEL:
-		return wg_link_add_wireguard(name);
+		return link_add_wireguard(name);
 	case WG_BACKEND_USERSPACE:
 		return wg_userspace_start(name, NULL, NULL);
 	case WG_BACKEND_AUTO:
@@ -190,7 +255,7 @@ wg_list_devices(char ***names)
 	int ret;
 
 	kh_clear_error();
-	ret = wg_link_list("wireguard", &list, &count);
+	ret = link_list("wireguard", &list, &count);
 	if (ret < 0)
 		goto fail;
 	ret = list_userspace(&list, &count);

@@ -13,9 +13,6 @@
 
 #include "kernel-helpers/wg_internal.h"
 
-/* A dump that keeps being interrupted is given up after this many attempts. */
-#define DUMP_TRIES 16
-
 /* --- building SET_DEVICE --- */
 
 static struct nlmsghdr *
@@ -436,62 +433,47 @@ family_cb(const struct nlmsghdr *nlh, void *data)
 	return 0;
 }
 
-static int
-resolve_family(struct wg_nl *nl, uint16_t *family)
+/* A request of the generic netlink family id: command cmd, version, the interface name. */
+static struct nlmsghdr *
+genl_request(void *buf, uint16_t type, uint16_t flags, uint8_t cmd, uint8_t version,
+             uint16_t name_type, const char *name)
 {
-	char buf[256] = {0}; /* libmnl leaves attribute padding unset */
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct genlmsghdr *genl;
-	uint16_t id = 0;
-	int ret;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = GENL_ID_CTRL;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
-	genl->cmd = CTRL_CMD_GETFAMILY;
-	genl->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
-	ret = wg_nl_talk(nl, nlh, family_cb, &id);
-	if (ret == -ENOENT)
-		return kh_fail(ret,
-		               "the kernel has no WireGuard (no \"%s\" generic netlink family)",
-		               WG_GENL_NAME);
-	if (ret == 0 && id == 0) {
-		ret = kh_fail(-EBADMSG, "genetlink: no answer for the %s family", WG_GENL_NAME);
-	}
-	if (ret == 0)
-		*family = id;
-	return ret;
-}
-
-static int
-open_genl(struct wg_nl *nl, uint16_t *family)
-{
-	int ret;
-
-	ret = wg_nl_open(nl, NETLINK_GENERIC);
-	if (ret < 0)
-		return ret;
-	ret = resolve_family(nl, family);
-	if (ret < 0)
-		wg_nl_close(nl);
-	return ret;
+	genl->cmd = cmd;
+	genl->version = version;
+	mnl_attr_put_strz(nlh, name_type, name);
+	return nlh;
 }
 
 int
 wg_genl_family(uint16_t *family)
 {
-	struct wg_nl nl;
-	uint16_t id;
+	char buf[256] = {0}; /* libmnl leaves attribute padding unset */
+	uint16_t id = 0;
+	struct kh_nl_call call = {
+	        .bus = NETLINK_GENERIC,
+	        .req = genl_request(buf, GENL_ID_CTRL, 0, CTRL_CMD_GETFAMILY, 1,
+	                            CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME),
+	        .cb = family_cb,
+	        .arg = &id,
+	};
 	int ret;
 
-	ret = open_genl(&nl, &id);
-	if (ret < 0)
-		return ret;
-	wg_nl_close(&nl);
-	*family = id;
-	return 0;
+	ret = kh_nl_talk(&call, "look up the %s generic netlink family", WG_GENL_NAME);
+	if (ret == -ENOENT)
+		return kh_fail(ret,
+		               "the kernel has no WireGuard (no \"%s\" generic netlink family)",
+		               WG_GENL_NAME);
+	if (ret == 0 && id == 0)
+		ret = kh_fail(-EBADMSG, "genetlink: no answer for the %s family", WG_GENL_NAME);
+	if (ret == 0)
+		*family = id;
+	return ret;
 }
 
 struct dump_ctx {
@@ -507,82 +489,70 @@ dump_cb(const struct nlmsghdr *nlh, void *data)
 	return wg_genl_parse_msg(nlh, ctx->family, ctx->dev);
 }
 
+/* An interrupted dump starts again from an empty device. */
+static int
+dump_restart(void *data)
+{
+	struct dump_ctx *ctx = data;
+	struct wg_device *dev = wg_device_new(ctx->dev->name);
+
+	if (!dev)
+		return -ENOMEM;
+	wg_free_device(ctx->dev);
+	ctx->dev = dev;
+	return 0;
+}
+
 int
 wg_genl_get_device(const char *name, struct wg_device **out)
 {
 	char buf[256] = {0}; /* libmnl leaves attribute padding unset */
 	struct dump_ctx ctx = {0};
-	struct wg_nl nl;
-	struct nlmsghdr *nlh;
-	struct genlmsghdr *genl;
-	int ret, tries = 0;
+	struct kh_nl_call call = {.bus = NETLINK_GENERIC, .cb = dump_cb, .restart = dump_restart};
+	int ret;
 
-	do {
-		ctx.dev = wg_device_new(name);
-		if (!ctx.dev) {
-			ret = -errno;
-			break;
-		}
-		ret = open_genl(&nl, &ctx.family);
-		if (ret < 0)
-			break;
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = ctx.family;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
-		genl->cmd = WG_CMD_GET_DEVICE;
-		genl->version = WG_GENL_VERSION;
-		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
-		ret = wg_nl_talk(&nl, nlh, dump_cb, &ctx);
-		/* Closing drops the rest of an interrupted dump with the socket. */
-		wg_nl_close(&nl);
-		if (ret == 0)
-			break;
-		wg_free_device(ctx.dev);
-		ctx.dev = NULL;
-	} while (ret == -EINTR && ++tries < DUMP_TRIES);
-
+	ret = wg_genl_family(&ctx.family);
+	if (ret < 0)
+		return kh_fail(ret, "%s: %s", name, kh_last_error());
+	ctx.dev = wg_device_new(name);
+	if (!ctx.dev)
+		return kh_fail(-ENOMEM, "%s: out of memory", name);
+	call.req = genl_request(buf, ctx.family, NLM_F_DUMP, WG_CMD_GET_DEVICE, WG_GENL_VERSION,
+	                        WGDEVICE_A_IFNAME, name);
+	call.arg = &ctx;
+	ret = kh_nl_talk(&call, "%s: read the WireGuard device", name);
 	if (ret < 0) {
 		wg_free_device(ctx.dev);
-		return kh_fail(ret, "%s: %s", name, kh_last_error());
+		return ret;
 	}
 	*out = ctx.dev;
 	return 0;
 }
 
-struct send_ctx {
-	struct wg_nl *nl;
-};
-
 static int
 send_cb(struct nlmsghdr *nlh, void *data)
 {
-	struct send_ctx *ctx = data;
+	const char *name = data;
+	struct kh_nl_call call = {.bus = NETLINK_GENERIC, .req = nlh};
 
-	return wg_nl_talk(ctx->nl, nlh, NULL, NULL);
+	return kh_nl_talk(&call, "%s: set the WireGuard device", name);
 }
 
 int
 wg_genl_set_device(const struct wg_device *dev)
 {
-	struct wg_nl nl;
-	struct send_ctx ctx = {.nl = &nl};
 	uint16_t family;
 	char *buf;
 	int ret;
 
+	ret = wg_genl_family(&family);
+	if (ret < 0)
+		return kh_fail(ret, "%s: %s", dev->name, kh_last_error());
 	/* The messages may carry the private key: locked, left out of dumps, wiped. */
 	buf = sodium_init() < 0 ? NULL : sodium_malloc(WG_GENL_MSG_SIZE);
 	if (!buf)
-		return -ENOMEM;
-	ret = open_genl(&nl, &family);
-	if (ret < 0)
-		goto out;
-	ret = wg_genl_build_set(dev, family, buf, WG_GENL_MSG_SIZE, send_cb, &ctx);
-	wg_nl_close(&nl);
-out:
+		return kh_fail(-ENOMEM, "%s: out of memory", dev->name);
+	ret = wg_genl_build_set(dev, family, buf, WG_GENL_MSG_SIZE, send_cb, (void *)dev->name);
 	sodium_free(buf);
-	if (ret < 0)
-		return kh_fail(ret, "%s: %s", dev->name, kh_last_error());
-	return 0;
+	return ret;
 }

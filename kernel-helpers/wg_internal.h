@@ -1,5 +1,6 @@
-/* The seams between the WireGuard files of kernel-helpers: netlink plumbing, the two backends
- * and their pure builders and parsers (exposed so that unit tests and fuzzers reach them). */
+/* The seams between the WireGuard files of kernel-helpers: the two backends and their pure
+ * builders and parsers (exposed so that unit tests and fuzzers reach them). Netlink goes
+ * through kernel-helpers' one exchange (nl.h). */
 #ifndef KH_WG_INTERNAL_H
 #define KH_WG_INTERNAL_H
 
@@ -25,46 +26,10 @@ bool wg_allowedip_ok(const struct addr_prefix *prefix);
  * set): what both backends refuse before sending anything. */
 int wg_check_delta(const struct wg_device *dev);
 
-/* --- netlink plumbing (wg_netlink.c) --- */
+/* --- links (wg.c), through kernel-helpers' link calls --- */
 
-/* Big enough for the largest message the kernel builds for a dump (it sizes them by the
- * reader's buffer, up to 32 KiB), so nothing is ever truncated. */
-#define WG_NL_RECV_SIZE  32768
-#define WG_NL_TIMEOUT_MS 5000
-
-struct wg_nl {
-	struct mnl_socket *sock;
-	uint32_t portid;
-	uint32_t seq;
-	char *buf; /* WG_NL_RECV_SIZE bytes */
-};
-
-/* Called for each data message of a reply; returns 0 or -errno (stops the exchange). */
-typedef int (*wg_nl_cb)(const struct nlmsghdr *nlh, void *data);
-
-int wg_nl_open(struct wg_nl *nl, int bus);
-void wg_nl_close(struct wg_nl *nl);
-
-/* Send nlh (its sequence number is set here) and hand every data message of the reply to cb
- * until the kernel acknowledges or ends the dump. -EINTR: a dump was interrupted by a
- * concurrent change and must be redone from the start on a fresh socket. */
-int wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, wg_nl_cb cb, void *data);
-
-#define WG_NL_MORE 1 /* wg_nl_run: the reply goes on in the next datagram */
-#define WG_NL_DONE 0
-
-/* Run one received datagram: length-check every message, skip those of other requests,
- * report errors with the kernel's extended-ack text. Returns WG_NL_MORE, WG_NL_DONE or
- * -errno. */
-int wg_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t portid, wg_nl_cb cb, void *data);
-
-/* rtnetlink, for the links themselves */
-/* The link's IFLA_INFO_KIND ("" when it has none); -ENODEV when there is no such link. */
-int wg_link_kind(const char *name, char *kind, size_t kindlen);
-int wg_link_add_wireguard(const char *name);
+/* Delete the link of that name. */
 int wg_link_del(const char *name);
-/* Add the name of every link of this kind to the list (see wg_names_add). */
-int wg_link_list(const char *kind, char ***names, size_t *count);
 
 /* A growing NULL-terminated name array as wg_list_devices returns it. */
 int wg_names_add(char ***names, size_t *count, const char *name);

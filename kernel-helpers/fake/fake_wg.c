@@ -306,8 +306,8 @@ wg_add_device(const char *name, enum wg_backend backend)
 		return fake_op_end(
 		        slot,
 		        kh_fail(-EOPNOTSUPP,
-		                "%s: cannot create the WireGuard link: kernel: Unknown device type "
-		                "(%s)",
+		                "%s: cannot create the WireGuard link: %s (kernel: Unknown device "
+		                "type)",
 		                name, strerror(EOPNOTSUPP)));
 	return fake_op_end(slot, create(name, backend == WG_BACKEND_USERSPACE));
 }

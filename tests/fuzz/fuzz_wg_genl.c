@@ -1,5 +1,5 @@
-/* libFuzzer harness: a datagram of GET_DEVICE replies through the netlink runner and the
- * WireGuard attribute parser. A device that parses must come back the same after being
+/* libFuzzer harness: a datagram of GET_DEVICE replies through kernel-helpers' netlink runner
+ * and the WireGuard attribute parser. A device that parses must come back the same after being
  * built into SET_DEVICE messages (split as they must be) and parsed again. */
 #include <errno.h>
 #include <stdint.h>
@@ -71,13 +71,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char msgbuf[WG_GENL_MSG_SIZE];
 	struct wg_device *dev = wg_device_new("fuzz0"), *back = NULL;
 	void *copy = malloc(size ? size : 1); /* aligned, as a receive buffer is */
+	struct kh_nl_status st;
 	int ret;
 
 	if (!dev || !copy)
 		abort();
 	memcpy(copy, data, size);
-	ret = wg_nl_run(copy, size, 0, 0, parse_cb, dev);
-	if (ret > WG_NL_MORE || ret < -4095)
+	memset(&st, 0, sizeof(st));
+	ret = kh_nl_run(copy, size, 0, 0, parse_cb, dev, &st);
+	if (ret > KH_NL_MORE || ret < -4095)
 		abort();
 	if (ret >= 0 && round_trippable(dev)) {
 		back = wg_device_new("fuzz0");

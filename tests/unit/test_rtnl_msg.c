@@ -286,7 +286,7 @@ test_link_requests(void **state)
 	assert_int_equal(ev.u.link.vxlan.underlay, 0);
 	nlmsg_free(msg);
 
-	assert_int_equal(kh_msg_bridge_add("br100", 1500, &msg), 0);
+	assert_int_equal(kh_msg_link_add("br100", "bridge", 1500, &msg), 0);
 	((struct ifinfomsg *)nlmsg_data(nlmsg_hdr(msg)))->ifi_index = 9;
 	ev = own_parse(msg);
 	assert_string_equal(ev.u.link.kind, "bridge");
