@@ -1,5 +1,6 @@
 /* Bridge FDB entries on VXLAN devices (which MAC lives behind which remote VTEP, and the
- * all-zero entries that replicate flooded frames to every VTEP) and permanent IP neighbours. */
+ * all-zero entries that replicate flooded frames to every VTEP) and permanent IP neighbours;
+ * the decoder of their messages. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,54 +101,69 @@ out:
 	return err;
 }
 
-int
-kh_fdb_from_nl(struct nl_object *obj, struct kh_fdb *out)
-{
-	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
-	struct kh_fdb e;
+static const struct kh_attr_policy neigh_policy[NDA_MAX + 1] = {
+        [NDA_DST] = {KH_ATTR_ADDR, 0, 0},
+        [NDA_LLADDR] = {KH_ATTR_BINARY, 0, 32},
+        [NDA_MASTER] = {KH_ATTR_U32, 0, 0},
+};
 
-	if (strcmp(nl_object_get_type(obj), "route/neigh") != 0 ||
-	    rtnl_neigh_get_family(n) != AF_BRIDGE)
-		return -EINVAL;
-	memset(&e, 0, sizeof(e));
-	e.ifindex = (uint32_t)rtnl_neigh_get_ifindex(n);
-	kh_nl_mac_get(rtnl_neigh_get_lladdr(n), e.mac);
-	kh_nl_addr_get(rtnl_neigh_get_dst(n), &e.dst);
-	e.master = rtnl_neigh_get_master(n) > 0 ? (uint32_t)rtnl_neigh_get_master(n) : 0;
-	e.state = (uint16_t)rtnl_neigh_get_state(n);
-	e.flags = (uint8_t)rtnl_neigh_get_flags(n);
-	*out = e;
-	return 0;
+static enum kh_decoded
+decode_fdb(const struct nlattr *const *tb, const struct ndmsg *ndm, bool add, struct kh_event *ev)
+{
+	struct kh_fdb *e = &ev->u.fdb;
+
+	if (!tb[NDA_LLADDR] || kh_attr_len(tb[NDA_LLADDR]) != KH_MAC_LEN)
+		return KH_MALFORMED;
+	ev->type = add ? KH_EV_FDB_NEW : KH_EV_FDB_DEL;
+	e->ifindex = (uint32_t)ndm->ndm_ifindex;
+	memcpy(e->mac, kh_attr_data(tb[NDA_LLADDR]), KH_MAC_LEN);
+	/* A VTEP's family is told by its length. */
+	if (tb[NDA_DST] &&
+	    !kh_attr_addr(tb[NDA_DST], kh_attr_len(tb[NDA_DST]) == 4 ? AF_INET : AF_INET6, &e->dst))
+		return KH_MALFORMED;
+	if (tb[NDA_MASTER])
+		e->master = kh_attr_u32(tb[NDA_MASTER]);
+	e->state = ndm->ndm_state;
+	e->flags = ndm->ndm_flags;
+	return KH_DECODED;
 }
 
-int
-kh_neigh_from_nl(struct nl_object *obj, struct kh_neigh *out)
+enum kh_decoded
+kh_neigh_decode(const struct nlmsghdr *h, struct kh_event *ev)
 {
-	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
-	struct kh_neigh e;
-	int family;
+	const struct nlattr *tb[NDA_MAX + 1];
+	struct kh_neigh *n = &ev->u.neigh;
+	struct ndmsg ndm;
+	const void *attrs;
+	size_t alen;
+	bool add = h->nlmsg_type != RTM_DELNEIGH;
 
-	if (strcmp(nl_object_get_type(obj), "route/neigh") != 0)
-		return -EINVAL;
-	family = rtnl_neigh_get_family(n);
-	if (family != AF_INET && family != AF_INET6)
-		return -EINVAL;
-	memset(&e, 0, sizeof(e));
-	e.ifindex = (uint32_t)rtnl_neigh_get_ifindex(n);
-	kh_nl_addr_get(rtnl_neigh_get_dst(n), &e.ip);
-	kh_nl_mac_get(rtnl_neigh_get_lladdr(n), e.mac);
-	e.state = (uint16_t)rtnl_neigh_get_state(n);
-	*out = e;
-	return 0;
+	memset(ev, 0, sizeof(*ev));
+	if (kh_nl_split(h, &ndm, sizeof(ndm), &attrs, &alen) < 0 ||
+	    kh_attr_parse(attrs, alen, neigh_policy, NDA_MAX + 1, tb, "neighbour") < 0 ||
+	    ndm.ndm_ifindex <= 0)
+		return KH_MALFORMED;
+	if (ndm.ndm_family == AF_BRIDGE)
+		return decode_fdb(tb, &ndm, add, ev);
+	if (ndm.ndm_family != AF_INET && ndm.ndm_family != AF_INET6)
+		return KH_IGNORED;
+	ev->type = add ? KH_EV_NEIGH_NEW : KH_EV_NEIGH_DEL;
+	n->ifindex = (uint32_t)ndm.ndm_ifindex;
+	if (!tb[NDA_DST] || !kh_attr_addr(tb[NDA_DST], ndm.ndm_family, &n->ip))
+		return KH_MALFORMED;
+	/* Incomplete entries have no link-layer address, other link types other lengths. */
+	if (tb[NDA_LLADDR] && kh_attr_len(tb[NDA_LLADDR]) == KH_MAC_LEN)
+		memcpy(n->mac, kh_attr_data(tb[NDA_LLADDR]), KH_MAC_LEN);
+	n->state = ndm.ndm_state;
+	return KH_DECODED;
 }
 
-static int
-convert_fdb(struct nl_object *obj, void *item, const void *filter)
+static bool
+keep_fdb(const struct kh_event *ev, const void *filter)
 {
 	const uint32_t *ifindex = filter;
-	struct kh_fdb *e = item;
 
-	return kh_fdb_from_nl(obj, e) == 0 && e->ifindex == *ifindex;
+	return ev->type == KH_EV_FDB_NEW && ev->u.fdb.ifindex == *ifindex;
 }
 
 struct neigh_filter {
@@ -155,17 +171,15 @@ struct neigh_filter {
 	int family;
 };
 
-static int
-convert_neigh(struct nl_object *obj, void *item, const void *filter)
+static bool
+keep_neigh(const struct kh_event *ev, const void *filter)
 {
 	const struct neigh_filter *f = filter;
-	struct kh_neigh *e = item;
+	const struct kh_neigh *n = &ev->u.neigh;
 
-	if (kh_neigh_from_nl(obj, e) < 0 || e->ip.family == AF_UNSPEC)
-		return 0;
-	if (f->ifindex && e->ifindex != f->ifindex)
-		return 0;
-	return f->family == AF_UNSPEC || e->ip.family == f->family;
+	if (ev->type != KH_EV_NEIGH_NEW || (f->ifindex && n->ifindex != f->ifindex))
+		return false;
+	return f->family == AF_UNSPEC || n->ip.family == f->family;
 }
 
 static int
@@ -209,7 +223,7 @@ kh_fdb_del(const struct kh_fdb *entry)
 
 /* Dumps the neighbour table of one family; the kernel's FDB is its AF_BRIDGE part. */
 static int
-dump_neigh(int family, const struct kh_nl_dump *d, void **items, size_t *n, const char *what)
+dump_neigh(int family, const struct kh_nl_list *l, void **items, size_t *n, const char *what)
 {
 	struct ndmsg ndm = {.ndm_family = (uint8_t)family};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
@@ -219,7 +233,7 @@ dump_neigh(int family, const struct kh_nl_dump *d, void **items, size_t *n, cons
 		nlmsg_free(msg);
 		return kh_fail(-ENOMEM, "%s: out of memory", what);
 	}
-	err = kh_nl_dump(msg, d, items, n, "%s", what);
+	err = kh_nl_list(msg, l, items, n, "%s", what);
 	nlmsg_free(msg);
 	return err;
 }
@@ -227,15 +241,16 @@ dump_neigh(int family, const struct kh_nl_dump *d, void **items, size_t *n, cons
 int
 kh_fdb_list(uint32_t ifindex, struct kh_fdb **entries, size_t *n)
 {
-	struct kh_nl_dump d = {
-	        .convert = convert_fdb,
+	struct kh_nl_list l = {
+	        .decode = kh_neigh_decode,
+	        .keep = keep_fdb,
 	        .filter = &ifindex,
 	        .item_size = sizeof(struct kh_fdb),
 	};
 	char what[48];
 
 	snprintf(what, sizeof(what), "list FDB of link %u", ifindex);
-	return dump_neigh(AF_BRIDGE, &d, (void **)entries, n, what);
+	return dump_neigh(AF_BRIDGE, &l, (void **)entries, n, what);
 }
 
 static int
@@ -272,13 +287,14 @@ int
 kh_neigh_list(uint32_t ifindex, int family, struct kh_neigh **neighs, size_t *n)
 {
 	struct neigh_filter f = {ifindex, family};
-	struct kh_nl_dump d = {
-	        .convert = convert_neigh,
+	struct kh_nl_list l = {
+	        .decode = kh_neigh_decode,
+	        .keep = keep_neigh,
 	        .filter = &f,
 	        .item_size = sizeof(struct kh_neigh),
 	};
 
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
 		return kh_fail(-EAFNOSUPPORT, "list neighbours: address family %d", family);
-	return dump_neigh(family, &d, (void **)neighs, n, "list neighbours");
+	return dump_neigh(family, &l, (void **)neighs, n, "list neighbours");
 }

@@ -1,9 +1,13 @@
 /* Links and their addresses: create, adopt, enslave, configure and delete the VXLAN devices
- * and bridges netd runs its segments on, and the addresses it puts on them. */
+ * and bridges netd runs its segments on, and the addresses it puts on them; the decoders of
+ * link and address messages. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <net/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/vxlan.h>
@@ -78,57 +82,112 @@ out:
 	return err;
 }
 
-int
-kh_link_from_nl(struct nl_object *obj, struct kh_link *out)
+static const struct kh_attr_policy link_policy[IFLA_MAX + 1] = {
+        [IFLA_IFNAME] = {KH_ATTR_STRING, 0, IFNAMSIZ}, [IFLA_MTU] = {KH_ATTR_U32, 0, 0},
+        [IFLA_MASTER] = {KH_ATTR_U32, 0, 0},           [IFLA_ADDRESS] = {KH_ATTR_BINARY, 0, 32},
+        [IFLA_LINKINFO] = {KH_ATTR_NESTED, 0, 0},
+};
+
+static const struct kh_attr_policy linkinfo_policy[IFLA_INFO_MAX + 1] = {
+        [IFLA_INFO_KIND] = {KH_ATTR_STRING, 0, KH_KIND_SIZE},
+        [IFLA_INFO_DATA] = {KH_ATTR_NESTED, 0, 0},
+};
+
+/* The port is read as the kernel reads it, from the first two bytes: libnl's requests carry
+ * it in four, the kernel's messages in two. */
+static const struct kh_attr_policy vxlan_policy[IFLA_VXLAN_MAX + 1] = {
+        [IFLA_VXLAN_ID] = {KH_ATTR_U32, 0, 0},          [IFLA_VXLAN_LOCAL] = {KH_ATTR_BINARY, 4, 4},
+        [IFLA_VXLAN_LOCAL6] = {KH_ATTR_BINARY, 16, 16}, [IFLA_VXLAN_PORT] = {KH_ATTR_BINARY, 2, 4},
+        [IFLA_VXLAN_LEARNING] = {KH_ATTR_U8, 0, 0},     [IFLA_VXLAN_LINK] = {KH_ATTR_U32, 0, 0},
+};
+
+static const struct kh_attr_policy ifaddr_policy[IFA_MAX + 1] = {
+        [IFA_ADDRESS] = {KH_ATTR_ADDR, 0, 0},
+        [IFA_LOCAL] = {KH_ATTR_ADDR, 0, 0},
+};
+
+#define PARSE(p, len, pol, tb, what)                                                               \
+	kh_attr_parse(p, len, pol, sizeof(pol) / sizeof(pol[0]), tb, what)
+
+static enum kh_decoded
+decode_vxlan(const struct nlattr *data, struct kh_vxlan *vx)
 {
-	struct rtnl_link *link = (struct rtnl_link *)obj;
-	struct kh_link l;
-	const char *s;
+	const struct nlattr *tb[IFLA_VXLAN_MAX + 1];
 
-	if (strcmp(nl_object_get_type(obj), "route/link") != 0)
-		return -EINVAL;
-	memset(&l, 0, sizeof(l));
-	s = rtnl_link_get_name(link);
-	if (s)
-		snprintf(l.name, sizeof(l.name), "%s", s);
-	l.ifindex = (uint32_t)rtnl_link_get_ifindex(link);
-	s = rtnl_link_get_type(link);
-	if (s)
-		snprintf(l.kind, sizeof(l.kind), "%s", s);
-	l.mtu = rtnl_link_get_mtu(link);
-	l.flags = rtnl_link_get_flags(link);
-	l.master = (uint32_t)rtnl_link_get_master(link);
-	kh_nl_mac_get(rtnl_link_get_addr(link), l.mac);
-	if (rtnl_link_is_vxlan(link)) {
-		struct nl_addr *local = NULL;
-		uint32_t v;
-
-		l.has_vxlan = true;
-		if (rtnl_link_vxlan_get_id(link, &v) == 0)
-			l.vxlan.vni = v;
-		if (rtnl_link_vxlan_get_local(link, &local) == 0) {
-			kh_nl_addr_get(local, &l.vxlan.local);
-			nl_addr_put(local);
-		}
-		if (rtnl_link_vxlan_get_port(link, &v) == 0)
-			l.vxlan.port = (uint16_t)v;
-		l.vxlan.learning = rtnl_link_vxlan_get_learning(link) > 0;
-		if (rtnl_link_vxlan_get_link(link, &v) == 0)
-			l.vxlan.underlay = v;
-	}
-	*out = l;
-	return 0;
+	if (PARSE(kh_attr_data(data), kh_attr_len(data), vxlan_policy, tb, "VXLAN data") < 0)
+		return KH_MALFORMED;
+	if (tb[IFLA_VXLAN_ID])
+		vx->vni = kh_attr_u32(tb[IFLA_VXLAN_ID]);
+	if (tb[IFLA_VXLAN_LOCAL])
+		kh_attr_addr(tb[IFLA_VXLAN_LOCAL], AF_INET, &vx->local);
+	else if (tb[IFLA_VXLAN_LOCAL6])
+		kh_attr_addr(tb[IFLA_VXLAN_LOCAL6], AF_INET6, &vx->local);
+	if (tb[IFLA_VXLAN_PORT])
+		vx->port = ntohs(kh_attr_u16(tb[IFLA_VXLAN_PORT]));
+	/* The kernel's default is to learn; it always reports the attribute anyway. */
+	vx->learning = tb[IFLA_VXLAN_LEARNING] ? kh_attr_u8(tb[IFLA_VXLAN_LEARNING]) != 0 : true;
+	if (tb[IFLA_VXLAN_LINK])
+		vx->underlay = kh_attr_u32(tb[IFLA_VXLAN_LINK]);
+	return KH_DECODED;
 }
 
-static int
-convert_link(struct nl_object *obj, void *item, const void *filter)
+enum kh_decoded
+kh_link_decode(const struct nlmsghdr *h, struct kh_event *ev)
+{
+	const struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
+	struct ifinfomsg ifi;
+	struct kh_link *l = &ev->u.link;
+	const void *attrs;
+	size_t alen;
+
+	memset(ev, 0, sizeof(*ev));
+	if (kh_nl_split(h, &ifi, sizeof(ifi), &attrs, &alen) < 0 ||
+	    PARSE(attrs, alen, link_policy, tb, "link") < 0 || ifi.ifi_index <= 0)
+		return KH_MALFORMED;
+	/* Bridge port state comes as AF_BRIDGE link messages, and a port leaving its bridge as
+	 * an AF_BRIDGE RTM_DELLINK: the link itself is still there. */
+	if (ifi.ifi_family != AF_UNSPEC)
+		return KH_IGNORED;
+	if (h->nlmsg_type == RTM_DELLINK)
+		ev->type = KH_EV_LINK_DEL;
+	else /* a link announces itself once with every flag marked as changed */
+		ev->type = ifi.ifi_change == 0xffffffffu ? KH_EV_LINK_NEW : KH_EV_LINK_CHANGE;
+	l->ifindex = (uint32_t)ifi.ifi_index;
+	l->flags = ifi.ifi_flags;
+	if (tb[IFLA_IFNAME])
+		snprintf(l->name, sizeof(l->name), "%s",
+		         (const char *)kh_attr_data(tb[IFLA_IFNAME]));
+	if (tb[IFLA_MTU])
+		l->mtu = kh_attr_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_MASTER])
+		l->master = kh_attr_u32(tb[IFLA_MASTER]);
+	if (tb[IFLA_ADDRESS] && kh_attr_len(tb[IFLA_ADDRESS]) == KH_MAC_LEN)
+		memcpy(l->mac, kh_attr_data(tb[IFLA_ADDRESS]), KH_MAC_LEN);
+	if (!tb[IFLA_LINKINFO])
+		return KH_DECODED;
+	if (PARSE(kh_attr_data(tb[IFLA_LINKINFO]), kh_attr_len(tb[IFLA_LINKINFO]), linkinfo_policy,
+	          info, "link info") < 0)
+		return KH_MALFORMED;
+	if (info[IFLA_INFO_KIND])
+		snprintf(l->kind, sizeof(l->kind), "%s",
+		         (const char *)kh_attr_data(info[IFLA_INFO_KIND]));
+	if (strcmp(l->kind, "vxlan") == 0 && info[IFLA_INFO_DATA]) {
+		l->has_vxlan = true;
+		return decode_vxlan(info[IFLA_INFO_DATA], &l->vxlan);
+	}
+	return KH_DECODED;
+}
+
+static bool
+keep_link(const struct kh_event *ev, const void *filter)
 {
 	(void)filter;
-	return kh_link_from_nl(obj, item) == 0 ? 1 : 0;
+	return ev->type == KH_EV_LINK_NEW || ev->type == KH_EV_LINK_CHANGE;
 }
 
-static const struct kh_nl_dump link_dump = {
-        .convert = convert_link,
+static const struct kh_nl_list link_list = {
+        .decode = kh_link_decode,
+        .keep = keep_link,
         .item_size = sizeof(struct kh_link),
 };
 
@@ -219,9 +278,9 @@ get_link(uint32_t ifindex, const char *name, struct kh_link *out)
 	if (err < 0)
 		return kh_fail(err, "read link %s: %s", name ? name : "", strerror(-err));
 	if (name)
-		err = kh_nl_dump(msg, &link_dump, (void **)&links, &n, "read link %s", name);
+		err = kh_nl_list(msg, &link_list, (void **)&links, &n, "read link %s", name);
 	else
-		err = kh_nl_dump(msg, &link_dump, (void **)&links, &n, "read link %u", ifindex);
+		err = kh_nl_list(msg, &link_list, (void **)&links, &n, "read link %u", ifindex);
 	nlmsg_free(msg);
 	if (err < 0)
 		return err;
@@ -263,7 +322,7 @@ kh_link_list(struct kh_link **links, size_t *n)
 		nlmsg_free(msg);
 		return kh_fail(-ENOMEM, "list links: out of memory");
 	}
-	err = kh_nl_dump(msg, &link_dump, (void **)links, n, "list links");
+	err = kh_nl_list(msg, &link_list, (void **)links, n, "list links");
 	nlmsg_free(msg);
 	return err;
 }
@@ -372,20 +431,30 @@ out:
 	return err;
 }
 
-int
-kh_ifaddr_from_nl(struct nl_object *obj, struct kh_ifaddr *out)
+enum kh_decoded
+kh_ifaddr_decode(const struct nlmsghdr *h, struct kh_event *ev)
 {
-	struct rtnl_addr *a = (struct rtnl_addr *)obj;
-	struct kh_ifaddr r;
+	const struct nlattr *tb[IFA_MAX + 1], *a;
+	struct ifaddrmsg ifa;
+	const void *attrs;
+	size_t alen;
 
-	if (strcmp(nl_object_get_type(obj), "route/addr") != 0)
-		return -EINVAL;
-	memset(&r, 0, sizeof(r));
-	r.ifindex = (uint32_t)rtnl_addr_get_ifindex(a);
-	kh_nl_addr_get(rtnl_addr_get_local(a), &r.prefix.addr);
-	r.prefix.len = (uint8_t)rtnl_addr_get_prefixlen(a);
-	*out = r;
-	return 0;
+	memset(ev, 0, sizeof(*ev));
+	if (kh_nl_split(h, &ifa, sizeof(ifa), &attrs, &alen) < 0 ||
+	    PARSE(attrs, alen, ifaddr_policy, tb, "address") < 0)
+		return KH_MALFORMED;
+	if (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)
+		return KH_IGNORED;
+	/* IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on a
+	 * point-to-point link, and the only one IPv6 sends. */
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!a || !kh_attr_addr(a, ifa.ifa_family, &ev->u.addr.prefix.addr) ||
+	    ifa.ifa_prefixlen > addr_len(ifa.ifa_family) * 8)
+		return KH_MALFORMED;
+	ev->type = h->nlmsg_type == RTM_DELADDR ? KH_EV_ADDR_DEL : KH_EV_ADDR_NEW;
+	ev->u.addr.ifindex = ifa.ifa_index;
+	ev->u.addr.prefix.len = ifa.ifa_prefixlen;
+	return KH_DECODED;
 }
 
 struct ifaddr_filter {
@@ -393,16 +462,14 @@ struct ifaddr_filter {
 	int family;
 };
 
-static int
-convert_ifaddr(struct nl_object *obj, void *item, const void *filter)
+static bool
+keep_ifaddr(const struct kh_event *ev, const void *filter)
 {
 	const struct ifaddr_filter *f = filter;
-	struct kh_ifaddr *a = item;
+	const struct kh_ifaddr *a = &ev->u.addr;
 
-	if (kh_ifaddr_from_nl(obj, a) < 0 || a->prefix.addr.family == AF_UNSPEC)
-		return 0;
-	if (f->ifindex && a->ifindex != f->ifindex)
-		return 0;
+	if (ev->type != KH_EV_ADDR_NEW || (f->ifindex && a->ifindex != f->ifindex))
+		return false;
 	return f->family == AF_UNSPEC || f->family == a->prefix.addr.family;
 }
 
@@ -441,8 +508,9 @@ kh_ifaddr_list(uint32_t ifindex, int family, struct kh_ifaddr **addrs, size_t *n
 {
 	struct ifaddrmsg ifa = {.ifa_family = (uint8_t)family, .ifa_index = ifindex};
 	struct ifaddr_filter f = {ifindex, family};
-	struct kh_nl_dump d = {
-	        .convert = convert_ifaddr,
+	struct kh_nl_list l = {
+	        .decode = kh_ifaddr_decode,
+	        .keep = keep_ifaddr,
 	        .filter = &f,
 	        .item_size = sizeof(struct kh_ifaddr),
 	};
@@ -453,7 +521,7 @@ kh_ifaddr_list(uint32_t ifindex, int family, struct kh_ifaddr **addrs, size_t *n
 		nlmsg_free(msg);
 		return kh_fail(-ENOMEM, "list addresses: out of memory");
 	}
-	err = kh_nl_dump(msg, &d, (void **)addrs, n, "list addresses");
+	err = kh_nl_list(msg, &l, (void **)addrs, n, "list addresses");
 	nlmsg_free(msg);
 	return err;
 }

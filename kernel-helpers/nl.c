@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "kernel-helpers/monitor.h"
 #include "kernel-helpers/nl.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -418,80 +419,64 @@ kh_nl_request(struct nl_msg *req, const char *fmt, ...)
 	return err;
 }
 
-/* The items of a dump so far. */
+/* The items of a list so far. */
 struct collected {
-	const struct kh_nl_dump *dump;
+	const struct kh_nl_list *list;
 	uint8_t *items;
 	size_t n, cap;
-	int err;
 };
-
-static void
-collect(struct nl_object *obj, void *arg)
-{
-	struct collected *r = arg;
-	const struct kh_nl_dump *d = r->dump;
-	int keep;
-
-	if (r->err)
-		return;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
-		uint8_t *items = realloc(r->items, cap * d->item_size);
-
-		if (!items) {
-			r->err = kh_fail(-ENOMEM, "out of memory");
-			return;
-		}
-		r->items = items;
-		r->cap = cap;
-	}
-	memset(r->items + r->n * d->item_size, 0, d->item_size);
-	keep = d->convert(obj, r->items + r->n * d->item_size, d->filter);
-	if (keep < 0)
-		r->err = kh_fail(keep, "cannot convert a %s object", nl_object_get_type(obj));
-	else if (keep > 0)
-		r->n++;
-}
 
 static int
 collect_message(const struct nlmsghdr *h, void *arg)
 {
-	struct collected *r = arg;
-	struct nl_msg *msg = nlmsg_convert((struct nlmsghdr *)h);
-	int err;
+	struct collected *c = arg;
+	const struct kh_nl_list *l = c->list;
+	struct kh_event ev;
 
-	if (!msg)
-		return kh_fail(-ENOMEM, "out of memory");
-	nlmsg_set_proto(msg, NETLINK_ROUTE);
-	err = nl_msg_parse(msg, collect, r);
-	nlmsg_free(msg);
-	if (err < 0 && !r->err)
-		r->err = kh_fail(kh_nl_errno(err), "cannot parse message type %u: %s",
-		                 h->nlmsg_type, nl_geterror(err));
-	return r->err;
+	switch (l->decode(h, &ev)) {
+	case KH_MALFORMED:
+		return kh_fail(-EBADMSG, "malformed message (type %u) from the kernel%s%s",
+		               h->nlmsg_type, kh_last_error()[0] ? ": " : "", kh_last_error());
+	case KH_IGNORED:
+		return 0;
+	case KH_DECODED:
+		break;
+	}
+	if (!l->keep(&ev, l->filter))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		uint8_t *items = realloc(c->items, cap * l->item_size);
+
+		if (!items)
+			return kh_fail(-ENOMEM, "out of memory");
+		c->items = items;
+		c->cap = cap;
+	}
+	memcpy(c->items + c->n++ * l->item_size, &ev.u, l->item_size);
+	return 0;
 }
 
 static int
 collect_restart(void *arg)
 {
-	struct collected *r = arg;
+	struct collected *c = arg;
 
-	r->n = 0;
+	c->n = 0;
 	return 0;
 }
 
 int
-kh_nl_dump(struct nl_msg *req, const struct kh_nl_dump *d, void **items, size_t *n, const char *fmt,
+kh_nl_list(struct nl_msg *req, const struct kh_nl_list *l, void **items, size_t *n, const char *fmt,
            ...)
 {
-	struct collected r = {.dump = d};
+	struct collected c = {.list = l};
 	struct kh_nl_call call = {
 	        .bus = NETLINK_ROUTE,
 	        .req = nlmsg_hdr(req),
 	        .cb = collect_message,
 	        .restart = collect_restart,
-	        .arg = &r,
+	        .arg = &c,
 	};
 	va_list ap;
 	int err;
@@ -499,17 +484,17 @@ kh_nl_dump(struct nl_msg *req, const struct kh_nl_dump *d, void **items, size_t 
 	va_start(ap, fmt);
 	err = kh_nl_vtalk(&call, fmt, ap);
 	va_end(ap);
-	if (err < 0 && !(d->empty_err && err == d->empty_err)) {
-		free(r.items);
+	if (err < 0 && !(l->empty_err && err == l->empty_err)) {
+		free(c.items);
 		return err;
 	}
-	if (err < 0 || r.n == 0) {
-		free(r.items);
-		r.items = NULL;
-		r.n = 0;
+	if (err < 0 || c.n == 0) {
+		free(c.items);
+		c.items = NULL;
+		c.n = 0;
 	}
-	*items = r.items;
-	*n = r.n;
+	*items = c.items;
+	*n = c.n;
 	return 0;
 }
 
@@ -592,24 +577,6 @@ kh_nl_addr_new(const struct addr *addr, unsigned prefixlen, struct nl_addr **out
 	return 0;
 }
 
-void
-kh_nl_addr_get(struct nl_addr *na, struct addr *out)
-{
-	unsigned len;
-
-	memset(out, 0, sizeof(*out));
-	if (!na)
-		return;
-	len = nl_addr_get_len(na);
-	if (len == 4)
-		out->family = AF_INET;
-	else if (len == 16)
-		out->family = AF_INET6;
-	else
-		return;
-	memcpy(out->u.bytes, nl_addr_get_binary_addr(na), len);
-}
-
 int
 kh_nl_mac_new(const uint8_t mac[KH_MAC_LEN], struct nl_addr **out)
 {
@@ -621,12 +588,17 @@ kh_nl_mac_new(const uint8_t mac[KH_MAC_LEN], struct nl_addr **out)
 	return 0;
 }
 
-void
-kh_nl_mac_get(struct nl_addr *na, uint8_t mac[KH_MAC_LEN])
+int
+kh_nl_split(const struct nlmsghdr *h, void *hdr, size_t hdrlen, const void **attrs, size_t *alen)
 {
-	memset(mac, 0, KH_MAC_LEN);
-	if (na && nl_addr_get_len(na) == KH_MAC_LEN)
-		memcpy(mac, nl_addr_get_binary_addr(na), KH_MAC_LEN);
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen);
+
+	if (h->nlmsg_len < NLMSG_HDRLEN + hdrlen)
+		return -EBADMSG;
+	memcpy(hdr, (const uint8_t *)h + NLMSG_HDRLEN, hdrlen);
+	*attrs = (const uint8_t *)h + (off < h->nlmsg_len ? off : h->nlmsg_len);
+	*alen = off < h->nlmsg_len ? h->nlmsg_len - off : 0;
+	return 0;
 }
 
 int
@@ -766,4 +738,17 @@ kh_attr_u32(const struct nlattr *a)
 
 	memcpy(&v, kh_attr_data(a), sizeof(v));
 	return v;
+}
+
+bool
+kh_attr_addr(const struct nlattr *a, int family, struct addr *out)
+{
+	size_t len = addr_len(family);
+
+	if (!len || kh_attr_len(a) != len)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = (uint8_t)family;
+	memcpy(out->u.bytes, kh_attr_data(a), len);
+	return true;
 }

@@ -22,7 +22,6 @@
 #include <linux/netlink.h>
 #include <netlink/addr.h>
 #include <netlink/msg.h>
-#include <netlink/object.h>
 
 #include "kernel-helpers/kh.h"
 
@@ -91,30 +90,37 @@ int kh_nl_errno(int nle);
  * caller's. */
 int kh_nl_request(struct nl_msg *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* How a dump turns the objects libnl parses from the replies into plain items. */
-struct kh_nl_dump {
-	/* Writes the item for obj: returns 1 to keep it, 0 to skip it, -errno to fail. */
-	int (*convert)(struct nl_object *obj, void *item, const void *filter);
+/* What a decoder (rtmsg.h) made of one message. */
+enum kh_decoded {
+	KH_DECODED,   /* an event of kh_event's kinds */
+	KH_IGNORED,   /* well-formed, of no interest (another family, a cached clone, ...) */
+	KH_MALFORMED, /* breaks a length or attribute rule: nothing of it is used */
+};
+
+struct kh_event;
+
+/* How a list turns the messages of its dump into items. */
+struct kh_nl_list {
+	/* The decoder of the listed kind of object, as notifications are decoded. */
+	enum kh_decoded (*decode)(const struct nlmsghdr *h, struct kh_event *ev);
+	/* Whether a decoded object is one to list: of the listed kind, and selected by filter. */
+	bool (*keep)(const struct kh_event *ev, const void *filter);
 	const void *filter;
-	size_t item_size;
-	/* Errors that mean "nothing to list" for this request (e.g. -ENOENT for a table that
-	 * does not exist yet); 0: none. */
+	size_t item_size; /* the kind's member of kh_event's union, copied into the list */
+	/* The error that means "nothing to list" for this request (e.g. -ENOENT for a table
+	 * that does not exist yet); 0: none. */
 	int empty_err;
 };
 
-/* Sends the request req (a dump, or a get answered by one message) and collects the items.
- * On success *items (free() it; NULL when *n is 0) and *n. */
-int kh_nl_dump(struct nl_msg *req, const struct kh_nl_dump *d, void **items, size_t *n,
+/* Sends the request req (a dump, or a get answered by one message) and collects the items,
+ * as kh_nl_talk; a malformed message fails the list. On success *items (free() it; NULL when
+ * *n is 0) and *n. */
+int kh_nl_list(struct nl_msg *req, const struct kh_nl_list *l, void **items, size_t *n,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Plain addresses to and from libnl's. kh_nl_addr_get accepts the address families libnl
- * leaves unset or wrong (an FDB entry's VTEP comes as AF_BRIDGE) by looking at the length;
- * an empty address gives AF_UNSPEC. */
+/* Plain addresses to libnl's. */
 int kh_nl_addr_new(const struct addr *addr, unsigned prefixlen, struct nl_addr **out);
-void kh_nl_addr_get(struct nl_addr *na, struct addr *out);
 int kh_nl_mac_new(const uint8_t mac[KH_MAC_LEN], struct nl_addr **out);
-void kh_nl_mac_get(struct nl_addr *na, uint8_t mac[KH_MAC_LEN]);
-
 /* --- attributes --- */
 
 /* Attribute validation, for every netlink message kernel-helpers reads (rtnetlink dumps and
@@ -153,11 +159,18 @@ int kh_attr_walk(const void *p, size_t len, const char *what,
 int kh_attr_parse(const void *p, size_t len, const struct kh_attr_policy *policy, size_t npolicy,
                   const struct nlattr **tb, const char *what);
 
+/* The fixed header of message h (hdrlen bytes, copied to hdr) and the attributes after it;
+ * -EBADMSG when h is too short to hold the header. */
+int kh_nl_split(const struct nlmsghdr *h, void *hdr, size_t hdrlen, const void **attrs,
+                size_t *alen);
+
 /* Payload accessors for attributes kh_attr_parse has checked. */
 const void *kh_attr_data(const struct nlattr *a);
 size_t kh_attr_len(const struct nlattr *a);
 uint8_t kh_attr_u8(const struct nlattr *a);
 uint16_t kh_attr_u16(const struct nlattr *a);
 uint32_t kh_attr_u32(const struct nlattr *a);
+/* An address attribute exactly as long as family's addresses, into out; false otherwise. */
+bool kh_attr_addr(const struct nlattr *a, int family, struct addr *out);
 
 #endif

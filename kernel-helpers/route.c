@@ -1,5 +1,6 @@
 /* Routes netd owns (its table, its protocol number): install, delete, list and flush them, and
- * find other owners' routes that an install would collide with, without touching those. */
+ * find other owners' routes that an install would collide with, without touching those; the
+ * decoder of route messages. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,40 +90,109 @@ out:
 	return err;
 }
 
-int
-kh_route_from_nl(struct nl_object *obj, struct kh_route *out)
+static const struct kh_attr_policy route_policy[RTA_MAX + 1] = {
+        [RTA_DST] = {KH_ATTR_ADDR, 0, 0},
+        [RTA_GATEWAY] = {KH_ATTR_ADDR, 0, 0},
+        [RTA_OIF] = {KH_ATTR_U32, 0, 0},
+        [RTA_PRIORITY] = {KH_ATTR_U32, 0, 0},
+        [RTA_TABLE] = {KH_ATTR_U32, 0, 0},
+        [RTA_METRICS] = {KH_ATTR_NESTED, 0, 0},
+        [RTA_MULTIPATH] = {KH_ATTR_BINARY, sizeof(struct rtnexthop), 0},
+};
+
+static const struct kh_attr_policy metrics_policy[RTAX_MAX + 1] = {
+        [RTAX_MTU] = {KH_ATTR_U32, 0, 0},
+};
+
+static const struct kh_attr_policy nexthop_policy[RTA_MAX + 1] = {
+        [RTA_GATEWAY] = {KH_ATTR_ADDR, 0, 0},
+};
+
+#define PARSE(p, len, pol, tb, what)                                                               \
+	kh_attr_parse(p, len, pol, sizeof(pol) / sizeof(pol[0]), tb, what)
+
+/* The first hop of a multipath route, which is what struct kh_route can show. */
+static enum kh_decoded
+decode_multipath(const struct nlattr *mp, int family, struct kh_route *r)
 {
-	struct rtnl_route *r = (struct rtnl_route *)obj;
-	struct nl_addr *dst;
-	struct kh_route k;
-	uint32_t mtu;
+	const struct nlattr *tb[RTA_MAX + 1];
+	struct rtnexthop nh;
+	size_t len = kh_attr_len(mp);
 
-	if (strcmp(nl_object_get_type(obj), "route/route") != 0)
-		return -EINVAL;
-	memset(&k, 0, sizeof(k));
-	dst = rtnl_route_get_dst(r);
-	kh_nl_addr_get(dst, &k.dst.addr);
-	/* The default route comes without a destination address: all zeros of the family. */
-	if (k.dst.addr.family == AF_UNSPEC)
-		k.dst.addr.family = rtnl_route_get_family(r);
-	k.dst.len = dst ? (uint8_t)nl_addr_get_prefixlen(dst) : 0;
-	k.table = rtnl_route_get_table(r);
-	k.protocol = rtnl_route_get_protocol(r);
-	k.scope = rtnl_route_get_scope(r);
-	k.type = rtnl_route_get_type(r);
-	k.metric = rtnl_route_get_priority(r);
-	if (rtnl_route_get_metric(r, RTAX_MTU, &mtu) == 0)
-		k.mtu = mtu;
-	/* One hop, or the first of several: what a kh_route can show. A reject route has none
-	 * (IPv6 shows the loopback device there). */
-	if (rtnl_route_get_nnexthops(r) >= 1 && !kh_route_type_rejects(k.type)) {
-		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, 0);
+	memcpy(&nh, kh_attr_data(mp), sizeof(nh));
+	if (nh.rtnh_len < sizeof(nh) || nh.rtnh_len > len)
+		return KH_MALFORMED;
+	if (PARSE((const uint8_t *)kh_attr_data(mp) + RTNH_ALIGN(sizeof(nh)),
+	          nh.rtnh_len > RTNH_ALIGN(sizeof(nh)) ? nh.rtnh_len - RTNH_ALIGN(sizeof(nh)) : 0,
+	          nexthop_policy, tb, "next hop") < 0)
+		return KH_MALFORMED;
+	r->oif = (uint32_t)nh.rtnh_ifindex;
+	if (tb[RTA_GATEWAY] && !kh_attr_addr(tb[RTA_GATEWAY], family, &r->gateway))
+		return KH_MALFORMED;
+	return KH_DECODED;
+}
 
-		k.oif = (uint32_t)rtnl_route_nh_get_ifindex(nh);
-		kh_nl_addr_get(rtnl_route_nh_get_gateway(nh), &k.gateway);
+/* Metrics and next hop: what follows the route's own attributes. */
+static enum kh_decoded
+decode_path(const struct nlattr *const *tb, int family, struct kh_route *r)
+{
+	const struct nlattr *mx[RTAX_MAX + 1];
+
+	if (tb[RTA_OIF])
+		r->oif = kh_attr_u32(tb[RTA_OIF]);
+	if (tb[RTA_GATEWAY] && !kh_attr_addr(tb[RTA_GATEWAY], family, &r->gateway))
+		return KH_MALFORMED;
+	if (tb[RTA_METRICS]) {
+		if (PARSE(kh_attr_data(tb[RTA_METRICS]), kh_attr_len(tb[RTA_METRICS]),
+		          metrics_policy, mx, "route metrics") < 0)
+			return KH_MALFORMED;
+		if (mx[RTAX_MTU])
+			r->mtu = kh_attr_u32(mx[RTAX_MTU]);
 	}
-	*out = k;
-	return 0;
+	/* A reject route has no next hop; IPv6 names the loopback device as one. */
+	if (kh_route_type_rejects(r->type)) {
+		r->oif = 0;
+		memset(&r->gateway, 0, sizeof(r->gateway));
+		return KH_DECODED;
+	}
+	if (tb[RTA_MULTIPATH] && !tb[RTA_OIF])
+		return decode_multipath(tb[RTA_MULTIPATH], family, r);
+	return KH_DECODED;
+}
+
+enum kh_decoded
+kh_route_decode(const struct nlmsghdr *h, struct kh_event *ev)
+{
+	const struct nlattr *tb[RTA_MAX + 1];
+	struct kh_route *r = &ev->u.route;
+	struct rtmsg rtm;
+	const void *attrs;
+	size_t alen;
+
+	memset(ev, 0, sizeof(*ev));
+	if (kh_nl_split(h, &rtm, sizeof(rtm), &attrs, &alen) < 0 ||
+	    PARSE(attrs, alen, route_policy, tb, "route") < 0)
+		return KH_MALFORMED;
+	if (rtm.rtm_family != AF_INET && rtm.rtm_family != AF_INET6)
+		return KH_IGNORED;
+	/* Cached clones (IPv6 exceptions, PMTU entries) are not routes anyone installed. */
+	if (rtm.rtm_flags & RTM_F_CLONED)
+		return KH_IGNORED;
+	if (rtm.rtm_dst_len > addr_len(rtm.rtm_family) * 8)
+		return KH_MALFORMED;
+	ev->type = h->nlmsg_type == RTM_DELROUTE ? KH_EV_ROUTE_DEL : KH_EV_ROUTE_NEW;
+	/* The default route comes without a destination: all zeros of the family. */
+	r->dst.addr.family = rtm.rtm_family;
+	if (tb[RTA_DST] && !kh_attr_addr(tb[RTA_DST], rtm.rtm_family, &r->dst.addr))
+		return KH_MALFORMED;
+	r->dst.len = rtm.rtm_dst_len;
+	r->table = tb[RTA_TABLE] ? kh_attr_u32(tb[RTA_TABLE]) : rtm.rtm_table;
+	r->protocol = rtm.rtm_protocol;
+	r->scope = rtm.rtm_scope;
+	r->type = rtm.rtm_type;
+	if (tb[RTA_PRIORITY])
+		r->metric = kh_attr_u32(tb[RTA_PRIORITY]);
+	return decode_path(tb, rtm.rtm_family, r);
 }
 
 struct route_filter {
@@ -131,23 +201,19 @@ struct route_filter {
 	int protocol;
 };
 
-static int
-convert_route(struct nl_object *obj, void *item, const void *filter)
+/* The kernel filters too when it can (strict checking), but older ones send all. */
+static bool
+keep_route(const struct kh_event *ev, const void *filter)
 {
 	const struct route_filter *f = filter;
-	struct kh_route *r = item;
+	const struct kh_route *r = &ev->u.route;
 
-	if (kh_route_from_nl(obj, r) < 0)
-		return 0;
-	/* The kernel filters too when it can (strict checking), but older ones send all. */
-	if (r->dst.addr.family != AF_INET && r->dst.addr.family != AF_INET6)
-		return 0;
-	if (rtnl_route_get_flags((struct rtnl_route *)obj) & RTM_F_CLONED)
-		return 0;
+	if (ev->type != KH_EV_ROUTE_NEW)
+		return false;
 	if (f->family != AF_UNSPEC && r->dst.addr.family != f->family)
-		return 0;
+		return false;
 	if (f->table && r->table != f->table)
-		return 0;
+		return false;
 	return f->protocol < 0 || r->protocol == f->protocol;
 }
 
@@ -156,8 +222,9 @@ kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes
 {
 	struct rtmsg rtm = {.rtm_family = (uint8_t)family};
 	struct route_filter f = {family, table, protocol};
-	struct kh_nl_dump d = {
-	        .convert = convert_route,
+	struct kh_nl_list l = {
+	        .decode = kh_route_decode,
+	        .keep = keep_route,
 	        .filter = &f,
 	        .item_size = sizeof(struct kh_route),
 	        /* A table that has never held a route of the family does not exist yet. */
@@ -178,7 +245,7 @@ kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes
 		nlmsg_free(msg);
 		return kh_fail(err, "list routes: out of memory");
 	}
-	err = kh_nl_dump(msg, &d, (void **)routes, n, "list routes of table %u", table);
+	err = kh_nl_list(msg, &l, (void **)routes, n, "list routes of table %u", table);
 	nlmsg_free(msg);
 	return err;
 }

@@ -1,15 +1,18 @@
-/* The rtnetlink requests kernel-helpers sends and the libnl objects it reads back, as functions
- * of plain data, so that tests can check both sides without a kernel. Internal to
- * kernel-helpers and its tests. Builders return 0 or -errno and hand the caller a message
- * to free with nlmsg_free(); readers return 0, or -EINVAL for an object of another type. */
+/* The rtnetlink messages of kernel-helpers, as functions of plain data, so that tests can
+ * check both sides without a kernel: the requests it sends, built with libnl, and one decoder
+ * per kind of object for what it reads back. A message decodes the same way whether it answers
+ * a dump or announces a change (the monitor), as BIRD reads its netlink. Internal to
+ * kernel-helpers and its tests. Builders return 0 or -errno and hand the caller a message to
+ * free with nlmsg_free(). */
 #ifndef KH_RTMSG_H
 #define KH_RTMSG_H
 
 #include <stdbool.h>
 #include <netlink/msg.h>
-#include <netlink/object.h>
 
 #include "kernel-helpers/kh.h"
+#include "kernel-helpers/monitor.h"
+#include "kernel-helpers/nl.h"
 
 /* The operations of the FDB and neighbour builders. */
 enum kh_neigh_op {
@@ -28,11 +31,16 @@ int kh_msg_rule(const struct kh_rule *rule, bool del, struct nl_msg **out);
 int kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct nl_msg **out);
 int kh_msg_neigh(const struct kh_neigh *neigh, enum kh_neigh_op op, struct nl_msg **out);
 
-int kh_link_from_nl(struct nl_object *obj, struct kh_link *link);
-int kh_ifaddr_from_nl(struct nl_object *obj, struct kh_ifaddr *addr);
-int kh_route_from_nl(struct nl_object *obj, struct kh_route *route);
-int kh_rule_from_nl(struct nl_object *obj, struct kh_rule *rule);
-int kh_fdb_from_nl(struct nl_object *obj, struct kh_fdb *entry);
-int kh_neigh_from_nl(struct nl_object *obj, struct kh_neigh *neigh);
+/* The decoders. h holds h->nlmsg_len bytes (the caller has checked it against what it
+ * received). Each fills ev (zeroed first) with the event the message stands for -- a dump's
+ * entries read as additions (links: changes) -- and says whether it is one: KH_IGNORED for
+ * other families and what no kh_ object shows, KH_MALFORMED (with kh_last_error() set when
+ * an attribute was at fault) for anything that breaks a length or attribute rule. */
+enum kh_decoded kh_link_decode(const struct nlmsghdr *h, struct kh_event *ev);
+enum kh_decoded kh_ifaddr_decode(const struct nlmsghdr *h, struct kh_event *ev);
+enum kh_decoded kh_route_decode(const struct nlmsghdr *h, struct kh_event *ev);
+enum kh_decoded kh_rule_decode(const struct nlmsghdr *h, struct kh_event *ev);
+/* Neighbours (AF_INET, AF_INET6) and bridge FDB entries (AF_BRIDGE) share the message. */
+enum kh_decoded kh_neigh_decode(const struct nlmsghdr *h, struct kh_event *ev);
 
 #endif

@@ -1,8 +1,10 @@
-/* Policy rules that send traffic to netd's own routing table: add, delete and list them. */
+/* Policy rules that send traffic to netd's own routing table: add, delete and list them; the
+ * decoder of rule messages. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
 #include <netlink/route/rule.h>
 
 #include "kernel-helpers/nl.h"
@@ -67,37 +69,60 @@ out:
 	return err;
 }
 
-static void
-get_selector(struct nl_addr *a, struct addr_prefix *p)
+static const struct kh_attr_policy rule_policy[FRA_MAX + 1] = {
+        [FRA_DST] = {KH_ATTR_ADDR, 0, 0},     [FRA_SRC] = {KH_ATTR_ADDR, 0, 0},
+        [FRA_PRIORITY] = {KH_ATTR_U32, 0, 0}, [FRA_TABLE] = {KH_ATTR_U32, 0, 0},
+        [FRA_FWMARK] = {KH_ATTR_U32, 0, 0},   [FRA_FWMASK] = {KH_ATTR_U32, 0, 0},
+        [FRA_PROTOCOL] = {KH_ATTR_U8, 0, 0},
+};
+
+/* A selector of len bits from the attribute a; none (all zero) when len is 0, as a rule to
+ * be installed says "any". */
+static bool
+decode_selector(const struct nlattr *a, int family, uint8_t len, struct addr_prefix *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (!a || nl_addr_get_prefixlen(a) == 0)
-		return;
-	kh_nl_addr_get(a, &p->addr);
-	p->len = (uint8_t)nl_addr_get_prefixlen(a);
+	if (len > addr_len(family) * 8 || (a && !kh_attr_addr(a, family, &p->addr)))
+		return false;
+	if (len == 0)
+		memset(p, 0, sizeof(*p));
+	else
+		p->addr.family = (uint8_t)family;
+	p->len = len;
+	return true;
 }
 
-int
-kh_rule_from_nl(struct nl_object *obj, struct kh_rule *out)
+/* Policy rules: netd's own lookup rule can be deleted by hand like a route. */
+enum kh_decoded
+kh_rule_decode(const struct nlmsghdr *h, struct kh_event *ev)
 {
-	struct rtnl_rule *r = (struct rtnl_rule *)obj;
-	struct kh_rule k;
-	uint8_t proto;
+	const struct nlattr *tb[FRA_MAX + 1];
+	struct kh_rule *r = &ev->u.rule;
+	struct fib_rule_hdr frh;
+	const void *attrs;
+	size_t alen;
 
-	if (strcmp(nl_object_get_type(obj), "route/rule") != 0)
-		return -EINVAL;
-	memset(&k, 0, sizeof(k));
-	k.family = (uint8_t)rtnl_rule_get_family(r);
-	k.priority = rtnl_rule_get_prio(r);
-	k.table = rtnl_rule_get_table(r);
-	get_selector(rtnl_rule_get_src(r), &k.src);
-	get_selector(rtnl_rule_get_dst(r), &k.dst);
-	k.fwmark = rtnl_rule_get_mark(r);
-	k.fwmask = rtnl_rule_get_mask(r);
-	if (rtnl_rule_get_protocol(r, &proto) == 0)
-		k.protocol = proto;
-	*out = k;
-	return 0;
+	memset(ev, 0, sizeof(*ev));
+	if (kh_nl_split(h, &frh, sizeof(frh), &attrs, &alen) < 0 ||
+	    kh_attr_parse(attrs, alen, rule_policy, FRA_MAX + 1, tb, "rule") < 0)
+		return KH_MALFORMED;
+	if (frh.family != AF_INET && frh.family != AF_INET6)
+		return KH_IGNORED;
+	if (!decode_selector(tb[FRA_DST], frh.family, frh.dst_len, &r->dst) ||
+	    !decode_selector(tb[FRA_SRC], frh.family, frh.src_len, &r->src))
+		return KH_MALFORMED;
+	ev->type = h->nlmsg_type == RTM_DELRULE ? KH_EV_RULE_DEL : KH_EV_RULE_NEW;
+	r->family = frh.family;
+	r->table = tb[FRA_TABLE] ? kh_attr_u32(tb[FRA_TABLE]) : frh.table;
+	if (tb[FRA_PRIORITY])
+		r->priority = kh_attr_u32(tb[FRA_PRIORITY]);
+	if (tb[FRA_FWMARK])
+		r->fwmark = kh_attr_u32(tb[FRA_FWMARK]);
+	if (tb[FRA_FWMASK])
+		r->fwmask = kh_attr_u32(tb[FRA_FWMASK]);
+	if (tb[FRA_PROTOCOL])
+		r->protocol = kh_attr_u8(tb[FRA_PROTOCOL]);
+	return KH_DECODED;
 }
 
 struct rule_filter {
@@ -105,18 +130,14 @@ struct rule_filter {
 	uint32_t table;
 };
 
-static int
-convert_rule(struct nl_object *obj, void *item, const void *filter)
+static bool
+keep_rule(const struct kh_event *ev, const void *filter)
 {
 	const struct rule_filter *f = filter;
-	struct kh_rule *r = item;
+	const struct kh_rule *r = &ev->u.rule;
 
-	if (kh_rule_from_nl(obj, r) < 0)
-		return 0;
-	if (r->family != AF_INET && r->family != AF_INET6)
-		return 0;
-	if (f->family != AF_UNSPEC && r->family != f->family)
-		return 0;
+	if (ev->type != KH_EV_RULE_NEW || (f->family != AF_UNSPEC && r->family != f->family))
+		return false;
 	return !f->table || r->table == f->table;
 }
 
@@ -158,8 +179,9 @@ kh_rule_list(int family, uint32_t table, struct kh_rule **rules, size_t *n)
 {
 	struct fib_rule_hdr frh = {.family = (uint8_t)family};
 	struct rule_filter f = {family, table};
-	struct kh_nl_dump d = {
-	        .convert = convert_rule,
+	struct kh_nl_list l = {
+	        .decode = kh_rule_decode,
+	        .keep = keep_rule,
 	        .filter = &f,
 	        .item_size = sizeof(struct kh_rule),
 	};
@@ -173,7 +195,7 @@ kh_rule_list(int family, uint32_t table, struct kh_rule **rules, size_t *n)
 		nlmsg_free(msg);
 		return kh_fail(-ENOMEM, "list rules: out of memory");
 	}
-	err = kh_nl_dump(msg, &d, (void **)rules, n, "list rules");
+	err = kh_nl_list(msg, &l, (void **)rules, n, "list rules");
 	nlmsg_free(msg);
 	return err;
 }

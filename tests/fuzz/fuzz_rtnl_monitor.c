@@ -1,6 +1,7 @@
-/* libFuzzer harness: the netlink event parser, fed what one receive could return. The first
- * byte says how it was received (bit 0: truncated, bit 1: from another port than the
- * kernel's, bit 2: the receive failed with ENOBUFS); the rest is the datagram. */
+/* libFuzzer harness: the netlink event monitor and the decoders it shares with the dumps, fed
+ * what one receive could return. The first byte says how it was received (bit 0: truncated,
+ * bit 1: from another port than the kernel's, bit 2: the receive failed with ENOBUFS); the
+ * rest is the datagram. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,15 @@ prefix_ok(const struct addr_prefix *p)
 {
 	return (p->addr.family == AF_INET || p->addr.family == AF_INET6) &&
 	       p->len <= addr_len(p->addr.family) * 8;
+}
+
+/* A rule's selector: "any" (all zero), or a prefix of the rule's family. */
+static bool
+selector_ok(const struct addr_prefix *p, int family)
+{
+	if (p->len == 0)
+		return p->addr.family == AF_UNSPEC;
+	return p->addr.family == family && prefix_ok(p);
 }
 
 static bool
@@ -67,8 +77,8 @@ check(const struct kh_event *ev, void *arg)
 		break;
 	case KH_EV_RULE_NEW:
 	case KH_EV_RULE_DEL:
-		if (!prefix_ok(&ev->u.rule.src) || !prefix_ok(&ev->u.rule.dst) ||
-		    ev->u.rule.src.addr.family != ev->u.rule.family)
+		if (!selector_ok(&ev->u.rule.src, ev->u.rule.family) ||
+		    !selector_ok(&ev->u.rule.dst, ev->u.rule.family))
 			abort();
 		break;
 	default:
