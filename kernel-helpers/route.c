@@ -1,6 +1,6 @@
-/* Routes netd owns (its table, its protocol number): install, delete, list and flush them, and
- * find other owners' routes that an install would collide with, without touching those; the
- * decoder of route messages. */
+/* Routes netd owns (its table, its protocol number): install, delete and list them (flushing
+ * and finding collisions are composed of these in route_compose.c); the decoder of route
+ * messages. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,60 +283,4 @@ int
 kh_route_del(const struct kh_route *route)
 {
 	return route_change(route, true);
-}
-
-int
-kh_route_flush(int family, uint32_t table, uint8_t protocol, size_t *deleted)
-{
-	struct kh_route *routes = NULL;
-	size_t n = 0, gone = 0;
-	int err;
-
-	if (table == 0)
-		return kh_fail(-EINVAL, "flush routes of protocol %u: no table given", protocol);
-	err = kh_route_list(family, table, protocol, &routes, &n);
-	if (err < 0)
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		/* Prefix, table, protocol and metric name the route; leaving out the next hop
-		 * also matches multipath routes. */
-		routes[i].oif = 0;
-		routes[i].gateway.family = AF_UNSPEC;
-		routes[i].mtu = 0;
-		err = kh_route_del(&routes[i]);
-		/* Gone already (deleted with its interface, say) is what we wanted. */
-		if (err == -ESRCH)
-			err = 0;
-		if (err < 0)
-			break;
-		gone++;
-	}
-	free(routes);
-	if (err < 0)
-		return err;
-	if (deleted)
-		*deleted = gone;
-	return 0;
-}
-
-int
-kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_t *n)
-{
-	struct kh_route *all = NULL;
-	size_t nall = 0, k = 0;
-	int err;
-
-	err = kh_route_list(mine->dst.addr.family, mine->table, KH_ROUTE_ANY_PROTOCOL, &all, &nall);
-	if (err < 0)
-		return err;
-	for (size_t i = 0; i < nall; i++)
-		if (kh_route_overlap(mine, &all[i]) != KH_OVERLAP_NONE)
-			all[k++] = all[i];
-	if (k == 0) {
-		free(all);
-		all = NULL;
-	}
-	*routes = all;
-	*n = k;
-	return 0;
 }

@@ -53,8 +53,8 @@ int kh_route_del(const struct kh_route *route);
 /* The routes of table (0: every table) and protocol (KH_ROUTE_ANY_PROTOCOL: any owner), of
  * family (AF_UNSPEC: both). Only the kernel's own routing entries, never cached clones. */
 int kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes, size_t *n);
-/* Deletes every route of table and protocol (of family, AF_UNSPEC: both) and nothing else;
- * deleted (may be NULL) receives how many went. */
+/* Deletes every route of table and protocol (of family, AF_UNSPEC: both) and nothing else,
+ * one kh_route_del per route of kh_route_list; deleted (may be NULL) receives how many went. */
 int kh_route_flush(int family, uint32_t table, uint8_t protocol, size_t *deleted);
 
 /* How another owner's route relates to one netd wants to install. */
@@ -75,7 +75,7 @@ enum kh_overlap kh_route_overlap(const struct kh_route *mine, const struct kh_ro
  * The calls below refuse such requests with this text before sending anything. */
 const char *kh_route_problem(const struct kh_route *route, bool del);
 const char *kh_rule_problem(const struct kh_rule *rule);
-/* The kernel's routes that collide with mine by that rule; nothing is changed. */
+/* The routes of kh_route_list that collide with mine by that rule; nothing is changed. */
 int kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_t *n);
 
 /* Policy rules. Adding a rule that exists already is -EEXIST. family AF_UNSPEC lists both;

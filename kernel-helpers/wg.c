@@ -30,12 +30,16 @@ link_kind(const char *name, char *kind, size_t kindlen)
 	return 0;
 }
 
-static int
-link_add_wireguard(const char *name)
+int
+wg_add_kernel_device(const char *name)
 {
 	struct nl_msg *msg = NULL;
 	int ret;
 
+	kh_clear_error();
+	ret = wg_check_name(name);
+	if (ret < 0)
+		return ret;
 	ret = kh_msg_link_add(name, "wireguard", 0, &msg);
 	if (ret < 0)
 		return kh_fail(ret, "%s: cannot create the WireGuard link: %s", name,
@@ -142,33 +146,6 @@ wg_device_backend(const char *name, enum wg_backend *backend)
 	if (ret == 0)
 		*backend = b;
 	return ret;
-}
-
-int
-wg_add_device(const char *name, enum wg_backend backend)
-{
-	enum wg_backend existing;
-	int ret;
-
-	kh_clear_error();
-	ret = backend_of(name, &existing);
-	if (ret == 0)
-		return kh_fail(-EEXIST, "%s: a WireGuard interface of that name exists already",
-		               name);
-	if (ret != -ENODEV)
-		return ret;
-	kh_clear_error();
-	if (backend == WG_BACKEND_AUTO)
-		backend = wg_kernel_available() ? WG_BACKEND_KERNEL : WG_BACKEND_USERSPACE;
-	switch (backend) {
-	case WG_BACKEND_KERNEL:
-		return link_add_wireguard(name);
-	case WG_BACKEND_USERSPACE:
-		return wg_userspace_start(name, NULL, NULL);
-	case WG_BACKEND_AUTO:
-		break;
-	}
-	return kh_fail(-EINVAL, "%s: unknown backend %d", name, (int)backend);
 }
 
 int

@@ -99,10 +99,21 @@ void wg_free_device(struct wg_device *dev);
  * -EINPROGRESS: the interface is being started (wg_userspace_start) and does not answer
  * yet. */
 
-/* Create the interface. AUTO uses the kernel when wg_kernel_available(), else starts
- * WG_USERSPACE_DEFAULT through wg_userspace_start. -EEXIST if a WireGuard device of that
- * name exists already in either form. */
-int wg_add_device(const char *name, enum wg_backend backend);
+/* Create the interface with the implementation wg_choose_backend names: a kernel one with
+ * wg_add_kernel_device, a userspace one by running userspace_command (NULL:
+ * WG_USERSPACE_DEFAULT) through wg_userspace_start. -EEXIST if a WireGuard device of that name
+ * exists already in either form. */
+int wg_add_device(const char *name, enum wg_backend backend, const char *userspace_command);
+
+/* The implementation that serves name when it exists (it is adopted as it is), else the one
+ * wg_add_device(name, backend, ...) creates: backend itself, and for WG_BACKEND_AUTO the kernel
+ * when wg_kernel_available(), else userspace. Never WG_BACKEND_AUTO. This is the one place
+ * that decides what "auto" means. */
+enum wg_backend wg_choose_backend(const char *name, enum wg_backend backend);
+
+/* Create a kernel WireGuard interface, a "wireguard" link (down): the step of wg_add_device
+ * that needs the kernel. -EOPNOTSUPP when the kernel has no WireGuard. */
+int wg_add_kernel_device(const char *name);
 
 /* Delete the interface. For a userspace one the tun link is deleted, which makes the
  * process exit and remove its socket; the call waits (bounded) until the socket is gone. */

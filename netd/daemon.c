@@ -60,24 +60,19 @@ daemon_apply_log_level(const struct daemon *d)
 	log_set_level(d->options->verbose ? LOG_LEVEL_DEBUG : (enum log_level)d->conf->log_level);
 }
 
-/* An interface that exists is served by whatever serves it (netd adopts it); otherwise
- * "auto" means the kernel when it has WireGuard, else a userspace implementation. */
+/* The implementation serving the interface, or the one the reconciler will create: decided
+ * by kernel-helpers, as when it creates it. */
 static const char *
 daemon_resolve_backend(const struct conf *conf)
 {
-	enum wg_backend existing;
+	static const enum wg_backend backends[] = {
+	        [CONF_BACKEND_AUTO] = WG_BACKEND_AUTO,
+	        [CONF_BACKEND_KERNEL] = WG_BACKEND_KERNEL,
+	        [CONF_BACKEND_USERSPACE] = WG_BACKEND_USERSPACE,
+	};
+	enum wg_backend b = wg_choose_backend(conf->wg.interface, backends[conf->wg.backend]);
 
-	if (wg_device_backend(conf->wg.interface, &existing) == 0)
-		return existing == WG_BACKEND_KERNEL ? "kernel" : "userspace";
-	switch (conf->wg.backend) {
-	case CONF_BACKEND_KERNEL:
-		return "kernel";
-	case CONF_BACKEND_USERSPACE:
-		return "userspace";
-	case CONF_BACKEND_AUTO:
-		break;
-	}
-	return wg_kernel_available() ? "kernel" : "userspace";
+	return b == WG_BACKEND_KERNEL ? "kernel" : "userspace";
 }
 
 static char *

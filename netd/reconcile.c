@@ -1043,18 +1043,15 @@ remove_fdb(struct run *run)
 static int
 create_wg(struct run *run, const char *object)
 {
+	static const enum wg_backend backends[] = {
+	        [CONF_BACKEND_AUTO] = WG_BACKEND_AUTO,
+	        [CONF_BACKEND_KERNEL] = WG_BACKEND_KERNEL,
+	        [CONF_BACKEND_USERSPACE] = WG_BACKEND_USERSPACE,
+	};
 	const struct mesh_desired *d = run->d;
-	const char *cmd = d->wg.userspace_command;
-	bool userspace = d->wg.backend == CONF_BACKEND_USERSPACE;
 	int err;
 
-	/* The library's own "auto" would start its default program, not the configured one. */
-	if (d->wg.backend == CONF_BACKEND_AUTO)
-		userspace = !wg_kernel_available();
-	if (userspace)
-		err = wg_userspace_start(d->wg.name, cmd, NULL);
-	else
-		err = wg_add_device(d->wg.name, WG_BACKEND_KERNEL);
+	err = wg_add_device(d->wg.name, backends[d->wg.backend], d->wg.userspace_command);
 	/* Started, not answering yet: the next run, soon, finds it, and counts the creation. */
 	if (err == -EINPROGRESS) {
 		run->starting = true;

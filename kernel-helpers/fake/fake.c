@@ -57,8 +57,6 @@ static const struct {
         [FAKE_OP_ROUTE_REPLACE] = {"route replace", true},
         [FAKE_OP_ROUTE_DEL] = {"route del", true},
         [FAKE_OP_ROUTE_LIST] = {"route list", false},
-        [FAKE_OP_ROUTE_FLUSH] = {"route flush", true},
-        [FAKE_OP_ROUTE_COLLISIONS] = {"route collisions", false},
         [FAKE_OP_RULE_ADD] = {"rule add", true},
         [FAKE_OP_RULE_DEL] = {"rule del", true},
         [FAKE_OP_RULE_LIST] = {"rule list", false},

@@ -1,9 +1,11 @@
 /* The fake kernel: kernel-helpers' interface (rtnl.h, wg.h, monitor.h) served from memory, so
  * that the layers above it are unit-tested without a kernel, root or namespaces.
  *
- * How it is used. A test program links libkhfake.a ahead of libkh.a: every kh_ and wg_ call
- * of rtnl.h, wg.h and monitor.h then lands here, while kh.h's pure helpers (text forms,
- * prefix relations, kh_last_error) still come from the real library. The fake holds one
+ * How it is used. A test program links libkhfake.a ahead of libkh.a: every primitive kh_ and
+ * wg_ call of rtnl.h, wg.h and monitor.h then lands here, while kh.h's pure helpers (text
+ * forms, prefix relations, kh_last_error) and the calls composed of the primitives (flushing
+ * routes, finding collisions, creating a WireGuard interface of the configured implementation:
+ * route_compose.c, wg_compose.c) still come from the real library, above the fake. It holds one
  * network namespace's worth of state the way the kernel holds it -- links with their
  * ifindexes, addresses, routes per table, policy rules, FDB entries, neighbours and WireGuard
  * devices -- answers with the errno values the kernel gives for the same requests (checked
@@ -104,8 +106,6 @@ enum fake_op_kind {
 	FAKE_OP_ROUTE_REPLACE,
 	FAKE_OP_ROUTE_DEL,
 	FAKE_OP_ROUTE_LIST,
-	FAKE_OP_ROUTE_FLUSH,
-	FAKE_OP_ROUTE_COLLISIONS,
 	FAKE_OP_RULE_ADD,
 	FAKE_OP_RULE_DEL,
 	FAKE_OP_RULE_LIST,
@@ -131,9 +131,9 @@ enum fake_op_kind {
 /* One call made by FAKE_NETD, in order. text is canonical and `ip`-like, e.g.
  * "route replace 10.2.0.0/16 dev wg0 table 51820 proto 200",
  * "fdb append 00:00:00:00:00:00 dev vx100 dst 192.0.2.2",
- * "wg set wg0 peer <base64> endpoint 192.0.2.2:51820 allowed-ips 10.2.0.0/16". A call made
- * by another (kh_route_flush deletes route by route, as the real one does) is logged after
- * it. Calls of kh_monitor_read, kh_monitor_fd and kh_monitor_get_stats are not logged. */
+ * "wg set wg0 peer <base64> endpoint 192.0.2.2:51820 allowed-ips 10.2.0.0/16". A composed
+ * call shows as the primitives it made (kh_route_flush: a route list and a delete per route).
+ * Calls of kh_monitor_read, kh_monitor_fd and kh_monitor_get_stats are not logged. */
 struct fake_op {
 	enum fake_op_kind kind;
 	bool change; /* it asked for a change, successful or not (else it only read) */

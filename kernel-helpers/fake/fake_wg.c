@@ -274,42 +274,28 @@ create(const char *name, bool userspace)
 }
 
 int
-wg_add_device(const char *name, enum wg_backend backend)
+wg_add_kernel_device(const char *name)
 {
-	static const char *const words[] = {"auto", "kernel", "userspace"};
 	struct fake_text t = {0};
-	struct fake_link *l;
 	size_t slot;
 	int err;
 
 	kh_clear_error();
-	fake_text_add(&t, "wg add %s %s", name ? name : "",
-	              (unsigned)backend < 3 ? words[backend] : "unknown");
+	fake_text_add(&t, "wg add %s kernel", name ? name : "");
 	err = fake_op_begin(FAKE_OP_WG_ADD, &t, &slot);
 	if (err < 0)
 		return injected(slot, err);
 	err = wg_check_name(name);
 	if (err < 0)
 		return fake_op_end(slot, err);
-	l = fake_link_by_name(name);
-	if (l && l->wg)
-		return fake_op_end(slot,
-		                   kh_fail(-EEXIST,
-		                           "%s: a WireGuard interface of that name exists already",
-		                           name));
-	if (backend == WG_BACKEND_AUTO)
-		backend = W.no_kernel ? WG_BACKEND_USERSPACE : WG_BACKEND_KERNEL;
-	if (backend != WG_BACKEND_KERNEL && backend != WG_BACKEND_USERSPACE)
-		return fake_op_end(slot,
-		                   kh_fail(-EINVAL, "%s: unknown backend %d", name, (int)backend));
-	if (backend == WG_BACKEND_KERNEL && W.no_kernel)
+	if (W.no_kernel)
 		return fake_op_end(
 		        slot,
 		        kh_fail(-EOPNOTSUPP,
 		                "%s: cannot create the WireGuard link: %s (kernel: Unknown device "
 		                "type)",
 		                name, strerror(EOPNOTSUPP)));
-	return fake_op_end(slot, create(name, backend == WG_BACKEND_USERSPACE));
+	return fake_op_end(slot, create(name, false));
 }
 
 int

@@ -180,7 +180,7 @@ static int
 cmd_create(const char *name)
 {
 	struct kh_link link;
-	int err = wg_add_device(name, WG_BACKEND_KERNEL);
+	int err = wg_add_device(name, WG_BACKEND_KERNEL, NULL);
 
 	if (err < 0)
 		return kh_failed(name, err);

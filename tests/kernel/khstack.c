@@ -232,7 +232,7 @@ wg_create(const char *name, enum wg_backend backend, const char **how)
 		err = wg_userspace_start(name, NULL, &adopted);
 		*how = adopted ? "adopted" : "started";
 	} else {
-		err = wg_add_device(name, WG_BACKEND_KERNEL);
+		err = wg_add_device(name, WG_BACKEND_KERNEL, NULL);
 		*how = "created";
 	}
 	return err < 0 ? kh_failed(name, err) : 0;

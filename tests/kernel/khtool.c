@@ -388,7 +388,7 @@ main(int argc, char **argv)
 			backend = WG_BACKEND_USERSPACE;
 		else if (argc == 4 && strcmp(argv[3], "auto"))
 			return usage();
-		ret = wg_add_device(argv[2], backend);
+		ret = wg_add_device(argv[2], backend, NULL);
 		return ret < 0 ? fail(argv[2], ret) : 0;
 	}
 	if (!strcmp(cmd, "wg-start") && (argc == 3 || argc == 4)) {

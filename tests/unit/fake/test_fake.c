@@ -900,8 +900,7 @@ test_routes(void **state)
 	fake_clear_ops();
 	assert_int_equal(kh_route_flush(AF_UNSPEC, 51820, 200, &deleted), 0);
 	assert_int_equal(deleted, 2);
-	assert_log(true, "route flush table 51820 proto 200\n"
-	                 "route del 10.2.0.0/16 table 51820 proto 200 metric 5\n"
+	assert_log(true, "route del 10.2.0.0/16 table 51820 proto 200 metric 5\n"
 	                 "route del 2001:db8::/32 table 51820 proto 200 metric 1024\n");
 	assert_int_equal(kh_route_flush(AF_UNSPEC, 0, 200, &deleted), -EINVAL);
 	assert_int_equal(kh_route_list(AF_UNSPEC, 0, KH_ROUTE_ANY_PROTOCOL, &routes, &n), 0);
@@ -1107,7 +1106,7 @@ test_wg_deltas(void **state)
 		char got[512];
 
 		fake_reset();
-		assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL), 0);
+		assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL, NULL), 0);
 		apply_before(wc->before);
 		d = wg_device_new("wg0");
 		assert_non_null(d);
@@ -1180,7 +1179,7 @@ print_wg_scenarios(void)
 		printf("\n");
 
 		fake_reset();
-		if (wg_add_device("wg0", WG_BACKEND_USERSPACE) < 0)
+		if (wg_add_device("wg0", WG_BACKEND_USERSPACE, NULL) < 0)
 			return 1;
 		apply_before(wc->before);
 		d = wg_device_new("wg0");
@@ -1231,8 +1230,8 @@ test_wg_device(void **state)
 	(void)state;
 	fake_reset();
 	assert_int_equal(sodium_init() < 0, 0);
-	assert_int_equal(wg_add_device("wg0", WG_BACKEND_AUTO), 0);
-	assert_int_equal(wg_add_device("wg0", WG_BACKEND_USERSPACE), -EEXIST);
+	assert_int_equal(wg_add_device("wg0", WG_BACKEND_AUTO, NULL), 0);
+	assert_int_equal(wg_add_device("wg0", WG_BACKEND_USERSPACE, NULL), -EEXIST);
 	assert_int_equal(wg_device_backend("wg0", &backend), 0);
 	assert_int_equal(backend, WG_BACKEND_KERNEL);
 	assert_int_equal(wg_device_backend("lo", &backend), -ENODEV);
@@ -1367,8 +1366,8 @@ test_wg_device(void **state)
 
 	fake_wg_set_kernel(false);
 	assert_false(wg_kernel_available());
-	assert_int_equal(wg_add_device("wg2", WG_BACKEND_KERNEL), -EOPNOTSUPP);
-	assert_int_equal(wg_add_device("wg2", WG_BACKEND_AUTO), 0);
+	assert_int_equal(wg_add_device("wg2", WG_BACKEND_KERNEL, NULL), -EOPNOTSUPP);
+	assert_int_equal(wg_add_device("wg2", WG_BACKEND_AUTO, NULL), 0);
 	assert_int_equal(wg_device_backend("wg2", &backend), 0);
 	assert_int_equal(backend, WG_BACKEND_USERSPACE);
 	fake_reset();
@@ -1447,7 +1446,7 @@ test_log(void **state)
 		assert_int_equal(kh_fdb_append(&e), 0);
 		assert_int_equal(kh_rule_add(&rule), 0);
 		assert_int_equal(kh_neigh_replace(&ne), 0);
-		assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL), 0);
+		assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL, NULL), 0);
 		d = wg_device_new("wg0");
 		assert_non_null(d);
 		d->flags = WG_DEVICE_HAS_LISTEN_PORT;
@@ -1640,11 +1639,11 @@ test_injected(void **state)
 
 	/* WireGuard calls report through kh_last_error too. */
 	fake_fail(FAKE_OP_WG_ADD, 1, EPERM);
-	assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL), -EPERM);
+	assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL, NULL), -EPERM);
 	assert_non_null(strstr(kh_last_error(), "injected"));
-	assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL), 0);
+	assert_int_equal(wg_add_device("wg0", WG_BACKEND_KERNEL, NULL), 0);
 
-	/* A failing delete stops a flush half way, as the real one stops. */
+	/* A failing delete stops a flush half way. */
 	fake_fail(FAKE_OP_ROUTE_DEL, 1, EIO);
 	assert_int_equal(kh_route_flush(AF_INET, 51820, 200, &n), -EIO);
 	fake_fail(FAKE_OP_ROUTE_DEL, 0, 0);

@@ -1356,8 +1356,7 @@ test_teardown(void **state)
 	fake_act_as(FAKE_NETD);
 
 	assert_int_equal(reconcile_teardown(r, d), 0);
-	expect_changes("route flush table 51820 proto 200\n"
-	               "route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	expect_changes("route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
@@ -1387,7 +1386,7 @@ test_teardown(void **state)
 
 	/* Nothing of netd's is left to remove. */
 	assert_int_equal(reconcile_teardown(r, d), 0);
-	expect_changes("route flush table 51820 proto 200\n");
+	expect_changes("");
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
@@ -1407,8 +1406,7 @@ test_config_change(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	expect_changes("route flush table 51820 proto 200\n"
-	               "route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	expect_changes("route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
@@ -1434,8 +1432,7 @@ test_config_change(void **state)
 	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n");
 	/* And teardown from there knows about nothing it no longer owns. */
 	assert_int_equal(reconcile_teardown(r, d2), 0);
-	expect_changes("route flush table 100 proto 200\n"
-	               "route del unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
+	expect_changes("route del unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
 	               "route del unreachable 10.3.0.0/16 table 100 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.2/32 table 100 proto 200 metric 65535\n"
 	               "route del unreachable 10.99.0.3/32 table 100 proto 200 metric 65535\n"
