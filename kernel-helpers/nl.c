@@ -355,8 +355,8 @@ exchange(const struct kh_nl_call *call, bool dump, struct kh_nl_status *st)
 		conn_close(c);
 }
 
-int
-kh_nl_vtalk(const struct kh_nl_call *call, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 2, 0)))
+vtalk(const struct kh_nl_call *call, const char *fmt, va_list ap)
 {
 	bool dump = (call->req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
 	struct kh_nl_status st;
@@ -399,7 +399,7 @@ kh_nl_talk(const struct kh_nl_call *call, const char *fmt, ...)
 	int err;
 
 	va_start(ap, fmt);
-	err = kh_nl_vtalk(call, fmt, ap);
+	err = vtalk(call, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -414,7 +414,7 @@ kh_nl_request(struct nl_msg *req, const char *fmt, ...)
 	int err;
 
 	va_start(ap, fmt);
-	err = kh_nl_vtalk(&call, fmt, ap);
+	err = vtalk(&call, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -482,7 +482,7 @@ kh_nl_list(struct nl_msg *req, const struct kh_nl_list *l, void **items, size_t 
 	int err;
 
 	va_start(ap, fmt);
-	err = kh_nl_vtalk(&call, fmt, ap);
+	err = vtalk(&call, fmt, ap);
 	va_end(ap);
 	if (err < 0 && !(l->empty_err && err == l->empty_err)) {
 		free(c.items);

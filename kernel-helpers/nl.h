@@ -15,7 +15,6 @@
 #ifndef KH_NL_H
 #define KH_NL_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,8 +58,6 @@ struct kh_nl_call {
  * this side. */
 int kh_nl_talk(const struct kh_nl_call *call, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
-int kh_nl_vtalk(const struct kh_nl_call *call, const char *fmt, va_list ap)
-        __attribute__((format(printf, 2, 0)));
 
 /* How far the answer to one request has come. */
 struct kh_nl_status {

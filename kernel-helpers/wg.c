@@ -1,5 +1,6 @@
-/* The WireGuard device model and the public calls: each finds out, per interface and at run
- * time, whether kernel WireGuard or a userspace implementation serves it, and asks that one. */
+/* The WireGuard calls that reach an implementation: each finds out, per interface and at run
+ * time, whether kernel WireGuard or a userspace implementation serves it, and asks that one.
+ * Kernel devices are links, made, read and deleted through kernel-helpers' link calls. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>

@@ -14,7 +14,7 @@
 #include "kernel-helpers/nl.h"
 #include "kernel-helpers/wg.h"
 
-/* --- names (wg_model.c) --- */
+/* --- the model's checks (wg_model.c) --- */
 
 /* 0 when name can be an interface name and a socket file name, else -EINVAL (error set).
  * Errors of every call are recorded with kh_fail (nl.h), naming the object they are about. */
@@ -26,13 +26,13 @@ bool wg_allowedip_ok(const struct addr_prefix *prefix);
  * set): what both backends refuse before sending anything. */
 int wg_check_delta(const struct wg_device *dev);
 
+/* A growing NULL-terminated name array as wg_list_devices returns it. */
+int wg_names_add(char ***names, size_t *count, const char *name);
+
 /* --- links (wg.c), through kernel-helpers' link calls --- */
 
 /* Delete the link of that name. */
 int wg_link_del(const char *name);
-
-/* A growing NULL-terminated name array as wg_list_devices returns it. */
-int wg_names_add(char ***names, size_t *count, const char *name);
 
 /* --- kernel backend (wg_genl.c) --- */
 
