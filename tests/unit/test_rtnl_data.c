@@ -229,8 +229,7 @@ test_attr_policy(void **state)
 	uint32_t v = 0x01020304;
 	uint64_t v64 = 7;
 	uint8_t bin[20] = {0};
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6}, sin6_as4 = {.sin6_family = AF_INET};
 	struct buf b;
 
 	(void)state;
@@ -266,7 +265,7 @@ test_attr_policy(void **state)
 	        {T_U8, "\1\2", 2}, /* integers are exactly their size */
 	        {T_U64, (const char *)&v, 4},
 	        {T_ADDR, (const char *)bin, 8},
-	        {T_SA, (const char *)&sin, sizeof(sin6)}, /* family and length disagree */
+	        {T_SA, (const char *)&sin6_as4, sizeof(sin6_as4)}, /* family and length disagree */
 	        {T_SA, (const char *)bin, 1},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
