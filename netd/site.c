@@ -352,47 +352,53 @@ site_publish(struct site *s, json_t *event)
 	json_decref(event);
 }
 
-static const struct mesh_route *
-find_route(const struct mesh_desired *d, const struct addr_prefix *dst)
-{
-	for (size_t i = 0; d != NULL && i < d->nroutes; i++)
-		if (addr_prefix_cmp(&d->routes[i].dst, dst) == 0)
-			return &d->routes[i];
-	return NULL;
-}
+/* The route events' actions, by enum reconcile_route_action. */
+static const char *const route_actions[] = {
+        [RECONCILE_ROUTE_ADDED] = "add",       [RECONCILE_ROUTE_REPLACED] = "replace",
+        [RECONCILE_ROUTE_MOVED] = "move",      [RECONCILE_ROUTE_WITHDRAWN] = "withdraw",
+        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+};
 
-/* Route events: what the new desired state adds, moves or withdraws. */
+/* Route events: what the last run did to the tunnel routes. */
 static void
-site_publish_route_changes(struct site *s, const struct mesh_desired *old,
-                           const struct mesh_desired *next)
+site_publish_route_changes(struct site *s)
 {
-	char buf[ADDR_PREFIX_STRLEN];
+	size_t n;
+	const struct reconcile_route_change *c = reconcile_route_changes(s->reconcile, &n);
 
-	for (size_t i = 0; i < next->nroutes; i++) {
-		const struct mesh_route *r = &next->routes[i];
-		const struct mesh_route *was = find_route(old, &r->dst);
-		const char *via = next->peers[r->peer].site;
-		json_t *ev;
+	for (size_t i = 0; i < n; i++) {
+		char prefix[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
+		json_t *ev = site_event("route");
 
-		if (was != NULL && strcmp(old->peers[was->peer].site, via) == 0)
-			continue;
-		ev = site_event("route");
-		json_object_set_new(ev, "action", json_string(was ? "move" : "add"));
-		json_object_set_new(ev, "prefix", json_string(addr_prefix_format(&r->dst, buf)));
-		json_object_set_new(ev, "via", json_string(via));
+		json_object_set_new(ev, "action", json_string(route_actions[c[i].action]));
+		json_object_set_new(ev, "prefix",
+		                    json_string(addr_prefix_format(&c[i].dst, prefix)));
+		if (c[i].via[0] != '\0')
+			json_object_set_new(ev, "via", json_string(c[i].via));
+		if (c[i].from[0] != '\0')
+			json_object_set_new(ev, "from", json_string(c[i].from));
+		if (c[i].report != NULL)
+			json_object_set_new(ev, "reason",
+			                    json_string(reconcile_report_format(c[i].report, false,
+			                                                        why, sizeof(why))));
 		site_publish(s, ev);
 	}
-	for (size_t i = 0; old != NULL && i < old->nroutes; i++) {
-		const struct mesh_route *r = &old->routes[i];
-		json_t *ev;
+}
 
-		if (find_route(next, &r->dst) != NULL)
+/* The last run's reports (only its failures with failures_only), each with what it is about. */
+static void
+site_log_reports(struct reconcile *r, const char *context, bool failures_only)
+{
+	size_t n;
+	const struct reconcile_report *rep = reconcile_reports(r, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		char text[RECONCILE_REPORT_STRLEN];
+
+		if (failures_only && rep[i].err == 0)
 			continue;
-		ev = site_event("route");
-		json_object_set_new(ev, "action", json_string("withdraw"));
-		json_object_set_new(ev, "prefix", json_string(addr_prefix_format(&r->dst, buf)));
-		json_object_set_new(ev, "via", json_string(old->peers[r->peer].site));
-		site_publish(s, ev);
+		log_warnx("%s%s", context,
+		          reconcile_report_format(&rep[i], true, text, sizeof(text)));
 	}
 }
 
@@ -407,7 +413,7 @@ site_apply(struct site *s)
 	struct site_view *views = calloc(count ? count : 1, sizeof(*views));
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct mesh_desired *next = NULL;
-	struct reconcile_stats before, after;
+	struct reconcile_stats after;
 	size_t n;
 	int rc;
 
@@ -420,14 +426,13 @@ site_apply(struct site *s)
 		goto retry;
 	s->computes++;
 	s->view_changed = false;
-	site_publish_route_changes(s, s->desired, next);
 	mesh_desired_free(s->desired);
 	s->desired = next;
 
-	reconcile_get_stats(s->reconcile, &before);
 	rc = reconcile_run(s->reconcile, s->desired, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
+	site_publish_route_changes(s);
 	if (after.last_applied > 0 || after.last_failed > 0) {
 		json_t *ev = site_event("reconcile");
 
@@ -438,15 +443,8 @@ site_apply(struct site *s)
 		         (unsigned long long)after.last_applied,
 		         (unsigned long long)after.last_failed);
 	}
-	if (rc == -EAGAIN) {
-		size_t nrep;
-		const struct reconcile_report *rep = reconcile_reports(s->reconcile, &nrep);
-
-		for (size_t i = 0; i < nrep; i++)
-			if (rep[i].err != 0)
-				log_warnx("%s: %s", rep[i].object, rep[i].text);
-	}
-	(void)before;
+	if (rc == -EAGAIN)
+		site_log_reports(s->reconcile, "", true);
 	free(views);
 	free(sites);
 	site_arm_work(s, now);
@@ -1089,11 +1087,7 @@ site_teardown(struct site *s)
 	ev_io_stop(s->loop, &s->monitor_watcher);
 	rc = reconcile_teardown(s->reconcile, s->desired);
 	if (rc < 0) {
-		size_t n;
-		const struct reconcile_report *rep = reconcile_reports(s->reconcile, &n);
-
-		for (size_t i = 0; i < n; i++)
-			log_warnx("teardown: %s: %s", rep[i].object, rep[i].text);
+		site_log_reports(s->reconcile, "teardown: ", false);
 		return -1;
 	}
 	log_info("teardown: everything netd owned is removed");
@@ -1144,11 +1138,7 @@ site_teardown_offline(const struct conf *conf)
 		goto out;
 	}
 	if (reconcile_teardown(r, desired) < 0) {
-		size_t n;
-		const struct reconcile_report *rep = reconcile_reports(r, &n);
-
-		for (size_t i = 0; i < n; i++)
-			log_warnx("teardown: %s: %s", rep[i].object, rep[i].text);
+		site_log_reports(r, "teardown: ", false);
 		goto out;
 	}
 	rc = 0;
@@ -1295,20 +1285,22 @@ site_segments_json(struct site *s)
 	return json_pack("{s:o}", "segments", segs);
 }
 
-/* Why a desired route is not in the kernel, from the last run's reports; NULL: installed. */
+/* Why a desired route is not in the kernel, from the last run's reports, in buf; NULL:
+ * installed. */
 static const char *
-route_problem(struct site *s, const struct mesh_route *r)
+route_problem(struct site *s, const struct mesh_route *r, char *buf, size_t len)
 {
 	const struct mesh_desired *d = s->desired;
-	char object[96], buf[ADDR_PREFIX_STRLEN];
 	size_t n;
 	const struct reconcile_report *rep = reconcile_reports(s->reconcile, &n);
 
-	snprintf(object, sizeof(object), "route %s table %u metric %u",
-	         addr_prefix_format(&r->dst, buf), d->table, d->metric);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(rep[i].object, object) == 0)
-			return rep[i].text;
+	for (size_t i = 0; i < n; i++) {
+		const struct reconcile_object *o = &rep[i].object;
+
+		if (o->type == RECONCILE_OBJECT_ROUTE && o->table == d->table &&
+		    o->metric == d->metric && addr_prefix_equal(&o->dst, &r->dst))
+			return reconcile_report_format(&rep[i], false, buf, len);
+	}
 	return NULL;
 }
 
@@ -1330,7 +1322,7 @@ site_routes_json(struct site *s)
 	const struct mesh_desired *d = s->desired;
 	size_t nfences = 0, i = 0, k = 0;
 	const struct reconcile_fence *fences = reconcile_fences(s->reconcile, &nfences);
-	char buf[ADDR_PREFIX_STRLEN];
+	char buf[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
 
 	if (d == NULL)
 		nfences = 0;
@@ -1339,19 +1331,17 @@ site_routes_json(struct site *s)
 		    (i < d->nroutes && addr_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
 			const struct mesh_route *r = &d->routes[i++];
 
-			json_array_append_new(routes, route_json(addr_prefix_format(&r->dst, buf),
-			                                         "unicast", d->peers[r->peer].site,
-			                                         d->wg.name, d->metric,
-			                                         route_problem(s, r)));
+			json_array_append_new(
+			        routes, route_json(addr_prefix_format(&r->dst, buf), "unicast",
+			                           d->peers[r->peer].site, d->wg.name, d->metric,
+			                           route_problem(s, r, why, sizeof(why))));
 		} else {
 			const struct reconcile_fence *f = &fences[k++];
-			/* No reason for one not installed only when memory ran out for it. */
-			const char *why = f->reason ? f->reason : "not installed";
 
-			json_array_append_new(routes, route_json(addr_prefix_format(&f->dst, buf),
-			                                         "unreachable", NULL, NULL,
-			                                         d->failclosed_metric,
-			                                         f->installed ? NULL : why));
+			json_array_append_new(
+			        routes, route_json(addr_prefix_format(&f->dst, buf), "unreachable",
+			                           NULL, NULL, d->failclosed_metric,
+			                           reconcile_fence_reason(f, why, sizeof(why))));
 		}
 	}
 	for (size_t j = 0; d != NULL && j < d->nreports; j++)

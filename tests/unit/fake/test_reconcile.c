@@ -282,19 +282,27 @@ started(const struct mesh_desired *d)
 	return r;
 }
 
-static void
-expect_report(const struct reconcile *r, const char *object, int err, const char *text_part)
+/* A report of kind and err on object (as the logs name it) whose words hold text_part. */
+static const struct reconcile_report *
+expect_report(const struct reconcile *r, enum reconcile_report_kind kind, int err,
+              const char *object, const char *text_part)
 {
 	size_t n;
 	const struct reconcile_report *reps = reconcile_reports(r, &n);
+	char line[RECONCILE_REPORT_STRLEN];
 
+	for (size_t i = 0; i < n; i++) {
+		reconcile_report_format(&reps[i], true, line, sizeof(line));
+		if (reps[i].kind == kind && reps[i].err == err &&
+		    !strncmp(line, object, strlen(object)) &&
+		    !strncmp(line + strlen(object), ": ", 2) && strstr(line, text_part))
+			return &reps[i];
+	}
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(reps[i].object, object) && reps[i].err == err &&
-		    strstr(reps[i].text, text_part))
-			return;
-	for (size_t i = 0; i < n; i++)
-		print_error("report %s (%d): %s\n", reps[i].object, reps[i].err, reps[i].text);
-	fail_msg("no report on %s with \"%s\"", object, text_part);
+		print_error("report %d (%d): %s\n", reps[i].kind, reps[i].err,
+		            reconcile_report_format(&reps[i], true, line, sizeof(line)));
+	fail_msg("no report of kind %d on %s with \"%s\"", kind, object, text_part);
+	return NULL;
 }
 
 static size_t
@@ -386,13 +394,15 @@ expect_fences(const struct reconcile *r, const char *want)
 
 	have[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		char p[ADDR_PREFIX_STRLEN];
+		char p[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
+		const char *reason = reconcile_fence_reason(&f[i], why, sizeof(why));
 
-		assert_true(f[i].installed == (f[i].reason == NULL));
+		assert_true(f[i].installed == (reason == NULL));
+		assert_true(f[i].installed == (f[i].report == NULL));
 		len += (size_t)snprintf(have + len, sizeof(have) - len, "%s %s%s%s\n",
 		                        addr_prefix_format(&f[i].dst, p),
-		                        f[i].installed ? "yes" : "no", f[i].reason ? ": " : "",
-		                        f[i].reason ? f[i].reason : "");
+		                        f[i].installed ? "yes" : "no", reason ? ": " : "",
+		                        reason ? reason : "");
 		assert_true(len < sizeof(have));
 	}
 	assert_string_equal(have, want);
@@ -824,7 +834,8 @@ test_failclosed(void **state)
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, dw, 5 * S), 0);
 	assert_int_equal(fake_changes(), 0);
-	expect_report(r, "route 10.3.0.0/16 table 51820 metric 65535", 0, "same prefix and metric");
+	expect_report(r, RECONCILE_REPORT_FENCE_COLLISION, 0,
+	              "route 10.3.0.0/16 table 51820 metric 65535", "same prefix and metric");
 	expect_fences(r,
 	              "10.2.0.0/16 yes\n"
 	              "10.3.0.0/16 no: fail-closed route not installed: another owner's route "
@@ -875,7 +886,8 @@ test_failclosed_local(void **state)
 	fake_act_as(FAKE_NETD);
 	r = started(d);
 	expect_failclosed(51820, carved);
-	expect_report(r, "route 10.3.0.0/16 table 51820 metric 65535", 0, "leaves out 10.3.7.0/24");
+	expect_report(r, RECONCILE_REPORT_FENCE_LEFT_OUT, 0,
+	              "route 10.3.0.0/16 table 51820 metric 65535", "leaves out 10.3.7.0/24");
 	/* The status socket shows the pieces and the part left out. */
 	expect_fences(r,
 	              "10.2.0.0/16 yes\n"
@@ -993,7 +1005,8 @@ test_collisions(void **state)
 
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, "route 10.2.0.0/16 table 51820 metric 10", 0, "has the same prefix");
+	expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
+	              "route 10.2.0.0/16 table 51820 metric 10", "has the same prefix");
 	assert_int_equal(report_count(r), 1);
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.2.0.0/16 dev eth1 proto 4\n0.0.0.0/0 dev eth1 proto 4\n"
@@ -1021,8 +1034,10 @@ test_collisions(void **state)
 	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
 	expect_changes("route del 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n");
-	expect_report(r, "route 10.2.0.0/16 table 51820 metric 10", 0, "covers it");
-	expect_report(r, "route 10.99.0.2/32 table 51820 metric 10", 0, "covers it");
+	expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
+	              "route 10.2.0.0/16 table 51820 metric 10", "covers it");
+	expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
+	              "route 10.99.0.2/32 table 51820 metric 10", "covers it");
 	expect_routes(51820, 4, "0.0.0.0/0 dev eth1 proto 4\n10.0.0.0/8 dev eth1 proto 4\n");
 	reconcile_free(r);
 	mesh_desired_free(d);
@@ -1046,7 +1061,8 @@ test_failures_retried(void **state)
 	assert_int_equal(reconcile_new(&r), 0);
 	fake_fail(FAKE_OP_ROUTE_REPLACE, 1, EIO);
 	assert_int_equal(reconcile_run(r, d, 100 * S), -EAGAIN);
-	expect_report(r, "route 10.2.0.0/16 table 51820 metric 65535", -EIO, "injected failure");
+	expect_report(r, RECONCILE_REPORT_ROUTE_FAILED, -EIO,
+	              "route 10.2.0.0/16 table 51820 metric 65535", "injected failure");
 	assert_int_equal(report_count(r), 1);
 	expect_fences(r, "10.2.0.0/16 no: route-add failed: route replace unreachable 10.2.0.0/16 "
 	                 "table 51820 proto 200 metric 65535: Input/output error (injected "
@@ -1073,7 +1089,8 @@ test_failures_retried(void **state)
 	for (int64_t i = 0, delay = 1; i < 3; i++, delay *= 2) {
 		assert_int_equal(reconcile_run(r, d2, 200 * S), -EAGAIN);
 		assert_int_equal(reconcile_retry_at(r), 200 * S + delay * S);
-		expect_report(r, "peers of wg0", -EBUSY, "peer-add failed");
+		expect_report(r, RECONCILE_REPORT_PEERS_FAILED, -EBUSY, "peers of wg0",
+		              "peer-add failed");
 	}
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.failed[RECONCILE_OP_PEER_ADD], 3);
@@ -1092,7 +1109,8 @@ test_failures_retried(void **state)
 	/* A read that fails leaves what depends on it alone, for the retry. */
 	fake_fail(FAKE_OP_ROUTE_LIST, 1, ENOBUFS);
 	assert_int_equal(reconcile_run(r, d, 300 * S), -EAGAIN);
-	expect_report(r, "routes table 51820", -ENOBUFS, "read failed");
+	expect_report(r, RECONCILE_REPORT_READ_FAILED, -ENOBUFS, "routes table 51820",
+	              "read failed");
 	/* Its peer stays while its routes may still be there. */
 	expect_changes("fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
 	/* Whether the fences are in is not known, and not claimed. */
@@ -1465,7 +1483,8 @@ test_stale_retried(void **state)
 	(void)state;
 	fake_fail(FAKE_OP_LINK_DEL, 2, EBUSY);
 	assert_int_equal(reconcile_run(r, d2, S), -EAGAIN);
-	expect_report(r, "link vxlan100", -EBUSY, "link-delete failed");
+	expect_report(r, RECONCILE_REPORT_LINK_FAILED, -EBUSY, "link vxlan100",
+	              "link-delete failed");
 	expect_changes("link del vxlan100 -> EBUSY\n"
 	               "link del br-tenant-a -> EBUSY\n");
 	assert_int_equal(reconcile_run(r, d2, 2 * S), 0);
@@ -1531,7 +1550,8 @@ test_port_arrives(void **state)
 	(void)state;
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, "link eth2", 0, "does not exist");
+	expect_report(r, RECONCILE_REPORT_PORT_MISSING, 0, "link eth2",
+	              "segment tenant-a: port eth2 does not exist");
 	drain(r);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
 	drain(r);
@@ -1566,7 +1586,8 @@ test_foreign_links(void **state)
 	fake_act_as(FAKE_NETD);
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, "link vxlan100", 0, "a dummy link has that name: left alone");
+	expect_report(r, RECONCILE_REPORT_LINK_IN_THE_WAY, 0, "link vxlan100",
+	              "segment tenant-a: a dummy link has that name: left alone");
 	assert_int_equal(fake_count(FAKE_OP_LINK_ADD_VXLAN) + fake_count(FAKE_OP_LINK_DEL), 0);
 	fake_clear_ops();
 	assert_int_equal(reconcile_teardown(r, d), 0);
