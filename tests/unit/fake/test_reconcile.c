@@ -4,7 +4,6 @@
  * after lost events (resync), another owner's routes left alone, failures reported and
  * retried with backoff, and a teardown that removes netd's objects and nothing else. */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,58 +27,19 @@
 #include "netd/key.h"
 #include "netd/mesh.h"
 #include "netd/reconcile.h"
+#include "tests/unit/fake/fixtures.h"
 
 #define S    MESH_USEC
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char dir[64], keyfile[128];
-static char priv_text[KEY_BASE64_SIZE];
 static struct kh_monitor *mon;
-
-static void
-pubkey(int n, uint8_t key[KEY_LEN])
-{
-	memset(key, n, KEY_LEN);
-}
-
-static const char *
-pubkey_text(int n)
-{
-	static char text[4][KEY_BASE64_SIZE];
-	static int next;
-	uint8_t key[KEY_LEN];
-	char *t = text[next++ % 4];
-
-	pubkey(n, key);
-	key_to_base64(t, key);
-	return t;
-}
 
 static int
 group_setup(void **state)
 {
-	uint8_t priv[KEY_LEN];
-	char text[KEY_BASE64_SIZE + 1];
-	int fd;
-
 	(void)state;
-	if (key_init() < 0)
+	if (fixture_keyfile_create("reconcile") < 0)
 		return -1;
-	strcpy(dir, "/tmp/netd-test-reconcile.XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(keyfile, sizeof(keyfile), "%s/private.key", dir);
-	key_generate_private(priv);
-	key_to_base64(priv_text, priv);
-	snprintf(text, sizeof(text), "%s\n", priv_text);
-	fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return -1;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
 	return kh_monitor_open(0, &mon);
 }
 
@@ -90,8 +50,7 @@ group_teardown(void **state)
 	kh_monitor_close(mon);
 	/* Gives back the last test's kernel; a fresh one's few objects stay the fake's. */
 	fake_reset();
-	unlink(keyfile);
-	return rmdir(dir);
+	return fixture_keyfile_remove();
 }
 
 /* A fresh namespace with the site's LAN port eth1 (up), as it is before netd starts. */
@@ -112,8 +71,6 @@ static struct conf *
 load_conf(const char *wg_extra, const char *extra)
 {
 	char text[4096];
-	struct conf_errors errs = {0};
-	struct conf *conf;
 
 	snprintf(text, sizeof(text),
 	         "site = { name = \"alpha\"; };\n"
@@ -127,13 +84,8 @@ load_conf(const char *wg_extra, const char *extra)
 	         "    overlay = [ \"10.99.0.3\" ]; vnis = [ 100 ]; }\n"
 	         ");\n"
 	         "%s",
-	         keyfile, wg_extra, pubkey_text(1), pubkey_text(2), extra);
-	conf = conf_load_string(text, "reconcile.conf", &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		print_error("%s\n", errs.msgs[i]);
-	conf_errors_free(&errs);
-	assert_non_null(conf);
-	return conf;
+	         fixture_keyfile, wg_extra, fixture_pubkey_text(1), fixture_pubkey_text(2), extra);
+	return fixture_conf(text);
 }
 
 #define WG0 "interface = \"wg0\";"
@@ -149,56 +101,20 @@ default_conf(void)
 
 /* --- views --- */
 
-struct site_text {
-	const char *name;
-	int key;
-	const char *endpoint; /* "ADDR PORT" */
-	const char *overlay;
-	const char *prefix;
-	bool nat;
-	enum mesh_state state; /* MESH_DEAD: past its hold, withdrawn */
-};
-
-static const struct site_text beta = {"beta",        1,     "192.0.2.2 51820", "10.99.0.2",
-                                      "10.2.0.0/16", false, MESH_ALIVE};
-static const struct site_text gamma = {"gamma",       2,     "192.0.2.3 51820", "10.99.0.3",
-                                       "10.3.0.0/16", false, MESH_ALIVE};
+static const struct fixture_site beta =
+        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", "100");
+static const struct fixture_site gamma =
+        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", "100");
 
 static struct mesh_desired *
-desired_of(const struct conf *conf, const struct site_text *const *view, size_t n)
+desired_of(const struct conf *conf, const struct fixture_site *const *view, size_t n)
 {
-	struct mesh_site sites[4];
-	struct addr_prefix prefixes[4];
-	static const uint32_t vni = 100;
-	struct mesh_params params;
-	struct mesh_desired *d = NULL;
+	struct fixture_site sites[4];
 
 	assert_true(n <= N(sites));
-	memset(sites, 0, sizeof(sites));
-	for (size_t i = 0; i < n; i++) {
-		char addr[64];
-		unsigned port;
-
-		sites[i].name = view[i]->name;
-		pubkey(view[i]->key, sites[i].public_key);
-		assert_int_equal(sscanf(view[i]->endpoint, "%63s %u", addr, &port), 2);
-		assert_int_equal(addr_parse(addr, &sites[i].endpoint), 0);
-		sites[i].endpoint_port = (uint16_t)port;
-		assert_int_equal(addr_prefix_parse(view[i]->overlay, &sites[i].overlay[0]), 0);
-		sites[i].noverlay = 1;
-		assert_int_equal(addr_prefix_parse(view[i]->prefix, &prefixes[i]), 0);
-		sites[i].prefixes = &prefixes[i];
-		sites[i].nprefixes = 1;
-		sites[i].vnis = &vni;
-		sites[i].nvnis = 1;
-		sites[i].behind_nat = view[i]->nat;
-		sites[i].state = view[i]->state;
-		if (view[i]->state == MESH_DEAD)
-			sites[i].died_at = -MESH_DEFAULT_DEAD_HOLD;
-	}
-	mesh_params_init(&params);
-	assert_int_equal(mesh_compute(conf, sites, n, &params, 0, &d), 0);
-	return d;
+	for (size_t i = 0; i < n; i++)
+		sites[i] = *view[i];
+	return fixture_compute(conf, sites, n, NULL, 0);
 }
 
 /* --- the log and the events --- */
@@ -209,7 +125,9 @@ with_keys(const char *text)
 {
 	const struct {
 		const char *tag, *value;
-	} tags[] = {{"@PRIV@", priv_text}, {"@BETA@", pubkey_text(1)}, {"@GAMMA@", pubkey_text(2)}};
+	} tags[] = {{"@PRIV@", fixture_private_key},
+	            {"@BETA@", fixture_pubkey_text(1)},
+	            {"@GAMMA@", fixture_pubkey_text(2)}};
 	size_t cap = strlen(text) * 2 + 256, len = 0;
 	char *out = malloc(cap);
 
@@ -451,7 +369,7 @@ static const char start_log[] =
 static void
 test_start_from_empty(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile_stats st;
@@ -488,7 +406,7 @@ test_start_from_empty(void **state)
 static void
 test_again_changes_nothing(void **state)
 {
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile_stats st;
@@ -529,7 +447,7 @@ test_adopt(void **state)
 	static const struct {
 		bool kernel_then, kernel_now;
 	} cases[] = {{true, true}, {false, true}, {false, false}};
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 
@@ -565,7 +483,7 @@ test_adopt(void **state)
 static void
 test_adopt_difference(void **state)
 {
-	const struct site_text *then[] = {&beta, &gamma}, *now[] = {&beta};
+	const struct fixture_site *then[] = {&beta, &gamma}, *now[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *old = desired_of(conf, then, N(then));
 	struct mesh_desired *d = desired_of(conf, now, N(now));
@@ -608,7 +526,7 @@ test_adopt_difference(void **state)
 static void
 test_site_added_and_removed(void **state)
 {
-	const struct site_text *one[] = {&beta}, *two[] = {&beta, &gamma}, *other[] = {&gamma};
+	const struct fixture_site *one[] = {&beta}, *two[] = {&beta, &gamma}, *other[] = {&gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d1 = desired_of(conf, one, N(one));
 	struct mesh_desired *d2 = desired_of(conf, two, N(two));
@@ -654,7 +572,7 @@ test_site_added_and_removed(void **state)
 static void
 test_repair_after_deletion(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -699,7 +617,7 @@ test_repair_after_deletion(void **state)
 static void
 test_repair_rule(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -731,7 +649,7 @@ test_repair_rule(void **state)
 static void
 test_repair_link(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -767,13 +685,22 @@ test_repair_link(void **state)
 static void
 test_failclosed(void **state)
 {
-	static const struct site_text dead_beta = {
-	        "beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", false, MESH_DEAD};
+	/* Dead since its whole hold: withdrawn. */
+	static const struct fixture_site dead_beta = {
+	        .name = "beta",
+	        .key = 1,
+	        .endpoint = "192.0.2.2 51820",
+	        .overlay = "10.99.0.2",
+	        .prefixes = "10.2.0.0/16",
+	        .vnis = "100",
+	        .state = MESH_DEAD,
+	        .died_at = -MESH_DEFAULT_DEAD_HOLD,
+	};
 	static const char all[] = "10.2.0.0/16 unreachable metric 65535\n"
 	                          "10.3.0.0/16 unreachable metric 65535\n"
 	                          "10.99.0.2/32 unreachable metric 65535\n"
 	                          "10.99.0.3/32 unreachable metric 65535\n";
-	const struct site_text *view[] = {&beta}, *withdrawn[] = {&dead_beta};
+	const struct fixture_site *view[] = {&beta}, *withdrawn[] = {&dead_beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct mesh_desired *dw = desired_of(conf, withdrawn, N(withdrawn));
@@ -870,7 +797,7 @@ test_failclosed_local(void **state)
 	                             "10.3.128.0/17 unreachable metric 65535\n"
 	                             "10.99.0.2/32 unreachable metric 65535\n"
 	                             "10.99.0.3/32 unreachable metric 65535\n";
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct kh_ifaddr local = {0};
@@ -942,7 +869,7 @@ test_failclosed_local(void **state)
 static void
 test_repair_addresses(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -982,7 +909,7 @@ test_repair_addresses(void **state)
 static void
 test_collisions(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct kh_route theirs = {.table = 51820, .protocol = 4, .metric = 10};
@@ -1049,7 +976,7 @@ test_collisions(void **state)
 static void
 test_failures_retried(void **state)
 {
-	const struct site_text *view[] = {&beta}, *two[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta}, *two[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct mesh_desired *d2 = desired_of(conf, two, N(two));
@@ -1259,7 +1186,7 @@ snapshot(void)
 static void
 test_every_failure_heals(void **state)
 {
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = load_conf(WG0 "backend = \"kernel\";", segments);
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r;
@@ -1310,7 +1237,7 @@ test_every_failure_heals(void **state)
 static void
 test_resync(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -1349,7 +1276,7 @@ test_resync(void **state)
 static void
 test_teardown(void **state)
 {
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -1416,7 +1343,7 @@ test_teardown(void **state)
 static void
 test_config_change(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct conf *conf2 = load_conf("interface = \"wg1\";", "routing = { table = 100; };\n");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
@@ -1473,7 +1400,7 @@ test_config_change(void **state)
 static void
 test_stale_retried(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct conf *bare = load_conf(WG0, "");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
@@ -1513,7 +1440,7 @@ test_stale_retried(void **state)
 static void
 test_port_dropped(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct conf *portless =
 	        load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; } );\n");
@@ -1540,7 +1467,7 @@ test_port_dropped(void **state)
 static void
 test_port_arrives(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf =
 	        load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; ports = [ \"eth1\", "
 	                       "\"eth2\" ]; } );\n");
@@ -1575,7 +1502,7 @@ test_port_arrives(void **state)
 static void
 test_foreign_links(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r;
@@ -1611,7 +1538,7 @@ test_backends(void **state)
 	        {WG0 "backend = \"auto\";", false, "wg userspace-start wg0\n"},
 	        {WG0 "backend = \"auto\";", true, "wg add wg0 kernel\n"},
 	};
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 
 	(void)state;
 	for (size_t i = 0; i < N(cases); i++) {
@@ -1639,7 +1566,7 @@ test_backends(void **state)
 static void
 test_start_in_progress(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = load_conf(WG0 "backend = \"userspace\";", "");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile_stats st;
@@ -1675,8 +1602,8 @@ test_start_in_progress(void **state)
 static void
 test_wireguard_drift(void **state)
 {
-	struct site_text roaming = beta;
-	const struct site_text *view[] = {&roaming, &gamma};
+	struct fixture_site roaming = beta;
+	const struct fixture_site *view[] = {&roaming, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d;
 	struct wg_device *set;
@@ -1694,7 +1621,7 @@ test_wireguard_drift(void **state)
 	for (int k = 1; k <= 2; k++) {
 		p = wg_device_add_peer(set);
 		assert_non_null(p);
-		pubkey(k, p->public_key);
+		fixture_pubkey(k, p->public_key);
 		p->flags = WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE;
 		p->endpoint.sin.sin_family = AF_INET;
 		p->endpoint.sin.sin_port = htons(40000);
@@ -1736,7 +1663,6 @@ test_scale(void **state)
 	struct mesh_site *sites = calloc(SCALE_SITES, sizeof(*sites));
 	struct addr_prefix *prefixes = calloc(SCALE_SITES, sizeof(*prefixes));
 	static const uint32_t vni = 100;
-	struct conf_errors errs = {0};
 	struct mesh_desired *d = NULL, *less = NULL;
 	struct mesh_params params;
 	struct reconcile_stats st;
@@ -1752,7 +1678,7 @@ test_scale(void **state)
 	                        "site = { name = \"alpha\"; };\n"
 	                        "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n"
 	                        "overlay = [ \"10.99.0.1\" ];\n%strust = (\n",
-	                        keyfile, segments);
+	                        fixture_keyfile, segments);
 	for (size_t i = 0; i < SCALE_SITES; i++) {
 		char key[KEY_BASE64_SIZE];
 
@@ -1786,11 +1712,7 @@ test_scale(void **state)
 		sites[i].nvnis = 1;
 	}
 	snprintf(text + len, cap - len, ");\n");
-	conf = conf_load_string(text, "scale.conf", &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		print_error("%s\n", errs.msgs[i]);
-	conf_errors_free(&errs);
-	assert_non_null(conf);
+	conf = fixture_conf(text);
 	mesh_params_init(&params);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
