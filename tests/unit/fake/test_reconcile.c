@@ -66,9 +66,10 @@ setup(void **state)
 	return 0;
 }
 
-/* The site alpha: IPv4 overlay, one segment on eth1, two trusted sites. */
+/* The site alpha: IPv4 overlay, two trusted sites granted the prefixes of beta_grant and
+ * gamma_grant (lists as the config writes them). */
 static struct conf *
-load_conf(const char *wg_extra, const char *extra)
+granting(const char *wg_extra, const char *beta_grant, const char *gamma_grant, const char *extra)
 {
 	char text[4096];
 
@@ -78,14 +79,22 @@ load_conf(const char *wg_extra, const char *extra)
 	         "overlay = [ \"10.99.0.1\" ];\n"
 	         "prefixes = [ \"10.1.0.0/16\" ];\n"
 	         "trust = (\n"
-	         "  { name = \"beta\"; public_key = \"%s\"; prefixes = [ \"10.2.0.0/16\" ];\n"
+	         "  { name = \"beta\"; public_key = \"%s\"; prefixes = [ %s ];\n"
 	         "    overlay = [ \"10.99.0.2\" ]; vnis = [ 100 ]; },\n"
-	         "  { name = \"gamma\"; public_key = \"%s\"; prefixes = [ \"10.3.0.0/16\" ];\n"
+	         "  { name = \"gamma\"; public_key = \"%s\"; prefixes = [ %s ];\n"
 	         "    overlay = [ \"10.99.0.3\" ]; vnis = [ 100 ]; }\n"
 	         ");\n"
 	         "%s",
-	         fixture_keyfile, wg_extra, fixture_pubkey_text(1), fixture_pubkey_text(2), extra);
+	         fixture_keyfile, wg_extra, fixture_pubkey_text(1), beta_grant,
+	         fixture_pubkey_text(2), gamma_grant, extra);
 	return fixture_conf(text);
+}
+
+/* beta granted 10.2.0.0/16, gamma 10.3.0.0/16. */
+static struct conf *
+load_conf(const char *wg_extra, const char *extra)
+{
+	return granting(wg_extra, "\"10.2.0.0/16\"", "\"10.3.0.0/16\"", extra);
 }
 
 #define WG0 "interface = \"wg0\";"
@@ -326,6 +335,37 @@ expect_fences(const struct reconcile *r, const char *want)
 	assert_string_equal(have, want);
 }
 
+/* reconcile_route_changes as "ACTION PREFIX via SITE" lines, a move with " from SITE", a
+ * blocked route with ": REASON"; an unknown site is "-". */
+static void
+expect_route_changes(const struct reconcile *r, const char *want)
+{
+	static const char *const actions[] = {
+	        [RECONCILE_ROUTE_ADDED] = "added",     [RECONCILE_ROUTE_REPLACED] = "replaced",
+	        [RECONCILE_ROUTE_MOVED] = "moved",     [RECONCILE_ROUTE_WITHDRAWN] = "withdrawn",
+	        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+	};
+	char have[2048];
+	size_t n, len = 0;
+	const struct reconcile_route_change *c = reconcile_route_changes(r, &n);
+
+	have[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char p[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
+
+		assert_true((c[i].action == RECONCILE_ROUTE_BLOCKED) == (c[i].report != NULL));
+		len += (size_t)snprintf(
+		        have + len, sizeof(have) - len, "%s %s via %s%s%s%s%s\n",
+		        actions[c[i].action], addr_prefix_format(&c[i].dst, p),
+		        c[i].via[0] ? c[i].via : "-", c[i].from[0] ? " from " : "", c[i].from,
+		        c[i].report ? ": " : "",
+		        c[i].report ? reconcile_report_format(c[i].report, false, why, sizeof(why))
+		                    : "");
+		assert_true(len < sizeof(have));
+	}
+	assert_string_equal(have, want);
+}
+
 static bool
 link_exists(const char *name, struct kh_link *out)
 {
@@ -380,6 +420,7 @@ test_start_from_empty(void **state)
 	assert_int_equal(reconcile_run(r, d, 0), 0);
 	expect_changes(start_log);
 	assert_int_equal(report_count(r), 0);
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\nadded 10.99.0.2/32 via beta\n");
 	assert_int_equal(reconcile_retry_at(r), 0);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_applied, 19);
@@ -419,6 +460,7 @@ test_again_changes_nothing(void **state)
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	assert_int_equal(fake_changes(), 0);
+	expect_route_changes(r, "");
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_applied, 0);
 	/* Links, the WireGuard device, its addresses, the table's routes and rules, and the FDB
@@ -469,6 +511,8 @@ test_adopt(void **state)
 		assert_int_equal(reconcile_new(&r), 0);
 		assert_int_equal(reconcile_run(r, d, 0), 0);
 		expect_changes("");
+		/* Nothing done, nothing to tell. */
+		expect_route_changes(r, "");
 		reconcile_get_stats(r, &st);
 		assert_int_equal(st.last_applied, 0);
 		assert_int_equal(report_count(r), 0);
@@ -515,6 +559,10 @@ test_adopt_difference(void **state)
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n"
 	               "addr del 10.98.0.1/24 dev wg0\n"
 	               "wg set wg0 peer @GAMMA@ remove\n");
+	/* An earlier netd's routes: where they led is not known. */
+	expect_route_changes(r, "withdrawn 10.3.0.0/16 via -\n"
+	                        "withdrawn 10.7.0.0/16 via -\n"
+	                        "withdrawn 10.99.0.3/32 via -\n");
 	reconcile_free(r);
 	mesh_desired_free(old);
 	mesh_desired_free(d);
@@ -543,6 +591,7 @@ test_site_added_and_removed(void **state)
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
+	expect_route_changes(r, "added 10.3.0.0/16 via gamma\nadded 10.99.0.3/32 via gamma\n");
 	drain(r);
 	assert_false(reconcile_dirty(r));
 
@@ -551,6 +600,8 @@ test_site_added_and_removed(void **state)
 	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n"
 	               "wg set wg0 peer @BETA@ remove\n");
+	expect_route_changes(r,
+	                     "withdrawn 10.2.0.0/16 via beta\nwithdrawn 10.99.0.2/32 via beta\n");
 	drain(r);
 	assert_false(reconcile_dirty(r));
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
@@ -606,6 +657,8 @@ test_repair_after_deletion(void **state)
 	assert_false(reconcile_dirty(r));
 	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n");
+	/* Put back: the kernel had lost it, and has it again. */
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\n");
 	expect_routes(254, 4, "10.60.0.0/16 dev eth1 proto 4\n");
 	reconcile_free(r);
 	mesh_desired_free(d);
@@ -915,6 +968,7 @@ test_collisions(void **state)
 	struct kh_route theirs = {.table = 51820, .protocol = 4, .metric = 10};
 	struct kh_route around = {.table = 51820, .protocol = 4, .metric = 5};
 	struct kh_route deflt = {.table = 51820, .protocol = 4, .metric = 5};
+	const struct reconcile_report *rep;
 	struct reconcile *r;
 	struct kh_link eth1;
 
@@ -932,9 +986,22 @@ test_collisions(void **state)
 
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
-	              "route 10.2.0.0/16 table 51820 metric 10", "has the same prefix");
+	rep = expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
+	                    "route 10.2.0.0/16 table 51820 metric 10", "has the same prefix");
 	assert_int_equal(report_count(r), 1);
+	/* The same as data: netd's route, the other owner's, how they meet, the site. */
+	assert_true(addr_prefix_equal(&rep->object.dst, &theirs.dst));
+	assert_int_equal(rep->object.table, 51820);
+	assert_int_equal(rep->object.metric, 10);
+	assert_true(addr_prefix_equal(&rep->other.dst, &theirs.dst));
+	assert_int_equal(rep->other.protocol, 4);
+	assert_int_equal(rep->overlap, KH_OVERLAP_SAME);
+	assert_string_equal(rep->site, "beta");
+	expect_route_changes(r,
+	                     "added 10.99.0.2/32 via beta\n"
+	                     "blocked 10.2.0.0/16 via beta: not installed: another owner's route "
+	                     "10.2.0.0/16 (protocol 4) has the same prefix; site beta's traffic "
+	                     "there is not taken\n");
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.2.0.0/16 dev eth1 proto 4\n0.0.0.0/0 dev eth1 proto 4\n"
 	              "10.99.0.2/32 dev wg0 proto 200\n");
@@ -950,6 +1017,7 @@ test_collisions(void **state)
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
 	assert_int_equal(report_count(r), 0);
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\n");
 
 	/* Another owner covers it later: netd steps back from the covered route. */
 	fake_act_as(FAKE_OTHER);
@@ -966,9 +1034,71 @@ test_collisions(void **state)
 	expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
 	              "route 10.99.0.2/32 table 51820 metric 10", "covers it");
 	expect_routes(51820, 4, "0.0.0.0/0 dev eth1 proto 4\n10.0.0.0/8 dev eth1 proto 4\n");
+	expect_route_changes(r,
+	                     "blocked 10.2.0.0/16 via beta: not installed: another owner's route "
+	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
+	                     "taken\n"
+	                     "blocked 10.99.0.2/32 via beta: not installed: another owner's route "
+	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
+	                     "taken\n");
+	/* Still kept out: reported, but nothing new to tell. */
+	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
+	assert_int_equal(report_count(r), 2);
+	expect_route_changes(r, "");
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
+}
+
+/* A grant moved from one site to another by a reload moves its route, which stays as it is in
+ * the table; netd's route changed behind its back is replaced. */
+static void
+test_route_moves(void **state)
+{
+	static const struct fixture_site claims_both = FIXTURE_SITE(
+	        "gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.2.0.0/16,10.3.0.0/16", "100");
+	const struct fixture_site *view[] = {&beta, &claims_both};
+	struct conf *conf = load_conf(WG0, "");
+	struct conf *moved =
+	        granting(WG0, "\"10.4.0.0/16\"", "\"10.2.0.0/16\", \"10.3.0.0/16\"", "");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(moved, view, N(view));
+	struct reconcile *r = started(d);
+	struct kh_route changed = {.table = 51820, .protocol = 200, .metric = 10, .mtu = 1300};
+	struct kh_link wg;
+
+	(void)state;
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\n"
+	                        "added 10.3.0.0/16 via gamma\n"
+	                        "added 10.99.0.2/32 via beta\n"
+	                        "added 10.99.0.3/32 via gamma\n");
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes("route replace unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "wg set wg0 peer @BETA@ replace-allowed-ips allowed-ips 10.99.0.2/32 "
+	               "peer @GAMMA@ replace-allowed-ips allowed-ips "
+	               "10.2.0.0/16,10.3.0.0/16,10.99.0.3/32\n");
+	expect_route_changes(r, "moved 10.2.0.0/16 via gamma from beta\n");
+	expect_routes(51820, 200,
+	              "10.2.0.0/16 dev wg0 proto 200\n10.3.0.0/16 dev wg0 proto 200\n"
+	              "10.99.0.2/32 dev wg0 proto 200\n10.99.0.3/32 dev wg0 proto 200\n");
+	drain(r);
+
+	assert_true(link_exists("wg0", &wg));
+	changed.oif = wg.ifindex;
+	assert_int_equal(addr_prefix_parse("10.3.0.0/16", &changed.dst), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_replace(&changed), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d2, 2 * S), 0);
+	expect_changes("route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
+	expect_route_changes(r, "replaced 10.3.0.0/16 via gamma\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+	conf_free(moved);
 }
 
 /* A failed request is reported with the kernel's words, counted, and retried by the next run
@@ -1018,6 +1148,8 @@ test_failures_retried(void **state)
 		assert_int_equal(reconcile_retry_at(r), 200 * S + delay * S);
 		expect_report(r, RECONCILE_REPORT_PEERS_FAILED, -EBUSY, "peers of wg0",
 		              "peer-add failed");
+		/* Nothing is routed to a site whose peer is not written. */
+		expect_route_changes(r, "");
 	}
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.failed[RECONCILE_OP_PEER_ADD], 3);
@@ -1032,6 +1164,7 @@ test_failures_retried(void **state)
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
+	expect_route_changes(r, "added 10.3.0.0/16 via gamma\nadded 10.99.0.3/32 via gamma\n");
 
 	/* A read that fails leaves what depends on it alone, for the retry. */
 	fake_fail(FAKE_OP_ROUTE_LIST, 1, ENOBUFS);
@@ -1377,6 +1510,11 @@ test_config_change(void **state)
 	               "peer @BETA@ update-only persistent-keepalive 0\n"
 	               "route replace 10.2.0.0/16 dev wg1 table 100 proto 200 metric 10\n"
 	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n");
+	/* Out of the old table, into the new one. */
+	expect_route_changes(r, "withdrawn 10.2.0.0/16 via beta\n"
+	                        "withdrawn 10.99.0.2/32 via beta\n"
+	                        "added 10.2.0.0/16 via beta\n"
+	                        "added 10.99.0.2/32 via beta\n");
 	/* And teardown from there knows about nothing it no longer owns. */
 	assert_int_equal(reconcile_teardown(r, d2), 0);
 	expect_changes("route flush table 100 proto 200\n"
@@ -1774,6 +1912,7 @@ main(void)
 	        cmocka_unit_test_setup(test_failclosed_local, setup),
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
+	        cmocka_unit_test_setup(test_route_moves, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
 	        cmocka_unit_test_setup(test_every_failure_heals, setup),
 	        cmocka_unit_test_setup(test_resync, setup),
