@@ -91,58 +91,25 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
-/* --- conversions between the config's, the wire's and the kernel helpers' addresses --- */
-
-static void
-wire_from_conf_prefix(const struct conf_prefix *c, struct wire_prefix *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->family = c->family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6;
-	memcpy(w->addr, c->addr, c->family == AF_INET ? 4 : 16);
-	w->len = c->len;
-}
-
-static void
-wire_from_conf_endpoint(const struct conf_endpoint *c, struct wire_endpoint *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->family = c->family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6;
-	memcpy(w->addr, c->addr, c->family == AF_INET ? 4 : 16);
-	w->port = c->port;
-}
-
-static void
-kh_from_wire_prefix(const struct wire_prefix *w, struct addr_prefix *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->addr.family = w->family == WIRE_AF_INET ? AF_INET : AF_INET6;
-	memcpy(k->addr.u.bytes, w->addr, w->family == WIRE_AF_INET ? 4 : 16);
-	k->len = w->len;
-}
-
 static bool
-conf_addr_is_wildcard(const struct conf_endpoint *ep)
+addr_is_wildcard(const struct addr *a)
 {
 	static const uint8_t zero[16];
 
-	return memcmp(ep->addr, zero, ep->family == AF_INET ? 4 : 16) == 0;
+	return memcmp(a->u.bytes, zero, addr_len(a->family)) == 0;
 }
 
 /* --- the descriptor and trust table from the config --- */
 
 /* The address other sites reach this one at: advertise, else a specific bind address. */
 static bool
-site_public_address(const struct conf *conf, struct wire_endpoint *out)
+site_public_address(const struct conf *conf, struct addr_endpoint *out)
 {
-	struct conf_endpoint ep = conf->gossip.bind;
-
-	if (conf->gossip.has_advertise) {
-		ep.family = conf->gossip.advertise.family;
-		memcpy(ep.addr, conf->gossip.advertise.addr, sizeof(ep.addr));
-	} else if (conf_addr_is_wildcard(&ep)) {
+	*out = conf->gossip.bind;
+	if (conf->gossip.has_advertise)
+		out->addr = conf->gossip.advertise.addr;
+	else if (addr_is_wildcard(&out->addr))
 		return false;
-	}
-	wire_from_conf_endpoint(&ep, out);
 	return true;
 }
 
@@ -157,9 +124,9 @@ site_build_desc(const struct conf *conf, struct wire_desc *d)
 		d->nendpoints = 1;
 	}
 	for (size_t i = 0; i < conf->noverlay && i < WIRE_MAX_OVERLAY; i++)
-		wire_from_conf_prefix(&conf->overlay[i], &d->overlay[d->noverlay++]);
+		d->overlay[d->noverlay++] = conf->overlay[i];
 	for (size_t i = 0; i < conf->nprefixes && i < WIRE_MAX_PREFIXES; i++)
-		wire_from_conf_prefix(&conf->prefixes[i], &d->prefixes[d->nprefixes++]);
+		d->prefixes[d->nprefixes++] = conf->prefixes[i];
 	for (size_t i = 0; i < conf->nsegments && i < WIRE_MAX_VNIS; i++)
 		d->vnis[d->nvnis++] = conf->segments[i].vni;
 }
@@ -173,27 +140,16 @@ site_build_trust(const struct conf *conf)
 		return NULL;
 	for (size_t i = 0; i < conf->ntrust; i++) {
 		const struct conf_trust *ct = &conf->trust[i];
-		struct wire_prefix *prefixes =
-		        calloc(ct->nprefixes + ct->noverlay + 1, sizeof(*prefixes));
 		struct gossip_grant grant = {
-		        .prefixes = prefixes,
+		        .prefixes = ct->prefixes,
 		        .nprefixes = ct->nprefixes,
-		        .overlay = prefixes + ct->nprefixes,
+		        .overlay = ct->overlay,
 		        .noverlay = ct->noverlay,
 		        .vnis = ct->vnis,
 		        .nvnis = ct->nvnis,
 		};
-		int rc;
 
-		if (prefixes == NULL)
-			goto fail;
-		for (size_t k = 0; k < ct->nprefixes; k++)
-			wire_from_conf_prefix(&ct->prefixes[k], &prefixes[k]);
-		for (size_t k = 0; k < ct->noverlay; k++)
-			wire_from_conf_prefix(&ct->overlay[k], &prefixes[ct->nprefixes + k]);
-		rc = gossip_trust_add(t, ct->name, ct->public_key, &grant);
-		free(prefixes);
-		if (rc < 0)
+		if (gossip_trust_add(t, ct->name, ct->public_key, &grant) < 0)
 			goto fail;
 	}
 	return t;
@@ -310,17 +266,14 @@ site_view(struct site *s, struct site_view *views, int64_t now)
 		v->site.name = mi.name;
 		memcpy(v->site.public_key, d->wg_key, KEY_LEN);
 		if (d->nendpoints > 0) {
-			const struct wire_endpoint *ep = &d->endpoints[0];
+			const struct addr_endpoint *ep = &d->endpoints[0];
 
-			v->site.endpoint.family = ep->family == WIRE_AF_INET ? AF_INET : AF_INET6;
-			memcpy(v->site.endpoint.u.bytes, ep->addr,
-			       ep->family == WIRE_AF_INET ? 4 : 16);
+			v->site.endpoint = ep->addr;
 			v->site.endpoint_port = ep->port;
 		}
 		for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
-			kh_from_wire_prefix(&d->overlay[k], &v->site.overlay[v->site.noverlay++]);
-		for (size_t k = 0; k < d->nprefixes; k++)
-			kh_from_wire_prefix(&d->prefixes[k], &v->prefixes[k]);
+			v->site.overlay[v->site.noverlay++] = d->overlay[k];
+		memcpy(v->prefixes, d->prefixes, d->nprefixes * sizeof(d->prefixes[0]));
 		v->site.prefixes = v->prefixes;
 		v->site.nprefixes = d->nprefixes;
 		memcpy(v->vnis, d->vnis, d->nvnis * sizeof(d->vnis[0]));
@@ -492,7 +445,7 @@ site_on_work(struct ev_loop *loop, ev_timer *w, int revents)
 /* --- gossip I/O --- */
 
 static void
-site_gossip_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+site_gossip_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct site *s = arg;
 	struct sockaddr_storage ss = {0};
@@ -501,22 +454,22 @@ site_gossip_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, 
 	if (s->fd_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
-		if (to->family != WIRE_AF_INET)
+		if (to->addr.family != AF_INET)
 			return; /* an IPv4 socket cannot reach it */
 		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, to->addr, 4);
+		sin->sin_addr = to->addr.u.v4;
 		sin->sin_port = htons(to->port);
 		sl = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		sin6->sin6_family = AF_INET6;
-		if (to->family == WIRE_AF_INET) {
+		if (to->addr.family == AF_INET) {
 			sin6->sin6_addr.s6_addr[10] = 0xff;
 			sin6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&sin6->sin6_addr.s6_addr[12], to->addr, 4);
+			memcpy(&sin6->sin6_addr.s6_addr[12], &to->addr.u.v4, 4);
 		} else {
-			memcpy(&sin6->sin6_addr, to->addr, 16);
+			sin6->sin6_addr = to->addr.u.v6;
 		}
 		sin6->sin6_port = htons(to->port);
 		sl = sizeof(*sin6);
@@ -596,7 +549,7 @@ site_on_udp(struct ev_loop *loop, ev_io *w, int revents)
 	for (int i = 0; i < SITE_RX_BURST; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct wire_endpoint from = {0};
+		struct addr_endpoint from = {0};
 		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
 		                     (struct sockaddr *)&ss, &sl);
 
@@ -609,18 +562,18 @@ site_on_udp(struct ev_loop *loop, ev_io *w, int revents)
 		if (ss.ss_family == AF_INET) {
 			const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
 
-			from.family = WIRE_AF_INET;
-			memcpy(from.addr, &sin->sin_addr, 4);
+			from.addr.family = AF_INET;
+			from.addr.u.v4 = sin->sin_addr;
 			from.port = ntohs(sin->sin_port);
 		} else if (ss.ss_family == AF_INET6) {
 			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
 
 			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-				from.family = WIRE_AF_INET;
-				memcpy(from.addr, &sin6->sin6_addr.s6_addr[12], 4);
+				from.addr.family = AF_INET;
+				memcpy(&from.addr.u.v4, &sin6->sin6_addr.s6_addr[12], 4);
 			} else {
-				from.family = WIRE_AF_INET6;
-				memcpy(from.addr, &sin6->sin6_addr, 16);
+				from.addr.family = AF_INET6;
+				from.addr.u.v6 = sin6->sin6_addr;
 			}
 			from.port = ntohs(sin6->sin6_port);
 		} else {
@@ -634,23 +587,23 @@ site_on_udp(struct ev_loop *loop, ev_io *w, int revents)
 static int
 site_open_socket(const struct conf *conf, int *family)
 {
-	const struct conf_endpoint *b = &conf->gossip.bind;
+	const struct addr_endpoint *b = &conf->gossip.bind;
 	struct sockaddr_storage ss = {0};
 	socklen_t sl;
-	char text[64];
+	char text[ADDR_ENDPOINT_STRLEN];
 	int fd, one = 1, zero = 0;
 
-	conf_endpoint_format(b, text, sizeof(text));
-	fd = socket(b->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	addr_endpoint_format(b, text);
+	fd = socket(b->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_err("gossip: socket for %s", text);
 		return -1;
 	}
-	if (b->family == AF_INET) {
+	if (b->addr.family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, b->addr, 4);
+		sin->sin_addr = b->addr.u.v4;
 		sin->sin_port = htons(b->port);
 		sl = sizeof(*sin);
 	} else {
@@ -659,7 +612,7 @@ site_open_socket(const struct conf *conf, int *family)
 		/* A wildcard IPv6 socket serves IPv4 sites too, whatever the sysctl says. */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, b->addr, 16);
+		sin6->sin6_addr = b->addr.u.v6;
 		sin6->sin6_port = htons(b->port);
 		sl = sizeof(*sin6);
 	}
@@ -669,7 +622,7 @@ site_open_socket(const struct conf *conf, int *family)
 		close(fd);
 		return -1;
 	}
-	*family = b->family;
+	*family = b->addr.family;
 	return fd;
 }
 
@@ -680,7 +633,6 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
                   size_t nmembers)
 {
 	struct gossip_config cfg = {0};
-	struct wire_endpoint *seeds;
 	struct wire_desc desc;
 	struct gossip *g;
 	uint64_t rng, session = 0;
@@ -690,11 +642,6 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	 * clock set back makes two runs share a session, and with it a (key, nonce) pair. */
 	while (session == 0)
 		randombytes_buf(&session, sizeof(session));
-	seeds = calloc(s->conf->gossip.nseeds + 1, sizeof(*seeds));
-	if (seeds == NULL)
-		return NULL;
-	for (size_t i = 0; i < s->conf->gossip.nseeds; i++)
-		wire_from_conf_endpoint(&s->conf->gossip.seeds[i], &seeds[i]);
 	site_build_desc(s->conf, &desc);
 	randombytes_buf(&rng, sizeof(rng));
 	cfg.name = s->conf->site_name;
@@ -704,14 +651,13 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	cfg.desc = &desc;
 	cfg.profile = s->conf->gossip.timing;
 	cfg.trust = s->trust;
-	cfg.seeds = seeds;
+	cfg.seeds = s->conf->gossip.seeds;
 	cfg.nseeds = s->conf->gossip.nseeds;
 	cfg.rng_seed = rng;
 	cfg.cb.send = site_gossip_send;
 	cfg.cb.event = site_gossip_event;
 	cfg.cb.arg = s;
 	g = gossip_new(&cfg, err, sizeof(err));
-	free(seeds);
 	if (g == NULL) {
 		log_errx("gossip: %s", err);
 		return NULL;
@@ -753,7 +699,7 @@ site_on_monitor(struct ev_loop *loop, ev_io *w, int revents)
 static uint32_t
 site_underlay_mtu(const struct conf *conf)
 {
-	struct wire_endpoint pub;
+	struct addr_endpoint pub;
 	struct kh_ifaddr *addrs = NULL;
 	size_t n = 0;
 	uint32_t mtu = MESH_DEFAULT_UNDERLAY_MTU;
@@ -761,13 +707,13 @@ site_underlay_mtu(const struct conf *conf)
 
 	if (!site_public_address(conf, &pub))
 		return mtu;
-	family = pub.family == WIRE_AF_INET ? AF_INET : AF_INET6;
+	family = pub.addr.family;
 	if (kh_ifaddr_list(0, family, &addrs, &n) < 0)
 		return mtu;
 	for (size_t i = 0; i < n; i++) {
 		struct kh_link link;
 
-		if (memcmp(addrs[i].prefix.addr.u.bytes, pub.addr, family == AF_INET ? 4 : 16) != 0)
+		if (memcmp(addrs[i].prefix.addr.u.bytes, pub.addr.u.bytes, addr_len(family)) != 0)
 			continue;
 		if (kh_link_get_index(addrs[i].ifindex, &link) == 0 && link.mtu >= 1280)
 			mtu = link.mtu;
@@ -931,7 +877,7 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 		          strerror(errno));
 	}
 	site_set_params(s);
-	if (!conf->gossip.has_advertise && conf_addr_is_wildcard(&conf->gossip.bind))
+	if (!conf->gossip.has_advertise && addr_is_wildcard(&conf->gossip.bind.addr))
 		log_warnx("gossip.bind is a wildcard and gossip.advertise is not set: other sites "
 		          "learn no address for this one and rely on it reaching them");
 	site_save(s);
@@ -947,12 +893,6 @@ fail:
 	return -1;
 }
 
-static bool
-same_endpoint(const struct conf_endpoint *a, const struct conf_endpoint *b)
-{
-	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
-}
-
 /* What needs a new gossip instance: identity, trust, timing, seeds. The descriptor alone
  * goes out as a new version. */
 static bool
@@ -965,7 +905,7 @@ gossip_settings_equal(const struct conf *a, const struct conf *b)
 	    strcmp(a->gossip.state_file, b->gossip.state_file) != 0)
 		return false;
 	for (size_t i = 0; i < a->gossip.nseeds; i++)
-		if (!same_endpoint(&a->gossip.seeds[i], &b->gossip.seeds[i]))
+		if (!addr_endpoint_equal(&a->gossip.seeds[i], &b->gossip.seeds[i]))
 			return false;
 	for (size_t i = 0; i < a->ntrust; i++) {
 		const struct conf_trust *x = &a->trust[i], *y = &b->trust[i];
@@ -976,9 +916,7 @@ gossip_settings_equal(const struct conf *a, const struct conf *b)
 		    memcmp(x->vnis, y->vnis, x->nvnis * sizeof(*x->vnis)) != 0)
 			return false;
 		for (size_t k = 0; k < x->nprefixes; k++)
-			if (x->prefixes[k].family != y->prefixes[k].family ||
-			    x->prefixes[k].len != y->prefixes[k].len ||
-			    memcmp(x->prefixes[k].addr, y->prefixes[k].addr, 16) != 0)
+			if (!addr_prefix_equal(&x->prefixes[k], &y->prefixes[k]))
 				return false;
 	}
 	return true;
@@ -1006,7 +944,7 @@ int
 site_reconfigure(struct site *s, const struct conf *conf)
 {
 	const struct conf *old = s->conf;
-	bool rebind = !same_endpoint(&old->gossip.bind, &conf->gossip.bind);
+	bool rebind = !addr_endpoint_equal(&old->gossip.bind, &conf->gossip.bind);
 	struct wire_desc desc;
 
 	if (rebind) {
@@ -1227,13 +1165,10 @@ site_peers_json(struct site *s)
 		/* What the data plane uses: the granted part of what the site says. */
 		if (idx >= 0 && gossip_member(s->gossip, (size_t)idx, &mi) == 0 &&
 		    mi.desc != NULL) {
-			for (size_t k = 0; k < mi.granted->nprefixes; k++) {
-				struct addr_prefix kp;
-
-				kh_from_wire_prefix(&mi.granted->prefixes[k], &kp);
+			for (size_t k = 0; k < mi.granted->nprefixes; k++)
 				json_array_append_new(prefixes,
-				                      json_string(addr_prefix_format(&kp, buf)));
-			}
+				                      json_string(addr_prefix_format(
+				                              &mi.granted->prefixes[k], buf)));
 			for (size_t k = 0; k < mi.granted->nvnis; k++)
 				json_array_append_new(segments, json_integer(mi.granted->vnis[k]));
 		}
@@ -1382,13 +1317,13 @@ site_status_json(struct site *s)
 {
 	struct reconcile_stats rs;
 	const struct gossip_counters *gc = gossip_counters(s->gossip);
-	char bind[64], session[17];
+	char bind[ADDR_ENDPOINT_STRLEN], session[17];
 	size_t counts[GOSSIP_LEFT + 1];
 
 	member_counts(s, counts);
 	snprintf(session, sizeof(session), "%016" PRIx64, s->session);
 	reconcile_get_stats(s->reconcile, &rs);
-	conf_endpoint_format(&s->conf->gossip.bind, bind, sizeof(bind));
+	addr_endpoint_format(&s->conf->gossip.bind, bind);
 	return json_pack(
 	        "{s:{s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I},"
 	        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}, s:{s:I, s:I, s:I}}",

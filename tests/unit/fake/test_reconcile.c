@@ -1050,19 +1050,22 @@ test_collisions(void **state)
 	conf_free(conf);
 }
 
-/* A grant moved from one site to another by a reload moves its route, which stays as it is in
- * the table; netd's route changed behind its back is replaced. */
+/* A prefix moved from one site to another (its grant moved by a reload, and the sites
+ * advertise accordingly) moves its route, which stays as it is in the table; netd's route
+ * changed behind its back is replaced. */
 static void
 test_route_moves(void **state)
 {
-	static const struct fixture_site claims_both = FIXTURE_SITE(
+	static const struct fixture_site beta_now =
+	        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.4.0.0/16", "100");
+	static const struct fixture_site gamma_now = FIXTURE_SITE(
 	        "gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.2.0.0/16,10.3.0.0/16", "100");
-	const struct fixture_site *view[] = {&beta, &claims_both};
+	const struct fixture_site *view[] = {&beta, &gamma}, *now[] = {&beta_now, &gamma_now};
 	struct conf *conf = load_conf(WG0, "");
 	struct conf *moved =
 	        granting(WG0, "\"10.4.0.0/16\"", "\"10.2.0.0/16\", \"10.3.0.0/16\"", "");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
-	struct mesh_desired *d2 = desired_of(moved, view, N(view));
+	struct mesh_desired *d2 = desired_of(moved, now, N(now));
 	struct reconcile *r = started(d);
 	struct kh_route changed = {.table = 51820, .protocol = 200, .metric = 10, .mtu = 1300};
 	struct kh_link wg;
@@ -1074,13 +1077,17 @@ test_route_moves(void **state)
 	                        "added 10.99.0.3/32 via gamma\n");
 	assert_int_equal(reconcile_run(r, d2, S), 0);
 	expect_changes("route replace unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
-	               "wg set wg0 peer @BETA@ replace-allowed-ips allowed-ips 10.99.0.2/32 "
+	               "wg set wg0 peer @BETA@ replace-allowed-ips allowed-ips "
+	               "10.4.0.0/16,10.99.0.2/32 "
 	               "peer @GAMMA@ replace-allowed-ips allowed-ips "
-	               "10.2.0.0/16,10.3.0.0/16,10.99.0.3/32\n");
-	expect_route_changes(r, "moved 10.2.0.0/16 via gamma from beta\n");
+	               "10.2.0.0/16,10.3.0.0/16,10.99.0.3/32\n"
+	               "route replace 10.4.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
+	expect_route_changes(r, "moved 10.2.0.0/16 via gamma from beta\n"
+	                        "added 10.4.0.0/16 via beta\n");
 	expect_routes(51820, 200,
 	              "10.2.0.0/16 dev wg0 proto 200\n10.3.0.0/16 dev wg0 proto 200\n"
-	              "10.99.0.2/32 dev wg0 proto 200\n10.99.0.3/32 dev wg0 proto 200\n");
+	              "10.99.0.2/32 dev wg0 proto 200\n10.99.0.3/32 dev wg0 proto 200\n"
+	              "10.4.0.0/16 dev wg0 proto 200\n");
 	drain(r);
 
 	assert_true(link_exists("wg0", &wg));
