@@ -24,6 +24,7 @@
 #include "netd/mesh.h"
 #include "netd/reconcile.h"
 #include "netd/state.h"
+#include "netd/transport.h"
 
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
@@ -36,7 +37,6 @@
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
 #define SITE_SAVE_DELAY 1.0
-#define SITE_RX_BURST   64
 
 struct site_view {
 	struct mesh_site site;
@@ -54,11 +54,8 @@ struct site {
 	uint64_t session;
 	int state_lock; /* held for the life of the process */
 	uint32_t saved_incarnation;
-	int fd;
-	int fd_family;
-	ev_io udp_watcher;
+	struct transport *transport;
 	ev_timer gossip_timer;
-	uint64_t rx_oversize;
 
 	struct kh_monitor *monitor;
 	ev_io monitor_watcher;
@@ -109,6 +106,36 @@ wire_from_conf_endpoint(const struct conf_endpoint *c, struct wire_endpoint *w)
 	w->family = c->family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6;
 	memcpy(w->addr, c->addr, c->family == AF_INET ? 4 : 16);
 	w->port = c->port;
+}
+
+static struct addr_endpoint
+addr_from_conf_endpoint(const struct conf_endpoint *c)
+{
+	struct addr_endpoint a = {.addr.family = (uint8_t)c->family, .port = c->port};
+
+	memcpy(a.addr.u.bytes, c->addr, c->family == AF_INET ? 4 : 16);
+	return a;
+}
+
+static struct addr_endpoint
+addr_from_wire_endpoint(const struct wire_endpoint *w)
+{
+	struct addr_endpoint a = {.addr.family = w->family == WIRE_AF_INET ? AF_INET : AF_INET6,
+	                          .port = w->port};
+
+	memcpy(a.addr.u.bytes, w->addr, w->family == WIRE_AF_INET ? 4 : 16);
+	return a;
+}
+
+static struct wire_endpoint
+wire_from_addr_endpoint(const struct addr_endpoint *a)
+{
+	struct wire_endpoint w = {.family =
+	                                  a->addr.family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6,
+	                          .port = a->port};
+
+	memcpy(w.addr, a->addr.u.bytes, a->addr.family == AF_INET ? 4 : 16);
+	return w;
 }
 
 static void
@@ -497,36 +524,9 @@ static void
 site_gossip_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct site *s = arg;
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
+	struct addr_endpoint ep = addr_from_wire_endpoint(to);
 
-	if (s->fd_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		if (to->family != WIRE_AF_INET)
-			return; /* an IPv4 socket cannot reach it */
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, to->addr, 4);
-		sin->sin_port = htons(to->port);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		if (to->family == WIRE_AF_INET) {
-			sin6->sin6_addr.s6_addr[10] = 0xff;
-			sin6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&sin6->sin6_addr.s6_addr[12], to->addr, 4);
-		} else {
-			memcpy(&sin6->sin6_addr, to->addr, 16);
-		}
-		sin6->sin6_port = htons(to->port);
-		sl = sizeof(*sin6);
-	}
-	/* Datagrams are best effort: a full buffer or an unreachable network is a loss the
-	 * protocol already survives. */
-	if (sendto(s->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0)
-		log_debug("gossip: sendto: %s", strerror(errno));
+	transport_send(s->transport, &ep, buf, len);
 }
 
 static void
@@ -588,91 +588,18 @@ site_on_gossip_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-site_on_udp(struct ev_loop *loop, ev_io *w, int revents)
+site_on_datagram(void *arg, const struct addr_endpoint *from, const uint8_t *buf, size_t len)
 {
-	struct site *s = w->data;
-	uint8_t buf[WIRE_DATAGRAM_MAX + 1];
+	struct site *s = arg;
+	struct wire_endpoint w = wire_from_addr_endpoint(from);
 
-	(void)loop;
-	(void)revents;
-	for (int i = 0; i < SITE_RX_BURST; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct wire_endpoint from = {0};
-		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
-		                     (struct sockaddr *)&ss, &sl);
-
-		if (n < 0)
-			break;
-		if ((size_t)n > WIRE_DATAGRAM_MAX) {
-			s->rx_oversize++;
-			continue;
-		}
-		if (ss.ss_family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-			from.family = WIRE_AF_INET;
-			memcpy(from.addr, &sin->sin_addr, 4);
-			from.port = ntohs(sin->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-
-			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-				from.family = WIRE_AF_INET;
-				memcpy(from.addr, &sin6->sin6_addr.s6_addr[12], 4);
-			} else {
-				from.family = WIRE_AF_INET6;
-				memcpy(from.addr, &sin6->sin6_addr, 16);
-			}
-			from.port = ntohs(sin6->sin6_port);
-		} else {
-			continue;
-		}
-		gossip_receive(s->gossip, site_now(), &from, buf, (size_t)n);
-	}
-	site_after_gossip(s);
+	gossip_receive(s->gossip, site_now(), &w, buf, len);
 }
 
-static int
-site_open_socket(const struct conf *conf, int *family)
+static void
+site_on_drained(void *arg)
 {
-	const struct conf_endpoint *b = &conf->gossip.bind;
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
-	char text[64];
-	int fd, one = 1, zero = 0;
-
-	conf_endpoint_format(b, text, sizeof(text));
-	fd = socket(b->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_err("gossip: socket for %s", text);
-		return -1;
-	}
-	if (b->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, b->addr, 4);
-		sin->sin_port = htons(b->port);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		/* A wildcard IPv6 socket serves IPv4 sites too, whatever the sysctl says. */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, b->addr, 16);
-		sin6->sin6_port = htons(b->port);
-		sl = sizeof(*sin6);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		log_err("gossip: cannot bind %s", text);
-		close(fd);
-		return -1;
-	}
-	*family = b->family;
-	return fd;
+	site_after_gossip(arg);
 }
 
 /* A gossip instance for s->conf in a new random session, carrying over the remembered
@@ -860,6 +787,8 @@ int
 site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, struct site **out)
 {
 	struct site *s = calloc(1, sizeof(*s));
+	const struct transport_handler handler = {site_on_datagram, site_on_drained, s};
+	struct addr_endpoint bind_to;
 	struct state st = {0};
 	char err[256];
 	int rc;
@@ -871,7 +800,6 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	s->loop = loop;
 	s->conf = conf;
 	s->ctl = ctl;
-	s->fd = -1;
 	s->state_lock = -1;
 	ev_timer_init(&s->gossip_timer, site_on_gossip_timer, 0, 0);
 	ev_timer_init(&s->work_timer, site_on_work, 0, 0);
@@ -902,12 +830,9 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	state_clear(&st);
 	if (s->gossip == NULL)
 		goto fail;
-	s->fd = site_open_socket(conf, &s->fd_family);
-	if (s->fd < 0)
+	bind_to = addr_from_conf_endpoint(&conf->gossip.bind);
+	if (transport_open(loop, &bind_to, &handler, &s->transport) < 0)
 		goto fail;
-	ev_io_init(&s->udp_watcher, site_on_udp, s->fd, EV_READ);
-	s->udp_watcher.data = s;
-	ev_io_start(loop, &s->udp_watcher);
 
 	rc = kh_monitor_open(KH_MONITOR_RCVBUF, &s->monitor);
 	if (rc < 0) {
@@ -1012,18 +937,10 @@ site_reconfigure(struct site *s, const struct conf *conf)
 	struct wire_desc desc;
 
 	if (rebind) {
-		int family, fd = site_open_socket(conf, &family);
+		struct addr_endpoint bind_to = addr_from_conf_endpoint(&conf->gossip.bind);
 
-		if (fd < 0) {
+		if (transport_rebind(s->transport, &bind_to) < 0) {
 			log_warnx("gossip stays on its current socket");
-			rebind = false;
-		} else {
-			ev_io_stop(s->loop, &s->udp_watcher);
-			close(s->fd);
-			s->fd = fd;
-			s->fd_family = family;
-			ev_io_set(&s->udp_watcher, fd, EV_READ);
-			ev_io_start(s->loop, &s->udp_watcher);
 		}
 	}
 	s->conf = conf;
@@ -1113,10 +1030,7 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
-	if (s->fd >= 0) {
-		ev_io_stop(s->loop, &s->udp_watcher);
-		close(s->fd);
-	}
+	transport_close(s->transport);
 	if (s->monitor != NULL) {
 		ev_io_stop(s->loop, &s->monitor_watcher);
 		kh_monitor_close(s->monitor);
@@ -1462,11 +1376,16 @@ site_metrics(struct site *s, struct metrics *m)
 		const char *reason;
 		uint64_t value;
 	} drops[] = {
-	        {"malformed", gc->drop_malformed}, {"unknown", gc->drop_unknown},
-	        {"forged", gc->drop_forged},       {"replayed", gc->drop_replayed},
-	        {"self", gc->drop_self},           {"refused", gc->drop_refused},
-	        {"rate", gc->drop_rate},           {"cookie", gc->drop_cookie},
-	        {"oversize", s->rx_oversize},      {"stale", gc->drop_stale},
+	        {"malformed", gc->drop_malformed},
+	        {"unknown", gc->drop_unknown},
+	        {"forged", gc->drop_forged},
+	        {"replayed", gc->drop_replayed},
+	        {"self", gc->drop_self},
+	        {"refused", gc->drop_refused},
+	        {"rate", gc->drop_rate},
+	        {"cookie", gc->drop_cookie},
+	        {"oversize", transport_oversize(s->transport)},
+	        {"stale", gc->drop_stale},
 	};
 	const struct {
 		const char *name, *type, *help;
