@@ -15,10 +15,10 @@
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/log.h"
-#include "netd/metrics.h"
 #include "netd/notify.h"
 #include "netd/priv.h"
 #include "netd/site.h"
+#include "netd/status.h"
 
 /* How long a WireGuard call on the loop waits for its exchange with a userspace
  * implementation (see wg_set_wait_ms). Gossip's probe timeouts are hundreds of milliseconds;
@@ -222,42 +222,36 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	return 0;
 }
 
+/* The daemon's part of what the status socket shows, as it is now. */
+static void
+daemon_status(const struct daemon *d, struct status_daemon *out)
+{
+	*out = (struct status_daemon){
+	        .conf = d->conf,
+	        .conf_path = d->options->conf_path,
+	        .backend = d->backend,
+	        .uptime = ev_now(d->loop) - d->started_mono,
+	        .started_at = d->started_wall,
+	        .reloads_ok = d->reloads_ok,
+	        .reloads_failed = d->reloads_failed,
+	        .last_reload = d->last_reload,
+	        .last_reload_error = d->last_reload_error,
+	};
+	ctl_server_stats(d->ctl, &out->ctl);
+}
+
 static json_t *
 cmd_status(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
-	struct ctl_stats st;
-	json_t *status, *site;
+	struct status_daemon sd;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	ctl_server_stats(d->ctl, &st);
-	status = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:I, s:I, s:I, s:I},"
-	                   " s:{s:I, s:I, s:o, s:o}}",
-	                   "site", d->conf->site_name, "version", NETD_VERSION, "uptime_seconds",
-	                   (json_int_t)(ev_now(d->loop) - d->started_mono), "started_at",
-	                   ctl_time_json(d->started_wall), "config_file", d->options->conf_path,
-	                   "interface", d->conf->wg.interface, "backend", "configured",
-	                   conf_backend_name(d->conf->wg.backend), "active", d->backend, "counts",
-	                   "trusted_sites", (json_int_t)d->conf->ntrust, "segments",
-	                   (json_int_t)d->conf->nsegments, "prefixes",
-	                   (json_int_t)d->conf->nprefixes, "control_clients",
-	                   (json_int_t)st.clients, "reloads", "ok", (json_int_t)d->reloads_ok,
-	                   "failed", (json_int_t)d->reloads_failed, "last",
-	                   ctl_time_json(d->last_reload), "last_error",
-	                   d->last_reload_error ? json_string(d->last_reload_error) : json_null());
-	site = site_status_json(d->site);
-	if (status == NULL || site == NULL) {
-		json_decref(status);
-		json_decref(site);
-		return NULL;
-	}
-	/* The site's counts (peers, routes, active segments) join the config's. */
-	json_object_update(json_object_get(status, "counts"), json_object_get(site, "counts"));
-	json_object_del(site, "counts");
-	json_object_update(status, site);
-	json_decref(site);
-	return status;
+	daemon_status(d, &sd);
+	site_snapshot(d->site, &ss);
+	return status_json(&sd, &ss);
 }
 
 static json_t *
@@ -286,30 +280,36 @@ static json_t *
 cmd_peers(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	return site_peers_json(d->site);
+	site_snapshot(d->site, &ss);
+	return status_peers_json(&ss);
 }
 
 static json_t *
 cmd_segments(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	return site_segments_json(d->site);
+	site_snapshot(d->site, &ss);
+	return status_segments_json(&ss);
 }
 
 static json_t *
 cmd_routes(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	return site_routes_json(d->site);
+	site_snapshot(d->site, &ss);
+	return status_routes_json(&ss);
 }
 
 static void daemon_stop(struct daemon *d);
@@ -332,88 +332,20 @@ cmd_teardown(void *ctx, const struct ctl_request *req, char **err)
 	return json_pack("{s:b}", "teardown", 1);
 }
 
-static char *
-daemon_metrics_text(const struct daemon *d)
-{
-	struct metrics m;
-	struct ctl_stats st;
-	const char *const build_labels[] = {"version", NETD_VERSION, "site", d->conf->site_name,
-	                                    NULL};
-	const char *const ok_labels[] = {"result", "ok", NULL};
-	const char *const failed_labels[] = {"result", "failed", NULL};
-
-	ctl_server_stats(d->ctl, &st);
-	const struct {
-		const char *name, *type, *help;
-		double value;
-	} single[] = {
-	        {"netd_start_time_seconds", "gauge",
-	         "Start time of the daemon since the Unix epoch.", (double)d->started_wall},
-	        {"netd_config_last_reload_successful", "gauge",
-	         "Whether the last configuration reload succeeded (1 before any reload).",
-	         d->last_reload_error == NULL ? 1 : 0},
-	        {"netd_trusted_sites", "gauge", "Remote sites admitted by the trust configuration.",
-	         (double)d->conf->ntrust},
-	        {"netd_segments_configured", "gauge", "VXLAN segments this site joins.",
-	         (double)d->conf->nsegments},
-	        {"netd_prefixes_advertised", "gauge", "Prefixes this site advertises.",
-	         (double)d->conf->nprefixes},
-	        {"netd_control_clients", "gauge", "Clients connected to the status socket.",
-	         (double)st.clients},
-	        {"netd_control_subscribers", "gauge", "Status socket clients subscribed to events.",
-	         (double)st.subscribers},
-	        {"netd_control_connections_total", "counter",
-	         "Connections accepted on the status socket.", (double)st.accepted},
-	        {"netd_control_rejected_total", "counter",
-	         "Connections refused because the client limit was reached.", (double)st.rejected},
-	        {"netd_control_evicted_total", "counter",
-	         "Idle unprivileged clients closed to make room for root or the control group.",
-	         (double)st.evicted},
-	        {"netd_control_timed_out_total", "counter",
-	         "Clients closed for sending nothing or not completing a request in time.",
-	         (double)st.timed_out},
-	        {"netd_control_queued_bytes", "gauge",
-	         "Reply and event bytes waiting for status socket clients to read them.",
-	         (double)st.queued},
-	        {"netd_control_requests_total", "counter",
-	         "Requests answered on the status socket, errors included.", (double)st.requests},
-	        {"netd_control_errors_total", "counter", "Error replies sent on the status socket.",
-	         (double)st.errors},
-	        {"netd_control_dropped_total", "counter",
-	         "Clients disconnected for oversize requests, unread output or lagging events.",
-	         (double)st.dropped},
-	};
-
-	metrics_init(&m);
-	metrics_family(&m, "netd_build_info", "gauge", "Version of netd and the site it serves.");
-	metrics_sample(&m, "netd_build_info", build_labels, 1);
-	metrics_family(&m, "netd_config_reloads_total", "counter",
-	               "Configuration reloads by result.");
-	metrics_sample(&m, "netd_config_reloads_total", ok_labels, (double)d->reloads_ok);
-	metrics_sample(&m, "netd_config_reloads_total", failed_labels, (double)d->reloads_failed);
-	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
-		metrics_family(&m, single[i].name, single[i].type, single[i].help);
-		metrics_sample(&m, single[i].name, NULL, single[i].value);
-	}
-	site_metrics(d->site, &m);
-	return metrics_finish(&m);
-}
-
 static json_t *
 cmd_metrics(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
-	char *text;
+	struct status_daemon sd;
+	struct site_snapshot ss;
 	json_t *result;
 
 	(void)req;
-	text = daemon_metrics_text(d);
-	if (text == NULL) {
+	daemon_status(d, &sd);
+	site_snapshot(d->site, &ss);
+	result = status_metrics_json(&sd, &ss);
+	if (result == NULL)
 		*err = strdup("out of memory building metrics");
-		return NULL;
-	}
-	result = json_pack("{s:s}", "text", text);
-	free(text);
 	return result;
 }
 

@@ -1,20 +1,38 @@
 /* The running site: the gossip core on its UDP socket, the mesh computed from the config and
  * the membership view, and the reconciler that keeps the kernel at that desired state, kept
  * current by netlink events, timers and reloads. The daemon owns one; the status socket's
- * peers, segments and routes replies come from it. */
+ * replies are built from its snapshot. */
 #ifndef NETD_SITE_H
 #define NETD_SITE_H
 
 #include <stdint.h>
 
 #include <ev.h>
-#include <jansson.h>
 
 #include "netd/conf.h"
 #include "netd/ctl.h"
-#include "netd/metrics.h"
+
+struct gossip;
+struct gossip_trust;
+struct mesh_desired;
+struct reconcile;
+struct wg_device;
 
 struct site;
+
+/* The site as the status socket shows it, borrowed from the site: valid until the loop
+ * runs again. */
+struct site_snapshot {
+	const struct conf *conf;
+	const struct gossip_trust *trust;
+	const struct gossip *gossip;
+	uint64_t session; /* of the gossip instance, random per instance */
+	uint64_t rx_oversize;
+	const struct mesh_desired *desired; /* NULL until the first computation */
+	const struct reconcile *reconcile;
+	const struct wg_device *device; /* as last read; NULL: not read yet or unreadable */
+	uint64_t wg_read_failures;
+};
 
 /* Locks and loads the state file, starts
  * gossip on conf->gossip.bind, opens the netlink monitor and schedules the first reconcile.
@@ -40,12 +58,7 @@ int site_teardown(struct site *s);
 /* Saves the view to the state file and frees everything; the kernel is left as it is. */
 void site_free(struct site *s);
 
-/* The status socket's replies. */
-json_t *site_status_json(struct site *s);
-json_t *site_peers_json(struct site *s);
-json_t *site_segments_json(struct site *s);
-json_t *site_routes_json(struct site *s);
-void site_metrics(struct site *s, struct metrics *m);
+void site_snapshot(const struct site *s, struct site_snapshot *out);
 
 /* Without a running daemon: removes what the config's netd owns. 0 or -1 (logged). */
 int site_teardown_offline(const struct conf *conf);

@@ -1,5 +1,5 @@
 /* The running site against the fake kernel: the status socket's replies (status, peers,
- * routes, metrics) are built from what the site holds and never read the WireGuard device on
+ * routes, metrics) are built from the site's snapshot and never read the WireGuard device on
  * the request path, where a stopped userspace implementation would hold the event loop. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,8 +22,8 @@
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/key.h"
-#include "netd/metrics.h"
 #include "netd/site.h"
+#include "netd/status.h"
 
 /* A UDP port free on 127.0.0.1 just now, for the site's gossip. */
 static unsigned
@@ -77,11 +77,11 @@ test_replies_do_not_read_the_device(void **state)
 	struct conf_errors errs = {0};
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct ctl_server *ctl;
-	struct metrics m;
 	struct site *s = NULL;
+	struct site_snapshot snap;
+	struct status_daemon daemon = {.conf_path = "site.conf", .backend = "kernel"};
 	struct conf *conf;
-	json_t *peers, *status, *routes;
-	char *metrics;
+	json_t *peers, *status, *routes, *metrics;
 	FILE *f;
 
 	(void)state;
@@ -118,12 +118,12 @@ test_replies_do_not_read_the_device(void **state)
 	assert_int_equal(fake_count(FAKE_OP_WG_ADD), 1);
 
 	fake_clear_ops();
-	peers = site_peers_json(s);
-	status = site_status_json(s);
-	routes = site_routes_json(s);
-	metrics_init(&m);
-	site_metrics(s, &m);
-	metrics = metrics_finish(&m);
+	daemon.conf = conf;
+	site_snapshot(s, &snap);
+	peers = status_peers_json(&snap);
+	status = status_json(&daemon, &snap);
+	routes = status_routes_json(&snap);
+	metrics = status_metrics_json(&daemon, &snap);
 	assert_non_null(peers);
 	assert_non_null(status);
 	assert_non_null(metrics);
@@ -138,7 +138,7 @@ test_replies_do_not_read_the_device(void **state)
 	json_decref(peers);
 	json_decref(status);
 	json_decref(routes);
-	free(metrics);
+	json_decref(metrics);
 	site_free(s);
 	ctl_server_free(ctl);
 	conf_free(conf);
