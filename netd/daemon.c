@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,82 +127,47 @@ daemon_notify_reloading(void)
 	                                    (unsigned long long)ts.tv_nsec / 1000ULL));
 }
 
-/* Re-read the config. A config that fails validation changes nothing: the running one
- * stays in force and the errors go to the log, the event stream and *err. */
-static int
-daemon_reload(struct daemon *d, bool *changed, char **err)
+/* The errors of a rejected config, for the event stream; the first ones also to the log. */
+static json_t *
+daemon_rejected_json(const struct conf_errors *errs, bool loud)
 {
-	struct conf_errors errs = {0};
-	struct conf *next;
-	json_t *event, *errors;
-	bool loud = log_limit_allow(&d->reload_log);
+	json_t *errors = json_array();
 
-	daemon_notify_reloading();
-	if (loud)
-		log_info("reloading configuration from %s", d->options->conf_path);
-	next = conf_load(d->options->conf_path, &errs);
-	d->last_reload = time(NULL);
-	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", d->options->conf_path,
-	                  "time", ctl_time_json(d->last_reload));
-	if (next == NULL) {
-		d->reloads_failed++;
-		errors = json_array();
-		for (size_t i = 0; i < errs.n; i++) {
-			if (loud && i < DAEMON_RELOAD_LOG_ERRORS)
-				log_warnx("reload rejected: %s", errs.msgs[i]);
-			json_array_append_new(errors, json_string(errs.msgs[i]));
-		}
-		if (loud && errs.n > DAEMON_RELOAD_LOG_ERRORS)
-			log_warnx("reload rejected: %zu more errors (netdctl status shows all)",
-			          errs.n - DAEMON_RELOAD_LOG_ERRORS);
-		free(d->last_reload_error);
-		d->last_reload_error = daemon_join_errors(&errs);
-		json_object_set_new(event, "ok", json_false());
-		json_object_set_new(event, "errors", errors);
-		ctl_server_publish(d->ctl, event);
-		json_decref(event);
-		if (err != NULL) {
-			if (asprintf(err, "configuration rejected, %s stays in force:\n%s",
-			             d->options->conf_path,
-			             d->last_reload_error ? d->last_reload_error : "") < 0)
-				*err = NULL;
-		}
-		conf_errors_free(&errs);
-		notify_checked(notify_send("READY=1"));
-		return -1;
+	for (size_t i = 0; i < errs->n; i++) {
+		if (loud && i < DAEMON_RELOAD_LOG_ERRORS)
+			log_warnx("reload rejected: %s", errs->msgs[i]);
+		json_array_append_new(errors, json_string(errs->msgs[i]));
 	}
+	if (loud && errs->n > DAEMON_RELOAD_LOG_ERRORS)
+		log_warnx("reload rejected: %zu more errors (netdctl status shows all)",
+		          errs->n - DAEMON_RELOAD_LOG_ERRORS);
+	return errors;
+}
 
-	*changed = !conf_equal(d->conf, next);
-	if (*changed && site_reconfigure(d->site, next) < 0) {
-		d->reloads_failed++;
-		free(d->last_reload_error);
-		d->last_reload_error = strdup("the new gossip settings could not be applied");
-		json_object_set_new(event, "ok", json_false());
-		json_object_set_new(
-		        event, "errors",
-		        json_pack("[s]", "the new gossip settings could not be applied"));
-		ctl_server_publish(d->ctl, event);
-		json_decref(event);
-		conf_free(next);
-		if (err != NULL &&
-		    asprintf(err,
-		             "configuration not applied, %s stays in force: the "
-		             "new gossip settings could not be applied (see the log)",
-		             d->options->conf_path) < 0)
-			*err = NULL;
-		notify_checked(notify_send("READY=1"));
-		return -1;
-	}
-	if (loud &&
-	    (strcmp(next->control.socket, d->conf->control.socket) != 0 ||
-	     next->control.mode != d->conf->control.mode ||
-	     (next->control.group == NULL) != (d->conf->control.group == NULL) ||
-	     (next->control.group && strcmp(next->control.group, d->conf->control.group) != 0)))
+/* The message for whoever asked for the reload, if anyone did. */
+static void __attribute__((format(printf, 2, 3)))
+daemon_reload_error(char **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+}
+
+/* next is in force: the site has it if it differs from the running config. */
+static void
+daemon_take_config(struct daemon *d, struct conf *next, unsigned changes, bool loud)
+{
+	if (loud && (changes & CONF_CHANGE_CONTROL))
 		log_warnx("control socket settings changed in %s: they take effect at the next "
 		          "start",
 		          d->options->conf_path);
 	/* The site borrows the config: an unchanged one is kept, a changed one was handed over. */
-	if (*changed) {
+	if (changes != 0) {
 		conf_free(d->conf);
 		d->conf = next;
 	} else {
@@ -213,13 +179,67 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	d->last_reload_error = NULL;
 	daemon_apply_log_level(d);
 	if (loud)
-		log_info("configuration reloaded (%s)", *changed ? "changed" : "unchanged");
+		log_info("configuration reloaded (%s)", changes != 0 ? "changed" : "unchanged");
+}
+
+/* Re-read the config. A config that fails validation, or whose gossip settings cannot be
+ * applied, changes nothing: the running one stays in force and the errors go to the log,
+ * the event stream, status and *err. */
+static int
+daemon_reload(struct daemon *d, bool *changed, char **err)
+{
+	static const char unapplied[] = "the new gossip settings could not be applied";
+	const char *path = d->options->conf_path;
+	struct conf_errors errs = {0};
+	struct conf *next;
+	json_t *event, *errors;
+	unsigned changes;
+	char *why; /* for status: every error, one a line */
+	int rc = -1;
+	bool loud = log_limit_allow(&d->reload_log);
+
+	daemon_notify_reloading();
+	if (loud)
+		log_info("reloading configuration from %s", path);
+	next = conf_load(path, &errs);
+	d->last_reload = time(NULL);
+	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", path, "time",
+	                  ctl_time_json(d->last_reload));
+	if (next == NULL) {
+		errors = daemon_rejected_json(&errs, loud);
+		why = daemon_join_errors(&errs);
+		daemon_reload_error(err, "configuration rejected, %s stays in force:\n%s", path,
+		                    why ? why : "");
+		goto failed;
+	}
+	changes = conf_changes(d->conf, next);
+	*changed = changes != 0;
+	if (changes != 0 && site_reconfigure(d->site, next) < 0) {
+		errors = json_pack("[s]", unapplied);
+		why = strdup(unapplied);
+		daemon_reload_error(
+		        err, "configuration not applied, %s stays in force: %s (see the log)", path,
+		        unapplied);
+		conf_free(next);
+		goto failed;
+	}
+	daemon_take_config(d, next, changes, loud);
 	json_object_set_new(event, "ok", json_true());
 	json_object_set_new(event, "changed", json_boolean(*changed));
+	rc = 0;
+	goto out;
+failed:
+	d->reloads_failed++;
+	free(d->last_reload_error);
+	d->last_reload_error = why;
+	json_object_set_new(event, "ok", json_false());
+	json_object_set_new(event, "errors", errors);
+out:
 	ctl_server_publish(d->ctl, event);
 	json_decref(event);
+	conf_errors_free(&errs);
 	notify_checked(notify_send("READY=1"));
-	return 0;
+	return rc;
 }
 
 /* The daemon's part of what the status socket shows, as it is now. */

@@ -231,27 +231,37 @@ fail:
 
 /* --- the state file --- */
 
+/* The verified descriptors of the live members: what the state file remembers and a new gossip
+ * instance carries over. */
+static struct wire_desc *
+site_live_members(struct site *s, size_t *n)
+{
+	size_t count = gossip_trust_count(s->trust);
+	struct wire_desc *out = calloc(count ? count : 1, sizeof(*out));
+
+	*n = 0;
+	for (size_t i = 0; out != NULL && i < count; i++) {
+		struct gossip_member_info mi;
+
+		if (gossip_member(s->gossip, i, &mi) == 0 && mi.desc != NULL &&
+		    (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT))
+			out[(*n)++] = *mi.desc;
+	}
+	return out;
+}
+
 /* Saves the incarnation and the verified descriptors of the live members. */
 static void
 site_save(struct site *s)
 {
 	struct state st = {0};
-	size_t n = gossip_trust_count(s->trust);
 	char err[256];
 
 	st.incarnation = gossip_self(s->gossip)->incarnation;
-	st.members = calloc(n ? n : 1, sizeof(*st.members));
+	st.members = site_live_members(s, &st.nmembers);
 	if (st.members == NULL) {
 		log_warnx("cannot save %s: out of memory", s->conf->gossip.state_file);
 		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) < 0 || mi.desc == NULL)
-			continue;
-		if (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT)
-			st.members[st.nmembers++] = *mi.desc;
 	}
 	if (state_save(s->conf->gossip.state_file, &st, err, sizeof(err)) < 0)
 		log_warnx("cannot save the gossip state: %s", err);
@@ -434,7 +444,7 @@ site_apply(struct site *s)
 	struct site_view *views = calloc(count ? count : 1, sizeof(*views));
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct mesh_desired *next = NULL;
-	struct reconcile_stats before, after;
+	struct reconcile_stats after;
 	size_t n;
 	int rc;
 
@@ -451,7 +461,6 @@ site_apply(struct site *s)
 	mesh_desired_free(s->desired);
 	s->desired = next;
 
-	reconcile_get_stats(s->reconcile, &before);
 	rc = reconcile_run(s->reconcile, s->desired, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
@@ -473,7 +482,6 @@ site_apply(struct site *s)
 			if (rep[i].err != 0)
 				log_warnx("%s: %s", rep[i].object, rep[i].text);
 	}
-	(void)before;
 	free(views);
 	free(sites);
 	site_arm_work(s, now);
@@ -874,105 +882,58 @@ fail:
 	return -1;
 }
 
-static bool
-same_endpoint(const struct conf_endpoint *a, const struct conf_endpoint *b)
+/* A new gossip instance for s->conf, in a new session at the next incarnation, carrying over
+ * the live members. Returns 0, or -1 (logged) with the current instance kept. */
+static int
+site_restart_gossip(struct site *s)
 {
-	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
-}
+	struct gossip_trust *trust = site_build_trust(s->conf), *old_trust = s->trust;
+	struct gossip *g, *old_gossip = s->gossip;
+	size_t n;
+	struct wire_desc *members = site_live_members(s, &n);
 
-/* What needs a new gossip instance: identity, trust, timing, seeds. The descriptor alone
- * goes out as a new version. */
-static bool
-gossip_settings_equal(const struct conf *a, const struct conf *b)
-{
-	if (strcmp(a->site_name, b->site_name) != 0 ||
-	    memcmp(a->wg.private_key, b->wg.private_key, KEY_LEN) != 0 ||
-	    memcmp(&a->gossip.timing, &b->gossip.timing, sizeof(a->gossip.timing)) != 0 ||
-	    a->gossip.nseeds != b->gossip.nseeds || a->ntrust != b->ntrust ||
-	    strcmp(a->gossip.state_file, b->gossip.state_file) != 0)
-		return false;
-	for (size_t i = 0; i < a->gossip.nseeds; i++)
-		if (!same_endpoint(&a->gossip.seeds[i], &b->gossip.seeds[i]))
-			return false;
-	for (size_t i = 0; i < a->ntrust; i++) {
-		const struct conf_trust *x = &a->trust[i], *y = &b->trust[i];
-
-		if (strcmp(x->name, y->name) != 0 ||
-		    memcmp(x->public_key, y->public_key, KEY_LEN) || x->nprefixes != y->nprefixes ||
-		    x->nvnis != y->nvnis ||
-		    memcmp(x->vnis, y->vnis, x->nvnis * sizeof(*x->vnis)) != 0)
-			return false;
-		for (size_t k = 0; k < x->nprefixes; k++)
-			if (x->prefixes[k].family != y->prefixes[k].family ||
-			    x->prefixes[k].len != y->prefixes[k].len ||
-			    memcmp(x->prefixes[k].addr, y->prefixes[k].addr, 16) != 0)
-				return false;
+	if (trust == NULL || members == NULL) {
+		log_warnx("out of memory: the gossip settings take effect at the next start");
+		gossip_trust_free(trust);
+		free(members);
+		return -1;
 	}
-	return true;
-}
-
-/* The verified descriptors of the live members, to carry into a new gossip instance. */
-static struct wire_desc *
-site_live_members(struct site *s, size_t *n)
-{
-	size_t count = gossip_trust_count(s->trust);
-	struct wire_desc *out = calloc(count ? count : 1, sizeof(*out));
-
-	*n = 0;
-	for (size_t i = 0; out != NULL && i < count; i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) == 0 && mi.desc != NULL &&
-		    (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT))
-			out[(*n)++] = *mi.desc;
+	s->trust = trust;
+	g = site_start_gossip(s, gossip_next_incarnation(gossip_self(old_gossip)->incarnation),
+	                      members, n);
+	free(members);
+	if (g == NULL) {
+		s->trust = old_trust;
+		gossip_trust_free(trust);
+		return -1;
 	}
-	return out;
+	s->gossip = g;
+	gossip_free(old_gossip);
+	gossip_trust_free(old_trust);
+	return 0;
 }
 
 int
 site_reconfigure(struct site *s, const struct conf *conf)
 {
 	const struct conf *old = s->conf;
-	bool rebind = !same_endpoint(&old->gossip.bind, &conf->gossip.bind);
+	unsigned changes = conf_changes(old, conf);
 	struct wire_desc desc;
 
-	if (rebind) {
+	if (changes & CONF_CHANGE_GOSSIP_BIND) {
 		struct addr_endpoint bind_to = addr_from_conf_endpoint(&conf->gossip.bind);
 
-		if (transport_rebind(s->transport, &bind_to) < 0) {
+		if (transport_rebind(s->transport, &bind_to) < 0)
 			log_warnx("gossip stays on its current socket");
-		}
 	}
 	s->conf = conf;
-	if (!gossip_settings_equal(old, conf)) {
-		struct gossip_trust *trust = site_build_trust(conf), *old_trust = s->trust;
-		struct gossip *g, *old_gossip = s->gossip;
-		size_t n;
-		struct wire_desc *members = site_live_members(s, &n);
-
-		if (trust == NULL || members == NULL) {
-			log_warnx(
-			        "out of memory: the gossip settings take effect at the next start");
-			gossip_trust_free(trust);
-			free(members);
+	if (changes & CONF_CHANGE_GOSSIP) {
+		if (site_restart_gossip(s) < 0) {
 			s->conf = old;
 			return -1;
 		}
-		s->trust = trust;
-		g = site_start_gossip(s,
-		                      gossip_next_incarnation(gossip_self(old_gossip)->incarnation),
-		                      members, n);
-		free(members);
-		if (g == NULL) {
-			s->trust = old_trust;
-			gossip_trust_free(trust);
-			s->conf = old;
-			return -1;
-		}
-		s->gossip = g;
-		gossip_free(old_gossip);
-		gossip_trust_free(old_trust);
 	} else {
+		/* The descriptor alone goes out as a new version. */
 		site_build_desc(conf, &desc);
 		if (gossip_update(s->gossip, site_now(), &desc) < 0)
 			log_warnx("gossip: the new descriptor was refused");

@@ -41,10 +41,12 @@ struct site_snapshot {
 int site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl,
              struct site **out);
 
-/* Applies a reloaded config as a difference: the descriptor, the trust table, segments and
- * prefixes; a new gossip socket only when the bind address changed. conf replaces the one
- * borrowed so far. Returns 0, or -1 (logged) when the new gossip endpoint cannot be opened:
- * the site keeps running on the old one. */
+/* Applies a reloaded config as conf_changes sorts it: a new gossip socket when the bind
+ * address changed (gossip stays on the current one, logged, when the new one cannot be
+ * opened), a new gossip instance when identity, trust, timing, seeds or state file changed,
+ * else a new version of the descriptor; the data plane as a difference. conf replaces the
+ * one borrowed so far. Returns 0, or -1 (logged) when the new gossip instance cannot be
+ * started: the site keeps the old config and instance. */
 int site_reconfigure(struct site *s, const struct conf *conf);
 
 /* Announces a graceful leave. The data plane stays. Returns how many seconds the loop
