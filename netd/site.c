@@ -88,88 +88,25 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
-/* --- conversions between the config's, the wire's and the kernel helpers' addresses --- */
-
-static void
-wire_from_conf_prefix(const struct conf_prefix *c, struct wire_prefix *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->family = c->family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6;
-	memcpy(w->addr, c->addr, c->family == AF_INET ? 4 : 16);
-	w->len = c->len;
-}
-
-static void
-wire_from_conf_endpoint(const struct conf_endpoint *c, struct wire_endpoint *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->family = c->family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6;
-	memcpy(w->addr, c->addr, c->family == AF_INET ? 4 : 16);
-	w->port = c->port;
-}
-
-static struct addr_endpoint
-addr_from_conf_endpoint(const struct conf_endpoint *c)
-{
-	struct addr_endpoint a = {.addr.family = (uint8_t)c->family, .port = c->port};
-
-	memcpy(a.addr.u.bytes, c->addr, c->family == AF_INET ? 4 : 16);
-	return a;
-}
-
-static struct addr_endpoint
-addr_from_wire_endpoint(const struct wire_endpoint *w)
-{
-	struct addr_endpoint a = {.addr.family = w->family == WIRE_AF_INET ? AF_INET : AF_INET6,
-	                          .port = w->port};
-
-	memcpy(a.addr.u.bytes, w->addr, w->family == WIRE_AF_INET ? 4 : 16);
-	return a;
-}
-
-static struct wire_endpoint
-wire_from_addr_endpoint(const struct addr_endpoint *a)
-{
-	struct wire_endpoint w = {.family =
-	                                  a->addr.family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6,
-	                          .port = a->port};
-
-	memcpy(w.addr, a->addr.u.bytes, a->addr.family == AF_INET ? 4 : 16);
-	return w;
-}
-
-static void
-kh_from_wire_prefix(const struct wire_prefix *w, struct addr_prefix *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->addr.family = w->family == WIRE_AF_INET ? AF_INET : AF_INET6;
-	memcpy(k->addr.u.bytes, w->addr, w->family == WIRE_AF_INET ? 4 : 16);
-	k->len = w->len;
-}
-
 static bool
-conf_addr_is_wildcard(const struct conf_endpoint *ep)
+addr_is_wildcard(const struct addr *a)
 {
 	static const uint8_t zero[16];
 
-	return memcmp(ep->addr, zero, ep->family == AF_INET ? 4 : 16) == 0;
+	return memcmp(a->u.bytes, zero, addr_len(a->family)) == 0;
 }
 
 /* --- the descriptor and trust table from the config --- */
 
 /* The address other sites reach this one at: advertise, else a specific bind address. */
 static bool
-site_public_address(const struct conf *conf, struct wire_endpoint *out)
+site_public_address(const struct conf *conf, struct addr_endpoint *out)
 {
-	struct conf_endpoint ep = conf->gossip.bind;
-
-	if (conf->gossip.has_advertise) {
-		ep.family = conf->gossip.advertise.family;
-		memcpy(ep.addr, conf->gossip.advertise.addr, sizeof(ep.addr));
-	} else if (conf_addr_is_wildcard(&ep)) {
+	*out = conf->gossip.bind;
+	if (conf->gossip.has_advertise)
+		out->addr = conf->gossip.advertise.addr;
+	else if (addr_is_wildcard(&out->addr))
 		return false;
-	}
-	wire_from_conf_endpoint(&ep, out);
 	return true;
 }
 
@@ -184,9 +121,9 @@ site_build_desc(const struct conf *conf, struct wire_desc *d)
 		d->nendpoints = 1;
 	}
 	for (size_t i = 0; i < conf->noverlay && i < WIRE_MAX_OVERLAY; i++)
-		wire_from_conf_prefix(&conf->overlay[i], &d->overlay[d->noverlay++]);
+		d->overlay[d->noverlay++] = conf->overlay[i];
 	for (size_t i = 0; i < conf->nprefixes && i < WIRE_MAX_PREFIXES; i++)
-		wire_from_conf_prefix(&conf->prefixes[i], &d->prefixes[d->nprefixes++]);
+		d->prefixes[d->nprefixes++] = conf->prefixes[i];
 	for (size_t i = 0; i < conf->nsegments && i < WIRE_MAX_VNIS; i++)
 		d->vnis[d->nvnis++] = conf->segments[i].vni;
 }
@@ -200,27 +137,16 @@ site_build_trust(const struct conf *conf)
 		return NULL;
 	for (size_t i = 0; i < conf->ntrust; i++) {
 		const struct conf_trust *ct = &conf->trust[i];
-		struct wire_prefix *prefixes =
-		        calloc(ct->nprefixes + ct->noverlay + 1, sizeof(*prefixes));
 		struct gossip_grant grant = {
-		        .prefixes = prefixes,
+		        .prefixes = ct->prefixes,
 		        .nprefixes = ct->nprefixes,
-		        .overlay = prefixes + ct->nprefixes,
+		        .overlay = ct->overlay,
 		        .noverlay = ct->noverlay,
 		        .vnis = ct->vnis,
 		        .nvnis = ct->nvnis,
 		};
-		int rc;
 
-		if (prefixes == NULL)
-			goto fail;
-		for (size_t k = 0; k < ct->nprefixes; k++)
-			wire_from_conf_prefix(&ct->prefixes[k], &prefixes[k]);
-		for (size_t k = 0; k < ct->noverlay; k++)
-			wire_from_conf_prefix(&ct->overlay[k], &prefixes[ct->nprefixes + k]);
-		rc = gossip_trust_add(t, ct->name, ct->public_key, &grant);
-		free(prefixes);
-		if (rc < 0)
+		if (gossip_trust_add(t, ct->name, ct->public_key, &grant) < 0)
 			goto fail;
 	}
 	return t;
@@ -347,17 +273,14 @@ site_view(struct site *s, struct site_view *views, int64_t now)
 		v->site.name = mi.name;
 		memcpy(v->site.public_key, d->wg_key, KEY_LEN);
 		if (d->nendpoints > 0) {
-			const struct wire_endpoint *ep = &d->endpoints[0];
+			const struct addr_endpoint *ep = &d->endpoints[0];
 
-			v->site.endpoint.family = ep->family == WIRE_AF_INET ? AF_INET : AF_INET6;
-			memcpy(v->site.endpoint.u.bytes, ep->addr,
-			       ep->family == WIRE_AF_INET ? 4 : 16);
+			v->site.endpoint = ep->addr;
 			v->site.endpoint_port = ep->port;
 		}
 		for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
-			kh_from_wire_prefix(&d->overlay[k], &v->site.overlay[v->site.noverlay++]);
-		for (size_t k = 0; k < d->nprefixes; k++)
-			kh_from_wire_prefix(&d->prefixes[k], &v->prefixes[k]);
+			v->site.overlay[v->site.noverlay++] = d->overlay[k];
+		memcpy(v->prefixes, d->prefixes, d->nprefixes * sizeof(d->prefixes[0]));
 		v->site.prefixes = v->prefixes;
 		v->site.nprefixes = d->nprefixes;
 		memcpy(v->vnis, d->vnis, d->nvnis * sizeof(d->vnis[0]));
@@ -529,12 +452,11 @@ site_on_work(struct ev_loop *loop, ev_timer *w, int revents)
 /* --- gossip I/O --- */
 
 static void
-site_gossip_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+site_gossip_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct site *s = arg;
-	struct addr_endpoint ep = addr_from_wire_endpoint(to);
 
-	transport_send(s->transport, &ep, buf, len);
+	transport_send(s->transport, to, buf, len);
 }
 
 static void
@@ -599,9 +521,8 @@ static void
 site_on_datagram(void *arg, const struct addr_endpoint *from, const uint8_t *buf, size_t len)
 {
 	struct site *s = arg;
-	struct wire_endpoint w = wire_from_addr_endpoint(from);
 
-	gossip_receive(s->gossip, site_now(), &w, buf, len);
+	gossip_receive(s->gossip, site_now(), from, buf, len);
 }
 
 static void
@@ -617,7 +538,6 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
                   size_t nmembers)
 {
 	struct gossip_config cfg = {0};
-	struct wire_endpoint *seeds;
 	struct wire_desc desc;
 	struct gossip *g;
 	uint64_t rng, session = 0;
@@ -627,11 +547,6 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	 * clock set back makes two runs share a session, and with it a (key, nonce) pair. */
 	while (session == 0)
 		randombytes_buf(&session, sizeof(session));
-	seeds = calloc(s->conf->gossip.nseeds + 1, sizeof(*seeds));
-	if (seeds == NULL)
-		return NULL;
-	for (size_t i = 0; i < s->conf->gossip.nseeds; i++)
-		wire_from_conf_endpoint(&s->conf->gossip.seeds[i], &seeds[i]);
 	site_build_desc(s->conf, &desc);
 	randombytes_buf(&rng, sizeof(rng));
 	cfg.name = s->conf->site_name;
@@ -641,14 +556,13 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	cfg.desc = &desc;
 	cfg.profile = s->conf->gossip.timing;
 	cfg.trust = s->trust;
-	cfg.seeds = seeds;
+	cfg.seeds = s->conf->gossip.seeds;
 	cfg.nseeds = s->conf->gossip.nseeds;
 	cfg.rng_seed = rng;
 	cfg.cb.send = site_gossip_send;
 	cfg.cb.event = site_gossip_event;
 	cfg.cb.arg = s;
 	g = gossip_new(&cfg, err, sizeof(err));
-	free(seeds);
 	if (g == NULL) {
 		log_errx("gossip: %s", err);
 		return NULL;
@@ -690,7 +604,7 @@ site_on_monitor(struct ev_loop *loop, ev_io *w, int revents)
 static uint32_t
 site_underlay_mtu(const struct conf *conf)
 {
-	struct wire_endpoint pub;
+	struct addr_endpoint pub;
 	struct kh_ifaddr *addrs = NULL;
 	size_t n = 0;
 	uint32_t mtu = MESH_DEFAULT_UNDERLAY_MTU;
@@ -698,13 +612,13 @@ site_underlay_mtu(const struct conf *conf)
 
 	if (!site_public_address(conf, &pub))
 		return mtu;
-	family = pub.family == WIRE_AF_INET ? AF_INET : AF_INET6;
+	family = pub.addr.family;
 	if (kh_ifaddr_list(0, family, &addrs, &n) < 0)
 		return mtu;
 	for (size_t i = 0; i < n; i++) {
 		struct kh_link link;
 
-		if (memcmp(addrs[i].prefix.addr.u.bytes, pub.addr, family == AF_INET ? 4 : 16) != 0)
+		if (memcmp(addrs[i].prefix.addr.u.bytes, pub.addr.u.bytes, addr_len(family)) != 0)
 			continue;
 		if (kh_link_get_index(addrs[i].ifindex, &link) == 0 && link.mtu >= 1280)
 			mtu = link.mtu;
@@ -796,7 +710,6 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 {
 	struct site *s = calloc(1, sizeof(*s));
 	const struct transport_handler handler = {site_on_datagram, site_on_drained, s};
-	struct addr_endpoint bind_to;
 	struct state st = {0};
 	char err[256];
 	int rc;
@@ -838,8 +751,7 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	state_clear(&st);
 	if (s->gossip == NULL)
 		goto fail;
-	bind_to = addr_from_conf_endpoint(&conf->gossip.bind);
-	if (transport_open(loop, &bind_to, &handler, &s->transport) < 0)
+	if (transport_open(loop, &conf->gossip.bind, &handler, &s->transport) < 0)
 		goto fail;
 
 	rc = kh_monitor_open(KH_MONITOR_RCVBUF, &s->monitor);
@@ -866,7 +778,7 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 		          strerror(errno));
 	}
 	site_set_params(s);
-	if (!conf->gossip.has_advertise && conf_addr_is_wildcard(&conf->gossip.bind))
+	if (!conf->gossip.has_advertise && addr_is_wildcard(&conf->gossip.bind.addr))
 		log_warnx("gossip.bind is a wildcard and gossip.advertise is not set: other sites "
 		          "learn no address for this one and rely on it reaching them");
 	site_save(s);
@@ -921,9 +833,7 @@ site_reconfigure(struct site *s, const struct conf *conf)
 	struct wire_desc desc;
 
 	if (changes & CONF_CHANGE_GOSSIP_BIND) {
-		struct addr_endpoint bind_to = addr_from_conf_endpoint(&conf->gossip.bind);
-
-		if (transport_rebind(s->transport, &bind_to) < 0)
+		if (transport_rebind(s->transport, &conf->gossip.bind) < 0)
 			log_warnx("gossip stays on its current socket");
 	}
 	s->conf = conf;

@@ -155,11 +155,11 @@ static json_t *
 gossip_json(const struct site_snapshot *s)
 {
 	const struct gossip_counters *gc = gossip_counters(s->gossip);
-	char bind[64], session[17];
+	char bind[ADDR_ENDPOINT_STRLEN], session[17];
 	json_t *o = json_object();
 	int r = 0;
 
-	conf_endpoint_format(&s->conf->gossip.bind, bind, sizeof(bind));
+	addr_endpoint_format(&s->conf->gossip.bind, bind);
 	snprintf(session, sizeof(session), "%016" PRIx64, s->session);
 	r |= put(o, "bind", json_string(bind));
 	r |= put(o, "profile", json_string(conf_gossip_profile_name(s->conf->gossip.profile)));
@@ -256,15 +256,9 @@ granted_prefixes_json(const struct gossip_member_info *mi)
 	char buf[ADDR_PREFIX_STRLEN];
 	int r = 0;
 
-	for (size_t k = 0; mi->desc != NULL && k < mi->granted->nprefixes; k++) {
-		const struct wire_prefix *w = &mi->granted->prefixes[k];
-		struct addr_prefix p = {.addr.family =
-		                                w->family == WIRE_AF_INET ? AF_INET : AF_INET6,
-		                        .len = w->len};
-
-		memcpy(p.addr.u.bytes, w->addr, w->family == WIRE_AF_INET ? 4 : 16);
-		r |= json_array_append_new(a, json_string(addr_prefix_format(&p, buf)));
-	}
+	for (size_t k = 0; mi->desc != NULL && k < mi->granted->nprefixes; k++)
+		r |= json_array_append_new(
+		        a, json_string(addr_prefix_format(&mi->granted->prefixes[k], buf)));
 	return finish(a, r);
 }
 
