@@ -1,16 +1,14 @@
-/* The running site: gossip on a UDP socket in the event loop, the membership view turned
- * into the mesh's desired state, and the reconciler applying it whenever the view, the config
- * or the kernel (netlink events) moves. */
+/* The running site: its lifecycle, the scheduling of gossip, reconcile runs, state saves and
+ * status reads on the event loop, and reloads. Gossip talks through the transport, the view
+ * turns members into the mesh's desired state, and the reconciler applies it whenever the
+ * view, the config or the kernel (netlink events) moves. */
 #include "netd/site.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +23,7 @@
 #include "netd/reconcile.h"
 #include "netd/state.h"
 #include "netd/transport.h"
+#include "netd/view.h"
 
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
@@ -37,12 +36,6 @@
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
 #define SITE_SAVE_DELAY 1.0
-
-struct site_view {
-	struct mesh_site site;
-	struct addr_prefix prefixes[WIRE_MAX_PREFIXES];
-	uint32_t vnis[WIRE_MAX_VNIS];
-};
 
 struct site {
 	struct ev_loop *loop;
@@ -67,10 +60,8 @@ struct site {
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
 	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
-	uint64_t computes;
 
 	ev_timer save_timer;
-	bool leaving;
 
 	struct wg_device *wg_dev; /* as last read for the replies; NULL: not read or unreadable */
 	ev_timer wg_timer;
@@ -88,93 +79,7 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
-static bool
-addr_is_wildcard(const struct addr *a)
-{
-	static const uint8_t zero[16];
-
-	return memcmp(a->u.bytes, zero, addr_len(a->family)) == 0;
-}
-
-/* --- the descriptor and trust table from the config --- */
-
-/* The address other sites reach this one at: advertise, else a specific bind address. */
-static bool
-site_public_address(const struct conf *conf, struct addr_endpoint *out)
-{
-	*out = conf->gossip.bind;
-	if (conf->gossip.has_advertise)
-		out->addr = conf->gossip.advertise.addr;
-	else if (addr_is_wildcard(&out->addr))
-		return false;
-	return true;
-}
-
-static void
-site_build_desc(const struct conf *conf, struct wire_desc *d)
-{
-	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", conf->site_name);
-	if (site_public_address(conf, &d->gossip)) {
-		d->endpoints[0] = d->gossip;
-		d->endpoints[0].port = conf->wg.listen_port;
-		d->nendpoints = 1;
-	}
-	for (size_t i = 0; i < conf->noverlay && i < WIRE_MAX_OVERLAY; i++)
-		d->overlay[d->noverlay++] = conf->overlay[i];
-	for (size_t i = 0; i < conf->nprefixes && i < WIRE_MAX_PREFIXES; i++)
-		d->prefixes[d->nprefixes++] = conf->prefixes[i];
-	for (size_t i = 0; i < conf->nsegments && i < WIRE_MAX_VNIS; i++)
-		d->vnis[d->nvnis++] = conf->segments[i].vni;
-}
-
-static struct gossip_trust *
-site_build_trust(const struct conf *conf)
-{
-	struct gossip_trust *t = gossip_trust_new();
-
-	if (t == NULL)
-		return NULL;
-	for (size_t i = 0; i < conf->ntrust; i++) {
-		const struct conf_trust *ct = &conf->trust[i];
-		struct gossip_grant grant = {
-		        .prefixes = ct->prefixes,
-		        .nprefixes = ct->nprefixes,
-		        .overlay = ct->overlay,
-		        .noverlay = ct->noverlay,
-		        .vnis = ct->vnis,
-		        .nvnis = ct->nvnis,
-		};
-
-		if (gossip_trust_add(t, ct->name, ct->public_key, &grant) < 0)
-			goto fail;
-	}
-	return t;
-fail:
-	gossip_trust_free(t);
-	return NULL;
-}
-
 /* --- the state file --- */
-
-/* The verified descriptors of the live members: what the state file remembers and a new gossip
- * instance carries over. */
-static struct wire_desc *
-site_live_members(struct site *s, size_t *n)
-{
-	size_t count = gossip_trust_count(s->trust);
-	struct wire_desc *out = calloc(count ? count : 1, sizeof(*out));
-
-	*n = 0;
-	for (size_t i = 0; out != NULL && i < count; i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) == 0 && mi.desc != NULL &&
-		    (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT))
-			out[(*n)++] = *mi.desc;
-	}
-	return out;
-}
 
 /* Saves the incarnation and the verified descriptors of the live members. */
 static void
@@ -184,7 +89,7 @@ site_save(struct site *s)
 	char err[256];
 
 	st.incarnation = gossip_self(s->gossip)->incarnation;
-	st.members = site_live_members(s, &st.nmembers);
+	st.members = view_live_members(s->gossip, s->trust, &st.nmembers);
 	if (st.members == NULL) {
 		log_warnx("cannot save %s: out of memory", s->conf->gossip.state_file);
 		return;
@@ -213,90 +118,7 @@ site_schedule_save(struct site *s)
 	}
 }
 
-/* Members remembered from the state file or an earlier gossip instance, taken only if their
- * signature verifies under the key the trust table names; what their trust entry does not
- * grant is refused as it is when received. */
-static void
-site_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, int64_t now)
-{
-	size_t adopted = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct gossip_desc *gd = gossip_desc_new(&descs[i]);
-
-		if (gd == NULL)
-			break;
-		if (gossip_desc_verify(gd) == 0 && gossip_add_member(g, now, gd) == 0)
-			adopted++;
-		gossip_desc_unref(gd);
-	}
-	if (n > 0)
-		log_info("gossip: %zu of %zu remembered members taken into the view", adopted, n);
-}
-
 /* --- the mesh --- */
-
-static enum mesh_state
-mesh_state_of(enum gossip_state st)
-{
-	switch (st) {
-	case GOSSIP_SUSPECT:
-		return MESH_SUSPECT;
-	case GOSSIP_DEAD:
-		return MESH_DEAD;
-	case GOSSIP_LEFT:
-		return MESH_LEFT;
-	case GOSSIP_NONE:
-	case GOSSIP_ALIVE:
-		break;
-	}
-	return MESH_ALIVE;
-}
-
-/* The view as the mesh wants it. Also finds when the next dead site's hold ends. */
-static size_t
-site_view(struct site *s, struct site_view *views, int64_t now)
-{
-	size_t n = 0, count = gossip_trust_count(s->trust);
-	int64_t hold = (int64_t)s->conf->gossip.dead_hold * MESH_USEC;
-
-	s->hold_expiry = 0;
-	for (size_t i = 0; i < count; i++) {
-		struct gossip_member_info mi;
-		struct site_view *v = &views[n];
-		const struct wire_desc *d;
-
-		if (gossip_member(s->gossip, i, &mi) < 0 || mi.desc == NULL)
-			continue;
-		d = mi.granted;
-		memset(v, 0, sizeof(*v));
-		v->site.name = mi.name;
-		memcpy(v->site.public_key, d->wg_key, KEY_LEN);
-		if (d->nendpoints > 0) {
-			const struct addr_endpoint *ep = &d->endpoints[0];
-
-			v->site.endpoint = ep->addr;
-			v->site.endpoint_port = ep->port;
-		}
-		for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
-			v->site.overlay[v->site.noverlay++] = d->overlay[k];
-		memcpy(v->prefixes, d->prefixes, d->nprefixes * sizeof(d->prefixes[0]));
-		v->site.prefixes = v->prefixes;
-		v->site.nprefixes = d->nprefixes;
-		memcpy(v->vnis, d->vnis, d->nvnis * sizeof(d->vnis[0]));
-		v->site.vnis = v->vnis;
-		v->site.nvnis = d->nvnis;
-		v->site.state = mesh_state_of(mi.state);
-		v->site.died_at = mi.changed_at;
-		v->site.behind_nat = d->nendpoints == 0;
-		if ((mi.state == GOSSIP_DEAD || mi.state == GOSSIP_LEFT) &&
-		    mi.changed_at + hold > now &&
-		    (s->hold_expiry == 0 || mi.changed_at + hold < s->hold_expiry))
-			s->hold_expiry = mi.changed_at + hold;
-		n++;
-	}
-	return n;
-}
 
 static json_t *
 site_event(const char *type)
@@ -364,21 +186,18 @@ site_apply(struct site *s)
 {
 	int64_t now = site_now();
 	size_t count = gossip_trust_count(s->trust);
-	struct site_view *views = calloc(count ? count : 1, sizeof(*views));
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct mesh_desired *next = NULL;
 	struct reconcile_stats after;
 	size_t n;
 	int rc;
 
-	if (views == NULL || sites == NULL)
+	if (sites == NULL)
 		goto retry;
-	n = site_view(s, views, now);
-	for (size_t i = 0; i < n; i++)
-		sites[i] = views[i].site;
+	n = view_mesh_sites(s->gossip, s->trust, (int64_t)s->conf->gossip.dead_hold * MESH_USEC,
+	                    now, sites, &s->hold_expiry);
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
-	s->computes++;
 	s->view_changed = false;
 	site_publish_route_changes(s, s->desired, next);
 	mesh_desired_free(s->desired);
@@ -405,13 +224,11 @@ site_apply(struct site *s)
 			if (rep[i].err != 0)
 				log_warnx("%s: %s", rep[i].object, rep[i].text);
 	}
-	free(views);
 	free(sites);
 	site_arm_work(s, now);
 	return;
 retry:
 	log_warnx("out of memory computing the mesh; retrying");
-	free(views);
 	free(sites);
 	s->view_changed = true;
 	site_arm_work(s, now);
@@ -547,7 +364,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	 * clock set back makes two runs share a session, and with it a (key, nonce) pair. */
 	while (session == 0)
 		randombytes_buf(&session, sizeof(session));
-	site_build_desc(s->conf, &desc);
+	view_descriptor(s->conf, &desc);
 	randombytes_buf(&rng, sizeof(rng));
 	cfg.name = s->conf->site_name;
 	cfg.private_key = s->conf->wg.private_key;
@@ -569,7 +386,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	}
 	s->saved_incarnation = incarnation;
 	s->session = session;
-	site_adopt_members(g, members, nmembers, site_now());
+	view_adopt_members(g, members, nmembers, site_now());
 	gossip_start(g, site_now());
 	log_info("gossip: site %s, session %016" PRIx64 ", incarnation %u, %zu trusted sites, "
 	         "%zu seeds",
@@ -610,7 +427,7 @@ site_underlay_mtu(const struct conf *conf)
 	uint32_t mtu = MESH_DEFAULT_UNDERLAY_MTU;
 	int family;
 
-	if (!site_public_address(conf, &pub))
+	if (!view_public_address(conf, &pub))
 		return mtu;
 	family = pub.addr.family;
 	if (kh_ifaddr_list(0, family, &addrs, &n) < 0)
@@ -705,11 +522,43 @@ site_device(const struct site *s)
 	return s->wg_dev;
 }
 
+/* The netlink monitor and the reconciler it feeds, and the eventfd that tells of WireGuard
+ * work finished in the background. 0, or -1 (logged). */
+static int
+site_watch_kernel(struct site *s)
+{
+	int rc = kh_monitor_open(KH_MONITOR_RCVBUF, &s->monitor);
+
+	if (rc < 0) {
+		log_errx("netlink monitor: %s", strerror(-rc));
+		return -1;
+	}
+	ev_io_init(&s->monitor_watcher, site_on_monitor, kh_monitor_fd(s->monitor), EV_READ);
+	s->monitor_watcher.data = s;
+	ev_io_start(s->loop, &s->monitor_watcher);
+	if (reconcile_new(&s->reconcile) < 0) {
+		log_errx("out of memory");
+		return -1;
+	}
+	/* Without it, the retry and refresh timers still get there. */
+	rc = wg_background_fd();
+	if (rc >= 0) {
+		ev_io_set(&s->wg_background, rc, EV_READ);
+		ev_io_start(s->loop, &s->wg_background);
+	} else {
+		log_warnx("wireguard: no eventfd (%s): work finished in the background is picked "
+		          "up by the retry timers only",
+		          strerror(errno));
+	}
+	return 0;
+}
+
 int
 site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, struct site **out)
 {
 	struct site *s = calloc(1, sizeof(*s));
 	const struct transport_handler handler = {site_on_datagram, site_on_drained, s};
+	struct addr_endpoint pub;
 	struct state st = {0};
 	char err[256];
 	int rc;
@@ -741,7 +590,10 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 		log_warnx("gossip: ignoring the state file: %s", err);
 		st = (struct state){0};
 	}
-	s->trust = site_build_trust(conf);
+	/* Before gossip starts: what it sends goes out through the socket. */
+	if (transport_open(loop, &conf->gossip.bind, &handler, &s->transport) < 0)
+		goto fail;
+	s->trust = view_trust(conf);
 	if (s->trust == NULL) {
 		log_errx("out of memory building the trust table");
 		goto fail;
@@ -751,34 +603,11 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	state_clear(&st);
 	if (s->gossip == NULL)
 		goto fail;
-	if (transport_open(loop, &conf->gossip.bind, &handler, &s->transport) < 0)
-		goto fail;
 
-	rc = kh_monitor_open(KH_MONITOR_RCVBUF, &s->monitor);
-	if (rc < 0) {
-		log_errx("netlink monitor: %s", strerror(-rc));
+	if (site_watch_kernel(s) < 0)
 		goto fail;
-	}
-	ev_io_init(&s->monitor_watcher, site_on_monitor, kh_monitor_fd(s->monitor), EV_READ);
-	s->monitor_watcher.data = s;
-	ev_io_start(loop, &s->monitor_watcher);
-
-	if (reconcile_new(&s->reconcile) < 0) {
-		log_errx("out of memory");
-		goto fail;
-	}
-	/* Without it, the retry and refresh timers still get there. */
-	rc = wg_background_fd();
-	if (rc >= 0) {
-		ev_io_set(&s->wg_background, rc, EV_READ);
-		ev_io_start(loop, &s->wg_background);
-	} else {
-		log_warnx("wireguard: no eventfd (%s): work finished in the background is picked "
-		          "up by the retry timers only",
-		          strerror(errno));
-	}
 	site_set_params(s);
-	if (!conf->gossip.has_advertise && addr_is_wildcard(&conf->gossip.bind.addr))
+	if (!view_public_address(conf, &pub))
 		log_warnx("gossip.bind is a wildcard and gossip.advertise is not set: other sites "
 		          "learn no address for this one and rely on it reaching them");
 	site_save(s);
@@ -799,10 +628,10 @@ fail:
 static int
 site_restart_gossip(struct site *s)
 {
-	struct gossip_trust *trust = site_build_trust(s->conf), *old_trust = s->trust;
+	struct gossip_trust *trust = view_trust(s->conf), *old_trust = s->trust;
 	struct gossip *g, *old_gossip = s->gossip;
 	size_t n;
-	struct wire_desc *members = site_live_members(s, &n);
+	struct wire_desc *members = view_live_members(s->gossip, s->trust, &n);
 
 	if (trust == NULL || members == NULL) {
 		log_warnx("out of memory: the gossip settings take effect at the next start");
@@ -844,7 +673,7 @@ site_reconfigure(struct site *s, const struct conf *conf)
 		}
 	} else {
 		/* The descriptor alone goes out as a new version. */
-		site_build_desc(conf, &desc);
+		view_descriptor(conf, &desc);
 		if (gossip_update(s->gossip, site_now(), &desc) < 0)
 			log_warnx("gossip: the new descriptor was refused");
 	}
@@ -862,7 +691,6 @@ site_leave(struct site *s)
 	const struct gossip_profile *p = &s->conf->gossip.timing;
 	double drain = 3.0 * p->gossip_interval_ms / 1000.0;
 
-	s->leaving = true;
 	gossip_leave(s->gossip, site_now());
 	site_after_gossip(s);
 	return drain < 2.0 ? drain : 2.0;
