@@ -34,10 +34,9 @@ struct site_snapshot {
 	uint64_t wg_read_failures;
 };
 
-/* Locks and loads the state file, starts
- * gossip on conf->gossip.bind, opens the netlink monitor and schedules the first reconcile.
- * conf and ctl are borrowed: conf until site_reconfigure replaces it. Returns 0 and *out, or
- * -1 after logging why. */
+/* Locks and loads the state file, starts gossip on conf->gossip.bind, opens the netlink
+ * monitor and schedules the first reconcile. conf and ctl are borrowed: conf until
+ * site_reconfigure replaces it. Returns 0 and *out, or -1 after logging why. */
 int site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl,
              struct site **out);
 
@@ -60,6 +59,7 @@ int site_teardown(struct site *s);
 /* Saves the view to the state file and frees everything; the kernel is left as it is. */
 void site_free(struct site *s);
 
+/* What the status socket shows of s, as it is now. */
 void site_snapshot(const struct site *s, struct site_snapshot *out);
 
 /* Without a running daemon: removes what the config's netd owns. 0 or -1 (logged). */
