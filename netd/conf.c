@@ -2607,14 +2607,34 @@ timing_eq(const struct gossip_profile *a, const struct gossip_profile *b)
 	return a->lifeguard == b->lifeguard;
 }
 
-/* The file name and source lines are where a config came from, not what it says. */
-bool
-conf_equal(const struct conf *a, const struct conf *b)
+/* What a new gossip instance is needed for: who this site is, whom it trusts and what each
+ * may claim, its timing, seeds and state file. */
+static bool
+gossip_instance_eq(const struct conf *a, const struct conf *b)
 {
-	if (!str_eq(a->site_name, b->site_name) || a->log_level != b->log_level ||
-	    !str_eq(a->wg.interface, b->wg.interface) || a->wg.listen_port != b->wg.listen_port ||
-	    !str_eq(a->wg.private_key_file, b->wg.private_key_file) ||
+	if (!str_eq(a->site_name, b->site_name) ||
 	    sodium_memcmp(a->wg.private_key, b->wg.private_key, KEY_LEN) != 0 ||
+	    !timing_eq(&a->gossip.timing, &b->gossip.timing) ||
+	    !str_eq(a->gossip.state_file, b->gossip.state_file) ||
+	    a->gossip.nseeds != b->gossip.nseeds || a->ntrust != b->ntrust)
+		return false;
+	for (size_t i = 0; i < a->gossip.nseeds; i++)
+		if (!endpoint_eq(&a->gossip.seeds[i], &b->gossip.seeds[i]))
+			return false;
+	for (size_t i = 0; i < a->ntrust; i++)
+		if (!trust_eq(&a->trust[i], &b->trust[i]))
+			return false;
+	return true;
+}
+
+/* What the running site applies as a difference: the descriptor it gossips, the data plane
+ * and the logging. */
+static bool
+live_eq(const struct conf *a, const struct conf *b)
+{
+	if (a->log_level != b->log_level || !str_eq(a->wg.interface, b->wg.interface) ||
+	    a->wg.listen_port != b->wg.listen_port ||
+	    !str_eq(a->wg.private_key_file, b->wg.private_key_file) ||
 	    a->wg.backend != b->wg.backend ||
 	    !str_eq(a->wg.userspace_command, b->wg.userspace_command) ||
 	    a->wg.fwmark != b->wg.fwmark || a->wg.mtu != b->wg.mtu ||
@@ -2622,31 +2642,42 @@ conf_equal(const struct conf *a, const struct conf *b)
 		return false;
 	if (a->noverlay != b->noverlay || !prefixes_eq(a->overlay, b->overlay, a->noverlay))
 		return false;
-	if (!endpoint_eq(&a->gossip.bind, &b->gossip.bind) ||
-	    a->gossip.has_advertise != b->gossip.has_advertise ||
+	if (a->gossip.has_advertise != b->gossip.has_advertise ||
 	    (a->gossip.has_advertise &&
 	     !addr_prefix_equal(&a->gossip.advertise, &b->gossip.advertise)) ||
-	    a->gossip.nseeds != b->gossip.nseeds)
-		return false;
-	for (size_t i = 0; i < a->gossip.nseeds; i++)
-		if (!endpoint_eq(&a->gossip.seeds[i], &b->gossip.seeds[i]))
-			return false;
-	if (a->gossip.profile != b->gossip.profile ||
-	    !timing_eq(&a->gossip.timing, &b->gossip.timing) ||
-	    a->gossip.dead_hold != b->gossip.dead_hold ||
-	    !str_eq(a->gossip.state_file, b->gossip.state_file))
+	    a->gossip.profile != b->gossip.profile || a->gossip.dead_hold != b->gossip.dead_hold)
 		return false;
 	if (a->nprefixes != b->nprefixes || !prefixes_eq(a->prefixes, b->prefixes, a->nprefixes) ||
 	    a->routing.table != b->routing.table || a->routing.protocol != b->routing.protocol)
 		return false;
-	if (a->nsegments != b->nsegments || a->ntrust != b->ntrust)
+	if (a->nsegments != b->nsegments)
 		return false;
 	for (size_t i = 0; i < a->nsegments; i++)
 		if (!segment_eq(&a->segments[i], &b->segments[i]))
 			return false;
-	for (size_t i = 0; i < a->ntrust; i++)
-		if (!trust_eq(&a->trust[i], &b->trust[i]))
-			return false;
-	return str_eq(a->control.socket, b->control.socket) && a->control.mode == b->control.mode &&
-	       str_eq(a->control.group, b->control.group);
+	return true;
+}
+
+/* The file name and source lines are where a config came from, not what it says. */
+unsigned
+conf_changes(const struct conf *a, const struct conf *b)
+{
+	unsigned changes = 0;
+
+	if (!live_eq(a, b))
+		changes |= CONF_CHANGE_LIVE;
+	if (!endpoint_eq(&a->gossip.bind, &b->gossip.bind))
+		changes |= CONF_CHANGE_GOSSIP_BIND;
+	if (!gossip_instance_eq(a, b))
+		changes |= CONF_CHANGE_GOSSIP;
+	if (!str_eq(a->control.socket, b->control.socket) || a->control.mode != b->control.mode ||
+	    !str_eq(a->control.group, b->control.group))
+		changes |= CONF_CHANGE_CONTROL;
+	return changes;
+}
+
+bool
+conf_equal(const struct conf *a, const struct conf *b)
+{
+	return conf_changes(a, b) == 0;
 }

@@ -154,8 +154,20 @@ int conf_print(const struct conf *conf, FILE *out);
 /* The normalised config as JSON for the status socket; private keys never appear. */
 json_t *conf_to_json(const struct conf *conf);
 
-/* True when a and b describe the same configuration (used by reload to skip no-ops and
- * by the round-trip tests). */
+/* What a reload from one config to another takes, one bit per kind of setting changed. This
+ * is where every setting is sorted by how it is applied. */
+enum conf_change {
+	CONF_CHANGE_LIVE = 1 << 0,        /* applied as a difference by the running site */
+	CONF_CHANGE_GOSSIP_BIND = 1 << 1, /* a new gossip socket */
+	CONF_CHANGE_GOSSIP = 1 << 2,      /* a new gossip instance: identity, trust, timing, seeds,
+	                                   * state file */
+	CONF_CHANGE_CONTROL = 1 << 3,     /* the status socket's: only at the next start */
+};
+
+/* The conf_change bits for going from a to b; 0 when they describe the same configuration. */
+unsigned conf_changes(const struct conf *a, const struct conf *b);
+
+/* True when a and b describe the same configuration (the round-trip tests). */
 bool conf_equal(const struct conf *a, const struct conf *b);
 
 const char *conf_backend_name(enum conf_backend backend);

@@ -1133,6 +1133,56 @@ test_equal(void **state)
 	conf_free(a);
 }
 
+/* What a reload takes is sorted by setting: each case differs from HEAD in one setting. */
+static void
+test_changes(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned want;
+	} cases[] = {
+	        {HEAD, 0},
+	        {HEAD "prefixes = [ \"10.1.0.0/16\" ];\n", CONF_CHANGE_LIVE},
+	        {HEAD "overlay = [ \"10.99.0.1\" ];\n", CONF_CHANGE_LIVE},
+	        {HEAD "gossip = { advertise = \"198.51.100.1\"; };\n", CONF_CHANGE_LIVE},
+	        {HEAD "gossip = { dead_hold = 31; };\n", CONF_CHANGE_LIVE},
+	        {HEAD "routing = { protocol = 201; };\n", CONF_CHANGE_LIVE},
+	        {HEAD "gossip = { bind = \"0.0.0.0:7947\"; };\n", CONF_CHANGE_GOSSIP_BIND},
+	        {HEAD "gossip = { seeds = [ \"198.51.100.1\" ]; };\n", CONF_CHANGE_GOSSIP},
+	        {HEAD "gossip = { probe_interval = 1001; };\n", CONF_CHANGE_GOSSIP},
+	        {HEAD "gossip = { state_file = \"/var/lib/netd/other.state\"; };\n",
+	         CONF_CHANGE_GOSSIP},
+	        {HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; } );\n",
+	         CONF_CHANGE_GOSSIP},
+	        /* The profile's name is shown; its timing is what gossip runs on. */
+	        {HEAD "gossip = { profile = \"wan\"; };\n", CONF_CHANGE_LIVE | CONF_CHANGE_GOSSIP},
+	        {"site = { name = \"alphb\"; };\nwireguard = { private_key_file = \"@KEY@\"; };\n",
+	         CONF_CHANGE_GOSSIP},
+	        {HEAD "control = { mode = \"0600\"; };\n", CONF_CHANGE_CONTROL},
+	        {HEAD "control = { group = \"adm\"; };\n", CONF_CHANGE_CONTROL},
+	};
+	struct conf *base = load_ok(HEAD), *a, *b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *c = load_ok(cases[i].text);
+
+		if (conf_changes(base, c) != cases[i].want ||
+		    conf_changes(c, base) != cases[i].want)
+			fail_msg("case %zu: changes 0x%x, want 0x%x", i, conf_changes(base, c),
+			         cases[i].want);
+		conf_free(c);
+	}
+	/* A trust entry's overlay grant is part of the trust gossip admits by. */
+	a = load_ok(HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; } );\n");
+	b = load_ok(HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
+	                 "\toverlay = [ \"10.98.0.2\" ]; } );\n");
+	assert_int_equal(conf_changes(a, b), CONF_CHANGE_GOSSIP);
+	conf_free(a);
+	conf_free(b);
+	conf_free(base);
+}
+
 static void
 test_json(void **state)
 {
@@ -1294,6 +1344,7 @@ main(void)
 	        cmocka_unit_test(test_round_trip),
 	        cmocka_unit_test(test_print_canonical),
 	        cmocka_unit_test(test_equal),
+	        cmocka_unit_test(test_changes),
 	        cmocka_unit_test(test_json),
 	        cmocka_unit_test(test_load_file),
 	        cmocka_unit_test(test_names),
