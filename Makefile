@@ -55,6 +55,8 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 TOOL_SRCS  := $(wildcard tests/kernel/*.c)
 FAKE_SRCS  := $(wildcard kernel-helpers/fake/*.c)
 FAKE_UNIT_SRCS := $(wildcard tests/unit/fake/test_*.c)
+# What the fake-kernel tests share (keys, configs, views), linked into each of them.
+FAKE_FIXTURE_SRCS := $(filter-out $(FAKE_UNIT_SRCS),$(wildcard tests/unit/fake/*.c))
 SIM_SRCS   := $(wildcard tests/sim/*.c)
 
 NETD_OBJS  := $(NETD_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -65,6 +67,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOL_BINS  := $(TOOL_SRCS:tests/kernel/%.c=$(BUILD)/%)
 FAKE_OBJS  := $(FAKE_SRCS:%.c=$(BUILD)/obj/%.o)
 FAKE_UNIT_BINS := $(FAKE_UNIT_SRCS:tests/unit/fake/%.c=$(BUILD)/tests/fake/%)
+FAKE_FIXTURE_OBJS := $(FAKE_FIXTURE_SRCS:%.c=$(BUILD)/obj/%.o)
 SIM_OBJS   := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
 SIM_BIN    := $(if $(SIM_SRCS),$(BUILD)/netd-sim)
 
@@ -107,9 +110,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS) -lcmocka
 
+$(FAKE_UNIT_BINS): $(FAKE_FIXTURE_OBJS)
 $(BUILD)/tests/fake/%: $(BUILD)/obj/tests/unit/fake/%.o $(LIBS_FAKE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_FAKE) $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FAKE_FIXTURE_OBJS) $(LIBS_FAKE) $(PKG_LIBS) -lcmocka
 
 # The gossip simulator: the real core, codec and crypto, many sites in one process.
 $(BUILD)/netd-sim: $(SIM_OBJS) $(LIBS_ALL)

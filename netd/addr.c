@@ -109,6 +109,12 @@ addr_prefix_equal(const struct addr_prefix *a, const struct addr_prefix *b)
 	return a->len == b->len && addr_equal(&a->addr, &b->addr);
 }
 
+bool
+addr_endpoint_equal(const struct addr_endpoint *a, const struct addr_endpoint *b)
+{
+	return a->port == b->port && addr_equal(&a->addr, &b->addr);
+}
+
 static int
 family_rank(int family)
 {

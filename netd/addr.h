@@ -52,6 +52,7 @@ const char *addr_endpoint_format(const struct addr_endpoint *ep, char buf[ADDR_E
 
 bool addr_equal(const struct addr *a, const struct addr *b);
 bool addr_prefix_equal(const struct addr_prefix *a, const struct addr_prefix *b);
+bool addr_endpoint_equal(const struct addr_endpoint *a, const struct addr_endpoint *b);
 /* Total orders: IPv4 before IPv6 before anything else, then by the address bytes; prefixes
  * then by length, shorter first, so a prefix sorts right before the prefixes inside it that
  * share its address. */

@@ -757,63 +757,47 @@ want_ifname(struct loader *ld, const config_setting_t *s, const char *path, char
 	return *out ? 0 : -1;
 }
 
-static int
-addr_parse(const char *s, size_t n, struct conf_prefix *p)
+/* A prefix as the file writes it: an address alone where the length is implied (overlay
+ * addresses, the advertised underlay address). */
+static const char *
+prefix_text(const struct addr_prefix *p, bool with_len, char buf[ADDR_PREFIX_STRLEN])
 {
-	char buf[INET6_ADDRSTRLEN];
+	return with_len ? addr_prefix_format(p, buf) : addr_format(&p->addr, buf);
+}
+
+/* The address in the first n bytes of s, as a host prefix. */
+static int
+host_parse(const char *s, size_t n, struct addr_prefix *p)
+{
+	char buf[ADDR_STRLEN];
+	struct addr a;
 
 	if (n == 0 || n >= sizeof(buf))
 		return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	memset(p, 0, sizeof(*p));
-	if (inet_pton(AF_INET, buf, p->addr) == 1) {
-		p->family = AF_INET;
-		p->len = 32;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, p->addr) == 1) {
-		p->family = AF_INET6;
-		p->len = 128;
-		return 0;
-	}
-	return -1;
+	if (addr_parse(buf, &a) < 0)
+		return -1;
+	*p = addr_host(&a);
+	return 0;
 }
 
 static bool
-prefix_host_bits(const struct conf_prefix *p, struct conf_prefix *masked)
-{
-	size_t bytes = p->family == AF_INET ? 4 : 16;
-	bool set = false;
-
-	*masked = *p;
-	for (size_t i = 0; i < bytes; i++) {
-		unsigned int keep = p->len >= (i + 1) * 8 ? 8 : p->len > i * 8 ? p->len - i * 8 : 0;
-		uint8_t mask = (uint8_t)(0xff00u >> keep);
-
-		if (p->addr[i] & ~mask)
-			set = true;
-		masked->addr[i] &= mask;
-	}
-	return set;
-}
-
-static bool
-addr_unusable(const struct conf_prefix *p)
+addr_unusable(const struct addr *a)
 {
 	static const uint8_t zero[16];
+	const uint8_t *b = a->u.bytes;
 
-	if (p->family == AF_INET)
-		return memcmp(p->addr, zero, 4) == 0 || p->addr[0] >= 224 || p->addr[0] == 127;
-	return memcmp(p->addr, zero, 16) == 0 || p->addr[0] == 0xff ||
-	       (memcmp(p->addr, zero, 15) == 0 && p->addr[15] == 1);
+	if (a->family == AF_INET)
+		return memcmp(b, zero, 4) == 0 || b[0] >= 224 || b[0] == 127;
+	return memcmp(b, zero, 16) == 0 || b[0] == 0xff || (memcmp(b, zero, 15) == 0 && b[15] == 1);
 }
 
 /* A host address with no /len, usable as a unicast source. */
 static int
-want_host(struct loader *ld, const config_setting_t *s, const char *path, struct conf_prefix *out)
+want_host(struct loader *ld, const config_setting_t *s, const char *path, struct addr_prefix *out)
 {
-	struct conf_prefix p;
+	struct addr_prefix p;
 	const char *v;
 
 	if (want_string(ld, s, path, &v) < 0)
@@ -822,11 +806,11 @@ want_host(struct loader *ld, const config_setting_t *s, const char *path, struct
 		lerr(ld, sline(s), "%s: %s: write a host address, without /len", path, v);
 		return -1;
 	}
-	if (addr_parse(v, strlen(v), &p) < 0) {
+	if (host_parse(v, strlen(v), &p) < 0) {
 		lerr(ld, sline(s), "%s: \"%s\" is not an IPv4 or IPv6 address", path, v);
 		return -1;
 	}
-	if (addr_unusable(&p)) {
+	if (addr_unusable(&p.addr)) {
 		lerr(ld, sline(s), "%s: %s is not a unicast address", path, v);
 		return -1;
 	}
@@ -835,11 +819,11 @@ want_host(struct loader *ld, const config_setting_t *s, const char *path, struct
 }
 
 static int
-want_prefix(struct loader *ld, const config_setting_t *s, const char *path, struct conf_prefix *out)
+want_prefix(struct loader *ld, const config_setting_t *s, const char *path, struct addr_prefix *out)
 {
-	struct conf_prefix p, masked;
+	struct addr_prefix p, masked;
 	const char *v, *slash;
-	char canon[INET6_ADDRSTRLEN + 4];
+	char canon[ADDR_PREFIX_STRLEN];
 	unsigned long len = 0;
 	size_t i;
 
@@ -850,7 +834,7 @@ want_prefix(struct loader *ld, const config_setting_t *s, const char *path, stru
 		lerr(ld, sline(s), "%s: %s: missing /len (a prefix is ADDRESS/LENGTH)", path, v);
 		return -1;
 	}
-	if (addr_parse(v, (size_t)(slash - v), &p) < 0) {
+	if (host_parse(v, (size_t)(slash - v), &p) < 0) {
 		lerr(ld, sline(s), "%s: \"%s\" is not an IPv4 or IPv6 prefix", path, v);
 		return -1;
 	}
@@ -861,9 +845,10 @@ want_prefix(struct loader *ld, const config_setting_t *s, const char *path, stru
 		return -1;
 	}
 	p.len = (uint8_t)len;
-	if (prefix_host_bits(&p, &masked)) {
-		conf_prefix_format(&masked, true, canon, sizeof(canon));
-		lerr(ld, sline(s), "%s: %s has host bits set (the prefix is %s)", path, v, canon);
+	if (!addr_prefix_is_canonical(&p)) {
+		masked = addr_prefix_masked(&p);
+		lerr(ld, sline(s), "%s: %s has host bits set (the prefix is %s)", path, v,
+		     addr_prefix_format(&masked, canon));
 		return -1;
 	}
 	*out = p;
@@ -875,7 +860,7 @@ want_prefix(struct loader *ld, const config_setting_t *s, const char *path, stru
 /* An overlay grant: a host address (the whole grant) or a prefix (a range of them). */
 static int
 want_overlay_grant(struct loader *ld, const config_setting_t *s, const char *path,
-                   struct conf_prefix *out)
+                   struct addr_prefix *out)
 {
 	const char *v;
 
@@ -886,10 +871,10 @@ want_overlay_grant(struct loader *ld, const config_setting_t *s, const char *pat
 
 static int
 want_endpoint(struct loader *ld, const config_setting_t *s, const char *path,
-              struct conf_endpoint *out)
+              struct addr_endpoint *out)
 {
 	const char *v, *host, *port = NULL;
-	struct conf_prefix a;
+	struct addr_prefix a;
 	size_t hostlen;
 	unsigned long pn = CONF_DEFAULT_GOSSIP_PORT;
 
@@ -901,7 +886,7 @@ want_endpoint(struct loader *ld, const config_setting_t *s, const char *path,
 		host = v + 1;
 		hostlen = close ? (size_t)(close - host) : 0;
 		if (close == NULL || (close[1] != '\0' && close[1] != ':') ||
-		    addr_parse(host, hostlen, &a) < 0 || a.family != AF_INET6)
+		    host_parse(host, hostlen, &a) < 0 || a.addr.family != AF_INET6)
 			goto bad;
 		if (close[1] == ':')
 			port = close + 2;
@@ -915,7 +900,7 @@ want_endpoint(struct loader *ld, const config_setting_t *s, const char *path,
 			     path, v);
 			return -1;
 		}
-		if (addr_parse(host, hostlen, &a) < 0 || a.family != AF_INET)
+		if (host_parse(host, hostlen, &a) < 0 || a.addr.family != AF_INET)
 			goto bad;
 		if (colon != NULL)
 			port = colon + 1;
@@ -933,8 +918,7 @@ want_endpoint(struct loader *ld, const config_setting_t *s, const char *path,
 		}
 	}
 	memset(out, 0, sizeof(*out));
-	out->family = a.family;
-	memcpy(out->addr, a.addr, sizeof(out->addr));
+	out->addr = a.addr;
 	out->port = (uint16_t)pn;
 	return 0;
 bad:
@@ -1065,20 +1049,21 @@ parse_overlay(struct loader *ld, const config_setting_t *root, struct conf *conf
 		return;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
-		struct conf_prefix p;
+		struct addr_prefix p;
 		size_t j;
 
 		snprintf(path, sizeof(path), "overlay[%d]", i);
 		if (want_host(ld, e, path, &p) < 0)
 			continue;
-		for (j = 0; j < conf->noverlay && conf->overlay[j].family != p.family; j++)
+		for (j = 0; j < conf->noverlay && conf->overlay[j].addr.family != p.addr.family;
+		     j++)
 			;
 		if (j < conf->noverlay) {
 			lerr(ld, sline(e),
 			     "%s: a second %s address (at most one IPv4 and one IPv6; first on "
 			     "line "
 			     "%d)",
-			     path, p.family == AF_INET ? "IPv4" : "IPv6",
+			     path, p.addr.family == AF_INET ? "IPv4" : "IPv6",
 			     loc_line(ld, &conf->overlay[j], 0));
 			continue;
 		}
@@ -1089,13 +1074,13 @@ parse_overlay(struct loader *ld, const config_setting_t *root, struct conf *conf
 }
 
 typedef int want_prefix_fn(struct loader *ld, const config_setting_t *s, const char *path,
-                           struct conf_prefix *out);
+                           struct addr_prefix *out);
 
 /* Fills *arr with the elements of an array setting that want accepts, recording each one's
  * line. */
 static void
 parse_prefix_list(struct loader *ld, const config_setting_t *s, const char *path,
-                  want_prefix_fn *want, struct conf_prefix **arr, size_t *count)
+                  want_prefix_fn *want, struct addr_prefix **arr, size_t *count)
 {
 	char epath[PATH_LEN];
 	int n = want_list(ld, s, path);
@@ -1129,7 +1114,7 @@ parse_seeds(struct loader *ld, const config_setting_t *s, struct conf *conf)
 		return;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
-		struct conf_endpoint *ep = &conf->gossip.seeds[conf->gossip.nseeds];
+		struct addr_endpoint *ep = &conf->gossip.seeds[conf->gossip.nseeds];
 
 		snprintf(path, sizeof(path), "gossip.seeds[%d]", i);
 		if (want_endpoint(ld, e, path, ep) == 0) {
@@ -1592,8 +1577,7 @@ conf_defaults(struct loader *ld, struct conf *conf)
 	conf->wg.listen_port = CONF_DEFAULT_LISTEN_PORT;
 	conf->wg.backend = CONF_BACKEND_AUTO;
 	conf->wg.userspace_command = ld_strdup(ld, CONF_DEFAULT_USERSPACE_CMD);
-	conf->gossip.bind.family = AF_INET;
-	inet_pton(AF_INET, DEFAULT_BIND, conf->gossip.bind.addr);
+	addr_parse(DEFAULT_BIND, &conf->gossip.bind.addr);
 	conf->gossip.bind.port = CONF_DEFAULT_GOSSIP_PORT;
 	conf->gossip.profile = CONF_GOSSIP_LAN;
 	gossip_profile_lan(&conf->gossip.timing);
@@ -1731,7 +1715,9 @@ show_key(const struct dup *d, char *buf, size_t len)
 static void
 show_endpoint(const struct dup *d, char *buf, size_t len)
 {
-	conf_endpoint_format(d->key, buf, len);
+	char text[ADDR_ENDPOINT_STRLEN];
+
+	snprintf(buf, len, "%s", addr_endpoint_format(d->key, text));
 }
 
 static struct dup *
@@ -1912,7 +1898,7 @@ check_seeds(struct loader *ld, const struct conf *conf)
 	if (seeds == NULL)
 		return;
 	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
-		const struct conf_endpoint *ep = &conf->gossip.seeds[i];
+		const struct addr_endpoint *ep = &conf->gossip.seeds[i];
 		struct dup *e = dup_add(seeds, &n, ep, sizeof(*ep), loc_line(ld, ep, 0));
 
 		snprintf(e->what, sizeof(e->what), "gossip.seeds[%d]", loc_idx(ld, ep));
@@ -1925,7 +1911,7 @@ check_seeds(struct loader *ld, const struct conf *conf)
 /* A prefix somebody may advertise, or a trusted site's overlay grant: this site (trust < 0)
  * or trusted site number trust. */
 struct owned {
-	const struct conf_prefix *p;
+	const struct addr_prefix *p;
 	long trust;
 	bool overlay;
 	int tpos, pos; /* positions in the file's lists */
@@ -1934,38 +1920,12 @@ struct owned {
 };
 
 static int
-prefix_cmp(const struct conf_prefix *a, const struct conf_prefix *b)
-{
-	int c;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->addr, b->addr, sizeof(a->addr));
-	if (c != 0)
-		return c;
-	return a->len < b->len ? -1 : a->len > b->len;
-}
-
-static int
 owned_cmp(const void *a, const void *b)
 {
 	const struct owned *x = a, *y = b;
-	int c = prefix_cmp(x->p, y->p);
+	int c = addr_prefix_cmp(x->p, y->p);
 
 	return c != 0 ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static bool
-prefix_contains(const struct conf_prefix *outer, const struct conf_prefix *inner)
-{
-	struct conf_prefix masked, cut;
-
-	if (outer->family != inner->family || outer->len > inner->len)
-		return false;
-	cut = *inner;
-	cut.len = outer->len;
-	prefix_host_bits(&cut, &masked);
-	return memcmp(masked.addr, outer->addr, sizeof(masked.addr)) == 0;
 }
 
 static void
@@ -1994,7 +1954,7 @@ report_overlap(struct loader *ld, const struct conf *conf, const struct owned *a
                const struct owned *b)
 {
 	const struct owned *later = a, *earlier = b;
-	char path[PATH_LEN], owner[PATH_LEN], pl[INET6_ADDRSTRLEN + 4], pe[INET6_ADDRSTRLEN + 4];
+	char path[PATH_LEN], owner[PATH_LEN], pl[ADDR_PREFIX_STRLEN], pe[ADDR_PREFIX_STRLEN];
 
 	if (a->line < b->line || (a->line == b->line && a->seq < b->seq)) {
 		later = b;
@@ -2002,9 +1962,8 @@ report_overlap(struct loader *ld, const struct conf *conf, const struct owned *a
 	}
 	owned_path(later, path, sizeof(path));
 	owned_owner(conf, earlier, owner, sizeof(owner));
-	conf_prefix_format(later->p, true, pl, sizeof(pl));
-	conf_prefix_format(earlier->p, true, pe, sizeof(pe));
-	lerr(ld, later->line, "%s: %s overlaps %s (%s, line %d)", path, pl, pe, owner,
+	lerr(ld, later->line, "%s: %s overlaps %s (%s, line %d)", path,
+	     addr_prefix_format(later->p, pl), addr_prefix_format(earlier->p, pe), owner,
 	     earlier->line);
 }
 
@@ -2026,7 +1985,7 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 		goto out;
 	n = 0;
 	for (size_t i = 0; i < conf->nprefixes; i++) {
-		const struct conf_prefix *p = &conf->prefixes[i];
+		const struct addr_prefix *p = &conf->prefixes[i];
 
 		all[n] = (struct owned){p, -1, false, -1, loc_idx(ld, p), loc_line(ld, p, 0), n};
 		n++;
@@ -2036,7 +1995,7 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 
 		for (size_t i = 0; i < ct->nprefixes + ct->noverlay; i++) {
 			bool overlay = i >= ct->nprefixes;
-			const struct conf_prefix *p =
+			const struct addr_prefix *p =
 			        overlay ? &ct->overlay[i - ct->nprefixes] : &ct->prefixes[i];
 
 			all[n] = (struct owned){p,
@@ -2051,7 +2010,7 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 	}
 	qsort(all, n, sizeof(*all), owned_cmp);
 	for (size_t i = 0; i < n; i++) {
-		while (depth > 0 && !prefix_contains(stack[depth - 1]->p, all[i].p))
+		while (depth > 0 && !addr_prefix_contains(stack[depth - 1]->p, all[i].p))
 			depth--;
 		for (size_t k = 0; k < depth; k++)
 			if (stack[k]->trust != all[i].trust || stack[k]->overlay == all[i].overlay)
@@ -2066,15 +2025,15 @@ check_prefixes(struct loader *ld, const struct conf *conf)
 
 			for (size_t i = 0; i < ct->nprefixes + ct->noverlay; i++) {
 				bool overlay = i >= ct->nprefixes;
-				const struct conf_prefix *p =
+				const struct addr_prefix *p =
 				        overlay ? &ct->overlay[i - ct->nprefixes]
 				                : &ct->prefixes[i];
-				char a[INET6_ADDRSTRLEN + 4], b[INET6_ADDRSTRLEN + 4];
+				char a[ADDR_STRLEN], b[ADDR_PREFIX_STRLEN];
 
-				if (!prefix_contains(p, &conf->overlay[v]))
+				if (!addr_prefix_contains(p, &conf->overlay[v]))
 					continue;
-				conf_prefix_format(&conf->overlay[v], false, a, sizeof(a));
-				conf_prefix_format(p, true, b, sizeof(b));
+				addr_format(&conf->overlay[v].addr, a);
+				addr_prefix_format(p, b);
 				lerr(ld, loc_line(ld, &conf->overlay[v], 0),
 				     "overlay[%d]: %s lies in %s, which trust %s may %s (line %d)",
 				     loc_idx(ld, &conf->overlay[v]), a, b,
@@ -2313,33 +2272,6 @@ conf_gossip_profile_name(enum conf_gossip_profile profile)
 	return "?";
 }
 
-int
-conf_prefix_format(const struct conf_prefix *p, bool with_len, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN];
-	int n;
-
-	if (inet_ntop(p->family, p->addr, addr, sizeof(addr)) == NULL)
-		return -1;
-	n = with_len ? snprintf(buf, len, "%s/%u", addr, p->len) : snprintf(buf, len, "%s", addr);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-int
-conf_endpoint_format(const struct conf_endpoint *ep, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN];
-	int n;
-
-	if (inet_ntop(ep->family, ep->addr, addr, sizeof(addr)) == NULL)
-		return -1;
-	if (ep->family == AF_INET6)
-		n = snprintf(buf, len, "[%s]:%u", addr, ep->port);
-	else
-		n = snprintf(buf, len, "%s:%u", addr, ep->port);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
 /* A string in libconfig syntax; validated strings hold no control characters, but quotes
  * and backslashes (in paths) need escaping. */
 static void
@@ -2365,22 +2297,20 @@ print_setting(FILE *out, int indent, const char *name, const char *value)
 }
 
 static void
-print_prefixes(FILE *out, const struct conf_prefix *p, size_t n, bool with_len)
+print_prefixes(FILE *out, const struct addr_prefix *p, size_t n, bool with_len)
 {
-	char buf[INET6_ADDRSTRLEN + 4];
+	char buf[ADDR_PREFIX_STRLEN];
 
 	fputc('[', out);
-	for (size_t i = 0; i < n; i++) {
-		conf_prefix_format(&p[i], with_len, buf, sizeof(buf));
-		fprintf(out, "%s\"%s\"", i ? ", " : " ", buf);
-	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\"%s\"", i ? ", " : " ", prefix_text(&p[i], with_len, buf));
 	fputs(n ? " ];\n" : "];\n", out);
 }
 
 int
 conf_print(const struct conf *conf, FILE *out)
 {
-	char buf[INET6_ADDRSTRLEN + 8], b64[KEY_BASE64_SIZE];
+	char buf[ADDR_ENDPOINT_STRLEN], b64[KEY_BASE64_SIZE];
 
 	fputs("site = {\n", out);
 	print_setting(out, 1, "name", conf->site_name);
@@ -2399,19 +2329,16 @@ conf_print(const struct conf *conf, FILE *out)
 	fputs("};\n\noverlay = ", out);
 	print_prefixes(out, conf->overlay, conf->noverlay, false);
 	fputs("\ngossip = {\n", out);
-	conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf));
-	print_setting(out, 1, "bind", buf);
+	print_setting(out, 1, "bind", addr_endpoint_format(&conf->gossip.bind, buf));
 	if (conf->gossip.has_advertise) {
-		conf_prefix_format(&conf->gossip.advertise, false, buf, sizeof(buf));
-		print_setting(out, 1, "advertise", buf);
+		print_setting(out, 1, "advertise", addr_format(&conf->gossip.advertise.addr, buf));
 	} else {
 		fputs("\t# advertise: not set\n", out);
 	}
 	fputs("\tseeds = [", out);
-	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
-		conf_endpoint_format(&conf->gossip.seeds[i], buf, sizeof(buf));
-		fprintf(out, "%s\"%s\"", i ? ", " : " ", buf);
-	}
+	for (size_t i = 0; i < conf->gossip.nseeds; i++)
+		fprintf(out, "%s\"%s\"", i ? ", " : " ",
+		        addr_endpoint_format(&conf->gossip.seeds[i], buf));
 	fputs(conf->gossip.nseeds ? " ];\n" : "];\n", out);
 	print_setting(out, 1, "profile", conf_gossip_profile_name(conf->gossip.profile));
 	for (size_t i = 0; i < NTIMING; i++)
@@ -2482,14 +2409,14 @@ jset(json_t *obj, const char *key, json_t *value)
 }
 
 static json_t *
-json_prefixes(const struct conf_prefix *p, size_t n, bool with_len)
+json_prefixes(const struct addr_prefix *p, size_t n, bool with_len)
 {
 	json_t *arr = json_array();
-	char buf[INET6_ADDRSTRLEN + 4];
+	char buf[ADDR_PREFIX_STRLEN];
 
 	for (size_t i = 0; arr != NULL && i < n; i++) {
-		if (conf_prefix_format(&p[i], with_len, buf, sizeof(buf)) < 0 ||
-		    json_array_append_new(arr, json_string(buf)) < 0) {
+		if (json_array_append_new(arr, json_string(prefix_text(&p[i], with_len, buf))) <
+		    0) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -2565,7 +2492,7 @@ conf_to_json(const struct conf *conf)
 	json_t *root = json_object(), *site = json_object(), *wg = json_object(),
 	       *gossip = json_object(), *seeds = json_array(), *routing = json_object(),
 	       *segments = json_array(), *trust = json_array(), *control = json_object();
-	char buf[INET6_ADDRSTRLEN + 8], b64[KEY_BASE64_SIZE];
+	char buf[ADDR_ENDPOINT_STRLEN], b64[KEY_BASE64_SIZE];
 	int r = 0;
 
 	r |= jset(site, "name", json_string(conf->site_name));
@@ -2582,15 +2509,14 @@ conf_to_json(const struct conf *conf)
 	r |= jset(wg, "mtu", json_integer(conf->wg.mtu));
 	r |= jset(wg, "behind_nat", json_boolean(conf->wg.behind_nat));
 
-	conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf));
-	r |= jset(gossip, "bind", json_string(buf));
-	if (conf->gossip.has_advertise)
-		conf_prefix_format(&conf->gossip.advertise, false, buf, sizeof(buf));
-	r |= jset(gossip, "advertise", conf->gossip.has_advertise ? json_string(buf) : json_null());
-	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
-		conf_endpoint_format(&conf->gossip.seeds[i], buf, sizeof(buf));
-		r |= json_array_append_new(seeds, json_string(buf));
-	}
+	r |= jset(gossip, "bind", json_string(addr_endpoint_format(&conf->gossip.bind, buf)));
+	r |= jset(gossip, "advertise",
+	          conf->gossip.has_advertise
+	                  ? json_string(addr_format(&conf->gossip.advertise.addr, buf))
+	                  : json_null());
+	for (size_t i = 0; i < conf->gossip.nseeds; i++)
+		r |= json_array_append_new(
+		        seeds, json_string(addr_endpoint_format(&conf->gossip.seeds[i], buf)));
 	r |= jset(gossip, "seeds", seeds);
 	r |= jset(gossip, "profile", json_string(conf_gossip_profile_name(conf->gossip.profile)));
 	r |= jset(gossip, "timing", json_timing(&conf->gossip.timing));
@@ -2636,19 +2562,18 @@ str_eq(const char *a, const char *b)
 }
 
 static bool
-prefixes_eq(const struct conf_prefix *a, const struct conf_prefix *b, size_t n)
+prefixes_eq(const struct addr_prefix *a, const struct addr_prefix *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (prefix_cmp(&a[i], &b[i]) != 0)
+		if (!addr_prefix_equal(&a[i], &b[i]))
 			return false;
 	return true;
 }
 
 static bool
-endpoint_eq(const struct conf_endpoint *a, const struct conf_endpoint *b)
+endpoint_eq(const struct addr_endpoint *a, const struct addr_endpoint *b)
 {
-	return a->family == b->family && a->port == b->port &&
-	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+	return a->port == b->port && addr_equal(&a->addr, &b->addr);
 }
 
 static bool
@@ -2682,14 +2607,34 @@ timing_eq(const struct gossip_profile *a, const struct gossip_profile *b)
 	return a->lifeguard == b->lifeguard;
 }
 
-/* The file name and source lines are where a config came from, not what it says. */
-bool
-conf_equal(const struct conf *a, const struct conf *b)
+/* What a new gossip instance is needed for: who this site is, whom it trusts and what each
+ * may claim, its timing, seeds and state file. */
+static bool
+gossip_instance_eq(const struct conf *a, const struct conf *b)
 {
-	if (!str_eq(a->site_name, b->site_name) || a->log_level != b->log_level ||
-	    !str_eq(a->wg.interface, b->wg.interface) || a->wg.listen_port != b->wg.listen_port ||
-	    !str_eq(a->wg.private_key_file, b->wg.private_key_file) ||
+	if (!str_eq(a->site_name, b->site_name) ||
 	    sodium_memcmp(a->wg.private_key, b->wg.private_key, KEY_LEN) != 0 ||
+	    !timing_eq(&a->gossip.timing, &b->gossip.timing) ||
+	    !str_eq(a->gossip.state_file, b->gossip.state_file) ||
+	    a->gossip.nseeds != b->gossip.nseeds || a->ntrust != b->ntrust)
+		return false;
+	for (size_t i = 0; i < a->gossip.nseeds; i++)
+		if (!endpoint_eq(&a->gossip.seeds[i], &b->gossip.seeds[i]))
+			return false;
+	for (size_t i = 0; i < a->ntrust; i++)
+		if (!trust_eq(&a->trust[i], &b->trust[i]))
+			return false;
+	return true;
+}
+
+/* What the running site applies as a difference: the descriptor it gossips, the data plane
+ * and the logging. */
+static bool
+live_eq(const struct conf *a, const struct conf *b)
+{
+	if (a->log_level != b->log_level || !str_eq(a->wg.interface, b->wg.interface) ||
+	    a->wg.listen_port != b->wg.listen_port ||
+	    !str_eq(a->wg.private_key_file, b->wg.private_key_file) ||
 	    a->wg.backend != b->wg.backend ||
 	    !str_eq(a->wg.userspace_command, b->wg.userspace_command) ||
 	    a->wg.fwmark != b->wg.fwmark || a->wg.mtu != b->wg.mtu ||
@@ -2697,31 +2642,42 @@ conf_equal(const struct conf *a, const struct conf *b)
 		return false;
 	if (a->noverlay != b->noverlay || !prefixes_eq(a->overlay, b->overlay, a->noverlay))
 		return false;
-	if (!endpoint_eq(&a->gossip.bind, &b->gossip.bind) ||
-	    a->gossip.has_advertise != b->gossip.has_advertise ||
+	if (a->gossip.has_advertise != b->gossip.has_advertise ||
 	    (a->gossip.has_advertise &&
-	     prefix_cmp(&a->gossip.advertise, &b->gossip.advertise) != 0) ||
-	    a->gossip.nseeds != b->gossip.nseeds)
-		return false;
-	for (size_t i = 0; i < a->gossip.nseeds; i++)
-		if (!endpoint_eq(&a->gossip.seeds[i], &b->gossip.seeds[i]))
-			return false;
-	if (a->gossip.profile != b->gossip.profile ||
-	    !timing_eq(&a->gossip.timing, &b->gossip.timing) ||
-	    a->gossip.dead_hold != b->gossip.dead_hold ||
-	    !str_eq(a->gossip.state_file, b->gossip.state_file))
+	     !addr_prefix_equal(&a->gossip.advertise, &b->gossip.advertise)) ||
+	    a->gossip.profile != b->gossip.profile || a->gossip.dead_hold != b->gossip.dead_hold)
 		return false;
 	if (a->nprefixes != b->nprefixes || !prefixes_eq(a->prefixes, b->prefixes, a->nprefixes) ||
 	    a->routing.table != b->routing.table || a->routing.protocol != b->routing.protocol)
 		return false;
-	if (a->nsegments != b->nsegments || a->ntrust != b->ntrust)
+	if (a->nsegments != b->nsegments)
 		return false;
 	for (size_t i = 0; i < a->nsegments; i++)
 		if (!segment_eq(&a->segments[i], &b->segments[i]))
 			return false;
-	for (size_t i = 0; i < a->ntrust; i++)
-		if (!trust_eq(&a->trust[i], &b->trust[i]))
-			return false;
-	return str_eq(a->control.socket, b->control.socket) && a->control.mode == b->control.mode &&
-	       str_eq(a->control.group, b->control.group);
+	return true;
+}
+
+/* The file name and source lines are where a config came from, not what it says. */
+unsigned
+conf_changes(const struct conf *a, const struct conf *b)
+{
+	unsigned changes = 0;
+
+	if (!live_eq(a, b))
+		changes |= CONF_CHANGE_LIVE;
+	if (!endpoint_eq(&a->gossip.bind, &b->gossip.bind))
+		changes |= CONF_CHANGE_GOSSIP_BIND;
+	if (!gossip_instance_eq(a, b))
+		changes |= CONF_CHANGE_GOSSIP;
+	if (!str_eq(a->control.socket, b->control.socket) || a->control.mode != b->control.mode ||
+	    !str_eq(a->control.group, b->control.group))
+		changes |= CONF_CHANGE_CONTROL;
+	return changes;
+}
+
+bool
+conf_equal(const struct conf *a, const struct conf *b)
+{
+	return conf_changes(a, b) == 0;
 }

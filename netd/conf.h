@@ -11,12 +11,14 @@
 
 #include <jansson.h>
 
-#include "netd/gossip.h"
+#include "netd/addr.h"
+#include "netd/ctlproto.h"
+#include "netd/gossip_profile.h"
 #include "netd/key.h"
 
 #define CONF_DEFAULT_FILE          NETD_SYSCONFDIR "/netd/netd.conf"
 #define CONF_DEFAULT_INTERFACE     "wg-netd"
-#define CONF_DEFAULT_SOCKET        "/run/netd/netd.sock"
+#define CONF_DEFAULT_SOCKET        CTL_DEFAULT_SOCKET
 #define CONF_DEFAULT_SOCKET_MODE   0660
 #define CONF_DEFAULT_LISTEN_PORT   51820
 #define CONF_DEFAULT_GOSSIP_PORT   7946
@@ -32,20 +34,6 @@
 /* The VXLAN device of a segment is named for its VNI; no other interface may take the name. */
 #define CONF_VXLAN_IFNAME_FMT  "vxlan%u"
 #define CONF_VXLAN_IFNAME_SIZE 16
-
-/* An address or prefix. For a plain address len is the full length (32 or 128). */
-struct conf_prefix {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	uint8_t len;
-};
-
-/* An address with a port, e.g. a gossip bind address or a seed. */
-struct conf_endpoint {
-	int family;
-	uint8_t addr[16];
-	uint16_t port;
-};
 
 enum conf_gossip_profile {
 	CONF_GOSSIP_LAN,
@@ -72,11 +60,11 @@ struct conf_segment {
 struct conf_trust {
 	char *name;
 	uint8_t public_key[KEY_LEN];
-	struct conf_prefix *prefixes; /* prefixes the site may advertise (subnets allowed) */
+	struct addr_prefix *prefixes; /* prefixes the site may advertise (subnets allowed) */
 	size_t nprefixes;
 	/* Where its overlay (VTEP) addresses must lie: addresses (full length) or ranges. None:
 	 * inside its prefixes. */
-	struct conf_prefix *overlay;
+	struct addr_prefix *overlay;
 	size_t noverlay;
 	uint32_t *vnis; /* segments the site may join */
 	size_t nvnis;
@@ -102,14 +90,14 @@ struct conf {
 		bool behind_nat; /* keep NAT mappings open towards every peer */
 	} wg;
 
-	struct conf_prefix overlay[CONF_MAX_OVERLAY]; /* the site's VTEP address(es), len = full */
+	struct addr_prefix overlay[CONF_MAX_OVERLAY]; /* the site's VTEP address(es), len = full */
 	size_t noverlay;
 
 	struct {
-		struct conf_endpoint bind;
+		struct addr_endpoint bind;
 		bool has_advertise;
-		struct conf_prefix advertise; /* underlay address other sites reach us at */
-		struct conf_endpoint *seeds;
+		struct addr_prefix advertise; /* underlay address other sites reach us at */
+		struct addr_endpoint *seeds;
 		size_t nseeds;
 		enum conf_gossip_profile profile;
 		/* The profile's timing with every override of the file applied; passes
@@ -119,7 +107,7 @@ struct conf {
 		char *state_file;   /* absolute path: the incarnation and the view */
 	} gossip;
 
-	struct conf_prefix *prefixes; /* prefixes this site advertises */
+	struct addr_prefix *prefixes; /* prefixes this site advertises */
 	size_t nprefixes;
 
 	struct {
@@ -166,15 +154,23 @@ int conf_print(const struct conf *conf, FILE *out);
 /* The normalised config as JSON for the status socket; private keys never appear. */
 json_t *conf_to_json(const struct conf *conf);
 
-/* True when a and b describe the same configuration (used by reload to skip no-ops and
- * by the round-trip tests). */
+/* What a reload from one config to another takes, one bit per kind of setting changed. This
+ * is where every setting is sorted by how it is applied. */
+enum conf_change {
+	CONF_CHANGE_LIVE = 1 << 0,        /* applied as a difference by the running site */
+	CONF_CHANGE_GOSSIP_BIND = 1 << 1, /* a new gossip socket */
+	CONF_CHANGE_GOSSIP = 1 << 2,      /* a new gossip instance: identity, trust, timing, seeds,
+	                                   * state file */
+	CONF_CHANGE_CONTROL = 1 << 3,     /* the status socket's: only at the next start */
+};
+
+/* The conf_change bits for going from a to b; 0 when they describe the same configuration. */
+unsigned conf_changes(const struct conf *a, const struct conf *b);
+
+/* True when a and b describe the same configuration (the round-trip tests). */
 bool conf_equal(const struct conf *a, const struct conf *b);
 
 const char *conf_backend_name(enum conf_backend backend);
 const char *conf_gossip_profile_name(enum conf_gossip_profile profile);
-
-/* Canonical text of an address/prefix/endpoint, e.g. "10.1.0.0/16", "[fd00::1]:7946". */
-int conf_prefix_format(const struct conf_prefix *p, bool with_len, char *buf, size_t len);
-int conf_endpoint_format(const struct conf_endpoint *ep, char *buf, size_t len);
 
 #endif

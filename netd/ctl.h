@@ -1,15 +1,5 @@
-/* The status socket: a Unix stream server on the daemon's event loop speaking one JSON
- * request per line and one JSON reply per line (or a stream of event lines).
- *
- * Request:  {"command": "status"}            optional "args": {...}
- * Reply:    {"version": 1, "ok": true,  "result": ...}
- *           {"version": 1, "ok": false, "error": "message"}   optional "code" (below)
- * Event:    {"version": 1, "ok": true,  "event": {...}}   (after an "events" request)
- *
- * An error's "code" tells a program what happened where the text is for people: "full"
- * (no slot for this client; the connection is closed), "evicted" (closed to make room for
- * root), "denied" (the command needs root or the configured group).
- */
+/* The status socket's server: a Unix stream server on the daemon's event loop speaking the
+ * protocol of netd/ctlproto.h. */
 #ifndef NETD_CTL_H
 #define NETD_CTL_H
 
@@ -21,15 +11,13 @@
 #include <ev.h>
 #include <jansson.h>
 
-#define CTL_PROTOCOL_VERSION 1
-#define CTL_MAX_REQUEST      (64 * 1024) /* bytes in one request line, newline included */
+#include "netd/ctlproto.h"
+
 /* Clients connected at once; the last CTL_PRIVILEGED_SLOTS of them only for root and the
  * configured group, who also take the slot of the longest-idle unprivileged client when
  * every slot is in use. So no user who may merely open the socket can lock root out. */
 #define CTL_MAX_CLIENTS      256
 #define CTL_PRIVILEGED_SLOTS 16
-/* The longest reply or event line, and how far an event subscriber may fall behind. */
-#define CTL_MAX_OUTPUT (4 * 1024 * 1024)
 /* Seconds a client may send nothing, or take to complete a request it has begun (an event
  * subscriber that waits for events is not idle). */
 #define CTL_IDLE_TIMEOUT 10.0

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,10 @@
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/log.h"
-#include "netd/metrics.h"
 #include "netd/notify.h"
 #include "netd/priv.h"
 #include "netd/site.h"
+#include "netd/status.h"
 
 /* How long a WireGuard call on the loop waits for its exchange with a userspace
  * implementation (see wg_set_wait_ms). Gossip's probe timeouts are hundreds of milliseconds;
@@ -121,82 +122,47 @@ daemon_notify_reloading(void)
 	                                    (unsigned long long)ts.tv_nsec / 1000ULL));
 }
 
-/* Re-read the config. A config that fails validation changes nothing: the running one
- * stays in force and the errors go to the log, the event stream and *err. */
-static int
-daemon_reload(struct daemon *d, bool *changed, char **err)
+/* The errors of a rejected config, for the event stream; the first ones also to the log. */
+static json_t *
+daemon_rejected_json(const struct conf_errors *errs, bool loud)
 {
-	struct conf_errors errs = {0};
-	struct conf *next;
-	json_t *event, *errors;
-	bool loud = log_limit_allow(&d->reload_log);
+	json_t *errors = json_array();
 
-	daemon_notify_reloading();
-	if (loud)
-		log_info("reloading configuration from %s", d->options->conf_path);
-	next = conf_load(d->options->conf_path, &errs);
-	d->last_reload = time(NULL);
-	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", d->options->conf_path,
-	                  "time", ctl_time_json(d->last_reload));
-	if (next == NULL) {
-		d->reloads_failed++;
-		errors = json_array();
-		for (size_t i = 0; i < errs.n; i++) {
-			if (loud && i < DAEMON_RELOAD_LOG_ERRORS)
-				log_warnx("reload rejected: %s", errs.msgs[i]);
-			json_array_append_new(errors, json_string(errs.msgs[i]));
-		}
-		if (loud && errs.n > DAEMON_RELOAD_LOG_ERRORS)
-			log_warnx("reload rejected: %zu more errors (netdctl status shows all)",
-			          errs.n - DAEMON_RELOAD_LOG_ERRORS);
-		free(d->last_reload_error);
-		d->last_reload_error = daemon_join_errors(&errs);
-		json_object_set_new(event, "ok", json_false());
-		json_object_set_new(event, "errors", errors);
-		ctl_server_publish(d->ctl, event);
-		json_decref(event);
-		if (err != NULL) {
-			if (asprintf(err, "configuration rejected, %s stays in force:\n%s",
-			             d->options->conf_path,
-			             d->last_reload_error ? d->last_reload_error : "") < 0)
-				*err = NULL;
-		}
-		conf_errors_free(&errs);
-		notify_checked(notify_send("READY=1"));
-		return -1;
+	for (size_t i = 0; i < errs->n; i++) {
+		if (loud && i < DAEMON_RELOAD_LOG_ERRORS)
+			log_warnx("reload rejected: %s", errs->msgs[i]);
+		json_array_append_new(errors, json_string(errs->msgs[i]));
 	}
+	if (loud && errs->n > DAEMON_RELOAD_LOG_ERRORS)
+		log_warnx("reload rejected: %zu more errors (netdctl status shows all)",
+		          errs->n - DAEMON_RELOAD_LOG_ERRORS);
+	return errors;
+}
 
-	*changed = !conf_equal(d->conf, next);
-	if (*changed && site_reconfigure(d->site, next) < 0) {
-		d->reloads_failed++;
-		free(d->last_reload_error);
-		d->last_reload_error = strdup("the new gossip settings could not be applied");
-		json_object_set_new(event, "ok", json_false());
-		json_object_set_new(
-		        event, "errors",
-		        json_pack("[s]", "the new gossip settings could not be applied"));
-		ctl_server_publish(d->ctl, event);
-		json_decref(event);
-		conf_free(next);
-		if (err != NULL &&
-		    asprintf(err,
-		             "configuration not applied, %s stays in force: the "
-		             "new gossip settings could not be applied (see the log)",
-		             d->options->conf_path) < 0)
-			*err = NULL;
-		notify_checked(notify_send("READY=1"));
-		return -1;
-	}
-	if (loud &&
-	    (strcmp(next->control.socket, d->conf->control.socket) != 0 ||
-	     next->control.mode != d->conf->control.mode ||
-	     (next->control.group == NULL) != (d->conf->control.group == NULL) ||
-	     (next->control.group && strcmp(next->control.group, d->conf->control.group) != 0)))
+/* The message for whoever asked for the reload, if anyone did. */
+static void __attribute__((format(printf, 2, 3)))
+daemon_reload_error(char **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+}
+
+/* next is in force: the site has it if it differs from the running config. */
+static void
+daemon_take_config(struct daemon *d, struct conf *next, unsigned changes, bool loud)
+{
+	if (loud && (changes & CONF_CHANGE_CONTROL))
 		log_warnx("control socket settings changed in %s: they take effect at the next "
 		          "start",
 		          d->options->conf_path);
 	/* The site borrows the config: an unchanged one is kept, a changed one was handed over. */
-	if (*changed) {
+	if (changes != 0) {
 		conf_free(d->conf);
 		d->conf = next;
 	} else {
@@ -208,51 +174,99 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	d->last_reload_error = NULL;
 	daemon_apply_log_level(d);
 	if (loud)
-		log_info("configuration reloaded (%s)", *changed ? "changed" : "unchanged");
+		log_info("configuration reloaded (%s)", changes != 0 ? "changed" : "unchanged");
+}
+
+/* Re-read the config. A config that fails validation, or whose gossip settings cannot be
+ * applied, changes nothing: the running one stays in force and the errors go to the log,
+ * the event stream, status and *err. */
+static int
+daemon_reload(struct daemon *d, bool *changed, char **err)
+{
+	static const char unapplied[] = "the new gossip settings could not be applied";
+	const char *path = d->options->conf_path;
+	struct conf_errors errs = {0};
+	struct conf *next;
+	json_t *event, *errors;
+	unsigned changes;
+	char *why; /* for status: every error, one a line */
+	int rc = -1;
+	bool loud = log_limit_allow(&d->reload_log);
+
+	daemon_notify_reloading();
+	if (loud)
+		log_info("reloading configuration from %s", path);
+	next = conf_load(path, &errs);
+	d->last_reload = time(NULL);
+	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", path, "time",
+	                  ctl_time_json(d->last_reload));
+	if (next == NULL) {
+		errors = daemon_rejected_json(&errs, loud);
+		why = daemon_join_errors(&errs);
+		daemon_reload_error(err, "configuration rejected, %s stays in force:\n%s", path,
+		                    why ? why : "");
+		goto failed;
+	}
+	changes = conf_changes(d->conf, next);
+	*changed = changes != 0;
+	if (changes != 0 && site_reconfigure(d->site, next) < 0) {
+		errors = json_pack("[s]", unapplied);
+		why = strdup(unapplied);
+		daemon_reload_error(
+		        err, "configuration not applied, %s stays in force: %s (see the log)", path,
+		        unapplied);
+		conf_free(next);
+		goto failed;
+	}
+	daemon_take_config(d, next, changes, loud);
 	json_object_set_new(event, "ok", json_true());
 	json_object_set_new(event, "changed", json_boolean(*changed));
+	rc = 0;
+	goto out;
+failed:
+	d->reloads_failed++;
+	free(d->last_reload_error);
+	d->last_reload_error = why;
+	json_object_set_new(event, "ok", json_false());
+	json_object_set_new(event, "errors", errors);
+out:
 	ctl_server_publish(d->ctl, event);
 	json_decref(event);
+	conf_errors_free(&errs);
 	notify_checked(notify_send("READY=1"));
-	return 0;
+	return rc;
+}
+
+/* The daemon's part of what the status socket shows, as it is now. */
+static void
+daemon_status(const struct daemon *d, struct status_daemon *out)
+{
+	*out = (struct status_daemon){
+	        .conf = d->conf,
+	        .conf_path = d->options->conf_path,
+	        .backend = d->backend,
+	        .uptime = ev_now(d->loop) - d->started_mono,
+	        .started_at = d->started_wall,
+	        .reloads_ok = d->reloads_ok,
+	        .reloads_failed = d->reloads_failed,
+	        .last_reload = d->last_reload,
+	        .last_reload_error = d->last_reload_error,
+	};
+	ctl_server_stats(d->ctl, &out->ctl);
 }
 
 static json_t *
 cmd_status(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
-	struct ctl_stats st;
-	json_t *status, *site;
+	struct status_daemon sd;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	ctl_server_stats(d->ctl, &st);
-	status = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:I, s:I, s:I, s:I},"
-	                   " s:{s:I, s:I, s:o, s:o}}",
-	                   "site", d->conf->site_name, "version", NETD_VERSION, "uptime_seconds",
-	                   (json_int_t)(ev_now(d->loop) - d->started_mono), "started_at",
-	                   ctl_time_json(d->started_wall), "config_file", d->options->conf_path,
-	                   "interface", d->conf->wg.interface, "backend", "configured",
-	                   conf_backend_name(d->conf->wg.backend), "active", d->backend, "counts",
-	                   "trusted_sites", (json_int_t)d->conf->ntrust, "segments",
-	                   (json_int_t)d->conf->nsegments, "prefixes",
-	                   (json_int_t)d->conf->nprefixes, "control_clients",
-	                   (json_int_t)st.clients, "reloads", "ok", (json_int_t)d->reloads_ok,
-	                   "failed", (json_int_t)d->reloads_failed, "last",
-	                   ctl_time_json(d->last_reload), "last_error",
-	                   d->last_reload_error ? json_string(d->last_reload_error) : json_null());
-	site = site_status_json(d->site);
-	if (status == NULL || site == NULL) {
-		json_decref(status);
-		json_decref(site);
-		return NULL;
-	}
-	/* The site's counts (peers, routes, active segments) join the config's. */
-	json_object_update(json_object_get(status, "counts"), json_object_get(site, "counts"));
-	json_object_del(site, "counts");
-	json_object_update(status, site);
-	json_decref(site);
-	return status;
+	daemon_status(d, &sd);
+	site_snapshot(d->site, &ss);
+	return status_json(&sd, &ss);
 }
 
 static json_t *
@@ -281,30 +295,36 @@ static json_t *
 cmd_peers(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	return site_peers_json(d->site);
+	site_snapshot(d->site, &ss);
+	return status_peers_json(&ss);
 }
 
 static json_t *
 cmd_segments(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	return site_segments_json(d->site);
+	site_snapshot(d->site, &ss);
+	return status_segments_json(&ss);
 }
 
 static json_t *
 cmd_routes(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
+	struct site_snapshot ss;
 
 	(void)req;
 	(void)err;
-	return site_routes_json(d->site);
+	site_snapshot(d->site, &ss);
+	return status_routes_json(&ss);
 }
 
 static void daemon_stop(struct daemon *d);
@@ -327,88 +347,20 @@ cmd_teardown(void *ctx, const struct ctl_request *req, char **err)
 	return json_pack("{s:b}", "teardown", 1);
 }
 
-static char *
-daemon_metrics_text(const struct daemon *d)
-{
-	struct metrics m;
-	struct ctl_stats st;
-	const char *const build_labels[] = {"version", NETD_VERSION, "site", d->conf->site_name,
-	                                    NULL};
-	const char *const ok_labels[] = {"result", "ok", NULL};
-	const char *const failed_labels[] = {"result", "failed", NULL};
-
-	ctl_server_stats(d->ctl, &st);
-	const struct {
-		const char *name, *type, *help;
-		double value;
-	} single[] = {
-	        {"netd_start_time_seconds", "gauge",
-	         "Start time of the daemon since the Unix epoch.", (double)d->started_wall},
-	        {"netd_config_last_reload_successful", "gauge",
-	         "Whether the last configuration reload succeeded (1 before any reload).",
-	         d->last_reload_error == NULL ? 1 : 0},
-	        {"netd_trusted_sites", "gauge", "Remote sites admitted by the trust configuration.",
-	         (double)d->conf->ntrust},
-	        {"netd_segments_configured", "gauge", "VXLAN segments this site joins.",
-	         (double)d->conf->nsegments},
-	        {"netd_prefixes_advertised", "gauge", "Prefixes this site advertises.",
-	         (double)d->conf->nprefixes},
-	        {"netd_control_clients", "gauge", "Clients connected to the status socket.",
-	         (double)st.clients},
-	        {"netd_control_subscribers", "gauge", "Status socket clients subscribed to events.",
-	         (double)st.subscribers},
-	        {"netd_control_connections_total", "counter",
-	         "Connections accepted on the status socket.", (double)st.accepted},
-	        {"netd_control_rejected_total", "counter",
-	         "Connections refused because the client limit was reached.", (double)st.rejected},
-	        {"netd_control_evicted_total", "counter",
-	         "Idle unprivileged clients closed to make room for root or the control group.",
-	         (double)st.evicted},
-	        {"netd_control_timed_out_total", "counter",
-	         "Clients closed for sending nothing or not completing a request in time.",
-	         (double)st.timed_out},
-	        {"netd_control_queued_bytes", "gauge",
-	         "Reply and event bytes waiting for status socket clients to read them.",
-	         (double)st.queued},
-	        {"netd_control_requests_total", "counter",
-	         "Requests answered on the status socket, errors included.", (double)st.requests},
-	        {"netd_control_errors_total", "counter", "Error replies sent on the status socket.",
-	         (double)st.errors},
-	        {"netd_control_dropped_total", "counter",
-	         "Clients disconnected for oversize requests, unread output or lagging events.",
-	         (double)st.dropped},
-	};
-
-	metrics_init(&m);
-	metrics_family(&m, "netd_build_info", "gauge", "Version of netd and the site it serves.");
-	metrics_sample(&m, "netd_build_info", build_labels, 1);
-	metrics_family(&m, "netd_config_reloads_total", "counter",
-	               "Configuration reloads by result.");
-	metrics_sample(&m, "netd_config_reloads_total", ok_labels, (double)d->reloads_ok);
-	metrics_sample(&m, "netd_config_reloads_total", failed_labels, (double)d->reloads_failed);
-	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
-		metrics_family(&m, single[i].name, single[i].type, single[i].help);
-		metrics_sample(&m, single[i].name, NULL, single[i].value);
-	}
-	site_metrics(d->site, &m);
-	return metrics_finish(&m);
-}
-
 static json_t *
 cmd_metrics(void *ctx, const struct ctl_request *req, char **err)
 {
 	struct daemon *d = ctx;
-	char *text;
+	struct status_daemon sd;
+	struct site_snapshot ss;
 	json_t *result;
 
 	(void)req;
-	text = daemon_metrics_text(d);
-	if (text == NULL) {
+	daemon_status(d, &sd);
+	site_snapshot(d->site, &ss);
+	result = status_metrics_json(&sd, &ss);
+	if (result == NULL)
 		*err = strdup("out of memory building metrics");
-		return NULL;
-	}
-	result = json_pack("{s:s}", "text", text);
-	free(text);
 	return result;
 }
 

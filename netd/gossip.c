@@ -46,9 +46,9 @@ struct trust_entry {
 	char name[WIRE_NAME_MAX + 1];
 	uint8_t key[WIRE_KEY_LEN];
 	uint64_t hash;
-	struct wire_prefix *prefixes;
+	struct addr_prefix *prefixes;
 	size_t nprefixes;
-	struct wire_prefix *overlay; /* NULL: the overlay must lie in prefixes */
+	struct addr_prefix *overlay; /* NULL: the overlay must lie in prefixes */
 	size_t noverlay;
 	uint32_t *vnis;
 	size_t nvnis;
@@ -224,10 +224,10 @@ gossip_refusal_name(enum gossip_refusal r)
 }
 
 static bool
-within_any(const struct wire_prefix *p, const struct wire_prefix *grants, size_t n)
+within_any(const struct addr_prefix *p, const struct addr_prefix *grants, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (wire_prefix_within(p, &grants[i]))
+		if (addr_prefix_contains(&grants[i], p))
 			return true;
 	return false;
 }
@@ -235,7 +235,7 @@ within_any(const struct wire_prefix *p, const struct wire_prefix *grants, size_t
 /* An overlay address is granted by the entry's overlay ranges; an entry without any grants
  * only addresses inside its prefixes, which the config keeps apart from everyone else's. */
 static bool
-overlay_granted(const struct trust_entry *e, const struct wire_prefix *p)
+overlay_granted(const struct trust_entry *e, const struct addr_prefix *p)
 {
 	return e->noverlay > 0 ? within_any(p, e->overlay, e->noverlay)
 	                       : within_any(p, e->prefixes, e->nprefixes);
@@ -250,26 +250,12 @@ vni_granted(const struct trust_entry *e, uint32_t vni)
 	return false;
 }
 
-static void
-prefix_text(const struct wire_prefix *p, bool with_len, char *buf, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	if (inet_ntop(p->family == WIRE_AF_INET ? AF_INET : AF_INET6, p->addr, addr,
-	              sizeof(addr)) == NULL)
-		snprintf(addr, sizeof(addr), "?");
-	if (with_len)
-		snprintf(buf, len, "%s/%u", addr, p->len);
-	else
-		snprintf(buf, len, "%s", addr);
-}
-
 enum gossip_refusal
 gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char *why, size_t len)
 {
 	int idx = gossip_trust_find(t, d->name);
 	const struct trust_entry *e;
-	char text[INET6_ADDRSTRLEN + 4];
+	char text[ADDR_PREFIX_STRLEN];
 	enum gossip_refusal r = GOSSIP_REFUSAL_NONE;
 
 	if (idx < 0) {
@@ -284,13 +270,13 @@ gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char
 	for (size_t i = 0; i < d->nprefixes && r == GOSSIP_REFUSAL_NONE; i++)
 		if (!within_any(&d->prefixes[i], e->prefixes, e->nprefixes)) {
 			r = GOSSIP_REFUSAL_PREFIX;
-			prefix_text(&d->prefixes[i], true, text, sizeof(text));
+			addr_prefix_format(&d->prefixes[i], text);
 		}
 	for (size_t i = 0; i < d->noverlay && r == GOSSIP_REFUSAL_NONE; i++)
 		if (!overlay_granted(e, &d->overlay[i])) {
 			r = GOSSIP_REFUSAL_OVERLAY;
 			/* Full length: the decoder refuses anything else. */
-			prefix_text(&d->overlay[i], false, text, sizeof(text));
+			addr_format(&d->overlay[i].addr, text);
 		}
 	for (size_t i = 0; i < d->nvnis && r == GOSSIP_REFUSAL_NONE; i++)
 		if (!vni_granted(e, d->vnis[i])) {
@@ -409,87 +395,6 @@ gossip_desc_verify(struct gossip_desc *gd)
 	return desc_verify(gd, NULL);
 }
 
-/* ---- profiles ---- */
-
-void
-gossip_profile_lan(struct gossip_profile *p)
-{
-	*p = (struct gossip_profile){
-	        .probe_interval_ms = 1000,
-	        .probe_timeout_ms = 500,
-	        .indirect_checks = 3,
-	        .suspicion_mult = 3,
-	        .suspicion_max_mult = 6,
-	        .retransmit_mult = 4,
-	        .gossip_interval_ms = 200,
-	        .gossip_fanout = 4,
-	        .sync_interval_ms = 15000,
-	        .reconnect_interval_ms = 10000,
-	        .join_backoff_min_ms = 1000,
-	        .join_backoff_max_ms = 30000,
-	        .awareness_max = 8,
-	        .lifeguard = true,
-	};
-}
-
-void
-gossip_profile_wan(struct gossip_profile *p)
-{
-	*p = (struct gossip_profile){
-	        .probe_interval_ms = 2000,
-	        .probe_timeout_ms = 1000,
-	        .indirect_checks = 3,
-	        .suspicion_mult = 4,
-	        .suspicion_max_mult = 6,
-	        .retransmit_mult = 4,
-	        .gossip_interval_ms = 400,
-	        .gossip_fanout = 4,
-	        .sync_interval_ms = 30000,
-	        .reconnect_interval_ms = 15000,
-	        .join_backoff_min_ms = 1000,
-	        .join_backoff_max_ms = 30000,
-	        .awareness_max = 8,
-	        .lifeguard = true,
-	};
-}
-
-int
-gossip_profile_check(const struct gossip_profile *p, char *err, size_t errlen)
-{
-	const char *bad = NULL;
-
-	if (p->probe_interval_ms < 10 || p->probe_interval_ms > 600000)
-		bad = "probe interval must be 10..600000 ms";
-	else if (p->probe_timeout_ms < 1 || p->probe_timeout_ms >= p->probe_interval_ms)
-		bad = "probe timeout must be 1 ms .. less than the probe interval";
-	else if (p->indirect_checks > 16)
-		bad = "indirect checks must be 0..16";
-	else if (p->suspicion_mult < 1 || p->suspicion_mult > 100)
-		bad = "suspicion multiplier must be 1..100";
-	else if (p->suspicion_max_mult < 1 || p->suspicion_max_mult > 100)
-		bad = "suspicion max multiplier must be 1..100";
-	else if (p->retransmit_mult < 1 || p->retransmit_mult > 100)
-		bad = "retransmit multiplier must be 1..100";
-	else if (p->gossip_interval_ms < 10 || p->gossip_interval_ms > 600000)
-		bad = "gossip interval must be 10..600000 ms";
-	else if (p->gossip_fanout < 1 || p->gossip_fanout > 16)
-		bad = "gossip fanout must be 1..16";
-	else if (p->sync_interval_ms < 100 || p->sync_interval_ms > 3600000)
-		bad = "sync interval must be 100..3600000 ms";
-	else if (p->reconnect_interval_ms < 100 || p->reconnect_interval_ms > 3600000)
-		bad = "reconnect interval must be 100..3600000 ms";
-	else if (p->join_backoff_min_ms < 10 || p->join_backoff_min_ms > p->join_backoff_max_ms ||
-	         p->join_backoff_max_ms > 3600000)
-		bad = "join backoff must be 10 ms <= min <= max <= 3600000 ms";
-	else if (p->awareness_max < 1 || p->awareness_max > 32)
-		bad = "awareness max must be 1..32";
-	if (bad == NULL)
-		return 0;
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", bad);
-	return -1;
-}
-
 const char *
 gossip_state_name(enum gossip_state s)
 {
@@ -580,7 +485,7 @@ struct forward {
 	bool want_nack;
 	uint32_t origin; /* trust index of the prober */
 	uint32_t target; /* trust index of the member pinged for it */
-	struct wire_endpoint origin_addr;
+	struct addr_endpoint origin_addr;
 	uint32_t origin_seq;
 	uint32_t seq; /* our ping to the target */
 	gossip_time nack_at;
@@ -604,7 +509,7 @@ struct probe {
 /* A sender heard from in a session this site has not confirmed: where to send the challenge,
  * and when one last went in a datagram of its own. */
 struct unconfirmed {
-	struct wire_endpoint from;
+	struct addr_endpoint from;
 	gossip_time challenged_at;
 	bool challenged;
 };
@@ -612,7 +517,7 @@ struct unconfirmed {
 /* A payload this site sent lately (freshness messages left out), to send again once. */
 struct sent_copy {
 	uint32_t to;
-	struct wire_endpoint addr;
+	struct addr_endpoint addr;
 	gossip_time at;
 	bool resent;
 	size_t len;
@@ -620,7 +525,7 @@ struct sent_copy {
 };
 
 struct seed {
-	struct wire_endpoint ep;
+	struct addr_endpoint ep;
 	gossip_time next;
 	gossip_time backoff;
 	uint64_t nonce; /* of the last hello, while its cookie reply is awaited */
@@ -1061,14 +966,14 @@ piggyback(struct gossip *g, struct wire_writer *w)
 
 struct pkt {
 	uint32_t to;
-	struct wire_endpoint addr;
+	struct addr_endpoint addr;
 	struct wire_writer w;
 	uint8_t buf[SEAL_PAYLOAD_MAX];
 };
 
 /* Room for a challenge and a response stays free in every payload until it is sealed. */
 static void
-pkt_init(struct pkt *p, uint32_t to, const struct wire_endpoint *addr)
+pkt_init(struct pkt *p, uint32_t to, const struct addr_endpoint *addr)
 {
 	p->to = to;
 	p->addr = *addr;
@@ -1155,7 +1060,7 @@ pkt_flush(struct gossip *g, struct pkt *p)
  * riding on the first. What went to other addresses in its name stays: a challenge
  * redirects nothing, and the response goes where the challenge came from. */
 static void
-resend_recent(struct gossip *g, uint32_t id, const struct wire_endpoint *addr)
+resend_recent(struct gossip *g, uint32_t id, const struct addr_endpoint *addr)
 {
 	/* Oldest first. Each copy sent again takes the place of the oldest, so it never
 	 * overwrites one this loop has yet to reach. */
@@ -1166,7 +1071,7 @@ resend_recent(struct gossip *g, uint32_t id, const struct wire_endpoint *addr)
 		struct pkt p;
 
 		if (c->buf == NULL || c->resent || c->to != id ||
-		    g->clock - c->at > RESEND_WINDOW || !wire_endpoint_equal(&c->addr, addr))
+		    g->clock - c->at > RESEND_WINDOW || !addr_endpoint_equal(&c->addr, addr))
 			continue;
 		c->resent = true;
 		pkt_init(&p, id, &c->addr);
@@ -1178,7 +1083,7 @@ resend_recent(struct gossip *g, uint32_t id, const struct wire_endpoint *addr)
 
 /* A datagram of freshness messages alone, when there are any. */
 static void
-send_fresh(struct gossip *g, uint32_t to, const struct wire_endpoint *addr)
+send_fresh(struct gossip *g, uint32_t to, const struct addr_endpoint *addr)
 {
 	struct pkt p;
 
@@ -1206,7 +1111,7 @@ pkt_send(struct gossip *g, struct pkt *p, bool with_updates)
 	pkt_flush(g, p);
 }
 
-static const struct wire_endpoint *
+static const struct addr_endpoint *
 member_addr(const struct gossip *g, uint32_t idx)
 {
 	return &g->members[idx].desc->d.gossip;
@@ -1951,7 +1856,7 @@ on_nack(struct gossip *g, uint32_t from, uint32_t seq)
 }
 
 static void
-on_ping(struct gossip *g, uint32_t from, const struct wire_endpoint *addr, const struct wire_msg *m)
+on_ping(struct gossip *g, uint32_t from, const struct addr_endpoint *addr, const struct wire_msg *m)
 {
 	struct pkt p;
 
@@ -1967,7 +1872,7 @@ on_ping(struct gossip *g, uint32_t from, const struct wire_endpoint *addr, const
 /* A helper pings us for a prober: the ack is sealed for the prober itself, so the helper
  * can pass it on but cannot make one up for a target that does not answer. */
 static void
-on_ping_for(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
+on_ping_for(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
             const struct wire_msg *m)
 {
 	uint8_t payload[16];
@@ -2076,7 +1981,7 @@ on_ack_for(struct gossip *g, uint32_t from, const struct wire_msg *m)
 }
 
 static void
-on_ping_req(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+on_ping_req(struct gossip *g, gossip_time now, uint32_t from, const struct addr_endpoint *addr,
             const struct wire_msg *m)
 {
 	int64_t target = lookup(g, m->target);
@@ -2156,7 +2061,7 @@ coarse_sums(const struct gossip *g, unsigned nb, uint64_t *out)
 }
 
 static void
-send_digest(struct gossip *g, uint32_t to, const struct wire_endpoint *addr, bool join)
+send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, bool join)
 {
 	struct wire_msg *m = &g->out;
 	unsigned nb = digest_buckets(g);
@@ -2196,7 +2101,7 @@ entry_add(struct gossip *g, struct pkt *p, unsigned nb, unsigned b, bool *first,
 
 /* Our (site, incarnation, state) entries of every marked bucket of nb. */
 static void
-send_entries(struct gossip *g, uint32_t to, const struct wire_endpoint *addr, unsigned nb,
+send_entries(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, unsigned nb,
              const bool *marked, bool reply)
 {
 	uint64_t self_b = self_hash(g) & (nb - 1);
@@ -2230,7 +2135,7 @@ send_entries(struct gossip *g, uint32_t to, const struct wire_endpoint *addr, un
 }
 
 static void
-on_digest(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
+on_digest(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
           const struct wire_msg *m)
 {
 	uint64_t mine[WIRE_MAX_BUCKETS];
@@ -2253,7 +2158,7 @@ on_digest(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 /* Asks to for the descriptors named: for a member said to be at an incarnation above the
  * one this site holds signed, only the member's own signature may move it there. */
 static void
-desc_ask(struct gossip *g, uint32_t to, const struct wire_endpoint *addr,
+desc_ask(struct gossip *g, uint32_t to, const struct addr_endpoint *addr,
          char (*names)[WIRE_NAME_MAX + 1], size_t n)
 {
 	struct wire_msg *req = &g->out;
@@ -2274,7 +2179,7 @@ desc_ask(struct gossip *g, uint32_t to, const struct wire_endpoint *addr,
 }
 
 static void
-on_entries(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
+on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
            const struct wire_msg *m)
 {
 	char want[WIRE_MAX_ENTRIES][WIRE_NAME_MAX + 1];
@@ -2317,7 +2222,7 @@ on_entries(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
 }
 
 static void
-on_desc_req(struct gossip *g, uint32_t from, const struct wire_endpoint *addr,
+on_desc_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
             const struct wire_msg *m)
 {
 	struct pkt p;
@@ -2375,7 +2280,7 @@ accusation_signed(const struct gossip *g, uint32_t accuser, const struct wire_ms
  * a lower one is stale, a higher one is news of a version we lack (asked for, not
  * believed). The signature is checked only when the accuser would count. */
 static void
-on_accusation(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+on_accusation(struct gossip *g, gossip_time now, uint32_t from, const struct addr_endpoint *addr,
               const struct wire_msg *msg)
 {
 	char name[1][WIRE_NAME_MAX + 1];
@@ -2434,11 +2339,11 @@ bucket_take(struct bucket *b, gossip_time now, uint32_t rate, uint32_t burst)
 
 /* Sealed answers a hello with a valid cookie may cost its source address. */
 static bool
-source_take(struct gossip *g, gossip_time now, const struct wire_endpoint *from)
+source_take(struct gossip *g, gossip_time now, const struct addr_endpoint *from)
 {
-	struct source key = {.family = from->family}, *s = NULL;
+	struct source key = {.family = from->addr.family}, *s = NULL;
 
-	memcpy(key.addr, from->addr, from->family == WIRE_AF_INET ? 4 : 8);
+	memcpy(key.addr, from->addr.u.bytes, from->addr.family == AF_INET ? 4 : 8);
 	for (size_t i = 0; i < g->nsources && s == NULL; i++)
 		if (g->sources[i].family == key.family &&
 		    memcmp(g->sources[i].addr, key.addr, sizeof(key.addr)) == 0)
@@ -2463,16 +2368,16 @@ source_take(struct gossip *g, gossip_time now, const struct wire_endpoint *from)
 /* A cookie: a MAC, under a key of this process, over the time slot, the hello's source
  * address and port and the name it claims. Only who receives at that address learns it. */
 static void
-cookie_make(const struct gossip *g, gossip_time slot, const struct wire_endpoint *from,
+cookie_make(const struct gossip *g, gossip_time slot, const struct addr_endpoint *from,
             const char *name, uint8_t out[WIRE_COOKIE_LEN])
 {
 	uint8_t in[8 + 1 + 16 + 2 + 1 + WIRE_NAME_MAX];
-	size_t n = 0, alen = from->family == WIRE_AF_INET ? 4 : 16, nlen = strlen(name);
+	size_t n = 0, alen = addr_len(from->addr.family), nlen = strlen(name);
 
 	for (int i = 7; i >= 0; i--)
 		in[n++] = (uint8_t)((uint64_t)slot >> (8 * i));
-	in[n++] = from->family;
-	memcpy(in + n, from->addr, alen);
+	in[n++] = from->addr.family;
+	memcpy(in + n, from->addr.u.bytes, alen);
 	n += alen;
 	in[n++] = (uint8_t)(from->port >> 8);
 	in[n++] = (uint8_t)from->port;
@@ -2499,7 +2404,7 @@ cookie_key(struct gossip *g, const uint8_t priv[WIRE_KEY_LEN], uint64_t seed)
 
 /* Made in this slot or the one before. */
 static bool
-cookie_valid(const struct gossip *g, gossip_time now, const struct wire_endpoint *from,
+cookie_valid(const struct gossip *g, gossip_time now, const struct addr_endpoint *from,
              const char *name, const uint8_t cookie[WIRE_COOKIE_LEN])
 {
 	uint8_t want[WIRE_COOKIE_LEN];
@@ -2541,7 +2446,7 @@ may_answer(struct gossip *g, gossip_time now, uint32_t who)
 }
 
 static void
-send_clear(struct gossip *g, const struct wire_endpoint *to, const uint8_t *buf, int len)
+send_clear(struct gossip *g, const struct addr_endpoint *to, const uint8_t *buf, int len)
 {
 	if (len <= 0 || g->cb.send == NULL)
 		return;
@@ -2567,7 +2472,7 @@ lookup_sender(struct gossip *g, const char *name)
 }
 
 static void
-on_hello(struct gossip *g, gossip_time now, const struct wire_endpoint *from, const uint8_t *buf,
+on_hello(struct gossip *g, gossip_time now, const struct addr_endpoint *from, const uint8_t *buf,
          size_t len)
 {
 	uint8_t reply[WIRE_COOKIE_REPLY_LEN];
@@ -2640,14 +2545,14 @@ on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
 }
 
 static bool
-seed_alive(const struct gossip *g, const struct wire_endpoint *ep)
+seed_alive(const struct gossip *g, const struct addr_endpoint *ep)
 {
-	if (wire_endpoint_equal(ep, &g->self->d.gossip))
+	if (addr_endpoint_equal(ep, &g->self->d.gossip))
 		return true;
 	for (size_t i = 0; i < g->nmembers; i++) {
 		const struct member *m = &g->members[i];
 
-		if (live(m->state) && wire_endpoint_equal(&m->desc->d.gossip, ep))
+		if (live(m->state) && addr_endpoint_equal(&m->desc->d.gossip, ep))
 			return true;
 	}
 	return false;
@@ -2663,7 +2568,7 @@ join_seed(struct gossip *g, struct seed *s)
 	for (size_t i = 0; i < g->nmembers; i++) {
 		const struct member *m = &g->members[i];
 
-		if (m->desc != NULL && wire_endpoint_equal(&m->desc->d.gossip, &s->ep)) {
+		if (m->desc != NULL && addr_endpoint_equal(&m->desc->d.gossip, &s->ep)) {
 			send_digest(g, (uint32_t)i, &s->ep, true);
 			return;
 		}
@@ -2876,7 +2781,7 @@ gossip_next_deadline(const struct gossip *g)
 }
 
 static void
-dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct wire_endpoint *addr,
+dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct addr_endpoint *addr,
          const struct wire_msg *m)
 {
 	int64_t target;
@@ -2990,7 +2895,7 @@ fresh_walk(struct gossip *g, uint32_t id, const struct seal_opened *op, const ui
  * it sent lately again with its response (resend_recent): nothing sealed before the proof
  * is ever taken. */
 static void
-refuse_unconfirmed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+refuse_unconfirmed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_endpoint *from,
                    bool other)
 {
 	struct unconfirmed *h = unconfirmed_get(g, id);
@@ -3005,7 +2910,7 @@ refuse_unconfirmed(struct gossip *g, gossip_time now, uint32_t id, const struct 
 }
 
 static void
-dispatch_payload(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+dispatch_payload(struct gossip *g, gossip_time now, uint32_t id, const struct addr_endpoint *from,
                  const uint8_t *plain, size_t plen)
 {
 	struct wire_reader r;
@@ -3017,7 +2922,7 @@ dispatch_payload(struct gossip *g, gossip_time now, uint32_t id, const struct wi
 
 /* An authentic, well-formed payload from trusted site id. */
 static void
-take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_endpoint *from,
+take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_endpoint *from,
             const struct seal_opened *op, const uint8_t *plain, size_t plen, struct fresh_info *fi)
 {
 	struct member *sm;
@@ -3070,7 +2975,7 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct wire_en
 }
 
 void
-gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *from,
+gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
                const uint8_t *buf, size_t len)
 {
 	uint8_t plain[WIRE_DATAGRAM_MAX];

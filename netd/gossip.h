@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netd/gossip_profile.h"
 #include "netd/seal.h"
 #include "netd/wire.h"
 
@@ -16,30 +17,6 @@
 typedef int64_t gossip_time;
 #define GOSSIP_MSEC ((gossip_time)1000)
 #define GOSSIP_SEC  ((gossip_time)1000000)
-
-/* Timing and behaviour. gossip_profile_lan/_wan give the documented defaults
- * (PROTOCOL.md); any field may then be overridden and checked with gossip_profile_check. */
-struct gossip_profile {
-	uint32_t probe_interval_ms;  /* one probe per interval (scaled by local health) */
-	uint32_t probe_timeout_ms;   /* direct ack wait before indirect probes */
-	uint32_t indirect_checks;    /* k members asked to probe for us */
-	uint32_t suspicion_mult;     /* min suspicion = mult * log10(n) * probe interval */
-	uint32_t suspicion_max_mult; /* max suspicion = this * min (Lifeguard) */
-	uint32_t retransmit_mult;    /* each update is sent mult * ceil(log10(n+1)) times */
-	uint32_t gossip_interval_ms; /* a gossip round: pending updates to fanout members */
-	uint32_t gossip_fanout;
-	uint32_t sync_interval_ms;      /* anti-entropy with one random member */
-	uint32_t reconnect_interval_ms; /* try one member held dead (heals partitions) */
-	uint32_t join_backoff_min_ms;   /* seeds not in the alive view are retried ... */
-	uint32_t join_backoff_max_ms;   /* ... with exponential backoff up to this, forever */
-	uint32_t awareness_max;         /* Lifeguard: local health multiplier 1..max */
-	bool lifeguard;                 /* false: plain SWIM, for comparison */
-};
-
-void gossip_profile_lan(struct gossip_profile *p);
-void gossip_profile_wan(struct gossip_profile *p);
-/* 0, or -1 with a message naming the offending field. */
-int gossip_profile_check(const struct gossip_profile *p, char *err, size_t errlen);
 
 /* Which sites are admitted and what each may advertise. Immutable once handed to a
  * gossip instance, which borrows it: it must outlive every instance using it (one table
@@ -52,9 +29,9 @@ void gossip_trust_free(struct gossip_trust *t);
  * ranges its overlay (VTEP) addresses must lie in -- none: they must lie in its prefixes --
  * and the VNIs it may join. */
 struct gossip_grant {
-	const struct wire_prefix *prefixes;
+	const struct addr_prefix *prefixes;
 	size_t nprefixes;
-	const struct wire_prefix *overlay;
+	const struct addr_prefix *overlay;
 	size_t noverlay;
 	const uint32_t *vnis;
 	size_t nvnis;
@@ -137,7 +114,7 @@ struct gossip_event {
 
 struct gossip_callbacks {
 	/* A datagram to send; buf is only valid during the call. */
-	void (*send)(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len);
+	void (*send)(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len);
 	void (*event)(void *arg, const struct gossip_event *ev);
 	void *arg;
 };
@@ -151,7 +128,7 @@ struct gossip_config {
 	const struct wire_desc *desc;
 	struct gossip_profile profile;
 	const struct gossip_trust *trust; /* borrowed */
-	const struct wire_endpoint *seeds;
+	const struct addr_endpoint *seeds;
 	size_t nseeds;
 	uint64_t rng_seed;
 	struct gossip_callbacks cb;
@@ -194,7 +171,7 @@ void gossip_free(struct gossip *g);
 /* Starts: the first probe, gossip and sync times, and the seed joins. */
 void gossip_start(struct gossip *g, gossip_time now);
 void gossip_tick(struct gossip *g, gossip_time now);
-void gossip_receive(struct gossip *g, gossip_time now, const struct wire_endpoint *from,
+void gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
                     const uint8_t *buf, size_t len);
 /* When gossip_tick next has something to do; INT64_MAX when nothing is left (a site that
  * left and has passed its leave on). */

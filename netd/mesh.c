@@ -36,8 +36,7 @@ struct trusted_prefix {
 
 struct build {
 	const struct conf *conf;
-	const struct conf_trust **by_name; /* the trust entries by name */
-	struct trusted_prefix *trusted;    /* their prefixes by address */
+	struct trusted_prefix *trusted; /* their prefixes by address */
 	size_t ntrusted;
 	const struct mesh_params *params;
 	struct mesh_desired *d;
@@ -50,15 +49,9 @@ struct build {
 };
 
 static const char *const report_names[] = {
-        [MESH_REPORT_UNTRUSTED] = "untrusted",
-        [MESH_REPORT_INVALID] = "invalid",
-        [MESH_REPORT_PREFIX_DENIED] = "prefix-denied",
-        [MESH_REPORT_OVERLAY_DENIED] = "overlay-denied",
-        [MESH_REPORT_VNI_DENIED] = "vni-denied",
-        [MESH_REPORT_CONFLICT] = "conflict",
-        [MESH_REPORT_LOOP] = "loop",
-        [MESH_REPORT_SEGMENT] = "segment",
-        [MESH_REPORT_MTU] = "mtu",
+        [MESH_REPORT_INVALID] = "invalid",   [MESH_REPORT_OVERLAY_DENIED] = "overlay-denied",
+        [MESH_REPORT_CONFLICT] = "conflict", [MESH_REPORT_LOOP] = "loop",
+        [MESH_REPORT_SEGMENT] = "segment",   [MESH_REPORT_MTU] = "mtu",
 };
 
 const char *
@@ -116,26 +109,6 @@ u32_qcmp(const void *a, const void *b)
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static struct addr_prefix
-from_conf(const struct conf_prefix *p)
-{
-	struct addr_prefix k;
-
-	memset(&k, 0, sizeof(k));
-	k.addr.family = (uint8_t)p->family;
-	memcpy(k.addr.u.bytes, p->addr, addr_len(p->family));
-	k.len = p->len;
-	return k;
-}
-
-static struct addr_prefix
-host_prefix(const struct addr *a)
-{
-	struct addr_prefix p = {.addr = *a, .len = (uint8_t)(addr_len(a->family) * 8)};
-
-	return p;
 }
 
 static void *
@@ -197,49 +170,20 @@ add_claim(struct build *b, const struct addr_prefix *p, size_t site, bool overla
 }
 
 static int
-trust_name_qcmp(const void *a, const void *b)
-{
-	return strcmp((*(const struct conf_trust *const *)a)->name,
-	              (*(const struct conf_trust *const *)b)->name);
-}
-
-static int
-trust_key_qcmp(const void *key, const void *item)
-{
-	return strcmp(key, (*(const struct conf_trust *const *)item)->name);
-}
-
-static int
 trusted_qcmp(const void *a, const void *b)
 {
 	return addr_prefix_cmp(&((const struct trusted_prefix *)a)->prefix,
 	                       &((const struct trusted_prefix *)b)->prefix);
 }
 
+/* Whether p lies in one of the entry's prefixes. */
 static bool
-any_contains(const struct conf_prefix *grants, size_t n, const struct addr_prefix *p)
+in_trusted_prefixes(const struct conf_trust *t, const struct addr_prefix *p)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct addr_prefix allowed = from_conf(&grants[i]);
-
-		if (addr_prefix_contains(&allowed, p))
+	for (size_t i = 0; i < t->nprefixes; i++)
+		if (addr_prefix_contains(&t->prefixes[i], p))
 			return true;
-	}
 	return false;
-}
-
-static bool
-trust_allows_prefix(const struct conf_trust *t, const struct addr_prefix *p)
-{
-	return any_contains(t->prefixes, t->nprefixes, p);
-}
-
-/* An overlay address lies in the entry's overlay grants; with none pinned, in its prefixes. */
-static bool
-trust_allows_overlay(const struct conf_trust *t, const struct addr_prefix *p)
-{
-	return t->noverlay > 0 ? any_contains(t->overlay, t->noverlay, p)
-	                       : trust_allows_prefix(t, p);
 }
 
 /* Indexes of the trust entries, so that a large federation costs n log n, not n squared. */
@@ -249,16 +193,8 @@ index_trust(struct build *b)
 	const struct conf *conf = b->conf;
 	size_t n = 0;
 
-	if (!conf->ntrust)
-		return 0;
-	b->by_name = malloc(conf->ntrust * sizeof(*b->by_name));
-	if (!b->by_name)
-		return -ENOMEM;
-	for (size_t i = 0; i < conf->ntrust; i++) {
-		b->by_name[i] = &conf->trust[i];
+	for (size_t i = 0; i < conf->ntrust; i++)
 		n += conf->trust[i].nprefixes + conf->trust[i].noverlay;
-	}
-	sort(b->by_name, conf->ntrust, sizeof(*b->by_name), trust_name_qcmp);
 	if (!n)
 		return 0;
 	b->trusted = malloc(n * sizeof(*b->trusted));
@@ -268,31 +204,17 @@ index_trust(struct build *b)
 		const struct conf_trust *t = &conf->trust[i];
 
 		for (size_t j = 0; j < t->nprefixes; j++)
-			b->trusted[b->ntrusted++] = (struct trusted_prefix){
-			        .prefix = from_conf(&t->prefixes[j]), .trust = t};
+			b->trusted[b->ntrusted++] =
+			        (struct trusted_prefix){.prefix = t->prefixes[j], .trust = t};
 		/* One inside the entry's own prefixes is covered by them: the index stays
 		 * free of overlaps, as trusted_holding needs. */
-		for (size_t j = 0; j < t->noverlay; j++) {
-			struct addr_prefix p = from_conf(&t->overlay[j]);
-
-			if (!trust_allows_prefix(t, &p))
-				b->trusted[b->ntrusted++] =
-				        (struct trusted_prefix){.prefix = p, .trust = t};
-		}
+		for (size_t j = 0; j < t->noverlay; j++)
+			if (!in_trusted_prefixes(t, &t->overlay[j]))
+				b->trusted[b->ntrusted++] = (struct trusted_prefix){
+				        .prefix = t->overlay[j], .trust = t};
 	}
 	sort(b->trusted, b->ntrusted, sizeof(*b->trusted), trusted_qcmp);
 	return 0;
-}
-
-static const struct conf_trust *
-trust_of(const struct build *b, const char *name)
-{
-	const struct conf_trust *const *t;
-
-	if (!b->conf->ntrust)
-		return NULL;
-	t = bsearch(name, b->by_name, b->conf->ntrust, sizeof(*b->by_name), trust_key_qcmp);
-	return t ? *t : NULL;
 }
 
 /* The trusted prefix holding the address p, if any. Trusted prefixes do not overlap (the
@@ -316,57 +238,37 @@ trusted_holding(const struct build *b, const struct addr_prefix *p)
 }
 
 static bool
-trust_allows_vni(const struct conf_trust *t, uint32_t vni)
-{
-	for (size_t i = 0; i < t->nvnis; i++)
-		if (t->vnis[i] == vni)
-			return true;
-	return false;
-}
-
-static bool
 is_host_address(const struct addr_prefix *p)
 {
 	return addr_len(p->addr.family) && p->len == addr_len(p->addr.family) * 8;
 }
 
-/* Why a remote overlay address may not be used, or NULL. It must lie in what its trust
- * entry grants; and, whatever the config checks let through, it never takes traffic meant for
+/* Why a remote overlay address may not be used, or NULL. Gossip admitted it as its trust
+ * entry grants; whatever the config checks let through, it never takes traffic meant for
  * this site or for what another trusted site may advertise or use as its overlay. */
 static const char *
-overlay_problem(const struct build *b, const struct conf_trust *self, const struct addr_prefix *p,
-                char *why, size_t len)
+overlay_problem(const struct build *b, const char *site, const struct addr_prefix *p, char *why,
+                size_t len)
 {
 	const struct conf *conf = b->conf;
 	const struct trusted_prefix *t;
 	char text[ADDR_PREFIX_STRLEN];
 
-	if (!trust_allows_overlay(self, p)) {
-		snprintf(why, len, "is outside %s",
-		         self->noverlay
-		                 ? "the overlay its trust entry grants"
-		                 : "the prefixes its trust entry grants (no overlay pinned)");
-		return why;
-	}
 	for (size_t i = 0; i < conf->noverlay; i++) {
-		struct addr_prefix own = from_conf(&conf->overlay[i]);
-
-		if (addr_prefix_equal(&own, p)) {
+		if (addr_prefix_equal(&conf->overlay[i], p)) {
 			snprintf(why, len, "is this site's own");
 			return why;
 		}
 	}
 	for (size_t i = 0; i < conf->nprefixes; i++) {
-		struct addr_prefix own = from_conf(&conf->prefixes[i]);
-
-		if (addr_prefix_contains(&own, p)) {
+		if (addr_prefix_contains(&conf->prefixes[i], p)) {
 			snprintf(why, len, "lies in this site's prefix %s",
-			         addr_prefix_format(&own, text));
+			         addr_prefix_format(&conf->prefixes[i], text));
 			return why;
 		}
 	}
 	t = trusted_holding(b, p);
-	if (t && t->trust != self) {
+	if (t && strcmp(t->trust->name, site) != 0) {
 		snprintf(why, len, "lies in what site %s may advertise or use as its overlay",
 		         t->trust->name);
 		return why;
@@ -374,24 +276,16 @@ overlay_problem(const struct build *b, const struct conf_trust *self, const stru
 	return NULL;
 }
 
-/* Checks one site of the view against the trust entries and collects its claims. */
+/* Collects the claims of one site of the view. What its trust entry grants was settled by
+ * gossip admission, the one place trust is enforced: the view holds only the granted part of
+ * each descriptor. What is left here is how the claims of different sites meet. */
 static void
 admit(struct build *b, const struct mesh_site *s, int64_t now)
 {
-	const struct conf_trust *t = trust_of(b, s->name);
 	char text[ADDR_PREFIX_STRLEN], why[96];
 	struct admitted *a;
 	size_t index;
 
-	if (!t) {
-		report(b, MESH_REPORT_UNTRUSTED, s->name, "site %.32s: no trust entry", s->name);
-		return;
-	}
-	if (sodium_memcmp(t->public_key, s->public_key, KEY_LEN) != 0) {
-		report(b, MESH_REPORT_UNTRUSTED, s->name,
-		       "site %s: its public key is not the one its trust entry names", s->name);
-		return;
-	}
 	/* Suspect is not gone; dead keeps everything for the hold, then it is withdrawn. A
 	 * site that left also keeps it for the hold: a graceful stop is how netd restarts, and
 	 * its data plane keeps carrying traffic meanwhile. */
@@ -411,7 +305,7 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 			       addr_prefix_format(p, text));
 			continue;
 		}
-		if (overlay_problem(b, t, p, why, sizeof(why))) {
+		if (overlay_problem(b, s->name, p, why, sizeof(why))) {
 			report(b, MESH_REPORT_OVERLAY_DENIED, s->name,
 			       "site %s: overlay address %s %s", s->name,
 			       addr_format(&p->addr, text), why);
@@ -428,12 +322,6 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 			       "site %s: prefix %s is not a prefix (host bits set)", s->name, text);
 			continue;
 		}
-		if (!trust_allows_prefix(t, p)) {
-			report(b, MESH_REPORT_PREFIX_DENIED, s->name,
-			       "site %s: prefix %s is outside what its trust entry allows", s->name,
-			       text);
-			continue;
-		}
 		add_claim(b, p, index, false);
 	}
 	if (s->nvnis) {
@@ -442,15 +330,8 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 			b->oom = true;
 			return;
 		}
-	}
-	for (size_t i = 0; i < s->nvnis; i++) {
-		if (!trust_allows_vni(t, s->vnis[i])) {
-			report(b, MESH_REPORT_VNI_DENIED, s->name,
-			       "site %s: VNI %u is not among the segments its trust entry allows",
-			       s->name, s->vnis[i]);
-			continue;
-		}
-		a->vnis[a->nvnis++] = s->vnis[i];
+		memcpy(a->vnis, s->vnis, s->nvnis * sizeof(*a->vnis));
+		a->nvnis = s->nvnis;
 	}
 	sort(a->vnis, a->nvnis, sizeof(*a->vnis), u32_qcmp);
 }
@@ -517,8 +398,8 @@ drop_loops(struct build *b)
 		const struct mesh_site *s = b->admitted[i].site;
 
 		if (addr_len(s->endpoint.family))
-			eps[n++] = (struct endpoint){.host = host_prefix(&s->endpoint),
-			                             .name = s->name};
+			eps[n++] =
+			        (struct endpoint){.host = addr_host(&s->endpoint), .name = s->name};
 	}
 	sort(eps, n, sizeof(*eps), endpoint_qcmp);
 	for (size_t i = 0; i < b->nclaims; i++) {
@@ -668,12 +549,12 @@ build_rules(struct build *b)
 	if (conf->routing.table == CONF_TABLE_MAIN)
 		return;
 	for (size_t i = 0; i < conf->noverlay; i++)
-		fam[conf->overlay[i].family == AF_INET6] = true;
+		fam[conf->overlay[i].addr.family == AF_INET6] = true;
 	for (size_t i = 0; i < conf->nprefixes; i++)
-		fam[conf->prefixes[i].family == AF_INET6] = true;
+		fam[conf->prefixes[i].addr.family == AF_INET6] = true;
 	for (size_t i = 0; i < conf->ntrust; i++)
 		for (size_t j = 0; j < conf->trust[i].nprefixes; j++)
-			fam[conf->trust[i].prefixes[j].family == AF_INET6] = true;
+			fam[conf->trust[i].prefixes[j].addr.family == AF_INET6] = true;
 	for (int f = 0; f < 2; f++) {
 		struct kh_rule *r;
 
@@ -720,7 +601,7 @@ build_segments(struct build *b)
 		return 0;
 	/* One VTEP address for every segment; IPv4's encapsulation is the smaller. */
 	for (size_t i = 0; i < conf->noverlay; i++) {
-		struct addr_prefix p = from_conf(&conf->overlay[i]);
+		struct addr_prefix p = conf->overlay[i];
 
 		if (local.family == AF_UNSPEC || p.addr.family == AF_INET)
 			local = p.addr;
@@ -807,7 +688,7 @@ build_wg(struct build *b)
 	d->wg.listen_port = conf->wg.listen_port;
 	d->wg.fwmark = conf->wg.fwmark;
 	for (size_t i = 0; i < conf->noverlay && i < MESH_MAX_OVERLAY; i++)
-		d->wg.addrs[d->wg.naddrs++] = from_conf(&conf->overlay[i]);
+		d->wg.addrs[d->wg.naddrs++] = conf->overlay[i];
 	sort(d->wg.addrs, d->wg.naddrs, sizeof(d->wg.addrs[0]), prefix_qcmp);
 	if (conf->wg.mtu) {
 		d->wg.mtu = conf->wg.mtu;
@@ -897,16 +778,10 @@ fence_holes(const struct build *b, const struct mesh_site *sites, size_t nsites,
 		return -ENOMEM;
 	for (size_t i = 0; i < nsites; i++)
 		if (addr_len(sites[i].endpoint.family))
-			h[k++] = host_prefix(&sites[i].endpoint);
-	for (size_t i = 0; i < conf->gossip.nseeds; i++) {
-		const struct conf_endpoint *seed = &conf->gossip.seeds[i];
-		struct addr a = {.family = (uint8_t)seed->family};
-
-		if (!addr_len(seed->family))
-			continue;
-		memcpy(a.u.bytes, seed->addr, addr_len(seed->family));
-		h[k++] = host_prefix(&a);
-	}
+			h[k++] = addr_host(&sites[i].endpoint);
+	for (size_t i = 0; i < conf->gossip.nseeds; i++)
+		if (addr_len(conf->gossip.seeds[i].addr.family))
+			h[k++] = addr_host(&conf->gossip.seeds[i].addr);
 	*holes = h;
 	*n = mesh_prefixes_disjoint(h, k);
 	return 0;
@@ -931,18 +806,12 @@ build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 	for (size_t i = 0; err == 0 && i < conf->ntrust; i++) {
 		const struct conf_trust *t = &conf->trust[i];
 
-		for (size_t j = 0; err == 0 && j < t->nprefixes; j++) {
-			struct addr_prefix p = from_conf(&t->prefixes[j]);
-
-			err = mesh_prefix_carve(&p, holes, nholes, &out);
-		}
+		for (size_t j = 0; err == 0 && j < t->nprefixes; j++)
+			err = mesh_prefix_carve(&t->prefixes[j], holes, nholes, &out);
 		/* One inside the entry's prefixes is fenced with them. */
-		for (size_t j = 0; err == 0 && j < t->noverlay; j++) {
-			struct addr_prefix p = from_conf(&t->overlay[j]);
-
-			if (!trust_allows_prefix(t, &p))
-				err = mesh_prefix_carve(&p, holes, nholes, &out);
-		}
+		for (size_t j = 0; err == 0 && j < t->noverlay; j++)
+			if (!in_trusted_prefixes(t, &t->overlay[j]))
+				err = mesh_prefix_carve(&t->overlay[j], holes, nholes, &out);
 	}
 	free(holes);
 	if (err < 0) {
@@ -1042,7 +911,6 @@ fail:
 		free(b.admitted[i].vnis);
 	free(b.admitted);
 	free(b.claims);
-	free(b.by_name);
 	free(b.trusted);
 	mesh_desired_free(b.d);
 	return err;

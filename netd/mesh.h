@@ -67,11 +67,8 @@ struct mesh_params {
 void mesh_params_init(struct mesh_params *params);
 
 enum mesh_report_kind {
-	MESH_REPORT_UNTRUSTED,      /* not admitted: no trust entry, or another key */
 	MESH_REPORT_INVALID,        /* a malformed address or prefix, a duplicate site */
-	MESH_REPORT_PREFIX_DENIED,  /* a prefix outside what its trust entry allows */
 	MESH_REPORT_OVERLAY_DENIED, /* an overlay address in someone else's space */
-	MESH_REPORT_VNI_DENIED,     /* a segment its trust entry does not allow */
 	MESH_REPORT_CONFLICT,       /* another site claims the same prefix and keeps it */
 	MESH_REPORT_LOOP,           /* a prefix holding a tunnel endpoint */
 	MESH_REPORT_SEGMENT,        /* a member a segment cannot reach */

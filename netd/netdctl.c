@@ -11,8 +11,7 @@
 
 #include <jansson.h>
 
-#include "netd/conf.h"
-#include "netd/ctl.h"
+#include "netd/ctlproto.h"
 #include "netd/ctlclient.h"
 #include "netd/ctlfmt.h"
 
@@ -43,7 +42,7 @@ usage(FILE *f)
 	        "commands: status, peers, segments, routes, metrics, config, reload, teardown, "
 	        "events\n"
 	        "KEY=VALUE pairs are sent as the request's string arguments.\n",
-	        CONF_DEFAULT_SOCKET);
+	        CTL_DEFAULT_SOCKET);
 }
 
 static void
@@ -276,7 +275,7 @@ run_events(struct ctlclient *client, bool raw)
 int
 main(int argc, char **argv)
 {
-	const char *path = CONF_DEFAULT_SOCKET, *command;
+	const char *path = CTL_DEFAULT_SOCKET, *command;
 	struct ctlclient *client = NULL;
 	bool raw = false;
 	json_t *args, *name;

@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +30,9 @@ struct owned_segment {
 
 struct owned_route {
 	struct kh_route route;
-	bool blocked; /* another owner's route collides: not installed */
+	bool blocked;             /* another owner's route collides: not installed */
+	bool installed;           /* the run left it in the table */
+	char via[MESH_NAME_SIZE]; /* a tunnel route's site; "" for a fence */
 };
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
@@ -81,8 +82,10 @@ struct reconcile {
 	bool wg_start_pending; /* a start went on in the background: counted once it answers */
 	struct reconcile_report *reports;
 	size_t nreports, capreports;
-	struct reconcile_fence *fences; /* of the last run; reasons point into reports */
+	struct reconcile_fence *fences; /* of the last run; they point into reports */
 	size_t nfences, capfences;
+	struct reconcile_route_change *changes; /* of the last run; they point into reports */
+	size_t nchanges, capchanges;
 	struct reconcile_stats stats;
 };
 
@@ -101,7 +104,8 @@ struct want_route {
 	struct kh_route route;
 	size_t peer; /* index into desired's peers; SIZE_MAX: a fail-closed route */
 	bool blocked;
-	size_t report; /* a fail-closed route's: the report of why it is not in, or SIZE_MAX */
+	bool installed; /* in the table as the run leaves it */
+	size_t report;  /* the report of why it is not in, or SIZE_MAX */
 };
 
 /* A part of a fail-closed route left out for a subnet of the gateway's interfaces. */
@@ -124,7 +128,8 @@ struct run {
 	struct kh_ifaddr *addrs; /* every interface's */
 	size_t naddrs;
 	bool addrs_read;
-	struct wg_device *dev; /* as read, or empty when just created */
+	size_t routes_unread, addrs_unread; /* the reports of those reads' failures, or SIZE_MAX */
+	struct wg_device *dev;              /* as read, or empty when just created */
 	struct kh_link wg_link;
 	bool wg_ready; /* the device is there, netd's, and read */
 	struct want_route *want;
@@ -193,6 +198,7 @@ reconcile_free(struct reconcile *r)
 	free(r->stale);
 	free(r->reports);
 	free(r->fences);
+	free(r->changes);
 	free(r);
 }
 
@@ -222,21 +228,26 @@ reconcile_reports(const struct reconcile *r, size_t *n)
 	return r->reports;
 }
 
+const struct reconcile_route_change *
+reconcile_route_changes(const struct reconcile *r, size_t *n)
+{
+	*n = r->nchanges;
+	return r->changes;
+}
+
 void
 reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *stats)
 {
 	*stats = r->stats;
 }
 
-static void add_report(struct run *run, int err, const char *object, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static void
-add_report(struct run *run, int err, const char *object, const char *fmt, ...)
+/* A new report of kind on object, the rest zero; NULL when memory ran out (the run says so). */
+static struct reconcile_report *
+add_report(struct run *run, enum reconcile_report_kind kind, const struct reconcile_object *object,
+           int err)
 {
 	struct reconcile *r = run->r;
 	struct reconcile_report *rep;
-	va_list ap;
 
 	if (r->nreports == r->capreports) {
 		size_t cap = r->capreports ? r->capreports * 2 : 8;
@@ -244,31 +255,58 @@ add_report(struct run *run, int err, const char *object, const char *fmt, ...)
 
 		if (!p) {
 			run->oom = true;
-			return;
+			return NULL;
 		}
 		r->reports = p;
 		r->capreports = cap;
 	}
 	rep = &r->reports[r->nreports++];
 	memset(rep, 0, sizeof(*rep));
+	rep->kind = kind;
+	rep->object = *object;
 	rep->err = err;
-	snprintf(rep->object, sizeof(rep->object), "%s", object);
-	va_start(ap, fmt);
-	vsnprintf(rep->text, sizeof(rep->text), fmt, ap);
-	va_end(ap);
+	return rep;
 }
+
+/* The report a failed change of each kind makes. */
+static const enum reconcile_report_kind failure_kinds[RECONCILE_OP_COUNT] = {
+        [RECONCILE_OP_WG_CREATE] = RECONCILE_REPORT_WIREGUARD_FAILED,
+        [RECONCILE_OP_WG_DELETE] = RECONCILE_REPORT_WIREGUARD_FAILED,
+        [RECONCILE_OP_WG_CONFIG] = RECONCILE_REPORT_WIREGUARD_FAILED,
+        [RECONCILE_OP_PEER_ADD] = RECONCILE_REPORT_PEERS_FAILED,
+        [RECONCILE_OP_PEER_UPDATE] = RECONCILE_REPORT_PEERS_FAILED,
+        [RECONCILE_OP_PEER_REMOVE] = RECONCILE_REPORT_PEERS_FAILED,
+        [RECONCILE_OP_LINK_CREATE] = RECONCILE_REPORT_LINK_FAILED,
+        [RECONCILE_OP_LINK_DELETE] = RECONCILE_REPORT_LINK_FAILED,
+        [RECONCILE_OP_LINK_MTU] = RECONCILE_REPORT_LINK_FAILED,
+        [RECONCILE_OP_LINK_UP] = RECONCILE_REPORT_LINK_FAILED,
+        [RECONCILE_OP_LINK_MASTER] = RECONCILE_REPORT_LINK_FAILED,
+        [RECONCILE_OP_ADDR_ADD] = RECONCILE_REPORT_ADDRESS_FAILED,
+        [RECONCILE_OP_ADDR_DEL] = RECONCILE_REPORT_ADDRESS_FAILED,
+        [RECONCILE_OP_ROUTE_ADD] = RECONCILE_REPORT_ROUTE_FAILED,
+        [RECONCILE_OP_ROUTE_DEL] = RECONCILE_REPORT_ROUTE_FAILED,
+        [RECONCILE_OP_RULE_ADD] = RECONCILE_REPORT_RULE_FAILED,
+        [RECONCILE_OP_RULE_DEL] = RECONCILE_REPORT_RULE_FAILED,
+        [RECONCILE_OP_FDB_ADD] = RECONCILE_REPORT_FDB_FAILED,
+        [RECONCILE_OP_FDB_DEL] = RECONCILE_REPORT_FDB_FAILED,
+};
 
 /* Counts the outcome of count changes of kind op; a failure is reported with the helpers'
  * own explanation. Returns err. */
 static int
 done(struct run *run, enum reconcile_op op, size_t count, int err, const char *why,
-     const char *object)
+     const struct reconcile_object *object)
 {
+	struct reconcile_report *rep;
+
 	if (err < 0) {
 		run->r->stats.failed[op] += count;
 		run->failed += count;
-		add_report(run, err, object, "%s failed: %s", reconcile_op_name(op),
-		           why && why[0] ? why : strerror(-err));
+		rep = add_report(run, failure_kinds[op], object, err);
+		if (rep) {
+			rep->op = op;
+			snprintf(rep->kernel_text, sizeof(rep->kernel_text), "%s", why ? why : "");
+		}
 		return err;
 	}
 	run->r->stats.applied[op] += count;
@@ -277,17 +315,23 @@ done(struct run *run, enum reconcile_op op, size_t count, int err, const char *w
 }
 
 static int
-kh_done(struct run *run, enum reconcile_op op, int err, const char *object)
+kh_done(struct run *run, enum reconcile_op op, int err, const struct reconcile_object *object)
 {
 	return done(run, op, 1, err, err < 0 ? kh_last_error() : NULL, object);
 }
 
-/* A read that failed: reported, and whatever depends on it waits for the retry. */
-static void
-read_failed(struct run *run, const char *object, int err, const char *why)
+/* A read that failed: reported, and whatever depends on it waits for the retry. Returns the
+ * report's index, or SIZE_MAX. */
+static size_t
+read_failed(struct run *run, const struct reconcile_object *object, int err, const char *why)
 {
+	struct reconcile_report *rep = add_report(run, RECONCILE_REPORT_READ_FAILED, object, err);
+
 	run->failed++;
-	add_report(run, err, object, "read failed: %s", why && why[0] ? why : strerror(-err));
+	if (!rep)
+		return SIZE_MAX;
+	snprintf(rep->kernel_text, sizeof(rep->kernel_text), "%s", why ? why : "");
+	return (size_t)(rep - run->r->reports);
 }
 
 /* The index of the report the run made since it had before reports, or SIZE_MAX. */
@@ -295,6 +339,209 @@ static size_t
 report_since(const struct run *run, size_t before)
 {
 	return run->r->nreports > before ? before : SIZE_MAX;
+}
+
+static const struct reconcile_report *
+report_at(const struct run *run, size_t report)
+{
+	return report < run->r->nreports ? &run->r->reports[report] : NULL;
+}
+
+static struct reconcile_object
+route_object(const struct kh_route *route)
+{
+	return (struct reconcile_object){.type = RECONCILE_OBJECT_ROUTE,
+	                                 .dst = route->dst,
+	                                 .table = route->table,
+	                                 .metric = route->metric};
+}
+
+/* A link, the WireGuard device, its peers, an FDB. */
+static struct reconcile_object
+link_object(enum reconcile_object_type type, const char *name)
+{
+	struct reconcile_object o = {.type = type};
+
+	snprintf(o.link, sizeof(o.link), "%s", name);
+	return o;
+}
+
+static struct reconcile_object
+table_object(enum reconcile_object_type type, uint32_t table, uint8_t protocol)
+{
+	return (struct reconcile_object){.type = type, .table = table, .protocol = protocol};
+}
+
+static struct reconcile_object
+rule_object(const struct kh_rule *rule)
+{
+	return (struct reconcile_object){.type = RECONCILE_OBJECT_RULE,
+	                                 .family = rule->family,
+	                                 .priority = rule->priority,
+	                                 .table = rule->table};
+}
+
+static struct reconcile_object
+fdb_object(const char *dev, const struct addr *vtep)
+{
+	struct reconcile_object o = link_object(RECONCILE_OBJECT_FDB, dev);
+
+	o.vtep = *vtep;
+	return o;
+}
+
+/* --- reports in words --- */
+
+/* "route 10.2.0.0/16 table 51820 metric 10": with the metric, as a fail-closed route and a
+ * tunnel route may have the same prefix. */
+static void
+object_format(const struct reconcile_object *o, char *buf, size_t len)
+{
+	char p[ADDR_PREFIX_STRLEN], a[ADDR_STRLEN];
+
+	switch (o->type) {
+	case RECONCILE_OBJECT_ROUTE:
+		snprintf(buf, len, "route %s table %u metric %u", addr_prefix_format(&o->dst, p),
+		         o->table, o->metric);
+		return;
+	case RECONCILE_OBJECT_ROUTES:
+		if (o->protocol)
+			snprintf(buf, len, "routes table %u proto %u", o->table, o->protocol);
+		else
+			snprintf(buf, len, "routes table %u", o->table);
+		return;
+	case RECONCILE_OBJECT_RULE:
+		snprintf(buf, len, "rule %s priority %u table %u",
+		         o->family == AF_INET6 ? "inet6" : "inet", o->priority, o->table);
+		return;
+	case RECONCILE_OBJECT_RULES:
+		snprintf(buf, len, "rules table %u", o->table);
+		return;
+	case RECONCILE_OBJECT_LINKS:
+		snprintf(buf, len, "links");
+		return;
+	case RECONCILE_OBJECT_LINK:
+		snprintf(buf, len, "link %s", o->link);
+		return;
+	case RECONCILE_OBJECT_WIREGUARD:
+		snprintf(buf, len, "wireguard %s", o->link);
+		return;
+	case RECONCILE_OBJECT_PEERS:
+		snprintf(buf, len, "peers of %s", o->link);
+		return;
+	case RECONCILE_OBJECT_ADDRESSES:
+		snprintf(buf, len, "addresses");
+		return;
+	case RECONCILE_OBJECT_ADDRESS:
+		snprintf(buf, len, "address %s dev %s", addr_prefix_format(&o->dst, p), o->link);
+		return;
+	case RECONCILE_OBJECT_FDB:
+		if (o->vtep.family == AF_UNSPEC)
+			snprintf(buf, len, "fdb %s", o->link);
+		else
+			snprintf(buf, len, "fdb 00:00:00:00:00:00 dev %s dst %s", o->link,
+			         addr_format(&o->vtep, a));
+		return;
+	}
+	snprintf(buf, len, "?");
+}
+
+static const char *
+overlap_words(enum kh_overlap overlap)
+{
+	switch (overlap) {
+	case KH_OVERLAP_SAME:
+		return "has the same prefix";
+	case KH_OVERLAP_MORE_SPECIFIC:
+		return "lies inside it";
+	default:
+		return "covers it";
+	}
+}
+
+static void
+why_format(const struct reconcile_report *rep, char *buf, size_t len)
+{
+	const char *kernel = rep->kernel_text[0] ? rep->kernel_text : strerror(-rep->err);
+	char p[ADDR_PREFIX_STRLEN];
+
+	switch (rep->kind) {
+	case RECONCILE_REPORT_ROUTE_COLLISION:
+		snprintf(buf, len,
+		         "not installed: another owner's route %s (protocol %u) %s; site %s's "
+		         "traffic there is not taken",
+		         addr_prefix_format(&rep->other.dst, p), rep->other.protocol,
+		         overlap_words(rep->overlap), rep->site);
+		return;
+	case RECONCILE_REPORT_FENCE_COLLISION:
+		snprintf(buf, len,
+		         "fail-closed route not installed: another owner's route (protocol %u) has "
+		         "the same prefix and metric; traffic there is not fenced",
+		         rep->other.protocol);
+		return;
+	case RECONCILE_REPORT_FENCE_LEFT_OUT:
+		snprintf(buf, len,
+		         "fail-closed route leaves out %s, a subnet of this gateway's interfaces: "
+		         "traffic there is not fenced",
+		         addr_prefix_format(&rep->other.dst, p));
+		return;
+	case RECONCILE_REPORT_LINK_IN_THE_WAY:
+		if (rep->object.type == RECONCILE_OBJECT_WIREGUARD)
+			snprintf(buf, len, "a link of that name is not WireGuard: left alone");
+		else
+			snprintf(buf, len, "segment %s: a %s link has that name: left alone",
+			         rep->segment, rep->link_kind[0] ? rep->link_kind : "plain");
+		return;
+	case RECONCILE_REPORT_PORT_MISSING:
+		snprintf(buf, len, "segment %s: port %s does not exist (yet)", rep->segment,
+		         rep->object.link);
+		return;
+	case RECONCILE_REPORT_READ_FAILED:
+		snprintf(buf, len, "read failed: %s", kernel);
+		return;
+	default:
+		snprintf(buf, len, "%s failed: %s", reconcile_op_name(rep->op), kernel);
+		return;
+	}
+}
+
+const char *
+reconcile_report_format(const struct reconcile_report *rep, bool with_object, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (with_object) {
+		object_format(&rep->object, buf, len);
+		n = strlen(buf);
+		snprintf(buf + n, len - n, ": ");
+		n += strlen(buf + n);
+	}
+	why_format(rep, buf + n, len - n);
+	return buf;
+}
+
+const char *
+reconcile_fence_reason(const struct reconcile_fence *fence, char *buf, size_t len)
+{
+	const struct reconcile_report *rep = fence->report;
+
+	if (fence->installed)
+		return NULL;
+	if (!rep)
+		snprintf(buf, len, "not installed");
+	else if (rep->kind == RECONCILE_REPORT_READ_FAILED &&
+	         rep->object.type == RECONCILE_OBJECT_ROUTES)
+		snprintf(buf, len, "not known: the routes of the table could not be read");
+	else if (rep->kind == RECONCILE_REPORT_READ_FAILED)
+		snprintf(buf, len,
+		         "not installed: the addresses of this gateway's interfaces could not be "
+		         "read");
+	else
+		reconcile_report_format(rep, false, buf, len);
+	return buf;
 }
 
 /* --- the kernel's view --- */
@@ -344,7 +591,9 @@ read_links(struct run *run)
 	run->nlinks = 0;
 	err = kh_link_list(&run->links, &run->nlinks);
 	if (err < 0) {
-		read_failed(run, "links", err, kh_last_error());
+		struct reconcile_object links = {.type = RECONCILE_OBJECT_LINKS};
+
+		read_failed(run, &links, err, kh_last_error());
 		return err;
 	}
 	return 0;
@@ -377,17 +626,70 @@ route_matches(const struct kh_route *have, const struct kh_route *want)
 	       have->gateway.family == AF_UNSPEC && have->mtu == want->mtu;
 }
 
-/* "route PREFIX table N metric N": with the metric, as a fail-closed route and a tunnel route
- * may have the same prefix. */
-#define ROUTE_OBJECT_SIZE 96
-
-static void
-route_object(const struct kh_route *route, char *buf, size_t len)
+static int
+owned_qcmp(const void *key, const void *item)
 {
-	char p[ADDR_PREFIX_STRLEN];
+	return route_qcmp(key, &((const struct owned_route *)item)->route);
+}
 
-	snprintf(buf, len, "route %s table %u metric %u", addr_prefix_format(&route->dst, p),
-	         route->table, route->metric);
+/* What the last run left of netd's route of key's table, prefix and metric, or NULL. */
+static const struct owned_route *
+owned_route(const struct scope *s, const struct kh_route *key)
+{
+	if (!s->valid || s->table != key->table)
+		return NULL;
+	return find(key, s->routes, s->nroutes, sizeof(*s->routes), owned_qcmp);
+}
+
+/* --- what the run did to the tunnel routes --- */
+
+static struct reconcile_route_change *
+add_change(struct run *run, enum reconcile_route_action action, const struct addr_prefix *dst,
+           const char *via)
+{
+	struct reconcile *r = run->r;
+	struct reconcile_route_change *c;
+
+	if (r->nchanges == r->capchanges) {
+		size_t cap = r->capchanges ? r->capchanges * 2 : 8;
+		struct reconcile_route_change *p = realloc(r->changes, cap * sizeof(*p));
+
+		if (!p) {
+			run->oom = true;
+			return NULL;
+		}
+		r->changes = p;
+		r->capchanges = cap;
+	}
+	c = &r->changes[r->nchanges++];
+	memset(c, 0, sizeof(*c));
+	c->action = action;
+	c->dst = *dst;
+	snprintf(c->via, sizeof(c->via), "%s", via);
+	return c;
+}
+
+/* A route of netd's that the run removed, as no site is routed there any more. */
+static void
+note_withdrawn(struct run *run, const struct kh_route *route)
+{
+	const struct owned_route *was = owned_route(&run->r->scope, route);
+
+	add_change(run, RECONCILE_ROUTE_WITHDRAWN, &route->dst, was ? was->via : "");
+}
+
+/* The tunnel routes the last run had in a table whose netd routes the run flushed. */
+static void
+note_flushed(struct run *run, uint32_t table, uint8_t protocol)
+{
+	const struct scope *s = &run->r->scope;
+
+	if (!s->valid || s->table != table || s->protocol != protocol)
+		return;
+	for (size_t i = 0; i < s->nroutes; i++)
+		if (s->routes[i].installed && s->routes[i].via[0])
+			add_change(run, RECONCILE_ROUTE_WITHDRAWN, &s->routes[i].route.dst,
+			           s->routes[i].via);
 }
 
 /* --- removing netd's objects --- */
@@ -425,30 +727,28 @@ static int
 delete_link_of_kind(struct run *run, const char *name, const char *kind, bool *changed)
 {
 	const struct kh_link *l = find_link(run, name);
-	char object[IFNAMSIZ + 8];
+	struct reconcile_object object = link_object(RECONCILE_OBJECT_LINK, name);
 
 	if (!l || strcmp(l->kind, kind) != 0)
 		return 0;
-	snprintf(object, sizeof(object), "link %s", name);
 	*changed = true;
-	return kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(l->ifindex), object);
+	return kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(l->ifindex), &object);
 }
 
 static int
 delete_wg(struct run *run, const char *name, bool *changed)
 {
-	char object[IFNAMSIZ + 16];
+	struct reconcile_object object = link_object(RECONCILE_OBJECT_WIREGUARD, name);
 	int err;
 
 	if (!find_link(run, name))
 		return 0;
-	snprintf(object, sizeof(object), "wireguard %s", name);
 	err = wg_del_device(name);
 	/* -ENODEV: a link of that name that is not WireGuard, and so not netd's. */
 	if (err == -ENODEV)
 		return 0;
 	*changed = true;
-	return done(run, RECONCILE_OP_WG_DELETE, 1, err, kh_last_error(), object);
+	return done(run, RECONCILE_OP_WG_DELETE, 1, err, kh_last_error(), &object);
 }
 
 /* Rules of table and protocol that are not wanted (all of them when want is NULL). */
@@ -458,7 +758,7 @@ delete_rules(struct run *run, const struct kh_rule *rules, size_t nrules, uint8_
 {
 	for (size_t i = 0; i < nrules; i++) {
 		const struct kh_rule *k = &rules[i];
-		char object[64];
+		struct reconcile_object object = rule_object(k);
 		bool wanted = false;
 		int err;
 
@@ -472,26 +772,23 @@ delete_rules(struct run *run, const struct kh_rule *rules, size_t nrules, uint8_
 		}
 		if (wanted)
 			continue;
-		snprintf(object, sizeof(object), "rule %s priority %u table %u",
-		         k->family == AF_INET6 ? "inet6" : "inet", k->priority, k->table);
 		err = kh_rule_del(k);
 		if (err != -ENOENT)
-			kh_done(run, RECONCILE_OP_RULE_DEL, err, object);
+			kh_done(run, RECONCILE_OP_RULE_DEL, err, &object);
 	}
 }
 
 static int
 flush_routes(struct run *run, uint32_t table, uint8_t protocol)
 {
-	char object[48];
+	struct reconcile_object object = table_object(RECONCILE_OBJECT_ROUTES, table, protocol);
 	size_t n = 0;
 	int err;
 
-	snprintf(object, sizeof(object), "routes table %u proto %u", table, protocol);
 	err = kh_route_flush(AF_UNSPEC, table, protocol, &n);
 	if (err < 0)
-		return kh_done(run, RECONCILE_OP_ROUTE_DEL, err, object);
-	return done(run, RECONCILE_OP_ROUTE_DEL, n, 0, NULL, object);
+		return kh_done(run, RECONCILE_OP_ROUTE_DEL, err, &object);
+	return done(run, RECONCILE_OP_ROUTE_DEL, n, 0, NULL, &object);
 }
 
 /* Deletes netd's rules of table, all of them, or those want does not list. */
@@ -499,15 +796,14 @@ static int
 flush_rules(struct run *run, uint32_t table, uint8_t protocol, const struct mesh_desired *want)
 {
 	struct kh_rule *rules = NULL;
-	char object[32];
+	struct reconcile_object object = table_object(RECONCILE_OBJECT_RULES, table, 0);
 	uint64_t failed = run->failed;
 	size_t n = 0;
 	int err;
 
 	err = kh_rule_list(AF_UNSPEC, table, &rules, &n);
 	if (err < 0) {
-		snprintf(object, sizeof(object), "rules table %u", table);
-		read_failed(run, object, err, kh_last_error());
+		read_failed(run, &object, err, kh_last_error());
 		return err;
 	}
 	delete_rules(run, rules, n, protocol, want);
@@ -610,12 +906,14 @@ static int
 remove_stale(struct run *run, const struct stale *st, bool *changed)
 {
 	const struct kh_link *port, *br;
-	char object[IFNAMSIZ + 8];
+	struct reconcile_object object;
 	int err;
 
 	switch (st->kind) {
 	case STALE_ROUTES:
 		err = flush_routes(run, st->table, st->protocol);
+		if (err == 0)
+			note_flushed(run, st->table, st->protocol);
 		if (flush_rules(run, st->table, st->protocol, NULL) < 0 && err == 0)
 			err = -EAGAIN;
 		return err;
@@ -624,10 +922,10 @@ remove_stale(struct run *run, const struct stale *st, bool *changed)
 		br = find_link(run, st->bridge);
 		if (!port || !br || port->master != br->ifindex)
 			return 0;
-		snprintf(object, sizeof(object), "link %s", st->name);
+		object = link_object(RECONCILE_OBJECT_LINK, st->name);
 		*changed = true;
 		return kh_done(run, RECONCILE_OP_LINK_MASTER, kh_link_set_master(port->ifindex, 0),
-		               object);
+		               &object);
 	case STALE_VXLAN:
 		return delete_link_of_kind(run, st->name, "vxlan", changed);
 	case STALE_BRIDGE:
@@ -675,12 +973,11 @@ read_wg(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
 	const struct kh_link *l = find_link(run, d->wg.name);
-	char object[IFNAMSIZ + 16];
+	struct reconcile_object object = link_object(RECONCILE_OBJECT_WIREGUARD, d->wg.name);
 	int err;
 
 	if (!l)
 		return;
-	snprintf(object, sizeof(object), "wireguard %s", d->wg.name);
 	err = wg_get_device(d->wg.name, &run->dev);
 	if (err == -EINPROGRESS) {
 		run->starting = true;
@@ -690,14 +987,14 @@ read_wg(struct run *run)
 	if (run->r->wg_start_pending) {
 		run->r->wg_start_pending = false;
 		if (err == 0)
-			done(run, RECONCILE_OP_WG_CREATE, 1, 0, NULL, object);
+			done(run, RECONCILE_OP_WG_CREATE, 1, 0, NULL, &object);
 	}
 	if (err == -ENODEV) {
-		add_report(run, 0, object, "a link of that name is not WireGuard: left alone");
+		add_report(run, RECONCILE_REPORT_LINK_IN_THE_WAY, &object, 0);
 		return;
 	}
 	if (err < 0) {
-		read_failed(run, object, err, kh_last_error());
+		read_failed(run, &object, err, kh_last_error());
 		return;
 	}
 	/* Only a device netd can read is one to route through. */
@@ -709,14 +1006,14 @@ static void
 read_routes(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
-	char object[32];
+	struct reconcile_object routes = table_object(RECONCILE_OBJECT_ROUTES, d->table, 0);
+	struct reconcile_object rules = table_object(RECONCILE_OBJECT_RULES, d->table, 0);
 	int err;
 
 	err = kh_route_list(AF_UNSPEC, d->table, KH_ROUTE_ANY_PROTOCOL, &run->routes,
 	                    &run->nroutes);
 	if (err < 0) {
-		snprintf(object, sizeof(object), "routes table %u", d->table);
-		read_failed(run, object, err, kh_last_error());
+		run->routes_unread = read_failed(run, &routes, err, kh_last_error());
 		return;
 	}
 	/* In the order of the desired state, whatever order the kernel lists them in. */
@@ -725,8 +1022,7 @@ read_routes(struct run *run)
 	run->routes_read = true;
 	err = kh_rule_list(AF_UNSPEC, d->table, &run->rules, &run->nrules);
 	if (err < 0) {
-		snprintf(object, sizeof(object), "rules table %u", d->table);
-		read_failed(run, object, err, kh_last_error());
+		read_failed(run, &rules, err, kh_last_error());
 		return;
 	}
 	run->rules_read = true;
@@ -737,10 +1033,11 @@ read_routes(struct run *run)
 static void
 read_addrs(struct run *run)
 {
+	struct reconcile_object addresses = {.type = RECONCILE_OBJECT_ADDRESSES};
 	int err = kh_ifaddr_list(0, AF_UNSPEC, &run->addrs, &run->naddrs);
 
 	if (err < 0) {
-		read_failed(run, "addresses", err, kh_last_error());
+		run->addrs_unread = read_failed(run, &addresses, err, kh_last_error());
 		return;
 	}
 	run->addrs_read = true;
@@ -757,13 +1054,13 @@ static void
 read_fdb(struct run *run, size_t i)
 {
 	struct seg_run *sr = &run->segs[i];
-	char object[IFNAMSIZ + 8];
+	struct reconcile_object object =
+	        link_object(RECONCILE_OBJECT_FDB, run->d->segments[i].vxlan);
 	int err;
 
-	snprintf(object, sizeof(object), "fdb %s", run->d->segments[i].vxlan);
 	err = kh_fdb_list(sr->vxlan, &sr->fdb, &sr->nfdb);
 	if (err < 0) {
-		read_failed(run, object, err, kh_last_error());
+		read_failed(run, &object, err, kh_last_error());
 		return;
 	}
 	if (sr->nfdb) {
@@ -793,13 +1090,13 @@ static void
 report_local(struct run *run, const struct addr_prefix *fence, const struct addr_prefix *subnets,
              size_t n)
 {
-	char object[ROUTE_OBJECT_SIZE], p[ADDR_PREFIX_STRLEN];
 	struct kh_route r = {
 	        .dst = *fence, .table = run->d->table, .metric = run->d->failclosed_metric};
+	struct reconcile_object object = route_object(&r);
 
-	route_object(&r, object, sizeof(object));
 	for (size_t i = 0; i < n; i++) {
 		bool inside = addr_prefix_contains(fence, &subnets[i]);
+		struct reconcile_report *rep;
 		size_t before = run->r->nreports;
 
 		if (!inside && !addr_prefix_contains(&subnets[i], fence))
@@ -815,10 +1112,9 @@ report_local(struct run *run, const struct addr_prefix *fence, const struct addr
 			run->left = grown;
 			run->capleft = cap;
 		}
-		add_report(run, 0, object,
-		           "fail-closed route leaves out %s, a subnet of this gateway's "
-		           "interfaces: traffic there is not fenced",
-		           addr_prefix_format(&subnets[i], p));
+		rep = add_report(run, RECONCILE_REPORT_FENCE_LEFT_OUT, &object, 0);
+		if (rep)
+			rep->other.dst = subnets[i];
 		run->left[run->nleft++] = (struct left_out){.dst = inside ? subnets[i] : *fence,
 		                                            .report = report_since(run, before)};
 	}
@@ -853,6 +1149,25 @@ carve_local(struct run *run, struct mesh_carved *out)
 	}
 	free(subnets);
 	return err;
+}
+
+/* Keeps w out of the table for another owner's route, and reports it. */
+static void
+block(struct run *run, struct want_route *w, enum reconcile_report_kind kind,
+      const struct kh_route *theirs, enum kh_overlap overlap)
+{
+	struct reconcile_object object = route_object(&w->route);
+	size_t before = run->r->nreports;
+	struct reconcile_report *rep = add_report(run, kind, &object, 0);
+
+	w->blocked = true;
+	w->report = report_since(run, before);
+	if (!rep)
+		return;
+	rep->other = *theirs;
+	rep->overlap = overlap;
+	if (w->peer != SIZE_MAX)
+		snprintf(rep->site, sizeof(rep->site), "%s", run->d->peers[w->peer].site);
 }
 
 /* The wanted routes with the collision rule applied to the table as read. Without the
@@ -893,22 +1208,10 @@ plan_routes(struct run *run)
 		w->report = SIZE_MAX;
 		/* Under or over another owner's route it harms nothing (the longest prefix wins);
 		 * only one of the same prefix and metric would be replaced. */
-		for (size_t j = 0; j < nothers && !w->blocked; j++) {
-			const struct kh_route *o = others[j];
-			char object[ROUTE_OBJECT_SIZE];
-			size_t before = run->r->nreports;
-
-			if (!route_same_key(&w->route, o))
-				continue;
-			w->blocked = true;
-			route_object(&w->route, object, sizeof(object));
-			add_report(
-			        run, 0, object,
-			        "fail-closed route not installed: another owner's route (protocol "
-			        "%u) has the same prefix and metric; traffic there is not fenced",
-			        o->protocol);
-			w->report = report_since(run, before);
-		}
+		for (size_t j = 0; j < nothers && !w->blocked; j++)
+			if (route_same_key(&w->route, others[j]))
+				block(run, w, RECONCILE_REPORT_FENCE_COLLISION, others[j],
+				      KH_OVERLAP_SAME);
 	}
 	for (size_t i = 0; i < d->nroutes; i++) {
 		struct want_route *w = &run->want[run->nwant++];
@@ -920,23 +1223,12 @@ plan_routes(struct run *run)
 		w->route.metric = d->metric;
 		w->route.oif = run->wg_link.ifindex;
 		w->peer = d->routes[i].peer;
+		w->report = SIZE_MAX;
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
-			const struct kh_route *o = others[j];
-			enum kh_overlap ov = kh_route_overlap(&w->route, o);
-			char object[ROUTE_OBJECT_SIZE], theirs[ADDR_PREFIX_STRLEN];
+			enum kh_overlap ov = kh_route_overlap(&w->route, others[j]);
 
-			if (ov == KH_OVERLAP_NONE)
-				continue;
-			w->blocked = true;
-			route_object(&w->route, object, sizeof(object));
-			add_report(run, 0, object,
-			           "not installed: another owner's route %s (protocol %u) %s; "
-			           "site %s's traffic there is not taken",
-			           addr_prefix_format(&o->dst, theirs), o->protocol,
-			           ov == KH_OVERLAP_SAME            ? "has the same prefix"
-			           : ov == KH_OVERLAP_MORE_SPECIFIC ? "lies inside it"
-			                                            : "covers it",
-			           d->peers[d->routes[i].peer].site);
+			if (ov != KH_OVERLAP_NONE)
+				block(run, w, RECONCILE_REPORT_ROUTE_COLLISION, others[j], ov);
 		}
 	}
 	/* By prefix and metric, as the kernel's routes are read. */
@@ -972,8 +1264,8 @@ remove_routes(struct run *run)
 		return;
 	for (size_t i = 0; i < run->nroutes; i++) {
 		const struct kh_route *have = &run->routes[i];
+		struct reconcile_object object = route_object(have);
 		const struct want_route *w;
-		char object[ROUTE_OBJECT_SIZE];
 		int err;
 
 		if (have->protocol != d->protocol)
@@ -984,10 +1276,13 @@ remove_routes(struct run *run)
 		w = wanted_route(run, have);
 		if (w && !w->blocked)
 			continue;
-		route_object(have, object, sizeof(object));
 		err = kh_route_del(have);
-		if (err != -ESRCH)
-			kh_done(run, RECONCILE_OP_ROUTE_DEL, err, object);
+		if (err == -ESRCH)
+			continue;
+		/* A blocked one is told of with the other blocked routes. */
+		if (kh_done(run, RECONCILE_OP_ROUTE_DEL, err, &object) == 0 && !w &&
+		    !kh_route_type_rejects(have->type))
+			note_withdrawn(run, have);
 	}
 	if (run->rules_read)
 		delete_rules(run, run->rules, run->nrules, d->protocol, d);
@@ -1006,14 +1301,6 @@ segment_has_vtep(const struct mesh_segment *s, const struct addr *a)
 }
 
 static void
-fdb_object(const char *dev, const struct addr *dst, char *buf, size_t len)
-{
-	char a[ADDR_STRLEN];
-
-	snprintf(buf, len, "fdb 00:00:00:00:00:00 dev %s dst %s", dev, addr_format(dst, a));
-}
-
-static void
 remove_fdb(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
@@ -1025,15 +1312,15 @@ remove_fdb(struct run *run)
 			continue;
 		for (size_t j = 0; j < sr->nfdb; j++) {
 			const struct kh_fdb *e = &sr->fdb[j];
-			char object[96];
+			struct reconcile_object object;
 			int err;
 
 			if (!is_our_fdb(e) || segment_has_vtep(&d->segments[i], &e->dst))
 				continue;
-			fdb_object(d->segments[i].vxlan, &e->dst, object, sizeof(object));
+			object = fdb_object(d->segments[i].vxlan, &e->dst);
 			err = kh_fdb_del(e);
 			if (err != -ENOENT)
-				kh_done(run, RECONCILE_OP_FDB_DEL, err, object);
+				kh_done(run, RECONCILE_OP_FDB_DEL, err, &object);
 		}
 	}
 }
@@ -1041,7 +1328,7 @@ remove_fdb(struct run *run)
 /* --- the WireGuard device --- */
 
 static int
-create_wg(struct run *run, const char *object)
+create_wg(struct run *run, const struct reconcile_object *object)
 {
 	static const enum wg_backend backends[] = {
 	        [CONF_BACKEND_AUTO] = WG_BACKEND_AUTO,
@@ -1077,7 +1364,7 @@ create_wg(struct run *run, const char *object)
 }
 
 static void
-configure_wg(struct run *run, const char *object)
+configure_wg(struct run *run, const struct reconcile_object *object)
 {
 	const struct mesh_desired *d = run->d;
 	const struct wg_device *have = run->dev;
@@ -1119,8 +1406,8 @@ configure_addrs(struct run *run)
 	if (!run->addrs_read)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		struct reconcile_object obj = link_object(RECONCILE_OBJECT_ADDRESS, d->wg.name);
 		bool wanted = false;
-		char p[ADDR_PREFIX_STRLEN], obj[ADDR_PREFIX_STRLEN + IFNAMSIZ + 16];
 
 		/* Another device's, or the kernel's own: never netd's. */
 		if (addrs[i].ifindex != ifindex || is_link_local(&addrs[i].prefix))
@@ -1129,15 +1416,14 @@ configure_addrs(struct run *run)
 			wanted = addr_prefix_equal(&addrs[i].prefix, &d->wg.addrs[j]);
 		if (wanted)
 			continue;
-		snprintf(obj, sizeof(obj), "address %s dev %s",
-		         addr_prefix_format(&addrs[i].prefix, p), d->wg.name);
+		obj.dst = addrs[i].prefix;
 		err = kh_ifaddr_del(&addrs[i]);
 		if (err != -EADDRNOTAVAIL)
-			kh_done(run, RECONCILE_OP_ADDR_DEL, err, obj);
+			kh_done(run, RECONCILE_OP_ADDR_DEL, err, &obj);
 	}
 	for (size_t j = 0; j < d->wg.naddrs; j++) {
 		struct kh_ifaddr a = {.ifindex = ifindex, .prefix = d->wg.addrs[j]};
-		char p[ADDR_PREFIX_STRLEN], obj[ADDR_PREFIX_STRLEN + IFNAMSIZ + 16];
+		struct reconcile_object obj = link_object(RECONCILE_OBJECT_ADDRESS, d->wg.name);
 		bool have = false;
 
 		for (size_t i = 0; i < n && !have; i++)
@@ -1145,15 +1431,15 @@ configure_addrs(struct run *run)
 			       addr_prefix_equal(&addrs[i].prefix, &a.prefix);
 		if (have)
 			continue;
-		snprintf(obj, sizeof(obj), "address %s dev %s", addr_prefix_format(&a.prefix, p),
-		         d->wg.name);
-		kh_done(run, RECONCILE_OP_ADDR_ADD, kh_ifaddr_add(&a), obj);
+		obj.dst = a.prefix;
+		kh_done(run, RECONCILE_OP_ADDR_ADD, kh_ifaddr_add(&a), &obj);
 	}
 }
 
 /* Sets the MTU (unless 0) and brings the link up if asked; l follows what succeeded. */
 static void
-link_mtu_up(struct run *run, struct kh_link *l, uint32_t mtu, bool up, const char *object)
+link_mtu_up(struct run *run, struct kh_link *l, uint32_t mtu, bool up,
+            const struct reconcile_object *object)
 {
 	if (mtu && l->mtu != mtu &&
 	    kh_done(run, RECONCILE_OP_LINK_MTU, kh_link_set_mtu(l->ifindex, mtu), object) == 0)
@@ -1167,18 +1453,17 @@ static void
 ensure_wg(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
-	char object[IFNAMSIZ + 16];
+	struct reconcile_object object = link_object(RECONCILE_OBJECT_WIREGUARD, d->wg.name);
 
-	snprintf(object, sizeof(object), "wireguard %s", d->wg.name);
-	if (!find_link(run, d->wg.name) && create_wg(run, object) < 0)
+	if (!find_link(run, d->wg.name) && create_wg(run, &object) < 0)
 		return;
 	if (!run->wg_ready)
 		return;
 	/* Key and port before the device is up: it binds the port it is given. */
-	configure_wg(run, object);
-	link_mtu_up(run, &run->wg_link, d->wg.mtu, false, object);
+	configure_wg(run, &object);
+	link_mtu_up(run, &run->wg_link, d->wg.mtu, false, &object);
 	configure_addrs(run);
-	link_mtu_up(run, &run->wg_link, 0, true, object);
+	link_mtu_up(run, &run->wg_link, 0, true, &object);
 }
 
 /* --- peers: one sparse delta --- */
@@ -1350,7 +1635,7 @@ configure_peers(struct run *run)
 	const size_t have_off = offsetof(struct wg_peer, public_key);
 	const size_t want_off = offsetof(struct mesh_peer, public_key);
 	const uint8_t **have_keys = NULL, **want_keys = NULL;
-	char object[IFNAMSIZ + 16];
+	struct reconcile_object object = link_object(RECONCILE_OBJECT_PEERS, d->wg.name);
 	struct wg_device *set;
 	bool *changed = NULL, reported = false;
 	int err = 0;
@@ -1404,7 +1689,6 @@ configure_peers(struct run *run)
 	}
 	if (err < 0 || !set->npeers)
 		goto out;
-	snprintf(object, sizeof(object), "peers of %s", d->wg.name);
 	err = wg_set_device(set);
 	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
 		if (!count[ops[k]])
@@ -1415,7 +1699,7 @@ configure_peers(struct run *run)
 			run->failed += count[ops[k]];
 			continue;
 		}
-		done(run, ops[k], count[ops[k]], err, kh_last_error(), object);
+		done(run, ops[k], count[ops[k]], err, kh_last_error(), &object);
 		reported = true;
 	}
 	if (err < 0) {
@@ -1434,6 +1718,24 @@ out:
 
 /* --- segments --- */
 
+/* A link segment s needs that is left alone: a link of another kind in the way, or, with
+ * in_the_way NULL, a port missing. */
+static void
+report_segment_link(struct run *run, const struct mesh_segment *s, const char *name,
+                    const struct kh_link *in_the_way)
+{
+	struct reconcile_object object = link_object(RECONCILE_OBJECT_LINK, name);
+	struct reconcile_report *rep = add_report(
+	        run, in_the_way ? RECONCILE_REPORT_LINK_IN_THE_WAY : RECONCILE_REPORT_PORT_MISSING,
+	        &object, 0);
+
+	if (!rep)
+		return;
+	snprintf(rep->segment, sizeof(rep->segment), "%s", s->name);
+	if (in_the_way)
+		snprintf(rep->link_kind, sizeof(rep->link_kind), "%s", in_the_way->kind);
+}
+
 static void
 ensure_segment(struct run *run, size_t i)
 {
@@ -1441,27 +1743,24 @@ ensure_segment(struct run *run, size_t i)
 	struct seg_run *sr = &run->segs[i];
 	const struct kh_link *vx = find_link(run, s->vxlan);
 	const struct kh_link *br = find_link(run, s->bridge);
-	char vobj[IFNAMSIZ + 8], bobj[IFNAMSIZ + 8];
+	struct reconcile_object vobj = link_object(RECONCILE_OBJECT_LINK, s->vxlan);
+	struct reconcile_object bobj = link_object(RECONCILE_OBJECT_LINK, s->bridge);
 	struct kh_link vcur, bcur;
 	int err;
 
 	memset(&vcur, 0, sizeof(vcur));
 	memset(&bcur, 0, sizeof(bcur));
-	snprintf(vobj, sizeof(vobj), "link %s", s->vxlan);
-	snprintf(bobj, sizeof(bobj), "link %s", s->bridge);
 	if (vx && strcmp(vx->kind, "vxlan") != 0) {
-		add_report(run, 0, vobj, "segment %s: a %s link has that name: left alone", s->name,
-		           vx->kind[0] ? vx->kind : "plain");
+		report_segment_link(run, s, s->vxlan, vx);
 		return;
 	}
 	if (br && strcmp(br->kind, "bridge") != 0) {
-		add_report(run, 0, bobj, "segment %s: a %s link has that name: left alone", s->name,
-		           br->kind[0] ? br->kind : "plain");
+		report_segment_link(run, s, s->bridge, br);
 		return;
 	}
 	/* VNI, local address, port and learning are fixed at creation. */
 	if (vx && !vxlan_shape_ok(vx, s)) {
-		err = kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(vx->ifindex), vobj);
+		err = kh_done(run, RECONCILE_OP_LINK_DELETE, kh_link_del(vx->ifindex), &vobj);
 		if (err < 0)
 			return;
 		vx = NULL;
@@ -1472,7 +1771,7 @@ ensure_segment(struct run *run, size_t i)
 		struct kh_vxlan want = {.vni = s->vni, .local = s->local, .port = s->port};
 
 		err = kh_link_add_vxlan(s->vxlan, &want, s->mtu, &vcur.ifindex);
-		if (kh_done(run, RECONCILE_OP_LINK_CREATE, err, vobj) < 0)
+		if (kh_done(run, RECONCILE_OP_LINK_CREATE, err, &vobj) < 0)
 			return;
 		vcur.mtu = s->mtu;
 		/* A device just made holds no entries. */
@@ -1483,49 +1782,78 @@ ensure_segment(struct run *run, size_t i)
 		bcur = *br;
 	} else {
 		err = kh_link_add_bridge(s->bridge, s->mtu, &bcur.ifindex);
-		if (kh_done(run, RECONCILE_OP_LINK_CREATE, err, bobj) < 0)
+		if (kh_done(run, RECONCILE_OP_LINK_CREATE, err, &bobj) < 0)
 			return;
 	}
 	sr->vxlan = vcur.ifindex;
 	sr->bridge = bcur.ifindex;
 	sr->usable = true;
-	link_mtu_up(run, &vcur, s->mtu, false, vobj);
+	link_mtu_up(run, &vcur, s->mtu, false, &vobj);
 	if (vcur.master != bcur.ifindex)
 		kh_done(run, RECONCILE_OP_LINK_MASTER,
-		        kh_link_set_master(vcur.ifindex, bcur.ifindex), vobj);
+		        kh_link_set_master(vcur.ifindex, bcur.ifindex), &vobj);
 	for (size_t j = 0; j < s->nports; j++) {
 		const struct kh_link *port = find_link(run, s->ports[j]);
-		char pobj[IFNAMSIZ + 8];
+		struct reconcile_object pobj = link_object(RECONCILE_OBJECT_LINK, s->ports[j]);
 
-		snprintf(pobj, sizeof(pobj), "link %s", s->ports[j]);
 		if (!port) {
-			add_report(run, 0, pobj, "segment %s: port %s does not exist (yet)",
-			           s->name, s->ports[j]);
+			report_segment_link(run, s, s->ports[j], NULL);
 			continue;
 		}
 		if (port->master != bcur.ifindex)
 			kh_done(run, RECONCILE_OP_LINK_MASTER,
-			        kh_link_set_master(port->ifindex, bcur.ifindex), pobj);
+			        kh_link_set_master(port->ifindex, bcur.ifindex), &pobj);
 	}
-	link_mtu_up(run, &vcur, 0, true, vobj);
-	link_mtu_up(run, &bcur, 0, true, bobj);
+	link_mtu_up(run, &vcur, 0, true, &vobj);
+	link_mtu_up(run, &bcur, 0, true, &bobj);
 }
 
 /* --- additions: once the devices are there --- */
 
+enum install {
+	INSTALL_FAILED,
+	INSTALL_KEPT, /* the table held it already */
+	INSTALL_ADDED,
+	INSTALL_REPLACED, /* over netd's route of its prefix and metric, which differed */
+};
+
 /* Installs w unless the table holds it already. */
-static void
-add_route(struct run *run, const struct want_route *w)
+static enum install
+add_route(struct run *run, struct want_route *w)
 {
+	struct reconcile_object object = route_object(&w->route);
 	const struct kh_route *have;
-	char object[ROUTE_OBJECT_SIZE];
 
 	/* A table holds one route of a prefix and metric, whoever owns it. */
 	have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
-	if (have && have->protocol == run->d->protocol && route_matches(have, &w->route))
-		return;
-	route_object(&w->route, object, sizeof(object));
-	kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), object);
+	if (have && have->protocol == run->d->protocol && route_matches(have, &w->route)) {
+		w->installed = true;
+		return INSTALL_KEPT;
+	}
+	if (kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), &object) < 0)
+		return INSTALL_FAILED;
+	w->installed = true;
+	return have && have->protocol == run->d->protocol ? INSTALL_REPLACED : INSTALL_ADDED;
+}
+
+/* Records what installing a tunnel route changed: the route, or the site it leads to. */
+static void
+note_installed(struct run *run, const struct want_route *w, enum install how)
+{
+	const struct owned_route *was = owned_route(&run->r->scope, &w->route);
+	const char *via = run->d->peers[w->peer].site;
+	struct reconcile_route_change *c;
+
+	if (how == INSTALL_ADDED) {
+		add_change(run, RECONCILE_ROUTE_ADDED, &w->route.dst, via);
+	} else if ((how == INSTALL_KEPT || how == INSTALL_REPLACED) && was && was->via[0] &&
+	           strcmp(was->via, via) != 0) {
+		c = add_change(run, RECONCILE_ROUTE_MOVED, &w->route.dst, via);
+		if (c)
+			snprintf(c->from, sizeof(c->from), "%s", was->via);
+	} else if (how == INSTALL_REPLACED) {
+		add_change(run, RECONCILE_ROUTE_REPLACED, &w->route.dst, via);
+	}
 }
 
 static void
@@ -1539,7 +1867,26 @@ add_routes(struct run *run)
 		if (w->blocked || w->peer == SIZE_MAX || (run->pending && run->pending[w->peer]))
 			continue;
 		w->route.oif = run->wg_link.ifindex;
-		add_route(run, w);
+		note_installed(run, w, add_route(run, w));
+	}
+}
+
+/* The tunnel routes a collision keeps out that it did not keep out when the last run ended.
+ * Once the run's reports are all made: the changes point at them. */
+static void
+note_blocked(struct run *run)
+{
+	for (size_t i = 0; i < run->nwant; i++) {
+		const struct want_route *w = &run->want[i];
+		const struct owned_route *was = owned_route(&run->r->scope, &w->route);
+		struct reconcile_route_change *c;
+
+		if (!w->blocked || w->peer == SIZE_MAX || (was && was->blocked))
+			continue;
+		c = add_change(run, RECONCILE_ROUTE_BLOCKED, &w->route.dst,
+		               run->d->peers[w->peer].site);
+		if (c)
+			c->report = report_at(run, w->report);
 	}
 }
 
@@ -1566,8 +1913,8 @@ add_failclosed(struct run *run)
 		return;
 	for (size_t i = 0; i < d->nrules; i++) {
 		const struct kh_rule *w = &d->rules[i];
+		struct reconcile_object object = rule_object(w);
 		bool present = false;
-		char object[64];
 		int err;
 
 		for (size_t j = 0; j < run->nrules && !present; j++) {
@@ -1579,11 +1926,9 @@ add_failclosed(struct run *run)
 		}
 		if (present)
 			continue;
-		snprintf(object, sizeof(object), "rule %s priority %u table %u",
-		         w->family == AF_INET6 ? "inet6" : "inet", w->priority, w->table);
 		err = kh_rule_add(w);
 		if (err != -EEXIST)
-			kh_done(run, RECONCILE_OP_RULE_ADD, err, object);
+			kh_done(run, RECONCILE_OP_RULE_ADD, err, &object);
 	}
 }
 
@@ -1609,14 +1954,13 @@ add_fdb(struct run *run)
 			continue;
 		for (size_t j = 0; j < s->nvteps; j++) {
 			struct kh_fdb e = {.ifindex = sr->vxlan, .dst = s->vteps[j].addr};
-			char object[96];
+			struct reconcile_object object = fdb_object(s->vxlan, &e.dst);
 
 			if (find(&e.dst, sr->vteps, sr->nvteps, sizeof(*sr->vteps), addr_qcmp))
 				continue;
 			if (peer_pending(run, s->vteps[j].site))
 				continue;
-			fdb_object(s->vxlan, &e.dst, object, sizeof(object));
-			kh_done(run, RECONCILE_OP_FDB_ADD, kh_fdb_append(&e), object);
+			kh_done(run, RECONCILE_OP_FDB_ADD, kh_fdb_append(&e), &object);
 		}
 	}
 }
@@ -1643,10 +1987,16 @@ save_scope(struct run *run)
 		if (!s.routes)
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
-			s.routes[i].route = run->want[i].route;
-			if (run->want[i].peer != SIZE_MAX)
-				s.routes[i].route.oif = run->wg_link.ifindex;
-			s.routes[i].blocked = run->want[i].blocked;
+			const struct want_route *w = &run->want[i];
+			struct owned_route *o = &s.routes[i];
+
+			o->route = w->route;
+			o->blocked = w->blocked;
+			o->installed = w->installed;
+			if (w->peer != SIZE_MAX) {
+				o->route.oif = run->wg_link.ifindex;
+				snprintf(o->via, sizeof(o->via), "%s", d->peers[w->peer].site);
+			}
 		}
 		s.nroutes = run->nwant;
 	}
@@ -1712,21 +2062,12 @@ fence_in_table(const struct run *run, const struct addr_prefix *dst)
 	return have && have->protocol == run->d->protocol && kh_route_type_rejects(have->type);
 }
 
-static const char *
-report_text(const struct run *run, size_t report)
-{
-	return report < run->r->nreports ? run->r->reports[report].text : NULL;
-}
-
 /* Keeps what the run did with the fences for reconcile_fences: the planned ones, each in the
  * kernel unless blocked, failed or the table unread, and the parts left out. Unplanned (the
  * addresses unread: the run kept the table's as they were), desired's as the table was read. */
 static void
 save_fences(struct run *run)
 {
-	static const char unread[] = "not known: the routes of the table could not be read";
-	static const char unplanned[] =
-	        "not installed: the addresses of this gateway's interfaces could not be read";
 	struct reconcile *r = run->r;
 	const struct mesh_desired *d = run->d;
 	size_t n = run->nleft + (run->addrs_read ? run->nwant : d->nfailclosed);
@@ -1748,10 +2089,8 @@ save_fences(struct run *run)
 		if (w->peer != SIZE_MAX)
 			continue;
 		f->dst = w->route.dst;
-		f->installed = run->routes_read && !w->blocked && w->report == SIZE_MAX;
-		f->reason = report_text(run, w->report);
-		if (!run->routes_read)
-			f->reason = unread;
+		f->installed = w->installed;
+		f->report = report_at(run, run->routes_read ? w->report : run->routes_unread);
 		r->nfences++;
 	}
 	for (size_t i = 0; !run->addrs_read && i < d->nfailclosed; i++) {
@@ -1759,11 +2098,13 @@ save_fences(struct run *run)
 
 		f->dst = d->failclosed[i];
 		f->installed = run->routes_read && fence_in_table(run, &f->dst);
-		f->reason = f->installed ? NULL : run->routes_read ? unplanned : unread;
+		f->report = f->installed       ? NULL
+		            : run->routes_read ? report_at(run, run->addrs_unread)
+		                               : report_at(run, run->routes_unread);
 	}
 	for (size_t i = 0; i < run->nleft; i++)
 		r->fences[r->nfences++] = (struct reconcile_fence){
-		        .dst = run->left[i].dst, .reason = report_text(run, run->left[i].report)};
+		        .dst = run->left[i].dst, .report = report_at(run, run->left[i].report)};
 	if (r->nfences > 1)
 		qsort(r->fences, r->nfences, sizeof(*r->fences), fence_qcmp);
 }
@@ -1793,8 +2134,10 @@ begin(struct reconcile *r, struct run *run, const struct mesh_desired *d)
 	memset(run, 0, sizeof(*run));
 	run->r = r;
 	run->d = d;
+	run->routes_unread = run->addrs_unread = SIZE_MAX;
 	r->nreports = 0;
 	r->nfences = 0;
+	r->nchanges = 0;
 }
 
 static int
@@ -1869,6 +2212,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 		ensure_segment(&run, i);
 	add_routes(&run);
 	add_fdb(&run);
+	note_blocked(&run);
 	if (save_scope(&run) < 0)
 		run.oom = true;
 out:
@@ -1990,12 +2334,6 @@ addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct
 	for (size_t i = 0; i < s->naddrs && !wanted; i++)
 		wanted = addr_prefix_equal(&s->addrs[i], &a->prefix);
 	return type == KH_EV_ADDR_NEW ? !wanted : wanted;
-}
-
-static int
-owned_qcmp(const void *key, const void *item)
-{
-	return route_qcmp(key, &((const struct owned_route *)item)->route);
 }
 
 static bool

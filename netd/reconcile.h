@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
 
 #include "kernel-helpers/monitor.h"
+#include "kernel-helpers/rtnl.h"
 #include "netd/mesh.h"
 
 /* Failed operations are retried by the next run, which the caller schedules at
@@ -60,19 +62,109 @@ struct reconcile_stats {
 	uint64_t resyncs;
 };
 
-/* Something the last run did not do: on purpose (err 0: another owner's route, a missing
- * port, a foreign link in the way) or because it failed (-errno; retried). */
-struct reconcile_report {
-	char object[96]; /* "route 10.2.0.0/16", "peer beta", "link vxlan100", ... */
-	char text[256];  /* why, with the kernel's own words when it gave them */
-	int err;
+/* What a report is about. */
+enum reconcile_object_type {
+	RECONCILE_OBJECT_ROUTE,     /* a route: dst, table, metric */
+	RECONCILE_OBJECT_ROUTES,    /* the routes of table (of protocol, unless 0) */
+	RECONCILE_OBJECT_RULE,      /* a lookup rule: family, priority, table */
+	RECONCILE_OBJECT_RULES,     /* the rules of table */
+	RECONCILE_OBJECT_LINKS,     /* every link */
+	RECONCILE_OBJECT_LINK,      /* link: a segment's device or port */
+	RECONCILE_OBJECT_WIREGUARD, /* link: the WireGuard device */
+	RECONCILE_OBJECT_PEERS,     /* the peers of the WireGuard device link */
+	RECONCILE_OBJECT_ADDRESSES, /* every interface's addresses */
+	RECONCILE_OBJECT_ADDRESS,   /* dst on the device link */
+	RECONCILE_OBJECT_FDB,       /* a VXLAN device link's FDB; with vtep, its entry there */
 };
+
+struct reconcile_object {
+	enum reconcile_object_type type;
+	struct addr_prefix dst;
+	uint32_t table;
+	uint32_t metric;
+	uint8_t protocol;
+	uint8_t family;
+	uint32_t priority;
+	char link[IFNAMSIZ];
+	struct addr vtep;
+};
+
+enum reconcile_report_kind {
+	/* Left alone on purpose (err 0). */
+	RECONCILE_REPORT_ROUTE_COLLISION, /* another owner's route overlaps a tunnel route */
+	RECONCILE_REPORT_FENCE_COLLISION, /* another owner's route sits where a fence goes */
+	RECONCILE_REPORT_FENCE_LEFT_OUT,  /* a fence leaves out a subnet of this gateway's */
+	RECONCILE_REPORT_LINK_IN_THE_WAY, /* a link of netd's name is not of netd's kind */
+	RECONCILE_REPORT_PORT_MISSING,    /* a segment's port does not exist (yet) */
+	/* Failed (-errno): the next run tries again. */
+	RECONCILE_REPORT_READ_FAILED,
+	RECONCILE_REPORT_WIREGUARD_FAILED, /* the device's creation, deletion or configuration */
+	RECONCILE_REPORT_PEERS_FAILED,
+	RECONCILE_REPORT_LINK_FAILED,
+	RECONCILE_REPORT_ADDRESS_FAILED,
+	RECONCILE_REPORT_ROUTE_FAILED,
+	RECONCILE_REPORT_RULE_FAILED,
+	RECONCILE_REPORT_FDB_FAILED,
+};
+
+/* Something the last run did not do: on purpose (err 0: another owner's route, a missing
+ * port, a foreign link in the way) or because it failed (-errno; retried). As data: the
+ * words are reconcile_report_format's. */
+struct reconcile_report {
+	enum reconcile_report_kind kind;
+	struct reconcile_object object;
+	int err;
+	enum reconcile_op op;  /* the change that failed (failures other than reads) */
+	char kernel_text[256]; /* the failure in the kernel's words; "": none given */
+	/* The collisions: the other owner's route (dst, protocol) and, for a tunnel route, how
+	 * it overlaps and the site the route leads to. FENCE_LEFT_OUT: the subnet (dst). */
+	struct kh_route other;
+	enum kh_overlap overlap;
+	char site[MESH_NAME_SIZE];
+	/* LINK_IN_THE_WAY and PORT_MISSING of a segment: its name; the kind of the link in the
+	 * way ("": a plain device). */
+	char segment[MESH_NAME_SIZE];
+	char link_kind[KH_KIND_SIZE];
+};
+
+/* Room for any report as text. */
+#define RECONCILE_REPORT_STRLEN 512
+
+/* The report in words: why, with the kernel's own words when it gave them, preceded by what
+ * it is about ("route 10.2.0.0/16 table 51820 metric 10: ...") when with_object is set.
+ * Returns buf. */
+const char *reconcile_report_format(const struct reconcile_report *rep, bool with_object, char *buf,
+                                    size_t len);
 
 /* A fail-closed route as the last run left it. */
 struct reconcile_fence {
 	struct addr_prefix dst;
-	bool installed;     /* netd's unreachable route of dst is in the table */
-	const char *reason; /* why not, or NULL; lives as long as the fence */
+	bool installed; /* netd's unreachable route of dst is in the table */
+	/* Why not: what says so (a collision, a failure, a part left out, or a read the run
+	 * lacked), or NULL when memory ran out for it; lives as long as the fence. */
+	const struct reconcile_report *report;
+};
+
+/* Why the fence is not installed, in words; NULL when it is. Returns buf or NULL. */
+const char *reconcile_fence_reason(const struct reconcile_fence *fence, char *buf, size_t len);
+
+/* What a run did to a tunnel route. */
+enum reconcile_route_action {
+	RECONCILE_ROUTE_ADDED,     /* installed where the table held no route of netd's */
+	RECONCILE_ROUTE_REPLACED,  /* netd's route there differed (device, MTU): replaced */
+	RECONCILE_ROUTE_MOVED,     /* in the table, and now leading to another site */
+	RECONCILE_ROUTE_WITHDRAWN, /* removed: no site is routed there any more */
+	RECONCILE_ROUTE_BLOCKED,   /* newly kept out (removed, if it was in) by a collision */
+};
+
+struct reconcile_route_change {
+	enum reconcile_route_action action;
+	struct addr_prefix dst;
+	/* The site it leads to; WITHDRAWN: led to, "" when not known (a route an earlier netd
+	 * left). MOVED: from, the site it led to before. */
+	char via[MESH_NAME_SIZE];
+	char from[MESH_NAME_SIZE];
+	const struct reconcile_report *report; /* BLOCKED: the collision */
 };
 
 struct reconcile;
@@ -117,6 +209,10 @@ int64_t reconcile_retry_at(const struct reconcile *r);
 
 /* The reports of the last run or teardown; valid until the next call of either. */
 const struct reconcile_report *reconcile_reports(const struct reconcile *r, size_t *n);
+
+/* The changes the last run made to the tunnel routes, in the order it made them; valid until
+ * the next run or teardown. */
+const struct reconcile_route_change *reconcile_route_changes(const struct reconcile *r, size_t *n);
 
 /* The fail-closed routes of the last run, by prefix: desired's less the subnets of this
  * gateway's interfaces, each installed or not, and the parts left out for those subnets,

@@ -1,16 +1,14 @@
-/* The running site: gossip on a UDP socket in the event loop, the membership view turned
- * into the mesh's desired state, and the reconciler applying it whenever the view, the config
- * or the kernel (netlink events) moves. */
+/* The running site: its lifecycle, the scheduling of gossip, reconcile runs, state saves and
+ * status reads on the event loop, and reloads. Gossip talks through the transport, the view
+ * turns members into the mesh's desired state, and the reconciler applies it whenever the
+ * view, the config or the kernel (netlink events) moves. */
 #include "netd/site.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +22,8 @@
 #include "netd/mesh.h"
 #include "netd/reconcile.h"
 #include "netd/state.h"
+#include "netd/transport.h"
+#include "netd/view.h"
 
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
@@ -36,13 +36,6 @@
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
 #define SITE_SAVE_DELAY 1.0
-#define SITE_RX_BURST   64
-
-struct site_view {
-	struct mesh_site site;
-	struct addr_prefix prefixes[WIRE_MAX_PREFIXES];
-	uint32_t vnis[WIRE_MAX_VNIS];
-};
 
 struct site {
 	struct ev_loop *loop;
@@ -54,11 +47,8 @@ struct site {
 	uint64_t session;
 	int state_lock; /* held for the life of the process */
 	uint32_t saved_incarnation;
-	int fd;
-	int fd_family;
-	ev_io udp_watcher;
+	struct transport *transport;
 	ev_timer gossip_timer;
-	uint64_t rx_oversize;
 
 	struct kh_monitor *monitor;
 	ev_io monitor_watcher;
@@ -70,10 +60,8 @@ struct site {
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
 	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
-	uint64_t computes;
 
 	ev_timer save_timer;
-	bool leaving;
 
 	struct wg_device *wg_dev; /* as last read for the replies; NULL: not read or unreadable */
 	ev_timer wg_timer;
@@ -91,117 +79,6 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
-/* --- conversions between the config's, the wire's and the kernel helpers' addresses --- */
-
-static void
-wire_from_conf_prefix(const struct conf_prefix *c, struct wire_prefix *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->family = c->family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6;
-	memcpy(w->addr, c->addr, c->family == AF_INET ? 4 : 16);
-	w->len = c->len;
-}
-
-static void
-wire_from_conf_endpoint(const struct conf_endpoint *c, struct wire_endpoint *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->family = c->family == AF_INET ? WIRE_AF_INET : WIRE_AF_INET6;
-	memcpy(w->addr, c->addr, c->family == AF_INET ? 4 : 16);
-	w->port = c->port;
-}
-
-static void
-kh_from_wire_prefix(const struct wire_prefix *w, struct addr_prefix *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->addr.family = w->family == WIRE_AF_INET ? AF_INET : AF_INET6;
-	memcpy(k->addr.u.bytes, w->addr, w->family == WIRE_AF_INET ? 4 : 16);
-	k->len = w->len;
-}
-
-static bool
-conf_addr_is_wildcard(const struct conf_endpoint *ep)
-{
-	static const uint8_t zero[16];
-
-	return memcmp(ep->addr, zero, ep->family == AF_INET ? 4 : 16) == 0;
-}
-
-/* --- the descriptor and trust table from the config --- */
-
-/* The address other sites reach this one at: advertise, else a specific bind address. */
-static bool
-site_public_address(const struct conf *conf, struct wire_endpoint *out)
-{
-	struct conf_endpoint ep = conf->gossip.bind;
-
-	if (conf->gossip.has_advertise) {
-		ep.family = conf->gossip.advertise.family;
-		memcpy(ep.addr, conf->gossip.advertise.addr, sizeof(ep.addr));
-	} else if (conf_addr_is_wildcard(&ep)) {
-		return false;
-	}
-	wire_from_conf_endpoint(&ep, out);
-	return true;
-}
-
-static void
-site_build_desc(const struct conf *conf, struct wire_desc *d)
-{
-	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", conf->site_name);
-	if (site_public_address(conf, &d->gossip)) {
-		d->endpoints[0] = d->gossip;
-		d->endpoints[0].port = conf->wg.listen_port;
-		d->nendpoints = 1;
-	}
-	for (size_t i = 0; i < conf->noverlay && i < WIRE_MAX_OVERLAY; i++)
-		wire_from_conf_prefix(&conf->overlay[i], &d->overlay[d->noverlay++]);
-	for (size_t i = 0; i < conf->nprefixes && i < WIRE_MAX_PREFIXES; i++)
-		wire_from_conf_prefix(&conf->prefixes[i], &d->prefixes[d->nprefixes++]);
-	for (size_t i = 0; i < conf->nsegments && i < WIRE_MAX_VNIS; i++)
-		d->vnis[d->nvnis++] = conf->segments[i].vni;
-}
-
-static struct gossip_trust *
-site_build_trust(const struct conf *conf)
-{
-	struct gossip_trust *t = gossip_trust_new();
-
-	if (t == NULL)
-		return NULL;
-	for (size_t i = 0; i < conf->ntrust; i++) {
-		const struct conf_trust *ct = &conf->trust[i];
-		struct wire_prefix *prefixes =
-		        calloc(ct->nprefixes + ct->noverlay + 1, sizeof(*prefixes));
-		struct gossip_grant grant = {
-		        .prefixes = prefixes,
-		        .nprefixes = ct->nprefixes,
-		        .overlay = prefixes + ct->nprefixes,
-		        .noverlay = ct->noverlay,
-		        .vnis = ct->vnis,
-		        .nvnis = ct->nvnis,
-		};
-		int rc;
-
-		if (prefixes == NULL)
-			goto fail;
-		for (size_t k = 0; k < ct->nprefixes; k++)
-			wire_from_conf_prefix(&ct->prefixes[k], &prefixes[k]);
-		for (size_t k = 0; k < ct->noverlay; k++)
-			wire_from_conf_prefix(&ct->overlay[k], &prefixes[ct->nprefixes + k]);
-		rc = gossip_trust_add(t, ct->name, ct->public_key, &grant);
-		free(prefixes);
-		if (rc < 0)
-			goto fail;
-	}
-	return t;
-fail:
-	gossip_trust_free(t);
-	return NULL;
-}
-
 /* --- the state file --- */
 
 /* Saves the incarnation and the verified descriptors of the live members. */
@@ -209,22 +86,13 @@ static void
 site_save(struct site *s)
 {
 	struct state st = {0};
-	size_t n = gossip_trust_count(s->trust);
 	char err[256];
 
 	st.incarnation = gossip_self(s->gossip)->incarnation;
-	st.members = calloc(n ? n : 1, sizeof(*st.members));
+	st.members = view_live_members(s->gossip, s->trust, &st.nmembers);
 	if (st.members == NULL) {
 		log_warnx("cannot save %s: out of memory", s->conf->gossip.state_file);
 		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) < 0 || mi.desc == NULL)
-			continue;
-		if (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT)
-			st.members[st.nmembers++] = *mi.desc;
 	}
 	if (state_save(s->conf->gossip.state_file, &st, err, sizeof(err)) < 0)
 		log_warnx("cannot save the gossip state: %s", err);
@@ -250,93 +118,7 @@ site_schedule_save(struct site *s)
 	}
 }
 
-/* Members remembered from the state file or an earlier gossip instance, taken only if their
- * signature verifies under the key the trust table names; what their trust entry does not
- * grant is refused as it is when received. */
-static void
-site_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, int64_t now)
-{
-	size_t adopted = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct gossip_desc *gd = gossip_desc_new(&descs[i]);
-
-		if (gd == NULL)
-			break;
-		if (gossip_desc_verify(gd) == 0 && gossip_add_member(g, now, gd) == 0)
-			adopted++;
-		gossip_desc_unref(gd);
-	}
-	if (n > 0)
-		log_info("gossip: %zu of %zu remembered members taken into the view", adopted, n);
-}
-
 /* --- the mesh --- */
-
-static enum mesh_state
-mesh_state_of(enum gossip_state st)
-{
-	switch (st) {
-	case GOSSIP_SUSPECT:
-		return MESH_SUSPECT;
-	case GOSSIP_DEAD:
-		return MESH_DEAD;
-	case GOSSIP_LEFT:
-		return MESH_LEFT;
-	case GOSSIP_NONE:
-	case GOSSIP_ALIVE:
-		break;
-	}
-	return MESH_ALIVE;
-}
-
-/* The view as the mesh wants it. Also finds when the next dead site's hold ends. */
-static size_t
-site_view(struct site *s, struct site_view *views, int64_t now)
-{
-	size_t n = 0, count = gossip_trust_count(s->trust);
-	int64_t hold = (int64_t)s->conf->gossip.dead_hold * MESH_USEC;
-
-	s->hold_expiry = 0;
-	for (size_t i = 0; i < count; i++) {
-		struct gossip_member_info mi;
-		struct site_view *v = &views[n];
-		const struct wire_desc *d;
-
-		if (gossip_member(s->gossip, i, &mi) < 0 || mi.desc == NULL)
-			continue;
-		d = mi.granted;
-		memset(v, 0, sizeof(*v));
-		v->site.name = mi.name;
-		memcpy(v->site.public_key, d->wg_key, KEY_LEN);
-		if (d->nendpoints > 0) {
-			const struct wire_endpoint *ep = &d->endpoints[0];
-
-			v->site.endpoint.family = ep->family == WIRE_AF_INET ? AF_INET : AF_INET6;
-			memcpy(v->site.endpoint.u.bytes, ep->addr,
-			       ep->family == WIRE_AF_INET ? 4 : 16);
-			v->site.endpoint_port = ep->port;
-		}
-		for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
-			kh_from_wire_prefix(&d->overlay[k], &v->site.overlay[v->site.noverlay++]);
-		for (size_t k = 0; k < d->nprefixes; k++)
-			kh_from_wire_prefix(&d->prefixes[k], &v->prefixes[k]);
-		v->site.prefixes = v->prefixes;
-		v->site.nprefixes = d->nprefixes;
-		memcpy(v->vnis, d->vnis, d->nvnis * sizeof(d->vnis[0]));
-		v->site.vnis = v->vnis;
-		v->site.nvnis = d->nvnis;
-		v->site.state = mesh_state_of(mi.state);
-		v->site.died_at = mi.changed_at;
-		v->site.behind_nat = d->nendpoints == 0;
-		if ((mi.state == GOSSIP_DEAD || mi.state == GOSSIP_LEFT) &&
-		    mi.changed_at + hold > now &&
-		    (s->hold_expiry == 0 || mi.changed_at + hold < s->hold_expiry))
-			s->hold_expiry = mi.changed_at + hold;
-		n++;
-	}
-	return n;
-}
 
 static json_t *
 site_event(const char *type)
@@ -352,47 +134,53 @@ site_publish(struct site *s, json_t *event)
 	json_decref(event);
 }
 
-static const struct mesh_route *
-find_route(const struct mesh_desired *d, const struct addr_prefix *dst)
-{
-	for (size_t i = 0; d != NULL && i < d->nroutes; i++)
-		if (addr_prefix_cmp(&d->routes[i].dst, dst) == 0)
-			return &d->routes[i];
-	return NULL;
-}
+/* The route events' actions, by enum reconcile_route_action. */
+static const char *const route_actions[] = {
+        [RECONCILE_ROUTE_ADDED] = "add",       [RECONCILE_ROUTE_REPLACED] = "replace",
+        [RECONCILE_ROUTE_MOVED] = "move",      [RECONCILE_ROUTE_WITHDRAWN] = "withdraw",
+        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+};
 
-/* Route events: what the new desired state adds, moves or withdraws. */
+/* Route events: what the last run did to the tunnel routes. */
 static void
-site_publish_route_changes(struct site *s, const struct mesh_desired *old,
-                           const struct mesh_desired *next)
+site_publish_route_changes(struct site *s)
 {
-	char buf[ADDR_PREFIX_STRLEN];
+	size_t n;
+	const struct reconcile_route_change *c = reconcile_route_changes(s->reconcile, &n);
 
-	for (size_t i = 0; i < next->nroutes; i++) {
-		const struct mesh_route *r = &next->routes[i];
-		const struct mesh_route *was = find_route(old, &r->dst);
-		const char *via = next->peers[r->peer].site;
-		json_t *ev;
+	for (size_t i = 0; i < n; i++) {
+		char prefix[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
+		json_t *ev = site_event("route");
 
-		if (was != NULL && strcmp(old->peers[was->peer].site, via) == 0)
-			continue;
-		ev = site_event("route");
-		json_object_set_new(ev, "action", json_string(was ? "move" : "add"));
-		json_object_set_new(ev, "prefix", json_string(addr_prefix_format(&r->dst, buf)));
-		json_object_set_new(ev, "via", json_string(via));
+		json_object_set_new(ev, "action", json_string(route_actions[c[i].action]));
+		json_object_set_new(ev, "prefix",
+		                    json_string(addr_prefix_format(&c[i].dst, prefix)));
+		if (c[i].via[0] != '\0')
+			json_object_set_new(ev, "via", json_string(c[i].via));
+		if (c[i].from[0] != '\0')
+			json_object_set_new(ev, "from", json_string(c[i].from));
+		if (c[i].report != NULL)
+			json_object_set_new(ev, "reason",
+			                    json_string(reconcile_report_format(c[i].report, false,
+			                                                        why, sizeof(why))));
 		site_publish(s, ev);
 	}
-	for (size_t i = 0; old != NULL && i < old->nroutes; i++) {
-		const struct mesh_route *r = &old->routes[i];
-		json_t *ev;
+}
 
-		if (find_route(next, &r->dst) != NULL)
+/* The last run's reports (only its failures with failures_only), each with what it is about. */
+static void
+site_log_reports(struct reconcile *r, const char *context, bool failures_only)
+{
+	size_t n;
+	const struct reconcile_report *rep = reconcile_reports(r, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		char text[RECONCILE_REPORT_STRLEN];
+
+		if (failures_only && rep[i].err == 0)
 			continue;
-		ev = site_event("route");
-		json_object_set_new(ev, "action", json_string("withdraw"));
-		json_object_set_new(ev, "prefix", json_string(addr_prefix_format(&r->dst, buf)));
-		json_object_set_new(ev, "via", json_string(old->peers[r->peer].site));
-		site_publish(s, ev);
+		log_warnx("%s%s", context,
+		          reconcile_report_format(&rep[i], true, text, sizeof(text)));
 	}
 }
 
@@ -404,30 +192,26 @@ site_apply(struct site *s)
 {
 	int64_t now = site_now();
 	size_t count = gossip_trust_count(s->trust);
-	struct site_view *views = calloc(count ? count : 1, sizeof(*views));
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct mesh_desired *next = NULL;
-	struct reconcile_stats before, after;
+	struct reconcile_stats after;
 	size_t n;
 	int rc;
 
-	if (views == NULL || sites == NULL)
+	if (sites == NULL)
 		goto retry;
-	n = site_view(s, views, now);
-	for (size_t i = 0; i < n; i++)
-		sites[i] = views[i].site;
+	n = view_mesh_sites(s->gossip, s->trust, (int64_t)s->conf->gossip.dead_hold * MESH_USEC,
+	                    now, sites, &s->hold_expiry);
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
-	s->computes++;
 	s->view_changed = false;
-	site_publish_route_changes(s, s->desired, next);
 	mesh_desired_free(s->desired);
 	s->desired = next;
 
-	reconcile_get_stats(s->reconcile, &before);
 	rc = reconcile_run(s->reconcile, s->desired, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
+	site_publish_route_changes(s);
 	if (after.last_applied > 0 || after.last_failed > 0) {
 		json_t *ev = site_event("reconcile");
 
@@ -438,22 +222,13 @@ site_apply(struct site *s)
 		         (unsigned long long)after.last_applied,
 		         (unsigned long long)after.last_failed);
 	}
-	if (rc == -EAGAIN) {
-		size_t nrep;
-		const struct reconcile_report *rep = reconcile_reports(s->reconcile, &nrep);
-
-		for (size_t i = 0; i < nrep; i++)
-			if (rep[i].err != 0)
-				log_warnx("%s: %s", rep[i].object, rep[i].text);
-	}
-	(void)before;
-	free(views);
+	if (rc == -EAGAIN)
+		site_log_reports(s->reconcile, "", true);
 	free(sites);
 	site_arm_work(s, now);
 	return;
 retry:
 	log_warnx("out of memory computing the mesh; retrying");
-	free(views);
 	free(sites);
 	s->view_changed = true;
 	site_arm_work(s, now);
@@ -494,39 +269,11 @@ site_on_work(struct ev_loop *loop, ev_timer *w, int revents)
 /* --- gossip I/O --- */
 
 static void
-site_gossip_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+site_gossip_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct site *s = arg;
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
 
-	if (s->fd_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		if (to->family != WIRE_AF_INET)
-			return; /* an IPv4 socket cannot reach it */
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, to->addr, 4);
-		sin->sin_port = htons(to->port);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		if (to->family == WIRE_AF_INET) {
-			sin6->sin6_addr.s6_addr[10] = 0xff;
-			sin6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&sin6->sin6_addr.s6_addr[12], to->addr, 4);
-		} else {
-			memcpy(&sin6->sin6_addr, to->addr, 16);
-		}
-		sin6->sin6_port = htons(to->port);
-		sl = sizeof(*sin6);
-	}
-	/* Datagrams are best effort: a full buffer or an unreachable network is a loss the
-	 * protocol already survives. */
-	if (sendto(s->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0)
-		log_debug("gossip: sendto: %s", strerror(errno));
+	transport_send(s->transport, to, buf, len);
 }
 
 static void
@@ -588,91 +335,17 @@ site_on_gossip_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-site_on_udp(struct ev_loop *loop, ev_io *w, int revents)
+site_on_datagram(void *arg, const struct addr_endpoint *from, const uint8_t *buf, size_t len)
 {
-	struct site *s = w->data;
-	uint8_t buf[WIRE_DATAGRAM_MAX + 1];
+	struct site *s = arg;
 
-	(void)loop;
-	(void)revents;
-	for (int i = 0; i < SITE_RX_BURST; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct wire_endpoint from = {0};
-		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
-		                     (struct sockaddr *)&ss, &sl);
-
-		if (n < 0)
-			break;
-		if ((size_t)n > WIRE_DATAGRAM_MAX) {
-			s->rx_oversize++;
-			continue;
-		}
-		if (ss.ss_family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-			from.family = WIRE_AF_INET;
-			memcpy(from.addr, &sin->sin_addr, 4);
-			from.port = ntohs(sin->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-
-			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-				from.family = WIRE_AF_INET;
-				memcpy(from.addr, &sin6->sin6_addr.s6_addr[12], 4);
-			} else {
-				from.family = WIRE_AF_INET6;
-				memcpy(from.addr, &sin6->sin6_addr, 16);
-			}
-			from.port = ntohs(sin6->sin6_port);
-		} else {
-			continue;
-		}
-		gossip_receive(s->gossip, site_now(), &from, buf, (size_t)n);
-	}
-	site_after_gossip(s);
+	gossip_receive(s->gossip, site_now(), from, buf, len);
 }
 
-static int
-site_open_socket(const struct conf *conf, int *family)
+static void
+site_on_drained(void *arg)
 {
-	const struct conf_endpoint *b = &conf->gossip.bind;
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
-	char text[64];
-	int fd, one = 1, zero = 0;
-
-	conf_endpoint_format(b, text, sizeof(text));
-	fd = socket(b->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_err("gossip: socket for %s", text);
-		return -1;
-	}
-	if (b->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, b->addr, 4);
-		sin->sin_port = htons(b->port);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		/* A wildcard IPv6 socket serves IPv4 sites too, whatever the sysctl says. */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, b->addr, 16);
-		sin6->sin6_port = htons(b->port);
-		sl = sizeof(*sin6);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		log_err("gossip: cannot bind %s", text);
-		close(fd);
-		return -1;
-	}
-	*family = b->family;
-	return fd;
+	site_after_gossip(arg);
 }
 
 /* A gossip instance for s->conf in a new random session, carrying over the remembered
@@ -682,7 +355,6 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
                   size_t nmembers)
 {
 	struct gossip_config cfg = {0};
-	struct wire_endpoint *seeds;
 	struct wire_desc desc;
 	struct gossip *g;
 	uint64_t rng, session = 0;
@@ -692,12 +364,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	 * clock set back makes two runs share a session, and with it a (key, nonce) pair. */
 	while (session == 0)
 		randombytes_buf(&session, sizeof(session));
-	seeds = calloc(s->conf->gossip.nseeds + 1, sizeof(*seeds));
-	if (seeds == NULL)
-		return NULL;
-	for (size_t i = 0; i < s->conf->gossip.nseeds; i++)
-		wire_from_conf_endpoint(&s->conf->gossip.seeds[i], &seeds[i]);
-	site_build_desc(s->conf, &desc);
+	view_descriptor(s->conf, &desc);
 	randombytes_buf(&rng, sizeof(rng));
 	cfg.name = s->conf->site_name;
 	cfg.private_key = s->conf->wg.private_key;
@@ -706,21 +373,20 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	cfg.desc = &desc;
 	cfg.profile = s->conf->gossip.timing;
 	cfg.trust = s->trust;
-	cfg.seeds = seeds;
+	cfg.seeds = s->conf->gossip.seeds;
 	cfg.nseeds = s->conf->gossip.nseeds;
 	cfg.rng_seed = rng;
 	cfg.cb.send = site_gossip_send;
 	cfg.cb.event = site_gossip_event;
 	cfg.cb.arg = s;
 	g = gossip_new(&cfg, err, sizeof(err));
-	free(seeds);
 	if (g == NULL) {
 		log_errx("gossip: %s", err);
 		return NULL;
 	}
 	s->saved_incarnation = incarnation;
 	s->session = session;
-	site_adopt_members(g, members, nmembers, site_now());
+	view_adopt_members(g, members, nmembers, site_now());
 	gossip_start(g, site_now());
 	log_info("gossip: site %s, session %016" PRIx64 ", incarnation %u, %zu trusted sites, "
 	         "%zu seeds",
@@ -755,21 +421,21 @@ site_on_monitor(struct ev_loop *loop, ev_io *w, int revents)
 static uint32_t
 site_underlay_mtu(const struct conf *conf)
 {
-	struct wire_endpoint pub;
+	struct addr_endpoint pub;
 	struct kh_ifaddr *addrs = NULL;
 	size_t n = 0;
 	uint32_t mtu = MESH_DEFAULT_UNDERLAY_MTU;
 	int family;
 
-	if (!site_public_address(conf, &pub))
+	if (!view_public_address(conf, &pub))
 		return mtu;
-	family = pub.family == WIRE_AF_INET ? AF_INET : AF_INET6;
+	family = pub.addr.family;
 	if (kh_ifaddr_list(0, family, &addrs, &n) < 0)
 		return mtu;
 	for (size_t i = 0; i < n; i++) {
 		struct kh_link link;
 
-		if (memcmp(addrs[i].prefix.addr.u.bytes, pub.addr, family == AF_INET ? 4 : 16) != 0)
+		if (memcmp(addrs[i].prefix.addr.u.bytes, pub.addr.u.bytes, addr_len(family)) != 0)
 			continue;
 		if (kh_link_get_index(addrs[i].ifindex, &link) == 0 && link.mtu >= 1280)
 			mtu = link.mtu;
@@ -856,10 +522,43 @@ site_device(const struct site *s)
 	return s->wg_dev;
 }
 
+/* The netlink monitor and the reconciler it feeds, and the eventfd that tells of WireGuard
+ * work finished in the background. 0, or -1 (logged). */
+static int
+site_watch_kernel(struct site *s)
+{
+	int rc = kh_monitor_open(KH_MONITOR_RCVBUF, &s->monitor);
+
+	if (rc < 0) {
+		log_errx("netlink monitor: %s", strerror(-rc));
+		return -1;
+	}
+	ev_io_init(&s->monitor_watcher, site_on_monitor, kh_monitor_fd(s->monitor), EV_READ);
+	s->monitor_watcher.data = s;
+	ev_io_start(s->loop, &s->monitor_watcher);
+	if (reconcile_new(&s->reconcile) < 0) {
+		log_errx("out of memory");
+		return -1;
+	}
+	/* Without it, the retry and refresh timers still get there. */
+	rc = wg_background_fd();
+	if (rc >= 0) {
+		ev_io_set(&s->wg_background, rc, EV_READ);
+		ev_io_start(s->loop, &s->wg_background);
+	} else {
+		log_warnx("wireguard: no eventfd (%s): work finished in the background is picked "
+		          "up by the retry timers only",
+		          strerror(errno));
+	}
+	return 0;
+}
+
 int
 site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, struct site **out)
 {
 	struct site *s = calloc(1, sizeof(*s));
+	const struct transport_handler handler = {site_on_datagram, site_on_drained, s};
+	struct addr_endpoint pub;
 	struct state st = {0};
 	char err[256];
 	int rc;
@@ -871,7 +570,6 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	s->loop = loop;
 	s->conf = conf;
 	s->ctl = ctl;
-	s->fd = -1;
 	s->state_lock = -1;
 	ev_timer_init(&s->gossip_timer, site_on_gossip_timer, 0, 0);
 	ev_timer_init(&s->work_timer, site_on_work, 0, 0);
@@ -892,7 +590,10 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 		log_warnx("gossip: ignoring the state file: %s", err);
 		st = (struct state){0};
 	}
-	s->trust = site_build_trust(conf);
+	/* Before gossip starts: what it sends goes out through the socket. */
+	if (transport_open(loop, &conf->gossip.bind, &handler, &s->transport) < 0)
+		goto fail;
+	s->trust = view_trust(conf);
 	if (s->trust == NULL) {
 		log_errx("out of memory building the trust table");
 		goto fail;
@@ -902,38 +603,11 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	state_clear(&st);
 	if (s->gossip == NULL)
 		goto fail;
-	s->fd = site_open_socket(conf, &s->fd_family);
-	if (s->fd < 0)
-		goto fail;
-	ev_io_init(&s->udp_watcher, site_on_udp, s->fd, EV_READ);
-	s->udp_watcher.data = s;
-	ev_io_start(loop, &s->udp_watcher);
 
-	rc = kh_monitor_open(KH_MONITOR_RCVBUF, &s->monitor);
-	if (rc < 0) {
-		log_errx("netlink monitor: %s", strerror(-rc));
+	if (site_watch_kernel(s) < 0)
 		goto fail;
-	}
-	ev_io_init(&s->monitor_watcher, site_on_monitor, kh_monitor_fd(s->monitor), EV_READ);
-	s->monitor_watcher.data = s;
-	ev_io_start(loop, &s->monitor_watcher);
-
-	if (reconcile_new(&s->reconcile) < 0) {
-		log_errx("out of memory");
-		goto fail;
-	}
-	/* Without it, the retry and refresh timers still get there. */
-	rc = wg_background_fd();
-	if (rc >= 0) {
-		ev_io_set(&s->wg_background, rc, EV_READ);
-		ev_io_start(loop, &s->wg_background);
-	} else {
-		log_warnx("wireguard: no eventfd (%s): work finished in the background is picked "
-		          "up by the retry timers only",
-		          strerror(errno));
-	}
 	site_set_params(s);
-	if (!conf->gossip.has_advertise && conf_addr_is_wildcard(&conf->gossip.bind))
+	if (!view_public_address(conf, &pub))
 		log_warnx("gossip.bind is a wildcard and gossip.advertise is not set: other sites "
 		          "learn no address for this one and rely on it reaching them");
 	site_save(s);
@@ -949,114 +623,57 @@ fail:
 	return -1;
 }
 
-static bool
-same_endpoint(const struct conf_endpoint *a, const struct conf_endpoint *b)
+/* A new gossip instance for s->conf, in a new session at the next incarnation, carrying over
+ * the live members. Returns 0, or -1 (logged) with the current instance kept. */
+static int
+site_restart_gossip(struct site *s)
 {
-	return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
-}
+	struct gossip_trust *trust = view_trust(s->conf), *old_trust = s->trust;
+	struct gossip *g, *old_gossip = s->gossip;
+	size_t n;
+	struct wire_desc *members = view_live_members(s->gossip, s->trust, &n);
 
-/* What needs a new gossip instance: identity, trust, timing, seeds. The descriptor alone
- * goes out as a new version. */
-static bool
-gossip_settings_equal(const struct conf *a, const struct conf *b)
-{
-	if (strcmp(a->site_name, b->site_name) != 0 ||
-	    memcmp(a->wg.private_key, b->wg.private_key, KEY_LEN) != 0 ||
-	    memcmp(&a->gossip.timing, &b->gossip.timing, sizeof(a->gossip.timing)) != 0 ||
-	    a->gossip.nseeds != b->gossip.nseeds || a->ntrust != b->ntrust ||
-	    strcmp(a->gossip.state_file, b->gossip.state_file) != 0)
-		return false;
-	for (size_t i = 0; i < a->gossip.nseeds; i++)
-		if (!same_endpoint(&a->gossip.seeds[i], &b->gossip.seeds[i]))
-			return false;
-	for (size_t i = 0; i < a->ntrust; i++) {
-		const struct conf_trust *x = &a->trust[i], *y = &b->trust[i];
-
-		if (strcmp(x->name, y->name) != 0 ||
-		    memcmp(x->public_key, y->public_key, KEY_LEN) || x->nprefixes != y->nprefixes ||
-		    x->nvnis != y->nvnis ||
-		    memcmp(x->vnis, y->vnis, x->nvnis * sizeof(*x->vnis)) != 0)
-			return false;
-		for (size_t k = 0; k < x->nprefixes; k++)
-			if (x->prefixes[k].family != y->prefixes[k].family ||
-			    x->prefixes[k].len != y->prefixes[k].len ||
-			    memcmp(x->prefixes[k].addr, y->prefixes[k].addr, 16) != 0)
-				return false;
+	if (trust == NULL || members == NULL) {
+		log_warnx("out of memory: the gossip settings take effect at the next start");
+		gossip_trust_free(trust);
+		free(members);
+		return -1;
 	}
-	return true;
-}
-
-/* The verified descriptors of the live members, to carry into a new gossip instance. */
-static struct wire_desc *
-site_live_members(struct site *s, size_t *n)
-{
-	size_t count = gossip_trust_count(s->trust);
-	struct wire_desc *out = calloc(count ? count : 1, sizeof(*out));
-
-	*n = 0;
-	for (size_t i = 0; out != NULL && i < count; i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) == 0 && mi.desc != NULL &&
-		    (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT))
-			out[(*n)++] = *mi.desc;
+	s->trust = trust;
+	g = site_start_gossip(s, gossip_next_incarnation(gossip_self(old_gossip)->incarnation),
+	                      members, n);
+	free(members);
+	if (g == NULL) {
+		s->trust = old_trust;
+		gossip_trust_free(trust);
+		return -1;
 	}
-	return out;
+	s->gossip = g;
+	gossip_free(old_gossip);
+	gossip_trust_free(old_trust);
+	return 0;
 }
 
 int
 site_reconfigure(struct site *s, const struct conf *conf)
 {
 	const struct conf *old = s->conf;
-	bool rebind = !same_endpoint(&old->gossip.bind, &conf->gossip.bind);
+	unsigned changes = conf_changes(old, conf);
 	struct wire_desc desc;
 
-	if (rebind) {
-		int family, fd = site_open_socket(conf, &family);
-
-		if (fd < 0) {
+	if (changes & CONF_CHANGE_GOSSIP_BIND) {
+		if (transport_rebind(s->transport, &conf->gossip.bind) < 0)
 			log_warnx("gossip stays on its current socket");
-			rebind = false;
-		} else {
-			ev_io_stop(s->loop, &s->udp_watcher);
-			close(s->fd);
-			s->fd = fd;
-			s->fd_family = family;
-			ev_io_set(&s->udp_watcher, fd, EV_READ);
-			ev_io_start(s->loop, &s->udp_watcher);
-		}
 	}
 	s->conf = conf;
-	if (!gossip_settings_equal(old, conf)) {
-		struct gossip_trust *trust = site_build_trust(conf), *old_trust = s->trust;
-		struct gossip *g, *old_gossip = s->gossip;
-		size_t n;
-		struct wire_desc *members = site_live_members(s, &n);
-
-		if (trust == NULL || members == NULL) {
-			log_warnx(
-			        "out of memory: the gossip settings take effect at the next start");
-			gossip_trust_free(trust);
-			free(members);
+	if (changes & CONF_CHANGE_GOSSIP) {
+		if (site_restart_gossip(s) < 0) {
 			s->conf = old;
 			return -1;
 		}
-		s->trust = trust;
-		g = site_start_gossip(s,
-		                      gossip_next_incarnation(gossip_self(old_gossip)->incarnation),
-		                      members, n);
-		free(members);
-		if (g == NULL) {
-			s->trust = old_trust;
-			gossip_trust_free(trust);
-			s->conf = old;
-			return -1;
-		}
-		s->gossip = g;
-		gossip_free(old_gossip);
-		gossip_trust_free(old_trust);
 	} else {
-		site_build_desc(conf, &desc);
+		/* The descriptor alone goes out as a new version. */
+		view_descriptor(conf, &desc);
 		if (gossip_update(s->gossip, site_now(), &desc) < 0)
 			log_warnx("gossip: the new descriptor was refused");
 	}
@@ -1074,7 +691,6 @@ site_leave(struct site *s)
 	const struct gossip_profile *p = &s->conf->gossip.timing;
 	double drain = 3.0 * p->gossip_interval_ms / 1000.0;
 
-	s->leaving = true;
 	gossip_leave(s->gossip, site_now());
 	site_after_gossip(s);
 	return drain < 2.0 ? drain : 2.0;
@@ -1089,11 +705,7 @@ site_teardown(struct site *s)
 	ev_io_stop(s->loop, &s->monitor_watcher);
 	rc = reconcile_teardown(s->reconcile, s->desired);
 	if (rc < 0) {
-		size_t n;
-		const struct reconcile_report *rep = reconcile_reports(s->reconcile, &n);
-
-		for (size_t i = 0; i < n; i++)
-			log_warnx("teardown: %s: %s", rep[i].object, rep[i].text);
+		site_log_reports(s->reconcile, "teardown: ", false);
 		return -1;
 	}
 	log_info("teardown: everything netd owned is removed");
@@ -1113,10 +725,7 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
-	if (s->fd >= 0) {
-		ev_io_stop(s->loop, &s->udp_watcher);
-		close(s->fd);
-	}
+	transport_close(s->transport);
 	if (s->monitor != NULL) {
 		ev_io_stop(s->loop, &s->monitor_watcher);
 		kh_monitor_close(s->monitor);
@@ -1144,11 +753,7 @@ site_teardown_offline(const struct conf *conf)
 		goto out;
 	}
 	if (reconcile_teardown(r, desired) < 0) {
-		size_t n;
-		const struct reconcile_report *rep = reconcile_reports(r, &n);
-
-		for (size_t i = 0; i < n; i++)
-			log_warnx("teardown: %s: %s", rep[i].object, rep[i].text);
+		site_log_reports(r, "teardown: ", false);
 		goto out;
 	}
 	rc = 0;
@@ -1158,407 +763,18 @@ out:
 	return rc;
 }
 
-/* --- the status socket --- */
-
-static const char *
-member_state(struct site *s, const char *name, uint32_t *incarnation)
-{
-	int idx = gossip_trust_find(s->trust, name);
-	struct gossip_member_info mi;
-
-	if (idx < 0 || gossip_member(s->gossip, (size_t)idx, &mi) < 0)
-		return "unknown";
-	*incarnation = mi.incarnation;
-	return gossip_state_name(mi.state);
-}
-
-static const struct mesh_peer *
-desired_peer(const struct mesh_desired *d, const char *name)
-{
-	for (size_t i = 0; d != NULL && i < d->npeers; i++)
-		if (strcmp(d->peers[i].site, name) == 0)
-			return &d->peers[i];
-	return NULL;
-}
-
-static const struct wg_peer *
-device_peer(const struct wg_device *dev, const uint8_t key[KEY_LEN])
-{
-	for (size_t i = 0; dev != NULL && i < dev->npeers; i++)
-		if (memcmp(dev->peers[i].public_key, key, KEY_LEN) == 0)
-			return &dev->peers[i];
-	return NULL;
-}
-
-static json_t *
-sockaddr_json(const union wg_endpoint *ep)
-{
-	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
-
-	if (ep->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &ep->sin.sin_addr, addr, sizeof(addr));
-		snprintf(buf, sizeof(buf), "%s:%u", addr, ntohs(ep->sin.sin_port));
-	} else if (ep->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &ep->sin6.sin6_addr, addr, sizeof(addr));
-		snprintf(buf, sizeof(buf), "[%s]:%u", addr, ntohs(ep->sin6.sin6_port));
-	} else {
-		return json_null();
-	}
-	return json_string(buf);
-}
-
-/* What of a member's newest descriptor its trust entry refused, or null. */
-static json_t *
-peer_refusal_json(const struct gossip_member_info *mi)
-{
-	if (mi->desc == NULL || mi->refusal == GOSSIP_REFUSAL_NONE)
-		return json_null();
-	return json_pack("{s:I, s:s, s:s}", "incarnation", (json_int_t)mi->desc->incarnation,
-	                 "reason", gossip_refusal_name(mi->refusal), "text", mi->why);
-}
-
-json_t *
-site_peers_json(struct site *s)
-{
-	json_t *peers = json_array();
-	/* The counters as last read; without the device the peers are listed all the same. */
-	const struct wg_device *dev = site_device(s);
-	for (size_t i = 0; i < s->conf->ntrust; i++) {
-		const struct conf_trust *t = &s->conf->trust[i];
-		const struct mesh_peer *mp = desired_peer(s->desired, t->name);
-		const struct wg_peer *wp = device_peer(dev, t->public_key);
-		int idx = gossip_trust_find(s->trust, t->name);
-		struct gossip_member_info mi = {0};
-		uint32_t incarnation = 0;
-		const char *state;
-		json_t *prefixes = json_array(), *segments = json_array(), *p;
-		char buf[ADDR_PREFIX_STRLEN];
-
-		/* What the data plane uses: the granted part of what the site says. */
-		if (idx >= 0 && gossip_member(s->gossip, (size_t)idx, &mi) == 0 &&
-		    mi.desc != NULL) {
-			for (size_t k = 0; k < mi.granted->nprefixes; k++) {
-				struct addr_prefix kp;
-
-				kh_from_wire_prefix(&mi.granted->prefixes[k], &kp);
-				json_array_append_new(prefixes,
-				                      json_string(addr_prefix_format(&kp, buf)));
-			}
-			for (size_t k = 0; k < mi.granted->nvnis; k++)
-				json_array_append_new(segments, json_integer(mi.granted->vnis[k]));
-		}
-		/* Before json_pack: the order its arguments are evaluated in is unspecified. */
-		state = member_state(s, t->name, &incarnation);
-		p = json_pack("{s:s, s:s, s:I, s:b, s:o, s:o}", "name", t->name, "state", state,
-		              "incarnation", (json_int_t)incarnation, "tunnel", mp != NULL,
-		              "prefixes", prefixes, "segments", segments);
-		json_object_set_new(p, "refused", peer_refusal_json(&mi));
-		if (wp != NULL) {
-			json_object_set_new(p, "endpoint", sockaddr_json(&wp->endpoint));
-			json_object_set_new(p, "last_handshake",
-			                    ctl_time_json(wp->last_handshake.tv_sec));
-			json_object_set_new(p, "rx_bytes", json_integer((json_int_t)wp->rx_bytes));
-			json_object_set_new(p, "tx_bytes", json_integer((json_int_t)wp->tx_bytes));
-		} else {
-			json_object_set_new(p, "endpoint", json_null());
-			json_object_set_new(p, "last_handshake", json_null());
-			json_object_set_new(p, "rx_bytes", json_integer(0));
-			json_object_set_new(p, "tx_bytes", json_integer(0));
-		}
-		json_array_append_new(peers, p);
-	}
-	return json_pack("{s:o}", "peers", peers);
-}
-
-json_t *
-site_segments_json(struct site *s)
-{
-	json_t *segs = json_array();
-
-	for (size_t i = 0; s->desired != NULL && i < s->desired->nsegments; i++) {
-		const struct mesh_segment *seg = &s->desired->segments[i];
-		json_t *members = json_array(), *vteps = json_array();
-		char buf[ADDR_PREFIX_STRLEN];
-
-		/* Parallel lists: the member sites and the VTEP address each is reached at. */
-		for (size_t k = 0; k < seg->nvteps; k++) {
-			json_array_append_new(members, json_string(seg->vteps[k].site));
-			json_array_append_new(vteps,
-			                      json_string(addr_format(&seg->vteps[k].addr, buf)));
-		}
-		json_array_append_new(segs, json_pack("{s:s, s:I, s:s, s:s, s:I, s:o, s:o}", "name",
-		                                      seg->name, "vni", (json_int_t)seg->vni,
-		                                      "vxlan", seg->vxlan, "bridge", seg->bridge,
-		                                      "mtu", (json_int_t)seg->mtu, "members",
-		                                      members, "vteps", vteps));
-	}
-	return json_pack("{s:o}", "segments", segs);
-}
-
-/* Why a desired route is not in the kernel, from the last run's reports; NULL: installed. */
-static const char *
-route_problem(struct site *s, const struct mesh_route *r)
-{
-	const struct mesh_desired *d = s->desired;
-	char object[96], buf[ADDR_PREFIX_STRLEN];
-	size_t n;
-	const struct reconcile_report *rep = reconcile_reports(s->reconcile, &n);
-
-	snprintf(object, sizeof(object), "route %s table %u metric %u",
-	         addr_prefix_format(&r->dst, buf), d->table, d->metric);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(rep[i].object, object) == 0)
-			return rep[i].text;
-	return NULL;
-}
-
-static json_t *
-route_json(const char *prefix, const char *type, const char *via, const char *dev, uint32_t metric,
-           const char *why)
-{
-	return json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:b, s:s?}", "prefix", prefix, "type", type,
-	                 "via", via, "dev", dev, "metric", (json_int_t)metric, "installed",
-	                 why == NULL, "reason", why);
-}
-
-/* The tunnel routes and the fail-closed ones as the last run left them, merged by prefix
- * (a tunnel route before the fence of the same prefix, as the metrics go). */
-json_t *
-site_routes_json(struct site *s)
-{
-	json_t *routes = json_array(), *problems = json_array();
-	const struct mesh_desired *d = s->desired;
-	size_t nfences = 0, i = 0, k = 0;
-	const struct reconcile_fence *fences = reconcile_fences(s->reconcile, &nfences);
-	char buf[ADDR_PREFIX_STRLEN];
-
-	if (d == NULL)
-		nfences = 0;
-	while (d != NULL && (i < d->nroutes || k < nfences)) {
-		if (k == nfences ||
-		    (i < d->nroutes && addr_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
-			const struct mesh_route *r = &d->routes[i++];
-
-			json_array_append_new(routes, route_json(addr_prefix_format(&r->dst, buf),
-			                                         "unicast", d->peers[r->peer].site,
-			                                         d->wg.name, d->metric,
-			                                         route_problem(s, r)));
-		} else {
-			const struct reconcile_fence *f = &fences[k++];
-			/* No reason for one not installed only when memory ran out for it. */
-			const char *why = f->reason ? f->reason : "not installed";
-
-			json_array_append_new(routes, route_json(addr_prefix_format(&f->dst, buf),
-			                                         "unreachable", NULL, NULL,
-			                                         d->failclosed_metric,
-			                                         f->installed ? NULL : why));
-		}
-	}
-	for (size_t j = 0; d != NULL && j < d->nreports; j++)
-		json_array_append_new(problems,
-		                      json_pack("{s:s, s:s, s:s}", "kind",
-		                                mesh_report_kind_name(d->reports[j].kind), "site",
-		                                d->reports[j].site, "text", d->reports[j].text));
-	return json_pack("{s:o, s:I, s:I, s:o}", "routes", routes, "table",
-	                 (json_int_t)s->conf->routing.table, "protocol",
-	                 (json_int_t)s->conf->routing.protocol, "problems", problems);
-}
-
-/* Trusted sites by membership state, indexed by enum gossip_state. */
-static void
-member_counts(struct site *s, size_t counts[GOSSIP_LEFT + 1])
-{
-	memset(counts, 0, (GOSSIP_LEFT + 1) * sizeof(counts[0]));
-	for (size_t i = 0; i < gossip_trust_count(s->trust); i++) {
-		struct gossip_member_info mi;
-
-		if (gossip_member(s->gossip, i, &mi) == 0 && mi.state <= GOSSIP_LEFT)
-			counts[mi.state]++;
-	}
-}
-
-static uint64_t
-ops_total(const uint64_t ops[RECONCILE_OP_COUNT])
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < RECONCILE_OP_COUNT; i++)
-		sum += ops[i];
-	return sum;
-}
-
-json_t *
-site_status_json(struct site *s)
-{
-	struct reconcile_stats rs;
-	const struct gossip_counters *gc = gossip_counters(s->gossip);
-	char bind[64], session[17];
-	size_t counts[GOSSIP_LEFT + 1];
-
-	member_counts(s, counts);
-	snprintf(session, sizeof(session), "%016" PRIx64, s->session);
-	reconcile_get_stats(s->reconcile, &rs);
-	conf_endpoint_format(&s->conf->gossip.bind, bind, sizeof(bind));
-	return json_pack(
-	        "{s:{s:s, s:s, s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I},"
-	        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}, s:{s:I, s:I, s:I}}",
-	        "gossip", "bind", bind, "profile",
-	        conf_gossip_profile_name(s->conf->gossip.profile), "session", session,
-	        "incarnation", (json_int_t)gossip_self(s->gossip)->incarnation, "awareness",
-	        (json_int_t)gossip_awareness(s->gossip), "members", "alive",
-	        (json_int_t)counts[GOSSIP_ALIVE], "suspect", (json_int_t)counts[GOSSIP_SUSPECT],
-	        "dead", (json_int_t)counts[GOSSIP_DEAD], "left", (json_int_t)counts[GOSSIP_LEFT],
-	        "rx_datagrams", (json_int_t)gc->rx_datagrams, "tx_datagrams",
-	        (json_int_t)gc->tx_datagrams, "pending_broadcasts",
-	        (json_int_t)gossip_pending_broadcasts(s->gossip), "reconcile", "runs",
-	        (json_int_t)rs.runs, "failed_runs", (json_int_t)rs.failed_runs, "applied",
-	        (json_int_t)ops_total(rs.applied), "failed", (json_int_t)ops_total(rs.failed),
-	        "last_applied", (json_int_t)rs.last_applied, "events", (json_int_t)rs.events,
-	        "resyncs", (json_int_t)rs.resyncs, "dirty", reconcile_dirty(s->reconcile), "counts",
-	        "peers", (json_int_t)(s->desired ? s->desired->npeers : 0), "routes",
-	        (json_int_t)(s->desired ? s->desired->nroutes : 0), "segments",
-	        (json_int_t)(s->desired ? s->desired->nsegments : 0));
-}
-
-static double
-peer_rx(const struct wg_peer *p)
-{
-	return (double)p->rx_bytes;
-}
-
-static double
-peer_tx(const struct wg_peer *p)
-{
-	return (double)p->tx_bytes;
-}
-
-static double
-peer_handshake(const struct wg_peer *p)
-{
-	return (double)p->last_handshake.tv_sec;
-}
-
-/* Per-peer series, from the WireGuard device's own counters. */
-static const struct {
-	const char *name, *type, *help;
-	double (*value)(const struct wg_peer *p);
-} peer_families[] = {
-        {"netd_peer_received_bytes_total", "counter",
-         "Bytes received from each peer site through its tunnel.", peer_rx},
-        {"netd_peer_sent_bytes_total", "counter",
-         "Bytes sent to each peer site through its tunnel.", peer_tx},
-        {"netd_peer_last_handshake_seconds", "gauge",
-         "Time of the last WireGuard handshake with each peer site (0: none).", peer_handshake},
-};
-
 void
-site_metrics(struct site *s, struct metrics *m)
+site_snapshot(const struct site *s, struct site_snapshot *out)
 {
-	const struct gossip_counters *gc = gossip_counters(s->gossip);
-	struct reconcile_stats rs;
-	const struct wg_device *dev = site_device(s);
-	size_t counts[GOSSIP_LEFT + 1];
-	const struct {
-		const char *reason;
-		uint64_t value;
-	} drops[] = {
-	        {"malformed", gc->drop_malformed}, {"unknown", gc->drop_unknown},
-	        {"forged", gc->drop_forged},       {"replayed", gc->drop_replayed},
-	        {"self", gc->drop_self},           {"refused", gc->drop_refused},
-	        {"rate", gc->drop_rate},           {"cookie", gc->drop_cookie},
-	        {"oversize", s->rx_oversize},      {"stale", gc->drop_stale},
+	*out = (struct site_snapshot){
+	        .conf = s->conf,
+	        .trust = s->trust,
+	        .gossip = s->gossip,
+	        .session = s->session,
+	        .rx_oversize = transport_oversize(s->transport),
+	        .desired = s->desired,
+	        .reconcile = s->reconcile,
+	        .device = site_device(s),
+	        .wg_read_failures = s->wg_read_failures,
 	};
-	const struct {
-		const char *name, *type, *help;
-		uint64_t value;
-	} single[] = {
-	        {"netd_gossip_received_datagrams_total", "counter", "Gossip datagrams received.",
-	         gc->rx_datagrams},
-	        {"netd_gossip_received_bytes_total", "counter", "Gossip bytes received.",
-	         gc->rx_bytes},
-	        {"netd_gossip_sent_datagrams_total", "counter", "Gossip datagrams sent.",
-	         gc->tx_datagrams},
-	        {"netd_gossip_sent_bytes_total", "counter", "Gossip bytes sent.", gc->tx_bytes},
-	        {"netd_gossip_probes_total", "counter", "Members probed.", gc->probes},
-	        {"netd_gossip_probe_failures_total", "counter",
-	         "Probes that got no acknowledgement, directly or indirectly.", gc->probe_failures},
-	        {"netd_gossip_suspicions_total", "counter", "Suspicions this site raised.",
-	         gc->suspicions},
-	        {"netd_gossip_refutations_total", "counter",
-	         "Suspicions of this site that it refuted.", gc->refutations},
-	        {"netd_gossip_challenges_total", "counter",
-	         "Freshness challenges sent to senders in sessions not confirmed yet.",
-	         gc->challenges},
-	        {"netd_gossip_incarnation", "gauge", "This site's incarnation.",
-	         gossip_self(s->gossip)->incarnation},
-	        {"netd_gossip_local_health", "gauge",
-	         "Lifeguard's local health score: 0 is healthy.", gossip_awareness(s->gossip)},
-	        {"netd_peers", "gauge", "WireGuard peers netd wants.",
-	         s->desired ? s->desired->npeers : 0},
-	        {"netd_routes", "gauge", "Routes to other sites' prefixes netd wants.",
-	         s->desired ? s->desired->nroutes : 0},
-	        {"netd_wireguard_read_failures_total", "counter",
-	         "Reads of the WireGuard device for status that failed or timed out.",
-	         s->wg_read_failures},
-	};
-	const char *state_names[] = {"alive", "suspect", "dead", "left"};
-	const enum gossip_state states[] = {GOSSIP_ALIVE, GOSSIP_SUSPECT, GOSSIP_DEAD, GOSSIP_LEFT};
-
-	member_counts(s, counts);
-	metrics_family(m, "netd_members", "gauge", "Trusted sites by membership state.");
-	for (size_t i = 0; i < 4; i++) {
-		const char *labels[] = {"state", state_names[i], NULL};
-
-		metrics_sample(m, "netd_members", labels, (double)counts[states[i]]);
-	}
-	metrics_family(m, "netd_gossip_dropped_total", "counter",
-	               "Gossip datagrams dropped, by reason.");
-	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
-		const char *labels[] = {"reason", drops[i].reason, NULL};
-
-		metrics_sample(m, "netd_gossip_dropped_total", labels, (double)drops[i].value);
-	}
-	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
-		metrics_family(m, single[i].name, single[i].type, single[i].help);
-		metrics_sample(m, single[i].name, NULL, (double)single[i].value);
-	}
-	metrics_family(m, "netd_peer_descriptor_refused", "gauge",
-	               "1 while a trusted site's newest descriptor asks for more than its trust "
-	               "entry grants (netdctl peers says what and why).");
-	for (size_t i = 0; i < s->conf->ntrust; i++) {
-		const char *name = s->conf->trust[i].name;
-		int idx = gossip_trust_find(s->trust, name);
-		struct gossip_member_info mi;
-		bool refused = idx >= 0 && gossip_member(s->gossip, (size_t)idx, &mi) == 0 &&
-		               mi.refusal != GOSSIP_REFUSAL_NONE;
-		const char *labels[] = {"site", name, NULL};
-
-		metrics_sample(m, "netd_peer_descriptor_refused", labels, refused ? 1 : 0);
-	}
-	reconcile_get_stats(s->reconcile, &rs);
-	metrics_family(m, "netd_reconcile_runs_total", "counter", "Reconciler runs.");
-	metrics_sample(m, "netd_reconcile_runs_total", NULL, (double)rs.runs);
-	metrics_family(m, "netd_reconcile_changes_total", "counter",
-	               "Changes the reconciler made to the kernel, by kind and result.");
-	for (size_t i = 0; i < RECONCILE_OP_COUNT; i++) {
-		const char *ok[] = {"op", reconcile_op_name(i), "result", "ok", NULL};
-		const char *failed[] = {"op", reconcile_op_name(i), "result", "failed", NULL};
-
-		metrics_sample(m, "netd_reconcile_changes_total", ok, (double)rs.applied[i]);
-		metrics_sample(m, "netd_reconcile_changes_total", failed, (double)rs.failed[i]);
-	}
-	if (dev == NULL)
-		return;
-	for (size_t f = 0; f < sizeof(peer_families) / sizeof(peer_families[0]); f++) {
-		metrics_family(m, peer_families[f].name, peer_families[f].type,
-		               peer_families[f].help);
-		for (size_t i = 0; i < s->desired->npeers; i++) {
-			const struct wg_peer *wp =
-			        device_peer(dev, s->desired->peers[i].public_key);
-			const char *labels[] = {"site", s->desired->peers[i].site, NULL};
-
-			metrics_sample(m, peer_families[f].name, labels,
-			               wp ? peer_families[f].value(wp) : 0);
-		}
-	}
 }

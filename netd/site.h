@@ -1,32 +1,51 @@
 /* The running site: the gossip core on its UDP socket, the mesh computed from the config and
  * the membership view, and the reconciler that keeps the kernel at that desired state, kept
  * current by netlink events, timers and reloads. The daemon owns one; the status socket's
- * peers, segments and routes replies come from it. */
+ * replies are built from its snapshot. */
 #ifndef NETD_SITE_H
 #define NETD_SITE_H
 
 #include <stdint.h>
 
 #include <ev.h>
-#include <jansson.h>
 
 #include "netd/conf.h"
 #include "netd/ctl.h"
-#include "netd/metrics.h"
+
+struct gossip;
+struct gossip_trust;
+struct mesh_desired;
+struct reconcile;
+struct wg_device;
 
 struct site;
 
-/* Locks and loads the state file, starts
- * gossip on conf->gossip.bind, opens the netlink monitor and schedules the first reconcile.
- * conf and ctl are borrowed: conf until site_reconfigure replaces it. Returns 0 and *out, or
- * -1 after logging why. */
+/* The site as the status socket shows it, borrowed from the site: valid until the loop
+ * runs again. */
+struct site_snapshot {
+	const struct conf *conf;
+	const struct gossip_trust *trust;
+	const struct gossip *gossip;
+	uint64_t session; /* of the gossip instance, random per instance */
+	uint64_t rx_oversize;
+	const struct mesh_desired *desired; /* NULL until the first computation */
+	const struct reconcile *reconcile;
+	const struct wg_device *device; /* as last read; NULL: not read yet or unreadable */
+	uint64_t wg_read_failures;
+};
+
+/* Locks and loads the state file, starts gossip on conf->gossip.bind, opens the netlink
+ * monitor and schedules the first reconcile. conf and ctl are borrowed: conf until
+ * site_reconfigure replaces it. Returns 0 and *out, or -1 after logging why. */
 int site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl,
              struct site **out);
 
-/* Applies a reloaded config as a difference: the descriptor, the trust table, segments and
- * prefixes; a new gossip socket only when the bind address changed. conf replaces the one
- * borrowed so far. Returns 0, or -1 (logged) when the new gossip endpoint cannot be opened:
- * the site keeps running on the old one. */
+/* Applies a reloaded config as conf_changes sorts it: a new gossip socket when the bind
+ * address changed (gossip stays on the current one, logged, when the new one cannot be
+ * opened), a new gossip instance when identity, trust, timing, seeds or state file changed,
+ * else a new version of the descriptor; the data plane as a difference. conf replaces the
+ * one borrowed so far. Returns 0, or -1 (logged) when the new gossip instance cannot be
+ * started: the site keeps the old config and instance. */
 int site_reconfigure(struct site *s, const struct conf *conf);
 
 /* Announces a graceful leave. The data plane stays. Returns how many seconds the loop
@@ -40,12 +59,8 @@ int site_teardown(struct site *s);
 /* Saves the view to the state file and frees everything; the kernel is left as it is. */
 void site_free(struct site *s);
 
-/* The status socket's replies. */
-json_t *site_status_json(struct site *s);
-json_t *site_peers_json(struct site *s);
-json_t *site_segments_json(struct site *s);
-json_t *site_routes_json(struct site *s);
-void site_metrics(struct site *s, struct metrics *m);
+/* What the status socket shows of s, as it is now. */
+void site_snapshot(const struct site *s, struct site_snapshot *out);
 
 /* Without a running daemon: removes what the config's netd owns. 0 or -1 (logged). */
 int site_teardown_offline(const struct conf *conf);

@@ -3,6 +3,7 @@
 #include "netd/wire.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 static const char desc_context[] = "netd desc v1";
 static const char left_context[] = "netd left v1";
@@ -79,49 +80,58 @@ out_name(struct out *o, const char *name)
 	out_bytes(o, name, n);
 }
 
-static size_t
-addr_len(uint8_t family)
+/* Address families on the wire: fixed numbers, whatever the host's AF_ values are. */
+#define WIRE_AF_INET  4
+#define WIRE_AF_INET6 6
+
+static uint8_t
+wire_family(int family)
 {
-	return family == WIRE_AF_INET ? 4 : family == WIRE_AF_INET6 ? 16 : 0;
+	return family == AF_INET ? WIRE_AF_INET : family == AF_INET6 ? WIRE_AF_INET6 : 0;
+}
+
+static int
+host_family(uint8_t family)
+{
+	return family == WIRE_AF_INET ? AF_INET : family == WIRE_AF_INET6 ? AF_INET6 : AF_UNSPEC;
 }
 
 static void
-out_endpoint(struct out *o, const struct wire_endpoint *e)
+out_endpoint(struct out *o, const struct addr_endpoint *e)
 {
-	size_t n = addr_len(e->family);
+	size_t n = addr_len(e->addr.family);
 
 	if (n == 0 || e->port == 0) {
 		o->full = true;
 		return;
 	}
-	out_u8(o, e->family);
-	out_bytes(o, e->addr, n);
+	out_u8(o, wire_family(e->addr.family));
+	out_bytes(o, e->addr.u.bytes, n);
 	out_u16(o, e->port);
 }
 
+/* Nothing past the length, and nothing past the address's own bytes either. */
 static bool
-prefix_canonical(const struct wire_prefix *p)
+prefix_canonical(const struct addr_prefix *p)
 {
-	size_t n = addr_len(p->family);
+	size_t n = addr_len(p->addr.family);
 
-	if (n == 0 || p->len > n * 8)
-		return false;
-	for (size_t bit = p->len; bit < 128; bit++)
-		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+	for (size_t i = n; i < sizeof(p->addr.u.bytes); i++)
+		if (p->addr.u.bytes[i])
 			return false;
-	return true;
+	return addr_prefix_is_canonical(p);
 }
 
 static void
-out_prefix(struct out *o, const struct wire_prefix *p)
+out_prefix(struct out *o, const struct addr_prefix *p)
 {
 	if (!prefix_canonical(p)) {
 		o->full = true;
 		return;
 	}
-	out_u8(o, p->family);
+	out_u8(o, wire_family(p->addr.family));
 	out_u8(o, p->len);
-	out_bytes(o, p->addr, (p->len + 7u) / 8u);
+	out_bytes(o, p->addr.u.bytes, (p->len + 7u) / 8u);
 }
 
 static void
@@ -142,7 +152,7 @@ out_desc_body(struct out *o, const struct wire_desc *d)
 		out_endpoint(o, &d->endpoints[i]);
 	out_u8(o, d->noverlay);
 	for (size_t i = 0; i < d->noverlay; i++) {
-		if (d->overlay[i].len != addr_len(d->overlay[i].family) * 8)
+		if (d->overlay[i].len != addr_len(d->overlay[i].addr.family) * 8)
 			o->full = true;
 		out_prefix(o, &d->overlay[i]);
 	}
@@ -435,37 +445,37 @@ in_name(struct in *in, char out[WIRE_NAME_MAX + 1])
 }
 
 static void
-in_endpoint(struct in *in, struct wire_endpoint *e)
+in_endpoint(struct in *in, struct addr_endpoint *e)
 {
 	size_t n;
 
 	memset(e, 0, sizeof(*e));
-	e->family = in_u8(in);
-	n = addr_len(e->family);
+	e->addr.family = (uint8_t)host_family(in_u8(in));
+	n = addr_len(e->addr.family);
 	if (n == 0) {
 		in->bad = true;
 		return;
 	}
-	in_copy(in, e->addr, n);
+	in_copy(in, e->addr.u.bytes, n);
 	e->port = in_u16(in);
 	if (e->port == 0)
 		in->bad = true;
 }
 
 static void
-in_prefix(struct in *in, struct wire_prefix *p)
+in_prefix(struct in *in, struct addr_prefix *p)
 {
 	size_t n;
 
 	memset(p, 0, sizeof(*p));
-	p->family = in_u8(in);
+	p->addr.family = (uint8_t)host_family(in_u8(in));
 	p->len = in_u8(in);
-	n = addr_len(p->family);
+	n = addr_len(p->addr.family);
 	if (n == 0 || p->len > n * 8) {
 		in->bad = true;
 		return;
 	}
-	in_copy(in, p->addr, (p->len + 7u) / 8u);
+	in_copy(in, p->addr.u.bytes, (p->len + 7u) / 8u);
 	if (!in->bad && !prefix_canonical(p))
 		in->bad = true;
 }
@@ -489,7 +499,7 @@ in_desc(struct in *in, struct wire_desc *d)
 		in->bad = true;
 	for (size_t i = 0; !in->bad && i < d->noverlay; i++) {
 		in_prefix(in, &d->overlay[i]);
-		if (d->overlay[i].len != addr_len(d->overlay[i].family) * 8)
+		if (d->overlay[i].len != addr_len(d->overlay[i].addr.family) * 8)
 			in->bad = true;
 	}
 	d->nprefixes = in_u8(in);
@@ -653,34 +663,21 @@ wire_name_valid(const char *s)
 }
 
 bool
-wire_endpoint_equal(const struct wire_endpoint *a, const struct wire_endpoint *b)
-{
-	return a->family == b->family && a->port == b->port &&
-	       memcmp(a->addr, b->addr, addr_len(a->family)) == 0;
-}
-
-static bool
-prefix_equal(const struct wire_prefix *a, const struct wire_prefix *b)
-{
-	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
-}
-
-bool
 wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b)
 {
 	if (strcmp(a->name, b->name) != 0 || memcmp(a->wg_key, b->wg_key, WIRE_KEY_LEN) != 0 ||
 	    memcmp(a->sign_key, b->sign_key, WIRE_KEY_LEN) != 0 ||
-	    !wire_endpoint_equal(&a->gossip, &b->gossip) || a->nendpoints != b->nendpoints ||
+	    !addr_endpoint_equal(&a->gossip, &b->gossip) || a->nendpoints != b->nendpoints ||
 	    a->noverlay != b->noverlay || a->nprefixes != b->nprefixes || a->nvnis != b->nvnis)
 		return false;
 	for (size_t i = 0; i < a->nendpoints && i < WIRE_MAX_ENDPOINTS; i++)
-		if (!wire_endpoint_equal(&a->endpoints[i], &b->endpoints[i]))
+		if (!addr_endpoint_equal(&a->endpoints[i], &b->endpoints[i]))
 			return false;
 	for (size_t i = 0; i < a->noverlay && i < WIRE_MAX_OVERLAY; i++)
-		if (!prefix_equal(&a->overlay[i], &b->overlay[i]))
+		if (!addr_prefix_equal(&a->overlay[i], &b->overlay[i]))
 			return false;
 	for (size_t i = 0; i < a->nprefixes && i < WIRE_MAX_PREFIXES; i++)
-		if (!prefix_equal(&a->prefixes[i], &b->prefixes[i]))
+		if (!addr_prefix_equal(&a->prefixes[i], &b->prefixes[i]))
 			return false;
 	for (size_t i = 0; i < a->nvnis && i < WIRE_MAX_VNIS; i++)
 		if (a->vnis[i] != b->vnis[i])
@@ -693,20 +690,6 @@ wire_desc_equal(const struct wire_desc *a, const struct wire_desc *b)
 {
 	return wire_desc_same_content(a, b) && a->incarnation == b->incarnation &&
 	       memcmp(a->sig, b->sig, WIRE_SIG_LEN) == 0;
-}
-
-bool
-wire_prefix_within(const struct wire_prefix *inner, const struct wire_prefix *outer)
-{
-	if (inner->family != outer->family || inner->len < outer->len)
-		return false;
-	for (unsigned bit = 0; bit < outer->len; bit++) {
-		uint8_t mask = (uint8_t)(0x80 >> (bit % 8));
-
-		if ((inner->addr[bit / 8] & mask) != (outer->addr[bit / 8] & mask))
-			return false;
-	}
-	return true;
 }
 
 int

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netd/addr.h"
+
 #define WIRE_VERSION       1
 #define WIRE_DATAGRAM_MAX  1200 /* every datagram, sealed, fits this */
 #define WIRE_NAME_MAX      32   /* site names: 1..32 of a-z, 0-9, '-', not starting with '-' */
@@ -24,23 +26,6 @@
 #define WIRE_RELAY_MAX     160  /* a sealed ack carried by a helper (ACK_FOR) */
 #define WIRE_NONCE_LEN     16   /* a freshness challenge */
 
-#define WIRE_AF_INET  4
-#define WIRE_AF_INET6 6
-
-struct wire_endpoint {
-	uint8_t family; /* WIRE_AF_INET or WIRE_AF_INET6 */
-	uint8_t addr[16];
-	uint16_t port;
-};
-
-/* Host bits past len are always zero: decoding refuses anything else, so every accepted
- * encoding is canonical and signatures over re-encoded descriptors verify. */
-struct wire_prefix {
-	uint8_t family;
-	uint8_t addr[16];
-	uint8_t len;
-};
-
 /* What a site tells the federation about itself. Only the site itself issues new versions
  * (a higher incarnation), signed with the Edwards form of its X25519 key. */
 struct wire_desc {
@@ -48,12 +33,14 @@ struct wire_desc {
 	uint32_t incarnation;
 	uint8_t wg_key[WIRE_KEY_LEN];   /* X25519: WireGuard and gossip identity */
 	uint8_t sign_key[WIRE_KEY_LEN]; /* Ed25519 form of wg_key, sign bit clear */
-	struct wire_endpoint gossip;    /* where this site receives gossip */
-	struct wire_endpoint endpoints[WIRE_MAX_ENDPOINTS]; /* WireGuard underlay endpoints */
+	struct addr_endpoint gossip;    /* where this site receives gossip */
+	struct addr_endpoint endpoints[WIRE_MAX_ENDPOINTS]; /* WireGuard underlay endpoints */
 	uint8_t nendpoints;
-	struct wire_prefix overlay[WIRE_MAX_OVERLAY]; /* VTEP addresses (full length) */
+	/* Prefixes have their host bits past len zero: decoding refuses anything else, so every
+	 * accepted encoding is canonical and signatures over re-encoded descriptors verify. */
+	struct addr_prefix overlay[WIRE_MAX_OVERLAY]; /* VTEP addresses (full length) */
 	uint8_t noverlay;
-	struct wire_prefix prefixes[WIRE_MAX_PREFIXES];
+	struct addr_prefix prefixes[WIRE_MAX_PREFIXES];
 	uint8_t nprefixes;
 	uint32_t vnis[WIRE_MAX_VNIS];
 	uint8_t nvnis;
@@ -103,7 +90,7 @@ struct wire_msg {
 	uint32_t origin_seq;            /* PING_FOR: the prober's sequence number */
 	char target[WIRE_NAME_MAX + 1]; /* PING_REQ, SUSPECT, DEAD, LEFT, PING_FOR */
 	char from[WIRE_NAME_MAX + 1];   /* SUSPECT, DEAD: the accuser; PING_FOR: the prober */
-	struct wire_endpoint addr;      /* PING_REQ: where the target is */
+	struct addr_endpoint addr;      /* PING_REQ: where the target is */
 	uint8_t sig[WIRE_SIG_LEN];      /* SUSPECT, DEAD: the accuser's; LEFT: the target's */
 	uint16_t relay_len;             /* ACK_FOR: a sealed datagram, opaque to the relay */
 	uint8_t relay[WIRE_RELAY_MAX];
@@ -159,8 +146,6 @@ bool wire_name_valid(const char *name);
 bool wire_desc_equal(const struct wire_desc *a, const struct wire_desc *b);
 /* Same content apart from incarnation and signature. */
 bool wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b);
-bool wire_prefix_within(const struct wire_prefix *inner, const struct wire_prefix *outer);
-bool wire_endpoint_equal(const struct wire_endpoint *a, const struct wire_endpoint *b);
 
 /* Unauthenticated join greeting, sent to a seed whose identity is not known yet. A seed
  * answers a hello without a valid cookie with a cookie reply only; a hello that repeats the

@@ -40,7 +40,7 @@ static struct {
 static size_t nout;
 
 static void
-on_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+on_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	(void)arg;
 	(void)to;
@@ -70,12 +70,12 @@ make_desc(struct site *s, uint8_t n)
 	d->incarnation = 1;
 	memcpy(d->wg_key, seal_public_key(s->seal), 32);
 	memcpy(d->sign_key, seal_sign_key(s->seal), 32);
-	d->gossip.family = WIRE_AF_INET;
-	memcpy(d->gossip.addr, (uint8_t[]){192, 0, 2, n}, 4);
+	d->gossip.addr.family = AF_INET;
+	memcpy(d->gossip.addr.u.bytes, (uint8_t[]){192, 0, 2, n}, 4);
 	d->gossip.port = 7946;
 	d->nprefixes = 1;
-	d->prefixes[0].family = WIRE_AF_INET;
-	memcpy(d->prefixes[0].addr, (uint8_t[]){10, n, 0, 0}, 4);
+	d->prefixes[0].addr.family = AF_INET;
+	memcpy(d->prefixes[0].addr.u.bytes, (uint8_t[]){10, n, 0, 0}, 4);
 	d->prefixes[0].len = 16;
 	d->nvnis = 1;
 	d->vnis[0] = 100;
@@ -87,7 +87,7 @@ make_desc(struct site *s, uint8_t n)
 static void
 init(void)
 {
-	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
+	struct addr_prefix allowed = {{AF_INET, {.bytes = {10}}}, 8};
 	uint32_t vni = 100;
 	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 
@@ -111,7 +111,7 @@ send_payload(struct gossip *g, gossip_time now, struct seal *from, const uint8_t
              size_t len)
 {
 	uint8_t dgram[WIRE_DATAGRAM_MAX];
-	struct wire_endpoint ep = {WIRE_AF_INET, {192, 0, 2, 9}, 7946};
+	struct addr_endpoint ep = {{AF_INET, {.bytes = {192, 0, 2, 9}}}, 7946};
 	size_t dlen;
 
 	if (seal_wrap(from, 0, seal_public_key(sites[A].seal), payload, len, dgram, sizeof(dgram),

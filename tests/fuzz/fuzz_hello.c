@@ -14,15 +14,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct gossip *g;
 static gossip_time now;
 static size_t in_len;
-static const struct wire_endpoint seed = {WIRE_AF_INET, {192, 0, 2, 9}, 7946};
+static const struct addr_endpoint seed = {{AF_INET, {.bytes = {192, 0, 2, 9}}}, 7946};
 
 static void
-on_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+on_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	(void)arg;
 	if (len > 0 && buf[0] == SEAL_KIND)
 		abort();
-	if (len > in_len && !(wire_endpoint_equal(to, &seed) && buf[0] == WIRE_HELLO_KIND))
+	if (len > in_len && !(addr_endpoint_equal(to, &seed) && buf[0] == WIRE_HELLO_KIND))
 		abort();
 }
 
@@ -33,7 +33,7 @@ setup(void)
 	static const char *const names[] = {"a", "b", "site-c"};
 	struct gossip_trust *trust = gossip_trust_new();
 	struct gossip_config cfg = {0};
-	struct wire_prefix any = {WIRE_AF_INET, {10}, 8};
+	struct addr_prefix any = {{AF_INET, {.bytes = {10}}}, 8};
 	uint8_t priv[32], key[32];
 	uint32_t vni = 1;
 	struct gossip_grant grant = {&any, 1, NULL, 0, &vni, 1};
@@ -46,9 +46,9 @@ setup(void)
 			abort();
 	}
 	strcpy(desc.name, "a");
-	desc.gossip = (struct wire_endpoint){WIRE_AF_INET, {192, 0, 2, 1}, 7946};
+	desc.gossip = (struct addr_endpoint){{AF_INET, {.bytes = {192, 0, 2, 1}}}, 7946};
 	desc.nprefixes = 1;
-	desc.prefixes[0] = (struct wire_prefix){WIRE_AF_INET, {10, 1}, 16};
+	desc.prefixes[0] = (struct addr_prefix){{AF_INET, {.bytes = {10, 1}}}, 16};
 	desc.nvnis = 1;
 	desc.vnis[0] = vni;
 	cfg.name = "a";
@@ -74,7 +74,7 @@ setup(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct wire_endpoint from = {WIRE_AF_INET, {203, 0, 113, 1}, 4000};
+	struct addr_endpoint from = {{AF_INET, {.bytes = {203, 0, 113, 1}}}, 4000};
 
 	if (g == NULL)
 		setup();
@@ -83,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Time moves on, so that cookie slots and budgets turn over now and then. */
 	now += 997;
 	if (size > 0)
-		from.addr[3] = data[size - 1];
+		from.addr.u.bytes[3] = data[size - 1];
 	in_len = size;
 	gossip_receive(g, now, &from, data, size);
 	return 0;

@@ -401,11 +401,11 @@ net_flood(size_t i)
 	e.data[0] = 0x12;
 	e.data[1] = 5;
 	memcpy(&e.data[2], "flood", 5);
-	e.from.family = WIRE_AF_INET;
+	e.from.addr.family = AF_INET;
 	/* 203.0.113.0/24 (TEST-NET-3): not any site's address. */
-	e.from.addr[0] = 203;
-	e.from.addr[2] = 113;
-	e.from.addr[3] = 1;
+	e.from.addr.u.bytes[0] = 203;
+	e.from.addr.u.bytes[2] = 113;
+	e.from.addr.u.bytes[3] = 1;
 	e.from.port = 9;
 	push(e);
 	flood_sent++;

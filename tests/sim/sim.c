@@ -110,27 +110,28 @@ static uint64_t false_suspect, stalled_suspect, all_suspect;
 static uint64_t live_dead, live_left, live_suspect, lies;
 
 static void
-site_addr(size_t i, struct wire_endpoint *ep)
+site_addr(size_t i, struct addr_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
-	ep->family = WIRE_AF_INET;
+	ep->addr.family = AF_INET;
 	/* 198.18.0.0/15, the benchmarking range: these addresses exist only in here. */
-	ep->addr[0] = 198;
-	ep->addr[1] = (uint8_t)(18 + (i >> 16));
-	ep->addr[2] = (uint8_t)(i >> 8);
-	ep->addr[3] = (uint8_t)i;
+	ep->addr.u.bytes[0] = 198;
+	ep->addr.u.bytes[1] = (uint8_t)(18 + (i >> 16));
+	ep->addr.u.bytes[2] = (uint8_t)(i >> 8);
+	ep->addr.u.bytes[3] = (uint8_t)i;
 	ep->port = 7946;
 }
 
 static long
-addr_site(const struct wire_endpoint *ep)
+addr_site(const struct addr_endpoint *ep)
 {
 	long i;
 
-	if (ep->family != WIRE_AF_INET || ep->addr[0] != 198 || ep->addr[1] < 18 ||
-	    ep->addr[1] > 19)
+	if (ep->addr.family != AF_INET || ep->addr.u.bytes[0] != 198 || ep->addr.u.bytes[1] < 18 ||
+	    ep->addr.u.bytes[1] > 19)
 		return -1;
-	i = (long)(ep->addr[1] - 18) << 16 | (long)ep->addr[2] << 8 | ep->addr[3];
+	i = (long)(ep->addr.u.bytes[1] - 18) << 16 | (long)ep->addr.u.bytes[2] << 8 |
+	    ep->addr.u.bytes[3];
 	return (size_t)i < O.sites ? i : -1;
 }
 
@@ -166,7 +167,7 @@ schedule(size_t i)
 }
 
 static void
-cb_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	size_t from = (size_t)(uintptr_t)arg;
 	long dst = addr_site(to);
@@ -309,17 +310,17 @@ make_desc(size_t i, struct wire_desc *d)
 	d->endpoints[0] = d->gossip;
 	d->endpoints[0].port = 51820;
 	d->noverlay = 1;
-	d->overlay[0].family = WIRE_AF_INET;
-	d->overlay[0].addr[0] = 10;
-	d->overlay[0].addr[1] = 255;
-	d->overlay[0].addr[2] = (uint8_t)(i >> 8);
-	d->overlay[0].addr[3] = (uint8_t)i;
+	d->overlay[0].addr.family = AF_INET;
+	d->overlay[0].addr.u.bytes[0] = 10;
+	d->overlay[0].addr.u.bytes[1] = 255;
+	d->overlay[0].addr.u.bytes[2] = (uint8_t)(i >> 8);
+	d->overlay[0].addr.u.bytes[3] = (uint8_t)i;
 	d->overlay[0].len = 32;
 	d->nprefixes = 1;
-	d->prefixes[0].family = WIRE_AF_INET6;
-	d->prefixes[0].addr[0] = 0xfd;
-	d->prefixes[0].addr[4] = (uint8_t)(i >> 8);
-	d->prefixes[0].addr[5] = (uint8_t)i;
+	d->prefixes[0].addr.family = AF_INET6;
+	d->prefixes[0].addr.u.bytes[0] = 0xfd;
+	d->prefixes[0].addr.u.bytes[4] = (uint8_t)(i >> 8);
+	d->prefixes[0].addr.u.bytes[5] = (uint8_t)i;
 	d->prefixes[0].len = 48;
 	d->nvnis = 1;
 	d->vnis[0] = 100;
@@ -356,7 +357,7 @@ void
 site_new(size_t i, uint64_t session, uint32_t inc)
 {
 	struct gossip_config cfg = {0};
-	struct wire_endpoint seeds[8];
+	struct addr_endpoint seeds[8];
 	size_t ns = 0;
 	char err[200];
 
@@ -428,7 +429,7 @@ setup_sites(void)
 	memcpy(seedkey, &O.seed, sizeof(O.seed));
 	for (size_t i = 0; i < O.sites; i++) {
 		uint64_t n = i;
-		struct wire_prefix allowed = {WIRE_AF_INET6, {0xfd}, 8};
+		struct addr_prefix allowed = {{AF_INET6, {.bytes = {0xfd}}}, 8};
 		uint32_t vni = 100;
 		struct gossip_grant grant;
 
@@ -524,7 +525,7 @@ static void
 lie_send(void)
 {
 	uint8_t dgram[WIRE_DATAGRAM_MAX];
-	struct wire_endpoint to;
+	struct addr_endpoint to;
 	size_t len;
 
 	if (L.w.len <= 1 || seal_wrap(S[L.li].seal, (uint32_t)L.to, S[L.to].pub, L.buf, L.w.len,

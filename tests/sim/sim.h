@@ -64,7 +64,7 @@ struct event {
 	uint8_t kind;
 	uint16_t len;
 	uint8_t *data;
-	struct wire_endpoint from;
+	struct addr_endpoint from;
 };
 
 struct site {

@@ -604,7 +604,7 @@ test_defaults(void **state)
 	assert_int_equal(conf->wg.mtu, 0);
 	assert_false(conf->wg.behind_nat);
 	assert_int_equal(conf->noverlay, 0);
-	assert_int_equal(conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf)), 0);
+	addr_endpoint_format(&conf->gossip.bind, buf);
 	assert_string_equal(buf, "0.0.0.0:7946");
 	assert_false(conf->gossip.has_advertise);
 	assert_int_equal(conf->gossip.nseeds, 0);
@@ -853,25 +853,25 @@ test_full(void **state)
 	assert_string_equal(b64, ALICE_PUB);
 
 	assert_int_equal(conf->noverlay, 2);
-	assert_int_equal(conf_prefix_format(&conf->overlay[0], false, buf, sizeof(buf)), 0);
+	addr_format(&conf->overlay[0].addr, buf);
 	assert_string_equal(buf, "fd99::1");
 	assert_int_equal(conf->overlay[0].len, 128);
-	assert_int_equal(conf_prefix_format(&conf->overlay[1], false, buf, sizeof(buf)), 0);
+	addr_format(&conf->overlay[1].addr, buf);
 	assert_string_equal(buf, "10.99.0.1");
 
-	assert_int_equal(conf_endpoint_format(&conf->gossip.bind, buf, sizeof(buf)), 0);
+	addr_endpoint_format(&conf->gossip.bind, buf);
 	assert_string_equal(buf, "[::]:7947");
 	assert_true(conf->gossip.has_advertise);
-	assert_int_equal(conf_prefix_format(&conf->gossip.advertise, false, buf, sizeof(buf)), 0);
+	addr_format(&conf->gossip.advertise.addr, buf);
 	assert_string_equal(buf, "2001:db8::1");
 	assert_int_equal(conf->gossip.nseeds, 2);
-	assert_int_equal(conf_endpoint_format(&conf->gossip.seeds[0], buf, sizeof(buf)), 0);
+	addr_endpoint_format(&conf->gossip.seeds[0], buf);
 	assert_string_equal(buf, "198.51.100.2:7946");
-	assert_int_equal(conf_endpoint_format(&conf->gossip.seeds[1], buf, sizeof(buf)), 0);
+	addr_endpoint_format(&conf->gossip.seeds[1], buf);
 	assert_string_equal(buf, "[2001:db8::2]:7000");
 
 	assert_int_equal(conf->nprefixes, 3);
-	assert_int_equal(conf_prefix_format(&conf->prefixes[1], true, buf, sizeof(buf)), 0);
+	addr_prefix_format(&conf->prefixes[1], buf);
 	assert_string_equal(buf, "2001:db8:1::/48");
 	assert_int_equal(conf->prefixes[2].len, 25);
 	assert_int_equal(conf->routing.table, CONF_TABLE_MAIN);
@@ -897,9 +897,9 @@ test_full(void **state)
 	assert_int_equal(conf->trust[0].nprefixes, 1);
 	/* An address is a grant of its full length, a prefix a range. */
 	assert_int_equal(conf->trust[0].noverlay, 2);
-	conf_prefix_format(&conf->trust[0].overlay[0], true, buf, sizeof(buf));
+	addr_prefix_format(&conf->trust[0].overlay[0], buf);
 	assert_string_equal(buf, "fd99::2/128");
-	conf_prefix_format(&conf->trust[0].overlay[1], true, buf, sizeof(buf));
+	addr_prefix_format(&conf->trust[0].overlay[1], buf);
 	assert_string_equal(buf, "10.98.0.0/30");
 	assert_int_equal(conf->trust[1].noverlay, 0);
 	assert_int_equal(conf->trust[0].nvnis, 2);
@@ -1133,6 +1133,56 @@ test_equal(void **state)
 	conf_free(a);
 }
 
+/* What a reload takes is sorted by setting: each case differs from HEAD in one setting. */
+static void
+test_changes(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned want;
+	} cases[] = {
+	        {HEAD, 0},
+	        {HEAD "prefixes = [ \"10.1.0.0/16\" ];\n", CONF_CHANGE_LIVE},
+	        {HEAD "overlay = [ \"10.99.0.1\" ];\n", CONF_CHANGE_LIVE},
+	        {HEAD "gossip = { advertise = \"198.51.100.1\"; };\n", CONF_CHANGE_LIVE},
+	        {HEAD "gossip = { dead_hold = 31; };\n", CONF_CHANGE_LIVE},
+	        {HEAD "routing = { protocol = 201; };\n", CONF_CHANGE_LIVE},
+	        {HEAD "gossip = { bind = \"0.0.0.0:7947\"; };\n", CONF_CHANGE_GOSSIP_BIND},
+	        {HEAD "gossip = { seeds = [ \"198.51.100.1\" ]; };\n", CONF_CHANGE_GOSSIP},
+	        {HEAD "gossip = { probe_interval = 1001; };\n", CONF_CHANGE_GOSSIP},
+	        {HEAD "gossip = { state_file = \"/var/lib/netd/other.state\"; };\n",
+	         CONF_CHANGE_GOSSIP},
+	        {HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; } );\n",
+	         CONF_CHANGE_GOSSIP},
+	        /* The profile's name is shown; its timing is what gossip runs on. */
+	        {HEAD "gossip = { profile = \"wan\"; };\n", CONF_CHANGE_LIVE | CONF_CHANGE_GOSSIP},
+	        {"site = { name = \"alphb\"; };\nwireguard = { private_key_file = \"@KEY@\"; };\n",
+	         CONF_CHANGE_GOSSIP},
+	        {HEAD "control = { mode = \"0600\"; };\n", CONF_CHANGE_CONTROL},
+	        {HEAD "control = { group = \"adm\"; };\n", CONF_CHANGE_CONTROL},
+	};
+	struct conf *base = load_ok(HEAD), *a, *b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *c = load_ok(cases[i].text);
+
+		if (conf_changes(base, c) != cases[i].want ||
+		    conf_changes(c, base) != cases[i].want)
+			fail_msg("case %zu: changes 0x%x, want 0x%x", i, conf_changes(base, c),
+			         cases[i].want);
+		conf_free(c);
+	}
+	/* A trust entry's overlay grant is part of the trust gossip admits by. */
+	a = load_ok(HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\"; } );\n");
+	b = load_ok(HEAD "trust = ( { name = \"beta\"; public_key = \"" BOB_PUB "\";\n"
+	                 "\toverlay = [ \"10.98.0.2\" ]; } );\n");
+	assert_int_equal(conf_changes(a, b), CONF_CHANGE_GOSSIP);
+	conf_free(a);
+	conf_free(b);
+	conf_free(base);
+}
+
 static void
 test_json(void **state)
 {
@@ -1268,23 +1318,9 @@ test_load_file(void **state)
 }
 
 static void
-test_formats(void **state)
+test_names(void **state)
 {
-	struct conf_prefix p = {.family = AF_INET6, .len = 64};
-	struct conf_endpoint ep = {.family = AF_INET, .port = 7946};
-	char buf[64], tiny[8];
-
 	(void)state;
-	inet_pton(AF_INET6, "2001:db8:0:0:1::", p.addr);
-	assert_int_equal(conf_prefix_format(&p, true, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "2001:db8:0:0:1::/64");
-	assert_int_equal(conf_prefix_format(&p, false, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "2001:db8:0:0:1::");
-	assert_int_equal(conf_prefix_format(&p, true, tiny, sizeof(tiny)), -1);
-	inet_pton(AF_INET, "192.0.2.1", ep.addr);
-	assert_int_equal(conf_endpoint_format(&ep, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "192.0.2.1:7946");
-	assert_int_equal(conf_endpoint_format(&ep, tiny, sizeof(tiny)), -1);
 	assert_string_equal(conf_backend_name(CONF_BACKEND_AUTO), "auto");
 	assert_string_equal(conf_backend_name(CONF_BACKEND_KERNEL), "kernel");
 	assert_string_equal(conf_backend_name(CONF_BACKEND_USERSPACE), "userspace");
@@ -1308,9 +1344,10 @@ main(void)
 	        cmocka_unit_test(test_round_trip),
 	        cmocka_unit_test(test_print_canonical),
 	        cmocka_unit_test(test_equal),
+	        cmocka_unit_test(test_changes),
 	        cmocka_unit_test(test_json),
 	        cmocka_unit_test(test_load_file),
-	        cmocka_unit_test(test_formats),
+	        cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -30,14 +30,14 @@ struct site {
 	const char *name;
 	uint8_t priv[32], pub[32];
 	struct wire_desc desc;
-	struct wire_endpoint addr;
+	struct addr_endpoint addr;
 	struct gossip *g;
 };
 
 struct flight {
 	gossip_time at;
 	int to; /* SEED or JOINER */
-	struct wire_endpoint from;
+	struct addr_endpoint from;
 	size_t len;
 	uint8_t buf[WIRE_DATAGRAM_MAX];
 };
@@ -47,7 +47,7 @@ struct puppet {
 	char name[16];
 	uint8_t priv[32];
 	struct seal *seal;
-	struct wire_endpoint addr;
+	struct addr_endpoint addr;
 	size_t dead_about_self; /* tell-the-dead it got */
 	size_t digests;         /* join answers it got */
 	bool challenged;        /* the seed asked it to prove its session: it answers next */
@@ -63,12 +63,12 @@ struct net {
 	size_t nq;
 	gossip_time now;
 	uint64_t rng;
-	struct wire_endpoint attacker;
+	struct addr_endpoint attacker;
 	/* What reached sources that never sent anything: the spoofed ones. */
 	size_t to_spoofed, sealed_to_spoofed, longer_than_hello;
 	size_t cookies_to_attacker, sealed_to_attacker;
 	/* The last datagram to an address nobody here owns. */
-	struct wire_endpoint last_to;
+	struct addr_endpoint last_to;
 	uint8_t last[WIRE_DATAGRAM_MAX];
 	size_t last_len;
 };
@@ -81,19 +81,19 @@ rnd(struct net *n)
 }
 
 static void
-endpoint(struct wire_endpoint *e, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+endpoint(struct addr_endpoint *e, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
 {
 	memset(e, 0, sizeof(*e));
-	e->family = WIRE_AF_INET;
-	e->addr[0] = a;
-	e->addr[1] = b;
-	e->addr[2] = c;
-	e->addr[3] = d;
+	e->addr.family = AF_INET;
+	e->addr.u.bytes[0] = a;
+	e->addr.u.bytes[1] = b;
+	e->addr.u.bytes[2] = c;
+	e->addr.u.bytes[3] = d;
 	e->port = port;
 }
 
 static void
-enqueue(struct net *n, int to, const struct wire_endpoint *from, const uint8_t *buf, size_t len)
+enqueue(struct net *n, int to, const struct addr_endpoint *from, const uint8_t *buf, size_t len)
 {
 	struct flight *f;
 
@@ -159,24 +159,24 @@ puppet_receives(struct net *n, struct puppet *p, const uint8_t *buf, size_t len)
 }
 
 static void
-cb_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct site *site = arg;
 	struct net *n = site->net;
 	int self = (int)(site - n->s);
 
 	for (int i = 0; i < NREAL; i++) {
-		if (wire_endpoint_equal(to, &n->s[i].addr)) {
+		if (addr_endpoint_equal(to, &n->s[i].addr)) {
 			enqueue(n, i, &n->s[self].addr, buf, len);
 			return;
 		}
 	}
-	if (wire_endpoint_equal(to, &n->attacker)) {
+	if (addr_endpoint_equal(to, &n->attacker)) {
 		attacker_answers(n, buf, len);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(n->puppets) / sizeof(n->puppets[0]); i++) {
-		if (wire_endpoint_equal(to, &n->puppets[i].addr)) {
+		if (addr_endpoint_equal(to, &n->puppets[i].addr)) {
 			puppet_receives(n, &n->puppets[i], buf, len);
 			return;
 		}
@@ -201,7 +201,7 @@ net_new(void)
 {
 	static const char *const names[NREAL] = {"seed", "joiner"};
 	struct net *n = calloc(1, sizeof(*n));
-	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
+	struct addr_prefix allowed = {{AF_INET, {.bytes = {10}}}, 8};
 	uint32_t vni = 100;
 	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 
@@ -223,7 +223,7 @@ net_new(void)
 		s->desc.gossip = s->addr;
 		s->desc.nprefixes = 1;
 		s->desc.prefixes[0] =
-		        (struct wire_prefix){WIRE_AF_INET, {10, (uint8_t)(i + 1)}, 16};
+		        (struct addr_prefix){{AF_INET, {.bytes = {10, (uint8_t)(i + 1)}}}, 16};
 		s->desc.nvnis = 1;
 		s->desc.vnis[0] = vni;
 		assert_int_equal(gossip_trust_add(n->trust, s->name, s->pub, &grant), 0);
@@ -304,7 +304,7 @@ static void
 spoofed_hello(struct net *n)
 {
 	struct wire_hello h = {0};
-	struct wire_endpoint from;
+	struct addr_endpoint from;
 	uint8_t buf[WIRE_HELLO_LEN];
 	uint64_t r = rnd(n);
 
@@ -501,7 +501,7 @@ test_trusted_answers_under_flood(void **state)
 	memcpy(d.sign_key, seal_sign_key(dead->seal), 32);
 	d.gossip = dead->addr;
 	d.nprefixes = 1;
-	d.prefixes[0] = (struct wire_prefix){WIRE_AF_INET, {10, 99}, 16};
+	d.prefixes[0] = (struct addr_prefix){{AF_INET, {.bytes = {10, 99}}}, 16};
 	d.nvnis = 1;
 	d.vnis[0] = 100;
 	len = wire_desc_signed_bytes(&d, buf, sizeof(buf));
@@ -546,7 +546,7 @@ test_trusted_answers_under_flood(void **state)
 /* Sends the seed a hello naming name from `from`; returns the kind of its only answer to
  * that address, 0 for none, and keeps a cookie reply in *c. */
 static int
-hello_answer(struct net *n, const struct wire_endpoint *from, const char *name,
+hello_answer(struct net *n, const struct addr_endpoint *from, const char *name,
              const uint8_t *cookie, struct wire_cookie *c)
 {
 	struct wire_hello h = {0};
@@ -563,7 +563,7 @@ hello_answer(struct net *n, const struct wire_endpoint *from, const char *name,
 	gossip_receive(n->s[SEED].g, n->now, from, buf, sizeof(buf));
 	if (n->last_len == 0)
 		return 0;
-	assert_true(wire_endpoint_equal(&n->last_to, from));
+	assert_true(addr_endpoint_equal(&n->last_to, from));
 	assert_true(n->last_len <= sizeof(buf));
 	if (n->last[0] == WIRE_COOKIE_KIND) {
 		assert_int_equal(wire_cookie_decode(n->last, n->last_len, c), 0);
@@ -580,7 +580,7 @@ test_cookie_proves_the_source(void **state)
 {
 	struct net *n = net_new();
 	const struct gossip_counters *cnt;
-	struct wire_endpoint a, a2, b;
+	struct addr_endpoint a, a2, b;
 	struct wire_cookie c, other;
 	uint8_t forged[WIRE_COOKIE_LEN];
 	gossip_time t0;

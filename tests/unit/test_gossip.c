@@ -24,11 +24,11 @@ struct puppet {
 	uint8_t priv[32], pub[32];
 	struct seal *seal;
 	struct wire_desc desc;
-	struct wire_endpoint addr;
+	struct addr_endpoint addr;
 };
 
 struct sent {
-	struct wire_endpoint to;
+	struct addr_endpoint to;
 	uint8_t buf[WIRE_DATAGRAM_MAX];
 	size_t len;
 };
@@ -46,7 +46,7 @@ struct world {
 };
 
 static void
-cb_send(void *arg, const struct wire_endpoint *to, const uint8_t *buf, size_t len)
+cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct world *w = arg;
 
@@ -72,16 +72,16 @@ make_desc(struct puppet *p, uint8_t n)
 {
 	memset(&p->desc, 0, sizeof(p->desc));
 	strcpy(p->desc.name, p->name);
-	p->addr.family = WIRE_AF_INET;
-	p->addr.addr[0] = 192;
-	p->addr.addr[2] = 2;
-	p->addr.addr[3] = n;
+	p->addr.addr.family = AF_INET;
+	p->addr.addr.u.bytes[0] = 192;
+	p->addr.addr.u.bytes[2] = 2;
+	p->addr.addr.u.bytes[3] = n;
 	p->addr.port = 7946;
 	p->desc.gossip = p->addr;
 	p->desc.nprefixes = 1;
-	p->desc.prefixes[0].family = WIRE_AF_INET;
-	p->desc.prefixes[0].addr[0] = 10;
-	p->desc.prefixes[0].addr[1] = n;
+	p->desc.prefixes[0].addr.family = AF_INET;
+	p->desc.prefixes[0].addr.u.bytes[0] = 10;
+	p->desc.prefixes[0].addr.u.bytes[1] = n;
 	p->desc.prefixes[0].len = 16;
 	p->desc.nvnis = 1;
 	p->desc.vnis[0] = 100;
@@ -180,7 +180,7 @@ world_new(bool lifeguard)
 {
 	static const char *const names[NSITES] = {"a", "b", "x", "c", "d"};
 	struct world *w = calloc(1, sizeof(*w));
-	struct wire_prefix allowed = {WIRE_AF_INET, {10}, 8};
+	struct addr_prefix allowed = {{AF_INET, {.bytes = {10}}}, 8};
 	uint32_t vni = 100;
 	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 
@@ -716,7 +716,7 @@ test_refusals(void **state)
 	assert_int_equal(st, GOSSIP_SUSPECT);
 	assert_int_equal(inc, 5);
 	/* More than granted, signed by x: refused in part, and proof that x is alive. */
-	w->p[X].desc.prefixes[0].addr[0] = 11; /* outside 10.0.0.0/8 */
+	w->p[X].desc.prefixes[0].addr.u.bytes[0] = 11; /* outside 10.0.0.0/8 */
 	sign_desc(&w->p[X], 7, &m->desc);
 	send1(w, B, m);
 	assert_int_equal(c->drop_refused, 4);
@@ -746,7 +746,7 @@ test_ping_ack(void **state)
 	m->seq = 77;
 	send1(w, B, m);
 	assert_true(w->nout >= 1);
-	assert_true(wire_endpoint_equal(&w->out[0].to, &w->p[B].addr));
+	assert_true(addr_endpoint_equal(&w->out[0].to, &w->p[B].addr));
 	assert_int_equal(seal_sender(w->out[0].buf, w->out[0].len, name), 0);
 	assert_string_equal(name, "a");
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
@@ -944,7 +944,7 @@ took(struct world *w, int to, uint8_t type, struct wire_msg *m)
 	size_t plen;
 
 	for (size_t k = 0; k < w->nout; k++) {
-		if (!wire_endpoint_equal(&w->out[k].to, &w->p[to].addr) ||
+		if (!addr_endpoint_equal(&w->out[k].to, &w->p[to].addr) ||
 		    seal_unwrap(w->p[to].seal, 0, w->p[A].pub, w->out[k].buf, w->out[k].len, plain,
 		                sizeof(plain), &plen, &w->opened) != 0 ||
 		    wire_reader_init(&r, plain, plen) != 0)
@@ -1501,7 +1501,7 @@ test_trust_table(void **state)
 {
 	struct gossip_trust *t = gossip_trust_new();
 	uint8_t key[32] = {1};
-	struct wire_prefix p = {WIRE_AF_INET, {10, 1}, 16};
+	struct addr_prefix p = {{AF_INET, {.bytes = {10, 1}}}, 16};
 	uint32_t vni = 5;
 	struct gossip_grant grant = {&p, 1, NULL, 0, &vni, 1}, none = {0};
 	char name[16];
@@ -1528,69 +1528,89 @@ test_trust_check(void **state)
 	static const struct {
 		const char *name;
 		uint8_t key0;
-		struct wire_prefix prefix, overlay;
+		struct addr_prefix prefix, overlay;
 		uint32_t vni;
 		enum gossip_refusal want;
 		const char *why;
 	} cases[] = {
-	        {"b", 2, {4, {10, 2, 1}, 24}, {4, {10, 255, 0, 2}, 32}, 5, GOSSIP_REFUSAL_NONE, ""},
-	        {"c", 3, {4, {10, 3}, 16}, {4, {10, 255, 1, 77}, 32}, 5, GOSSIP_REFUSAL_NONE, ""},
-	        {"d", 4, {4, {10, 4}, 16}, {4, {10, 4, 0, 1}, 32}, 5, GOSSIP_REFUSAL_NONE, ""},
 	        {"b",
 	         2,
-	         {4, {10, 2}, 16},
-	         {4, {8, 8, 8, 8}, 32},
+	         {{AF_INET, {.bytes = {10, 2, 1}}}, 24},
+	         {{AF_INET, {.bytes = {10, 255, 0, 2}}}, 32},
+	         5,
+	         GOSSIP_REFUSAL_NONE,
+	         ""},
+	        {"c",
+	         3,
+	         {{AF_INET, {.bytes = {10, 3}}}, 16},
+	         {{AF_INET, {.bytes = {10, 255, 1, 77}}}, 32},
+	         5,
+	         GOSSIP_REFUSAL_NONE,
+	         ""},
+	        {"d",
+	         4,
+	         {{AF_INET, {.bytes = {10, 4}}}, 16},
+	         {{AF_INET, {.bytes = {10, 4, 0, 1}}}, 32},
+	         5,
+	         GOSSIP_REFUSAL_NONE,
+	         ""},
+	        {"b",
+	         2,
+	         {{AF_INET, {.bytes = {10, 2}}}, 16},
+	         {{AF_INET, {.bytes = {8, 8, 8, 8}}}, 32},
 	         5,
 	         GOSSIP_REFUSAL_OVERLAY,
 	         "overlay address 8.8.8.8 is outside the overlay its trust entry grants"},
 	        {"b",
 	         2,
-	         {4, {10, 2}, 16},
-	         {4, {10, 255, 1, 3}, 32}, /* in c's range */
+	         {{AF_INET, {.bytes = {10, 2}}}, 16},
+	         {{AF_INET, {.bytes = {10, 255, 1, 3}}}, 32}, /* in c's range */
 	         5,
 	         GOSSIP_REFUSAL_OVERLAY,
 	         "overlay address 10.255.1.3 is outside the overlay its trust entry grants"},
 	        {"d",
 	         4,
-	         {4, {10, 4}, 16},
-	         {4, {10, 255, 0, 2}, 32}, /* b's VTEP */
+	         {{AF_INET, {.bytes = {10, 4}}}, 16},
+	         {{AF_INET, {.bytes = {10, 255, 0, 2}}}, 32}, /* b's VTEP */
 	         5,
 	         GOSSIP_REFUSAL_OVERLAY,
 	         "overlay address 10.255.0.2 is outside the prefixes its trust entry grants (no "
 	         "overlay pinned)"},
 	        {"b",
 	         2,
-	         {4, {10, 9}, 16},
-	         {4, {10, 255, 0, 2}, 32},
+	         {{AF_INET, {.bytes = {10, 9}}}, 16},
+	         {{AF_INET, {.bytes = {10, 255, 0, 2}}}, 32},
 	         5,
 	         GOSSIP_REFUSAL_PREFIX,
 	         "prefix 10.9.0.0/16 is outside the prefixes its trust entry grants"},
 	        {"b",
 	         2,
-	         {4, {10, 2}, 16},
-	         {4, {10, 255, 0, 2}, 32},
+	         {{AF_INET, {.bytes = {10, 2}}}, 16},
+	         {{AF_INET, {.bytes = {10, 255, 0, 2}}}, 32},
 	         6,
 	         GOSSIP_REFUSAL_VNI,
 	         "VNI 6 is not among the segments its trust entry grants"},
 	        {"b",
 	         9,
-	         {4, {10, 2}, 16},
-	         {4, {10, 255, 0, 2}, 32},
+	         {{AF_INET, {.bytes = {10, 2}}}, 16},
+	         {{AF_INET, {.bytes = {10, 255, 0, 2}}}, 32},
 	         5,
 	         GOSSIP_REFUSAL_KEY,
 	         "its key is not the one its trust entry names"},
 	        {"e",
 	         2,
-	         {4, {10, 2}, 16},
-	         {4, {10, 255, 0, 2}, 32},
+	         {{AF_INET, {.bytes = {10, 2}}}, 16},
+	         {{AF_INET, {.bytes = {10, 255, 0, 2}}}, 32},
 	         5,
 	         GOSSIP_REFUSAL_UNTRUSTED,
 	         "site e has no trust entry"},
 	};
 	struct gossip_trust *t = gossip_trust_new();
-	struct wire_prefix pb = {4, {10, 2}, 16}, ob = {4, {10, 255, 0, 2}, 32};
-	struct wire_prefix pc = {4, {10, 3}, 16}, oc = {4, {10, 255, 1}, 24};
-	struct wire_prefix pd = {4, {10, 4}, 16};
+	struct addr_prefix pb = {{AF_INET, {.bytes = {10, 2}}}, 16},
+	                   ob = {{AF_INET, {.bytes = {10, 255, 0, 2}}}, 32};
+	struct addr_prefix pc = {{AF_INET, {.bytes = {10, 3}}}, 16},
+	                   oc = {{AF_INET, {.bytes = {10, 255, 1}}}, 24};
+	struct addr_prefix pd = {{AF_INET, {.bytes = {10, 4}}}, 16};
 	uint32_t vni = 5;
 	const struct {
 		const char *name;
@@ -1655,7 +1675,7 @@ test_refused_descriptor(void **state)
 	w->nevents = 0;
 	/* x now also advertises 11.0.0.0/16, outside 10.0.0.0/8. */
 	w->p[X].desc.nprefixes = 2;
-	w->p[X].desc.prefixes[1] = (struct wire_prefix){WIRE_AF_INET, {11}, 16};
+	w->p[X].desc.prefixes[1] = (struct addr_prefix){{AF_INET, {.bytes = {11}}}, 16};
 	m->type = WIRE_ALIVE;
 	sign_desc(&w->p[X], 3, &m->desc);
 	w->nout = 0;
@@ -1675,7 +1695,7 @@ test_refused_descriptor(void **state)
 	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_PREFIX);
 	assert_int_equal(mi.desc->nprefixes, 2);
 	assert_int_equal(mi.granted->nprefixes, 1);
-	assert_int_equal(mi.granted->prefixes[0].addr[1], 3);
+	assert_int_equal(mi.granted->prefixes[0].addr.u.bytes[1], 3);
 	/* Passed on whole: sites whose trust grants it need the signed original. */
 	assert_true(gossip_pending_broadcasts(w->g) > 0);
 
@@ -1695,11 +1715,11 @@ test_refused_descriptor(void **state)
 	assert_int_equal(mi.state, GOSSIP_ALIVE);
 	assert_int_equal(mi.incarnation, 6);
 	assert_int_equal(mi.granted->nprefixes, 1);
-	assert_int_equal(mi.granted->prefixes[0].addr[1], 3);
+	assert_int_equal(mi.granted->prefixes[0].addr.u.bytes[1], 3);
 	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 1);
 
 	/* A new content that is refused too is news again; one granted whole clears it. */
-	w->p[X].desc.prefixes[1].addr[0] = 12;
+	w->p[X].desc.prefixes[1].addr.u.bytes[0] = 12;
 	sign_desc(&w->p[X], 7, &m->desc);
 	send1(w, B, m);
 	assert_int_equal(count_events(w, GOSSIP_EV_REFUSED), 2);
@@ -1720,7 +1740,7 @@ test_refused_descriptor(void **state)
  * addressed to at (NULL: anywhere); seq, when not 0, must match too. */
 static size_t
 count_to_at(struct world *w, int who, size_t first, uint8_t type, uint32_t seq,
-            const struct wire_endpoint *at)
+            const struct addr_endpoint *at)
 {
 	uint8_t plain[WIRE_DATAGRAM_MAX];
 	struct wire_msg *m = msg_new();
@@ -1728,7 +1748,7 @@ count_to_at(struct world *w, int who, size_t first, uint8_t type, uint32_t seq,
 	size_t n = 0, plen;
 
 	for (size_t i = first; i < w->nout; i++) {
-		if ((at != NULL && !wire_endpoint_equal(&w->out[i].to, at)) ||
+		if ((at != NULL && !addr_endpoint_equal(&w->out[i].to, at)) ||
 		    seal_unwrap(w->p[who].seal, 0, w->p[A].pub, w->out[i].buf, w->out[i].len, plain,
 		                sizeof(plain), &plen, &w->opened) != 0 ||
 		    wire_reader_init(&r, plain, plen) != 0)
@@ -1875,7 +1895,7 @@ test_add_member_refused(void **state)
 
 	(void)state;
 	w->p[X].desc.noverlay = 1;
-	w->p[X].desc.overlay[0] = (struct wire_prefix){WIRE_AF_INET, {8, 8, 8, 8}, 32};
+	w->p[X].desc.overlay[0] = (struct addr_prefix){{AF_INET, {.bytes = {8, 8, 8, 8}}}, 32};
 	sign_desc(&w->p[X], 4, &d);
 	gd = gossip_desc_new(&d);
 	assert_int_equal(gossip_desc_verify(gd), 0);
@@ -1935,7 +1955,7 @@ test_challenge_gets_recent_sends_again(void **state)
 {
 	struct world *w = world_new(true);
 	struct wire_msg *m = msg_new();
-	struct wire_endpoint elsewhere;
+	struct addr_endpoint elsewhere;
 	uint8_t nonce[WIRE_NONCE_LEN],
 	        payload[1 + 1 + WIRE_NONCE_LEN] = {WIRE_VERSION, WIRE_CHALLENGE};
 	uint64_t session = 0;
@@ -1970,7 +1990,7 @@ test_challenge_gets_recent_sends_again(void **state)
 	assert_int_equal(count_to_at(w, B, first, WIRE_ACK, 5, &w->p[B].addr), 0);
 	assert_int_equal(count_to(w, B, first, WIRE_RESPONSE, 0), 1); /* alone, to elsewhere */
 	assert_int_equal(w->nout, first + 1);
-	assert_true(wire_endpoint_equal(&w->out[first].to, &elsewhere));
+	assert_true(addr_endpoint_equal(&w->out[first].to, &elsewhere));
 	assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), 0);
 
 	first = w->nout;

@@ -4,7 +4,6 @@
  * after lost events (resync), another owner's routes left alone, failures reported and
  * retried with backoff, and a teardown that removes netd's objects and nothing else. */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,58 +27,19 @@
 #include "netd/key.h"
 #include "netd/mesh.h"
 #include "netd/reconcile.h"
+#include "tests/unit/fake/fixtures.h"
 
 #define S    MESH_USEC
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static char dir[64], keyfile[128];
-static char priv_text[KEY_BASE64_SIZE];
 static struct kh_monitor *mon;
-
-static void
-pubkey(int n, uint8_t key[KEY_LEN])
-{
-	memset(key, n, KEY_LEN);
-}
-
-static const char *
-pubkey_text(int n)
-{
-	static char text[4][KEY_BASE64_SIZE];
-	static int next;
-	uint8_t key[KEY_LEN];
-	char *t = text[next++ % 4];
-
-	pubkey(n, key);
-	key_to_base64(t, key);
-	return t;
-}
 
 static int
 group_setup(void **state)
 {
-	uint8_t priv[KEY_LEN];
-	char text[KEY_BASE64_SIZE + 1];
-	int fd;
-
 	(void)state;
-	if (key_init() < 0)
+	if (fixture_keyfile_create("reconcile") < 0)
 		return -1;
-	strcpy(dir, "/tmp/netd-test-reconcile.XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(keyfile, sizeof(keyfile), "%s/private.key", dir);
-	key_generate_private(priv);
-	key_to_base64(priv_text, priv);
-	snprintf(text, sizeof(text), "%s\n", priv_text);
-	fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return -1;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
 	return kh_monitor_open(0, &mon);
 }
 
@@ -90,8 +50,7 @@ group_teardown(void **state)
 	kh_monitor_close(mon);
 	/* Gives back the last test's kernel; a fresh one's few objects stay the fake's. */
 	fake_reset();
-	unlink(keyfile);
-	return rmdir(dir);
+	return fixture_keyfile_remove();
 }
 
 /* A fresh namespace with the site's LAN port eth1 (up), as it is before netd starts. */
@@ -107,13 +66,12 @@ setup(void **state)
 	return 0;
 }
 
-/* The site alpha: IPv4 overlay, one segment on eth1, two trusted sites. */
+/* The site alpha: IPv4 overlay, two trusted sites granted the prefixes of beta_grant and
+ * gamma_grant (lists as the config writes them). */
 static struct conf *
-load_conf(const char *wg_extra, const char *extra)
+granting(const char *wg_extra, const char *beta_grant, const char *gamma_grant, const char *extra)
 {
 	char text[4096];
-	struct conf_errors errs = {0};
-	struct conf *conf;
 
 	snprintf(text, sizeof(text),
 	         "site = { name = \"alpha\"; };\n"
@@ -121,19 +79,22 @@ load_conf(const char *wg_extra, const char *extra)
 	         "overlay = [ \"10.99.0.1\" ];\n"
 	         "prefixes = [ \"10.1.0.0/16\" ];\n"
 	         "trust = (\n"
-	         "  { name = \"beta\"; public_key = \"%s\"; prefixes = [ \"10.2.0.0/16\" ];\n"
+	         "  { name = \"beta\"; public_key = \"%s\"; prefixes = [ %s ];\n"
 	         "    overlay = [ \"10.99.0.2\" ]; vnis = [ 100 ]; },\n"
-	         "  { name = \"gamma\"; public_key = \"%s\"; prefixes = [ \"10.3.0.0/16\" ];\n"
+	         "  { name = \"gamma\"; public_key = \"%s\"; prefixes = [ %s ];\n"
 	         "    overlay = [ \"10.99.0.3\" ]; vnis = [ 100 ]; }\n"
 	         ");\n"
 	         "%s",
-	         keyfile, wg_extra, pubkey_text(1), pubkey_text(2), extra);
-	conf = conf_load_string(text, "reconcile.conf", &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		print_error("%s\n", errs.msgs[i]);
-	conf_errors_free(&errs);
-	assert_non_null(conf);
-	return conf;
+	         fixture_keyfile, wg_extra, fixture_pubkey_text(1), beta_grant,
+	         fixture_pubkey_text(2), gamma_grant, extra);
+	return fixture_conf(text);
+}
+
+/* beta granted 10.2.0.0/16, gamma 10.3.0.0/16. */
+static struct conf *
+load_conf(const char *wg_extra, const char *extra)
+{
+	return granting(wg_extra, "\"10.2.0.0/16\"", "\"10.3.0.0/16\"", extra);
 }
 
 #define WG0 "interface = \"wg0\";"
@@ -149,56 +110,20 @@ default_conf(void)
 
 /* --- views --- */
 
-struct site_text {
-	const char *name;
-	int key;
-	const char *endpoint; /* "ADDR PORT" */
-	const char *overlay;
-	const char *prefix;
-	bool nat;
-	enum mesh_state state; /* MESH_DEAD: past its hold, withdrawn */
-};
-
-static const struct site_text beta = {"beta",        1,     "192.0.2.2 51820", "10.99.0.2",
-                                      "10.2.0.0/16", false, MESH_ALIVE};
-static const struct site_text gamma = {"gamma",       2,     "192.0.2.3 51820", "10.99.0.3",
-                                       "10.3.0.0/16", false, MESH_ALIVE};
+static const struct fixture_site beta =
+        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", "100");
+static const struct fixture_site gamma =
+        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", "100");
 
 static struct mesh_desired *
-desired_of(const struct conf *conf, const struct site_text *const *view, size_t n)
+desired_of(const struct conf *conf, const struct fixture_site *const *view, size_t n)
 {
-	struct mesh_site sites[4];
-	struct addr_prefix prefixes[4];
-	static const uint32_t vni = 100;
-	struct mesh_params params;
-	struct mesh_desired *d = NULL;
+	struct fixture_site sites[4];
 
 	assert_true(n <= N(sites));
-	memset(sites, 0, sizeof(sites));
-	for (size_t i = 0; i < n; i++) {
-		char addr[64];
-		unsigned port;
-
-		sites[i].name = view[i]->name;
-		pubkey(view[i]->key, sites[i].public_key);
-		assert_int_equal(sscanf(view[i]->endpoint, "%63s %u", addr, &port), 2);
-		assert_int_equal(addr_parse(addr, &sites[i].endpoint), 0);
-		sites[i].endpoint_port = (uint16_t)port;
-		assert_int_equal(addr_prefix_parse(view[i]->overlay, &sites[i].overlay[0]), 0);
-		sites[i].noverlay = 1;
-		assert_int_equal(addr_prefix_parse(view[i]->prefix, &prefixes[i]), 0);
-		sites[i].prefixes = &prefixes[i];
-		sites[i].nprefixes = 1;
-		sites[i].vnis = &vni;
-		sites[i].nvnis = 1;
-		sites[i].behind_nat = view[i]->nat;
-		sites[i].state = view[i]->state;
-		if (view[i]->state == MESH_DEAD)
-			sites[i].died_at = -MESH_DEFAULT_DEAD_HOLD;
-	}
-	mesh_params_init(&params);
-	assert_int_equal(mesh_compute(conf, sites, n, &params, 0, &d), 0);
-	return d;
+	for (size_t i = 0; i < n; i++)
+		sites[i] = *view[i];
+	return fixture_compute(conf, sites, n, NULL, 0);
 }
 
 /* --- the log and the events --- */
@@ -209,7 +134,9 @@ with_keys(const char *text)
 {
 	const struct {
 		const char *tag, *value;
-	} tags[] = {{"@PRIV@", priv_text}, {"@BETA@", pubkey_text(1)}, {"@GAMMA@", pubkey_text(2)}};
+	} tags[] = {{"@PRIV@", fixture_private_key},
+	            {"@BETA@", fixture_pubkey_text(1)},
+	            {"@GAMMA@", fixture_pubkey_text(2)}};
 	size_t cap = strlen(text) * 2 + 256, len = 0;
 	char *out = malloc(cap);
 
@@ -282,19 +209,27 @@ started(const struct mesh_desired *d)
 	return r;
 }
 
-static void
-expect_report(const struct reconcile *r, const char *object, int err, const char *text_part)
+/* A report of kind and err on object (as the logs name it) whose words hold text_part. */
+static const struct reconcile_report *
+expect_report(const struct reconcile *r, enum reconcile_report_kind kind, int err,
+              const char *object, const char *text_part)
 {
 	size_t n;
 	const struct reconcile_report *reps = reconcile_reports(r, &n);
+	char line[RECONCILE_REPORT_STRLEN];
 
+	for (size_t i = 0; i < n; i++) {
+		reconcile_report_format(&reps[i], true, line, sizeof(line));
+		if (reps[i].kind == kind && reps[i].err == err &&
+		    !strncmp(line, object, strlen(object)) &&
+		    !strncmp(line + strlen(object), ": ", 2) && strstr(line, text_part))
+			return &reps[i];
+	}
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(reps[i].object, object) && reps[i].err == err &&
-		    strstr(reps[i].text, text_part))
-			return;
-	for (size_t i = 0; i < n; i++)
-		print_error("report %s (%d): %s\n", reps[i].object, reps[i].err, reps[i].text);
-	fail_msg("no report on %s with \"%s\"", object, text_part);
+		print_error("report %d (%d): %s\n", reps[i].kind, reps[i].err,
+		            reconcile_report_format(&reps[i], true, line, sizeof(line)));
+	fail_msg("no report of kind %d on %s with \"%s\"", kind, object, text_part);
+	return NULL;
 }
 
 static size_t
@@ -386,13 +321,46 @@ expect_fences(const struct reconcile *r, const char *want)
 
 	have[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		char p[ADDR_PREFIX_STRLEN];
+		char p[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
+		const char *reason = reconcile_fence_reason(&f[i], why, sizeof(why));
 
-		assert_true(f[i].installed == (f[i].reason == NULL));
+		assert_true(f[i].installed == (reason == NULL));
+		assert_true(f[i].installed == (f[i].report == NULL));
 		len += (size_t)snprintf(have + len, sizeof(have) - len, "%s %s%s%s\n",
 		                        addr_prefix_format(&f[i].dst, p),
-		                        f[i].installed ? "yes" : "no", f[i].reason ? ": " : "",
-		                        f[i].reason ? f[i].reason : "");
+		                        f[i].installed ? "yes" : "no", reason ? ": " : "",
+		                        reason ? reason : "");
+		assert_true(len < sizeof(have));
+	}
+	assert_string_equal(have, want);
+}
+
+/* reconcile_route_changes as "ACTION PREFIX via SITE" lines, a move with " from SITE", a
+ * blocked route with ": REASON"; an unknown site is "-". */
+static void
+expect_route_changes(const struct reconcile *r, const char *want)
+{
+	static const char *const actions[] = {
+	        [RECONCILE_ROUTE_ADDED] = "added",     [RECONCILE_ROUTE_REPLACED] = "replaced",
+	        [RECONCILE_ROUTE_MOVED] = "moved",     [RECONCILE_ROUTE_WITHDRAWN] = "withdrawn",
+	        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+	};
+	char have[2048];
+	size_t n, len = 0;
+	const struct reconcile_route_change *c = reconcile_route_changes(r, &n);
+
+	have[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char p[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
+
+		assert_true((c[i].action == RECONCILE_ROUTE_BLOCKED) == (c[i].report != NULL));
+		len += (size_t)snprintf(
+		        have + len, sizeof(have) - len, "%s %s via %s%s%s%s%s\n",
+		        actions[c[i].action], addr_prefix_format(&c[i].dst, p),
+		        c[i].via[0] ? c[i].via : "-", c[i].from[0] ? " from " : "", c[i].from,
+		        c[i].report ? ": " : "",
+		        c[i].report ? reconcile_report_format(c[i].report, false, why, sizeof(why))
+		                    : "");
 		assert_true(len < sizeof(have));
 	}
 	assert_string_equal(have, want);
@@ -441,7 +409,7 @@ static const char start_log[] =
 static void
 test_start_from_empty(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile_stats st;
@@ -452,6 +420,7 @@ test_start_from_empty(void **state)
 	assert_int_equal(reconcile_run(r, d, 0), 0);
 	expect_changes(start_log);
 	assert_int_equal(report_count(r), 0);
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\nadded 10.99.0.2/32 via beta\n");
 	assert_int_equal(reconcile_retry_at(r), 0);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_applied, 19);
@@ -478,7 +447,7 @@ test_start_from_empty(void **state)
 static void
 test_again_changes_nothing(void **state)
 {
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile_stats st;
@@ -491,6 +460,7 @@ test_again_changes_nothing(void **state)
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	assert_int_equal(fake_changes(), 0);
+	expect_route_changes(r, "");
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_applied, 0);
 	/* Links, the WireGuard device, its addresses, the table's routes and rules, and the FDB
@@ -519,7 +489,7 @@ test_adopt(void **state)
 	static const struct {
 		bool kernel_then, kernel_now;
 	} cases[] = {{true, true}, {false, true}, {false, false}};
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 
@@ -541,6 +511,8 @@ test_adopt(void **state)
 		assert_int_equal(reconcile_new(&r), 0);
 		assert_int_equal(reconcile_run(r, d, 0), 0);
 		expect_changes("");
+		/* Nothing done, nothing to tell. */
+		expect_route_changes(r, "");
 		reconcile_get_stats(r, &st);
 		assert_int_equal(st.last_applied, 0);
 		assert_int_equal(report_count(r), 0);
@@ -555,7 +527,7 @@ test_adopt(void **state)
 static void
 test_adopt_difference(void **state)
 {
-	const struct site_text *then[] = {&beta, &gamma}, *now[] = {&beta};
+	const struct fixture_site *then[] = {&beta, &gamma}, *now[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *old = desired_of(conf, then, N(then));
 	struct mesh_desired *d = desired_of(conf, now, N(now));
@@ -587,6 +559,10 @@ test_adopt_difference(void **state)
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n"
 	               "addr del 10.98.0.1/24 dev wg0\n"
 	               "wg set wg0 peer @GAMMA@ remove\n");
+	/* An earlier netd's routes: where they led is not known. */
+	expect_route_changes(r, "withdrawn 10.3.0.0/16 via -\n"
+	                        "withdrawn 10.7.0.0/16 via -\n"
+	                        "withdrawn 10.99.0.3/32 via -\n");
 	reconcile_free(r);
 	mesh_desired_free(old);
 	mesh_desired_free(d);
@@ -598,7 +574,7 @@ test_adopt_difference(void **state)
 static void
 test_site_added_and_removed(void **state)
 {
-	const struct site_text *one[] = {&beta}, *two[] = {&beta, &gamma}, *other[] = {&gamma};
+	const struct fixture_site *one[] = {&beta}, *two[] = {&beta, &gamma}, *other[] = {&gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d1 = desired_of(conf, one, N(one));
 	struct mesh_desired *d2 = desired_of(conf, two, N(two));
@@ -615,6 +591,7 @@ test_site_added_and_removed(void **state)
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
+	expect_route_changes(r, "added 10.3.0.0/16 via gamma\nadded 10.99.0.3/32 via gamma\n");
 	drain(r);
 	assert_false(reconcile_dirty(r));
 
@@ -623,6 +600,8 @@ test_site_added_and_removed(void **state)
 	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n"
 	               "wg set wg0 peer @BETA@ remove\n");
+	expect_route_changes(r,
+	                     "withdrawn 10.2.0.0/16 via beta\nwithdrawn 10.99.0.2/32 via beta\n");
 	drain(r);
 	assert_false(reconcile_dirty(r));
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
@@ -644,7 +623,7 @@ test_site_added_and_removed(void **state)
 static void
 test_repair_after_deletion(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -678,6 +657,8 @@ test_repair_after_deletion(void **state)
 	assert_false(reconcile_dirty(r));
 	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n");
+	/* Put back: the kernel had lost it, and has it again. */
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\n");
 	expect_routes(254, 4, "10.60.0.0/16 dev eth1 proto 4\n");
 	reconcile_free(r);
 	mesh_desired_free(d);
@@ -689,7 +670,7 @@ test_repair_after_deletion(void **state)
 static void
 test_repair_rule(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -721,7 +702,7 @@ test_repair_rule(void **state)
 static void
 test_repair_link(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -757,13 +738,22 @@ test_repair_link(void **state)
 static void
 test_failclosed(void **state)
 {
-	static const struct site_text dead_beta = {
-	        "beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", false, MESH_DEAD};
+	/* Dead since its whole hold: withdrawn. */
+	static const struct fixture_site dead_beta = {
+	        .name = "beta",
+	        .key = 1,
+	        .endpoint = "192.0.2.2 51820",
+	        .overlay = "10.99.0.2",
+	        .prefixes = "10.2.0.0/16",
+	        .vnis = "100",
+	        .state = MESH_DEAD,
+	        .died_at = -MESH_DEFAULT_DEAD_HOLD,
+	};
 	static const char all[] = "10.2.0.0/16 unreachable metric 65535\n"
 	                          "10.3.0.0/16 unreachable metric 65535\n"
 	                          "10.99.0.2/32 unreachable metric 65535\n"
 	                          "10.99.0.3/32 unreachable metric 65535\n";
-	const struct site_text *view[] = {&beta}, *withdrawn[] = {&dead_beta};
+	const struct fixture_site *view[] = {&beta}, *withdrawn[] = {&dead_beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct mesh_desired *dw = desired_of(conf, withdrawn, N(withdrawn));
@@ -824,7 +814,8 @@ test_failclosed(void **state)
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, dw, 5 * S), 0);
 	assert_int_equal(fake_changes(), 0);
-	expect_report(r, "route 10.3.0.0/16 table 51820 metric 65535", 0, "same prefix and metric");
+	expect_report(r, RECONCILE_REPORT_FENCE_COLLISION, 0,
+	              "route 10.3.0.0/16 table 51820 metric 65535", "same prefix and metric");
 	expect_fences(r,
 	              "10.2.0.0/16 yes\n"
 	              "10.3.0.0/16 no: fail-closed route not installed: another owner's route "
@@ -859,7 +850,7 @@ test_failclosed_local(void **state)
 	                             "10.3.128.0/17 unreachable metric 65535\n"
 	                             "10.99.0.2/32 unreachable metric 65535\n"
 	                             "10.99.0.3/32 unreachable metric 65535\n";
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct kh_ifaddr local = {0};
@@ -875,7 +866,8 @@ test_failclosed_local(void **state)
 	fake_act_as(FAKE_NETD);
 	r = started(d);
 	expect_failclosed(51820, carved);
-	expect_report(r, "route 10.3.0.0/16 table 51820 metric 65535", 0, "leaves out 10.3.7.0/24");
+	expect_report(r, RECONCILE_REPORT_FENCE_LEFT_OUT, 0,
+	              "route 10.3.0.0/16 table 51820 metric 65535", "leaves out 10.3.7.0/24");
 	/* The status socket shows the pieces and the part left out. */
 	expect_fences(r,
 	              "10.2.0.0/16 yes\n"
@@ -930,7 +922,7 @@ test_failclosed_local(void **state)
 static void
 test_repair_addresses(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -970,12 +962,13 @@ test_repair_addresses(void **state)
 static void
 test_collisions(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct kh_route theirs = {.table = 51820, .protocol = 4, .metric = 10};
 	struct kh_route around = {.table = 51820, .protocol = 4, .metric = 5};
 	struct kh_route deflt = {.table = 51820, .protocol = 4, .metric = 5};
+	const struct reconcile_report *rep;
 	struct reconcile *r;
 	struct kh_link eth1;
 
@@ -993,8 +986,22 @@ test_collisions(void **state)
 
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, "route 10.2.0.0/16 table 51820 metric 10", 0, "has the same prefix");
+	rep = expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
+	                    "route 10.2.0.0/16 table 51820 metric 10", "has the same prefix");
 	assert_int_equal(report_count(r), 1);
+	/* The same as data: netd's route, the other owner's, how they meet, the site. */
+	assert_true(addr_prefix_equal(&rep->object.dst, &theirs.dst));
+	assert_int_equal(rep->object.table, 51820);
+	assert_int_equal(rep->object.metric, 10);
+	assert_true(addr_prefix_equal(&rep->other.dst, &theirs.dst));
+	assert_int_equal(rep->other.protocol, 4);
+	assert_int_equal(rep->overlap, KH_OVERLAP_SAME);
+	assert_string_equal(rep->site, "beta");
+	expect_route_changes(r,
+	                     "added 10.99.0.2/32 via beta\n"
+	                     "blocked 10.2.0.0/16 via beta: not installed: another owner's route "
+	                     "10.2.0.0/16 (protocol 4) has the same prefix; site beta's traffic "
+	                     "there is not taken\n");
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.2.0.0/16 dev eth1 proto 4\n0.0.0.0/0 dev eth1 proto 4\n"
 	              "10.99.0.2/32 dev wg0 proto 200\n");
@@ -1010,6 +1017,7 @@ test_collisions(void **state)
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
 	assert_int_equal(report_count(r), 0);
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\n");
 
 	/* Another owner covers it later: netd steps back from the covered route. */
 	fake_act_as(FAKE_OTHER);
@@ -1021,12 +1029,83 @@ test_collisions(void **state)
 	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
 	expect_changes("route del 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 dev wg0 table 51820 proto 200 metric 10\n");
-	expect_report(r, "route 10.2.0.0/16 table 51820 metric 10", 0, "covers it");
-	expect_report(r, "route 10.99.0.2/32 table 51820 metric 10", 0, "covers it");
+	expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
+	              "route 10.2.0.0/16 table 51820 metric 10", "covers it");
+	expect_report(r, RECONCILE_REPORT_ROUTE_COLLISION, 0,
+	              "route 10.99.0.2/32 table 51820 metric 10", "covers it");
 	expect_routes(51820, 4, "0.0.0.0/0 dev eth1 proto 4\n10.0.0.0/8 dev eth1 proto 4\n");
+	expect_route_changes(r,
+	                     "blocked 10.2.0.0/16 via beta: not installed: another owner's route "
+	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
+	                     "taken\n"
+	                     "blocked 10.99.0.2/32 via beta: not installed: another owner's route "
+	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
+	                     "taken\n");
+	/* Still kept out: reported, but nothing new to tell. */
+	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
+	assert_int_equal(report_count(r), 2);
+	expect_route_changes(r, "");
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
+}
+
+/* A prefix moved from one site to another (its grant moved by a reload, and the sites
+ * advertise accordingly) moves its route, which stays as it is in the table; netd's route
+ * changed behind its back is replaced. */
+static void
+test_route_moves(void **state)
+{
+	static const struct fixture_site beta_now =
+	        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.4.0.0/16", "100");
+	static const struct fixture_site gamma_now = FIXTURE_SITE(
+	        "gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.2.0.0/16,10.3.0.0/16", "100");
+	const struct fixture_site *view[] = {&beta, &gamma}, *now[] = {&beta_now, &gamma_now};
+	struct conf *conf = load_conf(WG0, "");
+	struct conf *moved =
+	        granting(WG0, "\"10.4.0.0/16\"", "\"10.2.0.0/16\", \"10.3.0.0/16\"", "");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(moved, now, N(now));
+	struct reconcile *r = started(d);
+	struct kh_route changed = {.table = 51820, .protocol = 200, .metric = 10, .mtu = 1300};
+	struct kh_link wg;
+
+	(void)state;
+	expect_route_changes(r, "added 10.2.0.0/16 via beta\n"
+	                        "added 10.3.0.0/16 via gamma\n"
+	                        "added 10.99.0.2/32 via beta\n"
+	                        "added 10.99.0.3/32 via gamma\n");
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes("route replace unreachable 10.4.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "wg set wg0 peer @BETA@ replace-allowed-ips allowed-ips "
+	               "10.4.0.0/16,10.99.0.2/32 "
+	               "peer @GAMMA@ replace-allowed-ips allowed-ips "
+	               "10.2.0.0/16,10.3.0.0/16,10.99.0.3/32\n"
+	               "route replace 10.4.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
+	expect_route_changes(r, "moved 10.2.0.0/16 via gamma from beta\n"
+	                        "added 10.4.0.0/16 via beta\n");
+	expect_routes(51820, 200,
+	              "10.2.0.0/16 dev wg0 proto 200\n10.3.0.0/16 dev wg0 proto 200\n"
+	              "10.99.0.2/32 dev wg0 proto 200\n10.99.0.3/32 dev wg0 proto 200\n"
+	              "10.4.0.0/16 dev wg0 proto 200\n");
+	drain(r);
+
+	assert_true(link_exists("wg0", &wg));
+	changed.oif = wg.ifindex;
+	assert_int_equal(addr_prefix_parse("10.3.0.0/16", &changed.dst), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_replace(&changed), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d2, 2 * S), 0);
+	expect_changes("route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
+	expect_route_changes(r, "replaced 10.3.0.0/16 via gamma\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+	conf_free(moved);
 }
 
 /* A failed request is reported with the kernel's words, counted, and retried by the next run
@@ -1034,7 +1113,7 @@ test_collisions(void **state)
 static void
 test_failures_retried(void **state)
 {
-	const struct site_text *view[] = {&beta}, *two[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta}, *two[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct mesh_desired *d2 = desired_of(conf, two, N(two));
@@ -1046,7 +1125,8 @@ test_failures_retried(void **state)
 	assert_int_equal(reconcile_new(&r), 0);
 	fake_fail(FAKE_OP_ROUTE_REPLACE, 1, EIO);
 	assert_int_equal(reconcile_run(r, d, 100 * S), -EAGAIN);
-	expect_report(r, "route 10.2.0.0/16 table 51820 metric 65535", -EIO, "injected failure");
+	expect_report(r, RECONCILE_REPORT_ROUTE_FAILED, -EIO,
+	              "route 10.2.0.0/16 table 51820 metric 65535", "injected failure");
 	assert_int_equal(report_count(r), 1);
 	expect_fences(r, "10.2.0.0/16 no: route-add failed: route replace unreachable 10.2.0.0/16 "
 	                 "table 51820 proto 200 metric 65535: Input/output error (injected "
@@ -1073,7 +1153,10 @@ test_failures_retried(void **state)
 	for (int64_t i = 0, delay = 1; i < 3; i++, delay *= 2) {
 		assert_int_equal(reconcile_run(r, d2, 200 * S), -EAGAIN);
 		assert_int_equal(reconcile_retry_at(r), 200 * S + delay * S);
-		expect_report(r, "peers of wg0", -EBUSY, "peer-add failed");
+		expect_report(r, RECONCILE_REPORT_PEERS_FAILED, -EBUSY, "peers of wg0",
+		              "peer-add failed");
+		/* Nothing is routed to a site whose peer is not written. */
+		expect_route_changes(r, "");
 	}
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.failed[RECONCILE_OP_PEER_ADD], 3);
@@ -1088,11 +1171,13 @@ test_failures_retried(void **state)
 	               "route replace 10.3.0.0/16 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route replace 10.99.0.3/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
+	expect_route_changes(r, "added 10.3.0.0/16 via gamma\nadded 10.99.0.3/32 via gamma\n");
 
 	/* A read that fails leaves what depends on it alone, for the retry. */
 	fake_fail(FAKE_OP_ROUTE_LIST, 1, ENOBUFS);
 	assert_int_equal(reconcile_run(r, d, 300 * S), -EAGAIN);
-	expect_report(r, "routes table 51820", -ENOBUFS, "read failed");
+	expect_report(r, RECONCILE_REPORT_READ_FAILED, -ENOBUFS, "routes table 51820",
+	              "read failed");
 	/* Its peer stays while its routes may still be there. */
 	expect_changes("fdb del 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.3\n");
 	/* Whether the fences are in is not known, and not claimed. */
@@ -1241,7 +1326,7 @@ snapshot(void)
 static void
 test_every_failure_heals(void **state)
 {
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = load_conf(WG0 "backend = \"kernel\";", segments);
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r;
@@ -1292,7 +1377,7 @@ test_every_failure_heals(void **state)
 static void
 test_resync(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -1331,7 +1416,7 @@ test_resync(void **state)
 static void
 test_teardown(void **state)
 {
-	const struct site_text *view[] = {&beta, &gamma};
+	const struct fixture_site *view[] = {&beta, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r = started(d);
@@ -1397,7 +1482,7 @@ test_teardown(void **state)
 static void
 test_config_change(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct conf *conf2 = load_conf("interface = \"wg1\";", "routing = { table = 100; };\n");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
@@ -1430,6 +1515,11 @@ test_config_change(void **state)
 	               "peer @BETA@ update-only persistent-keepalive 0\n"
 	               "route replace 10.2.0.0/16 dev wg1 table 100 proto 200 metric 10\n"
 	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n");
+	/* Out of the old table, into the new one. */
+	expect_route_changes(r, "withdrawn 10.2.0.0/16 via beta\n"
+	                        "withdrawn 10.99.0.2/32 via beta\n"
+	                        "added 10.2.0.0/16 via beta\n"
+	                        "added 10.99.0.2/32 via beta\n");
 	/* And teardown from there knows about nothing it no longer owns. */
 	assert_int_equal(reconcile_teardown(r, d2), 0);
 	expect_changes("route del unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
@@ -1452,7 +1542,7 @@ test_config_change(void **state)
 static void
 test_stale_retried(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct conf *bare = load_conf(WG0, "");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
@@ -1462,7 +1552,8 @@ test_stale_retried(void **state)
 	(void)state;
 	fake_fail(FAKE_OP_LINK_DEL, 2, EBUSY);
 	assert_int_equal(reconcile_run(r, d2, S), -EAGAIN);
-	expect_report(r, "link vxlan100", -EBUSY, "link-delete failed");
+	expect_report(r, RECONCILE_REPORT_LINK_FAILED, -EBUSY, "link vxlan100",
+	              "link-delete failed");
 	expect_changes("link del vxlan100 -> EBUSY\n"
 	               "link del br-tenant-a -> EBUSY\n");
 	assert_int_equal(reconcile_run(r, d2, 2 * S), 0);
@@ -1491,7 +1582,7 @@ test_stale_retried(void **state)
 static void
 test_port_dropped(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct conf *portless =
 	        load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; } );\n");
@@ -1518,7 +1609,7 @@ test_port_dropped(void **state)
 static void
 test_port_arrives(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf =
 	        load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; ports = [ \"eth1\", "
 	                       "\"eth2\" ]; } );\n");
@@ -1528,7 +1619,8 @@ test_port_arrives(void **state)
 	(void)state;
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, "link eth2", 0, "does not exist");
+	expect_report(r, RECONCILE_REPORT_PORT_MISSING, 0, "link eth2",
+	              "segment tenant-a: port eth2 does not exist");
 	drain(r);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
 	drain(r);
@@ -1552,7 +1644,7 @@ test_port_arrives(void **state)
 static void
 test_foreign_links(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile *r;
@@ -1563,7 +1655,8 @@ test_foreign_links(void **state)
 	fake_act_as(FAKE_NETD);
 	assert_int_equal(reconcile_new(&r), 0);
 	assert_int_equal(reconcile_run(r, d, 0), 0);
-	expect_report(r, "link vxlan100", 0, "a dummy link has that name: left alone");
+	expect_report(r, RECONCILE_REPORT_LINK_IN_THE_WAY, 0, "link vxlan100",
+	              "segment tenant-a: a dummy link has that name: left alone");
 	assert_int_equal(fake_count(FAKE_OP_LINK_ADD_VXLAN) + fake_count(FAKE_OP_LINK_DEL), 0);
 	fake_clear_ops();
 	assert_int_equal(reconcile_teardown(r, d), 0);
@@ -1587,7 +1680,7 @@ test_backends(void **state)
 	        {WG0 "backend = \"auto\";", false, "wg userspace-start wg0\n"},
 	        {WG0 "backend = \"auto\";", true, "wg add wg0 kernel\n"},
 	};
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 
 	(void)state;
 	for (size_t i = 0; i < N(cases); i++) {
@@ -1615,7 +1708,7 @@ test_backends(void **state)
 static void
 test_start_in_progress(void **state)
 {
-	const struct site_text *view[] = {&beta};
+	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = load_conf(WG0 "backend = \"userspace\";", "");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
 	struct reconcile_stats st;
@@ -1651,8 +1744,8 @@ test_start_in_progress(void **state)
 static void
 test_wireguard_drift(void **state)
 {
-	struct site_text roaming = beta;
-	const struct site_text *view[] = {&roaming, &gamma};
+	struct fixture_site roaming = beta;
+	const struct fixture_site *view[] = {&roaming, &gamma};
 	struct conf *conf = default_conf();
 	struct mesh_desired *d;
 	struct wg_device *set;
@@ -1670,7 +1763,7 @@ test_wireguard_drift(void **state)
 	for (int k = 1; k <= 2; k++) {
 		p = wg_device_add_peer(set);
 		assert_non_null(p);
-		pubkey(k, p->public_key);
+		fixture_pubkey(k, p->public_key);
 		p->flags = WG_PEER_HAS_ENDPOINT | WG_PEER_HAS_KEEPALIVE;
 		p->endpoint.sin.sin_family = AF_INET;
 		p->endpoint.sin.sin_port = htons(40000);
@@ -1712,7 +1805,6 @@ test_scale(void **state)
 	struct mesh_site *sites = calloc(SCALE_SITES, sizeof(*sites));
 	struct addr_prefix *prefixes = calloc(SCALE_SITES, sizeof(*prefixes));
 	static const uint32_t vni = 100;
-	struct conf_errors errs = {0};
 	struct mesh_desired *d = NULL, *less = NULL;
 	struct mesh_params params;
 	struct reconcile_stats st;
@@ -1728,7 +1820,7 @@ test_scale(void **state)
 	                        "site = { name = \"alpha\"; };\n"
 	                        "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n"
 	                        "overlay = [ \"10.99.0.1\" ];\n%strust = (\n",
-	                        keyfile, segments);
+	                        fixture_keyfile, segments);
 	for (size_t i = 0; i < SCALE_SITES; i++) {
 		char key[KEY_BASE64_SIZE];
 
@@ -1762,11 +1854,7 @@ test_scale(void **state)
 		sites[i].nvnis = 1;
 	}
 	snprintf(text + len, cap - len, ");\n");
-	conf = conf_load_string(text, "scale.conf", &errs);
-	for (size_t i = 0; i < errs.n; i++)
-		print_error("%s\n", errs.msgs[i]);
-	conf_errors_free(&errs);
-	assert_non_null(conf);
+	conf = fixture_conf(text);
 	mesh_params_init(&params);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1828,6 +1916,7 @@ main(void)
 	        cmocka_unit_test_setup(test_failclosed_local, setup),
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
+	        cmocka_unit_test_setup(test_route_moves, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
 	        cmocka_unit_test_setup(test_every_failure_heals, setup),
 	        cmocka_unit_test_setup(test_resync, setup),

@@ -1,6 +1,7 @@
 /* The running site against the fake kernel: the status socket's replies (status, peers,
- * routes, metrics) are built from what the site holds and never read the WireGuard device on
- * the request path, where a stopped userspace implementation would hold the event loop. */
+ * segments, routes, metrics) are built from the site's snapshot with the keys, order and
+ * types netdctl and monitoring rely on, and never read the WireGuard device on the request
+ * path, where a stopped userspace implementation would hold the event loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,8 +23,8 @@
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/key.h"
-#include "netd/metrics.h"
 #include "netd/site.h"
+#include "netd/status.h"
 
 /* A UDP port free on 127.0.0.1 just now, for the site's gossip. */
 static unsigned
@@ -67,63 +68,107 @@ expect_routes(const json_t *reply, const char *want)
 	assert_string_equal(have, want);
 }
 
-static void
-test_replies_do_not_read_the_device(void **state)
+/* A running site alpha on the fake kernel that trusts beta, which it never hears from. */
+struct fixture {
+	char dir[32], key[64], sock[64], st[64];
+	struct ev_loop *loop;
+	struct ctl_server *ctl;
+	struct conf *conf;
+	struct site *site;
+	struct site_snapshot snap;
+	struct status_daemon daemon;
+};
+
+static int
+setup(void **state)
 {
 	static const struct ctl_command none[] = {{NULL, false, NULL}};
-	char dir[] = "/tmp/netd-site-XXXXXX", key[64], sock[64], st[64], text[1024];
-	char b64[KEY_BASE64_SIZE], beta[KEY_BASE64_SIZE];
+	struct fixture *f = calloc(1, sizeof(*f));
+	char text[1024], b64[KEY_BASE64_SIZE], beta[KEY_BASE64_SIZE];
 	uint8_t priv[KEY_LEN], pub[KEY_LEN];
 	struct conf_errors errs = {0};
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct ctl_server *ctl;
-	struct metrics m;
-	struct site *s = NULL;
-	struct conf *conf;
-	json_t *peers, *status, *routes;
-	char *metrics;
-	FILE *f;
+	FILE *kf;
 
-	(void)state;
-	assert_non_null(loop);
-	assert_non_null(mkdtemp(dir));
-	snprintf(key, sizeof(key), "%s/site.key", dir);
-	snprintf(sock, sizeof(sock), "%s/site.sock", dir);
-	snprintf(st, sizeof(st), "%s/site.state", dir);
+	fake_reset();
+	assert_non_null(f);
+	assert_int_equal(key_init(), 0);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/netd-site-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->key, sizeof(f->key), "%s/site.key", f->dir);
+	snprintf(f->sock, sizeof(f->sock), "%s/site.sock", f->dir);
+	snprintf(f->st, sizeof(f->st), "%s/site.state", f->dir);
 	key_generate_private(priv);
 	key_to_base64(b64, priv);
 	key_generate_private(priv);
 	key_public_from_private(pub, priv);
 	key_to_base64(beta, pub);
-	assert_non_null(f = fopen(key, "w"));
-	fprintf(f, "%s\n", b64);
-	fclose(f);
-	assert_int_equal(chmod(key, 0600), 0);
+	assert_non_null(kf = fopen(f->key, "w"));
+	fprintf(kf, "%s\n", b64);
+	fclose(kf);
+	assert_int_equal(chmod(f->key, 0600), 0);
 	snprintf(text, sizeof(text),
 	         "site = { name = \"alpha\"; };\n"
 	         "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n"
 	         "control = { socket = \"%s\"; };\n"
 	         "gossip = { bind = \"127.0.0.1:%u\"; state_file = \"%s\"; };\n"
+	         "overlay = [ \"10.99.0.1\" ];\n"
 	         "prefixes = [ \"10.1.0.0/16\" ];\n"
+	         "segments = ( { name = \"tenant-a\"; vni = 100; } );\n"
 	         "trust = ( { name = \"beta\"; public_key = \"%s\";\n"
-	         "            prefixes = [ \"10.2.0.0/16\" ]; overlay = [ \"10.99.0.2\" ]; } );\n",
-	         key, sock, free_port(), st, beta);
-	conf = conf_load_string(text, "site.conf", &errs);
+	         "            prefixes = [ \"10.2.0.0/16\" ]; overlay = [ \"10.99.0.2\" ];\n"
+	         "            vnis = [ 100 ]; } );\n",
+	         f->key, f->sock, free_port(), f->st, beta);
+	f->conf = conf_load_string(text, "site.conf", &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		print_error("%s\n", errs.msgs[i]);
-	assert_non_null(conf);
-	assert_non_null(ctl = ctl_server_new(loop, &(struct ctl_config){.path = sock, .mode = 0600},
-	                                     none, NULL));
-	assert_int_equal(site_new(loop, conf, ctl, &s), 0);
-	assert_int_equal(fake_count(FAKE_OP_WG_ADD), 1);
+	assert_non_null(f->conf);
+	assert_non_null(f->loop = ev_loop_new(EVFLAG_AUTO));
+	f->ctl = ctl_server_new(f->loop, &(struct ctl_config){.path = f->sock, .mode = 0600}, none,
+	                        NULL);
+	assert_non_null(f->ctl);
+	assert_int_equal(site_new(f->loop, f->conf, f->ctl, &f->site), 0);
+	site_snapshot(f->site, &f->snap);
+	f->daemon = (struct status_daemon){
+	        .conf = f->conf,
+	        .conf_path = "site.conf",
+	        .backend = "kernel",
+	        .uptime = 12.7,
+	        .started_at = 1,
+	        .last_reload_error = "site.conf:3: an error",
+	};
+	*state = f;
+	return 0;
+}
 
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	site_free(f->site);
+	ctl_server_free(f->ctl);
+	conf_free(f->conf);
+	ev_loop_destroy(f->loop);
+	unlink(f->key);
+	unlink(f->st);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+test_replies_do_not_read_the_device(void **state)
+{
+	struct fixture *f = *state;
+	json_t *peers, *status, *routes, *metrics;
+
+	assert_int_equal(fake_count(FAKE_OP_WG_ADD), 1);
 	fake_clear_ops();
-	peers = site_peers_json(s);
-	status = site_status_json(s);
-	routes = site_routes_json(s);
-	metrics_init(&m);
-	site_metrics(s, &m);
-	metrics = metrics_finish(&m);
+	site_snapshot(f->site, &f->snap);
+	peers = status_peers_json(&f->snap);
+	status = status_json(&f->daemon, &f->snap);
+	routes = status_routes_json(&f->snap);
+	metrics = status_metrics_json(&f->daemon, &f->snap);
 	assert_non_null(peers);
 	assert_non_null(status);
 	assert_non_null(metrics);
@@ -138,29 +183,130 @@ test_replies_do_not_read_the_device(void **state)
 	json_decref(peers);
 	json_decref(status);
 	json_decref(routes);
-	free(metrics);
-	site_free(s);
-	ctl_server_free(ctl);
-	conf_free(conf);
-	ev_loop_destroy(loop);
-	unlink(key);
-	unlink(st);
-	rmdir(dir);
+	json_decref(metrics);
 }
 
-static int
-setup(void **state)
+/* Appends "PATH TYPE" lines of v and what it holds, in order; an array by its first item. */
+static void
+shape(const json_t *v, const char *path, char *out, size_t cap)
 {
-	(void)state;
-	fake_reset();
-	return key_init();
+	static const char *const types[] = {
+	        [JSON_OBJECT] = "object",   [JSON_ARRAY] = "array", [JSON_STRING] = "string",
+	        [JSON_INTEGER] = "integer", [JSON_REAL] = "real",   [JSON_TRUE] = "boolean",
+	        [JSON_FALSE] = "boolean",   [JSON_NULL] = "null",
+	};
+	size_t len = strlen(out);
+	char sub[256];
+	const char *key;
+	json_t *child;
+
+	if (path[0] != '\0')
+		snprintf(out + len, cap - len, "%s %s\n", path, types[json_typeof(v)]);
+	assert_true(strlen(out) < cap - 1);
+	json_object_foreach((json_t *)v, key, child)
+	{
+		snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", key);
+		shape(child, sub, out, cap);
+	}
+	if (json_is_array(v) && json_array_size(v) > 0) {
+		snprintf(sub, sizeof(sub), "%s[]", path);
+		shape(json_array_get(v, 0), sub, out, cap);
+	}
+}
+
+static void
+expect_shape(json_t *reply, const char *want)
+{
+	char have[4096] = "";
+
+	assert_non_null(reply);
+	shape(reply, "", have, sizeof(have));
+	assert_string_equal(have, want);
+	json_decref(reply);
+}
+
+/* The keys of the replies, their order and their types: netdctl prints them in this order,
+ * and monitoring and the tests read them by name. */
+static void
+test_reply_keys(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_shape(status_json(&f->daemon, &f->snap),
+	             "site string\nversion string\nuptime_seconds integer\nstarted_at string\n"
+	             "config_file string\ninterface string\nbackend object\n"
+	             "backend.configured string\nbackend.active string\ncounts object\n"
+	             "counts.trusted_sites integer\ncounts.segments integer\n"
+	             "counts.prefixes integer\ncounts.control_clients integer\n"
+	             "counts.peers integer\ncounts.routes integer\nreloads object\n"
+	             "reloads.ok integer\nreloads.failed integer\nreloads.last null\n"
+	             "reloads.last_error string\ngossip object\ngossip.bind string\n"
+	             "gossip.profile string\ngossip.session string\ngossip.incarnation integer\n"
+	             "gossip.awareness integer\ngossip.members object\n"
+	             "gossip.members.alive integer\ngossip.members.suspect integer\n"
+	             "gossip.members.dead integer\ngossip.members.left integer\n"
+	             "gossip.rx_datagrams integer\ngossip.tx_datagrams integer\n"
+	             "gossip.pending_broadcasts integer\nreconcile object\nreconcile.runs integer\n"
+	             "reconcile.failed_runs integer\nreconcile.applied integer\n"
+	             "reconcile.failed integer\nreconcile.last_applied integer\n"
+	             "reconcile.events integer\nreconcile.resyncs integer\n"
+	             "reconcile.dirty boolean\n");
+	expect_shape(status_peers_json(&f->snap),
+	             "peers array\npeers[] object\npeers[].name string\npeers[].state string\n"
+	             "peers[].incarnation integer\npeers[].tunnel boolean\npeers[].prefixes array\n"
+	             "peers[].segments array\npeers[].refused null\npeers[].endpoint null\n"
+	             "peers[].last_handshake null\npeers[].rx_bytes integer\n"
+	             "peers[].tx_bytes integer\n");
+	expect_shape(status_segments_json(&f->snap),
+	             "segments array\nsegments[] object\nsegments[].name string\n"
+	             "segments[].vni integer\nsegments[].vxlan string\nsegments[].bridge string\n"
+	             "segments[].mtu integer\nsegments[].members array\n"
+	             "segments[].vteps array\n");
+	expect_shape(status_routes_json(&f->snap),
+	             "routes array\nroutes[] object\nroutes[].prefix string\nroutes[].type string\n"
+	             "routes[].via null\nroutes[].dev null\nroutes[].metric integer\n"
+	             "routes[].installed boolean\nroutes[].reason null\ntable integer\n"
+	             "protocol integer\nproblems array\n");
+	expect_shape(status_metrics_json(&f->daemon, &f->snap), "text string\n");
+}
+
+/* The status reply's figures: the daemon's, and the site's counts of what it wants. */
+static void
+test_status_values(void **state)
+{
+	struct fixture *f = *state;
+	json_t *st = status_json(&f->daemon, &f->snap);
+	char text[512];
+
+	assert_non_null(st);
+	snprintf(
+	        text, sizeof(text),
+	        "%s %" JSON_INTEGER_FORMAT " %s %s/%s trusted %" JSON_INTEGER_FORMAT
+	        " segments %" JSON_INTEGER_FORMAT " peers %" JSON_INTEGER_FORMAT
+	        " routes %" JSON_INTEGER_FORMAT,
+	        json_string_value(json_object_get(st, "site")),
+	        json_integer_value(json_object_get(st, "uptime_seconds")),
+	        json_string_value(json_object_get(st, "started_at")),
+	        json_string_value(json_object_get(json_object_get(st, "backend"), "configured")),
+	        json_string_value(json_object_get(json_object_get(st, "backend"), "active")),
+	        json_integer_value(json_object_get(json_object_get(st, "counts"), "trusted_sites")),
+	        json_integer_value(json_object_get(json_object_get(st, "counts"), "segments")),
+	        json_integer_value(json_object_get(json_object_get(st, "counts"), "peers")),
+	        json_integer_value(json_object_get(json_object_get(st, "counts"), "routes")));
+	/* beta is unknown: no peer, no route; the segment has no other member yet. */
+	assert_string_equal(text, "alpha 12 1970-01-01T00:00:01Z auto/kernel trusted 1 segments 1 "
+	                          "peers 0 routes 0");
+	json_decref(st);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup(test_replies_do_not_read_the_device, setup),
+	        cmocka_unit_test_setup_teardown(test_replies_do_not_read_the_device, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_reply_keys, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,684 @@
+/* The status socket's replies and the metrics, from read-only views of the daemon and the
+ * site. Keys, their order and their types are a contract: netdctl, monitoring and the tests
+ * read them. */
+#include "netd/status.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel-helpers/wg.h"
+#include "netd/gossip.h"
+#include "netd/mesh.h"
+#include "netd/metrics.h"
+#include "netd/reconcile.h"
+
+/* Sets key to value, which is taken. A NULL value, from an allocation that failed, fails
+ * the set: the caller ORs the results and gives up on the whole reply. */
+static int
+put(json_t *obj, const char *key, json_t *value)
+{
+	return value == NULL ? -1 : json_object_set_new(obj, key, value);
+}
+
+static int
+put_int(json_t *obj, const char *key, json_int_t value)
+{
+	return put(obj, key, json_integer(value));
+}
+
+/* obj when every set into it succeeded, else NULL. */
+static json_t *
+finish(json_t *obj, int r)
+{
+	if (r != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* --- what the site holds, looked up --- */
+
+/* Trusted sites by membership state, indexed by enum gossip_state. */
+static void
+member_counts(const struct site_snapshot *s, size_t counts[GOSSIP_LEFT + 1])
+{
+	memset(counts, 0, (GOSSIP_LEFT + 1) * sizeof(counts[0]));
+	for (size_t i = 0; i < gossip_trust_count(s->trust); i++) {
+		struct gossip_member_info mi;
+
+		if (gossip_member(s->gossip, i, &mi) == 0 && mi.state <= GOSSIP_LEFT)
+			counts[mi.state]++;
+	}
+}
+
+/* The member a trust entry names; false when gossip does not know it. */
+static bool
+find_member(const struct site_snapshot *s, const char *name, struct gossip_member_info *mi)
+{
+	int idx = gossip_trust_find(s->trust, name);
+
+	return idx >= 0 && gossip_member(s->gossip, (size_t)idx, mi) == 0;
+}
+
+static const struct mesh_peer *
+desired_peer(const struct mesh_desired *d, const char *name)
+{
+	for (size_t i = 0; d != NULL && i < d->npeers; i++)
+		if (strcmp(d->peers[i].site, name) == 0)
+			return &d->peers[i];
+	return NULL;
+}
+
+static const struct wg_peer *
+device_peer(const struct wg_device *dev, const uint8_t key[KEY_LEN])
+{
+	for (size_t i = 0; dev != NULL && i < dev->npeers; i++)
+		if (memcmp(dev->peers[i].public_key, key, KEY_LEN) == 0)
+			return &dev->peers[i];
+	return NULL;
+}
+
+static uint64_t
+ops_total(const uint64_t ops[RECONCILE_OP_COUNT])
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < RECONCILE_OP_COUNT; i++)
+		sum += ops[i];
+	return sum;
+}
+
+/* --- status --- */
+
+static json_t *
+backend_json(const struct status_daemon *d)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put(o, "configured", json_string(conf_backend_name(d->conf->wg.backend)));
+	r |= put(o, "active", json_string(d->backend));
+	return finish(o, r);
+}
+
+/* The config's counts, and the site's: what it wants of peers, routes and segments. */
+static json_t *
+counts_json(const struct status_daemon *d, const struct site_snapshot *s)
+{
+	const struct mesh_desired *want = s->desired;
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put_int(o, "trusted_sites", (json_int_t)d->conf->ntrust);
+	r |= put_int(o, "segments", (json_int_t)(want ? want->nsegments : 0));
+	r |= put_int(o, "prefixes", (json_int_t)d->conf->nprefixes);
+	r |= put_int(o, "control_clients", (json_int_t)d->ctl.clients);
+	r |= put_int(o, "peers", (json_int_t)(want ? want->npeers : 0));
+	r |= put_int(o, "routes", (json_int_t)(want ? want->nroutes : 0));
+	return finish(o, r);
+}
+
+static json_t *
+reloads_json(const struct status_daemon *d)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put_int(o, "ok", (json_int_t)d->reloads_ok);
+	r |= put_int(o, "failed", (json_int_t)d->reloads_failed);
+	r |= put(o, "last", ctl_time_json(d->last_reload));
+	r |= put(o, "last_error",
+	         d->last_reload_error ? json_string(d->last_reload_error) : json_null());
+	return finish(o, r);
+}
+
+static json_t *
+members_json(const struct site_snapshot *s)
+{
+	size_t counts[GOSSIP_LEFT + 1];
+	json_t *o = json_object();
+	int r = 0;
+
+	member_counts(s, counts);
+	r |= put_int(o, "alive", (json_int_t)counts[GOSSIP_ALIVE]);
+	r |= put_int(o, "suspect", (json_int_t)counts[GOSSIP_SUSPECT]);
+	r |= put_int(o, "dead", (json_int_t)counts[GOSSIP_DEAD]);
+	r |= put_int(o, "left", (json_int_t)counts[GOSSIP_LEFT]);
+	return finish(o, r);
+}
+
+static json_t *
+gossip_json(const struct site_snapshot *s)
+{
+	const struct gossip_counters *gc = gossip_counters(s->gossip);
+	char bind[ADDR_ENDPOINT_STRLEN], session[17];
+	json_t *o = json_object();
+	int r = 0;
+
+	addr_endpoint_format(&s->conf->gossip.bind, bind);
+	snprintf(session, sizeof(session), "%016" PRIx64, s->session);
+	r |= put(o, "bind", json_string(bind));
+	r |= put(o, "profile", json_string(conf_gossip_profile_name(s->conf->gossip.profile)));
+	r |= put(o, "session", json_string(session));
+	r |= put_int(o, "incarnation", (json_int_t)gossip_self(s->gossip)->incarnation);
+	r |= put_int(o, "awareness", (json_int_t)gossip_awareness(s->gossip));
+	r |= put(o, "members", members_json(s));
+	r |= put_int(o, "rx_datagrams", (json_int_t)gc->rx_datagrams);
+	r |= put_int(o, "tx_datagrams", (json_int_t)gc->tx_datagrams);
+	r |= put_int(o, "pending_broadcasts", (json_int_t)gossip_pending_broadcasts(s->gossip));
+	return finish(o, r);
+}
+
+static json_t *
+reconcile_json(const struct site_snapshot *s)
+{
+	struct reconcile_stats rs;
+	json_t *o = json_object();
+	int r = 0;
+
+	reconcile_get_stats(s->reconcile, &rs);
+	r |= put_int(o, "runs", (json_int_t)rs.runs);
+	r |= put_int(o, "failed_runs", (json_int_t)rs.failed_runs);
+	r |= put_int(o, "applied", (json_int_t)ops_total(rs.applied));
+	r |= put_int(o, "failed", (json_int_t)ops_total(rs.failed));
+	r |= put_int(o, "last_applied", (json_int_t)rs.last_applied);
+	r |= put_int(o, "events", (json_int_t)rs.events);
+	r |= put_int(o, "resyncs", (json_int_t)rs.resyncs);
+	r |= put(o, "dirty", json_boolean(reconcile_dirty(s->reconcile)));
+	return finish(o, r);
+}
+
+json_t *
+status_json(const struct status_daemon *d, const struct site_snapshot *s)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put(o, "site", json_string(d->conf->site_name));
+	r |= put(o, "version", json_string(NETD_VERSION));
+	r |= put_int(o, "uptime_seconds", (json_int_t)d->uptime);
+	r |= put(o, "started_at", ctl_time_json(d->started_at));
+	r |= put(o, "config_file", json_string(d->conf_path));
+	r |= put(o, "interface", json_string(d->conf->wg.interface));
+	r |= put(o, "backend", backend_json(d));
+	r |= put(o, "counts", counts_json(d, s));
+	r |= put(o, "reloads", reloads_json(d));
+	r |= put(o, "gossip", gossip_json(s));
+	r |= put(o, "reconcile", reconcile_json(s));
+	return finish(o, r);
+}
+
+/* --- peers --- */
+
+static json_t *
+sockaddr_json(const union wg_endpoint *ep)
+{
+	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+
+	if (ep->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &ep->sin.sin_addr, addr, sizeof(addr));
+		snprintf(buf, sizeof(buf), "%s:%u", addr, ntohs(ep->sin.sin_port));
+	} else if (ep->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &ep->sin6.sin6_addr, addr, sizeof(addr));
+		snprintf(buf, sizeof(buf), "[%s]:%u", addr, ntohs(ep->sin6.sin6_port));
+	} else {
+		return json_null();
+	}
+	return json_string(buf);
+}
+
+/* What of a member's newest descriptor its trust entry refused, or null. */
+static json_t *
+refusal_json(const struct gossip_member_info *mi)
+{
+	json_t *o;
+	int r = 0;
+
+	if (mi->desc == NULL || mi->refusal == GOSSIP_REFUSAL_NONE)
+		return json_null();
+	o = json_object();
+	r |= put_int(o, "incarnation", (json_int_t)mi->desc->incarnation);
+	r |= put(o, "reason", json_string(gossip_refusal_name(mi->refusal)));
+	r |= put(o, "text", json_string(mi->why));
+	return finish(o, r);
+}
+
+/* What the data plane uses of what a member says: the granted prefixes, or the granted
+ * segments. Empty while nothing is known of it. */
+static json_t *
+granted_prefixes_json(const struct gossip_member_info *mi)
+{
+	json_t *a = json_array();
+	char buf[ADDR_PREFIX_STRLEN];
+	int r = 0;
+
+	for (size_t k = 0; mi->desc != NULL && k < mi->granted->nprefixes; k++)
+		r |= json_array_append_new(
+		        a, json_string(addr_prefix_format(&mi->granted->prefixes[k], buf)));
+	return finish(a, r);
+}
+
+static json_t *
+granted_segments_json(const struct gossip_member_info *mi)
+{
+	json_t *a = json_array();
+	int r = 0;
+
+	for (size_t k = 0; mi->desc != NULL && k < mi->granted->nvnis; k++)
+		r |= json_array_append_new(a, json_integer(mi->granted->vnis[k]));
+	return finish(a, r);
+}
+
+/* The tunnel's figures as last read; without them the peer is listed all the same. */
+static int
+put_tunnel_figures(json_t *o, const struct wg_peer *wp)
+{
+	int r = 0;
+
+	r |= put(o, "endpoint", wp ? sockaddr_json(&wp->endpoint) : json_null());
+	r |= put(o, "last_handshake", wp ? ctl_time_json(wp->last_handshake.tv_sec) : json_null());
+	r |= put_int(o, "rx_bytes", wp ? (json_int_t)wp->rx_bytes : 0);
+	r |= put_int(o, "tx_bytes", wp ? (json_int_t)wp->tx_bytes : 0);
+	return r;
+}
+
+static json_t *
+peer_json(const struct site_snapshot *s, const struct conf_trust *t)
+{
+	struct gossip_member_info mi = {0};
+	bool known = find_member(s, t->name, &mi);
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put(o, "name", json_string(t->name));
+	r |= put(o, "state", json_string(known ? gossip_state_name(mi.state) : "unknown"));
+	r |= put_int(o, "incarnation", known ? (json_int_t)mi.incarnation : 0);
+	r |= put(o, "tunnel", json_boolean(desired_peer(s->desired, t->name) != NULL));
+	r |= put(o, "prefixes", granted_prefixes_json(&mi));
+	r |= put(o, "segments", granted_segments_json(&mi));
+	r |= put(o, "refused", refusal_json(&mi));
+	r |= put_tunnel_figures(o, device_peer(s->device, t->public_key));
+	return finish(o, r);
+}
+
+json_t *
+status_peers_json(const struct site_snapshot *s)
+{
+	json_t *o = json_object(), *peers = json_array();
+	int r = 0;
+
+	for (size_t i = 0; i < s->conf->ntrust; i++)
+		r |= json_array_append_new(peers, peer_json(s, &s->conf->trust[i]));
+	r |= put(o, "peers", peers);
+	return finish(o, r);
+}
+
+/* --- segments --- */
+
+static json_t *
+segment_json(const struct mesh_segment *seg)
+{
+	json_t *o = json_object(), *members = json_array(), *vteps = json_array();
+	char buf[ADDR_STRLEN];
+	int r = 0;
+
+	/* Parallel lists: the member sites and the VTEP address each is reached at. */
+	for (size_t k = 0; k < seg->nvteps; k++) {
+		r |= json_array_append_new(members, json_string(seg->vteps[k].site));
+		r |= json_array_append_new(vteps,
+		                           json_string(addr_format(&seg->vteps[k].addr, buf)));
+	}
+	r |= put(o, "name", json_string(seg->name));
+	r |= put_int(o, "vni", (json_int_t)seg->vni);
+	r |= put(o, "vxlan", json_string(seg->vxlan));
+	r |= put(o, "bridge", json_string(seg->bridge));
+	r |= put_int(o, "mtu", (json_int_t)seg->mtu);
+	r |= put(o, "members", members);
+	r |= put(o, "vteps", vteps);
+	return finish(o, r);
+}
+
+json_t *
+status_segments_json(const struct site_snapshot *s)
+{
+	json_t *o = json_object(), *segs = json_array();
+	int r = 0;
+
+	for (size_t i = 0; s->desired != NULL && i < s->desired->nsegments; i++)
+		r |= json_array_append_new(segs, segment_json(&s->desired->segments[i]));
+	r |= put(o, "segments", segs);
+	return finish(o, r);
+}
+
+/* --- routes --- */
+
+/* Why a desired route is not in the kernel, from the last run's reports, in buf; NULL:
+ * installed. */
+static const char *
+route_problem(const struct site_snapshot *s, const struct mesh_route *r, char *buf, size_t len)
+{
+	const struct mesh_desired *d = s->desired;
+	size_t n;
+	const struct reconcile_report *rep = reconcile_reports(s->reconcile, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct reconcile_object *o = &rep[i].object;
+
+		if (o->type == RECONCILE_OBJECT_ROUTE && o->table == d->table &&
+		    o->metric == d->metric && addr_prefix_equal(&o->dst, &r->dst))
+			return reconcile_report_format(&rep[i], false, buf, len);
+	}
+	return NULL;
+}
+
+static json_t *
+route_json(const char *prefix, const char *type, const char *via, const char *dev, uint32_t metric,
+           const char *why)
+{
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:b, s:s?}", "prefix", prefix, "type", type,
+	                 "via", via, "dev", dev, "metric", (json_int_t)metric, "installed",
+	                 why == NULL, "reason", why);
+}
+
+/* The tunnel routes and the fail-closed ones as the last run left them, merged by prefix
+ * (a tunnel route before the fence of the same prefix, as the metrics go). */
+json_t *
+status_routes_json(const struct site_snapshot *s)
+{
+	json_t *routes = json_array(), *problems = json_array();
+	const struct mesh_desired *d = s->desired;
+	size_t nfences = 0, i = 0, k = 0;
+	const struct reconcile_fence *fences = reconcile_fences(s->reconcile, &nfences);
+	char buf[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
+
+	if (d == NULL)
+		nfences = 0;
+	while (d != NULL && (i < d->nroutes || k < nfences)) {
+		if (k == nfences ||
+		    (i < d->nroutes && addr_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
+			const struct mesh_route *r = &d->routes[i++];
+
+			json_array_append_new(
+			        routes, route_json(addr_prefix_format(&r->dst, buf), "unicast",
+			                           d->peers[r->peer].site, d->wg.name, d->metric,
+			                           route_problem(s, r, why, sizeof(why))));
+		} else {
+			const struct reconcile_fence *f = &fences[k++];
+
+			json_array_append_new(
+			        routes, route_json(addr_prefix_format(&f->dst, buf), "unreachable",
+			                           NULL, NULL, d->failclosed_metric,
+			                           reconcile_fence_reason(f, why, sizeof(why))));
+		}
+	}
+	for (size_t j = 0; d != NULL && j < d->nreports; j++)
+		json_array_append_new(problems,
+		                      json_pack("{s:s, s:s, s:s}", "kind",
+		                                mesh_report_kind_name(d->reports[j].kind), "site",
+		                                d->reports[j].site, "text", d->reports[j].text));
+	return json_pack("{s:o, s:I, s:I, s:o}", "routes", routes, "table",
+	                 (json_int_t)s->conf->routing.table, "protocol",
+	                 (json_int_t)s->conf->routing.protocol, "problems", problems);
+}
+
+/* --- metrics --- */
+
+/* A family of one sample without labels. */
+struct metric_single {
+	const char *name, *type, *help;
+	double value;
+};
+
+static void
+metrics_singles(struct metrics *m, const struct metric_single *single, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		metrics_family(m, single[i].name, single[i].type, single[i].help);
+		metrics_sample(m, single[i].name, NULL, single[i].value);
+	}
+}
+
+static void
+metrics_daemon(struct metrics *m, const struct status_daemon *d)
+{
+	const char *const build_labels[] = {"version", NETD_VERSION, "site", d->conf->site_name,
+	                                    NULL};
+	const char *const ok_labels[] = {"result", "ok", NULL};
+	const char *const failed_labels[] = {"result", "failed", NULL};
+	const struct ctl_stats *st = &d->ctl;
+	const struct metric_single single[] = {
+	        {"netd_start_time_seconds", "gauge",
+	         "Start time of the daemon since the Unix epoch.", (double)d->started_at},
+	        {"netd_config_last_reload_successful", "gauge",
+	         "Whether the last configuration reload succeeded (1 before any reload).",
+	         d->last_reload_error == NULL ? 1 : 0},
+	        {"netd_trusted_sites", "gauge", "Remote sites admitted by the trust configuration.",
+	         (double)d->conf->ntrust},
+	        {"netd_segments_configured", "gauge", "VXLAN segments this site joins.",
+	         (double)d->conf->nsegments},
+	        {"netd_prefixes_advertised", "gauge", "Prefixes this site advertises.",
+	         (double)d->conf->nprefixes},
+	        {"netd_control_clients", "gauge", "Clients connected to the status socket.",
+	         (double)st->clients},
+	        {"netd_control_subscribers", "gauge", "Status socket clients subscribed to events.",
+	         (double)st->subscribers},
+	        {"netd_control_connections_total", "counter",
+	         "Connections accepted on the status socket.", (double)st->accepted},
+	        {"netd_control_rejected_total", "counter",
+	         "Connections refused because the client limit was reached.", (double)st->rejected},
+	        {"netd_control_evicted_total", "counter",
+	         "Idle unprivileged clients closed to make room for root or the control group.",
+	         (double)st->evicted},
+	        {"netd_control_timed_out_total", "counter",
+	         "Clients closed for sending nothing or not completing a request in time.",
+	         (double)st->timed_out},
+	        {"netd_control_queued_bytes", "gauge",
+	         "Reply and event bytes waiting for status socket clients to read them.",
+	         (double)st->queued},
+	        {"netd_control_requests_total", "counter",
+	         "Requests answered on the status socket, errors included.", (double)st->requests},
+	        {"netd_control_errors_total", "counter", "Error replies sent on the status socket.",
+	         (double)st->errors},
+	        {"netd_control_dropped_total", "counter",
+	         "Clients disconnected for oversize requests, unread output or lagging events.",
+	         (double)st->dropped},
+	};
+
+	metrics_family(m, "netd_build_info", "gauge", "Version of netd and the site it serves.");
+	metrics_sample(m, "netd_build_info", build_labels, 1);
+	metrics_family(m, "netd_config_reloads_total", "counter",
+	               "Configuration reloads by result.");
+	metrics_sample(m, "netd_config_reloads_total", ok_labels, (double)d->reloads_ok);
+	metrics_sample(m, "netd_config_reloads_total", failed_labels, (double)d->reloads_failed);
+	metrics_singles(m, single, sizeof(single) / sizeof(single[0]));
+}
+
+static void
+metrics_members(struct metrics *m, const struct site_snapshot *s)
+{
+	static const char *const names[] = {"alive", "suspect", "dead", "left"};
+	static const enum gossip_state states[] = {GOSSIP_ALIVE, GOSSIP_SUSPECT, GOSSIP_DEAD,
+	                                           GOSSIP_LEFT};
+	size_t counts[GOSSIP_LEFT + 1];
+
+	member_counts(s, counts);
+	metrics_family(m, "netd_members", "gauge", "Trusted sites by membership state.");
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		const char *labels[] = {"state", names[i], NULL};
+
+		metrics_sample(m, "netd_members", labels, (double)counts[states[i]]);
+	}
+}
+
+static void
+metrics_gossip(struct metrics *m, const struct site_snapshot *s)
+{
+	const struct gossip_counters *gc = gossip_counters(s->gossip);
+	const struct {
+		const char *reason;
+		uint64_t value;
+	} drops[] = {
+	        {"malformed", gc->drop_malformed}, {"unknown", gc->drop_unknown},
+	        {"forged", gc->drop_forged},       {"replayed", gc->drop_replayed},
+	        {"self", gc->drop_self},           {"refused", gc->drop_refused},
+	        {"rate", gc->drop_rate},           {"cookie", gc->drop_cookie},
+	        {"oversize", s->rx_oversize},      {"stale", gc->drop_stale},
+	};
+	const struct metric_single single[] = {
+	        {"netd_gossip_received_datagrams_total", "counter", "Gossip datagrams received.",
+	         (double)gc->rx_datagrams},
+	        {"netd_gossip_received_bytes_total", "counter", "Gossip bytes received.",
+	         (double)gc->rx_bytes},
+	        {"netd_gossip_sent_datagrams_total", "counter", "Gossip datagrams sent.",
+	         (double)gc->tx_datagrams},
+	        {"netd_gossip_sent_bytes_total", "counter", "Gossip bytes sent.",
+	         (double)gc->tx_bytes},
+	        {"netd_gossip_probes_total", "counter", "Members probed.", (double)gc->probes},
+	        {"netd_gossip_probe_failures_total", "counter",
+	         "Probes that got no acknowledgement, directly or indirectly.",
+	         (double)gc->probe_failures},
+	        {"netd_gossip_suspicions_total", "counter", "Suspicions this site raised.",
+	         (double)gc->suspicions},
+	        {"netd_gossip_refutations_total", "counter",
+	         "Suspicions of this site that it refuted.", (double)gc->refutations},
+	        {"netd_gossip_challenges_total", "counter",
+	         "Freshness challenges sent to senders in sessions not confirmed yet.",
+	         (double)gc->challenges},
+	        {"netd_gossip_incarnation", "gauge", "This site's incarnation.",
+	         (double)gossip_self(s->gossip)->incarnation},
+	        {"netd_gossip_local_health", "gauge",
+	         "Lifeguard's local health score: 0 is healthy.",
+	         (double)gossip_awareness(s->gossip)},
+	        {"netd_peers", "gauge", "WireGuard peers netd wants.",
+	         s->desired ? (double)s->desired->npeers : 0},
+	        {"netd_routes", "gauge", "Routes to other sites' prefixes netd wants.",
+	         s->desired ? (double)s->desired->nroutes : 0},
+	        {"netd_wireguard_read_failures_total", "counter",
+	         "Reads of the WireGuard device for status that failed or timed out.",
+	         (double)s->wg_read_failures},
+	};
+
+	metrics_family(m, "netd_gossip_dropped_total", "counter",
+	               "Gossip datagrams dropped, by reason.");
+	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
+		const char *labels[] = {"reason", drops[i].reason, NULL};
+
+		metrics_sample(m, "netd_gossip_dropped_total", labels, (double)drops[i].value);
+	}
+	metrics_singles(m, single, sizeof(single) / sizeof(single[0]));
+}
+
+static void
+metrics_refusals(struct metrics *m, const struct site_snapshot *s)
+{
+	metrics_family(m, "netd_peer_descriptor_refused", "gauge",
+	               "1 while a trusted site's newest descriptor asks for more than its trust "
+	               "entry grants (netdctl peers says what and why).");
+	for (size_t i = 0; i < s->conf->ntrust; i++) {
+		const char *name = s->conf->trust[i].name;
+		struct gossip_member_info mi;
+		bool refused = find_member(s, name, &mi) && mi.refusal != GOSSIP_REFUSAL_NONE;
+		const char *labels[] = {"site", name, NULL};
+
+		metrics_sample(m, "netd_peer_descriptor_refused", labels, refused ? 1 : 0);
+	}
+}
+
+static void
+metrics_reconcile(struct metrics *m, const struct site_snapshot *s)
+{
+	struct reconcile_stats rs;
+
+	reconcile_get_stats(s->reconcile, &rs);
+	metrics_family(m, "netd_reconcile_runs_total", "counter", "Reconciler runs.");
+	metrics_sample(m, "netd_reconcile_runs_total", NULL, (double)rs.runs);
+	metrics_family(m, "netd_reconcile_changes_total", "counter",
+	               "Changes the reconciler made to the kernel, by kind and result.");
+	for (size_t i = 0; i < RECONCILE_OP_COUNT; i++) {
+		const char *ok[] = {"op", reconcile_op_name(i), "result", "ok", NULL};
+		const char *failed[] = {"op", reconcile_op_name(i), "result", "failed", NULL};
+
+		metrics_sample(m, "netd_reconcile_changes_total", ok, (double)rs.applied[i]);
+		metrics_sample(m, "netd_reconcile_changes_total", failed, (double)rs.failed[i]);
+	}
+}
+
+static double
+peer_rx(const struct wg_peer *p)
+{
+	return (double)p->rx_bytes;
+}
+
+static double
+peer_tx(const struct wg_peer *p)
+{
+	return (double)p->tx_bytes;
+}
+
+static double
+peer_handshake(const struct wg_peer *p)
+{
+	return (double)p->last_handshake.tv_sec;
+}
+
+/* Per-peer series, from the WireGuard device's own counters: none while it is not read. */
+static void
+metrics_peers(struct metrics *m, const struct site_snapshot *s)
+{
+	static const struct {
+		const char *name, *type, *help;
+		double (*value)(const struct wg_peer *p);
+	} families[] = {
+	        {"netd_peer_received_bytes_total", "counter",
+	         "Bytes received from each peer site through its tunnel.", peer_rx},
+	        {"netd_peer_sent_bytes_total", "counter",
+	         "Bytes sent to each peer site through its tunnel.", peer_tx},
+	        {"netd_peer_last_handshake_seconds", "gauge",
+	         "Time of the last WireGuard handshake with each peer site (0: none).",
+	         peer_handshake},
+	};
+	const struct mesh_desired *want = s->desired;
+
+	if (s->device == NULL || want == NULL)
+		return;
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		metrics_family(m, families[f].name, families[f].type, families[f].help);
+		for (size_t i = 0; i < want->npeers; i++) {
+			const struct wg_peer *wp =
+			        device_peer(s->device, want->peers[i].public_key);
+			const char *labels[] = {"site", want->peers[i].site, NULL};
+
+			metrics_sample(m, families[f].name, labels, wp ? families[f].value(wp) : 0);
+		}
+	}
+}
+
+json_t *
+status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s)
+{
+	struct metrics m;
+	char *text;
+	json_t *reply;
+
+	metrics_init(&m);
+	metrics_daemon(&m, d);
+	metrics_members(&m, s);
+	metrics_gossip(&m, s);
+	metrics_refusals(&m, s);
+	metrics_reconcile(&m, s);
+	metrics_peers(&m, s);
+	text = metrics_finish(&m);
+	if (text == NULL)
+		return NULL;
+	reply = json_object();
+	if (put(reply, "text", json_string(text)) != 0) {
+		json_decref(reply);
+		reply = NULL;
+	}
+	free(text);
+	return reply;
+}

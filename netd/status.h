@@ -1,0 +1,37 @@
+/* What the status socket shows: the replies to status, peers, segments and routes, and the
+ * metrics text, built from read-only views of the daemon and the site. Nothing here reads
+ * the kernel or changes what it is shown. */
+#ifndef NETD_STATUS_H
+#define NETD_STATUS_H
+
+#include <time.h>
+
+#include <jansson.h>
+
+#include "netd/conf.h"
+#include "netd/ctl.h"
+#include "netd/site.h"
+
+/* The daemon's own part: its run, its reloads, its status socket. */
+struct status_daemon {
+	const struct conf *conf;
+	const char *conf_path;
+	const char *backend; /* the WireGuard implementation in use or to be used */
+	double uptime;       /* seconds, on the monotonic clock */
+	time_t started_at;
+	unsigned long long reloads_ok;
+	unsigned long long reloads_failed;
+	time_t last_reload;            /* 0: never */
+	const char *last_reload_error; /* NULL: the last reload, if any, succeeded */
+	struct ctl_stats ctl;
+};
+
+/* Each returns a reply object owned by the caller, or NULL when memory ran out. */
+json_t *status_json(const struct status_daemon *d, const struct site_snapshot *s);
+json_t *status_peers_json(const struct site_snapshot *s);
+json_t *status_segments_json(const struct site_snapshot *s);
+json_t *status_routes_json(const struct site_snapshot *s);
+/* {"text": ...}: the Prometheus text exposition of every metric. */
+json_t *status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s);
+
+#endif

@@ -1,0 +1,170 @@
+/* The membership view: the config into gossip's descriptor and trust table, gossip's members
+ * into the mesh's sites and into what is remembered across restarts. */
+#include "netd/view.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netd/log.h"
+
+static bool
+addr_is_wildcard(const struct addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->u.bytes, zero, addr_len(a->family)) == 0;
+}
+
+bool
+view_public_address(const struct conf *conf, struct addr_endpoint *out)
+{
+	*out = conf->gossip.bind;
+	if (conf->gossip.has_advertise)
+		out->addr = conf->gossip.advertise.addr;
+	else if (addr_is_wildcard(&out->addr))
+		return false;
+	return true;
+}
+
+void
+view_descriptor(const struct conf *conf, struct wire_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", conf->site_name);
+	if (view_public_address(conf, &d->gossip)) {
+		d->endpoints[0] = d->gossip;
+		d->endpoints[0].port = conf->wg.listen_port;
+		d->nendpoints = 1;
+	}
+	for (size_t i = 0; i < conf->noverlay && i < WIRE_MAX_OVERLAY; i++)
+		d->overlay[d->noverlay++] = conf->overlay[i];
+	for (size_t i = 0; i < conf->nprefixes && i < WIRE_MAX_PREFIXES; i++)
+		d->prefixes[d->nprefixes++] = conf->prefixes[i];
+	for (size_t i = 0; i < conf->nsegments && i < WIRE_MAX_VNIS; i++)
+		d->vnis[d->nvnis++] = conf->segments[i].vni;
+}
+
+struct gossip_trust *
+view_trust(const struct conf *conf)
+{
+	struct gossip_trust *t = gossip_trust_new();
+
+	if (t == NULL)
+		return NULL;
+	for (size_t i = 0; i < conf->ntrust; i++) {
+		const struct conf_trust *ct = &conf->trust[i];
+		struct gossip_grant grant = {
+		        .prefixes = ct->prefixes,
+		        .nprefixes = ct->nprefixes,
+		        .overlay = ct->overlay,
+		        .noverlay = ct->noverlay,
+		        .vnis = ct->vnis,
+		        .nvnis = ct->nvnis,
+		};
+
+		if (gossip_trust_add(t, ct->name, ct->public_key, &grant) < 0) {
+			gossip_trust_free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+struct wire_desc *
+view_live_members(const struct gossip *g, const struct gossip_trust *t, size_t *n)
+{
+	size_t count = gossip_trust_count(t);
+	struct wire_desc *out = calloc(count ? count : 1, sizeof(*out));
+
+	*n = 0;
+	for (size_t i = 0; out != NULL && i < count; i++) {
+		struct gossip_member_info mi;
+
+		if (gossip_member(g, i, &mi) == 0 && mi.desc != NULL &&
+		    (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT))
+			out[(*n)++] = *mi.desc;
+	}
+	return out;
+}
+
+void
+view_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, gossip_time now)
+{
+	size_t adopted = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct gossip_desc *gd = gossip_desc_new(&descs[i]);
+
+		if (gd == NULL)
+			break;
+		if (gossip_desc_verify(gd) == 0 && gossip_add_member(g, now, gd) == 0)
+			adopted++;
+		gossip_desc_unref(gd);
+	}
+	if (n > 0)
+		log_info("gossip: %zu of %zu remembered members taken into the view", adopted, n);
+}
+
+static enum mesh_state
+mesh_state_of(enum gossip_state st)
+{
+	switch (st) {
+	case GOSSIP_SUSPECT:
+		return MESH_SUSPECT;
+	case GOSSIP_DEAD:
+		return MESH_DEAD;
+	case GOSSIP_LEFT:
+		return MESH_LEFT;
+	case GOSSIP_NONE:
+	case GOSSIP_ALIVE:
+		break;
+	}
+	return MESH_ALIVE;
+}
+
+/* A member as the mesh takes it: what its trust entry grants of what it says. */
+static void
+mesh_site_of(const struct gossip_member_info *mi, struct mesh_site *site)
+{
+	const struct wire_desc *d = mi->granted;
+
+	memset(site, 0, sizeof(*site));
+	site->name = mi->name;
+	memcpy(site->public_key, d->wg_key, KEY_LEN);
+	if (d->nendpoints > 0) {
+		site->endpoint = d->endpoints[0].addr;
+		site->endpoint_port = d->endpoints[0].port;
+	}
+	for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
+		site->overlay[site->noverlay++] = d->overlay[k];
+	site->prefixes = d->prefixes;
+	site->nprefixes = d->nprefixes;
+	site->vnis = d->vnis;
+	site->nvnis = d->nvnis;
+	site->state = mesh_state_of(mi->state);
+	site->died_at = mi->changed_at;
+	site->behind_nat = d->nendpoints == 0;
+}
+
+size_t
+view_mesh_sites(const struct gossip *g, const struct gossip_trust *t, int64_t dead_hold,
+                int64_t now, struct mesh_site *sites, int64_t *hold_end)
+{
+	size_t n = 0, count = gossip_trust_count(t);
+
+	*hold_end = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct gossip_member_info mi;
+		int64_t end;
+
+		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
+			continue;
+		mesh_site_of(&mi, &sites[n++]);
+		end = mi.changed_at + dead_hold;
+		if ((mi.state == GOSSIP_DEAD || mi.state == GOSSIP_LEFT) && end > now &&
+		    (*hold_end == 0 || end < *hold_end))
+			*hold_end = end;
+	}
+	return n;
+}

@@ -1,0 +1,267 @@
+/* The membership view: the descriptor and trust table a config gives gossip, and gossip's
+ * members as the mesh and the state file take them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "netd/conf.h"
+#include "netd/gossip.h"
+#include "netd/key.h"
+#include "netd/seal.h"
+#include "netd/view.h"
+
+static char dir[] = "/tmp/netd-view-XXXXXX";
+static char key_file[64];
+static uint8_t beta_priv[KEY_LEN];
+static char beta_pub[KEY_BASE64_SIZE];
+
+/* A config of site alpha with the lines given, its private key in key_file. */
+static struct conf *
+load(const char *lines)
+{
+	struct conf_errors errs = {0};
+	char text[2048];
+	struct conf *conf;
+
+	snprintf(text, sizeof(text),
+	         "site = { name = \"alpha\"; };\n"
+	         "wireguard = { private_key_file = \"%s\"; listen_port = 51821; };\n%s",
+	         key_file, lines);
+	conf = conf_load_string(text, "view.conf", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("%s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
+	assert_non_null(conf);
+	return conf;
+}
+
+static void
+test_public_address(void **state)
+{
+	static const struct {
+		const char *lines;
+		const char *want; /* NULL: none */
+	} cases[] = {
+	        {"gossip = { bind = \"198.51.100.1:7000\"; };\n", "198.51.100.1:7000"},
+	        {"gossip = { bind = \"0.0.0.0:7000\"; };\n", NULL},
+	        {"gossip = { bind = \"[::]:7000\"; };\n", NULL},
+	        /* advertise names the address, the bind address the port */
+	        {"gossip = { bind = \"0.0.0.0:7000\"; advertise = \"192.0.2.9\"; };\n",
+	         "192.0.2.9:7000"},
+	        {"gossip = { bind = \"[::]:7000\"; advertise = \"2001:db8::9\"; };\n",
+	         "[2001:db8::9]:7000"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *conf = load(cases[i].lines);
+		struct addr_endpoint ep;
+		char buf[ADDR_ENDPOINT_STRLEN];
+		bool have = view_public_address(conf, &ep);
+
+		if (have != (cases[i].want != NULL) ||
+		    (have && strcmp(addr_endpoint_format(&ep, buf), cases[i].want) != 0))
+			fail_msg("case %zu: %s, want %s", i, have ? buf : "none",
+			         cases[i].want ? cases[i].want : "none");
+		conf_free(conf);
+	}
+}
+
+static void
+test_descriptor(void **state)
+{
+	struct conf *conf = load("gossip = { bind = \"198.51.100.1:7000\"; };\n"
+	                         "overlay = [ \"10.99.0.1\" ];\n"
+	                         "prefixes = [ \"10.1.0.0/16\", \"10.11.0.0/16\" ];\n"
+	                         "segments = ( { name = \"a\"; vni = 100; },\n"
+	                         "             { name = \"b\"; vni = 200; } );\n");
+	struct wire_desc d;
+	char buf[ADDR_ENDPOINT_STRLEN];
+
+	(void)state;
+	view_descriptor(conf, &d);
+	assert_string_equal(d.name, "alpha");
+	assert_string_equal(addr_endpoint_format(&d.gossip, buf), "198.51.100.1:7000");
+	/* WireGuard is reached at the same address, on its own port. */
+	assert_int_equal(d.nendpoints, 1);
+	assert_string_equal(addr_endpoint_format(&d.endpoints[0], buf), "198.51.100.1:51821");
+	assert_int_equal(d.noverlay, 1);
+	assert_string_equal(addr_prefix_format(&d.overlay[0], buf), "10.99.0.1/32");
+	assert_int_equal(d.nprefixes, 2);
+	assert_string_equal(addr_prefix_format(&d.prefixes[1], buf), "10.11.0.0/16");
+	assert_int_equal(d.nvnis, 2);
+	assert_int_equal(d.vnis[1], 200);
+	conf_free(conf);
+
+	/* Behind a wildcard with nothing advertised: no address to give. */
+	conf = load("gossip = { bind = \"0.0.0.0:7000\"; };\n");
+	view_descriptor(conf, &d);
+	assert_int_equal(d.nendpoints, 0);
+	conf_free(conf);
+}
+
+static void
+cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
+{
+	(void)arg;
+	(void)to;
+	(void)buf;
+	(void)len;
+}
+
+static void
+cb_event(void *arg, const struct gossip_event *ev)
+{
+	(void)arg;
+	(void)ev;
+}
+
+/* beta's descriptor as beta signs it: it claims 10.2.0.0/16 and 10.3.0.0/16, VNI 100. */
+static void
+beta_desc(struct wire_desc *d)
+{
+	struct seal *seal = seal_new("beta", beta_priv, 1);
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len;
+
+	assert_non_null(seal);
+	memset(d, 0, sizeof(*d));
+	strcpy(d->name, "beta");
+	d->incarnation = 3;
+	assert_int_equal(addr_parse("192.0.2.2", &d->gossip.addr), 0);
+	d->gossip.port = 7946;
+	assert_int_equal(addr_prefix_parse("10.2.0.0/16", &d->prefixes[0]), 0);
+	assert_int_equal(addr_prefix_parse("10.3.0.0/16", &d->prefixes[1]), 0);
+	d->nprefixes = 2;
+	d->vnis[0] = 100;
+	d->nvnis = 1;
+	memcpy(d->wg_key, seal_public_key(seal), KEY_LEN);
+	memcpy(d->sign_key, seal_sign_key(seal), KEY_LEN);
+	len = wire_desc_signed_bytes(d, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal(seal_sign(seal, buf, (size_t)len, d->sig), 0);
+	seal_free(seal);
+}
+
+/* beta, remembered, is taken into the view and reaches the mesh with what its trust entry
+ * grants; a remembered descriptor whose signature fails is not taken. */
+static void
+test_members(void **state)
+{
+	char lines[512];
+	struct conf *conf;
+	struct gossip_trust *trust;
+	struct gossip_config cfg = {0};
+	struct wire_desc self, remembered[2], *live;
+	struct mesh_site sites[2];
+	struct gossip *g;
+	int64_t hold_end = -1;
+	size_t n;
+	char err[256], buf[ADDR_PREFIX_STRLEN];
+
+	(void)state;
+	snprintf(lines, sizeof(lines),
+	         "trust = ( { name = \"beta\"; public_key = \"%s\";\n"
+	         "            prefixes = [ \"10.2.0.0/16\" ]; vnis = [ 100 ]; } );\n",
+	         beta_pub);
+	conf = load(lines);
+	trust = view_trust(conf);
+	assert_non_null(trust);
+	assert_int_equal(gossip_trust_count(trust), 1);
+	view_descriptor(conf, &self);
+	cfg.name = "alpha";
+	cfg.private_key = conf->wg.private_key;
+	cfg.session = 1;
+	cfg.incarnation = 1;
+	cfg.desc = &self;
+	cfg.profile = conf->gossip.timing;
+	cfg.trust = trust;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, NULL};
+	g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(g);
+
+	beta_desc(&remembered[0]);
+	remembered[1] = remembered[0];
+	remembered[1].sig[0] ^= 1;
+	view_adopt_members(g, &remembered[1], 1, 0);
+	assert_int_equal(view_mesh_sites(g, trust, 0, 0, sites, &hold_end), 0);
+	view_adopt_members(g, &remembered[0], 1, 0);
+
+	n = view_mesh_sites(g, trust, 30 * MESH_USEC, 0, sites, &hold_end);
+	assert_int_equal(n, 1);
+	assert_int_equal(hold_end, 0);
+	assert_string_equal(sites[0].name, "beta");
+	assert_int_equal(sites[0].state, MESH_ALIVE);
+	assert_memory_equal(sites[0].public_key, remembered[0].wg_key, KEY_LEN);
+	/* 10.3.0.0/16 is not beta's to claim. */
+	assert_int_equal(sites[0].nprefixes, 1);
+	assert_string_equal(addr_prefix_format(&sites[0].prefixes[0], buf), "10.2.0.0/16");
+	assert_int_equal(sites[0].nvnis, 1);
+	/* No endpoint in the descriptor: beta is behind NAT. */
+	assert_true(sites[0].behind_nat);
+
+	/* What is remembered is what beta said, refused part included: beta signed that. */
+	live = view_live_members(g, trust, &n);
+	assert_non_null(live);
+	assert_int_equal(n, 1);
+	assert_int_equal(live[0].nprefixes, 2);
+	free(live);
+
+	gossip_free(g);
+	gossip_trust_free(trust);
+	conf_free(conf);
+}
+
+static int
+setup(void **state)
+{
+	char b64[KEY_BASE64_SIZE];
+	uint8_t priv[KEY_LEN], pub[KEY_LEN];
+	FILE *f;
+
+	(void)state;
+	if (key_init() < 0 || mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(key_file, sizeof(key_file), "%s/alpha.key", dir);
+	key_generate_private(priv);
+	key_to_base64(b64, priv);
+	f = fopen(key_file, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%s\n", b64);
+	fclose(f);
+	if (chmod(key_file, 0600) < 0)
+		return -1;
+	key_generate_private(beta_priv);
+	key_public_from_private(pub, beta_priv);
+	key_to_base64(beta_pub, pub);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(key_file);
+	rmdir(dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_public_address),
+	        cmocka_unit_test(test_descriptor),
+	        cmocka_unit_test(test_members),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
