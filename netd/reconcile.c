@@ -2326,8 +2326,7 @@ addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct
 
 	/* Any device's subnet that a fence covers, or covered, is carved anew. */
 	for (size_t i = 0; i < s->nfences; i++)
-		if (addr_prefix_contains(&s->fences[i], &subnet) ||
-		    addr_prefix_contains(&subnet, &s->fences[i]))
+		if (addr_prefix_overlap(&s->fences[i], &subnet))
 			return true;
 	if (!s->wg_index || a->ifindex != s->wg_index || is_link_local(&a->prefix))
 		return false;
