@@ -242,24 +242,37 @@ reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *stats)
 }
 
 /* A new report of kind on object, the rest zero; NULL when memory ran out (the run says so). */
+/* items with room for one more than n: the same array, or a larger copy (doubling) when it
+ * is full; NULL with the run marked out of memory. */
+static void *
+grow(struct run *run, void *items, size_t n, size_t *cap, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return items;
+	ncap = *cap ? *cap * 2 : 8;
+	p = realloc(items, ncap * size);
+	if (!p) {
+		run->oom = true;
+		return NULL;
+	}
+	*cap = ncap;
+	return p;
+}
+
 static struct reconcile_report *
 add_report(struct run *run, enum reconcile_report_kind kind, const struct reconcile_object *object,
            int err)
 {
 	struct reconcile *r = run->r;
-	struct reconcile_report *rep;
+	struct reconcile_report *rep =
+	        grow(run, r->reports, r->nreports, &r->capreports, sizeof(*rep));
 
-	if (r->nreports == r->capreports) {
-		size_t cap = r->capreports ? r->capreports * 2 : 8;
-		struct reconcile_report *p = realloc(r->reports, cap * sizeof(*p));
-
-		if (!p) {
-			run->oom = true;
-			return NULL;
-		}
-		r->reports = p;
-		r->capreports = cap;
-	}
+	if (!rep)
+		return NULL;
+	r->reports = rep;
 	rep = &r->reports[r->nreports++];
 	memset(rep, 0, sizeof(*rep));
 	rep->kind = kind;
@@ -648,19 +661,12 @@ add_change(struct run *run, enum reconcile_route_action action, const struct add
            const char *via)
 {
 	struct reconcile *r = run->r;
-	struct reconcile_route_change *c;
+	struct reconcile_route_change *c =
+	        grow(run, r->changes, r->nchanges, &r->capchanges, sizeof(*c));
 
-	if (r->nchanges == r->capchanges) {
-		size_t cap = r->capchanges ? r->capchanges * 2 : 8;
-		struct reconcile_route_change *p = realloc(r->changes, cap * sizeof(*p));
-
-		if (!p) {
-			run->oom = true;
-			return NULL;
-		}
-		r->changes = p;
-		r->capchanges = cap;
-	}
+	if (!c)
+		return NULL;
+	r->changes = c;
 	c = &r->changes[r->nchanges++];
 	memset(c, 0, sizeof(*c));
 	c->action = action;
@@ -825,7 +831,7 @@ add_stale(struct run *run, enum stale_kind kind, const char *name, const char *b
           uint32_t table, uint8_t protocol)
 {
 	struct reconcile *r = run->r;
-	struct stale st;
+	struct stale st, *stale;
 
 	memset(&st, 0, sizeof(st));
 	st.kind = kind;
@@ -836,17 +842,10 @@ add_stale(struct run *run, enum stale_kind kind, const char *name, const char *b
 	for (size_t i = 0; i < r->nstale; i++)
 		if (stale_equal(&r->stale[i], &st))
 			return;
-	if (r->nstale == r->capstale) {
-		size_t cap = r->capstale ? r->capstale * 2 : 8;
-		struct stale *p = realloc(r->stale, cap * sizeof(*p));
-
-		if (!p) {
-			run->oom = true;
-			return;
-		}
-		r->stale = p;
-		r->capstale = cap;
-	}
+	stale = grow(run, r->stale, r->nstale, &r->capstale, sizeof(*stale));
+	if (!stale)
+		return;
+	r->stale = stale;
 	r->stale[r->nstale++] = st;
 }
 
@@ -1101,17 +1100,12 @@ report_local(struct run *run, const struct addr_prefix *fence, const struct addr
 
 		if (!inside && !addr_prefix_contains(&subnets[i], fence))
 			continue;
-		if (run->nleft == run->capleft) {
-			size_t cap = run->capleft ? run->capleft * 2 : 8;
-			struct left_out *grown = realloc(run->left, cap * sizeof(*grown));
+		struct left_out *left =
+		        grow(run, run->left, run->nleft, &run->capleft, sizeof(*left));
 
-			if (!grown) {
-				run->oom = true;
-				return;
-			}
-			run->left = grown;
-			run->capleft = cap;
-		}
+		if (!left)
+			return;
+		run->left = left;
 		rep = add_report(run, RECONCILE_REPORT_FENCE_LEFT_OUT, &object, 0);
 		if (rep)
 			rep->other.dst = subnets[i];
