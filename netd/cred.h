@@ -132,8 +132,10 @@ int cred_normalize(struct cred *c);
 
 /* ---- signing ---- */
 
-/* An authority's key pair: Ed25519 (libsodium's 64-byte secret key form). */
-void cred_authority_keygen(uint8_t pub[CRED_KEY_LEN], uint8_t secret[64]);
+/* An authority's key pair, Ed25519, from its 32-byte seed (the form kept in an authority's
+ * key file, base64 like a WireGuard key): the public key and libsodium's 64-byte secret key
+ * form. 0 or -1. */
+int cred_authority_from_seed(const uint8_t seed[32], uint8_t pub[CRED_KEY_LEN], uint8_t secret[64]);
 /* Adds the signature of the authority whose secret key is secret: over the document's
  * signed bytes (everything but the signatures, behind a context string per kind). Replaces
  * that authority's earlier signature. Returns 0, or -1 when the list is full or the body does
