@@ -1,6 +1,6 @@
 /* Addresses, prefixes and endpoints: the one vocabulary the config, gossip trust, the mesh and
  * kernel-helpers share. Plain data and pure functions; no sockets, no netlink, no wire format
- * (the gossip codec converts at its edge). */
+ * (codec converts at the binary formats' edge). */
 #ifndef NETD_ADDR_H
 #define NETD_ADDR_H
 
