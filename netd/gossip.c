@@ -37,14 +37,14 @@
 /* What was sent lately, kept so that a peer that challenges this site (it could not take
  * what this site sent, since it has not confirmed this site's session) gets it again, sealed
  * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
-#define WANTED        64 /* names whose credentials were asked for lately */
-#define WANT_GAP      (1 * GOSSIP_SEC)
-#define ASK_RATE      20 /* credentials asked for unknown senders, per second ... */
-#define ASK_BURST     40
-#define OUT_REVOKED   1
-#define OUT_EXPIRED   2
+#define WANTED      64 /* names whose credentials were asked for lately */
+#define WANT_GAP    (1 * GOSSIP_SEC)
+#define ASK_RATE    20 /* credentials asked for unknown senders, per second ... */
+#define ASK_BURST   40
+#define OUT_REVOKED 1
+#define OUT_EXPIRED 2
 /* Broadcasts about revocations are told apart from those about members by this bit. */
-#define REVOKE_ABOUT 0x80000000u
+#define REVOKE_ABOUT  0x80000000u
 #define RESEND_RING   32
 #define RESEND_WINDOW (3 * GOSSIP_SEC)
 
@@ -219,10 +219,10 @@ trust_replace(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN],
 {
 	struct trust_entry *e = &t->e[i];
 	bool ok = true;
-	struct addr_prefix *prefixes = copy_items(grant->prefixes, grant->nprefixes,
-	                                          sizeof(*prefixes), &ok);
-	struct addr_prefix *overlay = copy_items(grant->overlay, grant->noverlay, sizeof(*overlay),
-	                                         &ok);
+	struct addr_prefix *prefixes =
+	        copy_items(grant->prefixes, grant->nprefixes, sizeof(*prefixes), &ok);
+	struct addr_prefix *overlay =
+	        copy_items(grant->overlay, grant->noverlay, sizeof(*overlay), &ok);
 	uint32_t *vnis = copy_items(grant->vnis, grant->nvnis, sizeof(*vnis), &ok);
 
 	if (!ok) {
@@ -293,8 +293,8 @@ vni_granted(const struct trust_entry *e, uint32_t vni)
 /* Checks d against what e grants; grantor names e in the sentence ("its trust entry", "its
  * credential"). */
 static enum gossip_refusal
-entry_check(const struct trust_entry *e, const char *grantor, const struct wire_desc *d,
-            char *why, size_t len)
+entry_check(const struct trust_entry *e, const char *grantor, const struct wire_desc *d, char *why,
+            size_t len)
 {
 	char text[ADDR_PREFIX_STRLEN];
 	enum gossip_refusal r = GOSSIP_REFUSAL_NONE;
@@ -661,6 +661,7 @@ struct gossip {
 	/* The federation: sites admitted by credential are members nstatic.. in the order they
 	 * were admitted; their entries never move, so that indices stay stable. */
 	bool federated;
+	int64_t (*unix_now)(void *arg);
 	struct cred_authorities authorities;
 	struct gossip_trust *admitted_trust; /* what each credential grants */
 	struct admitted *admitted;           /* by index in admitted_trust */
@@ -682,8 +683,8 @@ struct gossip {
 	uint32_t self_inc;  /* == self->d.incarnation, or one above after a leave */
 	uint8_t self_state; /* ALIVE, or LEFT after gossip_leave */
 
-	struct member *members;           /* by member index */
-	size_t nmembers;                  /* trust table and admitted credentials */
+	struct member *members; /* by member index */
+	size_t nmembers;        /* trust table and admitted credentials */
 	size_t members_cap, unconfirmed_cap;
 	struct unconfirmed **unconfirmed; /* by member index, allocated while one is */
 	struct sent_copy sent[RESEND_RING];
@@ -738,9 +739,9 @@ struct gossip {
 
 	struct gossip_counters ctr;
 	uint8_t scratch[WIRE_DATAGRAM_MAX];
-	struct wire_msg msg;   /* what is being decoded: large, kept off the stack */
-	struct wire_msg out;   /* what is being built */
-	struct wire_msg inner; /* a relayed ack's payload */
+	struct wire_msg msg;         /* what is being decoded: large, kept off the stack */
+	struct wire_msg out;         /* what is being built */
+	struct wire_msg inner;       /* a relayed ack's payload */
 	struct wire_present present; /* a presentation being built or read */
 };
 
@@ -1750,7 +1751,7 @@ member_regrant(struct gossip *g, gossip_time now, uint32_t idx)
 static int64_t
 unix_now(const struct gossip *g)
 {
-	return g->cb.unix_now(g->cb.arg);
+	return g->unix_now(g->cb.arg);
 }
 
 /* Makes room for need items in *arr (capacity *cap, items of size bytes), the new ones
@@ -1875,16 +1876,16 @@ cred_admissible(struct gossip *g, struct gossip_cred *gc, const struct cred *c, 
 static int64_t
 admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 {
-	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay, c->noverlay,
-	                          c->vnis, c->nvnis};
+	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
+	                          c->noverlay, c->vnis,      c->nvnis};
 	size_t n = gossip_trust_count(g->admitted_trust);
 
 	if (reserve_zeroed((void **)&g->members, &g->members_cap, g->nmembers + 1,
 	                   sizeof(*g->members)) != 0 ||
 	    reserve_zeroed((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
 	                   sizeof(*g->unconfirmed)) != 0 ||
-	    reserve_zeroed((void **)&g->admitted, &g->admitted_cap, n + 1,
-	                   sizeof(*g->admitted)) != 0 ||
+	    reserve_zeroed((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) !=
+	            0 ||
 	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &gr) != 0)
 		return -1;
 	g->admitted[n].cred = gossip_cred_ref(gc);
@@ -1899,8 +1900,8 @@ static int64_t
 cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struct cred *c,
           char *err, size_t errlen)
 {
-	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay, c->noverlay,
-	                          c->vnis, c->nvnis};
+	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
+	                          c->noverlay, c->vnis,      c->nvnis};
 	struct admitted *a;
 	uint32_t idx;
 	bool rekey;
@@ -3878,6 +3879,7 @@ federation_init(struct gossip *g, const struct gossip_config *cfg)
 	struct cred c;
 
 	g->federated = true;
+	g->unix_now = cfg->unix_now;
 	g->authorities = *cfg->authorities;
 	g->admitted_trust = gossip_trust_new();
 	if (g->admitted_trust == NULL)
@@ -3909,7 +3911,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 		return NULL;
 	else if (cfg->nseeds > 0 && cfg->seeds == NULL)
 		why = "seed list missing";
-	else if (cfg->authorities != NULL && cfg->cb.unix_now == NULL)
+	else if (cfg->authorities != NULL && cfg->unix_now == NULL)
 		why = "a federation needs the time of day";
 	if (why != NULL)
 		goto fail;

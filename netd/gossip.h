@@ -138,8 +138,6 @@ struct gossip_callbacks {
 	/* A datagram to send; buf is only valid during the call. */
 	void (*send)(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len);
 	void (*event)(void *arg, const struct gossip_event *ev);
-	/* The time of day in Unix seconds, for credential validity; NULL: no federation. */
-	int64_t (*unix_now)(void *arg);
 	void *arg;
 };
 
@@ -160,6 +158,9 @@ struct gossip_config {
 	 * NULL when it has none. Copied. */
 	const uint8_t *credential;
 	size_t credential_len;
+	/* The time of day in Unix seconds (called with cb.arg), for the validity of credentials:
+	 * required with authorities. */
+	int64_t (*unix_now)(void *arg);
 	const struct addr_endpoint *seeds;
 	size_t nseeds;
 	uint64_t rng_seed;
@@ -186,11 +187,11 @@ struct gossip_counters {
 	uint64_t drop_rate;      /* answers to hellos and to trusted senders over budget */
 	uint64_t drop_cookie;    /* hello with a stale or forged cookie; unasked cookie reply */
 	uint64_t probes, probe_failures, indirect_probes;
-	uint64_t suspicions;  /* raised by this site */
-	uint64_t refutations; /* this site refuted a suspicion of itself */
-	uint64_t syncs;       /* anti-entropy exchanges started */
-	uint64_t joins;       /* join attempts to seeds or dead members */
-	uint64_t challenges;  /* freshness challenges sent in a datagram of their own */
+	uint64_t suspicions;     /* raised by this site */
+	uint64_t refutations;    /* this site refuted a suspicion of itself */
+	uint64_t syncs;          /* anti-entropy exchanges started */
+	uint64_t joins;          /* join attempts to seeds or dead members */
+	uint64_t challenges;     /* freshness challenges sent in a datagram of their own */
 	uint64_t creds_admitted; /* credentials verified and taken (new sites and renewals) */
 	uint64_t creds_refused;  /* credentials that did not verify, were revoked or expired */
 	uint64_t revocations;    /* revocations verified and taken */
@@ -240,7 +241,7 @@ struct gossip_member_info {
 	enum gossip_refusal refusal;     /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
 	const char *why;                 /* the refusal as a sentence; "" when none */
 	gossip_time changed_at;
-	gossip_time suspect_until; /* SUSPECT: when this site's suspicion runs out, else 0 */
+	gossip_time suspect_until;      /* SUSPECT: when this site's suspicion runs out, else 0 */
 	const struct gossip_cred *cred; /* admitted by credential: the one it holds; else NULL */
 };
 

@@ -64,15 +64,15 @@ enum wire_type {
 	WIRE_DIGEST = 9,
 	WIRE_ENTRIES = 10,
 	WIRE_DESC_REQ = 11,
-	WIRE_PING_FOR = 12,  /* a helper's ping on behalf of a prober */
-	WIRE_ACK_FOR = 13,   /* the target's sealed ack for that prober, relayed */
-	WIRE_CHALLENGE = 14, /* prove your session is live: echo this nonce */
-	WIRE_RESPONSE = 15,  /* the echo */
-	WIRE_CRED = 16,        /* a site credential, encoded (cred.h) */
-	WIRE_CRED_REQ = 17,    /* send me the credentials of these sites */
-	WIRE_REVOKE = 18,      /* a revocation, encoded (cred.h) */
-	WIRE_REVOKE_SUM = 19,  /* how many revocations I hold, and the sum of their ids */
-	WIRE_REVOKE_IDS = 20,  /* the ids of the revocations I hold */
+	WIRE_PING_FOR = 12,   /* a helper's ping on behalf of a prober */
+	WIRE_ACK_FOR = 13,    /* the target's sealed ack for that prober, relayed */
+	WIRE_CHALLENGE = 14,  /* prove your session is live: echo this nonce */
+	WIRE_RESPONSE = 15,   /* the echo */
+	WIRE_CRED = 16,       /* a site credential, encoded (cred.h) */
+	WIRE_CRED_REQ = 17,   /* send me the credentials of these sites */
+	WIRE_REVOKE = 18,     /* a revocation, encoded (cred.h) */
+	WIRE_REVOKE_SUM = 19, /* how many revocations I hold, and the sum of their ids */
+	WIRE_REVOKE_IDS = 20, /* the ids of the revocations I hold */
 };
 
 enum wire_state {
@@ -105,11 +105,11 @@ struct wire_msg {
 	uint8_t sig[WIRE_SIG_LEN];      /* SUSPECT, DEAD: the accuser's; LEFT: the target's */
 	uint16_t relay_len;             /* ACK_FOR: a sealed datagram, opaque to the relay */
 	uint8_t relay[WIRE_RELAY_MAX];
-	uint8_t nonce[WIRE_NONCE_LEN]; /* CHALLENGE, RESPONSE */
-	struct wire_desc desc;         /* ALIVE */
-	uint16_t nbuckets;             /* DIGEST, ENTRIES */
-	uint16_t bucket;               /* DIGEST: first bucket; ENTRIES: the bucket */
-	uint8_t count;                 /* DIGEST, ENTRIES, DESC_REQ, CRED_REQ, REVOKE_IDS */
+	uint8_t nonce[WIRE_NONCE_LEN];    /* CHALLENGE, RESPONSE */
+	struct wire_desc desc;            /* ALIVE */
+	uint16_t nbuckets;                /* DIGEST, ENTRIES */
+	uint16_t bucket;                  /* DIGEST: first bucket; ENTRIES: the bucket */
+	uint8_t count;                    /* DIGEST, ENTRIES, DESC_REQ, CRED_REQ, REVOKE_IDS */
 	uint64_t hashes[WIRE_MAX_HASHES]; /* DIGEST; REVOKE_SUM: [0]; REVOKE_IDS: the ids */
 	uint16_t total;                   /* REVOKE_SUM: revocations held */
 	uint16_t blob_len;                /* CRED, REVOKE */
@@ -174,7 +174,7 @@ bool wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b
 /* A joiner whose credential (not a trust entry) admits it repeats the hello's cookie in a
  * presentation carrying the credential; the seed answers a valid one with its own
  * credential before its sealed answer, so that each can open the other's datagrams. */
-#define WIRE_PRESENT_KIND  0x14
+#define WIRE_PRESENT_KIND   0x14
 #define WIRE_PRESENTED_KIND 0x15
 
 struct wire_hello {
