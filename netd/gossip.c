@@ -496,8 +496,8 @@ gossip_state_name(enum gossip_state s)
 const char *
 gossip_event_name(enum gossip_event_type t)
 {
-	static const char *const names[] = {"join", "alive",  "suspect", "dead",
-	                                    "left", "update", "refused"};
+	static const char *const names[] = {"join",   "alive",   "suspect", "dead",   "left",
+	                                    "update", "refused", "revoked", "expired"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -4172,35 +4172,6 @@ gossip_revocation(const struct gossip *g, size_t i, size_t *len)
 {
 	*len = g->revs[i]->len;
 	return g->revs[i]->bytes;
-}
-
-int
-gossip_set_credential(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
-                      char *err, size_t errlen)
-{
-	struct cred c;
-	struct gossip_cred *gc;
-
-	g->clock = now;
-	if (!g->federated) {
-		say(err, errlen, "this site is in no federation");
-		return -1;
-	}
-	gc = gossip_cred_new(bytes, len, &c);
-	if (gc == NULL) {
-		say(err, errlen, "not a site credential");
-		return -1;
-	}
-	if (strcmp(c.site, g->name) != 0 ||
-	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) != 0 ||
-	    strcmp(c.federation, g->authorities.federation) != 0) {
-		say(err, errlen, "not this site's credential (name, key or federation)");
-		gossip_cred_unref(gc);
-		return -1;
-	}
-	gossip_cred_unref(g->self_cred);
-	g->self_cred = gc;
-	return gossip_update(g, now, &g->self->d);
 }
 
 size_t

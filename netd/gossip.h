@@ -262,10 +262,7 @@ int gossip_add_revocation(struct gossip *g, gossip_time now, const uint8_t *byte
 /* The revocations held, encoded: for the state file and the catalogue. */
 size_t gossip_revocation_count(const struct gossip *g);
 const uint8_t *gossip_revocation(const struct gossip *g, size_t i, size_t *len);
-/* This site's credential is replaced (a renewal picked up by a reload): the descriptor moves to
- * a new incarnation naming its serial, and the new credential spreads. 0 or -1 with err. */
-int gossip_set_credential(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
-                          char *err, size_t errlen);
+
 size_t gossip_alive_count(const struct gossip *g); /* alive or suspect, self included */
 const struct gossip_counters *gossip_counters(const struct gossip *g);
 const struct wire_desc *gossip_self(const struct gossip *g);

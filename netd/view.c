@@ -71,30 +71,77 @@ view_trust(const struct conf *conf)
 	return t;
 }
 
-struct wire_desc *
-view_live_members(const struct gossip *g, const struct gossip_trust *t, size_t *n)
+bool
+view_federation(const struct conf *conf, struct cred_authorities *set,
+                uint8_t credential[CRED_ENCODED_MAX], size_t *credential_len)
 {
-	size_t count = gossip_trust_count(t);
-	struct wire_desc *out = calloc(count ? count : 1, sizeof(*out));
+	int n;
 
-	*n = 0;
-	for (size_t i = 0; out != NULL && i < count; i++) {
+	*credential_len = 0;
+	if (!conf->federation.present)
+		return false;
+	conf_federation_set(conf, set);
+	if (conf->federation.credential != NULL &&
+	    (n = cred_encode(conf->federation.credential, credential, CRED_ENCODED_MAX)) > 0)
+		*credential_len = (size_t)n;
+	return true;
+}
+
+int
+view_carry(const struct gossip *g, struct state *st)
+{
+	size_t count = gossip_member_count(g), nrevs = gossip_revocation_count(g);
+
+	st->members = calloc(count ? count : 1, sizeof(*st->members));
+	st->creds = calloc(count ? count : 1, sizeof(*st->creds));
+	st->revocations = calloc(nrevs ? nrevs : 1, sizeof(*st->revocations));
+	st->nmembers = st->ncreds = st->nrevocations = 0;
+	if (st->members == NULL || st->creds == NULL || st->revocations == NULL) {
+		state_clear(st);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
 		struct gossip_member_info mi;
 
-		if (gossip_member(g, i, &mi) == 0 && mi.desc != NULL &&
-		    (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT))
-			out[(*n)++] = *mi.desc;
+		if (gossip_member(g, i, &mi) != 0 || mi.desc == NULL ||
+		    (mi.state != GOSSIP_ALIVE && mi.state != GOSSIP_SUSPECT))
+			continue;
+		st->members[st->nmembers++] = *mi.desc;
+		if (mi.cred != NULL) {
+			struct state_blob *b = &st->creds[st->ncreds++];
+
+			b->len = mi.cred->len;
+			memcpy(b->bytes, mi.cred->bytes, mi.cred->len);
+		}
 	}
-	return out;
+	for (size_t i = 0; i < nrevs; i++) {
+		struct state_blob *b = &st->revocations[st->nrevocations++];
+		size_t len;
+		const uint8_t *bytes = gossip_revocation(g, i, &len);
+
+		b->len = (uint16_t)len;
+		memcpy(b->bytes, bytes, len);
+	}
+	return 0;
 }
 
 void
-view_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, gossip_time now)
+view_adopt(struct gossip *g, const struct state *st, gossip_time now)
 {
-	size_t adopted = 0;
+	size_t adopted = 0, creds = 0, revs = 0;
+	char err[256];
 
-	for (size_t i = 0; i < n; i++) {
-		struct gossip_desc *gd = gossip_desc_new(&descs[i]);
+	/* Revocations first: no remembered credential they cover is admitted again. */
+	for (size_t i = 0; i < st->nrevocations; i++)
+		if (gossip_add_revocation(g, now, st->revocations[i].bytes, st->revocations[i].len,
+		                          err, sizeof(err)) == 0)
+			revs++;
+	for (size_t i = 0; i < st->ncreds; i++)
+		if (gossip_add_credential(g, now, st->creds[i].bytes, st->creds[i].len, err,
+		                          sizeof(err)) == 0)
+			creds++;
+	for (size_t i = 0; i < st->nmembers; i++) {
+		struct gossip_desc *gd = gossip_desc_new(&st->members[i]);
 
 		if (gd == NULL)
 			break;
@@ -102,8 +149,10 @@ view_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, go
 			adopted++;
 		gossip_desc_unref(gd);
 	}
-	if (n > 0)
-		log_info("gossip: %zu of %zu remembered members taken into the view", adopted, n);
+	if (st->nmembers > 0 || st->nrevocations > 0)
+		log_info("gossip: %zu of %zu remembered members taken into the view (%zu of %zu "
+		         "credentials, %zu of %zu revocations)",
+		         adopted, st->nmembers, creds, st->ncreds, revs, st->nrevocations);
 }
 
 static enum mesh_state
@@ -148,10 +197,10 @@ mesh_site_of(const struct gossip_member_info *mi, struct mesh_site *site)
 }
 
 size_t
-view_mesh_sites(const struct gossip *g, const struct gossip_trust *t, int64_t dead_hold,
-                int64_t now, struct mesh_site *sites, int64_t *hold_end)
+view_mesh_sites(const struct gossip *g, int64_t dead_hold, int64_t now, struct mesh_site *sites,
+                int64_t *hold_end)
 {
-	size_t n = 0, count = gossip_trust_count(t);
+	size_t n = 0, count = gossip_member_count(g);
 
 	*hold_end = 0;
 	for (size_t i = 0; i < count; i++) {
