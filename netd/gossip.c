@@ -4136,21 +4136,33 @@ gossip_member_find(const struct gossip *g, const char *name)
 }
 
 int
+gossip_admit(struct gossip *g, gossip_time now, struct gossip_cred *gc, char *err, size_t errlen)
+{
+	struct cred c;
+	char why[128];
+
+	g->clock = now;
+	if (cred_decode(gc->bytes, gc->len, &c, why, sizeof(why)) != 0) {
+		say(err, errlen, why);
+		return -1;
+	}
+	return cred_take(g, now, gc, &c, err, errlen) < 0 ? -1 : 0;
+}
+
+int
 gossip_add_credential(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
                       char *err, size_t errlen)
 {
-	struct cred c;
-	struct gossip_cred *gc = gossip_cred_new(bytes, len, &c);
-	int64_t id;
+	struct gossip_cred *gc = gossip_cred_new(bytes, len, NULL);
+	int rc;
 
-	g->clock = now;
 	if (gc == NULL) {
 		say(err, errlen, "not a site credential");
 		return -1;
 	}
-	id = cred_take(g, now, gc, &c, err, errlen);
+	rc = gossip_admit(g, now, gc, err, errlen);
 	gossip_cred_unref(gc);
-	return id < 0 ? -1 : 0;
+	return rc;
 }
 
 int
