@@ -308,9 +308,17 @@ site_gossip_event(void *arg, const struct gossip_event *gev)
 		log_info("gossip: site %s is suspect (incarnation %u)", gev->name,
 		         gev->incarnation);
 	else if (gev->type == GOSSIP_EV_REFUSED)
-		log_warnx("gossip: site %s: descriptor of incarnation %u refused, only what its "
-		          "trust entry grants is used: %s",
+		log_warnx("gossip: site %s: descriptor of incarnation %u refused, only what is "
+		          "granted is used: %s",
 		          gev->name, gev->incarnation, gev->why);
+	else if (gev->type == GOSSIP_EV_REVOKED || gev->type == GOSSIP_EV_EXPIRED ||
+	         gev->type == GOSSIP_EV_DISOWNED)
+		log_warnx("gossip: site %s: its credential %s: its tunnel, routes and segments go",
+		          gev->name,
+		          gev->type == GOSSIP_EV_REVOKED ? "was revoked"
+		          : gev->type == GOSSIP_EV_EXPIRED
+		                  ? "expired"
+		                  : "lacks signatures of the current authorities");
 	else
 		log_info("gossip: site %s: %s (incarnation %u)", gev->name,
 		         gossip_event_name(gev->type), gev->incarnation);
@@ -396,6 +404,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carr
 		cfg.authorities = &authorities;
 		cfg.credential = cfg.credential_len > 0 ? credential : NULL;
 		cfg.unix_now = site_unix_now;
+		cfg.pin_authorities = s->conf->federation.pin_authorities;
 	}
 	g = gossip_new(&cfg, err, sizeof(err));
 	if (g == NULL) {
@@ -682,17 +691,18 @@ site_publish_document(struct site *s, const uint8_t *bytes, size_t len, char *er
 	case CRED_KIND_SITE:
 		rc = gossip_add_credential(s->gossip, site_now(), bytes, len, err, errlen);
 		break;
+	case CRED_KIND_AUTHORITIES:
+		rc = gossip_add_authorities(s->gossip, site_now(), bytes, len, err, errlen);
+		break;
 	default:
-		snprintf(err, errlen, "%s",
-		         kind == CRED_KIND_AUTHORITIES
-		                 ? "authority updates are not taken from the status socket: change "
-		                   "the federation section of the config and reload"
-		                 : "not a federation document");
+		snprintf(err, errlen, "not a federation document");
 		return -1;
 	}
 	if (rc == 0) {
 		log_info("federation: %s published by the operator",
-		         kind == CRED_KIND_REVOCATION ? "revocation" : "site credential");
+		         kind == CRED_KIND_REVOCATION ? "revocation"
+		         : kind == CRED_KIND_SITE     ? "site credential"
+		                                      : "authority update");
 		site_save(s);
 		site_after_gossip(s);
 	}
