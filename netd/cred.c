@@ -133,7 +133,7 @@ site_problem(const void *doc)
 	for (size_t i = 0; i < c->nvnis; i++)
 		if (c->vnis[i] == 0 || c->vnis[i] > WIRE_VNI_MAX ||
 		    (i > 0 && c->vnis[i - 1] >= c->vnis[i]))
-			return "VNIs out of 1-16777215, or not ascending, or one twice";
+			return "VNIs out of 1-16777215, or not sorted, or one twice";
 	if (!value_valid(c->provider))
 		return "the provider is not printable ASCII up to 64 without '\"' or '\\'";
 	if (!jurisdiction_valid(c->jurisdiction))
