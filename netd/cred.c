@@ -981,8 +981,8 @@ check_signers(const struct kind *k, const void *doc, const struct cred_sig *sigs
 	v->needed = set->threshold;
 	if (set->threshold == 0 || set->threshold > nkeys)
 		return verdict(v, CRED_TOO_FEW_SIGNERS,
-		               "the authority set's threshold %u of %u keys", set->threshold,
-		               nkeys);
+		               "the authority set is unusable: a threshold of %u with %u keys",
+		               set->threshold, nkeys);
 	if (len < 0 || !crypto_ready())
 		return verdict(v, CRED_BAD_SIGNATURE, "the %s is malformed: no signature can hold",
 		               k->name);
