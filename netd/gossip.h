@@ -257,6 +257,10 @@ int gossip_member_find(const struct gossip *g, const char *name);
  * for one already held), or -1 with the reason in err. */
 int gossip_add_credential(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
                           char *err, size_t errlen);
+/* gossip_add_credential for a credential shared by reference (a simulator's sites share one
+ * per site, verified once): takes a reference when admitted. */
+int gossip_admit(struct gossip *g, gossip_time now, struct gossip_cred *gc, char *err,
+                 size_t errlen);
 int gossip_add_revocation(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
                           char *err, size_t errlen);
 /* The revocations held, encoded: for the state file and the catalogue. */
