@@ -623,7 +623,7 @@ catalogue_revocation_json(const struct cred_revocation *rv)
 	r |= put(o, "serial", by_serial ? json_integer((json_int_t)rv->serial) : json_null());
 	r |= put(o, "key", by_serial ? json_null() : key_json(rv->key));
 	r |= put(o, "issued", time_json(rv->issued));
-	r |= put(o, "reason", stated_json(rv->reason));
+	r |= put(o, "reason", json_string(rv->reason));
 	r |= put(o, "signers", signers_json(rv->sigs, rv->nsigs));
 	return finish(o, r);
 }
