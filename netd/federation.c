@@ -387,19 +387,33 @@ take_option(struct opts *o, int ch, const char *arg)
 
 /* Fills o from argv (argv[0] the subcommand), refusing options the subcommand does not take
  * (accepts: their codes) and any number of documents but nargs. */
+/* "--days" or "-f", as the command line would have it. */
+static const char *
+option_name(int ch, char buf[16])
+{
+	for (size_t i = 0; long_options[i].name != NULL; i++)
+		if (long_options[i].val == ch) {
+			snprintf(buf, 16, "--%s", long_options[i].name);
+			return buf;
+		}
+	snprintf(buf, 16, "-%c", ch);
+	return buf;
+}
+
 static int
 parse_options(int argc, char **argv, const char *accepts, int nargs, struct opts *o)
 {
+	char name[16];
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "+f:o:k:j", long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:o:k:j", long_options, NULL)) != -1) {
 		if (ch == '?' || strchr(accepts, ch) == NULL) {
 			if (ch != '?')
-				complain("%s: option %s is not one of %s's", argv[0],
-				         argv[optind - 1], argv[0]);
+				complain("%s: %s is not one of its options", argv[0],
+				         option_name(ch, name));
 			return -1;
 		}
 		if (take_option(o, ch, optarg) < 0)
