@@ -79,6 +79,9 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
+/* Seconds before its credential runs out from which a start or reload warns. */
+#define SITE_CREDENTIAL_WARN (30 * 86400)
+
 /* The time of day, for the validity of federation credentials. */
 static int64_t
 site_unix_now(void *arg)
@@ -368,6 +371,36 @@ site_on_drained(void *arg)
 	site_after_gossip(arg);
 }
 
+/* This site's own credential and when it runs out, louder as that nears: the metric
+ * netd_credential_expiry_timestamp_seconds is what monitoring alerts on. */
+static void
+site_log_credential(const struct conf *conf)
+{
+	const struct cred *c = conf->federation.credential;
+	int64_t left;
+	char until[32];
+	struct tm tm;
+	time_t t;
+
+	if (c == NULL)
+		return;
+	t = (time_t)c->not_after;
+	left = (int64_t)(t - time(NULL));
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	if (left <= 0)
+		log_warnx("federation %s: this site's credential (serial %" PRIu64 ") expired at "
+		          "%s: no other site admits it by credential",
+		          c->federation, c->serial, until);
+	else if (left < SITE_CREDENTIAL_WARN)
+		log_warnx("federation %s: this site's credential (serial %" PRIu64 ") expires at "
+		          "%s, in %" PRId64 " days: have a renewal signed",
+		          c->federation, c->serial, until, left / 86400);
+	else
+		log_info("federation %s: this site's credential, serial %" PRIu64
+		         ", valid until %s",
+		         c->federation, c->serial, until);
+}
+
 /* A gossip instance for s->conf in a new random session, carrying over what carry holds:
  * remembered members, their credentials, revocations. */
 static struct gossip *
@@ -415,6 +448,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carr
 	s->session = session;
 	view_adopt(g, carry, site_now());
 	gossip_start(g, site_now());
+	site_log_credential(s->conf);
 	log_info("gossip: site %s, session %016" PRIx64 ", incarnation %u, %zu trusted sites, "
 	         "%zu seeds%s%s",
 	         s->conf->site_name, session, incarnation, gossip_trust_count(s->trust),

@@ -435,6 +435,47 @@ test_revocation_anti_entropy(void **state)
 	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
 }
 
+/* A renewed credential (higher serial, a wider grant) reaches the others when its site
+ * starts a new gossip instance with it, as a reload does: the new descriptor names the new
+ * serial, the others fetch the credential before they take the descriptor, and its grant
+ * holds from then on. */
+static void
+test_renewal(void **state)
+{
+	struct gossip_member_info mi;
+	struct cred c;
+	struct state carry = {0};
+	char err[128];
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+
+	assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, &c, err, sizeof(err)), 0);
+	c.serial = 2;
+	c.nsigs = 0;
+	c.prefixes[c.nprefixes] = c.prefixes[0];
+	c.prefixes[c.nprefixes++].addr.u.bytes[1] = 42;
+	assert_int_equal(cred_normalize(&c), 0);
+	assert_int_equal(cred_sign(&c, F->secret[1]), 0);
+	assert_int_equal(cred_sign(&c, F->secret[2]), 0);
+	F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
+	F->s[1].desc.prefixes[F->s[1].desc.nprefixes] = c.prefixes[1];
+	F->s[1].desc.nprefixes++;
+	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
+	start(1, 0, &carry);
+	state_clear(&carry);
+	run(3000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_true(mi.cred->serial == 2);
+	assert_true(mi.desc->cred_serial == 2);
+	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_NONE);
+	assert_int_equal(mi.granted->nprefixes, 2);
+}
+
 /* An update of the authority set to authorities 1, 2 and 3 (the first leaves, the fourth
  * comes), threshold 2, signed by the current set's authorities 0 .. nsigs-1. */
 static size_t
@@ -521,6 +562,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_claims_beyond_credential, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation_anti_entropy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_authority_update, setup, teardown),
 	};
 
