@@ -18,16 +18,18 @@
 #include "netd/addr.h"
 #include "netd/wire.h"
 
-#define CRED_VERSION         1
-#define CRED_KEY_LEN         32  /* Ed25519 public key of an authority; X25519 key of a site */
-#define CRED_SIG_LEN         64
-#define CRED_MAX_AUTHORITIES 16  /* in a federation's authority set */
-#define CRED_MAX_SIGS        CRED_MAX_AUTHORITIES
-#define CRED_MAX_LABELS      8
-#define CRED_LABEL_KEY_MAX   32  /* a-z, 0-9, '-', '_', '.', not empty */
-#define CRED_VALUE_MAX       64  /* label values and provider: printable ASCII, no '"' or '\' */
-#define CRED_ENCODED_MAX     1024 /* any encoded document, signatures included */
-#define CRED_ARMOR_MAX       2048 /* its armoured text */
+#define CRED_VERSION 1
+#define CRED_KEY_LEN 32 /* Ed25519 public key of an authority; X25519 key of a site */
+#define CRED_SIG_LEN 64
+#define CRED_MAX_AUTHORITIES                                                                       \
+	7 /* in a federation's authority set: an update of a full set                              \
+	   * signed by all of it still fits CRED_ENCODED_MAX */
+#define CRED_MAX_SIGS      CRED_MAX_AUTHORITIES
+#define CRED_MAX_LABELS    8
+#define CRED_LABEL_KEY_MAX 32   /* a-z, 0-9, '-', '_', '.', not empty */
+#define CRED_VALUE_MAX     64   /* label values and provider: printable ASCII, no '"' or '\' */
+#define CRED_ENCODED_MAX   1024 /* any encoded document, signatures included */
+#define CRED_ARMOR_MAX     2048 /* its armoured text */
 
 /* The kinds of document, the first byte after the version in every encoding. */
 enum cred_kind {
@@ -79,12 +81,12 @@ enum cred_revocation_kind {
 
 struct cred_revocation {
 	char federation[WIRE_NAME_MAX + 1];
-	uint8_t kind;                       /* enum cred_revocation_kind */
-	char site[WIRE_NAME_MAX + 1];       /* SERIAL: the site */
-	uint64_t serial;                    /* SERIAL */
-	uint8_t key[CRED_KEY_LEN];          /* KEY: the WireGuard key */
-	int64_t issued;                     /* Unix seconds: for people, not for ordering */
-	char reason[CRED_VALUE_MAX + 1];    /* free text, may be "" */
+	uint8_t kind;                    /* enum cred_revocation_kind */
+	char site[WIRE_NAME_MAX + 1];    /* SERIAL: the site */
+	uint64_t serial;                 /* SERIAL */
+	uint8_t key[CRED_KEY_LEN];       /* KEY: the WireGuard key */
+	int64_t issued;                  /* Unix seconds: for people, not for ordering */
+	char reason[CRED_VALUE_MAX + 1]; /* free text, may be "" */
 	struct cred_sig sigs[CRED_MAX_SIGS];
 	uint8_t nsigs;
 };
@@ -113,8 +115,8 @@ int cred_revocation_encode(const struct cred_revocation *r, uint8_t *buf, size_t
 int cred_revocation_decode(const uint8_t *buf, size_t len, struct cred_revocation *r, char *err,
                            size_t errlen);
 int cred_authorities_encode(const struct cred_authorities *a, uint8_t *buf, size_t cap);
-int cred_authorities_decode(const uint8_t *buf, size_t len, struct cred_authorities *a,
-                            char *err, size_t errlen);
+int cred_authorities_decode(const uint8_t *buf, size_t len, struct cred_authorities *a, char *err,
+                            size_t errlen);
 /* The kind of an encoded document (its second byte), or -1. */
 int cred_kind_of(const uint8_t *buf, size_t len);
 
@@ -123,8 +125,7 @@ int cred_kind_of(const uint8_t *buf, size_t len);
  * the block (comments, mail headers) is ignored; exactly one block. cred_armor returns the
  * text length or -1; cred_dearmor the decoded length or -1 with err. */
 int cred_armor(const uint8_t *bin, size_t len, char *text, size_t cap);
-int cred_dearmor(const char *text, size_t len, uint8_t *bin, size_t cap, char *err,
-                 size_t errlen);
+int cred_dearmor(const char *text, size_t len, uint8_t *bin, size_t cap, char *err, size_t errlen);
 
 /* Sorts the lists and drops exact duplicates, so that a document built by hand (from a
  * config) encodes. Returns 0, or -1 when two labels share a key. */
@@ -165,9 +166,9 @@ const char *cred_status_name(enum cred_status s);
  * missing ("2 of 3 needed signatures: 1 more from the authorities not yet signed: ..."). */
 struct cred_verdict {
 	enum cred_status status;
-	unsigned signers;  /* distinct known authorities whose signatures verify */
-	unsigned needed;   /* the threshold */
-	unsigned unknown;  /* signatures by keys not in the set (ignored, not an error) */
+	unsigned signers; /* distinct known authorities whose signatures verify */
+	unsigned needed;  /* the threshold */
+	unsigned unknown; /* signatures by keys not in the set (ignored, not an error) */
 	char why[256];
 };
 
@@ -177,8 +178,7 @@ struct cred_verdict {
 enum cred_status cred_verify(const struct cred *c, const struct cred_authorities *set, int64_t now,
                              struct cred_verdict *v);
 enum cred_status cred_revocation_verify(const struct cred_revocation *r,
-                                        const struct cred_authorities *set,
-                                        struct cred_verdict *v);
+                                        const struct cred_authorities *set, struct cred_verdict *v);
 /* An update is accepted when signed by threshold of the current set and its version is
  * higher than the current one's. */
 enum cred_status cred_authorities_verify(const struct cred_authorities *update,

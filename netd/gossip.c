@@ -37,8 +37,19 @@
 /* What was sent lately, kept so that a peer that challenges this site (it could not take
  * what this site sent, since it has not confirmed this site's session) gets it again, sealed
  * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
-#define RESEND_RING   32
-#define RESEND_WINDOW (3 * GOSSIP_SEC)
+#define WANTED       64 /* names whose credentials were asked for lately */
+#define WANT_GAP     (1 * GOSSIP_SEC)
+#define ASK_RATE     20 /* credentials asked for unknown senders, per second ... */
+#define ASK_BURST    40
+#define OUT_REVOKED  1
+#define OUT_EXPIRED  2
+#define OUT_DISOWNED 3 /* no longer signed by enough of the current authorities */
+/* Broadcasts about revocations are told apart from those about members by this bit; the
+ * authority update has a number of its own, below it and above every member's. */
+#define REVOKE_ABOUT      0x80000000u
+#define AUTHORITIES_ABOUT 0x7fffffffu
+#define RESEND_RING       32
+#define RESEND_WINDOW     (3 * GOSSIP_SEC)
 
 /* ---- trust table ---- */
 
@@ -204,6 +215,38 @@ fail:
 	return -1;
 }
 
+/* Gives entry i a new key and grant (a renewed credential); its name stays. 0 or -1. */
+static int
+trust_replace(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN],
+              const struct gossip_grant *grant)
+{
+	struct trust_entry *e = &t->e[i];
+	bool ok = true;
+	struct addr_prefix *prefixes =
+	        copy_items(grant->prefixes, grant->nprefixes, sizeof(*prefixes), &ok);
+	struct addr_prefix *overlay =
+	        copy_items(grant->overlay, grant->noverlay, sizeof(*overlay), &ok);
+	uint32_t *vnis = copy_items(grant->vnis, grant->nvnis, sizeof(*vnis), &ok);
+
+	if (!ok) {
+		free(prefixes);
+		free(overlay);
+		free(vnis);
+		return -1;
+	}
+	free(e->prefixes);
+	free(e->overlay);
+	free(e->vnis);
+	memcpy(e->key, key, WIRE_KEY_LEN);
+	e->prefixes = prefixes;
+	e->nprefixes = grant->nprefixes;
+	e->overlay = overlay;
+	e->noverlay = grant->noverlay;
+	e->vnis = vnis;
+	e->nvnis = grant->nvnis;
+	return 0;
+}
+
 size_t
 gossip_trust_count(const struct gossip_trust *t)
 {
@@ -250,23 +293,17 @@ vni_granted(const struct trust_entry *e, uint32_t vni)
 	return false;
 }
 
-enum gossip_refusal
-gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char *why, size_t len)
+/* Checks d against what e grants; grantor names e in the sentence ("its trust entry", "its
+ * credential"). */
+static enum gossip_refusal
+entry_check(const struct trust_entry *e, const char *grantor, const struct wire_desc *d, char *why,
+            size_t len)
 {
-	int idx = gossip_trust_find(t, d->name);
-	const struct trust_entry *e;
 	char text[ADDR_PREFIX_STRLEN];
 	enum gossip_refusal r = GOSSIP_REFUSAL_NONE;
 
-	if (idx < 0) {
-		r = GOSSIP_REFUSAL_UNTRUSTED;
-		goto out;
-	}
-	e = &t->e[idx];
-	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0) {
+	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0)
 		r = GOSSIP_REFUSAL_KEY;
-		goto out;
-	}
 	for (size_t i = 0; i < d->nprefixes && r == GOSSIP_REFUSAL_NONE; i++)
 		if (!within_any(&d->prefixes[i], e->prefixes, e->nprefixes)) {
 			r = GOSSIP_REFUSAL_PREFIX;
@@ -283,43 +320,49 @@ gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char
 			r = GOSSIP_REFUSAL_VNI;
 			snprintf(text, sizeof(text), "%u", d->vnis[i]);
 		}
-out:
 	if (why == NULL || len == 0)
 		return r;
 	switch (r) {
 	case GOSSIP_REFUSAL_NONE:
+	case GOSSIP_REFUSAL_UNTRUSTED:
 		why[0] = '\0';
 		break;
-	case GOSSIP_REFUSAL_UNTRUSTED:
-		snprintf(why, len, "site %s has no trust entry", d->name);
-		break;
 	case GOSSIP_REFUSAL_KEY:
-		snprintf(why, len, "its key is not the one its trust entry names");
+		snprintf(why, len, "its key is not the one %s names", grantor);
 		break;
 	case GOSSIP_REFUSAL_PREFIX:
-		snprintf(why, len, "prefix %s is outside the prefixes its trust entry grants",
-		         text);
+		snprintf(why, len, "prefix %s is outside the prefixes %s grants", text, grantor);
 		break;
 	case GOSSIP_REFUSAL_OVERLAY:
-		snprintf(why, len, "overlay address %s is outside %s", text,
-		         e->noverlay > 0
-		                 ? "the overlay its trust entry grants"
-		                 : "the prefixes its trust entry grants (no overlay pinned)");
+		snprintf(why, len, "overlay address %s is outside the %s %s grants%s", text,
+		         e->noverlay > 0 ? "overlay" : "prefixes", grantor,
+		         e->noverlay > 0 ? "" : " (no overlay pinned)");
 		break;
 	case GOSSIP_REFUSAL_VNI:
-		snprintf(why, len, "VNI %s is not among the segments its trust entry grants", text);
+		snprintf(why, len, "VNI %s is not among the segments %s grants", text, grantor);
 		break;
 	}
 	return r;
 }
 
-/* What of d its trust entry grants: d with the refused prefixes, overlay addresses and VNIs
- * left out. d's key is the trusted one. */
-static void
-trust_trim(const struct gossip_trust *t, const struct wire_desc *d, struct wire_desc *out)
+enum gossip_refusal
+gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char *why, size_t len)
 {
-	const struct trust_entry *e = &t->e[gossip_trust_find(t, d->name)];
+	int idx = gossip_trust_find(t, d->name);
 
+	if (idx < 0) {
+		if (why != NULL && len > 0)
+			snprintf(why, len, "site %s has no trust entry", d->name);
+		return GOSSIP_REFUSAL_UNTRUSTED;
+	}
+	return entry_check(&t->e[idx], "its trust entry", d, why, len);
+}
+
+/* What of d e grants: d with the refused prefixes, overlay addresses and VNIs left out. d's
+ * key is e's. */
+static void
+entry_trim(const struct trust_entry *e, const struct wire_desc *d, struct wire_desc *out)
+{
 	*out = *d;
 	out->nprefixes = out->noverlay = out->nvnis = 0;
 	for (size_t i = 0; i < d->nprefixes; i++)
@@ -395,6 +438,46 @@ gossip_desc_verify(struct gossip_desc *gd)
 	return desc_verify(gd, NULL);
 }
 
+/* ---- credentials ---- */
+
+struct gossip_cred *
+gossip_cred_new(const uint8_t *bytes, size_t len, struct cred *c)
+{
+	struct cred scratch;
+	struct gossip_cred *gc;
+	char err[128];
+
+	if (c == NULL)
+		c = &scratch;
+	if (len > CRED_ENCODED_MAX || cred_decode(bytes, len, c, err, sizeof(err)) != 0)
+		return NULL;
+	gc = malloc(sizeof(*gc) + len);
+	if (gc == NULL)
+		return NULL;
+	gc->refs = 1;
+	gc->verified = false;
+	gc->serial = c->serial;
+	gc->not_before = c->not_before;
+	gc->not_after = c->not_after;
+	gc->len = (uint16_t)len;
+	memcpy(gc->bytes, bytes, len);
+	return gc;
+}
+
+struct gossip_cred *
+gossip_cred_ref(struct gossip_cred *gc)
+{
+	gc->refs++;
+	return gc;
+}
+
+void
+gossip_cred_unref(struct gossip_cred *gc)
+{
+	if (gc != NULL && --gc->refs == 0)
+		free(gc);
+}
+
 const char *
 gossip_state_name(enum gossip_state s)
 {
@@ -416,8 +499,8 @@ gossip_state_name(enum gossip_state s)
 const char *
 gossip_event_name(enum gossip_event_type t)
 {
-	static const char *const names[] = {"join", "alive",  "suspect", "dead",
-	                                    "left", "update", "refused"};
+	static const char *const names[] = {"join",   "alive",   "suspect", "dead",    "left",
+	                                    "update", "refused", "revoked", "expired", "disowned"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -530,6 +613,7 @@ struct seed {
 	gossip_time backoff;
 	uint64_t nonce; /* of the last hello, while its cookie reply is awaited */
 	bool awaiting;
+	bool presented; /* our credential went with the cookie: the seed's is awaited */
 };
 
 struct bucket {
@@ -550,11 +634,51 @@ struct source {
 	struct bucket b;
 };
 
+/* A site admitted by its credential, by its index in the instance's own admission table. */
+struct admitted {
+	struct gossip_cred *cred;
+	uint8_t out; /* OUT_*: revoked or expired, no longer a member */
+};
+
+/* A verified revocation held and spread. */
+struct revocation {
+	uint64_t id;
+	struct cred_revocation r;
+	uint16_t len;
+	uint8_t bytes[WIRE_BLOB_MAX];
+};
+
+/* A name whose credential was asked for lately. */
+struct wanted {
+	uint64_t hash;
+	gossip_time at;
+};
+
 struct gossip {
 	char name[WIRE_NAME_MAX + 1];
 	int self_index; /* own trust index, -1 when the table does not list this site */
 	struct gossip_profile prof;
 	const struct gossip_trust *trust;
+	size_t nstatic; /* the trust table's entries: members 0 .. nstatic-1 */
+
+	/* The federation: sites admitted by credential are members nstatic.. in the order they
+	 * were admitted; their entries never move, so that indices stay stable. */
+	bool federated;
+	int64_t (*unix_now)(void *arg);
+	struct cred_authorities authorities; /* the config's, or the newest update taken */
+	bool pin_authorities;                /* the config's set stays, whatever updates say */
+	uint8_t auth_bytes[WIRE_BLOB_MAX];   /* the update taken, encoded, to pass on */
+	uint16_t auth_len;                   /* 0: the config's set */
+	struct gossip_trust *admitted_trust; /* what each credential grants */
+	struct admitted *admitted;           /* by index in admitted_trust */
+	size_t admitted_cap;
+	struct gossip_cred *self_cred;
+	struct revocation **revs;
+	size_t nrevs, revs_cap;
+	uint64_t revs_sum;
+	struct wanted wanted[WANTED];
+	struct bucket ask_budget; /* credentials asked for on behalf of unknown senders */
+	gossip_time next_expiry_check;
 	struct gossip_callbacks cb;
 	struct seal *seal;
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
@@ -565,9 +689,10 @@ struct gossip {
 	uint32_t self_inc;  /* == self->d.incarnation, or one above after a leave */
 	uint8_t self_state; /* ALIVE, or LEFT after gossip_leave */
 
-	struct member *members;           /* by trust index */
-	size_t nmembers;                  /* trust count */
-	struct unconfirmed **unconfirmed; /* by trust index, allocated while one is */
+	struct member *members; /* by member index */
+	size_t nmembers;        /* trust table and admitted credentials */
+	size_t members_cap, unconfirmed_cap;
+	struct unconfirmed **unconfirmed; /* by member index, allocated while one is */
 	struct sent_copy sent[RESEND_RING];
 	size_t sent_next;
 	gossip_time clock; /* the now of the call being served */
@@ -620,9 +745,10 @@ struct gossip {
 
 	struct gossip_counters ctr;
 	uint8_t scratch[WIRE_DATAGRAM_MAX];
-	struct wire_msg msg;   /* what is being decoded: large, kept off the stack */
-	struct wire_msg out;   /* what is being built */
-	struct wire_msg inner; /* a relayed ack's payload */
+	struct wire_msg msg;         /* what is being decoded: large, kept off the stack */
+	struct wire_msg out;         /* what is being built */
+	struct wire_msg inner;       /* a relayed ack's payload */
+	struct wire_present present; /* a presentation being built or read */
 };
 
 /* ---- randomness (xoshiro256**, seeded by splitmix64) ---- */
@@ -689,7 +815,20 @@ ln(double x)
 static const struct trust_entry *
 tentry(const struct gossip *g, uint32_t idx)
 {
-	return &g->trust->e[idx];
+	return idx < g->nstatic ? &g->trust->e[idx] : &g->admitted_trust->e[idx - g->nstatic];
+}
+
+/* The admission record of a member admitted by credential; NULL for a trust table's. */
+static struct admitted *
+admitted_of(const struct gossip *g, uint32_t idx)
+{
+	return idx < g->nstatic ? NULL : &g->admitted[idx - g->nstatic];
+}
+
+static const char *
+grantor(const struct gossip *g, uint32_t idx)
+{
+	return idx < g->nstatic ? "its trust entry" : "its credential";
 }
 
 static size_t
@@ -1160,6 +1299,7 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	memcpy(d.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN);
 	memcpy(d.sign_key, seal_sign_key(g->seal), WIRE_KEY_LEN);
 	d.incarnation = inc;
+	d.cred_serial = g->self_cred != NULL ? g->self_cred->serial : 0;
 	if (sign_self(g, &d) != 0)
 		return -1;
 	gd = gossip_desc_new(&d);
@@ -1462,7 +1602,10 @@ on_left(struct gossip *g, gossip_time now, uint32_t idx, const struct wire_msg *
 	emit(g, now, GOSSIP_EV_LEFT, idx, false);
 }
 
-/* SELF_ID for this site's own name, a trust index, or -1 for a name not trusted. */
+#define LOOKUP_OUT (-2) /* a site whose credential was revoked or expired */
+
+/* SELF_ID for this site's own name, a member index, -1 for a name not admitted, or LOOKUP_OUT.
+ * The trust table wins over credentials for a name in both. */
 static int64_t
 lookup(const struct gossip *g, const char *name)
 {
@@ -1471,7 +1614,11 @@ lookup(const struct gossip *g, const char *name)
 	if (strcmp(name, g->name) == 0)
 		return SELF_ID;
 	idx = gossip_trust_find(g->trust, name);
-	return idx == g->self_index ? -1 : idx;
+	if (idx >= 0)
+		return idx == g->self_index ? -1 : idx;
+	if (!g->federated || (idx = gossip_trust_find(g->admitted_trust, name)) < 0)
+		return -1;
+	return g->admitted[idx].out ? LOOKUP_OUT : (int64_t)(g->nstatic + (size_t)idx);
 }
 
 /* The data plane's share of a member's descriptor. */
@@ -1485,6 +1632,61 @@ member_granted(const struct gossip *g, uint32_t idx)
 	return r != NULL ? &r->granted : &g->members[idx].desc->d;
 }
 
+/* What idx's grant refuses of gd, as a new refusal with room made for it in the side table;
+ * NULL when gd is granted whole, or (*ok false) when memory ran out. */
+static struct refusal *
+refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *ok)
+{
+	const struct trust_entry *e = tentry(g, idx);
+	struct refusal *r;
+	char why[sizeof(r->why)];
+	enum gossip_refusal reason = entry_check(e, grantor(g, idx), &gd->d, why, sizeof(why));
+
+	*ok = true;
+	if (reason == GOSSIP_REFUSAL_NONE)
+		return NULL;
+	if (g->nrefusals == g->refusals_cap) {
+		size_t ncap = g->refusals_cap ? g->refusals_cap * 2 : 4;
+		struct refusal **nr = realloc(g->refusals, ncap * sizeof(*nr));
+
+		if (nr == NULL) {
+			*ok = false;
+			return NULL;
+		}
+		g->refusals = nr;
+		g->refusals_cap = ncap;
+	}
+	r = malloc(sizeof(*r));
+	if (r == NULL) {
+		*ok = false;
+		return NULL;
+	}
+	r->idx = idx;
+	r->reason = reason;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	entry_trim(e, &gd->d, &r->granted);
+	g->ctr.drop_refused++;
+	return r;
+}
+
+/* Gives idx the refusal r (NULL: none) of its new descriptor content; true when that is news:
+ * reported once per refused content, as a refutation or a restart with the same descriptor is
+ * no news. */
+static bool
+refusal_set(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, struct refusal *r)
+{
+	struct member *m = &g->members[idx];
+	bool news = r != NULL && (!m->refused || m->desc == NULL ||
+	                          !wire_desc_same_content(&m->desc->d, &gd->d));
+
+	refusal_drop(g, idx);
+	if (r != NULL) {
+		g->refusals[g->nrefusals++] = r;
+		m->refused = true;
+	}
+	return news;
+}
+
 /* Makes gd, verified and carrying the trusted key, the member's descriptor at its
  * incarnation: alive, whatever its trust grants of it. A descriptor signed by the site's
  * key proves it alive at that incarnation, so refusing part of it must not leave the site
@@ -1495,45 +1697,18 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
             bool disseminate)
 {
 	struct member *m = &g->members[idx];
-	struct refusal *r = NULL;
-	char why[sizeof(r->why)];
-	enum gossip_refusal reason = gossip_trust_check(g->trust, &gd->d, why, sizeof(why));
 	const struct wire_desc *was = member_granted(g, idx);
-	bool news, changed;
+	bool ok, news, changed;
+	struct refusal *r = refusal_new(g, idx, gd, &ok);
 	uint8_t old = m->state;
 
-	if (reason != GOSSIP_REFUSAL_NONE) {
-		if (g->nrefusals == g->refusals_cap) {
-			size_t ncap = g->refusals_cap ? g->refusals_cap * 2 : 4;
-			struct refusal **nr = realloc(g->refusals, ncap * sizeof(*nr));
-
-			if (nr == NULL)
-				return -1;
-			g->refusals = nr;
-			g->refusals_cap = ncap;
-		}
-		r = malloc(sizeof(*r));
-		if (r == NULL)
-			return -1;
-		r->idx = idx;
-		r->reason = reason;
-		snprintf(r->why, sizeof(r->why), "%s", why);
-		trust_trim(g->trust, &gd->d, &r->granted);
-		g->ctr.drop_refused++;
-	}
-	/* Reported once per refused content: a refutation or a restart with the same
-	 * descriptor is no news. */
-	news = r != NULL &&
-	       (!m->refused || m->desc == NULL || !wire_desc_same_content(&m->desc->d, &gd->d));
+	if (!ok)
+		return -1;
 	changed = was != NULL && !wire_desc_same_content(was, r != NULL ? &r->granted : &gd->d);
 	suspicion_clear(g, idx);
+	news = refusal_set(g, idx, gd, r);
 	gossip_desc_unref(m->desc);
 	m->desc = gossip_desc_ref(gd);
-	refusal_drop(g, idx);
-	if (r != NULL) {
-		g->refusals[g->nrefusals++] = r;
-		m->refused = true;
-	}
 	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
 	if (disseminate) {
 		msg_clear(&g->out, WIRE_ALIVE);
@@ -1551,9 +1726,551 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 	return 0;
 }
 
+/* The member's grant changed (a renewed credential): what of its descriptor is granted is
+ * worked out again, its state left as it is. */
 static void
-on_alive(struct gossip *g, gossip_time now, const struct wire_desc *d, struct gossip_desc *shared)
+member_regrant(struct gossip *g, gossip_time now, uint32_t idx)
 {
+	struct member *m = &g->members[idx];
+	struct gossip_desc *gd = m->desc;
+	struct wire_desc was;
+	struct refusal *r;
+	bool ok, news;
+
+	if (gd == NULL)
+		return;
+	was = *member_granted(g, idx);
+	r = refusal_new(g, idx, gd, &ok);
+	if (!ok)
+		return;
+	/* Its content is the same descriptor's: news only if nothing was refused before. */
+	news = r != NULL && !m->refused;
+	refusal_set(g, idx, gd, r);
+	if (!wire_desc_same_content(&was, member_granted(g, idx)))
+		emit(g, now, GOSSIP_EV_UPDATE, idx, false);
+	if (news)
+		emit(g, now, GOSSIP_EV_REFUSED, idx, false);
+}
+
+/* ---- federation: admission by credential, revocation ---- */
+
+static int64_t
+unix_now(const struct gossip *g)
+{
+	return g->unix_now(g->cb.arg);
+}
+
+/* Makes room for need items in *arr (capacity *cap, items of size bytes), the new ones
+ * zeroed. 0 or -1. */
+static int
+reserve_zeroed(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 16;
+	uint8_t *na;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	na = realloc(*arr, ncap * size);
+	if (na == NULL)
+		return -1;
+	memset(na + *cap * size, 0, (ncap - *cap) * size);
+	*arr = na;
+	*cap = ncap;
+	return 0;
+}
+
+/* Takes idx out of the view: no state, no descriptor, nothing pending about it. Its index
+ * stays, so that a renewal or a new key can take it back. */
+static void
+member_forget(struct gossip *g, uint32_t idx)
+{
+	struct member *m = &g->members[idx];
+	uint64_t nh = tentry(g, idx)->hash;
+
+	if (m->state != GOSSIP_NONE)
+		g->bucket_sum[nh & (WIRE_MAX_BUCKETS - 1)] -=
+		        entry_hash(nh, m->incarnation, m->state);
+	if (live(m->state))
+		g->nlive--;
+	suspicion_clear(g, idx);
+	refusal_drop(g, idx);
+	leave_proof_drop(g, idx);
+	gossip_desc_unref(m->desc);
+	m->desc = NULL;
+	m->state = GOSSIP_NONE;
+	m->incarnation = 0;
+	free(g->unconfirmed[idx]);
+	g->unconfirmed[idx] = NULL;
+	for (size_t i = g->nbq; i-- > 0;)
+		if (g->bq[i].about == idx)
+			bq_remove(g, i);
+	for (size_t i = 0; i < g->nurgent; i++)
+		if (g->urgent[i] == idx)
+			g->urgent[i--] = g->urgent[--g->nurgent];
+	if (g->probe.active && g->probe.target == idx)
+		g->probe.active = false;
+}
+
+/* A credential member revoked or expired: out of the view at once, not after a dead hold. */
+static void
+member_out(struct gossip *g, gossip_time now, uint32_t idx, uint8_t why)
+{
+	struct admitted *a = admitted_of(g, idx);
+
+	if (a == NULL || a->out == OUT_REVOKED)
+		return;
+	a->out = why;
+	emit(g, now,
+	     why == OUT_REVOKED   ? GOSSIP_EV_REVOKED
+	     : why == OUT_EXPIRED ? GOSSIP_EV_EXPIRED
+	                          : GOSSIP_EV_DISOWNED,
+	     idx, false);
+	member_forget(g, idx);
+}
+
+/* Whether a revocation held covers a credential of site, with key and serial. */
+static bool
+revoked(const struct gossip *g, const char *site, const uint8_t key[WIRE_KEY_LEN], uint64_t serial)
+{
+	struct cred c;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.federation, g->authorities.federation);
+	strcpy(c.site, site);
+	memcpy(c.wg_key, key, WIRE_KEY_LEN);
+	c.serial = serial;
+	for (size_t i = 0; i < g->nrevs; i++)
+		if (cred_revoked(&c, &g->revs[i]->r, 1) != CRED_OK)
+			return true;
+	return false;
+}
+
+static void
+say(char *err, size_t errlen, const char *text)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", text);
+}
+
+/* Whether c, held in gc, admits its site now: its signatures verified once (gc->verified),
+ * its validity and the revocations checked every time. */
+static bool
+cred_admissible(struct gossip *g, struct gossip_cred *gc, const struct cred *c, char *err,
+                size_t errlen)
+{
+	int64_t t = unix_now(g);
+	struct cred_verdict v;
+	enum cred_status st;
+
+	/* The cheap checks first: a revoked site that keeps talking costs no signature checks. */
+	if (revoked(g, c->site, c->wg_key, c->serial)) {
+		say(err, errlen, "revoked");
+		return false;
+	}
+	if (t < c->not_before || t >= c->not_after) {
+		say(err, errlen, t < c->not_before ? "not valid yet" : "expired");
+		return false;
+	}
+	if (!gc->verified) {
+		st = cred_verify(c, &g->authorities, t, &v);
+		if (st != CRED_OK) {
+			say(err, errlen, v.why);
+			return false;
+		}
+		gc->verified = true;
+	}
+	return true;
+}
+
+/* A new member admitted by credential c: its grant, its record and its member slot. */
+static int64_t
+admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
+{
+	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
+	                          c->noverlay, c->vnis,      c->nvnis};
+	size_t n = gossip_trust_count(g->admitted_trust);
+
+	if (reserve_zeroed((void **)&g->members, &g->members_cap, g->nmembers + 1,
+	                   sizeof(*g->members)) != 0 ||
+	    reserve_zeroed((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
+	                   sizeof(*g->unconfirmed)) != 0 ||
+	    reserve_zeroed((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) !=
+	            0 ||
+	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &gr) != 0)
+		return -1;
+	g->admitted[n].cred = gossip_cred_ref(gc);
+	g->admitted[n].out = 0;
+	return (int64_t)g->nmembers++;
+}
+
+/* Admits the site gc speaks for (c: gc decoded), or takes its renewal, unless the trust table
+ * names the site: the operator's own entry wins. Returns its member index, or -1 with the
+ * reason in err. */
+static int64_t
+cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struct cred *c,
+          char *err, size_t errlen)
+{
+	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
+	                          c->noverlay, c->vnis,      c->nvnis};
+	struct admitted *a;
+	uint32_t idx;
+	bool rekey;
+	int i;
+
+	if (!g->federated || strcmp(c->federation, g->authorities.federation) != 0) {
+		say(err, errlen, "not a credential of this site's federation");
+		return -1;
+	}
+	if (strcmp(c->site, g->name) == 0 || gossip_trust_find(g->trust, c->site) >= 0) {
+		say(err, errlen, "a site this one does not admit by credential");
+		return -1;
+	}
+	i = gossip_trust_find(g->admitted_trust, c->site);
+	a = i >= 0 ? &g->admitted[i] : NULL;
+	if (a != NULL && c->serial <= a->cred->serial) {
+		/* Held already (or older): verified once per serial. */
+		say(err, errlen, a->out ? "revoked or expired" : "");
+		return a->out ? -1 : (int64_t)(g->nstatic + (size_t)i);
+	}
+	if (!cred_admissible(g, gc, c, err, errlen)) {
+		g->ctr.creds_refused++;
+		return -1;
+	}
+	g->ctr.creds_admitted++;
+	if (a == NULL)
+		return admit_new(g, gc, c);
+	idx = (uint32_t)(g->nstatic + (size_t)i);
+	rekey = memcmp(tentry(g, idx)->key, c->wg_key, WIRE_KEY_LEN) != 0;
+	if (trust_replace(g->admitted_trust, i, c->wg_key, &gr) != 0)
+		return -1;
+	gossip_cred_unref(a->cred);
+	a->cred = gossip_cred_ref(gc);
+	a->out = 0;
+	/* Descriptors signed with another key say nothing about the site now. */
+	if (rekey)
+		member_forget(g, idx);
+	else
+		member_regrant(g, now, idx);
+	return idx;
+}
+
+/* Credentials that ran out take their sites out of the view; a renewal brings them back. */
+static void
+expiry_tick(struct gossip *g, gossip_time now)
+{
+	int64_t t;
+
+	if (!g->federated || now < g->next_expiry_check)
+		return;
+	g->next_expiry_check = now + GOSSIP_SEC;
+	t = unix_now(g);
+	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++)
+		if (!g->admitted[i].out && t >= g->admitted[i].cred->not_after)
+			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_EXPIRED);
+}
+
+/* Takes a revocation: verified against the authority set, held, spread, and acted on. 1 when
+ * new, 0 when held already, -1 with the reason in err. */
+static int
+revocation_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len, char *err,
+                size_t errlen)
+{
+	struct revocation *rv;
+	struct cred_verdict v;
+	struct wire_msg *m = &g->out;
+
+	if (!g->federated) {
+		say(err, errlen, "this site is in no federation");
+		return -1;
+	}
+	rv = calloc(1, sizeof(*rv));
+	if (rv == NULL || len > sizeof(rv->bytes) ||
+	    cred_revocation_decode(bytes, len, &rv->r, err, errlen) != 0)
+		goto fail;
+	rv->id = cred_revocation_id(&rv->r);
+	for (size_t i = 0; i < g->nrevs; i++) {
+		if (g->revs[i]->id == rv->id) {
+			free(rv);
+			return 0;
+		}
+	}
+	if (cred_revocation_verify(&rv->r, &g->authorities, &v) != CRED_OK) {
+		say(err, errlen, v.why);
+		goto fail;
+	}
+	if (g->nrevs == g->revs_cap) {
+		size_t ncap = g->revs_cap ? g->revs_cap * 2 : 8;
+		struct revocation **nr = realloc(g->revs, ncap * sizeof(*nr));
+
+		if (nr == NULL)
+			goto fail;
+		g->revs = nr;
+		g->revs_cap = ncap;
+	}
+	memcpy(rv->bytes, bytes, len);
+	rv->len = (uint16_t)len;
+	g->revs[g->nrevs] = rv;
+	g->revs_sum += rv->id;
+	g->ctr.revocations++;
+	msg_clear(m, WIRE_REVOKE);
+	m->blob_len = rv->len;
+	memcpy(m->blob, rv->bytes, rv->len);
+	broadcast(g, REVOKE_ABOUT | (uint32_t)g->nrevs++, m);
+	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
+		const struct trust_entry *e = &g->admitted_trust->e[i];
+
+		if (revoked(g, e->name, e->key, g->admitted[i].cred->serial))
+			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_REVOKED);
+	}
+	return 1;
+fail:
+	free(rv);
+	return -1;
+}
+
+/* Takes an authority update signed by threshold of the current set: the set it names replaces
+ * the current one, spreads, and every credential admitted so far is checked against it again
+ * (one no longer signed by enough of its authorities takes its site out until a credential
+ * they signed comes). 1 when taken, 0 when held already, -1 with the reason in err. */
+static int
+authorities_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len, char *err,
+                 size_t errlen)
+{
+	struct cred_authorities *next = calloc(1, sizeof(*next));
+	struct cred_verdict v;
+	struct cred c;
+	int rc = -1;
+
+	if (next == NULL || !g->federated || g->pin_authorities) {
+		say(err, errlen,
+		    next == NULL         ? "out of memory"
+		    : g->pin_authorities ? "the config pins the authority set"
+		                         : "this site is in no federation");
+		goto out;
+	}
+	if (len > sizeof(g->auth_bytes) ||
+	    cred_authorities_decode(bytes, len, next, err, errlen) != 0)
+		goto out;
+	if (g->auth_len == len && memcmp(g->auth_bytes, bytes, len) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (cred_authorities_verify(next, &g->authorities, &v) != CRED_OK) {
+		say(err, errlen, v.why);
+		goto out;
+	}
+	g->authorities = *next;
+	memcpy(g->auth_bytes, bytes, len);
+	g->auth_len = (uint16_t)len;
+	msg_clear(&g->out, WIRE_AUTHORITIES);
+	g->out.blob_len = g->auth_len;
+	memcpy(g->out.blob, g->auth_bytes, g->auth_len);
+	broadcast(g, AUTHORITIES_ABOUT, &g->out);
+	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
+		struct admitted *a = &g->admitted[i];
+
+		if (a->out || cred_decode(a->cred->bytes, a->cred->len, &c, NULL, 0) != 0)
+			continue;
+		if (cred_verify(&c, &g->authorities, unix_now(g), &v) != CRED_OK)
+			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_DISOWNED);
+	}
+	rc = 1;
+out:
+	free(next);
+	return rc;
+}
+
+/* True when the credential of name was not asked for in the last WANT_GAP: it is now. */
+static bool
+want_now(struct gossip *g, gossip_time now, const char *name)
+{
+	uint64_t h = name_hash(name);
+	struct wanted *slot = &g->wanted[0];
+
+	for (size_t i = 0; i < WANTED; i++) {
+		if (g->wanted[i].hash == h) {
+			if (now - g->wanted[i].at < WANT_GAP)
+				return false;
+			slot = &g->wanted[i];
+			break;
+		}
+		if (g->wanted[i].at < slot->at)
+			slot = &g->wanted[i];
+	}
+	slot->hash = h;
+	slot->at = now;
+	return true;
+}
+
+/* Asks to for the credentials of the names not asked for lately. */
+static void
+cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpoint *addr,
+         char (*names)[WIRE_NAME_MAX + 1], size_t n)
+{
+	struct wire_msg *req = &g->out;
+	struct pkt p;
+
+	if (!g->federated)
+		return;
+	pkt_init(&p, to, addr);
+	msg_clear(req, WIRE_CRED_REQ);
+	for (size_t i = 0; i < n; i++) {
+		if (want_now(g, now, names[i]))
+			strcpy(req->names[req->count++], names[i]);
+		if (req->count > 0 && (req->count == WIRE_MAX_NAMES || i + 1 == n)) {
+			pkt_put(g, &p, req);
+			req->count = 0;
+		}
+	}
+	if (p.w.len > 1)
+		pkt_send(g, &p, false);
+}
+
+static void
+put_blob(struct gossip *g, struct pkt *p, uint8_t type, const uint8_t *bytes, size_t len)
+{
+	struct wire_msg *m = &g->out;
+
+	msg_clear(m, type);
+	m->blob_len = (uint16_t)len;
+	memcpy(m->blob, bytes, len);
+	pkt_put(g, p, m);
+}
+
+/* A member asks for credentials: each known one goes with the descriptor it admits, so the
+ * asker takes both in one go. */
+static void
+on_cred_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
+            const struct wire_msg *m)
+{
+	struct pkt p;
+
+	pkt_init(&p, from, addr);
+	for (size_t i = 0; i < m->count; i++) {
+		int64_t id = lookup(g, m->names[i]);
+		const struct admitted *a;
+
+		if (id == SELF_ID && g->self_cred != NULL) {
+			put_blob(g, &p, WIRE_CRED, g->self_cred->bytes, g->self_cred->len);
+			if (g->self_state == GOSSIP_ALIVE)
+				put_self_alive(g, &p);
+		} else if (id >= 0 && id != SELF_ID && (a = admitted_of(g, (uint32_t)id)) != NULL) {
+			put_blob(g, &p, WIRE_CRED, a->cred->bytes, a->cred->len);
+			if (g->members[id].desc != NULL && live(g->members[id].state)) {
+				msg_clear(&g->out, WIRE_ALIVE);
+				g->out.desc = g->members[id].desc->d;
+				pkt_put(g, &p, &g->out);
+			}
+		}
+	}
+	if (p.w.len > 1)
+		pkt_send(g, &p, false);
+}
+
+static void
+on_cred(struct gossip *g, gossip_time now, const struct wire_msg *m)
+{
+	struct cred c;
+	struct gossip_cred *gc = gossip_cred_new(m->blob, m->blob_len, &c);
+
+	if (gc == NULL) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	cred_take(g, now, gc, &c, NULL, 0);
+	gossip_cred_unref(gc);
+}
+
+/* Federation anti-entropy: the authority set's version and a count and sum of revocation ids
+ * ride on every digest. A site with an older set gets the newer update; a site holding other
+ * revocations answers with its ids, and each side sends what the other lacks. */
+static void
+put_fed_sum(struct gossip *g, struct pkt *p)
+{
+	struct wire_msg *m = &g->out;
+
+	msg_clear(m, WIRE_FED_SUM);
+	m->version = g->authorities.version;
+	m->total = (uint16_t)(g->nrevs > UINT16_MAX ? UINT16_MAX : g->nrevs);
+	m->hashes[0] = g->revs_sum;
+	pkt_put(g, p, m);
+}
+
+static void
+put_revoke_ids(struct gossip *g, struct pkt *p, bool reply)
+{
+	struct wire_msg *m = &g->out;
+
+	msg_clear(m, WIRE_REVOKE_IDS);
+	m->flags = reply ? WIRE_IDS_REPLY : 0;
+	/* The newest ones: a federation revokes rarely, and older ones were spread long ago. */
+	for (size_t i = g->nrevs; i-- > 0 && m->count < WIRE_MAX_IDS;)
+		m->hashes[m->count++] = g->revs[i]->id;
+	pkt_put(g, p, m);
+}
+
+static void
+on_fed_sum(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
+           const struct wire_msg *m)
+{
+	bool newer = g->auth_len > 0 && m->version < g->authorities.version;
+	struct pkt p;
+
+	if (!g->federated || (!newer && m->total == g->nrevs && m->hashes[0] == g->revs_sum))
+		return;
+	pkt_init(&p, from, addr);
+	if (newer)
+		put_blob(g, &p, WIRE_AUTHORITIES, g->auth_bytes, g->auth_len);
+	if (m->total != g->nrevs || m->hashes[0] != g->revs_sum)
+		put_revoke_ids(g, &p, true);
+	pkt_send(g, &p, false);
+}
+
+static bool
+ids_hold(const struct wire_msg *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->count; i++)
+		if (m->hashes[i] == id)
+			return true;
+	return false;
+}
+
+static void
+on_revoke_ids(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
+              const struct wire_msg *m)
+{
+	bool lacking = false;
+	struct pkt p;
+
+	if (!g->federated)
+		return;
+	pkt_init(&p, from, addr);
+	for (size_t i = 0; i < g->nrevs; i++)
+		if (!ids_hold(m, g->revs[i]->id))
+			put_blob(g, &p, WIRE_REVOKE, g->revs[i]->bytes, g->revs[i]->len);
+	for (size_t i = 0; i < m->count && !lacking; i++) {
+		lacking = true;
+		for (size_t j = 0; j < g->nrevs && lacking; j++)
+			lacking = g->revs[j]->id != m->hashes[i];
+	}
+	if (lacking && (m->flags & WIRE_IDS_REPLY))
+		put_revoke_ids(g, &p, false);
+	if (p.w.len > 1)
+		pkt_send(g, &p, false);
+}
+
+/* from told us of d: a site this site does not admit yet may be one a credential admits,
+ * and a member running a newer credential than the one held needs it before its descriptor
+ * can be judged. Both are asked of from, which answers with the credential and the
+ * descriptor together. */
+static void
+on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_endpoint *addr,
+         const struct wire_desc *d)
+{
+	char want[1][WIRE_NAME_MAX + 1];
+	const struct admitted *a;
 	struct gossip_desc *gd;
 	struct member *m;
 	int64_t id = lookup(g, d->name);
@@ -1571,6 +2288,11 @@ on_alive(struct gossip *g, gossip_time now, const struct wire_desc *d, struct go
 		}
 		return;
 	}
+	strcpy(want[0], d->name);
+	if (id == -1 && g->federated) {
+		cred_ask(g, now, from, addr, want, 1);
+		return;
+	}
 	if (id < 0) {
 		g->ctr.drop_refused++;
 		return;
@@ -1578,12 +2300,17 @@ on_alive(struct gossip *g, gossip_time now, const struct wire_desc *d, struct go
 	m = &g->members[id];
 	if (m->state != GOSSIP_NONE && d->incarnation <= m->incarnation)
 		return; /* stale or already known: no signature check spent on it */
+	a = admitted_of(g, (uint32_t)id);
+	if (a != NULL && d->cred_serial > a->cred->serial) {
+		cred_ask(g, now, from, addr, want, 1);
+		return;
+	}
 	/* Only the trusted key's signature says anything about the site. */
 	if (memcmp(tentry(g, (uint32_t)id)->key, d->wg_key, WIRE_KEY_LEN) != 0) {
 		g->ctr.drop_refused++;
 		return;
 	}
-	gd = shared != NULL ? gossip_desc_ref(shared) : gossip_desc_new(d);
+	gd = gossip_desc_new(d);
 	if (gd == NULL)
 		return;
 	if (desc_verify(gd, m->desc) != 0)
@@ -2076,6 +2803,8 @@ send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, boo
 	m->count = (uint8_t)nb;
 	coarse_sums(g, nb, m->hashes);
 	pkt_put(g, &p, m);
+	if (g->federated)
+		put_fed_sum(g, &p);
 	pkt_send(g, &p, true);
 }
 
@@ -2183,7 +2912,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
            const struct wire_msg *m)
 {
 	char want[WIRE_MAX_ENTRIES][WIRE_NAME_MAX + 1];
-	size_t nwant = 0;
+	char creds[WIRE_MAX_ENTRIES][WIRE_NAME_MAX + 1];
+	size_t nwant = 0, ncreds = 0;
 
 	for (size_t i = 0; i < m->count; i++) {
 		const struct wire_entry *e = &m->entries[i];
@@ -2191,7 +2921,12 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		struct member *mm;
 		bool ask = false;
 
-		if (id == SELF_ID) {
+		if (id == -1) {
+			/* Maybe a site a credential admits: its credential comes with its
+			 * descriptor. */
+			if (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT)
+				strcpy(creds[ncreds++], e->name);
+		} else if (id == SELF_ID) {
 			/* Above our own: an earlier run's version, if we really signed it. */
 			ask = e->incarnation > g->self_inc;
 			if (e->state != WIRE_STATE_ALIVE && e->incarnation == g->self_inc)
@@ -2213,6 +2948,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 			strcpy(want[nwant++], e->name);
 	}
 	desc_ask(g, from, addr, want, nwant);
+	if (ncreds > 0)
+		cred_ask(g, g->clock, from, addr, creds, ncreds);
 	if (m->flags & WIRE_ENTRIES_REPLY) {
 		bool marked[WIRE_MAX_BUCKETS] = {false};
 
@@ -2466,9 +3203,37 @@ lookup_sender(struct gossip *g, const char *name)
 		g->ctr.drop_self++;
 		return -1;
 	}
-	if (id < 0)
+	if (id == LOOKUP_OUT)
+		g->ctr.drop_revoked++;
+	else if (id < 0)
 		g->ctr.drop_unknown++;
-	return id;
+	return id < 0 ? -1 : id;
+}
+
+/* The sealed answer to a joiner whose source is proven: it tells the joiner who we are, and
+ * the joiner follows with its join. */
+static void
+hello_answer(struct gossip *g, uint32_t id, const struct addr_endpoint *from)
+{
+	struct pkt p;
+
+	pkt_init(&p, id, from);
+	msg_clear(&g->out, WIRE_PING);
+	g->out.seq = ++g->seq;
+	pkt_put(g, &p, &g->out);
+	pkt_send(g, &p, false);
+}
+
+/* Whether a hello's source, proven by its cookie, may cost this site an answer now. */
+static bool
+hello_budget(struct gossip *g, gossip_time now, const struct addr_endpoint *from)
+{
+	if (!source_take(g, now, from) ||
+	    !bucket_take(&g->hello_budget, now, HELLO_RATE, HELLO_BURST)) {
+		g->ctr.drop_rate++;
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -2479,15 +3244,18 @@ on_hello(struct gossip *g, gossip_time now, const struct addr_endpoint *from, co
 	struct wire_hello h;
 	struct wire_cookie c;
 	int64_t id;
-	struct pkt p;
 
 	if (wire_hello_decode(buf, len, &h) != 0) {
 		g->ctr.drop_malformed++;
 		return;
 	}
-	id = lookup_sender(g, h.name);
-	if (id < 0)
+	/* In a federation a name not known yet may be a site its credential admits: it gets a
+	 * cookie, and presents its credential with it. */
+	id = lookup(g, h.name);
+	if (id == SELF_ID || (id < 0 && !(id == -1 && g->federated && !h.has_cookie))) {
+		lookup_sender(g, h.name);
 		return;
+	}
 	if (!h.has_cookie || !cookie_valid(g, now, from, h.name, h.cookie)) {
 		if (h.has_cookie)
 			g->ctr.drop_cookie++;
@@ -2501,25 +3269,99 @@ on_hello(struct gossip *g, gossip_time now, const struct addr_endpoint *from, co
 		send_clear(g, from, reply, wire_cookie_encode(&c, reply, sizeof(reply)));
 		return;
 	}
-	if (!source_take(g, now, from) ||
-	    !bucket_take(&g->hello_budget, now, HELLO_RATE, HELLO_BURST)) {
-		g->ctr.drop_rate++;
-		return;
-	}
-	/* A small sealed answer: it tells the joiner who we are. The joiner follows with its
-	 * join. */
-	pkt_init(&p, (uint32_t)id, from);
-	msg_clear(&g->out, WIRE_PING);
-	g->out.seq = ++g->seq;
-	pkt_put(g, &p, &g->out);
-	pkt_send(g, &p, false);
+	if (hello_budget(g, now, from))
+		hello_answer(g, (uint32_t)id, from);
 }
 
-/* A seed's answer to our hello: repeat the hello with the cookie, once. */
+/* A joiner's credential with the cookie of its hello: admitted if it verifies, then answered
+ * with this site's own credential and the sealed answer a hello gets. */
+static void
+on_present(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
+           const struct wire_present *wp)
+{
+	uint8_t out[WIRE_DATAGRAM_MAX];
+	struct wire_present mine;
+	struct gossip_cred *gc;
+	struct cred c;
+	int64_t id;
+
+	gc = gossip_cred_new(wp->cred, wp->cred_len, &c);
+	if (gc == NULL) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	if (!cookie_valid(g, now, from, c.site, wp->cookie)) {
+		g->ctr.drop_cookie++;
+		goto out;
+	}
+	if (!hello_budget(g, now, from))
+		goto out;
+	id = lookup(g, c.site);
+	if (id == -1)
+		id = cred_take(g, now, gc, &c, NULL, 0);
+	if (id < 0 || id == SELF_ID) {
+		lookup_sender(g, c.site);
+		goto out;
+	}
+	if (g->self_cred != NULL) {
+		memset(&mine, 0, sizeof(mine));
+		mine.nonce = wp->nonce;
+		mine.cred_len = g->self_cred->len;
+		memcpy(mine.cred, g->self_cred->bytes, g->self_cred->len);
+		send_clear(g, from, out, wire_present_encode(&mine, out, sizeof(out)));
+	}
+	hello_answer(g, (uint32_t)id, from);
+out:
+	gossip_cred_unref(gc);
+}
+
+/* A seed's credential, answering our presentation: taken only for the nonce we sent. */
+static void
+on_presented(struct gossip *g, gossip_time now, const struct wire_present *wp)
+{
+	struct gossip_cred *gc;
+	struct seed *s = NULL;
+	struct cred c;
+
+	for (size_t i = 0; i < g->nseeds && s == NULL; i++)
+		if (g->seeds[i].presented && g->seeds[i].nonce == wp->nonce)
+			s = &g->seeds[i];
+	if (s == NULL) {
+		g->ctr.drop_cookie++;
+		return;
+	}
+	s->presented = false;
+	gc = gossip_cred_new(wp->cred, wp->cred_len, &c);
+	if (gc == NULL) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	cred_take(g, now, gc, &c, NULL, 0);
+	gossip_cred_unref(gc);
+}
+
+static void
+on_clear(struct gossip *g, gossip_time now, const struct addr_endpoint *from, const uint8_t *buf,
+         size_t len)
+{
+	struct wire_present *wp = &g->present;
+
+	if (!g->federated || wire_present_decode(buf, len, wp) != 0) {
+		g->ctr.drop_malformed++;
+		return;
+	}
+	if (wp->has_cookie)
+		on_present(g, now, from, wp);
+	else
+		on_presented(g, now, wp);
+}
+
+/* A seed's answer to our hello: repeat the hello with the cookie, once; a site with a
+ * credential presents it with the cookie instead. */
 static void
 on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
 {
-	uint8_t out[WIRE_HELLO_LEN];
+	uint8_t out[WIRE_DATAGRAM_MAX];
 	struct wire_cookie c;
 	struct wire_hello h = {0};
 	struct seed *s = NULL;
@@ -2537,6 +3379,19 @@ on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
 		return;
 	}
 	s->awaiting = false;
+	if (g->self_cred != NULL) {
+		struct wire_present *wp = &g->present;
+
+		memset(wp, 0, sizeof(*wp));
+		wp->nonce = c.nonce;
+		wp->has_cookie = true;
+		memcpy(wp->cookie, c.cookie, WIRE_COOKIE_LEN);
+		wp->cred_len = g->self_cred->len;
+		memcpy(wp->cred, g->self_cred->bytes, g->self_cred->len);
+		s->presented = true;
+		send_clear(g, &s->ep, out, wire_present_encode(wp, out, sizeof(out)));
+		return;
+	}
 	strcpy(h.name, g->name);
 	h.nonce = c.nonce;
 	h.has_cookie = true;
@@ -2717,6 +3572,7 @@ gossip_tick(struct gossip *g, gossip_time now)
 	if (!g->started)
 		return;
 	forward_tick(g, now);
+	expiry_tick(g, now);
 	probe_tick(g, now);
 	suspects_tick(g, now);
 	if (now >= g->next_gossip) {
@@ -2776,6 +3632,8 @@ gossip_next_deadline(const struct gossip *g)
 	for (size_t i = 0; i < MAX_FORWARDS; i++)
 		if (g->fw[i].used)
 			EARLIER(g->fw[i].nack_at);
+	if (g->federated && gossip_trust_count(g->admitted_trust) > 0)
+		EARLIER(g->next_expiry_check);
 #undef EARLIER
 	return t;
 }
@@ -2806,7 +3664,7 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		on_ack_for(g, from, m);
 		break;
 	case WIRE_ALIVE:
-		on_alive(g, now, &m->desc, NULL);
+		on_alive(g, now, from, addr, &m->desc);
 		break;
 	case WIRE_SUSPECT:
 	case WIRE_DEAD:
@@ -2835,6 +3693,26 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	case WIRE_CHALLENGE:
 	case WIRE_RESPONSE:
 		break; /* taken before any dispatch: fresh_walk */
+	case WIRE_CRED:
+		on_cred(g, now, m);
+		break;
+	case WIRE_CRED_REQ:
+		on_cred_req(g, from, addr, m);
+		break;
+	case WIRE_REVOKE:
+		if (revocation_take(g, now, m->blob, m->blob_len, NULL, 0) < 0)
+			g->ctr.drop_refused++;
+		break;
+	case WIRE_FED_SUM:
+		on_fed_sum(g, from, addr, m);
+		break;
+	case WIRE_AUTHORITIES:
+		if (authorities_take(g, now, m->blob, m->blob_len, NULL, 0) < 0)
+			g->ctr.drop_refused++;
+		break;
+	case WIRE_REVOKE_IDS:
+		on_revoke_ids(g, from, addr, m);
+		break;
 	}
 }
 
@@ -2974,6 +3852,22 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 	}
 }
 
+/* A sealed datagram from a name this site does not know: a site admitted by credential that
+ * learnt of this one first. One member is asked for its credential, within a budget, since
+ * the name is anyone's to claim. */
+static void
+cred_ask_any(struct gossip *g, gossip_time now, const char *name)
+{
+	char want[1][WIRE_NAME_MAX + 1];
+	uint32_t to;
+
+	if (!g->federated || !bucket_take(&g->ask_budget, now, ASK_RATE, ASK_BURST) ||
+	    pick_live(g, UINT32_MAX, &to, 1) != 1)
+		return;
+	strcpy(want[0], name);
+	cred_ask(g, now, to, member_addr(g, to), want, 1);
+}
+
 void
 gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
                const uint8_t *buf, size_t len)
@@ -3000,13 +3894,20 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 		on_cookie(g, buf, len);
 		return;
 	}
+	if (len > 0 && (buf[0] == WIRE_PRESENT_KIND || buf[0] == WIRE_PRESENTED_KIND)) {
+		on_clear(g, now, from, buf, len);
+		return;
+	}
 	if (seal_sender(buf, len, name) != 0) {
 		g->ctr.drop_malformed++;
 		return;
 	}
 	id = lookup_sender(g, name);
-	if (id < 0)
+	if (id < 0) {
+		if (g->federated && lookup(g, name) == -1)
+			cred_ask_any(g, now, name);
 		return;
+	}
 	rc = open_sealed(g, (uint32_t)id, buf, len, plain, sizeof(plain), &plen, &op);
 	if (rc == SEAL_ERR_REPLAYED)
 		g->ctr.drop_replayed++;
@@ -3044,6 +3945,32 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 	g->answer.owed = false;
 }
 
+/* The federation part of gossip_new: the authority set and this site's own credential,
+ * which must be this site's. NULL, or what is wrong. */
+static const char *
+federation_init(struct gossip *g, const struct gossip_config *cfg)
+{
+	struct cred c;
+
+	g->federated = true;
+	g->unix_now = cfg->unix_now;
+	g->authorities = *cfg->authorities;
+	g->pin_authorities = cfg->pin_authorities;
+	g->admitted_trust = gossip_trust_new();
+	if (g->admitted_trust == NULL)
+		return "out of memory";
+	if (cfg->credential == NULL)
+		return NULL;
+	g->self_cred = gossip_cred_new(cfg->credential, cfg->credential_len, &c);
+	if (g->self_cred == NULL)
+		return "own credential does not decode";
+	if (strcmp(c.site, g->name) != 0 ||
+	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) != 0 ||
+	    strcmp(c.federation, g->authorities.federation) != 0)
+		return "own credential is not this site's (name, key or federation)";
+	return NULL;
+}
+
 struct gossip *
 gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 {
@@ -3059,6 +3986,8 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 		return NULL;
 	else if (cfg->nseeds > 0 && cfg->seeds == NULL)
 		why = "seed list missing";
+	else if (cfg->authorities != NULL && cfg->unix_now == NULL)
+		why = "a federation needs the time of day";
 	if (why != NULL)
 		goto fail;
 	g = calloc(1, sizeof(*g));
@@ -3084,11 +4013,14 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 		g->rng[i] = mix64(x);
 	}
 	g->seq = (uint32_t)rng_next(g);
-	g->nmembers = gossip_trust_count(cfg->trust);
-	g->members = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->members));
-	g->unconfirmed = calloc(g->nmembers ? g->nmembers : 1, sizeof(*g->unconfirmed));
+	g->nstatic = g->nmembers = gossip_trust_count(cfg->trust);
+	g->members_cap = g->unconfirmed_cap = g->nmembers ? g->nmembers : 1;
+	g->members = calloc(g->members_cap, sizeof(*g->members));
+	g->unconfirmed = calloc(g->unconfirmed_cap, sizeof(*g->unconfirmed));
 	if (g->members == NULL || g->unconfirmed == NULL)
 		goto nomem;
+	if (cfg->authorities != NULL && (why = federation_init(g, cfg)) != NULL)
+		goto fail;
 	if (cfg->nseeds > 0) {
 		g->seeds = calloc(cfg->nseeds, sizeof(*g->seeds));
 		if (g->seeds == NULL)
@@ -3123,6 +4055,15 @@ gossip_free(struct gossip *g)
 {
 	if (g == NULL)
 		return;
+	for (size_t i = 0; g->admitted_trust != NULL && i < gossip_trust_count(g->admitted_trust);
+	     i++)
+		gossip_cred_unref(g->admitted[i].cred);
+	gossip_trust_free(g->admitted_trust);
+	free(g->admitted);
+	for (size_t i = 0; i < g->nrevs; i++)
+		free(g->revs[i]);
+	free(g->revs);
+	gossip_cred_unref(g->self_cred);
 	for (size_t i = 0; g->members != NULL && i < g->nmembers; i++) {
 		gossip_desc_unref(g->members[i].desc);
 		free(g->members[i].susp);
@@ -3171,6 +4112,8 @@ gossip_start(struct gossip *g, gossip_time now)
 	        now + jitter(g, (gossip_time)g->prof.reconnect_interval_ms * GOSSIP_MSEC, 0.5);
 	g->cookie_budget = (struct bucket){now, COOKIE_BURST};
 	g->hello_budget = (struct bucket){now, HELLO_BURST};
+	g->ask_budget = (struct bucket){now, ASK_BURST};
+	g->next_expiry_check = now;
 	for (size_t i = 0; i < g->nseeds; i++)
 		g->seeds[i].next = now;
 }
@@ -3248,7 +4191,95 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->why = r != NULL ? r->why : "";
 	out->changed_at = m->changed_at;
 	out->suspect_until = m->susp != NULL ? m->susp->deadline : 0;
+	out->cred = admitted_of(g, (uint32_t)index) != NULL ? admitted_of(g, (uint32_t)index)->cred
+	                                                    : NULL;
 	return 0;
+}
+
+size_t
+gossip_member_count(const struct gossip *g)
+{
+	return g->nmembers;
+}
+
+int
+gossip_member_find(const struct gossip *g, const char *name)
+{
+	int64_t id = lookup(g, name);
+
+	return id < 0 || id == SELF_ID ? -1 : (int)id;
+}
+
+int
+gossip_admit(struct gossip *g, gossip_time now, struct gossip_cred *gc, char *err, size_t errlen)
+{
+	struct cred c;
+	char why[128];
+
+	g->clock = now;
+	if (cred_decode(gc->bytes, gc->len, &c, why, sizeof(why)) != 0) {
+		say(err, errlen, why);
+		return -1;
+	}
+	return cred_take(g, now, gc, &c, err, errlen) < 0 ? -1 : 0;
+}
+
+int
+gossip_add_credential(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                      char *err, size_t errlen)
+{
+	struct gossip_cred *gc = gossip_cred_new(bytes, len, NULL);
+	int rc;
+
+	if (gc == NULL) {
+		say(err, errlen, "not a site credential");
+		return -1;
+	}
+	rc = gossip_admit(g, now, gc, err, errlen);
+	gossip_cred_unref(gc);
+	return rc;
+}
+
+int
+gossip_add_revocation(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                      char *err, size_t errlen)
+{
+	g->clock = now;
+	return revocation_take(g, now, bytes, len, err, errlen) < 0 ? -1 : 0;
+}
+
+int
+gossip_add_authorities(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                       char *err, size_t errlen)
+{
+	g->clock = now;
+	return authorities_take(g, now, bytes, len, err, errlen) < 0 ? -1 : 0;
+}
+
+const struct cred_authorities *
+gossip_authorities(const struct gossip *g)
+{
+	return g->federated ? &g->authorities : NULL;
+}
+
+const uint8_t *
+gossip_authorities_update(const struct gossip *g, size_t *len)
+{
+	*len = g->auth_len;
+	return g->auth_len > 0 ? g->auth_bytes : NULL;
+}
+
+size_t
+gossip_revocation_count(const struct gossip *g)
+{
+	return g->nrevs;
+}
+
+const uint8_t *
+gossip_revocation(const struct gossip *g, size_t i, size_t *len)
+{
+	*len = g->revs[i]->len;
+	return g->revs[i]->bytes;
 }
 
 size_t

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netd/cred.h"
 #include "netd/gossip_profile.h"
 #include "netd/seal.h"
 #include "netd/wire.h"
@@ -63,6 +64,25 @@ const char *gossip_refusal_name(enum gossip_refusal r);
 enum gossip_refusal gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d,
                                        char *why, size_t len);
 
+/* A site credential as gossip holds it: the encoded document, passed on as it is, and what
+ * admission needs of it. Shared by reference like descriptors; verified is set once its
+ * signatures were checked against the authority set of the instance that checked them (a
+ * simulator's sites share one set). */
+struct gossip_cred {
+	unsigned refs;
+	bool verified;
+	uint64_t serial;
+	int64_t not_before, not_after; /* Unix seconds */
+	uint16_t len;
+	uint8_t bytes[];
+};
+
+/* A copy of an encoded credential, decoded into c (which may be NULL) to check it is one:
+ * NULL for bytes that are not a site credential, or no memory. */
+struct gossip_cred *gossip_cred_new(const uint8_t *bytes, size_t len, struct cred *c);
+struct gossip_cred *gossip_cred_ref(struct gossip_cred *gc);
+void gossip_cred_unref(struct gossip_cred *gc);
+
 /* A descriptor shared by reference: one received copy serves the whole membership view,
  * and a simulator can share one across thousands of views. */
 struct gossip_desc {
@@ -94,8 +114,11 @@ enum gossip_event_type {
 	GOSSIP_EV_SUSPECT, /* see .local: raised by this site's own probe */
 	GOSSIP_EV_DEAD,
 	GOSSIP_EV_LEFT,
-	GOSSIP_EV_UPDATE,  /* granted descriptor content changed */
-	GOSSIP_EV_REFUSED, /* a new descriptor content asks for more than the trust grants */
+	GOSSIP_EV_UPDATE,   /* granted descriptor content changed */
+	GOSSIP_EV_REFUSED,  /* a new descriptor content asks for more than the trust grants */
+	GOSSIP_EV_REVOKED,  /* its credential was revoked: out of the view at once, for good */
+	GOSSIP_EV_EXPIRED,  /* its credential expired: out of the view until a renewal arrives */
+	GOSSIP_EV_DISOWNED, /* an authority update left its credential short of signatures */
 };
 
 const char *gossip_event_name(enum gossip_event_type t);
@@ -128,6 +151,19 @@ struct gossip_config {
 	const struct wire_desc *desc;
 	struct gossip_profile profile;
 	const struct gossip_trust *trust; /* borrowed */
+	/* The federation: sites whose credentials verify against these authorities are admitted
+	 * beside the trust table's (which wins for a name in both). NULL: the trust table alone.
+	 * Copied. */
+	const struct cred_authorities *authorities;
+	/* This site's own credential, encoded, passed to every site that does not know it yet;
+	 * NULL when it has none. Copied. */
+	const uint8_t *credential;
+	size_t credential_len;
+	/* The time of day in Unix seconds (called with cb.arg), for the validity of credentials:
+	 * required with authorities. */
+	int64_t (*unix_now)(void *arg);
+	/* The authorities stay as given: authority updates are refused. */
+	bool pin_authorities;
 	const struct addr_endpoint *seeds;
 	size_t nseeds;
 	uint64_t rng_seed;
@@ -154,11 +190,15 @@ struct gossip_counters {
 	uint64_t drop_rate;      /* answers to hellos and to trusted senders over budget */
 	uint64_t drop_cookie;    /* hello with a stale or forged cookie; unasked cookie reply */
 	uint64_t probes, probe_failures, indirect_probes;
-	uint64_t suspicions;  /* raised by this site */
-	uint64_t refutations; /* this site refuted a suspicion of itself */
-	uint64_t syncs;       /* anti-entropy exchanges started */
-	uint64_t joins;       /* join attempts to seeds or dead members */
-	uint64_t challenges;  /* freshness challenges sent in a datagram of their own */
+	uint64_t suspicions;     /* raised by this site */
+	uint64_t refutations;    /* this site refuted a suspicion of itself */
+	uint64_t syncs;          /* anti-entropy exchanges started */
+	uint64_t joins;          /* join attempts to seeds or dead members */
+	uint64_t challenges;     /* freshness challenges sent in a datagram of their own */
+	uint64_t creds_admitted; /* credentials verified and taken (new sites and renewals) */
+	uint64_t creds_refused;  /* credentials that did not verify, were revoked or expired */
+	uint64_t revocations;    /* revocations verified and taken */
+	uint64_t drop_revoked;   /* from a site whose credential was revoked */
 };
 
 struct gossip;
@@ -204,11 +244,43 @@ struct gossip_member_info {
 	enum gossip_refusal refusal;     /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
 	const char *why;                 /* the refusal as a sentence; "" when none */
 	gossip_time changed_at;
-	gossip_time suspect_until; /* SUSPECT: when this site's suspicion runs out, else 0 */
+	gossip_time suspect_until;      /* SUSPECT: when this site's suspicion runs out, else 0 */
+	const struct gossip_cred *cred; /* admitted by credential: the one it holds; else NULL */
 };
 
-/* Members by trust index (0 .. gossip_trust_count-1); -1 for an index not known. */
+/* Members by index: the trust table's entries first (a member's index is its trust index),
+ * then the sites admitted by credential, in the order they were. -1 for an index not known. */
 int gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out);
+size_t gossip_member_count(const struct gossip *g);
+/* The index of the member named, or -1. */
+int gossip_member_find(const struct gossip *g, const char *name);
+
+/* Federation documents handed in by the operator (through the status socket) or by a state
+ * file: each is verified against the current authority set, taken and spread. Return 0 (also
+ * for one already held), or -1 with the reason in err. */
+int gossip_add_credential(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                          char *err, size_t errlen);
+/* gossip_add_credential for a credential shared by reference (a simulator's sites share one
+ * per site, verified once): takes a reference when admitted. */
+int gossip_admit(struct gossip *g, gossip_time now, struct gossip_cred *gc, char *err,
+                 size_t errlen);
+int gossip_add_revocation(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                          char *err, size_t errlen);
+/* An authority update signed by threshold of the current set, with a higher version: its set
+ * replaces the current one (unless pinned), spreads, and the credentials admitted so far are
+ * checked against it again. 0 (also for the one held), or -1 with the reason in err. */
+int gossip_add_authorities(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                           char *err, size_t errlen);
+/* The authority set in force (the config's, or the newest update taken); NULL outside a
+ * federation. */
+const struct cred_authorities *gossip_authorities(const struct gossip *g);
+/* The update in force, encoded, for the state file; NULL when it is the config's set. */
+const uint8_t *gossip_authorities_update(const struct gossip *g, size_t *len);
+
+/* The revocations held, encoded: for the state file and the catalogue. */
+size_t gossip_revocation_count(const struct gossip *g);
+const uint8_t *gossip_revocation(const struct gossip *g, size_t i, size_t *len);
+
 size_t gossip_alive_count(const struct gossip *g); /* alive or suspect, self included */
 const struct gossip_counters *gossip_counters(const struct gossip *g);
 const struct wire_desc *gossip_self(const struct gossip *g);

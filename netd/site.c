@@ -79,26 +79,37 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
+/* Seconds before its credential runs out from which a start or reload warns. */
+#define SITE_CREDENTIAL_WARN (30 * 86400)
+
+/* The time of day, for the validity of federation credentials. */
+static int64_t
+site_unix_now(void *arg)
+{
+	(void)arg;
+	return (int64_t)time(NULL);
+}
+
 /* --- the state file --- */
 
-/* Saves the incarnation and the verified descriptors of the live members. */
+/* Saves the incarnation, the verified descriptors of the live members, their credentials and
+ * the revocations held. */
 static void
 site_save(struct site *s)
 {
 	struct state st = {0};
 	char err[256];
 
-	st.incarnation = gossip_self(s->gossip)->incarnation;
-	st.members = view_live_members(s->gossip, s->trust, &st.nmembers);
-	if (st.members == NULL) {
+	if (view_carry(s->gossip, &st) != 0) {
 		log_warnx("cannot save %s: out of memory", s->conf->gossip.state_file);
 		return;
 	}
+	st.incarnation = gossip_self(s->gossip)->incarnation;
 	if (state_save(s->conf->gossip.state_file, &st, err, sizeof(err)) < 0)
 		log_warnx("cannot save the gossip state: %s", err);
 	else
 		s->saved_incarnation = st.incarnation;
-	free(st.members);
+	state_clear(&st);
 }
 
 static void
@@ -191,17 +202,19 @@ static void
 site_apply(struct site *s)
 {
 	int64_t now = site_now();
-	size_t count = gossip_trust_count(s->trust);
+	size_t count = gossip_member_count(s->gossip);
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
+	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
 	struct mesh_desired *next = NULL;
 	struct reconcile_stats after;
 	size_t n;
 	int rc;
 
-	if (sites == NULL)
+	if (sites == NULL || rooms == NULL)
 		goto retry;
-	n = view_mesh_sites(s->gossip, s->trust, (int64_t)s->conf->gossip.dead_hold * MESH_USEC,
-	                    now, sites, &s->hold_expiry);
+	n = view_mesh_sites(s->gossip, &s->conf->policy,
+	                    (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites, rooms,
+	                    &s->hold_expiry);
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
 	s->view_changed = false;
@@ -225,11 +238,13 @@ site_apply(struct site *s)
 	if (rc == -EAGAIN)
 		site_log_reports(s->reconcile, "", true);
 	free(sites);
+	free(rooms);
 	site_arm_work(s, now);
 	return;
 retry:
 	log_warnx("out of memory computing the mesh; retrying");
 	free(sites);
+	free(rooms);
 	s->view_changed = true;
 	site_arm_work(s, now);
 }
@@ -296,9 +311,17 @@ site_gossip_event(void *arg, const struct gossip_event *gev)
 		log_info("gossip: site %s is suspect (incarnation %u)", gev->name,
 		         gev->incarnation);
 	else if (gev->type == GOSSIP_EV_REFUSED)
-		log_warnx("gossip: site %s: descriptor of incarnation %u refused, only what its "
-		          "trust entry grants is used: %s",
+		log_warnx("gossip: site %s: descriptor of incarnation %u refused, only what is "
+		          "granted is used: %s",
 		          gev->name, gev->incarnation, gev->why);
+	else if (gev->type == GOSSIP_EV_REVOKED || gev->type == GOSSIP_EV_EXPIRED ||
+	         gev->type == GOSSIP_EV_DISOWNED)
+		log_warnx("gossip: site %s: its credential %s: its tunnel, routes and segments go",
+		          gev->name,
+		          gev->type == GOSSIP_EV_REVOKED ? "was revoked"
+		          : gev->type == GOSSIP_EV_EXPIRED
+		                  ? "expired"
+		                  : "lacks signatures of the current authorities");
 	else
 		log_info("gossip: site %s: %s (incarnation %u)", gev->name,
 		         gossip_event_name(gev->type), gev->incarnation);
@@ -348,13 +371,44 @@ site_on_drained(void *arg)
 	site_after_gossip(arg);
 }
 
-/* A gossip instance for s->conf in a new random session, carrying over the remembered
- * members. */
+/* This site's own credential and when it runs out, louder as that nears: the metric
+ * netd_credential_expiry_timestamp_seconds is what monitoring alerts on. */
+static void
+site_log_credential(const struct conf *conf)
+{
+	const struct cred *c = conf->federation.credential;
+	int64_t left;
+	char until[32];
+	struct tm tm;
+	time_t t;
+
+	if (c == NULL)
+		return;
+	t = (time_t)c->not_after;
+	left = (int64_t)(t - time(NULL));
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	if (left <= 0)
+		log_warnx("federation %s: this site's credential (serial %" PRIu64 ") expired at "
+		          "%s: no other site admits it by credential",
+		          c->federation, c->serial, until);
+	else if (left < SITE_CREDENTIAL_WARN)
+		log_warnx("federation %s: this site's credential (serial %" PRIu64 ") expires at "
+		          "%s, in %" PRId64 " days: have a renewal signed",
+		          c->federation, c->serial, until, left / 86400);
+	else
+		log_info("federation %s: this site's credential, serial %" PRIu64
+		         ", valid until %s",
+		         c->federation, c->serial, until);
+}
+
+/* A gossip instance for s->conf in a new random session, carrying over what carry holds:
+ * remembered members, their credentials, revocations. */
 static struct gossip *
-site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *members,
-                  size_t nmembers)
+site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carry)
 {
 	struct gossip_config cfg = {0};
+	struct cred_authorities authorities;
+	uint8_t credential[CRED_ENCODED_MAX];
 	struct wire_desc desc;
 	struct gossip *g;
 	uint64_t rng, session = 0;
@@ -379,6 +433,12 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	cfg.cb.send = site_gossip_send;
 	cfg.cb.event = site_gossip_event;
 	cfg.cb.arg = s;
+	if (view_federation(s->conf, &authorities, credential, &cfg.credential_len)) {
+		cfg.authorities = &authorities;
+		cfg.credential = cfg.credential_len > 0 ? credential : NULL;
+		cfg.unix_now = site_unix_now;
+		cfg.pin_authorities = s->conf->federation.pin_authorities;
+	}
 	g = gossip_new(&cfg, err, sizeof(err));
 	if (g == NULL) {
 		log_errx("gossip: %s", err);
@@ -386,12 +446,14 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct wire_desc *
 	}
 	s->saved_incarnation = incarnation;
 	s->session = session;
-	view_adopt_members(g, members, nmembers, site_now());
+	view_adopt(g, carry, site_now());
 	gossip_start(g, site_now());
+	site_log_credential(s->conf);
 	log_info("gossip: site %s, session %016" PRIx64 ", incarnation %u, %zu trusted sites, "
-	         "%zu seeds",
+	         "%zu seeds%s%s",
 	         s->conf->site_name, session, incarnation, gossip_trust_count(s->trust),
-	         s->conf->gossip.nseeds);
+	         s->conf->gossip.nseeds, cfg.authorities != NULL ? ", federation " : "",
+	         cfg.authorities != NULL ? authorities.federation : "");
 	return g;
 }
 
@@ -598,8 +660,7 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 		log_errx("out of memory building the trust table");
 		goto fail;
 	}
-	s->gossip = site_start_gossip(s, gossip_next_incarnation(st.incarnation), st.members,
-	                              st.nmembers);
+	s->gossip = site_start_gossip(s, gossip_next_incarnation(st.incarnation), &st);
 	state_clear(&st);
 	if (s->gossip == NULL)
 		goto fail;
@@ -630,19 +691,17 @@ site_restart_gossip(struct site *s)
 {
 	struct gossip_trust *trust = view_trust(s->conf), *old_trust = s->trust;
 	struct gossip *g, *old_gossip = s->gossip;
-	size_t n;
-	struct wire_desc *members = view_live_members(s->gossip, s->trust, &n);
+	struct state carry = {0};
 
-	if (trust == NULL || members == NULL) {
+	if (trust == NULL || view_carry(s->gossip, &carry) != 0) {
 		log_warnx("out of memory: the gossip settings take effect at the next start");
 		gossip_trust_free(trust);
-		free(members);
 		return -1;
 	}
 	s->trust = trust;
 	g = site_start_gossip(s, gossip_next_incarnation(gossip_self(old_gossip)->incarnation),
-	                      members, n);
-	free(members);
+	                      &carry);
+	state_clear(&carry);
 	if (g == NULL) {
 		s->trust = old_trust;
 		gossip_trust_free(trust);
@@ -652,6 +711,36 @@ site_restart_gossip(struct site *s)
 	gossip_free(old_gossip);
 	gossip_trust_free(old_trust);
 	return 0;
+}
+
+int
+site_publish_document(struct site *s, const uint8_t *bytes, size_t len, char *err, size_t errlen)
+{
+	int kind = cred_kind_of(bytes, len), rc;
+
+	switch (kind) {
+	case CRED_KIND_REVOCATION:
+		rc = gossip_add_revocation(s->gossip, site_now(), bytes, len, err, errlen);
+		break;
+	case CRED_KIND_SITE:
+		rc = gossip_add_credential(s->gossip, site_now(), bytes, len, err, errlen);
+		break;
+	case CRED_KIND_AUTHORITIES:
+		rc = gossip_add_authorities(s->gossip, site_now(), bytes, len, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "not a federation document");
+		return -1;
+	}
+	if (rc == 0) {
+		log_info("federation: %s published by the operator",
+		         kind == CRED_KIND_REVOCATION ? "revocation"
+		         : kind == CRED_KIND_SITE     ? "site credential"
+		                                      : "authority update");
+		site_save(s);
+		site_after_gossip(s);
+	}
+	return rc;
 }
 
 int

@@ -56,6 +56,13 @@ double site_leave(struct site *s);
  * Returns 0, or -1 with the reports logged when something could not be removed. */
 int site_teardown(struct site *s);
 
+/* A federation document handed in by the operator (an encoded revocation or site
+ * credential, cred.h): verified, taken, spread by gossip and kept in the state file; a
+ * revocation takes the sites it covers out of the data plane at once. Returns 0, or -1 with
+ * the reason in err. */
+int site_publish_document(struct site *s, const uint8_t *bytes, size_t len, char *err,
+                          size_t errlen);
+
 /* Saves the view to the state file and frees everything; the kernel is left as it is. */
 void site_free(struct site *s);
 

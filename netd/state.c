@@ -1,6 +1,7 @@
-/* The state file: a magic, the incarnation and the members' descriptors, each as a gossip
- * payload of one ALIVE message, so the wire codec's bounds checks guard it too. Its lock file
- * keeps a second netd off it. */
+/* The state file: a magic, the incarnation and its entries, each a gossip payload of one
+ * message -- AUTHORITIES for the authority update in force, CRED for a credential, REVOKE for
+ * a revocation, ALIVE for a member's descriptor -- so the wire codec's bounds checks guard it too.
+ * Its lock file keeps a second netd off it. */
 #include "netd/state.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@
 
 /* Version 1 also held a restart epoch (4 bytes after the magic), read and ignored so that an
  * upgrade keeps the view. */
-static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 2};
+static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 3};
 #define STATE_MAGIC_V1 1
 #define STATE_HEADER   (sizeof(state_magic) + 8)
 #define STATE_ENTRY    (2 + WIRE_DATAGRAM_MAX)
@@ -48,46 +49,155 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* One entry: its length, then a payload holding m alone. */
+static int
+put_entry(uint8_t *buf, size_t *off, const struct wire_msg *m)
+{
+	struct wire_writer w;
+
+	if (wire_begin(&w, buf + *off + 2, WIRE_DATAGRAM_MAX) != 0 || wire_put_msg(&w, m) != 0)
+		return -E2BIG;
+	buf[*off] = (uint8_t)(w.len >> 8);
+	buf[*off + 1] = (uint8_t)w.len;
+	*off += 2 + w.len;
+	return 0;
+}
+
+static int
+put_blobs(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type,
+          const struct state_blob *blobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		m->type = type;
+		m->blob_len = blobs[i].len;
+		memcpy(m->blob, blobs[i].bytes, blobs[i].len);
+		if (put_entry(buf, off, m) != 0)
+			return -E2BIG;
+	}
+	return 0;
+}
+
 int
 state_encode(const struct state *st, uint8_t **out, size_t *len)
 {
+	size_t total = st->nmembers + st->ncreds + st->nrevocations + (st->authorities.len > 0),
+	       off = STATE_HEADER;
+	struct wire_msg *m;
 	uint8_t *buf;
-	size_t off;
+	int rc = 0;
 
-	if (st->nmembers > STATE_MAX_MEMBERS)
+	if (st->nmembers > STATE_MAX_MEMBERS || st->ncreds > STATE_MAX_MEMBERS ||
+	    st->nrevocations > STATE_MAX_MEMBERS)
 		return -E2BIG;
-	buf = malloc(STATE_HEADER + st->nmembers * STATE_ENTRY);
-	if (buf == NULL)
+	buf = malloc(STATE_HEADER + total * STATE_ENTRY);
+	m = calloc(1, sizeof(*m));
+	if (buf == NULL || m == NULL) {
+		free(buf);
+		free(m);
 		return -ENOMEM;
+	}
 	memcpy(buf, state_magic, sizeof(state_magic));
 	put32(buf + 8, st->incarnation);
-	put32(buf + 12, (uint32_t)st->nmembers);
-	off = STATE_HEADER;
-	for (size_t i = 0; i < st->nmembers; i++) {
-		struct wire_msg *m = calloc(1, sizeof(*m));
-		struct wire_writer w;
-		int rc = -E2BIG;
-
-		if (m == NULL) {
-			free(buf);
-			return -ENOMEM;
-		}
+	put32(buf + 12, (uint32_t)total);
+	/* The federation first: a reader takes it before the members. */
+	rc = put_blobs(buf, &off, m, WIRE_AUTHORITIES, &st->authorities, st->authorities.len > 0);
+	if (rc == 0)
+		rc = put_blobs(buf, &off, m, WIRE_CRED, st->creds, st->ncreds);
+	if (rc == 0)
+		rc = put_blobs(buf, &off, m, WIRE_REVOKE, st->revocations, st->nrevocations);
+	for (size_t i = 0; rc == 0 && i < st->nmembers; i++) {
 		m->type = WIRE_ALIVE;
 		m->desc = st->members[i];
-		if (wire_begin(&w, buf + off + 2, WIRE_DATAGRAM_MAX) == 0 &&
-		    wire_put_msg(&w, m) == 0)
-			rc = 0;
-		free(m);
-		if (rc < 0) {
-			free(buf);
-			return rc;
-		}
-		buf[off] = (uint8_t)(w.len >> 8);
-		buf[off + 1] = (uint8_t)w.len;
-		off += 2 + w.len;
+		rc = put_entry(buf, &off, m);
+	}
+	free(m);
+	if (rc < 0) {
+		free(buf);
+		return rc;
 	}
 	*out = buf;
 	*len = off;
+	return 0;
+}
+
+/* Files of version 2 hold only members; version 1 also a restart epoch. */
+static int
+header_skip(const uint8_t *buf, size_t len, size_t *skip)
+{
+	*skip = 0;
+	if (len < sizeof(state_magic) || memcmp(buf, state_magic, sizeof(state_magic) - 1) != 0)
+		return -1;
+	switch (buf[sizeof(state_magic) - 1]) {
+	case STATE_MAGIC_V1:
+		*skip = 4;
+		return 0;
+	case 2:
+	case 3:
+		return 0;
+	}
+	return -1;
+}
+
+/* How many entries of each kind (descriptors, credentials, revocations) the first count
+ * framed entries claim to be, by their message type alone: the arrays are sized from it and
+ * the decoding proper checks everything. */
+static void
+count_kinds(const uint8_t *buf, size_t len, uint32_t count, size_t kinds[3])
+{
+	size_t off = 0;
+
+	kinds[0] = kinds[1] = kinds[2] = 0;
+	for (uint32_t i = 0; i < count && len - off >= 4; i++) {
+		size_t n = (size_t)buf[off] << 8 | buf[off + 1];
+
+		if (n < 2 || n > len - off - 2)
+			return;
+		switch (buf[off + 3]) {
+		case WIRE_ALIVE:
+			kinds[0]++;
+			break;
+		case WIRE_CRED:
+			kinds[1]++;
+			break;
+		case WIRE_REVOKE:
+			kinds[2]++;
+			break;
+		}
+		off += 2 + n;
+	}
+}
+
+static int
+take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3])
+{
+	struct state_blob *b;
+
+	switch (m->type) {
+	case WIRE_ALIVE:
+		if (s->nmembers == kinds[0])
+			return -1;
+		s->members[s->nmembers++] = m->desc;
+		return 0;
+	case WIRE_CRED:
+		if (s->ncreds == kinds[1])
+			return -1;
+		b = &s->creds[s->ncreds++];
+		break;
+	case WIRE_REVOKE:
+		if (s->nrevocations == kinds[2])
+			return -1;
+		b = &s->revocations[s->nrevocations++];
+		break;
+	case WIRE_AUTHORITIES:
+		if (s->authorities.len > 0)
+			return -1;
+		b = &s->authorities;
+		break;
+	default:
+		return -1;
+	}
+	b->len = m->blob_len;
+	memcpy(b->bytes, m->blob, m->blob_len);
 	return 0;
 }
 
@@ -96,25 +206,25 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 {
 	struct state s = {0};
 	struct wire_msg *m;
-	size_t off = STATE_HEADER, skip = 0;
+	size_t off = STATE_HEADER, skip, kinds[3];
 	uint32_t count;
 
-	if (len >= sizeof(state_magic) && memcmp(buf, state_magic, sizeof(state_magic) - 1) == 0 &&
-	    buf[sizeof(state_magic) - 1] == STATE_MAGIC_V1)
-		skip = 4;
-	else if (len >= sizeof(state_magic) && memcmp(buf, state_magic, sizeof(state_magic)) != 0)
+	if (header_skip(buf, len, &skip) != 0)
 		return fail(err, errlen, "not a netd state file");
 	off += skip;
 	if (len < off)
 		return fail(err, errlen, "not a netd state file");
 	count = get32(buf + 12 + skip);
-	if (count > STATE_MAX_MEMBERS || count > (len - off) / 3)
-		return fail(err, errlen, "member count %u does not fit the file", count);
+	if (count > 3 * STATE_MAX_MEMBERS || count > (len - off) / 3)
+		return fail(err, errlen, "entry count %u does not fit the file", count);
+	count_kinds(buf + off, len - off, count, kinds);
 	m = malloc(sizeof(*m));
-	s.members = calloc(count ? count : 1, sizeof(*s.members));
-	if (m == NULL || s.members == NULL) {
+	s.members = calloc(kinds[0] + 1, sizeof(*s.members));
+	s.creds = calloc(kinds[1] + 1, sizeof(*s.creds));
+	s.revocations = calloc(kinds[2] + 1, sizeof(*s.revocations));
+	if (m == NULL || s.members == NULL || s.creds == NULL || s.revocations == NULL) {
 		free(m);
-		free(s.members);
+		state_clear(&s);
 		return fail(err, errlen, "out of memory");
 	}
 	s.incarnation = get32(buf + 8 + skip);
@@ -129,11 +239,11 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 		if (n > len - off)
 			goto truncated;
 		if (wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
-		    m->type != WIRE_ALIVE || r.off != r.len) {
-			fail(err, errlen, "member %u is not one descriptor", i + 1);
+		    r.off != r.len || take_entry(&s, m, kinds) != 0) {
+			fail(err, errlen,
+			     "entry %u is not one descriptor, credential or revocation", i + 1);
 			goto bad;
 		}
-		s.members[s.nmembers++] = m->desc;
 		off += n;
 	}
 	if (off != len) {
@@ -155,6 +265,8 @@ void
 state_clear(struct state *st)
 {
 	free(st->members);
+	free(st->creds);
+	free(st->revocations);
 	*st = (struct state){0};
 }
 

@@ -1,5 +1,6 @@
-/* The gossip state a site keeps across restarts: its incarnation and the verified descriptors
- * of the members it last saw alive, so that a restarted netd starts from the view it had and
+/* The gossip state a site keeps across restarts: its incarnation, the verified descriptors
+ * of the members it last saw alive, the credentials that admit them and the revocations it
+ * holds, so that a restarted netd starts from the view it had and
  * changes nothing in the kernel that was already right. Nothing in it protects a key or a
  * nonce: losing the file costs the view, and that is all. */
 #ifndef NETD_STATE_H
@@ -13,10 +14,25 @@
 #define STATE_MAX_MEMBERS 65536
 #define STATE_MAX_SIZE    (64u << 20) /* a file larger than this is refused unread */
 
+/* A federation document (cred.h), encoded. */
+struct state_blob {
+	uint16_t len;
+	uint8_t bytes[WIRE_BLOB_MAX];
+};
+
 struct state {
 	uint32_t incarnation;
 	struct wire_desc *members; /* as stored: signatures are checked by the reader's user */
 	size_t nmembers;
+	/* The credentials of members admitted by one, and the revocations held: a restarted
+	 * site admits no one a revocation it knew of covers, whatever it hears first. Checked by
+	 * the reader's user too. */
+	struct state_blob *creds;
+	size_t ncreds;
+	struct state_blob *revocations;
+	size_t nrevocations;
+	/* The authority update in force, if one replaced the config's set: len 0 when none. */
+	struct state_blob authorities;
 };
 
 /* Encodes st into a new buffer (*out, *len; free() it). Returns 0 or -ENOMEM, -E2BIG. */

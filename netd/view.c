@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "netd/log.h"
+#include "netd/policy.h"
 
 static bool
 addr_is_wildcard(const struct addr *a)
@@ -71,30 +72,86 @@ view_trust(const struct conf *conf)
 	return t;
 }
 
-struct wire_desc *
-view_live_members(const struct gossip *g, const struct gossip_trust *t, size_t *n)
+bool
+view_federation(const struct conf *conf, struct cred_authorities *set,
+                uint8_t credential[CRED_ENCODED_MAX], size_t *credential_len)
 {
-	size_t count = gossip_trust_count(t);
-	struct wire_desc *out = calloc(count ? count : 1, sizeof(*out));
+	int n;
 
-	*n = 0;
-	for (size_t i = 0; out != NULL && i < count; i++) {
+	*credential_len = 0;
+	if (!conf->federation.present)
+		return false;
+	conf_federation_set(conf, set);
+	if (conf->federation.credential != NULL &&
+	    (n = cred_encode(conf->federation.credential, credential, CRED_ENCODED_MAX)) > 0)
+		*credential_len = (size_t)n;
+	return true;
+}
+
+int
+view_carry(const struct gossip *g, struct state *st)
+{
+	size_t count = gossip_member_count(g), nrevs = gossip_revocation_count(g), len;
+	const uint8_t *update = gossip_authorities_update(g, &len);
+
+	st->members = calloc(count ? count : 1, sizeof(*st->members));
+	st->creds = calloc(count ? count : 1, sizeof(*st->creds));
+	st->revocations = calloc(nrevs ? nrevs : 1, sizeof(*st->revocations));
+	st->nmembers = st->ncreds = st->nrevocations = 0;
+	st->authorities.len = update != NULL ? (uint16_t)len : 0;
+	if (update != NULL)
+		memcpy(st->authorities.bytes, update, len);
+	if (st->members == NULL || st->creds == NULL || st->revocations == NULL) {
+		state_clear(st);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
 		struct gossip_member_info mi;
 
-		if (gossip_member(g, i, &mi) == 0 && mi.desc != NULL &&
-		    (mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT))
-			out[(*n)++] = *mi.desc;
+		if (gossip_member(g, i, &mi) != 0 || mi.desc == NULL ||
+		    (mi.state != GOSSIP_ALIVE && mi.state != GOSSIP_SUSPECT))
+			continue;
+		st->members[st->nmembers++] = *mi.desc;
+		if (mi.cred != NULL) {
+			struct state_blob *b = &st->creds[st->ncreds++];
+
+			b->len = mi.cred->len;
+			memcpy(b->bytes, mi.cred->bytes, mi.cred->len);
+		}
 	}
-	return out;
+	for (size_t i = 0; i < nrevs; i++) {
+		struct state_blob *b = &st->revocations[st->nrevocations++];
+		size_t n;
+		const uint8_t *bytes = gossip_revocation(g, i, &n);
+
+		b->len = (uint16_t)n;
+		memcpy(b->bytes, bytes, n);
+	}
+	return 0;
 }
 
 void
-view_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, gossip_time now)
+view_adopt(struct gossip *g, const struct state *st, gossip_time now)
 {
-	size_t adopted = 0;
+	size_t adopted = 0, creds = 0, revs = 0;
+	char err[256];
 
-	for (size_t i = 0; i < n; i++) {
-		struct gossip_desc *gd = gossip_desc_new(&descs[i]);
+	/* The authority set first, which the rest is checked against; then the revocations: no
+	 * remembered credential they cover is admitted again. */
+	if (st->authorities.len > 0 &&
+	    gossip_add_authorities(g, now, st->authorities.bytes, st->authorities.len, err,
+	                           sizeof(err)) != 0)
+		log_warnx("gossip: the remembered authority update is not taken: %s", err);
+	for (size_t i = 0; i < st->nrevocations; i++)
+		if (gossip_add_revocation(g, now, st->revocations[i].bytes, st->revocations[i].len,
+		                          err, sizeof(err)) == 0)
+			revs++;
+	for (size_t i = 0; i < st->ncreds; i++)
+		if (gossip_add_credential(g, now, st->creds[i].bytes, st->creds[i].len, err,
+		                          sizeof(err)) == 0)
+			creds++;
+	for (size_t i = 0; i < st->nmembers; i++) {
+		struct gossip_desc *gd = gossip_desc_new(&st->members[i]);
 
 		if (gd == NULL)
 			break;
@@ -102,8 +159,10 @@ view_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, go
 			adopted++;
 		gossip_desc_unref(gd);
 	}
-	if (n > 0)
-		log_info("gossip: %zu of %zu remembered members taken into the view", adopted, n);
+	if (st->nmembers > 0 || st->nrevocations > 0)
+		log_info("gossip: %zu of %zu remembered members taken into the view (%zu of %zu "
+		         "credentials, %zu of %zu revocations)",
+		         adopted, st->nmembers, creds, st->ncreds, revs, st->nrevocations);
 }
 
 static enum mesh_state
@@ -123,12 +182,17 @@ mesh_state_of(enum gossip_state st)
 	return MESH_ALIVE;
 }
 
-/* A member as the mesh takes it: what its trust entry grants of what it says. */
-static void
-mesh_site_of(const struct gossip_member_info *mi, struct mesh_site *site)
+/* A member as the mesh takes it: what its trust entry or credential grants of what it says,
+ * less what the local policy takes away (c: its credential, NULL for a trust entry's).
+ * False when the policy does not peer with it at all. */
+static bool
+mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *policy,
+             const struct cred *c, struct mesh_site *site, struct view_room *room)
 {
 	const struct wire_desc *d = mi->granted;
 
+	if (policy_site(policy, mi->name, c, NULL, 0) != NULL)
+		return false;
 	memset(site, 0, sizeof(*site));
 	site->name = mi->name;
 	memcpy(site->public_key, d->wg_key, KEY_LEN);
@@ -138,29 +202,45 @@ mesh_site_of(const struct gossip_member_info *mi, struct mesh_site *site)
 	}
 	for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
 		site->overlay[site->noverlay++] = d->overlay[k];
-	site->prefixes = d->prefixes;
-	site->nprefixes = d->nprefixes;
-	site->vnis = d->vnis;
-	site->nvnis = d->nvnis;
+	site->nprefixes =
+	        policy_narrow(policy, mi->name, d->prefixes, d->nprefixes, room->prefixes);
+	site->prefixes = room->prefixes;
+	for (size_t k = 0; k < d->nvnis; k++)
+		if (policy_segment(policy, d->vnis[k], c, NULL, 0) == NULL)
+			room->vnis[site->nvnis++] = d->vnis[k];
+	site->vnis = room->vnis;
 	site->state = mesh_state_of(mi->state);
 	site->died_at = mi->changed_at;
 	site->behind_nat = d->nendpoints == 0;
+	return true;
+}
+
+bool
+view_member_cred(const struct gossip_member_info *mi, struct cred *c)
+{
+	char err[128];
+
+	return mi->cred != NULL &&
+	       cred_decode(mi->cred->bytes, mi->cred->len, c, err, sizeof(err)) == 0;
 }
 
 size_t
-view_mesh_sites(const struct gossip *g, const struct gossip_trust *t, int64_t dead_hold,
-                int64_t now, struct mesh_site *sites, int64_t *hold_end)
+view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_t dead_hold,
+                int64_t now, struct mesh_site *sites, struct view_room *rooms, int64_t *hold_end)
 {
-	size_t n = 0, count = gossip_trust_count(t);
+	size_t n = 0, count = gossip_member_count(g);
+	struct cred c;
 
 	*hold_end = 0;
 	for (size_t i = 0; i < count; i++) {
 		struct gossip_member_info mi;
 		int64_t end;
 
-		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
+		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL ||
+		    !mesh_site_of(&mi, policy, view_member_cred(&mi, &c) ? &c : NULL, &sites[n],
+		                  &rooms[n]))
 			continue;
-		mesh_site_of(&mi, &sites[n++]);
+		n++;
 		end = mi.changed_at + dead_hold;
 		if ((mi.state == GOSSIP_DEAD || mi.state == GOSSIP_LEFT) && end > now &&
 		    (*hold_end == 0 || end < *hold_end))

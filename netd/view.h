@@ -12,6 +12,7 @@
 #include "netd/conf.h"
 #include "netd/gossip.h"
 #include "netd/mesh.h"
+#include "netd/state.h"
 
 /* The address other sites reach this one at: gossip.advertise with the bind port, else the
  * bind address unless it is a wildcard. false: the config names none. */
@@ -24,21 +25,41 @@ void view_descriptor(const struct conf *conf, struct wire_desc *out);
  * memory ran out. */
 struct gossip_trust *view_trust(const struct conf *conf);
 
-/* The verified descriptors of the alive and suspect members of g, whose trust table is t: a
- * new array of *n (free() it), or NULL when memory ran out. */
-struct wire_desc *view_live_members(const struct gossip *g, const struct gossip_trust *t,
-                                    size_t *n);
+/* The federation the config names, if any: its authority set, and this site's own
+ * credential encoded into credential (*credential_len 0 when it has none). */
+bool view_federation(const struct conf *conf, struct cred_authorities *set,
+                     uint8_t credential[CRED_ENCODED_MAX], size_t *credential_len);
 
-/* Remembered members taken into g, each only if its signature verifies under the key the
- * trust table names; what its trust entry does not grant is refused as it is when received.
- * Logs how many were taken. */
-void view_adopt_members(struct gossip *g, const struct wire_desc *descs, size_t n, gossip_time now);
+/* What a restart or a new gossip instance carries over of g: the verified descriptors of its
+ * alive and suspect members, the credentials that admit those admitted by one, and the
+ * revocations g holds, into st (state_clear it; its incarnation is left alone). 0, or -1 when
+ * memory ran out. */
+int view_carry(const struct gossip *g, struct state *st);
 
-/* The members g has a descriptor of, as the mesh takes them, written to sites (room for
- * gossip_trust_count(t)); they borrow from g until it next changes. A dead or departed site
- * keeps its place for dead_hold microseconds: *hold_end is when the first such hold after now
- * ends, 0 if none. Returns how many sites were written. */
-size_t view_mesh_sites(const struct gossip *g, const struct gossip_trust *t, int64_t dead_hold,
-                       int64_t now, struct mesh_site *sites, int64_t *hold_end);
+/* What st carries taken into g: the revocations, then the credentials, then each member whose
+ * signature verifies under the key its trust entry or credential names; what that does not
+ * grant is refused as it is when received. Logs how many were taken. */
+void view_adopt(struct gossip *g, const struct state *st, gossip_time now);
+
+/* Where a member's prefixes and VNIs go once the local policy has narrowed them: one per mesh
+ * site, which points into it. */
+struct view_room {
+	struct addr_prefix prefixes[WIRE_MAX_PREFIXES];
+	uint32_t vnis[WIRE_MAX_VNIS];
+};
+
+/* The member's credential decoded into c; false for a member admitted by a trust entry. */
+bool view_member_cred(const struct gossip_member_info *mi, struct cred *c);
+
+/* The members g has a descriptor of, as the mesh takes them: what their trust entries or
+ * credentials grant, less what the local policy refuses (policy_site: no place at all;
+ * policy_narrow: prefixes; policy_segment: VNIs). Written to sites, with rooms for their
+ * narrowed lists (room for gossip_member_count(g) of each); they borrow from g and rooms until
+ * either changes. A dead or departed site keeps its place for dead_hold microseconds:
+ * *hold_end is when the first such hold after now ends, 0 if none. Returns how many sites
+ * were written. */
+size_t view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_t dead_hold,
+                       int64_t now, struct mesh_site *sites, struct view_room *rooms,
+                       int64_t *hold_end);
 
 #endif

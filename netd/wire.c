@@ -7,7 +7,7 @@
 
 #include "netd/codec.h"
 
-static const char desc_context[] = "netd desc v1";
+static const char desc_context[] = "netd desc v2";
 static const char left_context[] = "netd left v1";
 static const char accuse_context[] = "netd accuse v1";
 
@@ -42,6 +42,19 @@ out_desc_body(struct codec_out *o, const struct wire_desc *d)
 			o->full = true;
 		codec_put_u24(o, d->vnis[i]);
 	}
+	codec_put_u64(o, d->cred_serial);
+}
+
+/* A federation document, opaque here: cred.h decodes it. */
+static void
+out_blob(struct codec_out *o, const struct wire_msg *m)
+{
+	if (m->blob_len == 0 || m->blob_len > WIRE_BLOB_MAX) {
+		o->full = true;
+		return;
+	}
+	codec_put_u16(o, m->blob_len);
+	codec_put_bytes(o, m->blob, m->blob_len);
 }
 
 static bool
@@ -135,6 +148,7 @@ out_msg(struct codec_out *o, const struct wire_msg *m)
 		}
 		break;
 	case WIRE_DESC_REQ:
+	case WIRE_CRED_REQ:
 		if (m->count == 0 || m->count > WIRE_MAX_NAMES) {
 			o->full = true;
 			break;
@@ -146,6 +160,26 @@ out_msg(struct codec_out *o, const struct wire_msg *m)
 	case WIRE_CHALLENGE:
 	case WIRE_RESPONSE:
 		codec_put_bytes(o, m->nonce, WIRE_NONCE_LEN);
+		break;
+	case WIRE_CRED:
+	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
+		out_blob(o, m);
+		break;
+	case WIRE_FED_SUM:
+		codec_put_u64(o, m->version);
+		codec_put_u16(o, m->total);
+		codec_put_u64(o, m->hashes[0]);
+		break;
+	case WIRE_REVOKE_IDS:
+		if (m->count > WIRE_MAX_IDS || (m->flags & ~WIRE_IDS_REPLY)) {
+			o->full = true;
+			break;
+		}
+		codec_put_u8(o, m->flags);
+		codec_put_u8(o, m->count);
+		for (size_t i = 0; i < m->count; i++)
+			codec_put_u64(o, m->hashes[i]);
 		break;
 	default:
 		o->full = true;
@@ -266,7 +300,19 @@ in_desc(struct codec_in *in, struct wire_desc *d)
 		if (d->vnis[i] == 0)
 			in->bad = true;
 	}
+	d->cred_serial = codec_get_u64(in);
 	codec_get_copy(in, d->sig, WIRE_SIG_LEN);
+}
+
+static void
+in_blob(struct codec_in *in, struct wire_msg *m)
+{
+	m->blob_len = codec_get_u16(in);
+	if (m->blob_len == 0 || m->blob_len > WIRE_BLOB_MAX) {
+		in->bad = true;
+		return;
+	}
+	codec_get_copy(in, m->blob, m->blob_len);
 }
 
 static void
@@ -354,6 +400,7 @@ in_msg(struct codec_in *in, struct wire_msg *m)
 		}
 		break;
 	case WIRE_DESC_REQ:
+	case WIRE_CRED_REQ:
 		m->count = codec_get_u8(in);
 		if (m->count == 0 || m->count > WIRE_MAX_NAMES) {
 			in->bad = true;
@@ -365,6 +412,26 @@ in_msg(struct codec_in *in, struct wire_msg *m)
 	case WIRE_CHALLENGE:
 	case WIRE_RESPONSE:
 		codec_get_copy(in, m->nonce, WIRE_NONCE_LEN);
+		break;
+	case WIRE_CRED:
+	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
+		in_blob(in, m);
+		break;
+	case WIRE_FED_SUM:
+		m->version = codec_get_u64(in);
+		m->total = codec_get_u16(in);
+		m->hashes[0] = codec_get_u64(in);
+		break;
+	case WIRE_REVOKE_IDS:
+		m->flags = codec_get_u8(in);
+		m->count = codec_get_u8(in);
+		if ((m->flags & ~WIRE_IDS_REPLY) || m->count > WIRE_MAX_IDS) {
+			in->bad = true;
+			break;
+		}
+		for (size_t i = 0; i < m->count; i++)
+			m->hashes[i] = codec_get_u64(in);
 		break;
 	default:
 		in->bad = true;
@@ -419,7 +486,8 @@ wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b)
 	if (strcmp(a->name, b->name) != 0 || memcmp(a->wg_key, b->wg_key, WIRE_KEY_LEN) != 0 ||
 	    memcmp(a->sign_key, b->sign_key, WIRE_KEY_LEN) != 0 ||
 	    !addr_endpoint_equal(&a->gossip, &b->gossip) || a->nendpoints != b->nendpoints ||
-	    a->noverlay != b->noverlay || a->nprefixes != b->nprefixes || a->nvnis != b->nvnis)
+	    a->noverlay != b->noverlay || a->nprefixes != b->nprefixes || a->nvnis != b->nvnis ||
+	    a->cred_serial != b->cred_serial)
 		return false;
 	for (size_t i = 0; i < a->nendpoints && i < WIRE_MAX_ENDPOINTS; i++)
 		if (!addr_endpoint_equal(&a->endpoints[i], &b->endpoints[i]))
@@ -513,4 +581,39 @@ wire_cookie_decode(const uint8_t *buf, size_t len, struct wire_cookie *c)
 		return -1;
 	*c = tmp;
 	return 0;
+}
+
+int
+wire_present_encode(const struct wire_present *p, uint8_t *buf, size_t cap)
+{
+	struct codec_out o = {.buf = buf, .cap = cap};
+
+	if (p->cred_len == 0 || p->cred_len > WIRE_BLOB_MAX)
+		return -1;
+	codec_put_u8(&o, p->has_cookie ? WIRE_PRESENT_KIND : WIRE_PRESENTED_KIND);
+	codec_put_u64(&o, p->nonce);
+	if (p->has_cookie)
+		codec_put_bytes(&o, p->cookie, WIRE_COOKIE_LEN);
+	codec_put_u16(&o, p->cred_len);
+	codec_put_bytes(&o, p->cred, p->cred_len);
+	return codec_out_result(&o);
+}
+
+int
+wire_present_decode(const uint8_t *buf, size_t len, struct wire_present *p)
+{
+	struct codec_in in = {.buf = buf, .len = len};
+	uint8_t kind = codec_get_u8(&in);
+
+	if (kind != WIRE_PRESENT_KIND && kind != WIRE_PRESENTED_KIND)
+		return -1;
+	p->has_cookie = kind == WIRE_PRESENT_KIND;
+	p->nonce = codec_get_u64(&in);
+	if (p->has_cookie)
+		codec_get_copy(&in, p->cookie, WIRE_COOKIE_LEN);
+	p->cred_len = codec_get_u16(&in);
+	if (p->cred_len == 0 || p->cred_len > WIRE_BLOB_MAX)
+		return -1;
+	codec_get_copy(&in, p->cred, p->cred_len);
+	return in.bad || in.off != len ? -1 : 0;
 }

@@ -9,7 +9,7 @@
 
 #include "netd/addr.h"
 
-#define WIRE_VERSION       1
+#define WIRE_VERSION       2
 #define WIRE_DATAGRAM_MAX  1200 /* every datagram, sealed, fits this */
 #define WIRE_NAME_MAX      32   /* site names: 1..32 of a-z, 0-9, '-', not starting with '-' */
 #define WIRE_KEY_LEN       32
@@ -25,6 +25,8 @@
 #define WIRE_MAX_NAMES     64   /* names in one descriptor request */
 #define WIRE_RELAY_MAX     160  /* a sealed ack carried by a helper (ACK_FOR) */
 #define WIRE_NONCE_LEN     16   /* a freshness challenge */
+#define WIRE_BLOB_MAX      1024 /* an encoded federation document (cred.h) in one message */
+#define WIRE_MAX_IDS       64   /* revocation ids in one message */
 
 /* What a site tells the federation about itself. Only the site itself issues new versions
  * (a higher incarnation), signed with the Edwards form of its X25519 key. */
@@ -44,6 +46,9 @@ struct wire_desc {
 	uint8_t nprefixes;
 	uint32_t vnis[WIRE_MAX_VNIS];
 	uint8_t nvnis;
+	/* The serial of the federation credential the site runs under (cred.h); 0: none. A
+	 * receiver holding an older one asks for this one before taking the descriptor. */
+	uint64_t cred_serial;
 	uint8_t sig[WIRE_SIG_LEN];
 };
 
@@ -59,10 +64,17 @@ enum wire_type {
 	WIRE_DIGEST = 9,
 	WIRE_ENTRIES = 10,
 	WIRE_DESC_REQ = 11,
-	WIRE_PING_FOR = 12,  /* a helper's ping on behalf of a prober */
-	WIRE_ACK_FOR = 13,   /* the target's sealed ack for that prober, relayed */
-	WIRE_CHALLENGE = 14, /* prove your session is live: echo this nonce */
-	WIRE_RESPONSE = 15,  /* the echo */
+	WIRE_PING_FOR = 12,    /* a helper's ping on behalf of a prober */
+	WIRE_ACK_FOR = 13,     /* the target's sealed ack for that prober, relayed */
+	WIRE_CHALLENGE = 14,   /* prove your session is live: echo this nonce */
+	WIRE_RESPONSE = 15,    /* the echo */
+	WIRE_CRED = 16,        /* a site credential, encoded (cred.h) */
+	WIRE_CRED_REQ = 17,    /* send me the credentials of these sites */
+	WIRE_REVOKE = 18,      /* a revocation, encoded (cred.h) */
+	WIRE_FED_SUM = 19,     /* my authority set's version, how many revocations I hold and
+	                        * the sum of their ids */
+	WIRE_REVOKE_IDS = 20,  /* the ids of the revocations I hold */
+	WIRE_AUTHORITIES = 21, /* an authority update, encoded (cred.h) */
 };
 
 enum wire_state {
@@ -74,6 +86,7 @@ enum wire_state {
 
 #define WIRE_PING_REQ_NACK 0x01 /* the prober wants a nack if the target stays silent */
 #define WIRE_ENTRIES_REPLY 0x01 /* answer with your own entries of this bucket */
+#define WIRE_IDS_REPLY     0x01 /* REVOKE_IDS: answer with the ids you hold too */
 
 struct wire_entry {
 	char name[WIRE_NAME_MAX + 1];
@@ -94,14 +107,18 @@ struct wire_msg {
 	uint8_t sig[WIRE_SIG_LEN];      /* SUSPECT, DEAD: the accuser's; LEFT: the target's */
 	uint16_t relay_len;             /* ACK_FOR: a sealed datagram, opaque to the relay */
 	uint8_t relay[WIRE_RELAY_MAX];
-	uint8_t nonce[WIRE_NONCE_LEN]; /* CHALLENGE, RESPONSE */
-	struct wire_desc desc;         /* ALIVE */
-	uint16_t nbuckets;             /* DIGEST, ENTRIES */
-	uint16_t bucket;               /* DIGEST: first bucket; ENTRIES: the bucket */
-	uint8_t count;                 /* DIGEST, ENTRIES, DESC_REQ */
-	uint64_t hashes[WIRE_MAX_HASHES];
+	uint8_t nonce[WIRE_NONCE_LEN];    /* CHALLENGE, RESPONSE */
+	struct wire_desc desc;            /* ALIVE */
+	uint16_t nbuckets;                /* DIGEST, ENTRIES */
+	uint16_t bucket;                  /* DIGEST: first bucket; ENTRIES: the bucket */
+	uint8_t count;                    /* DIGEST, ENTRIES, DESC_REQ, CRED_REQ, REVOKE_IDS */
+	uint64_t hashes[WIRE_MAX_HASHES]; /* DIGEST; FED_SUM: [0]; REVOKE_IDS: the ids */
+	uint16_t total;                   /* FED_SUM: revocations held */
+	uint64_t version;                 /* FED_SUM: of the authority set */
+	uint16_t blob_len;                /* CRED, REVOKE, AUTHORITIES */
+	uint8_t blob[WIRE_BLOB_MAX];
 	struct wire_entry entries[WIRE_MAX_ENTRIES];
-	char names[WIRE_MAX_NAMES][WIRE_NAME_MAX + 1];
+	char names[WIRE_MAX_NAMES][WIRE_NAME_MAX + 1]; /* DESC_REQ, CRED_REQ */
 };
 
 /* Appends to a caller's buffer; a put that does not fit writes nothing and returns -1. */
@@ -157,6 +174,11 @@ bool wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b
 #define WIRE_COOKIE_LEN       16
 #define WIRE_HELLO_LEN        64 /* kind, name, nonce, cookie, zero padding */
 #define WIRE_COOKIE_REPLY_LEN 25 /* kind, nonce, cookie */
+/* A joiner whose credential (not a trust entry) admits it repeats the hello's cookie in a
+ * presentation carrying the credential; the seed answers a valid one with its own
+ * credential before its sealed answer, so that each can open the other's datagrams. */
+#define WIRE_PRESENT_KIND   0x14
+#define WIRE_PRESENTED_KIND 0x15
 
 struct wire_hello {
 	char name[WIRE_NAME_MAX + 1];
@@ -176,5 +198,18 @@ int wire_hello_encode(const struct wire_hello *h, uint8_t *buf, size_t cap);
 int wire_hello_decode(const uint8_t *buf, size_t len, struct wire_hello *h);
 int wire_cookie_encode(const struct wire_cookie *c, uint8_t *buf, size_t cap);
 int wire_cookie_decode(const uint8_t *buf, size_t len, struct wire_cookie *c);
+
+/* A presentation (kind, nonce, cookie, credential) and its answer (kind, nonce, the seed's
+ * credential). The credential is only carried here: cred.h decodes it. */
+struct wire_present {
+	uint64_t nonce;
+	bool has_cookie; /* false: the answer */
+	uint8_t cookie[WIRE_COOKIE_LEN];
+	uint16_t cred_len;
+	uint8_t cred[WIRE_BLOB_MAX];
+};
+
+int wire_present_encode(const struct wire_present *p, uint8_t *buf, size_t cap);
+int wire_present_decode(const uint8_t *buf, size_t len, struct wire_present *p);
 
 #endif

@@ -123,11 +123,11 @@ test_corrupt(void **unused)
 	buf[0] ^= 1;
 	buf[15] = 0xff; /* member count beyond what the file holds */
 	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "member count"));
+	assert_non_null(strstr(err, "entry count"));
 	buf[15] = 1;
 	buf[18] = 99; /* the member's payload: an unknown wire version */
 	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "member 1"));
+	assert_non_null(strstr(err, "entry 1"));
 	free(buf);
 }
 

@@ -159,8 +159,10 @@ test_members(void **state)
 	struct conf *conf;
 	struct gossip_trust *trust;
 	struct gossip_config cfg = {0};
-	struct wire_desc self, remembered[2], *live;
+	struct wire_desc self, remembered[2];
+	struct state carried = {0};
 	struct mesh_site sites[2];
+	struct view_room rooms[2];
 	struct gossip *g;
 	int64_t hold_end = -1;
 	size_t n;
@@ -190,11 +192,11 @@ test_members(void **state)
 	beta_desc(&remembered[0]);
 	remembered[1] = remembered[0];
 	remembered[1].sig[0] ^= 1;
-	view_adopt_members(g, &remembered[1], 1, 0);
-	assert_int_equal(view_mesh_sites(g, trust, 0, 0, sites, &hold_end), 0);
-	view_adopt_members(g, &remembered[0], 1, 0);
+	view_adopt(g, &(struct state){.members = &remembered[1], .nmembers = 1}, 0);
+	assert_int_equal(view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end), 0);
+	view_adopt(g, &(struct state){.members = &remembered[0], .nmembers = 1}, 0);
 
-	n = view_mesh_sites(g, trust, 30 * MESH_USEC, 0, sites, &hold_end);
+	n = view_mesh_sites(g, &conf->policy, 30 * MESH_USEC, 0, sites, rooms, &hold_end);
 	assert_int_equal(n, 1);
 	assert_int_equal(hold_end, 0);
 	assert_string_equal(sites[0].name, "beta");
@@ -208,11 +210,12 @@ test_members(void **state)
 	assert_true(sites[0].behind_nat);
 
 	/* What is remembered is what beta said, refused part included: beta signed that. */
-	live = view_live_members(g, trust, &n);
-	assert_non_null(live);
-	assert_int_equal(n, 1);
-	assert_int_equal(live[0].nprefixes, 2);
-	free(live);
+	assert_int_equal(view_carry(g, &carried), 0);
+	assert_int_equal(carried.nmembers, 1);
+	assert_int_equal(carried.members[0].nprefixes, 2);
+	assert_int_equal(carried.ncreds, 0);
+	assert_int_equal(carried.nrevocations, 0);
+	state_clear(&carried);
 
 	gossip_free(g);
 	gossip_trust_free(trust);

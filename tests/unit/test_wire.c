@@ -118,9 +118,28 @@ sample_msg(struct wire_msg *m, uint8_t type)
 		}
 		break;
 	case WIRE_DESC_REQ:
+	case WIRE_CRED_REQ:
 		m->count = 2;
 		strcpy(m->names[0], "a");
 		strcpy(m->names[1], "abcdefghijklmnopqrstuvwxyz012345");
+		break;
+	case WIRE_CRED:
+	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
+		m->blob_len = WIRE_BLOB_MAX;
+		for (size_t i = 0; i < m->blob_len; i++)
+			m->blob[i] = (uint8_t)i;
+		break;
+	case WIRE_FED_SUM:
+		m->version = 7;
+		m->total = 3;
+		m->hashes[0] = 0x1122334455667788ull;
+		break;
+	case WIRE_REVOKE_IDS:
+		m->flags = WIRE_IDS_REPLY;
+		m->count = WIRE_MAX_IDS;
+		for (size_t i = 0; i < m->count; i++)
+			m->hashes[i] = 0x0807060504030201ull * (i + 1);
 		break;
 	}
 }
@@ -163,10 +182,11 @@ assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	assert_int_equal(a->type, b->type);
 }
 
-static const uint8_t all_types[] = {WIRE_PING,   WIRE_PING_REQ, WIRE_ACK,      WIRE_NACK,
-                                    WIRE_ALIVE,  WIRE_SUSPECT,  WIRE_DEAD,     WIRE_LEFT,
-                                    WIRE_DIGEST, WIRE_ENTRIES,  WIRE_DESC_REQ, WIRE_PING_FOR,
-                                    WIRE_ACK_FOR};
+static const uint8_t all_types[] = {WIRE_PING,    WIRE_PING_REQ,   WIRE_ACK,        WIRE_NACK,
+                                    WIRE_ALIVE,   WIRE_SUSPECT,    WIRE_DEAD,       WIRE_LEFT,
+                                    WIRE_DIGEST,  WIRE_ENTRIES,    WIRE_DESC_REQ,   WIRE_PING_FOR,
+                                    WIRE_ACK_FOR, WIRE_CRED,       WIRE_CRED_REQ,   WIRE_REVOKE,
+                                    WIRE_FED_SUM, WIRE_REVOKE_IDS, WIRE_AUTHORITIES};
 
 static void
 test_round_trip_every_type(void **state)
@@ -396,7 +416,7 @@ test_desc_limits(void **state)
 	/* Decoder side: patch the VNI count (the byte before the VNIs) past its bound. */
 	sample_msg(m, WIRE_ALIVE);
 	len = encode_one(m, buf, sizeof(buf));
-	size_t vni_count_at = len - WIRE_SIG_LEN - 3 * m->desc.nvnis - 1;
+	size_t vni_count_at = len - WIRE_SIG_LEN - 8 - 3 * m->desc.nvnis - 1;
 	assert_int_equal(buf[vni_count_at], m->desc.nvnis);
 	buf[vni_count_at] = WIRE_MAX_VNIS + 1;
 	assert_int_equal(decode_one(buf, len, back), -1);
@@ -598,6 +618,48 @@ test_cookie_reply(void **state)
 	assert_int_equal(wire_cookie_encode(&c, buf, WIRE_COOKIE_REPLY_LEN - 1), -1);
 }
 
+/* A presentation and its answer round-trip; every other length, a zero or oversize credential
+ * and an unknown kind are refused. */
+static void
+test_present(void **state)
+{
+	static struct wire_present p, back;
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len;
+
+	(void)state;
+	for (int answer = 0; answer < 2; answer++) {
+		memset(&p, 0, sizeof(p));
+		p.nonce = 0x0102030405060708ull;
+		p.has_cookie = !answer;
+		if (p.has_cookie)
+			memset(p.cookie, 0x77, sizeof(p.cookie));
+		p.cred_len = 300;
+		memset(p.cred, 0x42, p.cred_len);
+		len = wire_present_encode(&p, buf, sizeof(buf));
+		assert_true(len > 300);
+		assert_int_equal(buf[0], answer ? WIRE_PRESENTED_KIND : WIRE_PRESENT_KIND);
+		assert_int_equal(wire_present_decode(buf, (size_t)len, &back), 0);
+		assert_true(back.nonce == p.nonce);
+		assert_int_equal(back.has_cookie, p.has_cookie);
+		assert_int_equal(back.cred_len, p.cred_len);
+		assert_memory_equal(back.cred, p.cred, p.cred_len);
+		for (int n = 0; n < len; n++)
+			assert_int_equal(wire_present_decode(buf, (size_t)n, &back), -1);
+		buf[len] = 0;
+		assert_int_equal(wire_present_decode(buf, (size_t)len + 1, &back), -1);
+		assert_int_equal(wire_present_encode(&p, buf, (size_t)len - 1), -1);
+	}
+	p.cred_len = 0;
+	assert_int_equal(wire_present_encode(&p, buf, sizeof(buf)), -1);
+	p.cred_len = WIRE_BLOB_MAX + 1;
+	assert_int_equal(wire_present_encode(&p, buf, sizeof(buf)), -1);
+	p.cred_len = 1;
+	len = wire_present_encode(&p, buf, sizeof(buf));
+	buf[0] = WIRE_HELLO_KIND;
+	assert_int_equal(wire_present_decode(buf, (size_t)len, &back), -1);
+}
+
 static void
 test_signed_bytes(void **state)
 {
@@ -653,6 +715,7 @@ main(void)
 	        cmocka_unit_test(test_sizes),
 	        cmocka_unit_test(test_hello),
 	        cmocka_unit_test(test_cookie_reply),
+	        cmocka_unit_test(test_present),
 	        cmocka_unit_test(test_signed_bytes),
 	};
 
