@@ -599,7 +599,12 @@ static const struct bad bad_configs[] = {
         {HEAD "federation = { name = \"lab\"; threshold = 1; };\n",
          "t.conf:3: federation.authorities: missing (required)"},
         {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = []; };\n",
-         "t.conf:3: federation.authorities: 0 keys (1..16)"},
+         "t.conf:3: federation.authorities: 0 keys (1..7)"},
+        {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = [ \"@AUTH1@\",\n"
+              "\t\"@AUTH2@\", \"@AUTH3@\", \"" BOB_PUB "\", \"" CAROL_PUB "\", \"" ALICE_PUB "\",\n"
+              "\t\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\",\n"
+              "\t\"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\" ]; };\n",
+         "t.conf:3: federation.authorities: 8 keys (1..7)"},
         {HEAD "federation = { threshold = 1; authorities = [ \"@AUTH1@\" ]; };\n",
          "t.conf:3: federation.name: missing (required)"},
         {HEAD "federation = { name = \"-lab\"; threshold = 1; authorities = [ \"@AUTH1@\" ]; };\n",
