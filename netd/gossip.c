@@ -37,16 +37,19 @@
 /* What was sent lately, kept so that a peer that challenges this site (it could not take
  * what this site sent, since it has not confirmed this site's session) gets it again, sealed
  * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
-#define WANTED      64 /* names whose credentials were asked for lately */
-#define WANT_GAP    (1 * GOSSIP_SEC)
-#define ASK_RATE    20 /* credentials asked for unknown senders, per second ... */
-#define ASK_BURST   40
-#define OUT_REVOKED 1
-#define OUT_EXPIRED 2
-/* Broadcasts about revocations are told apart from those about members by this bit. */
-#define REVOKE_ABOUT  0x80000000u
-#define RESEND_RING   32
-#define RESEND_WINDOW (3 * GOSSIP_SEC)
+#define WANTED       64 /* names whose credentials were asked for lately */
+#define WANT_GAP     (1 * GOSSIP_SEC)
+#define ASK_RATE     20 /* credentials asked for unknown senders, per second ... */
+#define ASK_BURST    40
+#define OUT_REVOKED  1
+#define OUT_EXPIRED  2
+#define OUT_DISOWNED 3 /* no longer signed by enough of the current authorities */
+/* Broadcasts about revocations are told apart from those about members by this bit; the
+ * authority update has a number of its own, below it and above every member's. */
+#define REVOKE_ABOUT      0x80000000u
+#define AUTHORITIES_ABOUT 0x7fffffffu
+#define RESEND_RING       32
+#define RESEND_WINDOW     (3 * GOSSIP_SEC)
 
 /* ---- trust table ---- */
 
@@ -496,8 +499,8 @@ gossip_state_name(enum gossip_state s)
 const char *
 gossip_event_name(enum gossip_event_type t)
 {
-	static const char *const names[] = {"join",   "alive",   "suspect", "dead",   "left",
-	                                    "update", "refused", "revoked", "expired"};
+	static const char *const names[] = {"join",   "alive",   "suspect", "dead",    "left",
+	                                    "update", "refused", "revoked", "expired", "disowned"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -662,7 +665,10 @@ struct gossip {
 	 * were admitted; their entries never move, so that indices stay stable. */
 	bool federated;
 	int64_t (*unix_now)(void *arg);
-	struct cred_authorities authorities;
+	struct cred_authorities authorities; /* the config's, or the newest update taken */
+	bool pin_authorities;                /* the config's set stays, whatever updates say */
+	uint8_t auth_bytes[WIRE_BLOB_MAX];   /* the update taken, encoded, to pass on */
+	uint16_t auth_len;                   /* 0: the config's set */
 	struct gossip_trust *admitted_trust; /* what each credential grants */
 	struct admitted *admitted;           /* by index in admitted_trust */
 	size_t admitted_cap;
@@ -1816,7 +1822,11 @@ member_out(struct gossip *g, gossip_time now, uint32_t idx, uint8_t why)
 	if (a == NULL || a->out == OUT_REVOKED)
 		return;
 	a->out = why;
-	emit(g, now, why == OUT_REVOKED ? GOSSIP_EV_REVOKED : GOSSIP_EV_EXPIRED, idx, false);
+	emit(g, now,
+	     why == OUT_REVOKED   ? GOSSIP_EV_REVOKED
+	     : why == OUT_EXPIRED ? GOSSIP_EV_EXPIRED
+	                          : GOSSIP_EV_DISOWNED,
+	     idx, false);
 	member_forget(g, idx);
 }
 
@@ -2020,6 +2030,58 @@ fail:
 	return -1;
 }
 
+/* Takes an authority update signed by threshold of the current set: the set it names replaces
+ * the current one, spreads, and every credential admitted so far is checked against it again
+ * (one no longer signed by enough of its authorities takes its site out until a credential
+ * they signed comes). 1 when taken, 0 when held already, -1 with the reason in err. */
+static int
+authorities_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len, char *err,
+                 size_t errlen)
+{
+	struct cred_authorities *next = calloc(1, sizeof(*next));
+	struct cred_verdict v;
+	struct cred c;
+	int rc = -1;
+
+	if (next == NULL || !g->federated || g->pin_authorities) {
+		say(err, errlen,
+		    next == NULL         ? "out of memory"
+		    : g->pin_authorities ? "the config pins the authority set"
+		                         : "this site is in no federation");
+		goto out;
+	}
+	if (len > sizeof(g->auth_bytes) ||
+	    cred_authorities_decode(bytes, len, next, err, errlen) != 0)
+		goto out;
+	if (g->auth_len == len && memcmp(g->auth_bytes, bytes, len) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (cred_authorities_verify(next, &g->authorities, &v) != CRED_OK) {
+		say(err, errlen, v.why);
+		goto out;
+	}
+	g->authorities = *next;
+	memcpy(g->auth_bytes, bytes, len);
+	g->auth_len = (uint16_t)len;
+	msg_clear(&g->out, WIRE_AUTHORITIES);
+	g->out.blob_len = g->auth_len;
+	memcpy(g->out.blob, g->auth_bytes, g->auth_len);
+	broadcast(g, AUTHORITIES_ABOUT, &g->out);
+	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
+		struct admitted *a = &g->admitted[i];
+
+		if (a->out || cred_decode(a->cred->bytes, a->cred->len, &c, NULL, 0) != 0)
+			continue;
+		if (cred_verify(&c, &g->authorities, unix_now(g), &v) != CRED_OK)
+			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_DISOWNED);
+	}
+	rc = 1;
+out:
+	free(next);
+	return rc;
+}
+
 /* True when the credential of name was not asked for in the last WANT_GAP: it is now. */
 static bool
 want_now(struct gossip *g, gossip_time now, const char *name)
@@ -2121,14 +2183,16 @@ on_cred(struct gossip *g, gossip_time now, const struct wire_msg *m)
 	gossip_cred_unref(gc);
 }
 
-/* Revocation anti-entropy: a count and a sum of ids ride on every digest; a site holding
- * other ones answers with its ids, and each side sends what the other lacks. */
+/* Federation anti-entropy: the authority set's version and a count and sum of revocation ids
+ * ride on every digest. A site with an older set gets the newer update; a site holding other
+ * revocations answers with its ids, and each side sends what the other lacks. */
 static void
-put_revoke_sum(struct gossip *g, struct pkt *p)
+put_fed_sum(struct gossip *g, struct pkt *p)
 {
 	struct wire_msg *m = &g->out;
 
-	msg_clear(m, WIRE_REVOKE_SUM);
+	msg_clear(m, WIRE_FED_SUM);
+	m->version = g->authorities.version;
 	m->total = (uint16_t)(g->nrevs > UINT16_MAX ? UINT16_MAX : g->nrevs);
 	m->hashes[0] = g->revs_sum;
 	pkt_put(g, p, m);
@@ -2148,15 +2212,19 @@ put_revoke_ids(struct gossip *g, struct pkt *p, bool reply)
 }
 
 static void
-on_revoke_sum(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
-              const struct wire_msg *m)
+on_fed_sum(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
+           const struct wire_msg *m)
 {
+	bool newer = g->auth_len > 0 && m->version < g->authorities.version;
 	struct pkt p;
 
-	if (!g->federated || (m->total == g->nrevs && m->hashes[0] == g->revs_sum))
+	if (!g->federated || (!newer && m->total == g->nrevs && m->hashes[0] == g->revs_sum))
 		return;
 	pkt_init(&p, from, addr);
-	put_revoke_ids(g, &p, true);
+	if (newer)
+		put_blob(g, &p, WIRE_AUTHORITIES, g->auth_bytes, g->auth_len);
+	if (m->total != g->nrevs || m->hashes[0] != g->revs_sum)
+		put_revoke_ids(g, &p, true);
 	pkt_send(g, &p, false);
 }
 
@@ -2736,7 +2804,7 @@ send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, boo
 	coarse_sums(g, nb, m->hashes);
 	pkt_put(g, &p, m);
 	if (g->federated)
-		put_revoke_sum(g, &p);
+		put_fed_sum(g, &p);
 	pkt_send(g, &p, true);
 }
 
@@ -3635,8 +3703,12 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		if (revocation_take(g, now, m->blob, m->blob_len, NULL, 0) < 0)
 			g->ctr.drop_refused++;
 		break;
-	case WIRE_REVOKE_SUM:
-		on_revoke_sum(g, from, addr, m);
+	case WIRE_FED_SUM:
+		on_fed_sum(g, from, addr, m);
+		break;
+	case WIRE_AUTHORITIES:
+		if (authorities_take(g, now, m->blob, m->blob_len, NULL, 0) < 0)
+			g->ctr.drop_refused++;
 		break;
 	case WIRE_REVOKE_IDS:
 		on_revoke_ids(g, from, addr, m);
@@ -3883,6 +3955,7 @@ federation_init(struct gossip *g, const struct gossip_config *cfg)
 	g->federated = true;
 	g->unix_now = cfg->unix_now;
 	g->authorities = *cfg->authorities;
+	g->pin_authorities = cfg->pin_authorities;
 	g->admitted_trust = gossip_trust_new();
 	if (g->admitted_trust == NULL)
 		return "out of memory";
@@ -4173,6 +4246,27 @@ gossip_add_revocation(struct gossip *g, gossip_time now, const uint8_t *bytes, s
 {
 	g->clock = now;
 	return revocation_take(g, now, bytes, len, err, errlen) < 0 ? -1 : 0;
+}
+
+int
+gossip_add_authorities(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                       char *err, size_t errlen)
+{
+	g->clock = now;
+	return authorities_take(g, now, bytes, len, err, errlen) < 0 ? -1 : 0;
+}
+
+const struct cred_authorities *
+gossip_authorities(const struct gossip *g)
+{
+	return g->federated ? &g->authorities : NULL;
+}
+
+const uint8_t *
+gossip_authorities_update(const struct gossip *g, size_t *len)
+{
+	*len = g->auth_len;
+	return g->auth_len > 0 ? g->auth_bytes : NULL;
 }
 
 size_t

@@ -1,7 +1,7 @@
 /* The state file: a magic, the incarnation and its entries, each a gossip payload of one
- * message -- CRED for a credential, REVOKE for a revocation, ALIVE for a member's
- * descriptor -- so the wire codec's bounds checks guard it too. Its lock file keeps a second
- * netd off it. */
+ * message -- AUTHORITIES for the authority update in force, CRED for a credential, REVOKE for
+ * a revocation, ALIVE for a member's descriptor -- so the wire codec's bounds checks guard it too.
+ * Its lock file keeps a second netd off it. */
 #include "netd/state.h"
 
 #include <errno.h>
@@ -80,7 +80,8 @@ put_blobs(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type,
 int
 state_encode(const struct state *st, uint8_t **out, size_t *len)
 {
-	size_t total = st->nmembers + st->ncreds + st->nrevocations, off = STATE_HEADER;
+	size_t total = st->nmembers + st->ncreds + st->nrevocations + (st->authorities.len > 0),
+	       off = STATE_HEADER;
 	struct wire_msg *m;
 	uint8_t *buf;
 	int rc = 0;
@@ -98,8 +99,10 @@ state_encode(const struct state *st, uint8_t **out, size_t *len)
 	memcpy(buf, state_magic, sizeof(state_magic));
 	put32(buf + 8, st->incarnation);
 	put32(buf + 12, (uint32_t)total);
-	/* Credentials and revocations first: a reader takes them before the members. */
-	rc = put_blobs(buf, &off, m, WIRE_CRED, st->creds, st->ncreds);
+	/* The federation first: a reader takes it before the members. */
+	rc = put_blobs(buf, &off, m, WIRE_AUTHORITIES, &st->authorities, st->authorities.len > 0);
+	if (rc == 0)
+		rc = put_blobs(buf, &off, m, WIRE_CRED, st->creds, st->ncreds);
 	if (rc == 0)
 		rc = put_blobs(buf, &off, m, WIRE_REVOKE, st->revocations, st->nrevocations);
 	for (size_t i = 0; rc == 0 && i < st->nmembers; i++) {
@@ -184,6 +187,11 @@ take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3])
 		if (s->nrevocations == kinds[2])
 			return -1;
 		b = &s->revocations[s->nrevocations++];
+		break;
+	case WIRE_AUTHORITIES:
+		if (s->authorities.len > 0)
+			return -1;
+		b = &s->authorities;
 		break;
 	default:
 		return -1;

@@ -91,12 +91,16 @@ view_federation(const struct conf *conf, struct cred_authorities *set,
 int
 view_carry(const struct gossip *g, struct state *st)
 {
-	size_t count = gossip_member_count(g), nrevs = gossip_revocation_count(g);
+	size_t count = gossip_member_count(g), nrevs = gossip_revocation_count(g), len;
+	const uint8_t *update = gossip_authorities_update(g, &len);
 
 	st->members = calloc(count ? count : 1, sizeof(*st->members));
 	st->creds = calloc(count ? count : 1, sizeof(*st->creds));
 	st->revocations = calloc(nrevs ? nrevs : 1, sizeof(*st->revocations));
 	st->nmembers = st->ncreds = st->nrevocations = 0;
+	st->authorities.len = update != NULL ? (uint16_t)len : 0;
+	if (update != NULL)
+		memcpy(st->authorities.bytes, update, len);
 	if (st->members == NULL || st->creds == NULL || st->revocations == NULL) {
 		state_clear(st);
 		return -1;
@@ -117,11 +121,11 @@ view_carry(const struct gossip *g, struct state *st)
 	}
 	for (size_t i = 0; i < nrevs; i++) {
 		struct state_blob *b = &st->revocations[st->nrevocations++];
-		size_t len;
-		const uint8_t *bytes = gossip_revocation(g, i, &len);
+		size_t n;
+		const uint8_t *bytes = gossip_revocation(g, i, &n);
 
-		b->len = (uint16_t)len;
-		memcpy(b->bytes, bytes, len);
+		b->len = (uint16_t)n;
+		memcpy(b->bytes, bytes, n);
 	}
 	return 0;
 }
@@ -132,7 +136,12 @@ view_adopt(struct gossip *g, const struct state *st, gossip_time now)
 	size_t adopted = 0, creds = 0, revs = 0;
 	char err[256];
 
-	/* Revocations first: no remembered credential they cover is admitted again. */
+	/* The authority set first, which the rest is checked against; then the revocations: no
+	 * remembered credential they cover is admitted again. */
+	if (st->authorities.len > 0 &&
+	    gossip_add_authorities(g, now, st->authorities.bytes, st->authorities.len, err,
+	                           sizeof(err)) != 0)
+		log_warnx("gossip: the remembered authority update is not taken: %s", err);
 	for (size_t i = 0; i < st->nrevocations; i++)
 		if (gossip_add_revocation(g, now, st->revocations[i].bytes, st->revocations[i].len,
 		                          err, sizeof(err)) == 0)

@@ -163,9 +163,11 @@ out_msg(struct codec_out *o, const struct wire_msg *m)
 		break;
 	case WIRE_CRED:
 	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
 		out_blob(o, m);
 		break;
-	case WIRE_REVOKE_SUM:
+	case WIRE_FED_SUM:
+		codec_put_u64(o, m->version);
 		codec_put_u16(o, m->total);
 		codec_put_u64(o, m->hashes[0]);
 		break;
@@ -413,9 +415,11 @@ in_msg(struct codec_in *in, struct wire_msg *m)
 		break;
 	case WIRE_CRED:
 	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
 		in_blob(in, m);
 		break;
-	case WIRE_REVOKE_SUM:
+	case WIRE_FED_SUM:
+		m->version = codec_get_u64(in);
 		m->total = codec_get_u16(in);
 		m->hashes[0] = codec_get_u64(in);
 		break;
