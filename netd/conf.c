@@ -2507,38 +2507,36 @@ load_credential(struct loader *ld, struct conf *conf)
 {
 	const char *path = conf->federation.credential_file;
 	int line = loc_line(ld, &conf->federation.credential_file, conf->federation.line);
-	char text[CRED_FILE_MAX], err[128], b64[KEY_BASE64_SIZE];
+	char *text = ld_calloc(ld, CRED_FILE_MAX, 1), err[128], b64[KEY_BASE64_SIZE];
 	uint8_t bin[CRED_ENCODED_MAX];
 	struct cred *c = NULL;
 	ssize_t n = -1;
 	struct stat st;
-	int fd, len;
+	int fd, len = -1;
 
+	if (text == NULL)
+		return;
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		lerr(ld, line, "federation.credential: cannot open %s: %s", path, strerror(errno));
-		return;
+		goto out;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		lerr(ld, line, "federation.credential: %s is not a regular file", path);
-	else if ((n = read(fd, text, sizeof(text))) < 0)
+	else if ((n = read(fd, text, CRED_FILE_MAX)) < 0)
 		lerr(ld, line, "federation.credential: cannot read %s: %s", path, strerror(errno));
-	else if ((size_t)n == sizeof(text))
-		lerr(ld, line, "federation.credential: %s is larger than %zu bytes", path,
-		     sizeof(text) - 1);
-	close(fd);
-	if (n < 0 || (size_t)n == sizeof(text))
-		return;
-	if ((len = cred_dearmor(text, (size_t)n, bin, sizeof(bin), err, sizeof(err))) < 0) {
+	else if (n == CRED_FILE_MAX)
+		lerr(ld, line, "federation.credential: %s is larger than %d bytes", path,
+		     CRED_FILE_MAX - 1);
+	else if ((len = cred_dearmor(text, (size_t)n, bin, sizeof(bin), err, sizeof(err))) < 0)
 		lerr(ld, line, "federation.credential: %s: %s", path, err);
-		return;
-	}
-	if (cred_kind_of(bin, (size_t)len) != CRED_KIND_SITE) {
+	else if (cred_kind_of(bin, (size_t)len) != CRED_KIND_SITE)
 		lerr(ld, line, "federation.credential: %s is not a site credential", path);
-		return;
-	}
-	if ((c = ld_calloc(ld, 1, sizeof(*c))) == NULL)
-		return;
+	else
+		c = ld_calloc(ld, 1, sizeof(*c));
+	close(fd);
+	if (c == NULL)
+		goto out;
 	if (cred_decode(bin, (size_t)len, c, err, sizeof(err)) < 0) {
 		lerr(ld, line, "federation.credential: %s: %s", path, err);
 	} else if (conf->federation.name != NULL &&
@@ -2558,7 +2556,9 @@ load_credential(struct loader *ld, struct conf *conf)
 		conf->federation.credential = c;
 		c = NULL;
 	}
+out:
 	free(c);
+	free(text);
 }
 
 static void
@@ -2969,6 +2969,26 @@ print_prefixes(FILE *out, const struct addr_prefix *p, size_t n, bool with_len)
 }
 
 static void
+print_trust(FILE *out, const struct conf_trust *t)
+{
+	char b64[KEY_BASE64_SIZE];
+
+	print_setting(out, 2, "name", t->name);
+	key_to_base64(b64, t->public_key);
+	print_setting(out, 2, "public_key", b64);
+	fputs("\t\tprefixes = ", out);
+	print_prefixes(out, t->prefixes, t->nprefixes, true);
+	if (t->noverlay == 0)
+		fputs("\t\t# overlay: none pinned (its overlay must lie in its prefixes)\n", out);
+	fputs("\t\toverlay = ", out);
+	print_prefixes(out, t->overlay, t->noverlay, true);
+	fputs("\t\tvnis = [", out);
+	for (size_t j = 0; j < t->nvnis; j++)
+		fprintf(out, "%s%u", j ? ", " : " ", t->vnis[j]);
+	fputs(t->nvnis ? " ];\n\t}" : "];\n\t}", out);
+}
+
+static void
 print_rules(FILE *out, const struct conf_rule *rules, size_t n)
 {
 	fputs("[", out);
@@ -3119,23 +3139,8 @@ conf_print(const struct conf *conf, FILE *out)
 	fputs(conf->nsegments ? "\n);\n" : ");\n", out);
 	fputs("\ntrust = (", out);
 	for (size_t i = 0; i < conf->ntrust; i++) {
-		const struct conf_trust *t = &conf->trust[i];
-
 		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
-		print_setting(out, 2, "name", t->name);
-		key_to_base64(b64, t->public_key);
-		print_setting(out, 2, "public_key", b64);
-		fputs("\t\tprefixes = ", out);
-		print_prefixes(out, t->prefixes, t->nprefixes, true);
-		if (t->noverlay == 0)
-			fputs("\t\t# overlay: none pinned (its overlay must lie in its prefixes)\n",
-			      out);
-		fputs("\t\toverlay = ", out);
-		print_prefixes(out, t->overlay, t->noverlay, true);
-		fputs("\t\tvnis = [", out);
-		for (size_t j = 0; j < t->nvnis; j++)
-			fprintf(out, "%s%u", j ? ", " : " ", t->vnis[j]);
-		fputs(t->nvnis ? " ];\n\t}" : "];\n\t}", out);
+		print_trust(out, &conf->trust[i]);
 	}
 	fputs(conf->ntrust ? "\n);\n" : ");\n", out);
 	if (conf->federation.present)
