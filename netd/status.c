@@ -990,7 +990,8 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 		return;
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		metrics_family(m, families[f].name, families[f].type, families[f].help);
-		for (size_t i = 0; i < want->npeers; i++) {
+		/* A site's standby peer (its next key) has a sample only once it is the site's. */
+		for (size_t i = 0; i < want->npeers && !want->peers[i].standby; i++) {
 			const struct wg_peer *wp =
 			        device_peer(s->device, want->peers[i].public_key);
 			const char *labels[] = {"site", want->peers[i].site, NULL};

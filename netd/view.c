@@ -195,7 +195,13 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 		return false;
 	memset(site, 0, sizeof(*site));
 	site->name = mi->name;
-	memcpy(site->public_key, d->wg_key, KEY_LEN);
+	/* The key it is admitted under: after a switch to its next key, its descriptor signed
+	 * with that key may still be on its way. */
+	memcpy(site->public_key, mi->key, KEY_LEN);
+	if (mi->next_key != NULL) {
+		site->has_next_key = true;
+		memcpy(site->next_key, mi->next_key, KEY_LEN);
+	}
 	if (d->nendpoints > 0) {
 		site->endpoint = d->endpoints[0].addr;
 		site->endpoint_port = d->endpoints[0].port;
