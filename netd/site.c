@@ -408,7 +408,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carr
 {
 	struct gossip_config cfg = {0};
 	struct cred_authorities authorities;
-	uint8_t credential[CRED_ENCODED_MAX];
+	struct view_credentials own;
 	struct wire_desc desc;
 	struct gossip *g;
 	uint64_t rng, session = 0;
@@ -433,9 +433,12 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carr
 	cfg.cb.send = site_gossip_send;
 	cfg.cb.event = site_gossip_event;
 	cfg.cb.arg = s;
-	if (view_federation(s->conf, &authorities, credential, &cfg.credential_len)) {
+	if (view_federation(s->conf, &authorities, &own)) {
 		cfg.authorities = &authorities;
-		cfg.credential = cfg.credential_len > 0 ? credential : NULL;
+		cfg.credential = own.current_len > 0 ? own.current : NULL;
+		cfg.credential_len = own.current_len;
+		cfg.next_credential = own.next_len > 0 ? own.next : NULL;
+		cfg.next_credential_len = own.next_len;
 		cfg.unix_now = site_unix_now;
 		cfg.pin_authorities = s->conf->federation.pin_authorities;
 	}
