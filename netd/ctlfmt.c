@@ -43,6 +43,7 @@ static const struct ctlfmt_column peer_columns[] = {
         {"PREFIXES", "prefixes", CTLFMT_TEXT, false},
         {"SEGMENTS", "segments", CTLFMT_TEXT, false},
         {"REFUSED", "refused.text", CTLFMT_TEXT, false},
+        {"POLICY", "policy.excluded.rule", CTLFMT_TEXT, true},
 };
 
 static const struct ctlfmt_column segment_columns[] = {

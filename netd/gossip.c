@@ -48,8 +48,11 @@
  * authority update has a number of its own, below it and above every member's. */
 #define REVOKE_ABOUT      0x80000000u
 #define AUTHORITIES_ABOUT 0x7fffffffu
-#define RESEND_RING       32
-#define RESEND_WINDOW     (3 * GOSSIP_SEC)
+/* The sealing state of a member's announced next key is kept under its index with this bit,
+ * apart from its current key's. */
+#define NEXT_KEY_ID   0x80000000u
+#define RESEND_RING   32
+#define RESEND_WINDOW (3 * GOSSIP_SEC)
 
 /* ---- trust table ---- */
 
@@ -638,6 +641,10 @@ struct source {
 struct admitted {
 	struct gossip_cred *cred;
 	uint8_t out; /* OUT_*: revoked or expired, no longer a member */
+	/* A credential for the key the site announced it moves to, verified; it replaces cred
+	 * when the site speaks with that key. */
+	struct gossip_cred *next;
+	uint8_t next_key[WIRE_KEY_LEN];
 };
 
 /* A verified revocation held and spread. */
@@ -673,6 +680,7 @@ struct gossip {
 	struct admitted *admitted;           /* by index in admitted_trust */
 	size_t admitted_cap;
 	struct gossip_cred *self_cred;
+	struct gossip_cred *self_next; /* the credential for this site's next key */
 	struct revocation **revs;
 	size_t nrevs, revs_cap;
 	uint64_t revs_sum;
@@ -1300,6 +1308,7 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	memcpy(d.sign_key, seal_sign_key(g->seal), WIRE_KEY_LEN);
 	d.incarnation = inc;
 	d.cred_serial = g->self_cred != NULL ? g->self_cred->serial : 0;
+	d.next_serial = g->self_next != NULL ? g->self_next->serial : 0;
 	if (sign_self(g, &d) != 0)
 		return -1;
 	gd = gossip_desc_new(&d);
@@ -1943,6 +1952,19 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 		return admit_new(g, gc, c);
 	idx = (uint32_t)(g->nstatic + (size_t)i);
 	rekey = memcmp(tentry(g, idx)->key, c->wg_key, WIRE_KEY_LEN) != 0;
+	/* A live site's credential for another key is its next one: the site still speaks with
+	 * its current key, and moves when it does with the new one (admitted_promote). */
+	if (rekey && !a->out && live(g->members[idx].state)) {
+		if (a->next == NULL || a->next->serial < c->serial) {
+			gossip_cred_unref(a->next);
+			a->next = gossip_cred_ref(gc);
+			memcpy(a->next_key, c->wg_key, WIRE_KEY_LEN);
+			emit(g, now, GOSSIP_EV_UPDATE, idx, false);
+		}
+		return idx;
+	}
+	gossip_cred_unref(a->next);
+	a->next = NULL;
 	if (trust_replace(g->admitted_trust, i, c->wg_key, &gr) != 0)
 		return -1;
 	gossip_cred_unref(a->cred);
@@ -1954,6 +1976,27 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	else
 		member_regrant(g, now, idx);
 	return idx;
+}
+
+/* idx spoke with the key it announced: its next credential becomes its credential, and it stays
+ * what it was (alive, its tunnel kept) while its descriptor signed with the new key comes. */
+static void
+admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
+{
+	struct admitted *a = admitted_of(g, idx);
+	struct cred c;
+
+	if (a == NULL || a->next == NULL ||
+	    cred_decode(a->next->bytes, a->next->len, &c, NULL, 0) != 0)
+		return;
+	if (trust_replace(g->admitted_trust, (int)(idx - g->nstatic), c.wg_key,
+	                  &(struct gossip_grant){c.prefixes, c.nprefixes, c.overlay, c.noverlay,
+	                                         c.vnis, c.nvnis}) != 0)
+		return;
+	gossip_cred_unref(a->cred);
+	a->cred = a->next;
+	a->next = NULL;
+	emit(g, now, GOSSIP_EV_UPDATE, idx, false);
 }
 
 /* Credentials that ran out take their sites out of the view; a renewal brings them back. */
@@ -2154,10 +2197,14 @@ on_cred_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 
 		if (id == SELF_ID && g->self_cred != NULL) {
 			put_blob(g, &p, WIRE_CRED, g->self_cred->bytes, g->self_cred->len);
+			if (g->self_next != NULL)
+				put_blob(g, &p, WIRE_CRED, g->self_next->bytes, g->self_next->len);
 			if (g->self_state == GOSSIP_ALIVE)
 				put_self_alive(g, &p);
 		} else if (id >= 0 && id != SELF_ID && (a = admitted_of(g, (uint32_t)id)) != NULL) {
 			put_blob(g, &p, WIRE_CRED, a->cred->bytes, a->cred->len);
+			if (a->next != NULL)
+				put_blob(g, &p, WIRE_CRED, a->next->bytes, a->next->len);
 			if (g->members[id].desc != NULL && live(g->members[id].state)) {
 				msg_clear(&g->out, WIRE_ALIVE);
 				g->out.desc = g->members[id].desc->d;
@@ -2298,12 +2345,30 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		return;
 	}
 	m = &g->members[id];
-	if (m->state != GOSSIP_NONE && d->incarnation <= m->incarnation)
-		return; /* stale or already known: no signature check spent on it */
-	a = admitted_of(g, (uint32_t)id);
-	if (a != NULL && d->cred_serial > a->cred->serial) {
-		cred_ask(g, now, from, addr, want, 1);
+	/* Stale or already known: no signature check spent on it. Unless the one held is signed
+	 * with a key the site left: its first descriptor with its new key is taken whatever its
+	 * incarnation (a site that lost its state file with its old key starts again at 1). */
+	if (m->state != GOSSIP_NONE && d->incarnation <= m->incarnation &&
+	    (m->desc == NULL ||
+	     memcmp(m->desc->d.wg_key, tentry(g, (uint32_t)id)->key, WIRE_KEY_LEN) == 0))
 		return;
+	a = admitted_of(g, (uint32_t)id);
+	if (a != NULL && a->next != NULL && d->cred_serial == a->next->serial &&
+	    memcmp(d->wg_key, a->next_key, WIRE_KEY_LEN) == 0) {
+		gd = gossip_desc_new(d);
+		if (gd != NULL && desc_verify(gd, NULL) == 0) {
+			admitted_promote(g, now, (uint32_t)id);
+			member_take(g, now, (uint32_t)id, gd, true);
+		}
+		gossip_desc_unref(gd);
+		return;
+	}
+	if (a != NULL && (d->cred_serial > a->cred->serial ||
+	                  (d->next_serial > a->cred->serial &&
+	                   (a->next == NULL || d->next_serial > a->next->serial)))) {
+		cred_ask(g, now, from, addr, want, 1);
+		if (d->cred_serial > a->cred->serial)
+			return;
 	}
 	/* Only the trusted key's signature says anything about the site. */
 	if (memcmp(tentry(g, (uint32_t)id)->key, d->wg_key, WIRE_KEY_LEN) != 0) {
@@ -3852,6 +3917,24 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 	}
 }
 
+/* Whether a datagram that did not open under member id's key opens under the key it announced
+ * next: the site switched, and is taken under its new key from now on. */
+static bool
+next_key_opens(struct gossip *g, gossip_time now, uint32_t id, const uint8_t *buf, size_t len)
+{
+	const struct admitted *a = admitted_of(g, id);
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct seal_opened op;
+	size_t plen;
+
+	if (a == NULL || a->next == NULL ||
+	    seal_unwrap(g->seal, id | NEXT_KEY_ID, a->next_key, buf, len, plain, sizeof(plain),
+	                &plen, &op) != 0)
+		return false;
+	admitted_promote(g, now, id);
+	return true;
+}
+
 /* A sealed datagram from a name this site does not know: a site admitted by credential that
  * learnt of this one first. One member is asked for its credential, within a budget, since
  * the name is anyone's to claim. */
@@ -3909,6 +3992,9 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 		return;
 	}
 	rc = open_sealed(g, (uint32_t)id, buf, len, plain, sizeof(plain), &plen, &op);
+	if ((rc == SEAL_ERR_FORGED || rc == SEAL_ERR_KEY) &&
+	    next_key_opens(g, now, (uint32_t)id, buf, len))
+		rc = open_sealed(g, (uint32_t)id, buf, len, plain, sizeof(plain), &plen, &op);
 	if (rc == SEAL_ERR_REPLAYED)
 		g->ctr.drop_replayed++;
 	else if (rc == SEAL_ERR_FORGED || rc == SEAL_ERR_KEY)
@@ -3968,6 +4054,16 @@ federation_init(struct gossip *g, const struct gossip_config *cfg)
 	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) != 0 ||
 	    strcmp(c.federation, g->authorities.federation) != 0)
 		return "own credential is not this site's (name, key or federation)";
+	if (cfg->next_credential == NULL)
+		return NULL;
+	g->self_next = gossip_cred_new(cfg->next_credential, cfg->next_credential_len, &c);
+	if (g->self_next == NULL)
+		return "next credential does not decode";
+	if (strcmp(c.site, g->name) != 0 || strcmp(c.federation, g->authorities.federation) != 0 ||
+	    c.serial <= g->self_cred->serial ||
+	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) == 0)
+		return "next credential is not this site's next one (name, federation, a higher "
+		       "serial and another key)";
 	return NULL;
 }
 
@@ -4056,14 +4152,17 @@ gossip_free(struct gossip *g)
 	if (g == NULL)
 		return;
 	for (size_t i = 0; g->admitted_trust != NULL && i < gossip_trust_count(g->admitted_trust);
-	     i++)
+	     i++) {
 		gossip_cred_unref(g->admitted[i].cred);
+		gossip_cred_unref(g->admitted[i].next);
+	}
 	gossip_trust_free(g->admitted_trust);
 	free(g->admitted);
 	for (size_t i = 0; i < g->nrevs; i++)
 		free(g->revs[i]);
 	free(g->revs);
 	gossip_cred_unref(g->self_cred);
+	gossip_cred_unref(g->self_next);
 	for (size_t i = 0; g->members != NULL && i < g->nmembers; i++) {
 		gossip_desc_unref(g->members[i].desc);
 		free(g->members[i].susp);
@@ -4175,6 +4274,7 @@ gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd)
 int
 gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out)
 {
+	const struct admitted *a;
 	const struct member *m;
 	const struct refusal *r;
 
@@ -4191,8 +4291,10 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->why = r != NULL ? r->why : "";
 	out->changed_at = m->changed_at;
 	out->suspect_until = m->susp != NULL ? m->susp->deadline : 0;
-	out->cred = admitted_of(g, (uint32_t)index) != NULL ? admitted_of(g, (uint32_t)index)->cred
-	                                                    : NULL;
+	a = admitted_of(g, (uint32_t)index);
+	out->cred = a != NULL ? a->cred : NULL;
+	out->key = tentry(g, (uint32_t)index)->key;
+	out->next_key = a != NULL && a->next != NULL ? a->next_key : NULL;
 	return 0;
 }
 

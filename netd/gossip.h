@@ -159,6 +159,10 @@ struct gossip_config {
 	 * NULL when it has none. Copied. */
 	const uint8_t *credential;
 	size_t credential_len;
+	/* The credential for the key this site moves to next, encoded (NULL: none): spread ahead
+	 * of the switch, so that the others stand ready for the new key. Copied. */
+	const uint8_t *next_credential;
+	size_t next_credential_len;
 	/* The time of day in Unix seconds (called with cb.arg), for the validity of credentials:
 	 * required with authorities. */
 	int64_t (*unix_now)(void *arg);
@@ -246,6 +250,8 @@ struct gossip_member_info {
 	gossip_time changed_at;
 	gossip_time suspect_until;      /* SUSPECT: when this site's suspicion runs out, else 0 */
 	const struct gossip_cred *cred; /* admitted by credential: the one it holds; else NULL */
+	const uint8_t *key;      /* the key it is admitted under (its descriptor may be older) */
+	const uint8_t *next_key; /* the key it announced it moves to; NULL: none */
 };
 
 /* Members by index: the trust table's entries first (a member's index is its trust index),

@@ -92,6 +92,7 @@ publish_args(int argc, char **argv)
 {
 	char text[CTL_MAX_DOCUMENT + 1];
 	bool from_stdin;
+	const char *name;
 	json_t *doc;
 	size_t n;
 	FILE *f;
@@ -101,6 +102,7 @@ publish_args(int argc, char **argv)
 		return NULL;
 	}
 	from_stdin = strcmp(argv[0], "-") == 0;
+	name = from_stdin ? "standard input" : argv[0];
 	f = from_stdin ? stdin : fopen(argv[0], "r");
 	if (f == NULL) {
 		fprintf(stderr, "netdctl: publish: cannot open %s: %s\n", argv[0], strerror(errno));
@@ -108,13 +110,13 @@ publish_args(int argc, char **argv)
 	}
 	n = fread(text, 1, sizeof(text), f);
 	if (ferror(f))
-		fprintf(stderr, "netdctl: publish: cannot read %s\n", argv[0]);
+		fprintf(stderr, "netdctl: publish: cannot read %s: %s\n", name, strerror(errno));
 	else if (n == 0)
-		fprintf(stderr, "netdctl: publish: %s is empty\n", argv[0]);
+		fprintf(stderr, "netdctl: publish: %s is empty\n", name);
 	else if (n > CTL_MAX_DOCUMENT)
 		fprintf(stderr,
 		        "netdctl: publish: %s is longer than an armoured document (%d bytes)\n",
-		        argv[0], CTL_MAX_DOCUMENT);
+		        name, CTL_MAX_DOCUMENT);
 	if (ferror(f) || n > CTL_MAX_DOCUMENT)
 		n = 0;
 	if (!from_stdin)
@@ -123,7 +125,7 @@ publish_args(int argc, char **argv)
 		return NULL;
 	doc = json_stringn(text, n);
 	if (doc == NULL) {
-		fprintf(stderr, "netdctl: publish: %s is not text (UTF-8)\n", argv[0]);
+		fprintf(stderr, "netdctl: publish: %s is not text (UTF-8)\n", name);
 		return NULL;
 	}
 	return json_pack("{s:o}", "document", doc);

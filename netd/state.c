@@ -120,7 +120,8 @@ state_encode(const struct state *st, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* Files of version 2 hold only members; version 1 also a restart epoch. */
+/* Version 1 also held a restart epoch; version 2 files, from before the federation, hold
+ * descriptors of an older wire version and are refused like any other file. */
 static int
 header_skip(const uint8_t *buf, size_t len, size_t *skip)
 {
@@ -131,7 +132,6 @@ header_skip(const uint8_t *buf, size_t len, size_t *skip)
 	case STATE_MAGIC_V1:
 		*skip = 4;
 		return 0;
-	case 2:
 	case 3:
 		return 0;
 	}
@@ -167,11 +167,33 @@ count_kinds(const uint8_t *buf, size_t len, uint32_t count, size_t kinds[3])
 	}
 }
 
+/* Where an entry of type goes in a file: the authority update, the credentials, the
+ * revocations, then the members, as state_encode writes them, so that every file that
+ * decodes encodes back to itself. */
 static int
-take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3])
+entry_rank(uint8_t type)
+{
+	switch (type) {
+	case WIRE_AUTHORITIES:
+		return 0;
+	case WIRE_CRED:
+		return 1;
+	case WIRE_REVOKE:
+		return 2;
+	case WIRE_ALIVE:
+		return 3;
+	}
+	return -1;
+}
+
+static int
+take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3], int *rank)
 {
 	struct state_blob *b;
 
+	if (entry_rank(m->type) < *rank)
+		return -1;
+	*rank = entry_rank(m->type);
 	switch (m->type) {
 	case WIRE_ALIVE:
 		if (s->nmembers == kinds[0])
@@ -208,6 +230,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 	struct wire_msg *m;
 	size_t off = STATE_HEADER, skip, kinds[3];
 	uint32_t count;
+	int rank = 0;
 
 	if (header_skip(buf, len, &skip) != 0)
 		return fail(err, errlen, "not a netd state file");
@@ -239,7 +262,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 		if (n > len - off)
 			goto truncated;
 		if (wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
-		    r.off != r.len || take_entry(&s, m, kinds) != 0) {
+		    r.off != r.len || take_entry(&s, m, kinds, &rank) != 0) {
 			fail(err, errlen,
 			     "entry %u is not one descriptor, credential or revocation", i + 1);
 			goto bad;

@@ -15,6 +15,7 @@
 #include "netd/key.h"
 #include "netd/mesh.h"
 #include "netd/metrics.h"
+#include "netd/policy.h"
 #include "netd/reconcile.h"
 
 /* Sets key to value, which is taken. A NULL value, from an allocation that failed, fails
@@ -394,6 +395,51 @@ peer_credential_json(const struct cred *c)
 	return finish(o, r);
 }
 
+/* What the local policy takes from a site: the rule that excludes it, or the segments it is not
+ * shared and the prefixes not accepted; null when nothing. */
+static json_t *
+policy_json(const struct conf_policy *p, const char *name, const struct gossip_member_info *mi,
+            const struct cred *c)
+{
+	const struct wire_desc *d = mi->granted;
+	struct addr_prefix kept[WIRE_MAX_PREFIXES];
+	json_t *o = json_object(), *segs = json_array(), *dropped = json_array();
+	char why[256], text[ADDR_PREFIX_STRLEN];
+	const char *rule = policy_site(p, name, c, why, sizeof(why));
+	size_t nkept;
+	int r = 0;
+
+	if (rule != NULL) {
+		r |= put(o, "excluded", json_pack("{s:s, s:s}", "rule", rule, "why", why));
+		json_decref(segs);
+		json_decref(dropped);
+		return finish(o, r);
+	}
+	for (size_t i = 0; d != NULL && i < d->nvnis; i++)
+		if ((rule = policy_segment(p, d->vnis[i], c, why, sizeof(why))) != NULL)
+			r |= json_array_append_new(segs, json_pack("{s:I, s:s, s:s}", "vni",
+			                                           (json_int_t)d->vnis[i], "rule",
+			                                           rule, "why", why));
+	nkept = d != NULL ? policy_narrow(p, name, d->prefixes, d->nprefixes, kept) : 0;
+	for (size_t i = 0, k = 0; d != NULL && i < d->nprefixes; i++) {
+		if (k < nkept && addr_prefix_equal(&kept[k], &d->prefixes[i]))
+			k++;
+		else
+			r |= json_array_append_new(
+			        dropped, json_string(addr_prefix_format(&d->prefixes[i], text)));
+	}
+	if (json_array_size(segs) == 0 && json_array_size(dropped) == 0) {
+		json_decref(o);
+		json_decref(segs);
+		json_decref(dropped);
+		return r ? NULL : json_null();
+	}
+	r |= put(o, "excluded", json_null());
+	r |= put(o, "segments", segs);
+	r |= put(o, "prefixes", dropped);
+	return finish(o, r);
+}
+
 /* A member site: mi NULL while gossip has not heard of it, c NULL for a trust entry's. */
 static json_t *
 peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY_LEN],
@@ -416,6 +462,8 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
 	r |= put_tunnel_figures(o, device_peer(s->device, key));
 	r |= put(o, "admitted_by", json_string(c != NULL ? "credential" : "trust"));
 	r |= put(o, "credential", c != NULL ? peer_credential_json(c) : json_null());
+	r |= put(o, "policy", policy_json(&s->conf->policy, name, mi, c));
+	r |= put(o, "next_key", mi->next_key != NULL ? key_json(mi->next_key) : json_null());
 	return finish(o, r);
 }
 
@@ -657,21 +705,22 @@ authorities_json(const struct cred_authorities *set)
 	return finish(a, r);
 }
 
-/* The federation as the config names it: its name, threshold and authority set. */
+/* The federation: its name, and the authority set in force (the config's, or the newest
+ * update gossip took) with its version. */
 static json_t *
-catalogue_federation_json(const struct conf *conf)
+catalogue_federation_json(const struct gossip *g)
 {
-	struct cred_authorities set;
+	const struct cred_authorities *set = gossip_authorities(g);
 	json_t *o;
 	int r = 0;
 
-	if (!conf->federation.present)
+	if (set == NULL)
 		return json_null();
-	conf_federation_set(conf, &set);
 	o = json_object();
-	r |= put(o, "name", json_string(set.federation));
-	r |= put_int(o, "threshold", (json_int_t)set.threshold);
-	r |= put(o, "authorities", authorities_json(&set));
+	r |= put(o, "name", json_string(set->federation));
+	r |= put_int(o, "threshold", (json_int_t)set->threshold);
+	r |= put(o, "authorities", authorities_json(set));
+	r |= put_int(o, "version", (json_int_t)set->version);
 	return finish(o, r);
 }
 
@@ -681,7 +730,7 @@ status_catalogue_json(const struct site_snapshot *s, time_t now)
 	json_t *o = json_object();
 	int r = 0;
 
-	r |= put(o, "federation", catalogue_federation_json(s->conf));
+	r |= put(o, "federation", catalogue_federation_json(s->gossip));
 	r |= put(o, "sites", catalogue_sites_json(s, now));
 	r |= put(o, "revocations", catalogue_revocations_json(s));
 	return finish(o, r);
@@ -990,7 +1039,8 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 		return;
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		metrics_family(m, families[f].name, families[f].type, families[f].help);
-		for (size_t i = 0; i < want->npeers; i++) {
+		/* A site's standby peer (its next key) has a sample only once it is the site's. */
+		for (size_t i = 0; i < want->npeers && !want->peers[i].standby; i++) {
 			const struct wg_peer *wp =
 			        device_peer(s->device, want->peers[i].public_key);
 			const char *labels[] = {"site", want->peers[i].site, NULL};

@@ -72,19 +72,23 @@ view_trust(const struct conf *conf)
 	return t;
 }
 
-bool
-view_federation(const struct conf *conf, struct cred_authorities *set,
-                uint8_t credential[CRED_ENCODED_MAX], size_t *credential_len)
+/* c encoded into buf, *len its length; 0 when there is none or it does not encode. */
+static void
+encode_own(const struct cred *c, uint8_t buf[CRED_ENCODED_MAX], size_t *len)
 {
-	int n;
+	int n = c != NULL ? cred_encode(c, buf, CRED_ENCODED_MAX) : -1;
 
-	*credential_len = 0;
+	*len = n > 0 ? (size_t)n : 0;
+}
+
+bool
+view_federation(const struct conf *conf, struct cred_authorities *set, struct view_credentials *own)
+{
 	if (!conf->federation.present)
 		return false;
 	conf_federation_set(conf, set);
-	if (conf->federation.credential != NULL &&
-	    (n = cred_encode(conf->federation.credential, credential, CRED_ENCODED_MAX)) > 0)
-		*credential_len = (size_t)n;
+	encode_own(conf->federation.credential, own->current, &own->current_len);
+	encode_own(conf->federation.next_credential, own->next, &own->next_len);
 	return true;
 }
 
@@ -195,7 +199,13 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 		return false;
 	memset(site, 0, sizeof(*site));
 	site->name = mi->name;
-	memcpy(site->public_key, d->wg_key, KEY_LEN);
+	/* The key it is admitted under: after a switch to its next key, its descriptor signed
+	 * with that key may still be on its way. */
+	memcpy(site->public_key, mi->key, KEY_LEN);
+	if (mi->next_key != NULL) {
+		site->has_next_key = true;
+		memcpy(site->next_key, mi->next_key, KEY_LEN);
+	}
 	if (d->nendpoints > 0) {
 		site->endpoint = d->endpoints[0].addr;
 		site->endpoint_port = d->endpoints[0].port;

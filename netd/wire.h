@@ -49,6 +49,9 @@ struct wire_desc {
 	/* The serial of the federation credential the site runs under (cred.h); 0: none. A
 	 * receiver holding an older one asks for this one before taking the descriptor. */
 	uint64_t cred_serial;
+	/* The serial of the credential for the key the site moves to next (0: none): the others
+	 * fetch it and stand ready for the switch. */
+	uint64_t next_serial;
 	uint8_t sig[WIRE_SIG_LEN];
 };
 

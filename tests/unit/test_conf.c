@@ -44,6 +44,7 @@ static char keyfile[128], keyfile644[128], garbage[128];
 static char auth_b64[NAUTH][KEY_BASE64_SIZE];
 static uint8_t auth_secret[NAUTH][64];
 static char cred_good[128], cred_beta[128], cred_bob[128], cred_other[128], revocation[128];
+static char cred_next[128]; /* alpha's credential for bob's key, serial 8: its next */
 
 static void
 write_file(const char *path, const char *text, mode_t mode)
@@ -107,6 +108,7 @@ make_federation(void)
 	write_cred(cred_beta, "beta.cred", "lab", "beta", ALICE_PUB, 7);
 	write_cred(cred_bob, "bob.cred", "lab", "alpha", BOB_PUB, 7);
 	write_cred(cred_other, "other.cred", "other", "alpha", ALICE_PUB, 7);
+	write_cred(cred_next, "next.cred", "lab", "alpha", BOB_PUB, 8);
 	snprintf(revocation, sizeof(revocation), "%s/revocation", dir);
 	memset(&r, 0, sizeof(r));
 	snprintf(r.federation, sizeof(r.federation), "lab");
@@ -144,6 +146,7 @@ group_teardown(void **state)
 	unlink(cred_beta);
 	unlink(cred_bob);
 	unlink(cred_other);
+	unlink(cred_next);
 	unlink(revocation);
 	return rmdir(dir);
 }
@@ -161,7 +164,8 @@ subst(const char *text)
 	            {"@AUTH1@", auth_b64[0]},     {"@AUTH2@", auth_b64[1]},
 	            {"@AUTH3@", auth_b64[2]},     {"@CRED@", cred_good},
 	            {"@CRED_BETA@", cred_beta},   {"@CRED_BOB@", cred_bob},
-	            {"@CRED_OTHER@", cred_other}, {"@REVOCATION@", revocation}};
+	            {"@CRED_OTHER@", cred_other}, {"@REVOCATION@", revocation},
+	            {"@CRED_NEXT@", cred_next}};
 	size_t cap = strlen(text) * 4 + 256, len = 0;
 	char *out = malloc(cap);
 
@@ -599,7 +603,12 @@ static const struct bad bad_configs[] = {
         {HEAD "federation = { name = \"lab\"; threshold = 1; };\n",
          "t.conf:3: federation.authorities: missing (required)"},
         {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = []; };\n",
-         "t.conf:3: federation.authorities: 0 keys (1..16)"},
+         "t.conf:3: federation.authorities: 0 keys (1..7)"},
+        {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = [ \"@AUTH1@\",\n"
+              "\t\"@AUTH2@\", \"@AUTH3@\", \"" BOB_PUB "\", \"" CAROL_PUB "\", \"" ALICE_PUB "\",\n"
+              "\t\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\",\n"
+              "\t\"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\" ]; };\n",
+         "t.conf:3: federation.authorities: 8 keys (1..7)"},
         {HEAD "federation = { threshold = 1; authorities = [ \"@AUTH1@\" ]; };\n",
          "t.conf:3: federation.name: missing (required)"},
         {HEAD "federation = { name = \"-lab\"; threshold = 1; authorities = [ \"@AUTH1@\" ]; };\n",
@@ -647,6 +656,14 @@ static const struct bad bad_configs[] = {
          ", not this site's"},
         {HEAD FED "\tcredential = \"@CRED_OTHER@\"; };\n",
          "t.conf:4: federation.credential: @CRED_OTHER@ is of federation other, not lab"},
+        {HEAD FED "\tnext_credential = \"@CRED_NEXT@\"; };\n",
+         "t.conf:4: federation.next_credential: @CRED_NEXT@ needs federation.credential, with a "
+         "lower serial than its 8"},
+        {HEAD FED "\tcredential = \"@CRED@\";\n\tnext_credential = \"@CRED_OTHER@\"; };\n",
+         "t.conf:5: federation.next_credential: @CRED_OTHER@ is of federation other, not lab"},
+        {HEAD FED "\tcredential = \"@CRED@\";\n\tnext_credential = \"@CRED@\"; };\n",
+         "t.conf:5: federation.next_credential: @CRED@ binds this site's current key: it is for "
+         "the next one"},
         /* policy */
         {HEAD "policy = { deny = [ \"beta\",\n\t\"beta\" ]; };\n",
          "t.conf:4: policy.deny[1]: beta is already denied (line 3)"},
@@ -1538,6 +1555,7 @@ test_federation(void **state)
 	assert_non_null(conf->federation.credential);
 	assert_int_equal(conf->federation.credential->serial, 7);
 	assert_int_equal(conf->federation.credential->nsigs, 2);
+	assert_null(conf->federation.next_credential);
 	assert_true(conf->federation.pin_authorities);
 	assert_string_equal(conf->federation.provider, "acme cloud");
 	assert_string_equal(conf->federation.jurisdiction, "DE");

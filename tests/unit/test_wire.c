@@ -416,7 +416,7 @@ test_desc_limits(void **state)
 	/* Decoder side: patch the VNI count (the byte before the VNIs) past its bound. */
 	sample_msg(m, WIRE_ALIVE);
 	len = encode_one(m, buf, sizeof(buf));
-	size_t vni_count_at = len - WIRE_SIG_LEN - 8 - 3 * m->desc.nvnis - 1;
+	size_t vni_count_at = len - WIRE_SIG_LEN - 16 - 3 * m->desc.nvnis - 1;
 	assert_int_equal(buf[vni_count_at], m->desc.nvnis);
 	buf[vni_count_at] = WIRE_MAX_VNIS + 1;
 	assert_int_equal(decode_one(buf, len, back), -1);
