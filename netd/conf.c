@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #define DEFAULT_LOGLEVEL LOG_LEVEL_INFO
 #define BRIDGE_PREFIX    "br-"
 #define PATH_LEN         160
+#define CRED_FILE_MAX    (64 * 1024) /* an armoured credential and any text around it */
 
 /* libconfig 1.5 keeps integers in an int (silently wrapping larger ones) and gives array
  * elements the line of the token after them. A small lexer of our own recovers the exact
@@ -71,8 +73,9 @@ struct loader {
 	bool oom;
 };
 
-static const char *const root_known[] = {"site",    "wireguard", "overlay", "gossip",  "prefixes",
-                                         "routing", "segments",  "trust",   "control", NULL};
+static const char *const root_known[] = {"site",       "wireguard", "overlay",  "gossip",
+                                         "prefixes",   "routing",   "segments", "trust",
+                                         "federation", "policy",    "control",  NULL};
 static const char *const site_known[] = {"name", "log_level", NULL};
 static const char *const wg_known[] = {"interface", "listen_port",       "private_key_file",
                                        "backend",   "userspace_command", "fwmark",
@@ -103,6 +106,12 @@ static const char *const segment_known[] = {"name", "vni", "bridge", "ports", "v
 static const char *const trust_known[] = {"name",    "public_key", "prefixes",
                                           "overlay", "vnis",       NULL};
 static const char *const control_known[] = {"socket", "mode", "group", NULL};
+static const char *const federation_known[] = {"name",         "authorities",     "threshold",
+                                               "credential",   "pin_authorities", "provider",
+                                               "jurisdiction", "labels",          NULL};
+static const char *const policy_known[] = {"deny", "require", "segments", "narrow", NULL};
+static const char *const policy_segment_known[] = {"vni", "require", NULL};
+static const char *const narrow_known[] = {"site", "prefixes", NULL};
 
 /* ---- memory and error collection ---- */
 
@@ -1459,18 +1468,20 @@ parse_trust(struct loader *ld, const config_setting_t *g, int idx, struct conf_t
 	}
 }
 
-/* segments and trust are lists of groups; an empty array is accepted too. */
+/* segments and trust are lists of groups; an empty array is accepted too. path names the
+ * setting in messages. */
 static int
-want_group_list(struct loader *ld, const config_setting_t *root, const char *name)
+want_group_list(struct loader *ld, const config_setting_t *parent, const char *name,
+                const char *path)
 {
-	const config_setting_t *s = config_setting_get_member(root, name);
+	const config_setting_t *s = config_setting_get_member(parent, name);
 
 	if (s == NULL)
 		return 0;
 	if (config_setting_is_list(s) ||
 	    (config_setting_is_array(s) && config_setting_length(s) == 0))
 		return config_setting_length(s);
-	wrong_type(ld, s, name, "a list of groups");
+	wrong_type(ld, s, path, "a list of groups");
 	return 0;
 }
 
@@ -1478,7 +1489,7 @@ static void
 parse_segments(struct loader *ld, const config_setting_t *root, struct conf *conf)
 {
 	const config_setting_t *s = config_setting_get_member(root, "segments");
-	int n = want_group_list(ld, root, "segments");
+	int n = want_group_list(ld, root, "segments", "segments");
 	char path[PATH_LEN];
 
 	if (n == 0 || (conf->segments = ld_calloc(ld, (size_t)n, sizeof(*conf->segments))) == NULL)
@@ -1500,7 +1511,7 @@ static void
 parse_trusts(struct loader *ld, const config_setting_t *root, struct conf *conf)
 {
 	const config_setting_t *s = config_setting_get_member(root, "trust");
-	int n = want_group_list(ld, root, "trust");
+	int n = want_group_list(ld, root, "trust", "trust");
 	char path[PATH_LEN];
 
 	if (n == 0 || (conf->trust = ld_calloc(ld, (size_t)n, sizeof(*conf->trust))) == NULL)
@@ -1567,6 +1578,446 @@ parse_control(struct loader *ld, const config_setting_t *root, struct conf *conf
 		else
 			replace_string(ld, &conf->control.group, v);
 	}
+}
+
+/* ---- federation and policy ---- */
+
+/* What a credential may carry as a value (provider, a label's value, a rule's value). */
+static bool
+cred_value_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > CRED_VALUE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
+			return false;
+	return true;
+}
+
+#define VALUE_RULE "1..64 printable ASCII characters other than '\"' and '\\'"
+
+/* ISO 3166-1 alpha-2: the form, not the list, which changes. */
+static bool
+jurisdiction_valid(const char *s, size_t len)
+{
+	return len == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+#define JURISDICTION_RULE "two upper-case letters, ISO 3166-1 alpha-2"
+
+static bool
+label_key_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > CRED_LABEL_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+static int
+want_value(struct loader *ld, const config_setting_t *s, const char *path, const char **out)
+{
+	const char *v;
+
+	if (want_string(ld, s, path, &v) < 0)
+		return -1;
+	if (!cred_value_valid(v, strlen(v))) {
+		lerr(ld, sline(s), "%s: \"%s\" is not a value (" VALUE_RULE ")", path, v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* One value of a rule, text[0..len): valid for the attribute key and not listed before. */
+static int
+check_rule_value(struct loader *ld, const config_setting_t *s, const char *path, const char *text,
+                 const struct conf_rule *r, const char *v, size_t len)
+{
+	bool jurisdiction = strcmp(r->key, "jurisdiction") == 0;
+
+	if (len == 0) {
+		lerr(ld, sline(s), "%s: \"%s\": an empty value", path, text);
+		return -1;
+	}
+	if (jurisdiction ? !jurisdiction_valid(v, len) : !cred_value_valid(v, len)) {
+		lerr(ld, sline(s), "%s: \"%s\": \"%.*s\" is not %s (%s)", path, text, (int)len, v,
+		     jurisdiction ? "a jurisdiction" : "a value",
+		     jurisdiction ? JURISDICTION_RULE : VALUE_RULE);
+		return -1;
+	}
+	for (size_t i = 0; i < r->nvalues; i++)
+		if (strlen(r->values[i]) == len && memcmp(r->values[i], v, len) == 0) {
+			lerr(ld, sline(s), "%s: \"%s\": \"%.*s\" is listed twice", path, text,
+			     (int)len, v);
+			return -1;
+		}
+	return 0;
+}
+
+/* "KEY=V1,V2" or "KEY!=V1,V2" into r; name is how refusals will call it (its prefix and the
+ * rule as written, which is its canonical form). */
+static int
+want_rule(struct loader *ld, const config_setting_t *s, const char *path, const char *prefix,
+          struct conf_rule *r)
+{
+	const char *text, *eq, *v;
+	size_t keylen, n = 1;
+
+	if (want_string(ld, s, path, &text) < 0)
+		return -1;
+	eq = strchr(text, '=');
+	if (eq == NULL || eq == text) {
+		lerr(ld, sline(s), "%s: \"%s\" is not a rule (KEY=VALUE,... or KEY!=VALUE,...)",
+		     path, text);
+		return -1;
+	}
+	r->negated = eq[-1] == '!';
+	keylen = (size_t)(eq - text) - r->negated;
+	if (!label_key_valid(text, keylen)) {
+		lerr(ld, sline(s),
+		     "%s: \"%s\": \"%.*s\" is not an attribute (provider, jurisdiction or a label "
+		     "key: 1..32 of a-z, 0-9, '-', '_' and '.')",
+		     path, text, (int)keylen, text);
+		return -1;
+	}
+	memcpy(r->key, text, keylen);
+	for (v = eq + 1; *v != '\0'; v++)
+		n += *v == ',';
+	r->values = ld_calloc(ld, n, sizeof(*r->values));
+	if (r->values == NULL)
+		return -1;
+	for (v = eq + 1;; v += strcspn(v, ",") + 1) {
+		size_t len = strcspn(v, ",");
+
+		if (check_rule_value(ld, s, path, text, r, v, len) < 0)
+			return -1;
+		memcpy(r->values[r->nvalues++], v, len);
+		if (v[len] == '\0')
+			break;
+	}
+	if (asprintf(&r->name, "%s%s", prefix, text) < 0) {
+		r->name = NULL;
+		ld->oom = true;
+		return -1;
+	}
+	r->text = r->name + strlen(prefix);
+	r->line = sline(s);
+	return 0;
+}
+
+static void
+rule_clear(struct conf_rule *r)
+{
+	free(r->values);
+	free(r->name);
+}
+
+/* A list of rules; the invalid ones are reported and left out. */
+static void
+parse_rules(struct loader *ld, const config_setting_t *s, const char *path, const char *prefix,
+            struct conf_rule **rules, size_t *count)
+{
+	char epath[PATH_LEN];
+	int n = want_list(ld, s, path);
+
+	if (n <= 0 || (*rules = ld_calloc(ld, (size_t)n, sizeof(**rules))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		struct conf_rule *r = &(*rules)[*count];
+
+		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
+		if (want_rule(ld, config_setting_get_elem(s, (unsigned int)i), epath, prefix, r) ==
+		    0) {
+			loc_add(ld, r, r->line, i);
+			(*count)++;
+		} else {
+			rule_clear(r);
+			memset(r, 0, sizeof(*r));
+		}
+	}
+}
+
+/* Returns how many keys the file lists, valid or not (0 when it lists none, or too many). */
+static int
+parse_authorities(struct loader *ld, const config_setting_t *g, struct conf *conf)
+{
+	const config_setting_t *s = config_setting_get_member(g, "authorities");
+	char path[PATH_LEN];
+	const char *v;
+	int n;
+
+	if (s == NULL) {
+		lerr(ld, sline(g), "federation.authorities: missing (required)");
+		return 0;
+	}
+	if ((n = want_list(ld, s, "federation.authorities")) < 0)
+		return 0;
+	if (n == 0 || n > CRED_MAX_AUTHORITIES) {
+		lerr(ld, sline(s), "federation.authorities: %d keys (1..%d)", n,
+		     CRED_MAX_AUTHORITIES);
+		return 0;
+	}
+	conf->federation.authorities = ld_calloc(ld, (size_t)n, CRED_KEY_LEN);
+	if (conf->federation.authorities == NULL)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		uint8_t *key = conf->federation.authorities[conf->federation.nauthorities];
+
+		snprintf(path, sizeof(path), "federation.authorities[%d]", i);
+		if (want_string(ld, e, path, &v) < 0)
+			continue;
+		if (key_from_base64(key, v, strlen(v)) < 0) {
+			lerr(ld, sline(e),
+			     "%s: \"%s\" is not an authority key (44 base64 characters, 32 bytes)",
+			     path, v);
+			continue;
+		}
+		loc_add(ld, key, sline(e), i);
+		conf->federation.nauthorities++;
+	}
+	return n;
+}
+
+/* labels = { KEY = "VALUE"; ... }: libconfig's setting names are the keys. */
+static void
+parse_labels(struct loader *ld, const config_setting_t *g, struct conf *conf)
+{
+	const config_setting_t *s = config_setting_get_member(g, "labels");
+	char path[PATH_LEN];
+	int n;
+
+	if (s == NULL)
+		return;
+	if (!config_setting_is_group(s)) {
+		wrong_type(ld, s, "federation.labels", "a group");
+		return;
+	}
+	n = config_setting_length(s);
+	if (n > CRED_MAX_LABELS) {
+		lerr(ld, sline(s), "federation.labels: %d labels (at most %d)", n, CRED_MAX_LABELS);
+		return;
+	}
+	if (n == 0 || (conf->federation.labels =
+	                       ld_calloc(ld, (size_t)n, sizeof(*conf->federation.labels))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		struct cred_label *l = &conf->federation.labels[conf->federation.nlabels];
+		const char *key = config_setting_name(e), *v;
+
+		snprintf(path, sizeof(path), "federation.labels.%s", key);
+		if (!label_key_valid(key, strlen(key)) || strcmp(key, "provider") == 0 ||
+		    strcmp(key, "jurisdiction") == 0) {
+			lerr(ld, sline(e),
+			     "%s: \"%s\" is not a label key (1..32 of a-z, 0-9, '-' and '_'; not "
+			     "provider or jurisdiction, which have settings of their own)",
+			     path, key);
+			continue;
+		}
+		if (want_value(ld, e, path, &v) < 0)
+			continue;
+		snprintf(l->key, sizeof(l->key), "%s", key);
+		snprintf(l->value, sizeof(l->value), "%s", v);
+		conf->federation.nlabels++;
+	}
+}
+
+/* What this site's own credential says of it besides what the rest of the file says. */
+static void
+parse_attributes(struct loader *ld, const config_setting_t *g, struct conf *conf)
+{
+	const config_setting_t *s;
+	const char *v;
+
+	if ((s = config_setting_get_member(g, "provider")) != NULL &&
+	    want_value(ld, s, "federation.provider", &v) == 0)
+		conf->federation.provider = ld_strdup(ld, v);
+	if ((s = config_setting_get_member(g, "jurisdiction")) != NULL &&
+	    want_string(ld, s, "federation.jurisdiction", &v) == 0) {
+		if (jurisdiction_valid(v, strlen(v)))
+			memcpy(conf->federation.jurisdiction, v, 3);
+		else
+			lerr(ld, sline(s),
+			     "federation.jurisdiction: \"%s\" is not a jurisdiction "
+			     "(" JURISDICTION_RULE ")",
+			     v);
+	}
+	parse_labels(ld, g, conf);
+}
+
+static void
+parse_federation(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *g = want_group(ld, root, "federation", false), *s;
+	const char *v;
+	long long n;
+	int listed;
+
+	if (g == NULL)
+		return;
+	conf->federation.present = true;
+	conf->federation.line = sline(g);
+	check_known(ld, g, "federation", federation_known);
+	if ((s = config_setting_get_member(g, "name")) == NULL)
+		lerr(ld, sline(g), "federation.name: missing (required)");
+	else
+		want_name(ld, s, "federation.name", &conf->federation.name);
+	listed = parse_authorities(ld, g, conf);
+	/* The range names the listed keys' count, so that a bad key is not blamed twice. */
+	if ((s = config_setting_get_member(g, "threshold")) == NULL)
+		lerr(ld, sline(g), "federation.threshold: missing (required)");
+	else if (want_range(ld, s, "federation.threshold", 1,
+	                    listed > 0 ? listed : CRED_MAX_AUTHORITIES, "a number of authorities",
+	                    &n) == 0)
+		conf->federation.threshold = (unsigned int)n;
+	if ((s = config_setting_get_member(g, "credential")) != NULL &&
+	    want_string(ld, s, "federation.credential", &v) == 0) {
+		if (v[0] != '/') {
+			lerr(ld, sline(s), "federation.credential: \"%s\" is not an absolute path",
+			     v);
+		} else {
+			conf->federation.credential_file = ld_strdup(ld, v);
+			loc_add(ld, &conf->federation.credential_file, sline(s), -1);
+		}
+	}
+	if ((s = config_setting_get_member(g, "pin_authorities")) != NULL)
+		want_bool(ld, s, "federation.pin_authorities", &conf->federation.pin_authorities);
+	parse_attributes(ld, g, conf);
+}
+
+static void
+parse_policy_segment(struct loader *ld, const config_setting_t *g, int idx,
+                     struct conf_policy_segment *seg)
+{
+	const config_setting_t *s;
+	char path[PATH_LEN], prefix[PATH_LEN];
+	long long n;
+
+	seg->line = sline(g);
+	snprintf(path, sizeof(path), "policy.segments[%d]", idx);
+	check_known(ld, g, path, policy_segment_known);
+	snprintf(path, sizeof(path), "policy.segments[%d].vni", idx);
+	if ((s = config_setting_get_member(g, "vni")) == NULL) {
+		lerr(ld, seg->line, "%s: missing (required)", path);
+		return;
+	}
+	if (want_range(ld, s, path, 1, CONF_VNI_MAX, "a VNI", &n) < 0)
+		return;
+	seg->vni = (uint32_t)n;
+	snprintf(path, sizeof(path), "policy.segments[%d].require", idx);
+	snprintf(prefix, sizeof(prefix), "segment %u require ", seg->vni);
+	if ((s = config_setting_get_member(g, "require")) == NULL)
+		lerr(ld, seg->line, "%s: missing (required)", path);
+	else
+		parse_rules(ld, s, path, prefix, &seg->rules, &seg->nrules);
+}
+
+static void
+parse_narrow(struct loader *ld, const config_setting_t *g, int idx, struct conf_policy_narrow *nw)
+{
+	const config_setting_t *s;
+	char path[PATH_LEN];
+
+	nw->line = sline(g);
+	snprintf(path, sizeof(path), "policy.narrow[%d]", idx);
+	check_known(ld, g, path, narrow_known);
+	snprintf(path, sizeof(path), "policy.narrow[%d].site", idx);
+	if ((s = config_setting_get_member(g, "site")) == NULL)
+		lerr(ld, nw->line, "%s: missing (required)", path);
+	else
+		want_name(ld, s, path, &nw->site);
+	snprintf(path, sizeof(path), "policy.narrow[%d].prefixes", idx);
+	if ((s = config_setting_get_member(g, "prefixes")) == NULL)
+		lerr(ld, nw->line, "%s: missing (required)", path);
+	else
+		parse_prefix_list(ld, s, path, want_prefix, &nw->prefixes, &nw->nprefixes);
+}
+
+static void
+parse_deny(struct loader *ld, const config_setting_t *s, struct conf_policy *p)
+{
+	char path[PATH_LEN];
+	int n = want_list(ld, s, "policy.deny");
+
+	if (n <= 0 || (p->deny = ld_calloc(ld, (size_t)n, sizeof(*p->deny))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		struct conf_policy_deny *d = &p->deny[p->ndeny];
+
+		snprintf(path, sizeof(path), "policy.deny[%d]", i);
+		if (want_name(ld, e, path, &d->site) == 0) {
+			d->line = sline(e);
+			loc_add(ld, d, d->line, i);
+			p->ndeny++;
+		}
+	}
+}
+
+static void
+parse_policy_segments(struct loader *ld, const config_setting_t *g, struct conf_policy *p)
+{
+	const config_setting_t *s = config_setting_get_member(g, "segments");
+	int n = want_group_list(ld, g, "segments", "policy.segments");
+	char path[PATH_LEN];
+
+	if (n == 0 || (p->segments = ld_calloc(ld, (size_t)n, sizeof(*p->segments))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+
+		snprintf(path, sizeof(path), "policy.segments[%d]", i);
+		if (!config_setting_is_group(e)) {
+			wrong_type(ld, e, path, "a group");
+			continue;
+		}
+		loc_add(ld, &p->segments[p->nsegments], sline(e), i);
+		parse_policy_segment(ld, e, i, &p->segments[p->nsegments++]);
+	}
+}
+
+static void
+parse_narrows(struct loader *ld, const config_setting_t *g, struct conf_policy *p)
+{
+	const config_setting_t *s = config_setting_get_member(g, "narrow");
+	int n = want_group_list(ld, g, "narrow", "policy.narrow");
+	char path[PATH_LEN];
+
+	if (n == 0 || (p->narrow = ld_calloc(ld, (size_t)n, sizeof(*p->narrow))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+
+		snprintf(path, sizeof(path), "policy.narrow[%d]", i);
+		if (!config_setting_is_group(e)) {
+			wrong_type(ld, e, path, "a group");
+			continue;
+		}
+		loc_add(ld, &p->narrow[p->nnarrow], sline(e), i);
+		parse_narrow(ld, e, i, &p->narrow[p->nnarrow++]);
+	}
+}
+
+static void
+parse_policy(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *g = want_group(ld, root, "policy", false), *s;
+	struct conf_policy *p = &conf->policy;
+
+	if (g == NULL)
+		return;
+	check_known(ld, g, "policy", policy_known);
+	if ((s = config_setting_get_member(g, "deny")) != NULL)
+		parse_deny(ld, s, p);
+	if ((s = config_setting_get_member(g, "require")) != NULL)
+		parse_rules(ld, s, "policy.require", "require ", &p->require, &p->nrequire);
+	parse_policy_segments(ld, g, p);
+	parse_narrows(ld, g, p);
 }
 
 static void
@@ -2048,6 +2499,173 @@ out:
 	free(stack);
 }
 
+/* The site credential: armoured, of this federation, naming this site and its key. Whether it
+ * verifies is not the loader's business: a site keeps running on its trust entries while a
+ * renewal is being signed. */
+static void
+load_credential(struct loader *ld, struct conf *conf)
+{
+	const char *path = conf->federation.credential_file;
+	int line = loc_line(ld, &conf->federation.credential_file, conf->federation.line);
+	char text[CRED_FILE_MAX], err[128], b64[KEY_BASE64_SIZE];
+	uint8_t bin[CRED_ENCODED_MAX];
+	struct cred *c = NULL;
+	ssize_t n = -1;
+	struct stat st;
+	int fd, len;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		lerr(ld, line, "federation.credential: cannot open %s: %s", path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		lerr(ld, line, "federation.credential: %s is not a regular file", path);
+	else if ((n = read(fd, text, sizeof(text))) < 0)
+		lerr(ld, line, "federation.credential: cannot read %s: %s", path, strerror(errno));
+	else if ((size_t)n == sizeof(text))
+		lerr(ld, line, "federation.credential: %s is larger than %zu bytes", path,
+		     sizeof(text) - 1);
+	close(fd);
+	if (n < 0 || (size_t)n == sizeof(text))
+		return;
+	if ((len = cred_dearmor(text, (size_t)n, bin, sizeof(bin), err, sizeof(err))) < 0) {
+		lerr(ld, line, "federation.credential: %s: %s", path, err);
+		return;
+	}
+	if (cred_kind_of(bin, (size_t)len) != CRED_KIND_SITE) {
+		lerr(ld, line, "federation.credential: %s is not a site credential", path);
+		return;
+	}
+	if ((c = ld_calloc(ld, 1, sizeof(*c))) == NULL)
+		return;
+	if (cred_decode(bin, (size_t)len, c, err, sizeof(err)) < 0) {
+		lerr(ld, line, "federation.credential: %s: %s", path, err);
+	} else if (conf->federation.name != NULL &&
+	           strcmp(c->federation, conf->federation.name) != 0) {
+		lerr(ld, line, "federation.credential: %s is of federation %s, not %s", path,
+		     c->federation, conf->federation.name);
+	} else if (conf->site_name != NULL && strcmp(c->site, conf->site_name) != 0) {
+		lerr(ld, line, "federation.credential: %s is for site %s, not %s", path, c->site,
+		     conf->site_name);
+	} else if (!sodium_is_zero(conf->wg.public_key, KEY_LEN) &&
+	           memcmp(c->wg_key, conf->wg.public_key, KEY_LEN) != 0) {
+		key_to_base64(b64, c->wg_key);
+		lerr(ld, line,
+		     "federation.credential: %s binds the WireGuard key %s, not this site's", path,
+		     b64);
+	} else {
+		conf->federation.credential = c;
+		c = NULL;
+	}
+	free(c);
+}
+
+static void
+check_federation(struct loader *ld, struct conf *conf)
+{
+	size_t n = 0;
+	struct dup *keys;
+
+	if (!conf->federation.present)
+		return;
+	keys = ld_calloc(ld, conf->federation.nauthorities, sizeof(*keys));
+	if (keys == NULL)
+		return;
+	for (size_t i = 0; i < conf->federation.nauthorities; i++) {
+		const uint8_t *key = conf->federation.authorities[i];
+		struct dup *e = dup_add(keys, &n, key, CRED_KEY_LEN, loc_line(ld, key, 0));
+
+		snprintf(e->what, sizeof(e->what), "federation.authorities[%d]", loc_idx(ld, key));
+		snprintf(e->role, sizeof(e->role), "an authority");
+	}
+	report_dups(ld, keys, n, show_key);
+	free(keys);
+	if (conf->federation.credential_file != NULL)
+		load_credential(ld, conf);
+}
+
+/* A site named in deny or narrow: at most once, and never this site. */
+static void
+check_policy_names(struct loader *ld, const struct conf *conf)
+{
+	const struct conf_policy *p = &conf->policy;
+	struct dup *deny = ld_calloc(ld, p->ndeny + 1, sizeof(*deny)),
+	           *narrow = ld_calloc(ld, p->nnarrow + 1, sizeof(*narrow));
+	size_t nd = 0, nn = 0;
+
+	if (deny == NULL || narrow == NULL)
+		goto out;
+	if (conf->site_name != NULL) {
+		int line = loc_line(ld, &conf->site_name, 0);
+
+		snprintf(dup_add(deny, &nd, conf->site_name, 0, line)->role, PATH_LEN,
+		         "this site's own name");
+		snprintf(dup_add(narrow, &nn, conf->site_name, 0, line)->role, PATH_LEN,
+		         "this site's own name");
+	}
+	for (size_t i = 0; i < p->ndeny; i++) {
+		struct dup *e = dup_add(deny, &nd, p->deny[i].site, 0, p->deny[i].line);
+
+		snprintf(e->what, sizeof(e->what), "policy.deny[%d]", loc_idx(ld, &p->deny[i]));
+		snprintf(e->role, sizeof(e->role), "denied");
+	}
+	for (size_t i = 0; i < p->nnarrow; i++) {
+		struct dup *e;
+
+		if (p->narrow[i].site == NULL)
+			continue;
+		e = dup_add(narrow, &nn, p->narrow[i].site, 0, p->narrow[i].line);
+		snprintf(e->what, sizeof(e->what), "policy.narrow[%d].site",
+		         loc_idx(ld, &p->narrow[i]));
+		snprintf(e->role, sizeof(e->role), "narrowed");
+	}
+	report_dups(ld, deny, nd, show_string);
+	report_dups(ld, narrow, nn, show_string);
+out:
+	free(deny);
+	free(narrow);
+}
+
+/* Rules hold credentials to attributes: without a federation they would silently hold no
+ * site to anything. A segment's rules are for a segment this site has. */
+static void
+check_policy(struct loader *ld, const struct conf *conf)
+{
+	const struct conf_policy *p = &conf->policy;
+
+	check_policy_names(ld, conf);
+	if (!conf->federation.present && p->nrequire > 0)
+		lerr(ld, p->require[0].line,
+		     "policy.require: rules apply to sites admitted by a federation credential, "
+		     "and there is no federation");
+	for (size_t i = 0; i < p->nsegments; i++) {
+		const struct conf_policy_segment *ps = &p->segments[i];
+		int idx = loc_idx(ld, ps);
+		size_t j;
+
+		if (ps->vni == 0)
+			continue;
+		for (j = 0; j < conf->nsegments && conf->segments[j].vni != ps->vni; j++)
+			;
+		if (j == conf->nsegments)
+			lerr(ld, ps->line, "policy.segments[%d].vni: no segment has VNI %u", idx,
+			     ps->vni);
+		else if (!conf->federation.present)
+			lerr(ld, ps->line,
+			     "policy.segments[%d]: rules apply to sites admitted by a federation "
+			     "credential, and there is no federation",
+			     idx);
+		for (j = 0; j < i; j++)
+			if (p->segments[j].vni == ps->vni) {
+				lerr(ld, ps->line,
+				     "policy.segments[%d].vni: %u already has rules (line %d)", idx,
+				     ps->vni, p->segments[j].line);
+				break;
+			}
+	}
+}
+
 static void
 validate(struct loader *ld, struct conf *conf)
 {
@@ -2057,6 +2675,8 @@ validate(struct loader *ld, struct conf *conf)
 	check_trust(ld, conf);
 	check_seeds(ld, conf);
 	check_prefixes(ld, conf);
+	check_federation(ld, conf);
+	check_policy(ld, conf);
 }
 
 /* ---- loading ---- */
@@ -2122,6 +2742,7 @@ load_text(const char *text, const char *name, struct conf_errors *errs)
 	}
 	conf_defaults(&ld, conf);
 	conf->file = ld_strdup(&ld, name);
+	conf->policy.file = conf->file;
 	check_known(&ld, root, "", root_known);
 	parse_site(&ld, root, conf);
 	parse_wireguard(&ld, root, conf);
@@ -2133,6 +2754,8 @@ load_text(const char *text, const char *name, struct conf_errors *errs)
 	parse_routing(&ld, root, conf);
 	parse_segments(&ld, root, conf);
 	parse_trusts(&ld, root, conf);
+	parse_federation(&ld, root, conf);
+	parse_policy(&ld, root, conf);
 	parse_control(&ld, root, conf);
 	if (!ld.oom)
 		validate(&ld, conf);
@@ -2210,6 +2833,42 @@ out:
 	return conf;
 }
 
+static void
+federation_free(struct conf *conf)
+{
+	free(conf->federation.name);
+	free(conf->federation.authorities);
+	free(conf->federation.credential_file);
+	free(conf->federation.credential);
+	free(conf->federation.provider);
+	free(conf->federation.labels);
+}
+
+static void
+rules_free(struct conf_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rule_clear(&rules[i]);
+	free(rules);
+}
+
+static void
+policy_free(struct conf_policy *p)
+{
+	for (size_t i = 0; i < p->ndeny; i++)
+		free(p->deny[i].site);
+	free(p->deny);
+	rules_free(p->require, p->nrequire);
+	for (size_t i = 0; i < p->nsegments; i++)
+		rules_free(p->segments[i].rules, p->segments[i].nrules);
+	free(p->segments);
+	for (size_t i = 0; i < p->nnarrow; i++) {
+		free(p->narrow[i].site);
+		free(p->narrow[i].prefixes);
+	}
+	free(p->narrow);
+}
+
 void
 conf_free(struct conf *conf)
 {
@@ -2239,6 +2898,8 @@ conf_free(struct conf *conf)
 		free(conf->trust[i].vnis);
 	}
 	free(conf->trust);
+	federation_free(conf);
+	policy_free(&conf->policy);
 	free(conf->control.socket);
 	free(conf->control.group);
 	free(conf);
@@ -2305,6 +2966,94 @@ print_prefixes(FILE *out, const struct addr_prefix *p, size_t n, bool with_len)
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "%s\"%s\"", i ? ", " : " ", prefix_text(&p[i], with_len, buf));
 	fputs(n ? " ];\n" : "];\n", out);
+}
+
+static void
+print_rules(FILE *out, const struct conf_rule *rules, size_t n)
+{
+	fputs("[", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : " ", out);
+		print_string(out, rules[i].text);
+	}
+	fputs(n ? " ];\n" : "];\n", out);
+}
+
+static void
+print_federation(FILE *out, const struct conf *conf)
+{
+	const struct cred *c = conf->federation.credential;
+	char b64[KEY_BASE64_SIZE];
+
+	fputs("\nfederation = {\n", out);
+	print_setting(out, 1, "name", conf->federation.name);
+	fputs("\tauthorities = [", out);
+	for (size_t i = 0; i < conf->federation.nauthorities; i++) {
+		key_to_base64(b64, conf->federation.authorities[i]);
+		fprintf(out, "%s\n\t\t\"%s\"", i ? "," : "", b64);
+	}
+	fputs("\n\t];\n", out);
+	fprintf(out, "\tthreshold = %u;\n", conf->federation.threshold);
+	if (conf->federation.credential_file != NULL)
+		print_setting(out, 1, "credential", conf->federation.credential_file);
+	else
+		fputs("\t# credential: not set\n", out);
+	if (c != NULL)
+		fprintf(out, "\t# credential: serial %" PRIu64 ", %u signatures\n", c->serial,
+		        c->nsigs);
+	fprintf(out, "\tpin_authorities = %s;\n",
+	        conf->federation.pin_authorities ? "true" : "false");
+	if (conf->federation.provider != NULL)
+		print_setting(out, 1, "provider", conf->federation.provider);
+	else
+		fputs("\t# provider: not stated\n", out);
+	if (conf->federation.jurisdiction[0] != '\0')
+		print_setting(out, 1, "jurisdiction", conf->federation.jurisdiction);
+	else
+		fputs("\t# jurisdiction: not stated\n", out);
+	fputs("\tlabels = {", out);
+	for (size_t i = 0; i < conf->federation.nlabels; i++) {
+		fprintf(out, " %s = ", conf->federation.labels[i].key);
+		print_string(out, conf->federation.labels[i].value);
+		fputc(';', out);
+	}
+	fputs(conf->federation.nlabels ? " };\n};\n" : "};\n};\n", out);
+}
+
+static void
+print_policy(FILE *out, const struct conf_policy *p)
+{
+	fputs("\npolicy = {\n\tdeny = [", out);
+	for (size_t i = 0; i < p->ndeny; i++) {
+		fputs(i ? ", " : " ", out);
+		print_string(out, p->deny[i].site);
+	}
+	fputs(p->ndeny ? " ];\n" : "];\n", out);
+	fputs("\trequire = ", out);
+	print_rules(out, p->require, p->nrequire);
+	fputs("\tsegments = (", out);
+	for (size_t i = 0; i < p->nsegments; i++) {
+		fprintf(out, "%s\t\t{\n\t\t\tvni = %u;\n\t\t\trequire = ", i ? ",\n" : "\n",
+		        p->segments[i].vni);
+		print_rules(out, p->segments[i].rules, p->segments[i].nrules);
+		fputs("\t\t}", out);
+	}
+	fputs(p->nsegments ? "\n\t);\n" : ");\n", out);
+	fputs("\tnarrow = (", out);
+	for (size_t i = 0; i < p->nnarrow; i++) {
+		fputs(i ? ",\n\t\t{\n" : "\n\t\t{\n", out);
+		print_setting(out, 3, "site", p->narrow[i].site);
+		fputs("\t\t\tprefixes = ", out);
+		print_prefixes(out, p->narrow[i].prefixes, p->narrow[i].nprefixes, true);
+		fputs("\t\t}", out);
+	}
+	fputs(p->nnarrow ? "\n\t);\n};\n" : ");\n};\n", out);
+}
+
+static bool
+policy_empty(const struct conf_policy *p)
+{
+	return p->ndeny == 0 && p->nrequire == 0 && p->nsegments == 0 && p->nnarrow == 0;
 }
 
 int
@@ -2389,6 +3138,10 @@ conf_print(const struct conf *conf, FILE *out)
 		fputs(t->nvnis ? " ];\n\t}" : "];\n\t}", out);
 	}
 	fputs(conf->ntrust ? "\n);\n" : ");\n", out);
+	if (conf->federation.present)
+		print_federation(out, conf);
+	if (!policy_empty(&conf->policy))
+		print_policy(out, &conf->policy);
 	fputs("\ncontrol = {\n", out);
 	print_setting(out, 1, "socket", conf->control.socket);
 	fprintf(out, "\tmode = \"%04o\";\n", (unsigned int)conf->control.mode);
@@ -2483,6 +3236,135 @@ json_timing(const struct gossip_profile *p)
 	return o;
 }
 
+static json_t *
+json_authorities(const struct conf *conf)
+{
+	json_t *arr = json_array();
+	char b64[KEY_BASE64_SIZE];
+	int r = 0;
+
+	for (size_t i = 0; i < conf->federation.nauthorities; i++) {
+		key_to_base64(b64, conf->federation.authorities[i]);
+		r |= json_array_append_new(arr, json_string(b64));
+	}
+	if (r != 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* What the status socket shows of this site's credential: enough to see when it must be
+ * renewed and who signed it. */
+static json_t *
+json_credential(const struct cred *c)
+{
+	json_t *o = json_object(), *signers = json_array();
+	char b64[KEY_BASE64_SIZE];
+	int r = 0;
+
+	for (size_t i = 0; i < c->nsigs; i++) {
+		key_to_base64(b64, c->sigs[i].authority);
+		r |= json_array_append_new(signers, json_string(b64));
+	}
+	r |= jset(o, "serial", json_integer((json_int_t)c->serial));
+	r |= jset(o, "not_before", json_integer(c->not_before));
+	r |= jset(o, "not_after", json_integer(c->not_after));
+	r |= jset(o, "signers", signers);
+	if (r != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_federation(const struct conf *conf)
+{
+	json_t *o = json_object(), *labels = json_object();
+	int r = 0;
+
+	if (!conf->federation.present) {
+		json_decref(o);
+		json_decref(labels);
+		return json_null();
+	}
+	for (size_t i = 0; i < conf->federation.nlabels; i++)
+		r |= jset(labels, conf->federation.labels[i].key,
+		          json_string(conf->federation.labels[i].value));
+	r |= jset(o, "name", json_string(conf->federation.name));
+	r |= jset(o, "authorities", json_authorities(conf));
+	r |= jset(o, "threshold", json_integer(conf->federation.threshold));
+	r |= jset(o, "credential_file",
+	          conf->federation.credential_file ? json_string(conf->federation.credential_file)
+	                                           : json_null());
+	r |= jset(o, "credential",
+	          conf->federation.credential ? json_credential(conf->federation.credential)
+	                                      : json_null());
+	r |= jset(o, "pin_authorities", json_boolean(conf->federation.pin_authorities));
+	r |= jset(o, "provider",
+	          conf->federation.provider ? json_string(conf->federation.provider) : json_null());
+	r |= jset(o, "jurisdiction",
+	          conf->federation.jurisdiction[0] ? json_string(conf->federation.jurisdiction)
+	                                           : json_null());
+	r |= jset(o, "labels", labels);
+	if (r != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+json_rules(const struct conf_rule *rules, size_t n)
+{
+	json_t *arr = json_array();
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		r |= json_array_append_new(arr, json_string(rules[i].text));
+	if (r != 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static json_t *
+json_policy(const struct conf_policy *p)
+{
+	json_t *o = json_object(), *deny = json_array(), *segments = json_array(),
+	       *narrow = json_array();
+	int r = 0;
+
+	for (size_t i = 0; i < p->ndeny; i++)
+		r |= json_array_append_new(deny, json_string(p->deny[i].site));
+	for (size_t i = 0; i < p->nsegments; i++) {
+		json_t *s = json_object();
+
+		r |= jset(s, "vni", json_integer(p->segments[i].vni));
+		r |= jset(s, "require", json_rules(p->segments[i].rules, p->segments[i].nrules));
+		r |= json_array_append_new(segments, s);
+	}
+	for (size_t i = 0; i < p->nnarrow; i++) {
+		json_t *n = json_object();
+
+		r |= jset(n, "site", json_string(p->narrow[i].site));
+		r |= jset(n, "prefixes",
+		          json_prefixes(p->narrow[i].prefixes, p->narrow[i].nprefixes, true));
+		r |= json_array_append_new(narrow, n);
+	}
+	r |= jset(o, "deny", deny);
+	r |= jset(o, "require", json_rules(p->require, p->nrequire));
+	r |= jset(o, "segments", segments);
+	r |= jset(o, "narrow", narrow);
+	if (r != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* Each part is filled before it is attached, so that the keys keep the file's order; a
  * failed allocation anywhere makes the whole result NULL (jansson frees what a failed set
  * was given). */
@@ -2545,6 +3427,8 @@ conf_to_json(const struct conf *conf)
 	r |= jset(root, "routing", routing);
 	r |= jset(root, "segments", segments);
 	r |= jset(root, "trust", trust);
+	r |= jset(root, "federation", json_federation(conf));
+	r |= jset(root, "policy", json_policy(&conf->policy));
 	r |= jset(root, "control", control);
 	if (r != 0) {
 		json_decref(root);
@@ -2607,8 +3491,89 @@ timing_eq(const struct gossip_profile *a, const struct gossip_profile *b)
 	return a->lifeguard == b->lifeguard;
 }
 
+/* Decoded credentials compare by their canonical encoding (the structs have padding). */
+static bool
+credential_eq(const struct cred *a, const struct cred *b)
+{
+	uint8_t ea[CRED_ENCODED_MAX], eb[CRED_ENCODED_MAX];
+	int la, lb;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	la = cred_encode(a, ea, sizeof(ea));
+	lb = cred_encode(b, eb, sizeof(eb));
+	return la >= 0 && la == lb && memcmp(ea, eb, (size_t)la) == 0;
+}
+
+/* Whose credentials admit sites, and this site's own credential. */
+static bool
+federation_eq(const struct conf *a, const struct conf *b)
+{
+	size_t n = a->federation.nauthorities;
+
+	return a->federation.present == b->federation.present &&
+	       str_eq(a->federation.name, b->federation.name) && n == b->federation.nauthorities &&
+	       (n == 0 || memcmp(a->federation.authorities, b->federation.authorities,
+	                         n * CRED_KEY_LEN) == 0) &&
+	       a->federation.threshold == b->federation.threshold &&
+	       a->federation.pin_authorities == b->federation.pin_authorities &&
+	       str_eq(a->federation.credential_file, b->federation.credential_file) &&
+	       credential_eq(a->federation.credential, b->federation.credential);
+}
+
+/* What `netd federation request` writes into this site's next credential. */
+static bool
+attributes_eq(const struct conf *a, const struct conf *b)
+{
+	if (!str_eq(a->federation.provider, b->federation.provider) ||
+	    strcmp(a->federation.jurisdiction, b->federation.jurisdiction) != 0 ||
+	    a->federation.nlabels != b->federation.nlabels)
+		return false;
+	for (size_t i = 0; i < a->federation.nlabels; i++)
+		if (strcmp(a->federation.labels[i].key, b->federation.labels[i].key) != 0 ||
+		    strcmp(a->federation.labels[i].value, b->federation.labels[i].value) != 0)
+			return false;
+	return true;
+}
+
+/* A rule's text is its canonical form. */
+static bool
+rules_eq(const struct conf_rule *a, size_t na, const struct conf_rule *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i].text, b[i].text) != 0)
+			return false;
+	return true;
+}
+
+static bool
+policy_eq(const struct conf_policy *a, const struct conf_policy *b)
+{
+	if (a->ndeny != b->ndeny || !rules_eq(a->require, a->nrequire, b->require, b->nrequire) ||
+	    a->nsegments != b->nsegments || a->nnarrow != b->nnarrow)
+		return false;
+	for (size_t i = 0; i < a->ndeny; i++)
+		if (!str_eq(a->deny[i].site, b->deny[i].site))
+			return false;
+	for (size_t i = 0; i < a->nsegments; i++)
+		if (a->segments[i].vni != b->segments[i].vni ||
+		    !rules_eq(a->segments[i].rules, a->segments[i].nrules, b->segments[i].rules,
+		              b->segments[i].nrules))
+			return false;
+	for (size_t i = 0; i < a->nnarrow; i++)
+		if (!str_eq(a->narrow[i].site, b->narrow[i].site) ||
+		    a->narrow[i].nprefixes != b->narrow[i].nprefixes ||
+		    !prefixes_eq(a->narrow[i].prefixes, b->narrow[i].prefixes,
+		                 a->narrow[i].nprefixes))
+			return false;
+	return true;
+}
+
 /* What a new gossip instance is needed for: who this site is, whom it trusts and what each
- * may claim, its timing, seeds and state file. */
+ * may claim (trust entries, the federation, its own credential), its timing, seeds and state
+ * file. */
 static bool
 gossip_instance_eq(const struct conf *a, const struct conf *b)
 {
@@ -2624,11 +3589,11 @@ gossip_instance_eq(const struct conf *a, const struct conf *b)
 	for (size_t i = 0; i < a->ntrust; i++)
 		if (!trust_eq(&a->trust[i], &b->trust[i]))
 			return false;
-	return true;
+	return federation_eq(a, b);
 }
 
-/* What the running site applies as a difference: the descriptor it gossips, the data plane
- * and the logging. */
+/* What the running site applies as a difference: the descriptor it gossips, the data plane,
+ * the local policy and the logging. */
 static bool
 live_eq(const struct conf *a, const struct conf *b)
 {
@@ -2655,7 +3620,7 @@ live_eq(const struct conf *a, const struct conf *b)
 	for (size_t i = 0; i < a->nsegments; i++)
 		if (!segment_eq(&a->segments[i], &b->segments[i]))
 			return false;
-	return true;
+	return attributes_eq(a, b) && policy_eq(&a->policy, &b->policy);
 }
 
 /* The file name and source lines are where a config came from, not what it says. */
@@ -2680,4 +3645,22 @@ bool
 conf_equal(const struct conf *a, const struct conf *b)
 {
 	return conf_changes(a, b) == 0;
+}
+
+static int
+authority_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, CRED_KEY_LEN);
+}
+
+void
+conf_federation_set(const struct conf *conf, struct cred_authorities *set)
+{
+	memset(set, 0, sizeof(*set));
+	snprintf(set->federation, sizeof(set->federation), "%s", conf->federation.name);
+	memcpy(set->keys, conf->federation.authorities,
+	       conf->federation.nauthorities * CRED_KEY_LEN);
+	set->nkeys = (uint8_t)conf->federation.nauthorities;
+	set->threshold = (uint8_t)conf->federation.threshold;
+	qsort(set->keys, set->nkeys, CRED_KEY_LEN, authority_cmp);
 }

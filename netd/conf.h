@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "netd/addr.h"
+#include "netd/cred.h"
 #include "netd/ctlproto.h"
 #include "netd/gossip_profile.h"
 #include "netd/key.h"
@@ -71,6 +72,55 @@ struct conf_trust {
 	int line;
 };
 
+/* A rule on a credential's attribute: KEY=V1,V2 holds when the attribute is one of the values,
+ * KEY!=V1,V2 when it is none of them (an attribute the credential does not state satisfies
+ * != and fails =). */
+struct conf_rule {
+	char key[CRED_LABEL_KEY_MAX + 1]; /* "provider", "jurisdiction" or a label's key */
+	bool negated;                     /* != */
+	char (*values)[CRED_VALUE_MAX + 1];
+	size_t nvalues;
+	char *name; /* how a refusal names it: "require KEY=V1,V2", "segment VNI require ..." */
+	const char *text; /* the rule as written, "KEY=V1,V2" (its canonical form): inside name */
+	int line;
+};
+
+/* The rules a site must meet for this site to share a segment with it. */
+struct conf_policy_segment {
+	uint32_t vni;
+	struct conf_rule *rules;
+	size_t nrules;
+	int line;
+};
+
+/* What a site may claim of what it is granted: only prefixes inside these. */
+struct conf_policy_narrow {
+	char *site;
+	struct addr_prefix *prefixes;
+	size_t nprefixes;
+	int line;
+};
+
+struct conf_policy_deny {
+	char *site;
+	int line;
+};
+
+/* Local sovereignty: what this site refuses of what a trust entry or a federation credential
+ * grants. deny and narrow apply to every site; the rules apply to sites admitted by a
+ * credential only (a trust entry is the operator's own explicit grant). */
+struct conf_policy {
+	const char *file; /* the config's path, for messages; owned by the struct conf */
+	struct conf_policy_deny *deny;
+	size_t ndeny;
+	struct conf_rule *require;
+	size_t nrequire;
+	struct conf_policy_segment *segments;
+	size_t nsegments;
+	struct conf_policy_narrow *narrow;
+	size_t nnarrow;
+};
+
 struct conf {
 	char *file; /* the path it was loaded from */
 
@@ -121,6 +171,26 @@ struct conf {
 	struct conf_trust *trust;
 	size_t ntrust;
 
+	/* The federation whose authorities' credentials admit sites besides the trust entries,
+	 * and what this site's own credential says of it. */
+	struct {
+		bool present;
+		char *name;
+		uint8_t (*authorities)[CRED_KEY_LEN]; /* Ed25519 public keys, in the file's order */
+		size_t nauthorities;
+		unsigned threshold;        /* 1..nauthorities */
+		char *credential_file;     /* NULL: none */
+		struct cred *credential;   /* decoded from credential_file at load; not verified */
+		bool pin_authorities;      /* authority updates spread by gossip are not taken */
+		char *provider;            /* NULL: not stated */
+		char jurisdiction[3];      /* "" : not stated */
+		struct cred_label *labels; /* in the file's order */
+		size_t nlabels;
+		int line;
+	} federation;
+
+	struct conf_policy policy;
+
 	struct {
 		char *socket;
 		mode_t mode;
@@ -157,10 +227,11 @@ json_t *conf_to_json(const struct conf *conf);
 /* What a reload from one config to another takes, one bit per kind of setting changed. This
  * is where every setting is sorted by how it is applied. */
 enum conf_change {
-	CONF_CHANGE_LIVE = 1 << 0,        /* applied as a difference by the running site */
+	CONF_CHANGE_LIVE = 1 << 0,        /* applied as a difference by the running site (the
+	                                   * local policy among it) */
 	CONF_CHANGE_GOSSIP_BIND = 1 << 1, /* a new gossip socket */
-	CONF_CHANGE_GOSSIP = 1 << 2,      /* a new gossip instance: identity, trust, timing, seeds,
-	                                   * state file */
+	CONF_CHANGE_GOSSIP = 1 << 2,      /* a new gossip instance: identity, trust, federation,
+	                                   * own credential, timing, seeds, state file */
 	CONF_CHANGE_CONTROL = 1 << 3,     /* the status socket's: only at the next start */
 };
 
@@ -169,6 +240,10 @@ unsigned conf_changes(const struct conf *a, const struct conf *b);
 
 /* True when a and b describe the same configuration (the round-trip tests). */
 bool conf_equal(const struct conf *a, const struct conf *b);
+
+/* The federation's authority set as the config names it (version 0, keys sorted). The
+ * federation must be present. */
+void conf_federation_set(const struct conf *conf, struct cred_authorities *set);
 
 const char *conf_backend_name(enum conf_backend backend);
 const char *conf_gossip_profile_name(enum conf_gossip_profile profile);

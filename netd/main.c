@@ -1,16 +1,20 @@
-/* netd's command line: run the daemon, check a config, or make WireGuard-format keys. */
+/* netd's command line: run the daemon, check a config, make WireGuard-format keys, or work
+ * with federation credentials. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "netd/conf.h"
+#include "netd/cred.h"
 #include "netd/daemon.h"
+#include "netd/federation.h"
 #include "netd/key.h"
 #include "netd/ctlclient.h"
 #include "netd/log.h"
@@ -23,8 +27,9 @@ usage(FILE *out)
 	             "       netd [-v] [-f FILE] teardown\n"
 	             "       netd genkey\n"
 	             "       netd pubkey < PRIVATE-KEY\n"
-	             "       netd -V\n"
-	             "\n"
+	             "       netd -V\n");
+	federation_usage(out);
+	fprintf(out, "\n"
 	             "  -f FILE  configuration file (default " CONF_DEFAULT_FILE ")\n"
 	             "  -n       check the configuration and exit; with -v print it normalised\n"
 	             "  -v       debug logging (with -n: print the normalised configuration)\n"
@@ -75,6 +80,23 @@ cmd_pubkey(void)
 	return 0;
 }
 
+/* A credential that does not verify is no error (the site runs on its trust entries while a
+ * renewal is signed), but the operator checking the config should hear of it. */
+static void
+warn_credential(const struct conf *conf)
+{
+	struct cred_authorities set;
+	struct cred_verdict v;
+
+	if (conf->federation.credential == NULL)
+		return;
+	conf_federation_set(conf, &set);
+	if (cred_verify(conf->federation.credential, &set, (int64_t)time(NULL), &v) != CRED_OK)
+		fprintf(stderr, "%s: warning: credential %s does not verify now: %s: %s\n",
+		        conf->file, conf->federation.credential_file, cred_status_name(v.status),
+		        v.why);
+}
+
 /* -n: every error on stderr as FILE:LINE: message; -n -v: the normalised config. */
 static int
 cmd_check(const char *path, bool print)
@@ -90,6 +112,7 @@ cmd_check(const char *path, bool print)
 		conf_errors_free(&errs);
 		return 1;
 	}
+	warn_credential(conf);
 	if (print && (conf_print(conf, stdout) < 0 || fflush(stdout) != 0)) {
 		fprintf(stderr, "netd: cannot print the configuration: %s\n", strerror(errno));
 		status = 1;
@@ -145,6 +168,9 @@ main(int argc, char **argv)
 		return cmd_genkey();
 	if (argc == 2 && strcmp(argv[1], "pubkey") == 0)
 		return cmd_pubkey();
+	/* Before getopt, which would take the subcommand's own options for netd's. */
+	if (argc >= 2 && strcmp(argv[1], "federation") == 0)
+		return federation_main(argc - 1, argv + 1);
 
 	while ((ch = getopt(argc, argv, "f:hnSvV")) != -1) {
 		switch (ch) {
