@@ -1820,13 +1820,14 @@ member_out(struct gossip *g, gossip_time now, uint32_t idx, uint8_t why)
 	member_forget(g, idx);
 }
 
-/* A credential carrying only what revocations look at: site, key, serial. */
+/* Whether a revocation held covers a credential of site, with key and serial. */
 static bool
 revoked(const struct gossip *g, const char *site, const uint8_t key[WIRE_KEY_LEN], uint64_t serial)
 {
 	struct cred c;
 
 	memset(&c, 0, sizeof(c));
+	strcpy(c.federation, g->authorities.federation);
 	strcpy(c.site, site);
 	memcpy(c.wg_key, key, WIRE_KEY_LEN);
 	c.serial = serial;
@@ -1853,21 +1854,22 @@ cred_admissible(struct gossip *g, struct gossip_cred *gc, const struct cred *c, 
 	struct cred_verdict v;
 	enum cred_status st;
 
-	if (!gc->verified) {
-		st = cred_verify(c, &g->authorities, t, &v);
-		if (st != CRED_OK && st != CRED_NOT_YET_VALID && st != CRED_EXPIRED) {
-			say(err, errlen, v.why);
-			return false;
-		}
-		gc->verified = true;
+	/* The cheap checks first: a revoked site that keeps talking costs no signature checks. */
+	if (revoked(g, c->site, c->wg_key, c->serial)) {
+		say(err, errlen, "revoked");
+		return false;
 	}
 	if (t < c->not_before || t >= c->not_after) {
 		say(err, errlen, t < c->not_before ? "not valid yet" : "expired");
 		return false;
 	}
-	if (revoked(g, c->site, c->wg_key, c->serial)) {
-		say(err, errlen, "revoked");
-		return false;
+	if (!gc->verified) {
+		st = cred_verify(c, &g->authorities, t, &v);
+		if (st != CRED_OK) {
+			say(err, errlen, v.why);
+			return false;
+		}
+		gc->verified = true;
 	}
 	return true;
 }

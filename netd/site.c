@@ -201,14 +201,16 @@ site_apply(struct site *s)
 	int64_t now = site_now();
 	size_t count = gossip_member_count(s->gossip);
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
+	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
 	struct mesh_desired *next = NULL;
 	struct reconcile_stats after;
 	size_t n;
 	int rc;
 
-	if (sites == NULL)
+	if (sites == NULL || rooms == NULL)
 		goto retry;
-	n = view_mesh_sites(s->gossip, (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites,
+	n = view_mesh_sites(s->gossip, &s->conf->policy,
+	                    (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites, rooms,
 	                    &s->hold_expiry);
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
@@ -233,11 +235,13 @@ site_apply(struct site *s)
 	if (rc == -EAGAIN)
 		site_log_reports(s->reconcile, "", true);
 	free(sites);
+	free(rooms);
 	site_arm_work(s, now);
 	return;
 retry:
 	log_warnx("out of memory computing the mesh; retrying");
 	free(sites);
+	free(rooms);
 	s->view_changed = true;
 	site_arm_work(s, now);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "netd/log.h"
+#include "netd/policy.h"
 
 static bool
 addr_is_wildcard(const struct addr *a)
@@ -172,12 +173,17 @@ mesh_state_of(enum gossip_state st)
 	return MESH_ALIVE;
 }
 
-/* A member as the mesh takes it: what its trust entry grants of what it says. */
-static void
-mesh_site_of(const struct gossip_member_info *mi, struct mesh_site *site)
+/* A member as the mesh takes it: what its trust entry or credential grants of what it says,
+ * less what the local policy takes away (c: its credential, NULL for a trust entry's).
+ * False when the policy does not peer with it at all. */
+static bool
+mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *policy,
+             const struct cred *c, struct mesh_site *site, struct view_room *room)
 {
 	const struct wire_desc *d = mi->granted;
 
+	if (policy_site(policy, mi->name, c, NULL, 0) != NULL)
+		return false;
 	memset(site, 0, sizeof(*site));
 	site->name = mi->name;
 	memcpy(site->public_key, d->wg_key, KEY_LEN);
@@ -187,29 +193,45 @@ mesh_site_of(const struct gossip_member_info *mi, struct mesh_site *site)
 	}
 	for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
 		site->overlay[site->noverlay++] = d->overlay[k];
-	site->prefixes = d->prefixes;
-	site->nprefixes = d->nprefixes;
-	site->vnis = d->vnis;
-	site->nvnis = d->nvnis;
+	site->nprefixes =
+	        policy_narrow(policy, mi->name, d->prefixes, d->nprefixes, room->prefixes);
+	site->prefixes = room->prefixes;
+	for (size_t k = 0; k < d->nvnis; k++)
+		if (policy_segment(policy, d->vnis[k], c, NULL, 0) == NULL)
+			room->vnis[site->nvnis++] = d->vnis[k];
+	site->vnis = room->vnis;
 	site->state = mesh_state_of(mi->state);
 	site->died_at = mi->changed_at;
 	site->behind_nat = d->nendpoints == 0;
+	return true;
+}
+
+bool
+view_member_cred(const struct gossip_member_info *mi, struct cred *c)
+{
+	char err[128];
+
+	return mi->cred != NULL &&
+	       cred_decode(mi->cred->bytes, mi->cred->len, c, err, sizeof(err)) == 0;
 }
 
 size_t
-view_mesh_sites(const struct gossip *g, int64_t dead_hold, int64_t now, struct mesh_site *sites,
-                int64_t *hold_end)
+view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_t dead_hold,
+                int64_t now, struct mesh_site *sites, struct view_room *rooms, int64_t *hold_end)
 {
 	size_t n = 0, count = gossip_member_count(g);
+	struct cred c;
 
 	*hold_end = 0;
 	for (size_t i = 0; i < count; i++) {
 		struct gossip_member_info mi;
 		int64_t end;
 
-		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
+		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL ||
+		    !mesh_site_of(&mi, policy, view_member_cred(&mi, &c) ? &c : NULL, &sites[n],
+		                  &rooms[n]))
 			continue;
-		mesh_site_of(&mi, &sites[n++]);
+		n++;
 		end = mi.changed_at + dead_hold;
 		if ((mi.state == GOSSIP_DEAD || mi.state == GOSSIP_LEFT) && end > now &&
 		    (*hold_end == 0 || end < *hold_end))

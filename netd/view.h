@@ -41,11 +41,25 @@ int view_carry(const struct gossip *g, struct state *st);
  * grant is refused as it is when received. Logs how many were taken. */
 void view_adopt(struct gossip *g, const struct state *st, gossip_time now);
 
-/* The members g has a descriptor of, as the mesh takes them, written to sites (room for
- * gossip_member_count(g)); they borrow from g until it next changes. A dead or departed site
- * keeps its place for dead_hold microseconds: *hold_end is when the first such hold after now
- * ends, 0 if none. Returns how many sites were written. */
-size_t view_mesh_sites(const struct gossip *g, int64_t dead_hold, int64_t now,
-                       struct mesh_site *sites, int64_t *hold_end);
+/* Where a member's prefixes and VNIs go once the local policy has narrowed them: one per mesh
+ * site, which points into it. */
+struct view_room {
+	struct addr_prefix prefixes[WIRE_MAX_PREFIXES];
+	uint32_t vnis[WIRE_MAX_VNIS];
+};
+
+/* The member's credential decoded into c; false for a member admitted by a trust entry. */
+bool view_member_cred(const struct gossip_member_info *mi, struct cred *c);
+
+/* The members g has a descriptor of, as the mesh takes them: what their trust entries or
+ * credentials grant, less what the local policy refuses (policy_site: no place at all;
+ * policy_narrow: prefixes; policy_segment: VNIs). Written to sites, with rooms for their
+ * narrowed lists (room for gossip_member_count(g) of each); they borrow from g and rooms until
+ * either changes. A dead or departed site keeps its place for dead_hold microseconds:
+ * *hold_end is when the first such hold after now ends, 0 if none. Returns how many sites
+ * were written. */
+size_t view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_t dead_hold,
+                       int64_t now, struct mesh_site *sites, struct view_room *rooms,
+                       int64_t *hold_end);
 
 #endif

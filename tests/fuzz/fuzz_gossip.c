@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_MEMBERS  0x04 /* b and x are members already (a restart's remembered view) */
 #define F_TICK     0x08 /* time runs on afterwards: timers act on what the payload did */
 #define F_TWICE    0x10 /* the same payload is sealed and sent again */
+#define F_FEDERATE 0x20 /* a is in a federation: credentials and revocations are taken */
 
 enum { A, B, X, NSITES };
 
@@ -29,6 +30,7 @@ struct site {
 
 static struct site sites[NSITES] = {{.name = "a"}, {.name = "b"}, {.name = "x"}};
 static struct gossip_trust *trust;
+static struct cred_authorities authorities; /* one key, threshold 1: its seed is 0x5a... */
 static struct wire_msg scratch;
 static size_t events;
 
@@ -91,8 +93,16 @@ init(void)
 	uint32_t vni = 100;
 	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 
+	uint8_t seed[32], secret[64];
+
 	trust = gossip_trust_new();
 	if (trust == NULL)
+		abort();
+	memset(seed, 0x5a, sizeof(seed));
+	strcpy(authorities.federation, "fuzz");
+	authorities.nkeys = 1;
+	authorities.threshold = 1;
+	if (cred_authority_from_seed(seed, authorities.keys[0], secret) != 0)
 		abort();
 	for (int i = 0; i < NSITES; i++) {
 		memset(sites[i].priv, 0x21 + i, 32);
@@ -149,6 +159,13 @@ exchange(struct gossip *g, gossip_time now, struct seal *from)
 	abort(); /* a must challenge a session it has not confirmed */
 }
 
+static int64_t
+fuzz_unix_now(void *arg)
+{
+	(void)arg;
+	return 1790000000;
+}
+
 static bool
 has_response(const uint8_t *payload, size_t len)
 {
@@ -191,6 +208,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.trust = trust;
 	cfg.rng_seed = 1;
 	cfg.cb = (struct gossip_callbacks){on_send, on_event, NULL};
+	if (flags & F_FEDERATE) {
+		cfg.authorities = &authorities;
+		cfg.unix_now = fuzz_unix_now;
+	}
 	g = gossip_new(&cfg, err, sizeof(err));
 	if (g == NULL)
 		abort();

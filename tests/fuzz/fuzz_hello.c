@@ -1,5 +1,6 @@
 /* libFuzzer harness: arbitrary bytes from an outsider, as a datagram at a gossip instance
- * that is both a seed (for hellos) and a joiner (waiting for a cookie reply). Without a
+ * that is both a seed (for hellos and presentations: it is in a federation) and a joiner
+ * (waiting for a cookie reply). Without a
  * trusted key or a cookie the outsider cannot know, nothing it sends may be answered with
  * more bytes than it sent, nor with anything sealed; only the joiner's own seed may get a
  * hello (if the fuzzer finds the nonce), once per hello of the joiner's. */
@@ -26,9 +27,19 @@ on_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t le
 		abort();
 }
 
+static int64_t
+fuzz_unix_now(void *arg)
+{
+	(void)arg;
+	return 1790000000;
+}
+
 static void
 setup(void)
 {
+	static struct cred_authorities authorities = {
+	        .federation = "fuzz", .nkeys = 1, .threshold = 1};
+	uint8_t aseed[32], secret[64];
 	static struct wire_desc desc;
 	static const char *const names[] = {"a", "b", "site-c"};
 	struct gossip_trust *trust = gossip_trust_new();
@@ -62,6 +73,11 @@ setup(void)
 	cfg.nseeds = 1;
 	cfg.rng_seed = 1;
 	cfg.cb.send = on_send;
+	memset(aseed, 0x5a, sizeof(aseed));
+	if (cred_authority_from_seed(aseed, authorities.keys[0], secret) != 0)
+		abort();
+	cfg.authorities = &authorities;
+	cfg.unix_now = fuzz_unix_now;
 	g = gossip_new(&cfg, err, sizeof(err));
 	if (g == NULL)
 		abort();

@@ -162,6 +162,7 @@ test_members(void **state)
 	struct wire_desc self, remembered[2];
 	struct state carried = {0};
 	struct mesh_site sites[2];
+	struct view_room rooms[2];
 	struct gossip *g;
 	int64_t hold_end = -1;
 	size_t n;
@@ -192,10 +193,10 @@ test_members(void **state)
 	remembered[1] = remembered[0];
 	remembered[1].sig[0] ^= 1;
 	view_adopt(g, &(struct state){.members = &remembered[1], .nmembers = 1}, 0);
-	assert_int_equal(view_mesh_sites(g, 0, 0, sites, &hold_end), 0);
+	assert_int_equal(view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end), 0);
 	view_adopt(g, &(struct state){.members = &remembered[0], .nmembers = 1}, 0);
 
-	n = view_mesh_sites(g, 30 * MESH_USEC, 0, sites, &hold_end);
+	n = view_mesh_sites(g, &conf->policy, 30 * MESH_USEC, 0, sites, rooms, &hold_end);
 	assert_int_equal(n, 1);
 	assert_int_equal(hold_end, 0);
 	assert_string_equal(sites[0].name, "beta");

@@ -1,0 +1,442 @@
+/* Admission by federation credential, with real gossip instances and no trust table at all:
+ * a site joins through a seed by presenting its credential, a third learns of it through the
+ * seed's gossip, a credential short of the threshold or past its time admits nothing, a
+ * descriptor claiming beyond its credential is refused as beyond a trust entry, and a
+ * revocation spreads, takes the site out at once and survives a restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netd/cred.h"
+#include "netd/gossip.h"
+#include "netd/view.h"
+
+#define NSITES 3
+#define T0     1790000000 /* the federation's clock at simulated time 0 */
+#define STEP   (10 * GOSSIP_MSEC)
+
+struct datagram {
+	int to;
+	struct addr_endpoint from;
+	size_t len;
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+};
+
+struct fsite {
+	const char *name;
+	uint8_t priv[32], pub[32];
+	struct addr_endpoint addr;
+	struct wire_desc desc;
+	uint8_t cred[CRED_ENCODED_MAX];
+	size_t cred_len;
+	struct gossip *g;
+	uint64_t sessions;
+	size_t revoked_events, expired_events;
+};
+
+struct fed {
+	struct fsite s[NSITES];
+	struct cred_authorities set;
+	uint8_t secret[3][64];
+	struct gossip_trust *empty;
+	struct datagram *q;
+	size_t nq, cap;
+	gossip_time now;
+};
+
+static struct fed *F;
+
+static int64_t
+fed_unix_now(void *arg)
+{
+	(void)arg;
+	return T0 + F->now / GOSSIP_SEC;
+}
+
+static int
+site_at(const struct addr_endpoint *to)
+{
+	for (int i = 0; i < NSITES; i++)
+		if (addr_endpoint_equal(&F->s[i].addr, to))
+			return i;
+	return -1;
+}
+
+static void
+cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
+{
+	struct fsite *from = arg;
+	int dst = site_at(to);
+
+	if (dst < 0)
+		return;
+	if (F->nq == F->cap) {
+		F->cap = F->cap ? F->cap * 2 : 64;
+		F->q = realloc(F->q, F->cap * sizeof(*F->q));
+		assert_non_null(F->q);
+	}
+	F->q[F->nq].to = dst;
+	F->q[F->nq].from = from->addr;
+	F->q[F->nq].len = len;
+	memcpy(F->q[F->nq].buf, buf, len);
+	F->nq++;
+}
+
+static void
+cb_event(void *arg, const struct gossip_event *ev)
+{
+	struct fsite *s = arg;
+
+	if (ev->type == GOSSIP_EV_REVOKED)
+		s->revoked_events++;
+	if (ev->type == GOSSIP_EV_EXPIRED)
+		s->expired_events++;
+}
+
+/* Site i's credential: its prefix 10.i.0.0/16 and VNI 100, valid for a day from T0 (or
+ * until T0 + lifetime), signed by the first nsigs authorities. */
+static void
+issue(int i, int nsigs, int64_t lifetime)
+{
+	struct fsite *s = &F->s[i];
+	struct cred c;
+	int len;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.federation, "test");
+	strcpy(c.site, s->name);
+	memcpy(c.wg_key, s->pub, 32);
+	c.serial = 1;
+	c.not_before = T0 - 60;
+	c.not_after = T0 + lifetime;
+	c.nprefixes = 1;
+	c.prefixes[0].addr.family = AF_INET;
+	c.prefixes[0].addr.u.bytes[0] = 10;
+	c.prefixes[0].addr.u.bytes[1] = (uint8_t)(i + 1);
+	c.prefixes[0].len = 16;
+	c.nvnis = 1;
+	c.vnis[0] = 100;
+	strcpy(c.provider, "acme");
+	strcpy(c.jurisdiction, "DE");
+	assert_int_equal(cred_normalize(&c), 0);
+	for (int k = 0; k < nsigs; k++)
+		assert_int_equal(cred_sign(&c, F->secret[k]), 0);
+	len = cred_encode(&c, s->cred, sizeof(s->cred));
+	assert_true(len > 0);
+	s->cred_len = (size_t)len;
+}
+
+/* Starts site i (again) with its credential, seeded by site seed (-1: none), carrying
+ * carry over when given. */
+static void
+start(int i, int seed, const struct state *carry)
+{
+	struct fsite *s = &F->s[i];
+	struct gossip_config cfg = {0};
+	char err[160];
+
+	gossip_free(s->g);
+	cfg.name = s->name;
+	cfg.private_key = s->priv;
+	cfg.session = ++s->sessions + 100 * (uint64_t)i;
+	cfg.incarnation = 1;
+	cfg.desc = &s->desc;
+	gossip_profile_lan(&cfg.profile);
+	cfg.trust = F->empty;
+	cfg.seeds = seed >= 0 ? &F->s[seed].addr : NULL;
+	cfg.nseeds = seed >= 0 ? 1 : 0;
+	cfg.rng_seed = 7 + (uint64_t)i;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, s};
+	cfg.authorities = &F->set;
+	cfg.credential = s->cred;
+	cfg.credential_len = s->cred_len;
+	cfg.unix_now = fed_unix_now;
+	s->g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(s->g);
+	if (carry != NULL)
+		view_adopt(s->g, carry, F->now);
+	gossip_start(s->g, F->now);
+}
+
+/* Runs every started site for ms milliseconds of simulated time, delivering at once. */
+static void
+run(int64_t ms)
+{
+	gossip_time end = F->now + ms * GOSSIP_MSEC;
+
+	while (F->now < end) {
+		for (int i = 0; i < NSITES; i++)
+			if (F->s[i].g != NULL)
+				gossip_tick(F->s[i].g, F->now);
+		while (F->nq > 0) {
+			struct datagram d = F->q[0];
+
+			memmove(F->q, F->q + 1, --F->nq * sizeof(*F->q));
+			if (F->s[d.to].g != NULL)
+				gossip_receive(F->s[d.to].g, F->now, &d.from, d.buf, d.len);
+		}
+		F->now += STEP;
+	}
+}
+
+/* The state observer holds of site `of`: GOSSIP_NONE when it does not admit it. */
+static enum gossip_state
+seen(int observer, int of)
+{
+	struct gossip_member_info mi;
+	int idx = gossip_member_find(F->s[observer].g, F->s[of].name);
+
+	if (idx < 0 || gossip_member(F->s[observer].g, (size_t)idx, &mi) != 0)
+		return GOSSIP_NONE;
+	return mi.state;
+}
+
+static int
+setup(void **state)
+{
+	static const char *const names[NSITES] = {"a", "b", "c"};
+	uint8_t seed[32];
+
+	(void)state;
+	F = calloc(1, sizeof(*F));
+	assert_non_null(F);
+	F->empty = gossip_trust_new();
+	strcpy(F->set.federation, "test");
+	F->set.nkeys = 3;
+	F->set.threshold = 2;
+	for (int k = 0; k < 3; k++) {
+		memset(seed, 0x60 + k, sizeof(seed));
+		assert_int_equal(cred_authority_from_seed(seed, F->set.keys[k], F->secret[k]), 0);
+	}
+	/* The set's keys sorted, as a config's are. */
+	for (int a = 0; a < 3; a++)
+		for (int b = a + 1; b < 3; b++)
+			if (memcmp(F->set.keys[a], F->set.keys[b], 32) > 0) {
+				uint8_t t[32];
+
+				memcpy(t, F->set.keys[a], 32);
+				memcpy(F->set.keys[a], F->set.keys[b], 32);
+				memcpy(F->set.keys[b], t, 32);
+			}
+	for (int i = 0; i < NSITES; i++) {
+		struct fsite *s = &F->s[i];
+
+		s->name = names[i];
+		memset(s->priv, 0x30 + i, 32);
+		s->priv[0] &= 248;
+		s->priv[31] = (s->priv[31] & 127) | 64;
+		crypto_scalarmult_base(s->pub, s->priv);
+		s->addr.addr.family = AF_INET;
+		s->addr.addr.u.bytes[0] = 192;
+		s->addr.addr.u.bytes[2] = 2;
+		s->addr.addr.u.bytes[3] = (uint8_t)(i + 1);
+		s->addr.port = 7946;
+		s->desc.gossip = s->addr;
+		s->desc.nprefixes = 1;
+		s->desc.prefixes[0].addr.family = AF_INET;
+		s->desc.prefixes[0].addr.u.bytes[0] = 10;
+		s->desc.prefixes[0].addr.u.bytes[1] = (uint8_t)(i + 1);
+		s->desc.prefixes[0].len = 16;
+		s->desc.nvnis = 1;
+		s->desc.vnis[0] = 100;
+		issue(i, 2, 86400);
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < NSITES; i++)
+		gossip_free(F->s[i].g);
+	gossip_trust_free(F->empty);
+	free(F->q);
+	free(F);
+	return 0;
+}
+
+/* b joins through a with nothing but its credential; c, seeded by a too, learns b from a's
+ * gossip, and b learns c. */
+static void
+test_join_by_credential(void **state)
+{
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+	start(2, 0, NULL);
+	run(3000);
+	for (int i = 0; i < NSITES; i++)
+		for (int j = 0; j < NSITES; j++)
+			if (i != j)
+				assert_int_equal(seen(i, j), GOSSIP_ALIVE);
+	assert_true(gossip_counters(F->s[1].g)->creds_admitted >= 2);
+	assert_int_equal(gossip_counters(F->s[0].g)->creds_refused, 0);
+}
+
+/* One signature where two are needed: b is never admitted, and says so in the counters. */
+static void
+test_short_of_threshold(void **state)
+{
+	(void)state;
+	issue(1, 1, 86400);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(3000);
+	assert_int_equal(seen(0, 1), GOSSIP_NONE);
+	assert_true(gossip_counters(F->s[0].g)->creds_refused > 0);
+	assert_int_equal(gossip_member_count(F->s[0].g), 0);
+}
+
+/* A credential that runs out takes its site out of the view when it does, not at the next
+ * dead hold. */
+static void
+test_expiry(void **state)
+{
+	(void)state;
+	issue(1, 2, 5);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	run(5000);
+	assert_int_equal(seen(0, 1), GOSSIP_NONE);
+	assert_int_equal(F->s[0].expired_events, 1);
+}
+
+/* b's descriptor claims a prefix its credential does not grant: refused whole, as beyond a
+ * trust entry, with the credential named. */
+static void
+test_claims_beyond_credential(void **state)
+{
+	struct gossip_member_info mi;
+
+	(void)state;
+	F->s[1].desc.prefixes[0].addr.u.bytes[1] = 99;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_PREFIX);
+	assert_non_null(strstr(mi.why, "its credential"));
+	assert_int_equal(mi.granted->nprefixes, 0);
+	assert_non_null(mi.cred);
+	assert_true(mi.cred->serial == 1);
+}
+
+static void
+revoke_c(uint8_t *buf, size_t *len, int nsigs)
+{
+	struct cred_revocation r;
+	int n;
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.federation, "test");
+	r.kind = CRED_REVOKE_SERIAL;
+	strcpy(r.site, "c");
+	r.serial = 1;
+	r.issued = T0;
+	strcpy(r.reason, "key compromised");
+	for (int k = 0; k < nsigs; k++)
+		assert_int_equal(cred_revocation_sign(&r, F->secret[k]), 0);
+	n = cred_revocation_encode(&r, buf, CRED_ENCODED_MAX);
+	assert_true(n > 0);
+	*len = (size_t)n;
+}
+
+/* A revocation handed to a spreads to b, takes c out of both views at once, is refused with
+ * too few signatures, and is kept across a restart: b restarted from what it saved never
+ * admits c again, though c keeps presenting its credential. */
+static void
+test_revocation(void **state)
+{
+	uint8_t rev[CRED_ENCODED_MAX];
+	struct state carry = {0};
+	char err[256];
+	size_t len;
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(4000);
+	assert_int_equal(seen(1, 2), GOSSIP_ALIVE);
+
+	revoke_c(rev, &len, 1);
+	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "1 more"));
+	revoke_c(rev, &len, 2);
+	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), 0);
+	assert_int_equal(seen(0, 2), GOSSIP_NONE);
+	assert_int_equal(F->s[0].revoked_events, 1);
+	run(2000);
+	assert_int_equal(seen(1, 2), GOSSIP_NONE);
+	assert_int_equal(F->s[1].revoked_events, 1);
+	assert_int_equal(gossip_revocation_count(F->s[1].g), 1);
+	assert_true(gossip_counters(F->s[1].g)->drop_revoked > 0);
+
+	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
+	assert_int_equal(carry.nrevocations, 1);
+	start(1, 2, &carry); /* seeded by the revoked site itself */
+	state_clear(&carry);
+	run(4000);
+	assert_int_equal(seen(1, 2), GOSSIP_NONE);
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+	assert_int_equal(gossip_revocation_count(F->s[1].g), 1);
+}
+
+/* A site that missed a revocation (restarted without its state) gets it from the
+ * revocation anti-entropy. */
+static void
+test_revocation_anti_entropy(void **state)
+{
+	uint8_t rev[CRED_ENCODED_MAX];
+	char err[256];
+	size_t len;
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(4000);
+	revoke_c(rev, &len, 2);
+	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), 0);
+	run(3000);
+	gossip_free(F->s[1].g);
+	F->s[1].g = NULL;
+	run(1000);
+	start(1, 0, NULL);
+	run(12000);
+	assert_int_equal(gossip_revocation_count(F->s[1].g), 1);
+	assert_int_equal(seen(1, 2), GOSSIP_NONE);
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_join_by_credential, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_short_of_threshold, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_claims_beyond_credential, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_revocation_anti_entropy, setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
