@@ -264,20 +264,24 @@ random_site_but(size_t a, size_t b, int side)
 	return i;
 }
 
-/* Whether site i's view gives v to the mesh: what the daemon builds routes and tunnels from. */
+/* Whether site i's view gives v to the mesh: what the daemon builds routes and tunnels from
+ * (the sites here set no local policy). */
 static bool
 mesh_has(size_t i, size_t v)
 {
-	size_t count = gossip_member_count(S[i].g), n;
-	struct mesh_site *sites = xcalloc(count ? count : 1, sizeof(*sites));
+	static const struct conf_policy no_policy;
+	size_t count = gossip_member_count(S[i].g) + 1, n;
+	struct mesh_site *sites = xcalloc(count, sizeof(*sites));
+	struct view_room *rooms = xcalloc(count, sizeof(*rooms));
 	int64_t hold_end;
 	bool has = false;
 
-	n = view_mesh_sites(S[i].g, (int64_t)CONF_DEFAULT_DEAD_HOLD * GOSSIP_SEC, net_site_now(i),
-	                    sites, &hold_end);
+	n = view_mesh_sites(S[i].g, &no_policy, (int64_t)CONF_DEFAULT_DEAD_HOLD * GOSSIP_SEC,
+	                    net_site_now(i), sites, rooms, &hold_end);
 	for (size_t k = 0; k < n && !has; k++)
 		has = strcmp(sites[k].name, S[v].desc.name) == 0;
 	free(sites);
+	free(rooms);
 	return has;
 }
 
@@ -360,7 +364,9 @@ revoke_report(double wall0, const struct revoke_plan *p, gossip_time t0, double 
 		out_num("restarted_holds_revocation", gossip_revocation_count(S[p->again].g) > 0);
 		out_num("restarted_holds_revoked_site", holds_site(p->again, p->v));
 	}
-	out_num("false_dead", (double)false_dead);
+	/* A split has each side declare the other dead, as it should: not counted then. */
+	if (O.partition_s <= 0)
+		out_num("false_dead", (double)false_dead);
 	printf("}\n");
 	free(lat);
 }
@@ -404,6 +410,7 @@ sc_revoke(double wall0)
 	}
 	p.end = t0 + (gossip_time)((O.duration_s ? O.duration_s : dur) * GOSSIP_SEC);
 	track_site = (int)p.v;
+	S[p.v].outcast = true;
 	len = revocation(p.v, buf, sizeof(buf));
 	if (gossip_add_revocation(S[p.first].g, net_site_now(p.first), buf, len, err,
 	                          sizeof(err)) != 0)

@@ -223,7 +223,7 @@ cb_event(void *arg, const struct gossip_event *ev)
 	size_t at = (size_t)(uintptr_t)arg, who = (size_t)named;
 
 	/* Events name sites: member indices differ from site to site in a federation. */
-	if (named < 0)
+	if (named < 0 || S[at].outcast)
 		return;
 	if (!S[who].liar && !S[who].down) {
 		live_suspect += ev->type == GOSSIP_EV_SUSPECT;

@@ -81,8 +81,9 @@ struct site {
 	struct wire_desc desc;
 	gossip_time scheduled; /* time of the live tick event, INT64_MAX if none */
 	bool down;
-	bool cold; /* started from nothing: has confirmed no one's session */
-	bool left; /* called gossip_leave */
+	bool cold;    /* started from nothing: has confirmed no one's session */
+	bool left;    /* called gossip_leave */
+	bool outcast; /* its credential was revoked: its own view (everyone gone) is not counted */
 	gossip_time stalled_until;
 	struct event *held; /* datagrams that arrived while stalled */
 	size_t nheld, held_cap;
