@@ -2740,13 +2740,18 @@ send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, boo
 	pkt_send(g, &p, true);
 }
 
+/* The entries an ENTRIES message holds: as many as fit an empty payload whatever their names'
+ * lengths (a header of 7 bytes; per entry a name with its length byte, incarnation, state).
+ * WIRE_MAX_ENTRIES of them do not fit, and a message that does not fit is never sent. */
+#define ENTRIES_PER_MSG ((SEAL_PAYLOAD_MAX - FRESH_ROOM - 1 - 7) / (1 + WIRE_NAME_MAX + 4 + 1))
+
 static void
 entry_add(struct gossip *g, struct pkt *p, unsigned nb, unsigned b, bool *first, bool reply,
           const char *name, uint32_t inc, uint8_t state)
 {
 	struct wire_msg *m = &g->out;
 
-	if (m->count == WIRE_MAX_ENTRIES) {
+	if (m->count == ENTRIES_PER_MSG) {
 		pkt_put(g, p, m);
 		*first = false;
 		msg_clear(m, WIRE_ENTRIES);
