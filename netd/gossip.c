@@ -2042,10 +2042,12 @@ want_now(struct gossip *g, gossip_time now, const char *name)
 	return true;
 }
 
-/* Asks to for the credentials of the names not asked for lately. */
+/* Asks to for the credentials of the names not asked for lately. A guess (to may not hold
+ * them) is not remembered: it must not hold back, for WANT_GAP, the ask of a site that passed
+ * the name on and so holds its credential. */
 static void
 cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpoint *addr,
-         char (*names)[WIRE_NAME_MAX + 1], size_t n)
+         char (*names)[WIRE_NAME_MAX + 1], size_t n, bool guess)
 {
 	struct wire_msg *req = &g->out;
 	struct pkt p;
@@ -2055,7 +2057,7 @@ cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpo
 	pkt_init(&p, to, addr);
 	msg_clear(req, WIRE_CRED_REQ);
 	for (size_t i = 0; i < n; i++) {
-		if (want_now(g, now, names[i]))
+		if (guess || want_now(g, now, names[i]))
 			strcpy(req->names[req->count++], names[i]);
 		if (req->count > 0 && (req->count == WIRE_MAX_NAMES || i + 1 == n)) {
 			pkt_put(g, &p, req);
@@ -2222,7 +2224,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	}
 	strcpy(want[0], d->name);
 	if (id == -1 && g->federated) {
-		cred_ask(g, now, from, addr, want, 1);
+		cred_ask(g, now, from, addr, want, 1, false);
 		return;
 	}
 	if (id < 0) {
@@ -2234,7 +2236,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		return; /* stale or already known: no signature check spent on it */
 	a = admitted_of(g, (uint32_t)id);
 	if (a != NULL && d->cred_serial > a->cred->serial) {
-		cred_ask(g, now, from, addr, want, 1);
+		cred_ask(g, now, from, addr, want, 1, false);
 		return;
 	}
 	/* Only the trusted key's signature says anything about the site. */
@@ -2886,7 +2888,7 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 	}
 	desc_ask(g, from, addr, want, nwant);
 	if (ncreds > 0)
-		cred_ask(g, g->clock, from, addr, creds, ncreds);
+		cred_ask(g, g->clock, from, addr, creds, ncreds, false);
 	if (m->flags & WIRE_ENTRIES_REPLY) {
 		bool marked[WIRE_MAX_BUCKETS] = {false};
 
@@ -3798,7 +3800,7 @@ cred_ask_any(struct gossip *g, gossip_time now, const char *name)
 	    pick_live(g, UINT32_MAX, &to, 1) != 1)
 		return;
 	strcpy(want[0], name);
-	cred_ask(g, now, to, member_addr(g, to), want, 1);
+	cred_ask(g, now, to, member_addr(g, to), want, 1, true);
 }
 
 void
