@@ -137,20 +137,22 @@ revoked_at(size_t i)
 	return S[i].revoked;
 }
 
-/* The time from t0 to when(i) for each site i but skip, in seconds; INFINITY where it is not
- * set. Returns how many are set. */
+/* The time from t0 to when(i) for each site i but skip and skip2, in seconds; INFINITY where
+ * it is not set. Writes how many times to *n, returns how many are set. */
 static size_t
-times_since(gossip_time t0, size_t skip, gossip_time (*when)(size_t), double *out)
+times_since(gossip_time t0, size_t skip, size_t skip2, gossip_time (*when)(size_t), double *out,
+            size_t *n)
 {
-	size_t n = 0, set = 0;
+	size_t set = 0;
 
+	*n = 0;
 	for (size_t i = 0; i < O.sites; i++) {
 		gossip_time at = when(i);
 
-		if (i == skip)
+		if (i == skip || i == skip2)
 			continue;
 		set += at != INT64_MAX;
-		out[n++] = at == INT64_MAX ? INFINITY : (double)(at - t0) / GOSSIP_SEC;
+		out[(*n)++] = at == INT64_MAX ? INFINITY : (double)(at - t0) / GOSSIP_SEC;
 	}
 	return set;
 }
@@ -198,7 +200,7 @@ sc_admit(double wall0)
 {
 	double limit = O.duration_s ? O.duration_s : 60, *lat = xcalloc(O.sites, sizeof(double));
 	uint64_t admitted = 0, refused = 0;
-	size_t held;
+	size_t held, n;
 	gossip_time t0;
 
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
@@ -211,14 +213,14 @@ sc_admit(double wall0)
 	site_start(joiner);
 	t0 = now;
 	run_until_true(everyone_holds_joiner, 0.1, limit);
-	held = times_since(t0, joiner, joined_at, lat);
+	held = times_since(t0, joiner, joiner, joined_at, lat, &n);
 	for (size_t i = 0; i < O.sites; i++) {
 		admitted += gossip_counters(S[i].g)->creds_admitted;
 		refused += gossip_counters(S[i].g)->creds_refused;
 	}
 	out_begin(wall0);
 	out_num("round_s", round_s());
-	out_times("admit", lat, O.sites - 1, true);
+	out_times("admit", lat, n, true);
 	out_num("admitted_sites", (double)held);
 	out_num("joiner_full_view_s", S[joiner].full_view == INT64_MAX
 	                                      ? INFINITY
@@ -336,7 +338,9 @@ static void
 revoke_report(double wall0, const struct revoke_plan *p, gossip_time t0, double steady)
 {
 	double *lat = xcalloc(O.sites, sizeof(double));
-	size_t revoked = times_since(t0, p->v, revoked_at, lat), holding = 0, kept = 0;
+	size_t n, holding = 0, kept = 0;
+	/* The restarted site, down a while, is reported apart. */
+	size_t revoked = times_since(t0, p->v, p->again, revoked_at, lat, &n);
 	uint64_t refused = 0;
 
 	for (size_t i = 0; i < O.sites; i++) {
@@ -350,8 +354,9 @@ revoke_report(double wall0, const struct revoke_plan *p, gossip_time t0, double 
 	out_begin(wall0);
 	printf(",\"revoked_site\":%zu", p->v);
 	out_num("steady_bytes_per_site_s", steady);
-	out_times("revoke", lat, O.sites - 1, false);
-	out_num("revoked_sites", (double)revoked);
+	out_times("revoke", lat, n, false);
+	out_num("revoked_sites",
+	        (double)revoked + (p->again != SIZE_MAX && S[p->again].revoked != INT64_MAX));
 	out_num("sites_holding_revocation", (double)holding);
 	out_num("routes_kept_for_revoked", (double)kept);
 	out_num("datagrams_of_revoked_dropped", (double)refused);
@@ -363,6 +368,11 @@ revoke_report(double wall0, const struct revoke_plan *p, gossip_time t0, double 
 		out_num("restart_during_s", O.restart_during_s);
 		out_num("restarted_holds_revocation", gossip_revocation_count(S[p->again].g) > 0);
 		out_num("restarted_holds_revoked_site", holds_site(p->again, p->v));
+		/* Before its stop, or by its new run: from the state file or from the others. */
+		out_num("restarted_revoked_s",
+		        S[p->again].revoked == INT64_MAX
+		                ? INFINITY
+		                : (double)(S[p->again].revoked - t0) / GOSSIP_SEC);
 	}
 	/* A split has each side declare the other dead, as it should: not counted then. */
 	if (O.partition_s <= 0)
