@@ -25,10 +25,11 @@ static struct {
 	uint8_t secret[FED_AUTHORITIES][64]; /* in the order of set.keys */
 } F;
 
+/* what: "the credential of site 3" and the like; err: why, or "". */
 static void
 fail(const char *what, size_t i, const char *err)
 {
-	fprintf(stderr, "netd-sim: %s of site %zu%s%s\n", what, i, *err ? ": " : "", err);
+	fprintf(stderr, "netd-sim: %s %zu%s%s\n", what, i, *err ? ": " : "", err);
 	exit(1);
 }
 
@@ -58,7 +59,7 @@ authorities(void)
 		crypto_generichash(seed, sizeof(seed), (const uint8_t *)label, sizeof(label) - 1,
 		                   seedkey, sizeof(seedkey));
 		if (cred_authority_from_seed(seed, pub, secret) != 0)
-			fail("authority key", a, "");
+			fail("the key of authority", a, "");
 		for (k = F.set.nkeys; k > 0 && memcmp(F.set.keys[k - 1], pub, CRED_KEY_LEN) > 0;
 		     k--) {
 			memcpy(F.set.keys[k], F.set.keys[k - 1], CRED_KEY_LEN);
@@ -94,7 +95,7 @@ credential(size_t i)
 	    cred_sign(&c, F.secret[(i + 1) % FED_AUTHORITIES]) != 0 ||
 	    (len = cred_encode(&c, buf, sizeof(buf))) < 0 ||
 	    (S[i].cred = gossip_cred_new(buf, (size_t)len, NULL)) == NULL)
-		fail("credential", i, "");
+		fail("the credential of site", i, "");
 }
 
 void
@@ -122,7 +123,7 @@ fed_admit_all(size_t i, size_t nsites)
 	for (size_t j = 0; j < nsites; j++)
 		if (j != i &&
 		    gossip_admit(S[i].g, net_site_now(i), S[j].cred, err, sizeof(err)) != 0)
-			fail("admission by the converged start", i, err);
+			fail("the converged start's admissions at site", i, err);
 }
 
 static gossip_time
@@ -206,7 +207,8 @@ sc_admit(double wall0)
 	run_until(now + (gossip_time)(O.warmup_s * GOSSIP_SEC));
 	joiner = O.sites - 1;
 	track_site = (int)joiner;
-	/* Its first run: no one has confirmed its session, and it has confirmed no one's. */
+	/* Its first run: no one has confirmed its session (not the one the converged start
+	 * would hold), and it has confirmed no one's. */
 	S[joiner].cold = true;
 	S[joiner].restarts = 1;
 	site_new(joiner, site_session(joiner), 1);
@@ -251,7 +253,7 @@ revocation(size_t v, uint8_t *buf, size_t cap)
 	if (cred_revocation_sign(&r, F.secret[0]) != 0 ||
 	    cred_revocation_sign(&r, F.secret[2]) != 0 ||
 	    (len = cred_revocation_encode(&r, buf, cap)) < 0)
-		fail("revocation", v, "");
+		fail("the revocation of site", v, "");
 	return (size_t)len;
 }
 
@@ -424,7 +426,7 @@ sc_revoke(double wall0)
 	len = revocation(p.v, buf, sizeof(buf));
 	if (gossip_add_revocation(S[p.first].g, net_site_now(p.first), buf, len, err,
 	                          sizeof(err)) != 0)
-		fail("revocation handed", p.first, err);
+		fail("the revocation handed to site", p.first, err);
 	schedule(p.first);
 	revoke_run(&p);
 	revoke_report(wall0, &p, t0, steady);

@@ -1560,9 +1560,12 @@ check_options(void)
 	if (O.sc == SC_REVOKE)
 		O.federation = true;
 	/* The revoked site, the site it is handed to and the restarted one are three. */
-	if ((O.sc == SC_REVOKE && O.sites < 3) || (O.restart_during_s >= 0 && O.sc != SC_REVOKE)) {
-		fprintf(stderr, "netd-sim: --scenario revoke needs 3 sites; --restart-during "
-		                "goes with it\n");
+	if (O.sc == SC_REVOKE && O.sites < 3) {
+		fprintf(stderr, "netd-sim: --scenario revoke: at least 3 sites\n");
+		return -1;
+	}
+	if (O.restart_during_s >= 0 && O.sc != SC_REVOKE) {
+		fprintf(stderr, "netd-sim: --restart-during goes with --scenario revoke\n");
 		return -1;
 	}
 	/* The liars come on top of the honest sites; elsewhere there are none. */
