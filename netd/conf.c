@@ -106,9 +106,9 @@ static const char *const segment_known[] = {"name", "vni", "bridge", "ports", "v
 static const char *const trust_known[] = {"name",    "public_key", "prefixes",
                                           "overlay", "vnis",       NULL};
 static const char *const control_known[] = {"socket", "mode", "group", NULL};
-static const char *const federation_known[] = {"name",         "authorities",     "threshold",
-                                               "credential",   "pin_authorities", "provider",
-                                               "jurisdiction", "labels",          NULL};
+static const char *const federation_known[] = {
+        "name",     "authorities",  "threshold", "credential", "next_credential", "pin_authorities",
+        "provider", "jurisdiction", "labels",    NULL};
 static const char *const policy_known[] = {"deny", "require", "segments", "narrow", NULL};
 static const char *const policy_segment_known[] = {"vni", "require", NULL};
 static const char *const narrow_known[] = {"site", "prefixes", NULL};
@@ -1827,6 +1827,25 @@ parse_labels(struct loader *ld, const config_setting_t *g, struct conf *conf)
 	}
 }
 
+/* federation.NAME: the absolute path of a credential file, into *path. */
+static void
+parse_credential_path(struct loader *ld, const config_setting_t *g, const char *name, char **path)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+	char what[48];
+	const char *v;
+
+	snprintf(what, sizeof(what), "federation.%s", name);
+	if (s == NULL || want_string(ld, s, what, &v) != 0)
+		return;
+	if (v[0] != '/') {
+		lerr(ld, sline(s), "%s: \"%s\" is not an absolute path", what, v);
+		return;
+	}
+	*path = ld_strdup(ld, v);
+	loc_add(ld, path, sline(s), -1);
+}
+
 /* What this site's own credential says of it besides what the rest of the file says. */
 static void
 parse_attributes(struct loader *ld, const config_setting_t *g, struct conf *conf)
@@ -1854,7 +1873,6 @@ static void
 parse_federation(struct loader *ld, const config_setting_t *root, struct conf *conf)
 {
 	const config_setting_t *g = want_group(ld, root, "federation", false), *s;
-	const char *v;
 	long long n;
 	int listed;
 
@@ -1875,16 +1893,8 @@ parse_federation(struct loader *ld, const config_setting_t *root, struct conf *c
 	                    listed > 0 ? listed : CRED_MAX_AUTHORITIES, "a number of authorities",
 	                    &n) == 0)
 		conf->federation.threshold = (unsigned int)n;
-	if ((s = config_setting_get_member(g, "credential")) != NULL &&
-	    want_string(ld, s, "federation.credential", &v) == 0) {
-		if (v[0] != '/') {
-			lerr(ld, sline(s), "federation.credential: \"%s\" is not an absolute path",
-			     v);
-		} else {
-			conf->federation.credential_file = ld_strdup(ld, v);
-			loc_add(ld, &conf->federation.credential_file, sline(s), -1);
-		}
-	}
+	parse_credential_path(ld, g, "credential", &conf->federation.credential_file);
+	parse_credential_path(ld, g, "next_credential", &conf->federation.next_credential_file);
 	if ((s = config_setting_get_member(g, "pin_authorities")) != NULL)
 		want_bool(ld, s, "federation.pin_authorities", &conf->federation.pin_authorities);
 	parse_attributes(ld, g, conf);
@@ -2499,66 +2509,78 @@ out:
 	free(stack);
 }
 
-/* The site credential: armoured, of this federation, naming this site and its key. Whether it
- * verifies is not the loader's business: a site keeps running on its trust entries while a
- * renewal is being signed. */
-static void
-load_credential(struct loader *ld, struct conf *conf)
+/* A site credential file, of this federation and naming this site: the current one binds this
+ * site's key; the next one (next true) another key, with a higher serial than the current
+ * one's. Whether it verifies is not the loader's business: a site keeps running on its trust
+ * entries while a renewal is being signed. NULL after an error. */
+static struct cred *
+load_credential(struct loader *ld, struct conf *conf, char *const *pathp, bool next)
 {
-	const char *path = conf->federation.credential_file;
-	int line = loc_line(ld, &conf->federation.credential_file, conf->federation.line);
-	char text[CRED_FILE_MAX], err[128], b64[KEY_BASE64_SIZE];
+	const char *path = *pathp,
+	           *what = next ? "federation.next_credential" : "federation.credential";
+	int line = loc_line(ld, pathp, conf->federation.line);
+	char *text = ld_calloc(ld, CRED_FILE_MAX, 1), err[128], b64[KEY_BASE64_SIZE];
+	const struct cred *now = conf->federation.credential;
 	uint8_t bin[CRED_ENCODED_MAX];
 	struct cred *c = NULL;
 	ssize_t n = -1;
 	struct stat st;
-	int fd, len;
+	int fd, len = -1;
+	bool own_key;
 
+	if (text == NULL)
+		return NULL;
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		lerr(ld, line, "federation.credential: cannot open %s: %s", path, strerror(errno));
-		return;
+		lerr(ld, line, "%s: cannot open %s: %s", what, path, strerror(errno));
+		goto out;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		lerr(ld, line, "federation.credential: %s is not a regular file", path);
-	else if ((n = read(fd, text, sizeof(text))) < 0)
-		lerr(ld, line, "federation.credential: cannot read %s: %s", path, strerror(errno));
-	else if ((size_t)n == sizeof(text))
-		lerr(ld, line, "federation.credential: %s is larger than %zu bytes", path,
-		     sizeof(text) - 1);
+		lerr(ld, line, "%s: %s is not a regular file", what, path);
+	else if ((n = read(fd, text, CRED_FILE_MAX)) < 0)
+		lerr(ld, line, "%s: cannot read %s: %s", what, path, strerror(errno));
+	else if (n == CRED_FILE_MAX)
+		lerr(ld, line, "%s: %s is larger than %d bytes", what, path, CRED_FILE_MAX - 1);
+	else if ((len = cred_dearmor(text, (size_t)n, bin, sizeof(bin), err, sizeof(err))) < 0)
+		lerr(ld, line, "%s: %s: %s", what, path, err);
+	else if (cred_kind_of(bin, (size_t)len) != CRED_KIND_SITE)
+		lerr(ld, line, "%s: %s is not a site credential", what, path);
+	else
+		c = ld_calloc(ld, 1, sizeof(*c));
 	close(fd);
-	if (n < 0 || (size_t)n == sizeof(text))
-		return;
-	if ((len = cred_dearmor(text, (size_t)n, bin, sizeof(bin), err, sizeof(err))) < 0) {
-		lerr(ld, line, "federation.credential: %s: %s", path, err);
-		return;
-	}
-	if (cred_kind_of(bin, (size_t)len) != CRED_KIND_SITE) {
-		lerr(ld, line, "federation.credential: %s is not a site credential", path);
-		return;
-	}
-	if ((c = ld_calloc(ld, 1, sizeof(*c))) == NULL)
-		return;
+	if (c == NULL)
+		goto out;
+	own_key = !sodium_is_zero(conf->wg.public_key, KEY_LEN) &&
+	          memcmp(c->wg_key, conf->wg.public_key, KEY_LEN) == 0;
 	if (cred_decode(bin, (size_t)len, c, err, sizeof(err)) < 0) {
-		lerr(ld, line, "federation.credential: %s: %s", path, err);
+		lerr(ld, line, "%s: %s: %s", what, path, err);
 	} else if (conf->federation.name != NULL &&
 	           strcmp(c->federation, conf->federation.name) != 0) {
-		lerr(ld, line, "federation.credential: %s is of federation %s, not %s", path,
-		     c->federation, conf->federation.name);
+		lerr(ld, line, "%s: %s is of federation %s, not %s", what, path, c->federation,
+		     conf->federation.name);
 	} else if (conf->site_name != NULL && strcmp(c->site, conf->site_name) != 0) {
-		lerr(ld, line, "federation.credential: %s is for site %s, not %s", path, c->site,
+		lerr(ld, line, "%s: %s is for site %s, not %s", what, path, c->site,
 		     conf->site_name);
-	} else if (!sodium_is_zero(conf->wg.public_key, KEY_LEN) &&
+	} else if (!next && !sodium_is_zero(conf->wg.public_key, KEY_LEN) &&
 	           memcmp(c->wg_key, conf->wg.public_key, KEY_LEN) != 0) {
 		key_to_base64(b64, c->wg_key);
-		lerr(ld, line,
-		     "federation.credential: %s binds the WireGuard key %s, not this site's", path,
+		lerr(ld, line, "%s: %s binds the WireGuard key %s, not this site's", what, path,
 		     b64);
+	} else if (next && (memcmp(c->wg_key, conf->wg.public_key, KEY_LEN) == 0 || own_key)) {
+		lerr(ld, line, "%s: %s binds this site's current key: it is for the next one", what,
+		     path);
+	} else if (next && (now == NULL || c->serial <= now->serial)) {
+		lerr(ld, line,
+		     "%s: %s needs federation.credential, with a lower serial than its %" PRIu64,
+		     what, path, c->serial);
 	} else {
-		conf->federation.credential = c;
-		c = NULL;
+		free(text);
+		return c;
 	}
+out:
 	free(c);
+	free(text);
+	return NULL;
 }
 
 static void
@@ -2582,7 +2604,11 @@ check_federation(struct loader *ld, struct conf *conf)
 	report_dups(ld, keys, n, show_key);
 	free(keys);
 	if (conf->federation.credential_file != NULL)
-		load_credential(ld, conf);
+		conf->federation.credential =
+		        load_credential(ld, conf, &conf->federation.credential_file, false);
+	if (conf->federation.next_credential_file != NULL)
+		conf->federation.next_credential =
+		        load_credential(ld, conf, &conf->federation.next_credential_file, true);
 }
 
 /* A site named in deny or narrow: at most once, and never this site. */
@@ -2840,6 +2866,8 @@ federation_free(struct conf *conf)
 	free(conf->federation.authorities);
 	free(conf->federation.credential_file);
 	free(conf->federation.credential);
+	free(conf->federation.next_credential_file);
+	free(conf->federation.next_credential);
 	free(conf->federation.provider);
 	free(conf->federation.labels);
 }
@@ -2969,6 +2997,26 @@ print_prefixes(FILE *out, const struct addr_prefix *p, size_t n, bool with_len)
 }
 
 static void
+print_trust(FILE *out, const struct conf_trust *t)
+{
+	char b64[KEY_BASE64_SIZE];
+
+	print_setting(out, 2, "name", t->name);
+	key_to_base64(b64, t->public_key);
+	print_setting(out, 2, "public_key", b64);
+	fputs("\t\tprefixes = ", out);
+	print_prefixes(out, t->prefixes, t->nprefixes, true);
+	if (t->noverlay == 0)
+		fputs("\t\t# overlay: none pinned (its overlay must lie in its prefixes)\n", out);
+	fputs("\t\toverlay = ", out);
+	print_prefixes(out, t->overlay, t->noverlay, true);
+	fputs("\t\tvnis = [", out);
+	for (size_t j = 0; j < t->nvnis; j++)
+		fprintf(out, "%s%u", j ? ", " : " ", t->vnis[j]);
+	fputs(t->nvnis ? " ];\n\t}" : "];\n\t}", out);
+}
+
+static void
 print_rules(FILE *out, const struct conf_rule *rules, size_t n)
 {
 	fputs("[", out);
@@ -3001,6 +3049,8 @@ print_federation(FILE *out, const struct conf *conf)
 	if (c != NULL)
 		fprintf(out, "\t# credential: serial %" PRIu64 ", %u signatures\n", c->serial,
 		        c->nsigs);
+	if (conf->federation.next_credential_file != NULL)
+		print_setting(out, 1, "next_credential", conf->federation.next_credential_file);
 	fprintf(out, "\tpin_authorities = %s;\n",
 	        conf->federation.pin_authorities ? "true" : "false");
 	if (conf->federation.provider != NULL)
@@ -3119,23 +3169,8 @@ conf_print(const struct conf *conf, FILE *out)
 	fputs(conf->nsegments ? "\n);\n" : ");\n", out);
 	fputs("\ntrust = (", out);
 	for (size_t i = 0; i < conf->ntrust; i++) {
-		const struct conf_trust *t = &conf->trust[i];
-
 		fputs(i ? ",\n\t{\n" : "\n\t{\n", out);
-		print_setting(out, 2, "name", t->name);
-		key_to_base64(b64, t->public_key);
-		print_setting(out, 2, "public_key", b64);
-		fputs("\t\tprefixes = ", out);
-		print_prefixes(out, t->prefixes, t->nprefixes, true);
-		if (t->noverlay == 0)
-			fputs("\t\t# overlay: none pinned (its overlay must lie in its prefixes)\n",
-			      out);
-		fputs("\t\toverlay = ", out);
-		print_prefixes(out, t->overlay, t->noverlay, true);
-		fputs("\t\tvnis = [", out);
-		for (size_t j = 0; j < t->nvnis; j++)
-			fprintf(out, "%s%u", j ? ", " : " ", t->vnis[j]);
-		fputs(t->nvnis ? " ];\n\t}" : "];\n\t}", out);
+		print_trust(out, &conf->trust[i]);
 	}
 	fputs(conf->ntrust ? "\n);\n" : ");\n", out);
 	if (conf->federation.present)
@@ -3301,6 +3336,14 @@ json_federation(const struct conf *conf)
 	r |= jset(o, "credential",
 	          conf->federation.credential ? json_credential(conf->federation.credential)
 	                                      : json_null());
+	r |= jset(o, "next_credential_file",
+	          conf->federation.next_credential_file
+	                  ? json_string(conf->federation.next_credential_file)
+	                  : json_null());
+	r |= jset(o, "next_credential",
+	          conf->federation.next_credential
+	                  ? json_credential(conf->federation.next_credential)
+	                  : json_null());
 	r |= jset(o, "pin_authorities", json_boolean(conf->federation.pin_authorities));
 	r |= jset(o, "provider",
 	          conf->federation.provider ? json_string(conf->federation.provider) : json_null());
@@ -3518,7 +3561,9 @@ federation_eq(const struct conf *a, const struct conf *b)
 	       a->federation.threshold == b->federation.threshold &&
 	       a->federation.pin_authorities == b->federation.pin_authorities &&
 	       str_eq(a->federation.credential_file, b->federation.credential_file) &&
-	       credential_eq(a->federation.credential, b->federation.credential);
+	       credential_eq(a->federation.credential, b->federation.credential) &&
+	       str_eq(a->federation.next_credential_file, b->federation.next_credential_file) &&
+	       credential_eq(a->federation.next_credential, b->federation.next_credential);
 }
 
 /* What `netd federation request` writes into this site's next credential. */

@@ -178,9 +178,13 @@ struct conf {
 		char *name;
 		uint8_t (*authorities)[CRED_KEY_LEN]; /* Ed25519 public keys, in the file's order */
 		size_t nauthorities;
-		unsigned threshold;        /* 1..nauthorities */
-		char *credential_file;     /* NULL: none */
-		struct cred *credential;   /* decoded from credential_file at load; not verified */
+		unsigned threshold;      /* 1..nauthorities */
+		char *credential_file;   /* NULL: none */
+		struct cred *credential; /* decoded from credential_file at load; not verified */
+		/* The credential for the key this site moves to next: announced ahead of the switch
+		 * (make before break). NULL: none. */
+		char *next_credential_file;
+		struct cred *next_credential;
 		bool pin_authorities;      /* authority updates spread by gossip are not taken */
 		char *provider;            /* NULL: not stated */
 		char jurisdiction[3];      /* "" : not stated */

@@ -133,7 +133,7 @@ site_problem(const void *doc)
 	for (size_t i = 0; i < c->nvnis; i++)
 		if (c->vnis[i] == 0 || c->vnis[i] > WIRE_VNI_MAX ||
 		    (i > 0 && c->vnis[i - 1] >= c->vnis[i]))
-			return "VNIs out of 1-16777215, or not ascending, or one twice";
+			return "VNIs out of 1-16777215, or not sorted, or one twice";
 	if (!value_valid(c->provider))
 		return "the provider is not printable ASCII up to 64 without '\"' or '\\'";
 	if (!jurisdiction_valid(c->jurisdiction))
@@ -981,8 +981,8 @@ check_signers(const struct kind *k, const void *doc, const struct cred_sig *sigs
 	v->needed = set->threshold;
 	if (set->threshold == 0 || set->threshold > nkeys)
 		return verdict(v, CRED_TOO_FEW_SIGNERS,
-		               "the authority set's threshold %u of %u keys", set->threshold,
-		               nkeys);
+		               "the authority set is unusable: a threshold of %u with %u keys",
+		               set->threshold, nkeys);
 	if (len < 0 || !crypto_ready())
 		return verdict(v, CRED_BAD_SIGNATURE, "the %s is malformed: no signature can hold",
 		               k->name);

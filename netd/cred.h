@@ -18,16 +18,18 @@
 #include "netd/addr.h"
 #include "netd/wire.h"
 
-#define CRED_VERSION         1
-#define CRED_KEY_LEN         32 /* Ed25519 public key of an authority; X25519 key of a site */
-#define CRED_SIG_LEN         64
-#define CRED_MAX_AUTHORITIES 16 /* in a federation's authority set */
-#define CRED_MAX_SIGS        CRED_MAX_AUTHORITIES
-#define CRED_MAX_LABELS      8
-#define CRED_LABEL_KEY_MAX   32   /* a-z, 0-9, '-', '_', '.', not empty */
-#define CRED_VALUE_MAX       64   /* label values and provider: printable ASCII, no '"' or '\' */
-#define CRED_ENCODED_MAX     1024 /* any encoded document, signatures included */
-#define CRED_ARMOR_MAX       2048 /* its armoured text */
+#define CRED_VERSION 1
+#define CRED_KEY_LEN 32 /* Ed25519 public key of an authority; X25519 key of a site */
+#define CRED_SIG_LEN 64
+#define CRED_MAX_AUTHORITIES                                                                       \
+	7 /* in a federation's authority set: an update of a full set                              \
+	   * signed by all of it still fits CRED_ENCODED_MAX */
+#define CRED_MAX_SIGS      CRED_MAX_AUTHORITIES
+#define CRED_MAX_LABELS    8
+#define CRED_LABEL_KEY_MAX 32   /* a-z, 0-9, '-', '_', '.', not empty */
+#define CRED_VALUE_MAX     64   /* label values and provider: printable ASCII, no '"' or '\' */
+#define CRED_ENCODED_MAX   1024 /* any encoded document, signatures included */
+#define CRED_ARMOR_MAX     2048 /* its armoured text */
 
 /* The kinds of document, the first byte after the version in every encoding. */
 enum cred_kind {

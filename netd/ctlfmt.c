@@ -9,12 +9,19 @@
 enum ctlfmt_kind {
 	CTLFMT_TEXT,
 	CTLFMT_BYTES,
+	CTLFMT_DURATION,  /* seconds left: "300d 4h", "expired" */
+	CTLFMT_LABELS,    /* an object of strings: "key=value,key=value" */
+	CTLFMT_SHORT_KEY, /* base64 keys by their first characters, as netd's messages name them */
 };
+
+/* Keys are 44 characters; this many tell a federation's authorities apart. */
+#define CTLFMT_SHORT_KEY_LEN 8
 
 struct ctlfmt_column {
 	const char *header;
 	const char *key; /* "a.b": member b of the row's object a */
 	enum ctlfmt_kind kind;
+	bool optional; /* shown only when a row has the key: older daemons do not send it */
 };
 
 struct ctlfmt_table {
@@ -26,32 +33,57 @@ struct ctlfmt_table {
 };
 
 static const struct ctlfmt_column peer_columns[] = {
-        {"NAME", "name", CTLFMT_TEXT},
-        {"STATE", "state", CTLFMT_TEXT},
-        {"ENDPOINT", "endpoint", CTLFMT_TEXT},
-        {"HANDSHAKE", "last_handshake", CTLFMT_TEXT},
-        {"RX", "rx_bytes", CTLFMT_BYTES},
-        {"TX", "tx_bytes", CTLFMT_BYTES},
-        {"PREFIXES", "prefixes", CTLFMT_TEXT},
-        {"SEGMENTS", "segments", CTLFMT_TEXT},
-        {"REFUSED", "refused.text", CTLFMT_TEXT},
+        {"NAME", "name", CTLFMT_TEXT, false},
+        {"STATE", "state", CTLFMT_TEXT, false},
+        {"ADMITTED", "admitted_by", CTLFMT_TEXT, true},
+        {"ENDPOINT", "endpoint", CTLFMT_TEXT, false},
+        {"HANDSHAKE", "last_handshake", CTLFMT_TEXT, false},
+        {"RX", "rx_bytes", CTLFMT_BYTES, false},
+        {"TX", "tx_bytes", CTLFMT_BYTES, false},
+        {"PREFIXES", "prefixes", CTLFMT_TEXT, false},
+        {"SEGMENTS", "segments", CTLFMT_TEXT, false},
+        {"REFUSED", "refused.text", CTLFMT_TEXT, false},
+        {"POLICY", "policy.excluded.rule", CTLFMT_TEXT, true},
 };
 
 static const struct ctlfmt_column segment_columns[] = {
-        {"NAME", "name", CTLFMT_TEXT},
-        {"VNI", "vni", CTLFMT_TEXT},
-        {"BRIDGE", "bridge", CTLFMT_TEXT},
-        {"MEMBERS", "members", CTLFMT_TEXT},
+        {"NAME", "name", CTLFMT_TEXT, false},
+        {"VNI", "vni", CTLFMT_TEXT, false},
+        {"BRIDGE", "bridge", CTLFMT_TEXT, false},
+        {"MEMBERS", "members", CTLFMT_TEXT, false},
 };
 
 /* Tunnel routes (unicast, via a site) and fail-closed ones (unreachable, via none). */
 static const struct ctlfmt_column route_columns[] = {
-        {"PREFIX", "prefix", CTLFMT_TEXT},
-        {"TYPE", "type", CTLFMT_TEXT},
-        {"VIA", "via", CTLFMT_TEXT},
-        {"METRIC", "metric", CTLFMT_TEXT},
-        {"INSTALLED", "installed", CTLFMT_TEXT},
-        {"REASON", "reason", CTLFMT_TEXT},
+        {"PREFIX", "prefix", CTLFMT_TEXT, false},
+        {"TYPE", "type", CTLFMT_TEXT, false},
+        {"VIA", "via", CTLFMT_TEXT, false},
+        {"METRIC", "metric", CTLFMT_TEXT, false},
+        {"INSTALLED", "installed", CTLFMT_TEXT, false},
+        {"REASON", "reason", CTLFMT_TEXT, false},
+};
+
+/* The federated catalogue: its sites, then the revocations held. */
+static const struct ctlfmt_column catalogue_site_columns[] = {
+        {"SITE", "site", CTLFMT_TEXT, false},
+        {"STATE", "state", CTLFMT_TEXT, false},
+        {"ADMITTED", "admitted_by", CTLFMT_TEXT, false},
+        {"PROVIDER", "provider", CTLFMT_TEXT, false},
+        {"JURISDICTION", "jurisdiction", CTLFMT_TEXT, false},
+        {"LABELS", "labels", CTLFMT_LABELS, false},
+        {"PREFIXES", "prefixes", CTLFMT_TEXT, false},
+        {"VNIS", "vnis", CTLFMT_TEXT, false},
+        {"OVERLAY", "overlay", CTLFMT_TEXT, false},
+        {"SERIAL", "serial", CTLFMT_TEXT, false},
+        {"EXPIRES", "expires_in", CTLFMT_DURATION, false},
+        {"SIGNERS", "signers", CTLFMT_SHORT_KEY, false},
+};
+
+static const struct ctlfmt_column catalogue_revocation_columns[] = {
+        {"KIND", "kind", CTLFMT_TEXT, false},     {"SITE", "site", CTLFMT_TEXT, false},
+        {"SERIAL", "serial", CTLFMT_TEXT, false}, {"KEY", "key", CTLFMT_TEXT, false},
+        {"ISSUED", "issued", CTLFMT_TEXT, false}, {"SIGNERS", "signers", CTLFMT_SHORT_KEY, false},
+        {"REASON", "reason", CTLFMT_TEXT, false},
 };
 
 #define CTLFMT_TABLE(cmd, list, empty, cols)                                                       \
@@ -64,6 +96,11 @@ static const struct ctlfmt_table ctlfmt_tables[] = {
         CTLFMT_TABLE("segments", "segments", "no segments", segment_columns),
         CTLFMT_TABLE("routes", "routes", "no routes", route_columns),
 };
+
+static const struct ctlfmt_table catalogue_sites =
+        CTLFMT_TABLE("catalogue", "sites", "no federation sites", catalogue_site_columns);
+static const struct ctlfmt_table catalogue_revocations =
+        CTLFMT_TABLE("catalogue", "revocations", "no revocations", catalogue_revocation_columns);
 
 void
 ctlfmt_bytes(char *buf, size_t len, long long bytes)
@@ -114,6 +151,48 @@ put_compact(FILE *m, const json_t *v)
 	free(text);
 }
 
+/* Time left at the coarsest two units that say it; none left is "expired". */
+static void
+put_duration(FILE *m, long long seconds)
+{
+	static const struct {
+		long long seconds;
+		char unit;
+	} units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+	size_t i = 0;
+
+	if (seconds <= 0) {
+		fputs("expired", m);
+		return;
+	}
+	while (seconds < units[i].seconds)
+		i++;
+	fprintf(m, "%lld%c", seconds / units[i].seconds, units[i].unit);
+	if (i + 1 < sizeof(units) / sizeof(units[0]) && seconds % units[i].seconds != 0)
+		fprintf(m, " %lld%c", seconds % units[i].seconds / units[i + 1].seconds,
+		        units[i + 1].unit);
+}
+
+static void put_value(FILE *m, const json_t *v, enum ctlfmt_kind kind, const char *sep);
+
+static void
+put_labels(FILE *m, const json_t *obj, const char *sep)
+{
+	const char *key;
+	json_t *v;
+	bool first = true;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (!first)
+			fputs(sep, m);
+		first = false;
+		put_sanitized(m, key, strlen(key));
+		fputc('=', m);
+		put_value(m, v, CTLFMT_TEXT, sep);
+	}
+}
+
 /* A value as a table cell or list entry; arrays are joined with sep. */
 static void
 put_value(FILE *m, const json_t *v, enum ctlfmt_kind kind, const char *sep)
@@ -130,6 +209,8 @@ put_value(FILE *m, const json_t *v, enum ctlfmt_kind kind, const char *sep)
 	case JSON_STRING:
 		if (json_string_length(v) == 0)
 			fputc('-', m);
+		else if (kind == CTLFMT_SHORT_KEY && json_string_length(v) > CTLFMT_SHORT_KEY_LEN)
+			put_sanitized(m, json_string_value(v), CTLFMT_SHORT_KEY_LEN);
 		else
 			put_sanitized(m, json_string_value(v), json_string_length(v));
 		break;
@@ -137,6 +218,8 @@ put_value(FILE *m, const json_t *v, enum ctlfmt_kind kind, const char *sep)
 		if (kind == CTLFMT_BYTES) {
 			ctlfmt_bytes(bytes, sizeof(bytes), (long long)json_integer_value(v));
 			fputs(bytes, m);
+		} else if (kind == CTLFMT_DURATION) {
+			put_duration(m, (long long)json_integer_value(v));
 		} else {
 			fprintf(m, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		}
@@ -171,6 +254,8 @@ put_value(FILE *m, const json_t *v, enum ctlfmt_kind kind, const char *sep)
 	case JSON_OBJECT:
 		if (json_object_size(v) == 0)
 			fputc('-', m);
+		else if (kind == CTLFMT_LABELS)
+			put_labels(m, v, sep);
 		else
 			put_compact(m, v);
 		break;
@@ -260,10 +345,52 @@ row_get(const json_t *row, const char *key)
 	return row != NULL ? json_object_get(row, key) : NULL;
 }
 
+/* Whether a column is shown: an optional one only when some row has its key. */
+static bool
+column_shown(const struct ctlfmt_column *col, const json_t *rows)
+{
+	size_t i;
+	json_t *row;
+
+	if (!col->optional)
+		return true;
+	json_array_foreach(rows, i, row)
+	{
+		if (row_get(row, col->key) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* One line of a table: each cell padded to its column's width but the last; a column of
+ * width 0 is not shown. */
+static void
+put_line(FILE *out, char *const *cells, const size_t *widths, size_t n)
+{
+	size_t last = 0;
+
+	for (size_t c = 0; c < n; c++)
+		if (widths[c] != 0)
+			last = c;
+	for (size_t c = 0; c < n; c++) {
+		if (widths[c] == 0)
+			continue;
+		if (c < last) {
+			put_padded(out, cells[c], widths[c]);
+			fputs("  ", out);
+		} else {
+			fputs(cells[c], out);
+		}
+	}
+	fputc('\n', out);
+}
+
+/* The header line and a line per row. Cells are texts laid out as rows: the headers, then
+ * each row's. */
 static int
 print_table(FILE *out, const struct ctlfmt_table *t, const json_t *rows)
 {
-	size_t nrows = json_array_size(rows), n = nrows * t->ncolumns;
+	size_t nrows = json_array_size(rows), n = (nrows + 1) * t->ncolumns;
 	size_t *widths;
 	char **cells;
 	int rc = -1;
@@ -276,46 +403,27 @@ print_table(FILE *out, const struct ctlfmt_table *t, const json_t *rows)
 	widths = calloc(t->ncolumns, sizeof(*widths));
 	if (cells == NULL || widths == NULL)
 		goto out;
-	for (size_t c = 0; c < t->ncolumns; c++)
-		widths[c] = strlen(t->columns[c].header);
-	for (size_t r = 0; r < nrows; r++) {
-		const json_t *row = json_array_get(rows, r);
+	for (size_t c = 0; c < t->ncolumns; c++) {
+		const struct ctlfmt_column *col = &t->columns[c];
 
-		for (size_t c = 0; c < t->ncolumns; c++) {
+		if (!column_shown(col, rows))
+			continue;
+		for (size_t r = 0; r <= nrows; r++) {
 			char **cell = &cells[r * t->ncolumns + c];
-			size_t w;
 
-			*cell = value_text(row_get(row, t->columns[c].key), t->columns[c].kind,
-			                   ",");
+			if (r == 0)
+				*cell = strdup(col->header);
+			else
+				*cell = value_text(row_get(json_array_get(rows, r - 1), col->key),
+				                   col->kind, ",");
 			if (*cell == NULL)
 				goto out;
-			w = display_width(*cell);
-			if (w > widths[c])
-				widths[c] = w;
+			if (display_width(*cell) > widths[c])
+				widths[c] = display_width(*cell);
 		}
 	}
-	for (size_t c = 0; c < t->ncolumns; c++) {
-		if (c + 1 < t->ncolumns) {
-			put_padded(out, t->columns[c].header, widths[c]);
-			fputs("  ", out);
-		} else {
-			fputs(t->columns[c].header, out);
-		}
-	}
-	fputc('\n', out);
-	for (size_t r = 0; r < nrows; r++) {
-		for (size_t c = 0; c < t->ncolumns; c++) {
-			const char *cell = cells[r * t->ncolumns + c];
-
-			if (c + 1 < t->ncolumns) {
-				put_padded(out, cell, widths[c]);
-				fputs("  ", out);
-			} else {
-				fputs(cell, out);
-			}
-		}
-		fputc('\n', out);
-	}
+	for (size_t r = 0; r <= nrows; r++)
+		put_line(out, &cells[r * t->ncolumns], widths, t->ncolumns);
 	rc = 0;
 out:
 	for (size_t i = 0; cells != NULL && i < n; i++)
@@ -466,6 +574,57 @@ print_reload(FILE *out, const json_t *result)
 	return 0;
 }
 
+/* The federation as a list of its name, threshold and authorities, then the sites and the
+ * revocations as tables. */
+static int
+print_catalogue(FILE *out, const json_t *result)
+{
+	const json_t *sites = json_object_get(result, "sites");
+	const json_t *revocations = json_object_get(result, "revocations");
+	const json_t *federation = json_object_get(result, "federation");
+	json_t *head;
+	int rc = -1;
+
+	if (!json_is_array(sites) || !json_is_array(revocations))
+		return print_json(out, result);
+	head = json_object();
+	if (head != NULL &&
+	    json_object_set(head, "federation",
+	                    federation != NULL ? (json_t *)federation : json_null()) == 0 &&
+	    print_flat(out, head) == 0) {
+		fputc('\n', out);
+		rc = print_table(out, &catalogue_sites, sites);
+		fputc('\n', out);
+		if (rc == 0)
+			rc = print_table(out, &catalogue_revocations, revocations);
+	}
+	json_decref(head);
+	return rc;
+}
+
+static int
+print_publish(FILE *out, const json_t *result)
+{
+	const char *what = json_string_value(json_object_get(result, "published"));
+	const json_t *id = json_object_get(result, "id");
+	const json_t *site = json_object_get(result, "site");
+	const json_t *serial = json_object_get(result, "serial");
+
+	if (what != NULL && strcmp(what, "revocation") == 0 && json_is_string(id)) {
+		fputs("published revocation ", out);
+		put_sanitized(out, json_string_value(id), json_string_length(id));
+		fputc('\n', out);
+	} else if (what != NULL && strcmp(what, "credential") == 0 && json_is_string(site) &&
+	           json_is_integer(serial)) {
+		fputs("published the credential of ", out);
+		put_sanitized(out, json_string_value(site), json_string_length(site));
+		fprintf(out, ", serial %" JSON_INTEGER_FORMAT "\n", json_integer_value(serial));
+	} else {
+		return print_json(out, result);
+	}
+	return 0;
+}
+
 int
 ctlfmt_print(FILE *out, const char *command, const json_t *result)
 {
@@ -486,6 +645,10 @@ ctlfmt_print(FILE *out, const char *command, const json_t *result)
 		rc = print_metrics(out, result);
 	else if (strcmp(command, "reload") == 0)
 		rc = print_reload(out, result);
+	else if (strcmp(command, "catalogue") == 0)
+		rc = print_catalogue(out, result);
+	else if (strcmp(command, "publish") == 0)
+		rc = print_publish(out, result);
 	else
 		rc = print_json(out, result);
 out:

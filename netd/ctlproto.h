@@ -18,5 +18,7 @@
 #define CTL_MAX_REQUEST      (64 * 1024) /* bytes in one request line, newline included */
 /* The longest reply or event line, and how far an event subscriber may fall behind. */
 #define CTL_MAX_OUTPUT (4 * 1024 * 1024)
+/* The longest text "publish" takes: an armoured federation document (CRED_ARMOR_MAX). */
+#define CTL_MAX_DOCUMENT 2048
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "kernel-helpers/wg.h"
 #include "netd/conf.h"
+#include "netd/cred.h"
 #include "netd/ctl.h"
 #include "netd/log.h"
 #include "netd/notify.h"
@@ -29,6 +30,9 @@
  * stops waiting for finishes on kernel-helpers' worker thread, and the next reconcile run or
  * status refresh sees it. */
 #define DAEMON_WG_WAIT_MS 10
+
+/* netdctl bounds what it publishes by the protocol's constant, the daemon by the armour's. */
+_Static_assert(CTL_MAX_DOCUMENT == CRED_ARMOR_MAX, "publish bounds its text as the armour does");
 
 struct daemon {
 	struct ev_loop *loop;
@@ -327,6 +331,54 @@ cmd_routes(void *ctx, const struct ctl_request *req, char **err)
 	return status_routes_json(&ss);
 }
 
+static json_t *
+cmd_catalogue(void *ctx, const struct ctl_request *req, char **err)
+{
+	struct daemon *d = ctx;
+	struct site_snapshot ss;
+
+	(void)req;
+	(void)err;
+	site_snapshot(d->site, &ss);
+	return status_catalogue_json(&ss, time(NULL));
+}
+
+/* An armoured revocation or site credential from the operator, taken as gossip would take
+ * it from another site, then spread. The error says what is wrong with the text or what
+ * verification found missing. */
+static json_t *
+cmd_publish(void *ctx, const struct ctl_request *req, char **err)
+{
+	struct daemon *d = ctx;
+	const json_t *text = json_object_get(req->args, "document");
+	uint8_t doc[CRED_ENCODED_MAX];
+	char why[256] = "";
+	json_t *result;
+	int n;
+
+	if (!json_is_string(text)) {
+		*err = strdup("publish takes \"document\": the armoured text of a revocation or "
+		              "site credential");
+		return NULL;
+	}
+	if (json_string_length(text) > CRED_ARMOR_MAX) {
+		if (asprintf(err, "the document is %zu bytes, more than an armoured one takes (%d)",
+		             json_string_length(text), CRED_ARMOR_MAX) < 0)
+			*err = NULL;
+		return NULL;
+	}
+	n = cred_dearmor(json_string_value(text), json_string_length(text), doc, sizeof(doc), why,
+	                 sizeof(why));
+	if (n < 0 || site_publish_document(d->site, doc, (size_t)n, why, sizeof(why)) < 0) {
+		*err = strdup(why);
+		return NULL;
+	}
+	result = status_published_json(doc, (size_t)n);
+	if (result == NULL)
+		*err = strdup("published, but out of memory for the reply");
+	return result;
+}
+
 static void daemon_stop(struct daemon *d);
 
 /* Removes the data plane and stops: what an operator decommissioning the site wants.
@@ -371,7 +423,9 @@ static const struct ctl_command daemon_commands[] = {
         {"peers", false, cmd_peers},
         {"segments", false, cmd_segments},
         {"routes", false, cmd_routes},
+        {"catalogue", false, cmd_catalogue},
         {"reload", true, cmd_reload},
+        {"publish", true, cmd_publish},
         {"teardown", true, cmd_teardown},
         {NULL, false, NULL},
 };

@@ -67,7 +67,7 @@ kind_name(int kind)
 	return "?";
 }
 
-/* ---- numbers, names and values from the command line ---- */
+/* ---- numbers and keys from the command line ---- */
 
 static int
 parse_u64(const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -143,46 +143,37 @@ write_atomic(const char *path, const char *text, size_t len, mode_t mode)
 {
 	char *tmp = NULL;
 	size_t done = 0;
-	int fd = -1, r = -1;
+	int fd, err = 0;
 
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
 		complain("%s: out of memory", path);
 		return -1;
 	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		complain("%s: cannot create %s: %s", path, tmp, strerror(errno));
-		goto out;
+	if ((fd = mkstemp(tmp)) < 0) {
+		complain("%s: cannot create a file next to it: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
 	}
-	while (done < len) {
+	while (done < len && err == 0) {
 		ssize_t n = write(fd, text + done, len - done);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		done += (size_t)n;
+		if (n >= 0)
+			done += (size_t)n;
+		else if (errno != EINTR)
+			err = errno;
 	}
-	if (done < len || fchmod(fd, mode) < 0 || fsync(fd) < 0 || close(fd) < 0) {
-		complain("%s: cannot write %s: %s", path, tmp, strerror(errno));
-		fd = -1;
+	if (err == 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
+		err = errno;
+	if (close(fd) < 0 && err == 0)
+		err = errno;
+	if (err != 0)
+		complain("%s: cannot write %s: %s", path, tmp, strerror(err));
+	else if (rename(tmp, path) < 0)
+		complain("%s: cannot replace it: %s", path, strerror(err = errno));
+	if (err != 0)
 		unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		complain("%s: cannot replace it: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
 	free(tmp);
-	return r;
+	return err != 0 ? -1 : 0;
 }
 
 /* ---- documents ---- */
@@ -387,19 +378,33 @@ take_option(struct opts *o, int ch, const char *arg)
 
 /* Fills o from argv (argv[0] the subcommand), refusing options the subcommand does not take
  * (accepts: their codes) and any number of documents but nargs. */
+/* "--days" or "-f", as the command line would have it. */
+static const char *
+option_name(int ch, char buf[16])
+{
+	for (size_t i = 0; long_options[i].name != NULL; i++)
+		if (long_options[i].val == ch) {
+			snprintf(buf, 16, "--%s", long_options[i].name);
+			return buf;
+		}
+	snprintf(buf, 16, "-%c", ch);
+	return buf;
+}
+
 static int
 parse_options(int argc, char **argv, const char *accepts, int nargs, struct opts *o)
 {
+	char name[16];
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "+f:o:k:j", long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:o:k:j", long_options, NULL)) != -1) {
 		if (ch == '?' || strchr(accepts, ch) == NULL) {
 			if (ch != '?')
-				complain("%s: option %s is not one of %s's", argv[0],
-				         argv[optind - 1], argv[0]);
+				complain("%s: %s is not one of its options", argv[0],
+				         option_name(ch, name));
 			return -1;
 		}
 		if (take_option(o, ch, optarg) < 0)
@@ -643,21 +648,23 @@ utc_text(int64_t t, char buf[32])
 	return buf;
 }
 
-/* "40 seconds", "12 minutes", "5 hours", "300 days": the largest unit that leaves at least two
- * of it. */
+/* "40 seconds", "12 minutes", "5 hours", "300 days": the largest unit of which there are at
+ * least two, rounded to the nearest (a credential made for 30 days expires in 30 days, not
+ * in 29 days and 23 hours). */
 static const char *
 span_text(int64_t secs, char buf[32])
 {
 	static const struct {
-		int64_t len;
+		uint64_t len;
 		const char *name;
-	} units[] = {{DAY, "days"}, {3600, "hours"}, {60, "minutes"}, {1, "seconds"}};
-	uint64_t s = secs < 0 ? 0 - (uint64_t)secs : (uint64_t)secs;
+	} units[] = {{DAY, "day"}, {3600, "hour"}, {60, "minute"}, {1, "second"}};
+	uint64_t s = secs < 0 ? 0 - (uint64_t)secs : (uint64_t)secs, n;
 	size_t i = 0;
 
-	while (i + 1 < sizeof(units) / sizeof(units[0]) && s < 2 * (uint64_t)units[i].len)
+	while (i + 1 < sizeof(units) / sizeof(units[0]) && s < 2 * units[i].len)
 		i++;
-	snprintf(buf, 32, "%" PRIu64 " %s", s / (uint64_t)units[i].len, units[i].name);
+	n = (s + units[i].len / 2) / units[i].len;
+	snprintf(buf, 32, "%" PRIu64 " %s%s", n, units[i].name, n == 1 ? "" : "s");
 	return buf;
 }
 

@@ -37,14 +37,20 @@
 /* What was sent lately, kept so that a peer that challenges this site (it could not take
  * what this site sent, since it has not confirmed this site's session) gets it again, sealed
  * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
-#define WANTED      64 /* names whose credentials were asked for lately */
-#define WANT_GAP    (1 * GOSSIP_SEC)
-#define ASK_RATE    20 /* credentials asked for unknown senders, per second ... */
-#define ASK_BURST   40
-#define OUT_REVOKED 1
-#define OUT_EXPIRED 2
-/* Broadcasts about revocations are told apart from those about members by this bit. */
-#define REVOKE_ABOUT  0x80000000u
+#define WANTED       64 /* names whose credentials were asked for lately */
+#define WANT_GAP     (1 * GOSSIP_SEC)
+#define ASK_RATE     20 /* credentials asked for unknown senders, per second ... */
+#define ASK_BURST    40
+#define OUT_REVOKED  1
+#define OUT_EXPIRED  2
+#define OUT_DISOWNED 3 /* no longer signed by enough of the current authorities */
+/* Broadcasts about revocations are told apart from those about members by this bit; the
+ * authority update has a number of its own, below it and above every member's. */
+#define REVOKE_ABOUT      0x80000000u
+#define AUTHORITIES_ABOUT 0x7fffffffu
+/* The sealing state of a member's announced next key is kept under its index with this bit,
+ * apart from its current key's. */
+#define NEXT_KEY_ID   0x80000000u
 #define RESEND_RING   32
 #define RESEND_WINDOW (3 * GOSSIP_SEC)
 
@@ -496,8 +502,8 @@ gossip_state_name(enum gossip_state s)
 const char *
 gossip_event_name(enum gossip_event_type t)
 {
-	static const char *const names[] = {"join",   "alive",   "suspect", "dead",   "left",
-	                                    "update", "refused", "revoked", "expired"};
+	static const char *const names[] = {"join",   "alive",   "suspect", "dead",    "left",
+	                                    "update", "refused", "revoked", "expired", "disowned"};
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -635,6 +641,10 @@ struct source {
 struct admitted {
 	struct gossip_cred *cred;
 	uint8_t out; /* OUT_*: revoked or expired, no longer a member */
+	/* A credential for the key the site announced it moves to, verified; it replaces cred
+	 * when the site speaks with that key. */
+	struct gossip_cred *next;
+	uint8_t next_key[WIRE_KEY_LEN];
 };
 
 /* A verified revocation held and spread. */
@@ -662,11 +672,15 @@ struct gossip {
 	 * were admitted; their entries never move, so that indices stay stable. */
 	bool federated;
 	int64_t (*unix_now)(void *arg);
-	struct cred_authorities authorities;
+	struct cred_authorities authorities; /* the config's, or the newest update taken */
+	bool pin_authorities;                /* the config's set stays, whatever updates say */
+	uint8_t auth_bytes[WIRE_BLOB_MAX];   /* the update taken, encoded, to pass on */
+	uint16_t auth_len;                   /* 0: the config's set */
 	struct gossip_trust *admitted_trust; /* what each credential grants */
 	struct admitted *admitted;           /* by index in admitted_trust */
 	size_t admitted_cap;
 	struct gossip_cred *self_cred;
+	struct gossip_cred *self_next; /* the credential for this site's next key */
 	struct revocation **revs;
 	size_t nrevs, revs_cap;
 	uint64_t revs_sum;
@@ -1294,6 +1308,7 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	memcpy(d.sign_key, seal_sign_key(g->seal), WIRE_KEY_LEN);
 	d.incarnation = inc;
 	d.cred_serial = g->self_cred != NULL ? g->self_cred->serial : 0;
+	d.next_serial = g->self_next != NULL ? g->self_next->serial : 0;
 	if (sign_self(g, &d) != 0)
 		return -1;
 	gd = gossip_desc_new(&d);
@@ -1816,7 +1831,11 @@ member_out(struct gossip *g, gossip_time now, uint32_t idx, uint8_t why)
 	if (a == NULL || a->out == OUT_REVOKED)
 		return;
 	a->out = why;
-	emit(g, now, why == OUT_REVOKED ? GOSSIP_EV_REVOKED : GOSSIP_EV_EXPIRED, idx, false);
+	emit(g, now,
+	     why == OUT_REVOKED   ? GOSSIP_EV_REVOKED
+	     : why == OUT_EXPIRED ? GOSSIP_EV_EXPIRED
+	                          : GOSSIP_EV_DISOWNED,
+	     idx, false);
 	member_forget(g, idx);
 }
 
@@ -1933,6 +1952,19 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 		return admit_new(g, gc, c);
 	idx = (uint32_t)(g->nstatic + (size_t)i);
 	rekey = memcmp(tentry(g, idx)->key, c->wg_key, WIRE_KEY_LEN) != 0;
+	/* A live site's credential for another key is its next one: the site still speaks with
+	 * its current key, and moves when it does with the new one (admitted_promote). */
+	if (rekey && !a->out && live(g->members[idx].state)) {
+		if (a->next == NULL || a->next->serial < c->serial) {
+			gossip_cred_unref(a->next);
+			a->next = gossip_cred_ref(gc);
+			memcpy(a->next_key, c->wg_key, WIRE_KEY_LEN);
+			emit(g, now, GOSSIP_EV_UPDATE, idx, false);
+		}
+		return idx;
+	}
+	gossip_cred_unref(a->next);
+	a->next = NULL;
 	if (trust_replace(g->admitted_trust, i, c->wg_key, &gr) != 0)
 		return -1;
 	gossip_cred_unref(a->cred);
@@ -1944,6 +1976,27 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	else
 		member_regrant(g, now, idx);
 	return idx;
+}
+
+/* idx spoke with the key it announced: its next credential becomes its credential, and it stays
+ * what it was (alive, its tunnel kept) while its descriptor signed with the new key comes. */
+static void
+admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
+{
+	struct admitted *a = admitted_of(g, idx);
+	struct cred c;
+
+	if (a == NULL || a->next == NULL ||
+	    cred_decode(a->next->bytes, a->next->len, &c, NULL, 0) != 0)
+		return;
+	if (trust_replace(g->admitted_trust, (int)(idx - g->nstatic), c.wg_key,
+	                  &(struct gossip_grant){c.prefixes, c.nprefixes, c.overlay, c.noverlay,
+	                                         c.vnis, c.nvnis}) != 0)
+		return;
+	gossip_cred_unref(a->cred);
+	a->cred = a->next;
+	a->next = NULL;
+	emit(g, now, GOSSIP_EV_UPDATE, idx, false);
 }
 
 /* Credentials that ran out take their sites out of the view; a renewal brings them back. */
@@ -2020,6 +2073,58 @@ fail:
 	return -1;
 }
 
+/* Takes an authority update signed by threshold of the current set: the set it names replaces
+ * the current one, spreads, and every credential admitted so far is checked against it again
+ * (one no longer signed by enough of its authorities takes its site out until a credential
+ * they signed comes). 1 when taken, 0 when held already, -1 with the reason in err. */
+static int
+authorities_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len, char *err,
+                 size_t errlen)
+{
+	struct cred_authorities *next = calloc(1, sizeof(*next));
+	struct cred_verdict v;
+	struct cred c;
+	int rc = -1;
+
+	if (next == NULL || !g->federated || g->pin_authorities) {
+		say(err, errlen,
+		    next == NULL         ? "out of memory"
+		    : g->pin_authorities ? "the config pins the authority set"
+		                         : "this site is in no federation");
+		goto out;
+	}
+	if (len > sizeof(g->auth_bytes) ||
+	    cred_authorities_decode(bytes, len, next, err, errlen) != 0)
+		goto out;
+	if (g->auth_len == len && memcmp(g->auth_bytes, bytes, len) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (cred_authorities_verify(next, &g->authorities, &v) != CRED_OK) {
+		say(err, errlen, v.why);
+		goto out;
+	}
+	g->authorities = *next;
+	memcpy(g->auth_bytes, bytes, len);
+	g->auth_len = (uint16_t)len;
+	msg_clear(&g->out, WIRE_AUTHORITIES);
+	g->out.blob_len = g->auth_len;
+	memcpy(g->out.blob, g->auth_bytes, g->auth_len);
+	broadcast(g, AUTHORITIES_ABOUT, &g->out);
+	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
+		struct admitted *a = &g->admitted[i];
+
+		if (a->out || cred_decode(a->cred->bytes, a->cred->len, &c, NULL, 0) != 0)
+			continue;
+		if (cred_verify(&c, &g->authorities, unix_now(g), &v) != CRED_OK)
+			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_DISOWNED);
+	}
+	rc = 1;
+out:
+	free(next);
+	return rc;
+}
+
 /* True when the credential of name was not asked for in the last WANT_GAP: it is now. */
 static bool
 want_now(struct gossip *g, gossip_time now, const char *name)
@@ -2094,10 +2199,14 @@ on_cred_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 
 		if (id == SELF_ID && g->self_cred != NULL) {
 			put_blob(g, &p, WIRE_CRED, g->self_cred->bytes, g->self_cred->len);
+			if (g->self_next != NULL)
+				put_blob(g, &p, WIRE_CRED, g->self_next->bytes, g->self_next->len);
 			if (g->self_state == GOSSIP_ALIVE)
 				put_self_alive(g, &p);
 		} else if (id >= 0 && id != SELF_ID && (a = admitted_of(g, (uint32_t)id)) != NULL) {
 			put_blob(g, &p, WIRE_CRED, a->cred->bytes, a->cred->len);
+			if (a->next != NULL)
+				put_blob(g, &p, WIRE_CRED, a->next->bytes, a->next->len);
 			if (g->members[id].desc != NULL && live(g->members[id].state)) {
 				msg_clear(&g->out, WIRE_ALIVE);
 				g->out.desc = g->members[id].desc->d;
@@ -2123,14 +2232,16 @@ on_cred(struct gossip *g, gossip_time now, const struct wire_msg *m)
 	gossip_cred_unref(gc);
 }
 
-/* Revocation anti-entropy: a count and a sum of ids ride on every digest; a site holding
- * other ones answers with its ids, and each side sends what the other lacks. */
+/* Federation anti-entropy: the authority set's version and a count and sum of revocation ids
+ * ride on every digest. A site with an older set gets the newer update; a site holding other
+ * revocations answers with its ids, and each side sends what the other lacks. */
 static void
-put_revoke_sum(struct gossip *g, struct pkt *p)
+put_fed_sum(struct gossip *g, struct pkt *p)
 {
 	struct wire_msg *m = &g->out;
 
-	msg_clear(m, WIRE_REVOKE_SUM);
+	msg_clear(m, WIRE_FED_SUM);
+	m->version = g->authorities.version;
 	m->total = (uint16_t)(g->nrevs > UINT16_MAX ? UINT16_MAX : g->nrevs);
 	m->hashes[0] = g->revs_sum;
 	pkt_put(g, p, m);
@@ -2150,15 +2261,19 @@ put_revoke_ids(struct gossip *g, struct pkt *p, bool reply)
 }
 
 static void
-on_revoke_sum(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
-              const struct wire_msg *m)
+on_fed_sum(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
+           const struct wire_msg *m)
 {
+	bool newer = g->auth_len > 0 && m->version < g->authorities.version;
 	struct pkt p;
 
-	if (!g->federated || (m->total == g->nrevs && m->hashes[0] == g->revs_sum))
+	if (!g->federated || (!newer && m->total == g->nrevs && m->hashes[0] == g->revs_sum))
 		return;
 	pkt_init(&p, from, addr);
-	put_revoke_ids(g, &p, true);
+	if (newer)
+		put_blob(g, &p, WIRE_AUTHORITIES, g->auth_bytes, g->auth_len);
+	if (m->total != g->nrevs || m->hashes[0] != g->revs_sum)
+		put_revoke_ids(g, &p, true);
 	pkt_send(g, &p, false);
 }
 
@@ -2232,12 +2347,30 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		return;
 	}
 	m = &g->members[id];
-	if (m->state != GOSSIP_NONE && d->incarnation <= m->incarnation)
-		return; /* stale or already known: no signature check spent on it */
-	a = admitted_of(g, (uint32_t)id);
-	if (a != NULL && d->cred_serial > a->cred->serial) {
-		cred_ask(g, now, from, addr, want, 1, false);
+	/* Stale or already known: no signature check spent on it. Unless the one held is signed
+	 * with a key the site left: its first descriptor with its new key is taken whatever its
+	 * incarnation (a site that lost its state file with its old key starts again at 1). */
+	if (m->state != GOSSIP_NONE && d->incarnation <= m->incarnation &&
+	    (m->desc == NULL ||
+	     memcmp(m->desc->d.wg_key, tentry(g, (uint32_t)id)->key, WIRE_KEY_LEN) == 0))
 		return;
+	a = admitted_of(g, (uint32_t)id);
+	if (a != NULL && a->next != NULL && d->cred_serial == a->next->serial &&
+	    memcmp(d->wg_key, a->next_key, WIRE_KEY_LEN) == 0) {
+		gd = gossip_desc_new(d);
+		if (gd != NULL && desc_verify(gd, NULL) == 0) {
+			admitted_promote(g, now, (uint32_t)id);
+			member_take(g, now, (uint32_t)id, gd, true);
+		}
+		gossip_desc_unref(gd);
+		return;
+	}
+	if (a != NULL && (d->cred_serial > a->cred->serial ||
+	                  (d->next_serial > a->cred->serial &&
+	                   (a->next == NULL || d->next_serial > a->next->serial)))) {
+		cred_ask(g, now, from, addr, want, 1, false);
+		if (d->cred_serial > a->cred->serial)
+			return;
 	}
 	/* Only the trusted key's signature says anything about the site. */
 	if (memcmp(tentry(g, (uint32_t)id)->key, d->wg_key, WIRE_KEY_LEN) != 0) {
@@ -2738,7 +2871,7 @@ send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, boo
 	coarse_sums(g, nb, m->hashes);
 	pkt_put(g, &p, m);
 	if (g->federated)
-		put_revoke_sum(g, &p);
+		put_fed_sum(g, &p);
 	pkt_send(g, &p, true);
 }
 
@@ -3642,8 +3775,12 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		if (revocation_take(g, now, m->blob, m->blob_len, NULL, 0) < 0)
 			g->ctr.drop_refused++;
 		break;
-	case WIRE_REVOKE_SUM:
-		on_revoke_sum(g, from, addr, m);
+	case WIRE_FED_SUM:
+		on_fed_sum(g, from, addr, m);
+		break;
+	case WIRE_AUTHORITIES:
+		if (authorities_take(g, now, m->blob, m->blob_len, NULL, 0) < 0)
+			g->ctr.drop_refused++;
 		break;
 	case WIRE_REVOKE_IDS:
 		on_revoke_ids(g, from, addr, m);
@@ -3787,6 +3924,24 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 	}
 }
 
+/* Whether a datagram that did not open under member id's key opens under the key it announced
+ * next: the site switched, and is taken under its new key from now on. */
+static bool
+next_key_opens(struct gossip *g, gossip_time now, uint32_t id, const uint8_t *buf, size_t len)
+{
+	const struct admitted *a = admitted_of(g, id);
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct seal_opened op;
+	size_t plen;
+
+	if (a == NULL || a->next == NULL ||
+	    seal_unwrap(g->seal, id | NEXT_KEY_ID, a->next_key, buf, len, plain, sizeof(plain),
+	                &plen, &op) != 0)
+		return false;
+	admitted_promote(g, now, id);
+	return true;
+}
+
 /* A sealed datagram from a name this site does not know: a site admitted by credential that
  * learnt of this one first. One member is asked for its credential, within a budget, since
  * the name is anyone's to claim. */
@@ -3844,6 +3999,9 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 		return;
 	}
 	rc = open_sealed(g, (uint32_t)id, buf, len, plain, sizeof(plain), &plen, &op);
+	if ((rc == SEAL_ERR_FORGED || rc == SEAL_ERR_KEY) &&
+	    next_key_opens(g, now, (uint32_t)id, buf, len))
+		rc = open_sealed(g, (uint32_t)id, buf, len, plain, sizeof(plain), &plen, &op);
 	if (rc == SEAL_ERR_REPLAYED)
 		g->ctr.drop_replayed++;
 	else if (rc == SEAL_ERR_FORGED || rc == SEAL_ERR_KEY)
@@ -3890,6 +4048,7 @@ federation_init(struct gossip *g, const struct gossip_config *cfg)
 	g->federated = true;
 	g->unix_now = cfg->unix_now;
 	g->authorities = *cfg->authorities;
+	g->pin_authorities = cfg->pin_authorities;
 	g->admitted_trust = gossip_trust_new();
 	if (g->admitted_trust == NULL)
 		return "out of memory";
@@ -3902,6 +4061,16 @@ federation_init(struct gossip *g, const struct gossip_config *cfg)
 	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) != 0 ||
 	    strcmp(c.federation, g->authorities.federation) != 0)
 		return "own credential is not this site's (name, key or federation)";
+	if (cfg->next_credential == NULL)
+		return NULL;
+	g->self_next = gossip_cred_new(cfg->next_credential, cfg->next_credential_len, &c);
+	if (g->self_next == NULL)
+		return "next credential does not decode";
+	if (strcmp(c.site, g->name) != 0 || strcmp(c.federation, g->authorities.federation) != 0 ||
+	    c.serial <= g->self_cred->serial ||
+	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) == 0)
+		return "next credential is not this site's next one (name, federation, a higher "
+		       "serial and another key)";
 	return NULL;
 }
 
@@ -3990,14 +4159,17 @@ gossip_free(struct gossip *g)
 	if (g == NULL)
 		return;
 	for (size_t i = 0; g->admitted_trust != NULL && i < gossip_trust_count(g->admitted_trust);
-	     i++)
+	     i++) {
 		gossip_cred_unref(g->admitted[i].cred);
+		gossip_cred_unref(g->admitted[i].next);
+	}
 	gossip_trust_free(g->admitted_trust);
 	free(g->admitted);
 	for (size_t i = 0; i < g->nrevs; i++)
 		free(g->revs[i]);
 	free(g->revs);
 	gossip_cred_unref(g->self_cred);
+	gossip_cred_unref(g->self_next);
 	for (size_t i = 0; g->members != NULL && i < g->nmembers; i++) {
 		gossip_desc_unref(g->members[i].desc);
 		free(g->members[i].susp);
@@ -4109,6 +4281,7 @@ gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd)
 int
 gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out)
 {
+	const struct admitted *a;
 	const struct member *m;
 	const struct refusal *r;
 
@@ -4125,8 +4298,10 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->why = r != NULL ? r->why : "";
 	out->changed_at = m->changed_at;
 	out->suspect_until = m->susp != NULL ? m->susp->deadline : 0;
-	out->cred = admitted_of(g, (uint32_t)index) != NULL ? admitted_of(g, (uint32_t)index)->cred
-	                                                    : NULL;
+	a = admitted_of(g, (uint32_t)index);
+	out->cred = a != NULL ? a->cred : NULL;
+	out->key = tentry(g, (uint32_t)index)->key;
+	out->next_key = a != NULL && a->next != NULL ? a->next_key : NULL;
 	return 0;
 }
 
@@ -4180,6 +4355,27 @@ gossip_add_revocation(struct gossip *g, gossip_time now, const uint8_t *bytes, s
 {
 	g->clock = now;
 	return revocation_take(g, now, bytes, len, err, errlen) < 0 ? -1 : 0;
+}
+
+int
+gossip_add_authorities(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                       char *err, size_t errlen)
+{
+	g->clock = now;
+	return authorities_take(g, now, bytes, len, err, errlen) < 0 ? -1 : 0;
+}
+
+const struct cred_authorities *
+gossip_authorities(const struct gossip *g)
+{
+	return g->federated ? &g->authorities : NULL;
+}
+
+const uint8_t *
+gossip_authorities_update(const struct gossip *g, size_t *len)
+{
+	*len = g->auth_len;
+	return g->auth_len > 0 ? g->auth_bytes : NULL;
 }
 
 size_t

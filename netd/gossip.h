@@ -114,10 +114,11 @@ enum gossip_event_type {
 	GOSSIP_EV_SUSPECT, /* see .local: raised by this site's own probe */
 	GOSSIP_EV_DEAD,
 	GOSSIP_EV_LEFT,
-	GOSSIP_EV_UPDATE,  /* granted descriptor content changed */
-	GOSSIP_EV_REFUSED, /* a new descriptor content asks for more than the trust grants */
-	GOSSIP_EV_REVOKED, /* its credential was revoked: out of the view at once, for good */
-	GOSSIP_EV_EXPIRED, /* its credential expired: out of the view until a renewal arrives */
+	GOSSIP_EV_UPDATE,   /* granted descriptor content changed */
+	GOSSIP_EV_REFUSED,  /* a new descriptor content asks for more than the trust grants */
+	GOSSIP_EV_REVOKED,  /* its credential was revoked: out of the view at once, for good */
+	GOSSIP_EV_EXPIRED,  /* its credential expired: out of the view until a renewal arrives */
+	GOSSIP_EV_DISOWNED, /* an authority update left its credential short of signatures */
 };
 
 const char *gossip_event_name(enum gossip_event_type t);
@@ -158,9 +159,15 @@ struct gossip_config {
 	 * NULL when it has none. Copied. */
 	const uint8_t *credential;
 	size_t credential_len;
+	/* The credential for the key this site moves to next, encoded (NULL: none): spread ahead
+	 * of the switch, so that the others stand ready for the new key. Copied. */
+	const uint8_t *next_credential;
+	size_t next_credential_len;
 	/* The time of day in Unix seconds (called with cb.arg), for the validity of credentials:
 	 * required with authorities. */
 	int64_t (*unix_now)(void *arg);
+	/* The authorities stay as given: authority updates are refused. */
+	bool pin_authorities;
 	const struct addr_endpoint *seeds;
 	size_t nseeds;
 	uint64_t rng_seed;
@@ -243,6 +250,8 @@ struct gossip_member_info {
 	gossip_time changed_at;
 	gossip_time suspect_until;      /* SUSPECT: when this site's suspicion runs out, else 0 */
 	const struct gossip_cred *cred; /* admitted by credential: the one it holds; else NULL */
+	const uint8_t *key;      /* the key it is admitted under (its descriptor may be older) */
+	const uint8_t *next_key; /* the key it announced it moves to; NULL: none */
 };
 
 /* Members by index: the trust table's entries first (a member's index is its trust index),
@@ -263,6 +272,17 @@ int gossip_admit(struct gossip *g, gossip_time now, struct gossip_cred *gc, char
                  size_t errlen);
 int gossip_add_revocation(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
                           char *err, size_t errlen);
+/* An authority update signed by threshold of the current set, with a higher version: its set
+ * replaces the current one (unless pinned), spreads, and the credentials admitted so far are
+ * checked against it again. 0 (also for the one held), or -1 with the reason in err. */
+int gossip_add_authorities(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t len,
+                           char *err, size_t errlen);
+/* The authority set in force (the config's, or the newest update taken); NULL outside a
+ * federation. */
+const struct cred_authorities *gossip_authorities(const struct gossip *g);
+/* The update in force, encoded, for the state file; NULL when it is the config's set. */
+const uint8_t *gossip_authorities_update(const struct gossip *g, size_t *len);
+
 /* The revocations held, encoded: for the state file and the catalogue. */
 size_t gossip_revocation_count(const struct gossip *g);
 const uint8_t *gossip_revocation(const struct gossip *g, size_t i, size_t *len);

@@ -474,9 +474,13 @@ build_peers(struct build *b)
 	struct mesh_desired *d = b->d;
 	bool nat = b->params->behind_nat;
 
+	size_t standby = 0;
+
 	if (!b->nadmitted)
 		return 0;
-	d->peers = calloc(b->nadmitted, sizeof(*d->peers));
+	for (size_t i = 0; i < b->nadmitted; i++)
+		standby += b->admitted[i].site->has_next_key;
+	d->peers = calloc(b->nadmitted + standby, sizeof(*d->peers));
 	if (!d->peers)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->nadmitted; i++) {
@@ -505,6 +509,19 @@ build_peers(struct build *b)
 
 		if (!c->lost)
 			p->allowed[p->nallowed++] = c->prefix;
+	}
+	/* After every site's own peer, so that a site's index is its peer's. */
+	for (size_t i = 0; i < b->nadmitted; i++) {
+		struct mesh_peer *p;
+
+		if (!b->admitted[i].site->has_next_key)
+			continue;
+		p = &d->peers[d->npeers++];
+		*p = d->peers[i];
+		p->allowed = NULL;
+		p->nallowed = 0;
+		p->standby = true;
+		memcpy(p->public_key, b->admitted[i].site->next_key, KEY_LEN);
 	}
 	return 0;
 }

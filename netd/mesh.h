@@ -52,6 +52,10 @@ struct mesh_site {
 	enum mesh_state state;
 	int64_t died_at; /* MESH_DEAD, MESH_LEFT: since when (monotonic, microseconds) */
 	bool behind_nat;
+	/* The key it announced it moves to: a peer with it and no allowed IPs stands ready, so
+	 * that its first handshake with the new key finds one. */
+	bool has_next_key;
+	uint8_t next_key[KEY_LEN];
 };
 
 /* What the view does not say and the daemon knows. */
@@ -96,6 +100,7 @@ struct mesh_peer {
 	enum mesh_state state;
 	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
 	size_t nallowed;
+	bool standby; /* a site's announced next key: no allowed IPs until it switches */
 };
 
 /* A route to a remote prefix through the WireGuard device. */

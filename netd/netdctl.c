@@ -39,9 +39,10 @@ usage(FILE *f)
 	        "  -j         print the daemon's JSON reply lines as they are\n"
 	        "  -h         this help\n"
 	        "\n"
-	        "commands: status, peers, segments, routes, metrics, config, reload, teardown, "
-	        "events\n"
-	        "KEY=VALUE pairs are sent as the request's string arguments.\n",
+	        "commands: status, peers, segments, routes, catalogue, metrics, config, reload,\n"
+	        "          teardown, events, publish FILE\n"
+	        "KEY=VALUE pairs are sent as the request's string arguments. publish sends the\n"
+	        "armoured revocation or site credential in FILE (- for standard input).\n",
 	        CTL_DEFAULT_SOCKET);
 }
 
@@ -82,6 +83,52 @@ parse_args(int argc, char **argv)
 fail:
 	json_decref(args);
 	return NULL;
+}
+
+/* publish's argument: the armoured document in a file ("-": standard input), at most
+ * CTL_MAX_DOCUMENT bytes of text, sent as it is for the daemon to dearmor and verify. */
+static json_t *
+publish_args(int argc, char **argv)
+{
+	char text[CTL_MAX_DOCUMENT + 1];
+	bool from_stdin;
+	const char *name;
+	json_t *doc;
+	size_t n;
+	FILE *f;
+
+	if (argc != 1) {
+		fprintf(stderr, "netdctl: publish takes one FILE (- for standard input)\n");
+		return NULL;
+	}
+	from_stdin = strcmp(argv[0], "-") == 0;
+	name = from_stdin ? "standard input" : argv[0];
+	f = from_stdin ? stdin : fopen(argv[0], "r");
+	if (f == NULL) {
+		fprintf(stderr, "netdctl: publish: cannot open %s: %s\n", argv[0], strerror(errno));
+		return NULL;
+	}
+	n = fread(text, 1, sizeof(text), f);
+	if (ferror(f))
+		fprintf(stderr, "netdctl: publish: cannot read %s: %s\n", name, strerror(errno));
+	else if (n == 0)
+		fprintf(stderr, "netdctl: publish: %s is empty\n", name);
+	else if (n > CTL_MAX_DOCUMENT)
+		fprintf(stderr,
+		        "netdctl: publish: %s is longer than an armoured document (%d bytes)\n",
+		        name, CTL_MAX_DOCUMENT);
+	if (ferror(f) || n > CTL_MAX_DOCUMENT)
+		n = 0;
+	if (!from_stdin)
+		fclose(f);
+	if (n == 0)
+		return NULL;
+	doc = json_stringn(text, n);
+	if (doc == NULL) {
+		fprintf(stderr, "netdctl: publish: %s is not text (UTF-8)\n", name);
+		return NULL;
+	}
+	return json_pack("{s:o}", "document", doc);
 }
 
 /* A reply line, checked to be one this netdctl understands. */
@@ -310,7 +357,10 @@ main(int argc, char **argv)
 		return NETDCTL_EXIT_USAGE;
 	}
 	json_decref(name);
-	args = parse_args(argc - optind - 1, argv + optind + 1);
+	if (strcmp(command, "publish") == 0)
+		args = publish_args(argc - optind - 1, argv + optind + 1);
+	else
+		args = parse_args(argc - optind - 1, argv + optind + 1);
 	if (args == NULL)
 		return NETDCTL_EXIT_USAGE;
 

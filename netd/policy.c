@@ -33,6 +33,8 @@ refusal(const struct conf_policy *p, int line, char *why, size_t len)
 {
 	struct sentence s = {len > 0 ? why : NULL, len, 0};
 
+	if (s.buf != NULL)
+		s.buf[0] = '\0';
 	if (p->file != NULL)
 		say(&s, "policy rule at %s:%d: ", p->file, line);
 	else

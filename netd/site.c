@@ -79,6 +79,9 @@ site_now(void)
 	return (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
 }
 
+/* Seconds before its credential runs out from which a start or reload warns. */
+#define SITE_CREDENTIAL_WARN (30 * 86400)
+
 /* The time of day, for the validity of federation credentials. */
 static int64_t
 site_unix_now(void *arg)
@@ -308,9 +311,17 @@ site_gossip_event(void *arg, const struct gossip_event *gev)
 		log_info("gossip: site %s is suspect (incarnation %u)", gev->name,
 		         gev->incarnation);
 	else if (gev->type == GOSSIP_EV_REFUSED)
-		log_warnx("gossip: site %s: descriptor of incarnation %u refused, only what its "
-		          "trust entry grants is used: %s",
+		log_warnx("gossip: site %s: descriptor of incarnation %u refused, only what is "
+		          "granted is used: %s",
 		          gev->name, gev->incarnation, gev->why);
+	else if (gev->type == GOSSIP_EV_REVOKED || gev->type == GOSSIP_EV_EXPIRED ||
+	         gev->type == GOSSIP_EV_DISOWNED)
+		log_warnx("gossip: site %s: its credential %s: its tunnel, routes and segments go",
+		          gev->name,
+		          gev->type == GOSSIP_EV_REVOKED ? "was revoked"
+		          : gev->type == GOSSIP_EV_EXPIRED
+		                  ? "expired"
+		                  : "lacks signatures of the current authorities");
 	else
 		log_info("gossip: site %s: %s (incarnation %u)", gev->name,
 		         gossip_event_name(gev->type), gev->incarnation);
@@ -360,6 +371,36 @@ site_on_drained(void *arg)
 	site_after_gossip(arg);
 }
 
+/* This site's own credential and when it runs out, louder as that nears: the metric
+ * netd_credential_expiry_timestamp_seconds is what monitoring alerts on. */
+static void
+site_log_credential(const struct conf *conf)
+{
+	const struct cred *c = conf->federation.credential;
+	int64_t left;
+	char until[32];
+	struct tm tm;
+	time_t t;
+
+	if (c == NULL)
+		return;
+	t = (time_t)c->not_after;
+	left = (int64_t)(t - time(NULL));
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	if (left <= 0)
+		log_warnx("federation %s: this site's credential (serial %" PRIu64 ") expired at "
+		          "%s: no other site admits it by credential",
+		          c->federation, c->serial, until);
+	else if (left < SITE_CREDENTIAL_WARN)
+		log_warnx("federation %s: this site's credential (serial %" PRIu64 ") expires at "
+		          "%s, in %" PRId64 " days: have a renewal signed",
+		          c->federation, c->serial, until, left / 86400);
+	else
+		log_info("federation %s: this site's credential, serial %" PRIu64
+		         ", valid until %s",
+		         c->federation, c->serial, until);
+}
+
 /* A gossip instance for s->conf in a new random session, carrying over what carry holds:
  * remembered members, their credentials, revocations. */
 static struct gossip *
@@ -367,7 +408,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carr
 {
 	struct gossip_config cfg = {0};
 	struct cred_authorities authorities;
-	uint8_t credential[CRED_ENCODED_MAX];
+	struct view_credentials own;
 	struct wire_desc desc;
 	struct gossip *g;
 	uint64_t rng, session = 0;
@@ -392,10 +433,14 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carr
 	cfg.cb.send = site_gossip_send;
 	cfg.cb.event = site_gossip_event;
 	cfg.cb.arg = s;
-	if (view_federation(s->conf, &authorities, credential, &cfg.credential_len)) {
+	if (view_federation(s->conf, &authorities, &own)) {
 		cfg.authorities = &authorities;
-		cfg.credential = cfg.credential_len > 0 ? credential : NULL;
+		cfg.credential = own.current_len > 0 ? own.current : NULL;
+		cfg.credential_len = own.current_len;
+		cfg.next_credential = own.next_len > 0 ? own.next : NULL;
+		cfg.next_credential_len = own.next_len;
 		cfg.unix_now = site_unix_now;
+		cfg.pin_authorities = s->conf->federation.pin_authorities;
 	}
 	g = gossip_new(&cfg, err, sizeof(err));
 	if (g == NULL) {
@@ -406,6 +451,7 @@ site_start_gossip(struct site *s, uint32_t incarnation, const struct state *carr
 	s->session = session;
 	view_adopt(g, carry, site_now());
 	gossip_start(g, site_now());
+	site_log_credential(s->conf);
 	log_info("gossip: site %s, session %016" PRIx64 ", incarnation %u, %zu trusted sites, "
 	         "%zu seeds%s%s",
 	         s->conf->site_name, session, incarnation, gossip_trust_count(s->trust),
@@ -682,17 +728,18 @@ site_publish_document(struct site *s, const uint8_t *bytes, size_t len, char *er
 	case CRED_KIND_SITE:
 		rc = gossip_add_credential(s->gossip, site_now(), bytes, len, err, errlen);
 		break;
+	case CRED_KIND_AUTHORITIES:
+		rc = gossip_add_authorities(s->gossip, site_now(), bytes, len, err, errlen);
+		break;
 	default:
-		snprintf(err, errlen, "%s",
-		         kind == CRED_KIND_AUTHORITIES
-		                 ? "authority updates are not taken from the status socket: change "
-		                   "the federation section of the config and reload"
-		                 : "not a federation document");
+		snprintf(err, errlen, "not a federation document");
 		return -1;
 	}
 	if (rc == 0) {
 		log_info("federation: %s published by the operator",
-		         kind == CRED_KIND_REVOCATION ? "revocation" : "site credential");
+		         kind == CRED_KIND_REVOCATION ? "revocation"
+		         : kind == CRED_KIND_SITE     ? "site credential"
+		                                      : "authority update");
 		site_save(s);
 		site_after_gossip(s);
 	}

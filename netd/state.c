@@ -1,7 +1,7 @@
 /* The state file: a magic, the incarnation and its entries, each a gossip payload of one
- * message -- CRED for a credential, REVOKE for a revocation, ALIVE for a member's
- * descriptor -- so the wire codec's bounds checks guard it too. Its lock file keeps a second
- * netd off it. */
+ * message -- AUTHORITIES for the authority update in force, CRED for a credential, REVOKE for
+ * a revocation, ALIVE for a member's descriptor -- so the wire codec's bounds checks guard it too.
+ * Its lock file keeps a second netd off it. */
 #include "netd/state.h"
 
 #include <errno.h>
@@ -80,7 +80,8 @@ put_blobs(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type,
 int
 state_encode(const struct state *st, uint8_t **out, size_t *len)
 {
-	size_t total = st->nmembers + st->ncreds + st->nrevocations, off = STATE_HEADER;
+	size_t total = st->nmembers + st->ncreds + st->nrevocations + (st->authorities.len > 0),
+	       off = STATE_HEADER;
 	struct wire_msg *m;
 	uint8_t *buf;
 	int rc = 0;
@@ -98,8 +99,10 @@ state_encode(const struct state *st, uint8_t **out, size_t *len)
 	memcpy(buf, state_magic, sizeof(state_magic));
 	put32(buf + 8, st->incarnation);
 	put32(buf + 12, (uint32_t)total);
-	/* Credentials and revocations first: a reader takes them before the members. */
-	rc = put_blobs(buf, &off, m, WIRE_CRED, st->creds, st->ncreds);
+	/* The federation first: a reader takes it before the members. */
+	rc = put_blobs(buf, &off, m, WIRE_AUTHORITIES, &st->authorities, st->authorities.len > 0);
+	if (rc == 0)
+		rc = put_blobs(buf, &off, m, WIRE_CRED, st->creds, st->ncreds);
 	if (rc == 0)
 		rc = put_blobs(buf, &off, m, WIRE_REVOKE, st->revocations, st->nrevocations);
 	for (size_t i = 0; rc == 0 && i < st->nmembers; i++) {
@@ -117,7 +120,8 @@ state_encode(const struct state *st, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* Files of version 2 hold only members; version 1 also a restart epoch. */
+/* Version 1 also held a restart epoch; version 2 files, from before the federation, hold
+ * descriptors of an older wire version and are refused like any other file. */
 static int
 header_skip(const uint8_t *buf, size_t len, size_t *skip)
 {
@@ -128,7 +132,6 @@ header_skip(const uint8_t *buf, size_t len, size_t *skip)
 	case STATE_MAGIC_V1:
 		*skip = 4;
 		return 0;
-	case 2:
 	case 3:
 		return 0;
 	}
@@ -164,11 +167,33 @@ count_kinds(const uint8_t *buf, size_t len, uint32_t count, size_t kinds[3])
 	}
 }
 
+/* Where an entry of type goes in a file: the authority update, the credentials, the
+ * revocations, then the members, as state_encode writes them, so that every file that
+ * decodes encodes back to itself. */
 static int
-take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3])
+entry_rank(uint8_t type)
+{
+	switch (type) {
+	case WIRE_AUTHORITIES:
+		return 0;
+	case WIRE_CRED:
+		return 1;
+	case WIRE_REVOKE:
+		return 2;
+	case WIRE_ALIVE:
+		return 3;
+	}
+	return -1;
+}
+
+static int
+take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3], int *rank)
 {
 	struct state_blob *b;
 
+	if (entry_rank(m->type) < *rank)
+		return -1;
+	*rank = entry_rank(m->type);
 	switch (m->type) {
 	case WIRE_ALIVE:
 		if (s->nmembers == kinds[0])
@@ -185,6 +210,11 @@ take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3])
 			return -1;
 		b = &s->revocations[s->nrevocations++];
 		break;
+	case WIRE_AUTHORITIES:
+		if (s->authorities.len > 0)
+			return -1;
+		b = &s->authorities;
+		break;
 	default:
 		return -1;
 	}
@@ -200,6 +230,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 	struct wire_msg *m;
 	size_t off = STATE_HEADER, skip, kinds[3];
 	uint32_t count;
+	int rank = 0;
 
 	if (header_skip(buf, len, &skip) != 0)
 		return fail(err, errlen, "not a netd state file");
@@ -231,7 +262,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 		if (n > len - off)
 			goto truncated;
 		if (wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
-		    r.off != r.len || take_entry(&s, m, kinds) != 0) {
+		    r.off != r.len || take_entry(&s, m, kinds, &rank) != 0) {
 			fail(err, errlen,
 			     "entry %u is not one descriptor, credential or revocation", i + 1);
 			goto bad;

@@ -31,6 +31,8 @@ struct state {
 	size_t ncreds;
 	struct state_blob *revocations;
 	size_t nrevocations;
+	/* The authority update in force, if one replaced the config's set: len 0 when none. */
+	struct state_blob authorities;
 };
 
 /* Encodes st into a new buffer (*out, *len; free() it). Returns 0 or -ENOMEM, -E2BIG. */

@@ -10,9 +10,12 @@
 #include <string.h>
 
 #include "kernel-helpers/wg.h"
+#include "netd/cred.h"
 #include "netd/gossip.h"
+#include "netd/key.h"
 #include "netd/mesh.h"
 #include "netd/metrics.h"
+#include "netd/policy.h"
 #include "netd/reconcile.h"
 
 /* Sets key to value, which is taken. A NULL value, from an allocation that failed, fails
@@ -42,12 +45,13 @@ finish(json_t *obj, int r)
 
 /* --- what the site holds, looked up --- */
 
-/* Trusted sites by membership state, indexed by enum gossip_state. */
+/* Member sites, by trust entry or by credential, by membership state, indexed by enum
+ * gossip_state. */
 static void
 member_counts(const struct site_snapshot *s, size_t counts[GOSSIP_LEFT + 1])
 {
 	memset(counts, 0, (GOSSIP_LEFT + 1) * sizeof(counts[0]));
-	for (size_t i = 0; i < gossip_trust_count(s->trust); i++) {
+	for (size_t i = 0; i < gossip_member_count(s->gossip); i++) {
 		struct gossip_member_info mi;
 
 		if (gossip_member(s->gossip, i, &mi) == 0 && mi.state <= GOSSIP_LEFT)
@@ -62,6 +66,19 @@ find_member(const struct site_snapshot *s, const char *name, struct gossip_membe
 	int idx = gossip_trust_find(s->trust, name);
 
 	return idx >= 0 && gossip_member(s->gossip, (size_t)idx, mi) == 0;
+}
+
+/* The member at index i when a credential admitted it (members past the trust table's
+ * entries), with that credential decoded; false for any other. */
+static bool
+credential_member(const struct site_snapshot *s, size_t i, struct gossip_member_info *mi,
+                  struct cred *c)
+{
+	char err[128];
+
+	return i >= gossip_trust_count(s->trust) && gossip_member(s->gossip, i, mi) == 0 &&
+	       mi->cred != NULL &&
+	       cred_decode(mi->cred->bytes, mi->cred->len, c, err, sizeof(err)) == 0;
 }
 
 static const struct mesh_peer *
@@ -90,6 +107,84 @@ ops_total(const uint64_t ops[RECONCILE_OP_COUNT])
 	for (size_t i = 0; i < RECONCILE_OP_COUNT; i++)
 		sum += ops[i];
 	return sum;
+}
+
+/* --- federation documents, as their decoded values --- */
+
+/* A document's time: any Unix second, the epoch included, in UTC ISO 8601. */
+static json_t *
+time_json(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[32];
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return json_null();
+	return json_string(buf);
+}
+
+/* An attribute a document may leave unstated (""): null then. */
+static json_t *
+stated_json(const char *value)
+{
+	return value[0] != '\0' ? json_string(value) : json_null();
+}
+
+static json_t *
+key_json(const uint8_t key[CRED_KEY_LEN])
+{
+	char b64[KEY_BASE64_SIZE];
+
+	key_to_base64(b64, key);
+	return json_string(b64);
+}
+
+/* The authorities whose signatures a document carries (verified when gossip took it). */
+static json_t *
+signers_json(const struct cred_sig *sigs, size_t n)
+{
+	json_t *a = json_array();
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		r |= json_array_append_new(a, key_json(sigs[i].authority));
+	return finish(a, r);
+}
+
+static json_t *
+prefix_list_json(const struct addr_prefix *p, size_t n)
+{
+	json_t *a = json_array();
+	char buf[ADDR_PREFIX_STRLEN];
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		r |= json_array_append_new(a, json_string(addr_prefix_format(&p[i], buf)));
+	return finish(a, r);
+}
+
+static json_t *
+vni_list_json(const uint32_t *vnis, size_t n)
+{
+	json_t *a = json_array();
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		r |= json_array_append_new(a, json_integer(vnis[i]));
+	return finish(a, r);
+}
+
+static json_t *
+labels_json(const struct cred *c)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	for (size_t i = 0; i < c->nlabels; i++)
+		r |= put(o, c->labels[i].key, json_string(c->labels[i].value));
+	return finish(o, r);
 }
 
 /* --- status --- */
@@ -286,22 +381,89 @@ put_tunnel_figures(json_t *o, const struct wg_peer *wp)
 	return r;
 }
 
+/* What a credential says of a site that a peer listing shows; the catalogue has the rest. */
 static json_t *
-peer_json(const struct site_snapshot *s, const struct conf_trust *t)
+peer_credential_json(const struct cred *c)
 {
-	struct gossip_member_info mi = {0};
-	bool known = find_member(s, t->name, &mi);
 	json_t *o = json_object();
 	int r = 0;
 
-	r |= put(o, "name", json_string(t->name));
-	r |= put(o, "state", json_string(known ? gossip_state_name(mi.state) : "unknown"));
-	r |= put_int(o, "incarnation", known ? (json_int_t)mi.incarnation : 0);
-	r |= put(o, "tunnel", json_boolean(desired_peer(s->desired, t->name) != NULL));
-	r |= put(o, "prefixes", granted_prefixes_json(&mi));
-	r |= put(o, "segments", granted_segments_json(&mi));
-	r |= put(o, "refused", refusal_json(&mi));
-	r |= put_tunnel_figures(o, device_peer(s->device, t->public_key));
+	r |= put_int(o, "serial", (json_int_t)c->serial);
+	r |= put(o, "not_after", time_json(c->not_after));
+	r |= put(o, "provider", stated_json(c->provider));
+	r |= put(o, "jurisdiction", stated_json(c->jurisdiction));
+	return finish(o, r);
+}
+
+/* What the local policy takes from a site: the rule that excludes it, or the segments it is not
+ * shared and the prefixes not accepted; null when nothing. */
+static json_t *
+policy_json(const struct conf_policy *p, const char *name, const struct gossip_member_info *mi,
+            const struct cred *c)
+{
+	const struct wire_desc *d = mi->granted;
+	struct addr_prefix kept[WIRE_MAX_PREFIXES];
+	json_t *o = json_object(), *segs = json_array(), *dropped = json_array();
+	char why[256], text[ADDR_PREFIX_STRLEN];
+	const char *rule = policy_site(p, name, c, why, sizeof(why));
+	size_t nkept;
+	int r = 0;
+
+	if (rule != NULL) {
+		r |= put(o, "excluded", json_pack("{s:s, s:s}", "rule", rule, "why", why));
+		json_decref(segs);
+		json_decref(dropped);
+		return finish(o, r);
+	}
+	for (size_t i = 0; d != NULL && i < d->nvnis; i++)
+		if ((rule = policy_segment(p, d->vnis[i], c, why, sizeof(why))) != NULL)
+			r |= json_array_append_new(segs, json_pack("{s:I, s:s, s:s}", "vni",
+			                                           (json_int_t)d->vnis[i], "rule",
+			                                           rule, "why", why));
+	nkept = d != NULL ? policy_narrow(p, name, d->prefixes, d->nprefixes, kept) : 0;
+	for (size_t i = 0, k = 0; d != NULL && i < d->nprefixes; i++) {
+		if (k < nkept && addr_prefix_equal(&kept[k], &d->prefixes[i]))
+			k++;
+		else
+			r |= json_array_append_new(
+			        dropped, json_string(addr_prefix_format(&d->prefixes[i], text)));
+	}
+	if (json_array_size(segs) == 0 && json_array_size(dropped) == 0) {
+		json_decref(o);
+		json_decref(segs);
+		json_decref(dropped);
+		return r ? NULL : json_null();
+	}
+	r |= put(o, "excluded", json_null());
+	r |= put(o, "segments", segs);
+	r |= put(o, "prefixes", dropped);
+	return finish(o, r);
+}
+
+/* A member site: mi NULL while gossip has not heard of it, c NULL for a trust entry's. */
+static json_t *
+peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY_LEN],
+          const struct gossip_member_info *mi, const struct cred *c)
+{
+	static const struct gossip_member_info unheard = {.why = ""};
+	json_t *o = json_object();
+	int r = 0;
+
+	if (mi == NULL)
+		mi = &unheard;
+	r |= put(o, "name", json_string(name));
+	r |= put(o, "state",
+	         json_string(mi != &unheard ? gossip_state_name(mi->state) : "unknown"));
+	r |= put_int(o, "incarnation", (json_int_t)mi->incarnation);
+	r |= put(o, "tunnel", json_boolean(desired_peer(s->desired, name) != NULL));
+	r |= put(o, "prefixes", granted_prefixes_json(mi));
+	r |= put(o, "segments", granted_segments_json(mi));
+	r |= put(o, "refused", refusal_json(mi));
+	r |= put_tunnel_figures(o, device_peer(s->device, key));
+	r |= put(o, "admitted_by", json_string(c != NULL ? "credential" : "trust"));
+	r |= put(o, "credential", c != NULL ? peer_credential_json(c) : json_null());
+	r |= put(o, "policy", policy_json(&s->conf->policy, name, mi, c));
+	r |= put(o, "next_key", mi->next_key != NULL ? key_json(mi->next_key) : json_null());
 	return finish(o, r);
 }
 
@@ -309,10 +471,20 @@ json_t *
 status_peers_json(const struct site_snapshot *s)
 {
 	json_t *o = json_object(), *peers = json_array();
+	struct gossip_member_info mi;
+	struct cred c;
 	int r = 0;
 
-	for (size_t i = 0; i < s->conf->ntrust; i++)
-		r |= json_array_append_new(peers, peer_json(s, &s->conf->trust[i]));
+	for (size_t i = 0; i < s->conf->ntrust; i++) {
+		const struct conf_trust *t = &s->conf->trust[i];
+		bool known = find_member(s, t->name, &mi);
+
+		r |= json_array_append_new(
+		        peers, peer_json(s, t->name, t->public_key, known ? &mi : NULL, NULL));
+	}
+	for (size_t i = 0; i < gossip_member_count(s->gossip); i++)
+		if (credential_member(s, i, &mi, &c))
+			r |= json_array_append_new(peers, peer_json(s, mi.name, c.wg_key, &mi, &c));
 	r |= put(o, "peers", peers);
 	return finish(o, r);
 }
@@ -425,6 +597,168 @@ status_routes_json(const struct site_snapshot *s)
 	                 (json_int_t)s->conf->routing.protocol, "problems", problems);
 }
 
+/* --- catalogue --- */
+
+/* A site credential as the catalogue lists it: every value it states, the time it has
+ * left, and what this site makes of the site (its membership state, what admitted it). */
+static json_t *
+catalogue_site_json(const struct cred *c, time_t now, const char *state, const char *admitted_by)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put(o, "site", json_string(c->site));
+	r |= put(o, "wg_key", key_json(c->wg_key));
+	r |= put(o, "provider", stated_json(c->provider));
+	r |= put(o, "jurisdiction", stated_json(c->jurisdiction));
+	r |= put(o, "labels", labels_json(c));
+	r |= put(o, "prefixes", prefix_list_json(c->prefixes, c->nprefixes));
+	r |= put(o, "vnis", vni_list_json(c->vnis, c->nvnis));
+	r |= put(o, "overlay", prefix_list_json(c->overlay, c->noverlay));
+	r |= put_int(o, "serial", (json_int_t)c->serial);
+	r |= put(o, "not_before", time_json(c->not_before));
+	r |= put(o, "not_after", time_json(c->not_after));
+	r |= put_int(o, "expires_in", (json_int_t)(c->not_after - (int64_t)now));
+	r |= put(o, "signers", signers_json(c->sigs, c->nsigs));
+	r |= put(o, "state", json_string(state));
+	r |= put(o, "admitted_by", json_string(admitted_by));
+	return finish(o, r);
+}
+
+/* This site first, by the credential its config names, then every member a credential
+ * admitted. Members of the trust table are not federation sites here even when they hold
+ * a credential: their trust entry is what admits them. */
+static json_t *
+catalogue_sites_json(const struct site_snapshot *s, time_t now)
+{
+	const struct cred *own = s->conf->federation.credential;
+	json_t *a = json_array();
+	struct gossip_member_info mi;
+	struct cred c;
+	int r = 0;
+
+	if (own != NULL)
+		r |= json_array_append_new(
+		        a, catalogue_site_json(own, now, gossip_state_name(GOSSIP_ALIVE), "self"));
+	for (size_t i = 0; i < gossip_member_count(s->gossip); i++)
+		if (credential_member(s, i, &mi, &c))
+			r |= json_array_append_new(
+			        a, catalogue_site_json(&c, now, gossip_state_name(mi.state),
+			                               "credential"));
+	return finish(a, r);
+}
+
+/* The revocation's content identity, as gossip's anti-entropy knows it. */
+static json_t *
+revocation_id_json(const struct cred_revocation *rv)
+{
+	char id[17];
+
+	snprintf(id, sizeof(id), "%016" PRIx64, cred_revocation_id(rv));
+	return json_string(id);
+}
+
+static json_t *
+catalogue_revocation_json(const struct cred_revocation *rv)
+{
+	bool by_serial = rv->kind == CRED_REVOKE_SERIAL;
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put(o, "id", revocation_id_json(rv));
+	r |= put(o, "kind", json_string(by_serial ? "serial" : "key"));
+	r |= put(o, "site", by_serial ? json_string(rv->site) : json_null());
+	r |= put(o, "serial", by_serial ? json_integer((json_int_t)rv->serial) : json_null());
+	r |= put(o, "key", by_serial ? json_null() : key_json(rv->key));
+	r |= put(o, "issued", time_json(rv->issued));
+	r |= put(o, "reason", json_string(rv->reason));
+	r |= put(o, "signers", signers_json(rv->sigs, rv->nsigs));
+	return finish(o, r);
+}
+
+static json_t *
+catalogue_revocations_json(const struct site_snapshot *s)
+{
+	json_t *a = json_array();
+	struct cred_revocation rv;
+	char err[128];
+	int r = 0;
+
+	for (size_t i = 0; i < gossip_revocation_count(s->gossip); i++) {
+		size_t len;
+		const uint8_t *bytes = gossip_revocation(s->gossip, i, &len);
+
+		if (cred_revocation_decode(bytes, len, &rv, err, sizeof(err)) == 0)
+			r |= json_array_append_new(a, catalogue_revocation_json(&rv));
+	}
+	return finish(a, r);
+}
+
+static json_t *
+authorities_json(const struct cred_authorities *set)
+{
+	json_t *a = json_array();
+	int r = 0;
+
+	for (size_t i = 0; i < set->nkeys; i++)
+		r |= json_array_append_new(a, key_json(set->keys[i]));
+	return finish(a, r);
+}
+
+/* The federation: its name, and the authority set in force (the config's, or the newest
+ * update gossip took) with its version. */
+static json_t *
+catalogue_federation_json(const struct gossip *g)
+{
+	const struct cred_authorities *set = gossip_authorities(g);
+	json_t *o;
+	int r = 0;
+
+	if (set == NULL)
+		return json_null();
+	o = json_object();
+	r |= put(o, "name", json_string(set->federation));
+	r |= put_int(o, "threshold", (json_int_t)set->threshold);
+	r |= put(o, "authorities", authorities_json(set));
+	r |= put_int(o, "version", (json_int_t)set->version);
+	return finish(o, r);
+}
+
+json_t *
+status_catalogue_json(const struct site_snapshot *s, time_t now)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	r |= put(o, "federation", catalogue_federation_json(s->gossip));
+	r |= put(o, "sites", catalogue_sites_json(s, now));
+	r |= put(o, "revocations", catalogue_revocations_json(s));
+	return finish(o, r);
+}
+
+json_t *
+status_published_json(const uint8_t *bytes, size_t len)
+{
+	struct cred_revocation rv;
+	struct cred c;
+	char err[128];
+
+	switch (cred_kind_of(bytes, len)) {
+	case CRED_KIND_REVOCATION:
+		if (cred_revocation_decode(bytes, len, &rv, err, sizeof(err)) < 0)
+			return NULL;
+		return json_pack("{s:s, s:o}", "published", "revocation", "id",
+		                 revocation_id_json(&rv));
+	case CRED_KIND_SITE:
+		if (cred_decode(bytes, len, &c, err, sizeof(err)) < 0)
+			return NULL;
+		return json_pack("{s:s, s:s, s:I}", "published", "credential", "site", c.site,
+		                 "serial", (json_int_t)c.serial);
+	default:
+		return NULL;
+	}
+}
+
 /* --- metrics --- */
 
 /* A family of one sample without labels. */
@@ -506,7 +840,8 @@ metrics_members(struct metrics *m, const struct site_snapshot *s)
 	size_t counts[GOSSIP_LEFT + 1];
 
 	member_counts(s, counts);
-	metrics_family(m, "netd_members", "gauge", "Trusted sites by membership state.");
+	metrics_family(m, "netd_members", "gauge",
+	               "Member sites, by trust entry or credential, by membership state.");
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
 		const char *labels[] = {"state", names[i], NULL};
 
@@ -527,6 +862,7 @@ metrics_gossip(struct metrics *m, const struct site_snapshot *s)
 	        {"self", gc->drop_self},           {"refused", gc->drop_refused},
 	        {"rate", gc->drop_rate},           {"cookie", gc->drop_cookie},
 	        {"oversize", s->rx_oversize},      {"stale", gc->drop_stale},
+	        {"revoked", gc->drop_revoked},
 	};
 	const struct metric_single single[] = {
 	        {"netd_gossip_received_datagrams_total", "counter", "Gossip datagrams received.",
@@ -575,16 +911,72 @@ metrics_gossip(struct metrics *m, const struct site_snapshot *s)
 static void
 metrics_refusals(struct metrics *m, const struct site_snapshot *s)
 {
+	struct gossip_member_info mi;
+	struct cred c;
+
 	metrics_family(m, "netd_peer_descriptor_refused", "gauge",
-	               "1 while a trusted site's newest descriptor asks for more than its trust "
-	               "entry grants (netdctl peers says what and why).");
+	               "1 while a member site's newest descriptor asks for more than its trust "
+	               "entry or credential grants (netdctl peers says what and why).");
 	for (size_t i = 0; i < s->conf->ntrust; i++) {
 		const char *name = s->conf->trust[i].name;
-		struct gossip_member_info mi;
 		bool refused = find_member(s, name, &mi) && mi.refusal != GOSSIP_REFUSAL_NONE;
 		const char *labels[] = {"site", name, NULL};
 
 		metrics_sample(m, "netd_peer_descriptor_refused", labels, refused ? 1 : 0);
+	}
+	for (size_t i = 0; i < gossip_member_count(s->gossip); i++) {
+		if (credential_member(s, i, &mi, &c)) {
+			const char *labels[] = {"site", mi.name, NULL};
+
+			metrics_sample(m, "netd_peer_descriptor_refused", labels,
+			               mi.refusal != GOSSIP_REFUSAL_NONE ? 1 : 0);
+		}
+	}
+}
+
+/* The federation: what admitted the members, the credentials and revocations gossip took,
+ * and when this site's own credential runs out (no sample while it has none). */
+static void
+metrics_federation(struct metrics *m, const struct site_snapshot *s)
+{
+	const struct gossip_counters *gc = gossip_counters(s->gossip);
+	const struct cred *own = s->conf->federation.credential;
+	size_t by_trust = 0, by_credential = 0;
+	const char *const trust_labels[] = {"admitted_by", "trust", NULL};
+	const char *const credential_labels[] = {"admitted_by", "credential", NULL};
+	const struct metric_single single[] = {
+	        {"netd_federation_credentials_admitted_total", "counter",
+	         "Site credentials verified and taken: new sites and renewals.",
+	         (double)gc->creds_admitted},
+	        {"netd_federation_credentials_refused_total", "counter",
+	         "Site credentials refused: not verified, revoked or expired.",
+	         (double)gc->creds_refused},
+	        {"netd_federation_revocations", "gauge", "Revocations held.",
+	         (double)gossip_revocation_count(s->gossip)},
+	};
+
+	for (size_t i = 0; i < gossip_member_count(s->gossip); i++) {
+		struct gossip_member_info mi;
+
+		if (gossip_member(s->gossip, i, &mi) < 0)
+			continue;
+		if (mi.cred != NULL)
+			by_credential++;
+		else
+			by_trust++;
+	}
+	metrics_family(m, "netd_federation_members", "gauge",
+	               "Member sites by what admitted them: a trust entry or a federation "
+	               "credential.");
+	metrics_sample(m, "netd_federation_members", trust_labels, (double)by_trust);
+	metrics_sample(m, "netd_federation_members", credential_labels, (double)by_credential);
+	metrics_singles(m, single, sizeof(single) / sizeof(single[0]));
+	if (own != NULL) {
+		metrics_family(m, "netd_credential_expiry_timestamp_seconds", "gauge",
+		               "When this site's own federation credential expires, since the Unix "
+		               "epoch.");
+		metrics_sample(m, "netd_credential_expiry_timestamp_seconds", NULL,
+		               (double)own->not_after);
 	}
 }
 
@@ -647,7 +1039,8 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 		return;
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		metrics_family(m, families[f].name, families[f].type, families[f].help);
-		for (size_t i = 0; i < want->npeers; i++) {
+		/* A site's standby peer (its next key) has a sample only once it is the site's. */
+		for (size_t i = 0; i < want->npeers && !want->peers[i].standby; i++) {
 			const struct wg_peer *wp =
 			        device_peer(s->device, want->peers[i].public_key);
 			const char *labels[] = {"site", want->peers[i].site, NULL};
@@ -669,6 +1062,7 @@ status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s
 	metrics_members(&m, s);
 	metrics_gossip(&m, s);
 	metrics_refusals(&m, s);
+	metrics_federation(&m, s);
 	metrics_reconcile(&m, s);
 	metrics_peers(&m, s);
 	text = metrics_finish(&m);

@@ -1,9 +1,11 @@
-/* What the status socket shows: the replies to status, peers, segments and routes, and the
- * metrics text, built from read-only views of the daemon and the site. Nothing here reads
- * the kernel or changes what it is shown. */
+/* What the status socket shows: the replies to status, peers, segments, routes and
+ * catalogue, and the metrics text, built from read-only views of the daemon and the site. Nothing
+ * here reads the kernel or changes what it is shown. */
 #ifndef NETD_STATUS_H
 #define NETD_STATUS_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -31,6 +33,14 @@ json_t *status_json(const struct status_daemon *d, const struct site_snapshot *s
 json_t *status_peers_json(const struct site_snapshot *s);
 json_t *status_segments_json(const struct site_snapshot *s);
 json_t *status_routes_json(const struct site_snapshot *s);
+/* The federated catalogue: the federation, this site's credential and every member's a
+ * credential admitted, each with every value it states ("expires_in" counted from now, Unix
+ * seconds), and the revocations held. */
+json_t *status_catalogue_json(const struct site_snapshot *s, time_t now);
+/* What a federation document site_publish_document took is: {"published": "revocation",
+ * "id": HEX} or {"published": "credential", "site": NAME, "serial": N}. NULL for bytes that
+ * are neither. */
+json_t *status_published_json(const uint8_t *bytes, size_t len);
 /* {"text": ...}: the Prometheus text exposition of every metric. */
 json_t *status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s);
 

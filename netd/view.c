@@ -72,31 +72,39 @@ view_trust(const struct conf *conf)
 	return t;
 }
 
-bool
-view_federation(const struct conf *conf, struct cred_authorities *set,
-                uint8_t credential[CRED_ENCODED_MAX], size_t *credential_len)
+/* c encoded into buf, *len its length; 0 when there is none or it does not encode. */
+static void
+encode_own(const struct cred *c, uint8_t buf[CRED_ENCODED_MAX], size_t *len)
 {
-	int n;
+	int n = c != NULL ? cred_encode(c, buf, CRED_ENCODED_MAX) : -1;
 
-	*credential_len = 0;
+	*len = n > 0 ? (size_t)n : 0;
+}
+
+bool
+view_federation(const struct conf *conf, struct cred_authorities *set, struct view_credentials *own)
+{
 	if (!conf->federation.present)
 		return false;
 	conf_federation_set(conf, set);
-	if (conf->federation.credential != NULL &&
-	    (n = cred_encode(conf->federation.credential, credential, CRED_ENCODED_MAX)) > 0)
-		*credential_len = (size_t)n;
+	encode_own(conf->federation.credential, own->current, &own->current_len);
+	encode_own(conf->federation.next_credential, own->next, &own->next_len);
 	return true;
 }
 
 int
 view_carry(const struct gossip *g, struct state *st)
 {
-	size_t count = gossip_member_count(g), nrevs = gossip_revocation_count(g);
+	size_t count = gossip_member_count(g), nrevs = gossip_revocation_count(g), len;
+	const uint8_t *update = gossip_authorities_update(g, &len);
 
 	st->members = calloc(count ? count : 1, sizeof(*st->members));
 	st->creds = calloc(count ? count : 1, sizeof(*st->creds));
 	st->revocations = calloc(nrevs ? nrevs : 1, sizeof(*st->revocations));
 	st->nmembers = st->ncreds = st->nrevocations = 0;
+	st->authorities.len = update != NULL ? (uint16_t)len : 0;
+	if (update != NULL)
+		memcpy(st->authorities.bytes, update, len);
 	if (st->members == NULL || st->creds == NULL || st->revocations == NULL) {
 		state_clear(st);
 		return -1;
@@ -117,11 +125,11 @@ view_carry(const struct gossip *g, struct state *st)
 	}
 	for (size_t i = 0; i < nrevs; i++) {
 		struct state_blob *b = &st->revocations[st->nrevocations++];
-		size_t len;
-		const uint8_t *bytes = gossip_revocation(g, i, &len);
+		size_t n;
+		const uint8_t *bytes = gossip_revocation(g, i, &n);
 
-		b->len = (uint16_t)len;
-		memcpy(b->bytes, bytes, len);
+		b->len = (uint16_t)n;
+		memcpy(b->bytes, bytes, n);
 	}
 	return 0;
 }
@@ -132,7 +140,12 @@ view_adopt(struct gossip *g, const struct state *st, gossip_time now)
 	size_t adopted = 0, creds = 0, revs = 0;
 	char err[256];
 
-	/* Revocations first: no remembered credential they cover is admitted again. */
+	/* The authority set first, which the rest is checked against; then the revocations: no
+	 * remembered credential they cover is admitted again. */
+	if (st->authorities.len > 0 &&
+	    gossip_add_authorities(g, now, st->authorities.bytes, st->authorities.len, err,
+	                           sizeof(err)) != 0)
+		log_warnx("gossip: the remembered authority update is not taken: %s", err);
 	for (size_t i = 0; i < st->nrevocations; i++)
 		if (gossip_add_revocation(g, now, st->revocations[i].bytes, st->revocations[i].len,
 		                          err, sizeof(err)) == 0)
@@ -186,7 +199,13 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 		return false;
 	memset(site, 0, sizeof(*site));
 	site->name = mi->name;
-	memcpy(site->public_key, d->wg_key, KEY_LEN);
+	/* The key it is admitted under: after a switch to its next key, its descriptor signed
+	 * with that key may still be on its way. */
+	memcpy(site->public_key, mi->key, KEY_LEN);
+	if (mi->next_key != NULL) {
+		site->has_next_key = true;
+		memcpy(site->next_key, mi->next_key, KEY_LEN);
+	}
 	if (d->nendpoints > 0) {
 		site->endpoint = d->endpoints[0].addr;
 		site->endpoint_port = d->endpoints[0].port;

@@ -25,10 +25,18 @@ void view_descriptor(const struct conf *conf, struct wire_desc *out);
  * memory ran out. */
 struct gossip_trust *view_trust(const struct conf *conf);
 
-/* The federation the config names, if any: its authority set, and this site's own
- * credential encoded into credential (*credential_len 0 when it has none). */
+/* This site's own credentials, encoded: the current one and the one for its next key (a
+ * length of 0: none). */
+struct view_credentials {
+	uint8_t current[CRED_ENCODED_MAX];
+	size_t current_len;
+	uint8_t next[CRED_ENCODED_MAX];
+	size_t next_len;
+};
+
+/* The federation the config names, if any: its authority set and this site's credentials. */
 bool view_federation(const struct conf *conf, struct cred_authorities *set,
-                     uint8_t credential[CRED_ENCODED_MAX], size_t *credential_len);
+                     struct view_credentials *own);
 
 /* What a restart or a new gossip instance carries over of g: the verified descriptors of its
  * alive and suspect members, the credentials that admit those admitted by one, and the

@@ -43,6 +43,7 @@ out_desc_body(struct codec_out *o, const struct wire_desc *d)
 		codec_put_u24(o, d->vnis[i]);
 	}
 	codec_put_u64(o, d->cred_serial);
+	codec_put_u64(o, d->next_serial);
 }
 
 /* A federation document, opaque here: cred.h decodes it. */
@@ -163,9 +164,11 @@ out_msg(struct codec_out *o, const struct wire_msg *m)
 		break;
 	case WIRE_CRED:
 	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
 		out_blob(o, m);
 		break;
-	case WIRE_REVOKE_SUM:
+	case WIRE_FED_SUM:
+		codec_put_u64(o, m->version);
 		codec_put_u16(o, m->total);
 		codec_put_u64(o, m->hashes[0]);
 		break;
@@ -299,6 +302,7 @@ in_desc(struct codec_in *in, struct wire_desc *d)
 			in->bad = true;
 	}
 	d->cred_serial = codec_get_u64(in);
+	d->next_serial = codec_get_u64(in);
 	codec_get_copy(in, d->sig, WIRE_SIG_LEN);
 }
 
@@ -413,9 +417,11 @@ in_msg(struct codec_in *in, struct wire_msg *m)
 		break;
 	case WIRE_CRED:
 	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
 		in_blob(in, m);
 		break;
-	case WIRE_REVOKE_SUM:
+	case WIRE_FED_SUM:
+		m->version = codec_get_u64(in);
 		m->total = codec_get_u16(in);
 		m->hashes[0] = codec_get_u64(in);
 		break;
@@ -483,7 +489,7 @@ wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b)
 	    memcmp(a->sign_key, b->sign_key, WIRE_KEY_LEN) != 0 ||
 	    !addr_endpoint_equal(&a->gossip, &b->gossip) || a->nendpoints != b->nendpoints ||
 	    a->noverlay != b->noverlay || a->nprefixes != b->nprefixes || a->nvnis != b->nvnis ||
-	    a->cred_serial != b->cred_serial)
+	    a->cred_serial != b->cred_serial || a->next_serial != b->next_serial)
 		return false;
 	for (size_t i = 0; i < a->nendpoints && i < WIRE_MAX_ENDPOINTS; i++)
 		if (!addr_endpoint_equal(&a->endpoints[i], &b->endpoints[i]))

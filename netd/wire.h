@@ -49,6 +49,9 @@ struct wire_desc {
 	/* The serial of the federation credential the site runs under (cred.h); 0: none. A
 	 * receiver holding an older one asks for this one before taking the descriptor. */
 	uint64_t cred_serial;
+	/* The serial of the credential for the key the site moves to next (0: none): the others
+	 * fetch it and stand ready for the switch. */
+	uint64_t next_serial;
 	uint8_t sig[WIRE_SIG_LEN];
 };
 
@@ -64,15 +67,17 @@ enum wire_type {
 	WIRE_DIGEST = 9,
 	WIRE_ENTRIES = 10,
 	WIRE_DESC_REQ = 11,
-	WIRE_PING_FOR = 12,   /* a helper's ping on behalf of a prober */
-	WIRE_ACK_FOR = 13,    /* the target's sealed ack for that prober, relayed */
-	WIRE_CHALLENGE = 14,  /* prove your session is live: echo this nonce */
-	WIRE_RESPONSE = 15,   /* the echo */
-	WIRE_CRED = 16,       /* a site credential, encoded (cred.h) */
-	WIRE_CRED_REQ = 17,   /* send me the credentials of these sites */
-	WIRE_REVOKE = 18,     /* a revocation, encoded (cred.h) */
-	WIRE_REVOKE_SUM = 19, /* how many revocations I hold, and the sum of their ids */
-	WIRE_REVOKE_IDS = 20, /* the ids of the revocations I hold */
+	WIRE_PING_FOR = 12,    /* a helper's ping on behalf of a prober */
+	WIRE_ACK_FOR = 13,     /* the target's sealed ack for that prober, relayed */
+	WIRE_CHALLENGE = 14,   /* prove your session is live: echo this nonce */
+	WIRE_RESPONSE = 15,    /* the echo */
+	WIRE_CRED = 16,        /* a site credential, encoded (cred.h) */
+	WIRE_CRED_REQ = 17,    /* send me the credentials of these sites */
+	WIRE_REVOKE = 18,      /* a revocation, encoded (cred.h) */
+	WIRE_FED_SUM = 19,     /* my authority set's version, how many revocations I hold and
+	                        * the sum of their ids */
+	WIRE_REVOKE_IDS = 20,  /* the ids of the revocations I hold */
+	WIRE_AUTHORITIES = 21, /* an authority update, encoded (cred.h) */
 };
 
 enum wire_state {
@@ -110,9 +115,10 @@ struct wire_msg {
 	uint16_t nbuckets;                /* DIGEST, ENTRIES */
 	uint16_t bucket;                  /* DIGEST: first bucket; ENTRIES: the bucket */
 	uint8_t count;                    /* DIGEST, ENTRIES, DESC_REQ, CRED_REQ, REVOKE_IDS */
-	uint64_t hashes[WIRE_MAX_HASHES]; /* DIGEST; REVOKE_SUM: [0]; REVOKE_IDS: the ids */
-	uint16_t total;                   /* REVOKE_SUM: revocations held */
-	uint16_t blob_len;                /* CRED, REVOKE */
+	uint64_t hashes[WIRE_MAX_HASHES]; /* DIGEST; FED_SUM: [0]; REVOKE_IDS: the ids */
+	uint16_t total;                   /* FED_SUM: revocations held */
+	uint64_t version;                 /* FED_SUM: of the authority set */
+	uint16_t blob_len;                /* CRED, REVOKE, AUTHORITIES */
 	uint8_t blob[WIRE_BLOB_MAX];
 	struct wire_entry entries[WIRE_MAX_ENTRIES];
 	char names[WIRE_MAX_NAMES][WIRE_NAME_MAX + 1]; /* DESC_REQ, CRED_REQ */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "netd/conf.h"
+#include "netd/cred.h"
 #include "netd/log.h"
 
 /* RFC 7748's test keys: alice is this site, bob a trusted one. */
@@ -24,6 +25,11 @@
 #define BOB_PUB    "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
 #define CAROL_PUB  "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
 
+/* A federation section on line 3, left open for more settings on line 4. */
+#define FED                                                                                        \
+	"federation = { name = \"lab\"; threshold = 1; authorities = [ \"@AUTH1@\", \"@AUTH2@\" "  \
+	"];\n"
+
 /* Two lines every config starts with, so that the lines of the rest start at 3. */
 #define HEAD                                                                                       \
 	"site = { name = \"alpha\"; };\n"                                                          \
@@ -31,6 +37,14 @@
 
 static char dir[64];
 static char keyfile[128], keyfile644[128], garbage[128];
+
+/* A federation's authorities, from fixed seeds, and site credentials they signed: this
+ * site's, and ones that are wrong for it in one way each. */
+#define NAUTH 3
+static char auth_b64[NAUTH][KEY_BASE64_SIZE];
+static uint8_t auth_secret[NAUTH][64];
+static char cred_good[128], cred_beta[128], cred_bob[128], cred_other[128], revocation[128];
+static char cred_next[128]; /* alpha's credential for bob's key, serial 8: its next */
 
 static void
 write_file(const char *path, const char *text, mode_t mode)
@@ -44,12 +58,72 @@ write_file(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
+static void
+write_armoured(const char *path, const uint8_t *bin, int len)
+{
+	char text[CRED_ARMOR_MAX];
+	int n;
+
+	assert_true(len > 0);
+	n = cred_armor(bin, (size_t)len, text, sizeof(text));
+	assert_true(n > 0);
+	text[n] = '\0';
+	write_file(path, text, 0644);
+}
+
+/* A credential of federation fed for site, binding the key pub (base64), signed by the
+ * first two authorities, valid from 2020 to 2100; written to dir/name, path set to it. */
+static void
+write_cred(char *path, const char *name, const char *fed, const char *site, const char *pub,
+           uint64_t serial)
+{
+	uint8_t bin[CRED_ENCODED_MAX];
+	struct cred c;
+
+	snprintf(path, 128, "%s/%s", dir, name);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.federation, sizeof(c.federation), "%s", fed);
+	snprintf(c.site, sizeof(c.site), "%s", site);
+	assert_int_equal(key_from_base64(c.wg_key, pub, strlen(pub)), 0);
+	c.serial = serial;
+	c.not_before = 1577836800;
+	c.not_after = 4102444800;
+	assert_int_equal(cred_sign(&c, auth_secret[0]), 0);
+	assert_int_equal(cred_sign(&c, auth_secret[1]), 0);
+	write_armoured(path, bin, cred_encode(&c, bin, sizeof(bin)));
+}
+
+static void
+make_federation(void)
+{
+	uint8_t seed[32], pub[CRED_KEY_LEN], bin[CRED_ENCODED_MAX];
+	struct cred_revocation r;
+
+	for (int i = 0; i < NAUTH; i++) {
+		memset(seed, i + 1, sizeof(seed));
+		assert_int_equal(cred_authority_from_seed(seed, pub, auth_secret[i]), 0);
+		key_to_base64(auth_b64[i], pub);
+	}
+	write_cred(cred_good, "alpha.cred", "lab", "alpha", ALICE_PUB, 7);
+	write_cred(cred_beta, "beta.cred", "lab", "beta", ALICE_PUB, 7);
+	write_cred(cred_bob, "bob.cred", "lab", "alpha", BOB_PUB, 7);
+	write_cred(cred_other, "other.cred", "other", "alpha", ALICE_PUB, 7);
+	write_cred(cred_next, "next.cred", "lab", "alpha", BOB_PUB, 8);
+	snprintf(revocation, sizeof(revocation), "%s/revocation", dir);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.federation, sizeof(r.federation), "lab");
+	r.kind = CRED_REVOKE_SERIAL;
+	snprintf(r.site, sizeof(r.site), "alpha");
+	r.serial = 7;
+	write_armoured(revocation, bin, cred_revocation_encode(&r, bin, sizeof(bin)));
+}
+
 static int
 group_setup(void **state)
 {
 	(void)state;
 	strcpy(dir, "/tmp/netd-test-conf.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(dir) == NULL || key_init() < 0)
 		return -1;
 	snprintf(keyfile, sizeof(keyfile), "%s/private.key", dir);
 	snprintf(keyfile644, sizeof(keyfile644), "%s/open.key", dir);
@@ -57,7 +131,8 @@ group_setup(void **state)
 	write_file(keyfile, ALICE_PRIV "\n", 0600);
 	write_file(keyfile644, ALICE_PRIV "\n", 0644);
 	write_file(garbage, "not a key\n", 0600);
-	return key_init();
+	make_federation();
+	return 0;
 }
 
 static int
@@ -67,20 +142,30 @@ group_teardown(void **state)
 	unlink(keyfile);
 	unlink(keyfile644);
 	unlink(garbage);
+	unlink(cred_good);
+	unlink(cred_beta);
+	unlink(cred_bob);
+	unlink(cred_other);
+	unlink(cred_next);
+	unlink(revocation);
 	return rmdir(dir);
 }
 
-/* Replaces @KEY@, @KEY644@, @GARBAGE@ and @DIR@ with the files made by the setup. */
+/* Replaces @KEY@, @KEY644@, @GARBAGE@, @DIR@, the credential files' and the authorities'
+ * tags with the files and keys made by the setup. */
 static char *
 subst(const char *text)
 {
 	static const struct {
 		const char *tag;
 		const char *value;
-	} tags[] = {{"@KEY@", keyfile},
-	            {"@KEY644@", keyfile644},
-	            {"@GARBAGE@", garbage},
-	            {"@DIR@", dir}};
+	} tags[] = {{"@KEY@", keyfile},           {"@KEY644@", keyfile644},
+	            {"@GARBAGE@", garbage},       {"@DIR@", dir},
+	            {"@AUTH1@", auth_b64[0]},     {"@AUTH2@", auth_b64[1]},
+	            {"@AUTH3@", auth_b64[2]},     {"@CRED@", cred_good},
+	            {"@CRED_BETA@", cred_beta},   {"@CRED_BOB@", cred_bob},
+	            {"@CRED_OTHER@", cred_other}, {"@REVOCATION@", revocation},
+	            {"@CRED_NEXT@", cred_next}};
 	size_t cap = strlen(text) * 4 + 256, len = 0;
 	char *out = malloc(cap);
 
@@ -500,6 +585,151 @@ static const struct bad bad_configs[] = {
          "t.conf:3: control.group: \"\" is not a group name"},
         {HEAD "control = { socket = \"/run/\\x01\"; };\n",
          "t.conf:3: control.socket: contains control characters or is not UTF-8"},
+        /* federation */
+        {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = [ \"xyz\" ]; };\n",
+         "t.conf:3: federation.authorities[0]: \"xyz\" is not an authority key (44 base64 "
+         "characters, 32 bytes)"},
+        {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = [ \"" BOB_PUB
+              "\",\n\t\"" CAROL_PUB "\", \"" BOB_PUB "\" ]; };\n",
+         "t.conf:4: federation.authorities[2]: " BOB_PUB " is already an authority (line 3)"},
+        {HEAD "federation = { name = \"lab\"; authorities = [ \"@AUTH1@\", \"@AUTH2@\" ];\n"
+              "\tthreshold = 0; };\n",
+         "t.conf:4: federation.threshold: 0 is not a number of authorities (1..2)"},
+        {HEAD "federation = { name = \"lab\"; authorities = [ \"@AUTH1@\", \"@AUTH2@\" ];\n"
+              "\tthreshold = 3; };\n",
+         "t.conf:4: federation.threshold: 3 is not a number of authorities (1..2)"},
+        {HEAD "federation = { name = \"lab\"; authorities = [ \"@AUTH1@\" ]; };\n",
+         "t.conf:3: federation.threshold: missing (required)"},
+        {HEAD "federation = { name = \"lab\"; threshold = 1; };\n",
+         "t.conf:3: federation.authorities: missing (required)"},
+        {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = []; };\n",
+         "t.conf:3: federation.authorities: 0 keys (1..7)"},
+        {HEAD "federation = { name = \"lab\"; threshold = 1; authorities = [ \"@AUTH1@\",\n"
+              "\t\"@AUTH2@\", \"@AUTH3@\", \"" BOB_PUB "\", \"" CAROL_PUB "\", \"" ALICE_PUB "\",\n"
+              "\t\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\",\n"
+              "\t\"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\" ]; };\n",
+         "t.conf:3: federation.authorities: 8 keys (1..7)"},
+        {HEAD "federation = { threshold = 1; authorities = [ \"@AUTH1@\" ]; };\n",
+         "t.conf:3: federation.name: missing (required)"},
+        {HEAD "federation = { name = \"-lab\"; threshold = 1; authorities = [ \"@AUTH1@\" ]; };\n",
+         "t.conf:3: federation.name: \"-lab\" is not a valid name (1..32 characters of a-z, 0-9 "
+         "and '-', not starting with '-')"},
+        {HEAD FED "\tpin_authorites = true; };\n",
+         "t.conf:4: federation.pin_authorites: unknown setting (did you mean pin_authorities?)"},
+        {HEAD FED "\tpin_authorities = \"yes\"; };\n",
+         "t.conf:4: federation.pin_authorities: expected a boolean (true or false), got a string"},
+        {HEAD FED "\tprovider = \"tab\\there\"; };\n",
+         "t.conf:4: federation.provider: contains control characters or is not UTF-8"},
+        {HEAD FED "\tprovider = \"\"; };\n",
+         "t.conf:4: federation.provider: \"\" is not a value (1..64 printable ASCII characters "
+         "other than '\"' and '\\')"},
+        {HEAD FED "\tjurisdiction = \"Germany\"; };\n",
+         "t.conf:4: federation.jurisdiction: \"Germany\" is not a jurisdiction (two upper-case "
+         "letters, ISO 3166-1 alpha-2)"},
+        {HEAD FED "\tlabels = { Tier = \"edge\"; }; };\n",
+         "t.conf:4: federation.labels.Tier: \"Tier\" is not a label key (1..32 of a-z, 0-9, '-' "
+         "and '_'; not provider or jurisdiction, which have settings of their own)"},
+        {HEAD FED "\tlabels = { jurisdiction = \"DE\"; }; };\n",
+         "t.conf:4: federation.labels.jurisdiction: \"jurisdiction\" is not a label key (1..32 "
+         "of a-z, 0-9, '-' and '_'; not provider or jurisdiction, which have settings of their "
+         "own)"},
+        {HEAD FED "\tlabels = { a = \"1\"; b = \"2\"; c = \"3\"; d = \"4\"; e = \"5\";\n"
+                  "\t\tf = \"6\"; g = \"7\"; h = \"8\"; i = \"9\"; }; };\n",
+         "t.conf:4: federation.labels: 9 labels (at most 8)"},
+        {HEAD FED "\tlabels = [ \"tier=edge\" ]; };\n",
+         "t.conf:4: federation.labels: expected a group, got an array"},
+        {HEAD FED "\tcredential = \"site.cred\"; };\n",
+         "t.conf:4: federation.credential: \"site.cred\" is not an absolute path"},
+        {HEAD FED "\tcredential = \"@DIR@/none.cred\"; };\n",
+         "t.conf:4: federation.credential: cannot open @DIR@/none.cred: No such file or "
+         "directory"},
+        {HEAD FED "\tcredential = \"@DIR@\"; };\n",
+         "t.conf:4: federation.credential: @DIR@ is not a regular file"},
+        {HEAD FED "\tcredential = \"@GARBAGE@\"; };\n",
+         "t.conf:4: federation.credential: @GARBAGE@: no -----BEGIN NETD ...----- line"},
+        {HEAD FED "\tcredential = \"@REVOCATION@\"; };\n",
+         "t.conf:4: federation.credential: @REVOCATION@ is not a site credential"},
+        {HEAD FED "\tcredential = \"@CRED_BETA@\"; };\n",
+         "t.conf:4: federation.credential: @CRED_BETA@ is for site beta, not alpha"},
+        {HEAD FED "\tcredential = \"@CRED_BOB@\"; };\n",
+         "t.conf:4: federation.credential: @CRED_BOB@ binds the WireGuard key " BOB_PUB
+         ", not this site's"},
+        {HEAD FED "\tcredential = \"@CRED_OTHER@\"; };\n",
+         "t.conf:4: federation.credential: @CRED_OTHER@ is of federation other, not lab"},
+        {HEAD FED "\tnext_credential = \"@CRED_NEXT@\"; };\n",
+         "t.conf:4: federation.next_credential: @CRED_NEXT@ needs federation.credential, with a "
+         "lower serial than its 8"},
+        {HEAD FED "\tcredential = \"@CRED@\";\n\tnext_credential = \"@CRED_OTHER@\"; };\n",
+         "t.conf:5: federation.next_credential: @CRED_OTHER@ is of federation other, not lab"},
+        {HEAD FED "\tcredential = \"@CRED@\";\n\tnext_credential = \"@CRED@\"; };\n",
+         "t.conf:5: federation.next_credential: @CRED@ binds this site's current key: it is for "
+         "the next one"},
+        /* policy */
+        {HEAD "policy = { deny = [ \"beta\",\n\t\"beta\" ]; };\n",
+         "t.conf:4: policy.deny[1]: beta is already denied (line 3)"},
+        {HEAD "policy = { deny = [ \"alpha\" ]; };\n",
+         "t.conf:3: policy.deny[0]: alpha is already this site's own name (line 1)"},
+        {HEAD "policy = { deny = [ \"Beta\" ]; };\n",
+         "t.conf:3: policy.deny[0]: \"Beta\" is not a valid name (1..32 characters of a-z, 0-9 "
+         "and '-', not starting with '-')"},
+        {HEAD "policy = { deni = []; };\n",
+         "t.conf:3: policy.deni: unknown setting (did you mean deny?)"},
+        {HEAD "policy = { require = [ \"jurisdiction=DE\" ]; };\n",
+         "t.conf:3: policy.require: rules apply to sites admitted by a federation credential, "
+         "and there is no federation"},
+        {HEAD FED "}; policy = { require = [ \"jurisdiction\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"jurisdiction\" is not a rule (KEY=VALUE,... or "
+         "KEY!=VALUE,...)"},
+        {HEAD FED "}; policy = { require = [ \"!=evil\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"!=evil\": \"\" is not an attribute (provider, "
+         "jurisdiction or a label key: 1..32 of a-z, 0-9, '-', '_' and '.')"},
+        {HEAD FED "}; policy = { require = [ \"Provider=x\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"Provider=x\": \"Provider\" is not an attribute "
+         "(provider, jurisdiction or a label key: 1..32 of a-z, 0-9, '-', '_' and '.')"},
+        {HEAD FED "}; policy = { require = [ \"jurisdiction=DE,de\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"jurisdiction=DE,de\": \"de\" is not a jurisdiction "
+         "(two upper-case letters, ISO 3166-1 alpha-2)"},
+        {HEAD FED "}; policy = { require = [ \"provider!=a,,b\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"provider!=a,,b\": an empty value"},
+        {HEAD FED "}; policy = { require = [ \"provider=\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"provider=\": an empty value"},
+        {HEAD FED "}; policy = { require = [ \"tier=a,b,a\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"tier=a,b,a\": \"a\" is listed twice"},
+        {HEAD FED "}; policy = { require = [ \"tier=a\\\\b\" ]; };\n",
+         "t.conf:4: policy.require[0]: \"tier=a\\b\": \"a\\b\" is not a value (1..64 printable "
+         "ASCII characters other than '\"' and '\\')"},
+        {HEAD FED "}; policy = { require = \"provider=x\"; };\n",
+         "t.conf:4: policy.require: expected an array, got a string"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\nsegments = ( { name = \"a\"; vni = 100; } );\n" FED
+              "}; policy = { segments = ( { vni = 101; require = []; } ); };\n",
+         "t.conf:6: policy.segments[0].vni: no segment has VNI 101"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\nsegments = ( { name = \"a\"; vni = 100; } );\n" FED
+              "}; policy = { segments = ( { vni = 100; require = []; },\n"
+              "\t{ vni = 100; require = []; } ); };\n",
+         "t.conf:7: policy.segments[1].vni: 100 already has rules (line 6)"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\nsegments = ( { name = \"a\"; vni = 100; } );\n"
+              "policy = { segments = ( { vni = 100; require = [ \"provider=x\" ]; } ); };\n",
+         "t.conf:5: policy.segments[0]: rules apply to sites admitted by a federation "
+         "credential, and there is no federation"},
+        {HEAD "overlay = [ \"10.99.0.1\" ];\nsegments = ( { name = \"a\"; vni = 100; } );\n" FED
+              "}; policy = { segments = ( { vni = 100; } ); };\n",
+         "t.conf:6: policy.segments[0].require: missing (required)"},
+        {HEAD FED "}; policy = { segments = ( { require = []; } ); };\n",
+         "t.conf:4: policy.segments[0].vni: missing (required)"},
+        {HEAD "policy = { narrow = ( { site = \"beta\"; prefixes = [ \"10.2.1.1/24\" ]; } ); };\n",
+         "t.conf:3: policy.narrow[0].prefixes[0]: 10.2.1.1/24 has host bits set (the prefix is "
+         "10.2.1.0/24)"},
+        {HEAD "policy = { narrow = ( { site = \"beta\"; prefixes = []; },\n"
+              "\t{ site = \"beta\"; prefixes = []; } ); };\n",
+         "t.conf:4: policy.narrow[1].site: beta is already narrowed (line 3)"},
+        {HEAD "policy = { narrow = ( { site = \"alpha\"; prefixes = []; } ); };\n",
+         "t.conf:3: policy.narrow[0].site: alpha is already this site's own name (line 1)"},
+        {HEAD "policy = { narrow = ( { site = \"beta\"; } ); };\n",
+         "t.conf:3: policy.narrow[0].prefixes: missing (required)"},
+        {HEAD "policy = { narrow = ( { prefixes = []; } ); };\n",
+         "t.conf:3: policy.narrow[0].site: missing (required)"},
+        {HEAD "policy = { narrow = { site = \"beta\"; prefixes = []; }; };\n",
+         "t.conf:3: policy.narrow: expected a list of groups, got a group"},
 };
 
 static void
@@ -833,6 +1063,29 @@ static const char full_config[] =
         ");\n"
         "control = { socket = \"/run/netd/ctl.sock\"; mode = \"0600\"; group = \"adm\"; };\n";
 
+/* Every federation and policy setting, on known lines. */
+static const char fed_config[] = HEAD                                            /* 1-2 */
+        "overlay = [ \"10.99.0.1\" ];\n"                                         /* 3 */
+        "segments = ( { name = \"a\"; vni = 100; } );\n"                         /* 4 */
+        "federation = {\n"                                                       /* 5 */
+        "\tname = \"lab\";\n"                                                    /* 6 */
+        "\tauthorities = [ \"@AUTH1@\", \"@AUTH2@\",\n"                          /* 7 */
+        "\t\t\"@AUTH3@\" ];\n"                                                   /* 8 */
+        "\tthreshold = 2;\n"                                                     /* 9 */
+        "\tcredential = \"@CRED@\";\n"                                           /* 10 */
+        "\tpin_authorities = true;\n"                                            /* 11 */
+        "\tprovider = \"acme cloud\";\n"                                         /* 12 */
+        "\tjurisdiction = \"DE\";\n"                                             /* 13 */
+        "\tlabels = { tier = \"edge\"; zone = \"eu-1\"; };\n"                    /* 14 */
+        "};\n"                                                                   /* 15 */
+        "policy = {\n"                                                           /* 16 */
+        "\tdeny = [ \"site-x\", \"site-y\" ];\n"                                 /* 17 */
+        "\trequire = [ \"jurisdiction=DE,FR\",\n"                                /* 18 */
+        "\t\t\"provider!=evil\" ];\n"                                            /* 19 */
+        "\tsegments = ( { vni = 100; require = [ \"tier=edge\" ]; } );\n"        /* 20 */
+        "\tnarrow = ( { site = \"beta\"; prefixes = [ \"10.2.1.0/24\" ]; } );\n" /* 21 */
+        "};\n";
+
 static void
 test_full(void **state)
 {
@@ -1015,6 +1268,12 @@ test_round_trip(void **state)
 	           "\tjoin_backoff_max = 10; awareness_max = 1; lifeguard = false; dead_hold = 0;\n"
 	           "\tstate_file = \"/srv/netd \\\"state\\\"/g\"; };\n");
 	round_trip(HEAD "gossip = { profile = \"wan\"; };\n");
+	round_trip(fed_config);
+	/* A policy without a federation (deny and narrow hold for trust entries too), and a
+	 * federation with nothing optional. */
+	round_trip(HEAD "policy = { deny = [ \"x\" ]; };\n");
+	round_trip(HEAD "policy = { narrow = ( { site = \"b\"; prefixes = []; } ); };\n");
+	round_trip(HEAD FED "};\n");
 }
 
 static void
@@ -1160,6 +1419,8 @@ test_changes(void **state)
 	         CONF_CHANGE_GOSSIP},
 	        {HEAD "control = { mode = \"0600\"; };\n", CONF_CHANGE_CONTROL},
 	        {HEAD "control = { group = \"adm\"; };\n", CONF_CHANGE_CONTROL},
+	        {HEAD FED "};\n", CONF_CHANGE_GOSSIP},
+	        {HEAD "policy = { deny = [ \"beta\" ]; };\n", CONF_CHANGE_LIVE},
 	};
 	struct conf *base = load_ok(HEAD), *a, *b;
 
@@ -1273,6 +1534,200 @@ test_json(void **state)
 }
 
 static void
+test_federation(void **state)
+{
+	struct conf *conf = load_ok(fed_config);
+	const struct conf_policy *p = &conf->policy;
+	struct cred_authorities set;
+	char b64[KEY_BASE64_SIZE], buf[ADDR_PREFIX_STRLEN];
+
+	(void)state;
+	assert_true(conf->federation.present);
+	assert_int_equal(conf->federation.line, 5);
+	assert_string_equal(conf->federation.name, "lab");
+	assert_int_equal(conf->federation.nauthorities, 3);
+	for (size_t i = 0; i < NAUTH; i++) {
+		key_to_base64(b64, conf->federation.authorities[i]);
+		assert_string_equal(b64, auth_b64[i]);
+	}
+	assert_int_equal(conf->federation.threshold, 2);
+	assert_string_equal(conf->federation.credential_file, cred_good);
+	assert_non_null(conf->federation.credential);
+	assert_int_equal(conf->federation.credential->serial, 7);
+	assert_int_equal(conf->federation.credential->nsigs, 2);
+	assert_null(conf->federation.next_credential);
+	assert_true(conf->federation.pin_authorities);
+	assert_string_equal(conf->federation.provider, "acme cloud");
+	assert_string_equal(conf->federation.jurisdiction, "DE");
+	assert_int_equal(conf->federation.nlabels, 2);
+	assert_string_equal(conf->federation.labels[1].key, "zone");
+	assert_string_equal(conf->federation.labels[1].value, "eu-1");
+
+	/* The set the credentials verify against: version 0, keys sorted. */
+	conf_federation_set(conf, &set);
+	assert_string_equal(set.federation, "lab");
+	assert_int_equal(set.version, 0);
+	assert_int_equal(set.nkeys, 3);
+	assert_int_equal(set.threshold, 2);
+	for (size_t i = 1; i < set.nkeys; i++)
+		assert_true(memcmp(set.keys[i - 1], set.keys[i], CRED_KEY_LEN) < 0);
+
+	assert_string_equal(p->file, "t.conf");
+	assert_int_equal(p->ndeny, 2);
+	assert_string_equal(p->deny[1].site, "site-y");
+	assert_int_equal(p->deny[1].line, 17);
+	assert_int_equal(p->nrequire, 2);
+	assert_string_equal(p->require[0].key, "jurisdiction");
+	assert_false(p->require[0].negated);
+	assert_int_equal(p->require[0].nvalues, 2);
+	assert_string_equal(p->require[0].values[1], "FR");
+	assert_string_equal(p->require[0].name, "require jurisdiction=DE,FR");
+	assert_string_equal(p->require[0].text, "jurisdiction=DE,FR");
+	assert_int_equal(p->require[0].line, 18);
+	assert_true(p->require[1].negated);
+	assert_string_equal(p->require[1].key, "provider");
+	assert_int_equal(p->require[1].line, 19);
+	assert_int_equal(p->nsegments, 1);
+	assert_int_equal(p->segments[0].vni, 100);
+	assert_int_equal(p->segments[0].nrules, 1);
+	assert_string_equal(p->segments[0].rules[0].name, "segment 100 require tier=edge");
+	assert_int_equal(p->segments[0].line, 20);
+	assert_int_equal(p->nnarrow, 1);
+	assert_string_equal(p->narrow[0].site, "beta");
+	assert_int_equal(p->narrow[0].nprefixes, 1);
+	assert_string_equal(addr_prefix_format(&p->narrow[0].prefixes[0], buf), "10.2.1.0/24");
+	assert_int_equal(p->narrow[0].line, 21);
+	conf_free(conf);
+
+	/* Without the sections: no federation, an empty policy. */
+	conf = load_ok(HEAD);
+	assert_false(conf->federation.present);
+	assert_null(conf->federation.credential);
+	assert_int_equal(conf->policy.ndeny + conf->policy.nrequire + conf->policy.nsegments +
+	                         conf->policy.nnarrow,
+	                 0);
+	conf_free(conf);
+}
+
+/* text with its first occurrence of from replaced by to. */
+static char *
+replace(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	char *out;
+
+	assert_non_null(at);
+	assert_true(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)) > 0);
+	return out;
+}
+
+/* Who is admitted (the federation, this site's credential) needs a new gossip instance;
+ * the local policy and what the next credential request states are applied live. */
+static void
+test_federation_changes(void **state)
+{
+	static const struct {
+		const char *from, *to;
+		unsigned want;
+	} cases[] = {
+	        {"threshold = 2", "threshold = 3", CONF_CHANGE_GOSSIP},
+	        {"pin_authorities = true", "pin_authorities = false", CONF_CHANGE_GOSSIP},
+	        {"\"@AUTH3@\" ]", "\"" CAROL_PUB "\" ]", CONF_CHANGE_GOSSIP},
+	        {"\tcredential = \"@CRED@\";\n", "", CONF_CHANGE_GOSSIP},
+	        {"acme cloud", "acme", CONF_CHANGE_LIVE},
+	        {"jurisdiction = \"DE\"", "jurisdiction = \"FR\"", CONF_CHANGE_LIVE},
+	        {"eu-1", "eu-2", CONF_CHANGE_LIVE},
+	        {"site-y", "site-z", CONF_CHANGE_LIVE},
+	        {"provider!=evil", "provider!=bad", CONF_CHANGE_LIVE},
+	        {"tier=edge", "tier=core", CONF_CHANGE_LIVE},
+	        {"10.2.1.0/24", "10.2.2.0/24", CONF_CHANGE_LIVE},
+	        {"\"site-x\", ", "", CONF_CHANGE_LIVE},
+	};
+	struct conf *base = load_ok(fed_config), *c;
+	char dummy[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = replace(fed_config, cases[i].from, cases[i].to);
+
+		c = load_ok(text);
+		if (conf_changes(base, c) != cases[i].want ||
+		    conf_changes(c, base) != cases[i].want)
+			fail_msg("case %zu: changes 0x%x, want 0x%x", i, conf_changes(base, c),
+			         cases[i].want);
+		free(text);
+		conf_free(c);
+	}
+	/* The credential counts by what it says, not by its file's name. */
+	write_cred(dummy, "alpha.cred", "lab", "alpha", ALICE_PUB, 8);
+	c = load_ok(fed_config);
+	assert_int_equal(conf_changes(base, c), CONF_CHANGE_GOSSIP);
+	conf_free(c);
+	write_cred(dummy, "alpha.cred", "lab", "alpha", ALICE_PUB, 7);
+	c = load_ok(fed_config);
+	assert_true(conf_equal(base, c));
+	conf_free(c);
+	conf_free(base);
+}
+
+static void
+test_federation_json(void **state)
+{
+	struct conf *conf = load_ok(fed_config);
+	json_t *j = conf_to_json(conf), *f, *c, *p;
+	char *text;
+
+	(void)state;
+	assert_non_null(j);
+	f = json_object_get(j, "federation");
+	assert_string_equal(json_string_value(json_object_get(f, "name")), "lab");
+	assert_int_equal(json_array_size(json_object_get(f, "authorities")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(f, "authorities"), 2)),
+	                    auth_b64[2]);
+	assert_int_equal(json_integer_value(json_object_get(f, "threshold")), 2);
+	assert_string_equal(json_string_value(json_object_get(f, "credential_file")), cred_good);
+	c = json_object_get(f, "credential");
+	assert_int_equal(json_integer_value(json_object_get(c, "serial")), 7);
+	assert_int_equal(json_integer_value(json_object_get(c, "not_after")), 4102444800LL);
+	assert_int_equal(json_array_size(json_object_get(c, "signers")), 2);
+	assert_true(json_is_true(json_object_get(f, "pin_authorities")));
+	assert_string_equal(json_string_value(json_object_get(f, "provider")), "acme cloud");
+	assert_string_equal(json_string_value(json_object_get(f, "jurisdiction")), "DE");
+	assert_string_equal(
+	        json_string_value(json_object_get(json_object_get(f, "labels"), "tier")), "edge");
+	p = json_object_get(j, "policy");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "deny"), 0)),
+	                    "site-x");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "require"), 1)),
+	                    "provider!=evil");
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_array_get(json_object_get(p, "segments"), 0), "vni")),
+	                 100);
+	assert_string_equal(json_string_value(json_array_get(
+	                            json_object_get(json_array_get(json_object_get(p, "narrow"), 0),
+	                                            "prefixes"),
+	                            0)),
+	                    "10.2.1.0/24");
+	/* A credential shows who signed it, never a signature. */
+	text = json_dumps(j, JSON_COMPACT);
+	assert_null(strstr(text, "\"sig\""));
+	assert_null(strstr(text, "\"sigs\""));
+	free(text);
+	json_decref(j);
+	conf_free(conf);
+
+	/* No federation is null; no policy is empty lists. */
+	conf = load_ok(HEAD);
+	j = conf_to_json(conf);
+	assert_true(json_is_null(json_object_get(j, "federation")));
+	p = json_object_get(j, "policy");
+	assert_int_equal(json_array_size(json_object_get(p, "deny")), 0);
+	assert_int_equal(json_array_size(json_object_get(p, "narrow")), 0);
+	json_decref(j);
+	conf_free(conf);
+}
+
+static void
 test_load_file(void **state)
 {
 	struct conf_errors errs = {0};
@@ -1346,6 +1801,9 @@ main(void)
 	        cmocka_unit_test(test_equal),
 	        cmocka_unit_test(test_changes),
 	        cmocka_unit_test(test_json),
+	        cmocka_unit_test(test_federation),
+	        cmocka_unit_test(test_federation_changes),
+	        cmocka_unit_test(test_federation_json),
 	        cmocka_unit_test(test_load_file),
 	        cmocka_unit_test(test_names),
 	};

@@ -134,6 +134,33 @@ test_peers(void **state)
 	expect_output("peers", "null", "null\n");
 }
 
+/* A daemon that says what admitted each site gets the ADMITTED column; one that does not,
+ * above, does not. */
+static void
+test_peers_admitted(void **state)
+{
+	(void)state;
+	expect_output(
+	        "peers",
+	        "{\"peers\":[{\"name\":\"beta\",\"state\":\"alive\",\"endpoint\":null,"
+	        "\"rx_bytes\":0,\"tx_bytes\":0,\"prefixes\":[\"10.2.0.0/16\"],\"segments\":[],"
+	        "\"refused\":null,\"admitted_by\":\"trust\",\"credential\":null},"
+	        "{\"name\":\"gamma\",\"state\":\"suspect\",\"endpoint\":null,\"rx_bytes\":0,"
+	        "\"tx_bytes\":0,\"prefixes\":[\"10.3.0.0/16\"],\"segments\":[100],"
+	        "\"refused\":null,\"admitted_by\":\"credential\",\"credential\":{\"serial\":"
+	        "7,\"not_after\":\"2027-01-01T00:00:00Z\",\"provider\":null,"
+	        "\"jurisdiction\":\"DE\"}},"
+	        "{\"name\":\"delta\",\"state\":\"unknown\"}]}",
+	        "NAME   STATE    ADMITTED    ENDPOINT  HANDSHAKE  RX   TX   PREFIXES     "
+	        "SEGMENTS  REFUSED\n"
+	        "beta   alive    trust       -         -          0 B  0 B  10.2.0.0/16  -  "
+	        "       -\n"
+	        "gamma  suspect  credential  -         -          0 B  0 B  10.3.0.0/16  100"
+	        "       -\n"
+	        "delta  unknown  -           -         -          -    -    -            -  "
+	        "       -\n");
+}
+
 static void
 test_columns_follow_content(void **state)
 {
@@ -201,6 +228,126 @@ test_metrics_config_reload(void **state)
 	expect_output("reload", "{\"reloaded\":false}", "{\n  \"reloaded\": false\n}\n");
 	/* Commands this netdctl has no format for. */
 	expect_output("frobnicate", "{\"x\":[1]}", "{\n  \"x\": [\n    1\n  ]\n}\n");
+}
+
+/* The federation as a list, then its sites and its revocations as tables: labels as
+ * key=value, time left in its two largest units, signers by their short keys. */
+static void
+test_catalogue(void **state)
+{
+	(void)state;
+	expect_output(
+	        "catalogue",
+	        "{\"federation\":{\"name\":\"lab\",\"threshold\":2,\"authorities\":["
+	        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+	        "\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\"]},"
+	        "\"sites\":[{\"site\":\"alpha\",\"wg_key\":\"x\",\"provider\":\"acme-cloud\","
+	        "\"jurisdiction\":\"DE\",\"labels\":{\"rack\":\"r1\",\"tier\":\"edge\"},"
+	        "\"prefixes\":[\"10.1.0.0/16\",\"fd00:1::/48\"],\"vnis\":[100,200],"
+	        "\"overlay\":[\"10.99.0.1/32\"],\"serial\":42,\"not_before\":"
+	        "\"2026-01-01T00:00:00Z\",\"not_after\":\"2027-01-01T00:00:00Z\","
+	        "\"expires_in\":26000000,\"signers\":["
+	        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+	        "\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\"],\"state\":\"alive\","
+	        "\"admitted_by\":\"self\"},"
+	        "{\"site\":\"gamma\",\"provider\":null,\"jurisdiction\":null,\"labels\":{},"
+	        "\"prefixes\":[\"10.3.0.0/16\"],\"vnis\":[],\"overlay\":[],\"serial\":7,"
+	        "\"expires_in\":5400,\"signers\":[\"BBBB\"],\"state\":\"suspect\","
+	        "\"admitted_by\":\"credential\"},"
+	        "{\"site\":\"old\",\"expires_in\":-3,\"state\":\"dead\","
+	        "\"admitted_by\":\"credential\"}],"
+	        "\"revocations\":[{\"id\":\"0123456789abcdef\",\"kind\":\"serial\",\"site\":"
+	        "\"beta\",\"serial\":3,\"key\":null,\"issued\":\"2026-06-01T00:00:00Z\","
+	        "\"reason\":\"key "
+	        "lost\",\"signers\":[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]},"
+	        "{\"kind\":\"key\",\"site\":null,\"serial\":null,\"key\":"
+	        "\"CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=\",\"issued\":\"2026-06-02T00:00:"
+	        "00Z\","
+	        "\"reason\":\"\",\"signers\":[]}]}",
+	        "federation.name:        lab\n"
+	        "federation.threshold:   2\n"
+	        "federation.authorities: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=, "
+	        "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\n"
+	        "\n"
+	        "SITE   STATE    ADMITTED    PROVIDER    JURISDICTION  LABELS             "
+	        "PREFIXES                 VNIS     OVERLAY       SERIAL  EXPIRES   SIGNERS\n"
+	        "alpha  alive    self        acme-cloud  DE            rack=r1,tier=edge  "
+	        "10.1.0.0/16,fd00:1::/48  100,200  10.99.0.1/32  42      300d 22h  "
+	        "AAAAAAAA,BBBBBBBB\n"
+	        "gamma  suspect  credential  -           -             -                  "
+	        "10.3.0.0/16              -        -             7       1h 30m    BBBB\n"
+	        "old    dead     credential  -           -             -                  "
+	        "-                        -        -             -       expired   -\n"
+	        "\n"
+	        "KIND    SITE  SERIAL  KEY                                           ISSUED       "
+	        "         SIGNERS   REASON\n"
+	        "serial  beta  3       -                                             "
+	        "2026-06-01T00:00:00Z  AAAAAAAA  key lost\n"
+	        "key     -     -       CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=  "
+	        "2026-06-02T00:00:00Z  -         -\n");
+	/* A site in no federation. */
+	expect_output("catalogue", "{\"federation\":null,\"sites\":[],\"revocations\":[]}",
+	              "federation: -\n\nno federation sites\n\nno revocations\n");
+	/* Shapes that are no catalogue. */
+	expect_output("catalogue", "{\"sites\":[]}", "{\n  \"sites\": []\n}\n");
+	expect_output("catalogue", "[]", "[]\n");
+}
+
+/* Time left, as the catalogue's EXPIRES column shows it in the row of a site that says
+ * nothing else. */
+static void
+test_durations(void **state)
+{
+	static const struct {
+		long long seconds;
+		const char *text;
+	} cases[] = {
+	        {LLONG_MIN, "expired"},
+	        {0, "expired"},
+	        {1, "1s"},
+	        {59, "59s"},
+	        {60, "1m"},
+	        {61, "1m 1s"},
+	        {3599, "59m 59s"},
+	        {3600, "1h"},
+	        {86399, "23h 59m"},
+	        {86400, "1d"},
+	        {90061, "1d 1h"},
+	        {LLONG_MAX, "106751991167300d 15h"},
+	};
+	char json[128], *got;
+	const char *row;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(json, sizeof(json),
+		         "{\"federation\":null,\"sites\":[{\"expires_in\":%lld}],"
+		         "\"revocations\":[]}",
+		         cases[i].seconds);
+		got = format("catalogue", json);
+		row = strstr(got, "\n-  ");
+		if (row == NULL || strstr(row, cases[i].text) == NULL)
+			fail_msg("expires_in %lld:\n%s", cases[i].seconds, got);
+		free(got);
+	}
+}
+
+static void
+test_publish(void **state)
+{
+	(void)state;
+	expect_output("publish", "{\"published\":\"revocation\",\"id\":\"0123456789abcdef\"}",
+	              "published revocation 0123456789abcdef\n");
+	expect_output("publish", "{\"published\":\"credential\",\"site\":\"gamma\",\"serial\":7}",
+	              "published the credential of gamma, serial 7\n");
+	expect_output("publish",
+	              "{\"published\":\"credential\",\"site\":\"g\\u001b[2J\","
+	              "\"serial\":7}",
+	              "published the credential of g?[2J, serial 7\n");
+	expect_output("publish", "{\"published\":\"authorities\"}",
+	              "{\n  \"published\": \"authorities\"\n}\n");
+	expect_output("publish", "{\"published\":\"revocation\"}",
+	              "{\n  \"published\": \"revocation\"\n}\n");
 }
 
 static void
@@ -274,10 +421,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_status), cmocka_unit_test(test_status_odd_shapes),
-	        cmocka_unit_test(test_peers),  cmocka_unit_test(test_columns_follow_content),
-	        cmocka_unit_test(test_routes), cmocka_unit_test(test_metrics_config_reload),
-	        cmocka_unit_test(test_events), cmocka_unit_test(test_bytes),
+	        cmocka_unit_test(test_status),
+	        cmocka_unit_test(test_status_odd_shapes),
+	        cmocka_unit_test(test_peers),
+	        cmocka_unit_test(test_columns_follow_content),
+	        cmocka_unit_test(test_routes),
+	        cmocka_unit_test(test_metrics_config_reload),
+	        cmocka_unit_test(test_events),
+	        cmocka_unit_test(test_bytes),
+	        cmocka_unit_test(test_peers_admitted),
+	        cmocka_unit_test(test_catalogue),
+	        cmocka_unit_test(test_durations),
+	        cmocka_unit_test(test_publish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

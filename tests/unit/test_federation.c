@@ -37,15 +37,19 @@ struct fsite {
 	struct wire_desc desc;
 	uint8_t cred[CRED_ENCODED_MAX];
 	size_t cred_len;
+	uint8_t next[CRED_ENCODED_MAX]; /* the credential for its next key, when next_len > 0 */
+	size_t next_len;
+	uint64_t serial; /* of the credentials issue makes; 0: 1 */
 	struct gossip *g;
 	uint64_t sessions;
-	size_t revoked_events, expired_events;
+	size_t revoked_events, expired_events, disowned_events;
+	bool pin;
 };
 
 struct fed {
 	struct fsite s[NSITES];
 	struct cred_authorities set;
-	uint8_t secret[3][64];
+	uint8_t secret[4][64]; /* the fourth's key is in no set until an update adds it */
 	struct gossip_trust *empty;
 	struct datagram *q;
 	size_t nq, cap;
@@ -99,12 +103,14 @@ cb_event(void *arg, const struct gossip_event *ev)
 		s->revoked_events++;
 	if (ev->type == GOSSIP_EV_EXPIRED)
 		s->expired_events++;
+	if (ev->type == GOSSIP_EV_DISOWNED)
+		s->disowned_events++;
 }
 
 /* Site i's credential: its prefix 10.i.0.0/16 and VNI 100, valid for a day from T0 (or
- * until T0 + lifetime), signed by the first nsigs authorities. */
+ * until T0 + lifetime), signed by nsigs authorities from the first'th on. */
 static void
-issue(int i, int nsigs, int64_t lifetime)
+issue_by(int i, int first, int nsigs, int64_t lifetime)
 {
 	struct fsite *s = &F->s[i];
 	struct cred c;
@@ -114,7 +120,7 @@ issue(int i, int nsigs, int64_t lifetime)
 	strcpy(c.federation, "test");
 	strcpy(c.site, s->name);
 	memcpy(c.wg_key, s->pub, 32);
-	c.serial = 1;
+	c.serial = s->serial > 0 ? s->serial : 1;
 	c.not_before = T0 - 60;
 	c.not_after = T0 + lifetime;
 	c.nprefixes = 1;
@@ -127,11 +133,17 @@ issue(int i, int nsigs, int64_t lifetime)
 	strcpy(c.provider, "acme");
 	strcpy(c.jurisdiction, "DE");
 	assert_int_equal(cred_normalize(&c), 0);
-	for (int k = 0; k < nsigs; k++)
+	for (int k = first; k < first + nsigs; k++)
 		assert_int_equal(cred_sign(&c, F->secret[k]), 0);
 	len = cred_encode(&c, s->cred, sizeof(s->cred));
 	assert_true(len > 0);
 	s->cred_len = (size_t)len;
+}
+
+static void
+issue(int i, int nsigs, int64_t lifetime)
+{
+	issue_by(i, 0, nsigs, lifetime);
 }
 
 /* Starts site i (again) with its credential, seeded by site seed (-1: none), carrying
@@ -147,7 +159,7 @@ start(int i, int seed, const struct state *carry)
 	cfg.name = s->name;
 	cfg.private_key = s->priv;
 	cfg.session = ++s->sessions + 100 * (uint64_t)i;
-	cfg.incarnation = 1;
+	cfg.incarnation = carry != NULL ? gossip_next_incarnation(carry->incarnation) : 1;
 	cfg.desc = &s->desc;
 	gossip_profile_lan(&cfg.profile);
 	cfg.trust = F->empty;
@@ -158,7 +170,10 @@ start(int i, int seed, const struct state *carry)
 	cfg.authorities = &F->set;
 	cfg.credential = s->cred;
 	cfg.credential_len = s->cred_len;
+	cfg.next_credential = s->next_len > 0 ? s->next : NULL;
+	cfg.next_credential_len = s->next_len;
 	cfg.unix_now = fed_unix_now;
+	cfg.pin_authorities = s->pin;
 	s->g = gossip_new(&cfg, err, sizeof(err));
 	assert_non_null(s->g);
 	if (carry != NULL)
@@ -200,6 +215,12 @@ seen(int observer, int of)
 }
 
 static int
+cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+static int
 setup(void **state)
 {
 	static const char *const names[NSITES] = {"a", "b", "c"};
@@ -212,20 +233,15 @@ setup(void **state)
 	strcpy(F->set.federation, "test");
 	F->set.nkeys = 3;
 	F->set.threshold = 2;
-	for (int k = 0; k < 3; k++) {
-		memset(seed, 0x60 + k, sizeof(seed));
-		assert_int_equal(cred_authority_from_seed(seed, F->set.keys[k], F->secret[k]), 0);
-	}
-	/* The set's keys sorted, as a config's are. */
-	for (int a = 0; a < 3; a++)
-		for (int b = a + 1; b < 3; b++)
-			if (memcmp(F->set.keys[a], F->set.keys[b], 32) > 0) {
-				uint8_t t[32];
+	for (int k = 0; k < 4; k++) {
+		uint8_t pub[32];
 
-				memcpy(t, F->set.keys[a], 32);
-				memcpy(F->set.keys[a], F->set.keys[b], 32);
-				memcpy(F->set.keys[b], t, 32);
-			}
+		memset(seed, 0x60 + k, sizeof(seed));
+		assert_int_equal(
+		        cred_authority_from_seed(seed, k < 3 ? F->set.keys[k] : pub, F->secret[k]),
+		        0);
+	}
+	qsort(F->set.keys, 3, 32, cmp_key); /* sorted, as a config's are */
 	for (int i = 0; i < NSITES; i++) {
 		struct fsite *s = &F->s[i];
 
@@ -388,6 +404,7 @@ test_revocation(void **state)
 	assert_true(gossip_counters(F->s[1].g)->drop_revoked > 0);
 
 	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[1].g)->incarnation;
 	assert_int_equal(carry.nrevocations, 1);
 	start(1, 2, &carry); /* seeded by the revoked site itself */
 	state_clear(&carry);
@@ -424,6 +441,191 @@ test_revocation_anti_entropy(void **state)
 	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
 }
 
+/* A renewed credential (higher serial, a wider grant) reaches the others when its site
+ * starts a new gossip instance with it, as a reload does: the new descriptor names the new
+ * serial, the others fetch the credential before they take the descriptor, and its grant
+ * holds from then on. */
+static void
+test_renewal(void **state)
+{
+	struct gossip_member_info mi;
+	struct cred c;
+	struct state carry = {0};
+	char err[128];
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+
+	assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, &c, err, sizeof(err)), 0);
+	c.serial = 2;
+	c.nsigs = 0;
+	c.prefixes[c.nprefixes] = c.prefixes[0];
+	c.prefixes[c.nprefixes++].addr.u.bytes[1] = 42;
+	assert_int_equal(cred_normalize(&c), 0);
+	assert_int_equal(cred_sign(&c, F->secret[1]), 0);
+	assert_int_equal(cred_sign(&c, F->secret[2]), 0);
+	F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
+	F->s[1].desc.prefixes[F->s[1].desc.nprefixes] = c.prefixes[1];
+	F->s[1].desc.nprefixes++;
+	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[1].g)->incarnation;
+	start(1, 0, &carry);
+	state_clear(&carry);
+	run(3000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_true(mi.cred->serial == 2);
+	assert_true(mi.desc->cred_serial == 2);
+	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_NONE);
+	assert_int_equal(mi.granted->nprefixes, 2);
+}
+
+/* Make before break: b announces its next key with a credential for it; a stands ready (the
+ * member carries the next key, the key it is admitted under is still the old one); b switches
+ * (a new instance with the new key and that credential, as the reload that switches does), and
+ * a takes it under the new key on its first datagram, without b ever leaving a's view. */
+static void
+test_key_rotation(void **state)
+{
+	struct gossip_member_info mi;
+	struct fsite *b = &F->s[1];
+	struct state carry = {0};
+	uint8_t old_pub[32], next_priv[32], next_pub[32];
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	memcpy(old_pub, b->pub, 32);
+	memset(next_priv, 0x77, 32);
+	next_priv[0] &= 248;
+	next_priv[31] = (next_priv[31] & 127) | 64;
+	crypto_scalarmult_base(next_pub, next_priv);
+
+	/* The credential for the next key, serial 2, kept aside; b announces it. */
+	memcpy(b->pub, next_pub, 32);
+	b->serial = 2;
+	issue(1, 2, 86400);
+	b->serial = 1;
+	memcpy(b->next, b->cred, b->cred_len);
+	b->next_len = b->cred_len;
+	memcpy(b->pub, old_pub, 32);
+	issue(1, 2, 86400);
+	assert_int_equal(view_carry(b->g, &carry), 0);
+	carry.incarnation = gossip_self(b->g)->incarnation;
+	start(1, 0, &carry);
+	state_clear(&carry);
+	run(2000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_int_equal(mi.state, GOSSIP_ALIVE);
+	assert_memory_equal(mi.key, old_pub, 32);
+	assert_non_null(mi.next_key);
+	assert_memory_equal(mi.next_key, next_pub, 32);
+
+	/* The switch. */
+	assert_int_equal(view_carry(b->g, &carry), 0);
+	carry.incarnation = gossip_self(b->g)->incarnation;
+	memcpy(b->priv, next_priv, 32);
+	memcpy(b->pub, next_pub, 32);
+	memcpy(b->cred, b->next, b->next_len);
+	b->cred_len = b->next_len;
+	b->next_len = 0;
+	start(1, 0, &carry);
+	state_clear(&carry);
+	for (int ms = 0; ms < 2000; ms += 10) {
+		run(10);
+		assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	}
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_memory_equal(mi.key, next_pub, 32);
+	assert_null(mi.next_key);
+	assert_true(mi.cred->serial == 2);
+	assert_memory_equal(mi.desc->wg_key, next_pub, 32);
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+}
+
+/* An update of the authority set to authorities 1, 2 and 3 (the first leaves, the fourth
+ * comes), threshold 2, signed by the current set's authorities 0 .. nsigs-1. */
+static size_t
+update(uint8_t *buf, int nsigs, uint64_t version)
+{
+	struct cred_authorities a;
+	uint8_t secret[64], seed[32];
+	int n;
+
+	memset(&a, 0, sizeof(a));
+	strcpy(a.federation, "test");
+	a.version = version;
+	a.threshold = 2;
+	a.nkeys = 3;
+	for (int k = 0; k < 3; k++) {
+		memset(seed, 0x61 + k, sizeof(seed));
+		assert_int_equal(cred_authority_from_seed(seed, a.keys[k], secret), 0);
+	}
+	qsort(a.keys, 3, 32, cmp_key);
+	for (int k = 0; k < nsigs; k++)
+		assert_int_equal(cred_authorities_sign(&a, F->secret[k]), 0);
+	n = cred_authorities_encode(&a, buf, CRED_ENCODED_MAX);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* The authority set changes by a document k of the current authorities signed: taken at a,
+ * spread to c, kept across c's restart. b's credential, signed by the authority that left and
+ * one that stayed, is short of the threshold now: b goes until it gets another. Too few
+ * signatures, or a config that pins the set, refuse it. */
+static void
+test_authority_update(void **state)
+{
+	uint8_t doc[CRED_ENCODED_MAX];
+	struct state carry = {0};
+	char err[256];
+	size_t len;
+
+	(void)state;
+	issue_by(0, 1, 2, 86400); /* a and c: by authorities 1 and 2, who stay */
+	issue_by(2, 1, 2, 86400);
+	start(0, -1, NULL);
+	start(1, 0, NULL); /* b: by authorities 0 and 1 */
+	start(2, 0, NULL);
+	run(4000);
+	assert_int_equal(seen(2, 1), GOSSIP_ALIVE);
+
+	len = update(doc, 1, 1);
+	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, doc, len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "1 more"));
+	len = update(doc, 2, 1);
+	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, doc, len, err, sizeof(err)), 0);
+	assert_true(gossip_authorities(F->s[0].g)->version == 1);
+	assert_int_equal(seen(0, 1), GOSSIP_NONE);
+	assert_int_equal(seen(0, 2), GOSSIP_ALIVE);
+	assert_int_equal(F->s[0].disowned_events, 1);
+	run(3000);
+	assert_int_equal(F->s[2].disowned_events, 1);
+	assert_true(gossip_authorities(F->s[2].g)->version == 1);
+	assert_int_equal(seen(2, 1), GOSSIP_NONE);
+	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
+	assert_int_equal(gossip_add_authorities(F->s[2].g, F->now, doc, len, err, sizeof(err)), 0);
+
+	assert_int_equal(view_carry(F->s[2].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[2].g)->incarnation;
+	assert_true(carry.authorities.len > 0);
+	start(2, 0, &carry);
+	state_clear(&carry);
+	assert_true(gossip_authorities(F->s[2].g)->version == 1);
+
+	F->s[0].pin = true;
+	start(0, -1, NULL);
+	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, doc, len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "pins"));
+	assert_true(gossip_authorities(F->s[0].g)->version == 0);
+}
+
 int
 main(void)
 {
@@ -434,6 +636,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_claims_beyond_credential, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation_anti_entropy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_authority_update, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -75,6 +75,60 @@ test_round_trip(void **unused)
 	}
 }
 
+/* Credentials, revocations and the authority update in force go in and come out as they
+ * were, ahead of the members; a file with them in another order is refused, since only the
+ * one order encodes back to itself. */
+static void
+test_federation_entries(void **unused)
+{
+	static struct state_blob creds[2], revs[1];
+	struct wire_desc members[2];
+	struct state st, back;
+	uint8_t *buf;
+	size_t len, first;
+	char err[128];
+
+	(void)unused;
+	sample(&st, members, 2);
+	for (size_t i = 0; i < 2; i++) {
+		creds[i].len = (uint16_t)(100 + i);
+		memset(creds[i].bytes, (int)(0x40 + i), creds[i].len);
+	}
+	revs[0].len = 77;
+	memset(revs[0].bytes, 0x55, revs[0].len);
+	st.creds = creds;
+	st.ncreds = 2;
+	st.revocations = revs;
+	st.nrevocations = 1;
+	st.authorities.len = 60;
+	memset(st.authorities.bytes, 0x33, 60);
+	assert_int_equal(state_encode(&st, &buf, &len), 0);
+	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.nmembers, 2);
+	assert_int_equal(back.ncreds, 2);
+	assert_int_equal(back.nrevocations, 1);
+	assert_int_equal(back.creds[1].len, 101);
+	assert_memory_equal(back.creds[1].bytes, creds[1].bytes, 101);
+	assert_memory_equal(back.revocations[0].bytes, revs[0].bytes, 77);
+	assert_int_equal(back.authorities.len, 60);
+	assert_true(wire_desc_equal(&back.members[1], &members[1]));
+	state_clear(&back);
+	/* The first entry (the authority update) moved to the end: refused. */
+	first = 2 + ((size_t)buf[16] << 8 | buf[17]);
+	{
+		uint8_t *moved = malloc(len);
+
+		assert_non_null(moved);
+		memcpy(moved, buf, 16);
+		memcpy(moved + 16, buf + 16 + first, len - 16 - first);
+		memcpy(moved + len - first, buf + 16, first);
+		assert_int_equal(state_decode(moved, len, &back, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "entry 6"));
+		free(moved);
+	}
+	free(buf);
+}
+
 static void
 test_truncated_and_trailing(void **unused)
 {
@@ -244,9 +298,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_truncated_and_trailing),
-	        cmocka_unit_test(test_corrupt),    cmocka_unit_test(test_files),
-	        cmocka_unit_test(test_version_1),  cmocka_unit_test(test_lock),
+	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_federation_entries),
+	        cmocka_unit_test(test_truncated_and_trailing),
+	        cmocka_unit_test(test_corrupt),
+	        cmocka_unit_test(test_files),
+	        cmocka_unit_test(test_version_1),
+	        cmocka_unit_test(test_lock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,11 +125,13 @@ sample_msg(struct wire_msg *m, uint8_t type)
 		break;
 	case WIRE_CRED:
 	case WIRE_REVOKE:
+	case WIRE_AUTHORITIES:
 		m->blob_len = WIRE_BLOB_MAX;
 		for (size_t i = 0; i < m->blob_len; i++)
 			m->blob[i] = (uint8_t)i;
 		break;
-	case WIRE_REVOKE_SUM:
+	case WIRE_FED_SUM:
+		m->version = 7;
 		m->total = 3;
 		m->hashes[0] = 0x1122334455667788ull;
 		break;
@@ -180,10 +182,11 @@ assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	assert_int_equal(a->type, b->type);
 }
 
-static const uint8_t all_types[] = {
-        WIRE_PING,    WIRE_PING_REQ, WIRE_ACK,      WIRE_NACK,    WIRE_ALIVE,      WIRE_SUSPECT,
-        WIRE_DEAD,    WIRE_LEFT,     WIRE_DIGEST,   WIRE_ENTRIES, WIRE_DESC_REQ,   WIRE_PING_FOR,
-        WIRE_ACK_FOR, WIRE_CRED,     WIRE_CRED_REQ, WIRE_REVOKE,  WIRE_REVOKE_SUM, WIRE_REVOKE_IDS};
+static const uint8_t all_types[] = {WIRE_PING,    WIRE_PING_REQ,   WIRE_ACK,        WIRE_NACK,
+                                    WIRE_ALIVE,   WIRE_SUSPECT,    WIRE_DEAD,       WIRE_LEFT,
+                                    WIRE_DIGEST,  WIRE_ENTRIES,    WIRE_DESC_REQ,   WIRE_PING_FOR,
+                                    WIRE_ACK_FOR, WIRE_CRED,       WIRE_CRED_REQ,   WIRE_REVOKE,
+                                    WIRE_FED_SUM, WIRE_REVOKE_IDS, WIRE_AUTHORITIES};
 
 static void
 test_round_trip_every_type(void **state)
@@ -413,7 +416,7 @@ test_desc_limits(void **state)
 	/* Decoder side: patch the VNI count (the byte before the VNIs) past its bound. */
 	sample_msg(m, WIRE_ALIVE);
 	len = encode_one(m, buf, sizeof(buf));
-	size_t vni_count_at = len - WIRE_SIG_LEN - 8 - 3 * m->desc.nvnis - 1;
+	size_t vni_count_at = len - WIRE_SIG_LEN - 16 - 3 * m->desc.nvnis - 1;
 	assert_int_equal(buf[vni_count_at], m->desc.nvnis);
 	buf[vni_count_at] = WIRE_MAX_VNIS + 1;
 	assert_int_equal(decode_one(buf, len, back), -1);

@@ -139,6 +139,10 @@ site_make(struct view *v, size_t i, const struct fixture_site *sp)
 	s->state = sp->state;
 	s->died_at = sp->died_at;
 	s->behind_nat = sp->nat;
+	if (sp->next_key > 0) {
+		s->has_next_key = true;
+		fixture_pubkey(sp->next_key, s->next_key);
+	}
 }
 
 struct mesh_desired *

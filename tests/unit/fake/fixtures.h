@@ -44,12 +44,13 @@ struct fixture_site {
 	enum mesh_state state;
 	int64_t died_at;
 	bool nat;
+	int next_key; /* fixture_pubkey's n of the key it announced it moves to; 0: none */
 };
 
 /* A live site not behind NAT. */
 #define FIXTURE_SITE(name, key, endpoint, overlay, prefixes, vnis)                                 \
 	{                                                                                          \
-		name, key, endpoint, overlay, prefixes, vnis, MESH_ALIVE, 0, false                 \
+		name, key, endpoint, overlay, prefixes, vnis, MESH_ALIVE, 0, false, 0              \
 	}
 
 /* The desired state of conf with the n sites of view at time now; params NULL: the

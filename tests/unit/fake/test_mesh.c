@@ -103,7 +103,8 @@ describe_peers(struct text *t, const struct mesh_desired *d)
 	for (size_t i = 0; i < d->npeers; i++) {
 		const struct mesh_peer *p = &d->peers[i];
 
-		add(t, "peer %s %s", p->site, mesh_state_name(p->state));
+		add(t, "peer %s %s%s", p->site, mesh_state_name(p->state),
+		    p->standby ? " standby" : "");
 		if (p->endpoint.family)
 			add(t, " endpoint %s:%u%s", addr_format(&p->endpoint, a), p->endpoint_port,
 			    p->endpoint_roams ? " roams" : "");
@@ -280,6 +281,35 @@ test_overlay_denied(void **state)
 	conf_free(conf);
 }
 
+/* A site that announced its next key gets a second peer with that key, its endpoint and no
+ * allowed IPs, after every site's own: its routes stay with the current key's peer. */
+static void
+test_next_key_standby(void **state)
+{
+	struct fixture_site view[] = {
+	        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "", "10.2.0.0/16", ""),
+	        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "", "10.3.0.0/16", ""),
+	};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d;
+	uint8_t next[KEY_LEN];
+
+	(void)state;
+	view[0].next_key = 4;
+	expect(conf, view, N(view), NULL, 0, PEERS | ROUTES,
+	       "peer beta alive endpoint 192.0.2.2:51820 allowed 10.2.0.0/16\n"
+	       "peer gamma alive endpoint 192.0.2.3:51820 allowed 10.3.0.0/16\n"
+	       "peer beta alive standby endpoint 192.0.2.2:51820\n"
+	       "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	       "route 10.3.0.0/16 table 51820 proto 200 metric 10 via gamma\n");
+	d = fixture_compute(conf, view, N(view), NULL, 0);
+	fixture_pubkey(4, next);
+	assert_int_equal(d->npeers, 3);
+	assert_memory_equal(d->peers[2].public_key, next, KEY_LEN);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* The site with the lowest name claims another's VTEP address: the owner keeps its route
  * and its FDB entries, whatever the order of the view. */
 static void
@@ -367,7 +397,7 @@ test_membership_states(void **state)
 	for (size_t i = 0; i < N(cases); i++) {
 		struct fixture_site view[] = {
 		        {"beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", "100",
-		         cases[i].state, cases[i].died_at, false},
+		         cases[i].state, cases[i].died_at, false, 0},
 		        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "", "100"),
 		};
 		struct mesh_desired *d = fixture_compute(conf, view, 2, &params, cases[i].now);
@@ -423,7 +453,8 @@ test_nat_keepalive(void **state)
 	mesh_params_init(&params);
 	for (size_t i = 0; i < N(cases); i++) {
 		struct fixture_site view[] = {
-		        {"beta", 1, "192.0.2.2 51820", "", "", "", MESH_ALIVE, 0, cases[i].remote},
+		        {"beta", 1, "192.0.2.2 51820", "", "", "", MESH_ALIVE, 0, cases[i].remote,
+		         0},
 		};
 
 		params.behind_nat = cases[i].local;
@@ -533,7 +564,7 @@ test_failclosed(void **state)
 	static const struct fixture_site view[] = {
 	        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2,fd99::2", "10.2.0.0/16", ""),
 	        {"delta", 3, "198.51.100.7 51820", "10.4.0.4", "10.4.0.0/16", "", MESH_DEAD, 0,
-	         false}, /* withdrawn */
+	         false, 0}, /* withdrawn */
 	        FIXTURE_SITE("alpha", 7, "192.0.2.1 51820", "10.99.0.7", "10.1.0.0/16",
 	                     ""), /* this site */
 	};
@@ -706,9 +737,9 @@ test_deterministic(void **state)
 	        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16,10.3.1.0/24",
 	                     "200,100"),
 	        {"beta", 1, "192.0.2.2 51820", "10.99.0.2,fd99::2", "2001:db8:2::/48,10.2.0.0/16",
-	         "100", MESH_SUSPECT, 0, false},
+	         "100", MESH_SUSPECT, 0, false, 0},
 	        {"delta", 3, "192.0.2.4 51820", "10.99.0.3", "10.4.0.0/16,10.5.0.0/16", "",
-	         MESH_DEAD, 0, true},
+	         MESH_DEAD, 0, true, 0},
 	        FIXTURE_SITE("zeta", 5, NULL, "", "", ""),
 	};
 	struct conf *conf = default_conf();
@@ -750,6 +781,7 @@ main(void)
 	        cmocka_unit_test(test_nothing_but_this_site),
 	        cmocka_unit_test(test_malformed_claims),
 	        cmocka_unit_test(test_overlay_denied),
+	        cmocka_unit_test(test_next_key_standby),
 	        cmocka_unit_test(test_vtep_hijack),
 	        cmocka_unit_test(test_overlapping_grants),
 	        cmocka_unit_test(test_membership_states),

@@ -256,7 +256,8 @@ test_reply_keys(void **state)
 	             "peers[].incarnation integer\npeers[].tunnel boolean\npeers[].prefixes array\n"
 	             "peers[].segments array\npeers[].refused null\npeers[].endpoint null\n"
 	             "peers[].last_handshake null\npeers[].rx_bytes integer\n"
-	             "peers[].tx_bytes integer\n");
+	             "peers[].tx_bytes integer\npeers[].admitted_by string\n"
+	             "peers[].credential null\npeers[].policy null\npeers[].next_key null\n");
 	expect_shape(status_segments_json(&f->snap),
 	             "segments array\nsegments[] object\nsegments[].name string\n"
 	             "segments[].vni integer\nsegments[].vxlan string\nsegments[].bridge string\n"
