@@ -37,9 +37,9 @@
 /* What was sent lately, kept so that a peer that challenges this site (it could not take
  * what this site sent, since it has not confirmed this site's session) gets it again, sealed
  * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
-#define WANTED       64 /* names whose credentials were asked for lately */
-#define WANT_GAP     (1 * GOSSIP_SEC)
-#define ASK_RATE     20 /* credentials asked for unknown senders, per second ... */
+#define WANTED       64                  /* names whose credentials were asked for lately */
+#define WANT_GAP     (300 * GOSSIP_MSEC) /* a lost ask is retried while the news spreads */
+#define ASK_RATE     20                  /* credentials asked for unknown senders, per second ... */
 #define ASK_BURST    40
 #define OUT_REVOKED  1
 #define OUT_EXPIRED  2
@@ -205,10 +205,19 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 		t->cap = ncap;
 	}
 	t->e[t->n++] = e;
-	if ((t->n * 2 > t->nslots && trust_rehash(t, t->nslots ? t->nslots * 2 : 32) != 0) ||
-	    trust_rehash(t, t->nslots) != 0) {
-		t->n--;
-		goto fail;
+	if (t->n * 2 > t->nslots) {
+		/* Half full at most: the index grows by doubling, so an insert costs O(1) on
+		 * average, and a credential admitted among 10,000 no O(n). */
+		if (trust_rehash(t, t->nslots ? t->nslots * 2 : 32) != 0) {
+			t->n--;
+			goto fail;
+		}
+	} else {
+		size_t j = e.hash & (t->nslots - 1);
+
+		while (t->slots[j] >= 0)
+			j = (j + 1) & (t->nslots - 1);
+		t->slots[j] = (int32_t)(t->n - 1);
 	}
 	return 0;
 fail:
@@ -2147,10 +2156,12 @@ want_now(struct gossip *g, gossip_time now, const char *name)
 	return true;
 }
 
-/* Asks to for the credentials of the names not asked for lately. */
+/* Asks to for the credentials of the names not asked for lately. A guess (to may not hold
+ * them) is not remembered: it must not hold back, for WANT_GAP, the ask of a site that passed
+ * the name on and so holds its credential. */
 static void
 cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpoint *addr,
-         char (*names)[WIRE_NAME_MAX + 1], size_t n)
+         char (*names)[WIRE_NAME_MAX + 1], size_t n, bool guess)
 {
 	struct wire_msg *req = &g->out;
 	struct pkt p;
@@ -2160,7 +2171,7 @@ cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpo
 	pkt_init(&p, to, addr);
 	msg_clear(req, WIRE_CRED_REQ);
 	for (size_t i = 0; i < n; i++) {
-		if (want_now(g, now, names[i]))
+		if (guess || want_now(g, now, names[i]))
 			strcpy(req->names[req->count++], names[i]);
 		if (req->count > 0 && (req->count == WIRE_MAX_NAMES || i + 1 == n)) {
 			pkt_put(g, &p, req);
@@ -2337,7 +2348,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	}
 	strcpy(want[0], d->name);
 	if (id == -1 && g->federated) {
-		cred_ask(g, now, from, addr, want, 1);
+		cred_ask(g, now, from, addr, want, 1, false);
 		return;
 	}
 	if (id < 0) {
@@ -2366,7 +2377,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	if (a != NULL && (d->cred_serial > a->cred->serial ||
 	                  (d->next_serial > a->cred->serial &&
 	                   (a->next == NULL || d->next_serial > a->next->serial)))) {
-		cred_ask(g, now, from, addr, want, 1);
+		cred_ask(g, now, from, addr, want, 1, false);
 		if (d->cred_serial > a->cred->serial)
 			return;
 	}
@@ -2873,13 +2884,18 @@ send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, boo
 	pkt_send(g, &p, true);
 }
 
+/* The entries an ENTRIES message holds: as many as fit an empty payload whatever their names'
+ * lengths (a header of 7 bytes; per entry a name with its length byte, incarnation, state).
+ * WIRE_MAX_ENTRIES of them do not fit, and a message that does not fit is never sent. */
+#define ENTRIES_PER_MSG ((SEAL_PAYLOAD_MAX - FRESH_ROOM - 1 - 7) / (1 + WIRE_NAME_MAX + 4 + 1))
+
 static void
 entry_add(struct gossip *g, struct pkt *p, unsigned nb, unsigned b, bool *first, bool reply,
           const char *name, uint32_t inc, uint8_t state)
 {
 	struct wire_msg *m = &g->out;
 
-	if (m->count == WIRE_MAX_ENTRIES) {
+	if (m->count == ENTRIES_PER_MSG) {
 		pkt_put(g, p, m);
 		*first = false;
 		msg_clear(m, WIRE_ENTRIES);
@@ -3014,7 +3030,7 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 	}
 	desc_ask(g, from, addr, want, nwant);
 	if (ncreds > 0)
-		cred_ask(g, g->clock, from, addr, creds, ncreds);
+		cred_ask(g, g->clock, from, addr, creds, ncreds, false);
 	if (m->flags & WIRE_ENTRIES_REPLY) {
 		bool marked[WIRE_MAX_BUCKETS] = {false};
 
@@ -3387,6 +3403,7 @@ on_presented(struct gossip *g, gossip_time now, const struct wire_present *wp)
 	struct gossip_cred *gc;
 	struct seed *s = NULL;
 	struct cred c;
+	int64_t id;
 
 	for (size_t i = 0; i < g->nseeds && s == NULL; i++)
 		if (g->seeds[i].presented && g->seeds[i].nonce == wp->nonce)
@@ -3401,8 +3418,12 @@ on_presented(struct gossip *g, gossip_time now, const struct wire_present *wp)
 		g->ctr.drop_malformed++;
 		return;
 	}
-	cred_take(g, now, gc, &c, NULL, 0);
+	id = cred_take(g, now, gc, &c, NULL, 0);
 	gossip_cred_unref(gc);
+	/* The join goes now: the seed's sealed answer may have come before its credential and
+	 * been dropped, and waiting for the next try costs the joiner its backoff. */
+	if (id >= 0)
+		send_digest(g, (uint32_t)id, &s->ep, true);
 }
 
 static void
@@ -3948,7 +3969,7 @@ cred_ask_any(struct gossip *g, gossip_time now, const char *name)
 	    pick_live(g, UINT32_MAX, &to, 1) != 1)
 		return;
 	strcpy(want[0], name);
-	cred_ask(g, now, to, member_addr(g, to), want, 1);
+	cred_ask(g, now, to, member_addr(g, to), want, 1, true);
 }
 
 void

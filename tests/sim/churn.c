@@ -4,14 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "netd/state.h"
 #include "tests/sim/sim.h"
 
 static bool
 holds(size_t observer, size_t member, enum gossip_state state, uint32_t *inc)
 {
 	struct gossip_member_info m;
+	int idx = member_index(observer, member);
 
-	if (gossip_member(S[observer].g, member, &m) != 0 || m.state != state)
+	if (idx < 0 || gossip_member(S[observer].g, (size_t)idx, &m) != 0 || m.state != state)
 		return false;
 	if (inc != NULL)
 		*inc = m.incarnation;
@@ -77,7 +79,7 @@ sc_join(double wall0)
 	for (size_t k = 0; k < O.sites; k++) {
 		run_until((gossip_time)(O.start_spread_s * (double)GOSSIP_SEC * (double)k /
 		                        (double)O.sites));
-		site_new(order[k], order[k] + 1, 1);
+		site_new(order[k], site_session(order[k]), 1);
 		site_start(order[k]);
 	}
 	all = run_until_true(everyone_full_view, 0.25, limit);
@@ -126,63 +128,34 @@ rejoined(void)
 	return rejoin_alive != INT64_MAX && rejoin_view != INT64_MAX;
 }
 
-/* The descriptors of the members site i holds alive: what its state file would keep. */
-static size_t
-remembered(size_t i, struct wire_desc *out)
-{
-	struct gossip_member_info m;
-	size_t n = 0;
-
-	for (size_t j = 0; j < O.sites; j++)
-		if (j != i && gossip_member(S[i].g, j, &m) == 0 && m.state == GOSSIP_ALIVE &&
-		    m.desc != NULL)
-			out[n++] = *m.desc;
-	return n;
-}
-
 struct rejoin {
 	double alive_s, view_s;
 	size_t held_down; /* sites holding it dead or left when it came back */
 };
 
-/* Stops site who for --down seconds and starts it again: with its state (the members it
- * last held alive, and the next incarnation), or from nothing at incarnation 1. It stops
- * by crashing, or with --graceful by leaving (as netd does on SIGTERM) and exiting --linger
- * seconds later. */
+/* Stops site who for --down seconds and starts it again: with its state (what the daemon's
+ * state file keeps: the members it last held alive, their credentials, the revocations, and
+ * the next incarnation), or from nothing at incarnation 1. It stops by crashing, or with
+ * --graceful by leaving (as netd does on SIGTERM) and exiting --linger seconds later. */
 static void
 restart_one(size_t who, bool keep_state, double limit, struct rejoin *r)
 {
-	struct wire_desc *mem = xcalloc(O.sites, sizeof(*mem));
-	size_t nmem = keep_state ? remembered(who, mem) : 0;
-	uint32_t inc = gossip_self(S[who].g)->incarnation;
+	struct state st;
 	gossip_time t0, stop = now;
 
 	if (O.graceful) {
 		gossip_leave(S[who].g, net_site_now(who));
-		inc = gossip_self(S[who].g)->incarnation;
 		run_until(now + (gossip_time)(O.linger_s * GOSSIP_SEC));
 	}
-	crash(who);
-	gossip_free(S[who].g);
-	S[who].g = NULL;
+	site_stop(who, &st);
 	run_until(stop + (gossip_time)(O.down_s * GOSSIP_SEC));
 	r->held_down = 0;
 	for (size_t j = 0; j < O.sites; j++)
 		r->held_down += !S[j].down && (holds(j, who, GOSSIP_DEAD, NULL) ||
 		                               holds(j, who, GOSSIP_LEFT, NULL));
-	S[who].restarts++;
-	/* A new random session in a daemon: here one no other run of the site used. */
-	site_new(who, (uint64_t)S[who].restarts << 40 | (who + 1),
-	         keep_state ? gossip_next_incarnation(inc) : 1);
-	for (size_t k = 0; k < nmem; k++) {
-		struct gossip_desc *gd = gossip_desc_new(&mem[k]);
-
-		if (gd != NULL && gossip_desc_verify(gd) == 0)
-			gossip_add_member(S[who].g, net_site_now(who), gd);
-		gossip_desc_unref(gd);
-	}
-	free(mem);
-	site_start(who);
+	site_restart(who, keep_state ? gossip_next_incarnation(st.incarnation) : 1,
+	             keep_state ? &st : NULL);
+	state_clear(&st);
 	restarted = who;
 	rejoin_alive = rejoin_view = INT64_MAX;
 	t0 = now;

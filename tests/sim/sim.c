@@ -9,10 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "netd/log.h"
+#include "netd/view.h"
 #include "tests/sim/sim.h"
 
-static const char *const scenario_names[] = {"steady",    "spread", "crash", "accuracy", "stall",
-                                             "partition", "liar",   "join",  "restart",  "leave"};
+static const char *const scenario_names[] = {"steady",  "spread",    "crash", "accuracy",
+                                             "stall",   "partition", "liar",  "join",
+                                             "restart", "leave",     "admit", "revoke"};
 
 /* ---- randomness of the network (separate from the sites' own) ---- */
 
@@ -96,12 +99,13 @@ pop(void)
 struct opts O;
 struct site *S;
 gossip_time now;
+/* Empty with --federation: every site is admitted by its credential. */
 static struct gossip_trust *trust;
-static bool partitioned;
+bool partitioned;
 static uint64_t delivered, dropped;
 
 /* What the current scenario watches. */
-static int track_site = -1;
+int track_site = -1;
 static uint32_t track_inc;
 static gossip_time first_suspect;
 uint64_t false_dead, left_dead, impaired_suspect, impaired_dead;
@@ -194,17 +198,47 @@ cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t le
 	push(e);
 }
 
+long
+site_of_name(const char *name)
+{
+	unsigned long i;
+	char *end;
+
+	if (strncmp(name, "site-", 5) != 0 || name[5] < '0' || name[5] > '9')
+		return -1;
+	i = strtoul(name + 5, &end, 10);
+	return *end == '\0' && i < O.sites ? (long)i : -1;
+}
+
+int
+member_index(size_t i, size_t j)
+{
+	return gossip_member_find(S[i].g, S[j].desc.name);
+}
+
 static void
 cb_event(void *arg, const struct gossip_event *ev)
 {
-	size_t at = (size_t)(uintptr_t)arg, who = (size_t)ev->index;
+	long named = site_of_name(ev->name);
+	size_t at = (size_t)(uintptr_t)arg, who = (size_t)named;
 
+	/* Events name sites: member indices differ from site to site in a federation. */
+	if (named < 0 || S[at].outcast)
+		return;
 	if (!S[who].liar && !S[who].down) {
 		live_suspect += ev->type == GOSSIP_EV_SUSPECT;
 		live_dead += ev->type == GOSSIP_EV_DEAD;
 		live_left += ev->type == GOSSIP_EV_LEFT;
 	}
 	switch (ev->type) {
+	case GOSSIP_EV_JOIN:
+		if ((int)who == track_site && S[at].joined == INT64_MAX)
+			S[at].joined = now;
+		break;
+	case GOSSIP_EV_REVOKED:
+		if ((int)who == track_site && S[at].revoked == INT64_MAX)
+			S[at].revoked = now;
+		break;
 	case GOSSIP_EV_UPDATE:
 		if ((int)who == track_site && ev->incarnation >= track_inc &&
 		    S[at].seen_update == INT64_MAX)
@@ -343,14 +377,25 @@ liar_session(size_t i)
 	return ((uint64_t)1 << 32) + i + 1;
 }
 
-/* The converged start holds every site's first session as confirmed everywhere (sites index
- * the trust table in order); a later session of a site is challenged as in a daemon. */
+uint64_t
+site_session(size_t i)
+{
+	return (uint64_t)S[i].restarts << 40 | (i + 1);
+}
+
+/* The converged start holds every site's first session as confirmed everywhere; a later
+ * session of a site is challenged as in a daemon. The session names its site, and the
+ * member peer of site arg's view must be that site. */
 static bool
 sim_session_known(void *arg, uint32_t peer, uint64_t session)
 {
-	(void)arg;
+	size_t at = (size_t)(uintptr_t)arg, j = (size_t)(session & 0xffffffffu) - 1;
+	uint64_t run = session >> 32;
+
 	/* A liar's lies go out under a session of their own, which it answers challenges for. */
-	return session == (uint64_t)peer + 1 || (S[peer].liar && session == liar_session(peer));
+	if (j >= O.sites || (run != 0 && !(S[j].liar && session == liar_session(j))))
+		return false;
+	return member_index(at, j) == (int)peer;
 }
 
 void
@@ -382,9 +427,13 @@ site_new(size_t i, uint64_t session, uint32_t inc)
 	cfg.cb.event = cb_event;
 	cfg.cb.arg = (void *)(uintptr_t)i;
 	cfg.dh = sim_dh;
-	if (!O.cold)
+	if (!O.cold && !S[i].cold) {
 		cfg.session_known = sim_session_known;
+		cfg.session_arg = (void *)(uintptr_t)i;
+	}
 	cfg.dh_arg = S[i].pub;
+	if (O.federation)
+		fed_config(i, &cfg);
 	S[i].g = gossip_new(&cfg, err, sizeof(err));
 	if (S[i].g == NULL) {
 		fprintf(stderr, "netd-sim: site %zu: %s\n", i, err);
@@ -401,6 +450,33 @@ site_start(size_t i)
 	schedule(i);
 }
 
+void
+site_stop(size_t i, struct state *st)
+{
+	if (st != NULL) {
+		memset(st, 0, sizeof(*st));
+		if (view_carry(S[i].g, st) != 0) {
+			fprintf(stderr, "netd-sim: out of memory\n");
+			exit(1);
+		}
+		st->incarnation = gossip_self(S[i].g)->incarnation;
+	}
+	crash(i);
+	gossip_free(S[i].g);
+	S[i].g = NULL;
+}
+
+void
+site_restart(size_t i, uint32_t inc, const struct state *st)
+{
+	/* A new random session in a daemon: here one no other run of the site used. */
+	S[i].restarts++;
+	site_new(i, site_session(i), inc);
+	if (st != NULL)
+		view_adopt(S[i].g, st, net_site_now(i));
+	site_start(i);
+}
+
 void *
 xcalloc(size_t n, size_t size)
 {
@@ -413,7 +489,16 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
-/* Every site's keys, descriptor and trust entry; no gossip instance yet. */
+void
+site_grant(size_t i, struct addr_prefix *prefix, uint32_t *vni)
+{
+	(void)i;
+	*prefix = (struct addr_prefix){{AF_INET6, {.bytes = {0xfd}}}, 8};
+	*vni = 100;
+}
+
+/* Every site's keys, descriptor and trust entry (or, --federation, credential); no gossip
+ * instance yet. */
 static void
 setup_sites(void)
 {
@@ -429,33 +514,39 @@ setup_sites(void)
 	memcpy(seedkey, &O.seed, sizeof(O.seed));
 	for (size_t i = 0; i < O.sites; i++) {
 		uint64_t n = i;
-		struct addr_prefix allowed = {{AF_INET6, {.bytes = {0xfd}}}, 8};
-		uint32_t vni = 100;
+		struct addr_prefix allowed;
+		uint32_t vni;
 		struct gossip_grant grant;
 
 		crypto_generichash(S[i].priv, 32, (const uint8_t *)&n, sizeof(n), seedkey, 32);
 		crypto_scalarmult_base(S[i].pub, S[i].priv);
 		make_desc(i, &S[i].desc);
+		site_grant(i, &allowed, &vni);
 		grant = (struct gossip_grant){&allowed, 1, S[i].desc.overlay, 1, &vni, 1};
-		if (gossip_trust_add(trust, S[i].desc.name, S[i].pub, &grant) != 0) {
+		if (!O.federation &&
+		    gossip_trust_add(trust, S[i].desc.name, S[i].pub, &grant) != 0) {
 			fprintf(stderr, "netd-sim: trust table\n");
 			exit(1);
 		}
 		S[i].seen_update = S[i].seen_dead = S[i].full_view = INT64_MAX;
+		S[i].joined = S[i].revoked = INT64_MAX;
 		S[i].liar = O.sc == SC_LIAR && i >= O.sites - O.liars;
 		S[i].down = true;
 	}
+	if (O.federation)
+		fed_setup();
 }
 
-/* Every site starts knowing every other (a converged federation), as the steady state
- * most measurements are about; the join scenario starts from nothing instead. */
+/* The first n sites start knowing each other (a converged federation), as the steady state
+ * most measurements are about; the join scenario starts from nothing instead. In a
+ * federation each first admits the others' credentials, verified once for all. */
 static void
-setup_converged(void)
+setup_converged(size_t n)
 {
 	struct gossip_desc **descs = xcalloc(O.sites, sizeof(*descs));
 
-	for (size_t i = 0; i < O.sites; i++) {
-		site_new(i, i + 1, 1);
+	for (size_t i = 0; i < n; i++) {
+		site_new(i, site_session(i), 1);
 		site_start(i);
 		S[i].desc0 = *gossip_self(S[i].g);
 		S[i].inc = 1;
@@ -472,11 +563,14 @@ setup_converged(void)
 			exit(1);
 		}
 	}
-	for (size_t i = 0; i < O.sites; i++)
-		for (size_t j = 0; j < O.sites; j++)
+	for (size_t i = 0; i < n; i++) {
+		if (O.federation)
+			fed_admit_all(i, n);
+		for (size_t j = 0; j < n; j++)
 			if (i != j)
 				gossip_add_member(S[i].g, net_site_now(i), descs[j]);
-	for (size_t i = 0; i < O.sites; i++)
+	}
+	for (size_t i = 0; i < n; i++)
 		gossip_desc_unref(descs[i]);
 	free(descs);
 }
@@ -665,10 +759,9 @@ liar_receive(size_t li, const struct event *e)
 	struct seal_opened op;
 	struct wire_reader r;
 	size_t plen;
-	int from;
+	long from;
 
-	if (seal_sender(e->data, e->len, name) != 0 ||
-	    (from = gossip_trust_find(trust, name)) < 0 ||
+	if (seal_sender(e->data, e->len, name) != 0 || (from = site_of_name(name)) < 0 ||
 	    seal_unwrap(S[li].seal, (uint32_t)from, S[from].pub, e->data, e->len, plain,
 	                sizeof(plain), &plen, &op) != 0 ||
 	    wire_reader_init(&r, plain, plen) != 0)
@@ -683,7 +776,7 @@ liar_receive(size_t li, const struct event *e)
 			break;
 		case WIRE_PING_FOR: {
 			/* Answers honestly for itself, so it stays a helper others ask. */
-			int origin = gossip_trust_find(trust, m.from);
+			long origin = site_of_name(m.from);
 
 			if (origin >= 0)
 				lie_sealed_ack((size_t)origin, m.origin_seq, m.seq);
@@ -841,6 +934,7 @@ teardown(void)
 	}
 	for (size_t i = 0; i < O.sites; i++) {
 		gossip_free(S[i].g);
+		gossip_cred_unref(S[i].cred);
 		seal_free(S[i].seal);
 		for (size_t k = 0; k < S[i].nheld; k++)
 			free(S[i].held[k].data);
@@ -922,17 +1016,17 @@ out_begin(double wall0)
 	double wall = wall_clock() - wall0;
 
 	printf("{\"scenario\":\"%s\",\"sites\":%zu,\"seed\":%llu,\"loss\":%g,\"lifeguard\":%s,"
-	       "\"profile\":\"%s\"%s",
+	       "\"profile\":\"%s\"%s%s",
 	       scenario_names[O.sc], O.sites, (unsigned long long)O.seed, O.loss,
 	       O.lifeguard ? "true" : "false", O.wan ? "wan" : "lan",
-	       O.cold ? ",\"cold\":true" : "");
+	       O.cold ? ",\"cold\":true" : "", O.federation ? ",\"federation\":true" : "");
 	out_num("wall_s", wall);
 	out_num("cpu_s", (double)clock() / CLOCKS_PER_SEC);
 	out_num("datagrams", (double)delivered);
 	net_report();
 }
 
-static double
+double
 round_s(void)
 {
 	struct gossip_profile p;
@@ -965,13 +1059,14 @@ converged_sites(void)
 
 /* ---- scenarios ---- */
 
-static uint64_t
+uint64_t
 total_tx(void)
 {
 	uint64_t t = 0;
 
 	for (size_t i = 0; i < O.sites; i++)
-		t += gossip_counters(S[i].g)->tx_bytes;
+		if (S[i].g != NULL)
+			t += gossip_counters(S[i].g)->tx_bytes;
 	return t;
 }
 
@@ -1176,9 +1271,7 @@ all_converged(void)
 	return converged_sites() == O.sites;
 }
 
-/* --split F: the first F of the sites (by number) against the rest; otherwise --islands K
- * groups, site i in group i mod K. */
-static void
+void
 partition_groups(size_t *sizes, size_t ngroups)
 {
 	memset(sizes, 0, ngroups * sizeof(*sizes));
@@ -1265,12 +1358,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: netd-sim [--sites N] [--seed S] [--scenario steady|spread|crash|accuracy|\n"
-	        "                 stall|partition|liar|join|restart|leave]\n"
+	        "                 stall|partition|liar|join|restart|leave|admit|revoke]\n"
 	        "  [--loss P] [--latency MS] [--jitter MS] [--duration S] [--warmup S]\n"
 	        "  [--events N] [--no-lifeguard] [--wan] [--seeds K] [--cold]\n"
 	        "  [--stall-fraction F] [--stall S] [--stall-gap S] [--liars L] [--lie-rate R]\n"
 	        "  [--partition S] [--split F] [--islands K]\n"
 	        "  [--start-spread S] [--down S] [--graceful] [--linger S]\n"
+	        "  [--federation] [--restart-during S]\n"
 	        "network and hosts:\n"
 	        "  [--site-loss SITE:P]... [--link-loss A:B:P]... [--block FROM:TO]...\n"
 	        "  [--block-pair A:B]... [--burst P_GOOD_BAD:P_BAD_GOOD:LOSS_GOOD:LOSS_BAD]\n"
@@ -1322,6 +1416,8 @@ static const struct option long_options[] = {
         {"down", 1, 0, 'D'},
         {"linger", 1, 0, 'E'},
         {"graceful", 0, 0, 'F'},
+        {"federation", 0, 0, 'R'},
+        {"restart-during", 1, 0, 'T'},
         {"site-loss", 1, 0, OPT_SITE_LOSS},
         {"link-loss", 1, 0, OPT_LINK_LOSS},
         {"block", 1, 0, OPT_BLOCK},
@@ -1432,6 +1528,12 @@ option(int c, const char *arg)
 	case 'F':
 		O.graceful = true;
 		break;
+	case 'R':
+		O.federation = true;
+		break;
+	case 'T':
+		O.restart_during_s = num(arg, "--restart-during");
+		break;
 	default:
 		return net_option(c, arg);
 	}
@@ -1454,6 +1556,18 @@ check_options(void)
 	/* Daemons starting from nothing have confirmed no one's session. */
 	if (O.sc == SC_JOIN)
 		O.cold = true;
+	/* Only a federation's authorities revoke. */
+	if (O.sc == SC_REVOKE)
+		O.federation = true;
+	/* The revoked site, the site it is handed to and the restarted one are three. */
+	if (O.sc == SC_REVOKE && O.sites < 3) {
+		fprintf(stderr, "netd-sim: --scenario revoke: at least 3 sites\n");
+		return -1;
+	}
+	if (O.restart_during_s >= 0 && O.sc != SC_REVOKE) {
+		fprintf(stderr, "netd-sim: --restart-during goes with --scenario revoke\n");
+		return -1;
+	}
 	/* The liars come on top of the honest sites; elsewhere there are none. */
 	if (O.sc == SC_LIAR)
 		O.sites += O.liars;
@@ -1503,6 +1617,12 @@ run_scenario(double wall0)
 	case SC_LEAVE:
 		sc_leave(wall0);
 		break;
+	case SC_ADMIT:
+		sc_admit(wall0);
+		break;
+	case SC_REVOKE:
+		sc_revoke(wall0);
+		break;
 	}
 }
 
@@ -1528,7 +1648,8 @@ main(int argc, char **argv)
 	                  .lie_rate = 5,
 	                  .start_spread_s = 1,
 	                  .down_s = 30,
-	                  .linger_s = 2};
+	                  .linger_s = 2,
+	                  .restart_during_s = -1};
 	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -1545,13 +1666,16 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return 1;
+	/* What the daemon logs on a restart is not the simulator's output. */
+	log_set_level(LOG_LEVEL_WARNING);
 	net_rng = O.seed * 0x2545f4914f6cdd1dull;
 	wall0 = wall_clock();
 	if (net_setup() != 0)
 		return 2;
 	setup_sites();
+	/* admit: the last site starts later, from nothing. */
 	if (O.sc != SC_JOIN)
-		setup_converged();
+		setup_converged(O.sc == SC_ADMIT ? O.sites - 1 : O.sites);
 	net_start_flood();
 	run_scenario(wall0);
 	teardown();

@@ -1,5 +1,6 @@
 /* netd-sim's shared state: the event loop and sites (sim.c), the network and host models
- * (net.c) and the membership-churn scenarios (churn.c). */
+ * (net.c), the membership-churn scenarios (churn.c) and the federation's credentials and
+ * their scenarios (fed.c). */
 #ifndef NETD_SIM_H
 #define NETD_SIM_H
 
@@ -8,6 +9,8 @@
 #include <stdint.h>
 
 #include "netd/gossip.h"
+
+struct state;
 
 enum scenario {
 	SC_STEADY,
@@ -20,6 +23,8 @@ enum scenario {
 	SC_JOIN,
 	SC_RESTART,
 	SC_LEAVE,
+	SC_ADMIT,
+	SC_REVOKE,
 };
 
 struct opts {
@@ -39,12 +44,14 @@ struct opts {
 	double split;   /* partition: fraction of sites on the first side; 0: --islands */
 	size_t islands; /* partition: groups, site i in group i mod islands */
 	size_t nseeds;
-	size_t liars;          /* liar scenario: malicious trusted sites added to --sites */
-	double lie_rate;       /* datagrams of lies per second per liar */
-	double start_spread_s; /* join: sites start one by one over this long */
-	double down_s;         /* restart: how long a restarted site is down */
-	bool graceful;         /* restart: it stops with a leave (lingering --linger s) */
-	double linger_s;       /* leave: how long a leaving site keeps running */
+	size_t liars;            /* liar scenario: malicious trusted sites added to --sites */
+	double lie_rate;         /* datagrams of lies per second per liar */
+	double start_spread_s;   /* join: sites start one by one over this long */
+	double down_s;           /* restart: how long a restarted site is down */
+	bool graceful;           /* restart: it stops with a leave (lingering --linger s) */
+	double linger_s;         /* leave: how long a leaving site keeps running */
+	bool federation;         /* sites admitted by credential, no trust table */
+	double restart_during_s; /* revoke: a site restarts this long after it; < 0: none */
 };
 
 enum ev_kind {
@@ -74,7 +81,9 @@ struct site {
 	struct wire_desc desc;
 	gossip_time scheduled; /* time of the live tick event, INT64_MAX if none */
 	bool down;
-	bool left; /* called gossip_leave */
+	bool cold;    /* started from nothing: has confirmed no one's session */
+	bool left;    /* called gossip_leave */
+	bool outcast; /* its credential was revoked: its own view (everyone gone) is not counted */
 	gossip_time stalled_until;
 	struct event *held; /* datagrams that arrived while stalled */
 	size_t nheld, held_cap;
@@ -84,7 +93,10 @@ struct site {
 	/* per-run measurement */
 	gossip_time seen_update; /* when this site saw the tracked update */
 	gossip_time seen_dead;
-	gossip_time full_view; /* join: when it first held every other site alive */
+	gossip_time full_view;    /* join: when it first held every other site alive */
+	gossip_time joined;       /* admit: when it first held the new site */
+	gossip_time revoked;      /* revoke: when it took the revoked site out of its view */
+	struct gossip_cred *cred; /* --federation: its credential, shared by every view */
 	/* A liar runs no gossip instance: sim.c speaks for it with its real key. */
 	bool liar;
 	struct seal *seal;
@@ -95,6 +107,10 @@ struct site {
 extern struct opts O;
 extern struct site *S;
 extern gossip_time now;
+/* While set, datagrams between sites of different sides are lost. */
+extern bool partitioned;
+/* The site whose update, death, join or revocation the scenario times; -1: none. */
+extern int track_site;
 /* Declared dead while running; dead after leaving; suspected and dead among impaired sites. */
 extern uint64_t false_dead, left_dead, impaired_suspect, impaired_dead;
 
@@ -106,7 +122,28 @@ void schedule(size_t i);
 /* A new gossip instance for site i, not started: remembered members may be added. */
 void site_new(size_t i, uint64_t session, uint32_t inc);
 void site_start(size_t i);
+/* Stops site i as a crash does and frees its gossip instance; st, when not NULL, gets what
+ * the daemon's state file holds at its stop (state_clear it). */
+void site_stop(size_t i, struct state *st);
+/* Starts site i again under a new session at incarnation inc, taking in st (NULL: nothing)
+ * as the daemon takes in its state file. */
+void site_restart(size_t i, uint32_t inc, const struct state *st);
+/* What site i may claim, by its trust entry or its credential, beside its overlay address:
+ * its prefix range and its VNI. */
+void site_grant(size_t i, struct addr_prefix *prefix, uint32_t *vni);
+/* The session of site i's current run: i + 1 for its first, which the converged start holds
+ * confirmed everywhere; a new one per restart. */
+uint64_t site_session(size_t i);
+/* The site named, or -1. */
+long site_of_name(const char *name);
+/* The index of site j in site i's view, or -1 when i does not admit it (now). */
+int member_index(size_t i, size_t j);
 void crash(size_t i);
+/* Sides of a partition: --split F puts the first F of the sites on side 0; otherwise site i
+ * is in group i mod --islands. sizes (ngroups of them) gets each side's count. */
+void partition_groups(size_t *sizes, size_t ngroups);
+uint64_t total_tx(void);
+double round_s(void);
 void out_begin(double wall0);
 void out_num(const char *key, double v);
 double pct(double *v, size_t n, double p);
@@ -164,5 +201,15 @@ void net_report(void);
 void sc_join(double wall0);
 void sc_restart(double wall0);
 void sc_leave(double wall0);
+
+/* fed.c: a federation "sim" of 3 authorities, threshold 2, every site with a credential
+ * signed by 2 of them; its clock is FED_T0 plus the simulated seconds. */
+void fed_setup(void);
+/* What site i's gossip configuration needs to run in the federation. */
+void fed_config(size_t i, struct gossip_config *cfg);
+/* The converged start: site i admits every other site's credential, in site order. */
+void fed_admit_all(size_t i, size_t nsites);
+void sc_admit(double wall0);
+void sc_revoke(double wall0);
 
 #endif
