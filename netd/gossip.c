@@ -2008,19 +2008,21 @@ admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
 	emit(g, now, GOSSIP_EV_UPDATE, idx, false);
 }
 
-/* Credentials that ran out take their sites out of the view; a renewal brings them back. */
-static void
+/* Credentials that ran out take their sites out of the view; a renewal brings them back.
+ * Once a second: true when it ran. */
+static bool
 expiry_tick(struct gossip *g, gossip_time now)
 {
 	int64_t t;
 
 	if (!g->federated || now < g->next_expiry_check)
-		return;
+		return false;
 	g->next_expiry_check = now + GOSSIP_SEC;
 	t = unix_now(g);
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++)
 		if (!g->admitted[i].out && t >= g->admitted[i].cred->not_after)
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_EXPIRED);
+	return true;
 }
 
 /* Takes a revocation: verified against the authority set, held, spread, and acted on. 1 when
@@ -2180,6 +2182,27 @@ cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpo
 	}
 	if (p.w.len > 1)
 		pkt_send(g, &p, false);
+}
+
+/* Members whose descriptor announces a next key this site holds no credential for are asked
+ * for it themselves, until it comes: they hold it, which the site that relayed the
+ * descriptor may not have yet, and an ask or its answer may be lost. */
+static void
+next_cred_asks(struct gossip *g, gossip_time now)
+{
+	char want[1][WIRE_NAME_MAX + 1];
+
+	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
+		const struct admitted *a = &g->admitted[i];
+		uint32_t idx = (uint32_t)(g->nstatic + i);
+		const struct member *m = &g->members[idx];
+		uint64_t held = a->next != NULL ? a->next->serial : a->cred->serial;
+
+		if (a->out || !live(m->state) || m->desc == NULL || m->desc->d.next_serial <= held)
+			continue;
+		strcpy(want[0], g->admitted_trust->e[i].name);
+		cred_ask(g, now, idx, member_addr(g, idx), want, 1, false);
+	}
 }
 
 static void
@@ -3658,7 +3681,8 @@ gossip_tick(struct gossip *g, gossip_time now)
 	if (!g->started)
 		return;
 	forward_tick(g, now);
-	expiry_tick(g, now);
+	if (expiry_tick(g, now))
+		next_cred_asks(g, now);
 	probe_tick(g, now);
 	suspects_tick(g, now);
 	if (now >= g->next_gossip) {
