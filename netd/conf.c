@@ -106,9 +106,17 @@ static const char *const segment_known[] = {"name", "vni", "bridge", "ports", "v
 static const char *const trust_known[] = {"name",    "public_key", "prefixes",
                                           "overlay", "vnis",       NULL};
 static const char *const control_known[] = {"socket", "mode", "group", NULL};
-static const char *const federation_known[] = {
-        "name",     "authorities",  "threshold", "credential", "next_credential", "pin_authorities",
-        "provider", "jurisdiction", "labels",    NULL};
+static const char *const federation_known[] = {"name",
+                                               "authorities",
+                                               "threshold",
+                                               "credential",
+                                               "next_credential",
+                                               "pin_authorities",
+                                               "provider",
+                                               "jurisdiction",
+                                               "labels",
+                                               "fence",
+                                               NULL};
 static const char *const policy_known[] = {"deny", "require", "segments", "narrow", NULL};
 static const char *const policy_segment_known[] = {"vni", "require", NULL};
 static const char *const narrow_known[] = {"site", "prefixes", NULL};
@@ -1895,6 +1903,9 @@ parse_federation(struct loader *ld, const config_setting_t *root, struct conf *c
 		conf->federation.threshold = (unsigned int)n;
 	parse_credential_path(ld, g, "credential", &conf->federation.credential_file);
 	parse_credential_path(ld, g, "next_credential", &conf->federation.next_credential_file);
+	if ((s = config_setting_get_member(g, "fence")) != NULL)
+		parse_prefix_list(ld, s, "federation.fence", want_prefix, &conf->federation.fence,
+		                  &conf->federation.nfence);
 	if ((s = config_setting_get_member(g, "pin_authorities")) != NULL)
 		want_bool(ld, s, "federation.pin_authorities", &conf->federation.pin_authorities);
 	parse_attributes(ld, g, conf);
@@ -2868,6 +2879,7 @@ federation_free(struct conf *conf)
 	free(conf->federation.credential);
 	free(conf->federation.next_credential_file);
 	free(conf->federation.next_credential);
+	free(conf->federation.fence);
 	free(conf->federation.provider);
 	free(conf->federation.labels);
 }
@@ -3053,6 +3065,10 @@ print_federation(FILE *out, const struct conf *conf)
 		print_setting(out, 1, "next_credential", conf->federation.next_credential_file);
 	fprintf(out, "\tpin_authorities = %s;\n",
 	        conf->federation.pin_authorities ? "true" : "false");
+	if (conf->federation.nfence > 0) {
+		fputs("\tfence = ", out);
+		print_prefixes(out, conf->federation.fence, conf->federation.nfence, true);
+	}
 	if (conf->federation.provider != NULL)
 		print_setting(out, 1, "provider", conf->federation.provider);
 	else
@@ -3345,6 +3361,7 @@ json_federation(const struct conf *conf)
 	                  ? json_credential(conf->federation.next_credential)
 	                  : json_null());
 	r |= jset(o, "pin_authorities", json_boolean(conf->federation.pin_authorities));
+	r |= jset(o, "fence", json_prefixes(conf->federation.fence, conf->federation.nfence, true));
 	r |= jset(o, "provider",
 	          conf->federation.provider ? json_string(conf->federation.provider) : json_null());
 	r |= jset(o, "jurisdiction",
@@ -3665,7 +3682,9 @@ live_eq(const struct conf *a, const struct conf *b)
 	for (size_t i = 0; i < a->nsegments; i++)
 		if (!segment_eq(&a->segments[i], &b->segments[i]))
 			return false;
-	return attributes_eq(a, b) && policy_eq(&a->policy, &b->policy);
+	return attributes_eq(a, b) && policy_eq(&a->policy, &b->policy) &&
+	       a->federation.nfence == b->federation.nfence &&
+	       prefixes_eq(a->federation.fence, b->federation.fence, a->federation.nfence);
 }
 
 /* The file name and source lines are where a config came from, not what it says. */

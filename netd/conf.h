@@ -185,6 +185,10 @@ struct conf {
 		 * (make before break). NULL: none. */
 		char *next_credential_file;
 		struct cred *next_credential;
+		/* The federation's address space: what of it no tunnel route covers is unreachable
+		 * from this site (fail closed), less this site's own prefixes and overlay. */
+		struct addr_prefix *fence;
+		size_t nfence;
 		bool pin_authorities;      /* authority updates spread by gossip are not taken */
 		char *provider;            /* NULL: not stated */
 		char jurisdiction[3];      /* "" : not stated */

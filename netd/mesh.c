@@ -788,11 +788,18 @@ fence_holes(const struct build *b, const struct mesh_site *sites, size_t nsites,
             struct addr_prefix **holes, size_t *n)
 {
 	const struct conf *conf = b->conf;
-	struct addr_prefix *h = calloc(nsites + conf->gossip.nseeds + 1, sizeof(*h));
+	struct addr_prefix *h = calloc(
+	        nsites + conf->gossip.nseeds + conf->nprefixes + conf->noverlay + 1, sizeof(*h));
 	size_t k = 0;
 
 	if (!h)
 		return -ENOMEM;
+	/* This site's own space: no trust entry's grant overlaps it (the config refuses that),
+	 * but the federation's fence may well hold it. */
+	for (size_t i = 0; i < conf->nprefixes; i++)
+		h[k++] = conf->prefixes[i];
+	for (size_t i = 0; i < conf->noverlay; i++)
+		h[k++] = conf->overlay[i];
 	for (size_t i = 0; i < nsites; i++)
 		if (addr_len(sites[i].endpoint.family))
 			h[k++] = addr_host(&sites[i].endpoint);
@@ -805,7 +812,9 @@ fence_holes(const struct build *b, const struct mesh_site *sites, size_t nsites,
 }
 
 /* The fail-closed prefixes: every trust entry's grants, prefixes and overlay, whether or not
- * its site was ever seen or is still remembered, less the tunnel endpoints and seeds in them.
+ * its site was ever seen or is still remembered, and the federation's fence, which holds what
+ * credentials grant (a site admitted by one, seen or not, revoked or not), less this site's own
+ * prefixes and overlay and the tunnel endpoints and seeds in them.
  * An admitted overlay address lies in one of them (overlay_problem), so it is fenced before
  * its site is seen and after it is forgotten. */
 static int
@@ -830,6 +839,8 @@ build_failclosed(struct build *b, const struct mesh_site *sites, size_t nsites)
 			if (!in_trusted_prefixes(t, &t->overlay[j]))
 				err = mesh_prefix_carve(&t->overlay[j], holes, nholes, &out);
 	}
+	for (size_t i = 0; err == 0 && i < conf->federation.nfence; i++)
+		err = mesh_prefix_carve(&conf->federation.fence[i], holes, nholes, &out);
 	free(holes);
 	if (err < 0) {
 		free(out.items);

@@ -281,6 +281,50 @@ test_overlay_denied(void **state)
 	conf_free(conf);
 }
 
+/* The federation's fence makes its whole space fail closed, sites admitted by credential and
+ * never seen included, less this site's own prefixes and overlay address and the tunnel
+ * endpoints in it: a tunnel route to a site inside it is more specific, or the same prefix
+ * at a lower metric. */
+static void
+test_federation_fence(void **state)
+{
+	static const struct fixture_site view[] = {
+	        FIXTURE_SITE("beta", 1, "10.77.0.9 51820", "10.99.0.2", "10.2.0.0/16", ""),
+	};
+	char extra[512];
+	struct conf *conf;
+	struct mesh_desired *d;
+	struct addr_prefix own, endpoint, unseen, tunnel, overlay;
+	bool unseen_fenced = false, tunnel_fenced = false;
+
+	(void)state;
+	snprintf(extra, sizeof(extra),
+	         "federation = { name = \"lab\"; authorities = [ \"%s\" ]; threshold = 1;\n"
+	         "  fence = [ \"10.0.0.0/8\" ]; };\n",
+	         fixture_pubkey_text(5));
+	conf = load_conf("", "\"10.99.0.1\"", extra);
+	d = fixture_compute(conf, view, N(view), NULL, 0);
+	assert_int_equal(addr_prefix_parse("10.1.0.0/16", &own), 0);
+	assert_int_equal(addr_prefix_parse("10.99.0.1/32", &overlay), 0);
+	assert_int_equal(addr_prefix_parse("10.77.0.9/32", &endpoint), 0);
+	assert_int_equal(addr_prefix_parse("10.200.0.0/16", &unseen), 0);
+	assert_int_equal(addr_prefix_parse("10.2.0.0/16", &tunnel), 0);
+	for (size_t i = 0; i < d->nfailclosed; i++) {
+		const struct addr_prefix *f = &d->failclosed[i];
+
+		assert_false(addr_prefix_overlap(f, &own));
+		assert_false(addr_prefix_overlap(f, &overlay));
+		assert_false(addr_prefix_overlap(f, &endpoint));
+		unseen_fenced |= addr_prefix_contains(f, &unseen);
+		tunnel_fenced |= addr_prefix_contains(f, &tunnel);
+	}
+	assert_true(unseen_fenced);
+	assert_true(tunnel_fenced);
+	assert_int_equal(d->nroutes, 2); /* beta's prefix and overlay, through its tunnel */
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* A site that announced its next key gets a second peer with that key, its endpoint and no
  * allowed IPs, after every site's own: its routes stay with the current key's peer. */
 static void
@@ -782,6 +826,7 @@ main(void)
 	        cmocka_unit_test(test_malformed_claims),
 	        cmocka_unit_test(test_overlay_denied),
 	        cmocka_unit_test(test_next_key_standby),
+	        cmocka_unit_test(test_federation_fence),
 	        cmocka_unit_test(test_vtep_hijack),
 	        cmocka_unit_test(test_overlapping_grants),
 	        cmocka_unit_test(test_membership_states),
