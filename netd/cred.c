@@ -926,14 +926,15 @@ short_key(const uint8_t key[CRED_KEY_LEN], char out[SHORT_KEY_LEN + 1])
 	return out;
 }
 
-static const char *
-format_time(int64_t t, char out[32])
+const char *
+cred_format_time(int64_t t, char out[CRED_TIME_STRLEN])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "@%" PRId64, t);
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, CRED_TIME_STRLEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, CRED_TIME_STRLEN, "@%" PRId64, t);
 	return out;
 }
 
@@ -1030,11 +1031,12 @@ cred_verify(const struct cred *c, const struct cred_authorities *set, int64_t no
 		return v->status;
 	if (now < c->not_before)
 		return verdict(v, CRED_NOT_YET_VALID, "not valid before %s",
-		               format_time(c->not_before, when));
+		               cred_format_time(c->not_before, when));
 	if (now >= c->not_after)
-		return verdict(v, CRED_EXPIRED, "expired at %s", format_time(c->not_after, when));
+		return verdict(v, CRED_EXPIRED, "expired at %s",
+		               cred_format_time(c->not_after, when));
 	return verdict(v, CRED_OK, "%u of %u needed signatures, valid until %s", v->signers,
-	               v->needed, format_time(c->not_after, when));
+	               v->needed, cred_format_time(c->not_after, when));
 }
 
 enum cred_status

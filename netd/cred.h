@@ -193,6 +193,11 @@ enum cred_status cred_revoked(const struct cred *c, const struct cred_revocation
  * anti-entropy of revocation sets and for deduplication. */
 uint64_t cred_revocation_id(const struct cred_revocation *r);
 
+/* A document's time (Unix seconds) as people and JSON read it: UTC ISO 8601,
+ * "2026-12-03T23:00:00Z"; "@SECONDS" for one the calendar cannot show. Returns out. */
+#define CRED_TIME_STRLEN 32
+const char *cred_format_time(int64_t t, char out[CRED_TIME_STRLEN]);
+
 /* True when label key (or "provider", "jurisdiction") has value in c. */
 const char *cred_attribute(const struct cred *c, const char *key);
 

@@ -637,17 +637,6 @@ out:
 
 /* ---- show ---- */
 
-static const char *
-utc_text(int64_t t, char buf[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, 32, "%" PRId64, t);
-	return buf;
-}
-
 /* "40 seconds", "12 minutes", "5 hours", "300 days": the largest unit of which there are at
  * least two, rounded to the nearest (a credential made for 30 days expires in 30 days, not
  * in 29 days and 23 hours). */
@@ -672,9 +661,9 @@ span_text(int64_t secs, char buf[32])
 static void
 print_time(const char *label, int64_t t, int64_t now, const char *future, const char *past)
 {
-	char utc[32], span[32];
+	char utc[CRED_TIME_STRLEN], span[32];
 
-	printf("  %-13s %s (", label, utc_text(t, utc));
+	printf("  %-13s %s (", label, cred_format_time(t, utc));
 	printf(t > now ? future : past, span_text(t - now, span));
 	printf(")\n");
 }

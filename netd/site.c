@@ -377,16 +377,13 @@ static void
 site_log_credential(const struct conf *conf)
 {
 	const struct cred *c = conf->federation.credential;
+	char until[CRED_TIME_STRLEN];
 	int64_t left;
-	char until[32];
-	struct tm tm;
-	time_t t;
 
 	if (c == NULL)
 		return;
-	t = (time_t)c->not_after;
-	left = (int64_t)(t - time(NULL));
-	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	left = c->not_after - (int64_t)time(NULL);
+	cred_format_time(c->not_after, until);
 	if (left <= 0)
 		log_warnx("federation %s: this site's credential (serial %" PRIu64 ") expired at "
 		          "%s: no other site admits it by credential",
