@@ -556,6 +556,43 @@ route_json(const char *prefix, const char *type, const char *via, const char *de
 	                 why == NULL, "reason", why);
 }
 
+/* What the local policy keeps from the routes of member mi (c: its credential, or NULL): the
+ * whole site when a rule excludes it, else each prefix a narrow entry does not accept; as
+ * problems of kind "policy". */
+static void
+policy_problems(json_t *problems, const struct conf_policy *p, const struct gossip_member_info *mi,
+                const struct cred *c)
+{
+	const struct wire_desc *d = mi->granted;
+	struct addr_prefix kept[WIRE_MAX_PREFIXES];
+	char why[256], text[512], buf[ADDR_PREFIX_STRLEN];
+	const char *rule;
+	size_t nkept;
+
+	if (d == NULL)
+		return;
+	if ((rule = policy_site(p, mi->name, c, why, sizeof(why))) != NULL) {
+		snprintf(text, sizeof(text), "no tunnel or route to site %s (%s): %s", mi->name,
+		         rule, why);
+		json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "kind", "policy",
+		                                          "site", mi->name, "text", text));
+		return;
+	}
+	nkept = policy_narrow(p, mi->name, d->prefixes, d->nprefixes, kept);
+	for (size_t i = 0, k = 0; i < d->nprefixes; i++) {
+		if (k < nkept && addr_prefix_equal(&kept[k], &d->prefixes[i])) {
+			k++;
+			continue;
+		}
+		snprintf(
+		        text, sizeof(text),
+		        "prefix %s of site %s not routed: outside what policy.narrow accepts of it",
+		        addr_prefix_format(&d->prefixes[i], buf), mi->name);
+		json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "kind", "policy",
+		                                          "site", mi->name, "text", text));
+	}
+}
+
 /* The tunnel routes and the fail-closed ones as the last run left them, merged by prefix
  * (a tunnel route before the fence of the same prefix, as the metrics go). */
 json_t *
@@ -592,6 +629,15 @@ status_routes_json(const struct site_snapshot *s)
 		                      json_pack("{s:s, s:s, s:s}", "kind",
 		                                mesh_report_kind_name(d->reports[j].kind), "site",
 		                                d->reports[j].site, "text", d->reports[j].text));
+	for (size_t j = 0; j < gossip_member_count(s->gossip); j++) {
+		struct gossip_member_info mi;
+		struct cred c;
+
+		if (credential_member(s, j, &mi, &c))
+			policy_problems(problems, &s->conf->policy, &mi, &c);
+		else if (gossip_member(s->gossip, j, &mi) == 0)
+			policy_problems(problems, &s->conf->policy, &mi, NULL);
+	}
 	return json_pack("{s:o, s:I, s:I, s:o}", "routes", routes, "table",
 	                 (json_int_t)s->conf->routing.table, "protocol",
 	                 (json_int_t)s->conf->routing.protocol, "problems", problems);
