@@ -57,16 +57,26 @@ codec_put_u64(struct codec_out *o, uint64_t v)
 
 /* Encoders refuse what the decoder would refuse, so nothing invalid leaves a site. */
 void
-codec_put_name(struct codec_out *o, const char *name)
+codec_put_text(struct codec_out *o, const char *s, size_t max)
 {
-	size_t n = strnlen(name, WIRE_NAME_MAX + 1);
+	size_t n = strnlen(s, max + 1);
 
-	if (!wire_name_valid(name)) {
+	if (n > max || n > UINT8_MAX) {
 		o->full = true;
 		return;
 	}
 	codec_put_u8(o, (uint8_t)n);
-	codec_put_bytes(o, name, n);
+	codec_put_bytes(o, s, n);
+}
+
+void
+codec_put_name(struct codec_out *o, const char *name)
+{
+	if (!wire_name_valid(name)) {
+		o->full = true;
+		return;
+	}
+	codec_put_text(o, name, WIRE_NAME_MAX);
 }
 
 /* Address families in the encodings: fixed numbers, whatever the host's AF_ values are. */
@@ -196,12 +206,12 @@ codec_get_u64(struct codec_in *in)
 }
 
 void
-codec_get_name(struct codec_in *in, char out[WIRE_NAME_MAX + 1])
+codec_get_text(struct codec_in *in, char *out, size_t max)
 {
 	uint8_t n = codec_get_u8(in);
 	const uint8_t *p;
 
-	if (n == 0 || n > WIRE_NAME_MAX) {
+	if (n > max) {
 		in->bad = true;
 		return;
 	}
@@ -210,7 +220,17 @@ codec_get_name(struct codec_in *in, char out[WIRE_NAME_MAX + 1])
 		return;
 	memcpy(out, p, n);
 	out[n] = '\0';
-	if (memchr(out, '\0', n) != NULL || !wire_name_valid(out))
+	/* A NUL inside would make two encodings of one string. */
+	if (memchr(p, '\0', n) != NULL)
+		in->bad = true;
+}
+
+void
+codec_get_name(struct codec_in *in, char out[WIRE_NAME_MAX + 1])
+{
+	out[0] = '\0';
+	codec_get_text(in, out, WIRE_NAME_MAX);
+	if (!in->bad && !wire_name_valid(out))
 		in->bad = true;
 }
 

@@ -28,6 +28,8 @@ void codec_put_u24(struct codec_out *o, uint32_t v); /* the low 24 bits */
 void codec_put_u32(struct codec_out *o, uint32_t v);
 void codec_put_u64(struct codec_out *o, uint64_t v);
 /* A length byte and the name; a name wire_name_valid refuses sets full. */
+/* A length-prefixed text of at most max (<= 255) bytes, without NULs. */
+void codec_put_text(struct codec_out *o, const char *s, size_t max);
 void codec_put_name(struct codec_out *o, const char *name);
 /* Family number, address bytes, port; no address or port 0 sets full. */
 void codec_put_endpoint(struct codec_out *o, const struct addr_endpoint *e);
@@ -55,6 +57,8 @@ uint32_t codec_get_u24(struct codec_in *in);
 uint32_t codec_get_u32(struct codec_in *in);
 uint64_t codec_get_u64(struct codec_in *in);
 /* What the puts above write; anything they would refuse sets bad. */
+/* out holds max + 1 bytes; a text longer than max or holding a NUL is bad. */
+void codec_get_text(struct codec_in *in, char *out, size_t max);
 void codec_get_name(struct codec_in *in, char out[WIRE_NAME_MAX + 1]);
 void codec_get_endpoint(struct codec_in *in, struct addr_endpoint *e);
 void codec_get_prefix(struct codec_in *in, struct addr_prefix *p);

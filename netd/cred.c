@@ -182,19 +182,6 @@ put_i64(struct codec_out *o, int64_t v)
 	codec_put_u64(o, (uint64_t)v); /* two's complement */
 }
 
-static void
-put_text(struct codec_out *o, const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n > max) {
-		o->full = true;
-		return;
-	}
-	codec_put_u8(o, (uint8_t)n);
-	codec_put_bytes(o, s, n);
-}
-
 /* Counts are checked by the document's problem function before anything is written. */
 static void
 put_prefixes(struct codec_out *o, const struct addr_prefix *p, uint8_t n)
@@ -220,12 +207,12 @@ put_site_body(struct codec_out *o, const void *doc)
 	codec_put_u8(o, c->nvnis);
 	for (size_t i = 0; i < c->nvnis; i++)
 		codec_put_u24(o, c->vnis[i]);
-	put_text(o, c->provider, CRED_VALUE_MAX);
-	put_text(o, c->jurisdiction, JURISDICTION_LEN);
+	codec_put_text(o, c->provider, CRED_VALUE_MAX);
+	codec_put_text(o, c->jurisdiction, JURISDICTION_LEN);
 	codec_put_u8(o, c->nlabels);
 	for (size_t i = 0; i < c->nlabels; i++) {
-		put_text(o, c->labels[i].key, CRED_LABEL_KEY_MAX);
-		put_text(o, c->labels[i].value, CRED_VALUE_MAX);
+		codec_put_text(o, c->labels[i].key, CRED_LABEL_KEY_MAX);
+		codec_put_text(o, c->labels[i].value, CRED_VALUE_MAX);
 	}
 }
 
@@ -243,7 +230,7 @@ put_revocation_body(struct codec_out *o, const void *doc)
 		codec_put_bytes(o, r->key, CRED_KEY_LEN);
 	}
 	put_i64(o, r->issued);
-	put_text(o, r->reason, CRED_VALUE_MAX);
+	codec_put_text(o, r->reason, CRED_VALUE_MAX);
 }
 
 static void
@@ -295,26 +282,6 @@ get_count(struct codec_in *in, unsigned max)
 	return n;
 }
 
-/* out holds max + 1; a NUL inside would make two encodings of one string. */
-static void
-get_text(struct codec_in *in, char *out, size_t max)
-{
-	uint8_t n = codec_get_u8(in);
-	const uint8_t *p;
-
-	if (n > max) {
-		in->bad = true;
-		return;
-	}
-	p = codec_get_bytes(in, n);
-	if (p == NULL)
-		return;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	if (memchr(p, '\0', n) != NULL)
-		in->bad = true;
-}
-
 static uint8_t
 get_prefixes(struct codec_in *in, struct addr_prefix *p, unsigned max)
 {
@@ -347,14 +314,14 @@ get_site_body(struct dec *d, void *doc)
 	for (size_t i = 0; i < c->nvnis; i++)
 		c->vnis[i] = codec_get_u24(&d->in);
 	mark(d, "VNIs");
-	get_text(&d->in, c->provider, CRED_VALUE_MAX);
+	codec_get_text(&d->in, c->provider, CRED_VALUE_MAX);
 	mark(d, "provider");
-	get_text(&d->in, c->jurisdiction, JURISDICTION_LEN);
+	codec_get_text(&d->in, c->jurisdiction, JURISDICTION_LEN);
 	mark(d, "jurisdiction");
 	c->nlabels = get_count(&d->in, CRED_MAX_LABELS);
 	for (size_t i = 0; i < c->nlabels; i++) {
-		get_text(&d->in, c->labels[i].key, CRED_LABEL_KEY_MAX);
-		get_text(&d->in, c->labels[i].value, CRED_VALUE_MAX);
+		codec_get_text(&d->in, c->labels[i].key, CRED_LABEL_KEY_MAX);
+		codec_get_text(&d->in, c->labels[i].value, CRED_VALUE_MAX);
 	}
 	mark(d, "labels");
 }
@@ -377,7 +344,7 @@ get_revocation_body(struct dec *d, void *doc)
 	}
 	mark(d, "what is revoked");
 	r->issued = get_i64(&d->in);
-	get_text(&d->in, r->reason, CRED_VALUE_MAX);
+	codec_get_text(&d->in, r->reason, CRED_VALUE_MAX);
 	mark(d, "issued and reason");
 }
 
