@@ -77,10 +77,10 @@ static const char *const root_known[] = {"site",       "wireguard", "overlay",  
                                          "prefixes",   "routing",   "segments", "trust",
                                          "federation", "policy",    "control",  NULL};
 static const char *const site_known[] = {"name", "log_level", NULL};
-static const char *const wg_known[] = {"interface", "listen_port",       "private_key_file",
-                                       "backend",   "userspace_command", "fwmark",
-                                       "mtu",       "behind_nat",        "relay",
-                                       "relays",    NULL};
+static const char *const wg_known[] = {
+        "interface", "listen_port", "private_key_file", "backend", "userspace_command",
+        "fwmark",    "mtu",         "behind_nat",       "relay",   "relays",
+        NULL};
 static const char *const gossip_known[] = {"bind",
                                            "advertise",
                                            "seeds",

@@ -29,8 +29,8 @@
 #define CONF_DEFAULT_VXLAN_PORT    4789
 #define CONF_DEFAULT_DEAD_HOLD     30 /* seconds */
 #define CONF_DEFAULT_STATE_FILE    NETD_LOCALSTATEDIR "/lib/netd/gossip.state"
-#define CONF_MAX_OVERLAY           2 /* at most one IPv4 and one IPv6 */
-#define CONF_MAX_RELAYS            4 /* a descriptor names at most this many */
+#define CONF_MAX_OVERLAY           2  /* at most one IPv4 and one IPv6 */
+#define CONF_MAX_RELAYS            4  /* a descriptor names at most this many */
 #define CONF_NAME_SIZE             33 /* site names: 1..32 characters */
 #define CONF_VNI_MAX               16777215u
 #define CONF_TABLE_MAIN            254
