@@ -1875,8 +1875,8 @@ test_drift_peer_removed(void **state)
 	conf_free(conf);
 }
 
-/* Allowed-ips, keepalive and endpoint changed by hand and a foreign peer added are each
- * named; a roaming site's endpoint learnt by WireGuard is not drift. */
+/* Allowed-ips, keepalive and a fixed endpoint changed by hand and a foreign peer added are
+ * each named; a roaming site's endpoint learnt by WireGuard is not drift. */
 static void
 test_drift_changed_and_foreign(void **state)
 {
@@ -1905,8 +1905,11 @@ test_drift_changed_and_foreign(void **state)
 	assert_false(note_wg0(r, &drift));
 
 	set = wg_device_new("wg0");
-	p = hand_peer(set, 2, WG_PEER_HAS_KEEPALIVE);
+	p = hand_peer(set, 2, WG_PEER_HAS_KEEPALIVE | WG_PEER_HAS_ENDPOINT);
 	p->persistent_keepalive = 7;
+	p->endpoint.sin.sin_family = AF_INET;
+	p->endpoint.sin.sin_port = htons(51820);
+	inet_pton(AF_INET, "192.0.2.33", &p->endpoint.sin.sin_addr);
 	assert_int_equal(addr_prefix_parse("10.77.0.0/16", &extra), 0);
 	p = hand_peer(set, 1, 0);
 	assert_int_equal(wg_peer_add_allowedip(p, &extra), 0);
@@ -1923,11 +1926,12 @@ test_drift_changed_and_foreign(void **state)
 	assert_string_equal(
 	        drift_format(&drift, text, sizeof(text)),
 	        "peer of site beta changed (allowed-ips), peer of site gamma changed "
-	        "(keepalive), foreign peer AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM= "
+	        "(endpoint,keepalive), foreign peer AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM= "
 	        "added");
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	expect_changes("wg set wg0 peer @BETA@ replace-allowed-ips allowed-ips "
-	               "10.2.0.0/16,10.99.0.2/32 peer @GAMMA@ persistent-keepalive 0 peer "
+	               "10.2.0.0/16,10.99.0.2/32 peer @GAMMA@ endpoint 192.0.2.3:51820 "
+	               "persistent-keepalive 0 peer "
 	               "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM= remove\n");
 	assert_false(note_wg0(r, &drift));
 	reconcile_get_stats(r, &st);
