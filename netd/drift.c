@@ -32,6 +32,13 @@ peer_qcmp(const void *a, const void *b)
 	              ((const struct drift_peer *)b)->public_key, WG_KEY_SIZE);
 }
 
+/* For bsearch: a public key against a table peer. */
+static int
+key_qcmp(const void *key, const void *item)
+{
+	return memcmp(key, ((const struct drift_peer *)item)->public_key, WG_KEY_SIZE);
+}
+
 static int
 prefix_qcmp(const void *a, const void *b)
 {
@@ -204,8 +211,8 @@ drift_compare(struct drift_table *t, const struct wg_device *dev, struct drift *
 	}
 	for (size_t i = 0; i < dev->npeers; i++) {
 		const struct wg_peer *have = &dev->peers[i];
-		struct drift_peer *want = bsearch(have->public_key, t->peers, t->npeers,
-		                                  sizeof(*t->peers), peer_qcmp);
+		struct drift_peer *want =
+		        bsearch(have->public_key, t->peers, t->npeers, sizeof(*t->peers), key_qcmp);
 		unsigned fields;
 
 		if (!want) {
