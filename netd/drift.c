@@ -39,13 +39,23 @@ key_qcmp(const void *key, const void *item)
 	return memcmp(key, ((const struct drift_peer *)item)->public_key, WG_KEY_SIZE);
 }
 
+/* The table's peer of key, or NULL (an empty table may have no array at all). */
+static struct drift_peer *
+find_peer(const struct drift_table *t, const uint8_t key[WG_KEY_SIZE])
+{
+	if (!t->npeers)
+		return NULL;
+	return bsearch(key, t->peers, t->npeers, sizeof(*t->peers), key_qcmp);
+}
+
 static int
 prefix_qcmp(const void *a, const void *b)
 {
 	return addr_prefix_cmp(a, b);
 }
 
-/* Room for n items in *items of capacity *cap: 0, or -ENOMEM. */
+/* Room for n items of size bytes in *items, of capacity *cap: 0, or -ENOMEM with *items as
+ * it was. */
 static int
 reserve(void **items, size_t *cap, size_t n, size_t size)
 {
@@ -79,14 +89,22 @@ to_endpoint(const struct addr *a, uint16_t port, union wg_endpoint *ep)
 int
 drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 {
+	void *peers, *allowed;
 	size_t nallowed = 0;
+	int err;
 
 	t->valid = false;
 	for (size_t i = 0; i < d->npeers; i++)
 		nallowed += d->peers[i].nallowed;
-	if (reserve((void **)&t->peers, &t->cap_peers, d->npeers, sizeof(*t->peers)) < 0 ||
-	    reserve((void **)&t->allowed, &t->cap_allowed, nallowed, sizeof(*t->allowed)) < 0)
-		return -ENOMEM;
+	peers = t->peers;
+	allowed = t->allowed;
+	err = reserve(&peers, &t->cap_peers, d->npeers, sizeof(*t->peers));
+	t->peers = peers;
+	if (err == 0)
+		err = reserve(&allowed, &t->cap_allowed, nallowed, sizeof(*t->allowed));
+	t->allowed = allowed;
+	if (err < 0)
+		return err;
 	t->npeers = t->nallowed = 0;
 	for (size_t i = 0; i < d->npeers; i++) {
 		const struct mesh_peer *m = &d->peers[i];
@@ -100,7 +118,9 @@ drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 		p->keepalive = m->keepalive;
 		p->allowed = t->nallowed;
 		p->nallowed = m->nallowed;
-		memcpy(&t->allowed[t->nallowed], m->allowed, m->nallowed * sizeof(*m->allowed));
+		if (m->nallowed)
+			memcpy(&t->allowed[t->nallowed], m->allowed,
+			       m->nallowed * sizeof(*m->allowed));
 		if (m->nallowed > 1)
 			qsort(&t->allowed[t->nallowed], m->nallowed, sizeof(*t->allowed),
 			      prefix_qcmp);
@@ -211,8 +231,7 @@ drift_compare(struct drift_table *t, const struct wg_device *dev, struct drift *
 	}
 	for (size_t i = 0; i < dev->npeers; i++) {
 		const struct wg_peer *have = &dev->peers[i];
-		struct drift_peer *want =
-		        bsearch(have->public_key, t->peers, t->npeers, sizeof(*t->peers), key_qcmp);
+		struct drift_peer *want = find_peer(t, have->public_key);
 		unsigned fields;
 
 		if (!want) {

@@ -1943,6 +1943,29 @@ test_drift_changed_and_foreign(void **state)
 	conf_free(conf);
 }
 
+/* A site with no peers yet: any peer on its device is foreign. */
+static void
+test_drift_no_peers(void **state)
+{
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, NULL, 0);
+	struct reconcile *r = started(d);
+	struct wg_device *set = wg_device_new("wg0");
+	struct drift drift;
+
+	(void)state;
+	assert_false(note_wg0(r, &drift));
+	hand_peer(set, 3, 0);
+	hand_set(set);
+	assert_true(note_wg0(r, &drift));
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 1);
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_false(note_wg0(r, &drift));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* After a run whose peer change failed the peers are not known: no drift is claimed, the
  * retry repairs them. The slow timer's run is a resync only when it changes something. */
 static void
@@ -2142,6 +2165,7 @@ main(void)
 	        cmocka_unit_test_setup(test_backends, setup),
 	        cmocka_unit_test_setup(test_drift_peer_removed, setup),
 	        cmocka_unit_test_setup(test_drift_changed_and_foreign, setup),
+	        cmocka_unit_test_setup(test_drift_no_peers, setup),
 	        cmocka_unit_test_setup(test_drift_unknown_and_timer, setup),
 
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
