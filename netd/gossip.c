@@ -576,6 +576,7 @@ struct member {
 	struct addr_endpoint told, told_wg;
 	/* The last probe of it answered directly, and the last answered only through helpers. */
 	gossip_time direct_ok_at, direct_fail_at;
+	bool check_path; /* its tunnel went quiet: probed out of turn, like a suspect */
 };
 
 /* A member's own signed leave, kept while it is held left: the proof a restarted member
@@ -1724,7 +1725,9 @@ urgent_next(struct gossip *g, uint32_t *target)
 		uint32_t idx = g->urgent[0];
 
 		memmove(g->urgent, g->urgent + 1, --g->nurgent * sizeof(*g->urgent));
-		if (g->members[idx].state == GOSSIP_SUSPECT) {
+		if (g->members[idx].state == GOSSIP_SUSPECT ||
+		    (g->members[idx].check_path && live(g->members[idx].state))) {
+			g->members[idx].check_path = false;
 			*target = idx;
 			return true;
 		}
@@ -2941,6 +2944,12 @@ on_ping_for(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 
 	if (strcmp(m->target, g->name) != 0 || origin < 0 || origin == SELF_ID)
 		return;
+	/* The prober asks others only once its own ping went unanswered: its direct path to
+	 * this site fails, which this site learns at the same moment as the prober. */
+	if (live(g->members[origin].state)) {
+		g->members[origin].direct_fail_at = g->clock;
+		g->ctr.direct_failures++;
+	}
 	wire_begin(&w, payload, sizeof(payload));
 	msg_clear(&g->out, WIRE_ACK);
 	g->out.seq = m->origin_seq;
@@ -3035,6 +3044,7 @@ on_ack_for(struct gossip *g, uint32_t from, const struct wire_msg *m)
 		g->probe.active = false;
 		/* Up, but not reached directly: a path a relay may have to stand in for. */
 		g->members[g->probe.target].direct_fail_at = g->clock;
+		g->ctr.direct_failures++;
 		awareness_add(g, -1);
 		heard_from(g, g->probe.target);
 	}
@@ -4591,6 +4601,17 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->direct_ok_at = m->direct_ok_at;
 	out->direct_fail_at = m->direct_fail_at;
 	return 0;
+}
+
+void
+gossip_probe_soon(struct gossip *g, const char *name)
+{
+	int64_t id = lookup(g, name);
+
+	if (id < 0 || id == SELF_ID || !live(g->members[id].state))
+		return;
+	g->members[id].check_path = true;
+	urgent_add(g, (uint32_t)id, false);
 }
 
 void

@@ -16,8 +16,9 @@ struct path_entry {
 	bool handshook; /* its own peer has had a handshake */
 	bool has_endpoint;
 	struct addr_endpoint endpoint;
-	uint64_t rx_bytes;
-	int64_t rx_at; /* when the bytes received last grew */
+	uint64_t rx_bytes, tx_bytes;
+	int64_t rx_at, tx_at; /* when the bytes received and sent last grew */
+	int64_t probe_asked_at;
 	const char *reason;
 	uint64_t switches;
 };
@@ -125,7 +126,7 @@ direct_failing(const struct path_entry *e, const struct path_site *s, int64_t no
 
 	if (s->handshake_at == 0 && now - e->since >= PATH_DIRECT_WAIT)
 		return "no handshake on the direct path";
-	if (s->direct_fail_at > ok && now - e->rx_at >= PATH_DIRECT_WAIT)
+	if (s->direct_fail_at > ok && now - e->rx_at >= PATH_RX_QUIET)
 		return "reached only through other sites, and nothing comes back on its tunnel";
 	return NULL;
 }
@@ -203,6 +204,10 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 		e->rx_bytes = s->rx_bytes;
 		e->rx_at = now;
 	}
+	if (s->has_wg && s->tx_bytes != e->tx_bytes) {
+		e->tx_bytes = s->tx_bytes;
+		e->tx_at = now;
+	}
 }
 
 int
@@ -264,6 +269,19 @@ path_get(const struct path_table *p, const char *name, struct path_info *out)
 	out->reason = e->reason;
 	out->switches = e->switches;
 	return 0;
+}
+
+bool
+path_want_probe(struct path_table *p, const char *name, int64_t now)
+{
+	struct path_entry *e = entry_find(p, name);
+
+	if (e == NULL || !e->live || e->mode != PATH_DIRECT || !e->handshook ||
+	    e->tx_at <= e->rx_at || now - e->rx_at < PATH_RX_QUIET ||
+	    (e->probe_asked_at != 0 && now - e->probe_asked_at < PATH_DIRECT_WAIT))
+		return false;
+	e->probe_asked_at = now;
+	return true;
 }
 
 int64_t

@@ -16,8 +16,10 @@
 
 #define PATH_USEC ((int64_t)1000000)
 /* A tunnel that never handshook this long after its direct path was set up has failed; so
- * has one gossip cannot reach directly while no traffic comes back on it for as long. */
+ * has one gossip cannot reach directly while nothing came back on it for PATH_RX_QUIET (the
+ * device is read every second: a read that shows no new byte covers a second). */
 #define PATH_DIRECT_WAIT (2 * PATH_USEC)
+#define PATH_RX_QUIET    (1 * PATH_USEC)
 
 /* One remote site as it stands now. */
 struct path_site {
@@ -31,7 +33,7 @@ struct path_site {
 	 * handshake (monotonic microseconds, 0: never) and the bytes received. */
 	bool has_wg;
 	int64_t handshake_at;
-	uint64_t rx_bytes;
+	uint64_t rx_bytes, tx_bytes;
 	/* Gossip's probes of it: last answered directly, last answered only through helpers. */
 	int64_t direct_ok_at, direct_fail_at;
 };
@@ -71,6 +73,10 @@ const char *path_relay(const struct path_table *p, const char *name);
 int64_t path_fresh_after(const struct path_table *p, const char *name);
 /* 0 and *out, or -1 for a site not in the table. */
 int path_get(const struct path_table *p, const char *name, struct path_info *out);
+/* Whether the direct path to name should be probed soon: it sends and nothing comes back
+ * for PATH_RX_QUIET. True once per PATH_DIRECT_WAIT at most; the time of the ask is kept. */
+bool path_want_probe(struct path_table *p, const char *name, int64_t now);
+
 /* When path_update should next be called even if nothing else changes; INT64_MAX: never. */
 int64_t path_next_deadline(const struct path_table *p);
 

@@ -74,6 +74,8 @@ struct reconcile_stats {
 	uint64_t resyncs;  /* of every reason: the sum of resyncs_by */
 	uint64_t resyncs_by[RECONCILE_RESYNC_COUNT];
 	uint64_t drifted[DRIFT_KIND_COUNT]; /* WireGuard peers found drifted, by kind */
+	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer). */
+	uint64_t handshakes_started;
 };
 
 /* What a report is about. */

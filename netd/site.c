@@ -79,6 +79,7 @@ struct site {
 	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
 
 	struct path_table *paths; /* direct or relayed, per remote site */
+	uint64_t direct_failures; /* gossip's count when the paths were last looked at */
 };
 
 static int64_t
@@ -207,6 +208,7 @@ site_log_reports(struct reconcile *r, const char *context, bool failures_only)
 }
 
 static void site_arm_work(struct site *s, int64_t now);
+static void site_update_paths(struct site *s);
 
 /* Behind NAT as configured, or as the others see this site (gossip's published descriptor):
  * its peers then get keepalives that hold the mappings open. */
@@ -367,6 +369,9 @@ site_after_gossip(struct site *s)
 
 	if (gossip_self(s->gossip)->incarnation != s->saved_incarnation)
 		site_save(s);
+	/* A direct path found failing is looked at now, not at the next device read. */
+	if (gossip_counters(s->gossip)->direct_failures != s->direct_failures)
+		site_update_paths(s);
 	if (s->view_changed)
 		site_arm_work(s, now);
 	ev_timer_stop(s->loop, &s->gossip_timer);
@@ -649,6 +654,7 @@ site_update_paths(struct site *s)
 
 	if (ps == NULL || was == NULL)
 		goto out;
+	s->direct_failures = gossip_counters(s->gossip)->direct_failures;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = view_path_sites(s->gossip, site_device(s), now,
 	                    (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000, ps);
@@ -656,6 +662,9 @@ site_update_paths(struct site *s)
 		was[i] = path_relay(s->paths, ps[i].name);
 	changed = path_update(s->paths, ps, n, s->conf->wg.relays, s->conf->wg.nrelays, now,
 	                      (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000);
+	for (size_t i = 0; i < n; i++)
+		if (path_want_probe(s->paths, ps[i].name, now))
+			gossip_probe_soon(s->gossip, ps[i].name);
 	for (size_t i = 0; changed > 0 && i < n; i++) {
 		const char *relay = path_relay(s->paths, ps[i].name);
 

@@ -374,6 +374,7 @@ view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now
 		p = peer_of(byk, dev != NULL ? dev->npeers : 0, mi.key);
 		if (p != NULL) {
 			ps->rx_bytes = p->rx_bytes;
+			ps->tx_bytes = p->tx_bytes;
 			if (p->last_handshake.tv_sec != 0)
 				ps->handshake_at =
 				        now - (unix_now_us - p->last_handshake.tv_sec * MESH_USEC -
