@@ -1660,13 +1660,18 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags,
 	return err < 0 ? err : 1;
 }
 
-/* A relayed site's peer holding a session from before it was relayed: the session goes with
- * the peer, so that the next handshake shows the direct path works again. */
+/* Whether the peer is better replaced than changed. A relayed site's peer holding a session
+ * from before it was relayed: the session goes with the peer, so that the next handshake shows
+ * the direct path works again. A peer that gets its first endpoint and never handshook: traffic
+ * waiting for it has had WireGuard try handshakes to nowhere, and it would not try again, to
+ * the endpoint, until 5 s after the last; a new peer tries at once (behind NAT, while the
+ * other side's own try still holds its NAT open). */
 static bool
 session_stale(const struct wg_peer *have, const struct mesh_peer *want)
 {
-	return want->fresh_after > 0 && have->last_handshake.tv_sec != 0 &&
-	       have->last_handshake.tv_sec < want->fresh_after;
+	if (have->last_handshake.tv_sec == 0)
+		return !(have->flags & WG_PEER_HAS_ENDPOINT) && addr_len(want->endpoint.family);
+	return want->fresh_after > 0 && have->last_handshake.tv_sec < want->fresh_after;
 }
 
 /* Removes have in set; added again after, in the same request, it starts afresh. */
