@@ -87,6 +87,9 @@ struct reconcile {
 	struct reconcile_route_change *changes; /* of the last run; they point into reports */
 	size_t nchanges, capchanges;
 	struct reconcile_stats stats;
+	struct drift_table drift; /* the peers the last run left on the WireGuard device */
+	bool drift_noted;         /* the next run repairs a drift */
+	bool resync_due;          /* the next run is the slow timer's */
 };
 
 /* One segment during a run. */
@@ -162,6 +165,18 @@ reconcile_op_name(enum reconcile_op op)
 	return (unsigned)op < RECONCILE_OP_COUNT ? op_names[op] : "unknown";
 }
 
+static const char *const resync_names[RECONCILE_RESYNC_COUNT] = {
+        [RECONCILE_RESYNC_EVENTS_LOST] = "events-lost",
+        [RECONCILE_RESYNC_DRIFT] = "drift",
+        [RECONCILE_RESYNC_TIMER] = "timer",
+};
+
+const char *
+reconcile_resync_name(enum reconcile_resync why)
+{
+	return (unsigned)why < RECONCILE_RESYNC_COUNT ? resync_names[why] : "unknown";
+}
+
 /* --- bookkeeping --- */
 
 static void
@@ -195,6 +210,7 @@ reconcile_free(struct reconcile *r)
 	if (!r)
 		return;
 	scope_clear(&r->scope);
+	drift_table_free(&r->drift);
 	free(r->stale);
 	free(r->reports);
 	free(r->fences);
@@ -2222,15 +2238,52 @@ finish(struct run *run, int64_t now, bool schedule)
 	return -EAGAIN;
 }
 
+/* Why the run about to start is a resync, if it is one: RECONCILE_RESYNC_COUNT when not. The
+ * peers it leaves are compared with only once it has left them all. */
+static enum reconcile_resync
+take_resync(struct reconcile *r)
+{
+	enum reconcile_resync why = r->drift_noted  ? RECONCILE_RESYNC_DRIFT
+	                            : r->resync_due ? RECONCILE_RESYNC_TIMER
+	                                            : RECONCILE_RESYNC_COUNT;
+
+	r->drift_noted = r->resync_due = false;
+	drift_table_invalidate(&r->drift);
+	return why;
+}
+
+/* A drift is a resync whatever the run did (the device may have been put back by hand
+ * meanwhile); the slow timer's run only when it found something to change. */
+static void
+count_resync(struct reconcile *r, enum reconcile_resync why, uint64_t applied)
+{
+	if (why == RECONCILE_RESYNC_COUNT || (why == RECONCILE_RESYNC_TIMER && !applied))
+		return;
+	r->stats.resyncs++;
+	r->stats.resyncs_by[why]++;
+}
+
+/* After the peers' delta: what the device now holds, when the run knows it. A failed change
+ * is retried anyway, and a peer left for want of the routes' state is not netd's to judge. */
+static void
+note_peers_left(struct run *run)
+{
+	if (run->wg_ready && run->routes_read && !run->pending && !run->oom &&
+	    drift_table_set(&run->r->drift, run->d) < 0)
+		run->oom = true;
+}
+
 int
 reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 {
 	struct run run;
+	enum reconcile_resync why;
 	int err;
 
 	begin(r, &run, d);
 	r->stats.runs++;
 	r->dirty = false;
+	why = take_resync(r);
 	if (read_links(&run) < 0)
 		goto out;
 	note_stale(&run);
@@ -2266,6 +2319,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	ensure_wg(&run);
 	if (run.wg_ready)
 		configure_peers(&run);
+	note_peers_left(&run);
 	for (size_t i = 0; i < d->nsegments; i++)
 		ensure_segment(&run, i);
 	add_routes(&run);
@@ -2276,6 +2330,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 out:
 	save_fences(&run);
 	err = finish(&run, now, true);
+	count_resync(r, why, run.applied);
 	run_free(&run);
 	return err;
 }
@@ -2288,6 +2343,7 @@ reconcile_teardown(struct reconcile *r, const struct mesh_desired *d)
 	int err;
 
 	begin(r, &run, d);
+	drift_table_invalidate(&r->drift);
 	if (read_links(&run) < 0)
 		goto out;
 	note_stale(&run);
@@ -2441,6 +2497,24 @@ fdb_event_relevant(const struct scope *s, enum kh_event_type type, const struct 
 	return false;
 }
 
+bool
+reconcile_note_device(struct reconcile *r, const struct wg_device *dev, struct drift *drift)
+{
+	if (r->drift_noted || !drift_compare(&r->drift, dev, drift))
+		return false;
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++)
+		r->stats.drifted[i] += drift->count[i];
+	r->drift_noted = true;
+	r->dirty = true;
+	return true;
+}
+
+void
+reconcile_note_resync(struct reconcile *r)
+{
+	r->resync_due = true;
+}
+
 void
 reconcile_note_event(struct reconcile *r, const struct kh_event *ev)
 {
@@ -2451,6 +2525,7 @@ reconcile_note_event(struct reconcile *r, const struct kh_event *ev)
 	switch (ev->type) {
 	case KH_EV_RESYNC:
 		r->stats.resyncs++;
+		r->stats.resyncs_by[RECONCILE_RESYNC_EVENTS_LOST]++;
 		relevant = true;
 		break;
 	case KH_EV_LINK_NEW:

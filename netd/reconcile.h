@@ -13,6 +13,7 @@
 
 #include "kernel-helpers/monitor.h"
 #include "kernel-helpers/rtnl.h"
+#include "netd/drift.h"
 #include "netd/mesh.h"
 
 /* Failed operations are retried by the next run, which the caller schedules at
@@ -50,6 +51,17 @@ enum reconcile_op {
 /* "route-add", "peer-remove", ...: for metric labels. */
 const char *reconcile_op_name(enum reconcile_op op);
 
+/* Why a resync happened: a run that repaired what no event announced. */
+enum reconcile_resync {
+	RECONCILE_RESYNC_EVENTS_LOST, /* the netlink monitor lost events: a full run follows */
+	RECONCILE_RESYNC_DRIFT,       /* a read of the WireGuard device found it drifted */
+	RECONCILE_RESYNC_TIMER,       /* the slow timer's run, when it changed something */
+	RECONCILE_RESYNC_COUNT
+};
+
+/* "events-lost", "drift", "timer": for metric labels. */
+const char *reconcile_resync_name(enum reconcile_resync why);
+
 struct reconcile_stats {
 	uint64_t runs;        /* reconcile_run calls */
 	uint64_t failed_runs; /* runs that left something to retry */
@@ -59,7 +71,9 @@ struct reconcile_stats {
 	uint64_t last_failed;
 	uint64_t events;   /* noted */
 	uint64_t relevant; /* that made the reconciler dirty */
-	uint64_t resyncs;
+	uint64_t resyncs;  /* of every reason: the sum of resyncs_by */
+	uint64_t resyncs_by[RECONCILE_RESYNC_COUNT];
+	uint64_t drifted[DRIFT_KIND_COUNT]; /* WireGuard peers found drifted, by kind */
 	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer). */
 	uint64_t handshakes_started;
 };
@@ -198,9 +212,20 @@ int reconcile_teardown(struct reconcile *r, const struct mesh_desired *desired);
  * netd's), or when events were lost (KH_EV_RESYNC). The echoes of a run's own route,
  * address, FDB and peer changes leave it clean; those of a link it made in several steps
  * show the steps and call for one more run, which changes nothing. A deleted rule of
- * netd's is relevant too. WireGuard peers have no events: the slow timer's runs find
+ * netd's is relevant too. WireGuard peers have no events: reconcile_note_device finds
  * changes to them. */
 void reconcile_note_event(struct reconcile *r, const struct kh_event *ev);
+
+/* Compares a read of the WireGuard device (NULL: none) with the peers the last run left on it
+ * (their set by public key, endpoints unless they roam, allowed-ips, keepalives), WireGuard
+ * having no events for peers. On a difference it marks the reconciler dirty, counts the
+ * peers, fills *drift and returns true; the next run repairs it and counts as a resync. A
+ * drift is noted once: until that run, or after a run that left the peers unknown (a failed
+ * change, an unread device), false. Allocates nothing; O(n log n) in the peers. */
+bool reconcile_note_device(struct reconcile *r, const struct wg_device *dev, struct drift *drift);
+
+/* The slow timer's run is next: it counts as a resync if it changes something. */
+void reconcile_note_resync(struct reconcile *r);
 
 /* True before the first run and after a relevant event: the caller should run (debounced). */
 bool reconcile_dirty(const struct reconcile *r);

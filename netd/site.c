@@ -17,7 +17,9 @@
 #include "kernel-helpers/monitor.h"
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
+#include "netd/drift.h"
 #include "netd/gossip.h"
+#include "netd/key.h"
 #include "netd/log.h"
 #include "netd/mesh.h"
 #include "netd/path.h"
@@ -29,10 +31,12 @@
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
 #define SITE_DEBOUNCE 0.1
-/* Changes nobody announces (WireGuard peers, rules) are found by a run at least this often. */
+/* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
-/* The status socket's WireGuard figures (endpoints, handshakes, bytes) are read this often,
- * off the request path: a reply never waits on the kernel or a userspace implementation. */
+/* The WireGuard device is read this often, off the request path: for the status socket's
+ * figures (endpoints, handshakes, bytes), so a reply never waits on the kernel or a
+ * userspace implementation, and to find drift, which WireGuard has no events for: a peer
+ * removed, changed or added by hand is repaired within this plus the debounce. */
 #define SITE_WG_REFRESH 1.0
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
@@ -67,6 +71,10 @@ struct site {
 	struct wg_device *wg_dev; /* as last read for the replies; NULL: not read or unreadable */
 	ev_timer wg_timer;
 	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
+	/* Reconcile runs when the oldest read still going on in the background began: an
+	 * answer that may predate a run is not compared with what that run left. */
+	uint64_t wg_stale_since;
+	bool wg_stale;
 	uint64_t wg_read_failures;
 	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
 
@@ -294,9 +302,13 @@ site_arm_work(struct site *s, int64_t now)
 static void
 site_on_work(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct site *s = w->data;
+
 	(void)loop;
 	(void)revents;
-	site_apply(w->data);
+	if (site_now() >= s->last_run + SITE_RESYNC_PERIOD)
+		reconcile_note_resync(s->reconcile);
+	site_apply(s);
 }
 
 /* --- gossip I/O --- */
@@ -537,7 +549,74 @@ site_set_params(struct site *s)
 	s->params.behind_nat = s->conf->wg.behind_nat;
 }
 
-static const struct wg_device *site_device(const struct site *s);
+/* The device as last read, if it is still the one the desired state names. */
+static const struct wg_device *
+site_device(const struct site *s)
+{
+	if (s->desired == NULL || s->wg_dev == NULL ||
+	    strcmp(s->wg_dev->name, s->desired->wg.name) != 0)
+		return NULL;
+	return s->wg_dev;
+}
+
+static uint64_t
+site_runs(const struct site *s)
+{
+	struct reconcile_stats st;
+
+	reconcile_get_stats(s->reconcile, &st);
+	return st.runs;
+}
+
+static json_t *
+site_drift_event(const char *device, const struct drift *drift)
+{
+	json_t *ev = site_event("drift"), *peers = json_array();
+
+	if (ev == NULL || peers == NULL) {
+		json_decref(peers);
+		return ev;
+	}
+	json_object_set_new(ev, "device", json_string(device));
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++)
+		json_object_set_new(ev, drift_kind_name(i),
+		                    json_integer((json_int_t)drift->count[i]));
+	for (size_t i = 0; i < drift->nnamed; i++) {
+		const struct drift_peer_finding *f = &drift->named[i];
+		char key[KEY_BASE64_SIZE], fields[64];
+		json_t *p = json_object();
+
+		key_to_base64(key, f->public_key);
+		json_object_set_new(p, "change", json_string(drift_kind_name(f->kind)));
+		json_object_set_new(p, "public_key", json_string(key));
+		if (f->site[0] != '\0')
+			json_object_set_new(p, "site", json_string(f->site));
+		if (f->kind == DRIFT_PEER_CHANGED)
+			json_object_set_new(p, "fields",
+			                    json_string(drift_fields_format(f->fields, fields,
+			                                                    sizeof(fields))));
+		json_array_append_new(peers, p);
+	}
+	json_object_set_new(ev, "peers", peers);
+	return ev;
+}
+
+/* The device as just read, compared with what the last run left on it: a drift is logged,
+ * published and repaired by a run (debounced) at once. */
+static void
+site_check_drift(struct site *s)
+{
+	const struct wg_device *dev = site_device(s);
+	struct drift drift;
+	char text[1024];
+
+	if (!reconcile_note_device(s->reconcile, dev, &drift))
+		return;
+	log_warnx("wireguard %s: not as netd left it: %s; repairing", dev->name,
+	          drift_format(&drift, text, sizeof(text)));
+	site_publish(s, site_drift_event(dev->name, &drift));
+	site_arm_work(s, site_now());
+}
 
 /* A path that changed, told: an event and a log line. */
 static void
@@ -625,10 +704,10 @@ site_observe_wg(struct site *s)
 	site_update_paths(s);
 }
 
-/* Re-reads the device the replies show. The read is bounded like every WireGuard call on
- * the loop (wg_set_wait_ms). One the loop stopped waiting for goes on in the background and
- * is collected a moment later, the last figures shown meanwhile; any other failure shows
- * none. */
+/* Re-reads the device the replies show and compares it for drift. The read is bounded like
+ * every WireGuard call on the loop (wg_set_wait_ms). One the loop stopped waiting for goes
+ * on in the background and is collected a moment later, the last figures shown meanwhile;
+ * any other failure shows none. */
 static void
 site_refresh_wg(struct site *s)
 {
@@ -638,11 +717,16 @@ site_refresh_wg(struct site *s)
 
 	if (s->desired == NULL)
 		return;
+	if (!s->wg_stale)
+		s->wg_stale_since = site_runs(s);
 	rc = wg_get_device(s->desired->wg.name, &dev);
 	if (rc != -ETIMEDOUT) {
 		wg_free_device(s->wg_dev);
 		s->wg_dev = rc == 0 ? dev : NULL;
+		if (rc == 0 && s->wg_stale_since == site_runs(s))
+			site_check_drift(s);
 	}
+	s->wg_stale = rc == -ETIMEDOUT;
 	if (rc < 0 && rc != -ENODEV) {
 		s->wg_read_failures++;
 		log_debug("wireguard %s: cannot read it for status: %s", s->desired->wg.name,
@@ -683,16 +767,6 @@ site_on_wg_background(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (s->wg_collecting)
 		site_refresh_wg(s);
-}
-
-/* The device as last read, if it is still the one the desired state names. */
-static const struct wg_device *
-site_device(const struct site *s)
-{
-	if (s->desired == NULL || s->wg_dev == NULL ||
-	    strcmp(s->wg_dev->name, s->desired->wg.name) != 0)
-		return NULL;
-	return s->wg_dev;
 }
 
 /* The netlink monitor and the reconciler it feeds, and the eventfd that tells of WireGuard

@@ -292,6 +292,30 @@ gossip_json(const struct site_snapshot *s)
 	return finish(o, r);
 }
 
+/* {"events-lost": 0, "drift": 2, "timer": 1}: the resyncs by reason. */
+static json_t *
+resyncs_json(const struct reconcile_stats *rs)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	for (size_t i = 0; i < RECONCILE_RESYNC_COUNT; i++)
+		r |= put_int(o, reconcile_resync_name(i), (json_int_t)rs->resyncs_by[i]);
+	return finish(o, r);
+}
+
+/* {"removed": 1, "changed": 1, "foreign": 0}: WireGuard peers found drifted, by kind. */
+static json_t *
+drifted_json(const struct reconcile_stats *rs)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++)
+		r |= put_int(o, drift_kind_name(i), (json_int_t)rs->drifted[i]);
+	return finish(o, r);
+}
+
 static json_t *
 reconcile_json(const struct site_snapshot *s)
 {
@@ -307,6 +331,8 @@ reconcile_json(const struct site_snapshot *s)
 	r |= put_int(o, "last_applied", (json_int_t)rs.last_applied);
 	r |= put_int(o, "events", (json_int_t)rs.events);
 	r |= put_int(o, "resyncs", (json_int_t)rs.resyncs);
+	r |= put(o, "resyncs_by", resyncs_json(&rs));
+	r |= put(o, "drifted_peers", drifted_json(&rs));
 	r |= put_int(o, "handshakes_started", (json_int_t)rs.handshakes_started);
 	r |= put(o, "dirty", json_boolean(reconcile_dirty(s->reconcile)));
 	return finish(o, r);
@@ -1093,6 +1119,23 @@ metrics_reconcile(struct metrics *m, const struct site_snapshot *s)
 
 		metrics_sample(m, "netd_reconcile_changes_total", ok, (double)rs.applied[i]);
 		metrics_sample(m, "netd_reconcile_changes_total", failed, (double)rs.failed[i]);
+	}
+	metrics_family(m, "netd_reconcile_resyncs_total", "counter",
+	               "Runs that repaired what no event announced, by reason: events the "
+	               "netlink monitor lost, drift found on the WireGuard device, the slow "
+	               "timer's run finding something to change.");
+	for (size_t i = 0; i < RECONCILE_RESYNC_COUNT; i++) {
+		const char *labels[] = {"reason", reconcile_resync_name(i), NULL};
+
+		metrics_sample(m, "netd_reconcile_resyncs_total", labels, (double)rs.resyncs_by[i]);
+	}
+	metrics_family(m, "netd_wireguard_drift_total", "counter",
+	               "WireGuard peers found not as netd left them, by kind: removed, changed "
+	               "(endpoint, allowed-ips, keepalive, preshared key) or foreign.");
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++) {
+		const char *labels[] = {"kind", drift_kind_name(i), NULL};
+
+		metrics_sample(m, "netd_wireguard_drift_total", labels, (double)rs.drifted[i]);
 	}
 }
 

@@ -1786,6 +1786,233 @@ test_wireguard_drift(void **state)
 	conf_free(conf);
 }
 
+/* --- drift: the device read once a second, compared with what the last run left --- */
+
+/* The device as a once-a-second read finds it; freed with wg_free_device. */
+static struct wg_device *
+read_wg0(void)
+{
+	struct wg_device *dev = NULL;
+
+	assert_int_equal(wg_get_device("wg0", &dev), 0);
+	return dev;
+}
+
+/* Whether the device drifted, as reconcile_note_device says; *out says how. */
+static bool
+note_wg0(struct reconcile *r, struct drift *out)
+{
+	struct wg_device *dev = read_wg0();
+	bool drifted = reconcile_note_device(r, dev, out);
+
+	wg_free_device(dev);
+	return drifted;
+}
+
+/* Someone else's change to wg0: set as a sparse delta. */
+static void
+hand_set(struct wg_device *set)
+{
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(wg_set_device(set), 0);
+	fake_act_as(FAKE_NETD);
+	wg_free_device(set);
+}
+
+static struct wg_peer *
+hand_peer(struct wg_device *set, int key, uint32_t flags)
+{
+	struct wg_peer *p = wg_device_add_peer(set);
+
+	assert_non_null(p);
+	fixture_pubkey(key, p->public_key);
+	p->flags = flags;
+	return p;
+}
+
+/* A peer removed by hand: found once, repaired by the next run, which counts as a resync;
+ * the repaired device compares equal again. */
+static void
+test_drift_peer_removed(void **state)
+{
+	const struct fixture_site *view[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct wg_device *set = wg_device_new("wg0");
+	struct reconcile_stats st;
+	struct drift drift;
+	char text[256];
+
+	(void)state;
+	assert_false(note_wg0(r, &drift));
+	assert_false(reconcile_dirty(r));
+	hand_peer(set, 2, WG_PEER_REMOVE_ME);
+	hand_set(set);
+	forget_events();
+	fake_clear_ops();
+
+	assert_true(note_wg0(r, &drift));
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(drift.count[DRIFT_PEER_REMOVED], 1);
+	assert_int_equal(drift.count[DRIFT_PEER_CHANGED], 0);
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 0);
+	assert_string_equal(drift_format(&drift, text, sizeof(text)), "peer of site gamma removed");
+	/* Once per repair: the run that repairs it is already called for. */
+	assert_false(note_wg0(r, &drift));
+
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 peer @GAMMA@ "
+	               "update-only persistent-keepalive 0\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 1);
+	assert_int_equal(st.resyncs_by[RECONCILE_RESYNC_DRIFT], 1);
+	assert_int_equal(st.drifted[DRIFT_PEER_REMOVED], 1);
+	assert_false(note_wg0(r, &drift));
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* Allowed-ips, keepalive and a fixed endpoint changed by hand and a foreign peer added are
+ * each named; a roaming site's endpoint learnt by WireGuard is not drift. */
+static void
+test_drift_changed_and_foreign(void **state)
+{
+	struct fixture_site roaming = beta;
+	const struct fixture_site *view[] = {&roaming, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d;
+	struct reconcile *r;
+	struct wg_device *set;
+	struct wg_peer *p;
+	struct addr_prefix extra, foreign;
+	struct reconcile_stats st;
+	struct drift drift;
+	char text[512];
+
+	(void)state;
+	roaming.nat = true;
+	d = desired_of(conf, view, N(view));
+	r = started(d);
+	set = wg_device_new("wg0");
+	p = hand_peer(set, 1, WG_PEER_HAS_ENDPOINT);
+	p->endpoint.sin.sin_family = AF_INET;
+	p->endpoint.sin.sin_port = htons(40000);
+	inet_pton(AF_INET, "203.0.113.9", &p->endpoint.sin.sin_addr);
+	hand_set(set);
+	assert_false(note_wg0(r, &drift));
+
+	set = wg_device_new("wg0");
+	p = hand_peer(set, 2, WG_PEER_HAS_KEEPALIVE | WG_PEER_HAS_ENDPOINT);
+	p->persistent_keepalive = 7;
+	p->endpoint.sin.sin_family = AF_INET;
+	p->endpoint.sin.sin_port = htons(51820);
+	inet_pton(AF_INET, "192.0.2.33", &p->endpoint.sin.sin_addr);
+	assert_int_equal(addr_prefix_parse("10.77.0.0/16", &extra), 0);
+	p = hand_peer(set, 1, 0);
+	assert_int_equal(wg_peer_add_allowedip(p, &extra), 0);
+	/* An allowed-ip is one peer's: the foreign peer's is another. */
+	assert_int_equal(addr_prefix_parse("10.78.0.0/16", &foreign), 0);
+	p = hand_peer(set, 3, 0);
+	assert_int_equal(wg_peer_add_allowedip(p, &foreign), 0);
+	hand_set(set);
+
+	assert_true(note_wg0(r, &drift));
+	assert_int_equal(drift.count[DRIFT_PEER_REMOVED], 0);
+	assert_int_equal(drift.count[DRIFT_PEER_CHANGED], 2);
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 1);
+	assert_string_equal(
+	        drift_format(&drift, text, sizeof(text)),
+	        "peer of site beta changed (allowed-ips), peer of site gamma changed "
+	        "(endpoint,keepalive), foreign peer AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM= "
+	        "added");
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("wg set wg0 peer @BETA@ replace-allowed-ips allowed-ips "
+	               "10.2.0.0/16,10.99.0.2/32 peer @GAMMA@ endpoint 192.0.2.3:51820 "
+	               "persistent-keepalive 0 peer @GAMMA@ update-only persistent-keepalive 1 "
+	               "peer @GAMMA@ update-only persistent-keepalive 0 peer "
+	               "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM= remove\n");
+	assert_false(note_wg0(r, &drift));
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs_by[RECONCILE_RESYNC_DRIFT], 1);
+	assert_int_equal(st.drifted[DRIFT_PEER_CHANGED], 2);
+	assert_int_equal(st.drifted[DRIFT_PEER_FOREIGN], 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A site with no peers yet: any peer on its device is foreign. */
+static void
+test_drift_no_peers(void **state)
+{
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, NULL, 0);
+	struct reconcile *r = started(d);
+	struct wg_device *set = wg_device_new("wg0");
+	struct drift drift;
+
+	(void)state;
+	assert_false(note_wg0(r, &drift));
+	hand_peer(set, 3, 0);
+	hand_set(set);
+	assert_true(note_wg0(r, &drift));
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 1);
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_false(note_wg0(r, &drift));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* After a run whose peer change failed the peers are not known: no drift is claimed, the
+ * retry repairs them. The slow timer's run is a resync only when it changes something. */
+static void
+test_drift_unknown_and_timer(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	const struct fixture_site *both[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *more = desired_of(conf, both, N(both));
+	struct reconcile *r = started(d);
+	struct kh_route route = {.table = 51820, .protocol = 200, .metric = 10};
+	struct reconcile_stats st;
+	struct drift drift;
+
+	(void)state;
+	fake_fail(FAKE_OP_WG_SET, 1, -EIO);
+	assert_int_equal(reconcile_run(r, more, S), -EAGAIN);
+	assert_false(note_wg0(r, &drift));
+	assert_int_equal(reconcile_run(r, more, 2 * S), 0);
+	assert_false(note_wg0(r, &drift));
+	/* Another device's read is not compared. */
+	assert_false(reconcile_note_device(r, NULL, &drift));
+
+	reconcile_note_resync(r);
+	assert_int_equal(reconcile_run(r, more, 3 * S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 0);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(addr_prefix_parse("10.99.0.2/32", &route.dst), 0);
+	assert_int_equal(kh_route_del(&route), 0);
+	fake_act_as(FAKE_NETD);
+	reconcile_note_resync(r);
+	assert_int_equal(reconcile_run(r, more, 4 * S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 1);
+	assert_int_equal(st.resyncs_by[RECONCILE_RESYNC_TIMER], 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(more);
+	conf_free(conf);
+}
+
 /* The changes made since the last check hold part (keys as expect_changes writes them). */
 static void
 expect_changes_hold(const char *part)
@@ -1893,6 +2120,8 @@ test_scale(void **state)
 	struct mesh_desired *d = NULL, *less = NULL;
 	struct mesh_params params;
 	struct reconcile_stats st;
+	struct wg_device *dev;
+	struct drift drift;
 	struct timespec t0;
 	struct reconcile *r;
 	struct conf *conf;
@@ -1968,6 +2197,14 @@ test_scale(void **state)
 	assert_int_equal(fake_changes(), 0);
 	assert_int_equal(fake_count(FAKE_OP_ANY), 6);
 
+	dev = read_wg0();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 100; i++)
+		assert_false(reconcile_note_device(r, dev, &drift));
+	print_message("%d sites: drift check of a device read %.1f us\n", SCALE_SITES,
+	              seconds_since(&t0) * 1e6 / 100);
+	wg_free_device(dev);
+
 	assert_int_equal(mesh_compute(conf, sites + 1, SCALE_SITES - 1, &params, 0, &less), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(reconcile_run(r, less, 2 * S), 0);
@@ -2012,6 +2249,10 @@ main(void)
 	        cmocka_unit_test_setup(test_port_arrives, setup),
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
+	        cmocka_unit_test_setup(test_drift_peer_removed, setup),
+	        cmocka_unit_test_setup(test_drift_changed_and_foreign, setup),
+	        cmocka_unit_test_setup(test_drift_no_peers, setup),
+	        cmocka_unit_test_setup(test_drift_unknown_and_timer, setup),
 
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),

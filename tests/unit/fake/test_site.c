@@ -254,6 +254,11 @@ test_reply_keys(void **state)
 	             "reconcile.failed_runs integer\nreconcile.applied integer\n"
 	             "reconcile.failed integer\nreconcile.last_applied integer\n"
 	             "reconcile.events integer\nreconcile.resyncs integer\n"
+	             "reconcile.resyncs_by object\nreconcile.resyncs_by.events-lost integer\n"
+	             "reconcile.resyncs_by.drift integer\nreconcile.resyncs_by.timer integer\n"
+	             "reconcile.drifted_peers object\nreconcile.drifted_peers.removed integer\n"
+	             "reconcile.drifted_peers.changed integer\n"
+	             "reconcile.drifted_peers.foreign integer\n"
 	             "reconcile.handshakes_started integer\n"
 	             "reconcile.dirty boolean\n");
 	expect_shape(status_peers_json(&f->snap),
