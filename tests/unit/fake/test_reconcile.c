@@ -336,14 +336,16 @@ expect_fences(const struct reconcile *r, const char *want)
 }
 
 /* reconcile_route_changes as "ACTION PREFIX via SITE" lines, a move with " from SITE", a
- * blocked route with ": REASON"; an unknown site is "-". */
+ * blocked route or a yield with ": REASON", a withdrawn blocked one with " (withdrawn)"; an
+ * unknown site is "-". */
 static void
 expect_route_changes(const struct reconcile *r, const char *want)
 {
 	static const char *const actions[] = {
 	        [RECONCILE_ROUTE_ADDED] = "added",     [RECONCILE_ROUTE_REPLACED] = "replaced",
 	        [RECONCILE_ROUTE_MOVED] = "moved",     [RECONCILE_ROUTE_WITHDRAWN] = "withdrawn",
-	        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+	        [RECONCILE_ROUTE_BLOCKED] = "blocked", [RECONCILE_ROUTE_UNBLOCKED] = "unblocked",
+	        [RECONCILE_ROUTE_YIELDED] = "yielded", [RECONCILE_ROUTE_RECLAIMED] = "reclaimed",
 	};
 	char have[2048];
 	size_t n, len = 0;
@@ -353,14 +355,45 @@ expect_route_changes(const struct reconcile *r, const char *want)
 	for (size_t i = 0; i < n; i++) {
 		char p[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
 
-		assert_true((c[i].action == RECONCILE_ROUTE_BLOCKED) == (c[i].report != NULL));
+		assert_true((c[i].action == RECONCILE_ROUTE_BLOCKED ||
+		             c[i].action == RECONCILE_ROUTE_YIELDED) == (c[i].report != NULL));
 		len += (size_t)snprintf(
-		        have + len, sizeof(have) - len, "%s %s via %s%s%s%s%s\n",
+		        have + len, sizeof(have) - len, "%s %s via %s%s%s%s%s%s\n",
 		        actions[c[i].action], addr_prefix_format(&c[i].dst, p),
 		        c[i].via[0] ? c[i].via : "-", c[i].from[0] ? " from " : "", c[i].from,
-		        c[i].report ? ": " : "",
+		        c[i].withdrawn ? " (withdrawn)" : "", c[i].report ? ": " : "",
 		        c[i].report ? reconcile_report_format(c[i].report, false, why, sizeof(why))
 		                    : "");
+		assert_true(len < sizeof(have));
+	}
+	assert_string_equal(have, want);
+}
+
+/* reconcile_overlaps as "OTHER table T proto P over NETD-ROUTE via SITE: ACTION" lines, a
+ * yield with " (in)" or " (out)" for its throw route; a fence is "via -". */
+static void
+expect_overlaps(const struct reconcile *r, const char *want)
+{
+	char have[2048];
+	size_t n, len = 0;
+	const struct reconcile_overlap *o = reconcile_overlaps(r, &n);
+
+	have[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct reconcile_report *rep = o[i].report;
+		bool yield = o[i].action == RECONCILE_OVERLAP_YIELDED;
+		char p[ADDR_PREFIX_STRLEN], q[ADDR_PREFIX_STRLEN];
+
+		len += (size_t)snprintf(
+		        have + len, sizeof(have) - len,
+		        "%s table %u proto %u over %s via %s: %s%s\n",
+		        addr_prefix_format(&rep->other.dst, p), rep->other.table,
+		        rep->other.protocol,
+		        addr_prefix_format(yield ? &rep->netd_route : &rep->object.dst, q),
+		        rep->site[0] ? rep->site : "-", reconcile_overlap_action_name(o[i].action),
+		        !yield           ? ""
+		        : o[i].installed ? " (in)"
+		                         : " (out)");
 		assert_true(len < sizeof(have));
 	}
 	assert_string_equal(have, want);
@@ -463,14 +496,14 @@ test_again_changes_nothing(void **state)
 	expect_route_changes(r, "");
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_applied, 0);
-	/* Links, the WireGuard device, its addresses, the table's routes and rules, and the FDB
-	 * of the one segment. */
+	/* Links, the WireGuard device, its addresses, the routes of the table and of main, the
+	 * table's rules, and the FDB of the one segment. */
 	print_message("a run that changes nothing makes %zu calls\n", fake_count(FAKE_OP_ANY));
-	assert_int_equal(fake_count(FAKE_OP_ANY), 6);
+	assert_int_equal(fake_count(FAKE_OP_ANY), 7);
 	assert_int_equal(fake_count(FAKE_OP_LINK_LIST), 1);
 	assert_int_equal(fake_count(FAKE_OP_WG_GET), 1);
 	assert_int_equal(fake_count(FAKE_OP_ADDR_LIST), 1);
-	assert_int_equal(fake_count(FAKE_OP_ROUTE_LIST), 1);
+	assert_int_equal(fake_count(FAKE_OP_ROUTE_LIST), 2);
 	assert_int_equal(fake_count(FAKE_OP_RULE_LIST), 1);
 	assert_int_equal(fake_count(FAKE_OP_FDB_LIST), 1);
 	/* Nothing changed, nothing announced. */
@@ -969,6 +1002,7 @@ test_collisions(void **state)
 	struct kh_route around = {.table = 51820, .protocol = 4, .metric = 5};
 	struct kh_route deflt = {.table = 51820, .protocol = 4, .metric = 5};
 	const struct reconcile_report *rep;
+	struct reconcile_stats st;
 	struct reconcile *r;
 	struct kh_link eth1;
 
@@ -1005,6 +1039,8 @@ test_collisions(void **state)
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.2.0.0/16 dev eth1 proto 4\n0.0.0.0/0 dev eth1 proto 4\n"
 	              "10.99.0.2/32 dev wg0 proto 200\n");
+	expect_overlaps(r, "10.2.0.0/16 table 51820 proto 4 over 10.2.0.0/16 via beta: not "
+	                   "installed\n");
 	forget_events();
 	fake_clear_ops();
 
@@ -1017,7 +1053,7 @@ test_collisions(void **state)
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
 	assert_int_equal(report_count(r), 0);
-	expect_route_changes(r, "added 10.2.0.0/16 via beta\n");
+	expect_route_changes(r, "unblocked 10.2.0.0/16 via beta\nadded 10.2.0.0/16 via beta\n");
 
 	/* Another owner covers it later: netd steps back from the covered route. */
 	fake_act_as(FAKE_OTHER);
@@ -1035,16 +1071,26 @@ test_collisions(void **state)
 	              "route 10.99.0.2/32 table 51820 metric 10", "covers it");
 	expect_routes(51820, 4, "0.0.0.0/0 dev eth1 proto 4\n10.0.0.0/8 dev eth1 proto 4\n");
 	expect_route_changes(r,
-	                     "blocked 10.2.0.0/16 via beta: not installed: another owner's route "
-	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
-	                     "taken\n"
-	                     "blocked 10.99.0.2/32 via beta: not installed: another owner's route "
-	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
-	                     "taken\n");
+	                     "blocked 10.2.0.0/16 via beta (withdrawn): not installed: another "
+	                     "owner's route 10.0.0.0/8 (protocol 4) covers it; site beta's traffic "
+	                     "there is not taken\n"
+	                     "blocked 10.99.0.2/32 via beta (withdrawn): not installed: another "
+	                     "owner's route 10.0.0.0/8 (protocol 4) covers it; site beta's traffic "
+	                     "there is not taken\n");
+	expect_overlaps(r,
+	                "10.0.0.0/8 table 51820 proto 4 over 10.2.0.0/16 via beta: withdrawn\n"
+	                "10.0.0.0/8 table 51820 proto 4 over 10.99.0.2/32 via beta: withdrawn\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.overlap_withdrawals, 2);
 	/* Still kept out: reported, but nothing new to tell. */
 	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
 	assert_int_equal(report_count(r), 2);
 	expect_route_changes(r, "");
+	expect_overlaps(r,
+	                "10.0.0.0/8 table 51820 proto 4 over 10.2.0.0/16 via beta: withdrawn\n"
+	                "10.0.0.0/8 table 51820 proto 4 over 10.99.0.2/32 via beta: withdrawn\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.overlap_withdrawals, 2);
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
@@ -1881,7 +1927,7 @@ test_scale(void **state)
 	print_message("%d sites: run with nothing to do %.3f s, %zu calls\n", SCALE_SITES,
 	              seconds_since(&t0), fake_count(FAKE_OP_ANY));
 	assert_int_equal(fake_changes(), 0);
-	assert_int_equal(fake_count(FAKE_OP_ANY), 6);
+	assert_int_equal(fake_count(FAKE_OP_ANY), 7);
 
 	assert_int_equal(mesh_compute(conf, sites + 1, SCALE_SITES - 1, &params, 0, &less), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -267,7 +267,7 @@ test_reply_keys(void **state)
 	             "routes array\nroutes[] object\nroutes[].prefix string\nroutes[].type string\n"
 	             "routes[].via null\nroutes[].dev null\nroutes[].metric integer\n"
 	             "routes[].installed boolean\nroutes[].reason null\ntable integer\n"
-	             "protocol integer\nproblems array\n");
+	             "protocol integer\nproblems array\noverlaps array\n");
 	expect_shape(status_metrics_json(&f->daemon, &f->snap), "text string\n");
 }
 
