@@ -2150,7 +2150,9 @@ add_failclosed(struct run *run)
 		if (w->blocked || w->peer != SIZE_MAX)
 			continue;
 		add_route(run, w);
-		w->report = report_since(run, before);
+		/* A fence's report says why it is not in; a yield's stays the overlap's. */
+		if (!w->yield)
+			w->report = report_since(run, before);
 	}
 	if (!run->rules_read)
 		return;

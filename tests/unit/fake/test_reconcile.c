@@ -248,8 +248,9 @@ route_prefix_qcmp(const void *a, const void *b)
 	                       &((const struct kh_route *)b)->dst);
 }
 
-/* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines, or with reject
- * set its reject routes as "PREFIX TYPE metric N" lines; read unlogged. */
+/* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines (a throw route:
+ * "PREFIX throw metric N proto P"), or with reject set its reject routes as "PREFIX TYPE
+ * metric N" lines; read unlogged. */
 static char *
 routes_of(uint32_t table, int protocol, bool reject)
 {
@@ -274,6 +275,13 @@ routes_of(uint32_t table, int protocol, bool reject)
 			                        addr_prefix_format(&routes[i].dst, p),
 			                        kh_route_type_name(routes[i].type, t),
 			                        routes[i].metric);
+			continue;
+		}
+		if (routes[i].type == KH_ROUTE_THROW) {
+			len += (size_t)snprintf(out + len, 1024 - len,
+			                        "%s throw metric %u proto %u\n",
+			                        addr_prefix_format(&routes[i].dst, p),
+			                        routes[i].metric, routes[i].protocol);
 			continue;
 		}
 		assert_int_equal(kh_link_get_index(routes[i].oif, &l), 0);
@@ -1091,6 +1099,101 @@ test_collisions(void **state)
 	                "10.0.0.0/8 table 51820 proto 4 over 10.99.0.2/32 via beta: withdrawn\n");
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.overlap_withdrawals, 2);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* More specific wins, whoever owns it: a route in main inside a tunnel route or a fence gets
+ * a throw route of its prefix in netd's table, reported and told as a change, until it goes;
+ * one equal to netd's or covering it does not. */
+static void
+test_yields(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct kh_route lan = {.table = 254, .protocol = 4, .metric = 100};
+	struct kh_route same = {.table = 254, .protocol = 4, .metric = 100};
+	struct kh_route deflt = {.table = 254, .protocol = 3, .metric = 0};
+	struct kh_route fenced = {.table = 254, .protocol = 4, .type = KH_ROUTE_BLACKHOLE};
+	struct reconcile *r;
+	struct kh_link eth1;
+
+	(void)state;
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	lan.oif = same.oif = deflt.oif = eth1.ifindex;
+	assert_int_equal(addr_prefix_parse("10.2.0.0/24", &lan.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.2.0.0/16", &same.dst), 0);
+	assert_int_equal(addr_prefix_parse("0.0.0.0/0", &deflt.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.3.1.0/24", &fenced.dst), 0);
+	assert_int_equal(kh_route_replace(&lan), 0);
+	assert_int_equal(kh_route_replace(&same), 0);
+	assert_int_equal(kh_route_replace(&deflt), 0);
+	fake_act_as(FAKE_NETD);
+
+	r = started(d);
+	expect_routes(51820, 200,
+	              "10.2.0.0/24 throw metric 10 proto 200\n10.2.0.0/16 dev wg0 proto 200\n"
+	              "10.99.0.2/32 dev wg0 proto 200\n");
+	expect_report(
+	        r, RECONCILE_REPORT_ROUTE_YIELDED, 0, "route 10.2.0.0/24 table 51820 metric 10",
+	        "yields to table 254: another owner's unicast route 10.2.0.0/24 (protocol 4) "
+	        "lies inside site beta's tunnel route 10.2.0.0/16 and takes its traffic there");
+	assert_int_equal(report_count(r), 1);
+	expect_overlaps(r, "10.2.0.0/24 table 254 proto 4 over 10.2.0.0/16 via beta: yield (in)\n");
+	expect_route_changes(
+	        r, "added 10.2.0.0/16 via beta\n"
+	           "added 10.99.0.2/32 via beta\n"
+	           "yielded 10.2.0.0/24 via beta: yields to table 254: another owner's "
+	           "unicast route 10.2.0.0/24 (protocol 4) lies inside site beta's tunnel "
+	           "route 10.2.0.0/16 and takes its traffic there\n");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_route_changes(r, "");
+	fake_clear_ops();
+
+	/* Inside a fence: the operator's route is no accident; it wins there too, reported. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_replace(&fenced), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	expect_changes("route replace throw 10.3.1.0/24 table 51820 proto 200 metric 10\n");
+	expect_overlaps(r, "10.2.0.0/24 table 254 proto 4 over 10.2.0.0/16 via beta: yield (in)\n"
+	                   "10.3.1.0/24 table 254 proto 4 over 10.3.0.0/16 via -: yield (in)\n");
+	expect_route_changes(r, "yielded 10.3.1.0/24 via -: yields to table 254: another owner's "
+	                        "blackhole route 10.3.1.0/24 (protocol 4) lies inside the "
+	                        "fail-closed route 10.3.0.0/16 and takes its traffic there, "
+	                        "unfenced\n");
+
+	/* The operator's routes go: netd's take their traffic back. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_del(&lan), 0);
+	assert_int_equal(kh_route_del(&fenced), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
+	expect_changes("route del throw 10.2.0.0/24 table 51820 proto 200 metric 10\n"
+	               "route del throw 10.3.1.0/24 table 51820 proto 200 metric 10\n");
+	expect_route_changes(r, "reclaimed 10.2.0.0/24 via beta\nreclaimed 10.3.1.0/24 via -\n");
+	expect_overlaps(r, "");
+	assert_int_equal(report_count(r), 0);
+	expect_routes(51820, 200,
+	              "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
+	/* Routes of main equal to or covering netd's are no event of its. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_del(&same), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_false(reconcile_dirty(r));
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
@@ -1962,6 +2065,7 @@ main(void)
 	        cmocka_unit_test_setup(test_failclosed_local, setup),
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
+	        cmocka_unit_test_setup(test_yields, setup),
 	        cmocka_unit_test_setup(test_route_moves, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
 	        cmocka_unit_test_setup(test_every_failure_heals, setup),
