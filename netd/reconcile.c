@@ -261,7 +261,7 @@ reconcile_overlap_action_name(enum reconcile_overlap_action action)
 	case RECONCILE_OVERLAP_YIELDED:
 		return "yield";
 	case RECONCILE_OVERLAP_NOT_INSTALLED:
-		return "not installed";
+		return "not-installed";
 	case RECONCILE_OVERLAP_WITHDRAWN:
 		return "withdrawn";
 	}

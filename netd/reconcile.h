@@ -190,7 +190,7 @@ enum reconcile_overlap_action {
 	RECONCILE_OVERLAP_WITHDRAWN,     /* ... and had been in it when the other's came */
 };
 
-/* "yield", "not installed", "withdrawn". */
+/* "yield", "not-installed", "withdrawn": for JSON and metric labels. */
 const char *reconcile_overlap_action_name(enum reconcile_overlap_action action);
 
 /* An overlap as the last run left it. The report (ROUTE_YIELDED or ROUTE_COLLISION) names

@@ -1047,7 +1047,7 @@ test_collisions(void **state)
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.2.0.0/16 dev eth1 proto 4\n0.0.0.0/0 dev eth1 proto 4\n"
 	              "10.99.0.2/32 dev wg0 proto 200\n");
-	expect_overlaps(r, "10.2.0.0/16 table 51820 proto 4 over 10.2.0.0/16 via beta: not "
+	expect_overlaps(r, "10.2.0.0/16 table 51820 proto 4 over 10.2.0.0/16 via beta: not-"
 	                   "installed\n");
 	forget_events();
 	fake_clear_ops();
