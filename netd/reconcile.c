@@ -1247,23 +1247,57 @@ block(struct run *run, struct want_route *w, enum reconcile_report_kind kind,
 		snprintf(rep->site, sizeof(rep->site), "%s", run->d->peers[w->peer].site);
 }
 
-/* The most specific of the first n wanted routes (a tunnel route before a fence of the same
- * prefix) not blocked whose prefix holds dst, or NULL. */
-static const struct want_route *
-innermost(const struct run *run, size_t n, const struct addr_prefix *dst)
+static int
+want_prefix_qcmp(const void *key, const void *item)
 {
+	return addr_prefix_cmp(key, &((const struct want_route *)item)->route.dst);
+}
+
+/* Of the first n wanted routes (sorted), one of prefix p not blocked, a tunnel route before a
+ * fence; or NULL. */
+static const struct want_route *
+wanted_prefix(const struct run *run, size_t n, const struct addr_prefix *p)
+{
+	const struct want_route *w = find(p, run->want, n, sizeof(*run->want), want_prefix_qcmp);
 	const struct want_route *best = NULL;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct want_route *w = &run->want[i];
-
-		if (w->blocked || !addr_prefix_contains(&w->route.dst, dst))
-			continue;
-		if (!best || w->route.dst.len > best->route.dst.len ||
-		    (w->route.dst.len == best->route.dst.len && w->peer != SIZE_MAX))
+	if (!w)
+		return NULL;
+	/* Those of one prefix lie side by side, by metric. */
+	while (w > run->want && addr_prefix_equal(&w[-1].route.dst, p))
+		w--;
+	for (; w < run->want + n && addr_prefix_equal(&w->route.dst, p); w++)
+		if (!w->blocked && (!best || w->peer != SIZE_MAX))
 			best = w;
-	}
 	return best;
+}
+
+/* The prefix lengths of the wanted routes, per family: the only ones a lookup tries. */
+struct want_lengths {
+	bool v4[33], v6[129];
+};
+
+/* The most specific of the first n wanted routes (sorted) whose prefix holds dst, or NULL:
+ * looked up at each length of theirs from dst's down, which keeps a large main table cheap. */
+static const struct want_route *
+innermost(const struct run *run, size_t n, const struct want_lengths *lengths,
+          const struct addr_prefix *dst)
+{
+	const bool *has = dst->addr.family == AF_INET ? lengths->v4 : lengths->v6;
+
+	for (int len = dst->len; len >= 0; len--) {
+		struct addr_prefix p = *dst;
+		const struct want_route *w;
+
+		if (!has[len])
+			continue;
+		p.len = (uint8_t)len;
+		p = addr_prefix_masked(&p);
+		w = wanted_prefix(run, n, &p);
+		if (w)
+			return w;
+	}
+	return NULL;
 }
 
 /* A route of main that netd's table may give way to: another owner's, leading somewhere or
@@ -1317,7 +1351,16 @@ static void
 plan_yields(struct run *run, const struct kh_route *const *others, size_t nothers)
 {
 	size_t planned = run->nwant;
+	struct want_lengths lengths = {0};
 
+	for (size_t i = 0; i < planned; i++) {
+		const struct addr_prefix *p = &run->want[i].route.dst;
+
+		if (p->addr.family == AF_INET)
+			lengths.v4[p->len] = true;
+		else
+			lengths.v6[p->len] = true;
+	}
 	for (size_t j = 0; j < run->nmain_routes; j++) {
 		const struct kh_route *theirs = &run->main_routes[j];
 		const struct want_route *under;
@@ -1327,7 +1370,7 @@ plan_yields(struct run *run, const struct kh_route *const *others, size_t nother
 		if (run->nwant > planned &&
 		    addr_prefix_equal(&run->want[run->nwant - 1].route.dst, &theirs->dst))
 			continue;
-		under = innermost(run, planned, &theirs->dst);
+		under = innermost(run, planned, &lengths, &theirs->dst);
 		if (under && !addr_prefix_equal(&under->route.dst, &theirs->dst))
 			add_yield(run, under, theirs, others, nothers);
 	}
@@ -1341,7 +1384,7 @@ plan_routes(struct run *run)
 	const struct mesh_desired *d = run->d;
 	const struct kh_route **others = NULL;
 	struct mesh_carved fences = {0};
-	size_t nothers = 0;
+	size_t nothers = 0, planned;
 	int err = -ENOMEM;
 
 	if (run->addrs_read && carve_local(run, &fences) < 0)
@@ -1394,9 +1437,13 @@ plan_routes(struct run *run)
 				block(run, w, RECONCILE_REPORT_ROUTE_COLLISION, others[j], ov);
 		}
 	}
-	plan_yields(run, others, nothers);
-	/* By prefix and metric, as the kernel's routes are read. */
+	/* By prefix and metric, as the kernel's routes are read (and the yields look them up);
+	 * again once yields are added. */
 	if (run->nwant > 1)
+		qsort(run->want, run->nwant, sizeof(*run->want), want_sort_qcmp);
+	planned = run->nwant;
+	plan_yields(run, others, nothers);
+	if (run->nwant > planned)
 		qsort(run->want, run->nwant, sizeof(*run->want), want_sort_qcmp);
 out:
 	free(others);
@@ -2074,16 +2121,6 @@ note_blocked(struct run *run)
 	}
 }
 
-/* The wanted route of key's prefix and metric, or NULL. */
-static const struct want_route *
-wanted_key(const struct run *run, const struct kh_route *key)
-{
-	for (size_t i = 0; i < run->nwant; i++)
-		if (route_same_key(&run->want[i].route, key))
-			return &run->want[i];
-	return NULL;
-}
-
 /* The yields the run made that the last run had not. Once the run's reports are all made:
  * the changes point at them. */
 static void
@@ -2116,7 +2153,7 @@ note_overlaps_gone(struct run *run)
 
 	for (size_t i = 0; s->valid && s->table == run->d->table && i < s->nroutes; i++) {
 		const struct owned_route *o = &s->routes[i];
-		const struct want_route *w = wanted_key(run, &o->route);
+		const struct want_route *w = wanted_route(run, &o->route);
 
 		/* What a read the run lacked does not tell is not taken as gone. */
 		if (o->yield && run->main_read && !(w && w->yield))

@@ -1942,6 +1942,54 @@ seconds_since(const struct timespec *t0)
 }
 
 #define SCALE_SITES 1000
+#define SCALE_MAIN  10000
+
+/* An operator's main table of SCALE_MAIN routes beside d (SCALE_SITES sites of 10.16.0.0/24
+ * and up, the first one withdrawn but fenced), a hundred of them inside those prefixes: one
+ * yield each, and the runs stay cheap. */
+static void
+scale_main_table(struct reconcile *r, const struct mesh_desired *d)
+{
+	struct reconcile_stats before, after;
+	struct timespec t0;
+	struct kh_link eth1;
+	size_t n;
+
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	for (size_t k = 0; k < SCALE_MAIN; k++) {
+		struct kh_route m = {
+		        .table = 254, .protocol = 4, .metric = 100, .oif = eth1.ifindex};
+
+		assert_int_equal(
+		        addr_prefix_parse(k < 100 ? "10.16.0.128/25" : "100.64.0.0/32", &m.dst), 0);
+		m.dst.addr.u.bytes[2] = (uint8_t)(k < 100 ? k : k >> 8);
+		if (k >= 100)
+			m.dst.addr.u.bytes[3] = (uint8_t)k;
+		assert_int_equal(kh_route_replace(&m), 0);
+	}
+	fake_act_as(FAKE_NETD);
+	reconcile_get_stats(r, &before);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
+	print_message("%d sites, %d routes in main: 100 yields %.3f s\n", SCALE_SITES, SCALE_MAIN,
+	              seconds_since(&t0));
+	reconcile_get_stats(r, &after);
+	assert_int_equal(after.applied[RECONCILE_OP_ROUTE_ADD] -
+	                         before.applied[RECONCILE_OP_ROUTE_ADD],
+	                 100);
+	reconcile_overlaps(r, &n);
+	assert_int_equal(n, 100);
+	fake_clear_ops();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(reconcile_run(r, d, 4 * S), 0);
+	print_message("%d sites, %d routes in main: run with nothing to do %.3f s\n", SCALE_SITES,
+	              SCALE_MAIN, seconds_since(&t0));
+	assert_int_equal(fake_changes(), 0);
+	reconcile_overlaps(r, &n);
+	assert_int_equal(n, 100);
+}
 
 /* A federation of SCALE_SITES sites: the first run builds everything, a run that changes
  * nothing still reads each kind of object once, one site going changes only its tunnel's
@@ -2040,6 +2088,7 @@ test_scale(void **state)
 	               "route del 172.16.0.0/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 172.16.0.0\n"
 	               "wg set wg0 peer AABaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo= remove\n");
+	scale_main_table(r, less);
 	reconcile_free(r);
 	mesh_desired_free(d);
 	mesh_desired_free(less);
