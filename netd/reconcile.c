@@ -2270,9 +2270,8 @@ save_scope(struct run *run)
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
 			const struct want_route *w = &run->want[i];
-			struct owned_route *o = &s.routes[i];
-
 			const struct reconcile_report *rep = report_at(run, w->report);
+			struct owned_route *o = &s.routes[i];
 
 			o->route = w->route;
 			o->blocked = w->blocked;

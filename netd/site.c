@@ -158,9 +158,9 @@ static const char *const route_actions[] = {
 static void
 site_note_overlap(json_t *ev, const struct reconcile_route_change *c)
 {
-	char mine[ADDR_PREFIX_STRLEN], theirs[ADDR_PREFIX_STRLEN], t[16];
+	char mine[ADDR_PREFIX_STRLEN], theirs[ADDR_PREFIX_STRLEN], t[16],
+	        whose[MESH_NAME_SIZE + 16];
 	const struct kh_route *o = &c->other;
-	const char *site = c->via[0] != '\0' ? c->via : "(fail-closed)";
 
 	if (o->dst.addr.family == AF_UNSPEC)
 		return;
@@ -172,28 +172,31 @@ site_note_overlap(json_t *ev, const struct reconcile_route_change *c)
 	json_object_set_new(ev, "other_type", json_string(kh_route_type_name(o->type, t)));
 	if (c->action == RECONCILE_ROUTE_BLOCKED)
 		json_object_set_new(ev, "withdrawn", json_boolean(c->withdrawn));
+	/* A yield lies in a tunnel route (via its site) or in a fence. */
+	if (c->via[0] != '\0')
+		snprintf(whose, sizeof(whose), "site %s's route", c->via);
+	else
+		snprintf(whose, sizeof(whose), "a fail-closed route");
 	switch (c->action) {
 	case RECONCILE_ROUTE_BLOCKED:
 		log_warnx("route overlap: %s route %s of site %s: another owner's route %s "
 		          "(table %u, protocol %u) collides in netd's table",
-		          c->withdrawn ? "withdrew" : "not installing", mine, site, theirs,
+		          c->withdrawn ? "withdrew" : "not installing", mine, c->via, theirs,
 		          o->table, o->protocol);
 		break;
 	case RECONCILE_ROUTE_UNBLOCKED:
 		log_info("route overlap gone: route %s of site %s no longer collides with %s "
 		         "(table %u, protocol %u)",
-		         mine, site, theirs, o->table, o->protocol);
+		         mine, c->via, theirs, o->table, o->protocol);
 		break;
 	case RECONCILE_ROUTE_YIELDED:
-		log_warnx(
-		        "route overlap: %s (table %u, protocol %u) is more specific than the route "
-		        "of site %s: netd's table yields it to table %u",
-		        theirs, o->table, o->protocol, site, o->table);
+		log_warnx("route overlap: %s (table %u, protocol %u) is more specific than %s: "
+		          "netd's table yields it to table %u",
+		          theirs, o->table, o->protocol, whose, o->table);
 		break;
 	case RECONCILE_ROUTE_RECLAIMED:
-		log_info("route overlap gone: %s (table %u, protocol %u): site %s's route takes it "
-		         "back",
-		         theirs, o->table, o->protocol, site);
+		log_info("route overlap gone: %s (table %u, protocol %u): %s takes it back", theirs,
+		         o->table, o->protocol, whose);
 		break;
 	default:
 		break;
