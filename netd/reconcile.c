@@ -1837,6 +1837,28 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags, 
 	return 0;
 }
 
+/* A relayed site's peer holding a session from before it was relayed: the session goes with
+ * the peer, so that the next handshake shows the direct path works again. */
+static bool
+session_stale(const struct wg_peer *have, const struct mesh_peer *want)
+{
+	return want->fresh_after > 0 && have->last_handshake.tv_sec != 0 &&
+	       have->last_handshake.tv_sec < want->fresh_after;
+}
+
+/* Removes have in set; added again after, in the same request, it starts afresh. */
+static int
+peer_replace(struct wg_device *set, const struct wg_peer *have)
+{
+	struct wg_peer *p = wg_device_add_peer(set);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, have->public_key, WG_KEY_SIZE);
+	p->flags = WG_PEER_REMOVE_ME;
+	return 0;
+}
+
 static void
 configure_peers(struct run *run)
 {
@@ -1869,6 +1891,12 @@ configure_peers(struct run *run)
 		        find_key(have_keys, have->npeers, have_off, want->public_key);
 		int flags;
 
+		if (p && session_stale(p, want)) {
+			if ((err = peer_replace(set, p)) < 0)
+				continue;
+			count[RECONCILE_OP_PEER_REMOVE]++;
+			p = NULL;
+		}
 		if (!p) {
 			flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
 			if (addr_len(want->endpoint.family))
