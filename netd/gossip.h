@@ -194,10 +194,10 @@ struct gossip_counters {
 	uint64_t drop_rate;      /* answers to hellos and to trusted senders over budget */
 	uint64_t drop_cookie;    /* hello with a stale or forged cookie; unasked cookie reply */
 	uint64_t probes, probe_failures, indirect_probes;
-	uint64_t suspicions;     /* raised by this site */
-	uint64_t refutations;    /* this site refuted a suspicion of itself */
-	uint64_t syncs;          /* anti-entropy exchanges started */
-	uint64_t joins;          /* join attempts to seeds or dead members */
+	uint64_t suspicions;  /* raised by this site */
+	uint64_t refutations; /* this site refuted a suspicion of itself */
+	uint64_t syncs;       /* anti-entropy exchanges started */
+	uint64_t joins;       /* join attempts to seeds or dead members */
 	/* Members up but not reached directly: a probe answered only through helpers, or a
 	 * helper pinging this site for a prober whose own ping went unanswered. */
 	uint64_t direct_failures;

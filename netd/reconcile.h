@@ -63,6 +63,8 @@ struct reconcile_stats {
 	/* Tunnel routes netd had installed and removed because another owner's route in its
 	 * table came to overlap them. */
 	uint64_t overlap_withdrawals;
+	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer). */
+	uint64_t handshakes_started;
 };
 
 /* What a report is about. */
