@@ -161,8 +161,59 @@ site_publish(struct site *s, json_t *event)
 static const char *const route_actions[] = {
         [RECONCILE_ROUTE_ADDED] = "add",       [RECONCILE_ROUTE_REPLACED] = "replace",
         [RECONCILE_ROUTE_MOVED] = "move",      [RECONCILE_ROUTE_WITHDRAWN] = "withdraw",
-        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+        [RECONCILE_ROUTE_BLOCKED] = "blocked", [RECONCILE_ROUTE_UNBLOCKED] = "unblocked",
+        [RECONCILE_ROUTE_YIELDED] = "yield",   [RECONCILE_ROUTE_RECLAIMED] = "reclaim",
 };
+
+/* An overlap with another owner's route appearing or going: the route's event names it, and
+ * a log line says so once each way. */
+static void
+site_note_overlap(json_t *ev, const struct reconcile_route_change *c)
+{
+	char mine[ADDR_PREFIX_STRLEN], theirs[ADDR_PREFIX_STRLEN], t[16],
+	        whose[MESH_NAME_SIZE + 16];
+	const struct kh_route *o = &c->other;
+
+	if (o->dst.addr.family == AF_UNSPEC)
+		return;
+	addr_prefix_format(&c->dst, mine);
+	addr_prefix_format(&o->dst, theirs);
+	json_object_set_new(ev, "other", json_string(theirs));
+	json_object_set_new(ev, "other_table", json_integer(o->table));
+	json_object_set_new(ev, "other_protocol", json_integer(o->protocol));
+	json_object_set_new(ev, "other_type", json_string(kh_route_type_name(o->type, t)));
+	if (c->action == RECONCILE_ROUTE_BLOCKED)
+		json_object_set_new(ev, "withdrawn", json_boolean(c->withdrawn));
+	/* A yield lies in a tunnel route (via its site) or in a fence. */
+	if (c->via[0] != '\0')
+		snprintf(whose, sizeof(whose), "site %s's route", c->via);
+	else
+		snprintf(whose, sizeof(whose), "a fail-closed route");
+	switch (c->action) {
+	case RECONCILE_ROUTE_BLOCKED:
+		log_warnx("route overlap: %s route %s of site %s: another owner's route %s "
+		          "(table %u, protocol %u) collides in netd's table",
+		          c->withdrawn ? "withdrew" : "not installing", mine, c->via, theirs,
+		          o->table, o->protocol);
+		break;
+	case RECONCILE_ROUTE_UNBLOCKED:
+		log_info("route overlap gone: route %s of site %s no longer collides with %s "
+		         "(table %u, protocol %u)",
+		         mine, c->via, theirs, o->table, o->protocol);
+		break;
+	case RECONCILE_ROUTE_YIELDED:
+		log_warnx("route overlap: %s (table %u, protocol %u) is more specific than %s: "
+		          "netd's table yields it to table %u",
+		          theirs, o->table, o->protocol, whose, o->table);
+		break;
+	case RECONCILE_ROUTE_RECLAIMED:
+		log_info("route overlap gone: %s (table %u, protocol %u): %s takes it back", theirs,
+		         o->table, o->protocol, whose);
+		break;
+	default:
+		break;
+	}
+}
 
 /* Route events: what the last run did to the tunnel routes. */
 static void
@@ -186,6 +237,7 @@ site_publish_route_changes(struct site *s)
 			json_object_set_new(ev, "reason",
 			                    json_string(reconcile_report_format(c[i].report, false,
 			                                                        why, sizeof(why))));
+		site_note_overlap(ev, &c[i]);
 		site_publish(s, ev);
 	}
 }

@@ -618,7 +618,8 @@ route_problem(const struct site_snapshot *s, const struct mesh_route *r, char *b
 		const struct reconcile_object *o = &rep[i].object;
 
 		if (o->type == RECONCILE_OBJECT_ROUTE && o->table == d->table &&
-		    o->metric == d->metric && addr_prefix_equal(&o->dst, &r->dst))
+		    o->metric == d->metric && addr_prefix_equal(&o->dst, &r->dst) &&
+		    rep[i].kind != RECONCILE_REPORT_ROUTE_YIELDED)
 			return reconcile_report_format(&rep[i], false, buf, len);
 	}
 	return NULL;
@@ -670,6 +671,38 @@ policy_problems(json_t *problems, const struct conf_policy *p, const struct goss
 	}
 }
 
+/* Another owner's route that overlaps one of netd's, and what netd does about it. */
+static json_t *
+overlap_json(const struct reconcile_overlap *o)
+{
+	const struct reconcile_report *rep = o->report;
+	const struct addr_prefix *mine =
+	        o->action == RECONCILE_OVERLAP_YIELDED ? &rep->netd_route : &rep->object.dst;
+	char theirs[ADDR_PREFIX_STRLEN], ours[ADDR_PREFIX_STRLEN], t[16],
+	        why[RECONCILE_REPORT_STRLEN];
+
+	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s?, s:s, s:b, s:s}", "prefix",
+	                 addr_prefix_format(&rep->other.dst, theirs), "table",
+	                 (json_int_t)rep->other.table, "protocol", (json_int_t)rep->other.protocol,
+	                 "type", kh_route_type_name(rep->other.type, t), "route",
+	                 addr_prefix_format(mine, ours), "via", rep->site[0] ? rep->site : NULL,
+	                 "action", reconcile_overlap_action_name(o->action), "installed",
+	                 o->action == RECONCILE_OVERLAP_YIELDED && o->installed, "reason",
+	                 reconcile_report_format(rep, false, why, sizeof(why)));
+}
+
+static json_t *
+overlaps_json(const struct site_snapshot *s)
+{
+	size_t n;
+	const struct reconcile_overlap *o = reconcile_overlaps(s->reconcile, &n);
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, overlap_json(&o[i]));
+	return a;
+}
+
 /* The tunnel routes and the fail-closed ones as the last run left them, merged by prefix
  * (a tunnel route before the fence of the same prefix, as the metrics go). */
 json_t *
@@ -715,9 +748,10 @@ status_routes_json(const struct site_snapshot *s)
 		else if (gossip_member(s->gossip, j, &mi) == 0)
 			policy_problems(problems, &s->conf->policy, &mi, NULL);
 	}
-	return json_pack("{s:o, s:I, s:I, s:o}", "routes", routes, "table",
+	return json_pack("{s:o, s:I, s:I, s:o, s:o}", "routes", routes, "table",
 	                 (json_int_t)s->conf->routing.table, "protocol",
-	                 (json_int_t)s->conf->routing.protocol, "problems", problems);
+	                 (json_int_t)s->conf->routing.protocol, "problems", problems, "overlaps",
+	                 overlaps_json(s));
 }
 
 /* --- catalogue --- */
@@ -1103,6 +1137,41 @@ metrics_federation(struct metrics *m, const struct site_snapshot *s)
 	}
 }
 
+/* The overlaps as the last run left them, by the other owner's table and what netd does
+ * (yields go to main, collisions are in netd's table), and the withdrawals so far. */
+static void
+metrics_overlaps(struct metrics *m, const struct site_snapshot *s, const struct reconcile_stats *rs)
+{
+	static const enum reconcile_overlap_action actions[] = {RECONCILE_OVERLAP_YIELDED,
+	                                                        RECONCILE_OVERLAP_NOT_INSTALLED,
+	                                                        RECONCILE_OVERLAP_WITHDRAWN};
+	size_t n;
+	const struct reconcile_overlap *o = reconcile_overlaps(s->reconcile, &n);
+	uint32_t table = s->conf->routing.table;
+
+	metrics_family(
+	        m, "netd_route_overlaps", "gauge",
+	        "Other owners' routes overlapping netd's, by their table and what netd does.");
+	for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
+		uint32_t where = actions[a] == RECONCILE_OVERLAP_YIELDED ? CONF_TABLE_MAIN : table;
+		char tbl[16];
+		const char *labels[] = {"table", tbl, "action",
+		                        reconcile_overlap_action_name(actions[a]), NULL};
+		size_t count = 0;
+
+		if (actions[a] == RECONCILE_OVERLAP_YIELDED && table == CONF_TABLE_MAIN)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			count += o[i].action == actions[a];
+		snprintf(tbl, sizeof(tbl), "%u", where);
+		metrics_sample(m, "netd_route_overlaps", labels, (double)count);
+	}
+	metrics_family(m, "netd_route_overlap_withdrawals_total", "counter",
+	               "Tunnel routes removed because another owner's route came to overlap them.");
+	metrics_sample(m, "netd_route_overlap_withdrawals_total", NULL,
+	               (double)rs->overlap_withdrawals);
+}
+
 static void
 metrics_reconcile(struct metrics *m, const struct site_snapshot *s)
 {
@@ -1137,6 +1206,7 @@ metrics_reconcile(struct metrics *m, const struct site_snapshot *s)
 
 		metrics_sample(m, "netd_wireguard_drift_total", labels, (double)rs.drifted[i]);
 	}
+	metrics_overlaps(m, s, &rs);
 }
 
 static double
