@@ -519,8 +519,12 @@ build_peers(struct build *b)
 		p->state = s->state;
 		if (carrier[i] != i) {
 			/* Relayed: its own peer keeps asking for a handshake, which shows when the
-			 * direct path works again, on a session newer than the relay. */
-			p->keepalive = MESH_RELAYED_KEEPALIVE;
+			 * direct path works again, on a session newer than the relay. Both ends
+			 * ask, at different paces: two initiations that cross both fail, and ends
+			 * that started together at one pace would cross every time. */
+			p->keepalive = memcmp(d->wg.public_key, s->public_key, KEY_LEN) < 0
+			                       ? MESH_RELAYED_KEEPALIVE
+			                       : MESH_RELAYED_KEEPALIVE_OTHER;
 			p->fresh_after = s->fresh_after;
 			p->relay = b->admitted[carrier[i]].site->name;
 		}

@@ -17,12 +17,13 @@
 #define MESH_KEEPALIVE   25 /* seconds: keeps a NAT mapping open */
 /* seconds: a relayed site's own peer asks for a handshake this often (WireGuard sends one at
  * most every 5 s), so that a direct path that works again shows within seconds */
-#define MESH_RELAYED_KEEPALIVE 5
-#define MESH_WG_OVERHEAD       80 /* outer IPv6 (40) + UDP (8) + WireGuard (32): the worst case */
-#define MESH_VXLAN_OVERHEAD    50 /* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
-#define MESH_VXLAN6_OVERHEAD   70 /* the same over an IPv6 VTEP address */
-#define MESH_MIN_WG_MTU        1280               /* what IPv6 inside the tunnel needs */
-#define MESH_USEC              ((int64_t)1000000) /* times are in microseconds */
+#define MESH_RELAYED_KEEPALIVE       5
+#define MESH_RELAYED_KEEPALIVE_OTHER 7 /* at the end with the higher public key */
+#define MESH_WG_OVERHEAD             80 /* outer IPv6 (40) + UDP (8) + WireGuard (32): the worst case */
+#define MESH_VXLAN_OVERHEAD          50 /* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+#define MESH_VXLAN6_OVERHEAD         70                 /* the same over an IPv6 VTEP address */
+#define MESH_MIN_WG_MTU              1280               /* what IPv6 inside the tunnel needs */
+#define MESH_USEC                    ((int64_t)1000000) /* times are in microseconds */
 
 /* Defaults of struct mesh_params (mesh_params_init). */
 #define MESH_DEFAULT_UNDERLAY_MTU  1500

@@ -1091,6 +1091,40 @@ metrics_refusals(struct metrics *m, const struct site_snapshot *s)
 	}
 }
 
+/* Which way each member's traffic goes, and whether this site is behind NAT. */
+static void
+metrics_paths(struct metrics *m, const struct site_snapshot *s)
+{
+	size_t count = gossip_member_count(s->gossip);
+	struct gossip_member_info mi;
+	struct path_info pi;
+
+	metrics_family(m, "netd_nat", "gauge",
+	               "1 while this site is behind NAT, as configured or as others see it.");
+	metrics_sample(m, "netd_nat", NULL,
+	               (gossip_self(s->gossip)->flags & WIRE_DESC_NAT) ? 1 : 0);
+	metrics_family(m, "netd_peer_relayed", "gauge",
+	               "1 while a member site's traffic goes through the relay named, its direct "
+	               "path failing.");
+	for (size_t i = 0; s->paths != NULL && i < count; i++)
+		if (gossip_member(s->gossip, i, &mi) == 0 &&
+		    path_get(s->paths, mi.name, &pi) == 0 && pi.mode == PATH_RELAYED) {
+			const char *labels[] = {"site", mi.name, "relay", pi.relay, NULL};
+
+			metrics_sample(m, "netd_peer_relayed", labels, 1);
+		}
+	metrics_family(m, "netd_peer_path_switches_total", "counter",
+	               "Times a member site's traffic moved to a relay or back to its own tunnel.");
+	for (size_t i = 0; s->paths != NULL && i < count; i++)
+		if (gossip_member(s->gossip, i, &mi) == 0 &&
+		    path_get(s->paths, mi.name, &pi) == 0) {
+			const char *labels[] = {"site", mi.name, NULL};
+
+			metrics_sample(m, "netd_peer_path_switches_total", labels,
+			               (double)pi.switches);
+		}
+}
+
 /* The federation: what admitted the members, the credentials and revocations gossip took,
  * and when this site's own credential runs out (no sample while it has none). */
 static void
@@ -1272,6 +1306,7 @@ status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s
 	metrics_members(&m, s);
 	metrics_gossip(&m, s);
 	metrics_refusals(&m, s);
+	metrics_paths(&m, s);
 	metrics_federation(&m, s);
 	metrics_reconcile(&m, s);
 	metrics_peers(&m, s);
