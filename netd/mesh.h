@@ -56,6 +56,9 @@ struct mesh_site {
 	 * that its first handshake with the new key finds one. */
 	bool has_next_key;
 	uint8_t next_key[KEY_LEN];
+	/* The largest inner packet the tunnel to it carries, as path MTU discovery proved it;
+	 * 0: not known, the tunnel's MTU is assumed. */
+	uint32_t path_mtu;
 };
 
 /* What the view does not say and the daemon knows. */
@@ -100,13 +103,16 @@ struct mesh_peer {
 	enum mesh_state state;
 	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
 	size_t nallowed;
-	bool standby; /* a site's announced next key: no allowed IPs until it switches */
+	bool standby;      /* a site's announced next key: no allowed IPs until it switches */
+	uint32_t path_mtu; /* the site's path_mtu when below the tunnel's MTU, else that MTU */
+	bool path_probed;  /* path_mtu was proven by probes, not assumed */
 };
 
 /* A route to a remote prefix through the WireGuard device. */
 struct mesh_route {
 	struct addr_prefix dst;
-	size_t peer; /* index into peers */
+	size_t peer;  /* index into peers */
+	uint32_t mtu; /* the peer's path MTU when below the tunnel's, else 0: the device's */
 };
 
 /* The all-zero FDB entry towards one remote VTEP of a segment. */
@@ -122,7 +128,9 @@ struct mesh_segment {
 	char bridge[IFNAMSIZ];
 	struct addr local; /* this site's overlay address: IPv4 if it has one */
 	uint16_t port;
-	uint32_t mtu;            /* of the VXLAN device, and of the bridge when created */
+	/* Of the VXLAN device, and of the bridge when created: the smallest path MTU of its
+	 * members (the tunnel's MTU when none is smaller) less the VXLAN overhead. */
+	uint32_t mtu;
 	char (*ports)[IFNAMSIZ]; /* local interfaces enslaved to the bridge, as configured */
 	size_t nports;
 	struct mesh_vtep *vteps; /* sorted by address */
