@@ -20,6 +20,7 @@
 #include "netd/gossip.h"
 #include "netd/log.h"
 #include "netd/mesh.h"
+#include "netd/pmtud.h"
 #include "netd/reconcile.h"
 #include "netd/state.h"
 #include "netd/transport.h"
@@ -68,6 +69,8 @@ struct site {
 	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
 	uint64_t wg_read_failures;
 	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
+
+	struct pmtud *pmtud; /* each peer's path MTU */
 };
 
 static int64_t
@@ -197,6 +200,89 @@ site_log_reports(struct reconcile *r, const char *context, bool failures_only)
 
 static void site_arm_work(struct site *s, int64_t now);
 
+/* --- path MTU --- */
+
+/* What discovery proved of each site's path; the others keep the tunnel's MTU. */
+static void
+site_take_path_mtus(const struct site *s, struct mesh_site *sites, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pmtu *path = pmtud_path(s->pmtud, sites[i].name);
+
+		if (path && path->probed)
+			sites[i].path_mtu = path->mtu;
+	}
+}
+
+/* The IPv4 overlay address the mesh gave peer p (of site ms), or NULL. */
+static const struct addr *
+site_peer_overlay4(const struct mesh_peer *p, const struct mesh_site *ms)
+{
+	for (size_t i = 0; i < ms->noverlay; i++) {
+		const struct addr_prefix *ov = &ms->overlay[i];
+
+		if (ov->addr.family != AF_INET)
+			continue;
+		for (size_t j = 0; j < p->nallowed; j++)
+			if (addr_prefix_equal(&p->allowed[j], ov))
+				return &ov->addr;
+	}
+	return NULL;
+}
+
+/* Probes the path of every live peer the desired state has an IPv4 overlay address for. */
+static int
+site_probe_peers(struct site *s, const struct mesh_site *sites, size_t n, int64_t now)
+{
+	const struct mesh_desired *d = s->desired;
+	struct pmtud_target *targets = calloc(d->npeers ? d->npeers : 1, sizeof(*targets));
+	struct addr local = {0};
+	size_t k = 0;
+	int rc;
+
+	if (!targets)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->conf->noverlay; i++)
+		if (s->conf->overlay[i].addr.family == AF_INET && local.family == AF_UNSPEC)
+			local = s->conf->overlay[i].addr;
+	for (size_t i = 0; i < d->npeers; i++) {
+		const struct mesh_peer *p = &d->peers[i];
+
+		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT))
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			const struct addr *ov;
+
+			if (strcmp(sites[j].name, p->site) != 0 ||
+			    !(ov = site_peer_overlay4(p, &sites[j])))
+				continue;
+			targets[k++] = (struct pmtud_target){.site = p->site, .overlay = *ov};
+			break;
+		}
+	}
+	rc = pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
+	free(targets);
+	return rc;
+}
+
+/* A path's MTU moved: the routes and segments follow in the next run. */
+static void
+site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmtu *path)
+{
+	struct site *s = arg;
+	json_t *ev = site_event("path-mtu");
+
+	json_object_set_new(ev, "site", json_string(site));
+	json_object_set_new(ev, "mtu", json_integer(path->mtu));
+	json_object_set_new(ev, "previous", json_integer(old_mtu));
+	json_object_set_new(ev, "learnt", json_string(path->probed ? "probing" : "assumed"));
+	site_publish(s, ev);
+	log_info("path MTU: site %s: %u bytes (%s; was %u)", site, path->mtu,
+	         path->probed ? "probing" : "assumed", old_mtu);
+	s->view_changed = true;
+	site_arm_work(s, site_now());
+}
+
 /* Computes the desired state from the config and the view and makes the kernel hold it. */
 static void
 site_apply(struct site *s)
@@ -215,11 +301,14 @@ site_apply(struct site *s)
 	n = view_mesh_sites(s->gossip, &s->conf->policy,
 	                    (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites, rooms,
 	                    &s->hold_expiry);
+	site_take_path_mtus(s, sites, n);
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
 	s->view_changed = false;
 	mesh_desired_free(s->desired);
 	s->desired = next;
+	if (site_probe_peers(s, sites, n, now) < 0)
+		goto retry;
 
 	rc = reconcile_run(s->reconcile, s->desired, now);
 	reconcile_get_stats(s->reconcile, &after);
@@ -668,6 +757,10 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	if (site_watch_kernel(s) < 0)
 		goto fail;
 	site_set_params(s);
+	if (pmtud_new(loop, site_on_path_mtu, s, &s->pmtud) < 0) {
+		log_errx("out of memory");
+		goto fail;
+	}
 	if (!view_public_address(conf, &pub))
 		log_warnx("gossip.bind is a wildcard and gossip.advertise is not set: other sites "
 		          "learn no address for this one and rely on it reaching them");
@@ -814,6 +907,7 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
+	pmtud_close(s->pmtud);
 	transport_close(s->transport);
 	if (s->monitor != NULL) {
 		ev_io_stop(s->loop, &s->monitor_watcher);
@@ -865,5 +959,6 @@ site_snapshot(const struct site *s, struct site_snapshot *out)
 	        .reconcile = s->reconcile,
 	        .device = site_device(s),
 	        .wg_read_failures = s->wg_read_failures,
+	        .pmtud = s->pmtud,
 	};
 }
