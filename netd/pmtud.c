@@ -128,6 +128,8 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 {
 	struct pmtu_wire m;
 	struct pmtud_peer *p;
+	uint32_t mtu;
+	bool probed;
 
 	if (pmtu_wire_parse(d->buf, len, &m) < 0) {
 		d->refused++;
@@ -144,10 +146,16 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 		return;
 	}
 	p = ntohs(from->sin_port) == PMTUD_PORT ? peer_by_addr(d, &from->sin_addr) : NULL;
-	if (!p || !pmtu_ack(&p->path, now, m.id, m.size)) {
+	if (!p) {
 		d->refused++;
 		return;
 	}
+	mtu = p->path.mtu;
+	probed = p->path.probed;
+	if (!pmtu_ack(&p->path, now, m.id, m.size))
+		d->refused++;
+	else if (p->path.mtu != mtu || p->path.probed != probed)
+		d->changed(d->arg, p->site, mtu, &p->path);
 }
 
 static void
