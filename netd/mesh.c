@@ -500,6 +500,7 @@ build_peers(struct build *b)
 		if (s->path_mtu && (!d->wg.mtu || s->path_mtu < d->wg.mtu))
 			p->path_mtu = s->path_mtu;
 		p->path_probed = s->path_mtu != 0;
+		p->return_path_mtu = s->return_path_mtu;
 		if (!b->admitted[i].nallowed)
 			continue;
 		p->allowed = malloc(b->admitted[i].nallowed * sizeof(*p->allowed));
@@ -683,6 +684,8 @@ build_segments(struct build *b)
 			s->nvteps++;
 			if (d->peers[j].path_mtu && d->peers[j].path_mtu < path)
 				path = d->peers[j].path_mtu;
+			if (d->peers[j].return_path_mtu && d->peers[j].return_path_mtu < path)
+				path = d->peers[j].return_path_mtu;
 		}
 		sort(s->vteps, s->nvteps, sizeof(*s->vteps), vtep_qcmp);
 		/* One frame size for the whole segment: what the narrowest member's path

@@ -59,6 +59,9 @@ struct mesh_site {
 	/* The largest inner packet the tunnel to it carries, as path MTU discovery proved it;
 	 * 0: not known, the tunnel's MTU is assumed. */
 	uint32_t path_mtu;
+	/* The path MTU the site found towards this one (its probes' acks say it); 0: not known.
+	 * A segment's frames go both ways. */
+	uint32_t return_path_mtu;
 };
 
 /* What the view does not say and the daemon knows. */
@@ -106,6 +109,7 @@ struct mesh_peer {
 	bool standby;      /* a site's announced next key: no allowed IPs until it switches */
 	uint32_t path_mtu; /* the site's path_mtu when below the tunnel's MTU, else that MTU */
 	bool path_probed;  /* path_mtu was proven by probes, not assumed */
+	uint32_t return_path_mtu; /* the site's; 0: not known */
 };
 
 /* A route to a remote prefix through the WireGuard device. */
@@ -128,8 +132,8 @@ struct mesh_segment {
 	char bridge[IFNAMSIZ];
 	struct addr local; /* this site's overlay address: IPv4 if it has one */
 	uint16_t port;
-	/* Of the VXLAN device, and of the bridge when created: the smallest path MTU of its
-	 * members (the tunnel's MTU when none is smaller) less the VXLAN overhead. */
+	/* Of the VXLAN device, and of the bridge when created: the smallest path MTU to or from
+	 * its members (the tunnel's MTU when none is smaller) less the VXLAN overhead. */
 	uint32_t mtu;
 	char (*ports)[IFNAMSIZ]; /* local interfaces enslaved to the bridge, as configured */
 	size_t nports;

@@ -208,6 +208,10 @@ pmtu_wire_encode(const struct pmtu_wire *m, uint8_t *buf, size_t len)
 	put32(buf + 8, m->id);
 	buf[12] = (uint8_t)(m->size >> 8);
 	buf[13] = (uint8_t)m->size;
+	if (m->type == PMTU_WIRE_ACK) {
+		buf[14] = (uint8_t)(m->return_mtu >> 8);
+		buf[15] = (uint8_t)m->return_mtu;
+	}
 	return PMTU_WIRE_HEADER;
 }
 
@@ -215,15 +219,16 @@ int
 pmtu_wire_parse(const uint8_t *buf, size_t len, struct pmtu_wire *out)
 {
 	if (len < PMTU_WIRE_HEADER || get32(buf) != PMTU_WIRE_MAGIC ||
-	    buf[4] != PMTU_WIRE_VERSION || buf[6] || buf[7] || buf[14] || buf[15])
+	    buf[4] != PMTU_WIRE_VERSION || buf[6] || buf[7])
 		return -1;
 	out->type = buf[5];
 	out->id = get32(buf + 8);
 	out->size = (uint16_t)(buf[12] << 8 | buf[13]);
+	out->return_mtu = (uint16_t)(buf[14] << 8 | buf[15]);
 	if (out->type == PMTU_WIRE_ACK)
 		return len == PMTU_WIRE_HEADER ? 0 : -1;
 	if (out->type == PMTU_WIRE_PROBE)
-		return out->size >= PMTU_UDP_IP4 + PMTU_WIRE_HEADER &&
+		return !out->return_mtu && out->size >= PMTU_UDP_IP4 + PMTU_WIRE_HEADER &&
 		                       len == (size_t)out->size - PMTU_UDP_IP4
 		               ? 0
 		               : -1;

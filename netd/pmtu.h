@@ -85,6 +85,9 @@ struct pmtu_wire {
 	enum pmtu_wire_type type;
 	uint32_t id;
 	uint16_t size; /* the probe's whole IP packet, as its sender built it */
+	/* An ack's: the path MTU its sender found towards the probe's sender, which frames
+	 * coming back take; 0: not found (yet). A probe's is 0. */
+	uint16_t return_mtu;
 };
 
 /* Writes the header of m into buf (len >= PMTU_WIRE_HEADER); a probe's padding is the
@@ -92,7 +95,7 @@ struct pmtu_wire {
 int pmtu_wire_encode(const struct pmtu_wire *m, uint8_t *buf, size_t len);
 
 /* Parses a datagram of len bytes. A probe must carry exactly size - PMTU_UDP_IP4 bytes and
- * an ack exactly the header. Returns 0 and *out, or -1. */
+ * no return_mtu, an ack exactly the header. Returns 0 and *out, or -1. */
 int pmtu_wire_parse(const uint8_t *buf, size_t len, struct pmtu_wire *out);
 
 #endif

@@ -26,6 +26,7 @@ struct pmtud_peer {
 	char site[MESH_NAME_SIZE];
 	struct addr overlay;
 	struct pmtu path;
+	uint32_t return_mtu; /* as the peer's acks say; 0: not known */
 };
 
 struct pmtud {
@@ -105,7 +106,7 @@ pmtud_run(struct pmtud *d, int64_t now)
 		if (pmtu_poll(&p->path, now, &probe))
 			send_probe(d, p, &probe);
 		if (p->path.mtu != mtu || p->path.probed != probed)
-			d->changed(d->arg, p->site, mtu, &p->path);
+			d->changed(d->arg, p->site, mtu, &p->path, p->return_mtu);
 		if (pmtu_deadline(&p->path) < next)
 			next = pmtu_deadline(&p->path);
 	}
@@ -135,27 +136,33 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 		d->refused++;
 		return;
 	}
+	p = peer_by_addr(d, &from->sin_addr);
 	if (m.type == PMTU_WIRE_PROBE) {
 		/* Small whatever the probe's size: an ack amplifies nothing. */
 		struct pmtu_wire ack = {.type = PMTU_WIRE_ACK, .id = m.id, .size = m.size};
 		uint8_t out[PMTU_WIRE_HEADER];
 
+		if (p && p->path.probed)
+			ack.return_mtu = (uint16_t)p->path.mtu;
 		pmtu_wire_encode(&ack, out, sizeof(out));
 		(void)sendto(d->fd, out, sizeof(out), 0, (const struct sockaddr *)from,
 		             sizeof(*from));
 		return;
 	}
-	p = ntohs(from->sin_port) == PMTUD_PORT ? peer_by_addr(d, &from->sin_addr) : NULL;
-	if (!p) {
+	if (!p || ntohs(from->sin_port) != PMTUD_PORT) {
 		d->refused++;
 		return;
 	}
 	mtu = p->path.mtu;
 	probed = p->path.probed;
-	if (!pmtu_ack(&p->path, now, m.id, m.size))
+	if (!pmtu_ack(&p->path, now, m.id, m.size)) {
 		d->refused++;
-	else if (p->path.mtu != mtu || p->path.probed != probed)
-		d->changed(d->arg, p->site, mtu, &p->path);
+		return;
+	}
+	if (p->path.mtu != mtu || p->path.probed != probed || p->return_mtu != m.return_mtu) {
+		p->return_mtu = m.return_mtu;
+		d->changed(d->arg, p->site, mtu, &p->path, p->return_mtu);
+	}
 }
 
 static void
@@ -293,6 +300,7 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
 		next[i].overlay = targets[i].overlay;
 		if (had && addr_equal(&had->overlay, &targets[i].overlay)) {
 			next[i].path = had->path;
+			next[i].return_mtu = had->return_mtu;
 			pmtu_set_max(&next[i].path, tunnel_mtu, now);
 		} else {
 			pmtu_init(&next[i].path, tunnel_mtu, randombytes_random(), now);
@@ -311,6 +319,14 @@ pmtud_path(const struct pmtud *d, const char *site)
 	const struct pmtud_peer *p = d ? peer_by_site(d->peers, d->npeers, site) : NULL;
 
 	return p ? &p->path : NULL;
+}
+
+uint32_t
+pmtud_return_mtu(const struct pmtud *d, const char *site)
+{
+	const struct pmtud_peer *p = d ? peer_by_site(d->peers, d->npeers, site) : NULL;
+
+	return p ? p->return_mtu : 0;
 }
 
 uint64_t

@@ -16,9 +16,10 @@
 
 #define PMTUD_PORT 7947 /* UDP, on the overlay addresses: the probes and their acks */
 
-/* Told when a peer's path MTU, or how it was learnt, changes. */
+/* Told when a peer's path MTU, how it was learnt, or the MTU of its path back (what its
+ * acks say its own discovery found) changes. */
 typedef void (*pmtud_changed_fn)(void *arg, const char *site, uint32_t old_mtu,
-                                 const struct pmtu *path);
+                                 const struct pmtu *path, uint32_t return_mtu);
 
 /* A peer to probe. */
 struct pmtud_target {
@@ -42,6 +43,9 @@ int pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifnam
 
 /* A peer's path, NULL when it is not probed. */
 const struct pmtu *pmtud_path(const struct pmtud *d, const char *site);
+
+/* The path MTU from the peer to this site as the peer's acks say; 0: not known. */
+uint32_t pmtud_return_mtu(const struct pmtud *d, const char *site);
 
 /* Datagrams refused: malformed, or acks nobody waits for. */
 uint64_t pmtud_refused(const struct pmtud *d);

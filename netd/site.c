@@ -211,6 +211,7 @@ site_take_path_mtus(const struct site *s, struct mesh_site *sites, size_t n)
 
 		if (path && path->probed)
 			sites[i].path_mtu = path->mtu;
+		sites[i].return_path_mtu = pmtud_return_mtu(s->pmtud, sites[i].name);
 	}
 }
 
@@ -267,7 +268,8 @@ site_probe_peers(struct site *s, const struct mesh_site *sites, size_t n, int64_
 
 /* A path's MTU moved: the routes and segments follow in the next run. */
 static void
-site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmtu *path)
+site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmtu *path,
+                 uint32_t return_mtu)
 {
 	struct site *s = arg;
 	json_t *ev = site_event("path-mtu");
@@ -276,9 +278,10 @@ site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmt
 	json_object_set_new(ev, "mtu", json_integer(path->mtu));
 	json_object_set_new(ev, "previous", json_integer(old_mtu));
 	json_object_set_new(ev, "learnt", json_string(path->probed ? "probing" : "assumed"));
+	json_object_set_new(ev, "return_mtu", json_integer(return_mtu));
 	site_publish(s, ev);
-	log_info("path MTU: site %s: %u bytes (%s; was %u)", site, path->mtu,
-	         path->probed ? "probing" : "assumed", old_mtu);
+	log_info("path MTU: site %s: %u bytes (%s; was %u), %u back", site, path->mtu,
+	         path->probed ? "probing" : "assumed", old_mtu, return_mtu);
 	s->view_changed = true;
 	site_arm_work(s, site_now());
 }

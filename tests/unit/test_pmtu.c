@@ -217,10 +217,15 @@ test_wire(void **state)
 	/* A probe whose length is not its size, a truncated header, a bad magic. */
 	assert_int_equal(pmtu_wire_parse(buf, 1399 - PMTU_UDP_IP4, &got), -1);
 	assert_int_equal(pmtu_wire_parse(buf, 10, &got), -1);
+	/* A probe says nothing of the way back. */
+	buf[15] = 1;
+	assert_int_equal(pmtu_wire_parse(buf, 1400 - PMTU_UDP_IP4, &got), -1);
 	m.type = PMTU_WIRE_ACK;
+	m.return_mtu = 1320;
 	assert_int_equal(pmtu_wire_encode(&m, buf, sizeof(buf)), PMTU_WIRE_HEADER);
 	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER, &got), 0);
 	assert_int_equal(got.type, PMTU_WIRE_ACK);
+	assert_int_equal(got.return_mtu, 1320);
 	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER + 1, &got), -1);
 	buf[0] ^= 1;
 	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER, &got), -1);

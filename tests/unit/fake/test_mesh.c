@@ -616,6 +616,13 @@ test_path_mtu(void **state)
 	assert_false(d->peers[1].path_probed);
 	assert_int_equal(d->segments[1].mtu, 1370);
 	mesh_desired_free(d);
+	/* The way back counts for a segment, not for routes. */
+	sites[0].return_path_mtu = 1300;
+	assert_int_equal(mesh_compute(conf, sites, 2, &params, 0, &d), 0);
+	assert_int_equal(d->peers[0].path_mtu, 1420);
+	assert_int_equal(d->segments[0].mtu, 1300 - MESH_VXLAN_OVERHEAD);
+	assert_int_equal(d->segments[1].mtu, 1370);
+	mesh_desired_free(d);
 	conf_free(conf);
 }
 
