@@ -84,7 +84,10 @@ too_big(struct pmtu *p, int64_t now)
 		 * probes. What routes carry stays as it was: an outage is no MTU. */
 		p->phase = PMTU_SILENT;
 		p->hi = p->max;
-		try_size(p, base_size(p), now + PMTU_UNANSWERED);
+		p->silent_wait = p->silent_wait ? p->silent_wait * 2 : PMTU_SILENT_FIRST;
+		if (p->silent_wait > PMTU_UNANSWERED)
+			p->silent_wait = PMTU_UNANSWERED;
+		try_size(p, base_size(p), now + p->silent_wait);
 		break;
 	case PMTU_SEARCH:
 		p->top_tried = true;
@@ -137,6 +140,7 @@ pmtu_ack(struct pmtu *p, int64_t now, uint32_t id, uint32_t size)
 		return false;
 	p->inflight = false;
 	p->acked++;
+	p->silent_wait = 0;
 	switch (p->phase) {
 	case PMTU_BASE:
 	case PMTU_SILENT:

@@ -17,7 +17,10 @@
 #define PMTU_PROBE_WAIT ((int64_t)1000000)       /* microseconds an ack is waited for */
 #define PMTU_CONFIRM    ((int64_t)30 * 1000000)  /* a found MTU is probed again this often */
 #define PMTU_RAISE      ((int64_t)600 * 1000000) /* a smaller MTU: a bigger one tried */
-#define PMTU_UNANSWERED ((int64_t)60 * 1000000)  /* no ack at all: tried again */
+/* No ack at all (a tunnel still coming up, an old peer, an outage): tried again after
+ * PMTU_SILENT_FIRST, doubling up to PMTU_UNANSWERED. */
+#define PMTU_SILENT_FIRST ((int64_t)2 * 1000000)
+#define PMTU_UNANSWERED   ((int64_t)60 * 1000000)
 
 enum pmtu_phase {
 	PMTU_BASE,   /* is the peer answering at all: a PMTU_MIN probe */
@@ -29,18 +32,19 @@ enum pmtu_phase {
 /* One peer's path. Everything is in bytes of the inner IP packet. */
 struct pmtu {
 	enum pmtu_phase phase;
-	uint32_t max;     /* the tunnel device's MTU: never probed above */
-	uint32_t mtu;     /* what routes should carry now */
-	bool probed;      /* mtu is proven by an ack (else assumed: max) */
-	uint32_t lo;      /* the largest size acknowledged in this search; 0: none yet */
-	uint32_t hi;      /* the largest size not yet proven too big */
-	uint32_t size;    /* the size under test */
-	uint32_t id;      /* of the probe in flight */
-	bool inflight;    /* a probe of size waits for its ack until next_at */
-	bool top_tried;   /* this search tried hi already: halving from now on */
-	unsigned losses;  /* of size, in a row */
-	int64_t next_at;  /* when to probe (or time out the probe in flight) */
-	int64_t raise_at; /* PMTU_DONE below max: when a bigger size is tried */
+	uint32_t max;        /* the tunnel device's MTU: never probed above */
+	uint32_t mtu;        /* what routes should carry now */
+	bool probed;         /* mtu is proven by an ack (else assumed: max) */
+	uint32_t lo;         /* the largest size acknowledged in this search; 0: none yet */
+	uint32_t hi;         /* the largest size not yet proven too big */
+	uint32_t size;       /* the size under test */
+	uint32_t id;         /* of the probe in flight */
+	bool inflight;       /* a probe of size waits for its ack until next_at */
+	bool top_tried;      /* this search tried hi already: halving from now on */
+	unsigned losses;     /* of size, in a row */
+	int64_t silent_wait; /* before the next base probe of PMTU_SILENT */
+	int64_t next_at;     /* when to probe (or time out the probe in flight) */
+	int64_t raise_at;    /* PMTU_DONE below max: when a bigger size is tried */
 	uint32_t next_id;
 	uint64_t sent, acked; /* probes, over the path's life */
 };

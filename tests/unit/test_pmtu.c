@@ -146,7 +146,7 @@ test_outage_is_no_mtu(void **state)
 	assert_int_equal(s.p.phase, PMTU_SILENT);
 	assert_int_equal(s.p.mtu, 1340);
 	s.mtu = 1340;
-	sim_run(&s, s.now + PMTU_UNANSWERED + 60 * SEC);
+	sim_run(&s, s.now + 2 * PMTU_UNANSWERED);
 	assert_int_equal(s.p.phase, PMTU_DONE);
 	assert_int_equal(s.p.mtu, 1340);
 }
@@ -162,8 +162,22 @@ test_silent_peer_keeps_assumed(void **state)
 	assert_int_equal(s.p.phase, PMTU_SILENT);
 	assert_int_equal(s.p.mtu, TUNNEL);
 	assert_false(s.p.probed);
-	/* PMTU_MAX_PROBES at first, then PMTU_MAX_PROBES a minute. */
-	assert_true(s.p.sent <= PMTU_MAX_PROBES * 11);
+	/* PMTU_MAX_PROBES after 0, 2, 4, 8, 16, 32 s, then once a minute. */
+	assert_true(s.p.sent <= PMTU_MAX_PROBES * (6 + 10));
+}
+
+/* A tunnel that comes up a few seconds after the peer: found soon after. */
+static void
+test_late_tunnel(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 0);
+	sim_run(&s, 5 * SEC);
+	s.mtu = 1340;
+	assert_true(sim_discover(&s) < 25 * SEC);
+	assert_int_equal(s.p.mtu, 1340);
 }
 
 static void
@@ -240,6 +254,7 @@ main(void)
 	        cmocka_unit_test(test_shrinks_then_grows_back),
 	        cmocka_unit_test(test_outage_is_no_mtu),
 	        cmocka_unit_test(test_silent_peer_keeps_assumed),
+	        cmocka_unit_test(test_late_tunnel),
 	        cmocka_unit_test(test_probes_bounded),
 	        cmocka_unit_test(test_stale_ack_ignored),
 	        cmocka_unit_test(test_wire),
