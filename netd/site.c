@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "kernel-helpers/monitor.h"
+#include "kernel-helpers/nft.h"
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
 #include "netd/gossip.h"
@@ -71,6 +72,10 @@ struct site {
 	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
 
 	struct pmtud *pmtud; /* each peer's path MTU */
+	/* The MSS clamps of netd's nftables tables as last made, and when: made again when
+	 * they change and at the resync period, so a table deleted by hand comes back. */
+	char *clamps;
+	int64_t clamped_at;
 };
 
 static int64_t
@@ -286,6 +291,49 @@ site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmt
 	site_arm_work(s, site_now());
 }
 
+/* TCP SYNs into the tunnel are clamped to the route's MTU (each peer's path MTU, on its
+ * routes), and SYNs bridged into a segment to the segment's MTU: a bridge drops a frame too
+ * big for the VXLAN device and tells no one. */
+static void
+site_clamp(struct site *s, int64_t now)
+{
+	const struct mesh_desired *d = s->desired;
+	struct kh_nft_clamp routed = {0}, *bridged = calloc(d->nsegments + 1, sizeof(*bridged));
+	size_t nbridged = 0, len = 0;
+	char *text = malloc(IFNAMSIZ + d->nsegments * (IFNAMSIZ + 8) + 1);
+	int rc;
+
+	if (!bridged || !text)
+		goto out;
+	snprintf(routed.oifname, sizeof(routed.oifname), "%s", d->wg.name);
+	len += (size_t)sprintf(text, "%s", routed.oifname);
+	for (size_t i = 0; i < d->nsegments; i++) {
+		struct kh_nft_clamp *c = &bridged[nbridged];
+
+		if (d->segments[i].mtu <= 40)
+			continue;
+		snprintf(c->oifname, sizeof(c->oifname), "%s", d->segments[i].vxlan);
+		c->mss = (uint16_t)(d->segments[i].mtu - 40); /* IPv4 and TCP headers */
+		len += (size_t)sprintf(text + len, " %s:%u", c->oifname, c->mss);
+		nbridged++;
+	}
+	if (s->clamps && strcmp(s->clamps, text) == 0 && now < s->clamped_at + SITE_RESYNC_PERIOD)
+		goto out;
+	rc = kh_nft_clamp_set(&routed, 1, bridged, nbridged);
+	if (rc < 0) {
+		log_warnx("nftables: the MSS clamps of table %s could not be made: %s",
+		          KH_NFT_TABLE, strerror(-rc));
+		goto out;
+	}
+	free(s->clamps);
+	s->clamps = text;
+	s->clamped_at = now;
+	text = NULL;
+out:
+	free(bridged);
+	free(text);
+}
+
 /* Computes the desired state from the config and the view and makes the kernel hold it. */
 static void
 site_apply(struct site *s)
@@ -314,6 +362,7 @@ site_apply(struct site *s)
 		goto retry;
 
 	rc = reconcile_run(s->reconcile, s->desired, now);
+	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
 	site_publish_route_changes(s);
@@ -881,6 +930,16 @@ site_leave(struct site *s)
 	return drain < 2.0 ? drain : 2.0;
 }
 
+static int
+site_unclamp(void)
+{
+	int rc = kh_nft_clamp_remove();
+
+	if (rc < 0)
+		log_warnx("teardown: nftables table %s: %s", KH_NFT_TABLE, strerror(-rc));
+	return rc;
+}
+
 int
 site_teardown(struct site *s)
 {
@@ -889,6 +948,8 @@ site_teardown(struct site *s)
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_io_stop(s->loop, &s->monitor_watcher);
 	rc = reconcile_teardown(s->reconcile, s->desired);
+	if (site_unclamp() < 0)
+		rc = -1;
 	if (rc < 0) {
 		site_log_reports(s->reconcile, "teardown: ", false);
 		return -1;
@@ -911,6 +972,7 @@ site_free(struct site *s)
 	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
 	pmtud_close(s->pmtud);
+	free(s->clamps);
 	transport_close(s->transport);
 	if (s->monitor != NULL) {
 		ev_io_stop(s->loop, &s->monitor_watcher);
@@ -938,7 +1000,7 @@ site_teardown_offline(const struct conf *conf)
 		log_errx("out of memory");
 		goto out;
 	}
-	if (reconcile_teardown(r, desired) < 0) {
+	if (reconcile_teardown(r, desired) < 0 || site_unclamp() < 0) {
 		site_log_reports(r, "teardown: ", false);
 		goto out;
 	}
