@@ -59,7 +59,8 @@ finish(struct pmtu *p, uint32_t mtu, int64_t now)
 	p->mtu = mtu;
 	p->probed = true;
 	p->raise_at = mtu < p->max ? now + PMTU_RAISE : 0;
-	try_size(p, mtu, now + PMTU_CONFIRM);
+	/* Confirmed at once: that probe tells the peer what this side found (return_mtu). */
+	try_size(p, mtu, now);
 }
 
 /* The next size of a search: the top first (most paths carry the whole tunnel MTU), then
@@ -212,10 +213,8 @@ pmtu_wire_encode(const struct pmtu_wire *m, uint8_t *buf, size_t len)
 	put32(buf + 8, m->id);
 	buf[12] = (uint8_t)(m->size >> 8);
 	buf[13] = (uint8_t)m->size;
-	if (m->type == PMTU_WIRE_ACK) {
-		buf[14] = (uint8_t)(m->return_mtu >> 8);
-		buf[15] = (uint8_t)m->return_mtu;
-	}
+	buf[14] = (uint8_t)(m->return_mtu >> 8);
+	buf[15] = (uint8_t)m->return_mtu;
 	return PMTU_WIRE_HEADER;
 }
 
@@ -232,7 +231,7 @@ pmtu_wire_parse(const uint8_t *buf, size_t len, struct pmtu_wire *out)
 	if (out->type == PMTU_WIRE_ACK)
 		return len == PMTU_WIRE_HEADER ? 0 : -1;
 	if (out->type == PMTU_WIRE_PROBE)
-		return !out->return_mtu && out->size >= PMTU_UDP_IP4 + PMTU_WIRE_HEADER &&
+		return out->size >= PMTU_UDP_IP4 + PMTU_WIRE_HEADER &&
 		                       len == (size_t)out->size - PMTU_UDP_IP4
 		               ? 0
 		               : -1;

@@ -89,8 +89,8 @@ struct pmtu_wire {
 	enum pmtu_wire_type type;
 	uint32_t id;
 	uint16_t size; /* the probe's whole IP packet, as its sender built it */
-	/* An ack's: the path MTU its sender found towards the probe's sender, which frames
-	 * coming back take; 0: not found (yet). A probe's is 0. */
+	/* The path MTU the datagram's sender found towards its receiver, which the receiver's
+	 * frames coming back take; 0: not found (yet). */
 	uint16_t return_mtu;
 };
 
@@ -99,7 +99,7 @@ struct pmtu_wire {
 int pmtu_wire_encode(const struct pmtu_wire *m, uint8_t *buf, size_t len);
 
 /* Parses a datagram of len bytes. A probe must carry exactly size - PMTU_UDP_IP4 bytes and
- * no return_mtu, an ack exactly the header. Returns 0 and *out, or -1. */
+ * an ack exactly the header. Returns 0 and *out, or -1. */
 int pmtu_wire_parse(const uint8_t *buf, size_t len, struct pmtu_wire *out);
 
 #endif

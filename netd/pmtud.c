@@ -75,8 +75,10 @@ peer_by_addr(struct pmtud *d, const struct in_addr *a)
 static void
 send_probe(struct pmtud *d, const struct pmtud_peer *p, const struct pmtu_probe *probe)
 {
-	struct pmtu_wire m = {
-	        .type = PMTU_WIRE_PROBE, .id = probe->id, .size = (uint16_t)probe->size};
+	struct pmtu_wire m = {.type = PMTU_WIRE_PROBE,
+	                      .id = probe->id,
+	                      .size = (uint16_t)probe->size,
+	                      .return_mtu = p->path.probed ? (uint16_t)p->path.mtu : 0};
 	size_t len = probe->size - PMTU_UDP_IP4;
 	struct sockaddr_in to;
 
@@ -124,6 +126,16 @@ pmtud_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	pmtud_run(w->data, pmtud_now());
 }
 
+/* What the peer says it found towards this site, from its probes and acks. */
+static void
+take_return_mtu(struct pmtud *d, struct pmtud_peer *p, uint16_t return_mtu)
+{
+	if (return_mtu == p->return_mtu)
+		return;
+	p->return_mtu = return_mtu;
+	d->changed(d->arg, p->site, p->path.mtu, &p->path, return_mtu);
+}
+
 static void
 on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t now)
 {
@@ -147,6 +159,8 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 		pmtu_wire_encode(&ack, out, sizeof(out));
 		(void)sendto(d->fd, out, sizeof(out), 0, (const struct sockaddr *)from,
 		             sizeof(*from));
+		if (p)
+			take_return_mtu(d, p, m.return_mtu);
 		return;
 	}
 	if (!p || ntohs(from->sin_port) != PMTUD_PORT) {
@@ -159,9 +173,11 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 		d->refused++;
 		return;
 	}
-	if (p->path.mtu != mtu || p->path.probed != probed || p->return_mtu != m.return_mtu) {
+	if (p->path.mtu != mtu || p->path.probed != probed) {
 		p->return_mtu = m.return_mtu;
-		d->changed(d->arg, p->site, mtu, &p->path, p->return_mtu);
+		d->changed(d->arg, p->site, mtu, &p->path, m.return_mtu);
+	} else {
+		take_return_mtu(d, p, m.return_mtu);
 	}
 }
 

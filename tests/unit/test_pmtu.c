@@ -80,7 +80,7 @@ test_full_path_found_at_once(void **state)
 	assert_true(sim_discover(&s) < SEC);
 	assert_int_equal(s.p.mtu, TUNNEL);
 	assert_true(s.p.probed);
-	assert_int_equal(s.p.sent, 2); /* the base and the top */
+	assert_int_equal(s.p.sent, 2); /* the base and the top; its confirmation is next */
 	assert_int_equal(s.changes, 1);
 }
 
@@ -117,11 +117,12 @@ test_shrinks_then_grows_back(void **state)
 	(void)state;
 	sim_init(&s, TUNNEL);
 	sim_discover(&s);
+	sim_run(&s, s.now + SEC); /* past the confirmation that follows a search */
 	s.mtu = 1350;
 	shrunk_at = s.now;
 	/* The next confirmation is lost PMTU_MAX_PROBES times, a base probe crosses: 1280 at
 	 * once, then the search finds 1350. */
-	sim_run(&s, shrunk_at + PMTU_CONFIRM + PMTU_MAX_PROBES * PMTU_PROBE_WAIT + RTT);
+	sim_run(&s, shrunk_at + PMTU_CONFIRM + PMTU_MAX_PROBES * PMTU_PROBE_WAIT);
 	assert_int_equal(s.p.mtu, PMTU_MIN);
 	sim_run(&s, shrunk_at + PMTU_CONFIRM + 40 * SEC);
 	assert_int_equal(s.p.phase, PMTU_DONE);
@@ -231,9 +232,6 @@ test_wire(void **state)
 	/* A probe whose length is not its size, a truncated header, a bad magic. */
 	assert_int_equal(pmtu_wire_parse(buf, 1399 - PMTU_UDP_IP4, &got), -1);
 	assert_int_equal(pmtu_wire_parse(buf, 10, &got), -1);
-	/* A probe says nothing of the way back. */
-	buf[15] = 1;
-	assert_int_equal(pmtu_wire_parse(buf, 1400 - PMTU_UDP_IP4, &got), -1);
 	m.type = PMTU_WIRE_ACK;
 	m.return_mtu = 1320;
 	assert_int_equal(pmtu_wire_encode(&m, buf, sizeof(buf)), PMTU_WIRE_HEADER);
