@@ -1111,7 +1111,12 @@ static void
 metrics_path_mtu(struct metrics *m, const struct site_snapshot *s)
 {
 	static const char name[] = "netd_peer_path_mtu_bytes";
+	const struct metric_single refused = {
+	        "netd_path_mtu_refused_datagrams_total", "counter",
+	        "Path MTU datagrams dropped: malformed, or an ack no probe waits for.",
+	        (double)pmtud_refused(s->pmtud)};
 
+	metrics_singles(m, &refused, 1);
 	if (s->desired == NULL)
 		return;
 	metrics_family(m, name, "gauge",
