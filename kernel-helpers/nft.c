@@ -268,7 +268,8 @@ send_batch(const struct kh_nft_clamp *routed, size_t nrouted, const struct kh_nf
 	struct timeval wait = {.tv_sec = NFT_REPLY_WAIT};
 	struct batch bt = {.seq = (uint32_t)time(NULL)};
 	struct mnl_socket *nl = NULL;
-	char *buf = malloc(NFT_BUF), *replies = malloc(NFT_BUF);
+	/* Zeroed: the messages' alignment padding goes out as it is. */
+	char *buf = calloc(1, NFT_BUF), *replies = malloc(NFT_BUF);
 	int err = -ENOMEM;
 
 	if (!buf || !replies || !(bt.b = mnl_nlmsg_batch_start(buf, NFT_BUF)))
