@@ -241,11 +241,14 @@ static int
 site_probe_peers(struct site *s, const struct mesh_site *sites, size_t n, int64_t now)
 {
 	const struct mesh_desired *d = s->desired;
-	struct pmtud_target *targets = calloc(d->npeers ? d->npeers : 1, sizeof(*targets));
+	struct pmtud_target *targets;
 	struct addr local = {0};
 	size_t k = 0;
 	int rc;
 
+	if (!s->pmtud) /* torn down */
+		return 0;
+	targets = calloc(d->npeers ? d->npeers : 1, sizeof(*targets));
 	if (!targets)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->conf->noverlay; i++)
@@ -947,6 +950,9 @@ site_teardown(struct site *s)
 
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_io_stop(s->loop, &s->monitor_watcher);
+	/* A path that changes would schedule a run that puts everything back. */
+	pmtud_close(s->pmtud);
+	s->pmtud = NULL;
 	rc = reconcile_teardown(s->reconcile, s->desired);
 	if (site_unclamp() < 0)
 		rc = -1;
