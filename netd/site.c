@@ -266,7 +266,8 @@ site_probe_peers(struct site *s, const struct mesh_site *sites, size_t n, int64_
 	for (size_t i = 0; i < s->conf->noverlay; i++)
 		if (s->conf->overlay[i].addr.family == AF_INET && local.family == AF_UNSPEC)
 			local = s->conf->overlay[i].addr;
-	for (size_t i = 0; i < d->npeers; i++) {
+	/* A tunnel below what IPv6 needs (the mesh reports it) has nothing to probe. */
+	for (size_t i = 0; i < d->npeers && d->wg.mtu >= PMTU_MIN; i++) {
 		const struct mesh_peer *p = &d->peers[i];
 
 		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT))
