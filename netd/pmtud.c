@@ -291,13 +291,23 @@ pmtud_new(struct ev_loop *loop, pmtud_changed_fn changed, void *arg, struct pmtu
 	return 0;
 }
 
+static int
+peer_qcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pmtud_peer *)a)->site, ((const struct pmtud_peer *)b)->site);
+}
+
+static int
+site_qcmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct pmtud_peer *)item)->site);
+}
+
+/* The peers are sorted by site name. */
 static const struct pmtud_peer *
 peer_by_site(const struct pmtud_peer *peers, size_t n, const char *site)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(peers[i].site, site) == 0)
-			return &peers[i];
-	return NULL;
+	return n ? bsearch(site, peers, n, sizeof(*peers), site_qcmp) : NULL;
 }
 
 int
@@ -322,6 +332,7 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
 			pmtu_init(&next[i].path, tunnel_mtu, randombytes_random(), now);
 		}
 	}
+	qsort(next, n, sizeof(*next), peer_qcmp);
 	free(d->peers);
 	d->peers = next;
 	d->npeers = n;

@@ -248,9 +248,22 @@ site_peer_overlay4(const struct mesh_peer *p, const struct mesh_site *ms)
 	return NULL;
 }
 
-/* Probes the path of every live peer the desired state has an IPv4 overlay address for. */
 static int
-site_probe_peers(struct site *s, const struct mesh_site *sites, size_t n, int64_t now)
+site_name_qcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mesh_site *)a)->name, ((const struct mesh_site *)b)->name);
+}
+
+static int
+site_key_qcmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct mesh_site *)item)->name);
+}
+
+/* Probes the path of every live peer the desired state has an IPv4 overlay address for.
+ * sites are sorted by name here, for the lookups (a thousand peers). */
+static int
+site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
 {
 	const struct mesh_desired *d = s->desired;
 	struct pmtud_target *targets;
@@ -266,21 +279,19 @@ site_probe_peers(struct site *s, const struct mesh_site *sites, size_t n, int64_
 	for (size_t i = 0; i < s->conf->noverlay; i++)
 		if (s->conf->overlay[i].addr.family == AF_INET && local.family == AF_UNSPEC)
 			local = s->conf->overlay[i].addr;
+	if (n > 1)
+		qsort(sites, n, sizeof(*sites), site_name_qcmp);
 	/* A tunnel below what IPv6 needs (the mesh reports it) has nothing to probe. */
 	for (size_t i = 0; i < d->npeers && d->wg.mtu >= PMTU_MIN; i++) {
 		const struct mesh_peer *p = &d->peers[i];
+		const struct mesh_site *ms;
+		const struct addr *ov;
 
 		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT))
 			continue;
-		for (size_t j = 0; j < n; j++) {
-			const struct addr *ov;
-
-			if (strcmp(sites[j].name, p->site) != 0 ||
-			    !(ov = site_peer_overlay4(p, &sites[j])))
-				continue;
+		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
+		if (ms && (ov = site_peer_overlay4(p, ms)))
 			targets[k++] = (struct pmtud_target){.site = p->site, .overlay = *ov};
-			break;
-		}
 	}
 	rc = pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
 	free(targets);
