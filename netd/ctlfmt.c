@@ -44,15 +44,16 @@ static const struct ctlfmt_column peer_columns[] = {
         {"TX", "tx_bytes", CTLFMT_BYTES, false},
         {"PREFIXES", "prefixes", CTLFMT_TEXT, false},
         {"SEGMENTS", "segments", CTLFMT_TEXT, false},
+        {"PMTU", "path_mtu", CTLFMT_TEXT, true},
+        {"LEARNT", "path_mtu_learnt", CTLFMT_TEXT, true},
         {"REFUSED", "refused.text", CTLFMT_TEXT, false},
         {"POLICY", "policy.excluded.rule", CTLFMT_TEXT, true},
 };
 
 static const struct ctlfmt_column segment_columns[] = {
-        {"NAME", "name", CTLFMT_TEXT, false},
-        {"VNI", "vni", CTLFMT_TEXT, false},
-        {"BRIDGE", "bridge", CTLFMT_TEXT, false},
-        {"MEMBERS", "members", CTLFMT_TEXT, false},
+        {"NAME", "name", CTLFMT_TEXT, false},     {"VNI", "vni", CTLFMT_TEXT, false},
+        {"BRIDGE", "bridge", CTLFMT_TEXT, false}, {"MTU", "mtu", CTLFMT_TEXT, true},
+        {"MSS", "mss", CTLFMT_TEXT, true},        {"MEMBERS", "members", CTLFMT_TEXT, false},
 };
 
 /* Tunnel routes (unicast, via a site) and fail-closed ones (unreachable, via none). */

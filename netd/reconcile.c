@@ -1444,6 +1444,7 @@ plan_routes(struct run *run)
 		w->route.type = KH_ROUTE_UNICAST;
 		w->route.metric = d->metric;
 		w->route.oif = run->wg_link.ifindex;
+		w->route.mtu = d->routes[i].mtu;
 		w->peer = d->routes[i].peer;
 		w->report = SIZE_MAX;
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "kernel-helpers/monitor.h"
+#include "kernel-helpers/nft.h"
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
 #include "netd/drift.h"
@@ -22,6 +23,7 @@
 #include "netd/key.h"
 #include "netd/log.h"
 #include "netd/mesh.h"
+#include "netd/pmtud.h"
 #include "netd/path.h"
 #include "netd/reconcile.h"
 #include "netd/state.h"
@@ -78,6 +80,11 @@ struct site {
 	uint64_t wg_read_failures;
 	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
 
+	struct pmtud *pmtud; /* each peer's path MTU */
+	/* The MSS clamps of netd's nftables tables as last made, and when: made again when
+	 * they change and at the resync period, so a table deleted by hand comes back. */
+	char *clamps;
+	int64_t clamped_at;
 	struct path_table *paths; /* direct or relayed, per remote site */
 	uint64_t direct_failures; /* gossip's count when the paths were last looked at */
 };
@@ -270,6 +277,150 @@ site_behind_nat(const struct site *s)
 	return s->conf->wg.behind_nat || (gossip_self(s->gossip)->flags & WIRE_DESC_NAT);
 }
 
+/* --- path MTU --- */
+
+/* What discovery proved of each site's path; the others keep the tunnel's MTU. */
+static void
+site_take_path_mtus(const struct site *s, struct mesh_site *sites, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pmtu *path = pmtud_path(s->pmtud, sites[i].name);
+
+		if (path && path->probed)
+			sites[i].path_mtu = path->mtu;
+		sites[i].return_path_mtu = pmtud_return_mtu(s->pmtud, sites[i].name);
+	}
+}
+
+/* The IPv4 overlay address the mesh gave peer p (of site ms), or NULL. */
+static const struct addr *
+site_peer_overlay4(const struct mesh_peer *p, const struct mesh_site *ms)
+{
+	for (size_t i = 0; i < ms->noverlay; i++) {
+		const struct addr_prefix *ov = &ms->overlay[i];
+
+		if (ov->addr.family != AF_INET)
+			continue;
+		for (size_t j = 0; j < p->nallowed; j++)
+			if (addr_prefix_equal(&p->allowed[j], ov))
+				return &ov->addr;
+	}
+	return NULL;
+}
+
+static int
+site_name_qcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mesh_site *)a)->name, ((const struct mesh_site *)b)->name);
+}
+
+static int
+site_key_qcmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct mesh_site *)item)->name);
+}
+
+/* Probes the path of every live peer the desired state has an IPv4 overlay address for.
+ * sites are sorted by name here, for the lookups (a thousand peers). */
+static int
+site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
+{
+	const struct mesh_desired *d = s->desired;
+	struct pmtud_target *targets;
+	struct addr local = {0};
+	size_t k = 0;
+	int rc;
+
+	if (!s->pmtud) /* torn down */
+		return 0;
+	targets = calloc(d->npeers ? d->npeers : 1, sizeof(*targets));
+	if (!targets)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->conf->noverlay; i++)
+		if (s->conf->overlay[i].addr.family == AF_INET && local.family == AF_UNSPEC)
+			local = s->conf->overlay[i].addr;
+	if (n > 1)
+		qsort(sites, n, sizeof(*sites), site_name_qcmp);
+	/* A tunnel below what IPv6 needs (the mesh reports it) has nothing to probe. */
+	for (size_t i = 0; i < d->npeers && d->wg.mtu >= PMTU_MIN; i++) {
+		const struct mesh_peer *p = &d->peers[i];
+		const struct mesh_site *ms;
+		const struct addr *ov;
+
+		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT))
+			continue;
+		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
+		if (ms && (ov = site_peer_overlay4(p, ms)))
+			targets[k++] = (struct pmtud_target){.site = p->site, .overlay = *ov};
+	}
+	rc = pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
+	free(targets);
+	return rc;
+}
+
+/* A path's MTU moved: the routes and segments follow in the next run. */
+static void
+site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmtu *path,
+                 uint32_t return_mtu)
+{
+	struct site *s = arg;
+	json_t *ev = site_event("path-mtu");
+
+	json_object_set_new(ev, "site", json_string(site));
+	json_object_set_new(ev, "mtu", json_integer(path->mtu));
+	json_object_set_new(ev, "previous", json_integer(old_mtu));
+	json_object_set_new(ev, "learnt", json_string(path->probed ? "probing" : "assumed"));
+	json_object_set_new(ev, "return_mtu", json_integer(return_mtu));
+	site_publish(s, ev);
+	log_info("path MTU: site %s: %u bytes (%s; was %u), %u back", site, path->mtu,
+	         path->probed ? "probing" : "assumed", old_mtu, return_mtu);
+	s->view_changed = true;
+	site_arm_work(s, site_now());
+}
+
+/* TCP SYNs into the tunnel are clamped to the route's MTU (each peer's path MTU, on its
+ * routes), and SYNs bridged into a segment to the segment's MTU: a bridge drops a frame too
+ * big for the VXLAN device and tells no one. */
+static void
+site_clamp(struct site *s, int64_t now)
+{
+	const struct mesh_desired *d = s->desired;
+	struct kh_nft_clamp routed = {0}, *bridged = calloc(d->nsegments + 1, sizeof(*bridged));
+	size_t nbridged = 0, len = 0;
+	char *text = malloc(IFNAMSIZ + d->nsegments * (IFNAMSIZ + 8) + 1);
+	int rc;
+
+	if (!bridged || !text)
+		goto out;
+	snprintf(routed.oifname, sizeof(routed.oifname), "%s", d->wg.name);
+	len += (size_t)sprintf(text, "%s", routed.oifname);
+	for (size_t i = 0; i < d->nsegments; i++) {
+		struct kh_nft_clamp *c = &bridged[nbridged];
+
+		if (d->segments[i].mtu <= 40)
+			continue;
+		snprintf(c->oifname, sizeof(c->oifname), "%s", d->segments[i].vxlan);
+		c->mss = (uint16_t)(d->segments[i].mtu - 40); /* IPv4 and TCP headers */
+		len += (size_t)sprintf(text + len, " %s:%u", c->oifname, c->mss);
+		nbridged++;
+	}
+	if (s->clamps && strcmp(s->clamps, text) == 0 && now < s->clamped_at + SITE_RESYNC_PERIOD)
+		goto out;
+	rc = kh_nft_clamp_set(&routed, 1, bridged, nbridged);
+	if (rc < 0) {
+		log_warnx("nftables: the MSS clamps of table %s could not be made: %s",
+		          KH_NFT_TABLE, strerror(-rc));
+		goto out;
+	}
+	free(s->clamps);
+	s->clamps = text;
+	s->clamped_at = now;
+	text = NULL;
+out:
+	free(bridged);
+	free(text);
+}
+
 /* Computes the desired state from the config and the view and makes the kernel hold it. */
 static void
 site_apply(struct site *s)
@@ -288,6 +439,7 @@ site_apply(struct site *s)
 	n = view_mesh_sites(s->gossip, &s->conf->policy,
 	                    (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites, rooms,
 	                    &s->hold_expiry);
+	site_take_path_mtus(s, sites, n);
 	for (size_t i = 0; i < n; i++) {
 		sites[i].relay_via = path_relay(s->paths, sites[i].name);
 		sites[i].fresh_after = path_fresh_after(s->paths, sites[i].name);
@@ -298,8 +450,11 @@ site_apply(struct site *s)
 	s->view_changed = false;
 	mesh_desired_free(s->desired);
 	s->desired = next;
+	if (site_probe_peers(s, sites, n, now) < 0)
+		goto retry;
 
 	rc = reconcile_run(s->reconcile, s->desired, now);
+	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
 	site_publish_route_changes(s);
@@ -910,6 +1065,10 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	if (site_watch_kernel(s) < 0)
 		goto fail;
 	site_set_params(s);
+	if (pmtud_new(loop, site_on_path_mtu, s, &s->pmtud) < 0) {
+		log_errx("out of memory");
+		goto fail;
+	}
 	if (!view_public_address(conf, &pub))
 		log_warnx("gossip.bind is a wildcard and gossip.advertise is not set: other sites "
 		          "learn no address for this one and rely on it reaching them");
@@ -1027,6 +1186,16 @@ site_leave(struct site *s)
 	return drain < 2.0 ? drain : 2.0;
 }
 
+static int
+site_unclamp(void)
+{
+	int rc = kh_nft_clamp_remove();
+
+	if (rc < 0)
+		log_warnx("teardown: nftables table %s: %s", KH_NFT_TABLE, strerror(-rc));
+	return rc;
+}
+
 int
 site_teardown(struct site *s)
 {
@@ -1034,7 +1203,12 @@ site_teardown(struct site *s)
 
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_io_stop(s->loop, &s->monitor_watcher);
+	/* A path that changes would schedule a run that puts everything back. */
+	pmtud_close(s->pmtud);
+	s->pmtud = NULL;
 	rc = reconcile_teardown(s->reconcile, s->desired);
+	if (site_unclamp() < 0)
+		rc = -1;
 	if (rc < 0) {
 		site_log_reports(s->reconcile, "teardown: ", false);
 		return -1;
@@ -1056,6 +1230,8 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
+	pmtud_close(s->pmtud);
+	free(s->clamps);
 	path_free(s->paths);
 	transport_close(s->transport);
 	if (s->monitor != NULL) {
@@ -1084,7 +1260,7 @@ site_teardown_offline(const struct conf *conf)
 		log_errx("out of memory");
 		goto out;
 	}
-	if (reconcile_teardown(r, desired) < 0) {
+	if (reconcile_teardown(r, desired) < 0 || site_unclamp() < 0) {
 		site_log_reports(r, "teardown: ", false);
 		goto out;
 	}
@@ -1108,6 +1284,7 @@ site_snapshot(const struct site *s, struct site_snapshot *out)
 	        .reconcile = s->reconcile,
 	        .device = site_device(s),
 	        .wg_read_failures = s->wg_read_failures,
+	        .pmtud = s->pmtud,
 	        .paths = s->paths,
 	};
 }

@@ -15,6 +15,7 @@
 #include "netd/key.h"
 #include "netd/mesh.h"
 #include "netd/metrics.h"
+#include "netd/pmtud.h"
 #include "netd/path.h"
 #include "netd/policy.h"
 #include "netd/reconcile.h"
@@ -522,6 +523,8 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
           const struct gossip_member_info *mi, const struct cred *c)
 {
 	static const struct gossip_member_info unheard = {.why = ""};
+	const struct mesh_peer *dp = desired_peer(s->desired, name);
+	const struct pmtu *path = pmtud_path(s->pmtud, name);
 	json_t *o = json_object();
 	int r = 0;
 
@@ -531,7 +534,12 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
 	r |= put(o, "state",
 	         json_string(mi != &unheard ? gossip_state_name(mi->state) : "unknown"));
 	r |= put_int(o, "incarnation", (json_int_t)mi->incarnation);
-	r |= put(o, "tunnel", json_boolean(desired_peer(s->desired, name) != NULL));
+	r |= put(o, "tunnel", json_boolean(dp != NULL));
+	/* The MTU its routes carry, and whether probes proved it or the tunnel's is assumed. */
+	r |= put(o, "path_mtu", dp ? json_integer(dp->path_mtu) : json_null());
+	r |= put(o, "path_mtu_learnt",
+	         dp ? json_string(dp->path_probed ? "probing" : "assumed") : json_null());
+	r |= put_int(o, "path_mtu_probes", path ? (json_int_t)path->sent : 0);
 	r |= put(o, "prefixes", granted_prefixes_json(mi));
 	r |= put(o, "segments", granted_segments_json(mi));
 	r |= put(o, "refused", refusal_json(mi));
@@ -586,6 +594,8 @@ segment_json(const struct mesh_segment *seg)
 	r |= put(o, "vxlan", json_string(seg->vxlan));
 	r |= put(o, "bridge", json_string(seg->bridge));
 	r |= put_int(o, "mtu", (json_int_t)seg->mtu);
+	/* What TCP SYNs bridged into it are clamped to: the MTU less IPv4 and TCP headers. */
+	r |= put_int(o, "mss", seg->mtu > 40 ? (json_int_t)seg->mtu - 40 : 0);
 	r |= put(o, "members", members);
 	r |= put(o, "vteps", vteps);
 	return finish(o, r);
@@ -1294,6 +1304,30 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 	}
 }
 
+/* The MTU each peer's routes carry, from the desired state: proven by probes or assumed. */
+static void
+metrics_path_mtu(struct metrics *m, const struct site_snapshot *s)
+{
+	static const char name[] = "netd_peer_path_mtu_bytes";
+	const struct metric_single refused = {
+	        "netd_path_mtu_refused_datagrams_total", "counter",
+	        "Path MTU datagrams dropped: malformed, or an ack no probe waits for.",
+	        (double)pmtud_refused(s->pmtud)};
+
+	metrics_singles(m, &refused, 1);
+	if (s->desired == NULL)
+		return;
+	metrics_family(m, name, "gauge",
+	               "Path MTU of each peer site's tunnel: the largest inner packet it carries.");
+	for (size_t i = 0; i < s->desired->npeers; i++) {
+		const struct mesh_peer *p = &s->desired->peers[i];
+		const char *labels[] = {"site", p->site, NULL};
+
+		if (!p->standby)
+			metrics_sample(m, name, labels, p->path_mtu);
+	}
+}
+
 json_t *
 status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s)
 {
@@ -1310,6 +1344,7 @@ status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s
 	metrics_federation(&m, s);
 	metrics_reconcile(&m, s);
 	metrics_peers(&m, s);
+	metrics_path_mtu(&m, s);
 	text = metrics_finish(&m);
 	if (text == NULL)
 		return NULL;

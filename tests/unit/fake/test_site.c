@@ -319,7 +319,9 @@ test_reply_keys(void **state)
 	             "reconcile.dirty boolean\n");
 	expect_shape(status_peers_json(&f->snap),
 	             "peers array\npeers[] object\npeers[].name string\npeers[].state string\n"
-	             "peers[].incarnation integer\npeers[].tunnel boolean\npeers[].prefixes array\n"
+	             "peers[].incarnation integer\npeers[].tunnel boolean\npeers[].path_mtu null\n"
+	             "peers[].path_mtu_learnt null\npeers[].path_mtu_probes integer\n"
+	             "peers[].prefixes array\n"
 	             "peers[].segments array\npeers[].refused null\npeers[].endpoint null\n"
 	             "peers[].last_handshake null\npeers[].rx_bytes integer\n"
 	             "peers[].tx_bytes integer\npeers[].admitted_by string\n"
@@ -331,7 +333,7 @@ test_reply_keys(void **state)
 	expect_shape(status_segments_json(&f->snap),
 	             "segments array\nsegments[] object\nsegments[].name string\n"
 	             "segments[].vni integer\nsegments[].vxlan string\nsegments[].bridge string\n"
-	             "segments[].mtu integer\nsegments[].members array\n"
+	             "segments[].mtu integer\nsegments[].mss integer\nsegments[].members array\n"
 	             "segments[].vteps array\n");
 	expect_shape(status_routes_json(&f->snap),
 	             "routes array\nroutes[] object\nroutes[].prefix string\nroutes[].type string\n"
