@@ -1583,16 +1583,42 @@ peer_change(const struct wg_peer *have, const struct mesh_peer *want)
 	return (int)flags;
 }
 
-/* Adds want's change to set. A new peer is also told to handshake at once: the other side
- * may have dropped this side's first handshake because it did not know this site yet, and
- * WireGuard would retry only 5 s later. Both implementations send a keepalive, and so start
- * a handshake, when a peer's persistent keepalive goes from off to on; the peer is therefore
- * written with keepalive 1 and then, in the same request, with its own. */
+/* Appends to set a write of only the keepalive of the peer of that key. */
 static int
-delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags, bool added)
+append_keepalive(struct wg_device *set, const uint8_t key[WG_KEY_SIZE], uint16_t seconds)
 {
-	bool kick = added && want->keepalive == 0;
 	struct wg_peer *p = wg_device_add_peer(set);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, key, WG_KEY_SIZE);
+	p->flags = WG_PEER_UPDATE_ONLY | WG_PEER_HAS_KEEPALIVE;
+	p->persistent_keepalive = seconds;
+	return 0;
+}
+
+/* Adds want's change to set; have_keepalive is the peer's keepalive now (0 for a new one).
+ *
+ * A peer whose endpoint is set or changes handshakes at once, started from this side: the
+ * other side may have dropped this side's earlier initiation because it did not know this
+ * site yet, and WireGuard itself would try again only 5 s (REKEY_TIMEOUT) later; two sites
+ * behind NATs that both set each other's observed endpoint punch their holes this way. Both
+ * implementations send a keepalive, and so an initiation when there is no session, when a
+ * peer's persistent keepalive goes from off to on on a running device (the kernel's
+ * set_peer(), wireguard-go's "persistent_keepalive_interval"): the peer's keepalive is
+ * written off (if on), then on, then its own, in the one request. WireGuard sends at most
+ * one initiation per peer in 5 s, so one sent less than 5 s ago delays this one until then.
+ * A peer without an endpoint is not started: its initiation would go nowhere and hold back
+ * the one due when the endpoint comes. Returns whether the handshake was asked for, or
+ * -ENOMEM. */
+static int
+delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags,
+           uint16_t have_keepalive)
+{
+	bool start = flags & WG_PEER_HAS_ENDPOINT;
+	uint16_t on = want->keepalive ? want->keepalive : 1;
+	struct wg_peer *p = wg_device_add_peer(set);
+	int err;
 
 	if (!p)
 		return -ENOMEM;
@@ -1600,22 +1626,22 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags, 
 	p->flags = flags;
 	if (flags & WG_PEER_HAS_ENDPOINT)
 		to_endpoint(&want->endpoint, want->endpoint_port, &p->endpoint);
-	p->persistent_keepalive = kick ? 1 : want->keepalive;
+	p->persistent_keepalive = want->keepalive;
+	if (start) {
+		p->flags |= WG_PEER_HAS_KEEPALIVE;
+		p->persistent_keepalive = have_keepalive ? 0 : on;
+	}
 	for (size_t i = 0; (flags & WG_PEER_REPLACE_ALLOWEDIPS) && i < want->nallowed; i++) {
-		int err = wg_peer_add_allowedip(p, &want->allowed[i]);
-
+		err = wg_peer_add_allowedip(p, &want->allowed[i]);
 		if (err < 0)
 			return err;
 	}
-	if (!kick)
+	if (!start)
 		return 0;
-	p = wg_device_add_peer(set);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p->public_key, want->public_key, WG_KEY_SIZE);
-	p->flags = WG_PEER_UPDATE_ONLY | WG_PEER_HAS_KEEPALIVE;
-	p->persistent_keepalive = want->keepalive;
-	return 0;
+	err = have_keepalive ? append_keepalive(set, want->public_key, on) : 0;
+	if (err == 0 && !want->keepalive)
+		err = append_keepalive(set, want->public_key, 0);
+	return err < 0 ? err : 1;
 }
 
 static void
@@ -1623,7 +1649,7 @@ configure_peers(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
 	const struct wg_device *have = run->dev;
-	size_t count[RECONCILE_OP_COUNT] = {0};
+	size_t count[RECONCILE_OP_COUNT] = {0}, started = 0;
 	static const enum reconcile_op ops[] = {RECONCILE_OP_PEER_ADD, RECONCILE_OP_PEER_UPDATE,
 	                                        RECONCILE_OP_PEER_REMOVE};
 	const size_t have_off = offsetof(struct wg_peer, public_key);
@@ -1664,7 +1690,10 @@ configure_peers(struct run *run)
 			count[RECONCILE_OP_PEER_UPDATE]++;
 		}
 		changed[i] = true;
-		err = delta_peer(set, want, (uint32_t)flags, !p);
+		err = delta_peer(set, want, (uint32_t)flags, p ? p->persistent_keepalive : 0);
+		if (err > 0)
+			started++;
+		err = err < 0 ? err : 0;
 	}
 	/* A peer goes only once the routes through it are known to be gone. */
 	for (size_t i = 0; i < have->npeers && err == 0 && run->routes_read; i++) {
@@ -1684,6 +1713,8 @@ configure_peers(struct run *run)
 	if (err < 0 || !set->npeers)
 		goto out;
 	err = wg_set_device(set);
+	if (err == 0)
+		run->r->stats.handshakes_started += started;
 	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
 		if (!count[ops[k]])
 			continue;

@@ -60,6 +60,8 @@ struct reconcile_stats {
 	uint64_t events;   /* noted */
 	uint64_t relevant; /* that made the reconciler dirty */
 	uint64_t resyncs;
+	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer). */
+	uint64_t handshakes_started;
 };
 
 /* What a report is about. */

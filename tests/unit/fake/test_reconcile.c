@@ -1776,10 +1776,92 @@ test_wireguard_drift(void **state)
 	wg_free_device(set);
 
 	assert_int_equal(reconcile_run(r, d, S), 0);
+	/* gamma's endpoint put back starts a handshake: keepalive off, on, and its own. */
 	expect_changes("wg set wg0 listen-port 51820\n"
-	               "wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0\n");
+	               "wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 0 "
+	               "peer @GAMMA@ update-only persistent-keepalive 1 "
+	               "peer @GAMMA@ update-only persistent-keepalive 0\n");
 	reconcile_free(r);
 	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* The changes made since the last check hold part (keys as expect_changes writes them). */
+static void
+expect_changes_hold(const char *part)
+{
+	char *log = fake_log(true), *w = with_keys(part);
+
+	assert_non_null(log);
+	if (!strstr(log, w))
+		fail_msg("no \"%s\" in:\n%s", w, log);
+	free(log);
+	free(w);
+	fake_clear_ops();
+}
+
+static uint64_t
+handshakes_started(const struct reconcile *r)
+{
+	struct reconcile_stats st;
+
+	reconcile_get_stats(r, &st);
+	return st.handshakes_started;
+}
+
+/* Every peer whose endpoint is set or changes is told to handshake at once, by turning its
+ * keepalive on from off in the request that sets the endpoint; a peer without an endpoint is
+ * not. The same with keepalives on, as behind NAT: turning one on from off is the start. */
+static void
+test_endpoint_starts_handshake(void **state)
+{
+	struct fixture_site unknown = gamma, moved = beta;
+	const struct fixture_site *one[] = {&beta}, *two[] = {&beta, &unknown};
+	const struct fixture_site *known[] = {&moved, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d1 = desired_of(conf, one, N(one)), *d2, *d3, *nat1, *nat2;
+	struct mesh_params params;
+	struct reconcile *r = started(d1);
+
+	(void)state;
+	unknown.endpoint = NULL;
+	moved.endpoint = "192.0.2.22 51820";
+	d2 = desired_of(conf, two, N(two));
+	d3 = desired_of(conf, known, N(known));
+	assert_int_equal(handshakes_started(r), 1);
+
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes_hold("wg set wg0 peer @GAMMA@ persistent-keepalive 0 replace-allowed-ips "
+	                    "allowed-ips 10.3.0.0/16,10.99.0.3/32\n");
+	assert_int_equal(handshakes_started(r), 1);
+	assert_int_equal(reconcile_run(r, d3, 2 * S), 0);
+	expect_changes("wg set wg0 peer @BETA@ endpoint 192.0.2.22:51820 persistent-keepalive 1 "
+	               "peer @BETA@ update-only persistent-keepalive 0 "
+	               "peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "peer @GAMMA@ update-only persistent-keepalive 0\n");
+	assert_int_equal(handshakes_started(r), 3);
+	reconcile_free(r);
+
+	mesh_params_init(&params);
+	params.behind_nat = true;
+	nat1 = fixture_compute(conf, &beta, 1, &params, 0);
+	nat2 = fixture_compute(conf, &moved, 1, &params, 0);
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, nat1, 0), 0);
+	/* beta, at 192.0.2.22 with keepalive off since the runs above, is on at once. */
+	expect_changes_hold(
+	        "wg set wg0 peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 25 "
+	        "peer @GAMMA@ remove\n");
+	assert_int_equal(reconcile_run(r, nat2, S), 0);
+	expect_changes("wg set wg0 peer @BETA@ endpoint 192.0.2.22:51820 persistent-keepalive 0 "
+	               "peer @BETA@ update-only persistent-keepalive 25\n");
+	assert_int_equal(handshakes_started(r), 2);
+	reconcile_free(r);
+	mesh_desired_free(nat1);
+	mesh_desired_free(nat2);
+	mesh_desired_free(d1);
+	mesh_desired_free(d2);
+	mesh_desired_free(d3);
 	conf_free(conf);
 }
 
@@ -1930,6 +2012,7 @@ main(void)
 
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
+	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	};
 
