@@ -284,6 +284,7 @@ reconcile_json(const struct site_snapshot *s)
 	r |= put_int(o, "events", (json_int_t)rs.events);
 	r |= put_int(o, "resyncs", (json_int_t)rs.resyncs);
 	r |= put_int(o, "handshakes_started", (json_int_t)rs.handshakes_started);
+	r |= put_int(o, "handshakes_retried", (json_int_t)rs.handshakes_retried);
 	r |= put(o, "dirty", json_boolean(reconcile_dirty(s->reconcile)));
 	return finish(o, r);
 }

@@ -251,6 +251,7 @@ test_reply_keys(void **state)
 	             "reconcile.failed integer\nreconcile.last_applied integer\n"
 	             "reconcile.events integer\nreconcile.resyncs integer\n"
 	             "reconcile.handshakes_started integer\n"
+	             "reconcile.handshakes_retried integer\n"
 	             "reconcile.dirty boolean\n");
 	expect_shape(status_peers_json(&f->snap),
 	             "peers array\npeers[] object\npeers[].name string\npeers[].state string\n"
