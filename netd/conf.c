@@ -77,9 +77,10 @@ static const char *const root_known[] = {"site",       "wireguard", "overlay",  
                                          "prefixes",   "routing",   "segments", "trust",
                                          "federation", "policy",    "control",  NULL};
 static const char *const site_known[] = {"name", "log_level", NULL};
-static const char *const wg_known[] = {"interface", "listen_port",       "private_key_file",
-                                       "backend",   "userspace_command", "fwmark",
-                                       "mtu",       "behind_nat",        NULL};
+static const char *const wg_known[] = {
+        "interface", "listen_port", "private_key_file", "backend", "userspace_command",
+        "fwmark",    "mtu",         "behind_nat",       "relay",   "relays",
+        NULL};
 static const char *const gossip_known[] = {"bind",
                                            "advertise",
                                            "seeds",
@@ -984,6 +985,36 @@ replace_string(struct loader *ld, char **field, const char *v)
 	*field = d;
 }
 
+/* The sites this one lets carry its traffic: names, not itself, each once, at most
+ * CONF_MAX_RELAYS (what a descriptor carries). */
+static void
+parse_relays(struct loader *ld, const config_setting_t *s, struct conf *conf)
+{
+	int n = want_list(ld, s, "wireguard.relays");
+	char path[PATH_LEN];
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		char *name = NULL;
+		bool dup = false;
+
+		snprintf(path, sizeof(path), "wireguard.relays[%d]", i);
+		if (want_name(ld, e, path, &name) < 0)
+			continue;
+		for (size_t j = 0; j < conf->wg.nrelays; j++)
+			dup = dup || strcmp(conf->wg.relays[j], name) == 0;
+		if (dup)
+			lerr(ld, sline(e), "%s: \"%s\" is listed twice", path, name);
+		else if (conf->wg.nrelays == CONF_MAX_RELAYS)
+			lerr(ld, sline(e), "%s: at most %d relays", path, CONF_MAX_RELAYS);
+		else if (conf->site_name != NULL && strcmp(name, conf->site_name) == 0)
+			lerr(ld, sline(e), "%s: \"%s\" is this site", path, name);
+		else
+			snprintf(conf->wg.relays[conf->wg.nrelays++], CONF_NAME_SIZE, "%s", name);
+		free(name);
+	}
+}
+
 static void
 parse_wireguard(struct loader *ld, const config_setting_t *root, struct conf *conf)
 {
@@ -1053,6 +1084,10 @@ parse_wireguard(struct loader *ld, const config_setting_t *root, struct conf *co
 	}
 	if ((s = config_setting_get_member(wg, "behind_nat")) != NULL)
 		want_bool(ld, s, "wireguard.behind_nat", &conf->wg.behind_nat);
+	if ((s = config_setting_get_member(wg, "relay")) != NULL)
+		want_bool(ld, s, "wireguard.relay", &conf->wg.relay);
+	if ((s = config_setting_get_member(wg, "relays")) != NULL)
+		parse_relays(ld, s, conf);
 }
 
 static void
@@ -3141,6 +3176,11 @@ conf_print(const struct conf *conf, FILE *out)
 	fprintf(out, "\tfwmark = %u;\n", conf->wg.fwmark);
 	fprintf(out, "\tmtu = %u;\n", conf->wg.mtu);
 	fprintf(out, "\tbehind_nat = %s;\n", conf->wg.behind_nat ? "true" : "false");
+	fprintf(out, "\trelay = %s;\n", conf->wg.relay ? "true" : "false");
+	fputs("\trelays = [", out);
+	for (size_t i = 0; i < conf->wg.nrelays; i++)
+		fprintf(out, "%s \"%s\"", i ? "," : "", conf->wg.relays[i]);
+	fputs(conf->wg.nrelays ? " ];\n" : "];\n", out);
 	fputs("};\n\noverlay = ", out);
 	print_prefixes(out, conf->overlay, conf->noverlay, false);
 	fputs("\ngossip = {\n", out);
@@ -3433,7 +3473,7 @@ conf_to_json(const struct conf *conf)
 {
 	json_t *root = json_object(), *site = json_object(), *wg = json_object(),
 	       *gossip = json_object(), *seeds = json_array(), *routing = json_object(),
-	       *segments = json_array(), *trust = json_array(), *control = json_object();
+	       *segments = json_array(), *trust = json_array(), *control = json_object(), *relays;
 	char buf[ADDR_ENDPOINT_STRLEN], b64[KEY_BASE64_SIZE];
 	int r = 0;
 
@@ -3450,6 +3490,11 @@ conf_to_json(const struct conf *conf)
 	r |= jset(wg, "fwmark", json_integer(conf->wg.fwmark));
 	r |= jset(wg, "mtu", json_integer(conf->wg.mtu));
 	r |= jset(wg, "behind_nat", json_boolean(conf->wg.behind_nat));
+	r |= jset(wg, "relay", json_boolean(conf->wg.relay));
+	relays = json_array();
+	for (size_t i = 0; relays != NULL && i < conf->wg.nrelays; i++)
+		r |= json_array_append_new(relays, json_string(conf->wg.relays[i]));
+	r |= jset(wg, "relays", relays);
 
 	r |= jset(gossip, "bind", json_string(addr_endpoint_format(&conf->gossip.bind, buf)));
 	r |= jset(gossip, "advertise",
@@ -3665,8 +3710,12 @@ live_eq(const struct conf *a, const struct conf *b)
 	    a->wg.backend != b->wg.backend ||
 	    !str_eq(a->wg.userspace_command, b->wg.userspace_command) ||
 	    a->wg.fwmark != b->wg.fwmark || a->wg.mtu != b->wg.mtu ||
-	    a->wg.behind_nat != b->wg.behind_nat)
+	    a->wg.behind_nat != b->wg.behind_nat || a->wg.relay != b->wg.relay ||
+	    a->wg.nrelays != b->wg.nrelays)
 		return false;
+	for (size_t i = 0; i < a->wg.nrelays; i++)
+		if (strcmp(a->wg.relays[i], b->wg.relays[i]) != 0)
+			return false;
 	if (a->noverlay != b->noverlay || !prefixes_eq(a->overlay, b->overlay, a->noverlay))
 		return false;
 	if (a->gossip.has_advertise != b->gossip.has_advertise ||

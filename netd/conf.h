@@ -29,7 +29,9 @@
 #define CONF_DEFAULT_VXLAN_PORT    4789
 #define CONF_DEFAULT_DEAD_HOLD     30 /* seconds */
 #define CONF_DEFAULT_STATE_FILE    NETD_LOCALSTATEDIR "/lib/netd/gossip.state"
-#define CONF_MAX_OVERLAY           2 /* at most one IPv4 and one IPv6 */
+#define CONF_MAX_OVERLAY           2  /* at most one IPv4 and one IPv6 */
+#define CONF_MAX_RELAYS            4  /* a descriptor names at most this many */
+#define CONF_NAME_SIZE             33 /* site names: 1..32 characters */
 #define CONF_VNI_MAX               16777215u
 #define CONF_TABLE_MAIN            254
 /* The VXLAN device of a segment is named for its VNI; no other interface may take the name. */
@@ -138,6 +140,11 @@ struct conf {
 		uint32_t fwmark; /* 0 = none */
 		uint32_t mtu;    /* 0 = computed from the underlay */
 		bool behind_nat; /* keep NAT mappings open towards every peer */
+		/* Relaying: this site carries traffic between sites that name it (relay), and
+		 * the sites this one lets carry its own when no direct path works (relays). */
+		bool relay;
+		char relays[CONF_MAX_RELAYS][CONF_NAME_SIZE];
+		size_t nrelays;
 	} wg;
 
 	struct addr_prefix overlay[CONF_MAX_OVERLAY]; /* the site's VTEP address(es), len = full */

@@ -37,6 +37,8 @@ static const struct ctlfmt_column peer_columns[] = {
         {"STATE", "state", CTLFMT_TEXT, false},
         {"ADMITTED", "admitted_by", CTLFMT_TEXT, true},
         {"ENDPOINT", "endpoint", CTLFMT_TEXT, false},
+        {"PATH", "path.mode", CTLFMT_TEXT, true},
+        {"RELAY", "path.relay", CTLFMT_TEXT, true},
         {"HANDSHAKE", "last_handshake", CTLFMT_TEXT, false},
         {"RX", "rx_bytes", CTLFMT_BYTES, false},
         {"TX", "tx_bytes", CTLFMT_BYTES, false},

@@ -50,9 +50,16 @@
 #define AUTHORITIES_ABOUT 0x7fffffffu
 /* The sealing state of a member's announced next key is kept under its index with this bit,
  * apart from its current key's. */
-#define NEXT_KEY_ID   0x80000000u
-#define RESEND_RING   32
-#define RESEND_WINDOW (3 * GOSSIP_SEC)
+#define NEXT_KEY_ID 0x80000000u
+#define RESEND_RING 32
+/* Observed endpoints: how many other sites' word is kept, for how long, how often it is
+ * repeated to a site that does not publish it, and how often it changes this descriptor. */
+#define OBSERVERS            8
+#define OBSERVED_TTL         (120 * GOSSIP_SEC)
+#define OBSERVED_GAP         (200 * GOSSIP_MSEC)
+#define OBSERVED_RETELL      (30 * GOSSIP_SEC)
+#define OBSERVED_PUBLISH_GAP (2 * GOSSIP_SEC)
+#define RESEND_WINDOW        (3 * GOSSIP_SEC)
 
 /* ---- trust table ---- */
 
@@ -557,6 +564,19 @@ struct member {
 	uint8_t state;
 	bool in_probe_list;
 	bool refused; /* desc is not granted whole: see the gossip's refusals */
+	/* Where its authenticated datagrams come from (has_seen): what gossip sends to, since
+	 * behind NAT that is the only address that reaches it. Forgotten when its descriptor
+	 * names another gossip endpoint. */
+	bool has_seen, has_wg_seen;
+	struct addr_endpoint seen;
+	struct addr_endpoint wg_seen; /* where its WireGuard handshakes come from */
+	/* What this site last told it of how it is seen (OBSERVED), and when. */
+	bool told_any;
+	gossip_time told_at;
+	struct addr_endpoint told, told_wg;
+	/* The last probe of it answered directly, and the last answered only through helpers. */
+	gossip_time direct_ok_at, direct_fail_at;
+	bool check_path; /* its tunnel went quiet: probed out of turn, like a suspect */
 };
 
 /* A member's own signed leave, kept while it is held left: the proof a restarted member
@@ -656,6 +676,15 @@ struct admitted {
 	uint8_t next_key[WIRE_KEY_LEN];
 };
 
+/* How another site sees this one: the source of our gossip datagrams and of our WireGuard
+ * handshakes at it. */
+struct observation {
+	bool used, has_wg;
+	uint32_t by;
+	gossip_time at;
+	struct addr_endpoint gossip, wg;
+};
+
 /* A verified revocation held and spread. */
 struct revocation {
 	uint64_t id;
@@ -703,6 +732,10 @@ struct gossip {
 	uint64_t rng[4];
 
 	struct gossip_desc *self;
+	struct wire_desc base; /* the config's descriptor, which observations complete */
+	struct observation observations[OBSERVERS];
+	bool observed_dirty; /* an observation waits for OBSERVED_PUBLISH_GAP to be published */
+	gossip_time next_observed_publish;
 	uint32_t self_inc;  /* == self->d.incarnation, or one above after a leave */
 	uint8_t self_state; /* ALIVE, or LEFT after gossip_leave */
 
@@ -1267,10 +1300,13 @@ pkt_send(struct gossip *g, struct pkt *p, bool with_updates)
 	pkt_flush(g, p);
 }
 
+/* Where a member's own datagrams come from, else where its descriptor says it listens. */
 static const struct addr_endpoint *
 member_addr(const struct gossip *g, uint32_t idx)
 {
-	return &g->members[idx].desc->d.gossip;
+	const struct member *m = &g->members[idx];
+
+	return m->has_seen ? &m->seen : &m->desc->d.gossip;
 }
 
 static void
@@ -1356,6 +1392,200 @@ refute(struct gossip *g, uint32_t claimed)
 	if (g->prof.lifeguard && g->awareness == 0 && g->prof.awareness_max > 1)
 		g->awareness++;
 	self_publish(g, &g->self->d, inc + 1);
+}
+
+/* ---- observed endpoints ---- */
+
+static bool
+endpoint_listed(const struct wire_desc *d, const struct addr_endpoint *ep)
+{
+	for (size_t i = 0; i < d->nendpoints && i < WIRE_MAX_ENDPOINTS; i++)
+		if (addr_endpoint_equal(&d->endpoints[i], ep))
+			return true;
+	return false;
+}
+
+/* Tells member idx where its datagrams come from as this site sees them, when its descriptor
+ * says otherwise: behind NAT, that is how a site learns its public endpoints. At once when
+ * what this site sees changed, else again every OBSERVED_RETELL, so a lost one costs that
+ * much at most. */
+static void
+observed_tell(struct gossip *g, gossip_time now, uint32_t idx, const struct addr_endpoint *to)
+{
+	struct member *m = &g->members[idx];
+	const struct wire_desc *d = m->desc != NULL ? &m->desc->d : NULL;
+	bool news;
+	struct pkt p;
+
+	if (d == NULL || !m->has_seen || !live(m->state) ||
+	    (addr_endpoint_equal(&m->seen, &d->gossip) &&
+	     (!m->has_wg_seen ||
+	      (d->nendpoints > 0 && addr_endpoint_equal(&d->endpoints[0], &m->wg_seen)))))
+		return;
+	news = !m->told_any || !addr_endpoint_equal(&m->told, &m->seen) ||
+	       (m->has_wg_seen && !addr_endpoint_equal(&m->told_wg, &m->wg_seen));
+	if (m->told_any && now - m->told_at < (news ? OBSERVED_GAP : OBSERVED_RETELL))
+		return;
+	m->told_any = true;
+	m->told_at = now;
+	m->told = m->seen;
+	m->told_wg = m->wg_seen;
+	pkt_init(&p, idx, to);
+	msg_clear(&g->out, WIRE_OBSERVED);
+	g->out.addr = m->seen;
+	if (m->has_wg_seen) {
+		g->out.flags = WIRE_OBSERVED_WG;
+		g->out.wg = m->wg_seen;
+	}
+	pkt_put(g, &p, &g->out);
+	pkt_send(g, &p, true);
+}
+
+static bool
+observation_valid(const struct gossip *g, const struct observation *o, gossip_time now, bool wg)
+{
+	return o->used && now - o->at < OBSERVED_TTL && (!wg || o->has_wg) &&
+	       live(g->members[o->by].state);
+}
+
+/* The endpoint most observers agree on (the latest of a tie); one observer's word is enough
+ * only when it is the only one, so a lying member cannot move this site's endpoints alone
+ * while another sees it too. */
+static bool
+observed_consensus(const struct gossip *g, gossip_time now, bool wg, struct addr_endpoint *out)
+{
+	size_t reporting = 0, best = 0;
+	gossip_time best_at = 0;
+
+	for (size_t i = 0; i < OBSERVERS; i++) {
+		const struct observation *o = &g->observations[i];
+		const struct addr_endpoint *ep = wg ? &o->wg : &o->gossip;
+		size_t agree = 0;
+
+		if (!observation_valid(g, o, now, wg))
+			continue;
+		reporting++;
+		for (size_t j = 0; j < OBSERVERS; j++) {
+			const struct observation *q = &g->observations[j];
+
+			if (observation_valid(g, q, now, wg) &&
+			    addr_endpoint_equal(ep, wg ? &q->wg : &q->gossip))
+				agree++;
+		}
+		if (agree > best || (agree == best && o->at > best_at)) {
+			best = agree;
+			best_at = o->at;
+			*out = *ep;
+		}
+	}
+	return best > 0 && best >= (reporting >= 2 ? 2 : 1);
+}
+
+/* Behind NAT, by others' word: enough of them (as for a consensus) see our gossip come from
+ * elsewhere than where we listen. A symmetric NAT shows each observer another port, so this
+ * does not ask them to agree on where. */
+static bool
+observed_nat(const struct gossip *g, gossip_time now)
+{
+	size_t reporting = 0, elsewhere = 0;
+
+	for (size_t i = 0; i < OBSERVERS; i++) {
+		const struct observation *o = &g->observations[i];
+
+		if (!observation_valid(g, o, now, false))
+			continue;
+		reporting++;
+		if (!addr_endpoint_equal(&o->gossip, &g->base.gossip))
+			elsewhere++;
+	}
+	return elsewhere > 0 && elsewhere >= (reporting >= 2 ? 2 : 1);
+}
+
+/* The config's descriptor completed with what others see: behind NAT, the public gossip
+ * endpoint they agree on, and the public WireGuard endpoint first among the endpoints. */
+static void
+self_compose(const struct gossip *g, gossip_time now, struct wire_desc *d)
+{
+	struct addr_endpoint ep;
+
+	*d = g->base;
+	if (observed_nat(g, now))
+		d->flags |= WIRE_DESC_NAT;
+	if (!(d->flags & WIRE_DESC_NAT))
+		return;
+	if (observed_consensus(g, now, false, &ep))
+		d->gossip = ep;
+	if (observed_consensus(g, now, true, &ep) && !endpoint_listed(d, &ep)) {
+		memmove(&d->endpoints[1], &d->endpoints[0],
+		        sizeof(d->endpoints[0]) * (WIRE_MAX_ENDPOINTS - 1));
+		d->endpoints[0] = ep;
+		if (d->nendpoints < WIRE_MAX_ENDPOINTS)
+			d->nendpoints++;
+	}
+}
+
+/* A new version of this site's descriptor when observations changed what it says, at most
+ * every OBSERVED_PUBLISH_GAP (the rest waits for the tick): lies cannot make it churn. */
+static void
+observed_publish(struct gossip *g, gossip_time now)
+{
+	struct wire_desc d;
+	const struct wire_desc *cur = &g->self->d;
+	bool same = true;
+
+	if (g->self_state != GOSSIP_ALIVE || g->self_inc == UINT32_MAX)
+		return;
+	self_compose(g, now, &d);
+	same = d.flags == cur->flags && addr_endpoint_equal(&d.gossip, &cur->gossip) &&
+	       d.nendpoints == cur->nendpoints;
+	for (size_t i = 0; same && i < d.nendpoints; i++)
+		same = addr_endpoint_equal(&d.endpoints[i], &cur->endpoints[i]);
+	g->observed_dirty = !same;
+	if (same || now < g->next_observed_publish)
+		return;
+	g->observed_dirty = false;
+	g->next_observed_publish = now + OBSERVED_PUBLISH_GAP;
+	self_publish(g, &d, gossip_next_incarnation(g->self_inc));
+}
+
+/* A member says where our datagrams come from: one slot per observer, the oldest given up. */
+static void
+on_observed(struct gossip *g, gossip_time now, uint32_t from, const struct wire_msg *m)
+{
+	struct observation *o = NULL, *free_slot = NULL, *oldest = NULL;
+
+	for (size_t i = 0; i < OBSERVERS && o == NULL; i++) {
+		struct observation *q = &g->observations[i];
+
+		if (q->used && q->by == from)
+			o = q;
+		else if (!q->used && free_slot == NULL)
+			free_slot = q;
+		else if (q->used && (oldest == NULL || q->at < oldest->at))
+			oldest = q;
+	}
+	if (o == NULL)
+		o = free_slot != NULL ? free_slot : oldest;
+	*o = (struct observation){
+	        .used = true,
+	        .by = from,
+	        .at = now,
+	        .gossip = m->addr,
+	        .has_wg = (m->flags & WIRE_OBSERVED_WG) != 0,
+	        .wg = m->wg,
+	};
+	observed_publish(g, now);
+}
+
+/* An authenticated, fresh datagram from member id came from this address. */
+static void
+member_seen(struct gossip *g, gossip_time now, uint32_t id, const struct addr_endpoint *from)
+{
+	struct member *m = &g->members[id];
+
+	m->seen = *from;
+	m->has_seen = true;
+	observed_tell(g, now, id, from);
 }
 
 /* ---- suspicion ---- */
@@ -1495,7 +1725,9 @@ urgent_next(struct gossip *g, uint32_t *target)
 		uint32_t idx = g->urgent[0];
 
 		memmove(g->urgent, g->urgent + 1, --g->nurgent * sizeof(*g->urgent));
-		if (g->members[idx].state == GOSSIP_SUSPECT) {
+		if (g->members[idx].state == GOSSIP_SUSPECT ||
+		    (g->members[idx].check_path && live(g->members[idx].state))) {
+			g->members[idx].check_path = false;
 			*target = idx;
 			return true;
 		}
@@ -1725,6 +1957,8 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 	changed = was != NULL && !wire_desc_same_content(was, r != NULL ? &r->granted : &gd->d);
 	suspicion_clear(g, idx);
 	news = refusal_set(g, idx, gd, r);
+	if (m->desc != NULL && !addr_endpoint_equal(&m->desc->d.gossip, &gd->d.gossip))
+		m->has_seen = false;
 	gossip_desc_unref(m->desc);
 	m->desc = gossip_desc_ref(gd);
 	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
@@ -2644,6 +2878,7 @@ on_ack(struct gossip *g, uint32_t from, uint32_t seq)
 {
 	if (g->probe.active && from == g->probe.target && seq == g->probe.seq) {
 		g->probe.active = false;
+		g->members[from].direct_ok_at = g->clock;
 		awareness_add(g, -1);
 	}
 }
@@ -2709,6 +2944,12 @@ on_ping_for(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 
 	if (strcmp(m->target, g->name) != 0 || origin < 0 || origin == SELF_ID)
 		return;
+	/* The prober asks others only once its own ping went unanswered: its direct path to
+	 * this site fails, which this site learns at the same moment as the prober. */
+	if (live(g->members[origin].state)) {
+		g->members[origin].direct_fail_at = g->clock;
+		g->ctr.direct_failures++;
+	}
 	wire_begin(&w, payload, sizeof(payload));
 	msg_clear(&g->out, WIRE_ACK);
 	g->out.seq = m->origin_seq;
@@ -2801,6 +3042,9 @@ on_ack_for(struct gossip *g, uint32_t from, const struct wire_msg *m)
 	/* As the prober: from a helper we asked, sealed by the target for us. */
 	if (probe_helper(g, from, m->seq) >= 0 && relayed_ack_valid(g, m)) {
 		g->probe.active = false;
+		/* Up, but not reached directly: a path a relay may have to stand in for. */
+		g->members[g->probe.target].direct_fail_at = g->clock;
+		g->ctr.direct_failures++;
 		awareness_add(g, -1);
 		heard_from(g, g->probe.target);
 	}
@@ -3710,6 +3954,8 @@ gossip_tick(struct gossip *g, gossip_time now)
 		        jitter(g, (gossip_time)g->prof.reconnect_interval_ms * GOSSIP_MSEC, 0.2);
 	}
 	seeds_tick(g, now);
+	if (g->observed_dirty && now >= g->next_observed_publish)
+		observed_publish(g, now);
 }
 
 gossip_time
@@ -3733,6 +3979,8 @@ gossip_next_deadline(const struct gossip *g)
 		EARLIER(g->next_reconnect);
 		for (size_t i = 0; i < g->nseeds; i++)
 			EARLIER(g->seeds[i].next);
+		if (g->observed_dirty)
+			EARLIER(g->next_observed_publish);
 	}
 	for (size_t i = 0; i < g->nsuspects; i++) {
 		const struct suspicion *s = g->members[g->suspects[i]].susp;
@@ -3799,6 +4047,9 @@ dispatch(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		break;
 	case WIRE_DESC_REQ:
 		on_desc_req(g, from, addr, m);
+		break;
+	case WIRE_OBSERVED:
+		on_observed(g, now, from, m);
 		break;
 	case WIRE_CHALLENGE:
 	case WIRE_RESPONSE:
@@ -3937,6 +4188,7 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 	}
 	dispatch_payload(g, now, id, from, plain, plen);
 	heard_from(g, id);
+	member_seen(g, now, id, from);
 	/* A datagram that only proves freshness says nothing about the sender's membership,
 	 * unless it just proved the sender's session live: what that session said before was
 	 * not taken here, so a site we know nothing of (or hold dead) is answered now as if it
@@ -4174,6 +4426,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 		g->nseeds = cfg->nseeds;
 	}
 	g->self_state = GOSSIP_ALIVE;
+	g->base = *cfg->desc;
 	if (self_publish(g, cfg->desc, cfg->incarnation) != 0) {
 		why = "own descriptor cannot be encoded (a field out of bounds)";
 		goto fail;
@@ -4272,9 +4525,13 @@ int
 gossip_update(struct gossip *g, gossip_time now, const struct wire_desc *desc)
 {
 	g->clock = now;
+	struct wire_desc d;
+
 	if (g->self_state != GOSSIP_ALIVE || g->self_inc == UINT32_MAX)
 		return -1;
-	return self_publish(g, desc, gossip_next_incarnation(g->self_inc));
+	g->base = *desc;
+	self_compose(g, now, &d);
+	return self_publish(g, &d, gossip_next_incarnation(g->self_inc));
 }
 
 void
@@ -4340,7 +4597,39 @@ gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *o
 	out->cred = a != NULL ? a->cred : NULL;
 	out->key = tentry(g, (uint32_t)index)->key;
 	out->next_key = a != NULL && a->next != NULL ? a->next_key : NULL;
+	out->seen = m->has_seen ? &m->seen : NULL;
+	out->direct_ok_at = m->direct_ok_at;
+	out->direct_fail_at = m->direct_fail_at;
 	return 0;
+}
+
+void
+gossip_probe_soon(struct gossip *g, const char *name)
+{
+	int64_t id = lookup(g, name);
+
+	if (id < 0 || id == SELF_ID || !live(g->members[id].state))
+		return;
+	g->members[id].check_path = true;
+	urgent_add(g, (uint32_t)id, false);
+}
+
+void
+gossip_member_wg_seen(struct gossip *g, gossip_time now, const char *name,
+                      const struct addr_endpoint *ep)
+{
+	int64_t id = lookup(g, name);
+	struct member *m;
+
+	if (id < 0 || id == SELF_ID || !live(g->members[id].state))
+		return;
+	m = &g->members[id];
+	if (m->has_wg_seen && addr_endpoint_equal(&m->wg_seen, ep))
+		return;
+	g->clock = now;
+	m->wg_seen = *ep;
+	m->has_wg_seen = true;
+	observed_tell(g, now, (uint32_t)id, member_addr(g, (uint32_t)id));
 }
 
 size_t

@@ -194,10 +194,13 @@ struct gossip_counters {
 	uint64_t drop_rate;      /* answers to hellos and to trusted senders over budget */
 	uint64_t drop_cookie;    /* hello with a stale or forged cookie; unasked cookie reply */
 	uint64_t probes, probe_failures, indirect_probes;
-	uint64_t suspicions;     /* raised by this site */
-	uint64_t refutations;    /* this site refuted a suspicion of itself */
-	uint64_t syncs;          /* anti-entropy exchanges started */
-	uint64_t joins;          /* join attempts to seeds or dead members */
+	uint64_t suspicions;  /* raised by this site */
+	uint64_t refutations; /* this site refuted a suspicion of itself */
+	uint64_t syncs;       /* anti-entropy exchanges started */
+	uint64_t joins;       /* join attempts to seeds or dead members */
+	/* Members up but not reached directly: a probe answered only through helpers, or a
+	 * helper pinging this site for a prober whose own ping went unanswered. */
+	uint64_t direct_failures;
 	uint64_t challenges;     /* freshness challenges sent in a datagram of their own */
 	uint64_t creds_admitted; /* credentials verified and taken (new sites and renewals) */
 	uint64_t creds_refused;  /* credentials that did not verify, were revoked or expired */
@@ -252,6 +255,11 @@ struct gossip_member_info {
 	const struct gossip_cred *cred; /* admitted by credential: the one it holds; else NULL */
 	const uint8_t *key;      /* the key it is admitted under (its descriptor may be older) */
 	const uint8_t *next_key; /* the key it announced it moves to; NULL: none */
+	/* Where its authenticated datagrams come from, what gossip sends to; NULL: not heard. */
+	const struct addr_endpoint *seen;
+	/* When a probe of it was last answered directly, and last only through helpers (its
+	 * direct path fails while it is up); 0: never. */
+	gossip_time direct_ok_at, direct_fail_at;
 };
 
 /* Members by index: the trust table's entries first (a member's index is its trust index),
@@ -260,6 +268,16 @@ int gossip_member(const struct gossip *g, size_t index, struct gossip_member_inf
 size_t gossip_member_count(const struct gossip *g);
 /* The index of the member named, or -1. */
 int gossip_member_find(const struct gossip *g, const char *name);
+
+/* The member's next probe comes out of turn, as a suspect's does (every other probe at
+ * most): its tunnel went quiet, and whether it is reached directly is wanted soon. */
+void gossip_probe_soon(struct gossip *g, const char *name);
+
+/* Where WireGuard sees the member's handshakes come from (its peer's endpoint): told to the
+ * member when its descriptor does not list it, so that a site behind NAT learns and publishes
+ * its public WireGuard endpoint. */
+void gossip_member_wg_seen(struct gossip *g, gossip_time now, const char *name,
+                           const struct addr_endpoint *ep);
 
 /* Federation documents handed in by the operator (through the status socket) or by a state
  * file: each is verified against the current authority set, taken and spread. Return 0 (also

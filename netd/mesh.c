@@ -468,21 +468,42 @@ resolve_conflicts(struct build *b)
 	}
 }
 
+/* Whose peer carries site i's addresses: its own, or its relay's when it is relayed through
+ * a site of the view that is not relayed itself. */
+static size_t
+carrier_of(const struct build *b, size_t i)
+{
+	const char *relay = b->admitted[i].site->relay_via;
+
+	for (size_t k = 0; relay != NULL && k < b->nadmitted; k++)
+		if (k != i && strcmp(b->admitted[k].site->name, relay) == 0)
+			return b->admitted[k].site->relay_via == NULL ? k : i;
+	return i;
+}
+
 static int
 build_peers(struct build *b)
 {
 	struct mesh_desired *d = b->d;
 	bool nat = b->params->behind_nat;
-
-	size_t standby = 0;
+	size_t standby = 0, *carrier, *room;
 
 	if (!b->nadmitted)
 		return 0;
 	for (size_t i = 0; i < b->nadmitted; i++)
 		standby += b->admitted[i].site->has_next_key;
 	d->peers = calloc(b->nadmitted + standby, sizeof(*d->peers));
-	if (!d->peers)
+	carrier = calloc(b->nadmitted, sizeof(*carrier));
+	room = calloc(b->nadmitted, sizeof(*room));
+	if (!d->peers || !carrier || !room) {
+		free(carrier);
+		free(room);
 		return -ENOMEM;
+	}
+	for (size_t i = 0; i < b->nadmitted; i++) {
+		carrier[i] = carrier_of(b, i);
+		room[carrier[i]] += b->admitted[i].nallowed;
+	}
 	for (size_t i = 0; i < b->nadmitted; i++) {
 		const struct mesh_site *s = b->admitted[i].site;
 		struct mesh_peer *p = &d->peers[d->npeers++];
@@ -496,20 +517,32 @@ build_peers(struct build *b)
 		p->endpoint_roams = s->behind_nat;
 		p->keepalive = s->behind_nat || nat ? MESH_KEEPALIVE : 0;
 		p->state = s->state;
-		if (!b->admitted[i].nallowed)
+		if (carrier[i] != i) {
+			/* Relayed: its own peer keeps asking for a handshake, which shows when the
+			 * direct path works again, on a session newer than the relay. */
+			p->keepalive = MESH_RELAYED_KEEPALIVE;
+			p->fresh_after = s->fresh_after;
+			p->relay = b->admitted[carrier[i]].site->name;
+		}
+		if (!room[i])
 			continue;
-		p->allowed = malloc(b->admitted[i].nallowed * sizeof(*p->allowed));
-		if (!p->allowed)
+		p->allowed = malloc(room[i] * sizeof(*p->allowed));
+		if (!p->allowed) {
+			free(carrier);
+			free(room);
 			return -ENOMEM;
+		}
 	}
 	/* The claims are sorted by prefix: so is each peer's share of them. */
 	for (size_t j = 0; j < b->nclaims; j++) {
 		const struct claim *c = &b->claims[j];
-		struct mesh_peer *p = &d->peers[c->site];
+		struct mesh_peer *p = &d->peers[carrier[c->site]];
 
 		if (!c->lost)
 			p->allowed[p->nallowed++] = c->prefix;
 	}
+	free(carrier);
+	free(room);
 	/* After every site's own peer, so that a site's index is its peer's. */
 	for (size_t i = 0; i < b->nadmitted; i++) {
 		struct mesh_peer *p;

@@ -12,14 +12,17 @@
 #include "kernel-helpers/kh.h"
 #include "netd/conf.h"
 
-#define MESH_NAME_SIZE       33 /* site and segment names: 1..32 characters */
-#define MESH_MAX_OVERLAY     CONF_MAX_OVERLAY
-#define MESH_KEEPALIVE       25   /* seconds: keeps a NAT mapping open */
-#define MESH_WG_OVERHEAD     80   /* outer IPv6 (40) + UDP (8) + WireGuard (32): the worst case */
-#define MESH_VXLAN_OVERHEAD  50   /* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
-#define MESH_VXLAN6_OVERHEAD 70   /* the same over an IPv6 VTEP address */
-#define MESH_MIN_WG_MTU      1280 /* what IPv6 inside the tunnel needs */
-#define MESH_USEC            ((int64_t)1000000) /* times are in microseconds */
+#define MESH_NAME_SIZE   33 /* site and segment names: 1..32 characters */
+#define MESH_MAX_OVERLAY CONF_MAX_OVERLAY
+#define MESH_KEEPALIVE   25 /* seconds: keeps a NAT mapping open */
+/* seconds: a relayed site's own peer asks for a handshake this often (WireGuard sends one at
+ * most every 5 s), so that a direct path that works again shows within seconds */
+#define MESH_RELAYED_KEEPALIVE 5
+#define MESH_WG_OVERHEAD       80 /* outer IPv6 (40) + UDP (8) + WireGuard (32): the worst case */
+#define MESH_VXLAN_OVERHEAD    50 /* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+#define MESH_VXLAN6_OVERHEAD   70 /* the same over an IPv6 VTEP address */
+#define MESH_MIN_WG_MTU        1280               /* what IPv6 inside the tunnel needs */
+#define MESH_USEC              ((int64_t)1000000) /* times are in microseconds */
 
 /* Defaults of struct mesh_params (mesh_params_init). */
 #define MESH_DEFAULT_UNDERLAY_MTU  1500
@@ -56,6 +59,10 @@ struct mesh_site {
 	 * that its first handshake with the new key finds one. */
 	bool has_next_key;
 	uint8_t next_key[KEY_LEN];
+	/* Its direct path fails: the site of the view whose peer carries its addresses (NULL:
+	 * direct), and the Unix time before which a session of its own peer is stale. */
+	const char *relay_via;
+	int64_t fresh_after;
 };
 
 /* What the view does not say and the daemon knows. */
@@ -101,6 +108,11 @@ struct mesh_peer {
 	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
 	size_t nallowed;
 	bool standby; /* a site's announced next key: no allowed IPs until it switches */
+	/* Relayed: the site whose peer carries this one's addresses (it has none of its own),
+	 * borrowed from the view; and a session of this peer older than fresh_after (Unix
+	 * seconds) is dropped, the peer replaced, so that its next handshake is news. */
+	const char *relay;
+	int64_t fresh_after;
 };
 
 /* A route to a remote prefix through the WireGuard device. */

@@ -1654,6 +1654,33 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags,
 	return err < 0 ? err : 1;
 }
 
+/* Whether the peer is better replaced than changed. A relayed site's peer holding a session
+ * from before it was relayed: the session goes with the peer, so that the next handshake shows
+ * the direct path works again. A peer that gets its first endpoint and never handshook: traffic
+ * waiting for it has had WireGuard try handshakes to nowhere, and it would not try again, to
+ * the endpoint, until 5 s after the last; a new peer tries at once (behind NAT, while the
+ * other side's own try still holds its NAT open). */
+static bool
+session_stale(const struct wg_peer *have, const struct mesh_peer *want)
+{
+	if (have->last_handshake.tv_sec == 0)
+		return !(have->flags & WG_PEER_HAS_ENDPOINT) && addr_len(want->endpoint.family);
+	return want->fresh_after > 0 && have->last_handshake.tv_sec < want->fresh_after;
+}
+
+/* Removes have in set; added again after, in the same request, it starts afresh. */
+static int
+peer_replace(struct wg_device *set, const struct wg_peer *have)
+{
+	struct wg_peer *p = wg_device_add_peer(set);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p->public_key, have->public_key, WG_KEY_SIZE);
+	p->flags = WG_PEER_REMOVE_ME;
+	return 0;
+}
+
 /* --- handshakes started once more ---
  *
  * A handshake started by delta_peer can fail to complete at once: both sides may have started
@@ -1736,15 +1763,12 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 	bool again = have && handshake_retry_due(run, have);
 	int flags, started;
 
-	if (again) {
-		struct wg_peer *gone = wg_device_add_peer(set);
-
-		if (!gone)
+	if (have && (again || session_stale(have, want))) {
+		if (peer_replace(set, have) < 0)
 			return -ENOMEM;
-		memcpy(gone->public_key, have->public_key, WG_KEY_SIZE);
-		gone->flags = WG_PEER_REMOVE_ME;
+		count[RECONCILE_OP_PEER_REMOVE]++;
 		have = NULL;
-		plan->retried++;
+		plan->retried += again;
 	}
 	if (!have) {
 		flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;

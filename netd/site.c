@@ -20,6 +20,7 @@
 #include "netd/gossip.h"
 #include "netd/log.h"
 #include "netd/mesh.h"
+#include "netd/path.h"
 #include "netd/reconcile.h"
 #include "netd/state.h"
 #include "netd/transport.h"
@@ -32,7 +33,7 @@
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
 /* The status socket's WireGuard figures (endpoints, handshakes, bytes) are read this often,
  * off the request path: a reply never waits on the kernel or a userspace implementation. */
-#define SITE_WG_REFRESH 5.0
+#define SITE_WG_REFRESH 1.0
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
 #define SITE_SAVE_DELAY 1.0
@@ -68,6 +69,9 @@ struct site {
 	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
 	uint64_t wg_read_failures;
 	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
+
+	struct path_table *paths; /* direct or relayed, per remote site */
+	uint64_t direct_failures; /* gossip's count when the paths were last looked at */
 };
 
 static int64_t
@@ -196,6 +200,15 @@ site_log_reports(struct reconcile *r, const char *context, bool failures_only)
 }
 
 static void site_arm_work(struct site *s, int64_t now);
+static void site_update_paths(struct site *s);
+
+/* Behind NAT as configured, or as the others see this site (gossip's published descriptor):
+ * its peers then get keepalives that hold the mappings open. */
+static bool
+site_behind_nat(const struct site *s)
+{
+	return s->conf->wg.behind_nat || (gossip_self(s->gossip)->flags & WIRE_DESC_NAT);
+}
 
 /* Computes the desired state from the config and the view and makes the kernel hold it. */
 static void
@@ -215,6 +228,11 @@ site_apply(struct site *s)
 	n = view_mesh_sites(s->gossip, &s->conf->policy,
 	                    (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites, rooms,
 	                    &s->hold_expiry);
+	for (size_t i = 0; i < n; i++) {
+		sites[i].relay_via = path_relay(s->paths, sites[i].name);
+		sites[i].fresh_after = path_fresh_after(s->paths, sites[i].name);
+	}
+	s->params.behind_nat = site_behind_nat(s);
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
 	s->view_changed = false;
@@ -339,6 +357,9 @@ site_after_gossip(struct site *s)
 
 	if (gossip_self(s->gossip)->incarnation != s->saved_incarnation)
 		site_save(s);
+	/* A direct path found failing is looked at now, not at the next device read. */
+	if (gossip_counters(s->gossip)->direct_failures != s->direct_failures)
+		site_update_paths(s);
 	if (s->view_changed)
 		site_arm_work(s, now);
 	ev_timer_stop(s->loop, &s->gossip_timer);
@@ -516,6 +537,94 @@ site_set_params(struct site *s)
 	s->params.behind_nat = s->conf->wg.behind_nat;
 }
 
+static const struct wg_device *site_device(const struct site *s);
+
+/* A path that changed, told: an event and a log line. */
+static void
+site_publish_path(struct site *s, const char *name)
+{
+	struct path_info pi;
+	json_t *ev;
+
+	if (path_get(s->paths, name, &pi) < 0)
+		return;
+	ev = site_event("path");
+	json_object_set_new(ev, "site", json_string(name));
+	json_object_set_new(ev, "path",
+	                    json_string(pi.mode == PATH_RELAYED ? "relayed" : "direct"));
+	json_object_set_new(ev, "relay", pi.relay != NULL ? json_string(pi.relay) : json_null());
+	json_object_set_new(ev, "reason", pi.reason != NULL ? json_string(pi.reason) : json_null());
+	site_publish(s, ev);
+	if (pi.mode == PATH_RELAYED)
+		log_info("path to %s: through %s (%s)", name, pi.relay, pi.reason);
+	else
+		log_info("path to %s: direct", name);
+}
+
+/* Which way each remote site goes, from gossip and the device as last read; a change is
+ * applied with the next run. */
+static void
+site_update_paths(struct site *s)
+{
+	size_t count = gossip_member_count(s->gossip), n;
+	struct path_site *ps = calloc(count ? count : 1, sizeof(*ps));
+	const char **was = calloc(count ? count : 1, sizeof(*was));
+	int64_t now = site_now(), deadline;
+	struct timespec ts;
+	int changed;
+
+	if (ps == NULL || was == NULL)
+		goto out;
+	s->direct_failures = gossip_counters(s->gossip)->direct_failures;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = view_path_sites(s->gossip, site_device(s), now,
+	                    (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000, ps);
+	for (size_t i = 0; i < n; i++)
+		was[i] = path_relay(s->paths, ps[i].name);
+	changed = path_update(s->paths, ps, n, s->conf->wg.relays, s->conf->wg.nrelays, now,
+	                      (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000);
+	for (size_t i = 0; i < n; i++)
+		if (path_want_probe(s->paths, ps[i].name, now))
+			gossip_probe_soon(s->gossip, ps[i].name);
+	for (size_t i = 0; changed > 0 && i < n; i++) {
+		const char *relay = path_relay(s->paths, ps[i].name);
+
+		if ((was[i] == NULL) != (relay == NULL) ||
+		    (relay != NULL && strcmp(was[i], relay) != 0))
+			site_publish_path(s, ps[i].name);
+	}
+	if (changed > 0 || s->params.behind_nat != site_behind_nat(s)) {
+		s->view_changed = true;
+		site_arm_work(s, now);
+	}
+	/* A first handshake awaited is looked for when its wait ends, not a refresh later. */
+	deadline = path_next_deadline(s->paths);
+	if (deadline < INT64_MAX &&
+	    (double)(deadline - now) / MESH_USEC < ev_timer_remaining(s->loop, &s->wg_timer)) {
+		ev_timer_stop(s->loop, &s->wg_timer);
+		ev_timer_set(&s->wg_timer, (double)(deadline - now) / MESH_USEC + 0.05,
+		             SITE_WG_REFRESH);
+		ev_timer_start(s->loop, &s->wg_timer);
+	}
+out:
+	free(ps);
+	free(was);
+}
+
+/* The device just read: where WireGuard sees the members' handshakes come from goes to
+ * gossip (a member behind NAT learns its public endpoint so), and the paths are looked at. */
+static void
+site_observe_wg(struct site *s)
+{
+	const struct wg_device *dev = site_device(s);
+
+	if (dev != NULL) {
+		view_feed_wg(s->gossip, dev, site_now());
+		site_after_gossip(s);
+	}
+	site_update_paths(s);
+}
+
 /* Re-reads the device the replies show. The read is bounded like every WireGuard call on
  * the loop (wg_set_wait_ms). One the loop stopped waiting for goes on in the background and
  * is collected a moment later, the last figures shown meanwhile; any other failure shows
@@ -545,6 +654,8 @@ site_refresh_wg(struct site *s)
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_timer_set(&s->wg_timer, collect ? SITE_WG_COLLECT : SITE_WG_REFRESH, SITE_WG_REFRESH);
 	ev_timer_start(s->loop, &s->wg_timer);
+	if (rc == 0)
+		site_observe_wg(s);
 }
 
 static void
@@ -639,6 +750,11 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	ev_timer_init(&s->wg_timer, site_on_wg_timer, 0, SITE_WG_REFRESH);
 	ev_init(&s->wg_background, site_on_wg_background);
 	s->gossip_timer.data = s->work_timer.data = s->save_timer.data = s->wg_timer.data = s;
+	s->paths = path_new(conf->site_name);
+	if (s->paths == NULL) {
+		log_errx("out of memory");
+		goto fail;
+	}
 	s->wg_background.data = s;
 
 	s->state_lock = state_lock(conf->gossip.state_file, err, sizeof(err));
@@ -814,6 +930,7 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
+	path_free(s->paths);
 	transport_close(s->transport);
 	if (s->monitor != NULL) {
 		ev_io_stop(s->loop, &s->monitor_watcher);
@@ -865,5 +982,6 @@ site_snapshot(const struct site *s, struct site_snapshot *out)
 	        .reconcile = s->reconcile,
 	        .device = site_device(s),
 	        .wg_read_failures = s->wg_read_failures,
+	        .paths = s->paths,
 	};
 }

@@ -15,6 +15,7 @@
 struct gossip;
 struct gossip_trust;
 struct mesh_desired;
+struct path_table;
 struct reconcile;
 struct wg_device;
 
@@ -32,6 +33,7 @@ struct site_snapshot {
 	const struct reconcile *reconcile;
 	const struct wg_device *device; /* as last read; NULL: not read yet or unreadable */
 	uint64_t wg_read_failures;
+	const struct path_table *paths; /* direct or relayed, per remote site */
 };
 
 /* Locks and loads the state file, starts gossip on conf->gossip.bind, opens the netlink

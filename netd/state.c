@@ -18,7 +18,7 @@
 
 /* Version 1 also held a restart epoch (4 bytes after the magic), read and ignored so that an
  * upgrade keeps the view. */
-static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 3};
+static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 4};
 #define STATE_MAGIC_V1 1
 #define STATE_HEADER   (sizeof(state_magic) + 8)
 #define STATE_ENTRY    (2 + WIRE_DATAGRAM_MAX)
@@ -120,8 +120,9 @@ state_encode(const struct state *st, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* Version 1 also held a restart epoch; version 2 files, from before the federation, hold
- * descriptors of an older wire version and are refused like any other file. */
+/* Version 1 also held a restart epoch; version 2 and 3 files hold descriptors of an older
+ * wire version (before the federation, before NAT flags and relays) and are refused like any
+ * other file. */
 static int
 header_skip(const uint8_t *buf, size_t len, size_t *skip)
 {
@@ -132,7 +133,7 @@ header_skip(const uint8_t *buf, size_t len, size_t *skip)
 	case STATE_MAGIC_V1:
 		*skip = 4;
 		return 0;
-	case 3:
+	case 4:
 		return 0;
 	}
 	return -1;

@@ -15,6 +15,7 @@
 #include "netd/key.h"
 #include "netd/mesh.h"
 #include "netd/metrics.h"
+#include "netd/path.h"
 #include "netd/policy.h"
 #include "netd/reconcile.h"
 
@@ -246,6 +247,28 @@ members_json(const struct site_snapshot *s)
 	return finish(o, r);
 }
 
+/* What this site's descriptor tells the others: behind NAT or not, where its gossip and its
+ * tunnels are reached (what other sites see of it, behind NAT), and whether it relays. */
+static json_t *
+published_json(const struct wire_desc *d)
+{
+	json_t *o = json_object(), *eps = json_array(), *relays = json_array();
+	char buf[ADDR_ENDPOINT_STRLEN];
+	int r = 0;
+
+	for (size_t i = 0; i < d->nendpoints; i++)
+		r |= json_array_append_new(
+		        eps, json_string(addr_endpoint_format(&d->endpoints[i], buf)));
+	for (size_t i = 0; i < d->nrelays; i++)
+		r |= json_array_append_new(relays, json_string(d->relays[i]));
+	r |= put(o, "behind_nat", json_boolean(d->flags & WIRE_DESC_NAT));
+	r |= put(o, "gossip", json_string(addr_endpoint_format(&d->gossip, buf)));
+	r |= put(o, "endpoints", eps);
+	r |= put(o, "relay", json_boolean(d->flags & WIRE_DESC_RELAY));
+	r |= put(o, "relays", relays);
+	return finish(o, r);
+}
+
 static json_t *
 gossip_json(const struct site_snapshot *s)
 {
@@ -265,6 +288,7 @@ gossip_json(const struct site_snapshot *s)
 	r |= put_int(o, "rx_datagrams", (json_int_t)gc->rx_datagrams);
 	r |= put_int(o, "tx_datagrams", (json_int_t)gc->tx_datagrams);
 	r |= put_int(o, "pending_broadcasts", (json_int_t)gossip_pending_broadcasts(s->gossip));
+	r |= put(o, "published", published_json(gossip_self(s->gossip)));
 	return finish(o, r);
 }
 
@@ -442,6 +466,31 @@ policy_json(const struct conf_policy *p, const char *name, const struct gossip_m
 	return finish(o, r);
 }
 
+/* Which way its traffic goes: "direct" or "relayed" (through "relay"), why, how often it
+ * switched; where gossip hears it from and whether it is behind NAT by its descriptor. */
+static json_t *
+path_json(const struct site_snapshot *s, const char *name, const struct gossip_member_info *mi)
+{
+	json_t *o = json_object();
+	struct path_info pi = {.mode = PATH_DIRECT};
+	char buf[ADDR_ENDPOINT_STRLEN];
+	int r = 0;
+
+	if (s->paths == NULL || path_get(s->paths, name, &pi) < 0)
+		pi = (struct path_info){.mode = PATH_DIRECT};
+	r |= put(o, "mode", json_string(pi.mode == PATH_RELAYED ? "relayed" : "direct"));
+	r |= put(o, "relay", pi.relay != NULL ? json_string(pi.relay) : json_null());
+	r |= put(o, "reason", pi.reason != NULL ? json_string(pi.reason) : json_null());
+	r |= put_int(o, "switches", (json_int_t)pi.switches);
+	r |= put(o, "gossip_seen",
+	         mi->seen != NULL ? json_string(addr_endpoint_format(mi->seen, buf)) : json_null());
+	r |= put(o, "behind_nat",
+	         json_boolean(mi->desc != NULL && (mi->desc->flags & WIRE_DESC_NAT)));
+	r |= put(o, "offers_relay",
+	         json_boolean(mi->desc != NULL && (mi->desc->flags & WIRE_DESC_RELAY)));
+	return finish(o, r);
+}
+
 /* A member site: mi NULL while gossip has not heard of it, c NULL for a trust entry's. */
 static json_t *
 peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY_LEN],
@@ -466,6 +515,7 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
 	r |= put(o, "credential", c != NULL ? peer_credential_json(c) : json_null());
 	r |= put(o, "policy", policy_json(&s->conf->policy, name, mi, c));
 	r |= put(o, "next_key", mi->next_key != NULL ? key_json(mi->next_key) : json_null());
+	r |= put(o, "path", path_json(s, name, mi));
 	return finish(o, r);
 }
 

@@ -6,8 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "netd/log.h"
 #include "netd/policy.h"
+
+static int
+peer_key_qcmp(const void *a, const void *b)
+{
+	return memcmp((*(const struct wg_peer *const *)a)->public_key,
+	              (*(const struct wg_peer *const *)b)->public_key, KEY_LEN);
+}
 
 static bool
 addr_is_wildcard(const struct addr *a)
@@ -33,11 +42,17 @@ view_descriptor(const struct conf *conf, struct wire_desc *d)
 {
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", conf->site_name);
-	if (view_public_address(conf, &d->gossip)) {
+	/* Behind NAT the local address reaches nobody: the endpoints are what others see of
+	 * this site (gossip adds them), and a peer tries none before. */
+	if (view_public_address(conf, &d->gossip) && !conf->wg.behind_nat) {
 		d->endpoints[0] = d->gossip;
 		d->endpoints[0].port = conf->wg.listen_port;
 		d->nendpoints = 1;
 	}
+	d->flags =
+	        (conf->wg.behind_nat ? WIRE_DESC_NAT : 0) | (conf->wg.relay ? WIRE_DESC_RELAY : 0);
+	for (size_t i = 0; i < conf->wg.nrelays && i < WIRE_MAX_RELAYS; i++)
+		snprintf(d->relays[d->nrelays++], sizeof(d->relays[0]), "%s", conf->wg.relays[i]);
 	for (size_t i = 0; i < conf->noverlay && i < WIRE_MAX_OVERLAY; i++)
 		d->overlay[d->noverlay++] = conf->overlay[i];
 	for (size_t i = 0; i < conf->nprefixes && i < WIRE_MAX_PREFIXES; i++)
@@ -221,7 +236,7 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 	site->vnis = room->vnis;
 	site->state = mesh_state_of(mi->state);
 	site->died_at = mi->changed_at;
-	site->behind_nat = d->nendpoints == 0;
+	site->behind_nat = (d->flags & WIRE_DESC_NAT) || d->nendpoints == 0;
 	return true;
 }
 
@@ -256,5 +271,117 @@ view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_
 		    (*hold_end == 0 || end < *hold_end))
 			*hold_end = end;
 	}
+	return n;
+}
+
+/* The peers of dev by key, for lookups: NULL when there are none or memory ran out. */
+static const struct wg_peer **
+peers_by_key(const struct wg_device *dev)
+{
+	const struct wg_peer **byk;
+
+	if (dev == NULL || dev->npeers == 0 || (byk = calloc(dev->npeers, sizeof(*byk))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < dev->npeers; i++)
+		byk[i] = &dev->peers[i];
+	qsort(byk, dev->npeers, sizeof(*byk), peer_key_qcmp);
+	return byk;
+}
+
+static const struct wg_peer *
+peer_of(const struct wg_peer **byk, size_t n, const uint8_t *key)
+{
+	size_t lo = 0, hi = byk != NULL ? n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(key, byk[mid]->public_key, KEY_LEN);
+
+		if (c == 0)
+			return byk[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static bool
+peer_endpoint(const struct wg_peer *p, struct addr_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (p == NULL || !(p->flags & WG_PEER_HAS_ENDPOINT))
+		return false;
+	if (p->endpoint.sa.sa_family == AF_INET) {
+		ep->addr.family = AF_INET;
+		memcpy(ep->addr.u.bytes, &p->endpoint.sin.sin_addr, 4);
+		ep->port = ntohs(p->endpoint.sin.sin_port);
+	} else if (p->endpoint.sa.sa_family == AF_INET6) {
+		ep->addr.family = AF_INET6;
+		memcpy(ep->addr.u.bytes, &p->endpoint.sin6.sin6_addr, 16);
+		ep->port = ntohs(p->endpoint.sin6.sin6_port);
+	}
+	return ep->port != 0;
+}
+
+void
+view_feed_wg(struct gossip *g, const struct wg_device *dev, int64_t now)
+{
+	const struct wg_peer **byk = peers_by_key(dev);
+	size_t count = gossip_member_count(g);
+
+	for (size_t i = 0; byk != NULL && i < count; i++) {
+		struct gossip_member_info mi;
+		struct addr_endpoint ep;
+		const struct wg_peer *p;
+
+		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
+			continue;
+		p = peer_of(byk, dev->npeers, mi.key);
+		/* Only an endpoint WireGuard learnt from a handshake is news: one never used is
+		 * the descriptor's own. */
+		if (p != NULL && p->last_handshake.tv_sec != 0 && peer_endpoint(p, &ep))
+			gossip_member_wg_seen(g, now, mi.name, &ep);
+	}
+	free(byk);
+}
+
+size_t
+view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now,
+                int64_t unix_now_us, struct path_site *out)
+{
+	const struct wg_peer **byk = peers_by_key(dev);
+	size_t n = 0, count = gossip_member_count(g);
+
+	for (size_t i = 0; i < count; i++) {
+		struct gossip_member_info mi;
+		struct path_site *ps = &out[n];
+		const struct wg_peer *p;
+
+		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
+			continue;
+		memset(ps, 0, sizeof(*ps));
+		ps->name = mi.name;
+		ps->live = mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT;
+		ps->offers_relay = (mi.granted->flags & WIRE_DESC_RELAY) != 0;
+		ps->relays = mi.granted->relays;
+		ps->nrelays = mi.granted->nrelays;
+		ps->endpoint = mi.granted->nendpoints > 0 ? &mi.granted->endpoints[0] : NULL;
+		ps->direct_ok_at = mi.direct_ok_at;
+		ps->direct_fail_at = mi.direct_fail_at;
+		ps->has_wg = dev != NULL;
+		p = peer_of(byk, dev != NULL ? dev->npeers : 0, mi.key);
+		if (p != NULL) {
+			ps->rx_bytes = p->rx_bytes;
+			ps->tx_bytes = p->tx_bytes;
+			if (p->last_handshake.tv_sec != 0)
+				ps->handshake_at =
+				        now - (unix_now_us - p->last_handshake.tv_sec * MESH_USEC -
+				               p->last_handshake.tv_nsec / 1000);
+		}
+		n++;
+	}
+	free(byk);
 	return n;
 }

@@ -12,7 +12,9 @@
 #include "netd/conf.h"
 #include "netd/gossip.h"
 #include "netd/mesh.h"
+#include "netd/path.h"
 #include "netd/state.h"
+#include "kernel-helpers/wg.h"
 
 /* The address other sites reach this one at: gossip.advertise with the bind port, else the
  * bind address unless it is a wildcard. false: the config names none. */
@@ -69,5 +71,16 @@ bool view_member_cred(const struct gossip_member_info *mi, struct cred *c);
 size_t view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_t dead_hold,
                        int64_t now, struct mesh_site *sites, struct view_room *rooms,
                        int64_t *hold_end);
+
+/* Where WireGuard sees each member's handshakes come from, told to gossip
+ * (gossip_member_wg_seen), so that a member behind NAT learns its public endpoint. */
+void view_feed_wg(struct gossip *g, const struct wg_device *dev, int64_t now);
+
+/* The members g has a descriptor of, as the path table takes them, with their peers' figures
+ * from dev (NULL: not read); now is monotonic, unix_now_us the time of day, both in
+ * microseconds. They borrow from g
+ * until it changes. out has room for gossip_member_count(g). Returns how many. */
+size_t view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now,
+                       int64_t unix_now_us, struct path_site *out);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "netd/codec.h"
 
-static const char desc_context[] = "netd desc v2";
+static const char desc_context[] = "netd desc v3";
 static const char left_context[] = "netd left v1";
 static const char accuse_context[] = "netd accuse v1";
 
@@ -44,6 +44,12 @@ out_desc_body(struct codec_out *o, const struct wire_desc *d)
 	}
 	codec_put_u64(o, d->cred_serial);
 	codec_put_u64(o, d->next_serial);
+	if ((d->flags & ~WIRE_DESC_FLAGS) || d->nrelays > WIRE_MAX_RELAYS)
+		o->full = true;
+	codec_put_u8(o, d->flags);
+	codec_put_u8(o, d->nrelays);
+	for (size_t i = 0; i < d->nrelays && i < WIRE_MAX_RELAYS; i++)
+		codec_put_name(o, d->relays[i]);
 }
 
 /* A federation document, opaque here: cred.h decodes it. */
@@ -166,6 +172,14 @@ out_msg(struct codec_out *o, const struct wire_msg *m)
 	case WIRE_REVOKE:
 	case WIRE_AUTHORITIES:
 		out_blob(o, m);
+		break;
+	case WIRE_OBSERVED:
+		if (m->flags & ~WIRE_OBSERVED_WG)
+			o->full = true;
+		codec_put_u8(o, m->flags);
+		codec_put_endpoint(o, &m->addr);
+		if (m->flags & WIRE_OBSERVED_WG)
+			codec_put_endpoint(o, &m->wg);
 		break;
 	case WIRE_FED_SUM:
 		codec_put_u64(o, m->version);
@@ -303,6 +317,12 @@ in_desc(struct codec_in *in, struct wire_desc *d)
 	}
 	d->cred_serial = codec_get_u64(in);
 	d->next_serial = codec_get_u64(in);
+	d->flags = codec_get_u8(in);
+	d->nrelays = codec_get_u8(in);
+	if ((d->flags & ~WIRE_DESC_FLAGS) || d->nrelays > WIRE_MAX_RELAYS)
+		in->bad = true;
+	for (size_t i = 0; !in->bad && i < d->nrelays; i++)
+		codec_get_name(in, d->relays[i]);
 	codec_get_copy(in, d->sig, WIRE_SIG_LEN);
 }
 
@@ -420,6 +440,16 @@ in_msg(struct codec_in *in, struct wire_msg *m)
 	case WIRE_AUTHORITIES:
 		in_blob(in, m);
 		break;
+	case WIRE_OBSERVED:
+		m->flags = codec_get_u8(in);
+		if (m->flags & ~WIRE_OBSERVED_WG) {
+			in->bad = true;
+			break;
+		}
+		codec_get_endpoint(in, &m->addr);
+		if (m->flags & WIRE_OBSERVED_WG)
+			codec_get_endpoint(in, &m->wg);
+		break;
 	case WIRE_FED_SUM:
 		m->version = codec_get_u64(in);
 		m->total = codec_get_u16(in);
@@ -489,8 +519,12 @@ wire_desc_same_content(const struct wire_desc *a, const struct wire_desc *b)
 	    memcmp(a->sign_key, b->sign_key, WIRE_KEY_LEN) != 0 ||
 	    !addr_endpoint_equal(&a->gossip, &b->gossip) || a->nendpoints != b->nendpoints ||
 	    a->noverlay != b->noverlay || a->nprefixes != b->nprefixes || a->nvnis != b->nvnis ||
-	    a->cred_serial != b->cred_serial || a->next_serial != b->next_serial)
+	    a->cred_serial != b->cred_serial || a->next_serial != b->next_serial ||
+	    a->flags != b->flags || a->nrelays != b->nrelays)
 		return false;
+	for (size_t i = 0; i < a->nrelays && i < WIRE_MAX_RELAYS; i++)
+		if (strcmp(a->relays[i], b->relays[i]) != 0)
+			return false;
 	for (size_t i = 0; i < a->nendpoints && i < WIRE_MAX_ENDPOINTS; i++)
 		if (!addr_endpoint_equal(&a->endpoints[i], &b->endpoints[i]))
 			return false;

@@ -9,7 +9,7 @@
 
 #include "netd/addr.h"
 
-#define WIRE_VERSION       2
+#define WIRE_VERSION       3
 #define WIRE_DATAGRAM_MAX  1200 /* every datagram, sealed, fits this */
 #define WIRE_NAME_MAX      32   /* site names: 1..32 of a-z, 0-9, '-', not starting with '-' */
 #define WIRE_KEY_LEN       32
@@ -27,6 +27,7 @@
 #define WIRE_NONCE_LEN     16   /* a freshness challenge */
 #define WIRE_BLOB_MAX      1024 /* an encoded federation document (cred.h) in one message */
 #define WIRE_MAX_IDS       64   /* revocation ids in one message */
+#define WIRE_MAX_RELAYS    4    /* sites a descriptor accepts as its relays */
 
 /* What a site tells the federation about itself. Only the site itself issues new versions
  * (a higher incarnation), signed with the Edwards form of its X25519 key. */
@@ -52,8 +53,17 @@ struct wire_desc {
 	/* The serial of the credential for the key the site moves to next (0: none): the others
 	 * fetch it and stand ready for the switch. */
 	uint64_t next_serial;
+	uint8_t flags; /* WIRE_DESC_* */
+	/* The sites this one lets carry its traffic when no direct path works (a relay sees the
+	 * inner packets): a pair uses a relay both name, and only one that offers relaying. */
+	char relays[WIRE_MAX_RELAYS][WIRE_NAME_MAX + 1];
+	uint8_t nrelays;
 	uint8_t sig[WIRE_SIG_LEN];
 };
+
+#define WIRE_DESC_NAT   0x01 /* behind NAT: its endpoints are what others saw of it */
+#define WIRE_DESC_RELAY 0x02 /* offers to relay between sites that name it */
+#define WIRE_DESC_FLAGS (WIRE_DESC_NAT | WIRE_DESC_RELAY)
 
 enum wire_type {
 	WIRE_PING = 1,
@@ -78,6 +88,7 @@ enum wire_type {
 	                        * the sum of their ids */
 	WIRE_REVOKE_IDS = 20,  /* the ids of the revocations I hold */
 	WIRE_AUTHORITIES = 21, /* an authority update, encoded (cred.h) */
+	WIRE_OBSERVED = 22,    /* where your datagrams come from, as I see them */
 };
 
 enum wire_state {
@@ -90,6 +101,7 @@ enum wire_state {
 #define WIRE_PING_REQ_NACK 0x01 /* the prober wants a nack if the target stays silent */
 #define WIRE_ENTRIES_REPLY 0x01 /* answer with your own entries of this bucket */
 #define WIRE_IDS_REPLY     0x01 /* REVOKE_IDS: answer with the ids you hold too */
+#define WIRE_OBSERVED_WG   0x01 /* OBSERVED: the WireGuard endpoint follows */
 
 struct wire_entry {
 	char name[WIRE_NAME_MAX + 1];
@@ -106,7 +118,8 @@ struct wire_msg {
 	uint32_t origin_seq;            /* PING_FOR: the prober's sequence number */
 	char target[WIRE_NAME_MAX + 1]; /* PING_REQ, SUSPECT, DEAD, LEFT, PING_FOR */
 	char from[WIRE_NAME_MAX + 1];   /* SUSPECT, DEAD: the accuser; PING_FOR: the prober */
-	struct addr_endpoint addr;      /* PING_REQ: where the target is */
+	struct addr_endpoint addr;      /* PING_REQ: where the target is; OBSERVED: your gossip */
+	struct addr_endpoint wg;        /* OBSERVED: your WireGuard endpoint (flags) */
 	uint8_t sig[WIRE_SIG_LEN];      /* SUSPECT, DEAD: the accuser's; LEFT: the target's */
 	uint16_t relay_len;             /* ACK_FOR: a sealed datagram, opaque to the relay */
 	uint8_t relay[WIRE_RELAY_MAX];

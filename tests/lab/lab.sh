@@ -25,6 +25,8 @@ lab() { "$LAB" "$@"; }
 # started costs tens of milliseconds.
 in_gw() { ip netns exec "$LAB_PREFIX-gw$1" "${@:2}"; }
 in_host() { ip netns exec "$LAB_PREFIX-h$1" "${@:2}"; }
+# A site's NAT router (LAB_NAT), which lab down removes with the rest.
+in_nat() { ip netns exec "$LAB_PREFIX-nat$1" "${@:2}"; }
 ctl() { "$NETDCTL" -s "$LAB_DIR/site$1.sock" "${@:2}"; }
 
 # The tunnels as WireGuard holds them, a line per peer, for a failed test's last lines:

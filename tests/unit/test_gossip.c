@@ -2046,6 +2046,123 @@ test_challenge_rate_limit(void **state)
 	world_free(w);
 }
 
+static struct addr_endpoint
+endpoint4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	struct addr_endpoint ep = {.addr = {.family = AF_INET, .u.bytes = {a, b, c, d}},
+	                           .port = port};
+
+	return ep;
+}
+
+/* A member behind NAT: its datagrams come from where its descriptor does not say. A answers
+ * there, sends there from then on, and tells it where it is seen; once WireGuard sees its
+ * handshakes elsewhere too, A tells that; once its descriptor says both, A says nothing. */
+static void
+test_observed_endpoints_told(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	struct addr_endpoint mapped = endpoint4(203, 0, 113, 9, 40001);
+	struct addr_endpoint wg = endpoint4(203, 0, 113, 9, 51820);
+	struct gossip_member_info mi;
+
+	(void)state;
+	send_alive(w, B, B, 1);
+	w->p[B].addr = mapped;
+	w->nout = 0;
+	m->type = WIRE_PING;
+	m->seq = 7;
+	send1(w, B, m);
+	assert_true(took(w, B, WIRE_ACK, m));
+	assert_true(took(w, B, WIRE_OBSERVED, m));
+	assert_true(addr_endpoint_equal(&m->addr, &mapped));
+	assert_false(m->flags & WIRE_OBSERVED_WG);
+	assert_int_equal(gossip_member(w->g, B, &mi), 0);
+	assert_true(mi.seen != NULL && addr_endpoint_equal(mi.seen, &mapped));
+
+	w->now += 300 * GOSSIP_MSEC;
+	w->nout = 0;
+	gossip_member_wg_seen(w->g, w->now, "b", &wg);
+	assert_true(took(w, B, WIRE_OBSERVED, m));
+	assert_true(m->flags & WIRE_OBSERVED_WG);
+	assert_true(addr_endpoint_equal(&m->wg, &wg));
+
+	/* Its new descriptor says both: nothing more to tell. */
+	w->p[B].desc.gossip = mapped;
+	w->p[B].desc.endpoints[0] = wg;
+	w->p[B].desc.nendpoints = 1;
+	send_alive(w, B, B, 2);
+	w->now += 60 * GOSSIP_SEC;
+	w->nout = 0;
+	m->type = WIRE_PING;
+	send1(w, B, m);
+	assert_true(took(w, B, WIRE_ACK, m));
+	assert_false(took(w, B, WIRE_OBSERVED, m));
+	free(m);
+	world_free(w);
+}
+
+static void
+tell_observed(struct world *w, int from, struct addr_endpoint g, struct addr_endpoint wg)
+{
+	struct wire_msg *m = msg_new();
+
+	m->type = WIRE_OBSERVED;
+	m->flags = WIRE_OBSERVED_WG;
+	m->addr = g;
+	m->wg = wg;
+	send1(w, from, m);
+	free(m);
+	w->now += 3 * GOSSIP_SEC;
+	gossip_tick(w->g, w->now);
+}
+
+/* What others see of A goes into A's descriptor: behind NAT, its public gossip endpoint and
+ * its public WireGuard endpoint first. Two observers that agree outweigh one that lies. */
+static void
+test_observed_endpoints_published(void **state)
+{
+	struct world *w = world_new(true);
+	struct addr_endpoint g1 = endpoint4(203, 0, 113, 1, 7946),
+	                     w1 = endpoint4(203, 0, 113, 1, 51820);
+	struct addr_endpoint g2 = endpoint4(198, 18, 0, 1, 9), w2 = endpoint4(198, 18, 0, 1, 10);
+	const struct wire_desc *d;
+	uint32_t inc;
+
+	(void)state;
+	send_alive(w, B, B, 1);
+	send_alive(w, X, X, 1);
+	send_alive(w, D, D, 1);
+	inc = gossip_self(w->g)->incarnation;
+	assert_false(gossip_self(w->g)->flags & WIRE_DESC_NAT);
+
+	/* One observer, the only one: taken. */
+	tell_observed(w, B, g1, w1);
+	d = gossip_self(w->g);
+	assert_true(d->incarnation > inc);
+	assert_true(d->flags & WIRE_DESC_NAT);
+	assert_true(addr_endpoint_equal(&d->gossip, &g1));
+	assert_true(addr_endpoint_equal(&d->endpoints[0], &w1));
+	assert_true(addr_endpoint_equal(&d->endpoints[1], &w->p[A].desc.endpoints[0]) ||
+	            w->p[A].desc.nendpoints == 0);
+
+	/* A second agrees, a third lies: what two say stays. */
+	tell_observed(w, D, g1, w1);
+	inc = gossip_self(w->g)->incarnation;
+	tell_observed(w, X, g2, w2);
+	d = gossip_self(w->g);
+	assert_int_equal(d->incarnation, inc);
+	assert_true(addr_endpoint_equal(&d->gossip, &g1));
+	assert_true(addr_endpoint_equal(&d->endpoints[0], &w1));
+
+	/* The config's own descriptor, reloaded, keeps what others see. */
+	assert_int_equal(gossip_update(w->g, w->now, &w->p[A].desc), 0);
+	d = gossip_self(w->g);
+	assert_true(addr_endpoint_equal(&d->endpoints[0], &w1));
+	world_free(w);
+}
+
 int
 main(void)
 {
@@ -2080,6 +2197,8 @@ main(void)
 	        cmocka_unit_test(test_own_leave_only_when_signed),
 	        cmocka_unit_test(test_challenge_gets_recent_sends_again),
 	        cmocka_unit_test(test_challenge_rate_limit),
+	        cmocka_unit_test(test_observed_endpoints_told),
+	        cmocka_unit_test(test_observed_endpoints_published),
 	};
 
 	if (sodium_init() < 0)

@@ -48,6 +48,10 @@ sample_desc(struct wire_desc *d)
 	d->nvnis = 2;
 	d->vnis[0] = 100;
 	d->vnis[1] = WIRE_VNI_MAX;
+	d->flags = WIRE_DESC_NAT | WIRE_DESC_RELAY;
+	strcpy(d->relays[0], "relay-1");
+	strcpy(d->relays[1], "r");
+	d->nrelays = 2;
 	memset(d->sig, 0x33, sizeof(d->sig));
 }
 
@@ -135,6 +139,15 @@ sample_msg(struct wire_msg *m, uint8_t type)
 		m->total = 3;
 		m->hashes[0] = 0x1122334455667788ull;
 		break;
+	case WIRE_OBSERVED:
+		m->flags = WIRE_OBSERVED_WG;
+		m->addr.addr.family = AF_INET;
+		m->addr.addr.u.bytes[0] = 203;
+		m->addr.port = 40000;
+		m->wg.addr.family = AF_INET6;
+		m->wg.addr.u.bytes[0] = 0x20;
+		m->wg.port = 51820;
+		break;
 	case WIRE_REVOKE_IDS:
 		m->flags = WIRE_IDS_REPLY;
 		m->count = WIRE_MAX_IDS;
@@ -182,11 +195,11 @@ assert_msg_equal(const struct wire_msg *a, const struct wire_msg *b)
 	assert_int_equal(a->type, b->type);
 }
 
-static const uint8_t all_types[] = {WIRE_PING,    WIRE_PING_REQ,   WIRE_ACK,        WIRE_NACK,
-                                    WIRE_ALIVE,   WIRE_SUSPECT,    WIRE_DEAD,       WIRE_LEFT,
-                                    WIRE_DIGEST,  WIRE_ENTRIES,    WIRE_DESC_REQ,   WIRE_PING_FOR,
-                                    WIRE_ACK_FOR, WIRE_CRED,       WIRE_CRED_REQ,   WIRE_REVOKE,
-                                    WIRE_FED_SUM, WIRE_REVOKE_IDS, WIRE_AUTHORITIES};
+static const uint8_t all_types[] = {WIRE_PING,    WIRE_PING_REQ,   WIRE_ACK,         WIRE_NACK,
+                                    WIRE_ALIVE,   WIRE_SUSPECT,    WIRE_DEAD,        WIRE_LEFT,
+                                    WIRE_DIGEST,  WIRE_ENTRIES,    WIRE_DESC_REQ,    WIRE_PING_FOR,
+                                    WIRE_ACK_FOR, WIRE_CRED,       WIRE_CRED_REQ,    WIRE_REVOKE,
+                                    WIRE_FED_SUM, WIRE_REVOKE_IDS, WIRE_AUTHORITIES, WIRE_OBSERVED};
 
 static void
 test_round_trip_every_type(void **state)
@@ -412,11 +425,22 @@ test_desc_limits(void **state)
 	m->desc.overlay[0].len = 24; /* an overlay address is a single address */
 	m->desc.overlay[0].addr.u.bytes[3] = 0;
 	assert_int_equal(wire_encode_msg(m, buf, sizeof(buf)), -1);
+	sample_msg(m, WIRE_ALIVE);
+	m->desc.flags = 0x04; /* no such flag */
+	assert_int_equal(wire_encode_msg(m, buf, sizeof(buf)), -1);
+	sample_msg(m, WIRE_ALIVE);
+	m->desc.nrelays = WIRE_MAX_RELAYS + 1;
+	assert_int_equal(wire_encode_msg(m, buf, sizeof(buf)), -1);
+	sample_msg(m, WIRE_OBSERVED);
+	m->flags = 0x02;
+	assert_int_equal(wire_encode_msg(m, buf, sizeof(buf)), -1);
 
 	/* Decoder side: patch the VNI count (the byte before the VNIs) past its bound. */
 	sample_msg(m, WIRE_ALIVE);
 	len = encode_one(m, buf, sizeof(buf));
-	size_t vni_count_at = len - WIRE_SIG_LEN - 16 - 3 * m->desc.nvnis - 1;
+	/* Behind the VNIs: the two serials, flags, the relay count and the relays' names. */
+	size_t relays_len = 2 + 1 + strlen("relay-1") + 1 + strlen("r");
+	size_t vni_count_at = len - WIRE_SIG_LEN - relays_len - 16 - 3 * m->desc.nvnis - 1;
 	assert_int_equal(buf[vni_count_at], m->desc.nvnis);
 	buf[vni_count_at] = WIRE_MAX_VNIS + 1;
 	assert_int_equal(decode_one(buf, len, back), -1);

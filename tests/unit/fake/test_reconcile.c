@@ -1836,9 +1836,12 @@ test_endpoint_starts_handshake(void **state)
 	                    "allowed-ips 10.3.0.0/16,10.99.0.3/32\n");
 	assert_int_equal(handshakes_started(r), 1);
 	assert_int_equal(reconcile_run(r, d3, 2 * S), 0);
+	/* gamma, which never had an endpoint nor a handshake, is replaced: a new peer tries at
+	 * once, where the old one may have tried to nowhere less than 5 s ago. */
 	expect_changes("wg set wg0 peer @BETA@ endpoint 192.0.2.22:51820 persistent-keepalive 1 "
-	               "peer @BETA@ update-only persistent-keepalive 0 "
+	               "peer @BETA@ update-only persistent-keepalive 0 peer @GAMMA@ remove "
 	               "peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 "
 	               "peer @GAMMA@ update-only persistent-keepalive 0\n");
 	assert_int_equal(handshakes_started(r), 3);
 	reconcile_free(r);

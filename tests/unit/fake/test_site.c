@@ -246,7 +246,11 @@ test_reply_keys(void **state)
 	             "gossip.members.alive integer\ngossip.members.suspect integer\n"
 	             "gossip.members.dead integer\ngossip.members.left integer\n"
 	             "gossip.rx_datagrams integer\ngossip.tx_datagrams integer\n"
-	             "gossip.pending_broadcasts integer\nreconcile object\nreconcile.runs integer\n"
+	             "gossip.pending_broadcasts integer\ngossip.published object\n"
+	             "gossip.published.behind_nat boolean\ngossip.published.gossip string\n"
+	             "gossip.published.endpoints array\ngossip.published.endpoints[] string\n"
+	             "gossip.published.relay boolean\n"
+	             "gossip.published.relays array\nreconcile object\nreconcile.runs integer\n"
 	             "reconcile.failed_runs integer\nreconcile.applied integer\n"
 	             "reconcile.failed integer\nreconcile.last_applied integer\n"
 	             "reconcile.events integer\nreconcile.resyncs integer\n"
@@ -259,7 +263,11 @@ test_reply_keys(void **state)
 	             "peers[].segments array\npeers[].refused null\npeers[].endpoint null\n"
 	             "peers[].last_handshake null\npeers[].rx_bytes integer\n"
 	             "peers[].tx_bytes integer\npeers[].admitted_by string\n"
-	             "peers[].credential null\npeers[].policy null\npeers[].next_key null\n");
+	             "peers[].credential null\npeers[].policy null\npeers[].next_key null\n"
+	             "peers[].path object\npeers[].path.mode string\npeers[].path.relay null\n"
+	             "peers[].path.reason null\npeers[].path.switches integer\n"
+	             "peers[].path.gossip_seen null\npeers[].path.behind_nat boolean\n"
+	             "peers[].path.offers_relay boolean\n");
 	expect_shape(status_segments_json(&f->snap),
 	             "segments array\nsegments[] object\nsegments[].name string\n"
 	             "segments[].vni integer\nsegments[].vxlan string\nsegments[].bridge string\n"

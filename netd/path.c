@@ -1,0 +1,302 @@
+/* Direct or relayed, per remote site: a small table by name, rebuilt on every update. */
+#include "netd/path.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct path_entry {
+	char name[WIRE_NAME_MAX + 1];
+	enum path_mode mode;
+	char relay[WIRE_NAME_MAX + 1];
+	int64_t since;      /* the direct attempt's start, or when it was relayed */
+	int64_t since_unix; /* PATH_RELAYED: when it was relayed, Unix seconds */
+	bool live;
+	bool handshook; /* its own peer has had a handshake */
+	bool has_endpoint;
+	struct addr_endpoint endpoint;
+	uint64_t rx_bytes, tx_bytes;
+	int64_t rx_at, tx_at; /* when the bytes received and sent last grew */
+	int64_t probe_asked_at;
+	const char *reason;
+	uint64_t switches;
+};
+
+struct path_table {
+	char self[WIRE_NAME_MAX + 1];
+	struct path_entry *entries; /* sorted by name */
+	size_t n;
+	int64_t now; /* of the last update */
+};
+
+static int
+entry_cmp(const void *key, const void *e)
+{
+	return strcmp(key, ((const struct path_entry *)e)->name);
+}
+
+static struct path_entry *
+entry_find(const struct path_table *p, const char *name)
+{
+	return p->n ? bsearch(name, p->entries, p->n, sizeof(*p->entries), entry_cmp) : NULL;
+}
+
+static int
+name_qcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct path_entry *)a)->name, ((const struct path_entry *)b)->name);
+}
+
+struct path_table *
+path_new(const char *self)
+{
+	struct path_table *p = calloc(1, sizeof(*p));
+
+	if (p != NULL)
+		snprintf(p->self, sizeof(p->self), "%s", self);
+	return p;
+}
+
+void
+path_free(struct path_table *p)
+{
+	if (p == NULL)
+		return;
+	free(p->entries);
+	free(p);
+}
+
+static bool
+listed(const char (*names)[WIRE_NAME_MAX + 1], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* FNV-1a over the pair, in an order both ends agree on, and the candidate. */
+static uint64_t
+pair_hash(const char *a, const char *b, const char *relay)
+{
+	const char *parts[3] = {strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a, relay};
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < 3; i++) {
+		for (const char *c = parts[i]; *c; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+		h = (h ^ 0xff) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The relay for site c: up, offering to relay, accepted by both ends, reached directly from
+ * here; the one a hash of the pair ranks first, so that the other end picks it too. */
+static const char *
+relay_choose(const struct path_table *p, const struct path_site *sites, size_t n,
+             const struct path_site *c, const char (*relays)[WIRE_NAME_MAX + 1], size_t nrelays)
+{
+	const char *best = NULL;
+	uint64_t best_hash = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct path_site *r = &sites[i];
+		const struct path_entry *e = entry_find(p, r->name);
+		uint64_t h;
+
+		if (r == c || !r->live || !r->offers_relay || !listed(relays, nrelays, r->name) ||
+		    !listed(c->relays, c->nrelays, r->name) || e == NULL ||
+		    e->mode != PATH_DIRECT || !r->has_wg || r->handshake_at == 0)
+			continue;
+		h = pair_hash(p->self, c->name, r->name);
+		if (best == NULL || h < best_hash) {
+			best = r->name;
+			best_hash = h;
+		}
+	}
+	return best;
+}
+
+/* Why the direct path to s fails, NULL when it does not (as far as can be told yet). */
+static const char *
+direct_failing(const struct path_entry *e, const struct path_site *s, int64_t now)
+{
+	int64_t ok = s->direct_ok_at > e->since ? s->direct_ok_at : e->since;
+
+	if (s->handshake_at == 0 && now - e->since >= PATH_DIRECT_WAIT)
+		return "no handshake on the direct path";
+	if (s->direct_fail_at > ok && now - e->rx_at >= PATH_RX_QUIET)
+		return "reached only through other sites, and nothing comes back on its tunnel";
+	return NULL;
+}
+
+static void
+entry_step(struct path_table *p, struct path_entry *e, const struct path_site *sites, size_t n,
+           const struct path_site *s, const char (*relays)[WIRE_NAME_MAX + 1], size_t nrelays,
+           int64_t now, int64_t unix_now_us)
+{
+	const char *why, *relay;
+
+	if (e->mode == PATH_RELAYED) {
+		relay = relay_choose(p, sites, n, s, relays, nrelays);
+		/* The session was replaced when it was relayed: a handshake since is a direct
+		 * path that works again. */
+		if (s->handshake_at > e->since || relay == NULL) {
+			e->mode = PATH_DIRECT;
+			e->relay[0] = '\0';
+			e->since = now;
+			e->reason = NULL;
+			e->switches++;
+		} else if (strcmp(relay, e->relay) != 0) {
+			snprintf(e->relay, sizeof(e->relay), "%s", relay);
+			e->switches++;
+		}
+		return;
+	}
+	why = direct_failing(e, s, now);
+	relay = why != NULL ? relay_choose(p, sites, n, s, relays, nrelays) : NULL;
+	e->reason = why != NULL && relay == NULL ? "its direct path fails and no relay is accepted "
+	                                           "by both ends"
+	                                         : why;
+	if (relay == NULL)
+		return;
+	e->mode = PATH_RELAYED;
+	snprintf(e->relay, sizeof(e->relay), "%s", relay);
+	e->since = now;
+	/* Rounded up: a session from the same second as the move is replaced too. */
+	e->since_unix = (unix_now_us + PATH_USEC - 1) / PATH_USEC;
+	e->switches++;
+}
+
+/* The entry for s, carried over from the table or new, with what s says now taken in. */
+static void
+entry_take(const struct path_table *p, struct path_entry *e, const struct path_site *s, int64_t now)
+{
+	const struct path_entry *old = entry_find(p, s->name);
+	bool has_endpoint = s->endpoint != NULL;
+
+	if (old != NULL) {
+		*e = *old;
+	} else {
+		memset(e, 0, sizeof(*e));
+		snprintf(e->name, sizeof(e->name), "%s", s->name);
+		e->since = now;
+	}
+	/* Back from the dead, or a new endpoint to try: a new direct attempt. */
+	if (!s->live || !e->live ||
+	    (e->mode == PATH_DIRECT &&
+	     (has_endpoint != e->has_endpoint ||
+	      (has_endpoint && !addr_endpoint_equal(s->endpoint, &e->endpoint))))) {
+		if (e->mode == PATH_RELAYED && !s->live)
+			e->switches++;
+		e->mode = PATH_DIRECT;
+		e->relay[0] = '\0';
+		e->reason = NULL;
+		e->since = now;
+	}
+	e->live = s->live;
+	e->handshook = s->has_wg ? s->handshake_at != 0 : e->handshook;
+	e->has_endpoint = has_endpoint;
+	if (has_endpoint)
+		e->endpoint = *s->endpoint;
+	if (s->has_wg && s->rx_bytes != e->rx_bytes) {
+		e->rx_bytes = s->rx_bytes;
+		e->rx_at = now;
+	}
+	if (s->has_wg && s->tx_bytes != e->tx_bytes) {
+		e->tx_bytes = s->tx_bytes;
+		e->tx_at = now;
+	}
+}
+
+int
+path_update(struct path_table *p, const struct path_site *sites, size_t n,
+            const char (*relays)[WIRE_NAME_MAX + 1], size_t nrelays, int64_t now,
+            int64_t unix_now_us)
+{
+	struct path_entry *next = n ? calloc(n, sizeof(*next)) : NULL;
+	int changed = 0;
+
+	if (n && next == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		entry_take(p, &next[i], &sites[i], now);
+	for (size_t i = 0; i < n; i++) {
+		const struct path_entry *old = entry_find(p, sites[i].name);
+
+		if (sites[i].live && sites[i].has_wg)
+			entry_step(p, &next[i], sites, n, &sites[i], relays, nrelays, now,
+			           unix_now_us);
+		if (old == NULL ? next[i].mode != PATH_DIRECT
+		                : old->mode != next[i].mode || strcmp(old->relay, next[i].relay))
+			changed++;
+	}
+	qsort(next, n, sizeof(*next), name_qcmp);
+	free(p->entries);
+	p->entries = next;
+	p->n = n;
+	p->now = now;
+	return changed;
+}
+
+const char *
+path_relay(const struct path_table *p, const char *name)
+{
+	const struct path_entry *e = entry_find(p, name);
+
+	return e != NULL && e->mode == PATH_RELAYED ? e->relay : NULL;
+}
+
+int64_t
+path_fresh_after(const struct path_table *p, const char *name)
+{
+	const struct path_entry *e = entry_find(p, name);
+
+	return e != NULL && e->mode == PATH_RELAYED ? e->since_unix : 0;
+}
+
+int
+path_get(const struct path_table *p, const char *name, struct path_info *out)
+{
+	const struct path_entry *e = entry_find(p, name);
+
+	if (e == NULL)
+		return -1;
+	out->mode = e->mode;
+	out->relay = e->mode == PATH_RELAYED ? e->relay : NULL;
+	out->since = e->since;
+	out->reason = e->reason;
+	out->switches = e->switches;
+	return 0;
+}
+
+bool
+path_want_probe(struct path_table *p, const char *name, int64_t now)
+{
+	struct path_entry *e = entry_find(p, name);
+
+	if (e == NULL || !e->live || e->mode != PATH_DIRECT || !e->handshook ||
+	    e->tx_at <= e->rx_at || now - e->rx_at < PATH_RX_QUIET ||
+	    (e->probe_asked_at != 0 && now - e->probe_asked_at < PATH_DIRECT_WAIT))
+		return false;
+	e->probe_asked_at = now;
+	return true;
+}
+
+int64_t
+path_next_deadline(const struct path_table *p)
+{
+	int64_t t = INT64_MAX;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct path_entry *e = &p->entries[i];
+		int64_t at = e->since + PATH_DIRECT_WAIT;
+
+		/* Only the wait for a first handshake ends at a time of its own: the rest is seen
+		 * when WireGuard or gossip are read, which calls for an update anyway. */
+		if (e->live && e->mode == PATH_DIRECT && !e->handshook && at > p->now && at < t)
+			t = at;
+	}
+	return t;
+}
