@@ -34,7 +34,7 @@ SANFLAGS :=
 endif
 
 # libev ships no pkg-config file in Debian; it is linked as -lev.
-PKGS     := libconfig jansson libsodium libmnl libnl-3.0 libnl-route-3.0 libcap-ng
+PKGS     := libconfig jansson libsodium libmnl libnftnl libnl-3.0 libnl-route-3.0 libcap-ng
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lev
 
@@ -173,7 +173,7 @@ fuzz: fuzzers
 
 # Benchmarks write their results under $(BUILD)/bench/ and print a table; BENCHMARKS.md
 # records the numbers with the commands that produced them.
-bench: bench-kernel bench-gossip bench-mesh
+bench: bench-kernel bench-gossip bench-mesh bench-drift
 
 bench-kernel: all tests
 	BUILD=$(BUILD) scripts/bench-kernel
@@ -184,6 +184,11 @@ bench-gossip: tests
 # The mesh in the lab: convergence, crash-to-withdrawal, memory with 3 and 100 sites.
 bench-mesh: all
 	BUILD=$(BUILD) NETD=$(BUILD)/netd NETDCTL=$(BUILD)/netdctl scripts/bench-mesh
+
+# The WireGuard drift check's cost: a read of the device and its comparison at 100 and 1,000
+# peers.
+bench-drift: tests
+	BUILD=$(BUILD) scripts/bench-drift
 
 # The accuracy run (10^7 site-probe periods at 5% loss) takes long enough to stand alone.
 bench-gossip-long: tests
@@ -213,5 +218,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh bench-drift format install clean
 -include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

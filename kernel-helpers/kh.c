@@ -110,11 +110,11 @@ kh_route_problem(const struct kh_route *route, bool del)
 		return "gateway of another address family";
 	if (del)
 		return NULL;
-	if (route->type && route->type != KH_ROUTE_UNICAST && !kh_route_type_rejects(route->type))
+	if (route->type && route->type != KH_ROUTE_UNICAST && !kh_route_type_hopless(route->type))
 		return "a route type netd does not install";
-	if (kh_route_type_rejects(route->type)) {
+	if (kh_route_type_hopless(route->type)) {
 		if (route->oif || route->gateway.family != AF_UNSPEC)
-			return "a reject route has no output interface or gateway";
+			return "a reject or throw route has no output interface or gateway";
 	} else if (!route->oif && route->gateway.family == AF_UNSPEC) {
 		return "neither an output interface nor a gateway";
 	}
@@ -126,6 +126,7 @@ static const char *const route_type_names[] = {
         [KH_ROUTE_BLACKHOLE] = "blackhole",
         [KH_ROUTE_UNREACHABLE] = "unreachable",
         [KH_ROUTE_PROHIBIT] = "prohibit",
+        [KH_ROUTE_THROW] = "throw",
 };
 
 bool
@@ -133,6 +134,12 @@ kh_route_type_rejects(uint8_t type)
 {
 	return type == KH_ROUTE_BLACKHOLE || type == KH_ROUTE_UNREACHABLE ||
 	       type == KH_ROUTE_PROHIBIT;
+}
+
+bool
+kh_route_type_hopless(uint8_t type)
+{
+	return kh_route_type_rejects(type) || type == KH_ROUTE_THROW;
 }
 
 const char *

@@ -45,12 +45,15 @@ struct kh_ifaddr {
 /* Route types, the kernel's RTN_* numbers. A unicast route leads through a device or a
  * gateway. A reject route has no next hop and so outlives every device: what it matches is
  * refused with an ICMP error (unreachable, prohibit) or dropped without one (blackhole), and
- * the lookup ends there: it does not fall through to a later rule's table. */
+ * the lookup ends there: it does not fall through to a later rule's table. A throw route has
+ * no next hop either: the lookup in its table ends there as if nothing matched, and goes on
+ * with the next rule's table. */
 enum kh_route_type {
 	KH_ROUTE_UNICAST = 1,
 	KH_ROUTE_BLACKHOLE = 6,
 	KH_ROUTE_UNREACHABLE = 7,
 	KH_ROUTE_PROHIBIT = 8,
+	KH_ROUTE_THROW = 9,
 };
 
 /* A route through an output interface and/or a gateway, or a reject route. dst.addr.family
@@ -109,9 +112,11 @@ const char *kh_mac_format(const uint8_t mac[KH_MAC_LEN], char buf[KH_MAC_STRLEN]
 
 /* True for blackhole, unreachable and prohibit. */
 bool kh_route_type_rejects(uint8_t type);
+/* True for the types without a next hop: the reject types and throw. */
+bool kh_route_type_hopless(uint8_t type);
 /* "unicast", "unreachable", ...; "type N" in buf for other numbers. */
 const char *kh_route_type_name(uint8_t type, char buf[16]);
-/* The type of a name kh_route_type_name gives for the four types above, or -EINVAL. */
+/* The type of a name kh_route_type_name gives for the five types above, or -EINVAL. */
 int kh_route_type_parse(const char *name, uint8_t *type);
 
 /* A description of the last failure of a kh_ or wg_ call in this thread ("" if none), with the

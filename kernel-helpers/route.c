@@ -15,7 +15,7 @@
 /* kh.h names the kernel's route types without including its headers. */
 _Static_assert((int)KH_ROUTE_UNICAST == RTN_UNICAST && (int)KH_ROUTE_BLACKHOLE == RTN_BLACKHOLE &&
                        (int)KH_ROUTE_UNREACHABLE == RTN_UNREACHABLE &&
-                       (int)KH_ROUTE_PROHIBIT == RTN_PROHIBIT,
+                       (int)KH_ROUTE_PROHIBIT == RTN_PROHIBIT && (int)KH_ROUTE_THROW == RTN_THROW,
                "enum kh_route_type is the kernel's RTN_* numbering");
 
 int
@@ -46,9 +46,9 @@ kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
 	rtnl_route_set_priority(r, route->metric);
 	/* RTN_UNSPEC in a delete matches a route of any type. */
 	rtnl_route_set_type(r, route->type ? route->type : del ? RTN_UNSPEC : RTN_UNICAST);
-	/* libnl would guess "link" for a route without a gateway; a reject route is global, as
-	 * `ip` installs it. */
-	if (!del && kh_route_type_rejects(route->type))
+	/* libnl would guess "link" for a route without a gateway; a reject or throw route is
+	 * global, as `ip` installs it. */
+	if (!del && kh_route_type_hopless(route->type))
 		rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
 	if (route->mtu) {
 		err = kh_nl_errno(rtnl_route_set_metric(r, RTAX_MTU, route->mtu));
@@ -149,8 +149,8 @@ decode_path(const struct nlattr *const *tb, int family, struct kh_route *r)
 		if (mx[RTAX_MTU])
 			r->mtu = kh_attr_u32(mx[RTAX_MTU]);
 	}
-	/* A reject route has no next hop; IPv6 names the loopback device as one. */
-	if (kh_route_type_rejects(r->type)) {
+	/* A reject or throw route has no next hop; IPv6 names the loopback device as one. */
+	if (kh_route_type_hopless(r->type)) {
 		r->oif = 0;
 		memset(&r->gateway, 0, sizeof(r->gateway));
 		return KH_DECODED;

@@ -44,15 +44,16 @@ static const struct ctlfmt_column peer_columns[] = {
         {"TX", "tx_bytes", CTLFMT_BYTES, false},
         {"PREFIXES", "prefixes", CTLFMT_TEXT, false},
         {"SEGMENTS", "segments", CTLFMT_TEXT, false},
+        {"PMTU", "path_mtu", CTLFMT_TEXT, true},
+        {"LEARNT", "path_mtu_learnt", CTLFMT_TEXT, true},
         {"REFUSED", "refused.text", CTLFMT_TEXT, false},
         {"POLICY", "policy.excluded.rule", CTLFMT_TEXT, true},
 };
 
 static const struct ctlfmt_column segment_columns[] = {
-        {"NAME", "name", CTLFMT_TEXT, false},
-        {"VNI", "vni", CTLFMT_TEXT, false},
-        {"BRIDGE", "bridge", CTLFMT_TEXT, false},
-        {"MEMBERS", "members", CTLFMT_TEXT, false},
+        {"NAME", "name", CTLFMT_TEXT, false},     {"VNI", "vni", CTLFMT_TEXT, false},
+        {"BRIDGE", "bridge", CTLFMT_TEXT, false}, {"MTU", "mtu", CTLFMT_TEXT, true},
+        {"MSS", "mss", CTLFMT_TEXT, true},        {"MEMBERS", "members", CTLFMT_TEXT, false},
 };
 
 /* Tunnel routes (unicast, via a site) and fail-closed ones (unreachable, via none). */
@@ -63,6 +64,14 @@ static const struct ctlfmt_column route_columns[] = {
         {"METRIC", "metric", CTLFMT_TEXT, false},
         {"INSTALLED", "installed", CTLFMT_TEXT, false},
         {"REASON", "reason", CTLFMT_TEXT, false},
+};
+
+/* Other owners' routes overlapping netd's, under the routes: what netd does about each. */
+static const struct ctlfmt_column overlap_columns[] = {
+        {"OVERLAP", "prefix", CTLFMT_TEXT, false},   {"TABLE", "table", CTLFMT_TEXT, false},
+        {"PROTO", "protocol", CTLFMT_TEXT, false},   {"TYPE", "type", CTLFMT_TEXT, false},
+        {"NETD ROUTE", "route", CTLFMT_TEXT, false}, {"VIA", "via", CTLFMT_TEXT, false},
+        {"ACTION", "action", CTLFMT_TEXT, false},    {"REASON", "reason", CTLFMT_TEXT, false},
 };
 
 /* The federated catalogue: its sites, then the revocations held. */
@@ -99,6 +108,8 @@ static const struct ctlfmt_table ctlfmt_tables[] = {
         CTLFMT_TABLE("routes", "routes", "no routes", route_columns),
 };
 
+static const struct ctlfmt_table route_overlaps =
+        CTLFMT_TABLE("routes", "overlaps", "no overlaps", overlap_columns);
 static const struct ctlfmt_table catalogue_sites =
         CTLFMT_TABLE("catalogue", "sites", "no federation sites", catalogue_site_columns);
 static const struct ctlfmt_table catalogue_revocations =
@@ -627,6 +638,18 @@ print_publish(FILE *out, const json_t *result)
 	return 0;
 }
 
+/* The overlaps after the routes, when there are any (older daemons send none). */
+static int
+print_overlaps(FILE *out, const json_t *result)
+{
+	const json_t *rows = json_object_get(result, route_overlaps.list);
+
+	if (json_array_size(rows) == 0)
+		return 0;
+	fputc('\n', out);
+	return print_table(out, &route_overlaps, rows);
+}
+
 int
 ctlfmt_print(FILE *out, const char *command, const json_t *result)
 {
@@ -639,6 +662,8 @@ ctlfmt_print(FILE *out, const char *command, const json_t *result)
 		if (strcmp(command, t->command) != 0)
 			continue;
 		rc = json_is_array(rows) ? print_table(out, t, rows) : print_json(out, result);
+		if (rc == 0 && json_is_array(rows) && strcmp(command, "routes") == 0)
+			rc = print_overlaps(out, result);
 		goto out;
 	}
 	if (strcmp(command, "status") == 0 && json_is_object(result))

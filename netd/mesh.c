@@ -517,10 +517,19 @@ build_peers(struct build *b)
 		p->endpoint_roams = s->behind_nat;
 		p->keepalive = s->behind_nat || nat ? MESH_KEEPALIVE : 0;
 		p->state = s->state;
+		p->path_mtu = d->wg.mtu;
+		if (s->path_mtu && (!d->wg.mtu || s->path_mtu < d->wg.mtu))
+			p->path_mtu = s->path_mtu;
+		p->path_probed = s->path_mtu != 0;
+		p->return_path_mtu = s->return_path_mtu;
 		if (carrier[i] != i) {
 			/* Relayed: its own peer keeps asking for a handshake, which shows when the
-			 * direct path works again, on a session newer than the relay. */
-			p->keepalive = MESH_RELAYED_KEEPALIVE;
+			 * direct path works again, on a session newer than the relay. Both ends
+			 * ask, at different paces: two initiations that cross both fail, and ends
+			 * that started together at one pace would cross every time. */
+			p->keepalive = memcmp(d->wg.public_key, s->public_key, KEY_LEN) < 0
+			                       ? MESH_RELAYED_KEEPALIVE
+			                       : MESH_RELAYED_KEEPALIVE_OTHER;
 			p->fresh_after = s->fresh_after;
 			p->relay = b->admitted[carrier[i]].site->name;
 		}
@@ -579,10 +588,15 @@ build_routes(struct build *b)
 	d->routes = malloc(n * sizeof(*d->routes));
 	if (!d->routes)
 		return -ENOMEM;
-	for (size_t i = 0; i < d->npeers; i++)
+	for (size_t i = 0; i < d->npeers; i++) {
+		/* Below the device's MTU a route's MTU makes the gateway refuse (ICMP
+		 * "fragmentation needed") what this path would silently lose. */
+		uint32_t mtu = d->peers[i].path_mtu < d->wg.mtu ? d->peers[i].path_mtu : 0;
+
 		for (size_t j = 0; j < d->peers[i].nallowed; j++)
-			d->routes[d->nroutes++] =
-			        (struct mesh_route){.dst = d->peers[i].allowed[j], .peer = i};
+			d->routes[d->nroutes++] = (struct mesh_route){
+			        .dst = d->peers[i].allowed[j], .peer = i, .mtu = mtu};
+	}
 	sort(d->routes, d->nroutes, sizeof(*d->routes), route_qcmp);
 	return 0;
 }
@@ -664,6 +678,7 @@ build_segments(struct build *b)
 		struct mesh_segment *s = &d->segments[d->nsegments++];
 		uint32_t overhead =
 		        local.family == AF_INET6 ? MESH_VXLAN6_OVERHEAD : MESH_VXLAN_OVERHEAD;
+		uint32_t path = d->wg.mtu;
 
 		snprintf(s->name, sizeof(s->name), "%s", cs->name);
 		s->vni = cs->vni;
@@ -671,11 +686,6 @@ build_segments(struct build *b)
 		snprintf(s->bridge, sizeof(s->bridge), "%s", cs->bridge);
 		s->local = local;
 		s->port = cs->vxlan_port;
-		s->mtu = d->wg.mtu > overhead + 68 ? d->wg.mtu - overhead : 0;
-		if (d->wg.mtu && !s->mtu)
-			report(b, MESH_REPORT_MTU, NULL,
-			       "segment %s: WireGuard MTU %u leaves no room for VXLAN", s->name,
-			       d->wg.mtu);
 		if (cs->nports) {
 			s->ports = calloc(cs->nports, sizeof(*s->ports));
 			if (!s->ports)
@@ -709,8 +719,19 @@ build_segments(struct build *b)
 			snprintf(s->vteps[s->nvteps].site, sizeof(s->vteps[s->nvteps].site), "%s",
 			         d->peers[j].site);
 			s->nvteps++;
+			if (d->peers[j].path_mtu && d->peers[j].path_mtu < path)
+				path = d->peers[j].path_mtu;
+			if (d->peers[j].return_path_mtu && d->peers[j].return_path_mtu < path)
+				path = d->peers[j].return_path_mtu;
 		}
 		sort(s->vteps, s->nvteps, sizeof(*s->vteps), vtep_qcmp);
+		/* One frame size for the whole segment: what the narrowest member's path
+		 * carries. */
+		s->mtu = path > overhead + 68 ? path - overhead : 0;
+		if (path && !s->mtu)
+			report(b, MESH_REPORT_MTU, NULL,
+			       "segment %s: a path MTU of %u leaves no room for VXLAN", s->name,
+			       path);
 	}
 	sort(d->segments, d->nsegments, sizeof(*d->segments), segment_qcmp);
 	return 0;

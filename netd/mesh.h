@@ -17,12 +17,13 @@
 #define MESH_KEEPALIVE   25 /* seconds: keeps a NAT mapping open */
 /* seconds: a relayed site's own peer asks for a handshake this often (WireGuard sends one at
  * most every 5 s), so that a direct path that works again shows within seconds */
-#define MESH_RELAYED_KEEPALIVE 5
-#define MESH_WG_OVERHEAD       80 /* outer IPv6 (40) + UDP (8) + WireGuard (32): the worst case */
-#define MESH_VXLAN_OVERHEAD    50 /* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
-#define MESH_VXLAN6_OVERHEAD   70 /* the same over an IPv6 VTEP address */
-#define MESH_MIN_WG_MTU        1280               /* what IPv6 inside the tunnel needs */
-#define MESH_USEC              ((int64_t)1000000) /* times are in microseconds */
+#define MESH_RELAYED_KEEPALIVE       5
+#define MESH_RELAYED_KEEPALIVE_OTHER 7 /* at the end with the higher public key */
+#define MESH_WG_OVERHEAD             80 /* outer IPv6 (40) + UDP (8) + WireGuard (32): the worst case */
+#define MESH_VXLAN_OVERHEAD          50 /* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+#define MESH_VXLAN6_OVERHEAD         70                 /* the same over an IPv6 VTEP address */
+#define MESH_MIN_WG_MTU              1280               /* what IPv6 inside the tunnel needs */
+#define MESH_USEC                    ((int64_t)1000000) /* times are in microseconds */
 
 /* Defaults of struct mesh_params (mesh_params_init). */
 #define MESH_DEFAULT_UNDERLAY_MTU  1500
@@ -59,6 +60,12 @@ struct mesh_site {
 	 * that its first handshake with the new key finds one. */
 	bool has_next_key;
 	uint8_t next_key[KEY_LEN];
+	/* The largest inner packet the tunnel to it carries, as path MTU discovery proved it;
+	 * 0: not known, the tunnel's MTU is assumed. */
+	uint32_t path_mtu;
+	/* The path MTU the site found towards this one (its probes' acks say it); 0: not known.
+	 * A segment's frames go both ways. */
+	uint32_t return_path_mtu;
 	/* Its direct path fails: the site of the view whose peer carries its addresses (NULL:
 	 * direct), and the Unix time before which a session of its own peer is stale. */
 	const char *relay_via;
@@ -113,12 +120,16 @@ struct mesh_peer {
 	 * seconds) is dropped, the peer replaced, so that its next handshake is news. */
 	const char *relay;
 	int64_t fresh_after;
+	uint32_t path_mtu; /* the site's path_mtu when below the tunnel's MTU, else that MTU */
+	bool path_probed;  /* path_mtu was proven by probes, not assumed */
+	uint32_t return_path_mtu; /* the site's; 0: not known */
 };
 
 /* A route to a remote prefix through the WireGuard device. */
 struct mesh_route {
 	struct addr_prefix dst;
-	size_t peer; /* index into peers */
+	size_t peer;  /* index into peers */
+	uint32_t mtu; /* the peer's path MTU when below the tunnel's, else 0: the device's */
 };
 
 /* The all-zero FDB entry towards one remote VTEP of a segment. */
@@ -134,7 +145,9 @@ struct mesh_segment {
 	char bridge[IFNAMSIZ];
 	struct addr local; /* this site's overlay address: IPv4 if it has one */
 	uint16_t port;
-	uint32_t mtu;            /* of the VXLAN device, and of the bridge when created */
+	/* Of the VXLAN device, and of the bridge when created: the smallest path MTU to or from
+	 * its members (the tunnel's MTU when none is smaller) less the VXLAN overhead. */
+	uint32_t mtu;
 	char (*ports)[IFNAMSIZ]; /* local interfaces enslaved to the bridge, as configured */
 	size_t nports;
 	struct mesh_vtep *vteps; /* sorted by address */

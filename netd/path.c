@@ -232,7 +232,8 @@ path_update(struct path_table *p, const struct path_site *sites, size_t n,
 		                : old->mode != next[i].mode || strcmp(old->relay, next[i].relay))
 			changed++;
 	}
-	qsort(next, n, sizeof(*next), name_qcmp);
+	if (n)
+		qsort(next, n, sizeof(*next), name_qcmp);
 	free(p->entries);
 	p->entries = next;
 	p->n = n;

@@ -32,7 +32,11 @@ struct owned_route {
 	struct kh_route route;
 	bool blocked;             /* another owner's route collides: not installed */
 	bool installed;           /* the run left it in the table */
-	char via[MESH_NAME_SIZE]; /* a tunnel route's site; "" for a fence */
+	char via[MESH_NAME_SIZE]; /* a tunnel route's site (a yield: of the one it lies in); ""
+	                           * for a fence */
+	bool yield;               /* a throw route for a more specific route in main */
+	bool withdrawn;           /* blocked, and removed when the collision came */
+	struct kh_route other;    /* blocked or a yield: the other owner's route */
 };
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
@@ -92,7 +96,12 @@ struct reconcile {
 	size_t nfences, capfences;
 	struct reconcile_route_change *changes; /* of the last run; they point into reports */
 	size_t nchanges, capchanges;
+	struct reconcile_overlap *overlaps; /* of the last run; they point into reports */
+	size_t noverlaps, capoverlaps;
 	struct reconcile_stats stats;
+	struct drift_table drift; /* the peers the last run left on the WireGuard device */
+	bool drift_noted;         /* the next run repairs a drift */
+	bool resync_due;          /* the next run is the slow timer's */
 	struct handshake_due *due;
 	size_t ndue, capdue;
 };
@@ -110,7 +119,9 @@ struct seg_run {
 
 struct want_route {
 	struct kh_route route;
-	size_t peer; /* index into desired's peers; SIZE_MAX: a fail-closed route */
+	size_t peer;    /* index into desired's peers; SIZE_MAX: a fail-closed route or a yield */
+	bool yield;     /* a throw route: a route in main is more specific than one of netd's */
+	bool withdrawn; /* blocked, and removed from the table when the collision came */
 	bool blocked;
 	bool installed; /* in the table as the run leaves it */
 	size_t report;  /* the report of why it is not in, or SIZE_MAX */
@@ -130,6 +141,9 @@ struct run {
 	struct kh_route *routes; /* the table's routes, every owner's */
 	size_t nroutes;
 	bool routes_read;
+	struct kh_route *main_routes; /* main's, when netd's table is another */
+	size_t nmain_routes;
+	bool main_read;
 	struct kh_rule *rules;
 	size_t nrules;
 	bool rules_read;
@@ -171,6 +185,18 @@ reconcile_op_name(enum reconcile_op op)
 	return (unsigned)op < RECONCILE_OP_COUNT ? op_names[op] : "unknown";
 }
 
+static const char *const resync_names[RECONCILE_RESYNC_COUNT] = {
+        [RECONCILE_RESYNC_EVENTS_LOST] = "events-lost",
+        [RECONCILE_RESYNC_DRIFT] = "drift",
+        [RECONCILE_RESYNC_TIMER] = "timer",
+};
+
+const char *
+reconcile_resync_name(enum reconcile_resync why)
+{
+	return (unsigned)why < RECONCILE_RESYNC_COUNT ? resync_names[why] : "unknown";
+}
+
 /* --- bookkeeping --- */
 
 static void
@@ -204,10 +230,12 @@ reconcile_free(struct reconcile *r)
 	if (!r)
 		return;
 	scope_clear(&r->scope);
+	drift_table_free(&r->drift);
 	free(r->stale);
 	free(r->reports);
 	free(r->fences);
 	free(r->changes);
+	free(r->overlaps);
 	free(r->due);
 	free(r);
 }
@@ -243,6 +271,27 @@ reconcile_route_changes(const struct reconcile *r, size_t *n)
 {
 	*n = r->nchanges;
 	return r->changes;
+}
+
+const struct reconcile_overlap *
+reconcile_overlaps(const struct reconcile *r, size_t *n)
+{
+	*n = r->noverlaps;
+	return r->overlaps;
+}
+
+const char *
+reconcile_overlap_action_name(enum reconcile_overlap_action action)
+{
+	switch (action) {
+	case RECONCILE_OVERLAP_YIELDED:
+		return "yield";
+	case RECONCILE_OVERLAP_NOT_INSTALLED:
+		return "not-installed";
+	case RECONCILE_OVERLAP_WITHDRAWN:
+		return "withdrawn";
+	}
+	return "unknown";
 }
 
 void
@@ -483,6 +532,29 @@ overlap_words(enum kh_overlap overlap)
 }
 
 static void
+yield_format(const struct reconcile_report *rep, char *buf, size_t len)
+{
+	char p[ADDR_PREFIX_STRLEN], q[ADDR_PREFIX_STRLEN], t[16];
+
+	addr_prefix_format(&rep->other.dst, p);
+	addr_prefix_format(&rep->netd_route, q);
+	if (rep->site[0])
+		snprintf(
+		        buf, len,
+		        "yields to table %u: another owner's %s route %s (protocol %u) lies inside "
+		        "site %s's tunnel route %s and takes its traffic there",
+		        rep->other.table, kh_route_type_name(rep->other.type, t), p,
+		        rep->other.protocol, rep->site, q);
+	else
+		snprintf(
+		        buf, len,
+		        "yields to table %u: another owner's %s route %s (protocol %u) lies inside "
+		        "the fail-closed route %s and takes its traffic there, unfenced",
+		        rep->other.table, kh_route_type_name(rep->other.type, t), p,
+		        rep->other.protocol, q);
+}
+
+static void
 why_format(const struct reconcile_report *rep, char *buf, size_t len)
 {
 	const char *kernel = rep->kernel_text[0] ? rep->kernel_text : strerror(-rep->err);
@@ -495,6 +567,9 @@ why_format(const struct reconcile_report *rep, char *buf, size_t len)
 		         "traffic there is not taken",
 		         addr_prefix_format(&rep->other.dst, p), rep->other.protocol,
 		         overlap_words(rep->overlap), rep->site);
+		return;
+	case RECONCILE_REPORT_ROUTE_YIELDED:
+		yield_format(rep, buf, len);
 		return;
 	case RECONCILE_REPORT_FENCE_COLLISION:
 		snprintf(buf, len,
@@ -703,7 +778,7 @@ note_flushed(struct run *run, uint32_t table, uint8_t protocol)
 	if (!s->valid || s->table != table || s->protocol != protocol)
 		return;
 	for (size_t i = 0; i < s->nroutes; i++)
-		if (s->routes[i].installed && s->routes[i].via[0])
+		if (s->routes[i].installed && s->routes[i].via[0] && !s->routes[i].yield)
 			add_change(run, RECONCILE_ROUTE_WITHDRAWN, &s->routes[i].route.dst,
 			           s->routes[i].via);
 }
@@ -1037,6 +1112,30 @@ read_routes(struct run *run)
 	run->rules_read = true;
 }
 
+/* Main's routes, every owner's, which netd's table gives way to where they are more specific
+ * than its own (netd's rule comes before main's). Not when netd's table is main: there the
+ * longest prefix wins by itself and the collision rule applies. */
+static void
+read_main_routes(struct run *run)
+{
+	struct reconcile_object main_routes =
+	        table_object(RECONCILE_OBJECT_ROUTES, CONF_TABLE_MAIN, 0);
+	int err;
+
+	if (run->d->table == CONF_TABLE_MAIN)
+		return;
+	err = kh_route_list(AF_UNSPEC, CONF_TABLE_MAIN, KH_ROUTE_ANY_PROTOCOL, &run->main_routes,
+	                    &run->nmain_routes);
+	if (err < 0) {
+		read_failed(run, &main_routes, err, kh_last_error());
+		return;
+	}
+	/* By prefix: the routes of one prefix (of several metrics) make one yield. */
+	if (run->nmain_routes > 1)
+		qsort(run->main_routes, run->nmain_routes, sizeof(*run->main_routes), route_qcmp);
+	run->main_read = true;
+}
+
 /* Every interface's addresses: the WireGuard device's, and the subnets the fail-closed routes
  * leave to the local routes. */
 static void
@@ -1174,6 +1273,135 @@ block(struct run *run, struct want_route *w, enum reconcile_report_kind kind,
 		snprintf(rep->site, sizeof(rep->site), "%s", run->d->peers[w->peer].site);
 }
 
+static int
+want_prefix_qcmp(const void *key, const void *item)
+{
+	return addr_prefix_cmp(key, &((const struct want_route *)item)->route.dst);
+}
+
+/* Of the first n wanted routes (sorted), one of prefix p not blocked, a tunnel route before a
+ * fence; or NULL. */
+static const struct want_route *
+wanted_prefix(const struct run *run, size_t n, const struct addr_prefix *p)
+{
+	const struct want_route *w = find(p, run->want, n, sizeof(*run->want), want_prefix_qcmp);
+	const struct want_route *best = NULL;
+
+	if (!w)
+		return NULL;
+	/* Those of one prefix lie side by side, by metric. */
+	while (w > run->want && addr_prefix_equal(&w[-1].route.dst, p))
+		w--;
+	for (; w < run->want + n && addr_prefix_equal(&w->route.dst, p); w++)
+		if (!w->blocked && (!best || w->peer != SIZE_MAX))
+			best = w;
+	return best;
+}
+
+/* The prefix lengths of the wanted routes, per family: the only ones a lookup tries. */
+struct want_lengths {
+	bool v4[33], v6[129];
+};
+
+/* The most specific of the first n wanted routes (sorted) whose prefix holds dst, or NULL:
+ * looked up at each length of theirs from dst's down, which keeps a large main table cheap. */
+static const struct want_route *
+innermost(const struct run *run, size_t n, const struct want_lengths *lengths,
+          const struct addr_prefix *dst)
+{
+	const bool *has = dst->addr.family == AF_INET ? lengths->v4 : lengths->v6;
+
+	for (int len = dst->len; len >= 0; len--) {
+		struct addr_prefix p = *dst;
+		const struct want_route *w;
+
+		if (!has[len])
+			continue;
+		p.len = (uint8_t)len;
+		p = addr_prefix_masked(&p);
+		w = wanted_prefix(run, n, &p);
+		if (w)
+			return w;
+	}
+	return NULL;
+}
+
+/* A route of main that netd's table may give way to: another owner's, leading somewhere or
+ * rejecting (a throw or local one there is no destination of its own). */
+static bool
+yieldable(const struct run *run, const struct kh_route *theirs)
+{
+	return theirs->protocol != run->d->protocol &&
+	       (theirs->type == KH_ROUTE_UNICAST || kh_route_type_rejects(theirs->type));
+}
+
+/* Plans the throw route for theirs, which lies strictly inside under, and reports it. */
+static void
+add_yield(struct run *run, const struct want_route *under, const struct kh_route *theirs,
+          const struct kh_route *const *others, size_t nothers)
+{
+	const struct mesh_desired *d = run->d;
+	struct want_route *w = &run->want[run->nwant++];
+	size_t before = run->r->nreports;
+	struct reconcile_object object;
+	struct reconcile_report *rep;
+
+	w->route = (struct kh_route){.dst = theirs->dst,
+	                             .table = d->table,
+	                             .protocol = d->protocol,
+	                             .type = KH_ROUTE_THROW,
+	                             .metric = d->metric};
+	w->peer = SIZE_MAX;
+	w->yield = true;
+	object = route_object(&w->route);
+	rep = add_report(run, RECONCILE_REPORT_ROUTE_YIELDED, &object, 0);
+	w->report = report_since(run, before);
+	/* Another owner's route of that prefix and metric in netd's table stays: it holds the
+	 * place (and is reported as what it collides with). */
+	for (size_t j = 0; j < nothers && !w->blocked; j++)
+		w->blocked = route_same_key(&w->route, others[j]);
+	if (!rep)
+		return;
+	rep->other = *theirs;
+	rep->overlap = KH_OVERLAP_MORE_SPECIFIC;
+	rep->netd_route = under->route.dst;
+	if (under->peer != SIZE_MAX)
+		snprintf(rep->site, sizeof(rep->site), "%s", d->peers[under->peer].site);
+}
+
+/* More specific wins, whoever owns it: for each prefix of main that lies strictly inside a
+ * tunnel route or fence of those planned so far, a throw route in netd's table, where the
+ * lookup then ends and goes on to main. A prefix equal to one of netd's, or covering it,
+ * leaves netd's route the lookup's answer. */
+static void
+plan_yields(struct run *run, const struct kh_route *const *others, size_t nothers)
+{
+	size_t planned = run->nwant;
+	struct want_lengths lengths = {0};
+
+	for (size_t i = 0; i < planned; i++) {
+		const struct addr_prefix *p = &run->want[i].route.dst;
+
+		if (p->addr.family == AF_INET)
+			lengths.v4[p->len] = true;
+		else
+			lengths.v6[p->len] = true;
+	}
+	for (size_t j = 0; j < run->nmain_routes; j++) {
+		const struct kh_route *theirs = &run->main_routes[j];
+		const struct want_route *under;
+
+		if (!yieldable(run, theirs))
+			continue;
+		if (run->nwant > planned &&
+		    addr_prefix_equal(&run->want[run->nwant - 1].route.dst, &theirs->dst))
+			continue;
+		under = innermost(run, planned, &lengths, &theirs->dst);
+		if (under && !addr_prefix_equal(&under->route.dst, &theirs->dst))
+			add_yield(run, under, theirs, others, nothers);
+	}
+}
+
 /* The wanted routes with the collision rule applied to the table as read. Without the
  * interfaces' addresses the fail-closed routes are not known: none is planned. */
 static int
@@ -1182,7 +1410,7 @@ plan_routes(struct run *run)
 	const struct mesh_desired *d = run->d;
 	const struct kh_route **others = NULL;
 	struct mesh_carved fences = {0};
-	size_t nothers = 0;
+	size_t nothers = 0, planned;
 	int err = -ENOMEM;
 
 	if (run->addrs_read && carve_local(run, &fences) < 0)
@@ -1191,7 +1419,7 @@ plan_routes(struct run *run)
 	if (!d->nroutes && !fences.n)
 		goto out;
 	err = -ENOMEM;
-	run->want = calloc(d->nroutes + fences.n, sizeof(*run->want));
+	run->want = calloc(d->nroutes + fences.n + run->nmain_routes, sizeof(*run->want));
 	if (run->nroutes)
 		others = malloc(run->nroutes * sizeof(*others));
 	if (!run->want || (run->nroutes && !others))
@@ -1226,6 +1454,7 @@ plan_routes(struct run *run)
 		w->route.type = KH_ROUTE_UNICAST;
 		w->route.metric = d->metric;
 		w->route.oif = run->wg_link.ifindex;
+		w->route.mtu = d->routes[i].mtu;
 		w->peer = d->routes[i].peer;
 		w->report = SIZE_MAX;
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
@@ -1235,8 +1464,13 @@ plan_routes(struct run *run)
 				block(run, w, RECONCILE_REPORT_ROUTE_COLLISION, others[j], ov);
 		}
 	}
-	/* By prefix and metric, as the kernel's routes are read. */
+	/* By prefix and metric, as the kernel's routes are read (and the yields look them up);
+	 * again once yields are added. */
 	if (run->nwant > 1)
+		qsort(run->want, run->nwant, sizeof(*run->want), want_sort_qcmp);
+	planned = run->nwant;
+	plan_yields(run, others, nothers);
+	if (run->nwant > planned)
 		qsort(run->want, run->nwant, sizeof(*run->want), want_sort_qcmp);
 out:
 	free(others);
@@ -1274,8 +1508,10 @@ remove_routes(struct run *run)
 
 		if (have->protocol != d->protocol)
 			continue;
-		/* Not planned for want of the addresses: kept as they are. */
+		/* Not planned for want of the addresses or main's routes: kept as they are. */
 		if (!run->addrs_read && kh_route_type_rejects(have->type))
+			continue;
+		if (!run->main_read && have->type == KH_ROUTE_THROW)
 			continue;
 		w = wanted_route(run, have);
 		if (w && !w->blocked)
@@ -1285,7 +1521,7 @@ remove_routes(struct run *run)
 			continue;
 		/* A blocked one is told of with the other blocked routes. */
 		if (kh_done(run, RECONCILE_OP_ROUTE_DEL, err, &object) == 0 && !w &&
-		    !kh_route_type_rejects(have->type))
+		    !kh_route_type_hopless(have->type))
 			note_withdrawn(run, have);
 	}
 	if (run->rules_read)
@@ -2006,6 +2242,9 @@ note_installed(struct run *run, const struct want_route *w, enum install how)
 	const char *via = run->d->peers[w->peer].site;
 	struct reconcile_route_change *c;
 
+	/* A yield of that prefix before leads to no site. */
+	if (was && was->yield)
+		was = NULL;
 	if (how == INSTALL_ADDED) {
 		add_change(run, RECONCILE_ROUTE_ADDED, &w->route.dst, via);
 	} else if ((how == INSTALL_KEPT || how == INSTALL_REPLACED) && was && was->via[0] &&
@@ -2033,22 +2272,84 @@ add_routes(struct run *run)
 	}
 }
 
-/* The tunnel routes a collision keeps out that it did not keep out when the last run ended.
- * Once the run's reports are all made: the changes point at them. */
+/* The tunnel routes a collision keeps out that it did not keep out when the last run ended,
+ * and whether they were in the table then (withdrawn). Once the run's reports are all made:
+ * the changes point at them. */
 static void
 note_blocked(struct run *run)
 {
 	for (size_t i = 0; i < run->nwant; i++) {
-		const struct want_route *w = &run->want[i];
+		struct want_route *w = &run->want[i];
 		const struct owned_route *was = owned_route(&run->r->scope, &w->route);
+		const struct reconcile_report *rep = report_at(run, w->report);
 		struct reconcile_route_change *c;
 
-		if (!w->blocked || w->peer == SIZE_MAX || (was && was->blocked))
+		if (!w->blocked || w->peer == SIZE_MAX)
 			continue;
+		if (was && was->yield)
+			was = NULL;
+		if (was && was->blocked) {
+			w->withdrawn = was->withdrawn;
+			continue;
+		}
+		w->withdrawn = was && was->installed;
+		if (w->withdrawn)
+			run->r->stats.overlap_withdrawals++;
 		c = add_change(run, RECONCILE_ROUTE_BLOCKED, &w->route.dst,
 		               run->d->peers[w->peer].site);
+		if (!c)
+			continue;
+		c->report = rep;
+		c->withdrawn = w->withdrawn;
+		if (rep)
+			c->other = rep->other;
+	}
+}
+
+/* The yields the run made that the last run had not. Once the run's reports are all made:
+ * the changes point at them. */
+static void
+note_yields(struct run *run)
+{
+	for (size_t i = 0; i < run->nwant; i++) {
+		const struct want_route *w = &run->want[i];
+		const struct owned_route *was = owned_route(&run->r->scope, &w->route);
+		const struct reconcile_report *rep = report_at(run, w->report);
+		struct reconcile_route_change *c;
+
+		if (!w->yield || (was && was->yield))
+			continue;
+		c = add_change(run, RECONCILE_ROUTE_YIELDED, &w->route.dst, rep ? rep->site : "");
+		if (c && rep) {
+			c->report = rep;
+			c->other = rep->other;
+		}
+	}
+}
+
+/* The overlaps of the last run that are gone, before netd's routes take their places back:
+ * a yield no longer wanted (the route in main gone, or no longer inside one of netd's), a
+ * tunnel route no longer blocked (or no longer wanted at all). */
+static void
+note_overlaps_gone(struct run *run)
+{
+	const struct scope *s = &run->r->scope;
+	struct reconcile_route_change *c;
+
+	for (size_t i = 0; s->valid && s->table == run->d->table && i < s->nroutes; i++) {
+		const struct owned_route *o = &s->routes[i];
+		const struct want_route *w = wanted_route(run, &o->route);
+
+		/* What a read the run lacked does not tell is not taken as gone. */
+		if (o->yield && run->main_read && !(w && w->yield))
+			c = add_change(run, RECONCILE_ROUTE_RECLAIMED, &o->route.dst, o->via);
+		else if (o->blocked && !o->yield && o->via[0] && run->routes_read &&
+		         !(w && w->blocked && !w->yield))
+			c = add_change(run, RECONCILE_ROUTE_UNBLOCKED, &o->route.dst, o->via);
+		else
+			continue;
 		if (c)
-			c->report = report_at(run, w->report);
+			c->other = o->other;
 	}
 }
 
@@ -2066,10 +2367,14 @@ add_failclosed(struct run *run)
 		struct want_route *w = &run->want[i];
 		size_t before = run->r->nreports;
 
+		/* The fences, and the yields to main's more specific routes: those come first
+		 * too, so a more specific route there never loses its traffic to a tunnel. */
 		if (w->blocked || w->peer != SIZE_MAX)
 			continue;
 		add_route(run, w);
-		w->report = report_since(run, before);
+		/* A fence's report says why it is not in; a yield's stays the overlap's. */
+		if (!w->yield)
+			w->report = report_since(run, before);
 	}
 	if (!run->rules_read)
 		return;
@@ -2150,11 +2455,18 @@ save_scope(struct run *run)
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
 			const struct want_route *w = &run->want[i];
+			const struct reconcile_report *rep = report_at(run, w->report);
 			struct owned_route *o = &s.routes[i];
 
 			o->route = w->route;
 			o->blocked = w->blocked;
 			o->installed = w->installed;
+			o->yield = w->yield;
+			o->withdrawn = w->withdrawn;
+			if (rep && (w->yield || w->blocked))
+				o->other = rep->other;
+			if (w->yield && rep)
+				snprintf(o->via, sizeof(o->via), "%s", rep->site);
 			if (w->peer != SIZE_MAX) {
 				o->route.oif = run->wg_link.ifindex;
 				snprintf(o->via, sizeof(o->via), "%s", d->peers[w->peer].site);
@@ -2248,7 +2560,7 @@ save_fences(struct run *run)
 		const struct want_route *w = &run->want[i];
 		struct reconcile_fence *f = &r->fences[r->nfences];
 
-		if (w->peer != SIZE_MAX)
+		if (w->peer != SIZE_MAX || w->yield)
 			continue;
 		f->dst = w->route.dst;
 		f->installed = w->installed;
@@ -2271,11 +2583,50 @@ save_fences(struct run *run)
 		qsort(r->fences, r->nfences, sizeof(*r->fences), fence_qcmp);
 }
 
+static int
+overlap_qcmp(const void *a, const void *b)
+{
+	const struct reconcile_overlap *x = a, *y = b;
+
+	return addr_prefix_cmp(&x->report->other.dst, &y->report->other.dst);
+}
+
+/* Keeps the run's overlaps for reconcile_overlaps: the yields and the blocked tunnel routes,
+ * by the other owner's prefix. */
+static void
+save_overlaps(struct run *run)
+{
+	struct reconcile *r = run->r;
+
+	for (size_t i = 0; i < run->nwant; i++) {
+		const struct want_route *w = &run->want[i];
+		const struct reconcile_report *rep = report_at(run, w->report);
+		struct reconcile_overlap *o;
+
+		if (!rep ||
+		    !(w->yield || (w->blocked && rep->kind == RECONCILE_REPORT_ROUTE_COLLISION)))
+			continue;
+		o = grow(run, r->overlaps, r->noverlaps, &r->capoverlaps, sizeof(*o));
+		if (!o)
+			return;
+		r->overlaps = o;
+		o = &r->overlaps[r->noverlaps++];
+		o->report = rep;
+		o->installed = w->yield && w->installed;
+		o->action = w->yield       ? RECONCILE_OVERLAP_YIELDED
+		            : w->withdrawn ? RECONCILE_OVERLAP_WITHDRAWN
+		                           : RECONCILE_OVERLAP_NOT_INSTALLED;
+	}
+	if (r->noverlaps > 1)
+		qsort(r->overlaps, r->noverlaps, sizeof(*r->overlaps), overlap_qcmp);
+}
+
 static void
 run_free(struct run *run)
 {
 	free(run->links);
 	free(run->routes);
+	free(run->main_routes);
 	free(run->rules);
 	free(run->addrs);
 	wg_free_device(run->dev);
@@ -2300,6 +2651,7 @@ begin(struct reconcile *r, struct run *run, const struct mesh_desired *d)
 	r->nreports = 0;
 	r->nfences = 0;
 	r->nchanges = 0;
+	r->noverlaps = 0;
 }
 
 static int
@@ -2326,16 +2678,53 @@ finish(struct run *run, int64_t now, bool schedule)
 	return -EAGAIN;
 }
 
+/* Why the run about to start is a resync, if it is one: RECONCILE_RESYNC_COUNT when not. The
+ * peers it leaves are compared with only once it has left them all. */
+static enum reconcile_resync
+take_resync(struct reconcile *r)
+{
+	enum reconcile_resync why = r->drift_noted  ? RECONCILE_RESYNC_DRIFT
+	                            : r->resync_due ? RECONCILE_RESYNC_TIMER
+	                                            : RECONCILE_RESYNC_COUNT;
+
+	r->drift_noted = r->resync_due = false;
+	drift_table_invalidate(&r->drift);
+	return why;
+}
+
+/* A drift is a resync whatever the run did (the device may have been put back by hand
+ * meanwhile); the slow timer's run only when it found something to change. */
+static void
+count_resync(struct reconcile *r, enum reconcile_resync why, uint64_t applied)
+{
+	if (why == RECONCILE_RESYNC_COUNT || (why == RECONCILE_RESYNC_TIMER && !applied))
+		return;
+	r->stats.resyncs++;
+	r->stats.resyncs_by[why]++;
+}
+
+/* After the peers' delta: what the device now holds, when the run knows it. A failed change
+ * is retried anyway, and a peer left for want of the routes' state is not netd's to judge. */
+static void
+note_peers_left(struct run *run)
+{
+	if (run->wg_ready && run->routes_read && !run->pending && !run->oom &&
+	    drift_table_set(&run->r->drift, run->d) < 0)
+		run->oom = true;
+}
+
 int
 reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 {
 	struct run run;
+	enum reconcile_resync why;
 	int err;
 
 	begin(r, &run, d);
 	run.now = now;
 	r->stats.runs++;
 	r->dirty = false;
+	why = take_resync(r);
 	if (read_links(&run) < 0)
 		goto out;
 	note_stale(&run);
@@ -2350,6 +2739,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	}
 	read_wg(&run);
 	read_routes(&run);
+	read_main_routes(&run);
 	read_addrs(&run);
 	for (size_t i = 0; i < d->nsegments; i++) {
 		const struct kh_link *vx = find_link(&run, d->segments[i].vxlan);
@@ -2367,20 +2757,25 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	 * about to go; then the devices; then what goes through them. */
 	add_failclosed(&run);
 	remove_routes(&run);
+	note_overlaps_gone(&run);
 	remove_fdb(&run);
 	ensure_wg(&run);
 	if (run.wg_ready)
 		configure_peers(&run);
+	note_peers_left(&run);
 	for (size_t i = 0; i < d->nsegments; i++)
 		ensure_segment(&run, i);
 	add_routes(&run);
 	add_fdb(&run);
 	note_blocked(&run);
+	note_yields(&run);
 	if (save_scope(&run) < 0)
 		run.oom = true;
 out:
 	save_fences(&run);
+	save_overlaps(&run);
 	err = finish(&run, now, true);
+	count_resync(r, why, run.applied);
 	/* A handshake to look at again (one whose time passed waits for a run that reads the
 	 * device). */
 	for (size_t i = 0; i < r->ndue; i++)
@@ -2398,6 +2793,7 @@ reconcile_teardown(struct reconcile *r, const struct mesh_desired *d)
 	int err;
 
 	begin(r, &run, d);
+	drift_table_invalidate(&r->drift);
 	if (read_links(&run) < 0)
 		goto out;
 	note_stale(&run);
@@ -2503,11 +2899,31 @@ addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct
 	return type == KH_EV_ADDR_NEW ? !wanted : wanted;
 }
 
+/* A route of main matters when netd's table yields to it, or may now: its prefix is a yield's
+ * or lies strictly inside a tunnel route or fence. */
+static bool
+main_route_relevant(const struct scope *s, const struct kh_route *rt)
+{
+	for (size_t i = 0; i < s->nroutes; i++) {
+		const struct owned_route *o = &s->routes[i];
+
+		if (rt->protocol == s->protocol || rt->dst.addr.family != o->route.dst.addr.family)
+			continue;
+		if (o->yield ? addr_prefix_equal(&o->route.dst, &rt->dst)
+		             : rt->dst.len > o->route.dst.len &&
+		                       addr_prefix_contains(&o->route.dst, &rt->dst))
+			return true;
+	}
+	return false;
+}
+
 static bool
 route_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_route *rt)
 {
 	const struct owned_route *o;
 
+	if (rt->table == CONF_TABLE_MAIN && s->table != CONF_TABLE_MAIN)
+		return main_route_relevant(s, rt);
 	if (rt->table != s->table)
 		return false;
 	if (rt->protocol != s->protocol) {
@@ -2551,6 +2967,24 @@ fdb_event_relevant(const struct scope *s, enum kh_event_type type, const struct 
 	return false;
 }
 
+bool
+reconcile_note_device(struct reconcile *r, const struct wg_device *dev, struct drift *drift)
+{
+	if (r->drift_noted || !drift_compare(&r->drift, dev, drift))
+		return false;
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++)
+		r->stats.drifted[i] += drift->count[i];
+	r->drift_noted = true;
+	r->dirty = true;
+	return true;
+}
+
+void
+reconcile_note_resync(struct reconcile *r)
+{
+	r->resync_due = true;
+}
+
 void
 reconcile_note_event(struct reconcile *r, const struct kh_event *ev)
 {
@@ -2561,6 +2995,7 @@ reconcile_note_event(struct reconcile *r, const struct kh_event *ev)
 	switch (ev->type) {
 	case KH_EV_RESYNC:
 		r->stats.resyncs++;
+		r->stats.resyncs_by[RECONCILE_RESYNC_EVENTS_LOST]++;
 		relevant = true;
 		break;
 	case KH_EV_LINK_NEW:

@@ -13,6 +13,7 @@
 
 #include "kernel-helpers/monitor.h"
 #include "kernel-helpers/rtnl.h"
+#include "netd/drift.h"
 #include "netd/mesh.h"
 
 /* Failed operations are retried by the next run, which the caller schedules at
@@ -53,6 +54,17 @@ enum reconcile_op {
 /* "route-add", "peer-remove", ...: for metric labels. */
 const char *reconcile_op_name(enum reconcile_op op);
 
+/* Why a resync happened: a run that repaired what no event announced. */
+enum reconcile_resync {
+	RECONCILE_RESYNC_EVENTS_LOST, /* the netlink monitor lost events: a full run follows */
+	RECONCILE_RESYNC_DRIFT,       /* a read of the WireGuard device found it drifted */
+	RECONCILE_RESYNC_TIMER,       /* the slow timer's run, when it changed something */
+	RECONCILE_RESYNC_COUNT
+};
+
+/* "events-lost", "drift", "timer": for metric labels. */
+const char *reconcile_resync_name(enum reconcile_resync why);
+
 struct reconcile_stats {
 	uint64_t runs;        /* reconcile_run calls */
 	uint64_t failed_runs; /* runs that left something to retry */
@@ -62,7 +74,12 @@ struct reconcile_stats {
 	uint64_t last_failed;
 	uint64_t events;   /* noted */
 	uint64_t relevant; /* that made the reconciler dirty */
-	uint64_t resyncs;
+	uint64_t resyncs;  /* of every reason: the sum of resyncs_by */
+	uint64_t resyncs_by[RECONCILE_RESYNC_COUNT];
+	uint64_t drifted[DRIFT_KIND_COUNT]; /* WireGuard peers found drifted, by kind */
+	/* Tunnel routes netd had installed and removed because another owner's route in its
+	 * table came to overlap them. */
+	uint64_t overlap_withdrawals;
 	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer), and
 	 * of those, peers started once more as no handshake had completed
 	 * RECONCILE_HANDSHAKE_RETRY later. */
@@ -100,6 +117,8 @@ struct reconcile_object {
 enum reconcile_report_kind {
 	/* Left alone on purpose (err 0). */
 	RECONCILE_REPORT_ROUTE_COLLISION, /* another owner's route overlaps a tunnel route */
+	RECONCILE_REPORT_ROUTE_YIELDED,   /* a route in main, more specific than one of netd's,
+	                                   * takes its prefix: netd's table throws it there */
 	RECONCILE_REPORT_FENCE_COLLISION, /* another owner's route sits where a fence goes */
 	RECONCILE_REPORT_FENCE_LEFT_OUT,  /* a fence leaves out a subnet of this gateway's */
 	RECONCILE_REPORT_LINK_IN_THE_WAY, /* a link of netd's name is not of netd's kind */
@@ -125,10 +144,13 @@ struct reconcile_report {
 	enum reconcile_op op;  /* the change that failed (failures other than reads) */
 	char kernel_text[256]; /* the failure in the kernel's words; "": none given */
 	/* The collisions: the other owner's route (dst, protocol) and, for a tunnel route, how
-	 * it overlaps and the site the route leads to. FENCE_LEFT_OUT: the subnet (dst). */
+	 * it overlaps and the site the route leads to. FENCE_LEFT_OUT: the subnet (dst).
+	 * ROUTE_YIELDED: the object is the throw route, other the route in main, netd_route the
+	 * tunnel route (site: its site) or fence (site "") it lies in. */
 	struct kh_route other;
 	enum kh_overlap overlap;
 	char site[MESH_NAME_SIZE];
+	struct addr_prefix netd_route;
 	/* LINK_IN_THE_WAY and PORT_MISSING of a segment: its name; the kind of the link in the
 	 * way ("": a plain device). */
 	char segment[MESH_NAME_SIZE];
@@ -163,6 +185,10 @@ enum reconcile_route_action {
 	RECONCILE_ROUTE_MOVED,     /* in the table, and now leading to another site */
 	RECONCILE_ROUTE_WITHDRAWN, /* removed: no site is routed there any more */
 	RECONCILE_ROUTE_BLOCKED,   /* newly kept out (removed, if it was in) by a collision */
+	RECONCILE_ROUTE_UNBLOCKED, /* the collision that kept it out is gone */
+	RECONCILE_ROUTE_YIELDED,   /* dst, a route in main more specific than a route of netd's
+	                            * (via: a tunnel route's site, "": a fence), now goes by main */
+	RECONCILE_ROUTE_RECLAIMED, /* that route in main is gone: netd's route takes dst back */
 };
 
 struct reconcile_route_change {
@@ -172,7 +198,29 @@ struct reconcile_route_change {
 	 * left). MOVED: from, the site it led to before. */
 	char via[MESH_NAME_SIZE];
 	char from[MESH_NAME_SIZE];
-	const struct reconcile_report *report; /* BLOCKED: the collision */
+	const struct reconcile_report *report; /* BLOCKED, YIELDED: the overlap */
+	/* BLOCKED, UNBLOCKED, YIELDED, RECLAIMED: the other owner's route (dst, table,
+	 * protocol, type) as the overlap was found. */
+	struct kh_route other;
+	bool withdrawn; /* BLOCKED: the route was in the table and the run removed it */
+};
+
+/* What netd does about another owner's route that overlaps one of its own. */
+enum reconcile_overlap_action {
+	RECONCILE_OVERLAP_YIELDED,       /* a throw route sends the other's prefix on to main */
+	RECONCILE_OVERLAP_NOT_INSTALLED, /* the tunnel route is kept out of netd's table */
+	RECONCILE_OVERLAP_WITHDRAWN,     /* ... and had been in it when the other's came */
+};
+
+/* "yield", "not-installed", "withdrawn": for JSON and metric labels. */
+const char *reconcile_overlap_action_name(enum reconcile_overlap_action action);
+
+/* An overlap as the last run left it. The report (ROUTE_YIELDED or ROUTE_COLLISION) names
+ * both routes. */
+struct reconcile_overlap {
+	enum reconcile_overlap_action action;
+	bool installed; /* YIELDED: the throw route is in netd's table */
+	const struct reconcile_report *report;
 };
 
 struct reconcile;
@@ -187,7 +235,10 @@ void reconcile_free(struct reconcile *r);
  * devices, and adds what is missing, in an order that never routes through a device that is
  * not there. A tunnel route that collides with another owner's (by kh_route_overlap) is not
  * installed, and removed if netd had installed it; a fail-closed route only when another
- * owner's has its prefix and metric. Objects netd
+ * owner's has its prefix and metric. A route in main (unless netd's table is main) whose
+ * prefix lies strictly inside a tunnel route or fence gets a throw route of its prefix in
+ * netd's table, so the lookup goes on to main for it: the more specific route wins, whoever
+ * owns it. Objects netd
  * owned in earlier runs and desired no longer names (a segment or interface gone from the
  * config, another table) are removed too. now is monotonic time in microseconds. Returns 0
  * when everything was applied, -EAGAIN when something failed (see the reports; retry at
@@ -204,9 +255,20 @@ int reconcile_teardown(struct reconcile *r, const struct mesh_desired *desired);
  * netd's), or when events were lost (KH_EV_RESYNC). The echoes of a run's own route,
  * address, FDB and peer changes leave it clean; those of a link it made in several steps
  * show the steps and call for one more run, which changes nothing. A deleted rule of
- * netd's is relevant too. WireGuard peers have no events: the slow timer's runs find
+ * netd's is relevant too. WireGuard peers have no events: reconcile_note_device finds
  * changes to them. */
 void reconcile_note_event(struct reconcile *r, const struct kh_event *ev);
+
+/* Compares a read of the WireGuard device (NULL: none) with the peers the last run left on it
+ * (their set by public key, endpoints unless they roam, allowed-ips, keepalives), WireGuard
+ * having no events for peers. On a difference it marks the reconciler dirty, counts the
+ * peers, fills *drift and returns true; the next run repairs it and counts as a resync. A
+ * drift is noted once: until that run, or after a run that left the peers unknown (a failed
+ * change, an unread device), false. Allocates nothing; O(n log n) in the peers. */
+bool reconcile_note_device(struct reconcile *r, const struct wg_device *dev, struct drift *drift);
+
+/* The slow timer's run is next: it counts as a resync if it changes something. */
+void reconcile_note_resync(struct reconcile *r);
 
 /* True before the first run and after a relevant event: the caller should run (debounced). */
 bool reconcile_dirty(const struct reconcile *r);
@@ -228,6 +290,10 @@ const struct reconcile_route_change *reconcile_route_changes(const struct reconc
  * never installed. Valid until the next run or teardown; none before the first run and
  * after a teardown. */
 const struct reconcile_fence *reconcile_fences(const struct reconcile *r, size_t *n);
+
+/* The overlaps of the last run, by the other owner's prefix; valid until the next run or
+ * teardown. */
+const struct reconcile_overlap *reconcile_overlaps(const struct reconcile *r, size_t *n);
 
 void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *stats);
 

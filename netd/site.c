@@ -15,11 +15,15 @@
 #include <sodium.h>
 
 #include "kernel-helpers/monitor.h"
+#include "kernel-helpers/nft.h"
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
+#include "netd/drift.h"
 #include "netd/gossip.h"
+#include "netd/key.h"
 #include "netd/log.h"
 #include "netd/mesh.h"
+#include "netd/pmtud.h"
 #include "netd/path.h"
 #include "netd/reconcile.h"
 #include "netd/state.h"
@@ -29,10 +33,12 @@
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
 #define SITE_DEBOUNCE 0.1
-/* Changes nobody announces (WireGuard peers, rules) are found by a run at least this often. */
+/* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
-/* The status socket's WireGuard figures (endpoints, handshakes, bytes) are read this often,
- * off the request path: a reply never waits on the kernel or a userspace implementation. */
+/* The WireGuard device is read this often, off the request path: for the status socket's
+ * figures (endpoints, handshakes, bytes), so a reply never waits on the kernel or a
+ * userspace implementation, and to find drift, which WireGuard has no events for: a peer
+ * removed, changed or added by hand is repaired within this plus the debounce. */
 #define SITE_WG_REFRESH 1.0
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
@@ -67,9 +73,18 @@ struct site {
 	struct wg_device *wg_dev; /* as last read for the replies; NULL: not read or unreadable */
 	ev_timer wg_timer;
 	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
+	/* Reconcile runs when the oldest read still going on in the background began: an
+	 * answer that may predate a run is not compared with what that run left. */
+	uint64_t wg_stale_since;
+	bool wg_stale;
 	uint64_t wg_read_failures;
 	ev_io wg_background; /* wg_background_fd: work the loop stopped waiting for is done */
 
+	struct pmtud *pmtud; /* each peer's path MTU */
+	/* The MSS clamps of netd's nftables tables as last made, and when: made again when
+	 * they change and at the resync period, so a table deleted by hand comes back. */
+	char *clamps;
+	int64_t clamped_at;
 	struct path_table *paths; /* direct or relayed, per remote site */
 	uint64_t direct_failures; /* gossip's count when the paths were last looked at */
 };
@@ -153,8 +168,59 @@ site_publish(struct site *s, json_t *event)
 static const char *const route_actions[] = {
         [RECONCILE_ROUTE_ADDED] = "add",       [RECONCILE_ROUTE_REPLACED] = "replace",
         [RECONCILE_ROUTE_MOVED] = "move",      [RECONCILE_ROUTE_WITHDRAWN] = "withdraw",
-        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+        [RECONCILE_ROUTE_BLOCKED] = "blocked", [RECONCILE_ROUTE_UNBLOCKED] = "unblocked",
+        [RECONCILE_ROUTE_YIELDED] = "yield",   [RECONCILE_ROUTE_RECLAIMED] = "reclaim",
 };
+
+/* An overlap with another owner's route appearing or going: the route's event names it, and
+ * a log line says so once each way. */
+static void
+site_note_overlap(json_t *ev, const struct reconcile_route_change *c)
+{
+	char mine[ADDR_PREFIX_STRLEN], theirs[ADDR_PREFIX_STRLEN], t[16],
+	        whose[MESH_NAME_SIZE + 16];
+	const struct kh_route *o = &c->other;
+
+	if (o->dst.addr.family == AF_UNSPEC)
+		return;
+	addr_prefix_format(&c->dst, mine);
+	addr_prefix_format(&o->dst, theirs);
+	json_object_set_new(ev, "other", json_string(theirs));
+	json_object_set_new(ev, "other_table", json_integer(o->table));
+	json_object_set_new(ev, "other_protocol", json_integer(o->protocol));
+	json_object_set_new(ev, "other_type", json_string(kh_route_type_name(o->type, t)));
+	if (c->action == RECONCILE_ROUTE_BLOCKED)
+		json_object_set_new(ev, "withdrawn", json_boolean(c->withdrawn));
+	/* A yield lies in a tunnel route (via its site) or in a fence. */
+	if (c->via[0] != '\0')
+		snprintf(whose, sizeof(whose), "site %s's route", c->via);
+	else
+		snprintf(whose, sizeof(whose), "a fail-closed route");
+	switch (c->action) {
+	case RECONCILE_ROUTE_BLOCKED:
+		log_warnx("route overlap: %s route %s of site %s: another owner's route %s "
+		          "(table %u, protocol %u) collides in netd's table",
+		          c->withdrawn ? "withdrew" : "not installing", mine, c->via, theirs,
+		          o->table, o->protocol);
+		break;
+	case RECONCILE_ROUTE_UNBLOCKED:
+		log_info("route overlap gone: route %s of site %s no longer collides with %s "
+		         "(table %u, protocol %u)",
+		         mine, c->via, theirs, o->table, o->protocol);
+		break;
+	case RECONCILE_ROUTE_YIELDED:
+		log_warnx("route overlap: %s (table %u, protocol %u) is more specific than %s: "
+		          "netd's table yields it to table %u",
+		          theirs, o->table, o->protocol, whose, o->table);
+		break;
+	case RECONCILE_ROUTE_RECLAIMED:
+		log_info("route overlap gone: %s (table %u, protocol %u): %s takes it back", theirs,
+		         o->table, o->protocol, whose);
+		break;
+	default:
+		break;
+	}
+}
 
 /* Route events: what the last run did to the tunnel routes. */
 static void
@@ -178,6 +244,7 @@ site_publish_route_changes(struct site *s)
 			json_object_set_new(ev, "reason",
 			                    json_string(reconcile_report_format(c[i].report, false,
 			                                                        why, sizeof(why))));
+		site_note_overlap(ev, &c[i]);
 		site_publish(s, ev);
 	}
 }
@@ -210,6 +277,150 @@ site_behind_nat(const struct site *s)
 	return s->conf->wg.behind_nat || (gossip_self(s->gossip)->flags & WIRE_DESC_NAT);
 }
 
+/* --- path MTU --- */
+
+/* What discovery proved of each site's path; the others keep the tunnel's MTU. */
+static void
+site_take_path_mtus(const struct site *s, struct mesh_site *sites, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pmtu *path = pmtud_path(s->pmtud, sites[i].name);
+
+		if (path && path->probed)
+			sites[i].path_mtu = path->mtu;
+		sites[i].return_path_mtu = pmtud_return_mtu(s->pmtud, sites[i].name);
+	}
+}
+
+/* The IPv4 overlay address the mesh gave peer p (of site ms), or NULL. */
+static const struct addr *
+site_peer_overlay4(const struct mesh_peer *p, const struct mesh_site *ms)
+{
+	for (size_t i = 0; i < ms->noverlay; i++) {
+		const struct addr_prefix *ov = &ms->overlay[i];
+
+		if (ov->addr.family != AF_INET)
+			continue;
+		for (size_t j = 0; j < p->nallowed; j++)
+			if (addr_prefix_equal(&p->allowed[j], ov))
+				return &ov->addr;
+	}
+	return NULL;
+}
+
+static int
+site_name_qcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mesh_site *)a)->name, ((const struct mesh_site *)b)->name);
+}
+
+static int
+site_key_qcmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct mesh_site *)item)->name);
+}
+
+/* Probes the path of every live peer the desired state has an IPv4 overlay address for.
+ * sites are sorted by name here, for the lookups (a thousand peers). */
+static int
+site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
+{
+	const struct mesh_desired *d = s->desired;
+	struct pmtud_target *targets;
+	struct addr local = {0};
+	size_t k = 0;
+	int rc;
+
+	if (!s->pmtud) /* torn down */
+		return 0;
+	targets = calloc(d->npeers ? d->npeers : 1, sizeof(*targets));
+	if (!targets)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->conf->noverlay; i++)
+		if (s->conf->overlay[i].addr.family == AF_INET && local.family == AF_UNSPEC)
+			local = s->conf->overlay[i].addr;
+	if (n > 1)
+		qsort(sites, n, sizeof(*sites), site_name_qcmp);
+	/* A tunnel below what IPv6 needs (the mesh reports it) has nothing to probe. */
+	for (size_t i = 0; i < d->npeers && d->wg.mtu >= PMTU_MIN; i++) {
+		const struct mesh_peer *p = &d->peers[i];
+		const struct mesh_site *ms;
+		const struct addr *ov;
+
+		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT))
+			continue;
+		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
+		if (ms && (ov = site_peer_overlay4(p, ms)))
+			targets[k++] = (struct pmtud_target){.site = p->site, .overlay = *ov};
+	}
+	rc = pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
+	free(targets);
+	return rc;
+}
+
+/* A path's MTU moved: the routes and segments follow in the next run. */
+static void
+site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmtu *path,
+                 uint32_t return_mtu)
+{
+	struct site *s = arg;
+	json_t *ev = site_event("path-mtu");
+
+	json_object_set_new(ev, "site", json_string(site));
+	json_object_set_new(ev, "mtu", json_integer(path->mtu));
+	json_object_set_new(ev, "previous", json_integer(old_mtu));
+	json_object_set_new(ev, "learnt", json_string(path->probed ? "probing" : "assumed"));
+	json_object_set_new(ev, "return_mtu", json_integer(return_mtu));
+	site_publish(s, ev);
+	log_info("path MTU: site %s: %u bytes (%s; was %u), %u back", site, path->mtu,
+	         path->probed ? "probing" : "assumed", old_mtu, return_mtu);
+	s->view_changed = true;
+	site_arm_work(s, site_now());
+}
+
+/* TCP SYNs into the tunnel are clamped to the route's MTU (each peer's path MTU, on its
+ * routes), and SYNs bridged into a segment to the segment's MTU: a bridge drops a frame too
+ * big for the VXLAN device and tells no one. */
+static void
+site_clamp(struct site *s, int64_t now)
+{
+	const struct mesh_desired *d = s->desired;
+	struct kh_nft_clamp routed = {0}, *bridged = calloc(d->nsegments + 1, sizeof(*bridged));
+	size_t nbridged = 0, len = 0;
+	char *text = malloc(IFNAMSIZ + d->nsegments * (IFNAMSIZ + 8) + 1);
+	int rc;
+
+	if (!bridged || !text)
+		goto out;
+	snprintf(routed.oifname, sizeof(routed.oifname), "%s", d->wg.name);
+	len += (size_t)sprintf(text, "%s", routed.oifname);
+	for (size_t i = 0; i < d->nsegments; i++) {
+		struct kh_nft_clamp *c = &bridged[nbridged];
+
+		if (d->segments[i].mtu <= 40)
+			continue;
+		snprintf(c->oifname, sizeof(c->oifname), "%s", d->segments[i].vxlan);
+		c->mss = (uint16_t)(d->segments[i].mtu - 40); /* IPv4 and TCP headers */
+		len += (size_t)sprintf(text + len, " %s:%u", c->oifname, c->mss);
+		nbridged++;
+	}
+	if (s->clamps && strcmp(s->clamps, text) == 0 && now < s->clamped_at + SITE_RESYNC_PERIOD)
+		goto out;
+	rc = kh_nft_clamp_set(&routed, 1, bridged, nbridged);
+	if (rc < 0) {
+		log_warnx("nftables: the MSS clamps of table %s could not be made: %s",
+		          KH_NFT_TABLE, strerror(-rc));
+		goto out;
+	}
+	free(s->clamps);
+	s->clamps = text;
+	s->clamped_at = now;
+	text = NULL;
+out:
+	free(bridged);
+	free(text);
+}
+
 /* Computes the desired state from the config and the view and makes the kernel hold it. */
 static void
 site_apply(struct site *s)
@@ -228,6 +439,7 @@ site_apply(struct site *s)
 	n = view_mesh_sites(s->gossip, &s->conf->policy,
 	                    (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites, rooms,
 	                    &s->hold_expiry);
+	site_take_path_mtus(s, sites, n);
 	for (size_t i = 0; i < n; i++) {
 		sites[i].relay_via = path_relay(s->paths, sites[i].name);
 		sites[i].fresh_after = path_fresh_after(s->paths, sites[i].name);
@@ -238,8 +450,11 @@ site_apply(struct site *s)
 	s->view_changed = false;
 	mesh_desired_free(s->desired);
 	s->desired = next;
+	if (site_probe_peers(s, sites, n, now) < 0)
+		goto retry;
 
 	rc = reconcile_run(s->reconcile, s->desired, now);
+	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
 	site_publish_route_changes(s);
@@ -294,9 +509,13 @@ site_arm_work(struct site *s, int64_t now)
 static void
 site_on_work(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct site *s = w->data;
+
 	(void)loop;
 	(void)revents;
-	site_apply(w->data);
+	if (site_now() >= s->last_run + SITE_RESYNC_PERIOD)
+		reconcile_note_resync(s->reconcile);
+	site_apply(s);
 }
 
 /* --- gossip I/O --- */
@@ -537,7 +756,74 @@ site_set_params(struct site *s)
 	s->params.behind_nat = s->conf->wg.behind_nat;
 }
 
-static const struct wg_device *site_device(const struct site *s);
+/* The device as last read, if it is still the one the desired state names. */
+static const struct wg_device *
+site_device(const struct site *s)
+{
+	if (s->desired == NULL || s->wg_dev == NULL ||
+	    strcmp(s->wg_dev->name, s->desired->wg.name) != 0)
+		return NULL;
+	return s->wg_dev;
+}
+
+static uint64_t
+site_runs(const struct site *s)
+{
+	struct reconcile_stats st;
+
+	reconcile_get_stats(s->reconcile, &st);
+	return st.runs;
+}
+
+static json_t *
+site_drift_event(const char *device, const struct drift *drift)
+{
+	json_t *ev = site_event("drift"), *peers = json_array();
+
+	if (ev == NULL || peers == NULL) {
+		json_decref(peers);
+		return ev;
+	}
+	json_object_set_new(ev, "device", json_string(device));
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++)
+		json_object_set_new(ev, drift_kind_name(i),
+		                    json_integer((json_int_t)drift->count[i]));
+	for (size_t i = 0; i < drift->nnamed; i++) {
+		const struct drift_peer_finding *f = &drift->named[i];
+		char key[KEY_BASE64_SIZE], fields[64];
+		json_t *p = json_object();
+
+		key_to_base64(key, f->public_key);
+		json_object_set_new(p, "change", json_string(drift_kind_name(f->kind)));
+		json_object_set_new(p, "public_key", json_string(key));
+		if (f->site[0] != '\0')
+			json_object_set_new(p, "site", json_string(f->site));
+		if (f->kind == DRIFT_PEER_CHANGED)
+			json_object_set_new(p, "fields",
+			                    json_string(drift_fields_format(f->fields, fields,
+			                                                    sizeof(fields))));
+		json_array_append_new(peers, p);
+	}
+	json_object_set_new(ev, "peers", peers);
+	return ev;
+}
+
+/* The device as just read, compared with what the last run left on it: a drift is logged,
+ * published and repaired by a run (debounced) at once. */
+static void
+site_check_drift(struct site *s)
+{
+	const struct wg_device *dev = site_device(s);
+	struct drift drift;
+	char text[1024];
+
+	if (!reconcile_note_device(s->reconcile, dev, &drift))
+		return;
+	log_warnx("wireguard %s: not as netd left it: %s; repairing", dev->name,
+	          drift_format(&drift, text, sizeof(text)));
+	site_publish(s, site_drift_event(dev->name, &drift));
+	site_arm_work(s, site_now());
+}
 
 /* A path that changed, told: an event and a log line. */
 static void
@@ -625,10 +911,10 @@ site_observe_wg(struct site *s)
 	site_update_paths(s);
 }
 
-/* Re-reads the device the replies show. The read is bounded like every WireGuard call on
- * the loop (wg_set_wait_ms). One the loop stopped waiting for goes on in the background and
- * is collected a moment later, the last figures shown meanwhile; any other failure shows
- * none. */
+/* Re-reads the device the replies show and compares it for drift. The read is bounded like
+ * every WireGuard call on the loop (wg_set_wait_ms). One the loop stopped waiting for goes
+ * on in the background and is collected a moment later, the last figures shown meanwhile;
+ * any other failure shows none. */
 static void
 site_refresh_wg(struct site *s)
 {
@@ -638,11 +924,16 @@ site_refresh_wg(struct site *s)
 
 	if (s->desired == NULL)
 		return;
+	if (!s->wg_stale)
+		s->wg_stale_since = site_runs(s);
 	rc = wg_get_device(s->desired->wg.name, &dev);
 	if (rc != -ETIMEDOUT) {
 		wg_free_device(s->wg_dev);
 		s->wg_dev = rc == 0 ? dev : NULL;
+		if (rc == 0 && s->wg_stale_since == site_runs(s))
+			site_check_drift(s);
 	}
+	s->wg_stale = rc == -ETIMEDOUT;
 	if (rc < 0 && rc != -ENODEV) {
 		s->wg_read_failures++;
 		log_debug("wireguard %s: cannot read it for status: %s", s->desired->wg.name,
@@ -683,16 +974,6 @@ site_on_wg_background(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (s->wg_collecting)
 		site_refresh_wg(s);
-}
-
-/* The device as last read, if it is still the one the desired state names. */
-static const struct wg_device *
-site_device(const struct site *s)
-{
-	if (s->desired == NULL || s->wg_dev == NULL ||
-	    strcmp(s->wg_dev->name, s->desired->wg.name) != 0)
-		return NULL;
-	return s->wg_dev;
 }
 
 /* The netlink monitor and the reconciler it feeds, and the eventfd that tells of WireGuard
@@ -784,6 +1065,10 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	if (site_watch_kernel(s) < 0)
 		goto fail;
 	site_set_params(s);
+	if (pmtud_new(loop, site_on_path_mtu, s, &s->pmtud) < 0) {
+		log_errx("out of memory");
+		goto fail;
+	}
 	if (!view_public_address(conf, &pub))
 		log_warnx("gossip.bind is a wildcard and gossip.advertise is not set: other sites "
 		          "learn no address for this one and rely on it reaching them");
@@ -901,6 +1186,16 @@ site_leave(struct site *s)
 	return drain < 2.0 ? drain : 2.0;
 }
 
+static int
+site_unclamp(void)
+{
+	int rc = kh_nft_clamp_remove();
+
+	if (rc < 0)
+		log_warnx("teardown: nftables table %s: %s", KH_NFT_TABLE, strerror(-rc));
+	return rc;
+}
+
 int
 site_teardown(struct site *s)
 {
@@ -908,7 +1203,12 @@ site_teardown(struct site *s)
 
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_io_stop(s->loop, &s->monitor_watcher);
+	/* A path that changes would schedule a run that puts everything back. */
+	pmtud_close(s->pmtud);
+	s->pmtud = NULL;
 	rc = reconcile_teardown(s->reconcile, s->desired);
+	if (site_unclamp() < 0)
+		rc = -1;
 	if (rc < 0) {
 		site_log_reports(s->reconcile, "teardown: ", false);
 		return -1;
@@ -930,6 +1230,8 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_io_stop(s->loop, &s->wg_background);
 	wg_free_device(s->wg_dev);
+	pmtud_close(s->pmtud);
+	free(s->clamps);
 	path_free(s->paths);
 	transport_close(s->transport);
 	if (s->monitor != NULL) {
@@ -958,7 +1260,7 @@ site_teardown_offline(const struct conf *conf)
 		log_errx("out of memory");
 		goto out;
 	}
-	if (reconcile_teardown(r, desired) < 0) {
+	if (reconcile_teardown(r, desired) < 0 || site_unclamp() < 0) {
 		site_log_reports(r, "teardown: ", false);
 		goto out;
 	}
@@ -982,6 +1284,7 @@ site_snapshot(const struct site *s, struct site_snapshot *out)
 	        .reconcile = s->reconcile,
 	        .device = site_device(s),
 	        .wg_read_failures = s->wg_read_failures,
+	        .pmtud = s->pmtud,
 	        .paths = s->paths,
 	};
 }

@@ -15,6 +15,7 @@
 struct gossip;
 struct gossip_trust;
 struct mesh_desired;
+struct pmtud;
 struct path_table;
 struct reconcile;
 struct wg_device;
@@ -33,6 +34,7 @@ struct site_snapshot {
 	const struct reconcile *reconcile;
 	const struct wg_device *device; /* as last read; NULL: not read yet or unreadable */
 	uint64_t wg_read_failures;
+	const struct pmtud *pmtud;      /* the peers' path MTUs (pmtud_path) */
 	const struct path_table *paths; /* direct or relayed, per remote site */
 };
 

@@ -15,6 +15,7 @@
 #include "netd/key.h"
 #include "netd/mesh.h"
 #include "netd/metrics.h"
+#include "netd/pmtud.h"
 #include "netd/path.h"
 #include "netd/policy.h"
 #include "netd/reconcile.h"
@@ -292,6 +293,30 @@ gossip_json(const struct site_snapshot *s)
 	return finish(o, r);
 }
 
+/* {"events-lost": 0, "drift": 2, "timer": 1}: the resyncs by reason. */
+static json_t *
+resyncs_json(const struct reconcile_stats *rs)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	for (size_t i = 0; i < RECONCILE_RESYNC_COUNT; i++)
+		r |= put_int(o, reconcile_resync_name(i), (json_int_t)rs->resyncs_by[i]);
+	return finish(o, r);
+}
+
+/* {"removed": 1, "changed": 1, "foreign": 0}: WireGuard peers found drifted, by kind. */
+static json_t *
+drifted_json(const struct reconcile_stats *rs)
+{
+	json_t *o = json_object();
+	int r = 0;
+
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++)
+		r |= put_int(o, drift_kind_name(i), (json_int_t)rs->drifted[i]);
+	return finish(o, r);
+}
+
 static json_t *
 reconcile_json(const struct site_snapshot *s)
 {
@@ -307,6 +332,8 @@ reconcile_json(const struct site_snapshot *s)
 	r |= put_int(o, "last_applied", (json_int_t)rs.last_applied);
 	r |= put_int(o, "events", (json_int_t)rs.events);
 	r |= put_int(o, "resyncs", (json_int_t)rs.resyncs);
+	r |= put(o, "resyncs_by", resyncs_json(&rs));
+	r |= put(o, "drifted_peers", drifted_json(&rs));
 	r |= put_int(o, "handshakes_started", (json_int_t)rs.handshakes_started);
 	r |= put_int(o, "handshakes_retried", (json_int_t)rs.handshakes_retried);
 	r |= put(o, "dirty", json_boolean(reconcile_dirty(s->reconcile)));
@@ -497,6 +524,8 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
           const struct gossip_member_info *mi, const struct cred *c)
 {
 	static const struct gossip_member_info unheard = {.why = ""};
+	const struct mesh_peer *dp = desired_peer(s->desired, name);
+	const struct pmtu *path = pmtud_path(s->pmtud, name);
 	json_t *o = json_object();
 	int r = 0;
 
@@ -506,7 +535,12 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
 	r |= put(o, "state",
 	         json_string(mi != &unheard ? gossip_state_name(mi->state) : "unknown"));
 	r |= put_int(o, "incarnation", (json_int_t)mi->incarnation);
-	r |= put(o, "tunnel", json_boolean(desired_peer(s->desired, name) != NULL));
+	r |= put(o, "tunnel", json_boolean(dp != NULL));
+	/* The MTU its routes carry, and whether probes proved it or the tunnel's is assumed. */
+	r |= put(o, "path_mtu", dp ? json_integer(dp->path_mtu) : json_null());
+	r |= put(o, "path_mtu_learnt",
+	         dp ? json_string(dp->path_probed ? "probing" : "assumed") : json_null());
+	r |= put_int(o, "path_mtu_probes", path ? (json_int_t)path->sent : 0);
 	r |= put(o, "prefixes", granted_prefixes_json(mi));
 	r |= put(o, "segments", granted_segments_json(mi));
 	r |= put(o, "refused", refusal_json(mi));
@@ -561,6 +595,8 @@ segment_json(const struct mesh_segment *seg)
 	r |= put(o, "vxlan", json_string(seg->vxlan));
 	r |= put(o, "bridge", json_string(seg->bridge));
 	r |= put_int(o, "mtu", (json_int_t)seg->mtu);
+	/* What TCP SYNs bridged into it are clamped to: the MTU less IPv4 and TCP headers. */
+	r |= put_int(o, "mss", seg->mtu > 40 ? (json_int_t)seg->mtu - 40 : 0);
 	r |= put(o, "members", members);
 	r |= put(o, "vteps", vteps);
 	return finish(o, r);
@@ -593,7 +629,8 @@ route_problem(const struct site_snapshot *s, const struct mesh_route *r, char *b
 		const struct reconcile_object *o = &rep[i].object;
 
 		if (o->type == RECONCILE_OBJECT_ROUTE && o->table == d->table &&
-		    o->metric == d->metric && addr_prefix_equal(&o->dst, &r->dst))
+		    o->metric == d->metric && addr_prefix_equal(&o->dst, &r->dst) &&
+		    rep[i].kind != RECONCILE_REPORT_ROUTE_YIELDED)
 			return reconcile_report_format(&rep[i], false, buf, len);
 	}
 	return NULL;
@@ -645,6 +682,38 @@ policy_problems(json_t *problems, const struct conf_policy *p, const struct goss
 	}
 }
 
+/* Another owner's route that overlaps one of netd's, and what netd does about it. */
+static json_t *
+overlap_json(const struct reconcile_overlap *o)
+{
+	const struct reconcile_report *rep = o->report;
+	const struct addr_prefix *mine =
+	        o->action == RECONCILE_OVERLAP_YIELDED ? &rep->netd_route : &rep->object.dst;
+	char theirs[ADDR_PREFIX_STRLEN], ours[ADDR_PREFIX_STRLEN], t[16],
+	        why[RECONCILE_REPORT_STRLEN];
+
+	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s?, s:s, s:b, s:s}", "prefix",
+	                 addr_prefix_format(&rep->other.dst, theirs), "table",
+	                 (json_int_t)rep->other.table, "protocol", (json_int_t)rep->other.protocol,
+	                 "type", kh_route_type_name(rep->other.type, t), "route",
+	                 addr_prefix_format(mine, ours), "via", rep->site[0] ? rep->site : NULL,
+	                 "action", reconcile_overlap_action_name(o->action), "installed",
+	                 o->action == RECONCILE_OVERLAP_YIELDED && o->installed, "reason",
+	                 reconcile_report_format(rep, false, why, sizeof(why)));
+}
+
+static json_t *
+overlaps_json(const struct site_snapshot *s)
+{
+	size_t n;
+	const struct reconcile_overlap *o = reconcile_overlaps(s->reconcile, &n);
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, overlap_json(&o[i]));
+	return a;
+}
+
 /* The tunnel routes and the fail-closed ones as the last run left them, merged by prefix
  * (a tunnel route before the fence of the same prefix, as the metrics go). */
 json_t *
@@ -690,9 +759,10 @@ status_routes_json(const struct site_snapshot *s)
 		else if (gossip_member(s->gossip, j, &mi) == 0)
 			policy_problems(problems, &s->conf->policy, &mi, NULL);
 	}
-	return json_pack("{s:o, s:I, s:I, s:o}", "routes", routes, "table",
+	return json_pack("{s:o, s:I, s:I, s:o, s:o}", "routes", routes, "table",
 	                 (json_int_t)s->conf->routing.table, "protocol",
-	                 (json_int_t)s->conf->routing.protocol, "problems", problems);
+	                 (json_int_t)s->conf->routing.protocol, "problems", problems, "overlaps",
+	                 overlaps_json(s));
 }
 
 /* --- catalogue --- */
@@ -1032,6 +1102,40 @@ metrics_refusals(struct metrics *m, const struct site_snapshot *s)
 	}
 }
 
+/* Which way each member's traffic goes, and whether this site is behind NAT. */
+static void
+metrics_paths(struct metrics *m, const struct site_snapshot *s)
+{
+	size_t count = gossip_member_count(s->gossip);
+	struct gossip_member_info mi;
+	struct path_info pi;
+
+	metrics_family(m, "netd_nat", "gauge",
+	               "1 while this site is behind NAT, as configured or as others see it.");
+	metrics_sample(m, "netd_nat", NULL,
+	               (gossip_self(s->gossip)->flags & WIRE_DESC_NAT) ? 1 : 0);
+	metrics_family(m, "netd_peer_relayed", "gauge",
+	               "1 while a member site's traffic goes through the relay named, its direct "
+	               "path failing.");
+	for (size_t i = 0; s->paths != NULL && i < count; i++)
+		if (gossip_member(s->gossip, i, &mi) == 0 &&
+		    path_get(s->paths, mi.name, &pi) == 0 && pi.mode == PATH_RELAYED) {
+			const char *labels[] = {"site", mi.name, "relay", pi.relay, NULL};
+
+			metrics_sample(m, "netd_peer_relayed", labels, 1);
+		}
+	metrics_family(m, "netd_peer_path_switches_total", "counter",
+	               "Times a member site's traffic moved to a relay or back to its own tunnel.");
+	for (size_t i = 0; s->paths != NULL && i < count; i++)
+		if (gossip_member(s->gossip, i, &mi) == 0 &&
+		    path_get(s->paths, mi.name, &pi) == 0) {
+			const char *labels[] = {"site", mi.name, NULL};
+
+			metrics_sample(m, "netd_peer_path_switches_total", labels,
+			               (double)pi.switches);
+		}
+}
+
 /* The federation: what admitted the members, the credentials and revocations gossip took,
  * and when this site's own credential runs out (no sample while it has none). */
 static void
@@ -1078,6 +1182,41 @@ metrics_federation(struct metrics *m, const struct site_snapshot *s)
 	}
 }
 
+/* The overlaps as the last run left them, by the other owner's table and what netd does
+ * (yields go to main, collisions are in netd's table), and the withdrawals so far. */
+static void
+metrics_overlaps(struct metrics *m, const struct site_snapshot *s, const struct reconcile_stats *rs)
+{
+	static const enum reconcile_overlap_action actions[] = {RECONCILE_OVERLAP_YIELDED,
+	                                                        RECONCILE_OVERLAP_NOT_INSTALLED,
+	                                                        RECONCILE_OVERLAP_WITHDRAWN};
+	size_t n;
+	const struct reconcile_overlap *o = reconcile_overlaps(s->reconcile, &n);
+	uint32_t table = s->conf->routing.table;
+
+	metrics_family(
+	        m, "netd_route_overlaps", "gauge",
+	        "Other owners' routes overlapping netd's, by their table and what netd does.");
+	for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++) {
+		uint32_t where = actions[a] == RECONCILE_OVERLAP_YIELDED ? CONF_TABLE_MAIN : table;
+		char tbl[16];
+		const char *labels[] = {"table", tbl, "action",
+		                        reconcile_overlap_action_name(actions[a]), NULL};
+		size_t count = 0;
+
+		if (actions[a] == RECONCILE_OVERLAP_YIELDED && table == CONF_TABLE_MAIN)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			count += o[i].action == actions[a];
+		snprintf(tbl, sizeof(tbl), "%u", where);
+		metrics_sample(m, "netd_route_overlaps", labels, (double)count);
+	}
+	metrics_family(m, "netd_route_overlap_withdrawals_total", "counter",
+	               "Tunnel routes removed because another owner's route came to overlap them.");
+	metrics_sample(m, "netd_route_overlap_withdrawals_total", NULL,
+	               (double)rs->overlap_withdrawals);
+}
+
 static void
 metrics_reconcile(struct metrics *m, const struct site_snapshot *s)
 {
@@ -1095,6 +1234,24 @@ metrics_reconcile(struct metrics *m, const struct site_snapshot *s)
 		metrics_sample(m, "netd_reconcile_changes_total", ok, (double)rs.applied[i]);
 		metrics_sample(m, "netd_reconcile_changes_total", failed, (double)rs.failed[i]);
 	}
+	metrics_family(m, "netd_reconcile_resyncs_total", "counter",
+	               "Runs that repaired what no event announced, by reason: events the "
+	               "netlink monitor lost, drift found on the WireGuard device, the slow "
+	               "timer's run finding something to change.");
+	for (size_t i = 0; i < RECONCILE_RESYNC_COUNT; i++) {
+		const char *labels[] = {"reason", reconcile_resync_name(i), NULL};
+
+		metrics_sample(m, "netd_reconcile_resyncs_total", labels, (double)rs.resyncs_by[i]);
+	}
+	metrics_family(m, "netd_wireguard_drift_total", "counter",
+	               "WireGuard peers found not as netd left them, by kind: removed, changed "
+	               "(endpoint, allowed-ips, keepalive, preshared key) or foreign.");
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++) {
+		const char *labels[] = {"kind", drift_kind_name(i), NULL};
+
+		metrics_sample(m, "netd_wireguard_drift_total", labels, (double)rs.drifted[i]);
+	}
+	metrics_overlaps(m, s, &rs);
 }
 
 static double
@@ -1148,6 +1305,30 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 	}
 }
 
+/* The MTU each peer's routes carry, from the desired state: proven by probes or assumed. */
+static void
+metrics_path_mtu(struct metrics *m, const struct site_snapshot *s)
+{
+	static const char name[] = "netd_peer_path_mtu_bytes";
+	const struct metric_single refused = {
+	        "netd_path_mtu_refused_datagrams_total", "counter",
+	        "Path MTU datagrams dropped: malformed, or an ack no probe waits for.",
+	        (double)pmtud_refused(s->pmtud)};
+
+	metrics_singles(m, &refused, 1);
+	if (s->desired == NULL)
+		return;
+	metrics_family(m, name, "gauge",
+	               "Path MTU of each peer site's tunnel: the largest inner packet it carries.");
+	for (size_t i = 0; i < s->desired->npeers; i++) {
+		const struct mesh_peer *p = &s->desired->peers[i];
+		const char *labels[] = {"site", p->site, NULL};
+
+		if (!p->standby)
+			metrics_sample(m, name, labels, p->path_mtu);
+	}
+}
+
 json_t *
 status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s)
 {
@@ -1160,9 +1341,11 @@ status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s
 	metrics_members(&m, s);
 	metrics_gossip(&m, s);
 	metrics_refusals(&m, s);
+	metrics_paths(&m, s);
 	metrics_federation(&m, s);
 	metrics_reconcile(&m, s);
 	metrics_peers(&m, s);
+	metrics_path_mtu(&m, s);
 	text = metrics_finish(&m);
 	if (text == NULL)
 		return NULL;

@@ -17,6 +17,15 @@
  *                              until all N show, every call bounded by MS ms of inactivity
  *                              (wg_set_wait_ms); prints seconds until all show and the
  *                              longest single call
+ *   khbench drift NAME N R [PID]
+ *                              netd's drift check: N peers on the existing device NAME (kernel
+ *                              or userspace), then R rounds of a read of the device and its
+ *                              comparison with the peers netd left; prints the median and
+ *                              slowest round's wall time, the median comparison's alone and
+ *                              the median round's CPU time (this
+ *                              process: user and system, which holds the kernel's work), and
+ *                              with PID (a userspace WireGuard's) that process's CPU time
+ *                              per round over the rounds
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,12 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "kernel-helpers/kh.h"
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
+#include "netd/drift.h"
 
 #define TABLE       51820
 #define PROTO       200
@@ -46,7 +57,7 @@ static int
 usage(void)
 {
 	fputs("usage: khbench create NAME | apply NAME N | change NAME I | files NAME N DIR | "
-	      "peer I | uapi NAME N MS\n",
+	      "peer I | uapi NAME N MS | drift NAME N R [PID]\n",
 	      stderr);
 	return 2;
 }
@@ -369,6 +380,151 @@ out:
 	return ret;
 }
 
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+seconds_qcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The CPU time process pid has used (user and system), or -1 when it cannot be read. */
+static double
+process_cpu(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime, stime;
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	/* After the command's name, which may hold anything but ends with the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+	                 &stime) != 2)
+		return -1;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The desired state netd would have for the bench device's peers: what the table keeps. */
+static int
+bench_desired(const char *name, uint32_t n, struct mesh_desired *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->wg.name, sizeof(d->wg.name), "%s", name);
+	d->peers = calloc(n ? n : 1, sizeof(*d->peers));
+	if (!d->peers)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct mesh_peer *m = &d->peers[d->npeers++];
+		struct peer_data p;
+
+		peer_data(i, false, &p);
+		snprintf(m->site, sizeof(m->site), "site-%u", i);
+		memcpy(m->public_key, p.key, WG_KEY_SIZE);
+		m->endpoint.family = AF_INET;
+		m->endpoint.u.v4 = p.endpoint.sin_addr;
+		m->endpoint_port = ntohs(p.endpoint.sin_port);
+		m->allowed = calloc(1, sizeof(*m->allowed));
+		if (!m->allowed)
+			return -ENOMEM;
+		m->allowed->addr.family = AF_INET;
+		m->allowed->addr.u.v4 = p.allowed;
+		m->allowed->len = 32;
+		m->nallowed = 1;
+	}
+	return 0;
+}
+
+/* One round: the device read and compared. 0, or 1 (said). */
+static int
+drift_round(const char *name, struct drift_table *t, double *wall, double *cpu, double *compare)
+{
+	double w0 = now(), c0 = cpu_now(), m0;
+	struct wg_device *got = NULL;
+	struct drift drift;
+	char text[512];
+	int err = wg_get_device(name, &got);
+	bool drifted;
+
+	if (err < 0)
+		return kh_failed(name, err);
+	m0 = now();
+	drifted = drift_compare(t, got, &drift);
+	*compare = now() - m0;
+	if (drifted) {
+		fprintf(stderr, "khbench: %s drifted: %s\n", name,
+		        drift_format(&drift, text, sizeof(text)));
+		wg_free_device(got);
+		return 1;
+	}
+	wg_free_device(got);
+	*wall = now() - w0;
+	*cpu = cpu_now() - c0;
+	return 0;
+}
+
+static int
+cmd_drift(const char *name, uint32_t n, uint32_t rounds, long pid)
+{
+	double peer_cpu = 0;
+	struct wg_device *dev = bench_device(name, n);
+	double *wall = calloc(rounds, sizeof(*wall)), *cpu = calloc(rounds, sizeof(*cpu));
+	double *compare = calloc(rounds, sizeof(*compare));
+	struct drift_table table = {0};
+	struct mesh_desired d = {0};
+	int ret = 1, err;
+
+	if (!dev || !wall || !cpu || !compare || bench_desired(name, n, &d) < 0 ||
+	    drift_table_set(&table, &d) < 0) {
+		fprintf(stderr, "khbench: out of memory\n");
+		goto out;
+	}
+	err = wg_set_device(dev);
+	if (err < 0) {
+		kh_failed(name, err);
+		goto out;
+	}
+	if (pid > 0)
+		peer_cpu = process_cpu(pid);
+	for (uint32_t r = 0; r < rounds; r++)
+		if (drift_round(name, &table, &wall[r], &cpu[r], &compare[r]))
+			goto out;
+	if (pid > 0 && peer_cpu >= 0 && process_cpu(pid) >= 0)
+		printf("process_cpu_per_round_s %.6f\n", (process_cpu(pid) - peer_cpu) / rounds);
+	qsort(wall, rounds, sizeof(*wall), seconds_qcmp);
+	qsort(cpu, rounds, sizeof(*cpu), seconds_qcmp);
+	qsort(compare, rounds, sizeof(*compare), seconds_qcmp);
+	printf("rounds %u\nmedian_s %.6f\nmax_s %.6f\nmedian_cpu_s %.6f\nmedian_compare_s %.6f\n",
+	       rounds, wall[rounds / 2], wall[rounds - 1], cpu[rounds / 2], compare[rounds / 2]);
+	ret = 0;
+out:
+	for (size_t i = 0; i < d.npeers; i++)
+		free(d.peers[i].allowed);
+	free(d.peers);
+	drift_table_free(&table);
+	free(wall);
+	free(cpu);
+	free(compare);
+	wg_free_device(dev);
+	return ret;
+}
+
 static int
 cmd_peer(uint32_t i)
 {
@@ -388,7 +544,7 @@ int
 main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
-	unsigned long n, ms;
+	unsigned long n, ms, rounds, pid = 0;
 
 	if (sodium_init() < 0)
 		return 1;
@@ -403,6 +559,10 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "uapi") && argc == 5 && count_arg(argv[3], MAX_PEERS, &n) == 0 &&
 	    count_arg(argv[4], 60000, &ms) == 0 && ms > 0)
 		return cmd_uapi(argv[2], (uint32_t)n, (int)ms);
+	if (!strcmp(cmd, "drift") && (argc == 5 || argc == 6) &&
+	    count_arg(argv[3], MAX_PEERS, &n) == 0 && count_arg(argv[4], 1000000, &rounds) == 0 &&
+	    rounds > 0 && (argc == 5 || count_arg(argv[5], 1ul << 22, &pid) == 0))
+		return cmd_drift(argv[2], (uint32_t)n, (uint32_t)rounds, (long)pid);
 	if (!strcmp(cmd, "peer") && argc == 3 && count_arg(argv[2], MAX_PEERS - 1, &n) == 0)
 		return cmd_peer((uint32_t)n);
 	return usage();

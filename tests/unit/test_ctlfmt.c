@@ -209,6 +209,32 @@ test_routes(void **state)
 	expect_output("segments", "{\"segments\":[]}", "no segments\n");
 }
 
+/* Other owners' overlapping routes, under the routes when there are any. */
+static void
+test_route_overlaps(void **state)
+{
+	(void)state;
+	expect_output(
+	        "routes",
+	        "{\"routes\":[{\"prefix\":\"10.2.0.0/16\",\"type\":\"unicast\",\"via\":\"beta\","
+	        "\"dev\":\"wg0\",\"metric\":10,\"installed\":true,\"reason\":null}],"
+	        "\"overlaps\":[{\"prefix\":\"10.2.0.0/24\",\"table\":254,\"protocol\":4,"
+	        "\"type\":\"unicast\",\"route\":\"10.2.0.0/16\",\"via\":\"beta\",\"action\":"
+	        "\"yield\",\"installed\":true,\"reason\":\"yields to table 254\"},"
+	        "{\"prefix\":\"10.3.1.0/24\",\"table\":254,\"protocol\":3,\"type\":\"blackhole\","
+	        "\"route\":\"10.3.0.0/16\",\"via\":null,\"action\":\"yield\",\"installed\":true,"
+	        "\"reason\":\"unfenced\"}]}",
+	        "PREFIX       TYPE     VIA   METRIC  INSTALLED  REASON\n"
+	        "10.2.0.0/16  unicast  beta  10      yes        -\n"
+	        "\n"
+	        "OVERLAP      TABLE  PROTO  TYPE       NETD ROUTE   VIA   ACTION  REASON\n"
+	        "10.2.0.0/24  254    4      unicast    10.2.0.0/16  beta  yield   yields to table "
+	        "254\n"
+	        "10.3.1.0/24  254    3      blackhole  10.3.0.0/16  -     yield   unfenced\n");
+	/* None: nothing more is printed. */
+	expect_output("routes", "{\"routes\":[],\"overlaps\":[]}", "no routes\n");
+}
+
 static void
 test_metrics_config_reload(void **state)
 {
@@ -426,6 +452,7 @@ main(void)
 	        cmocka_unit_test(test_peers),
 	        cmocka_unit_test(test_columns_follow_content),
 	        cmocka_unit_test(test_routes),
+	        cmocka_unit_test(test_route_overlaps),
 	        cmocka_unit_test(test_metrics_config_reload),
 	        cmocka_unit_test(test_events),
 	        cmocka_unit_test(test_bytes),

@@ -329,7 +329,11 @@ test_invalid_requests_stay_local(void **state)
 	r.oif = 1;
 	assert_int_equal(kh_route_replace(&r), -EINVAL);
 	assert_string_equal(kh_last_error(), "install route 10.1.2.0/24 table 51820: a reject "
-	                                     "route has no output interface or gateway");
+	                                     "or throw route has no output interface or gateway");
+	r.type = KH_ROUTE_THROW;
+	assert_int_equal(kh_route_replace(&r), -EINVAL);
+	assert_string_equal(kh_last_error(), "install route 10.1.2.0/24 table 51820: a reject "
+	                                     "or throw route has no output interface or gateway");
 	r.oif = 0;
 	r.type = 2; /* RTN_LOCAL: the kernel's, never netd's */
 	assert_int_equal(kh_route_replace(&r), -EINVAL);

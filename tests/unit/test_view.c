@@ -105,6 +105,21 @@ test_descriptor(void **state)
 	view_descriptor(conf, &d);
 	assert_int_equal(d.nendpoints, 0);
 	conf_free(conf);
+
+	/* Behind NAT: its own address reaches nobody, so it is not published (gossip adds what
+	 * others see); the flags and the accepted relays are. */
+	conf = load("gossip = { bind = \"172.16.2.2:7000\"; };\n");
+	conf->wg.behind_nat = true;
+	conf->wg.relay = true;
+	strcpy(conf->wg.relays[0], "hub");
+	conf->wg.nrelays = 1;
+	view_descriptor(conf, &d);
+	assert_int_equal(d.nendpoints, 0);
+	assert_string_equal(addr_endpoint_format(&d.gossip, buf), "172.16.2.2:7000");
+	assert_int_equal(d.flags, WIRE_DESC_NAT | WIRE_DESC_RELAY);
+	assert_int_equal(d.nrelays, 1);
+	assert_string_equal(d.relays[0], "hub");
+	conf_free(conf);
 }
 
 static void

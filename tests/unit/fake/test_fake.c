@@ -147,6 +147,26 @@ static const struct scenario scenarios[] = {
                  {"route-flush 51820 200", OK, "deleted=2\n"},
                  {"route-show 51820 any", OK, ""},
          }},
+        {"throw routes",
+         {
+                 {"veth e0", OK, NULL},
+                 {"up e0", OK, NULL},
+                 {"route-replace 51820 200 10.2.0.0/16 dev e0 metric 10", OK, NULL},
+                 {"route-replace 51820 200 10.2.0.0/24 type throw metric 10", OK, NULL},
+                 {"route-replace 51820 200 2001:db8:2::/64 type throw metric 10", OK, NULL},
+                 {"route-replace 51820 200 10.2.1.0/24 type throw dev e0", -EINVAL, NULL},
+                 {"route-show 51820 200", OK,
+                  "10.2.0.0/16 dev e0 table 51820 proto 200 metric 10\n"
+                  "10.2.0.0/24 type throw table 51820 proto 200 metric 10\n"
+                  "2001:db8:2::/64 type throw table 51820 proto 200 metric 10\n"},
+                 /* Like a reject route, a throw route hangs on no device. */
+                 {"link-del e0", OK, NULL},
+                 {"route-show 51820 200", OK,
+                  "10.2.0.0/24 type throw table 51820 proto 200 metric 10\n"
+                  "2001:db8:2::/64 type throw table 51820 proto 200 metric 10\n"},
+                 {"route-flush 51820 200", OK, "deleted=2\n"},
+                 {"route-show 51820 any", OK, ""},
+         }},
         {"gateways",
          {
                  {"veth e0", OK, NULL},

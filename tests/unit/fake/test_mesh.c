@@ -574,6 +574,58 @@ test_segments(void **state)
 	conf_free(conf);
 }
 
+/* A path MTU below the tunnel's: that peer's routes carry it, the segments it joined shrink
+ * to it less VXLAN's overhead; a path at the tunnel's MTU leaves routes at the device's. */
+static void
+test_path_mtu(void **state)
+{
+	struct conf *conf = default_conf();
+	struct mesh_site sites[2] = {
+	        {.name = "beta", .path_mtu = 1420},
+	        {.name = "gamma", .path_mtu = 1340},
+	};
+	static const uint32_t vnis[] = {100, 200};
+	struct mesh_params params;
+	struct mesh_desired *d;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		fixture_pubkey((int)i + 1, sites[i].public_key);
+		assert_int_equal(
+		        addr_prefix_parse(i ? "10.99.0.3" : "10.99.0.2", &sites[i].overlay[0]), 0);
+		sites[i].noverlay = 1;
+		sites[i].vnis = vnis;
+		sites[i].nvnis = i ? 2 : 1;
+	}
+	mesh_params_init(&params);
+	assert_int_equal(mesh_compute(conf, sites, 2, &params, 0, &d), 0);
+	assert_int_equal(d->npeers, 2);
+	assert_int_equal(d->peers[0].path_mtu, 1420);
+	assert_int_equal(d->peers[1].path_mtu, 1340);
+	assert_true(d->peers[1].path_probed);
+	for (size_t i = 0; i < d->nroutes; i++)
+		assert_int_equal(d->routes[i].mtu, d->routes[i].peer == 1 ? 1340 : 0);
+	assert_int_equal(d->nsegments, 2);
+	assert_int_equal(d->segments[0].mtu, 1340 - MESH_VXLAN_OVERHEAD);
+	assert_int_equal(d->segments[1].mtu, 1340 - MESH_VXLAN_OVERHEAD);
+	mesh_desired_free(d);
+	/* Not known: assumed, the tunnel's. */
+	sites[1].path_mtu = 0;
+	assert_int_equal(mesh_compute(conf, sites, 2, &params, 0, &d), 0);
+	assert_int_equal(d->peers[1].path_mtu, 1420);
+	assert_false(d->peers[1].path_probed);
+	assert_int_equal(d->segments[1].mtu, 1370);
+	mesh_desired_free(d);
+	/* The way back counts for a segment, not for routes. */
+	sites[0].return_path_mtu = 1300;
+	assert_int_equal(mesh_compute(conf, sites, 2, &params, 0, &d), 0);
+	assert_int_equal(d->peers[0].path_mtu, 1420);
+	assert_int_equal(d->segments[0].mtu, 1300 - MESH_VXLAN_OVERHEAD);
+	assert_int_equal(d->segments[1].mtu, 1370);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* A prefix that holds a tunnel endpoint would route the tunnel into itself. */
 static void
 test_loop(void **state)
@@ -833,6 +885,7 @@ main(void)
 	        cmocka_unit_test(test_nat_keepalive),
 	        cmocka_unit_test(test_mtu),
 	        cmocka_unit_test(test_segments),
+	        cmocka_unit_test(test_path_mtu),
 	        cmocka_unit_test(test_loop),
 	        cmocka_unit_test(test_failclosed),
 	        cmocka_unit_test(test_failclosed_unseen),

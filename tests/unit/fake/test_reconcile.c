@@ -249,8 +249,9 @@ route_prefix_qcmp(const void *a, const void *b)
 	                       &((const struct kh_route *)b)->dst);
 }
 
-/* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines, or with reject
- * set its reject routes as "PREFIX TYPE metric N" lines; read unlogged. */
+/* Routes of table and protocol in the kernel, as "PREFIX dev NAME" lines (a throw route:
+ * "PREFIX throw metric N proto P"), or with reject set its reject routes as "PREFIX TYPE
+ * metric N" lines; read unlogged. */
 static char *
 routes_of(uint32_t table, int protocol, bool reject)
 {
@@ -275,6 +276,13 @@ routes_of(uint32_t table, int protocol, bool reject)
 			                        addr_prefix_format(&routes[i].dst, p),
 			                        kh_route_type_name(routes[i].type, t),
 			                        routes[i].metric);
+			continue;
+		}
+		if (routes[i].type == KH_ROUTE_THROW) {
+			len += (size_t)snprintf(out + len, 1024 - len,
+			                        "%s throw metric %u proto %u\n",
+			                        addr_prefix_format(&routes[i].dst, p),
+			                        routes[i].metric, routes[i].protocol);
 			continue;
 		}
 		assert_int_equal(kh_link_get_index(routes[i].oif, &l), 0);
@@ -337,14 +345,16 @@ expect_fences(const struct reconcile *r, const char *want)
 }
 
 /* reconcile_route_changes as "ACTION PREFIX via SITE" lines, a move with " from SITE", a
- * blocked route with ": REASON"; an unknown site is "-". */
+ * blocked route or a yield with ": REASON", a withdrawn blocked one with " (withdrawn)"; an
+ * unknown site is "-". */
 static void
 expect_route_changes(const struct reconcile *r, const char *want)
 {
 	static const char *const actions[] = {
 	        [RECONCILE_ROUTE_ADDED] = "added",     [RECONCILE_ROUTE_REPLACED] = "replaced",
 	        [RECONCILE_ROUTE_MOVED] = "moved",     [RECONCILE_ROUTE_WITHDRAWN] = "withdrawn",
-	        [RECONCILE_ROUTE_BLOCKED] = "blocked",
+	        [RECONCILE_ROUTE_BLOCKED] = "blocked", [RECONCILE_ROUTE_UNBLOCKED] = "unblocked",
+	        [RECONCILE_ROUTE_YIELDED] = "yielded", [RECONCILE_ROUTE_RECLAIMED] = "reclaimed",
 	};
 	char have[2048];
 	size_t n, len = 0;
@@ -354,14 +364,45 @@ expect_route_changes(const struct reconcile *r, const char *want)
 	for (size_t i = 0; i < n; i++) {
 		char p[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
 
-		assert_true((c[i].action == RECONCILE_ROUTE_BLOCKED) == (c[i].report != NULL));
+		assert_true((c[i].action == RECONCILE_ROUTE_BLOCKED ||
+		             c[i].action == RECONCILE_ROUTE_YIELDED) == (c[i].report != NULL));
 		len += (size_t)snprintf(
-		        have + len, sizeof(have) - len, "%s %s via %s%s%s%s%s\n",
+		        have + len, sizeof(have) - len, "%s %s via %s%s%s%s%s%s\n",
 		        actions[c[i].action], addr_prefix_format(&c[i].dst, p),
 		        c[i].via[0] ? c[i].via : "-", c[i].from[0] ? " from " : "", c[i].from,
-		        c[i].report ? ": " : "",
+		        c[i].withdrawn ? " (withdrawn)" : "", c[i].report ? ": " : "",
 		        c[i].report ? reconcile_report_format(c[i].report, false, why, sizeof(why))
 		                    : "");
+		assert_true(len < sizeof(have));
+	}
+	assert_string_equal(have, want);
+}
+
+/* reconcile_overlaps as "OTHER table T proto P over NETD-ROUTE via SITE: ACTION" lines, a
+ * yield with " (in)" or " (out)" for its throw route; a fence is "via -". */
+static void
+expect_overlaps(const struct reconcile *r, const char *want)
+{
+	char have[2048];
+	size_t n, len = 0;
+	const struct reconcile_overlap *o = reconcile_overlaps(r, &n);
+
+	have[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct reconcile_report *rep = o[i].report;
+		bool yield = o[i].action == RECONCILE_OVERLAP_YIELDED;
+		char p[ADDR_PREFIX_STRLEN], q[ADDR_PREFIX_STRLEN];
+
+		len += (size_t)snprintf(
+		        have + len, sizeof(have) - len,
+		        "%s table %u proto %u over %s via %s: %s%s\n",
+		        addr_prefix_format(&rep->other.dst, p), rep->other.table,
+		        rep->other.protocol,
+		        addr_prefix_format(yield ? &rep->netd_route : &rep->object.dst, q),
+		        rep->site[0] ? rep->site : "-", reconcile_overlap_action_name(o[i].action),
+		        !yield           ? ""
+		        : o[i].installed ? " (in)"
+		                         : " (out)");
 		assert_true(len < sizeof(have));
 	}
 	assert_string_equal(have, want);
@@ -464,14 +505,14 @@ test_again_changes_nothing(void **state)
 	expect_route_changes(r, "");
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_applied, 0);
-	/* Links, the WireGuard device, its addresses, the table's routes and rules, and the FDB
-	 * of the one segment. */
+	/* Links, the WireGuard device, its addresses, the routes of the table and of main, the
+	 * table's rules, and the FDB of the one segment. */
 	print_message("a run that changes nothing makes %zu calls\n", fake_count(FAKE_OP_ANY));
-	assert_int_equal(fake_count(FAKE_OP_ANY), 6);
+	assert_int_equal(fake_count(FAKE_OP_ANY), 7);
 	assert_int_equal(fake_count(FAKE_OP_LINK_LIST), 1);
 	assert_int_equal(fake_count(FAKE_OP_WG_GET), 1);
 	assert_int_equal(fake_count(FAKE_OP_ADDR_LIST), 1);
-	assert_int_equal(fake_count(FAKE_OP_ROUTE_LIST), 1);
+	assert_int_equal(fake_count(FAKE_OP_ROUTE_LIST), 2);
 	assert_int_equal(fake_count(FAKE_OP_RULE_LIST), 1);
 	assert_int_equal(fake_count(FAKE_OP_FDB_LIST), 1);
 	/* Nothing changed, nothing announced. */
@@ -970,6 +1011,7 @@ test_collisions(void **state)
 	struct kh_route around = {.table = 51820, .protocol = 4, .metric = 5};
 	struct kh_route deflt = {.table = 51820, .protocol = 4, .metric = 5};
 	const struct reconcile_report *rep;
+	struct reconcile_stats st;
 	struct reconcile *r;
 	struct kh_link eth1;
 
@@ -1006,6 +1048,8 @@ test_collisions(void **state)
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL,
 	              "10.2.0.0/16 dev eth1 proto 4\n0.0.0.0/0 dev eth1 proto 4\n"
 	              "10.99.0.2/32 dev wg0 proto 200\n");
+	expect_overlaps(r, "10.2.0.0/16 table 51820 proto 4 over 10.2.0.0/16 via beta: not-"
+	                   "installed\n");
 	forget_events();
 	fake_clear_ops();
 
@@ -1018,7 +1062,7 @@ test_collisions(void **state)
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	expect_changes("route replace 10.2.0.0/16 dev wg0 table 51820 proto 200 metric 10\n");
 	assert_int_equal(report_count(r), 0);
-	expect_route_changes(r, "added 10.2.0.0/16 via beta\n");
+	expect_route_changes(r, "unblocked 10.2.0.0/16 via beta\nadded 10.2.0.0/16 via beta\n");
 
 	/* Another owner covers it later: netd steps back from the covered route. */
 	fake_act_as(FAKE_OTHER);
@@ -1036,16 +1080,121 @@ test_collisions(void **state)
 	              "route 10.99.0.2/32 table 51820 metric 10", "covers it");
 	expect_routes(51820, 4, "0.0.0.0/0 dev eth1 proto 4\n10.0.0.0/8 dev eth1 proto 4\n");
 	expect_route_changes(r,
-	                     "blocked 10.2.0.0/16 via beta: not installed: another owner's route "
-	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
-	                     "taken\n"
-	                     "blocked 10.99.0.2/32 via beta: not installed: another owner's route "
-	                     "10.0.0.0/8 (protocol 4) covers it; site beta's traffic there is not "
-	                     "taken\n");
+	                     "blocked 10.2.0.0/16 via beta (withdrawn): not installed: another "
+	                     "owner's route 10.0.0.0/8 (protocol 4) covers it; site beta's traffic "
+	                     "there is not taken\n"
+	                     "blocked 10.99.0.2/32 via beta (withdrawn): not installed: another "
+	                     "owner's route 10.0.0.0/8 (protocol 4) covers it; site beta's traffic "
+	                     "there is not taken\n");
+	expect_overlaps(r,
+	                "10.0.0.0/8 table 51820 proto 4 over 10.2.0.0/16 via beta: withdrawn\n"
+	                "10.0.0.0/8 table 51820 proto 4 over 10.99.0.2/32 via beta: withdrawn\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.overlap_withdrawals, 2);
 	/* Still kept out: reported, but nothing new to tell. */
 	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
 	assert_int_equal(report_count(r), 2);
 	expect_route_changes(r, "");
+	expect_overlaps(r,
+	                "10.0.0.0/8 table 51820 proto 4 over 10.2.0.0/16 via beta: withdrawn\n"
+	                "10.0.0.0/8 table 51820 proto 4 over 10.99.0.2/32 via beta: withdrawn\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.overlap_withdrawals, 2);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* More specific wins, whoever owns it: a route in main inside a tunnel route or a fence gets
+ * a throw route of its prefix in netd's table, reported and told as a change, until it goes;
+ * one equal to netd's or covering it does not. */
+static void
+test_yields(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct kh_route lan = {.table = 254, .protocol = 4, .metric = 100};
+	struct kh_route same = {.table = 254, .protocol = 4, .metric = 100};
+	struct kh_route deflt = {.table = 254, .protocol = 3, .metric = 0};
+	struct kh_route fenced = {.table = 254, .protocol = 4, .type = KH_ROUTE_BLACKHOLE};
+	struct reconcile *r;
+	struct kh_link eth1;
+
+	(void)state;
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	lan.oif = same.oif = deflt.oif = eth1.ifindex;
+	assert_int_equal(addr_prefix_parse("10.2.0.0/24", &lan.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.2.0.0/16", &same.dst), 0);
+	assert_int_equal(addr_prefix_parse("0.0.0.0/0", &deflt.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.3.1.0/24", &fenced.dst), 0);
+	assert_int_equal(kh_route_replace(&lan), 0);
+	assert_int_equal(kh_route_replace(&same), 0);
+	assert_int_equal(kh_route_replace(&deflt), 0);
+	fake_act_as(FAKE_NETD);
+
+	r = started(d);
+	expect_routes(51820, 200,
+	              "10.2.0.0/24 throw metric 10 proto 200\n10.2.0.0/16 dev wg0 proto 200\n"
+	              "10.99.0.2/32 dev wg0 proto 200\n");
+	expect_report(
+	        r, RECONCILE_REPORT_ROUTE_YIELDED, 0, "route 10.2.0.0/24 table 51820 metric 10",
+	        "yields to table 254: another owner's unicast route 10.2.0.0/24 (protocol 4) "
+	        "lies inside site beta's tunnel route 10.2.0.0/16 and takes its traffic there");
+	assert_int_equal(report_count(r), 1);
+	expect_overlaps(r, "10.2.0.0/24 table 254 proto 4 over 10.2.0.0/16 via beta: yield (in)\n");
+	expect_route_changes(
+	        r, "added 10.2.0.0/16 via beta\n"
+	           "added 10.99.0.2/32 via beta\n"
+	           "yielded 10.2.0.0/24 via beta: yields to table 254: another owner's "
+	           "unicast route 10.2.0.0/24 (protocol 4) lies inside site beta's tunnel "
+	           "route 10.2.0.0/16 and takes its traffic there\n");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_route_changes(r, "");
+	fake_clear_ops();
+
+	/* Inside a fence: the operator's route is no accident; it wins there too, reported. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_replace(&fenced), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	expect_changes("route replace throw 10.3.1.0/24 table 51820 proto 200 metric 10\n");
+	expect_overlaps(r, "10.2.0.0/24 table 254 proto 4 over 10.2.0.0/16 via beta: yield (in)\n"
+	                   "10.3.1.0/24 table 254 proto 4 over 10.3.0.0/16 via -: yield (in)\n");
+	expect_route_changes(r, "yielded 10.3.1.0/24 via -: yields to table 254: another owner's "
+	                        "blackhole route 10.3.1.0/24 (protocol 4) lies inside the "
+	                        "fail-closed route 10.3.0.0/16 and takes its traffic there, "
+	                        "unfenced\n");
+
+	/* The operator's routes go: netd's take their traffic back. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_del(&lan), 0);
+	assert_int_equal(kh_route_del(&fenced), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_true(reconcile_dirty(r));
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
+	expect_changes("route del throw 10.2.0.0/24 table 51820 proto 200 metric 10\n"
+	               "route del throw 10.3.1.0/24 table 51820 proto 200 metric 10\n");
+	expect_route_changes(r, "reclaimed 10.2.0.0/24 via beta\nreclaimed 10.3.1.0/24 via -\n");
+	expect_overlaps(r, "");
+	assert_int_equal(report_count(r), 0);
+	expect_routes(51820, 200,
+	              "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
+	/* Routes of main equal to or covering netd's are no event of its. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_del(&same), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_false(reconcile_dirty(r));
 	reconcile_free(r);
 	mesh_desired_free(d);
 	conf_free(conf);
@@ -1787,6 +1936,233 @@ test_wireguard_drift(void **state)
 	conf_free(conf);
 }
 
+/* --- drift: the device read once a second, compared with what the last run left --- */
+
+/* The device as a once-a-second read finds it; freed with wg_free_device. */
+static struct wg_device *
+read_wg0(void)
+{
+	struct wg_device *dev = NULL;
+
+	assert_int_equal(wg_get_device("wg0", &dev), 0);
+	return dev;
+}
+
+/* Whether the device drifted, as reconcile_note_device says; *out says how. */
+static bool
+note_wg0(struct reconcile *r, struct drift *out)
+{
+	struct wg_device *dev = read_wg0();
+	bool drifted = reconcile_note_device(r, dev, out);
+
+	wg_free_device(dev);
+	return drifted;
+}
+
+/* Someone else's change to wg0: set as a sparse delta. */
+static void
+hand_set(struct wg_device *set)
+{
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(wg_set_device(set), 0);
+	fake_act_as(FAKE_NETD);
+	wg_free_device(set);
+}
+
+static struct wg_peer *
+hand_peer(struct wg_device *set, int key, uint32_t flags)
+{
+	struct wg_peer *p = wg_device_add_peer(set);
+
+	assert_non_null(p);
+	fixture_pubkey(key, p->public_key);
+	p->flags = flags;
+	return p;
+}
+
+/* A peer removed by hand: found once, repaired by the next run, which counts as a resync;
+ * the repaired device compares equal again. */
+static void
+test_drift_peer_removed(void **state)
+{
+	const struct fixture_site *view[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = started(d);
+	struct wg_device *set = wg_device_new("wg0");
+	struct reconcile_stats st;
+	struct drift drift;
+	char text[256];
+
+	(void)state;
+	assert_false(note_wg0(r, &drift));
+	assert_false(reconcile_dirty(r));
+	hand_peer(set, 2, WG_PEER_REMOVE_ME);
+	hand_set(set);
+	forget_events();
+	fake_clear_ops();
+
+	assert_true(note_wg0(r, &drift));
+	assert_true(reconcile_dirty(r));
+	assert_int_equal(drift.count[DRIFT_PEER_REMOVED], 1);
+	assert_int_equal(drift.count[DRIFT_PEER_CHANGED], 0);
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 0);
+	assert_string_equal(drift_format(&drift, text, sizeof(text)), "peer of site gamma removed");
+	/* Once per repair: the run that repairs it is already called for. */
+	assert_false(note_wg0(r, &drift));
+
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 peer @GAMMA@ "
+	               "update-only persistent-keepalive 0\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 1);
+	assert_int_equal(st.resyncs_by[RECONCILE_RESYNC_DRIFT], 1);
+	assert_int_equal(st.drifted[DRIFT_PEER_REMOVED], 1);
+	assert_false(note_wg0(r, &drift));
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* Allowed-ips, keepalive and a fixed endpoint changed by hand and a foreign peer added are
+ * each named; a roaming site's endpoint learnt by WireGuard is not drift. */
+static void
+test_drift_changed_and_foreign(void **state)
+{
+	struct fixture_site roaming = beta;
+	const struct fixture_site *view[] = {&roaming, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d;
+	struct reconcile *r;
+	struct wg_device *set;
+	struct wg_peer *p;
+	struct addr_prefix extra, foreign;
+	struct reconcile_stats st;
+	struct drift drift;
+	char text[512];
+
+	(void)state;
+	roaming.nat = true;
+	d = desired_of(conf, view, N(view));
+	r = started(d);
+	set = wg_device_new("wg0");
+	p = hand_peer(set, 1, WG_PEER_HAS_ENDPOINT);
+	p->endpoint.sin.sin_family = AF_INET;
+	p->endpoint.sin.sin_port = htons(40000);
+	inet_pton(AF_INET, "203.0.113.9", &p->endpoint.sin.sin_addr);
+	hand_set(set);
+	assert_false(note_wg0(r, &drift));
+
+	set = wg_device_new("wg0");
+	p = hand_peer(set, 2, WG_PEER_HAS_KEEPALIVE | WG_PEER_HAS_ENDPOINT);
+	p->persistent_keepalive = 7;
+	p->endpoint.sin.sin_family = AF_INET;
+	p->endpoint.sin.sin_port = htons(51820);
+	inet_pton(AF_INET, "192.0.2.33", &p->endpoint.sin.sin_addr);
+	assert_int_equal(addr_prefix_parse("10.77.0.0/16", &extra), 0);
+	p = hand_peer(set, 1, 0);
+	assert_int_equal(wg_peer_add_allowedip(p, &extra), 0);
+	/* An allowed-ip is one peer's: the foreign peer's is another. */
+	assert_int_equal(addr_prefix_parse("10.78.0.0/16", &foreign), 0);
+	p = hand_peer(set, 3, 0);
+	assert_int_equal(wg_peer_add_allowedip(p, &foreign), 0);
+	hand_set(set);
+
+	assert_true(note_wg0(r, &drift));
+	assert_int_equal(drift.count[DRIFT_PEER_REMOVED], 0);
+	assert_int_equal(drift.count[DRIFT_PEER_CHANGED], 2);
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 1);
+	assert_string_equal(
+	        drift_format(&drift, text, sizeof(text)),
+	        "peer of site beta changed (allowed-ips), peer of site gamma changed "
+	        "(endpoint,keepalive), foreign peer AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM= "
+	        "added");
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("wg set wg0 peer @BETA@ replace-allowed-ips allowed-ips "
+	               "10.2.0.0/16,10.99.0.2/32 peer @GAMMA@ endpoint 192.0.2.3:51820 "
+	               "persistent-keepalive 0 peer @GAMMA@ update-only persistent-keepalive 1 "
+	               "peer @GAMMA@ update-only persistent-keepalive 0 peer "
+	               "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM= remove\n");
+	assert_false(note_wg0(r, &drift));
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs_by[RECONCILE_RESYNC_DRIFT], 1);
+	assert_int_equal(st.drifted[DRIFT_PEER_CHANGED], 2);
+	assert_int_equal(st.drifted[DRIFT_PEER_FOREIGN], 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A site with no peers yet: any peer on its device is foreign. */
+static void
+test_drift_no_peers(void **state)
+{
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, NULL, 0);
+	struct reconcile *r = started(d);
+	struct wg_device *set = wg_device_new("wg0");
+	struct drift drift;
+
+	(void)state;
+	assert_false(note_wg0(r, &drift));
+	hand_peer(set, 3, 0);
+	hand_set(set);
+	assert_true(note_wg0(r, &drift));
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 1);
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_false(note_wg0(r, &drift));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* After a run whose peer change failed the peers are not known: no drift is claimed, the
+ * retry repairs them. The slow timer's run is a resync only when it changes something. */
+static void
+test_drift_unknown_and_timer(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	const struct fixture_site *both[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *more = desired_of(conf, both, N(both));
+	struct reconcile *r = started(d);
+	struct kh_route route = {.table = 51820, .protocol = 200, .metric = 10};
+	struct reconcile_stats st;
+	struct drift drift;
+
+	(void)state;
+	fake_fail(FAKE_OP_WG_SET, 1, -EIO);
+	assert_int_equal(reconcile_run(r, more, S), -EAGAIN);
+	assert_false(note_wg0(r, &drift));
+	assert_int_equal(reconcile_run(r, more, 2 * S), 0);
+	assert_false(note_wg0(r, &drift));
+	/* Another device's read is not compared. */
+	assert_false(reconcile_note_device(r, NULL, &drift));
+
+	reconcile_note_resync(r);
+	assert_int_equal(reconcile_run(r, more, 3 * S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 0);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(addr_prefix_parse("10.99.0.2/32", &route.dst), 0);
+	assert_int_equal(kh_route_del(&route), 0);
+	fake_act_as(FAKE_NETD);
+	reconcile_note_resync(r);
+	assert_int_equal(reconcile_run(r, more, 4 * S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs, 1);
+	assert_int_equal(st.resyncs_by[RECONCILE_RESYNC_TIMER], 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(more);
+	conf_free(conf);
+}
+
 /* The changes made since the last check hold part (keys as expect_changes writes them). */
 static void
 expect_changes_hold(const char *part)
@@ -1938,6 +2314,54 @@ seconds_since(const struct timespec *t0)
 }
 
 #define SCALE_SITES 1000
+#define SCALE_MAIN  10000
+
+/* An operator's main table of SCALE_MAIN routes beside d (SCALE_SITES sites of 10.16.0.0/24
+ * and up, the first one withdrawn but fenced), a hundred of them inside those prefixes: one
+ * yield each, and the runs stay cheap. */
+static void
+scale_main_table(struct reconcile *r, const struct mesh_desired *d)
+{
+	struct reconcile_stats before, after;
+	struct timespec t0;
+	struct kh_link eth1;
+	size_t n;
+
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	for (size_t k = 0; k < SCALE_MAIN; k++) {
+		struct kh_route m = {
+		        .table = 254, .protocol = 4, .metric = 100, .oif = eth1.ifindex};
+
+		assert_int_equal(
+		        addr_prefix_parse(k < 100 ? "10.16.0.128/25" : "100.64.0.0/32", &m.dst), 0);
+		m.dst.addr.u.bytes[2] = (uint8_t)(k < 100 ? k : k >> 8);
+		if (k >= 100)
+			m.dst.addr.u.bytes[3] = (uint8_t)k;
+		assert_int_equal(kh_route_replace(&m), 0);
+	}
+	fake_act_as(FAKE_NETD);
+	reconcile_get_stats(r, &before);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
+	print_message("%d sites, %d routes in main: 100 yields %.3f s\n", SCALE_SITES, SCALE_MAIN,
+	              seconds_since(&t0));
+	reconcile_get_stats(r, &after);
+	assert_int_equal(after.applied[RECONCILE_OP_ROUTE_ADD] -
+	                         before.applied[RECONCILE_OP_ROUTE_ADD],
+	                 100);
+	reconcile_overlaps(r, &n);
+	assert_int_equal(n, 100);
+	fake_clear_ops();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(reconcile_run(r, d, 4 * S), 0);
+	print_message("%d sites, %d routes in main: run with nothing to do %.3f s\n", SCALE_SITES,
+	              SCALE_MAIN, seconds_since(&t0));
+	assert_int_equal(fake_changes(), 0);
+	reconcile_overlaps(r, &n);
+	assert_int_equal(n, 100);
+}
 
 /* A federation of SCALE_SITES sites: the first run builds everything, a run that changes
  * nothing still reads each kind of object once, one site going changes only its tunnel's
@@ -1953,6 +2377,8 @@ test_scale(void **state)
 	struct mesh_desired *d = NULL, *less = NULL;
 	struct mesh_params params;
 	struct reconcile_stats st;
+	struct wg_device *dev;
+	struct drift drift;
 	struct timespec t0;
 	struct reconcile *r;
 	struct conf *conf;
@@ -2026,7 +2452,15 @@ test_scale(void **state)
 	print_message("%d sites: run with nothing to do %.3f s, %zu calls\n", SCALE_SITES,
 	              seconds_since(&t0), fake_count(FAKE_OP_ANY));
 	assert_int_equal(fake_changes(), 0);
-	assert_int_equal(fake_count(FAKE_OP_ANY), 6);
+	assert_int_equal(fake_count(FAKE_OP_ANY), 7);
+
+	dev = read_wg0();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 100; i++)
+		assert_false(reconcile_note_device(r, dev, &drift));
+	print_message("%d sites: drift check of a device read %.1f us\n", SCALE_SITES,
+	              seconds_since(&t0) * 1e6 / 100);
+	wg_free_device(dev);
 
 	assert_int_equal(mesh_compute(conf, sites + 1, SCALE_SITES - 1, &params, 0, &less), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -2036,6 +2470,7 @@ test_scale(void **state)
 	               "route del 172.16.0.0/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 172.16.0.0\n"
 	               "wg set wg0 peer AABaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo= remove\n");
+	scale_main_table(r, less);
 	reconcile_free(r);
 	mesh_desired_free(d);
 	mesh_desired_free(less);
@@ -2061,6 +2496,7 @@ main(void)
 	        cmocka_unit_test_setup(test_failclosed_local, setup),
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
+	        cmocka_unit_test_setup(test_yields, setup),
 	        cmocka_unit_test_setup(test_route_moves, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
 	        cmocka_unit_test_setup(test_every_failure_heals, setup),
@@ -2072,6 +2508,10 @@ main(void)
 	        cmocka_unit_test_setup(test_port_arrives, setup),
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
+	        cmocka_unit_test_setup(test_drift_peer_removed, setup),
+	        cmocka_unit_test_setup(test_drift_changed_and_foreign, setup),
+	        cmocka_unit_test_setup(test_drift_no_peers, setup),
+	        cmocka_unit_test_setup(test_drift_unknown_and_timer, setup),
 
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),

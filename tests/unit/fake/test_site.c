@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "kernel-helpers/fake/fake.h"
+#include "kernel-helpers/rtnl.h"
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/key.h"
@@ -80,7 +81,7 @@ struct fixture {
 };
 
 static int
-setup(void **state)
+setup_with(void **state, void (*before)(void))
 {
 	static const struct ctl_command none[] = {{NULL, false, NULL}};
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -90,6 +91,8 @@ setup(void **state)
 	FILE *kf;
 
 	fake_reset();
+	if (before)
+		before();
 	assert_non_null(f);
 	assert_int_equal(key_init(), 0);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/netd-site-XXXXXX");
@@ -141,6 +144,30 @@ setup(void **state)
 }
 
 static int
+setup(void **state)
+{
+	return setup_with(state, NULL);
+}
+
+/* An operator's blackhole route in main inside beta's fenced 10.2.0.0/16. */
+static void
+add_operator_route(void)
+{
+	struct kh_route r = {.table = 254, .protocol = 4, .type = KH_ROUTE_BLACKHOLE};
+
+	assert_int_equal(addr_prefix_parse("10.2.5.0/24", &r.dst), 0);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_route_replace(&r), 0);
+	fake_act_as(FAKE_NETD);
+}
+
+static int
+setup_overlap(void **state)
+{
+	return setup_with(state, add_operator_route);
+}
+
+static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -182,6 +209,35 @@ test_replies_do_not_read_the_device(void **state)
 
 	json_decref(peers);
 	json_decref(status);
+	json_decref(routes);
+	json_decref(metrics);
+}
+
+/* The first run finds the operator's route inside a fence: yielded to, listed with the
+ * routes and counted by the metrics. */
+static void
+test_overlap_reported(void **state)
+{
+	struct fixture *f = *state;
+	json_t *routes = status_routes_json(&f->snap);
+	json_t *metrics = status_metrics_json(&f->daemon, &f->snap);
+	const json_t *o = json_array_get(json_object_get(routes, "overlaps"), 0);
+	const char *text = json_string_value(json_object_get(metrics, "text"));
+
+	assert_int_equal(json_array_size(json_object_get(routes, "overlaps")), 1);
+	assert_string_equal(json_string_value(json_object_get(o, "prefix")), "10.2.5.0/24");
+	assert_int_equal(json_integer_value(json_object_get(o, "table")), 254);
+	assert_int_equal(json_integer_value(json_object_get(o, "protocol")), 4);
+	assert_string_equal(json_string_value(json_object_get(o, "type")), "blackhole");
+	assert_string_equal(json_string_value(json_object_get(o, "route")), "10.2.0.0/16");
+	assert_true(json_is_null(json_object_get(o, "via")));
+	assert_string_equal(json_string_value(json_object_get(o, "action")), "yield");
+	assert_true(json_is_true(json_object_get(o, "installed")));
+	assert_non_null(text);
+	assert_non_null(strstr(text, "netd_route_overlaps{table=\"254\",action=\"yield\"} 1\n"));
+	assert_non_null(
+	        strstr(text, "netd_route_overlaps{table=\"51820\",action=\"withdrawn\"} 0\n"));
+	assert_non_null(strstr(text, "netd_route_overlap_withdrawals_total 0\n"));
 	json_decref(routes);
 	json_decref(metrics);
 }
@@ -254,12 +310,19 @@ test_reply_keys(void **state)
 	             "reconcile.failed_runs integer\nreconcile.applied integer\n"
 	             "reconcile.failed integer\nreconcile.last_applied integer\n"
 	             "reconcile.events integer\nreconcile.resyncs integer\n"
+	             "reconcile.resyncs_by object\nreconcile.resyncs_by.events-lost integer\n"
+	             "reconcile.resyncs_by.drift integer\nreconcile.resyncs_by.timer integer\n"
+	             "reconcile.drifted_peers object\nreconcile.drifted_peers.removed integer\n"
+	             "reconcile.drifted_peers.changed integer\n"
+	             "reconcile.drifted_peers.foreign integer\n"
 	             "reconcile.handshakes_started integer\n"
 	             "reconcile.handshakes_retried integer\n"
 	             "reconcile.dirty boolean\n");
 	expect_shape(status_peers_json(&f->snap),
 	             "peers array\npeers[] object\npeers[].name string\npeers[].state string\n"
-	             "peers[].incarnation integer\npeers[].tunnel boolean\npeers[].prefixes array\n"
+	             "peers[].incarnation integer\npeers[].tunnel boolean\npeers[].path_mtu null\n"
+	             "peers[].path_mtu_learnt null\npeers[].path_mtu_probes integer\n"
+	             "peers[].prefixes array\n"
 	             "peers[].segments array\npeers[].refused null\npeers[].endpoint null\n"
 	             "peers[].last_handshake null\npeers[].rx_bytes integer\n"
 	             "peers[].tx_bytes integer\npeers[].admitted_by string\n"
@@ -271,13 +334,13 @@ test_reply_keys(void **state)
 	expect_shape(status_segments_json(&f->snap),
 	             "segments array\nsegments[] object\nsegments[].name string\n"
 	             "segments[].vni integer\nsegments[].vxlan string\nsegments[].bridge string\n"
-	             "segments[].mtu integer\nsegments[].members array\n"
+	             "segments[].mtu integer\nsegments[].mss integer\nsegments[].members array\n"
 	             "segments[].vteps array\n");
 	expect_shape(status_routes_json(&f->snap),
 	             "routes array\nroutes[] object\nroutes[].prefix string\nroutes[].type string\n"
 	             "routes[].via null\nroutes[].dev null\nroutes[].metric integer\n"
 	             "routes[].installed boolean\nroutes[].reason null\ntable integer\n"
-	             "protocol integer\nproblems array\n");
+	             "protocol integer\nproblems array\noverlaps array\n");
 	expect_shape(status_metrics_json(&f->daemon, &f->snap), "text string\n");
 }
 
@@ -318,6 +381,7 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_reply_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,308 @@
+/* WireGuard drift: the peers the reconciler left, and a read of the device compared with them
+ * without allocating. */
+#include "netd/drift.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include "netd/key.h"
+
+static const uint8_t zero_key[WG_KEY_SIZE];
+
+static const char *const kind_names[DRIFT_KIND_COUNT] = {
+        [DRIFT_PEER_REMOVED] = "removed",
+        [DRIFT_PEER_CHANGED] = "changed",
+        [DRIFT_PEER_FOREIGN] = "foreign",
+};
+
+const char *
+drift_kind_name(enum drift_kind kind)
+{
+	return (unsigned)kind < DRIFT_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+static int
+peer_qcmp(const void *a, const void *b)
+{
+	return memcmp(((const struct drift_peer *)a)->public_key,
+	              ((const struct drift_peer *)b)->public_key, WG_KEY_SIZE);
+}
+
+/* For bsearch: a public key against a table peer. */
+static int
+key_qcmp(const void *key, const void *item)
+{
+	return memcmp(key, ((const struct drift_peer *)item)->public_key, WG_KEY_SIZE);
+}
+
+/* The table's peer of key, or NULL (an empty table may have no array at all). */
+static struct drift_peer *
+find_peer(const struct drift_table *t, const uint8_t key[WG_KEY_SIZE])
+{
+	if (!t->npeers)
+		return NULL;
+	return bsearch(key, t->peers, t->npeers, sizeof(*t->peers), key_qcmp);
+}
+
+static int
+prefix_qcmp(const void *a, const void *b)
+{
+	return addr_prefix_cmp(a, b);
+}
+
+/* Room for n items of size bytes in *items, of capacity *cap: 0, or -ENOMEM with *items as
+ * it was. */
+static int
+reserve(void **items, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n <= *cap)
+		return 0;
+	p = realloc(*items, n * size);
+	if (!p)
+		return -ENOMEM;
+	*items = p;
+	*cap = n;
+	return 0;
+}
+
+static void
+to_endpoint(const struct addr *a, uint16_t port, union wg_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (a->family == AF_INET) {
+		ep->sin.sin_family = AF_INET;
+		ep->sin.sin_addr = a->u.v4;
+		ep->sin.sin_port = htons(port);
+	} else if (a->family == AF_INET6) {
+		ep->sin6.sin6_family = AF_INET6;
+		ep->sin6.sin6_addr = a->u.v6;
+		ep->sin6.sin6_port = htons(port);
+	}
+}
+
+int
+drift_table_set(struct drift_table *t, const struct mesh_desired *d)
+{
+	void *peers, *allowed;
+	size_t nallowed = 0;
+	int err;
+
+	t->valid = false;
+	for (size_t i = 0; i < d->npeers; i++)
+		nallowed += d->peers[i].nallowed;
+	peers = t->peers;
+	allowed = t->allowed;
+	err = reserve(&peers, &t->cap_peers, d->npeers, sizeof(*t->peers));
+	t->peers = peers;
+	if (err == 0)
+		err = reserve(&allowed, &t->cap_allowed, nallowed, sizeof(*t->allowed));
+	t->allowed = allowed;
+	if (err < 0)
+		return err;
+	t->npeers = t->nallowed = 0;
+	for (size_t i = 0; i < d->npeers; i++) {
+		const struct mesh_peer *m = &d->peers[i];
+		struct drift_peer *p = &t->peers[t->npeers++];
+
+		memset(p, 0, sizeof(*p));
+		memcpy(p->public_key, m->public_key, WG_KEY_SIZE);
+		snprintf(p->site, sizeof(p->site), "%s", m->site);
+		to_endpoint(&m->endpoint, m->endpoint_port, &p->endpoint);
+		p->endpoint_roams = m->endpoint_roams;
+		p->keepalive = m->keepalive;
+		p->allowed = t->nallowed;
+		p->nallowed = m->nallowed;
+		if (m->nallowed)
+			memcpy(&t->allowed[t->nallowed], m->allowed,
+			       m->nallowed * sizeof(*m->allowed));
+		if (m->nallowed > 1)
+			qsort(&t->allowed[t->nallowed], m->nallowed, sizeof(*t->allowed),
+			      prefix_qcmp);
+		t->nallowed += m->nallowed;
+	}
+	if (t->npeers > 1)
+		qsort(t->peers, t->npeers, sizeof(*t->peers), peer_qcmp);
+	snprintf(t->device, sizeof(t->device), "%s", d->wg.name);
+	t->generation = 0;
+	t->valid = true;
+	return 0;
+}
+
+void
+drift_table_invalidate(struct drift_table *t)
+{
+	t->valid = false;
+}
+
+void
+drift_table_free(struct drift_table *t)
+{
+	free(t->peers);
+	free(t->allowed);
+	memset(t, 0, sizeof(*t));
+}
+
+static bool
+endpoint_equal(const union wg_endpoint *a, const union wg_endpoint *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_port == b->sin.sin_port &&
+		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->sin6.sin6_port == b->sin6.sin6_port &&
+		       memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16) == 0;
+	return true;
+}
+
+/* Whether the peer's allowed-ips are exactly the table's: as many, each found. A device
+ * holds an allowed-ip once, so equal counts and every one found mean equal sets. */
+static bool
+allowed_equal(const struct drift_table *t, const struct drift_peer *want,
+              const struct wg_peer *have)
+{
+	const struct addr_prefix *sorted = &t->allowed[want->allowed];
+
+	if (have->nallowedips != want->nallowed)
+		return false;
+	for (size_t i = 0; i < have->nallowedips; i++)
+		if (!bsearch(&have->allowedips[i], sorted, want->nallowed, sizeof(*sorted),
+		             prefix_qcmp))
+			return false;
+	return true;
+}
+
+/* The fields of have that differ from what the reconciler leaves (see peer_change in
+ * reconcile.c: a roaming site's endpoint is WireGuard's to learn once it has one). */
+static unsigned
+peer_fields(const struct drift_table *t, const struct drift_peer *want, const struct wg_peer *have)
+{
+	bool has_endpoint = have->flags & WG_PEER_HAS_ENDPOINT;
+	unsigned fields = 0;
+
+	if (want->endpoint.sa.sa_family != AF_UNSPEC &&
+	    (!has_endpoint ||
+	     (!want->endpoint_roams && !endpoint_equal(&have->endpoint, &want->endpoint))))
+		fields |= DRIFT_FIELD_ENDPOINT;
+	if (have->persistent_keepalive != want->keepalive)
+		fields |= DRIFT_FIELD_KEEPALIVE;
+	if ((have->flags & WG_PEER_HAS_PRESHARED_KEY) &&
+	    memcmp(have->preshared_key, zero_key, WG_KEY_SIZE) != 0)
+		fields |= DRIFT_FIELD_PRESHARED_KEY;
+	if (!allowed_equal(t, want, have))
+		fields |= DRIFT_FIELD_ALLOWEDIPS;
+	return fields;
+}
+
+static void
+note(struct drift *out, enum drift_kind kind, const uint8_t key[WG_KEY_SIZE], const char *site,
+     unsigned fields)
+{
+	struct drift_peer_finding *f;
+
+	out->count[kind]++;
+	if (out->nnamed == DRIFT_NAMED)
+		return;
+	f = &out->named[out->nnamed++];
+	f->kind = kind;
+	memcpy(f->public_key, key, WG_KEY_SIZE);
+	snprintf(f->site, sizeof(f->site), "%s", site);
+	f->fields = fields;
+}
+
+bool
+drift_compare(struct drift_table *t, const struct wg_device *dev, struct drift *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!t->valid || !dev || strcmp(dev->name, t->device) != 0)
+		return false;
+	/* Which of the table's peers this comparison found, without clearing a mark per peer. */
+	if (++t->generation == 0) {
+		for (size_t i = 0; i < t->npeers; i++)
+			t->peers[i].seen = 0;
+		t->generation = 1;
+	}
+	for (size_t i = 0; i < dev->npeers; i++) {
+		const struct wg_peer *have = &dev->peers[i];
+		struct drift_peer *want = find_peer(t, have->public_key);
+		unsigned fields;
+
+		if (!want) {
+			note(out, DRIFT_PEER_FOREIGN, have->public_key, "", 0);
+			continue;
+		}
+		want->seen = t->generation;
+		fields = peer_fields(t, want, have);
+		if (fields)
+			note(out, DRIFT_PEER_CHANGED, want->public_key, want->site, fields);
+	}
+	for (size_t i = 0; i < t->npeers; i++)
+		if (t->peers[i].seen != t->generation)
+			note(out, DRIFT_PEER_REMOVED, t->peers[i].public_key, t->peers[i].site, 0);
+	return out->count[DRIFT_PEER_REMOVED] || out->count[DRIFT_PEER_CHANGED] ||
+	       out->count[DRIFT_PEER_FOREIGN];
+}
+
+const char *
+drift_fields_format(unsigned fields, char *buf, size_t len)
+{
+	static const struct {
+		unsigned field;
+		const char *name;
+	} names[] = {
+	        {DRIFT_FIELD_ENDPOINT, "endpoint"},
+	        {DRIFT_FIELD_ALLOWEDIPS, "allowed-ips"},
+	        {DRIFT_FIELD_KEEPALIVE, "keepalive"},
+	        {DRIFT_FIELD_PRESHARED_KEY, "preshared-key"},
+	};
+	size_t used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && used < len; i++) {
+		if (!(fields & names[i].field))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+		                         names[i].name);
+	}
+	return buf;
+}
+
+const char *
+drift_format(const struct drift *d, char *buf, size_t len)
+{
+	size_t used = 0, total = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < DRIFT_KIND_COUNT; i++)
+		total += d->count[i];
+	for (size_t i = 0; i < d->nnamed && used < len; i++) {
+		const struct drift_peer_finding *f = &d->named[i];
+		const char *sep = i ? ", " : "";
+		char key[KEY_BASE64_SIZE], fields[64];
+
+		if (f->kind == DRIFT_PEER_FOREIGN) {
+			key_to_base64(key, f->public_key);
+			used += (size_t)snprintf(buf + used, len - used, "%sforeign peer %s added",
+			                         sep, key);
+		} else if (f->kind == DRIFT_PEER_CHANGED) {
+			used += (size_t)snprintf(
+			        buf + used, len - used, "%speer of site %s changed (%s)", sep,
+			        f->site, drift_fields_format(f->fields, fields, sizeof(fields)));
+		} else {
+			used += (size_t)snprintf(buf + used, len - used,
+			                         "%speer of site %s removed", sep, f->site);
+		}
+	}
+	if (total > d->nnamed && used < len)
+		snprintf(buf + used, len - used, " and %zu more", total - d->nnamed);
+	return buf;
+}

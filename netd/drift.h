@@ -1,0 +1,97 @@
+/* WireGuard drift: the peers the reconciler left on the WireGuard device, kept in a form a
+ * read of the device is compared with every second. WireGuard sends no events when a peer is
+ * removed, changed or added by hand, so this comparison is how netd learns of it. It
+ * allocates nothing and costs O(n log n) in the peers: the table is sorted by public key and
+ * each peer's allowed-ips by prefix, and a device's peers and allowed-ips are looked up in
+ * them by binary search. */
+#ifndef NETD_DRIFT_H
+#define NETD_DRIFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "kernel-helpers/wg.h"
+#include "netd/mesh.h"
+
+enum drift_kind {
+	DRIFT_PEER_REMOVED, /* a peer netd left is not on the device */
+	DRIFT_PEER_CHANGED, /* its endpoint, allowed-ips, keepalive or preshared key differ */
+	DRIFT_PEER_FOREIGN, /* a peer netd did not put there */
+	DRIFT_KIND_COUNT
+};
+
+/* What differs on a changed peer. */
+enum drift_field {
+	DRIFT_FIELD_ENDPOINT = 1u << 0,
+	DRIFT_FIELD_ALLOWEDIPS = 1u << 1,
+	DRIFT_FIELD_KEEPALIVE = 1u << 2,
+	DRIFT_FIELD_PRESHARED_KEY = 1u << 3,
+};
+
+/* "removed", "changed", "foreign": for logs, events and metric labels. */
+const char *drift_kind_name(enum drift_kind kind);
+
+struct drift_peer_finding {
+	enum drift_kind kind;
+	uint8_t public_key[WG_KEY_SIZE];
+	char site[MESH_NAME_SIZE]; /* "" for a foreign peer */
+	unsigned fields;           /* DRIFT_PEER_CHANGED: enum drift_field */
+};
+
+/* The peers named in a drift: the first few found, enough for a log line and an event. */
+#define DRIFT_NAMED 8
+
+/* How a device differs from what the reconciler left. */
+struct drift {
+	size_t count[DRIFT_KIND_COUNT]; /* peers of each kind */
+	struct drift_peer_finding named[DRIFT_NAMED];
+	size_t nnamed;
+};
+
+/* One peer as the reconciler left it. */
+struct drift_peer {
+	uint8_t public_key[WG_KEY_SIZE];
+	char site[MESH_NAME_SIZE];
+	union wg_endpoint endpoint; /* AF_UNSPEC: netd sets none, any is right */
+	bool endpoint_roams;        /* any endpoint is right once the device has one */
+	uint16_t keepalive;
+	size_t allowed, nallowed; /* the table's allowed[allowed .. allowed + nallowed), sorted */
+	uint32_t seen;            /* the generation of the last comparison that found it */
+};
+
+/* The peers of one device. Zeroed, it is empty and not valid: nothing is compared. */
+struct drift_table {
+	bool valid;
+	char device[IFNAMSIZ];
+	struct drift_peer *peers; /* sorted by public key */
+	size_t npeers, cap_peers;
+	struct addr_prefix *allowed;
+	size_t nallowed, cap_allowed;
+	uint32_t generation;
+};
+
+/* Makes the table desired's WireGuard peers, as a run that applied them all leaves the
+ * device. 0, or -ENOMEM with the table left not valid. The table's arrays are reused. */
+int drift_table_set(struct drift_table *t, const struct mesh_desired *d);
+
+/* Not valid until the next drift_table_set: a run is under way or left the peers unknown. */
+void drift_table_invalidate(struct drift_table *t);
+
+void drift_table_free(struct drift_table *t);
+
+/* Compares a read of the device with the table. True when they differ, with how in *out;
+ * false when they agree, when the table is not valid or dev is another device. Allocates
+ * nothing. */
+bool drift_compare(struct drift_table *t, const struct wg_device *dev, struct drift *out);
+
+/* The drift in words, e.g. "peer of site beta removed, peer of site gamma changed
+ * (allowed-ips), foreign peer AbC...= added", with "and N more" for the peers not named.
+ * Returns buf. */
+const char *drift_format(const struct drift *d, char *buf, size_t len);
+
+/* "endpoint,allowed-ips": the fields of a changed peer, comma-separated. Returns buf. */
+const char *drift_fields_format(unsigned fields, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,262 @@
+/* Path MTU discovery: the search against a simulated path that drops every probe above its
+ * MTU (a black hole: no ICMP), and the probe datagrams. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "netd/pmtu.h"
+
+#define SEC    ((int64_t)1000000)
+#define RTT    (10 * 1000) /* microseconds */
+#define TUNNEL 1420
+
+/* A path and the time: probes up to mtu cross and are acknowledged one RTT later; mtu 0 is
+ * an outage. */
+struct sim {
+	struct pmtu p;
+	int64_t now;
+	uint32_t mtu;
+	unsigned changes;
+};
+
+static void
+sim_init(struct sim *s, uint32_t path_mtu)
+{
+	memset(s, 0, sizeof(*s));
+	s->mtu = path_mtu;
+	pmtu_init(&s->p, TUNNEL, 100, 0);
+}
+
+/* Runs until the time until, jumping from deadline to deadline. */
+static void
+sim_run(struct sim *s, int64_t until)
+{
+	while (s->now < until) {
+		struct pmtu_probe probe;
+		int64_t next = pmtu_deadline(&s->p);
+		uint32_t mtu = s->p.mtu;
+		bool probed = s->p.probed, sent;
+
+		if (next > until) {
+			s->now = until;
+			break;
+		}
+		if (next > s->now)
+			s->now = next;
+		sent = pmtu_poll(&s->p, s->now, &probe);
+		if (sent) {
+			assert_true(probe.size >= PMTU_MIN && probe.size <= TUNNEL);
+			if (probe.size <= s->mtu) {
+				s->now += RTT;
+				pmtu_ack(&s->p, s->now, probe.id, probe.size);
+			}
+		}
+		s->changes += s->p.mtu != mtu || s->p.probed != probed;
+	}
+}
+
+/* The time the first search takes to end. */
+static int64_t
+sim_discover(struct sim *s)
+{
+	while (s->p.phase != PMTU_DONE && s->now < 120 * SEC)
+		sim_run(s, s->now + RTT);
+	return s->now;
+}
+
+static void
+test_full_path_found_at_once(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, TUNNEL);
+	assert_int_equal(s.p.mtu, TUNNEL);
+	assert_false(s.p.probed);
+	assert_true(sim_discover(&s) < SEC);
+	assert_int_equal(s.p.mtu, TUNNEL);
+	assert_true(s.p.probed);
+	assert_int_equal(s.p.sent, 2); /* the base and the top; its confirmation is next */
+	assert_int_equal(s.changes, 1);
+}
+
+static void
+test_converges_on_a_smaller_path(void **state)
+{
+	static const uint32_t paths[] = {1280, 1281, 1340, 1399, 1419};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct sim s;
+		int64_t took;
+
+		sim_init(&s, paths[i]);
+		took = sim_discover(&s);
+		assert_int_equal(s.p.phase, PMTU_DONE);
+		assert_int_equal(s.p.mtu, paths[i]);
+		assert_true(s.p.probed);
+		/* Until the search ends the routes keep the assumed MTU: one change in all. */
+		assert_int_equal(s.changes, 1);
+		/* Each size too big costs PMTU_MAX_PROBES waits; there are at most 8 halvings
+		 * of 1280..1420 and the top. */
+		assert_true(took <= 9 * PMTU_MAX_PROBES * PMTU_PROBE_WAIT + SEC);
+		assert_true(s.p.sent <= 2 + 9 * PMTU_MAX_PROBES);
+	}
+}
+
+static void
+test_shrinks_then_grows_back(void **state)
+{
+	struct sim s;
+	int64_t shrunk_at;
+
+	(void)state;
+	sim_init(&s, TUNNEL);
+	sim_discover(&s);
+	sim_run(&s, s.now + SEC); /* past the confirmation that follows a search */
+	s.mtu = 1350;
+	shrunk_at = s.now;
+	/* The next confirmation is lost PMTU_MAX_PROBES times, a base probe crosses: 1280 at
+	 * once, then the search finds 1350. */
+	sim_run(&s, shrunk_at + PMTU_CONFIRM + PMTU_MAX_PROBES * PMTU_PROBE_WAIT);
+	assert_int_equal(s.p.mtu, PMTU_MIN);
+	sim_run(&s, shrunk_at + PMTU_CONFIRM + 40 * SEC);
+	assert_int_equal(s.p.phase, PMTU_DONE);
+	assert_int_equal(s.p.mtu, 1350);
+	assert_true(s.p.probed);
+	/* The path is whole again: the raise timer finds it. */
+	s.mtu = TUNNEL;
+	sim_run(&s, s.now + PMTU_RAISE + PMTU_CONFIRM);
+	assert_int_equal(s.p.mtu, TUNNEL);
+}
+
+static void
+test_outage_is_no_mtu(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 1340);
+	sim_discover(&s);
+	s.mtu = 0;
+	sim_run(&s, s.now + 5 * 60 * SEC);
+	assert_int_equal(s.p.phase, PMTU_SILENT);
+	assert_int_equal(s.p.mtu, 1340);
+	s.mtu = 1340;
+	sim_run(&s, s.now + 2 * PMTU_UNANSWERED);
+	assert_int_equal(s.p.phase, PMTU_DONE);
+	assert_int_equal(s.p.mtu, 1340);
+}
+
+static void
+test_silent_peer_keeps_assumed(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 0);
+	sim_run(&s, 10 * 60 * SEC);
+	assert_int_equal(s.p.phase, PMTU_SILENT);
+	assert_int_equal(s.p.mtu, TUNNEL);
+	assert_false(s.p.probed);
+	/* PMTU_MAX_PROBES after 0, 2, 4, 8, 16, 32 s, then once a minute. */
+	assert_true(s.p.sent <= PMTU_MAX_PROBES * (6 + 10));
+}
+
+/* A tunnel that comes up a few seconds after the peer: found soon after. */
+static void
+test_late_tunnel(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, 0);
+	sim_run(&s, 5 * SEC);
+	s.mtu = 1340;
+	assert_true(sim_discover(&s) < 25 * SEC);
+	assert_int_equal(s.p.mtu, 1340);
+}
+
+static void
+test_probes_bounded(void **state)
+{
+	struct sim s;
+	uint64_t before;
+
+	(void)state;
+	sim_init(&s, 1333);
+	sim_discover(&s);
+	before = s.p.sent;
+	sim_run(&s, s.now + 60 * 60 * SEC);
+	/* In an hour: a confirmation every PMTU_CONFIRM, and a raise every PMTU_RAISE that
+	 * fails its top and halves again. */
+	assert_int_equal(s.p.mtu, 1333);
+	assert_true(s.p.sent - before <= 120 + 6 * (2 + 9 * PMTU_MAX_PROBES));
+}
+
+static void
+test_stale_ack_ignored(void **state)
+{
+	struct pmtu p;
+	struct pmtu_probe probe;
+
+	(void)state;
+	pmtu_init(&p, TUNNEL, 7, 0);
+	assert_true(pmtu_poll(&p, 0, &probe));
+	assert_false(pmtu_ack(&p, 1, probe.id + 1, probe.size));
+	assert_false(pmtu_ack(&p, 1, probe.id, probe.size + 1));
+	assert_false(pmtu_poll(&p, 1, &probe));
+	assert_int_equal(p.acked, 0);
+	pmtu_set_max(&p, 1380, 2);
+	assert_int_equal(p.mtu, 1380);
+	assert_true(pmtu_poll(&p, 2, &probe));
+	assert_int_equal(probe.size, PMTU_MIN);
+}
+
+static void
+test_wire(void **state)
+{
+	uint8_t buf[1500] = {0};
+	struct pmtu_wire m = {.type = PMTU_WIRE_PROBE, .id = 0xdeadbeef, .size = 1400}, got;
+
+	(void)state;
+	assert_int_equal(pmtu_wire_encode(&m, buf, sizeof(buf)), PMTU_WIRE_HEADER);
+	assert_int_equal(pmtu_wire_parse(buf, 1400 - PMTU_UDP_IP4, &got), 0);
+	assert_int_equal(got.type, PMTU_WIRE_PROBE);
+	assert_int_equal(got.id, 0xdeadbeef);
+	assert_int_equal(got.size, 1400);
+	/* A probe whose length is not its size, a truncated header, a bad magic. */
+	assert_int_equal(pmtu_wire_parse(buf, 1399 - PMTU_UDP_IP4, &got), -1);
+	assert_int_equal(pmtu_wire_parse(buf, 10, &got), -1);
+	m.type = PMTU_WIRE_ACK;
+	m.return_mtu = 1320;
+	assert_int_equal(pmtu_wire_encode(&m, buf, sizeof(buf)), PMTU_WIRE_HEADER);
+	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER, &got), 0);
+	assert_int_equal(got.type, PMTU_WIRE_ACK);
+	assert_int_equal(got.return_mtu, 1320);
+	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER + 1, &got), -1);
+	buf[0] ^= 1;
+	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER, &got), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_full_path_found_at_once),
+	        cmocka_unit_test(test_converges_on_a_smaller_path),
+	        cmocka_unit_test(test_shrinks_then_grows_back),
+	        cmocka_unit_test(test_outage_is_no_mtu),
+	        cmocka_unit_test(test_silent_peer_keeps_assumed),
+	        cmocka_unit_test(test_late_tunnel),
+	        cmocka_unit_test(test_probes_bounded),
+	        cmocka_unit_test(test_stale_ack_ignored),
+	        cmocka_unit_test(test_wire),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
