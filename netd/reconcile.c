@@ -76,6 +76,12 @@ struct stale {
 	uint8_t protocol;
 };
 
+/* A peer this side started a handshake with, to be started again at `at` unless one completed. */
+struct handshake_due {
+	uint8_t key[WG_KEY_SIZE];
+	int64_t at;
+};
+
 struct reconcile {
 	struct scope scope;
 	struct stale *stale;
@@ -96,6 +102,8 @@ struct reconcile {
 	struct drift_table drift; /* the peers the last run left on the WireGuard device */
 	bool drift_noted;         /* the next run repairs a drift */
 	bool resync_due;          /* the next run is the slow timer's */
+	struct handshake_due *due;
+	size_t ndue, capdue;
 };
 
 /* One segment during a run. */
@@ -155,6 +163,7 @@ struct run {
 	uint64_t applied, failed;
 	bool oom;
 	bool starting; /* a userspace WireGuard is being started: look again soon */
+	int64_t now;
 };
 
 static const char *const op_names[RECONCILE_OP_COUNT] = {
@@ -227,6 +236,7 @@ reconcile_free(struct reconcile *r)
 	free(r->fences);
 	free(r->changes);
 	free(r->overlaps);
+	free(r->due);
 	free(r);
 }
 
@@ -1907,12 +1917,122 @@ peer_replace(struct wg_device *set, const struct wg_peer *have)
 	return 0;
 }
 
+/* --- handshakes started once more ---
+ *
+ * A handshake started by delta_peer can fail to complete at once: both sides may have started
+ * theirs at the same moment (a joining site and its seed add each other together), and then
+ * each answers the other's initiation, which discards its own, and both wait for WireGuard's
+ * retry 5 s later; or the other side did not know this site yet, or a userspace WireGuard had
+ * not yet seen its interface come up. A peer started here, when this site's key is the lower
+ * of the two, is therefore looked at RECONCILE_HANDSHAKE_RETRY later and, if no handshake has
+ * completed, removed and added anew in one request: only a new peer may initiate again within
+ * 5 s of its last initiation. One side only, so that the second initiations do not cross
+ * again; once only, so that a site that does not answer is left to WireGuard's own retries. */
+
+/* What configure_peers' delta does about handshakes. */
+struct handshake_plan {
+	const uint8_t **watch; /* keys of the peers started now that may be started once more */
+	size_t nwatch, started, retried;
+};
+
+static struct handshake_due *
+find_due(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
+{
+	for (size_t i = 0; i < r->ndue; i++)
+		if (memcmp(r->due[i].key, key, WG_KEY_SIZE) == 0)
+			return &r->due[i];
+	return NULL;
+}
+
+static bool
+never_handshaked(const struct wg_peer *p)
+{
+	return p->last_handshake.tv_sec == 0 && p->last_handshake.tv_nsec == 0;
+}
+
+/* Whether the handshake this side started with have is to be started once more now. */
+static bool
+handshake_retry_due(const struct run *run, const struct wg_peer *have)
+{
+	const struct handshake_due *e = run->r->ndue ? find_due(run->r, have->public_key) : NULL;
+
+	return e && e->at <= run->now && (have->flags & WG_PEER_HAS_ENDPOINT) &&
+	       never_handshaked(have);
+}
+
+/* Forgets the handshakes whose time has come, and notes those of plan started by a request
+ * that succeeded (applied) whose peer's key is above this site's. */
+static void
+note_handshakes(struct run *run, const struct handshake_plan *plan, bool applied)
+{
+	struct reconcile *r = run->r;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->ndue; i++)
+		if (r->due[i].at > run->now)
+			r->due[kept++] = r->due[i];
+	r->ndue = kept;
+	for (size_t i = 0; applied && i < plan->nwatch; i++) {
+		struct handshake_due *e;
+
+		if (memcmp(run->d->wg.public_key, plan->watch[i], WG_KEY_SIZE) >= 0)
+			continue;
+		e = find_due(r, plan->watch[i]);
+		if (!e) {
+			e = grow(run, r->due, r->ndue, &r->capdue, sizeof(*e));
+			if (!e)
+				return;
+			r->due = e;
+			e = &r->due[r->ndue++];
+			memcpy(e->key, plan->watch[i], WG_KEY_SIZE);
+		}
+		e->at = run->now + RECONCILE_HANDSHAKE_RETRY;
+	}
+}
+
+/* Adds to set the change the desired peer want needs, have as WireGuard holds it (NULL: not
+ * there), and counts it. Returns 0, 1 when nothing changes, or -ENOMEM. */
+static int
+plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
+          const struct wg_peer *have, size_t count[RECONCILE_OP_COUNT], struct handshake_plan *plan)
+{
+	bool again = have && handshake_retry_due(run, have);
+	int flags, started;
+
+	if (have && (again || session_stale(have, want))) {
+		if (peer_replace(set, have) < 0)
+			return -ENOMEM;
+		count[RECONCILE_OP_PEER_REMOVE]++;
+		have = NULL;
+		plan->retried += again;
+	}
+	if (!have) {
+		flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
+		if (addr_len(want->endpoint.family))
+			flags |= WG_PEER_HAS_ENDPOINT;
+		count[RECONCILE_OP_PEER_ADD]++;
+	} else {
+		flags = peer_change(have, want);
+		if (flags <= 0)
+			return flags < 0 ? flags : 1;
+		count[RECONCILE_OP_PEER_UPDATE]++;
+	}
+	started = delta_peer(set, want, (uint32_t)flags, have ? have->persistent_keepalive : 0);
+	if (started <= 0)
+		return started;
+	plan->started++;
+	if (!again)
+		plan->watch[plan->nwatch++] = want->public_key;
+	return 0;
+}
+
 static void
 configure_peers(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
 	const struct wg_device *have = run->dev;
-	size_t count[RECONCILE_OP_COUNT] = {0}, started = 0;
+	size_t count[RECONCILE_OP_COUNT] = {0};
+	struct handshake_plan plan = {0};
 	static const enum reconcile_op ops[] = {RECONCILE_OP_PEER_ADD, RECONCILE_OP_PEER_UPDATE,
 	                                        RECONCILE_OP_PEER_REMOVE};
 	const size_t have_off = offsetof(struct wg_peer, public_key);
@@ -1920,13 +2040,15 @@ configure_peers(struct run *run)
 	const uint8_t **have_keys = NULL, **want_keys = NULL;
 	struct reconcile_object object = link_object(RECONCILE_OBJECT_PEERS, d->wg.name);
 	struct wg_device *set;
-	bool *changed = NULL, reported = false;
+	bool *changed = NULL, reported = false, applied = false;
 	int err = 0;
 
 	set = wg_device_new(d->wg.name);
-	if (d->npeers)
+	if (d->npeers) {
 		changed = calloc(d->npeers, sizeof(*changed));
-	if (!set || (d->npeers && !changed) ||
+		plan.watch = calloc(d->npeers, sizeof(*plan.watch));
+	}
+	if (!set || (d->npeers && (!changed || !plan.watch)) ||
 	    sorted_keys(have->peers, have->npeers, sizeof(*have->peers), have_off, &have_keys) <
 	            0 ||
 	    sorted_keys(d->peers, d->npeers, sizeof(*d->peers), want_off, &want_keys) < 0) {
@@ -1934,35 +2056,12 @@ configure_peers(struct run *run)
 		goto out;
 	}
 	for (size_t i = 0; i < d->npeers && err == 0; i++) {
-		const struct mesh_peer *want = &d->peers[i];
 		const struct wg_peer *p =
-		        find_key(have_keys, have->npeers, have_off, want->public_key);
-		int flags;
+		        find_key(have_keys, have->npeers, have_off, d->peers[i].public_key);
+		int res = plan_peer(run, set, &d->peers[i], p, count, &plan);
 
-		if (p && session_stale(p, want)) {
-			if ((err = peer_replace(set, p)) < 0)
-				continue;
-			count[RECONCILE_OP_PEER_REMOVE]++;
-			p = NULL;
-		}
-		if (!p) {
-			flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
-			if (addr_len(want->endpoint.family))
-				flags |= WG_PEER_HAS_ENDPOINT;
-			count[RECONCILE_OP_PEER_ADD]++;
-		} else {
-			flags = peer_change(p, want);
-			if (flags <= 0) {
-				err = flags;
-				continue;
-			}
-			count[RECONCILE_OP_PEER_UPDATE]++;
-		}
-		changed[i] = true;
-		err = delta_peer(set, want, (uint32_t)flags, p ? p->persistent_keepalive : 0);
-		if (err > 0)
-			started++;
-		err = err < 0 ? err : 0;
+		err = res < 0 ? res : 0;
+		changed[i] = res == 0;
 	}
 	/* A peer goes only once the routes through it are known to be gone. */
 	for (size_t i = 0; i < have->npeers && err == 0 && run->routes_read; i++) {
@@ -1982,8 +2081,11 @@ configure_peers(struct run *run)
 	if (err < 0 || !set->npeers)
 		goto out;
 	err = wg_set_device(set);
-	if (err == 0)
-		run->r->stats.handshakes_started += started;
+	applied = err == 0;
+	if (applied) {
+		run->r->stats.handshakes_started += plan.started;
+		run->r->stats.handshakes_retried += plan.retried;
+	}
 	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
 		if (!count[ops[k]])
 			continue;
@@ -2004,6 +2106,8 @@ configure_peers(struct run *run)
 out:
 	if (err < 0)
 		run->oom = true;
+	note_handshakes(run, &plan, applied);
+	free(plan.watch);
 	free(have_keys);
 	free(want_keys);
 	free(changed);
@@ -2617,6 +2721,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	int err;
 
 	begin(r, &run, d);
+	run.now = now;
 	r->stats.runs++;
 	r->dirty = false;
 	why = take_resync(r);
@@ -2671,6 +2776,11 @@ out:
 	save_overlaps(&run);
 	err = finish(&run, now, true);
 	count_resync(r, why, run.applied);
+	/* A handshake to look at again (one whose time passed waits for a run that reads the
+	 * device). */
+	for (size_t i = 0; i < r->ndue; i++)
+		if (r->due[i].at > now && (!r->retry_at || r->due[i].at < r->retry_at))
+			r->retry_at = r->due[i].at;
 	run_free(&run);
 	return err;
 }

@@ -23,6 +23,9 @@
 /* A userspace WireGuard being started (it takes tens of milliseconds to answer, waited for
  * off the caller's loop) is looked at again this soon, without counting as a failure. */
 #define RECONCILE_RETRY_START (MESH_USEC / 20)
+/* A handshake this side started that has not completed this much later is started once more
+ * (by one side of the two: see delta_peer and handshake_retry_due in reconcile.c). */
+#define RECONCILE_HANDSHAKE_RETRY (MESH_USEC / 2)
 
 /* The kinds of changes, counted one per object (a WireGuard delta of three peers is three). */
 enum reconcile_op {
@@ -77,8 +80,11 @@ struct reconcile_stats {
 	/* Tunnel routes netd had installed and removed because another owner's route in its
 	 * table came to overlap them. */
 	uint64_t overlap_withdrawals;
-	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer). */
+	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer), and
+	 * of those, peers started once more as no handshake had completed
+	 * RECONCILE_HANDSHAKE_RETRY later. */
 	uint64_t handshakes_started;
+	uint64_t handshakes_retried;
 };
 
 /* What a report is about. */
@@ -267,8 +273,9 @@ void reconcile_note_resync(struct reconcile *r);
 /* True before the first run and after a relevant event: the caller should run (debounced). */
 bool reconcile_dirty(const struct reconcile *r);
 
-/* When the failed operations of the last run should be tried again, or a WireGuard device
- * being started looked at again (monotonic microseconds); 0 when neither. */
+/* When the failed operations of the last run should be tried again, a WireGuard device
+ * being started or a handshake started (RECONCILE_HANDSHAKE_RETRY) looked at again
+ * (monotonic microseconds); 0 when none. */
 int64_t reconcile_retry_at(const struct reconcile *r);
 
 /* The reports of the last run or teardown; valid until the next call of either. */

@@ -14,6 +14,31 @@ ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'
 # secs MS: milliseconds as seconds with two decimals.
 secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
 
+# started_at PID: when the process started, as a `now`, to the clock tick: /proc/PID/stat
+# gives it in ticks since boot, /proc/uptime how long ago that was.
+started_at() {
+	local up stat
+	read -r up _ </proc/uptime
+	stat=$(<"/proc/$1/stat")
+	# Past the command name, which may hold spaces: field 22, starttime, is the 20th.
+	stat=${stat##*) }
+	awk -v now="$(now)" -v up="$up" -v hz="$(getconf CLK_TCK)" -v st="$stat" \
+		'BEGIN { split(st, f, " "); printf "%.3f\n", now - up + f[20] / hz }'
+}
+
+# first_reply N ADDR T0 LIMIT_MS: ms from T0 until a ping from site N's host to ADDR is
+# answered, or nothing once LIMIT_MS have passed. One ping at a time, every 50 ms: ping
+# itself would give up at the first ICMP error of a gateway without the route yet.
+first_reply() {
+	while [ "$(ms_since "$3")" -le "$4" ]; do
+		if in_host "$1" ping -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1; then
+			ms_since "$3"
+			return 0
+		fi
+		sleep "$POLL"
+	done
+}
+
 # has_route N PREFIX: netd's route to PREFIX (through the tunnel, not its unreachable fence)
 # is in site N's table.
 has_route() {

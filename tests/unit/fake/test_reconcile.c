@@ -128,7 +128,7 @@ desired_of(const struct conf *conf, const struct fixture_site *const *view, size
 
 /* --- the log and the events --- */
 
-/* Replaces @PRIV@, @BETA@ and @GAMMA@ by the keys' base64. */
+/* Replaces @PRIV@, @BETA@, @GAMMA@ and @HIGH@ (key 255) by the keys' base64. */
 static char *
 with_keys(const char *text)
 {
@@ -136,7 +136,8 @@ with_keys(const char *text)
 		const char *tag, *value;
 	} tags[] = {{"@PRIV@", fixture_private_key},
 	            {"@BETA@", fixture_pubkey_text(1)},
-	            {"@GAMMA@", fixture_pubkey_text(2)}};
+	            {"@GAMMA@", fixture_pubkey_text(2)},
+	            {"@HIGH@", fixture_pubkey_text(255)}};
 	size_t cap = strlen(text) * 2 + 256, len = 0;
 	char *out = malloc(cap);
 
@@ -2244,6 +2245,65 @@ test_endpoint_starts_handshake(void **state)
 	conf_free(conf);
 }
 
+/* A handshake started here that has not completed RECONCILE_HANDSHAKE_RETRY later is started
+ * once more, by removing and adding the peer, when the peer's key is above this site's (here
+ * gamma's key 255; not beta's, key 1, whose side does it); one that completed is not. */
+static void
+test_handshake_retried(void **state)
+{
+	struct fixture_site high = gamma, moved;
+	const struct fixture_site *view[] = {&beta, &high}, *later[] = {&beta, &moved};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d, *d2;
+	const int64_t T = RECONCILE_HANDSHAKE_RETRY;
+	uint8_t key[WG_KEY_SIZE];
+	struct timespec now = {.tv_sec = 1};
+	struct reconcile_stats st;
+	struct reconcile *r;
+
+	(void)state;
+	high.key = 255;
+	moved = high;
+	moved.endpoint = "192.0.2.33 51820";
+	d = desired_of(conf, view, N(view));
+	d2 = desired_of(conf, later, N(later));
+	fixture_pubkey(1, key);
+	assert_true(memcmp(d->wg.public_key, key, WG_KEY_SIZE) > 0);
+	fixture_pubkey(255, key);
+	assert_true(memcmp(d->wg.public_key, key, WG_KEY_SIZE) < 0);
+	r = started(d);
+	assert_int_equal(reconcile_retry_at(r), T);
+	assert_int_equal(reconcile_run(r, d, T / 2), 0);
+	assert_int_equal(fake_changes(), 0);
+	assert_int_equal(reconcile_retry_at(r), T);
+
+	assert_int_equal(reconcile_run(r, d, T), 0);
+	expect_changes("wg set wg0 peer @HIGH@ remove "
+	               "peer @HIGH@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 "
+	               "peer @HIGH@ update-only persistent-keepalive 0\n");
+	assert_int_equal(handshakes_started(r), 3);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_retried, 1);
+	assert_int_equal(reconcile_retry_at(r), 0);
+	assert_int_equal(reconcile_run(r, d, 2 * T), 0);
+	assert_int_equal(fake_changes(), 0);
+
+	/* Moved, it is started and looked at again; its handshake completes meanwhile. */
+	assert_int_equal(reconcile_run(r, d2, 3 * T), 0);
+	expect_changes("wg set wg0 peer @HIGH@ endpoint 192.0.2.33:51820 persistent-keepalive 1 "
+	               "peer @HIGH@ update-only persistent-keepalive 0\n");
+	assert_int_equal(reconcile_retry_at(r), 4 * T);
+	assert_int_equal(fake_wg_set_peer_stats("wg0", key, &now, 92, 148), 0);
+	assert_int_equal(reconcile_run(r, d2, 4 * T), 0);
+	assert_int_equal(fake_changes(), 0);
+	assert_int_equal(handshakes_started(r), 4);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+}
+
 static double
 seconds_since(const struct timespec *t0)
 {
@@ -2456,6 +2516,7 @@ main(void)
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
+	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	};
 
