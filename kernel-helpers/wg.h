@@ -77,7 +77,21 @@ struct wg_device {
 	struct wg_peer *peers;
 	size_t npeers;
 	size_t peers_cap; /* managed by wg_device_add_peer */
+	/* Reported only: when the implementation gave this reply, in CLOCK_MONOTONIC
+	 * milliseconds. A userspace reply finished in the background is handed to the next read
+	 * for a while: its handshakes and endpoints may be that old. */
+	int64_t read_at_ms;
 };
+
+/* Now on CLOCK_MONOTONIC, in milliseconds: the clock of read_at_ms. */
+static inline int64_t
+wg_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* A new empty device named name (at most IFNAMSIZ - 1 bytes), freed with wg_free_device.
  * Returns NULL with errno set on failure. */

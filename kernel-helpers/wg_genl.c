@@ -525,6 +525,7 @@ wg_genl_get_device(const char *name, struct wg_device **out)
 		wg_free_device(ctx.dev);
 		return ret;
 	}
+	ctx.dev->read_at_ms = wg_monotonic_ms();
 	*out = ctx.dev;
 	return 0;
 }

@@ -41,10 +41,7 @@ wg_uapi_socket_path(const char *name, char *path, size_t pathlen)
 static int64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return wg_monotonic_ms();
 }
 
 static int
@@ -333,6 +330,7 @@ collect(struct job *j, struct wg_device **dev, bool *connected, char *error, siz
 	snprintf(error, len, "%s", j->error);
 	if (ret == 0 && j->get) {
 		*dev = j->dev;
+		(*dev)->read_at_ms = j->done_at;
 		j->dev = NULL;
 	}
 	job_unlink(j);

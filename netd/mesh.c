@@ -516,6 +516,9 @@ build_peers(struct build *b)
 		}
 		p->endpoint_roams = s->behind_nat;
 		p->keepalive = s->behind_nat || nat ? MESH_KEEPALIVE : 0;
+		p->retries_handshake =
+		        nat != s->behind_nat ? nat
+		                             : memcmp(d->wg.public_key, s->public_key, KEY_LEN) < 0;
 		p->state = s->state;
 		p->path_mtu = d->wg.mtu;
 		if (s->path_mtu && (!d->wg.mtu || s->path_mtu < d->wg.mtu))

@@ -120,6 +120,10 @@ struct mesh_peer {
 	 * seconds) is dropped, the peer replaced, so that its next handshake is news. */
 	const char *relay;
 	int64_t fresh_after;
+	/* This end starts a handshake that did not complete once more (reconcile): the one
+	 * behind NAT when the other is not (the other cannot reach it first), else the one with
+	 * the lower public key, so that the two ends' second tries do not cross. */
+	bool retries_handshake;
 	uint32_t path_mtu; /* the site's path_mtu when below the tunnel's MTU, else that MTU */
 	bool path_probed;  /* path_mtu was proven by probes, not assumed */
 	uint32_t return_path_mtu; /* the site's; 0: not known */

@@ -1917,17 +1917,23 @@ peer_replace(struct wg_device *set, const struct wg_peer *have)
 	return 0;
 }
 
+/* How old a read of the WireGuard device may be for a decision to replace a peer. */
+#define RECONCILE_FRESH_READ_MS 250
+
 /* --- handshakes started once more ---
  *
  * A handshake started by delta_peer can fail to complete at once: both sides may have started
  * theirs at the same moment (a joining site and its seed add each other together), and then
  * each answers the other's initiation, which discards its own, and both wait for WireGuard's
  * retry 5 s later; or the other side did not know this site yet, or a userspace WireGuard had
- * not yet seen its interface come up. A peer started here, when this site's key is the lower
- * of the two, is therefore looked at RECONCILE_HANDSHAKE_RETRY later and, if no handshake has
- * completed, removed and added anew in one request: only a new peer may initiate again within
- * 5 s of its last initiation. One side only, so that the second initiations do not cross
- * again; once only, so that a site that does not answer is left to WireGuard's own retries. */
+ * not yet seen its interface come up. A peer started here, when it is this end's to try again
+ * (mesh_peer.retries_handshake: the end behind NAT when the other is not, which cannot
+ * reach it first, else the one with the lower key), is therefore looked at
+ * RECONCILE_HANDSHAKE_RETRY later and, if no handshake has completed, removed and added anew
+ * in one request: only a new peer may initiate again within 5 s of its last initiation. One
+ * side only, so that the second initiations do not cross again; once only, so that a site
+ * that does not answer is left to WireGuard's own retries; and only on a read of the device
+ * made now. */
 
 /* What configure_peers' delta does about handshakes. */
 struct handshake_plan {
@@ -1975,8 +1981,6 @@ note_handshakes(struct run *run, const struct handshake_plan *plan, bool applied
 	for (size_t i = 0; applied && i < plan->nwatch; i++) {
 		struct handshake_due *e;
 
-		if (memcmp(run->d->wg.public_key, plan->watch[i], WG_KEY_SIZE) >= 0)
-			continue;
 		e = find_due(r, plan->watch[i]);
 		if (!e) {
 			e = grow(run, r->due, r->ndue, &r->capdue, sizeof(*e));
@@ -1996,10 +2000,14 @@ static int
 plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
           const struct wg_peer *have, size_t count[RECONCILE_OP_COUNT], struct handshake_plan *plan)
 {
-	bool again = have && handshake_retry_due(run, have);
+	/* Replacing a peer drops its session: decided only on a read of the device made now,
+	 * not on a userspace implementation's answer finished in the background a while ago,
+	 * which may not show the handshake or endpoint the peer got since. */
+	bool fresh = wg_monotonic_ms() - run->dev->read_at_ms <= RECONCILE_FRESH_READ_MS;
+	bool again = fresh && have && handshake_retry_due(run, have);
 	int flags, started;
 
-	if (have && (again || session_stale(have, want))) {
+	if (have && (again || (fresh && session_stale(have, want)))) {
 		if (peer_replace(set, have) < 0)
 			return -ENOMEM;
 		count[RECONCILE_OP_PEER_REMOVE]++;
@@ -2022,7 +2030,8 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 		return started;
 	plan->started++;
 	if (!again)
-		plan->watch[plan->nwatch++] = want->public_key;
+		if (want->retries_handshake)
+			plan->watch[plan->nwatch++] = want->public_key;
 	return 0;
 }
 

@@ -453,6 +453,7 @@ wg_get_device(const char *name, struct wg_device **out)
 	if (!l->userspace)
 		dev->ifindex = l->l.ifindex;
 	dev->flags = WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_HAS_FWMARK;
+	dev->read_at_ms = wg_monotonic_ms();
 	dev->listen_port = l->wg->port;
 	dev->fwmark = l->wg->fwmark;
 	if (l->wg->has_identity) {
