@@ -1525,7 +1525,9 @@ self_compose(const struct gossip *g, gossip_time now, struct wire_desc *d)
 }
 
 /* A new version of this site's descriptor when observations changed what it says, at most
- * every OBSERVED_PUBLISH_GAP (the rest waits for the tick): lies cannot make it churn. */
+ * every OBSERVED_PUBLISH_GAP (the rest waits for the tick): lies cannot make it churn. One
+ * that adds endpoints goes at once: the first public endpoint is what a site behind NAT
+ * waits for, and taking endpoints away again waits for the gap. */
 static void
 observed_publish(struct gossip *g, gossip_time now)
 {
@@ -1541,7 +1543,7 @@ observed_publish(struct gossip *g, gossip_time now)
 	for (size_t i = 0; same && i < d.nendpoints; i++)
 		same = addr_endpoint_equal(&d.endpoints[i], &cur->endpoints[i]);
 	g->observed_dirty = !same;
-	if (same || now < g->next_observed_publish)
+	if (same || (now < g->next_observed_publish && d.nendpoints <= cur->nendpoints))
 		return;
 	g->observed_dirty = false;
 	g->next_observed_publish = now + OBSERVED_PUBLISH_GAP;
