@@ -1919,6 +1919,14 @@ peer_replace(struct wg_device *set, const struct wg_peer *have)
 
 /* How old a read of the WireGuard device may be for a decision to replace a peer. */
 #define RECONCILE_FRESH_READ_MS 250
+/* WireGuard tries a handshake again by itself this long after its last try. */
+#define RECONCILE_HANDSHAKE_WAIT (5 * MESH_USEC)
+
+static bool
+device_read_fresh(const struct wg_device *dev)
+{
+	return wg_monotonic_ms() - dev->read_at_ms <= RECONCILE_FRESH_READ_MS;
+}
 
 /* --- handshakes started once more ---
  *
@@ -1972,10 +1980,14 @@ static void
 note_handshakes(struct run *run, const struct handshake_plan *plan, bool applied)
 {
 	struct reconcile *r = run->r;
+	bool fresh = run->dev && device_read_fresh(run->dev);
 	size_t kept = 0;
 
+	/* One whose time came on a read made a while ago waits for a read made now, for as
+	 * long as WireGuard would take to try again by itself. */
 	for (size_t i = 0; i < r->ndue; i++)
-		if (r->due[i].at > run->now)
+		if (r->due[i].at > run->now ||
+		    (!fresh && run->now < r->due[i].at + RECONCILE_HANDSHAKE_WAIT))
 			r->due[kept++] = r->due[i];
 	r->ndue = kept;
 	for (size_t i = 0; applied && i < plan->nwatch; i++) {
@@ -2003,7 +2015,7 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 	/* Replacing a peer drops its session: decided only on a read of the device made now,
 	 * not on a userspace implementation's answer finished in the background a while ago,
 	 * which may not show the handshake or endpoint the peer got since. */
-	bool fresh = wg_monotonic_ms() - run->dev->read_at_ms <= RECONCILE_FRESH_READ_MS;
+	bool fresh = device_read_fresh(run->dev);
 	bool again = fresh && have && handshake_retry_due(run, have);
 	int flags, started;
 
@@ -2785,11 +2797,14 @@ out:
 	save_overlaps(&run);
 	err = finish(&run, now, true);
 	count_resync(r, why, run.applied);
-	/* A handshake to look at again (one whose time passed waits for a run that reads the
-	 * device). */
-	for (size_t i = 0; i < r->ndue; i++)
-		if (r->due[i].at > now && (!r->retry_at || r->due[i].at < r->retry_at))
-			r->retry_at = r->due[i].at;
+	/* A handshake to look at again; one whose time came on a read made a while ago, soon,
+	 * on a new read. */
+	for (size_t i = 0; i < r->ndue; i++) {
+		int64_t at = r->due[i].at > now ? r->due[i].at : now + RECONCILE_RETRY_START;
+
+		if (!r->retry_at || at < r->retry_at)
+			r->retry_at = at;
+	}
 	run_free(&run);
 	return err;
 }
