@@ -83,6 +83,9 @@ struct wg_device {
 	int64_t read_at_ms;
 };
 
+/* The same family, address and port (two unset endpoints are equal). */
+bool wg_endpoint_equal(const union wg_endpoint *a, const union wg_endpoint *b);
+
 /* Now on CLOCK_MONOTONIC, in milliseconds: the clock of read_at_ms. */
 static inline int64_t
 wg_monotonic_ms(void)

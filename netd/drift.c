@@ -148,20 +148,6 @@ drift_table_free(struct drift_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static bool
-endpoint_equal(const union wg_endpoint *a, const union wg_endpoint *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->sin.sin_port == b->sin.sin_port &&
-		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
-	if (a->sa.sa_family == AF_INET6)
-		return a->sin6.sin6_port == b->sin6.sin6_port &&
-		       memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16) == 0;
-	return true;
-}
-
 /* Whether the peer's allowed-ips are exactly the table's: as many, each found. A device
  * holds an allowed-ip once, so equal counts and every one found mean equal sets. */
 static bool
@@ -189,7 +175,7 @@ peer_fields(const struct drift_table *t, const struct drift_peer *want, const st
 
 	if (want->endpoint.sa.sa_family != AF_UNSPEC &&
 	    (!has_endpoint ||
-	     (!want->endpoint_roams && !endpoint_equal(&have->endpoint, &want->endpoint))))
+	     (!want->endpoint_roams && !wg_endpoint_equal(&have->endpoint, &want->endpoint))))
 		fields |= DRIFT_FIELD_ENDPOINT;
 	if (have->persistent_keepalive != want->keepalive)
 		fields |= DRIFT_FIELD_KEEPALIVE;

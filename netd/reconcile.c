@@ -1723,20 +1723,6 @@ to_endpoint(const struct addr *a, uint16_t port, union wg_endpoint *ep)
 	}
 }
 
-static bool
-endpoint_equal(const union wg_endpoint *a, const union wg_endpoint *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->sin.sin_port == b->sin.sin_port &&
-		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
-	if (a->sa.sa_family == AF_INET6)
-		return a->sin6.sin6_port == b->sin6.sin6_port &&
-		       memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16) == 0;
-	return true;
-}
-
 static int
 prefix_qcmp(const void *a, const void *b)
 {
@@ -1813,7 +1799,7 @@ peer_change(const struct wg_peer *have, const struct mesh_peer *want)
 		bool has = have->flags & WG_PEER_HAS_ENDPOINT;
 
 		/* A roaming site's endpoint is WireGuard's to learn once it has one. */
-		if (!has || (!want->endpoint_roams && !endpoint_equal(&have->endpoint, &ep)))
+		if (!has || (!want->endpoint_roams && !wg_endpoint_equal(&have->endpoint, &ep)))
 			flags |= WG_PEER_HAS_ENDPOINT;
 	}
 	if (have->persistent_keepalive != want->keepalive)
