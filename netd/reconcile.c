@@ -1881,12 +1881,14 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags,
  * the direct path works again. A peer that gets its first endpoint and never handshook: traffic
  * waiting for it has had WireGuard try handshakes to nowhere, and it would not try again, to
  * the endpoint, until 5 s after the last; a new peer tries at once (behind NAT, while the
- * other side's own try still holds its NAT open). */
+ * other side's own try still holds its NAT open) -- unless something came from the other end
+ * already, an initiation whose handshake the replacement would cut short. */
 static bool
 session_stale(const struct wg_peer *have, const struct mesh_peer *want)
 {
 	if (have->last_handshake.tv_sec == 0)
-		return !(have->flags & WG_PEER_HAS_ENDPOINT) && addr_len(want->endpoint.family);
+		return !(have->flags & WG_PEER_HAS_ENDPOINT) && have->rx_bytes == 0 &&
+		       addr_len(want->endpoint.family);
 	return want->fresh_after > 0 && have->last_handshake.tv_sec < want->fresh_after;
 }
 
@@ -1950,14 +1952,16 @@ never_handshaked(const struct wg_peer *p)
 	return p->last_handshake.tv_sec == 0 && p->last_handshake.tv_nsec == 0;
 }
 
-/* Whether the handshake this side started with have is to be started once more now. */
+/* Whether the handshake this side started with have is to be started once more now: not
+ * once anything came from the other end, whose initiation or answer may be on its way to
+ * completing (replacing the peer then would drop what it completes). */
 static bool
 handshake_retry_due(const struct run *run, const struct wg_peer *have)
 {
 	const struct handshake_due *e = run->r->ndue ? find_due(run->r, have->public_key) : NULL;
 
 	return e && e->at <= run->now && (have->flags & WG_PEER_HAS_ENDPOINT) &&
-	       never_handshaked(have);
+	       never_handshaked(have) && have->rx_bytes == 0;
 }
 
 /* Forgets the handshakes whose time has come, and notes those of plan started by a request
