@@ -282,7 +282,8 @@ send_batch(const struct kh_nft_clamp *routed, size_t nrouted, const struct kh_nf
 	batch_next(&bt);
 	if (bt.oom)
 		goto out;
-	nl = mnl_socket_open(NETLINK_NETFILTER);
+	/* Not to be inherited by a userspace WireGuard started meanwhile from another thread. */
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) < 0) {
 		err = -errno;

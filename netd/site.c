@@ -267,7 +267,27 @@ site_log_reports(struct reconcile *r, const char *context, bool failures_only)
 }
 
 static void site_arm_work(struct site *s, int64_t now);
+
+/* The changes a run made, by kind: "peer-add 1, route-add 2". Returns buf. */
+static const char *
+site_changes_text(const struct reconcile_stats *before, const struct reconcile_stats *after,
+                  char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < RECONCILE_OP_COUNT && off < len; i++) {
+		uint64_t n = after->applied[i] + after->failed[i] - before->applied[i] -
+		             before->failed[i];
+
+		if (n > 0)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s %llu", off ? ", " : "",
+			                        reconcile_op_name(i), (unsigned long long)n);
+	}
+	return buf;
+}
 static void site_update_paths(struct site *s);
+static const struct wg_device *site_device(const struct site *s);
 
 /* Behind NAT as configured, or as the others see this site (gossip's published descriptor):
  * its peers then get keepalives that hold the mappings open. */
@@ -390,7 +410,10 @@ site_clamp(struct site *s, int64_t now)
 	char *text = malloc(IFNAMSIZ + d->nsegments * (IFNAMSIZ + 8) + 1);
 	int rc;
 
-	if (!bridged || !text)
+	/* Not while a userspace WireGuard is starting: a table made then, as the joiner's first
+	 * handshakes went out, was seen to hold them back 5 s and more (a start's fork and the
+	 * nftables transaction meet). The first run after the device answers makes it. */
+	if (!bridged || !text || site_device(s) == NULL)
 		goto out;
 	snprintf(routed.oifname, sizeof(routed.oifname), "%s", d->wg.name);
 	len += (size_t)sprintf(text, "%s", routed.oifname);
@@ -430,7 +453,8 @@ site_apply(struct site *s)
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
 	struct mesh_desired *next = NULL;
-	struct reconcile_stats after;
+	struct reconcile_stats before, after;
+	char what[256];
 	size_t n;
 	int rc;
 
@@ -453,6 +477,7 @@ site_apply(struct site *s)
 	if (site_probe_peers(s, sites, n, now) < 0)
 		goto retry;
 
+	reconcile_get_stats(s->reconcile, &before);
 	rc = reconcile_run(s->reconcile, s->desired, now);
 	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
@@ -464,9 +489,10 @@ site_apply(struct site *s)
 		json_object_set_new(ev, "applied", json_integer((json_int_t)after.last_applied));
 		json_object_set_new(ev, "failed", json_integer((json_int_t)after.last_failed));
 		site_publish(s, ev);
-		log_info("reconcile: %llu changes applied, %llu failed",
+		log_info("reconcile: %llu changes applied, %llu failed (%s)",
 		         (unsigned long long)after.last_applied,
-		         (unsigned long long)after.last_failed);
+		         (unsigned long long)after.last_failed,
+		         site_changes_text(&before, &after, what, sizeof(what)));
 	}
 	if (rc == -EAGAIN)
 		site_log_reports(s->reconcile, "", true);
@@ -907,6 +933,9 @@ site_observe_wg(struct site *s)
 	if (dev != NULL) {
 		view_feed_wg(s->gossip, dev, site_now());
 		site_after_gossip(s);
+		/* The clamps wait for the device to answer (site_clamp): the first read does. */
+		if (s->clamps == NULL && s->desired != NULL)
+			site_clamp(s, site_now());
 	}
 	site_update_paths(s);
 }
