@@ -1964,10 +1964,12 @@ handshake_retry_due(const struct run *run, const struct wg_peer *have)
 	       never_handshaked(have) && have->rx_bytes == 0;
 }
 
-/* Forgets the handshakes whose time has come, and notes those of plan started by a request
- * that succeeded (applied) whose peer's key is above this site's. */
+/* Forgets the handshakes whose time has come, and notes those of plan (the peers this end
+ * tries again, mesh_peer.retries_handshake) started by a request that was sent: applied, or
+ * going on in the background, where a userspace WireGuard still starting may take the peers
+ * before its interface is up and start no handshake for them. */
 static void
-note_handshakes(struct run *run, const struct handshake_plan *plan, bool applied)
+note_handshakes(struct run *run, const struct handshake_plan *plan, bool sent)
 {
 	struct reconcile *r = run->r;
 	bool fresh = run->dev && device_read_fresh(run->dev);
@@ -1980,7 +1982,7 @@ note_handshakes(struct run *run, const struct handshake_plan *plan, bool applied
 		    (!fresh && run->now < r->due[i].at + RECONCILE_HANDSHAKE_WAIT))
 			r->due[kept++] = r->due[i];
 	r->ndue = kept;
-	for (size_t i = 0; applied && i < plan->nwatch; i++) {
+	for (size_t i = 0; sent && i < plan->nwatch; i++) {
 		struct handshake_due *e;
 
 		e = find_due(r, plan->watch[i]);
@@ -2051,7 +2053,7 @@ configure_peers(struct run *run)
 	const uint8_t **have_keys = NULL, **want_keys = NULL;
 	struct reconcile_object object = link_object(RECONCILE_OBJECT_PEERS, d->wg.name);
 	struct wg_device *set;
-	bool *changed = NULL, reported = false, applied = false;
+	bool *changed = NULL, reported = false, applied = false, sent = false;
 	int err = 0;
 
 	set = wg_device_new(d->wg.name);
@@ -2093,6 +2095,7 @@ configure_peers(struct run *run)
 		goto out;
 	err = wg_set_device(set);
 	applied = err == 0;
+	sent = applied || err == -ETIMEDOUT;
 	if (applied) {
 		run->r->stats.handshakes_started += plan.started;
 		run->r->stats.handshakes_retried += plan.retried;
@@ -2117,7 +2120,7 @@ configure_peers(struct run *run)
 out:
 	if (err < 0)
 		run->oom = true;
-	note_handshakes(run, &plan, applied);
+	note_handshakes(run, &plan, sent);
 	free(plan.watch);
 	free(have_keys);
 	free(want_keys);
