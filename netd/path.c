@@ -183,12 +183,12 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 		snprintf(e->name, sizeof(e->name), "%s", s->name);
 		e->since = now;
 	}
-	/* Back from the dead, or a new endpoint to try: a new direct attempt -- unless the
-	 * attempts already failed with no relay to turn to: the endpoints of a site behind a
-	 * symmetric NAT come and go as its observers disagree, and would keep it from ever
-	 * being found failing. */
+	/* Back from the dead, or a site that had a tunnel moved: a new direct attempt. Not a
+	 * site that never handshook: the endpoints of one behind a symmetric NAT come and go
+	 * as its observers disagree, and would keep it from ever being found failing (a new
+	 * endpoint handshakes within a round trip; one that comes late ends a relay as soon). */
 	if (!s->live || !e->live ||
-	    (e->mode == PATH_DIRECT && e->reason == NULL &&
+	    (e->mode == PATH_DIRECT && e->reason == NULL && e->handshook &&
 	     (has_endpoint != e->has_endpoint ||
 	      (has_endpoint && !addr_endpoint_equal(s->endpoint, &e->endpoint))))) {
 		if (e->mode == PATH_RELAYED && !s->live)

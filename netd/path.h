@@ -18,7 +18,7 @@
 /* A tunnel that never handshook this long after its direct path was set up has failed; so
  * has one gossip cannot reach directly while nothing came back on it for PATH_RX_QUIET (the
  * device is read every second: a read that shows no new byte covers a second). */
-#define PATH_DIRECT_WAIT (2 * PATH_USEC)
+#define PATH_DIRECT_WAIT (3 * PATH_USEC / 2)
 #define PATH_RX_QUIET    (1 * PATH_USEC)
 
 /* One remote site as it stands now. */
