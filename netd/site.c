@@ -880,8 +880,9 @@ site_update_paths(struct site *s)
 {
 	size_t count = gossip_member_count(s->gossip), n;
 	struct path_site *ps = calloc(count ? count : 1, sizeof(*ps));
-	const char **was = calloc(count ? count : 1, sizeof(*was));
-	int64_t now = site_now(), deadline;
+	/* Copies: path_update frees the table the names point into. */
+	char(*was)[WIRE_NAME_MAX + 1] = calloc(count ? count : 1, sizeof(*was));
+	int64_t now = site_now(), deadline, unix_now_us;
 	struct timespec ts;
 	int changed;
 
@@ -889,20 +890,22 @@ site_update_paths(struct site *s)
 		goto out;
 	s->direct_failures = gossip_counters(s->gossip)->direct_failures;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = view_path_sites(s->gossip, site_device(s), now,
-	                    (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000, ps);
-	for (size_t i = 0; i < n; i++)
-		was[i] = path_relay(s->paths, ps[i].name);
+	unix_now_us = (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000;
+	n = view_path_sites(s->gossip, site_device(s), now, unix_now_us, ps);
+	for (size_t i = 0; i < n; i++) {
+		const char *relay = path_relay(s->paths, ps[i].name);
+
+		snprintf(was[i], sizeof(was[i]), "%s", relay != NULL ? relay : "");
+	}
 	changed = path_update(s->paths, ps, n, s->conf->wg.relays, s->conf->wg.nrelays, now,
-	                      (int64_t)ts.tv_sec * MESH_USEC + ts.tv_nsec / 1000);
+	                      unix_now_us);
 	for (size_t i = 0; i < n; i++)
 		if (path_want_probe(s->paths, ps[i].name, now))
 			gossip_probe_soon(s->gossip, ps[i].name);
 	for (size_t i = 0; changed > 0 && i < n; i++) {
 		const char *relay = path_relay(s->paths, ps[i].name);
 
-		if ((was[i] == NULL) != (relay == NULL) ||
-		    (relay != NULL && strcmp(was[i], relay) != 0))
+		if (strcmp(was[i], relay != NULL ? relay : "") != 0)
 			site_publish_path(s, ps[i].name);
 	}
 	if (changed > 0 || s->params.behind_nat != site_behind_nat(s)) {
