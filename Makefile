@@ -34,7 +34,7 @@ SANFLAGS :=
 endif
 
 # libev ships no pkg-config file in Debian; it is linked as -lev.
-PKGS     := libconfig jansson libsodium libmnl libnftnl libnl-3.0 libnl-route-3.0 libcap-ng
+PKGS     := libconfig jansson libsodium libmnl libnftnl libnl-3.0 libnl-route-3.0 libcap-ng libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lev
 

@@ -73,9 +73,9 @@ struct loader {
 	bool oom;
 };
 
-static const char *const root_known[] = {"site",       "wireguard", "overlay",  "gossip",
-                                         "prefixes",   "routing",   "segments", "trust",
-                                         "federation", "policy",    "control",  NULL};
+static const char *const root_known[] = {
+        "site",  "wireguard",  "overlay", "gossip",  "prefixes", "routing", "segments",
+        "trust", "federation", "policy",  "control", "metrics",  NULL};
 static const char *const site_known[] = {"name", "log_level", NULL};
 static const char *const wg_known[] = {
         "interface", "listen_port", "private_key_file", "backend", "userspace_command",
@@ -107,6 +107,7 @@ static const char *const segment_known[] = {"name", "vni", "bridge", "ports", "v
 static const char *const trust_known[] = {"name",    "public_key", "prefixes",
                                           "overlay", "vnis",       NULL};
 static const char *const control_known[] = {"socket", "mode", "group", NULL};
+static const char *const metrics_known[] = {"listen", NULL};
 static const char *const federation_known[] = {"name",
                                                "authorities",
                                                "threshold",
@@ -1623,6 +1624,31 @@ parse_control(struct loader *ld, const config_setting_t *root, struct conf *conf
 	}
 }
 
+/* An HTTP port has no default worth guessing: metrics.listen names it. */
+static void
+parse_metrics(struct loader *ld, const config_setting_t *root, struct conf *conf)
+{
+	const config_setting_t *m = want_group(ld, root, "metrics", false), *s;
+	const char *v, *close;
+
+	if (m == NULL)
+		return;
+	check_known(ld, m, "metrics", metrics_known);
+	if ((s = config_setting_get_member(m, "listen")) == NULL ||
+	    want_endpoint(ld, s, "metrics.listen", &conf->metrics.listen) < 0)
+		return;
+	v = config_setting_get_string(s);
+	close = v[0] == '[' ? strchr(v, ']') : v;
+	if (close == NULL || strchr(close, ':') == NULL) {
+		lerr(ld, sline(s),
+		     "metrics.listen: \"%s\" has no port (ADDRESS:PORT, IPv6 as "
+		     "[ADDRESS]:PORT)",
+		     v);
+		return;
+	}
+	conf->metrics.enabled = true;
+}
+
 /* ---- federation and policy ---- */
 
 /* What a credential may carry as a value (provider, a label's value, a rule's value). */
@@ -2829,6 +2855,7 @@ load_text(const char *text, const char *name, struct conf_errors *errs)
 	parse_federation(&ld, root, conf);
 	parse_policy(&ld, root, conf);
 	parse_control(&ld, root, conf);
+	parse_metrics(&ld, root, conf);
 	if (!ld.oom)
 		validate(&ld, conf);
 out:
@@ -3241,6 +3268,11 @@ conf_print(const struct conf *conf, FILE *out)
 	else
 		fputs("\t# group: not set (only root may use mutating commands)\n", out);
 	fputs("};\n", out);
+	if (conf->metrics.enabled) {
+		fputs("\nmetrics = {\n", out);
+		print_setting(out, 1, "listen", addr_endpoint_format(&conf->metrics.listen, buf));
+		fputs("};\n", out);
+	}
 	return ferror(out) ? -1 : 0;
 }
 
@@ -3535,6 +3567,11 @@ conf_to_json(const struct conf *conf)
 	r |= jset(root, "federation", json_federation(conf));
 	r |= jset(root, "policy", json_policy(&conf->policy));
 	r |= jset(root, "control", control);
+	r |= jset(root, "metrics",
+	          json_pack("{s:o}", "listen",
+	                    conf->metrics.enabled
+	                            ? json_string(addr_endpoint_format(&conf->metrics.listen, buf))
+	                            : json_null()));
 	if (r != 0) {
 		json_decref(root);
 		return NULL;
@@ -3749,7 +3786,9 @@ conf_changes(const struct conf *a, const struct conf *b)
 	if (!gossip_instance_eq(a, b))
 		changes |= CONF_CHANGE_GOSSIP;
 	if (!str_eq(a->control.socket, b->control.socket) || a->control.mode != b->control.mode ||
-	    !str_eq(a->control.group, b->control.group))
+	    !str_eq(a->control.group, b->control.group) ||
+	    a->metrics.enabled != b->metrics.enabled ||
+	    (a->metrics.enabled && !endpoint_eq(&a->metrics.listen, &b->metrics.listen)))
 		changes |= CONF_CHANGE_CONTROL;
 	return changes;
 }

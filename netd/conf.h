@@ -211,6 +211,12 @@ struct conf {
 		mode_t mode;
 		char *group; /* NULL: only root may use mutating commands */
 	} control;
+
+	/* The Prometheus scrape endpoint: bound at start, before privileges drop. */
+	struct {
+		bool enabled; /* off by default */
+		struct addr_endpoint listen;
+	} metrics;
 };
 
 /* Every problem found, each formatted "FILE:LINE: message" (or "FILE: message" when no
@@ -247,7 +253,8 @@ enum conf_change {
 	CONF_CHANGE_GOSSIP_BIND = 1 << 1, /* a new gossip socket */
 	CONF_CHANGE_GOSSIP = 1 << 2,      /* a new gossip instance: identity, trust, federation,
 	                                   * own credential, timing, seeds, state file */
-	CONF_CHANGE_CONTROL = 1 << 3,     /* the status socket's: only at the next start */
+	CONF_CHANGE_CONTROL = 1 << 3,     /* the status socket's or the metrics endpoint's: only at
+	                                   * the next start */
 };
 
 /* The conf_change bits for going from a to b; 0 when they describe the same configuration. */

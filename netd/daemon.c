@@ -16,9 +16,11 @@
 #include "netd/conf.h"
 #include "netd/cred.h"
 #include "netd/ctl.h"
+#include "netd/httpd.h"
 #include "netd/log.h"
 #include "netd/notify.h"
 #include "netd/priv.h"
+#include "netd/reconcile.h"
 #include "netd/site.h"
 #include "netd/status.h"
 
@@ -39,6 +41,7 @@ struct daemon {
 	const struct daemon_options *options;
 	struct conf *conf;
 	struct ctl_server *ctl;
+	struct httpd *httpd; /* NULL: no metrics endpoint configured */
 	struct site *site;
 	ev_signal sig_term;
 	ev_signal sig_int;
@@ -162,7 +165,8 @@ static void
 daemon_take_config(struct daemon *d, struct conf *next, unsigned changes, bool loud)
 {
 	if (loud && (changes & CONF_CHANGE_CONTROL))
-		log_warnx("control socket settings changed in %s: they take effect at the next "
+		log_warnx("status socket or metrics endpoint settings changed in %s: they take "
+		          "effect at the next "
 		          "start",
 		          d->options->conf_path);
 	/* The site borrows the config: an unchanged one is kept, a changed one was handed over. */
@@ -257,6 +261,47 @@ daemon_status(const struct daemon *d, struct status_daemon *out)
 	        .last_reload_error = d->last_reload_error,
 	};
 	ctl_server_stats(d->ctl, &out->ctl);
+	httpd_get_stats(d->httpd, &out->http);
+}
+
+static char *
+daemon_metrics_text(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct status_daemon sd;
+	struct site_snapshot ss;
+
+	daemon_status(d, &sd);
+	site_snapshot(d->site, &ss);
+	return status_metrics_text(&sd, &ss);
+}
+
+/* Healthy: serving (not leaving), the WireGuard device read by the last status refresh, and
+ * the reconciler's last run made every change it tried. A failed reload is not a health
+ * matter: the config in force still is. */
+static bool
+daemon_healthy(void *ctx, char *why, size_t len)
+{
+	struct daemon *d = ctx;
+	struct site_snapshot ss;
+	struct reconcile_stats rs;
+
+	if (d->stopping) {
+		snprintf(why, len, "stopping: leaving the federation");
+		return false;
+	}
+	site_snapshot(d->site, &ss);
+	if (ss.device == NULL) {
+		snprintf(why, len, "WireGuard interface %s not readable", d->conf->wg.interface);
+		return false;
+	}
+	reconcile_get_stats(ss.reconcile, &rs);
+	if (rs.last_failed > 0) {
+		snprintf(why, len, "the last reconcile run failed %llu changes (netdctl status)",
+		         (unsigned long long)rs.last_failed);
+		return false;
+	}
+	return true;
 }
 
 static json_t *
@@ -525,7 +570,16 @@ daemon_run(const struct daemon_options *options)
 	ev_signal_start(d.loop, &d.sig_int);
 	ev_signal_start(d.loop, &d.sig_hup);
 
-	/* The status socket is set up (its group needed CAP_CHOWN); nothing is started yet. */
+	if (d.conf->metrics.enabled) {
+		static const struct httpd_handlers handlers = {daemon_metrics_text, daemon_healthy};
+
+		d.httpd = httpd_new(d.loop, &d.conf->metrics.listen, &handlers, &d);
+		if (d.httpd == NULL)
+			goto out;
+	}
+
+	/* The status socket and the metrics endpoint are set up (the socket's group needed
+	 * CAP_CHOWN, a metrics port below 1024 CAP_NET_BIND_SERVICE); nothing is started yet. */
 	if (priv_drop(d.conf) < 0)
 		goto out;
 	wg_set_wait_ms(DAEMON_WG_WAIT_MS);
@@ -545,6 +599,7 @@ daemon_run(const struct daemon_options *options)
 	ev_signal_stop(d.loop, &d.sig_int);
 	ev_signal_stop(d.loop, &d.sig_hup);
 out:
+	httpd_free(d.httpd);
 	site_free(d.site);
 	ctl_server_free(d.ctl);
 	wg_shutdown();

@@ -953,7 +953,7 @@ metrics_daemon(struct metrics *m, const struct status_daemon *d)
 	const char *const failed_labels[] = {"result", "failed", NULL};
 	const struct ctl_stats *st = &d->ctl;
 	const struct metric_single single[] = {
-	        {"netd_start_time_seconds", "gauge",
+	        {"netd_start_timestamp_seconds", "gauge",
 	         "Start time of the daemon since the Unix epoch.", (double)d->started_at},
 	        {"netd_config_last_reload_successful", "gauge",
 	         "Whether the last configuration reload succeeded (1 before any reload).",
@@ -1284,8 +1284,9 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 	         "Bytes received from each peer site through its tunnel.", peer_rx},
 	        {"netd_peer_sent_bytes_total", "counter",
 	         "Bytes sent to each peer site through its tunnel.", peer_tx},
-	        {"netd_peer_last_handshake_seconds", "gauge",
-	         "Time of the last WireGuard handshake with each peer site (0: none).",
+	        {"netd_peer_last_handshake_timestamp_seconds", "gauge",
+	         "Time of the last WireGuard handshake with each peer site since the Unix epoch "
+	         "(0: none).",
 	         peer_handshake},
 	};
 	const struct mesh_desired *want = s->desired;
@@ -1329,12 +1330,30 @@ metrics_path_mtu(struct metrics *m, const struct site_snapshot *s)
 	}
 }
 
-json_t *
-status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s)
+/* The scrape endpoint's own traffic, zeroes while it is off. */
+static void
+metrics_http(struct metrics *m, const struct httpd_stats *st)
+{
+	const struct metric_single refused = {
+	        "netd_metrics_http_refused_connections_total", "counter",
+	        "Connections to the metrics endpoint closed at once, over its connection limit.",
+	        (double)st->refused};
+
+	metrics_family(m, "netd_metrics_http_requests_total", "counter",
+	               "Requests the metrics endpoint answered, by status code.");
+	for (size_t i = 0; i < HTTPD_CODE_COUNT; i++) {
+		const char *labels[] = {"code", httpd_code_name(i), NULL};
+
+		metrics_sample(m, "netd_metrics_http_requests_total", labels,
+		               (double)st->requests[i]);
+	}
+	metrics_singles(m, &refused, 1);
+}
+
+char *
+status_metrics_text(const struct status_daemon *d, const struct site_snapshot *s)
 {
 	struct metrics m;
-	char *text;
-	json_t *reply;
 
 	metrics_init(&m);
 	metrics_daemon(&m, d);
@@ -1346,7 +1365,16 @@ status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s
 	metrics_reconcile(&m, s);
 	metrics_peers(&m, s);
 	metrics_path_mtu(&m, s);
-	text = metrics_finish(&m);
+	metrics_http(&m, &d->http);
+	return metrics_finish(&m);
+}
+
+json_t *
+status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s)
+{
+	char *text = status_metrics_text(d, s);
+	json_t *reply;
+
 	if (text == NULL)
 		return NULL;
 	reply = json_object();

@@ -12,6 +12,7 @@
 
 #include "netd/conf.h"
 #include "netd/ctl.h"
+#include "netd/httpd.h"
 #include "netd/site.h"
 
 /* The daemon's own part: its run, its reloads, its status socket. */
@@ -26,6 +27,7 @@ struct status_daemon {
 	time_t last_reload;            /* 0: never */
 	const char *last_reload_error; /* NULL: the last reload, if any, succeeded */
 	struct ctl_stats ctl;
+	struct httpd_stats http; /* zeroes without a metrics endpoint */
 };
 
 /* Each returns a reply object owned by the caller, or NULL when memory ran out. */
@@ -43,5 +45,7 @@ json_t *status_catalogue_json(const struct site_snapshot *s, time_t now);
 json_t *status_published_json(const uint8_t *bytes, size_t len);
 /* {"text": ...}: the Prometheus text exposition of every metric. */
 json_t *status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s);
+/* The same exposition as text owned by the caller (free()), or NULL when memory ran out. */
+char *status_metrics_text(const struct status_daemon *d, const struct site_snapshot *s);
 
 #endif

@@ -1,0 +1,270 @@
+/* The Prometheus scrape endpoint. libmicrohttpd runs without a thread of its own: its epoll
+ * descriptor is watched by the daemon's loop and MHD_run is called from there, so the
+ * handlers read the daemon's state on the only thread that changes it, and a slow or
+ * hostile client costs at most a bounded connection slot, never the loop's time. */
+#include "netd/httpd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "netd/log.h"
+
+/* Prometheus keeps one connection per target; a few more let an operator's curl in. Over
+ * this, a connection is closed at once and counted. */
+#define HTTPD_MAX_CONNECTIONS 16
+#define HTTPD_MAX_PER_IP      4
+/* Seconds a connection may sit without sending a complete request or reading its answer. */
+#define HTTPD_TIMEOUT 5
+/* Bytes of buffer per connection: a request line and headers beyond this get 431. */
+#define HTTPD_MEMORY_LIMIT (16 * 1024)
+
+struct httpd {
+	struct ev_loop *loop;
+	struct MHD_Daemon *mhd;
+	ev_io io;
+	ev_timer timer;
+	struct httpd_handlers handlers;
+	void *ctx;
+	struct httpd_stats stats;
+};
+
+static const unsigned int httpd_codes[HTTPD_CODE_COUNT] = {
+        [HTTPD_200] = MHD_HTTP_OK,
+        [HTTPD_404] = MHD_HTTP_NOT_FOUND,
+        [HTTPD_405] = MHD_HTTP_METHOD_NOT_ALLOWED,
+        [HTTPD_413] = MHD_HTTP_CONTENT_TOO_LARGE,
+        [HTTPD_500] = MHD_HTTP_INTERNAL_SERVER_ERROR,
+        [HTTPD_503] = MHD_HTTP_SERVICE_UNAVAILABLE,
+};
+
+const char *
+httpd_code_name(enum httpd_code code)
+{
+	static const char *const names[HTTPD_CODE_COUNT] = {"200", "404", "405",
+	                                                    "413", "500", "503"};
+
+	return names[code];
+}
+
+/* Runs what MHD has to do, then wakes the loop when MHD next wants to run. */
+static void
+httpd_run(struct httpd *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	(void)MHD_run(h->mhd);
+	ev_timer_stop(h->loop, &h->timer);
+	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&h->timer, (ev_tstamp)ms / 1000.0, 0);
+		ev_timer_start(h->loop, &h->timer);
+	}
+}
+
+static void
+httpd_on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	httpd_run(w->data);
+}
+
+static void
+httpd_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	httpd_run(w->data);
+}
+
+static enum MHD_Result
+httpd_queue(struct httpd *h, struct MHD_Connection *conn, enum httpd_code code, char *body,
+            const char *type)
+{
+	struct MHD_Response *resp =
+	        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result r;
+
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (code == HTTPD_405)
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	r = MHD_queue_response(conn, httpd_codes[code], resp);
+	MHD_destroy_response(resp);
+	if (r == MHD_YES)
+		h->stats.requests[code]++;
+	return r;
+}
+
+static enum MHD_Result
+httpd_text(struct httpd *h, struct MHD_Connection *conn, enum httpd_code code, const char *text)
+{
+	char *body = strdup(text);
+
+	return body != NULL ? httpd_queue(h, conn, code, body, "text/plain; charset=utf-8")
+	                    : MHD_NO;
+}
+
+static enum MHD_Result
+httpd_answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+             const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct httpd *h = cls;
+	char why[256];
+
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return httpd_text(h, conn, HTTPD_405, "method not allowed\n");
+	/* A scrape carries no body; one that does is not read, only refused. */
+	if (*upload_data_size != 0)
+		return httpd_text(h, conn, HTTPD_413, "a GET carries no body\n");
+	if (strcmp(url, "/metrics") == 0) {
+		char *text = h->handlers.metrics(h->ctx);
+
+		if (text == NULL)
+			return httpd_text(h, conn, HTTPD_500, "out of memory building metrics\n");
+		return httpd_queue(h, conn, HTTPD_200, text,
+		                   "text/plain; version=0.0.4; charset=utf-8");
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		size_t n;
+
+		if (h->handlers.healthy(h->ctx, why, sizeof(why) - 1))
+			return httpd_text(h, conn, HTTPD_200, "ok\n");
+		n = strlen(why);
+		why[n] = '\n';
+		why[n + 1] = '\0';
+		return httpd_text(h, conn, HTTPD_503, why);
+	}
+	return httpd_text(h, conn, HTTPD_404, "not found: try /metrics or /healthz\n");
+}
+
+/* MHD counts connections only to refuse them silently; netd refuses just below its limit
+ * so that every refusal is counted. */
+static enum MHD_Result
+httpd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct httpd *h = cls;
+
+	(void)addr;
+	(void)addrlen;
+	if (h->stats.connections >= HTTPD_MAX_CONNECTIONS) {
+		h->stats.refused++;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static void
+httpd_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+             enum MHD_ConnectionNotificationCode toe)
+{
+	struct httpd *h = cls;
+
+	(void)conn;
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		h->stats.connections++;
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && h->stats.connections > 0)
+		h->stats.connections--;
+}
+
+static void
+httpd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("metrics endpoint: %s", msg);
+}
+
+struct httpd *
+httpd_new(struct ev_loop *loop, const struct addr_endpoint *listen,
+          const struct httpd_handlers *handlers, void *ctx)
+{
+	struct httpd *h = calloc(1, sizeof(*h));
+	struct sockaddr_storage ss = {0};
+	char buf[ADDR_ENDPOINT_STRLEN];
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+
+	if (h == NULL) {
+		log_errx("out of memory for the metrics endpoint");
+		return NULL;
+	}
+	if (listen->addr.family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = listen->addr.u.v6;
+		sin6->sin6_port = htons(listen->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = listen->addr.u.v4;
+		sin->sin_port = htons(listen->port);
+	}
+	h->loop = loop;
+	h->handlers = *handlers;
+	h->ctx = ctx;
+	h->mhd = MHD_start_daemon(
+	        flags, listen->port, httpd_accept, h, httpd_answer, h, MHD_OPTION_SOCK_ADDR, &ss,
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_CONNECTIONS + 1,
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_PER_IP,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_MEMORY_LIMIT,
+	        MHD_OPTION_NOTIFY_CONNECTION, httpd_notify, h, MHD_OPTION_EXTERNAL_LOGGER,
+	        httpd_log, h, MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		log_errx("cannot listen for metrics on %s (address in use or not on this host?)",
+		         addr_endpoint_format(listen, buf));
+		free(h);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL) {
+		log_errx("the metrics endpoint has no epoll descriptor");
+		httpd_free(h);
+		return NULL;
+	}
+	ev_io_init(&h->io, httpd_on_io, info->epoll_fd, EV_READ);
+	h->io.data = h;
+	ev_init(&h->timer, httpd_on_timer);
+	h->timer.data = h;
+	ev_io_start(loop, &h->io);
+	log_info("metrics endpoint on http://%s/metrics", addr_endpoint_format(listen, buf));
+	return h;
+}
+
+void
+httpd_free(struct httpd *h)
+{
+	if (h == NULL)
+		return;
+	ev_io_stop(h->loop, &h->io);
+	ev_timer_stop(h->loop, &h->timer);
+	MHD_stop_daemon(h->mhd);
+	free(h);
+}
+
+void
+httpd_get_stats(const struct httpd *h, struct httpd_stats *stats)
+{
+	if (h == NULL)
+		memset(stats, 0, sizeof(*stats));
+	else
+		*stats = h->stats;
+}
