@@ -37,7 +37,6 @@ static const unsigned int httpd_codes[HTTPD_CODE_COUNT] = {
         [HTTPD_200] = MHD_HTTP_OK,
         [HTTPD_404] = MHD_HTTP_NOT_FOUND,
         [HTTPD_405] = MHD_HTTP_METHOD_NOT_ALLOWED,
-        [HTTPD_413] = MHD_HTTP_CONTENT_TOO_LARGE,
         [HTTPD_500] = MHD_HTTP_INTERNAL_SERVER_ERROR,
         [HTTPD_503] = MHD_HTTP_SERVICE_UNAVAILABLE,
 };
@@ -45,8 +44,7 @@ static const unsigned int httpd_codes[HTTPD_CODE_COUNT] = {
 const char *
 httpd_code_name(enum httpd_code code)
 {
-	static const char *const names[HTTPD_CODE_COUNT] = {"200", "404", "405",
-	                                                    "413", "500", "503"};
+	static const char *const names[HTTPD_CODE_COUNT] = {"200", "404", "405", "500", "503"};
 
 	return names[code];
 }
@@ -121,12 +119,10 @@ httpd_answer(void *cls, struct MHD_Connection *conn, const char *url, const char
 
 	(void)version;
 	(void)upload_data;
+	(void)upload_data_size;
 	(void)con_cls;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return httpd_text(h, conn, HTTPD_405, "method not allowed\n");
-	/* A scrape carries no body; one that does is not read, only refused. */
-	if (*upload_data_size != 0)
-		return httpd_text(h, conn, HTTPD_413, "a GET carries no body\n");
 	if (strcmp(url, "/metrics") == 0) {
 		char *text = h->handlers.metrics(h->ctx);
 
