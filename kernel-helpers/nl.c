@@ -312,6 +312,32 @@ kh_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t port, kh_nl_cb cb,
 	return st->err ? st->err : st->done ? 0 : KH_NL_MORE;
 }
 
+int
+kh_nl_acks(const void *buf, size_t len, uint32_t base, size_t n, uint32_t port, kh_nl_ack_cb ack,
+           void *arg)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)p;
+		struct kh_nl_status st = {0};
+		size_t step;
+
+		if (len < NLMSG_HDRLEN || h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > len)
+			return -EBADMSG;
+		step = NLMSG_ALIGN(h->nlmsg_len) < len ? NLMSG_ALIGN(h->nlmsg_len) : len;
+		p += step;
+		len -= step;
+		/* Unsigned: a number below base wraps far above n. */
+		if (h->nlmsg_seq - base >= n || (port && h->nlmsg_pid != port) ||
+		    h->nlmsg_type != NLMSG_ERROR)
+			continue;
+		error_message(h, &st);
+		ack(h->nlmsg_seq - base, &st, arg);
+	}
+	return 0;
+}
+
 /* Sends the request and runs its answer, datagram by datagram, into st. */
 static void
 exchange(const struct kh_nl_call *call, bool dump, struct kh_nl_status *st)
@@ -417,6 +443,195 @@ kh_nl_request(struct nl_msg *req, const char *fmt, ...)
 	err = vtalk(&call, fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+/* Requests packed into one datagram, and the most left unacknowledged: the acknowledgements
+ * of a window (a few hundred bytes of socket memory each, an error's with its text) stay well
+ * inside the default receive buffer, and 32 route requests fill about 3 KiB. */
+#define BATCH_PER_DATAGRAM 32
+#define BATCH_WINDOW       128
+
+/* The outcomes of a batch so far. */
+struct batch {
+	size_t n, inflight;
+	bool *answered;
+	int *err;
+	char **why; /* of the failed entries */
+};
+
+static void
+batch_settle(struct batch *b, size_t i, int err, const char *why)
+{
+	if (b->answered[i])
+		return; /* the kernel answers each request once; a repeat is not trusted */
+	b->answered[i] = true;
+	b->err[i] = err;
+	if (err)
+		b->why[i] = strdup(why);
+}
+
+static void
+batch_ack(size_t i, const struct kh_nl_status *st, void *arg)
+{
+	struct batch *b = arg;
+
+	if (!b->answered[i])
+		b->inflight--;
+	batch_settle(b, i, st->err, st->err ? st->text : NULL);
+}
+
+/* Fails entries [from, to) that have no answer yet: sent ones may or may not have been
+ * applied. */
+static void
+batch_fail(struct batch *b, size_t from, size_t to, int err, const char *why)
+{
+	for (size_t i = from; i < to; i++)
+		batch_settle(b, i, err, why);
+}
+
+/* Sends entries [from, to) in one datagram. */
+static int
+batch_send(struct conn *c, struct nlmsghdr *const *reqs, size_t from, size_t to, uint32_t base)
+{
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	size_t size = 0, off = 0;
+	uint8_t *buf;
+	ssize_t sent;
+
+	for (size_t i = from; i < to; i++)
+		size += NLMSG_ALIGN(reqs[i]->nlmsg_len);
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = from; i < to; i++) {
+		struct nlmsghdr *h = reqs[i];
+
+		h->nlmsg_seq = base + (uint32_t)i;
+		h->nlmsg_pid = c->port;
+		h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+		memcpy(buf + off, h, h->nlmsg_len);
+		off += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	do
+		sent = sendto(c->fd, buf, size, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+	while (sent < 0 && errno == EINTR);
+	free(buf);
+	if (sent < 0)
+		return -errno;
+	return sent == (ssize_t)size ? 0 : -EMSGSIZE;
+}
+
+/* Sequence numbers for n requests in a row, none of them 0. */
+static uint32_t
+batch_seqs(size_t n)
+{
+	uint32_t base;
+
+	if (next_seq > UINT32_MAX - n - 1)
+		next_seq = 0;
+	base = next_seq + 1;
+	next_seq += (uint32_t)n;
+	return base;
+}
+
+/* The exchange of a batch, under the sockets' lock. */
+static void
+batch_run(struct nlmsghdr *const *reqs, struct batch *b)
+{
+	struct conn *c = &conns[CONN_ROUTE];
+	size_t sent = 0, used = 0;
+	uint32_t base = 0;
+	int err;
+
+	while (sent < b->n || b->inflight > 0) {
+		size_t len = 0;
+
+		if (c->fd < 0) {
+			err = conn_open(c, NETLINK_ROUTE, false);
+			if (err < 0) {
+				batch_fail(b, sent, b->n, err, "cannot open a netlink socket");
+				return;
+			}
+			/* A new socket knows nothing of the old one's numbers. */
+			base = batch_seqs(b->n);
+		}
+		while (sent < b->n && b->inflight < BATCH_WINDOW) {
+			size_t to = sent + BATCH_PER_DATAGRAM;
+
+			to = to < b->n ? to : b->n;
+			to = to - sent < BATCH_WINDOW - b->inflight
+			             ? to
+			             : sent + BATCH_WINDOW - b->inflight;
+			err = batch_send(c, reqs, sent, to, base);
+			if (err < 0) {
+				batch_fail(b, sent, b->n, err, "cannot send to the kernel");
+				b->inflight = 0;
+				sent = b->n;
+				break;
+			}
+			b->inflight += to - sent;
+			sent = to;
+		}
+		if (b->inflight == 0)
+			break;
+		err = conn_recv(c, &len);
+		if (err == -ENOBUFS) {
+			/* Acknowledgements were dropped: which ones is unknown, so every entry
+			 * in flight is unknown too. The socket goes, and with it any late
+			 * answers; what is left is sent on a new one. */
+			batch_fail(b, 0, sent, err, "acknowledgement lost: receive buffer overrun");
+			b->inflight = 0;
+			conn_close(c);
+			continue;
+		}
+		if (err < 0) {
+			batch_fail(b, 0, b->n, err,
+			           err == -ETIMEDOUT ? "no answer from the kernel in time"
+			                             : "cannot receive from the kernel");
+			conn_close(c);
+			return;
+		}
+		used = len > used ? len : used;
+		if (kh_nl_acks(c->buf, len, base, sent, c->port, batch_ack, b) < 0) {
+			batch_fail(b, 0, b->n, -EBADMSG, "malformed reply from the kernel");
+			conn_close(c);
+			return;
+		}
+	}
+	if (c->fd >= 0)
+		sodium_memzero(c->buf, used);
+}
+
+size_t
+kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, void *arg)
+{
+	struct batch b = {.n = n};
+	size_t failed = 0;
+
+	b.answered = calloc(n ? n : 1, sizeof(*b.answered));
+	b.err = calloc(n ? n : 1, sizeof(*b.err));
+	b.why = calloc(n ? n : 1, sizeof(*b.why));
+	if (!b.answered || !b.err || !b.why) {
+		for (size_t i = 0; i < n; i++)
+			done(i, -ENOMEM, "out of memory", arg);
+		failed = n;
+		goto out;
+	}
+	pthread_mutex_lock(&conns_lock);
+	batch_run(reqs, &b);
+	pthread_mutex_unlock(&conns_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (b.err[i])
+			failed++;
+		done(i, b.err[i], b.why[i] ? b.why[i] : "", arg);
+	}
+out:
+	for (size_t i = 0; b.why && i < n; i++)
+		free(b.why[i]);
+	free(b.why);
+	free(b.err);
+	free(b.answered);
+	return failed;
 }
 
 /* The items of a list so far. */
