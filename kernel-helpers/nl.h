@@ -23,6 +23,7 @@
 #include <netlink/msg.h>
 
 #include "kernel-helpers/kh.h"
+#include "kernel-helpers/rtnl.h"
 
 /* How long any one receive waits for the kernel before the call gives up. */
 #define KH_NL_TIMEOUT_MS 5000
@@ -112,6 +113,11 @@ typedef void (*kh_nl_done_cb)(size_t i, int err, const char *why, void *arg);
  * or never came in time is failed with -ENOBUFS or -ETIMEDOUT: it may or may not have been
  * applied, and nothing reports success it did not see. Returns how many entries failed. */
 size_t kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, void *arg);
+
+/* The batch of route changes behind kh_route_replace_many and kh_route_del_many (del: the
+ * deletes), which the kernel and the fake kernel each implement. */
+size_t kh_route_change_many(const struct kh_route *routes, size_t n, bool del,
+                            kh_route_done_cb done, void *arg);
 
 /* What a decoder (rtmsg.h) made of one message. */
 enum kh_decoded {

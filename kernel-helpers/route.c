@@ -319,9 +319,9 @@ route_batch_done(size_t req, int err, const char *why, void *arg)
 	b->done(i, err, kh_last_error(), b->arg);
 }
 
-static size_t
-route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done,
-                  void *arg)
+size_t
+kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done,
+                     void *arg)
 {
 	struct nl_msg **msgs = calloc(n ? n : 1, sizeof(*msgs));
 	struct nlmsghdr **reqs = calloc(n ? n : 1, sizeof(*reqs));
@@ -364,16 +364,4 @@ out:
 	free(reqs);
 	free(msgs);
 	return failed;
-}
-
-size_t
-kh_route_replace_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg)
-{
-	return route_change_many(routes, n, false, done, arg);
-}
-
-size_t
-kh_route_del_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg)
-{
-	return route_change_many(routes, n, true, done, arg);
 }

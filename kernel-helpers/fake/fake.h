@@ -161,6 +161,9 @@ const char *fake_op_name(enum fake_op_kind kind);
  * change nothing; the error text says the failure was injected. A later call for the same
  * kind replaces the earlier one; count 0 cancels. */
 void fake_fail(enum fake_op_kind kind, unsigned count, int err);
+/* As fake_fail for one call, after the next skip calls of kind have succeeded: an entry in
+ * the middle of a batch. */
+void fake_fail_after(enum fake_op_kind kind, unsigned skip, int err);
 
 /* The kernel ran out of room for notifications: every open monitor loses what it had queued
  * and reads a KH_EV_RESYNC next, as after ENOBUFS. */

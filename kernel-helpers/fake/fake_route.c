@@ -481,8 +481,9 @@ kh_rule_list(int family, uint32_t table, struct kh_rule **rules, size_t *n)
 
 /* The fake answers a batch as the kernel does, entry by entry, each logged as the single
  * call it stands for. */
-static size_t
-change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done, void *arg)
+size_t
+kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done,
+                     void *arg)
 {
 	size_t failed = 0;
 
@@ -493,16 +494,4 @@ change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb 
 		done(i, err, err < 0 ? kh_last_error() : NULL, arg);
 	}
 	return failed;
-}
-
-size_t
-kh_route_replace_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg)
-{
-	return change_many(routes, n, false, done, arg);
-}
-
-size_t
-kh_route_del_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg)
-{
-	return change_many(routes, n, true, done, arg);
 }
