@@ -534,18 +534,67 @@ batch_seqs(size_t n)
 	return base;
 }
 
+/* The acknowledgements are read many at a time (each is a datagram of its own): one system
+ * call for up to BATCH_SLOTS of them rather than three each. A capped ack is 36 bytes, an
+ * error's with its extended-ack text a few hundred. */
+#define BATCH_SLOTS     64
+#define BATCH_SLOT_SIZE 1024
+
+struct batch_rx {
+	uint8_t buf[BATCH_SLOTS][BATCH_SLOT_SIZE];
+	struct mmsghdr mm[BATCH_SLOTS];
+	struct iovec iov[BATCH_SLOTS];
+	struct sockaddr_nl from[BATCH_SLOTS];
+};
+
+/* Receives at least one datagram into rx, waiting at most KH_NL_TIMEOUT_MS; got receives how
+ * many. */
+static int
+batch_recv(struct conn *c, struct batch_rx *rx, unsigned *got)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	int n, r;
+
+	for (;;) {
+		for (unsigned i = 0; i < BATCH_SLOTS; i++) {
+			rx->iov[i].iov_base = rx->buf[i];
+			rx->iov[i].iov_len = BATCH_SLOT_SIZE;
+			memset(&rx->mm[i], 0, sizeof(rx->mm[i]));
+			rx->mm[i].msg_hdr.msg_name = &rx->from[i];
+			rx->mm[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
+			rx->mm[i].msg_hdr.msg_iov = &rx->iov[i];
+			rx->mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(c->fd, rx->mm, BATCH_SLOTS, MSG_DONTWAIT, NULL);
+		if (n > 0) {
+			*got = (unsigned)n;
+			return 0;
+		}
+		if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if (n < 0 && errno == EINTR)
+			continue;
+		do
+			r = poll(&pfd, 1, KH_NL_TIMEOUT_MS);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+	}
+}
+
 /* The exchange of a batch, under the sockets' lock. */
 static void
-batch_run(struct nlmsghdr *const *reqs, struct batch *b)
+batch_run(struct nlmsghdr *const *reqs, struct batch *b, struct batch_rx *rx)
 {
 	struct conn *c = &conns[CONN_ROUTE];
-	size_t sent = 0, used = 0;
-	uint32_t base = 0;
+	size_t sent = 0;
+	uint32_t base = batch_seqs(b->n);
+	unsigned got = 0;
 	int err;
 
 	while (sent < b->n || b->inflight > 0) {
-		size_t len = 0;
-
 		if (c->fd < 0) {
 			err = conn_open(c, NETLINK_ROUTE, false);
 			if (err < 0) {
@@ -574,7 +623,7 @@ batch_run(struct nlmsghdr *const *reqs, struct batch *b)
 		}
 		if (b->inflight == 0)
 			break;
-		err = conn_recv(c, &len);
+		err = batch_recv(c, rx, &got);
 		if (err == -ENOBUFS) {
 			/* Acknowledgements were dropped: which ones is unknown, so every entry
 			 * in flight is unknown too. The socket goes, and with it any late
@@ -591,34 +640,42 @@ batch_run(struct nlmsghdr *const *reqs, struct batch *b)
 			conn_close(c);
 			return;
 		}
-		used = len > used ? len : used;
-		if (kh_nl_acks(c->buf, len, base, sent, c->port, batch_ack, b) < 0) {
-			batch_fail(b, 0, b->n, -EBADMSG, "malformed reply from the kernel");
-			conn_close(c);
-			return;
+		for (unsigned i = 0; i < got; i++) {
+			const struct msghdr *mh = &rx->mm[i].msg_hdr;
+
+			/* Only the kernel answers requests; anything else is not ours. */
+			if (mh->msg_namelen != sizeof(rx->from[i]) || rx->from[i].nl_pid != 0)
+				continue;
+			if ((mh->msg_flags & MSG_TRUNC) ||
+			    kh_nl_acks(rx->buf[i], rx->mm[i].msg_len, base, sent, c->port,
+			               batch_ack, b) < 0) {
+				batch_fail(b, 0, b->n, -EBADMSG, "malformed reply from the kernel");
+				conn_close(c);
+				return;
+			}
 		}
 	}
-	if (c->fd >= 0)
-		sodium_memzero(c->buf, used);
 }
 
 size_t
 kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, void *arg)
 {
 	struct batch b = {.n = n};
+	struct batch_rx *rx;
 	size_t failed = 0;
 
 	b.answered = calloc(n ? n : 1, sizeof(*b.answered));
 	b.err = calloc(n ? n : 1, sizeof(*b.err));
 	b.why = calloc(n ? n : 1, sizeof(*b.why));
-	if (!b.answered || !b.err || !b.why) {
+	rx = malloc(sizeof(*rx));
+	if (!b.answered || !b.err || !b.why || !rx) {
 		for (size_t i = 0; i < n; i++)
 			done(i, -ENOMEM, "out of memory", arg);
 		failed = n;
 		goto out;
 	}
 	pthread_mutex_lock(&conns_lock);
-	batch_run(reqs, &b);
+	batch_run(reqs, &b, rx);
 	pthread_mutex_unlock(&conns_lock);
 	for (size_t i = 0; i < n; i++) {
 		if (b.err[i])
@@ -631,6 +688,7 @@ out:
 	free(b.why);
 	free(b.err);
 	free(b.answered);
+	free(rx);
 	return failed;
 }
 
