@@ -134,6 +134,21 @@ conn_reserve(struct conn *c, size_t size)
 	return 0;
 }
 
+/* Waits at most KH_NL_TIMEOUT_MS for fd to have something to read. */
+static int
+wait_readable(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&pfd, 1, KH_NL_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
 /* Receives one datagram from the kernel into c->buf, waiting at most KH_NL_TIMEOUT_MS. */
 static int
 conn_recv(struct conn *c, size_t *len)
@@ -142,18 +157,13 @@ conn_recv(struct conn *c, size_t *len)
 	struct iovec iov;
 	struct msghdr mh = {
 	        .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1};
-	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		do
-			r = poll(&pfd, 1, KH_NL_TIMEOUT_MS);
-		while (r < 0 && errno == EINTR);
+		r = wait_readable(c->fd);
 		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
+			return r;
 		/* Peek at the size first: a single message may outgrow any fixed buffer. */
 		iov.iov_base = NULL;
 		iov.iov_len = 0;
@@ -552,7 +562,6 @@ struct batch_rx {
 static int
 batch_recv(struct conn *c, struct batch_rx *rx, unsigned *got)
 {
-	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 	int n, r;
 
 	for (;;) {
@@ -574,13 +583,9 @@ batch_recv(struct conn *c, struct batch_rx *rx, unsigned *got)
 			return -errno;
 		if (n < 0 && errno == EINTR)
 			continue;
-		do
-			r = poll(&pfd, 1, KH_NL_TIMEOUT_MS);
-		while (r < 0 && errno == EINTR);
+		r = wait_readable(c->fd);
 		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
+			return r;
 	}
 }
 
