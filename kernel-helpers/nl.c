@@ -134,6 +134,21 @@ conn_reserve(struct conn *c, size_t size)
 	return 0;
 }
 
+/* Waits at most KH_NL_TIMEOUT_MS for fd to have something to read. */
+static int
+wait_readable(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&pfd, 1, KH_NL_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
 /* Receives one datagram from the kernel into c->buf, waiting at most KH_NL_TIMEOUT_MS. */
 static int
 conn_recv(struct conn *c, size_t *len)
@@ -142,18 +157,13 @@ conn_recv(struct conn *c, size_t *len)
 	struct iovec iov;
 	struct msghdr mh = {
 	        .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1};
-	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		do
-			r = poll(&pfd, 1, KH_NL_TIMEOUT_MS);
-		while (r < 0 && errno == EINTR);
+		r = wait_readable(c->fd);
 		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
+			return r;
 		/* Peek at the size first: a single message may outgrow any fixed buffer. */
 		iov.iov_base = NULL;
 		iov.iov_len = 0;
@@ -312,6 +322,32 @@ kh_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t port, kh_nl_cb cb,
 	return st->err ? st->err : st->done ? 0 : KH_NL_MORE;
 }
 
+int
+kh_nl_acks(const void *buf, size_t len, uint32_t base, size_t n, uint32_t port, kh_nl_ack_cb ack,
+           void *arg)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)p;
+		struct kh_nl_status st = {0};
+		size_t step;
+
+		if (len < NLMSG_HDRLEN || h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > len)
+			return -EBADMSG;
+		step = NLMSG_ALIGN(h->nlmsg_len) < len ? NLMSG_ALIGN(h->nlmsg_len) : len;
+		p += step;
+		len -= step;
+		/* Unsigned: a number below base wraps far above n. */
+		if (h->nlmsg_seq - base >= n || (port && h->nlmsg_pid != port) ||
+		    h->nlmsg_type != NLMSG_ERROR)
+			continue;
+		error_message(h, &st);
+		ack(h->nlmsg_seq - base, &st, arg);
+	}
+	return 0;
+}
+
 /* Sends the request and runs its answer, datagram by datagram, into st. */
 static void
 exchange(const struct kh_nl_call *call, bool dump, struct kh_nl_status *st)
@@ -417,6 +453,248 @@ kh_nl_request(struct nl_msg *req, const char *fmt, ...)
 	err = vtalk(&call, fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+/* Requests packed into one datagram, and the most left unacknowledged: the acknowledgements
+ * of a window (a few hundred bytes of socket memory each, an error's with its text) stay well
+ * inside the default receive buffer, and 32 route requests fill about 3 KiB. */
+#define BATCH_PER_DATAGRAM 32
+#define BATCH_WINDOW       128
+
+/* The outcomes of a batch so far. */
+struct batch {
+	size_t n, inflight;
+	bool *answered;
+	int *err;
+	char **why; /* of the failed entries */
+};
+
+static void
+batch_settle(struct batch *b, size_t i, int err, const char *why)
+{
+	if (b->answered[i])
+		return; /* the kernel answers each request once; a repeat is not trusted */
+	b->answered[i] = true;
+	b->err[i] = err;
+	if (err)
+		b->why[i] = strdup(why);
+}
+
+static void
+batch_ack(size_t i, const struct kh_nl_status *st, void *arg)
+{
+	struct batch *b = arg;
+
+	if (!b->answered[i])
+		b->inflight--;
+	batch_settle(b, i, st->err, st->err ? st->text : NULL);
+}
+
+/* Fails entries [from, to) that have no answer yet: sent ones may or may not have been
+ * applied. */
+static void
+batch_fail(struct batch *b, size_t from, size_t to, int err, const char *why)
+{
+	for (size_t i = from; i < to; i++)
+		batch_settle(b, i, err, why);
+}
+
+/* Sends entries [from, to) in one datagram. */
+static int
+batch_send(struct conn *c, struct nlmsghdr *const *reqs, size_t from, size_t to, uint32_t base)
+{
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	size_t size = 0, off = 0;
+	uint8_t *buf;
+	ssize_t sent;
+
+	for (size_t i = from; i < to; i++)
+		size += NLMSG_ALIGN(reqs[i]->nlmsg_len);
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = from; i < to; i++) {
+		struct nlmsghdr *h = reqs[i];
+
+		h->nlmsg_seq = base + (uint32_t)i;
+		h->nlmsg_pid = c->port;
+		h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+		memcpy(buf + off, h, h->nlmsg_len);
+		off += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	do
+		sent = sendto(c->fd, buf, size, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+	while (sent < 0 && errno == EINTR);
+	free(buf);
+	if (sent < 0)
+		return -errno;
+	return sent == (ssize_t)size ? 0 : -EMSGSIZE;
+}
+
+/* Sequence numbers for n requests in a row, none of them 0. */
+static uint32_t
+batch_seqs(size_t n)
+{
+	uint32_t base;
+
+	if (next_seq > UINT32_MAX - n - 1)
+		next_seq = 0;
+	base = next_seq + 1;
+	next_seq += (uint32_t)n;
+	return base;
+}
+
+/* The acknowledgements are read many at a time (each is a datagram of its own): one system
+ * call for up to BATCH_SLOTS of them rather than three each. A capped ack is 36 bytes, an
+ * error's with its extended-ack text a few hundred. */
+#define BATCH_SLOTS     64
+#define BATCH_SLOT_SIZE 1024
+
+struct batch_rx {
+	uint8_t buf[BATCH_SLOTS][BATCH_SLOT_SIZE];
+	struct mmsghdr mm[BATCH_SLOTS];
+	struct iovec iov[BATCH_SLOTS];
+	struct sockaddr_nl from[BATCH_SLOTS];
+};
+
+/* Receives at least one datagram into rx, waiting at most KH_NL_TIMEOUT_MS; got receives how
+ * many. */
+static int
+batch_recv(struct conn *c, struct batch_rx *rx, unsigned *got)
+{
+	int n, r;
+
+	for (;;) {
+		for (unsigned i = 0; i < BATCH_SLOTS; i++) {
+			rx->iov[i].iov_base = rx->buf[i];
+			rx->iov[i].iov_len = BATCH_SLOT_SIZE;
+			memset(&rx->mm[i], 0, sizeof(rx->mm[i]));
+			rx->mm[i].msg_hdr.msg_name = &rx->from[i];
+			rx->mm[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
+			rx->mm[i].msg_hdr.msg_iov = &rx->iov[i];
+			rx->mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(c->fd, rx->mm, BATCH_SLOTS, MSG_DONTWAIT, NULL);
+		if (n > 0) {
+			*got = (unsigned)n;
+			return 0;
+		}
+		if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		if (n < 0 && errno == EINTR)
+			continue;
+		r = wait_readable(c->fd);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The exchange of a batch, under the sockets' lock. */
+static void
+batch_run(struct nlmsghdr *const *reqs, struct batch *b, struct batch_rx *rx)
+{
+	struct conn *c = &conns[CONN_ROUTE];
+	size_t sent = 0;
+	uint32_t base = batch_seqs(b->n);
+	unsigned got = 0;
+	int err;
+
+	while (sent < b->n || b->inflight > 0) {
+		if (c->fd < 0) {
+			err = conn_open(c, NETLINK_ROUTE, false);
+			if (err < 0) {
+				batch_fail(b, sent, b->n, err, "cannot open a netlink socket");
+				return;
+			}
+			/* A new socket knows nothing of the old one's numbers. */
+			base = batch_seqs(b->n);
+		}
+		while (sent < b->n && b->inflight < BATCH_WINDOW) {
+			size_t to = sent + BATCH_PER_DATAGRAM;
+
+			to = to < b->n ? to : b->n;
+			to = to - sent < BATCH_WINDOW - b->inflight
+			             ? to
+			             : sent + BATCH_WINDOW - b->inflight;
+			err = batch_send(c, reqs, sent, to, base);
+			if (err < 0) {
+				batch_fail(b, sent, b->n, err, "cannot send to the kernel");
+				b->inflight = 0;
+				sent = b->n;
+				break;
+			}
+			b->inflight += to - sent;
+			sent = to;
+		}
+		if (b->inflight == 0)
+			break;
+		err = batch_recv(c, rx, &got);
+		if (err == -ENOBUFS) {
+			/* Acknowledgements were dropped: which ones is unknown, so every entry
+			 * in flight is unknown too. The socket goes, and with it any late
+			 * answers; what is left is sent on a new one. */
+			batch_fail(b, 0, sent, err, "acknowledgement lost: receive buffer overrun");
+			b->inflight = 0;
+			conn_close(c);
+			continue;
+		}
+		if (err < 0) {
+			batch_fail(b, 0, b->n, err,
+			           err == -ETIMEDOUT ? "no answer from the kernel in time"
+			                             : "cannot receive from the kernel");
+			conn_close(c);
+			return;
+		}
+		for (unsigned i = 0; i < got; i++) {
+			const struct msghdr *mh = &rx->mm[i].msg_hdr;
+
+			/* Only the kernel answers requests; anything else is not ours. */
+			if (mh->msg_namelen != sizeof(rx->from[i]) || rx->from[i].nl_pid != 0)
+				continue;
+			if ((mh->msg_flags & MSG_TRUNC) ||
+			    kh_nl_acks(rx->buf[i], rx->mm[i].msg_len, base, sent, c->port,
+			               batch_ack, b) < 0) {
+				batch_fail(b, 0, b->n, -EBADMSG, "malformed reply from the kernel");
+				conn_close(c);
+				return;
+			}
+		}
+	}
+}
+
+size_t
+kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, void *arg)
+{
+	struct batch b = {.n = n};
+	struct batch_rx *rx;
+	size_t failed = 0;
+
+	b.answered = calloc(n ? n : 1, sizeof(*b.answered));
+	b.err = calloc(n ? n : 1, sizeof(*b.err));
+	b.why = calloc(n ? n : 1, sizeof(*b.why));
+	rx = malloc(sizeof(*rx));
+	if (!b.answered || !b.err || !b.why || !rx) {
+		for (size_t i = 0; i < n; i++)
+			done(i, -ENOMEM, "out of memory", arg);
+		failed = n;
+		goto out;
+	}
+	pthread_mutex_lock(&conns_lock);
+	batch_run(reqs, &b, rx);
+	pthread_mutex_unlock(&conns_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (b.err[i])
+			failed++;
+		done(i, b.err[i], b.why[i] ? b.why[i] : "", arg);
+	}
+out:
+	for (size_t i = 0; b.why && i < n; i++)
+		free(b.why[i]);
+	free(b.why);
+	free(b.err);
+	free(b.answered);
+	free(rx);
+	return failed;
 }
 
 /* The items of a list so far. */

@@ -23,6 +23,7 @@
 #include <netlink/msg.h>
 
 #include "kernel-helpers/kh.h"
+#include "kernel-helpers/rtnl.h"
 
 /* How long any one receive waits for the kernel before the call gives up. */
 #define KH_NL_TIMEOUT_MS 5000
@@ -78,6 +79,19 @@ struct kh_nl_status {
 int kh_nl_run(const void *buf, size_t len, uint32_t seq, uint32_t port, kh_nl_cb cb, void *arg,
               struct kh_nl_status *st);
 
+/* Receives the acknowledgement of entry i of a batch: st->err is 0 or the entry's -errno,
+ * st->text the kernel's extended-ack text. */
+typedef void (*kh_nl_ack_cb)(size_t i, const struct kh_nl_status *st, void *arg);
+
+/* Runs one received datagram of the answers to a batch whose n requests carry the sequence
+ * numbers base .. base + n - 1 on port (0: any): checks the length of every message, skips
+ * those of other requests and what is not an acknowledgement, and calls ack for each
+ * acknowledgement or error of an entry. Returns 0, or -EBADMSG when the datagram breaks a
+ * length rule (the acknowledgements before the fault have been handed on). Pure: tests and
+ * fuzzers feed it anything. */
+int kh_nl_acks(const void *buf, size_t len, uint32_t base, size_t n, uint32_t port,
+               kh_nl_ack_cb ack, void *arg);
+
 /* --- rtnetlink requests built with libnl --- */
 
 /* libnl's (negative) error code as -errno. */
@@ -86,6 +100,24 @@ int kh_nl_errno(int nle);
 /* Sends req and waits for the kernel's acknowledgement, as kh_nl_talk. req stays the
  * caller's. */
 int kh_nl_request(struct nl_msg *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Receives the outcome of entry i of kh_nl_batch: 0, or its -errno and why (the kernel's
+ * extended-ack text or what went wrong on this side; may be empty). */
+typedef void (*kh_nl_done_cb)(size_t i, int err, const char *why, void *arg);
+
+/* Sends the n rtnetlink requests on the one rtnetlink socket with many in flight at once:
+ * several per datagram, each acknowledged under its own sequence number, at most a window of
+ * them unacknowledged so that the acknowledgements always fit in the socket's receive buffer.
+ * done is called once for every entry, after the exchange (never under the sockets' lock), in
+ * no set order. An entry whose acknowledgement was lost (the receive buffer overran anyway)
+ * or never came in time is failed with -ENOBUFS or -ETIMEDOUT: it may or may not have been
+ * applied, and nothing reports success it did not see. Returns how many entries failed. */
+size_t kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, void *arg);
+
+/* The batch of route changes behind kh_route_replace_many and kh_route_del_many (del: the
+ * deletes), which the kernel and the fake kernel each implement. */
+size_t kh_route_change_many(const struct kh_route *routes, size_t n, bool del,
+                            kh_route_done_cb done, void *arg);
 
 /* What a decoder (rtmsg.h) made of one message. */
 enum kh_decoded {

@@ -284,3 +284,84 @@ kh_route_del(const struct kh_route *route)
 {
 	return route_change(route, true);
 }
+
+/* A batch of route changes and where its outcomes go. */
+struct route_batch {
+	const struct kh_route *routes;
+	const size_t *index; /* of each request sent, its entry in routes */
+	bool del;
+	kh_route_done_cb done;
+	void *arg;
+};
+
+/* The text route_change would give the entry's failure, handed to the caller's done. */
+static void
+route_batch_done(size_t req, int err, const char *why, void *arg)
+{
+	const struct route_batch *b = arg;
+	size_t i = b->index[req];
+	const struct kh_route *r = &b->routes[i];
+	char p[ADDR_PREFIX_STRLEN];
+
+	if (err == 0) {
+		b->done(i, 0, NULL, b->arg);
+		return;
+	}
+	addr_prefix_format(&r->dst, p);
+	if (why[0])
+		kh_fail(err, "%s route %s table %u proto %u metric %u: %s (kernel: %s)",
+		        b->del ? "delete" : "install", p, r->table, r->protocol, r->metric,
+		        strerror(-err), why);
+	else
+		kh_fail(err, "%s route %s table %u proto %u metric %u: %s",
+		        b->del ? "delete" : "install", p, r->table, r->protocol, r->metric,
+		        strerror(-err));
+	b->done(i, err, kh_last_error(), b->arg);
+}
+
+size_t
+kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done,
+                     void *arg)
+{
+	struct nl_msg **msgs = calloc(n ? n : 1, sizeof(*msgs));
+	struct nlmsghdr **reqs = calloc(n ? n : 1, sizeof(*reqs));
+	/* Entries refused before sending are told of first; the rest go in one batch. */
+	size_t *sent = calloc(n ? n : 1, sizeof(*sent));
+	size_t nsent = 0, failed = 0;
+	struct route_batch b = {routes, NULL, del, done, arg};
+
+	if (!msgs || !reqs || !sent) {
+		for (size_t i = 0; i < n; i++)
+			done(i,
+			     kh_fail(-ENOMEM, "%s routes: out of memory",
+			             del ? "delete" : "install"),
+			     kh_last_error(), arg);
+		failed = n;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char p[ADDR_PREFIX_STRLEN];
+		const char *problem = kh_route_problem(&routes[i], del);
+		int err = problem ? -EINVAL : kh_msg_route(&routes[i], del, &msgs[nsent]);
+
+		if (err == 0) {
+			reqs[nsent] = nlmsg_hdr(msgs[nsent]);
+			sent[nsent++] = i;
+			continue;
+		}
+		addr_prefix_format(&routes[i].dst, p);
+		kh_fail(err, "%s route %s table %u: %s", del ? "delete" : "install", p,
+		        routes[i].table, problem ? problem : strerror(-err));
+		done(i, err, kh_last_error(), arg);
+		failed++;
+	}
+	b.index = sent;
+	failed += kh_nl_batch(reqs, nsent, route_batch_done, &b);
+out:
+	for (size_t i = 0; msgs && i < nsent; i++)
+		nlmsg_free(msgs[i]);
+	free(sent);
+	free(reqs);
+	free(msgs);
+	return failed;
+}

@@ -63,3 +63,15 @@ kh_route_collisions(const struct kh_route *mine, struct kh_route **routes, size_
 	*n = k;
 	return 0;
 }
+
+size_t
+kh_route_replace_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg)
+{
+	return kh_route_change_many(routes, n, false, done, arg);
+}
+
+size_t
+kh_route_del_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg)
+{
+	return kh_route_change_many(routes, n, true, done, arg);
+}

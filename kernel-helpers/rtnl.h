@@ -50,6 +50,16 @@ int kh_route_replace(const struct kh_route *route);
 /* Deletes the route of that prefix, table, protocol and metric (and gateway and output
  * interface when given); -ESRCH when there is none. */
 int kh_route_del(const struct kh_route *route);
+/* Many installs or deletes in one call, each entry with the meaning of kh_route_replace or
+ * kh_route_del, sent with many in flight (see kh_nl_batch): thousands of routes take a
+ * fraction of the time one request each takes. done is called once for every entry with 0
+ * or its -errno and the text kh_last_error() would hold for it, in no set order; done must
+ * not call kernel-helpers. An entry whose acknowledgement was lost is failed, as it may or
+ * may not be in the table. Returns how many entries failed. */
+typedef void (*kh_route_done_cb)(size_t i, int err, const char *why, void *arg);
+size_t kh_route_replace_many(const struct kh_route *routes, size_t n, kh_route_done_cb done,
+                             void *arg);
+size_t kh_route_del_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg);
 /* The routes of table (0: every table) and protocol (KH_ROUTE_ANY_PROTOCOL: any owner), of
  * family (AF_UNSPEC: both). Only the kernel's own routing entries, never cached clones. */
 int kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes, size_t *n);

@@ -1493,18 +1493,78 @@ wanted_route(const struct run *run, const struct kh_route *have)
 	return find(have, run->want, run->nwant, sizeof(*run->want), want_qcmp);
 }
 
+/* The outcomes of a batch of route changes, by entry. */
+struct batch_outcome {
+	int *err;
+	char **why; /* of the failed entries */
+};
+
+static void
+batch_done(size_t i, int err, const char *why, void *arg)
+{
+	struct batch_outcome *o = arg;
+
+	o->err[i] = err;
+	if (err < 0)
+		o->why[i] = strdup(why);
+}
+
+/* Sends the n routes as one batch (install, or del) and leaves each entry's outcome in o, in
+ * the order of routes whatever order the answers came in; false when out of memory. */
+static bool
+batch_routes(const struct kh_route *routes, size_t n, bool del, struct batch_outcome *o)
+{
+	o->err = calloc(n, sizeof(*o->err));
+	o->why = calloc(n, sizeof(*o->why));
+	if (!o->err || !o->why)
+		return false;
+	if (del)
+		kh_route_del_many(routes, n, batch_done, o);
+	else
+		kh_route_replace_many(routes, n, batch_done, o);
+	return true;
+}
+
+static void
+batch_free(struct batch_outcome *o, size_t n)
+{
+	for (size_t i = 0; o->why && i < n; i++)
+		free(o->why[i]);
+	free(o->why);
+	free(o->err);
+}
+
+/* Counts and reports the deletion of netd's route have, which ended in err (why: the
+ * helpers' text for it; NULL: kh_last_error()). */
+static void
+removed_route(struct run *run, const struct kh_route *have, int err, const char *why)
+{
+	struct reconcile_object object = route_object(have);
+	const struct want_route *w = wanted_route(run, have);
+
+	/* Gone already (with its device, say) is what the deletion was for. */
+	if (err == -ESRCH)
+		return;
+	/* A blocked one is told of with the other blocked routes. */
+	if (done(run, RECONCILE_OP_ROUTE_DEL, 1, err, err < 0 && !why ? kh_last_error() : why,
+	         &object) == 0 &&
+	    !w && !kh_route_type_hopless(have->type))
+		note_withdrawn(run, have);
+}
+
 static void
 remove_routes(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
+	struct kh_route *gone = NULL;
+	struct batch_outcome o = {0};
+	size_t ngone = 0;
 
 	if (!run->routes_read)
 		return;
 	for (size_t i = 0; i < run->nroutes; i++) {
 		const struct kh_route *have = &run->routes[i];
-		struct reconcile_object object = route_object(have);
 		const struct want_route *w;
-		int err;
 
 		if (have->protocol != d->protocol)
 			continue;
@@ -1516,14 +1576,22 @@ remove_routes(struct run *run)
 		w = wanted_route(run, have);
 		if (w && !w->blocked)
 			continue;
-		err = kh_route_del(have);
-		if (err == -ESRCH)
-			continue;
-		/* A blocked one is told of with the other blocked routes. */
-		if (kh_done(run, RECONCILE_OP_ROUTE_DEL, err, &object) == 0 && !w &&
-		    !kh_route_type_hopless(have->type))
-			note_withdrawn(run, have);
+		if (!gone)
+			gone = calloc(run->nroutes, sizeof(*gone));
+		if (!gone)
+			removed_route(run, have, kh_route_del(have), NULL);
+		else
+			gone[ngone++] = *have;
 	}
+	if (ngone > RECONCILE_BATCH_MIN && batch_routes(gone, ngone, true, &o)) {
+		for (size_t i = 0; i < ngone; i++)
+			removed_route(run, &gone[i], o.err[i], o.why[i]);
+	} else {
+		for (size_t i = 0; i < ngone; i++)
+			removed_route(run, &gone[i], kh_route_del(&gone[i]), NULL);
+	}
+	batch_free(&o, ngone);
+	free(gone);
 	if (run->rules_read)
 		delete_rules(run, run->rules, run->nrules, d->protocol, d);
 }
@@ -2229,6 +2297,17 @@ enum install {
 	INSTALL_REPLACED, /* over netd's route of its prefix and metric, which differed */
 };
 
+/* Whether the table lacks w as netd wants it. A table holds one route of a prefix and metric,
+ * whoever owns it. */
+static bool
+route_missing(const struct run *run, const struct want_route *w)
+{
+	const struct kh_route *have =
+	        find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
+
+	return !(have && have->protocol == run->d->protocol && route_matches(have, &w->route));
+}
+
 /* Installs w unless the table holds it already. */
 static enum install
 add_route(struct run *run, struct want_route *w)
@@ -2236,12 +2315,11 @@ add_route(struct run *run, struct want_route *w)
 	struct reconcile_object object = route_object(&w->route);
 	const struct kh_route *have;
 
-	/* A table holds one route of a prefix and metric, whoever owns it. */
-	have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
-	if (have && have->protocol == run->d->protocol && route_matches(have, &w->route)) {
+	if (!route_missing(run, w)) {
 		w->installed = true;
 		return INSTALL_KEPT;
 	}
+	have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
 	if (kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), &object) < 0)
 		return INSTALL_FAILED;
 	w->installed = true;
@@ -2271,9 +2349,47 @@ note_installed(struct run *run, const struct want_route *w, enum install how)
 	}
 }
 
+/* The tunnel routes of a run that the table lacks go in one batch, each counted and reported
+ * as add_route would have. */
+static void
+add_routes_batch(struct run *run, struct want_route **ws, size_t n)
+{
+	struct kh_route *routes = calloc(n, sizeof(*routes));
+	struct batch_outcome o = {0};
+
+	for (size_t i = 0; routes && i < n; i++)
+		routes[i] = ws[i]->route;
+	if (!routes || !batch_routes(routes, n, false, &o)) {
+		/* Without the memory for a batch, one request each still works. */
+		for (size_t i = 0; i < n; i++)
+			note_installed(run, ws[i], add_route(run, ws[i]));
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			struct want_route *w = ws[i];
+			struct reconcile_object object = route_object(&w->route);
+			const struct kh_route *have = find(&w->route, run->routes, run->nroutes,
+			                                   sizeof(*run->routes), route_qcmp);
+
+			if (done(run, RECONCILE_OP_ROUTE_ADD, 1, o.err[i], o.why[i], &object) < 0) {
+				note_installed(run, w, INSTALL_FAILED);
+				continue;
+			}
+			w->installed = true;
+			note_installed(run, w,
+			               have && have->protocol == run->d->protocol ? INSTALL_REPLACED
+			                                                          : INSTALL_ADDED);
+		}
+	}
+	batch_free(&o, n);
+	free(routes);
+}
+
 static void
 add_routes(struct run *run)
 {
+	struct want_route **batch = NULL;
+	size_t nbatch = 0;
+
 	if (!run->routes_read || !run->wg_link.ifindex || !(run->wg_link.flags & IFF_UP))
 		return;
 	for (size_t i = 0; i < run->nwant; i++) {
@@ -2282,8 +2398,26 @@ add_routes(struct run *run)
 		if (w->blocked || w->peer == SIZE_MAX || (run->pending && run->pending[w->peer]))
 			continue;
 		w->route.oif = run->wg_link.ifindex;
-		note_installed(run, w, add_route(run, w));
+		if (!route_missing(run, w)) {
+			w->installed = true;
+			note_installed(run, w, INSTALL_KEPT);
+			continue;
+		}
+		if (!batch)
+			batch = calloc(run->nwant, sizeof(*batch));
+		if (!batch) {
+			note_installed(run, w, add_route(run, w));
+			continue;
+		}
+		batch[nbatch++] = w;
 	}
+	if (nbatch > RECONCILE_BATCH_MIN) {
+		add_routes_batch(run, batch, nbatch);
+	} else {
+		for (size_t i = 0; i < nbatch; i++)
+			note_installed(run, batch[i], add_route(run, batch[i]));
+	}
+	free(batch);
 }
 
 /* The tunnel routes a collision keeps out that it did not keep out when the last run ended,

@@ -15,6 +15,7 @@
 
 struct injected {
 	unsigned count;
+	unsigned skip; /* calls that succeed before the first that fails */
 	int err;
 };
 
@@ -195,6 +196,10 @@ fake_op_begin(enum fake_op_kind kind, struct fake_text *text, size_t *slot)
 		inj = &F.fail[FAKE_OP_ANY];
 	if (!inj)
 		return 0;
+	if (inj->skip) {
+		inj->skip--;
+		return 0;
+	}
 	inj->count--;
 	return -inj->err;
 }
@@ -296,7 +301,16 @@ fake_fail(enum fake_op_kind kind, unsigned count, int err)
 	if ((unsigned)kind >= FAKE_OP_KIND_COUNT)
 		return;
 	F.fail[kind].count = count;
+	F.fail[kind].skip = 0;
 	F.fail[kind].err = err < 0 ? -err : err;
+}
+
+void
+fake_fail_after(enum fake_op_kind kind, unsigned skip, int err)
+{
+	fake_fail(kind, 1, err);
+	if ((unsigned)kind < FAKE_OP_KIND_COUNT)
+		F.fail[kind].skip = skip;
 }
 
 /* --- monitors --- */

@@ -132,7 +132,8 @@ enum fake_op_kind {
  * "route replace 10.2.0.0/16 dev wg0 table 51820 proto 200",
  * "fdb append 00:00:00:00:00:00 dev vx100 dst 192.0.2.2",
  * "wg set wg0 peer <base64> endpoint 192.0.2.2:51820 allowed-ips 10.2.0.0/16". A composed
- * call shows as the primitives it made (kh_route_flush: a route list and a delete per route).
+ * call shows as the primitives it made (kh_route_flush: a route list and a delete per route;
+ * a batch of kh_route_replace_many or kh_route_del_many: a replace or delete per entry).
  * Calls of kh_monitor_read, kh_monitor_fd and kh_monitor_get_stats are not logged. */
 struct fake_op {
 	enum fake_op_kind kind;
@@ -161,6 +162,9 @@ const char *fake_op_name(enum fake_op_kind kind);
  * change nothing; the error text says the failure was injected. A later call for the same
  * kind replaces the earlier one; count 0 cancels. */
 void fake_fail(enum fake_op_kind kind, unsigned count, int err);
+/* As fake_fail for one call, after the next skip calls of kind have succeeded: an entry in
+ * the middle of a batch. */
+void fake_fail_after(enum fake_op_kind kind, unsigned skip, int err);
 
 /* The kernel ran out of room for notifications: every open monitor loses what it had queued
  * and reads a KH_EV_RESYNC next, as after ENOBUFS. */

@@ -478,3 +478,20 @@ kh_rule_list(int family, uint32_t table, struct kh_rule **rules, size_t *n)
 	*n = k;
 	return fake_op_end(slot, 0);
 }
+
+/* The fake answers a batch as the kernel does, entry by entry, each logged as the single
+ * call it stands for. */
+size_t
+kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done,
+                     void *arg)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int err = del ? kh_route_del(&routes[i]) : kh_route_replace(&routes[i]);
+
+		failed += err < 0;
+		done(i, err, err < 0 ? kh_last_error() : NULL, arg);
+	}
+	return failed;
+}

@@ -1,7 +1,8 @@
 /* libFuzzer harness: the netlink event monitor and the decoders it shares with the dumps, fed
- * what one receive could return. The first byte says how it was received (bit 0: truncated,
- * bit 1: from another port than the kernel's, bit 2: the receive failed with ENOBUFS); the
- * rest is the datagram. */
+ * what one receive could return, and the same datagram read as the acknowledgements of a batch
+ * of requests (kh_nl_acks). The first byte says how it was received (bit 0: truncated, bit 1:
+ * from another port than the kernel's, bit 2: the receive failed with ENOBUFS); the rest is the
+ * datagram. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "kernel-helpers/monitor.h"
+#include "kernel-helpers/nl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -86,6 +88,22 @@ check(const struct kh_event *ev, void *arg)
 	}
 }
 
+/* A batch of BATCH_N requests numbered from BATCH_BASE. */
+#define BATCH_BASE 100
+#define BATCH_N    64
+
+/* What the batch relies on: an entry it sent, an errno or 0, a terminated text. */
+static void
+check_ack(size_t i, const struct kh_nl_status *st, void *arg)
+{
+	unsigned *acks = arg;
+
+	if (i >= BATCH_N || st->err > 0 || st->err <= -4096 ||
+	    !memchr(st->text, '\0', sizeof(st->text)) || (st->err == 0 && st->text[0]))
+		abort();
+	(*acks)++;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -111,6 +129,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kh_monitor_process(&in, check, &count, &st);
 	if (count != st.events || (in.sender && !in.err && count != 0))
 		abort();
+	{
+		unsigned acks = 0;
+		int err = kh_nl_acks(buf, size - 1, BATCH_BASE, BATCH_N, 0, check_ack, &acks);
+
+		/* At most one message per NLMSG_HDRLEN bytes. */
+		if ((err != 0 && err != -EBADMSG) || acks > (size - 1) / 16)
+			abort();
+	}
 	free(buf);
 	return 0;
 }

@@ -29,6 +29,8 @@ static const char usage_text[] =
         "  route-replace TABLE PROTO PREFIX [type T] [dev NAME] [via GW] [metric N] [mtu N]\n"
         "  route-del TABLE PROTO PREFIX [type T] [dev NAME] [via GW] [metric N]\n"
         "  route-show TABLE PROTO|any | route-flush TABLE PROTO\n"
+        "  route-batch replace|del TABLE PROTO < LINES: one batch call, a route a line\n"
+        "              (PREFIX and the options of route-replace, oif N for a raw ifindex)\n"
         "  route-collisions TABLE PROTO PREFIX [dev NAME] [via GW] [metric N]\n"
         "  rule-add|rule-del PRIO TABLE [from PREFIX] [to PREFIX] [fwmark MARK/MASK] [proto N]\n"
         "           [family 4|6]\n"
@@ -172,6 +174,8 @@ route_opts(struct kh_route *r, int argc, char **argv)
 			continue;
 		if (strcmp(argv[i], "dev") == 0)
 			r->oif = ifindex_of(argv[i + 1]);
+		else if (strcmp(argv[i], "oif") == 0)
+			r->oif = number(argv[i + 1]);
 		else if (strcmp(argv[i], "via") == 0)
 			r->gateway = addr_arg(argv[i + 1]);
 		else if (strcmp(argv[i], "metric") == 0)
@@ -347,6 +351,50 @@ overlap_name(enum kh_overlap o)
 	}
 }
 
+static void
+batch_done(size_t i, int err, const char *why, void *arg)
+{
+	(void)arg;
+	if (err < 0)
+		printf("failed %zu: %s\n", i, why);
+}
+
+/* Reads a route a line from stdin into one kh_route_*_many call; prints each failure by its
+ * line number (from 0) and the count. */
+static int
+cmd_route_batch(int argc, char **argv)
+{
+	struct kh_route *routes = NULL;
+	size_t n = 0, cap = 0, nfailed;
+	char line[512];
+	bool del;
+
+	if (argc != 3 || (strcmp(argv[0], "replace") != 0 && strcmp(argv[0], "del") != 0))
+		usage();
+	del = strcmp(argv[0], "del") == 0;
+	while (fgets(line, sizeof(line), stdin)) {
+		char *words[16] = {argv[1], argv[2]};
+		int nw = 2;
+
+		for (char *w = strtok(line, " \t\n"); w && nw < 16; w = strtok(NULL, " \t\n"))
+			words[nw++] = w;
+		if (nw == 2)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			routes = realloc(routes, cap * sizeof(*routes));
+			if (!routes)
+				die("out of memory", "routes");
+		}
+		routes[n++] = route_args(nw, words);
+	}
+	nfailed = del ? kh_route_del_many(routes, n, batch_done, NULL)
+	              : kh_route_replace_many(routes, n, batch_done, NULL);
+	printf("entries=%zu failed=%zu\n", n, nfailed);
+	free(routes);
+	return 0;
+}
+
 static int
 cmd_route(const char *cmd, int argc, char **argv)
 {
@@ -367,6 +415,8 @@ cmd_route(const char *cmd, int argc, char **argv)
 			free(routes);
 		return err;
 	}
+	if (strcmp(cmd, "route-batch") == 0)
+		return cmd_route_batch(argc, argv);
 	if (strcmp(cmd, "route-flush") == 0) {
 		if (argc != 2)
 			usage();

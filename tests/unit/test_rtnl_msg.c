@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <linux/fib_rules.h>
@@ -19,6 +20,7 @@
 
 #include "kernel-helpers/kh.h"
 #include "kernel-helpers/monitor.h"
+#include "kernel-helpers/nl.h"
 #include "kernel-helpers/rtmsg.h"
 
 static struct addr_prefix
@@ -368,6 +370,85 @@ test_rule_requests(void **state)
 	nlmsg_free(msg);
 }
 
+/* The answers to a batch: one acknowledgement or error per entry, matched by sequence
+ * number; messages of other numbers, other ports or other types are not the batch's, and a
+ * message that overruns the datagram stops the reading. */
+struct acks {
+	int err[4];
+	char text[4][256];
+	int n;
+};
+
+static void
+take_ack(size_t i, const struct kh_nl_status *st, void *arg)
+{
+	struct acks *a = arg;
+
+	assert_true(i < 4);
+	a->err[i] = st->err;
+	snprintf(a->text[i], sizeof(a->text[i]), "%s", st->text);
+	a->n++;
+}
+
+/* Appends an error message (err 0: an ack) for seq from port, with extended-ack text. */
+static size_t
+put_ack(uint8_t *buf, size_t off, uint32_t seq, uint32_t port, int err, const char *text)
+{
+	struct nlmsghdr h = {.nlmsg_type = NLMSG_ERROR,
+	                     .nlmsg_flags = NLM_F_CAPPED,
+	                     .nlmsg_seq = seq,
+	                     .nlmsg_pid = port};
+	struct nlmsgerr e = {.error = err};
+	size_t len = NLMSG_HDRLEN + sizeof(e);
+
+	e.msg.nlmsg_len = NLMSG_HDRLEN;
+	memcpy(buf + off + NLMSG_HDRLEN, &e, sizeof(e));
+	if (text) {
+		struct nlattr a = {.nla_len = (uint16_t)(NLA_HDRLEN + strlen(text) + 1),
+		                   .nla_type = NLMSGERR_ATTR_MSG};
+
+		h.nlmsg_flags |= NLM_F_ACK_TLVS;
+		memcpy(buf + off + len, &a, sizeof(a));
+		memcpy(buf + off + len + NLA_HDRLEN, text, strlen(text) + 1);
+		len += NLA_ALIGN(a.nla_len);
+	}
+	h.nlmsg_len = (uint32_t)len;
+	memcpy(buf + off, &h, sizeof(h));
+	return off + NLMSG_ALIGN(len);
+}
+
+static void
+test_batch_acks(void **state)
+{
+	uint8_t buf[1024] = {0};
+	struct acks a = {0};
+	struct nlmsghdr h;
+	size_t len = 0;
+
+	(void)state;
+	len = put_ack(buf, len, 101, 7, -ENODEV, "no such device");
+	len = put_ack(buf, len, 100, 7, 0, NULL);
+	len = put_ack(buf, len, 99, 7, -EEXIST, NULL);  /* before the batch */
+	len = put_ack(buf, len, 104, 7, -EEXIST, NULL); /* after it */
+	len = put_ack(buf, len, 103, 8, -EEXIST, NULL); /* another port */
+	len = put_ack(buf, len, 103, 7, -ENETUNREACH, NULL);
+	assert_int_equal(kh_nl_acks(buf, len, 100, 4, 7, take_ack, &a), 0);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.err[0], 0);
+	assert_int_equal(a.err[1], -ENODEV);
+	assert_string_equal(a.text[1], "no such device");
+	assert_int_equal(a.err[3], -ENETUNREACH);
+
+	/* The last message claims more than the datagram holds. */
+	memset(&a, 0, sizeof(a));
+	len = put_ack(buf, 0, 102, 7, 0, NULL);
+	memcpy(&h, buf, sizeof(h));
+	h.nlmsg_len = (uint32_t)len + 8;
+	memcpy(buf, &h, sizeof(h));
+	assert_int_equal(kh_nl_acks(buf, len, 100, 4, 7, take_ack, &a), -EBADMSG);
+	assert_int_equal(a.n, 0);
+}
+
 int
 main(void)
 {
@@ -375,6 +456,7 @@ main(void)
 	        cmocka_unit_test(test_route_requests),  cmocka_unit_test(test_link_requests),
 	        cmocka_unit_test(test_ifaddr_requests), cmocka_unit_test(test_fdb_requests),
 	        cmocka_unit_test(test_neigh_requests),  cmocka_unit_test(test_rule_requests),
+	        cmocka_unit_test(test_batch_acks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1258,6 +1258,72 @@ test_route_moves(void **state)
 	conf_free(moved);
 }
 
+/* A change larger than RECONCILE_BATCH_MIN routes goes as one batch: the entry the kernel
+ * refuses is reported and counted alone, every other one is installed, and the next run
+ * retries just that one. */
+static void
+test_batch_one_failure(void **state)
+{
+	/* A site announces at most 8 prefixes: two of them make the large change. */
+	char blist[256], glist[256];
+	size_t blen = 0, glen = 0, nroutes = 16;
+	struct fixture_site b8 = beta, g8 = gamma;
+	const struct fixture_site *one[] = {&beta, &gamma}, *view[] = {&b8, &g8};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d1, *d;
+	struct reconcile_stats before, after;
+	struct reconcile *r;
+	char *log;
+
+	(void)state;
+	for (size_t i = 0; i < nroutes / 2; i++) {
+		blen += (size_t)snprintf(blist + blen, sizeof(blist) - blen, "%s10.2.%zu.0/24",
+		                         i ? "," : "", i);
+		glen += (size_t)snprintf(glist + glen, sizeof(glist) - glen, "%s10.3.%zu.0/24",
+		                         i ? "," : "", i);
+	}
+	assert_true(nroutes > RECONCILE_BATCH_MIN);
+	b8.prefixes = blist;
+	g8.prefixes = glist;
+	d1 = desired_of(conf, one, N(one));
+	d = desired_of(conf, view, N(view));
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d1, 100 * S), 0);
+	reconcile_get_stats(r, &before);
+	forget_events();
+	fake_clear_ops();
+
+	fake_fail_after(FAKE_OP_ROUTE_REPLACE, 10, EIO);
+	assert_int_equal(reconcile_run(r, d, 101 * S), -EAGAIN);
+	assert_int_equal(report_count(r), 1);
+	expect_report(r, RECONCILE_REPORT_ROUTE_FAILED, -EIO,
+	              "route 10.3.2.0/24 table 51820 metric 10", "injected failure");
+	reconcile_get_stats(r, &after);
+	assert_int_equal(
+	        after.failed[RECONCILE_OP_ROUTE_ADD] - before.failed[RECONCILE_OP_ROUTE_ADD], 1);
+	assert_int_equal(after.applied[RECONCILE_OP_ROUTE_ADD] -
+	                         before.applied[RECONCILE_OP_ROUTE_ADD],
+	                 nroutes - 1);
+	assert_int_equal(fake_count(FAKE_OP_ROUTE_REPLACE), nroutes);
+	log = fake_log(true);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "10.3.2.0/24 dev wg0 table 51820 proto 200 metric 10 -> EIO"));
+	assert_non_null(strstr(log, " -> EIO"));
+	assert_null(strstr(strstr(log, " -> EIO") + 1, " -> EIO"));
+	free(log);
+	forget_events();
+	fake_clear_ops();
+
+	assert_int_not_equal(reconcile_retry_at(r), 0);
+	assert_int_equal(reconcile_run(r, d, reconcile_retry_at(r)), 0);
+	assert_int_equal(report_count(r), 0);
+	assert_int_equal(fake_count(FAKE_OP_ROUTE_REPLACE), 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d1);
+	conf_free(conf);
+}
+
 /* A failed request is reported with the kernel's words, counted, and retried by the next run
  * at a time the caller is given; the delay doubles while runs keep failing. */
 static void
@@ -2521,6 +2587,7 @@ main(void)
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
+	        cmocka_unit_test_setup(test_batch_one_failure, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
