@@ -149,7 +149,9 @@ tests: $(UNIT_BINS) $(FAKE_UNIT_BINS) $(TOOL_BINS) $(SIM_BIN)
 fuzzers: $(FUZZ_BINS)
 
 # FUZZ_SECONDS is per harness: a smoke run in `make check`, a longer one in `make fuzz`.
-check: all tests fuzzers
+# The harnesses are always built with ASan and UBSan, so the sanitizer pass neither builds
+# nor runs them a second time.
+check: all tests $(if $(filter 1,$(SANITIZE)),,fuzzers)
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tests/run
 
 asan:
