@@ -192,6 +192,10 @@ bench-mesh: all
 bench-drift: tests
 	BUILD=$(BUILD) scripts/bench-drift
 
+# netd's memory by the number of sites its config trusts (0, 1,000, 2,000).
+bench-mem: all
+	BUILD=$(BUILD) scripts/bench-mem
+
 # The accuracy run (10^7 site-probe periods at 5% loss) takes long enough to stand alone.
 bench-gossip-long: tests
 	BUILD=$(BUILD) scripts/bench-gossip long
@@ -220,5 +224,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh bench-drift format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh bench-drift bench-mem format install clean
 -include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

@@ -1,5 +1,6 @@
 /* The membership view: the descriptor and trust table a config gives gossip, and gossip's
  * members as the mesh and the state file take them. */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,15 +139,49 @@ cb_event(void *arg, const struct gossip_event *ev)
 	(void)ev;
 }
 
-/* beta's descriptor as beta signs it: it claims 10.2.0.0/16 and 10.3.0.0/16, VNI 100. */
-static void
-beta_desc(struct wire_desc *d)
+/* alpha's gossip under conf and trust, its descriptor written to self (which it keeps). */
+static struct gossip *
+alpha_gossip(const struct conf *conf, const struct gossip_trust *trust, struct wire_desc *self)
 {
-	struct seal *seal = seal_new("beta", beta_priv, 1);
+	struct gossip_config cfg = {0};
+	struct gossip *g;
+	char err[256];
+
+	view_descriptor(conf, self);
+	cfg.name = "alpha";
+	cfg.private_key = conf->wg.private_key;
+	cfg.session = 1;
+	cfg.incarnation = 1;
+	cfg.desc = self;
+	cfg.profile = conf->gossip.timing;
+	cfg.trust = trust;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, NULL};
+	g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(g);
+	return g;
+}
+
+/* d, whose name and content are written, signed with priv as its site signs it. */
+static void
+sign_desc(struct wire_desc *d, const uint8_t priv[KEY_LEN])
+{
+	struct seal *seal = seal_new(d->name, priv, 1);
 	uint8_t buf[WIRE_DATAGRAM_MAX];
 	int len;
 
 	assert_non_null(seal);
+	memcpy(d->wg_key, seal_public_key(seal), KEY_LEN);
+	memcpy(d->sign_key, seal_sign_key(seal), KEY_LEN);
+	len = wire_desc_signed_bytes(d, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal(seal_sign(seal, buf, (size_t)len, d->sig), 0);
+	seal_free(seal);
+}
+
+/* beta's descriptor as beta signs it: it claims 10.2.0.0/16 and 10.3.0.0/16, VNI 100. */
+static void
+beta_desc(struct wire_desc *d)
+{
 	memset(d, 0, sizeof(*d));
 	strcpy(d->name, "beta");
 	d->incarnation = 3;
@@ -157,12 +192,7 @@ beta_desc(struct wire_desc *d)
 	d->nprefixes = 2;
 	d->vnis[0] = 100;
 	d->nvnis = 1;
-	memcpy(d->wg_key, seal_public_key(seal), KEY_LEN);
-	memcpy(d->sign_key, seal_sign_key(seal), KEY_LEN);
-	len = wire_desc_signed_bytes(d, buf, sizeof(buf));
-	assert_true(len > 0);
-	assert_int_equal(seal_sign(seal, buf, (size_t)len, d->sig), 0);
-	seal_free(seal);
+	sign_desc(d, beta_priv);
 }
 
 /* beta, remembered, is taken into the view and reaches the mesh with what its trust entry
@@ -173,7 +203,6 @@ test_members(void **state)
 	char lines[512];
 	struct conf *conf;
 	struct gossip_trust *trust;
-	struct gossip_config cfg = {0};
 	struct wire_desc self, remembered[2];
 	struct state carried = {0};
 	struct mesh_site sites[2];
@@ -181,7 +210,7 @@ test_members(void **state)
 	struct gossip *g;
 	int64_t hold_end = -1;
 	size_t n;
-	char err[256], buf[ADDR_PREFIX_STRLEN];
+	char buf[ADDR_PREFIX_STRLEN];
 
 	(void)state;
 	snprintf(lines, sizeof(lines),
@@ -192,17 +221,7 @@ test_members(void **state)
 	trust = view_trust(conf);
 	assert_non_null(trust);
 	assert_int_equal(gossip_trust_count(trust), 1);
-	view_descriptor(conf, &self);
-	cfg.name = "alpha";
-	cfg.private_key = conf->wg.private_key;
-	cfg.session = 1;
-	cfg.incarnation = 1;
-	cfg.desc = &self;
-	cfg.profile = conf->gossip.timing;
-	cfg.trust = trust;
-	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, NULL};
-	g = gossip_new(&cfg, err, sizeof(err));
-	assert_non_null(g);
+	g = alpha_gossip(conf, trust, &self);
 
 	beta_desc(&remembered[0]);
 	remembered[1] = remembered[0];
@@ -235,6 +254,100 @@ test_members(void **state)
 	gossip_free(g);
 	gossip_trust_free(trust);
 	conf_free(conf);
+}
+
+/* The heap bytes in use: small blocks and mapped ones. */
+static size_t
+heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+#define FOOTPRINT_SITES 256
+/* What gossip holds for each site netd sees, counted by the allocator (deterministic, no
+ * timing): the sites a state file brings, taken in through the same path as at start, cost
+ * at most 2 KiB each, and every one reaches the mesh. */
+static void
+test_member_footprint(void **state)
+{
+	static uint8_t priv[FOOTPRINT_SITES][KEY_LEN];
+	size_t cap = 256 + FOOTPRINT_SITES * 200, len, before, per_site, n;
+	char *text = malloc(cap);
+	struct wire_desc *descs = calloc(FOOTPRINT_SITES, sizeof(*descs));
+	struct mesh_site *sites = calloc(FOOTPRINT_SITES, sizeof(*sites));
+	struct view_room *rooms = calloc(FOOTPRINT_SITES, sizeof(*rooms));
+	struct conf_errors errs = {0};
+	struct gossip_trust *trust;
+	struct wire_desc self;
+	struct conf *conf;
+	struct gossip *g;
+	int64_t hold_end;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(descs);
+	assert_non_null(sites);
+	assert_non_null(rooms);
+	len = (size_t)snprintf(text, cap,
+	                       "site = { name = \"alpha\"; };\n"
+	                       "wireguard = { private_key_file = \"%s\"; listen_port = 51821; };\n"
+	                       "trust = (",
+	                       key_file);
+	for (size_t i = 0; i < FOOTPRINT_SITES; i++) {
+		uint8_t pub[KEY_LEN];
+		char b64[KEY_BASE64_SIZE];
+
+		key_generate_private(priv[i]);
+		key_public_from_private(pub, priv[i]);
+		key_to_base64(b64, pub);
+		len += (size_t)snprintf(text + len, cap - len,
+		                        "%s{ name = \"s%zu\"; public_key = \"%s\";"
+		                        " prefixes = [ \"10.%zu.%zu.0/24\" ]; vnis = [ 100 ]; }\n",
+		                        i ? "," : "", i, b64, i / 256, i % 256);
+	}
+	snprintf(text + len, cap - len, ");\n");
+	conf = conf_load_string(text, "footprint.conf", &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		print_error("%s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
+	assert_non_null(conf);
+	trust = view_trust(conf);
+	assert_non_null(trust);
+	g = alpha_gossip(conf, trust, &self);
+
+	for (size_t i = 0; i < FOOTPRINT_SITES; i++) {
+		struct wire_desc *d = &descs[i];
+
+		snprintf(d->name, sizeof(d->name), "s%zu", i);
+		d->incarnation = 1;
+		assert_int_equal(addr_parse("192.0.2.2", &d->gossip.addr), 0);
+		d->gossip.port = (uint16_t)(7000 + i);
+		d->endpoints[0] = d->gossip;
+		d->nendpoints = 1;
+		d->prefixes[0] = conf->trust[i].prefixes[0];
+		d->nprefixes = 1;
+		d->vnis[0] = 100;
+		d->nvnis = 1;
+		sign_desc(d, priv[i]);
+	}
+
+	before = heap_in_use();
+	view_adopt(g, &(struct state){.members = descs, .nmembers = FOOTPRINT_SITES}, 0);
+	per_site = (heap_in_use() - before) / FOOTPRINT_SITES;
+	print_message("gossip holds %zu bytes per site\n", per_site);
+	assert_true(per_site <= 2048);
+	n = view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end);
+	assert_int_equal(n, FOOTPRINT_SITES);
+
+	gossip_free(g);
+	gossip_trust_free(trust);
+	conf_free(conf);
+	free(rooms);
+	free(sites);
+	free(descs);
+	free(text);
 }
 
 static int
@@ -279,6 +392,7 @@ main(void)
 	        cmocka_unit_test(test_public_address),
 	        cmocka_unit_test(test_descriptor),
 	        cmocka_unit_test(test_members),
+	        cmocka_unit_test(test_member_footprint),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
