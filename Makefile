@@ -18,6 +18,7 @@ SBINDIR  ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 LOCALSTATEDIR ?= /var
 MANDIR   ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR  ?= /lib/systemd/system
 DESTDIR  ?=
 
@@ -211,7 +212,8 @@ format:
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/netd \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(BUILD)/netd $(DESTDIR)$(SBINDIR)/netd
 	install -m 0755 $(BUILD)/netdctl $(DESTDIR)$(BINDIR)/netdctl
 	install -m 0644 conf/netd.conf.example $(DESTDIR)$(SYSCONFDIR)/netd/netd.conf.example
@@ -220,6 +222,7 @@ install: all
 	chmod 0644 $(DESTDIR)$(UNITDIR)/netd.service
 	install -m 0644 conf/netd.8 conf/netdctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 conf/netd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 conf/bash-completion/netd conf/bash-completion/netdctl $(DESTDIR)$(COMPLETIONDIR)/
 
 clean:
 	rm -rf build
