@@ -70,7 +70,8 @@ struct site {
 
 	ev_timer save_timer;
 
-	struct wg_device *wg_dev; /* as last read for the replies; NULL: not read or unreadable */
+	/* As last read for the replies, its peers sorted by key; NULL: not read or unreadable. */
+	struct wg_device *wg_dev;
 	ev_timer wg_timer;
 	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
 	/* Reconcile runs when the oldest read still going on in the background began: an
@@ -959,6 +960,8 @@ site_refresh_wg(struct site *s)
 	if (!s->wg_stale)
 		s->wg_stale_since = site_runs(s);
 	rc = wg_get_device(s->desired->wg.name, &dev);
+	if (rc == 0)
+		wg_device_sort_peers(dev);
 	if (rc != -ETIMEDOUT) {
 		wg_free_device(s->wg_dev);
 		s->wg_dev = rc == 0 ? dev : NULL;

@@ -83,22 +83,31 @@ credential_member(const struct site_snapshot *s, size_t i, struct gossip_member_
 	       cred_decode(mi->cred->bytes, mi->cred->len, c, err, sizeof(err)) == 0;
 }
 
+/* For bsearch: a site name against a desired peer. */
+static int
+peer_site_qcmp(const void *name, const void *item)
+{
+	return strcmp(name, ((const struct mesh_peer *)item)->site);
+}
+
+/* The desired peer of a site. The sites' own peers come first, sorted by name, then the
+ * standby peers of their announced next keys. */
 static const struct mesh_peer *
 desired_peer(const struct mesh_desired *d, const char *name)
 {
-	for (size_t i = 0; d != NULL && i < d->npeers; i++)
-		if (strcmp(d->peers[i].site, name) == 0)
-			return &d->peers[i];
-	return NULL;
-}
+	size_t lo = 0, hi = d != NULL ? d->npeers : 0;
 
-static const struct wg_peer *
-device_peer(const struct wg_device *dev, const uint8_t key[KEY_LEN])
-{
-	for (size_t i = 0; dev != NULL && i < dev->npeers; i++)
-		if (memcmp(dev->peers[i].public_key, key, KEY_LEN) == 0)
-			return &dev->peers[i];
-	return NULL;
+	while (lo < hi) { /* lo ends at the first standby peer */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->peers[mid].standby)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (lo == 0)
+		return NULL;
+	return bsearch(name, d->peers, lo, sizeof(*d->peers), peer_site_qcmp);
 }
 
 static uint64_t
@@ -544,7 +553,7 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
 	r |= put(o, "prefixes", granted_prefixes_json(mi));
 	r |= put(o, "segments", granted_segments_json(mi));
 	r |= put(o, "refused", refusal_json(mi));
-	r |= put_tunnel_figures(o, device_peer(s->device, key));
+	r |= put_tunnel_figures(o, wg_device_peer(s->device, key));
 	r |= put(o, "admitted_by", json_string(c != NULL ? "credential" : "trust"));
 	r |= put(o, "credential", c != NULL ? peer_credential_json(c) : json_null());
 	r |= put(o, "policy", policy_json(&s->conf->policy, name, mi, c));
@@ -1298,7 +1307,7 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 		/* A site's standby peer (its next key) has a sample only once it is the site's. */
 		for (size_t i = 0; i < want->npeers && !want->peers[i].standby; i++) {
 			const struct wg_peer *wp =
-			        device_peer(s->device, want->peers[i].public_key);
+			        wg_device_peer(s->device, want->peers[i].public_key);
 			const char *labels[] = {"site", want->peers[i].site, NULL};
 
 			metrics_sample(m, families[f].name, labels, wp ? families[f].value(wp) : 0);

@@ -11,13 +11,6 @@
 #include "netd/log.h"
 #include "netd/policy.h"
 
-static int
-peer_key_qcmp(const void *a, const void *b)
-{
-	return memcmp((*(const struct wg_peer *const *)a)->public_key,
-	              (*(const struct wg_peer *const *)b)->public_key, KEY_LEN);
-}
-
 static bool
 addr_is_wildcard(const struct addr *a)
 {
@@ -274,39 +267,6 @@ view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_
 	return n;
 }
 
-/* The peers of dev by key, for lookups: NULL when there are none or memory ran out. */
-static const struct wg_peer **
-peers_by_key(const struct wg_device *dev)
-{
-	const struct wg_peer **byk;
-
-	if (dev == NULL || dev->npeers == 0 || (byk = calloc(dev->npeers, sizeof(*byk))) == NULL)
-		return NULL;
-	for (size_t i = 0; i < dev->npeers; i++)
-		byk[i] = &dev->peers[i];
-	qsort(byk, dev->npeers, sizeof(*byk), peer_key_qcmp);
-	return byk;
-}
-
-static const struct wg_peer *
-peer_of(const struct wg_peer **byk, size_t n, const uint8_t *key)
-{
-	size_t lo = 0, hi = byk != NULL ? n : 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(key, byk[mid]->public_key, KEY_LEN);
-
-		if (c == 0)
-			return byk[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
 static bool
 peer_endpoint(const struct wg_peer *p, struct addr_endpoint *ep)
 {
@@ -328,30 +288,27 @@ peer_endpoint(const struct wg_peer *p, struct addr_endpoint *ep)
 void
 view_feed_wg(struct gossip *g, const struct wg_device *dev, int64_t now)
 {
-	const struct wg_peer **byk = peers_by_key(dev);
 	size_t count = gossip_member_count(g);
 
-	for (size_t i = 0; byk != NULL && i < count; i++) {
+	for (size_t i = 0; dev != NULL && dev->npeers > 0 && i < count; i++) {
 		struct gossip_member_info mi;
 		struct addr_endpoint ep;
 		const struct wg_peer *p;
 
 		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
 			continue;
-		p = peer_of(byk, dev->npeers, mi.key);
+		p = wg_device_peer(dev, mi.key);
 		/* Only an endpoint WireGuard learnt from a handshake is news: one never used is
 		 * the descriptor's own. */
 		if (p != NULL && p->last_handshake.tv_sec != 0 && peer_endpoint(p, &ep))
 			gossip_member_wg_seen(g, now, mi.name, &ep);
 	}
-	free(byk);
 }
 
 size_t
 view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now,
                 int64_t unix_now_us, struct path_site *out)
 {
-	const struct wg_peer **byk = peers_by_key(dev);
 	size_t n = 0, count = gossip_member_count(g);
 
 	for (size_t i = 0; i < count; i++) {
@@ -371,7 +328,7 @@ view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now
 		ps->direct_ok_at = mi.direct_ok_at;
 		ps->direct_fail_at = mi.direct_fail_at;
 		ps->has_wg = dev != NULL;
-		p = peer_of(byk, dev != NULL ? dev->npeers : 0, mi.key);
+		p = wg_device_peer(dev, mi.key);
 		if (p != NULL) {
 			ps->rx_bytes = p->rx_bytes;
 			ps->tx_bytes = p->tx_bytes;
@@ -382,6 +339,5 @@ view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now
 		}
 		n++;
 	}
-	free(byk);
 	return n;
 }

@@ -73,7 +73,8 @@ size_t view_mesh_sites(const struct gossip *g, const struct conf_policy *policy,
                        int64_t *hold_end);
 
 /* Where WireGuard sees each member's handshakes come from, told to gossip
- * (gossip_member_wg_seen), so that a member behind NAT learns its public endpoint. */
+ * (gossip_member_wg_seen), so that a member behind NAT learns its public endpoint. Here and
+ * in view_path_sites, dev's peers are sorted by key (wg_device_sort_peers). */
 void view_feed_wg(struct gossip *g, const struct wg_device *dev, int64_t now);
 
 /* The members g has a descriptor of, as the path table takes them, with their peers' figures

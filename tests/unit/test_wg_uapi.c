@@ -1011,6 +1011,46 @@ test_start_in_background(void **state)
 
 /* A device may carry the private key: its page is locked ("lo") and left out of core dumps
  * ("dd"), and the set request text that carries the key too. */
+/* A read sorted once by key answers every lookup by key: the peers a member's key finds
+ * are its own, a key the device does not hold finds none, and so does no device. */
+static void
+test_sorted_peer_lookup(void **state)
+{
+	struct wg_device *dev = wg_device_new("wg0");
+	uint8_t key[WG_KEY_SIZE];
+
+	(void)state;
+	assert_non_null(dev);
+	/* Keys in falling order, each peer's port its key's first byte. */
+	for (int i = 40; i > 0; i--) {
+		struct wg_peer *p = wg_device_add_peer(dev);
+
+		assert_non_null(p);
+		memset(p->public_key, 0, WG_KEY_SIZE);
+		p->public_key[0] = (uint8_t)(i * 5);
+		p->persistent_keepalive = (uint16_t)(i * 5);
+	}
+	assert_null(wg_device_peer(NULL, key));
+	wg_device_sort_peers(dev);
+	for (size_t i = 1; i < dev->npeers; i++)
+		assert_true(memcmp(dev->peers[i - 1].public_key, dev->peers[i].public_key,
+		                   WG_KEY_SIZE) < 0);
+	for (int i = 0; i <= 201; i++) {
+		const struct wg_peer *p;
+
+		memset(key, 0, sizeof(key));
+		key[0] = (uint8_t)i;
+		p = wg_device_peer(dev, key);
+		if (i > 0 && i % 5 == 0) {
+			assert_non_null(p);
+			assert_int_equal(p->persistent_keepalive, i);
+		} else {
+			assert_null(p);
+		}
+	}
+	wg_free_device(dev);
+}
+
 static void
 test_key_memory_locked(void **state)
 {
@@ -1055,6 +1095,7 @@ main(void)
 	        cmocka_unit_test_teardown(test_slow_set_then_get, stop_server),
 	        cmocka_unit_test(test_start_in_background),
 	        cmocka_unit_test(test_key_memory_locked),
+	        cmocka_unit_test(test_sorted_peer_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
