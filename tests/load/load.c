@@ -3,8 +3,8 @@
  * prefix, an overlay address, VNI 100) and a federation credential signed by the
  * generator's authorities, on a UDP socket of its own: netd sees N distinct endpoints. The
  * generator writes netd's key, credential and config (netd joins through site-0, which
- * holds every site), then runs the sites in real time until SIGTERM or SIGINT and prints a
- * JSON summary of what netd and the sites exchanged.
+ * holds every site), then runs the sites in real time until SIGTERM or SIGINT. It prints a
+ * JSON summary of what netd and the sites exchanged on SIGUSR1 and when it stops.
  *
  * Each site starts converged with a few random others (--view), not with all: views of N
  * members each would cost N^2 memory. So that netd is probed and synced about as often as
@@ -360,6 +360,17 @@ on_stop(struct ev_loop *l, ev_signal *w, int revents)
 	(void)w;
 	(void)revents;
 	ev_break(l, EVBREAK_ALL);
+}
+
+static void summary(void);
+
+static void
+on_usr1(struct ev_loop *l, ev_signal *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
+	summary();
 }
 
 static void
@@ -763,7 +774,7 @@ parse(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	ev_signal sigterm, sigint;
+	ev_signal sigterm, sigint, sigusr1;
 
 	parse(argc, argv);
 	if (key_init() != 0)
@@ -778,6 +789,8 @@ main(int argc, char **argv)
 	ev_signal_init(&sigint, on_stop, SIGINT);
 	ev_signal_start(loop, &sigterm);
 	ev_signal_start(loop, &sigint);
+	ev_signal_init(&sigusr1, on_usr1, SIGUSR1);
+	ev_signal_start(loop, &sigusr1);
 	ev_run(loop, 0);
 	summary();
 	teardown();
