@@ -71,6 +71,7 @@ FAKE_UNIT_BINS := $(FAKE_UNIT_SRCS:tests/unit/fake/%.c=$(BUILD)/tests/fake/%)
 FAKE_FIXTURE_OBJS := $(FAKE_FIXTURE_SRCS:%.c=$(BUILD)/obj/%.o)
 SIM_OBJS   := $(SIM_SRCS:%.c=$(BUILD)/obj/%.o)
 SIM_BIN    := $(if $(SIM_SRCS),$(BUILD)/netd-sim)
+LOAD_BIN   := $(BUILD)/netd-load
 
 all: $(BUILD)/netd $(BUILD)/netdctl
 
@@ -120,6 +121,10 @@ $(BUILD)/tests/fake/%: $(BUILD)/obj/tests/unit/fake/%.o $(LIBS_FAKE)
 $(BUILD)/netd-sim: $(SIM_OBJS) $(LIBS_ALL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJS) $(LIBS_ALL) $(PKG_LIBS) -lm
 
+# The load generator: many simulated sites on real UDP sockets against one real netd.
+$(BUILD)/netd-load: $(BUILD)/obj/tests/load/load.o $(LIBS_ALL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS)
+
 # Small programs that drive kernel-helpers directly, for the namespace and VM tests.
 $(BUILD)/%: $(BUILD)/obj/tests/kernel/%.o $(LIBS_ALL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS)
@@ -146,7 +151,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libfuzz.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SANS) -o $@ $< $(BUILD)/fuzz/libfuzz.a \
 		$(PKG_LIBS)
 
-tests: $(UNIT_BINS) $(FAKE_UNIT_BINS) $(TOOL_BINS) $(SIM_BIN)
+tests: $(UNIT_BINS) $(FAKE_UNIT_BINS) $(TOOL_BINS) $(SIM_BIN) $(LOAD_BIN)
 fuzzers: $(FUZZ_BINS)
 
 # FUZZ_SECONDS is per harness: a smoke run in `make check`, a longer one in `make fuzz`.
@@ -208,7 +213,7 @@ bench-gossip-sweep: tests
 
 format:
 	clang-format -i $(wildcard netd/*.[ch] kernel-helpers/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/kernel/*.[ch] \
-		kernel-helpers/fake/*.[ch] tests/unit/fake/*.[ch] tests/sim/*.[ch])
+		kernel-helpers/fake/*.[ch] tests/unit/fake/*.[ch] tests/sim/*.[ch] tests/load/*.[ch])
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/netd \
