@@ -91,23 +91,45 @@ pair_hash(const char *a, const char *b, const char *relay)
 	return h;
 }
 
-/* The relay for site c: up, offering to relay, accepted by both ends, reached directly from
- * here; the one a hash of the pair ranks first, so that the other end picks it too. */
+/* The sites that may relay for any other: up, offering to relay, accepted by this end (relays,
+ * nrelays), reached directly from here. Found once per update, in the order of sites: the
+ * sites whose direct path fails each choose among these few instead of among all sites. out
+ * has room for n. Returns how many. */
+static size_t
+relay_candidates(const struct path_table *p, const struct path_site *sites, size_t n,
+                 const char (*relays)[WIRE_NAME_MAX + 1], size_t nrelays,
+                 const struct path_site **out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct path_site *r = &sites[i];
+		const struct path_entry *e;
+
+		if (!r->live || !r->offers_relay || !r->has_wg || r->handshake_at == 0 ||
+		    !listed(relays, nrelays, r->name))
+			continue;
+		e = entry_find(p, r->name);
+		if (e != NULL && e->mode == PATH_DIRECT)
+			out[k++] = r;
+	}
+	return k;
+}
+
+/* The relay for site c among the candidates: one c accepts too; the one a hash of the pair
+ * ranks first, so that the other end picks it too. */
 static const char *
-relay_choose(const struct path_table *p, const struct path_site *sites, size_t n,
-             const struct path_site *c, const char (*relays)[WIRE_NAME_MAX + 1], size_t nrelays)
+relay_choose(const struct path_table *p, const struct path_site *const *cands, size_t ncands,
+             const struct path_site *c)
 {
 	const char *best = NULL;
 	uint64_t best_hash = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct path_site *r = &sites[i];
-		const struct path_entry *e = entry_find(p, r->name);
+	for (size_t i = 0; i < ncands; i++) {
+		const struct path_site *r = cands[i];
 		uint64_t h;
 
-		if (r == c || !r->live || !r->offers_relay || !listed(relays, nrelays, r->name) ||
-		    !listed(c->relays, c->nrelays, r->name) || e == NULL ||
-		    e->mode != PATH_DIRECT || !r->has_wg || r->handshake_at == 0)
+		if (r == c || !listed(c->relays, c->nrelays, r->name))
 			continue;
 		h = pair_hash(p->self, c->name, r->name);
 		if (best == NULL || h < best_hash) {
@@ -132,14 +154,13 @@ direct_failing(const struct path_entry *e, const struct path_site *s, int64_t no
 }
 
 static void
-entry_step(struct path_table *p, struct path_entry *e, const struct path_site *sites, size_t n,
-           const struct path_site *s, const char (*relays)[WIRE_NAME_MAX + 1], size_t nrelays,
-           int64_t now, int64_t unix_now_us)
+entry_step(struct path_table *p, struct path_entry *e, const struct path_site *const *cands,
+           size_t ncands, const struct path_site *s, int64_t now, int64_t unix_now_us)
 {
 	const char *why, *relay;
 
 	if (e->mode == PATH_RELAYED) {
-		relay = relay_choose(p, sites, n, s, relays, nrelays);
+		relay = relay_choose(p, cands, ncands, s);
 		/* The session was replaced when it was relayed: a handshake since is a direct
 		 * path that works again. */
 		if (s->handshake_at > e->since || relay == NULL) {
@@ -155,7 +176,7 @@ entry_step(struct path_table *p, struct path_entry *e, const struct path_site *s
 		return;
 	}
 	why = direct_failing(e, s, now);
-	relay = why != NULL ? relay_choose(p, sites, n, s, relays, nrelays) : NULL;
+	relay = why != NULL ? relay_choose(p, cands, ncands, s) : NULL;
 	e->reason = why != NULL && relay == NULL ? "its direct path fails and no relay is accepted "
 	                                           "by both ends"
 	                                         : why;
@@ -219,22 +240,28 @@ path_update(struct path_table *p, const struct path_site *sites, size_t n,
             int64_t unix_now_us)
 {
 	struct path_entry *next = n ? calloc(n, sizeof(*next)) : NULL;
+	const struct path_site **cands = n ? calloc(n, sizeof(*cands)) : NULL;
+	size_t ncands;
 	int changed = 0;
 
-	if (n && next == NULL)
+	if (n && (next == NULL || cands == NULL)) {
+		free(next);
+		free(cands);
 		return -ENOMEM;
+	}
+	ncands = relay_candidates(p, sites, n, relays, nrelays, cands);
 	for (size_t i = 0; i < n; i++)
 		entry_take(p, &next[i], &sites[i], now);
 	for (size_t i = 0; i < n; i++) {
 		const struct path_entry *old = entry_find(p, sites[i].name);
 
 		if (sites[i].live && sites[i].has_wg)
-			entry_step(p, &next[i], sites, n, &sites[i], relays, nrelays, now,
-			           unix_now_us);
+			entry_step(p, &next[i], cands, ncands, &sites[i], now, unix_now_us);
 		if (old == NULL ? next[i].mode != PATH_DIRECT
 		                : old->mode != next[i].mode || strcmp(old->relay, next[i].relay))
 			changed++;
 	}
+	free(cands);
 	if (n)
 		qsort(next, n, sizeof(*next), name_qcmp);
 	free(p->entries);
