@@ -266,6 +266,38 @@ heap_in_use(void)
 }
 
 #define FOOTPRINT_SITES 256
+
+/* The once-a-second work on a device read of every member's peer, sorted by key as netd sorts
+ * it: each member finds its own peer's figures by key (a device left unsorted loses most). */
+static void
+sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
+{
+	struct wg_device *dev = wg_device_new("wg0");
+	struct path_site *ps = calloc(FOOTPRINT_SITES, sizeof(*ps));
+	size_t n;
+
+	assert_non_null(dev);
+	assert_non_null(ps);
+	for (size_t i = 0; i < FOOTPRINT_SITES; i++) {
+		struct wg_peer *p = wg_device_add_peer(dev);
+
+		assert_non_null(p);
+		memcpy(p->public_key, descs[i].wg_key, KEY_LEN);
+		p->rx_bytes = 1000 + i;
+	}
+	wg_device_sort_peers(dev);
+	view_feed_wg(g, dev, 0);
+	n = view_path_sites(g, dev, 0, 0, ps);
+	assert_int_equal(n, FOOTPRINT_SITES);
+	for (size_t i = 0; i < n; i++) {
+		size_t site = strtoul(ps[i].name + 1, NULL, 10);
+
+		assert_true(ps[i].has_wg);
+		assert_int_equal(ps[i].rx_bytes, 1000 + site);
+	}
+	free(ps);
+	wg_free_device(dev);
+}
 /* What gossip holds for each site netd sees, counted by the allocator (deterministic, no
  * timing): the sites a state file brings, taken in through the same path as at start, cost
  * at most 2 KiB each, and every one reaches the mesh. */
@@ -340,6 +372,7 @@ test_member_footprint(void **state)
 	assert_true(per_site <= 2048);
 	n = view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end);
 	assert_int_equal(n, FOOTPRINT_SITES);
+	sorted_device_lookups(g, descs);
 
 	gossip_free(g);
 	gossip_trust_free(trust);
