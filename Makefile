@@ -2,6 +2,7 @@
 #
 #   make                 build/netd and build/netdctl
 #   make check           every test (unit, config golden files, daemon, fuzz smoke)
+#   make bench-scale     one netd against 1,000 and 10,000 sites of build/netd-load
 #   make check-all       scripts/deps, then `make check` and `make asan` (what CI runs)
 #   make demo            scripts/deps, build, then the demo (scripts/demo)
 #   make asan            the same build and `make check` under ASan + UBSan (build/san/)
@@ -202,6 +203,11 @@ bench-drift: tests
 bench-mem: all
 	BUILD=$(BUILD) scripts/bench-mem
 
+# One netd against 3, 1,000 and 10,000 simulated sites (build/netd-load): time to every peer,
+# route and FDB entry, idle CPU, gossip bytes, RSS.
+bench-scale: all tests
+	BUILD=$(BUILD) scripts/bench-scale
+
 # The accuracy run (10^7 site-probe periods at 5% loss) takes long enough to stand alone.
 bench-gossip-long: tests
 	BUILD=$(BUILD) scripts/bench-gossip long
@@ -232,5 +238,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh bench-drift bench-mem format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh bench-drift bench-mem bench-scale format install clean
 -include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

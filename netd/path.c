@@ -102,7 +102,7 @@ relay_candidates(const struct path_table *p, const struct path_site *sites, size
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; nrelays > 0 && i < n; i++) {
 		const struct path_site *r = &sites[i];
 		const struct path_entry *e;
 

@@ -6,10 +6,11 @@
  * holds every site), then runs the sites in real time until SIGTERM or SIGINT. It prints a
  * JSON summary of what netd and the sites exchanged on SIGUSR1 and when it stops.
  *
- * Each site starts converged with a few random others (--view), not with all: views of N
- * members each would cost N^2 memory. So that netd is probed and synced about as often as
- * in a federation of N sites, where each site probes one of N-1 members per period, the
- * simulated sites stretch their probe, sync and reconnect intervals by N / (view + 2). */
+ * Each site starts converged with site-0 and a few random others (--view, both ways), not
+ * with all: views of N members each would cost N^2 memory. So that netd is probed and synced
+ * about as often as in a federation of N sites, where each site probes one of N-1 members
+ * per period, the simulated sites stretch their probe and reconnect intervals by N
+ * over the size of their view. */
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -431,7 +432,9 @@ site_new(size_t i, double stretch)
 	else
 		gossip_profile_lan(&cfg.profile);
 	cfg.profile.probe_interval_ms = stretched(cfg.profile.probe_interval_ms, 600000, stretch);
-	cfg.profile.sync_interval_ms = stretched(cfg.profile.sync_interval_ms, 3600000, stretch);
+	/* No anti-entropy of their own: views differ on purpose, and a sync between two sites
+	 * would hand each the other's whole view (site-0's is everyone). netd's syncs go on. */
+	cfg.profile.sync_interval_ms = 3600000;
 	cfg.profile.reconnect_interval_ms =
 	        stretched(cfg.profile.reconnect_interval_ms, 3600000, stretch);
 	cfg.trust = trust;
@@ -499,22 +502,78 @@ raise_nofile(void)
 		die("cannot raise the limit of open files to one per site");
 }
 
-/* Every site with its key, descriptor, credential and socket, converged with site-0 (which
- * holds all) and with view random others. */
+/* Who holds whom at the start, both ways: every site and site-0, and each site and view
+ * random others (drawn from the seed). A view one-sided would have the held site drop the
+ * holder's probes as from an unknown sender. */
+static struct {
+	uint32_t *peers;
+	size_t n, cap;
+} * V;
+
+static bool
+holds(size_t i, size_t j)
+{
+	for (size_t k = 0; k < V[i].n; k++)
+		if (V[i].peers[k] == j)
+			return true;
+	return false;
+}
+
+static void
+hold(size_t i, size_t j)
+{
+	if (V[i].n == V[i].cap) {
+		V[i].cap = V[i].cap ? V[i].cap * 2 : 16;
+		V[i].peers = realloc(V[i].peers, V[i].cap * sizeof(*V[i].peers));
+		if (V[i].peers == NULL)
+			die("out of memory");
+	}
+	V[i].peers[V[i].n++] = (uint32_t)j;
+}
+
+static void
+draw_views(void)
+{
+	uint64_t x = O.seed * 0x9e3779b97f4a7c15u + 1;
+
+	V = xcalloc(O.sites, sizeof(*V));
+	for (size_t i = 1; i < O.sites; i++) {
+		hold(0, i);
+		hold(i, 0);
+	}
+	for (size_t i = 1; i < O.sites; i++) {
+		for (size_t k = 0; k < O.view && V[i].n + 2 < O.sites; k++) {
+			size_t j;
+
+			do {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				j = 1 + (size_t)(x % (O.sites - 1));
+			} while (j == i || holds(i, j));
+			hold(i, j);
+			hold(j, i);
+		}
+	}
+}
+
+/* Every site with its key, descriptor, credential and socket, converged with the sites its
+ * view holds. Each stretches its timers by N over its view's size (netd included), so that
+ * netd gets about one probe per probe interval from them all, as from N sites that each
+ * hold everyone. */
 static void
 setup_sites(void)
 {
 	uint8_t seedkey[32] = {0}, buf[CRED_ENCODED_MAX];
-	double stretch = (double)O.sites / (double)(O.view + 2);
 	gossip_time now = mono_now();
 
-	if (stretch < 1)
-		stretch = 1;
 	memcpy(seedkey, &O.seed, sizeof(O.seed));
 	S = xcalloc(O.sites, sizeof(*S));
 	if ((trust = gossip_trust_new()) == NULL)
 		die("out of memory");
+	draw_views();
 	for (size_t i = 0; i < O.sites; i++) {
+		double stretch = (double)O.sites / (double)(V[i].n + 1);
 		uint64_t n = i;
 		size_t len;
 
@@ -525,31 +584,22 @@ setup_sites(void)
 		                 sizeof(buf));
 		if ((S[i].cred = gossip_cred_new(buf, len, NULL)) == NULL)
 			die("a site's credential does not decode");
-		site_new(i, stretch);
+		site_new(i, stretch < 1 ? 1 : stretch);
 		S[i].gd = gossip_desc_new(gossip_self(S[i].g));
 		if (S[i].gd == NULL || gossip_desc_verify(S[i].gd) != 0)
 			die("a site's descriptor does not verify");
 		open_socket(i);
 	}
-	for (size_t i = 0; i < O.sites; i++) {
-		if (i == 0) {
-			for (size_t j = 1; j < O.sites; j++)
-				admit(0, j, now);
-			continue;
-		}
-		for (size_t k = 0; k < O.view && k + 1 < O.sites; k++) {
-			size_t j;
-
-			do
-				j = randombytes_uniform((uint32_t)O.sites);
-			while (j == i || gossip_member_find(S[i].g, S[j].desc.name) >= 0);
-			admit(i, j, now);
-		}
-	}
+	/* Started first: members handed in before the start are a restart's, which the core
+	 * syncs with widely at once. */
 	for (size_t i = 0; i < O.sites; i++) {
 		gossip_start(S[i].g, now);
+		for (size_t k = 0; k < V[i].n; k++)
+			admit(i, V[i].peers[k], now);
+		free(V[i].peers);
 		schedule(i);
 	}
+	free(V);
 }
 
 static void
@@ -630,25 +680,41 @@ write_netd(void)
 	write_file("netd.conf", conf, 0644);
 }
 
-/* How many sites hold netd alive (or suspect), and the traffic, as one JSON line. */
+/* How many sites hold netd alive (or suspect), the traffic, and what the sites' gossip
+ * counted in all, as one JSON line. */
 static void
 summary(void)
 {
+	struct gossip_counters t = {0};
 	size_t holding = 0;
 
 	for (size_t i = 0; i < O.sites; i++) {
+		const struct gossip_counters *c = gossip_counters(S[i].g);
 		struct gossip_member_info m;
 		int idx = gossip_member_find(S[i].g, NETD_NAME);
 
 		holding += idx >= 0 && gossip_member(S[i].g, (size_t)idx, &m) == 0 &&
 		           (m.state == GOSSIP_ALIVE || m.state == GOSSIP_SUSPECT);
+		t.creds_admitted += c->creds_admitted;
+		t.creds_refused += c->creds_refused;
+		t.drop_unknown += c->drop_unknown;
+		t.drop_stale += c->drop_stale;
+		t.drop_rate += c->drop_rate;
+		t.challenges += c->challenges;
+		t.suspicions += c->suspicions;
 	}
 	printf("{\"sites\":%zu,\"view\":%zu,\"sites_holding_netd\":%zu,\"to_netd_datagrams\":%llu,"
 	       "\"to_netd_bytes\":%llu,\"from_netd_datagrams\":%llu,\"from_netd_bytes\":%llu,"
-	       "\"send_errors\":%llu}\n",
+	       "\"send_errors\":%llu,\"creds_admitted\":%llu,\"creds_refused\":%llu,"
+	       "\"drop_unknown\":%llu,\"drop_stale\":%llu,\"drop_rate\":%llu,\"challenges\":%llu,"
+	       "\"suspicions\":%llu}\n",
 	       O.sites, O.view, holding, (unsigned long long)C.to_netd,
 	       (unsigned long long)C.to_netd_bytes, (unsigned long long)C.from_netd,
-	       (unsigned long long)C.from_netd_bytes, (unsigned long long)C.send_errors);
+	       (unsigned long long)C.from_netd_bytes, (unsigned long long)C.send_errors,
+	       (unsigned long long)t.creds_admitted, (unsigned long long)t.creds_refused,
+	       (unsigned long long)t.drop_unknown, (unsigned long long)t.drop_stale,
+	       (unsigned long long)t.drop_rate, (unsigned long long)t.challenges,
+	       (unsigned long long)t.suspicions);
 	fflush(stdout);
 }
 
