@@ -2798,7 +2798,11 @@ begin(struct reconcile *r, struct run *run, const struct mesh_desired *d)
 	run->routes_unread = run->addrs_unread = SIZE_MAX;
 	r->nreports = 0;
 	r->nfences = 0;
-	r->nchanges = 0;
+	/* A run that programs every site's routes records a change per site, and a room kept
+	 * at that size would stay for good; most runs change nothing. */
+	free(r->changes);
+	r->changes = NULL;
+	r->nchanges = r->capchanges = 0;
 	r->noverlaps = 0;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -499,6 +500,11 @@ site_apply(struct site *s)
 		site_log_reports(s->reconcile, "", true);
 	free(sites);
 	free(rooms);
+	/* A run's transient blocks below the mmap threshold (the kernel's and the device's
+	 * replies, the old desired state, the reconciler's work tables) are freed between blocks
+	 * that live on, where the trim of the heap's top does not reach; without this they stay
+	 * resident, about 2 KiB per site at 1,000 live sites. Runs come seconds apart. */
+	malloc_trim(0);
 	site_arm_work(s, now);
 	return;
 retry:
