@@ -4,6 +4,7 @@
  * after lost events (resync), another owner's routes left alone, failures reported and
  * retried with backoff, and a teardown that removes netd's objects and nothing else. */
 #include <errno.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2432,9 +2433,18 @@ scale_main_table(struct reconcile *r, const struct mesh_desired *d)
 	assert_int_equal(n, 100);
 }
 
+static size_t
+heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
 /* A federation of SCALE_SITES sites: the first run builds everything, a run that changes
- * nothing still reads each kind of object once, one site going changes only its tunnel's
- * objects (its fences stay with its trust entry). */
+ * nothing still reads each kind of object once and keeps nothing of the first run's record
+ * of route changes (a change per route, counted by mallinfo2), one site going changes only
+ * its tunnel's objects (its fences stay with its trust entry). */
 static void
 test_scale(void **state)
 {
@@ -2451,6 +2461,7 @@ test_scale(void **state)
 	struct timespec t0;
 	struct reconcile *r;
 	struct conf *conf;
+	size_t held;
 
 	(void)state;
 	assert_non_null(text);
@@ -2516,12 +2527,16 @@ test_scale(void **state)
 	assert_int_equal(fake_count(FAKE_OP_WG_SET), 2);
 
 	fake_clear_ops();
+	held = heap_in_use();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(reconcile_run(r, d, S), 0);
 	print_message("%d sites: run with nothing to do %.3f s, %zu calls\n", SCALE_SITES,
 	              seconds_since(&t0), fake_count(FAKE_OP_ANY));
 	assert_int_equal(fake_changes(), 0);
 	assert_int_equal(fake_count(FAKE_OP_ANY), 7);
+	print_message("%d sites: the heap after it %zd bytes from the first run's\n", SCALE_SITES,
+	              (ssize_t)heap_in_use() - (ssize_t)held);
+	assert_true(heap_in_use() + SCALE_SITES * sizeof(struct reconcile_route_change) <= held);
 
 	dev = read_wg0();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
