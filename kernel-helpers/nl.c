@@ -43,33 +43,11 @@ struct conn {
 
 /* The sockets, by bus: see nl.h for why they stay open. Strict checking makes the kernel
  * filter route dumps itself; it is kept off the socket of other requests, whose checks
- * older kernels know in a form of their own. A batch has a socket of its own, so that a
- * request made on another thread while thousands of routes are in flight is not queued
- * behind them. Each socket has its lock: calls on different sockets run in parallel (a
- * batch of routes while the WireGuard peers are set, the kernel working on both). */
-enum { CONN_ROUTE, CONN_ROUTE_STRICT, CONN_GENERIC, CONN_BATCH, NCONNS };
-static struct conn conns[NCONNS] = {{.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}};
-static pthread_mutex_t conn_locks[NCONNS] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                                             PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
-/* Sequence numbers are unique across the sockets, which keeps a late answer from ever
- * matching; taken under their own lock. */
-static pthread_mutex_t seq_lock = PTHREAD_MUTEX_INITIALIZER;
+ * older kernels know in a form of their own. */
+enum { CONN_ROUTE, CONN_ROUTE_STRICT, CONN_GENERIC, NCONNS };
+static struct conn conns[NCONNS] = {{.fd = -1}, {.fd = -1}, {.fd = -1}};
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t next_seq;
-
-/* Sequence numbers for n requests in a row, none of them 0. */
-static uint32_t
-take_seqs(size_t n)
-{
-	uint32_t base;
-
-	pthread_mutex_lock(&seq_lock);
-	if (next_seq > UINT32_MAX - n - 1)
-		next_seq = 0;
-	base = next_seq + 1;
-	next_seq += (uint32_t)n;
-	pthread_mutex_unlock(&seq_lock);
-	return base;
-}
 
 static int
 conn_open(struct conn *c, int bus, bool strict)
@@ -370,11 +348,14 @@ kh_nl_acks(const void *buf, size_t len, uint32_t base, size_t n, uint32_t port, 
 	return 0;
 }
 
-/* Sends the request on c and runs its answer, datagram by datagram, into st. */
+/* Sends the request and runs its answer, datagram by datagram, into st. */
 static void
-exchange(struct conn *c, const struct kh_nl_call *call, bool strict, bool dump,
-         struct kh_nl_status *st)
+exchange(const struct kh_nl_call *call, bool dump, struct kh_nl_status *st)
 {
+	bool strict = dump && call->bus == NETLINK_ROUTE;
+	struct conn *c = &conns[call->bus == NETLINK_GENERIC ? CONN_GENERIC
+	                        : strict                     ? CONN_ROUTE_STRICT
+	                                                     : CONN_ROUTE];
 	size_t used = 0;
 	uint32_t seq;
 	int err;
@@ -387,7 +368,7 @@ exchange(struct conn *c, const struct kh_nl_call *call, bool strict, bool dump,
 			return;
 		}
 	}
-	seq = take_seqs(1);
+	seq = ++next_seq ? next_seq : ++next_seq;
 	err = conn_send(c, call->req, seq, dump);
 	if (err < 0)
 		local_failure(st, err, "cannot send to the kernel: %s", strerror(-err));
@@ -414,17 +395,13 @@ static int __attribute__((format(printf, 2, 0)))
 vtalk(const struct kh_nl_call *call, const char *fmt, va_list ap)
 {
 	bool dump = (call->req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-	bool strict = dump && call->bus == NETLINK_ROUTE;
-	int which = call->bus == NETLINK_GENERIC ? CONN_GENERIC
-	            : strict                     ? CONN_ROUTE_STRICT
-	                                         : CONN_ROUTE;
 	struct kh_nl_status st;
 	char what[256];
 	int tries = 0;
 
-	pthread_mutex_lock(&conn_locks[which]);
+	pthread_mutex_lock(&conns_lock);
 	for (;;) {
-		exchange(&conns[which], call, strict, dump, &st);
+		exchange(call, dump, &st);
 		if (st.err || !st.interrupted)
 			break;
 		if (++tries == KH_NL_DUMP_TRIES) {
@@ -440,7 +417,7 @@ vtalk(const struct kh_nl_call *call, const char *fmt, va_list ap)
 			}
 		}
 	}
-	pthread_mutex_unlock(&conn_locks[which]);
+	pthread_mutex_unlock(&conns_lock);
 	if (!st.err)
 		return 0;
 	vsnprintf(what, sizeof(what), fmt, ap);
@@ -554,6 +531,19 @@ batch_send(struct conn *c, struct nlmsghdr *const *reqs, size_t from, size_t to,
 	return sent == (ssize_t)size ? 0 : -EMSGSIZE;
 }
 
+/* Sequence numbers for n requests in a row, none of them 0. */
+static uint32_t
+batch_seqs(size_t n)
+{
+	uint32_t base;
+
+	if (next_seq > UINT32_MAX - n - 1)
+		next_seq = 0;
+	base = next_seq + 1;
+	next_seq += (uint32_t)n;
+	return base;
+}
+
 /* The acknowledgements are read many at a time (each is a datagram of its own): one system
  * call for up to BATCH_SLOTS of them rather than three each. A capped ack is 36 bytes, an
  * error's with its extended-ack text a few hundred. */
@@ -599,13 +589,13 @@ batch_recv(struct conn *c, struct batch_rx *rx, unsigned *got)
 	}
 }
 
-/* The exchange of a batch, under its socket's lock. */
+/* The exchange of a batch, under the sockets' lock. */
 static void
 batch_run(struct nlmsghdr *const *reqs, struct batch *b, struct batch_rx *rx)
 {
-	struct conn *c = &conns[CONN_BATCH];
+	struct conn *c = &conns[CONN_ROUTE];
 	size_t sent = 0;
-	uint32_t base = take_seqs(b->n);
+	uint32_t base = batch_seqs(b->n);
 	unsigned got = 0;
 	int err;
 
@@ -617,7 +607,7 @@ batch_run(struct nlmsghdr *const *reqs, struct batch *b, struct batch_rx *rx)
 				return;
 			}
 			/* A new socket knows nothing of the old one's numbers. */
-			base = take_seqs(b->n);
+			base = batch_seqs(b->n);
 		}
 		while (sent < b->n && b->inflight < BATCH_WINDOW) {
 			size_t to = sent + BATCH_PER_DATAGRAM;
@@ -689,9 +679,9 @@ kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, void *ar
 		failed = n;
 		goto out;
 	}
-	pthread_mutex_lock(&conn_locks[CONN_BATCH]);
+	pthread_mutex_lock(&conns_lock);
 	batch_run(reqs, &b, rx);
-	pthread_mutex_unlock(&conn_locks[CONN_BATCH]);
+	pthread_mutex_unlock(&conns_lock);
 	for (size_t i = 0; i < n; i++) {
 		if (b.err[i])
 			failed++;

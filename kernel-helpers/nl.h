@@ -3,11 +3,10 @@
  * (generic netlink) exchange a request for its answer through kh_nl_talk, and every reply,
  * dump and notification is validated against an attribute table before anything reads it.
  *
- * Sockets: one per bus (rtnetlink, rtnetlink with strict dump checking, generic netlink) and
- * one for batches of routes, opened by the first call that needs it and kept open for the rest
- * of the process, because opening, binding and closing a netlink socket per request costs more
- * than the request itself when thousands of routes are programmed. Calls take turns on each
- * socket and run in parallel on different ones (threads); sequence numbers keep one
+ * Sockets: one per bus (rtnetlink, rtnetlink with strict dump checking, generic netlink),
+ * opened by the first call that needs it and kept open for the rest of the process, because
+ * opening, binding and closing a netlink socket per request costs more than the request itself
+ * when thousands of routes are programmed. Calls take turns on them; sequence numbers keep one
  * request's answer apart from the late answers to another, and a socket whose exchange failed
  * on this side is closed, so nothing stale is ever read (the next call opens a new one). The
  * sockets belong to the network namespace the process was in when they were opened.
@@ -110,7 +109,7 @@ typedef void (*kh_nl_done_cb)(size_t i, int err, const char *why, void *arg);
  * where it lies) on the one rtnetlink socket with many in flight at once:
  * several per datagram, each acknowledged under its own sequence number, at most a window of
  * them unacknowledged so that the acknowledgements always fit in the socket's receive buffer.
- * done is called once for every entry, after the exchange (never under a socket's lock), in
+ * done is called once for every entry, after the exchange (never under the sockets' lock), in
  * no set order. An entry whose acknowledgement was lost (the receive buffer overran anyway)
  * or never came in time is failed with -ENOBUFS or -ETIMEDOUT: it may or may not have been
  * applied, and nothing reports success it did not see. Returns how many entries failed. */
@@ -120,9 +119,6 @@ size_t kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, v
  * deletes), which the kernel and the fake kernel each implement. */
 size_t kh_route_change_many(const struct kh_route *routes, size_t n, bool del,
                             kh_route_done_cb done, void *arg);
-/* Whether kh_route_batch_start may run kh_route_change_many on a thread of its own: the
- * kernel's can, the fake kernel is single-threaded. */
-extern const bool kh_route_change_threads;
 
 /* What a decoder (rtmsg.h) made of one message. */
 enum kh_decoded {

@@ -299,8 +299,6 @@ route_batch_done(size_t req, int err, const char *why, void *arg)
 	b->done(i, err, kh_last_error(), b->arg);
 }
 
-const bool kh_route_change_threads = true;
-
 size_t
 kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done,
                      void *arg)

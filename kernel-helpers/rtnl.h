@@ -60,16 +60,6 @@ typedef void (*kh_route_done_cb)(size_t i, int err, const char *why, void *arg);
 size_t kh_route_replace_many(const struct kh_route *routes, size_t n, kh_route_done_cb done,
                              void *arg);
 size_t kh_route_del_many(const struct kh_route *routes, size_t n, kh_route_done_cb done, void *arg);
-/* A batch started on a thread of its own, so that the caller can program something else
- * meanwhile (the WireGuard peers: generic netlink is another socket, and the kernel works on
- * both at once); the fake kernel applies it when it is finished. Each entry means what it
- * means in kh_route_replace_many (del: kh_route_del_many). routes stays the caller's, unchanged,
- * until kh_route_batch_finish, which waits for the batch, calls done as kh_route_replace_many
- * would, frees the batch and returns how many entries failed. NULL: out of memory, nothing
- * started. */
-struct kh_route_batch;
-struct kh_route_batch *kh_route_batch_start(const struct kh_route *routes, size_t n, bool del);
-size_t kh_route_batch_finish(struct kh_route_batch *b, kh_route_done_cb done, void *arg);
 /* The routes of table (0: every table) and protocol (KH_ROUTE_ANY_PROTOCOL: any owner), of
  * family (AF_UNSPEC: both). Only the kernel's own routing entries, never cached clones. */
 int kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes, size_t *n);

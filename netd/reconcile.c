@@ -124,7 +124,6 @@ struct want_route {
 	bool withdrawn; /* blocked, and removed from the table when the collision came */
 	bool blocked;
 	bool installed; /* in the table as the run leaves it */
-	bool started;   /* sent in the batch that ran while the peers were set */
 	size_t report;  /* the report of why it is not in, or SIZE_MAX */
 };
 
@@ -160,11 +159,6 @@ struct run {
 	struct left_out *left;
 	size_t nleft, capleft;
 	bool *pending; /* per desired peer: its change failed, so nothing is routed to it yet */
-	/* The tunnel routes the table lacked, sent as one batch while the peers were set. */
-	struct kh_route_batch *started;
-	struct want_route **started_ws;
-	struct kh_route *started_routes;
-	size_t nstarted;
 	struct seg_run *segs;
 	uint64_t applied, failed;
 	bool oom;
@@ -1515,15 +1509,6 @@ batch_done(size_t i, int err, const char *why, void *arg)
 		o->why[i] = strdup(why);
 }
 
-static void
-batch_ignore(size_t i, int err, const char *why, void *arg)
-{
-	(void)i;
-	(void)err;
-	(void)why;
-	(void)arg;
-}
-
 /* Sends the n routes as one batch (install, or del) and leaves each entry's outcome in o, in
  * the order of routes whatever order the answers came in; false when out of memory. */
 static bool
@@ -2377,115 +2362,6 @@ note_installed(struct run *run, const struct want_route *w, enum install how)
 	}
 }
 
-/* Whether the tunnel routes can go to the device now: the table is known and the device is
- * up. */
-static bool
-routes_ready(const struct run *run)
-{
-	return run->routes_read && run->wg_link.ifindex && (run->wg_link.flags & IFF_UP);
-}
-
-/* Whether w is a tunnel route to install in this run, not sent yet. */
-static bool
-route_due(const struct run *run, const struct want_route *w)
-{
-	return !w->blocked && w->peer != SIZE_MAX && !w->started &&
-	       !(run->pending && run->pending[w->peer]);
-}
-
-/* Whether the table lacks w, given its output interface now. */
-static bool
-route_lacking(struct run *run, struct want_route *w)
-{
-	w->route.oif = run->wg_link.ifindex;
-	return !route_kept(run, table_route(run, w), w);
-}
-
-/* Starts the tunnel routes the table lacks as one batch, before the peers are set, when there
- * are more than RECONCILE_BATCH_MIN of them: the kernel installs them while it adds the peers
- * (on another socket and, with two CPUs, at the same time), which for thousands of sites
- * takes the whole run's time down towards the peers' alone. A route to a peer not yet (or
- * never) written sends its traffic into the device, which drops it: what the site's fence
- * does too, so nothing leaks meanwhile; add_routes takes back those of peers whose change
- * failed. Without the memory for it, add_routes sends them afterwards as before. */
-static void
-start_routes(struct run *run)
-{
-	struct want_route **ws;
-	struct kh_route *routes;
-	size_t n = 0;
-
-	if (!routes_ready(run) || !run->nwant)
-		return;
-	ws = calloc(run->nwant, sizeof(*ws));
-	routes = calloc(run->nwant, sizeof(*routes));
-	for (size_t i = 0; ws && routes && i < run->nwant; i++)
-		if (route_due(run, &run->want[i]) && route_lacking(run, &run->want[i]))
-			ws[n++] = &run->want[i];
-	for (size_t i = 0; ws && routes && i < n; i++)
-		routes[i] = ws[i]->route;
-	if (n > RECONCILE_BATCH_MIN && ws && routes)
-		run->started = kh_route_batch_start(routes, n, false);
-	if (!run->started) {
-		free(ws);
-		free(routes);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		ws[i]->started = true;
-	run->started_ws = ws;
-	run->started_routes = routes;
-	run->nstarted = n;
-}
-
-/* Puts back what the table held before the started batch installed w: the route it replaced,
- * or nothing. */
-static void
-take_back(struct run *run, const struct want_route *w, const struct kh_route *have)
-{
-	struct reconcile_object object = route_object(&w->route);
-
-	if (have)
-		kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(have), &object);
-	else
-		kh_done(run, RECONCILE_OP_ROUTE_DEL, kh_route_del(&w->route), &object);
-}
-
-/* Waits for the started batch and counts and reports each entry as add_route would have; a
- * route to a peer whose change failed meanwhile is taken back. */
-static void
-finish_routes(struct run *run)
-{
-	struct batch_outcome o = {0};
-
-	if (!run->started)
-		return;
-	o.err = calloc(run->nstarted, sizeof(*o.err));
-	o.why = calloc(run->nstarted, sizeof(*o.why));
-	if (!o.err || !o.why) {
-		/* The outcomes cannot be kept: the batch is waited for, and the next run
-		 * reads what it did. */
-		kh_route_batch_finish(run->started, batch_ignore, NULL);
-		run->oom = true;
-	} else {
-		kh_route_batch_finish(run->started, batch_done, &o);
-	}
-	run->started = NULL;
-	for (size_t i = 0; o.err && o.why && i < run->nstarted; i++) {
-		struct want_route *w = run->started_ws[i];
-		const struct kh_route *have = table_route(run, w);
-		enum install how = installed(run, w, have, o.err[i], o.why[i]);
-
-		if (how != INSTALL_FAILED && run->pending && run->pending[w->peer]) {
-			w->installed = false;
-			take_back(run, w, have);
-			continue;
-		}
-		note_installed(run, w, how);
-	}
-	batch_free(&o, run->nstarted);
-}
-
 /* The tunnel routes of a run that the table lacks go in one batch, each counted and reported
  * as add_route would have. */
 static void
@@ -2516,15 +2392,15 @@ add_routes(struct run *run)
 	struct want_route **batch = NULL;
 	size_t nbatch = 0;
 
-	finish_routes(run);
-	if (!routes_ready(run))
+	if (!run->routes_read || !run->wg_link.ifindex || !(run->wg_link.flags & IFF_UP))
 		return;
 	for (size_t i = 0; i < run->nwant; i++) {
 		struct want_route *w = &run->want[i];
 
-		if (!route_due(run, w))
+		if (w->blocked || w->peer == SIZE_MAX || (run->pending && run->pending[w->peer]))
 			continue;
-		if (!route_lacking(run, w)) {
+		w->route.oif = run->wg_link.ifindex;
+		if (route_kept(run, table_route(run, w), w)) {
 			w->installed = true;
 			note_installed(run, w, INSTALL_KEPT);
 			continue;
@@ -2907,8 +2783,6 @@ run_free(struct run *run)
 	free(run->want);
 	free(run->left);
 	free(run->pending);
-	free(run->started_ws);
-	free(run->started_routes);
 	if (run->segs)
 		for (size_t i = 0; i < run->d->nsegments; i++) {
 			free(run->segs[i].fdb);
@@ -3036,7 +2910,6 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	note_overlaps_gone(&run);
 	remove_fdb(&run);
 	ensure_wg(&run);
-	start_routes(&run);
 	if (run.wg_ready)
 		configure_peers(&run);
 	note_peers_left(&run);

@@ -479,10 +479,6 @@ kh_rule_list(int family, uint32_t table, struct kh_rule **rules, size_t *n)
 	return fake_op_end(slot, 0);
 }
 
-/* A started batch is applied when it is finished, on the caller's thread, in the order of
- * the calls. */
-const bool kh_route_change_threads = false;
-
 /* The fake answers a batch as the kernel does, entry by entry, each logged as the single
  * call it stands for. */
 size_t

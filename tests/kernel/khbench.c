@@ -8,11 +8,8 @@
  * and allowed-ip 10.160.0.0 + I.
  *
  *   khbench create NAME        a kernel WireGuard device, up
- *   khbench apply NAME N       N peers and their N routes as netd's reconciler programs them:
- *                              the routes' batch started (kh_route_batch_start), one
- *                              wg_set_device meanwhile, the batch finished; prints seconds
- *                              of the set call and of the whole
- *   khbench routes NAME N      the N routes alone, in one kh_route_replace_many; prints seconds
+ *   khbench apply NAME N       N peers in one wg_set_device, then the N routes in one batch
+ *                              (kh_route_replace_many, as netd's reconciler); prints seconds
  *   khbench change NAME I      peer I changed in place and the route to its new allowed-ip
  *   khbench files NAME N DIR   DIR/wg.conf for `wg setconf`, DIR/routes.batch for `ip -batch`
  *   khbench peer I             key, changed endpoint and allowed-ip of peer I, for `wg set`
@@ -60,8 +57,7 @@ struct peer_data {
 static int
 usage(void)
 {
-	fputs("usage: khbench create NAME | apply NAME N | routes NAME N | change NAME I | "
-	      "files NAME N DIR | "
+	fputs("usage: khbench create NAME | apply NAME N | change NAME I | files NAME N DIR | "
 	      "peer I | uapi NAME N MS | drift NAME N R [PID]\n",
 	      stderr);
 	return 2;
@@ -214,76 +210,49 @@ route_done(size_t i, int err, const char *why, void *arg)
 		fprintf(stderr, "khbench: route %zu: %s\n", i, why);
 }
 
-/* The benchmark's N routes through the device NAME; NULL when failed (said). */
-static struct kh_route *
-bench_routes(const char *name, uint32_t n)
+static int
+cmd_apply(const char *name, uint32_t n)
 {
-	struct kh_route *routes = calloc(n ? n : 1, sizeof(*routes));
+	double t0 = now(), t1, t2, t3;
+	struct kh_route *routes = NULL;
+	struct wg_device *dev = bench_device(name, n);
 	struct kh_link link;
 	struct peer_data p;
-	int err = kh_link_get(name, &link);
+	int ret = 1, err;
 
-	if (err < 0 || !routes) {
-		kh_failed(name, err < 0 ? err : -ENOMEM);
-		free(routes);
-		return NULL;
+	if (!dev)
+		goto out;
+	err = kh_link_get(name, &link);
+	if (err < 0) {
+		kh_failed(name, err);
+		goto out;
+	}
+	t1 = now();
+	err = wg_set_device(dev);
+	if (err < 0) {
+		kh_failed(name, err);
+		goto out;
+	}
+	t2 = now();
+	/* As netd's reconciler installs a large change: one batch. */
+	routes = calloc(n ? n : 1, sizeof(*routes));
+	if (!routes) {
+		kh_failed(name, -ENOMEM);
+		goto out;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		peer_data(i, false, &p);
 		routes[i] = route_to(link.ifindex, &p.allowed);
 	}
-	return routes;
-}
-
-static int
-cmd_apply(const char *name, uint32_t n)
-{
-	double t0 = now(), t1, t2, t3;
-	struct wg_device *dev = bench_device(name, n);
-	struct kh_route *routes = dev ? bench_routes(name, n) : NULL;
-	struct kh_route_batch *batch;
-	int ret = 1, err;
-
-	if (!routes)
+	if (kh_route_replace_many(routes, n, route_done, NULL) > 0)
 		goto out;
-	t1 = now();
-	/* As netd's reconciler programs a large change: the routes go while the peers are set. */
-	batch = kh_route_batch_start(routes, n, false);
-	if (!batch) {
-		kh_failed(name, -ENOMEM);
-		goto out;
-	}
-	err = wg_set_device(dev);
-	t2 = now();
-	if (kh_route_batch_finish(batch, route_done, NULL) > 0 || err < 0) {
-		if (err < 0)
-			kh_failed(name, err);
-		goto out;
-	}
 	t3 = now();
-	printf("build_s %.6f\nwg_set_s %.6f\ntotal_s %.6f\n", t1 - t0, t2 - t1, t3 - t1);
+	printf("build_s %.6f\nwg_set_s %.6f\nroutes_s %.6f\n", t1 - t0, t2 - t1, t3 - t2);
 	ret = 0;
 out:
 	free(routes);
 	wg_free_device(dev);
 	return ret;
-}
-
-static int
-cmd_routes(const char *name, uint32_t n)
-{
-	struct kh_route *routes = bench_routes(name, n);
-	double t0 = now();
-
-	if (!routes)
-		return 1;
-	if (kh_route_replace_many(routes, n, route_done, NULL) > 0) {
-		free(routes);
-		return 1;
-	}
-	printf("routes_s %.6f\n", now() - t0);
-	free(routes);
-	return 0;
 }
 
 /* What the loop waits for: every call returns within about MS ms of inactivity, and the
@@ -595,8 +564,6 @@ main(int argc, char **argv)
 		return cmd_create(argv[2]);
 	if (!strcmp(cmd, "apply") && argc == 4 && count_arg(argv[3], MAX_PEERS, &n) == 0)
 		return cmd_apply(argv[2], (uint32_t)n);
-	if (!strcmp(cmd, "routes") && argc == 4 && count_arg(argv[3], MAX_PEERS, &n) == 0)
-		return cmd_routes(argv[2], (uint32_t)n);
 	if (!strcmp(cmd, "change") && argc == 4 && count_arg(argv[3], MAX_PEERS - 1, &n) == 0)
 		return cmd_change(argv[2], (uint32_t)n);
 	if (!strcmp(cmd, "files") && argc == 5 && count_arg(argv[3], MAX_PEERS, &n) == 0)

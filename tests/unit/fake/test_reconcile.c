@@ -1324,71 +1324,6 @@ test_batch_one_failure(void **state)
 	conf_free(conf);
 }
 
-/* A large change's routes are sent while the peers are set; when the peers' change fails, the
- * routes to them are taken back, and the retry installs them. */
-static void
-test_batch_peers_failed(void **state)
-{
-	char blist[256], glist[256];
-	size_t blen = 0, glen = 0, nroutes = 16, n = 0, ours = 0;
-	struct fixture_site b8 = beta, g8 = gamma;
-	const struct fixture_site *one[] = {&beta, &gamma}, *view[] = {&b8, &g8};
-	struct conf *conf = default_conf();
-	struct mesh_desired *d1, *d;
-	struct reconcile_stats before, after;
-	struct kh_route *routes = NULL;
-	struct reconcile *r;
-
-	(void)state;
-	for (size_t i = 0; i < nroutes / 2; i++) {
-		blen += (size_t)snprintf(blist + blen, sizeof(blist) - blen, "%s10.2.%zu.0/24",
-		                         i ? "," : "", i);
-		glen += (size_t)snprintf(glist + glen, sizeof(glist) - glen, "%s10.3.%zu.0/24",
-		                         i ? "," : "", i);
-	}
-	b8.prefixes = blist;
-	g8.prefixes = glist;
-	d1 = desired_of(conf, one, N(one));
-	d = desired_of(conf, view, N(view));
-	assert_int_equal(reconcile_new(&r), 0);
-	assert_int_equal(reconcile_run(r, d1, 100 * S), 0);
-	reconcile_get_stats(r, &before);
-	forget_events();
-	fake_clear_ops();
-
-	fake_fail(FAKE_OP_WG_SET, 1, EBUSY);
-	assert_int_equal(reconcile_run(r, d, 101 * S), -EAGAIN);
-	expect_report(r, RECONCILE_REPORT_PEERS_FAILED, -EBUSY, "peers of wg0",
-	              "peer-update failed");
-	/* The old prefixes went before the peers; nothing new is routed to them. */
-	expect_route_changes(r,
-	                     "withdrawn 10.2.0.0/16 via beta\nwithdrawn 10.3.0.0/16 via gamma\n");
-	/* All were sent, and each taken back. */
-	assert_int_equal(fake_count(FAKE_OP_ROUTE_REPLACE), nroutes);
-	reconcile_get_stats(r, &after);
-	assert_int_equal(after.failed[RECONCILE_OP_ROUTE_ADD],
-	                 before.failed[RECONCILE_OP_ROUTE_ADD]);
-	assert_int_equal(after.failed[RECONCILE_OP_ROUTE_DEL],
-	                 before.failed[RECONCILE_OP_ROUTE_DEL]);
-	assert_int_equal(kh_route_list(AF_INET, 51820, 200, &routes, &n), 0);
-	/* Of the new prefixes, the fences alone (the VTEPs' routes were there before). */
-	for (size_t i = 0; i < n; i++)
-		ours += routes[i].type == KH_ROUTE_UNICAST && routes[i].dst.len == 24;
-	free(routes);
-	assert_int_equal(ours, 0);
-	forget_events();
-	fake_clear_ops();
-
-	assert_int_not_equal(reconcile_retry_at(r), 0);
-	assert_int_equal(reconcile_run(r, d, reconcile_retry_at(r)), 0);
-	assert_int_equal(report_count(r), 0);
-	assert_int_equal(fake_count(FAKE_OP_ROUTE_REPLACE), nroutes);
-	reconcile_free(r);
-	mesh_desired_free(d);
-	mesh_desired_free(d1);
-	conf_free(conf);
-}
-
 /* A failed request is reported with the kernel's words, counted, and retried by the next run
  * at a time the caller is given; the delay doubles while runs keep failing. */
 static void
@@ -2653,7 +2588,6 @@ main(void)
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	        cmocka_unit_test_setup(test_batch_one_failure, setup),
-	        cmocka_unit_test_setup(test_batch_peers_failed, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
