@@ -218,7 +218,7 @@ deb:
 		xargs -0 cp --parents -t $(DEB_SRC)
 	rm -rf $(DEB_SRC)/build && cp -r conf/debian $(DEB_SRC)/debian
 	printf 'netd (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
-		'$(VERSION)' '$(VERSION)' 'netd developers <netd@localhost>' "$$(date -R)" \
+		'$(VERSION)' '$(VERSION)' 'netd developers <netd@example.org>' "$$(date -R)" \
 		>$(DEB_SRC)/debian/changelog
 	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
 		{ tail -40 ../build.log; exit 1; }
