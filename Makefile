@@ -37,8 +37,13 @@ SANFLAGS :=
 endif
 
 # libev ships no pkg-config file in Debian; it is linked as -lev.
-PKGS     := libconfig jansson libsodium libmnl libnftnl libnl-3.0 libnl-route-3.0 libcap-ng libmicrohttpd
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKGS     := libconfig jansson libsodium libmnl libnftnl libnl-3.0 libnl-route-3.0 libcap-ng
+# libmicrohttpd is loaded only when the metrics endpoint is configured (netd/httpd.c): its
+# headers at build time, its shared object's name at run time.
+MHD_SONAME := $(shell objdump -p $$($(PKG_CONFIG) --variable=libdir libmicrohttpd)/libmicrohttpd.so 2>/dev/null | \
+                awk '$$1 == "SONAME" {print $$2}')
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libmicrohttpd) \
+              $(if $(MHD_SONAME),-DNETD_MHD_SONAME=\"$(MHD_SONAME)\")
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lev
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -1,9 +1,14 @@
 /* The Prometheus scrape endpoint. libmicrohttpd runs without a thread of its own: its epoll
  * descriptor is watched by the daemon's loop and MHD_run is called from there, so the
  * handlers read the daemon's state on the only thread that changes it, and a slow or
- * hostile client costs at most a bounded connection slot, never the loop's time. */
+ * hostile client costs at most a bounded connection slot, never the loop's time.
+ *
+ * The library is loaded when an endpoint is configured, not at start: it brings GnuTLS and
+ * its dependencies, about 2.7 MiB of resident memory that a gateway without the endpoint
+ * would carry for nothing. */
 #include "netd/httpd.h"
 
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +47,52 @@ struct httpd {
 	struct sockaddr_storage open[HTTPD_MAX_CONNECTIONS];
 };
 
+#ifndef NETD_MHD_SONAME
+#define NETD_MHD_SONAME "libmicrohttpd.so.12"
+#endif
+
+/* The library's entry points netd uses, resolved once by httpd_load. */
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_run) *run;
+	__typeof__(MHD_get_timeout) *get_timeout;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_get_connection_info) *get_connection_info;
+} mhd;
+
+#define MHD_RESOLVE(lib, name) ((mhd.name = (__typeof__(mhd.name))dlsym(lib, "MHD_" #name)) != NULL)
+
+static int
+httpd_load(void)
+{
+	void *lib;
+
+	if (mhd.start_daemon != NULL)
+		return 0;
+	lib = dlopen(NETD_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL) {
+		log_errx("metrics.listen needs libmicrohttpd (%s): %s", NETD_MHD_SONAME, dlerror());
+		return -1;
+	}
+	/* start_daemon last: it marks the whole table resolved. */
+	if (MHD_RESOLVE(lib, stop_daemon) && MHD_RESOLVE(lib, get_daemon_info) &&
+	    MHD_RESOLVE(lib, run) && MHD_RESOLVE(lib, get_timeout) &&
+	    MHD_RESOLVE(lib, create_response_from_buffer) &&
+	    MHD_RESOLVE(lib, add_response_header) && MHD_RESOLVE(lib, queue_response) &&
+	    MHD_RESOLVE(lib, destroy_response) && MHD_RESOLVE(lib, get_connection_info) &&
+	    MHD_RESOLVE(lib, start_daemon))
+		return 0;
+	log_errx("%s lacks a function netd needs: %s", NETD_MHD_SONAME, dlerror());
+	memset(&mhd, 0, sizeof(mhd));
+	dlclose(lib);
+	return -1;
+}
+
 static const struct {
 	unsigned int status;
 	const char *name;
@@ -65,9 +116,9 @@ httpd_run(struct httpd *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	(void)MHD_run(h->mhd);
+	(void)mhd.run(h->mhd);
 	ev_timer_stop(h->loop, &h->timer);
-	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+	if (mhd.get_timeout(h->mhd, &ms) == MHD_YES) {
 		ev_timer_set(&h->timer, (ev_tstamp)ms / 1000.0, 0);
 		ev_timer_start(h->loop, &h->timer);
 	}
@@ -94,18 +145,18 @@ httpd_queue(struct httpd *h, struct MHD_Connection *conn, enum httpd_code code, 
             const char *type)
 {
 	struct MHD_Response *resp =
-	        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	        mhd.create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result r;
 
 	if (resp == NULL) {
 		free(body);
 		return MHD_NO;
 	}
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	(void)mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (code == HTTPD_405)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	r = MHD_queue_response(conn, httpd_codes[code].status, resp);
-	MHD_destroy_response(resp);
+		(void)mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	r = mhd.queue_response(conn, httpd_codes[code].status, resp);
+	mhd.destroy_response(resp);
 	if (r == MHD_YES)
 		h->stats.requests[code]++;
 	return r;
@@ -225,7 +276,7 @@ httpd_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 			return;
 		slot = &h->open[h->stats.connections++];
 		memset(slot, 0, sizeof(*slot));
-		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		info = mhd.get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (info != NULL && info->client_addr != NULL)
 			memcpy(slot, info->client_addr,
 			       info->client_addr->sa_family == AF_INET6
@@ -235,7 +286,7 @@ httpd_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	}
 	if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
 		return;
-	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	info = mhd.get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	for (size_t i = 0; i < h->stats.connections; i++) {
 		if (info != NULL && info->client_addr != NULL &&
 		    !httpd_same_host(info->client_addr, &h->open[i]))
@@ -270,6 +321,10 @@ httpd_new(struct ev_loop *loop, const struct addr_endpoint *listen,
 		log_errx("out of memory for the metrics endpoint");
 		return NULL;
 	}
+	if (httpd_load() < 0) {
+		free(h);
+		return NULL;
+	}
 	if (listen->addr.family == AF_INET6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
@@ -287,7 +342,7 @@ httpd_new(struct ev_loop *loop, const struct addr_endpoint *listen,
 	h->loop = loop;
 	h->handlers = *handlers;
 	h->ctx = ctx;
-	h->mhd = MHD_start_daemon(
+	h->mhd = mhd.start_daemon(
 	        flags, listen->port, httpd_accept, h, httpd_answer, h, MHD_OPTION_SOCK_ADDR, &ss,
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_CONNECTIONS + 1,
 	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_PER_IP + 1,
@@ -302,7 +357,7 @@ httpd_new(struct ev_loop *loop, const struct addr_endpoint *listen,
 		free(h);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd.get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL) {
 		log_errx("the metrics endpoint has no epoll descriptor");
 		httpd_free(h);
@@ -324,7 +379,7 @@ httpd_free(struct httpd *h)
 		return;
 	ev_io_stop(h->loop, &h->io);
 	ev_timer_stop(h->loop, &h->timer);
-	MHD_stop_daemon(h->mhd);
+	mhd.stop_daemon(h->mhd);
 	free(h);
 }
 
