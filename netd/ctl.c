@@ -23,7 +23,7 @@
  * subscriber further behind is dropped), then one reply: CTL_MAX_QUEUE in all. */
 #define CTL_HIGH_WATER (CTL_MAX_OUTPUT / 4)
 #define CTL_LOW_WATER  (CTL_HIGH_WATER / 4)
-#define CTL_MAX_QUEUE  (2 * (size_t)CTL_MAX_OUTPUT)
+#define CTL_MAX_QUEUE  ((size_t)CTL_HIGH_WATER + CTL_MAX_OUTPUT + CTL_MAX_REPLY)
 
 #define CTL_INPUT_START  4096
 #define CTL_OUTPUT_START 4096
@@ -396,7 +396,7 @@ reply_encode(json_t *result, const char *error, const char *code, size_t *len)
 		goto out;
 	}
 	text = json_dumps(reply, JSON_COMPACT);
-	if (text != NULL && strlen(text) >= CTL_MAX_OUTPUT) {
+	if (text != NULL && strlen(text) >= CTL_MAX_REPLY) {
 		free(text);
 		text = NULL;
 	}
@@ -421,7 +421,7 @@ client_reply(struct ctl_client *c, json_t *result, const char *error, const char
 	if (text == NULL && result != NULL) {
 		if (log_limit_allow(&s->log_failed))
 			log_warnx("ctl: reply for client pid %d cannot be encoded within %d bytes",
-			          (int)c->peer.pid, CTL_MAX_OUTPUT);
+			          (int)c->peer.pid, CTL_MAX_REPLY);
 		error = "the reply cannot be encoded within the output limit";
 		text = reply_encode(NULL, error, NULL, &len);
 	}

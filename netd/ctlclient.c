@@ -154,12 +154,12 @@ ctlclient_read_line(struct ctlclient *c, int timeout_ms, const char **line, size
 		c->scanned = c->len;
 		if (c->eof)
 			return c->len == 0 ? 0 : -EPROTO;
-		if (c->len >= CTL_MAX_OUTPUT)
+		if (c->len >= CTL_MAX_REPLY)
 			return -EMSGSIZE;
 		if (c->len == c->cap) {
 			cap = c->cap != 0 ? c->cap * 2 : CTLCLIENT_BUF_START;
-			if (cap > CTL_MAX_OUTPUT)
-				cap = CTL_MAX_OUTPUT;
+			if (cap > CTL_MAX_REPLY)
+				cap = CTL_MAX_REPLY;
 			p = realloc(c->buf, cap);
 			if (p == NULL)
 				return -ENOMEM;

@@ -21,7 +21,7 @@ int ctlclient_send(struct ctlclient *client, const char *command, const json_t *
 
 /* The next line, without its newline, NUL-terminated in *line and valid until the next
  * call. timeout_ms bounds the whole wait (-1: none). Returns 1 for a line, 0 at the end of
- * the stream, -ETIMEDOUT, -EMSGSIZE for a line longer than CTL_MAX_OUTPUT, -EINTR when a
+ * the stream, -ETIMEDOUT, -EMSGSIZE for a line longer than CTL_MAX_REPLY, -EINTR when a
  * signal arrived, -EPROTO for a stream ending inside a line, or another -errno. */
 int ctlclient_read_line(struct ctlclient *client, int timeout_ms, const char **line, size_t *len);
 

@@ -16,8 +16,11 @@
 #define CTL_PROTOCOL_VERSION 1
 #define CTL_DEFAULT_SOCKET   "/run/netd/netd.sock"
 #define CTL_MAX_REQUEST      (64 * 1024) /* bytes in one request line, newline included */
-/* The longest reply or event line, and how far an event subscriber may fall behind. */
+/* The longest event line, and how far an event subscriber may fall behind. */
 #define CTL_MAX_OUTPUT (4 * 1024 * 1024)
+/* The longest reply. The peers and metrics replies grow with the view (about 620 and 330
+ * bytes a site): 64 MiB holds a view of 100,000 sites. */
+#define CTL_MAX_REPLY (64 * 1024 * 1024)
 /* The longest text "publish" takes: an armoured federation document (CRED_ARMOR_MAX). */
 #define CTL_MAX_DOCUMENT 2048
 

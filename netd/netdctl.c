@@ -216,7 +216,7 @@ read_error(int rc, const char *command)
 		        NETDCTL_TIMEOUT_MS / 1000);
 	else if (rc == -EMSGSIZE)
 		fprintf(stderr, "netdctl: %s: reply longer than %d bytes\n", command,
-		        CTL_MAX_OUTPUT);
+		        CTL_MAX_REPLY);
 	else
 		fprintf(stderr, "netdctl: %s: cannot read the reply: %s\n", command, strerror(-rc));
 	return NETDCTL_EXIT_ERROR;
