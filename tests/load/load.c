@@ -685,8 +685,8 @@ write_netd(void)
 	write_file("netd.conf", conf, 0644);
 }
 
-/* How many sites hold netd alive (or suspect), the traffic, and what the sites' gossip
- * counted in all, as one JSON line. */
+/* When (monotonic seconds), how many sites hold netd alive (or suspect), the traffic, and
+ * what the sites' gossip counted in all, as one JSON line. */
 static void
 summary(void)
 {
@@ -708,18 +708,19 @@ summary(void)
 		t.challenges += c->challenges;
 		t.suspicions += c->suspicions;
 	}
-	printf("{\"sites\":%zu,\"view\":%zu,\"sites_holding_netd\":%zu,\"to_netd_datagrams\":%llu,"
+	printf("{\"t\":%.3f,\"sites\":%zu,\"view\":%zu,\"sites_holding_netd\":%zu,\"to_netd_"
+	       "datagrams\":%llu,"
 	       "\"to_netd_bytes\":%llu,\"from_netd_datagrams\":%llu,\"from_netd_bytes\":%llu,"
 	       "\"send_errors\":%llu,\"creds_admitted\":%llu,\"creds_refused\":%llu,"
 	       "\"drop_unknown\":%llu,\"drop_stale\":%llu,\"drop_rate\":%llu,\"challenges\":%llu,"
 	       "\"suspicions\":%llu}\n",
-	       O.sites, O.view, holding, (unsigned long long)C.to_netd,
-	       (unsigned long long)C.to_netd_bytes, (unsigned long long)C.from_netd,
-	       (unsigned long long)C.from_netd_bytes, (unsigned long long)C.send_errors,
-	       (unsigned long long)t.creds_admitted, (unsigned long long)t.creds_refused,
-	       (unsigned long long)t.drop_unknown, (unsigned long long)t.drop_stale,
-	       (unsigned long long)t.drop_rate, (unsigned long long)t.challenges,
-	       (unsigned long long)t.suspicions);
+	       (double)mono_now() / GOSSIP_SEC, O.sites, O.view, holding,
+	       (unsigned long long)C.to_netd, (unsigned long long)C.to_netd_bytes,
+	       (unsigned long long)C.from_netd, (unsigned long long)C.from_netd_bytes,
+	       (unsigned long long)C.send_errors, (unsigned long long)t.creds_admitted,
+	       (unsigned long long)t.creds_refused, (unsigned long long)t.drop_unknown,
+	       (unsigned long long)t.drop_stale, (unsigned long long)t.drop_rate,
+	       (unsigned long long)t.challenges, (unsigned long long)t.suspicions);
 	fflush(stdout);
 }
 
