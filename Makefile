@@ -8,6 +8,7 @@
 #   make asan            the same build and `make check` under ASan + UBSan (build/san/)
 #   make fuzz            longer libFuzzer runs of every harness
 #   make install         honours PREFIX and DESTDIR
+#   make deb             a Debian package in build/ (needs debhelper: scripts/deps)
 #
 # Sources are picked up by directory: netd/*.c (less the two mains) form libnetd.a,
 # kernel-helpers/*.c form libkh.a, tests/unit/test_*.c each become a cmocka binary and
@@ -43,7 +44,7 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lev
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
+ALL_CFLAGS := $(CPPFLAGS) -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
               -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" -DNETD_LOCALSTATEDIR=\"$(LOCALSTATEDIR)\" $(WARN) -I. $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
@@ -217,6 +218,23 @@ bench-gossip-long: tests
 bench-gossip-sweep: tests
 	BUILD=$(BUILD) scripts/bench-gossip sweep
 
+# The Debian package: the tracked sources (every file, outside a git checkout) copied to
+# $(BUILD)/deb/ with conf/debian as debian/, built there by dpkg-buildpackage, which runs
+# this Makefile's `all` and `install`. The .deb is left in $(BUILD)/.
+DEB_SRC := $(BUILD)/deb/netd-$(VERSION)
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	if git -C . rev-parse --git-dir >/dev/null 2>&1; then git ls-files -z; \
+		else find . -path ./build -prune -o -path ./.git -prune -o -type f -print0; fi | \
+		xargs -0 cp --parents -t $(DEB_SRC)
+	rm -rf $(DEB_SRC)/build && cp -r conf/debian $(DEB_SRC)/debian
+	printf 'netd (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
+		'$(VERSION)' '$(VERSION)' 'netd developers <netd@example.org>' "$$(date -R)" \
+		>$(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -40 ../build.log; exit 1; }
+	mv $(BUILD)/deb/netd_$(VERSION)_*.deb $(BUILD)/
+
 format:
 	clang-format -i $(wildcard netd/*.[ch] kernel-helpers/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/kernel/*.[ch] \
 		kernel-helpers/fake/*.[ch] tests/unit/fake/*.[ch] tests/sim/*.[ch] tests/load/*.[ch])
@@ -238,5 +256,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests fuzzers check asan check-all demo fuzz bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh bench-drift bench-mem bench-scale format install clean
+.PHONY: all tests fuzzers check asan check-all demo fuzz deb bench bench-kernel bench-gossip bench-gossip-long bench-gossip-sweep bench-mesh bench-drift bench-mem bench-scale format install clean
 -include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

@@ -499,33 +499,33 @@ batch_fail(struct batch *b, size_t from, size_t to, int err, const char *why)
 		batch_settle(b, i, err, why);
 }
 
-/* Sends entries [from, to) in one datagram. */
+/* Sends entries [from, to) in one datagram, gathered where they lie: no copy. */
 static int
 batch_send(struct conn *c, struct nlmsghdr *const *reqs, size_t from, size_t to, uint32_t base)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	size_t size = 0, off = 0;
-	uint8_t *buf;
+	struct iovec iov[BATCH_PER_DATAGRAM];
+	struct msghdr mh = {.msg_name = &kernel,
+	                    .msg_namelen = sizeof(kernel),
+	                    .msg_iov = iov,
+	                    .msg_iovlen = to - from};
+	size_t size = 0;
 	ssize_t sent;
 
-	for (size_t i = from; i < to; i++)
-		size += NLMSG_ALIGN(reqs[i]->nlmsg_len);
-	buf = calloc(1, size);
-	if (!buf)
-		return -ENOMEM;
 	for (size_t i = from; i < to; i++) {
 		struct nlmsghdr *h = reqs[i];
 
 		h->nlmsg_seq = base + (uint32_t)i;
 		h->nlmsg_pid = c->port;
 		h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-		memcpy(buf + off, h, h->nlmsg_len);
-		off += NLMSG_ALIGN(h->nlmsg_len);
+		/* A message's padding goes with it, except the last one's. */
+		iov[i - from].iov_base = h;
+		iov[i - from].iov_len = i + 1 < to ? NLMSG_ALIGN(h->nlmsg_len) : h->nlmsg_len;
+		size += iov[i - from].iov_len;
 	}
 	do
-		sent = sendto(c->fd, buf, size, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+		sent = sendmsg(c->fd, &mh, 0);
 	while (sent < 0 && errno == EINTR);
-	free(buf);
 	if (sent < 0)
 		return -errno;
 	return sent == (ssize_t)size ? 0 : -EMSGSIZE;

@@ -105,7 +105,8 @@ int kh_nl_request(struct nl_msg *req, const char *fmt, ...) __attribute__((forma
  * extended-ack text or what went wrong on this side; may be empty). */
 typedef void (*kh_nl_done_cb)(size_t i, int err, const char *why, void *arg);
 
-/* Sends the n rtnetlink requests on the one rtnetlink socket with many in flight at once:
+/* Sends the n rtnetlink requests (each readable up to NLMSG_ALIGN of its length, sent from
+ * where it lies) on the one rtnetlink socket with many in flight at once:
  * several per datagram, each acknowledged under its own sequence number, at most a window of
  * them unacknowledged so that the acknowledgements always fit in the socket's receive buffer.
  * done is called once for every entry, after the exchange (never under the sockets' lock), in

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netlink/route/nexthop.h>
-#include <netlink/route/route.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
 
 #include "kernel-helpers/nl.h"
 #include "kernel-helpers/rtmsg.h"
@@ -18,76 +18,58 @@ _Static_assert((int)KH_ROUTE_UNICAST == RTN_UNICAST && (int)KH_ROUTE_BLACKHOLE =
                        (int)KH_ROUTE_PROHIBIT == RTN_PROHIBIT && (int)KH_ROUTE_THROW == RTN_THROW,
                "enum kh_route_type is the kernel's RTN_* numbering");
 
-int
-kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out)
+/* The scope of an install, as `ip` derives it: on-link for a unicast route without a
+ * gateway, global otherwise (a reject or throw route has no next hop and is global). A
+ * delete must say "any scope" or it misses a route installed with another one. */
+static uint8_t
+route_scope(const struct kh_route *route, bool del)
 {
-	struct rtnl_route *r = rtnl_route_alloc();
-	struct rtnl_nexthop *nh = NULL;
-	struct nl_addr *dst = NULL, *gw = NULL;
-	int family = route->dst.addr.family;
-	int err = -ENOMEM;
-
-	if (!r)
-		goto out;
-	err = -EINVAL;
-	if (kh_route_problem(route, del))
-		goto out;
-	err = kh_nl_addr_new(&route->dst.addr, route->dst.len, &dst);
-	if (err < 0)
-		goto out;
-	err = kh_nl_errno(rtnl_route_set_family(r, (uint8_t)family));
-	if (err < 0)
-		goto out;
-	err = kh_nl_errno(rtnl_route_set_dst(r, dst));
-	if (err < 0)
-		goto out;
-	rtnl_route_set_table(r, route->table);
-	rtnl_route_set_protocol(r, route->protocol);
-	rtnl_route_set_priority(r, route->metric);
-	/* RTN_UNSPEC in a delete matches a route of any type. */
-	rtnl_route_set_type(r, route->type ? route->type : del ? RTN_UNSPEC : RTN_UNICAST);
-	/* libnl would guess "link" for a route without a gateway; a reject or throw route is
-	 * global, as `ip` installs it. */
-	if (!del && kh_route_type_hopless(route->type))
-		rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
-	if (route->mtu) {
-		err = kh_nl_errno(rtnl_route_set_metric(r, RTAX_MTU, route->mtu));
-		if (err < 0)
-			goto out;
-	}
-	if (route->oif || route->gateway.family != AF_UNSPEC) {
-		err = -ENOMEM;
-		nh = rtnl_route_nh_alloc();
-		if (!nh)
-			goto out;
-		if (route->oif)
-			rtnl_route_nh_set_ifindex(nh, (int)route->oif);
-		if (route->gateway.family != AF_UNSPEC) {
-			err = kh_nl_addr_new(&route->gateway, addr_len(family) * 8, &gw);
-			if (err < 0)
-				goto out;
-			rtnl_route_nh_set_gateway(nh, gw);
-		}
-		rtnl_route_add_nexthop(r, nh);
-		nh = NULL; /* the route owns it now */
-	}
-	/* On install libnl derives the scope as `ip` does (link without a gateway). */
 	if (del)
-		err = rtnl_route_build_del_request(r, 0, out);
-	else
-		err = rtnl_route_build_add_request(r, NLM_F_CREATE | NLM_F_REPLACE, out);
-	/* A delete must say "any scope" or it misses a route installed with another one;
-	 * libnl versions differ in what they put there, so it is set in the message. */
-	if (err >= 0 && del)
-		((struct rtmsg *)nlmsg_data(nlmsg_hdr(*out)))->rtm_scope = RT_SCOPE_NOWHERE;
-	err = kh_nl_errno(err);
-out:
-	if (nh)
-		rtnl_route_nh_free(nh);
-	nl_addr_put(gw);
-	nl_addr_put(dst);
-	rtnl_route_put(r);
-	return err;
+		return RT_SCOPE_NOWHERE;
+	if (kh_route_type_hopless(route->type) || route->gateway.family != AF_UNSPEC)
+		return RT_SCOPE_UNIVERSE;
+	return RT_SCOPE_LINK;
+}
+
+int
+kh_msg_route(const struct kh_route *route, bool del, struct kh_route_msg *out)
+{
+	size_t cap = sizeof(out->bytes);
+	struct nlmsghdr *h;
+	struct rtmsg *rtm;
+	struct nlattr *nest;
+	bool fits;
+
+	if (kh_route_problem(route, del))
+		return -EINVAL;
+	h = mnl_nlmsg_put_header(out->bytes);
+	h->nlmsg_type = del ? RTM_DELROUTE : RTM_NEWROUTE;
+	h->nlmsg_flags = NLM_F_REQUEST | (del ? 0 : NLM_F_CREATE | NLM_F_REPLACE);
+	rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+	rtm->rtm_family = route->dst.addr.family;
+	rtm->rtm_dst_len = (uint8_t)route->dst.len;
+	/* The table goes in RTA_TABLE; the header's byte only holds the first 256. */
+	rtm->rtm_table = route->table < 256 ? (uint8_t)route->table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = route->protocol;
+	rtm->rtm_scope = route_scope(route, del);
+	/* RTN_UNSPEC in a delete matches a route of any type. */
+	rtm->rtm_type = route->type ? route->type : del ? RTN_UNSPEC : RTN_UNICAST;
+	fits = mnl_attr_put_u32_check(h, cap, RTA_TABLE, route->table) &&
+	       mnl_attr_put_check(h, cap, RTA_DST, addr_len(route->dst.addr.family),
+	                          route->dst.addr.u.bytes) &&
+	       mnl_attr_put_u32_check(h, cap, RTA_PRIORITY, route->metric);
+	if (fits && route->mtu) {
+		nest = mnl_attr_nest_start_check(h, cap, RTA_METRICS);
+		fits = nest && mnl_attr_put_u32_check(h, cap, RTAX_MTU, route->mtu);
+		if (fits)
+			mnl_attr_nest_end(h, nest);
+	}
+	if (fits && route->gateway.family != AF_UNSPEC)
+		fits = mnl_attr_put_check(h, cap, RTA_GATEWAY, addr_len(route->gateway.family),
+		                          route->gateway.u.bytes);
+	if (fits && route->oif)
+		fits = mnl_attr_put_u32_check(h, cap, RTA_OIF, route->oif);
+	return fits ? 0 : -EMSGSIZE;
 }
 
 static const struct kh_attr_policy route_policy[RTA_MAX + 1] = {
@@ -255,10 +237,10 @@ route_change(const struct kh_route *route, bool del)
 {
 	char p[ADDR_PREFIX_STRLEN];
 	const char *what = del ? "delete" : "install";
-	struct nl_msg *msg = NULL;
-	int err;
-
 	const char *problem = kh_route_problem(route, del);
+	struct kh_route_msg msg;
+	struct kh_nl_call call = {.bus = NETLINK_ROUTE, .req = &msg.h};
+	int err;
 
 	addr_prefix_format(&route->dst, p);
 	if (problem)
@@ -267,10 +249,8 @@ route_change(const struct kh_route *route, bool del)
 	if (err < 0)
 		return kh_fail(err, "%s route %s table %u: %s", what, p, route->table,
 		               strerror(-err));
-	err = kh_nl_request(msg, "%s route %s table %u proto %u metric %u", what, p, route->table,
-	                    route->protocol, route->metric);
-	nlmsg_free(msg);
-	return err;
+	return kh_nl_talk(&call, "%s route %s table %u proto %u metric %u", what, p, route->table,
+	                  route->protocol, route->metric);
 }
 
 int
@@ -323,7 +303,8 @@ size_t
 kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route_done_cb done,
                      void *arg)
 {
-	struct nl_msg **msgs = calloc(n ? n : 1, sizeof(*msgs));
+	/* One allocation for every request of the batch, not a libnl message each. */
+	struct kh_route_msg *msgs = calloc(n ? n : 1, sizeof(*msgs));
 	struct nlmsghdr **reqs = calloc(n ? n : 1, sizeof(*reqs));
 	/* Entries refused before sending are told of first; the rest go in one batch. */
 	size_t *sent = calloc(n ? n : 1, sizeof(*sent));
@@ -345,7 +326,7 @@ kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route
 		int err = problem ? -EINVAL : kh_msg_route(&routes[i], del, &msgs[nsent]);
 
 		if (err == 0) {
-			reqs[nsent] = nlmsg_hdr(msgs[nsent]);
+			reqs[nsent] = &msgs[nsent].h;
 			sent[nsent++] = i;
 			continue;
 		}
@@ -358,8 +339,6 @@ kh_route_change_many(const struct kh_route *routes, size_t n, bool del, kh_route
 	b.index = sent;
 	failed += kh_nl_batch(reqs, nsent, route_batch_done, &b);
 out:
-	for (size_t i = 0; msgs && i < nsent; i++)
-		nlmsg_free(msgs[i]);
 	free(sent);
 	free(reqs);
 	free(msgs);

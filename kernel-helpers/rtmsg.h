@@ -1,9 +1,9 @@
 /* The rtnetlink messages of kernel-helpers, as functions of plain data, so that tests can
- * check both sides without a kernel: the requests it sends, built with libnl, and one decoder
- * per kind of object for what it reads back. A message decodes the same way whether it answers
- * a dump or announces a change (the monitor), as BIRD reads its netlink. Internal to
- * kernel-helpers and its tests. Builders return 0 or -errno and hand the caller a message to
- * free with nlmsg_free(). */
+ * check both sides without a kernel: the requests it sends, built with libnl (routes with
+ * libmnl), and one decoder per kind of object for what it reads back. A message decodes the
+ * same way whether it answers a dump or announces a change (the monitor), as BIRD reads its
+ * netlink. Internal to kernel-helpers and its tests. Builders return 0 or -errno and hand the
+ * caller a message to free with nlmsg_free() (routes: fill the caller's). */
 #ifndef KH_RTMSG_H
 #define KH_RTMSG_H
 
@@ -26,7 +26,16 @@ int kh_msg_vxlan_add(const char *name, const struct kh_vxlan *vxlan, uint32_t mt
 /* A link of a kind that needs no attributes of its own: "bridge", "wireguard". */
 int kh_msg_link_add(const char *name, const char *kind, uint32_t mtu, struct nl_msg **out);
 int kh_msg_ifaddr(const struct kh_ifaddr *addr, bool del, struct nl_msg **out);
-int kh_msg_route(const struct kh_route *route, bool del, struct nl_msg **out);
+/* A route request, built without libnl into memory of its own: a batch of thousands needs
+ * no allocation per route. 128 bytes hold the largest (an IPv6 prefix, a gateway, an output
+ * interface, an MTU: 104). */
+struct kh_route_msg {
+	union {
+		struct nlmsghdr h;
+		uint8_t bytes[128];
+	};
+};
+int kh_msg_route(const struct kh_route *route, bool del, struct kh_route_msg *out);
 int kh_msg_rule(const struct kh_rule *rule, bool del, struct nl_msg **out);
 int kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct nl_msg **out);
 int kh_msg_neigh(const struct kh_neigh *neigh, enum kh_neigh_op op, struct nl_msg **out);

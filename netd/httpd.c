@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -23,6 +24,11 @@
 /* Bytes of buffer per connection: a request line and headers beyond this get 431. */
 #define HTTPD_MEMORY_LIMIT (16 * 1024)
 
+/* Where a request stands, kept in MHD's per-request pointer: a request whose line MHD parsed
+ * but which it closed before netd answered was refused by the library (headers too large,
+ * malformed). */
+static char httpd_request_seen, httpd_request_answered;
+
 struct httpd {
 	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
@@ -31,22 +37,26 @@ struct httpd {
 	struct httpd_handlers handlers;
 	void *ctx;
 	struct httpd_stats stats;
+	/* The peer address of every open connection, so the per-address limit is netd's own
+	 * and its refusals are counted. */
+	struct sockaddr_storage open[HTTPD_MAX_CONNECTIONS];
 };
 
-static const unsigned int httpd_codes[HTTPD_CODE_COUNT] = {
-        [HTTPD_200] = MHD_HTTP_OK,
-        [HTTPD_404] = MHD_HTTP_NOT_FOUND,
-        [HTTPD_405] = MHD_HTTP_METHOD_NOT_ALLOWED,
-        [HTTPD_500] = MHD_HTTP_INTERNAL_SERVER_ERROR,
-        [HTTPD_503] = MHD_HTTP_SERVICE_UNAVAILABLE,
+static const struct {
+	unsigned int status;
+	const char *name;
+} httpd_codes[HTTPD_CODE_COUNT] = {
+        [HTTPD_200] = {MHD_HTTP_OK, "200"},
+        [HTTPD_404] = {MHD_HTTP_NOT_FOUND, "404"},
+        [HTTPD_405] = {MHD_HTTP_METHOD_NOT_ALLOWED, "405"},
+        [HTTPD_500] = {MHD_HTTP_INTERNAL_SERVER_ERROR, "500"},
+        [HTTPD_503] = {MHD_HTTP_SERVICE_UNAVAILABLE, "503"},
 };
 
 const char *
 httpd_code_name(enum httpd_code code)
 {
-	static const char *const names[HTTPD_CODE_COUNT] = {"200", "404", "405", "500", "503"};
-
-	return names[code];
+	return httpd_codes[code].name;
 }
 
 /* Runs what MHD has to do, then wakes the loop when MHD next wants to run. */
@@ -94,7 +104,7 @@ httpd_queue(struct httpd *h, struct MHD_Connection *conn, enum httpd_code code, 
 	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (code == HTTPD_405)
 		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	r = MHD_queue_response(conn, httpd_codes[code], resp);
+	r = MHD_queue_response(conn, httpd_codes[code].status, resp);
 	MHD_destroy_response(resp);
 	if (r == MHD_YES)
 		h->stats.requests[code]++;
@@ -120,7 +130,7 @@ httpd_answer(void *cls, struct MHD_Connection *conn, const char *url, const char
 	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
-	(void)con_cls;
+	*con_cls = &httpd_request_answered;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return httpd_text(h, conn, HTTPD_405, "method not allowed\n");
 	if (strcmp(url, "/metrics") == 0) {
@@ -144,16 +154,57 @@ httpd_answer(void *cls, struct MHD_Connection *conn, const char *url, const char
 	return httpd_text(h, conn, HTTPD_404, "not found: try /metrics or /healthz\n");
 }
 
-/* MHD counts connections only to refuse them silently; netd refuses just below its limit
+static void *
+httpd_request_started(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)uri;
+	(void)conn;
+	return &httpd_request_seen;
+}
+
+static void
+httpd_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                        enum MHD_RequestTerminationCode toe)
+{
+	struct httpd *h = cls;
+
+	(void)conn;
+	if (toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT && *con_cls == &httpd_request_seen)
+		h->stats.rejected++;
+}
+
+static bool
+httpd_same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+	if (a->sa_family != b->ss_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		              &((const struct sockaddr_in6 *)b)->sin6_addr,
+		              sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+/* MHD enforces its limits only by refusing silently; netd refuses first, by the same limits,
  * so that every refusal is counted. */
 static enum MHD_Result
 httpd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct httpd *h = cls;
+	size_t same = 0;
 
-	(void)addr;
-	(void)addrlen;
-	if (h->stats.connections >= HTTPD_MAX_CONNECTIONS) {
+	if (addrlen > sizeof(struct sockaddr_storage) ||
+	    h->stats.connections >= HTTPD_MAX_CONNECTIONS) {
+		h->stats.refused++;
+		return MHD_NO;
+	}
+	for (size_t i = 0; i < h->stats.connections; i++)
+		same += httpd_same_host(addr, &h->open[i]);
+	if (same >= HTTPD_MAX_PER_IP) {
 		h->stats.refused++;
 		return MHD_NO;
 	}
@@ -165,13 +216,33 @@ httpd_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
              enum MHD_ConnectionNotificationCode toe)
 {
 	struct httpd *h = cls;
+	const union MHD_ConnectionInfo *info;
+	struct sockaddr_storage *slot;
 
-	(void)conn;
 	(void)socket_context;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		h->stats.connections++;
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && h->stats.connections > 0)
-		h->stats.connections--;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (h->stats.connections >= HTTPD_MAX_CONNECTIONS)
+			return;
+		slot = &h->open[h->stats.connections++];
+		memset(slot, 0, sizeof(*slot));
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (info != NULL && info->client_addr != NULL)
+			memcpy(slot, info->client_addr,
+			       info->client_addr->sa_family == AF_INET6
+			               ? sizeof(struct sockaddr_in6)
+			               : sizeof(struct sockaddr_in));
+		return;
+	}
+	if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
+		return;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	for (size_t i = 0; i < h->stats.connections; i++) {
+		if (info != NULL && info->client_addr != NULL &&
+		    !httpd_same_host(info->client_addr, &h->open[i]))
+			continue;
+		h->open[i] = h->open[--h->stats.connections];
+		return;
+	}
 }
 
 static void
@@ -219,11 +290,12 @@ httpd_new(struct ev_loop *loop, const struct addr_endpoint *listen,
 	h->mhd = MHD_start_daemon(
 	        flags, listen->port, httpd_accept, h, httpd_answer, h, MHD_OPTION_SOCK_ADDR, &ss,
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_CONNECTIONS + 1,
-	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_PER_IP,
-	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_MEMORY_LIMIT,
-	        MHD_OPTION_NOTIFY_CONNECTION, httpd_notify, h, MHD_OPTION_EXTERNAL_LOGGER,
-	        httpd_log, h, MHD_OPTION_END);
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_MAX_PER_IP + 1,
+	        MHD_OPTION_URI_LOG_CALLBACK, httpd_request_started, h, MHD_OPTION_NOTIFY_COMPLETED,
+	        httpd_request_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned int)HTTPD_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	        (size_t)HTTPD_MEMORY_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, httpd_notify, h,
+	        MHD_OPTION_EXTERNAL_LOGGER, httpd_log, h, MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		log_errx("cannot listen for metrics on %s (address in use or not on this host?)",
 		         addr_endpoint_format(listen, buf));

@@ -22,8 +22,9 @@ enum httpd_code {
 
 struct httpd_stats {
 	unsigned long long requests[HTTPD_CODE_COUNT]; /* answered, by status code */
-	unsigned long long refused;                    /* connections over the limit */
-	size_t connections;                            /* open now */
+	unsigned long long refused;                    /* connections over the limits */
+	unsigned long long rejected; /* requests the library refused before netd saw them */
+	size_t connections;          /* open now */
 };
 
 struct httpd_handlers {

@@ -2297,33 +2297,46 @@ enum install {
 	INSTALL_REPLACED, /* over netd's route of its prefix and metric, which differed */
 };
 
-/* Whether the table lacks w as netd wants it. A table holds one route of a prefix and metric,
- * whoever owns it. */
-static bool
-route_missing(const struct run *run, const struct want_route *w)
+/* The table's route of w's prefix and metric, whoever owns it (a table holds one). */
+static const struct kh_route *
+table_route(const struct run *run, const struct want_route *w)
 {
-	const struct kh_route *have =
-	        find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
+	return find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
+}
 
-	return !(have && have->protocol == run->d->protocol && route_matches(have, &w->route));
+/* Whether have, the table's route of w's prefix and metric, is w as netd wants it. */
+static bool
+route_kept(const struct run *run, const struct kh_route *have, const struct want_route *w)
+{
+	return have && have->protocol == run->d->protocol && route_matches(have, &w->route);
+}
+
+/* Counts and reports the install of w over have (the table's route of its prefix and metric,
+ * or NULL), which ended in err (why: the helpers' text for it; NULL: kh_last_error()). */
+static enum install
+installed(struct run *run, struct want_route *w, const struct kh_route *have, int err,
+          const char *why)
+{
+	struct reconcile_object object = route_object(&w->route);
+
+	if (done(run, RECONCILE_OP_ROUTE_ADD, 1, err, err < 0 && !why ? kh_last_error() : why,
+	         &object) < 0)
+		return INSTALL_FAILED;
+	w->installed = true;
+	return have && have->protocol == run->d->protocol ? INSTALL_REPLACED : INSTALL_ADDED;
 }
 
 /* Installs w unless the table holds it already. */
 static enum install
 add_route(struct run *run, struct want_route *w)
 {
-	struct reconcile_object object = route_object(&w->route);
-	const struct kh_route *have;
+	const struct kh_route *have = table_route(run, w);
 
-	if (!route_missing(run, w)) {
+	if (route_kept(run, have, w)) {
 		w->installed = true;
 		return INSTALL_KEPT;
 	}
-	have = find(&w->route, run->routes, run->nroutes, sizeof(*run->routes), route_qcmp);
-	if (kh_done(run, RECONCILE_OP_ROUTE_ADD, kh_route_replace(&w->route), &object) < 0)
-		return INSTALL_FAILED;
-	w->installed = true;
-	return have && have->protocol == run->d->protocol ? INSTALL_REPLACED : INSTALL_ADDED;
+	return installed(run, w, have, kh_route_replace(&w->route), NULL);
 }
 
 /* Records what installing a tunnel route changed: the route, or the site it leads to. */
@@ -2364,21 +2377,10 @@ add_routes_batch(struct run *run, struct want_route **ws, size_t n)
 		for (size_t i = 0; i < n; i++)
 			note_installed(run, ws[i], add_route(run, ws[i]));
 	} else {
-		for (size_t i = 0; i < n; i++) {
-			struct want_route *w = ws[i];
-			struct reconcile_object object = route_object(&w->route);
-			const struct kh_route *have = find(&w->route, run->routes, run->nroutes,
-			                                   sizeof(*run->routes), route_qcmp);
-
-			if (done(run, RECONCILE_OP_ROUTE_ADD, 1, o.err[i], o.why[i], &object) < 0) {
-				note_installed(run, w, INSTALL_FAILED);
-				continue;
-			}
-			w->installed = true;
-			note_installed(run, w,
-			               have && have->protocol == run->d->protocol ? INSTALL_REPLACED
-			                                                          : INSTALL_ADDED);
-		}
+		for (size_t i = 0; i < n; i++)
+			note_installed(
+			        run, ws[i],
+			        installed(run, ws[i], table_route(run, ws[i]), o.err[i], o.why[i]));
 	}
 	batch_free(&o, n);
 	free(routes);
@@ -2398,7 +2400,7 @@ add_routes(struct run *run)
 		if (w->blocked || w->peer == SIZE_MAX || (run->pending && run->pending[w->peer]))
 			continue;
 		w->route.oif = run->wg_link.ifindex;
-		if (!route_missing(run, w)) {
+		if (route_kept(run, table_route(run, w), w)) {
 			w->installed = true;
 			note_installed(run, w, INSTALL_KEPT);
 			continue;

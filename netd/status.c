@@ -1336,8 +1336,13 @@ metrics_http(struct metrics *m, const struct httpd_stats *st)
 {
 	const struct metric_single refused = {
 	        "netd_metrics_http_refused_connections_total", "counter",
-	        "Connections to the metrics endpoint closed at once, over its connection limit.",
+	        "Connections to the metrics endpoint closed at once, over its connection limits.",
 	        (double)st->refused};
+	const struct metric_single rejected = {
+	        "netd_metrics_http_rejected_requests_total", "counter",
+	        "Requests the metrics endpoint's HTTP library refused before netd saw them "
+	        "(headers over 16 KiB, malformed).",
+	        (double)st->rejected};
 
 	metrics_family(m, "netd_metrics_http_requests_total", "counter",
 	               "Requests the metrics endpoint answered, by status code.");
@@ -1348,6 +1353,7 @@ metrics_http(struct metrics *m, const struct httpd_stats *st)
 		               (double)st->requests[i]);
 	}
 	metrics_singles(m, &refused, 1);
+	metrics_singles(m, &rejected, 1);
 }
 
 char *
