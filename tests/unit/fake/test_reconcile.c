@@ -2534,9 +2534,17 @@ test_scale(void **state)
 	              seconds_since(&t0), fake_count(FAKE_OP_ANY));
 	assert_int_equal(fake_changes(), 0);
 	assert_int_equal(fake_count(FAKE_OP_ANY), 7);
-	print_message("%d sites: the heap after it %zd bytes from the first run's\n", SCALE_SITES,
-	              (ssize_t)heap_in_use() - (ssize_t)held);
-	assert_true(heap_in_use() + SCALE_SITES * sizeof(struct reconcile_route_change) <= held);
+	/* A sanitizer's allocator leaves glibc's counters at zero: nothing to compare there. */
+	if (held == 0) {
+		print_message("%d sites: heap not checked: mallinfo2 counts nothing under this "
+		              "allocator\n",
+		              SCALE_SITES);
+	} else {
+		print_message("%d sites: the heap after it %zd bytes from the first run's\n",
+		              SCALE_SITES, (ssize_t)heap_in_use() - (ssize_t)held);
+		assert_true(heap_in_use() + SCALE_SITES * sizeof(struct reconcile_route_change) <=
+		            held);
+	}
 
 	dev = read_wg0();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
