@@ -3,6 +3,7 @@
  * the decoder of their messages. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/neighbour.h>
 #include <netlink/route/neighbour.h>
@@ -207,6 +208,83 @@ int
 kh_fdb_append(const struct kh_fdb *entry)
 {
 	return fdb_change(entry, KH_NEIGH_APPEND);
+}
+
+/* A batch of appends and where its outcomes go. */
+struct fdb_batch {
+	const struct kh_fdb *entries;
+	const size_t *index; /* of each request sent, its entry in entries */
+	kh_fdb_done_cb done;
+	void *arg;
+};
+
+/* The text fdb_change would give the entry's failure, handed to the caller's done. */
+static void
+fdb_batch_done(size_t req, int err, const char *why, void *arg)
+{
+	const struct fdb_batch *b = arg;
+	size_t i = b->index[req];
+	const struct kh_fdb *e = &b->entries[i];
+	char mac[KH_MAC_STRLEN], dst[ADDR_STRLEN];
+
+	if (err == 0) {
+		b->done(i, 0, NULL, b->arg);
+		return;
+	}
+	kh_mac_format(e->mac, mac);
+	addr_format(&e->dst, dst);
+	if (why[0])
+		kh_fail(err, "append FDB entry %s dst %s on link %u: %s (kernel: %s)", mac, dst,
+		        e->ifindex, strerror(-err), why);
+	else
+		kh_fail(err, "append FDB entry %s dst %s on link %u: %s", mac, dst, e->ifindex,
+		        strerror(-err));
+	b->done(i, err, kh_last_error(), b->arg);
+}
+
+size_t
+kh_fdb_append_many(const struct kh_fdb *entries, size_t n, kh_fdb_done_cb done, void *arg)
+{
+	struct nl_msg **msgs = calloc(n ? n : 1, sizeof(*msgs));
+	struct nlmsghdr **reqs = calloc(n ? n : 1, sizeof(*reqs));
+	/* Entries refused before sending are told of first; the rest go in one batch. */
+	size_t *sent = calloc(n ? n : 1, sizeof(*sent));
+	size_t nsent = 0, failed = 0;
+	struct fdb_batch b = {entries, NULL, done, arg};
+
+	if (!msgs || !reqs || !sent) {
+		for (size_t i = 0; i < n; i++)
+			done(i, kh_fail(-ENOMEM, "append FDB entries: out of memory"),
+			     kh_last_error(), arg);
+		failed = n;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char mac[KH_MAC_STRLEN], dst[ADDR_STRLEN];
+		int err = kh_msg_fdb(&entries[i], KH_NEIGH_APPEND, &msgs[nsent]);
+
+		if (err == 0) {
+			reqs[nsent] = nlmsg_hdr(msgs[nsent]);
+			sent[nsent++] = i;
+			continue;
+		}
+		kh_mac_format(entries[i].mac, mac);
+		addr_format(&entries[i].dst, dst);
+		kh_fail(err, "append FDB entry %s dst %s on link %u: %s", mac, dst,
+		        entries[i].ifindex,
+		        err == -EINVAL ? "no link or no VTEP address" : strerror(-err));
+		done(i, err, kh_last_error(), arg);
+		failed++;
+	}
+	b.index = sent;
+	failed += kh_nl_batch(reqs, nsent, fdb_batch_done, &b);
+out:
+	for (size_t i = 0; msgs && i < nsent; i++)
+		nlmsg_free(msgs[i]);
+	free(sent);
+	free(reqs);
+	free(msgs);
+	return failed;
 }
 
 int

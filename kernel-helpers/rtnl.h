@@ -101,6 +101,11 @@ int kh_rule_list(int family, uint32_t table, struct kh_rule **rules, size_t *n);
 int kh_fdb_append(const struct kh_fdb *entry);
 int kh_fdb_replace(const struct kh_fdb *entry);
 int kh_fdb_del(const struct kh_fdb *entry);
+/* Many appends in one call, each entry with the meaning of kh_fdb_append, sent with many in
+ * flight (see kh_nl_batch) as kh_route_replace_many sends routes, with the same contract for
+ * done and the return value. */
+typedef void (*kh_fdb_done_cb)(size_t i, int err, const char *why, void *arg);
+size_t kh_fdb_append_many(const struct kh_fdb *entries, size_t n, kh_fdb_done_cb done, void *arg);
 /* The entries of one device, both its own and those its bridge holds for it. */
 int kh_fdb_list(uint32_t ifindex, struct kh_fdb **entries, size_t *n);
 

@@ -2549,13 +2549,70 @@ add_failclosed(struct run *run)
 	}
 }
 
+static int
+peer_site_qcmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct mesh_peer *)item)->site);
+}
+
 static bool
 peer_pending(const struct run *run, const char *site)
 {
-	for (size_t i = 0; run->pending && i < run->d->npeers; i++)
-		if (!strcmp(run->d->peers[i].site, site))
-			return run->pending[i];
-	return false;
+	const struct mesh_peer *p;
+
+	if (!run->pending)
+		return false;
+	/* The desired peers are sorted by site name. */
+	p = bsearch(site, run->d->peers, run->d->npeers, sizeof(*p), peer_site_qcmp);
+	return p && run->pending[p - run->d->peers];
+}
+
+/* Appends the segment's VTEPs the device lacks: past a few, in one batch (a join brings
+ * thousands), each counted and reported as a single append would be. */
+static void
+add_segment_fdb(struct run *run, const struct mesh_segment *s, const struct seg_run *sr)
+{
+	struct kh_fdb *add = NULL;
+	struct batch_outcome o = {0};
+	size_t n = 0;
+
+	for (size_t j = 0; j < s->nvteps; j++) {
+		struct kh_fdb e = {.ifindex = sr->vxlan, .dst = s->vteps[j].addr};
+		struct reconcile_object object = fdb_object(s->vxlan, &e.dst);
+
+		if (find(&e.dst, sr->vteps, sr->nvteps, sizeof(*sr->vteps), addr_qcmp))
+			continue;
+		if (peer_pending(run, s->vteps[j].site))
+			continue;
+		if (!add)
+			add = calloc(s->nvteps, sizeof(*add));
+		if (!add) {
+			/* Without the memory for a batch, one request each still works. */
+			kh_done(run, RECONCILE_OP_FDB_ADD, kh_fdb_append(&e), &object);
+			continue;
+		}
+		add[n++] = e;
+	}
+	if (n > RECONCILE_BATCH_MIN) {
+		o.err = calloc(n, sizeof(*o.err));
+		o.why = calloc(n, sizeof(*o.why));
+	}
+	if (o.err && o.why) {
+		kh_fdb_append_many(add, n, batch_done, &o);
+		for (size_t j = 0; j < n; j++) {
+			struct reconcile_object object = fdb_object(s->vxlan, &add[j].dst);
+
+			done(run, RECONCILE_OP_FDB_ADD, 1, o.err[j], o.why[j], &object);
+		}
+	} else {
+		for (size_t j = 0; j < n; j++) {
+			struct reconcile_object object = fdb_object(s->vxlan, &add[j].dst);
+
+			kh_done(run, RECONCILE_OP_FDB_ADD, kh_fdb_append(&add[j]), &object);
+		}
+	}
+	batch_free(&o, n);
+	free(add);
 }
 
 static void
@@ -2563,23 +2620,9 @@ add_fdb(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
 
-	for (size_t i = 0; i < d->nsegments; i++) {
-		const struct mesh_segment *s = &d->segments[i];
-		const struct seg_run *sr = &run->segs[i];
-
-		if (!sr->usable || !sr->fdb_read)
-			continue;
-		for (size_t j = 0; j < s->nvteps; j++) {
-			struct kh_fdb e = {.ifindex = sr->vxlan, .dst = s->vteps[j].addr};
-			struct reconcile_object object = fdb_object(s->vxlan, &e.dst);
-
-			if (find(&e.dst, sr->vteps, sr->nvteps, sizeof(*sr->vteps), addr_qcmp))
-				continue;
-			if (peer_pending(run, s->vteps[j].site))
-				continue;
-			kh_done(run, RECONCILE_OP_FDB_ADD, kh_fdb_append(&e), &object);
-		}
-	}
+	for (size_t i = 0; i < d->nsegments; i++)
+		if (run->segs[i].usable && run->segs[i].fdb_read)
+			add_segment_fdb(run, &d->segments[i], &run->segs[i]);
 }
 
 /* --- the scope the next run and the events compare with --- */

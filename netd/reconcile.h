@@ -18,11 +18,11 @@
 
 /* Failed operations are retried by the next run, which the caller schedules at
  * reconcile_retry_at: the delay doubles from the minimum to the maximum while runs fail. */
-/* Above this many route installs (or deletions) in a run, the run sends them as one batch
- * (kh_route_replace_many): a request each is a round trip to the kernel, two system calls
- * and a wake-up, while a batch packs 32 requests a datagram, which with thousands of sites
- * makes a full program several times faster (BENCHMARKS.md). A site joining with its one or
- * two prefixes goes a request each, where the batch would save nothing measurable. */
+/* Above this many route installs (or deletions), or FDB appends, in a run, the run sends them
+ * as one batch (kh_route_replace_many, kh_fdb_append_many): a request each is a round trip to the
+ * kernel, two system calls and a wake-up, while a batch packs 32 requests a datagram, which with
+ * thousands of sites makes a full program several times faster (BENCHMARKS.md). A site joining with
+ * its one or two prefixes goes a request each, where the batch would save nothing measurable. */
 #define RECONCILE_BATCH_MIN 8
 #define RECONCILE_RETRY_MIN (1 * MESH_USEC)
 #define RECONCILE_RETRY_MAX (60 * MESH_USEC)

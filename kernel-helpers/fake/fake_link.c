@@ -968,6 +968,22 @@ kh_fdb_append(const struct kh_fdb *entry)
 	return fdb_change(entry, FAKE_OP_FDB_APPEND);
 }
 
+/* The fake answers a batch as the kernel does, entry by entry, each logged as the single
+ * call it stands for. */
+size_t
+kh_fdb_append_many(const struct kh_fdb *entries, size_t n, kh_fdb_done_cb done, void *arg)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int err = kh_fdb_append(&entries[i]);
+
+		failed += err < 0;
+		done(i, err, err < 0 ? kh_last_error() : NULL, arg);
+	}
+	return failed;
+}
+
 int
 kh_fdb_replace(const struct kh_fdb *entry)
 {

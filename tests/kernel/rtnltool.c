@@ -36,6 +36,7 @@ static const char usage_text[] =
         "           [family 4|6]\n"
         "  rule-show TABLE\n"
         "  fdb-append|fdb-replace|fdb-del DEV MAC DST | fdb-show DEV\n"
+        "  fdb-batch DEV < LINES: one append batch call, \"MAC DST\" a line\n"
         "  neigh-replace DEV IP MAC | neigh-del DEV IP | neigh-show DEV\n"
         "  monitor [-b RCVBUF] [-d DELAY_MS] [-t SECONDS]\n"
         "  spoof PORT\n";
@@ -474,6 +475,42 @@ cmd_rule(const char *cmd, int argc, char **argv)
 	return strcmp(cmd, "rule-add") == 0 ? kh_rule_add(&r) : kh_rule_del(&r);
 }
 
+/* Reads "MAC DST" a line from stdin into one kh_fdb_append_many call on the device; prints
+ * each failure by its line number (from 0) and the count. */
+static int
+cmd_fdb_batch(uint32_t ifindex, int argc, char **argv)
+{
+	struct kh_fdb *entries = NULL;
+	size_t n = 0, cap = 0, nfailed;
+	char line[256];
+
+	(void)argv;
+	if (argc != 1)
+		usage();
+	while (fgets(line, sizeof(line), stdin)) {
+		char *mac = strtok(line, " \t\n"), *dst = mac ? strtok(NULL, " \t\n") : NULL;
+
+		if (!mac)
+			continue;
+		if (!dst)
+			die("a line without its VTEP", mac);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			entries = realloc(entries, cap * sizeof(*entries));
+			if (!entries)
+				die("out of memory", "FDB entries");
+		}
+		memset(&entries[n], 0, sizeof(entries[n]));
+		entries[n].ifindex = ifindex;
+		mac_arg(mac, entries[n].mac);
+		entries[n++].dst = addr_arg(dst);
+	}
+	nfailed = kh_fdb_append_many(entries, n, batch_done, NULL);
+	printf("entries=%zu failed=%zu\n", n, nfailed);
+	free(entries);
+	return 0;
+}
+
 static int
 cmd_fdb(const char *cmd, int argc, char **argv)
 {
@@ -486,6 +523,8 @@ cmd_fdb(const char *cmd, int argc, char **argv)
 		usage();
 	memset(&e, 0, sizeof(e));
 	e.ifindex = ifindex_of(argv[0]);
+	if (strcmp(cmd, "fdb-batch") == 0)
+		return cmd_fdb_batch(e.ifindex, argc, argv);
 	if (strcmp(cmd, "fdb-show") == 0) {
 		err = kh_fdb_list(e.ifindex, &entries, &n);
 		for (size_t i = 0; err == 0 && i < n; i++) {
