@@ -2549,22 +2549,13 @@ add_failclosed(struct run *run)
 	}
 }
 
-static int
-peer_site_qcmp(const void *key, const void *item)
-{
-	return strcmp(key, ((const struct mesh_peer *)item)->site);
-}
-
 static bool
 peer_pending(const struct run *run, const char *site)
 {
-	const struct mesh_peer *p;
-
-	if (!run->pending)
-		return false;
-	/* The desired peers are sorted by site name. */
-	p = bsearch(site, run->d->peers, run->d->npeers, sizeof(*p), peer_site_qcmp);
-	return p && run->pending[p - run->d->peers];
+	for (size_t i = 0; run->pending && i < run->d->npeers; i++)
+		if (!strcmp(run->d->peers[i].site, site))
+			return run->pending[i];
+	return false;
 }
 
 /* Appends the segment's VTEPs the device lacks: past a few, in one batch (a join brings

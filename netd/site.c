@@ -34,13 +34,6 @@
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
 #define SITE_DEBOUNCE 0.1
-/* A run reads and compares the whole device, table and FDB: with thousands of sites it takes
- * long (seconds on a slow machine), and while a view streams in (a join, thousands of
- * descriptors to verify) a run a debounce would leave little of the loop to take them in.
- * So a change waits at least as long as the last run took, up to this: while changes keep
- * coming, runs take at most about half of the loop, and a change waits at most this (plus
- * the run in progress) where runs are that slow. Small views keep the plain debounce. */
-#define SITE_DEBOUNCE_MAX 1.0
 /* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
 /* The WireGuard device is read this often, off the request path: for the status socket's
@@ -74,8 +67,7 @@ struct site {
 	ev_timer work_timer;
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
-	int64_t last_run_took; /* microseconds */
-	int64_t hold_expiry;   /* the next time a dead site's hold ends, 0: none */
+	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
 
 	ev_timer save_timer;
 
@@ -492,7 +484,6 @@ site_apply(struct site *s)
 	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
-	s->last_run_took = site_now() - now;
 	site_publish_route_changes(s);
 	if (after.last_applied > 0 || after.last_failed > 0) {
 		json_t *ev = site_event("reconcile");
@@ -514,8 +505,7 @@ site_apply(struct site *s)
 	 * that live on, where the trim of the heap's top does not reach; without this they stay
 	 * resident, about 2 KiB per site at 1,000 live sites. Runs come seconds apart. */
 	malloc_trim(0);
-	/* From the run's end: a change that came during a long run waits its debounce after it. */
-	site_arm_work(s, site_now());
+	site_arm_work(s, now);
 	return;
 retry:
 	log_warnx("out of memory computing the mesh; retrying");
@@ -534,15 +524,8 @@ site_arm_work(struct site *s, int64_t now)
 	int64_t retry = reconcile_retry_at(s->reconcile);
 	double delay;
 
-	if (s->view_changed || reconcile_dirty(s->reconcile)) {
-		int64_t wait = s->last_run_took;
-
-		if (wait < (int64_t)(SITE_DEBOUNCE * MESH_USEC))
-			wait = (int64_t)(SITE_DEBOUNCE * MESH_USEC);
-		if (wait > (int64_t)(SITE_DEBOUNCE_MAX * MESH_USEC))
-			wait = (int64_t)(SITE_DEBOUNCE_MAX * MESH_USEC);
-		at = now + wait;
-	}
+	if (s->view_changed || reconcile_dirty(s->reconcile))
+		at = now + (int64_t)(SITE_DEBOUNCE * MESH_USEC);
 	if (retry > 0 && retry < at)
 		at = retry;
 	if (s->hold_expiry > 0 && s->hold_expiry < at)
