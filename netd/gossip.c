@@ -400,13 +400,13 @@ entry_trim(const struct trust_entry *e, const struct wire_desc *d, struct wire_d
 struct gossip_desc *
 gossip_desc_new(const struct wire_desc *d)
 {
-	struct gossip_desc *gd = malloc(sizeof(*gd));
+	struct gossip_desc *gd = malloc(sizeof(*gd) + wire_cdesc_room(d));
 
 	if (gd == NULL)
 		return NULL;
 	gd->refs = 1;
 	gd->verified = false;
-	gd->d = *d;
+	wire_cdesc_pack(&gd->d, gd->room, d);
 	return gd;
 }
 
@@ -431,12 +431,14 @@ static int
 desc_verify(struct gossip_desc *gd, const struct gossip_desc *prev)
 {
 	uint8_t buf[WIRE_DATAGRAM_MAX];
+	struct wire_desc d;
 	int len;
 	bool ok;
 
 	if (gd->verified)
 		return 0;
-	len = wire_desc_signed_bytes(&gd->d, buf, sizeof(buf));
+	wire_cdesc_unpack(&gd->d, &d);
+	len = wire_desc_signed_bytes(&d, buf, sizeof(buf));
 	if (len < 0)
 		return -1;
 	if (prev != NULL && prev->verified &&
@@ -553,7 +555,7 @@ struct refusal {
 	uint32_t idx; /* the member's trust index */
 	enum gossip_refusal reason;
 	char why[128];
-	struct wire_desc granted; /* the descriptor less what was refused */
+	struct gossip_desc *granted; /* the descriptor less what was refused */
 };
 
 struct member {
@@ -732,7 +734,8 @@ struct gossip {
 	uint64_t rng[4];
 
 	struct gossip_desc *self;
-	struct wire_desc base; /* the config's descriptor, which observations complete */
+	struct wire_desc self_d; /* self's descriptor in full: what ALIVE carries */
+	struct wire_desc base;   /* the config's descriptor, which observations complete */
 	struct observation observations[OBSERVERS];
 	bool observed_dirty; /* an observation waits for OBSERVED_PUBLISH_GAP to be published */
 	gossip_time next_observed_publish;
@@ -899,6 +902,13 @@ self_hash(const struct gossip *g)
 	return name_hash(g->name);
 }
 
+static void
+refusal_free(struct refusal *r)
+{
+	gossip_desc_unref(r->granted);
+	free(r);
+}
+
 static struct refusal *
 refusal_of(const struct gossip *g, uint32_t idx)
 {
@@ -916,7 +926,7 @@ refusal_drop(struct gossip *g, uint32_t idx)
 	for (size_t i = 0; g->members[idx].refused && i < g->nrefusals; i++) {
 		if (g->refusals[i]->idx != idx)
 			continue;
-		free(g->refusals[i]);
+		refusal_free(g->refusals[i]);
 		g->refusals[i] = g->refusals[--g->nrefusals];
 		break;
 	}
@@ -1325,7 +1335,7 @@ put_self_alive(struct gossip *g, struct pkt *p)
 	struct wire_msg *m = &g->out;
 
 	msg_clear(m, WIRE_ALIVE);
-	m->desc = g->self->d;
+	m->desc = g->self_d;
 	pkt_put(g, p, m);
 }
 
@@ -1365,6 +1375,7 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 		gossip_desc_unref(g->self);
 	}
 	g->self = gd;
+	g->self_d = d;
 	g->self_inc = inc;
 	if (g->self_state == GOSSIP_ALIVE) {
 		struct wire_msg *m = &g->out;
@@ -1391,7 +1402,7 @@ refute(struct gossip *g, uint32_t claimed)
 	 * the score from 0 only, so a liar can halve our probing at most. */
 	if (g->prof.lifeguard && g->awareness == 0 && g->prof.awareness_max > 1)
 		g->awareness++;
-	self_publish(g, &g->self->d, inc + 1);
+	self_publish(g, &g->self_d, inc + 1);
 }
 
 /* ---- observed endpoints ---- */
@@ -1413,7 +1424,7 @@ static void
 observed_tell(struct gossip *g, gossip_time now, uint32_t idx, const struct addr_endpoint *to)
 {
 	struct member *m = &g->members[idx];
-	const struct wire_desc *d = m->desc != NULL ? &m->desc->d : NULL;
+	const struct wire_cdesc *d = m->desc != NULL ? &m->desc->d : NULL;
 	bool news;
 	struct pkt p;
 
@@ -1532,7 +1543,7 @@ static void
 observed_publish(struct gossip *g, gossip_time now)
 {
 	struct wire_desc d;
-	const struct wire_desc *cur = &g->self->d;
+	const struct wire_desc *cur = &g->self_d;
 	bool same = true;
 
 	if (g->self_state != GOSSIP_ALIVE || g->self_inc == UINT32_MAX)
@@ -1874,14 +1885,14 @@ lookup(const struct gossip *g, const char *name)
 }
 
 /* The data plane's share of a member's descriptor. */
-static const struct wire_desc *
+static const struct wire_cdesc *
 member_granted(const struct gossip *g, uint32_t idx)
 {
 	const struct refusal *r = refusal_of(g, idx);
 
 	if (g->members[idx].desc == NULL)
 		return NULL;
-	return r != NULL ? &r->granted : &g->members[idx].desc->d;
+	return r != NULL ? &r->granted->d : &g->members[idx].desc->d;
 }
 
 /* What idx's grant refuses of gd, as a new refusal with room made for it in the side table;
@@ -1892,8 +1903,11 @@ refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *
 	const struct trust_entry *e = tentry(g, idx);
 	struct refusal *r;
 	char why[sizeof(r->why)];
-	enum gossip_refusal reason = entry_check(e, grantor(g, idx), &gd->d, why, sizeof(why));
+	struct wire_desc d, granted;
+	enum gossip_refusal reason;
 
+	wire_cdesc_unpack(&gd->d, &d);
+	reason = entry_check(e, grantor(g, idx), &d, why, sizeof(why));
 	*ok = true;
 	if (reason == GOSSIP_REFUSAL_NONE)
 		return NULL;
@@ -1908,15 +1922,16 @@ refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *
 		g->refusals = nr;
 		g->refusals_cap = ncap;
 	}
+	entry_trim(e, &d, &granted);
 	r = malloc(sizeof(*r));
-	if (r == NULL) {
+	if (r == NULL || (r->granted = gossip_desc_new(&granted)) == NULL) {
+		free(r);
 		*ok = false;
 		return NULL;
 	}
 	r->idx = idx;
 	r->reason = reason;
 	snprintf(r->why, sizeof(r->why), "%s", why);
-	entry_trim(e, &gd->d, &r->granted);
 	g->ctr.drop_refused++;
 	return r;
 }
@@ -1929,7 +1944,7 @@ refusal_set(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, struct
 {
 	struct member *m = &g->members[idx];
 	bool news = r != NULL && (!m->refused || m->desc == NULL ||
-	                          !wire_desc_same_content(&m->desc->d, &gd->d));
+	                          !wire_cdesc_same_content(&m->desc->d, &gd->d));
 
 	refusal_drop(g, idx);
 	if (r != NULL) {
@@ -1949,14 +1964,14 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
             bool disseminate)
 {
 	struct member *m = &g->members[idx];
-	const struct wire_desc *was = member_granted(g, idx);
+	const struct wire_cdesc *was = member_granted(g, idx);
 	bool ok, news, changed;
 	struct refusal *r = refusal_new(g, idx, gd, &ok);
 	uint8_t old = m->state;
 
 	if (!ok)
 		return -1;
-	changed = was != NULL && !wire_desc_same_content(was, r != NULL ? &r->granted : &gd->d);
+	changed = was != NULL && !wire_cdesc_same_content(was, r != NULL ? &r->granted->d : &gd->d);
 	suspicion_clear(g, idx);
 	news = refusal_set(g, idx, gd, r);
 	if (m->desc != NULL && !addr_endpoint_equal(&m->desc->d.gossip, &gd->d.gossip))
@@ -1966,7 +1981,7 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
 	if (disseminate) {
 		msg_clear(&g->out, WIRE_ALIVE);
-		g->out.desc = gd->d;
+		wire_cdesc_unpack(&gd->d, &g->out.desc);
 		broadcast(g, idx, &g->out);
 	}
 	if (old == GOSSIP_SUSPECT)
@@ -1987,20 +2002,24 @@ member_regrant(struct gossip *g, gossip_time now, uint32_t idx)
 {
 	struct member *m = &g->members[idx];
 	struct gossip_desc *gd = m->desc;
-	struct wire_desc was;
-	struct refusal *r;
-	bool ok, news;
+	struct gossip_desc *was;
+	struct refusal *r, *old;
+	bool ok, news, changed;
 
 	if (gd == NULL)
 		return;
-	was = *member_granted(g, idx);
 	r = refusal_new(g, idx, gd, &ok);
 	if (!ok)
 		return;
+	/* The grant before, held while refusal_set drops the refusal that holds it. */
+	old = refusal_of(g, idx);
+	was = gossip_desc_ref(old != NULL ? old->granted : gd);
 	/* Its content is the same descriptor's: news only if nothing was refused before. */
 	news = r != NULL && !m->refused;
 	refusal_set(g, idx, gd, r);
-	if (!wire_desc_same_content(&was, member_granted(g, idx)))
+	changed = !wire_cdesc_same_content(&was->d, member_granted(g, idx));
+	gossip_desc_unref(was);
+	if (changed)
 		emit(g, now, GOSSIP_EV_UPDATE, idx, false);
 	if (news)
 		emit(g, now, GOSSIP_EV_REFUSED, idx, false);
@@ -2477,7 +2496,7 @@ on_cred_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 				put_blob(g, &p, WIRE_CRED, a->next->bytes, a->next->len);
 			if (g->members[id].desc != NULL && live(g->members[id].state)) {
 				msg_clear(&g->out, WIRE_ALIVE);
-				g->out.desc = g->members[id].desc->d;
+				wire_cdesc_unpack(&g->members[id].desc->d, &g->out.desc);
 				pkt_put(g, &p, &g->out);
 			}
 		}
@@ -2599,7 +2618,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		    memcmp(d->wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) == 0) {
 			gd = gossip_desc_new(d);
 			if (gd != NULL && gossip_desc_verify(gd) == 0 &&
-			    !wire_desc_equal(d, &g->self->d))
+			    !wire_desc_equal(d, &g->self_d))
 				refute(g, d->incarnation);
 			gossip_desc_unref(gd);
 		}
@@ -3332,7 +3351,7 @@ on_desc_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 			const struct leave_proof *lp = leave_proof_of(g, (uint32_t)id);
 
 			msg_clear(&g->out, WIRE_ALIVE);
-			g->out.desc = g->members[id].desc->d;
+			wire_cdesc_unpack(&g->members[id].desc->d, &g->out.desc);
 			pkt_put(g, &p, &g->out);
 			/* Held left (so the asker is the member itself): the leave it signed,
 			 * one above that descriptor. */
@@ -4468,7 +4487,7 @@ gossip_free(struct gossip *g)
 		free(g->members[i].susp);
 	}
 	for (size_t i = 0; i < g->nrefusals; i++)
-		free(g->refusals[i]);
+		refusal_free(g->refusals[i]);
 	free(g->refusals);
 	free(g->leaves);
 	for (size_t i = 0; g->unconfirmed != NULL && i < g->nmembers; i++)
@@ -4735,7 +4754,7 @@ gossip_counters(const struct gossip *g)
 const struct wire_desc *
 gossip_self(const struct gossip *g)
 {
-	return &g->self->d;
+	return &g->self_d;
 }
 
 unsigned

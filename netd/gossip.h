@@ -88,10 +88,11 @@ void gossip_cred_unref(struct gossip_cred *gc);
 struct gossip_desc {
 	unsigned refs;
 	bool verified; /* signature checked against the wg_key */
-	struct wire_desc d;
+	struct wire_cdesc d;
+	uint32_t room[]; /* d's lists, at their real length */
 };
 
-/* A copy of d with one reference, verified = false. */
+/* A copy of d at its real size with one reference, verified = false. */
 struct gossip_desc *gossip_desc_new(const struct wire_desc *d);
 struct gossip_desc *gossip_desc_ref(struct gossip_desc *gd);
 void gossip_desc_unref(struct gossip_desc *gd);
@@ -129,9 +130,9 @@ struct gossip_event {
 	const char *name;
 	int index; /* trust index */
 	uint32_t incarnation;
-	const struct wire_desc *desc; /* may be NULL for a site known only by name */
-	bool local;                   /* SUSPECT: this site's probe raised it */
-	enum gossip_refusal refusal;  /* REFUSED: what, and why as a sentence */
+	const struct wire_cdesc *desc; /* may be NULL for a site known only by name */
+	bool local;                    /* SUSPECT: this site's probe raised it */
+	enum gossip_refusal refusal;   /* REFUSED: what, and why as a sentence */
 	const char *why;
 };
 
@@ -246,10 +247,10 @@ struct gossip_member_info {
 	const char *name;
 	enum gossip_state state;
 	uint32_t incarnation;
-	const struct wire_desc *desc;    /* NULL when only the name is known */
-	const struct wire_desc *granted; /* desc, or desc less what was refused */
-	enum gossip_refusal refusal;     /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
-	const char *why;                 /* the refusal as a sentence; "" when none */
+	const struct wire_cdesc *desc;    /* NULL when only the name is known */
+	const struct wire_cdesc *granted; /* desc, or desc less what was refused */
+	enum gossip_refusal refusal;      /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
+	const char *why;                  /* the refusal as a sentence; "" when none */
 	gossip_time changed_at;
 	gossip_time suspect_until;      /* SUSPECT: when this site's suspicion runs out, else 0 */
 	const struct gossip_cred *cred; /* admitted by credential: the one it holds; else NULL */

@@ -123,7 +123,7 @@ view_carry(const struct gossip *g, struct state *st)
 		if (gossip_member(g, i, &mi) != 0 || mi.desc == NULL ||
 		    (mi.state != GOSSIP_ALIVE && mi.state != GOSSIP_SUSPECT))
 			continue;
-		st->members[st->nmembers++] = *mi.desc;
+		wire_cdesc_unpack(mi.desc, &st->members[st->nmembers++]);
 		if (mi.cred != NULL) {
 			struct state_blob *b = &st->creds[st->ncreds++];
 
@@ -201,7 +201,7 @@ static bool
 mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *policy,
              const struct cred *c, struct mesh_site *site, struct view_room *room)
 {
-	const struct wire_desc *d = mi->granted;
+	const struct wire_cdesc *d = mi->granted;
 
 	if (policy_site(policy, mi->name, c, NULL, 0) != NULL)
 		return false;

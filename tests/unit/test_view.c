@@ -300,7 +300,7 @@ sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 }
 /* What gossip holds for each site netd sees, counted by the allocator (deterministic, no
  * timing): the sites a state file brings, taken in through the same path as at start, cost
- * at most 2 KiB each, and every one reaches the mesh. */
+ * at most 512 bytes each, and every one reaches the mesh. */
 static void
 test_member_footprint(void **state)
 {
@@ -368,8 +368,14 @@ test_member_footprint(void **state)
 	before = heap_in_use();
 	view_adopt(g, &(struct state){.members = descs, .nmembers = FOOTPRINT_SITES}, 0);
 	per_site = (heap_in_use() - before) / FOOTPRINT_SITES;
-	print_message("gossip holds %zu bytes per site\n", per_site);
-	assert_true(per_site <= 2048);
+	/* A descriptor of one endpoint, prefix and VNI is held at its size: the room for the
+	 * longest lists (struct wire_desc, 1,016 bytes) alone would exceed this. */
+	if (heap_in_use() == 0)
+		print_message("mallinfo2 counts no heap here (a sanitizer's allocator): the "
+		              "bytes per site are not checked\n");
+	else
+		print_message("gossip holds %zu bytes per site\n", per_site);
+	assert_true(per_site <= 512);
 	n = view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end);
 	assert_int_equal(n, FOOTPRINT_SITES);
 	sorted_device_lookups(g, descs);
