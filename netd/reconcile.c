@@ -28,6 +28,8 @@ struct owned_segment {
 	size_t nvteps;
 };
 
+#define NO_OTHER UINT32_MAX
+
 struct owned_route {
 	struct kh_route route;
 	bool blocked;             /* another owner's route collides: not installed */
@@ -36,7 +38,9 @@ struct owned_route {
 	                           * for a fence */
 	bool yield;               /* a throw route for a more specific route in main */
 	bool withdrawn;           /* blocked, and removed when the collision came */
-	struct kh_route other;    /* blocked or a yield: the other owner's route */
+	/* Blocked or a yield: the other owner's route, in the scope's others (the few routes
+	 * that have one); else NO_OTHER. */
+	uint32_t other;
 };
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
@@ -52,6 +56,8 @@ struct scope {
 	size_t naddrs;
 	struct owned_route *routes;
 	size_t nroutes;
+	struct kh_route *others;
+	size_t nothers;
 	struct addr_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
 	size_t nfences;
 	struct owned_segment *segs;
@@ -208,6 +214,7 @@ scope_clear(struct scope *s)
 	}
 	free(s->segs);
 	free(s->routes);
+	free(s->others);
 	free(s->fences);
 	memset(s, 0, sizeof(*s));
 }
@@ -2498,8 +2505,8 @@ note_overlaps_gone(struct run *run)
 			c = add_change(run, RECONCILE_ROUTE_UNBLOCKED, &o->route.dst, o->via);
 		else
 			continue;
-		if (c)
-			c->other = o->other;
+		if (c && o->other != NO_OTHER)
+			c->other = s->others[o->other];
 	}
 }
 
@@ -2600,8 +2607,14 @@ save_scope(struct run *run)
 	memcpy(s.addrs, d->wg.addrs, sizeof(s.addrs));
 	s.naddrs = d->wg.naddrs;
 	if (run->nwant) {
+		size_t nothers = 0;
+
+		for (size_t i = 0; i < run->nwant; i++)
+			nothers += (run->want[i].yield || run->want[i].blocked) &&
+			           report_at(run, run->want[i].report);
 		s.routes = calloc(run->nwant, sizeof(*s.routes));
-		if (!s.routes)
+		s.others = nothers ? calloc(nothers, sizeof(*s.others)) : NULL;
+		if (!s.routes || (nothers && !s.others))
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
 			const struct want_route *w = &run->want[i];
@@ -2613,8 +2626,11 @@ save_scope(struct run *run)
 			o->installed = w->installed;
 			o->yield = w->yield;
 			o->withdrawn = w->withdrawn;
-			if (rep && (w->yield || w->blocked))
-				o->other = rep->other;
+			o->other = NO_OTHER;
+			if (rep && (w->yield || w->blocked)) {
+				o->other = (uint32_t)s.nothers;
+				s.others[s.nothers++] = rep->other;
+			}
 			if (w->yield && rep)
 				snprintf(o->via, sizeof(o->via), "%s", rep->site);
 			if (w->peer != SIZE_MAX) {
