@@ -4594,6 +4594,12 @@ gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd)
 	return member_take(g, now, (uint32_t)id, gd, false);
 }
 
+struct gossip_desc *
+gossip_member_desc(const struct gossip *g, size_t index)
+{
+	return index < g->nmembers ? g->members[index].desc : NULL;
+}
+
 int
 gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out)
 {

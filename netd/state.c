@@ -94,7 +94,7 @@ put_entries(uint8_t *buf, size_t *off, struct wire_msg *m, const struct state *s
 		rc = put_blobs(buf, off, m, WIRE_REVOKE, st->revocations, st->nrevocations);
 	for (size_t i = 0; rc == 0 && i < st->nmembers; i++) {
 		m->type = WIRE_ALIVE;
-		m->desc = st->members[i];
+		wire_cdesc_unpack(&st->members[i]->d, &m->desc);
 		rc = put_entry(buf, off, m);
 	}
 	return rc;
@@ -215,7 +215,10 @@ take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3], int
 	case WIRE_ALIVE:
 		if (s->nmembers == kinds[0])
 			return -1;
-		s->members[s->nmembers++] = m->desc;
+		s->members[s->nmembers] = gossip_desc_new(&m->desc);
+		if (s->members[s->nmembers] == NULL)
+			return -ENOMEM;
+		s->nmembers++;
 		return 0;
 	case WIRE_CRED:
 		if (s->ncreds == kinds[1])
@@ -271,6 +274,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 	for (uint32_t i = 0; i < count; i++) {
 		struct wire_reader r;
 		size_t n;
+		int rc;
 
 		if (len - off < 2)
 			goto truncated;
@@ -278,8 +282,15 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 		off += 2;
 		if (n > len - off)
 			goto truncated;
-		if (wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
-		    r.off != r.len || take_entry(&s, m, kinds, &rank) != 0) {
+		rc = wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
+		                     r.off != r.len
+		             ? -1
+		             : take_entry(&s, m, kinds, &rank);
+		if (rc == -ENOMEM) {
+			fail(err, errlen, "out of memory");
+			goto bad;
+		}
+		if (rc != 0) {
 			fail(err, errlen,
 			     "entry %u is not one descriptor, credential or revocation", i + 1);
 			goto bad;
@@ -304,6 +315,8 @@ bad:
 void
 state_clear(struct state *st)
 {
+	for (size_t i = 0; i < st->nmembers; i++)
+		gossip_desc_unref(st->members[i]);
 	free(st->members);
 	free(st->creds);
 	free(st->revocations);
