@@ -733,13 +733,12 @@ struct gossip {
 	void *session_arg;
 	uint64_t rng[4];
 
-	struct gossip_desc *self;
-	struct wire_desc self_d; /* self's descriptor in full: what ALIVE carries */
+	struct wire_desc self_d; /* this site's signed descriptor: what ALIVE carries */
 	struct wire_desc base;   /* the config's descriptor, which observations complete */
 	struct observation observations[OBSERVERS];
 	bool observed_dirty; /* an observation waits for OBSERVED_PUBLISH_GAP to be published */
 	gossip_time next_observed_publish;
-	uint32_t self_inc;  /* == self->d.incarnation, or one above after a leave */
+	uint32_t self_inc;  /* == self_d.incarnation, or one above after a leave */
 	uint8_t self_state; /* ALIVE, or LEFT after gossip_leave */
 
 	struct member *members; /* by member index */
@@ -1356,7 +1355,6 @@ static int
 self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 {
 	struct wire_desc d = *src;
-	struct gossip_desc *gd;
 
 	strcpy(d.name, g->name);
 	memcpy(d.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN);
@@ -1366,15 +1364,9 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	d.next_serial = g->self_next != NULL ? g->self_next->serial : 0;
 	if (sign_self(g, &d) != 0)
 		return -1;
-	gd = gossip_desc_new(&d);
-	if (gd == NULL)
-		return -1;
-	gd->verified = true;
-	if (g->self != NULL) {
+	/* Named once published: the first version has no entry to update yet. */
+	if (g->self_d.name[0] != '\0')
 		self_entry_update(g, inc, g->self_state);
-		gossip_desc_unref(g->self);
-	}
-	g->self = gd;
 	g->self_d = d;
 	g->self_inc = inc;
 	if (g->self_state == GOSSIP_ALIVE) {
@@ -3776,7 +3768,7 @@ on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
 static bool
 seed_alive(const struct gossip *g, const struct addr_endpoint *ep)
 {
-	if (addr_endpoint_equal(ep, &g->self->d.gossip))
+	if (addr_endpoint_equal(ep, &g->self_d.gossip))
 		return true;
 	for (size_t i = 0; i < g->nmembers; i++) {
 		const struct member *m = &g->members[i];
@@ -4502,7 +4494,6 @@ gossip_free(struct gossip *g)
 	free(g->order);
 	free(g->suspects);
 	free(g->seeds);
-	gossip_desc_unref(g->self);
 	seal_free(g->seal);
 	free(g);
 }
