@@ -729,6 +729,7 @@ struct gossip {
 	struct seal *seal;
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
 	void *session_arg;
+	bool fixed_view; /* gossip_config's */
 	uint64_t rng[4];
 
 	struct gossip_desc *self;
@@ -3274,7 +3275,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		if (id == -1) {
 			/* Maybe a site a credential admits: its credential comes with its
 			 * descriptor. */
-			if (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT)
+			if (!g->fixed_view &&
+			    (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT))
 				strcpy(creds[ncreds++], e->name);
 		} else if (id == SELF_ID) {
 			/* Above our own: an earlier run's version, if we really signed it. */
@@ -4401,6 +4403,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
 	cookie_key(g, cfg->private_key, cfg->rng_seed);
 	g->session_known = cfg->session_known;
+	g->fixed_view = cfg->fixed_view;
 	g->session_arg = cfg->session_arg;
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {
