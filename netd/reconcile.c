@@ -2005,13 +2005,19 @@ struct handshake_plan {
 	size_t nwatch, started, retried;
 };
 
-static struct handshake_due *
-find_due(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
+/* The watched handshakes are kept sorted by key: a join of thousands of sites that do not
+ * answer at once watches thousands of them, and every run looks each device peer up. */
+static int
+due_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < r->ndue; i++)
-		if (memcmp(r->due[i].key, key, WG_KEY_SIZE) == 0)
-			return &r->due[i];
-	return NULL;
+	return memcmp(a, b, WG_KEY_SIZE); /* the key leads struct handshake_due */
+}
+
+/* Looks key up among the first n watched handshakes (the sorted ones). */
+static struct handshake_due *
+find_due(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE], size_t n)
+{
+	return find(key, r->due, n, sizeof(*r->due), due_cmp);
 }
 
 static bool
@@ -2026,7 +2032,7 @@ never_handshaked(const struct wg_peer *p)
 static bool
 handshake_retry_due(const struct run *run, const struct wg_peer *have)
 {
-	const struct handshake_due *e = run->r->ndue ? find_due(run->r, have->public_key) : NULL;
+	const struct handshake_due *e = find_due(run->r, have->public_key, run->r->ndue);
 
 	return e && e->at <= run->now && (have->flags & WG_PEER_HAS_ENDPOINT) &&
 	       never_handshaked(have) && have->rx_bytes == 0;
@@ -2049,21 +2055,24 @@ note_handshakes(struct run *run, const struct handshake_plan *plan, bool sent)
 		if (r->due[i].at > run->now ||
 		    (!fresh && run->now < r->due[i].at + RECONCILE_HANDSHAKE_WAIT))
 			r->due[kept++] = r->due[i];
-	r->ndue = kept;
+	r->ndue = kept; /* still sorted */
 	for (size_t i = 0; sent && i < plan->nwatch; i++) {
 		struct handshake_due *e;
 
-		e = find_due(r, plan->watch[i]);
+		/* The peers of one run are distinct: a key is only among those sorted before. */
+		e = find_due(r, plan->watch[i], kept);
 		if (!e) {
 			e = grow(run, r->due, r->ndue, &r->capdue, sizeof(*e));
 			if (!e)
-				return;
+				break;
 			r->due = e;
 			e = &r->due[r->ndue++];
 			memcpy(e->key, plan->watch[i], WG_KEY_SIZE);
 		}
 		e->at = run->now + RECONCILE_HANDSHAKE_RETRY;
 	}
+	if (r->ndue > kept)
+		qsort(r->due, r->ndue, sizeof(*r->due), due_cmp);
 }
 
 /* Adds to set the change the desired peer want needs, have as WireGuard holds it (NULL: not
