@@ -731,6 +731,7 @@ struct gossip {
 	struct seal *seal;
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
 	void *session_arg;
+	bool fixed_view; /* gossip_config's */
 	uint64_t rng[4];
 
 	struct wire_desc self_d; /* this site's signed descriptor: what ALIVE carries */
@@ -770,7 +771,8 @@ struct gossip {
 	struct leave_proof *leaves; /* of the members held left, in no order */
 	size_t nleaves, leaves_cap;
 
-	struct bcast *bq;
+	struct bcast *bq;      /* least-sent first */
+	struct bcast *bq_sent; /* bq_cap of them: piggyback's scratch */
 	size_t nbq, bq_cap;
 
 	struct forward fw[MAX_FORWARDS];
@@ -1089,11 +1091,12 @@ retransmit_limit(const struct gossip *g)
 	return (double)r + 1e-9 < x ? r + 1 : r;
 }
 
+/* Keeps the order. */
 static void
 bq_remove(struct gossip *g, size_t i)
 {
 	free(g->bq[i].bytes);
-	g->bq[i] = g->bq[--g->nbq];
+	memmove(&g->bq[i], &g->bq[i + 1], (--g->nbq - i) * sizeof(*g->bq));
 }
 
 /* Queues msg for piggybacking; a newer message about the same site replaces an older. */
@@ -1103,6 +1106,7 @@ broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
 	uint8_t buf[WIRE_DATAGRAM_MAX];
 	int len = wire_encode_msg(msg, buf, sizeof(buf));
 	struct bcast b;
+	size_t at = 0;
 
 	if (len < 0)
 		return;
@@ -1119,6 +1123,10 @@ broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
 		if (nb == NULL)
 			return;
 		g->bq = nb;
+		nb = realloc(g->bq_sent, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return;
+		g->bq_sent = nb;
 		g->bq_cap = ncap;
 	}
 	b.bytes = malloc((size_t)len);
@@ -1128,35 +1136,43 @@ broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
 	b.len = (uint16_t)len;
 	b.about = about;
 	b.transmits = 0;
-	g->bq[g->nbq++] = b;
+	/* After the others never sent, before those sent once. */
+	while (at < g->nbq && g->bq[at].transmits == 0)
+		at++;
+	memmove(&g->bq[at + 1], &g->bq[at], (g->nbq - at) * sizeof(*g->bq));
+	g->bq[at] = b;
+	g->nbq++;
 }
 
-static int
-bcast_cmp(const void *a, const void *b)
-{
-	const struct bcast *x = a, *y = b;
-
-	return x->transmits < y->transmits ? -1 : x->transmits > y->transmits;
-}
-
-/* Fills the rest of w with the least-sent pending updates. Returns how many went in. */
+/* Fills the rest of w with the least-sent pending updates. Returns how many went in. The
+ * queue stays least-sent first without a sort per datagram: of the n looked at, those sent
+ * (each now sent once more) are merged back into the others, which are still in order, in
+ * one pass; those sent as often as the limit are then at the end. */
 static size_t
 piggyback(struct gossip *g, struct wire_writer *w)
 {
-	size_t limit = retransmit_limit(g), added = 0;
+	size_t limit = retransmit_limit(g), added = 0, n = 0, kept = 0;
 
-	if (g->nbq == 0)
-		return 0;
-	qsort(g->bq, g->nbq, sizeof(*g->bq), bcast_cmp);
-	for (size_t i = 0; i < g->nbq && w->cap - w->len > 2; i++) {
-		if (wire_put_raw(w, g->bq[i].bytes, g->bq[i].len) != 0)
-			continue;
-		g->bq[i].transmits++;
-		added++;
+	for (; n < g->nbq && w->cap - w->len > 2; n++) {
+		struct bcast b = g->bq[n];
+
+		if (wire_put_raw(w, b.bytes, b.len) == 0) {
+			b.transmits++;
+			g->bq_sent[added++] = b;
+		} else {
+			g->bq[kept++] = b;
+		}
 	}
-	for (size_t i = g->nbq; i-- > 0;)
-		if (g->bq[i].transmits >= limit)
-			bq_remove(g, i);
+	/* The unsent looked at, then the rest: in order. Merged from the back with the sent. */
+	memmove(&g->bq[kept], &g->bq[n], (g->nbq - n) * sizeof(*g->bq));
+	for (size_t i = kept + g->nbq - n, j = added, out = g->nbq; j > 0;) {
+		if (i > 0 && g->bq[i - 1].transmits > g->bq_sent[j - 1].transmits)
+			g->bq[--out] = g->bq[--i];
+		else
+			g->bq[--out] = g->bq_sent[--j];
+	}
+	while (g->nbq > 0 && g->bq[g->nbq - 1].transmits >= limit)
+		bq_remove(g, g->nbq - 1);
 	return added;
 }
 
@@ -3285,7 +3301,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		if (id == -1) {
 			/* Maybe a site a credential admits: its credential comes with its
 			 * descriptor. */
-			if (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT)
+			if (!g->fixed_view &&
+			    (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT))
 				strcpy(creds[ncreds++], e->name);
 		} else if (id == SELF_ID) {
 			/* Above our own: an earlier run's version, if we really signed it. */
@@ -4412,6 +4429,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
 	cookie_key(g, cfg->private_key, cfg->rng_seed);
 	g->session_known = cfg->session_known;
+	g->fixed_view = cfg->fixed_view;
 	g->session_arg = cfg->session_arg;
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {
@@ -4490,6 +4508,7 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nbq; i++)
 		free(g->bq[i].bytes);
 	free(g->bq);
+	free(g->bq_sent);
 	free(g->members);
 	free(g->order);
 	free(g->suspects);

@@ -180,6 +180,12 @@ struct gossip_config {
 	 * confirmed without an exchange. NULL (the daemon): every new session is challenged. */
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
 	void *session_arg;
+	/* A simulator's site that stands for one holding the whole view without holding it (a
+	 * view of N members at each of N simulated sites costs N^2): a member it does not hold,
+	 * named in another's anti-entropy entries, is taken as held, and no credential or
+	 * descriptor is asked for it, as a member holding it would not. A member it hears of
+	 * otherwise (its descriptor passed on, a join) it still learns. false: the daemon. */
+	bool fixed_view;
 };
 
 /* Why datagrams were dropped, and what the protocol did: for metrics. */

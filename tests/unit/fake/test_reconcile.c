@@ -2047,6 +2047,41 @@ hand_peer(struct wg_device *set, int key, uint32_t flags)
 	return p;
 }
 
+/* The device's pace, on a fake clock. A read of a small device (10 ms: 1,000 peers from
+ * wireguard-go) is followed by the next a second later; a slow one waits 20 times its cost,
+ * a stalled one no longer than the slow resync's 30 s. */
+static void
+test_drift_read_pace(void **state)
+{
+	const int64_t ms = MESH_USEC / 1000;
+	const int64_t cost[] = {-1, 0, 10 * ms, 50 * ms, 51 * ms, 250 * ms, 1500 * ms, 60000 * ms};
+	const int64_t want[] = {1000 * ms, 1000 * ms, 1000 * ms,  1000 * ms,
+	                        1020 * ms, 5000 * ms, 30000 * ms, 30000 * ms};
+
+	(void)state;
+	for (size_t i = 0; i < N(cost); i++)
+		assert_int_equal(drift_read_delay(cost[i]), want[i]);
+
+	/* A minute of reads that cost c each, and a hand change just after the first: the next
+	 * read finds it within max(1 s, 20 c), and reading takes at most 1/20 of the time. */
+	for (int64_t c = 5 * ms; c <= 400 * ms; c *= 2) {
+		int64_t now = 0, busy = 0, changed_at = c + 1, found = -1, bound;
+
+		while (now < 60 * MESH_USEC) {
+			if (found < 0 && now >= changed_at)
+				found = now + c;
+			busy += c;
+			now += c + drift_read_delay(c);
+		}
+		bound = 20 * c > MESH_USEC ? 20 * c : MESH_USEC;
+		assert_true(found > changed_at);
+		assert_true(found - changed_at <= bound + c);
+		assert_true(busy * 20 <= now);
+		if (c <= 50 * ms)
+			assert_true(found - changed_at <= 2 * MESH_USEC);
+	}
+}
+
 /* A peer removed by hand: found once, repaired by the next run, which counts as a resync;
  * the repaired device compares equal again. */
 static void
@@ -2692,6 +2727,7 @@ main(void)
 	        cmocka_unit_test_setup(test_port_arrives, setup),
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
+	        cmocka_unit_test(test_drift_read_pace),
 	        cmocka_unit_test_setup(test_drift_peer_removed, setup),
 	        cmocka_unit_test_setup(test_drift_changed_and_foreign, setup),
 	        cmocka_unit_test_setup(test_drift_no_peers, setup),
