@@ -461,12 +461,16 @@ kh_nl_request(struct nl_msg *req, const char *fmt, ...)
 #define BATCH_PER_DATAGRAM 32
 #define BATCH_WINDOW       128
 
-/* The outcomes of a batch so far. */
+/* The outcomes of a batch so far. Only the last request of a datagram asks for an
+ * acknowledgement: the kernel runs a datagram's requests in order and answers any that fails
+ * whatever its flags, so when the last one's answer comes, those before it that have none
+ * were applied (thousands of acknowledgements spared, each a message to queue and read). */
 struct batch {
 	size_t n, inflight;
 	bool *answered;
 	int *err;
-	char **why; /* of the failed entries */
+	char **why;     /* of the failed entries */
+	size_t *opened; /* of a datagram's last entry: its first */
 };
 
 static void
@@ -481,13 +485,23 @@ batch_settle(struct batch *b, size_t i, int err, const char *why)
 }
 
 static void
+batch_answered(struct batch *b, size_t i, int err, const char *why)
+{
+	if (!b->answered[i])
+		b->inflight--;
+	batch_settle(b, i, err, why);
+}
+
+static void
 batch_ack(size_t i, const struct kh_nl_status *st, void *arg)
 {
 	struct batch *b = arg;
 
-	if (!b->answered[i])
-		b->inflight--;
-	batch_settle(b, i, st->err, st->err ? st->text : NULL);
+	batch_answered(b, i, st->err, st->err ? st->text : NULL);
+	if (b->opened[i] == SIZE_MAX)
+		return; /* not the last of its datagram: a failure */
+	for (size_t j = b->opened[i]; j < i; j++)
+		batch_answered(b, j, 0, NULL);
 }
 
 /* Fails entries [from, to) that have no answer yet: sent ones may or may not have been
@@ -501,7 +515,8 @@ batch_fail(struct batch *b, size_t from, size_t to, int err, const char *why)
 
 /* Sends entries [from, to) in one datagram, gathered where they lie: no copy. */
 static int
-batch_send(struct conn *c, struct nlmsghdr *const *reqs, size_t from, size_t to, uint32_t base)
+batch_send(struct conn *c, struct nlmsghdr *const *reqs, struct batch *b, size_t from, size_t to,
+           uint32_t base)
 {
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	struct iovec iov[BATCH_PER_DATAGRAM];
@@ -517,7 +532,14 @@ batch_send(struct conn *c, struct nlmsghdr *const *reqs, size_t from, size_t to,
 
 		h->nlmsg_seq = base + (uint32_t)i;
 		h->nlmsg_pid = c->port;
-		h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+		h->nlmsg_flags |= NLM_F_REQUEST;
+		if (i + 1 < to) {
+			h->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+			b->opened[i] = SIZE_MAX;
+		} else {
+			h->nlmsg_flags |= NLM_F_ACK;
+			b->opened[i] = from;
+		}
 		/* A message's padding goes with it, except the last one's. */
 		iov[i - from].iov_base = h;
 		iov[i - from].iov_len = i + 1 < to ? NLMSG_ALIGN(h->nlmsg_len) : h->nlmsg_len;
@@ -616,7 +638,7 @@ batch_run(struct nlmsghdr *const *reqs, struct batch *b, struct batch_rx *rx)
 			to = to - sent < BATCH_WINDOW - b->inflight
 			             ? to
 			             : sent + BATCH_WINDOW - b->inflight;
-			err = batch_send(c, reqs, sent, to, base);
+			err = batch_send(c, reqs, b, sent, to, base);
 			if (err < 0) {
 				batch_fail(b, sent, b->n, err, "cannot send to the kernel");
 				b->inflight = 0;
@@ -672,8 +694,9 @@ kh_nl_batch(struct nlmsghdr *const *reqs, size_t n, kh_nl_done_cb done, void *ar
 	b.answered = calloc(n ? n : 1, sizeof(*b.answered));
 	b.err = calloc(n ? n : 1, sizeof(*b.err));
 	b.why = calloc(n ? n : 1, sizeof(*b.why));
+	b.opened = calloc(n ? n : 1, sizeof(*b.opened));
 	rx = malloc(sizeof(*rx));
-	if (!b.answered || !b.err || !b.why || !rx) {
+	if (!b.answered || !b.err || !b.why || !b.opened || !rx) {
 		for (size_t i = 0; i < n; i++)
 			done(i, -ENOMEM, "out of memory", arg);
 		failed = n;
@@ -691,6 +714,7 @@ out:
 	for (size_t i = 0; b.why && i < n; i++)
 		free(b.why[i]);
 	free(b.why);
+	free(b.opened);
 	free(b.err);
 	free(b.answered);
 	free(rx);

@@ -68,11 +68,11 @@ uapi_connect(const char *name, int *out)
 }
 
 /* The reply may hold the private key: it grows in memory kept out of swap and core dumps,
- * and every buffer it leaves is wiped (sodium_free). */
+ * and every buffer it leaves is wiped (sodium_free). first: the first buffer's size. */
 static int
-grow_secret(char **buf, size_t len, size_t *cap)
+grow_secret(char **buf, size_t len, size_t *cap, size_t first)
 {
-	size_t ncap = *cap ? *cap * 2 : 65536;
+	size_t ncap = *cap ? *cap * 2 : first;
 	char *nbuf;
 
 	if (ncap > WG_UAPI_MAX_REPLY + 1)
@@ -94,7 +94,7 @@ grow_secret(char **buf, size_t len, size_t *cap)
 /* Write the request while reading the reply, so that an early error reply (the process
  * stops reading at the first bad line) is not missed; stop at the reply's empty line. */
 static int
-exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
+exchange(int fd, const char *req, size_t reqlen, size_t first, char **reply, size_t *replylen)
 {
 	int64_t start = now_ms(), idle = WG_UAPI_IDLE_MS, idle_deadline = start + idle;
 	size_t sent = 0, len = 0, cap = 0;
@@ -135,7 +135,7 @@ exchange(int fd, const char *req, size_t reqlen, char **reply, size_t *replylen)
 		}
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (cap - len < 4096) {
-				ret = grow_secret(&buf, len, &cap);
+				ret = grow_secret(&buf, len, &cap, first);
 				if (ret < 0)
 					goto fail;
 			}
@@ -223,6 +223,12 @@ job_of(const char *name)
 	return NULL;
 }
 
+/* A set's reply is a line; a get's of the last size seen, and room for a few more peers:
+ * the buffer is made once, not doubled from 64 KiB (each a locked mapping, copied) on
+ * every read of a large device. The worker's alone. */
+#define REPLY_FIRST 65536
+static size_t get_reply_first = REPLY_FIRST;
+
 /* The exchange, and the reply parsed here too: thousands of peers are milliseconds of work
  * the caller's loop is spared. */
 static void
@@ -236,11 +242,15 @@ run(struct job *j)
 	if (j->ret < 0)
 		return;
 	j->connected = true;
-	j->ret = j->get ? exchange(fd, get_request, sizeof(get_request) - 1, &reply, &len)
-	                : exchange(fd, j->req, j->reqlen, &reply, &len);
+	j->ret = j->get ? exchange(fd, get_request, sizeof(get_request) - 1, get_reply_first,
+	                           &reply, &len)
+	                : exchange(fd, j->req, j->reqlen, REPLY_FIRST, &reply, &len);
 	close(fd);
 	if (j->ret < 0)
 		return;
+	if (j->get)
+		get_reply_first =
+		        len + len / 8 + 4096 > REPLY_FIRST ? len + len / 8 + 4096 : REPLY_FIRST;
 	kh_clear_error();
 	j->ret = j->get ? wg_uapi_parse_get(reply, len, j->name, &j->dev)
 	                : wg_uapi_parse_set(reply, len, j->name);

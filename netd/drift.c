@@ -292,3 +292,13 @@ drift_format(const struct drift *d, char *buf, size_t len)
 		snprintf(buf + used, len - used, " and %zu more", total - d->nnamed);
 	return buf;
 }
+
+int64_t
+drift_read_delay(int64_t cost)
+{
+	if (cost >= DRIFT_READ_LATEST / DRIFT_READ_COST_MULT)
+		return DRIFT_READ_LATEST;
+	if (cost * DRIFT_READ_COST_MULT < DRIFT_READ_PERIOD)
+		return DRIFT_READ_PERIOD;
+	return cost * DRIFT_READ_COST_MULT;
+}

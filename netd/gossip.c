@@ -400,13 +400,13 @@ entry_trim(const struct trust_entry *e, const struct wire_desc *d, struct wire_d
 struct gossip_desc *
 gossip_desc_new(const struct wire_desc *d)
 {
-	struct gossip_desc *gd = malloc(sizeof(*gd));
+	struct gossip_desc *gd = malloc(sizeof(*gd) + wire_cdesc_room(d));
 
 	if (gd == NULL)
 		return NULL;
 	gd->refs = 1;
 	gd->verified = false;
-	gd->d = *d;
+	wire_cdesc_pack(&gd->d, gd->room, d);
 	return gd;
 }
 
@@ -431,12 +431,14 @@ static int
 desc_verify(struct gossip_desc *gd, const struct gossip_desc *prev)
 {
 	uint8_t buf[WIRE_DATAGRAM_MAX];
+	struct wire_desc d;
 	int len;
 	bool ok;
 
 	if (gd->verified)
 		return 0;
-	len = wire_desc_signed_bytes(&gd->d, buf, sizeof(buf));
+	wire_cdesc_unpack(&gd->d, &d);
+	len = wire_desc_signed_bytes(&d, buf, sizeof(buf));
 	if (len < 0)
 		return -1;
 	if (prev != NULL && prev->verified &&
@@ -553,7 +555,7 @@ struct refusal {
 	uint32_t idx; /* the member's trust index */
 	enum gossip_refusal reason;
 	char why[128];
-	struct wire_desc granted; /* the descriptor less what was refused */
+	struct gossip_desc *granted; /* the descriptor less what was refused */
 };
 
 struct member {
@@ -729,14 +731,15 @@ struct gossip {
 	struct seal *seal;
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
 	void *session_arg;
+	bool fixed_view; /* gossip_config's */
 	uint64_t rng[4];
 
-	struct gossip_desc *self;
-	struct wire_desc base; /* the config's descriptor, which observations complete */
+	struct wire_desc self_d; /* this site's signed descriptor: what ALIVE carries */
+	struct wire_desc base;   /* the config's descriptor, which observations complete */
 	struct observation observations[OBSERVERS];
 	bool observed_dirty; /* an observation waits for OBSERVED_PUBLISH_GAP to be published */
 	gossip_time next_observed_publish;
-	uint32_t self_inc;  /* == self->d.incarnation, or one above after a leave */
+	uint32_t self_inc;  /* == self_d.incarnation, or one above after a leave */
 	uint8_t self_state; /* ALIVE, or LEFT after gossip_leave */
 
 	struct member *members; /* by member index */
@@ -768,7 +771,8 @@ struct gossip {
 	struct leave_proof *leaves; /* of the members held left, in no order */
 	size_t nleaves, leaves_cap;
 
-	struct bcast *bq;
+	struct bcast *bq;      /* least-sent first */
+	struct bcast *bq_sent; /* bq_cap of them: piggyback's scratch */
 	size_t nbq, bq_cap;
 
 	struct forward fw[MAX_FORWARDS];
@@ -899,6 +903,13 @@ self_hash(const struct gossip *g)
 	return name_hash(g->name);
 }
 
+static void
+refusal_free(struct refusal *r)
+{
+	gossip_desc_unref(r->granted);
+	free(r);
+}
+
 static struct refusal *
 refusal_of(const struct gossip *g, uint32_t idx)
 {
@@ -916,7 +927,7 @@ refusal_drop(struct gossip *g, uint32_t idx)
 	for (size_t i = 0; g->members[idx].refused && i < g->nrefusals; i++) {
 		if (g->refusals[i]->idx != idx)
 			continue;
-		free(g->refusals[i]);
+		refusal_free(g->refusals[i]);
 		g->refusals[i] = g->refusals[--g->nrefusals];
 		break;
 	}
@@ -1080,11 +1091,12 @@ retransmit_limit(const struct gossip *g)
 	return (double)r + 1e-9 < x ? r + 1 : r;
 }
 
+/* Keeps the order. */
 static void
 bq_remove(struct gossip *g, size_t i)
 {
 	free(g->bq[i].bytes);
-	g->bq[i] = g->bq[--g->nbq];
+	memmove(&g->bq[i], &g->bq[i + 1], (--g->nbq - i) * sizeof(*g->bq));
 }
 
 /* Queues msg for piggybacking; a newer message about the same site replaces an older. */
@@ -1094,6 +1106,7 @@ broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
 	uint8_t buf[WIRE_DATAGRAM_MAX];
 	int len = wire_encode_msg(msg, buf, sizeof(buf));
 	struct bcast b;
+	size_t at = 0;
 
 	if (len < 0)
 		return;
@@ -1110,6 +1123,10 @@ broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
 		if (nb == NULL)
 			return;
 		g->bq = nb;
+		nb = realloc(g->bq_sent, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return;
+		g->bq_sent = nb;
 		g->bq_cap = ncap;
 	}
 	b.bytes = malloc((size_t)len);
@@ -1119,35 +1136,43 @@ broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
 	b.len = (uint16_t)len;
 	b.about = about;
 	b.transmits = 0;
-	g->bq[g->nbq++] = b;
+	/* After the others never sent, before those sent once. */
+	while (at < g->nbq && g->bq[at].transmits == 0)
+		at++;
+	memmove(&g->bq[at + 1], &g->bq[at], (g->nbq - at) * sizeof(*g->bq));
+	g->bq[at] = b;
+	g->nbq++;
 }
 
-static int
-bcast_cmp(const void *a, const void *b)
-{
-	const struct bcast *x = a, *y = b;
-
-	return x->transmits < y->transmits ? -1 : x->transmits > y->transmits;
-}
-
-/* Fills the rest of w with the least-sent pending updates. Returns how many went in. */
+/* Fills the rest of w with the least-sent pending updates. Returns how many went in. The
+ * queue stays least-sent first without a sort per datagram: of the n looked at, those sent
+ * (each now sent once more) are merged back into the others, which are still in order, in
+ * one pass; those sent as often as the limit are then at the end. */
 static size_t
 piggyback(struct gossip *g, struct wire_writer *w)
 {
-	size_t limit = retransmit_limit(g), added = 0;
+	size_t limit = retransmit_limit(g), added = 0, n = 0, kept = 0;
 
-	if (g->nbq == 0)
-		return 0;
-	qsort(g->bq, g->nbq, sizeof(*g->bq), bcast_cmp);
-	for (size_t i = 0; i < g->nbq && w->cap - w->len > 2; i++) {
-		if (wire_put_raw(w, g->bq[i].bytes, g->bq[i].len) != 0)
-			continue;
-		g->bq[i].transmits++;
-		added++;
+	for (; n < g->nbq && w->cap - w->len > 2; n++) {
+		struct bcast b = g->bq[n];
+
+		if (wire_put_raw(w, b.bytes, b.len) == 0) {
+			b.transmits++;
+			g->bq_sent[added++] = b;
+		} else {
+			g->bq[kept++] = b;
+		}
 	}
-	for (size_t i = g->nbq; i-- > 0;)
-		if (g->bq[i].transmits >= limit)
-			bq_remove(g, i);
+	/* The unsent looked at, then the rest: in order. Merged from the back with the sent. */
+	memmove(&g->bq[kept], &g->bq[n], (g->nbq - n) * sizeof(*g->bq));
+	for (size_t i = kept + g->nbq - n, j = added, out = g->nbq; j > 0;) {
+		if (i > 0 && g->bq[i - 1].transmits > g->bq_sent[j - 1].transmits)
+			g->bq[--out] = g->bq[--i];
+		else
+			g->bq[--out] = g->bq_sent[--j];
+	}
+	while (g->nbq > 0 && g->bq[g->nbq - 1].transmits >= limit)
+		bq_remove(g, g->nbq - 1);
 	return added;
 }
 
@@ -1325,7 +1350,7 @@ put_self_alive(struct gossip *g, struct pkt *p)
 	struct wire_msg *m = &g->out;
 
 	msg_clear(m, WIRE_ALIVE);
-	m->desc = g->self->d;
+	m->desc = g->self_d;
 	pkt_put(g, p, m);
 }
 
@@ -1346,7 +1371,6 @@ static int
 self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 {
 	struct wire_desc d = *src;
-	struct gossip_desc *gd;
 
 	strcpy(d.name, g->name);
 	memcpy(d.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN);
@@ -1356,15 +1380,10 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	d.next_serial = g->self_next != NULL ? g->self_next->serial : 0;
 	if (sign_self(g, &d) != 0)
 		return -1;
-	gd = gossip_desc_new(&d);
-	if (gd == NULL)
-		return -1;
-	gd->verified = true;
-	if (g->self != NULL) {
+	/* Named once published: the first version has no entry to update yet. */
+	if (g->self_d.name[0] != '\0')
 		self_entry_update(g, inc, g->self_state);
-		gossip_desc_unref(g->self);
-	}
-	g->self = gd;
+	g->self_d = d;
 	g->self_inc = inc;
 	if (g->self_state == GOSSIP_ALIVE) {
 		struct wire_msg *m = &g->out;
@@ -1391,7 +1410,7 @@ refute(struct gossip *g, uint32_t claimed)
 	 * the score from 0 only, so a liar can halve our probing at most. */
 	if (g->prof.lifeguard && g->awareness == 0 && g->prof.awareness_max > 1)
 		g->awareness++;
-	self_publish(g, &g->self->d, inc + 1);
+	self_publish(g, &g->self_d, inc + 1);
 }
 
 /* ---- observed endpoints ---- */
@@ -1413,7 +1432,7 @@ static void
 observed_tell(struct gossip *g, gossip_time now, uint32_t idx, const struct addr_endpoint *to)
 {
 	struct member *m = &g->members[idx];
-	const struct wire_desc *d = m->desc != NULL ? &m->desc->d : NULL;
+	const struct wire_cdesc *d = m->desc != NULL ? &m->desc->d : NULL;
 	bool news;
 	struct pkt p;
 
@@ -1532,7 +1551,7 @@ static void
 observed_publish(struct gossip *g, gossip_time now)
 {
 	struct wire_desc d;
-	const struct wire_desc *cur = &g->self->d;
+	const struct wire_desc *cur = &g->self_d;
 	bool same = true;
 
 	if (g->self_state != GOSSIP_ALIVE || g->self_inc == UINT32_MAX)
@@ -1874,14 +1893,14 @@ lookup(const struct gossip *g, const char *name)
 }
 
 /* The data plane's share of a member's descriptor. */
-static const struct wire_desc *
+static const struct wire_cdesc *
 member_granted(const struct gossip *g, uint32_t idx)
 {
 	const struct refusal *r = refusal_of(g, idx);
 
 	if (g->members[idx].desc == NULL)
 		return NULL;
-	return r != NULL ? &r->granted : &g->members[idx].desc->d;
+	return r != NULL ? &r->granted->d : &g->members[idx].desc->d;
 }
 
 /* What idx's grant refuses of gd, as a new refusal with room made for it in the side table;
@@ -1892,8 +1911,11 @@ refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *
 	const struct trust_entry *e = tentry(g, idx);
 	struct refusal *r;
 	char why[sizeof(r->why)];
-	enum gossip_refusal reason = entry_check(e, grantor(g, idx), &gd->d, why, sizeof(why));
+	struct wire_desc d, granted;
+	enum gossip_refusal reason;
 
+	wire_cdesc_unpack(&gd->d, &d);
+	reason = entry_check(e, grantor(g, idx), &d, why, sizeof(why));
 	*ok = true;
 	if (reason == GOSSIP_REFUSAL_NONE)
 		return NULL;
@@ -1908,15 +1930,16 @@ refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *
 		g->refusals = nr;
 		g->refusals_cap = ncap;
 	}
+	entry_trim(e, &d, &granted);
 	r = malloc(sizeof(*r));
-	if (r == NULL) {
+	if (r == NULL || (r->granted = gossip_desc_new(&granted)) == NULL) {
+		free(r);
 		*ok = false;
 		return NULL;
 	}
 	r->idx = idx;
 	r->reason = reason;
 	snprintf(r->why, sizeof(r->why), "%s", why);
-	entry_trim(e, &gd->d, &r->granted);
 	g->ctr.drop_refused++;
 	return r;
 }
@@ -1929,7 +1952,7 @@ refusal_set(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, struct
 {
 	struct member *m = &g->members[idx];
 	bool news = r != NULL && (!m->refused || m->desc == NULL ||
-	                          !wire_desc_same_content(&m->desc->d, &gd->d));
+	                          !wire_cdesc_same_content(&m->desc->d, &gd->d));
 
 	refusal_drop(g, idx);
 	if (r != NULL) {
@@ -1949,14 +1972,14 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
             bool disseminate)
 {
 	struct member *m = &g->members[idx];
-	const struct wire_desc *was = member_granted(g, idx);
+	const struct wire_cdesc *was = member_granted(g, idx);
 	bool ok, news, changed;
 	struct refusal *r = refusal_new(g, idx, gd, &ok);
 	uint8_t old = m->state;
 
 	if (!ok)
 		return -1;
-	changed = was != NULL && !wire_desc_same_content(was, r != NULL ? &r->granted : &gd->d);
+	changed = was != NULL && !wire_cdesc_same_content(was, r != NULL ? &r->granted->d : &gd->d);
 	suspicion_clear(g, idx);
 	news = refusal_set(g, idx, gd, r);
 	if (m->desc != NULL && !addr_endpoint_equal(&m->desc->d.gossip, &gd->d.gossip))
@@ -1966,7 +1989,7 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
 	if (disseminate) {
 		msg_clear(&g->out, WIRE_ALIVE);
-		g->out.desc = gd->d;
+		wire_cdesc_unpack(&gd->d, &g->out.desc);
 		broadcast(g, idx, &g->out);
 	}
 	if (old == GOSSIP_SUSPECT)
@@ -1987,20 +2010,24 @@ member_regrant(struct gossip *g, gossip_time now, uint32_t idx)
 {
 	struct member *m = &g->members[idx];
 	struct gossip_desc *gd = m->desc;
-	struct wire_desc was;
-	struct refusal *r;
-	bool ok, news;
+	struct gossip_desc *was;
+	struct refusal *r, *old;
+	bool ok, news, changed;
 
 	if (gd == NULL)
 		return;
-	was = *member_granted(g, idx);
 	r = refusal_new(g, idx, gd, &ok);
 	if (!ok)
 		return;
+	/* The grant before, held while refusal_set drops the refusal that holds it. */
+	old = refusal_of(g, idx);
+	was = gossip_desc_ref(old != NULL ? old->granted : gd);
 	/* Its content is the same descriptor's: news only if nothing was refused before. */
 	news = r != NULL && !m->refused;
 	refusal_set(g, idx, gd, r);
-	if (!wire_desc_same_content(&was, member_granted(g, idx)))
+	changed = !wire_cdesc_same_content(&was->d, member_granted(g, idx));
+	gossip_desc_unref(was);
+	if (changed)
 		emit(g, now, GOSSIP_EV_UPDATE, idx, false);
 	if (news)
 		emit(g, now, GOSSIP_EV_REFUSED, idx, false);
@@ -2477,7 +2504,7 @@ on_cred_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 				put_blob(g, &p, WIRE_CRED, a->next->bytes, a->next->len);
 			if (g->members[id].desc != NULL && live(g->members[id].state)) {
 				msg_clear(&g->out, WIRE_ALIVE);
-				g->out.desc = g->members[id].desc->d;
+				wire_cdesc_unpack(&g->members[id].desc->d, &g->out.desc);
 				pkt_put(g, &p, &g->out);
 			}
 		}
@@ -2599,7 +2626,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		    memcmp(d->wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) == 0) {
 			gd = gossip_desc_new(d);
 			if (gd != NULL && gossip_desc_verify(gd) == 0 &&
-			    !wire_desc_equal(d, &g->self->d))
+			    !wire_desc_equal(d, &g->self_d))
 				refute(g, d->incarnation);
 			gossip_desc_unref(gd);
 		}
@@ -3274,7 +3301,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		if (id == -1) {
 			/* Maybe a site a credential admits: its credential comes with its
 			 * descriptor. */
-			if (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT)
+			if (!g->fixed_view &&
+			    (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT))
 				strcpy(creds[ncreds++], e->name);
 		} else if (id == SELF_ID) {
 			/* Above our own: an earlier run's version, if we really signed it. */
@@ -3332,7 +3360,7 @@ on_desc_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 			const struct leave_proof *lp = leave_proof_of(g, (uint32_t)id);
 
 			msg_clear(&g->out, WIRE_ALIVE);
-			g->out.desc = g->members[id].desc->d;
+			wire_cdesc_unpack(&g->members[id].desc->d, &g->out.desc);
 			pkt_put(g, &p, &g->out);
 			/* Held left (so the asker is the member itself): the leave it signed,
 			 * one above that descriptor. */
@@ -3757,7 +3785,7 @@ on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
 static bool
 seed_alive(const struct gossip *g, const struct addr_endpoint *ep)
 {
-	if (addr_endpoint_equal(ep, &g->self->d.gossip))
+	if (addr_endpoint_equal(ep, &g->self_d.gossip))
 		return true;
 	for (size_t i = 0; i < g->nmembers; i++) {
 		const struct member *m = &g->members[i];
@@ -4401,6 +4429,7 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
 	cookie_key(g, cfg->private_key, cfg->rng_seed);
 	g->session_known = cfg->session_known;
+	g->fixed_view = cfg->fixed_view;
 	g->session_arg = cfg->session_arg;
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {
@@ -4468,7 +4497,7 @@ gossip_free(struct gossip *g)
 		free(g->members[i].susp);
 	}
 	for (size_t i = 0; i < g->nrefusals; i++)
-		free(g->refusals[i]);
+		refusal_free(g->refusals[i]);
 	free(g->refusals);
 	free(g->leaves);
 	for (size_t i = 0; g->unconfirmed != NULL && i < g->nmembers; i++)
@@ -4479,11 +4508,11 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nbq; i++)
 		free(g->bq[i].bytes);
 	free(g->bq);
+	free(g->bq_sent);
 	free(g->members);
 	free(g->order);
 	free(g->suspects);
 	free(g->seeds);
-	gossip_desc_unref(g->self);
 	seal_free(g->seal);
 	free(g);
 }
@@ -4573,6 +4602,12 @@ gossip_add_member(struct gossip *g, gossip_time now, struct gossip_desc *gd)
 		return 0;
 	/* Not news to anyone, so nothing is queued for dissemination. */
 	return member_take(g, now, (uint32_t)id, gd, false);
+}
+
+struct gossip_desc *
+gossip_member_desc(const struct gossip *g, size_t index)
+{
+	return index < g->nmembers ? g->members[index].desc : NULL;
 }
 
 int
@@ -4735,7 +4770,7 @@ gossip_counters(const struct gossip *g)
 const struct wire_desc *
 gossip_self(const struct gossip *g)
 {
-	return &g->self->d;
+	return &g->self_d;
 }
 
 unsigned

@@ -88,10 +88,11 @@ void gossip_cred_unref(struct gossip_cred *gc);
 struct gossip_desc {
 	unsigned refs;
 	bool verified; /* signature checked against the wg_key */
-	struct wire_desc d;
+	struct wire_cdesc d;
+	uint32_t room[]; /* d's lists, at their real length */
 };
 
-/* A copy of d with one reference, verified = false. */
+/* A copy of d at its real size with one reference, verified = false. */
 struct gossip_desc *gossip_desc_new(const struct wire_desc *d);
 struct gossip_desc *gossip_desc_ref(struct gossip_desc *gd);
 void gossip_desc_unref(struct gossip_desc *gd);
@@ -129,9 +130,9 @@ struct gossip_event {
 	const char *name;
 	int index; /* trust index */
 	uint32_t incarnation;
-	const struct wire_desc *desc; /* may be NULL for a site known only by name */
-	bool local;                   /* SUSPECT: this site's probe raised it */
-	enum gossip_refusal refusal;  /* REFUSED: what, and why as a sentence */
+	const struct wire_cdesc *desc; /* may be NULL for a site known only by name */
+	bool local;                    /* SUSPECT: this site's probe raised it */
+	enum gossip_refusal refusal;   /* REFUSED: what, and why as a sentence */
 	const char *why;
 };
 
@@ -179,6 +180,12 @@ struct gossip_config {
 	 * confirmed without an exchange. NULL (the daemon): every new session is challenged. */
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
 	void *session_arg;
+	/* A simulator's site that stands for one holding the whole view without holding it (a
+	 * view of N members at each of N simulated sites costs N^2): a member it does not hold,
+	 * named in another's anti-entropy entries, is taken as held, and no credential or
+	 * descriptor is asked for it, as a member holding it would not. A member it hears of
+	 * otherwise (its descriptor passed on, a join) it still learns. false: the daemon. */
+	bool fixed_view;
 };
 
 /* Why datagrams were dropped, and what the protocol did: for metrics. */
@@ -246,10 +253,10 @@ struct gossip_member_info {
 	const char *name;
 	enum gossip_state state;
 	uint32_t incarnation;
-	const struct wire_desc *desc;    /* NULL when only the name is known */
-	const struct wire_desc *granted; /* desc, or desc less what was refused */
-	enum gossip_refusal refusal;     /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
-	const char *why;                 /* the refusal as a sentence; "" when none */
+	const struct wire_cdesc *desc;    /* NULL when only the name is known */
+	const struct wire_cdesc *granted; /* desc, or desc less what was refused */
+	enum gossip_refusal refusal;      /* of desc; GOSSIP_REFUSAL_NONE: granted == desc */
+	const char *why;                  /* the refusal as a sentence; "" when none */
 	gossip_time changed_at;
 	gossip_time suspect_until;      /* SUSPECT: when this site's suspicion runs out, else 0 */
 	const struct gossip_cred *cred; /* admitted by credential: the one it holds; else NULL */
@@ -261,6 +268,10 @@ struct gossip_member_info {
 	 * direct path fails while it is up); 0: never. */
 	gossip_time direct_ok_at, direct_fail_at;
 };
+
+/* The member's descriptor as held, NULL when only its name is known: a reference keeps it
+ * past the member's next one, for a state file or a new instance to carry. */
+struct gossip_desc *gossip_member_desc(const struct gossip *g, size_t index);
 
 /* Members by index: the trust table's entries first (a member's index is its trust index),
  * then the sites admitted by credential, in the order they were. -1 for an index not known. */

@@ -28,6 +28,8 @@ struct owned_segment {
 	size_t nvteps;
 };
 
+#define NO_OTHER UINT32_MAX
+
 struct owned_route {
 	struct kh_route route;
 	bool blocked;             /* another owner's route collides: not installed */
@@ -36,7 +38,9 @@ struct owned_route {
 	                           * for a fence */
 	bool yield;               /* a throw route for a more specific route in main */
 	bool withdrawn;           /* blocked, and removed when the collision came */
-	struct kh_route other;    /* blocked or a yield: the other owner's route */
+	/* Blocked or a yield: the other owner's route, in the scope's others (the few routes
+	 * that have one); else NO_OTHER. */
+	uint32_t other;
 };
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
@@ -52,6 +56,8 @@ struct scope {
 	size_t naddrs;
 	struct owned_route *routes;
 	size_t nroutes;
+	struct kh_route *others;
+	size_t nothers;
 	struct addr_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
 	size_t nfences;
 	struct owned_segment *segs;
@@ -208,6 +214,7 @@ scope_clear(struct scope *s)
 	}
 	free(s->segs);
 	free(s->routes);
+	free(s->others);
 	free(s->fences);
 	memset(s, 0, sizeof(*s));
 }
@@ -2005,13 +2012,19 @@ struct handshake_plan {
 	size_t nwatch, started, retried;
 };
 
-static struct handshake_due *
-find_due(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
+/* The watched handshakes are kept sorted by key: a join of thousands of sites that do not
+ * answer at once watches thousands of them, and every run looks each device peer up. */
+static int
+due_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < r->ndue; i++)
-		if (memcmp(r->due[i].key, key, WG_KEY_SIZE) == 0)
-			return &r->due[i];
-	return NULL;
+	return memcmp(a, b, WG_KEY_SIZE); /* the key leads struct handshake_due */
+}
+
+/* Looks key up among the first n watched handshakes (the sorted ones). */
+static struct handshake_due *
+find_due(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE], size_t n)
+{
+	return find(key, r->due, n, sizeof(*r->due), due_cmp);
 }
 
 static bool
@@ -2026,7 +2039,7 @@ never_handshaked(const struct wg_peer *p)
 static bool
 handshake_retry_due(const struct run *run, const struct wg_peer *have)
 {
-	const struct handshake_due *e = run->r->ndue ? find_due(run->r, have->public_key) : NULL;
+	const struct handshake_due *e = find_due(run->r, have->public_key, run->r->ndue);
 
 	return e && e->at <= run->now && (have->flags & WG_PEER_HAS_ENDPOINT) &&
 	       never_handshaked(have) && have->rx_bytes == 0;
@@ -2049,21 +2062,24 @@ note_handshakes(struct run *run, const struct handshake_plan *plan, bool sent)
 		if (r->due[i].at > run->now ||
 		    (!fresh && run->now < r->due[i].at + RECONCILE_HANDSHAKE_WAIT))
 			r->due[kept++] = r->due[i];
-	r->ndue = kept;
+	r->ndue = kept; /* still sorted */
 	for (size_t i = 0; sent && i < plan->nwatch; i++) {
 		struct handshake_due *e;
 
-		e = find_due(r, plan->watch[i]);
+		/* The peers of one run are distinct: a key is only among those sorted before. */
+		e = find_due(r, plan->watch[i], kept);
 		if (!e) {
 			e = grow(run, r->due, r->ndue, &r->capdue, sizeof(*e));
 			if (!e)
-				return;
+				break;
 			r->due = e;
 			e = &r->due[r->ndue++];
 			memcpy(e->key, plan->watch[i], WG_KEY_SIZE);
 		}
 		e->at = run->now + RECONCILE_HANDSHAKE_RETRY;
 	}
+	if (r->ndue > kept)
+		qsort(r->due, r->ndue, sizeof(*r->due), due_cmp);
 }
 
 /* Adds to set the change the desired peer want needs, have as WireGuard holds it (NULL: not
@@ -2498,8 +2514,8 @@ note_overlaps_gone(struct run *run)
 			c = add_change(run, RECONCILE_ROUTE_UNBLOCKED, &o->route.dst, o->via);
 		else
 			continue;
-		if (c)
-			c->other = o->other;
+		if (c && o->other != NO_OTHER)
+			c->other = s->others[o->other];
 	}
 }
 
@@ -2634,8 +2650,14 @@ save_scope(struct run *run)
 	memcpy(s.addrs, d->wg.addrs, sizeof(s.addrs));
 	s.naddrs = d->wg.naddrs;
 	if (run->nwant) {
+		size_t nothers = 0;
+
+		for (size_t i = 0; i < run->nwant; i++)
+			nothers += (run->want[i].yield || run->want[i].blocked) &&
+			           report_at(run, run->want[i].report);
 		s.routes = calloc(run->nwant, sizeof(*s.routes));
-		if (!s.routes)
+		s.others = nothers ? calloc(nothers, sizeof(*s.others)) : NULL;
+		if (!s.routes || (nothers && !s.others))
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
 			const struct want_route *w = &run->want[i];
@@ -2647,8 +2669,11 @@ save_scope(struct run *run)
 			o->installed = w->installed;
 			o->yield = w->yield;
 			o->withdrawn = w->withdrawn;
-			if (rep && (w->yield || w->blocked))
-				o->other = rep->other;
+			o->other = NO_OTHER;
+			if (rep && (w->yield || w->blocked)) {
+				o->other = (uint32_t)s.nothers;
+				s.others[s.nothers++] = rep->other;
+			}
 			if (w->yield && rep)
 				snprintf(o->via, sizeof(o->via), "%s", rep->site);
 			if (w->peer != SIZE_MAX) {

@@ -36,11 +36,12 @@
 #define SITE_DEBOUNCE 0.1
 /* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
-/* The WireGuard device is read this often, off the request path: for the status socket's
- * figures (endpoints, handshakes, bytes), so a reply never waits on the kernel or a
- * userspace implementation, and to find drift, which WireGuard has no events for: a peer
- * removed, changed or added by hand is repaired within this plus the debounce. */
-#define SITE_WG_REFRESH 1.0
+/* The WireGuard device is read off the request path, every second or more seldom on a
+ * device whose read is slow (drift_read_delay): for the status socket's figures
+ * (endpoints, handshakes, bytes), so a reply never waits on the kernel or a userspace
+ * implementation, and to find drift, which WireGuard has no events for: a peer removed,
+ * changed or added by hand is repaired within that plus the debounce. */
+#define SITE_WG_REFRESH ((double)DRIFT_READ_PERIOD / MESH_USEC)
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
 /* The view is saved this long after a membership change, so a crash loses little. */
 #define SITE_SAVE_DELAY 1.0
@@ -74,7 +75,9 @@ struct site {
 	/* As last read for the replies, its peers sorted by key; NULL: not read or unreadable. */
 	struct wg_device *wg_dev;
 	ev_timer wg_timer;
-	bool wg_collecting; /* the timer runs to collect a read that went on in the background */
+	bool wg_collecting;    /* the timer runs to collect a read that went on in the background */
+	int64_t wg_read_start; /* when the read being made or collected began */
+	double wg_pace;        /* seconds between reads, from the last one's cost */
 	/* Reconcile runs when the oldest read still going on in the background began: an
 	 * answer that may predate a run is not compared with what that run left. */
 	uint64_t wg_stale_since;
@@ -924,8 +927,7 @@ site_update_paths(struct site *s)
 	if (deadline < INT64_MAX &&
 	    (double)(deadline - now) / MESH_USEC < ev_timer_remaining(s->loop, &s->wg_timer)) {
 		ev_timer_stop(s->loop, &s->wg_timer);
-		ev_timer_set(&s->wg_timer, (double)(deadline - now) / MESH_USEC + 0.05,
-		             SITE_WG_REFRESH);
+		ev_timer_set(&s->wg_timer, (double)(deadline - now) / MESH_USEC + 0.05, s->wg_pace);
 		ev_timer_start(s->loop, &s->wg_timer);
 	}
 out:
@@ -963,6 +965,8 @@ site_refresh_wg(struct site *s)
 
 	if (s->desired == NULL)
 		return;
+	if (!s->wg_collecting)
+		s->wg_read_start = site_now();
 	if (!s->wg_stale)
 		s->wg_stale_since = site_runs(s);
 	rc = wg_get_device(s->desired->wg.name, &dev);
@@ -983,11 +987,15 @@ site_refresh_wg(struct site *s)
 		collect = rc == -ETIMEDOUT && !s->wg_collecting;
 	}
 	s->wg_collecting = collect;
+	/* At the pace of the read before: this one's cost is known once the paths (which may
+	 * bring the timer forward) are done with it. */
 	ev_timer_stop(s->loop, &s->wg_timer);
-	ev_timer_set(&s->wg_timer, collect ? SITE_WG_COLLECT : SITE_WG_REFRESH, SITE_WG_REFRESH);
+	ev_timer_set(&s->wg_timer, collect ? SITE_WG_COLLECT : s->wg_pace, s->wg_pace);
 	ev_timer_start(s->loop, &s->wg_timer);
-	if (rc == 0)
+	if (rc == 0) {
 		site_observe_wg(s);
+		s->wg_pace = (double)drift_read_delay(site_now() - s->wg_read_start) / MESH_USEC;
+	}
 }
 
 static void
@@ -1069,6 +1077,7 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	ev_timer_init(&s->gossip_timer, site_on_gossip_timer, 0, 0);
 	ev_timer_init(&s->work_timer, site_on_work, 0, 0);
 	ev_timer_init(&s->save_timer, site_on_save, 0, 0);
+	s->wg_pace = SITE_WG_REFRESH;
 	ev_timer_init(&s->wg_timer, site_on_wg_timer, 0, SITE_WG_REFRESH);
 	ev_init(&s->wg_background, site_on_wg_background);
 	s->gossip_timer.data = s->work_timer.data = s->save_timer.data = s->wg_timer.data = s;

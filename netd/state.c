@@ -21,7 +21,6 @@
 static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 4};
 #define STATE_MAGIC_V1 1
 #define STATE_HEADER   (sizeof(state_magic) + 8)
-#define STATE_ENTRY    (2 + WIRE_DATAGRAM_MAX)
 
 static void
 put32(uint8_t *p, uint32_t v)
@@ -49,16 +48,20 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* One entry: its length, then a payload holding m alone. */
+/* One entry: its length, then a payload holding m alone. buf NULL: only counts its bytes. */
 static int
 put_entry(uint8_t *buf, size_t *off, const struct wire_msg *m)
 {
+	uint8_t scratch[WIRE_DATAGRAM_MAX];
 	struct wire_writer w;
 
-	if (wire_begin(&w, buf + *off + 2, WIRE_DATAGRAM_MAX) != 0 || wire_put_msg(&w, m) != 0)
+	if (wire_begin(&w, buf != NULL ? buf + *off + 2 : scratch, WIRE_DATAGRAM_MAX) != 0 ||
+	    wire_put_msg(&w, m) != 0)
 		return -E2BIG;
-	buf[*off] = (uint8_t)(w.len >> 8);
-	buf[*off + 1] = (uint8_t)w.len;
+	if (buf != NULL) {
+		buf[*off] = (uint8_t)(w.len >> 8);
+		buf[*off + 1] = (uint8_t)w.len;
+	}
 	*off += 2 + w.len;
 	return 0;
 }
@@ -77,38 +80,51 @@ put_blobs(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type,
 	return 0;
 }
 
+/* The entries after the header; buf NULL: only counts their bytes. */
+static int
+put_entries(uint8_t *buf, size_t *off, struct wire_msg *m, const struct state *st)
+{
+	/* The federation first: a reader takes it before the members. */
+	int rc =
+	        put_blobs(buf, off, m, WIRE_AUTHORITIES, &st->authorities, st->authorities.len > 0);
+
+	if (rc == 0)
+		rc = put_blobs(buf, off, m, WIRE_CRED, st->creds, st->ncreds);
+	if (rc == 0)
+		rc = put_blobs(buf, off, m, WIRE_REVOKE, st->revocations, st->nrevocations);
+	for (size_t i = 0; rc == 0 && i < st->nmembers; i++) {
+		m->type = WIRE_ALIVE;
+		wire_cdesc_unpack(&st->members[i]->d, &m->desc);
+		rc = put_entry(buf, off, m);
+	}
+	return rc;
+}
+
+/* Encoded twice, counting first: the buffer is the file's size, where room for the longest
+ * entry each cost a netd of 10,000 sites 24 MB more at every save. */
 int
 state_encode(const struct state *st, uint8_t **out, size_t *len)
 {
 	size_t total = st->nmembers + st->ncreds + st->nrevocations + (st->authorities.len > 0),
-	       off = STATE_HEADER;
+	       size = STATE_HEADER, off = STATE_HEADER;
 	struct wire_msg *m;
-	uint8_t *buf;
-	int rc = 0;
+	uint8_t *buf = NULL;
+	int rc;
 
 	if (st->nmembers > STATE_MAX_MEMBERS || st->ncreds > STATE_MAX_MEMBERS ||
 	    st->nrevocations > STATE_MAX_MEMBERS)
 		return -E2BIG;
-	buf = malloc(STATE_HEADER + total * STATE_ENTRY);
 	m = calloc(1, sizeof(*m));
-	if (buf == NULL || m == NULL) {
-		free(buf);
-		free(m);
+	if (m == NULL)
 		return -ENOMEM;
-	}
-	memcpy(buf, state_magic, sizeof(state_magic));
-	put32(buf + 8, st->incarnation);
-	put32(buf + 12, (uint32_t)total);
-	/* The federation first: a reader takes it before the members. */
-	rc = put_blobs(buf, &off, m, WIRE_AUTHORITIES, &st->authorities, st->authorities.len > 0);
-	if (rc == 0)
-		rc = put_blobs(buf, &off, m, WIRE_CRED, st->creds, st->ncreds);
-	if (rc == 0)
-		rc = put_blobs(buf, &off, m, WIRE_REVOKE, st->revocations, st->nrevocations);
-	for (size_t i = 0; rc == 0 && i < st->nmembers; i++) {
-		m->type = WIRE_ALIVE;
-		m->desc = st->members[i];
-		rc = put_entry(buf, &off, m);
+	rc = put_entries(NULL, &size, m, st);
+	if (rc == 0 && (buf = malloc(size)) == NULL)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		memcpy(buf, state_magic, sizeof(state_magic));
+		put32(buf + 8, st->incarnation);
+		put32(buf + 12, (uint32_t)total);
+		rc = put_entries(buf, &off, m, st);
 	}
 	free(m);
 	if (rc < 0) {
@@ -199,7 +215,10 @@ take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3], int
 	case WIRE_ALIVE:
 		if (s->nmembers == kinds[0])
 			return -1;
-		s->members[s->nmembers++] = m->desc;
+		s->members[s->nmembers] = gossip_desc_new(&m->desc);
+		if (s->members[s->nmembers] == NULL)
+			return -ENOMEM;
+		s->nmembers++;
 		return 0;
 	case WIRE_CRED:
 		if (s->ncreds == kinds[1])
@@ -255,6 +274,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 	for (uint32_t i = 0; i < count; i++) {
 		struct wire_reader r;
 		size_t n;
+		int rc;
 
 		if (len - off < 2)
 			goto truncated;
@@ -262,8 +282,15 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 		off += 2;
 		if (n > len - off)
 			goto truncated;
-		if (wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
-		    r.off != r.len || take_entry(&s, m, kinds, &rank) != 0) {
+		rc = wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
+		                     r.off != r.len
+		             ? -1
+		             : take_entry(&s, m, kinds, &rank);
+		if (rc == -ENOMEM) {
+			fail(err, errlen, "out of memory");
+			goto bad;
+		}
+		if (rc != 0) {
 			fail(err, errlen,
 			     "entry %u is not one descriptor, credential or revocation", i + 1);
 			goto bad;
@@ -288,6 +315,8 @@ bad:
 void
 state_clear(struct state *st)
 {
+	for (size_t i = 0; i < st->nmembers; i++)
+		gossip_desc_unref(st->members[i]);
 	free(st->members);
 	free(st->creds);
 	free(st->revocations);

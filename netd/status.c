@@ -463,7 +463,7 @@ static json_t *
 policy_json(const struct conf_policy *p, const char *name, const struct gossip_member_info *mi,
             const struct cred *c)
 {
-	const struct wire_desc *d = mi->granted;
+	const struct wire_cdesc *d = mi->granted;
 	struct addr_prefix kept[WIRE_MAX_PREFIXES];
 	json_t *o = json_object(), *segs = json_array(), *dropped = json_array();
 	char why[256], text[ADDR_PREFIX_STRLEN];
@@ -661,7 +661,7 @@ static void
 policy_problems(json_t *problems, const struct conf_policy *p, const struct gossip_member_info *mi,
                 const struct cred *c)
 {
-	const struct wire_desc *d = mi->granted;
+	const struct wire_cdesc *d = mi->granted;
 	struct addr_prefix kept[WIRE_MAX_PREFIXES];
 	char why[256], text[512], buf[ADDR_PREFIX_STRLEN];
 	const char *rule;

@@ -123,7 +123,7 @@ view_carry(const struct gossip *g, struct state *st)
 		if (gossip_member(g, i, &mi) != 0 || mi.desc == NULL ||
 		    (mi.state != GOSSIP_ALIVE && mi.state != GOSSIP_SUSPECT))
 			continue;
-		st->members[st->nmembers++] = *mi.desc;
+		st->members[st->nmembers++] = gossip_desc_ref(gossip_member_desc(g, i));
 		if (mi.cred != NULL) {
 			struct state_blob *b = &st->creds[st->ncreds++];
 
@@ -162,15 +162,10 @@ view_adopt(struct gossip *g, const struct state *st, gossip_time now)
 		if (gossip_add_credential(g, now, st->creds[i].bytes, st->creds[i].len, err,
 		                          sizeof(err)) == 0)
 			creds++;
-	for (size_t i = 0; i < st->nmembers; i++) {
-		struct gossip_desc *gd = gossip_desc_new(&st->members[i]);
-
-		if (gd == NULL)
-			break;
-		if (gossip_desc_verify(gd) == 0 && gossip_add_member(g, now, gd) == 0)
+	for (size_t i = 0; i < st->nmembers; i++)
+		if (gossip_desc_verify(st->members[i]) == 0 &&
+		    gossip_add_member(g, now, st->members[i]) == 0)
 			adopted++;
-		gossip_desc_unref(gd);
-	}
 	if (st->nmembers > 0 || st->nrevocations > 0)
 		log_info("gossip: %zu of %zu remembered members taken into the view (%zu of %zu "
 		         "credentials, %zu of %zu revocations)",
@@ -201,7 +196,7 @@ static bool
 mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *policy,
              const struct cred *c, struct mesh_site *site, struct view_room *room)
 {
-	const struct wire_desc *d = mi->granted;
+	const struct wire_cdesc *d = mi->granted;
 
 	if (policy_site(policy, mi->name, c, NULL, 0) != NULL)
 		return false;

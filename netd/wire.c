@@ -653,3 +653,90 @@ wire_present_decode(const uint8_t *buf, size_t len, struct wire_present *p)
 	codec_get_copy(&in, p->cred, p->cred_len);
 	return in.bad || in.off != len ? -1 : 0;
 }
+
+/* The fields a descriptor and its compact form have alike: the same names in both. */
+#define COPY_FIXED(to, from)                                                                       \
+	do {                                                                                       \
+		memcpy((to)->name, (from)->name, sizeof((to)->name));                              \
+		(to)->incarnation = (from)->incarnation;                                           \
+		memcpy((to)->wg_key, (from)->wg_key, WIRE_KEY_LEN);                                \
+		memcpy((to)->sign_key, (from)->sign_key, WIRE_KEY_LEN);                            \
+		(to)->gossip = (from)->gossip;                                                     \
+		(to)->nendpoints = (from)->nendpoints;                                             \
+		(to)->noverlay = (from)->noverlay;                                                 \
+		(to)->nprefixes = (from)->nprefixes;                                               \
+		(to)->nvnis = (from)->nvnis;                                                       \
+		(to)->nrelays = (from)->nrelays;                                                   \
+		(to)->flags = (from)->flags;                                                       \
+		(to)->cred_serial = (from)->cred_serial;                                           \
+		(to)->next_serial = (from)->next_serial;                                           \
+		memcpy((to)->sig, (from)->sig, WIRE_SIG_LEN);                                      \
+	} while (0)
+
+/* The lists in the order they sit in a room: the 4-byte aligned ones first, the relays'
+ * names last. */
+size_t
+wire_cdesc_room(const struct wire_desc *d)
+{
+	size_t n = d->nendpoints * sizeof(d->endpoints[0]) + d->noverlay * sizeof(d->overlay[0]) +
+	           d->nprefixes * sizeof(d->prefixes[0]) + d->nvnis * sizeof(d->vnis[0]) +
+	           d->nrelays * sizeof(d->relays[0]);
+
+	return (n + 3) & ~(size_t)3;
+}
+
+/* Copies n entries of size bytes into the room at *at and returns where they went. */
+static const void *
+room_put(uint8_t **at, const void *src, size_t n, size_t size)
+{
+	const void *p = *at;
+
+	if (n > 0)
+		memcpy(*at, src, n * size);
+	*at += n * size;
+	return p;
+}
+
+void
+wire_cdesc_pack(struct wire_cdesc *c, void *room, const struct wire_desc *d)
+{
+	uint8_t *at = room;
+
+	memset(c, 0, sizeof(*c));
+	COPY_FIXED(c, d);
+	c->endpoints = room_put(&at, d->endpoints, d->nendpoints, sizeof(d->endpoints[0]));
+	c->overlay = room_put(&at, d->overlay, d->noverlay, sizeof(d->overlay[0]));
+	c->prefixes = room_put(&at, d->prefixes, d->nprefixes, sizeof(d->prefixes[0]));
+	c->vnis = room_put(&at, d->vnis, d->nvnis, sizeof(d->vnis[0]));
+	c->relays = room_put(&at, d->relays, d->nrelays, sizeof(d->relays[0]));
+}
+
+/* Copies n entries of size bytes from a room's list, if any. */
+static void
+room_get(void *dst, const void *src, size_t n, size_t size)
+{
+	if (n > 0)
+		memcpy(dst, src, n * size);
+}
+
+void
+wire_cdesc_unpack(const struct wire_cdesc *c, struct wire_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	COPY_FIXED(d, c);
+	room_get(d->endpoints, c->endpoints, c->nendpoints, sizeof(d->endpoints[0]));
+	room_get(d->overlay, c->overlay, c->noverlay, sizeof(d->overlay[0]));
+	room_get(d->prefixes, c->prefixes, c->nprefixes, sizeof(d->prefixes[0]));
+	room_get(d->vnis, c->vnis, c->nvnis, sizeof(d->vnis[0]));
+	room_get(d->relays, c->relays, c->nrelays, sizeof(d->relays[0]));
+}
+
+bool
+wire_cdesc_same_content(const struct wire_cdesc *a, const struct wire_cdesc *b)
+{
+	struct wire_desc x, y;
+
+	wire_cdesc_unpack(a, &x);
+	wire_cdesc_unpack(b, &y);
+	return wire_desc_same_content(&x, &y);
+}

@@ -61,6 +61,39 @@ struct wire_desc {
 	uint8_t sig[WIRE_SIG_LEN];
 };
 
+/* A descriptor held at its real size: the fields of struct wire_desc, each list pointing
+ * into a room that holds only its entries (wire_cdesc_pack). gossip keeps one per member,
+ * where a struct wire_desc would keep the room of the longest lists for every site. */
+struct wire_cdesc {
+	char name[WIRE_NAME_MAX + 1];
+	uint32_t incarnation;
+	uint8_t wg_key[WIRE_KEY_LEN];
+	uint8_t sign_key[WIRE_KEY_LEN];
+	struct addr_endpoint gossip;
+	const struct addr_endpoint *endpoints;
+	const struct addr_prefix *overlay;
+	const struct addr_prefix *prefixes;
+	const uint32_t *vnis;
+	const char (*relays)[WIRE_NAME_MAX + 1];
+	uint8_t nendpoints;
+	uint8_t noverlay;
+	uint8_t nprefixes;
+	uint8_t nvnis;
+	uint8_t nrelays;
+	uint8_t flags;
+	uint64_t cred_serial;
+	uint64_t next_serial;
+	uint8_t sig[WIRE_SIG_LEN];
+};
+
+/* The bytes of room d's lists take, a multiple of 4 (every list is 4-byte aligned but the
+ * relays, which come last). */
+size_t wire_cdesc_room(const struct wire_desc *d);
+/* Fills c from d, its lists copied into room (4-byte aligned, wire_cdesc_room(d) bytes). */
+void wire_cdesc_pack(struct wire_cdesc *c, void *room, const struct wire_desc *d);
+void wire_cdesc_unpack(const struct wire_cdesc *c, struct wire_desc *d);
+bool wire_cdesc_same_content(const struct wire_cdesc *a, const struct wire_cdesc *b);
+
 #define WIRE_DESC_NAT   0x01 /* behind NAT: its endpoints are what others saw of it */
 #define WIRE_DESC_RELAY 0x02 /* offers to relay between sites that name it */
 #define WIRE_DESC_FLAGS (WIRE_DESC_NAT | WIRE_DESC_RELAY)

@@ -40,6 +40,9 @@ member(struct wire_desc *d, const char *name, uint8_t octet)
 	memset(d->sig, 0x5a, sizeof(d->sig));
 }
 
+/* The members a state holds, by reference as gossip shares them. */
+static struct gossip_desc *held[3];
+
 static void
 sample(struct state *st, struct wire_desc *members, size_t n)
 {
@@ -48,8 +51,26 @@ sample(struct state *st, struct wire_desc *members, size_t n)
 
 		snprintf(name, sizeof(name), "site%zu", i + 2);
 		member(&members[i], name, (uint8_t)(i + 2));
+		held[i] = gossip_desc_new(&members[i]);
+		assert_non_null(held[i]);
 	}
-	*st = (struct state){.incarnation = 9, .members = members, .nmembers = n};
+	*st = (struct state){.incarnation = 9, .members = held, .nmembers = n};
+}
+
+static void
+release(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		gossip_desc_unref(held[i]);
+}
+
+static bool
+same(const struct gossip_desc *gd, const struct wire_desc *d)
+{
+	struct wire_desc back;
+
+	wire_cdesc_unpack(&gd->d, &back);
+	return wire_desc_equal(&back, d);
 }
 
 static void
@@ -69,8 +90,9 @@ test_round_trip(void **unused)
 		assert_int_equal(back.incarnation, 9);
 		assert_int_equal(back.nmembers, n);
 		for (size_t i = 0; i < n; i++)
-			assert_true(wire_desc_equal(&back.members[i], &members[i]));
+			assert_true(same(back.members[i], &members[i]));
 		state_clear(&back);
+		release(n);
 		free(buf);
 	}
 }
@@ -111,7 +133,7 @@ test_federation_entries(void **unused)
 	assert_memory_equal(back.creds[1].bytes, creds[1].bytes, 101);
 	assert_memory_equal(back.revocations[0].bytes, revs[0].bytes, 77);
 	assert_int_equal(back.authorities.len, 60);
-	assert_true(wire_desc_equal(&back.members[1], &members[1]));
+	assert_true(same(back.members[1], &members[1]));
 	state_clear(&back);
 	/* The first entry (the authority update) moved to the end: refused. */
 	first = 2 + ((size_t)buf[16] << 8 | buf[17]);
@@ -127,6 +149,7 @@ test_federation_entries(void **unused)
 		free(moved);
 	}
 	free(buf);
+	release(2);
 }
 
 static void
@@ -157,6 +180,7 @@ test_truncated_and_trailing(void **unused)
 	assert_non_null(strstr(err, "trailing"));
 	free(copy);
 	free(buf);
+	release(2);
 }
 
 static void
@@ -183,6 +207,7 @@ test_corrupt(void **unused)
 	assert_int_equal(state_decode(buf, len, &back, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "entry 1"));
 	free(buf);
+	release(1);
 }
 
 static void
@@ -224,6 +249,7 @@ test_files(void **unused)
 
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	assert_int_equal(system(path), 0);
+	release(2);
 }
 
 /* A file of the first version (with a restart epoch after the magic) keeps its view. */
@@ -248,12 +274,13 @@ test_version_1(void **unused)
 	assert_int_equal(state_decode(v1, len + 4, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.incarnation, 9);
 	assert_int_equal(back.nmembers, 2);
-	assert_true(wire_desc_equal(&back.members[1], &members[1]));
+	assert_true(same(back.members[1], &members[1]));
 	state_clear(&back);
 	for (size_t cut = 0; cut < 20; cut++)
 		assert_int_equal(state_decode(v1, cut, &back, err, sizeof(err)), -1);
 	free(v1);
 	free(buf);
+	release(2);
 }
 
 /* Two netd on one state file would overwrite each other's view: the second is refused,

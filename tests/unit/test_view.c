@@ -204,6 +204,7 @@ test_members(void **state)
 	struct conf *conf;
 	struct gossip_trust *trust;
 	struct wire_desc self, remembered[2];
+	struct gossip_desc *held[2];
 	struct state carried = {0};
 	struct mesh_site sites[2];
 	struct view_room rooms[2];
@@ -226,9 +227,13 @@ test_members(void **state)
 	beta_desc(&remembered[0]);
 	remembered[1] = remembered[0];
 	remembered[1].sig[0] ^= 1;
-	view_adopt(g, &(struct state){.members = &remembered[1], .nmembers = 1}, 0);
+	for (size_t i = 0; i < 2; i++)
+		assert_non_null(held[i] = gossip_desc_new(&remembered[i]));
+	view_adopt(g, &(struct state){.members = &held[1], .nmembers = 1}, 0);
 	assert_int_equal(view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end), 0);
-	view_adopt(g, &(struct state){.members = &remembered[0], .nmembers = 1}, 0);
+	view_adopt(g, &(struct state){.members = &held[0], .nmembers = 1}, 0);
+	for (size_t i = 0; i < 2; i++)
+		gossip_desc_unref(held[i]);
 
 	n = view_mesh_sites(g, &conf->policy, 30 * MESH_USEC, 0, sites, rooms, &hold_end);
 	assert_int_equal(n, 1);
@@ -246,7 +251,7 @@ test_members(void **state)
 	/* What is remembered is what beta said, refused part included: beta signed that. */
 	assert_int_equal(view_carry(g, &carried), 0);
 	assert_int_equal(carried.nmembers, 1);
-	assert_int_equal(carried.members[0].nprefixes, 2);
+	assert_int_equal(carried.members[0]->d.nprefixes, 2);
 	assert_int_equal(carried.ncreds, 0);
 	assert_int_equal(carried.nrevocations, 0);
 	state_clear(&carried);
@@ -300,7 +305,7 @@ sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 }
 /* What gossip holds for each site netd sees, counted by the allocator (deterministic, no
  * timing): the sites a state file brings, taken in through the same path as at start, cost
- * at most 2 KiB each, and every one reaches the mesh. */
+ * at most 512 bytes each, and every one reaches the mesh. */
 static void
 test_member_footprint(void **state)
 {
@@ -308,6 +313,7 @@ test_member_footprint(void **state)
 	size_t cap = 256 + FOOTPRINT_SITES * 200, len, before, per_site, n;
 	char *text = malloc(cap);
 	struct wire_desc *descs = calloc(FOOTPRINT_SITES, sizeof(*descs));
+	struct gossip_desc **held = calloc(FOOTPRINT_SITES, sizeof(*held));
 	struct mesh_site *sites = calloc(FOOTPRINT_SITES, sizeof(*sites));
 	struct view_room *rooms = calloc(FOOTPRINT_SITES, sizeof(*rooms));
 	struct conf_errors errs = {0};
@@ -320,6 +326,7 @@ test_member_footprint(void **state)
 	(void)state;
 	assert_non_null(text);
 	assert_non_null(descs);
+	assert_non_null(held);
 	assert_non_null(sites);
 	assert_non_null(rooms);
 	len = (size_t)snprintf(text, cap,
@@ -365,11 +372,23 @@ test_member_footprint(void **state)
 		sign_desc(d, priv[i]);
 	}
 
+	/* The descriptors as a state file's reader makes them, and lets go of them once gossip
+	 * took them. */
 	before = heap_in_use();
-	view_adopt(g, &(struct state){.members = descs, .nmembers = FOOTPRINT_SITES}, 0);
+	for (size_t i = 0; i < FOOTPRINT_SITES; i++)
+		assert_non_null(held[i] = gossip_desc_new(&descs[i]));
+	view_adopt(g, &(struct state){.members = held, .nmembers = FOOTPRINT_SITES}, 0);
+	for (size_t i = 0; i < FOOTPRINT_SITES; i++)
+		gossip_desc_unref(held[i]);
 	per_site = (heap_in_use() - before) / FOOTPRINT_SITES;
-	print_message("gossip holds %zu bytes per site\n", per_site);
-	assert_true(per_site <= 2048);
+	/* A descriptor of one endpoint, prefix and VNI is held at its size: the room for the
+	 * longest lists (struct wire_desc, 1,016 bytes) alone would exceed this. */
+	if (heap_in_use() == 0)
+		print_message("mallinfo2 counts no heap here (a sanitizer's allocator): the "
+		              "bytes per site are not checked\n");
+	else
+		print_message("gossip holds %zu bytes per site\n", per_site);
+	assert_true(per_site <= 512);
 	n = view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end);
 	assert_int_equal(n, FOOTPRINT_SITES);
 	sorted_device_lookups(g, descs);
@@ -379,6 +398,7 @@ test_member_footprint(void **state)
 	conf_free(conf);
 	free(rooms);
 	free(sites);
+	free(held);
 	free(descs);
 	free(text);
 }

@@ -723,6 +723,44 @@ test_signed_bytes(void **state)
 	assert_int_equal(wire_accuse_signed_bytes("a", 1, "Bad", ba, sizeof(ba)), -1);
 }
 
+/* A descriptor packed at its real size reads back the same, its room no larger than its
+ * lists, and two packed descriptors compare by content. */
+static void
+test_compact_desc(void **state)
+{
+	struct wire_desc d, back, empty = {0};
+	struct wire_cdesc c, c2;
+	uint32_t room[WIRE_DATAGRAM_MAX / 4], room2[WIRE_DATAGRAM_MAX / 4];
+	size_t n;
+
+	(void)state;
+	sample_desc(&d);
+	n = wire_cdesc_room(&d);
+	assert_int_equal(n, 2 * sizeof(d.endpoints[0]) + sizeof(d.overlay[0]) +
+	                            2 * sizeof(d.prefixes[0]) + 2 * sizeof(d.vnis[0]) +
+	                            2 * sizeof(d.relays[0]) + 2 /* to a multiple of 4 */);
+	memset(room, 0xee, sizeof(room));
+	wire_cdesc_pack(&c, room, &d);
+	assert_int_equal(((uint8_t *)room)[n], 0xee); /* nothing written past the room */
+	assert_int_equal(c.prefixes[1].len, 48);
+	assert_string_equal(c.relays[0], "relay-1");
+	wire_cdesc_unpack(&c, &back);
+	assert_true(wire_desc_equal(&d, &back));
+	assert_memory_equal(&d, &back, sizeof(d)); /* the unused room reads zero, as d's */
+
+	d.incarnation++;
+	wire_cdesc_pack(&c2, room2, &d);
+	assert_true(wire_cdesc_same_content(&c, &c2));
+	d.nvnis = 1;
+	wire_cdesc_pack(&c2, room2, &d);
+	assert_false(wire_cdesc_same_content(&c, &c2));
+
+	assert_int_equal(wire_cdesc_room(&empty), 0);
+	wire_cdesc_pack(&c, room, &empty);
+	wire_cdesc_unpack(&c, &back);
+	assert_true(wire_desc_equal(&empty, &back));
+}
+
 int
 main(void)
 {
@@ -741,6 +779,7 @@ main(void)
 	        cmocka_unit_test(test_cookie_reply),
 	        cmocka_unit_test(test_present),
 	        cmocka_unit_test(test_signed_bytes),
+	        cmocka_unit_test(test_compact_desc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

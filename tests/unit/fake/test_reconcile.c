@@ -2047,6 +2047,41 @@ hand_peer(struct wg_device *set, int key, uint32_t flags)
 	return p;
 }
 
+/* The device's pace, on a fake clock. A read of a small device (10 ms: 1,000 peers from
+ * wireguard-go) is followed by the next a second later; a slow one waits 20 times its cost,
+ * a stalled one no longer than the slow resync's 30 s. */
+static void
+test_drift_read_pace(void **state)
+{
+	const int64_t ms = MESH_USEC / 1000;
+	const int64_t cost[] = {-1, 0, 10 * ms, 50 * ms, 51 * ms, 250 * ms, 1500 * ms, 60000 * ms};
+	const int64_t want[] = {1000 * ms, 1000 * ms, 1000 * ms,  1000 * ms,
+	                        1020 * ms, 5000 * ms, 30000 * ms, 30000 * ms};
+
+	(void)state;
+	for (size_t i = 0; i < N(cost); i++)
+		assert_int_equal(drift_read_delay(cost[i]), want[i]);
+
+	/* A minute of reads that cost c each, and a hand change just after the first: the next
+	 * read finds it within max(1 s, 20 c), and reading takes at most 1/20 of the time. */
+	for (int64_t c = 5 * ms; c <= 400 * ms; c *= 2) {
+		int64_t now = 0, busy = 0, changed_at = c + 1, found = -1, bound;
+
+		while (now < 60 * MESH_USEC) {
+			if (found < 0 && now >= changed_at)
+				found = now + c;
+			busy += c;
+			now += c + drift_read_delay(c);
+		}
+		bound = 20 * c > MESH_USEC ? 20 * c : MESH_USEC;
+		assert_true(found > changed_at);
+		assert_true(found - changed_at <= bound + c);
+		assert_true(busy * 20 <= now);
+		if (c <= 50 * ms)
+			assert_true(found - changed_at <= 2 * MESH_USEC);
+	}
+}
+
 /* A peer removed by hand: found once, repaired by the next run, which counts as a resync;
  * the repaired device compares equal again. */
 static void
@@ -2374,6 +2409,98 @@ test_handshake_retried(void **state)
 	conf_free(conf);
 }
 
+#define MANY_SITES 250
+
+/* The view of sites 0 to n - 1 of many: keys that share this site's first byte and differ in
+ * the second (spread over i), so that some are above its key and some below. */
+static struct mesh_desired *
+desired_many(const struct conf *conf, const uint8_t self[KEY_LEN], size_t n)
+{
+	static char names[MANY_SITES][8];
+	static struct addr_prefix prefixes[MANY_SITES];
+	static const uint32_t vni = 100;
+	struct mesh_site *sites = calloc(n, sizeof(*sites));
+	struct mesh_desired *d = NULL;
+	struct mesh_params params;
+
+	assert_true(sites && n <= MANY_SITES);
+	for (size_t i = 0; i < n; i++) {
+		struct mesh_site *s = &sites[i];
+
+		snprintf(names[i], sizeof(names[i]), "s%03zu", i);
+		s->name = names[i];
+		memset(s->public_key, 0x11, KEY_LEN);
+		s->public_key[0] = self[0];
+		s->public_key[1] = (uint8_t)(i * 151);
+		s->public_key[2] = (uint8_t)i;
+		assert_int_equal(addr_parse("198.51.100.0", &s->endpoint), 0);
+		s->endpoint.u.bytes[3] = (uint8_t)(i + 1);
+		s->endpoint_port = 51820;
+		assert_int_equal(addr_prefix_parse("10.99.1.0/32", &s->overlay[0]), 0);
+		s->overlay[0].addr.u.bytes[3] = (uint8_t)(i + 1);
+		s->noverlay = 1;
+		assert_int_equal(addr_prefix_parse("10.0.0.0/16", &prefixes[i]), 0);
+		prefixes[i].addr.u.bytes[1] = (uint8_t)(i + 1);
+		s->prefixes = &prefixes[i];
+		s->nprefixes = 1;
+		s->vnis = &vni;
+		s->nvnis = 1;
+	}
+	mesh_params_init(&params);
+	assert_int_equal(mesh_compute(conf, sites, n, &params, 0, &d), 0);
+	assert_int_equal(d->npeers, n);
+	free(sites);
+	return d;
+}
+
+/* A join of hundreds of sites that do not answer yet: every handshake this end started is
+ * watched, those of a second run's new peers beside the first's, and at each one's time
+ * exactly the peers whose key is above this site's are started once more. */
+static void
+test_handshakes_retried_many(void **state)
+{
+	const size_t half = MANY_SITES / 2;
+	const int64_t T = RECONCILE_HANDSHAKE_RETRY;
+	struct conf *conf = default_conf();
+	struct mesh_desired *self = desired_of(conf, NULL, 0), *first, *all;
+	size_t above_first = 0, above = 0;
+	struct reconcile_stats st;
+	struct reconcile *r;
+
+	(void)state;
+	first = desired_many(conf, self->wg.public_key, half);
+	all = desired_many(conf, self->wg.public_key, MANY_SITES);
+	for (size_t i = 0; i < all->npeers; i++) {
+		bool retried_here = all->peers[i].retries_handshake;
+
+		above += retried_here;
+		above_first += retried_here && strcmp(all->peers[i].site, "s125") < 0;
+	}
+	/* Both kinds among both runs' peers, or the test shows nothing. */
+	assert_true(above_first > 0 && above_first < half);
+	assert_true(above > above_first && above - above_first < MANY_SITES - half);
+
+	r = started(first);
+	assert_int_equal(reconcile_run(r, all, T / 4), 0);
+	assert_int_equal(reconcile_retry_at(r), T);
+	assert_int_equal(reconcile_run(r, all, T), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_retried, above_first);
+	assert_int_equal(reconcile_retry_at(r), T + T / 4);
+	assert_int_equal(reconcile_run(r, all, T + T / 4), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_retried, above);
+	assert_int_equal(reconcile_retry_at(r), 0);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, all, 3 * T), 0);
+	assert_int_equal(fake_changes(), 0);
+	reconcile_free(r);
+	mesh_desired_free(self);
+	mesh_desired_free(first);
+	mesh_desired_free(all);
+	conf_free(conf);
+}
+
 static double
 seconds_since(const struct timespec *t0)
 {
@@ -2600,6 +2727,7 @@ main(void)
 	        cmocka_unit_test_setup(test_port_arrives, setup),
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
+	        cmocka_unit_test(test_drift_read_pace),
 	        cmocka_unit_test_setup(test_drift_peer_removed, setup),
 	        cmocka_unit_test_setup(test_drift_changed_and_foreign, setup),
 	        cmocka_unit_test_setup(test_drift_no_peers, setup),
@@ -2609,6 +2737,7 @@ main(void)
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
+	        cmocka_unit_test_setup(test_handshakes_retried_many, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	        cmocka_unit_test_setup(test_batch_one_failure, setup),
 	};
