@@ -302,3 +302,16 @@ drift_read_delay(int64_t cost)
 		return DRIFT_READ_PERIOD;
 	return cost * DRIFT_READ_COST_MULT;
 }
+
+int64_t
+drift_pace_note(struct drift_pace *p, int64_t cost)
+{
+	int64_t least = cost;
+
+	p->cost[p->next] = cost;
+	p->next = (p->next + 1) % DRIFT_PACE_READS;
+	for (unsigned i = 0; i < DRIFT_PACE_READS; i++)
+		if (p->cost[i] < least)
+			least = p->cost[i];
+	return drift_read_delay(least);
+}

@@ -105,6 +105,19 @@ const char *drift_format(const struct drift *d, char *buf, size_t len);
  * time, microseconds, from its start to the end of what the site did with it). */
 int64_t drift_read_delay(int64_t cost);
 
+/* The costs of the last DRIFT_PACE_READS reads (zero before there were as many). The pace
+ * follows the cheapest: a read slowed by the machine's load (a userspace WireGuard not
+ * scheduled for a while) does not stretch the time to the next, a device that is slow to
+ * read every time does. Zeroed to start. */
+#define DRIFT_PACE_READS 4
+struct drift_pace {
+	int64_t cost[DRIFT_PACE_READS];
+	unsigned next;
+};
+
+/* Notes a read that cost cost; returns the microseconds to the next read. */
+int64_t drift_pace_note(struct drift_pace *p, int64_t cost);
+
 /* "endpoint,allowed-ips": the fields of a changed peer, comma-separated. Returns buf. */
 const char *drift_fields_format(unsigned fields, char *buf, size_t len);
 

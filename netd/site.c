@@ -37,7 +37,7 @@
 /* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
 /* The WireGuard device is read off the request path, every second or more seldom on a
- * device whose read is slow (drift_read_delay): for the status socket's figures
+ * device whose read is slow (drift_pace_note): for the status socket's figures
  * (endpoints, handshakes, bytes), so a reply never waits on the kernel or a userspace
  * implementation, and to find drift, which WireGuard has no events for: a peer removed,
  * changed or added by hand is repaired within that plus the debounce. */
@@ -77,7 +77,8 @@ struct site {
 	ev_timer wg_timer;
 	bool wg_collecting;    /* the timer runs to collect a read that went on in the background */
 	int64_t wg_read_start; /* when the read being made or collected began */
-	double wg_pace;        /* seconds between reads, from the last one's cost */
+	double wg_pace;        /* seconds between reads, from the last ones' costs */
+	struct drift_pace wg_costs;
 	/* Reconcile runs when the oldest read still going on in the background began: an
 	 * answer that may predate a run is not compared with what that run left. */
 	uint64_t wg_stale_since;
@@ -994,7 +995,8 @@ site_refresh_wg(struct site *s)
 	ev_timer_start(s->loop, &s->wg_timer);
 	if (rc == 0) {
 		site_observe_wg(s);
-		s->wg_pace = (double)drift_read_delay(site_now() - s->wg_read_start) / MESH_USEC;
+		s->wg_pace = (double)drift_pace_note(&s->wg_costs, site_now() - s->wg_read_start) /
+		             MESH_USEC;
 	}
 }
 

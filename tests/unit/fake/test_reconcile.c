@@ -2082,6 +2082,28 @@ test_drift_read_pace(void **state)
 	}
 }
 
+/* The pace follows the cheapest of the last four reads: one slow read (the machine busy) or
+ * a slow first few leave it at a second; four slow ones in a row stretch it, and one cheap
+ * read brings it back. */
+static void
+test_drift_pace_cheapest(void **state)
+{
+	const int64_t ms = MESH_USEC / 1000;
+	struct drift_pace pace = {0};
+
+	(void)state;
+	for (int i = 0; i < DRIFT_PACE_READS - 1; i++)
+		assert_int_equal(drift_pace_note(&pace, 400 * ms), 1000 * ms);
+	assert_int_equal(drift_pace_note(&pace, 400 * ms), 8000 * ms);
+	assert_int_equal(drift_pace_note(&pace, 250 * ms), 5000 * ms);
+	assert_int_equal(drift_pace_note(&pace, 3 * ms), 1000 * ms);
+	for (int i = 0; i < DRIFT_PACE_READS - 1; i++)
+		assert_int_equal(drift_pace_note(&pace, 300 * ms), 1000 * ms);
+	assert_int_equal(drift_pace_note(&pace, 300 * ms), 6000 * ms);
+	assert_int_equal(drift_pace_note(&pace, 2 * ms), 1000 * ms);
+	assert_int_equal(drift_pace_note(&pace, 500 * ms), 1000 * ms);
+}
+
 /* A peer removed by hand: found once, repaired by the next run, which counts as a resync;
  * the repaired device compares equal again. */
 static void
@@ -2728,6 +2750,7 @@ main(void)
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
 	        cmocka_unit_test(test_drift_read_pace),
+	        cmocka_unit_test(test_drift_pace_cheapest),
 	        cmocka_unit_test_setup(test_drift_peer_removed, setup),
 	        cmocka_unit_test_setup(test_drift_changed_and_foreign, setup),
 	        cmocka_unit_test_setup(test_drift_no_peers, setup),
