@@ -129,8 +129,14 @@ $(BUILD)/netd-sim: $(SIM_OBJS) $(LIBS_ALL)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(SIM_OBJS) $(LIBS_ALL) $(PKG_LIBS) -lm
 
 # The load generator: many simulated sites on real UDP sockets against one real netd.
-$(BUILD)/netd-load: $(BUILD)/obj/tests/load/load.o $(LIBS_ALL)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(PKG_LIBS)
+# Its sites answer netd's WireGuard handshakes (tests/load/wgresp.c), which has a unit test.
+LOAD_OBJS  := $(BUILD)/obj/tests/load/load.o $(BUILD)/obj/tests/load/wgresp.o
+$(BUILD)/netd-load: $(LOAD_OBJS) $(LIBS_ALL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(LOAD_OBJS) $(LIBS_ALL) $(PKG_LIBS)
+
+$(BUILD)/tests/test_wgresp: $(BUILD)/obj/tests/unit/test_wgresp.o $(BUILD)/obj/tests/load/wgresp.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 # Small programs that drive kernel-helpers directly, for the namespace and VM tests.
 $(BUILD)/%: $(BUILD)/obj/tests/kernel/%.o $(LIBS_ALL)
@@ -144,7 +150,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -DNETD_VERSION=\"$(VERSION)\" \
                -DNETD_SYSCONFDIR=\"$(SYSCONFDIR)\" -DNETD_LOCALSTATEDIR=\"$(LOCALSTATEDIR)\" -I. $(PKG_CFLAGS) -g -O1 \
                -fno-sanitize-recover=all
 FUZZ_OBJS   := $(NETD_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(KH_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) \
-               $(ADDR_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+               $(ADDR_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/fuzz/obj/tests/load/wgresp.o
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
