@@ -6,6 +6,12 @@
  * holds every site), then runs the sites in real time until SIGTERM or SIGINT. It prints a
  * JSON summary of what netd and the sites exchanged on SIGUSR1 and when it stops.
  *
+ * Each site also listens on its WireGuard endpoint (port + N + i) and answers netd's
+ * handshake initiations and keeps its sessions alive as a WireGuard peer would
+ * (tests/load/wgresp.c), carrying no traffic: against sites that never answered, netd's
+ * WireGuard retried every initiation every 5 s for 90 s, work a real federation never
+ * asks of it.
+ *
  * Each site starts converged with site-0 and a few random others (--view, both ways), not
  * with all: views of N members each would cost N^2 memory. So that netd is probed and synced
  * about as often as in a federation of N sites, where each site probes one of N-1 members
@@ -40,6 +46,7 @@
 #include "netd/cred.h"
 #include "netd/gossip.h"
 #include "netd/key.h"
+#include "tests/load/wgresp.h"
 
 #define LOAD_FEDERATION "load"
 #define LOAD_VNI        100
@@ -78,6 +85,9 @@ struct site {
 	int fd;
 	ev_io io;
 	ev_timer timer;
+	int wg_fd; /* its WireGuard endpoint, where it answers netd's handshakes */
+	ev_io wg_io;
+	struct wgresp_site wg;
 };
 
 static struct site *S;
@@ -104,6 +114,10 @@ static struct {
 static struct {
 	uint64_t to_netd, to_netd_bytes, from_netd, from_netd_bytes, send_errors;
 } C;
+
+/* netd as the initiator of every site's WireGuard handshakes, and what the sites answered. */
+static struct wgresp_initiator netd_wg;
+static struct wgresp_counters W;
 
 static void
 die(const char *what)
@@ -365,6 +379,33 @@ on_readable(struct ev_loop *l, ev_io *w, int revents)
 	drain();
 }
 
+/* A WireGuard datagram to site i: answered, if at all, to where it came from, as a
+ * WireGuard peer answers its peer's latest endpoint. */
+static void
+on_wg_readable(struct ev_loop *l, ev_io *w, int revents)
+{
+	size_t i = (size_t)(uintptr_t)w->data;
+	static uint8_t buf[65536];
+	uint8_t out[WGRESP_REPLY_MAX];
+
+	(void)l;
+	(void)revents;
+	for (int k = 0; k < 16; k++) {
+		struct sockaddr_storage sa;
+		socklen_t salen = sizeof(sa);
+		ssize_t n =
+		        recvfrom(S[i].wg_fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &salen);
+		size_t len;
+
+		if (n < 0)
+			break;
+		len = wgresp_receive(&S[i].wg, S[i].priv, S[i].pub, &netd_wg,
+		                     mono_now() / (GOSSIP_SEC / 1000), buf, (size_t)n, out, &W);
+		if (len > 0 && sendto(S[i].wg_fd, out, len, 0, (struct sockaddr *)&sa, salen) < 0)
+			C.send_errors++;
+	}
+}
+
 static void
 on_stop(struct ev_loop *l, ev_signal *w, int revents)
 {
@@ -478,36 +519,47 @@ admit(size_t i, size_t j, gossip_time now)
 	}
 }
 
+static int
+udp_socket(size_t i, uint16_t port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	memcpy(&sa.sin_addr, O.addr.u.bytes, 4);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "netd-load: site %zu: UDP port %u: %s\n", i, port, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
 static void
 open_socket(size_t i)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(O.port + i)};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), rcvbuf = 8 << 20;
+	int fd = udp_socket(i, (uint16_t)(O.port + i)), rcvbuf = 8 << 20;
 
 	/* site-0 takes a joining netd's requests for every site's credential in one burst; the
 	 * default buffer (about 200 KiB) dropped most of them at 10,000 sites. The memory is
 	 * taken only while datagrams wait. */
-	memcpy(&sa.sin_addr, O.addr.u.bytes, 4);
-	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "netd-load: site %zu: UDP port %u: %s\n", i, O.port + (unsigned)i,
-		        strerror(errno));
-		exit(1);
-	}
 	S[i].fd = fd;
 	ev_io_init(&S[i].io, on_readable, fd, EV_READ);
 	S[i].io.data = (void *)(uintptr_t)i;
 	ev_io_start(loop, &S[i].io);
 	ev_timer_init(&S[i].timer, on_timer, 0, 0);
 	S[i].timer.data = (void *)(uintptr_t)i;
+	S[i].wg_fd = udp_socket(i, (uint16_t)(O.port + O.sites + i));
+	ev_io_init(&S[i].wg_io, on_wg_readable, S[i].wg_fd, EV_READ);
+	S[i].wg_io.data = (void *)(uintptr_t)i;
+	ev_io_start(loop, &S[i].wg_io);
 }
 
 static void
 raise_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)O.sites + 64;
+	rlim_t want = 2 * (rlim_t)O.sites + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
@@ -515,7 +567,7 @@ raise_nofile(void)
 	if (rl.rlim_max < want)
 		rl.rlim_max = want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		die("cannot raise the limit of open files to one per site");
+		die("cannot raise the limit of open files to two per site");
 }
 
 /* Who holds whom at the start, both ways: every site and site-0, and each site and view
@@ -652,6 +704,7 @@ write_netd(void)
 	priv[0] &= 248;
 	priv[31] = (priv[31] & 127) | 64;
 	key_public_from_private(pub, priv);
+	wgresp_initiator_init(&netd_wg, pub);
 	key_to_base64(keytext, priv);
 	strcat(keytext, "\n");
 	write_file("netd.key", keytext, 0600);
@@ -696,8 +749,9 @@ write_netd(void)
 	write_file("netd.conf", conf, 0644);
 }
 
-/* When (monotonic seconds), how many sites hold netd alive (or suspect), the traffic, and
- * what the sites' gossip counted in all, as one JSON line. */
+/* When (monotonic seconds), how many sites hold netd alive (or suspect), the traffic, what
+ * the sites' gossip counted in all and what their WireGuard responders did, as one JSON
+ * line. */
 static void
 summary(void)
 {
@@ -724,14 +778,19 @@ summary(void)
 	       "\"to_netd_bytes\":%llu,\"from_netd_datagrams\":%llu,\"from_netd_bytes\":%llu,"
 	       "\"send_errors\":%llu,\"creds_admitted\":%llu,\"creds_refused\":%llu,"
 	       "\"drop_unknown\":%llu,\"drop_stale\":%llu,\"drop_rate\":%llu,\"challenges\":%llu,"
-	       "\"suspicions\":%llu}\n",
+	       "\"suspicions\":%llu,\"wg_initiations_answered\":%llu,\"wg_transport_received\":%"
+	       "llu,"
+	       "\"wg_keepalives_sent\":%llu,\"wg_cookie_replies\":%llu,\"wg_dropped\":%llu}\n",
 	       (double)mono_now() / GOSSIP_SEC, O.sites, O.view, holding,
 	       (unsigned long long)C.to_netd, (unsigned long long)C.to_netd_bytes,
 	       (unsigned long long)C.from_netd, (unsigned long long)C.from_netd_bytes,
 	       (unsigned long long)C.send_errors, (unsigned long long)t.creds_admitted,
 	       (unsigned long long)t.creds_refused, (unsigned long long)t.drop_unknown,
 	       (unsigned long long)t.drop_stale, (unsigned long long)t.drop_rate,
-	       (unsigned long long)t.challenges, (unsigned long long)t.suspicions);
+	       (unsigned long long)t.challenges, (unsigned long long)t.suspicions,
+	       (unsigned long long)W.initiations, (unsigned long long)W.transport,
+	       (unsigned long long)W.keepalives, (unsigned long long)W.cookies,
+	       (unsigned long long)W.dropped);
 	fflush(stdout);
 }
 
@@ -743,6 +802,7 @@ teardown(void)
 		gossip_desc_unref(S[i].gd);
 		gossip_cred_unref(S[i].cred);
 		close(S[i].fd);
+		close(S[i].wg_fd);
 	}
 	free(S);
 	free(Q.q);
