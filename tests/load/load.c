@@ -6,11 +6,12 @@
  * holds every site), then runs the sites in real time until SIGTERM or SIGINT. It prints a
  * JSON summary of what netd and the sites exchanged on SIGUSR1 and when it stops.
  *
- * Each site also listens on its WireGuard endpoint (port + N + i) and answers netd's
- * handshake initiations and keeps its sessions alive as a WireGuard peer would
- * (tests/load/wgresp.c), carrying no traffic: against sites that never answered, netd's
- * WireGuard retried every initiation every 5 s for 90 s, work a real federation never
- * asks of it.
+ * Each site also answers netd's WireGuard handshake initiations and keeps its sessions
+ * alive as a WireGuard peer would (tests/load/wgresp.c), carrying no traffic: against sites
+ * that never answered, netd's WireGuard retried every initiation every 5 s for 90 s, work a
+ * real federation never asks of it. A site's WireGuard endpoint is its gossip socket, told
+ * apart by the first byte (WireGuard's types 1-4, gossip's kinds from 0x11): a socket per
+ * site, as a second one would pass the 20,000 open files allowed here at 10,000 sites.
  *
  * Each site starts converged with site-0 and a few random others (--view, both ways), not
  * with all: views of N members each would cost N^2 memory. So that netd is probed and synced
@@ -62,7 +63,7 @@ static struct {
 	uint64_t seed;
 	struct addr addr; /* the sites' address */
 	struct addr netd; /* netd's gossip address */
-	uint16_t port;    /* site i's gossip port is port + i, its WireGuard port port + N + i */
+	uint16_t port;    /* site i's gossip and WireGuard port is port + i */
 	const char *dir;
 	const char *interface;
 	const char *backend;
@@ -85,9 +86,7 @@ struct site {
 	int fd;
 	ev_io io;
 	ev_timer timer;
-	int wg_fd; /* its WireGuard endpoint, where it answers netd's handshakes */
-	ev_io wg_io;
-	struct wgresp_site wg;
+	struct wgresp_site wg; /* its WireGuard responder's sessions */
 };
 
 static struct site *S;
@@ -349,11 +348,25 @@ on_timer(struct ev_loop *l, ev_timer *w, int revents)
 	drain();
 }
 
+/* A WireGuard datagram to site i: answered, if at all, to where it came from, as a
+ * WireGuard peer answers its peer's latest endpoint. */
+static void
+wg_receive(size_t i, const struct sockaddr_in *sa, const uint8_t *buf, size_t n)
+{
+	uint8_t out[WGRESP_REPLY_MAX];
+	size_t len = wgresp_receive(&S[i].wg, S[i].priv, S[i].pub, &netd_wg,
+	                            mono_now() / (GOSSIP_SEC / 1000), buf, n, out, &W);
+
+	if (len > 0 && sendto(S[i].fd, out, len, 0, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+		C.send_errors++;
+}
+
 static void
 on_readable(struct ev_loop *l, ev_io *w, int revents)
 {
 	size_t i = (size_t)(uintptr_t)w->data;
-	uint8_t buf[WIRE_DATAGRAM_MAX + 1];
+	/* WireGuard's transport messages may be longer than gossip's datagrams. */
+	static uint8_t buf[65536];
 
 	(void)l;
 	(void)revents;
@@ -365,7 +378,13 @@ on_readable(struct ev_loop *l, ev_io *w, int revents)
 
 		if (n < 0)
 			break;
-		if (sa.sin_family != AF_INET || n > WIRE_DATAGRAM_MAX)
+		if (sa.sin_family != AF_INET)
+			continue;
+		if (n > 0 && buf[0] >= WGRESP_INITIATION && buf[0] <= WGRESP_TRANSPORT) {
+			wg_receive(i, &sa, buf, (size_t)n);
+			continue;
+		}
+		if (n > WIRE_DATAGRAM_MAX)
 			continue;
 		memcpy(from.addr.u.bytes, &sa.sin_addr, 4);
 		from.port = ntohs(sa.sin_port);
@@ -377,33 +396,6 @@ on_readable(struct ev_loop *l, ev_io *w, int revents)
 	}
 	schedule(i);
 	drain();
-}
-
-/* A WireGuard datagram to site i: answered, if at all, to where it came from, as a
- * WireGuard peer answers its peer's latest endpoint. */
-static void
-on_wg_readable(struct ev_loop *l, ev_io *w, int revents)
-{
-	size_t i = (size_t)(uintptr_t)w->data;
-	static uint8_t buf[65536];
-	uint8_t out[WGRESP_REPLY_MAX];
-
-	(void)l;
-	(void)revents;
-	for (int k = 0; k < 16; k++) {
-		struct sockaddr_storage sa;
-		socklen_t salen = sizeof(sa);
-		ssize_t n =
-		        recvfrom(S[i].wg_fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, &salen);
-		size_t len;
-
-		if (n < 0)
-			break;
-		len = wgresp_receive(&S[i].wg, S[i].priv, S[i].pub, &netd_wg,
-		                     mono_now() / (GOSSIP_SEC / 1000), buf, (size_t)n, out, &W);
-		if (len > 0 && sendto(S[i].wg_fd, out, len, 0, (struct sockaddr *)&sa, salen) < 0)
-			C.send_errors++;
-	}
 }
 
 static void
@@ -434,7 +426,7 @@ make_desc(size_t i)
 	snprintf(d->name, sizeof(d->name), "site-%zu", i);
 	d->gossip = site_endpoint(i);
 	d->nendpoints = 1;
-	d->endpoints[0] = (struct addr_endpoint){O.addr, (uint16_t)(O.port + O.sites + i)};
+	d->endpoints[0] = site_endpoint(i);
 	d->noverlay = 1;
 	d->overlay[0] = site_overlay(i);
 	d->nprefixes = 1;
@@ -519,47 +511,36 @@ admit(size_t i, size_t j, gossip_time now)
 	}
 }
 
-static int
-udp_socket(size_t i, uint16_t port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	memcpy(&sa.sin_addr, O.addr.u.bytes, 4);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "netd-load: site %zu: UDP port %u: %s\n", i, port, strerror(errno));
-		exit(1);
-	}
-	return fd;
-}
-
 static void
 open_socket(size_t i)
 {
-	int fd = udp_socket(i, (uint16_t)(O.port + i)), rcvbuf = 8 << 20;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(O.port + i)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), rcvbuf = 8 << 20;
 
 	/* site-0 takes a joining netd's requests for every site's credential in one burst; the
 	 * default buffer (about 200 KiB) dropped most of them at 10,000 sites. The memory is
 	 * taken only while datagrams wait. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+	memcpy(&sa.sin_addr, O.addr.u.bytes, 4);
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "netd-load: site %zu: UDP port %u: %s\n", i, O.port + (unsigned)i,
+		        strerror(errno));
+		exit(1);
+	}
 	S[i].fd = fd;
 	ev_io_init(&S[i].io, on_readable, fd, EV_READ);
 	S[i].io.data = (void *)(uintptr_t)i;
 	ev_io_start(loop, &S[i].io);
 	ev_timer_init(&S[i].timer, on_timer, 0, 0);
 	S[i].timer.data = (void *)(uintptr_t)i;
-	S[i].wg_fd = udp_socket(i, (uint16_t)(O.port + O.sites + i));
-	ev_io_init(&S[i].wg_io, on_wg_readable, S[i].wg_fd, EV_READ);
-	S[i].wg_io.data = (void *)(uintptr_t)i;
-	ev_io_start(loop, &S[i].wg_io);
 }
 
 static void
 raise_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t want = 2 * (rlim_t)O.sites + 64;
+	rlim_t want = (rlim_t)O.sites + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
@@ -567,7 +548,7 @@ raise_nofile(void)
 	if (rl.rlim_max < want)
 		rl.rlim_max = want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		die("cannot raise the limit of open files to two per site");
+		die("cannot raise the limit of open files to one per site");
 }
 
 /* Who holds whom at the start, both ways: every site and site-0, and each site and view
@@ -802,7 +783,6 @@ teardown(void)
 		gossip_desc_unref(S[i].gd);
 		gossip_cred_unref(S[i].cred);
 		close(S[i].fd);
-		close(S[i].wg_fd);
 	}
 	free(S);
 	free(Q.q);
@@ -909,9 +889,9 @@ parse(int argc, char **argv)
 	}
 	if (optind != argc || O.sites == 0 || O.dir == NULL || !addr || !netd)
 		usage();
-	/* Gossip ports port .. port + N - 1, WireGuard ports the next N. */
-	if ((unsigned long)O.port + 2 * O.sites > 65536)
-		die("--port plus twice --sites passes 65535");
+	/* Ports port .. port + N - 1. */
+	if ((unsigned long)O.port + O.sites > 65536)
+		die("--port plus --sites passes 65535");
 }
 
 int
