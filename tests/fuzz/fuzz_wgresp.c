@@ -1,7 +1,7 @@
 /* libFuzzer harness: arbitrary bytes at a netd-load site's WireGuard responder, which holds a
  * session (index 0x04030201) so that transport messages reach the tag check. Without netd's
  * key nothing may be answered, and each datagram is counted exactly once: answered,
- * authenticated, a cookie reply or dropped. */
+ * authenticated, a cookie taken or dropped. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,10 +2,12 @@
  * initiations and, like WireGuard's passive keepalive, answers netd's data with a keepalive
  * at most once per 10 s, so that netd's WireGuard neither retries an unanswered initiation
  * every 5 s nor starts a new handshake 15 s after sending data, as it would against sites
- * that never answer. It sends no cookies and checks no mac2 (nothing it answers is costly
- * enough to need them), keeps no replay window and takes any timestamp (a replayed datagram
- * earns at most a response or one keepalive per 10 s), and drops what it received after
- * decrypting it. */
+ * that never answer. A WireGuard under load refuses a response without a mac2 and sends a
+ * cookie instead; the site keeps it and sets mac2 on its responses for 115 s, as a peer
+ * does, so that the initiator's next try is taken. It sends no cookies and checks no mac2
+ * (nothing it answers is costly enough to need them), keeps no replay window and takes any
+ * timestamp (a replayed datagram earns at most a response or one keepalive per 10 s), and
+ * drops what it received after decrypting it. */
 #include "tests/load/wgresp.h"
 
 #include <sodium.h>
@@ -212,17 +214,26 @@ wgresp_kdf(uint8_t *const out[], size_t n, const uint8_t key[WGRESP_HASH_LEN], c
 static const char construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 static const char identifier[] = "WireGuard v1 zx2c4 Jason@zx2c4.com";
 static const char label_mac1[] = "mac1----";
+static const char label_cookie[] = "cookie--";
+
+/* HASH(label || key). */
+static void
+label_key(uint8_t out[WGRESP_HASH_LEN], const char *label, const uint8_t key[WGRESP_KEY_LEN])
+{
+	struct wgresp_blake2s s;
+
+	wgresp_blake2s_init(&s, WGRESP_HASH_LEN, NULL, 0);
+	wgresp_blake2s_update(&s, (const uint8_t *)label, strlen(label));
+	wgresp_blake2s_update(&s, key, WGRESP_KEY_LEN);
+	wgresp_blake2s_final(&s, out);
+}
 
 void
 wgresp_initiator_init(struct wgresp_initiator *ini, const uint8_t pub[WGRESP_KEY_LEN])
 {
-	struct wgresp_blake2s s;
-
 	memcpy(ini->pub, pub, WGRESP_KEY_LEN);
-	wgresp_blake2s_init(&s, WGRESP_HASH_LEN, NULL, 0);
-	wgresp_blake2s_update(&s, (const uint8_t *)label_mac1, strlen(label_mac1));
-	wgresp_blake2s_update(&s, pub, WGRESP_KEY_LEN);
-	wgresp_blake2s_final(&s, ini->mac1_key);
+	label_key(ini->mac1_key, label_mac1, pub);
+	label_key(ini->cookie_key, label_cookie, pub);
 }
 
 /* HASH(a || b), the transcript's step. */
@@ -298,12 +309,8 @@ static bool
 mac1_ok(const uint8_t pub[WGRESP_KEY_LEN], const uint8_t *msg, size_t maclen)
 {
 	uint8_t key[WGRESP_HASH_LEN], mac[WGRESP_MAC_LEN];
-	struct wgresp_blake2s s;
 
-	wgresp_blake2s_init(&s, WGRESP_HASH_LEN, NULL, 0);
-	wgresp_blake2s_update(&s, (const uint8_t *)label_mac1, strlen(label_mac1));
-	wgresp_blake2s_update(&s, pub, WGRESP_KEY_LEN);
-	wgresp_blake2s_final(&s, key);
+	label_key(key, label_mac1, pub);
 	wgresp_blake2s(mac, sizeof(mac), key, sizeof(key), msg, maclen);
 	return sodium_memcmp(mac, msg + maclen, WGRESP_MAC_LEN) == 0;
 }
@@ -322,6 +329,10 @@ enum {
 	RESP_EPHEMERAL = 12,
 	RESP_NOTHING = 44,
 	RESP_MAC1 = 60,
+	RESP_MAC2 = 76,
+	COOKIE_RECEIVER = 4,
+	COOKIE_NONCE = 8,
+	COOKIE_SEALED = 32,
 	DATA_RECEIVER = 4,
 	DATA_COUNTER = 8,
 	DATA_SEALED = 16,
@@ -330,8 +341,8 @@ enum {
 
 static size_t
 initiation(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LEN],
-           const uint8_t pub[WGRESP_KEY_LEN], const struct wgresp_initiator *ini, const uint8_t *in,
-           uint8_t out[WGRESP_REPLY_MAX], struct wgresp_counters *c)
+           const uint8_t pub[WGRESP_KEY_LEN], const struct wgresp_initiator *ini, int64_t now_ms,
+           const uint8_t *in, uint8_t out[WGRESP_REPLY_MAX], struct wgresp_counters *c)
 {
 	uint8_t ck[WGRESP_HASH_LEN], h[WGRESP_HASH_LEN], k[WGRESP_KEY_LEN], dh[WGRESP_KEY_LEN],
 	        spub[WGRESP_KEY_LEN], stamp[TIMESTAMP_LEN], epriv[WGRESP_KEY_LEN],
@@ -389,6 +400,10 @@ initiation(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LEN],
 	seal_hash(out + RESP_NOTHING, k, NULL, 0, h);
 	wgresp_blake2s(out + RESP_MAC1, WGRESP_MAC_LEN, ini->mac1_key, WGRESP_HASH_LEN, out,
 	               RESP_MAC1);
+	memcpy(site->mac1, out + RESP_MAC1, WGRESP_MAC_LEN);
+	if (site->have_cookie && now_ms - site->cookie_ms < WGRESP_COOKIE_MS)
+		wgresp_blake2s(out + RESP_MAC2, WGRESP_MAC_LEN, site->cookie, WGRESP_COOKIE_LEN,
+		               out, RESP_MAC2);
 	/* The initiator's sending key first, its receiving key second. */
 	two[0] = s->recv;
 	two[1] = s->send;
@@ -446,6 +461,27 @@ transport(struct wgresp_site *site, int64_t now_ms, const uint8_t *in, size_t le
 	return WGRESP_KEEPALIVE_LEN;
 }
 
+/* A cookie for the site's last response (to the index it sent, sealed with the mac1 it
+ * sent as associated data): kept for the responses to come. */
+static void
+cookie_reply(struct wgresp_site *site, const struct wgresp_initiator *ini, int64_t now_ms,
+             const uint8_t *in, struct wgresp_counters *c)
+{
+	uint8_t cookie[WGRESP_COOKIE_LEN];
+
+	if (!site->s[0].valid || le32(in + COOKIE_RECEIVER) != site->s[0].local ||
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(
+	            cookie, NULL, NULL, in + COOKIE_SEALED, WGRESP_COOKIE_LEN + 16, site->mac1,
+	            WGRESP_MAC_LEN, in + COOKIE_NONCE, ini->cookie_key) != 0) {
+		c->dropped++;
+		return;
+	}
+	memcpy(site->cookie, cookie, sizeof(cookie));
+	site->cookie_ms = now_ms;
+	site->have_cookie = true;
+	c->cookies++;
+}
+
 size_t
 wgresp_receive(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LEN],
                const uint8_t pub[WGRESP_KEY_LEN], const struct wgresp_initiator *ini,
@@ -458,11 +494,11 @@ wgresp_receive(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LEN],
 		return 0;
 	}
 	if (in[0] == WGRESP_INITIATION && len == WGRESP_INITIATION_LEN)
-		return initiation(site, priv, pub, ini, in, out, c);
+		return initiation(site, priv, pub, ini, now_ms, in, out, c);
 	if (in[0] == WGRESP_TRANSPORT && len >= WGRESP_KEEPALIVE_LEN)
 		return transport(site, now_ms, in, len, out, c);
-	if (in[0] == WGRESP_COOKIE)
-		c->cookies++;
+	if (in[0] == WGRESP_COOKIE && len == WGRESP_COOKIE_REPLY_LEN)
+		cookie_reply(site, ini, now_ms, in, c);
 	else
 		c->dropped++;
 	return 0;

@@ -1,5 +1,6 @@
 /* wgresp: the responder's side of WireGuard's handshake (Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s
- * as the WireGuard whitepaper defines it, no preshared key), for netd-load's simulated sites:
+ * as the WireGuard whitepaper defines it, no preshared key, and the cookie an initiator under
+ * load sends back), for netd-load's simulated sites:
  * each answers netd's initiations and keeps netd's sessions to it alive, as a WireGuard peer
  * does, without carrying any traffic. Sans-I/O: a datagram in, at most one datagram out. */
 #ifndef NETD_TESTS_LOAD_WGRESP_H
@@ -18,7 +19,11 @@
 #define WGRESP_KEEPALIVE_LEN 32
 #define WGRESP_REPLY_MAX     WGRESP_RESPONSE_LEN
 /* WireGuard's passive keepalive: a peer that got data and sent nothing for 10 s answers. */
-#define WGRESP_KEEPALIVE_MS 10000
+#define WGRESP_KEEPALIVE_MS     10000
+#define WGRESP_COOKIE_LEN       16
+#define WGRESP_COOKIE_REPLY_LEN 64
+/* How long a cookie is used: WireGuard's secret lives 120 s, less 5 s of latency. */
+#define WGRESP_COOKIE_MS 115000
 
 enum wgresp_type {
 	WGRESP_INITIATION = 1,
@@ -47,11 +52,13 @@ void wgresp_hmac(uint8_t out[WGRESP_HASH_LEN], const uint8_t *key, size_t keylen
 void wgresp_kdf(uint8_t *const out[], size_t n, const uint8_t key[WGRESP_HASH_LEN],
                 const uint8_t *in, size_t len);
 
-/* The one initiator the sites accept (netd): its public key and the key of the mac1 on
- * messages to it, HASH("mac1----" || its key). */
+/* The one initiator the sites accept (netd): its public key, the key of the mac1 on
+ * messages to it, HASH("mac1----" || its key), and that of the cookies it sends,
+ * HASH("cookie--" || its key). */
 struct wgresp_initiator {
 	uint8_t pub[WGRESP_KEY_LEN];
 	uint8_t mac1_key[WGRESP_HASH_LEN];
+	uint8_t cookie_key[WGRESP_HASH_LEN];
 };
 
 void wgresp_initiator_init(struct wgresp_initiator *ini, const uint8_t pub[WGRESP_KEY_LEN]);
@@ -65,20 +72,26 @@ struct wgresp_session {
 
 /* A site's state: its last two sessions (the newest first, the one before kept while the
  * initiator's data under it may still arrive), the static-static DH with the initiator,
- * computed at the first initiation, and when it last sent a keepalive. Zeroed to start. */
+ * computed at the first initiation, when it last sent a keepalive, the mac1 of its last
+ * response and the cookie the initiator sent back for it, if any, with when it came.
+ * Zeroed to start. */
 struct wgresp_site {
 	struct wgresp_session s[2];
 	uint8_t ss[WGRESP_KEY_LEN];
 	bool have_ss;
 	int64_t keepalive_ms;
 	bool sent_keepalive;
+	uint8_t mac1[WGRESP_MAC_LEN];
+	uint8_t cookie[WGRESP_COOKIE_LEN];
+	int64_t cookie_ms;
+	bool have_cookie;
 };
 
 struct wgresp_counters {
 	uint64_t initiations; /* answered */
 	uint64_t transport;   /* authenticated transport messages received */
 	uint64_t keepalives;  /* sent */
-	uint64_t cookies;     /* cookie replies received (the sites send no mac2), dropped */
+	uint64_t cookies;     /* cookie replies taken: the next response carries a mac2 */
 	uint64_t dropped;     /* anything else: malformed, unauthenticated, unknown index */
 };
 

@@ -195,7 +195,6 @@ take_response(struct initiator *i, const uint8_t msg[92])
 
 	assert_int_equal(msg[0], 2);
 	assert_memory_equal(msg + 8, &i->index, 4);
-	assert_memory_equal(msg + 76, zero, 16); /* mac2: no cookie */
 	wgresp_blake2s_init(&s, 32, NULL, 0);
 	wgresp_blake2s_update(&s, (const uint8_t *)"mac1----", 8);
 	wgresp_blake2s_update(&s, i->pub, 32);
@@ -404,14 +403,71 @@ test_refused(void **state)
 	assert_int_equal(f.c.dropped, ++dropped);
 	assert_int_equal(rx(&f, 0, data, 31, out), 0);
 	assert_int_equal(f.c.dropped, ++dropped);
-	/* A cookie reply is counted apart. */
+	/* A cookie reply that does not open. */
 	memset(bad, 0, 64);
 	bad[0] = 3;
+	memcpy(bad + 4, &f.netd.remote, 4);
 	assert_int_equal(rx(&f, 0, bad, 64, out), 0);
-	assert_int_equal(f.c.cookies, 1);
-	assert_int_equal(f.c.dropped, dropped);
+	assert_int_equal(f.c.dropped, ++dropped);
+	assert_int_equal(f.c.cookies, 0);
 	assert_int_equal(f.c.initiations, 2);
 	assert_int_equal(f.c.keepalives, 0);
+}
+
+/* A cookie reply for the last response, as a WireGuard under load sends it. */
+static void
+make_cookie_reply(const struct initiator *i, const uint8_t response[WGRESP_RESPONSE_LEN],
+                  const uint8_t cookie[16], uint8_t msg[WGRESP_COOKIE_REPLY_LEN])
+{
+	uint8_t key[32];
+	struct wgresp_blake2s s;
+
+	wgresp_blake2s_init(&s, 32, NULL, 0);
+	wgresp_blake2s_update(&s, (const uint8_t *)"cookie--", 8);
+	wgresp_blake2s_update(&s, i->pub, 32);
+	wgresp_blake2s_final(&s, key);
+	memset(msg, 0, WGRESP_COOKIE_REPLY_LEN);
+	msg[0] = 3;
+	memcpy(msg + 4, response + 4, 4);
+	randombytes_buf(msg + 8, 24);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(msg + 32, NULL, cookie, 16, response + 60, 16,
+	                                           NULL, msg + 8, key);
+}
+
+/* After a cookie reply, responses carry mac2 = MAC(cookie, the response up to mac2) for
+ * 115 s; a cookie sealed for another response is refused. */
+static void
+test_cookie(void **state)
+{
+	struct fixture f;
+	uint8_t msg[148], out[WGRESP_REPLY_MAX], reply[WGRESP_COOKIE_REPLY_LEN], cookie[16],
+	        mac2[16], zero[16] = {0}, first[WGRESP_RESPONSE_LEN];
+
+	(void)state;
+	fixture_init(&f);
+	randombytes_buf(cookie, sizeof(cookie));
+	make_initiation(&f.netd, f.rpub, msg);
+	assert_int_equal(rx(&f, 1000, msg, sizeof(msg), first), WGRESP_RESPONSE_LEN);
+	make_initiation(&f.netd, f.rpub, msg);
+	assert_int_equal(rx(&f, 1000, msg, sizeof(msg), out), WGRESP_RESPONSE_LEN);
+	make_cookie_reply(&f.netd, first, cookie, reply);
+	assert_int_equal(rx(&f, 1000, reply, sizeof(reply), out), 0);
+	assert_int_equal(f.c.dropped, 1);
+	make_cookie_reply(&f.netd, out, cookie, reply);
+	assert_int_equal(rx(&f, 1000, reply, sizeof(reply), out), 0);
+	assert_int_equal(f.c.cookies, 1);
+
+	make_initiation(&f.netd, f.rpub, msg);
+	assert_int_equal(rx(&f, 1000 + WGRESP_COOKIE_MS - 1, msg, sizeof(msg), out),
+	                 WGRESP_RESPONSE_LEN);
+	take_response(&f.netd, out);
+	wgresp_blake2s(mac2, 16, cookie, 16, out, 76);
+	assert_memory_equal(out + 76, mac2, 16);
+	make_initiation(&f.netd, f.rpub, msg);
+	assert_int_equal(rx(&f, 1000 + WGRESP_COOKIE_MS, msg, sizeof(msg), out),
+	                 WGRESP_RESPONSE_LEN);
+	assert_memory_equal(out + 76, zero, 16);
+	assert_int_equal(f.c.initiations, 4);
 }
 
 int
@@ -423,6 +479,7 @@ main(void)
 	        cmocka_unit_test(test_handshake_and_keepalive),
 	        cmocka_unit_test(test_rekey_keeps_previous),
 	        cmocka_unit_test(test_refused),
+	        cmocka_unit_test(test_cookie),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
