@@ -2041,13 +2041,15 @@ unix_now(const struct gossip *g)
 	return g->unix_now(g->cb.arg);
 }
 
-/* Makes room for need items in *arr (capacity *cap, items of size bytes), the new ones
- * zeroed. 0 or -1. */
+/* Makes room for need items in *arr (capacity *cap, items of size bytes). 0 or -1. The room
+ * is not zeroed: the caller zeroes each item as it takes it, so that the pages of a large
+ * array's unused room (up to half of it after a doubling) are not touched and never become
+ * resident. */
 static int
-reserve_zeroed(void **arr, size_t *cap, size_t need, size_t size)
+reserve(void **arr, size_t *cap, size_t need, size_t size)
 {
 	size_t ncap = *cap ? *cap : 16;
-	uint8_t *na;
+	void *na;
 
 	if (need <= *cap)
 		return 0;
@@ -2056,7 +2058,6 @@ reserve_zeroed(void **arr, size_t *cap, size_t need, size_t size)
 	na = realloc(*arr, ncap * size);
 	if (na == NULL)
 		return -1;
-	memset(na + *cap * size, 0, (ncap - *cap) * size);
 	*arr = na;
 	*cap = ncap;
 	return 0;
@@ -2173,16 +2174,17 @@ admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 	                          c->noverlay, c->vnis,      c->nvnis};
 	size_t n = gossip_trust_count(g->admitted_trust);
 
-	if (reserve_zeroed((void **)&g->members, &g->members_cap, g->nmembers + 1,
-	                   sizeof(*g->members)) != 0 ||
-	    reserve_zeroed((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
-	                   sizeof(*g->unconfirmed)) != 0 ||
-	    reserve_zeroed((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) !=
+	if (reserve((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*g->members)) !=
 	            0 ||
+	    reserve((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
+	            sizeof(*g->unconfirmed)) != 0 ||
+	    reserve((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) != 0 ||
 	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &gr) != 0)
 		return -1;
+	memset(&g->members[g->nmembers], 0, sizeof(*g->members));
+	memset(&g->unconfirmed[g->nmembers], 0, sizeof(*g->unconfirmed));
+	memset(&g->admitted[n], 0, sizeof(*g->admitted));
 	g->admitted[n].cred = gossip_cred_ref(gc);
-	g->admitted[n].out = 0;
 	return (int64_t)g->nmembers++;
 }
 
