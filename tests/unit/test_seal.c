@@ -8,11 +8,11 @@
 
 #include <cmocka.h>
 
-#include <malloc.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "netd/seal.h"
+#include "tests/unit/heap.h"
 
 struct pair {
 	uint8_t priv_a[32], priv_b[32], priv_c[32];
@@ -500,14 +500,6 @@ test_signatures(void **state)
 		        seal_verify(seal_public_key(s), seal_sign_key(s), msg, sizeof(msg), sig));
 		seal_free(s);
 	}
-}
-
-static size_t
-heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
 }
 
 #define MANY_PEERS 1000

@@ -1,6 +1,5 @@
 /* The membership view: the descriptor and trust table a config gives gossip, and gossip's
  * members as the mesh and the state file take them. */
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +16,7 @@
 #include "netd/key.h"
 #include "netd/seal.h"
 #include "netd/view.h"
+#include "tests/unit/heap.h"
 
 static char dir[] = "/tmp/netd-view-XXXXXX";
 static char key_file[64];
@@ -259,15 +259,6 @@ test_members(void **state)
 	gossip_free(g);
 	gossip_trust_free(trust);
 	conf_free(conf);
-}
-
-/* The heap bytes in use: small blocks and mapped ones. */
-static size_t
-heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
 }
 
 #define FOOTPRINT_SITES 256
