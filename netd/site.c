@@ -999,6 +999,10 @@ site_refresh_wg(struct site *s)
 	ev_timer_start(s->loop, &s->wg_timer);
 	if (rc == 0) {
 		site_observe_wg(s);
+		/* The read before was freed with this one alive: its blocks (a peer and its
+		 * allowed-ips each, 0.5 KiB a peer) are holes among live ones, resident until the
+		 * next read refills them, as are those of the paths' and gossip's work on it. */
+		malloc_trim(0);
 		s->wg_pace = (double)drift_pace_note(&s->wg_costs, site_now() - s->wg_read_start) /
 		             MESH_USEC;
 	}
