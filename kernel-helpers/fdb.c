@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 #include <netlink/route/neighbour.h>
 
 #include "kernel-helpers/nl.h"
@@ -32,39 +34,28 @@ build(struct rtnl_neigh *n, enum kh_neigh_op op, struct nl_msg **out)
 }
 
 int
-kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct nl_msg **out)
+kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct kh_fdb_msg *out)
 {
-	struct rtnl_neigh *n = rtnl_neigh_alloc();
-	struct nl_addr *mac = NULL, *dst = NULL;
-	int err = -ENOMEM;
+	size_t cap = sizeof(out->bytes);
+	struct nlmsghdr *h;
+	struct ndmsg *ndm;
 
-	if (!n)
-		goto out;
-	err = -EINVAL;
 	if (!entry->ifindex || entry->dst.family == AF_UNSPEC)
-		goto out;
-	err = kh_nl_mac_new(entry->mac, &mac);
-	if (err < 0)
-		goto out;
-	err = kh_nl_addr_new(&entry->dst, addr_len(entry->dst.family) * 8, &dst);
-	if (err < 0)
-		goto out;
-	rtnl_neigh_set_ifindex(n, (int)entry->ifindex);
-	rtnl_neigh_set_lladdr(n, mac);
-	err = kh_nl_errno(rtnl_neigh_set_dst(n, dst));
-	if (err < 0)
-		goto out;
-	/* After the VTEP: libnl refuses a destination of another family than the entry's. */
-	rtnl_neigh_set_family(n, AF_BRIDGE);
+		return -EINVAL;
+	h = mnl_nlmsg_put_header(out->bytes);
+	h->nlmsg_type = op == KH_NEIGH_DELETE ? RTM_DELNEIGH : RTM_NEWNEIGH;
+	h->nlmsg_flags = NLM_F_REQUEST | (op == KH_NEIGH_DELETE ? 0 : op_flags(op));
+	ndm = mnl_nlmsg_put_extra_header(h, sizeof(*ndm));
+	ndm->ndm_family = AF_BRIDGE;
+	ndm->ndm_ifindex = (int)entry->ifindex;
 	/* The device's own table (self), never learned, never aged. */
-	rtnl_neigh_set_flags(n, NTF_SELF);
-	rtnl_neigh_set_state(n, NUD_PERMANENT);
-	err = build(n, op, out);
-out:
-	nl_addr_put(dst);
-	nl_addr_put(mac);
-	rtnl_neigh_put(n);
-	return err;
+	ndm->ndm_flags = NTF_SELF;
+	ndm->ndm_state = NUD_PERMANENT;
+	return mnl_attr_put_check(h, cap, NDA_LLADDR, KH_MAC_LEN, entry->mac) &&
+	                       mnl_attr_put_check(h, cap, NDA_DST, addr_len(entry->dst.family),
+	                                          entry->dst.u.bytes)
+	               ? 0
+	               : -EMSGSIZE;
 }
 
 int
@@ -188,7 +179,8 @@ fdb_change(const struct kh_fdb *entry, enum kh_neigh_op op)
 {
 	static const char *const what[] = {"append", "replace", "delete"};
 	char mac[KH_MAC_STRLEN], dst[ADDR_STRLEN];
-	struct nl_msg *msg = NULL;
+	struct kh_fdb_msg msg;
+	struct kh_nl_call call = {.bus = NETLINK_ROUTE, .req = &msg.h};
 	int err;
 
 	kh_mac_format(entry->mac, mac);
@@ -198,10 +190,8 @@ fdb_change(const struct kh_fdb *entry, enum kh_neigh_op op)
 		return kh_fail(err, "%s FDB entry %s dst %s on link %u: %s", what[op], mac, dst,
 		               entry->ifindex,
 		               err == -EINVAL ? "no link or no VTEP address" : strerror(-err));
-	err = kh_nl_request(msg, "%s FDB entry %s dst %s on link %u", what[op], mac, dst,
-	                    entry->ifindex);
-	nlmsg_free(msg);
-	return err;
+	return kh_nl_talk(&call, "%s FDB entry %s dst %s on link %u", what[op], mac, dst,
+	                  entry->ifindex);
 }
 
 int
@@ -245,7 +235,8 @@ fdb_batch_done(size_t req, int err, const char *why, void *arg)
 size_t
 kh_fdb_append_many(const struct kh_fdb *entries, size_t n, kh_fdb_done_cb done, void *arg)
 {
-	struct nl_msg **msgs = calloc(n ? n : 1, sizeof(*msgs));
+	/* One allocation for every request of the batch, not a libnl message each. */
+	struct kh_fdb_msg *msgs = calloc(n ? n : 1, sizeof(*msgs));
 	struct nlmsghdr **reqs = calloc(n ? n : 1, sizeof(*reqs));
 	/* Entries refused before sending are told of first; the rest go in one batch. */
 	size_t *sent = calloc(n ? n : 1, sizeof(*sent));
@@ -264,7 +255,7 @@ kh_fdb_append_many(const struct kh_fdb *entries, size_t n, kh_fdb_done_cb done, 
 		int err = kh_msg_fdb(&entries[i], KH_NEIGH_APPEND, &msgs[nsent]);
 
 		if (err == 0) {
-			reqs[nsent] = nlmsg_hdr(msgs[nsent]);
+			reqs[nsent] = &msgs[nsent].h;
 			sent[nsent++] = i;
 			continue;
 		}
@@ -279,8 +270,6 @@ kh_fdb_append_many(const struct kh_fdb *entries, size_t n, kh_fdb_done_cb done, 
 	b.index = sent;
 	failed += kh_nl_batch(reqs, nsent, fdb_batch_done, &b);
 out:
-	for (size_t i = 0; msgs && i < nsent; i++)
-		nlmsg_free(msgs[i]);
 	free(sent);
 	free(reqs);
 	free(msgs);

@@ -37,7 +37,16 @@ struct kh_route_msg {
 };
 int kh_msg_route(const struct kh_route *route, bool del, struct kh_route_msg *out);
 int kh_msg_rule(const struct kh_rule *rule, bool del, struct nl_msg **out);
-int kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct nl_msg **out);
+/* An FDB request, built without libnl as a route's is: a join appends thousands in one
+ * batch, and a libnl message each was a page each. 64 bytes hold the largest (an IPv6 VTEP:
+ * 60). */
+struct kh_fdb_msg {
+	union {
+		struct nlmsghdr h;
+		uint8_t bytes[64];
+	};
+};
+int kh_msg_fdb(const struct kh_fdb *entry, enum kh_neigh_op op, struct kh_fdb_msg *out);
 int kh_msg_neigh(const struct kh_neigh *neigh, enum kh_neigh_op op, struct nl_msg **out);
 
 /* The decoders. h holds h->nlmsg_len bytes (the caller has checked it against what it

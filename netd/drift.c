@@ -96,6 +96,9 @@ drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 	t->valid = false;
 	for (size_t i = 0; i < d->npeers; i++)
 		nallowed += d->peers[i].nallowed;
+	/* A peer's place in the allowed-ips is kept in 32 bits. */
+	if (nallowed > UINT32_MAX)
+		return -ENOMEM;
 	peers = t->peers;
 	allowed = t->allowed;
 	err = reserve(&peers, &t->cap_peers, d->npeers, sizeof(*t->peers));

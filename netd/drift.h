@@ -57,9 +57,11 @@ struct drift_peer {
 	union wg_endpoint endpoint; /* AF_UNSPEC: netd sets none, any is right */
 	bool endpoint_roams;        /* any endpoint is right once the device has one */
 	uint16_t keepalive;
-	size_t allowed, nallowed; /* the table's allowed[allowed .. allowed + nallowed), sorted */
-	uint32_t seen;            /* the generation of the last comparison that found it */
+	uint32_t allowed, nallowed; /* the table's allowed[allowed .. allowed + nallowed), sorted */
+	uint32_t seen;              /* the generation of the last comparison that found it */
 };
+/* One a peer left on the device: no holes between the fields. */
+_Static_assert(sizeof(struct drift_peer) <= 112, "a drift entry grew");
 
 /* The peers of one device. Zeroed, it is empty and not valid: nothing is compared. */
 struct drift_table {

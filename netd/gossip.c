@@ -67,6 +67,8 @@ struct trust_entry {
 	char name[WIRE_NAME_MAX + 1];
 	uint8_t key[WIRE_KEY_LEN];
 	uint64_t hash;
+	/* The three lists lie in one block, in this order, each NULL when empty: the block is
+	 * the first that is not (one allocation a site, not three). */
 	struct addr_prefix *prefixes;
 	size_t nprefixes;
 	struct addr_prefix *overlay; /* NULL: the overlay must lie in prefixes */
@@ -105,6 +107,38 @@ mix64(uint64_t x)
 	return x;
 }
 
+/* The block of e's lists. */
+static void
+lists_free(struct trust_entry *e)
+{
+	free(e->prefixes ? (void *)e->prefixes : e->overlay ? (void *)e->overlay : e->vnis);
+}
+
+/* Copies grant's lists into one block for e. 0, or -1 with e's lists untouched. */
+static int
+lists_copy(struct trust_entry *e, const struct gossip_grant *grant)
+{
+	size_t np = grant->nprefixes * sizeof(*e->prefixes),
+	       no = grant->noverlay * sizeof(*e->overlay), nv = grant->nvnis * sizeof(*e->vnis);
+	uint8_t *block = NULL;
+
+	if (np + no + nv > 0 && (block = malloc(np + no + nv)) == NULL)
+		return -1;
+	if (np > 0)
+		memcpy(block, grant->prefixes, np);
+	if (no > 0)
+		memcpy(block + np, grant->overlay, no);
+	if (nv > 0)
+		memcpy(block + np + no, grant->vnis, nv);
+	e->prefixes = np > 0 ? (struct addr_prefix *)block : NULL;
+	e->nprefixes = grant->nprefixes;
+	e->overlay = no > 0 ? (struct addr_prefix *)(block + np) : NULL;
+	e->noverlay = grant->noverlay;
+	e->vnis = nv > 0 ? (uint32_t *)(block + np + no) : NULL;
+	e->nvnis = grant->nvnis;
+	return 0;
+}
+
 struct gossip_trust *
 gossip_trust_new(void)
 {
@@ -116,11 +150,8 @@ gossip_trust_free(struct gossip_trust *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->e[i].prefixes);
-		free(t->e[i].overlay);
-		free(t->e[i].vnis);
-	}
+	for (size_t i = 0; i < t->n; i++)
+		lists_free(&t->e[i]);
 	free(t->e);
 	free(t->slots);
 	free(t);
@@ -165,28 +196,11 @@ gossip_trust_find(const struct gossip_trust *t, const char *name)
 	return -1;
 }
 
-/* A copy of n items of size bytes, or NULL (also for none: *ok tells the two apart). */
-static void *
-copy_items(const void *items, size_t n, size_t size, bool *ok)
-{
-	void *p;
-
-	if (n == 0)
-		return NULL;
-	p = malloc(n * size);
-	if (p == NULL)
-		*ok = false;
-	else
-		memcpy(p, items, n * size);
-	return p;
-}
-
 int
 gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIRE_KEY_LEN],
                  const struct gossip_grant *grant)
 {
 	struct trust_entry e;
-	bool ok = true;
 
 	if (!wire_name_valid(name) || gossip_trust_find(t, name) >= 0 || t->n >= INT32_MAX / 2)
 		return -1;
@@ -194,14 +208,8 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	strcpy(e.name, name);
 	memcpy(e.key, key, WIRE_KEY_LEN);
 	e.hash = name_hash(name);
-	e.prefixes = copy_items(grant->prefixes, grant->nprefixes, sizeof(*e.prefixes), &ok);
-	e.nprefixes = grant->nprefixes;
-	e.overlay = copy_items(grant->overlay, grant->noverlay, sizeof(*e.overlay), &ok);
-	e.noverlay = grant->noverlay;
-	e.vnis = copy_items(grant->vnis, grant->nvnis, sizeof(*e.vnis), &ok);
-	e.nvnis = grant->nvnis;
-	if (!ok)
-		goto fail;
+	if (lists_copy(&e, grant) != 0)
+		return -1;
 	if (t->n == t->cap) {
 		size_t ncap = t->cap ? t->cap * 2 : 16;
 		struct trust_entry *ne = realloc(t->e, ncap * sizeof(*ne));
@@ -228,9 +236,7 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	}
 	return 0;
 fail:
-	free(e.prefixes);
-	free(e.overlay);
-	free(e.vnis);
+	lists_free(&e);
 	return -1;
 }
 
@@ -239,30 +245,12 @@ static int
 trust_replace(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN],
               const struct gossip_grant *grant)
 {
-	struct trust_entry *e = &t->e[i];
-	bool ok = true;
-	struct addr_prefix *prefixes =
-	        copy_items(grant->prefixes, grant->nprefixes, sizeof(*prefixes), &ok);
-	struct addr_prefix *overlay =
-	        copy_items(grant->overlay, grant->noverlay, sizeof(*overlay), &ok);
-	uint32_t *vnis = copy_items(grant->vnis, grant->nvnis, sizeof(*vnis), &ok);
+	struct trust_entry *e = &t->e[i], was = *e;
 
-	if (!ok) {
-		free(prefixes);
-		free(overlay);
-		free(vnis);
+	if (lists_copy(e, grant) != 0)
 		return -1;
-	}
-	free(e->prefixes);
-	free(e->overlay);
-	free(e->vnis);
+	lists_free(&was);
 	memcpy(e->key, key, WIRE_KEY_LEN);
-	e->prefixes = prefixes;
-	e->nprefixes = grant->nprefixes;
-	e->overlay = overlay;
-	e->noverlay = grant->noverlay;
-	e->vnis = vnis;
-	e->nvnis = grant->nvnis;
 	return 0;
 }
 
@@ -570,15 +558,15 @@ struct member {
 	 * behind NAT that is the only address that reaches it. Forgotten when its descriptor
 	 * names another gossip endpoint. */
 	bool has_seen, has_wg_seen;
+	bool told_any;   /* told and told_wg below hold something */
+	bool check_path; /* its tunnel went quiet: probed out of turn, like a suspect */
 	struct addr_endpoint seen;
 	struct addr_endpoint wg_seen; /* where its WireGuard handshakes come from */
 	/* What this site last told it of how it is seen (OBSERVED), and when. */
-	bool told_any;
 	gossip_time told_at;
 	struct addr_endpoint told, told_wg;
 	/* The last probe of it answered directly, and the last answered only through helpers. */
 	gossip_time direct_ok_at, direct_fail_at;
-	bool check_path; /* its tunnel went quiet: probed out of turn, like a suspect */
 };
 
 /* A member's own signed leave, kept while it is held left: the proof a restarted member
@@ -671,11 +659,13 @@ struct source {
 /* A site admitted by its credential, by its index in the instance's own admission table. */
 struct admitted {
 	struct gossip_cred *cred;
-	uint8_t out; /* OUT_*: revoked or expired, no longer a member */
 	/* A credential for the key the site announced it moves to, verified; it replaces cred
 	 * when the site speaks with that key. */
 	struct gossip_cred *next;
-	uint8_t next_key[WIRE_KEY_LEN];
+	/* next's key (WIRE_KEY_LEN bytes): allocated when a first next credential comes, as
+	 * few sites ever move keys, and kept. */
+	uint8_t *next_key;
+	uint8_t out; /* OUT_*: revoked or expired, no longer a member */
 };
 
 /* How another site sees this one: the source of our gossip datagrams and of our WireGuard
@@ -2041,13 +2031,15 @@ unix_now(const struct gossip *g)
 	return g->unix_now(g->cb.arg);
 }
 
-/* Makes room for need items in *arr (capacity *cap, items of size bytes), the new ones
- * zeroed. 0 or -1. */
+/* Makes room for need items in *arr (capacity *cap, items of size bytes). 0 or -1. The room
+ * is not zeroed: the caller zeroes each item as it takes it, so that the pages of a large
+ * array's unused room (up to half of it after a doubling) are not touched and never become
+ * resident. */
 static int
-reserve_zeroed(void **arr, size_t *cap, size_t need, size_t size)
+reserve(void **arr, size_t *cap, size_t need, size_t size)
 {
 	size_t ncap = *cap ? *cap : 16;
-	uint8_t *na;
+	void *na;
 
 	if (need <= *cap)
 		return 0;
@@ -2056,7 +2048,6 @@ reserve_zeroed(void **arr, size_t *cap, size_t need, size_t size)
 	na = realloc(*arr, ncap * size);
 	if (na == NULL)
 		return -1;
-	memset(na + *cap * size, 0, (ncap - *cap) * size);
 	*arr = na;
 	*cap = ncap;
 	return 0;
@@ -2173,16 +2164,17 @@ admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 	                          c->noverlay, c->vnis,      c->nvnis};
 	size_t n = gossip_trust_count(g->admitted_trust);
 
-	if (reserve_zeroed((void **)&g->members, &g->members_cap, g->nmembers + 1,
-	                   sizeof(*g->members)) != 0 ||
-	    reserve_zeroed((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
-	                   sizeof(*g->unconfirmed)) != 0 ||
-	    reserve_zeroed((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) !=
+	if (reserve((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*g->members)) !=
 	            0 ||
+	    reserve((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
+	            sizeof(*g->unconfirmed)) != 0 ||
+	    reserve((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) != 0 ||
 	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &gr) != 0)
 		return -1;
+	memset(&g->members[g->nmembers], 0, sizeof(*g->members));
+	memset(&g->unconfirmed[g->nmembers], 0, sizeof(*g->unconfirmed));
+	memset(&g->admitted[n], 0, sizeof(*g->admitted));
 	g->admitted[n].cred = gossip_cred_ref(gc);
-	g->admitted[n].out = 0;
 	return (int64_t)g->nmembers++;
 }
 
@@ -2228,6 +2220,8 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	 * its current key, and moves when it does with the new one (admitted_promote). */
 	if (rekey && !a->out && live(g->members[idx].state)) {
 		if (a->next == NULL || a->next->serial < c->serial) {
+			if (a->next_key == NULL && (a->next_key = malloc(WIRE_KEY_LEN)) == NULL)
+				return -1;
 			gossip_cred_unref(a->next);
 			a->next = gossip_cred_ref(gc);
 			memcpy(a->next_key, c->wg_key, WIRE_KEY_LEN);
@@ -4484,6 +4478,7 @@ gossip_free(struct gossip *g)
 	     i++) {
 		gossip_cred_unref(g->admitted[i].cred);
 		gossip_cred_unref(g->admitted[i].next);
+		free(g->admitted[i].next_key);
 	}
 	gossip_trust_free(g->admitted_trust);
 	free(g->admitted);

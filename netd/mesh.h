@@ -105,29 +105,31 @@ const char *mesh_report_kind_name(enum mesh_report_kind kind);
 struct mesh_peer {
 	char site[MESH_NAME_SIZE];
 	uint8_t public_key[KEY_LEN];
-	struct addr endpoint; /* AF_UNSPEC: none, the site reaches us */
-	uint16_t endpoint_port;
 	/* The site is behind NAT: its advertised endpoint is only where to start, and the one
 	 * WireGuard learns from its packets is not to be overwritten. */
 	bool endpoint_roams;
-	uint16_t keepalive; /* seconds, 0: off */
+	bool standby; /* a site's announced next key: no allowed IPs until it switches */
+	/* This end starts a handshake that did not complete once more (reconcile): the one
+	 * behind NAT when the other is not (the other cannot reach it first), else the one with
+	 * the lower public key, so that the two ends' second tries do not cross. */
+	bool retries_handshake;
+	bool path_probed; /* path_mtu was proven by probes, not assumed */
+	uint16_t endpoint_port;
+	uint16_t keepalive;   /* seconds, 0: off */
+	struct addr endpoint; /* AF_UNSPEC: none, the site reaches us */
 	enum mesh_state state;
+	uint32_t path_mtu; /* the site's path_mtu when below the tunnel's MTU, else that MTU */
+	uint32_t return_path_mtu;    /* the site's; 0: not known */
 	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
 	size_t nallowed;
-	bool standby; /* a site's announced next key: no allowed IPs until it switches */
 	/* Relayed: the site whose peer carries this one's addresses (it has none of its own),
 	 * borrowed from the view; and a session of this peer older than fresh_after (Unix
 	 * seconds) is dropped, the peer replaced, so that its next handshake is news. */
 	const char *relay;
 	int64_t fresh_after;
-	/* This end starts a handshake that did not complete once more (reconcile): the one
-	 * behind NAT when the other is not (the other cannot reach it first), else the one with
-	 * the lower public key, so that the two ends' second tries do not cross. */
-	bool retries_handshake;
-	uint32_t path_mtu; /* the site's path_mtu when below the tunnel's MTU, else that MTU */
-	bool path_probed;  /* path_mtu was proven by probes, not assumed */
-	uint32_t return_path_mtu; /* the site's; 0: not known */
 };
+/* One a peer of the desired state, kept between runs: no holes between the fields. */
+_Static_assert(sizeof(struct mesh_peer) <= 144, "a desired peer grew");
 
 /* A route to a remote prefix through the WireGuard device. */
 struct mesh_route {

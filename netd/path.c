@@ -8,20 +8,22 @@
 
 struct path_entry {
 	char name[WIRE_NAME_MAX + 1];
-	enum path_mode mode;
 	char relay[WIRE_NAME_MAX + 1];
-	int64_t since;      /* the direct attempt's start, or when it was relayed */
-	int64_t since_unix; /* PATH_RELAYED: when it was relayed, Unix seconds */
 	bool live;
 	bool handshook; /* its own peer has had a handshake */
 	bool has_endpoint;
+	enum path_mode mode;
 	struct addr_endpoint endpoint;
+	int64_t since;      /* the direct attempt's start, or when it was relayed */
+	int64_t since_unix; /* PATH_RELAYED: when it was relayed, Unix seconds */
 	uint64_t rx_bytes, tx_bytes;
 	int64_t rx_at, tx_at; /* when the bytes received and sent last grew */
 	int64_t probe_asked_at;
 	const char *reason;
 	uint64_t switches;
 };
+/* One a remote site, rebuilt every second: no holes between the fields. */
+_Static_assert(sizeof(struct path_entry) <= 176, "a path entry grew");
 
 struct path_table {
 	char self[WIRE_NAME_MAX + 1];

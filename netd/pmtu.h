@@ -32,22 +32,24 @@ enum pmtu_phase {
 /* One peer's path. Everything is in bytes of the inner IP packet. */
 struct pmtu {
 	enum pmtu_phase phase;
-	uint32_t max;        /* the tunnel device's MTU: never probed above */
-	uint32_t mtu;        /* what routes should carry now */
-	bool probed;         /* mtu is proven by an ack (else assumed: max) */
-	uint32_t lo;         /* the largest size acknowledged in this search; 0: none yet */
-	uint32_t hi;         /* the largest size not yet proven too big */
-	uint32_t size;       /* the size under test */
-	uint32_t id;         /* of the probe in flight */
-	bool inflight;       /* a probe of size waits for its ack until next_at */
-	bool top_tried;      /* this search tried hi already: halving from now on */
-	unsigned losses;     /* of size, in a row */
-	int64_t silent_wait; /* before the next base probe of PMTU_SILENT */
-	int64_t next_at;     /* when to probe (or time out the probe in flight) */
-	int64_t raise_at;    /* PMTU_DONE below max: when a bigger size is tried */
+	uint32_t max;   /* the tunnel device's MTU: never probed above */
+	uint32_t mtu;   /* what routes should carry now */
+	bool probed;    /* mtu is proven by an ack (else assumed: max) */
+	bool inflight;  /* a probe of size waits for its ack until next_at */
+	bool top_tried; /* this search tried hi already: halving from now on */
+	uint32_t lo;    /* the largest size acknowledged in this search; 0: none yet */
+	uint32_t hi;    /* the largest size not yet proven too big */
+	uint32_t size;  /* the size under test */
+	uint32_t id;    /* of the probe in flight */
 	uint32_t next_id;
+	unsigned losses;      /* of size, in a row */
+	int64_t silent_wait;  /* before the next base probe of PMTU_SILENT */
+	int64_t next_at;      /* when to probe (or time out the probe in flight) */
+	int64_t raise_at;     /* PMTU_DONE below max: when a bigger size is tried */
 	uint64_t sent, acked; /* probes, over the path's life */
 };
+/* One a probed peer: no holes between the fields. */
+_Static_assert(sizeof(struct pmtu) <= 80, "a path's MTU state grew");
 
 /* A probe to send now. */
 struct pmtu_probe {

@@ -25,9 +25,11 @@
 struct pmtud_peer {
 	char site[MESH_NAME_SIZE];
 	struct addr overlay;
-	struct pmtu path;
 	uint32_t return_mtu; /* as the peer's acks say; 0: not known */
+	struct pmtu path;
 };
+/* One a peer: no holes between the fields. */
+_Static_assert(sizeof(struct pmtud_peer) <= 144, "a path MTU entry grew");
 
 struct pmtud {
 	struct ev_loop *loop;

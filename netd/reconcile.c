@@ -2565,19 +2565,69 @@ add_failclosed(struct run *run)
 	}
 }
 
-static bool
-peer_pending(const struct run *run, const char *site)
+/* A desired peer by its site's name. Ties go by position: a site's first peer is the one
+ * that counts (its standby peer, for its next key, comes after it). */
+struct site_peer {
+	const char *site;
+	size_t peer;
+};
+
+static int
+site_peer_qcmp(const void *a, const void *b)
 {
-	for (size_t i = 0; run->pending && i < run->d->npeers; i++)
-		if (!strcmp(run->d->peers[i].site, site))
-			return run->pending[i];
-	return false;
+	const struct site_peer *x = a, *y = b;
+	int c = strcmp(x->site, y->site);
+
+	return c ? c : (x->peer > y->peer) - (x->peer < y->peer);
+}
+
+/* The desired peers sorted by site, when some are pending: a join that a stalled userspace
+ * WireGuard left thousands of peers pending made a scan of every peer per VTEP quadratic.
+ * NULL when nothing is pending, or without the memory (the lookups then scan). */
+static struct site_peer *
+index_pending(const struct run *run)
+{
+	const struct mesh_desired *d = run->d;
+	struct site_peer *ix;
+
+	if (!run->pending || !d->npeers || !(ix = calloc(d->npeers, sizeof(*ix))))
+		return NULL;
+	for (size_t i = 0; i < d->npeers; i++)
+		ix[i] = (struct site_peer){d->peers[i].site, i};
+	qsort(ix, d->npeers, sizeof(*ix), site_peer_qcmp);
+	return ix;
+}
+
+static bool
+peer_pending(const struct run *run, const struct site_peer *ix, const char *site)
+{
+	size_t lo = 0, hi = run->d->npeers;
+
+	if (!run->pending)
+		return false;
+	if (!ix) {
+		for (size_t i = 0; i < run->d->npeers; i++)
+			if (!strcmp(run->d->peers[i].site, site))
+				return run->pending[i];
+		return false;
+	}
+	/* The first entry not before site: its first peer where it has one. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ix[mid].site, site) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < run->d->npeers && !strcmp(ix[lo].site, site) && run->pending[ix[lo].peer];
 }
 
 /* Appends the segment's VTEPs the device lacks: past a few, in one batch (a join brings
  * thousands), each counted and reported as a single append would be. */
 static void
-add_segment_fdb(struct run *run, const struct mesh_segment *s, const struct seg_run *sr)
+add_segment_fdb(struct run *run, const struct mesh_segment *s, const struct seg_run *sr,
+                const struct site_peer *ix)
 {
 	struct kh_fdb *add = NULL;
 	struct batch_outcome o = {0};
@@ -2589,7 +2639,7 @@ add_segment_fdb(struct run *run, const struct mesh_segment *s, const struct seg_
 
 		if (find(&e.dst, sr->vteps, sr->nvteps, sizeof(*sr->vteps), addr_qcmp))
 			continue;
-		if (peer_pending(run, s->vteps[j].site))
+		if (peer_pending(run, ix, s->vteps[j].site))
 			continue;
 		if (!add)
 			add = calloc(s->nvteps, sizeof(*add));
@@ -2626,10 +2676,12 @@ static void
 add_fdb(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
+	struct site_peer *ix = index_pending(run);
 
 	for (size_t i = 0; i < d->nsegments; i++)
 		if (run->segs[i].usable && run->segs[i].fdb_read)
-			add_segment_fdb(run, &d->segments[i], &run->segs[i]);
+			add_segment_fdb(run, &d->segments[i], &run->segs[i], ix);
+	free(ix);
 }
 
 /* --- the scope the next run and the events compare with --- */

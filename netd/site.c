@@ -43,8 +43,6 @@
  * changed or added by hand is repaired within that plus the debounce. */
 #define SITE_WG_REFRESH ((double)DRIFT_READ_PERIOD / MESH_USEC)
 #define SITE_WG_COLLECT 0.25 /* after a read that goes on in the background */
-/* The view is saved this long after a membership change, so a crash loses little. */
-#define SITE_SAVE_DELAY 1.0
 
 struct site {
 	struct ev_loop *loop;
@@ -70,7 +68,8 @@ struct site {
 	int64_t last_run;
 	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
 
-	ev_timer save_timer;
+	ev_timer save_timer; /* a membership change's save, state_save_delay after it */
+	int64_t save_cost;   /* the last save's wall time */
 
 	/* As last read for the replies, its peers sorted by key; NULL: not read or unreadable. */
 	struct wg_device *wg_dev;
@@ -123,6 +122,7 @@ static void
 site_save(struct site *s)
 {
 	struct state st = {0};
+	int64_t start = site_now();
 	char err[256];
 
 	if (view_carry(s->gossip, &st) != 0) {
@@ -135,6 +135,7 @@ site_save(struct site *s)
 	else
 		s->saved_incarnation = st.incarnation;
 	state_clear(&st);
+	s->save_cost = site_now() - start;
 }
 
 static void
@@ -149,7 +150,7 @@ static void
 site_schedule_save(struct site *s)
 {
 	if (!ev_is_active(&s->save_timer)) {
-		ev_timer_set(&s->save_timer, SITE_SAVE_DELAY, 0);
+		ev_timer_set(&s->save_timer, (double)state_save_delay(s->save_cost) / MESH_USEC, 0);
 		ev_timer_start(s->loop, &s->save_timer);
 	}
 }
@@ -495,10 +496,13 @@ site_apply(struct site *s)
 		json_object_set_new(ev, "applied", json_integer((json_int_t)after.last_applied));
 		json_object_set_new(ev, "failed", json_integer((json_int_t)after.last_failed));
 		site_publish(s, ev);
-		log_info("reconcile: %llu changes applied, %llu failed (%s)",
+		/* The run's wall time, the view's computation included: at thousands of sites
+		 * it is what tells a slow kernel from a slow run. */
+		log_info("reconcile: %llu changes applied, %llu failed (%s) in %.2f s",
 		         (unsigned long long)after.last_applied,
 		         (unsigned long long)after.last_failed,
-		         site_changes_text(&before, &after, what, sizeof(what)));
+		         site_changes_text(&before, &after, what, sizeof(what)),
+		         (double)(site_now() - now) / MESH_USEC);
 	}
 	if (rc == -EAGAIN)
 		site_log_reports(s->reconcile, "", true);
@@ -995,6 +999,10 @@ site_refresh_wg(struct site *s)
 	ev_timer_start(s->loop, &s->wg_timer);
 	if (rc == 0) {
 		site_observe_wg(s);
+		/* The read before was freed with this one alive: its blocks (a peer and its
+		 * allowed-ips each, 0.5 KiB a peer) are holes among live ones, resident until the
+		 * next read refills them, as are those of the paths' and gossip's work on it. */
+		malloc_trim(0);
 		s->wg_pace = (double)drift_pace_note(&s->wg_costs, site_now() - s->wg_read_start) /
 		             MESH_USEC;
 	}

@@ -420,6 +420,17 @@ sync_dir(const char *dir)
 	return rc;
 }
 
+int64_t
+state_save_delay(int64_t cost)
+{
+	/* Compared before multiplying: a cost near INT64_MAX would overflow. */
+	int64_t paced = cost < STATE_SAVE_LATEST / STATE_SAVE_COST_MULT
+	                        ? cost * STATE_SAVE_COST_MULT
+	                        : STATE_SAVE_LATEST;
+
+	return paced > STATE_SAVE_DELAY ? paced : STATE_SAVE_DELAY;
+}
+
 int
 state_save(const char *path, const struct state *st, char *err, size_t errlen)
 {

@@ -57,6 +57,18 @@ int state_load(const char *path, struct state *st, char *err, size_t errlen);
  * with err. */
 int state_save(const char *path, const struct state *st, char *err, size_t errlen);
 
+/* Microseconds from a membership change to the save that keeps it, given what the last save
+ * took (microseconds, wall time): a second, or STATE_SAVE_COST_MULT times the last save where
+ * that is longer, at most STATE_SAVE_LATEST. A join of thousands of sites changes the view
+ * many times a second for as long as it streams in, and a save of the whole view each second
+ * took a growing share of the time the join needs; paced by its cost, saving takes at most
+ * about a twentieth of the time, and a crash loses at most the changes of the last
+ * STATE_SAVE_LATEST (the others hand them back on the next start). */
+#define STATE_SAVE_DELAY     1000000
+#define STATE_SAVE_COST_MULT 20
+#define STATE_SAVE_LATEST    30000000
+int64_t state_save_delay(int64_t cost);
+
 /* Locks path for this process: an exclusive flock on path.lock (created in path's directory),
  * which also records the holder's pid. Two netd sharing one state file would each overwrite
  * the other's view. Returns the descriptor to keep open for as long as the lock is held, or -1

@@ -247,45 +247,50 @@ test_fdb_requests(void **state)
 	static const uint8_t zero[KH_MAC_LEN];
 	struct kh_fdb want = {.ifindex = 4};
 	struct kh_event ev;
-	struct nl_msg *msg;
+	struct kh_fdb_msg msg;
 
 	(void)state;
 	want.dst = A("192.0.2.2");
 	assert_int_equal(kh_msg_fdb(&want, KH_NEIGH_APPEND, &msg), 0);
 	/* Append: one all-zero entry per remote VTEP, each one kept. */
-	assert_int_equal(nlmsg_hdr(msg)->nlmsg_type, RTM_NEWNEIGH);
-	assert_int_equal(nlmsg_hdr(msg)->nlmsg_flags &
+	assert_int_equal(msg.h.nlmsg_type, RTM_NEWNEIGH);
+	assert_int_equal(msg.h.nlmsg_flags &
 	                         (NLM_F_CREATE | NLM_F_APPEND | NLM_F_REPLACE | NLM_F_EXCL),
 	                 NLM_F_CREATE | NLM_F_APPEND);
-	ev = own_parse(msg);
+	ev = own_parse_hdr(&msg.h);
 	assert_int_equal(ev.type, KH_EV_FDB_NEW);
 	assert_int_equal(ev.u.fdb.ifindex, 4);
 	assert_memory_equal(ev.u.fdb.mac, zero, KH_MAC_LEN);
 	assert_true(addr_equal(&ev.u.fdb.dst, &want.dst));
 	assert_int_equal(ev.u.fdb.state, NUD_PERMANENT);
 	assert_int_equal(ev.u.fdb.flags, NTF_SELF);
-	nlmsg_free(msg);
 
 	assert_int_equal(kh_mac_parse("02:00:00:00:00:07", want.mac), 0);
 	want.dst = A("2001:db8::2");
 	assert_int_equal(kh_msg_fdb(&want, KH_NEIGH_REPLACE, &msg), 0);
-	assert_int_equal(nlmsg_hdr(msg)->nlmsg_flags &
+	assert_int_equal(msg.h.nlmsg_flags &
 	                         (NLM_F_CREATE | NLM_F_APPEND | NLM_F_REPLACE | NLM_F_EXCL),
 	                 NLM_F_CREATE | NLM_F_REPLACE);
-	ev = own_parse(msg);
+	ev = own_parse_hdr(&msg.h);
 	assert_memory_equal(ev.u.fdb.mac, want.mac, KH_MAC_LEN);
 	assert_true(addr_equal(&ev.u.fdb.dst, &want.dst));
-	nlmsg_free(msg);
 
 	assert_int_equal(kh_msg_fdb(&want, KH_NEIGH_DELETE, &msg), 0);
-	assert_int_equal(nlmsg_hdr(msg)->nlmsg_type, RTM_DELNEIGH);
-	ev = own_parse(msg);
+	assert_int_equal(msg.h.nlmsg_type, RTM_DELNEIGH);
+	ev = own_parse_hdr(&msg.h);
 	assert_int_equal(ev.type, KH_EV_FDB_DEL);
 	/* Deleting one VTEP's entry must name it, or the kernel drops all of them. */
 	assert_true(addr_equal(&ev.u.fdb.dst, &want.dst));
-	nlmsg_free(msg);
+
+	/* The largest request fits its buffer; the delete asks for no creation. */
+	assert_true(msg.h.nlmsg_len <= sizeof(msg.bytes));
+	assert_int_equal(
+	        msg.h.nlmsg_flags & (NLM_F_CREATE | NLM_F_APPEND | NLM_F_REPLACE | NLM_F_EXCL), 0);
 
 	want.dst.family = AF_UNSPEC;
+	assert_int_equal(kh_msg_fdb(&want, KH_NEIGH_APPEND, &msg), -EINVAL);
+	want.dst = A("192.0.2.2");
+	want.ifindex = 0;
 	assert_int_equal(kh_msg_fdb(&want, KH_NEIGH_APPEND, &msg), -EINVAL);
 }
 

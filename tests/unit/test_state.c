@@ -321,6 +321,24 @@ test_lock(void **unused)
 	assert_int_equal(system(path), 0);
 }
 
+/* A save of a few sites keeps the one-second delay; a costly one spaces the next twenty
+ * times its cost apart, never more than the bound a crash may lose. */
+static void
+test_save_delay(void **state)
+{
+	(void)state;
+	assert_int_equal(state_save_delay(0), STATE_SAVE_DELAY);
+	assert_int_equal(state_save_delay(2000), STATE_SAVE_DELAY);
+	assert_int_equal(state_save_delay(STATE_SAVE_DELAY / STATE_SAVE_COST_MULT),
+	                 STATE_SAVE_DELAY);
+	assert_int_equal(state_save_delay(200000), 200000 * STATE_SAVE_COST_MULT);
+	assert_int_equal(state_save_delay(STATE_SAVE_LATEST / STATE_SAVE_COST_MULT - 1),
+	                 STATE_SAVE_LATEST - STATE_SAVE_COST_MULT);
+	assert_int_equal(state_save_delay(STATE_SAVE_LATEST / STATE_SAVE_COST_MULT),
+	                 STATE_SAVE_LATEST);
+	assert_int_equal(state_save_delay(INT64_MAX / 2), STATE_SAVE_LATEST);
+}
+
 int
 main(void)
 {
@@ -332,6 +350,7 @@ main(void)
 	        cmocka_unit_test(test_files),
 	        cmocka_unit_test(test_version_1),
 	        cmocka_unit_test(test_lock),
+	        cmocka_unit_test(test_save_delay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2523,6 +2523,51 @@ test_handshakes_retried_many(void **state)
 	conf_free(conf);
 }
 
+/* A delta of peers that fails leaves its sites pending: among hundreds, none of their VTEPs
+ * is appended, while a VTEP deleted by hand of a site whose peer is written is; once the
+ * peers are written, every pending one follows. */
+static void
+test_fdb_waits_for_pending_peers(void **state)
+{
+	const size_t half = MANY_SITES / 2;
+	struct conf *conf = default_conf();
+	struct mesh_desired *self = desired_of(conf, NULL, 0), *first, *all;
+	struct kh_fdb fdb = {0};
+	struct reconcile *r;
+	struct kh_link vx;
+	char *log;
+
+	(void)state;
+	first = desired_many(conf, self->wg.public_key, half);
+	all = desired_many(conf, self->wg.public_key, MANY_SITES);
+	r = started(first);
+	assert_true(link_exists("vxlan100", &vx));
+	fake_act_as(FAKE_SETUP);
+	fdb.ifindex = vx.ifindex;
+	assert_int_equal(addr_parse("10.99.1.8", &fdb.dst), 0); /* s007's */
+	assert_int_equal(kh_fdb_del(&fdb), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	fake_clear_ops();
+
+	fake_fail(FAKE_OP_WG_SET, 1, EBUSY);
+	assert_int_equal(reconcile_run(r, all, S), -EAGAIN);
+	assert_int_equal(fake_count(FAKE_OP_FDB_APPEND), 1);
+	log = fake_log(true);
+	assert_non_null(strstr(log, "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.1.8\n"));
+	free(log);
+	forget_events();
+	fake_clear_ops();
+
+	assert_int_equal(reconcile_run(r, all, 2 * S), 0);
+	assert_int_equal(fake_count(FAKE_OP_FDB_APPEND), MANY_SITES - half);
+	reconcile_free(r);
+	mesh_desired_free(self);
+	mesh_desired_free(first);
+	mesh_desired_free(all);
+	conf_free(conf);
+}
+
 static double
 seconds_since(const struct timespec *t0)
 {
@@ -2761,6 +2806,7 @@ main(void)
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_handshakes_retried_many, setup),
+	        cmocka_unit_test_setup(test_fdb_waits_for_pending_peers, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	        cmocka_unit_test_setup(test_batch_one_failure, setup),
 	};
