@@ -61,7 +61,7 @@ static struct {
 	size_t sites;
 	size_t view;
 	uint64_t seed;
-	struct addr addr; /* the sites' address */
+	struct addr addr; /* the sites' address; with --distinct-addrs site 0's */
 	struct addr netd; /* netd's gossip address */
 	uint16_t port;    /* site i's gossip and WireGuard port is port + i */
 	const char *dir;
@@ -70,6 +70,9 @@ static struct {
 	const char *metrics;
 	unsigned table;
 	bool wan;
+	/* Site i at addr + i: a WireGuard under load rate-limits handshakes per source
+	 * address, which one address shared by thousands of sites would meet at once. */
+	bool distinct_addrs;
 } O = {.view = 8,
        .seed = 1,
        .port = 20000,
@@ -188,19 +191,35 @@ site_overlay(size_t i)
 #define NETD_PREFIX  "198.18.0.0/24"
 #define NETD_OVERLAY "100.127.255.254"
 
+static struct addr
+site_addr(size_t i)
+{
+	struct addr a = O.addr;
+	uint32_t v;
+
+	if (O.distinct_addrs) {
+		memcpy(&v, a.u.bytes, 4);
+		v = htonl(ntohl(v) + (uint32_t)i);
+		memcpy(a.u.bytes, &v, 4);
+	}
+	return a;
+}
+
 static struct addr_endpoint
 site_endpoint(size_t i)
 {
-	return (struct addr_endpoint){O.addr, (uint16_t)(O.port + i)};
+	return (struct addr_endpoint){site_addr(i), (uint16_t)(O.port + i)};
 }
 
 static long
 site_of_endpoint(const struct addr_endpoint *ep)
 {
-	if (!addr_equal(&ep->addr, &O.addr) || ep->port < O.port ||
-	    (size_t)(ep->port - O.port) >= O.sites)
+	struct addr a;
+
+	if (ep->port < O.port || (size_t)(ep->port - O.port) >= O.sites)
 		return -1;
-	return ep->port - O.port;
+	a = site_addr(ep->port - O.port);
+	return addr_equal(&ep->addr, &a) ? ep->port - O.port : -1;
 }
 
 /* The authorities' keys from the seed, sorted as an authority set keeps them. */
@@ -515,17 +534,19 @@ static void
 open_socket(size_t i)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(O.port + i)};
+	struct addr a = site_addr(i);
+	char text[ADDR_STRLEN];
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), rcvbuf = 8 << 20;
 
 	/* site-0 takes a joining netd's requests for every site's credential in one burst; the
 	 * default buffer (about 200 KiB) dropped most of them at 10,000 sites. The memory is
 	 * taken only while datagrams wait. */
-	memcpy(&sa.sin_addr, O.addr.u.bytes, 4);
+	memcpy(&sa.sin_addr, a.u.bytes, 4);
 	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "netd-load: site %zu: UDP port %u: %s\n", i, O.port + (unsigned)i,
-		        strerror(errno));
+		fprintf(stderr, "netd-load: site %zu: UDP %s:%u: %s\n", i, addr_format(&a, text),
+		        O.port + (unsigned)i, strerror(errno));
 		exit(1);
 	}
 	S[i].fd = fd;
@@ -795,7 +816,8 @@ usage(void)
 	fprintf(stderr,
 	        "usage: netd-load --sites N --dir DIR --addr ADDRESS --netd ADDRESS [--view M]\n"
 	        "                 [--port P] [--seed S] [--interface IF] [--backend B]\n"
-	        "                 [--table T] [--metrics ADDRESS:PORT] [--wan]\n");
+	        "                 [--table T] [--metrics ADDRESS:PORT] [--wan] "
+	        "[--distinct-addrs]\n");
 	exit(2);
 }
 
@@ -839,6 +861,7 @@ parse(int argc, char **argv)
 	                                     {"table", required_argument, NULL, 't'},
 	                                     {"metrics", required_argument, NULL, 'm'},
 	                                     {"wan", no_argument, NULL, 'w'},
+	                                     {"distinct-addrs", no_argument, NULL, 'D'},
 	                                     {NULL, 0, NULL, 0}};
 	bool addr = false, netd = false;
 	int c;
@@ -883,6 +906,9 @@ parse(int argc, char **argv)
 		case 'w':
 			O.wan = true;
 			break;
+		case 'D':
+			O.distinct_addrs = true;
+			break;
 		default:
 			usage();
 		}
@@ -892,6 +918,13 @@ parse(int argc, char **argv)
 	/* Ports port .. port + N - 1. */
 	if ((unsigned long)O.port + O.sites > 65536)
 		die("--port plus --sites passes 65535");
+	if (O.distinct_addrs) {
+		uint32_t v;
+
+		memcpy(&v, O.addr.u.bytes, 4);
+		if ((uint64_t)ntohl(v) + O.sites > UINT32_MAX)
+			die("--addr plus --sites passes 255.255.255.255");
+	}
 }
 
 int
