@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "netd/key.h"
+#include "netd/pace.h"
 
 static const uint8_t zero_key[WG_KEY_SIZE];
 
@@ -299,11 +300,7 @@ drift_format(const struct drift *d, char *buf, size_t len)
 int64_t
 drift_read_delay(int64_t cost)
 {
-	if (cost >= DRIFT_READ_LATEST / DRIFT_READ_COST_MULT)
-		return DRIFT_READ_LATEST;
-	if (cost * DRIFT_READ_COST_MULT < DRIFT_READ_PERIOD)
-		return DRIFT_READ_PERIOD;
-	return cost * DRIFT_READ_COST_MULT;
+	return pace_by_cost(cost, DRIFT_READ_PERIOD, DRIFT_READ_COST_MULT, DRIFT_READ_LATEST);
 }
 
 int64_t

@@ -41,11 +41,11 @@ struct seal {
 	uint64_t challenges; /* made in this session: a challenge nonce is (session, this) */
 	seal_dh_fn dh;
 	void *dh_arg;
-	/* Open addressing by peer id; never evicts, because a replay window must outlive any
-	 * cache policy. Bounded by the number of trusted sites. */
-	/* The peers side by side, in the order first seen, found through an open-addressing
-	 * index of their positions: an empty slot of the index costs 4 bytes, not a peer's
-	 * 144 (the table held the peers themselves, a quarter to five eighths of them empty). */
+	/* Never evicted, because a replay window must outlive any cache policy; bounded by the
+	 * number of trusted sites. The peers side by side, in the order first seen, found through
+	 * an open-addressing index of their positions: an empty slot of the index costs 4 bytes,
+	 * not a peer's 144 (the table held the peers themselves, a quarter to five eighths of them
+	 * empty). */
 	struct peer *peers;
 	size_t npeers, cap;
 	uint32_t *slots; /* a peer's position + 1; 0: empty */

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "netd/pace.h"
+
 /* Version 1 also held a restart epoch (4 bytes after the magic), read and ignored so that an
  * upgrade keeps the view. */
 static const uint8_t state_magic[8] = {'n', 'e', 't', 'd', 's', 't', 0, 4};
@@ -423,12 +425,7 @@ sync_dir(const char *dir)
 int64_t
 state_save_delay(int64_t cost)
 {
-	/* Compared before multiplying: a cost near INT64_MAX would overflow. */
-	int64_t paced = cost < STATE_SAVE_LATEST / STATE_SAVE_COST_MULT
-	                        ? cost * STATE_SAVE_COST_MULT
-	                        : STATE_SAVE_LATEST;
-
-	return paced > STATE_SAVE_DELAY ? paced : STATE_SAVE_DELAY;
+	return pace_by_cost(cost, STATE_SAVE_DELAY, STATE_SAVE_COST_MULT, STATE_SAVE_LATEST);
 }
 
 int
