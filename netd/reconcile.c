@@ -32,16 +32,20 @@ struct owned_segment {
 
 struct owned_route {
 	struct kh_route route;
-	bool blocked;             /* another owner's route collides: not installed */
-	bool installed;           /* the run left it in the table */
-	char via[MESH_NAME_SIZE]; /* a tunnel route's site (a yield: of the one it lies in); ""
-	                           * for a fence */
-	bool yield;               /* a throw route for a more specific route in main */
-	bool withdrawn;           /* blocked, and removed when the collision came */
+	/* A tunnel route's site (a yield: of the one it lies in), in the scope's names; "" for a
+	 * fence. The names outlive the desired state they were taken from, which the next run
+	 * replaces while comparing with this scope. */
+	const char *via;
 	/* Blocked or a yield: the other owner's route, in the scope's others (the few routes
 	 * that have one); else NO_OTHER. */
 	uint32_t other;
+	bool blocked;   /* another owner's route collides: not installed */
+	bool installed; /* the run left it in the table */
+	bool yield;     /* a throw route for a more specific route in main */
+	bool withdrawn; /* blocked, and removed when the collision came */
 };
+/* Two a site, kept between runs: no holes between the fields (a name array was 108 bytes). */
+_Static_assert(sizeof(struct owned_route) <= 80, "an owned route grew");
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
  * desired state may drop, and what events are compared with. */
@@ -56,6 +60,7 @@ struct scope {
 	size_t naddrs;
 	struct owned_route *routes;
 	size_t nroutes;
+	char *names; /* the routes' vias, one after the other */
 	struct kh_route *others;
 	size_t nothers;
 	struct addr_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
@@ -214,6 +219,7 @@ scope_clear(struct scope *s)
 	}
 	free(s->segs);
 	free(s->routes);
+	free(s->names);
 	free(s->others);
 	free(s->fences);
 	memset(s, 0, sizeof(*s));
@@ -2686,6 +2692,20 @@ add_fdb(struct run *run)
 
 /* --- the scope the next run and the events compare with --- */
 
+/* The site a wanted route is kept under in the scope: its peer's, a yield's of the route it
+ * lies in, else none. */
+static const char *
+want_via(const struct run *run, const struct want_route *w)
+{
+	const struct reconcile_report *rep = report_at(run, w->report);
+
+	if (w->peer != SIZE_MAX)
+		return run->d->peers[w->peer].site;
+	if (w->yield && rep)
+		return rep->site;
+	return "";
+}
+
 static int
 save_scope(struct run *run)
 {
@@ -2702,19 +2722,24 @@ save_scope(struct run *run)
 	memcpy(s.addrs, d->wg.addrs, sizeof(s.addrs));
 	s.naddrs = d->wg.naddrs;
 	if (run->nwant) {
-		size_t nothers = 0;
+		size_t nothers = 0, names_len = 0, at = 0;
 
-		for (size_t i = 0; i < run->nwant; i++)
+		for (size_t i = 0; i < run->nwant; i++) {
 			nothers += (run->want[i].yield || run->want[i].blocked) &&
 			           report_at(run, run->want[i].report);
+			names_len += strlen(want_via(run, &run->want[i])) + 1;
+		}
 		s.routes = calloc(run->nwant, sizeof(*s.routes));
+		s.names = malloc(names_len);
 		s.others = nothers ? calloc(nothers, sizeof(*s.others)) : NULL;
-		if (!s.routes || (nothers && !s.others))
+		if (!s.routes || !s.names || (nothers && !s.others))
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
 			const struct want_route *w = &run->want[i];
 			const struct reconcile_report *rep = report_at(run, w->report);
 			struct owned_route *o = &s.routes[i];
+			const char *via = want_via(run, w);
+			size_t len = strlen(via) + 1;
 
 			o->route = w->route;
 			o->blocked = w->blocked;
@@ -2726,12 +2751,10 @@ save_scope(struct run *run)
 				o->other = (uint32_t)s.nothers;
 				s.others[s.nothers++] = rep->other;
 			}
-			if (w->yield && rep)
-				snprintf(o->via, sizeof(o->via), "%s", rep->site);
-			if (w->peer != SIZE_MAX) {
+			if (w->peer != SIZE_MAX)
 				o->route.oif = run->wg_link.ifindex;
-				snprintf(o->via, sizeof(o->via), "%s", d->peers[w->peer].site);
-			}
+			o->via = memcpy(s.names + at, via, len);
+			at += len;
 		}
 		s.nroutes = run->nwant;
 	}
