@@ -2,9 +2,12 @@
 #include "netd/path.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "netd/names.h"
 
 struct path_entry {
 	/* In the table's names once an update is done; during one, borrowed from the sites
@@ -241,32 +244,6 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 	}
 }
 
-/* Copies the names the entries borrow into one block of the table's own: NULL for no
- * memory. */
-static char *
-names_own(struct path_entry *entries, size_t n)
-{
-	size_t len = 0, at = 0;
-	char *names;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(entries[i].name) + 1 +
-		       (entries[i].relay[0] ? strlen(entries[i].relay) + 1 : 0);
-	names = malloc(len ? len : 1);
-	for (size_t i = 0; names != NULL && i < n; i++) {
-		size_t l = strlen(entries[i].name) + 1;
-
-		entries[i].name = memcpy(names + at, entries[i].name, l);
-		at += l;
-		if (entries[i].relay[0]) {
-			l = strlen(entries[i].relay) + 1;
-			entries[i].relay = memcpy(names + at, entries[i].relay, l);
-			at += l;
-		}
-	}
-	return names;
-}
-
 int
 path_update(struct path_table *p, const struct path_site *sites, size_t n,
             const char (*relays)[WIRE_NAME_MAX + 1], size_t nrelays, int64_t now,
@@ -296,7 +273,10 @@ path_update(struct path_table *p, const struct path_site *sites, size_t n,
 			changed++;
 	}
 	free(cands);
-	names = names_own(next, n);
+	names = names_own(next, n, sizeof(*next),
+	                  (const size_t[]){offsetof(struct path_entry, name),
+	                                   offsetof(struct path_entry, relay)},
+	                  2);
 	if (names == NULL) {
 		free(next);
 		return -ENOMEM;

@@ -12,6 +12,7 @@
 
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
+#include "netd/names.h"
 
 static const uint8_t zero_mac[KH_MAC_LEN];
 static const uint8_t zero_key[WG_KEY_SIZE];
@@ -2722,24 +2723,19 @@ save_scope(struct run *run)
 	memcpy(s.addrs, d->wg.addrs, sizeof(s.addrs));
 	s.naddrs = d->wg.naddrs;
 	if (run->nwant) {
-		size_t nothers = 0, names_len = 0, at = 0;
+		size_t nothers = 0;
 
-		for (size_t i = 0; i < run->nwant; i++) {
+		for (size_t i = 0; i < run->nwant; i++)
 			nothers += (run->want[i].yield || run->want[i].blocked) &&
 			           report_at(run, run->want[i].report);
-			names_len += strlen(want_via(run, &run->want[i])) + 1;
-		}
 		s.routes = calloc(run->nwant, sizeof(*s.routes));
-		s.names = malloc(names_len);
 		s.others = nothers ? calloc(nothers, sizeof(*s.others)) : NULL;
-		if (!s.routes || !s.names || (nothers && !s.others))
+		if (!s.routes || (nothers && !s.others))
 			goto oom;
 		for (size_t i = 0; i < run->nwant; i++) {
 			const struct want_route *w = &run->want[i];
 			const struct reconcile_report *rep = report_at(run, w->report);
 			struct owned_route *o = &s.routes[i];
-			const char *via = want_via(run, w);
-			size_t len = strlen(via) + 1;
 
 			o->route = w->route;
 			o->blocked = w->blocked;
@@ -2753,10 +2749,13 @@ save_scope(struct run *run)
 			}
 			if (w->peer != SIZE_MAX)
 				o->route.oif = run->wg_link.ifindex;
-			o->via = memcpy(s.names + at, via, len);
-			at += len;
+			o->via = want_via(run, w);
 		}
 		s.nroutes = run->nwant;
+		s.names = names_own(s.routes, s.nroutes, sizeof(*s.routes),
+		                    (const size_t[]){offsetof(struct owned_route, via)}, 1);
+		if (!s.names)
+			goto oom;
 	}
 	if (d->nfailclosed) {
 		s.fences = malloc(d->nfailclosed * sizeof(*s.fences));
