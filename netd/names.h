@@ -1,6 +1,7 @@
-/* Site names kept by a table that is rebuilt as a whole (the path table, the path MTU peers,
- * the drift table, the reconciler's saved scope): each entry points into one block of the
- * table's own, where a 33-byte array in every entry kept mostly padding. */
+/* Site names kept by a table that is rebuilt as a whole (the desired state's peers, the path
+ * table, the path MTU peers, the drift table, the reconciler's saved scope): each entry points
+ * into one block of the table's own, where a 33-byte array in every entry kept mostly
+ * padding. */
 #ifndef NETD_NAMES_H
 #define NETD_NAMES_H
 
