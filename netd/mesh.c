@@ -537,7 +537,6 @@ build_peers(struct build *b)
 			                       ? MESH_RELAYED_KEEPALIVE
 			                       : MESH_RELAYED_KEEPALIVE_OTHER;
 			p->fresh_after = s->fresh_after;
-			p->relay = b->admitted[carrier[i]].site->name;
 		}
 		if (!room[i])
 			continue;

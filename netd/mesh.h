@@ -122,14 +122,13 @@ struct mesh_peer {
 	uint32_t return_path_mtu;    /* the site's; 0: not known */
 	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
 	size_t nallowed;
-	/* Relayed: the site whose peer carries this one's addresses (it has none of its own),
-	 * borrowed from the view; and a session of this peer older than fresh_after (Unix
-	 * seconds) is dropped, the peer replaced, so that its next handshake is news. */
-	const char *relay;
+	/* Relayed (another site's peer carries this one's addresses; it has none of its own): a
+	 * session of this peer older than fresh_after (Unix seconds) is dropped, the peer
+	 * replaced, so that its next handshake is news. */
 	int64_t fresh_after;
 };
 /* One a peer of the desired state, kept between runs: no holes between the fields. */
-_Static_assert(sizeof(struct mesh_peer) <= 112, "a desired peer grew");
+_Static_assert(sizeof(struct mesh_peer) <= 104, "a desired peer grew");
 
 /* A route to a remote prefix through the WireGuard device. */
 struct mesh_route {
