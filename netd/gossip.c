@@ -1491,8 +1491,8 @@ observed_tell(struct gossip *g, gossip_time now, uint32_t idx, const struct addr
 
 	if (d == NULL || !m->has_seen || !live(m->state) ||
 	    (addr_endpoint_equal(&m->seen, &d->gossip) &&
-	     (!m->has_wg_seen ||
-	      (d->nendpoints > 0 && addr_endpoint_equal(&d->endpoints[0], &m->wg_seen)))))
+	     (!m->has_wg_seen || (d->nendpoints > 0 &&
+	                          addr_endpoint_equal(&wire_cdesc_endpoints(d)[0], &m->wg_seen)))))
 		return;
 	news = !m->told_any || !addr_endpoint_equal(&m->told, &m->seen) ||
 	       (m->has_wg_seen && !addr_endpoint_equal(&m->told_wg, &m->wg_seen));

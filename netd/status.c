@@ -414,8 +414,8 @@ granted_prefixes_json(const struct gossip_member_info *mi)
 	int r = 0;
 
 	for (size_t k = 0; mi->desc != NULL && k < mi->granted->nprefixes; k++)
-		r |= json_array_append_new(
-		        a, json_string(addr_prefix_format(&mi->granted->prefixes[k], buf)));
+		r |= json_array_append_new(a, json_string(addr_prefix_format(
+		                                      &wire_cdesc_prefixes(mi->granted)[k], buf)));
 	return finish(a, r);
 }
 
@@ -426,7 +426,7 @@ granted_segments_json(const struct gossip_member_info *mi)
 	int r = 0;
 
 	for (size_t k = 0; mi->desc != NULL && k < mi->granted->nvnis; k++)
-		r |= json_array_append_new(a, json_integer(mi->granted->vnis[k]));
+		r |= json_array_append_new(a, json_integer(wire_cdesc_vnis(mi->granted)[k]));
 	return finish(a, r);
 }
 
@@ -478,17 +478,19 @@ policy_json(const struct conf_policy *p, const char *name, const struct gossip_m
 		return finish(o, r);
 	}
 	for (size_t i = 0; d != NULL && i < d->nvnis; i++)
-		if ((rule = policy_segment(p, d->vnis[i], c, why, sizeof(why))) != NULL)
-			r |= json_array_append_new(segs, json_pack("{s:I, s:s, s:s}", "vni",
-			                                           (json_int_t)d->vnis[i], "rule",
-			                                           rule, "why", why));
-	nkept = d != NULL ? policy_narrow(p, name, d->prefixes, d->nprefixes, kept) : 0;
+		if ((rule = policy_segment(p, wire_cdesc_vnis(d)[i], c, why, sizeof(why))) != NULL)
+			r |= json_array_append_new(segs,
+			                           json_pack("{s:I, s:s, s:s}", "vni",
+			                                     (json_int_t)wire_cdesc_vnis(d)[i],
+			                                     "rule", rule, "why", why));
+	nkept = d != NULL ? policy_narrow(p, name, wire_cdesc_prefixes(d), d->nprefixes, kept) : 0;
 	for (size_t i = 0, k = 0; d != NULL && i < d->nprefixes; i++) {
-		if (k < nkept && addr_prefix_equal(&kept[k], &d->prefixes[i]))
+		if (k < nkept && addr_prefix_equal(&kept[k], &wire_cdesc_prefixes(d)[i]))
 			k++;
 		else
 			r |= json_array_append_new(
-			        dropped, json_string(addr_prefix_format(&d->prefixes[i], text)));
+			        dropped,
+			        json_string(addr_prefix_format(&wire_cdesc_prefixes(d)[i], text)));
 	}
 	if (json_array_size(segs) == 0 && json_array_size(dropped) == 0) {
 		json_decref(o);
@@ -676,16 +678,16 @@ policy_problems(json_t *problems, const struct conf_policy *p, const struct goss
 		                                          "site", mi->name, "text", text));
 		return;
 	}
-	nkept = policy_narrow(p, mi->name, d->prefixes, d->nprefixes, kept);
+	nkept = policy_narrow(p, mi->name, wire_cdesc_prefixes(d), d->nprefixes, kept);
 	for (size_t i = 0, k = 0; i < d->nprefixes; i++) {
-		if (k < nkept && addr_prefix_equal(&kept[k], &d->prefixes[i])) {
+		if (k < nkept && addr_prefix_equal(&kept[k], &wire_cdesc_prefixes(d)[i])) {
 			k++;
 			continue;
 		}
 		snprintf(
 		        text, sizeof(text),
 		        "prefix %s of site %s not routed: outside what policy.narrow accepts of it",
-		        addr_prefix_format(&d->prefixes[i], buf), mi->name);
+		        addr_prefix_format(&wire_cdesc_prefixes(d)[i], buf), mi->name);
 		json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "kind", "policy",
 		                                          "site", mi->name, "text", text));
 	}

@@ -210,17 +210,17 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 		memcpy(site->next_key, mi->next_key, KEY_LEN);
 	}
 	if (d->nendpoints > 0) {
-		site->endpoint = d->endpoints[0].addr;
-		site->endpoint_port = d->endpoints[0].port;
+		site->endpoint = wire_cdesc_endpoints(d)[0].addr;
+		site->endpoint_port = wire_cdesc_endpoints(d)[0].port;
 	}
 	for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
-		site->overlay[site->noverlay++] = d->overlay[k];
-	site->nprefixes =
-	        policy_narrow(policy, mi->name, d->prefixes, d->nprefixes, room->prefixes);
+		site->overlay[site->noverlay++] = wire_cdesc_overlay(d)[k];
+	site->nprefixes = policy_narrow(policy, mi->name, wire_cdesc_prefixes(d), d->nprefixes,
+	                                room->prefixes);
 	site->prefixes = room->prefixes;
 	for (size_t k = 0; k < d->nvnis; k++)
-		if (policy_segment(policy, d->vnis[k], c, NULL, 0) == NULL)
-			room->vnis[site->nvnis++] = d->vnis[k];
+		if (policy_segment(policy, wire_cdesc_vnis(d)[k], c, NULL, 0) == NULL)
+			room->vnis[site->nvnis++] = wire_cdesc_vnis(d)[k];
 	site->vnis = room->vnis;
 	site->state = mesh_state_of(mi->state);
 	site->died_at = mi->changed_at;
@@ -317,9 +317,10 @@ view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now
 		ps->name = mi.name;
 		ps->live = mi.state == GOSSIP_ALIVE || mi.state == GOSSIP_SUSPECT;
 		ps->offers_relay = (mi.granted->flags & WIRE_DESC_RELAY) != 0;
-		ps->relays = mi.granted->relays;
+		ps->relays = wire_cdesc_relays(mi.granted);
 		ps->nrelays = mi.granted->nrelays;
-		ps->endpoint = mi.granted->nendpoints > 0 ? &mi.granted->endpoints[0] : NULL;
+		ps->endpoint =
+		        mi.granted->nendpoints > 0 ? &wire_cdesc_endpoints(mi.granted)[0] : NULL;
 		ps->direct_ok_at = mi.direct_ok_at;
 		ps->direct_fail_at = mi.direct_fail_at;
 		ps->has_wg = dev != NULL;

@@ -674,7 +674,6 @@ wire_present_decode(const uint8_t *buf, size_t len, struct wire_present *p)
 /* The fields a descriptor and its compact form have alike: the same names in both. */
 #define COPY_FIXED(to, from)                                                                       \
 	do {                                                                                       \
-		memcpy((to)->name, (from)->name, sizeof((to)->name));                              \
 		(to)->incarnation = (from)->incarnation;                                           \
 		memcpy((to)->wg_key, (from)->wg_key, WIRE_KEY_LEN);                                \
 		memcpy((to)->sign_key, (from)->sign_key, WIRE_KEY_LEN);                            \
@@ -690,42 +689,43 @@ wire_present_decode(const uint8_t *buf, size_t len, struct wire_present *p)
 		memcpy((to)->sig, (from)->sig, WIRE_SIG_LEN);                                      \
 	} while (0)
 
-/* The lists in the order they sit in a room: the 4-byte aligned ones first, the relays'
- * names last. */
+/* The lists in the order they sit in a room (wire.h's accessors read them there): the 4-byte
+ * aligned ones first, the relays' names, then the name. */
 size_t
 wire_cdesc_room(const struct wire_desc *d)
 {
 	size_t n = d->nendpoints * sizeof(d->endpoints[0]) + d->noverlay * sizeof(d->overlay[0]) +
 	           d->nprefixes * sizeof(d->prefixes[0]) + d->nvnis * sizeof(d->vnis[0]) +
-	           d->nrelays * sizeof(d->relays[0]);
+	           d->nrelays * sizeof(d->relays[0]) + strnlen(d->name, WIRE_NAME_MAX) + 1;
 
 	return (n + 3) & ~(size_t)3;
 }
 
-/* Copies n entries of size bytes into the room at *at and returns where they went. */
-static const void *
+/* Copies n entries of size bytes into the room at *at. */
+static void
 room_put(uint8_t **at, const void *src, size_t n, size_t size)
 {
-	const void *p = *at;
-
 	if (n > 0)
 		memcpy(*at, src, n * size);
 	*at += n * size;
-	return p;
 }
 
 void
 wire_cdesc_pack(struct wire_cdesc *c, void *room, const struct wire_desc *d)
 {
 	uint8_t *at = room;
+	size_t name_len = strnlen(d->name, WIRE_NAME_MAX);
 
 	memset(c, 0, sizeof(*c));
 	COPY_FIXED(c, d);
-	c->endpoints = room_put(&at, d->endpoints, d->nendpoints, sizeof(d->endpoints[0]));
-	c->overlay = room_put(&at, d->overlay, d->noverlay, sizeof(d->overlay[0]));
-	c->prefixes = room_put(&at, d->prefixes, d->nprefixes, sizeof(d->prefixes[0]));
-	c->vnis = room_put(&at, d->vnis, d->nvnis, sizeof(d->vnis[0]));
-	c->relays = room_put(&at, d->relays, d->nrelays, sizeof(d->relays[0]));
+	room_put(&at, d->endpoints, d->nendpoints, sizeof(d->endpoints[0]));
+	room_put(&at, d->overlay, d->noverlay, sizeof(d->overlay[0]));
+	room_put(&at, d->prefixes, d->nprefixes, sizeof(d->prefixes[0]));
+	room_put(&at, d->vnis, d->nvnis, sizeof(d->vnis[0]));
+	room_put(&at, d->relays, d->nrelays, sizeof(d->relays[0]));
+	memcpy(at, d->name, name_len);
+	at[name_len] = '\0';
+	c->name = (const char *)at;
 }
 
 /* Copies n entries of size bytes from a room's list, if any. */
@@ -741,11 +741,12 @@ wire_cdesc_unpack(const struct wire_cdesc *c, struct wire_desc *d)
 {
 	memset(d, 0, sizeof(*d));
 	COPY_FIXED(d, c);
-	room_get(d->endpoints, c->endpoints, c->nendpoints, sizeof(d->endpoints[0]));
-	room_get(d->overlay, c->overlay, c->noverlay, sizeof(d->overlay[0]));
-	room_get(d->prefixes, c->prefixes, c->nprefixes, sizeof(d->prefixes[0]));
-	room_get(d->vnis, c->vnis, c->nvnis, sizeof(d->vnis[0]));
-	room_get(d->relays, c->relays, c->nrelays, sizeof(d->relays[0]));
+	memcpy(d->name, c->name, strnlen(c->name, WIRE_NAME_MAX));
+	room_get(d->endpoints, wire_cdesc_endpoints(c), c->nendpoints, sizeof(d->endpoints[0]));
+	room_get(d->overlay, wire_cdesc_overlay(c), c->noverlay, sizeof(d->overlay[0]));
+	room_get(d->prefixes, wire_cdesc_prefixes(c), c->nprefixes, sizeof(d->prefixes[0]));
+	room_get(d->vnis, wire_cdesc_vnis(c), c->nvnis, sizeof(d->vnis[0]));
+	room_get(d->relays, wire_cdesc_relays(c), c->nrelays, sizeof(d->relays[0]));
 }
 
 bool

@@ -61,33 +61,66 @@ struct wire_desc {
 	uint8_t sig[WIRE_SIG_LEN];
 };
 
-/* A descriptor held at its real size: the fields of struct wire_desc, each list pointing
- * into a room that holds only its entries (wire_cdesc_pack). gossip keeps one per member,
- * where a struct wire_desc would keep the room of the longest lists for every site. */
+/* A descriptor held at its real size: the fields of struct wire_desc but its lists and name,
+ * which sit one after the other in a room that holds only their entries (wire_cdesc_pack),
+ * read through the accessors below. gossip keeps one per member, where a struct wire_desc
+ * would keep the room of the longest lists for every site. The name points at the room's
+ * end, and the counts say how many bytes of lists lie before it: one pointer finds all. */
 struct wire_cdesc {
-	char name[WIRE_NAME_MAX + 1];
+	const char *name; /* in the room, after the lists */
 	uint32_t incarnation;
-	uint8_t wg_key[WIRE_KEY_LEN];
-	uint8_t sign_key[WIRE_KEY_LEN];
-	struct addr_endpoint gossip;
-	const struct addr_endpoint *endpoints;
-	const struct addr_prefix *overlay;
-	const struct addr_prefix *prefixes;
-	const uint32_t *vnis;
-	const char (*relays)[WIRE_NAME_MAX + 1];
 	uint8_t nendpoints;
 	uint8_t noverlay;
 	uint8_t nprefixes;
 	uint8_t nvnis;
 	uint8_t nrelays;
 	uint8_t flags;
+	uint8_t wg_key[WIRE_KEY_LEN];
+	uint8_t sign_key[WIRE_KEY_LEN];
+	struct addr_endpoint gossip;
 	uint64_t cred_serial;
 	uint64_t next_serial;
 	uint8_t sig[WIRE_SIG_LEN];
 };
+_Static_assert(sizeof(struct wire_cdesc) <= 192, "a held descriptor grew");
 
-/* The bytes of room d's lists take, a multiple of 4 (every list is 4-byte aligned but the
- * relays, which come last). */
+/* The lists in the order they sit in the room: the 4-byte aligned ones first, the relays'
+ * names last, then the name. */
+static inline const struct addr_endpoint *
+wire_cdesc_endpoints(const struct wire_cdesc *c)
+{
+	size_t lists = c->nendpoints * sizeof(struct addr_endpoint) +
+	               ((size_t)c->noverlay + c->nprefixes) * sizeof(struct addr_prefix) +
+	               c->nvnis * sizeof(uint32_t) + c->nrelays * (size_t)(WIRE_NAME_MAX + 1);
+
+	return (const struct addr_endpoint *)(const void *)(c->name - lists);
+}
+
+static inline const struct addr_prefix *
+wire_cdesc_overlay(const struct wire_cdesc *c)
+{
+	return (const struct addr_prefix *)(const void *)(wire_cdesc_endpoints(c) + c->nendpoints);
+}
+
+static inline const struct addr_prefix *
+wire_cdesc_prefixes(const struct wire_cdesc *c)
+{
+	return wire_cdesc_overlay(c) + c->noverlay;
+}
+
+static inline const uint32_t *
+wire_cdesc_vnis(const struct wire_cdesc *c)
+{
+	return (const uint32_t *)(const void *)(wire_cdesc_prefixes(c) + c->nprefixes);
+}
+
+static inline const char (*wire_cdesc_relays(const struct wire_cdesc *c))[WIRE_NAME_MAX + 1]
+{
+	return (const char(*)[WIRE_NAME_MAX + 1])(const void *)(wire_cdesc_vnis(c) + c->nvnis);
+}
+
+/* The bytes of room d's lists and name take, a multiple of 4 (every list is 4-byte aligned
+ * but the relays and the name, which come last). */
 size_t wire_cdesc_room(const struct wire_desc *d);
 /* Fills c from d, its lists copied into room (4-byte aligned, wire_cdesc_room(d) bytes). */
 void wire_cdesc_pack(struct wire_cdesc *c, void *room, const struct wire_desc *d);

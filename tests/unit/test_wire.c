@@ -736,14 +736,21 @@ test_compact_desc(void **state)
 	(void)state;
 	sample_desc(&d);
 	n = wire_cdesc_room(&d);
-	assert_int_equal(n, 2 * sizeof(d.endpoints[0]) + sizeof(d.overlay[0]) +
-	                            2 * sizeof(d.prefixes[0]) + 2 * sizeof(d.vnis[0]) +
-	                            2 * sizeof(d.relays[0]) + 2 /* to a multiple of 4 */);
+	/* The lists, then the name and its terminator, to a multiple of 4. */
+	assert_int_equal(n, (2 * sizeof(d.endpoints[0]) + sizeof(d.overlay[0]) +
+	                     2 * sizeof(d.prefixes[0]) + 2 * sizeof(d.vnis[0]) +
+	                     2 * sizeof(d.relays[0]) + strlen(d.name) + 1 + 3) &
+	                            ~(size_t)3);
 	memset(room, 0xee, sizeof(room));
 	wire_cdesc_pack(&c, room, &d);
 	assert_int_equal(((uint8_t *)room)[n], 0xee); /* nothing written past the room */
-	assert_int_equal(c.prefixes[1].len, 48);
-	assert_string_equal(c.relays[0], "relay-1");
+	assert_int_equal(wire_cdesc_prefixes(&c)[1].len, 48);
+	assert_string_equal(wire_cdesc_relays(&c)[0], "relay-1");
+	assert_ptr_equal(wire_cdesc_endpoints(&c), room);
+	assert_true(addr_endpoint_equal(&wire_cdesc_endpoints(&c)[1], &d.endpoints[1]));
+	assert_int_equal(wire_cdesc_vnis(&c)[1], d.vnis[1]);
+	assert_string_equal(c.name, d.name);
+	assert_true((const uint8_t *)c.name + strlen(d.name) < (const uint8_t *)room + n);
 	wire_cdesc_unpack(&c, &back);
 	assert_true(wire_desc_equal(&d, &back));
 	assert_memory_equal(&d, &back, sizeof(d)); /* the unused room reads zero, as d's */
@@ -755,8 +762,9 @@ test_compact_desc(void **state)
 	wire_cdesc_pack(&c2, room2, &d);
 	assert_false(wire_cdesc_same_content(&c, &c2));
 
-	assert_int_equal(wire_cdesc_room(&empty), 0);
+	assert_int_equal(wire_cdesc_room(&empty), 4); /* the empty name's terminator */
 	wire_cdesc_pack(&c, room, &empty);
+	assert_string_equal(c.name, "");
 	wire_cdesc_unpack(&c, &back);
 	assert_true(wire_desc_equal(&empty, &back));
 }
