@@ -188,39 +188,11 @@ peer_qcmp(const void *a, const void *b)
 	              ((const struct wg_peer *)b)->public_key, WG_KEY_SIZE);
 }
 
-/* For bsearch: a public key against a peer. */
-static int
-peer_key_qcmp(const void *key, const void *item)
-{
-	return memcmp(key, ((const struct wg_peer *)item)->public_key, WG_KEY_SIZE);
-}
-
 void
 wg_device_sort_peers(struct wg_device *dev)
 {
 	if (dev->npeers > 1)
 		qsort(dev->peers, dev->npeers, sizeof(*dev->peers), peer_qcmp);
-}
-
-void
-wg_device_drop_allowedips(struct wg_device *dev)
-{
-	for (size_t i = 0; i < dev->npeers; i++) {
-		struct wg_peer *p = &dev->peers[i];
-
-		free(p->allowedips);
-		p->allowedips = NULL;
-		p->nallowedips = 0;
-		p->allowedips_cap = 0;
-	}
-}
-
-const struct wg_peer *
-wg_device_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_SIZE])
-{
-	if (dev == NULL || dev->npeers == 0)
-		return NULL;
-	return bsearch(key, dev->peers, dev->npeers, sizeof(*dev->peers), peer_key_qcmp);
 }
 
 bool

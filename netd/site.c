@@ -27,6 +27,7 @@
 #include "netd/pmtud.h"
 #include "netd/path.h"
 #include "netd/reconcile.h"
+#include "netd/seen.h"
 #include "netd/state.h"
 #include "netd/transport.h"
 #include "netd/view.h"
@@ -72,7 +73,7 @@ struct site {
 	int64_t save_cost;   /* the last save's wall time */
 
 	/* As last read for the replies, its peers sorted by key; NULL: not read or unreadable. */
-	struct wg_device *wg_dev;
+	struct seen_device *wg_seen;
 	ev_timer wg_timer;
 	bool wg_collecting;    /* the timer runs to collect a read that went on in the background */
 	int64_t wg_read_start; /* when the read being made or collected began */
@@ -294,7 +295,7 @@ site_changes_text(const struct reconcile_stats *before, const struct reconcile_s
 	return buf;
 }
 static void site_update_paths(struct site *s);
-static const struct wg_device *site_device(const struct site *s);
+static const struct seen_device *site_device(const struct site *s);
 
 /* Behind NAT as configured, or as the others see this site (gossip's published descriptor):
  * its peers then get keepalives that hold the mappings open. */
@@ -798,13 +799,13 @@ site_set_params(struct site *s)
 }
 
 /* The device as last read, if it is still the one the desired state names. */
-static const struct wg_device *
+static const struct seen_device *
 site_device(const struct site *s)
 {
-	if (s->desired == NULL || s->wg_dev == NULL ||
-	    strcmp(s->wg_dev->name, s->desired->wg.name) != 0)
+	if (s->desired == NULL || s->wg_seen == NULL ||
+	    strcmp(s->wg_seen->name, s->desired->wg.name) != 0)
 		return NULL;
-	return s->wg_dev;
+	return s->wg_seen;
 }
 
 static uint64_t
@@ -852,9 +853,8 @@ site_drift_event(const char *device, const struct drift *drift)
 /* The device as just read, compared with what the last run left on it: a drift is logged,
  * published and repaired by a run (debounced) at once. */
 static void
-site_check_drift(struct site *s)
+site_check_drift(struct site *s, const struct wg_device *dev)
 {
-	const struct wg_device *dev = site_device(s);
 	struct drift drift;
 	char text[1024];
 
@@ -945,7 +945,7 @@ out:
 static void
 site_observe_wg(struct site *s)
 {
-	const struct wg_device *dev = site_device(s);
+	const struct seen_device *dev = site_device(s);
 
 	if (dev != NULL) {
 		view_feed_wg(s->gossip, dev, site_now());
@@ -978,15 +978,17 @@ site_refresh_wg(struct site *s)
 	if (rc == 0)
 		wg_device_sort_peers(dev);
 	if (rc != -ETIMEDOUT) {
-		wg_free_device(s->wg_dev);
-		s->wg_dev = rc == 0 ? dev : NULL;
+		free(s->wg_seen);
+		s->wg_seen = NULL;
 		if (rc == 0 && s->wg_stale_since == site_runs(s))
-			site_check_drift(s);
-		/* Kept until the next read for the replies, the metrics and the paths, which show
-		 * no allowed-ips: only the drift check needs them (a block of 96 bytes or more a
-		 * peer). */
-		if (rc == 0)
-			wg_device_drop_allowedips(dev);
+			site_check_drift(s, dev);
+		/* Only the drift check needs the whole read; the replies, the metrics and the
+		 * paths show each peer's endpoint, handshake and bytes until the next read (88
+		 * bytes a peer, where the read takes 160 and its allowed-ips 96 or more). Without
+		 * memory for them they show none, as for a read that failed. */
+		if (rc == 0 && (s->wg_seen = seen_device_new(dev)) == NULL)
+			log_warnx("wireguard %s: out of memory keeping its read", dev->name);
+		wg_free_device(dev);
 	}
 	s->wg_stale = rc == -ETIMEDOUT;
 	if (rc < 0 && rc != -ENODEV) {
@@ -1294,7 +1296,7 @@ site_free(struct site *s)
 	ev_timer_stop(s->loop, &s->save_timer);
 	ev_timer_stop(s->loop, &s->wg_timer);
 	ev_io_stop(s->loop, &s->wg_background);
-	wg_free_device(s->wg_dev);
+	free(s->wg_seen);
 	pmtud_close(s->pmtud);
 	free(s->clamps);
 	path_free(s->paths);

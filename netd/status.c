@@ -19,6 +19,7 @@
 #include "netd/path.h"
 #include "netd/policy.h"
 #include "netd/reconcile.h"
+#include "netd/seen.h"
 
 /* Sets key to value, which is taken. A NULL value, from an allocation that failed, fails
  * the set: the caller ORs the results and gives up on the whole reply. */
@@ -432,12 +433,13 @@ granted_segments_json(const struct gossip_member_info *mi)
 
 /* The tunnel's figures as last read; without them the peer is listed all the same. */
 static int
-put_tunnel_figures(json_t *o, const struct wg_peer *wp)
+put_tunnel_figures(json_t *o, const struct seen_peer *wp)
 {
 	int r = 0;
 
 	r |= put(o, "endpoint", wp ? sockaddr_json(&wp->endpoint) : json_null());
-	r |= put(o, "last_handshake", wp ? ctl_time_json(wp->last_handshake.tv_sec) : json_null());
+	r |= put(o, "last_handshake",
+	         wp ? ctl_time_json(wp->last_handshake_us / 1000000) : json_null());
 	r |= put_int(o, "rx_bytes", wp ? (json_int_t)wp->rx_bytes : 0);
 	r |= put_int(o, "tx_bytes", wp ? (json_int_t)wp->tx_bytes : 0);
 	return r;
@@ -555,7 +557,7 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
 	r |= put(o, "prefixes", granted_prefixes_json(mi));
 	r |= put(o, "segments", granted_segments_json(mi));
 	r |= put(o, "refused", refusal_json(mi));
-	r |= put_tunnel_figures(o, wg_device_peer(s->device, key));
+	r |= put_tunnel_figures(o, seen_peer_find(s->device, key));
 	r |= put(o, "admitted_by", json_string(c != NULL ? "credential" : "trust"));
 	r |= put(o, "credential", c != NULL ? peer_credential_json(c) : json_null());
 	r |= put(o, "policy", policy_json(&s->conf->policy, name, mi, c));
@@ -1266,21 +1268,21 @@ metrics_reconcile(struct metrics *m, const struct site_snapshot *s)
 }
 
 static double
-peer_rx(const struct wg_peer *p)
+peer_rx(const struct seen_peer *p)
 {
 	return (double)p->rx_bytes;
 }
 
 static double
-peer_tx(const struct wg_peer *p)
+peer_tx(const struct seen_peer *p)
 {
 	return (double)p->tx_bytes;
 }
 
 static double
-peer_handshake(const struct wg_peer *p)
+peer_handshake(const struct seen_peer *p)
 {
-	return (double)p->last_handshake.tv_sec;
+	return (double)(p->last_handshake_us / 1000000);
 }
 
 /* Per-peer series, from the WireGuard device's own counters: none while it is not read. */
@@ -1289,7 +1291,7 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 {
 	static const struct {
 		const char *name, *type, *help;
-		double (*value)(const struct wg_peer *p);
+		double (*value)(const struct seen_peer *p);
 	} families[] = {
 	        {"netd_peer_received_bytes_total", "counter",
 	         "Bytes received from each peer site through its tunnel.", peer_rx},
@@ -1308,8 +1310,8 @@ metrics_peers(struct metrics *m, const struct site_snapshot *s)
 		metrics_family(m, families[f].name, families[f].type, families[f].help);
 		/* A site's standby peer (its next key) has a sample only once it is the site's. */
 		for (size_t i = 0; i < want->npeers && !want->peers[i].standby; i++) {
-			const struct wg_peer *wp =
-			        wg_device_peer(s->device, want->peers[i].public_key);
+			const struct seen_peer *wp =
+			        seen_peer_find(s->device, want->peers[i].public_key);
 			const char *labels[] = {"site", want->peers[i].site, NULL};
 
 			metrics_sample(m, families[f].name, labels, wp ? families[f].value(wp) : 0);

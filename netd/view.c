@@ -263,10 +263,10 @@ view_mesh_sites(const struct gossip *g, const struct conf_policy *policy, int64_
 }
 
 static bool
-peer_endpoint(const struct wg_peer *p, struct addr_endpoint *ep)
+peer_endpoint(const struct seen_peer *p, struct addr_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
-	if (p == NULL || !(p->flags & WG_PEER_HAS_ENDPOINT))
+	if (p == NULL || !p->has_endpoint)
 		return false;
 	if (p->endpoint.sa.sa_family == AF_INET) {
 		ep->addr.family = AF_INET;
@@ -281,27 +281,27 @@ peer_endpoint(const struct wg_peer *p, struct addr_endpoint *ep)
 }
 
 void
-view_feed_wg(struct gossip *g, const struct wg_device *dev, int64_t now)
+view_feed_wg(struct gossip *g, const struct seen_device *dev, int64_t now)
 {
 	size_t count = gossip_member_count(g);
 
 	for (size_t i = 0; dev != NULL && dev->npeers > 0 && i < count; i++) {
 		struct gossip_member_info mi;
 		struct addr_endpoint ep;
-		const struct wg_peer *p;
+		const struct seen_peer *p;
 
 		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
 			continue;
-		p = wg_device_peer(dev, mi.key);
+		p = seen_peer_find(dev, mi.key);
 		/* Only an endpoint WireGuard learnt from a handshake is news: one never used is
 		 * the descriptor's own. */
-		if (p != NULL && p->last_handshake.tv_sec != 0 && peer_endpoint(p, &ep))
+		if (p != NULL && p->last_handshake_us != 0 && peer_endpoint(p, &ep))
 			gossip_member_wg_seen(g, now, mi.name, &ep);
 	}
 }
 
 size_t
-view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now,
+view_path_sites(const struct gossip *g, const struct seen_device *dev, int64_t now,
                 int64_t unix_now_us, struct path_site *out)
 {
 	size_t n = 0, count = gossip_member_count(g);
@@ -309,7 +309,7 @@ view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now
 	for (size_t i = 0; i < count; i++) {
 		struct gossip_member_info mi;
 		struct path_site *ps = &out[n];
-		const struct wg_peer *p;
+		const struct seen_peer *p;
 
 		if (gossip_member(g, i, &mi) < 0 || mi.desc == NULL)
 			continue;
@@ -324,14 +324,12 @@ view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now
 		ps->direct_ok_at = mi.direct_ok_at;
 		ps->direct_fail_at = mi.direct_fail_at;
 		ps->has_wg = dev != NULL;
-		p = wg_device_peer(dev, mi.key);
+		p = seen_peer_find(dev, mi.key);
 		if (p != NULL) {
 			ps->rx_bytes = p->rx_bytes;
 			ps->tx_bytes = p->tx_bytes;
-			if (p->last_handshake.tv_sec != 0)
-				ps->handshake_at =
-				        now - (unix_now_us - p->last_handshake.tv_sec * MESH_USEC -
-				               p->last_handshake.tv_nsec / 1000);
+			if (p->last_handshake_us != 0)
+				ps->handshake_at = now - (unix_now_us - p->last_handshake_us);
 		}
 		n++;
 	}

@@ -13,8 +13,8 @@
 #include "netd/gossip.h"
 #include "netd/mesh.h"
 #include "netd/path.h"
+#include "netd/seen.h"
 #include "netd/state.h"
-#include "kernel-helpers/wg.h"
 
 /* The address other sites reach this one at: gossip.advertise with the bind port, else the
  * bind address unless it is a wildcard. false: the config names none. */
@@ -73,15 +73,15 @@ size_t view_mesh_sites(const struct gossip *g, const struct conf_policy *policy,
                        int64_t *hold_end);
 
 /* Where WireGuard sees each member's handshakes come from, told to gossip
- * (gossip_member_wg_seen), so that a member behind NAT learns its public endpoint. Here and
- * in view_path_sites, dev's peers are sorted by key (wg_device_sort_peers). */
-void view_feed_wg(struct gossip *g, const struct wg_device *dev, int64_t now);
+ * (gossip_member_wg_seen), so that a member behind NAT learns its public endpoint: dev is the
+ * device's last read, as kept (seen_device_new). */
+void view_feed_wg(struct gossip *g, const struct seen_device *dev, int64_t now);
 
 /* The members g has a descriptor of, as the path table takes them, with their peers' figures
  * from dev (NULL: not read); now is monotonic, unix_now_us the time of day, both in
  * microseconds. They borrow from g
  * until it changes. out has room for gossip_member_count(g). Returns how many. */
-size_t view_path_sites(const struct gossip *g, const struct wg_device *dev, int64_t now,
+size_t view_path_sites(const struct gossip *g, const struct seen_device *dev, int64_t now,
                        int64_t unix_now_us, struct path_site *out);
 
 #endif

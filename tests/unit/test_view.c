@@ -15,6 +15,7 @@
 #include "netd/gossip.h"
 #include "netd/key.h"
 #include "netd/seal.h"
+#include "netd/seen.h"
 #include "netd/view.h"
 #include "tests/unit/heap.h"
 
@@ -264,12 +265,15 @@ test_members(void **state)
 #define FOOTPRINT_SITES 256
 
 /* The once-a-second work on a device read of every member's peer, sorted by key as netd sorts
- * it: each member finds its own peer's figures by key (a device left unsorted loses most). */
+ * it and kept as its figures: each member finds its own peer's by key (a device left
+ * unsorted loses most), its handshake to the microsecond; a key the read does not hold finds
+ * none, and so does no read. */
 static void
 sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 {
 	struct wg_device *dev = wg_device_new("wg0");
 	struct path_site *ps = calloc(FOOTPRINT_SITES, sizeof(*ps));
+	struct seen_device *seen;
 	size_t n;
 
 	assert_non_null(dev);
@@ -280,19 +284,27 @@ sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 		assert_non_null(p);
 		memcpy(p->public_key, descs[i].wg_key, KEY_LEN);
 		p->rx_bytes = 1000 + i;
+		p->last_handshake.tv_sec = (time_t)(100 + i);
+		p->last_handshake.tv_nsec = 500000;
 	}
 	wg_device_sort_peers(dev);
-	view_feed_wg(g, dev, 0);
-	n = view_path_sites(g, dev, 0, 0, ps);
+	seen = seen_device_new(dev);
+	assert_non_null(seen);
+	wg_free_device(dev);
+	assert_null(seen_peer_find(seen, (uint8_t[KEY_LEN]){0}));
+	assert_null(seen_peer_find(NULL, descs[0].wg_key));
+	view_feed_wg(g, seen, 0);
+	n = view_path_sites(g, seen, 0, 0, ps);
 	assert_int_equal(n, FOOTPRINT_SITES);
 	for (size_t i = 0; i < n; i++) {
 		size_t site = strtoul(ps[i].name + 1, NULL, 10);
 
 		assert_true(ps[i].has_wg);
 		assert_int_equal(ps[i].rx_bytes, 1000 + site);
+		assert_int_equal(ps[i].handshake_at, (int64_t)(100 + site) * 1000000 + 500);
 	}
 	free(ps);
-	wg_free_device(dev);
+	free(seen);
 }
 /* What gossip holds for each site netd sees, counted by the allocator (deterministic, no
  * timing): the sites a state file brings, taken in through the same path as at start, cost

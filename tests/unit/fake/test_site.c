@@ -26,6 +26,7 @@
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/key.h"
+#include "netd/seen.h"
 #include "netd/site.h"
 #include "netd/status.h"
 
@@ -375,16 +376,16 @@ test_status_values(void **state)
 	json_decref(st);
 }
 
-/* The device read kept for the replies holds its peers' figures without their allowed-ips,
- * which only the drift check needs (it still sees a peer netd did not set). */
+/* The device read kept for the replies holds its peers' figures only: the drift check, which
+ * needs the allowed-ips too, has the whole read (it still sees a peer netd did not set). */
 static void
-test_kept_read_without_allowedips(void **state)
+test_kept_read_figures_only(void **state)
 {
 	struct fixture *f = *state;
 	struct wg_device *d = wg_device_new("wg0");
 	struct addr_prefix aip;
 	struct wg_peer *p;
-	const struct wg_peer *kept = NULL;
+	const struct seen_peer *kept = NULL;
 	json_t *st;
 
 	assert_non_null(d);
@@ -403,13 +404,13 @@ test_kept_read_without_allowedips(void **state)
 	for (int i = 0; i < 100 && kept == NULL; i++) {
 		ev_run(f->loop, EVRUN_NOWAIT);
 		site_snapshot(f->site, &f->snap);
-		kept = wg_device_peer(f->snap.device, p->public_key);
+		kept = seen_peer_find(f->snap.device, p->public_key);
 		if (kept == NULL)
 			usleep(50 * 1000);
 	}
 	assert_non_null(kept);
-	assert_int_equal(kept->nallowedips, 0);
-	assert_null(kept->allowedips);
+	assert_false(kept->has_endpoint);
+	assert_int_equal(kept->last_handshake_us, 0);
 	st = status_json(&f->daemon, &f->snap);
 	assert_non_null(st);
 	assert_int_equal(json_integer_value(json_object_get(
@@ -428,7 +429,7 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_reply_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_kept_read_without_allowedips, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_kept_read_figures_only, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	};
 
