@@ -2432,24 +2432,28 @@ test_handshake_retried(void **state)
 }
 
 #define MANY_SITES 250
+/* More than the handshakes one run may start (RECONCILE_HANDSHAKE_BURST). */
+#define PACED_SITES (RECONCILE_HANDSHAKE_BURST + 476)
 
 /* The view of sites 0 to n - 1 of many: keys that share this site's first bytes up to one
  * that is neither low nor high (this site's key is random) and differ in that one (spread
- * over i), so that in both halves some are above its key and some below. */
+ * over i), so that in both halves some are above its key and some below; past 256 sites, the
+ * byte after the next tells them apart. */
 static struct mesh_desired *
 desired_many(const struct conf *conf, const uint8_t self[KEY_LEN], size_t n)
 {
-	static char names[MANY_SITES][8];
-	static struct addr_prefix prefixes[MANY_SITES];
+	static char names[PACED_SITES][8];
+	static struct addr_prefix prefixes[PACED_SITES];
 	static const uint32_t vni = 100;
 	struct mesh_site *sites = calloc(n, sizeof(*sites));
 	struct mesh_desired *d = NULL;
 	struct mesh_params params;
 	size_t at = 0;
 
-	assert_true(sites && n <= MANY_SITES);
+	assert_true(sites && n <= PACED_SITES);
 	while (at < KEY_LEN - 2 && (self[at] < 16 || self[at] > 239))
 		at++;
+	assert_true(n <= 256 || at + 2 < KEY_LEN);
 	for (size_t i = 0; i < n; i++) {
 		struct mesh_site *s = &sites[i];
 
@@ -2459,14 +2463,19 @@ desired_many(const struct conf *conf, const uint8_t self[KEY_LEN], size_t n)
 		memcpy(s->public_key, self, at);
 		s->public_key[at] = (uint8_t)(i * 151);
 		s->public_key[at + 1] = (uint8_t)i;
+		if (i >> 8)
+			s->public_key[at + 2] = (uint8_t)(i >> 8);
 		assert_int_equal(addr_parse("198.51.100.0", &s->endpoint), 0);
-		s->endpoint.u.bytes[3] = (uint8_t)(i + 1);
+		s->endpoint.u.bytes[2] = (uint8_t)(100 + i / 250);
+		s->endpoint.u.bytes[3] = (uint8_t)(i % 250 + 1);
 		s->endpoint_port = 51820;
 		assert_int_equal(addr_prefix_parse("10.99.1.0/32", &s->overlay[0]), 0);
-		s->overlay[0].addr.u.bytes[3] = (uint8_t)(i + 1);
+		s->overlay[0].addr.u.bytes[2] = (uint8_t)(1 + i / 250);
+		s->overlay[0].addr.u.bytes[3] = (uint8_t)(i % 250 + 1);
 		s->noverlay = 1;
 		assert_int_equal(addr_prefix_parse("10.0.0.0/16", &prefixes[i]), 0);
-		prefixes[i].addr.u.bytes[1] = (uint8_t)(i + 1);
+		prefixes[i].addr.u.bytes[0] = (uint8_t)(10 + i / 250);
+		prefixes[i].addr.u.bytes[1] = (uint8_t)(i % 250 + 1);
 		s->prefixes = &prefixes[i];
 		s->nprefixes = 1;
 		s->vnis = &vni;
@@ -2523,6 +2532,102 @@ test_handshakes_retried_many(void **state)
 	reconcile_free(r);
 	mesh_desired_free(self);
 	mesh_desired_free(first);
+	mesh_desired_free(all);
+	conf_free(conf);
+}
+
+/* How many of the changes since the last fake_clear_ops hold part; then forgets them. */
+static size_t
+changes_holding(const char *part)
+{
+	char *log = fake_log(true);
+	size_t n = 0;
+
+	assert_non_null(log);
+	for (const char *at = log; (at = strstr(at, part)) != NULL; at += strlen(part))
+		n++;
+	free(log);
+	fake_clear_ops();
+	return n;
+}
+
+/* A join of more sites than one run may start handshakes with: every peer is written in the
+ * first run, RECONCILE_HANDSHAKE_BURST of them started (keepalive on, then off), the rest
+ * with their keepalive off, and later runs start RECONCILE_HANDSHAKE_RATE a second of them
+ * in the desired order, one with a persistent keepalive by turning it on; a held peer that
+ * traffic started meanwhile is not started again. (No peer here is this end's to start once
+ * more, so that only the pace decides.) */
+static void
+test_handshakes_paced(void **state)
+{
+	const int64_t rate_s = RECONCILE_HANDSHAKE_RATE;
+	struct conf *conf = default_conf();
+	struct mesh_desired *self = desired_of(conf, NULL, 0), *all;
+	const size_t burst = RECONCILE_HANDSHAKE_BURST, n = PACED_SITES;
+	const size_t half_second = (size_t)rate_s / 2;
+	const size_t left = n - burst - half_second - rate_s - 1;
+	struct timespec never = {0};
+	struct reconcile_stats st;
+	struct mesh_peer *nat, *busy;
+	char want[160], key[KEY_BASE64_SIZE];
+	struct reconcile *r;
+	int64_t t;
+
+	(void)state;
+	all = desired_many(conf, self->wg.public_key, n);
+	for (size_t i = 0; i < all->npeers; i++)
+		all->peers[i].retries_handshake = false;
+	nat = &all->peers[n - 1]; /* started last */
+	nat->keepalive = 25;
+	busy = &all->peers[burst + half_second]; /* the first of the second full second's */
+
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, all, 0), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], n);
+	assert_int_equal(st.handshakes_started, burst);
+	assert_int_equal(st.handshakes_waiting, n - burst);
+	assert_int_equal(changes_holding("persistent-keepalive 1 "), burst);
+	/* Once a second's worth of starts is there. */
+	assert_int_equal(reconcile_retry_at(r), S);
+
+	/* Half a second on, half a second's starts. */
+	assert_int_equal(reconcile_run(r, all, S / 2), 0);
+	assert_int_equal(handshakes_started(r), burst + half_second);
+	assert_int_equal(changes_holding("persistent-keepalive 1 "), half_second);
+	assert_int_equal(reconcile_retry_at(r), S / 2 + S);
+
+	/* Traffic for busy: WireGuard sent its initiation already. */
+	assert_int_equal(fake_wg_set_peer_stats("wg0", busy->public_key, &never, 0, 148), 0);
+	assert_int_equal(reconcile_run(r, all, S / 2 + S), 0);
+	assert_int_equal(handshakes_started(r), burst + half_second + rate_s);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_waiting, left);
+	key_to_base64(key, busy->public_key);
+	snprintf(want, sizeof(want), "peer %s ", key);
+	{
+		char *log = fake_log(true);
+
+		assert_null(strstr(log, want));
+		free(log);
+	}
+	assert_int_equal(changes_holding("persistent-keepalive 1 "), rate_s);
+
+	/* The rest, nat's keepalive turned on from off as its start. */
+	t = reconcile_retry_at(r);
+	assert_true(t > S / 2 + S && t < S / 2 + 2 * S);
+	assert_int_equal(reconcile_run(r, all, t), 0);
+	assert_int_equal(handshakes_started(r), n - 1);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_waiting, 0);
+	key_to_base64(key, nat->public_key);
+	snprintf(want, sizeof(want), "peer %s persistent-keepalive 25\n", key);
+	expect_changes_hold(want);
+	assert_int_equal(reconcile_retry_at(r), 0);
+	assert_int_equal(reconcile_run(r, all, t + S), 0);
+	assert_int_equal(fake_changes(), 0);
+	reconcile_free(r);
+	mesh_desired_free(self);
 	mesh_desired_free(all);
 	conf_free(conf);
 }
@@ -2828,6 +2933,7 @@ main(void)
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_handshakes_retried_many, setup),
+	        cmocka_unit_test_setup(test_handshakes_paced, setup),
 	        cmocka_unit_test_setup(test_fdb_waits_for_pending_peers, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	        cmocka_unit_test_setup(test_batch_one_failure, setup),
