@@ -100,6 +100,7 @@ struct reconcile {
 	bool dirty;
 	int64_t retry_at;
 	int64_t backoff;
+	bool unfinished;       /* the last run left peers to add for the next */
 	bool wg_start_pending; /* a start went on in the background: counted once it answers */
 	struct reconcile_report *reports;
 	size_t nreports, capreports;
@@ -179,6 +180,7 @@ struct run {
 	uint64_t applied, failed;
 	bool oom;
 	bool starting; /* a userspace WireGuard is being started: look again soon */
+	bool more;     /* peers were left for the next run (RECONCILE_PEER_ADDS) */
 	int64_t now;
 };
 
@@ -269,6 +271,12 @@ int64_t
 reconcile_retry_at(const struct reconcile *r)
 {
 	return r->retry_at;
+}
+
+bool
+reconcile_unfinished(const struct reconcile *r)
+{
+	return r->unfinished;
 }
 
 const struct reconcile_fence *
@@ -2254,7 +2262,7 @@ configure_peers(struct run *run)
 	const uint8_t **have_keys = NULL, **want_keys = NULL;
 	struct reconcile_object object = link_object(RECONCILE_OBJECT_PEERS, d->wg.name);
 	struct wg_device *set;
-	bool *changed = NULL, reported = false, applied = false, sent = false;
+	bool *changed = NULL, *left = NULL, reported = false, applied = false, sent = false;
 	int err = 0;
 
 	set = wg_device_new(d->wg.name);
@@ -2273,8 +2281,18 @@ configure_peers(struct run *run)
 	for (size_t i = 0; i < d->npeers && err == 0; i++) {
 		const struct wg_peer *p =
 		        find_key(have_keys, have->npeers, have_off, d->peers[i].public_key);
-		int res = plan_peer(run, set, &d->peers[i], p, count, &plan);
+		int res;
 
+		/* The run's bound: the rest are added by the next, pending meanwhile. */
+		if (!p && count[RECONCILE_OP_PEER_ADD] >= RECONCILE_PEER_ADDS) {
+			if (!left && !(left = calloc(d->npeers, sizeof(*left)))) {
+				err = -ENOMEM;
+				break;
+			}
+			left[i] = changed[i] = true;
+			continue;
+		}
+		res = plan_peer(run, set, &d->peers[i], p, count, &plan);
 		err = res < 0 ? res : 0;
 		changed[i] = res == 0;
 	}
@@ -2328,6 +2346,10 @@ configure_peers(struct run *run)
 		run->pending = changed;
 		changed = NULL;
 		err = 0;
+	} else if (left) {
+		run->pending = left;
+		left = NULL;
+		run->more = true;
 	}
 out:
 	if (err < 0)
@@ -2338,6 +2360,7 @@ out:
 	free(have_keys);
 	free(want_keys);
 	free(changed);
+	free(left);
 	wg_free_device(set);
 }
 
@@ -3055,11 +3078,14 @@ finish(struct run *run, int64_t now, bool schedule)
 
 	r->stats.last_applied = run->applied;
 	r->stats.last_failed = run->failed;
+	r->unfinished = schedule && run->more && !run->failed && !run->oom;
 	if (run->oom)
 		return -ENOMEM;
 	if (!run->failed) {
 		r->backoff = 0;
-		r->retry_at = schedule && run->starting ? now + RECONCILE_RETRY_START : 0;
+		r->retry_at = schedule && run->starting ? now + RECONCILE_RETRY_START
+		              : r->unfinished           ? now
+		                                        : 0;
 		return 0;
 	}
 	r->stats.failed_runs++;
