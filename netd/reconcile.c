@@ -2030,6 +2030,7 @@ struct handshake_plan {
 	const uint8_t **watch; /* keys of the peers started now that may be started once more */
 	size_t nwatch, started, retried;
 	size_t budget;        /* starts the pace allows this run */
+	size_t paced;         /* starts it took */
 	const uint8_t **hold; /* keys of the peers written without their start */
 	size_t nhold;
 };
@@ -2197,9 +2198,9 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 	/* Replacing a peer drops its session: decided only on a read of the device made now,
 	 * not on a userspace implementation's answer finished in the background a while ago,
 	 * which may not show the handshake or endpoint the peer got since. A start once more
-	 * waits for the pace like any other (else WireGuard's own retry comes first). */
+	 * is not paced: it follows one of the paced starts, once. */
 	bool fresh = device_read_fresh(run->dev);
-	bool again = fresh && have && plan->budget && handshake_retry_due(run, have);
+	bool again = fresh && have && handshake_retry_due(run, have);
 	bool waiting = have && still_held(run, have);
 	struct mesh_peer quiet;
 	bool start;
@@ -2222,7 +2223,7 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 			return flags;
 	}
 	start = (flags & WG_PEER_HAS_ENDPOINT) || waiting;
-	if (start && !plan->budget) {
+	if (start && !again && !plan->budget) {
 		/* Written as wanted but for the keepalive, which stays as it is (off for a new
 		 * peer) until the start turns it on. */
 		quiet = *want;
@@ -2241,10 +2242,12 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 	if (started <= 0)
 		return started;
 	plan->started++;
-	plan->budget--;
-	if (!again)
+	if (!again) {
+		plan->budget--;
+		plan->paced++;
 		if (want->retries_handshake)
 			plan->watch[plan->nwatch++] = want->public_key;
+	}
 	return 0;
 }
 
@@ -2326,7 +2329,7 @@ configure_peers(struct run *run)
 	}
 	/* What was sent holds those peers, started or not, whether or not it was applied. */
 	if (sent) {
-		pace_spend(run->r, run->now, plan.started);
+		pace_spend(run->r, run->now, plan.paced);
 		if (note_held(run->r, &plan) < 0)
 			run->oom = true;
 	}
@@ -3199,14 +3202,15 @@ out:
 	err = finish(&run, now, true);
 	count_resync(r, why, run.applied);
 	/* A handshake to look at again; one whose time came on a read made a while ago, soon,
-	 * on a new read. */
-	for (size_t i = 0; i < r->ndue; i++) {
+	 * on a new read; none of it before the next run the unfinished one asked for at once. */
+	for (size_t i = 0; i < r->ndue && !r->unfinished; i++) {
 		int64_t at = r->due[i].at > now ? r->due[i].at : now + RECONCILE_RETRY_START;
 
 		if (!r->retry_at || at < r->retry_at)
 			r->retry_at = at;
 	}
-	if (r->nheld && !run.failed && (!r->retry_at || pace_next(r, now) < r->retry_at))
+	if (r->nheld && !run.failed && !r->unfinished &&
+	    (!r->retry_at || pace_next(r, now) < r->retry_at))
 		r->retry_at = pace_next(r, now);
 	run_free(&run);
 	return err;

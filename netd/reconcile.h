@@ -34,19 +34,20 @@
 #define RECONCILE_HANDSHAKE_RETRY (MESH_USEC / 2)
 /* Handshakes the runs start are paced: up to RECONCILE_HANDSHAKE_BURST at once, then
  * RECONCILE_HANDSHAKE_RATE a second. Each start is an initiation whose response comes back
- * at about the same moment as the others': a join of thousands of sites started all at once
- * had WireGuard find itself under load, answer the responses with cookies and retry for
- * minutes of CPU on a slow machine. The peers beyond the budget are written without the
- * start and started by later runs, unless traffic or the other side has started them first.
- * A view of up to a thousand sites joins as before. */
+ * at about the same moment as the others': kernel WireGuard takes itself to be under load
+ * once 512 handshake messages wait (MAX_QUEUED_INCOMING_HANDSHAKES / 8) and then answers
+ * them with cookies, and the refused peers try again 5 s later; a join of thousands of sites
+ * started all at once kept a slow machine's CPUs in that for minutes. The peers beyond the
+ * budget are written without the start and started by later runs, unless traffic or the
+ * other side has started them first. A join of a few hundred sites starts them all at once. */
+#define RECONCILE_HANDSHAKE_BURST 256
+#define RECONCILE_HANDSHAKE_RATE  128
 /* Peers a run adds at most; the rest wait for the next run, pending (nothing routed to them
  * yet), which the caller starts once the loop has turned (reconcile_unfinished). Adding a
  * peer costs the kernel a Curve25519 computation, and a run adding thousands held the event
  * loop, and gossip with it, for a minute on a slow machine: sites went unanswered and were
  * suspected. */
-#define RECONCILE_PEER_ADDS       1024
-#define RECONCILE_HANDSHAKE_BURST 1024
-#define RECONCILE_HANDSHAKE_RATE  256
+#define RECONCILE_PEER_ADDS 1024
 
 /* The kinds of changes, counted one per object (a WireGuard delta of three peers is three). */
 enum reconcile_op {

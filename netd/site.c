@@ -550,7 +550,12 @@ site_arm_work(struct site *s, int64_t now)
 	if (at < s->run_not_before)
 		at = s->run_not_before;
 	delay = at > now ? (double)(at - now) / MESH_USEC : 0;
-	/* An earlier deadline wins; a pending debounce is not pushed back by more events. */
+	/* An earlier deadline wins; a pending debounce is not pushed back by more events. A
+	 * timer that has expired and waits for its callback is no longer active but pending:
+	 * stopping it would drop the run, and gossip's callbacks, invoked before it in the same
+	 * loop turn, did so at every turn while a join streamed in, until the stream paused. */
+	if (ev_is_pending(&s->work_timer))
+		return;
 	if (ev_is_active(&s->work_timer) && ev_timer_remaining(s->loop, &s->work_timer) <= delay)
 		return;
 	ev_timer_stop(s->loop, &s->work_timer);
