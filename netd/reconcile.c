@@ -2057,16 +2057,19 @@ never_handshaked(const struct wg_peer *p)
 	return p->last_handshake.tv_sec == 0 && p->last_handshake.tv_nsec == 0;
 }
 
-/* Whether the handshake this side started with have is to be started once more now: not
- * once anything came from the other end, whose initiation or answer may be on its way to
- * completing (replacing the peer then would drop what it completes). */
+/* Whether the handshake this side started with have is to be started once more now: none
+ * has completed. What came from the other end meanwhile can only be initiations (an answer to
+ * this side's, or anything sent on a session, would have completed one), each answered: when
+ * the two initiations crossed, each side answered the other's and dropped the answer to its
+ * own, and neither tries again before WireGuard's 5 s. An answer still on its way is the one
+ * case the replacement cuts short, and it costs a round trip, not 5 s. */
 static bool
 handshake_retry_due(const struct run *run, const struct wg_peer *have)
 {
 	const struct handshake_due *e = find_due(run->r, have->public_key, run->r->ndue);
 
 	return e && e->at <= run->now && (have->flags & WG_PEER_HAS_ENDPOINT) &&
-	       never_handshaked(have) && have->rx_bytes == 0;
+	       never_handshaked(have);
 }
 
 /* --- handshakes paced ---

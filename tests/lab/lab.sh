@@ -42,9 +42,9 @@ wg_summary() {
 		ip netns exec "$LAB_PREFIX-gw$n" wg show "wg-$LAB_PREFIX-$n" dump 2>/dev/null |
 			awk -F'\t' -v me="site$n" -v now="$(date +%s)" -v map="${names[*]}" '
 				BEGIN { split(map, kv, " "); for (i in kv) { split(kv[i], p, ","); name[p[1]] = p[2] } }
-				NF == 8 { printf "%s -> %s: endpoint %s, handshake %s, rx %d B, tx %d B\n", me,
+				NF == 8 { printf "%s -> %s: endpoint %s, handshake %s, rx %d B, tx %d B, allowed %s\n", me,
 					($1 in name) ? name[$1] : substr($1, 1, 8), $3,
-					$5 == 0 ? "never" : (now - $5) " s ago", $6, $7 }'
+					$5 == 0 ? "never" : (now - $5) " s ago", $6, $7, $4 }'
 	done
 }
 

@@ -2374,7 +2374,9 @@ test_endpoint_starts_handshake(void **state)
 
 /* A handshake started here that has not completed RECONCILE_HANDSHAKE_RETRY later is started
  * once more, by removing and adding the peer, when the peer's key is above this site's (here
- * gamma's key 255; not beta's, key 1, whose side does it); one that completed is not. */
+ * gamma's key 255; not beta's, key 1, whose side does it), also when the other side's own
+ * initiation came in meanwhile (the two crossed: each dropped the answer to its own); one that
+ * completed is not. */
 static void
 test_handshake_retried(void **state)
 {
@@ -2404,6 +2406,7 @@ test_handshake_retried(void **state)
 	assert_int_equal(fake_changes(), 0);
 	assert_int_equal(reconcile_retry_at(r), T);
 
+	assert_int_equal(fake_wg_set_peer_stats("wg0", key, &(struct timespec){0}, 148, 240), 0);
 	assert_int_equal(reconcile_run(r, d, T), 0);
 	expect_changes("wg set wg0 peer @HIGH@ remove "
 	               "peer @HIGH@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
