@@ -109,6 +109,9 @@ int wg_peer_add_allowedip(struct wg_peer *peer, const struct addr_prefix *prefix
 /* Puts the device's peers in the order of their public keys, once per read, so that each
  * consumer of the read finds a peer by wg_device_peer instead of sorting or scanning it. */
 void wg_device_sort_peers(struct wg_device *dev);
+/* Frees every peer's allowed-ips, for a read kept only for its peers' figures (endpoint,
+ * handshake, bytes) once what needed the allowed-ips was done with it. */
+void wg_device_drop_allowedips(struct wg_device *dev);
 /* The peer of key in a device sorted by wg_device_sort_peers, or NULL (also for dev NULL). */
 const struct wg_peer *wg_device_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_SIZE]);
 

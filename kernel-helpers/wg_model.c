@@ -202,6 +202,19 @@ wg_device_sort_peers(struct wg_device *dev)
 		qsort(dev->peers, dev->npeers, sizeof(*dev->peers), peer_qcmp);
 }
 
+void
+wg_device_drop_allowedips(struct wg_device *dev)
+{
+	for (size_t i = 0; i < dev->npeers; i++) {
+		struct wg_peer *p = &dev->peers[i];
+
+		free(p->allowedips);
+		p->allowedips = NULL;
+		p->nallowedips = 0;
+		p->allowedips_cap = 0;
+	}
+}
+
 const struct wg_peer *
 wg_device_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_SIZE])
 {

@@ -3,6 +3,7 @@
 #include "netd/drift.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include "netd/key.h"
+#include "netd/names.h"
 #include "netd/pace.h"
 
 static const uint8_t zero_key[WG_KEY_SIZE];
@@ -92,6 +94,7 @@ drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 {
 	void *peers, *allowed;
 	size_t nallowed = 0;
+	char *names;
 	int err;
 
 	t->valid = false;
@@ -116,7 +119,7 @@ drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 
 		memset(p, 0, sizeof(*p));
 		memcpy(p->public_key, m->public_key, WG_KEY_SIZE);
-		snprintf(p->site, sizeof(p->site), "%s", m->site);
+		p->site = m->site;
 		to_endpoint(&m->endpoint, m->endpoint_port, &p->endpoint);
 		p->endpoint_roams = m->endpoint_roams;
 		p->keepalive = m->keepalive;
@@ -130,6 +133,12 @@ drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 			      prefix_qcmp);
 		t->nallowed += m->nallowed;
 	}
+	names = names_own(t->peers, t->npeers, sizeof(*t->peers),
+	                  (const size_t[]){offsetof(struct drift_peer, site)}, 1);
+	if (!names)
+		return -ENOMEM;
+	free(t->names);
+	t->names = names;
 	if (t->npeers > 1)
 		qsort(t->peers, t->npeers, sizeof(*t->peers), peer_qcmp);
 	snprintf(t->device, sizeof(t->device), "%s", d->wg.name);
@@ -149,6 +158,7 @@ drift_table_free(struct drift_table *t)
 {
 	free(t->peers);
 	free(t->allowed);
+	free(t->names);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -53,7 +53,7 @@ struct drift {
 /* One peer as the reconciler left it. */
 struct drift_peer {
 	uint8_t public_key[WG_KEY_SIZE];
-	char site[MESH_NAME_SIZE];
+	const char *site;           /* in the table's names */
 	union wg_endpoint endpoint; /* AF_UNSPEC: netd sets none, any is right */
 	bool endpoint_roams;        /* any endpoint is right once the device has one */
 	uint16_t keepalive;
@@ -61,7 +61,7 @@ struct drift_peer {
 	uint32_t seen;              /* the generation of the last comparison that found it */
 };
 /* One a peer left on the device: no holes between the fields. */
-_Static_assert(sizeof(struct drift_peer) <= 112, "a drift entry grew");
+_Static_assert(sizeof(struct drift_peer) <= 88, "a drift entry grew");
 
 /* The peers of one device. Zeroed, it is empty and not valid: nothing is compared. */
 struct drift_table {
@@ -71,11 +71,13 @@ struct drift_table {
 	size_t npeers, cap_peers;
 	struct addr_prefix *allowed;
 	size_t nallowed, cap_allowed;
+	char *names; /* the peers' site names, one after the other */
 	uint32_t generation;
 };
 
 /* Makes the table desired's WireGuard peers, as a run that applied them all leaves the
- * device. 0, or -ENOMEM with the table left not valid. The table's arrays are reused. */
+ * device. 0, or -ENOMEM with the table left not valid. The table's arrays are reused; the
+ * names are copied into a block of their own, as desired is replaced before the next run. */
 int drift_table_set(struct drift_table *t, const struct mesh_desired *d);
 
 /* Not valid until the next drift_table_set: a run is under way or left the peers unknown. */

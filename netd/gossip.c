@@ -578,11 +578,18 @@ struct leave_proof {
 	uint8_t sig[WIRE_SIG_LEN];
 };
 
+/* A member's ALIVE, the most of the queue after a join (one per member), keeps a reference
+ * to the member's descriptor and is encoded each time it goes out: the same bytes, without
+ * a copy of them per member. Every other message keeps its encoding. */
 struct bcast {
 	uint32_t about; /* trust index or SELF_ID */
 	uint32_t transmits;
 	uint16_t len;
-	uint8_t *bytes;
+	bool is_desc;
+	union {
+		uint8_t *bytes;
+		struct gossip_desc *desc; /* is_desc */
+	};
 };
 
 struct forward {
@@ -1081,27 +1088,32 @@ retransmit_limit(const struct gossip *g)
 	return (double)r + 1e-9 < x ? r + 1 : r;
 }
 
+static void
+bcast_free(struct bcast *b)
+{
+	if (b->is_desc)
+		gossip_desc_unref(b->desc);
+	else
+		free(b->bytes);
+}
+
 /* Keeps the order. */
 static void
 bq_remove(struct gossip *g, size_t i)
 {
-	free(g->bq[i].bytes);
+	bcast_free(&g->bq[i]);
 	memmove(&g->bq[i], &g->bq[i + 1], (--g->nbq - i) * sizeof(*g->bq));
 }
 
-/* Queues msg for piggybacking; a newer message about the same site replaces an older. */
+/* Queues b for piggybacking (the queue takes its bytes or reference; on failure they are
+ * freed); a newer message about the same site replaces an older. */
 static void
-broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
+bq_add(struct gossip *g, struct bcast b)
 {
-	uint8_t buf[WIRE_DATAGRAM_MAX];
-	int len = wire_encode_msg(msg, buf, sizeof(buf));
-	struct bcast b;
 	size_t at = 0;
 
-	if (len < 0)
-		return;
 	for (size_t i = 0; i < g->nbq; i++) {
-		if (g->bq[i].about == about) {
+		if (g->bq[i].about == b.about) {
 			bq_remove(g, i);
 			break;
 		}
@@ -1110,28 +1122,79 @@ broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
 		size_t ncap = g->bq_cap ? g->bq_cap * 2 : 16;
 		struct bcast *nb = realloc(g->bq, ncap * sizeof(*nb));
 
-		if (nb == NULL)
+		if (nb == NULL) {
+			bcast_free(&b);
 			return;
+		}
 		g->bq = nb;
 		nb = realloc(g->bq_sent, ncap * sizeof(*nb));
-		if (nb == NULL)
+		if (nb == NULL) {
+			bcast_free(&b);
 			return;
+		}
 		g->bq_sent = nb;
 		g->bq_cap = ncap;
 	}
-	b.bytes = malloc((size_t)len);
-	if (b.bytes == NULL)
-		return;
-	memcpy(b.bytes, buf, (size_t)len);
-	b.len = (uint16_t)len;
-	b.about = about;
-	b.transmits = 0;
 	/* After the others never sent, before those sent once. */
 	while (at < g->nbq && g->bq[at].transmits == 0)
 		at++;
 	memmove(&g->bq[at + 1], &g->bq[at], (g->nbq - at) * sizeof(*g->bq));
 	g->bq[at] = b;
 	g->nbq++;
+}
+
+static void
+broadcast(struct gossip *g, uint32_t about, const struct wire_msg *msg)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	int len = wire_encode_msg(msg, buf, sizeof(buf));
+	struct bcast b = {.about = about};
+
+	if (len < 0)
+		return;
+	b.bytes = malloc((size_t)len);
+	if (b.bytes == NULL)
+		return;
+	memcpy(b.bytes, buf, (size_t)len);
+	b.len = (uint16_t)len;
+	bq_add(g, b);
+}
+
+/* Queues the ALIVE of member idx carrying gd, by reference. */
+static void
+broadcast_desc(struct gossip *g, uint32_t idx, struct gossip_desc *gd)
+{
+	uint8_t buf[WIRE_DATAGRAM_MAX];
+	struct wire_desc d;
+	int len;
+
+	wire_cdesc_unpack(&gd->d, &d);
+	len = wire_encode_alive(&d, buf, sizeof(buf));
+	if (len < 0)
+		return;
+	bq_add(g, (struct bcast){.about = idx,
+	                         .len = (uint16_t)len,
+	                         .is_desc = true,
+	                         .desc = gossip_desc_ref(gd)});
+}
+
+/* Appends b's message to w; -1 when it does not fit. */
+static int
+bcast_put(struct wire_writer *w, const struct bcast *b)
+{
+	struct wire_desc d;
+	int len;
+
+	if (!b->is_desc)
+		return wire_put_raw(w, b->bytes, b->len);
+	if (b->len > w->cap - w->len)
+		return -1;
+	wire_cdesc_unpack(&b->desc->d, &d);
+	len = wire_encode_alive(&d, w->buf + w->len, w->cap - w->len);
+	if (len < 0)
+		return -1;
+	w->len += (size_t)len;
+	return 0;
 }
 
 /* Fills the rest of w with the least-sent pending updates. Returns how many went in. The
@@ -1146,7 +1209,7 @@ piggyback(struct gossip *g, struct wire_writer *w)
 	for (; n < g->nbq && w->cap - w->len > 2; n++) {
 		struct bcast b = g->bq[n];
 
-		if (wire_put_raw(w, b.bytes, b.len) == 0) {
+		if (bcast_put(w, &b) == 0) {
 			b.transmits++;
 			g->bq_sent[added++] = b;
 		} else {
@@ -1977,11 +2040,8 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 	gossip_desc_unref(m->desc);
 	m->desc = gossip_desc_ref(gd);
 	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
-	if (disseminate) {
-		msg_clear(&g->out, WIRE_ALIVE);
-		wire_cdesc_unpack(&gd->d, &g->out.desc);
-		broadcast(g, idx, &g->out);
-	}
+	if (disseminate)
+		broadcast_desc(g, idx, gd);
 	if (old == GOSSIP_SUSPECT)
 		emit(g, now, GOSSIP_EV_ALIVE, idx, false);
 	else if (!live(old))
@@ -4501,7 +4561,7 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < RESEND_RING; i++)
 		free(g->sent[i].buf);
 	for (size_t i = 0; i < g->nbq; i++)
-		free(g->bq[i].bytes);
+		bcast_free(&g->bq[i]);
 	free(g->bq);
 	free(g->bq_sent);
 	free(g->members);

@@ -4,12 +4,15 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <sodium.h>
+
+#include "netd/names.h"
 
 /* One prefix a site claims: an overlay address or an advertised prefix. */
 struct claim {
@@ -508,7 +511,7 @@ build_peers(struct build *b)
 		const struct mesh_site *s = b->admitted[i].site;
 		struct mesh_peer *p = &d->peers[d->npeers++];
 
-		snprintf(p->site, sizeof(p->site), "%s", s->name);
+		p->site = s->name;
 		memcpy(p->public_key, s->public_key, KEY_LEN);
 		if (addr_len(s->endpoint.family) && s->endpoint_port) {
 			p->endpoint = s->endpoint;
@@ -534,7 +537,6 @@ build_peers(struct build *b)
 			                       ? MESH_RELAYED_KEEPALIVE
 			                       : MESH_RELAYED_KEEPALIVE_OTHER;
 			p->fresh_after = s->fresh_after;
-			p->relay = b->admitted[carrier[i]].site->name;
 		}
 		if (!room[i])
 			continue;
@@ -568,7 +570,11 @@ build_peers(struct build *b)
 		p->standby = true;
 		memcpy(p->public_key, b->admitted[i].site->next_key, KEY_LEN);
 	}
-	return 0;
+	/* The view's names live as long as the computation; the desired state, until the run
+	 * after the next computation. */
+	d->names = names_own(d->peers, d->npeers, sizeof(*d->peers),
+	                     (const size_t[]){offsetof(struct mesh_peer, site)}, 1);
+	return d->names ? 0 : -ENOMEM;
 }
 
 static int
@@ -719,8 +725,7 @@ build_segments(struct build *b)
 					return -ENOMEM;
 			}
 			s->vteps[s->nvteps].addr = ov->addr;
-			snprintf(s->vteps[s->nvteps].site, sizeof(s->vteps[s->nvteps].site), "%s",
-			         d->peers[j].site);
+			s->vteps[s->nvteps].site = d->peers[j].site;
 			s->nvteps++;
 			if (d->peers[j].path_mtu && d->peers[j].path_mtu < path)
 				path = d->peers[j].path_mtu;
@@ -1011,6 +1016,7 @@ mesh_desired_free(struct mesh_desired *d)
 	for (size_t i = 0; i < d->npeers; i++)
 		free(d->peers[i].allowed);
 	free(d->peers);
+	free(d->names);
 	free(d->routes);
 	free(d->failclosed);
 	for (size_t i = 0; i < d->nsegments; i++) {

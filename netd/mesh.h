@@ -103,7 +103,7 @@ struct mesh_report {
 const char *mesh_report_kind_name(enum mesh_report_kind kind);
 
 struct mesh_peer {
-	char site[MESH_NAME_SIZE];
+	const char *site; /* in the desired state's names */
 	uint8_t public_key[KEY_LEN];
 	/* The site is behind NAT: its advertised endpoint is only where to start, and the one
 	 * WireGuard learns from its packets is not to be overwritten. */
@@ -122,14 +122,13 @@ struct mesh_peer {
 	uint32_t return_path_mtu;    /* the site's; 0: not known */
 	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
 	size_t nallowed;
-	/* Relayed: the site whose peer carries this one's addresses (it has none of its own),
-	 * borrowed from the view; and a session of this peer older than fresh_after (Unix
-	 * seconds) is dropped, the peer replaced, so that its next handshake is news. */
-	const char *relay;
+	/* Relayed (another site's peer carries this one's addresses; it has none of its own): a
+	 * session of this peer older than fresh_after (Unix seconds) is dropped, the peer
+	 * replaced, so that its next handshake is news. */
 	int64_t fresh_after;
 };
 /* One a peer of the desired state, kept between runs: no holes between the fields. */
-_Static_assert(sizeof(struct mesh_peer) <= 144, "a desired peer grew");
+_Static_assert(sizeof(struct mesh_peer) <= 104, "a desired peer grew");
 
 /* A route to a remote prefix through the WireGuard device. */
 struct mesh_route {
@@ -141,8 +140,10 @@ struct mesh_route {
 /* The all-zero FDB entry towards one remote VTEP of a segment. */
 struct mesh_vtep {
 	struct addr addr;
-	char site[MESH_NAME_SIZE];
+	const char *site; /* its peer's */
 };
+/* One a site in each of its segments: no holes between the fields. */
+_Static_assert(sizeof(struct mesh_vtep) <= 32, "a VTEP grew");
 
 struct mesh_segment {
 	char name[MESH_NAME_SIZE];
@@ -176,6 +177,7 @@ struct mesh_desired {
 	} wg;
 	struct mesh_peer *peers; /* sorted by site name */
 	size_t npeers;
+	char *names; /* the peers' site names, one after the other */
 	uint32_t table;
 	uint8_t protocol;
 	uint32_t metric;

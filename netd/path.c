@@ -2,13 +2,18 @@
 #include "netd/path.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "netd/names.h"
+
 struct path_entry {
-	char name[WIRE_NAME_MAX + 1];
-	char relay[WIRE_NAME_MAX + 1];
+	/* In the table's names once an update is done; during one, borrowed from the sites
+	 * given and the table before. */
+	const char *name;
+	const char *relay; /* "": none */
 	bool live;
 	bool handshook; /* its own peer has had a handshake */
 	bool has_endpoint;
@@ -23,11 +28,12 @@ struct path_entry {
 	uint64_t switches;
 };
 /* One a remote site, rebuilt every second: no holes between the fields. */
-_Static_assert(sizeof(struct path_entry) <= 176, "a path entry grew");
+_Static_assert(sizeof(struct path_entry) <= 128, "a path entry grew");
 
 struct path_table {
 	char self[WIRE_NAME_MAX + 1];
 	struct path_entry *entries; /* sorted by name */
+	char *names;                /* the entries' names and relays, one after the other */
 	size_t n;
 	int64_t now; /* of the last update */
 };
@@ -66,6 +72,7 @@ path_free(struct path_table *p)
 	if (p == NULL)
 		return;
 	free(p->entries);
+	free(p->names);
 	free(p);
 }
 
@@ -167,12 +174,12 @@ entry_step(struct path_table *p, struct path_entry *e, const struct path_site *c
 		 * path that works again. */
 		if (s->handshake_at > e->since || relay == NULL) {
 			e->mode = PATH_DIRECT;
-			e->relay[0] = '\0';
+			e->relay = "";
 			e->since = now;
 			e->reason = NULL;
 			e->switches++;
 		} else if (strcmp(relay, e->relay) != 0) {
-			snprintf(e->relay, sizeof(e->relay), "%s", relay);
+			e->relay = relay;
 			e->switches++;
 		}
 		return;
@@ -185,7 +192,7 @@ entry_step(struct path_table *p, struct path_entry *e, const struct path_site *c
 	if (relay == NULL)
 		return;
 	e->mode = PATH_RELAYED;
-	snprintf(e->relay, sizeof(e->relay), "%s", relay);
+	e->relay = relay;
 	e->since = now;
 	/* Rounded up: a session from the same second as the move is replaced too. */
 	e->since_unix = (unix_now_us + PATH_USEC - 1) / PATH_USEC;
@@ -203,7 +210,8 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 		*e = *old;
 	} else {
 		memset(e, 0, sizeof(*e));
-		snprintf(e->name, sizeof(e->name), "%s", s->name);
+		e->name = s->name;
+		e->relay = "";
 		e->since = now;
 	}
 	/* Back from the dead, or a site that had a tunnel moved: a new direct attempt. Not a
@@ -217,7 +225,7 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 		if (e->mode == PATH_RELAYED && !s->live)
 			e->switches++;
 		e->mode = PATH_DIRECT;
-		e->relay[0] = '\0';
+		e->relay = "";
 		e->reason = NULL;
 		e->since = now;
 	}
@@ -244,6 +252,7 @@ path_update(struct path_table *p, const struct path_site *sites, size_t n,
 	struct path_entry *next = n ? calloc(n, sizeof(*next)) : NULL;
 	const struct path_site **cands = n ? calloc(n, sizeof(*cands)) : NULL;
 	size_t ncands;
+	char *names;
 	int changed = 0;
 
 	if (n && (next == NULL || cands == NULL)) {
@@ -264,10 +273,20 @@ path_update(struct path_table *p, const struct path_site *sites, size_t n,
 			changed++;
 	}
 	free(cands);
+	names = names_own(next, n, sizeof(*next),
+	                  (const size_t[]){offsetof(struct path_entry, name),
+	                                   offsetof(struct path_entry, relay)},
+	                  2);
+	if (names == NULL) {
+		free(next);
+		return -ENOMEM;
+	}
 	if (n)
 		qsort(next, n, sizeof(*next), name_qcmp);
 	free(p->entries);
+	free(p->names);
 	p->entries = next;
+	p->names = names;
 	p->n = n;
 	p->now = now;
 	return changed;

@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +18,20 @@
 
 #include "netd/log.h"
 #include "netd/mesh.h"
+#include "netd/names.h"
 
 /* Datagrams read per wake-up: a flood cannot hold the loop from its timers. */
 #define PMTUD_RX_BURST 64
 #define PMTUD_BUF      65536
 
 struct pmtud_peer {
-	char site[MESH_NAME_SIZE];
+	const char *site; /* in the peers' names */
 	struct addr overlay;
 	uint32_t return_mtu; /* as the peer's acks say; 0: not known */
 	struct pmtu path;
 };
 /* One a peer: no holes between the fields. */
-_Static_assert(sizeof(struct pmtud_peer) <= 144, "a path MTU entry grew");
+_Static_assert(sizeof(struct pmtud_peer) <= 112, "a path MTU entry grew");
 
 struct pmtud {
 	struct ev_loop *loop;
@@ -43,6 +45,7 @@ struct pmtud {
 	ev_timer timer;
 	struct pmtud_peer *peers;
 	size_t npeers;
+	char *names; /* the peers' site names, one after the other */
 	uint64_t refused;
 	uint8_t *buf; /* PMTUD_BUF: probes are built and read here */
 };
@@ -317,14 +320,14 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
                 const struct pmtud_target *targets, size_t n, uint32_t tunnel_mtu, int64_t now)
 {
 	struct pmtud_peer *next = calloc(n ? n : 1, sizeof(*next));
+	char *names;
 
 	if (!next)
 		return -ENOMEM;
-	pmtud_bind(d, local, ifname);
 	for (size_t i = 0; i < n; i++) {
 		const struct pmtud_peer *had = peer_by_site(d->peers, d->npeers, targets[i].site);
 
-		snprintf(next[i].site, sizeof(next[i].site), "%s", targets[i].site);
+		next[i].site = targets[i].site;
 		next[i].overlay = targets[i].overlay;
 		if (had && addr_equal(&had->overlay, &targets[i].overlay)) {
 			next[i].path = had->path;
@@ -334,9 +337,18 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
 			pmtu_init(&next[i].path, tunnel_mtu, randombytes_random(), now);
 		}
 	}
+	names = names_own(next, n, sizeof(*next),
+	                  (const size_t[]){offsetof(struct pmtud_peer, site)}, 1);
+	if (!names) {
+		free(next);
+		return -ENOMEM;
+	}
+	pmtud_bind(d, local, ifname);
 	qsort(next, n, sizeof(*next), peer_qcmp);
 	free(d->peers);
+	free(d->names);
 	d->peers = next;
+	d->names = names;
 	d->npeers = n;
 	pmtud_run(d, now);
 	return 0;
@@ -372,6 +384,7 @@ pmtud_close(struct pmtud *d)
 	pmtud_unbind(d);
 	ev_timer_stop(d->loop, &d->timer);
 	free(d->peers);
+	free(d->names);
 	free(d->buf);
 	free(d);
 }

@@ -12,6 +12,7 @@
 
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
+#include "netd/names.h"
 
 static const uint8_t zero_mac[KH_MAC_LEN];
 static const uint8_t zero_key[WG_KEY_SIZE];
@@ -32,16 +33,20 @@ struct owned_segment {
 
 struct owned_route {
 	struct kh_route route;
-	bool blocked;             /* another owner's route collides: not installed */
-	bool installed;           /* the run left it in the table */
-	char via[MESH_NAME_SIZE]; /* a tunnel route's site (a yield: of the one it lies in); ""
-	                           * for a fence */
-	bool yield;               /* a throw route for a more specific route in main */
-	bool withdrawn;           /* blocked, and removed when the collision came */
+	/* A tunnel route's site (a yield: of the one it lies in), in the scope's names; "" for a
+	 * fence. The names outlive the desired state they were taken from, which the next run
+	 * replaces while comparing with this scope. */
+	const char *via;
 	/* Blocked or a yield: the other owner's route, in the scope's others (the few routes
 	 * that have one); else NO_OTHER. */
 	uint32_t other;
+	bool blocked;   /* another owner's route collides: not installed */
+	bool installed; /* the run left it in the table */
+	bool yield;     /* a throw route for a more specific route in main */
+	bool withdrawn; /* blocked, and removed when the collision came */
 };
+/* Two a site, kept between runs: no holes between the fields (a name array was 108 bytes). */
+_Static_assert(sizeof(struct owned_route) <= 80, "an owned route grew");
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
  * desired state may drop, and what events are compared with. */
@@ -56,6 +61,7 @@ struct scope {
 	size_t naddrs;
 	struct owned_route *routes;
 	size_t nroutes;
+	char *names; /* the routes' vias, one after the other */
 	struct kh_route *others;
 	size_t nothers;
 	struct addr_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
@@ -226,6 +232,7 @@ scope_clear(struct scope *s)
 	}
 	free(s->segs);
 	free(s->routes);
+	free(s->names);
 	free(s->others);
 	free(s->fences);
 	memset(s, 0, sizeof(*s));
@@ -2844,6 +2851,20 @@ add_fdb(struct run *run)
 
 /* --- the scope the next run and the events compare with --- */
 
+/* The site a wanted route is kept under in the scope: its peer's, a yield's of the route it
+ * lies in, else none. */
+static const char *
+want_via(const struct run *run, const struct want_route *w)
+{
+	const struct reconcile_report *rep = report_at(run, w->report);
+
+	if (w->peer != SIZE_MAX)
+		return run->d->peers[w->peer].site;
+	if (w->yield && rep)
+		return rep->site;
+	return "";
+}
+
 static int
 save_scope(struct run *run)
 {
@@ -2884,14 +2905,15 @@ save_scope(struct run *run)
 				o->other = (uint32_t)s.nothers;
 				s.others[s.nothers++] = rep->other;
 			}
-			if (w->yield && rep)
-				snprintf(o->via, sizeof(o->via), "%s", rep->site);
-			if (w->peer != SIZE_MAX) {
+			if (w->peer != SIZE_MAX)
 				o->route.oif = run->wg_link.ifindex;
-				snprintf(o->via, sizeof(o->via), "%s", d->peers[w->peer].site);
-			}
+			o->via = want_via(run, w);
 		}
 		s.nroutes = run->nwant;
+		s.names = names_own(s.routes, s.nroutes, sizeof(*s.routes),
+		                    (const size_t[]){offsetof(struct owned_route, via)}, 1);
+		if (!s.names)
+			goto oom;
 	}
 	if (d->nfailclosed) {
 		s.fences = malloc(d->nfailclosed * sizeof(*s.fences));

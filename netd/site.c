@@ -998,6 +998,11 @@ site_refresh_wg(struct site *s)
 		s->wg_dev = rc == 0 ? dev : NULL;
 		if (rc == 0 && s->wg_stale_since == site_runs(s))
 			site_check_drift(s);
+		/* Kept until the next read for the replies, the metrics and the paths, which show
+		 * no allowed-ips: only the drift check needs them (a block of 96 bytes or more a
+		 * peer). */
+		if (rc == 0)
+			wg_device_drop_allowedips(dev);
 	}
 	s->wg_stale = rc == -ETIMEDOUT;
 	if (rc < 0 && rc != -ENODEV) {

@@ -32,8 +32,8 @@ struct site_snapshot {
 	uint64_t rx_oversize;
 	const struct mesh_desired *desired; /* NULL until the first computation */
 	const struct reconcile *reconcile;
-	const struct wg_device
-	        *device; /* as last read, peers by key; NULL: not read or unreadable */
+	const struct wg_device *device; /* as last read, peers by key, without their allowed-ips;
+	                                 * NULL: not read or unreadable */
 	uint64_t wg_read_failures;
 	const struct pmtud *pmtud;      /* the peers' path MTUs (pmtud_path) */
 	const struct path_table *paths; /* direct or relayed, per remote site */

@@ -52,6 +52,14 @@ out_desc_body(struct codec_out *o, const struct wire_desc *d)
 		codec_put_name(o, d->relays[i]);
 }
 
+/* A descriptor as an ALIVE message carries it: the body and its signature. */
+static void
+out_desc(struct codec_out *o, const struct wire_desc *d)
+{
+	out_desc_body(o, d);
+	codec_put_bytes(o, d->sig, WIRE_SIG_LEN);
+}
+
 /* A federation document, opaque here: cred.h decodes it. */
 static void
 out_blob(struct codec_out *o, const struct wire_msg *m)
@@ -91,8 +99,7 @@ out_msg(struct codec_out *o, const struct wire_msg *m)
 		codec_put_u32(o, m->seq);
 		break;
 	case WIRE_ALIVE:
-		out_desc_body(o, &m->desc);
-		codec_put_bytes(o, m->desc.sig, WIRE_SIG_LEN);
+		out_desc(o, &m->desc);
 		break;
 	case WIRE_SUSPECT:
 	case WIRE_DEAD:
@@ -241,6 +248,16 @@ wire_encode_msg(const struct wire_msg *m, uint8_t *buf, size_t cap)
 	struct codec_out o = {.buf = buf, .cap = cap};
 
 	out_msg(&o, m);
+	return codec_out_result(&o);
+}
+
+int
+wire_encode_alive(const struct wire_desc *d, uint8_t *buf, size_t cap)
+{
+	struct codec_out o = {.buf = buf, .cap = cap};
+
+	codec_put_u8(&o, WIRE_ALIVE);
+	out_desc(&o, d);
 	return codec_out_result(&o);
 }
 

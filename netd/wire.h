@@ -184,6 +184,8 @@ int wire_put_msg(struct wire_writer *w, const struct wire_msg *m);
 int wire_put_raw(struct wire_writer *w, const uint8_t *bytes, size_t len);
 /* One message alone, without the version byte; returns its length or -1. */
 int wire_encode_msg(const struct wire_msg *m, uint8_t *buf, size_t cap);
+/* The ALIVE message carrying d, as wire_encode_msg encodes it, without a struct wire_msg. */
+int wire_encode_alive(const struct wire_desc *d, uint8_t *buf, size_t cap);
 
 /* Walks a payload message by message. */
 struct wire_reader {

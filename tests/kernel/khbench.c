@@ -434,20 +434,24 @@ process_cpu(long pid)
 }
 
 /* The desired state netd would have for the bench device's peers: what the table keeps. */
+#define BENCH_NAME_SIZE 16 /* "site-" and a 32-bit number */
 static int
 bench_desired(const char *name, uint32_t n, struct mesh_desired *d)
 {
 	memset(d, 0, sizeof(*d));
 	snprintf(d->wg.name, sizeof(d->wg.name), "%s", name);
 	d->peers = calloc(n ? n : 1, sizeof(*d->peers));
-	if (!d->peers)
+	d->names = calloc(n ? n : 1, BENCH_NAME_SIZE);
+	if (!d->peers || !d->names)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		struct mesh_peer *m = &d->peers[d->npeers++];
+		char *site = d->names + (size_t)i * BENCH_NAME_SIZE;
 		struct peer_data p;
 
 		peer_data(i, false, &p);
-		snprintf(m->site, sizeof(m->site), "site-%u", i);
+		snprintf(site, BENCH_NAME_SIZE, "site-%u", i);
+		m->site = site;
 		memcpy(m->public_key, p.key, WG_KEY_SIZE);
 		m->endpoint.family = AF_INET;
 		m->endpoint.u.v4 = p.endpoint.sin_addr;
@@ -529,6 +533,7 @@ out:
 	for (size_t i = 0; i < d.npeers; i++)
 		free(d.peers[i].allowed);
 	free(d.peers);
+	free(d.names);
 	drift_table_free(&table);
 	free(wall);
 	free(cpu);

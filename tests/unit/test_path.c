@@ -200,6 +200,43 @@ test_quiet_tunnel_asks_for_a_probe(void **state)
 	path_free(a);
 }
 
+/* The table keeps names of its own: the sites' names given to an update may be gone by the
+ * next, the relay of a site relayed from one update to the next included. */
+static void
+test_names_owned(void **state)
+{
+	struct path_table *a = path_new("a");
+	struct view v;
+	char names[3][WIRE_NAME_MAX + 1] = {"c", "q", "r"};
+	const char *relay;
+	struct path_info pi;
+	int64_t t = 10 * S;
+
+	(void)state;
+	view_init(&v, t);
+	for (size_t i = 0; i < 3; i++)
+		v.sites[i].name = names[i];
+	update(a, &v, relays_rq, 2, t);
+	assert_int_equal(update(a, &v, relays_rq, 2, t + PATH_DIRECT_WAIT), 1);
+	assert_non_null(relay = path_relay(a, "c"));
+	assert_true(strcmp(relay, "q") == 0 || strcmp(relay, "r") == 0);
+	memset(names, 'x', sizeof(names));
+	assert_true(strcmp(path_relay(a, "c"), "q") == 0 || strcmp(path_relay(a, "c"), "r") == 0);
+
+	/* Given again in other storage: the relay carried over into the new table is its own. */
+	strcpy(names[0], "c");
+	strcpy(names[1], "q");
+	strcpy(names[2], "r");
+	assert_int_equal(update(a, &v, relays_rq, 2, t + PATH_DIRECT_WAIT + S), 0);
+	memset(names, 'y', sizeof(names));
+	assert_int_equal(path_get(a, "c", &pi), 0);
+	assert_int_equal(pi.mode, PATH_RELAYED);
+	assert_true(strcmp(pi.relay, "q") == 0 || strcmp(pi.relay, "r") == 0);
+	assert_int_equal(path_get(a, "q", &pi), 0);
+	assert_null(pi.relay);
+	path_free(a);
+}
+
 int
 main(void)
 {
@@ -209,6 +246,7 @@ main(void)
 	        cmocka_unit_test(test_back_to_direct),
 	        cmocka_unit_test(test_gossip_failure_and_traffic),
 	        cmocka_unit_test(test_quiet_tunnel_asks_for_a_probe),
+	        cmocka_unit_test(test_names_owned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* The running site against the fake kernel: the status socket's replies (status, peers,
  * segments, routes, metrics) are built from the site's snapshot with the keys, order and
  * types netdctl and monitoring rely on, and never read the WireGuard device on the request
- * path, where a stopped userspace implementation would hold the event loop. */
+ * path, where a stopped userspace implementation would hold the event loop; the read they
+ * show is kept without its allowed-ips. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 
 #include "kernel-helpers/fake/fake.h"
 #include "kernel-helpers/rtnl.h"
+#include "kernel-helpers/wg.h"
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/key.h"
@@ -374,6 +376,51 @@ test_status_values(void **state)
 	json_decref(st);
 }
 
+/* The device read kept for the replies holds its peers' figures without their allowed-ips,
+ * which only the drift check needs (it still sees a peer netd did not set). */
+static void
+test_kept_read_without_allowedips(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_device *d = wg_device_new("wg0");
+	struct addr_prefix aip;
+	struct wg_peer *p;
+	const struct wg_peer *kept = NULL;
+	json_t *st;
+
+	assert_non_null(d);
+	assert_non_null(p = wg_device_add_peer(d));
+	memset(p->public_key, 0x5a, sizeof(p->public_key));
+	assert_int_equal(addr_prefix_parse("10.7.0.0/16", &aip), 0);
+	assert_int_equal(wg_peer_add_allowedip(p, &aip), 0);
+	/* Once the runs of the start are done: a peer there before is removed by them. */
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(wg_set_device(d), 0);
+	fake_act_as(FAKE_NETD);
+	for (int i = 0; i < 100 && kept == NULL; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		site_snapshot(f->site, &f->snap);
+		kept = wg_device_peer(f->snap.device, p->public_key);
+		if (kept == NULL)
+			usleep(50 * 1000);
+	}
+	assert_non_null(kept);
+	assert_int_equal(kept->nallowedips, 0);
+	assert_null(kept->allowedips);
+	st = status_json(&f->daemon, &f->snap);
+	assert_non_null(st);
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_object_get(json_object_get(st, "reconcile"), "drifted_peers"),
+	                         "foreign")),
+	                 1);
+	json_decref(st);
+	wg_free_device(d);
+}
+
 int
 main(void)
 {
@@ -382,6 +429,7 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_reply_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_kept_read_without_allowedips, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	};
 
