@@ -26,6 +26,7 @@
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/key.h"
+#include "netd/reconcile.h"
 #include "netd/site.h"
 #include "netd/status.h"
 
@@ -378,6 +379,63 @@ test_status_values(void **state)
 
 /* The device read kept for the replies holds its peers' figures without their allowed-ips,
  * which only the drift check needs (it still sees a peer netd did not set). */
+static uint64_t
+runs_of(const struct site *site)
+{
+	struct site_snapshot snap;
+	struct reconcile_stats st;
+
+	site_snapshot(site, &snap);
+	reconcile_get_stats(snap.reconcile, &st);
+	return st.runs;
+}
+
+/* A reload, from a timer that expires before the site's work timer in the same loop turn:
+ * libev invokes it first, as it does gossip's timer while a join streams in. */
+static void
+reload_first(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	assert_int_equal(site_reconfigure(f->site, f->conf), 0);
+}
+
+/* A run that is due (its timer expired, its callback not yet invoked) is not dropped by a
+ * change earlier in the same loop turn, which reschedules the work: here a reload, whose own
+ * run reschedules it; in a join, every gossip timer's new member did, at every turn, and the
+ * first run waited for the stream to pause. */
+static void
+test_due_run_not_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct kh_link wg;
+	ev_timer earlier;
+	uint64_t runs;
+
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	/* Someone sets netd's interface down: the monitor's event asks for a run, debounced. */
+	assert_int_equal(kh_link_get("wg0", &wg), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	fake_act_as(FAKE_NETD);
+	runs = runs_of(f->site);
+	ev_run(f->loop, EVRUN_NOWAIT);
+	assert_int_equal(runs_of(f->site), runs);
+	ev_timer_init(&earlier, reload_first, 0.02, 0);
+	earlier.data = f;
+	ev_timer_start(f->loop, &earlier);
+	usleep(300 * 1000);
+	ev_run(f->loop, EVRUN_NOWAIT);
+	assert_false(ev_is_active(&earlier));
+	/* The reload's run, then the one that was due. */
+	assert_int_equal(runs_of(f->site) - runs, 2);
+}
+
 static void
 test_kept_read_without_allowedips(void **state)
 {
@@ -430,6 +488,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_reply_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kept_read_without_allowedips, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	};
 
