@@ -94,6 +94,11 @@ struct handshake_due {
 	int64_t at;
 };
 
+/* A peer written without its handshake start, which waits for the pace. */
+struct handshake_held {
+	uint8_t key[WG_KEY_SIZE];
+};
+
 struct reconcile {
 	struct scope scope;
 	struct stale *stale;
@@ -101,6 +106,7 @@ struct reconcile {
 	bool dirty;
 	int64_t retry_at;
 	int64_t backoff;
+	bool unfinished;       /* the last run left peers to add for the next */
 	bool wg_start_pending; /* a start went on in the background: counted once it answers */
 	struct reconcile_report *reports;
 	size_t nreports, capreports;
@@ -116,6 +122,11 @@ struct reconcile {
 	bool resync_due;          /* the next run is the slow timer's */
 	struct handshake_due *due;
 	size_t ndue, capdue;
+	/* The pace of handshake starts, a token bucket: it would hold none at empty_at, and gains
+	 * RECONCILE_HANDSHAKE_RATE a second from then, up to RECONCILE_HANDSHAKE_BURST. */
+	int64_t hs_empty_at;
+	struct handshake_held *held; /* sorted by key */
+	size_t nheld;
 };
 
 /* One segment during a run. */
@@ -175,6 +186,7 @@ struct run {
 	uint64_t applied, failed;
 	bool oom;
 	bool starting; /* a userspace WireGuard is being started: look again soon */
+	bool more;     /* peers were left for the next run (RECONCILE_PEER_ADDS) */
 	int64_t now;
 };
 
@@ -234,6 +246,7 @@ reconcile_new(struct reconcile **out)
 	if (!r)
 		return -ENOMEM;
 	r->dirty = true;
+	r->hs_empty_at = INT64_MIN / 2; /* full */
 	*out = r;
 	return 0;
 }
@@ -251,6 +264,7 @@ reconcile_free(struct reconcile *r)
 	free(r->changes);
 	free(r->overlaps);
 	free(r->due);
+	free(r->held);
 	free(r);
 }
 
@@ -264,6 +278,12 @@ int64_t
 reconcile_retry_at(const struct reconcile *r)
 {
 	return r->retry_at;
+}
+
+bool
+reconcile_unfinished(const struct reconcile *r)
+{
+	return r->unfinished;
 }
 
 const struct reconcile_fence *
@@ -1923,13 +1943,12 @@ append_keepalive(struct wg_device *set, const uint8_t key[WG_KEY_SIZE], uint16_t
  * written off (if on), then on, then its own, in the one request. WireGuard sends at most
  * one initiation per peer in 5 s, so one sent less than 5 s ago delays this one until then.
  * A peer without an endpoint is not started: its initiation would go nowhere and hold back
- * the one due when the endpoint comes. Returns whether the handshake was asked for, or
- * -ENOMEM. */
+ * the one due when the endpoint comes; the caller decides (start), pacing the starts
+ * (RECONCILE_HANDSHAKE_RATE). Returns whether the handshake was asked for, or -ENOMEM. */
 static int
 delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags,
-           uint16_t have_keepalive)
+           uint16_t have_keepalive, bool start)
 {
-	bool start = flags & WG_PEER_HAS_ENDPOINT;
 	uint16_t on = want->keepalive ? want->keepalive : 1;
 	struct wg_peer *p = wg_device_add_peer(set);
 	int err;
@@ -2017,6 +2036,10 @@ device_read_fresh(const struct wg_device *dev)
 struct handshake_plan {
 	const uint8_t **watch; /* keys of the peers started now that may be started once more */
 	size_t nwatch, started, retried;
+	size_t budget;        /* starts the pace allows this run */
+	size_t paced;         /* starts it took */
+	const uint8_t **hold; /* keys of the peers written without their start */
+	size_t nhold;
 };
 
 /* The watched handshakes are kept sorted by key: a join of thousands of sites that do not
@@ -2024,7 +2047,8 @@ struct handshake_plan {
 static int
 due_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, WG_KEY_SIZE); /* the key leads struct handshake_due */
+	/* the key leads struct handshake_due and struct handshake_held */
+	return memcmp(a, b, WG_KEY_SIZE);
 }
 
 /* Looks key up among the first n watched handshakes (the sorted ones). */
@@ -2053,6 +2077,80 @@ handshake_retry_due(const struct run *run, const struct wg_peer *have)
 
 	return e && e->at <= run->now && (have->flags & WG_PEER_HAS_ENDPOINT) &&
 	       never_handshaked(have);
+}
+
+/* --- handshakes paced ---
+ *
+ * A start is an initiation, and its response comes back with those of every other peer
+ * started in the same run: thousands at once fill WireGuard's queue of handshake messages,
+ * and WireGuard under load answers them with cookies instead, and each refused peer tries
+ * again 5 s later. A run starts at most what a token bucket holds (RECONCILE_HANDSHAKE_BURST,
+ * refilled at RECONCILE_HANDSHAKE_RATE a second); the peers beyond it are written with their
+ * keepalive off (turning it on is the start) and held, and a run once the bucket has refilled
+ * starts them, in the desired order. A held peer that has sent or received anything or
+ * handshaked meanwhile (traffic for it, the other side's initiation) needs no start and is
+ * let go. */
+
+static int64_t
+pace_full(void)
+{
+	return (int64_t)RECONCILE_HANDSHAKE_BURST * MESH_USEC / RECONCILE_HANDSHAKE_RATE;
+}
+
+/* The starts the bucket holds at now. */
+static size_t
+pace_budget(const struct reconcile *r, int64_t now)
+{
+	if (now - r->hs_empty_at >= pace_full())
+		return RECONCILE_HANDSHAKE_BURST;
+	return now > r->hs_empty_at
+	               ? (size_t)((now - r->hs_empty_at) * RECONCILE_HANDSHAKE_RATE / MESH_USEC)
+	               : 0;
+}
+
+static void
+pace_spend(struct reconcile *r, int64_t now, size_t n)
+{
+	if (r->hs_empty_at < now - pace_full())
+		r->hs_empty_at = now - pace_full();
+	r->hs_empty_at += (int64_t)n * MESH_USEC / RECONCILE_HANDSHAKE_RATE;
+}
+
+/* When the bucket holds the starts of up to a second's held peers: the next run then. */
+static int64_t
+pace_next(const struct reconcile *r, int64_t now)
+{
+	size_t n = r->nheld < RECONCILE_HANDSHAKE_RATE ? r->nheld : RECONCILE_HANDSHAKE_RATE;
+	int64_t base = r->hs_empty_at > now - pace_full() ? r->hs_empty_at : now - pace_full();
+	int64_t at = base + ((int64_t)n * MESH_USEC + RECONCILE_HANDSHAKE_RATE - 1) /
+	                            RECONCILE_HANDSHAKE_RATE; /* rounded up: n whole starts */
+
+	return at > now ? at : now + RECONCILE_RETRY_START;
+}
+
+static bool
+is_held(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
+{
+	return find(key, r->held, r->nheld, sizeof(*r->held), due_cmp) != NULL;
+}
+
+/* Keeps plan's held peers for the next runs. Returns -ENOMEM (the old ones are kept). */
+static int
+note_held(struct reconcile *r, const struct handshake_plan *plan)
+{
+	struct handshake_held *h = NULL;
+
+	if (plan->nhold && !(h = calloc(plan->nhold, sizeof(*h))))
+		return -ENOMEM;
+	for (size_t i = 0; i < plan->nhold; i++)
+		memcpy(h[i].key, plan->hold[i], WG_KEY_SIZE);
+	if (plan->nhold > 1)
+		qsort(h, plan->nhold, sizeof(*h), due_cmp);
+	free(r->held);
+	r->held = h;
+	r->nheld = plan->nhold;
+	r->stats.handshakes_waiting = plan->nhold;
+	return 0;
 }
 
 /* Forgets the handshakes whose time has come, and notes those of plan (the peers this end
@@ -2092,6 +2190,15 @@ note_handshakes(struct run *run, const struct handshake_plan *plan, bool sent)
 		qsort(r->due, r->ndue, sizeof(*r->due), due_cmp);
 }
 
+/* Whether have, held for the pace, still waits for its start: nothing has come or gone
+ * through it yet. */
+static bool
+still_held(const struct run *run, const struct wg_peer *have)
+{
+	return (have->flags & WG_PEER_HAS_ENDPOINT) && never_handshaked(have) &&
+	       have->rx_bytes == 0 && have->tx_bytes == 0 && is_held(run->r, have->public_key);
+}
+
 /* Adds to set the change the desired peer want needs, have as WireGuard holds it (NULL: not
  * there), and counts it. Returns 0, 1 when nothing changes, or -ENOMEM. */
 static int
@@ -2100,9 +2207,13 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 {
 	/* Replacing a peer drops its session: decided only on a read of the device made now,
 	 * not on a userspace implementation's answer finished in the background a while ago,
-	 * which may not show the handshake or endpoint the peer got since. */
+	 * which may not show the handshake or endpoint the peer got since. A start once more
+	 * is not paced: it follows one of the paced starts, once. */
 	bool fresh = device_read_fresh(run->dev);
 	bool again = fresh && have && handshake_retry_due(run, have);
+	bool waiting = have && still_held(run, have);
+	struct mesh_peer quiet;
+	bool start;
 	int flags, started;
 
 	if (have && (again || (fresh && session_stale(have, want)))) {
@@ -2116,20 +2227,37 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 		flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
 		if (addr_len(want->endpoint.family))
 			flags |= WG_PEER_HAS_ENDPOINT;
-		count[RECONCILE_OP_PEER_ADD]++;
 	} else {
 		flags = peer_change(have, want);
-		if (flags <= 0)
-			return flags < 0 ? flags : 1;
-		count[RECONCILE_OP_PEER_UPDATE]++;
+		if (flags < 0)
+			return flags;
 	}
-	started = delta_peer(set, want, (uint32_t)flags, have ? have->persistent_keepalive : 0);
+	start = (flags & WG_PEER_HAS_ENDPOINT) || waiting;
+	if (start && !again && !plan->budget) {
+		/* Written as wanted but for the keepalive, which stays as it is (off for a new
+		 * peer) until the start turns it on. */
+		quiet = *want;
+		quiet.keepalive = have ? have->persistent_keepalive : 0;
+		plan->hold[plan->nhold++] = want->public_key;
+		want = &quiet;
+		start = false;
+		if (have && (flags = peer_change(have, want)) < 0)
+			return flags;
+	}
+	if (have && !flags && !start)
+		return 1;
+	count[have ? RECONCILE_OP_PEER_UPDATE : RECONCILE_OP_PEER_ADD]++;
+	started = delta_peer(set, want, (uint32_t)flags, have ? have->persistent_keepalive : 0,
+	                     start);
 	if (started <= 0)
 		return started;
 	plan->started++;
-	if (!again)
+	if (!again) {
+		plan->budget--;
+		plan->paced++;
 		if (want->retries_handshake)
 			plan->watch[plan->nwatch++] = want->public_key;
+	}
 	return 0;
 }
 
@@ -2139,7 +2267,7 @@ configure_peers(struct run *run)
 	const struct mesh_desired *d = run->d;
 	const struct wg_device *have = run->dev;
 	size_t count[RECONCILE_OP_COUNT] = {0};
-	struct handshake_plan plan = {0};
+	struct handshake_plan plan = {.budget = pace_budget(run->r, run->now)};
 	static const enum reconcile_op ops[] = {RECONCILE_OP_PEER_ADD, RECONCILE_OP_PEER_UPDATE,
 	                                        RECONCILE_OP_PEER_REMOVE};
 	const size_t have_off = offsetof(struct wg_peer, public_key);
@@ -2147,15 +2275,16 @@ configure_peers(struct run *run)
 	const uint8_t **have_keys = NULL, **want_keys = NULL;
 	struct reconcile_object object = link_object(RECONCILE_OBJECT_PEERS, d->wg.name);
 	struct wg_device *set;
-	bool *changed = NULL, reported = false, applied = false, sent = false;
+	bool *changed = NULL, *left = NULL, reported = false, applied = false, sent = false;
 	int err = 0;
 
 	set = wg_device_new(d->wg.name);
 	if (d->npeers) {
 		changed = calloc(d->npeers, sizeof(*changed));
 		plan.watch = calloc(d->npeers, sizeof(*plan.watch));
+		plan.hold = calloc(d->npeers, sizeof(*plan.hold));
 	}
-	if (!set || (d->npeers && (!changed || !plan.watch)) ||
+	if (!set || (d->npeers && (!changed || !plan.watch || !plan.hold)) ||
 	    sorted_keys(have->peers, have->npeers, sizeof(*have->peers), have_off, &have_keys) <
 	            0 ||
 	    sorted_keys(d->peers, d->npeers, sizeof(*d->peers), want_off, &want_keys) < 0) {
@@ -2165,8 +2294,18 @@ configure_peers(struct run *run)
 	for (size_t i = 0; i < d->npeers && err == 0; i++) {
 		const struct wg_peer *p =
 		        find_key(have_keys, have->npeers, have_off, d->peers[i].public_key);
-		int res = plan_peer(run, set, &d->peers[i], p, count, &plan);
+		int res;
 
+		/* The run's bound: the rest are added by the next, pending meanwhile. */
+		if (!p && count[RECONCILE_OP_PEER_ADD] >= RECONCILE_PEER_ADDS) {
+			if (!left && !(left = calloc(d->npeers, sizeof(*left)))) {
+				err = -ENOMEM;
+				break;
+			}
+			left[i] = changed[i] = true;
+			continue;
+		}
+		res = plan_peer(run, set, &d->peers[i], p, count, &plan);
 		err = res < 0 ? res : 0;
 		changed[i] = res == 0;
 	}
@@ -2185,14 +2324,24 @@ configure_peers(struct run *run)
 		p->flags = WG_PEER_REMOVE_ME;
 		count[RECONCILE_OP_PEER_REMOVE]++;
 	}
-	if (err < 0 || !set->npeers)
+	if (err < 0)
 		goto out;
+	if (!set->npeers) {
+		err = note_held(run->r, &plan);
+		goto out;
+	}
 	err = wg_set_device(set);
 	applied = err == 0;
 	sent = applied || err == -ETIMEDOUT;
 	if (applied) {
 		run->r->stats.handshakes_started += plan.started;
 		run->r->stats.handshakes_retried += plan.retried;
+	}
+	/* What was sent holds those peers, started or not, whether or not it was applied. */
+	if (sent) {
+		pace_spend(run->r, run->now, plan.paced);
+		if (note_held(run->r, &plan) < 0)
+			run->oom = true;
 	}
 	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
 		if (!count[ops[k]])
@@ -2210,15 +2359,21 @@ configure_peers(struct run *run)
 		run->pending = changed;
 		changed = NULL;
 		err = 0;
+	} else if (left) {
+		run->pending = left;
+		left = NULL;
+		run->more = true;
 	}
 out:
 	if (err < 0)
 		run->oom = true;
 	note_handshakes(run, &plan, sent);
 	free(plan.watch);
+	free(plan.hold);
 	free(have_keys);
 	free(want_keys);
 	free(changed);
+	free(left);
 	wg_free_device(set);
 }
 
@@ -2951,11 +3106,14 @@ finish(struct run *run, int64_t now, bool schedule)
 
 	r->stats.last_applied = run->applied;
 	r->stats.last_failed = run->failed;
+	r->unfinished = schedule && run->more && !run->failed && !run->oom;
 	if (run->oom)
 		return -ENOMEM;
 	if (!run->failed) {
 		r->backoff = 0;
-		r->retry_at = schedule && run->starting ? now + RECONCILE_RETRY_START : 0;
+		r->retry_at = schedule && run->starting ? now + RECONCILE_RETRY_START
+		              : r->unfinished           ? now
+		                                        : 0;
 		return 0;
 	}
 	r->stats.failed_runs++;
@@ -2994,11 +3152,13 @@ count_resync(struct reconcile *r, enum reconcile_resync why, uint64_t applied)
 }
 
 /* After the peers' delta: what the device now holds, when the run knows it. A failed change
- * is retried anyway, and a peer left for want of the routes' state is not netd's to judge. */
+ * is retried anyway, and a peer left for want of the routes' state is not netd's to judge;
+ * while peers wait for their handshake's start, their keepalive is not yet the desired one,
+ * and the runs that start them come every second or so, reading the device anyway. */
 static void
 note_peers_left(struct run *run)
 {
-	if (run->wg_ready && run->routes_read && !run->pending && !run->oom &&
+	if (run->wg_ready && run->routes_read && !run->pending && !run->oom && !run->r->nheld &&
 	    drift_table_set(&run->r->drift, run->d) < 0)
 		run->oom = true;
 }
@@ -3067,13 +3227,16 @@ out:
 	err = finish(&run, now, true);
 	count_resync(r, why, run.applied);
 	/* A handshake to look at again; one whose time came on a read made a while ago, soon,
-	 * on a new read. */
-	for (size_t i = 0; i < r->ndue; i++) {
+	 * on a new read; none of it before the next run the unfinished one asked for at once. */
+	for (size_t i = 0; i < r->ndue && !r->unfinished; i++) {
 		int64_t at = r->due[i].at > now ? r->due[i].at : now + RECONCILE_RETRY_START;
 
 		if (!r->retry_at || at < r->retry_at)
 			r->retry_at = at;
 	}
+	if (r->nheld && !run.failed && !r->unfinished &&
+	    (!r->retry_at || pace_next(r, now) < r->retry_at))
+		r->retry_at = pace_next(r, now);
 	run_free(&run);
 	return err;
 }

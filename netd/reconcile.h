@@ -32,6 +32,22 @@
 /* A handshake this side started that has not completed this much later is started once more
  * (by one side of the two: see delta_peer and handshake_retry_due in reconcile.c). */
 #define RECONCILE_HANDSHAKE_RETRY (MESH_USEC / 2)
+/* Handshakes the runs start are paced: up to RECONCILE_HANDSHAKE_BURST at once, then
+ * RECONCILE_HANDSHAKE_RATE a second. Each start is an initiation whose response comes back
+ * at about the same moment as the others': kernel WireGuard takes itself to be under load
+ * once 512 handshake messages wait (MAX_QUEUED_INCOMING_HANDSHAKES / 8) and then answers
+ * them with cookies, and the refused peers try again 5 s later; a join of thousands of sites
+ * started all at once kept a slow machine's CPUs in that for minutes. The peers beyond the
+ * budget are written without the start and started by later runs, unless traffic or the
+ * other side has started them first. A join of a few hundred sites starts them all at once. */
+#define RECONCILE_HANDSHAKE_BURST 256
+#define RECONCILE_HANDSHAKE_RATE  128
+/* Peers a run adds at most; the rest wait for the next run, pending (nothing routed to them
+ * yet), which the caller starts once the loop has turned (reconcile_unfinished). Adding a
+ * peer costs the kernel a Curve25519 computation, and a run adding thousands held the event
+ * loop, and gossip with it, for a minute on a slow machine: sites went unanswered and were
+ * suspected. */
+#define RECONCILE_PEER_ADDS 1024
 
 /* The kinds of changes, counted one per object (a WireGuard delta of three peers is three). */
 enum reconcile_op {
@@ -86,11 +102,13 @@ struct reconcile_stats {
 	/* Tunnel routes netd had installed and removed because another owner's route in its
 	 * table came to overlap them. */
 	uint64_t overlap_withdrawals;
-	/* Peers told to handshake at once as their endpoint was set or changed (delta_peer), and
-	 * of those, peers started once more as no handshake had completed
-	 * RECONCILE_HANDSHAKE_RETRY later. */
+	/* Peers told to handshake as their endpoint was set or changed (delta_peer), and of
+	 * those, peers started once more as no handshake had completed
+	 * RECONCILE_HANDSHAKE_RETRY later; peers whose start waits for the pace
+	 * (RECONCILE_HANDSHAKE_RATE) as the last run left them. */
 	uint64_t handshakes_started;
 	uint64_t handshakes_retried;
+	uint64_t handshakes_waiting;
 };
 
 /* What a report is about. */
@@ -280,9 +298,13 @@ void reconcile_note_resync(struct reconcile *r);
 bool reconcile_dirty(const struct reconcile *r);
 
 /* When the failed operations of the last run should be tried again, a WireGuard device
- * being started or a handshake started (RECONCILE_HANDSHAKE_RETRY) looked at again
- * (monotonic microseconds); 0 when none. */
+ * being started, a handshake started (RECONCILE_HANDSHAKE_RETRY) looked at again or the
+ * handshakes waiting for the pace started (monotonic microseconds); 0 when none. */
 int64_t reconcile_retry_at(const struct reconcile *r);
+
+/* The last run left peers to add (RECONCILE_PEER_ADDS) for the next, due at once
+ * (reconcile_retry_at): the caller lets gossip and the loop's other work go first. */
+bool reconcile_unfinished(const struct reconcile *r);
 
 /* The reports of the last run or teardown; valid until the next call of either. */
 const struct reconcile_report *reconcile_reports(const struct reconcile *r, size_t *n);

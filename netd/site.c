@@ -67,6 +67,9 @@ struct site {
 	ev_timer work_timer;
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
+	/* After a run that left peers for the next (reconcile_unfinished), none before this:
+	 * the loop gets as long for gossip as the run took. */
+	int64_t run_not_before;
 	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
 
 	ev_timer save_timer; /* a membership change's save, state_save_delay after it */
@@ -514,6 +517,12 @@ site_apply(struct site *s)
 	 * that live on, where the trim of the heap's top does not reach; without this they stay
 	 * resident, about 2 KiB per site at 1,000 live sites. Runs come seconds apart. */
 	malloc_trim(0);
+	s->run_not_before = 0;
+	if (reconcile_unfinished(s->reconcile)) {
+		int64_t end = site_now();
+
+		s->run_not_before = end + (end - now);
+	}
 	site_arm_work(s, now);
 	return;
 retry:
@@ -539,8 +548,15 @@ site_arm_work(struct site *s, int64_t now)
 		at = retry;
 	if (s->hold_expiry > 0 && s->hold_expiry < at)
 		at = s->hold_expiry;
+	if (at < s->run_not_before)
+		at = s->run_not_before;
 	delay = at > now ? (double)(at - now) / MESH_USEC : 0;
-	/* An earlier deadline wins; a pending debounce is not pushed back by more events. */
+	/* An earlier deadline wins; a pending debounce is not pushed back by more events. A
+	 * timer that has expired and waits for its callback is no longer active but pending:
+	 * stopping it would drop the run, and gossip's callbacks, invoked before it in the same
+	 * loop turn, did so at every turn while a join streamed in, until the stream paused. */
+	if (ev_is_pending(&s->work_timer))
+		return;
 	if (ev_is_active(&s->work_timer) && ev_timer_remaining(s->loop, &s->work_timer) <= delay)
 		return;
 	ev_timer_stop(s->loop, &s->work_timer);

@@ -346,6 +346,7 @@ reconcile_json(const struct site_snapshot *s)
 	r |= put(o, "drifted_peers", drifted_json(&rs));
 	r |= put_int(o, "handshakes_started", (json_int_t)rs.handshakes_started);
 	r |= put_int(o, "handshakes_retried", (json_int_t)rs.handshakes_retried);
+	r |= put_int(o, "handshakes_waiting", (json_int_t)rs.handshakes_waiting);
 	r |= put(o, "dirty", json_boolean(reconcile_dirty(s->reconcile)));
 	return finish(o, r);
 }

@@ -2435,24 +2435,28 @@ test_handshake_retried(void **state)
 }
 
 #define MANY_SITES 250
+/* More than one run adds (RECONCILE_PEER_ADDS) or starts (RECONCILE_HANDSHAKE_BURST). */
+#define PACED_SITES (RECONCILE_PEER_ADDS + 276)
 
 /* The view of sites 0 to n - 1 of many: keys that share this site's first bytes up to one
  * that is neither low nor high (this site's key is random) and differ in that one (spread
- * over i), so that in both halves some are above its key and some below. */
+ * over i), so that in both halves some are above its key and some below; past 256 sites, the
+ * byte after the next tells them apart. */
 static struct mesh_desired *
 desired_many(const struct conf *conf, const uint8_t self[KEY_LEN], size_t n)
 {
-	static char names[MANY_SITES][8];
-	static struct addr_prefix prefixes[MANY_SITES];
+	static char names[PACED_SITES][8];
+	static struct addr_prefix prefixes[PACED_SITES];
 	static const uint32_t vni = 100;
 	struct mesh_site *sites = calloc(n, sizeof(*sites));
 	struct mesh_desired *d = NULL;
 	struct mesh_params params;
 	size_t at = 0;
 
-	assert_true(sites && n <= MANY_SITES);
+	assert_true(sites && n <= PACED_SITES);
 	while (at < KEY_LEN - 2 && (self[at] < 16 || self[at] > 239))
 		at++;
+	assert_true(n <= 256 || at + 2 < KEY_LEN);
 	for (size_t i = 0; i < n; i++) {
 		struct mesh_site *s = &sites[i];
 
@@ -2462,14 +2466,19 @@ desired_many(const struct conf *conf, const uint8_t self[KEY_LEN], size_t n)
 		memcpy(s->public_key, self, at);
 		s->public_key[at] = (uint8_t)(i * 151);
 		s->public_key[at + 1] = (uint8_t)i;
+		if (i >> 8)
+			s->public_key[at + 2] = (uint8_t)(i >> 8);
 		assert_int_equal(addr_parse("198.51.100.0", &s->endpoint), 0);
-		s->endpoint.u.bytes[3] = (uint8_t)(i + 1);
+		s->endpoint.u.bytes[2] = (uint8_t)(100 + i / 250);
+		s->endpoint.u.bytes[3] = (uint8_t)(i % 250 + 1);
 		s->endpoint_port = 51820;
 		assert_int_equal(addr_prefix_parse("10.99.1.0/32", &s->overlay[0]), 0);
-		s->overlay[0].addr.u.bytes[3] = (uint8_t)(i + 1);
+		s->overlay[0].addr.u.bytes[2] = (uint8_t)(1 + i / 250);
+		s->overlay[0].addr.u.bytes[3] = (uint8_t)(i % 250 + 1);
 		s->noverlay = 1;
 		assert_int_equal(addr_prefix_parse("10.0.0.0/16", &prefixes[i]), 0);
-		prefixes[i].addr.u.bytes[1] = (uint8_t)(i + 1);
+		prefixes[i].addr.u.bytes[0] = (uint8_t)(10 + i / 250);
+		prefixes[i].addr.u.bytes[1] = (uint8_t)(i % 250 + 1);
 		s->prefixes = &prefixes[i];
 		s->nprefixes = 1;
 		s->vnis = &vni;
@@ -2526,6 +2535,108 @@ test_handshakes_retried_many(void **state)
 	reconcile_free(r);
 	mesh_desired_free(self);
 	mesh_desired_free(first);
+	mesh_desired_free(all);
+	conf_free(conf);
+}
+
+/* How many of the changes since the last fake_clear_ops hold part; then forgets them. */
+static size_t
+changes_holding(const char *part)
+{
+	char *log = fake_log(true);
+	size_t n = 0;
+
+	assert_non_null(log);
+	for (const char *at = log; (at = strstr(at, part)) != NULL; at += strlen(part))
+		n++;
+	free(log);
+	fake_clear_ops();
+	return n;
+}
+
+/* A join of more sites than one run may add and start handshakes with: the first run adds
+ * RECONCILE_PEER_ADDS peers and nothing routed to the others, and asks for the next run at
+ * once; that one adds the rest. RECONCILE_HANDSHAKE_BURST peers are started at once
+ * (keepalive on, then off), the rest written with their keepalive off, and later runs start
+ * RECONCILE_HANDSHAKE_RATE a second of them in the desired order, one with a persistent
+ * keepalive by turning it on; a held peer that traffic started meanwhile is not started
+ * again. (No peer here is this end's to start once more, so that only the pace decides.) */
+static void
+test_handshakes_paced(void **state)
+{
+	const size_t burst = RECONCILE_HANDSHAKE_BURST, rate = RECONCILE_HANDSHAKE_RATE;
+	const size_t adds = RECONCILE_PEER_ADDS, n = PACED_SITES;
+	struct conf *conf = default_conf();
+	struct mesh_desired *self = desired_of(conf, NULL, 0), *all;
+	struct timespec never = {0};
+	struct reconcile_stats st;
+	struct mesh_peer *nat, *busy;
+	char want[160], key[KEY_BASE64_SIZE], *log;
+	struct reconcile *r;
+	size_t started;
+	int64_t t;
+
+	(void)state;
+	all = desired_many(conf, self->wg.public_key, n);
+	for (size_t i = 0; i < all->npeers; i++)
+		all->peers[i].retries_handshake = false;
+	nat = &all->peers[n - 1]; /* started last */
+	nat->keepalive = 25;
+	busy = &all->peers[burst + rate / 2]; /* the first of the third run's */
+
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, all, 0), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], adds);
+	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], adds);
+	assert_int_equal(st.handshakes_started, burst);
+	assert_int_equal(st.handshakes_waiting, adds - burst);
+	assert_int_equal(changes_holding("persistent-keepalive 1 "), burst);
+	assert_true(reconcile_unfinished(r));
+	assert_int_equal(reconcile_retry_at(r), 0);
+
+	/* Half a second on, the rest are added, half a second's worth started. */
+	assert_int_equal(reconcile_run(r, all, S / 2), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], n);
+	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], n);
+	assert_int_equal(st.handshakes_started, burst + rate / 2);
+	assert_int_equal(st.handshakes_waiting, n - burst - rate / 2);
+	assert_int_equal(changes_holding("persistent-keepalive 1 "), rate / 2);
+	assert_false(reconcile_unfinished(r));
+	/* Once a second's worth of starts is there. */
+	assert_int_equal(reconcile_retry_at(r), S / 2 + S);
+
+	/* Traffic for busy: WireGuard sent its initiation already. */
+	assert_int_equal(fake_wg_set_peer_stats("wg0", busy->public_key, &never, 0, 148), 0);
+	assert_int_equal(reconcile_run(r, all, S / 2 + S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_started, burst + rate / 2 + rate);
+	assert_int_equal(st.handshakes_waiting, n - burst - rate / 2 - rate - 1);
+	key_to_base64(key, busy->public_key);
+	snprintf(want, sizeof(want), "peer %s ", key);
+	log = fake_log(true);
+	assert_null(strstr(log, want));
+	free(log);
+	assert_int_equal(changes_holding("persistent-keepalive 1 "), rate);
+
+	/* The rest, a second's worth a run, nat's keepalive turned on from off as its start. */
+	for (t = reconcile_retry_at(r); t; t = reconcile_retry_at(r)) {
+		started = handshakes_started(r);
+		assert_int_equal(reconcile_run(r, all, t), 0);
+		assert_true(handshakes_started(r) > started &&
+		            handshakes_started(r) <= started + rate);
+	}
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_started, n - 1);
+	assert_int_equal(st.handshakes_waiting, 0);
+	key_to_base64(key, nat->public_key);
+	snprintf(want, sizeof(want), "peer %s persistent-keepalive 25\n", key);
+	expect_changes_hold(want);
+	assert_int_equal(reconcile_run(r, all, 10 * S), 0);
+	assert_int_equal(fake_changes(), 0);
+	reconcile_free(r);
+	mesh_desired_free(self);
 	mesh_desired_free(all);
 	conf_free(conf);
 }
@@ -2609,7 +2720,7 @@ seconds_since(const struct timespec *t0)
  * and up, the first one withdrawn but fenced), a hundred of them inside those prefixes: one
  * yield each, and the runs stay cheap. */
 static void
-scale_main_table(struct reconcile *r, const struct mesh_desired *d)
+scale_main_table(struct reconcile *r, const struct mesh_desired *d, int64_t t)
 {
 	struct reconcile_stats before, after;
 	struct timespec t0;
@@ -2633,7 +2744,7 @@ scale_main_table(struct reconcile *r, const struct mesh_desired *d)
 	fake_act_as(FAKE_NETD);
 	reconcile_get_stats(r, &before);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(reconcile_run(r, d, 3 * S), 0);
+	assert_int_equal(reconcile_run(r, d, t), 0);
 	print_message("%d sites, %d routes in main: 100 yields %.3f s\n", SCALE_SITES, SCALE_MAIN,
 	              seconds_since(&t0));
 	reconcile_get_stats(r, &after);
@@ -2644,7 +2755,7 @@ scale_main_table(struct reconcile *r, const struct mesh_desired *d)
 	assert_int_equal(n, 100);
 	fake_clear_ops();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(reconcile_run(r, d, 4 * S), 0);
+	assert_int_equal(reconcile_run(r, d, t + S), 0);
 	print_message("%d sites, %d routes in main: run with nothing to do %.3f s\n", SCALE_SITES,
 	              SCALE_MAIN, seconds_since(&t0));
 	assert_int_equal(fake_changes(), 0);
@@ -2681,6 +2792,7 @@ test_scale(void **state)
 	struct reconcile *r;
 	struct conf *conf;
 	size_t held;
+	int64_t t;
 
 	(void)state;
 	assert_non_null(text);
@@ -2745,10 +2857,17 @@ test_scale(void **state)
 	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], SCALE_SITES);
 	assert_int_equal(fake_count(FAKE_OP_WG_SET), 2);
 
-	fake_clear_ops();
+	/* The handshakes beyond the first run's burst, started at their pace by runs that
+	 * change nothing else (and keep nothing of the first run's record). */
 	held = heap_in_use();
+	for (t = S; reconcile_retry_at(r); t = reconcile_retry_at(r))
+		assert_int_equal(reconcile_run(r, d, t), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_started, SCALE_SITES);
+	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 4 * SCALE_SITES);
+	fake_clear_ops();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_int_equal(reconcile_run(r, d, t + S), 0);
 	print_message("%d sites: run with nothing to do %.3f s, %zu calls\n", SCALE_SITES,
 	              seconds_since(&t0), fake_count(FAKE_OP_ANY));
 	assert_int_equal(fake_changes(), 0);
@@ -2775,13 +2894,13 @@ test_scale(void **state)
 
 	assert_int_equal(mesh_compute(conf, sites + 1, SCALE_SITES - 1, &params, 0, &less), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(reconcile_run(r, less, 2 * S), 0);
+	assert_int_equal(reconcile_run(r, less, t + 2 * S), 0);
 	print_message("%d sites: one site gone %.3f s\n", SCALE_SITES, seconds_since(&t0));
 	expect_changes("route del 10.16.0.0/24 dev wg0 table 51820 proto 200 metric 10\n"
 	               "route del 172.16.0.0/32 dev wg0 table 51820 proto 200 metric 10\n"
 	               "fdb del 00:00:00:00:00:00 dev vxlan100 dst 172.16.0.0\n"
 	               "wg set wg0 peer AABaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo= remove\n");
-	scale_main_table(r, less);
+	scale_main_table(r, less, t + 3 * S);
 	reconcile_free(r);
 	mesh_desired_free(d);
 	mesh_desired_free(less);
@@ -2831,6 +2950,7 @@ main(void)
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_handshakes_retried_many, setup),
+	        cmocka_unit_test_setup(test_handshakes_paced, setup),
 	        cmocka_unit_test_setup(test_fdb_waits_for_pending_peers, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	        cmocka_unit_test_setup(test_batch_one_failure, setup),

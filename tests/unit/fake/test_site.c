@@ -26,6 +26,7 @@
 #include "netd/conf.h"
 #include "netd/ctl.h"
 #include "netd/key.h"
+#include "netd/reconcile.h"
 #include "netd/seen.h"
 #include "netd/site.h"
 #include "netd/status.h"
@@ -320,6 +321,7 @@ test_reply_keys(void **state)
 	             "reconcile.drifted_peers.foreign integer\n"
 	             "reconcile.handshakes_started integer\n"
 	             "reconcile.handshakes_retried integer\n"
+	             "reconcile.handshakes_waiting integer\n"
 	             "reconcile.dirty boolean\n");
 	expect_shape(status_peers_json(&f->snap),
 	             "peers array\npeers[] object\npeers[].name string\npeers[].state string\n"
@@ -376,6 +378,63 @@ test_status_values(void **state)
 	json_decref(st);
 }
 
+static uint64_t
+runs_of(const struct site *site)
+{
+	struct site_snapshot snap;
+	struct reconcile_stats st;
+
+	site_snapshot(site, &snap);
+	reconcile_get_stats(snap.reconcile, &st);
+	return st.runs;
+}
+
+/* A reload, from a timer that expires before the site's work timer in the same loop turn:
+ * libev invokes it first, as it does gossip's timer while a join streams in. */
+static void
+reload_first(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = w->data;
+
+	(void)loop;
+	(void)revents;
+	assert_int_equal(site_reconfigure(f->site, f->conf), 0);
+}
+
+/* A run that is due (its timer expired, its callback not yet invoked) is not dropped by a
+ * change earlier in the same loop turn, which reschedules the work: here a reload, whose own
+ * run reschedules it; in a join, every gossip timer's new member did, at every turn, and the
+ * first run waited for the stream to pause. */
+static void
+test_due_run_not_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct kh_link wg;
+	ev_timer earlier;
+	uint64_t runs;
+
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	/* Someone sets netd's interface down: the monitor's event asks for a run, debounced. */
+	assert_int_equal(kh_link_get("wg0", &wg), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	fake_act_as(FAKE_NETD);
+	runs = runs_of(f->site);
+	ev_run(f->loop, EVRUN_NOWAIT);
+	assert_int_equal(runs_of(f->site), runs);
+	ev_timer_init(&earlier, reload_first, 0.02, 0);
+	earlier.data = f;
+	ev_timer_start(f->loop, &earlier);
+	usleep(300 * 1000);
+	ev_run(f->loop, EVRUN_NOWAIT);
+	assert_false(ev_is_active(&earlier));
+	/* The reload's run, then the one that was due. */
+	assert_int_equal(runs_of(f->site) - runs, 2);
+}
+
 /* The device read kept for the replies holds its peers' figures only: the drift check, which
  * needs the allowed-ips too, has the whole read (it still sees a peer netd did not set). */
 static void
@@ -430,6 +489,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_reply_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kept_read_figures_only, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	};
 
