@@ -35,6 +35,8 @@
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
 #define SITE_DEBOUNCE 0.1
+/* The loop's time for gossip after a run, as a multiple of the run's wall time. */
+#define SITE_RUN_ROOM 2
 /* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
 /* The WireGuard device is read off the request path, every second or more seldom on a
@@ -67,8 +69,9 @@ struct site {
 	ev_timer work_timer;
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
-	/* After a run that left peers for the next (reconcile_unfinished), none before this:
-	 * the loop gets as long for gossip as the run took. */
+	/* No run before this: the loop gets SITE_RUN_ROOM times as long as the last run took
+	 * for gossip, so that a run costing O(view) at thousands of sites does not take most of
+	 * the loop from a join streaming in, and the next run covers more of its arrivals. */
 	int64_t run_not_before;
 	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
 
@@ -459,7 +462,7 @@ out:
 static void
 site_apply(struct site *s)
 {
-	int64_t now = site_now();
+	int64_t now = site_now(), end;
 	size_t count = gossip_member_count(s->gossip);
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
@@ -517,12 +520,8 @@ site_apply(struct site *s)
 	 * that live on, where the trim of the heap's top does not reach; without this they stay
 	 * resident, about 2 KiB per site at 1,000 live sites. Runs come seconds apart. */
 	malloc_trim(0);
-	s->run_not_before = 0;
-	if (reconcile_unfinished(s->reconcile)) {
-		int64_t end = site_now();
-
-		s->run_not_before = end + (end - now);
-	}
+	end = site_now();
+	s->run_not_before = end + SITE_RUN_ROOM * (end - now);
 	site_arm_work(s, now);
 	return;
 retry:

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -480,6 +481,67 @@ test_kept_read_figures_only(void **state)
 	wg_free_device(d);
 }
 
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sets netd's interface down as someone else would (the monitor's event asks for a run) and
+ * turns the loop until a run has come: returns when the turn that made it began, *end when it
+ * ended. */
+static double
+run_after_down(struct fixture *f, double *end)
+{
+	struct kh_link wg;
+	uint64_t runs = runs_of(f->site);
+	double t;
+
+	assert_int_equal(kh_link_get("wg0", &wg), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	fake_act_as(FAKE_NETD);
+	for (int i = 0; i < 1000; i++) {
+		t = mono_s();
+		ev_run(f->loop, EVRUN_NOWAIT);
+		if (runs_of(f->site) != runs) {
+			*end = mono_s();
+			return t;
+		}
+		usleep(5 * 1000);
+	}
+	fail_msg("no run within 5 s of a change");
+	return 0;
+}
+
+/* A run is followed by twice its wall time for gossip before the next, however soon the next
+ * change comes: at thousands of sites a run costs seconds, and runs one after the other took
+ * most of the loop from a join streaming in. Here the kernel's route lists are slowed, so a
+ * run (two lists, netd's table and main) takes at least 0.2 s. */
+static void
+test_runs_spaced_by_cost(void **state)
+{
+	struct fixture *f = *state;
+	double start, end, next, next_end;
+
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	fake_slow(FAKE_OP_ROUTE_LIST, 100 * 1000);
+	start = run_after_down(f, &end);
+	assert_true(end - start >= 0.2);
+	next = run_after_down(f, &next_end);
+	/* Not the 0.1 s debounce: at least twice the slow run's 0.2 s after it ended. */
+	assert_true(next - end >= 0.4);
+	/* Nor much later than twice what the run took. */
+	assert_true(next - end <= 2 * (end - start) + 1.0);
+	fake_slow(FAKE_OP_ROUTE_LIST, 0);
+}
+
 int
 main(void)
 {
@@ -490,6 +552,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kept_read_figures_only, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_runs_spaced_by_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	};
 
