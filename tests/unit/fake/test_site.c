@@ -490,11 +490,11 @@ mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sets netd's interface down as someone else would (the monitor's event asks for a run) and
- * turns the loop until a run has come: returns when the turn that made it began, *end when it
- * ended. */
+/* Sets netd's interface down, or deletes it, as someone else would (the monitor's event asks
+ * for a run) and turns the loop until a run has come: returns when the turn that made it
+ * began, *end when it ended. */
 static double
-run_after_down(struct fixture *f, double *end)
+run_after_change(struct fixture *f, bool delete, double *end)
 {
 	struct kh_link wg;
 	uint64_t runs = runs_of(f->site);
@@ -502,7 +502,10 @@ run_after_down(struct fixture *f, double *end)
 
 	assert_int_equal(kh_link_get("wg0", &wg), 0);
 	fake_act_as(FAKE_OTHER);
-	assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	if (delete)
+		assert_int_equal(kh_link_del(wg.ifindex), 0);
+	else
+		assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
 	fake_act_as(FAKE_NETD);
 	for (int i = 0; i < 1000; i++) {
 		t = mono_s();
@@ -519,8 +522,9 @@ run_after_down(struct fixture *f, double *end)
 
 /* A run is followed by twice its wall time for gossip before the next, however soon the next
  * change comes: at thousands of sites a run costs seconds, and runs one after the other took
- * most of the loop from a join streaming in. Here the kernel's route lists are slowed, so a
- * run (two lists, netd's table and main) takes at least 0.2 s. */
+ * most of the loop from a join streaming in. Not a run that made a device: that cost comes
+ * once. Here the kernel's route lists are slowed, so a run (two lists, netd's table and main)
+ * takes at least 0.2 s. */
 static void
 test_runs_spaced_by_cost(void **state)
 {
@@ -532,13 +536,20 @@ test_runs_spaced_by_cost(void **state)
 		usleep(50 * 1000);
 	}
 	fake_slow(FAKE_OP_ROUTE_LIST, 100 * 1000);
-	start = run_after_down(f, &end);
+	start = run_after_change(f, false, &end);
 	assert_true(end - start >= 0.2);
-	next = run_after_down(f, &next_end);
+	next = run_after_change(f, false, &next_end);
 	/* Not the 0.1 s debounce: at least twice the slow run's 0.2 s after it ended. */
 	assert_true(next - end >= 0.4);
 	/* Nor much later than twice what the run took. */
 	assert_true(next - end <= 2 * (end - start) + 1.0);
+
+	/* The device deleted: the run that makes it anew leaves no room after it. */
+	usleep(1000 * 1000);
+	start = run_after_change(f, true, &end);
+	assert_true(end - start >= 0.2);
+	next = run_after_change(f, false, &next_end);
+	assert_true(next - end < 0.4);
 	fake_slow(FAKE_OP_ROUTE_LIST, 0);
 }
 
