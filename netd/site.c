@@ -462,7 +462,7 @@ out:
 static void
 site_apply(struct site *s)
 {
-	int64_t now = site_now(), end;
+	int64_t now = site_now(), at[4], end;
 	size_t count = gossip_member_count(s->gossip);
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
@@ -484,16 +484,20 @@ site_apply(struct site *s)
 		sites[i].fresh_after = path_fresh_after(s->paths, sites[i].name);
 	}
 	s->params.behind_nat = site_behind_nat(s);
+	at[0] = site_now();
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
 	s->view_changed = false;
 	mesh_desired_free(s->desired);
 	s->desired = next;
+	at[1] = site_now();
 	if (site_probe_peers(s, sites, n, now) < 0)
 		goto retry;
 
 	reconcile_get_stats(s->reconcile, &before);
+	at[2] = site_now();
 	rc = reconcile_run(s->reconcile, s->desired, now);
+	at[3] = site_now();
 	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
@@ -528,6 +532,13 @@ site_apply(struct site *s)
 	       after.applied[RECONCILE_OP_LINK_CREATE] > before.applied[RECONCILE_OP_LINK_CREATE];
 	end = site_now();
 	s->run_not_before = made ? 0 : end + SITE_RUN_ROOM * (end - now);
+	/* Where a run's time went: at thousands of sites, mostly work for the whole view. */
+	log_debug("run: %zu sites: view %.3f s, mesh %.3f s, path MTU peers %.3f s, reconcile "
+	          "%.3f s (the kernel read %.3f s), the rest %.3f s; next run not before %.3f s",
+	          n, (double)(at[0] - now) / MESH_USEC, (double)(at[1] - at[0]) / MESH_USEC,
+	          (double)(at[2] - at[1]) / MESH_USEC, (double)(at[3] - at[2]) / MESH_USEC,
+	          (double)after.last_read_us / MESH_USEC, (double)(end - at[3]) / MESH_USEC,
+	          (double)(s->run_not_before > end ? s->run_not_before - end : 0) / MESH_USEC);
 	site_arm_work(s, now);
 	return;
 retry:
