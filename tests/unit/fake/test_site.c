@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -481,15 +480,6 @@ test_kept_read_figures_only(void **state)
 	wg_free_device(d);
 }
 
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Sets netd's interface down, or deletes it, as someone else would (the monitor's event asks
  * for a run) and turns the loop until a run has come: returns when the turn that made it
  * began, *end when it ended. */
@@ -508,10 +498,10 @@ run_after_change(struct fixture *f, bool delete, double *end)
 		assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
 	fake_act_as(FAKE_NETD);
 	for (int i = 0; i < 1000; i++) {
-		t = mono_s();
+		t = ev_time();
 		ev_run(f->loop, EVRUN_NOWAIT);
 		if (runs_of(f->site) != runs) {
-			*end = mono_s();
+			*end = ev_time();
 			return t;
 		}
 		usleep(5 * 1000);
