@@ -539,14 +539,14 @@ site_apply(struct site *s)
 	          (double)(at[2] - at[1]) / MESH_USEC, (double)(at[3] - at[2]) / MESH_USEC,
 	          (double)after.last_read_us / MESH_USEC, (double)(end - at[3]) / MESH_USEC,
 	          (double)(s->run_not_before > end ? s->run_not_before - end : 0) / MESH_USEC);
-	site_arm_work(s, now);
+	site_arm_work(s, end);
 	return;
 retry:
 	log_warnx("out of memory computing the mesh; retrying");
 	free(sites);
 	free(rooms);
 	s->view_changed = true;
-	site_arm_work(s, now);
+	site_arm_work(s, site_now());
 }
 
 /* One timer serves every reason to run: a change to apply (debounced), failed operations
@@ -573,6 +573,9 @@ site_arm_work(struct site *s, int64_t now)
 	 * loop turn, did so at every turn while a join streamed in, until the stream paused. */
 	if (ev_is_pending(&s->work_timer))
 		return;
+	/* The loop's clock is taken as its turn begins, and a run earlier in the same turn may
+	 * have taken seconds: a timer set against it would come that much early. */
+	ev_now_update(s->loop);
 	if (ev_is_active(&s->work_timer) && ev_timer_remaining(s->loop, &s->work_timer) <= delay)
 		return;
 	ev_timer_stop(s->loop, &s->work_timer);

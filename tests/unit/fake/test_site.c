@@ -540,6 +540,37 @@ test_runs_spaced_by_cost(void **state)
 	assert_true(end - start >= 0.2);
 	next = run_after_change(f, false, &next_end);
 	assert_true(next - end < 0.4);
+
+	/* A change read in the loop turn of a run, after it, keeps the whole room: the loop's
+	 * clock, taken as the turn began, is older than the run's end. */
+	usleep(1000 * 1000);
+	{
+		struct kh_link wg;
+		uint64_t runs;
+
+		assert_int_equal(kh_link_get("wg0", &wg), 0);
+		fake_act_as(FAKE_OTHER);
+		assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+		fake_act_as(FAKE_NETD);
+		ev_run(f->loop, EVRUN_NOWAIT); /* the event read: a run due 0.1 s on */
+		usleep(200 * 1000);
+		fake_act_as(FAKE_OTHER);
+		assert_int_equal(kh_link_set_mtu(wg.ifindex, 1300), 0);
+		fake_act_as(FAKE_NETD);
+		runs = runs_of(f->site);
+		start = ev_time();
+		ev_run(f->loop, EVRUN_NOWAIT); /* the run, then the event of the MTU */
+		end = ev_time();
+		assert_int_equal(runs_of(f->site), runs + 1);
+		assert_true(end - start >= 0.2);
+		for (int i = 0; i < 1000 && runs_of(f->site) == runs + 1; i++) {
+			next = ev_time();
+			ev_run(f->loop, EVRUN_NOWAIT);
+			usleep(5 * 1000);
+		}
+		assert_int_equal(runs_of(f->site), runs + 2);
+		assert_true(next - end >= 0.4);
+	}
 	fake_slow(FAKE_OP_ROUTE_LIST, 0);
 }
 
