@@ -3192,12 +3192,12 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	begin(r, &run, d);
 	run.now = now;
 	r->stats.runs++;
-	r->stats.last_read_us = 0;
 	r->dirty = false;
 	why = take_resync(r);
-	if (read_links(&run) < 0)
+	err = read_links(&run);
+	r->stats.last_read_us = wall_us() - t;
+	if (err < 0)
 		goto out;
-	r->stats.last_read_us += wall_us() - t;
 	note_stale(&run);
 	if (drop_stale(&run, false) < 0)
 		goto out;
