@@ -35,9 +35,7 @@
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
 #define SITE_DEBOUNCE 0.1
-/* The loop's time for gossip after a run, as a multiple of what the run cost for the whole
- * view (computing it, the path MTU peers, reading the kernel): what it costs whatever it
- * changes, not the changes, which the arrivals they are for cost once. */
+/* The loop's time for gossip after a run, as a multiple of the run's wall time. */
 #define SITE_RUN_ROOM 2
 /* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
@@ -71,9 +69,9 @@ struct site {
 	ev_timer work_timer;
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
-	/* No run before this: the loop gets SITE_RUN_ROOM times the last run's cost for the
-	 * view, so that runs costing O(view) at thousands of sites do not take most of the loop
-	 * from a join streaming in, and the next run covers more of its arrivals. */
+	/* No run before this: the loop gets SITE_RUN_ROOM times as long as the last run took
+	 * for gossip, so that a run costing O(view) at thousands of sites does not take most of
+	 * the loop from a join streaming in, and the next run covers more of its arrivals. */
 	int64_t run_not_before;
 	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
 
@@ -472,6 +470,7 @@ site_apply(struct site *s)
 	struct reconcile_stats before, after;
 	char what[256];
 	size_t n;
+	bool made;
 	int rc;
 
 	if (sites == NULL || rooms == NULL)
@@ -526,8 +525,13 @@ site_apply(struct site *s)
 	 * that live on, where the trim of the heap's top does not reach; without this they stay
 	 * resident, about 2 KiB per site at 1,000 live sites. Runs come seconds apart. */
 	malloc_trim(0);
+	/* A run that made devices (the start's, a new segment's) took what the kernel's
+	 * creation costs, once, about 2.4 s in the VM: the next, with the join's first
+	 * arrivals, is not held back by it. */
+	made = after.applied[RECONCILE_OP_WG_CREATE] > before.applied[RECONCILE_OP_WG_CREATE] ||
+	       after.applied[RECONCILE_OP_LINK_CREATE] > before.applied[RECONCILE_OP_LINK_CREATE];
 	end = site_now();
-	s->run_not_before = end + SITE_RUN_ROOM * ((at[2] - now) + after.last_read_us);
+	s->run_not_before = made ? 0 : end + SITE_RUN_ROOM * (end - now);
 	/* Where a run's time went: at thousands of sites, mostly work for the whole view. */
 	log_debug("run: %zu sites: view %.3f s, mesh %.3f s, path MTU peers %.3f s, reconcile "
 	          "%.3f s (the kernel read %.3f s), the rest %.3f s; next run not before %.3f s",
