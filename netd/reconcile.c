@@ -281,12 +281,6 @@ reconcile_retry_at(const struct reconcile *r)
 	return r->retry_at;
 }
 
-bool
-reconcile_unfinished(const struct reconcile *r)
-{
-	return r->unfinished;
-}
-
 const struct reconcile_fence *
 reconcile_fences(const struct reconcile *r, size_t *n)
 {

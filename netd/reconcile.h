@@ -43,10 +43,10 @@
 #define RECONCILE_HANDSHAKE_BURST 256
 #define RECONCILE_HANDSHAKE_RATE  128
 /* Peers a run adds at most; the rest wait for the next run, pending (nothing routed to them
- * yet), which the caller starts once the loop has turned (reconcile_unfinished). Adding a
- * peer costs the kernel a Curve25519 computation, and a run adding thousands held the event
- * loop, and gossip with it, for a minute on a slow machine: sites went unanswered and were
- * suspected. */
+ * yet), due at once (reconcile_retry_at), which the caller starts after the room it leaves
+ * after every run. Adding a peer costs the kernel a Curve25519 computation, and a run adding
+ * thousands held the event loop, and gossip with it, for a minute on a slow machine: sites
+ * went unanswered and were suspected. */
 #define RECONCILE_PEER_ADDS 1024
 
 /* The kinds of changes, counted one per object (a WireGuard delta of three peers is three). */
@@ -304,10 +304,6 @@ bool reconcile_dirty(const struct reconcile *r);
  * being started, a handshake started (RECONCILE_HANDSHAKE_RETRY) looked at again or the
  * handshakes waiting for the pace started (monotonic microseconds); 0 when none. */
 int64_t reconcile_retry_at(const struct reconcile *r);
-
-/* The last run left peers to add (RECONCILE_PEER_ADDS) for the next, due at once
- * (reconcile_retry_at): the caller lets gossip and the loop's other work go first. */
-bool reconcile_unfinished(const struct reconcile *r);
 
 /* The reports of the last run or teardown; valid until the next call of either. */
 const struct reconcile_report *reconcile_reports(const struct reconcile *r, size_t *n);
