@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netd/codec.h"
+
 #define MAX_CONFIRMERS 8
 #define MAX_FORWARDS   64
 #define MAX_URGENT     16 /* suspects waiting for this site's own probe */
@@ -449,28 +451,180 @@ gossip_desc_verify(struct gossip_desc *gd)
 
 /* ---- credentials ---- */
 
+/* The authority keys the held credentials' signatures name, each once, with the count of
+ * signatures naming it: a federation has a few authorities and every credential repeats
+ * their keys. Process-wide, as credentials are (a simulator's instances share them; netd is
+ * one thread); freed when the last signature naming a key goes. A key whose authority left
+ * the set stays while credentials signed by it are held. */
+struct akey {
+	uint8_t key[CRED_KEY_LEN];
+	uint32_t refs; /* 0: a free slot */
+};
+
+static struct akey *akeys;
+static uint32_t nakeys, akeys_live;
+
+#define SIG_WIRE (CRED_KEY_LEN + CRED_SIG_LEN)
+#define SIG_KEPT (sizeof(uint32_t) + CRED_SIG_LEN)
+
+/* The index of key in the table, taken once more: 0 on success, -1 for no memory. The keys
+ * are few, so they are scanned. */
+static int
+akey_take(const uint8_t key[CRED_KEY_LEN], uint32_t *idx)
+{
+	uint32_t free_slot = UINT32_MAX;
+
+	for (uint32_t i = 0; i < nakeys; i++) {
+		if (akeys[i].refs > 0 && memcmp(akeys[i].key, key, CRED_KEY_LEN) == 0) {
+			akeys[i].refs++;
+			*idx = i;
+			return 0;
+		}
+		if (akeys[i].refs == 0 && free_slot == UINT32_MAX)
+			free_slot = i;
+	}
+	if (free_slot == UINT32_MAX) {
+		struct akey *n;
+
+		if (nakeys == UINT32_MAX ||
+		    (n = realloc(akeys, ((size_t)nakeys + 1) * sizeof(*n))) == NULL)
+			return -1;
+		akeys = n;
+		free_slot = nakeys++;
+	}
+	memcpy(akeys[free_slot].key, key, CRED_KEY_LEN);
+	akeys[free_slot].refs = 1;
+	akeys_live++;
+	*idx = free_slot;
+	return 0;
+}
+
+static void
+akey_drop(uint32_t idx)
+{
+	if (--akeys[idx].refs > 0 || --akeys_live > 0)
+		return;
+	free(akeys);
+	akeys = NULL;
+	nakeys = 0;
+}
+
+/* Where gc's signatures begin in what it keeps: the encoding up to them. */
+static size_t
+cred_body_len(const struct gossip_cred *gc)
+{
+	return gc->len - gc->nsigs * SIG_WIRE;
+}
+
+static uint32_t
+sig_key_index(const struct gossip_cred *gc, size_t i)
+{
+	uint32_t idx;
+
+	memcpy(&idx, gc->kept + cred_body_len(gc) + i * SIG_KEPT, sizeof(idx));
+	return idx;
+}
+
+/* The credential's serial and validity, read where the encoding has them: after the
+ * federation's and the site's names and the key (a byte of length before each name). */
+static struct codec_in
+cred_fields(const struct gossip_cred *gc)
+{
+	size_t at = 2;
+
+	at += 1 + gc->kept[at];
+	at += 1 + gc->kept[at];
+	return (struct codec_in){
+	        .buf = gc->kept, .len = cred_body_len(gc), .off = at + CRED_KEY_LEN};
+}
+
+uint64_t
+gossip_cred_serial(const struct gossip_cred *gc)
+{
+	struct codec_in in = cred_fields(gc);
+
+	return codec_get_u64(&in);
+}
+
+static int64_t
+cred_not_after(const struct gossip_cred *gc)
+{
+	struct codec_in in = cred_fields(gc);
+
+	uint64_t v;
+
+	codec_get_u64(&in);     /* the serial */
+	codec_get_u64(&in);     /* not before */
+	v = codec_get_u64(&in); /* two's complement */
+	return v <= INT64_MAX ? (int64_t)v : -(int64_t)(UINT64_MAX - v) - 1;
+}
+
 struct gossip_cred *
 gossip_cred_new(const uint8_t *bytes, size_t len, struct cred *c)
 {
 	struct cred scratch;
 	struct gossip_cred *gc;
+	size_t body;
 	char err[128];
 
 	if (c == NULL)
 		c = &scratch;
 	if (len > CRED_ENCODED_MAX || cred_decode(bytes, len, c, err, sizeof(err)) != 0)
 		return NULL;
-	gc = malloc(sizeof(*gc) + len);
+	/* The decoder took the signatures, each an authority key and its signature, from the
+	 * end of the bytes, in order. */
+	body = len - c->nsigs * SIG_WIRE;
+	gc = malloc(sizeof(*gc) + body + c->nsigs * SIG_KEPT);
 	if (gc == NULL)
 		return NULL;
 	gc->refs = 1;
 	gc->verified = false;
-	gc->serial = c->serial;
-	gc->not_before = c->not_before;
-	gc->not_after = c->not_after;
+	gc->nsigs = c->nsigs;
 	gc->len = (uint16_t)len;
-	memcpy(gc->bytes, bytes, len);
+	memcpy(gc->kept, bytes, body);
+	for (uint8_t i = 0; i < c->nsigs; i++) {
+		const uint8_t *sig = bytes + body + i * SIG_WIRE;
+		uint8_t *at = gc->kept + body + i * SIG_KEPT;
+		uint32_t idx;
+
+		if (akey_take(sig, &idx) != 0) {
+			while (i-- > 0)
+				akey_drop(sig_key_index(gc, i));
+			free(gc);
+			return NULL;
+		}
+		memcpy(at, &idx, sizeof(idx));
+		memcpy(at + sizeof(idx), sig + CRED_KEY_LEN, CRED_SIG_LEN);
+	}
 	return gc;
+}
+
+int
+gossip_cred_encode(const struct gossip_cred *gc, uint8_t *buf, size_t cap)
+{
+	size_t body = cred_body_len(gc);
+
+	if (cap < gc->len)
+		return -1;
+	memcpy(buf, gc->kept, body);
+	for (size_t i = 0; i < gc->nsigs; i++) {
+		uint8_t *out = buf + body + i * SIG_WIRE;
+
+		memcpy(out, akeys[sig_key_index(gc, i)].key, CRED_KEY_LEN);
+		memcpy(out + CRED_KEY_LEN, gc->kept + body + i * SIG_KEPT + sizeof(uint32_t),
+		       CRED_SIG_LEN);
+	}
+	return gc->len;
+}
+
+int
+gossip_cred_decode(const struct gossip_cred *gc, struct cred *c, char *err, size_t errlen)
+{
+	uint8_t buf[CRED_ENCODED_MAX];
+
+	/* Fits: gossip_cred_new took no more than CRED_ENCODED_MAX bytes. */
+	gossip_cred_encode(gc, buf, sizeof(buf));
+	return cred_decode(buf, gc->len, c, err, errlen);
 }
 
 struct gossip_cred *
@@ -483,8 +637,11 @@ gossip_cred_ref(struct gossip_cred *gc)
 void
 gossip_cred_unref(struct gossip_cred *gc)
 {
-	if (gc != NULL && --gc->refs == 0)
-		free(gc);
+	if (gc == NULL || --gc->refs > 0)
+		return;
+	for (size_t i = 0; i < gc->nsigs; i++)
+		akey_drop(sig_key_index(gc, i));
+	free(gc);
 }
 
 const char *
@@ -1429,8 +1586,8 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	memcpy(d.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN);
 	memcpy(d.sign_key, seal_sign_key(g->seal), WIRE_KEY_LEN);
 	d.incarnation = inc;
-	d.cred_serial = g->self_cred != NULL ? g->self_cred->serial : 0;
-	d.next_serial = g->self_next != NULL ? g->self_next->serial : 0;
+	d.cred_serial = g->self_cred != NULL ? gossip_cred_serial(g->self_cred) : 0;
+	d.next_serial = g->self_next != NULL ? gossip_cred_serial(g->self_next) : 0;
 	if (sign_self(g, &d) != 0)
 		return -1;
 	/* Named once published: the first version has no entry to update yet. */
@@ -2262,7 +2419,7 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	}
 	i = gossip_trust_find(g->admitted_trust, c->site);
 	a = i >= 0 ? &g->admitted[i] : NULL;
-	if (a != NULL && c->serial <= a->cred->serial) {
+	if (a != NULL && c->serial <= gossip_cred_serial(a->cred)) {
 		/* Held already (or older): verified once per serial. */
 		say(err, errlen, a->out ? "revoked or expired" : "");
 		return a->out ? -1 : (int64_t)(g->nstatic + (size_t)i);
@@ -2279,7 +2436,7 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	/* A live site's credential for another key is its next one: the site still speaks with
 	 * its current key, and moves when it does with the new one (admitted_promote). */
 	if (rekey && !a->out && live(g->members[idx].state)) {
-		if (a->next == NULL || a->next->serial < c->serial) {
+		if (a->next == NULL || gossip_cred_serial(a->next) < c->serial) {
 			if (a->next_key == NULL && (a->next_key = malloc(WIRE_KEY_LEN)) == NULL)
 				return -1;
 			gossip_cred_unref(a->next);
@@ -2312,8 +2469,7 @@ admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
 	struct admitted *a = admitted_of(g, idx);
 	struct cred c;
 
-	if (a == NULL || a->next == NULL ||
-	    cred_decode(a->next->bytes, a->next->len, &c, NULL, 0) != 0)
+	if (a == NULL || a->next == NULL || gossip_cred_decode(a->next, &c, NULL, 0) != 0)
 		return;
 	if (trust_replace(g->admitted_trust, (int)(idx - g->nstatic), c.wg_key,
 	                  &(struct gossip_grant){c.prefixes, c.nprefixes, c.overlay, c.noverlay,
@@ -2337,7 +2493,7 @@ expiry_tick(struct gossip *g, gossip_time now)
 	g->next_expiry_check = now + GOSSIP_SEC;
 	t = unix_now(g);
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++)
-		if (!g->admitted[i].out && t >= g->admitted[i].cred->not_after)
+		if (!g->admitted[i].out && t >= cred_not_after(g->admitted[i].cred))
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_EXPIRED);
 	return true;
 }
@@ -2392,7 +2548,7 @@ revocation_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t 
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
 		const struct trust_entry *e = &g->admitted_trust->e[i];
 
-		if (revoked(g, e->name, e->key, g->admitted[i].cred->serial))
+		if (revoked(g, e->name, e->key, gossip_cred_serial(g->admitted[i].cred)))
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_REVOKED);
 	}
 	return 1;
@@ -2442,7 +2598,7 @@ authorities_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
 		struct admitted *a = &g->admitted[i];
 
-		if (a->out || cred_decode(a->cred->bytes, a->cred->len, &c, NULL, 0) != 0)
+		if (a->out || gossip_cred_decode(a->cred, &c, NULL, 0) != 0)
 			continue;
 		if (cred_verify(&c, &g->authorities, unix_now(g), &v) != CRED_OK)
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_DISOWNED);
@@ -2513,7 +2669,8 @@ next_cred_asks(struct gossip *g, gossip_time now)
 		const struct admitted *a = &g->admitted[i];
 		uint32_t idx = (uint32_t)(g->nstatic + i);
 		const struct member *m = &g->members[idx];
-		uint64_t held = a->next != NULL ? a->next->serial : a->cred->serial;
+		uint64_t held =
+		        a->next != NULL ? gossip_cred_serial(a->next) : gossip_cred_serial(a->cred);
 
 		if (a->out || !live(m->state) || m->desc == NULL || m->desc->d.next_serial <= held)
 			continue;
@@ -2533,6 +2690,17 @@ put_blob(struct gossip *g, struct pkt *p, uint8_t type, const uint8_t *bytes, si
 	pkt_put(g, p, m);
 }
 
+static void
+put_cred(struct gossip *g, struct pkt *p, const struct gossip_cred *gc)
+{
+	struct wire_msg *m = &g->out;
+
+	msg_clear(m, WIRE_CRED);
+	m->blob_len = gc->len;
+	gossip_cred_encode(gc, m->blob, sizeof(m->blob));
+	pkt_put(g, p, m);
+}
+
 /* A member asks for credentials: each known one goes with the descriptor it admits, so the
  * asker takes both in one go. */
 static void
@@ -2547,15 +2715,15 @@ on_cred_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		const struct admitted *a;
 
 		if (id == SELF_ID && g->self_cred != NULL) {
-			put_blob(g, &p, WIRE_CRED, g->self_cred->bytes, g->self_cred->len);
+			put_cred(g, &p, g->self_cred);
 			if (g->self_next != NULL)
-				put_blob(g, &p, WIRE_CRED, g->self_next->bytes, g->self_next->len);
+				put_cred(g, &p, g->self_next);
 			if (g->self_state == GOSSIP_ALIVE)
 				put_self_alive(g, &p);
 		} else if (id >= 0 && id != SELF_ID && (a = admitted_of(g, (uint32_t)id)) != NULL) {
-			put_blob(g, &p, WIRE_CRED, a->cred->bytes, a->cred->len);
+			put_cred(g, &p, a->cred);
 			if (a->next != NULL)
-				put_blob(g, &p, WIRE_CRED, a->next->bytes, a->next->len);
+				put_cred(g, &p, a->next);
 			if (g->members[id].desc != NULL && live(g->members[id].state)) {
 				msg_clear(&g->out, WIRE_ALIVE);
 				wire_cdesc_unpack(&g->members[id].desc->d, &g->out.desc);
@@ -2704,7 +2872,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	     memcmp(m->desc->d.wg_key, tentry(g, (uint32_t)id)->key, WIRE_KEY_LEN) == 0))
 		return;
 	a = admitted_of(g, (uint32_t)id);
-	if (a != NULL && a->next != NULL && d->cred_serial == a->next->serial &&
+	if (a != NULL && a->next != NULL && d->cred_serial == gossip_cred_serial(a->next) &&
 	    memcmp(d->wg_key, a->next_key, WIRE_KEY_LEN) == 0) {
 		gd = gossip_desc_new(d);
 		if (gd != NULL && desc_verify(gd, NULL) == 0) {
@@ -2714,11 +2882,11 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		gossip_desc_unref(gd);
 		return;
 	}
-	if (a != NULL && (d->cred_serial > a->cred->serial ||
-	                  (d->next_serial > a->cred->serial &&
-	                   (a->next == NULL || d->next_serial > a->next->serial)))) {
+	if (a != NULL && (d->cred_serial > gossip_cred_serial(a->cred) ||
+	                  (d->next_serial > gossip_cred_serial(a->cred) &&
+	                   (a->next == NULL || d->next_serial > gossip_cred_serial(a->next))))) {
 		cred_ask(g, now, from, addr, want, 1, false);
-		if (d->cred_serial > a->cred->serial)
+		if (d->cred_serial > gossip_cred_serial(a->cred))
 			return;
 	}
 	/* Only the trusted key's signature says anything about the site. */
@@ -3739,7 +3907,7 @@ on_present(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
 		memset(&mine, 0, sizeof(mine));
 		mine.nonce = wp->nonce;
 		mine.cred_len = g->self_cred->len;
-		memcpy(mine.cred, g->self_cred->bytes, g->self_cred->len);
+		gossip_cred_encode(g->self_cred, mine.cred, sizeof(mine.cred));
 		send_clear(g, from, out, wire_present_encode(&mine, out, sizeof(out)));
 	}
 	hello_answer(g, (uint32_t)id, from);
@@ -3824,7 +3992,7 @@ on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
 		wp->has_cookie = true;
 		memcpy(wp->cookie, c.cookie, WIRE_COOKIE_LEN);
 		wp->cred_len = g->self_cred->len;
-		memcpy(wp->cred, g->self_cred->bytes, g->self_cred->len);
+		gossip_cred_encode(g->self_cred, wp->cred, sizeof(wp->cred));
 		s->presented = true;
 		send_clear(g, &s->ep, out, wire_present_encode(wp, out, sizeof(out)));
 		return;
@@ -4441,7 +4609,7 @@ federation_init(struct gossip *g, const struct gossip_config *cfg)
 	if (g->self_next == NULL)
 		return "next credential does not decode";
 	if (strcmp(c.site, g->name) != 0 || strcmp(c.federation, g->authorities.federation) != 0 ||
-	    c.serial <= g->self_cred->serial ||
+	    c.serial <= gossip_cred_serial(g->self_cred) ||
 	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) == 0)
 		return "next credential is not this site's next one (name, federation, a higher "
 		       "serial and another key)";
@@ -4745,7 +4913,7 @@ gossip_admit(struct gossip *g, gossip_time now, struct gossip_cred *gc, char *er
 	char why[128];
 
 	g->clock = now;
-	if (cred_decode(gc->bytes, gc->len, &c, why, sizeof(why)) != 0) {
+	if (gossip_cred_decode(gc, &c, why, sizeof(why)) != 0) {
 		say(err, errlen, why);
 		return -1;
 	}
