@@ -68,16 +68,17 @@
 struct trust_entry {
 	char name[WIRE_NAME_MAX + 1];
 	uint8_t key[WIRE_KEY_LEN];
-	uint64_t hash;
-	/* The three lists lie in one block, in this order, each NULL when empty: the block is
-	 * the first that is not (one allocation a site, not three). */
-	struct addr_prefix *prefixes;
-	size_t nprefixes;
-	struct addr_prefix *overlay; /* NULL: the overlay must lie in prefixes */
-	size_t noverlay;
-	uint32_t *vnis;
-	size_t nvnis;
+	uint32_t nprefixes, noverlay, nvnis;
+	/* The prefixes, the overlay ranges (none: the overlay must lie in the prefixes) and the
+	 * VNIs, one after the other in one block (one allocation a site, not three); NULL when
+	 * all three are empty. entry_prefixes() and the others find each list. */
+	void *lists;
 };
+
+/* One per trusted site and per site admitted by credential: the name's hash is computed
+ * again where needed rather than kept (88 bytes; 128 with it, a pointer and a size_t count a
+ * list). */
+_Static_assert(sizeof(struct trust_entry) <= 88, "a trust entry grew");
 
 struct gossip_trust {
 	struct trust_entry *e;
@@ -109,22 +110,36 @@ mix64(uint64_t x)
 	return x;
 }
 
-/* The block of e's lists. */
-static void
-lists_free(struct trust_entry *e)
+static const struct addr_prefix *
+entry_prefixes(const struct trust_entry *e)
 {
-	free(e->prefixes ? (void *)e->prefixes : e->overlay ? (void *)e->overlay : e->vnis);
+	return e->lists;
+}
+
+static const struct addr_prefix *
+entry_overlay(const struct trust_entry *e)
+{
+	return entry_prefixes(e) + e->nprefixes;
+}
+
+static const uint32_t *
+entry_vnis(const struct trust_entry *e)
+{
+	return (const uint32_t *)(entry_overlay(e) + e->noverlay);
 }
 
 /* Copies grant's lists into one block for e. 0, or -1 with e's lists untouched. */
 static int
 lists_copy(struct trust_entry *e, const struct gossip_grant *grant)
 {
-	size_t np = grant->nprefixes * sizeof(*e->prefixes),
-	       no = grant->noverlay * sizeof(*e->overlay), nv = grant->nvnis * sizeof(*e->vnis);
+	size_t np = grant->nprefixes * sizeof(struct addr_prefix),
+	       no = grant->noverlay * sizeof(struct addr_prefix),
+	       nv = grant->nvnis * sizeof(uint32_t);
 	uint8_t *block = NULL;
 
-	if (np + no + nv > 0 && (block = malloc(np + no + nv)) == NULL)
+	if (grant->nprefixes > UINT32_MAX || grant->noverlay > UINT32_MAX ||
+	    grant->nvnis > UINT32_MAX ||
+	    (np + no + nv > 0 && (block = malloc(np + no + nv)) == NULL))
 		return -1;
 	if (np > 0)
 		memcpy(block, grant->prefixes, np);
@@ -132,12 +147,10 @@ lists_copy(struct trust_entry *e, const struct gossip_grant *grant)
 		memcpy(block + np, grant->overlay, no);
 	if (nv > 0)
 		memcpy(block + np + no, grant->vnis, nv);
-	e->prefixes = np > 0 ? (struct addr_prefix *)block : NULL;
-	e->nprefixes = grant->nprefixes;
-	e->overlay = no > 0 ? (struct addr_prefix *)(block + np) : NULL;
-	e->noverlay = grant->noverlay;
-	e->vnis = nv > 0 ? (uint32_t *)(block + np + no) : NULL;
-	e->nvnis = grant->nvnis;
+	e->lists = block;
+	e->nprefixes = (uint32_t)grant->nprefixes;
+	e->noverlay = (uint32_t)grant->noverlay;
+	e->nvnis = (uint32_t)grant->nvnis;
 	return 0;
 }
 
@@ -153,7 +166,7 @@ gossip_trust_free(struct gossip_trust *t)
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		lists_free(&t->e[i]);
+		free(t->e[i].lists);
 	free(t->e);
 	free(t->slots);
 	free(t);
@@ -169,7 +182,7 @@ trust_rehash(struct gossip_trust *t, size_t nslots)
 	for (size_t i = 0; i < nslots; i++)
 		s[i] = -1;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t j = t->e[i].hash & (nslots - 1);
+		size_t j = name_hash(t->e[i].name) & (nslots - 1);
 
 		while (s[j] >= 0)
 			j = (j + 1) & (nslots - 1);
@@ -192,7 +205,7 @@ gossip_trust_find(const struct gossip_trust *t, const char *name)
 	for (size_t j = h & (t->nslots - 1); t->slots[j] >= 0; j = (j + 1) & (t->nslots - 1)) {
 		const struct trust_entry *e = &t->e[t->slots[j]];
 
-		if (e->hash == h && strcmp(e->name, name) == 0)
+		if (strcmp(e->name, name) == 0)
 			return t->slots[j];
 	}
 	return -1;
@@ -209,7 +222,6 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	memset(&e, 0, sizeof(e));
 	strcpy(e.name, name);
 	memcpy(e.key, key, WIRE_KEY_LEN);
-	e.hash = name_hash(name);
 	if (lists_copy(&e, grant) != 0)
 		return -1;
 	if (t->n == t->cap) {
@@ -230,7 +242,7 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 			goto fail;
 		}
 	} else {
-		size_t j = e.hash & (t->nslots - 1);
+		size_t j = name_hash(name) & (t->nslots - 1);
 
 		while (t->slots[j] >= 0)
 			j = (j + 1) & (t->nslots - 1);
@@ -238,7 +250,7 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	}
 	return 0;
 fail:
-	lists_free(&e);
+	free(e.lists);
 	return -1;
 }
 
@@ -247,11 +259,12 @@ static int
 trust_replace(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN],
               const struct gossip_grant *grant)
 {
-	struct trust_entry *e = &t->e[i], was = *e;
+	struct trust_entry *e = &t->e[i];
+	void *was = e->lists;
 
 	if (lists_copy(e, grant) != 0)
 		return -1;
-	lists_free(&was);
+	free(was);
 	memcpy(e->key, key, WIRE_KEY_LEN);
 	return 0;
 }
@@ -289,15 +302,15 @@ within_any(const struct addr_prefix *p, const struct addr_prefix *grants, size_t
 static bool
 overlay_granted(const struct trust_entry *e, const struct addr_prefix *p)
 {
-	return e->noverlay > 0 ? within_any(p, e->overlay, e->noverlay)
-	                       : within_any(p, e->prefixes, e->nprefixes);
+	return e->noverlay > 0 ? within_any(p, entry_overlay(e), e->noverlay)
+	                       : within_any(p, entry_prefixes(e), e->nprefixes);
 }
 
 static bool
 vni_granted(const struct trust_entry *e, uint32_t vni)
 {
 	for (size_t i = 0; i < e->nvnis; i++)
-		if (e->vnis[i] == vni)
+		if (entry_vnis(e)[i] == vni)
 			return true;
 	return false;
 }
@@ -314,7 +327,7 @@ entry_check(const struct trust_entry *e, const char *grantor, const struct wire_
 	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0)
 		r = GOSSIP_REFUSAL_KEY;
 	for (size_t i = 0; i < d->nprefixes && r == GOSSIP_REFUSAL_NONE; i++)
-		if (!within_any(&d->prefixes[i], e->prefixes, e->nprefixes)) {
+		if (!within_any(&d->prefixes[i], entry_prefixes(e), e->nprefixes)) {
 			r = GOSSIP_REFUSAL_PREFIX;
 			addr_prefix_format(&d->prefixes[i], text);
 		}
@@ -375,7 +388,7 @@ entry_trim(const struct trust_entry *e, const struct wire_desc *d, struct wire_d
 	*out = *d;
 	out->nprefixes = out->noverlay = out->nvnis = 0;
 	for (size_t i = 0; i < d->nprefixes; i++)
-		if (within_any(&d->prefixes[i], e->prefixes, e->nprefixes))
+		if (within_any(&d->prefixes[i], entry_prefixes(e), e->nprefixes))
 			out->prefixes[out->nprefixes++] = d->prefixes[i];
 	for (size_t i = 0; i < d->noverlay; i++)
 		if (overlay_granted(e, &d->overlay[i]))
@@ -1188,7 +1201,7 @@ static void
 set_state(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint8_t state)
 {
 	struct member *m = &g->members[idx];
-	uint64_t nh = tentry(g, idx)->hash;
+	uint64_t nh = name_hash(tentry(g, idx)->name);
 	size_t b = nh & (WIRE_MAX_BUCKETS - 1);
 
 	if (m->state != GOSSIP_NONE)
@@ -2276,7 +2289,7 @@ static void
 member_forget(struct gossip *g, uint32_t idx)
 {
 	struct member *m = &g->members[idx];
-	uint64_t nh = tentry(g, idx)->hash;
+	uint64_t nh = name_hash(tentry(g, idx)->name);
 
 	if (m->state != GOSSIP_NONE)
 		g->bucket_sum[nh & (WIRE_MAX_BUCKETS - 1)] -=
@@ -3452,7 +3465,7 @@ send_entries(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, un
 			const struct member *mm = &g->members[i];
 
 			if (mm->state == GOSSIP_NONE ||
-			    (tentry(g, (uint32_t)i)->hash & (nb - 1)) != b)
+			    (name_hash(tentry(g, (uint32_t)i)->name) & (nb - 1)) != b)
 				continue;
 			entry_add(g, &p, nb, b, &first, reply, tentry(g, (uint32_t)i)->name,
 			          mm->incarnation, mm->state);
