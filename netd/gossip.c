@@ -71,7 +71,8 @@ struct trust_entry {
 	uint32_t nprefixes, noverlay, nvnis;
 	/* The prefixes, the overlay ranges (none: the overlay must lie in the prefixes) and the
 	 * VNIs, one after the other in one block (one allocation a site, not three); NULL when
-	 * all three are empty. entry_prefixes() and the others find each list. */
+	 * all three are empty, and for a site admitted by credential, whose grant is read from
+	 * the credential it holds (member_grant()). entry_grant() finds each list. */
 	void *lists;
 };
 
@@ -110,22 +111,20 @@ mix64(uint64_t x)
 	return x;
 }
 
-static const struct addr_prefix *
-entry_prefixes(const struct trust_entry *e)
+/* e's lists, found in their block. */
+static struct gossip_grant
+entry_grant(const struct trust_entry *e)
 {
-	return e->lists;
-}
+	const struct addr_prefix *p = e->lists;
 
-static const struct addr_prefix *
-entry_overlay(const struct trust_entry *e)
-{
-	return entry_prefixes(e) + e->nprefixes;
-}
-
-static const uint32_t *
-entry_vnis(const struct trust_entry *e)
-{
-	return (const uint32_t *)(entry_overlay(e) + e->noverlay);
+	if (p == NULL)
+		return (struct gossip_grant){0};
+	return (struct gossip_grant){p,
+	                             e->nprefixes,
+	                             p + e->nprefixes,
+	                             e->noverlay,
+	                             (const uint32_t *)(p + e->nprefixes + e->noverlay),
+	                             e->nvnis};
 }
 
 /* Copies grant's lists into one block for e. 0, or -1 with e's lists untouched. */
@@ -254,19 +253,11 @@ fail:
 	return -1;
 }
 
-/* Gives entry i a new key and grant (a renewed credential); its name stays. 0 or -1. */
-static int
-trust_replace(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN],
-              const struct gossip_grant *grant)
+/* Gives entry i a new key (a credential for another key); its name stays. */
+static void
+trust_rekey(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN])
 {
-	struct trust_entry *e = &t->e[i];
-	void *was = e->lists;
-
-	if (lists_copy(e, grant) != 0)
-		return -1;
-	free(was);
-	memcpy(e->key, key, WIRE_KEY_LEN);
-	return 0;
+	memcpy(t->e[i].key, key, WIRE_KEY_LEN);
 }
 
 size_t
@@ -300,45 +291,45 @@ within_any(const struct addr_prefix *p, const struct addr_prefix *grants, size_t
 /* An overlay address is granted by the entry's overlay ranges; an entry without any grants
  * only addresses inside its prefixes, which the config keeps apart from everyone else's. */
 static bool
-overlay_granted(const struct trust_entry *e, const struct addr_prefix *p)
+overlay_granted(const struct gossip_grant *gr, const struct addr_prefix *p)
 {
-	return e->noverlay > 0 ? within_any(p, entry_overlay(e), e->noverlay)
-	                       : within_any(p, entry_prefixes(e), e->nprefixes);
+	return gr->noverlay > 0 ? within_any(p, gr->overlay, gr->noverlay)
+	                        : within_any(p, gr->prefixes, gr->nprefixes);
 }
 
 static bool
-vni_granted(const struct trust_entry *e, uint32_t vni)
+vni_granted(const struct gossip_grant *gr, uint32_t vni)
 {
-	for (size_t i = 0; i < e->nvnis; i++)
-		if (entry_vnis(e)[i] == vni)
+	for (size_t i = 0; i < gr->nvnis; i++)
+		if (gr->vnis[i] == vni)
 			return true;
 	return false;
 }
 
-/* Checks d against what e grants; grantor names e in the sentence ("its trust entry", "its
- * credential"). */
+/* Checks d against key and what gr grants; grantor names them in the sentence ("its trust
+ * entry", "its credential"). */
 static enum gossip_refusal
-entry_check(const struct trust_entry *e, const char *grantor, const struct wire_desc *d, char *why,
-            size_t len)
+grant_check(const uint8_t key[WIRE_KEY_LEN], const struct gossip_grant *gr, const char *grantor,
+            const struct wire_desc *d, char *why, size_t len)
 {
 	char text[ADDR_PREFIX_STRLEN];
 	enum gossip_refusal r = GOSSIP_REFUSAL_NONE;
 
-	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0)
+	if (memcmp(key, d->wg_key, WIRE_KEY_LEN) != 0)
 		r = GOSSIP_REFUSAL_KEY;
 	for (size_t i = 0; i < d->nprefixes && r == GOSSIP_REFUSAL_NONE; i++)
-		if (!within_any(&d->prefixes[i], entry_prefixes(e), e->nprefixes)) {
+		if (!within_any(&d->prefixes[i], gr->prefixes, gr->nprefixes)) {
 			r = GOSSIP_REFUSAL_PREFIX;
 			addr_prefix_format(&d->prefixes[i], text);
 		}
 	for (size_t i = 0; i < d->noverlay && r == GOSSIP_REFUSAL_NONE; i++)
-		if (!overlay_granted(e, &d->overlay[i])) {
+		if (!overlay_granted(gr, &d->overlay[i])) {
 			r = GOSSIP_REFUSAL_OVERLAY;
 			/* Full length: the decoder refuses anything else. */
 			addr_format(&d->overlay[i].addr, text);
 		}
 	for (size_t i = 0; i < d->nvnis && r == GOSSIP_REFUSAL_NONE; i++)
-		if (!vni_granted(e, d->vnis[i])) {
+		if (!vni_granted(gr, d->vnis[i])) {
 			r = GOSSIP_REFUSAL_VNI;
 			snprintf(text, sizeof(text), "%u", d->vnis[i]);
 		}
@@ -357,8 +348,8 @@ entry_check(const struct trust_entry *e, const char *grantor, const struct wire_
 		break;
 	case GOSSIP_REFUSAL_OVERLAY:
 		snprintf(why, len, "overlay address %s is outside the %s %s grants%s", text,
-		         e->noverlay > 0 ? "overlay" : "prefixes", grantor,
-		         e->noverlay > 0 ? "" : " (no overlay pinned)");
+		         gr->noverlay > 0 ? "overlay" : "prefixes", grantor,
+		         gr->noverlay > 0 ? "" : " (no overlay pinned)");
 		break;
 	case GOSSIP_REFUSAL_VNI:
 		snprintf(why, len, "VNI %s is not among the segments %s grants", text, grantor);
@@ -371,30 +362,31 @@ enum gossip_refusal
 gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char *why, size_t len)
 {
 	int idx = gossip_trust_find(t, d->name);
+	struct gossip_grant gr;
 
 	if (idx < 0) {
 		if (why != NULL && len > 0)
 			snprintf(why, len, "site %s has no trust entry", d->name);
 		return GOSSIP_REFUSAL_UNTRUSTED;
 	}
-	return entry_check(&t->e[idx], "its trust entry", d, why, len);
+	gr = entry_grant(&t->e[idx]);
+	return grant_check(t->e[idx].key, &gr, "its trust entry", d, why, len);
 }
 
-/* What of d e grants: d with the refused prefixes, overlay addresses and VNIs left out. d's
- * key is e's. */
+/* What of d gr grants: d with the refused prefixes, overlay addresses and VNIs left out. */
 static void
-entry_trim(const struct trust_entry *e, const struct wire_desc *d, struct wire_desc *out)
+grant_trim(const struct gossip_grant *gr, const struct wire_desc *d, struct wire_desc *out)
 {
 	*out = *d;
 	out->nprefixes = out->noverlay = out->nvnis = 0;
 	for (size_t i = 0; i < d->nprefixes; i++)
-		if (within_any(&d->prefixes[i], entry_prefixes(e), e->nprefixes))
+		if (within_any(&d->prefixes[i], gr->prefixes, gr->nprefixes))
 			out->prefixes[out->nprefixes++] = d->prefixes[i];
 	for (size_t i = 0; i < d->noverlay; i++)
-		if (overlay_granted(e, &d->overlay[i]))
+		if (overlay_granted(gr, &d->overlay[i]))
 			out->overlay[out->noverlay++] = d->overlay[i];
 	for (size_t i = 0; i < d->nvnis; i++)
-		if (vni_granted(e, d->vnis[i]))
+		if (vni_granted(gr, d->vnis[i]))
 			out->vnis[out->nvnis++] = d->vnis[i];
 }
 
@@ -883,7 +875,7 @@ struct gossip {
 	bool pin_authorities;                /* the config's set stays, whatever updates say */
 	uint8_t auth_bytes[WIRE_BLOB_MAX];   /* the update taken, encoded, to pass on */
 	uint16_t auth_len;                   /* 0: the config's set */
-	struct gossip_trust *admitted_trust; /* what each credential grants */
+	struct gossip_trust *admitted_trust; /* their names and keys: grants are the credentials' */
 	struct admitted *admitted;           /* by index in admitted_trust */
 	size_t admitted_cap;
 	struct gossip_cred *self_cred;
@@ -2128,17 +2120,32 @@ member_granted(const struct gossip *g, uint32_t idx)
 
 /* What idx's grant refuses of gd, as a new refusal with room made for it in the side table;
  * NULL when gd is granted whole, or (*ok false) when memory ran out. */
+/* What idx is granted: its trust entry's lists, or for a site admitted by credential those of
+ * the credential it holds, decoded into c (its entry keeps none). */
+static struct gossip_grant
+member_grant(const struct gossip *g, uint32_t idx, struct cred *c)
+{
+	if (idx < g->nstatic)
+		return entry_grant(tentry(g, idx));
+	/* It decoded when it was taken; were it not to now, it would grant nothing. */
+	if (gossip_cred_decode(g->admitted[idx - g->nstatic].cred, c, NULL, 0) != 0)
+		return (struct gossip_grant){0};
+	return (struct gossip_grant){c->prefixes, c->nprefixes, c->overlay,
+	                             c->noverlay, c->vnis,      c->nvnis};
+}
+
 static struct refusal *
 refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *ok)
 {
-	const struct trust_entry *e = tentry(g, idx);
+	struct cred c;
+	struct gossip_grant gr = member_grant(g, idx, &c);
 	struct refusal *r;
 	char why[sizeof(r->why)];
 	struct wire_desc d, granted;
 	enum gossip_refusal reason;
 
 	wire_cdesc_unpack(&gd->d, &d);
-	reason = entry_check(e, grantor(g, idx), &d, why, sizeof(why));
+	reason = grant_check(tentry(g, idx)->key, &gr, grantor(g, idx), &d, why, sizeof(why));
 	*ok = true;
 	if (reason == GOSSIP_REFUSAL_NONE)
 		return NULL;
@@ -2153,7 +2160,7 @@ refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *
 		g->refusals = nr;
 		g->refusals_cap = ncap;
 	}
-	entry_trim(e, &d, &granted);
+	grant_trim(&gr, &d, &granted);
 	r = malloc(sizeof(*r));
 	if (r == NULL || (r->granted = gossip_desc_new(&granted)) == NULL) {
 		free(r);
@@ -2390,8 +2397,9 @@ cred_admissible(struct gossip *g, struct gossip_cred *gc, const struct cred *c, 
 static int64_t
 admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 {
-	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
-	                          c->noverlay, c->vnis,      c->nvnis};
+	/* What the credential grants is read from it (member_grant): the entry holds the name
+	 * and key alone. */
+	const struct gossip_grant none = {0};
 	size_t n = gossip_trust_count(g->admitted_trust);
 
 	if (reserve((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*g->members)) !=
@@ -2399,7 +2407,7 @@ admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 	    reserve((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
 	            sizeof(*g->unconfirmed)) != 0 ||
 	    reserve((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) != 0 ||
-	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &gr) != 0)
+	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &none) != 0)
 		return -1;
 	memset(&g->members[g->nmembers], 0, sizeof(*g->members));
 	memset(&g->unconfirmed[g->nmembers], 0, sizeof(*g->unconfirmed));
@@ -2415,8 +2423,6 @@ static int64_t
 cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struct cred *c,
           char *err, size_t errlen)
 {
-	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
-	                          c->noverlay, c->vnis,      c->nvnis};
 	struct admitted *a;
 	uint32_t idx;
 	bool rekey;
@@ -2461,8 +2467,7 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	}
 	gossip_cred_unref(a->next);
 	a->next = NULL;
-	if (trust_replace(g->admitted_trust, i, c->wg_key, &gr) != 0)
-		return -1;
+	trust_rekey(g->admitted_trust, i, c->wg_key);
 	gossip_cred_unref(a->cred);
 	a->cred = gossip_cred_ref(gc);
 	a->out = 0;
@@ -2480,14 +2485,10 @@ static void
 admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
 {
 	struct admitted *a = admitted_of(g, idx);
-	struct cred c;
 
-	if (a == NULL || a->next == NULL || gossip_cred_decode(a->next, &c, NULL, 0) != 0)
+	if (a == NULL || a->next == NULL)
 		return;
-	if (trust_replace(g->admitted_trust, (int)(idx - g->nstatic), c.wg_key,
-	                  &(struct gossip_grant){c.prefixes, c.nprefixes, c.overlay, c.noverlay,
-	                                         c.vnis, c.nvnis}) != 0)
-		return;
+	trust_rekey(g->admitted_trust, (int)(idx - g->nstatic), a->next_key);
 	gossip_cred_unref(a->cred);
 	a->cred = a->next;
 	a->next = NULL;
