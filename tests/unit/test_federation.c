@@ -721,6 +721,23 @@ test_creds_passed_on_as_signed(void **state)
 }
 
 #define HELD_CREDS 200
+
+/* The heap each of n things took since before, as the output says; 0 where mallinfo2 counts
+ * nothing (a sanitizer's allocator), which any bound passes. */
+static size_t
+heap_per(size_t before, size_t n, const char *what)
+{
+	size_t per = (heap_in_use() - before) / n;
+
+	if (heap_in_use() == 0)
+		print_message(
+		        "mallinfo2 counts no heap here (a sanitizer's allocator): the bytes of %s "
+		        "are not checked\n",
+		        what);
+	else
+		print_message("%s takes %zu bytes\n", what, per);
+	return heap_in_use() == 0 ? 0 : per;
+}
 /* The credential of a site named s<100 + i> (none of the three sites'): a /24 prefix, an
  * overlay address, VNI 100, signed by two of the set's authorities; its length. */
 static int
@@ -767,7 +784,7 @@ test_held_cred_footprint(void **state)
 	static uint8_t enc[HELD_CREDS][CRED_ENCODED_MAX];
 	struct gossip_cred **held = calloc(HELD_CREDS, sizeof(*held));
 	int len[HELD_CREDS];
-	size_t before, per_cred;
+	size_t before;
 
 	(void)state;
 	assert_non_null(held);
@@ -776,13 +793,7 @@ test_held_cred_footprint(void **state)
 	before = heap_in_use();
 	for (int i = 0; i < HELD_CREDS; i++)
 		assert_non_null(held[i] = gossip_cred_new(enc[i], (size_t)len[i], NULL));
-	per_cred = (heap_in_use() - before) / HELD_CREDS;
-	if (heap_in_use() == 0)
-		print_message("mallinfo2 counts no heap here (a sanitizer's allocator): the "
-		              "bytes per credential are not checked\n");
-	else
-		print_message("a held credential of %d bytes takes %zu\n", len[0], per_cred);
-	assert_true(per_cred <= 256);
+	assert_true(heap_per(before, HELD_CREDS, "a held credential") <= 256);
 	for (int i = 0; i < HELD_CREDS; i++) {
 		uint8_t buf[CRED_ENCODED_MAX];
 		struct cred c;
@@ -807,7 +818,7 @@ test_admitted_footprint(void **state)
 {
 	static uint8_t enc[HELD_CREDS][CRED_ENCODED_MAX];
 	int len[HELD_CREDS];
-	size_t before, per_site;
+	size_t before;
 	char err[128];
 
 	(void)state;
@@ -819,13 +830,7 @@ test_admitted_footprint(void **state)
 		assert_int_equal(gossip_add_credential(F->s[0].g, F->now, enc[i], (size_t)len[i],
 		                                       err, sizeof(err)),
 		                 0);
-	per_site = (heap_in_use() - before) / HELD_CREDS;
-	if (heap_in_use() == 0)
-		print_message("mallinfo2 counts no heap here (a sanitizer's allocator): the "
-		              "bytes per admitted site are not checked\n");
-	else
-		print_message("a site admitted by credential takes %zu bytes\n", per_site);
-	assert_true(per_site <= 656);
+	assert_true(heap_per(before, HELD_CREDS, "a site admitted by credential") <= 656);
 }
 
 int
