@@ -148,6 +148,15 @@ drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 }
 
 void
+drift_table_open_keepalive(struct drift_table *t, const uint8_t key[WG_KEY_SIZE])
+{
+	struct drift_peer *p = find_peer(t, key);
+
+	if (p)
+		p->keepalive_open = true;
+}
+
+void
 drift_table_invalidate(struct drift_table *t)
 {
 	t->valid = false;
@@ -191,7 +200,7 @@ peer_fields(const struct drift_table *t, const struct drift_peer *want, const st
 	    (!has_endpoint ||
 	     (!want->endpoint_roams && !wg_endpoint_equal(&have->endpoint, &want->endpoint))))
 		fields |= DRIFT_FIELD_ENDPOINT;
-	if (have->persistent_keepalive != want->keepalive)
+	if (!want->keepalive_open && have->persistent_keepalive != want->keepalive)
 		fields |= DRIFT_FIELD_KEEPALIVE;
 	if ((have->flags & WG_PEER_HAS_PRESHARED_KEY) &&
 	    memcmp(have->preshared_key, zero_key, WG_KEY_SIZE) != 0)

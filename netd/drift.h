@@ -56,6 +56,7 @@ struct drift_peer {
 	const char *site;           /* in the table's names */
 	union wg_endpoint endpoint; /* AF_UNSPEC: netd sets none, any is right */
 	bool endpoint_roams;        /* any endpoint is right once the device has one */
+	bool keepalive_open;        /* waiting for its paced start: any keepalive is right */
 	uint16_t keepalive;
 	uint32_t allowed, nallowed; /* the table's allowed[allowed .. allowed + nallowed), sorted */
 	uint32_t seen;              /* the generation of the last comparison that found it */
@@ -79,6 +80,9 @@ struct drift_table {
  * device. 0, or -ENOMEM with the table left not valid. The table's arrays are reused; the
  * names are copied into a block of their own, as desired is replaced before the next run. */
 int drift_table_set(struct drift_table *t, const struct mesh_desired *d);
+/* The table's peer of key, if there, waits for the start of its handshake: it was written
+ * with its keepalive as it was (off for a new peer), and turning it on is the start. */
+void drift_table_open_keepalive(struct drift_table *t, const uint8_t key[WG_KEY_SIZE]);
 
 /* Not valid until the next drift_table_set: a run is under way or left the peers unknown. */
 void drift_table_invalidate(struct drift_table *t);

@@ -3152,15 +3152,22 @@ count_resync(struct reconcile *r, enum reconcile_resync why, uint64_t applied)
 }
 
 /* After the peers' delta: what the device now holds, when the run knows it. A failed change
- * is retried anyway, and a peer left for want of the routes' state is not netd's to judge;
- * while peers wait for their handshake's start, their keepalive is not yet the desired one,
- * and the runs that start them come every second or so, reading the device anyway. */
+ * is retried anyway, and a peer left for want of the routes' state is not netd's to judge.
+ * A peer waiting for its handshake's start holds the keepalive it had, not the desired one:
+ * either is right until a run starts it (and sets the table again). */
 static void
 note_peers_left(struct run *run)
 {
-	if (run->wg_ready && run->routes_read && !run->pending && !run->oom && !run->r->nheld &&
-	    drift_table_set(&run->r->drift, run->d) < 0)
+	struct reconcile *r = run->r;
+
+	if (!run->wg_ready || !run->routes_read || run->pending || run->oom)
+		return;
+	if (drift_table_set(&r->drift, run->d) < 0) {
 		run->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < r->nheld; i++)
+		drift_table_open_keepalive(&r->drift, r->held[i].key);
 }
 
 int

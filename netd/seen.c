@@ -22,8 +22,11 @@ seen_device_new(const struct wg_device *dev)
 		q->has_endpoint = (p->flags & WG_PEER_HAS_ENDPOINT) != 0;
 		if (q->has_endpoint)
 			q->endpoint = p->endpoint;
-		q->last_handshake_us = (int64_t)p->last_handshake.tv_sec * 1000000 +
-		                       p->last_handshake.tv_nsec / 1000;
+		/* WireGuard reports "never" as a zero second; a reply's stray nanoseconds with
+		 * it are no handshake at the epoch. */
+		if (p->last_handshake.tv_sec > 0)
+			q->last_handshake_us = (int64_t)p->last_handshake.tv_sec * 1000000 +
+			                       p->last_handshake.tv_nsec / 1000;
 		q->rx_bytes = p->rx_bytes;
 		q->tx_bytes = p->tx_bytes;
 	}

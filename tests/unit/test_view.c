@@ -266,8 +266,8 @@ test_members(void **state)
 
 /* The once-a-second work on a device read of every member's peer, sorted by key as netd sorts
  * it and kept as its figures: each member finds its own peer's by key (a device left
- * unsorted loses most), its handshake to the microsecond; a key the read does not hold finds
- * none, and so does no read. */
+ * unsorted loses most), its handshake to the microsecond (none for a peer that never
+ * handshook); a key the read does not hold finds none, and so does no read. */
 static void
 sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 {
@@ -284,7 +284,8 @@ sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 		assert_non_null(p);
 		memcpy(p->public_key, descs[i].wg_key, KEY_LEN);
 		p->rx_bytes = 1000 + i;
-		p->last_handshake.tv_sec = (time_t)(100 + i);
+		/* Site 0's peer never handshook: a zero second with nanoseconds is still never. */
+		p->last_handshake.tv_sec = (time_t)(i == 0 ? 0 : 100 + i);
 		p->last_handshake.tv_nsec = 500000;
 	}
 	wg_device_sort_peers(dev);
@@ -301,7 +302,8 @@ sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 
 		assert_true(ps[i].has_wg);
 		assert_int_equal(ps[i].rx_bytes, 1000 + site);
-		assert_int_equal(ps[i].handshake_at, (int64_t)(100 + site) * 1000000 + 500);
+		assert_int_equal(ps[i].handshake_at,
+		                 site == 0 ? 0 : (int64_t)(100 + site) * 1000000 + 500);
 	}
 	free(ps);
 	free(seen);

@@ -2641,6 +2641,57 @@ test_handshakes_paced(void **state)
 	conf_free(conf);
 }
 
+/* While peers wait for their paced start the device is still watched: a held peer whose
+ * keepalive is off where its site wants 25 is no drift (turning it on is its start), but a
+ * held peer removed by hand is found, and the next run puts it back. */
+static void
+test_drift_while_held(void **state)
+{
+	const size_t n = PACED_SITES;
+	struct conf *conf = default_conf();
+	struct mesh_desired *self = desired_of(conf, NULL, 0), *all;
+	struct wg_device *set = wg_device_new("wg0");
+	struct reconcile_stats st;
+	struct wg_peer *gone;
+	struct drift drift;
+	struct reconcile *r;
+
+	(void)state;
+	all = desired_many(conf, self->wg.public_key, n);
+	for (size_t i = 0; i < all->npeers; i++)
+		all->peers[i].retries_handshake = false;
+	all->peers[n - 1].keepalive = 25; /* started last: held through the first runs */
+
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, all, 0), 0);
+	assert_int_equal(reconcile_run(r, all, S / 2), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], n);
+	assert_true(st.handshakes_waiting > 0);
+	assert_false(note_wg0(r, &drift));
+
+	gone = wg_device_add_peer(set);
+	assert_non_null(gone);
+	memcpy(gone->public_key, all->peers[n - 2].public_key, WG_KEY_SIZE);
+	gone->flags = WG_PEER_REMOVE_ME;
+	hand_set(set);
+	fake_clear_ops();
+	assert_true(note_wg0(r, &drift));
+	assert_int_equal(drift.count[DRIFT_PEER_REMOVED], 1);
+	assert_int_equal(drift.count[DRIFT_PEER_CHANGED], 0);
+	assert_int_equal(drift.count[DRIFT_PEER_FOREIGN], 0);
+
+	assert_int_equal(reconcile_run(r, all, S / 2 + S), 0);
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.resyncs_by[RECONCILE_RESYNC_DRIFT], 1);
+	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], n + 1);
+	assert_false(note_wg0(r, &drift));
+	reconcile_free(r);
+	mesh_desired_free(self);
+	mesh_desired_free(all);
+	conf_free(conf);
+}
+
 /* A delta of peers that fails leaves its sites pending: among hundreds, none of their VTEPs
  * is appended, while a VTEP deleted by hand of a site whose peer is written is; once the
  * peers are written, every pending one follows. The site whose VTEP is deleted is one whose
@@ -2951,6 +3002,7 @@ main(void)
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_handshakes_retried_many, setup),
 	        cmocka_unit_test_setup(test_handshakes_paced, setup),
+	        cmocka_unit_test_setup(test_drift_while_held, setup),
 	        cmocka_unit_test_setup(test_fdb_waits_for_pending_peers, setup),
 	        cmocka_unit_test_setup(test_scale, setup),
 	        cmocka_unit_test_setup(test_batch_one_failure, setup),
