@@ -89,6 +89,7 @@ void gossip_cred_unref(struct gossip_cred *gc);
 int gossip_cred_encode(const struct gossip_cred *gc, uint8_t *buf, size_t cap);
 /* gc decoded into c: 0, or -1 with the reason in err. */
 int gossip_cred_decode(const struct gossip_cred *gc, struct cred *c, char *err, size_t errlen);
+/* gc's serial, read where its encoding holds it. */
 uint64_t gossip_cred_serial(const struct gossip_cred *gc);
 
 /* A descriptor shared by reference: one received copy serves the whole membership view,
