@@ -129,6 +129,13 @@ addr_cmp(const struct addr *a, const struct addr *b)
 
 	if (fa != fb)
 		return fa < fb ? -1 : 1;
+	/* Sorts and searches of tens of thousands of routes and VTEPs call this millions of
+	 * times a run: an IPv4 address compared as one number, not through memcmp. */
+	if (len == 4) {
+		uint32_t x = ntohl(a->u.v4.s_addr), y = ntohl(b->u.v4.s_addr);
+
+		return x < y ? -1 : x > y;
+	}
 	return len ? memcmp(a->u.bytes, b->u.bytes, len) : 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "kernel-helpers/rtnl.h"
@@ -3170,11 +3171,22 @@ note_peers_left(struct run *run)
 		drift_table_open_keepalive(&r->drift, r->held[i].key);
 }
 
+/* Wall time, for the run's own figures: the run's now may be a caller's clock. */
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int
 reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 {
 	struct run run;
 	enum reconcile_resync why;
+	int64_t t = wall_us();
 	int err;
 
 	begin(r, &run, d);
@@ -3182,7 +3194,9 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	r->stats.runs++;
 	r->dirty = false;
 	why = take_resync(r);
-	if (read_links(&run) < 0)
+	err = read_links(&run);
+	r->stats.last_read_us = wall_us() - t;
+	if (err < 0)
 		goto out;
 	note_stale(&run);
 	if (drop_stale(&run, false) < 0)
@@ -3194,6 +3208,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 			goto out;
 		}
 	}
+	t = wall_us();
 	read_wg(&run);
 	read_routes(&run);
 	read_main_routes(&run);
@@ -3206,6 +3221,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 			read_fdb(&run, i);
 		}
 	}
+	r->stats.last_read_us += wall_us() - t;
 	if (plan_routes(&run) < 0) {
 		run.oom = true;
 		goto out;

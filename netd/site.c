@@ -35,6 +35,8 @@
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
 #define SITE_DEBOUNCE 0.1
+/* The loop's time for gossip after a run, as a multiple of the run's wall time. */
+#define SITE_RUN_ROOM 2
 /* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
 /* The WireGuard device is read off the request path, every second or more seldom on a
@@ -67,8 +69,9 @@ struct site {
 	ev_timer work_timer;
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
-	/* After a run that left peers for the next (reconcile_unfinished), none before this:
-	 * the loop gets as long for gossip as the run took. */
+	/* No run before this: the loop gets SITE_RUN_ROOM times as long as the last run took
+	 * for gossip, so that a run costing O(view) at thousands of sites does not take most of
+	 * the loop from a join streaming in, and the next run covers more of its arrivals. */
 	int64_t run_not_before;
 	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
 
@@ -459,7 +462,7 @@ out:
 static void
 site_apply(struct site *s)
 {
-	int64_t now = site_now();
+	int64_t now = site_now(), at[4], end;
 	size_t count = gossip_member_count(s->gossip);
 	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
 	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
@@ -467,6 +470,7 @@ site_apply(struct site *s)
 	struct reconcile_stats before, after;
 	char what[256];
 	size_t n;
+	bool made;
 	int rc;
 
 	if (sites == NULL || rooms == NULL)
@@ -480,16 +484,20 @@ site_apply(struct site *s)
 		sites[i].fresh_after = path_fresh_after(s->paths, sites[i].name);
 	}
 	s->params.behind_nat = site_behind_nat(s);
+	at[0] = site_now();
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
 	s->view_changed = false;
 	mesh_desired_free(s->desired);
 	s->desired = next;
+	at[1] = site_now();
 	if (site_probe_peers(s, sites, n, now) < 0)
 		goto retry;
 
 	reconcile_get_stats(s->reconcile, &before);
+	at[2] = site_now();
 	rc = reconcile_run(s->reconcile, s->desired, now);
+	at[3] = site_now();
 	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
 	s->last_run = now;
@@ -517,20 +525,28 @@ site_apply(struct site *s)
 	 * that live on, where the trim of the heap's top does not reach; without this they stay
 	 * resident, about 2 KiB per site at 1,000 live sites. Runs come seconds apart. */
 	malloc_trim(0);
-	s->run_not_before = 0;
-	if (reconcile_unfinished(s->reconcile)) {
-		int64_t end = site_now();
-
-		s->run_not_before = end + (end - now);
-	}
-	site_arm_work(s, now);
+	/* A run that made devices (the start's, a new segment's) took what the kernel's
+	 * creation costs, once, about 2.4 s in the VM: the next, with the join's first
+	 * arrivals, is not held back by it. */
+	made = after.applied[RECONCILE_OP_WG_CREATE] > before.applied[RECONCILE_OP_WG_CREATE] ||
+	       after.applied[RECONCILE_OP_LINK_CREATE] > before.applied[RECONCILE_OP_LINK_CREATE];
+	end = site_now();
+	s->run_not_before = made ? 0 : end + SITE_RUN_ROOM * (end - now);
+	/* Where a run's time went: at thousands of sites, mostly work for the whole view. */
+	log_debug("run: %zu sites: view %.3f s, mesh %.3f s, path MTU peers %.3f s, reconcile "
+	          "%.3f s (the kernel read %.3f s), the rest %.3f s; next run not before %.3f s",
+	          n, (double)(at[0] - now) / MESH_USEC, (double)(at[1] - at[0]) / MESH_USEC,
+	          (double)(at[2] - at[1]) / MESH_USEC, (double)(at[3] - at[2]) / MESH_USEC,
+	          (double)after.last_read_us / MESH_USEC, (double)(end - at[3]) / MESH_USEC,
+	          (double)(s->run_not_before > end ? s->run_not_before - end : 0) / MESH_USEC);
+	site_arm_work(s, end);
 	return;
 retry:
 	log_warnx("out of memory computing the mesh; retrying");
 	free(sites);
 	free(rooms);
 	s->view_changed = true;
-	site_arm_work(s, now);
+	site_arm_work(s, site_now());
 }
 
 /* One timer serves every reason to run: a change to apply (debounced), failed operations
@@ -557,6 +573,9 @@ site_arm_work(struct site *s, int64_t now)
 	 * loop turn, did so at every turn while a join streamed in, until the stream paused. */
 	if (ev_is_pending(&s->work_timer))
 		return;
+	/* The loop's clock is taken as its turn begins, and a run earlier in the same turn may
+	 * have taken seconds: a timer set against it would come that much early. */
+	ev_now_update(s->loop);
 	if (ev_is_active(&s->work_timer) && ev_timer_remaining(s->loop, &s->work_timer) <= delay)
 		return;
 	ev_timer_stop(s->loop, &s->work_timer);

@@ -35,6 +35,7 @@ static struct {
 	size_t count[FAKE_OP_KIND_COUNT];
 	size_t changes;
 	struct injected fail[FAKE_OP_KIND_COUNT];
+	unsigned slow[FAKE_OP_KIND_COUNT]; /* microseconds added to each call of a kind */
 	struct kh_monitor *monitors;
 	bool ready;
 } F;
@@ -190,6 +191,8 @@ fake_op_begin(enum fake_op_kind kind, struct fake_text *text, size_t *slot)
 	F.count[FAKE_OP_ANY]++;
 	if (op->change)
 		F.changes++;
+	if (F.slow[kind])
+		usleep(F.slow[kind]);
 	if (F.fail[kind].count)
 		inj = &F.fail[kind];
 	else if (F.fail[FAKE_OP_ANY].count)
@@ -311,6 +314,14 @@ fake_fail_after(enum fake_op_kind kind, unsigned skip, int err)
 	fake_fail(kind, 1, err);
 	if ((unsigned)kind < FAKE_OP_KIND_COUNT)
 		F.fail[kind].skip = skip;
+}
+
+void
+fake_slow(enum fake_op_kind kind, unsigned usec)
+{
+	fake_ensure_ready();
+	if ((unsigned)kind < FAKE_OP_KIND_COUNT)
+		F.slow[kind] = usec;
 }
 
 /* --- monitors --- */
@@ -517,6 +528,7 @@ fake_reset(void)
 	fake_links_free();
 	free_ops();
 	memset(F.fail, 0, sizeof(F.fail));
+	memset(F.slow, 0, sizeof(F.slow));
 	fake_monitors_reset();
 	/* A fresh namespace is there without a word. */
 	F.actor = FAKE_SETUP;

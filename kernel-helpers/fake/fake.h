@@ -166,6 +166,10 @@ void fake_fail(enum fake_op_kind kind, unsigned count, int err);
  * the middle of a batch. */
 void fake_fail_after(enum fake_op_kind kind, unsigned skip, int err);
 
+/* Every later call of kind by FAKE_NETD takes usec longer, as in a slow or loaded kernel;
+ * 0 cancels. */
+void fake_slow(enum fake_op_kind kind, unsigned usec);
+
 /* The kernel ran out of room for notifications: every open monitor loses what it had queued
  * and reads a KH_EV_RESYNC next, as after ENOBUFS. */
 void fake_monitor_overrun(void);

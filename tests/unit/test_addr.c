@@ -62,13 +62,16 @@ test_endpoint_equal(void **state)
 	assert_false(addr_endpoint_equal(&a, &b));
 }
 
-/* IPv4 before IPv6, then by address, a prefix before the longer ones at its address. */
+/* IPv4 before IPv6, then by address (as a number: its first byte weighs most), a prefix
+ * before the longer ones at its address. */
 static void
 test_order(void **state)
 {
-	static const char *const sorted[] = {"0.0.0.0/0",   "10.0.0.0/8",    "10.0.0.0/16",
-	                                     "10.0.0.1/32", "10.1.0.0/16",   "192.0.2.0/24",
-	                                     "::/0",        "2001:db8::/32", "fd00::/8"};
+	static const char *const sorted[] = {
+	        "0.0.0.0/0",     "10.0.0.0/8",   "10.0.0.0/16",        "10.0.0.1/32",
+	        "10.0.0.255/32", "10.0.1.0/24",  "10.1.0.0/16",        "127.255.255.255/32",
+	        "128.0.0.0/1",   "192.0.2.0/24", "255.255.255.255/32", "::/0",
+	        "2001:db8::/32", "fd00::/8"};
 	const size_t n = sizeof(sorted) / sizeof(sorted[0]);
 
 	(void)state;

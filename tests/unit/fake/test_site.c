@@ -480,6 +480,100 @@ test_kept_read_figures_only(void **state)
 	wg_free_device(d);
 }
 
+/* Sets netd's interface down, or deletes it, as someone else would (the monitor's event asks
+ * for a run) and turns the loop until a run has come: returns when the turn that made it
+ * began, *end when it ended. */
+static double
+run_after_change(struct fixture *f, bool delete, double *end)
+{
+	struct kh_link wg;
+	uint64_t runs = runs_of(f->site);
+	double t;
+
+	assert_int_equal(kh_link_get("wg0", &wg), 0);
+	fake_act_as(FAKE_OTHER);
+	if (delete)
+		assert_int_equal(kh_link_del(wg.ifindex), 0);
+	else
+		assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	fake_act_as(FAKE_NETD);
+	for (int i = 0; i < 1000; i++) {
+		t = ev_time();
+		ev_run(f->loop, EVRUN_NOWAIT);
+		if (runs_of(f->site) != runs) {
+			*end = ev_time();
+			return t;
+		}
+		usleep(5 * 1000);
+	}
+	fail_msg("no run within 5 s of a change");
+	return 0;
+}
+
+/* A run is followed by twice its wall time for gossip before the next, however soon the next
+ * change comes: at thousands of sites a run costs seconds, and runs one after the other took
+ * most of the loop from a join streaming in. Not a run that made a device: that cost comes
+ * once. Here the kernel's route lists are slowed, so a run (two lists, netd's table and main)
+ * takes at least 0.2 s. */
+static void
+test_runs_spaced_by_cost(void **state)
+{
+	struct fixture *f = *state;
+	double start, end, next, next_end;
+
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	fake_slow(FAKE_OP_ROUTE_LIST, 100 * 1000);
+	start = run_after_change(f, false, &end);
+	assert_true(end - start >= 0.2);
+	next = run_after_change(f, false, &next_end);
+	/* Not the 0.1 s debounce: at least twice the slow run's 0.2 s after it ended. */
+	assert_true(next - end >= 0.4);
+	/* Nor much later than twice what the run took. */
+	assert_true(next - end <= 2 * (end - start) + 1.0);
+
+	/* The device deleted: the run that makes it anew leaves no room after it. */
+	usleep(1000 * 1000);
+	start = run_after_change(f, true, &end);
+	assert_true(end - start >= 0.2);
+	next = run_after_change(f, false, &next_end);
+	assert_true(next - end < 0.4);
+
+	/* A change read in the loop turn of a run, after it, keeps the whole room: the loop's
+	 * clock, taken as the turn began, is older than the run's end. */
+	usleep(1000 * 1000);
+	{
+		struct kh_link wg;
+		uint64_t runs;
+
+		assert_int_equal(kh_link_get("wg0", &wg), 0);
+		fake_act_as(FAKE_OTHER);
+		assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+		fake_act_as(FAKE_NETD);
+		ev_run(f->loop, EVRUN_NOWAIT); /* the event read: a run due 0.1 s on */
+		usleep(200 * 1000);
+		fake_act_as(FAKE_OTHER);
+		assert_int_equal(kh_link_set_mtu(wg.ifindex, 1300), 0);
+		fake_act_as(FAKE_NETD);
+		runs = runs_of(f->site);
+		start = ev_time();
+		ev_run(f->loop, EVRUN_NOWAIT); /* the run, then the event of the MTU */
+		end = ev_time();
+		assert_int_equal(runs_of(f->site), runs + 1);
+		assert_true(end - start >= 0.2);
+		for (int i = 0; i < 1000 && runs_of(f->site) == runs + 1; i++) {
+			next = ev_time();
+			ev_run(f->loop, EVRUN_NOWAIT);
+			usleep(5 * 1000);
+		}
+		assert_int_equal(runs_of(f->site), runs + 2);
+		assert_true(next - end >= 0.4);
+	}
+	fake_slow(FAKE_OP_ROUTE_LIST, 0);
+}
+
 int
 main(void)
 {
@@ -490,6 +584,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kept_read_figures_only, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_runs_spaced_by_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	};
 
