@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netd/codec.h"
+
 #define MAX_CONFIRMERS 8
 #define MAX_FORWARDS   64
 #define MAX_URGENT     16 /* suspects waiting for this site's own probe */
@@ -66,16 +68,18 @@
 struct trust_entry {
 	char name[WIRE_NAME_MAX + 1];
 	uint8_t key[WIRE_KEY_LEN];
-	uint64_t hash;
-	/* The three lists lie in one block, in this order, each NULL when empty: the block is
-	 * the first that is not (one allocation a site, not three). */
-	struct addr_prefix *prefixes;
-	size_t nprefixes;
-	struct addr_prefix *overlay; /* NULL: the overlay must lie in prefixes */
-	size_t noverlay;
-	uint32_t *vnis;
-	size_t nvnis;
+	uint32_t nprefixes, noverlay, nvnis;
+	/* The prefixes, the overlay ranges (none: the overlay must lie in the prefixes) and the
+	 * VNIs, one after the other in one block (one allocation a site, not three); NULL when
+	 * all three are empty, and for a site admitted by credential, whose grant is read from
+	 * the credential it holds (member_grant()). entry_grant() finds each list. */
+	void *lists;
 };
+
+/* One per trusted site and per site admitted by credential: the name's hash is computed
+ * again where needed rather than kept (88 bytes; 128 with it, a pointer and a size_t count a
+ * list). */
+_Static_assert(sizeof(struct trust_entry) <= 88, "a trust entry grew");
 
 struct gossip_trust {
 	struct trust_entry *e;
@@ -107,22 +111,34 @@ mix64(uint64_t x)
 	return x;
 }
 
-/* The block of e's lists. */
-static void
-lists_free(struct trust_entry *e)
+/* e's lists, found in their block. */
+static struct gossip_grant
+entry_grant(const struct trust_entry *e)
 {
-	free(e->prefixes ? (void *)e->prefixes : e->overlay ? (void *)e->overlay : e->vnis);
+	const struct addr_prefix *p = e->lists;
+
+	if (p == NULL)
+		return (struct gossip_grant){0};
+	return (struct gossip_grant){p,
+	                             e->nprefixes,
+	                             p + e->nprefixes,
+	                             e->noverlay,
+	                             (const uint32_t *)(p + e->nprefixes + e->noverlay),
+	                             e->nvnis};
 }
 
 /* Copies grant's lists into one block for e. 0, or -1 with e's lists untouched. */
 static int
 lists_copy(struct trust_entry *e, const struct gossip_grant *grant)
 {
-	size_t np = grant->nprefixes * sizeof(*e->prefixes),
-	       no = grant->noverlay * sizeof(*e->overlay), nv = grant->nvnis * sizeof(*e->vnis);
+	size_t np = grant->nprefixes * sizeof(struct addr_prefix),
+	       no = grant->noverlay * sizeof(struct addr_prefix),
+	       nv = grant->nvnis * sizeof(uint32_t);
 	uint8_t *block = NULL;
 
-	if (np + no + nv > 0 && (block = malloc(np + no + nv)) == NULL)
+	if (grant->nprefixes > UINT32_MAX || grant->noverlay > UINT32_MAX ||
+	    grant->nvnis > UINT32_MAX ||
+	    (np + no + nv > 0 && (block = malloc(np + no + nv)) == NULL))
 		return -1;
 	if (np > 0)
 		memcpy(block, grant->prefixes, np);
@@ -130,12 +146,10 @@ lists_copy(struct trust_entry *e, const struct gossip_grant *grant)
 		memcpy(block + np, grant->overlay, no);
 	if (nv > 0)
 		memcpy(block + np + no, grant->vnis, nv);
-	e->prefixes = np > 0 ? (struct addr_prefix *)block : NULL;
-	e->nprefixes = grant->nprefixes;
-	e->overlay = no > 0 ? (struct addr_prefix *)(block + np) : NULL;
-	e->noverlay = grant->noverlay;
-	e->vnis = nv > 0 ? (uint32_t *)(block + np + no) : NULL;
-	e->nvnis = grant->nvnis;
+	e->lists = block;
+	e->nprefixes = (uint32_t)grant->nprefixes;
+	e->noverlay = (uint32_t)grant->noverlay;
+	e->nvnis = (uint32_t)grant->nvnis;
 	return 0;
 }
 
@@ -151,7 +165,7 @@ gossip_trust_free(struct gossip_trust *t)
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		lists_free(&t->e[i]);
+		free(t->e[i].lists);
 	free(t->e);
 	free(t->slots);
 	free(t);
@@ -167,7 +181,7 @@ trust_rehash(struct gossip_trust *t, size_t nslots)
 	for (size_t i = 0; i < nslots; i++)
 		s[i] = -1;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t j = t->e[i].hash & (nslots - 1);
+		size_t j = name_hash(t->e[i].name) & (nslots - 1);
 
 		while (s[j] >= 0)
 			j = (j + 1) & (nslots - 1);
@@ -190,7 +204,7 @@ gossip_trust_find(const struct gossip_trust *t, const char *name)
 	for (size_t j = h & (t->nslots - 1); t->slots[j] >= 0; j = (j + 1) & (t->nslots - 1)) {
 		const struct trust_entry *e = &t->e[t->slots[j]];
 
-		if (e->hash == h && strcmp(e->name, name) == 0)
+		if (strcmp(e->name, name) == 0)
 			return t->slots[j];
 	}
 	return -1;
@@ -207,7 +221,6 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	memset(&e, 0, sizeof(e));
 	strcpy(e.name, name);
 	memcpy(e.key, key, WIRE_KEY_LEN);
-	e.hash = name_hash(name);
 	if (lists_copy(&e, grant) != 0)
 		return -1;
 	if (t->n == t->cap) {
@@ -228,7 +241,7 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 			goto fail;
 		}
 	} else {
-		size_t j = e.hash & (t->nslots - 1);
+		size_t j = name_hash(name) & (t->nslots - 1);
 
 		while (t->slots[j] >= 0)
 			j = (j + 1) & (t->nslots - 1);
@@ -236,22 +249,15 @@ gossip_trust_add(struct gossip_trust *t, const char *name, const uint8_t key[WIR
 	}
 	return 0;
 fail:
-	lists_free(&e);
+	free(e.lists);
 	return -1;
 }
 
-/* Gives entry i a new key and grant (a renewed credential); its name stays. 0 or -1. */
-static int
-trust_replace(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN],
-              const struct gossip_grant *grant)
+/* Gives entry i a new key (a credential for another key); its name stays. */
+static void
+trust_rekey(struct gossip_trust *t, int i, const uint8_t key[WIRE_KEY_LEN])
 {
-	struct trust_entry *e = &t->e[i], was = *e;
-
-	if (lists_copy(e, grant) != 0)
-		return -1;
-	lists_free(&was);
-	memcpy(e->key, key, WIRE_KEY_LEN);
-	return 0;
+	memcpy(t->e[i].key, key, WIRE_KEY_LEN);
 }
 
 size_t
@@ -285,45 +291,45 @@ within_any(const struct addr_prefix *p, const struct addr_prefix *grants, size_t
 /* An overlay address is granted by the entry's overlay ranges; an entry without any grants
  * only addresses inside its prefixes, which the config keeps apart from everyone else's. */
 static bool
-overlay_granted(const struct trust_entry *e, const struct addr_prefix *p)
+overlay_granted(const struct gossip_grant *gr, const struct addr_prefix *p)
 {
-	return e->noverlay > 0 ? within_any(p, e->overlay, e->noverlay)
-	                       : within_any(p, e->prefixes, e->nprefixes);
+	return gr->noverlay > 0 ? within_any(p, gr->overlay, gr->noverlay)
+	                        : within_any(p, gr->prefixes, gr->nprefixes);
 }
 
 static bool
-vni_granted(const struct trust_entry *e, uint32_t vni)
+vni_granted(const struct gossip_grant *gr, uint32_t vni)
 {
-	for (size_t i = 0; i < e->nvnis; i++)
-		if (e->vnis[i] == vni)
+	for (size_t i = 0; i < gr->nvnis; i++)
+		if (gr->vnis[i] == vni)
 			return true;
 	return false;
 }
 
-/* Checks d against what e grants; grantor names e in the sentence ("its trust entry", "its
- * credential"). */
+/* Checks d against key and what gr grants; grantor names them in the sentence ("its trust
+ * entry", "its credential"). */
 static enum gossip_refusal
-entry_check(const struct trust_entry *e, const char *grantor, const struct wire_desc *d, char *why,
-            size_t len)
+grant_check(const uint8_t key[WIRE_KEY_LEN], const struct gossip_grant *gr, const char *grantor,
+            const struct wire_desc *d, char *why, size_t len)
 {
 	char text[ADDR_PREFIX_STRLEN];
 	enum gossip_refusal r = GOSSIP_REFUSAL_NONE;
 
-	if (memcmp(e->key, d->wg_key, WIRE_KEY_LEN) != 0)
+	if (memcmp(key, d->wg_key, WIRE_KEY_LEN) != 0)
 		r = GOSSIP_REFUSAL_KEY;
 	for (size_t i = 0; i < d->nprefixes && r == GOSSIP_REFUSAL_NONE; i++)
-		if (!within_any(&d->prefixes[i], e->prefixes, e->nprefixes)) {
+		if (!within_any(&d->prefixes[i], gr->prefixes, gr->nprefixes)) {
 			r = GOSSIP_REFUSAL_PREFIX;
 			addr_prefix_format(&d->prefixes[i], text);
 		}
 	for (size_t i = 0; i < d->noverlay && r == GOSSIP_REFUSAL_NONE; i++)
-		if (!overlay_granted(e, &d->overlay[i])) {
+		if (!overlay_granted(gr, &d->overlay[i])) {
 			r = GOSSIP_REFUSAL_OVERLAY;
 			/* Full length: the decoder refuses anything else. */
 			addr_format(&d->overlay[i].addr, text);
 		}
 	for (size_t i = 0; i < d->nvnis && r == GOSSIP_REFUSAL_NONE; i++)
-		if (!vni_granted(e, d->vnis[i])) {
+		if (!vni_granted(gr, d->vnis[i])) {
 			r = GOSSIP_REFUSAL_VNI;
 			snprintf(text, sizeof(text), "%u", d->vnis[i]);
 		}
@@ -342,8 +348,8 @@ entry_check(const struct trust_entry *e, const char *grantor, const struct wire_
 		break;
 	case GOSSIP_REFUSAL_OVERLAY:
 		snprintf(why, len, "overlay address %s is outside the %s %s grants%s", text,
-		         e->noverlay > 0 ? "overlay" : "prefixes", grantor,
-		         e->noverlay > 0 ? "" : " (no overlay pinned)");
+		         gr->noverlay > 0 ? "overlay" : "prefixes", grantor,
+		         gr->noverlay > 0 ? "" : " (no overlay pinned)");
 		break;
 	case GOSSIP_REFUSAL_VNI:
 		snprintf(why, len, "VNI %s is not among the segments %s grants", text, grantor);
@@ -356,30 +362,31 @@ enum gossip_refusal
 gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d, char *why, size_t len)
 {
 	int idx = gossip_trust_find(t, d->name);
+	struct gossip_grant gr;
 
 	if (idx < 0) {
 		if (why != NULL && len > 0)
 			snprintf(why, len, "site %s has no trust entry", d->name);
 		return GOSSIP_REFUSAL_UNTRUSTED;
 	}
-	return entry_check(&t->e[idx], "its trust entry", d, why, len);
+	gr = entry_grant(&t->e[idx]);
+	return grant_check(t->e[idx].key, &gr, "its trust entry", d, why, len);
 }
 
-/* What of d e grants: d with the refused prefixes, overlay addresses and VNIs left out. d's
- * key is e's. */
+/* What of d gr grants: d with the refused prefixes, overlay addresses and VNIs left out. */
 static void
-entry_trim(const struct trust_entry *e, const struct wire_desc *d, struct wire_desc *out)
+grant_trim(const struct gossip_grant *gr, const struct wire_desc *d, struct wire_desc *out)
 {
 	*out = *d;
 	out->nprefixes = out->noverlay = out->nvnis = 0;
 	for (size_t i = 0; i < d->nprefixes; i++)
-		if (within_any(&d->prefixes[i], e->prefixes, e->nprefixes))
+		if (within_any(&d->prefixes[i], gr->prefixes, gr->nprefixes))
 			out->prefixes[out->nprefixes++] = d->prefixes[i];
 	for (size_t i = 0; i < d->noverlay; i++)
-		if (overlay_granted(e, &d->overlay[i]))
+		if (overlay_granted(gr, &d->overlay[i]))
 			out->overlay[out->noverlay++] = d->overlay[i];
 	for (size_t i = 0; i < d->nvnis; i++)
-		if (vni_granted(e, d->vnis[i]))
+		if (vni_granted(gr, d->vnis[i]))
 			out->vnis[out->nvnis++] = d->vnis[i];
 }
 
@@ -449,28 +456,180 @@ gossip_desc_verify(struct gossip_desc *gd)
 
 /* ---- credentials ---- */
 
+/* The authority keys the held credentials' signatures name, each once, with the count of
+ * signatures naming it: a federation has a few authorities and every credential repeats
+ * their keys. Process-wide, as credentials are (a simulator's instances share them; netd is
+ * one thread); freed when the last signature naming a key goes. A key whose authority left
+ * the set stays while credentials signed by it are held. */
+struct akey {
+	uint8_t key[CRED_KEY_LEN];
+	uint32_t refs; /* 0: a free slot */
+};
+
+static struct akey *akeys;
+static uint32_t nakeys, akeys_live;
+
+#define SIG_WIRE (CRED_KEY_LEN + CRED_SIG_LEN)
+#define SIG_KEPT (sizeof(uint32_t) + CRED_SIG_LEN)
+
+/* The index of key in the table, taken once more: 0 on success, -1 for no memory. The keys
+ * are few, so they are scanned. */
+static int
+akey_take(const uint8_t key[CRED_KEY_LEN], uint32_t *idx)
+{
+	uint32_t free_slot = UINT32_MAX;
+
+	for (uint32_t i = 0; i < nakeys; i++) {
+		if (akeys[i].refs > 0 && memcmp(akeys[i].key, key, CRED_KEY_LEN) == 0) {
+			akeys[i].refs++;
+			*idx = i;
+			return 0;
+		}
+		if (akeys[i].refs == 0 && free_slot == UINT32_MAX)
+			free_slot = i;
+	}
+	if (free_slot == UINT32_MAX) {
+		struct akey *n;
+
+		if (nakeys == UINT32_MAX ||
+		    (n = realloc(akeys, ((size_t)nakeys + 1) * sizeof(*n))) == NULL)
+			return -1;
+		akeys = n;
+		free_slot = nakeys++;
+	}
+	memcpy(akeys[free_slot].key, key, CRED_KEY_LEN);
+	akeys[free_slot].refs = 1;
+	akeys_live++;
+	*idx = free_slot;
+	return 0;
+}
+
+static void
+akey_drop(uint32_t idx)
+{
+	if (--akeys[idx].refs > 0 || --akeys_live > 0)
+		return;
+	free(akeys);
+	akeys = NULL;
+	nakeys = 0;
+}
+
+/* Where gc's signatures begin in what it keeps: the encoding up to them. */
+static size_t
+cred_body_len(const struct gossip_cred *gc)
+{
+	return gc->len - gc->nsigs * SIG_WIRE;
+}
+
+static uint32_t
+sig_key_index(const struct gossip_cred *gc, size_t i)
+{
+	uint32_t idx;
+
+	memcpy(&idx, gc->kept + cred_body_len(gc) + i * SIG_KEPT, sizeof(idx));
+	return idx;
+}
+
+/* The credential's serial and validity, read where the encoding has them: after the
+ * federation's and the site's names and the key (a byte of length before each name). */
+static struct codec_in
+cred_fields(const struct gossip_cred *gc)
+{
+	size_t at = 2;
+
+	at += 1 + gc->kept[at];
+	at += 1 + gc->kept[at];
+	return (struct codec_in){
+	        .buf = gc->kept, .len = cred_body_len(gc), .off = at + CRED_KEY_LEN};
+}
+
+uint64_t
+gossip_cred_serial(const struct gossip_cred *gc)
+{
+	struct codec_in in = cred_fields(gc);
+
+	return codec_get_u64(&in);
+}
+
+static int64_t
+cred_not_after(const struct gossip_cred *gc)
+{
+	struct codec_in in = cred_fields(gc);
+
+	uint64_t v;
+
+	codec_get_u64(&in);     /* the serial */
+	codec_get_u64(&in);     /* not before */
+	v = codec_get_u64(&in); /* two's complement */
+	return v <= INT64_MAX ? (int64_t)v : -(int64_t)(UINT64_MAX - v) - 1;
+}
+
 struct gossip_cred *
 gossip_cred_new(const uint8_t *bytes, size_t len, struct cred *c)
 {
 	struct cred scratch;
 	struct gossip_cred *gc;
+	size_t body;
 	char err[128];
 
 	if (c == NULL)
 		c = &scratch;
 	if (len > CRED_ENCODED_MAX || cred_decode(bytes, len, c, err, sizeof(err)) != 0)
 		return NULL;
-	gc = malloc(sizeof(*gc) + len);
+	/* The decoder took the signatures, each an authority key and its signature, from the
+	 * end of the bytes, in order. */
+	body = len - c->nsigs * SIG_WIRE;
+	gc = malloc(sizeof(*gc) + body + c->nsigs * SIG_KEPT);
 	if (gc == NULL)
 		return NULL;
 	gc->refs = 1;
 	gc->verified = false;
-	gc->serial = c->serial;
-	gc->not_before = c->not_before;
-	gc->not_after = c->not_after;
+	gc->nsigs = c->nsigs;
 	gc->len = (uint16_t)len;
-	memcpy(gc->bytes, bytes, len);
+	memcpy(gc->kept, bytes, body);
+	for (uint8_t i = 0; i < c->nsigs; i++) {
+		const uint8_t *sig = bytes + body + i * SIG_WIRE;
+		uint8_t *at = gc->kept + body + i * SIG_KEPT;
+		uint32_t idx;
+
+		if (akey_take(sig, &idx) != 0) {
+			while (i-- > 0)
+				akey_drop(sig_key_index(gc, i));
+			free(gc);
+			return NULL;
+		}
+		memcpy(at, &idx, sizeof(idx));
+		memcpy(at + sizeof(idx), sig + CRED_KEY_LEN, CRED_SIG_LEN);
+	}
 	return gc;
+}
+
+int
+gossip_cred_encode(const struct gossip_cred *gc, uint8_t *buf, size_t cap)
+{
+	size_t body = cred_body_len(gc);
+
+	if (cap < gc->len)
+		return -1;
+	memcpy(buf, gc->kept, body);
+	for (size_t i = 0; i < gc->nsigs; i++) {
+		uint8_t *out = buf + body + i * SIG_WIRE;
+
+		memcpy(out, akeys[sig_key_index(gc, i)].key, CRED_KEY_LEN);
+		memcpy(out + CRED_KEY_LEN, gc->kept + body + i * SIG_KEPT + sizeof(uint32_t),
+		       CRED_SIG_LEN);
+	}
+	return gc->len;
+}
+
+int
+gossip_cred_decode(const struct gossip_cred *gc, struct cred *c, char *err, size_t errlen)
+{
+	uint8_t buf[CRED_ENCODED_MAX];
+
+	/* Fits: gossip_cred_new took no more than CRED_ENCODED_MAX bytes. */
+	gossip_cred_encode(gc, buf, sizeof(buf));
+	return cred_decode(buf, gc->len, c, err, errlen);
 }
 
 struct gossip_cred *
@@ -483,8 +642,11 @@ gossip_cred_ref(struct gossip_cred *gc)
 void
 gossip_cred_unref(struct gossip_cred *gc)
 {
-	if (gc != NULL && --gc->refs == 0)
-		free(gc);
+	if (gc == NULL || --gc->refs > 0)
+		return;
+	for (size_t i = 0; i < gc->nsigs; i++)
+		akey_drop(sig_key_index(gc, i));
+	free(gc);
 }
 
 const char *
@@ -713,7 +875,7 @@ struct gossip {
 	bool pin_authorities;                /* the config's set stays, whatever updates say */
 	uint8_t auth_bytes[WIRE_BLOB_MAX];   /* the update taken, encoded, to pass on */
 	uint16_t auth_len;                   /* 0: the config's set */
-	struct gossip_trust *admitted_trust; /* what each credential grants */
+	struct gossip_trust *admitted_trust; /* their names and keys: grants are the credentials' */
 	struct admitted *admitted;           /* by index in admitted_trust */
 	size_t admitted_cap;
 	struct gossip_cred *self_cred;
@@ -1031,7 +1193,7 @@ static void
 set_state(struct gossip *g, gossip_time now, uint32_t idx, uint32_t inc, uint8_t state)
 {
 	struct member *m = &g->members[idx];
-	uint64_t nh = tentry(g, idx)->hash;
+	uint64_t nh = name_hash(tentry(g, idx)->name);
 	size_t b = nh & (WIRE_MAX_BUCKETS - 1);
 
 	if (m->state != GOSSIP_NONE)
@@ -1429,8 +1591,8 @@ self_publish(struct gossip *g, const struct wire_desc *src, uint32_t inc)
 	memcpy(d.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN);
 	memcpy(d.sign_key, seal_sign_key(g->seal), WIRE_KEY_LEN);
 	d.incarnation = inc;
-	d.cred_serial = g->self_cred != NULL ? g->self_cred->serial : 0;
-	d.next_serial = g->self_next != NULL ? g->self_next->serial : 0;
+	d.cred_serial = g->self_cred != NULL ? gossip_cred_serial(g->self_cred) : 0;
+	d.next_serial = g->self_next != NULL ? gossip_cred_serial(g->self_next) : 0;
 	if (sign_self(g, &d) != 0)
 		return -1;
 	/* Named once published: the first version has no entry to update yet. */
@@ -1958,17 +2120,32 @@ member_granted(const struct gossip *g, uint32_t idx)
 
 /* What idx's grant refuses of gd, as a new refusal with room made for it in the side table;
  * NULL when gd is granted whole, or (*ok false) when memory ran out. */
+/* What idx is granted: its trust entry's lists, or for a site admitted by credential those of
+ * the credential it holds, decoded into c (its entry keeps none). */
+static struct gossip_grant
+member_grant(const struct gossip *g, uint32_t idx, struct cred *c)
+{
+	if (idx < g->nstatic)
+		return entry_grant(tentry(g, idx));
+	/* It decoded when it was taken; were it not to now, it would grant nothing. */
+	if (gossip_cred_decode(g->admitted[idx - g->nstatic].cred, c, NULL, 0) != 0)
+		return (struct gossip_grant){0};
+	return (struct gossip_grant){c->prefixes, c->nprefixes, c->overlay,
+	                             c->noverlay, c->vnis,      c->nvnis};
+}
+
 static struct refusal *
 refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *ok)
 {
-	const struct trust_entry *e = tentry(g, idx);
+	struct cred c;
+	struct gossip_grant gr = member_grant(g, idx, &c);
 	struct refusal *r;
 	char why[sizeof(r->why)];
 	struct wire_desc d, granted;
 	enum gossip_refusal reason;
 
 	wire_cdesc_unpack(&gd->d, &d);
-	reason = entry_check(e, grantor(g, idx), &d, why, sizeof(why));
+	reason = grant_check(tentry(g, idx)->key, &gr, grantor(g, idx), &d, why, sizeof(why));
 	*ok = true;
 	if (reason == GOSSIP_REFUSAL_NONE)
 		return NULL;
@@ -1983,7 +2160,7 @@ refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *
 		g->refusals = nr;
 		g->refusals_cap = ncap;
 	}
-	entry_trim(e, &d, &granted);
+	grant_trim(&gr, &d, &granted);
 	r = malloc(sizeof(*r));
 	if (r == NULL || (r->granted = gossip_desc_new(&granted)) == NULL) {
 		free(r);
@@ -2119,7 +2296,7 @@ static void
 member_forget(struct gossip *g, uint32_t idx)
 {
 	struct member *m = &g->members[idx];
-	uint64_t nh = tentry(g, idx)->hash;
+	uint64_t nh = name_hash(tentry(g, idx)->name);
 
 	if (m->state != GOSSIP_NONE)
 		g->bucket_sum[nh & (WIRE_MAX_BUCKETS - 1)] -=
@@ -2220,8 +2397,9 @@ cred_admissible(struct gossip *g, struct gossip_cred *gc, const struct cred *c, 
 static int64_t
 admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 {
-	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
-	                          c->noverlay, c->vnis,      c->nvnis};
+	/* What the credential grants is read from it (member_grant): the entry holds the name
+	 * and key alone. */
+	const struct gossip_grant none = {0};
 	size_t n = gossip_trust_count(g->admitted_trust);
 
 	if (reserve((void **)&g->members, &g->members_cap, g->nmembers + 1, sizeof(*g->members)) !=
@@ -2229,7 +2407,7 @@ admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 	    reserve((void **)&g->unconfirmed, &g->unconfirmed_cap, g->nmembers + 1,
 	            sizeof(*g->unconfirmed)) != 0 ||
 	    reserve((void **)&g->admitted, &g->admitted_cap, n + 1, sizeof(*g->admitted)) != 0 ||
-	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &gr) != 0)
+	    gossip_trust_add(g->admitted_trust, c->site, c->wg_key, &none) != 0)
 		return -1;
 	memset(&g->members[g->nmembers], 0, sizeof(*g->members));
 	memset(&g->unconfirmed[g->nmembers], 0, sizeof(*g->unconfirmed));
@@ -2245,8 +2423,6 @@ static int64_t
 cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struct cred *c,
           char *err, size_t errlen)
 {
-	struct gossip_grant gr = {c->prefixes, c->nprefixes, c->overlay,
-	                          c->noverlay, c->vnis,      c->nvnis};
 	struct admitted *a;
 	uint32_t idx;
 	bool rekey;
@@ -2262,7 +2438,7 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	}
 	i = gossip_trust_find(g->admitted_trust, c->site);
 	a = i >= 0 ? &g->admitted[i] : NULL;
-	if (a != NULL && c->serial <= a->cred->serial) {
+	if (a != NULL && c->serial <= gossip_cred_serial(a->cred)) {
 		/* Held already (or older): verified once per serial. */
 		say(err, errlen, a->out ? "revoked or expired" : "");
 		return a->out ? -1 : (int64_t)(g->nstatic + (size_t)i);
@@ -2279,7 +2455,7 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	/* A live site's credential for another key is its next one: the site still speaks with
 	 * its current key, and moves when it does with the new one (admitted_promote). */
 	if (rekey && !a->out && live(g->members[idx].state)) {
-		if (a->next == NULL || a->next->serial < c->serial) {
+		if (a->next == NULL || gossip_cred_serial(a->next) < c->serial) {
 			if (a->next_key == NULL && (a->next_key = malloc(WIRE_KEY_LEN)) == NULL)
 				return -1;
 			gossip_cred_unref(a->next);
@@ -2291,8 +2467,7 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	}
 	gossip_cred_unref(a->next);
 	a->next = NULL;
-	if (trust_replace(g->admitted_trust, i, c->wg_key, &gr) != 0)
-		return -1;
+	trust_rekey(g->admitted_trust, i, c->wg_key);
 	gossip_cred_unref(a->cred);
 	a->cred = gossip_cred_ref(gc);
 	a->out = 0;
@@ -2310,15 +2485,10 @@ static void
 admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
 {
 	struct admitted *a = admitted_of(g, idx);
-	struct cred c;
 
-	if (a == NULL || a->next == NULL ||
-	    cred_decode(a->next->bytes, a->next->len, &c, NULL, 0) != 0)
+	if (a == NULL || a->next == NULL)
 		return;
-	if (trust_replace(g->admitted_trust, (int)(idx - g->nstatic), c.wg_key,
-	                  &(struct gossip_grant){c.prefixes, c.nprefixes, c.overlay, c.noverlay,
-	                                         c.vnis, c.nvnis}) != 0)
-		return;
+	trust_rekey(g->admitted_trust, (int)(idx - g->nstatic), a->next_key);
 	gossip_cred_unref(a->cred);
 	a->cred = a->next;
 	a->next = NULL;
@@ -2337,7 +2507,7 @@ expiry_tick(struct gossip *g, gossip_time now)
 	g->next_expiry_check = now + GOSSIP_SEC;
 	t = unix_now(g);
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++)
-		if (!g->admitted[i].out && t >= g->admitted[i].cred->not_after)
+		if (!g->admitted[i].out && t >= cred_not_after(g->admitted[i].cred))
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_EXPIRED);
 	return true;
 }
@@ -2392,7 +2562,7 @@ revocation_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t 
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
 		const struct trust_entry *e = &g->admitted_trust->e[i];
 
-		if (revoked(g, e->name, e->key, g->admitted[i].cred->serial))
+		if (revoked(g, e->name, e->key, gossip_cred_serial(g->admitted[i].cred)))
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_REVOKED);
 	}
 	return 1;
@@ -2442,7 +2612,7 @@ authorities_take(struct gossip *g, gossip_time now, const uint8_t *bytes, size_t
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
 		struct admitted *a = &g->admitted[i];
 
-		if (a->out || cred_decode(a->cred->bytes, a->cred->len, &c, NULL, 0) != 0)
+		if (a->out || gossip_cred_decode(a->cred, &c, NULL, 0) != 0)
 			continue;
 		if (cred_verify(&c, &g->authorities, unix_now(g), &v) != CRED_OK)
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_DISOWNED);
@@ -2513,7 +2683,8 @@ next_cred_asks(struct gossip *g, gossip_time now)
 		const struct admitted *a = &g->admitted[i];
 		uint32_t idx = (uint32_t)(g->nstatic + i);
 		const struct member *m = &g->members[idx];
-		uint64_t held = a->next != NULL ? a->next->serial : a->cred->serial;
+		uint64_t held =
+		        a->next != NULL ? gossip_cred_serial(a->next) : gossip_cred_serial(a->cred);
 
 		if (a->out || !live(m->state) || m->desc == NULL || m->desc->d.next_serial <= held)
 			continue;
@@ -2533,6 +2704,17 @@ put_blob(struct gossip *g, struct pkt *p, uint8_t type, const uint8_t *bytes, si
 	pkt_put(g, p, m);
 }
 
+static void
+put_cred(struct gossip *g, struct pkt *p, const struct gossip_cred *gc)
+{
+	struct wire_msg *m = &g->out;
+
+	msg_clear(m, WIRE_CRED);
+	m->blob_len = gc->len;
+	gossip_cred_encode(gc, m->blob, sizeof(m->blob));
+	pkt_put(g, p, m);
+}
+
 /* A member asks for credentials: each known one goes with the descriptor it admits, so the
  * asker takes both in one go. */
 static void
@@ -2547,15 +2729,15 @@ on_cred_req(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		const struct admitted *a;
 
 		if (id == SELF_ID && g->self_cred != NULL) {
-			put_blob(g, &p, WIRE_CRED, g->self_cred->bytes, g->self_cred->len);
+			put_cred(g, &p, g->self_cred);
 			if (g->self_next != NULL)
-				put_blob(g, &p, WIRE_CRED, g->self_next->bytes, g->self_next->len);
+				put_cred(g, &p, g->self_next);
 			if (g->self_state == GOSSIP_ALIVE)
 				put_self_alive(g, &p);
 		} else if (id >= 0 && id != SELF_ID && (a = admitted_of(g, (uint32_t)id)) != NULL) {
-			put_blob(g, &p, WIRE_CRED, a->cred->bytes, a->cred->len);
+			put_cred(g, &p, a->cred);
 			if (a->next != NULL)
-				put_blob(g, &p, WIRE_CRED, a->next->bytes, a->next->len);
+				put_cred(g, &p, a->next);
 			if (g->members[id].desc != NULL && live(g->members[id].state)) {
 				msg_clear(&g->out, WIRE_ALIVE);
 				wire_cdesc_unpack(&g->members[id].desc->d, &g->out.desc);
@@ -2704,7 +2886,7 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	     memcmp(m->desc->d.wg_key, tentry(g, (uint32_t)id)->key, WIRE_KEY_LEN) == 0))
 		return;
 	a = admitted_of(g, (uint32_t)id);
-	if (a != NULL && a->next != NULL && d->cred_serial == a->next->serial &&
+	if (a != NULL && a->next != NULL && d->cred_serial == gossip_cred_serial(a->next) &&
 	    memcmp(d->wg_key, a->next_key, WIRE_KEY_LEN) == 0) {
 		gd = gossip_desc_new(d);
 		if (gd != NULL && desc_verify(gd, NULL) == 0) {
@@ -2714,11 +2896,11 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 		gossip_desc_unref(gd);
 		return;
 	}
-	if (a != NULL && (d->cred_serial > a->cred->serial ||
-	                  (d->next_serial > a->cred->serial &&
-	                   (a->next == NULL || d->next_serial > a->next->serial)))) {
+	if (a != NULL && (d->cred_serial > gossip_cred_serial(a->cred) ||
+	                  (d->next_serial > gossip_cred_serial(a->cred) &&
+	                   (a->next == NULL || d->next_serial > gossip_cred_serial(a->next))))) {
 		cred_ask(g, now, from, addr, want, 1, false);
-		if (d->cred_serial > a->cred->serial)
+		if (d->cred_serial > gossip_cred_serial(a->cred))
 			return;
 	}
 	/* Only the trusted key's signature says anything about the site. */
@@ -3284,7 +3466,7 @@ send_entries(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, un
 			const struct member *mm = &g->members[i];
 
 			if (mm->state == GOSSIP_NONE ||
-			    (tentry(g, (uint32_t)i)->hash & (nb - 1)) != b)
+			    (name_hash(tentry(g, (uint32_t)i)->name) & (nb - 1)) != b)
 				continue;
 			entry_add(g, &p, nb, b, &first, reply, tentry(g, (uint32_t)i)->name,
 			          mm->incarnation, mm->state);
@@ -3739,7 +3921,7 @@ on_present(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
 		memset(&mine, 0, sizeof(mine));
 		mine.nonce = wp->nonce;
 		mine.cred_len = g->self_cred->len;
-		memcpy(mine.cred, g->self_cred->bytes, g->self_cred->len);
+		gossip_cred_encode(g->self_cred, mine.cred, sizeof(mine.cred));
 		send_clear(g, from, out, wire_present_encode(&mine, out, sizeof(out)));
 	}
 	hello_answer(g, (uint32_t)id, from);
@@ -3824,7 +4006,7 @@ on_cookie(struct gossip *g, const uint8_t *buf, size_t len)
 		wp->has_cookie = true;
 		memcpy(wp->cookie, c.cookie, WIRE_COOKIE_LEN);
 		wp->cred_len = g->self_cred->len;
-		memcpy(wp->cred, g->self_cred->bytes, g->self_cred->len);
+		gossip_cred_encode(g->self_cred, wp->cred, sizeof(wp->cred));
 		s->presented = true;
 		send_clear(g, &s->ep, out, wire_present_encode(wp, out, sizeof(out)));
 		return;
@@ -4441,7 +4623,7 @@ federation_init(struct gossip *g, const struct gossip_config *cfg)
 	if (g->self_next == NULL)
 		return "next credential does not decode";
 	if (strcmp(c.site, g->name) != 0 || strcmp(c.federation, g->authorities.federation) != 0 ||
-	    c.serial <= g->self_cred->serial ||
+	    c.serial <= gossip_cred_serial(g->self_cred) ||
 	    memcmp(c.wg_key, seal_public_key(g->seal), WIRE_KEY_LEN) == 0)
 		return "next credential is not this site's next one (name, federation, a higher "
 		       "serial and another key)";
@@ -4745,7 +4927,7 @@ gossip_admit(struct gossip *g, gossip_time now, struct gossip_cred *gc, char *er
 	char why[128];
 
 	g->clock = now;
-	if (cred_decode(gc->bytes, gc->len, &c, why, sizeof(why)) != 0) {
+	if (gossip_cred_decode(gc, &c, why, sizeof(why)) != 0) {
 		say(err, errlen, why);
 		return -1;
 	}

@@ -64,17 +64,20 @@ const char *gossip_refusal_name(enum gossip_refusal r);
 enum gossip_refusal gossip_trust_check(const struct gossip_trust *t, const struct wire_desc *d,
                                        char *why, size_t len);
 
-/* A site credential as gossip holds it: the encoded document, passed on as it is, and what
- * admission needs of it. Shared by reference like descriptors; verified is set once its
+/* A site credential as gossip holds it: the encoded document, passed on byte for byte, and
+ * its fields read in place. Shared by reference like descriptors; verified is set once its
  * signatures were checked against the authority set of the instance that checked them (a
- * simulator's sites share one set). */
+ * simulator's sites share one set). The bytes are kept but for each signature's authority key,
+ * which a federation's credentials all repeat: each names its key by an index into a table of
+ * the keys held (gossip_cred_encode puts them back). */
 struct gossip_cred {
 	unsigned refs;
 	bool verified;
-	uint64_t serial;
-	int64_t not_before, not_after; /* Unix seconds */
-	uint16_t len;
-	uint8_t bytes[];
+	uint8_t nsigs;
+	uint16_t len; /* encoded */
+	/* The encoding up to its signatures (their count included), then per signature its
+	 * key's index (4 bytes, unaligned) and the signature. */
+	uint8_t kept[];
 };
 
 /* A copy of an encoded credential, decoded into c (which may be NULL) to check it is one:
@@ -82,6 +85,12 @@ struct gossip_cred {
 struct gossip_cred *gossip_cred_new(const uint8_t *bytes, size_t len, struct cred *c);
 struct gossip_cred *gossip_cred_ref(struct gossip_cred *gc);
 void gossip_cred_unref(struct gossip_cred *gc);
+/* The bytes gc was made of, into buf: their length (gc->len), or -1 when cap is short. */
+int gossip_cred_encode(const struct gossip_cred *gc, uint8_t *buf, size_t cap);
+/* gc decoded into c: 0, or -1 with the reason in err. */
+int gossip_cred_decode(const struct gossip_cred *gc, struct cred *c, char *err, size_t errlen);
+/* gc's serial, read where its encoding holds it. */
+uint64_t gossip_cred_serial(const struct gossip_cred *gc);
 
 /* A descriptor shared by reference: one received copy serves the whole membership view,
  * and a simulator can share one across thousands of views. */

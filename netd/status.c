@@ -80,8 +80,7 @@ credential_member(const struct site_snapshot *s, size_t i, struct gossip_member_
 	char err[128];
 
 	return i >= gossip_trust_count(s->trust) && gossip_member(s->gossip, i, mi) == 0 &&
-	       mi->cred != NULL &&
-	       cred_decode(mi->cred->bytes, mi->cred->len, c, err, sizeof(err)) == 0;
+	       mi->cred != NULL && gossip_cred_decode(mi->cred, c, err, sizeof(err)) == 0;
 }
 
 /* For bsearch: a site name against a desired peer. */

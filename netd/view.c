@@ -127,8 +127,7 @@ view_carry(const struct gossip *g, struct state *st)
 		if (mi.cred != NULL) {
 			struct state_blob *b = &st->creds[st->ncreds++];
 
-			b->len = mi.cred->len;
-			memcpy(b->bytes, mi.cred->bytes, mi.cred->len);
+			b->len = (uint16_t)gossip_cred_encode(mi.cred, b->bytes, sizeof(b->bytes));
 		}
 	}
 	for (size_t i = 0; i < nrevs; i++) {
@@ -233,8 +232,7 @@ view_member_cred(const struct gossip_member_info *mi, struct cred *c)
 {
 	char err[128];
 
-	return mi->cred != NULL &&
-	       cred_decode(mi->cred->bytes, mi->cred->len, c, err, sizeof(err)) == 0;
+	return mi->cred != NULL && gossip_cred_decode(mi->cred, c, err, sizeof(err)) == 0;
 }
 
 size_t

@@ -482,6 +482,7 @@ static void
 site_new(size_t i, double stretch)
 {
 	struct gossip_config cfg = {0};
+	uint8_t cred[CRED_ENCODED_MAX];
 	char err[200];
 
 	cfg.name = S[i].desc.name;
@@ -501,8 +502,8 @@ site_new(size_t i, double stretch)
 	        stretched(cfg.profile.reconnect_interval_ms, 3600000, stretch);
 	cfg.trust = trust;
 	cfg.authorities = &A;
-	cfg.credential = S[i].cred->bytes;
-	cfg.credential_len = S[i].cred->len;
+	cfg.credential = cred;
+	cfg.credential_len = (size_t)gossip_cred_encode(S[i].cred, cred, sizeof(cred));
 	cfg.unix_now = unix_now;
 	cfg.rng_seed = O.seed * 1000003u + i;
 	cfg.cb.send = cb_send;
