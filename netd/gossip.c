@@ -4080,20 +4080,33 @@ seeds_tick(struct gossip *g, gossip_time now)
 	}
 }
 
+static bool
+reconnectable(const struct member *m)
+{
+	return m->state == GOSSIP_DEAD && m->desc != NULL;
+}
+
 /* Members held dead are tried now and then: with seeds on one side only, this is what
- * lets both halves of a healed partition find each other. */
+ * lets both halves of a healed partition find each other, and it is how a site held dead
+ * here alone, which nobody else tells, hears of it. One of them, each as likely as any
+ * other: a few dead among thousands of members are tried every time, not when a random
+ * pick of all happens on one. */
 static void
 reconnect_tick(struct gossip *g)
 {
-	for (int tries = 0; tries < 16 && g->nmembers > 0; tries++) {
-		uint32_t idx = rng_below(g, (uint32_t)g->nmembers);
-		const struct member *m = &g->members[idx];
+	uint32_t ndead = 0, pick;
 
-		if (m->state == GOSSIP_DEAD && m->desc != NULL) {
-			g->ctr.joins++;
-			send_digest(g, idx, member_addr(g, idx), true);
-			return;
-		}
+	for (size_t i = 0; i < g->nmembers; i++)
+		ndead += reconnectable(&g->members[i]);
+	if (ndead == 0)
+		return;
+	pick = rng_below(g, ndead);
+	for (uint32_t i = 0; i < g->nmembers; i++) {
+		if (!reconnectable(&g->members[i]) || pick-- > 0)
+			continue;
+		g->ctr.joins++;
+		send_digest(g, i, member_addr(g, i), true);
+		return;
 	}
 }
 

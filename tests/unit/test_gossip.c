@@ -439,6 +439,48 @@ test_join_and_update_events(void **state)
 	world_free(w);
 }
 
+/* n more trusted sites q0, q1, ... (puppets in q, which untrust_many frees), which A takes
+ * as it starts again; B is known once more. */
+static void
+trust_many(struct world *w, struct puppet *q, size_t n)
+{
+	struct addr_prefix allowed = {{AF_INET, {.bytes = {10}}}, 8};
+	uint32_t vni = 100;
+	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
+
+	assert_non_null(q);
+	for (size_t i = 0; i < n; i++) {
+		char *name = malloc(8);
+
+		assert_non_null(name);
+		snprintf(name, 8, "q%zu", i);
+		q[i].name = name;
+		memset(q[i].priv, (int)i + 1, 32);
+		q[i].priv[30] = (uint8_t)(i >> 8);
+		q[i].priv[31] = 0x40;
+		q[i].seal = seal_new(name, q[i].priv, 100);
+		assert_non_null(q[i].seal);
+		memcpy(q[i].pub, seal_public_key(q[i].seal), 32);
+		make_desc(&q[i], (uint8_t)(i + 10));
+		q[i].addr.addr.u.bytes[1] = (uint8_t)(i >> 8); /* one address each */
+		q[i].desc.gossip = q[i].addr;
+		assert_int_equal(gossip_trust_add(w->trust, name, q[i].pub, &grant), 0);
+	}
+	start_a(w, 2, true);
+	handshake(w, B);
+	send_alive(w, B, B, 1);
+}
+
+static void
+untrust_many(struct puppet *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		seal_free(q[i].seal);
+		free((char *)q[i].name);
+	}
+	free(q);
+}
+
 #define QUEUE_SITES 200
 /* The ALIVEs a join brings, one per member, wait in the broadcast queue until they went out
  * often enough: each holds a reference to the member's descriptor, not a copy of its
@@ -454,32 +496,12 @@ test_alive_queue_footprint(void **state)
 	struct puppet *q = calloc(QUEUE_SITES, sizeof(*q));
 	uint8_t(*enc)[WIRE_DATAGRAM_MAX] = calloc(QUEUE_SITES, sizeof(*enc));
 	int enc_len[QUEUE_SITES];
-	struct addr_prefix allowed = {{AF_INET, {.bytes = {10}}}, 8};
-	uint32_t vni = 100;
-	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 	size_t before, per_site, passed_on = 0;
 
 	(void)state;
 	assert_non_null(q);
 	assert_non_null(enc);
-	for (size_t i = 0; i < QUEUE_SITES; i++) {
-		char *name = malloc(8);
-
-		assert_non_null(name);
-		snprintf(name, 8, "q%zu", i);
-		q[i].name = name;
-		memset(q[i].priv, (int)i + 1, 32);
-		q[i].priv[31] = 0x40;
-		q[i].seal = seal_new(name, q[i].priv, 100);
-		assert_non_null(q[i].seal);
-		memcpy(q[i].pub, seal_public_key(q[i].seal), 32);
-		make_desc(&q[i], (uint8_t)(i + 10));
-		assert_int_equal(gossip_trust_add(w->trust, name, q[i].pub, &grant), 0);
-	}
-	/* A takes the trust table as it starts. */
-	start_a(w, 2, true);
-	handshake(w, B);
-	send_alive(w, B, B, 1);
+	trust_many(w, q, QUEUE_SITES);
 	before = heap_in_use();
 	for (size_t i = 0; i < QUEUE_SITES; i++) {
 		memset(m, 0, sizeof(*m));
@@ -535,12 +557,8 @@ test_alive_queue_footprint(void **state)
 	print_message("%zu queued ALIVEs seen passed on\n", passed_on);
 	assert_true(passed_on > 0);
 
-	for (size_t i = 0; i < QUEUE_SITES; i++) {
-		seal_free(q[i].seal);
-		free((char *)q[i].name);
-	}
+	untrust_many(q, QUEUE_SITES);
 	free(enc);
-	free(q);
 	free(got);
 	free(m);
 	world_free(w);
@@ -1088,6 +1106,85 @@ tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
 			return true;
 	}
 	return false;
+}
+
+#define RECONNECT_SITES 1000
+/* A site held dead here alone among a thousand live ones (nobody else tells it) is tried at
+ * every reconnect: each one's digest goes to a member held dead, where a random pick of all
+ * members found one about once in 60 reconnects. */
+static void
+test_reconnect_finds_the_dead(void **state)
+{
+	struct world *w = world_new(true);
+	struct puppet *q = calloc(RECONNECT_SITES, sizeof(*q));
+	struct wire_msg *m = msg_new();
+	enum gossip_state st;
+	uint32_t inc;
+	size_t alive = 0;
+
+	(void)state;
+	trust_many(w, q, RECONNECT_SITES);
+	handshake(w, X);
+	for (size_t i = 0; i < RECONNECT_SITES; i++) {
+		memset(m, 0, sizeof(*m));
+		m->type = WIRE_ALIVE;
+		sign_desc(&q[i], 3, &m->desc);
+		send1(w, B, m);
+	}
+	for (size_t i = 0; i < RECONNECT_SITES; i++) {
+		struct gossip_member_info info;
+
+		assert_int_equal(
+		        gossip_member(w->g, (size_t)gossip_trust_find(w->trust, q[i].name), &info),
+		        0);
+		alive += info.state == GOSSIP_ALIVE;
+	}
+	assert_int_equal(alive, RECONNECT_SITES);
+	send_alive(w, B, X, 5);
+	send_accuse(w, WIRE_SUSPECT, X, 5, B);
+	for (int i = 0; i < 1200; i++) {
+		w->now += 100 * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+		state_of(w, X, &st, &inc);
+		if (st == GOSSIP_DEAD)
+			break;
+	}
+	assert_int_equal(st, GOSSIP_DEAD);
+
+	/* Three reconnect intervals (10 s on a LAN, jittered by a fifth): a digest to a member
+	 * held dead in each, counted by A as a join. */
+	for (int round = 0; round < 3; round++) {
+		uint64_t joins = gossip_counters(w->g)->joins;
+		bool sent = false;
+
+		for (int i = 0; i < 130 && gossip_counters(w->g)->joins == joins; i++) {
+			w->nout = 0;
+			w->now += 100 * GOSSIP_MSEC;
+			gossip_tick(w->g, w->now);
+		}
+		assert_int_equal(gossip_counters(w->g)->joins, joins + 1);
+		for (size_t k = 0; k < w->nout && !sent; k++) {
+			int idx = -1;
+
+			if (addr_endpoint_equal(&w->out[k].to, &w->p[X].addr)) {
+				idx = gossip_trust_find(w->trust, "x");
+			} else {
+				for (size_t i = 0; i < RECONNECT_SITES && idx < 0; i++)
+					if (addr_endpoint_equal(&w->out[k].to, &q[i].addr))
+						idx = gossip_trust_find(w->trust, q[i].name);
+			}
+			if (idx >= 0) {
+				struct gossip_member_info info;
+
+				assert_int_equal(gossip_member(w->g, (size_t)idx, &info), 0);
+				sent = info.state == GOSSIP_DEAD;
+			}
+		}
+		assert_true(sent);
+	}
+	untrust_many(q, RECONNECT_SITES);
+	free(m);
+	world_free(w);
 }
 
 /* A site that lost its state file comes back at incarnation 1 while A holds it dead at 3:
@@ -2283,6 +2380,7 @@ main(void)
 	        cmocka_unit_test(test_probe_failure),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refutation_pulled),
+	        cmocka_unit_test(test_reconnect_finds_the_dead),
 	        cmocka_unit_test(test_dead_site_gets_its_own_descriptor),
 	        cmocka_unit_test(test_refusals),
 	        cmocka_unit_test(test_ping_ack),
