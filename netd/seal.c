@@ -12,16 +12,21 @@
 static const char kdf_context[] = "netd seal v1";
 static const char nonce_context[] = "netd xeddsa nonce v1";
 
+/* One per peer this site sealed for or opened from: 80 bytes (a static assertion holds it).
+ * The X25519 secret is kept, not the two direction keys: the one a datagram needs is hashed
+ * from it as it is sealed or opened (a BLAKE2b call besides the AEAD). The peer's public key
+ * is kept as a keyed 64-bit fingerprint (SipHash under a key drawn for this seal, so no one
+ * outside can pick keys that collide): enough to see that the caller's key for the id
+ * changed. An outstanding challenge is its number: the nonce is this seal's session and it. */
 struct peer {
-	uint32_t id;
-	bool challenged; /* chal is outstanding */
-	uint8_t pub[32];
-	uint8_t tx[32];   /* this site -> peer */
-	uint8_t rx[32];   /* peer -> this site */
+	uint8_t shared[32];
+	uint64_t fingerprint;
 	uint64_t session; /* the peer's confirmed session, 0 before the first */
 	struct seal_replay replay;
-	uint8_t chal[WIRE_NONCE_LEN];
+	uint64_t chal; /* the outstanding challenge's number, 0: none */
+	uint32_t id;
 };
+_Static_assert(sizeof(struct peer) <= 80, "a seal peer grew");
 
 /* The key and what is derived from it: in memory locked against swapping, left out of core
  * dumps and wiped when freed. Apart from the rest, whose heap pointers a leak checker must
@@ -31,6 +36,7 @@ struct seal_secret {
 	uint8_t pub[32];
 	uint8_t sign_scalar[32]; /* a, with a·B == sign_pub */
 	uint8_t sign_pub[32];
+	uint8_t fingerprint_key[crypto_shorthash_KEYBYTES];
 };
 
 struct seal {
@@ -44,7 +50,7 @@ struct seal {
 	/* Never evicted, because a replay window must outlive any cache policy; bounded by the
 	 * number of trusted sites. The peers side by side, in the order first seen, found through
 	 * an open-addressing index of their positions: an empty slot of the index costs 4 bytes,
-	 * not a peer's 144 (the table held the peers themselves, a quarter to five eighths of them
+	 * not a peer's 80 (the table held the peers themselves, a quarter to five eighths of them
 	 * empty). */
 	struct peer *peers;
 	size_t npeers, cap;
@@ -107,6 +113,7 @@ seal_new(const char *name, const uint8_t priv[32], uint64_t session)
 	memcpy(s->sec->priv, priv, 32);
 	s->session = session;
 	s->dh = default_dh;
+	crypto_shorthash_keygen(s->sec->fingerprint_key);
 	if (crypto_scalarmult_base(s->sec->pub, s->sec->priv) != 0 || derive_signing(s) != 0) {
 		seal_free(s);
 		return NULL;
@@ -169,6 +176,10 @@ seal_rotate(struct seal *s)
 	while (session == 0 || session == s->session);
 	s->session = session;
 	s->counter = 0;
+	/* A challenge's nonce is the session it was made in and its number: those made in the
+	 * old one are dropped, and the next challenge of each peer is made in the new one. */
+	for (size_t i = 0; i < s->npeers; i++)
+		s->peers[i].chal = 0;
 }
 
 /* ---- peer table ---- */
@@ -239,53 +250,64 @@ grow(struct seal *s)
 }
 
 static int
-derive_keys(struct seal *s, const uint8_t peer_pub[32], uint8_t tx[32], uint8_t rx[32])
+derive_shared(struct seal *s, const uint8_t peer_pub[32], uint8_t shared[32])
 {
-	uint8_t shared[32];
-	crypto_generichash_state st;
-	int rc = -1;
-
-	if (s->dh(s->dh_arg, shared, s->sec->priv, peer_pub) != 0 || sodium_is_zero(shared, 32))
-		goto out;
-	/* Both public keys in a fixed order per direction: the two directions get
-	 * different keys, so a datagram cannot be reflected back to its sender. */
-	crypto_generichash_init(&st, shared, 32, 32);
-	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
-	crypto_generichash_update(&st, s->sec->pub, 32);
-	crypto_generichash_update(&st, peer_pub, 32);
-	crypto_generichash_final(&st, tx, 32);
-	crypto_generichash_init(&st, shared, 32, 32);
-	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
-	crypto_generichash_update(&st, peer_pub, 32);
-	crypto_generichash_update(&st, s->sec->pub, 32);
-	crypto_generichash_final(&st, rx, 32);
-	rc = 0;
-out:
-	sodium_memzero(shared, sizeof(shared));
-	sodium_memzero(&st, sizeof(st));
-	return rc;
+	if (s->dh(s->dh_arg, shared, s->sec->priv, peer_pub) != 0 || sodium_is_zero(shared, 32)) {
+		sodium_memzero(shared, 32);
+		return -1;
+	}
+	return 0;
 }
 
-/* The peer's entry, created on first use; keys are re-derived when the caller's public
- * key for the id changed (a trust reload), which also resets its window. */
+/* The key of one direction: both public keys in a fixed order per direction, so the two
+ * directions get different keys and a datagram cannot be reflected back to its sender. */
+static void
+direction_key(const struct peer *p, const uint8_t from[32], const uint8_t to[32], uint8_t key[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, p->shared, 32, 32);
+	crypto_generichash_update(&st, (const uint8_t *)kdf_context, sizeof(kdf_context));
+	crypto_generichash_update(&st, from, 32);
+	crypto_generichash_update(&st, to, 32);
+	crypto_generichash_final(&st, key, 32);
+	sodium_memzero(&st, sizeof(st));
+}
+
+static uint64_t
+fingerprint(const struct seal *s, const uint8_t pub[32])
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, pub, 32, s->sec->fingerprint_key);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+/* The peer's entry, created on first use; the secret is derived again when the caller's
+ * public key for the id changed (a trust reload), which also resets its window. */
 static int
 peer_get(struct seal *s, uint32_t id, const uint8_t pub[32], struct peer **out)
 {
 	struct peer *p = peer_find(s, id);
+	uint64_t fp = fingerprint(s, pub);
 	struct peer fresh;
 
-	if (p != NULL && memcmp(p->pub, pub, 32) == 0) {
+	if (p != NULL && p->fingerprint == fp) {
 		*out = p;
 		return 0;
 	}
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.id = id;
-	memcpy(fresh.pub, pub, 32);
-	if (derive_keys(s, pub, fresh.tx, fresh.rx) != 0)
+	fresh.fingerprint = fp;
+	if (derive_shared(s, pub, fresh.shared) != 0)
 		return SEAL_ERR_KEY;
 	if (p == NULL) {
-		if (grow(s) != 0)
+		if (grow(s) != 0) {
+			sodium_memzero(&fresh, sizeof(fresh));
 			return SEAL_ERR_NOMEM;
+		}
 		slot_put(s->slots, s->nslots, id, s->npeers);
 		p = &s->peers[s->npeers++];
 	}
@@ -384,7 +406,7 @@ seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const ui
           size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
 	size_t n = strlen(s->name), hl = 2 + n + 12;
-	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], key[32];
 	unsigned long long clen;
 	struct peer *p;
 	int rc;
@@ -404,8 +426,10 @@ seal_wrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const ui
 	put_u64(out + 2 + n, s->session);
 	put_u32(out + 2 + n + 8, (uint32_t)s->counter);
 	make_nonce(nonce, s->session, s->counter);
+	direction_key(p, s->sec->pub, peer_pub, key);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + hl, &clen, payload, len, out, hl, NULL,
-	                                           nonce, p->tx);
+	                                           nonce, key);
+	sodium_memzero(key, sizeof(key));
 	*outlen = hl + (size_t)clen;
 	return 0;
 }
@@ -414,7 +438,7 @@ int
 seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const uint8_t *dgram,
             size_t len, uint8_t *out, size_t cap, size_t *outlen, struct seal_opened *op)
 {
-	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], key[32];
 	unsigned long long plen;
 	uint64_t session, counter;
 	struct peer *p;
@@ -430,9 +454,11 @@ seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const 
 	/* Authenticate before looking at the window: a forgery is counted as one, and
 	 * forged counters never move the window. */
 	make_nonce(nonce, session, counter);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL, dgram + hl,
-	                                               len - (size_t)hl, dgram, (size_t)hl, nonce,
-	                                               p->rx) != 0)
+	direction_key(p, peer_pub, s->sec->pub, key);
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+	        out, &plen, NULL, dgram + hl, len - (size_t)hl, dgram, (size_t)hl, nonce, key);
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0)
 		return SEAL_ERR_FORGED;
 	op->session = session;
 	op->counter = counter;
@@ -448,6 +474,13 @@ seal_unwrap(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32], const 
 
 /* ---- freshness ---- */
 
+static void
+challenge_nonce(const struct seal *s, const struct peer *p, uint8_t nonce[WIRE_NONCE_LEN])
+{
+	put_u64(nonce, s->session);
+	put_u64(nonce + 8, p->chal);
+}
+
 int
 seal_challenge(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32],
                uint8_t nonce[WIRE_NONCE_LEN])
@@ -457,14 +490,11 @@ seal_challenge(struct seal *s, uint32_t peer_id, const uint8_t peer_pub[32],
 
 	if (rc != 0)
 		return rc;
-	if (!p->challenged) {
-		/* Unique for ever: sessions are, and the number within one only grows. Nothing
-		 * secret about it; a response counts because it is sealed by the peer. */
-		put_u64(p->chal, s->session);
-		put_u64(p->chal + 8, ++s->challenges);
-		p->challenged = true;
-	}
-	memcpy(nonce, p->chal, WIRE_NONCE_LEN);
+	/* Unique for ever: sessions are, and the number within one only grows. Nothing secret
+	 * about it; a response counts because it is sealed by the peer. */
+	if (p->chal == 0)
+		p->chal = ++s->challenges;
+	challenge_nonce(s, p, nonce);
 	return 0;
 }
 
@@ -473,9 +503,9 @@ seal_challenge_pending(struct seal *s, uint32_t peer_id, uint8_t nonce[WIRE_NONC
 {
 	struct peer *p = peer_find(s, peer_id);
 
-	if (p == NULL || !p->challenged)
+	if (p == NULL || p->chal == 0)
 		return false;
-	memcpy(nonce, p->chal, WIRE_NONCE_LEN);
+	challenge_nonce(s, p, nonce);
 	return true;
 }
 
@@ -484,10 +514,14 @@ seal_confirm(struct seal *s, uint32_t peer_id, const struct seal_opened *op,
              const uint8_t nonce[WIRE_NONCE_LEN])
 {
 	struct peer *p = peer_find(s, peer_id);
+	uint8_t want[WIRE_NONCE_LEN];
 
-	if (p == NULL || !p->challenged || sodium_memcmp(p->chal, nonce, WIRE_NONCE_LEN) != 0)
+	if (p == NULL || p->chal == 0)
 		return false;
-	p->challenged = false;
+	challenge_nonce(s, p, want);
+	if (sodium_memcmp(want, nonce, WIRE_NONCE_LEN) != 0)
+		return false;
+	p->chal = 0;
 	if (op->session == p->session)
 		return true;
 	/* Everything the session sent before its response could have been recorded before
