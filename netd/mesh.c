@@ -489,7 +489,7 @@ build_peers(struct build *b)
 {
 	struct mesh_desired *d = b->d;
 	bool nat = b->params->behind_nat;
-	size_t standby = 0, *carrier, *room;
+	size_t standby = 0, total = 0, at = 0, *carrier, *room;
 
 	if (!b->nadmitted)
 		return 0;
@@ -506,6 +506,16 @@ build_peers(struct build *b)
 	for (size_t i = 0; i < b->nadmitted; i++) {
 		carrier[i] = carrier_of(b, i);
 		room[carrier[i]] += b->admitted[i].nallowed;
+		total += b->admitted[i].nallowed;
+	}
+	/* One block for every peer's allowed-ips, not one a peer: a block of 48 bytes costs 64. */
+	if (total) {
+		d->allowed = malloc(total * sizeof(*d->allowed));
+		if (!d->allowed) {
+			free(carrier);
+			free(room);
+			return -ENOMEM;
+		}
 	}
 	for (size_t i = 0; i < b->nadmitted; i++) {
 		const struct mesh_site *s = b->admitted[i].site;
@@ -540,12 +550,8 @@ build_peers(struct build *b)
 		}
 		if (!room[i])
 			continue;
-		p->allowed = malloc(room[i] * sizeof(*p->allowed));
-		if (!p->allowed) {
-			free(carrier);
-			free(room);
-			return -ENOMEM;
-		}
+		p->allowed = &d->allowed[at];
+		at += room[i];
 	}
 	/* The claims are sorted by prefix: so is each peer's share of them. */
 	for (size_t j = 0; j < b->nclaims; j++) {
@@ -1013,8 +1019,7 @@ mesh_desired_free(struct mesh_desired *d)
 		return;
 	free(d->wg.userspace_command);
 	key_secret_free(d->wg.private_key);
-	for (size_t i = 0; i < d->npeers; i++)
-		free(d->peers[i].allowed);
+	free(d->allowed);
 	free(d->peers);
 	free(d->names);
 	free(d->routes);

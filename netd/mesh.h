@@ -119,8 +119,9 @@ struct mesh_peer {
 	struct addr endpoint; /* AF_UNSPEC: none, the site reaches us */
 	enum mesh_state state;
 	uint32_t path_mtu; /* the site's path_mtu when below the tunnel's MTU, else that MTU */
-	uint32_t return_path_mtu;    /* the site's; 0: not known */
-	struct addr_prefix *allowed; /* overlay addresses, then allowed prefixes; sorted */
+	uint32_t return_path_mtu; /* the site's; 0: not known */
+	/* Overlay addresses, then allowed prefixes; sorted. In the desired state's allowed. */
+	struct addr_prefix *allowed;
 	size_t nallowed;
 	/* Relayed (another site's peer carries this one's addresses; it has none of its own): a
 	 * session of this peer older than fresh_after (Unix seconds) is dropped, the peer
@@ -177,7 +178,8 @@ struct mesh_desired {
 	} wg;
 	struct mesh_peer *peers; /* sorted by site name */
 	size_t npeers;
-	char *names; /* the peers' site names, one after the other */
+	char *names;                 /* the peers' site names, one after the other */
+	struct addr_prefix *allowed; /* the peers' allowed-ips, each peer's one run of them */
 	uint32_t table;
 	uint8_t protocol;
 	uint32_t metric;
