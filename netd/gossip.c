@@ -720,16 +720,19 @@ struct member {
 	 * behind NAT that is the only address that reaches it. Forgotten when its descriptor
 	 * names another gossip endpoint. */
 	bool has_seen, has_wg_seen;
-	bool told_any;   /* told and told_wg below hold something */
+	bool told_any; /* this site told it how it is seen (OBSERVED), at told_at */
+	/* seen or wg_seen moved since it was told: a flag, not a copy of what it was told (48
+	 * bytes a member). */
+	bool told_stale;
 	bool check_path; /* its tunnel went quiet: probed out of turn, like a suspect */
 	struct addr_endpoint seen;
 	struct addr_endpoint wg_seen; /* where its WireGuard handshakes come from */
-	/* What this site last told it of how it is seen (OBSERVED), and when. */
 	gossip_time told_at;
-	struct addr_endpoint told, told_wg;
 	/* The last probe of it answered directly, and the last answered only through helpers. */
 	gossip_time direct_ok_at, direct_fail_at;
 };
+/* One a site in the view: no holes between the fields. */
+_Static_assert(sizeof(struct member) <= 112, "a member grew");
 
 /* A member's own signed leave, kept while it is held left: the proof a restarted member
  * without its state file needs to move above the incarnation it left at (its descriptor
@@ -1656,14 +1659,12 @@ observed_tell(struct gossip *g, gossip_time now, uint32_t idx, const struct addr
 	     (!m->has_wg_seen || (d->nendpoints > 0 &&
 	                          addr_endpoint_equal(&wire_cdesc_endpoints(d)[0], &m->wg_seen)))))
 		return;
-	news = !m->told_any || !addr_endpoint_equal(&m->told, &m->seen) ||
-	       (m->has_wg_seen && !addr_endpoint_equal(&m->told_wg, &m->wg_seen));
+	news = !m->told_any || m->told_stale;
 	if (m->told_any && now - m->told_at < (news ? OBSERVED_GAP : OBSERVED_RETELL))
 		return;
 	m->told_any = true;
 	m->told_at = now;
-	m->told = m->seen;
-	m->told_wg = m->wg_seen;
+	m->told_stale = false;
 	pkt_init(&p, idx, to);
 	msg_clear(&g->out, WIRE_OBSERVED);
 	g->out.addr = m->seen;
@@ -1819,6 +1820,8 @@ member_seen(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 {
 	struct member *m = &g->members[id];
 
+	if (!addr_endpoint_equal(&m->seen, from))
+		m->told_stale = true;
 	m->seen = *from;
 	m->has_seen = true;
 	observed_tell(g, now, id, from);
@@ -4916,6 +4919,7 @@ gossip_member_wg_seen(struct gossip *g, gossip_time now, const char *name,
 	g->clock = now;
 	m->wg_seen = *ep;
 	m->has_wg_seen = true;
+	m->told_stale = true;
 	observed_tell(g, now, (uint32_t)id, member_addr(g, (uint32_t)id));
 }
 

@@ -2293,6 +2293,29 @@ test_observed_endpoints_told(void **state)
 	assert_true(m->flags & WIRE_OBSERVED_WG);
 	assert_true(addr_endpoint_equal(&m->wg, &wg));
 
+	/* Seen where it was told: not told again before the retelling is due; seen elsewhere:
+	 * told at once. */
+	w->now += 300 * GOSSIP_MSEC;
+	w->nout = 0;
+	m->type = WIRE_PING;
+	send1(w, B, m);
+	assert_true(took(w, B, WIRE_ACK, m));
+	assert_false(took(w, B, WIRE_OBSERVED, m));
+	w->p[B].addr = endpoint4(203, 0, 113, 9, 40002);
+	w->nout = 0;
+	m->type = WIRE_PING;
+	send1(w, B, m);
+	assert_true(took(w, B, WIRE_OBSERVED, m));
+	assert_true(addr_endpoint_equal(&m->addr, &w->p[B].addr));
+	assert_true(m->flags & WIRE_OBSERVED_WG);
+	w->p[B].addr = mapped;
+	w->now += 300 * GOSSIP_MSEC;
+	w->nout = 0;
+	m->type = WIRE_PING;
+	send1(w, B, m);
+	assert_true(took(w, B, WIRE_OBSERVED, m));
+	assert_true(addr_endpoint_equal(&m->addr, &mapped));
+
 	/* Its new descriptor says both: nothing more to tell. */
 	w->p[B].desc.gossip = mapped;
 	w->p[B].desc.endpoints[0] = wg;
