@@ -48,6 +48,7 @@ struct owned_route {
 };
 /* Two a site, kept between runs: no holes between the fields (a name array was 108 bytes). */
 _Static_assert(sizeof(struct owned_route) <= 80, "an owned route grew");
+_Static_assert(sizeof(struct reconcile_fence) <= 32, "a fence grew");
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
  * desired state may drop, and what events are compared with. */
@@ -651,9 +652,11 @@ reconcile_report_format(const struct reconcile_report *rep, bool with_object, ch
 }
 
 const char *
-reconcile_fence_reason(const struct reconcile_fence *fence, char *buf, size_t len)
+reconcile_fence_reason(const struct reconcile *r, const struct reconcile_fence *fence, char *buf,
+                       size_t len)
 {
-	const struct reconcile_report *rep = fence->report;
+	const struct reconcile_report *rep =
+	        fence->report < r->nreports ? &r->reports[fence->report] : NULL;
 
 	if (fence->installed)
 		return NULL;
@@ -2962,6 +2965,12 @@ fence_qcmp(const void *a, const void *b)
 	                       &((const struct reconcile_fence *)b)->dst);
 }
 
+static uint32_t
+report_place(const struct run *run, size_t report)
+{
+	return report < run->r->nreports ? (uint32_t)report : RECONCILE_NO_REPORT;
+}
+
 static bool
 fence_in_table(const struct run *run, const struct addr_prefix *dst)
 {
@@ -3000,7 +3009,7 @@ save_fences(struct run *run)
 			continue;
 		f->dst = w->route.dst;
 		f->installed = w->installed;
-		f->report = report_at(run, run->routes_read ? w->report : run->routes_unread);
+		f->report = report_place(run, run->routes_read ? w->report : run->routes_unread);
 		r->nfences++;
 	}
 	for (size_t i = 0; !run->addrs_read && i < d->nfailclosed; i++) {
@@ -3008,13 +3017,13 @@ save_fences(struct run *run)
 
 		f->dst = d->failclosed[i];
 		f->installed = run->routes_read && fence_in_table(run, &f->dst);
-		f->report = f->installed       ? NULL
-		            : run->routes_read ? report_at(run, run->addrs_unread)
-		                               : report_at(run, run->routes_unread);
+		f->report = f->installed       ? RECONCILE_NO_REPORT
+		            : run->routes_read ? report_place(run, run->addrs_unread)
+		                               : report_place(run, run->routes_unread);
 	}
 	for (size_t i = 0; i < run->nleft; i++)
 		r->fences[r->nfences++] = (struct reconcile_fence){
-		        .dst = run->left[i].dst, .report = report_at(run, run->left[i].report)};
+		        .dst = run->left[i].dst, .report = report_place(run, run->left[i].report)};
 	if (r->nfences > 1)
 		qsort(r->fences, r->nfences, sizeof(*r->fences), fence_qcmp);
 }

@@ -193,17 +193,23 @@ struct reconcile_report {
 const char *reconcile_report_format(const struct reconcile_report *rep, bool with_object, char *buf,
                                     size_t len);
 
+struct reconcile;
+
 /* A fail-closed route as the last run left it. */
 struct reconcile_fence {
 	struct addr_prefix dst;
 	bool installed; /* netd's unreachable route of dst is in the table */
-	/* Why not: what says so (a collision, a failure, a part left out, or a read the run
-	 * lacked), or NULL when memory ran out for it; lives as long as the fence. */
-	const struct reconcile_report *report;
+	/* Why not: the place among the last run's reports of what says so (a collision, a
+	 * failure, a part left out, or a read the run lacked), or RECONCILE_NO_REPORT when memory
+	 * ran out for it. A place, not a pointer: two fences a site, 32 bytes each, not 40. */
+	uint32_t report;
 };
+#define RECONCILE_NO_REPORT UINT32_MAX
 
-/* Why the fence is not installed, in words; NULL when it is. Returns buf or NULL. */
-const char *reconcile_fence_reason(const struct reconcile_fence *fence, char *buf, size_t len);
+/* Why the fence (one of r's) is not installed, in words; NULL when it is. Returns buf or
+ * NULL. */
+const char *reconcile_fence_reason(const struct reconcile *r, const struct reconcile_fence *fence,
+                                   char *buf, size_t len);
 
 /* What a run did to a tunnel route. */
 enum reconcile_route_action {
@@ -249,8 +255,6 @@ struct reconcile_overlap {
 	bool installed; /* YIELDED: the throw route is in netd's table */
 	const struct reconcile_report *report;
 };
-
-struct reconcile;
 
 /* Returns 0 and *out, or -ENOMEM. Freed with reconcile_free. */
 int reconcile_new(struct reconcile **out);

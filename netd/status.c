@@ -755,7 +755,8 @@ status_routes_json(const struct site_snapshot *s)
 			json_array_append_new(
 			        routes, route_json(addr_prefix_format(&f->dst, buf), "unreachable",
 			                           NULL, NULL, d->failclosed_metric,
-			                           reconcile_fence_reason(f, why, sizeof(why))));
+			                           reconcile_fence_reason(s->reconcile, f, why,
+			                                                  sizeof(why))));
 		}
 	}
 	for (size_t j = 0; d != NULL && j < d->nreports; j++)

@@ -332,10 +332,10 @@ expect_fences(const struct reconcile *r, const char *want)
 	have[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		char p[ADDR_PREFIX_STRLEN], why[RECONCILE_REPORT_STRLEN];
-		const char *reason = reconcile_fence_reason(&f[i], why, sizeof(why));
+		const char *reason = reconcile_fence_reason(r, &f[i], why, sizeof(why));
 
 		assert_true(f[i].installed == (reason == NULL));
-		assert_true(f[i].installed == (f[i].report == NULL));
+		assert_true(f[i].installed == (f[i].report == RECONCILE_NO_REPORT));
 		len += (size_t)snprintf(have + len, sizeof(have) - len, "%s %s%s%s\n",
 		                        addr_prefix_format(&f[i].dst, p),
 		                        f[i].installed ? "yes" : "no", reason ? ": " : "",
