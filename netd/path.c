@@ -17,18 +17,35 @@ struct path_entry {
 	bool live;
 	bool handshook; /* its own peer has had a handshake */
 	bool has_endpoint;
-	enum path_mode mode;
+	uint8_t mode;   /* enum path_mode */
+	uint8_t reason; /* enum reason */
 	struct addr_endpoint endpoint;
-	int64_t since;      /* the direct attempt's start, or when it was relayed */
-	int64_t since_unix; /* PATH_RELAYED: when it was relayed, Unix seconds */
+	/* PATH_RELAYED: when it was relayed, Unix seconds (32 bits hold them until 2106). */
+	uint32_t since_unix;
+	uint32_t switches; /* one a second at most: 136 years' worth */
+	int64_t since;     /* the direct attempt's start, or when it was relayed */
 	uint64_t rx_bytes, tx_bytes;
 	int64_t rx_at, tx_at; /* when the bytes received and sent last grew */
 	int64_t probe_asked_at;
-	const char *reason;
-	uint64_t switches;
 };
-/* One a remote site, rebuilt every second: no holes between the fields. */
-_Static_assert(sizeof(struct path_entry) <= 128, "a path entry grew");
+/* One a remote site, rebuilt every second: no holes between the fields, small numbers for
+ * what is small (the reason an index of its text, not a pointer). */
+_Static_assert(sizeof(struct path_entry) <= 104, "a path entry grew");
+
+/* Why a site is relayed, or why a failing direct path is not. */
+enum reason {
+	REASON_NONE,
+	REASON_NO_HANDSHAKE,
+	REASON_QUIET,
+	REASON_NO_RELAY,
+};
+
+static const char *const reason_text[] = {
+        [REASON_NONE] = NULL,
+        [REASON_NO_HANDSHAKE] = "no handshake on the direct path",
+        [REASON_QUIET] = "reached only through other sites, and nothing comes back on its tunnel",
+        [REASON_NO_RELAY] = "its direct path fails and no relay is accepted by both ends",
+};
 
 struct path_table {
 	char self[WIRE_NAME_MAX + 1];
@@ -149,24 +166,25 @@ relay_choose(const struct path_table *p, const struct path_site *const *cands, s
 	return best;
 }
 
-/* Why the direct path to s fails, NULL when it does not (as far as can be told yet). */
-static const char *
+/* Why the direct path to s fails, REASON_NONE when it does not (as far as can be told yet). */
+static enum reason
 direct_failing(const struct path_entry *e, const struct path_site *s, int64_t now)
 {
 	int64_t ok = s->direct_ok_at > e->since ? s->direct_ok_at : e->since;
 
 	if (s->handshake_at == 0 && now - e->since >= PATH_DIRECT_WAIT)
-		return "no handshake on the direct path";
+		return REASON_NO_HANDSHAKE;
 	if (s->direct_fail_at > ok && now - e->rx_at >= PATH_RX_QUIET)
-		return "reached only through other sites, and nothing comes back on its tunnel";
-	return NULL;
+		return REASON_QUIET;
+	return REASON_NONE;
 }
 
 static void
 entry_step(struct path_table *p, struct path_entry *e, const struct path_site *const *cands,
            size_t ncands, const struct path_site *s, int64_t now, int64_t unix_now_us)
 {
-	const char *why, *relay;
+	const char *relay;
+	enum reason why;
 
 	if (e->mode == PATH_RELAYED) {
 		relay = relay_choose(p, cands, ncands, s);
@@ -176,7 +194,7 @@ entry_step(struct path_table *p, struct path_entry *e, const struct path_site *c
 			e->mode = PATH_DIRECT;
 			e->relay = "";
 			e->since = now;
-			e->reason = NULL;
+			e->reason = REASON_NONE;
 			e->switches++;
 		} else if (strcmp(relay, e->relay) != 0) {
 			e->relay = relay;
@@ -185,17 +203,15 @@ entry_step(struct path_table *p, struct path_entry *e, const struct path_site *c
 		return;
 	}
 	why = direct_failing(e, s, now);
-	relay = why != NULL ? relay_choose(p, cands, ncands, s) : NULL;
-	e->reason = why != NULL && relay == NULL ? "its direct path fails and no relay is accepted "
-	                                           "by both ends"
-	                                         : why;
+	relay = why != REASON_NONE ? relay_choose(p, cands, ncands, s) : NULL;
+	e->reason = why != REASON_NONE && relay == NULL ? REASON_NO_RELAY : why;
 	if (relay == NULL)
 		return;
 	e->mode = PATH_RELAYED;
 	e->relay = relay;
 	e->since = now;
 	/* Rounded up: a session from the same second as the move is replaced too. */
-	e->since_unix = (unix_now_us + PATH_USEC - 1) / PATH_USEC;
+	e->since_unix = (uint32_t)((unix_now_us + PATH_USEC - 1) / PATH_USEC);
 	e->switches++;
 }
 
@@ -219,14 +235,14 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 	 * as its observers disagree, and would keep it from ever being found failing (a new
 	 * endpoint handshakes within a round trip; one that comes late ends a relay as soon). */
 	if (!s->live || !e->live ||
-	    (e->mode == PATH_DIRECT && e->reason == NULL && e->handshook &&
+	    (e->mode == PATH_DIRECT && e->reason == REASON_NONE && e->handshook &&
 	     (has_endpoint != e->has_endpoint ||
 	      (has_endpoint && !addr_endpoint_equal(s->endpoint, &e->endpoint))))) {
 		if (e->mode == PATH_RELAYED && !s->live)
 			e->switches++;
 		e->mode = PATH_DIRECT;
 		e->relay = "";
-		e->reason = NULL;
+		e->reason = REASON_NONE;
 		e->since = now;
 	}
 	e->live = s->live;
@@ -318,7 +334,7 @@ path_get(const struct path_table *p, const char *name, struct path_info *out)
 	out->mode = e->mode;
 	out->relay = e->mode == PATH_RELAYED ? e->relay : NULL;
 	out->since = e->since;
-	out->reason = e->reason;
+	out->reason = reason_text[e->reason];
 	out->switches = e->switches;
 	return 0;
 }
