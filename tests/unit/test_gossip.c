@@ -2260,6 +2260,16 @@ endpoint4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
 	return ep;
 }
 
+/* A PING from B, wait after the last. */
+static void
+ping_b_after(struct world *w, struct wire_msg *m, gossip_time wait)
+{
+	w->now += wait;
+	w->nout = 0;
+	m->type = WIRE_PING;
+	send1(w, B, m);
+}
+
 /* A member behind NAT: its datagrams come from where its descriptor does not say. A answers
  * there, sends there from then on, and tells it where it is seen; once WireGuard sees its
  * handshakes elsewhere too, A tells that; once its descriptor says both, A says nothing. */
@@ -2295,24 +2305,16 @@ test_observed_endpoints_told(void **state)
 
 	/* Seen where it was told: not told again before the retelling is due; seen elsewhere:
 	 * told at once. */
-	w->now += 300 * GOSSIP_MSEC;
-	w->nout = 0;
-	m->type = WIRE_PING;
-	send1(w, B, m);
+	ping_b_after(w, m, 300 * GOSSIP_MSEC);
 	assert_true(took(w, B, WIRE_ACK, m));
 	assert_false(took(w, B, WIRE_OBSERVED, m));
 	w->p[B].addr = endpoint4(203, 0, 113, 9, 40002);
-	w->nout = 0;
-	m->type = WIRE_PING;
-	send1(w, B, m);
+	ping_b_after(w, m, 0);
 	assert_true(took(w, B, WIRE_OBSERVED, m));
 	assert_true(addr_endpoint_equal(&m->addr, &w->p[B].addr));
 	assert_true(m->flags & WIRE_OBSERVED_WG);
 	w->p[B].addr = mapped;
-	w->now += 300 * GOSSIP_MSEC;
-	w->nout = 0;
-	m->type = WIRE_PING;
-	send1(w, B, m);
+	ping_b_after(w, m, 300 * GOSSIP_MSEC);
 	assert_true(took(w, B, WIRE_OBSERVED, m));
 	assert_true(addr_endpoint_equal(&m->addr, &mapped));
 
@@ -2321,10 +2323,7 @@ test_observed_endpoints_told(void **state)
 	w->p[B].desc.endpoints[0] = wg;
 	w->p[B].desc.nendpoints = 1;
 	send_alive(w, B, B, 2);
-	w->now += 60 * GOSSIP_SEC;
-	w->nout = 0;
-	m->type = WIRE_PING;
-	send1(w, B, m);
+	ping_b_after(w, m, 60 * GOSSIP_SEC);
 	assert_true(took(w, B, WIRE_ACK, m));
 	assert_false(took(w, B, WIRE_OBSERVED, m));
 	free(m);
