@@ -1,8 +1,23 @@
 /* The WireGuard device's figures kept between reads. */
 #include "netd/seen.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void
+endpoint_take(struct addr_endpoint *ep, const union wg_endpoint *from)
+{
+	if (from->sa.sa_family == AF_INET) {
+		ep->addr.family = AF_INET;
+		memcpy(ep->addr.u.bytes, &from->sin.sin_addr, 4);
+		ep->port = ntohs(from->sin.sin_port);
+	} else if (from->sa.sa_family == AF_INET6) {
+		ep->addr.family = AF_INET6;
+		memcpy(ep->addr.u.bytes, &from->sin6.sin6_addr, 16);
+		ep->port = ntohs(from->sin6.sin6_port);
+	}
+}
 
 struct seen_device *
 seen_device_new(const struct wg_device *dev)
@@ -19,9 +34,8 @@ seen_device_new(const struct wg_device *dev)
 
 		memset(q, 0, sizeof(*q));
 		memcpy(q->public_key, p->public_key, WG_KEY_SIZE);
-		q->has_endpoint = (p->flags & WG_PEER_HAS_ENDPOINT) != 0;
-		if (q->has_endpoint)
-			q->endpoint = p->endpoint;
+		if (p->flags & WG_PEER_HAS_ENDPOINT)
+			endpoint_take(&q->endpoint, &p->endpoint);
 		/* WireGuard reports "never" as a zero second; a reply's stray nanoseconds with
 		 * it are no handshake at the epoch. */
 		if (p->last_handshake.tv_sec > 0)

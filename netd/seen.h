@@ -1,5 +1,5 @@
 /* The WireGuard device as last read, kept between reads for the replies, the metrics and the
- * paths: per peer only what they show (endpoint, last handshake, bytes), 88 bytes where the
+ * paths: per peer only what they show (endpoint, last handshake, bytes), 80 bytes where the
  * read's struct wg_peer is 160 with its preshared key and allowed-ips. */
 #ifndef NETD_SEEN_H
 #define NETD_SEEN_H
@@ -9,15 +9,17 @@
 #include <stdint.h>
 
 #include "kernel-helpers/wg.h"
+#include "netd/addr.h"
 
 struct seen_peer {
 	uint8_t public_key[WG_KEY_SIZE];
-	union wg_endpoint endpoint; /* valid when has_endpoint */
-	bool has_endpoint;
+	/* Family AF_UNSPEC: none. An address and port, not the socket address of the read (28
+	 * bytes and a flag): what the replies and the paths show of it. */
+	struct addr_endpoint endpoint;
 	int64_t last_handshake_us; /* since the Unix epoch; 0: never */
 	uint64_t rx_bytes, tx_bytes;
 };
-_Static_assert(sizeof(struct seen_peer) <= 88, "a kept peer grew");
+_Static_assert(sizeof(struct seen_peer) <= 80, "a kept peer grew");
 
 struct seen_device {
 	char name[IFNAMSIZ];

@@ -373,20 +373,13 @@ status_json(const struct status_daemon *d, const struct site_snapshot *s)
 /* --- peers --- */
 
 static json_t *
-sockaddr_json(const union wg_endpoint *ep)
+endpoint_json(const struct addr_endpoint *ep)
 {
-	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+	char buf[ADDR_ENDPOINT_STRLEN];
 
-	if (ep->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &ep->sin.sin_addr, addr, sizeof(addr));
-		snprintf(buf, sizeof(buf), "%s:%u", addr, ntohs(ep->sin.sin_port));
-	} else if (ep->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &ep->sin6.sin6_addr, addr, sizeof(addr));
-		snprintf(buf, sizeof(buf), "[%s]:%u", addr, ntohs(ep->sin6.sin6_port));
-	} else {
+	if (ep->addr.family == AF_UNSPEC)
 		return json_null();
-	}
-	return json_string(buf);
+	return json_string(addr_endpoint_format(ep, buf));
 }
 
 /* What of a member's newest descriptor its trust entry refused, or null. */
@@ -437,7 +430,7 @@ put_tunnel_figures(json_t *o, const struct seen_peer *wp)
 {
 	int r = 0;
 
-	r |= put(o, "endpoint", wp ? sockaddr_json(&wp->endpoint) : json_null());
+	r |= put(o, "endpoint", wp ? endpoint_json(&wp->endpoint) : json_null());
 	r |= put(o, "last_handshake",
 	         wp ? ctl_time_json(wp->last_handshake_us / 1000000) : json_null());
 	r |= put_int(o, "rx_bytes", wp ? (json_int_t)wp->rx_bytes : 0);

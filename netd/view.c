@@ -264,17 +264,9 @@ static bool
 peer_endpoint(const struct seen_peer *p, struct addr_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));
-	if (p == NULL || !p->has_endpoint)
+	if (p == NULL || p->endpoint.addr.family == AF_UNSPEC)
 		return false;
-	if (p->endpoint.sa.sa_family == AF_INET) {
-		ep->addr.family = AF_INET;
-		memcpy(ep->addr.u.bytes, &p->endpoint.sin.sin_addr, 4);
-		ep->port = ntohs(p->endpoint.sin.sin_port);
-	} else if (p->endpoint.sa.sa_family == AF_INET6) {
-		ep->addr.family = AF_INET6;
-		memcpy(ep->addr.u.bytes, &p->endpoint.sin6.sin6_addr, 16);
-		ep->port = ntohs(p->endpoint.sin6.sin6_port);
-	}
+	*ep = p->endpoint;
 	return ep->port != 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -264,10 +265,20 @@ test_members(void **state)
 
 #define FOOTPRINT_SITES 256
 
+/* The endpoint a kept peer shows for peer i of a read, i % 3 being 1 (IPv4) or 2 (IPv6). */
+static const char *
+kept_endpoint(size_t i, char buf[ADDR_ENDPOINT_STRLEN])
+{
+	snprintf(buf, ADDR_ENDPOINT_STRLEN, i % 3 == 1 ? "192.0.2.%zu:%zu" : "[2001:db8::%zx]:%zu",
+	         i % 250 + 1, 5000 + i);
+	return buf;
+}
+
 /* The once-a-second work on a device read of every member's peer, sorted by key as netd sorts
  * it and kept as its figures: each member finds its own peer's by key (a device left
  * unsorted loses most), its handshake to the microsecond (none for a peer that never
- * handshook); a key the read does not hold finds none, and so does no read. */
+ * handshook) and its endpoint (none, IPv4, IPv6); a key the read does not hold finds none,
+ * and so does no read. */
 static void
 sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 {
@@ -287,6 +298,20 @@ sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 		/* Site 0's peer never handshook: a zero second with nanoseconds is still never. */
 		p->last_handshake.tv_sec = (time_t)(i == 0 ? 0 : 100 + i);
 		p->last_handshake.tv_nsec = 500000;
+		if (i % 3 == 1) {
+			p->endpoint.sin.sin_family = AF_INET;
+			p->endpoint.sin.sin_port = htons((uint16_t)(5000 + i));
+			p->endpoint.sin.sin_addr.s_addr =
+			        htonl(0xc0000200u + (uint32_t)(i % 250 + 1));
+		} else if (i % 3 == 2) {
+			p->endpoint.sin6.sin6_family = AF_INET6;
+			p->endpoint.sin6.sin6_port = htons((uint16_t)(5000 + i));
+			inet_pton(AF_INET6, "2001:db8::", &p->endpoint.sin6.sin6_addr);
+			p->endpoint.sin6.sin6_addr.s6_addr[14] = (uint8_t)((i % 250 + 1) >> 8);
+			p->endpoint.sin6.sin6_addr.s6_addr[15] = (uint8_t)(i % 250 + 1);
+		}
+		if (i % 3 != 0)
+			p->flags |= WG_PEER_HAS_ENDPOINT;
 	}
 	wg_device_sort_peers(dev);
 	seen = seen_device_new(dev);
@@ -294,6 +319,17 @@ sorted_device_lookups(struct gossip *g, const struct wire_desc *descs)
 	wg_free_device(dev);
 	assert_null(seen_peer_find(seen, (uint8_t[KEY_LEN]){0}));
 	assert_null(seen_peer_find(NULL, descs[0].wg_key));
+	for (size_t i = 0; i < FOOTPRINT_SITES; i++) {
+		const struct seen_peer *k = seen_peer_find(seen, descs[i].wg_key);
+		char want[ADDR_ENDPOINT_STRLEN], have[ADDR_ENDPOINT_STRLEN];
+
+		assert_non_null(k);
+		if (i % 3 == 0)
+			assert_int_equal(k->endpoint.addr.family, AF_UNSPEC);
+		else
+			assert_string_equal(addr_endpoint_format(&k->endpoint, have),
+			                    kept_endpoint(i, want));
+	}
 	view_feed_wg(g, seen, 0);
 	n = view_path_sites(g, seen, 0, 0, ps);
 	assert_int_equal(n, FOOTPRINT_SITES);

@@ -468,7 +468,7 @@ test_kept_read_figures_only(void **state)
 			usleep(50 * 1000);
 	}
 	assert_non_null(kept);
-	assert_false(kept->has_endpoint);
+	assert_int_equal(kept->endpoint.addr.family, AF_UNSPEC);
 	assert_int_equal(kept->last_handshake_us, 0);
 	st = status_json(&f->daemon, &f->snap);
 	assert_non_null(st);
