@@ -556,7 +556,7 @@ test_challenge_across_rotation(void **state)
 
 #define MANY_PEERS 1000
 /* What the peer table holds a peer for, with many peers (an entry of 80 bytes in an array
- * grown by doubling and a 4-byte slot of its index: 91 bytes a peer at 1,000; 155 with the
+ * grown by doubling and a 4-byte slot of its index: 92 bytes a peer at 1,000; 161 with the
  * entries of 144 that kept both direction keys and the public key); a peer is found again
  * by its id among the others, its keys intact. */
 static void
