@@ -805,6 +805,7 @@ struct seed {
 	uint64_t nonce; /* of the last hello, while its cookie reply is awaited */
 	bool awaiting;
 	bool presented; /* our credential went with the cookie: the seed's is awaited */
+	bool answered;  /* its entries came since the last look: the join is answered */
 };
 
 struct bucket {
@@ -3520,6 +3521,18 @@ desc_ask(struct gossip *g, uint32_t to, const struct addr_endpoint *addr,
 	pkt_send(g, &p, false);
 }
 
+/* Entries from a seed answer the join (or a later sync): the view is on its way, and the
+ * seed's own descriptor, asked for with the names it lists, may wait behind thousands of
+ * them. A join sent again meanwhile would only bring the whole list, and every ask it
+ * raises, once more. */
+static void
+seed_answered(struct gossip *g, const struct addr_endpoint *addr)
+{
+	for (size_t i = 0; i < g->nseeds; i++)
+		if (addr_endpoint_equal(&g->seeds[i].ep, addr))
+			g->seeds[i].answered = true;
+}
+
 static void
 on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
            const struct wire_msg *m)
@@ -3561,6 +3574,7 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		if (ask)
 			strcpy(want[nwant++], e->name);
 	}
+	seed_answered(g, addr);
 	desc_ask(g, from, addr, want, nwant);
 	if (ncreds > 0)
 		cred_ask(g, g->clock, from, addr, creds, ncreds, false);
@@ -4069,7 +4083,10 @@ seeds_tick(struct gossip *g, gossip_time now)
 
 		if (now < s->next)
 			continue;
-		if (seed_alive(g, &s->ep)) {
+		/* A seed that answered is tried again only if it is still not in the view
+		 * after the longest wait and sent nothing more meanwhile. */
+		if (seed_alive(g, &s->ep) || s->answered) {
+			s->answered = false;
 			s->backoff = lo;
 			s->next = now + jitter(g, hi, 0.1);
 			continue;

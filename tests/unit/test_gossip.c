@@ -1036,6 +1036,65 @@ test_seed_backoff(void **state)
 	world_free(w);
 }
 
+/* Ticks A for ms, a tenth of a second at a time; A's joins meanwhile. */
+static uint64_t
+joins_over(struct world *w, int ms)
+{
+	uint64_t before = gossip_counters(w->g)->joins;
+
+	for (int i = 0; i < ms / 100; i++) {
+		w->nout = 0;
+		w->now += 100 * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+	}
+	return gossip_counters(w->g)->joins - before;
+}
+
+/* A seed whose entries come is answering: while its own descriptor waits behind the view it
+ * lists, the join is not sent again on the backoff (1, 2, 4, 8 s), which would bring the
+ * whole list and its asks once more; it is sent again after the longest wait (30 s) if the
+ * seed is still not in the view and sent nothing more meanwhile. */
+static void
+test_seed_answering_not_joined_again(void **state)
+{
+	struct world *w = world_new(true);
+	struct gossip_config cfg = {0};
+	struct wire_msg *m = msg_new();
+	char err[128];
+
+	(void)state;
+	gossip_free(w->g);
+	cfg.name = "a";
+	cfg.private_key = w->p[A].priv;
+	cfg.session = 2;
+	cfg.incarnation = 1;
+	cfg.desc = &w->p[A].desc;
+	gossip_profile_lan(&cfg.profile);
+	cfg.trust = w->trust;
+	cfg.rng_seed = 42;
+	cfg.seeds = &w->p[B].addr;
+	cfg.nseeds = 1;
+	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
+	w->g = gossip_new(&cfg, err, sizeof(err));
+	assert_non_null(w->g);
+	gossip_start(w->g, w->now);
+	handshake(w, B);
+	gossip_tick(w->g, w->now);
+	assert_int_equal(gossip_counters(w->g)->joins, 1);
+
+	m->type = WIRE_ENTRIES;
+	m->nbuckets = 1;
+	m->count = 1;
+	strcpy(m->entries[0].name, "x");
+	m->entries[0].incarnation = 1;
+	m->entries[0].state = WIRE_STATE_ALIVE;
+	send1(w, B, m);
+	assert_int_equal(joins_over(w, 20000), 0);
+	assert_true(joins_over(w, 15000) >= 1);
+	free(m);
+	world_free(w);
+}
+
 static void
 test_leave(void **state)
 {
@@ -2386,6 +2445,7 @@ main(void)
 	        cmocka_unit_test(test_ping_ack),
 	        cmocka_unit_test(test_anti_entropy),
 	        cmocka_unit_test(test_seed_backoff),
+	        cmocka_unit_test(test_seed_answering_not_joined_again),
 	        cmocka_unit_test(test_leave),
 	        cmocka_unit_test(test_adopted_view_syncs_soon),
 	        cmocka_unit_test(test_lies_accusations),
