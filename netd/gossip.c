@@ -3968,9 +3968,13 @@ on_presented(struct gossip *g, gossip_time now, const struct wire_present *wp)
 	id = cred_take(g, now, gc, &c, NULL, 0);
 	gossip_cred_unref(gc);
 	/* The join goes now: the seed's sealed answer may have come before its credential and
-	 * been dropped, and waiting for the next try costs the joiner its backoff. */
-	if (id >= 0)
+	 * been dropped, and waiting for the next try costs the joiner its backoff. The next try
+	 * waits a backoff from this join, not from the hello: one due meanwhile would go while
+	 * the seed's answer, the whole view, is on its way. */
+	if (id >= 0) {
 		send_digest(g, (uint32_t)id, &s->ep, true);
+		s->next = now + jitter(g, s->backoff, 0.25);
+	}
 }
 
 static void
