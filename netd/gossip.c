@@ -808,6 +808,7 @@ struct seed {
 	uint64_t nonce; /* of the last hello, while its cookie reply is awaited */
 	bool awaiting;
 	bool presented; /* our credential went with the cookie: the seed's is awaited */
+	bool answered;  /* its entries came since the last look: the join is answered */
 };
 
 struct bucket {
@@ -3523,6 +3524,18 @@ desc_ask(struct gossip *g, uint32_t to, const struct addr_endpoint *addr,
 	pkt_send(g, &p, false);
 }
 
+/* Entries from a seed answer the join (or a later sync): the view is on its way, and the
+ * seed's own descriptor, asked for with the names it lists, may wait behind thousands of
+ * them. A join sent again meanwhile would only bring the whole list, and every ask it
+ * raises, once more. */
+static void
+seed_answered(struct gossip *g, const struct addr_endpoint *addr)
+{
+	for (size_t i = 0; i < g->nseeds; i++)
+		if (addr_endpoint_equal(&g->seeds[i].ep, addr))
+			g->seeds[i].answered = true;
+}
+
 static void
 on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
            const struct wire_msg *m)
@@ -3564,6 +3577,7 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		if (ask)
 			strcpy(want[nwant++], e->name);
 	}
+	seed_answered(g, addr);
 	desc_ask(g, from, addr, want, nwant);
 	if (ncreds > 0)
 		cred_ask(g, g->clock, from, addr, creds, ncreds, false);
@@ -3957,9 +3971,13 @@ on_presented(struct gossip *g, gossip_time now, const struct wire_present *wp)
 	id = cred_take(g, now, gc, &c, NULL, 0);
 	gossip_cred_unref(gc);
 	/* The join goes now: the seed's sealed answer may have come before its credential and
-	 * been dropped, and waiting for the next try costs the joiner its backoff. */
-	if (id >= 0)
+	 * been dropped, and waiting for the next try costs the joiner its backoff. The next try
+	 * waits a backoff from this join, not from the hello: one due meanwhile would go while
+	 * the seed's answer, the whole view, is on its way. */
+	if (id >= 0) {
 		send_digest(g, (uint32_t)id, &s->ep, true);
+		s->next = now + jitter(g, s->backoff, 0.25);
+	}
 }
 
 static void
@@ -4072,7 +4090,10 @@ seeds_tick(struct gossip *g, gossip_time now)
 
 		if (now < s->next)
 			continue;
-		if (seed_alive(g, &s->ep)) {
+		/* A seed that answered is tried again only if it is still not in the view
+		 * after the longest wait and sent nothing more meanwhile. */
+		if (seed_alive(g, &s->ep) || s->answered) {
+			s->answered = false;
 			s->backoff = lo;
 			s->next = now + jitter(g, hi, 0.1);
 			continue;

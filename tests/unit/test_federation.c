@@ -17,6 +17,7 @@
 
 #include "netd/cred.h"
 #include "netd/gossip.h"
+#include "netd/seal.h"
 #include "netd/view.h"
 #include "tests/unit/heap.h"
 
@@ -56,7 +57,8 @@ struct fed {
 	struct datagram *q;
 	size_t nq, cap;
 	gossip_time now;
-	int cut[2]; /* datagrams between these two sites are lost; {0, 0}: none */
+	int cut[2];     /* datagrams between these two sites are lost; {0, 0}: none */
+	bool seed_mute; /* site 0's sealed datagrams are lost, its clear ones not */
 };
 
 static struct fed *F;
@@ -85,6 +87,8 @@ cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t le
 
 	if (dst < 0 || (F->cut[0] != F->cut[1] && ((from == &F->s[F->cut[0]] && dst == F->cut[1]) ||
 	                                           (from == &F->s[F->cut[1]] && dst == F->cut[0]))))
+		return;
+	if (F->seed_mute && from == &F->s[0] && buf[0] == SEAL_KIND)
 		return;
 	if (F->nq == F->cap) {
 		F->cap = F->cap ? F->cap * 2 : 64;
@@ -304,6 +308,32 @@ test_join_by_credential(void **state)
 				assert_int_equal(seen(i, j), GOSSIP_ALIVE);
 	assert_true(gossip_counters(F->s[1].g)->creds_admitted >= 2);
 	assert_int_equal(gossip_counters(F->s[0].g)->creds_refused, 0);
+}
+
+/* b's join goes to a once a's credential answers b's presentation, and a's answer is lost:
+ * b's next try comes a backoff (doubled to 2 s, jittered by a quarter) after that join, not
+ * when the hello's backoff (1 s) runs out, which a slow seed's presentation can reach within
+ * a millisecond of the join, bringing a's whole view twice. */
+static void
+test_join_waits_from_the_join(void **state)
+{
+	uint64_t joins;
+	int64_t ms = 0;
+
+	(void)state;
+	F->seed_mute = true;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	while (gossip_member_find(F->s[1].g, F->s[0].name) < 0 && ms < 1000) {
+		run(10);
+		ms += 10;
+	}
+	assert_true(ms < 100);
+	joins = gossip_counters(F->s[1].g)->joins;
+	run(1400);
+	assert_int_equal(gossip_counters(F->s[1].g)->joins, joins);
+	run(1200);
+	assert_true(gossip_counters(F->s[1].g)->joins > joins);
 }
 
 /* c can hear of b only from a (datagrams between b and c are lost). c learns b from a's
@@ -839,6 +869,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_join_by_credential, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_join_waits_from_the_join, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fixed_view_asks_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_short_of_threshold, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),

@@ -888,6 +888,22 @@ test_ping_ack(void **state)
 
 /* Anti-entropy: a digest from a peer with a different view gets entries back; entries
  * naming a newer incarnation get a descriptor request. */
+/* from lists x, alive at inc, as its only entry. */
+static void
+send_entry_x(struct world *w, int from, uint32_t inc)
+{
+	struct wire_msg *m = msg_new();
+
+	m->type = WIRE_ENTRIES;
+	m->nbuckets = 1;
+	m->count = 1;
+	strcpy(m->entries[0].name, "x");
+	m->entries[0].incarnation = inc;
+	m->entries[0].state = WIRE_STATE_ALIVE;
+	send1(w, from, m);
+	free(m);
+}
+
 static void
 test_anti_entropy(void **state)
 {
@@ -919,14 +935,7 @@ test_anti_entropy(void **state)
 
 	/* B says x is at 9: A asks for the descriptor. */
 	w->nout = 0;
-	memset(m, 0, sizeof(*m));
-	m->type = WIRE_ENTRIES;
-	m->nbuckets = 1;
-	m->count = 1;
-	strcpy(m->entries[0].name, "x");
-	m->entries[0].incarnation = 9;
-	m->entries[0].state = WIRE_STATE_ALIVE;
-	send1(w, B, m);
+	send_entry_x(w, B, 9);
 	assert_true(w->nout >= 1);
 	assert_int_equal(seal_unwrap(w->p[B].seal, 0, w->p[A].pub, w->out[0].buf, w->out[0].len,
 	                             plain, sizeof(plain), &plen, &w->opened),
@@ -987,17 +996,14 @@ test_adopted_view_syncs_soon(void **state)
 	world_free(w);
 }
 
-/* A seed that is not in the view gets a hello, and again later with a longer wait. */
-static void
-test_seed_backoff(void **state)
+/* A in a new session, with B's address as its seed; not started. */
+static struct gossip *
+seeded_a(struct world *w)
 {
-	struct world *w = world_new(true);
 	struct gossip_config cfg = {0};
 	struct gossip *g;
-	gossip_time t = w->now, first = -1, second = -1, third = -1;
 	char err[128];
 
-	(void)state;
 	cfg.name = "a";
 	cfg.private_key = w->p[A].priv;
 	cfg.session = 2;
@@ -1005,11 +1011,24 @@ test_seed_backoff(void **state)
 	cfg.desc = &w->p[A].desc;
 	gossip_profile_lan(&cfg.profile);
 	cfg.trust = w->trust;
+	cfg.rng_seed = 42;
 	cfg.seeds = &w->p[B].addr;
 	cfg.nseeds = 1;
 	cfg.cb = (struct gossip_callbacks){cb_send, cb_event, w};
 	g = gossip_new(&cfg, err, sizeof(err));
 	assert_non_null(g);
+	return g;
+}
+
+/* A seed that is not in the view gets a hello, and again later with a longer wait. */
+static void
+test_seed_backoff(void **state)
+{
+	struct world *w = world_new(true);
+	struct gossip *g = seeded_a(w);
+	gossip_time t = w->now, first = -1, second = -1, third = -1;
+
+	(void)state;
 	w->nout = 0;
 	gossip_start(g, t);
 	while (third < 0 && t < w->now + 60 * GOSSIP_SEC) {
@@ -1033,6 +1052,45 @@ test_seed_backoff(void **state)
 	assert_true(first >= 0 && second > first && third > second);
 	assert_true(third - second > second - first);
 	gossip_free(g);
+	world_free(w);
+}
+
+/* Ticks A for ms, a tenth of a second at a time; A's joins meanwhile. */
+static uint64_t
+joins_over(struct world *w, int ms)
+{
+	uint64_t before = gossip_counters(w->g)->joins;
+
+	for (int i = 0; i < ms / 100; i++) {
+		w->nout = 0;
+		w->now += 100 * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+	}
+	return gossip_counters(w->g)->joins - before;
+}
+
+/* A seed whose entries come is answering: while its own descriptor waits behind the view it
+ * lists, the join is not sent again on the backoff (1, 2, 4, 8 s), which would bring the
+ * whole list and its asks once more; it is sent again after the longest wait (30 s) if the
+ * seed is still not in the view and sent nothing more meanwhile. */
+static void
+test_seed_answering_not_joined_again(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+
+	(void)state;
+	gossip_free(w->g);
+	w->g = seeded_a(w);
+	gossip_start(w->g, w->now);
+	handshake(w, B);
+	gossip_tick(w->g, w->now);
+	assert_int_equal(gossip_counters(w->g)->joins, 1);
+
+	send_entry_x(w, B, 1);
+	assert_int_equal(joins_over(w, 20000), 0);
+	assert_true(joins_over(w, 15000) >= 1);
+	free(m);
 	world_free(w);
 }
 
@@ -2408,6 +2466,7 @@ main(void)
 	        cmocka_unit_test(test_ping_ack),
 	        cmocka_unit_test(test_anti_entropy),
 	        cmocka_unit_test(test_seed_backoff),
+	        cmocka_unit_test(test_seed_answering_not_joined_again),
 	        cmocka_unit_test(test_leave),
 	        cmocka_unit_test(test_adopted_view_syncs_soon),
 	        cmocka_unit_test(test_lies_accusations),
