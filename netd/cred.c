@@ -269,6 +269,26 @@ get_i64(struct codec_in *in)
 	return v <= INT64_MAX ? (int64_t)v : -(int64_t)(UINT64_MAX - v) - 1;
 }
 
+/* The header and the site body's fields up to the validity, read as get_site_body reads
+ * them: 0, or -1 when buf is not a site credential that holds them. */
+int
+cred_site_validity(const uint8_t *buf, size_t len, uint64_t *serial, int64_t *not_after)
+{
+	struct codec_in in = {.buf = buf, .len = len};
+	char name[WIRE_NAME_MAX + 1];
+	uint8_t key[CRED_KEY_LEN];
+
+	if (codec_get_u8(&in) != CRED_VERSION || codec_get_u8(&in) != CRED_KIND_SITE)
+		return -1;
+	codec_get_name(&in, name); /* the federation */
+	codec_get_name(&in, name); /* the site */
+	codec_get_copy(&in, key, sizeof(key));
+	*serial = codec_get_u64(&in);
+	get_i64(&in); /* not before */
+	*not_after = get_i64(&in);
+	return in.bad ? -1 : 0;
+}
+
 /* A count byte; over max it is bad and reads as 0, so no loop runs past an array. */
 static uint8_t
 get_count(struct codec_in *in, unsigned max)

@@ -119,6 +119,9 @@ int cred_authorities_decode(const uint8_t *buf, size_t len, struct cred_authorit
                             size_t errlen);
 /* The kind of an encoded document (its second byte), or -1. */
 int cred_kind_of(const uint8_t *buf, size_t len);
+/* The serial and end of validity of an encoded site credential, read in place (the bytes
+ * before its signatures suffice): 0, or -1 when buf does not hold them. */
+int cred_site_validity(const uint8_t *buf, size_t len, uint64_t *serial, int64_t *not_after);
 
 /* The armour: "-----BEGIN NETD <KIND>-----", base64 lines of at most 64 characters, and
  * "-----END NETD <KIND>-----", KIND being CREDENTIAL, REVOCATION or AUTHORITIES. Text around

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "netd/codec.h"
-
 #define MAX_CONFIRMERS 8
 #define MAX_FORWARDS   64
 #define MAX_URGENT     16 /* suspects waiting for this site's own probe */
@@ -530,38 +528,26 @@ sig_key_index(const struct gossip_cred *gc, size_t i)
 	return idx;
 }
 
-/* The credential's serial and validity, read where the encoding has them: after the
- * federation's and the site's names and the key (a byte of length before each name). */
-static struct codec_in
-cred_fields(const struct gossip_cred *gc)
-{
-	size_t at = 2;
-
-	at += 1 + gc->kept[at];
-	at += 1 + gc->kept[at];
-	return (struct codec_in){
-	        .buf = gc->kept, .len = cred_body_len(gc), .off = at + CRED_KEY_LEN};
-}
-
+/* The credential's serial and validity, read in place: gossip_cred_new decoded the bytes,
+ * so they hold them. */
 uint64_t
 gossip_cred_serial(const struct gossip_cred *gc)
 {
-	struct codec_in in = cred_fields(gc);
+	uint64_t serial = 0;
+	int64_t not_after;
 
-	return codec_get_u64(&in);
+	cred_site_validity(gc->kept, cred_body_len(gc), &serial, &not_after);
+	return serial;
 }
 
 static int64_t
 cred_not_after(const struct gossip_cred *gc)
 {
-	struct codec_in in = cred_fields(gc);
+	uint64_t serial;
+	int64_t not_after = 0;
 
-	uint64_t v;
-
-	codec_get_u64(&in);     /* the serial */
-	codec_get_u64(&in);     /* not before */
-	v = codec_get_u64(&in); /* two's complement */
-	return v <= INT64_MAX ? (int64_t)v : -(int64_t)(UINT64_MAX - v) - 1;
+	cred_site_validity(gc->kept, cred_body_len(gc), &serial, &not_after);
+	return not_after;
 }
 
 struct gossip_cred *
@@ -2122,8 +2108,6 @@ member_granted(const struct gossip *g, uint32_t idx)
 	return r != NULL ? &r->granted->d : &g->members[idx].desc->d;
 }
 
-/* What idx's grant refuses of gd, as a new refusal with room made for it in the side table;
- * NULL when gd is granted whole, or (*ok false) when memory ran out. */
 /* What idx is granted: its trust entry's lists, or for a site admitted by credential those of
  * the credential it holds, decoded into c (its entry keeps none). */
 static struct gossip_grant
@@ -2138,6 +2122,8 @@ member_grant(const struct gossip *g, uint32_t idx, struct cred *c)
 	                             c->noverlay, c->vnis,      c->nvnis};
 }
 
+/* What idx's grant refuses of gd, as a new refusal with room made for it in the side table;
+ * NULL when gd is granted whole, or (*ok false) when memory ran out. */
 static struct refusal *
 refusal_new(struct gossip *g, uint32_t idx, const struct gossip_desc *gd, bool *ok)
 {
