@@ -30,24 +30,32 @@ struct owned_segment {
 	size_t nvteps;
 };
 
-#define NO_OTHER UINT32_MAX
-
+/* A route the last run planned, without what the scope holds once for all routes (the table,
+ * the owner, the two metrics, the WireGuard device's index) or what netd never sets (a
+ * gateway): owned_kh() makes it whole again. */
 struct owned_route {
-	struct kh_route route;
 	/* A tunnel route's site (a yield: of the one it lies in), in the scope's names; "" for a
 	 * fence. The names outlive the desired state they were taken from, which the next run
 	 * replaces while comparing with this scope. */
 	const char *via;
-	/* Blocked or a yield: the other owner's route, in the scope's others (the few routes
-	 * that have one); else NO_OTHER. */
-	uint32_t other;
-	bool blocked;   /* another owner's route collides: not installed */
-	bool installed; /* the run left it in the table */
-	bool yield;     /* a throw route for a more specific route in main */
-	bool withdrawn; /* blocked, and removed when the collision came */
+	uint8_t dst[16]; /* the prefix's address bytes, of family and len */
+	uint8_t family, len;
+	uint8_t type;       /* unicast: a tunnel route; unreachable: a fence; throw: a yield */
+	bool blocked : 1;   /* another owner's route collides: not installed */
+	bool installed : 1; /* the run left it in the table */
+	bool withdrawn : 1; /* blocked, and removed when the collision came */
+	uint32_t mtu;
 };
-/* Two a site, kept between runs: no holes between the fields (a name array was 108 bytes). */
-_Static_assert(sizeof(struct owned_route) <= 80, "an owned route grew");
+/* Two a site, kept between runs: 80 bytes with a whole struct kh_route and the other owner's
+ * place in each. */
+_Static_assert(sizeof(struct owned_route) <= 32, "an owned route grew");
+
+/* The other owner's route of a blocked or yielding owned route (the few that have one), by
+ * the owned route's place. */
+struct owned_other {
+	uint32_t route;
+	struct kh_route other;
+};
 _Static_assert(sizeof(struct reconcile_fence) <= 32, "a fence grew");
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
@@ -61,13 +69,12 @@ struct scope {
 	uint8_t protocol;
 	struct addr_prefix addrs[MESH_MAX_OVERLAY];
 	size_t naddrs;
+	uint32_t metric, failclosed_metric; /* of the tunnel routes and yields, of the fences */
 	struct owned_route *routes;
 	size_t nroutes;
-	char *names; /* the routes' vias, one after the other */
-	struct kh_route *others;
+	char *names;                /* the routes' vias, one after the other */
+	struct owned_other *others; /* by route */
 	size_t nothers;
-	struct addr_prefix *fences; /* desired's fail-closed prefixes, before the local subnets */
-	size_t nfences;
 	struct owned_segment *segs;
 	size_t nsegs;
 };
@@ -236,7 +243,6 @@ scope_clear(struct scope *s)
 	free(s->routes);
 	free(s->names);
 	free(s->others);
-	free(s->fences);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -756,19 +762,75 @@ route_matches(const struct kh_route *have, const struct kh_route *want)
 	       have->gateway.family == AF_UNSPEC && have->mtu == want->mtu;
 }
 
-static int
-owned_qcmp(const void *key, const void *item)
+static struct addr_prefix
+owned_dst(const struct owned_route *o)
 {
-	return route_qcmp(key, &((const struct owned_route *)item)->route);
+	struct addr_prefix p = {.addr.family = o->family, .len = o->len};
+
+	memcpy(p.addr.u.bytes, o->dst, sizeof(o->dst));
+	return p;
 }
 
-/* What the last run left of netd's route of key's table, prefix and metric, or NULL. */
+/* The route o is, whole, as the run that kept it planned it. */
+static struct kh_route
+owned_kh(const struct scope *s, const struct owned_route *o)
+{
+	return (struct kh_route){
+	        .dst = owned_dst(o),
+	        .table = s->table,
+	        .protocol = s->protocol,
+	        .type = o->type,
+	        .oif = o->type == KH_ROUTE_UNICAST ? s->wg_index : 0,
+	        .metric = o->type == KH_ROUTE_UNREACHABLE ? s->failclosed_metric : s->metric,
+	        .mtu = o->mtu,
+	};
+}
+
+static bool
+owned_yield(const struct owned_route *o)
+{
+	return o->type == KH_ROUTE_THROW;
+}
+
+/* What the last run left of netd's route of key's table, prefix and metric, or NULL. The
+ * routes are sorted as route_qcmp sorts them whole. */
 static const struct owned_route *
 owned_route(const struct scope *s, const struct kh_route *key)
 {
-	if (!s->valid || s->table != key->table)
-		return NULL;
-	return find(key, s->routes, s->nroutes, sizeof(*s->routes), owned_qcmp);
+	size_t lo = 0, hi = s->valid && s->table == key->table ? s->nroutes : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct kh_route have = owned_kh(s, &s->routes[mid]);
+		int c = route_qcmp(key, &have);
+
+		if (!c)
+			return &s->routes[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static int
+other_qcmp(const void *key, const void *item)
+{
+	uint32_t k = *(const uint32_t *)key, i = ((const struct owned_other *)item)->route;
+
+	return k < i ? -1 : k > i;
+}
+
+/* The other owner's route of the scope's route at place i, or NULL. */
+static const struct kh_route *
+owned_other(const struct scope *s, size_t i)
+{
+	uint32_t key = (uint32_t)i;
+	const struct owned_other *o =
+	        find(&key, s->others, s->nothers, sizeof(*s->others), other_qcmp);
+
+	return o ? &o->other : NULL;
 }
 
 /* --- what the run did to the tunnel routes --- */
@@ -809,10 +871,13 @@ note_flushed(struct run *run, uint32_t table, uint8_t protocol)
 
 	if (!s->valid || s->table != table || s->protocol != protocol)
 		return;
-	for (size_t i = 0; i < s->nroutes; i++)
-		if (s->routes[i].installed && s->routes[i].via[0] && !s->routes[i].yield)
-			add_change(run, RECONCILE_ROUTE_WITHDRAWN, &s->routes[i].route.dst,
-			           s->routes[i].via);
+	for (size_t i = 0; i < s->nroutes; i++) {
+		const struct owned_route *o = &s->routes[i];
+		struct addr_prefix dst = owned_dst(o);
+
+		if (o->installed && o->via[0] && !owned_yield(o))
+			add_change(run, RECONCILE_ROUTE_WITHDRAWN, &dst, o->via);
+	}
 }
 
 /* --- removing netd's objects --- */
@@ -2527,7 +2592,7 @@ note_installed(struct run *run, const struct want_route *w, enum install how)
 	struct reconcile_route_change *c;
 
 	/* A yield of that prefix before leads to no site. */
-	if (was && was->yield)
+	if (was && owned_yield(was))
 		was = NULL;
 	if (how == INSTALL_ADDED) {
 		add_change(run, RECONCILE_ROUTE_ADDED, &w->route.dst, via);
@@ -2615,7 +2680,7 @@ note_blocked(struct run *run)
 
 		if (!w->blocked || w->peer == SIZE_MAX)
 			continue;
-		if (was && was->yield)
+		if (was && owned_yield(was))
 			was = NULL;
 		if (was && was->blocked) {
 			w->withdrawn = was->withdrawn;
@@ -2646,7 +2711,7 @@ note_yields(struct run *run)
 		const struct reconcile_report *rep = report_at(run, w->report);
 		struct reconcile_route_change *c;
 
-		if (!w->yield || (was && was->yield))
+		if (!w->yield || (was && owned_yield(was)))
 			continue;
 		c = add_change(run, RECONCILE_ROUTE_YIELDED, &w->route.dst, rep ? rep->site : "");
 		if (c && rep) {
@@ -2667,18 +2732,20 @@ note_overlaps_gone(struct run *run)
 
 	for (size_t i = 0; s->valid && s->table == run->d->table && i < s->nroutes; i++) {
 		const struct owned_route *o = &s->routes[i];
-		const struct want_route *w = wanted_route(run, &o->route);
+		const struct kh_route route = owned_kh(s, o);
+		const struct want_route *w = wanted_route(run, &route);
+		const struct kh_route *other;
 
 		/* What a read the run lacked does not tell is not taken as gone. */
-		if (o->yield && run->main_read && !(w && w->yield))
-			c = add_change(run, RECONCILE_ROUTE_RECLAIMED, &o->route.dst, o->via);
-		else if (o->blocked && !o->yield && o->via[0] && run->routes_read &&
+		if (owned_yield(o) && run->main_read && !(w && w->yield))
+			c = add_change(run, RECONCILE_ROUTE_RECLAIMED, &route.dst, o->via);
+		else if (o->blocked && !owned_yield(o) && o->via[0] && run->routes_read &&
 		         !(w && w->blocked && !w->yield))
-			c = add_change(run, RECONCILE_ROUTE_UNBLOCKED, &o->route.dst, o->via);
+			c = add_change(run, RECONCILE_ROUTE_UNBLOCKED, &route.dst, o->via);
 		else
 			continue;
-		if (c && o->other != NO_OTHER)
-			c->other = s->others[o->other];
+		if (c && (other = owned_other(s, i)))
+			c->other = *other;
 	}
 }
 
@@ -2876,6 +2943,8 @@ save_scope(struct run *run)
 	s.wg_mtu = d->wg.mtu;
 	s.table = d->table;
 	s.protocol = d->protocol;
+	s.metric = d->metric;
+	s.failclosed_metric = d->failclosed_metric;
 	memcpy(s.addrs, d->wg.addrs, sizeof(s.addrs));
 	s.naddrs = d->wg.naddrs;
 	if (run->nwant) {
@@ -2893,18 +2962,17 @@ save_scope(struct run *run)
 			const struct reconcile_report *rep = report_at(run, w->report);
 			struct owned_route *o = &s.routes[i];
 
-			o->route = w->route;
+			memcpy(o->dst, w->route.dst.addr.u.bytes, sizeof(o->dst));
+			o->family = w->route.dst.addr.family;
+			o->len = w->route.dst.len;
+			o->type = w->route.type;
+			o->mtu = w->route.mtu;
 			o->blocked = w->blocked;
 			o->installed = w->installed;
-			o->yield = w->yield;
 			o->withdrawn = w->withdrawn;
-			o->other = NO_OTHER;
-			if (rep && (w->yield || w->blocked)) {
-				o->other = (uint32_t)s.nothers;
-				s.others[s.nothers++] = rep->other;
-			}
-			if (w->peer != SIZE_MAX)
-				o->route.oif = run->wg_link.ifindex;
+			if (rep && (w->yield || w->blocked))
+				s.others[s.nothers++] = (struct owned_other){.route = (uint32_t)i,
+				                                             .other = rep->other};
 			o->via = want_via(run, w);
 		}
 		s.nroutes = run->nwant;
@@ -2912,13 +2980,6 @@ save_scope(struct run *run)
 		                    (const size_t[]){offsetof(struct owned_route, via)}, 1);
 		if (!s.names)
 			goto oom;
-	}
-	if (d->nfailclosed) {
-		s.fences = malloc(d->nfailclosed * sizeof(*s.fences));
-		if (!s.fences)
-			goto oom;
-		memcpy(s.fences, d->failclosed, d->nfailclosed * sizeof(*s.fences));
-		s.nfences = d->nfailclosed;
 	}
 	if (d->nsegments) {
 		s.segs = calloc(d->nsegments, sizeof(*s.segs));
@@ -3364,15 +3425,17 @@ link_event_relevant(const struct scope *s, enum kh_event_type type, const struct
 	return true;
 }
 
+/* The last run's fences, the parts left out for the subnets among them, cover the fail-closed
+ * prefixes it was given: any device's subnet one of them covers, or covered, is carved anew. */
 static bool
-addr_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_ifaddr *a)
+addr_event_relevant(const struct reconcile *r, enum kh_event_type type, const struct kh_ifaddr *a)
 {
+	const struct scope *s = &r->scope;
 	struct addr_prefix subnet = addr_prefix_masked(&a->prefix);
 	bool wanted = false;
 
-	/* Any device's subnet that a fence covers, or covered, is carved anew. */
-	for (size_t i = 0; i < s->nfences; i++)
-		if (addr_prefix_overlap(&s->fences[i], &subnet))
+	for (size_t i = 0; i < r->nfences; i++)
+		if (addr_prefix_overlap(&r->fences[i].dst, &subnet))
 			return true;
 	if (!s->wg_index || a->ifindex != s->wg_index || is_link_local(&a->prefix))
 		return false;
@@ -3388,12 +3451,12 @@ main_route_relevant(const struct scope *s, const struct kh_route *rt)
 {
 	for (size_t i = 0; i < s->nroutes; i++) {
 		const struct owned_route *o = &s->routes[i];
+		struct addr_prefix dst = owned_dst(o);
 
-		if (rt->protocol == s->protocol || rt->dst.addr.family != o->route.dst.addr.family)
+		if (rt->protocol == s->protocol || rt->dst.addr.family != dst.addr.family)
 			continue;
-		if (o->yield ? addr_prefix_equal(&o->route.dst, &rt->dst)
-		             : rt->dst.len > o->route.dst.len &&
-		                       addr_prefix_contains(&o->route.dst, &rt->dst))
+		if (owned_yield(o) ? addr_prefix_equal(&dst, &rt->dst)
+		                   : rt->dst.len > dst.len && addr_prefix_contains(&dst, &rt->dst))
 			return true;
 	}
 	return false;
@@ -3403,6 +3466,7 @@ static bool
 route_event_relevant(const struct scope *s, enum kh_event_type type, const struct kh_route *rt)
 {
 	const struct owned_route *o;
+	struct kh_route have;
 
 	if (rt->table == CONF_TABLE_MAIN && s->table != CONF_TABLE_MAIN)
 		return main_route_relevant(s, rt);
@@ -3410,17 +3474,20 @@ route_event_relevant(const struct scope *s, enum kh_event_type type, const struc
 		return false;
 	if (rt->protocol != s->protocol) {
 		/* Another owner's route: it matters when it may block or free one of netd's. */
-		for (size_t i = 0; i < s->nroutes; i++)
-			if (kh_route_overlap(&s->routes[i].route, rt) != KH_OVERLAP_NONE)
+		for (size_t i = 0; i < s->nroutes; i++) {
+			have = owned_kh(s, &s->routes[i]);
+			if (kh_route_overlap(&have, rt) != KH_OVERLAP_NONE)
 				return true;
+		}
 		return false;
 	}
-	o = find(rt, s->routes, s->nroutes, sizeof(*s->routes), owned_qcmp);
+	o = owned_route(s, rt);
 	if (!o)
 		return type == KH_EV_ROUTE_NEW;
 	if (o->blocked)
 		return type == KH_EV_ROUTE_NEW;
-	return type == KH_EV_ROUTE_DEL || !route_matches(rt, &o->route);
+	have = owned_kh(s, o);
+	return type == KH_EV_ROUTE_DEL || !route_matches(rt, &have);
 }
 
 /* netd's lookup rule removed: put back. Rules netd adds echo as new ones and change nothing;
@@ -3487,7 +3554,7 @@ reconcile_note_event(struct reconcile *r, const struct kh_event *ev)
 		break;
 	case KH_EV_ADDR_NEW:
 	case KH_EV_ADDR_DEL:
-		relevant = !s->valid || addr_event_relevant(s, ev->type, &ev->u.addr);
+		relevant = !s->valid || addr_event_relevant(r, ev->type, &ev->u.addr);
 		break;
 	case KH_EV_ROUTE_NEW:
 	case KH_EV_ROUTE_DEL:
