@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+#include <sodium.h>
+
 #include "netd/key.h"
 #include "netd/names.h"
 #include "netd/pace.h"
@@ -51,10 +53,35 @@ find_peer(const struct drift_table *t, const uint8_t key[WG_KEY_SIZE])
 	return bsearch(key, t->peers, t->npeers, sizeof(*t->peers), key_qcmp);
 }
 
-static int
-prefix_qcmp(const void *a, const void *b)
+_Static_assert(sizeof(((struct drift_table *)0)->hash_key) == crypto_shorthash_KEYBYTES,
+               "the drift table holds a crypto_shorthash key");
+
+/* A prefix's hash under the table's key: its family, length and address bytes. Sets of as
+ * many prefixes whose sums agree differ but by chance (2^-64 a comparison), and the key,
+ * drawn anew with each table, is nobody's to pick prefixes that collide. */
+static uint64_t
+prefix_hash(const struct drift_table *t, const struct addr_prefix *p)
 {
-	return addr_prefix_cmp(a, b);
+	uint8_t in[2 + sizeof(p->addr.u.bytes)], out[crypto_shorthash_BYTES];
+	size_t n = addr_len(p->addr.family);
+	uint64_t h;
+
+	in[0] = p->addr.family;
+	in[1] = p->len;
+	memcpy(in + 2, p->addr.u.bytes, n);
+	crypto_shorthash(out, in, 2 + n, t->hash_key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+static uint64_t
+allowed_sum(const struct drift_table *t, const struct addr_prefix *allowed, size_t n)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += prefix_hash(t, &allowed[i]);
+	return sum;
 }
 
 /* Room for n items of size bytes in *items, of capacity *cap: 0, or -ENOMEM with *items as
@@ -92,46 +119,33 @@ to_endpoint(const struct addr *a, uint16_t port, union wg_endpoint *ep)
 int
 drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 {
-	void *peers, *allowed;
-	size_t nallowed = 0;
+	void *peers;
 	char *names;
 	int err;
 
 	t->valid = false;
-	for (size_t i = 0; i < d->npeers; i++)
-		nallowed += d->peers[i].nallowed;
-	/* A peer's place in the allowed-ips is kept in 32 bits. */
-	if (nallowed > UINT32_MAX)
-		return -ENOMEM;
 	peers = t->peers;
-	allowed = t->allowed;
 	err = reserve(&peers, &t->cap_peers, d->npeers, sizeof(*t->peers));
 	t->peers = peers;
-	if (err == 0)
-		err = reserve(&allowed, &t->cap_allowed, nallowed, sizeof(*t->allowed));
-	t->allowed = allowed;
 	if (err < 0)
 		return err;
-	t->npeers = t->nallowed = 0;
+	randombytes_buf(t->hash_key, sizeof(t->hash_key));
+	t->npeers = 0;
 	for (size_t i = 0; i < d->npeers; i++) {
 		const struct mesh_peer *m = &d->peers[i];
 		struct drift_peer *p = &t->peers[t->npeers++];
 
+		/* A device holds as many allowed-ips a peer as it can count. */
+		if (m->nallowed > UINT32_MAX)
+			return -ENOMEM;
 		memset(p, 0, sizeof(*p));
 		memcpy(p->public_key, m->public_key, WG_KEY_SIZE);
 		p->site = m->site;
 		to_endpoint(&m->endpoint, m->endpoint_port, &p->endpoint);
 		p->endpoint_roams = m->endpoint_roams;
 		p->keepalive = m->keepalive;
-		p->allowed = t->nallowed;
-		p->nallowed = m->nallowed;
-		if (m->nallowed)
-			memcpy(&t->allowed[t->nallowed], m->allowed,
-			       m->nallowed * sizeof(*m->allowed));
-		if (m->nallowed > 1)
-			qsort(&t->allowed[t->nallowed], m->nallowed, sizeof(*t->allowed),
-			      prefix_qcmp);
-		t->nallowed += m->nallowed;
+		p->allowed_sum = allowed_sum(t, m->allowed, m->nallowed);
+		p->nallowed = (uint32_t)m->nallowed;
 	}
 	names = names_own(t->peers, t->npeers, sizeof(*t->peers),
 	                  (const size_t[]){offsetof(struct drift_peer, site)}, 1);
@@ -166,26 +180,18 @@ void
 drift_table_free(struct drift_table *t)
 {
 	free(t->peers);
-	free(t->allowed);
 	free(t->names);
 	memset(t, 0, sizeof(*t));
 }
 
-/* Whether the peer's allowed-ips are exactly the table's: as many, each found. A device
- * holds an allowed-ip once, so equal counts and every one found mean equal sets. */
+/* Whether the peer's allowed-ips are the table's: as many, of the same sum. A device holds an
+ * allowed-ip once, so the read is a set as the table's is. */
 static bool
 allowed_equal(const struct drift_table *t, const struct drift_peer *want,
               const struct wg_peer *have)
 {
-	const struct addr_prefix *sorted = &t->allowed[want->allowed];
-
-	if (have->nallowedips != want->nallowed)
-		return false;
-	for (size_t i = 0; i < have->nallowedips; i++)
-		if (!bsearch(&have->allowedips[i], sorted, want->nallowed, sizeof(*sorted),
-		             prefix_qcmp))
-			return false;
-	return true;
+	return have->nallowedips == want->nallowed &&
+	       allowed_sum(t, have->allowedips, have->nallowedips) == want->allowed_sum;
 }
 
 /* The fields of have that differ from what the reconciler leaves (see peer_change in

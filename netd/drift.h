@@ -1,9 +1,9 @@
 /* WireGuard drift: the peers the reconciler left on the WireGuard device, kept in a form a
  * read of the device is compared with every second. WireGuard sends no events when a peer is
  * removed, changed or added by hand, so this comparison is how netd learns of it. It
- * allocates nothing and costs O(n log n) in the peers: the table is sorted by public key and
- * each peer's allowed-ips by prefix, and a device's peers and allowed-ips are looked up in
- * them by binary search. */
+ * allocates nothing and costs O(n log n) in the peers: the table is sorted by public key, a
+ * device's peers are looked up in it by binary search, and a peer's allowed-ips are compared
+ * with the table's by their count and the sum of their keyed hashes. */
 #ifndef NETD_DRIFT_H
 #define NETD_DRIFT_H
 
@@ -58,10 +58,14 @@ struct drift_peer {
 	bool endpoint_roams;        /* any endpoint is right once the device has one */
 	bool keepalive_open;        /* waiting for its paced start: any keepalive is right */
 	uint16_t keepalive;
-	uint32_t allowed, nallowed; /* the table's allowed[allowed .. allowed + nallowed), sorted */
-	uint32_t seen;              /* the generation of the last comparison that found it */
+	/* The allowed-ips as a set: how many, and the sum of each one's hash under the table's
+	 * key, which no order changes (drift_table_set). */
+	uint64_t allowed_sum;
+	uint32_t nallowed;
+	uint32_t seen; /* the generation of the last comparison that found it */
 };
-/* One a peer left on the device: no holes between the fields. */
+/* One a peer left on the device: no holes between the fields, and no copy of its allowed-ips
+ * (48 bytes a site of one prefix and an overlay address). */
 _Static_assert(sizeof(struct drift_peer) <= 88, "a drift entry grew");
 
 /* The peers of one device. Zeroed, it is empty and not valid: nothing is compared. */
@@ -70,9 +74,8 @@ struct drift_table {
 	char device[IFNAMSIZ];
 	struct drift_peer *peers; /* sorted by public key */
 	size_t npeers, cap_peers;
-	struct addr_prefix *allowed;
-	size_t nallowed, cap_allowed;
-	char *names; /* the peers' site names, one after the other */
+	uint8_t hash_key[16]; /* crypto_shorthash's, drawn by each drift_table_set */
+	char *names;          /* the peers' site names, one after the other */
 	uint32_t generation;
 };
 
