@@ -78,16 +78,17 @@ search_next(struct pmtu *p, int64_t now)
 static void
 too_big(struct pmtu *p, int64_t now)
 {
-	switch (p->phase) {
+	int64_t wait;
+
+	switch ((enum pmtu_phase)p->phase) {
 	case PMTU_BASE:
 	case PMTU_SILENT:
 		/* Not even the smallest probe crosses: the peer is gone or does not answer
 		 * probes. What routes carry stays as it was: an outage is no MTU. */
 		p->phase = PMTU_SILENT;
 		p->hi = p->max;
-		p->silent_wait = p->silent_wait ? p->silent_wait * 2 : PMTU_SILENT_FIRST;
-		if (p->silent_wait > PMTU_UNANSWERED)
-			p->silent_wait = PMTU_UNANSWERED;
+		wait = p->silent_wait ? 2 * (int64_t)p->silent_wait : PMTU_SILENT_FIRST;
+		p->silent_wait = (uint32_t)(wait < PMTU_UNANSWERED ? wait : PMTU_UNANSWERED);
 		try_size(p, base_size(p), now + p->silent_wait);
 		break;
 	case PMTU_SEARCH:
@@ -142,7 +143,7 @@ pmtu_ack(struct pmtu *p, int64_t now, uint32_t id, uint32_t size)
 	p->inflight = false;
 	p->acked++;
 	p->silent_wait = 0;
-	switch (p->phase) {
+	switch ((enum pmtu_phase)p->phase) {
 	case PMTU_BASE:
 	case PMTU_SILENT:
 		p->phase = PMTU_SEARCH;
