@@ -56,22 +56,50 @@ find_peer(const struct drift_table *t, const uint8_t key[WG_KEY_SIZE])
 _Static_assert(sizeof(((struct drift_table *)0)->hash_key) == crypto_shorthash_KEYBYTES,
                "the drift table holds a crypto_shorthash key");
 
-/* A prefix's hash under the table's key: its family, length and address bytes. Sets of as
- * many prefixes whose sums agree differ but by chance (2^-64 a comparison), and the key,
- * drawn anew with each table, is nobody's to pick prefixes that collide. */
+/* Bytes hashed under the table's key. Different ones agree but by chance (2^-64 a
+ * comparison), and the key, drawn anew with each table, is nobody's to pick ones that do. */
+static uint64_t
+keyed_hash(const struct drift_table *t, const uint8_t *in, size_t n)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, in, n, t->hash_key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+/* A prefix's family, length and address bytes. */
 static uint64_t
 prefix_hash(const struct drift_table *t, const struct addr_prefix *p)
 {
-	uint8_t in[2 + sizeof(p->addr.u.bytes)], out[crypto_shorthash_BYTES];
+	uint8_t in[2 + sizeof(p->addr.u.bytes)];
 	size_t n = addr_len(p->addr.family);
-	uint64_t h;
 
 	in[0] = p->addr.family;
 	in[1] = p->len;
 	memcpy(in + 2, p->addr.u.bytes, n);
-	crypto_shorthash(out, in, 2 + n, t->hash_key);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return keyed_hash(t, in, 2 + n);
+}
+
+/* An endpoint's family, address and port: what wg_endpoint_equal compares. */
+static uint64_t
+endpoint_hash(const struct drift_table *t, const union wg_endpoint *ep)
+{
+	uint8_t in[1 + 16 + 2];
+	size_t n = 1;
+
+	in[0] = (uint8_t)ep->sa.sa_family;
+	if (ep->sa.sa_family == AF_INET) {
+		memcpy(in + n, &ep->sin.sin_addr, 4);
+		memcpy(in + n + 4, &ep->sin.sin_port, 2);
+		n += 6;
+	} else if (ep->sa.sa_family == AF_INET6) {
+		memcpy(in + n, &ep->sin6.sin6_addr, 16);
+		memcpy(in + n + 16, &ep->sin6.sin6_port, 2);
+		n += 18;
+	}
+	return keyed_hash(t, in, n);
 }
 
 static uint64_t
@@ -119,6 +147,7 @@ to_endpoint(const struct addr *a, uint16_t port, union wg_endpoint *ep)
 int
 drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 {
+	union wg_endpoint ep;
 	void *peers;
 	char *names;
 	int err;
@@ -141,7 +170,9 @@ drift_table_set(struct drift_table *t, const struct mesh_desired *d)
 		memset(p, 0, sizeof(*p));
 		memcpy(p->public_key, m->public_key, WG_KEY_SIZE);
 		p->site = m->site;
-		to_endpoint(&m->endpoint, m->endpoint_port, &p->endpoint);
+		to_endpoint(&m->endpoint, m->endpoint_port, &ep);
+		p->has_endpoint = ep.sa.sa_family != AF_UNSPEC;
+		p->endpoint_hash = endpoint_hash(t, &ep);
 		p->endpoint_roams = m->endpoint_roams;
 		p->keepalive = m->keepalive;
 		p->allowed_sum = allowed_sum(t, m->allowed, m->nallowed);
@@ -202,9 +233,9 @@ peer_fields(const struct drift_table *t, const struct drift_peer *want, const st
 	bool has_endpoint = have->flags & WG_PEER_HAS_ENDPOINT;
 	unsigned fields = 0;
 
-	if (want->endpoint.sa.sa_family != AF_UNSPEC &&
+	if (want->has_endpoint &&
 	    (!has_endpoint ||
-	     (!want->endpoint_roams && !wg_endpoint_equal(&have->endpoint, &want->endpoint))))
+	     (!want->endpoint_roams && endpoint_hash(t, &have->endpoint) != want->endpoint_hash)))
 		fields |= DRIFT_FIELD_ENDPOINT;
 	if (!want->keepalive_open && have->persistent_keepalive != want->keepalive)
 		fields |= DRIFT_FIELD_KEEPALIVE;

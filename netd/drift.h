@@ -50,23 +50,25 @@ struct drift {
 	size_t nnamed;
 };
 
-/* One peer as the reconciler left it. */
+/* One peer as the reconciler left it. What a read is compared with but never shown (the
+ * endpoint, the allowed-ips) is kept as hashes under the table's key (drift_table_set). */
 struct drift_peer {
 	uint8_t public_key[WG_KEY_SIZE];
-	const char *site;           /* in the table's names */
-	union wg_endpoint endpoint; /* AF_UNSPEC: netd sets none, any is right */
-	bool endpoint_roams;        /* any endpoint is right once the device has one */
-	bool keepalive_open;        /* waiting for its paced start: any keepalive is right */
-	uint16_t keepalive;
-	/* The allowed-ips as a set: how many, and the sum of each one's hash under the table's
-	 * key, which no order changes (drift_table_set). */
+	const char *site; /* in the table's names */
+	/* The allowed-ips as a set: how many, and the sum of each one's hash, which no order
+	 * changes. */
 	uint64_t allowed_sum;
+	uint64_t endpoint_hash; /* of its address and port, when has_endpoint */
 	uint32_t nallowed;
 	uint32_t seen; /* the generation of the last comparison that found it */
+	uint16_t keepalive;
+	bool has_endpoint;   /* else netd sets none: any is right */
+	bool endpoint_roams; /* any endpoint is right once the device has one */
+	bool keepalive_open; /* waiting for its paced start: any keepalive is right */
 };
 /* One a peer left on the device: no holes between the fields, and no copy of its allowed-ips
- * (48 bytes a site of one prefix and an overlay address). */
-_Static_assert(sizeof(struct drift_peer) <= 88, "a drift entry grew");
+ * or endpoint (88 bytes and 48 of allowed-ips a site of one prefix and an overlay address). */
+_Static_assert(sizeof(struct drift_peer) <= 72, "a drift entry grew");
 
 /* The peers of one device. Zeroed, it is empty and not valid: nothing is compared. */
 struct drift_table {
