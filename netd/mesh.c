@@ -610,7 +610,7 @@ build_routes(struct build *b)
 
 		for (size_t j = 0; j < d->peers[i].nallowed; j++)
 			d->routes[d->nroutes++] = (struct mesh_route){
-			        .dst = d->peers[i].allowed[j], .peer = i, .mtu = mtu};
+			        .dst = d->peers[i].allowed[j], .peer = (uint32_t)i, .mtu = mtu};
 	}
 	sort(d->routes, d->nroutes, sizeof(*d->routes), route_qcmp);
 	return 0;
