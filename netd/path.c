@@ -14,23 +14,28 @@ struct path_entry {
 	 * given and the table before. */
 	const char *name;
 	const char *relay; /* "": none */
-	bool live;
-	bool handshook; /* its own peer has had a handshake */
-	bool has_endpoint;
-	uint8_t mode;   /* enum path_mode */
-	uint8_t reason; /* enum reason */
-	struct addr_endpoint endpoint;
-	/* PATH_RELAYED: when it was relayed, Unix seconds (32 bits hold them until 2106). */
-	uint32_t since_unix;
-	uint32_t switches; /* one a second at most: 136 years' worth */
 	int64_t since;     /* the direct attempt's start, or when it was relayed */
 	uint64_t rx_bytes, tx_bytes;
 	int64_t rx_at, tx_at; /* when the bytes received and sent last grew */
 	int64_t probe_asked_at;
+	/* PATH_RELAYED: when it was relayed, Unix seconds (32 bits hold them until 2106). */
+	uint32_t since_unix;
+	uint32_t switches; /* one a second at most: 136 years' worth */
+	/* Where its tunnel is tried from, when has_endpoint: the address's bytes of its family,
+	 * and the port (entry_endpoint). */
+	uint8_t endpoint_addr[16];
+	uint16_t endpoint_port;
+	uint8_t endpoint_family;
+	bool has_endpoint;
+	bool live;
+	bool handshook; /* its own peer has had a handshake */
+	uint8_t mode;   /* enum path_mode */
+	uint8_t reason; /* enum reason */
 };
 /* One a remote site, rebuilt every second: no holes between the fields, small numbers for
- * what is small (the reason an index of its text, not a pointer). */
-_Static_assert(sizeof(struct path_entry) <= 104, "a path entry grew");
+ * what is small (the reason an index of its text, not a pointer), the endpoint without the
+ * padding of struct addr_endpoint (104 bytes with it). */
+_Static_assert(sizeof(struct path_entry) <= 96, "a path entry grew");
 
 /* Why a site is relayed, or why a failing direct path is not. */
 enum reason {
@@ -215,12 +220,23 @@ entry_step(struct path_table *p, struct path_entry *e, const struct path_site *c
 	e->switches++;
 }
 
+/* Where e's tunnel was tried from (when e->has_endpoint). */
+static struct addr_endpoint
+entry_endpoint(const struct path_entry *e)
+{
+	struct addr_endpoint ep = {.addr.family = e->endpoint_family, .port = e->endpoint_port};
+
+	memcpy(ep.addr.u.bytes, e->endpoint_addr, sizeof(e->endpoint_addr));
+	return ep;
+}
+
 /* The entry for s, carried over from the table or new, with what s says now taken in. */
 static void
 entry_take(const struct path_table *p, struct path_entry *e, const struct path_site *s, int64_t now)
 {
 	const struct path_entry *old = entry_find(p, s->name);
 	bool has_endpoint = s->endpoint != NULL;
+	struct addr_endpoint was;
 
 	if (old != NULL) {
 		*e = *old;
@@ -230,6 +246,7 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 		e->relay = "";
 		e->since = now;
 	}
+	was = entry_endpoint(e);
 	/* Back from the dead, or a site that had a tunnel moved: a new direct attempt. Not a
 	 * site that never handshook: the endpoints of one behind a symmetric NAT come and go
 	 * as its observers disagree, and would keep it from ever being found failing (a new
@@ -237,7 +254,7 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 	if (!s->live || !e->live ||
 	    (e->mode == PATH_DIRECT && e->reason == REASON_NONE && e->handshook &&
 	     (has_endpoint != e->has_endpoint ||
-	      (has_endpoint && !addr_endpoint_equal(s->endpoint, &e->endpoint))))) {
+	      (has_endpoint && !addr_endpoint_equal(s->endpoint, &was))))) {
 		if (e->mode == PATH_RELAYED && !s->live)
 			e->switches++;
 		e->mode = PATH_DIRECT;
@@ -248,8 +265,11 @@ entry_take(const struct path_table *p, struct path_entry *e, const struct path_s
 	e->live = s->live;
 	e->handshook = s->has_wg ? s->handshake_at != 0 : e->handshook;
 	e->has_endpoint = has_endpoint;
-	if (has_endpoint)
-		e->endpoint = *s->endpoint;
+	if (has_endpoint) {
+		memcpy(e->endpoint_addr, s->endpoint->addr.u.bytes, sizeof(e->endpoint_addr));
+		e->endpoint_port = s->endpoint->port;
+		e->endpoint_family = s->endpoint->addr.family;
+	}
 	if (s->has_wg && s->rx_bytes != e->rx_bytes) {
 		e->rx_bytes = s->rx_bytes;
 		e->rx_at = now;

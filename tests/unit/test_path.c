@@ -237,6 +237,40 @@ test_names_owned(void **state)
 	path_free(a);
 }
 
+/* A site that handshook on its direct path starts a new direct attempt when its tunnel is tried
+ * from another endpoint (another port, another family), and not when it stays where it was. */
+static void
+test_endpoint_moved(void **state)
+{
+	struct path_table *a = path_new("a");
+	/* One address, then another port, then IPv6. */
+	struct addr_endpoint ep[3] = {{.port = 51820}, {.port = 51821}, {.port = 51821}}, same;
+	struct view v;
+	struct path_info pi;
+	int64_t t = 10 * S;
+
+	(void)state;
+	assert_int_equal(addr_parse("192.0.2.7", &ep[0].addr), 0);
+	ep[1].addr = ep[0].addr;
+	assert_int_equal(addr_parse("2001:db8::7", &ep[2].addr), 0);
+	view_init(&v, t);
+	v.sites[0].handshake_at = t;
+	for (int i = 0; i < 6; i++) {
+		/* Even steps: elsewhere; odd ones: where it was, in another struct. */
+		if (i % 2 == 0) {
+			v.sites[0].endpoint = &ep[i / 2];
+		} else {
+			same = ep[i / 2];
+			v.sites[0].endpoint = &same;
+		}
+		assert_int_equal(update(a, &v, relays_r, 1, t + i * S), 0);
+		assert_int_equal(path_get(a, "c", &pi), 0);
+		assert_true(pi.since == t + (i - i % 2) * S);
+		assert_int_equal(pi.mode, PATH_DIRECT);
+	}
+	path_free(a);
+}
+
 int
 main(void)
 {
@@ -247,6 +281,7 @@ main(void)
 	        cmocka_unit_test(test_gossip_failure_and_traffic),
 	        cmocka_unit_test(test_quiet_tunnel_asks_for_a_probe),
 	        cmocka_unit_test(test_names_owned),
+	        cmocka_unit_test(test_endpoint_moved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
