@@ -583,11 +583,14 @@ build_peers(struct build *b)
 	return d->names ? 0 : -ENOMEM;
 }
 
+/* Routes by prefix: arg is the desired state's allowed-ips. */
 static int
-route_qcmp(const void *a, const void *b)
+route_qcmp(const void *a, const void *b, void *arg)
 {
-	return addr_prefix_cmp(&((const struct mesh_route *)a)->dst,
-	                       &((const struct mesh_route *)b)->dst);
+	const struct addr_prefix *allowed = arg;
+
+	return addr_prefix_cmp(&allowed[((const struct mesh_route *)a)->allowed],
+	                       &allowed[((const struct mesh_route *)b)->allowed]);
 }
 
 static int
@@ -600,19 +603,21 @@ build_routes(struct build *b)
 		n += d->peers[i].nallowed;
 	if (!n)
 		return 0;
+	/* A route keeps its prefix's and peer's places in 32 bits. */
+	if (n > UINT32_MAX)
+		return -ENOMEM;
 	d->routes = malloc(n * sizeof(*d->routes));
 	if (!d->routes)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->npeers; i++) {
-		/* Below the device's MTU a route's MTU makes the gateway refuse (ICMP
-		 * "fragmentation needed") what this path would silently lose. */
-		uint32_t mtu = d->peers[i].path_mtu < d->wg.mtu ? d->peers[i].path_mtu : 0;
+		size_t first = (size_t)(d->peers[i].allowed - d->allowed);
 
 		for (size_t j = 0; j < d->peers[i].nallowed; j++)
 			d->routes[d->nroutes++] = (struct mesh_route){
-			        .dst = d->peers[i].allowed[j], .peer = (uint32_t)i, .mtu = mtu};
+			        .allowed = (uint32_t)(first + j), .peer = (uint32_t)i};
 	}
-	sort(d->routes, d->nroutes, sizeof(*d->routes), route_qcmp);
+	if (d->nroutes > 1)
+		qsort_r(d->routes, d->nroutes, sizeof(*d->routes), route_qcmp, d->allowed);
 	return 0;
 }
 

@@ -131,14 +131,15 @@ struct mesh_peer {
 /* One a peer of the desired state, kept between runs: no holes between the fields. */
 _Static_assert(sizeof(struct mesh_peer) <= 104, "a desired peer grew");
 
-/* A route to a remote prefix through the WireGuard device. */
+/* A route to a remote prefix through the WireGuard device: one of a peer's allowed-ips, the
+ * prefix and MTU read through mesh_route_dst() and mesh_route_mtu(). */
 struct mesh_route {
-	struct addr_prefix dst;
-	uint32_t peer; /* index into peers */
-	uint32_t mtu;  /* the peer's path MTU when below the tunnel's, else 0: the device's */
+	uint32_t allowed; /* index into the desired state's allowed: the prefix */
+	uint32_t peer;    /* index into peers */
 };
-/* One a remote prefix, kept between runs: 40 bytes with a size_t index. */
-_Static_assert(sizeof(struct mesh_route) <= 32, "a desired route grew");
+/* One a remote prefix, kept between runs: 40 bytes with the prefix, the MTU and a size_t
+ * index. */
+_Static_assert(sizeof(struct mesh_route) <= 8, "a desired route grew");
 
 /* The all-zero FDB entry towards one remote VTEP of a segment. */
 struct mesh_vtep {
@@ -205,6 +206,23 @@ struct mesh_desired {
 	struct mesh_report *reports; /* sites by name, then loops, conflicts, segments */
 	size_t nreports;
 };
+
+static inline const struct addr_prefix *
+mesh_route_dst(const struct mesh_desired *d, const struct mesh_route *r)
+{
+	return &d->allowed[r->allowed];
+}
+
+/* The route's MTU: its peer's path MTU when below the tunnel's, else 0 (the device's). Below
+ * the device's MTU a route's MTU makes the gateway refuse (ICMP "fragmentation needed") what
+ * the path would silently lose. */
+static inline uint32_t
+mesh_route_mtu(const struct mesh_desired *d, const struct mesh_route *r)
+{
+	uint32_t mtu = d->peers[r->peer].path_mtu;
+
+	return mtu < d->wg.mtu ? mtu : 0;
+}
 
 /* Computes the desired state of conf with the remote sites of the view at time now
  * (monotonic, microseconds). The view may hold this site too (ignored by name). Returns 0 and

@@ -1545,13 +1545,13 @@ plan_routes(struct run *run)
 	for (size_t i = 0; i < d->nroutes; i++) {
 		struct want_route *w = &run->want[run->nwant++];
 
-		w->route.dst = d->routes[i].dst;
+		w->route.dst = *mesh_route_dst(d, &d->routes[i]);
 		w->route.table = d->table;
 		w->route.protocol = d->protocol;
 		w->route.type = KH_ROUTE_UNICAST;
 		w->route.metric = d->metric;
 		w->route.oif = run->wg_link.ifindex;
-		w->route.mtu = d->routes[i].mtu;
+		w->route.mtu = mesh_route_mtu(d, &d->routes[i]);
 		w->peer = d->routes[i].peer;
 		w->report = SIZE_MAX;
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {

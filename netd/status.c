@@ -635,7 +635,7 @@ route_problem(const struct site_snapshot *s, const struct mesh_route *r, char *b
 		const struct reconcile_object *o = &rep[i].object;
 
 		if (o->type == RECONCILE_OBJECT_ROUTE && o->table == d->table &&
-		    o->metric == d->metric && addr_prefix_equal(&o->dst, &r->dst) &&
+		    o->metric == d->metric && addr_prefix_equal(&o->dst, mesh_route_dst(d, r)) &&
 		    rep[i].kind != RECONCILE_REPORT_ROUTE_YIELDED)
 			return reconcile_report_format(&rep[i], false, buf, len);
 	}
@@ -735,13 +735,15 @@ status_routes_json(const struct site_snapshot *s)
 		nfences = 0;
 	while (d != NULL && (i < d->nroutes || k < nfences)) {
 		if (k == nfences ||
-		    (i < d->nroutes && addr_prefix_cmp(&d->routes[i].dst, &fences[k].dst) <= 0)) {
+		    (i < d->nroutes &&
+		     addr_prefix_cmp(mesh_route_dst(d, &d->routes[i]), &fences[k].dst) <= 0)) {
 			const struct mesh_route *r = &d->routes[i++];
 
 			json_array_append_new(
-			        routes, route_json(addr_prefix_format(&r->dst, buf), "unicast",
-			                           d->peers[r->peer].site, d->wg.name, d->metric,
-			                           route_problem(s, r, why, sizeof(why))));
+			        routes,
+			        route_json(addr_prefix_format(mesh_route_dst(d, r), buf), "unicast",
+			                   d->peers[r->peer].site, d->wg.name, d->metric,
+			                   route_problem(s, r, why, sizeof(why))));
 		} else {
 			const struct reconcile_fence *f = &fences[k++];
 

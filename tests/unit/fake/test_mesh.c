@@ -166,8 +166,8 @@ describe(struct text *t, const struct mesh_desired *d, unsigned parts)
 	if (parts & ROUTES)
 		for (size_t i = 0; i < d->nroutes; i++)
 			add(t, "route %s table %u proto %u metric %u via %s\n",
-			    addr_prefix_format(&d->routes[i].dst, a), d->table, d->protocol,
-			    d->metric, d->peers[d->routes[i].peer].site);
+			    addr_prefix_format(mesh_route_dst(d, &d->routes[i]), a), d->table,
+			    d->protocol, d->metric, d->peers[d->routes[i].peer].site);
 	if (parts & RULES)
 		for (size_t i = 0; i < d->nrules; i++)
 			add(t, "rule %s priority %u table %u proto %u\n",
@@ -604,7 +604,8 @@ test_path_mtu(void **state)
 	assert_int_equal(d->peers[1].path_mtu, 1340);
 	assert_true(d->peers[1].path_probed);
 	for (size_t i = 0; i < d->nroutes; i++)
-		assert_int_equal(d->routes[i].mtu, d->routes[i].peer == 1 ? 1340 : 0);
+		assert_int_equal(mesh_route_mtu(d, &d->routes[i]),
+		                 d->routes[i].peer == 1 ? 1340 : 0);
 	assert_int_equal(d->nsegments, 2);
 	assert_int_equal(d->segments[0].mtu, 1340 - MESH_VXLAN_OVERHEAD);
 	assert_int_equal(d->segments[1].mtu, 1340 - MESH_VXLAN_OVERHEAD);
