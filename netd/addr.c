@@ -109,6 +109,24 @@ addr_prefix_equal(const struct addr_prefix *a, const struct addr_prefix *b)
 	return a->len == b->len && addr_equal(&a->addr, &b->addr);
 }
 
+struct addr_prefix_packed
+addr_prefix_pack(const struct addr_prefix *prefix)
+{
+	struct addr_prefix_packed p = {.family = prefix->addr.family, .len = prefix->len};
+
+	memcpy(p.bytes, prefix->addr.u.bytes, sizeof(p.bytes));
+	return p;
+}
+
+struct addr_prefix
+addr_prefix_unpack(const struct addr_prefix_packed *packed)
+{
+	struct addr_prefix p = {.addr.family = packed->family, .len = packed->len};
+
+	memcpy(p.addr.u.bytes, packed->bytes, sizeof(packed->bytes));
+	return p;
+}
+
 bool
 addr_endpoint_equal(const struct addr_endpoint *a, const struct addr_endpoint *b)
 {

@@ -31,6 +31,14 @@ struct addr_prefix {
 	uint8_t len;
 };
 
+/* A prefix in 18 bytes of alignment 1, for the tables that keep one an entry: struct
+ * addr_prefix pads its family and length to 24. addr_prefix_unpack gives it back whole. */
+struct addr_prefix_packed {
+	uint8_t bytes[16];
+	uint8_t family;
+	uint8_t len;
+};
+
 /* An address with a UDP port, host order. */
 struct addr_endpoint {
 	struct addr addr;
@@ -66,6 +74,8 @@ bool addr_prefix_overlap(const struct addr_prefix *a, const struct addr_prefix *
 bool addr_prefix_is_canonical(const struct addr_prefix *prefix);
 /* The prefix with its host bits cleared: the subnet of an interface address. */
 struct addr_prefix addr_prefix_masked(const struct addr_prefix *prefix);
+struct addr_prefix_packed addr_prefix_pack(const struct addr_prefix *prefix);
+struct addr_prefix addr_prefix_unpack(const struct addr_prefix_packed *packed);
 /* The host prefix (/32, /128) of an address. */
 struct addr_prefix addr_host(const struct addr *addr);
 

@@ -38,8 +38,7 @@ struct owned_route {
 	 * fence. The names outlive the desired state they were taken from, which the next run
 	 * replaces while comparing with this scope. */
 	const char *via;
-	uint8_t dst[16]; /* the prefix's address bytes, of family and len */
-	uint8_t family, len;
+	struct addr_prefix_packed dst;
 	uint8_t type;       /* unicast: a tunnel route; unreachable: a fence; throw: a yield */
 	bool blocked : 1;   /* another owner's route collides: not installed */
 	bool installed : 1; /* the run left it in the table */
@@ -56,7 +55,7 @@ struct owned_other {
 	uint32_t route;
 	struct kh_route other;
 };
-_Static_assert(sizeof(struct reconcile_fence) <= 32, "a fence grew");
+_Static_assert(sizeof(struct reconcile_fence) <= 24, "a fence grew");
 
 /* What netd owned when the last run ended: the objects outside desired's names that a later
  * desired state may drop, and what events are compared with. */
@@ -762,21 +761,12 @@ route_matches(const struct kh_route *have, const struct kh_route *want)
 	       have->gateway.family == AF_UNSPEC && have->mtu == want->mtu;
 }
 
-static struct addr_prefix
-owned_dst(const struct owned_route *o)
-{
-	struct addr_prefix p = {.addr.family = o->family, .len = o->len};
-
-	memcpy(p.addr.u.bytes, o->dst, sizeof(o->dst));
-	return p;
-}
-
 /* The route o is, whole, as the run that kept it planned it. */
 static struct kh_route
 owned_kh(const struct scope *s, const struct owned_route *o)
 {
 	return (struct kh_route){
-	        .dst = owned_dst(o),
+	        .dst = addr_prefix_unpack(&o->dst),
 	        .table = s->table,
 	        .protocol = s->protocol,
 	        .type = o->type,
@@ -873,7 +863,7 @@ note_flushed(struct run *run, uint32_t table, uint8_t protocol)
 		return;
 	for (size_t i = 0; i < s->nroutes; i++) {
 		const struct owned_route *o = &s->routes[i];
-		struct addr_prefix dst = owned_dst(o);
+		struct addr_prefix dst = addr_prefix_unpack(&o->dst);
 
 		if (o->installed && o->via[0] && !owned_yield(o))
 			add_change(run, RECONCILE_ROUTE_WITHDRAWN, &dst, o->via);
@@ -2962,9 +2952,7 @@ save_scope(struct run *run)
 			const struct reconcile_report *rep = report_at(run, w->report);
 			struct owned_route *o = &s.routes[i];
 
-			memcpy(o->dst, w->route.dst.addr.u.bytes, sizeof(o->dst));
-			o->family = w->route.dst.addr.family;
-			o->len = w->route.dst.len;
+			o->dst = addr_prefix_pack(&w->route.dst);
 			o->type = w->route.type;
 			o->mtu = w->route.mtu;
 			o->blocked = w->blocked;
@@ -3022,8 +3010,10 @@ oom:
 static int
 fence_qcmp(const void *a, const void *b)
 {
-	return addr_prefix_cmp(&((const struct reconcile_fence *)a)->dst,
-	                       &((const struct reconcile_fence *)b)->dst);
+	struct addr_prefix x = addr_prefix_unpack(&((const struct reconcile_fence *)a)->dst),
+	                   y = addr_prefix_unpack(&((const struct reconcile_fence *)b)->dst);
+
+	return addr_prefix_cmp(&x, &y);
 }
 
 static uint32_t
@@ -3068,7 +3058,7 @@ save_fences(struct run *run)
 
 		if (w->peer != SIZE_MAX || w->yield)
 			continue;
-		f->dst = w->route.dst;
+		f->dst = addr_prefix_pack(&w->route.dst);
 		f->installed = w->installed;
 		f->report = report_place(run, run->routes_read ? w->report : run->routes_unread);
 		r->nfences++;
@@ -3076,15 +3066,16 @@ save_fences(struct run *run)
 	for (size_t i = 0; !run->addrs_read && i < d->nfailclosed; i++) {
 		struct reconcile_fence *f = &r->fences[r->nfences++];
 
-		f->dst = d->failclosed[i];
-		f->installed = run->routes_read && fence_in_table(run, &f->dst);
+		f->dst = addr_prefix_pack(&d->failclosed[i]);
+		f->installed = run->routes_read && fence_in_table(run, &d->failclosed[i]);
 		f->report = f->installed       ? RECONCILE_NO_REPORT
 		            : run->routes_read ? report_place(run, run->addrs_unread)
 		                               : report_place(run, run->routes_unread);
 	}
 	for (size_t i = 0; i < run->nleft; i++)
-		r->fences[r->nfences++] = (struct reconcile_fence){
-		        .dst = run->left[i].dst, .report = report_place(run, run->left[i].report)};
+		r->fences[r->nfences++] =
+		        (struct reconcile_fence){.dst = addr_prefix_pack(&run->left[i].dst),
+		                                 .report = report_place(run, run->left[i].report)};
 	if (r->nfences > 1)
 		qsort(r->fences, r->nfences, sizeof(*r->fences), fence_qcmp);
 }
@@ -3434,9 +3425,12 @@ addr_event_relevant(const struct reconcile *r, enum kh_event_type type, const st
 	struct addr_prefix subnet = addr_prefix_masked(&a->prefix);
 	bool wanted = false;
 
-	for (size_t i = 0; i < r->nfences; i++)
-		if (addr_prefix_overlap(&r->fences[i].dst, &subnet))
+	for (size_t i = 0; i < r->nfences; i++) {
+		struct addr_prefix fence = addr_prefix_unpack(&r->fences[i].dst);
+
+		if (addr_prefix_overlap(&fence, &subnet))
 			return true;
+	}
 	if (!s->wg_index || a->ifindex != s->wg_index || is_link_local(&a->prefix))
 		return false;
 	for (size_t i = 0; i < s->naddrs && !wanted; i++)
@@ -3451,7 +3445,7 @@ main_route_relevant(const struct scope *s, const struct kh_route *rt)
 {
 	for (size_t i = 0; i < s->nroutes; i++) {
 		const struct owned_route *o = &s->routes[i];
-		struct addr_prefix dst = owned_dst(o);
+		struct addr_prefix dst = addr_prefix_unpack(&o->dst);
 
 		if (rt->protocol == s->protocol || rt->dst.addr.family != dst.addr.family)
 			continue;

@@ -734,9 +734,13 @@ status_routes_json(const struct site_snapshot *s)
 	if (d == NULL)
 		nfences = 0;
 	while (d != NULL && (i < d->nroutes || k < nfences)) {
+		struct addr_prefix fence = {0};
+
+		if (k < nfences)
+			fence = addr_prefix_unpack(&fences[k].dst);
 		if (k == nfences ||
 		    (i < d->nroutes &&
-		     addr_prefix_cmp(mesh_route_dst(d, &d->routes[i]), &fences[k].dst) <= 0)) {
+		     addr_prefix_cmp(mesh_route_dst(d, &d->routes[i]), &fence) <= 0)) {
 			const struct mesh_route *r = &d->routes[i++];
 
 			json_array_append_new(
@@ -748,7 +752,7 @@ status_routes_json(const struct site_snapshot *s)
 			const struct reconcile_fence *f = &fences[k++];
 
 			json_array_append_new(
-			        routes, route_json(addr_prefix_format(&f->dst, buf), "unreachable",
+			        routes, route_json(addr_prefix_format(&fence, buf), "unreachable",
 			                           NULL, NULL, d->failclosed_metric,
 			                           reconcile_fence_reason(s->reconcile, f, why,
 			                                                  sizeof(why))));

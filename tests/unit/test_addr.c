@@ -128,13 +128,34 @@ test_host_and_mask(void **state)
 	assert_true(addr_prefix_contains(&m, &p));
 }
 
+/* A packed prefix is 18 bytes and gives back the prefix it was packed from, host bits and
+ * all. */
+static void
+test_packed(void **state)
+{
+	static const char *const texts[] = {"10.1.2.3/20", "0.0.0.0/0", "2001:db8::1/64",
+	                                    "fd99::7/128"};
+
+	(void)state;
+	assert_int_equal(sizeof(struct addr_prefix_packed), 18);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct addr_prefix p = prefix(texts[i]);
+		struct addr_prefix_packed packed = addr_prefix_pack(&p);
+		struct addr_prefix back = addr_prefix_unpack(&packed);
+		char buf[ADDR_PREFIX_STRLEN];
+
+		assert_true(addr_prefix_equal(&back, &p));
+		assert_string_equal(addr_prefix_format(&back, buf), texts[i]);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_endpoint_text), cmocka_unit_test(test_endpoint_equal),
 	        cmocka_unit_test(test_order),         cmocka_unit_test(test_contains_and_overlap),
-	        cmocka_unit_test(test_host_and_mask),
+	        cmocka_unit_test(test_host_and_mask), cmocka_unit_test(test_packed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
