@@ -795,6 +795,7 @@ struct seed {
 	bool awaiting;
 	bool presented; /* our credential went with the cookie: the seed's is awaited */
 	bool answered;  /* its entries came since the last look: the join is answered */
+	bool joined;    /* a join went since the last hello: its sealed datagrams answer it */
 };
 
 struct bucket {
@@ -3385,6 +3386,9 @@ coarse_sums(const struct gossip *g, unsigned nb, uint64_t *out)
 		out[f & (nb - 1)] += g->bucket_sum[f];
 }
 
+/* A join asks for the descriptor of whom it joins when it holds none: the answer to the
+ * digest lists the whole view, and the joined site's own entry, asked for with the rest,
+ * would wait behind thousands of others while its sealed datagrams find it unknown. */
 static void
 send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, bool join)
 {
@@ -3393,8 +3397,14 @@ send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, boo
 	struct pkt p;
 
 	pkt_init(&p, to, addr);
-	if (join)
+	if (join) {
 		put_self_alive(g, &p);
+		if (g->members[to].desc == NULL) {
+			msg_clear(m, WIRE_DESC_REQ);
+			strcpy(m->names[m->count++], tentry(g, to)->name);
+			pkt_put(g, &p, m);
+		}
+	}
 	msg_clear(m, WIRE_DIGEST);
 	m->nbuckets = (uint16_t)nb;
 	m->bucket = 0;
@@ -3510,6 +3520,15 @@ desc_ask(struct gossip *g, uint32_t to, const struct addr_endpoint *addr,
 	pkt_send(g, &p, false);
 }
 
+static struct seed *
+seed_at(struct gossip *g, const struct addr_endpoint *addr)
+{
+	for (size_t i = 0; i < g->nseeds; i++)
+		if (addr_endpoint_equal(&g->seeds[i].ep, addr))
+			return &g->seeds[i];
+	return NULL;
+}
+
 /* Entries from a seed answer the join (or a later sync): the view is on its way, and the
  * seed's own descriptor, asked for with the names it lists, may wait behind thousands of
  * them. A join sent again meanwhile would only bring the whole list, and every ask it
@@ -3517,9 +3536,10 @@ desc_ask(struct gossip *g, uint32_t to, const struct addr_endpoint *addr,
 static void
 seed_answered(struct gossip *g, const struct addr_endpoint *addr)
 {
-	for (size_t i = 0; i < g->nseeds; i++)
-		if (addr_endpoint_equal(&g->seeds[i].ep, addr))
-			g->seeds[i].answered = true;
+	struct seed *s = seed_at(g, addr);
+
+	if (s != NULL)
+		s->answered = true;
 }
 
 static void
@@ -3962,6 +3982,7 @@ on_presented(struct gossip *g, gossip_time now, const struct wire_present *wp)
 	 * the seed's answer, the whole view, is on its way. */
 	if (id >= 0) {
 		send_digest(g, (uint32_t)id, &s->ep, true);
+		s->joined = true;
 		s->next = now + jitter(g, s->backoff, 0.25);
 	}
 }
@@ -4051,9 +4072,11 @@ join_seed(struct gossip *g, struct seed *s)
 
 		if (m->desc != NULL && addr_endpoint_equal(&m->desc->d.gossip, &s->ep)) {
 			send_digest(g, (uint32_t)i, &s->ep, true);
+			s->joined = true;
 			return;
 		}
 	}
+	s->joined = false;
 	/* Unpredictable, so that only the seed, which saw it, can send a cookie reply the
 	 * joiner takes; a keyed hash rather than the core's generator, which it would reveal. */
 	g->hellos++;
@@ -4453,6 +4476,7 @@ static void
 take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_endpoint *from,
             const struct seal_opened *op, const uint8_t *plain, size_t plen, struct fresh_info *fi)
 {
+	struct seed *seed;
 	struct member *sm;
 
 	if (!op->fresh && !fi->confirmed) {
@@ -4486,9 +4510,16 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 		return;
 
 	sm = &g->members[id];
-	if (sm->state == GOSSIP_NONE && may_answer(g, now, id)) {
-		/* A trusted site we know nothing of talks to us: it is joining through us. */
+	seed = seed_at(g, from);
+	if (sm->state == GOSSIP_NONE && seed != NULL && seed->joined) {
+		/* A seed we joined, whose descriptor has not come yet: what it sends answers
+		 * our join, and a join again would bring its whole view once more. */
+	} else if (sm->state == GOSSIP_NONE && may_answer(g, now, id)) {
+		/* A trusted site we know nothing of talks to us: it is joining through us, or
+		 * it is a seed answering our hello, and this is our join. */
 		send_digest(g, id, from, true);
+		if (seed != NULL)
+			seed->joined = true;
 	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
 	           may_answer(g, now, id)) {
 		/* Tell the dead: only it can refute, and it cannot while it does not know. */
