@@ -37,13 +37,19 @@
 /* What was sent lately, kept so that a peer that challenges this site (it could not take
  * what this site sent, since it has not confirmed this site's session) gets it again, sealed
  * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
-#define WANTED       64                  /* names whose credentials were asked for lately */
-#define WANT_GAP     (300 * GOSSIP_MSEC) /* a lost ask is retried while the news spreads */
-#define ASK_RATE     20                  /* credentials asked for unknown senders, per second ... */
-#define ASK_BURST    40
-#define OUT_REVOKED  1
-#define OUT_EXPIRED  2
-#define OUT_DISOWNED 3 /* no longer signed by enough of the current authorities */
+#define WANTED   64                  /* names whose credentials were asked for lately */
+#define WANT_GAP (300 * GOSSIP_MSEC) /* a lost ask is retried while the news spreads */
+/* A list whose names this site asked credentials for is synced again with its sender once
+ * the answers stop coming for FOLLOW_QUIET: what a full socket or a lost datagram took is
+ * named, and asked for, again. Follow-ups go on while they bring credentials, and stop after
+ * FOLLOW_BARREN in a row that bring none (names this site refuses, or the sender lacks). */
+#define FOLLOW_QUIET  (2 * GOSSIP_SEC)
+#define FOLLOW_BARREN 1
+#define ASK_RATE      20 /* credentials asked for unknown senders, per second ... */
+#define ASK_BURST     40
+#define OUT_REVOKED   1
+#define OUT_EXPIRED   2
+#define OUT_DISOWNED  3 /* no longer signed by enough of the current authorities */
 /* Broadcasts about revocations are told apart from those about members by this bit; the
  * authority update has a number of its own, below it and above every member's. */
 #define REVOKE_ABOUT      0x80000000u
@@ -787,6 +793,14 @@ struct sent_copy {
 	uint8_t *buf;
 };
 
+struct follow {
+	uint32_t to;       /* the member whose list raised the asks */
+	gossip_time at;    /* when it is synced again, unless answers still come */
+	uint64_t admitted; /* the credentials admitted when the asks went */
+	unsigned barren;   /* follow-ups in a row that brought no credential */
+	bool armed;
+};
+
 struct seed {
 	struct addr_endpoint ep;
 	gossip_time next;
@@ -938,6 +952,7 @@ struct gossip {
 
 	gossip_time next_probe, next_gossip, next_sync, next_reconnect;
 	bool sync_wide; /* the next sync goes to gossip_fanout members, not one */
+	struct follow follow;
 	uint8_t cookie_key[crypto_shorthash_siphashx24_KEYBYTES];
 	uint64_t hellos; /* sent: numbers the nonces */
 	struct bucket cookie_budget, hello_budget;
@@ -2439,6 +2454,8 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 		return -1;
 	}
 	g->ctr.creds_admitted++;
+	if (g->follow.armed)
+		g->follow.at = now + FOLLOW_QUIET;
 	if (a == NULL)
 		return admit_new(g, gc, c);
 	idx = (uint32_t)(g->nstatic + (size_t)i);
@@ -2639,20 +2656,23 @@ want_now(struct gossip *g, gossip_time now, const char *name)
 /* Asks to for the credentials of the names not asked for lately. A guess (to may not hold
  * them) is not remembered: it must not hold back, for WANT_GAP, the ask of a site that passed
  * the name on and so holds its credential. */
-static void
+static size_t
 cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpoint *addr,
          char (*names)[WIRE_NAME_MAX + 1], size_t n, bool guess)
 {
 	struct wire_msg *req = &g->out;
+	size_t asked = 0;
 	struct pkt p;
 
 	if (!g->federated)
-		return;
+		return 0;
 	pkt_init(&p, to, addr);
 	msg_clear(req, WIRE_CRED_REQ);
 	for (size_t i = 0; i < n; i++) {
-		if (guess || want_now(g, now, names[i]))
+		if (guess || want_now(g, now, names[i])) {
 			strcpy(req->names[req->count++], names[i]);
+			asked++;
+		}
 		if (req->count > 0 && (req->count == WIRE_MAX_NAMES || i + 1 == n)) {
 			pkt_put(g, &p, req);
 			req->count = 0;
@@ -2660,6 +2680,7 @@ cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpo
 	}
 	if (p.w.len > 1)
 		pkt_send(g, &p, false);
+	return asked;
 }
 
 /* Members whose descriptor announces a next key this site holds no credential for are asked
@@ -3543,6 +3564,41 @@ seed_answered(struct gossip *g, const struct addr_endpoint *addr)
 }
 
 static void
+follow_arm(struct gossip *g, uint32_t to)
+{
+	struct follow *f = &g->follow;
+
+	if (f->to != to) {
+		f->to = to;
+		f->barren = 0;
+	}
+	if (!f->armed)
+		f->admitted = g->ctr.creds_admitted;
+	f->armed = true;
+	f->at = g->clock + FOLLOW_QUIET;
+}
+
+/* The sync that follows a list's asks once their answers stop coming: its answer names
+ * again, in the buckets that still differ, what did not come. */
+static void
+follow_tick(struct gossip *g, gossip_time now)
+{
+	struct follow *f = &g->follow;
+
+	if (!f->armed || now < f->at)
+		return;
+	f->armed = false;
+	if (g->ctr.creds_admitted > f->admitted)
+		f->barren = 0;
+	else if (f->barren++ >= FOLLOW_BARREN)
+		return;
+	if (!live(g->members[f->to].state))
+		return;
+	g->ctr.syncs++;
+	send_digest(g, f->to, member_addr(g, f->to), false);
+}
+
+static void
 on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
            const struct wire_msg *m)
 {
@@ -3585,8 +3641,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 	}
 	seed_answered(g, addr);
 	desc_ask(g, from, addr, want, nwant);
-	if (ncreds > 0)
-		cred_ask(g, g->clock, from, addr, creds, ncreds, false);
+	if (ncreds > 0 && cred_ask(g, g->clock, from, addr, creds, ncreds, false) > 0)
+		follow_arm(g, from);
 	if (m->flags & WIRE_ENTRIES_REPLY) {
 		bool marked[WIRE_MAX_BUCKETS] = {false};
 
@@ -4259,6 +4315,7 @@ gossip_tick(struct gossip *g, gossip_time now)
 		g->next_sync =
 		        now + jitter(g, (gossip_time)g->prof.sync_interval_ms * GOSSIP_MSEC, 0.2);
 	}
+	follow_tick(g, now);
 	if (now >= g->next_reconnect) {
 		reconnect_tick(g);
 		g->next_reconnect =
@@ -4289,6 +4346,8 @@ gossip_next_deadline(const struct gossip *g)
 	if (g->self_state == GOSSIP_ALIVE) {
 		EARLIER(g->next_sync);
 		EARLIER(g->next_reconnect);
+		if (g->follow.armed)
+			EARLIER(g->follow.at);
 		for (size_t i = 0; i < g->nseeds; i++)
 			EARLIER(g->seeds[i].next);
 		if (g->observed_dirty)
