@@ -37,13 +37,19 @@
 /* What was sent lately, kept so that a peer that challenges this site (it could not take
  * what this site sent, since it has not confirmed this site's session) gets it again, sealed
  * anew, with the response: the datagrams of the last RESEND_WINDOW, RESEND_RING at most. */
-#define WANTED       64                  /* names whose credentials were asked for lately */
-#define WANT_GAP     (300 * GOSSIP_MSEC) /* a lost ask is retried while the news spreads */
-#define ASK_RATE     20                  /* credentials asked for unknown senders, per second ... */
-#define ASK_BURST    40
-#define OUT_REVOKED  1
-#define OUT_EXPIRED  2
-#define OUT_DISOWNED 3 /* no longer signed by enough of the current authorities */
+#define WANTED   64                  /* names whose credentials were asked for lately */
+#define WANT_GAP (300 * GOSSIP_MSEC) /* a lost ask is retried while the news spreads */
+/* A list whose names this site asked credentials for is synced again with its sender once
+ * the answers stop coming for FOLLOW_QUIET: what a full socket or a lost datagram took is
+ * named, and asked for, again. Follow-ups go on while they bring credentials, and stop after
+ * FOLLOW_BARREN in a row that bring none (names this site refuses, or the sender lacks). */
+#define FOLLOW_QUIET  (2 * GOSSIP_SEC)
+#define FOLLOW_BARREN 1
+#define ASK_RATE      20 /* credentials asked for unknown senders, per second ... */
+#define ASK_BURST     40
+#define OUT_REVOKED   1
+#define OUT_EXPIRED   2
+#define OUT_DISOWNED  3 /* no longer signed by enough of the current authorities */
 /* Broadcasts about revocations are told apart from those about members by this bit; the
  * authority update has a number of its own, below it and above every member's. */
 #define REVOKE_ABOUT      0x80000000u
@@ -787,6 +793,14 @@ struct sent_copy {
 	uint8_t *buf;
 };
 
+struct follow {
+	uint32_t to;       /* the member whose list raised the asks */
+	gossip_time at;    /* when it is synced again, unless answers still come */
+	uint64_t admitted; /* the credentials admitted when the asks went */
+	unsigned barren;   /* follow-ups in a row that brought no credential */
+	bool armed;
+};
+
 struct seed {
 	struct addr_endpoint ep;
 	gossip_time next;
@@ -795,6 +809,7 @@ struct seed {
 	bool awaiting;
 	bool presented; /* our credential went with the cookie: the seed's is awaited */
 	bool answered;  /* its entries came since the last look: the join is answered */
+	bool joined;    /* a join went since the last hello: its sealed datagrams answer it */
 };
 
 struct bucket {
@@ -937,6 +952,7 @@ struct gossip {
 
 	gossip_time next_probe, next_gossip, next_sync, next_reconnect;
 	bool sync_wide; /* the next sync goes to gossip_fanout members, not one */
+	struct follow follow;
 	uint8_t cookie_key[crypto_shorthash_siphashx24_KEYBYTES];
 	uint64_t hellos; /* sent: numbers the nonces */
 	struct bucket cookie_budget, hello_budget;
@@ -2438,6 +2454,8 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 		return -1;
 	}
 	g->ctr.creds_admitted++;
+	if (g->follow.armed)
+		g->follow.at = now + FOLLOW_QUIET;
 	if (a == NULL)
 		return admit_new(g, gc, c);
 	idx = (uint32_t)(g->nstatic + (size_t)i);
@@ -2638,20 +2656,23 @@ want_now(struct gossip *g, gossip_time now, const char *name)
 /* Asks to for the credentials of the names not asked for lately. A guess (to may not hold
  * them) is not remembered: it must not hold back, for WANT_GAP, the ask of a site that passed
  * the name on and so holds its credential. */
-static void
+static size_t
 cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpoint *addr,
          char (*names)[WIRE_NAME_MAX + 1], size_t n, bool guess)
 {
 	struct wire_msg *req = &g->out;
+	size_t asked = 0;
 	struct pkt p;
 
 	if (!g->federated)
-		return;
+		return 0;
 	pkt_init(&p, to, addr);
 	msg_clear(req, WIRE_CRED_REQ);
 	for (size_t i = 0; i < n; i++) {
-		if (guess || want_now(g, now, names[i]))
+		if (guess || want_now(g, now, names[i])) {
 			strcpy(req->names[req->count++], names[i]);
+			asked++;
+		}
 		if (req->count > 0 && (req->count == WIRE_MAX_NAMES || i + 1 == n)) {
 			pkt_put(g, &p, req);
 			req->count = 0;
@@ -2659,6 +2680,7 @@ cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpo
 	}
 	if (p.w.len > 1)
 		pkt_send(g, &p, false);
+	return asked;
 }
 
 /* Members whose descriptor announces a next key this site holds no credential for are asked
@@ -3385,6 +3407,9 @@ coarse_sums(const struct gossip *g, unsigned nb, uint64_t *out)
 		out[f & (nb - 1)] += g->bucket_sum[f];
 }
 
+/* A join asks for the descriptor of whom it joins when it holds none: the answer to the
+ * digest lists the whole view, and the joined site's own entry, asked for with the rest,
+ * would wait behind thousands of others while its sealed datagrams find it unknown. */
 static void
 send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, bool join)
 {
@@ -3393,8 +3418,14 @@ send_digest(struct gossip *g, uint32_t to, const struct addr_endpoint *addr, boo
 	struct pkt p;
 
 	pkt_init(&p, to, addr);
-	if (join)
+	if (join) {
 		put_self_alive(g, &p);
+		if (g->members[to].desc == NULL) {
+			msg_clear(m, WIRE_DESC_REQ);
+			strcpy(m->names[m->count++], tentry(g, to)->name);
+			pkt_put(g, &p, m);
+		}
+	}
 	msg_clear(m, WIRE_DIGEST);
 	m->nbuckets = (uint16_t)nb;
 	m->bucket = 0;
@@ -3510,6 +3541,15 @@ desc_ask(struct gossip *g, uint32_t to, const struct addr_endpoint *addr,
 	pkt_send(g, &p, false);
 }
 
+static struct seed *
+seed_at(struct gossip *g, const struct addr_endpoint *addr)
+{
+	for (size_t i = 0; i < g->nseeds; i++)
+		if (addr_endpoint_equal(&g->seeds[i].ep, addr))
+			return &g->seeds[i];
+	return NULL;
+}
+
 /* Entries from a seed answer the join (or a later sync): the view is on its way, and the
  * seed's own descriptor, asked for with the names it lists, may wait behind thousands of
  * them. A join sent again meanwhile would only bring the whole list, and every ask it
@@ -3517,9 +3557,45 @@ desc_ask(struct gossip *g, uint32_t to, const struct addr_endpoint *addr,
 static void
 seed_answered(struct gossip *g, const struct addr_endpoint *addr)
 {
-	for (size_t i = 0; i < g->nseeds; i++)
-		if (addr_endpoint_equal(&g->seeds[i].ep, addr))
-			g->seeds[i].answered = true;
+	struct seed *s = seed_at(g, addr);
+
+	if (s != NULL)
+		s->answered = true;
+}
+
+static void
+follow_arm(struct gossip *g, uint32_t to)
+{
+	struct follow *f = &g->follow;
+
+	if (f->to != to) {
+		f->to = to;
+		f->barren = 0;
+	}
+	if (!f->armed)
+		f->admitted = g->ctr.creds_admitted;
+	f->armed = true;
+	f->at = g->clock + FOLLOW_QUIET;
+}
+
+/* The sync that follows a list's asks once their answers stop coming: its answer names
+ * again, in the buckets that still differ, what did not come. */
+static void
+follow_tick(struct gossip *g, gossip_time now)
+{
+	struct follow *f = &g->follow;
+
+	if (!f->armed || now < f->at)
+		return;
+	f->armed = false;
+	if (g->ctr.creds_admitted > f->admitted)
+		f->barren = 0;
+	else if (f->barren++ >= FOLLOW_BARREN)
+		return;
+	if (!live(g->members[f->to].state))
+		return;
+	g->ctr.syncs++;
+	send_digest(g, f->to, member_addr(g, f->to), false);
 }
 
 static void
@@ -3565,8 +3641,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 	}
 	seed_answered(g, addr);
 	desc_ask(g, from, addr, want, nwant);
-	if (ncreds > 0)
-		cred_ask(g, g->clock, from, addr, creds, ncreds, false);
+	if (ncreds > 0 && cred_ask(g, g->clock, from, addr, creds, ncreds, false) > 0)
+		follow_arm(g, from);
 	if (m->flags & WIRE_ENTRIES_REPLY) {
 		bool marked[WIRE_MAX_BUCKETS] = {false};
 
@@ -3962,6 +4038,7 @@ on_presented(struct gossip *g, gossip_time now, const struct wire_present *wp)
 	 * the seed's answer, the whole view, is on its way. */
 	if (id >= 0) {
 		send_digest(g, (uint32_t)id, &s->ep, true);
+		s->joined = true;
 		s->next = now + jitter(g, s->backoff, 0.25);
 	}
 }
@@ -4051,9 +4128,11 @@ join_seed(struct gossip *g, struct seed *s)
 
 		if (m->desc != NULL && addr_endpoint_equal(&m->desc->d.gossip, &s->ep)) {
 			send_digest(g, (uint32_t)i, &s->ep, true);
+			s->joined = true;
 			return;
 		}
 	}
+	s->joined = false;
 	/* Unpredictable, so that only the seed, which saw it, can send a cookie reply the
 	 * joiner takes; a keyed hash rather than the core's generator, which it would reveal. */
 	g->hellos++;
@@ -4236,6 +4315,7 @@ gossip_tick(struct gossip *g, gossip_time now)
 		g->next_sync =
 		        now + jitter(g, (gossip_time)g->prof.sync_interval_ms * GOSSIP_MSEC, 0.2);
 	}
+	follow_tick(g, now);
 	if (now >= g->next_reconnect) {
 		reconnect_tick(g);
 		g->next_reconnect =
@@ -4266,6 +4346,8 @@ gossip_next_deadline(const struct gossip *g)
 	if (g->self_state == GOSSIP_ALIVE) {
 		EARLIER(g->next_sync);
 		EARLIER(g->next_reconnect);
+		if (g->follow.armed)
+			EARLIER(g->follow.at);
 		for (size_t i = 0; i < g->nseeds; i++)
 			EARLIER(g->seeds[i].next);
 		if (g->observed_dirty)
@@ -4453,6 +4535,7 @@ static void
 take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_endpoint *from,
             const struct seal_opened *op, const uint8_t *plain, size_t plen, struct fresh_info *fi)
 {
+	struct seed *seed;
 	struct member *sm;
 
 	if (!op->fresh && !fi->confirmed) {
@@ -4486,9 +4569,16 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 		return;
 
 	sm = &g->members[id];
-	if (sm->state == GOSSIP_NONE && may_answer(g, now, id)) {
-		/* A trusted site we know nothing of talks to us: it is joining through us. */
+	seed = seed_at(g, from);
+	if (sm->state == GOSSIP_NONE && seed != NULL && seed->joined) {
+		/* A seed we joined, whose descriptor has not come yet: what it sends answers
+		 * our join, and a join again would bring its whole view once more. */
+	} else if (sm->state == GOSSIP_NONE && may_answer(g, now, id)) {
+		/* A trusted site we know nothing of talks to us: it is joining through us, or
+		 * it is a seed answering our hello, and this is our join. */
 		send_digest(g, id, from, true);
+		if (seed != NULL)
+			seed->joined = true;
 	} else if ((sm->state == GOSSIP_DEAD || sm->state == GOSSIP_LEFT) &&
 	           may_answer(g, now, id)) {
 		/* Tell the dead: only it can refute, and it cannot while it does not know. */

@@ -59,6 +59,7 @@ struct fed {
 	gossip_time now;
 	int cut[2];     /* datagrams between these two sites are lost; {0, 0}: none */
 	bool seed_mute; /* site 0's sealed datagrams are lost, its clear ones not */
+	int creds_lost; /* site 0's next datagrams to site 2 carrying a credential are lost */
 };
 
 static struct fed *F;
@@ -79,6 +80,29 @@ site_at(const struct addr_endpoint *to)
 	return -1;
 }
 
+/* Whether a datagram site 0 sealed for site 2 carries a credential: opened as site 2 would. */
+static bool
+carries_cred(const uint8_t *buf, size_t len)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct seal *s = seal_new(F->s[2].name, F->s[2].priv, 1);
+	struct wire_msg *m = malloc(sizeof(*m));
+	struct seal_opened op;
+	struct wire_reader r;
+	bool found = false;
+	size_t plen;
+
+	assert_non_null(s);
+	assert_non_null(m);
+	if (seal_unwrap(s, 0, F->s[0].pub, buf, len, plain, sizeof(plain), &plen, &op) == 0 &&
+	    wire_reader_init(&r, plain, plen) == 0)
+		while (!found && wire_next(&r, m) == 1)
+			found = m->type == WIRE_CRED;
+	free(m);
+	seal_free(s);
+	return found;
+}
+
 static void
 cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
@@ -90,6 +114,11 @@ cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t le
 		return;
 	if (F->seed_mute && from == &F->s[0] && buf[0] == SEAL_KIND)
 		return;
+	if (F->creds_lost > 0 && from == &F->s[0] && dst == 2 && buf[0] == SEAL_KIND &&
+	    carries_cred(buf, len)) {
+		F->creds_lost--;
+		return;
+	}
 	if (F->nq == F->cap) {
 		F->cap = F->cap ? F->cap * 2 : 64;
 		F->q = realloc(F->q, F->cap * sizeof(*F->q));
@@ -334,6 +363,34 @@ test_join_waits_from_the_join(void **state)
 	assert_int_equal(gossip_counters(F->s[1].g)->joins, joins);
 	run(1200);
 	assert_true(gossip_counters(F->s[1].g)->joins > joins);
+}
+
+/* c can hear of b only from a, and a's answer to c's ask for b's credential is lost: c
+ * syncs with a again once answers stop coming, is told of b again and asks again, well
+ * before its own first sync (7.5 to 22.5 s after its start) would, and the follow-ups stop
+ * once one brings nothing. */
+static void
+test_lost_cred_answer_asked_again(void **state)
+{
+	(void)state;
+	F->cut[0] = 1;
+	F->cut[1] = 2;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(20000);
+	F->creds_lost = 1;
+	start(2, 0, NULL);
+	run(1000);
+	assert_int_equal(F->creds_lost, 0);
+	assert_int_equal(seen(2, 1), GOSSIP_NONE);
+	assert_int_equal(gossip_counters(F->s[2].g)->syncs, 0);
+	run(2000);
+	assert_int_equal(seen(2, 1), GOSSIP_ALIVE);
+	assert_int_equal(gossip_counters(F->s[2].g)->syncs, 1);
+	/* One more follow-up, since the last brought a credential, then none: c's own
+	 * first sync is 7.5 s away at the earliest. */
+	run(4000);
+	assert_int_equal(gossip_counters(F->s[2].g)->syncs, 2);
 }
 
 /* c can hear of b only from a (datagrams between b and c are lost). c learns b from a's
@@ -870,6 +927,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_join_by_credential, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_join_waits_from_the_join, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lost_cred_answer_asked_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fixed_view_asks_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_short_of_threshold, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),

@@ -1166,6 +1166,41 @@ tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
 	return false;
 }
 
+/* A seed's sealed datagrams, while its own descriptor has not come, answer A's join: A does
+ * not join it again on each one past the answer gap, which would bring its whole view once
+ * more. A trusted site A knows nothing of and did not join gets A's join, and with it an ask
+ * for its descriptor, which would otherwise wait behind the whole view it lists. */
+static void
+test_seed_answer_not_joined_again(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+
+	(void)state;
+	gossip_free(w->g);
+	w->g = seeded_a(w);
+	gossip_start(w->g, w->now);
+	handshake(w, B);
+	handshake(w, D);
+	for (int i = 0; i < 10; i++) {
+		w->now += 300 * GOSSIP_MSEC;
+		w->nout = 0;
+		send_entry_x(w, B, 1);
+		assert_true(took(w, B, WIRE_DESC_REQ, m)); /* x's, as the entry asks */
+		assert_false(took(w, B, WIRE_DIGEST, m));
+	}
+	w->nout = 0;
+	m->type = WIRE_PING;
+	m->seq = 7;
+	send1(w, D, m);
+	assert_true(took(w, D, WIRE_DIGEST, m));
+	assert_true(took(w, D, WIRE_DESC_REQ, m));
+	assert_int_equal(m->count, 1);
+	assert_string_equal(m->names[0], "d");
+	free(m);
+	world_free(w);
+}
+
 #define RECONNECT_SITES 1000
 /* A site held dead here alone among a thousand live ones (nobody else tells it) is tried at
  * every reconnect: each one's digest goes to a member held dead, where a random pick of all
@@ -2467,6 +2502,7 @@ main(void)
 	        cmocka_unit_test(test_anti_entropy),
 	        cmocka_unit_test(test_seed_backoff),
 	        cmocka_unit_test(test_seed_answering_not_joined_again),
+	        cmocka_unit_test(test_seed_answer_not_joined_again),
 	        cmocka_unit_test(test_leave),
 	        cmocka_unit_test(test_adopted_view_syncs_soon),
 	        cmocka_unit_test(test_lies_accusations),
