@@ -2187,12 +2187,6 @@ is_held(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
 	return find(key, r->held, r->nheld, sizeof(*r->held), due_cmp) != NULL;
 }
 
-bool
-reconcile_peer_held(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
-{
-	return is_held(r, key);
-}
-
 /* Keeps plan's held peers for the next runs. Returns -ENOMEM (the old ones are kept). */
 static int
 note_held(struct reconcile *r, const struct handshake_plan *plan)

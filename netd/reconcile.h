@@ -328,8 +328,5 @@ const struct reconcile_fence *reconcile_fences(const struct reconcile *r, size_t
 const struct reconcile_overlap *reconcile_overlaps(const struct reconcile *r, size_t *n);
 
 void reconcile_get_stats(const struct reconcile *r, struct reconcile_stats *stats);
-/* Whether the peer of key waits for its paced handshake start: anything sent through it
- * (a path MTU probe) would start the handshake the pace holds back. */
-bool reconcile_peer_held(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE]);
 
 #endif

@@ -354,12 +354,8 @@ site_key_qcmp(const void *key, const void *item)
 	return strcmp(key, ((const struct mesh_site *)item)->name);
 }
 
-/* Probes the path of every live peer the desired state has an IPv4 overlay address for,
- * but those whose handshake start the reconciler holds back: a probe is the first packet
- * through the tunnel, which starts the handshake, and a join's thousand new peers probed at
- * once would start a thousand handshakes whose answers WireGuard, under load, refuses with
- * cookies (each tried again 5 s later, and so on). A held peer is probed from the run that
- * starts it. sites are sorted by name here, for the lookups (a thousand peers). */
+/* Probes the path of every live peer the desired state has an IPv4 overlay address for.
+ * sites are sorted by name here, for the lookups (a thousand peers). */
 static int
 site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
 {
@@ -385,8 +381,7 @@ site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
 		const struct mesh_site *ms;
 		const struct addr *ov;
 
-		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT) ||
-		    reconcile_peer_held(s->reconcile, p->public_key))
+		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT))
 			continue;
 		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
 		if (ms && (ov = site_peer_overlay4(p, ms)))
@@ -496,12 +491,12 @@ site_apply(struct site *s)
 	mesh_desired_free(s->desired);
 	s->desired = next;
 	at[1] = site_now();
-	reconcile_get_stats(s->reconcile, &before);
-	rc = reconcile_run(s->reconcile, s->desired, now);
-	at[2] = site_now();
-	/* After the run, which decides which new peers it starts and which it holds. */
 	if (site_probe_peers(s, sites, n, now) < 0)
 		goto retry;
+
+	reconcile_get_stats(s->reconcile, &before);
+	at[2] = site_now();
+	rc = reconcile_run(s->reconcile, s->desired, now);
 	at[3] = site_now();
 	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
@@ -538,11 +533,11 @@ site_apply(struct site *s)
 	end = site_now();
 	s->run_not_before = made ? 0 : end + SITE_RUN_ROOM * (end - now);
 	/* Where a run's time went: at thousands of sites, mostly work for the whole view. */
-	log_debug("run: %zu sites: view %.3f s, mesh %.3f s, reconcile %.3f s (the kernel read "
-	          "%.3f s), path MTU peers %.3f s, the rest %.3f s; next run not before %.3f s",
+	log_debug("run: %zu sites: view %.3f s, mesh %.3f s, path MTU peers %.3f s, reconcile "
+	          "%.3f s (the kernel read %.3f s), the rest %.3f s; next run not before %.3f s",
 	          n, (double)(at[0] - now) / MESH_USEC, (double)(at[1] - at[0]) / MESH_USEC,
-	          (double)(at[2] - at[1]) / MESH_USEC, (double)after.last_read_us / MESH_USEC,
-	          (double)(at[3] - at[2]) / MESH_USEC, (double)(end - at[3]) / MESH_USEC,
+	          (double)(at[2] - at[1]) / MESH_USEC, (double)(at[3] - at[2]) / MESH_USEC,
+	          (double)after.last_read_us / MESH_USEC, (double)(end - at[3]) / MESH_USEC,
 	          (double)(s->run_not_before > end ? s->run_not_before - end : 0) / MESH_USEC);
 	site_arm_work(s, end);
 	return;

@@ -365,6 +365,18 @@ test_join_waits_from_the_join(void **state)
 	assert_true(gossip_counters(F->s[1].g)->joins > joins);
 }
 
+/* b joined through a 20 s ago; datagrams between b and c are lost, so c, started later,
+ * can hear of b only from a. */
+static void
+b_joined_apart_from_c(void)
+{
+	F->cut[0] = 1;
+	F->cut[1] = 2;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(20000);
+}
+
 /* c can hear of b only from a, and a's answer to c's ask for b's credential is lost: c
  * syncs with a again once answers stop coming, is told of b again and asks again, well
  * before its own first sync (7.5 to 22.5 s after its start) would, and the follow-ups stop
@@ -373,11 +385,7 @@ static void
 test_lost_cred_answer_asked_again(void **state)
 {
 	(void)state;
-	F->cut[0] = 1;
-	F->cut[1] = 2;
-	start(0, -1, NULL);
-	start(1, 0, NULL);
-	run(20000);
+	b_joined_apart_from_c();
 	F->creds_lost = 1;
 	start(2, 0, NULL);
 	run(1000);
@@ -401,11 +409,7 @@ static void
 test_fixed_view_asks_nothing(void **state)
 {
 	(void)state;
-	F->cut[0] = 1;
-	F->cut[1] = 2;
-	start(0, -1, NULL);
-	start(1, 0, NULL);
-	run(20000);
+	b_joined_apart_from_c();
 	start(2, 0, NULL);
 	run(40000);
 	assert_int_equal(seen(2, 1), GOSSIP_ALIVE);

@@ -1020,6 +1020,19 @@ seeded_a(struct world *w)
 	return g;
 }
 
+/* A world whose A started anew with B's address as its seed, B's session confirmed. */
+static struct world *
+seeded_world(void)
+{
+	struct world *w = world_new(true);
+
+	gossip_free(w->g);
+	w->g = seeded_a(w);
+	gossip_start(w->g, w->now);
+	handshake(w, B);
+	return w;
+}
+
 /* A seed that is not in the view gets a hello, and again later with a longer wait. */
 static void
 test_seed_backoff(void **state)
@@ -1076,14 +1089,10 @@ joins_over(struct world *w, int ms)
 static void
 test_seed_answering_not_joined_again(void **state)
 {
-	struct world *w = world_new(true);
+	struct world *w = seeded_world();
 	struct wire_msg *m = msg_new();
 
 	(void)state;
-	gossip_free(w->g);
-	w->g = seeded_a(w);
-	gossip_start(w->g, w->now);
-	handshake(w, B);
 	gossip_tick(w->g, w->now);
 	assert_int_equal(gossip_counters(w->g)->joins, 1);
 
@@ -1173,14 +1182,10 @@ tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
 static void
 test_seed_answer_not_joined_again(void **state)
 {
-	struct world *w = world_new(true);
+	struct world *w = seeded_world();
 	struct wire_msg *m = msg_new();
 
 	(void)state;
-	gossip_free(w->g);
-	w->g = seeded_a(w);
-	gossip_start(w->g, w->now);
-	handshake(w, B);
 	handshake(w, D);
 	for (int i = 0; i < 10; i++) {
 		w->now += 300 * GOSSIP_MSEC;
