@@ -1,7 +1,7 @@
 /* libFuzzer harness: arbitrary bytes at a netd-load site's WireGuard responder, which holds a
  * session (index 0x04030201) so that transport messages reach the tag check. Without netd's
- * key nothing may be answered, and each datagram is counted exactly once: answered,
- * authenticated, a cookie taken or dropped. */
+ * key nothing may be answered nor a keepalive armed, and each datagram is counted exactly once:
+ * answered, authenticated, a cookie taken or dropped. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	now_ms += 997;
 	n = wgresp_receive(&site, priv, pub, &netd, now_ms, copy, size, out, &c);
 	free(copy);
+	/* Nothing authenticated came: no keepalive is ever due. */
+	n += wgresp_poll(&site, now_ms + WGRESP_KEEPALIVE_MS, out, &c);
 	if (n != 0 || total(&c) != before + 1 || c.initiations != 0 || c.transport != 0 ||
 	    c.keepalives != 0)
 		abort();

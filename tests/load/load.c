@@ -89,7 +89,9 @@ struct site {
 	int fd;
 	ev_io io;
 	ev_timer timer;
-	struct wgresp_site wg; /* its WireGuard responder's sessions */
+	struct wgresp_site wg;      /* its WireGuard responder's sessions */
+	ev_timer keepalive;         /* its WireGuard passive keepalive */
+	struct sockaddr_in wg_from; /* where netd's WireGuard last sent from */
 };
 
 static struct site *S;
@@ -367,17 +369,59 @@ on_timer(struct ev_loop *l, ev_timer *w, int revents)
 	drain();
 }
 
+static int64_t
+wg_now_ms(void)
+{
+	return mono_now() / (GOSSIP_SEC / 1000);
+}
+
+static void
+wg_send(size_t i, const uint8_t *out, size_t len)
+{
+	if (sendto(S[i].fd, out, len, 0, (const struct sockaddr *)&S[i].wg_from,
+	           sizeof(S[i].wg_from)) < 0)
+		C.send_errors++;
+}
+
+static void
+wg_schedule(size_t i)
+{
+	int64_t d = wgresp_deadline(&S[i].wg), now = wg_now_ms();
+
+	ev_timer_stop(loop, &S[i].keepalive);
+	if (d == INT64_MAX)
+		return;
+	ev_timer_set(&S[i].keepalive, d > now ? (double)(d - now) / 1000 : 0, 0);
+	ev_timer_start(loop, &S[i].keepalive);
+}
+
 /* A WireGuard datagram to site i: answered, if at all, to where it came from, as a
  * WireGuard peer answers its peer's latest endpoint. */
 static void
 wg_receive(size_t i, const struct sockaddr_in *sa, const uint8_t *buf, size_t n)
 {
 	uint8_t out[WGRESP_REPLY_MAX];
-	size_t len = wgresp_receive(&S[i].wg, S[i].priv, S[i].pub, &netd_wg,
-	                            mono_now() / (GOSSIP_SEC / 1000), buf, n, out, &W);
+	size_t len = wgresp_receive(&S[i].wg, S[i].priv, S[i].pub, &netd_wg, wg_now_ms(), buf, n,
+	                            out, &W);
 
-	if (len > 0 && sendto(S[i].fd, out, len, 0, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
-		C.send_errors++;
+	S[i].wg_from = *sa;
+	if (len > 0)
+		wg_send(i, out, len);
+	wg_schedule(i);
+}
+
+static void
+on_keepalive(struct ev_loop *l, ev_timer *w, int revents)
+{
+	size_t i = (size_t)(uintptr_t)w->data;
+	uint8_t out[WGRESP_REPLY_MAX];
+	size_t len = wgresp_poll(&S[i].wg, wg_now_ms(), out, &W);
+
+	(void)l;
+	(void)revents;
+	if (len > 0)
+		wg_send(i, out, len);
+	wg_schedule(i);
 }
 
 static void
@@ -556,6 +600,8 @@ open_socket(size_t i)
 	ev_io_start(loop, &S[i].io);
 	ev_timer_init(&S[i].timer, on_timer, 0, 0);
 	S[i].timer.data = (void *)(uintptr_t)i;
+	ev_timer_init(&S[i].keepalive, on_keepalive, 0, 0);
+	S[i].keepalive.data = (void *)(uintptr_t)i;
 }
 
 static void

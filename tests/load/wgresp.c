@@ -1,13 +1,15 @@
 /* wgresp: a WireGuard responder for netd-load's simulated sites. It answers netd's handshake
- * initiations and, like WireGuard's passive keepalive, answers netd's data with a keepalive
- * at most once per 10 s, so that netd's WireGuard neither retries an unanswered initiation
- * every 5 s nor starts a new handshake 15 s after sending data, as it would against sites
- * that never answer. A WireGuard under load refuses a response without a mac2 and sends a
- * cookie instead; the site keeps it and sets mac2 on its responses for 115 s, as a peer
- * does, so that the initiator's next try is taken. It sends no cookies and checks no mac2
- * (nothing it answers is costly enough to need them), keeps no replay window and takes any
- * timestamp (a replayed datagram earns at most a response or one keepalive per 10 s), and
- * drops what it received after decrypting it. */
+ * initiations and keeps WireGuard's passive keepalive (data that came arms a keepalive 10 s
+ * later unless one is armed, in which case one more follows it; anything the site sends
+ * disarms it), so that netd's WireGuard neither retries an unanswered initiation every 5 s
+ * nor starts a new handshake 15 s after sending data, as it would against sites that never
+ * answer: a keepalive sent at once and then not for 10 s leaves data sent in those 10 s
+ * unanswered, and netd's WireGuard handshakes anew for each such burst. A WireGuard under load
+ * refuses a response without a mac2 and sends a cookie instead; the site keeps it and sets mac2 on
+ * its responses for 115 s, as a peer does, so that the initiator's next try is taken. It sends no
+ * cookies and checks no mac2 (nothing it answers is costly enough to need them), keeps no replay
+ * window and takes any timestamp (a replayed datagram earns at most a response or one keepalive in
+ * 10 s), and drops what it received after decrypting it. */
 #include "tests/load/wgresp.h"
 
 #include <sodium.h>
@@ -409,6 +411,9 @@ initiation(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LEN],
 	two[1] = s->send;
 	wgresp_kdf(two, 2, ck, NULL, 0);
 	s->valid = true;
+	/* A response is a message sent: WireGuard's keepalive timer waits for none after it. */
+	site->keepalive_at = 0;
+	site->keepalive_again = false;
 	c->initiations++;
 	n = WGRESP_RESPONSE_LEN;
 	goto out;
@@ -425,7 +430,7 @@ out:
 
 static size_t
 transport(struct wgresp_site *site, int64_t now_ms, const uint8_t *in, size_t len,
-          uint8_t out[WGRESP_REPLY_MAX], struct wgresp_counters *c)
+          struct wgresp_counters *c)
 {
 	uint8_t n[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
 	uint32_t index = le32(in + DATA_RECEIVER);
@@ -444,9 +449,38 @@ transport(struct wgresp_site *site, int64_t now_ms, const uint8_t *in, size_t le
 		return 0;
 	}
 	c->transport++;
-	/* A keepalive asks for nothing; data does, as WireGuard's passive keepalive answers it. */
-	if (len == WGRESP_KEEPALIVE_LEN ||
-	    (site->sent_keepalive && now_ms - site->keepalive_ms < WGRESP_KEEPALIVE_MS))
+	/* A keepalive asks for nothing; data arms the passive keepalive, as WireGuard's does. */
+	if (len == WGRESP_KEEPALIVE_LEN)
+		return 0;
+	if (site->keepalive_at == 0)
+		site->keepalive_at = now_ms + WGRESP_KEEPALIVE_MS;
+	else
+		site->keepalive_again = true;
+	site->keepalive_session = s->local;
+	return 0;
+}
+
+int64_t
+wgresp_deadline(const struct wgresp_site *site)
+{
+	return site->keepalive_at ? site->keepalive_at : INT64_MAX;
+}
+
+size_t
+wgresp_poll(struct wgresp_site *site, int64_t now_ms, uint8_t out[WGRESP_REPLY_MAX],
+            struct wgresp_counters *c)
+{
+	uint8_t n[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	struct wgresp_session *s = NULL;
+
+	if (site->keepalive_at == 0 || now_ms < site->keepalive_at)
+		return 0;
+	site->keepalive_at = site->keepalive_again ? now_ms + WGRESP_KEEPALIVE_MS : 0;
+	site->keepalive_again = false;
+	for (size_t k = 0; k < 2 && s == NULL; k++)
+		if (site->s[k].valid && site->s[k].local == site->keepalive_session)
+			s = &site->s[k];
+	if (s == NULL) /* replaced by two handshakes since: their own data arms their keepalives */
 		return 0;
 	out[0] = WGRESP_TRANSPORT;
 	memset(out + 1, 0, 3);
@@ -455,8 +489,6 @@ transport(struct wgresp_site *site, int64_t now_ms, const uint8_t *in, size_t le
 	nonce(n, s->counter++);
 	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
 	        out + DATA_SEALED, out + DATA_SEALED, NULL, NULL, 0, NULL, 0, NULL, n, s->send);
-	site->sent_keepalive = true;
-	site->keepalive_ms = now_ms;
 	c->keepalives++;
 	return WGRESP_KEEPALIVE_LEN;
 }
@@ -496,7 +528,7 @@ wgresp_receive(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LEN],
 	if (in[0] == WGRESP_INITIATION && len == WGRESP_INITIATION_LEN)
 		return initiation(site, priv, pub, ini, now_ms, in, out, c);
 	if (in[0] == WGRESP_TRANSPORT && len >= WGRESP_KEEPALIVE_LEN)
-		return transport(site, now_ms, in, len, out, c);
+		return transport(site, now_ms, in, len, c);
 	if (in[0] == WGRESP_COOKIE && len == WGRESP_COOKIE_REPLY_LEN)
 		cookie_reply(site, ini, now_ms, in, c);
 	else

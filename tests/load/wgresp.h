@@ -72,15 +72,17 @@ struct wgresp_session {
 
 /* A site's state: its last two sessions (the newest first, the one before kept while the
  * initiator's data under it may still arrive), the static-static DH with the initiator,
- * computed at the first initiation, when it last sent a keepalive, the mac1 of its last
- * response and the cookie the initiator sent back for it, if any, with when it came.
- * Zeroed to start. */
+ * computed at the first initiation, its passive keepalive (when it is due, 0: none; whether
+ * data came while it was armed, which owes one more; the session the data came under), the
+ * mac1 of its last response and the cookie the initiator sent back for it, if any, with when
+ * it came. Zeroed to start. */
 struct wgresp_site {
 	struct wgresp_session s[2];
 	uint8_t ss[WGRESP_KEY_LEN];
 	bool have_ss;
-	int64_t keepalive_ms;
-	bool sent_keepalive;
+	bool keepalive_again;
+	uint32_t keepalive_session;
+	int64_t keepalive_at;
 	uint8_t mac1[WGRESP_MAC_LEN];
 	uint8_t cookie[WGRESP_COOKIE_LEN];
 	int64_t cookie_ms;
@@ -101,5 +103,13 @@ size_t wgresp_receive(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LE
                       const uint8_t pub[WGRESP_KEY_LEN], const struct wgresp_initiator *ini,
                       int64_t now_ms, const uint8_t *in, size_t len, uint8_t out[WGRESP_REPLY_MAX],
                       struct wgresp_counters *c);
+
+/* When the site's passive keepalive is due (INT64_MAX: none is). */
+int64_t wgresp_deadline(const struct wgresp_site *site);
+
+/* At or after wgresp_deadline: writes the site's keepalive to out and returns its length (0:
+ * none due, or its session is gone), and arms the next one if data came meanwhile. */
+size_t wgresp_poll(struct wgresp_site *site, int64_t now_ms, uint8_t out[WGRESP_REPLY_MAX],
+                   struct wgresp_counters *c);
 
 #endif

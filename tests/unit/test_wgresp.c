@@ -305,18 +305,49 @@ test_handshake_and_keepalive(void **state)
 	/* The initiator's keepalive confirms the session and asks for nothing. */
 	n = make_data(&f.netd, 0, data);
 	assert_int_equal(rx(&f, 1100, data, n, out), 0);
-	/* Data is answered with a keepalive, then not again for 10 s. */
+	assert_int_equal(wgresp_deadline(&f.site), INT64_MAX);
+	/* Data arms a keepalive 10 s later, as WireGuard's passive keepalive; data in those
+	 * 10 s owes one more, 10 s after the first. */
 	n = make_data(&f.netd, 40, data);
-	assert_int_equal(rx(&f, 2000, data, n, out), WGRESP_KEEPALIVE_LEN);
+	assert_int_equal(rx(&f, 2000, data, n, out), 0);
+	assert_int_equal(wgresp_deadline(&f.site), 2000 + WGRESP_KEEPALIVE_MS);
+	n = make_data(&f.netd, 40, data);
+	assert_int_equal(rx(&f, 5000, data, n, out), 0);
+	assert_int_equal(wgresp_deadline(&f.site), 2000 + WGRESP_KEEPALIVE_MS);
+	assert_int_equal(wgresp_poll(&f.site, 2000 + WGRESP_KEEPALIVE_MS - 1, out, &f.c), 0);
+	assert_int_equal(wgresp_poll(&f.site, 2000 + WGRESP_KEEPALIVE_MS, out, &f.c),
+	                 WGRESP_KEEPALIVE_LEN);
 	check_keepalive(&f.netd, out, 0);
-	n = make_data(&f.netd, 40, data);
-	assert_int_equal(rx(&f, 2000 + WGRESP_KEEPALIVE_MS - 1, data, n, out), 0);
-	n = make_data(&f.netd, 40, data);
-	assert_int_equal(rx(&f, 2000 + WGRESP_KEEPALIVE_MS, data, n, out), WGRESP_KEEPALIVE_LEN);
+	assert_int_equal(wgresp_deadline(&f.site), 2000 + 2 * WGRESP_KEEPALIVE_MS);
+	assert_int_equal(wgresp_poll(&f.site, 2000 + 2 * WGRESP_KEEPALIVE_MS, out, &f.c),
+	                 WGRESP_KEEPALIVE_LEN);
 	check_keepalive(&f.netd, out, 1);
-	assert_int_equal(f.c.transport, 4);
+	/* Nothing came since: nothing more is due. */
+	assert_int_equal(wgresp_deadline(&f.site), INT64_MAX);
+	assert_int_equal(wgresp_poll(&f.site, 2000 + 5 * WGRESP_KEEPALIVE_MS, out, &f.c), 0);
+	assert_int_equal(f.c.transport, 3);
 	assert_int_equal(f.c.keepalives, 2);
 	assert_int_equal(f.c.dropped, 0);
+}
+
+/* A response is a message sent: a keepalive armed before it is not due after it. */
+static void
+test_response_disarms_keepalive(void **state)
+{
+	struct fixture f;
+	uint8_t out[WGRESP_REPLY_MAX], data[96];
+	size_t n;
+
+	(void)state;
+	fixture_init(&f);
+	handshake(&f, &f.netd);
+	n = make_data(&f.netd, 40, data);
+	assert_int_equal(rx(&f, 0, data, n, out), 0);
+	assert_int_equal(wgresp_deadline(&f.site), WGRESP_KEEPALIVE_MS);
+	handshake(&f, &f.netd);
+	assert_int_equal(wgresp_deadline(&f.site), INT64_MAX);
+	assert_int_equal(wgresp_poll(&f.site, WGRESP_KEEPALIVE_MS, out, &f.c), 0);
+	assert_int_equal(f.c.keepalives, 0);
 }
 
 /* A new handshake keeps the session before it: data under either is answered. */
@@ -335,10 +366,14 @@ test_rekey_keeps_previous(void **state)
 	handshake(&f, &f.netd);
 	assert_int_not_equal(f.netd.remote, old.remote);
 	n = make_data(&old, 10, data);
-	assert_int_equal(rx(&f, 0, data, n, out), WGRESP_KEEPALIVE_LEN);
+	assert_int_equal(rx(&f, 0, data, n, out), 0);
+	assert_int_equal(wgresp_poll(&f.site, WGRESP_KEEPALIVE_MS, out, &f.c),
+	                 WGRESP_KEEPALIVE_LEN);
 	check_keepalive(&old, out, 0);
 	n = make_data(&f.netd, 10, data);
-	assert_int_equal(rx(&f, 20000, data, n, out), WGRESP_KEEPALIVE_LEN);
+	assert_int_equal(rx(&f, 20000, data, n, out), 0);
+	assert_int_equal(wgresp_poll(&f.site, 20000 + WGRESP_KEEPALIVE_MS, out, &f.c),
+	                 WGRESP_KEEPALIVE_LEN);
 	check_keepalive(&f.netd, out, 0);
 	/* A third handshake drops the first session. */
 	handshake(&f, &f.netd);
@@ -477,6 +512,7 @@ main(void)
 	        cmocka_unit_test(test_blake2s_vectors),
 	        cmocka_unit_test(test_hmac_kdf_vectors),
 	        cmocka_unit_test(test_handshake_and_keepalive),
+	        cmocka_unit_test(test_response_disarms_keepalive),
 	        cmocka_unit_test(test_rekey_keeps_previous),
 	        cmocka_unit_test(test_refused),
 	        cmocka_unit_test(test_cookie),
