@@ -27,38 +27,43 @@ check_name(const char *what, const char *name)
 	return 0;
 }
 
+/* Built attribute by attribute: libnl 3.7's VXLAN link puts IFLA_VXLAN_PORT in 4 bytes where
+ * the kernel's policy says 2, and the kernel logs "attribute type 15 has an invalid length" at
+ * every segment netd creates. */
 int
 kh_msg_vxlan_add(const char *name, const struct kh_vxlan *vxlan, uint32_t mtu, struct nl_msg **out)
 {
-	struct rtnl_link *link = rtnl_link_vxlan_alloc();
-	struct nl_addr *local = NULL;
-	int err = -ENOMEM;
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct nlattr *info, *data;
+	struct nl_msg *msg;
+	int err = -EMSGSIZE;
 
-	if (!link)
-		goto out;
-	rtnl_link_set_name(link, name);
-	if (mtu)
-		rtnl_link_set_mtu(link, mtu);
-	if (vxlan->vni > VXLAN_ID_MAX) {
-		err = -EINVAL;
-		goto out;
-	}
-	rtnl_link_vxlan_set_id(link, vxlan->vni);
-	if (vxlan->local.family != AF_UNSPEC) {
-		err = kh_nl_addr_new(&vxlan->local, addr_len(vxlan->local.family) * 8, &local);
-		if (err < 0)
-			goto out;
-		rtnl_link_vxlan_set_local(link, local);
-	}
-	if (vxlan->port)
-		rtnl_link_vxlan_set_port(link, vxlan->port);
-	rtnl_link_vxlan_set_learning(link, vxlan->learning);
-	if (vxlan->underlay)
-		rtnl_link_vxlan_set_link(link, vxlan->underlay);
-	err = kh_nl_errno(rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, out));
-out:
-	nl_addr_put(local);
-	rtnl_link_put(link);
+	*out = NULL;
+	if (vxlan->vni > VXLAN_ID_MAX)
+		return -EINVAL;
+	if (!(msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)))
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
+	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
+	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, "vxlan") < 0 ||
+	    !(data = nla_nest_start(msg, IFLA_INFO_DATA)) ||
+	    nla_put_u32(msg, IFLA_VXLAN_ID, vxlan->vni) < 0 ||
+	    (vxlan->local.family == AF_INET &&
+	     nla_put(msg, IFLA_VXLAN_LOCAL, 4, vxlan->local.u.bytes) < 0) ||
+	    (vxlan->local.family == AF_INET6 &&
+	     nla_put(msg, IFLA_VXLAN_LOCAL6, 16, vxlan->local.u.bytes) < 0) ||
+	    (vxlan->port && nla_put_u16(msg, IFLA_VXLAN_PORT, htons(vxlan->port)) < 0) ||
+	    nla_put_u8(msg, IFLA_VXLAN_LEARNING, vxlan->learning) < 0 ||
+	    (vxlan->underlay && nla_put_u32(msg, IFLA_VXLAN_LINK, vxlan->underlay) < 0))
+		goto fail;
+	nla_nest_end(msg, data);
+	nla_nest_end(msg, info);
+	*out = msg;
+	return 0;
+fail:
+	nlmsg_free(msg);
 	return err;
 }
 
@@ -97,7 +102,7 @@ static const struct kh_attr_policy linkinfo_policy[IFLA_INFO_MAX + 1] = {
  * it in four, the kernel's messages in two. */
 static const struct kh_attr_policy vxlan_policy[IFLA_VXLAN_MAX + 1] = {
         [IFLA_VXLAN_ID] = {KH_ATTR_U32, 0, 0},          [IFLA_VXLAN_LOCAL] = {KH_ATTR_BINARY, 4, 4},
-        [IFLA_VXLAN_LOCAL6] = {KH_ATTR_BINARY, 16, 16}, [IFLA_VXLAN_PORT] = {KH_ATTR_BINARY, 2, 4},
+        [IFLA_VXLAN_LOCAL6] = {KH_ATTR_BINARY, 16, 16}, [IFLA_VXLAN_PORT] = {KH_ATTR_BINARY, 2, 2},
         [IFLA_VXLAN_LEARNING] = {KH_ATTR_U8, 0, 0},     [IFLA_VXLAN_LINK] = {KH_ATTR_U32, 0, 0},
 };
 
