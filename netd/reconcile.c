@@ -135,6 +135,10 @@ struct reconcile {
 	int64_t hs_empty_at;
 	struct handshake_held *held; /* sorted by key */
 	size_t nheld;
+	/* Per peer of the last run's desired state: not on the device (left for the next run,
+	 * or its change failed); NULL when none is. */
+	bool *pending;
+	size_t pending_of;
 };
 
 /* One segment during a run. */
@@ -272,6 +276,7 @@ reconcile_free(struct reconcile *r)
 	free(r->overlaps);
 	free(r->due);
 	free(r->held);
+	free(r->pending);
 	free(r);
 }
 
@@ -3315,8 +3320,18 @@ out:
 	if (r->nheld && !run.failed && !r->unfinished &&
 	    (!r->retry_at || pace_next(r, now) < r->retry_at))
 		r->retry_at = pace_next(r, now);
+	free(r->pending);
+	r->pending = run.pending;
+	r->pending_of = d->npeers;
+	run.pending = NULL;
 	run_free(&run);
 	return err;
+}
+
+bool
+reconcile_peer_pending(const struct reconcile *r, size_t i)
+{
+	return r->pending && i < r->pending_of && r->pending[i];
 }
 
 int

@@ -310,6 +310,11 @@ bool reconcile_dirty(const struct reconcile *r);
  * handshakes waiting for the pace started (monotonic microseconds); 0 when none. */
 int64_t reconcile_retry_at(const struct reconcile *r);
 
+/* Whether peer i of the desired state the last run was given is not on the WireGuard device:
+ * left for the next run (RECONCILE_PEER_ADDS) or its change failed. Traffic for it would be
+ * dropped. */
+bool reconcile_peer_pending(const struct reconcile *r, size_t i);
+
 /* The reports of the last run or teardown; valid until the next call of either. */
 const struct reconcile_report *reconcile_reports(const struct reconcile *r, size_t *n);
 

@@ -354,8 +354,9 @@ site_key_qcmp(const void *key, const void *item)
 	return strcmp(key, ((const struct mesh_site *)item)->name);
 }
 
-/* Probes the path of every live peer the desired state has an IPv4 overlay address for.
- * sites are sorted by name here, for the lookups (a thousand peers). */
+/* Probes the path of every live peer the desired state has an IPv4 overlay address for and
+ * the last run put on the device. sites are sorted by name here, for the lookups (a thousand
+ * peers). */
 static int
 site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
 {
@@ -381,7 +382,8 @@ site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
 		const struct mesh_site *ms;
 		const struct addr *ov;
 
-		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT))
+		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT) ||
+		    reconcile_peer_pending(s->reconcile, i))
 			continue;
 		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
 		if (ms && (ov = site_peer_overlay4(p, ms)))

@@ -83,6 +83,8 @@ void fake_wg_set_kernel(bool available);
 
 /* What only traffic changes on a peer: its last handshake and byte counters. 0 or -ENODEV
  * (no such device) / -ENOENT (no such peer). Never logged nor announced. */
+/* Whether the fake WireGuard device holds a peer of that key. */
+bool fake_wg_has_peer(const char *device, const uint8_t public_key[WG_KEY_SIZE]);
 int fake_wg_set_peer_stats(const char *device, const uint8_t public_key[WG_KEY_SIZE],
                            const struct timespec *last_handshake, uint64_t rx_bytes,
                            uint64_t tx_bytes);

@@ -660,6 +660,14 @@ wg_set_device(const struct wg_device *dev)
 	return fake_op_end(slot, 0);
 }
 
+bool
+fake_wg_has_peer(const char *device, const uint8_t public_key[WG_KEY_SIZE])
+{
+	struct fake_link *l = fake_link_by_name(device);
+
+	return l && l->wg && find_peer(l->wg, public_key, NULL);
+}
+
 int
 fake_wg_set_peer_stats(const char *device, const uint8_t public_key[WG_KEY_SIZE],
                        const struct timespec *last_handshake, uint64_t rx_bytes, uint64_t tx_bytes)

@@ -2610,8 +2610,14 @@ test_handshakes_paced(void **state)
 	assert_int_equal(st.handshakes_started, burst);
 	assert_int_equal(st.handshakes_waiting, adds - burst);
 	assert_int_equal(changes_holding("persistent-keepalive 1 "), burst);
-	/* The rest are added by a run at once, after the loop has turned. */
+	/* The rest are added by a run at once, after the loop has turned; until then they are
+	 * not on the device. */
 	assert_int_equal(reconcile_retry_at(r), t0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(reconcile_peer_pending(r, i),
+		                 !fake_wg_has_peer("wg0", all->peers[i].public_key));
+	assert_true(reconcile_peer_pending(r, n - 1));
+	assert_false(reconcile_peer_pending(r, 0));
 
 	/* Half a second on, the rest are added, half a second's worth started. */
 	assert_int_equal(reconcile_run(r, all, t0 + S / 2), 0);
@@ -2621,6 +2627,8 @@ test_handshakes_paced(void **state)
 	assert_int_equal(st.handshakes_started, burst + rate / 2);
 	assert_int_equal(st.handshakes_waiting, n - burst - rate / 2);
 	assert_int_equal(changes_holding("persistent-keepalive 1 "), rate / 2);
+	for (size_t i = 0; i < n; i++)
+		assert_false(reconcile_peer_pending(r, i));
 	/* None left to add: the next run once a second's worth of starts is there. */
 	assert_int_equal(reconcile_retry_at(r), t0 + S / 2 + S);
 
