@@ -47,7 +47,8 @@ struct pmtud {
 	size_t npeers;
 	char *names; /* the peers' site names, one after the other */
 	uint64_t refused;
-	uint8_t *buf; /* PMTUD_BUF: probes are built and read here */
+	uint8_t *buf;       /* PMTUD_BUF: probes are built and read here */
+	int64_t first_free; /* when the next held peer's first probe may go */
 };
 
 static int64_t
@@ -315,6 +316,19 @@ peer_by_site(const struct pmtud_peer *peers, size_t n, const char *site)
 	return n ? bsearch(site, peers, n, sizeof(*peers), site_qcmp) : NULL;
 }
 
+/* A handshake started by a held peer's first probe spends the pace like one the reconciler
+ * starts: a join of thousands would otherwise start them all at once, the responses would
+ * fill WireGuard's queue of handshake messages, and WireGuard under load answers them with
+ * cookies, each refused peer trying again 5 s later. */
+static int64_t
+first_probe_at(struct pmtud *d, int64_t now)
+{
+	int64_t at = d->first_free > now ? d->first_free : now;
+
+	d->first_free = at + MESH_USEC / PMTUD_FIRST_RATE;
+	return at;
+}
+
 int
 pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
                 const struct pmtud_target *targets, size_t n, uint32_t tunnel_mtu, int64_t now)
@@ -334,7 +348,8 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
 			next[i].return_mtu = had->return_mtu;
 			pmtu_set_max(&next[i].path, tunnel_mtu, now);
 		} else {
-			pmtu_init(&next[i].path, tunnel_mtu, randombytes_random(), now);
+			pmtu_init(&next[i].path, tunnel_mtu, randombytes_random(),
+			          targets[i].held ? first_probe_at(d, now) : now);
 		}
 	}
 	names = names_own(next, n, sizeof(*next),

@@ -3329,6 +3329,18 @@ out:
 }
 
 bool
+reconcile_unfinished(const struct reconcile *r)
+{
+	return r->unfinished;
+}
+
+bool
+reconcile_handshake_held(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
+{
+	return is_held(r, key);
+}
+
+bool
 reconcile_peer_pending(const struct reconcile *r, size_t i)
 {
 	return r->pending && i < r->pending_of && r->pending[i];
