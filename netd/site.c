@@ -35,8 +35,12 @@
 /* A burst of netlink events or membership changes is applied in one run this long after it
  * starts: quick enough that a hand-deleted route is back well within a second. */
 #define SITE_DEBOUNCE 0.1
-/* The loop's time for gossip after a run, as a multiple of the run's wall time. */
-#define SITE_RUN_ROOM 2
+/* The loop's time for gossip after a run, as a multiple of the run's wall time; and after a
+ * run that left peers for the next (RECONCILE_PEER_ADDS) when no member came, went or changed
+ * since: the next then only carries on with them, and gossip, with nothing streaming in,
+ * needs less of the loop. */
+#define SITE_RUN_ROOM       2
+#define SITE_RUN_ROOM_QUIET 0.5
 /* Changes nobody announces are found by a run at least this often. */
 #define SITE_RESYNC_PERIOD (30 * MESH_USEC)
 /* The WireGuard device is read off the request path, every second or more seldom on a
@@ -73,7 +77,8 @@ struct site {
 	 * for gossip, so that a run costing O(view) at thousands of sites does not take most of
 	 * the loop from a join streaming in, and the next run covers more of its arrivals. */
 	int64_t run_not_before;
-	int64_t hold_expiry; /* the next time a dead site's hold ends, 0: none */
+	int64_t run_quiet_not_before; /* the same for a view unchanged since the run */
+	int64_t hold_expiry;          /* the next time a dead site's hold ends, 0: none */
 
 	ev_timer save_timer; /* a membership change's save, state_save_delay after it */
 	int64_t save_cost;   /* the last save's wall time */
@@ -387,7 +392,10 @@ site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
 			continue;
 		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
 		if (ms && (ov = site_peer_overlay4(p, ms)))
-			targets[k++] = (struct pmtud_target){.site = p->site, .overlay = *ov};
+			targets[k++] = (struct pmtud_target){
+			        .site = p->site,
+			        .overlay = *ov,
+			        .held = reconcile_handshake_held(s->reconcile, p->public_key)};
 	}
 	rc = pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
 	free(targets);
@@ -537,6 +545,8 @@ site_apply(struct site *s)
 	       after.applied[RECONCILE_OP_LINK_CREATE] > before.applied[RECONCILE_OP_LINK_CREATE];
 	end = site_now();
 	s->run_not_before = made ? 0 : end + SITE_RUN_ROOM * (end - now);
+	s->run_quiet_not_before =
+	        made ? 0 : end + (int64_t)(SITE_RUN_ROOM_QUIET * (double)(end - now));
 	/* Where a run's time went: at thousands of sites, mostly work for the whole view. */
 	log_debug("run: %zu sites: view %.3f s, mesh %.3f s, reconcile %.3f s (the kernel read "
 	          "%.3f s), path MTU peers %.3f s, the rest %.3f s; next run not before %.3f s",
@@ -562,6 +572,7 @@ site_arm_work(struct site *s, int64_t now)
 	int64_t at = s->last_run + SITE_RESYNC_PERIOD;
 	int64_t retry = reconcile_retry_at(s->reconcile);
 	double delay;
+	bool quiet;
 
 	if (s->view_changed || reconcile_dirty(s->reconcile))
 		at = now + (int64_t)(SITE_DEBOUNCE * MESH_USEC);
@@ -569,8 +580,9 @@ site_arm_work(struct site *s, int64_t now)
 		at = retry;
 	if (s->hold_expiry > 0 && s->hold_expiry < at)
 		at = s->hold_expiry;
-	if (at < s->run_not_before)
-		at = s->run_not_before;
+	quiet = !s->view_changed && reconcile_unfinished(s->reconcile);
+	if (at < (quiet ? s->run_quiet_not_before : s->run_not_before))
+		at = quiet ? s->run_quiet_not_before : s->run_not_before;
 	delay = at > now ? (double)(at - now) / MESH_USEC : 0;
 	/* An earlier deadline wins; a pending debounce is not pushed back by more events. A
 	 * timer that has expired and waits for its callback is no longer active but pending:

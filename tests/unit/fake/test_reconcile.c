@@ -2618,6 +2618,7 @@ test_handshakes_paced(void **state)
 		                 !fake_wg_has_peer("wg0", all->peers[i].public_key));
 	assert_true(reconcile_peer_pending(r, n - 1));
 	assert_false(reconcile_peer_pending(r, 0));
+	assert_true(reconcile_unfinished(r));
 
 	/* Half a second on, the rest are added, half a second's worth started. */
 	assert_int_equal(reconcile_run(r, all, t0 + S / 2), 0);
@@ -2629,6 +2630,7 @@ test_handshakes_paced(void **state)
 	assert_int_equal(changes_holding("persistent-keepalive 1 "), rate / 2);
 	for (size_t i = 0; i < n; i++)
 		assert_false(reconcile_peer_pending(r, i));
+	assert_false(reconcile_unfinished(r));
 	/* None left to add: the next run once a second's worth of starts is there. */
 	assert_int_equal(reconcile_retry_at(r), t0 + S / 2 + S);
 
