@@ -316,19 +316,6 @@ peer_by_site(const struct pmtud_peer *peers, size_t n, const char *site)
 	return n ? bsearch(site, peers, n, sizeof(*peers), site_qcmp) : NULL;
 }
 
-/* A handshake started by a held peer's first probe spends the pace like one the reconciler
- * starts: a join of thousands would otherwise start them all at once, the responses would
- * fill WireGuard's queue of handshake messages, and WireGuard under load answers them with
- * cookies, each refused peer trying again 5 s later. */
-static int64_t
-first_probe_at(struct pmtud *d, int64_t now)
-{
-	int64_t at = d->first_free > now ? d->first_free : now;
-
-	d->first_free = at + MESH_USEC / PMTUD_FIRST_RATE;
-	return at;
-}
-
 int
 pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
                 const struct pmtud_target *targets, size_t n, uint32_t tunnel_mtu, int64_t now)
@@ -348,8 +335,7 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
 			next[i].return_mtu = had->return_mtu;
 			pmtu_set_max(&next[i].path, tunnel_mtu, now);
 		} else {
-			pmtu_init(&next[i].path, tunnel_mtu, randombytes_random(),
-			          targets[i].held ? first_probe_at(d, now) : now);
+			pmtu_init(&next[i].path, tunnel_mtu, randombytes_random(), now);
 		}
 	}
 	names = names_own(next, n, sizeof(*next),

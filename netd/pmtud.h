@@ -13,7 +13,6 @@
 
 #include "netd/addr.h"
 #include "netd/pmtu.h"
-#include "netd/reconcile.h"
 
 #define PMTUD_PORT 7947 /* UDP, on the overlay addresses: the probes and their acks */
 
@@ -22,17 +21,11 @@
 typedef void (*pmtud_changed_fn)(void *arg, const char *site, uint32_t old_mtu,
                                  const struct pmtu *path, uint32_t return_mtu);
 
-/* A peer to probe. A held peer waits for its WireGuard handshake's start (the reconciler's
- * pace): a new one's first probe, its first packet through the tunnel and so that start, goes
- * at PMTUD_FIRST_RATE a second among the held, not at once. */
+/* A peer to probe. */
 struct pmtud_target {
 	const char *site;
 	struct addr overlay; /* IPv4 */
-	bool held;
 };
-
-/* The pace of held peers' first probes: the reconciler's of its own starts. */
-#define PMTUD_FIRST_RATE RECONCILE_HANDSHAKE_RATE
 
 struct pmtud;
 

@@ -3335,12 +3335,6 @@ reconcile_unfinished(const struct reconcile *r)
 }
 
 bool
-reconcile_handshake_held(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE])
-{
-	return is_held(r, key);
-}
-
-bool
 reconcile_peer_pending(const struct reconcile *r, size_t i)
 {
 	return r->pending && i < r->pending_of && r->pending[i];

@@ -313,10 +313,6 @@ int64_t reconcile_retry_at(const struct reconcile *r);
 /* Whether the last run left peers for the next (RECONCILE_PEER_ADDS), due at once. */
 bool reconcile_unfinished(const struct reconcile *r);
 
-/* Whether the peer of that key waits for its handshake's start (the pace), as the last run
- * left it: traffic for it would start the handshake the pace holds back. */
-bool reconcile_handshake_held(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE]);
-
 /* Whether peer i of the desired state the last run was given is not on the WireGuard device:
  * left for the next run (RECONCILE_PEER_ADDS) or its change failed. Traffic for it would be
  * dropped. */

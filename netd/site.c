@@ -392,10 +392,7 @@ site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
 			continue;
 		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
 		if (ms && (ov = site_peer_overlay4(p, ms)))
-			targets[k++] = (struct pmtud_target){
-			        .site = p->site,
-			        .overlay = *ov,
-			        .held = reconcile_handshake_held(s->reconcile, p->public_key)};
+			targets[k++] = (struct pmtud_target){.site = p->site, .overlay = *ov};
 	}
 	rc = pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
 	free(targets);
