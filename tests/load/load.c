@@ -376,14 +376,6 @@ wg_now_ms(void)
 }
 
 static void
-wg_send(size_t i, const uint8_t *out, size_t len)
-{
-	if (sendto(S[i].fd, out, len, 0, (const struct sockaddr *)&S[i].wg_from,
-	           sizeof(S[i].wg_from)) < 0)
-		C.send_errors++;
-}
-
-static void
 wg_schedule(size_t i)
 {
 	int64_t d = wgresp_deadline(&S[i].wg), now = wg_now_ms();
@@ -393,6 +385,17 @@ wg_schedule(size_t i)
 		return;
 	ev_timer_set(&S[i].keepalive, d > now ? (double)(d - now) / 1000 : 0, 0);
 	ev_timer_start(loop, &S[i].keepalive);
+}
+
+/* Sends what site i's responder wrote to out (len 0: nothing) to netd's WireGuard, and
+ * sets the site's keepalive timer by what it now owes. */
+static void
+wg_answer(size_t i, const uint8_t *out, size_t len)
+{
+	if (len > 0 && sendto(S[i].fd, out, len, 0, (const struct sockaddr *)&S[i].wg_from,
+	                      sizeof(S[i].wg_from)) < 0)
+		C.send_errors++;
+	wg_schedule(i);
 }
 
 /* A WireGuard datagram to site i: answered, if at all, to where it came from, as a
@@ -405,9 +408,7 @@ wg_receive(size_t i, const struct sockaddr_in *sa, const uint8_t *buf, size_t n)
 	                            out, &W);
 
 	S[i].wg_from = *sa;
-	if (len > 0)
-		wg_send(i, out, len);
-	wg_schedule(i);
+	wg_answer(i, out, len);
 }
 
 static void
@@ -419,9 +420,7 @@ on_keepalive(struct ev_loop *l, ev_timer *w, int revents)
 
 	(void)l;
 	(void)revents;
-	if (len > 0)
-		wg_send(i, out, len);
-	wg_schedule(i);
+	wg_answer(i, out, len);
 }
 
 static void
