@@ -44,7 +44,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct wgresp_counters c;
-	uint8_t out[WGRESP_REPLY_MAX], *copy;
+	uint8_t out[WGRESP_REPLY_MAX], *copy, *plain;
 	uint64_t before;
 	size_t n;
 
@@ -57,6 +57,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	before = total(&c);
 	now_ms += 997;
 	n = wgresp_receive(&site, priv, pub, &netd, now_ms, copy, size, out, &c);
+	/* Nothing unauthenticated opens either. */
+	if ((plain = malloc(size ? size : 1)) == NULL)
+		abort();
+	n += wgresp_open(&site, copy, size, plain);
+	free(plain);
 	free(copy);
 	/* Nothing authenticated came: no keepalive is ever due. */
 	n += wgresp_poll(&site, now_ms + WGRESP_KEEPALIVE_MS, out, &c);

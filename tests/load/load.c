@@ -7,9 +7,10 @@
  * JSON summary of what netd and the sites exchanged on SIGUSR1 and when it stops.
  *
  * Each site also answers netd's WireGuard handshake initiations and keeps its sessions
- * alive as a WireGuard peer would (tests/load/wgresp.c), carrying no traffic: against sites
- * that never answered, netd's WireGuard retried every initiation every 5 s for 90 s, work a
- * real federation never asks of it. A site's WireGuard endpoint is its gossip socket, told
+ * alive as a WireGuard peer would (tests/load/wgresp.c), and acknowledges netd's path MTU
+ * probes inside the tunnel as a site running netd would, carrying no other traffic: against
+ * sites that never answered, netd's WireGuard retried every initiation every 5 s for 90 s,
+ * and probed every path for ever, work a real federation never asks of it. A site's WireGuard endpoint is its gossip socket, told
  * apart by the first byte (WireGuard's types 1-4, gossip's kinds from 0x11): a socket per
  * site, as a second one would pass the 20,000 open files allowed here at 10,000 sites.
  *
@@ -47,6 +48,8 @@
 #include "netd/cred.h"
 #include "netd/gossip.h"
 #include "netd/key.h"
+#include "netd/pmtu.h"
+#include "netd/pmtud.h"
 #include "tests/load/wgresp.h"
 
 #define LOAD_FEDERATION "load"
@@ -398,16 +401,76 @@ wg_answer(size_t i, const uint8_t *out, size_t len)
 	wg_schedule(i);
 }
 
+static uint16_t
+ip_checksum(const uint8_t *h, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t k = 0; k + 1 < len; k += 2)
+		sum += (uint32_t)h[k] << 8 | h[k + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The inner packet of netd's data to site i: a path MTU probe to the site's overlay address
+ * is acknowledged as netd's own prober does (the ack from the probe's destination, to its
+ * source), inside the tunnel; anything else is not answered. Returns the ack's length in
+ * ack (0: none). */
+static size_t
+probe_ack(const uint8_t *ip, size_t len, uint8_t ack[WGRESP_DATA_MAX])
+{
+	struct pmtu_wire m;
+	size_t ihl, total, n = 20 + 8 + PMTU_WIRE_HEADER;
+	const uint8_t *udp;
+
+	if (len < 20 || ip[0] >> 4 != 4 || ip[9] != 17)
+		return 0;
+	ihl = (size_t)(ip[0] & 15) * 4;
+	total = (size_t)ip[2] << 8 | ip[3];
+	if (ihl < 20 || total > len || total < ihl + 8)
+		return 0;
+	udp = ip + ihl;
+	if ((udp[2] << 8 | udp[3]) != PMTUD_PORT ||
+	    pmtu_wire_parse(udp + 8, total - ihl - 8, &m) != 0 || m.type != PMTU_WIRE_PROBE)
+		return 0;
+	m.type = PMTU_WIRE_ACK;
+	m.return_mtu = 0; /* the sites search nothing towards netd */
+	memset(ack, 0, n);
+	ack[0] = 0x45;
+	ack[2] = (uint8_t)(n >> 8);
+	ack[3] = (uint8_t)n;
+	ack[8] = 64;
+	ack[9] = 17;
+	memcpy(ack + 12, ip + 16, 4); /* from the address probed */
+	memcpy(ack + 16, ip + 12, 4); /* to the prober */
+	ack[10] = (uint8_t)(ip_checksum(ack, 20) >> 8);
+	ack[11] = (uint8_t)ip_checksum(ack, 20);
+	memcpy(ack + 20, udp + 2, 2); /* ports swapped; no UDP checksum, as IPv4 allows */
+	memcpy(ack + 22, udp, 2);
+	ack[24] = (uint8_t)((n - 20) >> 8);
+	ack[25] = (uint8_t)(n - 20);
+	if (pmtu_wire_encode(&m, ack + 28, PMTU_WIRE_HEADER) < 0)
+		return 0;
+	return n;
+}
+
 /* A WireGuard datagram to site i: answered, if at all, to where it came from, as a
- * WireGuard peer answers its peer's latest endpoint. */
+ * WireGuard peer answers its peer's latest endpoint. netd's path MTU probes are
+ * acknowledged, as a site running netd would. */
 static void
 wg_receive(size_t i, const struct sockaddr_in *sa, const uint8_t *buf, size_t n)
 {
-	uint8_t out[WGRESP_REPLY_MAX];
+	static uint8_t plain[65536];
+	uint8_t out[WGRESP_REPLY_MAX], ack[WGRESP_DATA_MAX];
 	size_t len = wgresp_receive(&S[i].wg, S[i].priv, S[i].pub, &netd_wg, wg_now_ms(), buf, n,
 	                            out, &W);
+	size_t plen, alen;
 
 	S[i].wg_from = *sa;
+	if (len == 0 && (plen = wgresp_open(&S[i].wg, buf, n, plain)) > 0 &&
+	    (alen = probe_ack(plain, plen, ack)) > 0)
+		len = wgresp_seal(&S[i].wg, ack, alen, out, &W);
 	wg_answer(i, out, len);
 }
 
@@ -828,7 +891,8 @@ summary(void)
 	       "\"drop_unknown\":%llu,\"drop_stale\":%llu,\"drop_rate\":%llu,\"challenges\":%llu,"
 	       "\"suspicions\":%llu,\"wg_initiations_answered\":%llu,\"wg_transport_received\":%"
 	       "llu,"
-	       "\"wg_keepalives_sent\":%llu,\"wg_cookie_replies\":%llu,\"wg_dropped\":%llu}\n",
+	       "\"wg_keepalives_sent\":%llu,\"wg_probe_acks_sent\":%llu,\"wg_cookie_replies\":%"
+	       "llu,\"wg_dropped\":%llu}\n",
 	       (double)mono_now() / GOSSIP_SEC, O.sites, O.view, holding,
 	       (unsigned long long)C.to_netd, (unsigned long long)C.to_netd_bytes,
 	       (unsigned long long)C.from_netd, (unsigned long long)C.from_netd_bytes,
@@ -837,8 +901,8 @@ summary(void)
 	       (unsigned long long)t.drop_stale, (unsigned long long)t.drop_rate,
 	       (unsigned long long)t.challenges, (unsigned long long)t.suspicions,
 	       (unsigned long long)W.initiations, (unsigned long long)W.transport,
-	       (unsigned long long)W.keepalives, (unsigned long long)W.cookies,
-	       (unsigned long long)W.dropped);
+	       (unsigned long long)W.keepalives, (unsigned long long)W.data,
+	       (unsigned long long)W.cookies, (unsigned long long)W.dropped);
 	fflush(stdout);
 }
 

@@ -4,12 +4,13 @@
  * disarms it), so that netd's WireGuard neither retries an unanswered initiation every 5 s
  * nor starts a new handshake 15 s after sending data, as it would against sites that never
  * answer: a keepalive sent at once and then not for 10 s leaves data sent in those 10 s
- * unanswered, and netd's WireGuard handshakes anew for each such burst. A WireGuard under load
- * refuses a response without a mac2 and sends a cookie instead; the site keeps it and sets mac2 on
- * its responses for 115 s, as a peer does, so that the initiator's next try is taken. It sends no
- * cookies and checks no mac2 (nothing it answers is costly enough to need them), keeps no replay
- * window and takes any timestamp (a replayed datagram earns at most a response or one keepalive in
- * 10 s), and drops what it received after decrypting it. */
+ * unanswered, and netd's WireGuard handshakes anew for each such burst. It opens data to its
+ * inner packet and seals small packets of its own (wgresp_open, wgresp_seal), for the caller
+ * to answer what needs an answer. A WireGuard under load refuses a response without a mac2
+ * and sends a cookie instead; the site keeps it and sets mac2 on its responses for 115 s, as
+ * a peer does, so that the initiator's next try is taken. It sends no cookies and checks no
+ * mac2 (nothing it answers is costly enough to need them), keeps no replay window and takes
+ * any timestamp (a replayed datagram earns at most a response, or a keepalive in 10 s). */
 #include "tests/load/wgresp.h"
 
 #include <sodium.h>
@@ -428,23 +429,40 @@ out:
 	return n;
 }
 
+static struct wgresp_session *
+session_of(struct wgresp_site *site, uint32_t local)
+{
+	for (size_t k = 0; k < 2; k++)
+		if (site->s[k].valid && site->s[k].local == local)
+			return &site->s[k];
+	return NULL;
+}
+
+/* Decrypts a transport message of len bytes (at least a keepalive's) under the session it
+ * names into plain (NULL: the tag checked alone). Returns the session, or NULL. */
+static struct wgresp_session *
+open_transport(struct wgresp_site *site, const uint8_t *in, size_t len, uint8_t *plain)
+{
+	uint8_t n[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	struct wgresp_session *s = session_of(site, le32(in + DATA_RECEIVER));
+
+	memset(n, 0, 4);
+	memcpy(n + 4, in + DATA_COUNTER, 8);
+	if (s == NULL || crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+	                         plain, NULL, in + DATA_SEALED, len - DATA_SEALED - 16,
+	                         in + len - 16, NULL, 0, n, s->recv) != 0)
+		return NULL;
+	return s;
+}
+
 static size_t
 transport(struct wgresp_site *site, int64_t now_ms, const uint8_t *in, size_t len,
           struct wgresp_counters *c)
 {
-	uint8_t n[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-	uint32_t index = le32(in + DATA_RECEIVER);
-	struct wgresp_session *s = NULL;
-
-	for (size_t k = 0; k < 2 && s == NULL; k++)
-		if (site->s[k].valid && site->s[k].local == index)
-			s = &site->s[k];
-	memset(n, 0, 4);
-	memcpy(n + 4, in + DATA_COUNTER, 8);
 	/* libsodium checks the tag alone when given no buffer for the plain text. */
-	if (s == NULL || crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-	                         NULL, NULL, in + DATA_SEALED, len - DATA_SEALED - 16,
-	                         in + len - 16, NULL, 0, n, s->recv) != 0) {
+	struct wgresp_session *s = open_transport(site, in, len, NULL);
+
+	if (s == NULL) {
 		c->dropped++;
 		return 0;
 	}
@@ -460,6 +478,53 @@ transport(struct wgresp_site *site, int64_t now_ms, const uint8_t *in, size_t le
 	return 0;
 }
 
+/* A transport message of plain (len bytes, padded with zeros to a multiple of 16 as
+ * WireGuard pads) under s; out holds WGRESP_REPLY_MAX. Returns its length. */
+static size_t
+seal_transport(struct wgresp_session *s, const uint8_t *plain, size_t len,
+               uint8_t out[WGRESP_REPLY_MAX])
+{
+	uint8_t n[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	size_t padded = (len + 15) / 16 * 16;
+
+	out[0] = WGRESP_TRANSPORT;
+	memset(out + 1, 0, 3);
+	put_le32(out + DATA_RECEIVER, s->remote);
+	put_le64(out + DATA_COUNTER, s->counter);
+	nonce(n, s->counter++);
+	memset(out + DATA_SEALED, 0, padded);
+	if (len)
+		memcpy(out + DATA_SEALED, plain, len);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+	        out + DATA_SEALED, out + DATA_SEALED + padded, NULL, out + DATA_SEALED, padded,
+	        NULL, 0, NULL, n, s->send);
+	return DATA_SEALED + padded + 16;
+}
+
+size_t
+wgresp_open(struct wgresp_site *site, const uint8_t *in, size_t len, uint8_t *plain)
+{
+	if (len <= WGRESP_KEEPALIVE_LEN || in[0] != WGRESP_TRANSPORT ||
+	    open_transport(site, in, len, plain) == NULL)
+		return 0;
+	return len - WGRESP_KEEPALIVE_LEN;
+}
+
+size_t
+wgresp_seal(struct wgresp_site *site, const uint8_t *plain, size_t len,
+            uint8_t out[WGRESP_REPLY_MAX], struct wgresp_counters *c)
+{
+	struct wgresp_session *s = session_of(site, site->keepalive_session);
+
+	if (s == NULL || len == 0 || len > WGRESP_DATA_MAX)
+		return 0;
+	/* A message sent: WireGuard's keepalive timer waits for none after it. */
+	site->keepalive_at = 0;
+	site->keepalive_again = false;
+	c->data++;
+	return seal_transport(s, plain, len, out);
+}
+
 int64_t
 wgresp_deadline(const struct wgresp_site *site)
 {
@@ -470,27 +535,17 @@ size_t
 wgresp_poll(struct wgresp_site *site, int64_t now_ms, uint8_t out[WGRESP_REPLY_MAX],
             struct wgresp_counters *c)
 {
-	uint8_t n[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-	struct wgresp_session *s = NULL;
+	struct wgresp_session *s;
 
 	if (site->keepalive_at == 0 || now_ms < site->keepalive_at)
 		return 0;
 	site->keepalive_at = site->keepalive_again ? now_ms + WGRESP_KEEPALIVE_MS : 0;
 	site->keepalive_again = false;
-	for (size_t k = 0; k < 2 && s == NULL; k++)
-		if (site->s[k].valid && site->s[k].local == site->keepalive_session)
-			s = &site->s[k];
+	s = session_of(site, site->keepalive_session);
 	if (s == NULL) /* replaced by two handshakes since: their own data arms their keepalives */
 		return 0;
-	out[0] = WGRESP_TRANSPORT;
-	memset(out + 1, 0, 3);
-	put_le32(out + DATA_RECEIVER, s->remote);
-	put_le64(out + DATA_COUNTER, s->counter);
-	nonce(n, s->counter++);
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-	        out + DATA_SEALED, out + DATA_SEALED, NULL, NULL, 0, NULL, 0, NULL, n, s->send);
 	c->keepalives++;
-	return WGRESP_KEEPALIVE_LEN;
+	return seal_transport(s, NULL, 0, out);
 }
 
 /* A cookie for the site's last response (to the index it sent, sealed with the mac1 it

@@ -18,6 +18,8 @@
 /* A keepalive: a transport message carrying nothing, its header and Poly1305 tag. */
 #define WGRESP_KEEPALIVE_LEN 32
 #define WGRESP_REPLY_MAX     WGRESP_RESPONSE_LEN
+/* The most a site sends in one transport message: what fits WGRESP_REPLY_MAX padded. */
+#define WGRESP_DATA_MAX 48
 /* WireGuard's passive keepalive: a peer that got data and sent nothing for 10 s answers. */
 #define WGRESP_KEEPALIVE_MS     10000
 #define WGRESP_COOKIE_LEN       16
@@ -93,6 +95,7 @@ struct wgresp_counters {
 	uint64_t initiations; /* answered */
 	uint64_t transport;   /* authenticated transport messages received */
 	uint64_t keepalives;  /* sent */
+	uint64_t data;        /* transport messages with data sent (wgresp_seal) */
 	uint64_t cookies;     /* cookie replies taken: the next response carries a mac2 */
 	uint64_t dropped;     /* anything else: malformed, unauthenticated, unknown index */
 };
@@ -103,6 +106,17 @@ size_t wgresp_receive(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LE
                       const uint8_t pub[WGRESP_KEY_LEN], const struct wgresp_initiator *ini,
                       int64_t now_ms, const uint8_t *in, size_t len, uint8_t out[WGRESP_REPLY_MAX],
                       struct wgresp_counters *c);
+
+/* The plain text of a transport message with data that wgresp_receive took (an inner IP
+ * packet): written to plain, which holds len bytes; returns its length (the padding
+ * included), 0 when it is no such message. */
+size_t wgresp_open(struct wgresp_site *site, const uint8_t *in, size_t len, uint8_t *plain);
+
+/* A transport message carrying plain (1..WGRESP_DATA_MAX bytes, an inner IP packet) to the
+ * initiator, under the session its last data came in: written to out, its length returned
+ * (0: no such session). A message sent, it disarms the passive keepalive. */
+size_t wgresp_seal(struct wgresp_site *site, const uint8_t *plain, size_t len,
+                   uint8_t out[WGRESP_REPLY_MAX], struct wgresp_counters *c);
 
 /* When the site's passive keepalive is due (INT64_MAX: none is). */
 int64_t wgresp_deadline(const struct wgresp_site *site);

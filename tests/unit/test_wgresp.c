@@ -350,6 +350,49 @@ test_response_disarms_keepalive(void **state)
 	assert_int_equal(f.c.keepalives, 0);
 }
 
+/* Data in is opened to its inner packet; data out goes under the session the data came
+ * in, padded as WireGuard pads, and disarms the keepalive it would owe. */
+static void
+test_open_and_seal(void **state)
+{
+	struct fixture f;
+	uint8_t out[WGRESP_REPLY_MAX], data[96], plain[96], mine[20], n[12], got[48];
+	size_t len;
+
+	(void)state;
+	fixture_init(&f);
+	handshake(&f, &f.netd);
+	len = make_data(&f.netd, 40, data);
+	assert_int_equal(rx(&f, 0, data, len, out), 0);
+	assert_int_equal(wgresp_open(&f.site, data, len, plain), 40);
+	assert_int_equal(plain[0], 0x45);
+	for (size_t k = 1; k < 40; k++)
+		assert_int_equal(plain[k], 0);
+	data[20] ^= 1; /* tampered: not opened */
+	assert_int_equal(wgresp_open(&f.site, data, len, plain), 0);
+	len = make_data(&f.netd, 0, data); /* a keepalive carries nothing */
+	assert_int_equal(wgresp_open(&f.site, data, len, plain), 0);
+
+	assert_int_equal(wgresp_deadline(&f.site), WGRESP_KEEPALIVE_MS);
+	for (size_t k = 0; k < sizeof(mine); k++)
+		mine[k] = (uint8_t)(k + 1);
+	len = wgresp_seal(&f.site, mine, sizeof(mine), out, &f.c);
+	assert_int_equal(len, 16 + 32 + 16);
+	assert_int_equal(out[0], 4);
+	assert_memory_equal(out + 4, &f.netd.index, 4);
+	nonce_of(n, 0);
+	assert_int_equal(crypto_aead_chacha20poly1305_ietf_decrypt(got, NULL, NULL, out + 16, 48,
+	                                                           NULL, 0, n, f.netd.recv),
+	                 0);
+	assert_memory_equal(got, mine, sizeof(mine));
+	for (size_t k = sizeof(mine); k < 32; k++)
+		assert_int_equal(got[k], 0);
+	assert_int_equal(wgresp_deadline(&f.site), INT64_MAX);
+	assert_int_equal(f.c.data, 1);
+	assert_int_equal(wgresp_seal(&f.site, plain, WGRESP_DATA_MAX + 1, out, &f.c), 0);
+	assert_int_equal(f.c.data, 1);
+}
+
 /* A new handshake keeps the session before it: data under either is answered. */
 static void
 test_rekey_keeps_previous(void **state)
@@ -513,6 +556,7 @@ main(void)
 	        cmocka_unit_test(test_hmac_kdf_vectors),
 	        cmocka_unit_test(test_handshake_and_keepalive),
 	        cmocka_unit_test(test_response_disarms_keepalive),
+	        cmocka_unit_test(test_open_and_seal),
 	        cmocka_unit_test(test_rekey_keeps_previous),
 	        cmocka_unit_test(test_refused),
 	        cmocka_unit_test(test_cookie),
