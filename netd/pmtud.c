@@ -47,8 +47,7 @@ struct pmtud {
 	size_t npeers;
 	char *names; /* the peers' site names, one after the other */
 	uint64_t refused;
-	uint8_t *buf;       /* PMTUD_BUF: probes are built and read here */
-	int64_t first_free; /* when the next held peer's first probe may go */
+	uint8_t *buf; /* PMTUD_BUF: probes are built and read here */
 };
 
 static int64_t
