@@ -568,8 +568,8 @@ site_arm_work(struct site *s, int64_t now)
 {
 	int64_t at = s->last_run + SITE_RESYNC_PERIOD;
 	int64_t retry = reconcile_retry_at(s->reconcile);
+	int64_t not_before;
 	double delay;
-	bool quiet;
 
 	if (s->view_changed || reconcile_dirty(s->reconcile))
 		at = now + (int64_t)(SITE_DEBOUNCE * MESH_USEC);
@@ -577,9 +577,11 @@ site_arm_work(struct site *s, int64_t now)
 		at = retry;
 	if (s->hold_expiry > 0 && s->hold_expiry < at)
 		at = s->hold_expiry;
-	quiet = !s->view_changed && reconcile_unfinished(s->reconcile);
-	if (at < (quiet ? s->run_quiet_not_before : s->run_not_before))
-		at = quiet ? s->run_quiet_not_before : s->run_not_before;
+	not_before = !s->view_changed && reconcile_unfinished(s->reconcile)
+	                     ? s->run_quiet_not_before
+	                     : s->run_not_before;
+	if (at < not_before)
+		at = not_before;
 	delay = at > now ? (double)(at - now) / MESH_USEC : 0;
 	/* An earlier deadline wins; a pending debounce is not pushed back by more events. A
 	 * timer that has expired and waits for its callback is no longer active but pending:

@@ -10,9 +10,10 @@
  * alive as a WireGuard peer would (tests/load/wgresp.c), and acknowledges netd's path MTU
  * probes inside the tunnel as a site running netd would, carrying no other traffic: against
  * sites that never answered, netd's WireGuard retried every initiation every 5 s for 90 s,
- * and probed every path for ever, work a real federation never asks of it. A site's WireGuard endpoint is its gossip socket, told
- * apart by the first byte (WireGuard's types 1-4, gossip's kinds from 0x11): a socket per
- * site, as a second one would pass the 20,000 open files allowed here at 10,000 sites.
+ * and probed every path for ever, work a real federation never asks of it. A site's WireGuard
+ * endpoint is its gossip socket, told apart by the first byte (WireGuard's types 1-4, gossip's
+ * kinds from 0x11): a socket per site, as a second one would pass the 20,000 open files allowed
+ * here at 10,000 sites.
  *
  * Each site starts converged with site-0 and a few random others (--view, both ways), not
  * with all: views of N members each would cost N^2 memory. So that netd is probed and synced
