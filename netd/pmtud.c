@@ -23,6 +23,10 @@
 /* Datagrams read per wake-up: a flood cannot hold the loop from its timers. */
 #define PMTUD_RX_BURST 64
 #define PMTUD_BUF      65536
+/* Microseconds between two looks at every path's deadline. At thousands of peers the
+ * deadlines lie microseconds apart; a look at each would walk every path thousands of times
+ * a second. A probe waits PMTU_PROBE_WAIT, so this much later costs nothing. */
+#define PMTUD_TICK ((int64_t)50 * 1000)
 
 struct pmtud_peer {
 	const char *site; /* in the peers' names */
@@ -32,6 +36,12 @@ struct pmtud_peer {
 };
 /* One a peer: no holes between the fields (112 bytes before the path's state was 64). */
 _Static_assert(sizeof(struct pmtud_peer) <= 96, "a path MTU entry grew");
+
+/* The peers by overlay address: an ack finds its path without a walk of every path. */
+struct pmtud_by_addr {
+	uint32_t addr; /* network order */
+	uint32_t peer; /* index into the peers */
+};
 
 struct pmtud {
 	struct ev_loop *loop;
@@ -43,7 +53,10 @@ struct pmtud {
 	int fd;
 	ev_io watcher;
 	ev_timer timer;
+	int64_t timer_at;   /* when the timer fires; INT64_MAX: not armed */
+	int64_t scanned_at; /* the last look at every path */
 	struct pmtud_peer *peers;
+	struct pmtud_by_addr *by_addr; /* npeers, sorted by address */
 	size_t npeers;
 	char *names; /* the peers' site names, one after the other */
 	uint64_t refused;
@@ -68,13 +81,23 @@ sockaddr_of(const struct addr *a, struct sockaddr_in *sin)
 	sin->sin_port = htons(PMTUD_PORT);
 }
 
+static int
+by_addr_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct pmtud_by_addr *)a)->addr;
+	uint32_t y = ((const struct pmtud_by_addr *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
 static struct pmtud_peer *
 peer_by_addr(struct pmtud *d, const struct in_addr *a)
 {
-	for (size_t i = 0; i < d->npeers; i++)
-		if (d->peers[i].overlay.u.v4.s_addr == a->s_addr)
-			return &d->peers[i];
-	return NULL;
+	struct pmtud_by_addr key = {.addr = a->s_addr};
+	const struct pmtud_by_addr *hit =
+	        d->npeers ? bsearch(&key, d->by_addr, d->npeers, sizeof(key), by_addr_cmp) : NULL;
+
+	return hit ? &d->peers[hit->peer] : NULL;
 }
 
 static void
@@ -95,6 +118,35 @@ send_probe(struct pmtud *d, const struct pmtud_peer *p, const struct pmtu_probe 
 	(void)sendto(d->fd, d->buf, len, 0, (struct sockaddr *)&to, sizeof(to));
 }
 
+/* Wakes up at at, or at the tick after the last look at every path if that is later;
+ * an earlier wake-up armed already stands. */
+static void
+pmtud_arm(struct pmtud *d, int64_t at, int64_t now)
+{
+	if (at < d->scanned_at + PMTUD_TICK)
+		at = d->scanned_at + PMTUD_TICK;
+	if (at >= d->timer_at)
+		return;
+	ev_timer_stop(d->loop, &d->timer);
+	ev_timer_set(&d->timer, at > now ? (double)(at - now) / MESH_USEC : 0, 0);
+	ev_timer_start(d->loop, &d->timer);
+	d->timer_at = at;
+}
+
+/* Sends what p's search asks for at now and tells a change of its MTU. */
+static void
+poll_peer(struct pmtud *d, struct pmtud_peer *p, int64_t now)
+{
+	uint32_t mtu = p->path.mtu;
+	bool probed = p->path.probed;
+	struct pmtu_probe probe;
+
+	if (pmtu_poll(&p->path, now, &probe))
+		send_probe(d, p, &probe);
+	if (p->path.mtu != mtu || p->path.probed != probed)
+		d->changed(d->arg, p->site, mtu, &p->path, p->return_mtu);
+}
+
 /* Polls every path due, sends what they ask for, and sleeps until the next deadline. */
 static void
 pmtud_run(struct pmtud *d, int64_t now)
@@ -102,33 +154,19 @@ pmtud_run(struct pmtud *d, int64_t now)
 	int64_t next = INT64_MAX;
 
 	ev_timer_stop(d->loop, &d->timer);
+	d->timer_at = INT64_MAX;
 	if (d->fd < 0)
 		return;
+	d->scanned_at = now;
 	for (size_t i = 0; i < d->npeers; i++) {
 		struct pmtud_peer *p = &d->peers[i];
-		uint32_t mtu = p->path.mtu;
-		bool probed = p->path.probed;
-		struct pmtu_probe probe;
 
-		if (pmtu_poll(&p->path, now, &probe))
-			send_probe(d, p, &probe);
-		if (p->path.mtu != mtu || p->path.probed != probed)
-			d->changed(d->arg, p->site, mtu, &p->path, p->return_mtu);
+		poll_peer(d, p, now);
 		if (pmtu_deadline(&p->path) < next)
 			next = pmtu_deadline(&p->path);
 	}
-	if (next == INT64_MAX)
-		return;
-	ev_timer_set(&d->timer, next > now ? (double)(next - now) / MESH_USEC : 0, 0);
-	ev_timer_start(d->loop, &d->timer);
-}
-
-static void
-pmtud_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	pmtud_run(w->data, pmtud_now());
+	if (next != INT64_MAX)
+		pmtud_arm(d, next, now);
 }
 
 /* What the peer says it found towards this site, from its probes and acks. */
@@ -184,17 +222,18 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 	} else {
 		take_return_mtu(d, p, m.return_mtu);
 	}
+	/* An ack moves its search on at once: the next size goes now. */
+	poll_peer(d, p, now);
+	pmtud_arm(d, pmtu_deadline(&p->path), now);
 }
 
+/* Reads up to max datagrams, fewer when the socket runs dry. */
 static void
-pmtud_on_read(struct ev_loop *loop, ev_io *w, int revents)
+pmtud_read(struct pmtud *d, size_t max)
 {
-	struct pmtud *d = w->data;
 	int64_t now = pmtud_now();
 
-	(void)loop;
-	(void)revents;
-	for (int i = 0; i < PMTUD_RX_BURST; i++) {
+	for (size_t i = 0; i < max && d->fd >= 0; i++) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(d->fd, d->buf, PMTUD_BUF, 0, (struct sockaddr *)&from, &fl);
@@ -207,8 +246,28 @@ pmtud_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		on_datagram(d, &from, (size_t)n, now);
 	}
-	/* An ack moves a search on at once. */
-	pmtud_run(d, now);
+}
+
+static void
+pmtud_on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	pmtud_read(w->data, PMTUD_RX_BURST);
+}
+
+static void
+pmtud_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pmtud *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	/* Acks that came while the loop was busy elsewhere (a long reconcile run) are read
+	 * before any probe is counted lost: the loop fires due timers before it reads, and a
+	 * busy second is not a lost probe. At most an ack and a probe a peer are due. */
+	pmtud_read(d, 2 * d->npeers + PMTUD_RX_BURST);
+	pmtud_run(d, pmtud_now());
 }
 
 /* A socket on local that sends and hears through the tunnel device ifname only: probes
@@ -287,6 +346,7 @@ pmtud_new(struct ev_loop *loop, pmtud_changed_fn changed, void *arg, struct pmtu
 		return -ENOMEM;
 	}
 	d->fd = -1;
+	d->timer_at = INT64_MAX;
 	d->loop = loop;
 	d->changed = changed;
 	d->arg = arg;
@@ -320,10 +380,14 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
                 const struct pmtud_target *targets, size_t n, uint32_t tunnel_mtu, int64_t now)
 {
 	struct pmtud_peer *next = calloc(n ? n : 1, sizeof(*next));
+	struct pmtud_by_addr *by_addr = calloc(n ? n : 1, sizeof(*by_addr));
 	char *names;
 
-	if (!next)
+	if (!next || !by_addr) {
+		free(next);
+		free(by_addr);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct pmtud_peer *had = peer_by_site(d->peers, d->npeers, targets[i].site);
 
@@ -341,13 +405,20 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
 	                  (const size_t[]){offsetof(struct pmtud_peer, site)}, 1);
 	if (!names) {
 		free(next);
+		free(by_addr);
 		return -ENOMEM;
 	}
 	pmtud_bind(d, local, ifname);
 	qsort(next, n, sizeof(*next), peer_qcmp);
+	for (size_t i = 0; i < n; i++)
+		by_addr[i] = (struct pmtud_by_addr){.addr = next[i].overlay.u.v4.s_addr,
+		                                    .peer = (uint32_t)i};
+	qsort(by_addr, n, sizeof(*by_addr), by_addr_cmp);
 	free(d->peers);
+	free(d->by_addr);
 	free(d->names);
 	d->peers = next;
+	d->by_addr = by_addr;
 	d->names = names;
 	d->npeers = n;
 	pmtud_run(d, now);
@@ -384,6 +455,7 @@ pmtud_close(struct pmtud *d)
 	pmtud_unbind(d);
 	ev_timer_stop(d->loop, &d->timer);
 	free(d->peers);
+	free(d->by_addr);
 	free(d->names);
 	free(d->buf);
 	free(d);
