@@ -74,7 +74,9 @@ void pmtu_set_max(struct pmtu *p, uint32_t max, int64_t now);
 bool pmtu_poll(struct pmtu *p, int64_t now, struct pmtu_probe *out);
 
 /* An acknowledgement of probe id of size bytes. Returns true when it was the probe in
- * flight (p->mtu and p->probed may have changed); stale and unknown ones are ignored. */
+ * flight or an earlier probe of the same size counted lost since that size was chosen (a
+ * late ack proves the size too); p->mtu and p->probed may have changed. Stale and unknown
+ * ones are ignored. */
 bool pmtu_ack(struct pmtu *p, int64_t now, uint32_t id, uint32_t size);
 
 /* When pmtu_poll should be called next. */

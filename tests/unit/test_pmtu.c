@@ -217,6 +217,52 @@ test_stale_ack_ignored(void **state)
 	assert_int_equal(probe.size, PMTU_MIN);
 }
 
+/* A loaded path: every ack comes back 1.5 s after its probe, past the probe's 1 s wait. Each
+ * late ack still proves its size: the search ends at the tunnel's MTU, and the confirmations
+ * that follow never restart it (which would put the routes down to 1280). */
+static void
+test_late_acks_prove_their_size(void **state)
+{
+	struct {
+		uint32_t id, size;
+		int64_t at;
+	} queue[64];
+	size_t queued = 0;
+	int64_t now, done_at = -1;
+	struct pmtu p;
+
+	(void)state;
+	pmtu_init(&p, TUNNEL, 11, 0);
+	for (now = 0; now < 10 * 60 * SEC; now += 10 * 1000) {
+		struct pmtu_probe probe;
+
+		for (size_t i = 0; i < queued;) {
+			if (queue[i].at <= now) {
+				pmtu_ack(&p, now, queue[i].id, queue[i].size);
+				queue[i] = queue[--queued];
+			} else {
+				i++;
+			}
+		}
+		if (pmtu_poll(&p, now, &probe)) {
+			assert_true(queued < sizeof(queue) / sizeof(queue[0]));
+			queue[queued].id = probe.id;
+			queue[queued].size = probe.size;
+			queue[queued++].at = now + 3 * PMTU_PROBE_WAIT / 2;
+		}
+		if (done_at < 0 && p.phase == PMTU_DONE)
+			done_at = now;
+		if (done_at >= 0) {
+			assert_int_equal(p.phase, PMTU_DONE);
+			assert_int_equal(p.mtu, TUNNEL);
+			assert_true(p.probed);
+		}
+	}
+	assert_true(done_at >= 0 && done_at < 10 * SEC);
+	/* Two confirmations a minute after that, each answered late: none counted too big. */
+	assert_true(p.acked >= 2 + 2 * 9);
+}
+
 static void
 test_wire(void **state)
 {
@@ -255,6 +301,7 @@ main(void)
 	        cmocka_unit_test(test_late_tunnel),
 	        cmocka_unit_test(test_probes_bounded),
 	        cmocka_unit_test(test_stale_ack_ignored),
+	        cmocka_unit_test(test_late_acks_prove_their_size),
 	        cmocka_unit_test(test_wire),
 	};
 
