@@ -5,6 +5,13 @@
 
 #define PMTU_WIRE_VERSION 1
 
+/* How long a probe's ack is waited for on this path. */
+static int64_t
+probe_wait(const struct pmtu *p)
+{
+	return PMTU_PROBE_WAIT << p->slow;
+}
+
 static uint32_t
 base_size(const struct pmtu *p)
 {
@@ -128,7 +135,7 @@ pmtu_poll(struct pmtu *p, int64_t now, struct pmtu_probe *out)
 	}
 	p->id = p->next_id++;
 	p->inflight = true;
-	p->next_at = now + PMTU_PROBE_WAIT;
+	p->next_at = now + probe_wait(p);
 	p->sent++;
 	out->id = p->id;
 	out->size = p->size;
@@ -143,6 +150,13 @@ pmtu_ack(struct pmtu *p, int64_t now, uint32_t id, uint32_t size)
 	 * tunnel) proves the size as well as the last one's would. */
 	if (!p->inflight || size != p->size || p->id - id > p->losses)
 		return false;
+	/* The path's acks are slower than the wait: a lost probe would be a late one. Fast
+	 * again (the one in flight sent at next_at less the wait): back towards 1 s. */
+	if (id != p->id && p->slow < PMTU_SLOW_MAX)
+		p->slow++;
+	else if (id == p->id && p->slow > 0 &&
+	         4 * (now - (p->next_at - probe_wait(p))) < probe_wait(p))
+		p->slow--;
 	p->inflight = false;
 	p->acked++;
 	p->silent_wait = 0;

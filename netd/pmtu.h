@@ -14,9 +14,12 @@
 
 #define PMTU_MIN        1280 /* what IPv6 inside the tunnel needs: never probed below */
 #define PMTU_MAX_PROBES 3    /* losses in a row before a size counts as too big */
-#define PMTU_PROBE_WAIT ((int64_t)1000000)       /* microseconds an ack is waited for */
-#define PMTU_CONFIRM    ((int64_t)30 * 1000000)  /* a found MTU is probed again this often */
-#define PMTU_RAISE      ((int64_t)600 * 1000000) /* a smaller MTU: a bigger one tried */
+#define PMTU_PROBE_WAIT ((int64_t)1000000) /* microseconds an ack is waited for */
+/* Acks that come back after their wait double it, up to PMTU_PROBE_WAIT << PMTU_SLOW_MAX;
+ * acks back within a quarter of it halve it again. */
+#define PMTU_SLOW_MAX 3
+#define PMTU_CONFIRM  ((int64_t)30 * 1000000)  /* a found MTU is probed again this often */
+#define PMTU_RAISE    ((int64_t)600 * 1000000) /* a smaller MTU: a bigger one tried */
 /* No ack at all (a tunnel still coming up, an old peer, an outage): tried again after
  * PMTU_SILENT_FIRST, doubling up to PMTU_UNANSWERED. */
 #define PMTU_SILENT_FIRST ((int64_t)2 * 1000000)
@@ -43,6 +46,7 @@ struct pmtu {
 	bool probed;    /* mtu is proven by an ack (else assumed: max) */
 	bool inflight;  /* a probe of size waits for its ack until next_at */
 	bool top_tried; /* this search tried hi already: halving from now on */
+	uint8_t slow;   /* the probes' wait is PMTU_PROBE_WAIT doubled this many times */
 	/* Before the next base probe of PMTU_SILENT, microseconds: up to PMTU_UNANSWERED. */
 	uint32_t silent_wait;
 	int64_t next_at;  /* when to probe (or time out the probe in flight) */
