@@ -101,13 +101,18 @@ too_big(struct pmtu *p, int64_t now)
 	case PMTU_SEARCH:
 		p->top_tried = true;
 		p->hi = p->size - 1;
+		/* A path proven before no longer carries its MTU, lost again after a base probe
+		 * crossed: the routes take the largest size that crossed at once. */
+		if (p->probed && p->mtu > p->hi)
+			p->mtu = p->lo;
 		search_next(p, now);
 		break;
 	case PMTU_DONE:
-		/* The MTU that crossed no longer does: the path may have shrunk. A base probe
-		 * that crosses now tells a smaller path from an outage. */
+		/* The MTU that crossed no longer does: the path may have shrunk, or the
+		 * confirmations met loss. A base probe that crosses now tells either from an
+		 * outage, then the old MTU is tried again before the routes give it up. */
 		restart(p, now);
-		p->hi = p->mtu > base_size(p) ? p->mtu - 1 : base_size(p);
+		p->hi = p->mtu;
 		break;
 	}
 }
@@ -168,9 +173,10 @@ pmtu_ack(struct pmtu *p, int64_t now, uint32_t id, uint32_t size)
 		/* fall through */
 	case PMTU_SEARCH:
 		p->lo = size;
-		/* A path proven before and lost since carries what crosses now at once; a first
-		 * search keeps the assumed MTU until it ends, so routes change once. */
-		if (p->probed)
+		/* Once its old MTU was lost again, a path proven before carries what crosses
+		 * now at once; a first search keeps the assumed MTU until it ends, so routes
+		 * change once. */
+		if (p->probed && p->top_tried)
 			p->mtu = size;
 		if (size == p->hi)
 			p->top_tried = true;

@@ -120,10 +120,12 @@ test_shrinks_then_grows_back(void **state)
 	sim_run(&s, s.now + SEC); /* past the confirmation that follows a search */
 	s.mtu = 1350;
 	shrunk_at = s.now;
-	/* The next confirmation is lost PMTU_MAX_PROBES times, a base probe crosses: 1280 at
-	 * once, then the search finds 1350. */
+	/* The next confirmation is lost PMTU_MAX_PROBES times, a base probe crosses, the old
+	 * MTU is lost PMTU_MAX_PROBES times more: 1280 at once, then the search finds 1350. */
 	sim_run(&s, shrunk_at + PMTU_CONFIRM + PMTU_MAX_PROBES * PMTU_PROBE_WAIT);
-	assert_int_equal(s.p.mtu, PMTU_MIN);
+	assert_int_equal(s.p.mtu, TUNNEL);
+	sim_run(&s, shrunk_at + PMTU_CONFIRM + 2 * PMTU_MAX_PROBES * PMTU_PROBE_WAIT + RTT);
+	assert_true(s.p.mtu <= 1350);
 	sim_run(&s, shrunk_at + PMTU_CONFIRM + 40 * SEC);
 	assert_int_equal(s.p.phase, PMTU_DONE);
 	assert_int_equal(s.p.mtu, 1350);
@@ -132,6 +134,30 @@ test_shrinks_then_grows_back(void **state)
 	s.mtu = TUNNEL;
 	sim_run(&s, s.now + PMTU_RAISE + PMTU_CONFIRM);
 	assert_int_equal(s.p.mtu, TUNNEL);
+}
+
+/* Confirmations lost in a row to loss, not to a smaller path: the base probe crosses, so does
+ * the old MTU tried again, and the routes never leave the tunnel's MTU. */
+static void
+test_lost_confirmations_keep_mtu(void **state)
+{
+	struct sim s;
+	int64_t lossy_at;
+
+	(void)state;
+	sim_init(&s, TUNNEL);
+	sim_discover(&s);
+	sim_run(&s, s.now + SEC);
+	s.changes = 0;
+	s.mtu = 0; /* an outage of the next confirmation's three probes, no more */
+	lossy_at = s.now;
+	sim_run(&s, lossy_at + PMTU_CONFIRM + PMTU_MAX_PROBES * PMTU_PROBE_WAIT - RTT);
+	s.mtu = TUNNEL;
+	sim_run(&s, lossy_at + 2 * PMTU_CONFIRM);
+	assert_int_equal(s.p.phase, PMTU_DONE);
+	assert_int_equal(s.p.mtu, TUNNEL);
+	assert_true(s.p.probed);
+	assert_int_equal(s.changes, 0);
 }
 
 static void
@@ -301,6 +327,7 @@ main(void)
 	        cmocka_unit_test(test_full_path_found_at_once),
 	        cmocka_unit_test(test_converges_on_a_smaller_path),
 	        cmocka_unit_test(test_shrinks_then_grows_back),
+	        cmocka_unit_test(test_lost_confirmations_keep_mtu),
 	        cmocka_unit_test(test_outage_is_no_mtu),
 	        cmocka_unit_test(test_silent_peer_keeps_assumed),
 	        cmocka_unit_test(test_late_tunnel),
