@@ -113,16 +113,28 @@ policy_segment(const struct conf_policy *p, uint32_t vni, const struct cred *c, 
 	return admitted(why, len);
 }
 
+static const struct conf_policy_narrow *
+narrow_entry(const struct conf_policy *p, const char *site)
+{
+	for (size_t i = 0; i < p->nnarrow; i++)
+		if (strcmp(p->narrow[i].site, site) == 0)
+			return &p->narrow[i];
+	return NULL;
+}
+
+bool
+policy_narrows(const struct conf_policy *p, const char *site)
+{
+	return narrow_entry(p, site) != NULL;
+}
+
 size_t
 policy_narrow(const struct conf_policy *p, const char *site, const struct addr_prefix *in, size_t n,
               struct addr_prefix *out)
 {
-	const struct conf_policy_narrow *nw = NULL;
+	const struct conf_policy_narrow *nw = narrow_entry(p, site);
 	size_t kept = 0;
 
-	for (size_t i = 0; i < p->nnarrow && nw == NULL; i++)
-		if (strcmp(p->narrow[i].site, site) == 0)
-			nw = &p->narrow[i];
 	for (size_t i = 0; i < n; i++) {
 		bool within = nw == NULL;
 

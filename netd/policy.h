@@ -5,6 +5,7 @@
 #ifndef NETD_POLICY_H
 #define NETD_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,8 @@ const char *policy_segment(const struct conf_policy *p, uint32_t vni, const stru
  * (room for n; out may be in) in their order and returns their count. */
 size_t policy_narrow(const struct conf_policy *p, const char *site, const struct addr_prefix *in,
                      size_t n, struct addr_prefix *out);
+
+/* Whether site has a narrow entry: without one, policy_narrow keeps every prefix. */
+bool policy_narrows(const struct conf_policy *p, const char *site);
 
 #endif

@@ -214,13 +214,30 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 	}
 	for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
 		site->overlay[site->noverlay++] = wire_cdesc_overlay(d)[k];
-	site->nprefixes = policy_narrow(policy, mi->name, wire_cdesc_prefixes(d), d->nprefixes,
-	                                room->prefixes);
-	site->prefixes = room->prefixes;
-	for (size_t k = 0; k < d->nvnis; k++)
-		if (policy_segment(policy, wire_cdesc_vnis(d)[k], c, NULL, 0) == NULL)
-			room->vnis[site->nvnis++] = wire_cdesc_vnis(d)[k];
-	site->vnis = room->vnis;
+	/* The lists are the descriptor's own unless the policy takes some away: a room the run
+	 * never writes to is never resident (a run's rooms at 10,000 sites are 5 MB). */
+	site->prefixes = wire_cdesc_prefixes(d);
+	site->nprefixes = d->nprefixes;
+	if (policy_narrows(policy, mi->name)) {
+		site->nprefixes = policy_narrow(policy, mi->name, site->prefixes, site->nprefixes,
+		                                room->prefixes);
+		site->prefixes = room->prefixes;
+	}
+	site->vnis = wire_cdesc_vnis(d);
+	site->nvnis = d->nvnis;
+	for (size_t k = 0; k < d->nvnis; k++) {
+		uint32_t vni = wire_cdesc_vnis(d)[k];
+
+		if (policy_segment(policy, vni, c, NULL, 0) == NULL) {
+			if (site->vnis == room->vnis)
+				room->vnis[site->nvnis++] = vni;
+		} else if (site->vnis != room->vnis) {
+			/* The first refused: the ones before it move to the room. */
+			memcpy(room->vnis, site->vnis, k * sizeof(*room->vnis));
+			site->vnis = room->vnis;
+			site->nvnis = k;
+		}
+	}
 	site->state = mesh_state_of(mi->state);
 	site->died_at = mi->changed_at;
 	site->behind_nat = (d->flags & WIRE_DESC_NAT) || d->nendpoints == 0;

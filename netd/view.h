@@ -64,7 +64,8 @@ bool view_member_cred(const struct gossip_member_info *mi, struct cred *c);
 /* The members g has a descriptor of, as the mesh takes them: what their trust entries or
  * credentials grant, less what the local policy refuses (policy_site: no place at all;
  * policy_narrow: prefixes; policy_segment: VNIs). Written to sites, with rooms for their
- * narrowed lists (room for gossip_member_count(g) of each); they borrow from g and rooms until
+ * narrowed lists (room for gossip_member_count(g) of each); a list the policy leaves whole is
+ * the descriptor's own and its room is not written. They borrow from g and rooms until
  * either changes. A dead or departed site keeps its place for dead_hold microseconds:
  * *hold_end is when the first such hold after now ends, 0 if none. Returns how many sites
  * were written. */

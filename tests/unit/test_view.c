@@ -263,6 +263,70 @@ test_members(void **state)
 	conf_free(conf);
 }
 
+/* beta's lists reach the mesh as its descriptor holds them, its room not written (a run's
+ * rooms stay off the resident set); with a narrow entry for beta, they are written to its
+ * room, and an entry that keeps nothing keeps nothing. */
+static void
+test_rooms_only_when_narrowed(void **state)
+{
+	static const char *const narrow[] = {
+	        "",
+	        "policy = { narrow = ( { site = \"beta\"; prefixes = [ \"10.0.0.0/8\" ]; } ); };\n",
+	        "policy = { narrow = ( { site = \"beta\"; prefixes = [ \"10.9.0.0/16\" ]; } ); "
+	        "};\n",
+	};
+
+	(void)state;
+	for (size_t v = 0; v < sizeof(narrow) / sizeof(narrow[0]); v++) {
+		char lines[768], buf[ADDR_PREFIX_STRLEN];
+		struct wire_desc self, beta;
+		struct gossip_desc *held;
+		struct mesh_site sites[1];
+		struct view_room rooms[1];
+		struct gossip_trust *trust;
+		struct conf *conf;
+		struct gossip *g;
+		int64_t hold_end;
+		const uint8_t *room_bytes = (const uint8_t *)rooms;
+
+		snprintf(lines, sizeof(lines),
+		         "trust = ( { name = \"beta\"; public_key = \"%s\";\n"
+		         "            prefixes = [ \"10.2.0.0/16\" ]; vnis = [ 100 ]; } );\n%s",
+		         beta_pub, narrow[v]);
+		conf = load(lines);
+		assert_non_null(trust = view_trust(conf));
+		g = alpha_gossip(conf, trust, &self);
+		beta_desc(&beta);
+		assert_non_null(held = gossip_desc_new(&beta));
+		view_adopt(g, &(struct state){.members = &held, .nmembers = 1}, 0);
+		gossip_desc_unref(held);
+
+		memset(rooms, 0xa5, sizeof(rooms));
+		assert_int_equal(view_mesh_sites(g, &conf->policy, 0, 0, sites, rooms, &hold_end),
+		                 1);
+		assert_int_equal(sites[0].nvnis, 1);
+		assert_int_equal(sites[0].vnis[0], 100);
+		assert_ptr_not_equal(sites[0].vnis, rooms[0].vnis);
+		if (v == 0) {
+			assert_ptr_not_equal(sites[0].prefixes, rooms[0].prefixes);
+			for (size_t i = 0; i < sizeof(rooms); i++)
+				assert_int_equal(room_bytes[i], 0xa5);
+		} else {
+			assert_ptr_equal(sites[0].prefixes, rooms[0].prefixes);
+		}
+		if (v < 2) {
+			assert_int_equal(sites[0].nprefixes, 1);
+			assert_string_equal(addr_prefix_format(&sites[0].prefixes[0], buf),
+			                    "10.2.0.0/16");
+		} else {
+			assert_int_equal(sites[0].nprefixes, 0);
+		}
+		gossip_free(g);
+		gossip_trust_free(trust);
+		conf_free(conf);
+	}
+}
+
 #define FOOTPRINT_SITES 256
 
 /* The endpoint a kept peer shows for peer i of a read, i % 3 being 1 (IPv4) or 2 (IPv6). */
@@ -544,8 +608,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_public_address),  cmocka_unit_test(test_descriptor),
-	        cmocka_unit_test(test_members),         cmocka_unit_test(test_member_footprint),
+	        cmocka_unit_test(test_public_address),
+	        cmocka_unit_test(test_descriptor),
+	        cmocka_unit_test(test_members),
+	        cmocka_unit_test(test_rooms_only_when_narrowed),
+	        cmocka_unit_test(test_member_footprint),
 	        cmocka_unit_test(test_trust_footprint),
 	};
 
