@@ -533,10 +533,7 @@ build_peers(struct build *b)
 		        nat != s->behind_nat ? nat
 		                             : memcmp(d->wg.public_key, s->public_key, KEY_LEN) < 0;
 		p->state = s->state;
-		p->path_mtu = d->wg.mtu;
-		if (s->path_mtu && (!d->wg.mtu || s->path_mtu < d->wg.mtu))
-			p->path_mtu = s->path_mtu;
-		p->path_probed = s->path_mtu != 0;
+		p->path_mtu = mesh_peer_path_mtu(d, s->path_mtu);
 		p->return_path_mtu = s->return_path_mtu;
 		if (carrier[i] != i) {
 			/* Relayed: its own peer keeps asking for a handshake, which shows when the
@@ -1015,6 +1012,32 @@ fail:
 	free(b.trusted);
 	mesh_desired_free(b.d);
 	return err;
+}
+
+static int
+peer_site_qcmp(const void *name, const void *item)
+{
+	return strcmp(name, ((const struct mesh_peer *)item)->site);
+}
+
+/* The sites' own peers come first, sorted by name, then the standby peers of their announced
+ * next keys. */
+const struct mesh_peer *
+mesh_desired_peer(const struct mesh_desired *d, const char *name)
+{
+	size_t lo = 0, hi = d != NULL ? d->npeers : 0;
+
+	while (lo < hi) { /* lo ends at the first standby peer */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->peers[mid].standby)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (lo == 0)
+		return NULL;
+	return bsearch(name, d->peers, lo, sizeof(*d->peers), peer_site_qcmp);
 }
 
 void

@@ -113,7 +113,6 @@ struct mesh_peer {
 	 * behind NAT when the other is not (the other cannot reach it first), else the one with
 	 * the lower public key, so that the two ends' second tries do not cross. */
 	bool retries_handshake;
-	bool path_probed; /* path_mtu was proven by probes, not assumed */
 	uint16_t endpoint_port;
 	uint16_t keepalive;   /* seconds, 0: off */
 	struct addr endpoint; /* AF_UNSPEC: none, the site reaches us */
@@ -223,6 +222,18 @@ mesh_route_mtu(const struct mesh_desired *d, const struct mesh_route *r)
 
 	return mtu < d->wg.mtu ? mtu : 0;
 }
+
+/* A peer's path_mtu from its site's (0: not proven): that when below the tunnel's MTU, else
+ * the tunnel's. */
+static inline uint32_t
+mesh_peer_path_mtu(const struct mesh_desired *d, uint32_t site_path_mtu)
+{
+	return site_path_mtu && (!d->wg.mtu || site_path_mtu < d->wg.mtu) ? site_path_mtu
+	                                                                  : d->wg.mtu;
+}
+
+/* The desired peer of site name (not a standby peer), or NULL. */
+const struct mesh_peer *mesh_desired_peer(const struct mesh_desired *d, const char *name);
 
 /* Computes the desired state of conf with the remote sites of the view at time now
  * (monotonic, microseconds). The view may hold this site too (ignored by name). Returns 0 and

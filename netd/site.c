@@ -405,6 +405,7 @@ site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmt
                  uint32_t return_mtu)
 {
 	struct site *s = arg;
+	const struct mesh_peer *dp = mesh_desired_peer(s->desired, site);
 	json_t *ev = site_event("path-mtu");
 
 	json_object_set_new(ev, "site", json_string(site));
@@ -415,6 +416,12 @@ site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmt
 	site_publish(s, ev);
 	log_info("path MTU: site %s: %u bytes (%s; was %u), %u back", site, path->mtu,
 	         path->probed ? "probing" : "assumed", old_mtu, return_mtu);
+	/* A first search that proves the MTU assumed changes no route or segment: no run of
+	 * the whole view for it (thousands of them after a join, each seconds long in a VM). */
+	if (dp != NULL &&
+	    dp->path_mtu == mesh_peer_path_mtu(s->desired, path->probed ? path->mtu : 0) &&
+	    dp->return_path_mtu == return_mtu)
+		return;
 	s->view_changed = true;
 	site_arm_work(s, site_now());
 }

@@ -84,31 +84,6 @@ credential_member(const struct site_snapshot *s, size_t i, struct gossip_member_
 }
 
 /* For bsearch: a site name against a desired peer. */
-static int
-peer_site_qcmp(const void *name, const void *item)
-{
-	return strcmp(name, ((const struct mesh_peer *)item)->site);
-}
-
-/* The desired peer of a site. The sites' own peers come first, sorted by name, then the
- * standby peers of their announced next keys. */
-static const struct mesh_peer *
-desired_peer(const struct mesh_desired *d, const char *name)
-{
-	size_t lo = 0, hi = d != NULL ? d->npeers : 0;
-
-	while (lo < hi) { /* lo ends at the first standby peer */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->peers[mid].standby)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	if (lo == 0)
-		return NULL;
-	return bsearch(name, d->peers, lo, sizeof(*d->peers), peer_site_qcmp);
-}
 
 static uint64_t
 ops_total(const uint64_t ops[RECONCILE_OP_COUNT])
@@ -530,7 +505,7 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
           const struct gossip_member_info *mi, const struct cred *c)
 {
 	static const struct gossip_member_info unheard = {.why = ""};
-	const struct mesh_peer *dp = desired_peer(s->desired, name);
+	const struct mesh_peer *dp = mesh_desired_peer(s->desired, name);
 	const struct pmtu *path = pmtud_path(s->pmtud, name);
 	json_t *o = json_object();
 	int r = 0;
@@ -545,7 +520,7 @@ peer_json(const struct site_snapshot *s, const char *name, const uint8_t key[KEY
 	/* The MTU its routes carry, and whether probes proved it or the tunnel's is assumed. */
 	r |= put(o, "path_mtu", dp ? json_integer(dp->path_mtu) : json_null());
 	r |= put(o, "path_mtu_learnt",
-	         dp ? json_string(dp->path_probed ? "probing" : "assumed") : json_null());
+	         dp ? json_string(path && path->probed ? "probing" : "assumed") : json_null());
 	r |= put_int(o, "path_mtu_probes", path ? (json_int_t)path->sent : 0);
 	r |= put(o, "prefixes", granted_prefixes_json(mi));
 	r |= put(o, "segments", granted_segments_json(mi));
