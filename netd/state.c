@@ -69,16 +69,22 @@ put_entry(uint8_t *buf, size_t *off, const struct wire_msg *m)
 }
 
 static int
+put_blob(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type, const uint8_t *bytes,
+         uint16_t len)
+{
+	m->type = type;
+	m->blob_len = len;
+	memcpy(m->blob, bytes, len);
+	return put_entry(buf, off, m) != 0 ? -E2BIG : 0;
+}
+
+static int
 put_blobs(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type,
           const struct state_blob *blobs, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		m->type = type;
-		m->blob_len = blobs[i].len;
-		memcpy(m->blob, blobs[i].bytes, blobs[i].len);
-		if (put_entry(buf, off, m) != 0)
+	for (size_t i = 0; i < n; i++)
+		if (put_blob(buf, off, m, type, blobs[i].bytes, blobs[i].len) != 0)
 			return -E2BIG;
-	}
 	return 0;
 }
 
@@ -87,8 +93,9 @@ static int
 put_entries(uint8_t *buf, size_t *off, struct wire_msg *m, const struct state *st)
 {
 	/* The federation first: a reader takes it before the members. */
-	int rc =
-	        put_blobs(buf, off, m, WIRE_AUTHORITIES, &st->authorities, st->authorities.len > 0);
+	int rc = st->authorities.len > 0 ? put_blob(buf, off, m, WIRE_AUTHORITIES,
+	                                            st->authorities.bytes, st->authorities.len)
+	                                 : 0;
 
 	if (rc == 0)
 		rc = put_blobs(buf, off, m, WIRE_CRED, st->creds, st->ncreds);
@@ -205,8 +212,11 @@ entry_rank(uint8_t type)
 	return -1;
 }
 
+/* The entry in m into s; a credential's or revocation's bytes go to s->blob_store at *stored,
+ * which has room for every blob of the file. */
 static int
-take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3], int *rank)
+take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3], int *rank,
+           size_t *stored)
 {
 	struct state_blob *b;
 
@@ -235,13 +245,16 @@ take_entry(struct state *s, const struct wire_msg *m, const size_t kinds[3], int
 	case WIRE_AUTHORITIES:
 		if (s->authorities.len > 0)
 			return -1;
-		b = &s->authorities;
-		break;
+		s->authorities.len = m->blob_len;
+		memcpy(s->authorities.bytes, m->blob, m->blob_len);
+		return 0;
 	default:
 		return -1;
 	}
+	memcpy(s->blob_store + *stored, m->blob, m->blob_len);
+	b->bytes = s->blob_store + *stored;
 	b->len = m->blob_len;
-	memcpy(b->bytes, m->blob, m->blob_len);
+	*stored += m->blob_len;
 	return 0;
 }
 
@@ -250,7 +263,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 {
 	struct state s = {0};
 	struct wire_msg *m;
-	size_t off = STATE_HEADER, skip, kinds[3];
+	size_t off = STATE_HEADER, skip, kinds[3], stored = 0;
 	uint32_t count;
 	int rank = 0;
 
@@ -267,7 +280,10 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 	s.members = calloc(kinds[0] + 1, sizeof(*s.members));
 	s.creds = calloc(kinds[1] + 1, sizeof(*s.creds));
 	s.revocations = calloc(kinds[2] + 1, sizeof(*s.revocations));
-	if (m == NULL || s.members == NULL || s.creds == NULL || s.revocations == NULL) {
+	/* Every blob's bytes came in the file. */
+	s.blob_store = malloc(len);
+	if (m == NULL || s.members == NULL || s.creds == NULL || s.revocations == NULL ||
+	    s.blob_store == NULL) {
 		free(m);
 		state_clear(&s);
 		return fail(err, errlen, "out of memory");
@@ -287,7 +303,7 @@ state_decode(const uint8_t *buf, size_t len, struct state *st, char *err, size_t
 		rc = wire_reader_init(&r, buf + off, n) < 0 || wire_next(&r, m) != 1 ||
 		                     r.off != r.len
 		             ? -1
-		             : take_entry(&s, m, kinds, &rank);
+		             : take_entry(&s, m, kinds, &rank, &stored);
 		if (rc == -ENOMEM) {
 			fail(err, errlen, "out of memory");
 			goto bad;
@@ -322,6 +338,7 @@ state_clear(struct state *st)
 	free(st->members);
 	free(st->creds);
 	free(st->revocations);
+	free(st->blob_store);
 	*st = (struct state){0};
 }
 

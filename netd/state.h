@@ -15,10 +15,10 @@
 #define STATE_MAX_MEMBERS 65536
 #define STATE_MAX_SIZE    (64u << 20) /* a file larger than this is refused unread */
 
-/* A federation document (cred.h), encoded. */
+/* A federation document (cred.h), encoded: bytes lie in its state's blob_store. */
 struct state_blob {
 	uint16_t len;
-	uint8_t bytes[WIRE_BLOB_MAX];
+	const uint8_t *bytes;
 };
 
 struct state {
@@ -35,8 +35,16 @@ struct state {
 	size_t ncreds;
 	struct state_blob *revocations;
 	size_t nrevocations;
+	/* The bytes of the credentials and revocations, one after the other, owned by the state.
+	 * Room for the longest document each (about 1 KB) cost a save of 10,000 sites 10 MB
+	 * resident; this block is sized for the worst case but written only as far as the
+	 * documents go, and pages never written are never resident. */
+	uint8_t *blob_store;
 	/* The authority update in force, if one replaced the config's set: len 0 when none. */
-	struct state_blob authorities;
+	struct {
+		uint16_t len;
+		uint8_t bytes[WIRE_BLOB_MAX];
+	} authorities;
 };
 
 /* Encodes st into a new buffer (*out, *len; free() it). Returns 0 or -ENOMEM, -E2BIG. */

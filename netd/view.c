@@ -106,14 +106,19 @@ view_carry(const struct gossip *g, struct state *st)
 	size_t count = gossip_member_count(g), nrevs = gossip_revocation_count(g), len;
 	const uint8_t *update = gossip_authorities_update(g, &len);
 
+	size_t stored = 0;
+
 	st->members = calloc(count ? count : 1, sizeof(*st->members));
 	st->creds = calloc(count ? count : 1, sizeof(*st->creds));
 	st->revocations = calloc(nrevs ? nrevs : 1, sizeof(*st->revocations));
+	/* Room for the longest document each; written only as far as they go. */
+	st->blob_store = malloc((count + nrevs + 1) * (size_t)WIRE_BLOB_MAX);
 	st->nmembers = st->ncreds = st->nrevocations = 0;
 	st->authorities.len = update != NULL ? (uint16_t)len : 0;
 	if (update != NULL)
 		memcpy(st->authorities.bytes, update, len);
-	if (st->members == NULL || st->creds == NULL || st->revocations == NULL) {
+	if (st->members == NULL || st->creds == NULL || st->revocations == NULL ||
+	    st->blob_store == NULL) {
 		state_clear(st);
 		return -1;
 	}
@@ -127,7 +132,10 @@ view_carry(const struct gossip *g, struct state *st)
 		if (mi.cred != NULL) {
 			struct state_blob *b = &st->creds[st->ncreds++];
 
-			b->len = (uint16_t)gossip_cred_encode(mi.cred, b->bytes, sizeof(b->bytes));
+			b->bytes = st->blob_store + stored;
+			b->len = (uint16_t)gossip_cred_encode(mi.cred, st->blob_store + stored,
+			                                      WIRE_BLOB_MAX);
+			stored += b->len;
 		}
 	}
 	for (size_t i = 0; i < nrevs; i++) {
@@ -135,8 +143,10 @@ view_carry(const struct gossip *g, struct state *st)
 		size_t n;
 		const uint8_t *bytes = gossip_revocation(g, i, &n);
 
+		memcpy(st->blob_store + stored, bytes, n);
+		b->bytes = st->blob_store + stored;
 		b->len = (uint16_t)n;
-		memcpy(b->bytes, bytes, n);
+		stored += n;
 	}
 	return 0;
 }

@@ -797,6 +797,12 @@ test_creds_passed_on_as_signed(void **state)
 			    memcmp(carry.creds[i].bytes, F->s[of].cred, F->s[of].cred_len) == 0)
 				saved++;
 	assert_int_equal(saved, 2);
+	/* One after another in the state's own block, no room left between them: a save of
+	 * 10,000 credentials writes (and makes resident) about 3 MB, not 10. */
+	assert_ptr_equal(carry.creds[0].bytes, carry.blob_store);
+	for (size_t i = 1; i < carry.ncreds; i++)
+		assert_ptr_equal(carry.creds[i].bytes,
+		                 carry.creds[i - 1].bytes + carry.creds[i - 1].len);
 	state_clear(&carry);
 
 	len = update(doc, 2, 1);

@@ -103,6 +103,7 @@ test_round_trip(void **unused)
 static void
 test_federation_entries(void **unused)
 {
+	static uint8_t cred_bytes[2][101], rev_bytes[77];
 	static struct state_blob creds[2], revs[1];
 	struct wire_desc members[2];
 	struct state st, back;
@@ -114,10 +115,12 @@ test_federation_entries(void **unused)
 	sample(&st, members, 2);
 	for (size_t i = 0; i < 2; i++) {
 		creds[i].len = (uint16_t)(100 + i);
-		memset(creds[i].bytes, (int)(0x40 + i), creds[i].len);
+		memset(cred_bytes[i], (int)(0x40 + i), creds[i].len);
+		creds[i].bytes = cred_bytes[i];
 	}
 	revs[0].len = 77;
-	memset(revs[0].bytes, 0x55, revs[0].len);
+	memset(rev_bytes, 0x55, revs[0].len);
+	revs[0].bytes = rev_bytes;
 	st.creds = creds;
 	st.ncreds = 2;
 	st.revocations = revs;
