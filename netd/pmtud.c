@@ -37,12 +37,6 @@ struct pmtud_peer {
 /* One a peer: no holes between the fields (112 bytes before the path's state was 64). */
 _Static_assert(sizeof(struct pmtud_peer) <= 96, "a path MTU entry grew");
 
-/* The peers by overlay address: an ack finds its path without a walk of every path. */
-struct pmtud_by_addr {
-	uint32_t addr; /* network order */
-	uint32_t peer; /* index into the peers */
-};
-
 struct pmtud {
 	struct ev_loop *loop;
 	pmtud_changed_fn changed;
@@ -56,7 +50,9 @@ struct pmtud {
 	int64_t timer_at;   /* when the timer fires; INT64_MAX: not armed */
 	int64_t scanned_at; /* the last look at every path */
 	struct pmtud_peer *peers;
-	struct pmtud_by_addr *by_addr; /* npeers, sorted by address */
+	/* The peers' indices in the order of their overlay addresses: an ack finds its path
+	 * without a walk of every path. */
+	uint32_t *by_addr;
 	size_t npeers;
 	char *names; /* the peers' site names, one after the other */
 	uint64_t refused;
@@ -81,23 +77,25 @@ sockaddr_of(const struct addr *a, struct sockaddr_in *sin)
 	sin->sin_port = htons(PMTUD_PORT);
 }
 
-static int
-by_addr_cmp(const void *a, const void *b)
-{
-	uint32_t x = ((const struct pmtud_by_addr *)a)->addr;
-	uint32_t y = ((const struct pmtud_by_addr *)b)->addr;
-
-	return x < y ? -1 : x > y;
-}
-
 static struct pmtud_peer *
 peer_by_addr(struct pmtud *d, const struct in_addr *a)
 {
-	struct pmtud_by_addr key = {.addr = a->s_addr};
-	const struct pmtud_by_addr *hit =
-	        d->npeers ? bsearch(&key, d->by_addr, d->npeers, sizeof(key), by_addr_cmp) : NULL;
+	struct addr key = {.family = AF_INET, .u.v4 = *a};
+	size_t lo = 0, hi = d->npeers;
 
-	return hit ? &d->peers[hit->peer] : NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct pmtud_peer *p = &d->peers[d->by_addr[mid]];
+		int c = addr_cmp(&key, &p->overlay);
+
+		if (c == 0)
+			return p;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 static void
@@ -362,6 +360,15 @@ peer_qcmp(const void *a, const void *b)
 	return strcmp(((const struct pmtud_peer *)a)->site, ((const struct pmtud_peer *)b)->site);
 }
 
+/* Peer indices by their peers' (arg) overlay addresses. */
+static int
+overlay_qcmp(const void *a, const void *b, void *arg)
+{
+	const struct pmtud_peer *peers = arg;
+
+	return addr_cmp(&peers[*(const uint32_t *)a].overlay, &peers[*(const uint32_t *)b].overlay);
+}
+
 static int
 site_qcmp(const void *key, const void *item)
 {
@@ -380,7 +387,7 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
                 const struct pmtud_target *targets, size_t n, uint32_t tunnel_mtu, int64_t now)
 {
 	struct pmtud_peer *next = calloc(n ? n : 1, sizeof(*next));
-	struct pmtud_by_addr *by_addr = calloc(n ? n : 1, sizeof(*by_addr));
+	uint32_t *by_addr = calloc(n ? n : 1, sizeof(*by_addr));
 	char *names;
 
 	if (!next || !by_addr) {
@@ -411,9 +418,8 @@ pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
 	pmtud_bind(d, local, ifname);
 	qsort(next, n, sizeof(*next), peer_qcmp);
 	for (size_t i = 0; i < n; i++)
-		by_addr[i] = (struct pmtud_by_addr){.addr = next[i].overlay.u.v4.s_addr,
-		                                    .peer = (uint32_t)i};
-	qsort(by_addr, n, sizeof(*by_addr), by_addr_cmp);
+		by_addr[i] = (uint32_t)i;
+	qsort_r(by_addr, n, sizeof(*by_addr), overlay_qcmp, next);
 	free(d->peers);
 	free(d->by_addr);
 	free(d->names);
