@@ -83,8 +83,6 @@ credential_member(const struct site_snapshot *s, size_t i, struct gossip_member_
 	       mi->cred != NULL && gossip_cred_decode(mi->cred, c, err, sizeof(err)) == 0;
 }
 
-/* For bsearch: a site name against a desired peer. */
-
 static uint64_t
 ops_total(const uint64_t ops[RECONCILE_OP_COUNT])
 {
