@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level current_level = LOG_LEVEL_INFO;
 static bool use_stderr = true;
 static bool use_syslog;
+static bool stamp_stderr;
 
 static const char *const level_names[] = {
         [LOG_LEVEL_ERROR] = "error",
@@ -26,12 +29,31 @@ static const int syslog_priorities[] = {
         [LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
+/* Whether stderr is journald's stream: systemd names the stream it connected as
+ * JOURNAL_STREAM=DEVICE:INODE, and the journal dates every line itself. */
+static bool
+stderr_is_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (stream == NULL || sscanf(stream, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return false;
+	return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *ident, enum log_level level, bool to_stderr, bool to_syslog)
 {
 	current_level = level;
 	use_stderr = to_stderr;
 	use_syslog = to_syslog;
+	/* A log kept in a file or read from a terminal at 3 a.m. needs its times; the journal
+	 * has its own. */
+	stamp_stderr = to_stderr && !stderr_is_journal();
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -73,10 +95,29 @@ log_level_name(enum log_level level)
 	return level_names[level];
 }
 
+/* The wall clock in UTC to the millisecond, as RFC 3339 writes it:
+ * 2026-12-05T16:40:01.123Z. */
+static const char *
+stamp(char *buf, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (gmtime_r(&ts.tv_sec, &tm) == NULL)
+		return "-";
+	n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0)
+		return "-";
+	snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	return buf;
+}
+
 static void
 log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], stamp_buf[40];
 	int n;
 
 	if (level > current_level)
@@ -86,7 +127,10 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 		return;
 	if (errnum != 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(errnum));
-	if (use_stderr)
+	if (use_stderr && stamp_stderr)
+		fprintf(stderr, "%s %s: %s\n", stamp(stamp_buf, sizeof(stamp_buf)),
+		        level_names[level], msg);
+	else if (use_stderr)
 		fprintf(stderr, "%s: %s\n", level_names[level], msg);
 	if (use_syslog)
 		syslog(syslog_priorities[level], "%s", msg);
