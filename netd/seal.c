@@ -604,20 +604,146 @@ out:
 	return rc;
 }
 
+/* Integers mod p = 2^255 - 19 in five limbs of 51 bits, for the one equation that ties an
+ * Edwards key to a Montgomery one. Only public keys pass through here. */
+#define LIMB_MASK ((UINT64_C(1) << 51) - 1)
+
+struct fe {
+	uint64_t v[5];
+};
+
+static uint64_t
+load_le64(const uint8_t *b)
+{
+	uint64_t r = 0;
+
+	for (int i = 7; i >= 0; i--)
+		r = r << 8 | b[i];
+	return r;
+}
+
+/* The low 255 bits of b. */
+static void
+fe_load(struct fe *h, const uint8_t b[32])
+{
+	h->v[0] = load_le64(b) & LIMB_MASK;
+	h->v[1] = load_le64(b + 6) >> 3 & LIMB_MASK;
+	h->v[2] = load_le64(b + 12) >> 6 & LIMB_MASK;
+	h->v[3] = load_le64(b + 19) >> 1 & LIMB_MASK;
+	h->v[4] = load_le64(b + 24) >> 12 & LIMB_MASK;
+}
+
+/* Limbs below 2^51 again, the top's excess folded in as 2^255 == 19. */
+static void
+fe_carry(uint64_t v[5])
+{
+	for (int i = 0; i < 4; i++) {
+		v[i + 1] += v[i] >> 51;
+		v[i] &= LIMB_MASK;
+	}
+	v[0] += 19 * (v[4] >> 51);
+	v[4] &= LIMB_MASK;
+	v[1] += v[0] >> 51;
+	v[0] &= LIMB_MASK;
+}
+
+/* h = f * g, limbs of f and g below 2^54. */
+static void
+fe_mul(struct fe *h, const struct fe *f, const struct fe *g)
+{
+	typedef unsigned __int128 u128;
+	const uint64_t *a = f->v, *b = g->v;
+	uint64_t b19[5];
+	u128 r[5];
+
+	for (int i = 1; i < 5; i++)
+		b19[i] = 19 * b[i];
+	r[0] = (u128)a[0] * b[0] + (u128)a[1] * b19[4] + (u128)a[2] * b19[3] + (u128)a[3] * b19[2] +
+	       (u128)a[4] * b19[1];
+	r[1] = (u128)a[0] * b[1] + (u128)a[1] * b[0] + (u128)a[2] * b19[4] + (u128)a[3] * b19[3] +
+	       (u128)a[4] * b19[2];
+	r[2] = (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0] + (u128)a[3] * b19[4] +
+	       (u128)a[4] * b19[3];
+	r[3] = (u128)a[0] * b[3] + (u128)a[1] * b[2] + (u128)a[2] * b[1] + (u128)a[3] * b[0] +
+	       (u128)a[4] * b19[4];
+	r[4] = (u128)a[0] * b[4] + (u128)a[1] * b[3] + (u128)a[2] * b[2] + (u128)a[3] * b[1] +
+	       (u128)a[4] * b[0];
+	for (int i = 0; i < 4; i++) {
+		r[i + 1] += r[i] >> 51;
+		h->v[i] = (uint64_t)r[i] & LIMB_MASK;
+	}
+	h->v[4] = (uint64_t)r[4] & LIMB_MASK;
+	h->v[0] += 19 * (uint64_t)(r[4] >> 51);
+	fe_carry(h->v);
+}
+
+/* The representative below p. */
+static void
+fe_canonical(struct fe *h)
+{
+	uint64_t q;
+
+	fe_carry(h->v);
+	fe_carry(h->v);
+	/* q: 1 when h >= p, that is when h + 19 reaches 2^255. */
+	q = (h->v[0] + 19) >> 51;
+	for (int i = 1; i < 5; i++)
+		q = (h->v[i] + q) >> 51;
+	h->v[0] += 19 * q;
+	for (int i = 0; i < 4; i++) {
+		h->v[i + 1] += h->v[i] >> 51;
+		h->v[i] &= LIMB_MASK;
+	}
+	h->v[4] &= LIMB_MASK;
+}
+
+/* Whether the 32 bytes are an integer below p, top bit clear. */
+static bool
+below_p(const uint8_t b[32])
+{
+	if (b[31] != 0x7f)
+		return b[31] < 0x7f;
+	for (int i = 30; i > 0; i--)
+		if (b[i] != 0xff)
+			return true;
+	return b[0] < 0xed;
+}
+
+bool
+seal_keys_bound(const uint8_t x25519_pub[32], const uint8_t sign_key[32])
+{
+	/* p + 1 in limbs, then twice p plus one: what 1 - y is taken from, so no limb goes
+	 * below zero. */
+	static const uint64_t two_p_plus_1[5] = {
+	        (UINT64_C(1) << 52) - 37, (UINT64_C(1) << 52) - 2, (UINT64_C(1) << 52) - 2,
+	        (UINT64_C(1) << 52) - 2,  (UINT64_C(1) << 52) - 2,
+	};
+	struct fe u, y, num, den, rhs;
+
+	/* XEdDSA's convention: the sign bit clear, both coordinates canonical, and the
+	 * birational map u = (1 + y) / (1 - y) checked as 1 + y == u (1 - y), which needs no
+	 * inversion (y == 1, the point at infinity on the Montgomery side, fails it). That y is
+	 * on the curve at all is the signature check's to find (it decodes the point). */
+	if ((sign_key[31] & 0x80) || !below_p(sign_key) || !below_p(x25519_pub))
+		return false;
+	fe_load(&u, x25519_pub);
+	fe_load(&y, sign_key);
+	for (int i = 0; i < 5; i++) {
+		num.v[i] = y.v[i] + (i == 0);
+		den.v[i] = two_p_plus_1[i] - y.v[i];
+	}
+	fe_mul(&rhs, &u, &den);
+	fe_canonical(&num);
+	fe_canonical(&rhs);
+	return memcmp(num.v, rhs.v, sizeof(num.v)) == 0;
+}
+
 bool
 seal_verify(const uint8_t x25519_pub[32], const uint8_t sign_key[32], const uint8_t *msg,
             size_t len, const uint8_t sig[WIRE_SIG_LEN])
 {
-	uint8_t u[32];
-
-	/* The Edwards key is only trusted if it is the one the X25519 key maps to: sign bit
-	 * clear and the birational map back gives the trusted Montgomery u. */
-	if (sign_key[31] & 0x80)
-		return false;
-	if (crypto_sign_ed25519_pk_to_curve25519(u, sign_key) != 0 ||
-	    sodium_memcmp(u, x25519_pub, 32) != 0)
-		return false;
-	return seal_verify_bound(sign_key, msg, len, sig);
+	/* The Edwards key is only trusted if it is the one the X25519 key maps to. */
+	return seal_keys_bound(x25519_pub, sign_key) && seal_verify_bound(sign_key, msg, len, sig);
 }
 
 bool

@@ -104,9 +104,12 @@ int seal_sign(const struct seal *s, const uint8_t *msg, size_t len, uint8_t sig[
 /* True when sign_key is the Edwards form of x25519_pub and sig is its signature on msg. */
 bool seal_verify(const uint8_t x25519_pub[32], const uint8_t sign_key[32], const uint8_t *msg,
                  size_t len, const uint8_t sig[WIRE_SIG_LEN]);
-/* seal_verify without mapping sign_key back to the X25519 key (a field inversion that costs
- * as much as the signature check): only for a sign_key seal_verify already accepted for that
- * X25519 key. */
+/* True when sign_key, sign bit clear, is the Edwards form of x25519_pub as XEdDSA maps it,
+ * both in canonical encoding. Whether sign_key is a point on the curve is left to the
+ * signature check that follows. */
+bool seal_keys_bound(const uint8_t x25519_pub[32], const uint8_t sign_key[32]);
+/* seal_verify without tying sign_key to the X25519 key: only for a sign_key seal_verify
+ * already accepted for that X25519 key. */
 bool seal_verify_bound(const uint8_t sign_key[32], const uint8_t *msg, size_t len,
                        const uint8_t sig[WIRE_SIG_LEN]);
 

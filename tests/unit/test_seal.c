@@ -502,6 +502,100 @@ test_signatures(void **state)
 	}
 }
 
+/* 32 little-endian bytes: value v below 2^64 plus k * p, p = 2^255 - 19, for k in 0..1. */
+static void
+le_plus_p(uint8_t out[32], uint64_t v, int k)
+{
+	memset(out, 0, 32);
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+	if (k == 1) {
+		/* p's bytes: ed ff .. ff 7f, added byte by byte. */
+		unsigned carry = 0;
+
+		for (int i = 0; i < 32; i++) {
+			unsigned pb = i == 0 ? 0xed : i == 31 ? 0x7f : 0xff;
+			unsigned sum = out[i] + pb + carry;
+
+			out[i] = (uint8_t)sum;
+			carry = sum >> 8;
+		}
+	}
+}
+
+/* The Edwards form of an X25519 key, checked as XEdDSA maps it: against libsodium's own
+ * conversion for keys it converts, against the curves' base points, and refused for
+ * encodings that are not canonical even where the equation would hold. */
+static void
+test_keys_bound(void **state)
+{
+	/* u = 9 and y = 4/5: the base points of Curve25519 and Ed25519. */
+	static const uint8_t base_u[32] = {9};
+	uint8_t base_y[32], u[32], y[32], pk[32], sk[64];
+	int converted = 0;
+
+	(void)state;
+	memset(base_y, 0x66, sizeof(base_y));
+	base_y[0] = 0x58;
+	assert_true(seal_keys_bound(base_u, base_y));
+	base_y[31] |= 0x80; /* the other point of that y */
+	assert_false(seal_keys_bound(base_u, base_y));
+	for (int i = 0; i < 2000; i++) {
+		crypto_sign_keypair(pk, sk);
+		assert_int_equal(crypto_sign_ed25519_pk_to_curve25519(u, pk), 0);
+		if (pk[31] & 0x80) {
+			assert_false(seal_keys_bound(u, pk));
+			pk[31] &= 0x7f; /* -A: the same u */
+			assert_true(seal_keys_bound(u, pk) ==
+			            (crypto_sign_ed25519_pk_to_curve25519(y, pk) == 0 &&
+			             memcmp(y, u, 32) == 0));
+			continue;
+		}
+		assert_true(seal_keys_bound(u, pk));
+		u[i % 31] ^= (uint8_t)(1u << (i % 8));
+		assert_false(seal_keys_bound(u, pk));
+	}
+	/* Any 255-bit y libsodium converts agrees; the rest of the equation's pairs fail. */
+	for (int i = 0; i < 4000; i++) {
+		randombytes_buf(y, sizeof(y));
+		y[31] &= 0x7f;
+		randombytes_buf(u, sizeof(u));
+		u[31] &= 0x7f;
+		assert_false(seal_keys_bound(u, y));
+		if (crypto_sign_ed25519_pk_to_curve25519(u, y) == 0) {
+			converted++;
+			assert_true(seal_keys_bound(u, y));
+		}
+	}
+	assert_true(converted > 0);
+	/* y = 0 gives u = 1, y = 2 gives u = -3: true canonically, false with either coordinate
+	 * written as itself plus p. */
+	le_plus_p(u, 1, 0);
+	le_plus_p(y, 0, 0);
+	assert_true(seal_keys_bound(u, y));
+	le_plus_p(u, 1, 1);
+	assert_false(seal_keys_bound(u, y));
+	memset(u, 0xff, sizeof(u));
+	u[0] = 0xea; /* p - 3 */
+	u[31] = 0x7f;
+	le_plus_p(y, 2, 0);
+	assert_true(seal_keys_bound(u, y));
+	le_plus_p(y, 2, 1);
+	assert_false(seal_keys_bound(u, y));
+	/* y = 1 has no u; -1 maps to u = 0. */
+	le_plus_p(y, 1, 0);
+	for (int i = 0; i < 64; i++) {
+		randombytes_buf(u, sizeof(u));
+		u[31] &= 0x7f;
+		assert_false(seal_keys_bound(u, y));
+	}
+	memset(y, 0xff, sizeof(y));
+	y[0] = 0xec; /* p - 1 */
+	y[31] = 0x7f;
+	le_plus_p(u, 0, 0);
+	assert_true(seal_keys_bound(u, y));
+}
+
 /* The entry of an id whose public key the caller changed (a trust reload) is made anew from
  * the new key, its window reset: the old key's datagrams no longer open under the id, the new
  * key's do, unconfirmed; and so do the old key's again once it is back. */
@@ -625,6 +719,7 @@ main(void)
 	        cmocka_unit_test(test_counter_within_session),
 	        cmocka_unit_test(test_rotation),
 	        cmocka_unit_test(test_signatures),
+	        cmocka_unit_test(test_keys_bound),
 	        cmocka_unit_test(test_key_changed_for_id),
 	        cmocka_unit_test(test_challenge_across_rotation),
 	        cmocka_unit_test(test_many_peers),
