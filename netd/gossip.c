@@ -43,13 +43,14 @@
  * the answers stop coming for FOLLOW_QUIET: what a full socket or a lost datagram took is
  * named, and asked for, again. Follow-ups go on while they bring credentials, and stop after
  * FOLLOW_BARREN in a row that bring none (names this site refuses, or the sender lacks). */
-#define FOLLOW_QUIET  (2 * GOSSIP_SEC)
-#define FOLLOW_BARREN 1
-#define ASK_RATE      20 /* credentials asked for unknown senders, per second ... */
-#define ASK_BURST     40
-#define OUT_REVOKED   1
-#define OUT_EXPIRED   2
-#define OUT_DISOWNED  3 /* no longer signed by enough of the current authorities */
+#define FOLLOW_QUIET       (2 * GOSSIP_SEC)
+#define FOLLOW_BARREN      1
+#define BACKLOG_EXTENSIONS 8  /* of one deadline, while datagrams wait unread */
+#define ASK_RATE           20 /* credentials asked for unknown senders, per second ... */
+#define ASK_BURST          40
+#define OUT_REVOKED        1
+#define OUT_EXPIRED        2
+#define OUT_DISOWNED       3 /* no longer signed by enough of the current authorities */
 /* Broadcasts about revocations are told apart from those about members by this bit; the
  * authority update has a number of its own, below it and above every member's. */
 #define REVOKE_ABOUT      0x80000000u
@@ -680,8 +681,8 @@ struct suspicion {
 	uint32_t k; /* confirmations that bring the timeout down to the minimum */
 	uint32_t n;
 	uint32_t confirmers[MAX_CONFIRMERS];
-	bool extended;
-	bool own_signed; /* own_sig: this site's accusation at the member's incarnation */
+	uint8_t extended; /* times the deadline was moved for a stall or a backlog */
+	bool own_signed;  /* own_sig: this site's accusation at the member's incarnation */
 	uint8_t own_sig[WIRE_SIG_LEN];
 	/* This site's own evidence since the suspicion began: the member was heard from
 	 * (an authenticated datagram), or a probe of it by this site failed. */
@@ -763,7 +764,7 @@ struct forward {
 struct probe {
 	bool active;
 	bool indirect_sent;
-	bool extended;
+	uint8_t extended; /* times a deadline was moved for a stall or a backlog */
 	uint32_t target;
 	uint32_t seq;         /* drawn at random: a target's acks cannot be collected in advance */
 	uint32_t helpers[16]; /* asked for indirect probes: only they may nack or relay */
@@ -946,6 +947,7 @@ struct gossip {
 	bool urgent_turn; /* urgent and round-robin probes alternate */
 	uint32_t seq;
 	unsigned awareness;
+	bool backlog; /* the embedder's word: datagrams wait unread */
 
 	struct seed *seeds;
 	size_t nseeds;
@@ -3104,16 +3106,32 @@ probe_end(struct gossip *g, gossip_time now)
 }
 
 /* Lifeguard: a deadline met this late means this site was not running (a stall). Acks may
- * be waiting unread, so look at them before accusing anyone, once per deadline. */
+ * be waiting unread, so look at them before accusing anyone, once per deadline; and again,
+ * up to BACKLOG_EXTENSIONS times, while the embedder says datagrams wait unread: behind a
+ * joiner's stream of credentials, each a few signature checks, an ack can wait for seconds.
+ * A flood holds an accusation back that long at most. */
 static bool
-stalled(struct gossip *g, gossip_time now, gossip_time deadline, bool *extended)
+stalled(struct gossip *g, gossip_time now, gossip_time deadline, uint8_t *extended)
 {
-	if (!g->prof.lifeguard || *extended ||
-	    now - deadline <= (gossip_time)g->prof.probe_timeout_ms * GOSSIP_MSEC / 2)
+	if (!g->prof.lifeguard)
 		return false;
-	*extended = true;
-	awareness_add(g, 1);
-	return true;
+	if (*extended == 0 &&
+	    now - deadline > (gossip_time)g->prof.probe_timeout_ms * GOSSIP_MSEC / 2) {
+		*extended = 1;
+		awareness_add(g, 1);
+		return true;
+	}
+	if (g->backlog && *extended < BACKLOG_EXTENSIONS) {
+		(*extended)++;
+		return true;
+	}
+	return false;
+}
+
+void
+gossip_set_backlog(struct gossip *g, bool waiting)
+{
+	g->backlog = waiting;
 }
 
 static void

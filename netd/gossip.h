@@ -236,6 +236,10 @@ void gossip_start(struct gossip *g, gossip_time now);
 void gossip_tick(struct gossip *g, gossip_time now);
 void gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
                     const uint8_t *buf, size_t len);
+/* Whether datagrams wait unread (the last read stopped at its limit, not at an empty
+ * socket): with Lifeguard, deadlines that ran out meanwhile wait a little longer for the
+ * answers among them. */
+void gossip_set_backlog(struct gossip *g, bool waiting);
 /* When gossip_tick next has something to do; INT64_MAX when nothing is left (a site that
  * left and has passed its leave on). */
 gossip_time gossip_next_deadline(const struct gossip *g);

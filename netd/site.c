@@ -706,9 +706,12 @@ site_on_datagram(void *arg, const struct addr_endpoint *from, const uint8_t *buf
 }
 
 static void
-site_on_drained(void *arg)
+site_on_drained(void *arg, bool more)
 {
-	site_after_gossip(arg);
+	struct site *s = arg;
+
+	gossip_set_backlog(s->gossip, more);
+	site_after_gossip(s);
 }
 
 /* This site's own credential and when it runs out, louder as that nears: the metric

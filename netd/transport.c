@@ -129,10 +129,11 @@ transport_on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct transport *t = w->data;
 	uint8_t buf[WIRE_DATAGRAM_MAX + 1];
+	int i;
 
 	(void)loop;
 	(void)revents;
-	for (int i = 0; i < TRANSPORT_RX_BURST; i++) {
+	for (i = 0; i < TRANSPORT_RX_BURST; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct addr_endpoint from;
@@ -150,7 +151,7 @@ transport_on_read(struct ev_loop *loop, ev_io *w, int revents)
 		if (endpoint_from_sockaddr(&ss, &from) == 0)
 			t->handler.datagram(t->handler.arg, &from, buf, (size_t)n);
 	}
-	t->handler.drained(t->handler.arg);
+	t->handler.drained(t->handler.arg, i == TRANSPORT_RX_BURST);
 }
 
 int

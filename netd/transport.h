@@ -3,6 +3,7 @@
 #ifndef NETD_TRANSPORT_H
 #define NETD_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,9 @@ struct transport_handler {
 	 * here. from is an IPv4 address for an IPv4 sender on an IPv6 socket too. */
 	void (*datagram)(void *arg, const struct addr_endpoint *from, const uint8_t *buf,
 	                 size_t len);
-	/* Once after each batch of reads, so what a batch changed is acted on once. */
-	void (*drained)(void *arg);
+	/* Once after each batch of reads, so what a batch changed is acted on once. more: the
+	 * batch stopped at its limit, so datagrams may still wait unread. */
+	void (*drained)(void *arg, bool more);
 	void *arg;
 };
 

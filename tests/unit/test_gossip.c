@@ -651,6 +651,49 @@ test_probe_failure(void **state)
 	world_free(w);
 }
 
+/* Datagrams waiting unread (the embedder's word) hold a failed probe's accusation back,
+ * for a bounded number of timeouts: the ack may be among them. Once nothing waits, or past
+ * the bound, the probe fails as before. Returns the ms from the first probe to the first
+ * suspicion, ticks every 50 ms. */
+static gossip_time
+ms_to_suspicion(bool backlog, bool cleared_at_3s)
+{
+	struct world *w = world_new(true);
+	gossip_time t0 = w->now, at = 0;
+
+	send_alive(w, B, X, 5);
+	gossip_set_backlog(w->g, backlog);
+	for (int t = 0; t < 60000 && at == 0; t += 50) {
+		w->now = t0 + (gossip_time)t * GOSSIP_MSEC;
+		if (cleared_at_3s && t == 3000)
+			gossip_set_backlog(w->g, false);
+		gossip_tick(w->g, w->now);
+		if (gossip_counters(w->g)->suspicions > 0)
+			at = (w->now - t0) / GOSSIP_MSEC;
+	}
+	world_free(w);
+	return at;
+}
+
+static void
+test_backlog_holds_accusation(void **state)
+{
+	gossip_time plain, held, cleared;
+
+	(void)state;
+	plain = ms_to_suspicion(false, false);
+	held = ms_to_suspicion(true, false);
+	cleared = ms_to_suspicion(true, true);
+	assert_true(plain > 0 && held > 0 && cleared > 0);
+	/* Eight more timeouts of 500 ms at least, over the probe's deadlines. */
+	assert_true(held >= plain + 8 * 500);
+	/* Bounded: a flood that never lets the socket empty delays detection, never stops it
+	 * (each timeout at most eight times as long, as Lifeguard's awareness stretches it). */
+	assert_true(held <= plain + 8 * 500 * 8);
+	/* Back to the plain pace once nothing waits. */
+	assert_true(cleared > 3000 - 50 && cleared < held);
+}
+
 /* Lifeguard's suspicion: starts at max, one independent confirmation takes it down;
  * without Lifeguard it is the minimum from the start. X is accused by B (and D, when
  * confirm); returns when A's suspicion of X runs out, in ms after the accusation. */
@@ -2498,6 +2541,7 @@ main(void)
 	        cmocka_unit_test(test_refute),
 	        cmocka_unit_test(test_incarnation_saturates),
 	        cmocka_unit_test(test_probe_failure),
+	        cmocka_unit_test(test_backlog_holds_accusation),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refutation_pulled),
 	        cmocka_unit_test(test_reconnect_finds_the_dead),
