@@ -23,6 +23,11 @@
 /* Datagrams read per wake-up: a flood cannot hold the loop from its timers. */
 #define PMTUD_RX_BURST 64
 #define PMTUD_BUF      65536
+/* Bytes of the socket's receive buffer (the kernel doubles it for its overhead): an ack and a
+ * peer's probe for each of thousands of peers can arrive while a reconcile run holds the
+ * loop for seconds; the default (about 200 KB) held a few hundred, and a lost ack is a probe
+ * counted lost. */
+#define PMTUD_RCVBUF (8 << 20)
 /* Microseconds between two looks at every path's deadline. At thousands of peers the
  * deadlines lie microseconds apart; a look at each would walk every path thousands of times
  * a second. A probe waits PMTU_PROBE_WAIT, so this much later costs nothing. */
@@ -276,7 +281,7 @@ pmtud_socket(const struct addr *local, const char *ifname)
 {
 	/* DF on every probe, whatever the route's cached path MTU says: the probe is what
 	 * finds it out. */
-	int fd, one = 1, probe = IP_PMTUDISC_PROBE;
+	int fd, one = 1, probe = IP_PMTUDISC_PROBE, rcvbuf = PMTUD_RCVBUF;
 	struct sockaddr_in sin;
 	char text[ADDR_STRLEN];
 
@@ -286,6 +291,9 @@ pmtud_socket(const struct addr *local, const char *ifname)
 		return -1;
 	}
 	sockaddr_of(local, &sin);
+	/* Past net.core.rmem_max with CAP_NET_ADMIN, which netd keeps; up to it without. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	/* The overlay address may come with the device a moment later. */
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,12 +228,89 @@ test_acks_found_by_address(void **state)
 	ev_loop_destroy(loop);
 }
 
+#define CROWD 1200
+
+/* A peer's ack on its own: what answer() sends, for a probe of id and size. */
+static void
+send_ack(int fd, const struct addr *to_addr, uint32_t id, uint32_t size)
+{
+	struct pmtu_wire ack = {.type = PMTU_WIRE_ACK, .id = id, .size = size};
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PMTUD_PORT)};
+	uint8_t out[PMTU_WIRE_HEADER];
+
+	to.sin_addr = to_addr->u.v4;
+	assert_int_equal(pmtu_wire_encode(&ack, out, sizeof(out)), PMTU_WIRE_HEADER);
+	assert_int_equal(sendto(fd, out, sizeof(out), 0, (struct sockaddr *)&to, sizeof(to)),
+	                 (ssize_t)sizeof(out));
+}
+
+/* Every peer of a large federation acknowledges its first probe while the loop is held (a
+ * reconcile run at 10,000 sites takes seconds): the acks wait in the socket, and all of them
+ * count once the loop reads. With the kernel's default buffer a few hundred fit. */
+static void
+test_acks_of_a_crowd_wait_in_socket(void **state)
+{
+	static struct pmtud_target targets[CROWD];
+	static char names[CROWD][16], ip[CROWD][16];
+	static int peers[CROWD];
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct addr local = v4("127.0.1.1");
+	struct rlimit lim;
+	unsigned changes = 0, acked = 0;
+	struct pmtud *d;
+	int64_t until;
+
+	(void)state;
+	if (!in_own_netns)
+		skip();
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &lim), 0);
+	if (lim.rlim_cur < CROWD + 64) {
+		lim.rlim_cur = CROWD + 64;
+		if (lim.rlim_max < lim.rlim_cur)
+			lim.rlim_max = lim.rlim_cur;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	}
+	for (int i = 0; i < CROWD; i++) {
+		snprintf(names[i], sizeof(names[i]), "site-%04d", i);
+		snprintf(ip[i], sizeof(ip[i]), "127.0.%d.%d", 2 + i / 250, 1 + i % 250);
+		targets[i] = (struct pmtud_target){.site = names[i], .overlay = v4(ip[i])};
+		peers[i] = peer_socket(ip[i]);
+	}
+	assert_int_equal(pmtud_new(loop, count_change, &changes, &d), 0);
+	assert_int_equal(pmtud_set_peers(d, &local, "lo", targets, CROWD, TUNNEL, now_us()), 0);
+	/* Every first probe answered before the loop runs again. */
+	for (int i = 0; i < CROWD; i++) {
+		static uint8_t buf[65536];
+		struct pmtu_wire m;
+		ssize_t n = recv(peers[i], buf, sizeof(buf), 0);
+
+		assert_true(n > 0);
+		assert_int_equal(pmtu_wire_parse(buf, (size_t)n, &m), 0);
+		send_ack(peers[i], &local, m.id, m.size);
+	}
+	until = now_us() + PMTU_PROBE_WAIT / 2;
+	do {
+		ev_run(loop, EVRUN_NOWAIT);
+		acked = 0;
+		for (int i = 0; i < CROWD; i++)
+			acked += pmtud_path(d, names[i])->acked >= 1;
+	} while (acked < CROWD && now_us() < until);
+	assert_int_equal(acked, CROWD);
+	assert_int_equal(pmtud_refused(d), 0);
+
+	pmtud_close(d);
+	for (int i = 0; i < CROWD; i++)
+		close(peers[i]);
+	ev_loop_destroy(loop);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_ack_waiting_in_socket_counts),
 	        cmocka_unit_test(test_acks_found_by_address),
+	        cmocka_unit_test(test_acks_of_a_crowd_wait_in_socket),
 	};
 
 	if (setup_netns() < 0) {
