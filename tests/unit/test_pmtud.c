@@ -156,6 +156,20 @@ test_ack_waiting_in_socket_counts(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* A peer's ack on its own: what answer() sends, for a probe of id and size. */
+static void
+send_ack(int fd, const struct addr *to_addr, uint32_t id, uint32_t size)
+{
+	struct pmtu_wire ack = {.type = PMTU_WIRE_ACK, .id = id, .size = size};
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PMTUD_PORT)};
+	uint8_t out[PMTU_WIRE_HEADER];
+
+	to.sin_addr = to_addr->u.v4;
+	assert_int_equal(pmtu_wire_encode(&ack, out, sizeof(out)), PMTU_WIRE_HEADER);
+	assert_int_equal(sendto(fd, out, sizeof(out), 0, (struct sockaddr *)&to, sizeof(to)),
+	                 (ssize_t)sizeof(out));
+}
+
 #define MANY 64
 
 /* Peers named in the opposite order of their addresses: each ack is matched to its path by
@@ -205,17 +219,7 @@ test_acks_found_by_address(void **state)
 
 	/* An ack, well formed, from port 7947 of an address that is no peer's. */
 	stranger = peer_socket("127.0.0.200");
-	{
-		struct pmtu_wire ack = {.type = PMTU_WIRE_ACK, .id = 1, .size = PMTU_MIN};
-		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PMTUD_PORT)};
-		uint8_t out[PMTU_WIRE_HEADER];
-
-		to.sin_addr = local.u.v4;
-		pmtu_wire_encode(&ack, out, sizeof(out));
-		assert_int_equal(
-		        sendto(stranger, out, sizeof(out), 0, (struct sockaddr *)&to, sizeof(to)),
-		        (ssize_t)sizeof(out));
-	}
+	send_ack(stranger, &local, 1, PMTU_MIN);
 	until = now_us() + PMTU_PROBE_WAIT / 2;
 	while (pmtud_refused(d) == 0 && now_us() < until)
 		ev_run(loop, EVRUN_NOWAIT);
@@ -229,20 +233,6 @@ test_acks_found_by_address(void **state)
 }
 
 #define CROWD 1200
-
-/* A peer's ack on its own: what answer() sends, for a probe of id and size. */
-static void
-send_ack(int fd, const struct addr *to_addr, uint32_t id, uint32_t size)
-{
-	struct pmtu_wire ack = {.type = PMTU_WIRE_ACK, .id = id, .size = size};
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PMTUD_PORT)};
-	uint8_t out[PMTU_WIRE_HEADER];
-
-	to.sin_addr = to_addr->u.v4;
-	assert_int_equal(pmtu_wire_encode(&ack, out, sizeof(out)), PMTU_WIRE_HEADER);
-	assert_int_equal(sendto(fd, out, sizeof(out), 0, (struct sockaddr *)&to, sizeof(to)),
-	                 (ssize_t)sizeof(out));
-}
 
 /* Every peer of a large federation acknowledges its first probe while the loop is held (a
  * reconcile run at 10,000 sites takes seconds): the acks wait in the socket, and all of them
