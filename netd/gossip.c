@@ -45,10 +45,7 @@
  * FOLLOW_BARREN in a row that bring none (names this site refuses, or the sender lacks). */
 #define FOLLOW_QUIET       (2 * GOSSIP_SEC)
 #define FOLLOW_BARREN      1
-#define BACKLOG_EXTENSIONS 8     /* of one deadline, while datagrams wait unread */
-#define ASK_WINDOW         256   /* credentials a list's names were asked for, not come yet */
-#define ASK_QUEUE_MAX      65536 /* names waiting to be asked; a follow-up lists the rest */
-#define ASK_LOST           (1 * GOSSIP_SEC) /* no credential this long: the asks out were lost */
+#define BACKLOG_EXTENSIONS 8  /* of one deadline, while datagrams wait unread */
 #define ASK_RATE           20 /* credentials asked for unknown senders, per second ... */
 #define ASK_BURST          40
 #define OUT_REVOKED        1
@@ -797,21 +794,6 @@ struct sent_copy {
 	uint8_t *buf;
 };
 
-/* A name a list named, to be asked of its sender for the credential. */
-struct ask {
-	char name[WIRE_NAME_MAX + 1];
-	uint32_t of;
-	struct addr_endpoint addr;
-};
-
-/* The names waiting to be asked, and how many asks are out. */
-struct asks {
-	struct ask *q; /* [head, n) wait; freed when none does */
-	size_t head, n, cap;
-	size_t out;       /* credentials asked for and not come (nor given up) */
-	gossip_time last; /* the last ask or credential */
-};
-
 struct follow {
 	uint32_t to;       /* the member whose list raised the asks */
 	gossip_time at;    /* when it is synced again, unless answers still come */
@@ -966,7 +948,6 @@ struct gossip {
 	uint32_t seq;
 	unsigned awareness;
 	bool backlog; /* the embedder's word: datagrams wait unread */
-	struct asks asks;
 
 	struct seed *seeds;
 	size_t nseeds;
@@ -2704,80 +2685,6 @@ cred_ask(struct gossip *g, gossip_time now, uint32_t to, const struct addr_endpo
 	return asked;
 }
 
-/* Queues names of of's list to be asked of it for their credentials, a window at a time:
- * a joiner's first list names every site of the federation, and their answers, asked for
- * at once, arrive faster than it checks them (two authority signatures and a descriptor
- * each), overflowing its socket. Returns the names queued. */
-static size_t
-asks_queue(struct gossip *g, uint32_t of, const struct addr_endpoint *addr,
-           char (*names)[WIRE_NAME_MAX + 1], size_t n)
-{
-	struct asks *a = &g->asks;
-	size_t queued = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (a->n == a->cap && a->head > 0) {
-			memmove(a->q, a->q + a->head, (a->n - a->head) * sizeof(*a->q));
-			a->n -= a->head;
-			a->head = 0;
-		}
-		if (a->n == a->cap) {
-			size_t cap = a->cap > 0 ? 2 * a->cap : 64;
-			struct ask *q;
-
-			if (cap > ASK_QUEUE_MAX || (q = realloc(a->q, cap * sizeof(*q))) == NULL)
-				break;
-			a->q = q;
-			a->cap = cap;
-		}
-		strcpy(a->q[a->n].name, names[i]);
-		a->q[a->n].of = of;
-		a->q[a->n].addr = *addr;
-		a->n++;
-		queued++;
-	}
-	return queued;
-}
-
-/* Asks for the next names while fewer than half the window are out, in messages of a
- * sender's names, skipping sites admitted meanwhile. Asks out with no credential for
- * ASK_LOST (and none waiting unread) were lost: a follow-up sync lists their names again. */
-static void
-asks_pump(struct gossip *g, gossip_time now)
-{
-	struct asks *a = &g->asks;
-	char names[WIRE_MAX_NAMES][WIRE_NAME_MAX + 1];
-
-	if (a->out > 0 && now - a->last >= ASK_LOST && !g->backlog)
-		a->out = 0;
-	if (a->out > ASK_WINDOW / 2)
-		return;
-	while (a->head < a->n && a->out < ASK_WINDOW) {
-		uint32_t of = a->q[a->head].of;
-		struct addr_endpoint addr = a->q[a->head].addr;
-		size_t k = 0;
-
-		while (a->head < a->n && k < WIRE_MAX_NAMES && a->out + k < ASK_WINDOW) {
-			const struct ask *e = &a->q[a->head];
-
-			if (e->of != of || !addr_endpoint_equal(&e->addr, &addr))
-				break;
-			a->head++;
-			if (lookup(g, e->name) == -1)
-				strcpy(names[k++], e->name);
-		}
-		if (k > 0) {
-			a->out += cred_ask(g, now, of, &addr, names, k, false);
-			a->last = now;
-		}
-	}
-	if (a->head == a->n) {
-		free(a->q);
-		a->q = NULL;
-		a->head = a->n = a->cap = 0;
-	}
-}
-
 /* Members whose descriptor announces a next key this site holds no credential for are asked
  * for it themselves, until it comes: they hold it, which the site that relayed the
  * descriptor may not have yet, and an ask or its answer may be lost. */
@@ -2862,18 +2769,12 @@ on_cred(struct gossip *g, gossip_time now, const struct wire_msg *m)
 	struct cred c;
 	struct gossip_cred *gc = gossip_cred_new(m->blob, m->blob_len, &c);
 
-	/* An answer, whatever it holds: the window has room for one more ask. */
-	if (g->asks.out > 0)
-		g->asks.out--;
-	g->asks.last = now;
 	if (gc == NULL) {
 		g->ctr.drop_malformed++;
-	} else {
-		cred_take(g, now, gc, &c, NULL, 0);
-		gossip_cred_unref(gc);
+		return;
 	}
-	if (g->asks.head < g->asks.n)
-		asks_pump(g, now);
+	cred_take(g, now, gc, &c, NULL, 0);
+	gossip_cred_unref(gc);
 }
 
 /* Federation anti-entropy: the authority set's version and a count and sum of revocation ids
@@ -3758,10 +3659,8 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 	}
 	seed_answered(g, addr);
 	desc_ask(g, from, addr, want, nwant);
-	if (ncreds > 0 && g->federated && asks_queue(g, from, addr, creds, ncreds) > 0) {
+	if (ncreds > 0 && cred_ask(g, g->clock, from, addr, creds, ncreds, false) > 0)
 		follow_arm(g, from);
-		asks_pump(g, g->clock);
-	}
 	if (m->flags & WIRE_ENTRIES_REPLY) {
 		bool marked[WIRE_MAX_BUCKETS] = {false};
 
@@ -4414,8 +4313,6 @@ gossip_tick(struct gossip *g, gossip_time now)
 	forward_tick(g, now);
 	if (expiry_tick(g, now))
 		next_cred_asks(g, now);
-	if (g->asks.head < g->asks.n)
-		asks_pump(g, now);
 	probe_tick(g, now);
 	suspects_tick(g, now);
 	if (now >= g->next_gossip) {
@@ -4462,8 +4359,6 @@ gossip_next_deadline(const struct gossip *g)
 	} while (0)
 	if (g->probe.active)
 		EARLIER(g->probe.indirect_sent ? g->probe.end_at : g->probe.timeout_at);
-	if (g->asks.head < g->asks.n && g->asks.out > ASK_WINDOW / 2)
-		EARLIER(g->asks.last + ASK_LOST);
 	if (g->nbq > 0)
 		EARLIER(g->next_gossip);
 	if (g->self_state == GOSSIP_ALIVE) {
@@ -4960,7 +4855,6 @@ gossip_free(struct gossip *g)
 	}
 	gossip_trust_free(g->admitted_trust);
 	free(g->admitted);
-	free(g->asks.q);
 	for (size_t i = 0; i < g->nrevs; i++)
 		free(g->revs[i]);
 	free(g->revs);

@@ -60,10 +60,6 @@ struct fed {
 	int cut[2];     /* datagrams between these two sites are lost; {0, 0}: none */
 	bool seed_mute; /* site 0's sealed datagrams are lost, its clear ones not */
 	int creds_lost; /* site 0's next datagrams to site 2 carrying a credential are lost */
-	/* Credentials site 2 asked site 0 for and has not been sent yet, counted as sent, and the
-	 * most ever. */
-	long asks_out, asks_out_max;
-	bool count_asks;
 };
 
 static struct fed *F;
@@ -82,34 +78,6 @@ site_at(const struct addr_endpoint *to)
 		if (addr_endpoint_equal(&F->s[i].addr, to))
 			return i;
 	return -1;
-}
-
-/* The messages of type in a datagram sealed by site `from` for site `to`, opened as `to`
- * would, and in *names the names they carry (a credential request's). */
-static int
-count_msgs(int from, int to, const uint8_t *buf, size_t len, uint8_t type, long *names)
-{
-	uint8_t plain[WIRE_DATAGRAM_MAX];
-	struct seal *s = seal_new(F->s[to].name, F->s[to].priv, 1);
-	struct wire_msg *m = malloc(sizeof(*m));
-	struct seal_opened op;
-	struct wire_reader r;
-	size_t plen;
-	int n = 0;
-
-	assert_non_null(s);
-	assert_non_null(m);
-	*names = 0;
-	if (seal_unwrap(s, 0, F->s[from].pub, buf, len, plain, sizeof(plain), &plen, &op) == 0 &&
-	    wire_reader_init(&r, plain, plen) == 0)
-		while (wire_next(&r, m) == 1)
-			if (m->type == type) {
-				n++;
-				*names += m->count;
-			}
-	free(m);
-	seal_free(s);
-	return n;
 }
 
 /* Whether a datagram site 0 sealed for site 2 carries a credential: opened as site 2 would. */
@@ -150,19 +118,6 @@ cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t le
 	    carries_cred(buf, len)) {
 		F->creds_lost--;
 		return;
-	}
-	if (F->count_asks && buf[0] == SEAL_KIND) {
-		long names;
-
-		if (from == &F->s[2] && dst == 0)
-			count_msgs(2, 0, buf, len, WIRE_CRED_REQ, &names);
-		else if (from == &F->s[0] && dst == 2)
-			names = -count_msgs(0, 2, buf, len, WIRE_CRED, &(long){0});
-		else
-			names = 0;
-		F->asks_out += names;
-		if (F->asks_out > F->asks_out_max)
-			F->asks_out_max = F->asks_out;
 	}
 	if (F->nq == F->cap) {
 		F->cap = F->cap ? F->cap * 2 : 64;
@@ -976,102 +931,6 @@ test_admitted_footprint(void **state)
 	assert_true(heap_per(before, HELD_CREDS, "a site admitted by credential") <= 600);
 }
 
-#define CROWD 600
-
-/* Site 0 holds CROWD sites admitted by credential with descriptors signed by their own keys
- * (site-<i>, never reachable). */
-static void
-seed_crowd(void)
-{
-	char err[128];
-
-	for (int i = 0; i < CROWD; i++) {
-		uint8_t priv[32] = {0}, enc[CRED_ENCODED_MAX], sbuf[WIRE_DATAGRAM_MAX];
-		struct wire_desc d = {0};
-		struct gossip_desc *gd;
-		struct seal *key;
-		struct cred c = {0};
-		int len;
-
-		priv[0] = (uint8_t)(i << 3);
-		priv[1] = (uint8_t)(i >> 5);
-		priv[2] = 0xc3;
-		priv[31] = 64;
-		key = seal_new("k", priv, 1);
-		assert_non_null(key);
-		strcpy(c.federation, "test");
-		snprintf(c.site, sizeof(c.site), "site-%d", i);
-		memcpy(c.wg_key, seal_public_key(key), 32);
-		c.serial = 1;
-		c.not_before = T0 - 60;
-		c.not_after = T0 + 86400;
-		c.nprefixes = 1;
-		c.prefixes[0].addr.family = AF_INET;
-		c.prefixes[0].addr.u.bytes[0] = 172;
-		c.prefixes[0].addr.u.bytes[1] = (uint8_t)(16 + i / 256);
-		c.prefixes[0].addr.u.bytes[2] = (uint8_t)i;
-		c.prefixes[0].len = 24;
-		assert_int_equal(cred_normalize(&c), 0);
-		assert_int_equal(cred_sign(&c, F->secret[0]), 0);
-		assert_int_equal(cred_sign(&c, F->secret[1]), 0);
-		len = cred_encode(&c, enc, sizeof(enc));
-		assert_true(len > 0);
-		assert_int_equal(gossip_add_credential(F->s[0].g, F->now, enc, (size_t)len, err,
-		                                       sizeof(err)),
-		                 0);
-		strcpy(d.name, c.site);
-		d.incarnation = 1;
-		memcpy(d.wg_key, seal_public_key(key), 32);
-		memcpy(d.sign_key, seal_sign_key(key), 32);
-		d.gossip.addr.family = AF_INET;
-		d.gossip.addr.u.bytes[0] = 198;
-		d.gossip.addr.u.bytes[1] = 51;
-		d.gossip.addr.u.bytes[2] = (uint8_t)(i >> 8);
-		d.gossip.addr.u.bytes[3] = (uint8_t)i;
-		d.gossip.port = 7946;
-		d.nprefixes = 1;
-		d.prefixes[0] = c.prefixes[0];
-		d.cred_serial = 1;
-		len = wire_desc_signed_bytes(&d, sbuf, sizeof(sbuf));
-		assert_true(len > 0);
-		assert_int_equal(seal_sign(key, sbuf, (size_t)len, d.sig), 0);
-		gd = gossip_desc_new(&d);
-		assert_non_null(gd);
-		assert_int_equal(gossip_desc_verify(gd), 0);
-		assert_int_equal(gossip_add_member(F->s[0].g, F->now, gd), 0);
-		gossip_desc_unref(gd);
-		seal_free(key);
-	}
-}
-
-/* A joiner whose seed names CROWD sites it holds no credential for asks for their
- * credentials a window at a time (at most 256 out), not all at once, and is sent every one
- * of them. */
-static void
-test_cred_asks_windowed(void **state)
-{
-	size_t admitted = 0;
-
-	(void)state;
-	start(0, -1, NULL);
-	seed_crowd();
-	F->count_asks = true;
-	start(2, 0, NULL);
-	for (int t = 0; t < 100 && admitted < CROWD; t++) {
-		run(100);
-		admitted = 0;
-		for (int i = 0; i < CROWD; i++) {
-			char name[16];
-
-			snprintf(name, sizeof(name), "site-%d", i);
-			admitted += gossip_member_find(F->s[2].g, name) >= 0;
-		}
-	}
-	assert_int_equal(admitted, CROWD);
-	assert_true(F->asks_out_max > 0);
-	assert_true(F->asks_out_max <= 256);
-}
-
 int
 main(void)
 {
@@ -1079,7 +938,6 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_join_by_credential, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_join_waits_from_the_join, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_lost_cred_answer_asked_again, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_cred_asks_windowed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fixed_view_asks_nothing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_short_of_threshold, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
