@@ -892,6 +892,12 @@ struct gossip {
 	struct wanted wanted[WANTED];
 	struct bucket ask_budget; /* credentials asked for on behalf of unknown senders */
 	gossip_time next_expiry_check;
+	/* No admitted credential runs out before this (Unix seconds; lower is only early): the
+	 * once-a-second check walks them only then. */
+	int64_t expiry_first;
+	/* A descriptor announced a next credential: the once-a-second check looks for those
+	 * not held yet until none is missing. */
+	bool next_creds_due;
 	struct gossip_callbacks cb;
 	struct seal *seal;
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
@@ -2224,6 +2230,8 @@ member_take(struct gossip *g, gossip_time now, uint32_t idx, struct gossip_desc 
 		m->has_seen = false;
 	gossip_desc_unref(m->desc);
 	m->desc = gossip_desc_ref(gd);
+	if (gd->d.next_serial != 0)
+		g->next_creds_due = true;
 	set_state(g, now, idx, gd->d.incarnation, GOSSIP_ALIVE);
 	if (disseminate)
 		broadcast_desc(g, idx, gd);
@@ -2401,6 +2409,13 @@ cred_admissible(struct gossip *g, struct gossip_cred *gc, const struct cred *c, 
 	return true;
 }
 
+static void
+expiry_note(struct gossip *g, int64_t not_after)
+{
+	if (not_after < g->expiry_first)
+		g->expiry_first = not_after;
+}
+
 /* A new member admitted by credential c: its grant, its record and its member slot. */
 static int64_t
 admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
@@ -2421,6 +2436,7 @@ admit_new(struct gossip *g, struct gossip_cred *gc, const struct cred *c)
 	memset(&g->unconfirmed[g->nmembers], 0, sizeof(*g->unconfirmed));
 	memset(&g->admitted[n], 0, sizeof(*g->admitted));
 	g->admitted[n].cred = gossip_cred_ref(gc);
+	expiry_note(g, c->not_after);
 	return (int64_t)g->nmembers++;
 }
 
@@ -2481,6 +2497,7 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	gossip_cred_unref(a->cred);
 	a->cred = gossip_cred_ref(gc);
 	a->out = 0;
+	expiry_note(g, c->not_after);
 	/* Descriptors signed with another key say nothing about the site now. */
 	if (rekey)
 		member_forget(g, idx);
@@ -2502,6 +2519,7 @@ admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
 	gossip_cred_unref(a->cred);
 	a->cred = a->next;
 	a->next = NULL;
+	expiry_note(g, cred_not_after(a->cred));
 	emit(g, now, GOSSIP_EV_UPDATE, idx, false);
 }
 
@@ -2510,15 +2528,26 @@ admitted_promote(struct gossip *g, gossip_time now, uint32_t idx)
 static bool
 expiry_tick(struct gossip *g, gossip_time now)
 {
-	int64_t t;
+	int64_t t, first = INT64_MAX;
 
 	if (!g->federated || now < g->next_expiry_check)
 		return false;
 	g->next_expiry_check = now + GOSSIP_SEC;
 	t = unix_now(g);
-	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++)
-		if (!g->admitted[i].out && t >= cred_not_after(g->admitted[i].cred))
+	if (t < g->expiry_first)
+		return true;
+	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
+		int64_t not_after;
+
+		if (g->admitted[i].out)
+			continue;
+		not_after = cred_not_after(g->admitted[i].cred);
+		if (t >= not_after)
 			member_out(g, now, (uint32_t)(g->nstatic + i), OUT_EXPIRED);
+		else if (not_after < first)
+			first = not_after;
+	}
+	g->expiry_first = first;
 	return true;
 }
 
@@ -2693,6 +2722,9 @@ next_cred_asks(struct gossip *g, gossip_time now)
 {
 	char want[1][WIRE_NAME_MAX + 1];
 
+	if (!g->next_creds_due)
+		return;
+	g->next_creds_due = false;
 	for (size_t i = 0; i < gossip_trust_count(g->admitted_trust); i++) {
 		const struct admitted *a = &g->admitted[i];
 		uint32_t idx = (uint32_t)(g->nstatic + i);
@@ -2704,6 +2736,8 @@ next_cred_asks(struct gossip *g, gossip_time now)
 			continue;
 		strcpy(want[0], g->admitted_trust->e[i].name);
 		cred_ask(g, now, idx, member_addr(g, idx), want, 1, false);
+		/* Asked again next second while it does not come. */
+		g->next_creds_due = true;
 	}
 }
 

@@ -671,6 +671,55 @@ test_key_rotation(void **state)
 	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
 }
 
+/* a announces the credential for its next key, and the answers carrying a credential from a
+ * to c are lost for a while (LOST of them): c asks again while it lacks it, not only while
+ * a's new descriptor is still being passed around, and stands ready for the switch. */
+#define LOST 6
+static void
+test_next_cred_asked_until_it_comes(void **state)
+{
+	struct gossip_member_info mi;
+	struct fsite *a = &F->s[0];
+	struct state carry = {0};
+	uint8_t old_pub[32], next_pub[32];
+
+	(void)state;
+	start(0, -1, NULL);
+	start(2, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
+	memcpy(old_pub, a->pub, 32);
+	memset(next_pub, 0, 32);
+	{
+		uint8_t next_priv[32];
+
+		memset(next_priv, 0x55, 32);
+		next_priv[0] &= 248;
+		next_priv[31] = (next_priv[31] & 127) | 64;
+		crypto_scalarmult_base(next_pub, next_priv);
+	}
+	memcpy(a->pub, next_pub, 32);
+	a->serial = 2;
+	issue(0, 2, 86400);
+	a->serial = 1;
+	memcpy(a->next, a->cred, a->cred_len);
+	a->next_len = a->cred_len;
+	memcpy(a->pub, old_pub, 32);
+	issue(0, 2, 86400);
+	F->creds_lost = LOST;
+	assert_int_equal(view_carry(a->g, &carry), 0);
+	carry.incarnation = gossip_self(a->g)->incarnation;
+	start(0, -1, &carry);
+	state_clear(&carry);
+	run(20000);
+	assert_int_equal(F->creds_lost, 0);
+	assert_int_equal(gossip_member(F->s[2].g, (size_t)gossip_member_find(F->s[2].g, "a"), &mi),
+	                 0);
+	assert_int_equal(mi.state, GOSSIP_ALIVE);
+	assert_non_null(mi.next_key);
+	assert_memory_equal(mi.next_key, next_pub, 32);
+}
+
 /* An update of the authority set to authorities 1, 2 and 3 (the first leaves, the fourth
  * comes), threshold 2, signed by the current set's authorities 0 .. nsigs-1. */
 static size_t
@@ -945,6 +994,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation_anti_entropy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_next_cred_asked_until_it_comes, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_authority_update, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_creds_passed_on_as_signed, setup, teardown),
