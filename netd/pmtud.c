@@ -54,7 +54,6 @@ struct pmtud {
 	ev_timer timer;
 	int64_t timer_at;   /* when the timer fires; INT64_MAX: not armed */
 	int64_t scanned_at; /* the last look at every path */
-	bool unopened;      /* paths wait for a place among the PMTUD_OPENING */
 	struct pmtud_peer *peers;
 	/* The peers' indices in the order of their overlay addresses: an ack finds its path
 	 * without a walk of every path. */
@@ -151,47 +150,20 @@ poll_peer(struct pmtud *d, struct pmtud_peer *p, int64_t now)
 		d->changed(d->arg, p->site, mtu, &p->path, p->return_mtu);
 }
 
-/* A path never probed yet. */
-static bool
-unopened(const struct pmtud_peer *p)
-{
-	return p->path.sent == 0;
-}
-
-/* A path whose first probes wait for their first ack. */
-static bool
-opening(const struct pmtud_peer *p)
-{
-	return p->path.sent > 0 && p->path.acked == 0 && p->path.phase == PMTU_BASE;
-}
-
-/* Polls every path due, sends what they ask for, and sleeps until the next deadline. New
- * paths take the places among the PMTUD_OPENING that are free, in the peers' order; the
- * rest wait for an ack (pmtud_read) or for an opening path's deadline. */
+/* Polls every path due, sends what they ask for, and sleeps until the next deadline. */
 static void
 pmtud_run(struct pmtud *d, int64_t now)
 {
 	int64_t next = INT64_MAX;
-	size_t open = 0;
 
 	ev_timer_stop(d->loop, &d->timer);
 	d->timer_at = INT64_MAX;
 	if (d->fd < 0)
 		return;
 	d->scanned_at = now;
-	d->unopened = false;
-	for (size_t i = 0; i < d->npeers; i++)
-		open += opening(&d->peers[i]);
 	for (size_t i = 0; i < d->npeers; i++) {
 		struct pmtud_peer *p = &d->peers[i];
 
-		if (unopened(p)) {
-			if (open >= PMTUD_OPENING) {
-				d->unopened = true;
-				continue;
-			}
-			open++;
-		}
 		poll_peer(d, p, now);
 		if (pmtu_deadline(&p->path) < next)
 			next = pmtu_deadline(&p->path);
@@ -216,7 +188,7 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 	struct pmtu_wire m;
 	struct pmtud_peer *p;
 	uint32_t mtu;
-	bool probed, was_opening;
+	bool probed;
 
 	if (pmtu_wire_parse(d->buf, len, &m) < 0) {
 		d->refused++;
@@ -243,14 +215,10 @@ on_datagram(struct pmtud *d, const struct sockaddr_in *from, size_t len, int64_t
 	}
 	mtu = p->path.mtu;
 	probed = p->path.probed;
-	was_opening = opening(p);
 	if (!pmtu_ack(&p->path, now, m.id, m.size)) {
 		d->refused++;
 		return;
 	}
-	/* Its place among the opening paths is free: the next path waiting takes it. */
-	if (was_opening && d->unopened)
-		pmtud_arm(d, now, now);
 	if (p->path.mtu != mtu || p->path.probed != probed) {
 		p->return_mtu = m.return_mtu;
 		d->changed(d->arg, p->site, mtu, &p->path, m.return_mtu);

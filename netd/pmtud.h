@@ -15,13 +15,6 @@
 #include "netd/pmtu.h"
 
 #define PMTUD_PORT 7947 /* UDP, on the overlay addresses: the probes and their acks */
-/* New paths whose first probes wait for their first ack, at most. A path's first probe is
- * the first packet its peer's tunnel carries, so it starts the peer's WireGuard handshake: a
- * run that adds a thousand peers would start a thousand at once, and kernel WireGuard, past
- * 512 handshake messages waiting, answers with cookies, which the initiators retry 5 s
- * later. The next path opens as an ack comes or an unanswered path goes silent: the pace is
- * the one the peers and the kernel keep. */
-#define PMTUD_OPENING 256
 
 /* Told when a peer's path MTU, how it was learnt, or the MTU of its path back (what its
  * acks say its own discovery found) changes. */
@@ -41,11 +34,10 @@ struct pmtud;
 int pmtud_new(struct ev_loop *loop, pmtud_changed_fn changed, void *arg, struct pmtud **out);
 
 /* The peers to probe through the tunnel device ifname from local (this site's IPv4 overlay
- * address, PMTUD_PORT), with the tunnel's MTU, at now: new peers start a search (those
- * beyond PMTUD_OPENING's places once places are free), peers gone are forgotten, a new MTU restarts
- * every search. The socket follows local and the device (made again: a new socket); while there is
- * none (no device, no IPv4 overlay) nothing is probed and the MTUs stay assumed. Returns 0 or
- * -ENOMEM (the peers kept). */
+ * address, PMTUD_PORT), with the tunnel's MTU, at now: new peers start a search, peers gone
+ * are forgotten, a new MTU restarts every search. The socket follows local and the device
+ * (made again: a new socket); while there is none (no device, no IPv4 overlay) nothing is
+ * probed and the MTUs stay assumed. Returns 0 or -ENOMEM (the peers kept). */
 int pmtud_set_peers(struct pmtud *d, const struct addr *local, const char *ifname,
                     const struct pmtud_target *targets, size_t n, uint32_t tunnel_mtu, int64_t now);
 
