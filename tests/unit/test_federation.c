@@ -605,6 +605,35 @@ test_renewal(void **state)
 	assert_int_equal(mi.granted->nprefixes, 2);
 }
 
+/* Site i announces its next key (its private key filled with fill): the credential for it,
+ * serial 2, kept aside as the next one, the current one issued again, and a new instance
+ * with both, as the reload that announces does (seed: as start's). */
+static void
+announce_next_key(int i, int seed, uint8_t fill, uint8_t next_priv[32], uint8_t next_pub[32])
+{
+	struct fsite *s = &F->s[i];
+	struct state carry = {0};
+	uint8_t old_pub[32];
+
+	memcpy(old_pub, s->pub, 32);
+	memset(next_priv, fill, 32);
+	next_priv[0] &= 248;
+	next_priv[31] = (next_priv[31] & 127) | 64;
+	crypto_scalarmult_base(next_pub, next_priv);
+	memcpy(s->pub, next_pub, 32);
+	s->serial = 2;
+	issue(i, 2, 86400);
+	s->serial = 1;
+	memcpy(s->next, s->cred, s->cred_len);
+	s->next_len = s->cred_len;
+	memcpy(s->pub, old_pub, 32);
+	issue(i, 2, 86400);
+	assert_int_equal(view_carry(s->g, &carry), 0);
+	carry.incarnation = gossip_self(s->g)->incarnation;
+	start(i, seed, &carry);
+	state_clear(&carry);
+}
+
 /* Make before break: b announces its next key with a credential for it; a stands ready (the
  * member carries the next key, the key it is admitted under is still the old one); b switches
  * (a new instance with the new key and that credential, as the reload that switches does), and
@@ -622,24 +651,7 @@ test_key_rotation(void **state)
 	start(1, 0, NULL);
 	run(2000);
 	memcpy(old_pub, b->pub, 32);
-	memset(next_priv, 0x77, 32);
-	next_priv[0] &= 248;
-	next_priv[31] = (next_priv[31] & 127) | 64;
-	crypto_scalarmult_base(next_pub, next_priv);
-
-	/* The credential for the next key, serial 2, kept aside; b announces it. */
-	memcpy(b->pub, next_pub, 32);
-	b->serial = 2;
-	issue(1, 2, 86400);
-	b->serial = 1;
-	memcpy(b->next, b->cred, b->cred_len);
-	b->next_len = b->cred_len;
-	memcpy(b->pub, old_pub, 32);
-	issue(1, 2, 86400);
-	assert_int_equal(view_carry(b->g, &carry), 0);
-	carry.incarnation = gossip_self(b->g)->incarnation;
-	start(1, 0, &carry);
-	state_clear(&carry);
+	announce_next_key(1, 0, 0x77, next_priv, next_pub);
 	run(2000);
 	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
 	                 0);
@@ -679,38 +691,15 @@ static void
 test_next_cred_asked_until_it_comes(void **state)
 {
 	struct gossip_member_info mi;
-	struct fsite *a = &F->s[0];
-	struct state carry = {0};
-	uint8_t old_pub[32], next_pub[32];
+	uint8_t next_priv[32], next_pub[32];
 
 	(void)state;
 	start(0, -1, NULL);
 	start(2, 0, NULL);
 	run(2000);
 	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
-	memcpy(old_pub, a->pub, 32);
-	memset(next_pub, 0, 32);
-	{
-		uint8_t next_priv[32];
-
-		memset(next_priv, 0x55, 32);
-		next_priv[0] &= 248;
-		next_priv[31] = (next_priv[31] & 127) | 64;
-		crypto_scalarmult_base(next_pub, next_priv);
-	}
-	memcpy(a->pub, next_pub, 32);
-	a->serial = 2;
-	issue(0, 2, 86400);
-	a->serial = 1;
-	memcpy(a->next, a->cred, a->cred_len);
-	a->next_len = a->cred_len;
-	memcpy(a->pub, old_pub, 32);
-	issue(0, 2, 86400);
 	F->creds_lost = LOST;
-	assert_int_equal(view_carry(a->g, &carry), 0);
-	carry.incarnation = gossip_self(a->g)->incarnation;
-	start(0, -1, &carry);
-	state_clear(&carry);
+	announce_next_key(0, -1, 0x55, next_priv, next_pub);
 	run(20000);
 	assert_int_equal(F->creds_lost, 0);
 	assert_int_equal(gossip_member(F->s[2].g, (size_t)gossip_member_find(F->s[2].g, "a"), &mi),
