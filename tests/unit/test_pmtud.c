@@ -250,17 +250,43 @@ allow_files(int n)
 	}
 }
 
-/* n peers on 127.0.<2 + i / 250>.<1 + i % 250>, named site-NNNN. */
-static void
-make_peers(int n, struct pmtud_target *targets, char (*names)[16], char (*ip)[16], int *peers)
+/* CROWD peers on 127.0.<2 + i / 250>.<1 + i % 250>, named site-NNNN, and a prober on local
+ * that probes them all. */
+struct crowd {
+	struct pmtud_target targets[CROWD];
+	char names[CROWD][16], ip[CROWD][16];
+	int peers[CROWD];
+	struct ev_loop *loop;
+	struct pmtud *d;
+	unsigned changes;
+};
+
+static struct crowd *
+crowd_new(const struct addr *local)
 {
-	allow_files(n);
-	for (int i = 0; i < n; i++) {
-		snprintf(names[i], 16, "site-%04d", i);
-		snprintf(ip[i], 16, "127.0.%d.%d", 2 + i / 250, 1 + i % 250);
-		targets[i] = (struct pmtud_target){.site = names[i], .overlay = v4(ip[i])};
-		peers[i] = peer_socket(ip[i]);
+	static struct crowd c;
+
+	memset(&c, 0, sizeof(c));
+	allow_files(CROWD);
+	for (int i = 0; i < CROWD; i++) {
+		snprintf(c.names[i], sizeof(c.names[i]), "site-%04d", i);
+		snprintf(c.ip[i], sizeof(c.ip[i]), "127.0.%d.%d", 2 + i / 250, 1 + i % 250);
+		c.targets[i] = (struct pmtud_target){.site = c.names[i], .overlay = v4(c.ip[i])};
+		c.peers[i] = peer_socket(c.ip[i]);
 	}
+	assert_non_null(c.loop = ev_loop_new(EVFLAG_AUTO));
+	assert_int_equal(pmtud_new(c.loop, count_change, &c.changes, &c.d), 0);
+	assert_int_equal(pmtud_set_peers(c.d, local, "lo", c.targets, CROWD, TUNNEL, now_us()), 0);
+	return &c;
+}
+
+static void
+crowd_free(struct crowd *c)
+{
+	pmtud_close(c->d);
+	for (int i = 0; i < CROWD; i++)
+		close(c->peers[i]);
+	ev_loop_destroy(c->loop);
 }
 
 /* A peer's base probe to this site, as the peer's own search sends it. */
@@ -303,33 +329,22 @@ await_ack(int fd)
 static void
 test_probes_of_a_crowd_wait_in_socket(void **state)
 {
-	static struct pmtud_target targets[CROWD];
-	static char names[CROWD][16], ip[CROWD][16];
-	static int peers[CROWD];
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct addr local = v4("127.0.1.2");
-	unsigned changes = 0;
-	struct pmtud *d;
+	struct crowd *c;
 
 	(void)state;
 	if (!in_own_netns)
 		skip();
-	make_peers(CROWD, targets, names, ip, peers);
-	assert_int_equal(pmtud_new(loop, count_change, &changes, &d), 0);
-	assert_int_equal(pmtud_set_peers(d, &local, "lo", targets, CROWD, TUNNEL, now_us()), 0);
+	c = crowd_new(&local);
 	for (int i = 0; i < CROWD; i++)
-		send_probe_to(peers[i], &local, 1000 + (uint32_t)i);
+		send_probe_to(c->peers[i], &local, 1000 + (uint32_t)i);
 	/* Read by the loop once; each peer then waits for its ack, whatever the socket held. */
 	for (int i = 0; i < CROWD; i++) {
-		ev_run(loop, EVRUN_NOWAIT);
-		assert_int_equal(await_ack(peers[i]), 1000 + (uint32_t)i);
+		ev_run(c->loop, EVRUN_NOWAIT);
+		assert_int_equal(await_ack(c->peers[i]), 1000 + (uint32_t)i);
 	}
-	assert_int_equal(pmtud_refused(d), 0);
-
-	pmtud_close(d);
-	for (int i = 0; i < CROWD; i++)
-		close(peers[i]);
-	ev_loop_destroy(loop);
+	assert_int_equal(pmtud_refused(c->d), 0);
+	crowd_free(c);
 }
 
 /* Every peer of a large federation acknowledges its first probe while the loop is held (a
@@ -338,45 +353,35 @@ test_probes_of_a_crowd_wait_in_socket(void **state)
 static void
 test_acks_of_a_crowd_wait_in_socket(void **state)
 {
-	static struct pmtud_target targets[CROWD];
-	static char names[CROWD][16], ip[CROWD][16];
-	static int peers[CROWD];
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct addr local = v4("127.0.1.1");
-	unsigned changes = 0, acked = 0;
-	struct pmtud *d;
+	unsigned acked = 0;
+	struct crowd *c;
 	int64_t until;
 
 	(void)state;
 	if (!in_own_netns)
 		skip();
-	make_peers(CROWD, targets, names, ip, peers);
-	assert_int_equal(pmtud_new(loop, count_change, &changes, &d), 0);
-	assert_int_equal(pmtud_set_peers(d, &local, "lo", targets, CROWD, TUNNEL, now_us()), 0);
+	c = crowd_new(&local);
 	/* Every first probe answered before the loop runs again. */
 	for (int i = 0; i < CROWD; i++) {
 		static uint8_t buf[65536];
 		struct pmtu_wire m;
-		ssize_t n = recv(peers[i], buf, sizeof(buf), 0);
+		ssize_t n = recv(c->peers[i], buf, sizeof(buf), 0);
 
 		assert_true(n > 0);
 		assert_int_equal(pmtu_wire_parse(buf, (size_t)n, &m), 0);
-		send_ack(peers[i], &local, m.id, m.size);
+		send_ack(c->peers[i], &local, m.id, m.size);
 	}
 	until = now_us() + PMTU_PROBE_WAIT / 2;
 	do {
-		ev_run(loop, EVRUN_NOWAIT);
+		ev_run(c->loop, EVRUN_NOWAIT);
 		acked = 0;
 		for (int i = 0; i < CROWD; i++)
-			acked += pmtud_path(d, names[i])->acked >= 1;
+			acked += pmtud_path(c->d, c->names[i])->acked >= 1;
 	} while (acked < CROWD && now_us() < until);
 	assert_int_equal(acked, CROWD);
-	assert_int_equal(pmtud_refused(d), 0);
-
-	pmtud_close(d);
-	for (int i = 0; i < CROWD; i++)
-		close(peers[i]);
-	ev_loop_destroy(loop);
+	assert_int_equal(pmtud_refused(c->d), 0);
+	crowd_free(c);
 }
 
 int
