@@ -105,6 +105,9 @@ struct wg_device *wg_device_new(const char *name);
  * family other than AF_INET/AF_INET6 or a prefix length beyond it, or -ENOMEM. */
 struct wg_peer *wg_device_add_peer(struct wg_device *dev);
 int wg_peer_add_allowedip(struct wg_peer *peer, const struct addr_prefix *prefix);
+/* Room for n peers in all, made at once: a read of a device the size of the last one grows
+ * its array once instead of doubling it (each step a copy). 0 or -ENOMEM. */
+int wg_device_reserve_peers(struct wg_device *dev, size_t n);
 
 /* Puts the device's peers in the order of their public keys, once per read, so that each
  * consumer of the read (the drift check, the figures netd keeps of it) finds a peer by key

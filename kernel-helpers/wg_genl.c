@@ -489,12 +489,28 @@ dump_cb(const struct nlmsghdr *nlh, void *data)
 	return wg_genl_parse_msg(nlh, ctx->family, ctx->dev);
 }
 
+/* A read's device has room for as many peers as the last read found, and a few more: its
+ * array is made once, not doubled from 8 on every read of a large device. */
+static size_t read_peers_hint;
+
+static struct wg_device *
+device_for_read(const char *name)
+{
+	struct wg_device *dev = wg_device_new(name);
+
+	if (dev && wg_device_reserve_peers(dev, read_peers_hint) < 0) {
+		wg_free_device(dev);
+		return NULL;
+	}
+	return dev;
+}
+
 /* An interrupted dump starts again from an empty device. */
 static int
 dump_restart(void *data)
 {
 	struct dump_ctx *ctx = data;
-	struct wg_device *dev = wg_device_new(ctx->dev->name);
+	struct wg_device *dev = device_for_read(ctx->dev->name);
 
 	if (!dev)
 		return -ENOMEM;
@@ -514,7 +530,7 @@ wg_genl_get_device(const char *name, struct wg_device **out)
 	ret = wg_genl_family(&ctx.family);
 	if (ret < 0)
 		return kh_fail(ret, "%s: %s", name, kh_last_error());
-	ctx.dev = wg_device_new(name);
+	ctx.dev = device_for_read(name);
 	if (!ctx.dev)
 		return kh_fail(-ENOMEM, "%s: out of memory", name);
 	call.req = genl_request(buf, ctx.family, NLM_F_DUMP, WG_CMD_GET_DEVICE, WG_GENL_VERSION,
@@ -526,6 +542,7 @@ wg_genl_get_device(const char *name, struct wg_device **out)
 		return ret;
 	}
 	ctx.dev->read_at_ms = wg_monotonic_ms();
+	read_peers_hint = ctx.dev->npeers + ctx.dev->npeers / 8 + 8;
 	*out = ctx.dev;
 	return 0;
 }

@@ -81,6 +81,33 @@ int wg_thread_start(void *(*fn)(void *), void *arg, pthread_t *joinable);
 /* Work whose caller stopped waiting has finished: wg_background_fd() becomes readable. */
 void wg_background_done(void);
 
+/* A reply parsed as it arrives, line by line, so that the reply to a get of thousands of
+ * peers is never in memory whole: wg_uapi.c reads it through a buffer of fixed size. */
+struct wg_uapi_reader {
+	const char *name;
+	size_t lineno;
+	size_t total;          /* bytes taken so far */
+	long err;              /* the errno line's value once seen, else -1 */
+	bool ended;            /* the empty line that ends a reply was taken */
+	struct wg_device *dev; /* a get's, being read; NULL for a set */
+	struct wg_peer *peer;  /* the section being read */
+	unsigned int seen;     /* its keys seen once */
+};
+
+/* Starts a reader of the reply to a get (with room for peers_hint peers, the size of the
+ * last read) or a set (get false). 0 or -ENOMEM. */
+int wg_uapi_reader_start(struct wg_uapi_reader *rd, const char *name, bool get, size_t peers_hint);
+/* Parses the complete lines at the start of buf[0, len) and sets *used to the bytes they
+ * took; the rest, a line yet to end, is to be offered again with what follows it. last:
+ * nothing follows. Returns 0 or the reply's first error; after an error only
+ * wg_uapi_reader_drop. Any byte after the reply's empty line (rd->ended) is an error. */
+int wg_uapi_reader_feed(struct wg_uapi_reader *rd, const char *buf, size_t len, bool last,
+                        size_t *used);
+/* Ends a reply fed whole: 0 (a get's device into *dev, the caller's), -N for errno=N, or
+ * -EPROTO / -EBADMSG. Frees what the reader holds either way; drop frees it unfinished. */
+int wg_uapi_reader_finish(struct wg_uapi_reader *rd, struct wg_device **dev);
+void wg_uapi_reader_drop(struct wg_uapi_reader *rd);
+
 /* Parse a complete reply to "get=1" (ending in "errno=N\n\n"). On success *dev is the
  * caller's; -EBADMSG / -EPROTO for any violation; -N when the implementation answered
  * errno=N. */

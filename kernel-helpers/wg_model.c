@@ -157,24 +157,32 @@ wg_device_new(const char *name)
 	return dev;
 }
 
+int
+wg_device_reserve_peers(struct wg_device *dev, size_t n)
+{
+	struct wg_peer *peers;
+
+	if (n <= dev->peers_cap)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*peers))
+		return -ENOMEM;
+	peers = realloc(dev->peers, n * sizeof(*peers));
+	if (!peers)
+		return -ENOMEM;
+	dev->peers = peers;
+	dev->peers_cap = n;
+	return 0;
+}
+
 struct wg_peer *
 wg_device_add_peer(struct wg_device *dev)
 {
 	struct wg_peer *peer;
 
-	if (dev->npeers == dev->peers_cap) {
-		size_t cap = dev->peers_cap ? dev->peers_cap * 2 : 8;
-		struct wg_peer *peers;
-
-		if (cap > SIZE_MAX / sizeof(*peers)) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		peers = realloc(dev->peers, cap * sizeof(*peers));
-		if (!peers)
-			return NULL;
-		dev->peers = peers;
-		dev->peers_cap = cap;
+	if (dev->npeers == dev->peers_cap &&
+	    wg_device_reserve_peers(dev, dev->peers_cap ? dev->peers_cap * 2 : 8) < 0) {
+		errno = ENOMEM;
+		return NULL;
 	}
 	peer = &dev->peers[dev->npeers++];
 	memset(peer, 0, sizeof(*peer));
@@ -212,7 +220,9 @@ wg_peer_add_allowedip(struct wg_peer *peer, const struct addr_prefix *prefix)
 	if (!wg_allowedip_ok(prefix))
 		return -EINVAL;
 	if (peer->nallowedips == peer->allowedips_cap) {
-		size_t cap = peer->allowedips_cap ? peer->allowedips_cap * 2 : 4;
+		/* Most peers have one or two (a site's IPv4 and IPv6 prefixes): a read of
+		 * thousands makes as many of these. */
+		size_t cap = peer->allowedips_cap ? peer->allowedips_cap * 2 : 2;
 		struct addr_prefix *aips;
 
 		if (cap > SIZE_MAX / sizeof(*aips))

@@ -67,42 +67,27 @@ uapi_connect(const char *name, int *out)
 	return 0;
 }
 
-/* The reply may hold the private key: it grows in memory kept out of swap and core dumps,
- * and every buffer it leaves is wiped (sodium_free). first: the first buffer's size. */
-static int
-grow_secret(char **buf, size_t len, size_t *cap, size_t first)
-{
-	size_t ncap = *cap ? *cap * 2 : first;
-	char *nbuf;
-
-	if (ncap > WG_UAPI_MAX_REPLY + 1)
-		ncap = WG_UAPI_MAX_REPLY + 1;
-	if (ncap <= len)
-		return -EPROTO;
-	nbuf = sodium_malloc(ncap);
-	if (!nbuf)
-		return -ENOMEM;
-	if (*buf) {
-		memcpy(nbuf, *buf, len);
-		sodium_free(*buf);
-	}
-	*buf = nbuf;
-	*cap = ncap;
-	return 0;
-}
+/* The worker's buffer for replies: fixed, as the reader takes each line as it comes, so a
+ * get of thousands of peers costs no mapping, copy or page faults of its size on every
+ * read. A get's reply holds the private key: the buffer is kept out of swap and core dumps
+ * and wiped after each exchange. */
+#define REPLY_BUF (64 * 1024)
+static char *reply_buf;
 
 /* Write the request while reading the reply, so that an early error reply (the process
- * stops reading at the first bad line) is not missed; stop at the reply's empty line. */
+ * stops reading at the first bad line) is not missed; stop at the reply's empty line. A
+ * transport failure is returned alone; one of the reply also says what in kh_last_error. */
 static int
-exchange(int fd, const char *req, size_t reqlen, size_t first, char **reply, size_t *replylen)
+exchange(int fd, const char *req, size_t reqlen, struct wg_uapi_reader *rd)
 {
 	int64_t start = now_ms(), idle = WG_UAPI_IDLE_MS, idle_deadline = start + idle;
-	size_t sent = 0, len = 0, cap = 0;
-	char *buf = NULL;
-	bool complete = false, can_send = true;
-	int ret;
+	size_t sent = 0, have = 0, used;
+	bool can_send = true;
+	int ret = 0;
 
-	while (!complete) {
+	if (!reply_buf && !(reply_buf = sodium_malloc(REPLY_BUF)))
+		return -ENOMEM;
+	while (!rd->ended) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int64_t now = now_ms(), left = idle_deadline - now;
 		ssize_t n;
@@ -114,14 +99,14 @@ exchange(int fd, const char *req, size_t reqlen, size_t first, char **reply, siz
 			pfd.events |= POLLOUT;
 		if (left <= 0) {
 			ret = -ETIMEDOUT;
-			goto fail;
+			break;
 		}
 		n = poll(&pfd, 1, (int)left);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
-			goto fail;
+			break;
 		}
 		if (n == 0)
 			continue;
@@ -134,35 +119,28 @@ exchange(int fd, const char *req, size_t reqlen, size_t first, char **reply, siz
 				can_send = false; /* the reply may still be there to read */
 		}
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (cap - len < 4096) {
-				ret = grow_secret(&buf, len, &cap, first);
-				if (ret < 0)
-					goto fail;
-			}
-			n = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
+			n = recv(fd, reply_buf + have, REPLY_BUF - have, MSG_DONTWAIT);
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EINTR)
 					continue;
 				ret = -errno;
-				goto fail;
+				break;
 			}
 			if (n == 0) {
 				ret = -ECONNRESET;
-				goto fail;
+				break;
 			}
-			/* Only the reply's end has an empty line. */
-			for (size_t i = len ? len - 1 : 0; i + 1 < len + (size_t)n; i++)
-				if (buf[i] == '\n' && buf[i + 1] == '\n')
-					complete = true;
-			len += (size_t)n;
+			have += (size_t)n;
+			/* The buffer is far longer than a line: a full one always takes some. */
+			ret = wg_uapi_reader_feed(rd, reply_buf, have, false, &used);
+			if (ret < 0)
+				break;
+			memmove(reply_buf, reply_buf + used, have - used);
+			have -= used;
 			idle_deadline = now_ms() + idle;
 		}
 	}
-	*reply = buf;
-	*replylen = len;
-	return 0;
-fail:
-	sodium_free(buf);
+	sodium_memzero(reply_buf, REPLY_BUF);
 	return ret;
 }
 
@@ -223,40 +201,40 @@ job_of(const char *name)
 	return NULL;
 }
 
-/* A set's reply is a line; a get's of the last size seen, and room for a few more peers:
- * the buffer is made once, not doubled from 64 KiB (each a locked mapping, copied) on
- * every read of a large device. The worker's alone. */
-#define REPLY_FIRST 65536
-static size_t get_reply_first = REPLY_FIRST;
+/* A get's device has room for as many peers as the last read found, and a few more: its
+ * array is made once, not doubled from 8 on every read of a large device. The worker's. */
+static size_t get_peers_hint;
 
-/* The exchange, and the reply parsed here too: thousands of peers are milliseconds of work
- * the caller's loop is spared. */
+/* The exchange, and the reply parsed here too as it arrives: thousands of peers are
+ * milliseconds of work the caller's loop is spared. */
 static void
 run(struct job *j)
 {
-	char *reply = NULL;
-	size_t len = 0;
+	struct wg_uapi_reader rd;
 	int fd = -1;
 
 	j->ret = uapi_connect(j->name, &fd);
 	if (j->ret < 0)
 		return;
 	j->connected = true;
-	j->ret = j->get ? exchange(fd, get_request, sizeof(get_request) - 1, get_reply_first,
-	                           &reply, &len)
-	                : exchange(fd, j->req, j->reqlen, REPLY_FIRST, &reply, &len);
+	j->ret = wg_uapi_reader_start(&rd, j->name, j->get, get_peers_hint);
+	if (j->ret < 0) {
+		close(fd);
+		return;
+	}
+	kh_clear_error();
+	j->ret = j->get ? exchange(fd, get_request, sizeof(get_request) - 1, &rd)
+	                : exchange(fd, j->req, j->reqlen, &rd);
 	close(fd);
 	if (j->ret < 0)
-		return;
-	if (j->get)
-		get_reply_first =
-		        len + len / 8 + 4096 > REPLY_FIRST ? len + len / 8 + 4096 : REPLY_FIRST;
-	kh_clear_error();
-	j->ret = j->get ? wg_uapi_parse_get(reply, len, j->name, &j->dev)
-	                : wg_uapi_parse_set(reply, len, j->name);
+		wg_uapi_reader_drop(&rd);
+	else
+		j->ret = wg_uapi_reader_finish(&rd, &j->dev);
+	if (j->ret == 0 && j->get)
+		get_peers_hint = j->dev->npeers + j->dev->npeers / 8 + 8;
+	/* The reply's own errors say what they are; the transport's are worded by request. */
 	if (j->ret < 0)
 		snprintf(j->error, sizeof(j->error), "%s", kh_last_error());
-	sodium_free(reply);
 }
 
 static void *
@@ -424,8 +402,6 @@ out:
 		        name, WG_UAPI_IDLE_MS, WG_UAPI_TOTAL_MS);
 	else if (ret == -ECONNRESET)
 		kh_fail(ret, "%s: userspace implementation closed the connection mid-reply", name);
-	else if (ret == -EPROTO)
-		kh_fail(ret, "%s: userspace reply larger than %u bytes", name, WG_UAPI_MAX_REPLY);
 	else if (ret < 0)
 		kh_fail(ret, "%s: userspace socket: %s", name, strerror(-ret));
 	return ret;

@@ -349,90 +349,6 @@ check_unique_peers(const struct wg_device *dev)
 	return ret;
 }
 
-/* Calls fn for every "key=value" line of a complete reply, then checks the errno line that
- * must end it. Returns 0, -N for errno=N, or the first error. */
-static int
-each_line(const char *buf, size_t len, const char *name,
-          int (*fn)(const struct reply *r, void *data), void *data)
-{
-	struct reply r = {.name = name};
-	char line[WG_UAPI_MAX_LINE + 1];
-	size_t pos = 0;
-	long err = -1; /* the errno line's value once seen */
-	int ret;
-
-	if (len > WG_UAPI_MAX_REPLY)
-		return kh_fail(-EPROTO, "%s: userspace reply larger than %u bytes", name,
-		               WG_UAPI_MAX_REPLY);
-	for (;;) {
-		size_t avail = len - pos, linelen;
-		const char *nl, *eq;
-		uint64_t n;
-
-		r.lineno++;
-		if (avail == 0)
-			return bad(&r, -EPROTO, "reply ends without an empty line");
-		nl = memchr(buf + pos, '\n', avail < WG_UAPI_MAX_LINE ? avail : WG_UAPI_MAX_LINE);
-		if (!nl) {
-			if (avail >= WG_UAPI_MAX_LINE)
-				return bad(&r, -EBADMSG, "line too long");
-			return bad(&r, -EPROTO, "reply truncated in a line");
-		}
-		linelen = (size_t)(nl - (buf + pos));
-		memcpy(line, buf + pos, linelen);
-		line[linelen] = '\0';
-		pos += linelen + 1;
-
-		if (linelen == 0) {
-			if (pos != len)
-				return bad(&r, -EPROTO, "data after the end of the reply");
-			if (err < 0)
-				return bad(&r, -EPROTO, "reply has no errno line");
-			break;
-		}
-		if (err >= 0)
-			return bad(&r, -EPROTO, "data after the errno line");
-		if (memchr(line, '\0', linelen))
-			return bad(&r, -EBADMSG, "NUL byte in a line");
-		eq = memchr(line, '=', linelen);
-		if (!eq)
-			return bad(&r, -EBADMSG, "line without '='");
-		r.keylen = (size_t)(eq - line);
-		if (!key_ok(line, r.keylen))
-			return bad(&r, -EBADMSG, "malformed key");
-		line[r.keylen] = '\0';
-		r.key = line;
-		r.value = line + r.keylen + 1;
-		if (key_is(&r, "errno")) {
-			/* wireguard-go writes the negated errno ("errno=-22"), the protocol's
-			 * description a plain one: either means the same error. */
-			const char *digits = r.value[0] == '-' ? r.value + 1 : r.value;
-
-			if (parse_num(digits, MAX_ERRNO, &n) < 0)
-				return bad(&r, -EBADMSG, "errno is not a number within +-4095");
-			err = (long)n;
-			continue;
-		}
-		if (fn) {
-			ret = fn(&r, data);
-			if (ret < 0)
-				return ret;
-		} else {
-			return bad(&r, -EPROTO, "unexpected key");
-		}
-	}
-	if (err > 0)
-		return kh_fail(-(int)err, "%s: userspace implementation answered errno=%ld (%s)",
-		               name, err, strerror((int)err));
-	return 0;
-}
-
-struct get_ctx {
-	struct wg_device *dev;
-	struct wg_peer *peer;
-	unsigned int seen;
-};
-
 static const char *const peer_keys[] = {
         "preshared_key",
         "endpoint",
@@ -445,58 +361,199 @@ static const char *const peer_keys[] = {
         "last_handshake_time_nsec",
 };
 
+/* A key=value line of a get's reply, into the device being read. */
 static int
-get_line(const struct reply *r, void *data)
+get_line(struct wg_uapi_reader *rd, const struct reply *r)
 {
-	struct get_ctx *ctx = data;
-
 	if (key_is(r, "public_key")) {
-		ctx->peer = wg_device_add_peer(ctx->dev);
-		if (!ctx->peer)
+		rd->peer = wg_device_add_peer(rd->dev);
+		if (!rd->peer)
 			return bad(r, -ENOMEM, "out of memory");
-		ctx->seen = 0;
-		return parse_key(r, ctx->peer->public_key);
+		rd->seen = 0;
+		return parse_key(r, rd->peer->public_key);
 	}
-	if (ctx->peer) {
+	if (rd->peer) {
 		if (key_is(r, "private_key") || key_is(r, "listen_port") || key_is(r, "fwmark"))
 			return bad(r, -EPROTO, "interface key inside a peer section");
-		return parse_peer_line(r, ctx->peer, &ctx->seen);
+		return parse_peer_line(r, rd->peer, &rd->seen);
 	}
 	for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++)
 		if (key_is(r, peer_keys[i]))
 			return bad(r, -EPROTO, "peer key before any public_key");
-	return parse_device_line(r, ctx->dev);
+	return parse_device_line(r, rd->dev);
+}
+
+int
+wg_uapi_reader_start(struct wg_uapi_reader *rd, const char *name, bool get, size_t peers_hint)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->name = name;
+	rd->err = -1;
+	if (!get)
+		return 0;
+	rd->dev = wg_device_new(name);
+	if (!rd->dev)
+		return -errno;
+	if (wg_device_reserve_peers(rd->dev, peers_hint) < 0) {
+		wg_free_device(rd->dev);
+		rd->dev = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* One complete line (no newline, NUL-terminated in line, which the call may change). */
+static int
+take_line(struct wg_uapi_reader *rd, struct reply *r, char *line, size_t linelen)
+{
+	const char *eq, *digits;
+	uint64_t n;
+
+	if (linelen == 0) {
+		rd->ended = true;
+		return rd->err < 0 ? bad(r, -EPROTO, "reply has no errno line") : 0;
+	}
+	if (rd->err >= 0)
+		return bad(r, -EPROTO, "data after the errno line");
+	if (memchr(line, '\0', linelen))
+		return bad(r, -EBADMSG, "NUL byte in a line");
+	eq = memchr(line, '=', linelen);
+	if (!eq)
+		return bad(r, -EBADMSG, "line without '='");
+	r->keylen = (size_t)(eq - line);
+	if (!key_ok(line, r->keylen))
+		return bad(r, -EBADMSG, "malformed key");
+	line[r->keylen] = '\0';
+	r->key = line;
+	r->value = line + r->keylen + 1;
+	if (key_is(r, "errno")) {
+		/* wireguard-go writes the negated errno ("errno=-22"), the protocol's description
+		 * a plain one: either means the same error. */
+		digits = r->value[0] == '-' ? r->value + 1 : r->value;
+		if (parse_num(digits, MAX_ERRNO, &n) < 0)
+			return bad(r, -EBADMSG, "errno is not a number within +-4095");
+		rd->err = (long)n;
+		return 0;
+	}
+	if (!rd->dev)
+		return bad(r, -EPROTO, "unexpected key");
+	return get_line(rd, r);
+}
+
+int
+wg_uapi_reader_feed(struct wg_uapi_reader *rd, const char *buf, size_t len, bool last, size_t *used)
+{
+	struct reply r = {.name = rd->name, .lineno = rd->lineno};
+	char line[WG_UAPI_MAX_LINE + 1];
+	size_t pos = 0;
+	int ret = 0;
+
+	*used = 0;
+	if (len > WG_UAPI_MAX_REPLY - rd->total)
+		return kh_fail(-EPROTO, "%s: userspace reply larger than %u bytes", rd->name,
+		               WG_UAPI_MAX_REPLY);
+	while (ret == 0) {
+		size_t avail = len - pos, linelen;
+		const char *nl;
+
+		if (rd->ended) {
+			if (avail)
+				ret = bad(&r, -EPROTO, "data after the end of the reply");
+			break;
+		}
+		r.lineno++;
+		if (avail == 0) {
+			if (last)
+				ret = bad(&r, -EPROTO, "reply ends without an empty line");
+			r.lineno--;
+			break;
+		}
+		nl = memchr(buf + pos, '\n', avail < WG_UAPI_MAX_LINE ? avail : WG_UAPI_MAX_LINE);
+		if (!nl) {
+			if (avail >= WG_UAPI_MAX_LINE)
+				ret = bad(&r, -EBADMSG, "line too long");
+			else if (last)
+				ret = bad(&r, -EPROTO, "reply truncated in a line");
+			r.lineno--;
+			break;
+		}
+		linelen = (size_t)(nl - (buf + pos));
+		memcpy(line, buf + pos, linelen);
+		line[linelen] = '\0';
+		pos += linelen + 1;
+		ret = take_line(rd, &r, line, linelen);
+	}
+	/* The device's private key passes through here. */
+	sodium_memzero(line, sizeof(line));
+	rd->lineno = r.lineno;
+	rd->total += pos;
+	*used = pos;
+	return ret;
+}
+
+void
+wg_uapi_reader_drop(struct wg_uapi_reader *rd)
+{
+	wg_free_device(rd->dev);
+	rd->dev = NULL;
+}
+
+int
+wg_uapi_reader_finish(struct wg_uapi_reader *rd, struct wg_device **dev)
+{
+	struct wg_device *d = rd->dev;
+	int ret = 0;
+
+	rd->dev = NULL;
+	if (!rd->ended)
+		ret = kh_fail(-EPROTO, "%s: userspace reply ends without an empty line", rd->name);
+	else if (rd->err > 0)
+		ret = kh_fail(-(int)rd->err, "%s: userspace implementation answered errno=%ld (%s)",
+		              rd->name, rd->err, strerror((int)rd->err));
+	else if (d)
+		ret = check_unique_peers(d);
+	if (ret < 0 || !d) {
+		wg_free_device(d);
+		return ret;
+	}
+	/* A get leaves out settings at their default (wireguard-go omits a zero fwmark); the
+	 * kernel reports them all. Either way the device says what it has. */
+	d->flags |= WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_HAS_FWMARK;
+	for (size_t i = 0; i < d->npeers; i++)
+		d->peers[i].flags |= WG_PEER_HAS_KEEPALIVE;
+	*dev = d;
+	return 0;
+}
+
+/* A reply whole, through a reader. */
+static int
+parse_whole(const char *buf, size_t len, const char *name, bool get, struct wg_device **dev)
+{
+	struct wg_uapi_reader rd;
+	size_t used;
+	int ret;
+
+	ret = wg_uapi_reader_start(&rd, name, get, 0);
+	if (ret < 0)
+		return ret;
+	ret = wg_uapi_reader_feed(&rd, buf, len, true, &used);
+	if (ret < 0) {
+		wg_uapi_reader_drop(&rd);
+		return ret;
+	}
+	return wg_uapi_reader_finish(&rd, dev);
 }
 
 int
 wg_uapi_parse_get(const char *buf, size_t len, const char *name, struct wg_device **out)
 {
-	struct get_ctx ctx = {0};
-	int ret;
-
-	ctx.dev = wg_device_new(name);
-	if (!ctx.dev)
-		return -errno;
-	ret = each_line(buf, len, name, get_line, &ctx);
-	if (ret == 0)
-		ret = check_unique_peers(ctx.dev);
-	if (ret < 0) {
-		wg_free_device(ctx.dev);
-		return ret;
-	}
-	/* A get leaves out settings at their default (wireguard-go omits a zero fwmark); the
-	 * kernel reports them all. Either way the device says what it has. */
-	ctx.dev->flags |= WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_HAS_FWMARK;
-	for (size_t i = 0; i < ctx.dev->npeers; i++)
-		ctx.dev->peers[i].flags |= WG_PEER_HAS_KEEPALIVE;
-	*out = ctx.dev;
-	return 0;
+	return parse_whole(buf, len, name, true, out);
 }
 
 int
 wg_uapi_parse_set(const char *buf, size_t len, const char *name)
 {
-	return each_line(buf, len, name, NULL, NULL);
+	return parse_whole(buf, len, name, false, NULL);
 }
 
 static void

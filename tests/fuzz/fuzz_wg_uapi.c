@@ -1,6 +1,6 @@
 /* libFuzzer harness: the userspace WireGuard reply parser, fed any bytes as the reply to a
- * get and to a set. A reply that parses must survive the trip through the set-request
- * builder and back. */
+ * get and to a set, whole and in pieces (as the worker reads it): both ways must agree. A
+ * reply that parses must survive the trip through the set-request builder and back. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +34,38 @@ check_same(const struct wg_device *a, const struct wg_device *b)
 	}
 }
 
+/* The reader fed pieces of a size the input's first byte picks, each offered with what the
+ * one before left, from a buffer just large enough for that. */
+static int
+parse_in_pieces(const uint8_t *data, size_t size, struct wg_device **dev)
+{
+	size_t piece = size ? data[0] % 97 + 1 : 1, have = 0, off = 0, used;
+	char buf[WG_UAPI_MAX_LINE + 97];
+	struct wg_uapi_reader rd;
+	int ret;
+
+	if (wg_uapi_reader_start(&rd, "fuzz0", true, 0) < 0)
+		abort();
+	do {
+		size_t n = size - off < piece ? size - off : piece;
+
+		memcpy(buf + have, data + off, n);
+		have += n;
+		off += n;
+		ret = wg_uapi_reader_feed(&rd, buf, have, off == size, &used);
+		if (ret < 0) {
+			wg_uapi_reader_drop(&rd);
+			return ret;
+		}
+		/* What is left is a line yet to end: shorter than the limit. */
+		if (have - used >= WG_UAPI_MAX_LINE)
+			abort();
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	} while (off < size);
+	return wg_uapi_reader_finish(&rd, dev);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -46,11 +78,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret > 0 || ret < -4095)
 		abort();
 	ret = wg_uapi_parse_get((const char *)data, size, "fuzz0", &dev);
+	if (parse_in_pieces(data, size, &back) != ret)
+		abort();
 	if (ret < 0) {
-		if (dev || ret < -4095)
+		if (dev || back || ret < -4095)
 			abort();
 		return 0;
 	}
+	check_same(dev, back);
+	wg_free_device(back);
+	back = NULL;
 	/* "set=1\n" + lines + "\n" becomes lines + "errno=0\n\n". */
 	if (wg_uapi_build_set(dev, &text, &len) < 0 || len < 7)
 		abort();

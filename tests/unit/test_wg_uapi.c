@@ -403,6 +403,87 @@ test_parse_truncated(void **state)
 	wg_free_device(dev);
 }
 
+/* Feeds text to a reader in pieces of piece bytes, each offered with what the one before
+ * left (a line yet to end), as the worker does from its fixed buffer. */
+static int
+parse_in_pieces(const char *text, size_t len, size_t piece, struct wg_device **dev)
+{
+	struct wg_uapi_reader rd;
+	char buf[4 * WG_UAPI_MAX_LINE];
+	size_t have = 0, off = 0, used;
+	int ret;
+
+	assert_true(piece <= sizeof(buf) - WG_UAPI_MAX_LINE);
+	assert_int_equal(wg_uapi_reader_start(&rd, "wg-test", true, 0), 0);
+	do {
+		size_t n = len - off < piece ? len - off : piece;
+
+		memcpy(buf + have, text + off, n);
+		have += n;
+		off += n;
+		ret = wg_uapi_reader_feed(&rd, buf, have, off == len, &used);
+		if (ret < 0) {
+			wg_uapi_reader_drop(&rd);
+			return ret;
+		}
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	} while (off < len);
+	return wg_uapi_reader_finish(&rd, dev);
+}
+
+/* A reply read in pieces of any size, lines cut anywhere, is the device it is read whole;
+ * its faults are found wherever the cuts fall. */
+static void
+test_parse_in_pieces(void **state)
+{
+	static const char reply[] = "private_key=" PRIV_HEX "\nlisten_port=51820\n" P1
+	                            "endpoint=[2001:db8::1]:443\nallowed_ip=10.0.0.0/8\n"
+	                            "allowed_ip=fd00::/64\npublic_key=" PEER2 "\n"
+	                            "endpoint=192.0.2.7:51821\nrx_bytes=42\n" OK;
+	char giant[WG_UAPI_MAX_LINE + 32];
+	struct wg_device *whole = parse_ok(reply), *dev;
+
+	(void)state;
+	for (size_t piece = 1; piece <= sizeof(reply); piece++) {
+		dev = NULL;
+		if (parse_in_pieces(reply, sizeof(reply) - 1, piece, &dev) < 0)
+			fail_msg("pieces of %zu bytes: %s", piece, kh_last_error());
+		assert_memory_equal(dev->private_key, whole->private_key, WG_KEY_SIZE);
+		assert_int_equal(dev->listen_port, whole->listen_port);
+		assert_int_equal(dev->npeers, 2);
+		for (size_t i = 0; i < 2; i++) {
+			const struct wg_peer *p = &dev->peers[i], *q = &whole->peers[i];
+
+			assert_memory_equal(p->public_key, q->public_key, WG_KEY_SIZE);
+			assert_true(wg_endpoint_equal(&p->endpoint, &q->endpoint));
+			assert_int_equal(p->rx_bytes, q->rx_bytes);
+			assert_int_equal(p->nallowedips, q->nallowedips);
+			for (size_t j = 0; j < p->nallowedips; j++)
+				assert_int_equal(
+				        addr_prefix_cmp(&p->allowedips[j], &q->allowedips[j]), 0);
+		}
+		wg_free_device(dev);
+		/* Cut short anywhere, or followed by more, it is refused. */
+		dev = NULL;
+		assert_true(parse_in_pieces(reply, sizeof(reply) - 2, piece, &dev) < 0);
+		assert_int_equal(parse_in_pieces(OK OK, sizeof(OK OK) - 1, piece, &dev), -EPROTO);
+		assert_null(dev);
+	}
+	wg_free_device(whole);
+	/* A line over the limit is refused even when no piece holds all of it. */
+	memset(giant, 'a', sizeof(giant));
+	memcpy(giant, "x=", 2);
+	giant[WG_UAPI_MAX_LINE] = '\n';
+	memcpy(giant + WG_UAPI_MAX_LINE + 1, "errno=0\n\n", 9);
+	for (size_t piece = 1; piece <= 2 * WG_UAPI_MAX_LINE; piece += 37) {
+		dev = NULL;
+		assert_int_equal(parse_in_pieces(giant, WG_UAPI_MAX_LINE + 10, piece, &dev),
+		                 -EBADMSG);
+		assert_null(dev);
+	}
+}
+
 static void
 assert_set_text(const struct wg_device *dev, const char *want)
 {
@@ -1071,6 +1152,7 @@ main(void)
 	        cmocka_unit_test(test_parse_nul_and_giant_lines),
 	        cmocka_unit_test(test_parse_oversize),
 	        cmocka_unit_test(test_parse_truncated),
+	        cmocka_unit_test(test_parse_in_pieces),
 	        cmocka_unit_test(test_build_one_peer),
 	        cmocka_unit_test(test_build_remove),
 	        cmocka_unit_test(test_build_replace_allowedips),
