@@ -300,6 +300,8 @@ wg_shutdown(void)
 	if (pthread_timedjoin_np(worker_thread, NULL, &deadline) != 0)
 		return;
 	worker_running = false;
+	sodium_free(reply_buf);
+	reply_buf = NULL;
 	while (jobs) {
 		struct job *j = jobs;
 
