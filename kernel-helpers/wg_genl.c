@@ -489,8 +489,7 @@ dump_cb(const struct nlmsghdr *nlh, void *data)
 	return wg_genl_parse_msg(nlh, ctx->family, ctx->dev);
 }
 
-/* A read's device has room for as many peers as the last read found, and a few more: its
- * array is made once, not doubled from 8 on every read of a large device. */
+/* wg_read_room of the last read. */
 static size_t read_peers_hint;
 
 static struct wg_device *
@@ -542,7 +541,7 @@ wg_genl_get_device(const char *name, struct wg_device **out)
 		return ret;
 	}
 	ctx.dev->read_at_ms = wg_monotonic_ms();
-	read_peers_hint = ctx.dev->npeers + ctx.dev->npeers / 8 + 8;
+	read_peers_hint = wg_read_room(ctx.dev->npeers);
 	*out = ctx.dev;
 	return 0;
 }

@@ -68,6 +68,15 @@ int wg_genl_set_device(const struct wg_device *dev);
 #define WG_UAPI_IDLE_MS  5000
 #define WG_UAPI_TOTAL_MS 60000
 
+/* The peers a read's device has room for, when the last read of it found npeers: as many
+ * and an eighth more, so that its array is made once (wg_device_reserve_peers), not doubled
+ * from 8 on every read of a large device. */
+static inline size_t
+wg_read_room(size_t npeers)
+{
+	return npeers + npeers / 8 + 8;
+}
+
 /* How long a caller waits for an exchange, as wg_set_wait_ms set it (wg_model.c). */
 int wg_wait_ms(void);
 

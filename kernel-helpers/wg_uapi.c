@@ -201,8 +201,7 @@ job_of(const char *name)
 	return NULL;
 }
 
-/* A get's device has room for as many peers as the last read found, and a few more: its
- * array is made once, not doubled from 8 on every read of a large device. The worker's. */
+/* wg_read_room of the last get. The worker's. */
 static size_t get_peers_hint;
 
 /* The exchange, and the reply parsed here too as it arrives: thousands of peers are
@@ -231,7 +230,7 @@ run(struct job *j)
 	else
 		j->ret = wg_uapi_reader_finish(&rd, &j->dev);
 	if (j->ret == 0 && j->get)
-		get_peers_hint = j->dev->npeers + j->dev->npeers / 8 + 8;
+		get_peers_hint = wg_read_room(j->dev->npeers);
 	/* The reply's own errors say what they are; the transport's are worded by request. */
 	if (j->ret < 0)
 		snprintf(j->error, sizeof(j->error), "%s", kh_last_error());
