@@ -662,7 +662,15 @@ site_gossip_event(void *arg, const struct gossip_event *gev)
 	else
 		log_info("gossip: site %s: %s (incarnation %u)", gev->name,
 		         gossip_event_name(gev->type), gev->incarnation);
-	s->view_changed = true;
+	/* A suspect keeps its peer, routes and segments, and the refutation that clears the
+	 * suspicion brings the same descriptor content (a new one comes as an update): neither
+	 * changes the desired state, and a run of the whole view for each (seconds at 10,000
+	 * sites) was most of an idle gateway's runs, raised by late answers from busy sites.
+	 * The state file keeps suspects as it keeps the alive. */
+	if (gev->type == GOSSIP_EV_SUSPECT)
+		return;
+	if (gev->type != GOSSIP_EV_ALIVE)
+		s->view_changed = true;
 	site_schedule_save(s);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,13 +20,16 @@
 
 #include <ev.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "kernel-helpers/fake/fake.h"
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
 #include "netd/conf.h"
 #include "netd/ctl.h"
+#include "netd/gossip.h"
 #include "netd/key.h"
+#include "netd/mesh.h"
 #include "netd/reconcile.h"
 #include "netd/seen.h"
 #include "netd/site.h"
@@ -73,9 +77,12 @@ expect_routes(const json_t *reply, const char *want)
 	assert_string_equal(have, want);
 }
 
-/* A running site alpha on the fake kernel that trusts beta, which it never hears from. */
+/* A running site alpha on the fake kernel that trusts beta, which it never hears from unless
+ * a test runs beta's gossip (with beta_priv, to alpha's gossip port). */
 struct fixture {
 	char dir[32], key[64], sock[64], st[64];
+	uint8_t alpha_pub[KEY_LEN], beta_priv[KEY_LEN];
+	unsigned port;
 	struct ev_loop *loop;
 	struct ctl_server *ctl;
 	struct conf *conf;
@@ -85,7 +92,7 @@ struct fixture {
 };
 
 static int
-setup_with(void **state, void (*before)(void))
+setup_with(void **state, void (*before)(void), const char *gossip_timing)
 {
 	static const struct ctl_command none[] = {{NULL, false, NULL}};
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -106,9 +113,11 @@ setup_with(void **state, void (*before)(void))
 	snprintf(f->st, sizeof(f->st), "%s/site.state", f->dir);
 	key_generate_private(priv);
 	key_to_base64(b64, priv);
-	key_generate_private(priv);
-	key_public_from_private(pub, priv);
+	key_public_from_private(f->alpha_pub, priv);
+	key_generate_private(f->beta_priv);
+	key_public_from_private(pub, f->beta_priv);
 	key_to_base64(beta, pub);
+	f->port = free_port();
 	assert_non_null(kf = fopen(f->key, "w"));
 	fprintf(kf, "%s\n", b64);
 	fclose(kf);
@@ -117,14 +126,14 @@ setup_with(void **state, void (*before)(void))
 	         "site = { name = \"alpha\"; };\n"
 	         "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n"
 	         "control = { socket = \"%s\"; };\n"
-	         "gossip = { bind = \"127.0.0.1:%u\"; state_file = \"%s\"; };\n"
+	         "gossip = { bind = \"127.0.0.1:%u\"; state_file = \"%s\"; %s };\n"
 	         "overlay = [ \"10.99.0.1\" ];\n"
 	         "prefixes = [ \"10.1.0.0/16\" ];\n"
 	         "segments = ( { name = \"tenant-a\"; vni = 100; } );\n"
 	         "trust = ( { name = \"beta\"; public_key = \"%s\";\n"
 	         "            prefixes = [ \"10.2.0.0/16\" ]; overlay = [ \"10.99.0.2\" ];\n"
 	         "            vnis = [ 100 ]; } );\n",
-	         f->key, f->sock, free_port(), f->st, beta);
+	         f->key, f->sock, f->port, f->st, gossip_timing ? gossip_timing : "", beta);
 	f->conf = conf_load_string(text, "site.conf", &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		print_error("%s\n", errs.msgs[i]);
@@ -150,7 +159,17 @@ setup_with(void **state, void (*before)(void))
 static int
 setup(void **state)
 {
-	return setup_with(state, NULL);
+	return setup_with(state, NULL, NULL);
+}
+
+/* Gossip in tenths of a second: a suspicion within a second of silence. */
+static int
+setup_fast_gossip(void **state)
+{
+	return setup_with(state, NULL,
+	                  "probe_interval = 100; probe_timeout = 50; gossip_interval = 20; "
+	                  "suspicion_mult = 3; suspicion_max_mult = 6; reconnect_interval = 200; "
+	                  "join_backoff_min = 50; join_backoff_max = 200; dead_hold = 1;");
 }
 
 /* An operator's blackhole route in main inside beta's fenced 10.2.0.0/16. */
@@ -168,7 +187,7 @@ add_operator_route(void)
 static int
 setup_overlap(void **state)
 {
-	return setup_with(state, add_operator_route);
+	return setup_with(state, add_operator_route, NULL);
 }
 
 static int
@@ -578,6 +597,211 @@ test_runs_spaced_by_cost(void **state)
 	fake_slow(FAKE_OP_ROUTE_LIST, 0);
 }
 
+/* beta's side of the gossip, run by the test over a UDP socket of its own on loopback. */
+struct beta {
+	struct gossip_trust *trust;
+	struct gossip *g;
+	int fd;
+};
+
+static gossip_time
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (gossip_time)ts.tv_sec * GOSSIP_SEC + ts.tv_nsec / 1000;
+}
+
+static void
+loopback_endpoint(unsigned port, struct addr_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	assert_int_equal(addr_parse("127.0.0.1", &ep->addr), 0);
+	ep->port = (uint16_t)port;
+}
+
+static void
+beta_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
+{
+	struct beta *b = arg;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(to->port)};
+
+	memcpy(&sin.sin_addr, to->addr.u.bytes, 4);
+	sendto(b->fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+static void
+beta_start(struct fixture *f, struct beta *b)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	struct gossip_grant grant = {0};
+	struct gossip_config cfg = {0};
+	struct addr_prefix alpha_prefix, alpha_overlay;
+	struct addr_endpoint seed;
+	struct wire_desc d = {0};
+	uint32_t vni = 100;
+	char err[200];
+
+	b->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(b->fd >= 0);
+	assert_int_equal(bind(b->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(b->fd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(addr_prefix_parse("10.1.0.0/16", &alpha_prefix), 0);
+	assert_int_equal(addr_prefix_parse("10.99.0.1/32", &alpha_overlay), 0);
+	grant = (struct gossip_grant){.prefixes = &alpha_prefix,
+	                              .nprefixes = 1,
+	                              .overlay = &alpha_overlay,
+	                              .noverlay = 1,
+	                              .vnis = &vni,
+	                              .nvnis = 1};
+	assert_non_null(b->trust = gossip_trust_new());
+	assert_int_equal(gossip_trust_add(b->trust, "alpha", f->alpha_pub, &grant), 0);
+
+	snprintf(d.name, sizeof(d.name), "beta");
+	loopback_endpoint(ntohs(sin.sin_port), &d.gossip);
+	loopback_endpoint(51999, &d.endpoints[0]);
+	d.nendpoints = 1;
+	assert_int_equal(addr_prefix_parse("10.99.0.2/32", &d.overlay[0]), 0);
+	d.noverlay = 1;
+	assert_int_equal(addr_prefix_parse("10.2.0.0/16", &d.prefixes[0]), 0);
+	d.nprefixes = 1;
+	d.vnis[0] = vni;
+	d.nvnis = 1;
+	loopback_endpoint(f->port, &seed);
+
+	cfg.name = "beta";
+	cfg.private_key = f->beta_priv;
+	cfg.session = ((uint64_t)randombytes_random() << 32 | randombytes_random()) | 1;
+	cfg.incarnation = 1;
+	cfg.desc = &d;
+	gossip_profile_lan(&cfg.profile);
+	cfg.profile.probe_interval_ms = 100;
+	cfg.profile.probe_timeout_ms = 50;
+	cfg.profile.gossip_interval_ms = 20;
+	cfg.profile.reconnect_interval_ms = 200;
+	cfg.profile.join_backoff_min_ms = 50;
+	cfg.profile.join_backoff_max_ms = 200;
+	cfg.trust = b->trust;
+	cfg.seeds = &seed;
+	cfg.nseeds = 1;
+	cfg.rng_seed = randombytes_random();
+	cfg.cb.send = beta_send;
+	cfg.cb.arg = b;
+	b->g = gossip_new(&cfg, err, sizeof(err));
+	if (b->g == NULL)
+		fail_msg("beta's gossip: %s", err);
+	gossip_start(b->g, mono_us());
+}
+
+static void
+beta_stop(struct beta *b)
+{
+	gossip_free(b->g);
+	gossip_trust_free(b->trust);
+	close(b->fd);
+}
+
+/* A loop turn of alpha and of beta, then 5 ms of sleep. A deaf beta drops what it receives
+ * and says nothing: to alpha it is gone. */
+static void
+turn(struct fixture *f, struct beta *b, bool deaf)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	uint8_t buf[2048];
+	gossip_time now;
+	ssize_t n;
+
+	ev_run(f->loop, EVRUN_NOWAIT);
+	now = mono_us();
+	while ((n = recvfrom(b->fd, buf, sizeof(buf), 0, (struct sockaddr *)&sin, &len)) > 0) {
+		struct addr_endpoint from;
+
+		loopback_endpoint(ntohs(sin.sin_port), &from);
+		if (!deaf)
+			gossip_receive(b->g, now, &from, buf, (size_t)n);
+		len = sizeof(sin);
+	}
+	if (!deaf && gossip_next_deadline(b->g) <= now)
+		gossip_tick(b->g, now);
+	usleep(5 * 1000);
+}
+
+/* beta as alpha sees it: its state, and its incarnation in *inc. */
+static enum gossip_state
+beta_state(const struct fixture *f, uint32_t *inc)
+{
+	struct site_snapshot snap;
+	struct gossip_member_info mi;
+	int i;
+
+	site_snapshot(f->site, &snap);
+	i = gossip_member_find(snap.gossip, "beta");
+	if (i < 0 || gossip_member(snap.gossip, (size_t)i, &mi) != 0)
+		return GOSSIP_NONE;
+	*inc = mi.incarnation;
+	return mi.state;
+}
+
+/* Turns the loops until alpha holds beta in state want (up to 10 s): the turns it took. */
+static int
+turn_until(struct fixture *f, struct beta *b, bool deaf, enum gossip_state want)
+{
+	uint32_t inc;
+
+	for (int i = 0; i < 2000; i++) {
+		if (beta_state(f, &inc) == want)
+			return i;
+		turn(f, b, deaf);
+	}
+	fail_msg("alpha did not hold beta %s within 10 s", gossip_state_name(want));
+	return -1;
+}
+
+/* A suspicion and its refutation leave the desired state as it was (a suspect keeps its
+ * peer, routes and segments): neither costs a run of the whole view. Death does: its hold
+ * begins. */
+static void
+test_suspicion_costs_no_run(void **state)
+{
+	struct fixture *f = *state;
+	struct beta b;
+	uint32_t inc, refuted;
+	uint64_t runs;
+	int quiet = 0;
+
+	beta_start(f, &b);
+	turn_until(f, &b, false, GOSSIP_ALIVE);
+	/* beta's peer in the device, and whatever else its arrival set off, done: half a second
+	 * without a run (5 probe periods of gossip). */
+	runs = runs_of(f->site);
+	for (int i = 0; i < 2000 && quiet < 100; i++) {
+		turn(f, &b, false);
+		quiet = runs_of(f->site) == runs ? quiet + 1 : 0;
+		runs = runs_of(f->site);
+	}
+	assert_int_equal(quiet, 100);
+	site_snapshot(f->site, &f->snap);
+	assert_non_null(mesh_desired_peer(f->snap.desired, "beta"));
+	assert_int_equal(beta_state(f, &inc), GOSSIP_ALIVE);
+
+	turn_until(f, &b, true, GOSSIP_SUSPECT);
+	turn_until(f, &b, false, GOSSIP_ALIVE);
+	assert_int_equal(beta_state(f, &refuted), GOSSIP_ALIVE);
+	assert_true(refuted > inc);
+	for (int i = 0; i < 40; i++) /* past the 0.1 s debounce of a run */
+		turn(f, &b, false);
+	assert_int_equal(runs_of(f->site), runs);
+
+	turn_until(f, &b, true, GOSSIP_DEAD);
+	for (int i = 0; i < 40; i++)
+		turn(f, &b, true);
+	assert_true(runs_of(f->site) > runs);
+	beta_stop(&b);
+}
+
 int
 main(void)
 {
@@ -590,6 +814,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_runs_spaced_by_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
+	        cmocka_unit_test_setup_teardown(test_suspicion_costs_no_run, setup_fast_gossip,
+	                                        teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
