@@ -359,44 +359,59 @@ site_key_qcmp(const void *key, const void *item)
 	return strcmp(key, ((const struct mesh_site *)item)->name);
 }
 
-/* Probes the path of every live peer the desired state has an IPv4 overlay address for and
- * the last run put on the device. sites are sorted by name here, for the lookups (a thousand
- * peers). */
-static int
-site_probe_peers(struct site *s, struct mesh_site *sites, size_t n, int64_t now)
+/* What the path MTU search could probe: for each peer of the desired state (by index), its
+ * site and the IPv4 overlay address the mesh gave it; AF_UNSPEC for none. Taken from the view
+ * before the run, which frees the view first (at 10,000 sites the view's sites are 2.3 MB,
+ * and a run's peak memory is what the gateway must have). sites are sorted by name here,
+ * for the lookups. NULL: no memory. */
+static struct pmtud_target *
+site_probe_targets(const struct site *s, struct mesh_site *sites, size_t n)
 {
 	const struct mesh_desired *d = s->desired;
-	struct pmtud_target *targets;
+	struct pmtud_target *targets = calloc(d->npeers ? d->npeers : 1, sizeof(*targets));
+
+	if (!targets)
+		return NULL;
+	if (n > 1)
+		qsort(sites, n, sizeof(*sites), site_name_qcmp);
+	for (size_t i = 0; i < d->npeers; i++) {
+		const struct mesh_peer *p = &d->peers[i];
+		const struct mesh_site *ms =
+		        n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
+		const struct addr *ov = ms ? site_peer_overlay4(p, ms) : NULL;
+
+		targets[i].site = p->site;
+		if (ov)
+			targets[i].overlay = *ov;
+	}
+	return targets;
+}
+
+/* Probes the path of every live peer of targets (site_probe_targets) that has an IPv4
+ * overlay address and that the last run put on the device. Compacts targets. */
+static int
+site_probe_peers(struct site *s, struct pmtud_target *targets, int64_t now)
+{
+	const struct mesh_desired *d = s->desired;
 	struct addr local = {0};
 	size_t k = 0;
-	int rc;
 
 	if (!s->pmtud) /* torn down */
 		return 0;
-	targets = calloc(d->npeers ? d->npeers : 1, sizeof(*targets));
-	if (!targets)
-		return -ENOMEM;
 	for (size_t i = 0; i < s->conf->noverlay; i++)
 		if (s->conf->overlay[i].addr.family == AF_INET && local.family == AF_UNSPEC)
 			local = s->conf->overlay[i].addr;
-	if (n > 1)
-		qsort(sites, n, sizeof(*sites), site_name_qcmp);
 	/* A tunnel below what IPv6 needs (the mesh reports it) has nothing to probe. */
 	for (size_t i = 0; i < d->npeers && d->wg.mtu >= PMTU_MIN; i++) {
 		const struct mesh_peer *p = &d->peers[i];
-		const struct mesh_site *ms;
-		const struct addr *ov;
 
 		if (p->standby || (p->state != MESH_ALIVE && p->state != MESH_SUSPECT) ||
-		    reconcile_peer_pending(s->reconcile, i))
+		    reconcile_peer_pending(s->reconcile, i) ||
+		    targets[i].overlay.family == AF_UNSPEC)
 			continue;
-		ms = n ? bsearch(p->site, sites, n, sizeof(*sites), site_key_qcmp) : NULL;
-		if (ms && (ov = site_peer_overlay4(p, ms)))
-			targets[k++] = (struct pmtud_target){.site = p->site, .overlay = *ov};
+		targets[k++] = targets[i];
 	}
-	rc = pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
-	free(targets);
-	return rc;
+	return pmtud_set_peers(s->pmtud, &local, d->wg.name, targets, k, d->wg.mtu, now);
 }
 
 /* A path's MTU moved: the routes and segments follow in the next run. */
@@ -482,6 +497,7 @@ site_apply(struct site *s)
 	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
 	struct mesh_desired *next = NULL;
 	struct reconcile_stats before, after;
+	struct pmtud_target *targets;
 	char what[256];
 	size_t n;
 	bool made;
@@ -499,21 +515,30 @@ site_apply(struct site *s)
 	}
 	s->params.behind_nat = site_behind_nat(s);
 	at[0] = site_now();
+	/* Each memory block of a run lives only as long as it must, the old desired state
+	 * before the new one is made, the view before the reconciler reads the kernel: at
+	 * 10,000 sites each is 2.3-2.4 MB, and a run's peak is what the gateway must have.
+	 * Nothing reads the desired state during the computation. */
+	mesh_desired_free(s->desired);
+	s->desired = NULL;
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
 	s->view_changed = false;
-	mesh_desired_free(s->desired);
 	s->desired = next;
+	targets = site_probe_targets(s, sites, n);
+	free(sites);
+	free(rooms);
 	at[1] = site_now();
 	reconcile_get_stats(s->reconcile, &before);
 	rc = reconcile_run(s->reconcile, s->desired, now);
 	at[2] = site_now();
 	/* Probed once the run has put the new peers in the device: WireGuard drops a probe to a
 	 * peer it does not hold yet (no allowed IPs match), and the search counts it lost. */
-	if (site_probe_peers(s, sites, n, at[2]) < 0) {
+	if (targets == NULL || site_probe_peers(s, targets, at[2]) < 0) {
 		log_warnx("out of memory probing the paths' MTU; retrying");
 		s->view_changed = true;
 	}
+	free(targets);
 	at[3] = site_now();
 	site_clamp(s, now);
 	reconcile_get_stats(s->reconcile, &after);
@@ -535,8 +560,6 @@ site_apply(struct site *s)
 	}
 	if (rc == -EAGAIN)
 		site_log_reports(s->reconcile, "", true);
-	free(sites);
-	free(rooms);
 	/* A run's transient blocks below the mmap threshold (the kernel's and the device's
 	 * replies, the old desired state, the reconciler's work tables) are freed between blocks
 	 * that live on, where the trim of the heap's top does not reach; without this they stay
@@ -1342,6 +1365,12 @@ site_teardown(struct site *s)
 	/* A path that changes would schedule a run that puts everything back. */
 	pmtud_close(s->pmtud);
 	s->pmtud = NULL;
+	/* A run that ran out of memory left no desired state: the config's own names serve. */
+	if (s->desired == NULL &&
+	    mesh_compute(s->conf, NULL, 0, &s->params, site_now(), &s->desired) < 0) {
+		log_errx("teardown: out of memory");
+		return -1;
+	}
 	rc = reconcile_teardown(s->reconcile, s->desired);
 	if (site_unclamp() < 0)
 		rc = -1;
