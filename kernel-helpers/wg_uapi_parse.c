@@ -454,29 +454,28 @@ wg_uapi_reader_feed(struct wg_uapi_reader *rd, const char *buf, size_t len, bool
 		               WG_UAPI_MAX_REPLY);
 	while (ret == 0) {
 		size_t avail = len - pos, linelen;
+		/* What is wrong with the line to come is told under its number. */
+		const struct reply next = {.name = rd->name, .lineno = r.lineno + 1};
 		const char *nl;
 
 		if (rd->ended) {
 			if (avail)
-				ret = bad(&r, -EPROTO, "data after the end of the reply");
+				ret = bad(&next, -EPROTO, "data after the end of the reply");
+			break;
+		}
+		nl = avail ? memchr(buf + pos, '\n',
+		                    avail < WG_UAPI_MAX_LINE ? avail : WG_UAPI_MAX_LINE)
+		           : NULL;
+		if (!nl) {
+			if (avail >= WG_UAPI_MAX_LINE)
+				ret = bad(&next, -EBADMSG, "line too long");
+			else if (last)
+				ret = bad(&next, -EPROTO,
+				          avail ? "reply truncated in a line"
+				                : "reply ends without an empty line");
 			break;
 		}
 		r.lineno++;
-		if (avail == 0) {
-			if (last)
-				ret = bad(&r, -EPROTO, "reply ends without an empty line");
-			r.lineno--;
-			break;
-		}
-		nl = memchr(buf + pos, '\n', avail < WG_UAPI_MAX_LINE ? avail : WG_UAPI_MAX_LINE);
-		if (!nl) {
-			if (avail >= WG_UAPI_MAX_LINE)
-				ret = bad(&r, -EBADMSG, "line too long");
-			else if (last)
-				ret = bad(&r, -EPROTO, "reply truncated in a line");
-			r.lineno--;
-			break;
-		}
 		linelen = (size_t)(nl - (buf + pos));
 		memcpy(line, buf + pos, linelen);
 		line[linelen] = '\0';

@@ -340,6 +340,37 @@ test_parse_bad(void **state)
 	}
 }
 
+/* A refusal names the line at fault, counted from 1, the one not there yet included. */
+static void
+test_refusal_names_the_line(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	        {"listen_port=1\n", "line 2: reply ends without an empty line"},
+	        {"listen_port=1\nerr", "line 2: reply truncated in a line"},
+	        {"listen_port=1\nnoequals\n" OK, "line 2: "},
+	        {OK "x", "line 3: data after the end of the reply"},
+	        {"", "line 1: reply ends without an empty line"},
+	};
+	char giant[WG_UAPI_MAX_LINE + 32];
+	struct wg_device *dev = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_true(wg_uapi_parse_get(cases[i].text, strlen(cases[i].text), "wg-test",
+		                              &dev) < 0);
+		if (!strstr(kh_last_error(), cases[i].want))
+			fail_msg("\"%s\": %s, not \"%s\"", cases[i].text, kh_last_error(),
+			         cases[i].want);
+	}
+	memset(giant, 'a', sizeof(giant));
+	memcpy(giant, "listen_port=1\nx=", 16);
+	assert_int_equal(wg_uapi_parse_get(giant, sizeof(giant), "wg-test", &dev), -EBADMSG);
+	assert_non_null(strstr(kh_last_error(), "line 2: line too long"));
+	assert_null(dev);
+}
+
 static void
 test_parse_nul_and_giant_lines(void **state)
 {
@@ -1149,6 +1180,7 @@ main(void)
 	        cmocka_unit_test(test_parse_zone),
 	        cmocka_unit_test(test_parse_errno),
 	        cmocka_unit_test(test_parse_bad),
+	        cmocka_unit_test(test_refusal_names_the_line),
 	        cmocka_unit_test(test_parse_nul_and_giant_lines),
 	        cmocka_unit_test(test_parse_oversize),
 	        cmocka_unit_test(test_parse_truncated),
