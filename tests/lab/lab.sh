@@ -49,10 +49,13 @@ wg_summary() {
 }
 
 lab_cleanup() {
-	local rc=$? f n reports stops=() tunnels=
+	local rc=$? f n reports stops=() tunnels= views= live
 	# Whatever fails while cleaning up must not stop the cleanup (set -e is on).
 	set +e
-	[ $rc -eq 0 ] || [ ! -d "$LAB_DIR" ] || tunnels=$(wg_summary)
+	if [ $rc -ne 0 ] && [ -d "$LAB_DIR" ]; then
+		tunnels=$(wg_summary)
+		views=$("$LAB" status 2>&1)
+	fi
 	if [ -d "$LAB_DIR" ]; then
 		# Each netd stopped first: built with sanitizers, it reports leaks as it exits. (Only
 		# these are waited for: a test may leave other jobs running, such as a ping.)
@@ -67,14 +70,21 @@ lab_cleanup() {
 			grep -m1 -A60 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >&2
 			rc=1
 		done
+		# The logs of the sites still in the lab: a test that adds and removes sites leaves
+		# those of the removed ones, which only bury the rest.
 		if [ $rc -ne 0 ] && [ -z "$reports" ]; then
-			for f in "$LAB_DIR"/site*.log; do
+			live=$("$LAB" sites)
+			for n in $live; do
+				f=$LAB_DIR/site$n.log
 				[ -e "$f" ] || continue
 				echo "--- last lines of ${f##*/}" >&2
 				tail -n 40 "$f" >&2
 			done
 		fi
 	fi
+	# Last, as a test runner shows the end of a failed test's output: what each netd holds
+	# of the others, and what WireGuard holds.
+	[ -z "$views" ] || printf -- '--- the sites at the failure\n%s\n' "$views" >&2
 	[ -z "$tunnels" ] || printf -- '--- WireGuard at the failure\n%s\n' "$tunnels" >&2
 	"$LAB" down >/dev/null 2>&1 || echo "lab down failed" >&2
 	exit $rc
