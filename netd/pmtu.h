@@ -1,8 +1,11 @@
 /* Path MTU discovery for one peer, packetization-layer style (RFC 8899): probes of a chosen
  * size cross the tunnel with DF set, and only an acknowledgement from the peer proves that
- * size crosses. A lost probe proves nothing by itself (loss happens): a size counts as too big
- * after PMTU_MAX_PROBES losses in a row. Sans-I/O: fed time and acknowledgements, it says
- * which probe to send and when to call again; the caller owns sockets and clocks.
+ * size crosses. A lost probe proves nothing by itself (loss happens): a lost probe above the
+ * base size is followed by a base probe, the check, and a size counts as too big after
+ * PMTU_MAX_PROBES of its probes were lost with each check crossing, as loss that has nothing
+ * to do with size (a congested link, a loaded peer) takes the checks as well. Sans-I/O: fed
+ * time and acknowledgements, it says which probe to send and when to call again; the caller
+ * owns sockets and clocks.
  *
  * Also the probe datagrams' wire format (PROTOCOL.md, "Path MTU probes"). */
 #ifndef NETD_PMTU_H
@@ -12,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PMTU_MIN        1280 /* what IPv6 inside the tunnel needs: never probed below */
-#define PMTU_MAX_PROBES 3    /* losses in a row before a size counts as too big */
+#define PMTU_MIN 1280 /* what IPv6 inside the tunnel needs: never probed below */
+/* Losses of a size, each with its check crossing, before the size counts as too big; also
+ * lost checks in a row, and lost base probes in a row, before the path counts as silent. */
+#define PMTU_MAX_PROBES 3
 #define PMTU_PROBE_WAIT ((int64_t)1000000) /* microseconds an ack is waited for */
 /* Acks that come back after their wait double it, up to PMTU_PROBE_WAIT << PMTU_SLOW_MAX;
  * acks back within a quarter of it halve it again. */
@@ -34,19 +39,22 @@ enum pmtu_phase {
 
 /* One peer's path. Everything is in bytes of the inner IP packet. */
 struct pmtu {
-	uint32_t max;  /* the tunnel device's MTU: never probed above */
-	uint32_t mtu;  /* what routes should carry now */
-	uint32_t lo;   /* the largest size acknowledged in this search; 0: none yet */
-	uint32_t hi;   /* the largest size not yet proven too big */
-	uint32_t size; /* the size under test */
-	uint32_t id;   /* of the probe in flight */
+	uint32_t max; /* the tunnel device's MTU: never probed above */
+	uint32_t mtu; /* what routes should carry now */
+	uint32_t id;  /* of the probe in flight */
 	uint32_t next_id;
-	uint8_t phase;  /* enum pmtu_phase */
-	uint8_t losses; /* of size, in a row: up to PMTU_MAX_PROBES */
-	bool probed;    /* mtu is proven by an ack (else assumed: max) */
-	bool inflight;  /* a probe of size waits for its ack until next_at */
-	bool top_tried; /* this search tried hi already: halving from now on */
-	uint8_t slow;   /* the probes' wait is PMTU_PROBE_WAIT doubled this many times */
+	uint32_t first_id; /* of the first probe of size: acks of ids from here on prove it */
+	uint16_t lo;       /* the largest size acknowledged in this search; 0: none yet */
+	uint16_t hi;       /* the largest size not yet proven too big */
+	uint16_t size;     /* the size under test */
+	uint8_t phase;     /* enum pmtu_phase */
+	uint8_t losses;    /* of size, in a row, each with its check crossing */
+	bool probed;       /* mtu is proven by an ack (else assumed: max) */
+	bool inflight;     /* a probe (of size, or the check) waits for its ack until next_at */
+	bool top_tried;    /* this search tried hi already: halving from now on */
+	uint8_t slow;      /* the probes' wait is PMTU_PROBE_WAIT doubled this many times */
+	bool check;        /* a probe of size was lost: the probe due or in flight is the check */
+	uint8_t check_losses; /* checks lost in a row */
 	/* Before the next base probe of PMTU_SILENT, microseconds: up to PMTU_UNANSWERED. */
 	uint32_t silent_wait;
 	int64_t next_at;  /* when to probe (or time out the probe in flight) */

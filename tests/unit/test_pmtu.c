@@ -14,13 +14,19 @@
 #define RTT    (10 * 1000) /* microseconds */
 #define TUNNEL 1420
 
-/* A path and the time: probes up to mtu cross and are acknowledged one RTT later; mtu 0 is
- * an outage. */
+/* A path and the time: probes up to mtu cross and are acknowledged one RTT later, but for
+ * those lost whatever their size: loss_pct percent of them, and all those sent during bursts
+ * (with bursty set: 1 to 8 s long, 2 to 30 s apart); mtu 0 is an outage. */
 struct sim {
 	struct pmtu p;
 	int64_t now;
 	uint32_t mtu;
 	unsigned changes;
+	unsigned loss_pct;
+	bool bursty;
+	int64_t burst_start, burst_end;
+	uint64_t rng;
+	uint32_t lowest; /* the lowest MTU the routes were given since it was reset */
 };
 
 static void
@@ -28,7 +34,33 @@ sim_init(struct sim *s, uint32_t path_mtu)
 {
 	memset(s, 0, sizeof(*s));
 	s->mtu = path_mtu;
+	s->rng = 0x9e3779b97f4a7c15u;
 	pmtu_init(&s->p, TUNNEL, 100, 0);
+	s->lowest = s->p.mtu;
+}
+
+/* xorshift64 */
+static uint64_t
+sim_random(struct sim *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+/* Whether the loss that has nothing to do with size takes a probe sent now. */
+static bool
+sim_lost(struct sim *s)
+{
+	/* The burst going on, or the next one. */
+	while (s->bursty && s->now >= s->burst_end) {
+		s->burst_start = s->burst_end + 2 * SEC + (int64_t)(sim_random(s) % (28 * SEC));
+		s->burst_end = s->burst_start + SEC + (int64_t)(sim_random(s) % (7 * SEC));
+	}
+	if (s->bursty && s->now >= s->burst_start)
+		return true;
+	return sim_random(s) % 100 < s->loss_pct;
 }
 
 /* Runs until the time until, jumping from deadline to deadline. */
@@ -50,12 +82,14 @@ sim_run(struct sim *s, int64_t until)
 		sent = pmtu_poll(&s->p, s->now, &probe);
 		if (sent) {
 			assert_true(probe.size >= PMTU_MIN && probe.size <= TUNNEL);
-			if (probe.size <= s->mtu) {
+			if (probe.size <= s->mtu && !sim_lost(s)) {
 				s->now += RTT;
 				pmtu_ack(&s->p, s->now, probe.id, probe.size);
 			}
 		}
 		s->changes += s->p.mtu != mtu || s->p.probed != probed;
+		if (s->p.mtu < s->lowest)
+			s->lowest = s->p.mtu;
 	}
 }
 
@@ -101,10 +135,10 @@ test_converges_on_a_smaller_path(void **state)
 		assert_true(s.p.probed);
 		/* Until the search ends the routes keep the assumed MTU: one change in all. */
 		assert_int_equal(s.changes, 1);
-		/* Each size too big costs PMTU_MAX_PROBES waits; there are at most 8 halvings
-		 * of 1280..1420 and the top. */
-		assert_true(took <= 9 * PMTU_MAX_PROBES * PMTU_PROBE_WAIT + SEC);
-		assert_true(s.p.sent <= 2 + 9 * PMTU_MAX_PROBES);
+		/* Each size too big costs PMTU_MAX_PROBES waits, and as many checks that come
+		 * back at once; there are at most 8 halvings of 1280..1420 and the top. */
+		assert_true(took <= 9 * PMTU_MAX_PROBES * (PMTU_PROBE_WAIT + RTT) + SEC);
+		assert_true(s.p.sent <= 2 + 9 * 2 * PMTU_MAX_PROBES);
 	}
 }
 
@@ -158,6 +192,55 @@ test_lost_confirmations_keep_mtu(void **state)
 	assert_int_equal(s.p.mtu, TUNNEL);
 	assert_true(s.p.probed);
 	assert_int_equal(s.changes, 0);
+}
+
+/* Loss that has nothing to do with size, for two hours of confirmations: bursts that take
+ * every probe for 1 to 8 s, 2 to 30 s apart (a congested link, a loaded peer), and one probe
+ * in twenty besides. The routes keep the MTU found: a lost probe's check is lost with it, or
+ * crosses and is followed by the size crossing again, and after an outage the old MTU is
+ * tried first. (Without both, 409 of 600 such runs of two hours, 200 seeds for 3 paths, put the
+ * routes below their MTU at least once; with them, 1 of 900 (300 seeds) at this loss, 0 with the
+ * bursts alone: three losses of a size, each with its check crossing, remain possible.) */
+static void
+test_loss_is_no_size(void **state)
+{
+	static const uint32_t paths[] = {TUNNEL, 1340};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct sim s;
+
+		sim_init(&s, paths[i]);
+		sim_discover(&s);
+		assert_int_equal(s.p.mtu, paths[i]);
+		s.bursty = true;
+		s.loss_pct = 5;
+		s.changes = 0;
+		s.lowest = s.p.mtu;
+		sim_run(&s, s.now + 2 * 60 * 60 * SEC);
+		assert_int_equal(s.lowest, paths[i]);
+		assert_int_equal(s.p.mtu, paths[i]);
+		assert_int_equal(s.changes, 0);
+	}
+}
+
+/* A path that shrinks on a lossy link (a fifth of the probes lost whatever their size): the
+ * checks do not hide it. The routes drop within a few minutes and the search finds the new
+ * MTU. */
+static void
+test_shrink_found_under_loss(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, TUNNEL);
+	sim_discover(&s);
+	s.loss_pct = 20;
+	s.mtu = 1350;
+	sim_run(&s, s.now + 5 * 60 * SEC);
+	assert_int_equal(s.p.phase, PMTU_DONE);
+	assert_int_equal(s.p.mtu, 1350);
+	assert_true(s.p.probed);
 }
 
 static void
@@ -221,7 +304,7 @@ test_probes_bounded(void **state)
 	/* In an hour: a confirmation every PMTU_CONFIRM, and a raise every PMTU_RAISE that
 	 * fails its top and halves again. */
 	assert_int_equal(s.p.mtu, 1333);
-	assert_true(s.p.sent - before <= 120 + 6 * (2 + 9 * PMTU_MAX_PROBES));
+	assert_true(s.p.sent - before <= 120 + 6 * (2 + 9 * 2 * PMTU_MAX_PROBES));
 }
 
 static void
@@ -328,6 +411,8 @@ main(void)
 	        cmocka_unit_test(test_converges_on_a_smaller_path),
 	        cmocka_unit_test(test_shrinks_then_grows_back),
 	        cmocka_unit_test(test_lost_confirmations_keep_mtu),
+	        cmocka_unit_test(test_loss_is_no_size),
+	        cmocka_unit_test(test_shrink_found_under_loss),
 	        cmocka_unit_test(test_outage_is_no_mtu),
 	        cmocka_unit_test(test_silent_peer_keeps_assumed),
 	        cmocka_unit_test(test_late_tunnel),
