@@ -196,32 +196,37 @@ test_lost_confirmations_keep_mtu(void **state)
 
 /* Loss that has nothing to do with size, for two hours of confirmations: bursts that take
  * every probe for 1 to 8 s, 2 to 30 s apart (a congested link, a loaded peer), and one probe
- * in twenty besides. The routes keep the MTU found: a lost probe's check is lost with it, or
- * crosses and is followed by the size crossing again, and after an outage the old MTU is
- * tried first. (Without both, 409 of 600 such runs of two hours, 200 seeds for 3 paths, put the
- * routes below their MTU at least once; with them, 1 of 900 (300 seeds) at this loss, 0 with the
- * bursts alone: three losses of a size, each with its check crossing, remain possible.) */
+ * in twenty besides; 300 loss patterns (seeds) on each of three paths. The routes keep the
+ * MTU found: a lost probe's check is lost with it, or crosses and is followed by the size
+ * crossing again, and after an outage the old MTU is tried first. Three losses of a size,
+ * each with its check crossing, remain possible: 1 of the 900 runs here. The search before
+ * the checks left the MTU in 612 of them. */
 static void
 test_loss_is_no_size(void **state)
 {
-	static const uint32_t paths[] = {TUNNEL, 1340};
+	static const uint32_t paths[] = {TUNNEL, 1340, 1300};
+	unsigned runs = 0, left = 0;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		struct sim s;
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			struct sim s;
 
-		sim_init(&s, paths[i]);
-		sim_discover(&s);
-		assert_int_equal(s.p.mtu, paths[i]);
-		s.bursty = true;
-		s.loss_pct = 5;
-		s.changes = 0;
-		s.lowest = s.p.mtu;
-		sim_run(&s, s.now + 2 * 60 * 60 * SEC);
-		assert_int_equal(s.lowest, paths[i]);
-		assert_int_equal(s.p.mtu, paths[i]);
-		assert_int_equal(s.changes, 0);
+			sim_init(&s, paths[i]);
+			s.rng = 0x9e3779b97f4a7c15u * seed + 1;
+			sim_discover(&s);
+			assert_int_equal(s.p.mtu, paths[i]);
+			s.bursty = true;
+			s.loss_pct = 5;
+			s.changes = 0;
+			s.lowest = s.p.mtu;
+			sim_run(&s, s.now + 2 * 60 * 60 * SEC);
+			runs++;
+			left += s.lowest != paths[i] || s.p.mtu != paths[i] || s.changes != 0;
+		}
 	}
+	print_message("the routes left the MTU found in %u of %u runs\n", left, runs);
+	assert_true(left * 100 <= runs);
 }
 
 /* A path that shrinks on a lossy link (a fifth of the probes lost whatever their size): the
