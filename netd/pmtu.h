@@ -39,32 +39,32 @@ enum pmtu_phase {
 
 /* One peer's path. Everything is in bytes of the inner IP packet. */
 struct pmtu {
-	uint32_t max; /* the tunnel device's MTU: never probed above */
-	uint32_t mtu; /* what routes should carry now */
-	uint32_t id;  /* of the probe in flight */
-	uint32_t next_id;
-	uint32_t first_id; /* of the first probe of size: acks of ids from here on prove it */
-	uint16_t lo;       /* the largest size acknowledged in this search; 0: none yet */
-	uint16_t hi;       /* the largest size not yet proven too big */
-	uint16_t size;     /* the size under test */
-	uint8_t phase;     /* enum pmtu_phase */
-	uint8_t losses;    /* of size, in a row, each with its check crossing */
-	bool probed;       /* mtu is proven by an ack (else assumed: max) */
-	bool inflight;     /* a probe (of size, or the check) waits for its ack until next_at */
-	bool top_tried;    /* this search tried hi already: halving from now on */
-	uint8_t slow;      /* the probes' wait is PMTU_PROBE_WAIT doubled this many times */
-	bool check;        /* a probe of size was lost: the probe due or in flight is the check */
-	uint8_t check_losses; /* checks lost in a row */
-	/* Before the next base probe of PMTU_SILENT, microseconds: up to PMTU_UNANSWERED. */
-	uint32_t silent_wait;
 	int64_t next_at;  /* when to probe (or time out the probe in flight) */
 	int64_t raise_at; /* PMTU_DONE below max: when a bigger size is tried */
+	uint32_t max;     /* the tunnel device's MTU: never probed above */
+	uint32_t mtu;     /* what routes should carry now */
+	uint32_t id;      /* of the probe in flight */
+	uint32_t next_id;
+	uint32_t first_id; /* of the first probe of size: acks of ids from here on prove it */
+	/* Before the next base probe of PMTU_SILENT, microseconds: up to PMTU_UNANSWERED. */
+	uint32_t silent_wait;
 	/* Probes over the path's life: one a second at most while searching, one every
 	 * PMTU_CONFIRM after; 32 bits count them for a century. */
 	uint32_t sent, acked;
+	uint16_t lo;    /* the largest size acknowledged in this search; 0: none yet */
+	uint16_t hi;    /* the largest size not yet proven too big */
+	uint16_t size;  /* the size under test */
+	uint8_t phase;  /* enum pmtu_phase */
+	uint8_t losses; /* of size, in a row, each with its check crossing */
+	bool probed;    /* mtu is proven by an ack (else assumed: max) */
+	bool inflight;  /* a probe (of size, or the check) waits for its ack until next_at */
+	bool top_tried; /* this search tried hi already: halving from now on */
+	uint8_t slow;   /* the probes' wait is PMTU_PROBE_WAIT doubled this many times */
+	bool check;     /* a probe of size was lost: the probe due or in flight is the check */
+	uint8_t check_losses; /* checks lost in a row */
 };
-/* One a probed peer: no holes between the fields, small numbers for what is small (80 bytes
- * with an enum, 64-bit counts and wait). */
+/* One a probed peer: widest fields first, so no holes between them, and small numbers for
+ * what is small (80 bytes with an enum, 64-bit counts and wait). */
 _Static_assert(sizeof(struct pmtu) <= 64, "a path's MTU state grew");
 _Static_assert(PMTU_UNANSWERED <= UINT32_MAX && PMTU_MAX_PROBES <= UINT8_MAX,
                "the silent wait and the losses fit their fields");
