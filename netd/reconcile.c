@@ -96,10 +96,13 @@ struct stale {
 	uint8_t protocol;
 };
 
-/* A peer this side started a handshake with, to be started again at `at` unless one completed. */
+/* A peer this side started a handshake with, looked at again at `at`: started once more then
+ * if its session carries nothing from the other end, or if none completed and this side is the
+ * one to try again (`retries`). */
 struct handshake_due {
 	uint8_t key[WG_KEY_SIZE];
 	int64_t at;
+	bool retries;
 };
 
 /* A peer written without its handshake start, which waits for the pace. */
@@ -2088,11 +2091,26 @@ device_read_fresh(const struct wg_device *dev)
  * in one request: only a new peer may initiate again within 5 s of its last initiation. One
  * side only, so that the second initiations do not cross again; once only, so that a site
  * that does not answer is left to WireGuard's own retries; and only on a read of the device
- * made now. */
+ * made now.
+ *
+ * Crossed initiations can also end in a handshake on both sides and a tunnel that carries
+ * only one way: one end sends on a session the other no longer holds (seen with wireguard-go
+ * under load), receives the other's traffic and so never starts a handshake itself, and the
+ * other end, which receives nothing, starts one only after 15 s of silence. Either end may be
+ * the deaf one, so both look at every peer they started: one whose handshake completed but
+ * which has received nothing but handshake messages while it sent on its session (netd's path
+ * MTU probe goes out at once, and its answer comes back at once) is started once more the
+ * same way, by the deaf end alone. */
+
+/* A peer started now, to be looked at again. */
+struct handshake_watch {
+	const uint8_t *key;
+	bool retries; /* mesh_peer.retries_handshake */
+};
 
 /* What configure_peers' delta does about handshakes. */
 struct handshake_plan {
-	const uint8_t **watch; /* keys of the peers started now that may be started once more */
+	struct handshake_watch *watch; /* the peers started now */
 	size_t nwatch, started, retried;
 	size_t budget;        /* starts the pace allows this run */
 	size_t paced;         /* starts it took */
@@ -2122,19 +2140,48 @@ never_handshaked(const struct wg_peer *p)
 	return p->last_handshake.tv_sec == 0 && p->last_handshake.tv_nsec == 0;
 }
 
-/* Whether the handshake this side started with have is to be started once more now: none
- * has completed. What came from the other end meanwhile can only be initiations (an answer to
- * this side's, or anything sent on a session, would have completed one), each answered: when
- * the two initiations crossed, each side answered the other's and dropped the answer to its
- * own, and neither tries again before WireGuard's 5 s. An answer still on its way is the one
- * case the replacement cuts short, and it costs a round trip, not 5 s. */
+/* WireGuard counts the handshake messages a peer sends and receives with its traffic. */
+#define WG_INITIATION_BYTES 148
+#define WG_RESPONSE_BYTES   92
+/* More of either than a start and a crossed start, each tried again, would exchange. */
+#define HANDSHAKE_MESSAGES_MAX 3
+
+/* Whether a peer's byte count can be made of handshake messages alone. What goes on a session
+ * is 32 bytes and more, in steps of 16, and rarely sums up to one of these. */
+static bool
+handshake_bytes_only(uint64_t bytes)
+{
+	for (uint64_t in = 0; in <= HANDSHAKE_MESSAGES_MAX; in++)
+		for (uint64_t re = 0; re <= HANDSHAKE_MESSAGES_MAX; re++)
+			if (bytes == in * WG_INITIATION_BYTES + re * WG_RESPONSE_BYTES)
+				return true;
+	return false;
+}
+
+/* Whether have's session goes one way only: it handshook and sent on the session, and all
+ * that came back is handshake messages. */
+static bool
+one_way(const struct wg_peer *have)
+{
+	return !never_handshaked(have) && handshake_bytes_only(have->rx_bytes) &&
+	       !handshake_bytes_only(have->tx_bytes);
+}
+
+/* Whether the handshake this side started with have is to be started once more now: its
+ * session goes one way only, or none has completed and this side is the one to try again.
+ * What came from the other end meanwhile can then only be initiations (an answer to this
+ * side's, or anything sent on a session, would have completed one), each answered: when the
+ * two initiations crossed, each side answered the other's and dropped the answer to its own,
+ * and neither tries again before WireGuard's 5 s. An answer still on its way is the one case
+ * the replacement cuts short, and it costs a round trip, not 5 s. */
 static bool
 handshake_retry_due(const struct run *run, const struct wg_peer *have)
 {
 	const struct handshake_due *e = find_due(run->r, have->public_key, run->r->ndue);
 
-	return e && e->at <= run->now && (have->flags & WG_PEER_HAS_ENDPOINT) &&
-	       never_handshaked(have);
+	if (!e || e->at > run->now || !(have->flags & WG_PEER_HAS_ENDPOINT))
+		return false;
+	return never_handshaked(have) ? e->retries : one_way(have);
 }
 
 /* --- handshakes paced ---
@@ -2211,8 +2258,8 @@ note_held(struct reconcile *r, const struct handshake_plan *plan)
 	return 0;
 }
 
-/* Forgets the handshakes whose time has come, and notes those of plan (the peers this end
- * tries again, mesh_peer.retries_handshake) started by a request that was sent: applied, or
+/* Forgets the handshakes whose time has come, and notes those of plan started by a request
+ * that was sent: applied, or
  * going on in the background, where a userspace WireGuard still starting may take the peers
  * before its interface is up and start no handshake for them. */
 static void
@@ -2233,16 +2280,17 @@ note_handshakes(struct run *run, const struct handshake_plan *plan, bool sent)
 		struct handshake_due *e;
 
 		/* The peers of one run are distinct: a key is only among those sorted before. */
-		e = find_due(r, plan->watch[i], kept);
+		e = find_due(r, plan->watch[i].key, kept);
 		if (!e) {
 			e = grow(run, r->due, r->ndue, &r->capdue, sizeof(*e));
 			if (!e)
 				break;
 			r->due = e;
 			e = &r->due[r->ndue++];
-			memcpy(e->key, plan->watch[i], WG_KEY_SIZE);
+			memcpy(e->key, plan->watch[i].key, WG_KEY_SIZE);
 		}
 		e->at = run->now + RECONCILE_HANDSHAKE_RETRY;
+		e->retries = plan->watch[i].retries;
 	}
 	if (r->ndue > kept)
 		qsort(r->due, r->ndue, sizeof(*r->due), due_cmp);
@@ -2313,8 +2361,8 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 	if (!again) {
 		plan->budget--;
 		plan->paced++;
-		if (want->retries_handshake)
-			plan->watch[plan->nwatch++] = want->public_key;
+		plan->watch[plan->nwatch++] = (struct handshake_watch){
+		        .key = want->public_key, .retries = want->retries_handshake};
 	}
 	return 0;
 }
@@ -3310,10 +3358,14 @@ out:
 	err = finish(&run, now, true);
 	count_resync(r, why, run.applied);
 	/* A handshake to look at again; one whose time came on a read made a while ago, soon,
-	 * on a new read; none of it before the next run the unfinished one asked for at once. */
+	 * on a new read; none of it before the next run the unfinished one asked for at once.
+	 * While starts wait for the pace, its runs, a second apart at most, look at the ones this
+	 * side would not start again before they complete (a second's delay at worst). */
 	for (size_t i = 0; i < r->ndue && !r->unfinished; i++) {
 		int64_t at = r->due[i].at > now ? r->due[i].at : now + RECONCILE_RETRY_START;
 
+		if (r->nheld && !r->due[i].retries)
+			continue;
 		if (!r->retry_at || at < r->retry_at)
 			r->retry_at = at;
 	}

@@ -464,7 +464,8 @@ test_start_from_empty(void **state)
 	expect_changes(start_log);
 	assert_int_equal(report_count(r), 0);
 	expect_route_changes(r, "added 10.2.0.0/16 via beta\nadded 10.99.0.2/32 via beta\n");
-	assert_int_equal(reconcile_retry_at(r), 0);
+	/* beta's handshake is looked at once more, whichever side starts it again. */
+	assert_int_equal(reconcile_retry_at(r), RECONCILE_HANDSHAKE_RETRY);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_applied, 19);
 	assert_int_equal(st.applied[RECONCILE_OP_PEER_ADD], 1);
@@ -473,6 +474,10 @@ test_start_from_empty(void **state)
 	assert_int_equal(st.applied[RECONCILE_OP_LINK_MASTER], 2);
 	assert_int_equal(st.applied[RECONCILE_OP_FDB_ADD], 1);
 	assert_int_equal(st.last_failed, 0);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, RECONCILE_HANDSHAKE_RETRY), 0);
+	assert_int_equal(fake_changes(), 0);
+	assert_int_equal(reconcile_retry_at(r), 0);
 	expect_routes(51820, 200,
 	              "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
 	/* Every grant, prefixes and overlay, of a site seen or not (gamma). */
@@ -1351,7 +1356,8 @@ test_failures_retried(void **state)
 	                 "10.3.0.0/16 yes\n"
 	                 "10.99.0.2/32 yes\n"
 	                 "10.99.0.3/32 yes\n");
-	assert_int_equal(reconcile_retry_at(r), 101 * S);
+	/* Before the retry, the look at the handshake the run started. */
+	assert_int_equal(reconcile_retry_at(r), 100 * S + RECONCILE_HANDSHAKE_RETRY);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.failed[RECONCILE_OP_ROUTE_ADD], 1);
 	assert_int_equal(st.applied[RECONCILE_OP_ROUTE_ADD], 5);
@@ -1380,7 +1386,7 @@ test_failures_retried(void **state)
 	forget_events();
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, d2, 210 * S), 0);
-	assert_int_equal(reconcile_retry_at(r), 0);
+	assert_int_equal(reconcile_retry_at(r), 210 * S + RECONCILE_HANDSHAKE_RETRY);
 	/* Its grant was fenced from the start. */
 	expect_changes("wg set wg0 peer @GAMMA@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
 	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 "
@@ -1568,13 +1574,17 @@ test_every_failure_heals(void **state)
 				            fake_op_name((enum fake_op_kind)kind));
 			assert_int_equal(rc, -EAGAIN);
 			assert_true(report_count(r) >= 1);
-			assert_int_equal(reconcile_retry_at(r), 11 * S);
+			/* The retry, or before it the look at the handshake started. */
+			assert_true(reconcile_retry_at(r) == 11 * S ||
+			            reconcile_retry_at(r) == 10 * S + RECONCILE_HANDSHAKE_RETRY);
 		} else {
 			assert_int_equal(rc, 0);
 		}
 		fake_fail((enum fake_op_kind)kind, 0, 0);
 		assert_int_equal(reconcile_run(r, d, 11 * S), 0);
-		assert_int_equal(reconcile_retry_at(r), 0);
+		/* Nothing to retry; a look at the handshakes the run started, if it did. */
+		assert_true(reconcile_retry_at(r) == 0 ||
+		            reconcile_retry_at(r) == 11 * S + RECONCILE_HANDSHAKE_RETRY);
 		fake_clear_ops();
 		assert_int_equal(reconcile_run(r, d, 12 * S), 0);
 		assert_int_equal(fake_changes(), 0);
@@ -1942,7 +1952,8 @@ test_start_in_progress(void **state)
 	assert_int_equal(st.applied[RECONCILE_OP_WG_CREATE], 0);
 	fake_clear_ops();
 	assert_int_equal(reconcile_run(r, d, 100 * S + RECONCILE_RETRY_START), 0);
-	assert_int_equal(reconcile_retry_at(r), 0);
+	assert_int_equal(reconcile_retry_at(r),
+	                 100 * S + RECONCILE_RETRY_START + RECONCILE_HANDSHAKE_RETRY);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.applied[RECONCILE_OP_WG_CREATE], 1);
 	assert_int_equal(st.failed[RECONCILE_OP_WG_CREATE], 0);
@@ -2327,6 +2338,15 @@ handshakes_started(const struct reconcile *r)
 	return st.handshakes_started;
 }
 
+static uint64_t
+handshakes_waiting(const struct reconcile *r)
+{
+	struct reconcile_stats st;
+
+	reconcile_get_stats(r, &st);
+	return st.handshakes_waiting;
+}
+
 /* Every peer whose endpoint is set or changes is told to handshake at once, by turning its
  * keepalive on from off in the request that sets the endpoint; a peer without an endpoint is
  * not. The same with keepalives on, as behind NAT: turning one on from off is the start. */
@@ -2448,6 +2468,69 @@ test_handshake_retried(void **state)
 	reconcile_free(r);
 	mesh_desired_free(d);
 	mesh_desired_free(d2);
+	conf_free(conf);
+}
+
+/* Crossed initiations can leave a session that carries one way: a handshake on both sides,
+ * and one side receives nothing but handshake messages while it sends. That side starts its
+ * handshake once more RECONCILE_HANDSHAKE_RETRY after the start, whichever side would have
+ * tried again had none completed (beta, key 1, is the one here; gamma, key 255, is not); a
+ * session that brought traffic back, or one this side sent nothing on, is left alone, and
+ * the look is made once. */
+static void
+test_one_way_session_restarted(void **state)
+{
+	struct fixture_site high = gamma;
+	const struct fixture_site *view[] = {&beta, &high};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d;
+	const int64_t T = RECONCILE_HANDSHAKE_RETRY;
+	const uint64_t hs = 148 + 92; /* the other side's initiation, the answer to this one */
+	uint8_t low_key[WG_KEY_SIZE], high_key[WG_KEY_SIZE];
+	struct timespec now = {.tv_sec = 1};
+	struct reconcile_stats st;
+	struct reconcile *r;
+
+	(void)state;
+	high.key = 255;
+	d = desired_of(conf, view, N(view));
+	fixture_pubkey(1, low_key);
+	fixture_pubkey(255, high_key);
+
+	/* beta deaf, gamma's session fine both ways: beta is started once more. */
+	r = started(d);
+	assert_int_equal(reconcile_retry_at(r), T);
+	assert_int_equal(fake_wg_set_peer_stats("wg0", low_key, &now, hs, 148 + 32 + 1460), 0);
+	assert_int_equal(fake_wg_set_peer_stats("wg0", high_key, &now, hs + 32, 148 + 32), 0);
+	assert_int_equal(reconcile_run(r, d, T), 0);
+	expect_changes("wg set wg0 peer @BETA@ remove "
+	               "peer @BETA@ endpoint 192.0.2.2:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32 "
+	               "peer @BETA@ update-only persistent-keepalive 0\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_retried, 1);
+	assert_int_equal(reconcile_retry_at(r), 0);
+	/* Once: deaf again, it is left to WireGuard. */
+	assert_int_equal(fake_wg_set_peer_stats("wg0", low_key, &now, hs, 148 + 32 + 1460), 0);
+	assert_int_equal(reconcile_run(r, d, 2 * T), 0);
+	assert_int_equal(fake_changes(), 0);
+	reconcile_free(r);
+
+	/* gamma deaf, the side that would not try again: started once more too; beta's answer
+	 * came (92 bytes) and nothing went on its session yet: left alone. */
+	setup(NULL);
+	r = started(d);
+	assert_int_equal(fake_wg_set_peer_stats("wg0", low_key, &now, 92, 148), 0);
+	assert_int_equal(fake_wg_set_peer_stats("wg0", high_key, &now, hs, 92 + 32 + 1460), 0);
+	assert_int_equal(reconcile_run(r, d, T), 0);
+	expect_changes("wg set wg0 peer @HIGH@ remove "
+	               "peer @HIGH@ endpoint 192.0.2.3:51820 persistent-keepalive 1 "
+	               "replace-allowed-ips allowed-ips 10.3.0.0/16,10.99.0.3/32 "
+	               "peer @HIGH@ update-only persistent-keepalive 0\n");
+	reconcile_get_stats(r, &st);
+	assert_int_equal(st.handshakes_retried, 1);
+	reconcile_free(r);
+	mesh_desired_free(d);
 	conf_free(conf);
 }
 
@@ -2592,7 +2675,7 @@ test_handshakes_paced(void **state)
 	char want[160], key[KEY_BASE64_SIZE], *log;
 	struct reconcile *r;
 	size_t started;
-	int64_t t;
+	int64_t t = 0;
 
 	(void)state;
 	all = desired_many(conf, self->wg.public_key, n);
@@ -2647,13 +2730,16 @@ test_handshakes_paced(void **state)
 	free(log);
 	assert_int_equal(changes_holding("persistent-keepalive 1 "), rate);
 
-	/* The rest, a second's worth a run, nat's keepalive turned on from off as its start. */
-	for (t = reconcile_retry_at(r); t; t = reconcile_retry_at(r)) {
+	/* The rest, a second's worth a run, nat's keepalive turned on from off as its start;
+	 * then the look at the last ones started. */
+	while (handshakes_waiting(r)) {
+		t = reconcile_retry_at(r);
 		started = handshakes_started(r);
 		assert_int_equal(reconcile_run(r, all, t), 0);
 		assert_true(handshakes_started(r) > started &&
 		            handshakes_started(r) <= started + rate);
 	}
+	assert_int_equal(reconcile_retry_at(r), t + RECONCILE_HANDSHAKE_RETRY);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.handshakes_started, n - 1);
 	assert_int_equal(st.handshakes_waiting, 0);
@@ -3111,6 +3197,7 @@ main(void)
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
+	        cmocka_unit_test_setup(test_one_way_session_restarted, setup),
 	        cmocka_unit_test_setup(test_handshakes_retried_many, setup),
 	        cmocka_unit_test_setup(test_handshakes_paced, setup),
 	        cmocka_unit_test_setup(test_drift_while_held, setup),
