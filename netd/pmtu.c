@@ -226,8 +226,6 @@ pmtu_ack(struct pmtu *p, int64_t now, uint32_t id, uint32_t size)
 	         4 * (now - (p->next_at - probe_wait(p))) < probe_wait(p))
 		p->slow--;
 	p->inflight = false;
-	p->check = false;
-	p->check_losses = 0;
 	p->acked++;
 	p->silent_wait = 0;
 	switch ((enum pmtu_phase)p->phase) {
