@@ -2112,6 +2112,7 @@ struct handshake_watch {
 struct handshake_plan {
 	struct handshake_watch *watch; /* the peers started now */
 	size_t nwatch, started, retried;
+	size_t one_way;       /* of those retried, the ones whose session carried one way */
 	size_t budget;        /* starts the pace allows this run */
 	size_t paced;         /* starts it took */
 	const uint8_t **hold; /* keys of the peers written without their start */
@@ -2326,8 +2327,9 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 		if (peer_replace(set, have) < 0)
 			return -ENOMEM;
 		count[RECONCILE_OP_PEER_REMOVE]++;
-		have = NULL;
 		plan->retried += again;
+		plan->one_way += again && !never_handshaked(have);
+		have = NULL;
 	}
 	if (!have) {
 		flags = WG_PEER_HAS_KEEPALIVE | WG_PEER_REPLACE_ALLOWEDIPS;
@@ -2442,6 +2444,7 @@ configure_peers(struct run *run)
 	if (applied) {
 		run->r->stats.handshakes_started += plan.started;
 		run->r->stats.handshakes_retried += plan.retried;
+		run->r->stats.handshakes_one_way += plan.one_way;
 	}
 	/* What was sent holds those peers, started or not, whether or not it was applied. */
 	if (sent) {

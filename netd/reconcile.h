@@ -102,12 +102,13 @@ struct reconcile_stats {
 	/* Tunnel routes netd had installed and removed because another owner's route in its
 	 * table came to overlap them. */
 	uint64_t overlap_withdrawals;
-	/* Peers told to handshake as their endpoint was set or changed (delta_peer), and of
-	 * those, peers started once more as no handshake had completed
-	 * RECONCILE_HANDSHAKE_RETRY later; peers whose start waits for the pace
-	 * (RECONCILE_HANDSHAKE_RATE) as the last run left them. */
+	/* Peers told to handshake as their endpoint was set or changed (delta_peer); of those,
+	 * peers started once more RECONCILE_HANDSHAKE_RETRY later, as no handshake had
+	 * completed or as their session carried one way, and of these the one-way ones; peers
+	 * whose start waits for the pace (RECONCILE_HANDSHAKE_RATE) as the last run left them. */
 	uint64_t handshakes_started;
 	uint64_t handshakes_retried;
+	uint64_t handshakes_one_way;
 	uint64_t handshakes_waiting;
 	/* The last run's wall time reading the kernel (links, the device, routes, addresses,
 	 * FDB), in microseconds: at thousands of sites what a run costs whatever it changes. */

@@ -318,6 +318,7 @@ reconcile_json(const struct site_snapshot *s)
 	r |= put(o, "drifted_peers", drifted_json(&rs));
 	r |= put_int(o, "handshakes_started", (json_int_t)rs.handshakes_started);
 	r |= put_int(o, "handshakes_retried", (json_int_t)rs.handshakes_retried);
+	r |= put_int(o, "handshakes_one_way", (json_int_t)rs.handshakes_one_way);
 	r |= put_int(o, "handshakes_waiting", (json_int_t)rs.handshakes_waiting);
 	r |= put(o, "dirty", json_boolean(reconcile_dirty(s->reconcile)));
 	return finish(o, r);

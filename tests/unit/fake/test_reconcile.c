@@ -2452,6 +2452,7 @@ test_handshake_retried(void **state)
 	assert_int_equal(handshakes_started(r), 3);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.handshakes_retried, 1);
+	assert_int_equal(st.handshakes_one_way, 0);
 	assert_int_equal(reconcile_retry_at(r), 0);
 	assert_int_equal(reconcile_run(r, d, 2 * T), 0);
 	assert_int_equal(fake_changes(), 0);
@@ -2509,6 +2510,7 @@ test_one_way_session_restarted(void **state)
 	               "peer @BETA@ update-only persistent-keepalive 0\n");
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.handshakes_retried, 1);
+	assert_int_equal(st.handshakes_one_way, 1);
 	assert_int_equal(reconcile_retry_at(r), 0);
 	/* Once: deaf again, it is left to WireGuard. */
 	assert_int_equal(fake_wg_set_peer_stats("wg0", low_key, &now, hs, 148 + 32 + 1460), 0);

@@ -344,6 +344,7 @@ test_reply_keys(void **state)
 	             "reconcile.drifted_peers.foreign integer\n"
 	             "reconcile.handshakes_started integer\n"
 	             "reconcile.handshakes_retried integer\n"
+	             "reconcile.handshakes_one_way integer\n"
 	             "reconcile.handshakes_waiting integer\n"
 	             "reconcile.dirty boolean\n");
 	expect_shape(status_peers_json(&f->snap),
