@@ -5012,6 +5012,14 @@ gossip_member_desc(const struct gossip *g, size_t index)
 	return index < g->nmembers ? g->members[index].desc : NULL;
 }
 
+struct gossip_cred *
+gossip_member_cred(const struct gossip *g, size_t index)
+{
+	const struct admitted *a = index < g->nmembers ? admitted_of(g, (uint32_t)index) : NULL;
+
+	return a != NULL ? a->cred : NULL;
+}
+
 int
 gossip_member(const struct gossip *g, size_t index, struct gossip_member_info *out)
 {

@@ -285,6 +285,8 @@ struct gossip_member_info {
 /* The member's descriptor as held, NULL when only its name is known: a reference keeps it
  * past the member's next one, for a state file or a new instance to carry. */
 struct gossip_desc *gossip_member_desc(const struct gossip *g, size_t index);
+/* The credential the member is admitted by, NULL when none: the same for a reference. */
+struct gossip_cred *gossip_member_cred(const struct gossip *g, size_t index);
 
 /* Members by index: the trust table's entries first (a member's index is its trust index),
  * then the sites admitted by credential, in the order they were. -1 for an index not known. */

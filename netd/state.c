@@ -50,98 +50,172 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* One entry: its length, then a payload holding m alone. buf NULL: only counts its bytes. */
-static int
-put_entry(uint8_t *buf, size_t *off, const struct wire_msg *m)
-{
-	uint8_t scratch[WIRE_DATAGRAM_MAX];
-	struct wire_writer w;
+/* Where the encoded file goes: counted only (buf NULL, fd < 0), into buf, which holds the
+ * whole file (state_encode), or to fd through chunk (state_save: a buffer of the file's size
+ * cost a save of 10,000 sites 5 MB). */
+struct sink {
+	uint8_t *buf;
+	int fd;
+	uint8_t *chunk; /* STATE_CHUNK bytes */
+	size_t fill;    /* in chunk, not yet written */
+	size_t off;     /* bytes put so far */
+};
 
-	if (wire_begin(&w, buf != NULL ? buf + *off + 2 : scratch, WIRE_DATAGRAM_MAX) != 0 ||
-	    wire_put_msg(&w, m) != 0)
-		return -E2BIG;
-	if (buf != NULL) {
-		buf[*off] = (uint8_t)(w.len >> 8);
-		buf[*off + 1] = (uint8_t)w.len;
+#define STATE_CHUNK (64u << 10)
+
+static int
+write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
 	}
-	*off += 2 + w.len;
+	return 0;
+}
+
+/* 0, or -errno of a failed write. */
+static int
+sink_flush(struct sink *s)
+{
+	if (s->fd < 0 || s->fill == 0)
+		return 0;
+	if (write_all(s->fd, s->chunk, s->fill) < 0)
+		return -errno;
+	s->fill = 0;
 	return 0;
 }
 
 static int
-put_blob(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type, const uint8_t *bytes,
-         uint16_t len)
+sink_put(struct sink *s, const uint8_t *bytes, size_t len)
+{
+	int rc;
+
+	if (s->buf != NULL) {
+		memcpy(s->buf + s->off, bytes, len);
+	} else if (s->fd >= 0) {
+		if (s->fill + len > STATE_CHUNK && (rc = sink_flush(s)) < 0)
+			return rc;
+		memcpy(s->chunk + s->fill, bytes, len);
+		s->fill += len;
+	}
+	s->off += len;
+	return 0;
+}
+
+/* One entry: its length, then a payload holding m alone. */
+static int
+put_entry(struct sink *s, const struct wire_msg *m)
+{
+	uint8_t frame[2 + WIRE_DATAGRAM_MAX];
+	struct wire_writer w;
+
+	if (wire_begin(&w, frame + 2, WIRE_DATAGRAM_MAX) != 0 || wire_put_msg(&w, m) != 0)
+		return -E2BIG;
+	frame[0] = (uint8_t)(w.len >> 8);
+	frame[1] = (uint8_t)w.len;
+	return sink_put(s, frame, 2 + w.len);
+}
+
+static int
+put_blob(struct sink *s, struct wire_msg *m, uint8_t type, const uint8_t *bytes, uint16_t len)
 {
 	m->type = type;
 	m->blob_len = len;
 	memcpy(m->blob, bytes, len);
-	return put_entry(buf, off, m) != 0 ? -E2BIG : 0;
+	return put_entry(s, m);
 }
 
 static int
-put_blobs(uint8_t *buf, size_t *off, struct wire_msg *m, uint8_t type,
-          const struct state_blob *blobs, size_t n)
+put_blobs(struct sink *s, struct wire_msg *m, uint8_t type, const struct state_blob *blobs,
+          size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (put_blob(buf, off, m, type, blobs[i].bytes, blobs[i].len) != 0)
-			return -E2BIG;
-	return 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = put_blob(s, m, type, blobs[i].bytes, blobs[i].len);
+	return rc;
 }
 
-/* The entries after the header; buf NULL: only counts their bytes. */
+/* The entries after the header. */
 static int
-put_entries(uint8_t *buf, size_t *off, struct wire_msg *m, const struct state *st)
+put_entries(struct sink *s, struct wire_msg *m, const struct state *st)
 {
 	/* The federation first: a reader takes it before the members. */
-	int rc = st->authorities.len > 0 ? put_blob(buf, off, m, WIRE_AUTHORITIES,
-	                                            st->authorities.bytes, st->authorities.len)
+	int rc = st->authorities.len > 0 ? put_blob(s, m, WIRE_AUTHORITIES, st->authorities.bytes,
+	                                            st->authorities.len)
 	                                 : 0;
 
 	if (rc == 0)
-		rc = put_blobs(buf, off, m, WIRE_CRED, st->creds, st->ncreds);
+		rc = put_blobs(s, m, WIRE_CRED, st->creds, st->ncreds);
+	for (size_t i = 0; rc == 0 && i < st->ncred_refs; i++) {
+		int len = gossip_cred_encode(st->cred_refs[i], m->blob, sizeof(m->blob));
+
+		m->type = WIRE_CRED;
+		m->blob_len = (uint16_t)len;
+		rc = len < 0 ? -E2BIG : put_entry(s, m);
+	}
 	if (rc == 0)
-		rc = put_blobs(buf, off, m, WIRE_REVOKE, st->revocations, st->nrevocations);
+		rc = put_blobs(s, m, WIRE_REVOKE, st->revocations, st->nrevocations);
 	for (size_t i = 0; rc == 0 && i < st->nmembers; i++) {
 		m->type = WIRE_ALIVE;
 		wire_cdesc_unpack(&st->members[i]->d, &m->desc);
-		rc = put_entry(buf, off, m);
+		rc = put_entry(s, m);
 	}
 	return rc;
 }
 
-/* Encoded twice, counting first: the buffer is the file's size, where room for the longest
- * entry each cost a netd of 10,000 sites 24 MB more at every save. */
-int
-state_encode(const struct state *st, uint8_t **out, size_t *len)
+/* The header, then the entries. */
+static int
+put_file(struct sink *s, const struct state *st)
 {
-	size_t total = st->nmembers + st->ncreds + st->nrevocations + (st->authorities.len > 0),
-	       size = STATE_HEADER, off = STATE_HEADER;
+	size_t ncreds = st->ncreds + st->ncred_refs,
+	       total = st->nmembers + ncreds + st->nrevocations + (st->authorities.len > 0);
+	uint8_t header[STATE_HEADER];
 	struct wire_msg *m;
-	uint8_t *buf = NULL;
 	int rc;
 
-	if (st->nmembers > STATE_MAX_MEMBERS || st->ncreds > STATE_MAX_MEMBERS ||
+	if (st->nmembers > STATE_MAX_MEMBERS || ncreds > STATE_MAX_MEMBERS ||
 	    st->nrevocations > STATE_MAX_MEMBERS)
 		return -E2BIG;
+	memcpy(header, state_magic, sizeof(state_magic));
+	put32(header + 8, st->incarnation);
+	put32(header + 12, (uint32_t)total);
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return -ENOMEM;
-	rc = put_entries(NULL, &size, m, st);
-	if (rc == 0 && (buf = malloc(size)) == NULL)
-		rc = -ENOMEM;
-	if (rc == 0) {
-		memcpy(buf, state_magic, sizeof(state_magic));
-		put32(buf + 8, st->incarnation);
-		put32(buf + 12, (uint32_t)total);
-		rc = put_entries(buf, &off, m, st);
-	}
+	rc = sink_put(s, header, sizeof(header));
+	if (rc == 0)
+		rc = put_entries(s, m, st);
 	free(m);
+	return rc;
+}
+
+/* Encoded twice, counting first: the buffer is the file's size, where room for the longest
+ * entry each cost a netd of 10,000 sites 24 MB more. */
+int
+state_encode(const struct state *st, uint8_t **out, size_t *len)
+{
+	struct sink count = {.fd = -1}, put = {.fd = -1};
+	int rc = put_file(&count, st);
+
+	if (rc < 0)
+		return rc;
+	put.buf = malloc(count.off);
+	if (put.buf == NULL)
+		return -ENOMEM;
+	rc = put_file(&put, st);
 	if (rc < 0) {
-		free(buf);
+		free(put.buf);
 		return rc;
 	}
-	*out = buf;
-	*len = off;
+	*out = put.buf;
+	*len = put.off;
 	return 0;
 }
 
@@ -336,6 +410,9 @@ state_clear(struct state *st)
 	for (size_t i = 0; i < st->nmembers; i++)
 		gossip_desc_unref(st->members[i]);
 	free(st->members);
+	for (size_t i = 0; i < st->ncred_refs; i++)
+		gossip_cred_unref(st->cred_refs[i]);
+	free(st->cred_refs);
 	free(st->creds);
 	free(st->revocations);
 	free(st->blob_store);
@@ -393,22 +470,6 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* path's directory into dir, created (not its parents) with mode 0700 when missing; and
  * path + suffix into aux. */
 static int
@@ -449,18 +510,28 @@ int
 state_save(const char *path, const struct state *st, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
-	uint8_t *buf = NULL;
-	size_t len;
+	struct sink s = {.fd = -1};
 	int fd = -1, rc;
 
 	if (prepare(path, ".tmp", dir, tmp, err, errlen) < 0)
 		return -1;
-	rc = state_encode(st, &buf, &len);
-	if (rc < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(-rc));
+	s.chunk = malloc(STATE_CHUNK);
+	if (s.chunk == NULL)
+		return fail(err, errlen, "%s: %s", path, strerror(ENOMEM));
 	rc = -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (fd < 0) {
+		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	s.fd = fd;
+	if ((rc = put_file(&s, st)) < 0 || (rc = sink_flush(&s)) < 0) {
+		fail(err, errlen, "%s: %s", tmp, strerror(-rc));
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	if (fsync(fd) < 0) {
 		fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -484,7 +555,7 @@ out:
 		close(fd);
 	if (rc < 0)
 		unlink(tmp);
-	free(buf);
+	free(s.chunk);
 	return rc;
 }
 

@@ -109,15 +109,15 @@ view_carry(const struct gossip *g, struct state *st)
 	size_t stored = 0;
 
 	st->members = calloc(count ? count : 1, sizeof(*st->members));
-	st->creds = calloc(count ? count : 1, sizeof(*st->creds));
+	st->cred_refs = calloc(count ? count : 1, sizeof(*st->cred_refs));
 	st->revocations = calloc(nrevs ? nrevs : 1, sizeof(*st->revocations));
-	/* Room for the longest document each; written only as far as they go. */
-	st->blob_store = malloc((count + nrevs + 1) * (size_t)WIRE_BLOB_MAX);
-	st->nmembers = st->ncreds = st->nrevocations = 0;
+	/* Room for the longest revocation each; written only as far as they go. */
+	st->blob_store = malloc((nrevs + 1) * (size_t)WIRE_BLOB_MAX);
+	st->nmembers = st->ncred_refs = st->nrevocations = 0;
 	st->authorities.len = update != NULL ? (uint16_t)len : 0;
 	if (update != NULL)
 		memcpy(st->authorities.bytes, update, len);
-	if (st->members == NULL || st->creds == NULL || st->revocations == NULL ||
+	if (st->members == NULL || st->cred_refs == NULL || st->revocations == NULL ||
 	    st->blob_store == NULL) {
 		state_clear(st);
 		return -1;
@@ -129,14 +129,8 @@ view_carry(const struct gossip *g, struct state *st)
 		    (mi.state != GOSSIP_ALIVE && mi.state != GOSSIP_SUSPECT))
 			continue;
 		st->members[st->nmembers++] = gossip_desc_ref(gossip_member_desc(g, i));
-		if (mi.cred != NULL) {
-			struct state_blob *b = &st->creds[st->ncreds++];
-
-			b->bytes = st->blob_store + stored;
-			b->len = (uint16_t)gossip_cred_encode(mi.cred, st->blob_store + stored,
-			                                      WIRE_BLOB_MAX);
-			stored += b->len;
-		}
+		if (mi.cred != NULL)
+			st->cred_refs[st->ncred_refs++] = gossip_cred_ref(gossip_member_cred(g, i));
 	}
 	for (size_t i = 0; i < nrevs; i++) {
 		struct state_blob *b = &st->revocations[st->nrevocations++];
@@ -171,6 +165,14 @@ view_adopt(struct gossip *g, const struct state *st, gossip_time now)
 		if (gossip_add_credential(g, now, st->creds[i].bytes, st->creds[i].len, err,
 		                          sizeof(err)) == 0)
 			creds++;
+	for (size_t i = 0; i < st->ncred_refs; i++) {
+		uint8_t bytes[CRED_ENCODED_MAX];
+		int len = gossip_cred_encode(st->cred_refs[i], bytes, sizeof(bytes));
+
+		if (len >= 0 &&
+		    gossip_add_credential(g, now, bytes, (size_t)len, err, sizeof(err)) == 0)
+			creds++;
+	}
 	for (size_t i = 0; i < st->nmembers; i++)
 		if (gossip_desc_verify(st->members[i]) == 0 &&
 		    gossip_add_member(g, now, st->members[i]) == 0)
@@ -178,7 +180,8 @@ view_adopt(struct gossip *g, const struct state *st, gossip_time now)
 	if (st->nmembers > 0 || st->nrevocations > 0)
 		log_info("gossip: %zu of %zu remembered members taken into the view (%zu of %zu "
 		         "credentials, %zu of %zu revocations)",
-		         adopted, st->nmembers, creds, st->ncreds, revs, st->nrevocations);
+		         adopted, st->nmembers, creds, st->ncreds + st->ncred_refs, revs,
+		         st->nrevocations);
 }
 
 static enum mesh_state

@@ -255,6 +255,58 @@ test_files(void **unused)
 	release(2);
 }
 
+/* A file larger than the buffer a save writes it through is written whole, byte for byte what
+ * state_encode makes of the same state. */
+static void
+test_file_in_chunks(void **unused)
+{
+	enum { N = 1000 };
+	char dir[] = "/tmp/netd-state.XXXXXX", path[256], err[256];
+	struct gossip_desc **many = calloc(N, sizeof(*many));
+	struct state st = {.incarnation = 7}, back;
+	struct wire_desc d;
+	uint8_t *want, *got;
+	size_t len;
+	FILE *f;
+
+	(void)unused;
+	assert_non_null(many);
+	for (size_t i = 0; i < N; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "site%zu", i);
+		member(&d, name, (uint8_t)i);
+		many[i] = gossip_desc_new(&d);
+		assert_non_null(many[i]);
+	}
+	st.members = many;
+	st.nmembers = N;
+	assert_int_equal(state_encode(&st, &want, &len), 0);
+	assert_true(len > 2 * (64u << 10));
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gossip.state", dir);
+	assert_int_equal(state_save(path, &st, err, sizeof(err)), 0);
+	got = malloc(len + 1);
+	assert_non_null(got);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, len + 1, f), len);
+	fclose(f);
+	assert_memory_equal(got, want, len);
+	assert_int_equal(state_load(path, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.nmembers, N);
+	assert_int_equal(back.incarnation, 7);
+	state_clear(&back);
+
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+	for (size_t i = 0; i < N; i++)
+		gossip_desc_unref(many[i]);
+	free(many);
+	free(want);
+	free(got);
+}
+
 /* A file of the first version (with a restart epoch after the magic) keeps its view. */
 static void
 test_version_1(void **unused)
@@ -351,6 +403,7 @@ main(void)
 	        cmocka_unit_test(test_truncated_and_trailing),
 	        cmocka_unit_test(test_corrupt),
 	        cmocka_unit_test(test_files),
+	        cmocka_unit_test(test_file_in_chunks),
 	        cmocka_unit_test(test_version_1),
 	        cmocka_unit_test(test_lock),
 	        cmocka_unit_test(test_save_delay),
