@@ -2098,9 +2098,9 @@ device_read_fresh(const struct wg_device *dev)
  * under load), receives the other's traffic and so never starts a handshake itself, and the
  * other end, which receives nothing, starts one only after 15 s of silence. Either end may be
  * the deaf one, so both look at every peer they started: one whose handshake completed but
- * which has received nothing but handshake messages while it sent on its session (netd's path
- * MTU probe goes out at once, and its answer comes back at once) is started once more the
- * same way, by the deaf end alone. */
+ * which has received only the other end's initiation and the answer to its own while it sent
+ * on its session (netd's path MTU probe goes out at once, and its answer comes back at once)
+ * is started once more the same way, by the deaf end alone. */
 
 /* A peer started now, to be looked at again. */
 struct handshake_watch {
@@ -2159,12 +2159,18 @@ handshake_bytes_only(uint64_t bytes)
 	return false;
 }
 
-/* Whether have's session goes one way only: it handshook and sent on the session, and all
- * that came back is handshake messages. */
+/* Whether have's session goes one way only after crossed initiations: it handshook and sent
+ * on the session, and all it received is the other end's initiation and the answer to its
+ * own. Nothing else adds up to those 240 bytes: an end that handshook received an answer (92)
+ * or, having answered, traffic after an initiation (148), and traffic comes in steps of 16. A
+ * sum that could also hold traffic (an answer and a 240-byte packet is 332, an initiation and
+ * two answers too) is left alone: an end that only answered is slow to send, not deaf, and a
+ * new session would cut its first traffic short. */
 static bool
 one_way(const struct wg_peer *have)
 {
-	return !never_handshaked(have) && handshake_bytes_only(have->rx_bytes) &&
+	return !never_handshaked(have) &&
+	       have->rx_bytes == WG_INITIATION_BYTES + WG_RESPONSE_BYTES &&
 	       !handshake_bytes_only(have->tx_bytes);
 }
 

@@ -2473,11 +2473,12 @@ test_handshake_retried(void **state)
 }
 
 /* Crossed initiations can leave a session that carries one way: a handshake on both sides,
- * and one side receives nothing but handshake messages while it sends. That side starts its
- * handshake once more RECONCILE_HANDSHAKE_RETRY after the start, whichever side would have
- * tried again had none completed (beta, key 1, is the one here; gamma, key 255, is not); a
- * session that brought traffic back, or one this side sent nothing on, is left alone, and
- * the look is made once. */
+ * and one side receives nothing but handshake messages (the other's initiation among them)
+ * while it sends. That side starts its handshake once more RECONCILE_HANDSHAKE_RETRY after
+ * the start, whichever side would have tried again had none completed (beta, key 1, is the
+ * one here; gamma, key 255, is not); a session that brought traffic back, even traffic whose
+ * bytes handshake messages could also make, or one this side sent nothing on, is left
+ * alone, and the look is made once. */
 static void
 test_one_way_session_restarted(void **state)
 {
@@ -2518,11 +2519,13 @@ test_one_way_session_restarted(void **state)
 	assert_int_equal(fake_changes(), 0);
 	reconcile_free(r);
 
-	/* gamma deaf, the side that would not try again: started once more too; beta's answer
-	 * came (92 bytes) and nothing went on its session yet: left alone. */
+	/* gamma deaf, the side that would not try again: started once more too; beta answered
+	 * and sent a 240-byte packet (332 bytes, as an initiation and two answers would be):
+	 * left alone. */
 	setup(NULL);
 	r = started(d);
-	assert_int_equal(fake_wg_set_peer_stats("wg0", low_key, &now, 92, 148), 0);
+	assert_int_equal(fake_wg_set_peer_stats("wg0", low_key, &now, 92 + 240, 148 + 32 + 1460),
+	                 0);
 	assert_int_equal(fake_wg_set_peer_stats("wg0", high_key, &now, hs, 92 + 32 + 1460), 0);
 	assert_int_equal(reconcile_run(r, d, T), 0);
 	expect_changes("wg set wg0 peer @HIGH@ remove "
