@@ -2266,9 +2266,8 @@ note_held(struct reconcile *r, const struct handshake_plan *plan)
 }
 
 /* Forgets the handshakes whose time has come, and notes those of plan started by a request
- * that was sent: applied, or
- * going on in the background, where a userspace WireGuard still starting may take the peers
- * before its interface is up and start no handshake for them. */
+ * that was sent: applied, or going on in the background, where a userspace WireGuard still
+ * starting may take the peers before its interface is up and start no handshake for them. */
 static void
 note_handshakes(struct run *run, const struct handshake_plan *plan, bool sent)
 {
