@@ -3362,10 +3362,18 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	add_fdb(&run);
 	note_blocked(&run);
 	note_yields(&run);
+	/* The fences' save is the last to look at the table as read (0.6 MB at 10,000 routes),
+	 * which goes before the scope is made beside the one it replaces, the run's peak. */
+	save_fences(&run);
+	free(run.routes);
+	run.routes = NULL;
+	run.nroutes = 0;
 	if (save_scope(&run) < 0)
 		run.oom = true;
+	goto saved;
 out:
 	save_fences(&run);
+saved:
 	save_overlaps(&run);
 	err = finish(&run, now, true);
 	count_resync(r, why, run.applied);
