@@ -36,6 +36,10 @@ static struct {
 	size_t changes;
 	struct injected fail[FAKE_OP_KIND_COUNT];
 	unsigned slow[FAKE_OP_KIND_COUNT]; /* microseconds added to each call of a kind */
+	/* fake_measure_at: the call to measure at, how, and what it gave (0: not yet). */
+	enum fake_op_kind measure_kind;
+	size_t (*measure)(void);
+	size_t measured;
 	struct kh_monitor *monitors;
 	bool ready;
 } F;
@@ -193,6 +197,10 @@ fake_op_begin(enum fake_op_kind kind, struct fake_text *text, size_t *slot)
 		F.changes++;
 	if (F.slow[kind])
 		usleep(F.slow[kind]);
+	if (F.measure && F.measure_kind == kind) {
+		F.measured = F.measure();
+		F.measure = NULL;
+	}
 	if (F.fail[kind].count)
 		inj = &F.fail[kind];
 	else if (F.fail[FAKE_OP_ANY].count)
@@ -322,6 +330,21 @@ fake_slow(enum fake_op_kind kind, unsigned usec)
 	fake_ensure_ready();
 	if ((unsigned)kind < FAKE_OP_KIND_COUNT)
 		F.slow[kind] = usec;
+}
+
+void
+fake_measure_at(enum fake_op_kind kind, size_t (*measure)(void))
+{
+	fake_ensure_ready();
+	F.measure_kind = kind;
+	F.measure = measure;
+	F.measured = 0;
+}
+
+size_t
+fake_measured(void)
+{
+	return F.measured;
 }
 
 /* --- monitors --- */
@@ -529,6 +552,8 @@ fake_reset(void)
 	free_ops();
 	memset(F.fail, 0, sizeof(F.fail));
 	memset(F.slow, 0, sizeof(F.slow));
+	F.measure = NULL;
+	F.measured = 0;
 	fake_monitors_reset();
 	/* A fresh namespace is there without a word. */
 	F.actor = FAKE_SETUP;

@@ -172,6 +172,12 @@ void fake_fail_after(enum fake_op_kind kind, unsigned skip, int err);
  * 0 cancels. */
 void fake_slow(enum fake_op_kind kind, unsigned usec);
 
+/* At the next call of kind by FAKE_NETD, before it acts, measure() is taken (the tests' count
+ * of the heap in use: what the caller holds at that point of its work); fake_measured gives
+ * it, 0 until that call comes. */
+void fake_measure_at(enum fake_op_kind kind, size_t (*measure)(void));
+size_t fake_measured(void);
+
 /* The kernel ran out of room for notifications: every open monitor loses what it had queued
  * and reads a KH_EV_RESYNC next, as after ENOBUFS. */
 void fake_monitor_overrun(void);
