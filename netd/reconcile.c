@@ -2389,7 +2389,7 @@ configure_peers(struct run *run)
 	const uint8_t **have_keys = NULL, **want_keys = NULL;
 	struct reconcile_object object = link_object(RECONCILE_OBJECT_PEERS, d->wg.name);
 	struct wg_device *set;
-	bool *changed = NULL, *left = NULL, reported = false, applied = false, sent = false;
+	bool *changed = NULL, *left = NULL, reported = false, sent = false;
 	int err = 0;
 
 	set = wg_device_new(d->wg.name);
@@ -2445,15 +2445,14 @@ configure_peers(struct run *run)
 		goto out;
 	}
 	err = wg_set_device(set);
-	applied = err == 0;
-	sent = applied || err == -ETIMEDOUT;
-	if (applied) {
+	sent = err == 0 || err == -ETIMEDOUT;
+	/* What was sent holds those peers, started or not, whether or not it was applied; and
+	 * counts as the starts it asked for: a request the loop stopped waiting for (a userspace
+	 * WireGuard's, thousands of peers) goes on in the background, and nothing reports it. */
+	if (sent) {
 		run->r->stats.handshakes_started += plan.started;
 		run->r->stats.handshakes_retried += plan.retried;
 		run->r->stats.handshakes_one_way += plan.one_way;
-	}
-	/* What was sent holds those peers, started or not, whether or not it was applied. */
-	if (sent) {
 		pace_spend(run->r, run->now, plan.paced);
 		if (note_held(run->r, &plan) < 0)
 			run->oom = true;

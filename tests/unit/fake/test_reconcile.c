@@ -2347,6 +2347,29 @@ handshakes_waiting(const struct reconcile *r)
 	return st.handshakes_waiting;
 }
 
+/* A request the loop stopped waiting for goes on in the background (a userspace WireGuard
+ * with thousands of peers): the starts it asks for are counted as those of a request applied
+ * at once. */
+static void
+test_handshakes_counted_as_sent(void **state)
+{
+	const struct fixture_site *one[] = {&beta}, *two[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d1 = desired_of(conf, one, N(one)),
+	                    *d2 = desired_of(conf, two, N(two));
+	struct reconcile *r = started(d1);
+
+	(void)state;
+	assert_int_equal(handshakes_started(r), 1);
+	fake_fail(FAKE_OP_WG_SET, 1, ETIMEDOUT);
+	assert_int_equal(reconcile_run(r, d2, S), -EAGAIN);
+	assert_int_equal(handshakes_started(r), 2);
+	reconcile_free(r);
+	mesh_desired_free(d1);
+	mesh_desired_free(d2);
+	conf_free(conf);
+}
+
 /* Every peer whose endpoint is set or changes is told to handshake at once, by turning its
  * keepalive on from off in the request that sets the endpoint; a peer without an endpoint is
  * not. The same with keepalives on, as behind NAT: turning one on from off is the start. */
@@ -3249,6 +3272,7 @@ main(void)
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
+	        cmocka_unit_test_setup(test_handshakes_counted_as_sent, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),
 	        cmocka_unit_test_setup(test_one_way_session_restarted, setup),
 	        cmocka_unit_test_setup(test_handshakes_retried_many, setup),
