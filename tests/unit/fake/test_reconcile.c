@@ -3146,6 +3146,24 @@ test_scale(void **state)
 	scale_free(&sc);
 }
 
+/* SCALE_SITES sites programmed, every handshake started at its pace: the reconciler, the
+ * desired state (*d) and the time of its last run (*t). */
+static struct reconcile *
+scale_settled(struct scale *sc, struct mesh_desired **d, int64_t *t)
+{
+	struct mesh_params params;
+	struct reconcile *r;
+
+	scale_init(sc);
+	mesh_params_init(&params);
+	assert_int_equal(mesh_compute(sc->conf, sc->sites, SCALE_SITES, &params, 0, d), 0);
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, *d, 0), 0);
+	for (*t = S; reconcile_retry_at(r); *t = reconcile_retry_at(r))
+		assert_int_equal(reconcile_run(r, *d, *t), 0);
+	return r;
+}
+
 /* What a reconciler keeps between runs for SCALE_SITES sites (two tunnel routes and two fences
  * each, a peer on the drift table), counted by mallinfo2 as what freeing it returns: the
  * saved scope's routes took 80 bytes each, with a copy of the fail-closed prefixes besides
@@ -3157,19 +3175,12 @@ test_kept_footprint(void **state)
 {
 	static struct scale sc;
 	struct mesh_desired *d = NULL;
-	struct mesh_params params;
 	struct reconcile *r;
 	size_t kept;
 	int64_t t;
 
 	(void)state;
-	scale_init(&sc);
-	mesh_params_init(&params);
-	assert_int_equal(mesh_compute(sc.conf, sc.sites, SCALE_SITES, &params, 0, &d), 0);
-	assert_int_equal(reconcile_new(&r), 0);
-	assert_int_equal(reconcile_run(r, d, 0), 0);
-	for (t = S; reconcile_retry_at(r); t = reconcile_retry_at(r))
-		assert_int_equal(reconcile_run(r, d, t), 0);
+	r = scale_settled(&sc, &d, &t);
 	kept = heap_in_use();
 	reconcile_free(r);
 	if (kept == 0) {
@@ -3196,19 +3207,12 @@ test_run_footprint(void **state)
 	static struct scale sc;
 	struct kh_route gone = {.table = 51820, .protocol = 200, .metric = 10};
 	struct mesh_desired *d = NULL;
-	struct mesh_params params;
 	struct reconcile *r;
 	size_t before, held;
 	int64_t t;
 
 	(void)state;
-	scale_init(&sc);
-	mesh_params_init(&params);
-	assert_int_equal(mesh_compute(sc.conf, sc.sites, SCALE_SITES, &params, 0, &d), 0);
-	assert_int_equal(reconcile_new(&r), 0);
-	assert_int_equal(reconcile_run(r, d, 0), 0);
-	for (t = S; reconcile_retry_at(r); t = reconcile_retry_at(r))
-		assert_int_equal(reconcile_run(r, d, t), 0);
+	r = scale_settled(&sc, &d, &t);
 	fake_act_as(FAKE_OTHER);
 	assert_int_equal(addr_prefix_parse("10.16.0.0/24", &gone.dst), 0);
 	assert_int_equal(kh_route_del(&gone), 0);
