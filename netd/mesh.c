@@ -978,6 +978,7 @@ admit_all(struct build *b, const struct mesh_site *sites, size_t nsites, int64_t
 	return b->oom ? -ENOMEM : 0;
 }
 
+/* The admitted sites and their claims: the computation's work, not its result. */
 static void
 free_admitted(struct build *b)
 {
