@@ -197,7 +197,12 @@ fake_op_begin(enum fake_op_kind kind, struct fake_text *text, size_t *slot)
 		F.changes++;
 	if (F.slow[kind])
 		usleep(F.slow[kind]);
-	if (F.measure && F.measure_kind == kind) {
+	if (F.measure && F.measure_kind == FAKE_OP_ANY) {
+		size_t m = F.measure();
+
+		if (m > F.measured)
+			F.measured = m;
+	} else if (F.measure && F.measure_kind == kind) {
 		F.measured = F.measure();
 		F.measure = NULL;
 	}

@@ -174,7 +174,8 @@ void fake_slow(enum fake_op_kind kind, unsigned usec);
 
 /* At the next call of kind by FAKE_NETD, before it acts, measure() is taken (the tests' count
  * of the heap in use: what the caller holds at that point of its work); fake_measured gives
- * it, 0 until that call comes. */
+ * it, 0 until that call comes. With FAKE_OP_ANY it is taken at every call until the next
+ * fake_measure_at or reset, and fake_measured gives the largest. */
 void fake_measure_at(enum fake_op_kind kind, size_t (*measure)(void));
 size_t fake_measured(void);
 
