@@ -496,7 +496,7 @@ build_peers(struct build *b)
 	if (!b->nadmitted)
 		return 0;
 	for (size_t i = 0; i < b->nadmitted; i++)
-		standby += b->admitted[i].site->has_next_key;
+		standby += b->admitted[i].site->next_key != NULL;
 	d->peers = calloc(b->nadmitted + standby, sizeof(*d->peers));
 	carrier = calloc(b->nadmitted, sizeof(*carrier));
 	room = calloc(b->nadmitted, sizeof(*room));
@@ -566,7 +566,7 @@ build_peers(struct build *b)
 	for (size_t i = 0; i < b->nadmitted; i++) {
 		struct mesh_peer *p;
 
-		if (!b->admitted[i].site->has_next_key)
+		if (!b->admitted[i].site->next_key)
 			continue;
 		p = &d->peers[d->npeers++];
 		*p = d->peers[i];

@@ -47,19 +47,18 @@ struct mesh_site {
 	uint8_t public_key[KEY_LEN];
 	struct addr endpoint; /* its WireGuard underlay address; AF_UNSPEC: not known */
 	uint16_t endpoint_port;
+	bool behind_nat;
+	uint8_t noverlay;
 	struct addr_prefix overlay[MESH_MAX_OVERLAY]; /* VTEP addresses, full length */
-	size_t noverlay;
-	const struct addr_prefix *prefixes; /* what it advertises */
-	size_t nprefixes;
-	const uint32_t *vnis; /* segments it joined */
-	size_t nvnis;
+	const struct addr_prefix *prefixes;           /* what it advertises */
+	const uint32_t *vnis;                         /* segments it joined */
+	uint16_t nprefixes;
+	uint16_t nvnis;
 	enum mesh_state state;
 	int64_t died_at; /* MESH_DEAD, MESH_LEFT: since when (monotonic, microseconds) */
-	bool behind_nat;
-	/* The key it announced it moves to: a peer with it and no allowed IPs stands ready, so
-	 * that its first handshake with the new key finds one. */
-	bool has_next_key;
-	uint8_t next_key[KEY_LEN];
+	/* The key it announced it moves to (NULL: none): a peer with it and no allowed IPs
+	 * stands ready, so that its first handshake with the new key finds one. */
+	const uint8_t *next_key;
 	/* The largest inner packet the tunnel to it carries, as path MTU discovery proved it;
 	 * 0: not known, the tunnel's MTU is assumed. */
 	uint32_t path_mtu;
@@ -71,6 +70,9 @@ struct mesh_site {
 	const char *relay_via;
 	int64_t fresh_after;
 };
+/* A run hands the mesh one for every site of the view, alive through the computation: at
+ * 10,000 sites 1.8 MB, 2.3 with the next key copied and the counts in words. */
+_Static_assert(sizeof(struct mesh_site) <= 176, "a view's site grew");
 
 /* What the view does not say and the daemon knows. */
 struct mesh_params {

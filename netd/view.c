@@ -217,10 +217,7 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 	/* The key it is admitted under: after a switch to its next key, its descriptor signed
 	 * with that key may still be on its way. */
 	memcpy(site->public_key, mi->key, KEY_LEN);
-	if (mi->next_key != NULL) {
-		site->has_next_key = true;
-		memcpy(site->next_key, mi->next_key, KEY_LEN);
-	}
+	site->next_key = mi->next_key;
 	if (d->nendpoints > 0) {
 		site->endpoint = wire_cdesc_endpoints(d)[0].addr;
 		site->endpoint_port = wire_cdesc_endpoints(d)[0].port;

@@ -101,6 +101,7 @@ struct view {
 	size_t n;
 	struct addr_prefix (*prefixes)[MAX_ITEMS];
 	uint32_t (*vnis)[MAX_ITEMS];
+	uint8_t (*next_keys)[KEY_LEN];
 };
 
 static size_t
@@ -154,8 +155,8 @@ site_make(struct view *v, size_t i, const struct fixture_site *sp)
 	s->died_at = sp->died_at;
 	s->behind_nat = sp->nat;
 	if (sp->next_key > 0) {
-		s->has_next_key = true;
-		fixture_pubkey(sp->next_key, s->next_key);
+		fixture_pubkey(sp->next_key, v->next_keys[i]);
+		s->next_key = v->next_keys[i];
 	}
 }
 
@@ -170,7 +171,8 @@ fixture_compute(const struct conf *conf, const struct fixture_site *view, size_t
 	v.sites = calloc(n ? n : 1, sizeof(*v.sites));
 	v.prefixes = calloc(n ? n : 1, sizeof(*v.prefixes));
 	v.vnis = calloc(n ? n : 1, sizeof(*v.vnis));
-	assert_true(v.sites && v.prefixes && v.vnis);
+	v.next_keys = calloc(n ? n : 1, sizeof(*v.next_keys));
+	assert_true(v.sites && v.prefixes && v.vnis && v.next_keys);
 	for (size_t i = 0; i < n; i++)
 		site_make(&v, i, &view[i]);
 	mesh_params_init(&defaults);
@@ -178,5 +180,6 @@ fixture_compute(const struct conf *conf, const struct fixture_site *view, size_t
 	free(v.sites);
 	free(v.prefixes);
 	free(v.vnis);
+	free(v.next_keys);
 	return d;
 }
