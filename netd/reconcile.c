@@ -172,8 +172,8 @@ struct want_route {
 	bool held_as_wanted : 1;
 	uint32_t metric;
 	uint32_t mtu;
-	uint32_t
-	        peer; /* index into desired's peers; WANT_NO_PEER: a fail-closed route or a yield */
+	/* Index into desired's peers; WANT_NO_PEER: a fail-closed route or a yield. */
+	uint32_t peer;
 	uint32_t held_oif;
 	uint32_t report; /* the report of why it is not in, or RECONCILE_NO_REPORT */
 };
@@ -1493,7 +1493,6 @@ add_yield(struct run *run, const struct want_route *under, const struct kh_route
 	size_t before = run->r->nreports;
 	struct reconcile_object object;
 	struct reconcile_report *rep;
-
 	struct kh_route route;
 
 	w->dst = theirs->dst;
