@@ -489,15 +489,6 @@ route_object(const struct kh_route *route)
 	                                 .metric = route->metric};
 }
 
-static struct reconcile_object
-want_object(const struct run *run, const struct want_route *w)
-{
-	return (struct reconcile_object){.type = RECONCILE_OBJECT_ROUTE,
-	                                 .dst = w->dst,
-	                                 .table = run->d->table,
-	                                 .metric = w->metric};
-}
-
 /* w as the kernel takes it. */
 static struct kh_route
 want_kh(const struct run *run, const struct want_route *w)
@@ -509,6 +500,14 @@ want_kh(const struct run *run, const struct want_route *w)
 	                         .oif = w->type == KH_ROUTE_UNICAST ? run->wg_link.ifindex : 0,
 	                         .metric = w->metric,
 	                         .mtu = w->mtu};
+}
+
+static struct reconcile_object
+want_object(const struct run *run, const struct want_route *w)
+{
+	struct kh_route route = want_kh(run, w);
+
+	return route_object(&route);
 }
 
 /* A report's place as a planned route keeps it. */
