@@ -180,6 +180,14 @@ wg_get_device(const char *name, struct wg_device **dev)
 }
 
 int
+wg_get_finished(const char *name, struct wg_device **dev)
+{
+	kh_clear_error();
+	/* Only a userspace implementation's exchanges go on in the background. */
+	return wg_uapi_get_finished(name, dev);
+}
+
+int
 wg_set_device(const struct wg_device *dev)
 {
 	enum wg_backend backend;

@@ -133,6 +133,7 @@ int wg_uapi_socket_path(const char *name, char *path, size_t pathlen);
 /* True when the socket exists and the process behind it answers a get. */
 bool wg_uapi_answers(const char *name);
 int wg_uapi_get_device(const char *name, struct wg_device **dev);
+int wg_uapi_get_finished(const char *name, struct wg_device **dev);
 int wg_uapi_set_device(const struct wg_device *dev);
 
 /* --- userspace process (wg_userspace.c) --- */

@@ -428,6 +428,22 @@ wg_uapi_get_device(const char *name, struct wg_device **dev)
 }
 
 int
+wg_uapi_get_finished(const char *name, struct wg_device **dev)
+{
+	char error[sizeof(((struct job *)0)->error)];
+	bool connected;
+	struct job *j;
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&lock);
+	j = job_of(name);
+	if (j && j->done && j->get && j->ret == 0 && now_ms() - j->done_at <= RESULT_TTL_MS)
+		ret = collect(j, dev, &connected, error, sizeof(error));
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int
 wg_uapi_set_device(const struct wg_device *dev)
 {
 	char *text;

@@ -14,9 +14,9 @@
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
 #include "netd/names.h"
+#include "netd/wgread.h"
 
 static const uint8_t zero_mac[KH_MAC_LEN];
-static const uint8_t zero_key[WG_KEY_SIZE];
 
 /* What a segment's devices were when the last run ended. */
 struct owned_segment {
@@ -142,6 +142,9 @@ struct reconcile {
 	 * or its change failed); NULL when none is. */
 	bool *pending;
 	size_t pending_of;
+	/* A read of the WireGuard device finished in the background, taken by reconcile_collect
+	 * before the run it is for; no run holds it past its end. */
+	struct wgread *taken;
 };
 
 /* One segment during a run. */
@@ -207,7 +210,8 @@ struct run {
 	bool addrs_read;
 	size_t routes_unread, addrs_unread; /* the reports of those reads' failures, or SIZE_MAX */
 	bool *fences_held; /* per desired fence, with the addresses unread: in the table as read */
-	struct wg_device *dev; /* as read, or empty when just created */
+	struct wgread *taken; /* reconcile.taken, until read_wg uses it */
+	struct wgread *dev;   /* as read, or empty when just created */
 	struct kh_link wg_link;
 	bool wg_ready; /* the device is there, netd's, and read */
 	struct want_route *want;
@@ -298,6 +302,7 @@ reconcile_free(struct reconcile *r)
 	free(r->due);
 	free(r->held);
 	free(r->pending);
+	wgread_free(r->taken);
 	free(r);
 }
 
@@ -1193,17 +1198,47 @@ drop_stale(struct run *run, bool all)
 
 /* --- reading netd's objects --- */
 
+/* How old a read taken in the background may be for the run to use it instead of reading the
+ * device again: as long as the userspace implementation's answer stays the next get's. */
+#define RECONCILE_TAKEN_MS 5000
+
+bool
+reconcile_collect(struct reconcile *r, const char *device)
+{
+	struct wg_device *dev;
+
+	if (wg_get_finished(device, &dev) < 0)
+		return false;
+	wgread_free(r->taken);
+	r->taken = wgread_take(dev);
+	return true;
+}
+
 static void
 read_wg(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
 	const struct kh_link *l = find_link(run, d->wg.name);
 	struct reconcile_object object = link_object(RECONCILE_OBJECT_WIREGUARD, d->wg.name);
+	struct wgread *taken = run->taken;
+	struct wg_device *dev;
 	int err;
 
 	if (!l)
 		return;
-	err = wg_get_device(d->wg.name, &run->dev);
+	run->taken = NULL;
+	if (taken && !strcmp(taken->name, d->wg.name) &&
+	    wg_monotonic_ms() - taken->read_at_ms <= RECONCILE_TAKEN_MS) {
+		run->dev = taken;
+		err = 0;
+	} else {
+		wgread_free(taken);
+		err = wg_get_device(d->wg.name, &dev);
+		if (err == 0 && !(run->dev = wgread_take(dev))) {
+			run->oom = true;
+			return;
+		}
+	}
 	if (err == -EINPROGRESS) {
 		run->starting = true;
 		return;
@@ -1835,7 +1870,7 @@ create_wg(struct run *run, const struct reconcile_object *object)
 		return err;
 	}
 	/* A new device holds nothing yet: no need to read it. */
-	run->dev = wg_device_new(d->wg.name);
+	run->dev = wgread_empty(d->wg.name);
 	if (!run->dev) {
 		run->oom = true;
 		return -ENOMEM;
@@ -1848,7 +1883,7 @@ static void
 configure_wg(struct run *run, const struct reconcile_object *object)
 {
 	const struct mesh_desired *d = run->d;
-	const struct wg_device *have = run->dev;
+	const struct wgread *have = run->dev;
 	struct wg_device *set;
 
 	set = wg_device_new(d->wg.name);
@@ -1965,35 +2000,6 @@ to_endpoint(const struct addr *a, uint16_t port, union wg_endpoint *ep)
 }
 
 static int
-prefix_qcmp(const void *a, const void *b)
-{
-	return addr_prefix_cmp(a, b);
-}
-
-/* Whether the peer's allowed-ips are exactly the wanted ones (sorted); -ENOMEM. */
-static int
-allowed_equal(const struct wg_peer *have, const struct mesh_peer *want)
-{
-	struct addr_prefix *sorted;
-	int equal = 1;
-
-	if (have->nallowedips != want->nallowed)
-		return 0;
-	if (!want->nallowed)
-		return 1;
-	sorted = malloc(have->nallowedips * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	for (size_t i = 0; i < have->nallowedips; i++)
-		sorted[i] = have->allowedips[i];
-	qsort(sorted, have->nallowedips, sizeof(*sorted), prefix_qcmp);
-	for (size_t i = 0; i < want->nallowed && equal; i++)
-		equal = addr_prefix_equal(&sorted[i], &want->allowed[i]);
-	free(sorted);
-	return equal;
-}
-
-static int
 key_qcmp(const void *a, const void *b)
 {
 	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, WG_KEY_SIZE);
@@ -2027,33 +2033,26 @@ find_key(const uint8_t **keys, size_t n, size_t offset, const uint8_t key[WG_KEY
 	return k ? *k - offset : NULL;
 }
 
-/* The flags of the change peer want needs on have (0: none); -ENOMEM. */
-static int
-peer_change(const struct wg_peer *have, const struct mesh_peer *want)
+/* The flags of the change peer want needs on have, of the device's read (0: none). */
+static uint32_t
+peer_change(const struct wgread *read, const struct wgread_peer *have, const struct mesh_peer *want)
 {
 	union wg_endpoint ep;
 	uint32_t flags = 0;
-	int eq;
 
 	to_endpoint(&want->endpoint, want->endpoint_port, &ep);
-	if (ep.sa.sa_family != AF_UNSPEC) {
-		bool has = have->flags & WG_PEER_HAS_ENDPOINT;
-
-		/* A roaming site's endpoint is WireGuard's to learn once it has one. */
-		if (!has || (!want->endpoint_roams && !wg_endpoint_equal(&have->endpoint, &ep)))
-			flags |= WG_PEER_HAS_ENDPOINT;
-	}
-	if (have->persistent_keepalive != want->keepalive)
+	/* A roaming site's endpoint is WireGuard's to learn once it has one. */
+	if (ep.sa.sa_family != AF_UNSPEC &&
+	    (!have->has_endpoint ||
+	     (!want->endpoint_roams && !wg_endpoint_equal(&have->endpoint, &ep))))
+		flags |= WG_PEER_HAS_ENDPOINT;
+	if (have->keepalive != want->keepalive)
 		flags |= WG_PEER_HAS_KEEPALIVE;
-	if ((have->flags & WG_PEER_HAS_PRESHARED_KEY) &&
-	    memcmp(have->preshared_key, zero_key, WG_KEY_SIZE) != 0)
+	if (have->has_preshared_key)
 		flags |= WG_PEER_HAS_PRESHARED_KEY;
-	eq = allowed_equal(have, want);
-	if (eq < 0)
-		return eq;
-	if (!eq)
+	if (!wgread_allowed_equal(read, have, want->allowed, want->nallowed))
 		flags |= WG_PEER_REPLACE_ALLOWEDIPS;
-	return (int)flags;
+	return flags;
 }
 
 /* Appends to set a write of only the keepalive of the peer of that key. */
@@ -2124,17 +2123,17 @@ delta_peer(struct wg_device *set, const struct mesh_peer *want, uint32_t flags,
  * other side's own try still holds its NAT open) -- unless something came from the other end
  * already, an initiation whose handshake the replacement would cut short. */
 static bool
-session_stale(const struct wg_peer *have, const struct mesh_peer *want)
+session_stale(const struct wgread_peer *have, const struct mesh_peer *want)
 {
-	if (have->last_handshake.tv_sec == 0)
-		return !(have->flags & WG_PEER_HAS_ENDPOINT) && have->rx_bytes == 0 &&
+	if (have->handshake_sec == 0)
+		return !have->has_endpoint && have->rx_bytes == 0 &&
 		       addr_len(want->endpoint.family);
-	return want->fresh_after > 0 && have->last_handshake.tv_sec < want->fresh_after;
+	return want->fresh_after > 0 && have->handshake_sec < want->fresh_after;
 }
 
 /* Removes have in set; added again after, in the same request, it starts afresh. */
 static int
-peer_replace(struct wg_device *set, const struct wg_peer *have)
+peer_replace(struct wg_device *set, const struct wgread_peer *have)
 {
 	struct wg_peer *p = wg_device_add_peer(set);
 
@@ -2151,7 +2150,7 @@ peer_replace(struct wg_device *set, const struct wg_peer *have)
 #define RECONCILE_HANDSHAKE_WAIT (5 * MESH_USEC)
 
 static bool
-device_read_fresh(const struct wg_device *dev)
+device_read_fresh(const struct wgread *dev)
 {
 	return wg_monotonic_ms() - dev->read_at_ms <= RECONCILE_FRESH_READ_MS;
 }
@@ -2214,9 +2213,9 @@ find_due(const struct reconcile *r, const uint8_t key[WG_KEY_SIZE], size_t n)
 }
 
 static bool
-never_handshaked(const struct wg_peer *p)
+never_handshaked(const struct wgread_peer *p)
 {
-	return p->last_handshake.tv_sec == 0 && p->last_handshake.tv_nsec == 0;
+	return !p->handshaked;
 }
 
 /* WireGuard counts the handshake messages a peer sends and receives with its traffic. */
@@ -2245,7 +2244,7 @@ handshake_bytes_only(uint64_t bytes)
  * two answers too) is left alone: an end that only answered is slow to send, not deaf, and a
  * new session would cut its first traffic short. */
 static bool
-one_way(const struct wg_peer *have)
+one_way(const struct wgread_peer *have)
 {
 	return !never_handshaked(have) &&
 	       have->rx_bytes == WG_INITIATION_BYTES + WG_RESPONSE_BYTES &&
@@ -2260,11 +2259,11 @@ one_way(const struct wg_peer *have)
  * and neither tries again before WireGuard's 5 s. An answer still on its way is the one case
  * the replacement cuts short, and it costs a round trip, not 5 s. */
 static bool
-handshake_retry_due(const struct run *run, const struct wg_peer *have)
+handshake_retry_due(const struct run *run, const struct wgread_peer *have)
 {
 	const struct handshake_due *e = find_due(run->r, have->public_key, run->r->ndue);
 
-	if (!e || e->at > run->now || !(have->flags & WG_PEER_HAS_ENDPOINT))
+	if (!e || e->at > run->now || !have->has_endpoint)
 		return false;
 	return never_handshaked(have) ? e->retries : one_way(have);
 }
@@ -2383,17 +2382,18 @@ note_handshakes(struct run *run, const struct handshake_plan *plan, bool sent)
 /* Whether have, held for the pace, still waits for its start: nothing has come or gone
  * through it yet. */
 static bool
-still_held(const struct run *run, const struct wg_peer *have)
+still_held(const struct run *run, const struct wgread_peer *have)
 {
-	return (have->flags & WG_PEER_HAS_ENDPOINT) && never_handshaked(have) &&
-	       have->rx_bytes == 0 && have->tx_bytes == 0 && is_held(run->r, have->public_key);
+	return have->has_endpoint && never_handshaked(have) && have->rx_bytes == 0 &&
+	       have->tx_bytes == 0 && is_held(run->r, have->public_key);
 }
 
 /* Adds to set the change the desired peer want needs, have as WireGuard holds it (NULL: not
  * there), and counts it. Returns 0, 1 when nothing changes, or -ENOMEM. */
 static int
 plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
-          const struct wg_peer *have, size_t count[RECONCILE_OP_COUNT], struct handshake_plan *plan)
+          const struct wgread_peer *have, size_t count[RECONCILE_OP_COUNT],
+          struct handshake_plan *plan)
 {
 	/* Replacing a peer drops its session: decided only on a read of the device made now,
 	 * not on a userspace implementation's answer finished in the background a while ago,
@@ -2403,8 +2403,9 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 	bool again = fresh && have && handshake_retry_due(run, have);
 	bool waiting = have && still_held(run, have);
 	struct mesh_peer quiet;
+	uint32_t flags;
 	bool start;
-	int flags, started;
+	int started;
 
 	if (have && (again || (fresh && session_stale(have, want)))) {
 		if (peer_replace(set, have) < 0)
@@ -2419,27 +2420,24 @@ plan_peer(struct run *run, struct wg_device *set, const struct mesh_peer *want,
 		if (addr_len(want->endpoint.family))
 			flags |= WG_PEER_HAS_ENDPOINT;
 	} else {
-		flags = peer_change(have, want);
-		if (flags < 0)
-			return flags;
+		flags = peer_change(run->dev, have, want);
 	}
 	start = (flags & WG_PEER_HAS_ENDPOINT) || waiting;
 	if (start && !again && !plan->budget) {
 		/* Written as wanted but for the keepalive, which stays as it is (off for a new
 		 * peer) until the start turns it on. */
 		quiet = *want;
-		quiet.keepalive = have ? have->persistent_keepalive : 0;
+		quiet.keepalive = have ? have->keepalive : 0;
 		plan->hold[plan->nhold++] = want->public_key;
 		want = &quiet;
 		start = false;
-		if (have && (flags = peer_change(have, want)) < 0)
-			return flags;
+		if (have)
+			flags = peer_change(run->dev, have, want);
 	}
 	if (have && !flags && !start)
 		return 1;
 	count[have ? RECONCILE_OP_PEER_UPDATE : RECONCILE_OP_PEER_ADD]++;
-	started = delta_peer(set, want, (uint32_t)flags, have ? have->persistent_keepalive : 0,
-	                     start);
+	started = delta_peer(set, want, flags, have ? have->keepalive : 0, start);
 	if (started <= 0)
 		return started;
 	plan->started++;
@@ -2456,14 +2454,13 @@ static void
 configure_peers(struct run *run)
 {
 	const struct mesh_desired *d = run->d;
-	const struct wg_device *have = run->dev;
+	const struct wgread *have = run->dev;
 	size_t count[RECONCILE_OP_COUNT] = {0};
 	struct handshake_plan plan = {.budget = pace_budget(run->r, run->now)};
 	static const enum reconcile_op ops[] = {RECONCILE_OP_PEER_ADD, RECONCILE_OP_PEER_UPDATE,
 	                                        RECONCILE_OP_PEER_REMOVE};
-	const size_t have_off = offsetof(struct wg_peer, public_key);
 	const size_t want_off = offsetof(struct mesh_peer, public_key);
-	const uint8_t **have_keys = NULL, **want_keys = NULL;
+	const uint8_t **want_keys = NULL;
 	struct reconcile_object object = link_object(RECONCILE_OBJECT_PEERS, d->wg.name);
 	struct wg_device *set;
 	bool *changed = NULL, *left = NULL, reported = false, sent = false;
@@ -2476,15 +2473,12 @@ configure_peers(struct run *run)
 		plan.hold = calloc(d->npeers, sizeof(*plan.hold));
 	}
 	if (!set || (d->npeers && (!changed || !plan.watch || !plan.hold)) ||
-	    sorted_keys(have->peers, have->npeers, sizeof(*have->peers), have_off, &have_keys) <
-	            0 ||
 	    sorted_keys(d->peers, d->npeers, sizeof(*d->peers), want_off, &want_keys) < 0) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < d->npeers && err == 0; i++) {
-		const struct wg_peer *p =
-		        find_key(have_keys, have->npeers, have_off, d->peers[i].public_key);
+		const struct wgread_peer *p = wgread_find(have, d->peers[i].public_key);
 		int res;
 
 		/* The run's bound: the rest are added by the next, pending meanwhile. */
@@ -2561,7 +2555,6 @@ out:
 	note_handshakes(run, &plan, sent);
 	free(plan.watch);
 	free(plan.hold);
-	free(have_keys);
 	free(want_keys);
 	free(changed);
 	free(left);
@@ -3282,7 +3275,8 @@ run_free(struct run *run)
 	free(run->fences_held);
 	free(run->rules);
 	free(run->addrs);
-	wg_free_device(run->dev);
+	wgread_free(run->taken);
+	wgread_free(run->dev);
 	free(run->want);
 	free(run->left);
 	free(run->pending);
@@ -3300,6 +3294,8 @@ begin(struct reconcile *r, struct run *run, const struct mesh_desired *d)
 	run->r = r;
 	run->d = d;
 	run->routes_unread = run->addrs_unread = SIZE_MAX;
+	run->taken = r->taken;
+	r->taken = NULL;
 	r->nreports = 0;
 	r->nfences = 0;
 	/* A run that programs every site's routes records a change per site, and a room kept
@@ -3451,7 +3447,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 		configure_peers(&run);
 	/* Nothing after the peers looks at the device's read: at 10,000 peers it is 2.2 MB the
 	 * rest of the run, the run's peak, need not carry. */
-	wg_free_device(run.dev);
+	wgread_free(run.dev);
 	run.dev = NULL;
 	note_peers_left(&run);
 	for (size_t i = 0; i < d->nsegments; i++)

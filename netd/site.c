@@ -487,6 +487,18 @@ out:
 	free(text);
 }
 
+/* Before each of a run's large steps the reconciler takes a read of the device finished in
+ * the background, unless the status read waits for it: what the run compares of it is held
+ * through the rest, not the whole read. Its blocks were made by the thread that ran the
+ * exchange, in that thread's heap: freed, they serve none of the loop's allocations, so they
+ * are trimmed at once. */
+static void
+site_collect_wg(struct site *s)
+{
+	if (!s->wg_collecting && reconcile_collect(s->reconcile, s->conf->wg.interface))
+		malloc_trim(0);
+}
+
 /* Computes the desired state from the config and the view and makes the kernel hold it. */
 static void
 site_apply(struct site *s)
@@ -505,6 +517,7 @@ site_apply(struct site *s)
 
 	if (sites == NULL || rooms == NULL)
 		goto retry;
+	site_collect_wg(s);
 	n = view_mesh_sites(s->gossip, &s->conf->policy,
 	                    (int64_t)s->conf->gossip.dead_hold * MESH_USEC, now, sites, rooms,
 	                    &s->hold_expiry);
@@ -521,6 +534,7 @@ site_apply(struct site *s)
 	 * Nothing reads the desired state during the computation. */
 	mesh_desired_free(s->desired);
 	s->desired = NULL;
+	site_collect_wg(s);
 	if (mesh_compute(s->conf, sites, n, &s->params, now, &next) < 0)
 		goto retry;
 	s->view_changed = false;
@@ -530,6 +544,7 @@ site_apply(struct site *s)
 	free(rooms);
 	at[1] = site_now();
 	reconcile_get_stats(s->reconcile, &before);
+	site_collect_wg(s);
 	rc = reconcile_run(s->reconcile, s->desired, now);
 	at[2] = site_now();
 	/* Probed once the run has put the new peers in the device: WireGuard drops a probe to a

@@ -81,6 +81,13 @@ int fake_link_add(const char *name, const char *kind, uint32_t mtu, uint32_t *if
  * without the module. */
 void fake_wg_set_kernel(bool available);
 
+/* A get of the device that a userspace implementation finished in the background: the device
+ * as it is now, which the next wg_get_finished(device) returns (once; a later call replaces
+ * it). 0, -ENODEV or -ENOMEM. */
+int fake_wg_finish_get(const char *device);
+/* Makes that answer ms older, as if it had waited that long to be taken. */
+void fake_wg_age_finished(int64_t ms);
+
 /* What only traffic changes on a peer: its last handshake and byte counters. 0 or -ENODEV
  * (no such device) / -ENOENT (no such peer). Never logged nor announced. */
 /* Whether the fake WireGuard device holds a peer of that key. */

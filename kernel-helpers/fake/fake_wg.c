@@ -45,6 +45,7 @@ struct fake_wg {
 static struct {
 	bool no_kernel; /* fake_wg_set_kernel(false) */
 	uint16_t next_port;
+	struct wg_device *finished; /* fake_wg_finish_get's, until wg_get_finished takes it */
 } W;
 
 static const uint8_t zero_key[WG_KEY_SIZE];
@@ -96,6 +97,7 @@ fake_wg_free(struct fake_wg *wg)
 void
 fake_wg_reset(void)
 {
+	wg_free_device(W.finished);
 	memset(&W, 0, sizeof(W));
 }
 
@@ -429,26 +431,14 @@ wg_list_devices(char ***names)
 	return fake_op_end(slot, 0);
 }
 
-int
-wg_get_device(const char *name, struct wg_device **out)
+/* The device as a get reports it: 0, or -ENOMEM. */
+static int
+read_device(const struct fake_link *l, const char *name, struct wg_device **out)
 {
-	struct fake_text t = {0};
-	struct fake_link *l;
-	struct wg_device *dev;
-	size_t slot;
-	int err;
+	struct wg_device *dev = wg_device_new(name);
 
-	kh_clear_error();
-	fake_text_add(&t, "wg get %s", name ? name : "");
-	err = fake_op_begin(FAKE_OP_WG_GET, &t, &slot);
-	if (err < 0)
-		return injected(slot, err);
-	err = lookup(name, &l);
-	if (err < 0)
-		return fake_op_end(slot, err);
-	dev = wg_device_new(name);
 	if (!dev)
-		goto oom;
+		return -ENOMEM;
 	/* What both implementations report: port, mark and keepalive always, defaults too. */
 	if (!l->userspace)
 		dev->ifindex = l->l.ifindex;
@@ -486,10 +476,66 @@ wg_get_device(const char *name, struct wg_device **out)
 				goto oom;
 	}
 	*out = dev;
-	return fake_op_end(slot, 0);
+	return 0;
 oom:
 	wg_free_device(dev);
-	return fake_op_end(slot, kh_fail(-ENOMEM, "%s: out of memory", name));
+	return -ENOMEM;
+}
+
+int
+wg_get_device(const char *name, struct wg_device **out)
+{
+	struct fake_text t = {0};
+	struct fake_link *l;
+	size_t slot;
+	int err;
+
+	kh_clear_error();
+	fake_text_add(&t, "wg get %s", name ? name : "");
+	err = fake_op_begin(FAKE_OP_WG_GET, &t, &slot);
+	if (err < 0)
+		return injected(slot, err);
+	err = lookup(name, &l);
+	if (err < 0)
+		return fake_op_end(slot, err);
+	err = read_device(l, name, out);
+	if (err < 0)
+		return fake_op_end(slot, kh_fail(err, "%s: out of memory", name));
+	return fake_op_end(slot, 0);
+}
+
+int
+fake_wg_finish_get(const char *device)
+{
+	struct fake_link *l;
+	int err;
+
+	fake_ensure_ready();
+	err = lookup(device, &l);
+	if (err < 0)
+		return err;
+	wg_free_device(W.finished);
+	W.finished = NULL;
+	return read_device(l, device, &W.finished);
+}
+
+void
+fake_wg_age_finished(int64_t ms)
+{
+	if (W.finished)
+		W.finished->read_at_ms -= ms;
+}
+
+/* Not an exchange with the implementation: neither logged nor counted. */
+int
+wg_get_finished(const char *name, struct wg_device **out)
+{
+	kh_clear_error();
+	if (!W.finished || strcmp(W.finished->name, name) != 0)
+		return -EAGAIN;
+	*out = W.finished;
+	W.finished = NULL;
+	return 0;
 }
 
 static void

@@ -1023,6 +1023,41 @@ test_slow_reply_in_background(void **state)
 	}
 }
 
+/* A get finished in the background is taken as it is, once, without asking the process
+ * anything: before it is done there is nothing to take, and after it was taken the next get
+ * asks again. */
+static void
+test_finished_get_taken(void **state)
+{
+	const struct timespec pause = {.tv_nsec = 10 * 1000000L};
+	struct wg_device *dev = NULL;
+	struct server *s;
+	int64_t took, asked, t0;
+	int ret;
+
+	(void)state;
+	s = server_start(SERVER_LATE, 3, 50000);
+	wg_set_wait_ms(WAIT_MS);
+	assert_int_equal(wg_uapi_get_finished(s->name, &dev), -EAGAIN);
+	asked = mono_ms();
+	assert_int_equal(timed_get(s->name, &dev, &took), -ETIMEDOUT);
+	assert_int_equal(wg_uapi_get_finished(s->name, &dev), -EAGAIN); /* not done yet */
+	t0 = mono_ms();
+	do {
+		nanosleep(&pause, NULL);
+		ret = wg_uapi_get_finished(s->name, &dev);
+	} while (ret == -EAGAIN && mono_ms() - t0 < 5000);
+	assert_int_equal(ret, 0);
+	assert_int_equal(dev->npeers, 3);
+	/* When the answer came, not when it was taken. */
+	assert_true(dev->read_at_ms >= asked && dev->read_at_ms <= mono_ms());
+	wg_free_device(dev);
+	dev = NULL;
+	assert_int_equal(wg_uapi_get_finished(s->name, &dev), -EAGAIN); /* taken once */
+	assert_int_equal(s->accepted, 1);
+	server_stop(s);
+}
+
 /* Whether wg_background_fd() becomes readable within ms, and then clears. */
 static bool
 background_signalled(int ms)
@@ -1193,6 +1228,7 @@ main(void)
 	        cmocka_unit_test(test_build_parse_roundtrip),
 	        cmocka_unit_test_teardown(test_stalled_bounded, stop_server),
 	        cmocka_unit_test_teardown(test_slow_reply_in_background, stop_server),
+	        cmocka_unit_test_teardown(test_finished_get_taken, stop_server),
 	        cmocka_unit_test_teardown(test_slow_set_then_get, stop_server),
 	        cmocka_unit_test(test_start_in_background),
 	        cmocka_unit_test(test_key_memory_locked),

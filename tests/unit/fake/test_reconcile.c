@@ -2058,6 +2058,69 @@ hand_peer(struct wg_device *set, int key, uint32_t flags)
 	return p;
 }
 
+/* A read a userspace implementation finished in the background is taken before the run and
+ * is that run's read of the device: the run does not ask again, and repairs what the read
+ * shows. It serves that run only. */
+static void
+test_run_takes_finished_read(void **state)
+{
+	const struct fixture_site *view[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	uint8_t key[WG_KEY_SIZE];
+	struct wg_device *set;
+	struct reconcile *r;
+
+	(void)state;
+	r = started(d);
+	assert_false(reconcile_collect(r, "wg0")); /* nothing waits */
+	set = wg_device_new("wg0");
+	assert_non_null(set);
+	hand_peer(set, 2, WG_PEER_REMOVE_ME);
+	hand_set(set);
+	assert_int_equal(fake_wg_finish_get("wg0"), 0);
+	assert_true(reconcile_collect(r, "wg0"));
+	assert_false(reconcile_collect(r, "wg0")); /* taken once */
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_int_equal(fake_count(FAKE_OP_WG_GET), 0);
+	fixture_pubkey(2, key);
+	assert_true(fake_wg_has_peer("wg0", key));
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	assert_int_equal(fake_count(FAKE_OP_WG_GET), 1);
+	assert_int_equal(fake_changes(), 0);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A taken read older than a userspace implementation keeps its answer is not used: the run
+ * reads the device. A taken read no run used is freed with the reconciler. */
+static void
+test_taken_read_too_old(void **state)
+{
+	const struct fixture_site *view[] = {&beta, &gamma};
+	struct conf *conf = default_conf();
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r;
+
+	(void)state;
+	r = started(d);
+	assert_int_equal(fake_wg_finish_get("wg0"), 0);
+	fake_wg_age_finished(6000);
+	assert_true(reconcile_collect(r, "wg0"));
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	assert_int_equal(fake_count(FAKE_OP_WG_GET), 1);
+	assert_int_equal(fake_changes(), 0);
+	assert_int_equal(fake_wg_finish_get("wg0"), 0);
+	assert_true(reconcile_collect(r, "wg0"));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* The device's pace, on a fake clock. A read of a small device (10 ms: 1,000 peers from
  * wireguard-go) is followed by the next a second later; a slow one waits 20 times its cost,
  * a stalled one no longer than the slow resync's 30 s. */
@@ -3288,6 +3351,8 @@ main(void)
 
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
+	        cmocka_unit_test_setup(test_run_takes_finished_read, setup),
+	        cmocka_unit_test_setup(test_taken_read_too_old, setup),
 	        cmocka_unit_test_setup(test_endpoint_starts_handshake, setup),
 	        cmocka_unit_test_setup(test_handshakes_counted_as_sent, setup),
 	        cmocka_unit_test_setup(test_handshake_retried, setup),

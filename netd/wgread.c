@@ -1,0 +1,146 @@
+/* A read of the WireGuard device as the reconciler compares it. */
+#include "netd/wgread.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static int
+prefix_qcmp(const void *a, const void *b)
+{
+	return addr_prefix_cmp(a, b);
+}
+
+static void
+peer_take(struct wgread_peer *to, const struct wg_peer *p, uint32_t allowed)
+{
+	static const uint8_t zero_key[WG_KEY_SIZE];
+
+	memset(to, 0, sizeof(*to));
+	memcpy(to->public_key, p->public_key, WG_KEY_SIZE);
+	if (p->flags & WG_PEER_HAS_ENDPOINT) {
+		to->has_endpoint = true;
+		to->endpoint = p->endpoint;
+	}
+	to->keepalive = p->persistent_keepalive;
+	to->has_preshared_key = (p->flags & WG_PEER_HAS_PRESHARED_KEY) &&
+	                        memcmp(p->preshared_key, zero_key, WG_KEY_SIZE) != 0;
+	to->handshaked = p->last_handshake.tv_sec != 0 || p->last_handshake.tv_nsec != 0;
+	if (p->last_handshake.tv_sec > 0)
+		to->handshake_sec = p->last_handshake.tv_sec > (time_t)UINT32_MAX
+		                            ? UINT32_MAX
+		                            : (uint32_t)p->last_handshake.tv_sec;
+	to->rx_bytes = p->rx_bytes;
+	to->tx_bytes = p->tx_bytes;
+	to->allowed = allowed;
+	to->nallowed = (uint32_t)p->nallowedips;
+}
+
+struct wgread *
+wgread_empty(const char *name)
+{
+	struct wgread *read = calloc(1, sizeof(*read));
+
+	if (read)
+		snprintf(read->name, sizeof(read->name), "%s", name);
+	return read;
+}
+
+struct wgread *
+wgread_take(struct wg_device *dev)
+{
+	struct wgread *read = wgread_empty(dev->name);
+	size_t total = 0;
+
+	if (!read)
+		goto fail;
+	for (size_t i = 0; i < dev->npeers; i++)
+		total += dev->peers[i].nallowedips;
+	/* Counted in 32 bits: more would be 100 GB of allowed-ips, which no read holds. */
+	if (total > UINT32_MAX ||
+	    (total && !(read->allowed = malloc(total * sizeof(*read->allowed)))))
+		goto fail;
+	read->flags = dev->flags;
+	memcpy(read->public_key, dev->public_key, WG_KEY_SIZE);
+	read->listen_port = dev->listen_port;
+	read->fwmark = dev->fwmark;
+	read->read_at_ms = dev->read_at_ms;
+	wg_device_sort_peers(dev);
+	/* Peer i's entry ends before peer i + 1 starts (96 (i + 1) <= 160 (i + 1)): once peer i
+	 * is copied out, nothing still to be read is written over. */
+	for (size_t i = 0; i < dev->npeers; i++) {
+		struct wg_peer p = dev->peers[i];
+
+		if (p.nallowedips) {
+			struct addr_prefix *mine = &read->allowed[read->nallowed];
+
+			memcpy(mine, p.allowedips, p.nallowedips * sizeof(*mine));
+			qsort(mine, p.nallowedips, sizeof(*mine), prefix_qcmp);
+		}
+		free(p.allowedips);
+		peer_take((struct wgread_peer *)dev->peers + i, &p, (uint32_t)read->nallowed);
+		read->nallowed += p.nallowedips;
+		sodium_memzero(&p, sizeof(p));
+	}
+	read->peers = (struct wgread_peer *)dev->peers;
+	read->npeers = dev->npeers;
+	dev->peers = NULL;
+	dev->npeers = dev->peers_cap = 0;
+	wg_free_device(dev);
+	/* The array was made for the read's peers: what it keeps is a little over half. */
+	if (!read->npeers) {
+		free(read->peers);
+		read->peers = NULL;
+	} else {
+		struct wgread_peer *fit = realloc(read->peers, read->npeers * sizeof(*fit));
+
+		if (fit)
+			read->peers = fit;
+	}
+	return read;
+fail:
+	wgread_free(read);
+	wg_free_device(dev);
+	return NULL;
+}
+
+void
+wgread_free(struct wgread *read)
+{
+	if (!read)
+		return;
+	free(read->peers);
+	free(read->allowed);
+	free(read);
+}
+
+static int
+peer_cmp(const void *key, const void *peer)
+{
+	return memcmp(key, ((const struct wgread_peer *)peer)->public_key, WG_KEY_SIZE);
+}
+
+const struct wgread_peer *
+wgread_find(const struct wgread *read, const uint8_t key[WG_KEY_SIZE])
+{
+	if (!read->npeers)
+		return NULL;
+	return bsearch(key, read->peers, read->npeers, sizeof(*read->peers), peer_cmp);
+}
+
+bool
+wgread_allowed_equal(const struct wgread *read, const struct wgread_peer *peer,
+                     const struct addr_prefix *want, size_t n)
+{
+	const struct addr_prefix *have;
+
+	if (peer->nallowed != n)
+		return false;
+	have = &read->allowed[peer->allowed];
+	for (size_t i = 0; i < n; i++)
+		if (!addr_prefix_equal(&have[i], &want[i]))
+			return false;
+	return true;
+}
