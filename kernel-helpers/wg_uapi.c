@@ -159,6 +159,7 @@ struct job {
 	size_t reqlen;
 	bool started, done;
 	bool abandoned; /* its caller got -ETIMEDOUT: its end is signalled */
+	int waiters;    /* calls waiting for its end, which hold on to it */
 	int64_t done_at;
 	bool connected; /* for the error text */
 	int ret;
@@ -327,6 +328,19 @@ collect(struct job *j, struct wg_device **dev, bool *connected, char *error, siz
 	return ret;
 }
 
+/* Waits, bounded, for the job's end, lock held; whether it came. The job stays meanwhile:
+ * wg_uapi_get_finished leaves a job with waiters alone. */
+static bool
+await_job(struct job *j)
+{
+	bool ended;
+
+	j->waiters++;
+	ended = wg_cond_await(&finished, &lock, &j->done);
+	j->waiters--;
+	return ended;
+}
+
 /* One request and its parsed reply, through the worker: a get (req NULL; *dev on success)
  * or a set whose text req the call takes over. Errors are described with the device's
  * name. */
@@ -346,7 +360,7 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	}
 	pthread_mutex_lock(&lock);
 	j = job_of(name);
-	if (j && !j->done && !wg_cond_await(&finished, &lock, &j->done)) {
+	if (j && !j->done && !await_job(j)) {
 		pthread_mutex_unlock(&lock);
 		sodium_free(req);
 		return kh_fail(-ETIMEDOUT,
@@ -375,7 +389,7 @@ request(const char *name, char *req, size_t reqlen, struct wg_device **dev)
 	j->next = jobs;
 	jobs = j;
 	pthread_cond_signal(&queued);
-	if (!wg_cond_await(&finished, &lock, &j->done)) {
+	if (!await_job(j)) {
 		j->abandoned = true;
 		pthread_mutex_unlock(&lock);
 		return kh_fail(-ETIMEDOUT,
@@ -437,7 +451,9 @@ wg_uapi_get_finished(const char *name, struct wg_device **dev)
 
 	pthread_mutex_lock(&lock);
 	j = job_of(name);
-	if (j && j->done && j->get && j->ret == 0 && now_ms() - j->done_at <= RESULT_TTL_MS)
+	/* Only an answer nobody waits for: a call waiting takes it itself. */
+	if (j && j->done && !j->waiters && j->get && j->ret == 0 &&
+	    now_ms() - j->done_at <= RESULT_TTL_MS)
 		ret = collect(j, dev, &connected, error, sizeof(error));
 	pthread_mutex_unlock(&lock);
 	return ret;
