@@ -146,10 +146,10 @@ int wg_del_device(const char *name);
 
 /* Read the whole device. On success *dev is the caller's, freed with wg_free_device. */
 int wg_get_device(const char *name, struct wg_device **dev);
-/* The answer of a get of name finished in the background (see wg_set_wait_ms), taken as
- * wg_get_device would and without asking anything: 0 and *dev, or -EAGAIN when none is
- * waiting. A caller that keeps less than the whole read takes it this way as soon as
- * wg_background_fd() says, rather than leaving it whole until its next read. */
+/* The answer of a get of name finished in the background (see wg_set_wait_ms) that no call
+ * waits for, taken as wg_get_device would and without asking anything: 0 and *dev, or -EAGAIN
+ * when none is there. A caller that keeps less than the whole read takes it this way before
+ * work that needs much memory, rather than leaving it whole until its next read. */
 int wg_get_finished(const char *name, struct wg_device **dev);
 
 /* Apply the sparse delta dev describes (see the flags). Large deltas are split across as

@@ -1,11 +1,16 @@
 /* A read of the WireGuard device as the reconciler compares it. */
 #include "netd/wgread.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+
+_Static_assert(sizeof(struct wgread_peer) <= sizeof(struct wg_peer) &&
+                       _Alignof(struct wgread_peer) <= _Alignof(struct wg_peer),
+               "a compared peer is made in the place of the read's");
 
 static int
 prefix_qcmp(const void *a, const void *b)
@@ -13,8 +18,9 @@ prefix_qcmp(const void *a, const void *b)
 	return addr_prefix_cmp(a, b);
 }
 
+/* All but where its allowed-ips go in the read's array: pool_allowed's. */
 static void
-peer_take(struct wgread_peer *to, const struct wg_peer *p, uint32_t allowed)
+peer_take(struct wgread_peer *to, const struct wg_peer *p)
 {
 	static const uint8_t zero_key[WG_KEY_SIZE];
 
@@ -34,7 +40,6 @@ peer_take(struct wgread_peer *to, const struct wg_peer *p, uint32_t allowed)
 		                            : (uint32_t)p->last_handshake.tv_sec;
 	to->rx_bytes = p->rx_bytes;
 	to->tx_bytes = p->tx_bytes;
-	to->allowed = allowed;
 	to->nallowed = (uint32_t)p->nallowedips;
 }
 
@@ -48,62 +53,95 @@ wgread_empty(const char *name)
 	return read;
 }
 
+static int
+peer_qcmp(const void *a, const void *b)
+{
+	return memcmp(((const struct wgread_peer *)a)->public_key,
+	              ((const struct wgread_peer *)b)->public_key, WG_KEY_SIZE);
+}
+
+/* The peers' own allowed-ips blocks into one array, each peer's sorted; the blocks are freed
+ * whatever happens. -ENOMEM. */
+static int
+pool_allowed(struct wgread *read, struct addr_prefix **lists, size_t total)
+{
+	int err = 0;
+
+	if (total && !(read->allowed = malloc(total * sizeof(*read->allowed))))
+		err = -ENOMEM;
+	for (size_t i = 0; i < read->npeers; i++) {
+		struct wgread_peer *p = &read->peers[i];
+
+		if (err == 0 && p->nallowed) {
+			struct addr_prefix *mine = &read->allowed[read->nallowed];
+
+			memcpy(mine, lists[i], p->nallowed * sizeof(*mine));
+			qsort(mine, p->nallowed, sizeof(*mine), prefix_qcmp);
+			p->allowed = (uint32_t)read->nallowed;
+			read->nallowed += p->nallowed;
+		}
+		free(lists[i]);
+	}
+	return err;
+}
+
+/* The steps are ordered so that nothing is held beside the whole read but one pointer a peer:
+ * the allowed-ips are pooled and the peers sorted once the read's array is down to the
+ * compared peers (sorting 160-byte peers takes 16 bytes a peer more). */
 struct wgread *
 wgread_take(struct wg_device *dev)
 {
 	struct wgread *read = wgread_empty(dev->name);
-	size_t total = 0;
+	struct addr_prefix **lists = NULL;
+	size_t n = dev->npeers, total = 0;
 
-	if (!read)
-		goto fail;
-	for (size_t i = 0; i < dev->npeers; i++)
+	for (size_t i = 0; i < n; i++)
 		total += dev->peers[i].nallowedips;
 	/* Counted in 32 bits: more would be 100 GB of allowed-ips, which no read holds. */
-	if (total > UINT32_MAX ||
-	    (total && !(read->allowed = malloc(total * sizeof(*read->allowed)))))
-		goto fail;
+	if (!read || total > UINT32_MAX || (n && !(lists = malloc(n * sizeof(*lists))))) {
+		free(lists);
+		wgread_free(read);
+		wg_free_device(dev);
+		return NULL;
+	}
 	read->flags = dev->flags;
 	memcpy(read->public_key, dev->public_key, WG_KEY_SIZE);
 	read->listen_port = dev->listen_port;
 	read->fwmark = dev->fwmark;
 	read->read_at_ms = dev->read_at_ms;
-	wg_device_sort_peers(dev);
 	/* Peer i's entry ends before peer i + 1 starts (96 (i + 1) <= 160 (i + 1)): once peer i
 	 * is copied out, nothing still to be read is written over. */
-	for (size_t i = 0; i < dev->npeers; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct wg_peer p = dev->peers[i];
 
-		if (p.nallowedips) {
-			struct addr_prefix *mine = &read->allowed[read->nallowed];
-
-			memcpy(mine, p.allowedips, p.nallowedips * sizeof(*mine));
-			qsort(mine, p.nallowedips, sizeof(*mine), prefix_qcmp);
-		}
-		free(p.allowedips);
-		peer_take((struct wgread_peer *)dev->peers + i, &p, (uint32_t)read->nallowed);
-		read->nallowed += p.nallowedips;
+		lists[i] = p.allowedips;
+		peer_take((struct wgread_peer *)dev->peers + i, &p);
 		sodium_memzero(&p, sizeof(p));
 	}
 	read->peers = (struct wgread_peer *)dev->peers;
-	read->npeers = dev->npeers;
+	read->npeers = n;
 	dev->peers = NULL;
 	dev->npeers = dev->peers_cap = 0;
 	wg_free_device(dev);
 	/* The array was made for the read's peers: what it keeps is a little over half. */
-	if (!read->npeers) {
+	if (!n) {
 		free(read->peers);
 		read->peers = NULL;
 	} else {
-		struct wgread_peer *fit = realloc(read->peers, read->npeers * sizeof(*fit));
+		struct wgread_peer *fit = realloc(read->peers, n * sizeof(*fit));
 
 		if (fit)
 			read->peers = fit;
 	}
+	if (pool_allowed(read, lists, total) < 0) {
+		free(lists);
+		wgread_free(read);
+		return NULL;
+	}
+	free(lists);
+	if (n > 1)
+		qsort(read->peers, n, sizeof(*read->peers), peer_qcmp);
 	return read;
-fail:
-	wgread_free(read);
-	wg_free_device(dev);
-	return NULL;
 }
 
 void
