@@ -1,6 +1,7 @@
 /* libFuzzer harness: the userspace WireGuard reply parser, fed any bytes as the reply to a
  * get and to a set, whole and in pieces (as the worker reads it): both ways must agree. A
- * reply that parses must survive the trip through the set-request builder and back. */
+ * reply that parses must survive the trip through the set-request builder and back, and what
+ * a run keeps of it (netd/wgread.c) must hold every peer and allowed-ip. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "kernel-helpers/wg.h"
 #include "kernel-helpers/wg_internal.h"
+#include "netd/wgread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +34,40 @@ check_same(const struct wg_device *a, const struct wg_device *b)
 			    p->allowedips[j].len != q->allowedips[j].len)
 				abort();
 	}
+}
+
+/* dev made over into what a run compares: each of was's peers is found by its key, with as
+ * many allowed-ips, sorted; nothing is lost or added. */
+static void
+check_kept(struct wg_device *dev, const struct wg_device *was)
+{
+	struct wgread *read = wgread_take(dev);
+	size_t total = 0;
+
+	if (!read || read->npeers != was->npeers)
+		abort();
+	for (size_t i = 0; i < was->npeers; i++) {
+		const struct wgread_peer *p = wgread_find(read, was->peers[i].public_key);
+
+		if (!p || memcmp(p->public_key, was->peers[i].public_key, WG_KEY_SIZE) != 0)
+			abort();
+		total += was->peers[i].nallowedips;
+	}
+	if (read->nallowed != total)
+		abort();
+	for (size_t i = 0; i < read->npeers; i++) {
+		const struct wgread_peer *p = &read->peers[i];
+
+		if (i && memcmp(read->peers[i - 1].public_key, p->public_key, WG_KEY_SIZE) > 0)
+			abort();
+		if (p->allowed > read->nallowed || p->nallowed > read->nallowed - p->allowed)
+			abort();
+		for (size_t j = 1; j < p->nallowed; j++)
+			if (addr_prefix_cmp(&read->allowed[p->allowed + j - 1],
+			                    &read->allowed[p->allowed + j]) > 0)
+				abort();
+	}
+	wgread_free(read);
 }
 
 /* The reader fed pieces of a size the input's first byte picks, each offered with what the
@@ -99,8 +135,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (wg_uapi_parse_get(reply, len + 2, "fuzz0", &back) < 0)
 		abort();
 	check_same(dev, back);
+	check_kept(dev, back);
 	wg_free_device(back);
-	wg_free_device(dev);
 	sodium_free(text);
 	free(reply);
 	return 0;
