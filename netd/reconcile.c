@@ -763,16 +763,24 @@ addr_qcmp(const void *a, const void *b)
 	return addr_cmp(a, b);
 }
 
-/* Routes of one table by prefix and metric, the key the kernel keeps them by. */
+/* By prefix and metric, the key the kernel keeps a table's routes by. */
+static int
+route_key_cmp(const struct addr_prefix *dst, uint32_t metric, const struct addr_prefix *other,
+              uint32_t other_metric)
+{
+	int c = addr_prefix_cmp(dst, other);
+
+	if (c)
+		return c;
+	return metric < other_metric ? -1 : metric > other_metric;
+}
+
 static int
 route_qcmp(const void *a, const void *b)
 {
 	const struct kh_route *x = a, *y = b;
-	int c = addr_prefix_cmp(&x->dst, &y->dst);
 
-	if (c)
-		return c;
-	return x->metric < y->metric ? -1 : x->metric > y->metric;
+	return route_key_cmp(&x->dst, x->metric, &y->dst, y->metric);
 }
 
 static int
@@ -1363,16 +1371,13 @@ read_fdb(struct run *run, size_t i)
 	sr->fdb_read = true;
 }
 
-/* By prefix and metric, as route_qcmp sorts routes. */
+/* As route_qcmp sorts routes. */
 static int
 want_sort_qcmp(const void *a, const void *b)
 {
 	const struct want_route *x = a, *y = b;
-	int c = addr_prefix_cmp(&x->dst, &y->dst);
 
-	if (c)
-		return c;
-	return x->metric < y->metric ? -1 : x->metric > y->metric;
+	return route_key_cmp(&x->dst, x->metric, &y->dst, y->metric);
 }
 
 /* Reports each part of fence left out for a subnet, and keeps it for reconcile_fences. */
@@ -1687,11 +1692,8 @@ want_qcmp(const void *key, const void *item)
 {
 	const struct kh_route *x = key;
 	const struct want_route *y = item;
-	int c = addr_prefix_cmp(&x->dst, &y->dst);
 
-	if (c)
-		return c;
-	return x->metric < y->metric ? -1 : x->metric > y->metric;
+	return route_key_cmp(&x->dst, x->metric, &y->dst, y->metric);
 }
 
 /* The wanted route of have's prefix and metric (want is sorted: desired's routes are). */
