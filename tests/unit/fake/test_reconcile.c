@@ -1206,6 +1206,75 @@ test_yields(void **state)
 	conf_free(conf);
 }
 
+/* Tunnel routes, fences carved around a local subnet and yields to main's routes, listed in
+ * main out of order, planned together: each is installed once, in the table's order, and the
+ * next run finds every one of them where it belongs and changes nothing. */
+static void
+test_planned_in_order(void **state)
+{
+	static const struct fixture_site beta2 = FIXTURE_SITE(
+	        "beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16,10.4.0.0/16", "100");
+	const struct fixture_site *view[] = {&beta2, &gamma};
+	struct conf *conf =
+	        granting(WG0, "\"10.2.0.0/16\", \"10.4.0.0/16\"", "\"10.3.0.0/16\"", segments);
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	static const char *const mains[] = {"10.4.7.0/24", "10.3.200.0/24", "10.2.200.0/24",
+	                                    "10.3.1.0/24", "10.2.3.0/24"};
+	struct kh_ifaddr local = {0};
+	struct kh_link eth1;
+	struct reconcile *r;
+
+	(void)state;
+	assert_true(link_exists("eth1", &eth1));
+	local.ifindex = eth1.ifindex;
+	assert_int_equal(addr_prefix_parse("10.4.9.1/24", &local.prefix), 0);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	assert_int_equal(kh_ifaddr_add(&local), 0);
+	for (size_t i = 0; i < N(mains); i++) {
+		struct kh_route main = {
+		        .table = 254, .protocol = 4, .metric = 100, .oif = eth1.ifindex};
+
+		assert_int_equal(addr_prefix_parse(mains[i], &main.dst), 0);
+		assert_int_equal(kh_route_replace(&main), 0);
+	}
+	fake_act_as(FAKE_NETD);
+
+	r = started(d);
+	/* The yields go in first: none of netd's routes is ever over another's prefix. */
+	expect_routes(51820, 200,
+	              "10.2.3.0/24 throw metric 10 proto 200\n"
+	              "10.2.200.0/24 throw metric 10 proto 200\n"
+	              "10.3.1.0/24 throw metric 10 proto 200\n"
+	              "10.3.200.0/24 throw metric 10 proto 200\n"
+	              "10.4.7.0/24 throw metric 10 proto 200\n"
+	              "10.2.0.0/16 dev wg0 proto 200\n"
+	              "10.3.0.0/16 dev wg0 proto 200\n"
+	              "10.4.0.0/16 dev wg0 proto 200\n"
+	              "10.99.0.2/32 dev wg0 proto 200\n"
+	              "10.99.0.3/32 dev wg0 proto 200\n");
+	expect_failclosed(51820, "10.2.0.0/16 unreachable metric 65535\n"
+	                         "10.3.0.0/16 unreachable metric 65535\n"
+	                         "10.4.0.0/21 unreachable metric 65535\n"
+	                         "10.4.8.0/24 unreachable metric 65535\n"
+	                         "10.4.10.0/23 unreachable metric 65535\n"
+	                         "10.4.12.0/22 unreachable metric 65535\n"
+	                         "10.4.16.0/20 unreachable metric 65535\n"
+	                         "10.4.32.0/19 unreachable metric 65535\n"
+	                         "10.4.64.0/18 unreachable metric 65535\n"
+	                         "10.4.128.0/17 unreachable metric 65535\n"
+	                         "10.99.0.2/32 unreachable metric 65535\n"
+	                         "10.99.0.3/32 unreachable metric 65535\n");
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("");
+	expect_route_changes(r, "");
+	drain(r);
+	assert_false(reconcile_dirty(r));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* A prefix moved from one site to another (its grant moved by a reload, and the sites
  * advertise accordingly) moves its route, which stays as it is in the table; netd's route
  * changed behind its back is replaced. */
@@ -3332,6 +3401,7 @@ main(void)
 	        cmocka_unit_test_setup(test_repair_addresses, setup),
 	        cmocka_unit_test_setup(test_collisions, setup),
 	        cmocka_unit_test_setup(test_yields, setup),
+	        cmocka_unit_test_setup(test_planned_in_order, setup),
 	        cmocka_unit_test_setup(test_route_moves, setup),
 	        cmocka_unit_test_setup(test_failures_retried, setup),
 	        cmocka_unit_test_setup(test_every_failure_heals, setup),
