@@ -746,6 +746,10 @@ collect_message(const struct nlmsghdr *h, void *arg)
 	}
 	if (!l->keep(&ev, l->filter))
 		return 0;
+	if (l->each) {
+		c->n++;
+		return l->each(&ev.u, l->arg);
+	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
 		uint8_t *items = realloc(c->items, cap * l->item_size);
@@ -765,7 +769,7 @@ collect_restart(void *arg)
 	struct collected *c = arg;
 
 	c->n = 0;
-	return 0;
+	return c->list->restart ? c->list->restart(c->list->arg) : 0;
 }
 
 int

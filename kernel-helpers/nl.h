@@ -140,11 +140,16 @@ struct kh_nl_list {
 	/* The error that means "nothing to list" for this request (e.g. -ENOENT for a table
 	 * that does not exist yet); 0: none. */
 	int empty_err;
+	/* Set: each item is handed to each (0 or -errno, which ends the list) instead of being
+	 * collected, and restart is called (0 or -errno) before an interrupted dump runs again. */
+	int (*each)(const void *item, void *arg);
+	int (*restart)(void *arg);
+	void *arg;
 };
 
 /* Sends the request req (a dump, or a get answered by one message) and collects the items,
  * as kh_nl_talk; a malformed message fails the list. On success *items (free() it; NULL when
- * *n is 0) and *n. */
+ * *n is 0, or when l hands them to each) and *n. */
 int kh_nl_list(struct nl_msg *req, const struct kh_nl_list *l, void **items, size_t *n,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

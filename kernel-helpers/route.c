@@ -199,8 +199,26 @@ keep_route(const struct kh_event *ev, const void *filter)
 	return f->protocol < 0 || r->protocol == f->protocol;
 }
 
-int
-kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes, size_t *n)
+static int
+walk_each(const void *item, void *arg)
+{
+	const struct kh_route_walk *walk = arg;
+
+	return walk->each(item, walk->arg);
+}
+
+static int
+walk_restart(void *arg)
+{
+	const struct kh_route_walk *walk = arg;
+
+	return walk->restart ? walk->restart(walk->arg) : 0;
+}
+
+/* Lists into *routes and *n, or hands the routes to walk's each when walk is given. */
+static int
+list_routes(int family, uint32_t table, int protocol, const struct kh_route_walk *walk,
+            struct kh_route **routes, size_t *n)
 {
 	struct rtmsg rtm = {.rtm_family = (uint8_t)family};
 	struct route_filter f = {family, table, protocol};
@@ -212,16 +230,22 @@ kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes
 	        /* A table that has never held a route of the family does not exist yet. */
 	        .empty_err = -ENOENT,
 	};
-	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+	struct nl_msg *msg;
 	int err = -ENOMEM;
 
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
 		return kh_fail(-EAFNOSUPPORT, "list routes: address family %d", family);
 	if (protocol > 255)
 		return kh_fail(-EINVAL, "list routes: protocol %d", protocol);
+	if (walk) {
+		l.each = walk_each;
+		l.restart = walk_restart;
+		l.arg = (void *)walk;
+	}
 	if (protocol > 0)
 		rtm.rtm_protocol = (uint8_t)protocol;
 	rtm.rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
 	if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
 	    (table && nla_put_u32(msg, RTA_TABLE, table) < 0)) {
 		nlmsg_free(msg);
@@ -230,6 +254,21 @@ kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes
 	err = kh_nl_list(msg, &l, (void **)routes, n, "list routes of table %u", table);
 	nlmsg_free(msg);
 	return err;
+}
+
+int
+kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes, size_t *n)
+{
+	return list_routes(family, table, protocol, NULL, routes, n);
+}
+
+int
+kh_route_walk(int family, uint32_t table, int protocol, const struct kh_route_walk *walk)
+{
+	struct kh_route *none;
+	size_t n;
+
+	return list_routes(family, table, protocol, walk, &none, &n);
 }
 
 static int

@@ -304,6 +304,19 @@ kh_route_list(int family, uint32_t table, int protocol, struct kh_route **routes
 	return fake_op_end(slot, err);
 }
 
+int
+kh_route_walk(int family, uint32_t table, int protocol, const struct kh_route_walk *walk)
+{
+	struct kh_route *routes = NULL;
+	size_t n = 0;
+	int err = kh_route_list(family, table, protocol, &routes, &n);
+
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = walk->each(&routes[i], walk->arg);
+	free(routes);
+	return err;
+}
+
 /* --- rules --- */
 
 static int

@@ -29,6 +29,7 @@ static const char usage_text[] =
         "  route-replace TABLE PROTO PREFIX [type T] [dev NAME] [via GW] [metric N] [mtu N]\n"
         "  route-del TABLE PROTO PREFIX [type T] [dev NAME] [via GW] [metric N]\n"
         "  route-show TABLE PROTO|any | route-flush TABLE PROTO\n"
+        "  route-walk TABLE PROTO|any [STOP]: route-show one at a time, refusing the STOPth\n"
         "  route-batch replace|del TABLE PROTO < LINES: one batch call, a route a line\n"
         "              (PREFIX and the options of route-replace, oif N for a raw ifindex)\n"
         "  route-collisions TABLE PROTO PREFIX [dev NAME] [via GW] [metric N]\n"
@@ -396,6 +397,22 @@ cmd_route_batch(int argc, char **argv)
 	return 0;
 }
 
+/* How many routes a walk has printed, and the one it refuses (0: none). */
+struct walked {
+	size_t n, stop;
+};
+
+static int
+walk_print(const struct kh_route *route, void *arg)
+{
+	struct walked *w = arg;
+
+	if (++w->n == w->stop)
+		return -ECANCELED;
+	print_route(route);
+	return 0;
+}
+
 static int
 cmd_route(const char *cmd, int argc, char **argv)
 {
@@ -415,6 +432,19 @@ cmd_route(const char *cmd, int argc, char **argv)
 		if (err == 0)
 			free(routes);
 		return err;
+	}
+	if (strcmp(cmd, "route-walk") == 0) {
+		struct walked w = {0};
+		struct kh_route_walk walk = {.each = walk_print, .arg = &w};
+
+		if (argc != 2 && argc != 3)
+			usage();
+		if (argc == 3)
+			w.stop = number(argv[2]);
+		return kh_route_walk(AF_UNSPEC, number(argv[0]),
+		                     strcmp(argv[1], "any") == 0 ? KH_ROUTE_ANY_PROTOCOL
+		                                                 : (int)number(argv[1]),
+		                     &walk);
 	}
 	if (strcmp(cmd, "route-batch") == 0)
 		return cmd_route_batch(argc, argv);
