@@ -216,14 +216,14 @@ mesh_site_of(const struct gossip_member_info *mi, const struct conf_policy *poli
 	site->name = mi->name;
 	/* The key it is admitted under: after a switch to its next key, its descriptor signed
 	 * with that key may still be on its way. */
-	memcpy(site->public_key, mi->key, KEY_LEN);
+	site->public_key = mi->key;
 	site->next_key = mi->next_key;
 	if (d->nendpoints > 0) {
 		site->endpoint = wire_cdesc_endpoints(d)[0].addr;
 		site->endpoint_port = wire_cdesc_endpoints(d)[0].port;
 	}
-	for (size_t k = 0; k < d->noverlay && k < MESH_MAX_OVERLAY; k++)
-		site->overlay[site->noverlay++] = wire_cdesc_overlay(d)[k];
+	site->overlay = wire_cdesc_overlay(d);
+	site->noverlay = d->noverlay < MESH_MAX_OVERLAY ? d->noverlay : MESH_MAX_OVERLAY;
 	/* The lists are the descriptor's own unless the policy takes some away: a room the run
 	 * never writes to is never resident (a run's rooms at 10,000 sites are 5 MB). */
 	site->prefixes = wire_cdesc_prefixes(d);

@@ -102,6 +102,8 @@ struct view {
 	struct addr_prefix (*prefixes)[MAX_ITEMS];
 	uint32_t (*vnis)[MAX_ITEMS];
 	uint8_t (*next_keys)[KEY_LEN];
+	uint8_t (*keys)[KEY_LEN];
+	struct addr_prefix (*overlays)[MESH_MAX_OVERLAY];
 };
 
 static size_t
@@ -131,7 +133,8 @@ site_make(struct view *v, size_t i, const struct fixture_site *sp)
 	size_t k;
 
 	s->name = sp->name;
-	fixture_pubkey(sp->key, s->public_key);
+	fixture_pubkey(sp->key, v->keys[i]);
+	s->public_key = v->keys[i];
 	if (sp->endpoint) {
 		assert_int_equal(sscanf(sp->endpoint, "%63s %u", addr, &port), 2);
 		assert_int_equal(addr_parse(addr, &s->endpoint), 0);
@@ -139,7 +142,8 @@ site_make(struct view *v, size_t i, const struct fixture_site *sp)
 	}
 	k = split(sp->overlay, items, MESH_MAX_OVERLAY);
 	for (size_t j = 0; j < k; j++)
-		assert_int_equal(addr_prefix_parse(items[j], &s->overlay[j]), 0);
+		assert_int_equal(addr_prefix_parse(items[j], &v->overlays[i][j]), 0);
+	s->overlay = v->overlays[i];
 	s->noverlay = k;
 	k = split(sp->prefixes, items, MAX_ITEMS);
 	for (size_t j = 0; j < k; j++)
@@ -172,7 +176,9 @@ fixture_compute(const struct conf *conf, const struct fixture_site *view, size_t
 	v.prefixes = calloc(n ? n : 1, sizeof(*v.prefixes));
 	v.vnis = calloc(n ? n : 1, sizeof(*v.vnis));
 	v.next_keys = calloc(n ? n : 1, sizeof(*v.next_keys));
-	assert_true(v.sites && v.prefixes && v.vnis && v.next_keys);
+	v.keys = calloc(n ? n : 1, sizeof(*v.keys));
+	v.overlays = calloc(n ? n : 1, sizeof(*v.overlays));
+	assert_true(v.sites && v.prefixes && v.vnis && v.next_keys && v.keys && v.overlays);
 	for (size_t i = 0; i < n; i++)
 		site_make(&v, i, &view[i]);
 	mesh_params_init(&defaults);
@@ -181,5 +187,7 @@ fixture_compute(const struct conf *conf, const struct fixture_site *view, size_t
 	free(v.prefixes);
 	free(v.vnis);
 	free(v.next_keys);
+	free(v.keys);
+	free(v.overlays);
 	return d;
 }

@@ -585,14 +585,17 @@ test_path_mtu(void **state)
 	        {.name = "gamma", .path_mtu = 1340},
 	};
 	static const uint32_t vnis[] = {100, 200};
+	uint8_t keys[2][KEY_LEN];
+	struct addr_prefix overlays[2];
 	struct mesh_params params;
 	struct mesh_desired *d;
 
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
-		fixture_pubkey((int)i + 1, sites[i].public_key);
-		assert_int_equal(
-		        addr_prefix_parse(i ? "10.99.0.3" : "10.99.0.2", &sites[i].overlay[0]), 0);
+		fixture_pubkey((int)i + 1, keys[i]);
+		sites[i].public_key = keys[i];
+		assert_int_equal(addr_prefix_parse(i ? "10.99.0.3" : "10.99.0.2", &overlays[i]), 0);
+		sites[i].overlay = &overlays[i];
 		sites[i].noverlay = 1;
 		sites[i].vnis = vnis;
 		sites[i].nvnis = i ? 2 : 1;

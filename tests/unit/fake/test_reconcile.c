@@ -2706,7 +2706,8 @@ static struct mesh_desired *
 desired_many(const struct conf *conf, const uint8_t self[KEY_LEN], size_t n)
 {
 	static char names[PACED_SITES][8];
-	static struct addr_prefix prefixes[PACED_SITES];
+	static uint8_t keys[PACED_SITES][KEY_LEN];
+	static struct addr_prefix prefixes[PACED_SITES], overlays[PACED_SITES];
 	static const uint32_t vni = 100;
 	struct mesh_site *sites = calloc(n, sizeof(*sites));
 	struct mesh_desired *d = NULL;
@@ -2722,19 +2723,21 @@ desired_many(const struct conf *conf, const uint8_t self[KEY_LEN], size_t n)
 
 		snprintf(names[i], sizeof(names[i]), "s%03zu", i);
 		s->name = names[i];
-		memset(s->public_key, 0x11, KEY_LEN);
-		memcpy(s->public_key, self, at);
-		s->public_key[at] = (uint8_t)(i * 151);
-		s->public_key[at + 1] = (uint8_t)i;
+		memset(keys[i], 0x11, KEY_LEN);
+		memcpy(keys[i], self, at);
+		keys[i][at] = (uint8_t)(i * 151);
+		keys[i][at + 1] = (uint8_t)i;
 		if (i >> 8)
-			s->public_key[at + 2] = (uint8_t)(i >> 8);
+			keys[i][at + 2] = (uint8_t)(i >> 8);
+		s->public_key = keys[i];
 		assert_int_equal(addr_parse("198.51.100.0", &s->endpoint), 0);
 		s->endpoint.u.bytes[2] = (uint8_t)(100 + i / 250);
 		s->endpoint.u.bytes[3] = (uint8_t)(i % 250 + 1);
 		s->endpoint_port = 51820;
-		assert_int_equal(addr_prefix_parse("10.99.1.0/32", &s->overlay[0]), 0);
-		s->overlay[0].addr.u.bytes[2] = (uint8_t)(1 + i / 250);
-		s->overlay[0].addr.u.bytes[3] = (uint8_t)(i % 250 + 1);
+		assert_int_equal(addr_prefix_parse("10.99.1.0/32", &overlays[i]), 0);
+		overlays[i].addr.u.bytes[2] = (uint8_t)(1 + i / 250);
+		overlays[i].addr.u.bytes[3] = (uint8_t)(i % 250 + 1);
+		s->overlay = &overlays[i];
 		s->noverlay = 1;
 		assert_int_equal(addr_prefix_parse("10.0.0.0/16", &prefixes[i]), 0);
 		prefixes[i].addr.u.bytes[0] = (uint8_t)(10 + i / 250);
@@ -3099,8 +3102,9 @@ heap_in_use(void)
  * the config. */
 struct scale {
 	char *text, name[SCALE_SITES][16];
+	uint8_t key[SCALE_SITES][KEY_LEN];
 	struct mesh_site *sites;
-	struct addr_prefix *prefixes;
+	struct addr_prefix *prefixes, *overlays;
 	struct conf *conf;
 };
 
@@ -3114,6 +3118,8 @@ scale_init(struct scale *sc)
 	sc->text = malloc(cap);
 	sc->sites = calloc(SCALE_SITES, sizeof(*sc->sites));
 	sc->prefixes = calloc(SCALE_SITES, sizeof(*sc->prefixes));
+	sc->overlays = calloc(SCALE_SITES, sizeof(*sc->overlays));
+	assert_non_null(sc->overlays);
 	assert_non_null(sc->text);
 	assert_non_null(sc->sites);
 	assert_non_null(sc->prefixes);
@@ -3128,9 +3134,10 @@ scale_init(struct scale *sc)
 
 		snprintf(sc->name[i], sizeof(sc->name[i]), "site-%04zu", i);
 		site->name = sc->name[i];
-		memset(site->public_key, 0x5a, KEY_LEN);
-		site->public_key[0] = (uint8_t)(i >> 8);
-		site->public_key[1] = (uint8_t)i;
+		memset(sc->key[i], 0x5a, KEY_LEN);
+		sc->key[i][0] = (uint8_t)(i >> 8);
+		sc->key[i][1] = (uint8_t)i;
+		site->public_key = sc->key[i];
 		key_to_base64(key, site->public_key);
 		len += (size_t)snprintf(sc->text + len, cap - len,
 		                        "%s{ name = \"%s\"; public_key = \"%s\"; prefixes = [ "
@@ -3143,9 +3150,10 @@ scale_init(struct scale *sc)
 		site->endpoint.u.bytes[3] = (uint8_t)i;
 		site->endpoint.u.bytes[0] = 100;
 		site->endpoint_port = 51820;
-		assert_int_equal(addr_prefix_parse("172.16.0.0/32", &site->overlay[0]), 0);
-		site->overlay[0].addr.u.bytes[2] = (uint8_t)(i >> 8);
-		site->overlay[0].addr.u.bytes[3] = (uint8_t)i;
+		assert_int_equal(addr_prefix_parse("172.16.0.0/32", &sc->overlays[i]), 0);
+		sc->overlays[i].addr.u.bytes[2] = (uint8_t)(i >> 8);
+		sc->overlays[i].addr.u.bytes[3] = (uint8_t)i;
+		site->overlay = &sc->overlays[i];
 		site->noverlay = 1;
 		assert_int_equal(addr_prefix_parse("10.16.0.0/24", &sc->prefixes[i]), 0);
 		sc->prefixes[i].addr.u.bytes[1] = (uint8_t)(16 + i / 256);
@@ -3164,6 +3172,7 @@ scale_free(struct scale *sc)
 {
 	conf_free(sc->conf);
 	free(sc->prefixes);
+	free(sc->overlays);
 	free(sc->sites);
 	free(sc->text);
 }
