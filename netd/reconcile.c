@@ -2239,8 +2239,7 @@ peer_change(const struct wgread *read, const struct wgread_peer *have, const str
 	to_endpoint(&want->endpoint, want->endpoint_port, &ep);
 	/* A roaming site's endpoint is WireGuard's to learn once it has one. */
 	if (ep.sa.sa_family != AF_UNSPEC &&
-	    (!have->has_endpoint ||
-	     (!want->endpoint_roams && !wg_endpoint_equal(&have->endpoint, &ep))))
+	    (!have->has_endpoint || (!want->endpoint_roams && !wgread_endpoint_equal(have, &ep))))
 		flags |= WG_PEER_HAS_ENDPOINT;
 	if (have->keepalive != want->keepalive)
 		flags |= WG_PEER_HAS_KEEPALIVE;

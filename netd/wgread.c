@@ -1,6 +1,7 @@
 /* A read of the WireGuard device as the reconciler compares it. */
 #include "netd/wgread.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,14 @@ peer_take(struct wgread_peer *to, const struct wg_peer *p)
 	memcpy(to->public_key, p->public_key, WG_KEY_SIZE);
 	if (p->flags & WG_PEER_HAS_ENDPOINT) {
 		to->has_endpoint = true;
-		to->endpoint = p->endpoint;
+		to->endpoint_family = (uint8_t)p->endpoint.sa.sa_family;
+		if (p->endpoint.sa.sa_family == AF_INET) {
+			memcpy(to->endpoint_addr, &p->endpoint.sin.sin_addr, 4);
+			to->endpoint_port = ntohs(p->endpoint.sin.sin_port);
+		} else if (p->endpoint.sa.sa_family == AF_INET6) {
+			memcpy(to->endpoint_addr, &p->endpoint.sin6.sin6_addr, 16);
+			to->endpoint_port = ntohs(p->endpoint.sin6.sin6_port);
+		}
 	}
 	to->keepalive = p->persistent_keepalive;
 	to->has_preshared_key = (p->flags & WG_PEER_HAS_PRESHARED_KEY) &&
@@ -38,8 +46,8 @@ peer_take(struct wgread_peer *to, const struct wg_peer *p)
 		to->handshake_sec = p->last_handshake.tv_sec > (time_t)UINT32_MAX
 		                            ? UINT32_MAX
 		                            : (uint32_t)p->last_handshake.tv_sec;
-	to->rx_bytes = p->rx_bytes;
-	to->tx_bytes = p->tx_bytes;
+	to->rx_bytes = p->rx_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)p->rx_bytes;
+	to->tx_bytes = p->tx_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)p->tx_bytes;
 	to->nallowed = (uint32_t)p->nallowedips;
 }
 
@@ -73,10 +81,9 @@ pool_allowed(struct wgread *read, struct addr_prefix **lists, size_t total)
 		struct wgread_peer *p = &read->peers[i];
 
 		if (err == 0 && p->nallowed) {
-			struct addr_prefix *mine = &read->allowed[read->nallowed];
-
-			memcpy(mine, lists[i], p->nallowed * sizeof(*mine));
-			qsort(mine, p->nallowed, sizeof(*mine), prefix_qcmp);
+			qsort(lists[i], p->nallowed, sizeof(*lists[i]), prefix_qcmp);
+			for (size_t j = 0; j < p->nallowed; j++)
+				read->allowed[read->nallowed + j] = addr_prefix_pack(&lists[i][j]);
 			p->allowed = (uint32_t)read->nallowed;
 			read->nallowed += p->nallowed;
 		}
@@ -109,7 +116,7 @@ wgread_take(struct wg_device *dev)
 	read->listen_port = dev->listen_port;
 	read->fwmark = dev->fwmark;
 	read->read_at_ms = dev->read_at_ms;
-	/* Peer i's entry ends before peer i + 1 starts (96 (i + 1) <= 160 (i + 1)): once peer i
+	/* Peer i's entry ends before peer i + 1 starts (76 (i + 1) <= 160 (i + 1)): once peer i
 	 * is copied out, nothing still to be read is written over. */
 	for (size_t i = 0; i < n; i++) {
 		struct wg_peer p = dev->peers[i];
@@ -172,13 +179,30 @@ bool
 wgread_allowed_equal(const struct wgread *read, const struct wgread_peer *peer,
                      const struct addr_prefix *want, size_t n)
 {
-	const struct addr_prefix *have;
+	const struct addr_prefix_packed *have;
 
 	if (peer->nallowed != n)
 		return false;
 	have = &read->allowed[peer->allowed];
-	for (size_t i = 0; i < n; i++)
-		if (!addr_prefix_equal(&have[i], &want[i]))
+	for (size_t i = 0; i < n; i++) {
+		struct addr_prefix p = addr_prefix_unpack(&have[i]);
+
+		if (!addr_prefix_equal(&p, &want[i]))
 			return false;
+	}
+	return true;
+}
+
+bool
+wgread_endpoint_equal(const struct wgread_peer *peer, const union wg_endpoint *ep)
+{
+	if (peer->endpoint_family != ep->sa.sa_family)
+		return false;
+	if (ep->sa.sa_family == AF_INET)
+		return peer->endpoint_port == ntohs(ep->sin.sin_port) &&
+		       memcmp(peer->endpoint_addr, &ep->sin.sin_addr, 4) == 0;
+	if (ep->sa.sa_family == AF_INET6)
+		return peer->endpoint_port == ntohs(ep->sin6.sin6_port) &&
+		       memcmp(peer->endpoint_addr, &ep->sin6.sin6_addr, 16) == 0;
 	return true;
 }

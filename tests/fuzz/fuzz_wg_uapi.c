@@ -62,10 +62,14 @@ check_kept(struct wg_device *dev, const struct wg_device *was)
 			abort();
 		if (p->allowed > read->nallowed || p->nallowed > read->nallowed - p->allowed)
 			abort();
-		for (size_t j = 1; j < p->nallowed; j++)
-			if (addr_prefix_cmp(&read->allowed[p->allowed + j - 1],
-			                    &read->allowed[p->allowed + j]) > 0)
+		for (size_t j = 1; j < p->nallowed; j++) {
+			struct addr_prefix before =
+			        addr_prefix_unpack(&read->allowed[p->allowed + j - 1]);
+			struct addr_prefix at = addr_prefix_unpack(&read->allowed[p->allowed + j]);
+
+			if (addr_prefix_cmp(&before, &at) > 0)
 				abort();
+		}
 	}
 	wgread_free(read);
 }

@@ -76,7 +76,7 @@ test_fields_kept(void **state)
 	p->persistent_keepalive = 25;
 	p->last_handshake.tv_sec = 1700000000;
 	p->rx_bytes = 240;
-	p->tx_bytes = 1000;
+	p->tx_bytes = 5000000000; /* held at UINT32_MAX */
 	add_allowed(p, v6(0xfd00, 48));
 	add_allowed(p, v4(0x0a030000, 16));
 	add_allowed(p, v4(0x0a020000, 16));
@@ -111,15 +111,27 @@ test_fields_kept(void **state)
 	c = wgread_find(read, key);
 	assert_ptr_equal(c, &read->peers[2]);
 	assert_true(c->has_endpoint);
-	assert_int_equal(c->endpoint.sa.sa_family, AF_INET6);
-	assert_int_equal(ntohs(c->endpoint.sin6.sin6_port), 4000);
-	assert_int_equal(c->endpoint.sin6.sin6_addr.s6_addr[15], 9);
+	{
+		union wg_endpoint ep = {0};
+
+		ep.sin6.sin6_family = AF_INET6;
+		ep.sin6.sin6_port = htons(4000);
+		ep.sin6.sin6_addr.s6_addr[15] = 9;
+		assert_true(wgread_endpoint_equal(c, &ep));
+		ep.sin6.sin6_port = htons(4001);
+		assert_false(wgread_endpoint_equal(c, &ep));
+		ep.sin6.sin6_port = htons(4000);
+		ep.sin6.sin6_addr.s6_addr[0] = 1;
+		assert_false(wgread_endpoint_equal(c, &ep));
+		ep.sin.sin_family = AF_INET;
+		assert_false(wgread_endpoint_equal(c, &ep));
+	}
 	assert_true(c->has_preshared_key);
 	assert_int_equal(c->keepalive, 25);
 	assert_true(c->handshaked);
 	assert_int_equal(c->handshake_sec, 1700000000);
 	assert_int_equal(c->rx_bytes, 240);
-	assert_int_equal(c->tx_bytes, 1000);
+	assert_int_equal(c->tx_bytes, UINT32_MAX);
 	/* Its allowed-ips sorted, as the desired peer's are. */
 	{
 		struct addr_prefix want[] = {v4(0x0a020000, 16), v4(0x0a030000, 16),
@@ -147,7 +159,16 @@ test_fields_kept(void **state)
 	assert_non_null(b);
 	assert_true(b->has_endpoint);
 	assert_false(b->handshaked);
-	assert_int_equal(b->endpoint.sin.sin_addr.s_addr, htonl(0xc0000202));
+	{
+		union wg_endpoint ep = {0};
+
+		ep.sin.sin_family = AF_INET;
+		ep.sin.sin_port = htons(51820);
+		ep.sin.sin_addr.s_addr = htonl(0xc0000202);
+		assert_true(wgread_endpoint_equal(b, &ep));
+		ep.sin.sin_addr.s_addr = htonl(0xc0000203);
+		assert_false(wgread_endpoint_equal(b, &ep));
+	}
 	{
 		struct addr_prefix want = v4(0x0a010000, 24);
 
@@ -236,7 +257,7 @@ test_many(void **state)
 	} else {
 		print_message("%d peers: the device held %zu bytes, the read holds %zu\n", MANY,
 		              device_bytes, read_bytes);
-		assert_true(read_bytes * 10 <= device_bytes * 6);
+		assert_true(read_bytes * 2 <= device_bytes);
 	}
 	wgread_free(read);
 }
