@@ -160,9 +160,12 @@ struct seg_run {
 
 /* A route the run plans in netd's table, of its table and protocol, through the WireGuard
  * device if unicast: what the kernel takes is made from it (want_kh) as it is sent. At 10,000
- * sites with their fences a run plans 20,000, 48 bytes each (96 as a route and its notes). */
+ * sites with their fences a run plans 20,000, 16 bytes each: the prefix, metric, MTU and peer
+ * are read from where they are kept (want_dst, want_metric, want_mtu, want_peer). */
 struct want_route {
-	struct addr_prefix dst;
+	/* Below the desired state's nroutes, the index of its route (a tunnel route); from
+	 * there on, of run.extra's prefix (a fence or a yield). */
+	uint32_t at;
 	uint8_t type;       /* enum kh_route_type: a tunnel route, a fence or a yield */
 	bool yield : 1;     /* a throw route: a route in main is more specific than netd's */
 	bool withdrawn : 1; /* blocked, and removed from the table when the collision came */
@@ -173,17 +176,14 @@ struct want_route {
 	 * it goes through, whose index is compared as the route is added. */
 	bool ours_held : 1;
 	bool held_as_wanted : 1;
-	uint32_t metric;
-	uint32_t mtu;
-	/* Index into desired's peers; WANT_NO_PEER: a fail-closed route or a yield. */
-	uint32_t peer;
 	uint32_t held_oif;
 	uint32_t report; /* the report of why it is not in, or RECONCILE_NO_REPORT */
 };
 
+/* want_peer of a fail-closed route or a yield. */
 #define WANT_NO_PEER UINT32_MAX
 
-_Static_assert(sizeof(struct want_route) <= 48, "a planned route grew");
+_Static_assert(sizeof(struct want_route) <= 16, "a planned route grew");
 
 /* A part of a fail-closed route left out for a subnet of the gateway's interfaces. */
 struct left_out {
@@ -231,6 +231,8 @@ struct run {
 	bool wg_ready; /* the device is there, netd's, and read */
 	struct want_route *want;
 	size_t nwant;
+	struct addr_prefix *extra; /* the fences' and yields' prefixes */
+	size_t nextra;
 	struct left_out *left;
 	size_t nleft, capleft;
 	bool *pending; /* per desired peer: its change failed, so nothing is routed to it yet */
@@ -509,17 +511,52 @@ route_object(const struct kh_route *route)
 	                                 .metric = route->metric};
 }
 
+static bool
+want_tunnel(const struct run *run, const struct want_route *w)
+{
+	return w->at < run->d->nroutes;
+}
+
+static const struct addr_prefix *
+want_dst(const struct run *run, const struct want_route *w)
+{
+	const struct mesh_desired *d = run->d;
+
+	return want_tunnel(run, w) ? mesh_route_dst(d, &d->routes[w->at])
+	                           : &run->extra[w->at - d->nroutes];
+}
+
+/* A fence's is the fail-closed metric; a tunnel route's and a yield's, netd's. */
+static uint32_t
+want_metric(const struct run *run, const struct want_route *w)
+{
+	return w->type == KH_ROUTE_UNREACHABLE ? run->d->failclosed_metric : run->d->metric;
+}
+
+static uint32_t
+want_mtu(const struct run *run, const struct want_route *w)
+{
+	return want_tunnel(run, w) ? mesh_route_mtu(run->d, &run->d->routes[w->at]) : 0;
+}
+
+/* The index of its peer in the desired state, or WANT_NO_PEER. */
+static uint32_t
+want_peer(const struct run *run, const struct want_route *w)
+{
+	return want_tunnel(run, w) ? run->d->routes[w->at].peer : WANT_NO_PEER;
+}
+
 /* w as the kernel takes it. */
 static struct kh_route
 want_kh(const struct run *run, const struct want_route *w)
 {
-	return (struct kh_route){.dst = w->dst,
+	return (struct kh_route){.dst = *want_dst(run, w),
 	                         .table = run->d->table,
 	                         .protocol = run->d->protocol,
 	                         .type = w->type,
 	                         .oif = w->type == KH_ROUTE_UNICAST ? run->wg_link.ifindex : 0,
-	                         .metric = w->metric,
-	                         .mtu = w->mtu};
+	                         .metric = want_metric(run, w),
+	                         .mtu = want_mtu(run, w)};
 }
 
 static struct reconcile_object
@@ -1532,11 +1569,39 @@ read_fdb(struct run *run, size_t i)
 
 /* As route_qcmp sorts routes. */
 static int
-want_sort_qcmp(const void *a, const void *b)
+want_order(const struct run *run, const struct want_route *a, const struct want_route *b)
 {
-	const struct want_route *x = a, *y = b;
+	return route_key_cmp(want_dst(run, a), want_metric(run, a), want_dst(run, b),
+	                     want_metric(run, b));
+}
 
-	return route_key_cmp(&x->dst, x->metric, &y->dst, y->metric);
+static int
+want_qcmp_r(const void *a, const void *b, void *run)
+{
+	return want_order(run, a, b);
+}
+
+/* Where the first of the first n planned routes (sorted) not before dst at metric lies; with
+ * any_metric, the first not before dst. */
+static size_t
+want_lower_bound(const struct run *run, size_t n, const struct addr_prefix *dst, uint32_t metric,
+                 bool any_metric)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct want_route *w = &run->want[mid];
+		int c = any_metric
+		                ? addr_prefix_cmp(want_dst(run, w), dst)
+		                : route_key_cmp(want_dst(run, w), want_metric(run, w), dst, metric);
+
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Reports each part of fence left out for a subnet, and keeps it for reconcile_fences. */
@@ -1615,14 +1680,8 @@ block(struct run *run, struct want_route *w, enum reconcile_report_kind kind,
 		return;
 	rep->other = *theirs;
 	rep->overlap = overlap;
-	if (w->peer != WANT_NO_PEER)
-		snprintf(rep->site, sizeof(rep->site), "%s", run->d->peers[w->peer].site);
-}
-
-static int
-want_prefix_qcmp(const void *key, const void *item)
-{
-	return addr_prefix_cmp(key, &((const struct want_route *)item)->dst);
+	if (want_peer(run, w) != WANT_NO_PEER)
+		snprintf(rep->site, sizeof(rep->site), "%s", run->d->peers[want_peer(run, w)].site);
 }
 
 /* Of the first n wanted routes (sorted), one of prefix p not blocked, a tunnel route before a
@@ -1630,17 +1689,16 @@ want_prefix_qcmp(const void *key, const void *item)
 static const struct want_route *
 wanted_prefix(const struct run *run, size_t n, const struct addr_prefix *p)
 {
-	const struct want_route *w = find(p, run->want, n, sizeof(*run->want), want_prefix_qcmp);
 	const struct want_route *best = NULL;
 
-	if (!w)
-		return NULL;
 	/* Those of one prefix lie side by side, by metric. */
-	while (w > run->want && addr_prefix_equal(&w[-1].dst, p))
-		w--;
-	for (; w < run->want + n && addr_prefix_equal(&w->dst, p); w++)
-		if (!w->blocked && (!best || w->peer != WANT_NO_PEER))
+	for (size_t i = want_lower_bound(run, n, p, 0, true);
+	     i < n && addr_prefix_equal(want_dst(run, &run->want[i]), p); i++) {
+		const struct want_route *w = &run->want[i];
+
+		if (!w->blocked && (!best || want_peer(run, w) != WANT_NO_PEER))
 			best = w;
+	}
 	return best;
 }
 
@@ -1692,10 +1750,9 @@ add_yield(struct run *run, const struct want_route *under, const struct kh_route
 	struct reconcile_report *rep;
 	struct kh_route route;
 
-	w->dst = theirs->dst;
+	run->extra[run->nextra] = theirs->dst;
+	w->at = (uint32_t)(d->nroutes + run->nextra++);
 	w->type = KH_ROUTE_THROW;
-	w->metric = d->metric;
-	w->peer = WANT_NO_PEER;
 	w->yield = true;
 	object = want_object(run, w);
 	rep = add_report(run, RECONCILE_REPORT_ROUTE_YIELDED, &object, 0);
@@ -1709,9 +1766,9 @@ add_yield(struct run *run, const struct want_route *under, const struct kh_route
 		return;
 	rep->other = *theirs;
 	rep->overlap = KH_OVERLAP_MORE_SPECIFIC;
-	rep->netd_route = under->dst;
-	if (under->peer != WANT_NO_PEER)
-		snprintf(rep->site, sizeof(rep->site), "%s", d->peers[under->peer].site);
+	rep->netd_route = *want_dst(run, under);
+	if (want_peer(run, under) != WANT_NO_PEER)
+		snprintf(rep->site, sizeof(rep->site), "%s", d->peers[want_peer(run, under)].site);
 }
 
 /* More specific wins, whoever owns it: for each prefix of main that lies strictly inside a
@@ -1725,7 +1782,7 @@ plan_yields(struct run *run)
 	struct want_lengths lengths = {0};
 
 	for (size_t i = 0; i < planned; i++) {
-		const struct addr_prefix *p = &run->want[i].dst;
+		const struct addr_prefix *p = want_dst(run, &run->want[i]);
 
 		if (p->addr.family == AF_INET)
 			lengths.v4[p->len] = true;
@@ -1739,10 +1796,10 @@ plan_yields(struct run *run)
 		if (!yieldable(run, theirs))
 			continue;
 		if (run->nwant > planned &&
-		    addr_prefix_equal(&run->want[run->nwant - 1].dst, &theirs->dst))
+		    addr_prefix_equal(want_dst(run, &run->want[run->nwant - 1]), &theirs->dst))
 			continue;
 		under = innermost(run, planned, &lengths, &theirs->dst);
-		if (under && !addr_prefix_equal(&under->dst, &theirs->dst))
+		if (under && !addr_prefix_equal(want_dst(run, under), &theirs->dst))
 			add_yield(run, under, theirs);
 	}
 }
@@ -1774,18 +1831,18 @@ note_table_routes(struct run *run)
  * as a stable sort would. In place: qsort's room for all of them (320 KB at 20,000 routes)
  * would come at the run's peak, beside the table as read and the device's read. */
 static void
-want_merge(struct want_route *want, size_t n, const struct want_route *add, size_t nadd,
-           bool in_front)
+want_merge(const struct run *run, struct want_route *want, size_t n, const struct want_route *add,
+           size_t nadd, bool in_front)
 {
 	if (in_front) {
 		for (size_t i = 0, j = nadd, k = 0; i < nadd; k++)
-			want[k] = j < n && want_sort_qcmp(&want[j], &add[i]) < 0 ? want[j++]
-			                                                         : add[i++];
+			want[k] = j < n && want_order(run, &want[j], &add[i]) < 0 ? want[j++]
+			                                                          : add[i++];
 		return;
 	}
 	for (size_t i = nadd, j = n - nadd, k = n; i > 0;)
-		want[--k] = j > 0 && want_sort_qcmp(&want[j - 1], &add[i - 1]) > 0 ? want[--j]
-		                                                                   : add[--i];
+		want[--k] = j > 0 && want_order(run, &want[j - 1], &add[i - 1]) > 0 ? want[--j]
+		                                                                    : add[--i];
 }
 
 /* The planned routes from the planned'th on, sorted on their own and merged in. */
@@ -1799,10 +1856,10 @@ merge_tail(struct run *run, size_t planned, bool in_front)
 		return -ENOMEM;
 	memcpy(add, run->want + planned, nadd * sizeof(*add));
 	if (nadd > 1)
-		qsort(add, nadd, sizeof(*add), want_sort_qcmp);
+		qsort_r(add, nadd, sizeof(*add), want_qcmp_r, run);
 	if (in_front)
 		memmove(run->want + nadd, run->want, planned * sizeof(*add));
-	want_merge(run->want, run->nwant, add, nadd, in_front);
+	want_merge(run, run->want, run->nwant, add, nadd, in_front);
 	free(add);
 	return 0;
 }
@@ -1824,19 +1881,20 @@ plan_routes(struct run *run)
 	if (!d->nroutes && !fences.n)
 		goto out;
 	err = -ENOMEM;
+	/* A planned route keeps its prefix's place in 32 bits. */
+	if (d->nroutes + fences.n + run->nmain_routes > UINT32_MAX)
+		goto out;
 	run->want = calloc(d->nroutes + fences.n + run->nmain_routes, sizeof(*run->want));
-	if (!run->want)
+	run->extra = malloc((fences.n + run->nmain_routes) * sizeof(*run->extra));
+	if (!run->want || (fences.n + run->nmain_routes && !run->extra))
 		goto out;
 	/* Desired's routes come sorted by prefix, all of one metric. */
 	for (size_t i = 0; i < d->nroutes; i++) {
 		struct want_route *w = &run->want[run->nwant++];
 		struct kh_route route;
 
-		w->dst = *mesh_route_dst(d, &d->routes[i]);
+		w->at = (uint32_t)i;
 		w->type = KH_ROUTE_UNICAST;
-		w->metric = d->metric;
-		w->mtu = mesh_route_mtu(d, &d->routes[i]);
-		w->peer = d->routes[i].peer;
 		w->report = RECONCILE_NO_REPORT;
 		route = want_kh(run, w);
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
@@ -1851,10 +1909,9 @@ plan_routes(struct run *run)
 		struct want_route *w = &run->want[run->nwant++];
 		struct kh_route route;
 
-		w->dst = fences.items[i];
+		run->extra[run->nextra] = fences.items[i];
+		w->at = (uint32_t)(d->nroutes + run->nextra++);
 		w->type = KH_ROUTE_UNREACHABLE;
-		w->metric = d->failclosed_metric;
-		w->peer = WANT_NO_PEER;
 		w->report = RECONCILE_NO_REPORT;
 		route = want_kh(run, w);
 		/* Under or over another owner's route it harms nothing (the longest prefix wins);
@@ -1881,20 +1938,17 @@ out:
 
 /* --- removals: before the devices change --- */
 
-static int
-want_qcmp(const void *key, const void *item)
-{
-	const struct kh_route *x = key;
-	const struct want_route *y = item;
-
-	return route_key_cmp(&x->dst, x->metric, &y->dst, y->metric);
-}
-
 /* The wanted route of have's prefix and metric (want is sorted: desired's routes are). */
 static const struct want_route *
 wanted_route(const struct run *run, const struct kh_route *have)
 {
-	return find(have, run->want, run->nwant, sizeof(*run->want), want_qcmp);
+	size_t i = want_lower_bound(run, run->nwant, &have->dst, have->metric, false);
+	const struct want_route *w = i < run->nwant ? &run->want[i] : NULL;
+
+	if (w && want_metric(run, w) == have->metric &&
+	    addr_prefix_equal(want_dst(run, w), &have->dst))
+		return w;
+	return NULL;
 }
 
 /* The outcomes of a batch of route changes, by entry. */
@@ -2897,21 +2951,21 @@ note_installed(struct run *run, const struct want_route *w, enum install how)
 {
 	struct kh_route route = want_kh(run, w);
 	const struct owned_route *was = owned_route(&run->r->scope, &route);
-	const char *via = run->d->peers[w->peer].site;
+	const char *via = run->d->peers[want_peer(run, w)].site;
 	struct reconcile_route_change *c;
 
 	/* A yield of that prefix before leads to no site. */
 	if (was && owned_yield(was))
 		was = NULL;
 	if (how == INSTALL_ADDED) {
-		add_change(run, RECONCILE_ROUTE_ADDED, &w->dst, via);
+		add_change(run, RECONCILE_ROUTE_ADDED, want_dst(run, w), via);
 	} else if ((how == INSTALL_KEPT || how == INSTALL_REPLACED) && was && was->via[0] &&
 	           strcmp(was->via, via) != 0) {
-		c = add_change(run, RECONCILE_ROUTE_MOVED, &w->dst, via);
+		c = add_change(run, RECONCILE_ROUTE_MOVED, want_dst(run, w), via);
 		if (c)
 			snprintf(c->from, sizeof(c->from), "%s", was->via);
 	} else if (how == INSTALL_REPLACED) {
-		add_change(run, RECONCILE_ROUTE_REPLACED, &w->dst, via);
+		add_change(run, RECONCILE_ROUTE_REPLACED, want_dst(run, w), via);
 	}
 }
 
@@ -2948,8 +3002,8 @@ add_routes(struct run *run)
 	for (size_t i = 0; i < run->nwant; i++) {
 		struct want_route *w = &run->want[i];
 
-		if (w->blocked || w->peer == WANT_NO_PEER ||
-		    (run->pending && run->pending[w->peer]))
+		if (w->blocked || want_peer(run, w) == WANT_NO_PEER ||
+		    (run->pending && run->pending[want_peer(run, w)]))
 			continue;
 		if (route_kept(run, w)) {
 			w->installed = true;
@@ -2986,7 +3040,7 @@ note_blocked(struct run *run)
 		const struct reconcile_report *rep = report_at(run, w->report);
 		struct reconcile_route_change *c;
 
-		if (!w->blocked || w->peer == WANT_NO_PEER)
+		if (!w->blocked || want_peer(run, w) == WANT_NO_PEER)
 			continue;
 		if (was && owned_yield(was))
 			was = NULL;
@@ -2997,7 +3051,8 @@ note_blocked(struct run *run)
 		w->withdrawn = was && was->installed;
 		if (w->withdrawn)
 			run->r->stats.overlap_withdrawals++;
-		c = add_change(run, RECONCILE_ROUTE_BLOCKED, &w->dst, run->d->peers[w->peer].site);
+		c = add_change(run, RECONCILE_ROUTE_BLOCKED, want_dst(run, w),
+		               run->d->peers[want_peer(run, w)].site);
 		if (!c)
 			continue;
 		c->report = rep;
@@ -3021,7 +3076,8 @@ note_yields(struct run *run)
 
 		if (!w->yield || (was && owned_yield(was)))
 			continue;
-		c = add_change(run, RECONCILE_ROUTE_YIELDED, &w->dst, rep ? rep->site : "");
+		c = add_change(run, RECONCILE_ROUTE_YIELDED, want_dst(run, w),
+		               rep ? rep->site : "");
 		if (c && rep) {
 			c->report = rep;
 			c->other = rep->other;
@@ -3073,7 +3129,7 @@ add_failclosed(struct run *run)
 
 		/* The fences, and the yields to main's more specific routes: those come first
 		 * too, so a more specific route there never loses its traffic to a tunnel. */
-		if (w->blocked || w->peer != WANT_NO_PEER)
+		if (w->blocked || want_peer(run, w) != WANT_NO_PEER)
 			continue;
 		add_route(run, w);
 		/* A fence's report says why it is not in; a yield's stays the overlap's. */
@@ -3231,8 +3287,8 @@ want_via(const struct run *run, const struct want_route *w)
 {
 	const struct reconcile_report *rep = report_at(run, w->report);
 
-	if (w->peer != WANT_NO_PEER)
-		return run->d->peers[w->peer].site;
+	if (want_peer(run, w) != WANT_NO_PEER)
+		return run->d->peers[want_peer(run, w)].site;
 	if (w->yield && rep)
 		return rep->site;
 	return "";
@@ -3270,9 +3326,9 @@ save_scope(struct run *run)
 			const struct reconcile_report *rep = report_at(run, w->report);
 			struct owned_route *o = &s.routes[i];
 
-			o->dst = addr_prefix_pack(&w->dst);
+			o->dst = addr_prefix_pack(want_dst(run, w));
 			o->type = w->type;
-			o->mtu = w->mtu;
+			o->mtu = want_mtu(run, w);
 			o->blocked = w->blocked;
 			o->installed = w->installed;
 			o->withdrawn = w->withdrawn;
@@ -3402,9 +3458,9 @@ save_fences(struct run *run)
 		const struct want_route *w = &run->want[i];
 		struct reconcile_fence *f = &r->fences[r->nfences];
 
-		if (w->peer != WANT_NO_PEER || w->yield)
+		if (want_peer(run, w) != WANT_NO_PEER || w->yield)
 			continue;
-		f->dst = addr_prefix_pack(&w->dst);
+		f->dst = addr_prefix_pack(want_dst(run, w));
 		f->installed = w->installed;
 		f->report = report_place(run, run->routes_read ? w->report : run->routes_unread);
 		r->nfences++;
@@ -3477,6 +3533,7 @@ run_free(struct run *run)
 	wgread_free(run->taken);
 	wgread_free(run->dev);
 	free(run->want);
+	free(run->extra);
 	free(run->left);
 	free(run->pending);
 	if (run->segs)
