@@ -83,7 +83,7 @@ void fake_wg_set_kernel(bool available);
 
 /* A get of the device that a userspace implementation finished in the background: the device
  * as it is now, which the next wg_get_finished(device) returns (once; a later call replaces
- * it). 0, -ENODEV or -ENOMEM. */
+ * it), and wg_background_fd() readable, as the real one makes it. 0, -ENODEV or -ENOMEM. */
 int fake_wg_finish_get(const char *device);
 /* Makes that answer ms older, as if it had waited that long to be taken. */
 void fake_wg_age_finished(int64_t ms);

@@ -516,7 +516,10 @@ fake_wg_finish_get(const char *device)
 		return err;
 	wg_free_device(W.finished);
 	W.finished = NULL;
-	return read_device(l, device, &W.finished);
+	err = read_device(l, device, &W.finished);
+	if (err == 0)
+		wg_background_done();
+	return err;
 }
 
 void

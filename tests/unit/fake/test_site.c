@@ -3,6 +3,7 @@
  * types netdctl and monitoring rely on, and never read the WireGuard device on the request
  * path, where a stopped userspace implementation would hold the event loop; the read they
  * show is kept without its allowed-ips. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -504,6 +505,44 @@ test_kept_read_figures_only(void **state)
 	wg_free_device(d);
 }
 
+/* A read a userspace implementation finished in the background, that no status read waits
+ * for, is taken for the next run as soon as it lands (made small), not left whole until that
+ * run; the run uses it and reads the device no more. */
+static void
+test_finished_read_taken_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_device *dev = NULL;
+	struct kh_link wg;
+	uint64_t runs;
+
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	runs = runs_of(f->site);
+	assert_int_equal(fake_wg_finish_get("wg0"), 0);
+	for (int i = 0; i < 5; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(runs_of(f->site), runs);
+	assert_int_equal(wg_get_finished("wg0", &dev), -EAGAIN);
+	assert_null(dev);
+	/* A run the monitor asks for compares against it. */
+	fake_clear_ops();
+	assert_int_equal(kh_link_get("wg0", &wg), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	fake_act_as(FAKE_NETD);
+	for (int i = 0; i < 200 && runs_of(f->site) == runs; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(5 * 1000);
+	}
+	assert_int_not_equal(runs_of(f->site), runs);
+	assert_int_equal(fake_count(FAKE_OP_WG_GET), 0);
+}
+
 /* Sets netd's interface down, or deletes it, as someone else would (the monitor's event asks
  * for a run) and turns the loop until a run has come: returns when the turn that made it
  * began, *end when it ended. */
@@ -812,6 +851,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_reply_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kept_read_figures_only, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_finished_read_taken_at_once, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_runs_spaced_by_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
