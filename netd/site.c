@@ -306,6 +306,7 @@ site_changes_text(const struct reconcile_stats *before, const struct reconcile_s
 	return buf;
 }
 static void site_update_paths(struct site *s);
+static void site_status_collect(struct site *s);
 static const struct seen_device *site_device(const struct site *s);
 
 /* Behind NAT as configured, or as the others see this site (gossip's published descriptor):
@@ -504,17 +505,20 @@ static void
 site_apply(struct site *s)
 {
 	int64_t now = site_now(), at[4], end;
-	size_t count = gossip_member_count(s->gossip);
-	struct mesh_site *sites = calloc(count ? count : 1, sizeof(*sites));
-	struct view_room *rooms = calloc(count ? count : 1, sizeof(*rooms));
+	struct mesh_site *sites;
+	struct view_room *rooms;
 	struct mesh_desired *next = NULL;
 	struct reconcile_stats before, after;
 	struct pmtud_target *targets;
 	char what[256];
-	size_t n;
+	size_t count, n;
 	bool made;
 	int rc;
 
+	site_status_collect(s);
+	count = gossip_member_count(s->gossip);
+	sites = calloc(count ? count : 1, sizeof(*sites));
+	rooms = calloc(count ? count : 1, sizeof(*rooms));
 	if (sites == NULL || rooms == NULL)
 		goto retry;
 	site_collect_wg(s);
@@ -1064,24 +1068,13 @@ site_observe_wg(struct site *s)
 	site_update_paths(s);
 }
 
-/* Re-reads the device the replies show and compares it for drift. The read is bounded like
- * every WireGuard call on the loop (wg_set_wait_ms). One the loop stopped waiting for goes
- * on in the background and is collected a moment later, the last figures shown meanwhile;
- * any other failure shows none. */
+/* A status read's outcome, rc and on success dev (taken over): what the replies show of the
+ * device and its drift, or, for a read the loop stopped waiting for, its collection. */
 static void
-site_refresh_wg(struct site *s)
+site_take_wg(struct site *s, int rc, struct wg_device *dev)
 {
-	struct wg_device *dev = NULL;
 	bool collect = false;
-	int rc;
 
-	if (s->desired == NULL)
-		return;
-	if (!s->wg_collecting)
-		s->wg_read_start = site_now();
-	if (!s->wg_stale)
-		s->wg_stale_since = site_runs(s);
-	rc = wg_get_device(s->desired->wg.name, &dev);
 	if (rc == 0)
 		wg_device_sort_peers(dev);
 	if (rc != -ETIMEDOUT) {
@@ -1096,6 +1089,12 @@ site_refresh_wg(struct site *s)
 		if (rc == 0 && (s->wg_seen = seen_device_new(dev)) == NULL)
 			log_warnx("wireguard %s: out of memory keeping its read", dev->name);
 		wg_free_device(dev);
+		/* The whole read was made by the thread that ran the exchange, in that thread's
+		 * heap (2 MB at 10,000 peers), and the figures kept of it beside the ones they
+		 * replace: freed, neither serves the allocations of what the read is observed by
+		 * next, which would grow the loop's heap beside them. Given back first. */
+		if (rc == 0)
+			malloc_trim(0);
 	}
 	s->wg_stale = rc == -ETIMEDOUT;
 	if (rc < 0 && rc != -ENODEV) {
@@ -1113,13 +1112,42 @@ site_refresh_wg(struct site *s)
 	ev_timer_start(s->loop, &s->wg_timer);
 	if (rc == 0) {
 		site_observe_wg(s);
-		/* The read before was freed with this one alive: its blocks (a peer and its
-		 * allowed-ips each, 0.5 KiB a peer) are holes among live ones, resident until the
-		 * next read refills them, as are those of the paths' and gossip's work on it. */
-		malloc_trim(0);
 		s->wg_pace = (double)drift_pace_note(&s->wg_costs, site_now() - s->wg_read_start) /
 		             MESH_USEC;
 	}
+}
+
+/* Re-reads the device the replies show and compares it for drift. The read is bounded like
+ * every WireGuard call on the loop (wg_set_wait_ms). One the loop stopped waiting for goes
+ * on in the background and is collected a moment later, the last figures shown meanwhile;
+ * any other failure shows none. */
+static void
+site_refresh_wg(struct site *s)
+{
+	struct wg_device *dev = NULL;
+	int rc;
+
+	if (s->desired == NULL)
+		return;
+	if (!s->wg_collecting)
+		s->wg_read_start = site_now();
+	if (!s->wg_stale)
+		s->wg_stale_since = site_runs(s);
+	rc = wg_get_device(s->desired->wg.name, &dev);
+	site_take_wg(s, rc, dev);
+}
+
+/* A status read that finished while the loop was busy, its collection not yet come: taken
+ * whole now, where the caller is about to need memory of its own beside it. Nothing is
+ * waited for. */
+static void
+site_status_collect(struct site *s)
+{
+	struct wg_device *dev;
+
+	if (s->wg_collecting && s->desired != NULL &&
+	    wg_get_finished(s->desired->wg.name, &dev) == 0)
+		site_take_wg(s, 0, dev);
 }
 
 static void

@@ -543,6 +543,51 @@ test_finished_read_taken_at_once(void **state)
 	assert_int_equal(fake_count(FAKE_OP_WG_GET), 0);
 }
 
+/* A status read that goes on in the background and finishes while a run is due is taken by
+ * the status as the run begins, not left whole through the run's view, mesh and plan until
+ * its collection comes (libev invokes the expired run timer before the readable eventfd in
+ * the same loop turn, as it did while a join streamed in). */
+static void
+test_status_read_taken_before_run(void **state)
+{
+	struct fixture *f = *state;
+	struct wg_device *dev = NULL;
+	struct kh_link wg;
+	uint64_t runs, failures;
+
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	site_snapshot(f->site, &f->snap);
+	failures = f->snap.wg_read_failures;
+	fake_fail(FAKE_OP_WG_GET, 1, -ETIMEDOUT);
+	for (int i = 0; i < 1000 && f->snap.wg_read_failures == failures; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		site_snapshot(f->site, &f->snap);
+		if (f->snap.wg_read_failures == failures)
+			usleep(5 * 1000);
+	}
+	assert_int_equal(f->snap.wg_read_failures, failures + 1);
+	/* Its collection is 0.25 s away; a run is asked for, due in 0.1 s. */
+	runs = runs_of(f->site);
+	assert_int_equal(kh_link_get("wg0", &wg), 0);
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_link_set_up(wg.ifindex, false), 0);
+	fake_act_as(FAKE_NETD);
+	ev_run(f->loop, EVRUN_NOWAIT);
+	assert_int_equal(runs_of(f->site), runs);
+	assert_int_equal(fake_wg_finish_get("wg0"), 0);
+	usleep(150 * 1000);
+	ev_run(f->loop, EVRUN_NOWAIT);
+	assert_int_equal(runs_of(f->site), runs + 1);
+	assert_int_equal(wg_get_finished("wg0", &dev), -EAGAIN);
+	assert_null(dev);
+	site_snapshot(f->site, &f->snap);
+	assert_int_equal(f->snap.wg_read_failures, failures + 1);
+	assert_non_null(f->snap.device);
+}
+
 /* Sets netd's interface down, or deletes it, as someone else would (the monitor's event asks
  * for a run) and turns the loop until a run has come: returns when the turn that made it
  * began, *end when it ended. */
@@ -852,6 +897,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_status_values, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kept_read_figures_only, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_finished_read_taken_at_once, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_status_read_taken_before_run, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_runs_spaced_by_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
