@@ -229,6 +229,7 @@ struct run {
 	struct wgread *dev;   /* as read, or empty when just created */
 	struct kh_link wg_link;
 	bool wg_ready; /* the device is there, netd's, and read */
+	bool wg_keyed; /* and holds netd's private key, as read or as this run set it */
 	struct want_route *want;
 	size_t nwant;
 	struct addr_prefix *extra; /* the fences' and yields' prefixes */
@@ -2141,8 +2142,9 @@ configure_wg(struct run *run, const struct reconcile_object *object)
 		run->oom = true;
 		return;
 	}
-	if (!(have->flags & WG_DEVICE_HAS_PUBLIC_KEY) ||
-	    memcmp(have->public_key, d->wg.public_key, WG_KEY_SIZE) != 0) {
+	run->wg_keyed = (have->flags & WG_DEVICE_HAS_PUBLIC_KEY) &&
+	                memcmp(have->public_key, d->wg.public_key, WG_KEY_SIZE) == 0;
+	if (!run->wg_keyed) {
 		set->flags |= WG_DEVICE_HAS_PRIVATE_KEY;
 		memcpy(set->private_key, d->wg.private_key, WG_KEY_SIZE);
 	}
@@ -2154,8 +2156,9 @@ configure_wg(struct run *run, const struct reconcile_object *object)
 		set->flags |= WG_DEVICE_HAS_FWMARK;
 		set->fwmark = d->wg.fwmark;
 	}
-	if (set->flags)
-		done(run, RECONCILE_OP_WG_CONFIG, 1, wg_set_device(set), kh_last_error(), object);
+	if (set->flags &&
+	    done(run, RECONCILE_OP_WG_CONFIG, 1, wg_set_device(set), kh_last_error(), object) == 0)
+		run->wg_keyed = true;
 	wg_free_device(set);
 }
 
@@ -2433,6 +2436,26 @@ struct handshake_watch {
 	const uint8_t *key;
 	bool retries; /* mesh_peer.retries_handshake */
 };
+
+/* The device lacks netd's key (its setting failed, or went on in the background): peers
+ * given to it now would start handshakes under whatever identity it holds, a zero one for a
+ * userspace WireGuard just started. Every peer waits, unrouted, for the retry that sets the
+ * key first. */
+static void
+hold_peers(struct run *run)
+{
+	size_t n = run->d->npeers;
+
+	if (!n)
+		return;
+	run->pending = malloc(n * sizeof(*run->pending));
+	if (!run->pending) {
+		run->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		run->pending[i] = true;
+}
 
 /* What configure_peers' delta does about handshakes. */
 struct handshake_plan {
@@ -3699,8 +3722,10 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	read_wg(&run);
 	r->stats.last_read_us += wall_us() - t;
 	ensure_wg(&run);
-	if (run.wg_ready)
+	if (run.wg_ready && run.wg_keyed)
 		configure_peers(&run);
+	else if (run.wg_ready)
+		hold_peers(&run);
 	/* Nothing after the peers looks at the device's read: at 10,000 peers it is 2.2 MB the
 	 * rest of the run, the run's peak, need not carry. */
 	wgread_free(run.dev);

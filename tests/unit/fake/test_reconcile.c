@@ -2036,6 +2036,50 @@ test_start_in_progress(void **state)
 	conf_free(conf);
 }
 
+/* A device whose key could not be set (a userspace WireGuard not answering yet, a request
+ * left going on in the background) is given no peers: it would start their handshakes under
+ * whatever identity it holds. They wait, unrouted, for the run that sets the key first. */
+static void
+test_peers_wait_for_key(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	struct conf *conf = load_conf(WG0 "backend = \"userspace\";", "");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r;
+	char *log;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	fake_fail(FAKE_OP_WG_USERSPACE_START, 1, EINPROGRESS);
+	assert_int_equal(reconcile_run(r, d, 100 * S), 0);
+	forget_events();
+	fake_clear_ops();
+	for (int err = ETIMEDOUT, i = 0; i < 2; i++, err = EBUSY) {
+		fake_fail(FAKE_OP_WG_SET, 1, err);
+		assert_int_equal(reconcile_run(r, d, (101 + i) * S), -EAGAIN);
+		expect_report(r, RECONCILE_REPORT_WIREGUARD_FAILED, -err, "wireguard wg0",
+		              "wg-config failed");
+		log = fake_log(true);
+		assert_non_null(log);
+		assert_null(strstr(log, " peer "));
+		assert_null(strstr(log, "route replace 10.2.0.0/16"));
+		free(log);
+		assert_true(reconcile_peer_pending(r, 0));
+		fake_clear_ops();
+	}
+	assert_int_equal(reconcile_run(r, d, 110 * S), 0);
+	log = fake_log(true);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "private-key"));
+	assert_true(strstr(log, "private-key") < strstr(log, " peer "));
+	assert_non_null(strstr(log, "route replace 10.2.0.0/16"));
+	free(log);
+	assert_false(reconcile_peer_pending(r, 0));
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* The endpoint WireGuard learnt for a site behind NAT stays; another site's endpoint, and the
  * device's key, port and keepalives, are put back when someone changes them. */
 static void
@@ -3431,6 +3475,7 @@ main(void)
 	        cmocka_unit_test_setup(test_drift_unknown_and_timer, setup),
 
 	        cmocka_unit_test_setup(test_start_in_progress, setup),
+	        cmocka_unit_test_setup(test_peers_wait_for_key, setup),
 	        cmocka_unit_test_setup(test_wireguard_drift, setup),
 	        cmocka_unit_test_setup(test_run_takes_finished_read, setup),
 	        cmocka_unit_test_setup(test_taken_read_too_old, setup),
