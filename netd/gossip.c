@@ -902,7 +902,8 @@ struct gossip {
 	struct seal *seal;
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
 	void *session_arg;
-	bool fixed_view; /* gossip_config's */
+	bool (*view_holds)(void *arg, const char *name); /* gossip_config's */
+	void *view_arg;
 	uint64_t rng[4];
 
 	struct wire_desc self_d; /* this site's signed descriptor: what ALIVE carries */
@@ -2684,6 +2685,14 @@ want_now(struct gossip *g, gossip_time now, const char *name)
 	return true;
 }
 
+/* A simulator's stand-in for a member holding the whole view holds name already
+ * (gossip_config.view_holds). */
+static bool
+held_elsewhere(const struct gossip *g, const char *name)
+{
+	return g->view_holds != NULL && g->view_holds(g->view_arg, name);
+}
+
 /* Asks to for the credentials of the names not asked for lately. A guess (to may not hold
  * them) is not remembered: it must not hold back, for WANT_GAP, the ask of a site that passed
  * the name on and so holds its credential. */
@@ -2918,7 +2927,8 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	}
 	strcpy(want[0], d->name);
 	if (id == -1 && g->federated) {
-		cred_ask(g, now, from, addr, want, 1, false);
+		if (!held_elsewhere(g, d->name))
+			cred_ask(g, now, from, addr, want, 1, false);
 		return;
 	}
 	if (id < 0) {
@@ -3667,7 +3677,7 @@ on_entries(struct gossip *g, uint32_t from, const struct addr_endpoint *addr,
 		if (id == -1) {
 			/* Maybe a site a credential admits: its credential comes with its
 			 * descriptor. */
-			if (!g->fixed_view &&
+			if (!held_elsewhere(g, e->name) &&
 			    (e->state == WIRE_STATE_ALIVE || e->state == WIRE_STATE_SUSPECT))
 				strcpy(creds[ncreds++], e->name);
 		} else if (id == SELF_ID) {
@@ -4672,7 +4682,8 @@ cred_ask_any(struct gossip *g, gossip_time now, const char *name)
 	char want[1][WIRE_NAME_MAX + 1];
 	uint32_t to;
 
-	if (!g->federated || !bucket_take(&g->ask_budget, now, ASK_RATE, ASK_BURST) ||
+	if (!g->federated || held_elsewhere(g, name) ||
+	    !bucket_take(&g->ask_budget, now, ASK_RATE, ASK_BURST) ||
 	    pick_live(g, UINT32_MAX, &to, 1) != 1)
 		return;
 	strcpy(want[0], name);
@@ -4830,7 +4841,8 @@ gossip_new(const struct gossip_config *cfg, char *err, size_t errlen)
 	seal_set_dh(g->seal, cfg->dh, cfg->dh_arg);
 	cookie_key(g, cfg->private_key, cfg->rng_seed);
 	g->session_known = cfg->session_known;
-	g->fixed_view = cfg->fixed_view;
+	g->view_holds = cfg->view_holds;
+	g->view_arg = cfg->view_arg;
 	g->session_arg = cfg->session_arg;
 	x = cfg->rng_seed;
 	for (int i = 0; i < 4; i++) {

@@ -190,11 +190,15 @@ struct gossip_config {
 	bool (*session_known)(void *arg, uint32_t peer, uint64_t session);
 	void *session_arg;
 	/* A simulator's site that stands for one holding the whole view without holding it (a
-	 * view of N members at each of N simulated sites costs N^2): a member it does not hold,
-	 * named in another's anti-entropy entries, is taken as held, and no credential or
-	 * descriptor is asked for it, as a member holding it would not. A member it hears of
-	 * otherwise (its descriptor passed on, a join) it still learns. false: the daemon. */
-	bool fixed_view;
+	 * view of N members at each of N simulated sites costs N^2): true when a member holding
+	 * the whole view would hold the site named `name` already. Such a member, not held, is
+	 * taken as held wherever it is named (another's anti-entropy entries, its descriptor
+	 * passed on, a datagram from it): no credential or descriptor is asked for it, as a
+	 * member holding it would not. A site it says false of (one joining) is learnt as
+	 * usual; a join presented to this site itself is always taken. NULL (the daemon): every
+	 * site not held is learnt. */
+	bool (*view_holds)(void *arg, const char *name);
+	void *view_arg;
 };
 
 /* Why datagrams were dropped, and what the protocol did: for metrics. */

@@ -46,7 +46,7 @@ struct fsite {
 	uint64_t sessions;
 	size_t revoked_events, expired_events, disowned_events;
 	bool pin;
-	bool fixed_view;
+	const char *holds; /* a fixed view's: the site it takes as held; NULL: none */
 };
 
 struct fed {
@@ -185,6 +185,15 @@ issue(int i, int nsigs, int64_t lifetime)
 
 /* Starts site i (again) with its credential, seeded by site seed (-1: none), carrying
  * carry over when given. */
+/* A simulator's stand-in for a member holding the whole view, which holds one site here. */
+static bool
+fixed_view_holds(void *arg, const char *name)
+{
+	const struct fsite *s = arg;
+
+	return strcmp(name, s->holds) == 0;
+}
+
 static void
 start(int i, int seed, const struct state *carry)
 {
@@ -211,7 +220,8 @@ start(int i, int seed, const struct state *carry)
 	cfg.next_credential_len = s->next_len;
 	cfg.unix_now = fed_unix_now;
 	cfg.pin_authorities = s->pin;
-	cfg.fixed_view = s->fixed_view;
+	cfg.view_holds = s->holds != NULL ? fixed_view_holds : NULL;
+	cfg.view_arg = s;
 	s->g = gossip_new(&cfg, err, sizeof(err));
 	assert_non_null(s->g);
 	if (carry != NULL)
@@ -413,7 +423,7 @@ test_fixed_view_asks_nothing(void **state)
 	start(2, 0, NULL);
 	run(40000);
 	assert_int_equal(seen(2, 1), GOSSIP_ALIVE);
-	F->s[2].fixed_view = true;
+	F->s[2].holds = F->s[1].name;
 	start(2, 0, NULL);
 	run(40000);
 	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
@@ -421,6 +431,45 @@ test_fixed_view_asks_nothing(void **state)
 	assert_int_equal(seen(2, 1), GOSSIP_NONE);
 	assert_int_equal(gossip_counters(F->s[2].g)->creds_admitted, 1);
 	assert_true(gossip_counters(F->s[2].g)->syncs >= 1);
+}
+
+/* c, a fixed view, is up when b joins through a (datagrams between b and c are lost): a
+ * passes b's descriptor on to c, before c's first sync. Returns whether c learnt b. */
+static bool
+fixed_view_hears_join(const char *holds)
+{
+	F->s[2].holds = holds;
+	F->cut[0] = 1;
+	F->cut[1] = 2;
+	start(0, -1, NULL);
+	start(2, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
+	start(1, 0, NULL);
+	run(4000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(gossip_counters(F->s[2].g)->syncs, 0);
+	return seen(2, 1) == GOSSIP_ALIVE;
+}
+
+/* A fixed view that would hold b asks for nothing when b's descriptor is passed on to it:
+ * simulated sites learning each other that way would each come to hold all of them. */
+static void
+test_fixed_view_passed_on_asks_nothing(void **state)
+{
+	(void)state;
+	assert_false(fixed_view_hears_join(F->s[1].name));
+	assert_int_equal(gossip_counters(F->s[2].g)->creds_admitted, 1);
+}
+
+/* A joiner the fixed view would not hold (netd, joining a simulated federation) is learnt
+ * from its descriptor passed on, as any site learns it. */
+static void
+test_fixed_view_learns_joiner(void **state)
+{
+	(void)state;
+	assert_true(fixed_view_hears_join("another"));
+	assert_int_equal(gossip_counters(F->s[2].g)->creds_admitted, 2);
 }
 
 /* One signature where two are needed: b is never admitted, and says so in the counters. */
@@ -987,6 +1036,9 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_join_waits_from_the_join, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_lost_cred_answer_asked_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_fixed_view_asks_nothing, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fixed_view_passed_on_asks_nothing, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_fixed_view_learns_joiner, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_short_of_threshold, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_claims_beyond_credential, setup, teardown),
