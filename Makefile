@@ -171,7 +171,7 @@ fuzzers: $(FUZZ_BINS)
 # The harnesses are always built with ASan and UBSan, so the sanitizer pass neither builds
 # nor runs them a second time.
 check: all tests $(if $(filter 1,$(SANITIZE)),,fuzzers)
-	BUILD=$(BUILD) SANITIZE=$(SANITIZE) FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tests/run
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) FUZZ_SECONDS=$${FUZZ_SECONDS:-5} tests/run
 
 asan:
 	$(MAKE) SANITIZE=1 check
