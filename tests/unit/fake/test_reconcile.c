@@ -1999,6 +1999,18 @@ test_backends(void **state)
 	}
 }
 
+/* A run at 100 s that starts a userspace WireGuard, which does not answer yet. */
+static struct reconcile *
+start_userspace(const struct mesh_desired *d)
+{
+	struct reconcile *r;
+
+	assert_int_equal(reconcile_new(&r), 0);
+	fake_fail(FAKE_OP_WG_USERSPACE_START, 1, EINPROGRESS);
+	assert_int_equal(reconcile_run(r, d, 100 * S), 0);
+	return r;
+}
+
 /* A userspace WireGuard that does not answer yet when the run ends is no failure: the run
  * looks again RECONCILE_RETRY_START later, and then configures it. */
 static void
@@ -2007,14 +2019,11 @@ test_start_in_progress(void **state)
 	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = load_conf(WG0 "backend = \"userspace\";", "");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r = start_userspace(d);
 	struct reconcile_stats st;
-	struct reconcile *r;
 	char *log;
 
 	(void)state;
-	assert_int_equal(reconcile_new(&r), 0);
-	fake_fail(FAKE_OP_WG_USERSPACE_START, 1, EINPROGRESS);
-	assert_int_equal(reconcile_run(r, d, 100 * S), 0);
 	assert_int_equal(reconcile_retry_at(r), 100 * S + RECONCILE_RETRY_START);
 	reconcile_get_stats(r, &st);
 	assert_int_equal(st.last_failed, 0);
@@ -2045,13 +2054,10 @@ test_peers_wait_for_key(void **state)
 	const struct fixture_site *view[] = {&beta};
 	struct conf *conf = load_conf(WG0 "backend = \"userspace\";", "");
 	struct mesh_desired *d = desired_of(conf, view, N(view));
-	struct reconcile *r;
+	struct reconcile *r = start_userspace(d);
 	char *log;
 
 	(void)state;
-	assert_int_equal(reconcile_new(&r), 0);
-	fake_fail(FAKE_OP_WG_USERSPACE_START, 1, EINPROGRESS);
-	assert_int_equal(reconcile_run(r, d, 100 * S), 0);
 	forget_events();
 	fake_clear_ops();
 	for (int err = ETIMEDOUT, i = 0; i < 2; i++, err = EBUSY) {
