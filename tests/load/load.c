@@ -905,7 +905,7 @@ summary(void)
 	       "\"suspicions\":%llu,\"wg_initiations_answered\":%llu,\"wg_transport_received\":%"
 	       "llu,"
 	       "\"wg_keepalives_sent\":%llu,\"wg_probe_acks_sent\":%llu,\"wg_cookie_replies\":%"
-	       "llu,\"wg_dropped\":%llu}\n",
+	       "llu,\"wg_strangers\":%llu,\"wg_dropped\":%llu}\n",
 	       (double)mono_now() / GOSSIP_SEC, O.sites, O.view, holding,
 	       (unsigned long long)C.to_netd, (unsigned long long)C.to_netd_bytes,
 	       (unsigned long long)C.from_netd, (unsigned long long)C.from_netd_bytes,
@@ -915,7 +915,8 @@ summary(void)
 	       (unsigned long long)t.challenges, (unsigned long long)t.suspicions,
 	       (unsigned long long)W.initiations, (unsigned long long)W.transport,
 	       (unsigned long long)W.keepalives, (unsigned long long)W.data,
-	       (unsigned long long)W.cookies, (unsigned long long)W.dropped);
+	       (unsigned long long)W.cookies, (unsigned long long)W.strangers,
+	       (unsigned long long)W.dropped);
 	fflush(stdout);
 }
 

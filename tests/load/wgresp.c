@@ -363,9 +363,12 @@ initiation(struct wgresp_site *site, const uint8_t priv[WGRESP_KEY_LEN],
 	if (crypto_scalarmult(dh, priv, ei) != 0)
 		goto drop;
 	wgresp_kdf(two, 2, ck, dh, sizeof(dh));
-	if (open_hash(spub, k, in + INI_STATIC, WGRESP_KEY_LEN + 16, h) != 0 ||
-	    sodium_memcmp(spub, ini->pub, WGRESP_KEY_LEN) != 0)
+	if (open_hash(spub, k, in + INI_STATIC, WGRESP_KEY_LEN + 16, h) != 0)
 		goto drop;
+	if (sodium_memcmp(spub, ini->pub, WGRESP_KEY_LEN) != 0) {
+		c->strangers++;
+		goto out;
+	}
 	if (!site->have_ss) {
 		if (crypto_scalarmult(site->ss, priv, ini->pub) != 0)
 			goto drop;

@@ -97,7 +97,10 @@ struct wgresp_counters {
 	uint64_t keepalives;  /* sent */
 	uint64_t data;        /* transport messages with data sent (wgresp_seal) */
 	uint64_t cookies;     /* cookie replies taken: the next response carries a mac2 */
-	uint64_t dropped;     /* anything else: malformed, unauthenticated, unknown index */
+	/* Initiations sealed to the site from a static key other than the initiator's: a
+	 * WireGuard that sends before it holds its private key (wireguard-go then sends zeros). */
+	uint64_t strangers;
+	uint64_t dropped; /* anything else: malformed, unauthenticated, unknown index */
 };
 
 /* Takes one datagram to the site (private and public key priv, pub) at now_ms; returns the

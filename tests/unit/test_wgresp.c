@@ -328,6 +328,7 @@ test_handshake_and_keepalive(void **state)
 	assert_int_equal(f.c.transport, 3);
 	assert_int_equal(f.c.keepalives, 2);
 	assert_int_equal(f.c.dropped, 0);
+	assert_int_equal(f.c.strangers, 0);
 }
 
 /* A response is a message sent: a keepalive armed before it is not due after it. */
@@ -426,7 +427,7 @@ test_rekey_keeps_previous(void **state)
 	assert_int_equal(f.c.initiations, 3);
 }
 
-/* What is refused: each counted once as dropped, never answered. */
+/* What is refused: each counted once, as dropped or as a stranger's, never answered. */
 static void
 test_refused(void **state)
 {
@@ -462,13 +463,18 @@ test_refused(void **state)
 	bad[0] = 9;
 	assert_int_equal(rx(&f, 0, bad, sizeof(msg), out), 0);
 	assert_int_equal(f.c.dropped, ++dropped);
-	/* A valid initiation from another key than netd's. */
+	/* A valid initiation from another key than netd's, and one with the zero key a
+	 * WireGuard without its private key sends: counted apart, not dropped. */
 	memset(&stranger, 0, sizeof(stranger));
 	randombytes_buf(stranger.priv, 32);
 	crypto_scalarmult_base(stranger.pub, stranger.priv);
 	make_initiation(&stranger, f.rpub, msg);
 	assert_int_equal(rx(&f, 0, msg, sizeof(msg), out), 0);
-	assert_int_equal(f.c.dropped, ++dropped);
+	memset(stranger.pub, 0, sizeof(stranger.pub));
+	make_initiation(&stranger, f.rpub, msg);
+	assert_int_equal(rx(&f, 0, msg, sizeof(msg), out), 0);
+	assert_int_equal(f.c.strangers, 2);
+	assert_int_equal(f.c.dropped, dropped);
 	/* Transport to an unknown index, or with a wrong tag. */
 	handshake(&f, &f.netd);
 	n = make_data(&f.netd, 10, data);
