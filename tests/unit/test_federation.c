@@ -472,6 +472,25 @@ test_fixed_view_learns_joiner(void **state)
 	assert_int_equal(gossip_counters(F->s[2].g)->creds_admitted, 2);
 }
 
+/* b, which learnt c from a, reaches c directly: c, a fixed view that would hold b, asks no
+ * one for the credential of the unknown sender of b's datagrams (nor learns b from what a
+ * passes on or lists), as a member holding b would not. */
+static void
+test_fixed_view_unknown_sender_asks_nothing(void **state)
+{
+	(void)state;
+	F->s[2].holds = F->s[1].name;
+	start(0, -1, NULL);
+	start(2, 0, NULL);
+	run(2000);
+	start(1, 0, NULL);
+	run(20000);
+	assert_int_equal(seen(1, 2), GOSSIP_ALIVE);
+	assert_true(gossip_counters(F->s[2].g)->drop_unknown > 0);
+	assert_int_equal(seen(2, 1), GOSSIP_NONE);
+	assert_int_equal(gossip_counters(F->s[2].g)->creds_admitted, 1);
+}
+
 /* One signature where two are needed: b is never admitted, and says so in the counters. */
 static void
 test_short_of_threshold(void **state)
@@ -1039,6 +1058,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_fixed_view_passed_on_asks_nothing, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_fixed_view_learns_joiner, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fixed_view_unknown_sender_asks_nothing, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_short_of_threshold, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_claims_beyond_credential, setup, teardown),
