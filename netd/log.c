@@ -167,28 +167,53 @@ log_at(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+static double
+monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Ends the current interval: the count of what it suppressed is logged, if any. */
+static void
+limit_restart(struct log_limit *l, double now)
+{
+	if (l->suppressed > 0)
+		log_at(l->level, "%s: %llu more not logged (at most %u per %g s)", l->what,
+		       l->suppressed, l->burst, l->interval);
+	l->start = now;
+	l->used = 0;
+	l->suppressed = 0;
+}
+
 bool
 log_limit_allow(struct log_limit *l)
 {
-	struct timespec ts;
-	double now;
+	double now = monotonic_seconds();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	if (l->used == 0 || now - l->start >= l->interval) {
-		if (l->suppressed > 0)
-			log_at(l->level, "%s: %llu more not logged (at most %u per %g s)", l->what,
-			       l->suppressed, l->burst, l->interval);
-		l->start = now;
-		l->used = 0;
-		l->suppressed = 0;
-	}
+	if (l->used == 0 || now - l->start >= l->interval)
+		limit_restart(l, now);
 	if (l->used < l->burst) {
 		l->used++;
 		return true;
 	}
 	l->suppressed++;
 	return false;
+}
+
+void
+log_limit_flush(struct log_limit *l)
+{
+	double now;
+
+	if (l->suppressed == 0)
+		return;
+	now = monotonic_seconds();
+	/* With nothing used, the next occurrence starts an interval of its own. */
+	if (now - l->start >= l->interval)
+		limit_restart(l, now);
 }
 
 void

@@ -52,6 +52,9 @@ struct log_limit {
 
 /* Whether this occurrence may be logged; false counts it as suppressed. */
 bool log_limit_allow(struct log_limit *limit);
+/* Logs the count of what was suppressed once its interval is over, without waiting for a
+ * next occurrence that may never come (a burst that ended): called from a timer. */
+void log_limit_flush(struct log_limit *limit);
 
 /* Only for start-up failures and broken invariants. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

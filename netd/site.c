@@ -104,7 +104,60 @@ struct site {
 	int64_t clamped_at;
 	struct path_table *paths; /* direct or relayed, per remote site */
 	uint64_t direct_failures; /* gossip's count when the paths were last looked at */
+
+	/* Lines about one member or one path, which the federation's size multiplies: a gateway
+	 * joining 10,000 sites would write two a site, more than systemd-journald keeps of a
+	 * service (10,000 messages in 30 s by default), and the lines that matter would go
+	 * with the rest. A budget for each kind; the events are published whole. */
+	struct log_limit member_logs[GOSSIP_EV_DISOWNED + 1];
+	struct log_limit path_mtu_moved_log, path_mtu_proven_log;
 };
+
+/* Lines of one kind about single members or paths logged in each period; the rest counted,
+ * and the count logged as the period ends. */
+#define SITE_LOG_BURST  20
+#define SITE_LOG_PERIOD 10.0
+
+static void
+site_init_logs(struct site *s)
+{
+	static const char *const member_what[] = {
+	        [GOSSIP_EV_JOIN] = "gossip: sites joining",
+	        [GOSSIP_EV_ALIVE] = "gossip: suspects refuting",
+	        [GOSSIP_EV_SUSPECT] = "gossip: sites suspected",
+	        [GOSSIP_EV_DEAD] = "gossip: sites declared dead",
+	        [GOSSIP_EV_LEFT] = "gossip: sites leaving",
+	        [GOSSIP_EV_UPDATE] = "gossip: descriptors updated",
+	        [GOSSIP_EV_REFUSED] = "gossip: descriptors refused",
+	        [GOSSIP_EV_REVOKED] = "gossip: credentials revoked",
+	        [GOSSIP_EV_EXPIRED] = "gossip: credentials expired",
+	        [GOSSIP_EV_DISOWNED] = "gossip: credentials short of signatures",
+	};
+	_Static_assert(sizeof(member_what) / sizeof(member_what[0]) ==
+	                       sizeof(s->member_logs) / sizeof(s->member_logs[0]),
+	               "a member event without a budget");
+
+	for (size_t i = 0; i < sizeof(member_what) / sizeof(member_what[0]); i++)
+		s->member_logs[i] = (struct log_limit)LOG_LIMIT_INIT(
+		        member_what[i], i >= GOSSIP_EV_REFUSED ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
+		        SITE_LOG_BURST, SITE_LOG_PERIOD);
+	s->path_mtu_moved_log =
+	        (struct log_limit)LOG_LIMIT_INIT("path MTU: paths whose routes move",
+	                                         LOG_LEVEL_INFO, SITE_LOG_BURST, SITE_LOG_PERIOD);
+	s->path_mtu_proven_log =
+	        (struct log_limit)LOG_LIMIT_INIT("path MTU: paths found as assumed",
+	                                         LOG_LEVEL_DEBUG, SITE_LOG_BURST, SITE_LOG_PERIOD);
+}
+
+/* Counts of a burst that ended are logged when its period does. */
+static void
+site_flush_logs(struct site *s)
+{
+	for (size_t i = 0; i < sizeof(s->member_logs) / sizeof(s->member_logs[0]); i++)
+		log_limit_flush(&s->member_logs[i]);
+	log_limit_flush(&s->path_mtu_moved_log);
+	log_limit_flush(&s->path_mtu_proven_log);
+}
 
 static int64_t
 site_now(void)
@@ -423,6 +476,7 @@ site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmt
 	struct site *s = arg;
 	const struct mesh_peer *dp = mesh_desired_peer(s->desired, site);
 	json_t *ev = site_event("path-mtu");
+	bool moved;
 
 	json_object_set_new(ev, "site", json_string(site));
 	json_object_set_new(ev, "mtu", json_integer(path->mtu));
@@ -430,13 +484,17 @@ site_on_path_mtu(void *arg, const char *site, uint32_t old_mtu, const struct pmt
 	json_object_set_new(ev, "learnt", json_string(path->probed ? "probing" : "assumed"));
 	json_object_set_new(ev, "return_mtu", json_integer(return_mtu));
 	site_publish(s, ev);
-	log_info("path MTU: site %s: %u bytes (%s; was %u), %u back", site, path->mtu,
-	         path->probed ? "probing" : "assumed", old_mtu, return_mtu);
 	/* A first search that proves the MTU assumed changes no route or segment: no run of
-	 * the whole view for it (thousands of them after a join, each seconds long in a VM). */
-	if (dp != NULL &&
-	    dp->path_mtu == mesh_peer_path_mtu(s->desired, path->probed ? path->mtu : 0) &&
-	    dp->return_path_mtu == return_mtu)
+	 * the whole view for it (thousands of them after a join, each seconds long in a VM),
+	 * and a line only for the curious. */
+	moved = dp == NULL ||
+	        dp->path_mtu != mesh_peer_path_mtu(s->desired, path->probed ? path->mtu : 0) ||
+	        dp->return_path_mtu != return_mtu;
+	if (log_limit_allow(moved ? &s->path_mtu_moved_log : &s->path_mtu_proven_log))
+		(moved ? log_info : log_debug)(
+		        "path MTU: site %s: %u bytes (%s; was %u), %u back", site, path->mtu,
+		        path->probed ? "probing" : "assumed", old_mtu, return_mtu);
+	if (!moved)
 		return;
 	s->view_changed = true;
 	site_arm_work(s, site_now());
@@ -671,21 +729,8 @@ site_gossip_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, 
 }
 
 static void
-site_gossip_event(void *arg, const struct gossip_event *gev)
+site_log_member(const struct gossip_event *gev)
 {
-	struct site *s = arg;
-	json_t *ev = site_event("member");
-
-	json_object_set_new(ev, "site", json_string(gev->name));
-	json_object_set_new(ev, "event", json_string(gossip_event_name(gev->type)));
-	json_object_set_new(ev, "incarnation", json_integer(gev->incarnation));
-	if (gev->type == GOSSIP_EV_SUSPECT)
-		json_object_set_new(ev, "local", json_boolean(gev->local));
-	if (gev->type == GOSSIP_EV_REFUSED) {
-		json_object_set_new(ev, "reason", json_string(gossip_refusal_name(gev->refusal)));
-		json_object_set_new(ev, "text", json_string(gev->why));
-	}
-	site_publish(s, ev);
 	if (gev->type == GOSSIP_EV_SUSPECT)
 		log_info("gossip: site %s is suspect (incarnation %u)", gev->name,
 		         gev->incarnation);
@@ -704,6 +749,27 @@ site_gossip_event(void *arg, const struct gossip_event *gev)
 	else
 		log_info("gossip: site %s: %s (incarnation %u)", gev->name,
 		         gossip_event_name(gev->type), gev->incarnation);
+}
+
+static void
+site_gossip_event(void *arg, const struct gossip_event *gev)
+{
+	struct site *s = arg;
+	json_t *ev = site_event("member");
+
+	json_object_set_new(ev, "site", json_string(gev->name));
+	json_object_set_new(ev, "event", json_string(gossip_event_name(gev->type)));
+	json_object_set_new(ev, "incarnation", json_integer(gev->incarnation));
+	if (gev->type == GOSSIP_EV_SUSPECT)
+		json_object_set_new(ev, "local", json_boolean(gev->local));
+	if (gev->type == GOSSIP_EV_REFUSED) {
+		json_object_set_new(ev, "reason", json_string(gossip_refusal_name(gev->refusal)));
+		json_object_set_new(ev, "text", json_string(gev->why));
+	}
+	site_publish(s, ev);
+	if ((size_t)gev->type < sizeof(s->member_logs) / sizeof(s->member_logs[0]) &&
+	    log_limit_allow(&s->member_logs[gev->type]))
+		site_log_member(gev);
 	/* A suspect keeps its peer, routes and segments, and the refutation that clears the
 	 * suspicion brings the same descriptor content (a new one comes as an update): neither
 	 * changes the desired state, and a run of the whole view for each (seconds at 10,000
@@ -745,6 +811,7 @@ site_on_gossip_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	gossip_tick(s->gossip, site_now());
 	site_after_gossip(s);
+	site_flush_logs(s);
 }
 
 static void
@@ -1234,6 +1301,7 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	s->conf = conf;
 	s->ctl = ctl;
 	s->state_lock = -1;
+	site_init_logs(s);
 	ev_timer_init(&s->gossip_timer, site_on_gossip_timer, 0, 0);
 	ev_timer_init(&s->work_timer, site_on_work, 0, 0);
 	ev_timer_init(&s->save_timer, site_on_save, 0, 0);

@@ -1386,6 +1386,47 @@ test_log_limit(void **state)
 	free(text);
 }
 
+/* A burst that ends: its count is logged once its interval is over, with no occurrence
+ * after it, and once only; the next occurrence is logged as the first of a quiet period. */
+static void
+test_log_limit_flush(void **state)
+{
+	struct log_limit limit = LOG_LIMIT_INIT("test: burst", LOG_LEVEL_WARNING, 2, 0.2);
+	struct timespec pause = {.tv_nsec = 250 * 1000 * 1000};
+	struct capture cap;
+	size_t lines;
+	char *text;
+
+	(void)state;
+	capture_start(&cap);
+	for (int i = 0; i < 10; i++)
+		if (log_limit_allow(&limit))
+			log_warnx("burst %d", i);
+	/* Within the interval the count waits. */
+	log_limit_flush(&limit);
+	text = capture_end(&cap, &lines);
+	assert_int_equal(lines, 2);
+	assert_null(strstr(text, "more not logged"));
+	free(text);
+
+	capture_start(&cap);
+	nanosleep(&pause, NULL);
+	log_limit_flush(&limit);
+	log_limit_flush(&limit);
+	text = capture_end(&cap, &lines);
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(text, "test: burst: 8 more not logged (at most 2 per 0.2 s)"));
+	free(text);
+
+	capture_start(&cap);
+	assert_true(log_limit_allow(&limit));
+	log_warnx("after");
+	text = capture_end(&cap, &lines);
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(text, "after"));
+	free(text);
+}
+
 /* Whatever clients do, again and again, the log gets a few lines per minute about it. */
 static void
 test_log_bounded_under_storm(void **state)
@@ -1713,6 +1754,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_mutating_by_other_users, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_root_served_when_full, setup, teardown),
 	        cmocka_unit_test(test_log_limit),
+	        cmocka_unit_test(test_log_limit_flush),
 	        cmocka_unit_test_setup_teardown(test_log_bounded_under_storm, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_socket_in_use, setup, teardown),
