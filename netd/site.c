@@ -110,7 +110,7 @@ struct site {
 	 * service (10,000 messages in 30 s by default), and the lines that matter would go
 	 * with the rest. A budget for each kind; the events are published whole. */
 	struct log_limit member_logs[GOSSIP_EV_DISOWNED + 1];
-	struct log_limit path_mtu_moved_log, path_mtu_proven_log;
+	struct log_limit path_mtu_moved_log, path_mtu_proven_log, path_switch_log;
 };
 
 /* Lines of one kind about single members or paths logged in each period; the rest counted,
@@ -144,6 +144,9 @@ site_init_logs(struct site *s)
 	s->path_mtu_moved_log =
 	        (struct log_limit)LOG_LIMIT_INIT("path MTU: paths whose routes move",
 	                                         LOG_LEVEL_INFO, SITE_LOG_BURST, SITE_LOG_PERIOD);
+	s->path_switch_log =
+	        (struct log_limit)LOG_LIMIT_INIT("paths switched to or from a relay",
+	                                         LOG_LEVEL_INFO, SITE_LOG_BURST, SITE_LOG_PERIOD);
 	s->path_mtu_proven_log =
 	        (struct log_limit)LOG_LIMIT_INIT("path MTU: paths found as assumed",
 	                                         LOG_LEVEL_DEBUG, SITE_LOG_BURST, SITE_LOG_PERIOD);
@@ -157,6 +160,7 @@ site_flush_logs(struct site *s)
 		log_limit_flush(&s->member_logs[i]);
 	log_limit_flush(&s->path_mtu_moved_log);
 	log_limit_flush(&s->path_mtu_proven_log);
+	log_limit_flush(&s->path_switch_log);
 }
 
 static int64_t
@@ -1060,6 +1064,8 @@ site_publish_path(struct site *s, const char *name)
 	json_object_set_new(ev, "relay", pi.relay != NULL ? json_string(pi.relay) : json_null());
 	json_object_set_new(ev, "reason", pi.reason != NULL ? json_string(pi.reason) : json_null());
 	site_publish(s, ev);
+	if (!log_limit_allow(&s->path_switch_log))
+		return;
 	if (pi.mode == PATH_RELAYED)
 		log_info("path to %s: through %s (%s)", name, pi.relay, pi.reason);
 	else
