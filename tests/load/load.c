@@ -4,7 +4,8 @@
  * generator's authorities, on a UDP socket of its own: netd sees N distinct endpoints. The
  * generator writes netd's key, credential and config (netd joins through site-0, which
  * holds every site), then runs the sites in real time until SIGTERM or SIGINT. It prints a
- * JSON summary of what netd and the sites exchanged on SIGUSR1 and when it stops.
+ * JSON summary of what netd and the sites exchanged on SIGUSR1 and when it stops. On
+ * SIGUSR2 every site leaves the federation at once, as a gossip member leaves gracefully.
  *
  * Each site also answers netd's WireGuard handshake initiations and keeps its sessions
  * alive as a WireGuard peer would (tests/load/wgresp.c), and acknowledges netd's path MTU
@@ -536,6 +537,20 @@ on_stop(struct ev_loop *l, ev_signal *w, int revents)
 	ev_break(l, EVBREAK_ALL);
 }
 
+/* Each site announces its leave and goes on ticking, so that the leave spreads. */
+static void
+on_usr2(struct ev_loop *l, ev_signal *w, int revents)
+{
+	(void)l;
+	(void)w;
+	(void)revents;
+	for (size_t i = 0; i < O.sites; i++) {
+		gossip_leave(S[i].g, mono_now());
+		schedule(i);
+	}
+	drain();
+}
+
 static void summary(void);
 
 static void
@@ -1054,7 +1069,7 @@ parse(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	ev_signal sigterm, sigint, sigusr1;
+	ev_signal sigterm, sigint, sigusr1, sigusr2;
 
 	parse(argc, argv);
 	if (key_init() != 0)
@@ -1071,6 +1086,8 @@ main(int argc, char **argv)
 	ev_signal_start(loop, &sigint);
 	ev_signal_init(&sigusr1, on_usr1, SIGUSR1);
 	ev_signal_start(loop, &sigusr1);
+	ev_signal_init(&sigusr2, on_usr2, SIGUSR2);
+	ev_signal_start(loop, &sigusr2);
 	ev_run(loop, 0);
 	summary();
 	teardown();
