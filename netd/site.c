@@ -325,11 +325,14 @@ site_publish_route_changes(struct site *s)
 	}
 }
 
-/* The last run's reports (only its failures with failures_only), each with what it is about. */
+/* The last run's reports (only its failures with failures_only), each with what it is about.
+ * One cause (a device gone, a table the kernel refuses) fails a change for every site, and
+ * every retry fails them again: the first SITE_LOG_BURST of a run are logged, the rest
+ * counted in a line. */
 static void
 site_log_reports(struct reconcile *r, const char *context, bool failures_only)
 {
-	size_t n;
+	size_t n, logged = 0, more = 0;
 	const struct reconcile_report *rep = reconcile_reports(r, &n);
 
 	for (size_t i = 0; i < n; i++) {
@@ -337,9 +340,18 @@ site_log_reports(struct reconcile *r, const char *context, bool failures_only)
 
 		if (failures_only && rep[i].err == 0)
 			continue;
+		if (logged == SITE_LOG_BURST) {
+			more++;
+			continue;
+		}
+		logged++;
 		log_warnx("%s%s", context,
 		          reconcile_report_format(&rep[i], true, text, sizeof(text)));
 	}
+	if (more > 0)
+		log_warnx("%s%zu more reports of this run not logged (netdctl routes gives each "
+		          "route's)",
+		          context, more);
 }
 
 static void site_arm_work(struct site *s, int64_t now);

@@ -35,6 +35,7 @@
 #include "netd/seen.h"
 #include "netd/site.h"
 #include "netd/status.h"
+#include "tests/unit/capture.h"
 
 /* A UDP port free on 127.0.0.1 just now, for the site's gossip. */
 static unsigned
@@ -92,12 +93,14 @@ struct fixture {
 	struct status_daemon daemon;
 };
 
+/* more_trust: trusted sites after beta, each "{ ... }" preceded by a comma. */
 static int
-setup_with(void **state, void (*before)(void), const char *gossip_timing)
+setup_with_trust(void **state, void (*before)(void), const char *gossip_timing,
+                 const char *more_trust)
 {
 	static const struct ctl_command none[] = {{NULL, false, NULL}};
 	struct fixture *f = calloc(1, sizeof(*f));
-	char text[1024], b64[KEY_BASE64_SIZE], beta[KEY_BASE64_SIZE];
+	char text[8192], b64[KEY_BASE64_SIZE], beta[KEY_BASE64_SIZE];
 	uint8_t priv[KEY_LEN], pub[KEY_LEN];
 	struct conf_errors errs = {0};
 	FILE *kf;
@@ -133,8 +136,9 @@ setup_with(void **state, void (*before)(void), const char *gossip_timing)
 	         "segments = ( { name = \"tenant-a\"; vni = 100; } );\n"
 	         "trust = ( { name = \"beta\"; public_key = \"%s\";\n"
 	         "            prefixes = [ \"10.2.0.0/16\" ]; overlay = [ \"10.99.0.2\" ];\n"
-	         "            vnis = [ 100 ]; } );\n",
-	         f->key, f->sock, f->port, f->st, gossip_timing ? gossip_timing : "", beta);
+	         "            vnis = [ 100 ]; }%s );\n",
+	         f->key, f->sock, f->port, f->st, gossip_timing ? gossip_timing : "", beta,
+	         more_trust ? more_trust : "");
 	f->conf = conf_load_string(text, "site.conf", &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		print_error("%s\n", errs.msgs[i]);
@@ -158,9 +162,49 @@ setup_with(void **state, void (*before)(void), const char *gossip_timing)
 }
 
 static int
+setup_with(void **state, void (*before)(void), const char *gossip_timing)
+{
+	return setup_with_trust(state, before, gossip_timing, NULL);
+}
+
+static int
 setup(void **state)
 {
 	return setup_with(state, NULL, NULL);
+}
+
+/* The first run's routes all refused by the kernel, what netd logs of it captured. */
+static struct capture first_run_log;
+
+static void
+refuse_routes(void)
+{
+	fake_fail(FAKE_OP_ROUTE_REPLACE, 100000, ENOBUFS);
+	capture_start(&first_run_log);
+}
+
+/* Twelve trusted sites more than beta, none alive: a fence for each one's prefix and overlay
+ * address. */
+static int
+setup_refused_fences(void **state)
+{
+	char more[4096] = "", b64[KEY_BASE64_SIZE];
+	uint8_t priv[KEY_LEN], pub[KEY_LEN];
+	size_t len = 0;
+
+	assert_int_equal(key_init(), 0);
+	for (int i = 0; i < 12; i++) {
+		key_generate_private(priv);
+		key_public_from_private(pub, priv);
+		key_to_base64(b64, pub);
+		len += (size_t)snprintf(
+		        more + len, sizeof(more) - len,
+		        ", { name = \"site%d\"; public_key = \"%s\"; "
+		        "prefixes = [ \"10.%d.0.0/16\" ]; overlay = [ \"10.99.1.%d\" ]; }",
+		        i, b64, 10 + i, i + 1);
+		assert_true(len < sizeof(more));
+	}
+	return setup_with_trust(state, refuse_routes, NULL, more);
 }
 
 /* Gossip in tenths of a second: a suspicion within a second of silence. */
@@ -887,6 +931,28 @@ test_suspicion_costs_no_run(void **state)
 	beta_stop(&b);
 }
 
+/* A cause that fails every route of a run (26 fences here) logs 20 of its reports and a
+ * line that counts the rest; the reports themselves are all kept. */
+static void
+test_refused_routes_logged_within_budget(void **state)
+{
+	struct fixture *f = *state;
+	size_t lines, n, failed = 0, named = 0;
+	const struct reconcile_report *rep = reconcile_reports(f->snap.reconcile, &n);
+	char *text = capture_end(&first_run_log, &lines), more[64];
+
+	for (size_t i = 0; i < n; i++)
+		failed += rep[i].err != 0 && rep[i].object.type == RECONCILE_OBJECT_ROUTE;
+	assert_int_equal(failed, 26);
+	for (const char *at = text; (at = strstr(at, ": route-add failed: ")) != NULL; at++)
+		named++;
+	assert_int_equal(named, 20);
+	snprintf(more, sizeof(more), "warning: %zu more reports of this run not logged",
+	         failed - 20);
+	assert_non_null(strstr(text, more));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -901,6 +967,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_runs_spaced_by_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
+	        cmocka_unit_test_setup_teardown(test_refused_routes_logged_within_budget,
+	                                        setup_refused_fences, teardown),
 	        cmocka_unit_test_setup_teardown(test_suspicion_costs_no_run, setup_fast_gossip,
 	                                        teardown),
 	};
