@@ -349,8 +349,8 @@ site_log_reports(struct reconcile *r, const char *context, bool failures_only)
 		          reconcile_report_format(&rep[i], true, text, sizeof(text)));
 	}
 	if (more > 0)
-		log_warnx("%s%zu more reports of this run not logged (netdctl routes gives each "
-		          "route's)",
+		log_warnx("%s%zu more reports of this run not logged (netdctl routes shows each "
+		          "route's reason)",
 		          context, more);
 }
 
