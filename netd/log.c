@@ -204,7 +204,7 @@ log_limit_allow(struct log_limit *l)
 }
 
 void
-log_limit_flush(struct log_limit *l)
+log_limit_flush(struct log_limit *l, bool at_once)
 {
 	double now;
 
@@ -212,7 +212,7 @@ log_limit_flush(struct log_limit *l)
 		return;
 	now = monotonic_seconds();
 	/* With nothing used, the next occurrence starts an interval of its own. */
-	if (now - l->start >= l->interval)
+	if (at_once || now - l->start >= l->interval)
 		limit_restart(l, now);
 }
 

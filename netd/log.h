@@ -53,8 +53,9 @@ struct log_limit {
 /* Whether this occurrence may be logged; false counts it as suppressed. */
 bool log_limit_allow(struct log_limit *limit);
 /* Logs the count of what was suppressed once its interval is over, without waiting for a
- * next occurrence that may never come (a burst that ended): called from a timer. */
-void log_limit_flush(struct log_limit *limit);
+ * next occurrence that may never come (a burst that ended): called from a timer. With
+ * at_once, whether the interval is over or not: the last count before the process ends. */
+void log_limit_flush(struct log_limit *limit, bool at_once);
 
 /* Only for start-up failures and broken invariants. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -152,15 +152,16 @@ site_init_logs(struct site *s)
 	                                         LOG_LEVEL_DEBUG, SITE_LOG_BURST, SITE_LOG_PERIOD);
 }
 
-/* Counts of a burst that ended are logged when its period does. */
+/* Counts of a burst that ended are logged when its period does, or at once (the site
+ * stops). */
 static void
-site_flush_logs(struct site *s)
+site_flush_logs(struct site *s, bool now)
 {
 	for (size_t i = 0; i < sizeof(s->member_logs) / sizeof(s->member_logs[0]); i++)
-		log_limit_flush(&s->member_logs[i]);
-	log_limit_flush(&s->path_mtu_moved_log);
-	log_limit_flush(&s->path_mtu_proven_log);
-	log_limit_flush(&s->path_switch_log);
+		log_limit_flush(&s->member_logs[i], now);
+	log_limit_flush(&s->path_mtu_moved_log, now);
+	log_limit_flush(&s->path_mtu_proven_log, now);
+	log_limit_flush(&s->path_switch_log, now);
 }
 
 static int64_t
@@ -827,7 +828,7 @@ site_on_gossip_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	gossip_tick(s->gossip, site_now());
 	site_after_gossip(s);
-	site_flush_logs(s);
+	site_flush_logs(s, false);
 }
 
 static void
@@ -1526,6 +1527,7 @@ site_free(struct site *s)
 		return;
 	if (s->gossip != NULL)
 		site_save(s);
+	site_flush_logs(s, true);
 	ev_timer_stop(s->loop, &s->gossip_timer);
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_timer_stop(s->loop, &s->save_timer);

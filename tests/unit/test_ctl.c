@@ -1364,7 +1364,7 @@ test_log_limit_flush(void **state)
 		if (log_limit_allow(&limit))
 			log_warnx("burst %d", i);
 	/* Within the interval the count waits. */
-	log_limit_flush(&limit);
+	log_limit_flush(&limit, false);
 	text = capture_end(&cap, &lines);
 	assert_int_equal(lines, 2);
 	assert_null(strstr(text, "more not logged"));
@@ -1372,8 +1372,8 @@ test_log_limit_flush(void **state)
 
 	capture_start(&cap);
 	nanosleep(&pause, NULL);
-	log_limit_flush(&limit);
-	log_limit_flush(&limit);
+	log_limit_flush(&limit, false);
+	log_limit_flush(&limit, false);
 	text = capture_end(&cap, &lines);
 	assert_int_equal(lines, 1);
 	assert_non_null(strstr(text, "test: burst: 8 more not logged (at most 2 per 0.2 s)"));
@@ -1385,6 +1385,16 @@ test_log_limit_flush(void **state)
 	text = capture_end(&cap, &lines);
 	assert_int_equal(lines, 1);
 	assert_non_null(strstr(text, "after"));
+	free(text);
+
+	/* As the process ends: the count at once, within the interval. */
+	assert_true(log_limit_allow(&limit));
+	assert_false(log_limit_allow(&limit));
+	capture_start(&cap);
+	log_limit_flush(&limit, true);
+	text = capture_end(&cap, &lines);
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(text, "test: burst: 1 more not logged"));
 	free(text);
 }
 
