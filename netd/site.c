@@ -111,6 +111,9 @@ struct site {
 	 * with the rest. A budget for each kind; the events are published whole. */
 	struct log_limit member_logs[GOSSIP_EV_DISOWNED + 1];
 	struct log_limit path_mtu_moved_log, path_mtu_proven_log, path_switch_log;
+	/* An operator's route can collide with a tunnel route or fence of every site at once
+	 * (a /8 in main, a table shared by mistake): a line each, appearing and going. */
+	struct log_limit overlap_log, overlap_gone_log;
 };
 
 /* Lines of one kind about single members or paths logged in each period; the rest counted,
@@ -150,6 +153,10 @@ site_init_logs(struct site *s)
 	s->path_mtu_proven_log =
 	        (struct log_limit)LOG_LIMIT_INIT("path MTU: paths found as assumed",
 	                                         LOG_LEVEL_DEBUG, SITE_LOG_BURST, SITE_LOG_PERIOD);
+	s->overlap_log = (struct log_limit)LOG_LIMIT_INIT("route overlaps", LOG_LEVEL_WARNING,
+	                                                  SITE_LOG_BURST, SITE_LOG_PERIOD);
+	s->overlap_gone_log = (struct log_limit)LOG_LIMIT_INIT(
+	        "route overlaps gone", LOG_LEVEL_INFO, SITE_LOG_BURST, SITE_LOG_PERIOD);
 }
 
 /* Counts of a burst that ended are logged when its period does, or at once (the site
@@ -162,6 +169,8 @@ site_flush_logs(struct site *s, bool now)
 	log_limit_flush(&s->path_mtu_moved_log, now);
 	log_limit_flush(&s->path_mtu_proven_log, now);
 	log_limit_flush(&s->path_switch_log, now);
+	log_limit_flush(&s->overlap_log, now);
+	log_limit_flush(&s->overlap_gone_log, now);
 }
 
 static int64_t
@@ -250,9 +259,9 @@ static const char *const route_actions[] = {
 };
 
 /* An overlap with another owner's route appearing or going: the route's event names it, and
- * a log line says so once each way. */
+ * a log line says so once each way, within the budget of its way. */
 static void
-site_note_overlap(json_t *ev, const struct reconcile_route_change *c)
+site_note_overlap(struct site *s, json_t *ev, const struct reconcile_route_change *c)
 {
 	char mine[ADDR_PREFIX_STRLEN], theirs[ADDR_PREFIX_STRLEN], t[16],
 	        whose[MESH_NAME_SIZE + 16];
@@ -273,6 +282,20 @@ site_note_overlap(json_t *ev, const struct reconcile_route_change *c)
 		snprintf(whose, sizeof(whose), "site %s's route", c->via);
 	else
 		snprintf(whose, sizeof(whose), "a fail-closed route");
+	switch (c->action) {
+	case RECONCILE_ROUTE_BLOCKED:
+	case RECONCILE_ROUTE_YIELDED:
+		if (!log_limit_allow(&s->overlap_log))
+			return;
+		break;
+	case RECONCILE_ROUTE_UNBLOCKED:
+	case RECONCILE_ROUTE_RECLAIMED:
+		if (!log_limit_allow(&s->overlap_gone_log))
+			return;
+		break;
+	default:
+		return;
+	}
 	switch (c->action) {
 	case RECONCILE_ROUTE_BLOCKED:
 		log_warnx("route overlap: %s route %s of site %s: another owner's route %s "
@@ -321,7 +344,7 @@ site_publish_route_changes(struct site *s)
 			json_object_set_new(ev, "reason",
 			                    json_string(reconcile_report_format(c[i].report, false,
 			                                                        why, sizeof(why))));
-		site_note_overlap(ev, &c[i]);
+		site_note_overlap(s, ev, &c[i]);
 		site_publish(s, ev);
 	}
 }

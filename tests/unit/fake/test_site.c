@@ -183,28 +183,68 @@ refuse_routes(void)
 	capture_start(&first_run_log);
 }
 
-/* Twelve trusted sites more than beta, none alive: a fence for each one's prefix and overlay
- * address. */
-static int
-setup_refused_fences(void **state)
+/* n trusted sites more than beta, none alive, as setup_with_trust's more_trust: site<i> has
+ * 10.<10+i>.0.0/16 and overlay address 10.99.1.<i+1>. */
+static void
+more_sites(char *more, size_t cap, int n)
 {
-	char more[4096] = "", b64[KEY_BASE64_SIZE];
+	char b64[KEY_BASE64_SIZE];
 	uint8_t priv[KEY_LEN], pub[KEY_LEN];
 	size_t len = 0;
 
 	assert_int_equal(key_init(), 0);
-	for (int i = 0; i < 12; i++) {
+	more[0] = '\0';
+	for (int i = 0; i < n; i++) {
 		key_generate_private(priv);
 		key_public_from_private(pub, priv);
 		key_to_base64(b64, pub);
 		len += (size_t)snprintf(
-		        more + len, sizeof(more) - len,
+		        more + len, cap - len,
 		        ", { name = \"site%d\"; public_key = \"%s\"; "
 		        "prefixes = [ \"10.%d.0.0/16\" ]; overlay = [ \"10.99.1.%d\" ]; }",
 		        i, b64, 10 + i, i + 1);
-		assert_true(len < sizeof(more));
+		assert_true(len < cap);
 	}
+}
+
+/* Twelve trusted sites more than beta: a fence for each one's prefix and overlay address. */
+static int
+setup_refused_fences(void **state)
+{
+	char more[4096];
+
+	more_sites(more, sizeof(more), 12);
 	return setup_with_trust(state, refuse_routes, NULL, more);
+}
+
+/* What netd logs of its routes' overlaps, from before the first run to the site's end. */
+static struct capture overlap_log;
+
+/* An operator's blackhole route in main inside each of 26 trusted sites' fenced prefixes
+ * (10.10.5.0/24 ... 10.35.5.0/24), as a route meant for a whole /8 can be. */
+static void
+add_operator_routes(void)
+{
+	fake_act_as(FAKE_SETUP);
+	for (int i = 0; i < 26; i++) {
+		struct kh_route r = {.table = 254, .protocol = 4, .type = KH_ROUTE_BLACKHOLE};
+		char dst[32];
+
+		snprintf(dst, sizeof(dst), "10.%d.5.0/24", 10 + i);
+		assert_int_equal(addr_prefix_parse(dst, &r.dst), 0);
+		assert_int_equal(kh_route_replace(&r), 0);
+	}
+	fake_act_as(FAKE_NETD);
+	capture_start(&overlap_log);
+}
+
+static int
+setup_overlap_crowd(void **state)
+{
+	char more[8192];
+
+	more_sites(more, sizeof(more), 26);
+	return setup_with_trust(state, add_operator_routes, NULL, more);
 }
 
 /* Gossip in tenths of a second: a suspicion within a second of silence. */
@@ -953,6 +993,29 @@ test_refused_routes_logged_within_budget(void **state)
 	free(text);
 }
 
+/* 26 operator routes inside fences: every one is yielded to and listed, 20 are logged and
+ * the rest counted in a line, at the latest as netd stops. */
+static void
+test_overlaps_logged_within_budget(void **state)
+{
+	struct fixture *f = *state;
+	json_t *routes = status_routes_json(&f->snap);
+	size_t lines, named = 0;
+	char *text;
+
+	assert_int_equal(json_array_size(json_object_get(routes, "overlaps")), 26);
+	json_decref(routes);
+	site_free(f->site);
+	f->site = NULL;
+	text = capture_end(&overlap_log, &lines);
+	for (const char *at = text;
+	     (at = strstr(at, "netd's table yields it to table 254")) != NULL; at++)
+		named++;
+	assert_int_equal(named, 20);
+	assert_non_null(strstr(text, "route overlaps: 6 more not logged"));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -969,6 +1032,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	        cmocka_unit_test_setup_teardown(test_refused_routes_logged_within_budget,
 	                                        setup_refused_fences, teardown),
+	        cmocka_unit_test_setup_teardown(test_overlaps_logged_within_budget,
+	                                        setup_overlap_crowd, teardown),
 	        cmocka_unit_test_setup_teardown(test_suspicion_costs_no_run, setup_fast_gossip,
 	                                        teardown),
 	};
