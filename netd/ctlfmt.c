@@ -622,6 +622,7 @@ print_publish(FILE *out, const json_t *result)
 	const json_t *id = json_object_get(result, "id");
 	const json_t *site = json_object_get(result, "site");
 	const json_t *serial = json_object_get(result, "serial");
+	const json_t *version = json_object_get(result, "version");
 
 	if (what != NULL && strcmp(what, "revocation") == 0 && json_is_string(id)) {
 		fputs("published revocation ", out);
@@ -632,6 +633,9 @@ print_publish(FILE *out, const json_t *result)
 		fputs("published the credential of ", out);
 		put_sanitized(out, json_string_value(site), json_string_length(site));
 		fprintf(out, ", serial %" JSON_INTEGER_FORMAT "\n", json_integer_value(serial));
+	} else if (what != NULL && strcmp(what, "authorities") == 0 && json_is_integer(version)) {
+		fprintf(out, "published the authority set, version %" JSON_INTEGER_FORMAT "\n",
+		        json_integer_value(version));
 	} else {
 		return print_json(out, result);
 	}

@@ -401,9 +401,9 @@ cmd_catalogue(void *ctx, const struct ctl_request *req, char **err)
 	return status_catalogue_json(&ss, time(NULL));
 }
 
-/* An armoured revocation or site credential from the operator, taken as gossip would take
- * it from another site, then spread. The error says what is wrong with the text or what
- * verification found missing. */
+/* An armoured revocation, site credential or authority update from the operator, taken as
+ * gossip would take it from another site, then spread. The error says what is wrong with the
+ * text or what verification found missing. */
 static json_t *
 cmd_publish(void *ctx, const struct ctl_request *req, char **err)
 {
@@ -415,8 +415,8 @@ cmd_publish(void *ctx, const struct ctl_request *req, char **err)
 	int n;
 
 	if (!json_is_string(text)) {
-		*err = strdup("publish takes \"document\": the armoured text of a revocation or "
-		              "site credential");
+		*err = strdup("publish takes \"document\": the armoured text of a revocation, a "
+		              "site credential or an authority update");
 		return NULL;
 	}
 	if (json_string_length(text) > CRED_ARMOR_MAX) {

@@ -42,7 +42,8 @@ usage(FILE *f)
 	        "commands: status, peers, segments, routes, catalogue, metrics, config, reload,\n"
 	        "          teardown, events, publish FILE\n"
 	        "KEY=VALUE pairs are sent as the request's string arguments. publish sends the\n"
-	        "armoured revocation or site credential in FILE (- for standard input).\n",
+	        "armoured revocation, site credential or authority update in FILE (- for\n"
+	        "standard input).\n",
 	        CTL_DEFAULT_SOCKET);
 }
 

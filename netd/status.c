@@ -895,6 +895,7 @@ json_t *
 status_published_json(const uint8_t *bytes, size_t len)
 {
 	struct cred_revocation rv;
+	struct cred_authorities a;
 	struct cred c;
 	char err[128];
 
@@ -909,6 +910,11 @@ status_published_json(const uint8_t *bytes, size_t len)
 			return NULL;
 		return json_pack("{s:s, s:s, s:I}", "published", "credential", "site", c.site,
 		                 "serial", (json_int_t)c.serial);
+	case CRED_KIND_AUTHORITIES:
+		if (cred_authorities_decode(bytes, len, &a, err, sizeof(err)) < 0)
+			return NULL;
+		return json_pack("{s:s, s:I}", "published", "authorities", "version",
+		                 (json_int_t)a.version);
 	default:
 		return NULL;
 	}

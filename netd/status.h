@@ -40,8 +40,8 @@ json_t *status_routes_json(const struct site_snapshot *s);
  * seconds), and the revocations held. */
 json_t *status_catalogue_json(const struct site_snapshot *s, time_t now);
 /* What a federation document site_publish_document took is: {"published": "revocation",
- * "id": HEX} or {"published": "credential", "site": NAME, "serial": N}. NULL for bytes that
- * are neither. */
+ * "id": HEX}, {"published": "credential", "site": NAME, "serial": N} or {"published":
+ * "authorities", "version": N}. NULL for bytes that are none of these. */
 json_t *status_published_json(const uint8_t *bytes, size_t len);
 /* {"text": ...}: the Prometheus text exposition of every metric. */
 json_t *status_metrics_json(const struct status_daemon *d, const struct site_snapshot *s);

@@ -370,6 +370,9 @@ test_publish(void **state)
 	              "{\"published\":\"credential\",\"site\":\"g\\u001b[2J\","
 	              "\"serial\":7}",
 	              "published the credential of g?[2J, serial 7\n");
+	expect_output("publish", "{\"published\":\"authorities\",\"version\":3}",
+	              "published the authority set, version 3\n");
+	/* Without the field it names, a reply is shown as it came. */
 	expect_output("publish", "{\"published\":\"authorities\"}",
 	              "{\n  \"published\": \"authorities\"\n}\n");
 	expect_output("publish", "{\"published\":\"revocation\"}",
