@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +303,16 @@ static const struct bad bad_configs[] = {
          "t.conf:3: wireguard.listen_port: 99999999999999999999 is not a port (1..65535)"},
         {"site = { name = \"alpha\"; };\n"
          "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tinterface = \".\"; };\n",
+         "t.conf:3: wireguard.interface: \".\" is not an interface name (1..15 printable "
+         "characters other than '/' and ':', not \".\" or \"..\")"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tinterface = \"..\"; };\n",
+         "t.conf:3: wireguard.interface: \"..\" is not an interface name (1..15 printable "
+         "characters other than '/' and ':', not \".\" or \"..\")"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
          "\tinterface = \"wg/0\"; };\n",
          "t.conf:3: wireguard.interface: \"wg/0\" is not an interface name (1..15 printable "
          "characters other than '/' and ':', not \".\" or \"..\")"},
@@ -499,6 +510,8 @@ static const struct bad bad_configs[] = {
         /* routing */
         {HEAD "routing = { table = 255; };\n",
          "t.conf:3: routing.table: 255 is the kernel's local table"},
+        {HEAD "routing = { table = 253; };\n",
+         "t.conf:3: routing.table: 253 is the kernel's default table"},
         {HEAD "routing = { table = 0; };\n",
          "t.conf:3: routing.table: 0 is not a routing table (1..4294967295)"},
         {HEAD "routing = { table = \"local\"; };\n",
@@ -757,6 +770,50 @@ test_bad_configs(void **state)
 	}
 	assert_true(sizeof(bad_configs) / sizeof(bad_configs[0]) >= 35);
 	assert_int_equal(failures, 0);
+}
+
+/* A private key file any bit of which group or others hold is refused, whichever bit; the
+ * owner's own bits do not matter. */
+static void
+test_key_file_modes(void **state)
+{
+	static const mode_t refused[] = {0601, 0602, 0604, 0610, 0620, 0640, 0660, 0606, 0777};
+	static const mode_t taken[] = {0600, 0400, 0700};
+	char path[PATH_MAX], text[PATH_MAX + 128], want[PATH_MAX + 128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/modes.key", dir);
+	snprintf(text, sizeof(text),
+	         "site = { name = \"alpha\"; };\nwireguard = { private_key_file = \"%s\"; };\n",
+	         path);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct conf_errors errs = {0};
+		struct conf *conf;
+
+		write_file(path, ALICE_PRIV "\n", refused[i]);
+		conf = load(text, &errs);
+		snprintf(
+		        want, sizeof(want),
+		        "t.conf:2: wireguard.private_key_file: %s is accessible to group or others "
+		        "(mode %04o; chmod 600 it)",
+		        path, (unsigned)refused[i]);
+		if (conf != NULL || errs.n != 1 || strcmp(errs.msgs[0], want) != 0)
+			fail_msg("mode %04o: %zu errors, first: %s", (unsigned)refused[i], errs.n,
+			         errs.n ? errs.msgs[0] : "(none)");
+		conf_errors_free(&errs);
+	}
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		struct conf_errors errs = {0};
+		struct conf *conf;
+
+		write_file(path, ALICE_PRIV "\n", taken[i]);
+		conf = load(text, &errs);
+		if (conf == NULL)
+			fail_msg("mode %04o refused: %s", (unsigned)taken[i],
+			         errs.n ? errs.msgs[0] : "(no error)");
+		conf_free(conf);
+	}
+	unlink(path);
 }
 
 /* Errors are all collected, whatever kind, and come out in line order. */
@@ -1788,6 +1845,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_bad_configs),
+	        cmocka_unit_test(test_key_file_modes),
 	        cmocka_unit_test(test_many_errors),
 	        cmocka_unit_test(test_errors_append),
 	        cmocka_unit_test(test_defaults),

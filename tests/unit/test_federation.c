@@ -46,7 +46,8 @@ struct fsite {
 	uint64_t sessions;
 	size_t revoked_events, expired_events, disowned_events;
 	bool pin;
-	const char *holds; /* a fixed view's: the site it takes as held; NULL: none */
+	const char *holds;          /* a fixed view's: the site it takes as held; NULL: none */
+	struct gossip_trust *trust; /* its operator's trust table; NULL: F->empty */
 };
 
 struct fed {
@@ -208,7 +209,7 @@ start(int i, int seed, const struct state *carry)
 	cfg.incarnation = carry != NULL ? gossip_next_incarnation(carry->incarnation) : 1;
 	cfg.desc = &s->desc;
 	gossip_profile_lan(&cfg.profile);
-	cfg.trust = F->empty;
+	cfg.trust = s->trust != NULL ? s->trust : F->empty;
 	cfg.seeds = seed >= 0 ? &F->s[seed].addr : NULL;
 	cfg.nseeds = seed >= 0 ? 1 : 0;
 	cfg.rng_seed = 7 + (uint64_t)i;
@@ -320,8 +321,10 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < NSITES; i++)
+	for (int i = 0; i < NSITES; i++) {
 		gossip_free(F->s[i].g);
+		gossip_trust_free(F->s[i].trust);
+	}
 	gossip_trust_free(F->empty);
 	free(F->q);
 	free(F);
@@ -751,6 +754,135 @@ test_key_rotation(void **state)
 	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
 }
 
+/* The credential of site i for key, serial serial, signed as issue signs: what a thief who
+ * copied an announcement, or an authority's old signature, would hold. Site i's own
+ * credential is left as it was. */
+static size_t
+cred_for_key(int i, const uint8_t key[32], uint64_t serial, uint8_t out[CRED_ENCODED_MAX])
+{
+	struct fsite *s = &F->s[i];
+	uint8_t pub[32], cred[CRED_ENCODED_MAX];
+	size_t len = s->cred_len, n;
+	uint64_t was = s->serial;
+
+	memcpy(pub, s->pub, 32);
+	memcpy(cred, s->cred, len);
+	memcpy(s->pub, key, 32);
+	s->serial = serial;
+	issue(i, 2, 86400);
+	n = s->cred_len;
+	memcpy(out, s->cred, n);
+	memcpy(s->pub, pub, 32);
+	memcpy(s->cred, cred, len);
+	s->cred_len = len;
+	s->serial = was;
+	return n;
+}
+
+/* Credentials for another key reach a while b is alive, one with a lower serial than b's
+ * (an old one) and one with a higher (a copied announcement): neither takes b over. b stays
+ * alive under its own key, and the one a holds aside as b's next key is made current only by
+ * a datagram of that key, which nobody sends. */
+static void
+test_credential_for_another_key_takes_nothing(void **state)
+{
+	struct gossip_member_info mi;
+	uint8_t other_pub[32], other_priv[32], cred[CRED_ENCODED_MAX];
+	char err[256];
+	size_t len;
+
+	(void)state;
+	memset(other_priv, 0x5a, sizeof(other_priv));
+	other_priv[0] &= 248;
+	other_priv[31] = (other_priv[31] & 127) | 64;
+	crypto_scalarmult_base(other_pub, other_priv);
+	F->s[1].serial = 5;
+	issue(1, 2, 86400);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+
+	for (uint64_t serial = 3; serial <= 9; serial += 6) {
+		len = cred_for_key(1, other_pub, serial, cred);
+		(void)gossip_add_credential(F->s[0].g, F->now, cred, len, err, sizeof(err));
+		for (int ms = 0; ms < 3000; ms += 100) {
+			run(100);
+			assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+		}
+		assert_int_equal(
+		        gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+		        0);
+		if (memcmp(mi.key, F->s[1].pub, 32) != 0)
+			fail_msg("a credential of serial %llu for another key took b over",
+			         (unsigned long long)serial);
+		assert_true(gossip_cred_serial(mi.cred) == 5);
+		assert_memory_equal(mi.desc->wg_key, F->s[1].pub, 32);
+	}
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+}
+
+/* a's operator trusts b with a grant of its own: the trust entry wins over b's credential (b
+ * is admitted by it, with its grant, not the credential's), and a revocation of b's
+ * credential leaves b in a's view while c, admitted by credential, takes it out there. */
+static void
+test_trust_entry_wins_over_credential(void **state)
+{
+	static const uint32_t vnis[] = {100};
+	struct addr_prefix granted[2];
+	struct gossip_grant grant = {.prefixes = granted, .nprefixes = 2, .vnis = vnis, .nvnis = 1};
+	struct gossip_member_info mi;
+	struct cred_revocation r;
+	uint8_t rev[CRED_ENCODED_MAX];
+	char err[256];
+	int n;
+
+	(void)state;
+	memset(granted, 0, sizeof(granted));
+	for (int k = 0; k < 2; k++) {
+		granted[k].addr.family = AF_INET;
+		granted[k].addr.u.bytes[0] = 10;
+		granted[k].addr.u.bytes[1] = (uint8_t)(k == 0 ? 2 : 77);
+		granted[k].len = 16;
+	}
+	/* b claims a prefix its credential does not grant and the trust entry does. */
+	F->s[1].desc.prefixes[1] = granted[1];
+	F->s[1].desc.nprefixes = 2;
+	assert_non_null(F->s[0].trust = gossip_trust_new());
+	assert_int_equal(gossip_trust_add(F->s[0].trust, "b", F->s[1].pub, &grant), 0);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(4000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_int_equal(mi.state, GOSSIP_ALIVE);
+	assert_null(mi.cred);
+	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_NONE);
+	assert_int_equal(mi.granted->nprefixes, 2);
+	assert_int_equal(seen(0, 2), GOSSIP_ALIVE);
+
+	for (int site = 1; site <= 2; site++) {
+		memset(&r, 0, sizeof(r));
+		strcpy(r.federation, "test");
+		r.kind = CRED_REVOKE_SERIAL;
+		strcpy(r.site, F->s[site].name);
+		r.serial = 1;
+		r.issued = T0;
+		assert_int_equal(cred_revocation_sign(&r, F->secret[0]), 0);
+		assert_int_equal(cred_revocation_sign(&r, F->secret[1]), 0);
+		n = cred_revocation_encode(&r, rev, sizeof(rev));
+		assert_true(n > 0);
+		assert_int_equal(
+		        gossip_add_revocation(F->s[0].g, F->now, rev, (size_t)n, err, sizeof(err)),
+		        0);
+	}
+	run(3000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(0, 2), GOSSIP_NONE);
+	assert_int_equal(gossip_revocation_count(F->s[0].g), 2);
+}
+
 /* a announces the credential for its next key, and the answers carrying a credential from a
  * to c are lost for a while (LOST of them): c asks again while it lacks it, not only while
  * a's new descriptor is still being passed around, and stands ready for the switch. */
@@ -1069,6 +1201,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_next_cred_asked_until_it_comes, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_credential_for_another_key_takes_nothing,
+	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_trust_entry_wins_over_credential, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_authority_update, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_creds_passed_on_as_signed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_held_cred_footprint, setup, teardown),
