@@ -1901,6 +1901,11 @@ plan_routes(struct run *run)
 		for (size_t j = 0; j < nothers && !w->blocked; j++) {
 			enum kh_overlap ov = kh_route_overlap(&route, &others[j]);
 
+			/* In main, the table of every owner, the longest prefix decides by itself
+			 * between a tunnel route and a route inside or around it (as the yields do
+			 * across two tables); only one of its prefix competes for its traffic. */
+			if (d->table == CONF_TABLE_MAIN && ov != KH_OVERLAP_SAME)
+				continue;
 			if (ov != KH_OVERLAP_NONE)
 				block(run, w, RECONCILE_REPORT_ROUTE_COLLISION, &others[j], ov);
 		}

@@ -1833,6 +1833,133 @@ test_config_change(void **state)
 	conf_free(conf2);
 }
 
+/* routing.protocol changed by a reload: the routes and rule netd made under the old
+ * protocol are its own, not another owner's: they move to the new protocol, nothing is
+ * reported as an overlap, and the tunnel routes stay installed. */
+static void
+test_protocol_change(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	struct conf *conf = default_conf();
+	char extra[512];
+	struct conf *conf2 =
+	        (snprintf(extra, sizeof(extra), "%srouting = { protocol = 201; };\n", segments),
+	         load_conf(WG0, extra));
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(conf2, view, N(view));
+	struct reconcile *r = started(d);
+
+	(void)state;
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes("route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
+	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
+	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
+	               "rule del inet pref 32000 lookup 51820 proto 200\n"
+	               "route replace unreachable 10.2.0.0/16 table 51820 proto 201 metric 65535\n"
+	               "route replace unreachable 10.3.0.0/16 table 51820 proto 201 metric 65535\n"
+	               "route replace unreachable 10.99.0.2/32 table 51820 proto 201 metric 65535\n"
+	               "route replace unreachable 10.99.0.3/32 table 51820 proto 201 metric 65535\n"
+	               "rule add inet pref 32000 lookup 51820 proto 201\n"
+	               "route replace 10.2.0.0/16 dev wg0 table 51820 proto 201 metric 10\n"
+	               "route replace 10.99.0.2/32 dev wg0 table 51820 proto 201 metric 10\n");
+	expect_route_changes(r, "withdrawn 10.2.0.0/16 via beta\n"
+	                        "withdrawn 10.99.0.2/32 via beta\n"
+	                        "added 10.2.0.0/16 via beta\n"
+	                        "added 10.99.0.2/32 via beta\n");
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes("");
+	assert_int_equal(reconcile_teardown(r, d2), 0);
+	expect_changes("route del unreachable 10.2.0.0/16 table 51820 proto 201 metric 65535\n"
+	               "route del unreachable 10.3.0.0/16 table 51820 proto 201 metric 65535\n"
+	               "route del unreachable 10.99.0.2/32 table 51820 proto 201 metric 65535\n"
+	               "route del unreachable 10.99.0.3/32 table 51820 proto 201 metric 65535\n"
+	               "route del 10.2.0.0/16 table 51820 proto 201 metric 10\n"
+	               "route del 10.99.0.2/32 table 51820 proto 201 metric 10\n"
+	               "rule del inet pref 32000 lookup 51820 proto 201\n"
+	               "link del vxlan100\n"
+	               "link del br-tenant-a\n"
+	               "wg del wg0\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+	conf_free(conf2);
+}
+
+/* netd's routes in the main table: no policy rule, no throw route for an operator's more
+ * specific route, and neither it nor a covering route keeps a tunnel route out (the longest
+ * prefix decides there by itself); one of a tunnel route's own prefix does, reported. The
+ * operator's routes stay through runs and teardown. */
+static void
+test_main_table(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	char extra[512];
+	struct conf *conf;
+	struct mesh_desired *d;
+	struct kh_route lan = {.table = 254, .protocol = 4, .metric = 100};
+	struct kh_route deflt = {.table = 254, .protocol = 3, .metric = 0};
+	struct kh_route wide = {.table = 254, .protocol = 4, .metric = 0};
+	struct kh_route same = {.table = 254, .protocol = 4, .metric = 0};
+	struct reconcile *r;
+	struct kh_link eth1;
+	char *text;
+
+	(void)state;
+	snprintf(extra, sizeof(extra), "%srouting = { table = \"main\"; };\n", segments);
+	conf = load_conf(WG0, extra);
+	d = desired_of(conf, view, N(view));
+	assert_true(link_exists("eth1", &eth1));
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
+	lan.oif = deflt.oif = wide.oif = same.oif = eth1.ifindex;
+	assert_int_equal(addr_prefix_parse("10.2.0.0/24", &lan.dst), 0);
+	assert_int_equal(addr_prefix_parse("0.0.0.0/0", &deflt.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.0.0.0/8", &wide.dst), 0);
+	assert_int_equal(addr_prefix_parse("10.99.0.2/32", &same.dst), 0);
+	assert_int_equal(kh_route_replace(&lan), 0);
+	assert_int_equal(kh_route_replace(&deflt), 0);
+	assert_int_equal(kh_route_replace(&wide), 0);
+	fake_act_as(FAKE_NETD);
+
+	r = started(d);
+	assert_int_equal(fake_count(FAKE_OP_RULE_ADD), 0);
+	expect_routes(254, 200, "10.2.0.0/16 dev wg0 proto 200\n10.99.0.2/32 dev wg0 proto 200\n");
+	expect_overlaps(r, "");
+	assert_int_equal(report_count(r), 0);
+	drain(r);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("");
+
+	/* An operator's route of a tunnel route's prefix competes for its traffic. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_replace(&same), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	fake_clear_ops();
+	assert_int_equal(reconcile_run(r, d, 2 * S), 0);
+	expect_changes("route del 10.99.0.2/32 dev wg0 table 254 proto 200 metric 10\n");
+	expect_overlaps(r,
+	                "10.99.0.2/32 table 254 proto 4 over 10.99.0.2/32 via beta: withdrawn\n");
+
+	assert_int_equal(reconcile_teardown(r, d), 0);
+	expect_routes(254, 200, "");
+	text = routes_of(254, 4, false);
+	assert_string_equal(text, "10.2.0.0/24 dev eth1 proto 4\n10.0.0.0/8 dev eth1 proto 4\n"
+	                          "10.99.0.2/32 dev eth1 proto 4\n");
+	free(text);
+	text = routes_of(254, 3, false);
+	assert_string_equal(text, "0.0.0.0/0 dev eth1 proto 3\n");
+	free(text);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
 /* A removal of what the config dropped that fails is tried again by the next runs, until
  * it works -- or until the config names the object again. */
 static void
@@ -3468,6 +3595,8 @@ main(void)
 	        cmocka_unit_test_setup(test_resync, setup),
 	        cmocka_unit_test_setup(test_teardown, setup),
 	        cmocka_unit_test_setup(test_config_change, setup),
+	        cmocka_unit_test_setup(test_protocol_change, setup),
+	        cmocka_unit_test_setup(test_main_table, setup),
 	        cmocka_unit_test_setup(test_stale_retried, setup),
 	        cmocka_unit_test_setup(test_port_dropped, setup),
 	        cmocka_unit_test_setup(test_port_arrives, setup),
