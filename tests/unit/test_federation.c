@@ -979,10 +979,18 @@ test_authority_update(void **state)
 	state_clear(&carry);
 	assert_true(gossip_authorities(F->s[2].g)->version == 1);
 
+	/* a restarted without its state and seeded by c is sent the update by gossip and takes
+	 * it; pinned, it refuses it from gossip as from its operator. */
+	start(0, 2, NULL);
+	assert_true(gossip_authorities(F->s[0].g)->version == 0);
+	run(5000);
+	assert_true(gossip_authorities(F->s[0].g)->version == 1);
 	F->s[0].pin = true;
-	start(0, -1, NULL);
+	start(0, 2, NULL);
 	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, doc, len, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "pins"));
+	run(5000);
+	assert_int_equal(seen(0, 2), GOSSIP_ALIVE);
 	assert_true(gossip_authorities(F->s[0].g)->version == 0);
 }
 
