@@ -619,6 +619,93 @@ test_cookie_proves_the_source(void **state)
 	net_free(n);
 }
 
+/* An IPv6 source: 2001:db8:66:<net>::<host>, port port. */
+static void
+endpoint6(struct addr_endpoint *e, uint16_t net, uint16_t host, uint16_t port)
+{
+	static const uint8_t prefix[6] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x66};
+
+	memset(e, 0, sizeof(*e));
+	e->addr.family = AF_INET6;
+	memcpy(e->addr.u.bytes, prefix, sizeof(prefix));
+	e->addr.u.bytes[6] = (uint8_t)(net >> 8);
+	e->addr.u.bytes[7] = (uint8_t)net;
+	e->addr.u.bytes[14] = (uint8_t)(host >> 8);
+	e->addr.u.bytes[15] = (uint8_t)host;
+	e->port = port;
+}
+
+/* Whether a hello from `from` that proves its source with a fresh cookie gets a sealed
+ * answer. */
+static bool
+proven_hello_answered(struct net *n, const struct addr_endpoint *from)
+{
+	struct wire_cookie c, other;
+
+	assert_int_equal(hello_answer(n, from, "site1", NULL, &c), WIRE_COOKIE_KIND);
+	return hello_answer(n, from, "site1", c.cookie, &other) == SEAL_KIND;
+}
+
+/* Sources that prove themselves still get few sealed answers: the addresses of one IPv6 /64
+ * share one budget (2/s, burst 4) whatever their host part and port, another /64 has its
+ * own, and all sources together get at most 100/s (burst 100), however many addresses they
+ * cycle through. */
+static void
+test_sealed_answers_bounded(void **state)
+{
+	struct net *n = net_new();
+	struct addr_endpoint from;
+	size_t answered = 0, dropped;
+	gossip_time t0;
+
+	(void)state;
+	net_start(n, SEED);
+	t0 = n->now;
+	/* 200 addresses of one /64, at once and a second later. */
+	for (uint16_t h = 1; h <= 200; h++) {
+		endpoint6(&from, 1, h, (uint16_t)(4000 + h));
+		answered += proven_hello_answered(n, &from);
+	}
+	assert_int_equal(answered, 4);
+	n->now = t0 + GOSSIP_SEC;
+	for (uint16_t h = 1; h <= 200; h++) {
+		endpoint6(&from, 1, h, (uint16_t)(4000 + h));
+		answered += proven_hello_answered(n, &from);
+	}
+	assert_int_equal(answered, 6);
+	/* Ten other /64s: a full budget each. */
+	answered = 0;
+	for (uint16_t net = 2; net < 12; net++)
+		for (uint16_t h = 1; h <= 10; h++) {
+			endpoint6(&from, net, h, 4000);
+			answered += proven_hello_answered(n, &from);
+		}
+	assert_int_equal(answered, 40);
+	net_free(n);
+
+	/* 300 IPv4 sources a step, every 100 ms for 2 s, never the same address twice: the
+	 * global budget alone holds them. */
+	n = net_new();
+	net_start(n, SEED);
+	t0 = n->now;
+	answered = 0;
+	for (int step = 0; step <= 20; step++) {
+		n->now = t0 + step * (GOSSIP_SEC / 10);
+		for (int i = 0; i < 300; i++) {
+			int a = step * 300 + i;
+
+			endpoint(&from, 198, 18, (uint8_t)(a >> 8), (uint8_t)a, 5000);
+			answered += proven_hello_answered(n, &from);
+		}
+	}
+	dropped = (size_t)gossip_counters(n->s[SEED].g)->drop_rate;
+	print_message("6,300 proven sources over 2 s: %zu answered, %zu over budget\n", answered,
+	              dropped);
+	assert_true(answered >= 100 + 2 * 100 - 2 && answered <= 100 + 2 * 100 + 1);
+	assert_int_equal(answered + dropped, 21 * 300);
+	net_free(n);
+}
+
 int
 main(void)
 {
@@ -627,6 +714,7 @@ main(void)
 	        cmocka_unit_test(test_join_under_flood_from_one_source),
 	        cmocka_unit_test(test_trusted_answers_under_flood),
 	        cmocka_unit_test(test_cookie_proves_the_source),
+	        cmocka_unit_test(test_sealed_answers_bounded),
 	};
 
 	if (sodium_init() < 0)
