@@ -1960,6 +1960,36 @@ test_main_table(void **state)
 	conf_free(conf);
 }
 
+/* A segment's vxlan_port, which a VXLAN device cannot change in place, changed by a reload:
+ * the device is made again with it and put back in its bridge, its FDB entries with it. */
+static void
+test_vxlan_port_change(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	struct conf *conf = default_conf();
+	struct conf *conf2 = load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; "
+	                                    "ports = [ \"eth1\" ]; vxlan_port = 8472; } );\n");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct mesh_desired *d2 = desired_of(conf2, view, N(view));
+	struct reconcile *r = started(d);
+
+	(void)state;
+	assert_int_equal(reconcile_run(r, d2, S), 0);
+	expect_changes(
+	        "link del vxlan100\n"
+	        "link add vxlan vxlan100 vni 100 local 10.99.0.1 port 8472 nolearning mtu 1370\n"
+	        "link set vxlan100 master br-tenant-a\n"
+	        "link set vxlan100 up\n"
+	        "fdb append 00:00:00:00:00:00 dev vxlan100 dst 10.99.0.2\n");
+	assert_int_equal(reconcile_run(r, d2, 2 * S), 0);
+	expect_changes("");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	mesh_desired_free(d2);
+	conf_free(conf);
+	conf_free(conf2);
+}
+
 /* A removal of what the config dropped that fails is tried again by the next runs, until
  * it works -- or until the config names the object again. */
 static void
@@ -3597,6 +3627,7 @@ main(void)
 	        cmocka_unit_test_setup(test_config_change, setup),
 	        cmocka_unit_test_setup(test_protocol_change, setup),
 	        cmocka_unit_test_setup(test_main_table, setup),
+	        cmocka_unit_test_setup(test_vxlan_port_change, setup),
 	        cmocka_unit_test_setup(test_stale_retried, setup),
 	        cmocka_unit_test_setup(test_port_dropped, setup),
 	        cmocka_unit_test_setup(test_port_arrives, setup),
