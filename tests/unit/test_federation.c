@@ -61,6 +61,7 @@ struct fed {
 	int cut[2];     /* datagrams between these two sites are lost; {0, 0}: none */
 	bool seed_mute; /* site 0's sealed datagrams are lost, its clear ones not */
 	int creds_lost; /* site 0's next datagrams to site 2 carrying a credential are lost */
+	size_t asked;   /* names site 0 asked site 1 for credentials of */
 };
 
 static struct fed *F;
@@ -104,11 +105,37 @@ carries_cred(const uint8_t *buf, size_t len)
 	return found;
 }
 
+/* The names a datagram site 0 sealed for site 1 asks credentials of: opened as site 1
+ * would. */
+static size_t
+names_asked(const uint8_t *buf, size_t len)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct seal *s = seal_new(F->s[1].name, F->s[1].priv, 1);
+	struct wire_msg *m = malloc(sizeof(*m));
+	struct seal_opened op;
+	struct wire_reader r;
+	size_t plen, n = 0;
+
+	assert_non_null(s);
+	assert_non_null(m);
+	if (seal_unwrap(s, 0, F->s[0].pub, buf, len, plain, sizeof(plain), &plen, &op) == 0 &&
+	    wire_reader_init(&r, plain, plen) == 0)
+		while (wire_next(&r, m) == 1)
+			n += m->type == WIRE_CRED_REQ ? m->count : 0;
+	free(m);
+	seal_free(s);
+	return n;
+}
+
 static void
 cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct fsite *from = arg;
 	int dst = site_at(to);
+
+	if (from == &F->s[0] && dst == 1 && buf[0] == SEAL_KIND)
+		F->asked += names_asked(buf, len);
 
 	if (dst < 0 || (F->cut[0] != F->cut[1] && ((from == &F->s[F->cut[0]] && dst == F->cut[1]) ||
 	                                           (from == &F->s[F->cut[1]] && dst == F->cut[0]))))
@@ -883,6 +910,50 @@ test_trust_entry_wins_over_credential(void **state)
 	assert_int_equal(gossip_revocation_count(F->s[0].g), 2);
 }
 
+/* Sealed datagrams from 1,000 names a admits nowhere, a second for 3 s (anyone may claim a
+ * name): a asks a member for their credentials at most 20 times a second, after a burst of
+ * 40, and drops the datagrams. */
+static void
+test_unknown_senders_asked_within_budget(void **state)
+{
+	uint8_t priv[32], dgram[WIRE_DATAGRAM_MAX];
+	struct addr_endpoint from = {.addr.family = AF_INET, .port = 7946};
+	size_t len, sent = 0;
+	gossip_time t0;
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	F->asked = 0;
+	t0 = F->now;
+	memset(priv, 0x44, sizeof(priv));
+	from.addr.u.bytes[0] = 203;
+	from.addr.u.bytes[2] = 113;
+	while (F->now < t0 + 3 * GOSSIP_SEC) {
+		for (int i = 0; i < 10; i++, sent++) {
+			char name[16];
+			struct seal *x;
+
+			snprintf(name, sizeof(name), "x%zu", sent % 1000);
+			assert_non_null(x = seal_new(name, priv, 1 + sent));
+			assert_int_equal(seal_wrap(x, 0, F->s[0].pub, (const uint8_t *)"?", 1,
+			                           dgram, sizeof(dgram), &len),
+			                 0);
+			seal_free(x);
+			from.addr.u.bytes[3] = (uint8_t)sent;
+			gossip_receive(F->s[0].g, F->now, &from, dgram, len);
+		}
+		run(10);
+	}
+	print_message("%zu datagrams from unknown names in 3 s: %zu credentials asked\n", sent,
+	              F->asked);
+	assert_true(F->asked >= 3 * 20);
+	assert_true(F->asked <= 40 + 3 * 20 + 1);
+	assert_int_equal(gossip_member_count(F->s[0].g), 1);
+}
+
 /* a announces the credential for its next key, and the answers carrying a credential from a
  * to c are lost for a while (LOST of them): c asks again while it lacks it, not only while
  * a's new descriptor is still being passed around, and stands ready for the switch. */
@@ -1209,6 +1280,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_next_cred_asked_until_it_comes, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_unknown_senders_asked_within_budget, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_credential_for_another_key_takes_nothing,
 	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_trust_entry_wins_over_credential, setup,
