@@ -1495,7 +1495,8 @@ read_routes(struct run *run)
 
 /* Main's routes, every owner's, which netd's table gives way to where they are more specific
  * than its own (netd's rule comes before main's). Not when netd's table is main: there the
- * longest prefix wins by itself and the collision rule applies. */
+ * longest prefix wins by itself, and only a route of a tunnel route's own prefix collides
+ * (plan_routes). */
 static void
 read_main_routes(struct run *run)
 {
