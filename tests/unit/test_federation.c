@@ -572,8 +572,9 @@ test_claims_beyond_credential(void **state)
 	assert_true(gossip_cred_serial(mi.cred) == 1);
 }
 
+/* A revocation of site's credentials up to serial 1, signed by nsigs authorities. */
 static void
-revoke_c(uint8_t *buf, size_t *len, int nsigs)
+revoke(const char *site, uint8_t *buf, size_t *len, int nsigs)
 {
 	struct cred_revocation r;
 	int n;
@@ -581,7 +582,7 @@ revoke_c(uint8_t *buf, size_t *len, int nsigs)
 	memset(&r, 0, sizeof(r));
 	strcpy(r.federation, "test");
 	r.kind = CRED_REVOKE_SERIAL;
-	strcpy(r.site, "c");
+	strcpy(r.site, site);
 	r.serial = 1;
 	r.issued = T0;
 	strcpy(r.reason, "key compromised");
@@ -610,10 +611,10 @@ test_revocation(void **state)
 	run(4000);
 	assert_int_equal(seen(1, 2), GOSSIP_ALIVE);
 
-	revoke_c(rev, &len, 1);
+	revoke("c", rev, &len, 1);
 	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "1 more"));
-	revoke_c(rev, &len, 2);
+	revoke("c", rev, &len, 2);
 	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), 0);
 	assert_int_equal(seen(0, 2), GOSSIP_NONE);
 	assert_int_equal(F->s[0].revoked_events, 1);
@@ -648,7 +649,7 @@ test_revocation_anti_entropy(void **state)
 	start(1, 0, NULL);
 	start(2, 0, NULL);
 	run(4000);
-	revoke_c(rev, &len, 2);
+	revoke("c", rev, &len, 2);
 	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), 0);
 	run(3000);
 	gossip_free(F->s[1].g);
@@ -859,10 +860,9 @@ test_trust_entry_wins_over_credential(void **state)
 	struct addr_prefix granted[2];
 	struct gossip_grant grant = {.prefixes = granted, .nprefixes = 2, .vnis = vnis, .nvnis = 1};
 	struct gossip_member_info mi;
-	struct cred_revocation r;
 	uint8_t rev[CRED_ENCODED_MAX];
 	char err[256];
-	int n;
+	size_t len;
 
 	(void)state;
 	memset(granted, 0, sizeof(granted));
@@ -890,19 +890,9 @@ test_trust_entry_wins_over_credential(void **state)
 	assert_int_equal(seen(0, 2), GOSSIP_ALIVE);
 
 	for (int site = 1; site <= 2; site++) {
-		memset(&r, 0, sizeof(r));
-		strcpy(r.federation, "test");
-		r.kind = CRED_REVOKE_SERIAL;
-		strcpy(r.site, F->s[site].name);
-		r.serial = 1;
-		r.issued = T0;
-		assert_int_equal(cred_revocation_sign(&r, F->secret[0]), 0);
-		assert_int_equal(cred_revocation_sign(&r, F->secret[1]), 0);
-		n = cred_revocation_encode(&r, rev, sizeof(rev));
-		assert_true(n > 0);
+		revoke(F->s[site].name, rev, &len, 2);
 		assert_int_equal(
-		        gossip_add_revocation(F->s[0].g, F->now, rev, (size_t)n, err, sizeof(err)),
-		        0);
+		        gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), 0);
 	}
 	run(3000);
 	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);

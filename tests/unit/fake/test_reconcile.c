@@ -423,6 +423,16 @@ link_exists(const char *name, struct kh_link *out)
 	return err == 0;
 }
 
+/* What leaving the start's table and protocol (51820, 200) removes, beta alive. */
+#define OLD_SCOPE_REMOVED                                                                          \
+	"route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"                   \
+	"route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"                   \
+	"route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"                  \
+	"route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"                  \
+	"route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"                                  \
+	"route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"                                 \
+	"rule del inet pref 32000 lookup 51820 proto 200\n"
+
 /* What a fresh start writes, in order: devices first, then what goes through them. */
 static const char start_log[] =
         "route replace unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
@@ -1787,13 +1797,7 @@ test_config_change(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	expect_changes("route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
-	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
-	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
-	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
-	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
-	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
-	               "rule del inet pref 32000 lookup 51820 proto 200\n"
+	expect_changes(OLD_SCOPE_REMOVED
 	               "link del vxlan100\n"
 	               "link del br-tenant-a\n"
 	               "wg del wg0\n"
@@ -1851,13 +1855,7 @@ test_protocol_change(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	expect_changes("route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
-	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
-	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
-	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
-	               "route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"
-	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
-	               "rule del inet pref 32000 lookup 51820 proto 200\n"
+	expect_changes(OLD_SCOPE_REMOVED
 	               "route replace unreachable 10.2.0.0/16 table 51820 proto 201 metric 65535\n"
 	               "route replace unreachable 10.3.0.0/16 table 51820 proto 201 metric 65535\n"
 	               "route replace unreachable 10.99.0.2/32 table 51820 proto 201 metric 65535\n"
