@@ -1193,6 +1193,17 @@ stale_wanted(const struct mesh_desired *d, const struct stale *st)
 	return false;
 }
 
+/* Another table's routes and rule, left by a reload that moved netd's table, go only once
+ * the new table holds its fences and routes and its rule is in: until then the old rule
+ * keeps the old table's fences in force, so no lookup falls through to main (and a default
+ * route) in between. A protocol changed in the same table goes first: the run would take
+ * the old protocol's routes there for another owner's. */
+static bool
+stale_goes_late(const struct run *run, const struct stale *st)
+{
+	return st->kind == STALE_ROUTES && st->table != run->d->table;
+}
+
 static int
 remove_stale(struct run *run, const struct stale *st, bool *changed)
 {
@@ -1203,7 +1214,8 @@ remove_stale(struct run *run, const struct stale *st, bool *changed)
 	switch (st->kind) {
 	case STALE_ROUTES:
 		err = flush_routes(run, st->table, st->protocol);
-		if (err == 0)
+		/* Routes that go late were told of as the run began (drop_stale). */
+		if (err == 0 && !stale_goes_late(run, st))
 			note_flushed(run, st->table, st->protocol);
 		if (flush_rules(run, st->table, st->protocol, NULL) < 0 && err == 0)
 			err = -EAGAIN;
@@ -1228,9 +1240,10 @@ remove_stale(struct run *run, const struct stale *st, bool *changed)
 }
 
 /* Removes the stale objects, routes first and devices last; those that will not go stay on
- * the list. With all set, also those desired names again (for teardown). */
+ * the list. late: only those stale_goes_late keeps for the run's end, else all the others.
+ * With all set, every one, also those desired names again (for teardown). */
 static int
-drop_stale(struct run *run, bool all)
+drop_stale(struct run *run, bool all, bool late)
 {
 	static const enum stale_kind order[] = {STALE_ROUTES, STALE_PORT, STALE_VXLAN, STALE_BRIDGE,
 	                                        STALE_WG};
@@ -1241,7 +1254,12 @@ drop_stale(struct run *run, bool all)
 		for (size_t i = 0; i < r->nstale;) {
 			const struct stale *st = &r->stale[i];
 
-			if (st->kind != order[k]) {
+			if (st->kind != order[k] || (!all && stale_goes_late(run, st) != late)) {
+				/* Told of in the order of what happens to the traffic: out of the
+				 * old table, into the new one (note_flushed tells only of the last
+				 * run's table, so once). */
+				if (!all && !late && st->kind == order[k])
+					note_flushed(run, st->table, st->protocol);
 				i++;
 				continue;
 			}
@@ -3690,7 +3708,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	if (err < 0)
 		goto out;
 	note_stale(&run);
-	if (drop_stale(&run, false) < 0)
+	if (drop_stale(&run, false, false) < 0)
 		goto out;
 	if (d->nsegments) {
 		run.segs = calloc(d->nsegments, sizeof(*run.segs));
@@ -3740,6 +3758,8 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 	for (size_t i = 0; i < d->nsegments; i++)
 		ensure_segment(&run, i);
 	add_routes(&run);
+	if (drop_stale(&run, false, true) < 0)
+		goto out;
 	add_fdb(&run);
 	note_blocked(&run);
 	note_yields(&run);
@@ -3801,7 +3821,7 @@ reconcile_teardown(struct reconcile *r, const struct mesh_desired *d)
 	if (read_links(&run) < 0)
 		goto out;
 	note_stale(&run);
-	if (drop_stale(&run, true) < 0)
+	if (drop_stale(&run, true, false) < 0)
 		goto out;
 	flush_routes(&run, d->table, d->protocol);
 	flush_rules(&run, d->table, d->protocol, NULL);

@@ -1784,7 +1784,8 @@ test_teardown(void **state)
 }
 
 /* A reloaded config: the segment's devices go with the segment, the routes and rule move to
- * the new table, the WireGuard device to its new name. */
+ * the new table (the old ones go once the new ones are in, so a fence is always in force),
+ * the WireGuard device to its new name. */
 static void
 test_config_change(void **state)
 {
@@ -1797,8 +1798,10 @@ test_config_change(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	expect_changes(OLD_SCOPE_REMOVED
-	               "link del vxlan100\n"
+	/* The old table and its rule go last: until the new table holds its fences and its rule
+	 * is in, the old rule keeps the old fences in force (with wg0 gone, its tunnel routes
+	 * refuse too), and nothing falls through to main. */
+	expect_changes("link del vxlan100\n"
 	               "link del br-tenant-a\n"
 	               "wg del wg0\n"
 	               "route replace unreachable 10.2.0.0/16 table 100 proto 200 metric 65535\n"
@@ -1814,7 +1817,12 @@ test_config_change(void **state)
 	               "replace-allowed-ips allowed-ips 10.2.0.0/16,10.99.0.2/32 "
 	               "peer @BETA@ update-only persistent-keepalive 0\n"
 	               "route replace 10.2.0.0/16 dev wg1 table 100 proto 200 metric 10\n"
-	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n");
+	               "route replace 10.99.0.2/32 dev wg1 table 100 proto 200 metric 10\n"
+	               "route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"
+	               "route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"
+	               "rule del inet pref 32000 lookup 51820 proto 200\n");
 	/* Out of the old table, into the new one. */
 	expect_route_changes(r, "withdrawn 10.2.0.0/16 via beta\n"
 	                        "withdrawn 10.99.0.2/32 via beta\n"
