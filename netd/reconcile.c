@@ -1193,15 +1193,30 @@ stale_wanted(const struct mesh_desired *d, const struct stale *st)
 	return false;
 }
 
-/* Another table's routes and rule, left by a reload that moved netd's table, go only once
- * the new table holds its fences and routes and its rule is in: until then the old rule
- * keeps the old table's fences in force, so no lookup falls through to main (and a default
- * route) in between. A protocol changed in the same table goes first: the run would take
- * the old protocol's routes there for another owner's. */
+/* The routes and rule a reload left behind by moving netd's table or changing its protocol
+ * go only once the run has put in the new ones: until then the old rule keeps the old
+ * fences in force, so no lookup falls through to main (and a default route) in between. In
+ * the same table the new routes replace the old ones of their prefix and metric in place;
+ * what is left of the old protocol goes after them. */
 static bool
 stale_goes_late(const struct run *run, const struct stale *st)
 {
-	return st->kind == STALE_ROUTES && st->table != run->d->table;
+	(void)run;
+	return st->kind == STALE_ROUTES;
+}
+
+/* A route of netd's table that a reload's change of protocol left: netd's own, about to be
+ * replaced, not another owner's. */
+static bool
+stale_protocol(const struct run *run, uint32_t table, uint8_t protocol)
+{
+	const struct reconcile *r = run->r;
+
+	for (size_t i = 0; i < r->nstale; i++)
+		if (r->stale[i].kind == STALE_ROUTES && r->stale[i].table == table &&
+		    r->stale[i].protocol == protocol)
+			return true;
+	return false;
 }
 
 static int
@@ -1435,6 +1450,9 @@ table_route(const struct kh_route *route, void *arg)
 	struct table_read *t = arg;
 	struct run *run = t->run;
 
+	if (route->protocol != run->d->protocol &&
+	    stale_protocol(run, route->table, route->protocol))
+		return 0;
 	if (route->protocol != run->d->protocol) {
 		struct kh_route *others =
 		        grow(run, run->others, run->nothers, &t->capothers, sizeof(*others));

@@ -423,16 +423,6 @@ link_exists(const char *name, struct kh_link *out)
 	return err == 0;
 }
 
-/* What leaving the start's table and protocol (51820, 200) removes, beta alive. */
-#define OLD_SCOPE_REMOVED                                                                          \
-	"route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"                   \
-	"route del unreachable 10.3.0.0/16 table 51820 proto 200 metric 65535\n"                   \
-	"route del unreachable 10.99.0.2/32 table 51820 proto 200 metric 65535\n"                  \
-	"route del unreachable 10.99.0.3/32 table 51820 proto 200 metric 65535\n"                  \
-	"route del 10.2.0.0/16 table 51820 proto 200 metric 10\n"                                  \
-	"route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"                                 \
-	"rule del inet pref 32000 lookup 51820 proto 200\n"
-
 /* What a fresh start writes, in order: devices first, then what goes through them. */
 static const char start_log[] =
         "route replace unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
@@ -1846,8 +1836,9 @@ test_config_change(void **state)
 }
 
 /* routing.protocol changed by a reload: the routes and rule netd made under the old
- * protocol are its own, not another owner's: they move to the new protocol, nothing is
- * reported as an overlap, and the tunnel routes stay installed. */
+ * protocol are its own, not another owner's: they move to the new protocol in place (never
+ * a moment without a fence), nothing is reported as an overlap, and the tunnel routes stay
+ * installed. */
 static void
 test_protocol_change(void **state)
 {
@@ -1863,14 +1854,16 @@ test_protocol_change(void **state)
 
 	(void)state;
 	assert_int_equal(reconcile_run(r, d2, S), 0);
-	expect_changes(OLD_SCOPE_REMOVED
-	               "route replace unreachable 10.2.0.0/16 table 51820 proto 201 metric 65535\n"
+	/* In place: each route replaced by its prefix and metric, the old rule gone after the
+	 * new one is in. */
+	expect_changes("route replace unreachable 10.2.0.0/16 table 51820 proto 201 metric 65535\n"
 	               "route replace unreachable 10.3.0.0/16 table 51820 proto 201 metric 65535\n"
 	               "route replace unreachable 10.99.0.2/32 table 51820 proto 201 metric 65535\n"
 	               "route replace unreachable 10.99.0.3/32 table 51820 proto 201 metric 65535\n"
 	               "rule add inet pref 32000 lookup 51820 proto 201\n"
 	               "route replace 10.2.0.0/16 dev wg0 table 51820 proto 201 metric 10\n"
-	               "route replace 10.99.0.2/32 dev wg0 table 51820 proto 201 metric 10\n");
+	               "route replace 10.99.0.2/32 dev wg0 table 51820 proto 201 metric 10\n"
+	               "rule del inet pref 32000 lookup 51820 proto 200\n");
 	expect_route_changes(r, "withdrawn 10.2.0.0/16 via beta\n"
 	                        "withdrawn 10.99.0.2/32 via beta\n"
 	                        "added 10.2.0.0/16 via beta\n"
