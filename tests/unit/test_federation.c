@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netd/conf.h"
 #include "netd/cred.h"
 #include "netd/gossip.h"
+#include "netd/mesh.h"
 #include "netd/seal.h"
 #include "netd/view.h"
 #include "tests/unit/heap.h"
@@ -535,8 +537,22 @@ test_short_of_threshold(void **state)
 	assert_int_equal(gossip_member_count(F->s[0].g), 0);
 }
 
-/* A credential that runs out takes its site out of the view when it does, not at the next
- * dead hold. */
+/* The sites of a's view that the mesh gets (tunnel, routes, FDB), with an hour's dead hold. */
+static size_t
+mesh_sites_of_a(void)
+{
+	struct conf_policy policy;
+	struct mesh_site sites[NSITES];
+	struct view_room rooms[NSITES];
+	int64_t hold_end;
+
+	memset(&policy, 0, sizeof(policy));
+	return view_mesh_sites(F->s[0].g, &policy, 3600 * GOSSIP_SEC, F->now, sites, rooms,
+	                       &hold_end);
+}
+
+/* A credential that runs out takes its site out of the view when it does, and its tunnel,
+ * routes and FDB entries with it, not at the end of the dead hold. */
 static void
 test_expiry(void **state)
 {
@@ -546,9 +562,11 @@ test_expiry(void **state)
 	start(1, 0, NULL);
 	run(2000);
 	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(mesh_sites_of_a(), 1);
 	run(5000);
 	assert_int_equal(seen(0, 1), GOSSIP_NONE);
 	assert_int_equal(F->s[0].expired_events, 1);
+	assert_int_equal(mesh_sites_of_a(), 0);
 }
 
 /* b's descriptor claims a prefix its credential does not grant: refused whole, as beyond a
