@@ -1199,9 +1199,8 @@ stale_wanted(const struct mesh_desired *d, const struct stale *st)
  * the same table the new routes replace the old ones of their prefix and metric in place;
  * what is left of the old protocol goes after them. */
 static bool
-stale_goes_late(const struct run *run, const struct stale *st)
+stale_goes_late(const struct stale *st)
 {
-	(void)run;
 	return st->kind == STALE_ROUTES;
 }
 
@@ -1230,7 +1229,7 @@ remove_stale(struct run *run, const struct stale *st, bool *changed)
 	case STALE_ROUTES:
 		err = flush_routes(run, st->table, st->protocol);
 		/* Routes that go late were told of as the run began (drop_stale). */
-		if (err == 0 && !stale_goes_late(run, st))
+		if (err == 0 && !stale_goes_late(st))
 			note_flushed(run, st->table, st->protocol);
 		if (flush_rules(run, st->table, st->protocol, NULL) < 0 && err == 0)
 			err = -EAGAIN;
@@ -1269,7 +1268,7 @@ drop_stale(struct run *run, bool all, bool late)
 		for (size_t i = 0; i < r->nstale;) {
 			const struct stale *st = &r->stale[i];
 
-			if (st->kind != order[k] || (!all && stale_goes_late(run, st) != late)) {
+			if (st->kind != order[k] || (!all && stale_goes_late(st) != late)) {
 				/* Told of in the order of what happens to the traffic: out of the
 				 * old table, into the new one (note_flushed tells only of the last
 				 * run's table, so once). */
