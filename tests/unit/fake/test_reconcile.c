@@ -1707,8 +1707,9 @@ test_resync(void **state)
 	conf_free(conf);
 }
 
-/* Teardown removes netd's routes, rule, segment devices and WireGuard device -- and leaves
- * every other owner's route, rule and link, and the port, as they were. */
+/* Teardown removes netd's routes (a throw route yielding to an operator's included), rule,
+ * segment devices and WireGuard device -- and leaves every other owner's route, rule and
+ * link, and the port, as they were. */
 static void
 test_teardown(void **state)
 {
@@ -1718,6 +1719,7 @@ test_teardown(void **state)
 	struct reconcile *r = started(d);
 	struct kh_route main_route = {.table = 254, .protocol = 4, .metric = 0};
 	struct kh_route table_route = {.table = 51820, .protocol = 4, .metric = 10};
+	struct kh_route lan = {.table = 254, .protocol = 4, .metric = 100};
 	struct kh_rule rule = {.family = AF_INET, .priority = 100, .table = 100, .protocol = 4};
 	struct kh_rule *rules = NULL;
 	struct kh_link eth1, dummy;
@@ -1728,13 +1730,21 @@ test_teardown(void **state)
 	fake_act_as(FAKE_SETUP);
 	assert_int_equal(fake_link_add("dummy0", "dummy", 0, NULL), 0);
 	assert_int_equal(kh_link_set_up(eth1.ifindex, true), 0);
-	main_route.oif = table_route.oif = eth1.ifindex;
+	main_route.oif = table_route.oif = lan.oif = eth1.ifindex;
+	assert_int_equal(addr_prefix_parse("10.2.7.0/24", &lan.dst), 0);
 	assert_int_equal(addr_prefix_parse("10.60.0.0/16", &main_route.dst), 0);
 	assert_int_equal(kh_route_replace(&main_route), 0);
 	assert_int_equal(addr_prefix_parse("10.50.0.0/16", &table_route.dst), 0);
 	assert_int_equal(kh_route_replace(&table_route), 0);
 	assert_int_equal(kh_rule_add(&rule), 0);
 	fake_act_as(FAKE_NETD);
+	/* An operator's route in main inside beta's: netd's table yields it a throw route. */
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(kh_route_replace(&lan), 0);
+	fake_act_as(FAKE_NETD);
+	drain(r);
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("route replace throw 10.2.7.0/24 table 51820 proto 200 metric 10\n");
 
 	assert_int_equal(reconcile_teardown(r, d), 0);
 	expect_changes("route del unreachable 10.2.0.0/16 table 51820 proto 200 metric 65535\n"
@@ -1745,6 +1755,7 @@ test_teardown(void **state)
 	               "route del 10.3.0.0/16 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.2/32 table 51820 proto 200 metric 10\n"
 	               "route del 10.99.0.3/32 table 51820 proto 200 metric 10\n"
+	               "route del throw 10.2.7.0/24 table 51820 proto 200 metric 10\n"
 	               "rule del inet pref 32000 lookup 51820 proto 200\n"
 	               "link del vxlan100\n"
 	               "link del br-tenant-a\n"
@@ -1755,7 +1766,8 @@ test_teardown(void **state)
 	assert_true(link_exists("dummy0", &dummy));
 	assert_true(link_exists("eth1", &eth1));
 	assert_int_equal(eth1.master, 0);
-	expect_routes(254, KH_ROUTE_ANY_PROTOCOL, "10.60.0.0/16 dev eth1 proto 4\n");
+	expect_routes(254, KH_ROUTE_ANY_PROTOCOL,
+	              "10.60.0.0/16 dev eth1 proto 4\n10.2.7.0/24 dev eth1 proto 4\n");
 	expect_routes(51820, KH_ROUTE_ANY_PROTOCOL, "10.50.0.0/16 dev eth1 proto 4\n");
 	fake_act_as(FAKE_SETUP);
 	assert_int_equal(kh_rule_list(AF_INET, 0, &rules, &nrules), 0);
