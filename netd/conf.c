@@ -743,7 +743,7 @@ ifname_valid(const char *s)
 	return true;
 }
 
-#define IFNAME_RULE "1..15 printable characters other than '/' and ':', not \".\" or \"..\""
+#define IFNAME_RULE "1..15 printable characters other than space, '/' and ':', not \".\" or \"..\""
 
 static int
 want_name(struct loader *ld, const config_setting_t *s, const char *path, char **out)

@@ -305,22 +305,27 @@ static const struct bad bad_configs[] = {
          "wireguard = { private_key_file = \"@KEY@\";\n"
          "\tinterface = \".\"; };\n",
          "t.conf:3: wireguard.interface: \".\" is not an interface name (1..15 printable "
-         "characters other than '/' and ':', not \".\" or \"..\")"},
+         "characters other than space, '/' and ':', not \".\" or \"..\")"},
         {"site = { name = \"alpha\"; };\n"
          "wireguard = { private_key_file = \"@KEY@\";\n"
          "\tinterface = \"..\"; };\n",
          "t.conf:3: wireguard.interface: \"..\" is not an interface name (1..15 printable "
-         "characters other than '/' and ':', not \".\" or \"..\")"},
+         "characters other than space, '/' and ':', not \".\" or \"..\")"},
+        {"site = { name = \"alpha\"; };\n"
+         "wireguard = { private_key_file = \"@KEY@\";\n"
+         "\tinterface = \"wg 0\"; };\n",
+         "t.conf:3: wireguard.interface: \"wg 0\" is not an interface name (1..15 printable "
+         "characters other than space, '/' and ':', not \".\" or \"..\")"},
         {"site = { name = \"alpha\"; };\n"
          "wireguard = { private_key_file = \"@KEY@\";\n"
          "\tinterface = \"wg/0\"; };\n",
          "t.conf:3: wireguard.interface: \"wg/0\" is not an interface name (1..15 printable "
-         "characters other than '/' and ':', not \".\" or \"..\")"},
+         "characters other than space, '/' and ':', not \".\" or \"..\")"},
         {"site = { name = \"alpha\"; };\n"
          "wireguard = { private_key_file = \"@KEY@\";\n"
          "\tinterface = \"wg-netd-overlay0\"; };\n",
          "t.conf:3: wireguard.interface: \"wg-netd-overlay0\" is not an interface name (1..15 "
-         "printable characters other than '/' and ':', not \".\" or \"..\")"},
+         "printable characters other than space, '/' and ':', not \".\" or \"..\")"},
         {"site = { name = \"alpha\"; };\n"
          "wireguard = { private_key_file = \"@KEY@\";\n"
          "\tbackend = \"bpf\"; };\n",
