@@ -308,9 +308,12 @@ wg_userspace_start(const char *name, const char *command, bool *adopted)
 	size_t slot;
 	int err;
 
-	(void)command; /* nothing is run: the device simply appears */
+	/* Nothing is run: the device simply appears. A command other than the default is
+	 * told, as the one that would run. */
 	kh_clear_error();
 	fake_text_add(&t, "wg userspace-start %s", name ? name : "");
+	if (command != NULL && strcmp(command, WG_USERSPACE_DEFAULT) != 0)
+		fake_text_add(&t, " command %s", command);
 	err = fake_op_begin(FAKE_OP_WG_USERSPACE_START, &t, &slot);
 	if (err < 0)
 		return injected(slot, err);

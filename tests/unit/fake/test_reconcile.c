@@ -2143,6 +2143,8 @@ test_backends(void **state)
 	        {WG0 "backend = \"userspace\";", true, "wg userspace-start wg0\n"},
 	        {WG0 "backend = \"auto\";", false, "wg userspace-start wg0\n"},
 	        {WG0 "backend = \"auto\";", true, "wg add wg0 kernel\n"},
+	        {WG0 "backend = \"userspace\"; userspace_command = \"/opt/wg/boringtun\";", true,
+	         "wg userspace-start wg0 command /opt/wg/boringtun\n"},
 	};
 	const struct fixture_site *view[] = {&beta};
 
@@ -2165,6 +2167,75 @@ test_backends(void **state)
 		mesh_desired_free(d);
 		conf_free(conf);
 	}
+}
+
+/* wireguard.fwmark: set on the device as it is made, and put back when changed by hand. */
+static void
+test_fwmark(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	struct conf *conf = load_conf(WG0 "fwmark = 0x51820;", segments);
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct wg_device *set;
+	struct reconcile *r;
+	char *log;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	log = fake_log(true);
+	assert_non_null(log);
+	if (strstr(log, " listen-port 51820 fwmark 0x51820\n") == NULL)
+		fail_msg("no fwmark set as the device was made: %s", log);
+	free(log);
+	fake_clear_ops();
+	drain(r);
+
+	set = wg_device_new("wg0");
+	assert_non_null(set);
+	set->flags = WG_DEVICE_HAS_FWMARK;
+	set->fwmark = 7;
+	fake_act_as(FAKE_OTHER);
+	assert_int_equal(wg_set_device(set), 0);
+	fake_act_as(FAKE_NETD);
+	wg_free_device(set);
+	assert_int_equal(reconcile_run(r, d, S), 0);
+	expect_changes("wg set wg0 fwmark 0x51820\n");
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
+}
+
+/* A segment's bridge named in the config: made under that name, the VXLAN device and the
+ * port enslaved to it, no bridge of the default name. */
+static void
+test_bridge_named(void **state)
+{
+	const struct fixture_site *view[] = {&beta};
+	struct conf *conf = load_conf(WG0, "segments = ( { name = \"tenant-a\"; vni = 100; "
+	                                   "bridge = \"br0\"; ports = [ \"eth1\" ]; } );\n");
+	struct mesh_desired *d = desired_of(conf, view, N(view));
+	struct reconcile *r;
+	struct kh_link br, vx, eth1;
+	char *log;
+
+	(void)state;
+	assert_int_equal(reconcile_new(&r), 0);
+	assert_int_equal(reconcile_run(r, d, 0), 0);
+	log = fake_log(true);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "link add bridge br0 mtu 1370\n"));
+	assert_non_null(strstr(log, "link set vxlan100 master br0\nlink set eth1 master br0\n"));
+	assert_null(strstr(log, "br-tenant-a"));
+	free(log);
+	assert_true(link_exists("br0", &br));
+	assert_true(link_exists("vxlan100", &vx));
+	assert_true(link_exists("eth1", &eth1));
+	assert_int_equal(vx.master, br.ifindex);
+	assert_int_equal(eth1.master, br.ifindex);
+	reconcile_free(r);
+	mesh_desired_free(d);
+	conf_free(conf);
 }
 
 /* A run at 100 s that starts a userspace WireGuard, which does not answer yet. */
@@ -3644,6 +3715,8 @@ main(void)
 	        cmocka_unit_test_setup(test_port_arrives, setup),
 	        cmocka_unit_test_setup(test_foreign_links, setup),
 	        cmocka_unit_test_setup(test_backends, setup),
+	        cmocka_unit_test_setup(test_fwmark, setup),
+	        cmocka_unit_test_setup(test_bridge_named, setup),
 	        cmocka_unit_test(test_drift_read_pace),
 	        cmocka_unit_test(test_drift_pace_cheapest),
 	        cmocka_unit_test_setup(test_drift_peer_removed, setup),
