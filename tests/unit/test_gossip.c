@@ -1039,9 +1039,10 @@ test_adopted_view_syncs_soon(void **state)
 	world_free(w);
 }
 
-/* A in a new session, with B's address as its seed; not started. */
+/* A in a new session, with B's address as its seed and the timing of profile (NULL: the
+ * LAN profile); not started. */
 static struct gossip *
-seeded_a(struct world *w)
+seeded_a_timed(struct world *w, const struct gossip_profile *profile)
 {
 	struct gossip_config cfg = {0};
 	struct gossip *g;
@@ -1052,7 +1053,10 @@ seeded_a(struct world *w)
 	cfg.session = 2;
 	cfg.incarnation = 1;
 	cfg.desc = &w->p[A].desc;
-	gossip_profile_lan(&cfg.profile);
+	if (profile != NULL)
+		cfg.profile = *profile;
+	else
+		gossip_profile_lan(&cfg.profile);
 	cfg.trust = w->trust;
 	cfg.rng_seed = 42;
 	cfg.seeds = &w->p[B].addr;
@@ -1061,6 +1065,12 @@ seeded_a(struct world *w)
 	g = gossip_new(&cfg, err, sizeof(err));
 	assert_non_null(g);
 	return g;
+}
+
+static struct gossip *
+seeded_a(struct world *w)
+{
+	return seeded_a_timed(w, NULL);
 }
 
 /* A world whose A started anew with B's address as its seed, B's session confirmed. */
@@ -1107,6 +1117,49 @@ test_seed_backoff(void **state)
 	}
 	assert_true(first >= 0 && second > first && third > second);
 	assert_true(third - second > second - first);
+	gossip_free(g);
+	world_free(w);
+}
+
+/* join_backoff_min and join_backoff_max as configured: a silent seed's hellos 50, 100, 200
+ * and 200 ms apart (each within the 25 % jitter), not the profile's 1, 2, 4, 8 s. */
+static void
+test_seed_backoff_configured(void **state)
+{
+	static const double want_ms[] = {50, 100, 200, 200, 200};
+	struct world *w = world_new(true);
+	struct gossip_profile prof;
+	struct gossip *g;
+	gossip_time t, at[6];
+	size_t n = 0;
+
+	(void)state;
+	gossip_profile_lan(&prof);
+	prof.join_backoff_min_ms = 50;
+	prof.join_backoff_max_ms = 200;
+	g = seeded_a_timed(w, &prof);
+	t = w->now;
+	w->nout = 0;
+	gossip_start(g, t);
+	while (n < 6 && t < w->now + 10 * GOSSIP_SEC) {
+		size_t before = w->nout;
+
+		t = gossip_next_deadline(g);
+		gossip_tick(g, t);
+		for (size_t i = before; i < w->nout && n < 6; i++)
+			if (w->out[i].buf[0] == WIRE_HELLO_KIND)
+				at[n++] = t;
+		if (w->nout > 200)
+			w->nout = 0;
+	}
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < 5; i++) {
+		double gap = (double)(at[i + 1] - at[i]) / GOSSIP_MSEC;
+
+		if (gap < want_ms[i] * 0.74 || gap > want_ms[i] * 1.26)
+			fail_msg("hello %zu came %.0f ms after the one before, want %.0f +-25 %%",
+			         i + 2, gap, want_ms[i]);
+	}
 	gossip_free(g);
 	world_free(w);
 }
@@ -2550,6 +2603,7 @@ main(void)
 	        cmocka_unit_test(test_ping_ack),
 	        cmocka_unit_test(test_anti_entropy),
 	        cmocka_unit_test(test_seed_backoff),
+	        cmocka_unit_test(test_seed_backoff_configured),
 	        cmocka_unit_test(test_seed_answering_not_joined_again),
 	        cmocka_unit_test(test_seed_answer_not_joined_again),
 	        cmocka_unit_test(test_leave),
