@@ -1086,37 +1086,42 @@ seeded_world(void)
 	return w;
 }
 
+/* Starts g (A, seeded by B, which never answers) and ticks it until it has sent n hellos or
+ * for at most limit: the times of those it sent, in at. Returns how many. */
+static size_t
+hello_times(struct world *w, struct gossip *g, gossip_time *at, size_t n, gossip_time limit)
+{
+	gossip_time t = w->now;
+	size_t got = 0;
+
+	w->nout = 0;
+	gossip_start(g, t);
+	while (got < n && t < w->now + limit) {
+		size_t before = w->nout;
+
+		t = gossip_next_deadline(g);
+		gossip_tick(g, t);
+		for (size_t i = before; i < w->nout && got < n; i++)
+			if (w->out[i].buf[0] == WIRE_HELLO_KIND)
+				at[got++] = t;
+		if (w->nout > 200)
+			w->nout = 0;
+	}
+	return got;
+}
+
 /* A seed that is not in the view gets a hello, and again later with a longer wait. */
 static void
 test_seed_backoff(void **state)
 {
 	struct world *w = world_new(true);
 	struct gossip *g = seeded_a(w);
-	gossip_time t = w->now, first = -1, second = -1, third = -1;
+	gossip_time at[3];
 
 	(void)state;
-	w->nout = 0;
-	gossip_start(g, t);
-	while (third < 0 && t < w->now + 60 * GOSSIP_SEC) {
-		size_t before = w->nout;
-
-		t = gossip_next_deadline(g);
-		gossip_tick(g, t);
-		for (size_t i = before; i < w->nout; i++) {
-			if (w->out[i].buf[0] != WIRE_HELLO_KIND)
-				continue;
-			if (first < 0)
-				first = t;
-			else if (second < 0)
-				second = t;
-			else if (third < 0)
-				third = t;
-		}
-		if (w->nout > 200)
-			w->nout = 0;
-	}
-	assert_true(first >= 0 && second > first && third > second);
-	assert_true(third - second > second - first);
+	assert_int_equal(hello_times(w, g, at, 3, 60 * GOSSIP_SEC), 3);
+	assert_true(at[1] > at[0] && at[2] > at[1]);
+	assert_true(at[2] - at[1] > at[1] - at[0]);
 	gossip_free(g);
 	world_free(w);
 }
@@ -1130,29 +1135,14 @@ test_seed_backoff_configured(void **state)
 	struct world *w = world_new(true);
 	struct gossip_profile prof;
 	struct gossip *g;
-	gossip_time t, at[6];
-	size_t n = 0;
+	gossip_time at[6];
 
 	(void)state;
 	gossip_profile_lan(&prof);
 	prof.join_backoff_min_ms = 50;
 	prof.join_backoff_max_ms = 200;
 	g = seeded_a_timed(w, &prof);
-	t = w->now;
-	w->nout = 0;
-	gossip_start(g, t);
-	while (n < 6 && t < w->now + 10 * GOSSIP_SEC) {
-		size_t before = w->nout;
-
-		t = gossip_next_deadline(g);
-		gossip_tick(g, t);
-		for (size_t i = before; i < w->nout && n < 6; i++)
-			if (w->out[i].buf[0] == WIRE_HELLO_KIND)
-				at[n++] = t;
-		if (w->nout > 200)
-			w->nout = 0;
-	}
-	assert_int_equal(n, 6);
+	assert_int_equal(hello_times(w, g, at, 6, 10 * GOSSIP_SEC), 6);
 	for (size_t i = 0; i < 5; i++) {
 		double gap = (double)(at[i + 1] - at[i]) / GOSSIP_MSEC;
 
