@@ -43,7 +43,8 @@ struct world {
 	struct sent out[256];
 	size_t nout;
 	gossip_time now;
-	struct seal_opened opened; /* of the last datagram a puppet opened */
+	struct seal_opened opened;            /* of the last datagram a puppet opened */
+	const struct gossip_profile *profile; /* A's timing; NULL: the LAN profile */
 };
 
 static void
@@ -165,7 +166,10 @@ start_a(struct world *w, uint64_t session, bool lifeguard)
 	cfg.session = session;
 	cfg.incarnation = 1;
 	cfg.desc = &w->p[A].desc;
-	gossip_profile_lan(&cfg.profile);
+	if (w->profile != NULL)
+		cfg.profile = *w->profile;
+	else
+		gossip_profile_lan(&cfg.profile);
 	cfg.profile.lifeguard = lifeguard;
 	cfg.trust = w->trust;
 	cfg.rng_seed = 42;
@@ -176,8 +180,10 @@ start_a(struct world *w, uint64_t session, bool lifeguard)
 	w->nout = 0;
 }
 
+/* A with puppets b, x and d trusted and handshaken (c untrusted), A's timing that of
+ * profile (NULL: the LAN profile). */
 static struct world *
-world_new(bool lifeguard)
+world_new_timed(bool lifeguard, const struct gossip_profile *profile)
 {
 	static const char *const names[NSITES] = {"a", "b", "x", "c", "d"};
 	struct world *w = calloc(1, sizeof(*w));
@@ -186,6 +192,7 @@ world_new(bool lifeguard)
 	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
 
 	assert_non_null(w);
+	w->profile = profile;
 	w->trust = gossip_trust_new();
 	for (int i = 0; i < NSITES; i++) {
 		struct puppet *p = &w->p[i];
@@ -205,6 +212,12 @@ world_new(bool lifeguard)
 	handshake(w, X);
 	handshake(w, D);
 	return w;
+}
+
+static struct world *
+world_new(bool lifeguard)
+{
+	return world_new_timed(lifeguard, NULL);
 }
 
 static void
@@ -1259,6 +1272,48 @@ tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
 			return true;
 	}
 	return false;
+}
+
+/* Indirect probe requests A sends before its first suspicion, with indirect_checks k: every
+ * probe fails here (no puppet answers), and each asks k of the two other members. */
+static uint64_t
+ping_reqs_until_suspect(uint32_t k)
+{
+	struct gossip_profile prof;
+	struct world *w;
+	uint64_t n;
+
+	gossip_profile_lan(&prof);
+	prof.indirect_checks = k;
+	w = world_new_timed(true, &prof);
+	send_alive(w, B, B, 5);
+	send_alive(w, B, X, 5);
+	send_alive(w, B, D, 5);
+	for (int i = 0; i < 1000 && gossip_counters(w->g)->suspicions == 0; i++) {
+		w->nout = 0;
+		w->now = gossip_next_deadline(w->g);
+		gossip_tick(w->g, w->now);
+	}
+	print_message("indirect_checks %u: %llu suspicions, %llu probes, %llu failed, %llu "
+	              "indirect\n",
+	              k, (unsigned long long)gossip_counters(w->g)->suspicions,
+	              (unsigned long long)gossip_counters(w->g)->probes,
+	              (unsigned long long)gossip_counters(w->g)->probe_failures,
+	              (unsigned long long)gossip_counters(w->g)->indirect_probes);
+	assert_int_equal(gossip_counters(w->g)->suspicions, 1);
+	n = gossip_counters(w->g)->indirect_probes;
+	world_free(w);
+	return n;
+}
+
+/* gossip.indirect_checks as configured: none, one or two helpers asked. */
+static void
+test_indirect_checks_configured(void **state)
+{
+	(void)state;
+	assert_int_equal(ping_reqs_until_suspect(0), 0);
+	assert_int_equal(ping_reqs_until_suspect(1), 1);
+	assert_int_equal(ping_reqs_until_suspect(2), 2);
 }
 
 /* A seed's sealed datagrams, while its own descriptor has not come, answer A's join: A does
@@ -2584,6 +2639,7 @@ main(void)
 	        cmocka_unit_test(test_refute),
 	        cmocka_unit_test(test_incarnation_saturates),
 	        cmocka_unit_test(test_probe_failure),
+	        cmocka_unit_test(test_indirect_checks_configured),
 	        cmocka_unit_test(test_backlog_holds_accusation),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refutation_pulled),
