@@ -1274,6 +1274,27 @@ tick_until_sent(struct world *w, int to, uint8_t type, struct wire_msg *m)
 	return false;
 }
 
+/* A with the timing of profile, b, x and d alive in its view (nobody answers a probe). */
+static struct world *
+world_alive_timed(const struct gossip_profile *profile)
+{
+	struct world *w = world_new_timed(true, profile);
+
+	send_alive(w, B, B, 5);
+	send_alive(w, B, X, 5);
+	send_alive(w, B, D, 5);
+	return w;
+}
+
+/* A's next step: its deadline reached, what it sends then in w->out alone. */
+static void
+tick_next(struct world *w)
+{
+	w->nout = 0;
+	w->now = gossip_next_deadline(w->g);
+	gossip_tick(w->g, w->now);
+}
+
 /* Indirect probe requests A sends before its first suspicion, with indirect_checks k: every
  * probe fails here (no puppet answers), and each asks k of the two other members. */
 static uint64_t
@@ -1285,15 +1306,9 @@ ping_reqs_until_suspect(uint32_t k)
 
 	gossip_profile_lan(&prof);
 	prof.indirect_checks = k;
-	w = world_new_timed(true, &prof);
-	send_alive(w, B, B, 5);
-	send_alive(w, B, X, 5);
-	send_alive(w, B, D, 5);
-	for (int i = 0; i < 1000 && gossip_counters(w->g)->suspicions == 0; i++) {
-		w->nout = 0;
-		w->now = gossip_next_deadline(w->g);
-		gossip_tick(w->g, w->now);
-	}
+	w = world_alive_timed(&prof);
+	for (int i = 0; i < 1000 && gossip_counters(w->g)->suspicions == 0; i++)
+		tick_next(w);
 	print_message("indirect_checks %u: %llu suspicions, %llu probes, %llu failed, %llu "
 	              "indirect\n",
 	              k, (unsigned long long)gossip_counters(w->g)->suspicions,
@@ -1304,6 +1319,121 @@ ping_reqs_until_suspect(uint32_t k)
 	n = gossip_counters(w->g)->indirect_probes;
 	world_free(w);
 	return n;
+}
+
+/* The highest Lifeguard score A reaches while every probe fails for 30 s, with awareness_max
+ * max. */
+static unsigned
+highest_awareness(uint32_t max)
+{
+	struct gossip_profile prof;
+	struct world *w;
+	gossip_time end;
+	unsigned high = 0;
+
+	gossip_profile_lan(&prof);
+	prof.awareness_max = max;
+	w = world_alive_timed(&prof);
+	end = w->now + 30 * GOSSIP_SEC;
+	while (w->now < end) {
+		tick_next(w);
+		if (gossip_awareness(w->g) > high)
+			high = gossip_awareness(w->g);
+	}
+	world_free(w);
+	return high;
+}
+
+/* gossip.awareness_max as configured: the score, by which probes stretch, stops one below
+ * it (at 1 it never moves), where the default's goes on to 7. */
+static void
+test_awareness_max_configured(void **state)
+{
+	(void)state;
+	assert_int_equal(highest_awareness(1), 0);
+	assert_int_equal(highest_awareness(3), 2);
+	/* The same failures take the default's score to its own cap. */
+	assert_int_equal(highest_awareness(8), 7);
+}
+
+/* The most members A sends to in one tick over a second of gossip rounds, news of x and d
+ * to pass on, with gossip_fanout fanout (probes and syncs kept out of that second). */
+static size_t
+widest_round(uint32_t fanout)
+{
+	struct gossip_profile prof;
+	struct world *w;
+	gossip_time end;
+	size_t widest = 0;
+
+	gossip_profile_lan(&prof);
+	prof.gossip_fanout = fanout;
+	prof.probe_interval_ms = 600000;
+	prof.sync_interval_ms = 3600000;
+	prof.reconnect_interval_ms = 3600000;
+	w = world_alive_timed(&prof);
+	end = w->now + GOSSIP_SEC;
+	while (w->now < end) {
+		size_t to = 0;
+
+		tick_next(w);
+		for (int site = 0; site < NSITES; site++)
+			for (size_t k = 0; k < w->nout; k++)
+				if (addr_endpoint_equal(&w->out[k].to, &w->p[site].addr)) {
+					to++;
+					break;
+				}
+		if (to > widest)
+			widest = to;
+	}
+	world_free(w);
+	return widest;
+}
+
+/* gossip.gossip_fanout as configured: a round passes news on to that many members. */
+static void
+test_gossip_fanout_configured(void **state)
+{
+	(void)state;
+	assert_int_equal(widest_round(1), 1);
+	assert_int_equal(widest_round(2), 2);
+	assert_int_equal(widest_round(3), 3);
+}
+
+/* A's anti-entropy syncs over 10 s with sync_interval sync_ms (0: the LAN profile's 15 s),
+ * probes kept out of those seconds. */
+static uint64_t
+syncs_over_10s(uint32_t sync_ms)
+{
+	struct gossip_profile prof;
+	struct world *w;
+	gossip_time end;
+	uint64_t before, n;
+
+	gossip_profile_lan(&prof);
+	prof.probe_interval_ms = 600000;
+	if (sync_ms)
+		prof.sync_interval_ms = sync_ms;
+	w = world_alive_timed(&prof);
+	before = gossip_counters(w->g)->syncs;
+	end = w->now + 10 * GOSSIP_SEC;
+	while (w->now < end)
+		tick_next(w);
+	n = gossip_counters(w->g)->syncs - before;
+	world_free(w);
+	return n;
+}
+
+/* gossip.sync_interval as configured: a sync about every second (within the 20 % jitter)
+ * where the profile's comes at most once in those 10 s. */
+static void
+test_sync_interval_configured(void **state)
+{
+	uint64_t every_second = syncs_over_10s(1000);
+
+	(void)state;
+	assert_true(every_second >= 8 && every_second <= 13);
+	assert_true(syncs_over_10s(0) <= 1);
 }
 
 /* gossip.indirect_checks as configured: none, one or two helpers asked. */
@@ -2640,6 +2770,9 @@ main(void)
 	        cmocka_unit_test(test_incarnation_saturates),
 	        cmocka_unit_test(test_probe_failure),
 	        cmocka_unit_test(test_indirect_checks_configured),
+	        cmocka_unit_test(test_awareness_max_configured),
+	        cmocka_unit_test(test_gossip_fanout_configured),
+	        cmocka_unit_test(test_sync_interval_configured),
 	        cmocka_unit_test(test_backlog_holds_accusation),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refutation_pulled),
