@@ -964,6 +964,35 @@ add_change(struct run *run, enum reconcile_route_action action, const struct add
 	return c;
 }
 
+/* Whether a reload moved netd's table or changed its protocol since the last run: its routes
+ * are in the old table (or of the old protocol) until the run's end. */
+static bool
+scope_moved(const struct run *run)
+{
+	const struct scope *s = &run->r->scope;
+
+	return s->valid && (s->table != run->d->table || s->protocol != run->d->protocol);
+}
+
+/* Whether, in a moved scope, the last run's copy of a tunnel route carries its traffic until
+ * this run's goes in: it does unless its WireGuard device went too (a reload renamed it). */
+static bool
+old_copies_carry(const struct run *run)
+{
+	return scope_moved(run) && strcmp(run->r->scope.wg, run->d->wg.name) == 0;
+}
+
+/* What the last run left of netd's route of route's prefix and metric, in whichever table it
+ * was then. */
+static const struct owned_route *
+owned_before(const struct run *run, const struct kh_route *route)
+{
+	struct kh_route key = *route;
+
+	key.table = run->r->scope.table;
+	return owned_route(&run->r->scope, &key);
+}
+
 /* A route of netd's that the run removed, as no site is routed there any more. */
 static void
 note_withdrawn(struct run *run, const struct kh_route *route)
@@ -971,23 +1000,6 @@ note_withdrawn(struct run *run, const struct kh_route *route)
 	const struct owned_route *was = owned_route(&run->r->scope, route);
 
 	add_change(run, RECONCILE_ROUTE_WITHDRAWN, &route->dst, was ? was->via : "");
-}
-
-/* The tunnel routes the last run had in a table whose netd routes the run flushed. */
-static void
-note_flushed(struct run *run, uint32_t table, uint8_t protocol)
-{
-	const struct scope *s = &run->r->scope;
-
-	if (!s->valid || s->table != table || s->protocol != protocol)
-		return;
-	for (size_t i = 0; i < s->nroutes; i++) {
-		const struct owned_route *o = &s->routes[i];
-		struct addr_prefix dst = addr_prefix_unpack(&o->dst);
-
-		if (o->installed && o->via[0] && !owned_yield(o))
-			add_change(run, RECONCILE_ROUTE_WITHDRAWN, &dst, o->via);
-	}
 }
 
 /* --- removing netd's objects --- */
@@ -1228,9 +1240,6 @@ remove_stale(struct run *run, const struct stale *st, bool *changed)
 	switch (st->kind) {
 	case STALE_ROUTES:
 		err = flush_routes(run, st->table, st->protocol);
-		/* Routes that go late were told of as the run began (drop_stale). */
-		if (err == 0 && !stale_goes_late(st))
-			note_flushed(run, st->table, st->protocol);
 		if (flush_rules(run, st->table, st->protocol, NULL) < 0 && err == 0)
 			err = -EAGAIN;
 		return err;
@@ -1269,11 +1278,6 @@ drop_stale(struct run *run, bool all, bool late)
 			const struct stale *st = &r->stale[i];
 
 			if (st->kind != order[k] || (!all && stale_goes_late(st) != late)) {
-				/* Told of in the order of what happens to the traffic: out of the
-				 * old table, into the new one (note_flushed tells only of the last
-				 * run's table, so once). */
-				if (!all && !late && st->kind == order[k])
-					note_flushed(run, st->table, st->protocol);
 				i++;
 				continue;
 			}
@@ -1991,6 +1995,32 @@ wanted_route(const struct run *run, const struct kh_route *have)
 	    addr_prefix_equal(want_dst(run, w), &have->dst))
 		return w;
 	return NULL;
+}
+
+/* After a reload moved netd's table or changed its protocol, the last run's tunnel routes whose
+ * traffic stops: those this run routes no more, blocked included, or all of them with their
+ * device gone. Told of before anything goes in; the others as their new copies go in
+ * (note_installed). */
+static void
+note_unrouted(struct run *run)
+{
+	const struct scope *s = &run->r->scope;
+	bool carry = old_copies_carry(run);
+
+	if (!scope_moved(run))
+		return;
+	for (size_t i = 0; i < s->nroutes; i++) {
+		const struct owned_route *o = &s->routes[i];
+		struct kh_route have = owned_kh(s, o);
+		const struct want_route *w;
+
+		if (!o->installed || !o->via[0] || owned_yield(o))
+			continue;
+		have.table = run->d->table;
+		w = wanted_route(run, &have);
+		if (!carry || !w || !want_tunnel(run, w) || w->blocked)
+			add_change(run, RECONCILE_ROUTE_WITHDRAWN, &have.dst, o->via);
+	}
 }
 
 /* The outcomes of a batch of route changes, by entry. */
@@ -3009,26 +3039,33 @@ add_route(struct run *run, struct want_route *w)
 	return installed(run, w, kh_route_replace(&route), NULL);
 }
 
-/* Records what installing a tunnel route changed: the route, or the site it leads to. */
+/* Records what installing a tunnel route changed: the route, or the site it leads to. After a
+ * reload moved netd's table or changed its protocol, the old copy of the route carried its
+ * traffic until this one went in (and goes only at the run's end): the route was replaced,
+ * not withdrawn and added, unless the new copy failed and the old goes anyway. */
 static void
 note_installed(struct run *run, const struct want_route *w, enum install how)
 {
 	struct kh_route route = want_kh(run, w);
-	const struct owned_route *was = owned_route(&run->r->scope, &route);
+	const struct owned_route *was = owned_before(run, &route);
 	const char *via = run->d->peers[want_peer(run, w)].site;
 	struct reconcile_route_change *c;
+	bool carried;
 
 	/* A yield of that prefix before leads to no site. */
 	if (was && owned_yield(was))
 		was = NULL;
-	if (how == INSTALL_ADDED) {
+	carried = was && was->installed && was->via[0] && old_copies_carry(run);
+	if (how == INSTALL_FAILED) {
+		if (carried)
+			add_change(run, RECONCILE_ROUTE_WITHDRAWN, want_dst(run, w), was->via);
+	} else if (how == INSTALL_ADDED && !carried) {
 		add_change(run, RECONCILE_ROUTE_ADDED, want_dst(run, w), via);
-	} else if ((how == INSTALL_KEPT || how == INSTALL_REPLACED) && was && was->via[0] &&
-	           strcmp(was->via, via) != 0) {
+	} else if (was && was->via[0] && strcmp(was->via, via) != 0) {
 		c = add_change(run, RECONCILE_ROUTE_MOVED, want_dst(run, w), via);
 		if (c)
 			snprintf(c->from, sizeof(c->from), "%s", was->via);
-	} else if (how == INSTALL_REPLACED) {
+	} else if (how == INSTALL_REPLACED || carried) {
 		add_change(run, RECONCILE_ROUTE_REPLACED, want_dst(run, w), via);
 	}
 }
@@ -3751,6 +3788,7 @@ reconcile_run(struct reconcile *r, const struct mesh_desired *d, int64_t now)
 		run.oom = true;
 		goto out;
 	}
+	note_unrouted(&run);
 	/* Fenced first; away what is not wanted, so nothing is left routed at a peer or device
 	 * about to go; then the devices; then what goes through them. */
 	add_failclosed(&run);
