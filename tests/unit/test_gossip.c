@@ -709,11 +709,12 @@ test_backlog_holds_accusation(void **state)
 
 /* Lifeguard's suspicion: starts at max, one independent confirmation takes it down;
  * without Lifeguard it is the minimum from the start. X is accused by B (and D, when
- * confirm); returns when A's suspicion of X runs out, in ms after the accusation. */
+ * confirm); returns when A's suspicion of X runs out, in ms after the accusation, with the
+ * timing of profile (NULL: the LAN profile). */
 static gossip_time
-suspicion_ms(bool lifeguard, bool confirm)
+suspicion_ms_timed(const struct gossip_profile *profile, bool lifeguard, bool confirm)
 {
-	struct world *w = world_new(lifeguard);
+	struct world *w = world_new_timed(lifeguard, profile);
 	struct gossip_member_info info;
 	gossip_time t0;
 
@@ -728,6 +729,12 @@ suspicion_ms(bool lifeguard, bool confirm)
 	assert_int_equal(info.state, GOSSIP_SUSPECT);
 	world_free(w);
 	return (info.suspect_until - t0) / GOSSIP_MSEC;
+}
+
+static gossip_time
+suspicion_ms(bool lifeguard, bool confirm)
+{
+	return suspicion_ms_timed(NULL, lifeguard, confirm);
 }
 
 /* X accused by B and D, then ticked every 100 ms for `ms`; x_answers: X sends A a
@@ -1226,6 +1233,30 @@ test_leave(void **state)
 	world_free(w);
 }
 
+/* The members A probes: every puppet but c, whom it does not trust. */
+static const int members[] = {B, X, D};
+
+/* Opens datagram k of A's last step as the member it went to would (a second opening is a
+ * replay, refused): the member's index with a reader on the payload, or -1. */
+static int
+open_sent(struct world *w, size_t k, uint8_t *plain, struct wire_reader *r)
+{
+	size_t plen;
+
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		int to = members[i];
+
+		if (!addr_endpoint_equal(&w->out[k].to, &w->p[to].addr))
+			continue;
+		if (seal_unwrap(w->p[to].seal, 0, w->p[A].pub, w->out[k].buf, w->out[k].len, plain,
+		                WIRE_DATAGRAM_MAX, &plen, &w->opened) != 0 ||
+		    wire_reader_init(r, plain, plen) != 0)
+			return -1;
+		return to;
+	}
+	return -1;
+}
+
 /* Scans what A sent to puppet `to` (opening each datagram once, as `to` would) for a
  * message of `type`; true with it in m. */
 static bool
@@ -1233,13 +1264,10 @@ took(struct world *w, int to, uint8_t type, struct wire_msg *m)
 {
 	uint8_t plain[WIRE_DATAGRAM_MAX];
 	struct wire_reader r;
-	size_t plen;
 
 	for (size_t k = 0; k < w->nout; k++) {
 		if (!addr_endpoint_equal(&w->out[k].to, &w->p[to].addr) ||
-		    seal_unwrap(w->p[to].seal, 0, w->p[A].pub, w->out[k].buf, w->out[k].len, plain,
-		                sizeof(plain), &plen, &w->opened) != 0 ||
-		    wire_reader_init(&r, plain, plen) != 0)
+		    open_sent(w, k, plain, &r) != to)
 			continue;
 		while (wire_next(&r, m) == 1)
 			if (m->type == type)
@@ -1444,6 +1472,245 @@ test_indirect_checks_configured(void **state)
 	assert_int_equal(ping_reqs_until_suspect(0), 0);
 	assert_int_equal(ping_reqs_until_suspect(1), 1);
 	assert_int_equal(ping_reqs_until_suspect(2), 2);
+}
+
+/* Each ping of A's last step acked at once by the member it went to: nobody is down, so no
+ * probe fails and nothing stretches A's timing. */
+static void
+ack_pings(struct world *w)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct wire_msg *m = msg_new(), *ack = msg_new();
+	struct wire_reader r;
+	size_t n = w->nout;
+
+	ack->type = WIRE_ACK;
+	for (size_t k = 0; k < n; k++) {
+		int to = open_sent(w, k, plain, &r);
+
+		while (to >= 0 && wire_next(&r, m) == 1) {
+			if (m->type != WIRE_PING)
+				continue;
+			ack->seq = m->seq;
+			send1(w, to, ack);
+		}
+	}
+	free(ack);
+	free(m);
+}
+
+/* Whether A's last step sent a member a message of type (each datagram opened once). */
+static bool
+sent_any(struct world *w, uint8_t type)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct wire_msg *m = msg_new();
+	struct wire_reader r;
+	bool found = false;
+
+	for (size_t k = 0; k < w->nout && !found; k++) {
+		int to = open_sent(w, k, plain, &r);
+
+		while (to >= 0 && !found && wire_next(&r, m) == 1)
+			found = m->type == type;
+	}
+	free(m);
+	return found;
+}
+
+/* A's probes over its first 10 s with the timing of profile, b, x and d answering every
+ * one. */
+static uint64_t
+probes_over_10s(const struct gossip_profile *profile)
+{
+	struct world *w = world_alive_timed(profile);
+	gossip_time end = w->now + 10 * GOSSIP_SEC;
+	uint64_t n;
+
+	while (gossip_next_deadline(w->g) < end) {
+		tick_next(w);
+		ack_pings(w);
+	}
+	assert_int_equal(gossip_counters(w->g)->probe_failures, 0);
+	n = gossip_counters(w->g)->probes;
+	world_free(w);
+	return n;
+}
+
+/* gossip.probe_interval as configured: a probe every 2.5 s, 4 in 10 s where the profile's
+ * interval makes 10 (the first comes within one interval of the start). */
+static void
+test_probe_interval_configured(void **state)
+{
+	struct gossip_profile prof;
+
+	(void)state;
+	gossip_profile_lan(&prof);
+	prof.probe_interval_ms = 2500;
+	assert_int_equal(probes_over_10s(&prof), 4);
+	gossip_profile_lan(&prof);
+	assert_int_equal(probes_over_10s(&prof), 10);
+}
+
+/* With the timing of profile and nobody answering: the ms from A's first ping to the ping-reqs
+ * that ask others to probe the member for it. */
+static gossip_time
+ping_req_wait_ms(const struct gossip_profile *profile)
+{
+	struct world *w = world_alive_timed(profile);
+	gossip_time pinged = 0, asked = 0;
+
+	for (int i = 0; i < 100 && asked == 0; i++) {
+		tick_next(w);
+		if (pinged == 0 && sent_any(w, WIRE_PING))
+			pinged = w->now;
+		else if (pinged != 0 && sent_any(w, WIRE_PING_REQ))
+			asked = w->now;
+	}
+	assert_true(pinged != 0 && asked != 0);
+	world_free(w);
+	return (asked - pinged) / GOSSIP_MSEC;
+}
+
+/* gossip.probe_timeout as configured: a ping's ack is waited for 100 ms before helpers are
+ * asked, not the profile's 500 ms. */
+static void
+test_probe_timeout_configured(void **state)
+{
+	struct gossip_profile prof;
+
+	(void)state;
+	gossip_profile_lan(&prof);
+	prof.probe_timeout_ms = 100;
+	assert_int_equal(ping_req_wait_ms(&prof), 100);
+	gossip_profile_lan(&prof);
+	assert_int_equal(ping_req_wait_ms(&prof), 500);
+}
+
+/* gossip.suspicion_mult and suspicion_max_mult as configured, in the 4-member view of
+ * test_suspicion_timeouts: a suspicion lasts suspicion_mult probe intervals without
+ * Lifeguard (5 s, not the profile's 3 s), and with Lifeguard it starts at
+ * suspicion_max_mult times that (2 x 3 s, not the profile's 6 x 3 s). */
+static void
+test_suspicion_mults_configured(void **state)
+{
+	struct gossip_profile prof;
+
+	(void)state;
+	gossip_profile_lan(&prof);
+	prof.suspicion_mult = 5;
+	assert_int_equal(suspicion_ms_timed(&prof, false, false), 5000);
+	assert_int_equal(suspicion_ms_timed(&prof, true, false), 6 * 5000);
+	gossip_profile_lan(&prof);
+	prof.suspicion_max_mult = 2;
+	assert_int_equal(suspicion_ms_timed(&prof, true, false), 2 * 3000);
+	assert_int_equal(suspicion_ms_timed(&prof, false, false), 3000);
+}
+
+/* How many datagrams carry A's new descriptor, announced with b, x and d alive, with
+ * retransmit_mult mult (0: the LAN profile's); probes, syncs and reconnects kept out. */
+static size_t
+descriptor_sends(uint32_t mult)
+{
+	uint8_t plain[WIRE_DATAGRAM_MAX];
+	struct wire_msg *m = msg_new();
+	struct gossip_profile prof;
+	struct wire_reader r;
+	struct world *w;
+	gossip_time end;
+	uint32_t inc;
+	size_t n = 0;
+
+	gossip_profile_lan(&prof);
+	if (mult)
+		prof.retransmit_mult = mult;
+	prof.probe_interval_ms = 600000;
+	prof.sync_interval_ms = 3600000;
+	prof.reconnect_interval_ms = 3600000;
+	w = world_alive_timed(&prof);
+	end = w->now + 10 * GOSSIP_SEC;
+	w->nout = 0;
+	assert_int_equal(gossip_update(w->g, w->now, &w->p[A].desc), 0);
+	inc = gossip_self(w->g)->incarnation;
+	do {
+		for (size_t k = 0; k < w->nout; k++) {
+			int to = open_sent(w, k, plain, &r);
+			bool carried = false;
+
+			while (to >= 0 && !carried && wire_next(&r, m) == 1)
+				carried = m->type == WIRE_ALIVE && strcmp(m->desc.name, "a") == 0 &&
+				          m->desc.incarnation == inc;
+			n += carried;
+		}
+		tick_next(w);
+	} while (w->now < end);
+	assert_int_equal(gossip_pending_broadcasts(w->g), 0);
+	free(m);
+	world_free(w);
+	return n;
+}
+
+/* gossip.retransmit_mult as configured: an update is passed on ceil(retransmit_mult x
+ * (log10(members + 1) + 1)) times, the members being the four sites A holds alive, itself
+ * included: 2 times at 1 and 6 at 3 (SWIM's mult x ceil(log10(n + 1)) would be 3), where
+ * the profile's 4 makes 7. */
+static void
+test_retransmit_mult_configured(void **state)
+{
+	(void)state;
+	assert_int_equal(descriptor_sends(1), 2);
+	assert_int_equal(descriptor_sends(3), 6);
+	assert_int_equal(descriptor_sends(0), 7);
+}
+
+/* The gaps, in ms, between A's reconnects once it holds x dead, with the timing of
+ * profile. */
+static void
+reconnect_gaps_ms(const struct gossip_profile *profile, gossip_time gaps[3])
+{
+	struct world *w = world_new_timed(true, profile);
+	gossip_time at[4];
+	enum gossip_state st;
+	uint32_t inc;
+	uint64_t joins;
+	size_t got = 0;
+
+	prepare(w, GOSSIP_DEAD);
+	state_of(w, X, &st, &inc);
+	assert_int_equal(st, GOSSIP_DEAD);
+	joins = gossip_counters(w->g)->joins;
+	for (int i = 0; i < 1000 && got < 4; i++) {
+		tick_next(w);
+		if (gossip_counters(w->g)->joins != joins)
+			at[got++] = w->now;
+		joins = gossip_counters(w->g)->joins;
+	}
+	assert_int_equal(got, 4);
+	for (size_t i = 0; i < 3; i++)
+		gaps[i] = (at[i + 1] - at[i]) / GOSSIP_MSEC;
+	world_free(w);
+}
+
+/* gossip.reconnect_interval as configured: a member held dead is tried every second, within
+ * the 20 % jitter, where the profile's tries come 8 to 12 s apart. */
+static void
+test_reconnect_interval_configured(void **state)
+{
+	struct gossip_profile prof;
+	gossip_time gaps[3];
+
+	(void)state;
+	gossip_profile_lan(&prof);
+	prof.reconnect_interval_ms = 1000;
+	reconnect_gaps_ms(&prof, gaps);
+	for (size_t i = 0; i < 3; i++)
+		if (gaps[i] < 800 || gaps[i] > 1200)
+			fail_msg("reconnect %zu came %lld ms after the one before, want 800..1200",
+			         i + 2, (long long)gaps[i]);
+	gossip_profile_lan(&prof);
+	reconnect_gaps_ms(&prof, gaps);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(gaps[i] >= 8000 && gaps[i] <= 12000);
 }
 
 /* A seed's sealed datagrams, while its own descriptor has not come, answer A's join: A does
@@ -2773,6 +3040,11 @@ main(void)
 	        cmocka_unit_test(test_awareness_max_configured),
 	        cmocka_unit_test(test_gossip_fanout_configured),
 	        cmocka_unit_test(test_sync_interval_configured),
+	        cmocka_unit_test(test_probe_interval_configured),
+	        cmocka_unit_test(test_probe_timeout_configured),
+	        cmocka_unit_test(test_suspicion_mults_configured),
+	        cmocka_unit_test(test_retransmit_mult_configured),
+	        cmocka_unit_test(test_reconnect_interval_configured),
 	        cmocka_unit_test(test_backlog_holds_accusation),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refutation_pulled),
