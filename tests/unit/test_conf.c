@@ -1043,6 +1043,53 @@ test_gossip_good(void **state)
 	conf_free(conf);
 }
 
+/* Each profile's timing as netd.conf(5) gives it (LAN / WAN), setting by setting: no profile
+ * is the LAN one, and "wan" takes its own wherever the page gives two values. */
+static void
+test_profiles_as_documented(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t off; /* in struct gossip_profile */
+		uint32_t lan, wan;
+	} doc[] = {
+	        {"probe_interval", offsetof(struct gossip_profile, probe_interval_ms), 1000, 2000},
+	        {"probe_timeout", offsetof(struct gossip_profile, probe_timeout_ms), 500, 1000},
+	        {"indirect_checks", offsetof(struct gossip_profile, indirect_checks), 3, 3},
+	        {"suspicion_mult", offsetof(struct gossip_profile, suspicion_mult), 3, 4},
+	        {"suspicion_max_mult", offsetof(struct gossip_profile, suspicion_max_mult), 6, 6},
+	        {"retransmit_mult", offsetof(struct gossip_profile, retransmit_mult), 4, 4},
+	        {"gossip_interval", offsetof(struct gossip_profile, gossip_interval_ms), 200, 400},
+	        {"gossip_fanout", offsetof(struct gossip_profile, gossip_fanout), 4, 4},
+	        {"sync_interval", offsetof(struct gossip_profile, sync_interval_ms), 15000, 30000},
+	        {"reconnect_interval", offsetof(struct gossip_profile, reconnect_interval_ms),
+	         10000, 15000},
+	        {"join_backoff_min", offsetof(struct gossip_profile, join_backoff_min_ms), 1000,
+	         1000},
+	        {"join_backoff_max", offsetof(struct gossip_profile, join_backoff_max_ms), 30000,
+	         30000},
+	        {"awareness_max", offsetof(struct gossip_profile, awareness_max), 8, 8},
+	};
+	struct conf *lan = load_ok(HEAD), *wan = load_ok(HEAD "gossip = { profile = \"wan\"; };\n");
+	int bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(doc) / sizeof(doc[0]); i++) {
+		uint32_t l = timing_at(&lan->gossip.timing, doc[i].off);
+		uint32_t w = timing_at(&wan->gossip.timing, doc[i].off);
+
+		if (l != doc[i].lan || w != doc[i].wan) {
+			print_error("gossip.%s: %u / %u, documented %u / %u\n", doc[i].name, l, w,
+			            doc[i].lan, doc[i].wan);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	assert_true(lan->gossip.timing.lifeguard && wan->gossip.timing.lifeguard);
+	conf_free(lan);
+	conf_free(wan);
+}
+
 /* Every problem with the profile is reported, each at the setting that causes it; a setting
  * out of its own range is reported alone, not again as a broken profile. */
 static void
@@ -1855,6 +1902,7 @@ main(void)
 	        cmocka_unit_test(test_errors_append),
 	        cmocka_unit_test(test_defaults),
 	        cmocka_unit_test(test_gossip_good),
+	        cmocka_unit_test(test_profiles_as_documented),
 	        cmocka_unit_test(test_gossip_errors),
 	        cmocka_unit_test(test_full),
 	        cmocka_unit_test(test_syntax_forms),

@@ -1713,6 +1713,26 @@ test_reconnect_interval_configured(void **state)
 		assert_true(gaps[i] >= 8000 && gaps[i] <= 12000);
 }
 
+/* gossip.profile "wan" as netd.conf(5) gives it, where the LAN profile's figures are those
+ * of the tests above: a probe every 2 s, 1 s for its ack, a suspicion of 4 probe intervals
+ * (6 times that with Lifeguard), a member held dead tried every 15 s. */
+static void
+test_wan_profile(void **state)
+{
+	struct gossip_profile wan;
+	gossip_time gaps[3];
+
+	(void)state;
+	gossip_profile_wan(&wan);
+	assert_int_equal(probes_over_10s(&wan), 5);
+	assert_int_equal(ping_req_wait_ms(&wan), 1000);
+	assert_int_equal(suspicion_ms_timed(&wan, false, false), 4 * 2000);
+	assert_int_equal(suspicion_ms_timed(&wan, true, false), 6 * 4 * 2000);
+	reconnect_gaps_ms(&wan, gaps);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(gaps[i] >= 12000 && gaps[i] <= 18000);
+}
+
 /* A seed's sealed datagrams, while its own descriptor has not come, answer A's join: A does
  * not join it again on each one past the answer gap, which would bring its whole view once
  * more. A trusted site A knows nothing of and did not join gets A's join, and with it an ask
@@ -3045,6 +3065,7 @@ main(void)
 	        cmocka_unit_test(test_suspicion_mults_configured),
 	        cmocka_unit_test(test_retransmit_mult_configured),
 	        cmocka_unit_test(test_reconnect_interval_configured),
+	        cmocka_unit_test(test_wan_profile),
 	        cmocka_unit_test(test_backlog_holds_accusation),
 	        cmocka_unit_test(test_suspicion_timeouts),
 	        cmocka_unit_test(test_refutation_pulled),
