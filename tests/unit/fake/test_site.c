@@ -93,10 +93,16 @@ struct fixture {
 	struct status_daemon daemon;
 };
 
-/* more_trust: trusted sites after beta, each "{ ... }" preceded by a comma. */
+/* What a test adds to alpha's config; NULL: nothing. */
+struct more_conf {
+	const char *wireguard; /* settings of the wireguard group */
+	const char *gossip;    /* settings of the gossip group */
+	const char *trust;     /* trusted sites after beta, each "{ ... }" preceded by a comma */
+	const char *groups;    /* groups of their own, such as federation */
+};
+
 static int
-setup_with_trust(void **state, void (*before)(void), const char *gossip_timing,
-                 const char *more_trust)
+setup_with_conf(void **state, void (*before)(void), const struct more_conf *more)
 {
 	static const struct ctl_command none[] = {{NULL, false, NULL}};
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -128,7 +134,7 @@ setup_with_trust(void **state, void (*before)(void), const char *gossip_timing,
 	assert_int_equal(chmod(f->key, 0600), 0);
 	snprintf(text, sizeof(text),
 	         "site = { name = \"alpha\"; };\n"
-	         "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; };\n"
+	         "wireguard = { interface = \"wg0\"; private_key_file = \"%s\"; %s };\n"
 	         "control = { socket = \"%s\"; };\n"
 	         "gossip = { bind = \"127.0.0.1:%u\"; state_file = \"%s\"; %s };\n"
 	         "overlay = [ \"10.99.0.1\" ];\n"
@@ -136,9 +142,11 @@ setup_with_trust(void **state, void (*before)(void), const char *gossip_timing,
 	         "segments = ( { name = \"tenant-a\"; vni = 100; } );\n"
 	         "trust = ( { name = \"beta\"; public_key = \"%s\";\n"
 	         "            prefixes = [ \"10.2.0.0/16\" ]; overlay = [ \"10.99.0.2\" ];\n"
-	         "            vnis = [ 100 ]; }%s );\n",
-	         f->key, f->sock, f->port, f->st, gossip_timing ? gossip_timing : "", beta,
-	         more_trust ? more_trust : "");
+	         "            vnis = [ 100 ]; }%s );\n"
+	         "%s",
+	         f->key, more->wireguard ? more->wireguard : "", f->sock, f->port, f->st,
+	         more->gossip ? more->gossip : "", beta, more->trust ? more->trust : "",
+	         more->groups ? more->groups : "");
 	f->conf = conf_load_string(text, "site.conf", &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		print_error("%s\n", errs.msgs[i]);
@@ -162,15 +170,9 @@ setup_with_trust(void **state, void (*before)(void), const char *gossip_timing,
 }
 
 static int
-setup_with(void **state, void (*before)(void), const char *gossip_timing)
-{
-	return setup_with_trust(state, before, gossip_timing, NULL);
-}
-
-static int
 setup(void **state)
 {
-	return setup_with(state, NULL, NULL);
+	return setup_with_conf(state, NULL, &(struct more_conf){0});
 }
 
 /* The first run's routes all refused by the kernel, what netd logs of it captured. */
@@ -183,7 +185,7 @@ refuse_routes(void)
 	capture_start(&first_run_log);
 }
 
-/* n trusted sites more than beta, none alive, as setup_with_trust's more_trust: site<i> has
+/* n trusted sites more than beta, none alive, as more_conf's trust: site<i> has
  * 10.<10+i>.0.0/16 and overlay address 10.99.1.<i+1>. */
 static void
 more_sites(char *more, size_t cap, int n)
@@ -214,7 +216,7 @@ setup_refused_fences(void **state)
 	char more[4096];
 
 	more_sites(more, sizeof(more), 12);
-	return setup_with_trust(state, refuse_routes, NULL, more);
+	return setup_with_conf(state, refuse_routes, &(struct more_conf){.trust = more});
 }
 
 /* What netd logs of its routes' overlaps, from before the first run to the site's end. */
@@ -244,17 +246,20 @@ setup_overlap_crowd(void **state)
 	char more[8192];
 
 	more_sites(more, sizeof(more), 26);
-	return setup_with_trust(state, add_operator_routes, NULL, more);
+	return setup_with_conf(state, add_operator_routes, &(struct more_conf){.trust = more});
 }
 
 /* Gossip in tenths of a second: a suspicion within a second of silence. */
 static int
 setup_fast_gossip(void **state)
 {
-	return setup_with(state, NULL,
-	                  "probe_interval = 100; probe_timeout = 50; gossip_interval = 20; "
-	                  "suspicion_mult = 3; suspicion_max_mult = 6; reconnect_interval = 200; "
-	                  "join_backoff_min = 50; join_backoff_max = 200; dead_hold = 1;");
+	return setup_with_conf(
+	        state, NULL,
+	        &(struct more_conf){
+	                .gossip = "probe_interval = 100; probe_timeout = 50; gossip_interval = 20; "
+	                          "suspicion_mult = 3; suspicion_max_mult = 6; "
+	                          "reconnect_interval = 200; join_backoff_min = 50; "
+	                          "join_backoff_max = 200; dead_hold = 1;"});
 }
 
 /* An operator's blackhole route in main inside beta's fenced 10.2.0.0/16. */
@@ -272,7 +277,7 @@ add_operator_route(void)
 static int
 setup_overlap(void **state)
 {
-	return setup_with(state, add_operator_route, NULL);
+	return setup_with_conf(state, add_operator_route, &(struct more_conf){0});
 }
 
 static int
