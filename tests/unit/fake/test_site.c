@@ -262,6 +262,12 @@ setup_fast_gossip(void **state)
 	                          "join_backoff_max = 200; dead_hold = 1;"});
 }
 
+static int
+setup_behind_nat(void **state)
+{
+	return setup_with_conf(state, NULL, &(struct more_conf){.wireguard = "behind_nat = true;"});
+}
+
 /* An operator's blackhole route in main inside beta's fenced 10.2.0.0/16. */
 static void
 add_operator_route(void)
@@ -976,6 +982,69 @@ test_suspicion_costs_no_run(void **state)
 	beta_stop(&b);
 }
 
+/* Runs beta until alpha holds it alive and has put its peer in the device: that peer's
+ * persistent keepalive as the kernel holds it. */
+static uint16_t
+beta_peer_keepalive(struct fixture *f)
+{
+	struct wg_device *dev = NULL;
+	uint8_t pub[KEY_LEN];
+	uint16_t keepalive = 0;
+	bool found = false;
+	struct beta b;
+
+	key_public_from_private(pub, f->beta_priv);
+	beta_start(f, &b);
+	turn_until(f, &b, false, GOSSIP_ALIVE);
+	for (int i = 0; i < 400 && !fake_wg_has_peer("wg0", pub); i++)
+		turn(f, &b, false);
+	beta_stop(&b);
+	fake_act_as(FAKE_SETUP);
+	assert_int_equal(wg_get_device("wg0", &dev), 0);
+	fake_act_as(FAKE_NETD);
+	for (size_t i = 0; i < dev->npeers && !found; i++) {
+		found = memcmp(dev->peers[i].public_key, pub, KEY_LEN) == 0;
+		keepalive = dev->peers[i].persistent_keepalive;
+	}
+	wg_free_device(dev);
+	assert_true(found);
+	return keepalive;
+}
+
+/* wireguard.behind_nat as configured: alpha's descriptor says it is behind NAT and names no
+ * WireGuard endpoint of its own (its private address reaches nobody), and its peers get a
+ * persistent keepalive that holds the NAT's mappings open. */
+static void
+test_behind_nat_configured(void **state)
+{
+	struct fixture *f = *state;
+	const struct wire_desc *self;
+
+	site_snapshot(f->site, &f->snap);
+	self = gossip_self(f->snap.gossip);
+	assert_true(self->flags & WIRE_DESC_NAT);
+	assert_int_equal(self->nendpoints, 0);
+	assert_int_equal(beta_peer_keepalive(f), MESH_KEEPALIVE);
+}
+
+/* Not behind NAT (the default), as beta sees it too: alpha names its endpoint, and its peer
+ * of beta, which is not behind NAT either, gets no keepalive. */
+static void
+test_not_behind_nat(void **state)
+{
+	struct fixture *f = *state;
+	const struct wire_desc *self;
+	char ep[ADDR_ENDPOINT_STRLEN];
+
+	site_snapshot(f->site, &f->snap);
+	self = gossip_self(f->snap.gossip);
+	assert_false(self->flags & WIRE_DESC_NAT);
+	assert_int_equal(self->nendpoints, 1);
+	addr_endpoint_format(&self->endpoints[0], ep);
+	assert_string_equal(ep, "127.0.0.1:51820");
+	assert_int_equal(beta_peer_keepalive(f), 0);
+}
+
 /* A cause that fails every route of a run (26 fences here) logs 20 of its reports and a
  * line that counts the rest; the reports themselves are all kept. */
 static void
@@ -1041,6 +1110,9 @@ main(void)
 	                                        setup_overlap_crowd, teardown),
 	        cmocka_unit_test_setup_teardown(test_suspicion_costs_no_run, setup_fast_gossip,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_behind_nat_configured, setup_behind_nat,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_not_behind_nat, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
