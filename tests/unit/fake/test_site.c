@@ -27,6 +27,7 @@
 #include "kernel-helpers/rtnl.h"
 #include "kernel-helpers/wg.h"
 #include "netd/conf.h"
+#include "netd/cred.h"
 #include "netd/ctl.h"
 #include "netd/gossip.h"
 #include "netd/key.h"
@@ -266,6 +267,45 @@ static int
 setup_behind_nat(void **state)
 {
 	return setup_with_conf(state, NULL, &(struct more_conf){.wireguard = "behind_nat = true;"});
+}
+
+/* Authority n of the federation "lab": its key pair, made from a seed of n. */
+static void
+lab_authority(int n, uint8_t pub[CRED_KEY_LEN], uint8_t secret[64])
+{
+	uint8_t seed[32];
+
+	assert_int_equal(key_init(), 0);
+	memset(seed, n, sizeof(seed));
+	assert_int_equal(cred_authority_from_seed(seed, pub, secret), 0);
+}
+
+/* alpha in the federation "lab" of authority 1 alone, pinned or not. */
+static int
+setup_lab(void **state, bool pinned)
+{
+	uint8_t pub[CRED_KEY_LEN], secret[64];
+	char b64[KEY_BASE64_SIZE], groups[256];
+
+	lab_authority(1, pub, secret);
+	key_to_base64(b64, pub);
+	snprintf(groups, sizeof(groups),
+	         "federation = { name = \"lab\"; authorities = [ \"%s\" ]; threshold = 1;\n"
+	         "\tpin_authorities = %s; };\n",
+	         b64, pinned ? "true" : "false");
+	return setup_with_conf(state, NULL, &(struct more_conf){.groups = groups});
+}
+
+static int
+setup_lab_pinned(void **state)
+{
+	return setup_lab(state, true);
+}
+
+static int
+setup_lab_unpinned(void **state)
+{
+	return setup_lab(state, false);
 }
 
 /* An operator's blackhole route in main inside beta's fenced 10.2.0.0/16. */
@@ -811,8 +851,17 @@ beta_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t 
 	sendto(b->fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin));
 }
 
+/* What a federated gossip instance checks credentials' validity against. */
+static int64_t
+beta_unix_now(void *arg)
+{
+	(void)arg;
+	return (int64_t)time(NULL);
+}
+
+/* federation: the authority set beta's gossip starts with; NULL: beta is in no federation. */
 static void
-beta_start(struct fixture *f, struct beta *b)
+beta_start(struct fixture *f, struct beta *b, const struct cred_authorities *federation)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
@@ -864,6 +913,8 @@ beta_start(struct fixture *f, struct beta *b)
 	cfg.profile.join_backoff_min_ms = 50;
 	cfg.profile.join_backoff_max_ms = 200;
 	cfg.trust = b->trust;
+	cfg.authorities = federation;
+	cfg.unix_now = beta_unix_now;
 	cfg.seeds = &seed;
 	cfg.nseeds = 1;
 	cfg.rng_seed = randombytes_random();
@@ -952,7 +1003,7 @@ test_suspicion_costs_no_run(void **state)
 	uint64_t runs;
 	int quiet = 0;
 
-	beta_start(f, &b);
+	beta_start(f, &b, NULL);
 	turn_until(f, &b, false, GOSSIP_ALIVE);
 	/* beta's peer in the device, and whatever else its arrival set off, done: half a second
 	 * without a run (5 probe periods of gossip). */
@@ -994,7 +1045,7 @@ beta_peer_keepalive(struct fixture *f)
 	struct beta b;
 
 	key_public_from_private(pub, f->beta_priv);
-	beta_start(f, &b);
+	beta_start(f, &b, NULL);
 	turn_until(f, &b, false, GOSSIP_ALIVE);
 	for (int i = 0; i < 400 && !fake_wg_has_peer("wg0", pub); i++)
 		turn(f, &b, false);
@@ -1043,6 +1094,93 @@ test_not_behind_nat(void **state)
 	addr_endpoint_format(&self->endpoints[0], ep);
 	assert_string_equal(ep, "127.0.0.1:51820");
 	assert_int_equal(beta_peer_keepalive(f), 0);
+}
+
+/* An update of lab's authority set to authority 2 alone, signed by authority 1, which the
+ * set in force names: its encoding in doc, its length returned. */
+static size_t
+lab_update(uint8_t doc[CRED_ENCODED_MAX])
+{
+	struct cred_authorities a = {.version = 1, .nkeys = 1, .threshold = 1};
+	uint8_t pub[CRED_KEY_LEN], secret[64];
+	int n;
+
+	snprintf(a.federation, sizeof(a.federation), "lab");
+	lab_authority(2, a.keys[0], secret);
+	lab_authority(1, pub, secret);
+	assert_int_equal(cred_authorities_sign(&a, secret), 0);
+	n = cred_authorities_encode(&a, doc, CRED_ENCODED_MAX);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* beta, in lab with alpha's authority set, is handed lab_update once alpha holds it alive,
+ * and spreads it by gossip: true once alpha's gossip took it, false once it refused it. */
+static bool
+update_from_beta_taken(struct fixture *f)
+{
+	uint8_t doc[CRED_ENCODED_MAX];
+	size_t len = lab_update(doc);
+	struct cred_authorities set;
+	uint64_t refused;
+	bool taken = false;
+	struct beta b;
+	char err[256];
+
+	conf_federation_set(f->conf, &set);
+	beta_start(f, &b, &set);
+	turn_until(f, &b, false, GOSSIP_ALIVE);
+	site_snapshot(f->site, &f->snap);
+	refused = gossip_counters(f->snap.gossip)->drop_refused;
+	if (gossip_add_authorities(b.g, mono_us(), doc, len, err, sizeof(err)) != 0)
+		fail_msg("beta refused the update: %s", err);
+	for (int i = 0; i < 2000; i++) {
+		site_snapshot(f->site, &f->snap);
+		taken = gossip_authorities(f->snap.gossip)->version == 1;
+		if (taken || gossip_counters(f->snap.gossip)->drop_refused != refused)
+			break;
+		turn(f, &b, false);
+	}
+	beta_stop(&b);
+	assert_true(taken || gossip_counters(f->snap.gossip)->drop_refused != refused);
+	return taken;
+}
+
+/* federation.pin_authorities from the config: an authority update signed by the threshold
+ * of the set in force, coming by gossip, is refused and the config's set stays; the
+ * operator's publish of it is refused too (netdctl(8)). */
+static void
+test_authorities_pinned(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t doc[CRED_ENCODED_MAX], pub[CRED_KEY_LEN], secret[64];
+	size_t len = lab_update(doc);
+	const struct cred_authorities *set;
+	char err[256];
+
+	assert_false(update_from_beta_taken(f));
+	lab_authority(1, pub, secret);
+	site_snapshot(f->site, &f->snap);
+	set = gossip_authorities(f->snap.gossip);
+	assert_true(set->version == 0 && set->nkeys == 1);
+	assert_memory_equal(set->keys[0], pub, CRED_KEY_LEN);
+	assert_int_equal(site_publish_document(f->site, doc, len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "pins"));
+}
+
+/* Not pinned (the default), the same update by gossip replaces the config's set. */
+static void
+test_authorities_not_pinned(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t pub[CRED_KEY_LEN], secret[64];
+	const struct cred_authorities *set;
+
+	assert_true(update_from_beta_taken(f));
+	lab_authority(2, pub, secret);
+	set = gossip_authorities(f->snap.gossip);
+	assert_true(set->version == 1 && set->nkeys == 1);
+	assert_memory_equal(set->keys[0], pub, CRED_KEY_LEN);
 }
 
 /* A cause that fails every route of a run (26 fences here) logs 20 of its reports and a
@@ -1113,6 +1251,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_behind_nat_configured, setup_behind_nat,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_not_behind_nat, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_authorities_pinned, setup_lab_pinned,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_authorities_not_pinned, setup_lab_unpinned,
+	                                        teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
