@@ -13,9 +13,9 @@ struct gossip_profile {
 	uint32_t probe_interval_ms;  /* one probe per interval (scaled by local health) */
 	uint32_t probe_timeout_ms;   /* direct ack wait before indirect probes */
 	uint32_t indirect_checks;    /* k members asked to probe for us */
-	uint32_t suspicion_mult;     /* min suspicion = mult * log10(n) * probe interval */
+	uint32_t suspicion_mult;     /* min suspicion = mult * max(1, log10(n)) * interval */
 	uint32_t suspicion_max_mult; /* max suspicion = this * min (Lifeguard) */
-	uint32_t retransmit_mult;    /* each update is sent mult * ceil(log10(n+1)) times */
+	uint32_t retransmit_mult;    /* each update sent ceil(mult*(log10(n+1)+1)) times */
 	uint32_t gossip_interval_ms; /* a gossip round: pending updates to fanout members */
 	uint32_t gossip_fanout;
 	uint32_t sync_interval_ms;      /* anti-entropy with one random member */

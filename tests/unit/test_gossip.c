@@ -1605,6 +1605,11 @@ test_suspicion_mults_configured(void **state)
 	prof.suspicion_max_mult = 2;
 	assert_int_equal(suspicion_ms_timed(&prof, true, false), 2 * 3000);
 	assert_int_equal(suspicion_ms_timed(&prof, false, false), 3000);
+	/* suspicion_mult - 2 confirmations are waited for: at 2 none, and the maximum never
+	 * applies. */
+	gossip_profile_lan(&prof);
+	prof.suspicion_mult = 2;
+	assert_int_equal(suspicion_ms_timed(&prof, true, false), 2000);
 }
 
 /* How many datagrams carry A's new descriptor, announced with b, x and d alive, with
