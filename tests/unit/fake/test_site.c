@@ -1033,6 +1033,27 @@ test_suspicion_costs_no_run(void **state)
 	beta_stop(&b);
 }
 
+/* The gossip timing of the config is the site's: a silent beta's suspicion, raised by
+ * alpha's own failed probe, lasts suspicion_mult 3 x probe_interval 100 ms (a view of two
+ * waits for no confirmation), not the LAN profile's 3 s. */
+static void
+test_gossip_timing_configured(void **state)
+{
+	struct fixture *f = *state;
+	struct gossip_member_info mi;
+	struct beta b;
+
+	beta_start(f, &b, NULL);
+	turn_until(f, &b, false, GOSSIP_ALIVE);
+	turn_until(f, &b, true, GOSSIP_SUSPECT);
+	beta_stop(&b);
+	site_snapshot(f->site, &f->snap);
+	assert_int_equal(gossip_member(f->snap.gossip,
+	                               (size_t)gossip_member_find(f->snap.gossip, "beta"), &mi),
+	                 0);
+	assert_int_equal((mi.suspect_until - mi.changed_at) / GOSSIP_MSEC, 300);
+}
+
 /* Runs beta until alpha holds it alive and has put its peer in the device: that peer's
  * persistent keepalive as the kernel holds it. */
 static uint16_t
@@ -1247,6 +1268,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_overlaps_logged_within_budget,
 	                                        setup_overlap_crowd, teardown),
 	        cmocka_unit_test_setup_teardown(test_suspicion_costs_no_run, setup_fast_gossip,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_gossip_timing_configured, setup_fast_gossip,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_behind_nat_configured, setup_behind_nat,
 	                                        teardown),
