@@ -82,6 +82,10 @@ struct site {
 
 	ev_timer save_timer; /* a membership change's save, state_save_delay after it */
 	int64_t save_cost;   /* the last save's wall time */
+	/* The federation's documents gossip held when last noted: an authority set or
+	 * revocations other sites sent since are logged and saved. */
+	uint64_t fed_version;
+	size_t fed_revocations;
 
 	/* As last read for the replies, its peers sorted by key; NULL: not read or unreadable. */
 	struct seen_device *wg_seen;
@@ -232,6 +236,46 @@ site_schedule_save(struct site *s)
 		ev_timer_set(&s->save_timer, (double)state_save_delay(s->save_cost) / MESH_USEC, 0);
 		ev_timer_start(s->loop, &s->save_timer);
 	}
+}
+
+/* The version of the authority set gossip holds: 0 for the config's, or no federation. */
+static uint64_t
+site_authorities_version(const struct site *s)
+{
+	const struct cred_authorities *a = gossip_authorities(s->gossip);
+
+	return a != NULL ? a->version : 0;
+}
+
+static void
+site_federation_noted(struct site *s)
+{
+	s->fed_version = site_authorities_version(s);
+	s->fed_revocations = gossip_revocation_count(s->gossip);
+}
+
+/* An authority update or revocations that gossip took from other sites since last noted:
+ * logged, and saved soon, so that a restart holds them though no member may be there to send
+ * them again. Neither changes the membership, whose changes are saved anyway. */
+static void
+site_note_federation(struct site *s)
+{
+	uint64_t version = site_authorities_version(s);
+	size_t revs = gossip_revocation_count(s->gossip);
+	const struct cred_authorities *a = gossip_authorities(s->gossip);
+
+	if (a == NULL || (version == s->fed_version && revs == s->fed_revocations))
+		return;
+	if (version != s->fed_version)
+		log_info("federation %s: authority set version %" PRIu64
+		         " taken from gossip (%u of %u keys sign)",
+		         a->federation, version, a->threshold, a->nkeys);
+	if (revs > s->fed_revocations)
+		log_info("federation %s: %zu revocation%s taken from gossip, %zu held",
+		         a->federation, revs - s->fed_revocations,
+		         revs - s->fed_revocations == 1 ? "" : "s", revs);
+	site_federation_noted(s);
+	site_schedule_save(s);
 }
 
 /* --- the mesh --- */
@@ -832,6 +876,7 @@ site_after_gossip(struct site *s)
 
 	if (gossip_self(s->gossip)->incarnation != s->saved_incarnation)
 		site_save(s);
+	site_note_federation(s);
 	/* A direct path found failing is looked at now, not at the next device read. */
 	if (gossip_counters(s->gossip)->direct_failures != s->direct_failures)
 		site_update_paths(s);
@@ -1381,6 +1426,7 @@ site_new(struct ev_loop *loop, const struct conf *conf, struct ctl_server *ctl, 
 	state_clear(&st);
 	if (s->gossip == NULL)
 		goto fail;
+	site_federation_noted(s);
 
 	if (site_watch_kernel(s) < 0)
 		goto fail;
@@ -1429,6 +1475,7 @@ site_restart_gossip(struct site *s)
 		return -1;
 	}
 	s->gossip = g;
+	site_federation_noted(s);
 	gossip_free(old_gossip);
 	gossip_trust_free(old_trust);
 	return 0;
@@ -1458,6 +1505,7 @@ site_publish_document(struct site *s, const uint8_t *bytes, size_t len, char *er
 		         kind == CRED_KIND_REVOCATION ? "revocation"
 		         : kind == CRED_KIND_SITE     ? "site credential"
 		                                      : "authority update");
+		site_federation_noted(s);
 		site_save(s);
 		site_after_gossip(s);
 	}

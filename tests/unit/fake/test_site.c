@@ -35,6 +35,7 @@
 #include "netd/reconcile.h"
 #include "netd/seen.h"
 #include "netd/site.h"
+#include "netd/state.h"
 #include "netd/status.h"
 #include "tests/unit/capture.h"
 
@@ -1135,29 +1136,63 @@ lab_update(uint8_t doc[CRED_ENCODED_MAX])
 	return (size_t)n;
 }
 
-/* beta, in lab with alpha's authority set, is handed lab_update once alpha holds it alive,
- * and spreads it by gossip: true once alpha's gossip took it, false once it refused it. */
-static bool
-update_from_beta_taken(struct fixture *f)
+/* A revocation by lab's authority 1 of site zeta's credentials up to serial 1: zeta is no
+ * member, so taking it changes no membership. Its encoding in doc, its length returned. */
+static size_t
+lab_revocation(uint8_t doc[CRED_ENCODED_MAX])
 {
-	uint8_t doc[CRED_ENCODED_MAX];
-	size_t len = lab_update(doc);
+	struct cred_revocation r = {.kind = CRED_REVOKE_SERIAL, .serial = 1, .issued = 1};
+	uint8_t pub[CRED_KEY_LEN], secret[64];
+	int n;
+
+	snprintf(r.federation, sizeof(r.federation), "lab");
+	snprintf(r.site, sizeof(r.site), "zeta");
+	lab_authority(1, pub, secret);
+	assert_int_equal(cred_revocation_sign(&r, secret), 0);
+	n = cred_revocation_encode(&r, doc, CRED_ENCODED_MAX);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* Whether alpha's gossip holds the lab_update authority set, or the lab_revocation. */
+static bool
+holds_update(const struct gossip *g)
+{
+	return gossip_authorities(g)->version == 1;
+}
+
+static bool
+holds_revocation(const struct gossip *g)
+{
+	return gossip_revocation_count(g) == 1;
+}
+
+/* beta, in lab with alpha's authority set, is handed the document doc (an authority update or
+ * a revocation, as revocation says) once alpha holds it alive, and spreads it by gossip: true
+ * once alpha's gossip holds it, false once it refused it. */
+static bool
+doc_from_beta_taken(struct fixture *f, const uint8_t *doc, size_t len, bool revocation)
+{
+	bool (*holds)(const struct gossip *) = revocation ? holds_revocation : holds_update;
 	struct cred_authorities set;
 	uint64_t refused;
 	bool taken = false;
 	struct beta b;
 	char err[256];
+	int rc;
 
 	conf_federation_set(f->conf, &set);
 	beta_start(f, &b, &set);
 	turn_until(f, &b, false, GOSSIP_ALIVE);
 	site_snapshot(f->site, &f->snap);
 	refused = gossip_counters(f->snap.gossip)->drop_refused;
-	if (gossip_add_authorities(b.g, mono_us(), doc, len, err, sizeof(err)) != 0)
-		fail_msg("beta refused the update: %s", err);
+	rc = revocation ? gossip_add_revocation(b.g, mono_us(), doc, len, err, sizeof(err))
+	                : gossip_add_authorities(b.g, mono_us(), doc, len, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("beta refused the document: %s", err);
 	for (int i = 0; i < 2000; i++) {
 		site_snapshot(f->site, &f->snap);
-		taken = gossip_authorities(f->snap.gossip)->version == 1;
+		taken = holds(f->snap.gossip);
 		if (taken || gossip_counters(f->snap.gossip)->drop_refused != refused)
 			break;
 		turn(f, &b, false);
@@ -1165,6 +1200,39 @@ update_from_beta_taken(struct fixture *f)
 	beta_stop(&b);
 	assert_true(taken || gossip_counters(f->snap.gossip)->drop_refused != refused);
 	return taken;
+}
+
+static bool
+update_from_beta_taken(struct fixture *f)
+{
+	uint8_t doc[CRED_ENCODED_MAX];
+	size_t len = lab_update(doc);
+
+	return doc_from_beta_taken(f, doc, len, false);
+}
+
+/* Runs alpha's loop until its state file holds doc as its authority update (or, with
+ * revocation, as its only revocation), at most 10 s: whether it came to. */
+static bool
+state_file_holds(struct fixture *f, const uint8_t *doc, size_t len, bool revocation)
+{
+	struct state st = {0};
+	bool saved = false;
+	char err[256];
+
+	for (int i = 0; i < 1000 && !saved; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(10000);
+		assert_int_equal(state_load(f->st, &st, err, sizeof(err)), 0);
+		if (revocation)
+			saved = st.nrevocations == 1 && st.revocations[0].len == len &&
+			        memcmp(st.revocations[0].bytes, doc, len) == 0;
+		else
+			saved = st.authorities.len == len &&
+			        memcmp(st.authorities.bytes, doc, len) == 0;
+		state_clear(&st);
+	}
+	return saved;
 }
 
 /* federation.pin_authorities from the config: an authority update signed by the threshold
@@ -1189,19 +1257,48 @@ test_authorities_pinned(void **state)
 	assert_non_null(strstr(err, "pins"));
 }
 
-/* Not pinned (the default), the same update by gossip replaces the config's set. */
+/* Not pinned (the default), the same update by gossip replaces the config's set; it is
+ * logged, and the state file holds it within a few seconds, though no membership changed:
+ * a restart keeps it whether or not a member is there to send it again. */
 static void
 test_authorities_not_pinned(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t pub[CRED_KEY_LEN], secret[64];
+	uint8_t pub[CRED_KEY_LEN], secret[64], doc[CRED_ENCODED_MAX];
+	size_t len = lab_update(doc), lines;
 	const struct cred_authorities *set;
+	struct capture cap;
+	char *text;
 
-	assert_true(update_from_beta_taken(f));
+	capture_start(&cap);
+	assert_true(doc_from_beta_taken(f, doc, len, false));
 	lab_authority(2, pub, secret);
 	set = gossip_authorities(f->snap.gossip);
 	assert_true(set->version == 1 && set->nkeys == 1);
 	assert_memory_equal(set->keys[0], pub, CRED_KEY_LEN);
+	assert_true(state_file_holds(f, doc, len, false));
+	text = capture_end(&cap, &lines);
+	assert_non_null(strstr(text, "federation lab: authority set version 1 taken from gossip"));
+	free(text);
+}
+
+/* A revocation by gossip of a site that is no member (nothing leaves the view) is logged and
+ * saved the same way. */
+static void
+test_revocation_from_gossip_saved(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t doc[CRED_ENCODED_MAX];
+	size_t len = lab_revocation(doc), lines;
+	struct capture cap;
+	char *text;
+
+	capture_start(&cap);
+	assert_true(doc_from_beta_taken(f, doc, len, true));
+	assert_true(state_file_holds(f, doc, len, true));
+	text = capture_end(&cap, &lines);
+	assert_non_null(strstr(text, "federation lab: 1 revocation taken from gossip, 1 held"));
+	free(text);
 }
 
 /* A cause that fails every route of a run (26 fences here) logs 20 of its reports and a
@@ -1278,6 +1375,8 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_authorities_not_pinned, setup_lab_unpinned,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_revocation_from_gossip_saved,
+	                                        setup_lab_unpinned, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
