@@ -9,6 +9,7 @@
 #include "netd/httpd.h"
 
 #include <dlfcn.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@
  * this, a connection is closed at once and counted. */
 #define HTTPD_MAX_CONNECTIONS 16
 #define HTTPD_MAX_PER_IP      4
-/* Seconds a connection may sit without sending a complete request or reading its answer. */
+/* Seconds a connection has to send a complete request, and then to read its answer. */
 #define HTTPD_TIMEOUT 5
 /* Bytes of buffer per connection: a request line and headers beyond this get 431. */
 #define HTTPD_MEMORY_LIMIT (16 * 1024)
@@ -34,6 +35,15 @@
  * malformed). */
 static char httpd_request_seen, httpd_request_answered;
 
+/* An open connection. MHD's timeout restarts at every byte received, so a client sending a
+ * header line every few seconds would keep its slot for ever: netd also gives each request,
+ * and then its answer, a deadline of its own. */
+struct httpd_conn {
+	struct MHD_Connection *conn;
+	struct sockaddr_storage peer; /* for the per-address limit */
+	ev_tstamp deadline;           /* INFINITY once netd has cut the connection */
+};
+
 struct httpd {
 	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
@@ -42,9 +52,9 @@ struct httpd {
 	struct httpd_handlers handlers;
 	void *ctx;
 	struct httpd_stats stats;
-	/* The peer address of every open connection, so the per-address limit is netd's own
-	 * and its refusals are counted. */
-	struct sockaddr_storage open[HTTPD_MAX_CONNECTIONS];
+	/* Every open connection, so the per-address limit is netd's own and its refusals are
+	 * counted. */
+	struct httpd_conn open[HTTPD_MAX_CONNECTIONS];
 };
 
 #ifndef NETD_MHD_SONAME
@@ -110,16 +120,62 @@ httpd_code_name(enum httpd_code code)
 	return httpd_codes[code].name;
 }
 
-/* Runs what MHD has to do, then wakes the loop when MHD next wants to run. */
+static struct httpd_conn *
+httpd_find(struct httpd *h, const struct MHD_Connection *conn)
+{
+	for (size_t i = 0; i < h->stats.connections; i++)
+		if (h->open[i].conn == conn)
+			return &h->open[i];
+	return NULL;
+}
+
+/* The connection has HTTPD_TIMEOUT from now for what comes next: a request, or reading an
+ * answer. */
+static void
+httpd_restart_deadline(struct httpd *h, const struct MHD_Connection *conn)
+{
+	struct httpd_conn *c = httpd_find(h, conn);
+
+	if (c != NULL && c->deadline != INFINITY)
+		c->deadline = ev_now(h->loop) + HTTPD_TIMEOUT;
+}
+
+/* MHD has no call to close a connection: shutting its socket down makes MHD read the end of
+ * it and close the connection itself, with the usual notifications. */
+static void
+httpd_cut_late(struct httpd *h, ev_tstamp now)
+{
+	const union MHD_ConnectionInfo *info;
+
+	for (size_t i = 0; i < h->stats.connections; i++) {
+		if (h->open[i].deadline > now)
+			continue;
+		h->open[i].deadline = INFINITY;
+		info = mhd.get_connection_info(h->open[i].conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (info != NULL)
+			(void)shutdown(info->connect_fd, SHUT_RDWR);
+	}
+}
+
+/* Runs what MHD has to do, then wakes the loop when MHD next wants to run or a connection's
+ * deadline passes. */
 static void
 httpd_run(struct httpd *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	ev_tstamp now, wake = INFINITY;
 
 	(void)mhd.run(h->mhd);
+	now = ev_now(h->loop);
+	httpd_cut_late(h, now);
+	if (mhd.get_timeout(h->mhd, &ms) == MHD_YES)
+		wake = (ev_tstamp)ms / 1000.0;
+	for (size_t i = 0; i < h->stats.connections; i++)
+		if (h->open[i].deadline - now < wake)
+			wake = h->open[i].deadline - now;
 	ev_timer_stop(h->loop, &h->timer);
-	if (mhd.get_timeout(h->mhd, &ms) == MHD_YES) {
-		ev_timer_set(&h->timer, (ev_tstamp)ms / 1000.0, 0);
+	if (wake != INFINITY) {
+		ev_timer_set(&h->timer, wake, 0);
 		ev_timer_start(h->loop, &h->timer);
 	}
 }
@@ -181,6 +237,10 @@ httpd_answer(void *cls, struct MHD_Connection *conn, const char *url, const char
 	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
+	/* Called again for each piece of a body: only the complete request starts the answer's
+	 * time. */
+	if (*con_cls != &httpd_request_answered)
+		httpd_restart_deadline(h, conn);
 	*con_cls = &httpd_request_answered;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return httpd_text(h, conn, HTTPD_405, "method not allowed\n");
@@ -220,9 +280,10 @@ httpd_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct httpd *h = cls;
 
-	(void)conn;
 	if (toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT && *con_cls == &httpd_request_seen)
 		h->stats.rejected++;
+	/* The request is over: a kept-alive connection has as long again for its next one. */
+	httpd_restart_deadline(h, conn);
 }
 
 static bool
@@ -254,7 +315,7 @@ httpd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 		return MHD_NO;
 	}
 	for (size_t i = 0; i < h->stats.connections; i++)
-		same += httpd_same_host(addr, &h->open[i]);
+		same += httpd_same_host(addr, &h->open[i].peer);
 	if (same >= HTTPD_MAX_PER_IP) {
 		h->stats.refused++;
 		return MHD_NO;
@@ -268,7 +329,7 @@ httpd_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 {
 	struct httpd *h = cls;
 	const union MHD_ConnectionInfo *info;
-	struct sockaddr_storage *slot;
+	struct httpd_conn *slot;
 
 	(void)socket_context;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
@@ -276,9 +337,11 @@ httpd_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 			return;
 		slot = &h->open[h->stats.connections++];
 		memset(slot, 0, sizeof(*slot));
+		slot->conn = conn;
+		slot->deadline = ev_now(h->loop) + HTTPD_TIMEOUT;
 		info = mhd.get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (info != NULL && info->client_addr != NULL)
-			memcpy(slot, info->client_addr,
+			memcpy(&slot->peer, info->client_addr,
 			       info->client_addr->sa_family == AF_INET6
 			               ? sizeof(struct sockaddr_in6)
 			               : sizeof(struct sockaddr_in));
@@ -286,14 +349,9 @@ httpd_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	}
 	if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
 		return;
-	info = mhd.get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	for (size_t i = 0; i < h->stats.connections; i++) {
-		if (info != NULL && info->client_addr != NULL &&
-		    !httpd_same_host(info->client_addr, &h->open[i]))
-			continue;
-		h->open[i] = h->open[--h->stats.connections];
-		return;
-	}
+	slot = httpd_find(h, conn);
+	if (slot != NULL)
+		*slot = h->open[--h->stats.connections];
 }
 
 static void
