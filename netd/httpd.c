@@ -27,7 +27,7 @@
 #define HTTPD_MAX_PER_IP      4
 /* Seconds a connection has to send a complete request, and then to read its answer. */
 #define HTTPD_TIMEOUT 5
-/* Bytes of buffer per connection: a request line and headers beyond this get 431. */
+/* Bytes of buffer per connection: a request line beyond this gets 414, headers 431. */
 #define HTTPD_MEMORY_LIMIT (16 * 1024)
 
 /* Where a request stands, kept in MHD's per-request pointer: a request whose line MHD parsed

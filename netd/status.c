@@ -1333,8 +1333,8 @@ metrics_http(struct metrics *m, const struct httpd_stats *st)
 	        (double)st->refused};
 	const struct metric_single rejected = {
 	        "netd_metrics_http_rejected_requests_total", "counter",
-	        "Requests the metrics endpoint's HTTP library refused before netd saw them "
-	        "(headers over 16 KiB, malformed).",
+	        "Requests the metrics endpoint's HTTP library refused after their request line, "
+	        "before netd saw them: headers over 16 KiB or malformed, or not complete in time.",
 	        (double)st->rejected};
 
 	metrics_family(m, "netd_metrics_http_requests_total", "counter",
