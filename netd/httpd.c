@@ -30,10 +30,10 @@
 /* Bytes of buffer per connection: a request line beyond this gets 414, headers 431. */
 #define HTTPD_MEMORY_LIMIT (16 * 1024)
 
-/* Where a request stands, kept in MHD's per-request pointer: a request whose line MHD parsed
- * but which it closed before netd answered was refused by the library (headers too large,
- * malformed). */
-static char httpd_request_seen, httpd_request_answered;
+/* Where a request stands, kept in MHD's per-request pointer: its line parsed, its headers in
+ * (a body, if any, being read and dropped), answered. One that MHD closed before netd answered
+ * was refused by the library (headers too large, malformed) or never came whole. */
+static char httpd_request_seen, httpd_request_headers, httpd_request_answered;
 
 /* An open connection. MHD's timeout restarts at every byte received, so a client sending a
  * header line every few seconds would keep its slot for ever: netd also gives each request,
@@ -236,11 +236,19 @@ httpd_answer(void *cls, struct MHD_Connection *conn, const char *url, const char
 
 	(void)version;
 	(void)upload_data;
-	(void)upload_data_size;
-	/* Called again for each piece of a body: only the complete request starts the answer's
-	 * time. */
-	if (*con_cls != &httpd_request_answered)
-		httpd_restart_deadline(h, conn);
+	/* Answered only once the request is whole: MHD closes a connection after an answer
+	 * queued before its request's end (the first call, with the headers), where a client
+	 * such as Prometheus would keep it for the next scrape. A body is read and dropped. */
+	if (*con_cls == &httpd_request_seen) {
+		*con_cls = &httpd_request_headers;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	/* The answer's time starts now. */
+	httpd_restart_deadline(h, conn);
 	*con_cls = &httpd_request_answered;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return httpd_text(h, conn, HTTPD_405, "method not allowed\n");
@@ -280,7 +288,8 @@ httpd_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct httpd *h = cls;
 
-	if (toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT && *con_cls == &httpd_request_seen)
+	if (toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT &&
+	    (*con_cls == &httpd_request_seen || *con_cls == &httpd_request_headers))
 		h->stats.rejected++;
 	/* The request is over: a kept-alive connection has as long again for its next one. */
 	httpd_restart_deadline(h, conn);
