@@ -83,9 +83,11 @@ struct site {
 	ev_timer save_timer; /* a membership change's save, state_save_delay after it */
 	int64_t save_cost;   /* the last save's wall time */
 	/* The federation's documents gossip held when last noted: an authority set or
-	 * revocations other sites sent since are logged and saved. */
+	 * revocations other sites sent since are logged and saved, credentials taken (a
+	 * renewal changes no membership when its grant stays the same) saved. */
 	uint64_t fed_version;
 	size_t fed_revocations;
+	uint64_t fed_creds;
 
 	/* As last read for the replies, its peers sorted by key; NULL: not read or unreadable. */
 	struct seen_device *wg_seen;
@@ -252,11 +254,13 @@ site_federation_noted(struct site *s)
 {
 	s->fed_version = site_authorities_version(s);
 	s->fed_revocations = gossip_revocation_count(s->gossip);
+	s->fed_creds = gossip_counters(s->gossip)->creds_admitted;
 }
 
-/* An authority update or revocations that gossip took from other sites since last noted:
- * logged, and saved soon, so that a restart holds them though no member may be there to send
- * them again. Neither changes the membership, whose changes are saved anyway. */
+/* An authority update, revocations or credentials that gossip took from other sites since
+ * last noted: saved soon, so that a restart holds them though no member may be there to send
+ * them again (none of them need change the membership, whose changes are saved anyway); the
+ * first two logged, as credentials are with their sites' joins. */
 static void
 site_note_federation(struct site *s)
 {
@@ -264,7 +268,8 @@ site_note_federation(struct site *s)
 	size_t revs = gossip_revocation_count(s->gossip);
 	const struct cred_authorities *a = gossip_authorities(s->gossip);
 
-	if (a == NULL || (version == s->fed_version && revs == s->fed_revocations))
+	if (a == NULL || (version == s->fed_version && revs == s->fed_revocations &&
+	                  gossip_counters(s->gossip)->creds_admitted == s->fed_creds))
 		return;
 	if (version != s->fed_version)
 		log_info("federation %s: authority set version %" PRIu64

@@ -722,6 +722,48 @@ test_renewal(void **state)
 	assert_int_equal(mi.granted->nprefixes, 2);
 }
 
+/* A renewal that changes nothing but the serial and the expiry, as most do: the others take
+ * it (counted in creds_admitted, which netd watches to save its state file, since no
+ * membership changes) and hold the new serial and expiry. */
+static void
+test_renewal_same_grant(void **state)
+{
+	struct gossip_member_info mi;
+	struct cred c;
+	struct state carry = {0};
+	uint64_t admitted;
+	int64_t not_after;
+	char err[128];
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	admitted = gossip_counters(F->s[0].g)->creds_admitted;
+
+	assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, &c, err, sizeof(err)), 0);
+	c.serial = 2;
+	c.nsigs = 0;
+	not_after = c.not_after += 86400;
+	assert_int_equal(cred_normalize(&c), 0);
+	assert_int_equal(cred_sign(&c, F->secret[1]), 0);
+	assert_int_equal(cred_sign(&c, F->secret[2]), 0);
+	F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
+	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[1].g)->incarnation;
+	start(1, 0, &carry);
+	state_clear(&carry);
+	run(3000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_true(gossip_cred_serial(mi.cred) == 2);
+	assert_int_equal(gossip_cred_decode(mi.cred, &c, err, sizeof(err)), 0);
+	assert_true(c.not_after == not_after);
+	assert_int_equal(mi.state, GOSSIP_ALIVE);
+	assert_true(gossip_counters(F->s[0].g)->creds_admitted == admitted + 1);
+}
+
 /* Site i announces its next key (its private key filled with fill): the credential for it,
  * serial 2, kept aside as the next one, the current one issued again, and a new instance
  * with both, as the reload that announces does (seed: as start's). */
@@ -1285,6 +1327,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation_anti_entropy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_renewal_same_grant, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_next_cred_asked_until_it_comes, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
