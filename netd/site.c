@@ -333,38 +333,30 @@ site_note_overlap(struct site *s, json_t *ev, const struct reconcile_route_chang
 		snprintf(whose, sizeof(whose), "a fail-closed route");
 	switch (c->action) {
 	case RECONCILE_ROUTE_BLOCKED:
-	case RECONCILE_ROUTE_YIELDED:
-		if (!log_limit_allow(&s->overlap_log))
-			return;
+		if (log_limit_allow(&s->overlap_log))
+			log_warnx("route overlap: %s route %s of site %s: another owner's route %s "
+			          "(table %u, protocol %u) collides in netd's table",
+			          c->withdrawn ? "withdrew" : "not installing", mine, c->via,
+			          theirs, o->table, o->protocol);
 		break;
 	case RECONCILE_ROUTE_UNBLOCKED:
-	case RECONCILE_ROUTE_RECLAIMED:
-		if (!log_limit_allow(&s->overlap_gone_log))
-			return;
-		break;
-	default:
-		return;
-	}
-	switch (c->action) {
-	case RECONCILE_ROUTE_BLOCKED:
-		log_warnx("route overlap: %s route %s of site %s: another owner's route %s "
-		          "(table %u, protocol %u) collides in netd's table",
-		          c->withdrawn ? "withdrew" : "not installing", mine, c->via, theirs,
-		          o->table, o->protocol);
-		break;
-	case RECONCILE_ROUTE_UNBLOCKED:
-		log_info("route overlap gone: route %s of site %s no longer collides with %s "
-		         "(table %u, protocol %u)",
-		         mine, c->via, theirs, o->table, o->protocol);
+		if (log_limit_allow(&s->overlap_gone_log))
+			log_info("route overlap gone: route %s of site %s no longer collides with "
+			         "%s "
+			         "(table %u, protocol %u)",
+			         mine, c->via, theirs, o->table, o->protocol);
 		break;
 	case RECONCILE_ROUTE_YIELDED:
-		log_warnx("route overlap: %s (table %u, protocol %u) is more specific than %s: "
-		          "netd's table yields it to table %u",
-		          theirs, o->table, o->protocol, whose, o->table);
+		if (log_limit_allow(&s->overlap_log))
+			log_warnx("route overlap: %s (table %u, protocol %u) is more specific than "
+			          "%s: "
+			          "netd's table yields it to table %u",
+			          theirs, o->table, o->protocol, whose, o->table);
 		break;
 	case RECONCILE_ROUTE_RECLAIMED:
-		log_info("route overlap gone: %s (table %u, protocol %u): %s takes it back", theirs,
-		         o->table, o->protocol, whose);
+		if (log_limit_allow(&s->overlap_gone_log))
+			log_info("route overlap gone: %s (table %u, protocol %u): %s takes it back",
+			         theirs, o->table, o->protocol, whose);
 		break;
 	default:
 		break;
