@@ -1149,6 +1149,7 @@ metrics_federation(struct metrics *m, const struct site_snapshot *s)
 	        {"netd_federation_revocations", "gauge", "Revocations held.",
 	         (double)gossip_revocation_count(s->gossip)},
 	};
+	const struct cred_authorities *set = gossip_authorities(s->gossip);
 
 	for (size_t i = 0; i < gossip_member_count(s->gossip); i++) {
 		struct gossip_member_info mi;
@@ -1166,6 +1167,15 @@ metrics_federation(struct metrics *m, const struct site_snapshot *s)
 	metrics_sample(m, "netd_federation_members", trust_labels, (double)by_trust);
 	metrics_sample(m, "netd_federation_members", credential_labels, (double)by_credential);
 	metrics_singles(m, single, sizeof(single) / sizeof(single[0]));
+	/* After an authority rotation, the gateways still holding an older set are those whose
+	 * version is lower than the others'. */
+	if (set != NULL) {
+		metrics_family(m, "netd_federation_authority_set_version", "gauge",
+		               "Version of the federation's authority set in force: 0 for the "
+		               "config's, each update higher.");
+		metrics_sample(m, "netd_federation_authority_set_version", NULL,
+		               (double)set->version);
+	}
 	if (own != NULL) {
 		metrics_family(m, "netd_credential_expiry_timestamp_seconds", "gauge",
 		               "When this site's own federation credential expires, since the Unix "
