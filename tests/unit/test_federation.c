@@ -680,6 +680,42 @@ test_revocation_anti_entropy(void **state)
 	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
 }
 
+/* b alive at a, and its credential decoded into c, serial 2 and unsigned: the renewal a test
+ * then shapes. */
+static void
+renewal_begin(struct cred *c)
+{
+	char err[128];
+
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, c, err, sizeof(err)), 0);
+	c->serial = 2;
+	c->nsigs = 0;
+}
+
+/* c signed by two authorities becomes b's credential, and b starts a new gossip instance with
+ * it, as a reload does; after 3 s, what a holds of b in *mi. */
+static void
+renewal_end(struct cred *c, struct gossip_member_info *mi)
+{
+	struct state carry = {0};
+
+	assert_int_equal(cred_normalize(c), 0);
+	assert_int_equal(cred_sign(c, F->secret[1]), 0);
+	assert_int_equal(cred_sign(c, F->secret[2]), 0);
+	F->s[1].cred_len = (size_t)cred_encode(c, F->s[1].cred, sizeof(F->s[1].cred));
+	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[1].g)->incarnation;
+	start(1, 0, &carry);
+	state_clear(&carry);
+	run(3000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), mi),
+	                 0);
+}
+
 /* A renewed credential (higher serial, a wider grant) reaches the others when its site
  * starts a new gossip instance with it, as a reload does: the new descriptor names the new
  * serial, the others fetch the credential before they take the descriptor, and its grant
@@ -689,33 +725,14 @@ test_renewal(void **state)
 {
 	struct gossip_member_info mi;
 	struct cred c;
-	struct state carry = {0};
-	char err[128];
 
 	(void)state;
-	start(0, -1, NULL);
-	start(1, 0, NULL);
-	run(2000);
-	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
-
-	assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, &c, err, sizeof(err)), 0);
-	c.serial = 2;
-	c.nsigs = 0;
+	renewal_begin(&c);
 	c.prefixes[c.nprefixes] = c.prefixes[0];
 	c.prefixes[c.nprefixes++].addr.u.bytes[1] = 42;
-	assert_int_equal(cred_normalize(&c), 0);
-	assert_int_equal(cred_sign(&c, F->secret[1]), 0);
-	assert_int_equal(cred_sign(&c, F->secret[2]), 0);
-	F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
 	F->s[1].desc.prefixes[F->s[1].desc.nprefixes] = c.prefixes[1];
 	F->s[1].desc.nprefixes++;
-	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
-	carry.incarnation = gossip_self(F->s[1].g)->incarnation;
-	start(1, 0, &carry);
-	state_clear(&carry);
-	run(3000);
-	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
-	                 0);
+	renewal_end(&c, &mi);
 	assert_true(gossip_cred_serial(mi.cred) == 2);
 	assert_true(mi.desc->cred_serial == 2);
 	assert_int_equal(mi.refusal, GOSSIP_REFUSAL_NONE);
@@ -730,33 +747,15 @@ test_renewal_same_grant(void **state)
 {
 	struct gossip_member_info mi;
 	struct cred c;
-	struct state carry = {0};
 	uint64_t admitted;
 	int64_t not_after;
 	char err[128];
 
 	(void)state;
-	start(0, -1, NULL);
-	start(1, 0, NULL);
-	run(2000);
-	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	renewal_begin(&c);
 	admitted = gossip_counters(F->s[0].g)->creds_admitted;
-
-	assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, &c, err, sizeof(err)), 0);
-	c.serial = 2;
-	c.nsigs = 0;
 	not_after = c.not_after += 86400;
-	assert_int_equal(cred_normalize(&c), 0);
-	assert_int_equal(cred_sign(&c, F->secret[1]), 0);
-	assert_int_equal(cred_sign(&c, F->secret[2]), 0);
-	F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
-	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
-	carry.incarnation = gossip_self(F->s[1].g)->incarnation;
-	start(1, 0, &carry);
-	state_clear(&carry);
-	run(3000);
-	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
-	                 0);
+	renewal_end(&c, &mi);
 	assert_true(gossip_cred_serial(mi.cred) == 2);
 	assert_int_equal(gossip_cred_decode(mi.cred, &c, err, sizeof(err)), 0);
 	assert_true(c.not_after == not_after);
