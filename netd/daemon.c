@@ -341,6 +341,18 @@ cmd_config(void *ctx, const struct ctl_request *req, char **err)
 	return conf_to_json(d->conf);
 }
 
+/* While netd stops (its leave spreading, or after a teardown) a change would be applied to
+ * a site that is going, or put back the data plane a teardown removed: refused, saying so. */
+static bool
+daemon_refuse_stopping(const struct daemon *d, const char *what, char **err)
+{
+	if (!d->stopping)
+		return false;
+	if (asprintf(err, "netd is stopping: %s refused", what) < 0)
+		*err = NULL;
+	return true;
+}
+
 static json_t *
 cmd_reload(void *ctx, const struct ctl_request *req, char **err)
 {
@@ -348,6 +360,8 @@ cmd_reload(void *ctx, const struct ctl_request *req, char **err)
 	bool changed = false;
 
 	(void)req;
+	if (daemon_refuse_stopping(d, "the reload is", err))
+		return NULL;
 	if (daemon_reload(d, &changed, err) < 0)
 		return NULL;
 	return json_pack("{s:b, s:b}", "reloaded", 1, "changed", changed);
@@ -414,6 +428,8 @@ cmd_publish(void *ctx, const struct ctl_request *req, char **err)
 	json_t *result;
 	int n;
 
+	if (daemon_refuse_stopping(d, "the document is", err))
+		return NULL;
 	if (!json_is_string(text)) {
 		*err = strdup("publish takes \"document\": the armoured text of a revocation, a "
 		              "site credential or an authority update");
@@ -530,6 +546,10 @@ daemon_on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (d->stopping) {
+		log_info("received SIGHUP while stopping: the configuration is not reloaded");
+		return;
+	}
 	daemon_reload(d, &changed, NULL);
 }
 

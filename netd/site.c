@@ -71,6 +71,9 @@ struct site {
 	struct mesh_desired *desired;
 	struct mesh_params params;
 	ev_timer work_timer;
+	/* The data plane was removed for good: no run may put any of it back, whatever moves
+	 * while the leave spreads (a reload, a published document, gossip, a device read). */
+	bool torn_down;
 	bool view_changed; /* membership moved since the last compute */
 	int64_t last_run;
 	/* No run before this: the loop gets SITE_RUN_ROOM times as long as the last run took
@@ -654,6 +657,8 @@ site_apply(struct site *s)
 	bool made;
 	int rc;
 
+	if (s->torn_down)
+		return;
 	site_status_collect(s);
 	count = gossip_member_count(s->gossip);
 	sites = calloc(count ? count : 1, sizeof(*sites));
@@ -759,6 +764,8 @@ site_arm_work(struct site *s, int64_t now)
 	int64_t not_before;
 	double delay;
 
+	if (s->torn_down)
+		return;
 	if (s->view_changed || reconcile_dirty(s->reconcile))
 		at = now + (int64_t)(SITE_DEBOUNCE * MESH_USEC);
 	if (retry > 0 && retry < at)
@@ -1566,6 +1573,7 @@ site_teardown(struct site *s)
 {
 	int rc;
 
+	s->torn_down = true;
 	ev_timer_stop(s->loop, &s->work_timer);
 	ev_io_stop(s->loop, &s->monitor_watcher);
 	/* A path that changes would schedule a run that puts everything back. */

@@ -596,6 +596,33 @@ test_due_run_not_dropped(void **state)
 	assert_int_equal(runs_of(f->site) - runs, 2);
 }
 
+/* A teardown is final: while the leave spreads, neither a reload nor anything else that
+ * moves puts back the data plane it removed (netd exits once the leave has spread). */
+static void
+test_teardown_is_final(void **state)
+{
+	struct fixture *f = *state;
+	struct kh_link wg;
+	uint64_t runs;
+
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	assert_int_equal(kh_link_get("wg0", &wg), 0);
+	assert_int_equal(site_teardown(f->site), 0);
+	assert_int_not_equal(kh_link_get("wg0", &wg), 0);
+	runs = runs_of(f->site);
+	site_leave(f->site);
+	assert_int_equal(site_reconfigure(f->site, f->conf), 0);
+	for (int i = 0; i < 30; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(50 * 1000);
+	}
+	assert_int_not_equal(kh_link_get("wg0", &wg), 0);
+	assert_int_equal(runs_of(f->site), runs);
+}
+
 /* The device read kept for the replies holds its peers' figures only: the drift check, which
  * needs the allowed-ips too, has the whole read (it still sees a peer netd did not set). */
 static void
@@ -1358,6 +1385,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_finished_read_taken_at_once, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_read_taken_before_run, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_due_run_not_dropped, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_teardown_is_final, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_runs_spaced_by_cost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_overlap_reported, setup_overlap, teardown),
 	        cmocka_unit_test_setup_teardown(test_refused_routes_logged_within_budget,
