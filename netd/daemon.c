@@ -221,7 +221,10 @@ daemon_reload(struct daemon *d, bool *changed, char **err)
 	event = json_pack("{s:s, s:s, s:o}", "type", "config-reload", "file", path, "time",
 	                  ctl_time_json(d->last_reload));
 	if (next == NULL) {
-		errors = daemon_rejected_json(&errs, loud);
+		/* A signal's sender has nothing but the log to learn why (systemctl reload says
+		 * nothing), and only root may send one: its rejection is logged whatever the
+		 * budget, which is for the status socket's callers, who get the errors back. */
+		errors = daemon_rejected_json(&errs, loud || err == NULL);
 		why = daemon_join_errors(&errs);
 		daemon_reload_error(err, "configuration rejected, %s stays in force:\n%s", path,
 		                    why ? why : "");
