@@ -782,6 +782,8 @@ struct unconfirmed {
 	struct addr_endpoint from;
 	gossip_time challenged_at;
 	bool challenged;
+	gossip_time answered_at; /* a response larger than the challenge that asked for it */
+	bool answered;
 };
 
 /* A payload this site sent lately (freshness messages left out), to send again once. */
@@ -4533,6 +4535,51 @@ send_challenge(struct gossip *g, gossip_time now, uint32_t id, struct unconfirme
 	g->ctr.challenges++;
 }
 
+/* Bytes of a datagram this site seals around a payload of plen bytes. */
+static size_t
+sealed_len(const struct gossip *g, size_t plen)
+{
+	return 1 + 1 + strlen(g->name) + 8 + 4 + plen + SEAL_TAG_LEN;
+}
+
+/* Answers a challenge that came from a session not confirmed, in a datagram of its own: such
+ * a datagram may be a recording, replayed from any source address as often as one likes, so
+ * the answer is never larger than the datagram that asked. Our own challenge rides along
+ * where it fits (two sites that both restarted are then confirmed both ways after one and a
+ * half round trips); else it goes alone, within its own budget (refuse_unconfirmed). A
+ * response larger by itself (this site's name is the longer) goes at most every
+ * CHALLENGE_GAP per sender. */
+static void
+answer_unconfirmed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_endpoint *from,
+                   size_t asked_len)
+{
+	struct unconfirmed *h = unconfirmed_get(g, id);
+	size_t alone = sealed_len(g, 1 + CHALLENGE_LEN);
+	uint8_t mine[WIRE_NONCE_LEN];
+	struct pkt p;
+
+	g->answer.owed = false;
+	if (h == NULL)
+		return;
+	if (alone > asked_len) {
+		if (h->answered && now - h->answered_at < CHALLENGE_GAP) {
+			g->ctr.drop_rate++;
+			return;
+		}
+		h->answered = true;
+		h->answered_at = now;
+	}
+	pkt_init(&p, id, from);
+	pkt_put_nonce(&p, WIRE_RESPONSE, g->answer.nonce);
+	if (alone + CHALLENGE_LEN <= asked_len &&
+	    seal_challenge(g->seal, id, tentry(g, id)->key, mine) == 0) {
+		pkt_put_nonce(&p, WIRE_CHALLENGE, mine);
+		h->challenged = true;
+		h->challenged_at = now;
+	}
+	pkt_emit(g, &p);
+}
+
 /* What a valid payload says about freshness. */
 struct fresh_info {
 	bool confirmed; /* a response in it confirmed its session */
@@ -4601,18 +4648,6 @@ take_sealed(struct gossip *g, gossip_time now, uint32_t id, const struct addr_en
 	struct member *sm;
 
 	if (!op->fresh && !fi->confirmed) {
-		/* Our own challenge rides along with the response: two sites that both
-		 * restarted are confirmed both ways after one and a half round trips. */
-		if (fi->has_chal) {
-			uint8_t mine[WIRE_NONCE_LEN];
-			struct unconfirmed *h = unconfirmed_get(g, id);
-
-			if (h != NULL &&
-			    seal_challenge(g->seal, id, tentry(g, id)->key, mine) == 0) {
-				h->challenged = true;
-				h->challenged_at = now;
-			}
-		}
 		refuse_unconfirmed(g, now, id, from, fi->other);
 		return;
 	}
@@ -4756,11 +4791,13 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 	fresh_walk(g, (uint32_t)id, &op, plain, plen, &fi);
 	if (fi.has_chal) {
 		/* Answered from this session whatever session asked, since a peer that restarted
-		 * too cannot be confirmed before it confirms this site; a replayed challenge costs
-		 * one sealed datagram no larger than itself. */
+		 * too cannot be confirmed before it confirms this site. One from a session not
+		 * confirmed is answered at once and apart (answer_unconfirmed). */
 		g->answer.owed = true;
 		g->answer.to = (uint32_t)id;
 		memcpy(g->answer.nonce, fi.chal, WIRE_NONCE_LEN);
+		if (!op.fresh && !fi.confirmed)
+			answer_unconfirmed(g, now, (uint32_t)id, from, len);
 	}
 	take_sealed(g, now, (uint32_t)id, from, &op, plain, plen, &fi);
 	if (fi.has_chal)

@@ -65,7 +65,7 @@ struct net {
 	uint64_t rng;
 	struct addr_endpoint attacker;
 	/* What reached sources that never sent anything: the spoofed ones. */
-	size_t to_spoofed, sealed_to_spoofed, longer_than_hello;
+	size_t to_spoofed, sealed_to_spoofed, longer_than_hello, longest_to_spoofed;
 	size_t cookies_to_attacker, sealed_to_attacker;
 	/* The last datagram to an address nobody here owns. */
 	struct addr_endpoint last_to;
@@ -187,6 +187,8 @@ cb_send(void *arg, const struct addr_endpoint *to, const uint8_t *buf, size_t le
 	n->to_spoofed++;
 	n->sealed_to_spoofed += len > 0 && buf[0] == SEAL_KIND;
 	n->longer_than_hello += len > WIRE_HELLO_LEN;
+	if (len > n->longest_to_spoofed)
+		n->longest_to_spoofed = len;
 }
 
 static void
@@ -706,6 +708,69 @@ test_sealed_answers_bounded(void **state)
 	net_free(n);
 }
 
+/* Replays, 100 times in a second from a source nobody here owns, a recording of a datagram
+ * that trusted site `name` (key priv) sealed for the seed in a session the seed never
+ * confirmed, holding a challenge alone. Returns the recording's length. */
+static size_t
+replay_recorded_challenge(struct net *n, const char *name, const uint8_t priv[32])
+{
+	uint8_t nonce[WIRE_NONCE_LEN], dgram[WIRE_DATAGRAM_MAX],
+	        payload[1 + 1 + WIRE_NONCE_LEN] = {WIRE_VERSION, WIRE_CHALLENGE};
+	struct seal *recorded = seal_new(name, priv, 77);
+	struct addr_endpoint victim;
+	size_t len;
+
+	assert_non_null(recorded);
+	assert_int_equal(seal_challenge(recorded, 0, n->s[SEED].pub, nonce), 0);
+	memcpy(payload + 2, nonce, WIRE_NONCE_LEN);
+	assert_int_equal(seal_wrap(recorded, 0, n->s[SEED].pub, payload, sizeof(payload), dgram,
+	                           sizeof(dgram), &len),
+	                 0);
+	seal_free(recorded);
+	endpoint(&victim, 203, 0, 113, 9, 53);
+	for (int i = 0; i < 100; i++) {
+		n->now += 10 * GOSSIP_MSEC;
+		gossip_receive(n->s[SEED].g, n->now, &victim, dgram, len);
+	}
+	return len;
+}
+
+/* A recorded challenge, replayed from a spoofed source, gets each time one datagram no larger
+ * than itself (the response alone; the seed's own challenge goes apart, at most every
+ * 100 ms), and one at most every 100 ms where the seed's name makes even the response longer:
+ * replaying cannot make a site an amplifier. */
+static void
+test_recorded_challenge_amplifies_nothing(void **state)
+{
+	struct net *n = net_new();
+	struct addr_prefix allowed = {{AF_INET, {.bytes = {10}}}, 8};
+	uint32_t vni = 100;
+	struct gossip_grant grant = {&allowed, 1, NULL, 0, &vni, 1};
+	uint8_t priv[32], pub[32];
+	size_t len;
+
+	(void)state;
+	/* "s", a trusted name shorter than "seed". */
+	memset(priv, 0x66, sizeof(priv));
+	crypto_scalarmult_base(pub, priv);
+	assert_int_equal(gossip_trust_add(n->trust, "s", pub, &grant), 0);
+	net_start(n, SEED);
+
+	/* "site1" is longer than "seed": every replay answered, never by more bytes. */
+	len = replay_recorded_challenge(n, n->puppets[0].name, n->puppets[0].priv);
+	assert_true(n->longest_to_spoofed <= len);
+	assert_true(n->to_spoofed >= 100 && n->to_spoofed <= 100 + 11);
+	assert_int_equal(gossip_counters(n->s[SEED].g)->drop_stale, 0);
+
+	/* "s" is shorter: a few answers a second, each at most the seed's name longer. */
+	n->to_spoofed = 0;
+	n->longest_to_spoofed = 0;
+	len = replay_recorded_challenge(n, "s", priv);
+	assert_true(n->to_spoofed >= 2 && n->to_spoofed <= 2 * 11);
+	assert_true(n->longest_to_spoofed <= len + strlen("seed") - strlen("s"));
+	net_free(n);
+}
+
 int
 main(void)
 {
@@ -715,6 +780,7 @@ main(void)
 	        cmocka_unit_test(test_trusted_answers_under_flood),
 	        cmocka_unit_test(test_cookie_proves_the_source),
 	        cmocka_unit_test(test_sealed_answers_bounded),
+	        cmocka_unit_test(test_recorded_challenge_amplifies_nothing),
 	};
 
 	if (sodium_init() < 0)
