@@ -708,6 +708,46 @@ test_sealed_answers_bounded(void **state)
 	net_free(n);
 }
 
+/* n hellos without a cookie at the seed, now, each from a spoofed source of its own. */
+static void
+hellos_from_many(struct net *n, int count)
+{
+	struct wire_hello h = {0};
+	struct addr_endpoint from;
+	uint8_t buf[WIRE_HELLO_LEN];
+
+	strcpy(h.name, n->names[1]);
+	for (int i = 0; i < count; i++) {
+		endpoint(&from, 203, 0, 113, (uint8_t)i, (uint16_t)(1024 + i));
+		h.nonce = rnd(n);
+		assert_int_equal(wire_hello_encode(&h, buf, sizeof(buf)), WIRE_HELLO_LEN);
+		gossip_receive(n->s[SEED].g, n->now, &from, buf, sizeof(buf));
+	}
+}
+
+/* Cookie replies are cheap but bounded too: 20,000/s with a burst of 2,000. A flood past it
+ * is counted (rate) and not answered, so a seed is never a reflector of unbounded rate. */
+static void
+test_cookie_replies_bounded(void **state)
+{
+	struct net *n = net_new();
+	const struct gossip_counters *c;
+
+	(void)state;
+	net_start(n, SEED);
+	c = gossip_counters(n->s[SEED].g);
+	hellos_from_many(n, 5000);
+	assert_int_equal(n->to_spoofed, 2000);
+	assert_int_equal(c->drop_rate, 3000);
+	/* 100 ms later: 2,000 more, never more than the burst. */
+	n->now += 100 * GOSSIP_MSEC;
+	hellos_from_many(n, 5000);
+	assert_int_equal(n->to_spoofed, 4000);
+	assert_int_equal(c->drop_rate, 6000);
+	assert_int_equal(n->longest_to_spoofed, WIRE_COOKIE_REPLY_LEN);
+	net_free(n);
+}
+
 /* Replays, 100 times in a second from a source nobody here owns, a recording of a datagram
  * that trusted site `name` (key priv) sealed for the seed in a session the seed never
  * confirmed, holding a challenge alone. Returns the recording's length. */
@@ -780,6 +820,7 @@ main(void)
 	        cmocka_unit_test(test_trusted_answers_under_flood),
 	        cmocka_unit_test(test_cookie_proves_the_source),
 	        cmocka_unit_test(test_sealed_answers_bounded),
+	        cmocka_unit_test(test_cookie_replies_bounded),
 	        cmocka_unit_test(test_recorded_challenge_amplifies_nothing),
 	};
 
