@@ -44,6 +44,7 @@ struct build {
 	const struct conf *conf;
 	struct trusted_prefix *trusted; /* their prefixes by address */
 	size_t ntrusted;
+	const struct conf_trust **trust_names; /* the trust entries by name */
 	const struct mesh_params *params;
 	struct mesh_desired *d;
 	size_t capreports;
@@ -55,9 +56,13 @@ struct build {
 };
 
 static const char *const report_names[] = {
-        [MESH_REPORT_INVALID] = "invalid",   [MESH_REPORT_OVERLAY_DENIED] = "overlay-denied",
-        [MESH_REPORT_CONFLICT] = "conflict", [MESH_REPORT_LOOP] = "loop",
-        [MESH_REPORT_SEGMENT] = "segment",   [MESH_REPORT_MTU] = "mtu",
+        [MESH_REPORT_INVALID] = "invalid",
+        [MESH_REPORT_OVERLAY_DENIED] = "overlay-denied",
+        [MESH_REPORT_PREFIX_DENIED] = "prefix-denied",
+        [MESH_REPORT_CONFLICT] = "conflict",
+        [MESH_REPORT_LOOP] = "loop",
+        [MESH_REPORT_SEGMENT] = "segment",
+        [MESH_REPORT_MTU] = "mtu",
 };
 
 const char *
@@ -190,6 +195,33 @@ in_trusted_prefixes(const struct conf_trust *t, const struct addr_prefix *p)
 	return false;
 }
 
+static int
+trust_name_qcmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct conf_trust *const *)a)->name,
+	              (*(const struct conf_trust *const *)b)->name);
+}
+
+/* Whether a trust entry names the site: else its credential admitted it. */
+static bool
+has_trust_entry(const struct build *b, const char *site)
+{
+	size_t lo = 0, hi = b->conf->ntrust;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(site, b->trust_names[mid]->name);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
 /* Indexes of the trust entries, so that a large federation costs n log n, not n squared. */
 static int
 index_trust(struct build *b)
@@ -197,6 +229,14 @@ index_trust(struct build *b)
 	const struct conf *conf = b->conf;
 	size_t n = 0;
 
+	if (!conf->ntrust)
+		return 0;
+	b->trust_names = malloc(conf->ntrust * sizeof(*b->trust_names));
+	if (!b->trust_names)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->ntrust; i++)
+		b->trust_names[i] = &conf->trust[i];
+	sort(b->trust_names, conf->ntrust, sizeof(*b->trust_names), trust_name_qcmp);
 	for (size_t i = 0; i < conf->ntrust; i++)
 		n += conf->trust[i].nprefixes + conf->trust[i].noverlay;
 	if (!n)
@@ -238,6 +278,63 @@ trusted_holding(const struct build *b, const struct addr_prefix *p)
 	}
 	if (lo && addr_prefix_contains(&b->trusted[lo - 1].prefix, p))
 		return &b->trusted[lo - 1];
+	return NULL;
+}
+
+/* A trusted prefix that overlaps p, if any: the one holding p, else the first starting
+ * inside it (trusted prefixes do not overlap, so one inside p starts at or after p's start,
+ * and the first that does is inside if any is). */
+static const struct trusted_prefix *
+trusted_overlapping(const struct build *b, const struct addr_prefix *p)
+{
+	const struct trusted_prefix *t = trusted_holding(b, p);
+	size_t lo = 0, hi = b->ntrusted;
+
+	if (t)
+		return t;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr_cmp(&b->trusted[mid].prefix.addr, &p->addr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->ntrusted && addr_prefix_contains(p, &b->trusted[lo].prefix))
+		return &b->trusted[lo];
+	return NULL;
+}
+
+/* Why a prefix that a site admitted by credential advertises may not be used, or NULL. Its
+ * grant is the federation authorities' word, not this site's operator's: whatever they
+ * signed, it takes no address of this site's own and none that a trust entry grants. */
+static const char *
+credential_prefix_problem(const struct build *b, const struct addr_prefix *p, char *why, size_t len)
+{
+	const struct conf *conf = b->conf;
+	const struct trusted_prefix *t;
+	char text[ADDR_PREFIX_STRLEN];
+
+	for (size_t i = 0; i < conf->nprefixes; i++) {
+		if (addr_prefix_overlap(&conf->prefixes[i], p)) {
+			snprintf(why, len, "overlaps this site's prefix %s",
+			         addr_prefix_format(&conf->prefixes[i], text));
+			return why;
+		}
+	}
+	for (size_t i = 0; i < conf->noverlay; i++) {
+		if (addr_prefix_contains(p, &conf->overlay[i])) {
+			snprintf(why, len, "holds this site's overlay address %s",
+			         addr_format(&conf->overlay[i].addr, text));
+			return why;
+		}
+	}
+	t = trusted_overlapping(b, p);
+	if (t) {
+		snprintf(why, len, "overlaps what site %s may advertise or use as its overlay",
+		         t->trust->name);
+		return why;
+	}
 	return NULL;
 }
 
@@ -288,6 +385,7 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 {
 	char text[ADDR_PREFIX_STRLEN], why[96];
 	struct admitted *a;
+	bool by_credential;
 	size_t index;
 
 	/* Suspect is not gone; dead keeps everything for the hold, then it is withdrawn. A
@@ -317,6 +415,7 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 		}
 		add_claim(b, p, index, true);
 	}
+	by_credential = !has_trust_entry(b, s->name);
 	for (size_t i = 0; i < s->nprefixes; i++) {
 		const struct addr_prefix *p = &s->prefixes[i];
 
@@ -324,6 +423,11 @@ admit(struct build *b, const struct mesh_site *s, int64_t now)
 		if (!addr_prefix_is_canonical(p)) {
 			report(b, MESH_REPORT_INVALID, s->name,
 			       "site %s: prefix %s is not a prefix (host bits set)", s->name, text);
+			continue;
+		}
+		if (by_credential && credential_prefix_problem(b, p, why, sizeof(why))) {
+			report(b, MESH_REPORT_PREFIX_DENIED, s->name, "site %s: prefix %s %s",
+			       s->name, text, why);
 			continue;
 		}
 		add_claim(b, p, index, false);
@@ -1040,6 +1144,7 @@ mesh_compute(const struct conf *conf, const struct mesh_site *sites, size_t nsit
 fail:
 	free_admitted(&b);
 	free(b.trusted);
+	free(b.trust_names);
 	mesh_desired_free(b.d);
 	return err;
 }

@@ -90,6 +90,7 @@ void mesh_params_init(struct mesh_params *params);
 enum mesh_report_kind {
 	MESH_REPORT_INVALID,        /* a malformed address or prefix, a duplicate site */
 	MESH_REPORT_OVERLAY_DENIED, /* an overlay address in someone else's space */
+	MESH_REPORT_PREFIX_DENIED,  /* a credential's prefix in this site's or a trust entry's */
 	MESH_REPORT_CONFLICT,       /* another site claims the same prefix and keeps it */
 	MESH_REPORT_LOOP,           /* a prefix holding a tunnel endpoint */
 	MESH_REPORT_SEGMENT,        /* a member a segment cannot reach */

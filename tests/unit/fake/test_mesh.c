@@ -418,6 +418,45 @@ test_overlapping_grants(void **state)
 	conf_free(conf);
 }
 
+/* A site admitted by credential (no trust entry names it) gets what its grant allows only
+ * outside this site's own prefixes and overlay and outside every trust entry's grant: even
+ * authorities that signed it anything, a prefix equal to, holding or inside one of those is
+ * refused here and reported, never won by name order or by being more specific. */
+static void
+test_credential_grant_bounded(void **state)
+{
+	static const struct fixture_site view[] = {
+	        FIXTURE_SITE("aardvark", 4, "192.0.2.9 51820", "10.99.0.9",
+	                     "10.1.7.0/24,10.0.0.0/8,10.2.0.0/16,10.3.5.0/24,10.2.0.0/15,"
+	                     "10.99.0.0/30,fd99::/64,10.50.0.0/16",
+	                     ""),
+	        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", ""),
+	        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", ""),
+	};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect(conf, view, N(view), NULL, 0, PEERS | REPORTS,
+	       "peer aardvark alive endpoint 192.0.2.9:51820 allowed 10.50.0.0/16,10.99.0.9/32\n"
+	       "peer beta alive endpoint 192.0.2.2:51820 allowed 10.2.0.0/16,10.99.0.2/32\n"
+	       "peer gamma alive endpoint 192.0.2.3:51820 allowed 10.3.0.0/16,10.99.0.3/32\n"
+	       "report prefix-denied [aardvark] site aardvark: prefix 10.1.7.0/24 overlaps this "
+	       "site's prefix 10.1.0.0/16\n"
+	       "report prefix-denied [aardvark] site aardvark: prefix 10.0.0.0/8 overlaps this "
+	       "site's prefix 10.1.0.0/16\n"
+	       "report prefix-denied [aardvark] site aardvark: prefix 10.2.0.0/16 overlaps what "
+	       "site beta may advertise or use as its overlay\n"
+	       "report prefix-denied [aardvark] site aardvark: prefix 10.3.5.0/24 overlaps what "
+	       "site gamma may advertise or use as its overlay\n"
+	       "report prefix-denied [aardvark] site aardvark: prefix 10.2.0.0/15 overlaps what "
+	       "site beta may advertise or use as its overlay\n"
+	       "report prefix-denied [aardvark] site aardvark: prefix 10.99.0.0/30 holds this "
+	       "site's overlay address 10.99.0.1\n"
+	       "report prefix-denied [aardvark] site aardvark: prefix fd99::/64 holds this site's "
+	       "overlay address fd99::1\n");
+	conf_free(conf);
+}
+
 /* Suspect is not gone; dead keeps everything for the hold; left goes at once. */
 static void
 test_membership_states(void **state)
@@ -883,6 +922,7 @@ main(void)
 	        cmocka_unit_test(test_federation_fence),
 	        cmocka_unit_test(test_vtep_hijack),
 	        cmocka_unit_test(test_overlapping_grants),
+	        cmocka_unit_test(test_credential_grant_bounded),
 	        cmocka_unit_test(test_membership_states),
 	        cmocka_unit_test(test_nat_keepalive),
 	        cmocka_unit_test(test_mtu),
