@@ -837,9 +837,14 @@ test_refusals(void **state)
 	                 0);
 	gossip_receive(w->g, w->now, &w->p[C].addr, other, olen);
 	assert_int_equal(c->drop_unknown, 1);
-	/* C signs with its own key but claims to be B. */
+	/* C seals with its own key but claims to be B: opened with B's key, it fails. */
 	other[2] = 'b';
-	gossip_receive(w->g, w->now, &w->p[C].addr, other, olen);
+	{
+		uint64_t forged = c->drop_forged;
+
+		gossip_receive(w->g, w->now, &w->p[C].addr, other, olen);
+		assert_int_equal(c->drop_forged, forged + 1);
+	}
 	/* Claims to be us. */
 	assert_int_equal(seal_wrap(w->p[A].seal, 0, w->p[A].pub, payload, wr.len, other,
 	                           sizeof(other), &olen),
