@@ -197,7 +197,28 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 == argc && strcmp(argv[optind], "teardown") == 0 && !check) {
+	/* GNU getopt puts the words that are not options last, in their order: a subcommand
+	 * comes first among them, and the word to name is the one after it, not itself. */
+	if (optind < argc &&
+	    (strcmp(argv[optind], "genkey") == 0 || strcmp(argv[optind], "pubkey") == 0)) {
+		if (optind + 1 < argc)
+			fprintf(stderr, "netd: %s: unexpected argument '%s'\n", argv[optind],
+			        argv[optind + 1]);
+		else
+			fprintf(stderr, "netd: %s takes no options\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (optind < argc && strcmp(argv[optind], "teardown") == 0) {
+		if (optind + 1 < argc || check) {
+			if (check)
+				fprintf(stderr, "netd: teardown does not take -n\n");
+			else
+				fprintf(stderr, "netd: teardown: unexpected argument '%s'\n",
+				        argv[optind + 1]);
+			usage(stderr);
+			return 2;
+		}
 		log_init("netd", options.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, true, false);
 		ch = cmd_teardown(options.conf_path);
 		log_close();
