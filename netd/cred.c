@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "netd/codec.h"
+#include "netd/key.h"
 
 #define JURISDICTION_LEN 2
 #define SHORT_KEY_LEN    8 /* base64 characters naming an authority in messages */
@@ -687,7 +688,8 @@ cred_dearmor(const char *text, size_t len, uint8_t *bin, size_t cap, char *err, 
 
 	if (armor_block(text, len, b64, &b64len, &kind, err, errlen) < 0)
 		return -1;
-	if (sodium_base642bin(tmp, sizeof(tmp), b64, b64len, NULL, &n, &end,
+	if (!key_base64_chars(b64, b64len) ||
+	    sodium_base642bin(tmp, sizeof(tmp), b64, b64len, NULL, &n, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != b64 + b64len)
 		return fail(err, errlen, "the armoured block is not valid base64");

@@ -52,6 +52,19 @@ key_to_base64(char out[KEY_BASE64_SIZE], const uint8_t key[KEY_LEN])
 	sodium_bin2base64(out, KEY_BASE64_SIZE, key, KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
 }
 
+bool
+key_base64_chars(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') &&
+		    c != '+' && c != '/' && c != '=')
+			return false;
+	}
+	return true;
+}
+
 int
 key_from_base64(uint8_t key[KEY_LEN], const char *text, size_t len)
 {
@@ -65,7 +78,8 @@ key_from_base64(uint8_t key[KEY_LEN], const char *text, size_t len)
 	}
 	while (len > 0 && isspace((unsigned char)text[len - 1]))
 		len--;
-	if (len != KEY_BASE64_LEN || text[KEY_BASE64_LEN - 1] != '=')
+	if (len != KEY_BASE64_LEN || text[KEY_BASE64_LEN - 1] != '=' ||
+	    !key_base64_chars(text, len))
 		return -1;
 	if (sodium_base642bin(tmp, sizeof(tmp), text, len, NULL, &decoded, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||

@@ -26,6 +26,11 @@ void key_secret_free(uint8_t *key);
 
 void key_to_base64(char out[KEY_BASE64_SIZE], const uint8_t key[KEY_LEN]);
 
+/* Whether each of the len bytes is of base64's alphabet or its padding '='. libsodium 1.0.18
+ * decodes every byte from 0x80 up as '/', so its decoder alone takes text that is not base64:
+ * the one key (or document) would have many spellings. */
+bool key_base64_chars(const char *text, size_t len);
+
 /* Accepts exactly 44 base64 characters ending in '=' that decode to 32 bytes, with
  * surrounding whitespace allowed (key files end in a newline). Returns 0 or -1. */
 int key_from_base64(uint8_t key[KEY_LEN], const char *text, size_t len);

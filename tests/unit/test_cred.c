@@ -1267,6 +1267,11 @@ test_armor_refusals(void **state)
 	p = strstr(text, "\n") + 5;
 	*p = '*';
 	assert_dearmor_refused(text, "not valid base64");
+	/* A byte from 0x80 up, which libsodium 1.0.18 alone would decode as a '/'. */
+	armored_sample(text, sizeof(text), bin, &binlen);
+	p = strstr(text, "\n") + 6;
+	*p = (char)0xb3;
+	assert_dearmor_refused(text, "not valid base64");
 	armored_sample(text, sizeof(text), bin, &binlen);
 	p = strstr(text, "CREDENTIAL");
 	memcpy(p, "REVOCATION", 10);

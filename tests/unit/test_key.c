@@ -127,6 +127,12 @@ test_rejected(void **state)
 	        "dwdt-nMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=",
 	        "dwdt_nMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=",
 	        "dwdtCnMYpX08FsFy bJmRd9ML4frwJkqsXf7pR25LCo=",
+	        /* a byte from 0x80 up, which libsodium 1.0.18 decodes as '/' */
+	        "\xb3"
+	        "wdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=",
+	        "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25"
+	        "\xff"
+	        "Co=",
 	        /* 33 bytes' worth of padding */
 	        "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25L===",
 	        /* two keys on a line */
