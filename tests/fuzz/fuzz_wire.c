@@ -1,6 +1,6 @@
 /* libFuzzer harness: gossip payloads as they come out of an opened datagram. Whatever
  * decodes must re-encode to exactly the input (encodings are canonical), and the hello
- * greeting and its cookie reply likewise. */
+ * greeting, its cookie reply and a credential's presentation and answer likewise. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct wire_msg msg;
+static struct wire_present present;
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -29,6 +30,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (wire_cookie_decode(data, size, &cookie) == 0) {
 		int len = wire_cookie_encode(&cookie, out, sizeof(out));
+
+		if (len < 0 || (size_t)len != size || memcmp(out, data, size) != 0)
+			abort();
+	}
+	if (wire_present_decode(data, size, &present) == 0) {
+		int len = wire_present_encode(&present, out, sizeof(out));
 
 		if (len < 0 || (size_t)len != size || memcmp(out, data, size) != 0)
 			abort();
