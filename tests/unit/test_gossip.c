@@ -2893,6 +2893,53 @@ test_challenge_gets_recent_sends_again(void **state)
 	world_free(w);
 }
 
+/* What A sends again on a challenge is bounded: at most its last 32 datagrams, whoever they
+ * went to. After 40 acks to B within the 3 s, B's challenge gets the last 32 again, the 8
+ * before them never; after 40 to B then 8 to X, the last 24 of B's. */
+static void
+test_challenge_resends_at_most_32(void **state)
+{
+	enum { SENT = 40, RING = 32, TO_X = 8 };
+	uint8_t nonce[WIRE_NONCE_LEN],
+	        payload[1 + 1 + WIRE_NONCE_LEN] = {WIRE_VERSION, WIRE_CHALLENGE};
+	struct wire_msg *m = msg_new();
+	uint64_t session = 0;
+
+	(void)state;
+	while (session == 0)
+		randombytes_buf(&session, sizeof(session));
+	for (size_t to_x = 0; to_x <= TO_X; to_x += TO_X) {
+		struct world *w = world_new(true);
+		size_t first;
+
+		m->type = WIRE_PING;
+		for (uint32_t i = 1; i <= SENT; i++) {
+			m->seq = i;
+			send1(w, B, m);
+			assert_int_equal(count_to(w, B, w->nout - 1, WIRE_ACK, i), 1);
+		}
+		for (uint32_t i = 1; i <= to_x; i++) {
+			m->seq = 1000 + i;
+			send1(w, X, m);
+		}
+		/* B restarts and challenges A from where A sent it all. */
+		seal_free(w->p[B].seal);
+		w->p[B].seal = seal_new("b", w->p[B].priv, session);
+		assert_non_null(w->p[B].seal);
+		assert_int_equal(seal_challenge(w->p[B].seal, 0, w->p[A].pub, nonce), 0);
+		memcpy(payload + 2, nonce, WIRE_NONCE_LEN);
+		first = w->nout;
+		deliver_payload(w, B, payload, sizeof(payload));
+		assert_int_equal(count_to(w, B, first, WIRE_RESPONSE, 0), 1);
+		assert_int_equal(count_to(w, B, first, WIRE_ACK, 0), RING - to_x);
+		for (uint32_t i = 1; i <= SENT; i++)
+			assert_int_equal(count_to(w, B, first, WIRE_ACK, i),
+			                 i > SENT - (RING - to_x) ? 1 : 0);
+		world_free(w);
+	}
+	free(m);
+}
+
 /* Replays cost A at most one small challenge to the sender per 100 ms, however many come. */
 static void
 test_challenge_rate_limit(void **state)
@@ -3111,6 +3158,7 @@ main(void)
 	        cmocka_unit_test(test_left_site_gets_its_own_leave),
 	        cmocka_unit_test(test_own_leave_only_when_signed),
 	        cmocka_unit_test(test_challenge_gets_recent_sends_again),
+	        cmocka_unit_test(test_challenge_resends_at_most_32),
 	        cmocka_unit_test(test_challenge_rate_limit),
 	        cmocka_unit_test(test_observed_endpoints_told),
 	        cmocka_unit_test(test_observed_endpoints_published),
