@@ -1068,6 +1068,32 @@ test_verify_refusals(void **state)
 	assert_int_equal(cred_verify(&c, &set, T0, &v), CRED_TOO_FEW_SIGNERS);
 }
 
+/* An authority key of small order is refused by the signature check: for the identity point
+ * (0x01 and zeros) R = rB, S = r satisfies the verification equation [S]B = R + [h]A on any
+ * document, so such a key would let anyone sign in its name. */
+static void
+test_verify_small_order_authority(void **state)
+{
+	static const uint8_t identity[CRED_KEY_LEN] = {1};
+	struct cred_authorities set;
+	struct cred_verdict v;
+	uint8_t wide[64];
+	struct cred c;
+
+	(void)state;
+	authority_set(&set, 0, 1, 1);
+	memcpy(set.keys[0], identity, CRED_KEY_LEN);
+	sample_cred(&c);
+	memcpy(c.sigs[0].authority, identity, CRED_KEY_LEN);
+	randombytes_buf(wide, sizeof(wide));
+	crypto_core_ed25519_scalar_reduce(c.sigs[0].sig + 32, wide);
+	assert_int_equal(crypto_scalarmult_ed25519_base_noclamp(c.sigs[0].sig, c.sigs[0].sig + 32),
+	                 0);
+	c.nsigs = 1;
+	assert_int_equal(cred_verify(&c, &set, T0, &v), CRED_BAD_SIGNATURE);
+	assert_int_equal(v.signers, 0);
+}
+
 static void
 test_revoked(void **state)
 {
@@ -1320,6 +1346,7 @@ main(void)
 	        cmocka_unit_test(test_verify_threshold),
 	        cmocka_unit_test(test_verify_duplicate_and_unknown),
 	        cmocka_unit_test(test_verify_refusals),
+	        cmocka_unit_test(test_verify_small_order_authority),
 	        cmocka_unit_test(test_revoked),
 	        cmocka_unit_test(test_revocation_verify_and_id),
 	        cmocka_unit_test(test_authority_update),

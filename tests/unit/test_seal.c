@@ -596,6 +596,54 @@ test_keys_bound(void **state)
 	assert_true(seal_keys_bound(u, y));
 }
 
+/* A signature that the equation [S]B = R + [h]A alone accepts for a key A of small order
+ * (`order` 1, 2 or 4): R = rB and S = r hold whenever h is a multiple of A's order. */
+static void
+forge_small_order(const uint8_t pk[32], unsigned order, const uint8_t *msg, size_t len,
+                  uint8_t sig[WIRE_SIG_LEN])
+{
+	crypto_hash_sha512_state st;
+	uint8_t wide[64], h[32];
+
+	do {
+		randombytes_buf(wide, sizeof(wide));
+		crypto_core_ed25519_scalar_reduce(sig + 32, wide);
+		assert_int_equal(crypto_scalarmult_ed25519_base_noclamp(sig, sig + 32), 0);
+		crypto_hash_sha512_init(&st);
+		crypto_hash_sha512_update(&st, sig, 32);
+		crypto_hash_sha512_update(&st, pk, 32);
+		crypto_hash_sha512_update(&st, msg, len);
+		crypto_hash_sha512_final(&st, wide);
+		crypto_core_ed25519_scalar_reduce(h, wide);
+	} while (h[0] % order != 0);
+}
+
+/* A descriptor signed under an Ed25519 key of small order is refused, even where the key is
+ * the one an X25519 key maps to (the order-2 point (0, -1) for u = 0, an order-4 point
+ * (x, 0) for u = 1) and the signature satisfies the verification equation: such a key lets
+ * anyone sign anything. The identity (y = 1), canonical or written as p + 1, has no u. */
+static void
+test_small_order_sign_key_refused(void **state)
+{
+	static const uint8_t msg[] = "descriptor bytes";
+	static const unsigned order[4] = {1, 1, 2, 4};
+	uint8_t u[4][32] = {{0}}, y[4][32] = {{1}}, sig[WIRE_SIG_LEN];
+
+	(void)state;
+	le_plus_p(y[1], 1, 1);
+	u[1][0] = 9;
+	le_plus_p(y[2], 0, 1);
+	y[2][0]--; /* p - 1: -1 */
+	u[3][0] = 1;
+	for (size_t i = 0; i < 4; i++) {
+		forge_small_order(y[i], order[i], msg, sizeof(msg), sig);
+		if (seal_verify(u[i], y[i], msg, sizeof(msg), sig))
+			fail_msg("key %zu: a signature under a key of order %u verifies", i,
+			         order[i]);
+		assert_false(seal_verify_bound(y[i], msg, sizeof(msg), sig));
+	}
+}
+
 /* The entry of an id whose public key the caller changed (a trust reload) is made anew from
  * the new key, its window reset: the old key's datagrams no longer open under the id, the new
  * key's do, unconfirmed; and so do the old key's again once it is back. */
@@ -720,6 +768,7 @@ main(void)
 	        cmocka_unit_test(test_rotation),
 	        cmocka_unit_test(test_signatures),
 	        cmocka_unit_test(test_keys_bound),
+	        cmocka_unit_test(test_small_order_sign_key_refused),
 	        cmocka_unit_test(test_key_changed_for_id),
 	        cmocka_unit_test(test_challenge_across_rotation),
 	        cmocka_unit_test(test_many_peers),
