@@ -1,7 +1,8 @@
 /* libFuzzer harness: federation documents as they arrive from gossip or a file, binary or
  * armoured. Whatever decodes must re-encode to exactly the input (encodings are canonical),
  * be left alone by cred_normalize, armour and dearmour back to itself, and go through
- * verification against a fixed authority set without a crash. */
+ * verification against a fixed authority set without a crash; a site credential's validity,
+ * as gossip reads it again from the bytes it keeps, is the decoded one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,17 @@ try_site(const uint8_t *data, size_t size)
 	static struct cred c, normal;
 	uint8_t out[CRED_ENCODED_MAX];
 	struct cred_verdict v;
+	int64_t not_after;
+	uint64_t serial;
 	char err[128];
 
-	if (cred_decode(data, size, &c, err, sizeof(err)) < 0)
+	if (cred_decode(data, size, &c, err, sizeof(err)) < 0) {
+		cred_site_validity(data, size, &serial, &not_after);
 		return;
+	}
+	if (cred_site_validity(data, size, &serial, &not_after) != 0 || serial != c.serial ||
+	    not_after != c.not_after)
+		abort();
 	same_bytes(data, size, out, cred_encode(&c, out, sizeof(out)));
 	normal = c;
 	if (cred_normalize(&normal) < 0)
