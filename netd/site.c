@@ -260,34 +260,6 @@ site_federation_noted(struct site *s)
 	s->fed_creds = gossip_counters(s->gossip)->creds_admitted;
 }
 
-/* An authority update, revocations or credentials that gossip took from other sites since
- * last noted: saved soon, so that a restart holds them though no member may be there to send
- * them again (none of them need change the membership, whose changes are saved anyway); the
- * first two logged, as credentials are with their sites' joins. */
-static void
-site_note_federation(struct site *s)
-{
-	uint64_t version = site_authorities_version(s);
-	size_t revs = gossip_revocation_count(s->gossip);
-	const struct cred_authorities *a = gossip_authorities(s->gossip);
-
-	if (a == NULL || (version == s->fed_version && revs == s->fed_revocations &&
-	                  gossip_counters(s->gossip)->creds_admitted == s->fed_creds))
-		return;
-	if (version != s->fed_version)
-		log_info("federation %s: authority set version %" PRIu64
-		         " taken from gossip (%u of %u keys sign)",
-		         a->federation, version, a->threshold, a->nkeys);
-	if (revs > s->fed_revocations)
-		log_info("federation %s: %zu revocation%s taken from gossip, %zu held",
-		         a->federation, revs - s->fed_revocations,
-		         revs - s->fed_revocations == 1 ? "" : "s", revs);
-	site_federation_noted(s);
-	site_schedule_save(s);
-}
-
-/* --- the mesh --- */
-
 static json_t *
 site_event(const char *type)
 {
@@ -301,6 +273,61 @@ site_publish(struct site *s, json_t *event)
 		ctl_server_publish(s->ctl, event);
 	json_decref(event);
 }
+
+/* A federation document taken, told to the events' subscribers: where it came from (gossip
+ * or the operator's publish), what it was, and what the site holds since. A monitor sees an
+ * authority rotation or a revocation reach each gateway as it does a member's change. */
+static void
+site_publish_federation(struct site *s, const char *source, const char *document)
+{
+	const struct cred_authorities *a = gossip_authorities(s->gossip);
+	json_t *ev = site_event("federation");
+
+	if (ev == NULL || a == NULL) {
+		json_decref(ev);
+		return;
+	}
+	json_object_set_new(ev, "federation", json_string(a->federation));
+	json_object_set_new(ev, "source", json_string(source));
+	json_object_set_new(ev, "document", json_string(document));
+	json_object_set_new(ev, "authority_version",
+	                    json_integer((json_int_t)site_authorities_version(s)));
+	json_object_set_new(ev, "revocations",
+	                    json_integer((json_int_t)gossip_revocation_count(s->gossip)));
+	site_publish(s, ev);
+}
+
+/* An authority update, revocations or credentials that gossip took from other sites since
+ * last noted: saved soon, so that a restart holds them though no member may be there to send
+ * them again (none of them need change the membership, whose changes are saved anyway); the
+ * first two logged and published as events, as credentials are with their sites' joins. */
+static void
+site_note_federation(struct site *s)
+{
+	uint64_t version = site_authorities_version(s);
+	size_t revs = gossip_revocation_count(s->gossip);
+	const struct cred_authorities *a = gossip_authorities(s->gossip);
+
+	if (a == NULL || (version == s->fed_version && revs == s->fed_revocations &&
+	                  gossip_counters(s->gossip)->creds_admitted == s->fed_creds))
+		return;
+	if (version != s->fed_version) {
+		log_info("federation %s: authority set version %" PRIu64
+		         " taken from gossip (%u of %u keys sign)",
+		         a->federation, version, a->threshold, a->nkeys);
+		site_publish_federation(s, "gossip", "authorities");
+	}
+	if (revs > s->fed_revocations) {
+		log_info("federation %s: %zu revocation%s taken from gossip, %zu held",
+		         a->federation, revs - s->fed_revocations,
+		         revs - s->fed_revocations == 1 ? "" : "s", revs);
+		site_publish_federation(s, "gossip", "revocation");
+	}
+	site_federation_noted(s);
+	site_schedule_save(s);
+}
+
+/* --- the mesh --- */
 
 /* The route events' actions, by enum reconcile_route_action. */
 static const char *const route_actions[] = {
@@ -1509,6 +1536,10 @@ site_publish_document(struct site *s, const uint8_t *bytes, size_t len, char *er
 		         kind == CRED_KIND_REVOCATION ? "revocation"
 		         : kind == CRED_KIND_SITE     ? "site credential"
 		                                      : "authority update");
+		site_publish_federation(s, "operator",
+		                        kind == CRED_KIND_REVOCATION ? "revocation"
+		                        : kind == CRED_KIND_SITE     ? "credential"
+		                                                     : "authorities");
 		site_federation_noted(s);
 		site_save(s);
 		site_after_gossip(s);

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <cmocka.h>
 
 #include <ev.h>
@@ -1262,6 +1263,76 @@ state_file_holds(struct fixture *f, const uint8_t *doc, size_t len, bool revocat
 	return saved;
 }
 
+/* What the one subscriber of a test read and has not looked at yet. */
+static char events_buf[65536];
+static size_t events_have;
+
+/* A client of alpha's status socket, subscribed to its events once the loop has taken the
+ * request. */
+static int
+events_subscribe(struct fixture *f)
+{
+	static const char req[] = "{\"command\":\"events\"}\n";
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	events_have = 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	for (int i = 0; i < 10; i++)
+		ev_run(f->loop, EVRUN_NOWAIT);
+	return fd;
+}
+
+/* The first event line of type that the subscriber fd receives within 2 s of alpha's loop,
+ * as its event object (the caller's), or NULL. */
+static json_t *
+events_next(struct fixture *f, int fd, const char *type)
+{
+	char *buf = events_buf, *nl;
+	size_t have = events_have;
+	ssize_t n;
+
+	for (int i = 0; i < 200; i++) {
+		while ((nl = memchr(buf, '\n', have)) != NULL) {
+			json_t *line = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+			json_t *ev = json_incref(json_object_get(line, "event"));
+
+			json_decref(line);
+			have -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, have);
+			events_have = have;
+			if (ev != NULL && json_is_string(json_object_get(ev, "type")) &&
+			    strcmp(json_string_value(json_object_get(ev, "type")), type) == 0)
+				return ev;
+			json_decref(ev);
+		}
+		ev_run(f->loop, EVRUN_NOWAIT);
+		n = read(fd, buf + have, sizeof(events_buf) - have);
+		if (n > 0)
+			events_have = have += (size_t)n;
+		else
+			usleep(10000);
+	}
+	return NULL;
+}
+
+/* A federation event: from source, of document, and what alpha holds after it. */
+static void
+assert_federation_event(json_t *ev, const char *source, const char *document, json_int_t version,
+                        json_int_t revocations)
+{
+	assert_non_null(ev);
+	assert_string_equal(json_string_value(json_object_get(ev, "federation")), "lab");
+	assert_string_equal(json_string_value(json_object_get(ev, "source")), source);
+	assert_string_equal(json_string_value(json_object_get(ev, "document")), document);
+	assert_int_equal(json_integer_value(json_object_get(ev, "authority_version")), version);
+	assert_int_equal(json_integer_value(json_object_get(ev, "revocations")), revocations);
+	json_decref(ev);
+}
+
 /* federation.pin_authorities from the config: an authority update signed by the threshold
  * of the set in force, coming by gossip, is refused and the config's set stays; the
  * operator's publish of it is refused too (netdctl(8)). */
@@ -1297,6 +1368,8 @@ test_authorities_not_pinned(void **state)
 	struct capture cap;
 	char *text;
 
+	int sub = events_subscribe(f);
+
 	capture_start(&cap);
 	assert_true(doc_from_beta_taken(f, doc, len, false));
 	lab_authority(2, pub, secret);
@@ -1307,6 +1380,8 @@ test_authorities_not_pinned(void **state)
 	text = capture_end(&cap, &lines);
 	assert_non_null(strstr(text, "federation lab: authority set version 1 taken from gossip"));
 	free(text);
+	assert_federation_event(events_next(f, sub, "federation"), "gossip", "authorities", 1, 0);
+	close(sub);
 }
 
 /* A revocation by gossip of a site that is no member (nothing leaves the view) is logged and
@@ -1320,12 +1395,40 @@ test_revocation_from_gossip_saved(void **state)
 	struct capture cap;
 	char *text;
 
+	int sub = events_subscribe(f);
+
 	capture_start(&cap);
 	assert_true(doc_from_beta_taken(f, doc, len, true));
 	assert_true(state_file_holds(f, doc, len, true));
 	text = capture_end(&cap, &lines);
 	assert_non_null(strstr(text, "federation lab: 1 revocation taken from gossip, 1 held"));
 	free(text);
+	assert_federation_event(events_next(f, sub, "federation"), "gossip", "revocation", 0, 1);
+	close(sub);
+}
+
+/* The operator's publish of the same documents is told as theirs, each as it is taken; a
+ * document refused is no event. */
+static void
+test_published_documents_are_events(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rev[CRED_ENCODED_MAX], upd[CRED_ENCODED_MAX];
+	size_t rlen = lab_revocation(rev), ulen = lab_update(upd);
+	int sub = events_subscribe(f);
+	char err[256];
+	json_t *ev;
+
+	assert_int_equal(site_publish_document(f->site, rev, rlen, err, sizeof(err)), 0);
+	assert_federation_event(events_next(f, sub, "federation"), "operator", "revocation", 0, 1);
+	assert_int_equal(site_publish_document(f->site, upd, ulen, err, sizeof(err)), 0);
+	assert_federation_event(events_next(f, sub, "federation"), "operator", "authorities", 1, 1);
+	assert_int_equal(site_publish_document(f->site, (const uint8_t *)"no document", 11, err,
+	                                       sizeof(err)),
+	                 -1);
+	ev = events_next(f, sub, "federation");
+	assert_null(ev);
+	close(sub);
 }
 
 /* A cause that fails every route of a run (26 fences here) logs 20 of its reports and a
@@ -1404,6 +1507,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_authorities_not_pinned, setup_lab_unpinned,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation_from_gossip_saved,
+	                                        setup_lab_unpinned, teardown),
+	        cmocka_unit_test_setup_teardown(test_published_documents_are_events,
 	                                        setup_lab_unpinned, teardown),
 	};
 
