@@ -2375,6 +2375,32 @@ revoked(const struct gossip *g, const char *site, const uint8_t key[WIRE_KEY_LEN
 	return false;
 }
 
+/* Whether a credential of serial may bring back name, a site taken out (LOOKUP_OUT): a higher
+ * serial (a renewal; a revocation by serial need not cover it), or, unless it was revoked, the
+ * same serial signed anew (by the current authorities, after an update disowned it). */
+static bool
+out_may_return(const struct gossip *g, const char *name, uint64_t serial)
+{
+	int i = g->federated ? gossip_trust_find(g->admitted_trust, name) : -1;
+	uint64_t held;
+
+	if (i < 0 || !g->admitted[i].out)
+		return false;
+	held = gossip_cred_serial(g->admitted[i].cred);
+	return serial > held || (serial == held && g->admitted[i].out != OUT_REVOKED);
+}
+
+/* Whether gc holds the bytes held holds. */
+static bool
+cred_same(const struct gossip_cred *gc, const struct gossip_cred *held)
+{
+	uint8_t a[CRED_ENCODED_MAX], b[CRED_ENCODED_MAX];
+	int n = gossip_cred_encode(gc, a, sizeof(a));
+
+	return n >= 0 && gossip_cred_encode(held, b, sizeof(b)) == n &&
+	       memcmp(a, b, (size_t)n) == 0;
+}
+
 static void
 say(char *err, size_t errlen, const char *text)
 {
@@ -2465,8 +2491,10 @@ cred_take(struct gossip *g, gossip_time now, struct gossip_cred *gc, const struc
 	}
 	i = gossip_trust_find(g->admitted_trust, c->site);
 	a = i >= 0 ? &g->admitted[i] : NULL;
-	if (a != NULL && c->serial <= gossip_cred_serial(a->cred)) {
-		/* Held already (or older): verified once per serial. */
+	if (a != NULL && c->serial <= gossip_cred_serial(a->cred) &&
+	    !(out_may_return(g, c->site, c->serial) && !cred_same(gc, a->cred))) {
+		/* Held already (or older): verified once per serial. Out, it may come back with
+		 * its serial signed anew, which is checked like a new one. */
 		say(err, errlen, a->out ? "revoked or expired" : "");
 		return a->out ? -1 : (int64_t)(g->nstatic + (size_t)i);
 	}
@@ -2931,6 +2959,13 @@ on_alive(struct gossip *g, gossip_time now, uint32_t from, const struct addr_end
 	if (id == -1 && g->federated) {
 		if (!held_elsewhere(g, d->name))
 			cred_ask(g, now, from, addr, want, 1, false);
+		return;
+	}
+	/* A site taken out that from admits again runs a credential that may bring it back
+	 * here: a renewal, or its serial signed anew. One a revocation covers is not asked for. */
+	if (id == LOOKUP_OUT && out_may_return(g, d->name, d->cred_serial) &&
+	    !revoked(g, d->name, d->wg_key, d->cred_serial)) {
+		cred_ask(g, now, from, addr, want, 1, false);
 		return;
 	}
 	if (id < 0) {
@@ -4006,10 +4041,12 @@ on_hello(struct gossip *g, gossip_time now, const struct addr_endpoint *from, co
 		g->ctr.drop_malformed++;
 		return;
 	}
-	/* In a federation a name not known yet may be a site its credential admits: it gets a
-	 * cookie, and presents its credential with it. */
+	/* In a federation a name not known yet may be a site its credential admits, and one taken
+	 * out may come back with a renewal: it gets a cookie, and presents its credential with
+	 * it. */
 	id = lookup(g, h.name);
-	if (id == SELF_ID || (id < 0 && !(id == -1 && g->federated && !h.has_cookie))) {
+	if (id == SELF_ID ||
+	    (id < 0 && !((id == -1 || id == LOOKUP_OUT) && g->federated && !h.has_cookie))) {
 		lookup_sender(g, h.name);
 		return;
 	}
@@ -4054,7 +4091,7 @@ on_present(struct gossip *g, gossip_time now, const struct addr_endpoint *from,
 	if (!hello_budget(g, now, from))
 		goto out;
 	id = lookup(g, c.site);
-	if (id == -1)
+	if (id == -1 || id == LOOKUP_OUT)
 		id = cred_take(g, now, gc, &c, NULL, 0);
 	if (id < 0 || id == SELF_ID) {
 		lookup_sender(g, c.site);
@@ -4708,6 +4745,46 @@ next_key_opens(struct gossip *g, gossip_time now, uint32_t id, const uint8_t *bu
 	return true;
 }
 
+/* The member index of name, a site taken out, when its datagrams are opened: it may come back
+ * with a credential it carries (a renewal, or its serial signed anew). -1 after counting the
+ * drop for one whose key a revocation covers: nothing it says can bring it back. */
+static int64_t
+out_sender(struct gossip *g, const char *name)
+{
+	int i = gossip_trust_find(g->admitted_trust, name);
+
+	if (revoked(g, name, g->admitted_trust->e[i].key, UINT64_MAX)) {
+		g->ctr.drop_revoked++;
+		return -1;
+	}
+	return (int64_t)(g->nstatic + (size_t)i);
+}
+
+/* idx, a site taken out, sent plain (authenticated with the key it was admitted under): the
+ * credentials in it are taken, and true when one brought it back, for the rest to be taken as
+ * any member's. Else the datagram is dropped and the site is asked for its credential, as its
+ * operator may have installed a renewal it does not know it must present. */
+static bool
+out_returns(struct gossip *g, gossip_time now, uint32_t idx, const struct addr_endpoint *from,
+            const uint8_t *plain, size_t plen)
+{
+	char want[1][WIRE_NAME_MAX + 1];
+	struct wire_reader r;
+
+	if (wire_reader_init(&r, plain, plen) != 0)
+		return false;
+	while (wire_next(&r, &g->msg) == 1)
+		if (g->msg.type == WIRE_CRED)
+			on_cred(g, now, &g->msg);
+	if (admitted_of(g, idx)->out == 0)
+		return true;
+	g->ctr.drop_revoked++;
+	strcpy(want[0], tentry(g, idx)->name);
+	if (bucket_take(&g->ask_budget, now, ASK_RATE, ASK_BURST))
+		cred_ask(g, now, idx, from, want, 1, false);
+	return false;
+}
+
 /* A sealed datagram from a name this site does not know: a site admitted by credential that
  * learnt of this one first. One member is asked for its credential, within a budget, since
  * the name is anyone's to claim. */
@@ -4736,6 +4813,7 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 	struct wire_reader r;
 	size_t plen;
 	int64_t id;
+	bool out;
 	int rc;
 
 	g->clock = now;
@@ -4759,7 +4837,11 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 		g->ctr.drop_malformed++;
 		return;
 	}
-	id = lookup_sender(g, name);
+	id = lookup(g, name);
+	if (id == LOOKUP_OUT)
+		id = out_sender(g, name);
+	else
+		id = lookup_sender(g, name);
 	if (id < 0) {
 		if (g->federated && lookup(g, name) == -1)
 			cred_ask_any(g, now, name);
@@ -4788,6 +4870,10 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 		g->ctr.drop_malformed++;
 		return;
 	}
+	/* A site taken out gets its freshness challenges answered, and nothing else taken, so that
+	 * it takes the ask for its credential that may bring it back. */
+	out = lookup(g, name) == LOOKUP_OUT &&
+	      !out_returns(g, now, (uint32_t)id, from, plain, plen);
 	fresh_walk(g, (uint32_t)id, &op, plain, plen, &fi);
 	if (fi.has_chal) {
 		/* Answered from this session whatever session asked, since a peer that restarted
@@ -4799,7 +4885,8 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 		if (!op.fresh && !fi.confirmed)
 			answer_unconfirmed(g, now, (uint32_t)id, from, len);
 	}
-	take_sealed(g, now, (uint32_t)id, from, &op, plain, plen, &fi);
+	if (!out)
+		take_sealed(g, now, (uint32_t)id, from, &op, plain, plen, &fi);
 	if (fi.has_chal)
 		resend_recent(g, (uint32_t)id, from);
 	if (g->answer.owed)

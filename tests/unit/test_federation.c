@@ -1114,6 +1114,136 @@ test_authority_update(void **state)
 	assert_true(gossip_authorities(F->s[0].g)->version == 0);
 }
 
+/* Site i starts a new gossip instance with what it holds, as a reload does, seeded by a. */
+static void
+reload(int i)
+{
+	struct state carry = {0};
+
+	assert_int_equal(view_carry(F->s[i].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[i].g)->incarnation;
+	start(i, 0, &carry);
+	state_clear(&carry);
+}
+
+/* b disowned by an authority update (its credential signed by the authority that left and
+ * one that stayed), then reloaded with a credential the new set signed: renewed (serial 2,
+ * by authorities 1 and 2), or as it held it with authority 2's signature added (what
+ * `netd federation sign` does to a credential file), the same serial. Either way a and c
+ * admit b again. */
+static void
+disowned_back(bool renewed)
+{
+	uint8_t doc[CRED_ENCODED_MAX];
+	struct cred c;
+	char err[256];
+	size_t len;
+
+	issue_by(0, 1, 2, 86400);
+	issue_by(2, 1, 2, 86400);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(4000);
+	len = update(doc, 2, 1);
+	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, doc, len, err, sizeof(err)), 0);
+	run(3000);
+	assert_int_equal(seen(0, 1), GOSSIP_NONE);
+	assert_int_equal(seen(2, 1), GOSSIP_NONE);
+
+	if (renewed) {
+		F->s[1].serial = 2;
+		issue_by(1, 1, 2, 86400);
+	} else {
+		assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, &c, err, sizeof(err)),
+		                 0);
+		assert_int_equal(cred_sign(&c, F->secret[2]), 0);
+		F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
+	}
+	reload(1);
+	run(5000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(2, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+}
+
+static void
+test_disowned_back_renewed(void **state)
+{
+	(void)state;
+	disowned_back(true);
+}
+
+static void
+test_disowned_back_signed_again(void **state)
+{
+	(void)state;
+	disowned_back(false);
+}
+
+/* b's credential runs out at a and c; its operator installs a renewal (serial 2) and
+ * reloads: a admits b again, as a renewal before the end would have kept it, and c, which
+ * cannot reach b directly, takes b back from what a passes on. */
+static void
+test_expired_back_renewed(void **state)
+{
+	(void)state;
+	F->cut[0] = 1;
+	F->cut[1] = 2;
+	issue(1, 2, 5);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(7000);
+	assert_int_equal(seen(0, 1), GOSSIP_NONE);
+	assert_int_equal(seen(2, 1), GOSSIP_NONE);
+	F->s[1].serial = 2;
+	issue(1, 2, 86400);
+	reload(1);
+	run(5000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(2, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+}
+
+/* c's credentials up to serial 1 are revoked; its operator is issued serial 2, which the
+ * revocation does not cover, and starts c again without its state file: c joins through a,
+ * presenting the new credential, and a and b admit it again, while the revoked credential
+ * takes nothing back. */
+static void
+test_revoked_back_renewed(void **state)
+{
+	uint8_t rev[CRED_ENCODED_MAX], old[CRED_ENCODED_MAX];
+	size_t len, old_len = F->s[2].cred_len;
+	struct gossip_member_info mi;
+	char err[256];
+
+	(void)state;
+	memcpy(old, F->s[2].cred, old_len);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(4000);
+	revoke("c", rev, &len, 2);
+	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, len, err, sizeof(err)), 0);
+	run(3000);
+	assert_int_equal(seen(0, 2), GOSSIP_NONE);
+	assert_int_equal(seen(1, 2), GOSSIP_NONE);
+	F->s[2].serial = 2;
+	issue(2, 2, 86400);
+	start(2, 0, NULL);
+	run(5000);
+	assert_int_equal(seen(0, 2), GOSSIP_ALIVE);
+	assert_int_equal(seen(1, 2), GOSSIP_ALIVE);
+	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
+	(void)gossip_add_credential(F->s[1].g, F->now, old, old_len, err, sizeof(err));
+	run(1000);
+	assert_int_equal(seen(1, 2), GOSSIP_ALIVE);
+	assert_int_equal(gossip_member(F->s[1].g, (size_t)gossip_member_find(F->s[1].g, "c"), &mi),
+	                 0);
+	assert_true(gossip_cred_serial(mi.cred) == 2);
+}
+
 /* What observer holds of site `of` is the credential of's as it was signed, byte for byte:
  * gossip keeps it without its authority keys and puts them back as it sends it on. */
 static void
@@ -1337,6 +1467,10 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_trust_entry_wins_over_credential, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_authority_update, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_disowned_back_renewed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_disowned_back_signed_again, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_expired_back_renewed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_revoked_back_renewed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_creds_passed_on_as_signed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_held_cred_footprint, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_admitted_footprint, setup, teardown),
