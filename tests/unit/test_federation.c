@@ -1244,6 +1244,51 @@ test_revoked_back_renewed(void **state)
 	assert_true(gossip_cred_serial(mi.cred) == 2);
 }
 
+/* c's key is revoked: c's credentials for it admit nothing any more, a renewal (serial 2) for
+ * the same key neither, whether c's datagrams carry it after a reload, c presents it at a
+ * join or it is handed to a; c's datagrams are dropped. */
+static void
+test_revoked_key_never_back(void **state)
+{
+	uint8_t rev[CRED_ENCODED_MAX];
+	struct cred_revocation r;
+	char err[256];
+	int n;
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(4000);
+	memset(&r, 0, sizeof(r));
+	strcpy(r.federation, "test");
+	r.kind = CRED_REVOKE_KEY;
+	memcpy(r.key, F->s[2].pub, 32);
+	r.issued = T0;
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(cred_revocation_sign(&r, F->secret[k]), 0);
+	n = cred_revocation_encode(&r, rev, sizeof(rev));
+	assert_true(n > 0);
+	assert_int_equal(gossip_add_revocation(F->s[0].g, F->now, rev, (size_t)n, err, sizeof(err)),
+	                 0);
+	run(3000);
+	assert_int_equal(seen(1, 2), GOSSIP_NONE);
+	F->s[2].serial = 2;
+	issue(2, 2, 86400);
+	reload(2);
+	run(10000);
+	assert_int_equal(seen(0, 2), GOSSIP_NONE);
+	assert_int_equal(seen(1, 2), GOSSIP_NONE);
+	assert_true(gossip_counters(F->s[0].g)->drop_revoked > 0);
+	assert_int_equal(gossip_add_credential(F->s[0].g, F->now, F->s[2].cred, F->s[2].cred_len,
+	                                       err, sizeof(err)),
+	                 -1);
+	start(2, 0, NULL);
+	run(10000);
+	assert_int_equal(seen(0, 2), GOSSIP_NONE);
+	assert_int_equal(seen(1, 2), GOSSIP_NONE);
+}
+
 /* What observer holds of site `of` is the credential of's as it was signed, byte for byte:
  * gossip keeps it without its authority keys and puts them back as it sends it on. */
 static void
@@ -1471,6 +1516,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_disowned_back_signed_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expired_back_renewed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_back_renewed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_revoked_key_never_back, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_creds_passed_on_as_signed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_held_cred_footprint, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_admitted_footprint, setup, teardown),
