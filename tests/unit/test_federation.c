@@ -1289,6 +1289,66 @@ test_revoked_key_never_back(void **state)
 	assert_int_equal(seen(1, 2), GOSSIP_NONE);
 }
 
+/* Whether the mesh a's view gives under policy holds site `name`. */
+static bool
+in_mesh_of_a(const struct conf_policy *policy, const char *name)
+{
+	struct mesh_site sites[NSITES];
+	struct view_room rooms[NSITES];
+	int64_t hold_end;
+	size_t n = view_mesh_sites(F->s[0].g, policy, 3600 * GOSSIP_SEC, F->now, sites, rooms,
+	                           &hold_end);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(sites[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* a's operator trusts b by a trust entry and admits c by its credential (jurisdiction DE). A
+ * rule requiring jurisdiction FR keeps c out of a's mesh and leaves b, admitted by the
+ * operator's own entry, in it; a deny of b takes b out. Both stay members all along: gossip is
+ * the federation's. */
+static void
+test_policy_refuses_mesh_not_membership(void **state)
+{
+	static const uint32_t vnis[] = {100};
+	char values[1][CRED_VALUE_MAX + 1] = {"FR"};
+	struct conf_rule rule = {.key = "jurisdiction",
+	                         .values = values,
+	                         .nvalues = 1,
+	                         .name = "require jurisdiction=FR",
+	                         .text = "jurisdiction=FR",
+	                         .line = 7};
+	struct conf_policy_deny deny = {.site = "b", .line = 8};
+	struct gossip_grant grant = {
+	        .prefixes = F->s[1].desc.prefixes, .nprefixes = 1, .vnis = vnis, .nvnis = 1};
+	struct conf_policy policy = {.file = "t.conf"};
+
+	(void)state;
+	assert_non_null(F->s[0].trust = gossip_trust_new());
+	assert_int_equal(gossip_trust_add(F->s[0].trust, "b", F->s[1].pub, &grant), 0);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(4000);
+	assert_true(in_mesh_of_a(&policy, "b"));
+	assert_true(in_mesh_of_a(&policy, "c"));
+
+	policy.require = &rule;
+	policy.nrequire = 1;
+	assert_true(in_mesh_of_a(&policy, "b"));
+	assert_false(in_mesh_of_a(&policy, "c"));
+	policy.deny = &deny;
+	policy.ndeny = 1;
+	assert_false(in_mesh_of_a(&policy, "b"));
+	assert_false(in_mesh_of_a(&policy, "c"));
+	run(3000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(0, 2), GOSSIP_ALIVE);
+	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
+}
+
 /* What observer holds of site `of` is the credential of's as it was signed, byte for byte:
  * gossip keeps it without its authority keys and puts them back as it sends it on. */
 static void
@@ -1517,6 +1577,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_expired_back_renewed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_back_renewed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revoked_key_never_back, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_policy_refuses_mesh_not_membership, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_creds_passed_on_as_signed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_held_cred_footprint, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_admitted_footprint, setup, teardown),
