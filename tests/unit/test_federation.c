@@ -1349,6 +1349,64 @@ test_policy_refuses_mesh_not_membership(void **state)
 	assert_int_equal(seen(2, 0), GOSSIP_ALIVE);
 }
 
+/* The update of update() at version, signed by authorities 1 and 2, who are in the set
+ * before it and in the set after it. */
+static size_t
+update_by_stayers(uint8_t *buf, uint64_t version)
+{
+	struct cred_authorities a;
+	char err[128];
+	int n;
+
+	assert_int_equal(
+	        cred_authorities_decode(buf, update(buf, 0, version), &a, err, sizeof(err)), 0);
+	assert_int_equal(cred_authorities_sign(&a, F->secret[1]), 0);
+	assert_int_equal(cred_authorities_sign(&a, F->secret[2]), 0);
+	n = cred_authorities_encode(&a, buf, CRED_ENCODED_MAX);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* Version 1 replayed at a site holding version 2 (by its operator, or by c, restarted from a
+ * state file that saved version 1), though signed by enough of version 2's set, changes
+ * nothing there, and c is sent version 2. */
+static void
+test_old_update_refused(void **state)
+{
+	uint8_t v1[CRED_ENCODED_MAX], v2[CRED_ENCODED_MAX];
+	struct state carry = {0};
+	size_t len1, len2;
+	char err[256];
+
+	(void)state;
+	issue_by(0, 1, 2, 86400);
+	issue_by(2, 1, 2, 86400);
+	start(0, -1, NULL);
+	start(2, 0, NULL);
+	run(3000);
+	len1 = update_by_stayers(v1, 1);
+	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, v1, len1, err, sizeof(err)), 0);
+	run(3000);
+	assert_true(gossip_authorities(F->s[2].g)->version == 1);
+	assert_int_equal(view_carry(F->s[2].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[2].g)->incarnation;
+	gossip_free(F->s[2].g);
+	F->s[2].g = NULL;
+
+	len2 = update_by_stayers(v2, 2);
+	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, v2, len2, err, sizeof(err)), 0);
+	assert_true(gossip_authorities(F->s[0].g)->version == 2);
+	assert_int_equal(gossip_add_authorities(F->s[0].g, F->now, v1, len1, err, sizeof(err)), -1);
+	assert_true(gossip_authorities(F->s[0].g)->version == 2);
+
+	start(2, 0, &carry);
+	state_clear(&carry);
+	assert_true(gossip_authorities(F->s[2].g)->version == 1);
+	run(10000);
+	assert_true(gossip_authorities(F->s[0].g)->version == 2);
+	assert_true(gossip_authorities(F->s[2].g)->version == 2);
+}
+
 /* What observer holds of site `of` is the credential of's as it was signed, byte for byte:
  * gossip keeps it without its authority keys and puts them back as it sends it on. */
 static void
@@ -1572,6 +1630,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_trust_entry_wins_over_credential, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_authority_update, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_old_update_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_disowned_back_renewed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_disowned_back_signed_again, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expired_back_renewed, setup, teardown),
