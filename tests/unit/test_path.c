@@ -123,6 +123,62 @@ test_relay_needs_every_opt_in(void **state)
 	path_free(a);
 }
 
+/* Relay `bad` (1: "q", 2: "r") is itself relayed from here (it handshook once, then gossip
+ * reaches it only through helpers and nothing comes back on its tunnel), through the other
+ * one, never itself; then "c" fails. The relay of "c" is the other one too, whatever the hash
+ * ranks first: traffic is never sent through a relay this site does not reach directly. */
+static void
+relayed_relay_skipped(size_t bad)
+{
+	struct path_table *a = path_new("a");
+	const char *good = bad == 1 ? "r" : "q";
+	struct view v;
+	int64_t t = 10 * S;
+
+	view_init(&v, t);
+	for (size_t i = 1; i < 3; i++) {
+		v.sites[i].relays = relays_rq;
+		v.sites[i].nrelays = 2;
+	}
+	v.sites[bad].rx_bytes = 100;
+	path_update(a, &v.sites[1], 2, relays_rq, 2, t, 1700000000 * S + t);
+	v.sites[bad].direct_fail_at = t + S;
+	assert_int_equal(
+	        path_update(a, &v.sites[1], 2, relays_rq, 2, t + S, 1700000000 * S + t + S), 1);
+	assert_string_equal(path_relay(a, v.sites[bad].name), good);
+	update(a, &v, relays_rq, 2, t + 2 * S);
+	assert_int_equal(update(a, &v, relays_rq, 2, t + 2 * S + PATH_DIRECT_WAIT), 1);
+	assert_string_equal(path_relay(a, "c"), good);
+	path_free(a);
+}
+
+static void
+test_relayed_relay_skipped(void **state)
+{
+	(void)state;
+	relayed_relay_skipped(1);
+	relayed_relay_skipped(2);
+}
+
+/* "c" accepts "q" alone, this site "q" and "r": "q" relays, whatever the hash ranks first. */
+static void
+test_relay_accepted_by_both(void **state)
+{
+	static const char relays_q[][WIRE_NAME_MAX + 1] = {"q"};
+	struct path_table *a = path_new("a");
+	struct view v;
+	int64_t t = 10 * S;
+
+	(void)state;
+	view_init(&v, t);
+	v.sites[0].relays = relays_q;
+	v.sites[0].nrelays = 1;
+	update(a, &v, relays_rq, 2, t);
+	assert_int_equal(update(a, &v, relays_rq, 2, t + PATH_DIRECT_WAIT), 1);
+	assert_string_equal(path_relay(a, "c"), "q");
+	path_free(a);
+}
+
 /* Relayed, then a handshake on the site's own peer: direct again, and counted. */
 static void
 test_back_to_direct(void **state)
@@ -277,6 +333,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_no_handshake_relays),
 	        cmocka_unit_test(test_relay_needs_every_opt_in),
+	        cmocka_unit_test(test_relayed_relay_skipped),
+	        cmocka_unit_test(test_relay_accepted_by_both),
 	        cmocka_unit_test(test_back_to_direct),
 	        cmocka_unit_test(test_gossip_failure_and_traffic),
 	        cmocka_unit_test(test_quiet_tunnel_asks_for_a_probe),
