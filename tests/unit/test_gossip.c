@@ -3109,6 +3109,41 @@ test_observed_endpoints_published(void **state)
 	world_free(w);
 }
 
+/* Two observers that disagree (a symmetric NAT shows each another port, or one lies): A
+ * publishes neither's endpoint, though it took the first while it was the only one; its
+ * descriptor goes back to the config's endpoints (still flagged behind NAT), and a third
+ * observer agreeing with either brings that one. */
+static void
+test_observers_disagree(void **state)
+{
+	struct world *w = world_new(true);
+	struct addr_endpoint g1 = endpoint4(203, 0, 113, 1, 7946),
+	                     w1 = endpoint4(203, 0, 113, 1, 51820);
+	struct addr_endpoint g2 = endpoint4(198, 18, 0, 1, 9), w2 = endpoint4(198, 18, 0, 1, 10);
+	const struct wire_desc *d;
+
+	(void)state;
+	send_alive(w, B, B, 1);
+	send_alive(w, X, X, 1);
+	send_alive(w, D, D, 1);
+	tell_observed(w, B, g1, w1);
+	assert_true(addr_endpoint_equal(&gossip_self(w->g)->gossip, &g1));
+
+	tell_observed(w, X, g2, w2);
+	d = gossip_self(w->g);
+	assert_true(d->flags & WIRE_DESC_NAT);
+	assert_true(addr_endpoint_equal(&d->gossip, &w->p[A].desc.gossip));
+	assert_int_equal(d->nendpoints, w->p[A].desc.nendpoints);
+	for (size_t i = 0; i < d->nendpoints; i++)
+		assert_true(addr_endpoint_equal(&d->endpoints[i], &w->p[A].desc.endpoints[i]));
+
+	tell_observed(w, D, g2, w2);
+	d = gossip_self(w->g);
+	assert_true(addr_endpoint_equal(&d->gossip, &g2));
+	assert_true(addr_endpoint_equal(&d->endpoints[0], &w2));
+	world_free(w);
+}
+
 int
 main(void)
 {
@@ -3162,6 +3197,7 @@ main(void)
 	        cmocka_unit_test(test_challenge_rate_limit),
 	        cmocka_unit_test(test_observed_endpoints_told),
 	        cmocka_unit_test(test_observed_endpoints_published),
+	        cmocka_unit_test(test_observers_disagree),
 	};
 
 	if (sodium_init() < 0)
