@@ -233,6 +233,71 @@ test_acks_found_by_address(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* The probe waiting on fd: its id and size, unanswered. */
+static uint32_t
+take_probe(int fd, uint32_t *id)
+{
+	static uint8_t buf[65536];
+	struct pmtu_wire m;
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+	assert_true(n > 0);
+	assert_int_equal(pmtu_wire_parse(buf, (size_t)n, &m), 0);
+	assert_int_equal(m.type, PMTU_WIRE_PROBE);
+	*id = m.id;
+	return m.size;
+}
+
+/* The ack of the probe in flight, right in id and size, from the peer's overlay address but
+ * another port than 7947 (not netd's socket there: any process on the peer, or a packet the
+ * tunnel carried from a host behind it with that address) is refused; from port 7947 it
+ * counts. */
+static void
+test_ack_from_another_port_refused(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pmtud_target t = {.site = "site-a", .overlay = v4("127.0.0.2")};
+	struct sockaddr_in other = {.sin_family = AF_INET, .sin_port = htons(PMTUD_PORT + 1)};
+	struct addr local = v4("127.0.0.1");
+	unsigned changes = 0;
+	struct pmtud *d;
+	uint32_t id, size;
+	int64_t until;
+	int peer, stray;
+
+	(void)state;
+	if (!in_own_netns)
+		skip();
+	peer = peer_socket("127.0.0.2");
+	stray = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(stray >= 0);
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.2", &other.sin_addr), 1);
+	assert_int_equal(bind(stray, (struct sockaddr *)&other, sizeof(other)), 0);
+	assert_int_equal(pmtud_new(loop, count_change, &changes, &d), 0);
+	assert_int_equal(pmtud_set_peers(d, &local, "lo", &t, 1, TUNNEL, now_us()), 0);
+	size = take_probe(peer, &id);
+	assert_int_equal(size, PMTU_MIN);
+
+	send_ack(stray, &local, id, size);
+	until = now_us() + PMTU_PROBE_WAIT / 2;
+	while (pmtud_refused(d) == 0 && now_us() < until)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(pmtud_refused(d), 1);
+	assert_int_equal(pmtud_path(d, "site-a")->acked, 0);
+
+	send_ack(peer, &local, id, size);
+	until = now_us() + PMTU_PROBE_WAIT / 2;
+	while (pmtud_path(d, "site-a")->acked == 0 && now_us() < until)
+		ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(pmtud_path(d, "site-a")->acked, 1);
+	assert_int_equal(pmtud_refused(d), 1);
+
+	pmtud_close(d);
+	close(peer);
+	close(stray);
+	ev_loop_destroy(loop);
+}
+
 #define CROWD 1200
 
 /* Raises the open files' limit to hold n sockets of the test's. */
@@ -390,6 +455,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_ack_waiting_in_socket_counts),
 	        cmocka_unit_test(test_acks_found_by_address),
+	        cmocka_unit_test(test_ack_from_another_port_refused),
 	        cmocka_unit_test(test_probes_of_a_crowd_wait_in_socket),
 	        cmocka_unit_test(test_acks_of_a_crowd_wait_in_socket),
 	};
