@@ -248,14 +248,18 @@ test_shrink_found_under_loss(void **state)
 	assert_true(s.p.probed);
 }
 
+/* An outage: the MTU found stays while nothing answers, and once the path is back the proven
+ * MTU is tried first: the routes never change, neither down to 1280 nor on the way back. */
 static void
 test_outage_is_no_mtu(void **state)
 {
 	struct sim s;
+	unsigned changes;
 
 	(void)state;
 	sim_init(&s, 1340);
 	sim_discover(&s);
+	changes = s.changes;
 	s.mtu = 0;
 	sim_run(&s, s.now + 5 * 60 * SEC);
 	assert_int_equal(s.p.phase, PMTU_SILENT);
@@ -264,6 +268,7 @@ test_outage_is_no_mtu(void **state)
 	sim_run(&s, s.now + 2 * PMTU_UNANSWERED);
 	assert_int_equal(s.p.phase, PMTU_DONE);
 	assert_int_equal(s.p.mtu, 1340);
+	assert_int_equal(s.changes, changes);
 }
 
 static void
@@ -404,6 +409,20 @@ test_wire(void **state)
 	assert_int_equal(got.type, PMTU_WIRE_ACK);
 	assert_int_equal(got.return_mtu, 1320);
 	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER + 1, &got), -1);
+	/* Another version, another type, a byte of 6..7 not zero, another magic: each
+	 * refused. */
+	for (size_t i = 0; i < 5; i++) {
+		static const struct {
+			size_t at;
+			uint8_t value;
+		} bad[] = {{4, 2}, {5, 3}, {5, 0}, {6, 1}, {7, 0x80}};
+		uint8_t was = buf[bad[i].at];
+
+		buf[bad[i].at] = bad[i].value;
+		assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER, &got), -1);
+		buf[bad[i].at] = was;
+		assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER, &got), 0);
+	}
 	buf[0] ^= 1;
 	assert_int_equal(pmtu_wire_parse(buf, PMTU_WIRE_HEADER, &got), -1);
 }
