@@ -763,6 +763,18 @@ test_renewal_same_grant(void **state)
 	assert_true(gossip_counters(F->s[0].g)->creds_admitted == admitted + 1);
 }
 
+/* Site i starts a new gossip instance with what it holds, as a reload does, seeded by a. */
+static void
+reload(int i)
+{
+	struct state carry = {0};
+
+	assert_int_equal(view_carry(F->s[i].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[i].g)->incarnation;
+	start(i, 0, &carry);
+	state_clear(&carry);
+}
+
 /* Site i announces its next key (its private key filled with fill): the credential for it,
  * serial 2, kept aside as the next one, the current one issued again, and a new instance
  * with both, as the reload that announces does (seed: as start's). */
@@ -839,6 +851,48 @@ test_key_rotation(void **state)
 	assert_true(gossip_cred_serial(mi.cred) == 2);
 	assert_memory_equal(mi.desc->wg_key, next_pub, 32);
 	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+}
+
+/* b announces its next key and switches while nothing passes between a and b: a takes b under
+ * the new key from b's descriptor signed with it, naming the announced serial, that c passes
+ * on, b staying in a's view throughout (suspect at worst, as a's own probes of it are lost). */
+static void
+test_key_rotation_by_descriptor(void **state)
+{
+	struct gossip_member_info mi;
+	struct fsite *b = &F->s[1];
+	uint8_t next_priv[32], next_pub[32];
+
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(3000);
+	announce_next_key(1, 0, 0x77, next_priv, next_pub);
+	run(3000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_non_null(mi.next_key);
+
+	F->cut[0] = 0;
+	F->cut[1] = 1;
+	memcpy(b->priv, next_priv, 32);
+	memcpy(b->pub, next_pub, 32);
+	memcpy(b->cred, b->next, b->next_len);
+	b->cred_len = b->next_len;
+	b->next_len = 0;
+	reload(1);
+	for (int ms = 0; ms < 3000; ms += 10) {
+		run(10);
+		/* Suspect at worst: a's own probes of b are lost. */
+		assert_true(seen(0, 1) == GOSSIP_ALIVE || seen(0, 1) == GOSSIP_SUSPECT);
+	}
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_memory_equal(mi.key, next_pub, 32);
+	assert_null(mi.next_key);
+	assert_true(gossip_cred_serial(mi.cred) == 2);
+	assert_memory_equal(mi.desc->wg_key, next_pub, 32);
 }
 
 /* The credential of site i for key, serial serial, signed as issue signs: what a thief who
@@ -1112,18 +1166,6 @@ test_authority_update(void **state)
 	run(5000);
 	assert_int_equal(seen(0, 2), GOSSIP_ALIVE);
 	assert_true(gossip_authorities(F->s[0].g)->version == 0);
-}
-
-/* Site i starts a new gossip instance with what it holds, as a reload does, seeded by a. */
-static void
-reload(int i)
-{
-	struct state carry = {0};
-
-	assert_int_equal(view_carry(F->s[i].g, &carry), 0);
-	carry.incarnation = gossip_self(F->s[i].g)->incarnation;
-	start(i, 0, &carry);
-	state_clear(&carry);
 }
 
 /* b disowned by an authority update (its credential signed by the authority that left and
@@ -1623,6 +1665,7 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_next_cred_asked_until_it_comes, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_key_rotation_by_descriptor, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_senders_asked_within_budget, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_credential_for_another_key_takes_nothing,
