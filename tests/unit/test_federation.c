@@ -569,6 +569,31 @@ test_expiry(void **state)
 	assert_int_equal(mesh_sites_of_a(), 0);
 }
 
+/* b's credential is valid from 3 s on (issued ahead, as a renewal may be): before that a
+ * refuses it, after it a admits b at b's next try. */
+static void
+test_not_yet_valid(void **state)
+{
+	struct cred c;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(cred_decode(F->s[1].cred, F->s[1].cred_len, &c, err, sizeof(err)), 0);
+	c.not_before = T0 + 3;
+	c.nsigs = 0;
+	assert_int_equal(cred_sign(&c, F->secret[0]), 0);
+	assert_int_equal(cred_sign(&c, F->secret[1]), 0);
+	F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2900);
+	assert_int_equal(seen(0, 1), GOSSIP_NONE);
+	assert_true(gossip_counters(F->s[0].g)->creds_refused > 0);
+	run(10000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_int_equal(seen(1, 0), GOSSIP_ALIVE);
+}
+
 /* b's descriptor claims a prefix its credential does not grant: refused whole, as beyond a
  * trust entry, with the credential named. */
 static void
@@ -1657,6 +1682,7 @@ main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_short_of_threshold, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_not_yet_valid, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_claims_beyond_credential, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_revocation_anti_entropy, setup, teardown),
