@@ -3144,6 +3144,46 @@ test_observers_disagree(void **state)
 	world_free(w);
 }
 
+/* Where gossip sends to B moves with B's authenticated datagrams alone: B's ping from a new
+ * address moves it there, and that same datagram replayed from yet another address (by
+ * someone who recorded it) is dropped before it counts, so A goes on sending where B is. */
+static void
+test_replay_moves_no_address(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	struct addr_endpoint mapped = endpoint4(203, 0, 113, 9, 40001),
+	                     thief = endpoint4(198, 51, 100, 66, 666);
+	uint8_t payload[SEAL_PAYLOAD_MAX], dgram[WIRE_DATAGRAM_MAX];
+	struct gossip_member_info mi;
+	struct wire_writer wr;
+	size_t len;
+
+	(void)state;
+	send_alive(w, B, B, 1);
+	m->type = WIRE_PING;
+	m->seq = 7;
+	wire_begin(&wr, payload, sizeof(payload));
+	assert_int_equal(wire_put_msg(&wr, m), 0);
+	assert_int_equal(seal_wrap(w->p[B].seal, 0, w->p[A].pub, payload, wr.len, dgram,
+	                           sizeof(dgram), &len),
+	                 0);
+	gossip_receive(w->g, w->now, &mapped, dgram, len);
+	assert_int_equal(gossip_member(w->g, B, &mi), 0);
+	assert_true(mi.seen != NULL && addr_endpoint_equal(mi.seen, &mapped));
+
+	w->now += GOSSIP_SEC;
+	w->nout = 0;
+	gossip_receive(w->g, w->now, &thief, dgram, len);
+	assert_int_equal(gossip_counters(w->g)->drop_replayed, 1);
+	assert_int_equal(gossip_member(w->g, B, &mi), 0);
+	assert_true(addr_endpoint_equal(mi.seen, &mapped));
+	for (size_t i = 0; i < w->nout; i++)
+		assert_false(addr_endpoint_equal(&w->out[i].to, &thief));
+	free(m);
+	world_free(w);
+}
+
 int
 main(void)
 {
@@ -3198,6 +3238,7 @@ main(void)
 	        cmocka_unit_test(test_observed_endpoints_told),
 	        cmocka_unit_test(test_observed_endpoints_published),
 	        cmocka_unit_test(test_observers_disagree),
+	        cmocka_unit_test(test_replay_moves_no_address),
 	};
 
 	if (sodium_init() < 0)
