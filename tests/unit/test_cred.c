@@ -929,6 +929,60 @@ test_sign(void **state)
 	assert_int_equal(c.nsigs, 2);
 }
 
+/* Whether sig by authority key covers context (with its NUL when nul) and then the first n
+ * bytes of enc. */
+static bool
+covers(const uint8_t *sig, const uint8_t *key, const char *context, bool nul, const uint8_t *enc,
+       size_t n)
+{
+	uint8_t msg[64 + CRED_ENCODED_MAX];
+	size_t clen = strlen(context) + (nul ? 1 : 0);
+
+	memcpy(msg, context, clen);
+	memcpy(msg + clen, enc, n);
+	return crypto_sign_verify_detached(sig, msg, clen + n, key) == 0;
+}
+
+/* What a signature covers, as an authority's own tools must sign it: the kind's context
+ * string with its NUL, then the encoding up to the signature count (not the count). */
+static void
+test_signed_bytes(void **state)
+{
+	static const char *const contexts[] = {"netd credential v1", "netd revocation v1",
+	                                       "netd authorities v1"};
+	uint8_t enc[CRED_ENCODED_MAX];
+	struct cred_authorities a;
+	struct cred_revocation r;
+	struct cred c;
+	int len[3];
+
+	(void)state;
+	sample_cred(&c);
+	assert_int_equal(cred_sign(&c, secret[0]), 0);
+	sample_revocation(&r, CRED_REVOKE_SERIAL);
+	assert_int_equal(cred_revocation_sign(&r, secret[0]), 0);
+	authority_set(&a, 0, 3, 2);
+	a.version = 1;
+	assert_int_equal(cred_authorities_sign(&a, secret[0]), 0);
+	for (int kind = 0; kind < 3; kind++) {
+		const uint8_t *sig;
+		size_t body;
+
+		len[kind] = kind == 0   ? cred_encode(&c, enc, sizeof(enc))
+		            : kind == 1 ? cred_revocation_encode(&r, enc, sizeof(enc))
+		                        : cred_authorities_encode(&a, enc, sizeof(enc));
+		assert_true(len[kind] > 0);
+		body = (size_t)len[kind] - 1 - (CRED_KEY_LEN + CRED_SIG_LEN);
+		assert_int_equal(enc[body], 1); /* the signature count */
+		assert_memory_equal(enc + body + 1, pub[0], CRED_KEY_LEN);
+		sig = enc + body + 1 + CRED_KEY_LEN;
+		assert_true(covers(sig, pub[0], contexts[kind], true, enc, body));
+		assert_false(covers(sig, pub[0], contexts[kind], false, enc, body));
+		assert_false(covers(sig, pub[0], contexts[kind], true, enc, body + 1));
+		assert_false(covers(sig, pub[0], contexts[(kind + 1) % 3], true, enc, body));
+	}
+}
+
 /* Signatures stop when the list is full, the document still within its size limit. */
 static void
 test_sign_until_full(void **state)
@@ -1342,6 +1396,7 @@ main(void)
 	        cmocka_unit_test(test_sorted_lists),
 	        cmocka_unit_test(test_normalize),
 	        cmocka_unit_test(test_sign),
+	        cmocka_unit_test(test_signed_bytes),
 	        cmocka_unit_test(test_sign_until_full),
 	        cmocka_unit_test(test_verify_threshold),
 	        cmocka_unit_test(test_verify_duplicate_and_unknown),
