@@ -788,6 +788,39 @@ test_renewal_same_grant(void **state)
 	assert_true(gossip_counters(F->s[0].g)->creds_admitted == admitted + 1);
 }
 
+/* b's operator installs a "renewal" one authority signed (short of the threshold), with a
+ * prefix more, and reloads: b's new descriptor, naming serial 2 and the prefix, is not taken
+ * at a, which keeps b's credential of serial 1, its last descriptor and what it granted. */
+static void
+test_renewal_short_of_threshold_takes_nothing(void **state)
+{
+	struct gossip_member_info mi;
+	struct state carry = {0};
+	struct cred c;
+
+	(void)state;
+	renewal_begin(&c);
+	c.prefixes[c.nprefixes] = c.prefixes[0];
+	c.prefixes[c.nprefixes++].addr.u.bytes[1] = 42;
+	F->s[1].desc.prefixes[F->s[1].desc.nprefixes] = c.prefixes[1];
+	F->s[1].desc.nprefixes++;
+	assert_int_equal(cred_normalize(&c), 0);
+	assert_int_equal(cred_sign(&c, F->secret[1]), 0);
+	F->s[1].cred_len = (size_t)cred_encode(&c, F->s[1].cred, sizeof(F->s[1].cred));
+	assert_int_equal(view_carry(F->s[1].g, &carry), 0);
+	carry.incarnation = gossip_self(F->s[1].g)->incarnation;
+	start(1, 0, &carry);
+	state_clear(&carry);
+	run(5000);
+	assert_int_equal(gossip_member(F->s[0].g, (size_t)gossip_member_find(F->s[0].g, "b"), &mi),
+	                 0);
+	assert_true(gossip_cred_serial(mi.cred) == 1);
+	assert_true(mi.desc->cred_serial == 1);
+	assert_int_equal(mi.desc->nprefixes, 1);
+	assert_int_equal(mi.granted->nprefixes, 1);
+	assert_true(gossip_counters(F->s[0].g)->creds_refused > 0);
+}
+
 /* Site i starts a new gossip instance with what it holds, as a reload does, seeded by a. */
 static void
 reload(int i)
@@ -1688,6 +1721,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_revocation_anti_entropy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_renewal_same_grant, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_renewal_short_of_threshold_takes_nothing,
+	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_next_cred_asked_until_it_comes, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
