@@ -168,6 +168,14 @@ struct mesh_desired *
 fixture_compute(const struct conf *conf, const struct fixture_site *view, size_t n,
                 const struct mesh_params *params, int64_t now)
 {
+	return fixture_compute_relayed(conf, view, NULL, n, params, now);
+}
+
+struct mesh_desired *
+fixture_compute_relayed(const struct conf *conf, const struct fixture_site *view,
+                        const char *const *relay_via, size_t n, const struct mesh_params *params,
+                        int64_t now)
+{
 	struct mesh_params defaults;
 	struct mesh_desired *d = NULL;
 	struct view v = {.n = n};
@@ -179,8 +187,10 @@ fixture_compute(const struct conf *conf, const struct fixture_site *view, size_t
 	v.keys = calloc(n ? n : 1, sizeof(*v.keys));
 	v.overlays = calloc(n ? n : 1, sizeof(*v.overlays));
 	assert_true(v.sites && v.prefixes && v.vnis && v.next_keys && v.keys && v.overlays);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		site_make(&v, i, &view[i]);
+		v.sites[i].relay_via = relay_via != NULL ? relay_via[i] : NULL;
+	}
 	mesh_params_init(&defaults);
 	assert_int_equal(mesh_compute(conf, v.sites, v.n, params ? params : &defaults, now, &d), 0);
 	free(v.sites);

@@ -57,5 +57,10 @@ struct fixture_site {
  * defaults. Freed with mesh_desired_free. */
 struct mesh_desired *fixture_compute(const struct conf *conf, const struct fixture_site *view,
                                      size_t n, const struct mesh_params *params, int64_t now);
+/* The same, site i relayed through the site named relay_via[i] (NULL: direct). */
+struct mesh_desired *fixture_compute_relayed(const struct conf *conf,
+                                             const struct fixture_site *view,
+                                             const char *const *relay_via, size_t n,
+                                             const struct mesh_params *params, int64_t now);
 
 #endif

@@ -546,6 +546,71 @@ test_nat_keepalive(void **state)
 	conf_free(conf);
 }
 
+/* The desired state of conf with view, site i relayed through relay_via[i], as text. */
+static void
+expect_relayed(const struct conf *conf, const struct fixture_site *view,
+               const char *const *relay_via, size_t n, const char *want)
+{
+	struct mesh_desired *d = fixture_compute_relayed(conf, view, relay_via, n, NULL, 0);
+	struct text t;
+
+	describe(&t, d, PEERS | ROUTES);
+	assert_string_equal(t.buf, want);
+	mesh_desired_free(d);
+}
+
+/* beta relayed through gamma (then delta through gamma): its prefixes and overlay addresses
+ * move to gamma's peer, and its routes with them; its own peer keeps its endpoint, no allowed
+ * IPs, and a keepalive that keeps asking for a handshake (7 s: alpha's key is the higher of
+ * each pair here; the lower key's end asks every 5 s). Through a relay that is relayed
+ * itself, nothing moves: traffic is never sent two relays deep. */
+static void
+test_relayed_addresses_move(void **state)
+{
+	static const struct fixture_site view[] = {
+	        FIXTURE_SITE("beta", 1, "192.0.2.2 51820", "10.99.0.2", "10.2.0.0/16", "100"),
+	        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", "100"),
+	        FIXTURE_SITE("delta", 3, "192.0.2.4 51820", "", "10.4.0.0/16", ""),
+	};
+	static const char *const via_gamma[] = {"gamma", NULL, NULL};
+	static const char *const via_chain[] = {"gamma", "delta", NULL};
+	static const char *const via_delta_gamma[] = {NULL, NULL, "gamma"};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect_relayed(conf, view, via_gamma, N(view),
+	               "peer beta alive endpoint 192.0.2.2:51820 keepalive 7\n"
+	               "peer delta alive endpoint 192.0.2.4:51820 allowed 10.4.0.0/16\n"
+	               "peer gamma alive endpoint 192.0.2.3:51820 allowed "
+	               "10.2.0.0/16,10.3.0.0/16,10.99.0.2/32,10.99.0.3/32\n"
+	               "route 10.2.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.3.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.4.0.0/16 table 51820 proto 200 metric 10 via delta\n"
+	               "route 10.99.0.2/32 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.99.0.3/32 table 51820 proto 200 metric 10 via gamma\n");
+	expect_relayed(conf, view, via_chain, N(view),
+	               "peer beta alive endpoint 192.0.2.2:51820 allowed 10.2.0.0/16,10.99.0.2/32\n"
+	               "peer delta alive endpoint 192.0.2.4:51820 allowed "
+	               "10.3.0.0/16,10.4.0.0/16,10.99.0.3/32\n"
+	               "peer gamma alive endpoint 192.0.2.3:51820 keepalive 7\n"
+	               "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	               "route 10.3.0.0/16 table 51820 proto 200 metric 10 via delta\n"
+	               "route 10.4.0.0/16 table 51820 proto 200 metric 10 via delta\n"
+	               "route 10.99.0.2/32 table 51820 proto 200 metric 10 via beta\n"
+	               "route 10.99.0.3/32 table 51820 proto 200 metric 10 via delta\n");
+	expect_relayed(conf, view, via_delta_gamma, N(view),
+	               "peer beta alive endpoint 192.0.2.2:51820 allowed 10.2.0.0/16,10.99.0.2/32\n"
+	               "peer delta alive endpoint 192.0.2.4:51820 keepalive 7\n"
+	               "peer gamma alive endpoint 192.0.2.3:51820 allowed "
+	               "10.3.0.0/16,10.4.0.0/16,10.99.0.3/32\n"
+	               "route 10.2.0.0/16 table 51820 proto 200 metric 10 via beta\n"
+	               "route 10.3.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.4.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.99.0.2/32 table 51820 proto 200 metric 10 via beta\n"
+	               "route 10.99.0.3/32 table 51820 proto 200 metric 10 via gamma\n");
+	conf_free(conf);
+}
+
 static void
 test_mtu(void **state)
 {
@@ -925,6 +990,7 @@ main(void)
 	        cmocka_unit_test(test_credential_grant_bounded),
 	        cmocka_unit_test(test_membership_states),
 	        cmocka_unit_test(test_nat_keepalive),
+	        cmocka_unit_test(test_relayed_addresses_move),
 	        cmocka_unit_test(test_mtu),
 	        cmocka_unit_test(test_segments),
 	        cmocka_unit_test(test_path_mtu),
