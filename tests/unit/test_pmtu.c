@@ -387,6 +387,54 @@ test_late_acks_prove_their_size(void **state)
 	assert_int_equal(p.slow, 0);
 }
 
+/* How late test_wait_bounded's acks come back: 3 s, 6 s after five minutes, 12 s after ten. */
+static int64_t
+late(int64_t now)
+{
+	return now < 5 * 60 * SEC ? 3 * SEC : now < 10 * 60 * SEC ? 6 * SEC : 12 * SEC;
+}
+
+/* A path whose acks come back later and later: the wait doubles with each late ack that still
+ * counts, but never past 8 s (PMTU_PROBE_WAIT << PMTU_SLOW_MAX), and a probe in flight is
+ * never waited for longer. */
+static void
+test_wait_bounded(void **state)
+{
+	struct {
+		uint32_t id, size;
+		int64_t at;
+	} queue[256];
+	size_t queued = 0;
+	uint8_t most = 0;
+	struct pmtu p;
+
+	(void)state;
+	pmtu_init(&p, TUNNEL, 13, 0);
+	for (int64_t now = 0; now < 30 * 60 * SEC; now += 10 * 1000) {
+		struct pmtu_probe probe;
+
+		for (size_t i = 0; i < queued;) {
+			if (queue[i].at <= now) {
+				pmtu_ack(&p, now, queue[i].id, queue[i].size);
+				queue[i] = queue[--queued];
+			} else {
+				i++;
+			}
+		}
+		if (pmtu_poll(&p, now, &probe)) {
+			assert_true(queued < sizeof(queue) / sizeof(queue[0]));
+			queue[queued].id = probe.id;
+			queue[queued].size = probe.size;
+			queue[queued++].at = now + late(now);
+		}
+		assert_true(p.slow <= PMTU_SLOW_MAX);
+		if (p.inflight)
+			assert_true(p.next_at - now <= PMTU_PROBE_WAIT << PMTU_SLOW_MAX);
+		most = p.slow > most ? p.slow : most;
+	}
+	assert_int_equal(most, PMTU_SLOW_MAX);
+}
+
 static void
 test_wire(void **state)
 {
@@ -443,6 +491,7 @@ main(void)
 	        cmocka_unit_test(test_probes_bounded),
 	        cmocka_unit_test(test_stale_ack_ignored),
 	        cmocka_unit_test(test_late_acks_prove_their_size),
+	        cmocka_unit_test(test_wait_bounded),
 	        cmocka_unit_test(test_wire),
 	};
 
