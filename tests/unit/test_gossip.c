@@ -3184,6 +3184,36 @@ test_replay_moves_no_address(void **state)
 	world_free(w);
 }
 
+/* A lone observer that changes its story every 300 ms (lies, or a NAT that remaps) moves A's
+ * endpoints, since it is the only one, but makes a new version of A's descriptor at most
+ * every 2 s: it cannot make A's descriptor churn through the federation. */
+static void
+test_observed_publish_paced(void **state)
+{
+	struct world *w = world_new(true);
+	struct wire_msg *m = msg_new();
+	uint32_t inc;
+
+	(void)state;
+	send_alive(w, B, B, 1);
+	inc = gossip_self(w->g)->incarnation;
+	for (int i = 0; i < 100; i++) {
+		m->type = WIRE_OBSERVED;
+		m->flags = WIRE_OBSERVED_WG;
+		m->addr = endpoint4(203, 0, 113, 1, (uint16_t)(7000 + i % 2));
+		m->wg = endpoint4(203, 0, 113, 1, (uint16_t)(51000 + i % 2));
+		send1(w, B, m);
+		w->now += 300 * GOSSIP_MSEC;
+		gossip_tick(w->g, w->now);
+	}
+	/* 30 s: a first version at once, then one every 2 s at most. */
+	print_message("%u versions in 30 s\n", gossip_self(w->g)->incarnation - inc);
+	assert_true(gossip_self(w->g)->incarnation - inc <= 1 + 30 / 2);
+	assert_true(gossip_self(w->g)->incarnation - inc >= 2);
+	free(m);
+	world_free(w);
+}
+
 int
 main(void)
 {
@@ -3238,6 +3268,7 @@ main(void)
 	        cmocka_unit_test(test_observed_endpoints_told),
 	        cmocka_unit_test(test_observed_endpoints_published),
 	        cmocka_unit_test(test_observers_disagree),
+	        cmocka_unit_test(test_observed_publish_paced),
 	        cmocka_unit_test(test_replay_moves_no_address),
 	};
 
