@@ -3214,6 +3214,44 @@ test_observed_publish_paced(void **state)
 	world_free(w);
 }
 
+/* An observation counts for 120 s: B's, told once and not again, no longer weighs against
+ * X's told 121 s later, which A takes as the only one; told 119 s later, the two disagree and
+ * A publishes neither. */
+static void
+test_observation_expires(void **state)
+{
+	struct addr_endpoint g1 = endpoint4(203, 0, 113, 1, 7946),
+	                     w1 = endpoint4(203, 0, 113, 1, 51820);
+	struct addr_endpoint g2 = endpoint4(198, 18, 0, 1, 9), w2 = endpoint4(198, 18, 0, 1, 10);
+
+	(void)state;
+	for (int late = 0; late < 2; late++) {
+		struct world *w = world_new(true);
+		struct wire_msg *m = msg_new();
+
+		send_alive(w, B, B, 1);
+		send_alive(w, X, X, 1);
+		tell_observed(w, B, g1, w1);
+		assert_true(addr_endpoint_equal(&gossip_self(w->g)->gossip, &g1));
+		/* No tick meanwhile: B stays what it was, alive. tell_observed went 3 s on. */
+		w->now += (late ? 118 : 116) * GOSSIP_SEC;
+		m->type = WIRE_OBSERVED;
+		m->flags = WIRE_OBSERVED_WG;
+		m->addr = g2;
+		m->wg = w2;
+		send1(w, X, m);
+		if (late) {
+			assert_true(addr_endpoint_equal(&gossip_self(w->g)->gossip, &g2));
+			assert_true(addr_endpoint_equal(&gossip_self(w->g)->endpoints[0], &w2));
+		} else {
+			assert_true(addr_endpoint_equal(&gossip_self(w->g)->gossip,
+			                                &w->p[A].desc.gossip));
+		}
+		free(m);
+		world_free(w);
+	}
+}
+
 int
 main(void)
 {
@@ -3269,6 +3307,7 @@ main(void)
 	        cmocka_unit_test(test_observed_endpoints_published),
 	        cmocka_unit_test(test_observers_disagree),
 	        cmocka_unit_test(test_observed_publish_paced),
+	        cmocka_unit_test(test_observation_expires),
 	        cmocka_unit_test(test_replay_moves_no_address),
 	};
 
