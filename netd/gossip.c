@@ -4838,9 +4838,10 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 		return;
 	}
 	id = lookup(g, name);
-	if (id == LOOKUP_OUT)
+	out = id == LOOKUP_OUT;
+	if (out)
 		id = out_sender(g, name);
-	else
+	else if (id < 0 || id == SELF_ID)
 		id = lookup_sender(g, name);
 	if (id < 0) {
 		if (g->federated && lookup(g, name) == -1)
@@ -4872,8 +4873,8 @@ gossip_receive(struct gossip *g, gossip_time now, const struct addr_endpoint *fr
 	}
 	/* A site taken out gets its freshness challenges answered, and nothing else taken, so that
 	 * it takes the ask for its credential that may bring it back. */
-	out = lookup(g, name) == LOOKUP_OUT &&
-	      !out_returns(g, now, (uint32_t)id, from, plain, plen);
+	if (out)
+		out = !out_returns(g, now, (uint32_t)id, from, plain, plen);
 	fresh_walk(g, (uint32_t)id, &op, plain, plen, &fi);
 	if (fi.has_chal) {
 		/* Answered from this session whatever session asked, since a peer that restarted
