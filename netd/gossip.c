@@ -4780,8 +4780,11 @@ out_returns(struct gossip *g, gossip_time now, uint32_t idx, const struct addr_e
 		return true;
 	g->ctr.drop_revoked++;
 	strcpy(want[0], tentry(g, idx)->name);
-	if (bucket_take(&g->ask_budget, now, ASK_RATE, ASK_BURST))
-		cred_ask(g, now, idx, from, want, 1, false);
+	/* Due first (each name at most every WANT_GAP), so that a site taken out that keeps
+	 * talking spends the budget of asks 3 times a second at most. Remembered here: the ask
+	 * itself must not check again. */
+	if (want_now(g, now, want[0]) && bucket_take(&g->ask_budget, now, ASK_RATE, ASK_BURST))
+		cred_ask(g, now, idx, from, want, 1, true);
 	return false;
 }
 

@@ -1072,21 +1072,24 @@ test_trust_entry_wins_over_credential(void **state)
 }
 
 /* Sealed datagrams from 1,000 names a admits nowhere, a second for 3 s (anyone may claim a
- * name): a asks a member for their credentials at most 20 times a second, after a burst of
- * 40, and drops the datagrams. */
+ * name), and as many from out, sealed by a site a took out, when not NULL: a asks b for the
+ * credentials of the unknown names 20 times a second, after a burst of 40, no more and hardly
+ * fewer, and drops the datagrams. */
 static void
-test_unknown_senders_asked_within_budget(void **state)
+unknown_senders_flood(struct seal *out)
 {
-	uint8_t priv[32], dgram[WIRE_DATAGRAM_MAX];
+	uint8_t priv[32], dgram[WIRE_DATAGRAM_MAX], ping[16];
 	struct addr_endpoint from = {.addr.family = AF_INET, .port = 7946};
-	size_t len, sent = 0;
+	struct wire_msg *m = calloc(1, sizeof(*m));
+	size_t len, sent = 0, members = gossip_member_count(F->s[0].g);
+	struct wire_writer w;
 	gossip_time t0;
 
-	(void)state;
-	start(0, -1, NULL);
-	start(1, 0, NULL);
-	run(2000);
-	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_non_null(m);
+	m->type = WIRE_PING;
+	wire_begin(&w, ping, sizeof(ping));
+	assert_int_equal(wire_put_msg(&w, m), 0);
+	free(m);
 	F->asked = 0;
 	t0 = F->now;
 	memset(priv, 0x44, sizeof(priv));
@@ -1105,14 +1108,54 @@ test_unknown_senders_asked_within_budget(void **state)
 			seal_free(x);
 			from.addr.u.bytes[3] = (uint8_t)sent;
 			gossip_receive(F->s[0].g, F->now, &from, dgram, len);
+			if (out == NULL)
+				continue;
+			assert_int_equal(seal_wrap(out, 0, F->s[0].pub, ping, w.len, dgram,
+			                           sizeof(dgram), &len),
+			                 0);
+			gossip_receive(F->s[0].g, F->now, &F->s[2].addr, dgram, len);
 		}
 		run(10);
 	}
 	print_message("%zu datagrams from unknown names in 3 s: %zu credentials asked\n", sent,
 	              F->asked);
-	assert_true(F->asked >= 3 * 20);
+	/* All the budget gives, the burst and the rate, within a couple. */
+	assert_true(F->asked >= 40 + 3 * 20 - 2);
 	assert_true(F->asked <= 40 + 3 * 20 + 1);
-	assert_int_equal(gossip_member_count(F->s[0].g), 1);
+	assert_int_equal(gossip_member_count(F->s[0].g), members);
+}
+
+static void
+test_unknown_senders_asked_within_budget(void **state)
+{
+	(void)state;
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	run(2000);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	unknown_senders_flood(NULL);
+}
+
+/* c's credential ran out at a, and c keeps talking to a, 1,000 datagrams a second: a still
+ * asks for the credentials of the unknown senders of the same time as often as without c (c's
+ * datagrams spend the budget of asks only when c's name is due to be asked again). */
+static void
+test_out_site_talking_spends_few_asks(void **state)
+{
+	struct seal *c;
+
+	(void)state;
+	issue(2, 2, 5);
+	start(0, -1, NULL);
+	start(1, 0, NULL);
+	start(2, 0, NULL);
+	run(7000);
+	assert_int_equal(seen(0, 2), GOSSIP_NONE);
+	assert_int_equal(seen(0, 1), GOSSIP_ALIVE);
+	assert_non_null(c = seal_new("c", F->s[2].priv, 777));
+	unknown_senders_flood(c);
+	seal_free(c);
+	assert_int_equal(seen(0, 2), GOSSIP_NONE);
 }
 
 /* a announces the credential for its next key, and the answers carrying a credential from a
@@ -1728,6 +1771,8 @@ main(void)
 	        cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_key_rotation_by_descriptor, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_senders_asked_within_budget, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_out_site_talking_spends_few_asks, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_credential_for_another_key_takes_nothing,
 	                                        setup, teardown),
