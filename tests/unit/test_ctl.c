@@ -462,6 +462,21 @@ pump_until_clients(struct fixture *f, size_t n)
 
 /* Replies. */
 
+/* The limits README.md promises operators, in its units: the tests above
+ * check the behaviour against these constants, this one the constants against the text. */
+static void
+test_documented_limits(void **state)
+{
+	(void)state;
+	assert_string_equal(CTL_DEFAULT_SOCKET, "/run/netd/netd.sock");
+	assert_int_equal(CTL_MAX_REQUEST, 64 * 1024);
+	assert_int_equal(CTL_MAX_CLIENTS, 256);
+	assert_int_equal(CTL_PRIVILEGED_SLOTS, 16);
+	assert_true(CTL_IDLE_TIMEOUT == 10.0);
+	assert_true(CTL_STALL_TIMEOUT == 30.0);
+	assert_int_equal(CTL_MAX_OUTPUT, 4 * 1024 * 1024);
+}
+
 static void
 test_reply_envelope(void **state)
 {
@@ -1701,6 +1716,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_documented_limits),
 	        cmocka_unit_test(test_request_parse),
 	        cmocka_unit_test(test_permission_rule),
 	        cmocka_unit_test_setup_teardown(test_reply_envelope, setup, teardown),
