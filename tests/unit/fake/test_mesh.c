@@ -611,6 +611,31 @@ test_relayed_addresses_move(void **state)
 	conf_free(conf);
 }
 
+/* At the end with the lower key the relayed site's own peer asks for a handshake every 5 s,
+ * not 7: omega's key (all 0xff bytes) is above alpha's, so alpha is that end here, and the two
+ * ends' tries do not cross in step. */
+static void
+test_relayed_keepalive_lower_end(void **state)
+{
+	static const struct fixture_site view[] = {
+	        FIXTURE_SITE("gamma", 2, "192.0.2.3 51820", "10.99.0.3", "10.3.0.0/16", ""),
+	        FIXTURE_SITE("omega", 255, "192.0.2.9 51820", "10.99.0.9", "10.9.0.0/16", ""),
+	};
+	static const char *const via_gamma[] = {NULL, "gamma"};
+	struct conf *conf = default_conf();
+
+	(void)state;
+	expect_relayed(conf, view, via_gamma, N(view),
+	               "peer gamma alive endpoint 192.0.2.3:51820 allowed "
+	               "10.3.0.0/16,10.9.0.0/16,10.99.0.3/32,10.99.0.9/32\n"
+	               "peer omega alive endpoint 192.0.2.9:51820 keepalive 5\n"
+	               "route 10.3.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.9.0.0/16 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.99.0.3/32 table 51820 proto 200 metric 10 via gamma\n"
+	               "route 10.99.0.9/32 table 51820 proto 200 metric 10 via gamma\n");
+	conf_free(conf);
+}
+
 static void
 test_mtu(void **state)
 {
@@ -991,6 +1016,7 @@ main(void)
 	        cmocka_unit_test(test_membership_states),
 	        cmocka_unit_test(test_nat_keepalive),
 	        cmocka_unit_test(test_relayed_addresses_move),
+	        cmocka_unit_test(test_relayed_keepalive_lower_end),
 	        cmocka_unit_test(test_mtu),
 	        cmocka_unit_test(test_segments),
 	        cmocka_unit_test(test_path_mtu),
